@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Output records of the builder: what the builder thread hands to each sink (PostgreSQL
+ * writer, Redis publisher) through one SPSC ring per sink (tg_ring of book_out_t). Fixed size,
+ * no pointers: they cross threads by value.
+ *
+ * Thread: written by book, read by writer:pg / writer:redis.
+ */
+#ifndef BOOK_OUT_H
+#define BOOK_OUT_H
+
+#include <assert.h>
+#include <stdint.h>
+
+#include "book_l2.h"
+#include "tg_event.h"
+
+#define BOOK_OUT_DEPTH_MAX 20
+
+typedef enum book_out_kind {
+    BOOK_OUT_TRADE = 1,
+    BOOK_OUT_BOOK = 2,   /* top-N snapshot of one book */
+    BOOK_OUT_CANDLE = 3, /* closed (final) or forming candle */
+    BOOK_OUT_GAP = 4,    /* sequence gap / resync / state change of a book */
+} book_out_kind_t;
+
+/* BOOK_OUT_BOOK reasons */
+#define BOOK_OUT_R_CHANGE   1 /* top-N changed (rate-limited per instrument) */
+#define BOOK_OUT_R_INTERVAL 2 /* periodic snapshot */
+#define BOOK_OUT_R_STATE    3 /* state changed (valid/resyncing/stale) */
+
+typedef struct book_out_trade {
+    int64_t price;
+    int64_t size;
+    uint64_t trade_id;
+    uint64_t seq;
+    uint8_t side; /* tg_side_t: aggressor */
+} book_out_trade_t;
+
+typedef struct book_out_book {
+    uint64_t seq;        /* last exchange sequence applied */
+    uint64_t generation; /* increases on every resync */
+    uint8_t state;       /* book_state_t */
+    uint8_t reason;      /* BOOK_OUT_R_* */
+    uint8_t n_bids, n_asks;
+    uint32_t depth_bids, depth_asks; /* total levels per side */
+    tg_level_t bids[BOOK_OUT_DEPTH_MAX];
+    tg_level_t asks[BOOK_OUT_DEPTH_MAX];
+} book_out_book_t;
+
+typedef struct book_out_candle {
+    int64_t start_ns;    /* bucket start, exchange time */
+    int64_t interval_ns;
+    int64_t open, high, low, close; /* px_scale */
+    int64_t volume, buy_volume, sell_volume; /* sz_scale */
+    __int128 notional;   /* sum price*size at px_scale+sz_scale; vwap = notional / volume */
+    int64_t vwap;        /* px_scale, rounded half away from zero; 0 if no trades */
+    int64_t first_ts, last_ts; /* exchange times of the first and last trade */
+    uint32_t trades;
+    uint8_t closed;      /* 1: final (PostgreSQL); 0: forming (Redis) */
+} book_out_candle_t;
+
+typedef struct book_out_gap {
+    uint64_t seq_last;  /* last good sequence */
+    uint64_t seq_got;   /* sequence received (0 if unknown) */
+    uint64_t generation;
+    uint8_t state;      /* new book_state_t */
+    uint8_t reason;     /* tg_ev_kind_t of the cause or BOOK_GAP_* */
+} book_out_gap_t;
+
+#define BOOK_GAP_SEQUENCE 1
+#define BOOK_GAP_CHECKSUM 2
+#define BOOK_GAP_CROSSED  3
+#define BOOK_GAP_RECONNECT 4
+#define BOOK_GAP_STALE    5
+#define BOOK_GAP_RESYNCED 6 /* book became valid again */
+
+/** One output record.  Thread: written by book; read by one writer thread per ring. */
+typedef struct book_out {
+    uint8_t kind; /* book_out_kind_t */
+    uint8_t pad[3];
+    uint32_t instr;
+    int64_t ts_exch;  /* exchange time of the message that produced it */
+    int64_t ts_recv;  /* receive time (realtime ns) of that message */
+    int64_t ts_mono;  /* receive time (monotonic ns): sinks compute stage latency from it */
+    union {
+        book_out_trade_t trade;
+        book_out_book_t book;
+        book_out_candle_t candle;
+        book_out_gap_t gap;
+    } u;
+} book_out_t;
+
+static_assert(sizeof(book_out_t) <= 768, "book_out_t fits 12 cache lines");
+
+#endif

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Venue handlers: the contract between the transport (feed_conn.c over libwebsockets, or an
+ * offline driver reading a recording) and one venue's parser/sequencer (feed_<venue>.c).
+ *
+ * A handler turns each received frame into normalized events (book/tg_event.h) written to its
+ * feed_out_t buffer; the transport flushes that buffer into the connection's SPSC ring at the
+ * end of each frame (and whenever it fills). The handler also owns book *sync* for its venue:
+ * buffering deltas until a snapshot, dropping stale ones, detecting gaps, and emitting
+ * TG_EV_GAP + asking the transport for a resync (REST snapshot or resubscribe).
+ *
+ * Thread: feed:<venue> (owner of a feed_handler_t and everything it points to, except the
+ * registry, which is immutable, and the stats, which are single-writer counters any thread
+ * may read).
+ */
+#ifndef FEED_H
+#define FEED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "book/tg_event.h"
+#include "book/tg_instr.h"
+#include "book/tg_stat.h"
+
+/** Log levels for the report callback. Lower layers never print. */
+enum { FEED_LOG_ERROR = 0, FEED_LOG_WARN = 1, FEED_LOG_INFO = 2, FEED_LOG_DEBUG = 3 };
+
+/** Counters of one connection. Single writer: feed:<venue>. Readers: any (TG_STAT_GET). */
+typedef struct feed_stats {
+    tg_stat_t frames, bytes;          /* received websocket frames (+ in-band REST records) */
+    tg_stat_t events, trades, levels; /* events emitted */
+    tg_stat_t snapshots;              /* book snapshots emitted */
+    tg_stat_t err_json;               /* malformed JSON / unexpected structure */
+    tg_stat_t err_field;              /* missing field / wrong type */
+    tg_stat_t err_symbol;             /* unknown symbol */
+    tg_stat_t err_decimal;            /* price/size text rejected by tg_dec */
+    tg_stat_t err_venue;              /* venue error / subscription error messages */
+    tg_stat_t unhandled;              /* acks, heartbeats, tickers and channels we ignore */
+    tg_stat_t gaps;                   /* sequence gaps detected */
+    tg_stat_t checksum_msgs;          /* TG_EV_CHECKSUM events emitted */
+    tg_stat_t resyncs;                /* resyncs requested */
+    tg_stat_t stale_dropped;          /* deltas dropped as older than the snapshot */
+    tg_stat_t buffered;               /* deltas buffered while waiting for a snapshot */
+    tg_stat_t fast_path, slow_path;   /* frames parsed by a fast scanner vs generic parser */
+    tg_stat_t reconnects, ring_full;  /* transport */
+} feed_stats_t;
+
+/** Event output buffer of one connection.  Thread: feed:<venue>. */
+typedef struct feed_out {
+    tg_event_t *ev;
+    uint32_t n, cap;
+    /** Drain ev[0..n) (the transport pushes into its ring; offline drivers apply directly).
+     *  Returns 0 or a negative code (the events were lost: it counts and marks a gap). */
+    int (*flush)(void *ctx, const tg_event_t *ev, uint32_t n);
+    void *ctx;
+} feed_out_t;
+
+struct feed_handler;
+typedef struct feed_handler feed_handler_t;
+
+/** A venue: immutable table of functions.  Thread: any (const). */
+typedef struct feed_venue {
+    const char *name;     /* "binance", "binance-futures", "coinbase", "kraken", "okex", "bybit" */
+    const char *default_url;
+    const char *rest_host; /* host for REST snapshots ("api.binance.com"), NULL if none */
+    /** Fill per-instrument defaults (scales, depth limit, checksum fn) for a symbol. */
+    void (*instr_defaults)(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth);
+    /** Allocate venue state for h (h->vstate); symbols are h->instr[0..h->n_instr). */
+    int (*init)(feed_handler_t *h);
+    void (*deinit)(feed_handler_t *h);
+    /** Connection (re)opened: reset sync state, send subscribes (h->send), request snapshots
+     *  (h->rest_get). Everything learned before is void after a reconnect. */
+    int (*on_open)(feed_handler_t *h);
+    /** One received frame (text). ts_recv realtime ns, ts_mono monotonic ns. Malformed input:
+     *  count it, log it (rate-limited), return a negative code; never crash. */
+    int (*on_frame)(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                    int64_t ts_mono);
+    /** Response of a REST request made with h->rest_get(); status 0 = transport failure. */
+    int (*on_rest)(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
+                   int64_t ts_recv, int64_t ts_mono);
+    /** Connection lost: emit TG_EV_STALE (or GAP) for every book of this connection. */
+    void (*on_close)(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono);
+    /** Periodic tick (about 1 s): heartbeats / pings the venue requires. */
+    void (*on_tick)(feed_handler_t *h, int64_t now_mono);
+} feed_venue_t;
+
+/** Per-connection handler.  Thread: feed:<venue> (owner). */
+struct feed_handler {
+    const feed_venue_t *venue;
+    const tg_instr_reg_t *reg; /* immutable after start */
+    int venue_id;
+    uint32_t *instr;           /* instrument ids of this connection's symbols */
+    uint32_t n_instr;
+    uint32_t depth;            /* subscribed book depth (venue meaning; 0 = venue default) */
+    unsigned channels;         /* FEED_CH_* */
+    feed_out_t out;
+    feed_stats_t *stats;
+    void *vstate;              /* venue private */
+
+    /* transport services (set by the transport / offline driver) */
+    int (*send)(void *tctx, const char *text, size_t len); /* queue a text frame */
+    int (*rest_get)(void *tctx, const char *path, uint64_t tag); /* GET rest_host path */
+    void (*reconnect)(void *tctx, const char *why); /* drop and reconnect (resync) */
+    void *tctx;
+    void (*log)(void *lctx, int level, const char *msg);
+    void *lctx;
+};
+
+#define FEED_CH_TRADES 0x1u
+#define FEED_CH_BOOK   0x2u
+#define FEED_CH_ALL    (FEED_CH_TRADES | FEED_CH_BOOK)
+
+/** Append one event; flushes when the buffer is full. Returns false if the flush failed.
+ *  Thread: feed:<venue>. No allocation. */
+static inline bool feed_emit(feed_handler_t *h, const tg_event_t *ev)
+{
+    feed_out_t *o = &h->out;
+    if (o->n == o->cap) {
+        if (o->flush(o->ctx, o->ev, o->n) < 0) {
+            o->n = 0;
+            return false;
+        }
+        o->n = 0;
+    }
+    o->ev[o->n++] = *ev;
+    return true;
+}
+
+/** Mark the last buffered event as the end of the exchange message (TG_EVF_LAST), or emit a
+ *  TG_EV_END marker if nothing was buffered in this message.  */
+void feed_end_message(feed_handler_t *h, uint32_t instr, int64_t ts_exch, int64_t ts_recv,
+                      int64_t ts_mono);
+
+/** Flush everything buffered (the transport calls this after each frame). */
+int feed_flush(feed_handler_t *h);
+
+/** Log through the handler's callback, printf-style (cold paths only). */
+void feed_logf(feed_handler_t *h, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** Look a venue up by name ("binance", ...). NULL if unknown.  Thread: any. */
+const feed_venue_t *feed_venue_find(const char *name);
+
+/** 64-bit FNV-1a of text, for venues whose trade ids are not numbers. */
+uint64_t feed_hash_id(const char *s, size_t len);
+
+#endif

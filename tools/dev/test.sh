@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# README command 2: install, build (release + ASan/UBSan + TSan), start throwaway PostgreSQL and
+# Redis on loopback, run every test, stop the servers. Non-zero exit on any failure.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+bash tools/dev/deps.sh
+
+jobs=$(nproc)
+setup() { # dir args...
+    local d=$1
+    shift
+    if [ -f "$d/build.ninja" ]; then
+        meson configure "$d" "$@" >/dev/null
+    else
+        meson setup "$d" "$@" >/dev/null
+    fi
+    ninja -C "$d" -j "$jobs"
+}
+echo "== build: release (jemalloc), asan+ubsan, tsan" >&2
+setup build-release --buildtype=release --werror -Djemalloc=true
+setup build-asan --buildtype=debug --werror -Db_sanitize=address,undefined -Db_lundef=false -Djemalloc=false
+setup build-tsan --buildtype=debugoptimized --werror -Db_sanitize=thread -Djemalloc=false
+
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+
+rc=0
+echo "== tests: unit + integration + headers under ASan/UBSan (real PostgreSQL and Redis)" >&2
+tests/fixtures/services.sh run meson test -C build-asan --print-errorlogs --num-processes 2 \
+    --suite unit --suite integration --suite headers || rc=1
+echo "== tests: threaded parts under ThreadSanitizer" >&2
+tests/fixtures/services.sh run meson test -C build-tsan --print-errorlogs --suite tsan || rc=1
+echo "== tests: release build (jemalloc), unit + integration" >&2
+tests/fixtures/services.sh run meson test -C build-release --print-errorlogs --num-processes 2 \
+    --suite unit --suite integration || rc=1
+if [ $rc -ne 0 ]; then
+    echo "FAILED: see the logs above (build-*/meson-logs/testlog.txt)" >&2
+fi
+exit $rc
