@@ -270,7 +270,7 @@ static void publish_book(book_builder_t *b, bb_instr_t *x, uint8_t reason)
     memcpy(x->pub_asks, bk->asks, sizeof(tg_level_t) * bk->n_asks);
     if (reason != BOOK_OUT_R_INTERVAL) {
         x->pub_dirty = 0;
-        x->last_pub_mono = x->msg_mono > b->now_mono ? x->msg_mono : b->now_mono;
+        x->last_pub_mono = x->msg_mono;
     }
 }
 
