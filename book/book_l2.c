@@ -136,16 +136,16 @@ static inline uint32_t side_find(const l2_side_t *sd, int64_t key)
         j--;
     if (j > stop || j == sd->lo || k[j - 1] < key)
         return j;
-    /* every scanned level is >= key: binary search in [lo, j) */
-    uint32_t lo = sd->lo, hi = j;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (k[mid] < key)
-            lo = mid + 1;
-        else
-            hi = mid;
+    /* every scanned level is >= key: branchless binary search in [lo, j) (the compiler emits
+       a conditional move, so a deep book costs no mispredicted branches) */
+    const int64_t *base = k + sd->lo;
+    size_t len = j - sd->lo;
+    while (len > 1) {
+        size_t half = len / 2;
+        base = base[half] < key ? base + half : base;
+        len -= half;
     }
-    return lo;
+    return (uint32_t)(base - k) + (*base < key);
 }
 
 static int side_set(l2_side_t *sd, int64_t key, int64_t size)
