@@ -45,6 +45,7 @@
 
 #define BB_OPEN_MAX     256
 #define BB_MAX_SLEEP_NS (100 * TG_NS_PER_MS)
+#define BB_SPIN_NS      (50 * TG_NS_PER_US) /* busy-poll this long before sleeping */
 
 typedef struct bb_instr {
     book_l2_t *book;
@@ -689,7 +690,7 @@ static void *builder_main(void *arg)
 {
     book_builder_t *b = arg;
     uint32_t start = 0;
-    int64_t last_wall = 0;
+    int64_t last_wall = 0, idle_since = 0;
     while (!atomic_load_explicit(&b->stop, memory_order_acquire)) {
         uint64_t got = drain_round(b, &start);
         int64_t now = tg_clock_mono_ns();
@@ -700,8 +701,22 @@ static void *builder_main(void *arg)
             if (wall)
                 last_wall = now;
         }
-        if (got)
+        if (got) {
+            idle_since = 0;
             continue;
+        }
+        /* spin a little before sleeping: a sleep/wake pair costs a membarrier and two futex
+           calls, far more than a short gap between two bursts of a busy feed */
+        if (!idle_since)
+            idle_since = now;
+        if (now - idle_since < BB_SPIN_NS) {
+#if defined(__x86_64__) || defined(__i386__)
+            for (int i = 0; i < 16; i++)
+                __builtin_ia32_pause();
+#endif
+            continue;
+        }
+        idle_since = 0;
         tg_waiter_prepare(&b->waiter);
         bool any = atomic_load_explicit(&b->stop, memory_order_acquire);
         for (uint32_t i = 0; i < b->cfg.n_in && !any; i++)

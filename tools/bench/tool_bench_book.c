@@ -24,6 +24,7 @@
 #include "book/tg_err.h"
 #include "feeds/feed_offline.h"
 #include "tests/fixtures/ref_book.h"
+#include "tools/bench/bench_l2_flat.h"
 
 typedef struct evbuf {
     tg_event_t *v;
@@ -96,6 +97,24 @@ static double run_l2(book_l2_t *b, const lvl_t *u, size_t n, int passes)
     return (double)(n * (size_t)passes) / ((double)(tg_clock_mono_ns() - t0) / 1e9);
 }
 
+static double run_flat(flat_l2_t *b, const lvl_t *u, size_t n, int passes)
+{
+    int64_t t0 = tg_clock_mono_ns();
+    for (int p = 0; p < passes; p++) {
+        flat_l2_clear(b);
+        for (size_t i = 0; i < n; i++) {
+            if (u[i].clear)
+                flat_l2_clear(b);
+            else
+                flat_l2_set(b, (tg_side_t)u[i].side, u[i].price, u[i].size);
+        }
+        tg_level_t l;
+        if (flat_l2_best_bid(b, &l))
+            sink_sum += l.price;
+    }
+    return (double)(n * (size_t)passes) / ((double)(tg_clock_mono_ns() - t0) / 1e9);
+}
+
 static double run_ref(ref_book_t *r, const lvl_t *u, size_t n, int passes)
 {
     int64_t t0 = tg_clock_mono_ns();
@@ -117,20 +136,25 @@ static double run_ref(ref_book_t *r, const lvl_t *u, size_t n, int passes)
 
 static void bench_levels(const char *title, const lvl_t *u, size_t n, int runs, int passes)
 {
-    double a[32], b[32];
+    double a[32], b[32], c[32];
     book_l2_t *bk;
+    flat_l2_t *fl;
     ref_book_t ref = {0};
-    book_l2_create(&bk, 0);
+    if (book_l2_create(&bk, 0) < 0 || flat_l2_create(&fl, 0) < 0)
+        return;
     run_l2(bk, u, n, 1); /* warm-up: grow to the largest depth once */
+    run_flat(fl, u, n, 1);
     run_ref(&ref, u, n, 1);
     for (int r = 0; r < runs; r++) {
         a[r] = run_l2(bk, u, n, passes);
+        c[r] = run_flat(fl, u, n, passes);
         b[r] = run_ref(&ref, u, n, passes);
     }
-    double ma = median(a, runs), mb = median(b, runs);
-    printf("%-44s book_l2 %7.1f M/s   ref sorted array %7.1f M/s   (x%.1f)\n", title, ma / 1e6,
-           mb / 1e6, ma / mb);
+    double ma = median(a, runs), mb = median(b, runs), mc = median(c, runs);
+    printf("%-42s blocked %6.1f  flat best-at-end %6.1f  ref best-first %6.1f M/s\n", title,
+           ma / 1e6, mc / 1e6, mb / 1e6);
     book_l2_destroy(&bk);
+    flat_l2_destroy(&fl);
     ref_book_free(&ref);
 }
 
@@ -280,7 +304,7 @@ int main(int argc, char **argv)
     printf("tickgate-bench-book: %s\n  %zu events (%zu trades), %zu book events of %s; "
            "medians of %d runs\n",
            path, eb.n, ntr, nu, tg_instr_reg_get(reg, best)->symbol, runs);
-    bench_levels("recorded deltas (level updates/s)", u, nu, runs, 5);
+    bench_levels("recorded deltas, level updates/s", u, nu, runs, 5);
     size_t ns;
     lvl_t *s1 = synth(1000, 2000000, 10, &ns);
     bench_levels("1000 levels, changes within 10 of the top", s1, ns, runs, 1);
