@@ -686,6 +686,13 @@ static uint64_t drain_round(book_builder_t *b, uint32_t *start)
     return got;
 }
 
+static int64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * TG_NS_PER_SEC + ts.tv_nsec;
+}
+
 static void *builder_main(void *arg)
 {
     book_builder_t *b = arg;
@@ -731,6 +738,7 @@ static void *builder_main(void *arg)
         if (t < 0)
             t = 0;
         TG_STAT_INC(b->st.sleeps);
+        TG_STAT_SET(b->st.thread_cpu_ns, thread_cpu_ns());
         tg_waiter_wait(&b->waiter, t);
     }
     /* drain: producers have stopped */
@@ -738,6 +746,7 @@ static void *builder_main(void *arg)
         ;
     b->now_mono = tg_clock_mono_ns();
     book_builder_flush(b);
+    TG_STAT_SET(b->st.thread_cpu_ns, thread_cpu_ns());
     return NULL;
 }
 

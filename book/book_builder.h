@@ -112,6 +112,7 @@ typedef struct book_builder_stats {
     tg_stat_t out_stalls;                 /* waits on a full lossless sink */
     tg_stat_t out_stall_ns;               /* time spent in those waits */
     tg_stat_t sleeps;                     /* times the thread slept on its waiter */
+    tg_stat_t thread_cpu_ns;              /* builder thread CPU time (before each sleep, at exit) */
     tg_stat_t lat_hist[BOOK_LAT_BUCKETS]; /* receive -> applied, log2 ns buckets */
     tg_stat_t lat_count, lat_sum_ns;
 } book_builder_stats_t;
