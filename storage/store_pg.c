@@ -57,12 +57,12 @@
 #define REC_FORMAT 1u
 
 typedef enum fail_class {
-    F_OK = 0,
-    F_CONN,      /* connection lost: reconnect */
-    F_TRANSIENT, /* timeout, lock, serialization, resources: retry later */
-    F_DUP,       /* unique violation in the optimistic path */
-    F_PARTITION, /* no partition for a row: create and retry */
-    F_DATA,      /* the server refuses the data itself */
+    PGF_OK = 0,
+    PGF_CONN,      /* connection lost: reconnect */
+    PGF_TRANSIENT, /* timeout, lock, serialization, resources: retry later */
+    PGF_DUP,       /* unique violation in the optimistic path */
+    PGF_PARTITION, /* no partition for a row: create and retry */
+    PGF_DATA,      /* the server refuses the data itself */
 } fail_class_t;
 
 typedef struct tab_view {
@@ -593,16 +593,16 @@ static fail_class_t classify(store_pg_t *w, PGresult *r, const char *what)
     const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     set_err(w, TG_EPG, what, r ? PQresultErrorMessage(r) : PQerrorMessage(w->conn));
     if (PQstatus(w->conn) == CONNECTION_BAD || !st)
-        return F_CONN;
+        return PGF_CONN;
     if (!strcmp(st, "23505"))
-        return F_DUP;
+        return PGF_DUP;
     if (!strcmp(st, "23514") && strstr(w->errstr, "partition"))
-        return F_PARTITION;
+        return PGF_PARTITION;
     if (!strcmp(st, "57014") || !strcmp(st, "55P03") || !strncmp(st, "40", 2) ||
         !strncmp(st, "53", 2) || !strncmp(st, "57", 2) || !strncmp(st, "08", 2) ||
         !strncmp(st, "58", 2) || !strncmp(st, "XX", 2))
-        return F_TRANSIENT;
-    return F_DATA;
+        return PGF_TRANSIENT;
+    return PGF_DATA;
 }
 
 static fail_class_t exec_cmd(store_pg_t *w, const char *sql, int64_t *tuples)
@@ -616,7 +616,7 @@ static fail_class_t exec_cmd(store_pg_t *w, const char *sql, int64_t *tuples)
     if (tuples)
         *tuples = atoll(PQcmdTuples(r));
     PQclear(r);
-    return F_OK;
+    return PGF_OK;
 }
 
 static fail_class_t copy_in(store_pg_t *w, const char *target, const tab_view_t *tv,
@@ -642,17 +642,17 @@ static fail_class_t copy_in(store_pg_t *w, const char *target, const tab_view_t 
                              sizeof store_pg_copy_trailer) == 1;
     if (PQputCopyEnd(w->conn, ok ? NULL : "client error") != 1)
         ok = 0;
-    fail_class_t f = F_OK;
+    fail_class_t f = PGF_OK;
     while ((r = PQgetResult(w->conn))) {
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            if (f == F_OK)
+            if (f == PGF_OK)
                 f = classify(w, r, "COPY");
         } else if (tuples) {
             *tuples = atoll(PQcmdTuples(r));
         }
         PQclear(r);
     }
-    if (f == F_OK && !ok)
+    if (f == PGF_OK && !ok)
         f = classify(w, NULL, "COPY send");
     return f;
 }
@@ -661,7 +661,7 @@ static fail_class_t copy_in(store_pg_t *w, const char *target, const tab_view_t 
 static fail_class_t attempt(store_pg_t *w, const batch_view_t *v, bool staged, int64_t *inserted)
 {
     fail_class_t f = exec_cmd(w, "BEGIN", NULL);
-    for (int t = 0; f == F_OK && t < STORE_PG_T_COUNT; t++) {
+    for (int t = 0; f == PGF_OK && t < STORE_PG_T_COUNT; t++) {
         inserted[t] = 0;
         if (!v->t[t].rows)
             continue;
@@ -673,7 +673,7 @@ static fail_class_t attempt(store_pg_t *w, const batch_view_t *v, bool staged, i
         } else {
             snprintf(target, sizeof target, "tg_stage_%s", tn);
             f = copy_in(w, target, &v->t[t], NULL);
-            if (f == F_OK) {
+            if (f == PGF_OK) {
                 char sql[256];
                 snprintf(sql, sizeof sql,
                          "INSERT INTO %s.%s SELECT * FROM tg_stage_%s ON CONFLICT DO NOTHING",
@@ -682,15 +682,15 @@ static fail_class_t attempt(store_pg_t *w, const batch_view_t *v, bool staged, i
             }
         }
     }
-    if (f == F_OK)
+    if (f == PGF_OK)
         f = exec_cmd(w, "COMMIT", NULL);
-    if (f != F_OK && w->conn && PQstatus(w->conn) == CONNECTION_OK &&
+    if (f != PGF_OK && w->conn && PQstatus(w->conn) == CONNECTION_OK &&
         PQtransactionStatus(w->conn) != PQTRANS_IDLE) {
         PGresult *r = PQexec(w->conn, "ROLLBACK");
         PQclear(r);
     }
-    if (f != F_OK && PQstatus(w->conn) == CONNECTION_BAD)
-        f = F_CONN;
+    if (f != PGF_OK && PQstatus(w->conn) == CONNECTION_BAD)
+        f = PGF_CONN;
     return f;
 }
 
@@ -702,11 +702,11 @@ static fail_class_t ensure_days(store_pg_t *w, const batch_view_t *v)
         char e[256];
         if (store_pg_schema_ensure_days(w->conn, w->schema, v->days[i], 1, e, sizeof e) < 0) {
             set_err(w, TG_EPG, "partition", e);
-            return PQstatus(w->conn) == CONNECTION_BAD ? F_CONN : F_TRANSIENT;
+            return PQstatus(w->conn) == CONNECTION_BAD ? PGF_CONN : PGF_TRANSIENT;
         }
         add_known(w, v->days[i]);
     }
-    return F_OK;
+    return PGF_OK;
 }
 
 static fail_class_t commit_batch(store_pg_t *w, const batch_view_t *v)
@@ -714,26 +714,26 @@ static fail_class_t commit_batch(store_pg_t *w, const batch_view_t *v)
     int64_t t0 = tg_clock_mono_ns(), ins[STORE_PG_T_COUNT] = {0};
     fail_class_t f = ensure_days(w, v);
     bool staged = w->cfg.dedup == STORE_PG_DEDUP_STAGED;
-    for (int tries = 0; f == F_OK && tries < 3; tries++) {
+    for (int tries = 0; f == PGF_OK && tries < 3; tries++) {
         f = attempt(w, v, staged, ins);
-        if (f == F_DUP && !staged) {
+        if (f == PGF_DUP && !staged) {
             TG_STAT_INC(w->st.dedup_fallbacks);
             staged = true;
-            f = F_OK;
+            f = PGF_OK;
             continue;
         }
-        if (f == F_PARTITION) {
+        if (f == PGF_PARTITION) {
             w->nknown = 0;
             f = ensure_days(w, v);
             continue;
         }
         break;
     }
-    if (f == F_DUP || f == F_PARTITION)
-        f = F_DATA;
-    if (f != F_OK) {
+    if (f == PGF_DUP || f == PGF_PARTITION)
+        f = PGF_DATA;
+    if (f != PGF_OK) {
         TG_STAT_INC(w->st.errors);
-        if (f == F_TRANSIENT && strstr(w->errstr, "statement timeout"))
+        if (f == PGF_TRANSIENT && strstr(w->errstr, "statement timeout"))
             TG_STAT_INC(w->st.timeouts);
         return f;
     }
@@ -748,14 +748,14 @@ static fail_class_t commit_batch(store_pg_t *w, const batch_view_t *v)
     TG_STAT_ADD(w->st.commit_ns_sum, dt);
     TG_STAT_INC(w->st.commit_hist[hist_bucket(dt)]);
     w->backoff_ms = w->cfg.backoff_min_ms;
-    return F_OK;
+    return PGF_OK;
 }
 
 /* After a failed attempt: reconnect or back off. */
 static void after_failure(store_pg_t *w, fail_class_t f, const char *what)
 {
     logf_(w, STORE_PG_LOG_WARN, "pg writer: %s failed: %s", what, w->errstr);
-    if (f == F_CONN)
+    if (f == PGF_CONN)
         disconnect(w);
     backoff(w);
 }
@@ -861,13 +861,13 @@ static int replay_one(store_pg_t *w)
         return rc;
     }
     batch_view_t v;
-    fail_class_t f = F_DATA;
+    fail_class_t f = PGF_DATA;
     if (parse_record(p, len, &v) < 0)
         set_err(w, TG_ESPILL, "journal", "record with a valid crc but a bad layout");
     else
         f = commit_batch(w, &v);
-    if (f == F_OK || f == F_DATA) {
-        if (f == F_DATA)
+    if (f == PGF_OK || f == PGF_DATA) {
+        if (f == PGF_DATA)
             reject_record(w, p, len);
         else {
             TG_STAT_INC(w->st.replay_batches);
@@ -933,7 +933,7 @@ int store_pg_flush(store_pg_t *w)
     bool journal_busy = w->spill && store_spill_pending(w->spill);
     if (w->conn && !journal_busy && may_try(w)) {
         fail_class_t f = commit_batch(w, &v);
-        if (f == F_OK) {
+        if (f == PGF_OK) {
             account_latency(w);
             batch_clear(w);
             w->held = false;
@@ -1009,7 +1009,7 @@ static void *writer_main(void *arg)
         }
         if (w->conn && now >= w->next_try) {
             if (store_pg_day_of_ns(tg_clock_realtime_ns()) != w->ahead_day && ensure_ahead(w) < 0)
-                after_failure(w, PQstatus(w->conn) == CONNECTION_BAD ? F_CONN : F_TRANSIENT,
+                after_failure(w, PQstatus(w->conn) == CONNECTION_BAD ? PGF_CONN : PGF_TRANSIENT,
                               "partitions ahead");
             else if (w->spill && store_spill_pending(w->spill) && replay_one(w) > 0)
                 worked = true;

@@ -248,7 +248,7 @@ int store_pg_schema_ensure_days(PGconn *c, const char *schema, int64_t first, in
     if ((rc = lock(c, schema, err, errlen)) < 0)
         return rc;
     for (int64_t d = first; d < first + n; d++) {
-        char ymd[16], from[40], to[40], sql[512];
+        char ymd[48], from[64], to[64], sql[512];
         day_text(d + 1, ymd, sizeof ymd, to, sizeof to);
         day_text(d, ymd, sizeof ymd, from, sizeof from);
         for (int t = 0; t < STORE_PG_T_COUNT; t++) {
