@@ -387,7 +387,7 @@ int store_pg_connect(store_pg_t *w)
     int rc;
     snprintf(sql, sizeof sql,
              "SET client_min_messages = warning; SET TimeZone = 'UTC';"
-             " SET statement_timeout = %u",
+             " SET synchronous_commit = on; SET statement_timeout = %u",
              w->cfg.commit_timeout_ms);
     if ((rc = exec_ok(w, sql, "session setup")) < 0)
         goto fail;
