@@ -48,19 +48,19 @@ typedef enum store_pg_dedup {
 /** Writer settings; fill with store_pg_cfg_defaults(). Strings are copied by create.
  *  Thread: main. */
 typedef struct store_pg_cfg {
-    const char *conninfo; /* libpq conninfo/URI; no password (PGPASSWORD / ~/.pgpass) */
-    const char *schema;   /* default "tickgate"; [a-z_][a-z0-9_]* */
-    uint32_t batch_rows;  /* close a batch at this many rows; default 10000 */
-    uint32_t batch_age_ms;      /* ... or when its first row is this old; default 200 */
-    uint32_t commit_timeout_ms; /* statement_timeout of batch statements; default 5000 */
-    uint32_t connect_timeout_s; /* libpq connect_timeout unless conninfo sets it; default 5 */
-    uint32_t backoff_min_ms;    /* reconnect / retry backoff, doubled with jitter; 100 */
-    uint32_t backoff_max_ms;    /* default 5000 */
-    uint32_t partitions_ahead;  /* days created ahead of today; default 2 */
-    uint32_t stop_timeout_ms;   /* stop: how long to retry a batch nowhere can take; 10000 */
-    store_pg_dedup_t dedup;     /* default STORE_PG_DEDUP_OPTIMISTIC */
-    const char *spill_dir;      /* journal directory; NULL disables spilling (block instead) */
-    uint64_t spill_max_bytes;   /* default 1 GiB */
+    const char *conninfo;         /* libpq conninfo/URI; no password (PGPASSWORD / ~/.pgpass) */
+    const char *schema;           /* default "tickgate"; [a-z_][a-z0-9_]* */
+    uint32_t batch_rows;          /* close a batch at this many rows; default 10000 */
+    uint32_t batch_age_ms;        /* ... or when its first row is this old; default 200 */
+    uint32_t commit_timeout_ms;   /* statement_timeout of batch statements; default 5000 */
+    uint32_t connect_timeout_s;   /* libpq connect_timeout unless conninfo sets it; default 5 */
+    uint32_t backoff_min_ms;      /* reconnect / retry backoff, doubled with jitter; 100 */
+    uint32_t backoff_max_ms;      /* default 5000 */
+    uint32_t partitions_ahead;    /* days created ahead of today; default 2 */
+    uint32_t stop_timeout_ms;     /* stop: how long to retry a batch nowhere can take; 10000 */
+    store_pg_dedup_t dedup;       /* default STORE_PG_DEDUP_OPTIMISTIC */
+    const char *spill_dir;        /* journal directory; NULL disables spilling (block instead) */
+    uint64_t spill_max_bytes;     /* default 1 GiB */
     uint64_t spill_segment_bytes; /* default 64 MiB */
     int spill_fsync;              /* default 1 */
     const tg_instr_reg_t *reg;    /* instruments (borrowed; immutable, outlives the writer) */
@@ -102,8 +102,8 @@ typedef struct store_pg_stats {
     tg_stat_t connects;              /* successful connections */
     tg_stat_t reconnects;            /* connections after the first */
     tg_stat_t connect_failures;
-    tg_stat_t timeouts; /* batches cancelled by commit_timeout_ms */
-    tg_stat_t errors;   /* any failed batch attempt */
+    tg_stat_t timeouts;   /* batches cancelled by commit_timeout_ms */
+    tg_stat_t errors;     /* any failed batch attempt */
     tg_stat_t connected;  /* gauge 0/1 */
     tg_stat_t ring_depth; /* gauge, sampled by the writer */
     tg_stat_t ring_drops; /* written by the producer (book) through store_pg_count_ring_drop */

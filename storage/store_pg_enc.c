@@ -17,7 +17,7 @@
 #include <string.h>
 
 const uint8_t store_pg_copy_header[19] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n',
-                                          0,   0,   0,   0,   0,   0,   0,   0,    0};
+                                          0,   0,   0,   0,   0,   0,   0,    0,    0};
 const uint8_t store_pg_copy_trailer[2] = {0xff, 0xff};
 
 static const uint32_t pow10_u32[5] = {1, 10, 100, 1000, 10000};

@@ -149,8 +149,8 @@ static int lock(PGconn *c, const char *schema, char *err, size_t errlen)
     char key[96];
     snprintf(key, sizeof key, "tickgate:%s", schema);
     const char *pv[1] = {key};
-    PGresult *r = PQexecParams(c, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", 1,
-                               NULL, pv, NULL, NULL, 0);
+    PGresult *r = PQexecParams(c, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", 1, NULL,
+                               pv, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         int rc = pg_fail(c, r, "advisory lock", err, errlen);
         PQclear(PQexec(c, "ROLLBACK"));

@@ -175,8 +175,7 @@ static int64_t rec_check(store_spill_t *s, int fd, uint64_t size, uint64_t off, 
     if (rc < 0)
         return rc;
     uint32_t len = get32(h + 4);
-    if (get32(h) != SPILL_MAGIC || len > size - off - SPILL_HDR ||
-        len > s->cfg.segment_bytes)
+    if (get32(h) != SPILL_MAGIC || len > size - off - SPILL_HDR || len > s->cfg.segment_bytes)
         return 0;
     if ((rc = rbuf_reserve(s, len ? len : 1)) < 0)
         return rc;

@@ -111,9 +111,8 @@ static void test_binary_numeric_reads_back_as_the_same_text_in_postgresql(void *
             int pl[3] = {(int)n, 0, 0}, pf[3] = {1, 0, 0};
             Oid pt[3] = {1700, 20, 23};
             PGresult *r = PQexecParams(
-                f->admin,
-                "SELECT $1::text, $1 = $2::numeric * ('1e-' || $3)::numeric, scale($1)", 3,
-                pt, pv, pl, pf, 0);
+                f->admin, "SELECT $1::text, $1 = $2::numeric * ('1e-' || $3)::numeric, scale($1)",
+                3, pt, pv, pl, pf, 0);
             if (PQresultStatus(r) != PGRES_TUPLES_OK)
                 fail_msg("v=%s scale=%d: %s", iv, scale, PQresultErrorMessage(r));
             tg_dec_format(v, scale, want);
@@ -158,8 +157,8 @@ static void arr(char *out, const tg_level_t *lv, int n, int price, int scale)
     char d[TG_DEC_STR_MAX];
     out += sprintf(out, "{");
     for (int i = 0; i < n; i++)
-        out += sprintf(out, "%s%s", i ? "," : "",
-                       it_dec(price ? lv[i].price : lv[i].size, scale, d));
+        out +=
+            sprintf(out, "%s%s", i ? "," : "", it_dec(price ? lv[i].price : lv[i].size, scale, d));
     sprintf(out, "}");
 }
 
@@ -215,8 +214,8 @@ static void build_inputs(inputs_t *in)
         arr(aa, x->asks, depths[k], 1, ps);
         arr(as, x->asks, depths[k], 0, ss);
         bp += sprintf(bp, "%s%s|%d|%d|%d|%d|%d|%d|%s|%s|%s|%s|%lld|%lld", k ? "\n" : "",
-                      sym(r.instr), 500 + k, k / 2, k % 3, 1 + k % 3, depths[k] * 3,
-                      depths[k] * 4, ba, bs, aa, as, us(r.ts_exch), us(r.ts_recv));
+                      sym(r.instr), 500 + k, k / 2, k % 3, 1 + k % 3, depths[k] * 3, depths[k] * 4,
+                      ba, bs, aa, as, us(r.ts_exch), us(r.ts_recv));
     }
     char *cp = in->candles;
     for (int k = 0; k < 5; k++) {
@@ -291,28 +290,111 @@ static const char *table_text(fx_t *f, const char *fmt_sql)
 static void check_contents(fx_t *f, const inputs_t *in)
 {
     const char *got;
-    got = table_text(f, "SELECT string_agg(concat_ws('|', i.venue, i.symbol, t.trade_id, t.seq,"
-                        " t.side, t.price, t.size, " EPOCH_US("t.ts") ", " EPOCH_US("t.recv_ts")
-                        "), E'\\n' ORDER BY t.trade_id)"
-                        " FROM %s.trades t JOIN %s.instruments i ON i.id = t.instr");
+    got =
+        table_text(f, "SELECT string_agg(concat_ws('|', i.venue, i.symbol, t.trade_id, t.seq,"
+                      " t.side, t.price, t.size, " EPOCH_US("t.ts") ", " EPOCH_US(
+                          "t.recv_ts") "), E'\\n' ORDER BY t.trade_id)"
+                                       " FROM %s.trades t JOIN %s.instruments i ON i.id = t.instr");
     assert_string_equal(got, in->trades);
-    got = table_text(f, "SELECT string_agg(concat_ws('|', i.venue, i.symbol, b.seq, b.generation,"
-                        " b.state, b.reason, b.depth_bids, b.depth_asks, b.bid_px, b.bid_sz,"
-                        " b.ask_px, b.ask_sz, " EPOCH_US("b.ts") ", " EPOCH_US("b.recv_ts")
-                        "), E'\\n' ORDER BY b.seq)"
-                        " FROM %s.book_snapshots b JOIN %s.instruments i ON i.id = b.instr");
+    got = table_text(
+        f, "SELECT string_agg(concat_ws('|', i.venue, i.symbol, b.seq, b.generation,"
+           " b.state, b.reason, b.depth_bids, b.depth_asks, b.bid_px, b.bid_sz,"
+           " b.ask_px, b.ask_sz, " EPOCH_US("b.ts") ", " EPOCH_US(
+               "b.recv_ts") "), E'\\n' ORDER BY b.seq)"
+                            " FROM %s.book_snapshots b JOIN %s.instruments i ON i.id = b.instr");
     assert_string_equal(got, in->books);
     got = table_text(
-        f, "SELECT string_agg(concat_ws('|', i.venue, i.symbol, c.interval, " EPOCH_US("c.start_ts")
-           ", c.open, c.high, c.low, c.close, c.volume, c.buy_volume, c.sell_volume, c.notional,"
-           " c.vwap, c.trades, coalesce(" EPOCH_US("c.first_ts") "::text, '<null>'), coalesce("
-           EPOCH_US("c.last_ts") "::text, '<null>')), E'\\n' ORDER BY c.start_ts)"
-           " FROM %s.candles c JOIN %s.instruments i ON i.id = c.instr");
+        f,
+        "SELECT string_agg(concat_ws('|', i.venue, i.symbol, c.interval, " EPOCH_US(
+            "c.start_ts") ", c.open, c.high, c.low, c.close, c.volume, c.buy_volume, "
+                          "c.sell_volume, c.notional,"
+                          " c.vwap, c.trades, coalesce(" EPOCH_US(
+                              "c.first_ts") "::text, '<null>'), coalesce(" EPOCH_US("c.last_ts") ":"
+                                                                                                 ":"
+                                                                                                 "t"
+                                                                                                 "e"
+                                                                                                 "x"
+                                                                                                 "t"
+                                                                                                 ","
+                                                                                                 " "
+                                                                                                 "'"
+                                                                                                 "<"
+                                                                                                 "n"
+                                                                                                 "u"
+                                                                                                 "l"
+                                                                                                 "l"
+                                                                                                 ">"
+                                                                                                 "'"
+                                                                                                 ")"
+                                                                                                 ")"
+                                                                                                 ","
+                                                                                                 " "
+                                                                                                 "E"
+                                                                                                 "'"
+                                                                                                 "\\n' ORDER BY c.start_ts)"
+                                                                                                 " "
+                                                                                                 "F"
+                                                                                                 "R"
+                                                                                                 "O"
+                                                                                                 "M"
+                                                                                                 " "
+                                                                                                 "%"
+                                                                                                 "s"
+                                                                                                 "."
+                                                                                                 "c"
+                                                                                                 "a"
+                                                                                                 "n"
+                                                                                                 "d"
+                                                                                                 "l"
+                                                                                                 "e"
+                                                                                                 "s"
+                                                                                                 " "
+                                                                                                 "c"
+                                                                                                 " "
+                                                                                                 "J"
+                                                                                                 "O"
+                                                                                                 "I"
+                                                                                                 "N"
+                                                                                                 " "
+                                                                                                 "%"
+                                                                                                 "s"
+                                                                                                 "."
+                                                                                                 "i"
+                                                                                                 "n"
+                                                                                                 "s"
+                                                                                                 "t"
+                                                                                                 "r"
+                                                                                                 "u"
+                                                                                                 "m"
+                                                                                                 "e"
+                                                                                                 "n"
+                                                                                                 "t"
+                                                                                                 "s"
+                                                                                                 " "
+                                                                                                 "i"
+                                                                                                 " "
+                                                                                                 "O"
+                                                                                                 "N"
+                                                                                                 " "
+                                                                                                 "i"
+                                                                                                 "."
+                                                                                                 "i"
+                                                                                                 "d"
+                                                                                                 " "
+                                                                                                 "="
+                                                                                                 " "
+                                                                                                 "c"
+                                                                                                 "."
+                                                                                                 "i"
+                                                                                                 "n"
+                                                                                                 "s"
+                                                                                                 "t"
+                                                                                                 "r");
     assert_string_equal(got, in->candles);
     got = table_text(f, "SELECT string_agg(concat_ws('|', i.venue, i.symbol, g.seq_last, g.seq_got,"
-                        " g.generation, g.state, g.reason, " EPOCH_US("g.ts") ", "
-                        EPOCH_US("g.recv_ts") "), E'\\n' ORDER BY g.seq_last)"
-                        " FROM %s.gaps g JOIN %s.instruments i ON i.id = g.instr");
+                        " g.generation, g.state, g.reason, " EPOCH_US("g.ts") ", " EPOCH_US(
+                            "g.recv_ts") "), E'\\n' ORDER BY g.seq_last)"
+                                         " FROM %s.gaps g JOIN %s.instruments i ON i.id = g.instr");
     assert_string_equal(got, in->gaps);
 }
 
@@ -369,8 +451,8 @@ static void test_events_through_the_ring_become_rows_with_exact_contents(void **
 static void push_trades(store_pg_t *w, uint64_t first, int n)
 {
     for (int i = 0; i < n; i++) {
-        book_out_t r = it_trade(0, DAY0 + (int64_t)(first + (uint64_t)i) * 1000, first + (uint64_t)i,
-                                6000000 + i, 100000000, 1);
+        book_out_t r = it_trade(0, DAY0 + (int64_t)(first + (uint64_t)i) * 1000,
+                                first + (uint64_t)i, 6000000 + i, 100000000, 1);
         assert_true(store_pg_push(w, &r) >= 0);
     }
 }

@@ -136,8 +136,8 @@ static void check_exactly_once(fx_t *f, uint64_t n)
              " max(trade_id) FROM %s.trades",
              f->schema);
     char want[96];
-    snprintf(want, sizeof want, "%llu/%llu/1/%llu", (unsigned long long)n,
-             (unsigned long long)n, (unsigned long long)n);
+    snprintf(want, sizeof want, "%llu/%llu/1/%llu", (unsigned long long)n, (unsigned long long)n,
+             (unsigned long long)n);
     assert_string_equal(it_q(a, sql), want);
     PQfinish(a);
 }

@@ -119,8 +119,24 @@ static uint64_t xr(void)
 static void test_numeric_decodes_to_tg_dec_format_text_for_random_values(void **state)
 {
     (void)state;
-    int64_t edge[] = {0, 1, -1, 9, 10, 9999, 10000, 10001, INT64_MAX, INT64_MIN, INT64_MIN + 1,
-                      123456789012345678, -100000000, 5, 50, 500, 5000, 50000};
+    int64_t edge[] = {0,
+                      1,
+                      -1,
+                      9,
+                      10,
+                      9999,
+                      10000,
+                      10001,
+                      INT64_MAX,
+                      INT64_MIN,
+                      INT64_MIN + 1,
+                      123456789012345678,
+                      -100000000,
+                      5,
+                      50,
+                      500,
+                      5000,
+                      50000};
     for (int scale = 0; scale <= 18; scale++) {
         for (int i = 0; i < 20000; i++) {
             int64_t v;
@@ -138,8 +154,8 @@ static void test_numeric_decodes_to_tg_dec_format_text_for_random_values(void **
             decode(b, n, got);
             tg_dec_format(v, scale, want);
             if (strcmp(got, want) != 0)
-                fail_msg("v=%lld scale=%d: encoded %s, tg_dec_format %s", (long long)v, scale,
-                         got, want);
+                fail_msg("v=%lld scale=%d: encoded %s, tg_dec_format %s", (long long)v, scale, got,
+                         want);
         }
     }
 }
@@ -178,16 +194,16 @@ static void test_numeric_array_has_one_dimension_and_element_lengths(void **stat
     (void)state;
     store_pg_buf_t b = {0};
     assert_int_equal(store_pg_buf_reserve(&b, 1024), 0);
-    int64_t lv[4] = {100, 7, 250, 9}; /* price, size, price, size */
+    int64_t lv[4] = {100, 7, 250, 9};              /* price, size, price, size */
     store_pg_put_f_numeric_array(&b, lv, 2, 2, 2); /* 1.00, 2.50 */
     const uint8_t *p = b.p;
     int32_t len = (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | p[2] << 8 | p[3]);
     assert_int_equal((size_t)len + 4, b.len);
-    assert_int_equal(p[7], 1);      /* ndim */
-    assert_int_equal(p[11], 0);     /* no nulls */
+    assert_int_equal(p[7], 1);  /* ndim */
+    assert_int_equal(p[11], 0); /* no nulls */
     assert_int_equal(rd16(p + 14), STORE_PG_NUMERIC_OID);
-    assert_int_equal(p[19], 2);     /* dim length */
-    assert_int_equal(p[23], 1);     /* lower bound */
+    assert_int_equal(p[19], 2); /* dim length */
+    assert_int_equal(p[23], 1); /* lower bound */
     char txt[32];
     int32_t el = (int32_t)p[27];
     decode(p + 28, (size_t)el, txt);
