@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "book/book_out.h"
+#include "book/tg_hist.h"
 #include "book/tg_instr.h"
 #include "book/tg_ring.h"
 #include "book/tg_stat.h"
@@ -70,8 +71,6 @@ typedef struct store_pg_cfg {
     void *log_ud;
 } store_pg_cfg_t;
 
-#define STORE_PG_HIST_N 32 /* log2 buckets: bucket i counts values in [2^(i-1), 2^i) us */
-
 /** Counters: single writer (writer:pg unless noted), read by any thread. */
 typedef struct store_pg_stats {
     tg_stat_t recs_in;        /* records taken from the ring / store_pg_push() */
@@ -81,11 +80,9 @@ typedef struct store_pg_stats {
     tg_stat_t rows_duplicate; /* rows ignored by the conflict rule */
     tg_stat_t rows_table[4];  /* new rows per table (trades, book_snapshots, candles, gaps) */
     tg_stat_t batches;        /* committed batches (direct and replayed) */
-    tg_stat_t commit_ns_sum;  /* wall time of committed batch transactions */
-    tg_stat_t commit_hist[STORE_PG_HIST_N]; /* batch commit latency, log2 us buckets */
-    tg_stat_t e2e_hist[STORE_PG_HIST_N];    /* per row: now_mono - ts_mono at commit, log2 us */
-    tg_stat_t e2e_ns_sum;
-    tg_stat_t e2e_count;
+    tg_hist_t commit_lat;     /* wall time of committed batch transactions */
+    tg_hist_t e2e_lat;        /* per committed row: now_mono - ts_mono (receive -> committed);
+                                 rows replayed from the journal are not counted */
     tg_stat_t dedup_fallbacks; /* optimistic batches redone through staging */
     tg_stat_t spill_batches;   /* batches written to the journal */
     tg_stat_t spill_rows;

@@ -26,13 +26,6 @@ void store_pg__set_err(store_pg_t *w, int err, const char *what, const char *tex
         w->errstr[--l] = 0;
 }
 
-unsigned store_pg__hist_bucket(int64_t ns)
-{
-    uint64_t us = ns > 0 ? (uint64_t)ns / 1000 : 0;
-    unsigned b = us ? 64u - (unsigned)__builtin_clzll(us) : 0;
-    return b < STORE_PG_HIST_N ? b : STORE_PG_HIST_N - 1;
-}
-
 bool store_pg__known_day(const store_pg_t *w, int64_t d)
 {
     for (uint32_t i = 0; i < w->nknown; i++)
@@ -355,24 +348,15 @@ fail_class_t store_pg__commit(store_pg_t *w, const batch_view_t *v)
     TG_STAT_ADD(w->st.rows_committed, total);
     TG_STAT_ADD(w->st.rows_duplicate, (int64_t)v->rows - total);
     TG_STAT_INC(w->st.batches);
-    TG_STAT_ADD(w->st.commit_ns_sum, dt);
-    TG_STAT_INC(w->st.commit_hist[store_pg__hist_bucket(dt)]);
+    tg_hist_add(&w->st.commit_lat, dt);
     w->backoff_ms = w->cfg.backoff_min_ms;
     return PGF_OK;
 }
 
 void store_pg__account_latency(store_pg_t *w)
 {
-    int64_t now = tg_clock_mono_ns(), sum = 0;
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < w->rows; i++) {
-        if (!w->mono[i])
-            continue;
-        int64_t d = now - w->mono[i];
-        sum += d;
-        n++;
-        TG_STAT_INC(w->st.e2e_hist[store_pg__hist_bucket(d)]);
-    }
-    TG_STAT_ADD(w->st.e2e_ns_sum, sum);
-    TG_STAT_ADD(w->st.e2e_count, n);
+    int64_t now = tg_clock_mono_ns();
+    for (uint32_t i = 0; i < w->rows; i++)
+        if (w->mono[i]) /* 0: the producer did not stamp it */
+            tg_hist_add(&w->st.e2e_lat, now - w->mono[i]);
 }

@@ -87,7 +87,6 @@ struct store_pg {
 
 /* store_pg_copy.c: encoding and the commit path. */
 void store_pg__set_err(store_pg_t *w, int err, const char *what, const char *text);
-unsigned store_pg__hist_bucket(int64_t ns);
 bool store_pg__known_day(const store_pg_t *w, int64_t d);
 void store_pg__add_known(store_pg_t *w, int64_t d);
 /** Empty the current batch. */

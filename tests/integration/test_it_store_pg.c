@@ -428,10 +428,12 @@ static void test_events_through_the_ring_become_rows_with_exact_contents(void **
     assert_int_equal(TG_STAT_GET(st->spill_batches), 0);
     assert_true(TG_STAT_GET(st->batches) >= 5);
     uint64_t e2e = 0;
-    for (int i = 0; i < STORE_PG_HIST_N; i++)
-        e2e += TG_STAT_GET(st->e2e_hist[i]);
-    assert_int_equal(e2e, TG_STAT_GET(st->e2e_count));
+    for (int i = 0; i < TG_HIST_BUCKETS; i++)
+        e2e += TG_STAT_GET(st->e2e_lat.bucket[i]);
+    assert_int_equal(e2e, TG_STAT_GET(st->e2e_lat.count));
     assert_int_equal(e2e, 60 + 4); /* candles and gaps built here carry no ts_mono */
+    assert_true(TG_STAT_GET(st->e2e_lat.sum_ns) > 0);
+    assert_int_equal(TG_STAT_GET(st->commit_lat.count), TG_STAT_GET(st->batches));
     check_contents(f, &in);
     /* partitions were made on demand for 2024-03-01..03 */
     char sql[256];
