@@ -48,7 +48,7 @@
 #include "storage/store_rds_conn.h"
 #include "storage/store_rds_fmt.h"
 
-#define RDS_IVL_MAX    6  /* distinct candle intervals */
+#define RDS_IVL_MAX    6 /* distinct candle intervals */
 #define RDS_CMD_MAX    (STORE_RDS_JSON_MAX + 3 * STORE_RDS_NAME_MAX)
 #define RDS_MARKS      64 /* write marks for the round-trip histogram */
 #define RDS_WINDOW_MAX 16 /* batches read before sending slots, under backlog */
@@ -123,8 +123,8 @@ struct store_rds {
 };
 
 const int64_t store_rds_lat_bound_ns[STORE_RDS_LAT_BUCKETS] = {
-    10000,    25000,    50000,     100000,    250000,    500000,     1000000,   2500000,
-    5000000,  10000000, 25000000,  50000000,  100000000, 250000000,  1000000000, INT64_MAX,
+    10000,   25000,    50000,    100000,   250000,    500000,    1000000,    2500000,
+    5000000, 10000000, 25000000, 50000000, 100000000, 250000000, 1000000000, INT64_MAX,
 };
 
 void store_rds_cfg_defaults(store_rds_cfg_t *c)
@@ -158,7 +158,9 @@ static void rds_log(store_rds_t *p, int level, int err, const char *fmt, ...)
     if (err) {
         pthread_mutex_lock(&p->err_mu);
         p->err = err;
-        snprintf(p->errstr, sizeof(p->errstr), "%s", msg);
+        size_t n = strnlen(msg, sizeof(p->errstr) - 1);
+        memcpy(p->errstr, msg, n);
+        p->errstr[n] = '\0';
         pthread_mutex_unlock(&p->err_mu);
     }
     if (p->cfg.log)
@@ -329,8 +331,8 @@ static int pipe_write(store_rds_t *p)
     if (p->mark_n == RDS_MARKS) { /* merge into the newest mark */
         p->marks[(p->mark_head + p->mark_n - 1) % RDS_MARKS].end = p->sent;
     } else {
-        p->marks[(p->mark_head + p->mark_n) % RDS_MARKS] = (rds_mark_t){p->sent,
-                                                                        tg_clock_mono_ns()};
+        p->marks[(p->mark_head + p->mark_n) % RDS_MARKS] =
+            (rds_mark_t){p->sent, tg_clock_mono_ns()};
         p->mark_n++;
     }
     p->written = p->sent;

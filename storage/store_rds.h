@@ -33,27 +33,27 @@ typedef void (*store_rds_log_fn)(void *ud, int level, const char *msg);
 /** Publisher settings. Strings are borrowed during store_rds_create() only (copied).
  *  Thread: main. */
 typedef struct store_rds_cfg {
-    const char *url;      /* "redis://[[user]:password@]host[:port][/db]" or
-                             "unix:///path/redis.sock[?db=N]"; NULL: use host/port/db */
-    const char *host;     /* "127.0.0.1" */
-    int port;             /* 6379 */
-    const char *username; /* ACL user (Redis 6+); NULL: AUTH with the password only */
-    const char *password; /* NULL: read the environment variable password_env */
-    const char *password_env; /* "REDISCLI_AUTH" (as redis-cli); NULL: none */
-    int db;               /* SELECT db when != 0 */
-    const char *prefix;   /* key/channel prefix, "tg" */
-    int64_t book_ttl_ms;  /* tg:book:*  10000 */
-    int64_t bbo_ttl_ms;   /* tg:bbo:*   60000 */
-    int64_t trade_ttl_ms; /* tg:trade:* 60000 */
+    const char *url;              /* "redis://[[user]:password@]host[:port][/db]" or
+                                     "unix:///path/redis.sock[?db=N]"; NULL: use host/port/db */
+    const char *host;             /* "127.0.0.1" */
+    int port;                     /* 6379 */
+    const char *username;         /* ACL user (Redis 6+); NULL: AUTH with the password only */
+    const char *password;         /* NULL: read the environment variable password_env */
+    const char *password_env;     /* "REDISCLI_AUTH" (as redis-cli); NULL: none */
+    int db;                       /* SELECT db when != 0 */
+    const char *prefix;           /* key/channel prefix, "tg" */
+    int64_t book_ttl_ms;          /* tg:book:*  10000 */
+    int64_t bbo_ttl_ms;           /* tg:bbo:*   60000 */
+    int64_t trade_ttl_ms;         /* tg:trade:* 60000 */
     int64_t candle_ttl_margin_ms; /* tg:candle:* TTL = interval + margin, 10000 */
-    uint32_t pipeline_depth; /* max commands awaiting replies, 4096 */
-    uint32_t batch;          /* records popped per ring read, 256 */
-    int connect_timeout_ms;  /* 1000 */
-    int command_timeout_ms;  /* 2000: a reply or write slower than this drops the connection */
-    int backoff_min_ms;      /* 100: first reconnect delay (jittered +-50%) */
-    int backoff_max_ms;      /* 2000 */
-    const tg_instr_reg_t *reg; /* borrowed; must outlive the publisher; complete at create */
-    tg_ring_t *ring;           /* borrowed: the builder's ring for this sink (consumer side) */
+    uint32_t pipeline_depth;      /* max commands awaiting replies, 4096 */
+    uint32_t batch;               /* records popped per ring read, 256 */
+    int connect_timeout_ms;       /* 1000 */
+    int command_timeout_ms;       /* 2000: a reply or write slower than this drops the connection */
+    int backoff_min_ms;           /* 100: first reconnect delay (jittered +-50%) */
+    int backoff_max_ms;           /* 2000 */
+    const tg_instr_reg_t *reg;    /* borrowed; must outlive the publisher; complete at create */
+    tg_ring_t *ring;              /* borrowed: the builder's ring for this sink (consumer side) */
     store_rds_log_fn log;
     void *log_ud;
 } store_rds_cfg_t;
@@ -69,15 +69,15 @@ extern const int64_t store_rds_lat_bound_ns[STORE_RDS_LAT_BUCKETS];
 
 /** Counters (single writer: writer:redis). Read with TG_STAT_GET from any thread. */
 typedef struct store_rds_stats {
-    tg_stat_t records;    /* records taken from the ring */
-    tg_stat_t commands;   /* commands acknowledged by Redis */
-    tg_stat_t messages;   /* PUBLISH commands sent */
-    tg_stat_t snapshots;  /* SET commands sent */
-    tg_stat_t coalesced;  /* snapshot messages replaced by a newer one before sending */
-    tg_stat_t dropped;    /* messages not sent while disconnected (their numbers are gaps) */
-    tg_stat_t lost;       /* commands in flight when a connection failed */
-    tg_stat_t reconnects; /* successful connections after the first */
-    tg_stat_t errors;     /* connect/auth/io errors and error replies */
+    tg_stat_t records;      /* records taken from the ring */
+    tg_stat_t commands;     /* commands acknowledged by Redis */
+    tg_stat_t messages;     /* PUBLISH commands sent */
+    tg_stat_t snapshots;    /* SET commands sent */
+    tg_stat_t coalesced;    /* snapshot messages replaced by a newer one before sending */
+    tg_stat_t dropped;      /* messages not sent while disconnected (their numbers are gaps) */
+    tg_stat_t lost;         /* commands in flight when a connection failed */
+    tg_stat_t reconnects;   /* successful connections after the first */
+    tg_stat_t errors;       /* connect/auth/io errors and error replies */
     tg_stat_t reply_errors; /* error replies from Redis (subset of errors) */
     tg_stat_t bad_records;  /* unknown instrument or kind, document too large */
     tg_stat_t connected;    /* gauge: 1 while connected */

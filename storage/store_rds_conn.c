@@ -80,8 +80,8 @@ static int parse_tcp_url(store_rds_conn_t *c, const char *s)
         if (colon && copy_decoded(c->pass, sizeof(c->pass), colon + 1, (size_t)(at - colon - 1)))
             return -EINVAL;
         if (!colon) { /* redis://password@host (redis-cli accepts it): no user */
-            memcpy(c->pass, c->user, sizeof(c->pass) < sizeof(c->user) ? sizeof(c->pass)
-                                                                        : sizeof(c->user));
+            memcpy(c->pass, c->user,
+                   sizeof(c->pass) < sizeof(c->user) ? sizeof(c->pass) : sizeof(c->user));
             c->user[0] = '\0';
         }
         hostpart = at + 1;
@@ -242,8 +242,7 @@ redisContext *store_rds_conn_open(const store_rds_conn_t *c, int *err, char *err
         if (!r || r->type == REDIS_REPLY_ERROR) {
             *err = r ? TG_EREDIS : io_err(errno);
             /* The server's text (WRONGPASS ...) never echoes the password. */
-            snprintf(errbuf, len, "redis %s: AUTH failed: %s", c->where,
-                     r ? r->str : ctx->errstr);
+            snprintf(errbuf, len, "redis %s: AUTH failed: %s", c->where, r ? r->str : ctx->errstr);
             freeReplyObject(r);
             goto fail;
         }

@@ -43,7 +43,6 @@ void store_rds_conn_deinit(store_rds_conn_t *c);
  * @param errbuf One-line reason on failure ("redis 127.0.0.1:1: connect: Connection refused").
  * @return A context the caller frees with redisFree(), or NULL.  Thread: the caller's.
  */
-redisContext *store_rds_conn_open(const store_rds_conn_t *c, int *err, char *errbuf,
-                                  size_t len);
+redisContext *store_rds_conn_open(const store_rds_conn_t *c, int *err, char *errbuf, size_t len);
 
 #endif

@@ -231,10 +231,14 @@ size_t store_rds_fmt_candle_channel(const store_rds_names_t *n, int64_t interval
 const char *store_rds_fmt_state(unsigned state)
 {
     switch (state) {
-    case BOOK_STATE_RESYNCING: return "RESYNCING";
-    case BOOK_STATE_VALID: return "VALID";
-    case BOOK_STATE_STALE: return "STALE";
-    default: return "UNKNOWN";
+    case BOOK_STATE_RESYNCING:
+        return "RESYNCING";
+    case BOOK_STATE_VALID:
+        return "VALID";
+    case BOOK_STATE_STALE:
+        return "STALE";
+    default:
+        return "UNKNOWN";
     }
 }
 
@@ -285,10 +289,14 @@ static void w_levels(fmt_w_t *w, const tg_level_t *lv, unsigned n, const tg_inst
 static const char *reason_name(unsigned r)
 {
     switch (r) {
-    case BOOK_OUT_R_CHANGE: return "change";
-    case BOOK_OUT_R_INTERVAL: return "interval";
-    case BOOK_OUT_R_STATE: return "state";
-    default: return "other";
+    case BOOK_OUT_R_CHANGE:
+        return "change";
+    case BOOK_OUT_R_INTERVAL:
+        return "interval";
+    case BOOK_OUT_R_STATE:
+        return "state";
+    default:
+        return "other";
     }
 }
 
@@ -418,13 +426,20 @@ size_t store_rds_fmt_candle(char *buf, size_t cap, const store_rds_names_t *n,
 static const char *gap_reason(unsigned r)
 {
     switch (r) {
-    case BOOK_GAP_SEQUENCE: return "sequence";
-    case BOOK_GAP_CHECKSUM: return "checksum";
-    case BOOK_GAP_CROSSED: return "crossed";
-    case BOOK_GAP_RECONNECT: return "reconnect";
-    case BOOK_GAP_STALE: return "stale";
-    case BOOK_GAP_RESYNCED: return "resynced";
-    default: return "other";
+    case BOOK_GAP_SEQUENCE:
+        return "sequence";
+    case BOOK_GAP_CHECKSUM:
+        return "checksum";
+    case BOOK_GAP_CROSSED:
+        return "crossed";
+    case BOOK_GAP_RECONNECT:
+        return "reconnect";
+    case BOOK_GAP_STALE:
+        return "stale";
+    case BOOK_GAP_RESYNCED:
+        return "resynced";
+    default:
+        return "other";
     }
 }
 
@@ -458,8 +473,8 @@ static void w_bulk(fmt_w_t *w, const char *s, size_t n)
     W_LIT(w, "\r\n");
 }
 
-size_t store_rds_fmt_resp_set(char *buf, size_t cap, const char *key, size_t klen,
-                              const char *val, size_t vlen, int64_t ttl_ms)
+size_t store_rds_fmt_resp_set(char *buf, size_t cap, const char *key, size_t klen, const char *val,
+                              size_t vlen, int64_t ttl_ms)
 {
     fmt_w_t w = {buf, buf + cap, false};
     if (ttl_ms > 0) {

@@ -94,8 +94,8 @@ const char *store_rds_fmt_state(unsigned state);
 /* RESP commands. Each returns the length written, or 0 if cap is too small. */
 
 /** SET key val PX ttl_ms (ttl_ms <= 0: no expiry). */
-size_t store_rds_fmt_resp_set(char *buf, size_t cap, const char *key, size_t klen,
-                              const char *val, size_t vlen, int64_t ttl_ms);
+size_t store_rds_fmt_resp_set(char *buf, size_t cap, const char *key, size_t klen, const char *val,
+                              size_t vlen, int64_t ttl_ms);
 
 /** PUBLISH channel msg. */
 size_t store_rds_fmt_resp_publish(char *buf, size_t cap, const char *ch, size_t chlen,

@@ -137,10 +137,12 @@ static void test_book_document_round_trips_every_field_exactly(void **state)
     assert_true(test_json_u64(j, "depth_bids") == 1234);
     assert_true(test_json_u64(j, "depth_asks") == 2);
     int bids = test_json_find(j, "bids"), asks = test_json_find(j, "asks");
+    assert_true(bids > 0 && asks > 0);
     assert_int_equal(j->t[bids].size, BOOK_OUT_DEPTH_MAX);
     assert_int_equal(j->t[asks].size, 2);
     for (int i = 0; i < BOOK_OUT_DEPTH_MAX; i++) {
         int lv = test_json_elem(j, bids, i);
+        assert_true(lv > 0);
         assert_int_equal(j->t[lv].size, 2);
         assert_dec_tok(j, test_json_elem(j, lv, 0), 2, b.bids[i].price);
         assert_dec_tok(j, test_json_elem(j, lv, 1), 8, b.bids[i].size);
@@ -160,7 +162,9 @@ static void test_book_with_no_levels_has_empty_arrays_and_null_bbo(void **state)
     b.state = BOOK_STATE_RESYNCING;
     store_rds_meta_t m = {1, 2, 3, 4};
     parse_ok(f, store_rds_fmt_book(f->buf, sizeof(f->buf), &f->nb, &m, &b));
-    assert_int_equal(f->j.t[test_json_find(&f->j, "bids")].size, 0);
+    int bids = test_json_find(&f->j, "bids");
+    assert_true(bids > 0);
+    assert_int_equal(f->j.t[bids].size, 0);
     assert_str_field(&f->j, "state", "RESYNCING");
     parse_ok(f, store_rds_fmt_bbo(f->buf, sizeof(f->buf), &f->nb, &m, &b));
     char t[16];
@@ -300,8 +304,9 @@ static void test_names_follow_the_documented_layout(void **state)
     assert_string_equal(f->nb.key_trade, "tg:trade:binance:BTCUSDT");
     assert_string_equal(f->nb.ch_book, "tg.book.binance.BTCUSDT");
     assert_string_equal(f->nb.ch_trades, "tg.trades.binance.BTCUSDT");
-    assert_int_equal(store_rds_fmt_candle_key(&f->nb, 300000000000LL, b), 24);
+    size_t kl = store_rds_fmt_candle_key(&f->nb, 300000000000LL, b);
     assert_string_equal(b, "tg:candle:5m:binance:BTCUSDT");
+    assert_int_equal(kl, strlen(b));
     store_rds_fmt_candle_channel(&f->nb, 3600000000000LL, b);
     assert_string_equal(b, "tg.candles.1h.binance.BTCUSDT");
     store_rds_names_t n;
@@ -317,9 +322,9 @@ static void test_interval_text_uses_the_largest_exact_unit(void **state)
         int64_t ns;
         const char *txt;
     } cases[] = {
-        {1000000000LL, "1s"},     {60000000000LL, "1m"},   {300000000000LL, "5m"},
-        {3600000000000LL, "1h"},  {86400000000000LL, "1d"}, {90000000000LL, "90s"},
-        {250000000LL, "250ms"},   {1500LL, "1500ns"},       {0, "0ns"},
+        {1000000000LL, "1s"},    {60000000000LL, "1m"},    {300000000000LL, "5m"},
+        {3600000000000LL, "1h"}, {86400000000000LL, "1d"}, {90000000000LL, "90s"},
+        {250000000LL, "250ms"},  {1500LL, "1500ns"},       {0, "0ns"},
     };
     char b[24];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -383,24 +388,23 @@ static void test_resp_commands_parse_back_to_their_arguments(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_book_document_round_trips_every_field_exactly,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_book_document_round_trips_every_field_exactly, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_book_with_no_levels_has_empty_arrays_and_null_bbo,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_bbo_carries_the_best_levels_and_the_book_sequence,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(test_trade_document_has_side_ids_and_exact_decimals,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trade_document_has_side_ids_and_exact_decimals, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(
             test_candle_document_names_its_interval_and_keeps_ohlcv_exact, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gap_document_reports_state_reason_and_sequences,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gap_document_reports_state_reason_and_sequences, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_symbols_needing_escapes_give_valid_json, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_too_small_buffers_yield_zero_never_a_truncated_document, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_names_follow_the_documented_layout, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_names_follow_the_documented_layout, setup, teardown),
         cmocka_unit_test(test_interval_text_uses_the_largest_exact_unit),
         cmocka_unit_test(test_resp_commands_parse_back_to_their_arguments),
     };
