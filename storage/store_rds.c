@@ -380,22 +380,24 @@ static int pipe_reap(store_rds_t *p, uint64_t target)
     return 0;
 }
 
-/* Append one formatted command. ts_mono > 0 marks a PUBLISH for the latency histogram. */
-static void pipe_push(store_rds_t *p, const char *cmd, size_t len, int64_t ts_mono)
+/* Append one formatted command. ts_mono > 0 marks a PUBLISH for the latency histogram.
+ * @return false when there is (no longer) a connection. */
+static bool pipe_push(store_rds_t *p, const char *cmd, size_t len, int64_t ts_mono)
 {
     if (!p->ctx)
-        return;
+        return false;
     if (p->sent - p->acked > p->fl_mask) { /* FIFO full: make room */
         if (pipe_write(p) || pipe_reap(p, p->cfg.pipeline_depth / 2))
-            return;
+            return false;
     }
     if (redisAppendFormattedCommand(p->ctx, cmd, len) != REDIS_OK) {
         conn_drop(p, -ENOMEM, "append");
-        return;
+        return false;
     }
     p->fl_mono[p->sent & p->fl_mask] = ts_mono;
     p->sent++;
     TG_STAT_ADD(p->st.bytes, len);
+    return true;
 }
 
 static void send_set(store_rds_t *p, const char *key, size_t klen, size_t jlen, int64_t ttl)
@@ -405,8 +407,8 @@ static void send_set(store_rds_t *p, const char *key, size_t klen, size_t jlen, 
         TG_STAT_INC(p->st.bad_records);
         return;
     }
-    pipe_push(p, p->cmd, n, 0);
-    TG_STAT_INC(p->st.snapshots);
+    if (pipe_push(p, p->cmd, n, 0))
+        TG_STAT_INC(p->st.snapshots);
 }
 
 static void send_pub(store_rds_t *p, const char *ch, size_t chlen, size_t jlen, int64_t mono)
@@ -416,8 +418,8 @@ static void send_pub(store_rds_t *p, const char *ch, size_t chlen, size_t jlen, 
         TG_STAT_INC(p->st.bad_records);
         return;
     }
-    pipe_push(p, p->cmd, n, mono > 0 ? mono : 1);
-    TG_STAT_INC(p->st.messages);
+    if (pipe_push(p, p->cmd, n, mono > 0 ? mono : 1))
+        TG_STAT_INC(p->st.messages);
 }
 
 /* ---- slots ----------------------------------------------------------------------------- */
@@ -586,8 +588,6 @@ static void ingest(store_rds_t *p, const book_out_t *r)
         uint64_t seq = ++I->seq_candle[c];
         unsigned k = SLOT_CANDLE0 + (unsigned)c;
         bool now = r->u.candle.closed && p->ctx;
-        if (now)
-            slot_send(p, i, k); /* the forming candle before its close */
         slot_take(p, i, k, seq, true);
         meta_of(p, &I->m_candle[c], r);
         I->mono_candle[c] = r->ts_mono;

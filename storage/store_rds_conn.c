@@ -202,13 +202,27 @@ void store_rds_conn_deinit(store_rds_conn_t *c)
 
 static int io_err(int e)
 {
+    if (e == EAGAIN || e == EWOULDBLOCK || e == EINPROGRESS)
+        return -ETIMEDOUT; /* SO_RCVTIMEO/SO_SNDTIMEO expired */
     return e > 0 ? -e : -EIO;
+}
+
+/* hiredis' text for a failed command, or a plain one for a timeout. */
+static const char *ctx_why(const store_rds_conn_t *c, redisContext *ctx, int err, char *tmp,
+                           size_t len)
+{
+    if (err == -ETIMEDOUT) {
+        snprintf(tmp, len, "no reply within %d ms (command timeout)", c->command_timeout_ms);
+        return tmp;
+    }
+    return ctx->errstr;
 }
 
 redisContext *store_rds_conn_open(const store_rds_conn_t *c, int *err, char *errbuf, size_t len)
 {
     struct timeval ct = {c->connect_timeout_ms / 1000, (c->connect_timeout_ms % 1000) * 1000};
     struct timeval cmd = {c->command_timeout_ms / 1000, (c->command_timeout_ms % 1000) * 1000};
+    char why[96];
     errno = 0;
     redisContext *ctx = c->unix_path[0] ? redisConnectUnixWithTimeout(c->unix_path, ct)
                                         : redisConnectWithTimeout(c->host, c->port, ct);
@@ -253,7 +267,7 @@ redisContext *store_rds_conn_open(const store_rds_conn_t *c, int *err, char *err
         if (!r || r->type == REDIS_REPLY_ERROR) {
             *err = r ? TG_EREDIS : io_err(errno);
             snprintf(errbuf, len, "redis %s: SELECT %d failed: %s", c->where, c->db,
-                     r ? r->str : ctx->errstr);
+                     r ? r->str : ctx_why(c, ctx, *err, why, sizeof(why)));
             freeReplyObject(r);
             goto fail;
         }
@@ -262,7 +276,8 @@ redisContext *store_rds_conn_open(const store_rds_conn_t *c, int *err, char *err
     redisReply *r = redisCommand(ctx, "PING"); /* catches NOAUTH when no password is set */
     if (!r || r->type == REDIS_REPLY_ERROR) {
         *err = r ? TG_EREDIS : io_err(errno);
-        snprintf(errbuf, len, "redis %s: PING failed: %s", c->where, r ? r->str : ctx->errstr);
+        snprintf(errbuf, len, "redis %s: PING failed: %s", c->where,
+                 r ? r->str : ctx_why(c, ctx, *err, why, sizeof(why)));
         freeReplyObject(r);
         goto fail;
     }
