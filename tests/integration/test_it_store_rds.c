@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "book/book_out.h"
@@ -647,6 +648,76 @@ static void test_error_replies_are_counted_and_reported(void **state)
     assert_non_null(strstr(err, "OOM"));
 }
 
+/* ---- the example subscriber ------------------------------------------------------------ */
+
+static long long numsub(const char *chan)
+{
+    redisContext *c = connect_url();
+    assert_non_null(c);
+    redisReply *r = redisCommand(c, "PUBSUB NUMSUB %s", chan);
+    assert_non_null(r);
+    long long n = r->type == REDIS_REPLY_ARRAY && r->elements == 2 ? r->element[1]->integer : -1;
+    freeReplyObject(r);
+    redisFree(c);
+    return n;
+}
+
+static void test_example_subscriber_joins_from_the_snapshot_and_reports_gaps(void **state)
+{
+    fx_t *f = *state;
+    const char *exe = getenv("TG_TOOL_SUB");
+    if (!exe)
+        skip();
+    start_pub(f, "it6");
+    const store_rds_stats_t *st = store_rds_stats(f->pub);
+    for (uint64_t i = 1; i <= 3; i++) { /* books 1..3 before the subscriber joins */
+        book_out_t r = book_rec(f->aaa, i);
+        push(f, &r);
+        while (TG_STAT_GET(st->commands) < i * 3)
+            usleep(500);
+    }
+    char errf[] = "/tmp/tg-it-sub-XXXXXX";
+    int efd = mkstemp(errf);
+    assert_true(efd >= 0);
+    close(efd);
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "'%s' -u '%s' -p it6 -n 2 testv AAA-USD 2>'%s'", exe, g_url, errf);
+    FILE *fp = popen(cmd, "r");
+    assert_non_null(fp);
+    char line[8192];
+    assert_non_null(fgets(line, sizeof(line), fp)); /* book snapshot: the join point */
+    assert_non_null(strstr(line, "snapshot it6:book:testv:AAA-USD seq=3 "));
+    assert_non_null(fgets(line, sizeof(line), fp)); /* last-trade snapshot: none yet */
+    for (int i = 0; i < 400 && numsub("it6.book.testv.AAA-USD") < 1; i++)
+        usleep(5000);
+    /* Redis pauses; book 4 goes out (its reply waits), books 5..100 pile up and coalesce */
+    admin("CLIENT PAUSE %s ALL", "400", NULL);
+    book_out_t r = book_rec(f->aaa, 4);
+    push(f, &r);
+    while (TG_STAT_GET(st->snapshots) < 8) /* book 4's SET book + SET bbo appended */
+        usleep(500);
+    for (uint64_t i = 5; i <= 100; i++) {
+        r = book_rec(f->aaa, i);
+        push(f, &r);
+    }
+    assert_non_null(fgets(line, sizeof(line), fp));
+    assert_non_null(strstr(line, "it6.book.testv.AAA-USD seq=4 "));
+    assert_non_null(fgets(line, sizeof(line), fp));
+    assert_non_null(strstr(line, "it6.book.testv.AAA-USD seq=100 "));
+    int status = pclose(fp);
+    assert_int_equal(WEXITSTATUS(status), 3); /* 3: gaps were seen */
+    FILE *ef = fopen(errf, "r");
+    assert_non_null(ef);
+    size_t n = fread(line, 1, sizeof(line) - 1, ef);
+    line[n] = '\0';
+    fclose(ef);
+    unlink(errf);
+    printf("%s", line);
+    assert_non_null(strstr(line, "# GAP it6.book.testv.AAA-USD"));
+    assert_int_equal(store_rds_stop(f->pub), 0);
+    assert_true(TG_STAT_GET(st->coalesced) > 0);
+}
+
 int main(void)
 {
     g_url = getenv("TG_TEST_REDIS_URL");
@@ -669,6 +740,8 @@ int main(void)
             test_wrong_password_fails_fast_with_a_clear_error_and_no_secret, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable_or_silent_servers_fail_within_the_timeouts,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_example_subscriber_joins_from_the_snapshot_and_reports_gaps, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_publisher_reconnects_after_redis_restart_and_shows_the_gap, setup, teardown),
     };
