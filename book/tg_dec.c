@@ -188,8 +188,10 @@ static inline uint64_t dec_swar_prefix(uint64_t x, unsigned k)
 
 int tg_dec_parse(const char *s, size_t len, int scale, int64_t *out)
 {
-    if ((unsigned)scale > TG_DEC_SCALE_MAX)
+    if ((unsigned)scale > TG_DEC_SCALE_MAX || !out)
         return -EINVAL;
+    if (!s)
+        return TG_EDEC_SYNTAX;
     const unsigned char *p = (const unsigned char *)s;
     const unsigned char *const end = p + len;
     bool neg = false;
