@@ -413,6 +413,52 @@ static void test_a_different_subscribe_is_logged_and_streaming_goes_on(void **st
     expect_free(&e);
 }
 
+static void test_no_gate_streams_at_once_without_subscribes(void **st)
+{
+    expect_t e;
+    expect_load(&e, KRAKEN);
+    const char *args[] = {"--max", "--no-gate", "@" KRAKEN, NULL};
+    server_t s;
+    server_start(&s, args);
+    tool_replay_client_cfg_t cfg = {.collect = true};
+    tool_replay_client_res_t r;
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.n_msgs, e.n);
+    assert_all_frames(&e, &r, 0);
+    tool_replay_client_res_free(&r);
+    server_stop(&s);
+    expect_free(&e);
+}
+
+static void test_url_subscription_query_is_checked_against_the_recorded_url(void **st)
+{
+    expect_t e;
+    expect_load(&e, BINANCE);
+    const char *q = strchr(e.r->url, '?');
+    assert_non_null(q);
+    const char *args[] = {"--max", "@" BINANCE, NULL};
+    server_t s;
+    server_start(&s, args);
+    char path[600];
+    snprintf(path, sizeof(path), "/stream%s", q);
+    tool_replay_client_cfg_t cfg = {.path = path};
+    tool_replay_client_res_t r;
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.frames, e.n);
+    tool_replay_client_res_free(&r);
+    char *log = server_stop(&s);
+    assert_null(strstr(log, "client asked for"));
+
+    server_start(&s, args);
+    cfg.path = "/stream?streams=ethusdt@trade";
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.frames, e.n);
+    tool_replay_client_res_free(&r);
+    log = server_stop(&s);
+    assert_non_null(strstr(log, "client asked for ?streams=ethusdt@trade"));
+    expect_free(&e);
+}
+
 /* ---- tests: pace ---- */
 
 static void test_speed_ten_plays_at_a_tenth_of_the_recorded_span(void **st)
@@ -738,6 +784,8 @@ int main(void)
         cmocka_unit_test(test_nothing_is_streamed_before_the_client_subscribes),
         cmocka_unit_test(test_all_recorded_subscribes_are_awaited_and_whitespace_differences_pass),
         cmocka_unit_test(test_a_different_subscribe_is_logged_and_streaming_goes_on),
+        cmocka_unit_test(test_no_gate_streams_at_once_without_subscribes),
+        cmocka_unit_test(test_url_subscription_query_is_checked_against_the_recorded_url),
         cmocka_unit_test(test_speed_ten_plays_at_a_tenth_of_the_recorded_span),
         cmocka_unit_test(test_rest_snapshots_are_the_recorded_bodies_byte_for_byte),
         cmocka_unit_test(test_rest_snapshot_over_https_at_the_short_path_with_one_file),

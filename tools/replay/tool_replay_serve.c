@@ -283,6 +283,33 @@ static int ws_receive(struct lws *wsi, sess_t *s, const char *in, size_t len)
     return 0;
 }
 
+/*
+ * URL-subscribed venues (Binance combined streams: /stream?streams=a/b/c): warn when the
+ * client's query differs from the recorded URL's. The recording is served either way.
+ */
+static void check_query(struct lws *wsi, const sess_t *s)
+{
+    const char *want = strchr(s->rec->r->url, '?');
+    if (!want)
+        return;
+    want++;
+    char got[sizeof(s->rec->r->url)], frag[sizeof(got)];
+    size_t n = 0;
+    got[0] = 0;
+    for (int i = 0;
+         lws_hdr_copy_fragment(wsi, frag, (int)sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
+        int w = snprintf(got + n, sizeof(got) - n, "%s%s", i ? "&" : "", frag);
+        if (w < 0 || (size_t)w >= sizeof(got) - n)
+            break;
+        n += (size_t)w;
+    }
+    if (strcmp(got, want) != 0)
+        fprintf(stderr,
+                "tickgate-replay: conn %" PRIu64 ": warning: client asked for ?%s, the "
+                "recording was made with ?%s (serving the recording anyway)\n",
+                s->id, got, want);
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
@@ -310,7 +337,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (g.verbose)
             fprintf(stderr, "tickgate-replay: conn %" PRIu64 ": open %s -> %s\n", s->id, uri,
                     s->rec->name);
-        if (s->rec->r->n_sent > 0) {
+        check_query(wsi, s);
+        if (s->rec->r->n_sent > 0 && !g.no_gate) {
             s->st = SS_WAIT_SUB;
             lws_set_timer_usecs(wsi, (lws_usec_t)g.sub_timeout_ms * 1000);
         } else {
@@ -415,6 +443,7 @@ static void serve_usage(FILE *o)
             "  --loop N          play the recording N times per connection (0 = forever; def. 1)\n"
             "  --hold            keep the connection open at the end (default: close 1000)\n"
             "  --sub-timeout MS  wait this long for the client's subscribes (default 5000)\n"
+            "  --no-gate         stream at once; do not wait for the recorded subscribes\n"
             "  --fault SPEC      repeatable; frames are counted from 1 per connection:\n"
             "                    drop-after=N   close TCP abruptly after N frames\n"
             "                    stall=T@N      pause T ms after frame N\n"
@@ -470,6 +499,8 @@ static int parse_args(int argc, char **argv, int *first_file)
                 goto bad;
             g.loops = (unsigned)n;
             i++;
+        } else if (strcmp(a, "--no-gate") == 0) {
+            g.no_gate = true;
         } else if (strcmp(a, "--hold") == 0) {
             g.hold = true;
         } else if (strcmp(a, "--sub-timeout") == 0 && v) {

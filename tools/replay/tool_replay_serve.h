@@ -42,7 +42,7 @@ typedef struct tool_replay_srv {
     tool_replay_rec_t *recs;
     size_t n_recs;
     int port;
-    bool tls, max, hold, progress;
+    bool tls, max, hold, progress, no_gate;
     int verbose;
     const char *cert, *key;
     double speed;
