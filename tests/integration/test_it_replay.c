@@ -616,14 +616,21 @@ static void test_rest_snapshot_over_https_at_the_short_path_with_one_file(void *
 
 /* ---- tests: faults ---- */
 
-static void test_drop_after_closes_without_close_frame_for_the_first_connections_only(void **st)
+static void drop_after(bool tls)
 {
     expect_t e;
     expect_load(&e, KRAKEN);
-    const char *args[] = {"--max", "--fault", "drop-after=100,times=1", "@" KRAKEN, NULL};
+    char cert[300], key[300];
+    snprintf(cert, sizeof(cert), "%s/cert.pem", g_certdir);
+    snprintf(key, sizeof(key), "%s/key.pem", g_certdir);
+    const char *args_ws[] = {"--max", "--fault", "drop-after=100,times=1", "@" KRAKEN, NULL};
+    const char *args_wss[] = {
+        "--max",    "--fault", "drop-after=100,times=1", "--tls", "--cert", cert, "--key", key,
+        "@" KRAKEN, NULL};
     server_t s;
-    server_start(&s, args);
-    tool_replay_client_cfg_t cfg = {.collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
+    server_start(&s, tls ? args_wss : args_ws);
+    tool_replay_client_cfg_t cfg = {
+        .tls = tls, .collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
     tool_replay_client_res_t r;
     client_run(&s, &cfg, &r, 1);
     assert_true(r.connected);
@@ -639,6 +646,12 @@ static void test_drop_after_closes_without_close_frame_for_the_first_connections
     char *log = server_stop(&s);
     assert_non_null(strstr(log, "fault drop-after=100,times=1: dropping TCP after 100 frames"));
     expect_free(&e);
+}
+
+static void test_drop_after_closes_without_close_frame_for_the_first_connections_only(void **st)
+{
+    drop_after(false);
+    drop_after(true);
 }
 
 static void test_stall_pauses_after_the_given_frame(void **st)

@@ -16,6 +16,7 @@
 #include <libgen.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,9 +99,12 @@ static void stop(pid_t p)
     waitpid(p, NULL, 0);
 }
 
-/* One replay run: frames/s and MB/s at the client, first to last message. */
+/*
+ * One replay run with `conns` clients at once: total frames/s and MB/s at the clients, from
+ * the first message of any to the last message of all.
+ */
 static int run_ws(const char *bin, const char *file, int loop, bool tls, const char *certdir,
-                  const tool_replay_rec_t *rec, double *fps, double *mbps)
+                  const tool_replay_rec_t *rec, size_t conns, double *fps, double *mbps)
 {
     int port;
     pid_t p = start_server(bin, file, loop, tls, certdir, &port);
@@ -111,19 +115,28 @@ static int run_ws(const char *bin, const char *file, int loop, bool tls, const c
                                     .send = rec->r->sent,
                                     .n_send = rec->r->n_sent,
                                     .timeout_ms = 120000};
-    tool_replay_client_res_t r;
-    int rc = tool_replay_client_run(&cfg, &r, 1);
+    tool_replay_client_res_t r[8];
+    int rc = tool_replay_client_run(&cfg, r, conns);
     stop(p);
-    if (rc < 0 || r.frames != rec->n_frames * (size_t)loop) {
-        fprintf(stderr, "bench: got %zu frames, want %zu\n", r.frames,
-                rec->n_frames * (size_t)loop);
-        tool_replay_client_res_free(&r);
-        return -1;
+    int64_t t0 = INT64_MAX, t1 = 0;
+    uint64_t frames = 0, bytes = 0;
+    for (size_t i = 0; i < conns; i++) {
+        if (rc < 0 || r[i].frames != rec->n_frames * (size_t)loop) {
+            fprintf(stderr, "bench: got %zu frames, want %zu\n", r[i].frames,
+                    rec->n_frames * (size_t)loop);
+            rc = -1;
+        }
+        t0 = r[i].t_first_us < t0 ? r[i].t_first_us : t0;
+        t1 = r[i].t_last_us > t1 ? r[i].t_last_us : t1;
+        frames += r[i].frames;
+        bytes += r[i].bytes;
+        tool_replay_client_res_free(&r[i]);
     }
-    double dt = (double)(r.t_last_us - r.t_first_us) / 1e6;
-    *fps = (double)r.frames / dt;
-    *mbps = (double)r.bytes / dt / 1e6;
-    tool_replay_client_res_free(&r);
+    if (rc < 0)
+        return -1;
+    double dt = (double)(t1 - t0) / 1e6;
+    *fps = (double)frames / dt;
+    *mbps = (double)bytes / dt / 1e6;
     return 0;
 }
 
@@ -245,17 +258,19 @@ int main(int argc, char **argv)
         bytes += rec.frames[i].len;
     printf("replay bench: %s\n  %zu frames x %d loops, mean frame %.0f B, %d runs each, medians\n",
            rec.name, rec.n_frames, loop, (double)bytes / (double)rec.n_frames, runs);
-    double f[3][RUNS_MAX], m[3][RUNS_MAX];
+    double f[4][RUNS_MAX], m[4][RUNS_MAX];
     int rc = 0;
     for (int r = 0; r < runs && rc == 0; r++) {
         if (run_tcp(&rec, loop, &f[0][r], &m[0][r]) < 0 ||
-            run_ws(bin, file, loop, false, certdir, &rec, &f[1][r], &m[1][r]) < 0 ||
-            run_ws(bin, file, loop, true, certdir, &rec, &f[2][r], &m[2][r]) < 0)
+            run_ws(bin, file, loop, false, certdir, &rec, 1, &f[1][r], &m[1][r]) < 0 ||
+            run_ws(bin, file, loop, true, certdir, &rec, 1, &f[2][r], &m[2][r]) < 0 ||
+            run_ws(bin, file, loop, false, certdir, &rec, 4, &f[3][r], &m[3][r]) < 0)
             rc = 1;
     }
-    static const char *const name[3] = {"reference: plain TCP, one send() per frame",
-                                        "tickgate-replay --max, ws", "tickgate-replay --max, wss"};
-    for (int k = 0; k < 3 && rc == 0; k++) {
+    static const char *const name[4] = {"reference: plain TCP, one send() per frame",
+                                        "tickgate-replay --max, ws", "tickgate-replay --max, wss",
+                                        "tickgate-replay --max, ws, 4 clients total"};
+    for (int k = 0; k < 4 && rc == 0; k++) {
         double lo = f[k][0], hi = f[k][0];
         for (int r = 1; r < runs; r++) {
             lo = f[k][r] < lo ? f[k][r] : lo;
