@@ -38,6 +38,8 @@ static uint32_t depth_from_sent(const feed_tgrec_t *r)
 {
     for (size_t i = 0; i < r->n_sent; i++) {
         const char *p = strstr(r->sent[i], "\"depth\":");
+        if (!p && (p = strstr(r->sent[i], "\"orderbook.")) != NULL) /* bybit topics */
+            p += 3; /* so that the "+= 8" below lands on N */
         if (p) {
             p += 8;
             uint32_t d = 0;

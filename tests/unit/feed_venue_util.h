@@ -207,4 +207,42 @@ static inline size_t fv_mutate(const char *in, size_t len, char *out, uint64_t *
     }
 }
 
+/** Feed up to max frames of a recording, a quarter of them mutated, straight into the handler.
+ *  Fills *st with the handler's stats. Returns the number of frames fed. */
+static inline size_t fv_fuzz(const char *path, size_t max, uint64_t seed, feed_stats_t *st)
+{
+    feed_offline_t *o;
+    if (feed_offline_open(&o, path, NULL, NULL, 0) < 0)
+        return 0;
+    fv_run_t *r = calloc(1, sizeof(*r));
+    o->h.out.flush = fv_sink;
+    o->h.out.ctx = r;
+    char *buf = malloc(1 << 21);
+    int64_t ts;
+    const char *frame;
+    size_t len, fed = 0;
+    while (fed < max) {
+        int rc = feed_tgrec_next(o->rec, &ts, &frame, &len);
+        if (rc == 0) {
+            feed_tgrec_rewind(o->rec); /* small files: go round again */
+            continue;
+        }
+        if (rc < 0 || len + 32 > (1 << 21))
+            continue;
+        size_t n = len;
+        memcpy(buf, frame, len);
+        if (fv_rand(&seed) % 4 == 0)
+            n = fv_mutate(frame, len, buf, &seed);
+        o->venue->on_frame(&o->h, buf, n, ts, ts);
+        feed_flush(&o->h);
+        fed++;
+    }
+    memcpy(st, &o->stats, sizeof(*st));
+    free(buf);
+    fv_free(r);
+    free(r);
+    feed_offline_close(&o);
+    return fed;
+}
+
 #endif

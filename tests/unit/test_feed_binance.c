@@ -270,7 +270,7 @@ static void test_binance_scanner_agrees_with_the_generic_parser_on_mutated_frame
 /* remove the `which`-th depthUpdate line after the last snapshot */
 static char *drop_depth_line(const char *path, int which, size_t *len_out)
 {
-    size_t len;
+    size_t len = 0;
     char *t = fv_load_text(path, &len);
     assert_non_null(t);
     /* after the last snapshot, so every book is live and the hole cannot be stale */
