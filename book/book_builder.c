@@ -643,17 +643,8 @@ static void record_latency(book_builder_t *b)
     if (!b->n_lat)
         return;
     int64_t now = tg_clock_mono_ns();
-    for (uint32_t i = 0; i < b->n_lat; i++) {
-        int64_t d = now - b->lat_mono[i];
-        if (d < 0)
-            d = 0;
-        uint32_t k = d ? 63u - (uint32_t)__builtin_clzll((uint64_t)d) : 0;
-        if (k >= BOOK_LAT_BUCKETS)
-            k = BOOK_LAT_BUCKETS - 1;
-        TG_STAT_INC(b->st.lat_hist[k]);
-        TG_STAT_ADD(b->st.lat_sum_ns, d);
-    }
-    TG_STAT_ADD(b->st.lat_count, b->n_lat);
+    for (uint32_t i = 0; i < b->n_lat; i++)
+        tg_hist_add(&b->st.latency, now - b->lat_mono[i]);
     b->n_lat = 0;
 }
 

@@ -73,6 +73,7 @@ static uint64_t rnd(void)
 }
 
 static volatile int64_t sink_sum;
+static int64_t g_p50, g_p99; /* receive -> applied latency of the last threaded run */
 
 /* CPU time of this thread: the level benchmarks are single-threaded, and on 2 shared cores
  * (load average often > 8 while other work runs) wall time mostly measures the scheduler. */
@@ -249,6 +250,8 @@ static double run_e2e(const tg_instr_reg_t *reg, const tg_event_t *ev, size_t n,
     book_builder_stop(b);
     *stalls = TG_STAT_GET(st->out_stalls);
     *cpu_rate = (double)n / ((double)TG_STAT_GET(st->thread_cpu_ns) / 1e9);
+    g_p50 = tg_hist_quantile_ns(&st->latency, 0.5);
+    g_p99 = tg_hist_quantile_ns(&st->latency, 0.99);
     book_builder_destroy(&b);
     /* reference: the same events through the synchronous API on this thread, no rings */
     cfg.n_in = 0;
@@ -333,9 +336,11 @@ int main(int argc, char **argv)
         e2e[r] = run_e2e(reg, eb.v, eb.n, &syn[r], &cpu[r], &stalls);
     double me = median(e2e, runs), msy = median(syn, runs), mc = median(cpu, runs);
     printf("%-42s 2 threads %5.2f M ev/s wall, %5.2f M ev/s per builder CPU second;\n"
-           "%-42s sync apply, 1 thread %5.2f M ev/s (CPU time); sink stalls %llu (last run)\n",
+           "%-42s sync apply, 1 thread %5.2f M ev/s (CPU time); sink stalls %llu (last run)\n"
+           "%-42s receive -> applied latency (last run, at full load): p50 <= %lld us, "
+           "p99 <= %lld us\n",
            "builder, feed ring -> sink ring", me / 1e6, mc / 1e6, "", msy / 1e6,
-           (unsigned long long)stalls);
+           (unsigned long long)stalls, "", (long long)(g_p50 / 1000), (long long)(g_p99 / 1000));
     free(s1);
     free(s2);
     free(u);
