@@ -589,7 +589,8 @@ static void run_timers(book_builder_t *b, int64_t now, int64_t now_real, bool fo
         if (b->cfg.book_interval_ns > 0 && !force) {
             int64_t due = x->last_interval_mono + b->cfg.book_interval_ns;
             if (now >= due) {
-                if (x->last_interval_mono)
+                /* books that were never valid (trade-only instruments) have nothing to show */
+                if (x->last_interval_mono && book_l2_generation(x->book) > 0)
                     publish_book(b, x, BOOK_OUT_R_INTERVAL);
                 x->last_interval_mono = now;
                 due = now + b->cfg.book_interval_ns;
