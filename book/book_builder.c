@@ -45,7 +45,7 @@
 
 #define BB_OPEN_MAX     256
 #define BB_MAX_SLEEP_NS (100 * TG_NS_PER_MS)
-#define BB_SPIN_NS      (50 * TG_NS_PER_US) /* busy-poll this long before sleeping */
+#define BB_SPIN_NS      (10 * TG_NS_PER_US) /* busy-poll this long before sleeping */
 
 typedef struct bb_instr {
     book_l2_t *book;
