@@ -215,7 +215,7 @@ static double run_writer(const char *schema, store_pg_dedup_t mode)
     int64_t t0 = tg_clock_mono_ns();
     pthread_create(&th, NULL, producer, &pr);
     while (TG_STAT_GET(st->rows_committed) < g_rows) {
-        struct timespec ts = {0, 200000};
+        struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
     double dt = (double)(tg_clock_mono_ns() - t0) / 1e9;
