@@ -12,6 +12,10 @@
  *     u32 format=1 | u32 ndays | u32 rows[4] | u32 bytes[4] | i64 days[ndays] | tuples...
  * so replay is the commit path fed from disk.
  *
+ * There are two batches: `cur` fills from the ring; when it closes it becomes `out` and is
+ * committed, and while the writer waits for the server's answer (after each COPY's end,
+ * after INSERT/COMMIT) it keeps moving ring records into the new `cur`, so client encoding
+ * overlaps the server's work and the builder is not stalled by the commit round trips.
  * A batch closes at batch_rows rows or batch_age_ms after its first row, then:
  *  - if the journal holds records, the batch is appended to it (order is kept: records are
  *    replayed oldest first, and new batches queue behind them until the journal is empty);

@@ -215,7 +215,7 @@ static void *producer(void *p)
     for (uint32_t i = 0; i < g_rows; i++) {
         book_out_t r = make_trade(i);
         while (!tg_ring_spsc_push(pr->ring, &r)) { /* full: sleep, never spin against the server */
-            struct timespec ts = {0, 100000};
+            struct timespec ts = {0, 1000000};
             nanosleep(&ts, NULL);
         }
     }
