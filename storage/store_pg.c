@@ -179,9 +179,9 @@ int store_pg_create(store_pg_t **out, const store_pg_cfg_t *cfg)
         TG_STAT_SET(w->st.spill_pending_records, TG_STAT_GET(ss->pending_records));
         TG_STAT_SET(w->st.spill_pending_bytes, TG_STAT_GET(ss->pending_bytes));
     }
+    tg_waiter_init(&w->waiter);
     if (cfg->ring)
         tg_ring_set_waiter(cfg->ring, &w->waiter);
-    tg_waiter_init(&w->waiter);
     *out = w;
     return 0;
 fail:
