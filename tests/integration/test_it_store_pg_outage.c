@@ -256,6 +256,30 @@ static void test_full_journal_backpressures_the_producer_and_drops_nothing(void 
     check_exactly_once(f, 20000);
 }
 
+static void test_stop_while_down_spills_everything_and_next_start_replays_it(void **state)
+{
+    fx_t *f = *state;
+    start_writer(f, 5000);
+    assert_int_equal(it_pg_stop(), 0);
+    producer_t pr = {.f = f, .first = 1, .n = 3000};
+    produce(&pr);
+    int64_t t0 = tg_clock_mono_ns();
+    assert_int_equal(store_pg_stop(f->w), 0); /* drains the ring, spills, returns */
+    assert_true(tg_clock_mono_ns() - t0 < 5 * TG_NS_PER_SEC);
+    assert_int_equal(STAT(f, spill_rows), 3000);
+    assert_int_equal(STAT(f, rows_committed), 0);
+    assert_int_equal(STAT(f, lost_at_stop), 0);
+    assert_int_equal(tg_ring_count(f->ring), 0);
+    store_pg_destroy(&f->w);
+    assert_int_equal(it_pg_start(), 0);
+    start_writer(f, 5000); /* same journal directory: replayed at start */
+    bool ok = wait_for(f, 3000, 30000);
+    print_stats(f, "stop while down");
+    assert_true(ok);
+    assert_int_equal(STAT(f, replay_rows), 3000);
+    check_exactly_once(f, 3000);
+}
+
 int main(void)
 {
     if (!getenv("TG_TEST_PG_DSN") || !getenv("TG_TEST_PG_DATA") || !getenv("TG_TEST_PG_BIN"))
@@ -266,6 +290,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slow_server_spills_then_catches_up, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_full_journal_backpressures_the_producer_and_drops_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_stop_while_down_spills_everything_and_next_start_replays_it, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
