@@ -98,6 +98,7 @@ struct store_rds {
 
     /* writer:redis only */
     uint64_t epoch;
+    int64_t now; /* monotonic stamp of the current drain round */
     uint32_t n_inst;
     rds_inst_t *inst;
     int64_t ivl_ns[RDS_IVL_MAX];
@@ -339,17 +340,24 @@ static int pipe_write(store_rds_t *p)
     return 0;
 }
 
-/* Read replies until at most `target` commands are in flight. */
+/* Read replies: blocking until at most `target` commands are in flight, then whatever has
+ * already arrived (so acknowledgements, and the latency figures, are not read late). */
 static int pipe_reap(store_rds_t *p, uint64_t target)
 {
+    int64_t now = tg_clock_mono_ns();
     rds_self = p;
-    while (p->ctx && p->sent - p->acked > target) {
+    while (p->ctx && p->sent > p->acked) {
         void *rep = NULL;
         if (redisGetReplyFromReader(p->ctx, &rep) != REDIS_OK) {
             conn_drop(p, TG_EPROTO, "reply");
             return TG_EPROTO;
         }
         if (!rep) {
+            if (p->sent - p->acked <= target) {
+                struct pollfd pfd = {.fd = p->ctx->fd, .events = POLLIN};
+                if (p->written == p->acked || poll(&pfd, 1, 0) <= 0)
+                    break; /* nothing more without waiting */
+            }
             if (p->written == p->acked) { /* nothing written is pending: write first */
                 int e = pipe_write(p);
                 if (e)
@@ -362,9 +370,9 @@ static int pipe_reap(store_rds_t *p, uint64_t target)
                 conn_drop(p, e, "read");
                 return e;
             }
+            now = tg_clock_mono_ns(); /* one stamp per read: replies of one read share it */
             continue;
         }
-        int64_t now = tg_clock_mono_ns();
         int64_t ts = p->fl_mono[p->acked & p->fl_mask];
         if (ts > 0)
             lat_add(p->st.pub_bucket, &p->st.pub_sum_ns, &p->st.pub_count, now - ts);
@@ -505,7 +513,7 @@ static rds_slot_t *slot_take(store_rds_t *p, uint32_t i, unsigned k, uint64_t se
     s->seq = seq;
     s->valid = 1;
     s->pub = pub;
-    s->touched_mono = tg_clock_mono_ns();
+    s->touched_mono = p->now;
     slot_mark(p, i, k);
     return s;
 }
@@ -616,6 +624,7 @@ static uint32_t drain(store_rds_t *p)
             break;
         if (n > p->cfg.batch)
             n = p->cfg.batch;
+        p->now = tg_clock_mono_ns();
         for (uint32_t k = 0; k < n; k++)
             ingest(p, &recs[k]);
         tg_ring_spsc_release(p->ring, n);

@@ -79,7 +79,7 @@ static void *producer(void *arg)
     for (uint64_t i = 0; i < b->n; i++) {
         book_out_t r = bench_rec(b->kind, i);
         while (!tg_ring_spsc_push(b->ring, &r))
-            ;
+            usleep(20); /* ring full: leave the cores to the publisher and redis-server */
     }
     return NULL;
 }
