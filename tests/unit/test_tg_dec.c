@@ -112,9 +112,9 @@ static void test_parse_refuses_digits_beyond_scale(void **state)
 static void test_parse_rejects_garbage_as_syntax(void **state)
 {
     (void)state;
-    const char *bad[] = {"",    "-",    "+",    ".",      "-.",   "+.",   "e5",  ".e5", "1e",
-                         "1e+", "1e-",  "1.5x", " 1",     "1 ",   "1,5",  "--1", "+-1", "1..2",
-                         "1.2.3", "0x10", "nan", "inf",   "1e5.5", "1e+-5", "٣",  "1_000"};
+    const char *bad[] = {"",      "-",    "+",    ".",   "-.",    "+.",    "e5",  ".e5",  "1e",
+                         "1e+",   "1e-",  "1.5x", " 1",  "1 ",    "1,5",   "--1", "+-1",  "1..2",
+                         "1.2.3", "0x10", "nan",  "inf", "1e5.5", "1e+-5", "٣",   "1_000"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         expect_err(bad[i], 8, TG_EDEC_SYNTAX);
     int64_t v = 5;
@@ -409,7 +409,8 @@ static void test_format_then_parse_round_trips_every_scale(void **state)
             v = (int64_t)(rnd() % 1000) * tg_dec_pow10[rnd() % 16];
             break;
         default:
-            v = rnd() % 2 ? INT64_MAX - (int64_t)(rnd() % 1000) : -INT64_MAX + (int64_t)(rnd() % 1000);
+            v = rnd() % 2 ? INT64_MAX - (int64_t)(rnd() % 1000)
+                          : -INT64_MAX + (int64_t)(rnd() % 1000);
         }
         int scale = (int)(rnd() % 19);
         int digits = (int)(rnd() % (unsigned)(scale + 1));
@@ -431,8 +432,8 @@ static void test_format_then_parse_round_trips_every_scale(void **state)
         assert_true(back == v);
         /* venues pad with zeros beyond our scale: still the same value */
         int pad = (int)(rnd() % 12);
-        int m = snprintf(padded, sizeof(padded), "%s%s%.*s", buf, strchr(buf, '.') ? "" : ".",
-                         pad, "000000000000");
+        int m = snprintf(padded, sizeof(padded), "%s%s%.*s", buf, strchr(buf, '.') ? "" : ".", pad,
+                         "000000000000");
         assert_int_equal(tg_dec_parse(padded, (size_t)m, scale, &back), 0);
         assert_true(back == v);
     }

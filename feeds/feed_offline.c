@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/* Offline driver: recording -> venue handler -> sink, in-process (see feed_offline.h). */
+#include "feed_offline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "book/tg_err.h"
+
+#define OFFLINE_BUF_EVENTS 4096
+
+static int off_send(void *tctx, const char *text, size_t len)
+{
+    feed_offline_t *o = tctx;
+    o->sent++;
+    return 0;
+}
+
+static int off_rest_get(void *tctx, const char *path, uint64_t tag)
+{
+    feed_offline_t *o = tctx;
+    o->rest_gets++;
+    return 0;
+}
+
+static void off_reconnect(void *tctx, const char *why)
+{
+    feed_offline_t *o = tctx;
+    o->reconnects++;
+}
+
+static int off_nosink(void *ctx, const tg_event_t *ev, uint32_t n)
+{
+    return 0;
+}
+
+static uint32_t depth_from_sent(const feed_tgrec_t *r)
+{
+    for (size_t i = 0; i < r->n_sent; i++) {
+        const char *p = strstr(r->sent[i], "\"depth\":");
+        if (!p && (p = strstr(r->sent[i], "\"orderbook.")) != NULL) /* bybit topics */
+            p += 3; /* so that the "+= 8" below lands on N */
+        if (p) {
+            p += 8;
+            uint32_t d = 0;
+            while (*p >= '0' && *p <= '9')
+                d = d * 10 + (uint32_t)(*p++ - '0');
+            if (d)
+                return d;
+        }
+    }
+    return 0;
+}
+
+static int offline_setup(feed_offline_t *o, const char *venue, tg_instr_reg_t *reg,
+                         uint32_t depth);
+
+int feed_offline_open(feed_offline_t **out, const char *path, const char *venue,
+                      tg_instr_reg_t *reg, uint32_t depth)
+{
+    feed_offline_t *o = calloc(1, sizeof(*o));
+    if (!o)
+        return -ENOMEM;
+    int rc = feed_tgrec_open(&o->rec, path);
+    if (rc < 0 || (rc = offline_setup(o, venue, reg, depth)) < 0) {
+        feed_offline_close(&o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
+int feed_offline_open_mem(feed_offline_t **out, const char *text, size_t len, const char *venue,
+                          tg_instr_reg_t *reg, uint32_t depth)
+{
+    feed_offline_t *o = calloc(1, sizeof(*o));
+    if (!o)
+        return -ENOMEM;
+    int rc = feed_tgrec_open_mem(&o->rec, text, len);
+    if (rc < 0 || (rc = offline_setup(o, venue, reg, depth)) < 0) {
+        feed_offline_close(&o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
+static int offline_setup(feed_offline_t *o, const char *venue, tg_instr_reg_t *reg,
+                         uint32_t depth)
+{
+    int rc;
+    o->venue = feed_venue_find(venue ? venue : o->rec->venue);
+    if (!o->venue) {
+        rc = TG_ECONFIG;
+        goto fail;
+    }
+    if (!reg) {
+        rc = tg_instr_reg_create(&o->reg);
+        if (rc < 0)
+            goto fail;
+        o->own_reg = 1;
+    } else {
+        o->reg = reg;
+    }
+    if (depth == 0)
+        depth = depth_from_sent(o->rec);
+    o->buf = calloc(OFFLINE_BUF_EVENTS, sizeof(tg_event_t));
+    uint32_t cap = 64;
+    o->h.instr = calloc(cap, sizeof(uint32_t));
+    if (!o->buf || !o->h.instr) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    /* symbols from the header, as the venue spells them */
+    char syms[sizeof(o->rec->symbols)];
+    memcpy(syms, o->rec->symbols, sizeof(syms));
+    char *save = NULL;
+    for (char *s = strtok_r(syms, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+        while (*s == ' ')
+            s++;
+        if (!*s)
+            continue;
+        tg_instr_cfg_t cfg;
+        tg_instr_cfg_defaults(&cfg);
+        if (o->venue->instr_defaults)
+            o->venue->instr_defaults(&cfg, s, depth);
+        uint32_t id;
+        rc = tg_instr_reg_add(o->reg, o->venue->name, s, &cfg, &id);
+        if (rc < 0)
+            goto fail;
+        if (o->h.n_instr == cap) {
+            cap *= 2;
+            uint32_t *ni = realloc(o->h.instr, cap * sizeof(uint32_t));
+            if (!ni) {
+                rc = -ENOMEM;
+                goto fail;
+            }
+            o->h.instr = ni;
+        }
+        o->h.instr[o->h.n_instr++] = id;
+    }
+    o->h.venue = o->venue;
+    o->h.reg = o->reg;
+    o->h.venue_id = tg_instr_reg_venue_id(o->reg, o->venue->name);
+    o->h.depth = depth;
+    o->h.channels = FEED_CH_ALL;
+    o->h.out.ev = o->buf;
+    o->h.out.cap = OFFLINE_BUF_EVENTS;
+    o->h.out.flush = off_nosink;
+    o->h.stats = &o->stats;
+    o->h.send = off_send;
+    o->h.rest_get = off_rest_get;
+    o->h.reconnect = off_reconnect;
+    o->h.tctx = o;
+    if (o->venue->init && (rc = o->venue->init(&o->h)) < 0)
+        goto fail;
+    if (o->venue->on_open && (rc = o->venue->on_open(&o->h)) < 0)
+        goto fail;
+    return 0;
+fail:
+    return rc;
+}
+
+void feed_offline_set_log(feed_offline_t *o, void (*log)(void *lctx, int level, const char *msg),
+                          void *lctx)
+{
+    o->h.log = log;
+    o->h.lctx = lctx;
+}
+
+int feed_offline_run(feed_offline_t *o, int (*sink)(void *ctx, const tg_event_t *ev, uint32_t n),
+                     void *ctx)
+{
+    o->h.out.flush = sink ? sink : off_nosink;
+    o->h.out.ctx = ctx;
+    int64_t ts;
+    const char *frame;
+    size_t len;
+    int rc;
+    while ((rc = feed_tgrec_next(o->rec, &ts, &frame, &len)) != 0) {
+        if (rc < 0) {
+            o->bad_lines++;
+            continue;
+        }
+        o->venue->on_frame(&o->h, frame, len, ts, ts);
+        rc = feed_flush(&o->h);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int feed_offline_rewind(feed_offline_t *o)
+{
+    feed_tgrec_rewind(o->rec);
+    if (o->venue->deinit)
+        o->venue->deinit(&o->h);
+    o->h.vstate = NULL;
+    o->h.out.n = 0;
+    int rc = 0;
+    if (o->venue->init && (rc = o->venue->init(&o->h)) < 0)
+        return rc;
+    if (o->venue->on_open)
+        rc = o->venue->on_open(&o->h);
+    return rc;
+}
+
+void feed_offline_close(feed_offline_t **po)
+{
+    if (!po || !*po)
+        return;
+    feed_offline_t *o = *po;
+    if (o->venue && o->h.vstate && o->venue->deinit)
+        o->venue->deinit(&o->h);
+    feed_tgrec_close(&o->rec);
+    if (o->own_reg)
+        tg_instr_reg_destroy(&o->reg);
+    free(o->h.instr);
+    free(o->buf);
+    free(o);
+    *po = NULL;
+}
