@@ -123,11 +123,6 @@ struct store_rds {
     char name[STORE_RDS_NAME_MAX];
 };
 
-const int64_t store_rds_lat_bound_ns[STORE_RDS_LAT_BUCKETS] = {
-    10000,   25000,    50000,    100000,   250000,    500000,    1000000,    2500000,
-    5000000, 10000000, 25000000, 50000000, 100000000, 250000000, 1000000000, INT64_MAX,
-};
-
 void store_rds_cfg_defaults(store_rds_cfg_t *c)
 {
     memset(c, 0, sizeof(*c));
@@ -181,18 +176,6 @@ int store_rds_last_error(store_rds_t *p, char *buf, size_t len)
 const store_rds_stats_t *store_rds_stats(const store_rds_t *p)
 {
     return &p->st;
-}
-
-static void lat_add(tg_stat_t *bucket, tg_stat_t *sum, tg_stat_t *cnt, int64_t ns)
-{
-    if (ns < 0)
-        ns = 0;
-    unsigned i = 0;
-    while (ns > store_rds_lat_bound_ns[i])
-        i++;
-    TG_STAT_INC(bucket[i]);
-    TG_STAT_ADD(*sum, ns);
-    TG_STAT_INC(*cnt);
 }
 
 /* ---- reply parsing without allocation ------------------------------------------------- */
@@ -375,12 +358,11 @@ static int pipe_reap(store_rds_t *p, uint64_t target)
         }
         int64_t ts = p->fl_mono[p->acked & p->fl_mask];
         if (ts > 0)
-            lat_add(p->st.pub_bucket, &p->st.pub_sum_ns, &p->st.pub_count, now - ts);
+            tg_hist_add(&p->st.pub_lat, now - ts);
         p->acked++;
         TG_STAT_INC(p->st.commands);
         while (p->mark_n && p->marks[p->mark_head].end <= p->acked) {
-            lat_add(p->st.rtt_bucket, &p->st.rtt_sum_ns, &p->st.rtt_count,
-                    now - p->marks[p->mark_head].t);
+            tg_hist_add(&p->st.rtt_lat, now - p->marks[p->mark_head].t);
             p->mark_head = (p->mark_head + 1) % RDS_MARKS;
             p->mark_n--;
         }
