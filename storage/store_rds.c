@@ -51,7 +51,7 @@
 #define RDS_IVL_MAX    6 /* distinct candle intervals */
 #define RDS_CMD_MAX    (STORE_RDS_JSON_MAX + 3 * STORE_RDS_NAME_MAX)
 #define RDS_MARKS      64 /* write marks for the round-trip histogram */
-#define RDS_WINDOW_MAX 16 /* batches read before sending slots, under backlog */
+#define RDS_WINDOW_MAX 16 /* batches read per round while disconnected */
 
 enum { SLOT_BOOK = 0, SLOT_TRADE = 1, SLOT_CANDLE0 = 2 };
 
@@ -594,11 +594,10 @@ static void ingest(store_rds_t *p, const book_out_t *r)
 
 /* ---- thread ---------------------------------------------------------------------------- */
 
-/* Read batches; keep reading (coalescing) while a backlog remains. @return records read. */
+/* Read one batch (up to RDS_WINDOW_MAX while disconnected). @return records read. */
 static uint32_t drain(store_rds_t *p)
 {
     uint32_t total = 0, rounds = 0;
-    uint32_t backlog = tg_ring_capacity(p->ring) / 4;
     for (;;) {
         uint32_t n = 0;
         const book_out_t *recs = tg_ring_spsc_peek(p->ring, &n);
@@ -612,9 +611,9 @@ static uint32_t drain(store_rds_t *p)
         tg_ring_spsc_release(p->ring, n);
         total += n;
         TG_STAT_ADD(p->st.records, n);
-        if (++rounds >= RDS_WINDOW_MAX)
-            break;
-        if (p->ctx && tg_ring_count(p->ring) < backlog)
+        /* Connected: one batch per round, then send, so formatting overlaps the server's work.
+         * Disconnected: read on (up to a window) so the ring never fills. */
+        if (p->ctx || ++rounds >= RDS_WINDOW_MAX)
             break;
     }
     return total;
