@@ -476,8 +476,12 @@ static void flush_dirty(store_rds_t *p)
     if (!p->ctx)
         return;
     uint32_t k = 0;
-    for (; k < p->dlist_n && p->ctx; k++)
+    while (k < p->dlist_n) {
         slot_send(p, p->dlist[k] >> 4, p->dlist[k] & 15);
+        if (!p->ctx)
+            break; /* entry k stays: its slot is still dirty */
+        k++;
+    }
     if (k == p->dlist_n) {
         p->dlist_n = 0;
     } else { /* connection dropped midway: keep the rest (slots stay dirty) */

@@ -329,6 +329,11 @@ int main(int argc, char **argv)
     double mbr = median(pb_rec, runs), mtr = median(pt_rec, runs), mc = median(pb_coal, runs);
     double ms = median(rb_set, runs), mp = median(rb_pub, runs);
     double mbb = median(pb_mb, runs), mrb = median(raw_mb, runs);
+    double pr_cmd[BENCH_RUNS_MAX], pr_mb[BENCH_RUNS_MAX]; /* paired: same run, same load */
+    for (int r = 0; r < runs; r++) {
+        pr_cmd[r] = raw[r] > 0 ? pb_cmd[r] / raw[r] : 0;
+        pr_mb[r] = raw_mb[r] > 0 ? pb_mb[r] / raw_mb[r] : 0;
+    }
     printf("median: publisher books %.0f rec/s = %.0f cmd/s, %.1f MB/s (%.1f%% coalesced); "
            "trades %.0f rec/s = %.0f cmd/s\n",
            mbr, mb, mbb, 100 * mc, mtr, mt);
@@ -342,6 +347,8 @@ int main(int argc, char **argv)
            "(cmd/s); raw / redis-benchmark SET = %.2f\n",
            mr > 0 ? mb / mr : 0, mrb > 0 ? mbb / mrb : 0, mr > 0 ? mt / mr : 0,
            ms > 0 ? mr / ms : 0);
+    printf("ratio (median of per-run ratios): publisher books / raw = %.2f (cmd/s), %.2f (MB/s)\n",
+           median(pr_cmd, runs), median(pr_mb, runs));
     tg_ring_destroy(&b.ring);
     tg_instr_reg_destroy(&b.reg);
     return 0;
