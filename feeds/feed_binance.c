@@ -105,11 +105,16 @@ static bool bn_str_is(bn_str_t s, const char *lit, uint32_t n)
     return s.n == n && memcmp(s.p, lit, n) == 0;
 }
 
+/* largest ms time whose ns value fits int64 (2262-04-11) */
+#define BN_MS_MAX 9223372036854ULL
+
 int feed_binance__finish(feed_bn_t *b, const bn_fields_t *f, int sym, int snap_ctx, bn_msg_t *m)
 {
     memset(m, 0, sizeof(*m));
     m->sym = -1;
     uint32_t hv = f->have;
+    if (((hv & BNF_T) && f->T > BN_MS_MAX) || ((hv & BNF_E_TIME) && f->E > BN_MS_MAX))
+        return (hv & (BNF_LUID | BNF_E_TYPE)) ? TG_EFIELD : 0;
     if (hv & BNF_ERR) {
         m->type = BN_MSG_VENUE_ERR;
         return 0;

@@ -42,6 +42,7 @@
 #define BB_LOG_BURST   20
 #define BB_PING_NS     20000000000LL
 #define BB_DEPTH_DFLT  50u
+#define BB_MS_MAX      9223372036854ULL /* ms whose ns fit int64 */
 
 typedef struct bb_sym {
     uint32_t instr;
@@ -235,6 +236,8 @@ static int bb_trades(feed_bb_t *b, const char *js, const jsmntok_t *t, int n, in
         int rc = tk_u64(js, &t[ts], &tms);
         if (rc < 0)
             return rc;
+        if (tms > BB_MS_MAX)
+            return TG_EFIELD;
         if (tk_is(js, &t[sd], "Buy"))
             tr[nt].side = TG_SIDE_BUY;
         else if (tk_is(js, &t[sd], "Sell"))
@@ -307,6 +310,8 @@ static int bb_frame(feed_bb_t *b, const char *buf, size_t len, int64_t ts_recv, 
         rc = tk_u64(buf, &t[uu], &u);
     if (rc < 0)
         return rc;
+    if (tms > BB_MS_MAX)
+        return TG_EFIELD;
     int sy = bb_sym_find(b, buf + t[s].start, (size_t)(t[s].end - t[s].start));
     if (sy < 0)
         return TG_ESYMBOL;

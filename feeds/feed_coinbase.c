@@ -145,7 +145,7 @@ static int cb_time(const char *s, size_t n, int64_t *out)
             return TG_EFIELD;
         v[i] = x;
     }
-    if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
+    if (v[0] < 1970 || v[0] > 2261 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
         return TG_EFIELD;
     size_t i = 19;
     int64_t frac = 0;

@@ -27,6 +27,7 @@
 #include <jsmn.h>
 
 static uint64_t g_events;
+static int g_handler_only;
 
 static int count_sink(void *ctx, const tg_event_t *ev, uint32_t n)
 {
@@ -239,7 +240,7 @@ static int bench_file(const char *path, int passes, const char *peer_dir)
     line("(a) tickgate handler", a.s, msgs, bytes, a.events);
     bool binance = strncmp(o->venue->name, "binance", 7) == 0;
     double ours = msgs / a.s;
-    if (binance) {
+    if (binance && !g_handler_only) {
         printf("      fast path %llu / slow path %llu frames\n",
                (unsigned long long)TG_STAT_GET(o->stats.fast_path),
                (unsigned long long)TG_STAT_GET(o->stats.slow_path));
@@ -270,6 +271,8 @@ int main(int argc, char **argv)
             passes = atoi(argv[++i]);
         else if (strcmp(argv[i], "--no-peer") == 0)
             peer = 0;
+        else if (strcmp(argv[i], "--handler-only") == 0)
+            g_handler_only = 1;
         else if (nfiles < 256)
             files[nfiles++] = argv[i];
     }
