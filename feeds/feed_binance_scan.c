@@ -98,8 +98,7 @@ static inline int sc_bool(scan_t *s, bool *v)
 /* A quoted decimal's body starting at a: decode it and set *qe to its closing quote.
  * The plain form (digits, optional '.', digits) is decoded inline; anything else up to the
  * quote goes to tg_dec_parse_unsigned(), so the value is always exactly tg_dec's. */
-static inline int sc_dec_q(const char *a, const char *e, int scale, int64_t *out,
-                           const char **qe)
+static inline int sc_dec_q(const char *a, const char *e, int scale, int64_t *out, const char **qe)
 {
     const char *p = a;
     uint64_t v = 0;
@@ -317,7 +316,7 @@ static int sc_object(feed_bn_t *b, scan_t *s, bn_fields_t *f, int snap_ctx, int 
                     rc = sc_u64(s, &dummy);
                 }
                 break;
-            levels: {
+            levels : {
                 int ls = (snap_ctx && (f->have & BNF_LUID)) ? snap_sym
                          : (f->have & BNF_S)                ? cur
                          : snap_ctx                         ? snap_sym
@@ -422,7 +421,9 @@ int feed_binance__scan(feed_bn_t *b, const char *buf, size_t len, bn_msg_t *m)
     if (s.p != s.e)
         return 1;
     int is_snap = snap_ctx && (f.have & BNF_LUID);
-    int sym = is_snap ? snap_sym : (f.have & BNF_S) ? feed_binance__sym(b, f.s.p, f.s.n, false) : -1;
+    int sym = is_snap            ? snap_sym
+              : (f.have & BNF_S) ? feed_binance__sym(b, f.s.p, f.s.n, false)
+                                 : -1;
     if ((f.have & (BNF_ALV | BNF_BLV)) && lv_sym != sym)
         return 1;
     if (!(f.have & BNF_ALV))

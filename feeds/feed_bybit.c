@@ -38,11 +38,11 @@
 #define JSMN_STRICT
 #include <jsmn.h>
 
-#define BB_TOK_CAP     (1u << 16) /* orderbook.1000 snapshot: 2000 levels * 3 + a few */
-#define BB_LOG_BURST   20
-#define BB_PING_NS     20000000000LL
-#define BB_DEPTH_DFLT  50u
-#define BB_MS_MAX      9223372036854ULL /* ms whose ns fit int64 */
+#define BB_TOK_CAP    (1u << 16) /* orderbook.1000 snapshot: 2000 levels * 3 + a few */
+#define BB_LOG_BURST  20
+#define BB_PING_NS    20000000000LL
+#define BB_DEPTH_DFLT 50u
+#define BB_MS_MAX     9223372036854ULL /* ms whose ns fit int64 */
 
 typedef struct bb_sym {
     uint32_t instr;
@@ -65,8 +65,7 @@ typedef struct feed_bb {
     uint32_t log_n, log_dropped;
 } feed_bb_t;
 
-static void bb_log(feed_bb_t *b, int64_t now, const char *what, int rc, const char *buf,
-                   size_t len)
+static void bb_log(feed_bb_t *b, int64_t now, const char *what, int rc, const char *buf, size_t len)
 {
     if (now - b->log_t0 > 10000000000LL || now < b->log_t0) {
         if (b->log_dropped)
@@ -193,8 +192,8 @@ static int bb_levels(const char *js, const jsmntok_t *t, int n, int i, int side,
         int rc = tg_dec_parse_unsigned(js + t[k + 1].start, (size_t)(t[k + 1].end - t[k + 1].start),
                                        y->px_scale, &d[0]);
         if (rc == 0)
-            rc = tg_dec_parse_unsigned(js + t[k + 2].start,
-                                       (size_t)(t[k + 2].end - t[k + 2].start), y->sz_scale, &d[1]);
+            rc = tg_dec_parse_unsigned(js + t[k + 2].start, (size_t)(t[k + 2].end - t[k + 2].start),
+                                       y->sz_scale, &d[1]);
         if (rc < 0)
             return rc;
         d[2] = side;
@@ -460,8 +459,8 @@ static void bb_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
     feed_bb_t *b = h->vstate;
     for (uint32_t i = 0; i < b->n_sym; i++) {
-        bb_emit(h, TG_EV_STALE, b->sym[i].instr, 0, 0, 0, b->sym[i].last_u, 0, 0, ts_recv,
-                ts_mono, TG_EVF_LAST | TG_EVF_RESYNC);
+        bb_emit(h, TG_EV_STALE, b->sym[i].instr, 0, 0, 0, b->sym[i].last_u, 0, 0, ts_recv, ts_mono,
+                TG_EVF_LAST | TG_EVF_RESYNC);
         b->sym[i].live = false;
     }
 }

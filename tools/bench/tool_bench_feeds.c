@@ -137,8 +137,7 @@ static uint64_t ref_levels(const char *js, const jsmntok_t *t, int i)
         int64_t px, sz;
         if (tg_dec_parse(js + t[k + 1].start, (size_t)(t[k + 1].end - t[k + 1].start), 8, &px) ==
                 0 &&
-            tg_dec_parse(js + t[k + 2].start, (size_t)(t[k + 2].end - t[k + 2].start), 8, &sz) ==
-                0)
+            tg_dec_parse(js + t[k + 2].start, (size_t)(t[k + 2].end - t[k + 2].start), 8, &sz) == 0)
             n++;
     }
     return n;
@@ -176,7 +175,8 @@ static uint64_t ref_frame(const char *js, size_t len, jsmntok_t *t, unsigned cap
             ev += ref_levels(js, t, k + 1);
         k = ref_skip(t, n, k + 1);
     }
-    if (e >= 0 && px >= 0 && q >= 0 && (ref_eq(js, &t[e], "trade") || ref_eq(js, &t[e], "aggTrade"))) {
+    if (e >= 0 && px >= 0 && q >= 0 &&
+        (ref_eq(js, &t[e], "trade") || ref_eq(js, &t[e], "aggTrade"))) {
         int64_t a, b;
         if (tg_dec_parse(js + t[px].start, (size_t)(t[px].end - t[px].start), 8, &a) == 0 &&
             tg_dec_parse(js + t[q].start, (size_t)(t[q].end - t[q].start), 8, &b) == 0)
