@@ -281,7 +281,7 @@ static int bench_file(const char *path, int passes, const char *peer_dir)
         line("    same, incl. tgrec line split", ao, msgs, bytes);
     }
     bool binance = strncmp(o->venue->name, "binance", 7) == 0;
-    double ours = msgs / a.s;
+    double ours = msgs / a.wall; /* the peer reports wall time: compare wall with wall */
     if (binance && !g_handler_only) {
         printf("      fast path %llu / slow path %llu frames\n",
                (unsigned long long)TG_STAT_GET(o->stats.fast_path),
@@ -295,8 +295,8 @@ static int bench_file(const char *path, int passes, const char *peer_dir)
     if (peer_dir) {
         double pr = run_peer(path, peer_dir);
         if (pr > 0)
-            printf("  %-34s %10.0f msg/s   -> tickgate (a) / peer = %.1fx\n",
-                   "(c) tardis-dev peer, full", pr, ours / pr);
+            printf("  %-34s %10.0f msg/s (wall)  -> tickgate (a) wall %.0f msg/s = %.1fx\n",
+                   "(c) tardis-dev peer, full", pr, ours, ours / pr);
         else
             printf("  (c) peer: not available (node or %s/node_modules missing)\n", peer_dir);
     }
@@ -321,6 +321,7 @@ int main(int argc, char **argv)
         else if (nfiles < 256)
             files[nfiles++] = argv[i];
     }
+    setvbuf(stdout, NULL, _IOLBF, 0);
     if (passes < 1 || passes > 64)
         passes = 7;
     static char paths[256][600];
