@@ -163,7 +163,7 @@ static inline uint64_t fv_rand(uint64_t *s)
     return *s = x;
 }
 
-/** Mutate frame (len bytes) into out (cap >= len + 8): byte flip, truncation, deletion,
+/** Mutate frame (len bytes) into out (cap >= len + 32): byte flip, truncation, deletion,
  *  insertion of a JSON-significant byte, or digit change. Returns the new length. */
 static inline size_t fv_mutate(const char *in, size_t len, char *out, uint64_t *seed)
 {
@@ -193,17 +193,14 @@ static inline size_t fv_mutate(const char *in, size_t len, char *out, uint64_t *
     case 4: /* replace with a significant byte */
         out[at] = sig[fv_rand(seed) % (sizeof(sig) - 1)];
         return len;
-    default: /* make a number huge: insert 20 digits */
-    {
-        size_t k = len + 20 < len + 8 ? 0 : 0;
-        (void)k;
+    default: /* make a number huge: insert 20 nines before a digit */
         for (size_t i = at; i < len; i++)
             if (out[i] >= '0' && out[i] <= '9') {
-                out[i] = '9';
-                break;
+                memmove(out + i + 20, out + i, len - i);
+                memset(out + i, '9', 20);
+                return len + 20;
             }
         return len;
-    }
     }
 }
 
