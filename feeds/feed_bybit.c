@@ -35,6 +35,7 @@
 #include "feed.h"
 
 #define JSMN_STATIC
+#define JSMN_PARENT_LINKS /* O(1) instead of a backwards scan per ',' and ']' */
 #define JSMN_STRICT
 #include <jsmn.h>
 
