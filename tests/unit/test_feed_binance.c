@@ -514,6 +514,57 @@ static void test_binance_rest_snapshots_are_matched_to_their_request(void **stat
     fv_free(&r);
 }
 
+static void test_binance_on_open_subscribes_and_requests_one_snapshot_per_symbol(void **state)
+{
+    for (int f = 0; f < g_n; f++) {
+        feed_offline_t *o;
+        assert_int_equal(feed_offline_open(&o, g_paths[f], NULL, NULL, 0), 0);
+        fv_cap_t *c = calloc(1, sizeof(*c));
+        fv_capture(&o->h, c);
+        assert_int_equal(o->venue->on_open(&o->h), 0);
+        bool fut = strcmp(o->venue->name, "binance-futures") == 0;
+        assert_int_equal(c->n_sent, 1);
+        assert_int_equal(strncmp(c->sent[0], "{\"method\":\"SUBSCRIBE\",\"params\":[\"", 32), 0);
+        assert_non_null(strstr(c->sent[0], "],\"id\":1}"));
+        assert_int_equal(c->n_rest, (int)o->h.n_instr);
+        for (uint32_t i = 0; i < o->h.n_instr; i++) {
+            const tg_instr_t *in = tg_instr_reg_get(o->reg, o->h.instr[i]);
+            char want[160], lower[64];
+            size_t n = strlen(in->symbol);
+            for (size_t k = 0; k <= n; k++)
+                lower[k] =
+                    (char)((in->symbol[k] >= 'A' && in->symbol[k] <= 'Z') ? in->symbol[k] + 32
+                                                                          : in->symbol[k]);
+            snprintf(want, sizeof(want), "\"%s@depth@100ms\"", lower);
+            assert_non_null(strstr(c->sent[0], want));
+            snprintf(want, sizeof(want), "\"%s@%s\"", lower, fut ? "aggTrade" : "trade");
+            assert_non_null(strstr(c->sent[0], want));
+            snprintf(want, sizeof(want), "%s?symbol=%s&limit=1000",
+                     fut ? "/fapi/v1/depth" : "/api/v3/depth", in->symbol);
+            assert_string_equal(c->rest[i], want);
+        }
+        free(c);
+        feed_offline_close(&o);
+    }
+}
+
+static void test_binance_error_logs_are_rate_limited(void **state)
+{
+    feed_offline_t *o;
+    assert_int_equal(feed_offline_open(&o, g_paths[0], NULL, NULL, 0), 0);
+    fv_cap_t *c = calloc(1, sizeof(*c));
+    fv_capture(&o->h, c);
+    for (int i = 0; i < 1000; i++) /* 1000 bad frames within one second */
+        o->venue->on_frame(&o->h, "{\"stream\":", 10, 1000000000LL + i, 1000000000LL + i);
+    assert_int_equal(TG_STAT_GET(o->stats.err_json), 1000);
+    assert_true(c->logs >= 1 && c->logs <= 25);
+    int before = c->logs;
+    o->venue->on_frame(&o->h, "{", 1, 30000000000LL, 30000000000LL); /* next window */
+    assert_int_equal(c->logs, before + 2); /* "N suppressed" + the new line */
+    free(c);
+    feed_offline_close(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -529,6 +580,8 @@ int main(void)
         cmocka_unit_test(test_binance_futures_sync_uses_pu_and_keeps_u_equal_to_the_snapshot),
         cmocka_unit_test(test_binance_spot_overlapping_diff_breaks_the_chain),
         cmocka_unit_test(test_binance_rest_snapshots_are_matched_to_their_request),
+        cmocka_unit_test(test_binance_on_open_subscribes_and_requests_one_snapshot_per_symbol),
+        cmocka_unit_test(test_binance_error_logs_are_rate_limited),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
