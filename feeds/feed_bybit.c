@@ -318,10 +318,11 @@ static int bb_frame(feed_bb_t *b, const char *buf, size_t len, int64_t ts_recv, 
     *sym_out = sy;
     *u_out = u;
     bb_sym_t *y = &b->sym[sy];
-    int used_tok = n + 1;
-    int64_t *lv = (int64_t *)(void *)(t + used_tok);
-    int cap = (int)(((size_t)(b->tok_cap - (uint32_t)used_tok) * sizeof(jsmntok_t)) /
-                    (3 * sizeof(int64_t)));
+    /* levels go to the unused tail of the token array, 8-byte aligned (tokens are 20 bytes) */
+    uintptr_t lp = ((uintptr_t)(t + n) + 7) & ~(uintptr_t)7;
+    int64_t *lv = (int64_t *)lp;
+    uintptr_t lend = (uintptr_t)(t + b->tok_cap);
+    int cap = lp < lend ? (int)((lend - lp) / (3 * sizeof(int64_t))) : 0;
     int nb = bb_levels(buf, t, n, tk_get(buf, t, n, data, "b"), TG_SIDE_BID, y, lv, cap, 0);
     if (nb < 0)
         return nb;

@@ -372,10 +372,11 @@ static int cb_frame(feed_cb_t *c, const char *buf, size_t len, int64_t ts_recv, 
         return CB_OK;
     }
     /* book: decode everything first, into the tail of the token array (unused space) */
-    int used_tok = n + 1;
-    int64_t *lv = (int64_t *)(void *)(t + used_tok);
-    int cap = (int)(((size_t)(c->tok_cap - (uint32_t)used_tok) * sizeof(jsmntok_t)) /
-                    (3 * sizeof(int64_t)));
+    /* levels go to the unused tail of the token array, 8-byte aligned (tokens are 20 bytes) */
+    uintptr_t lp = ((uintptr_t)(t + n) + 7) & ~(uintptr_t)7;
+    int64_t *lv = (int64_t *)lp;
+    uintptr_t lend = (uintptr_t)(t + c->tok_cap);
+    int cap = lp < lend ? (int)((lend - lp) / (3 * sizeof(int64_t))) : 0;
     int nl = 0, r;
     if (snap) {
         if (bids < 0 || asks < 0)
