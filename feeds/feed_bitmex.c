@@ -247,7 +247,9 @@ static int bm_iso_ns(const char *s, size_t n, int64_t *out)
         if (sep[f] && s[off[f] + len[f]] != sep[f])
             return TG_EFIELD;
     }
-    if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
+    /* int64 ns reach 2262-04-11 */
+    if (v[0] < 1970 || v[0] > 2261 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 ||
+        v[4] > 59 || v[5] > 60)
         return TG_EFIELD;
     int64_t frac = 0;
     size_t i = 19;

@@ -158,6 +158,16 @@ static void test_bitmex_bad_input_is_counted(void **state)
 }
 
 static uint64_t rng = 0x1234567887654321ull;
+/* TG_FUZZ_SEED=<n> picks another sequence of mutations; TG_FUZZ_ITERS=<n> runs longer. */
+static int fuzz_iters(int dflt)
+{
+    const char *e = getenv("TG_FUZZ_SEED");
+    if (e && strtoull(e, NULL, 0))
+        rng = strtoull(e, NULL, 0);
+    e = getenv("TG_FUZZ_ITERS");
+    return e && atoi(e) > 0 ? atoi(e) : dflt;
+}
+
 static uint64_t xrand(void)
 {
     rng ^= rng << 13;
@@ -181,7 +191,8 @@ static void test_bitmex_mutated_frames_never_crash_and_are_all_counted(void **st
     while (k < nf && feed_tgrec_next(o->rec, &ts, &fr[k], &fl[k]) == 1)
         k++;
     nf = k;
-    for (int it = 0; it < 10000; it++) {
+    int iters = fuzz_iters(10000);
+    for (int it = 0; it < iters; it++) {
         size_t i = xrand() % nf, len = fl[i];
         char *b = malloc(len ? len : 1);
         memcpy(b, fr[i], len);

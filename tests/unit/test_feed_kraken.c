@@ -289,6 +289,16 @@ static void test_kraken_bad_input_is_counted_and_a_bad_level_resyncs(void **stat
 }
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
+/* TG_FUZZ_SEED=<n> picks another sequence of mutations; TG_FUZZ_ITERS=<n> runs longer. */
+static int fuzz_iters(int dflt)
+{
+    const char *e = getenv("TG_FUZZ_SEED");
+    if (e && strtoull(e, NULL, 0))
+        rng = strtoull(e, NULL, 0);
+    e = getenv("TG_FUZZ_ITERS");
+    return e && atoi(e) > 0 ? atoi(e) : dflt;
+}
+
 static uint64_t xrand(void)
 {
     rng ^= rng << 13;
@@ -313,7 +323,7 @@ static void test_kraken_mutated_frames_never_crash_and_are_all_counted(void **st
     while (k < nf && feed_tgrec_next(o->rec, &ts, &fr[k], &fl[k]) == 1)
         k++;
     nf = k;
-    const int iters = 20000;
+    const int iters = fuzz_iters(20000);
     for (int it = 0; it < iters; it++) {
         size_t i = xrand() % nf;
         size_t len = fl[i];

@@ -376,6 +376,16 @@ static void test_okex_bad_input_is_counted_and_a_bad_level_resyncs(void **state)
 }
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
+/* TG_FUZZ_SEED=<n> picks another sequence of mutations; TG_FUZZ_ITERS=<n> runs longer. */
+static int fuzz_iters(int dflt)
+{
+    const char *e = getenv("TG_FUZZ_SEED");
+    if (e && strtoull(e, NULL, 0))
+        rng = strtoull(e, NULL, 0);
+    e = getenv("TG_FUZZ_ITERS");
+    return e && atoi(e) > 0 ? atoi(e) : dflt;
+}
+
 static uint64_t xrand(void)
 {
     rng ^= rng << 13;
@@ -448,8 +458,8 @@ static void fuzz_file(const char *rel, int iters)
 
 static void test_okex_mutated_frames_never_crash_and_are_all_counted(void **state)
 {
-    fuzz_file(OK_2021, 10000);
-    fuzz_file(OK_2022, 10000);
+    fuzz_file(OK_2021, fuzz_iters(10000));
+    fuzz_file(OK_2022, fuzz_iters(10000));
 }
 
 int main(void)
