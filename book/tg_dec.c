@@ -188,8 +188,10 @@ static inline uint64_t dec_swar_prefix(uint64_t x, unsigned k)
 
 int tg_dec_parse(const char *s, size_t len, int scale, int64_t *out)
 {
-    if ((unsigned)scale > TG_DEC_SCALE_MAX)
+    if ((unsigned)scale > TG_DEC_SCALE_MAX || !out)
         return -EINVAL;
+    if (!s)
+        return TG_EDEC_SYNTAX;
     const unsigned char *p = (const unsigned char *)s;
     const unsigned char *const end = p + len;
     bool neg = false;
@@ -214,11 +216,13 @@ int tg_dec_parse(const char *s, size_t len, int scale, int64_t *out)
             break;
     }
 #endif
-    while (p < end && dec_isdigit(*p)) {
+    if ((size_t)(p - ip) > int_max)
+        goto slow;
+    /* Byte loop for the rest, bounded once: one digit past int_max sends us to the slow path. */
+    const unsigned char *lim = (size_t)(end - ip) > int_max ? ip + int_max + 1 : end;
+    while (p < lim && dec_isdigit(*p)) {
         v = v * 10 + (uint64_t)(*p - '0');
         p++;
-        if ((size_t)(p - ip) > int_max)
-            break;
     }
     size_t nint = (size_t)(p - ip);
     if (nint > int_max)
@@ -252,15 +256,17 @@ int tg_dec_parse(const char *s, size_t len, int scale, int64_t *out)
                 break;
         }
 #endif
-        while (p < end && dec_isdigit(*p)) {
-            if (room > 0) {
-                v = v * 10 + (uint64_t)(*p - '0');
-                room--;
-            } else if (*p != '0') {
-                goto slow;
-            }
+        const unsigned char *take_end = (size_t)(end - p) > room ? p + room : end;
+        const unsigned char *q = p;
+        while (p < take_end && dec_isdigit(*p)) {
+            v = v * 10 + (uint64_t)(*p - '0');
             p++;
         }
+        room -= (unsigned)(p - q);
+        while (p < end && *p == '0') /* zeros beyond the scale */
+            p++;
+        if (p < end && dec_isdigit(*p))
+            goto slow; /* a non-zero digit beyond the scale: TG_EDEC_PRECISION */
         if (nint == 0 && p == fp)
             goto slow; /* "." or "-.": the general path reports the syntax error */
     } else if (nint == 0) {
