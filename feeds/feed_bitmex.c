@@ -518,8 +518,8 @@ static int bm_trades(feed_handler_t *h, const char *js, const jsmntok_t *t, int 
 
 /* ---- frames ------------------------------------------------------------------------------- */
 
-static int bm_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
+static int bm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                    int64_t ts_mono)
 {
     bm_state_t *st = h->vstate;
     TG_STAT_INC(h->stats->frames);
@@ -578,6 +578,24 @@ static int bm_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
         return 0;
     }
     return bm_trades(h, buf, t, n, data, ts_recv, ts_mono);
+}
+
+/* Frames counted in unhandled or an err_* counter so far. */
+static uint64_t bm_counted(const feed_stats_t *s)
+{
+    return TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) +
+           TG_STAT_GET(s->err_symbol) + TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
+}
+
+/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
+static int bm_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    uint64_t before = bm_counted(h->stats);
+    int rc = bm_frame(h, buf, len, ts_recv, ts_mono);
+    if (bm_counted(h->stats) == before)
+        TG_STAT_INC(h->stats->handled);
+    return rc;
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */

@@ -404,8 +404,8 @@ static bs_sym_t *bs_chan_sym(feed_handler_t *h, const char *c, size_t n, const c
     return bs_lookup(h, c + pl, n - pl);
 }
 
-static int bs_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
+static int bs_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                    int64_t ts_mono)
 {
     bs_state_t *st = h->vstate;
     TG_STAT_INC(h->stats->frames);
@@ -505,6 +505,24 @@ static int bs_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
     return 0;
 }
 
+/* Frames counted in unhandled or an err_* counter so far. */
+static uint64_t bs_counted(const feed_stats_t *s)
+{
+    return TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) +
+           TG_STAT_GET(s->err_symbol) + TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
+}
+
+/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
+static int bs_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    uint64_t before = bs_counted(h->stats);
+    int rc = bs_frame(h, buf, len, ts_recv, ts_mono);
+    if (bs_counted(h->stats) == before)
+        TG_STAT_INC(h->stats->handled);
+    return rc;
+}
+
 static int bs_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                       int64_t ts_recv, int64_t ts_mono)
 {
@@ -534,7 +552,11 @@ static int bs_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *b
         st->lv = nl;
         st->lv_cap = nc;
     }
-    return bs_snapshot(h, s, body, st->jt.t, n, 0, ts_recv, ts_mono);
+    uint64_t before = bs_counted(h->stats);
+    int rc = bs_snapshot(h, s, body, st->jt.t, n, 0, ts_recv, ts_mono);
+    if (bs_counted(h->stats) == before)
+        TG_STAT_INC(h->stats->handled);
+    return rc;
 }
 
 static void bs_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)

@@ -421,8 +421,8 @@ static int kr_event(feed_handler_t *h, const char *js, const jsmntok_t *t, int n
     return 0;
 }
 
-static int kr_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
+static int kr_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                    int64_t ts_mono)
 {
     kr_state_t *st = h->vstate;
     TG_STAT_INC(h->stats->frames);
@@ -488,6 +488,24 @@ static int kr_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
         return TG_EJSON;
     }
     return kr_trades(h, s, buf, t, n, el[1], ts_recv, ts_mono);
+}
+
+/* Frames counted in unhandled or an err_* counter so far. */
+static uint64_t kr_counted(const feed_stats_t *s)
+{
+    return TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) +
+           TG_STAT_GET(s->err_symbol) + TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
+}
+
+/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
+static int kr_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    uint64_t before = kr_counted(h->stats);
+    int rc = kr_frame(h, buf, len, ts_recv, ts_mono);
+    if (kr_counted(h->stats) == before)
+        TG_STAT_INC(h->stats->handled);
+    return rc;
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------- */

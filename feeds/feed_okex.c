@@ -410,8 +410,8 @@ static int ok_event(feed_handler_t *h, const char *js, const jsmntok_t *t, int n
     return 0;
 }
 
-static int ok_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
+static int ok_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                    int64_t ts_mono)
 {
     ok_state_t *st = h->vstate;
     TG_STAT_INC(h->stats->frames);
@@ -502,6 +502,24 @@ static int ok_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
         k = feed_jtok_next(t, n, k);
     }
     return 0;
+}
+
+/* Frames counted in unhandled or an err_* counter so far. */
+static uint64_t ok_counted(const feed_stats_t *s)
+{
+    return TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) +
+           TG_STAT_GET(s->err_symbol) + TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
+}
+
+/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
+static int ok_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    uint64_t before = ok_counted(h->stats);
+    int rc = ok_frame(h, buf, len, ts_recv, ts_mono);
+    if (ok_counted(h->stats) == before)
+        TG_STAT_INC(h->stats->handled);
+    return rc;
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------- */

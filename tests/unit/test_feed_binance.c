@@ -163,7 +163,8 @@ static void test_binance_fast_and_generic_paths_emit_identical_events(void **sta
         a.keep_events = b.keep_events = 1;
         assert_int_equal(fv_run(&a, g_paths[f], NULL, 0, NULL), 0);
         assert_int_equal(fv_run(&b, g_paths[f], NULL, 0, slow_only), 0);
-        assert_true(TG_STAT_GET(a.off->stats.fast_path) > TG_STAT_GET(a.off->stats.frames) * 99 / 100);
+        assert_true(TG_STAT_GET(a.off->stats.fast_path) >
+                    TG_STAT_GET(a.off->stats.frames) * 99 / 100);
         assert_int_equal(TG_STAT_GET(b.off->stats.fast_path), 0);
         assert_int_equal(a.n_ev, b.n_ev);
         assert_true(a.n_ev > 1000);

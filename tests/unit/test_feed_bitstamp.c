@@ -43,6 +43,8 @@ static void test_bitstamp_books_and_trades_equal_the_oracle(void **state)
     assert_int_equal(vrun_errors(&o->stats), 0);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     assert_int_equal(TG_STAT_GET(o->stats.snapshots), 10);
+    assert_int_equal(TG_STAT_GET(o->stats.frames), o->rec->data_lines);
+    assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
     /* README: 3091 diffs newer than their snapshot, 111 older (to drop at sync) */
     assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 111);
     assert_int_equal(orc.n_syms, (int)o->h.n_instr);
@@ -218,10 +220,12 @@ static void test_bitstamp_mutated_frames_never_crash_and_are_all_counted(void **
             break;
         }
         uint64_t frames = TG_STAT_GET(o->stats.frames), errs = vrun_errors(&o->stats);
+        uint64_t acc = vrun_accounted(&o->stats);
         int rc = o->venue->on_frame(&o->h, b, len, 1, 1);
         feed_flush(&o->h);
         assert_int_equal(TG_STAT_GET(o->stats.frames), frames + 1);
         assert_int_equal(vrun_errors(&o->stats), errs + (rc < 0 ? 1 : 0));
+        assert_int_equal(vrun_accounted(&o->stats), acc + 1);
         assert_int_equal(v->in_msg, 0);
         free(b);
     }

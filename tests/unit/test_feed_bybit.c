@@ -111,8 +111,8 @@ static void test_bybit_books_equal_a_naive_replay_of_the_raw_frames(void **state
         r.truncate = (uint32_t)nb[0].depth;
         assert_int_equal(fv_run(&r, g_paths[f], NULL, 0, NULL), 0);
         for (int i = 0; i < n; i++) {
-            int64_t id = tg_instr_reg_find(r.off->reg, r.off->h.venue_id, nb[i].sym,
-                                           strlen(nb[i].sym));
+            int64_t id =
+                tg_instr_reg_find(r.off->reg, r.off->h.venue_id, nb[i].sym, strlen(nb[i].sym));
             assert_true(id >= 0);
             const ref_book_t *b = &r.book[id];
             assert_true(b->have_snapshot);
@@ -173,7 +173,7 @@ static void test_bybit_a_removed_delta_is_detected_as_one_gap(void **state)
         assert_int_equal(TG_STAT_GET(r.off->stats.gaps), 1);
         assert_int_equal(r.gap_events, 1);
         assert_int_equal(TG_STAT_GET(r.off->stats.resyncs), 1);
-        assert_true(r.off->sent >= 2); /* unsubscribe + subscribe */
+        assert_true(r.off->sent >= 2);                            /* unsubscribe + subscribe */
         assert_true(TG_STAT_GET(r.off->stats.stale_dropped) > 0); /* deltas until a snapshot */
         fv_free(&r);
         free(t);
@@ -184,14 +184,19 @@ static void test_bybit_trades_and_acks_are_read(void **state)
 {
     static const char rec[] =
         "# tgrec 1\n# venue: bybit\n# symbols: BTCUSDT\n"
-        "1 {\"success\":true,\"ret_msg\":\"\",\"conn_id\":\"x\",\"req_id\":\"\",\"op\":\"subscribe\"}\n"
+        "1 "
+        "{\"success\":true,\"ret_msg\":\"\",\"conn_id\":\"x\",\"req_id\":\"\",\"op\":\"subscribe\"}"
+        "\n"
         "2 {\"topic\":\"publicTrade.BTCUSDT\",\"type\":\"snapshot\",\"ts\":1672304486868,\"data\":["
         "{\"T\":1672304486865,\"s\":\"BTCUSDT\",\"S\":\"Buy\",\"v\":\"0.001\",\"p\":\"16578.50\","
         "\"L\":\"PlusTick\",\"i\":\"20f43950-d8dd-5b31-9112-a178eb6023af\",\"BT\":false},"
         "{\"T\":1672304486866,\"s\":\"BTCUSDT\",\"S\":\"Sell\",\"v\":\"0.002\",\"p\":\"16578.00\","
         "\"L\":\"MinusTick\",\"i\":\"30f43950-d8dd-5b31-9112-a178eb6023af\",\"BT\":false}]}\n"
-        "3 {\"success\":true,\"ret_msg\":\"pong\",\"conn_id\":\"x\",\"req_id\":\"\",\"op\":\"ping\"}\n"
-        "4 {\"success\":false,\"ret_msg\":\"error:handler not found\",\"conn_id\":\"x\",\"op\":\"subscribe\"}\n";
+        "3 "
+        "{\"success\":true,\"ret_msg\":\"pong\",\"conn_id\":\"x\",\"req_id\":\"\",\"op\":\"ping\"}"
+        "\n"
+        "4 {\"success\":false,\"ret_msg\":\"error:handler not "
+        "found\",\"conn_id\":\"x\",\"op\":\"subscribe\"}\n";
     fv_run_t r = {0};
     r.keep_events = 1;
     assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);

@@ -50,6 +50,7 @@ static void test_kraken_every_recorded_checksum_matches_our_book(void **state)
     assert_int_equal(vrun_errors(&o->stats), 0);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     assert_int_equal(TG_STAT_GET(o->stats.frames), o->rec->data_lines);
+    assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
     /* oracle: 4279 book changes, 31 heartbeats + 10 subscriptionStatus + 1 systemStatus */
     long book_msgs = 0;
     for (int i = 0; i < VR_MAX; i++)
@@ -355,10 +356,12 @@ static void test_kraken_mutated_frames_never_crash_and_are_all_counted(void **st
         char *exact = malloc(len ? len : 1); /* exact size: ASan sees any over-read */
         memcpy(exact, b, len);
         uint64_t frames = TG_STAT_GET(o->stats.frames), errs = vrun_errors(&o->stats);
+        uint64_t acc = vrun_accounted(&o->stats);
         int rc = o->venue->on_frame(&o->h, exact, len, 1, 1);
         feed_flush(&o->h);
         assert_int_equal(TG_STAT_GET(o->stats.frames), frames + 1);
         assert_int_equal(vrun_errors(&o->stats), errs + (rc < 0 ? 1 : 0));
+        assert_int_equal(vrun_accounted(&o->stats), acc + 1);
         assert_int_equal(v->in_msg, 0); /* every message ended with TG_EVF_LAST */
         free(exact);
         free(b);

@@ -44,6 +44,7 @@ static void check_all_checksums(const char *rel, long want)
     assert_int_equal(vrun_errors(&o->stats), 0);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     assert_int_equal(TG_STAT_GET(o->stats.frames), o->rec->data_lines);
+    assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
     feed_offline_close(&o);
     vrun_free(v);
     free(v);
@@ -440,10 +441,12 @@ static void fuzz_file(const char *rel, int iters)
         char *exact = malloc(len ? len : 1);
         memcpy(exact, b, len);
         uint64_t frames = TG_STAT_GET(o->stats.frames), errs = vrun_errors(&o->stats);
+        uint64_t acc = vrun_accounted(&o->stats);
         int rc = o->venue->on_frame(&o->h, exact, len, 1, 1);
         feed_flush(&o->h);
         assert_int_equal(TG_STAT_GET(o->stats.frames), frames + 1);
         assert_int_equal(vrun_errors(&o->stats), errs + (rc < 0 ? 1 : 0));
+        assert_int_equal(vrun_accounted(&o->stats), acc + 1);
         assert_int_equal(v->in_msg, 0);
         free(exact);
         free(b);
