@@ -27,6 +27,7 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
+#include "book/tg_resync.h"
 #include "feed.h"
 #include "feed_jtok.h"
 
@@ -56,6 +57,7 @@ typedef struct bm_item {
 typedef struct bm_sym {
     uint32_t id;
     uint8_t synced;
+    uint32_t resync_seen; /* builder resync requests already acted on */
 } bm_sym_t;
 
 typedef struct bm_state {
@@ -189,6 +191,8 @@ static int bm_slot(feed_handler_t *h, const char *s, size_t n)
     return st->slot[id] - 1;
 }
 
+static void bm_resubscribe(feed_handler_t *h, uint16_t slot);
+
 static void bm_resync(feed_handler_t *h, uint16_t slot, int64_t ts_recv, int64_t ts_mono)
 {
     bm_state_t *st = h->vstate;
@@ -201,6 +205,14 @@ static void bm_resync(feed_handler_t *h, uint16_t slot, int64_t ts_recv, int64_t
     ev.flags = TG_EVF_LAST;
     bm_emit(h, &ev);
     TG_STAT_INC(h->stats->gaps);
+    bm_resubscribe(h, slot);
+}
+
+/* Drop the symbol's book and ids, subscribe to it again (a fresh partial follows). */
+static void bm_resubscribe(feed_handler_t *h, uint16_t slot)
+{
+    bm_state_t *st = h->vstate;
+    bm_sym_t *s = &st->sym[slot];
     TG_STAT_INC(h->stats->resyncs);
     s->synced = 0;
     bm_purge(st, slot);
@@ -666,6 +678,7 @@ static int bm_on_open(feed_handler_t *h)
             continue;
         for (uint32_t i = 0; i < h->n_instr && rc >= 0; i++) {
             st->sym[i].synced = 0;
+            st->sym[i].resync_seen = h->resync ? tg_resync_get(h->resync, st->sym[i].id) : 0;
             const tg_instr_t *in = tg_instr_reg_get(h->reg, st->sym[i].id);
             if (!in || !bm_name_ok(in->symbol))
                 continue;
@@ -696,6 +709,15 @@ static void bm_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 static void bm_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     bm_state_t *st = h->vstate;
+    for (uint32_t i = 0; h->resync && i < h->n_instr; i++) {
+        uint32_t v = tg_resync_get(h->resync, st->sym[i].id);
+        if (v != st->sym[i].resync_seen) {
+            st->sym[i].resync_seen = v;
+            bm_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (crossed book)", NULL,
+                   NULL);
+            bm_resubscribe(h, (uint16_t)i);
+        }
+    }
     if (now_mono - st->last_ping >= BM_PING_NS && h->send) {
         st->last_ping = now_mono;
         h->send(h->tctx, "ping", 4);

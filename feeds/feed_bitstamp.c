@@ -30,6 +30,7 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
+#include "book/tg_resync.h"
 #include "feed.h"
 #include "feed_jtok.h"
 
@@ -58,12 +59,13 @@ enum { BS_WAIT = 0, BS_SYNCED = 1 };
 typedef struct bs_sym {
     uint32_t id;
     uint8_t state;
-    uint8_t requested;  /* REST snapshot outstanding */
-    uint8_t subscribed; /* diff channel confirmed: a snapshot taken now covers the diffs */
-    int64_t req_mono;   /* when it was requested */
-    int64_t snap_micro; /* microtimestamp of the snapshot in use */
-    int64_t last_micro; /* of the last applied diff */
-    int64_t lost_micro; /* newest diff discarded from a full buffer (0: none) */
+    uint8_t requested;    /* REST snapshot outstanding */
+    uint8_t subscribed;   /* diff channel confirmed: a snapshot taken now covers the diffs */
+    int64_t req_mono;     /* when it was requested */
+    int64_t snap_micro;   /* microtimestamp of the snapshot in use */
+    int64_t last_micro;   /* of the last applied diff */
+    int64_t lost_micro;   /* newest diff discarded from a full buffer (0: none) */
+    uint32_t resync_seen; /* builder resync requests already acted on */
 } bs_sym_t;
 
 typedef struct bs_state {
@@ -615,6 +617,7 @@ static int bs_on_open(feed_handler_t *h)
         bs_sym_t *s = &st->sym[i];
         s->state = BS_WAIT;
         s->requested = s->subscribed = 0;
+        s->resync_seen = h->resync ? tg_resync_get(h->resync, s->id) : 0;
         s->lost_micro = s->snap_micro = s->last_micro = 0;
         const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
         if (!in || !bs_name_ok(in->symbol) || !h->send)
@@ -655,6 +658,17 @@ static void bs_on_tick(feed_handler_t *h, int64_t now_mono)
     bs_state_t *st = h->vstate;
     for (uint32_t i = 0; i < h->n_instr; i++) {
         bs_sym_t *s = &st->sym[i];
+        uint32_t v = h->resync ? tg_resync_get(h->resync, s->id) : 0;
+        if (v != s->resync_seen) {
+            /* the builder saw a crossed book: start over from a new snapshot */
+            s->resync_seen = v;
+            s->state = BS_WAIT;
+            s->requested = 0;
+            TG_STAT_INC(h->stats->resyncs);
+            bs_drop_pending(st, (uint16_t)i);
+            bs_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (crossed book)", NULL,
+                   NULL);
+        }
         if (s->state == BS_WAIT && s->subscribed &&
             (!s->requested || now_mono - s->req_mono > BS_RETRY_NS))
             bs_request_snapshot(h, s, now_mono);

@@ -30,6 +30,7 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
+#include "book/tg_resync.h"
 #include "feed.h"
 #include "feed_checksum.h"
 #include "feed_jtok.h"
@@ -58,6 +59,7 @@ typedef struct kr_sym {
     int px_scale;
     uint8_t synced; /* snapshot seen since (re)subscribe */
     int8_t px_dp, sz_dp;
+    uint32_t resync_seen; /* builder resync requests already acted on */
 } kr_sym_t;
 
 typedef struct kr_state {
@@ -129,10 +131,11 @@ static int kr_send(feed_handler_t *h, const char *text, size_t n)
     return h->send ? h->send(h->tctx, text, n) : -ENOTCONN;
 }
 
+static void kr_resubscribe(feed_handler_t *h, kr_sym_t *s);
+
 static void kr_resync(feed_handler_t *h, kr_sym_t *s, int64_t ts_recv, int64_t ts_mono,
                       uint16_t flags)
 {
-    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
     tg_event_t ev = {0};
     ev.kind = TG_EV_GAP;
     ev.instr = s->id;
@@ -141,6 +144,13 @@ static void kr_resync(feed_handler_t *h, kr_sym_t *s, int64_t ts_recv, int64_t t
     ev.flags = (uint16_t)(TG_EVF_LAST | flags);
     kr_emit(h, &ev);
     TG_STAT_INC(h->stats->gaps);
+    kr_resubscribe(h, s);
+}
+
+/* Drop the pair's book and subscribe to it again (a fresh snapshot follows). */
+static void kr_resubscribe(feed_handler_t *h, kr_sym_t *s)
+{
+    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
     TG_STAT_INC(h->stats->resyncs);
     s->synced = 0;
     if (!in)
@@ -595,8 +605,10 @@ static int kr_subscribe(feed_handler_t *h, const char *sub)
 static int kr_on_open(feed_handler_t *h)
 {
     kr_state_t *st = h->vstate;
-    for (uint32_t i = 0; i < h->n_instr; i++)
+    for (uint32_t i = 0; i < h->n_instr; i++) {
         st->sym[i].synced = 0;
+        st->sym[i].resync_seen = h->resync ? tg_resync_get(h->resync, st->sym[i].id) : 0;
+    }
     int rc = 0;
     if (h->channels & FEED_CH_BOOK) {
         char sub[64];
@@ -627,6 +639,15 @@ static void kr_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 static void kr_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     kr_state_t *st = h->vstate;
+    for (uint32_t i = 0; h->resync && i < h->n_instr; i++) {
+        uint32_t v = tg_resync_get(h->resync, st->sym[i].id);
+        if (v != st->sym[i].resync_seen) {
+            st->sym[i].resync_seen = v;
+            kr_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (checksum/crossed)",
+                   NULL, NULL);
+            kr_resubscribe(h, &st->sym[i]);
+        }
+    }
     if (now_mono - st->last_ping >= KR_PING_NS) {
         st->last_ping = now_mono;
         static const char ping[] = "{\"event\":\"ping\"}";

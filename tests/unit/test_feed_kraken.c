@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "../fixtures/venue_run.h"
+#include "book/tg_resync.h"
 #include "feeds/feed_checksum.h"
 
 #define KR_FILE   "kraken/cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec"
@@ -289,6 +290,39 @@ static void test_kraken_bad_input_is_counted_and_a_bad_level_resyncs(void **stat
     free(v);
 }
 
+static tg_resync_t resync_req;
+
+static void test_kraken_builder_resync_request_resubscribes_the_pair_on_tick(void **state)
+{
+    feed_offline_t *o = NULL;
+    vrun_t *v = calloc(1, sizeof(*v));
+    assert_int_equal(open_kraken(&o, v), 0);
+    o->h.resync = &resync_req;
+    assert_int_equal(o->venue->on_open(&o->h), 0);
+    const char *snap = "[992,{\"as\":[[\"354.8\",\"1.4\",\"1618678133.020508\"]],"
+                       "\"bs\":[[\"354.1\",\"1.0\",\"1618678133.020508\"]]},\"book-10\","
+                       "\"XMR/USD\"]";
+    assert_int_equal(feed1(o, snap), 0);
+    int64_t xmr = tg_instr_reg_find(o->reg, o->h.venue_id, "XMR/USD", 7);
+    uint64_t sent = o->sent;
+    o->venue->on_tick(&o->h, 1);
+    assert_int_equal(o->sent, sent);               /* nothing asked yet */
+    tg_resync_request(&resync_req, (uint32_t)xmr); /* the builder saw a checksum mismatch */
+    o->venue->on_tick(&o->h, 2);
+    assert_int_equal(o->sent, sent + 2); /* unsubscribe + subscribe */
+    o->venue->on_tick(&o->h, 3);
+    assert_int_equal(o->sent, sent + 2); /* acted on once */
+    /* updates are dropped until the new snapshot */
+    assert_int_equal(feed1(o, "[992,{\"b\":[[\"354.2\",\"1\",\"1.0\"]]},\"book-10\",\"XMR/USD\"]"),
+                     0);
+    assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 1);
+    assert_int_equal(feed1(o, snap), 0);
+    assert_int_equal(v->snapshots[xmr], 2);
+    feed_offline_close(&o);
+    vrun_free(v);
+    free(v);
+}
+
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 /* TG_FUZZ_SEED=<n> picks another sequence of mutations; TG_FUZZ_ITERS=<n> runs longer. */
 static int fuzz_iters(int dflt)
@@ -384,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_kraken_two_object_update_and_republish_flag_apply_in_one_message),
         cmocka_unit_test(test_kraken_trades_become_exact_trade_events),
         cmocka_unit_test(test_kraken_bad_input_is_counted_and_a_bad_level_resyncs),
+        cmocka_unit_test(test_kraken_builder_resync_request_resubscribes_the_pair_on_tick),
         cmocka_unit_test(test_kraken_mutated_frames_never_crash_and_are_all_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
