@@ -60,6 +60,7 @@ static void test_bitmex_books_and_trades_equal_the_oracle(void **state)
         /* whole book: level counts per side equal tardis' */
         assert_int_equal((long)v->book[in->id].bid.n, os->levels_bids);
         assert_int_equal((long)v->book[in->id].ask.n, os->levels_asks);
+        assert_int_equal(v->book_msgs[in->id], os->book_changes);
         assert_int_equal(v->trades[in->id], os->trades);
         assert_int_equal(v->buys[in->id], os->buy_trades);
         int64_t amount;

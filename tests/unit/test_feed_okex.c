@@ -101,6 +101,9 @@ static void check_oracle(const char *rel, const char *oracle_name)
         snprintf(what, sizeof(what), "%s asks", in->symbol);
         diffs += vrun_cmp_side(&v->book[in->id].ask, os->asks, os->n_asks, 10, in->px_scale,
                                in->sz_scale, what);
+        /* whole book: level counts per side equal tardis' */
+        assert_int_equal((long)v->book[in->id].bid.n, os->levels_bids);
+        assert_int_equal((long)v->book[in->id].ask.n, os->levels_asks);
         assert_int_equal(v->trades[in->id], os->trades);
         assert_int_equal(v->buys[in->id], os->buy_trades);
         assert_int_equal(v->sells[in->id], os->sell_trades);
