@@ -19,6 +19,7 @@
  * Thread: feed:bitmex (everything here).
  */
 #define JSMN_STATIC
+#define JSMN_STRICT /* keys must be strings, primitives must be JSON values */
 #include <jsmn.h>
 
 #include <stdio.h>

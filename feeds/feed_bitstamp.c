@@ -21,6 +21,7 @@
  * Thread: feed:bitstamp (everything here).
  */
 #define JSMN_STATIC
+#define JSMN_STRICT /* keys must be strings, primitives must be JSON values */
 #include <jsmn.h>
 
 #include <ctype.h>

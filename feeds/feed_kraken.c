@@ -22,6 +22,7 @@
  * Thread: feed:kraken (everything here).
  */
 #define JSMN_STATIC
+#define JSMN_STRICT /* keys must be strings, primitives must be JSON values */
 #include <jsmn.h>
 
 #include <stdio.h>
