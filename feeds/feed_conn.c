@@ -565,8 +565,8 @@ static void rest_finish(rest_req_t *r, int status)
         int64_t tr = tg_clock_realtime_ns(), tm = tg_clock_mono_ns();
         if (c->cfg.capture)
             feed_capture_rest(c->cfg.capture, tr, r->path, r->tag, status, r->body, r->len);
-        TG_STAT_INC(c->stats.frames);
-        TG_STAT_ADD(c->stats.bytes, r->len);
+        TG_STAT_INC(c->ts.rx_rest);
+        TG_STAT_ADD(c->ts.rx_bytes, r->len);
         if (c->venue->on_rest &&
             c->venue->on_rest(&c->h, r->tag, status, r->body ? r->body : "", r->len, tr, tm) < 0)
             TG_STAT_INC(c->ts.handler_errors);
@@ -667,8 +667,8 @@ static int rest_callback(rest_req_t *r, struct lws *wsi, enum lws_callback_reaso
 static void deliver(feed_conn_t *c, char *buf, size_t len)
 {
     int64_t tr = tg_clock_realtime_ns(), tm = tg_clock_mono_ns();
-    TG_STAT_INC(c->stats.frames);
-    TG_STAT_ADD(c->stats.bytes, len);
+    TG_STAT_INC(c->ts.rx_frames);
+    TG_STAT_ADD(c->ts.rx_bytes, len);
     c->last_frame_mono = c->last_rx_mono = tm;
     c->ping_out = false;
     atomic_store_explicit(&c->last_frame_ns, tr, memory_order_relaxed);
