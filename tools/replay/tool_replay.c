@@ -3,7 +3,7 @@
  * tickgate-replay: a local exchange that serves tgrec recordings (websocket frames plus the
  * REST book snapshots a venue needs). This file is the entry point: subcommand dispatch and
  * the top-level help. `serve` is in tool_replay_serve.c; `books` in tool_replay_books.c
- * (optional at link time: declared weak in tool_replay.h).
+ * .
  * Thread: main.
  */
 #include <stdio.h>
@@ -38,13 +38,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "serve") == 0)
         return tool_replay_serve_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "books") == 0) {
-        if (!tool_replay_books_main) {
-            fprintf(stderr, "tickgate-replay: `books` is not built into this binary\n");
-            return 2;
-        }
+    if (strcmp(cmd, "books") == 0)
         return tool_replay_books_main(argc - 1, argv + 1);
-    }
     fprintf(stderr, "tickgate-replay: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

@@ -80,6 +80,6 @@ void tool_replay_corrupt(char *buf, size_t len);
 
 /* Subcommands. tool_replay_books_main lives in tool_replay_books.c (may be absent). */
 int tool_replay_serve_main(int argc, char **argv);
-__attribute__((weak)) int tool_replay_books_main(int argc, char **argv);
+int tool_replay_books_main(int argc, char **argv);
 
 #endif
