@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -144,6 +145,7 @@ static void server_start(server_t *s, const char *const *args)
     s->pid = fork();
     assert_true(s->pid >= 0);
     if (s->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* no orphan server if we die */
         dup2(out[1], 1);
         dup2(efd, 2);
         close(out[0]);
