@@ -123,6 +123,8 @@ static tg_event_t gap_event(uint32_t instr)
 }
 
 /* Push the pending GAP markers without waiting. true when all are in. */
+static void request_close(feed_conn_t *c, const char *why);
+
 bool feed_conn__push_gaps(feed_conn_t *c)
 {
     while (c->gap_next < c->h.n_instr) {
@@ -133,6 +135,11 @@ bool feed_conn__push_gaps(feed_conn_t *c)
         c->gap_next++;
     }
     c->gap_pending = false;
+    if (c->gap_resync) {
+        /* the newer connection's snapshot may have been among the dropped events */
+        c->gap_resync = false;
+        request_close(c, "resync after ring overflow");
+    }
     return true;
 }
 
@@ -143,6 +150,8 @@ int feed_conn__flush(void *ctx, const tg_event_t *ev, uint32_t n)
     feed_conn_t *c = ctx;
     if (c->gap_pending && !feed_conn__push_gaps(c)) {
         TG_STAT_ADD(c->ts.ev_dropped, n);
+        if (c->gen != c->gap_gen)
+            c->gap_resync = true;
         return TG_EFULL;
     }
     uint32_t done = tg_ring_spsc_push_n(c->cfg.ring, ev, n);
@@ -167,6 +176,7 @@ int feed_conn__flush(void *ctx, const tg_event_t *ev, uint32_t n)
                    (long long)(waited / TG_NS_PER_US), n - done, c->h.n_instr);
     c->gap_pending = true;
     c->gap_next = 0;
+    c->gap_gen = c->gen;
     feed_conn__push_gaps(c);
     request_close(c, "ring full");
     return TG_EFULL;

@@ -74,7 +74,9 @@ struct feed_conn {
     int64_t deadline, open_mono, last_frame_mono, last_rx_mono, ping_mono, next_tick;
     bool ping_out;
     bool gap_pending;
+    bool gap_resync; /* events of a newer connection were dropped while gap_pending */
     uint32_t gap_next;
+    uint32_t gap_gen; /* connection generation whose events overflowed */
     uint64_t rng;
     int64_t log_window;
     uint32_t log_count, log_suppressed;
