@@ -278,7 +278,6 @@ static int on_kv(void *user, const char *section, const char *k, const char *v)
     gw_cfg_t *c = p->c;
     int line = line_of(p, section, k);
     uint32_t u;
-    int b;
     if (!strncmp(section, "feed ", 5) || !strcmp(section, "feed")) {
         gw_feed_cfg_t *f = feed_section(p, section);
         if (!f)
