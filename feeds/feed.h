@@ -45,6 +45,8 @@ typedef struct feed_stats {
     tg_stat_t buffered;               /* deltas buffered while waiting for a snapshot */
     tg_stat_t fast_path, slow_path;   /* frames parsed by a fast scanner vs generic parser */
     tg_stat_t reconnects, ring_full;  /* transport */
+    tg_stat_t handled; /* frames understood and acted on (events, buffering, stale drop). Every
+                          frame counts exactly once in handled, unhandled or one err_* counter */
 } feed_stats_t;
 
 /** Event output buffer of one connection.  Thread: feed:<venue>. */

@@ -215,6 +215,11 @@ void feed_tgrec_close(feed_tgrec_t **r)
 
 void feed_tgrec_rewind(feed_tgrec_t *r)
 {
+    /* next() replaced each line end it passed by a NUL: put them back, or the next pass
+       would see one long line */
+    for (size_t i = r->data_off; i < r->pos && i < r->len; i++)
+        if (r->buf[i] == 0)
+            r->buf[i] = '\n';
     r->pos = r->data_off;
     r->line_no = 0;
 }

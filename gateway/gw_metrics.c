@@ -8,13 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { M_COUNTER, M_GAUGE, M_GAUGE_FN, M_HIST };
+enum { M_COUNTER, M_GAUGE, M_GAUGE_FN, M_HIST, M_HIST_RAW };
 
 typedef struct metric {
     int type;
     char *name, *labels, *help;
     const tg_stat_t *v;
     const tg_hist_t *h;
+    const tg_stat_t *buckets, *sum; /* raw histograms */
+    int64_t *bounds;
+    size_t nb;
     double (*fn)(void *ud);
     void *ud;
 } metric_t;
@@ -42,6 +45,7 @@ void gw_metrics_destroy(gw_metrics_t **pm)
         free(m->m[i].name);
         free(m->m[i].labels);
         free(m->m[i].help);
+        free(m->m[i].bounds);
     }
     free(m->m);
     free(m);
@@ -116,6 +120,29 @@ int gw_metrics_hist(gw_metrics_t *m, const char *name, const char *labels, const
     return 0;
 }
 
+int gw_metrics_hist_raw(gw_metrics_t *m, const char *name, const char *labels, const char *help,
+                        const tg_stat_t *buckets, const int64_t *bounds_ns, size_t n,
+                        const tg_stat_t *sum_ns)
+{
+    if (n < 1)
+        return -EINVAL;
+    int64_t *b = malloc(n * sizeof(int64_t));
+    if (!b)
+        return -ENOMEM;
+    memcpy(b, bounds_ns, (n - 1) * sizeof(int64_t));
+    b[n - 1] = INT64_MAX;
+    metric_t *x = add(m, M_HIST_RAW, name, labels, help);
+    if (!x) {
+        free(b);
+        return -ENOMEM;
+    }
+    x->buckets = buckets;
+    x->bounds = b;
+    x->nb = n;
+    x->sum = sum_ns;
+    return 0;
+}
+
 typedef struct sbuf {
     char *b;
     size_t n, cap;
@@ -153,7 +180,7 @@ static void sb_printf(sbuf_t *s, const char *fmt, ...)
 
 static const char *type_name(int t)
 {
-    return t == M_COUNTER ? "counter" : t == M_HIST ? "histogram" : "gauge";
+    return t == M_COUNTER ? "counter" : (t == M_HIST || t == M_HIST_RAW) ? "histogram" : "gauge";
 }
 
 static void labels_join(char *dst, size_t cap, const char *a, const char *b)
@@ -200,6 +227,24 @@ long gw_metrics_render(const gw_metrics_t *m, char **buf)
                 labels_join(lb, sizeof(lb), y->labels, "");
                 sb_printf(&s, "%s%s %.17g\n", y->name, lb, y->fn(y->ud));
                 break;
+            case M_HIST_RAW: {
+                uint64_t acc = 0;
+                for (size_t b = 0; b < y->nb; b++) {
+                    acc += TG_STAT_GET(y->buckets[b]);
+                    char le[48];
+                    if (b == y->nb - 1)
+                        snprintf(le, sizeof(le), "le=\"+Inf\"");
+                    else
+                        snprintf(le, sizeof(le), "le=\"%.6g\"", (double)y->bounds[b] / 1e9);
+                    labels_join(lb, sizeof(lb), y->labels, le);
+                    sb_printf(&s, "%s_bucket%s %llu\n", y->name, lb, (unsigned long long)acc);
+                }
+                labels_join(lb, sizeof(lb), y->labels, "");
+                sb_printf(&s, "%s_sum%s %.9f\n", y->name, lb,
+                          y->sum ? (double)TG_STAT_GET(*y->sum) / 1e9 : 0.0);
+                sb_printf(&s, "%s_count%s %llu\n", y->name, lb, (unsigned long long)acc);
+                break;
+            }
             case M_HIST: {
                 uint64_t acc = 0;
                 for (int b = 0; b < TG_HIST_BUCKETS; b++) {

@@ -34,6 +34,13 @@ int gw_metrics_gauge_fn(gw_metrics_t *m, const char *name, const char *labels, c
 int gw_metrics_hist(gw_metrics_t *m, const char *name, const char *labels, const char *help,
                     const tg_hist_t *h);
 
+/** Register a histogram kept in another layout: n buckets, bucket i counts values <=
+ *  bounds_ns[i] (bounds_ns has n-1 entries: the last bucket is +Inf); sum_ns may be NULL.
+ *  Bounds are copied. */
+int gw_metrics_hist_raw(gw_metrics_t *m, const char *name, const char *labels, const char *help,
+                        const tg_stat_t *buckets, const int64_t *bounds_ns, size_t n,
+                        const tg_stat_t *sum_ns);
+
 /** Render everything into *buf (malloc'd, caller frees). @return length or -ENOMEM. */
 long gw_metrics_render(const gw_metrics_t *m, char **buf);
 
