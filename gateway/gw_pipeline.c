@@ -61,7 +61,6 @@ struct gw_pipeline {
     store_rds_t *rds;
     gw_metrics_t *metrics;
     gw_http_t *http;
-    int64_t lat_bounds[BOOK_LAT_BUCKETS];
     int started;
 };
 
@@ -172,9 +171,8 @@ static void reg_metrics(gw_pipeline_t *p)
                        "Waits on a full lossless sink (PostgreSQL).", &b->out_stalls);
     gw_metrics_gauge(m, "tickgate_books_valid", NULL, "Books in state VALID.", &b->books_valid);
     gw_metrics_gauge(m, "tickgate_books_total", NULL, "Books seen.", &b->books_total);
-    gw_metrics_hist_raw(m, "tickgate_latency_receive_to_book_seconds", NULL,
-                        "Receive (monotonic) to applied by the builder.", b->lat_hist,
-                        p->lat_bounds, BOOK_LAT_BUCKETS, &b->lat_sum_ns);
+    gw_metrics_hist(m, "tickgate_latency_receive_to_book_seconds", NULL,
+                    "Receive (monotonic) to applied by the builder.", &b->latency);
     for (uint32_t v = 0; v < TG_VENUE_MAX; v++) {
         const char *name = NULL;
         for (uint32_t i = 0; i < tg_instr_reg_count(p->reg); i++) {
@@ -509,8 +507,6 @@ int gw_pipeline_create(gw_pipeline_t **out, const gw_cfg_t *cfg)
     if (!p)
         return -ENOMEM;
     p->cfg = cfg;
-    for (int i = 0; i < BOOK_LAT_BUCKETS - 1; i++)
-        p->lat_bounds[i] = (int64_t)2 << i; /* bucket i: [2^i, 2^(i+1)) ns */
     int rc;
     p->resync = calloc(1, sizeof(*p->resync));
     if (!p->resync) {
