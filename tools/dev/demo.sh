@@ -22,6 +22,7 @@ fi
 ninja -C build-release >/dev/null
 
 work=$(mktemp -d /tmp/tickgate-demo.XXXXXX)
+chmod 755 "$work" # PostgreSQL runs as user postgres and must reach its data dir
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -42,7 +43,7 @@ mapfile -t files < <(find "$rec" -type f \( -name '*.tgrec' -o -name '*.tgrec.zs
 pace=(--speed "$speed")
 [ "$speed" = max ] && pace=(--max)
 build-release/tools/replay/tickgate-replay serve --port 0 --tls --cert "$work/tls/cert.pem" \
-    --key "$work/tls/key.pem" "${pace[@]}" "${files[@]}" >"$work/replay.out" 2>"$work/replay.log" &
+    --key "$work/tls/key.pem" --hold "${pace[@]}" "${files[@]}" >"$work/replay.out" 2>"$work/replay.log" &
 pids+=($!)
 for _ in $(seq 1 100); do grep -q 'listening port=' "$work/replay.out" 2>/dev/null && break; sleep 0.1; done
 port=$(sed -n 's/.*listening port=\([0-9]*\).*/\1/p' "$work/replay.out" | head -1)
@@ -113,10 +114,15 @@ while :; do
     valid=$(metric_sum tickgate_books_valid)
     books=$(metric_sum tickgate_books_total)
     el=$(( $(date +%s) - start ))
-    printf '\r  %4ds  frames %8d/%d (%6d/s)  books valid %3d/%-3d  pg rows %8d  redis msgs %8d ' \
+    printf '  %4ds  frames %8d/%d (%6d/s)  books valid %3d/%-3d  pg rows %8d  redis msgs %8d\n' \
         "$el" "$frames" "$expected" $((frames - last)) "$valid" "$books" "$rows" "$pubs" >&2
     last=$frames
-    [ "$frames" -ge "$expected" ] && break
+    done_feeds=0
+    for name in "${!want[@]}"; do
+        got=$(metric_sum tickgate_feed_frames_total "feed=\"$name\"")
+        [ "$got" -ge "${want[$name]}" ] && done_feeds=$((done_feeds + 1))
+    done
+    [ "$done_feeds" -eq "${#want[@]}" ] && break
     [ "$el" -gt 900 ] && { echo; echo "demo: timeout" >&2; break; }
 done
 echo >&2
@@ -135,17 +141,23 @@ echo
 echo "== what is in PostgreSQL (schema tickgate)"
 psqlc -c "SELECT 'trades' AS table, count(*) FROM tickgate.trades UNION ALL
           SELECT 'book_snapshots', count(*) FROM tickgate.book_snapshots UNION ALL
-          SELECT 'candles', count(*) FROM tickgate.candles UNION ALL
+          SELECT 'candles (closed)', count(*) FROM tickgate.candles UNION ALL
           SELECT 'gaps', count(*) FROM tickgate.gaps"
-psqlc -c "SELECT venue, symbol, count(*) AS trades, min(price), max(price), sum(size) AS volume
-          FROM tickgate.trades GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 10" || true
+psqlc -c "SELECT venue, symbol, count(*) AS trades, min(price) AS low, max(price) AS high,
+                 sum(size) AS volume
+          FROM tickgate.trades_v GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 8"
+psqlc -c "SELECT venue, symbol, start_ts, open, high, low, close, volume, vwap, trades
+          FROM tickgate.candles_v WHERE interval = '1 minute' ORDER BY trades DESC LIMIT 5"
+psqlc -c "SELECT DISTINCT ON (instr) venue, symbol, ts, bid_px[1] AS bid, ask_px[1] AS ask
+          FROM tickgate.book_snapshots_v WHERE state = 1 ORDER BY instr, ts DESC LIMIT 8"
 echo "== what is in Redis"
 rc() { redis-cli -p "$TG_TEST_REDIS_PORT" "$@"; }
 echo "   keys: $(rc --scan --pattern 'tg:*' | wc -l)"
 rc --scan --pattern 'tg:book:*' | head -5 | while read -r k; do echo "   $k (ttl $(rc ttl "$k")s): $(rc get "$k" | cut -c1-160)"; done
 echo
 echo "== try it yourself (while the servers run, e.g. with DEMO_KEEP=1)"
-echo "   psql '$TG_TEST_PG_DSN' -c 'SELECT * FROM tickgate.candles ORDER BY bucket_start DESC LIMIT 5'"
+echo "   psql '$TG_TEST_PG_DSN' -c \"SELECT * FROM tickgate.candles_v WHERE interval = '1 minute' ORDER BY start_ts DESC LIMIT 5\""
+echo "   psql '$TG_TEST_PG_DSN' -c 'SELECT venue, symbol, ts, reason FROM tickgate.gaps_v ORDER BY ts'"
 echo "   redis-cli -p $TG_TEST_REDIS_PORT --scan --pattern 'tg:*'"
 echo "   redis-cli -p $TG_TEST_REDIS_PORT subscribe 'tg.trades.binance.BTCUSDT'"
 if [ "${DEMO_KEEP:-0}" = 1 ]; then
