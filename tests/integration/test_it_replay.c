@@ -397,6 +397,26 @@ static void test_all_recorded_subscribes_are_awaited_and_whitespace_differences_
     expect_free(&e);
 }
 
+static void test_sub_settle_streams_after_fewer_subscribes_and_a_quiet_period(void **st)
+{
+    expect_t e;
+    expect_load(&e, BITSTAMP);
+    /* one message where the recorder sent 20: streaming starts after the quiet period */
+    const char *one[] = {e.r->sent[0]};
+    const char *args[] = {"--max", "--sub-settle", "200", "@" BITSTAMP, NULL};
+    server_t s;
+    server_start(&s, args);
+    tool_replay_client_cfg_t cfg = {.collect = true, .send = one, .n_send = 1, .timeout_ms = 8000};
+    tool_replay_client_res_t r;
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.n_msgs, e.n);
+    assert_all_frames(&e, &r, 0);
+    tool_replay_client_res_free(&r);
+    char *log = server_stop(&s);
+    assert_non_null(strstr(log, "client sent 1 of 20 recorded subscribe messages"));
+    expect_free(&e);
+}
+
 static void test_a_different_subscribe_is_logged_and_streaming_goes_on(void **st)
 {
     expect_t e;
@@ -798,6 +818,7 @@ int main(void)
         cmocka_unit_test(test_loop_two_replays_the_recording_twice),
         cmocka_unit_test(test_nothing_is_streamed_before_the_client_subscribes),
         cmocka_unit_test(test_all_recorded_subscribes_are_awaited_and_whitespace_differences_pass),
+        cmocka_unit_test(test_sub_settle_streams_after_fewer_subscribes_and_a_quiet_period),
         cmocka_unit_test(test_a_different_subscribe_is_logged_and_streaming_goes_on),
         cmocka_unit_test(test_no_gate_streams_at_once_without_subscribes),
         cmocka_unit_test(test_url_subscription_query_is_checked_against_the_recorded_url),

@@ -43,7 +43,7 @@ mapfile -t files < <(find "$rec" -type f \( -name '*.tgrec' -o -name '*.tgrec.zs
 pace=(--speed "$speed")
 [ "$speed" = max ] && pace=(--max)
 build-release/tools/replay/tickgate-replay serve --port 0 --tls --cert "$work/tls/cert.pem" \
-    --key "$work/tls/key.pem" --hold "${pace[@]}" "${files[@]}" >"$work/replay.out" 2>"$work/replay.log" &
+    --key "$work/tls/key.pem" --hold --sub-settle 300 "${pace[@]}" "${files[@]}" >"$work/replay.out" 2>"$work/replay.log" &
 pids+=($!)
 for _ in $(seq 1 100); do grep -q 'listening port=' "$work/replay.out" 2>/dev/null && break; sleep 0.1; done
 port=$(sed -n 's/.*listening port=\([0-9]*\).*/\1/p' "$work/replay.out" | head -1)

@@ -245,8 +245,6 @@ static int ws_writeable(struct lws *wsi, sess_t *s)
     return 0;
 }
 
-#define TOOL_REPLAY_SUB_SETTLE_MS 300
-
 /* A text message (or a fragment of one) from the client while waiting for subscribes. */
 static int ws_receive(struct lws *wsi, sess_t *s, const char *in, size_t len)
 {
@@ -277,10 +275,11 @@ static int ws_receive(struct lws *wsi, sess_t *s, const char *in, size_t len)
                 s->id, s->n_sub + 1, (int)(s->rx_len > 500 ? 500 : s->rx_len), s->rx, want);
     s->rx_len = 0;
     if (++s->n_sub < s->rec->r->n_sent) {
-        /* Clients batch subscriptions differently from the recorder (one message for all
-           channels, or one per symbol): once the client has said something, a short quiet
-           period also ends the wait. */
-        lws_set_timer_usecs(wsi, (lws_usec_t)TOOL_REPLAY_SUB_SETTLE_MS * 1000);
+        /* --sub-settle: clients batch subscriptions differently from the recorder (one message
+           for all channels, or one per symbol); once the client has said something, a quiet
+           period of that length also ends the wait. Off by default: strict gating. */
+        if (g.sub_settle_ms)
+            lws_set_timer_usecs(wsi, (lws_usec_t)g.sub_settle_ms * 1000);
         return 0;
     }
     if (s->n_sub == s->rec->r->n_sent) {
@@ -361,11 +360,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_TIMER:
         if (s->kind != SESS_WS)
             return 0;
-        if (s->st == SS_WAIT_SUB && s->n_sub > 0) {
+        if (s->st == SS_WAIT_SUB && s->n_sub > 0 && g.sub_settle_ms) {
             fprintf(stderr,
                     "tickgate-replay: conn %" PRIu64 ": client sent %zu of %zu recorded subscribe "
                     "messages, then nothing for %d ms; streaming\n",
-                    s->id, s->n_sub, s->rec->r->n_sent, TOOL_REPLAY_SUB_SETTLE_MS);
+                    s->id, s->n_sub, s->rec->r->n_sent, g.sub_settle_ms);
             start_stream(wsi, s);
             return 0;
         }
@@ -461,6 +460,8 @@ static void serve_usage(FILE *o)
             "  --hold            keep the connection open at the end (default: close 1000)\n"
             "  --sub-timeout MS  wait this long for the client's subscribes (default 5000)\n"
             "  --no-gate         stream at once; do not wait for the recorded subscribes\n"
+            "  --sub-settle MS   after the client's first subscribe, also start streaming when it\n"
+            "                    stays quiet this long (clients that batch differently; default 0)\n"
             "  --fault SPEC      repeatable; frames are counted from 1 per connection:\n"
             "                    drop-after=N   close TCP abruptly after N frames\n"
             "                    stall=T@N      pause T ms after frame N\n"
@@ -516,6 +517,8 @@ static int parse_args(int argc, char **argv, int *first_file)
                 goto bad;
             g.loops = (unsigned)n;
             i++;
+        } else if (strcmp(a, "--sub-settle") == 0 && i + 1 < argc) {
+            g.sub_settle_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(a, "--no-gate") == 0) {
             g.no_gate = true;
         } else if (strcmp(a, "--hold") == 0) {
