@@ -565,6 +565,46 @@ static void test_binance_error_logs_are_rate_limited(void **state)
     feed_offline_close(&o);
 }
 
+static void test_binance_unreadable_level_invalidates_the_book(void **state)
+{
+    /* a price tg_dec rejects (too many digits for the scale) in a live diff: nothing of that
+     * diff is applied, GAP + resync, and later diffs wait for a new snapshot */
+    static const char rec[] =
+        "# tgrec 1\n# venue: binance\n# symbols: BTCUSDT\n"
+        "1 " SNAP(100, "[[\"1.5\",\"5\"]]", "[]") "2 " D(
+            101, 105, "[[\"2.0\",\"1\"]]",
+            "[]") "3 " D(106, 107, "[[\"2.1\",\"1\"],[\"2.000000001\",\"1\"]]",
+                         "[]") "4 " D(108, 109, "[[\"2.2\",\"1\"]]",
+                                      "[]") "5 "
+                                            "{\"stream\":\"nosuch@trade\",\"data\":{\"e\":"
+                                            "\"trade\",\"E\":1,"
+                                            "\"s\":\"NOSUCH\",\"t\":1,\"p\":\"1\",\"q\":\"1\","
+                                            "\"T\":1,\"m\":true}}\n"
+                                            "6 "
+                                            "{\"stream\":\"btcusdt@trade\",\"data\":{\"e\":"
+                                            "\"trade\",\"E\":1,"
+                                            "\"s\":\"BTCUSDT\",\"t\":99999999999999999999,\"p\":"
+                                            "\"1\",\"q\":\"1\","
+                                            "\"T\":1,\"m\":true}}\n";
+    fv_run_t r = {0};
+    r.keep_events = 1;
+    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
+    const feed_stats_t *s = &r.off->stats;
+    assert_int_equal(TG_STAT_GET(s->err_decimal), 1);
+    assert_int_equal(TG_STAT_GET(s->err_symbol), 1);
+    assert_int_equal(TG_STAT_GET(s->err_field), 1); /* 20-digit trade id */
+    assert_int_equal(TG_STAT_GET(s->gaps), 1);
+    assert_int_equal(TG_STAT_GET(s->resyncs), 1);
+    assert_int_equal(TG_STAT_GET(s->buffered), 1); /* diff 4 waits for a snapshot */
+    assert_int_equal(TG_STAT_GET(s->trades), 0);
+    assert_true(fv_accounted(s));
+    const ref_book_t *b = &r.book[r.off->h.instr[0]];
+    assert_int_equal(b->bid.n, 2); /* 1.5 and 2.0: nothing of diff 3 or 4 */
+    assert_int_equal(b->bid.px[0], 200000000);
+    assert_int_equal(r.gap_events, 1);
+    fv_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -582,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_binance_rest_snapshots_are_matched_to_their_request),
         cmocka_unit_test(test_binance_on_open_subscribes_and_requests_one_snapshot_per_symbol),
         cmocka_unit_test(test_binance_error_logs_are_rate_limited),
+        cmocka_unit_test(test_binance_unreadable_level_invalidates_the_book),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -261,6 +261,32 @@ static void test_bybit_subscribes_at_most_ten_topics_per_request_and_pings(void 
     fv_free(&r);
 }
 
+static void test_bybit_unreadable_level_invalidates_the_book(void **state)
+{
+    static const char rec[] =
+        "# tgrec 1\n# venue: bybit\n# symbols: XRPUSDT\n"
+        "1 {\"topic\":\"orderbook.50.XRPUSDT\",\"type\":\"snapshot\",\"ts\":1,\"data\":{\"s\":"
+        "\"XRPUSDT\",\"b\":[[\"1.5\",\"5\"]],\"a\":[[\"1.6\",\"5\"]],\"u\":10,\"seq\":1}}\n"
+        "2 {\"topic\":\"orderbook.50.XRPUSDT\",\"type\":\"delta\",\"ts\":2,\"data\":{\"s\":"
+        "\"XRPUSDT\",\"b\":[[\"1.4\",\"1\"],[\"1.3\",\"x\"]],\"a\":[],\"u\":11,\"seq\":2}}\n"
+        "3 {\"topic\":\"orderbook.50.XRPUSDT\",\"type\":\"delta\",\"ts\":3,\"data\":{\"s\":"
+        "\"XRPUSDT\",\"b\":[[\"1.45\",\"1\"]],\"a\":[],\"u\":12,\"seq\":3}}\n";
+    fv_run_t r = {0};
+    r.keep_events = 1;
+    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
+    const feed_stats_t *s = &r.off->stats;
+    assert_int_equal(TG_STAT_GET(s->err_decimal), 1);
+    assert_int_equal(TG_STAT_GET(s->gaps), 1);
+    assert_int_equal(TG_STAT_GET(s->resyncs), 1);
+    assert_int_equal(TG_STAT_GET(s->stale_dropped), 1); /* delta 3 waits for the snapshot */
+    assert_int_equal(r.gap_events, 1);
+    const ref_book_t *b = &r.book[r.off->h.instr[0]];
+    assert_int_equal(b->bid.n, 1); /* nothing of delta 2 */
+    assert_int_equal(b->bid.px[0], 150000000);
+    assert_true(fv_accounted(s));
+    fv_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_bybit_trades_and_acks_are_read),
         cmocka_unit_test(test_bybit_mutated_frames_never_crash_and_are_all_accounted),
         cmocka_unit_test(test_bybit_subscribes_at_most_ten_topics_per_request_and_pings),
+        cmocka_unit_test(test_bybit_unreadable_level_invalidates_the_book),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
