@@ -104,6 +104,10 @@ typedef enum feed_conn_state {
 
 /** Transport counters beyond feed_stats_t. Single writer (loop thread), any reader. */
 typedef struct feed_conn_tstats {
+    tg_stat_t rx_frames;           /* complete websocket messages received (the handler counts its
+                                      own feed_stats_t.frames/bytes, as the offline driver's do) */
+    tg_stat_t rx_rest;             /* REST answers delivered to the handler */
+    tg_stat_t rx_bytes;            /* payload bytes of both */
     tg_stat_t connects;            /* successful websocket upgrades */
     tg_stat_t connect_errors;      /* failed attempts (DNS, TCP, TLS, HTTP upgrade) */
     tg_stat_t closes;              /* established connections that ended */
@@ -164,7 +168,8 @@ void feed_loop_destroy(feed_loop_t **l);
 size_t feed_loop_count(const feed_loop_t *l);
 feed_conn_t *feed_loop_conn(const feed_loop_t *l, size_t i);
 
-/** Handler counters (frames, bytes, reconnects, ring_full, venue errors).  Thread: any. */
+/** Handler counters (frames/bytes/errors counted by the handler; reconnects, ring_full and
+ *  resyncs asked through h->reconnect by the transport).  Thread: any. */
 const feed_stats_t *feed_conn_stats(const feed_conn_t *c);
 /** Transport counters.  Thread: any. */
 const feed_conn_tstats_t *feed_conn_tstats(const feed_conn_t *c);

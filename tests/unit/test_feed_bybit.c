@@ -229,6 +229,38 @@ static void test_bybit_mutated_frames_never_crash_and_are_all_accounted(void **s
     }
 }
 
+static void test_bybit_subscribes_at_most_ten_topics_per_request_and_pings(void **state)
+{
+    static const char rec[] = "# tgrec 1\n# venue: bybit\n# symbols: A1,A2,A3,A4,A5,A6\n";
+    fv_run_t r = {0};
+    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
+    feed_handler_t *h = &r.off->h;
+    fv_cap_t *c = calloc(1, sizeof(*c));
+    fv_capture(h, c);
+    assert_int_equal(h->venue->on_open(h), 0);
+    assert_int_equal(c->n_sent, 2); /* 12 topics: 10 + 2 */
+    assert_string_equal(
+        c->sent[0],
+        "{\"op\":\"subscribe\",\"args\":[\"orderbook.50.A1\",\"publicTrade.A1\","
+        "\"orderbook.50.A2\",\"publicTrade.A2\",\"orderbook.50.A3\",\"publicTrade.A3\","
+        "\"orderbook.50.A4\",\"publicTrade.A4\",\"orderbook.50.A5\",\"publicTrade.A5\"]}");
+    assert_string_equal(c->sent[1],
+                        "{\"op\":\"subscribe\",\"args\":[\"orderbook.50.A6\",\"publicTrade.A6\"]}");
+    const int64_t s = 1000000000LL;
+    h->venue->on_tick(h, 100 * s);
+    h->venue->on_tick(h, 110 * s);
+    assert_int_equal(c->n_sent, 2);
+    h->venue->on_tick(h, 120 * s);
+    assert_int_equal(c->n_sent, 3);
+    assert_string_equal(c->sent[2], "{\"op\":\"ping\"}");
+    h->venue->on_tick(h, 139 * s);
+    assert_int_equal(c->n_sent, 3);
+    h->venue->on_tick(h, 141 * s);
+    assert_int_equal(c->n_sent, 4);
+    free(c);
+    fv_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -237,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_bybit_a_removed_delta_is_detected_as_one_gap),
         cmocka_unit_test(test_bybit_trades_and_acks_are_read),
         cmocka_unit_test(test_bybit_mutated_frames_never_crash_and_are_all_accounted),
+        cmocka_unit_test(test_bybit_subscribes_at_most_ten_topics_per_request_and_pings),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
