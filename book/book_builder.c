@@ -45,7 +45,7 @@
 
 #define BB_OPEN_MAX     256
 #define BB_MAX_SLEEP_NS (100 * TG_NS_PER_MS)
-#define BB_SPIN_NS      (50 * TG_NS_PER_US) /* busy-poll this long before sleeping */
+#define BB_SPIN_NS      (10 * TG_NS_PER_US) /* busy-poll this long before sleeping */
 
 typedef struct bb_instr {
     book_l2_t *book;
@@ -553,6 +553,8 @@ static void apply_events(book_builder_t *b, uint32_t si, const tg_event_t *ev, s
             break;
         }
         if (e->flags & TG_EVF_LAST) {
+            if (e->ts_exch && x->in->venue_id < TG_VENUE_MAX)
+                tg_hist_add(&b->st.exch_lat[x->in->venue_id], e->ts_recv - e->ts_exch);
             end_source(b, s);
             if (b->cfg.measure_latency && b->n_lat < sizeof(b->lat_mono) / sizeof(int64_t))
                 b->lat_mono[b->n_lat++] = e->ts_mono;
@@ -569,8 +571,10 @@ static void run_timers(book_builder_t *b, int64_t now, int64_t now_real, bool fo
         return;
     int64_t next = INT64_MAX;
     bool forming = want_forming(b);
+    uint64_t valid = 0;
     for (uint32_t i = 0; i < b->n_active; i++) {
         bb_instr_t *x = b->ins[b->active[i]];
+        valid += book_l2_state(x->book) == BOOK_STATE_VALID;
         if (now_real > 0) {
             b->cur = x;
             book_candles_advance(&x->candles, now_real - b->cfg.candle_grace_ns, on_candle_closed,
@@ -589,7 +593,8 @@ static void run_timers(book_builder_t *b, int64_t now, int64_t now_real, bool fo
         if (b->cfg.book_interval_ns > 0 && !force) {
             int64_t due = x->last_interval_mono + b->cfg.book_interval_ns;
             if (now >= due) {
-                if (x->last_interval_mono)
+                /* books that were never valid (trade-only instruments) have nothing to show */
+                if (x->last_interval_mono && book_l2_generation(x->book) > 0)
                     publish_book(b, x, BOOK_OUT_R_INTERVAL);
                 x->last_interval_mono = now;
                 due = now + b->cfg.book_interval_ns;
@@ -612,6 +617,8 @@ static void run_timers(book_builder_t *b, int64_t now, int64_t now_real, bool fo
         }
     }
     b->next_due = next;
+    TG_STAT_SET(b->st.books_valid, valid);
+    TG_STAT_SET(b->st.books_total, b->n_active);
 }
 
 void book_builder_apply(book_builder_t *b, const tg_event_t *ev, size_t n)

@@ -114,6 +114,11 @@ typedef struct book_builder_stats {
     tg_stat_t sleeps;          /* times the thread slept on its waiter */
     tg_stat_t thread_cpu_ns;   /* builder thread CPU time (before each sleep, at exit) */
     tg_hist_t latency; /* receive (ts_mono) -> applied, per exchange message (thread mode) */
+    tg_stat_t books_valid; /* gauge: books in state VALID (refreshed by the timers) */
+    tg_stat_t books_total; /* gauge: books seen */
+    /* exchange time -> receive time per venue id (messages with an exchange time; the two
+       clocks differ by the venue's and our offsets, so negative values count as 0) */
+    tg_hist_t exch_lat[TG_VENUE_MAX];
 } book_builder_stats_t;
 
 typedef struct book_builder book_builder_t;
