@@ -91,18 +91,45 @@ uint32_t feed_crc32(uint32_t crc, const void *buf, size_t len)
 
 #define CK_TEXT_MAX 4096
 
-/* Decimal digits of u (no sign, no leading zeros; "" for 0, as Kraken's lstrip('0') gives). */
+static const char ck_pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                  "25262728293031323334353637383940414243444546474849"
+                                  "50515253545556575859606162636465666768697071727374"
+                                  "75767778798081828384858687888990919293949596979899";
+
+/* Decimal digits of u (no sign, no leading zeros; "" for 0, as Kraken's lstrip('0') gives),
+ * written back to front two digits per division. */
 static size_t ck_utoa_nz(uint64_t u, char *buf)
 {
     char tmp[24];
-    size_t n = 0;
-    while (u) {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
+    char *e = tmp + sizeof(tmp), *p = e;
+    while (u >= 100) {
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        p -= 2;
+        memcpy(p, ck_pairs + 2 * r, 2);
     }
-    for (size_t i = 0; i < n; i++)
-        buf[i] = tmp[n - 1 - i];
+    if (u >= 10) {
+        p -= 2;
+        memcpy(p, ck_pairs + 2 * u, 2);
+    } else if (u) {
+        *--p = (char)('0' + u);
+    }
+    size_t n = (size_t)(e - p);
+    memcpy(buf, p, n);
     return n;
+}
+
+/* u as exactly `w` digits (leading zeros kept), w <= 19 */
+static void ck_utoa_w(uint64_t u, int w, char *buf)
+{
+    int i = w;
+    while (i >= 2) {
+        i -= 2;
+        memcpy(buf + i, ck_pairs + 2 * (u % 100), 2);
+        u /= 100;
+    }
+    if (i)
+        buf[0] = (char)('0' + u % 10);
 }
 
 /* One Kraken number: v at `scale` printed with `dp` decimals, '.' removed, leading zeros
@@ -170,11 +197,28 @@ uint32_t feed_kraken_checksum_levels(const tg_level_t *bids, size_t nb, const tg
     return feed_kraken_checksum_text(bids, nb, asks, na, px_scale, sz_scale, px_dp, sz_dp, NULL, 0);
 }
 
+/* OKX number: v at `scale` in shortest exact form ("30243.5", "0.0001", "5"), or with at least
+ * `digits` fractional digits (more if v needs them). Same text as tg_dec_format() /
+ * tg_dec_format_fixed(), without their generality (the test compares them). */
 static size_t ck_okx_num(int64_t v, int scale, int digits, char *out)
 {
-    if (digits > 0 && digits <= scale)
-        return tg_dec_format_fixed(v, scale, digits, out);
-    return tg_dec_format(v, scale, out);
+    if (v < 0 || scale < 0 || scale > TG_DEC_SCALE_MAX)
+        return digits > 0 && digits <= scale ? tg_dec_format_fixed(v, scale, digits, out)
+                                             : tg_dec_format(v, scale, out);
+    uint64_t p = (uint64_t)tg_dec_pow10[scale];
+    uint64_t ip = (uint64_t)v / p, fp = (uint64_t)v % p;
+    size_t n = ip ? ck_utoa_nz(ip, out) : (out[0] = '0', 1);
+    if (fp == 0 && digits <= 0)
+        return n;
+    char *f = out + n + 1;
+    ck_utoa_w(fp, scale, f);
+    int keep = scale;
+    while (keep > digits && keep > 0 && f[keep - 1] == '0')
+        keep--;
+    if (keep == 0)
+        return n;
+    out[n] = '.';
+    return n + 1 + (size_t)keep;
 }
 
 uint32_t feed_okx_checksum_text(const tg_level_t *bids, size_t nb, const tg_level_t *asks,

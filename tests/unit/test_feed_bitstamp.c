@@ -139,6 +139,48 @@ static void test_bitstamp_diffs_before_the_snapshot_are_buffered_then_filtered(v
     free(v);
 }
 
+static void test_bitstamp_rest_snapshot_answers_and_failures(void **state)
+{
+    feed_offline_t *o = NULL;
+    vrun_t *v = calloc(1, sizeof(*v));
+    assert_int_equal(feed_offline_open(&o, rec(), NULL, NULL, 0), 0);
+    vrun_init(v, o->reg);
+    o->h.out.flush = vrun_sink;
+    o->h.out.ctx = v;
+    int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, "bcheur", 6);
+    uint32_t tag = 0;
+    while (o->h.instr[tag] != (uint32_t)id)
+        tag++;
+    assert_int_equal(feed1(o, "{\"event\":\"bts:subscription_succeeded\",\"channel\":"
+                              "\"diff_order_book_bcheur\",\"data\":{}}"),
+                     0);
+    uint64_t gets = o->rest_gets;
+    /* a failed request is counted and asked again on the tick (after the retry delay) */
+    assert_int_equal(o->venue->on_rest(&o->h, tag, 503, "", 0, 1, 1), TG_EPROTO);
+    assert_int_equal(TG_STAT_GET(o->stats.err_venue), 1);
+    o->venue->on_tick(&o->h, 2);
+    assert_int_equal(o->rest_gets, gets + 1);
+    const char *body = "{\"timestamp\": \"1617654357\", \"microtimestamp\": \"1617654357670785\", "
+                       "\"bids\": [[\"519.17\", \"18.00000000\"]], \"asks\": [[\"519.74\", "
+                       "\"37.41504330\"]]}";
+    assert_int_equal(o->venue->on_rest(&o->h, tag, 200, body, strlen(body), 3, 3), 0);
+    feed_flush(&o->h);
+    assert_int_equal(v->snapshots[id], 1);
+    assert_int_equal(v->book[id].bid.px[0], 51917000000);
+    assert_int_equal(v->book[id].ask.sz[0], 3741504330);
+    o->venue->on_tick(&o->h, 4);
+    assert_int_equal(o->rest_gets, gets + 1); /* synced: nothing more to ask */
+    /* the stale microtimestamp rule applies to diffs after a REST snapshot too */
+    assert_int_equal(feed1(o, "{\"data\":{\"timestamp\":\"1\",\"microtimestamp\":"
+                              "\"1617654357670785\",\"bids\":[[\"519.18\",\"1.0\"]],\"asks\":[]},"
+                              "\"channel\":\"diff_order_book_bcheur\",\"event\":\"data\"}"),
+                     0);
+    assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 1);
+    feed_offline_close(&o);
+    vrun_free(v);
+    free(v);
+}
+
 static void test_bitstamp_bad_input_is_counted(void **state)
 {
     feed_offline_t *o = NULL;
@@ -245,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_bitstamp_is_found_by_name),
         cmocka_unit_test(test_bitstamp_books_and_trades_equal_the_oracle),
         cmocka_unit_test(test_bitstamp_diffs_before_the_snapshot_are_buffered_then_filtered),
+        cmocka_unit_test(test_bitstamp_rest_snapshot_answers_and_failures),
         cmocka_unit_test(test_bitstamp_bad_input_is_counted),
         cmocka_unit_test(test_bitstamp_mutated_frames_never_crash_and_are_all_counted),
     };

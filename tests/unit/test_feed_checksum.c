@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include "book/book_l2.h"
+#include "book/tg_dec.h"
+#include <stdio.h>
 #include "feeds/feed_checksum.h"
 
 /* not used here; the wrappers are exercised with a reference book in the venue tests */
@@ -111,6 +113,38 @@ static void test_okx_text_interleaves_bids_and_asks_with_uneven_sides(void **sta
     assert_string_equal(text, "");
 }
 
+static void test_okx_numbers_print_exactly_like_tg_dec_format(void **state)
+{
+    /* random levels at several scales: the checksum text must be what tg_dec_format() (and
+       tg_dec_format_fixed() for padded instruments) prints, joined as OKX does */
+    uint64_t x = 88172645463325252ull;
+    for (int it = 0; it < 20000; it++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int scale = (int)(x % 13), digits = (int)((x >> 8) % 4) * ((x >> 12) % 2 == 0);
+        if (digits > scale)
+            digits = scale;
+        int64_t lim = scale <= 12 ? 1000000000000000LL : INT64_MAX / 4;
+        tg_level_t b = {(int64_t)((x >> 16) % (uint64_t)lim), (int64_t)((x >> 3) % 1000000)};
+        if (it % 7 == 0)
+            b.price = (b.price / 1000) * 1000; /* trailing zeros */
+        if (it % 11 == 0)
+            b.size = 0;
+        char got[256], want[256], p1[TG_DEC_STR_MAX], p2[TG_DEC_STR_MAX];
+        feed_okx_checksum_text(&b, 1, NULL, 0, scale, scale, digits, digits, got, sizeof(got));
+        if (digits > 0) {
+            tg_dec_format_fixed(b.price, scale, digits, p1);
+            tg_dec_format_fixed(b.size, scale, digits, p2);
+        } else {
+            tg_dec_format(b.price, scale, p1);
+            tg_dec_format(b.size, scale, p2);
+        }
+        snprintf(want, sizeof(want), "%s:%s", p1, p2);
+        assert_string_equal(got, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -119,6 +153,7 @@ int main(void)
         cmocka_unit_test(test_kraken_text_drops_point_and_leading_zeros_asks_first),
         cmocka_unit_test(test_kraken_text_keeps_digits_beyond_the_printed_decimals),
         cmocka_unit_test(test_okx_text_interleaves_bids_and_asks_with_uneven_sides),
+        cmocka_unit_test(test_okx_numbers_print_exactly_like_tg_dec_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -323,6 +323,33 @@ static void test_okex_seqid_rules_allow_no_change_and_reset_messages(void **stat
     free(v);
 }
 
+static void test_okex_books5_messages_are_full_snapshots(void **state)
+{
+    feed_offline_t *o = NULL;
+    vrun_t *v = calloc(1, sizeof(*v));
+    assert_int_equal(feed_offline_open(&o, rec(OK_2022), NULL, NULL, 0), 0);
+    vrun_init(v, o->reg);
+    o->h.out.flush = vrun_sink;
+    o->h.out.ctx = v;
+    const char *f1 = "{\"arg\":{\"channel\":\"books5\",\"instId\":\"BTC-USDT\"},\"data\":[{"
+                     "\"asks\":[[\"30243.5\",\"1\",\"0\",\"1\"],[\"30244\",\"2\",\"0\",\"1\"]],"
+                     "\"bids\":[[\"30240\",\"3\",\"0\",\"1\"]],\"instId\":\"BTC-USDT\","
+                     "\"ts\":\"1652459225464\"}]}";
+    const char *f2 = "{\"arg\":{\"channel\":\"books5\",\"instId\":\"BTC-USDT\"},\"data\":[{"
+                     "\"asks\":[[\"30250\",\"1\",\"0\",\"1\"]],\"bids\":[[\"30241\",\"3\",\"0\","
+                     "\"1\"]],\"instId\":\"BTC-USDT\",\"ts\":\"1652459225564\"}]}";
+    assert_int_equal(feed1(o, f1), 0);
+    assert_int_equal(feed1(o, f2), 0);
+    int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, "BTC-USDT", 8);
+    assert_int_equal(v->snapshots[id], 2);
+    assert_int_equal(v->book[id].ask.n, 1); /* replaced, not merged */
+    assert_int_equal(v->book[id].ask.px[0], 302500000000000);
+    assert_int_equal(v->book[id].bid.px[0], 302410000000000);
+    feed_offline_close(&o);
+    vrun_free(v);
+    free(v);
+}
+
 static void test_okex_bad_input_is_counted_and_a_bad_level_resyncs(void **state)
 {
     feed_offline_t *o = NULL;
@@ -479,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_okex_corrupted_snapshot_level_fails_the_next_checksum),
         cmocka_unit_test(test_okex_dropped_update_breaks_seqid_chain_and_resubscribes),
         cmocka_unit_test(test_okex_seqid_rules_allow_no_change_and_reset_messages),
+        cmocka_unit_test(test_okex_books5_messages_are_full_snapshots),
         cmocka_unit_test(test_okex_bad_input_is_counted_and_a_bad_level_resyncs),
         cmocka_unit_test(test_okex_mutated_frames_never_crash_and_are_all_counted),
     };
