@@ -71,6 +71,9 @@ typedef struct feed_conn_cfg {
     uint32_t ring_wait_us;       /* ring-full retry budget per flush; 50000 (<= 50 ms) */
     uint32_t rx_buffer;          /* lws rx buffer per connection; 65536 */
     tg_ring_t *ring;             /* output ring of tg_event_t; required. Producer: this loop */
+    const struct tg_resync *resync; /* builder -> feed resync requests (book/tg_resync.h): a
+                                       new request for one of this connection's instruments
+                                       makes it reconnect (full resync); NULL: none */
     feed_log_fn log;             /* may be NULL */
     void *log_ctx;
     feed_raw_fn on_raw; /* optional raw-frame hook (e.g. a custom recorder) */
@@ -104,6 +107,10 @@ typedef enum feed_conn_state {
 
 /** Transport counters beyond feed_stats_t. Single writer (loop thread), any reader. */
 typedef struct feed_conn_tstats {
+    tg_stat_t rx_frames;           /* complete websocket messages received (the handler counts its
+                                      own feed_stats_t.frames/bytes, as the offline driver's do) */
+    tg_stat_t rx_rest;             /* REST answers delivered to the handler */
+    tg_stat_t rx_bytes;            /* payload bytes of both */
     tg_stat_t connects;            /* successful websocket upgrades */
     tg_stat_t connect_errors;      /* failed attempts (DNS, TCP, TLS, HTTP upgrade) */
     tg_stat_t closes;              /* established connections that ended */
@@ -117,6 +124,7 @@ typedef struct feed_conn_tstats {
     tg_stat_t ev_dropped;                       /* events lost to a full ring */
     tg_stat_t gap_marks;                        /* TG_EV_GAP events injected after ring drops */
     tg_stat_t handler_errors;                   /* on_frame/on_rest returned < 0 */
+    tg_stat_t resync_requests; /* reconnects asked for by the builder (checksum, crossed) */
 } feed_conn_tstats_t;
 
 /** Snapshot of a connection's state for /health.  */
@@ -164,7 +172,8 @@ void feed_loop_destroy(feed_loop_t **l);
 size_t feed_loop_count(const feed_loop_t *l);
 feed_conn_t *feed_loop_conn(const feed_loop_t *l, size_t i);
 
-/** Handler counters (frames, bytes, reconnects, ring_full, venue errors).  Thread: any. */
+/** Handler counters (frames/bytes/errors counted by the handler; reconnects, ring_full and
+ *  resyncs asked through h->reconnect by the transport).  Thread: any. */
 const feed_stats_t *feed_conn_stats(const feed_conn_t *c);
 /** Transport counters.  Thread: any. */
 const feed_conn_tstats_t *feed_conn_tstats(const feed_conn_t *c);

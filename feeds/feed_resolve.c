@@ -6,8 +6,11 @@
  * thread) submits (key, host) jobs into a fixed queue under a mutex and signals a condition
  * variable; the worker runs getaddrinfo() without holding the mutex, stores the answer in the
  * job, and calls the wake callback (lws_cancel_service) so the service loop polls the answers.
- * The owner never waits on the worker. Shutdown: destroy sets `stop`, signals, joins (an
- * in-flight getaddrinfo completes first; its answer is discarded).
+ * The owner never waits on the worker. Shutdown never waits either (a lookup can hang for
+ * the resolver's whole timeout): destroy sets `stop` under the mutex and drops its reference;
+ * the detached worker drops the other one when it sees `stop` (after an in-flight lookup) and
+ * the last one frees. The wake callback runs under the mutex, so once destroy has returned no
+ * wake is running or will run (the lws context may then go).
  */
 #include "feed_resolve.h"
 
@@ -91,6 +94,7 @@ struct feed_resolver {
     pthread_cond_t cv;
     pthread_t th;
     bool stop;
+    int refs; /* owner + worker; the last to leave frees */
     feed_resolve_wake_fn wake;
     void *wake_ctx;
     rjob_t jobs[RESOLVE_JOBS];
@@ -121,6 +125,13 @@ static int lookup(const char *host, char addr[FEED_ADDR_MAX])
     return rc;
 }
 
+static void resolver_free(feed_resolver_t *r)
+{
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
 static void *resolver_main(void *arg)
 {
     feed_resolver_t *r = arg;
@@ -146,12 +157,13 @@ static void *resolver_main(void *arg)
         memcpy(j->addr, addr, sizeof(addr));
         j->err = err;
         j->state = 3;
-        pthread_mutex_unlock(&r->mu);
-        if (r->wake)
-            r->wake(r->wake_ctx);
-        pthread_mutex_lock(&r->mu);
+        if (r->wake && !r->stop)
+            r->wake(r->wake_ctx); /* under the mutex: see DESIGN */
     }
+    bool last = --r->refs == 0;
     pthread_mutex_unlock(&r->mu);
+    if (last)
+        resolver_free(r);
     return NULL;
 }
 
@@ -164,13 +176,13 @@ int feed_resolver_create(feed_resolver_t **out, feed_resolve_wake_fn wake, void 
     pthread_cond_init(&r->cv, NULL);
     r->wake = wake;
     r->wake_ctx = wake_ctx;
+    r->refs = 2;
     int rc = pthread_create(&r->th, NULL, resolver_main, r);
     if (rc != 0) {
-        pthread_cond_destroy(&r->cv);
-        pthread_mutex_destroy(&r->mu);
-        free(r);
+        resolver_free(r);
         return -rc;
     }
+    pthread_detach(r->th);
     *out = r;
     return 0;
 }
@@ -180,15 +192,14 @@ void feed_resolver_destroy(feed_resolver_t **rp)
     if (!rp || !*rp)
         return;
     feed_resolver_t *r = *rp;
+    *rp = NULL;
     pthread_mutex_lock(&r->mu);
     r->stop = true;
     pthread_cond_signal(&r->cv);
+    bool last = --r->refs == 0;
     pthread_mutex_unlock(&r->mu);
-    pthread_join(r->th, NULL);
-    pthread_cond_destroy(&r->cv);
-    pthread_mutex_destroy(&r->mu);
-    free(r);
-    *rp = NULL;
+    if (last)
+        resolver_free(r);
 }
 
 int feed_resolve_submit(feed_resolver_t *r, uint64_t key, const char *host)

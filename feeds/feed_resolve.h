@@ -44,7 +44,8 @@ typedef void (*feed_resolve_wake_fn)(void *ctx);
 
 /** @return 0, -ENOMEM, or -errno from pthread_create.  Thread: owner. */
 int feed_resolver_create(feed_resolver_t **out, feed_resolve_wake_fn wake, void *wake_ctx);
-/** Stop the worker (an in-flight getaddrinfo finishes first) and free. NULL-safe. */
+/** Stop and release: returns at once, even during a hanging lookup (the detached worker
+ *  frees the rest when that lookup ends); no wake callback runs after it returns. NULL-safe. */
 void feed_resolver_destroy(feed_resolver_t **r);
 
 /**

@@ -14,7 +14,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -370,6 +373,8 @@ static size_t drain_ring(tg_ring_t *r, size_t *gaps, size_t *stales, uint64_t *l
 
 /* ---------- tests ---------- */
 
+static bool g_deflate;
+
 static void run_whole_recording(bool tls, bool capture)
 {
     expect_t e;
@@ -388,6 +393,7 @@ static void run_whole_recording(bool tls, bool capture)
     /* "localhost" goes through the resolver thread; TLS verifies the test certificate. */
     snprintf(x.url, sizeof(x.url), "%s://localhost:%d/ws", tls ? "wss" : "ws", s.port);
     x.cc.url = x.url;
+    x.cc.deflate = g_deflate;
     if (tls)
         x.cc.ca_file = g_cert;
     feed_capture_t *cap = NULL;
@@ -410,7 +416,8 @@ static void run_whole_recording(bool tls, bool capture)
     assert_frames_equal(&e, G.conn_start[0], e.n);
     const feed_stats_t *st = feed_conn_stats(x.conn);
     const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
-    assert_true(TG_STAT_GET(st->frames) >= e.n);
+    assert_int_equal(TG_STAT_GET(ts->rx_frames), e.n);
+    assert_int_equal(TG_STAT_GET(st->frames), 0); /* the handler's own count: ours counts none */
     assert_int_equal(TG_STAT_GET(ts->tx_frames), (uint64_t)e.r->n_sent * G.opens);
     assert_int_equal(TG_STAT_GET(ts->ev_dropped), 0);
     size_t stales = 0;
@@ -473,6 +480,13 @@ static void test_every_kraken_frame_arrives_byte_identical_over_verified_wss(voi
 static void test_capture_writes_a_tgrec_file_that_reads_back_identical(void **st)
 {
     run_whole_recording(false, true);
+}
+
+static void test_frames_arrive_identical_with_permessage_deflate_offered(void **st)
+{
+    g_deflate = true; /* the server may decline it; the frames must not change either way */
+    run_whole_recording(false, false);
+    g_deflate = false;
 }
 
 static void test_wss_with_an_untrusted_certificate_never_delivers_and_backs_off(void **st)
@@ -736,6 +750,40 @@ static void test_stop_is_prompt_while_backing_off_from_a_closed_port(void **st)
     fx_free(&x);
 }
 
+static void test_a_server_that_never_answers_hits_the_connect_timeout(void **st)
+{
+    /* a listening socket that is never accepted: TCP connects, the upgrade never answers */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 16), 0);
+    socklen_t al = sizeof(a);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    tstate_reset();
+    fx_t x;
+    fx_init(&x, 1024);
+    snprintf(x.url, sizeof(x.url), "ws://127.0.0.1:%d/ws", ntohs(a.sin_port));
+    x.cc.url = x.url;
+    x.cc.connect_timeout_ms = 300;
+    x.cc.backoff_min_ms = 20;
+    x.cc.backoff_max_ms = 40;
+    fx_start(&x);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
+    int64_t t0 = tg_clock_mono_ns();
+    for (int i = 0; i < 800 && TG_STAT_GET(ts->connect_errors) < 2; i++)
+        usleep(5000);
+    int64_t el = tg_clock_mono_ns() - t0;
+    feed_loop_stop(x.loop);
+    close(fd);
+    assert_true(TG_STAT_GET(ts->connect_errors) >= 2);
+    assert_true(el >= 2 * 300 * TG_NS_PER_MS - 50 * TG_NS_PER_MS); /* two full timeouts */
+    assert_int_equal(G.opens, 0);
+    fx_free(&x);
+}
+
 static void test_bad_configs_are_refused(void **st)
 {
     fx_t x;
@@ -799,6 +847,8 @@ int main(void)
         cmocka_unit_test(test_rest_to_a_closed_port_reports_status_zero),
         cmocka_unit_test(test_full_ring_drops_counts_marks_gap_and_resyncs),
         cmocka_unit_test(test_stop_is_prompt_while_backing_off_from_a_closed_port),
+        cmocka_unit_test(test_a_server_that_never_answers_hits_the_connect_timeout),
+        cmocka_unit_test(test_frames_arrive_identical_with_permessage_deflate_offered),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_certdir);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -144,6 +145,7 @@ static void server_start(server_t *s, const char *const *args)
     s->pid = fork();
     assert_true(s->pid >= 0);
     if (s->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* no orphan server if we die */
         dup2(out[1], 1);
         dup2(efd, 2);
         close(out[0]);
@@ -477,7 +479,7 @@ static void test_speed_ten_plays_at_a_tenth_of_the_recorded_span(void **st)
     double got = (double)(r.t_last_us - r.t_first_us) / 1e6;
     print_message("recorded span / 10 = %.3f s, replayed in %.3f s\n", want, got);
     assert_true(got > want * 0.9);
-    assert_true(got < want * 1.3 + 0.1);
+    assert_true(got < want * 1.3 + 0.3);
     tool_replay_client_res_free(&r);
     server_stop(&s);
     expect_free(&e);
@@ -658,7 +660,7 @@ static void test_stall_pauses_after_the_given_frame(void **st)
 {
     expect_t e;
     expect_load(&e, KRAKEN);
-    const char *args[] = {"--max", "--fault", "stall=600@50", "@" KRAKEN, NULL};
+    const char *args[] = {"--max", "--fault", "stall=1000@50", "@" KRAKEN, NULL};
     server_t s;
     server_start(&s, args);
     tool_replay_client_cfg_t cfg = {.collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
@@ -667,12 +669,12 @@ static void test_stall_pauses_after_the_given_frame(void **st)
     assert_int_equal(r.n_msgs, e.n);
     assert_all_frames(&e, &r, 0);
     int64_t gap = r.msgs[50].t_us - r.msgs[49].t_us; /* frames 50 -> 51 (1-based) */
-    assert_true(gap >= 590000);
+    assert_true(gap >= 990000);
     int64_t rest = r.msgs[e.n - 1].t_us - r.msgs[50].t_us;
     assert_true(rest < gap);
     tool_replay_client_res_free(&r);
     char *log = server_stop(&s);
-    assert_non_null(strstr(log, "stalling 600 ms after frame 50"));
+    assert_non_null(strstr(log, "stalling 1000 ms after frame 50"));
     expect_free(&e);
 }
 

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -62,6 +63,7 @@ static pid_t start_server(const char *bin, const char *file, int loop, bool tls,
     snprintf(key, sizeof(key), "%s/key.pem", certdir);
     pid_t p = fork();
     if (p == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* no orphan server if we die */
         dup2(out[1], 1);
         int nul = open("/dev/null", O_WRONLY);
         dup2(nul, 2);
