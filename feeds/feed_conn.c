@@ -336,6 +336,17 @@ static void request_close(feed_conn_t *c, const char *why)
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
+/* Host header: "host" or "host:port" for a non-default port (RFC 7230 5.4). lws strips the
+ * ":port" for SNI and the certificate name check. IPv6 literals go bare. */
+static const char *host_header(char *buf, size_t cap, const feed_url_t *u)
+{
+    bool dflt = u->port == (u->tls ? 443 : 80);
+    if (dflt || strchr(u->host, ':'))
+        return u->host;
+    snprintf(buf, cap, "%s:%d", u->host, u->port);
+    return buf;
+}
+
 static uint64_t rkey(const feed_conn_t *c, int which)
 {
     return ((uint64_t)c->idx << 40) | ((uint64_t)c->gen << 8) | (uint64_t)which;
@@ -376,7 +387,8 @@ static void conn_connect(feed_conn_t *c)
     ci.address = c->ws_addr;
     ci.port = c->url.port;
     ci.path = c->url.path;
-    ci.host = c->url.host;
+    char hp[FEED_HOST_MAX + 8];
+    ci.host = host_header(hp, sizeof(hp), &c->url);
     ci.origin = c->url.host;
     ci.local_protocol_name = "tg-feed";
     ci.opaque_user_data = c;
@@ -492,7 +504,8 @@ static void rest_start(rest_req_t *r)
     ci.address = c->rest_addr;
     ci.port = c->rurl.port;
     ci.path = r->path;
-    ci.host = c->rurl.host;
+    char hp[FEED_HOST_MAX + 8];
+    ci.host = host_header(hp, sizeof(hp), &c->rurl);
     ci.origin = c->rurl.host;
     ci.method = "GET";
     ci.alpn = "http/1.1";
