@@ -256,6 +256,7 @@ static void *loop_main(void *arg)
         feed_conn_t *c = l->conns[i];
         if (c->opened) {
             c->opened = false;
+            TG_STAT_INC(c->ts.closes);
             c->venue->on_close(&c->h, tr, tm);
         }
         feed_flush(&c->h);

@@ -170,7 +170,7 @@ typedef struct tstate {
     int64_t open_mono[64], close_mono[64];
     int opens, closes, errors;
     _Atomic size_t n_pub;
-    _Atomic int opens_pub, rest_pub;
+    _Atomic int opens_pub, rest_pub, ticks;
     int rest_status;
     uint64_t rest_tag;
     char *rest_body;
@@ -274,8 +274,14 @@ static void tv_on_close(feed_handler_t *h, int64_t tr, int64_t tm)
     }
 }
 
+static void tv_on_tick(feed_handler_t *h, int64_t now)
+{
+    atomic_fetch_add(&G.ticks, 1);
+}
+
 static const feed_venue_t tv_venue = {
     .name = "test",
+    .on_tick = tv_on_tick,
     .on_open = tv_on_open,
     .on_frame = tv_on_frame,
     .on_rest = tv_on_rest,
@@ -800,6 +806,37 @@ static void test_a_server_that_never_answers_hits_the_connect_timeout(void **st)
     fx_free(&x);
 }
 
+static void test_an_idle_connection_is_pinged_ticked_and_kept(void **st)
+{
+    expect_t e;
+    expect_load(&e, KRAKEN);
+    tstate_reset();
+    tstate_take_sent(e.r);
+    server_t s;
+    const char *args[] = {"--hold", NULL};
+    server_start(&s, KRAKEN, args);
+    fx_t x;
+    fx_init(&x, 1u << 16);
+    snprintf(x.url, sizeof(x.url), "ws://127.0.0.1:%d/ws", s.port);
+    x.cc.url = x.url;
+    x.cc.ping_ms = 400;
+    x.cc.stale_ms = 0; /* silence alone must not close it */
+    fx_start(&x);
+    assert_true(wait_frames(e.n, 30000));
+    const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
+    for (int i = 0; i < 600 && (TG_STAT_GET(ts->pongs) < 2 || atomic_load(&G.ticks) < 2); i++)
+        usleep(5000);
+    feed_loop_stop(x.loop);
+    assert_true(TG_STAT_GET(ts->pings) >= 2);
+    assert_true(TG_STAT_GET(ts->pongs) >= 2); /* the server answers; lws handles it */
+    assert_true(atomic_load(&G.ticks) >= 2);
+    assert_int_equal(G.opens, 1);
+    assert_int_equal(TG_STAT_GET(ts->closes), 1); /* only the stop */
+    fx_free(&x);
+    server_stop(&s);
+    expect_free(&e);
+}
+
 static void test_bad_configs_are_refused(void **st)
 {
     fx_t x;
@@ -864,6 +901,7 @@ int main(void)
         cmocka_unit_test(test_full_ring_drops_counts_marks_gap_and_resyncs),
         cmocka_unit_test(test_stop_is_prompt_while_backing_off_from_a_closed_port),
         cmocka_unit_test(test_a_server_that_never_answers_hits_the_connect_timeout),
+        cmocka_unit_test(test_an_idle_connection_is_pinged_ticked_and_kept),
         cmocka_unit_test(test_frames_arrive_identical_with_permessage_deflate_offered),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
