@@ -512,8 +512,10 @@ static void rest_start(rest_req_t *r)
     ci.local_protocol_name = "tg-feed";
     ci.opaque_user_data = r;
     ci.pwsi = &r->wsi;
+    /* A redirect would make lws resolve its host on this thread: hand the 3xx to the handler. */
+    ci.ssl_connection = LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
     if (c->rurl.tls) {
-        ci.ssl_connection = LCCSCF_USE_SSL;
+        ci.ssl_connection |= LCCSCF_USE_SSL;
         if (c->cfg.tls_insecure)
             ci.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
                                  LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;

@@ -362,6 +362,9 @@ void feed_loop_destroy(feed_loop_t **lp)
         return;
     feed_loop_t *l = *lp;
     feed_loop_stop(l);
+    feed_loop_t *expect = l;
+    atomic_compare_exchange_strong_explicit(&g_log_loop, &expect, NULL, memory_order_acq_rel,
+                                            memory_order_relaxed);
     for (size_t i = 0; i < l->n; i++)
         conn_free(l->conns[i]);
     free(l->conns);
