@@ -45,6 +45,7 @@
 
 #define BB_OPEN_MAX     256
 #define BB_MAX_SLEEP_NS (100 * TG_NS_PER_MS)
+#define BB_SPIN_NS      (10 * TG_NS_PER_US) /* busy-poll this long before sleeping */
 
 typedef struct bb_instr {
     book_l2_t *book;
@@ -552,6 +553,8 @@ static void apply_events(book_builder_t *b, uint32_t si, const tg_event_t *ev, s
             break;
         }
         if (e->flags & TG_EVF_LAST) {
+            if (e->ts_exch && x->in->venue_id < TG_VENUE_MAX)
+                tg_hist_add(&b->st.exch_lat[x->in->venue_id], e->ts_recv - e->ts_exch);
             end_source(b, s);
             if (b->cfg.measure_latency && b->n_lat < sizeof(b->lat_mono) / sizeof(int64_t))
                 b->lat_mono[b->n_lat++] = e->ts_mono;
@@ -568,8 +571,10 @@ static void run_timers(book_builder_t *b, int64_t now, int64_t now_real, bool fo
         return;
     int64_t next = INT64_MAX;
     bool forming = want_forming(b);
+    uint64_t valid = 0;
     for (uint32_t i = 0; i < b->n_active; i++) {
         bb_instr_t *x = b->ins[b->active[i]];
+        valid += book_l2_state(x->book) == BOOK_STATE_VALID;
         if (now_real > 0) {
             b->cur = x;
             book_candles_advance(&x->candles, now_real - b->cfg.candle_grace_ns, on_candle_closed,
@@ -588,7 +593,8 @@ static void run_timers(book_builder_t *b, int64_t now, int64_t now_real, bool fo
         if (b->cfg.book_interval_ns > 0 && !force) {
             int64_t due = x->last_interval_mono + b->cfg.book_interval_ns;
             if (now >= due) {
-                if (x->last_interval_mono)
+                /* books that were never valid (trade-only instruments) have nothing to show */
+                if (x->last_interval_mono && book_l2_generation(x->book) > 0)
                     publish_book(b, x, BOOK_OUT_R_INTERVAL);
                 x->last_interval_mono = now;
                 due = now + b->cfg.book_interval_ns;
@@ -611,6 +617,8 @@ static void run_timers(book_builder_t *b, int64_t now, int64_t now_real, bool fo
         }
     }
     b->next_due = next;
+    TG_STAT_SET(b->st.books_valid, valid);
+    TG_STAT_SET(b->st.books_total, b->n_active);
 }
 
 void book_builder_apply(book_builder_t *b, const tg_event_t *ev, size_t n)
@@ -642,17 +650,8 @@ static void record_latency(book_builder_t *b)
     if (!b->n_lat)
         return;
     int64_t now = tg_clock_mono_ns();
-    for (uint32_t i = 0; i < b->n_lat; i++) {
-        int64_t d = now - b->lat_mono[i];
-        if (d < 0)
-            d = 0;
-        uint32_t k = d ? 63u - (uint32_t)__builtin_clzll((uint64_t)d) : 0;
-        if (k >= BOOK_LAT_BUCKETS)
-            k = BOOK_LAT_BUCKETS - 1;
-        TG_STAT_INC(b->st.lat_hist[k]);
-        TG_STAT_ADD(b->st.lat_sum_ns, d);
-    }
-    TG_STAT_ADD(b->st.lat_count, b->n_lat);
+    for (uint32_t i = 0; i < b->n_lat; i++)
+        tg_hist_add(&b->st.latency, now - b->lat_mono[i]);
     b->n_lat = 0;
 }
 
@@ -685,11 +684,18 @@ static uint64_t drain_round(book_builder_t *b, uint32_t *start)
     return got;
 }
 
+static int64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * TG_NS_PER_SEC + ts.tv_nsec;
+}
+
 static void *builder_main(void *arg)
 {
     book_builder_t *b = arg;
     uint32_t start = 0;
-    int64_t last_wall = 0;
+    int64_t last_wall = 0, idle_since = 0;
     while (!atomic_load_explicit(&b->stop, memory_order_acquire)) {
         uint64_t got = drain_round(b, &start);
         int64_t now = tg_clock_mono_ns();
@@ -700,8 +706,22 @@ static void *builder_main(void *arg)
             if (wall)
                 last_wall = now;
         }
-        if (got)
+        if (got) {
+            idle_since = 0;
             continue;
+        }
+        /* spin a little before sleeping: a sleep/wake pair costs a membarrier and two futex
+           calls, far more than a short gap between two bursts of a busy feed */
+        if (!idle_since)
+            idle_since = now;
+        if (now - idle_since < BB_SPIN_NS) {
+#if defined(__x86_64__) || defined(__i386__)
+            for (int i = 0; i < 16; i++)
+                __builtin_ia32_pause();
+#endif
+            continue;
+        }
+        idle_since = 0;
         tg_waiter_prepare(&b->waiter);
         bool any = atomic_load_explicit(&b->stop, memory_order_acquire);
         for (uint32_t i = 0; i < b->cfg.n_in && !any; i++)
@@ -716,6 +736,7 @@ static void *builder_main(void *arg)
         if (t < 0)
             t = 0;
         TG_STAT_INC(b->st.sleeps);
+        TG_STAT_SET(b->st.thread_cpu_ns, thread_cpu_ns());
         tg_waiter_wait(&b->waiter, t);
     }
     /* drain: producers have stopped */
@@ -723,6 +744,7 @@ static void *builder_main(void *arg)
         ;
     b->now_mono = tg_clock_mono_ns();
     book_builder_flush(b);
+    TG_STAT_SET(b->st.thread_cpu_ns, thread_cpu_ns());
     return NULL;
 }
 

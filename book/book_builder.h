@@ -33,6 +33,7 @@
 #include "book_l2.h"
 #include "book_out.h"
 #include "tg_event.h"
+#include "tg_hist.h"
 #include "tg_instr.h"
 #include "tg_resync.h"
 #include "tg_ring.h"
@@ -40,7 +41,6 @@
 
 #define BOOK_BUILDER_SINKS_MAX 8
 #define BOOK_BUILDER_IN_MAX    64
-#define BOOK_LAT_BUCKETS       40 /* bucket i: latency in [2^i, 2^(i+1)) ns; 0 also holds 0 */
 
 /* What a sink subscribes to (book_sink_cfg_t.kinds). */
 #define BOOK_SINK_TRADE          0x01u
@@ -107,13 +107,18 @@ typedef struct book_builder_stats {
     tg_stat_t snapshots;                                    /* books made valid by a snapshot */
     tg_stat_t late_trades;                                  /* trades after their candle closed */
     tg_stat_t books_out, trades_out, candles_closed, candles_forming; /* records produced */
-    tg_stat_t books_unchanged;            /* on-change snapshot skipped: top-N same */
-    tg_stat_t out_drops;                  /* records a lossy sink did not get */
-    tg_stat_t out_stalls;                 /* waits on a full lossless sink */
-    tg_stat_t out_stall_ns;               /* time spent in those waits */
-    tg_stat_t sleeps;                     /* times the thread slept on its waiter */
-    tg_stat_t lat_hist[BOOK_LAT_BUCKETS]; /* receive -> applied, log2 ns buckets */
-    tg_stat_t lat_count, lat_sum_ns;
+    tg_stat_t books_unchanged; /* on-change snapshot skipped: top-N same */
+    tg_stat_t out_drops;       /* records a lossy sink did not get */
+    tg_stat_t out_stalls;      /* waits on a full lossless sink */
+    tg_stat_t out_stall_ns;    /* time spent in those waits */
+    tg_stat_t sleeps;          /* times the thread slept on its waiter */
+    tg_stat_t thread_cpu_ns;   /* builder thread CPU time (before each sleep, at exit) */
+    tg_hist_t latency; /* receive (ts_mono) -> applied, per exchange message (thread mode) */
+    tg_stat_t books_valid; /* gauge: books in state VALID (refreshed by the timers) */
+    tg_stat_t books_total; /* gauge: books seen */
+    /* exchange time -> receive time per venue id (messages with an exchange time; the two
+       clocks differ by the venue's and our offsets, so negative values count as 0) */
+    tg_hist_t exch_lat[TG_VENUE_MAX];
 } book_builder_stats_t;
 
 typedef struct book_builder book_builder_t;

@@ -3,9 +3,12 @@
  * Exact fixed-point decimals. A value v at scale s (0..18) stands for v / 10^s. Decimal text
  * from exchanges ("61837.63000000", "0", "-1.5", "1e-05", "2.5E+3") is converted straight to
  * int64 without ever going through double. Range: |v| <= INT64_MAX (9223372036854775807), so at
- * scale 8 the magnitude limit is 92233720368.54775807. A value that does not fit is
- * TG_EDEC_RANGE; a value with more non-zero fractional digits than the scale is
- * TG_EDEC_PRECISION (never rounded); trailing zeros beyond the scale are accepted.
+ * scale 8 the magnitude limit is 92233720368.54775807, at scale 2 92233720368547758.07 and at
+ * scale 18 9.223372036854775807; the parser never returns INT64_MIN (it is TG_EDEC_RANGE), the
+ * formatters accept every int64. A value that does not fit is TG_EDEC_RANGE; a value with
+ * more non-zero fractional digits than the scale is TG_EDEC_PRECISION (never rounded);
+ * trailing zeros beyond the scale are accepted. When both apply, the order is syntax, then
+ * precision, then range. Exponents of any size are accepted ("0e999999" is 0).
  *
  * Thread: any (pure functions).
  */
@@ -43,13 +46,14 @@ int tg_dec_parse_unsigned(const char *s, size_t len, int scale, int64_t *out);
  */
 size_t tg_dec_format(int64_t v, int scale, char *buf);
 
-/** As tg_dec_format() but always with exactly `digits` fractional digits (0..scale),
- *  dropping only zeros (the value must be representable; otherwise extra digits are kept).
+/** As tg_dec_format() but always with exactly `digits` fractional digits (0..scale; larger
+ *  values are clamped to scale), dropping only zeros (the value must be representable;
+ *  otherwise extra digits are kept).
  *  Used to reproduce a venue's own text, e.g. for checksums. */
 size_t tg_dec_format_fixed(int64_t v, int scale, int digits, char *buf);
 
 /** Rescale v from scale `from` to scale `to` exactly. @return 0, TG_EDEC_RANGE or
- *  TG_EDEC_PRECISION (would drop non-zero digits). */
+ *  TG_EDEC_PRECISION (would drop non-zero digits); -EINVAL if a scale is outside 0..18. */
 int tg_dec_rescale(int64_t v, int from, int to, int64_t *out);
 
 /** 10^n for n in 0..18. */

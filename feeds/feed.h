@@ -108,6 +108,10 @@ struct feed_handler {
     void *tctx;
     void (*log)(void *lctx, int level, const char *msg);
     void *lctx;
+    /** Resync requests from the builder (book/tg_resync.h: checksum mismatch, crossed book),
+     *  polled by handlers in on_tick; NULL when nobody asks (offline). Set by the transport
+     *  before on_open. Read-only here (atomic counters written by the book thread). */
+    const struct tg_resync *resync;
 };
 
 #define FEED_CH_TRADES 0x1u

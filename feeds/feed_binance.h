@@ -39,13 +39,13 @@ enum {
     BNF_UU = 1u << 4, /* "U" */
     BNF_U = 1u << 5,  /* "u" */
     BNF_PU = 1u << 6,
-    BNF_TID = 1u << 7,   /* "t" */
-    BNF_AID = 1u << 8,   /* "a" as an integer (aggTrade id) */
-    BNF_ALV = 1u << 9,   /* "a" or "asks" as a level array */
-    BNF_BLV = 1u << 10,  /* "b" or "bids" as a level array */
+    BNF_TID = 1u << 7,  /* "t" */
+    BNF_AID = 1u << 8,  /* "a" as an integer (aggTrade id) */
+    BNF_ALV = 1u << 9,  /* "a" or "asks" as a level array */
+    BNF_BLV = 1u << 10, /* "b" or "bids" as a level array */
     BNF_P = 1u << 11,
     BNF_Q = 1u << 12,
-    BNF_M = 1u << 13,    /* "m" */
+    BNF_M = 1u << 13, /* "m" */
     BNF_X = 1u << 14,
     BNF_LUID = 1u << 15, /* "lastUpdateId" */
     BNF_ERR = 1u << 16,  /* "code" or "error" */
@@ -69,15 +69,15 @@ typedef struct bn_fields {
 
 /** One parsed exchange message. */
 typedef struct bn_msg {
-    int type;        /* BN_MSG_* */
-    int sym;         /* index in the handler's symbols, -1 if none */
+    int type; /* BN_MSG_* */
+    int sym;  /* index in the handler's symbols, -1 if none */
     uint64_t U, u, pu;
     bool has_pu;
-    int64_t ts_ms;   /* exchange time (ms): trade T; depth T (futures) or E; 0 if none */
+    int64_t ts_ms; /* exchange time (ms): trade T; depth T (futures) or E; 0 if none */
     uint64_t trade_id;
-    int64_t px, qty; /* trade */
-    uint8_t side;    /* trade aggressor */
-    bool market;     /* trade: X absent or "MARKET" */
+    int64_t px, qty;          /* trade */
+    uint8_t side;             /* trade aggressor */
+    bool market;              /* trade: X absent or "MARKET" */
     const int64_t *bid, *ask; /* level pairs (px, sz); point into the handler's scratch */
     uint32_t n_bid, n_ask;
 } bn_msg_t;
@@ -85,9 +85,9 @@ typedef struct bn_msg {
 typedef struct bn_sym {
     uint32_t instr;
     int px_scale, sz_scale;
-    int state;           /* BN_ST_* (feed_binance.c) */
-    uint64_t last_u;     /* snapshot lastUpdateId, then the last applied u */
-    bool want_snap;      /* a snapshot request is due (live) */
+    int state;       /* BN_ST_* (feed_binance.c) */
+    uint64_t last_u; /* snapshot lastUpdateId, then the last applied u */
+    bool want_snap;  /* a snapshot request is due (live) */
     int64_t snap_req_mono;
     char upper[TG_SYMBOL_MAX]; /* "BTCUSDT" */
     char lower[TG_SYMBOL_MAX]; /* "btcusdt" (stream names) */

@@ -27,23 +27,39 @@ typedef struct scan {
     const char *p, *e;
 } scan_t;
 
+/* 8 bytes at once: flag bytes equal to '"', '\\' or NUL (the lowest flag is exact) */
+static inline uint64_t sc_special8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    return ((q - ones) & ~q & high) | ((b - ones) & ~b & high) | ((x - ones) & ~x & high);
+}
+
 /* string body after the opening quote; p ends after the closing quote */
 static inline int sc_str(scan_t *s, bn_str_t *out)
 {
     const char *q = s->p;
-    while (LIKELY(q < s->e)) {
-        char c = *q;
-        if (c == '"') {
-            out->p = s->p;
-            out->n = (uint32_t)(q - s->p);
-            s->p = q + 1;
-            return 0;
+    while (s->e - q >= 8) {
+        uint64_t x;
+        memcpy(&x, q, 8);
+        uint64_t m = sc_special8(x);
+        if (m) {
+            q += __builtin_ctzll(m) >> 3;
+            goto found;
         }
-        if (UNLIKELY(c == '\\' || c == 0))
-            return -1;
-        q++;
+        q += 8;
     }
-    return -1;
+    while (q < s->e && *q != '"' && *q != '\\' && *q != 0)
+        q++;
+    if (q >= s->e)
+        return -1;
+found:
+    if (*q != '"')
+        return -1;
+    out->p = s->p;
+    out->n = (uint32_t)(q - s->p);
+    s->p = q + 1;
+    return 0;
 }
 
 /* unsigned integer followed by ',' or '}' (not consumed) */
@@ -79,6 +95,48 @@ static inline int sc_bool(scan_t *s, bool *v)
     return -1;
 }
 
+/* A quoted decimal's body starting at a: decode it and set *qe to its closing quote.
+ * The plain form (digits, optional '.', digits) is decoded inline; anything else up to the
+ * quote goes to tg_dec_parse_unsigned(), so the value is always exactly tg_dec's. */
+static inline int sc_dec_q(const char *a, const char *e, int scale, int64_t *out, const char **qe)
+{
+    const char *p = a;
+    uint64_t v = 0;
+    while (p < e && (unsigned)(*p - '0') <= 9)
+        v = v * 10 + (uint64_t)(*p++ - '0');
+    size_t nint = (size_t)(p - a);
+    int room = scale;
+    if (LIKELY(nint > 0 && nint <= (size_t)(18 - scale))) {
+        if (p < e && *p == '.') {
+            const char *f = ++p;
+            while (p < e && (unsigned)(*p - '0') <= 9) {
+                if (room > 0) {
+                    v = v * 10 + (uint64_t)(*p - '0');
+                    room--;
+                } else if (*p != '0') {
+                    goto general;
+                }
+                p++;
+            }
+            if (UNLIKELY(p == f))
+                goto general;
+        }
+        if (LIKELY(p < e && *p == '"')) {
+            *out = (int64_t)(v * (uint64_t)tg_dec_pow10[room]);
+            *qe = p;
+            return 0;
+        }
+    }
+general:
+    p = a;
+    while (p < e && *p != '"' && *p != '\\')
+        p++;
+    if (p >= e || *p != '"')
+        return -1;
+    *qe = p;
+    return tg_dec_parse_unsigned(a, (size_t)(p - a), scale, out) == 0 ? 0 : -1;
+}
+
 /* [["px","sz"],...] decoded into b->lv */
 static int sc_levels(feed_bn_t *b, scan_t *s, const bn_sym_t *y, uint32_t *off, uint32_t *cnt)
 {
@@ -99,20 +157,14 @@ static int sc_levels(feed_bn_t *b, scan_t *s, const bn_sym_t *y, uint32_t *off, 
     for (;;) {
         if (UNLIKELY(n == room || e - p < 8 || p[0] != '[' || p[1] != '"'))
             return -1;
-        const char *a = p + 2, *q = a;
-        while (q < e && *q != '"' && *q != '\\')
-            q++;
-        if (UNLIKELY(e - q < 4 || q[0] != '"' || q[1] != ',' || q[2] != '"'))
+        const char *q;
+        if (UNLIKELY(sc_dec_q(p + 2, e, ps, &d[0], &q) != 0))
             return -1;
-        if (UNLIKELY(tg_dec_parse_unsigned(a, (size_t)(q - a), ps, &d[0]) != 0))
+        if (UNLIKELY(e - q < 4 || q[1] != ',' || q[2] != '"'))
             return -1;
-        a = q + 3;
-        q = a;
-        while (q < e && *q != '"' && *q != '\\')
-            q++;
-        if (UNLIKELY(e - q < 3 || q[0] != '"' || q[1] != ']'))
+        if (UNLIKELY(sc_dec_q(q + 3, e, ss, &d[1], &q) != 0))
             return -1;
-        if (UNLIKELY(tg_dec_parse_unsigned(a, (size_t)(q - a), ss, &d[1]) != 0))
+        if (UNLIKELY(e - q < 3 || q[1] != ']'))
             return -1;
         d += 2;
         n++;
@@ -264,7 +316,7 @@ static int sc_object(feed_bn_t *b, scan_t *s, bn_fields_t *f, int snap_ctx, int 
                     rc = sc_u64(s, &dummy);
                 }
                 break;
-            levels: {
+            levels : {
                 int ls = (snap_ctx && (f->have & BNF_LUID)) ? snap_sym
                          : (f->have & BNF_S)                ? cur
                          : snap_ctx                         ? snap_sym
@@ -369,7 +421,9 @@ int feed_binance__scan(feed_bn_t *b, const char *buf, size_t len, bn_msg_t *m)
     if (s.p != s.e)
         return 1;
     int is_snap = snap_ctx && (f.have & BNF_LUID);
-    int sym = is_snap ? snap_sym : (f.have & BNF_S) ? feed_binance__sym(b, f.s.p, f.s.n, false) : -1;
+    int sym = is_snap            ? snap_sym
+              : (f.have & BNF_S) ? feed_binance__sym(b, f.s.p, f.s.n, false)
+                                 : -1;
     if ((f.have & (BNF_ALV | BNF_BLV)) && lv_sym != sym)
         return 1;
     if (!(f.have & BNF_ALV))

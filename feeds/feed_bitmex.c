@@ -19,6 +19,7 @@
  * Thread: feed:bitmex (everything here).
  */
 #define JSMN_STATIC
+#define JSMN_STRICT /* keys must be strings, primitives must be JSON values */
 #include <jsmn.h>
 
 #include <stdio.h>
@@ -27,6 +28,7 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
+#include "book/tg_resync.h"
 #include "feed.h"
 #include "feed_jtok.h"
 
@@ -56,6 +58,7 @@ typedef struct bm_item {
 typedef struct bm_sym {
     uint32_t id;
     uint8_t synced;
+    uint32_t resync_seen; /* builder resync requests already acted on */
 } bm_sym_t;
 
 typedef struct bm_state {
@@ -189,6 +192,8 @@ static int bm_slot(feed_handler_t *h, const char *s, size_t n)
     return st->slot[id] - 1;
 }
 
+static void bm_resubscribe(feed_handler_t *h, uint16_t slot);
+
 static void bm_resync(feed_handler_t *h, uint16_t slot, int64_t ts_recv, int64_t ts_mono)
 {
     bm_state_t *st = h->vstate;
@@ -201,6 +206,14 @@ static void bm_resync(feed_handler_t *h, uint16_t slot, int64_t ts_recv, int64_t
     ev.flags = TG_EVF_LAST;
     bm_emit(h, &ev);
     TG_STAT_INC(h->stats->gaps);
+    bm_resubscribe(h, slot);
+}
+
+/* Drop the symbol's book and ids, subscribe to it again (a fresh partial follows). */
+static void bm_resubscribe(feed_handler_t *h, uint16_t slot)
+{
+    bm_state_t *st = h->vstate;
+    bm_sym_t *s = &st->sym[slot];
     TG_STAT_INC(h->stats->resyncs);
     s->synced = 0;
     bm_purge(st, slot);
@@ -247,7 +260,9 @@ static int bm_iso_ns(const char *s, size_t n, int64_t *out)
         if (sep[f] && s[off[f] + len[f]] != sep[f])
             return TG_EFIELD;
     }
-    if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
+    /* int64 ns reach 2262-04-11 */
+    if (v[0] < 1970 || v[0] > 2261 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 ||
+        v[4] > 59 || v[5] > 60)
         return TG_EFIELD;
     int64_t frac = 0;
     size_t i = 19;
@@ -516,8 +531,8 @@ static int bm_trades(feed_handler_t *h, const char *js, const jsmntok_t *t, int 
 
 /* ---- frames ------------------------------------------------------------------------------- */
 
-static int bm_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
+static int bm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                    int64_t ts_mono)
 {
     bm_state_t *st = h->vstate;
     TG_STAT_INC(h->stats->frames);
@@ -576,6 +591,24 @@ static int bm_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
         return 0;
     }
     return bm_trades(h, buf, t, n, data, ts_recv, ts_mono);
+}
+
+/* Frames counted in unhandled or an err_* counter so far. */
+static uint64_t bm_counted(const feed_stats_t *s)
+{
+    return TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) +
+           TG_STAT_GET(s->err_symbol) + TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
+}
+
+/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
+static int bm_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    uint64_t before = bm_counted(h->stats);
+    int rc = bm_frame(h, buf, len, ts_recv, ts_mono);
+    if (bm_counted(h->stats) == before)
+        TG_STAT_INC(h->stats->handled);
+    return rc;
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
@@ -646,6 +679,7 @@ static int bm_on_open(feed_handler_t *h)
             continue;
         for (uint32_t i = 0; i < h->n_instr && rc >= 0; i++) {
             st->sym[i].synced = 0;
+            st->sym[i].resync_seen = h->resync ? tg_resync_get(h->resync, st->sym[i].id) : 0;
             const tg_instr_t *in = tg_instr_reg_get(h->reg, st->sym[i].id);
             if (!in || !bm_name_ok(in->symbol))
                 continue;
@@ -676,6 +710,15 @@ static void bm_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 static void bm_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     bm_state_t *st = h->vstate;
+    for (uint32_t i = 0; h->resync && i < h->n_instr; i++) {
+        uint32_t v = tg_resync_get(h->resync, st->sym[i].id);
+        if (v != st->sym[i].resync_seen) {
+            st->sym[i].resync_seen = v;
+            bm_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (crossed book)", NULL,
+                   NULL);
+            bm_resubscribe(h, (uint16_t)i);
+        }
+    }
     if (now_mono - st->last_ping >= BM_PING_NS && h->send) {
         st->last_ping = now_mono;
         h->send(h->tctx, "ping", 4);

@@ -21,6 +21,7 @@
  * Thread: feed:bitstamp (everything here).
  */
 #define JSMN_STATIC
+#define JSMN_STRICT /* keys must be strings, primitives must be JSON values */
 #include <jsmn.h>
 
 #include <ctype.h>
@@ -30,6 +31,7 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
+#include "book/tg_resync.h"
 #include "feed.h"
 #include "feed_jtok.h"
 
@@ -58,12 +60,13 @@ enum { BS_WAIT = 0, BS_SYNCED = 1 };
 typedef struct bs_sym {
     uint32_t id;
     uint8_t state;
-    uint8_t requested;  /* REST snapshot outstanding */
-    uint8_t subscribed; /* diff channel confirmed: a snapshot taken now covers the diffs */
-    int64_t req_mono;   /* when it was requested */
-    int64_t snap_micro; /* microtimestamp of the snapshot in use */
-    int64_t last_micro; /* of the last applied diff */
-    int64_t lost_micro; /* newest diff discarded from a full buffer (0: none) */
+    uint8_t requested;    /* REST snapshot outstanding */
+    uint8_t subscribed;   /* diff channel confirmed: a snapshot taken now covers the diffs */
+    int64_t req_mono;     /* when it was requested */
+    int64_t snap_micro;   /* microtimestamp of the snapshot in use */
+    int64_t last_micro;   /* of the last applied diff */
+    int64_t lost_micro;   /* newest diff discarded from a full buffer (0: none) */
+    uint32_t resync_seen; /* builder resync requests already acted on */
 } bs_sym_t;
 
 typedef struct bs_state {
@@ -404,8 +407,8 @@ static bs_sym_t *bs_chan_sym(feed_handler_t *h, const char *c, size_t n, const c
     return bs_lookup(h, c + pl, n - pl);
 }
 
-static int bs_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
+static int bs_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                    int64_t ts_mono)
 {
     bs_state_t *st = h->vstate;
     TG_STAT_INC(h->stats->frames);
@@ -505,6 +508,24 @@ static int bs_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
     return 0;
 }
 
+/* Frames counted in unhandled or an err_* counter so far. */
+static uint64_t bs_counted(const feed_stats_t *s)
+{
+    return TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) +
+           TG_STAT_GET(s->err_symbol) + TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
+}
+
+/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
+static int bs_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    uint64_t before = bs_counted(h->stats);
+    int rc = bs_frame(h, buf, len, ts_recv, ts_mono);
+    if (bs_counted(h->stats) == before)
+        TG_STAT_INC(h->stats->handled);
+    return rc;
+}
+
 static int bs_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                       int64_t ts_recv, int64_t ts_mono)
 {
@@ -534,7 +555,11 @@ static int bs_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *b
         st->lv = nl;
         st->lv_cap = nc;
     }
-    return bs_snapshot(h, s, body, st->jt.t, n, 0, ts_recv, ts_mono);
+    uint64_t before = bs_counted(h->stats);
+    int rc = bs_snapshot(h, s, body, st->jt.t, n, 0, ts_recv, ts_mono);
+    if (bs_counted(h->stats) == before)
+        TG_STAT_INC(h->stats->handled);
+    return rc;
 }
 
 static void bs_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
@@ -593,6 +618,7 @@ static int bs_on_open(feed_handler_t *h)
         bs_sym_t *s = &st->sym[i];
         s->state = BS_WAIT;
         s->requested = s->subscribed = 0;
+        s->resync_seen = h->resync ? tg_resync_get(h->resync, s->id) : 0;
         s->lost_micro = s->snap_micro = s->last_micro = 0;
         const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
         if (!in || !bs_name_ok(in->symbol) || !h->send)
@@ -633,6 +659,17 @@ static void bs_on_tick(feed_handler_t *h, int64_t now_mono)
     bs_state_t *st = h->vstate;
     for (uint32_t i = 0; i < h->n_instr; i++) {
         bs_sym_t *s = &st->sym[i];
+        uint32_t v = h->resync ? tg_resync_get(h->resync, s->id) : 0;
+        if (v != s->resync_seen) {
+            /* the builder saw a crossed book: start over from a new snapshot */
+            s->resync_seen = v;
+            s->state = BS_WAIT;
+            s->requested = 0;
+            TG_STAT_INC(h->stats->resyncs);
+            bs_drop_pending(st, (uint16_t)i);
+            bs_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (crossed book)", NULL,
+                   NULL);
+        }
         if (s->state == BS_WAIT && s->subscribed &&
             (!s->requested || now_mono - s->req_mono > BS_RETRY_NS))
             bs_request_snapshot(h, s, now_mono);

@@ -35,13 +35,15 @@
 #include "feed.h"
 
 #define JSMN_STATIC
+#define JSMN_PARENT_LINKS /* O(1) instead of a backwards scan per ',' and ']' */
 #define JSMN_STRICT
 #include <jsmn.h>
 
-#define BB_TOK_CAP     (1u << 16) /* orderbook.1000 snapshot: 2000 levels * 3 + a few */
-#define BB_LOG_BURST   20
-#define BB_PING_NS     20000000000LL
-#define BB_DEPTH_DFLT  50u
+#define BB_TOK_CAP    (1u << 16) /* orderbook.1000 snapshot: 2000 levels * 3 + a few */
+#define BB_LOG_BURST  20
+#define BB_PING_NS    20000000000LL
+#define BB_DEPTH_DFLT 50u
+#define BB_MS_MAX     9223372036854ULL /* ms whose ns fit int64 */
 
 typedef struct bb_sym {
     uint32_t instr;
@@ -64,8 +66,7 @@ typedef struct feed_bb {
     uint32_t log_n, log_dropped;
 } feed_bb_t;
 
-static void bb_log(feed_bb_t *b, int64_t now, const char *what, int rc, const char *buf,
-                   size_t len)
+static void bb_log(feed_bb_t *b, int64_t now, const char *what, int rc, const char *buf, size_t len)
 {
     if (now - b->log_t0 > 10000000000LL || now < b->log_t0) {
         if (b->log_dropped)
@@ -192,8 +193,8 @@ static int bb_levels(const char *js, const jsmntok_t *t, int n, int i, int side,
         int rc = tg_dec_parse_unsigned(js + t[k + 1].start, (size_t)(t[k + 1].end - t[k + 1].start),
                                        y->px_scale, &d[0]);
         if (rc == 0)
-            rc = tg_dec_parse_unsigned(js + t[k + 2].start,
-                                       (size_t)(t[k + 2].end - t[k + 2].start), y->sz_scale, &d[1]);
+            rc = tg_dec_parse_unsigned(js + t[k + 2].start, (size_t)(t[k + 2].end - t[k + 2].start),
+                                       y->sz_scale, &d[1]);
         if (rc < 0)
             return rc;
         d[2] = side;
@@ -235,6 +236,8 @@ static int bb_trades(feed_bb_t *b, const char *js, const jsmntok_t *t, int n, in
         int rc = tk_u64(js, &t[ts], &tms);
         if (rc < 0)
             return rc;
+        if (tms > BB_MS_MAX)
+            return TG_EFIELD;
         if (tk_is(js, &t[sd], "Buy"))
             tr[nt].side = TG_SIDE_BUY;
         else if (tk_is(js, &t[sd], "Sell"))
@@ -307,16 +310,19 @@ static int bb_frame(feed_bb_t *b, const char *buf, size_t len, int64_t ts_recv, 
         rc = tk_u64(buf, &t[uu], &u);
     if (rc < 0)
         return rc;
+    if (tms > BB_MS_MAX)
+        return TG_EFIELD;
     int sy = bb_sym_find(b, buf + t[s].start, (size_t)(t[s].end - t[s].start));
     if (sy < 0)
         return TG_ESYMBOL;
     *sym_out = sy;
     *u_out = u;
     bb_sym_t *y = &b->sym[sy];
-    int used_tok = n + 1;
-    int64_t *lv = (int64_t *)(void *)(t + used_tok);
-    int cap = (int)(((size_t)(b->tok_cap - (uint32_t)used_tok) * sizeof(jsmntok_t)) /
-                    (3 * sizeof(int64_t)));
+    /* levels go to the unused tail of the token array, 8-byte aligned (tokens are 20 bytes) */
+    uintptr_t lp = ((uintptr_t)(t + n) + 7) & ~(uintptr_t)7;
+    int64_t *lv = (int64_t *)lp;
+    uintptr_t lend = (uintptr_t)(t + b->tok_cap);
+    int cap = lp < lend ? (int)((lend - lp) / (3 * sizeof(int64_t))) : 0;
     int nb = bb_levels(buf, t, n, tk_get(buf, t, n, data, "b"), TG_SIDE_BID, y, lv, cap, 0);
     if (nb < 0)
         return nb;
@@ -455,8 +461,8 @@ static void bb_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
     feed_bb_t *b = h->vstate;
     for (uint32_t i = 0; i < b->n_sym; i++) {
-        bb_emit(h, TG_EV_STALE, b->sym[i].instr, 0, 0, 0, b->sym[i].last_u, 0, 0, ts_recv,
-                ts_mono, TG_EVF_LAST | TG_EVF_RESYNC);
+        bb_emit(h, TG_EV_STALE, b->sym[i].instr, 0, 0, 0, b->sym[i].last_u, 0, 0, ts_recv, ts_mono,
+                TG_EVF_LAST | TG_EVF_RESYNC);
         b->sym[i].live = false;
     }
 }

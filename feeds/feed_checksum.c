@@ -3,8 +3,8 @@
  * Venue book checksums: CRC-32 and the Kraken v1 / OKX v5 checksum texts (feed_checksum.h).
  *
  * The texts are built in a stack buffer (at most 2 x 25 levels x 2 numbers x 24 bytes), then
- * hashed with a byte-wise table CRC-32 (the table is the standard reflected 0xEDB88320 one,
- * generated offline; feed_crc32() equals zlib's crc32()). Kraken numbers are integers once the
+ * hashed with a slicing-by-8 table CRC-32 (the base table is the standard reflected 0xEDB88320
+ * one, generated offline; feed_crc32() equals zlib's crc32()). Kraken numbers are integers once the
  * point is removed, so they are printed from the fixed-point value rescaled to the venue's
  * decimals without going through text formatting; a value with more digits than the venue's
  * decimals (cannot happen with consistent data) falls back to exact text.
@@ -55,10 +55,35 @@ static const uint32_t crc_table[256] = {
     0xb40bbe37u, 0xc30c8ea1u, 0x5a05df1bu, 0x2d02ef8du,
 };
 
+/* Slicing-by-8 tables: crc_t8[0] is crc_table, crc_t8[k][n] advances crc_t8[k-1][n] by one
+ * zero byte. Filled once before main() (a constructor), read-only afterwards. */
+static uint32_t crc_t8[8][256];
+
+__attribute__((constructor)) static void crc_init(void)
+{
+    for (int n = 0; n < 256; n++)
+        crc_t8[0][n] = crc_table[n];
+    for (int k = 1; k < 8; k++)
+        for (int n = 0; n < 256; n++)
+            crc_t8[k][n] = (crc_t8[k - 1][n] >> 8) ^ crc_table[crc_t8[k - 1][n] & 0xffu];
+}
+
 uint32_t feed_crc32(uint32_t crc, const void *buf, size_t len)
 {
     const unsigned char *p = buf;
     crc = ~crc;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (len >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        v ^= crc;
+        crc = crc_t8[7][v & 0xffu] ^ crc_t8[6][(v >> 8) & 0xffu] ^ crc_t8[5][(v >> 16) & 0xffu] ^
+              crc_t8[4][(v >> 24) & 0xffu] ^ crc_t8[3][(v >> 32) & 0xffu] ^
+              crc_t8[2][(v >> 40) & 0xffu] ^ crc_t8[1][(v >> 48) & 0xffu] ^ crc_t8[0][v >> 56];
+        p += 8;
+        len -= 8;
+    }
+#endif
     for (size_t i = 0; i < len; i++)
         crc = crc_table[(crc ^ p[i]) & 0xffu] ^ (crc >> 8);
     return ~crc;

@@ -36,6 +36,7 @@
 #include "feed.h"
 
 #define JSMN_STATIC
+#define JSMN_PARENT_LINKS /* O(1) instead of a backwards scan per ',' and ']' */
 #define JSMN_STRICT
 #include <jsmn.h>
 
@@ -45,9 +46,9 @@
 typedef struct cb_sym {
     uint32_t instr;
     int px_scale, sz_scale;
-    bool live;          /* snapshot seen since (re)subscribe */
-    uint64_t last_seq;  /* last match sequence */
-    uint64_t last_tid;  /* last trade id */
+    bool live;         /* snapshot seen since (re)subscribe */
+    uint64_t last_seq; /* last match sequence */
+    uint64_t last_tid; /* last trade id */
     const char *name;
 } cb_sym_t;
 
@@ -62,8 +63,7 @@ typedef struct feed_cb {
     uint32_t log_n, log_dropped;
 } feed_cb_t;
 
-static void cb_log(feed_cb_t *c, int64_t now, const char *what, int rc, const char *buf,
-                   size_t len)
+static void cb_log(feed_cb_t *c, int64_t now, const char *what, int rc, const char *buf, size_t len)
 {
     if (now - c->log_t0 > 10000000000LL || now < c->log_t0) {
         if (c->log_dropped)
@@ -76,8 +76,8 @@ static void cb_log(feed_cb_t *c, int64_t now, const char *what, int rc, const ch
         return;
     }
     int n = len > 160 ? 160 : (int)len;
-    feed_logf(c->h, FEED_LOG_WARN, "coinbase: %s (%s): %.*s%s", what, rc ? tg_strerror(rc) : "-",
-              n, buf, len > 160 ? "..." : "");
+    feed_logf(c->h, FEED_LOG_WARN, "coinbase: %s (%s): %.*s%s", what, rc ? tg_strerror(rc) : "-", n,
+              buf, len > 160 ? "..." : "");
 }
 
 /* ---------------------------------------------------------------- helpers */
@@ -145,7 +145,8 @@ static int cb_time(const char *s, size_t n, int64_t *out)
             return TG_EFIELD;
         v[i] = x;
     }
-    if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
+    if (v[0] < 1970 || v[0] > 2261 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 ||
+        v[4] > 59 || v[5] > 60)
         return TG_EFIELD;
     size_t i = 19;
     int64_t frac = 0;
@@ -205,9 +206,10 @@ static void cb_resync(feed_cb_t *c, int s)
     if (!h->send)
         return;
     char msg[256];
-    int n = snprintf(msg, sizeof(msg),
-                     "{\"type\":\"unsubscribe\",\"product_ids\":[\"%s\"],\"channels\":[\"level2\"]}",
-                     c->sym[s].name);
+    int n =
+        snprintf(msg, sizeof(msg),
+                 "{\"type\":\"unsubscribe\",\"product_ids\":[\"%s\"],\"channels\":[\"level2\"]}",
+                 c->sym[s].name);
     h->send(h->tctx, msg, (size_t)n);
     n = snprintf(msg, sizeof(msg),
                  "{\"type\":\"subscribe\",\"product_ids\":[\"%s\"],\"channels\":[\"level2\"]}",
@@ -245,8 +247,8 @@ static int cb_levels(feed_cb_t *c, const char *js, const jsmntok_t *t, int n, in
         int rc = tg_dec_parse_unsigned(js + t[p].start, (size_t)(t[p].end - t[p].start),
                                        y->px_scale, &d[0]);
         if (rc == 0)
-            rc = tg_dec_parse_unsigned(js + t[p + 1].start,
-                                       (size_t)(t[p + 1].end - t[p + 1].start), y->sz_scale, &d[1]);
+            rc = tg_dec_parse_unsigned(js + t[p + 1].start, (size_t)(t[p + 1].end - t[p + 1].start),
+                                       y->sz_scale, &d[1]);
         if (rc < 0)
             return rc;
         d[2] = sd;
@@ -270,8 +272,8 @@ static int cb_frame(feed_cb_t *c, const char *buf, size_t len, int64_t ts_recv, 
     int n = jsmn_parse(&p, buf, len, t, c->tok_cap);
     if (n < 1 || t[0].type != JSMN_OBJECT || tk_skip(t, n, 0) != n)
         return TG_EJSON;
-    int type = -1, prod = -1, bids = -1, asks = -1, changes = -1, time = -1, side = -1,
-        size = -1, price = -1, seq = -1, tid = -1, k = 1;
+    int type = -1, prod = -1, bids = -1, asks = -1, changes = -1, time = -1, side = -1, size = -1,
+        price = -1, seq = -1, tid = -1, k = 1;
     for (int j = 0; j < t[0].size; j++) {
         const jsmntok_t *key = &t[k];
         int v = k + 1;
@@ -328,8 +330,8 @@ static int cb_frame(feed_cb_t *c, const char *buf, size_t len, int64_t ts_recv, 
         return TG_EFIELD;
     }
     if (match) {
-        if (side < 0 || size < 0 || price < 0 || seq < 0 || tid < 0 || t[price].type != JSMN_STRING ||
-            t[size].type != JSMN_STRING)
+        if (side < 0 || size < 0 || price < 0 || seq < 0 || tid < 0 ||
+            t[price].type != JSMN_STRING || t[size].type != JSMN_STRING)
             return TG_EFIELD;
         uint64_t sq, id;
         int rc = tk_u64(buf, &t[seq], &sq);
@@ -370,10 +372,11 @@ static int cb_frame(feed_cb_t *c, const char *buf, size_t len, int64_t ts_recv, 
         return CB_OK;
     }
     /* book: decode everything first, into the tail of the token array (unused space) */
-    int used_tok = n + 1;
-    int64_t *lv = (int64_t *)(void *)(t + used_tok);
-    int cap = (int)(((size_t)(c->tok_cap - (uint32_t)used_tok) * sizeof(jsmntok_t)) /
-                    (3 * sizeof(int64_t)));
+    /* levels go to the unused tail of the token array, 8-byte aligned (tokens are 20 bytes) */
+    uintptr_t lp = ((uintptr_t)(t + n) + 7) & ~(uintptr_t)7;
+    int64_t *lv = (int64_t *)lp;
+    uintptr_t lend = (uintptr_t)(t + c->tok_cap);
+    int cap = lp < lend ? (int)((lend - lp) / (3 * sizeof(int64_t))) : 0;
     int nl = 0, r;
     if (snap) {
         if (bids < 0 || asks < 0)

@@ -48,6 +48,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "book/tg_resync.h"
+
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
 #include "feeds/feed_capture.h"
@@ -266,6 +268,15 @@ int feed_conn__rest_get(void *tctx, const char *path, uint64_t tag)
     else
         r->state = c->resolving > 0 ? REST_WAIT_ADDR : REST_FAIL_PENDING;
     return 0;
+}
+
+/* Did the builder ask for a resync of one of our instruments since we last (re)opened? */
+static bool resync_wanted(feed_conn_t *c)
+{
+    for (uint32_t i = 0; i < c->h.n_instr; i++)
+        if (tg_resync_get(c->cfg.resync, c->instr[i]) != c->resync_seen[i])
+            return true;
+    return false;
 }
 
 void feed_conn__reconnect(void *tctx, const char *why)
@@ -693,6 +704,10 @@ static void ws_established(feed_conn_t *c)
     if (c->cfg.capture)
         feed_capture_begin(c->cfg.capture, c->venue->name, c->cfg.url, c->symbols_csv);
     feed_conn__log(c, FEED_LOG_INFO, "connected to %s (%s)", c->cfg.url, c->ws_addr);
+    /* Everything the builder asked for so far is answered by this fresh connection. */
+    if (c->cfg.resync)
+        for (uint32_t i = 0; i < c->h.n_instr; i++)
+            c->resync_seen[i] = tg_resync_get(c->cfg.resync, c->instr[i]);
     c->in_rx = true; /* a reconnect asked from on_open closes via the return code */
     if (c->venue->on_open(&c->h) < 0)
         TG_STAT_INC(c->ts.handler_errors);
@@ -798,6 +813,12 @@ static void conn_housekeep(feed_conn_t *c, int64_t now)
                 c->venue->on_tick(&c->h, now);
                 feed_flush(&c->h);
             }
+        }
+        if (c->cfg.resync && resync_wanted(c)) {
+            TG_STAT_INC(c->ts.resync_requests);
+            TG_STAT_INC(c->stats.resyncs);
+            request_close(c, "resync requested by the builder (checksum mismatch or crossed book)");
+            break;
         }
         if (c->cfg.stale_ms && now - c->last_frame_mono > (int64_t)c->cfg.stale_ms * TG_NS_PER_MS) {
             TG_STAT_INC(c->ts.stale);

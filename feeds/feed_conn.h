@@ -71,6 +71,9 @@ typedef struct feed_conn_cfg {
     uint32_t ring_wait_us;       /* ring-full retry budget per flush; 50000 (<= 50 ms) */
     uint32_t rx_buffer;          /* lws rx buffer per connection; 65536 */
     tg_ring_t *ring;             /* output ring of tg_event_t; required. Producer: this loop */
+    const struct tg_resync *resync; /* builder -> feed resync requests (book/tg_resync.h): a
+                                       new request for one of this connection's instruments
+                                       makes it reconnect (full resync); NULL: none */
     feed_log_fn log;             /* may be NULL */
     void *log_ctx;
     feed_raw_fn on_raw; /* optional raw-frame hook (e.g. a custom recorder) */
@@ -121,6 +124,7 @@ typedef struct feed_conn_tstats {
     tg_stat_t ev_dropped;                       /* events lost to a full ring */
     tg_stat_t gap_marks;                        /* TG_EV_GAP events injected after ring drops */
     tg_stat_t handler_errors;                   /* on_frame/on_rest returned < 0 */
+    tg_stat_t resync_requests; /* reconnects asked for by the builder (checksum, crossed) */
 } feed_conn_tstats_t;
 
 /** Snapshot of a connection's state for /health.  */

@@ -60,6 +60,7 @@ struct feed_conn {
     feed_stats_t stats;
     feed_conn_tstats_t ts;
     uint32_t *instr;
+    uint32_t *resync_seen; /* per instrument: builder request count already acted on */
     tg_event_t *evbuf;
     /* receive */
     char *rx;

@@ -6,8 +6,10 @@
  * navigation (tokens are in document order, so a subtree is a contiguous range), and a
  * rate limiter for log lines.
  *
- * Include after `#define JSMN_STATIC` + `#include <jsmn.h>` (the venue file owns its static
- * copy of jsmn), or alone (then this header does exactly that).
+ * Include after `#define JSMN_STATIC` + `#define JSMN_STRICT` + `#include <jsmn.h>` (the venue
+ * file owns its static copy of jsmn), or alone (then this header does exactly that). Strict
+ * mode matters: non-strict jsmn accepts `{"a"}` or bare words, and the key/value walk below
+ * would then read a neighbour's token as a value.
  * Thread: feed:<venue> (one feed_jtok_t per handler).
  */
 #ifndef FEED_JTOK_H
@@ -15,6 +17,7 @@
 
 #ifndef JSMN_H
 #define JSMN_STATIC
+#define JSMN_STRICT
 #include <jsmn.h>
 #endif
 
@@ -113,7 +116,9 @@ static inline int feed_jtok_get(const char *js, const jsmntok_t *t, int n, int o
         return -1;
     int k = obj + 1;
     for (int m = 0; m < t[obj].size && k + 1 < n; m++) {
-        if (t[k].type == JSMN_STRING && feed_jtok_eq(js, &t[k], key))
+        if (t[k].type != JSMN_STRING || t[k].size != 1)
+            return -1; /* not a key with a value: malformed object */
+        if (feed_jtok_eq(js, &t[k], key))
             return k + 1;
         k = feed_jtok_next(t, n, k + 1);
     }

@@ -22,6 +22,7 @@
  * Thread: feed:kraken (everything here).
  */
 #define JSMN_STATIC
+#define JSMN_STRICT /* keys must be strings, primitives must be JSON values */
 #include <jsmn.h>
 
 #include <stdio.h>
@@ -30,6 +31,7 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
+#include "book/tg_resync.h"
 #include "feed.h"
 #include "feed_checksum.h"
 #include "feed_jtok.h"
@@ -58,6 +60,7 @@ typedef struct kr_sym {
     int px_scale;
     uint8_t synced; /* snapshot seen since (re)subscribe */
     int8_t px_dp, sz_dp;
+    uint32_t resync_seen; /* builder resync requests already acted on */
 } kr_sym_t;
 
 typedef struct kr_state {
@@ -129,10 +132,11 @@ static int kr_send(feed_handler_t *h, const char *text, size_t n)
     return h->send ? h->send(h->tctx, text, n) : -ENOTCONN;
 }
 
+static void kr_resubscribe(feed_handler_t *h, kr_sym_t *s);
+
 static void kr_resync(feed_handler_t *h, kr_sym_t *s, int64_t ts_recv, int64_t ts_mono,
                       uint16_t flags)
 {
-    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
     tg_event_t ev = {0};
     ev.kind = TG_EV_GAP;
     ev.instr = s->id;
@@ -141,6 +145,13 @@ static void kr_resync(feed_handler_t *h, kr_sym_t *s, int64_t ts_recv, int64_t t
     ev.flags = (uint16_t)(TG_EVF_LAST | flags);
     kr_emit(h, &ev);
     TG_STAT_INC(h->stats->gaps);
+    kr_resubscribe(h, s);
+}
+
+/* Drop the pair's book and subscribe to it again (a fresh snapshot follows). */
+static void kr_resubscribe(feed_handler_t *h, kr_sym_t *s)
+{
+    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
     TG_STAT_INC(h->stats->resyncs);
     s->synced = 0;
     if (!in)
@@ -421,8 +432,8 @@ static int kr_event(feed_handler_t *h, const char *js, const jsmntok_t *t, int n
     return 0;
 }
 
-static int kr_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
+static int kr_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                    int64_t ts_mono)
 {
     kr_state_t *st = h->vstate;
     TG_STAT_INC(h->stats->frames);
@@ -488,6 +499,24 @@ static int kr_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
         return TG_EJSON;
     }
     return kr_trades(h, s, buf, t, n, el[1], ts_recv, ts_mono);
+}
+
+/* Frames counted in unhandled or an err_* counter so far. */
+static uint64_t kr_counted(const feed_stats_t *s)
+{
+    return TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) +
+           TG_STAT_GET(s->err_symbol) + TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
+}
+
+/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
+static int kr_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    uint64_t before = kr_counted(h->stats);
+    int rc = kr_frame(h, buf, len, ts_recv, ts_mono);
+    if (kr_counted(h->stats) == before)
+        TG_STAT_INC(h->stats->handled);
+    return rc;
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
@@ -577,8 +606,10 @@ static int kr_subscribe(feed_handler_t *h, const char *sub)
 static int kr_on_open(feed_handler_t *h)
 {
     kr_state_t *st = h->vstate;
-    for (uint32_t i = 0; i < h->n_instr; i++)
+    for (uint32_t i = 0; i < h->n_instr; i++) {
         st->sym[i].synced = 0;
+        st->sym[i].resync_seen = h->resync ? tg_resync_get(h->resync, st->sym[i].id) : 0;
+    }
     int rc = 0;
     if (h->channels & FEED_CH_BOOK) {
         char sub[64];
@@ -609,6 +640,15 @@ static void kr_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 static void kr_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     kr_state_t *st = h->vstate;
+    for (uint32_t i = 0; h->resync && i < h->n_instr; i++) {
+        uint32_t v = tg_resync_get(h->resync, st->sym[i].id);
+        if (v != st->sym[i].resync_seen) {
+            st->sym[i].resync_seen = v;
+            kr_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (checksum/crossed)",
+                   NULL, NULL);
+            kr_resubscribe(h, &st->sym[i]);
+        }
+    }
     if (now_mono - st->last_ping >= KR_PING_NS) {
         st->last_ping = now_mono;
         static const char ping[] = "{\"event\":\"ping\"}";

@@ -98,6 +98,7 @@ static void conn_free(feed_conn_t *c)
     free(c->rx);
     free(c->evbuf);
     free(c->instr);
+    free(c->resync_seen);
     free(c->url_s);
     free(c->rest_s);
     free(c->ca_s);
@@ -164,6 +165,7 @@ int feed_loop_add(feed_loop_t *l, const feed_conn_cfg_t *cfg, feed_conn_t **out)
         csv += strlen(cfg->symbols[i]) + 1;
     c->symbols_csv = calloc(1, csv);
     c->instr = calloc(cfg->n_symbols ? cfg->n_symbols : 1, sizeof(*c->instr));
+    c->resync_seen = calloc(cfg->n_symbols ? cfg->n_symbols : 1, sizeof(*c->resync_seen));
     c->evbuf = calloc(cfg->out_cap, sizeof(*c->evbuf));
     if (!c->symbols_csv || !c->instr || !c->evbuf)
         goto fail;

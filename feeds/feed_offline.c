@@ -52,8 +52,7 @@ static uint32_t depth_from_sent(const feed_tgrec_t *r)
     return 0;
 }
 
-static int offline_setup(feed_offline_t *o, const char *venue, tg_instr_reg_t *reg,
-                         uint32_t depth);
+static int offline_setup(feed_offline_t *o, const char *venue, tg_instr_reg_t *reg, uint32_t depth);
 
 int feed_offline_open(feed_offline_t **out, const char *path, const char *venue,
                       tg_instr_reg_t *reg, uint32_t depth)
@@ -85,8 +84,7 @@ int feed_offline_open_mem(feed_offline_t **out, const char *text, size_t len, co
     return 0;
 }
 
-static int offline_setup(feed_offline_t *o, const char *venue, tg_instr_reg_t *reg,
-                         uint32_t depth)
+static int offline_setup(feed_offline_t *o, const char *venue, tg_instr_reg_t *reg, uint32_t depth)
 {
     int rc;
     o->venue = feed_venue_find(venue ? venue : o->rec->venue);

@@ -26,6 +26,7 @@
  * Thread: feed:okex (everything here).
  */
 #define JSMN_STATIC
+#define JSMN_STRICT /* keys must be strings, primitives must be JSON values */
 #include <jsmn.h>
 
 #include <stdio.h>
@@ -34,6 +35,7 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
+#include "book/tg_resync.h"
 #include "feed.h"
 #include "feed_checksum.h"
 #include "feed_jtok.h"
@@ -59,6 +61,7 @@ typedef struct ok_sym {
     int8_t px_fix, sz_fix;  /* decimals OKX pads to (0: shortest form) */
     int64_t last_seq;       /* seqId of the last applied message, -1 if none/unknown */
     char chan[OK_CHAN_MAX]; /* book channel this instrument is subscribed on */
+    uint32_t resync_seen;   /* builder resync requests already acted on */
 } ok_sym_t;
 
 typedef struct ok_state {
@@ -112,6 +115,8 @@ static int ok_name_ok(const char *s)
     return 1;
 }
 
+static void ok_resubscribe(feed_handler_t *h, ok_sym_t *s);
+
 static void ok_resync(feed_handler_t *h, ok_sym_t *s, uint64_t got, int64_t ts_recv,
                       int64_t ts_mono)
 {
@@ -125,6 +130,12 @@ static void ok_resync(feed_handler_t *h, ok_sym_t *s, uint64_t got, int64_t ts_r
     ev.flags = TG_EVF_LAST;
     ok_emit(h, &ev);
     TG_STAT_INC(h->stats->gaps);
+    ok_resubscribe(h, s);
+}
+
+/* Drop the instrument's book and subscribe to it again (a fresh snapshot follows). */
+static void ok_resubscribe(feed_handler_t *h, ok_sym_t *s)
+{
     TG_STAT_INC(h->stats->resyncs);
     s->synced = 0;
     s->last_seq = -1;
@@ -410,8 +421,8 @@ static int ok_event(feed_handler_t *h, const char *js, const jsmntok_t *t, int n
     return 0;
 }
 
-static int ok_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
+static int ok_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                    int64_t ts_mono)
 {
     ok_state_t *st = h->vstate;
     TG_STAT_INC(h->stats->frames);
@@ -504,6 +515,24 @@ static int ok_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
     return 0;
 }
 
+/* Frames counted in unhandled or an err_* counter so far. */
+static uint64_t ok_counted(const feed_stats_t *s)
+{
+    return TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) +
+           TG_STAT_GET(s->err_symbol) + TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
+}
+
+/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
+static int ok_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    uint64_t before = ok_counted(h->stats);
+    int rc = ok_frame(h, buf, len, ts_recv, ts_mono);
+    if (ok_counted(h->stats) == before)
+        TG_STAT_INC(h->stats->handled);
+    return rc;
+}
+
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
 static void ok_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
@@ -570,6 +599,7 @@ static int ok_on_open(feed_handler_t *h)
     for (uint32_t j = 0; j < h->n_instr; j++) {
         st->sym[j].synced = 0;
         st->sym[j].last_seq = -1;
+        st->sym[j].resync_seen = h->resync ? tg_resync_get(h->resync, st->sym[j].id) : 0;
     }
     while (i < h->n_instr && rc >= 0) {
         size_t n = (size_t)snprintf(st->sbuf, st->scap, "{\"op\":\"subscribe\",\"args\":[");
@@ -622,6 +652,15 @@ static void ok_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 static void ok_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     ok_state_t *st = h->vstate;
+    for (uint32_t i = 0; h->resync && i < h->n_instr; i++) {
+        uint32_t v = tg_resync_get(h->resync, st->sym[i].id);
+        if (v != st->sym[i].resync_seen) {
+            st->sym[i].resync_seen = v;
+            ok_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (checksum/crossed)",
+                   NULL, NULL);
+            ok_resubscribe(h, &st->sym[i]);
+        }
+    }
     if (now_mono - st->last_ping >= OK_PING_NS) {
         st->last_ping = now_mono;
         ok_send(h, "ping", 4);

@@ -12,6 +12,10 @@
  *     u32 format=1 | u32 ndays | u32 rows[4] | u32 bytes[4] | i64 days[ndays] | tuples...
  * so replay is the commit path fed from disk.
  *
+ * There are two batches: `cur` fills from the ring; when it closes it becomes `out` and is
+ * committed, and while the writer waits for the server's answer (after each COPY's end,
+ * after INSERT/COMMIT) it keeps moving ring records into the new `cur`, so client encoding
+ * overlaps the server's work and the builder is not stalled by the commit round trips.
  * A batch closes at batch_rows rows or batch_age_ms after its first row, then:
  *  - if the journal holds records, the batch is appended to it (order is kept: records are
  *    replayed oldest first, and new batches queue behind them until the journal is empty);
@@ -132,14 +136,18 @@ int store_pg_create(store_pg_t **out, const store_pg_cfg_t *cfg)
     w->backoff_ms = w->cfg.backoff_min_ms;
     w->rng = (uint64_t)tg_clock_mono_ns() | 1;
     w->sync = true;
-    w->last_day = INT64_MIN;
+    w->cur = &w->bat[0];
+    w->out = &w->bat[1];
     snprintf(w->schema, sizeof w->schema, "%s", cfg->schema);
     if (!(w->conninfo = strdup(cfg->conninfo)))
         goto fail;
     w->cfg.conninfo = w->conninfo;
     w->cfg.schema = w->schema;
-    if (!(w->mono = malloc(((size_t)cfg->batch_rows + 1) * sizeof *w->mono)))
-        goto fail;
+    for (int k = 0; k < 2; k++) {
+        store_pg__batch_clear(&w->bat[k]);
+        if (!(w->bat[k].mono = malloc(((size_t)cfg->batch_rows + 1) * sizeof(int64_t))))
+            goto fail;
+    }
     if (cfg->reg) {
         w->nids = tg_instr_reg_count(cfg->reg);
         if (!(w->ids = calloc(w->nids ? w->nids : 1, sizeof *w->ids)))
@@ -171,9 +179,9 @@ int store_pg_create(store_pg_t **out, const store_pg_cfg_t *cfg)
         TG_STAT_SET(w->st.spill_pending_records, TG_STAT_GET(ss->pending_records));
         TG_STAT_SET(w->st.spill_pending_bytes, TG_STAT_GET(ss->pending_bytes));
     }
+    tg_waiter_init(&w->waiter);
     if (cfg->ring)
         tg_ring_set_waiter(cfg->ring, &w->waiter);
-    tg_waiter_init(&w->waiter);
     *out = w;
     return 0;
 fail:
@@ -189,10 +197,11 @@ void store_pg_destroy(store_pg_t **wp)
     store_pg_stop(w);
     disconnect(w);
     store_spill_close(&w->spill);
-    for (int t = 0; t < STORE_PG_T_COUNT; t++)
-        store_pg_buf_free(&w->tb[t]);
-    store_pg_buf_free(&w->rec);
-    free(w->mono);
+    for (int k = 0; k < 2; k++) {
+        for (int t = 0; t < STORE_PG_T_COUNT; t++)
+            store_pg_buf_free(&w->bat[k].tb[t]);
+        free(w->bat[k].mono);
+    }
     free(w->ids);
     free(w->conninfo);
     free(w->spill_dir);
@@ -505,23 +514,29 @@ int store_pg_flush(store_pg_t *w)
     }
     if (w->conn && may_try(w))
         store_pg_replay(w);
-    if (!w->rows)
-        return 0;
+    if (!w->out->rows) { /* nothing held: the filling batch goes out */
+        if (!w->cur->rows)
+            return 0;
+        pg_batch_t *t = w->out;
+        w->out = w->cur;
+        w->cur = t;
+    }
+    pg_batch_t *b = w->out;
     batch_view_t v;
-    store_pg__batch_view(w, &v);
+    store_pg__batch_view(b, &v);
     bool journal_busy = w->spill && store_spill_pending(w->spill);
     if (w->conn && !journal_busy && may_try(w)) {
         fail_class_t f = store_pg__commit(w, &v);
         if (f == PGF_OK) {
-            store_pg__account_latency(w);
-            store_pg__batch_clear(w);
+            store_pg__account_latency(w, b);
+            store_pg__batch_clear(b);
             w->held = false;
             return 0;
         }
         after_failure(w, f, "batch");
     }
     if (spill_batch(w, &v) == 0) {
-        store_pg__batch_clear(w);
+        store_pg__batch_clear(b);
         w->held = false;
         return 0;
     }
@@ -529,7 +544,7 @@ int store_pg_flush(store_pg_t *w)
         TG_STAT_INC(w->st.blocked);
         logf_(w, STORE_PG_LOG_ERROR,
               "pg writer: batch of %u rows held (%s); not draining the ring until it is stored",
-              w->rows, w->spill ? "journal full" : "server down, no journal");
+              b->rows, w->spill ? "journal full" : "server down, no journal");
     }
     w->held = true;
     if (w->next_try <= tg_clock_mono_ns())
@@ -539,31 +554,53 @@ int store_pg_flush(store_pg_t *w)
 
 /* ---- thread ---- */
 
-static uint32_t drain(store_pg_t *w)
+/* Move records from the ring into w->cur until it is full or the ring is empty. */
+static uint32_t take(store_pg_t *w, bool *full)
 {
     tg_ring_t *ring = w->cfg.ring;
     uint32_t done = 0;
-    while (!w->held) {
+    *full = store_pg__batch_full(w);
+    while (!*full) {
         uint32_t n;
         const book_out_t *p = tg_ring_spsc_peek(ring, &n);
         if (!n)
             break;
         uint32_t k = 0;
-        int full = 0;
-        while (k < n && !full) {
-            full = store_pg_push(w, &p[k]);
-            if (full < 0) { /* out of memory: keep the record, flush what we have */
-                full = 1;
+        while (k < n && !*full) {
+            int rc = store_pg_push(w, &p[k]);
+            if (rc < 0) { /* out of memory: keep the record, flush what we have */
+                *full = true;
                 break;
             }
+            *full = rc > 0;
             k++;
         }
         tg_ring_spsc_release(ring, k);
         done += k;
-        if (full)
-            store_pg_flush(w);
     }
-    TG_STAT_SET(w->st.ring_depth, tg_ring_count(ring));
+    return done;
+}
+
+uint32_t store_pg__overlap(store_pg_t *w)
+{
+    if (w->sync || !w->cfg.ring || w->held)
+        return 0;
+    bool full;
+    return take(w, &full);
+}
+
+static uint32_t drain(store_pg_t *w)
+{
+    uint32_t done = 0;
+    while (!w->held) {
+        bool full;
+        uint32_t n = take(w, &full);
+        done += n;
+        if (!full)
+            break;
+        store_pg_flush(w);
+    }
+    TG_STAT_SET(w->st.ring_depth, tg_ring_count(w->cfg.ring));
     return done;
 }
 
@@ -598,13 +635,14 @@ static void *writer_main(void *arg)
         worked |= drain(w) > 0;
         now = tg_clock_mono_ns();
         bool ring_empty = tg_ring_count(w->cfg.ring) == 0;
-        if (!w->held && w->rows &&
-            (now - w->t0 >= (int64_t)w->cfg.batch_age_ms * TG_NS_PER_MS || (stop && ring_empty)))
+        if (!w->held && w->cur->rows &&
+            (now - w->cur->t0 >= (int64_t)w->cfg.batch_age_ms * TG_NS_PER_MS ||
+             (stop && ring_empty)))
             store_pg_flush(w);
-        if (stop && ring_empty && !w->rows)
+        if (stop && ring_empty && !w->cur->rows && !w->out->rows)
             break;
         if (stop && now >= stop_at) {
-            uint64_t lost = w->rows + tg_ring_count(w->cfg.ring);
+            uint64_t lost = w->cur->rows + w->out->rows + tg_ring_count(w->cfg.ring);
             TG_STAT_ADD(w->st.lost_at_stop, lost);
             logf_(w, STORE_PG_LOG_ERROR,
                   "pg writer: stop: %llu rows could be neither committed nor spilled: %s",
@@ -614,8 +652,8 @@ static void *writer_main(void *arg)
         if (worked)
             continue;
         int64_t wait = 100 * TG_NS_PER_MS;
-        if (w->rows && !w->held) {
-            int64_t due = w->t0 + (int64_t)w->cfg.batch_age_ms * TG_NS_PER_MS - now;
+        if (w->cur->rows && !w->held) {
+            int64_t due = w->cur->t0 + (int64_t)w->cfg.batch_age_ms * TG_NS_PER_MS - now;
             wait = due < wait ? due : wait;
         }
         if ((w->held || !w->conn) && w->next_try - now < wait)

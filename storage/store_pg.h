@@ -73,16 +73,16 @@ typedef struct store_pg_cfg {
 
 /** Counters: single writer (writer:pg unless noted), read by any thread. */
 typedef struct store_pg_stats {
-    tg_stat_t recs_in;        /* records taken from the ring / store_pg_push() */
-    tg_stat_t recs_skipped;   /* records not for PostgreSQL (forming candles) */
-    tg_stat_t recs_bad;       /* records with an unknown instrument or kind (not stored) */
-    tg_stat_t rows_committed; /* rows inserted (new) */
-    tg_stat_t rows_duplicate; /* rows ignored by the conflict rule */
-    tg_stat_t rows_table[4];  /* new rows per table (trades, book_snapshots, candles, gaps) */
-    tg_stat_t batches;        /* committed batches (direct and replayed) */
-    tg_hist_t commit_lat;     /* wall time of committed batch transactions */
-    tg_hist_t e2e_lat;        /* per committed row: now_mono - ts_mono (receive -> committed);
-                                 rows replayed from the journal are not counted */
+    tg_stat_t recs_in;         /* records taken from the ring / store_pg_push() */
+    tg_stat_t recs_skipped;    /* records not for PostgreSQL (forming candles) */
+    tg_stat_t recs_bad;        /* records with an unknown instrument or kind (not stored) */
+    tg_stat_t rows_committed;  /* rows inserted (new) */
+    tg_stat_t rows_duplicate;  /* rows ignored by the conflict rule */
+    tg_stat_t rows_table[4];   /* new rows per table (trades, book_snapshots, candles, gaps) */
+    tg_stat_t batches;         /* committed batches (direct and replayed) */
+    tg_hist_t commit_lat;      /* wall time of committed batch transactions */
+    tg_hist_t e2e_lat;         /* per committed row: now_mono - ts_mono (receive -> committed);
+                                  rows replayed from the journal are not counted */
     tg_stat_t dedup_fallbacks; /* optimistic batches redone through staging */
     tg_stat_t spill_batches;   /* batches written to the journal */
     tg_stat_t spill_rows;

@@ -9,6 +9,7 @@
  * Thread: writer:pg.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,27 +46,27 @@ void store_pg__add_known(store_pg_t *w, int64_t d)
 
 /* ---- encoding ---- */
 
-void store_pg__batch_clear(store_pg_t *w)
+void store_pg__batch_clear(pg_batch_t *b)
 {
     for (int t = 0; t < STORE_PG_T_COUNT; t++) {
-        w->tb[t].len = 0;
-        w->trows[t] = 0;
+        b->tb[t].len = 0;
+        b->trows[t] = 0;
     }
-    w->rows = 0;
-    w->ndays = 0;
-    w->last_day = INT64_MIN;
+    b->rows = 0;
+    b->ndays = 0;
+    b->last_day = INT64_MIN;
 }
 
-static void note_day(store_pg_t *w, int64_t ns)
+static void note_day(pg_batch_t *b, int64_t ns)
 {
     int64_t d = store_pg_day_of_ns(ns);
-    if (d == w->last_day)
+    if (d == b->last_day)
         return;
-    w->last_day = d;
-    for (uint32_t i = 0; i < w->ndays; i++)
-        if (w->days[i] == d)
+    b->last_day = d;
+    for (uint32_t i = 0; i < b->ndays; i++)
+        if (b->days[i] == d)
             return;
-    w->days[w->ndays++] = d;
+    b->days[b->ndays++] = d;
 }
 
 /* Encode one record. @return 1 row added, 0 skipped, -ENOMEM. */
@@ -85,7 +86,8 @@ int store_pg__encode(store_pg_t *w, const book_out_t *r)
     int px = in->px_scale, sz = in->sz_scale;
     int64_t ts = r->ts_exch ? r->ts_exch : r->ts_recv;
     int t = r->kind - 1;
-    store_pg_buf_t *b = &w->tb[t];
+    pg_batch_t *bt = w->cur;
+    store_pg_buf_t *b = &bt->tb[t];
     size_t need = r->kind == BOOK_OUT_BOOK ? 4096 : 512;
     if (store_pg_buf_reserve(b, need) < 0)
         return -ENOMEM;
@@ -164,29 +166,29 @@ int store_pg__encode(store_pg_t *w, const book_out_t *r)
         break;
     }
     }
-    note_day(w, ts);
-    if (w->rows == 0)
-        w->t0 = tg_clock_mono_ns();
-    w->mono[w->rows++] = r->ts_mono;
-    w->trows[t]++;
+    note_day(bt, ts);
+    if (bt->rows == 0)
+        bt->t0 = tg_clock_mono_ns();
+    bt->mono[bt->rows++] = r->ts_mono;
+    bt->trows[t]++;
     return 1;
 }
 
 bool store_pg__batch_full(const store_pg_t *w)
 {
-    return w->rows >= w->cfg.batch_rows || w->ndays >= DAYS_MAX - 12;
+    return w->cur->rows >= w->cfg.batch_rows || w->cur->ndays >= DAYS_MAX - 12;
 }
 
-void store_pg__batch_view(const store_pg_t *w, batch_view_t *v)
+void store_pg__batch_view(const pg_batch_t *b, batch_view_t *v)
 {
     for (int t = 0; t < STORE_PG_T_COUNT; t++) {
-        v->t[t].p = w->tb[t].p;
-        v->t[t].len = w->tb[t].len;
-        v->t[t].rows = w->trows[t];
+        v->t[t].p = b->tb[t].p;
+        v->t[t].len = b->tb[t].len;
+        v->t[t].rows = b->trows[t];
     }
-    v->days = w->days;
-    v->ndays = w->ndays;
-    v->rows = w->rows;
+    v->days = b->days;
+    v->ndays = b->ndays;
+    v->rows = b->rows;
 }
 
 /* ---- commit ---- */
@@ -208,18 +210,40 @@ static fail_class_t classify(store_pg_t *w, PGresult *r, const char *what)
     return PGF_DATA;
 }
 
+/*
+ * Wait until the server's answer is complete, moving ring records into the filling batch
+ * meanwhile (the overlap of client encoding and server work).
+ */
+static void wait_answer(store_pg_t *w)
+{
+    for (;;) {
+        if (!PQconsumeInput(w->conn) || !PQisBusy(w->conn))
+            return; /* an error is reported by PQgetResult */
+        if (store_pg__overlap(w))
+            continue;
+        struct pollfd p = {.fd = PQsocket(w->conn), .events = POLLIN};
+        if (poll(&p, 1, 5) < 0 && errno != EINTR)
+            return;
+    }
+}
+
 static fail_class_t exec_cmd(store_pg_t *w, const char *sql, int64_t *tuples)
 {
-    PGresult *r = PQexec(w->conn, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        fail_class_t f = classify(w, r, sql);
+    if (!PQsendQuery(w->conn, sql))
+        return classify(w, NULL, sql);
+    wait_answer(w);
+    fail_class_t f = PGF_OK;
+    PGresult *r;
+    while ((r = PQgetResult(w->conn))) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            if (f == PGF_OK)
+                f = classify(w, r, sql);
+        } else if (tuples) {
+            *tuples = atoll(PQcmdTuples(r));
+        }
         PQclear(r);
-        return f;
     }
-    if (tuples)
-        *tuples = atoll(PQcmdTuples(r));
-    PQclear(r);
-    return PGF_OK;
+    return f;
 }
 
 static fail_class_t copy_in(store_pg_t *w, const char *target, const tab_view_t *tv,
@@ -245,6 +269,8 @@ static fail_class_t copy_in(store_pg_t *w, const char *target, const tab_view_t 
                              sizeof store_pg_copy_trailer) == 1;
     if (PQputCopyEnd(w->conn, ok ? NULL : "client error") != 1)
         ok = 0;
+    if (ok)
+        wait_answer(w);
     fail_class_t f = PGF_OK;
     while ((r = PQgetResult(w->conn))) {
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -353,10 +379,10 @@ fail_class_t store_pg__commit(store_pg_t *w, const batch_view_t *v)
     return PGF_OK;
 }
 
-void store_pg__account_latency(store_pg_t *w)
+void store_pg__account_latency(store_pg_t *w, const pg_batch_t *b)
 {
     int64_t now = tg_clock_mono_ns();
-    for (uint32_t i = 0; i < w->rows; i++)
-        if (w->mono[i]) /* 0: the producer did not stamp it */
-            tg_hist_add(&w->st.e2e_lat, now - w->mono[i]);
+    for (uint32_t i = 0; i < b->rows; i++)
+        if (b->mono[i]) /* 0: the producer did not stamp it */
+            tg_hist_add(&w->st.e2e_lat, now - b->mono[i]);
 }

@@ -45,6 +45,18 @@ typedef struct batch_view {
     uint32_t rows;
 } batch_view_t;
 
+/** One batch of encoded rows. */
+typedef struct pg_batch {
+    store_pg_buf_t tb[STORE_PG_T_COUNT];
+    uint32_t trows[STORE_PG_T_COUNT];
+    uint32_t rows;
+    int64_t t0;    /* mono ns of the batch's first row */
+    int64_t *mono; /* ts_mono per row */
+    int64_t days[DAYS_MAX];
+    uint32_t ndays;
+    int64_t last_day;
+} pg_batch_t;
+
 struct store_pg {
     store_pg_cfg_t cfg;
     char *conninfo, *spill_dir;
@@ -56,16 +68,10 @@ struct store_pg {
     int64_t *ids; /* registry id -> database instrument id (0: unknown) */
     uint32_t nids;
 
-    /* current batch */
-    store_pg_buf_t tb[STORE_PG_T_COUNT];
-    uint32_t trows[STORE_PG_T_COUNT];
-    uint32_t rows;
-    int64_t t0;    /* mono ns of the batch's first row */
-    int64_t *mono; /* ts_mono per row */
-    int64_t days[DAYS_MAX];
-    uint32_t ndays;
-    int64_t last_day;
-    store_pg_buf_t rec; /* journal record header scratch */
+    /* Two batches: `cur` fills from the ring while `out` is committed (or held after a
+     * failure), so encoding overlaps the server's work on the previous batch. */
+    pg_batch_t bat[2];
+    pg_batch_t *cur, *out;
 
     int64_t known[KNOWN_MAX]; /* days whose partitions exist */
     uint32_t nknown;
@@ -89,16 +95,20 @@ struct store_pg {
 void store_pg__set_err(store_pg_t *w, int err, const char *what, const char *text);
 bool store_pg__known_day(const store_pg_t *w, int64_t d);
 void store_pg__add_known(store_pg_t *w, int64_t d);
-/** Empty the current batch. */
-void store_pg__batch_clear(store_pg_t *w);
-/** Encode one record into the current batch. @return 1 row added, 0 skipped, -ENOMEM. */
+/** Empty a batch. */
+void store_pg__batch_clear(pg_batch_t *b);
+/** Encode one record into w->cur. @return 1 row added, 0 skipped, -ENOMEM. */
 int store_pg__encode(store_pg_t *w, const book_out_t *r);
 bool store_pg__batch_full(const store_pg_t *w);
-/** View of the current batch. */
-void store_pg__batch_view(const store_pg_t *w, batch_view_t *v);
+/** View of a batch. */
+void store_pg__batch_view(const pg_batch_t *b, batch_view_t *v);
 /** Commit a batch in one transaction (partitions first; optimistic COPY or staged insert). */
 fail_class_t store_pg__commit(store_pg_t *w, const batch_view_t *v);
-/** Receive -> committed latency of every row of the current batch into the histogram. */
-void store_pg__account_latency(store_pg_t *w);
+/** Receive -> committed latency of every row of a batch into the histogram. */
+void store_pg__account_latency(store_pg_t *w, const pg_batch_t *b);
+
+/* store_pg.c: while a commit waits for the server, move ring records into w->cur (never
+ * flushes; no-op without a running thread). @return records taken. */
+uint32_t store_pg__overlap(store_pg_t *w);
 
 #endif

@@ -51,7 +51,7 @@
 #define RDS_IVL_MAX    6 /* distinct candle intervals */
 #define RDS_CMD_MAX    (STORE_RDS_JSON_MAX + 3 * STORE_RDS_NAME_MAX)
 #define RDS_MARKS      64 /* write marks for the round-trip histogram */
-#define RDS_WINDOW_MAX 16 /* batches read before sending slots, under backlog */
+#define RDS_WINDOW_MAX 16 /* batches read per round while disconnected */
 
 enum { SLOT_BOOK = 0, SLOT_TRADE = 1, SLOT_CANDLE0 = 2 };
 
@@ -98,6 +98,7 @@ struct store_rds {
 
     /* writer:redis only */
     uint64_t epoch;
+    int64_t now; /* monotonic stamp of the current drain round */
     uint32_t n_inst;
     rds_inst_t *inst;
     int64_t ivl_ns[RDS_IVL_MAX];
@@ -120,11 +121,6 @@ struct store_rds {
     char json[STORE_RDS_JSON_MAX];
     char cmd[RDS_CMD_MAX];
     char name[STORE_RDS_NAME_MAX];
-};
-
-const int64_t store_rds_lat_bound_ns[STORE_RDS_LAT_BUCKETS] = {
-    10000,   25000,    50000,    100000,   250000,    500000,    1000000,    2500000,
-    5000000, 10000000, 25000000, 50000000, 100000000, 250000000, 1000000000, INT64_MAX,
 };
 
 void store_rds_cfg_defaults(store_rds_cfg_t *c)
@@ -180,18 +176,6 @@ int store_rds_last_error(store_rds_t *p, char *buf, size_t len)
 const store_rds_stats_t *store_rds_stats(const store_rds_t *p)
 {
     return &p->st;
-}
-
-static void lat_add(tg_stat_t *bucket, tg_stat_t *sum, tg_stat_t *cnt, int64_t ns)
-{
-    if (ns < 0)
-        ns = 0;
-    unsigned i = 0;
-    while (ns > store_rds_lat_bound_ns[i])
-        i++;
-    TG_STAT_INC(bucket[i]);
-    TG_STAT_ADD(*sum, ns);
-    TG_STAT_INC(*cnt);
 }
 
 /* ---- reply parsing without allocation ------------------------------------------------- */
@@ -339,17 +323,24 @@ static int pipe_write(store_rds_t *p)
     return 0;
 }
 
-/* Read replies until at most `target` commands are in flight. */
+/* Read replies: blocking until at most `target` commands are in flight, then whatever has
+ * already arrived (so acknowledgements, and the latency figures, are not read late). */
 static int pipe_reap(store_rds_t *p, uint64_t target)
 {
+    int64_t now = tg_clock_mono_ns();
     rds_self = p;
-    while (p->ctx && p->sent - p->acked > target) {
+    while (p->ctx && p->sent > p->acked) {
         void *rep = NULL;
         if (redisGetReplyFromReader(p->ctx, &rep) != REDIS_OK) {
             conn_drop(p, TG_EPROTO, "reply");
             return TG_EPROTO;
         }
         if (!rep) {
+            if (p->sent - p->acked <= target) {
+                struct pollfd pfd = {.fd = p->ctx->fd, .events = POLLIN};
+                if (p->written == p->acked || poll(&pfd, 1, 0) <= 0)
+                    break; /* nothing more without waiting */
+            }
             if (p->written == p->acked) { /* nothing written is pending: write first */
                 int e = pipe_write(p);
                 if (e)
@@ -362,17 +353,16 @@ static int pipe_reap(store_rds_t *p, uint64_t target)
                 conn_drop(p, e, "read");
                 return e;
             }
+            now = tg_clock_mono_ns(); /* one stamp per read: replies of one read share it */
             continue;
         }
-        int64_t now = tg_clock_mono_ns();
         int64_t ts = p->fl_mono[p->acked & p->fl_mask];
         if (ts > 0)
-            lat_add(p->st.pub_bucket, &p->st.pub_sum_ns, &p->st.pub_count, now - ts);
+            tg_hist_add(&p->st.pub_lat, now - ts);
         p->acked++;
         TG_STAT_INC(p->st.commands);
         while (p->mark_n && p->marks[p->mark_head].end <= p->acked) {
-            lat_add(p->st.rtt_bucket, &p->st.rtt_sum_ns, &p->st.rtt_count,
-                    now - p->marks[p->mark_head].t);
+            tg_hist_add(&p->st.rtt_lat, now - p->marks[p->mark_head].t);
             p->mark_head = (p->mark_head + 1) % RDS_MARKS;
             p->mark_n--;
         }
@@ -486,8 +476,12 @@ static void flush_dirty(store_rds_t *p)
     if (!p->ctx)
         return;
     uint32_t k = 0;
-    for (; k < p->dlist_n && p->ctx; k++)
+    while (k < p->dlist_n) {
         slot_send(p, p->dlist[k] >> 4, p->dlist[k] & 15);
+        if (!p->ctx)
+            break; /* entry k stays: its slot is still dirty */
+        k++;
+    }
     if (k == p->dlist_n) {
         p->dlist_n = 0;
     } else { /* connection dropped midway: keep the rest (slots stay dirty) */
@@ -505,7 +499,7 @@ static rds_slot_t *slot_take(store_rds_t *p, uint32_t i, unsigned k, uint64_t se
     s->seq = seq;
     s->valid = 1;
     s->pub = pub;
-    s->touched_mono = tg_clock_mono_ns();
+    s->touched_mono = p->now;
     slot_mark(p, i, k);
     return s;
 }
@@ -604,11 +598,10 @@ static void ingest(store_rds_t *p, const book_out_t *r)
 
 /* ---- thread ---------------------------------------------------------------------------- */
 
-/* Read batches; keep reading (coalescing) while a backlog remains. @return records read. */
+/* Read one batch (up to RDS_WINDOW_MAX while disconnected). @return records read. */
 static uint32_t drain(store_rds_t *p)
 {
     uint32_t total = 0, rounds = 0;
-    uint32_t backlog = tg_ring_capacity(p->ring) / 4;
     for (;;) {
         uint32_t n = 0;
         const book_out_t *recs = tg_ring_spsc_peek(p->ring, &n);
@@ -616,14 +609,15 @@ static uint32_t drain(store_rds_t *p)
             break;
         if (n > p->cfg.batch)
             n = p->cfg.batch;
+        p->now = tg_clock_mono_ns();
         for (uint32_t k = 0; k < n; k++)
             ingest(p, &recs[k]);
         tg_ring_spsc_release(p->ring, n);
         total += n;
         TG_STAT_ADD(p->st.records, n);
-        if (++rounds >= RDS_WINDOW_MAX)
-            break;
-        if (p->ctx && tg_ring_count(p->ring) < backlog)
+        /* Connected: one batch per round, then send, so formatting overlaps the server's work.
+         * Disconnected: read on (up to a window) so the ring never fills. */
+        if (p->ctx || ++rounds >= RDS_WINDOW_MAX)
             break;
     }
     return total;

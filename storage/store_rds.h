@@ -19,6 +19,7 @@
 
 #include "book/tg_instr.h"
 #include "book/tg_ring.h"
+#include "book/tg_hist.h"
 #include "book/tg_stat.h"
 
 /** Log levels for the callback. */
@@ -61,12 +62,6 @@ typedef struct store_rds_cfg {
 /** Fill defaults (no ring, no registry).  Thread: any. */
 void store_rds_cfg_defaults(store_rds_cfg_t *c);
 
-/* Latency histograms: bucket i counts values <= store_rds_lat_bound_ns[i]; the last bucket
- * is +Inf. Bounds: 10us, 25us, 50us, 100us, 250us, 500us, 1ms, 2.5ms, 5ms, 10ms, 25ms, 50ms,
- * 100ms, 250ms, 1s, +Inf. */
-#define STORE_RDS_LAT_BUCKETS 16
-extern const int64_t store_rds_lat_bound_ns[STORE_RDS_LAT_BUCKETS];
-
 /** Counters (single writer: writer:redis). Read with TG_STAT_GET from any thread. */
 typedef struct store_rds_stats {
     tg_stat_t records;      /* records taken from the ring */
@@ -82,10 +77,8 @@ typedef struct store_rds_stats {
     tg_stat_t bad_records;  /* unknown instrument or kind, document too large */
     tg_stat_t connected;    /* gauge: 1 while connected */
     tg_stat_t bytes;        /* bytes of commands written */
-    tg_stat_t rtt_bucket[STORE_RDS_LAT_BUCKETS]; /* pipeline write -> all replies */
-    tg_stat_t rtt_sum_ns, rtt_count;
-    tg_stat_t pub_bucket[STORE_RDS_LAT_BUCKETS]; /* ts_mono (receive) -> PUBLISH acknowledged */
-    tg_stat_t pub_sum_ns, pub_count;
+    tg_hist_t rtt_lat;      /* pipeline round trip: a write -> the reply to its last command */
+    tg_hist_t pub_lat; /* per message: ts_mono (receive) -> its PUBLISH acknowledged by Redis */
 } store_rds_stats_t;
 
 typedef struct store_rds store_rds_t;

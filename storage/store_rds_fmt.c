@@ -42,16 +42,45 @@ static void w_str(fmt_w_t *w, const char *s)
     w_mem(w, s, strlen(s));
 }
 
+static const char fmt_digits2[] = "00010203040506070809101112131415161718192021222324252627282930"
+                                  "31323334353637383940414243444546474849505152535455565758596061"
+                                  "62636465666768697071727374757677787980818283848586878889909192"
+                                  "93949596979899";
+
+/* Decimal digits of v (1..20). */
+static size_t u64_len(uint64_t v)
+{
+    size_t n = 1;
+    for (;;) {
+        if (v < 10)
+            return n;
+        if (v < 100)
+            return n + 1;
+        if (v < 1000)
+            return n + 2;
+        if (v < 10000)
+            return n + 3;
+        v /= 10000;
+        n += 4;
+    }
+}
+
+/* Write v's digits to out (no NUL), two at a time from the end; returns the length. */
 static size_t u64_text(uint64_t v, char *out)
 {
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
+    size_t n = u64_len(v), i = n;
+    while (v >= 100) {
+        unsigned d = (unsigned)(v % 100) * 2;
+        v /= 100;
+        out[--i] = fmt_digits2[d + 1];
+        out[--i] = fmt_digits2[d];
+    }
+    if (v >= 10) {
+        out[--i] = fmt_digits2[v * 2 + 1];
+        out[--i] = fmt_digits2[v * 2];
+    } else {
+        out[--i] = (char)('0' + v);
+    }
     return n;
 }
 

@@ -314,7 +314,8 @@ static int scan_segments(store_spill_t *s)
         s->segs[s->nseg++] = n;
     }
     closedir(d);
-    qsort(s->segs, s->nseg, sizeof *s->segs, cmp_u64);
+    if (s->nseg > 1)
+        qsort(s->segs, s->nseg, sizeof *s->segs, cmp_u64);
     return 0;
 }
 

@@ -70,7 +70,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static void start_writer(fx_t *f, uint32_t commit_timeout_ms)
+static void start_writer_j(fx_t *f, uint32_t commit_timeout_ms, uint64_t spill_max)
 {
     store_pg_cfg_t c;
     store_pg_cfg_defaults(&c);
@@ -85,9 +85,18 @@ static void start_writer(fx_t *f, uint32_t commit_timeout_ms)
     c.batch_age_ms = 50;
     c.commit_timeout_ms = commit_timeout_ms;
     c.log = log_cb;
+    if (spill_max) {
+        c.spill_max_bytes = spill_max;
+        c.spill_segment_bytes = spill_max / 4;
+    }
     assert_int_equal(store_pg_create(&f->w, &c), 0);
     assert_int_equal(store_pg_connect(f->w), 0);
     assert_int_equal(store_pg_start(f->w), 0);
+}
+
+static void start_writer(fx_t *f, uint32_t commit_timeout_ms)
+{
+    start_writer_j(f, commit_timeout_ms, 0);
 }
 
 typedef struct producer {
@@ -95,6 +104,7 @@ typedef struct producer {
     uint64_t first, n;
     int per_10ms;
     _Atomic uint64_t sent;
+    _Atomic uint64_t full; /* pushes refused: ring full (backpressure seen by the producer) */
 } producer_t;
 
 static void *produce(void *p)
@@ -105,8 +115,10 @@ static void *produce(void *p)
         uint64_t id = pr->first + i;
         book_out_t r = it_trade((uint32_t)(id % 2), t0 + (int64_t)i * 1000, id,
                                 6000000 + (int64_t)(id % 1000), 1000 + (int64_t)id, 1);
-        while (!tg_ring_spsc_push(pr->f->ring, &r))
+        while (!tg_ring_spsc_push(pr->f->ring, &r)) {
+            atomic_fetch_add_explicit(&pr->full, 1, memory_order_relaxed);
             it_sleep_ms(1);
+        }
         atomic_store_explicit(&pr->sent, i + 1, memory_order_relaxed);
         if (pr->per_10ms && (i + 1) % (uint64_t)pr->per_10ms == 0)
             it_sleep_ms(10);
@@ -215,6 +227,59 @@ static void test_slow_server_spills_then_catches_up(void **state)
     check_exactly_once(f, 5000);
 }
 
+static void test_full_journal_backpressures_the_producer_and_drops_nothing(void **state)
+{
+    fx_t *f = *state;
+    start_writer_j(f, 5000, 256 * 1024); /* ~2500 trade rows fit in the journal */
+    producer_t pr = {.f = f, .first = 1, .n = 20000, .per_10ms = 100}; /* ~10000/s */
+    pthread_t th;
+    assert_int_equal(it_pg_stop(), 0);
+    pthread_create(&th, NULL, produce, &pr);
+    for (int t = 0; t < 10000 && !atomic_load(&pr.full); t += 20)
+        it_sleep_ms(20);
+    it_sleep_ms(500);
+    uint64_t blocked = STAT(f, blocked), full = STAT(f, spill_full);
+    uint64_t producer_full = atomic_load(&pr.full), sent = atomic_load(&pr.sent);
+    assert_int_equal(it_pg_start(), 0);
+    pthread_join(th, NULL);
+    bool ok = wait_for(f, 20000, 60000);
+    print_stats(f, "journal full");
+    assert_true(ok);
+    assert_true(blocked >= 1);
+    assert_true(full >= 1);
+    assert_true(producer_full > 0); /* the ring filled up: backpressure */
+    assert_true(sent < 20000);      /* the producer was held back */
+    assert_true(STAT(f, spill_batches) > 0);
+    assert_int_equal(store_pg_stop(f->w), 0);
+    assert_int_equal(STAT(f, rows_committed), 20000);
+    assert_int_equal(STAT(f, lost_at_stop), 0);
+    check_exactly_once(f, 20000);
+}
+
+static void test_stop_while_down_spills_everything_and_next_start_replays_it(void **state)
+{
+    fx_t *f = *state;
+    start_writer(f, 5000);
+    assert_int_equal(it_pg_stop(), 0);
+    producer_t pr = {.f = f, .first = 1, .n = 3000};
+    produce(&pr);
+    int64_t t0 = tg_clock_mono_ns();
+    assert_int_equal(store_pg_stop(f->w), 0); /* drains the ring, spills, returns */
+    assert_true(tg_clock_mono_ns() - t0 < 5 * TG_NS_PER_SEC);
+    assert_int_equal(STAT(f, spill_rows), 3000);
+    assert_int_equal(STAT(f, rows_committed), 0);
+    assert_int_equal(STAT(f, lost_at_stop), 0);
+    assert_int_equal(tg_ring_count(f->ring), 0);
+    store_pg_destroy(&f->w);
+    assert_int_equal(it_pg_start(), 0);
+    start_writer(f, 5000); /* same journal directory: replayed at start */
+    bool ok = wait_for(f, 3000, 30000);
+    print_stats(f, "stop while down");
+    assert_true(ok);
+    assert_int_equal(STAT(f, replay_rows), 3000);
+    check_exactly_once(f, 3000);
+}
+
 int main(void)
 {
     if (!getenv("TG_TEST_PG_DSN") || !getenv("TG_TEST_PG_DATA") || !getenv("TG_TEST_PG_BIN"))
@@ -223,6 +288,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_server_killed_mid_stream_loses_and_duplicates_nothing,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_server_spills_then_catches_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_full_journal_backpressures_the_producer_and_drops_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_stop_while_down_spills_everything_and_next_start_replays_it, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -338,8 +338,8 @@ static void test_subscriber_sees_every_record_in_sequence_and_matching_keys(void
     assert_true(TG_STAT_GET(st->records) == N_TRADES + N_BOOKS + 2);
     assert_true(TG_STAT_GET(st->messages) == N_TRADES + N_BOOKS + 1);
     assert_true(TG_STAT_GET(st->errors) == 0);
-    assert_true(TG_STAT_GET(st->pub_count) == N_TRADES + N_BOOKS + 1);
-    assert_true(TG_STAT_GET(st->rtt_count) > 0);
+    assert_true(TG_STAT_GET(st->pub_lat.count) == N_TRADES + N_BOOKS + 1);
+    assert_true(TG_STAT_GET(st->rtt_lat.count) > 0);
     assert_true(TG_STAT_GET(st->commands) ==
                 TG_STAT_GET(st->messages) + TG_STAT_GET(st->snapshots));
 }

@@ -163,7 +163,7 @@ static inline uint64_t fv_rand(uint64_t *s)
     return *s = x;
 }
 
-/** Mutate frame (len bytes) into out (cap >= len + 8): byte flip, truncation, deletion,
+/** Mutate frame (len bytes) into out (cap >= len + 32): byte flip, truncation, deletion,
  *  insertion of a JSON-significant byte, or digit change. Returns the new length. */
 static inline size_t fv_mutate(const char *in, size_t len, char *out, uint64_t *seed)
 {
@@ -193,18 +193,63 @@ static inline size_t fv_mutate(const char *in, size_t len, char *out, uint64_t *
     case 4: /* replace with a significant byte */
         out[at] = sig[fv_rand(seed) % (sizeof(sig) - 1)];
         return len;
-    default: /* make a number huge: insert 20 digits */
-    {
-        size_t k = len + 20 < len + 8 ? 0 : 0;
-        (void)k;
+    default: /* make a number huge: insert 20 nines before a digit */
         for (size_t i = at; i < len; i++)
             if (out[i] >= '0' && out[i] <= '9') {
-                out[i] = '9';
-                break;
+                memmove(out + i + 20, out + i, len - i);
+                memset(out + i, '9', 20);
+                return len + 20;
             }
         return len;
     }
+}
+
+/** Captures what a handler sends and requests (replaces the offline driver's counters). */
+typedef struct fv_cap {
+    char sent[16][2048];
+    int n_sent;
+    char rest[64][256];
+    uint64_t tag[64];
+    int n_rest;
+    int logs;
+} fv_cap_t;
+
+static inline int fv_cap_send(void *tctx, const char *text, size_t len)
+{
+    fv_cap_t *c = tctx;
+    if (c->n_sent < 16 && len < 2048) {
+        memcpy(c->sent[c->n_sent], text, len);
+        c->sent[c->n_sent][len] = 0;
     }
+    c->n_sent++;
+    return 0;
+}
+
+static inline int fv_cap_rest(void *tctx, const char *path, uint64_t tag)
+{
+    fv_cap_t *c = tctx;
+    if (c->n_rest < 64) {
+        snprintf(c->rest[c->n_rest], 256, "%s", path);
+        c->tag[c->n_rest] = tag;
+    }
+    c->n_rest++;
+    return 0;
+}
+
+static inline void fv_cap_log(void *lctx, int level, const char *msg)
+{
+    ((fv_cap_t *)lctx)->logs++;
+}
+
+/** Point h's transport services at c. */
+static inline void fv_capture(feed_handler_t *h, fv_cap_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    h->send = fv_cap_send;
+    h->rest_get = fv_cap_rest;
+    h->tctx = c;
+    h->log = fv_cap_log;
+    h->lctx = c;
 }
 
 /** Feed up to max frames of a recording, a quarter of them mutated, straight into the handler.

@@ -388,6 +388,40 @@ static void test_builder_message_spanning_two_instruments_ends_both(void **state
     assert_int_equal(count(f, BOOK_OUT_BOOK, BOOK_OUT_R_CHANGE), books + 2);
 }
 
+static void test_builder_interval_snapshots_only_for_books_that_were_valid(void **state)
+{
+    fx_t *f = *state;
+    book_builder_cfg_t cfg;
+    book_builder_cfg_defaults(&cfg);
+    cfg.reg = f->reg;
+    cfg.n_sinks = 1;
+    cfg.sinks[0] = (book_sink_cfg_t){
+        .name = "pg", .fn = sink, .ctx = f, .kinds = BOOK_SINK_PG, .lossless = true};
+    cfg.book_interval_ns = 100 * MS;
+    book_builder_t *b2;
+    assert_int_equal(book_builder_create(&b2, &cfg), 0);
+    book_builder_destroy(&f->b);
+    f->b = b2;
+    snapshot(f, f->id, 1);
+    tg_event_t t[1] = {ev(f, f->id_ck, TG_EV_TRADE, TG_SIDE_BUY, 100, 1, 0)};
+    msg(f, t, 1, 0);
+    int64_t t0 = f->t;
+    book_builder_tick(f->b, t0 + 50 * MS, 0);
+    assert_int_equal(count(f, BOOK_OUT_BOOK, BOOK_OUT_R_INTERVAL), 0);
+    book_builder_tick(f->b, t0 + 150 * MS, 0);
+    assert_int_equal(count(f, BOOK_OUT_BOOK, BOOK_OUT_R_INTERVAL), 1);
+    book_builder_tick(f->b, t0 + 260 * MS, 0);
+    assert_int_equal(count(f, BOOK_OUT_BOOK, BOOK_OUT_R_INTERVAL), 2);
+    for (int i = 0; i < f->n; i++)
+        if (f->rec[i].kind == BOOK_OUT_BOOK)
+            assert_int_equal(f->rec[i].instr, f->id); /* never the trade-only instrument */
+    /* PG kinds: no CHANGE snapshots, no forming candles */
+    assert_int_equal(count(f, BOOK_OUT_BOOK, BOOK_OUT_R_CHANGE), 0);
+    for (int i = 0; i < f->n; i++)
+        if (f->rec[i].kind == BOOK_OUT_CANDLE)
+            assert_int_equal(f->rec[i].u.candle.closed, 1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -402,6 +436,7 @@ int main(void)
         T(test_builder_trades_make_records_and_candles_close_on_book_time),
         T(test_builder_bad_events_are_counted_and_fault_the_book),
         T(test_builder_message_spanning_two_instruments_ends_both),
+        T(test_builder_interval_snapshots_only_for_books_that_were_valid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -250,7 +250,9 @@ static void test_l2_random_sequences_match_the_reference_book(void **state)
     while (changes < target) {
         int levels = (int)(rnd() % 4 == 0 ? rnd() % 1500 : rnd() % 60);
         int wide = round % 2 ? 2000 : 40;
-        size_t limit = rnd() % 4 == 0 ? (size_t)(rnd() % 50 + 1) : 0;
+        size_t limit = 0;
+        if (rnd() % 4 == 0) /* shallow (Kraken 10/25) or deep (Kraken 1000) depth limits */
+            limit = rnd() % 2 ? (size_t)(rnd() % 50 + 1) : (size_t)(rnd() % 1000 + 1);
         random_snapshot(b, &r, mid, levels);
         compare(b, &r);
         int msgs = (int)(rnd() % 3000);

@@ -163,7 +163,8 @@ static void test_binance_fast_and_generic_paths_emit_identical_events(void **sta
         a.keep_events = b.keep_events = 1;
         assert_int_equal(fv_run(&a, g_paths[f], NULL, 0, NULL), 0);
         assert_int_equal(fv_run(&b, g_paths[f], NULL, 0, slow_only), 0);
-        assert_true(TG_STAT_GET(a.off->stats.fast_path) > TG_STAT_GET(a.off->stats.frames) * 99 / 100);
+        assert_true(TG_STAT_GET(a.off->stats.fast_path) >
+                    TG_STAT_GET(a.off->stats.frames) * 99 / 100);
         assert_int_equal(TG_STAT_GET(b.off->stats.fast_path), 0);
         assert_int_equal(a.n_ev, b.n_ev);
         assert_true(a.n_ev > 1000);
@@ -251,7 +252,7 @@ static void test_binance_scanner_agrees_with_the_generic_parser_on_mutated_frame
         const char *frame;
         size_t len, i = 0;
         while (feed_tgrec_next(o->rec, &ts, &frame, &len) == 1) {
-            if (i++ % 7 != 0 || len + 8 > (1 << 20))
+            if (i++ % 7 != 0 || len + 32 > (1 << 20))
                 continue;
             for (int k = 0; k < 3; k++) {
                 size_t n = fv_mutate(frame, len, buf, &seed);
@@ -338,7 +339,7 @@ static void test_binance_mutated_frames_never_crash_and_are_all_accounted(void *
         const char *frame;
         size_t len, fed = 0;
         while (feed_tgrec_next(o->rec, &ts, &frame, &len) == 1) {
-            if (len + 8 > (1 << 20))
+            if (len + 32 > (1 << 20))
                 continue;
             size_t n = len;
             memcpy(buf, frame, len);
@@ -360,6 +361,210 @@ static void test_binance_mutated_frames_never_crash_and_are_all_accounted(void *
     free(buf);
 }
 
+/* ---- the sync state machine on hand-written streams ---- */
+
+#define D(U, u, b, a)                                                                              \
+    "{\"stream\":\"btcusdt@depth@100ms\",\"data\":{\"e\":\"depthUpdate\",\"E\":1000,\"s\":"        \
+    "\"BTCUSDT\",\"U\":" #U ",\"u\":" #u ",\"b\":" b ",\"a\":" a "}}\n"
+#define DF(U, u, pu, b, a)                                                                         \
+    "{\"stream\":\"btcusdt@depth@0ms\",\"data\":{\"e\":\"depthUpdate\",\"E\":1000,\"T\":999,"      \
+    "\"s\":\"BTCUSDT\",\"U\":" #U ",\"u\":" #u ",\"pu\":" #pu ",\"b\":" b ",\"a\":" a "}}\n"
+#define SNAP(L, b, a)                                                                              \
+    "{\"stream\":\"btcusdt@depthSnapshot\",\"generated\":true,\"data\":{\"lastUpdateId\":" #L      \
+    ",\"bids\":" b ",\"asks\":" a "}}\n"
+
+static const char spot_stream[] =
+    "# tgrec 1\n# venue: binance\n# symbols: BTCUSDT\n"
+    "1 " D(90, 95, "[[\"1.0\",\"1\"]]", "[]")                 /* stale once L=100 is known */
+    "2 " D(96, 102, "[[\"2.0\",\"1\"]]", "[[\"3.0\",\"1\"]]") /* bridges L=100 */
+    "3 " SNAP(50, "[[\"1.1\",\"9\"]]", "[[\"3.9\",\"9\"]]")   /* older than the buffer: refused */
+    "4 " SNAP(100, "[[\"1.5\",\"5\"]]",
+              "[[\"3.5\",\"5\"]]")              /* applied, then 1 dropped, 2 applied */
+    "5 " D(103, 105, "[[\"2.0\",\"0\"]]", "[]") /* chains: deletes 2.0 */
+    "6 " D(107, 110, "[[\"2.2\",\"1\"]]", "[]") /* 106 missing: GAP, buffered */
+    "7 " D(111, 112, "[[\"1.6\",\"2\"]]", "[]") /* buffered */
+    "8 " SNAP(111, "[[\"1.7\",\"1\"]]", "[[\"3.3\",\"1\"]]") /* 6 stale, 7 bridges */
+    "9 " D(113, 113, "[]", "[[\"3.2\",\"4\"]]")              /* chains */
+    "10 " SNAP(120, "[[\"9.9\",\"9\"]]", "[]");              /* LIVE: ignored */
+
+static void test_binance_spot_sync_buffers_bridges_detects_gaps_and_resyncs(void **state)
+{
+    fv_run_t r = {0};
+    r.keep_events = 1;
+    assert_int_equal(fv_run(&r, NULL, spot_stream, sizeof(spot_stream) - 1, NULL), 0);
+    const feed_stats_t *s = &r.off->stats;
+    assert_int_equal(TG_STAT_GET(s->snapshots), 2);
+    assert_int_equal(TG_STAT_GET(s->gaps), 1);
+    assert_int_equal(TG_STAT_GET(s->resyncs), 2);       /* refused snapshot + gap */
+    assert_int_equal(TG_STAT_GET(s->buffered), 4);      /* diffs 1, 2, 6, 7 */
+    assert_int_equal(TG_STAT_GET(s->stale_dropped), 2); /* diffs 1 and 6 */
+    assert_int_equal(TG_STAT_GET(s->unhandled), 1);     /* the snapshot while LIVE */
+    assert_int_equal(fv_errors(s), 0);
+    assert_true(fv_accounted(s));
+    /* the gap event: last good u 105, received U 107 */
+    int gaps = 0;
+    for (size_t i = 0; i < r.n_ev; i++)
+        if (r.ev[i].kind == TG_EV_GAP) {
+            assert_int_equal(r.ev[i].seq, 105);
+            assert_int_equal(r.ev[i].u.aux, 107);
+            assert_true(r.ev[i].flags & TG_EVF_LAST);
+            gaps++;
+        }
+    assert_int_equal(gaps, 1);
+    /* final book: snapshot 111 + diff 7 + diff 9 */
+    const ref_book_t *b = &r.book[r.off->h.instr[0]];
+    assert_int_equal(b->bid.n, 2);
+    assert_int_equal(b->bid.px[0], 170000000);
+    assert_int_equal(b->bid.sz[0], 100000000);
+    assert_int_equal(b->bid.px[1], 160000000);
+    assert_int_equal(b->bid.sz[1], 200000000);
+    assert_int_equal(b->ask.n, 2);
+    assert_int_equal(b->ask.px[0], 320000000);
+    assert_int_equal(b->ask.sz[0], 400000000);
+    assert_int_equal(b->ask.px[1], 330000000);
+    /* every message ends with TG_EVF_LAST; levels carry their diff's u */
+    for (size_t i = 0; i < r.n_ev; i++)
+        if (r.ev[i].kind == TG_EV_LEVEL && r.ev[i].price == 320000000)
+            assert_int_equal(r.ev[i].seq, 113);
+    assert_true(r.ev[r.n_ev - 1].flags & TG_EVF_LAST);
+    fv_free(&r);
+}
+
+static const char futures_stream[] =
+    "# tgrec 1\n# venue: binance-futures\n# symbols: BTCUSDT\n"
+    "1 " DF(90, 95, 89, "[[\"1.0\",\"1\"]]", "[]")  /* u < L: stale */
+    "2 " DF(96, 100, 95, "[[\"2.0\",\"1\"]]", "[]") /* U <= L <= u: bridges (u == L kept) */
+    "3 " SNAP(100, "[[\"1.5\",\"5\"]]", "[[\"3.5\",\"5\"]]") "4 " DF(
+        101, 105, 100, "[[\"2.0\",\"0\"]]", "[]")      /* pu == prev u */
+    "5 " DF(106, 108, 104, "[[\"2.5\",\"1\"]]", "[]"); /* pu 104 != 105: GAP */
+
+static void test_binance_futures_sync_uses_pu_and_keeps_u_equal_to_the_snapshot(void **state)
+{
+    fv_run_t r = {0};
+    r.keep_events = 1;
+    assert_int_equal(fv_run(&r, NULL, futures_stream, sizeof(futures_stream) - 1, NULL), 0);
+    const feed_stats_t *s = &r.off->stats;
+    assert_int_equal(TG_STAT_GET(s->snapshots), 1);
+    assert_int_equal(TG_STAT_GET(s->stale_dropped), 1);
+    assert_int_equal(TG_STAT_GET(s->gaps), 1);
+    int found = 0;
+    for (size_t i = 0; i < r.n_ev; i++) {
+        if (r.ev[i].kind == TG_EV_GAP) {
+            assert_int_equal(r.ev[i].seq, 105);
+            assert_int_equal(r.ev[i].u.aux, 104);
+            found++;
+        }
+        if (r.ev[i].kind == TG_EV_LEVEL && !(r.ev[i].flags & TG_EVF_SNAPSHOT))
+            assert_int_equal(r.ev[i].ts_exch, 999000000); /* futures: T, not E */
+    }
+    assert_int_equal(found, 1);
+    const ref_book_t *b = &r.book[r.off->h.instr[0]];
+    assert_int_equal(b->bid.n, 1); /* 2.0 added by diff 2, deleted by diff 4; 2.5 never */
+    assert_int_equal(b->bid.px[0], 150000000);
+    fv_free(&r);
+}
+
+static void test_binance_spot_overlapping_diff_breaks_the_chain(void **state)
+{
+    /* U must be exactly prev u + 1 once live: an overlap is as wrong as a hole */
+    static const char rec[] =
+        "# tgrec 1\n# venue: binance\n# symbols: BTCUSDT\n"
+        "1 " SNAP(100, "[[\"1.5\",\"5\"]]", "[]") "2 " D(
+            101, 105, "[[\"2.0\",\"1\"]]", "[]") "3 " D(104, 108, "[[\"2.1\",\"1\"]]", "[]");
+    fv_run_t r = {0};
+    r.keep_events = 1;
+    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
+    assert_int_equal(TG_STAT_GET(r.off->stats.gaps), 1);
+    assert_int_equal(r.ev[r.n_ev - 1].kind, TG_EV_GAP);
+    assert_int_equal(r.ev[r.n_ev - 1].seq, 105);
+    assert_int_equal(r.ev[r.n_ev - 1].u.aux, 104);
+    fv_free(&r);
+}
+
+static void test_binance_rest_snapshots_are_matched_to_their_request(void **state)
+{
+    static const char rec[] = "# tgrec 1\n# venue: binance\n# symbols: BTCUSDT\n"
+                              "1 " D(96, 102, "[[\"2.0\",\"1\"]]", "[]");
+    fv_run_t r = {0};
+    r.keep_events = 1;
+    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
+    feed_handler_t *h = &r.off->h;
+    assert_int_equal(r.off->rest_gets, 1); /* on_open asked for the snapshot */
+    static const char body[] = "{\"lastUpdateId\":100,\"bids\":[[\"1.5\",\"5\"]],\"asks\":[]}";
+    feed_bn_t *bn = h->vstate;
+    uint64_t tag = (uint64_t)bn->gen << 32;
+    /* an answer to a previous connection is ignored */
+    assert_int_equal(h->venue->on_rest(h, tag - (1ull << 32), 200, body, sizeof(body) - 1, 5, 5),
+                     0);
+    assert_int_equal(TG_STAT_GET(r.off->stats.snapshots), 0);
+    /* a refused request is a venue error, retried on the tick */
+    assert_true(h->venue->on_rest(h, tag, 503, "busy", 4, 5, 5) < 0);
+    assert_int_equal(TG_STAT_GET(r.off->stats.err_venue), 1);
+    h->venue->on_tick(h, 10000000000LL);
+    assert_int_equal(r.off->rest_gets, 2);
+    assert_int_equal(h->venue->on_rest(h, tag, 200, body, sizeof(body) - 1, 5, 5), 0);
+    feed_flush(h);
+    assert_int_equal(TG_STAT_GET(r.off->stats.snapshots), 1);
+    const ref_book_t *b = &r.book[h->instr[0]];
+    assert_int_equal(b->bid.n, 2); /* snapshot 1.5 + buffered diff 2.0 */
+    int rest = 0;
+    for (size_t i = 0; i < r.n_ev; i++)
+        rest += r.ev[i].kind == TG_EV_BOOK_CLEAR && (r.ev[i].flags & TG_EVF_REST);
+    assert_int_equal(rest, 1);
+    fv_free(&r);
+}
+
+static void test_binance_on_open_subscribes_and_requests_one_snapshot_per_symbol(void **state)
+{
+    for (int f = 0; f < g_n; f++) {
+        feed_offline_t *o;
+        assert_int_equal(feed_offline_open(&o, g_paths[f], NULL, NULL, 0), 0);
+        fv_cap_t *c = calloc(1, sizeof(*c));
+        fv_capture(&o->h, c);
+        assert_int_equal(o->venue->on_open(&o->h), 0);
+        bool fut = strcmp(o->venue->name, "binance-futures") == 0;
+        assert_int_equal(c->n_sent, 1);
+        assert_int_equal(strncmp(c->sent[0], "{\"method\":\"SUBSCRIBE\",\"params\":[\"", 32), 0);
+        assert_non_null(strstr(c->sent[0], "],\"id\":1}"));
+        assert_int_equal(c->n_rest, (int)o->h.n_instr);
+        for (uint32_t i = 0; i < o->h.n_instr; i++) {
+            const tg_instr_t *in = tg_instr_reg_get(o->reg, o->h.instr[i]);
+            char want[160], lower[64];
+            size_t n = strlen(in->symbol);
+            for (size_t k = 0; k <= n; k++)
+                lower[k] =
+                    (char)((in->symbol[k] >= 'A' && in->symbol[k] <= 'Z') ? in->symbol[k] + 32
+                                                                          : in->symbol[k]);
+            snprintf(want, sizeof(want), "\"%s@depth@100ms\"", lower);
+            assert_non_null(strstr(c->sent[0], want));
+            snprintf(want, sizeof(want), "\"%s@%s\"", lower, fut ? "aggTrade" : "trade");
+            assert_non_null(strstr(c->sent[0], want));
+            snprintf(want, sizeof(want), "%s?symbol=%s&limit=1000",
+                     fut ? "/fapi/v1/depth" : "/api/v3/depth", in->symbol);
+            assert_string_equal(c->rest[i], want);
+        }
+        free(c);
+        feed_offline_close(&o);
+    }
+}
+
+static void test_binance_error_logs_are_rate_limited(void **state)
+{
+    feed_offline_t *o;
+    assert_int_equal(feed_offline_open(&o, g_paths[0], NULL, NULL, 0), 0);
+    fv_cap_t *c = calloc(1, sizeof(*c));
+    fv_capture(&o->h, c);
+    for (int i = 0; i < 1000; i++) /* 1000 bad frames within one second */
+        o->venue->on_frame(&o->h, "{\"stream\":", 10, 1000000000LL + i, 1000000000LL + i);
+    assert_int_equal(TG_STAT_GET(o->stats.err_json), 1000);
+    assert_true(c->logs >= 1 && c->logs <= 25);
+    int before = c->logs;
+    o->venue->on_frame(&o->h, "{", 1, 30000000000LL, 30000000000LL); /* next window */
+    assert_int_equal(c->logs, before + 2); /* "N suppressed" + the new line */
+    free(c);
+    feed_offline_close(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,6 +576,12 @@ int main(void)
         cmocka_unit_test(test_binance_scanner_agrees_with_the_generic_parser_on_mutated_frames),
         cmocka_unit_test(test_binance_a_removed_depth_frame_is_detected_as_one_gap),
         cmocka_unit_test(test_binance_mutated_frames_never_crash_and_are_all_accounted),
+        cmocka_unit_test(test_binance_spot_sync_buffers_bridges_detects_gaps_and_resyncs),
+        cmocka_unit_test(test_binance_futures_sync_uses_pu_and_keeps_u_equal_to_the_snapshot),
+        cmocka_unit_test(test_binance_spot_overlapping_diff_breaks_the_chain),
+        cmocka_unit_test(test_binance_rest_snapshots_are_matched_to_their_request),
+        cmocka_unit_test(test_binance_on_open_subscribes_and_requests_one_snapshot_per_symbol),
+        cmocka_unit_test(test_binance_error_logs_are_rate_limited),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

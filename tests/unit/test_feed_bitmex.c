@@ -41,6 +41,8 @@ static void test_bitmex_books_and_trades_equal_the_oracle(void **state)
     assert_int_equal(vrun_errors(&o->stats), 0);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     assert_int_equal(TG_STAT_GET(o->stats.snapshots), 10);
+    assert_int_equal(TG_STAT_GET(o->stats.frames), o->rec->data_lines);
+    assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
     assert_int_equal(orc.n_syms, (int)o->h.n_instr);
     int diffs = 0;
     long trades = 0;
@@ -58,6 +60,7 @@ static void test_bitmex_books_and_trades_equal_the_oracle(void **state)
         /* whole book: level counts per side equal tardis' */
         assert_int_equal((long)v->book[in->id].bid.n, os->levels_bids);
         assert_int_equal((long)v->book[in->id].ask.n, os->levels_asks);
+        assert_int_equal(v->book_msgs[in->id], os->book_changes);
         assert_int_equal(v->trades[in->id], os->trades);
         assert_int_equal(v->buys[in->id], os->buy_trades);
         int64_t amount;
@@ -158,6 +161,16 @@ static void test_bitmex_bad_input_is_counted(void **state)
 }
 
 static uint64_t rng = 0x1234567887654321ull;
+/* TG_FUZZ_SEED=<n> picks another sequence of mutations; TG_FUZZ_ITERS=<n> runs longer. */
+static int fuzz_iters(int dflt)
+{
+    const char *e = getenv("TG_FUZZ_SEED");
+    if (e && strtoull(e, NULL, 0))
+        rng = strtoull(e, NULL, 0);
+    e = getenv("TG_FUZZ_ITERS");
+    return e && atoi(e) > 0 ? atoi(e) : dflt;
+}
+
 static uint64_t xrand(void)
 {
     rng ^= rng << 13;
@@ -181,7 +194,8 @@ static void test_bitmex_mutated_frames_never_crash_and_are_all_counted(void **st
     while (k < nf && feed_tgrec_next(o->rec, &ts, &fr[k], &fl[k]) == 1)
         k++;
     nf = k;
-    for (int it = 0; it < 10000; it++) {
+    int iters = fuzz_iters(10000);
+    for (int it = 0; it < iters; it++) {
         size_t i = xrand() % nf, len = fl[i];
         char *b = malloc(len ? len : 1);
         memcpy(b, fr[i], len);
@@ -202,10 +216,12 @@ static void test_bitmex_mutated_frames_never_crash_and_are_all_counted(void **st
             break;
         }
         uint64_t frames = TG_STAT_GET(o->stats.frames), errs = vrun_errors(&o->stats);
+        uint64_t acc = vrun_accounted(&o->stats);
         int rc = o->venue->on_frame(&o->h, b, len, 1, 1);
         feed_flush(&o->h);
         assert_int_equal(TG_STAT_GET(o->stats.frames), frames + 1);
         assert_int_equal(vrun_errors(&o->stats), errs + (rc < 0 ? 1 : 0));
+        assert_int_equal(vrun_accounted(&o->stats), acc + 1);
         assert_int_equal(v->in_msg, 0);
         free(b);
     }

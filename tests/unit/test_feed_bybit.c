@@ -111,8 +111,8 @@ static void test_bybit_books_equal_a_naive_replay_of_the_raw_frames(void **state
         r.truncate = (uint32_t)nb[0].depth;
         assert_int_equal(fv_run(&r, g_paths[f], NULL, 0, NULL), 0);
         for (int i = 0; i < n; i++) {
-            int64_t id = tg_instr_reg_find(r.off->reg, r.off->h.venue_id, nb[i].sym,
-                                           strlen(nb[i].sym));
+            int64_t id =
+                tg_instr_reg_find(r.off->reg, r.off->h.venue_id, nb[i].sym, strlen(nb[i].sym));
             assert_true(id >= 0);
             const ref_book_t *b = &r.book[id];
             assert_true(b->have_snapshot);
@@ -173,7 +173,7 @@ static void test_bybit_a_removed_delta_is_detected_as_one_gap(void **state)
         assert_int_equal(TG_STAT_GET(r.off->stats.gaps), 1);
         assert_int_equal(r.gap_events, 1);
         assert_int_equal(TG_STAT_GET(r.off->stats.resyncs), 1);
-        assert_true(r.off->sent >= 2); /* unsubscribe + subscribe */
+        assert_true(r.off->sent >= 2);                            /* unsubscribe + subscribe */
         assert_true(TG_STAT_GET(r.off->stats.stale_dropped) > 0); /* deltas until a snapshot */
         fv_free(&r);
         free(t);
@@ -184,14 +184,19 @@ static void test_bybit_trades_and_acks_are_read(void **state)
 {
     static const char rec[] =
         "# tgrec 1\n# venue: bybit\n# symbols: BTCUSDT\n"
-        "1 {\"success\":true,\"ret_msg\":\"\",\"conn_id\":\"x\",\"req_id\":\"\",\"op\":\"subscribe\"}\n"
+        "1 "
+        "{\"success\":true,\"ret_msg\":\"\",\"conn_id\":\"x\",\"req_id\":\"\",\"op\":\"subscribe\"}"
+        "\n"
         "2 {\"topic\":\"publicTrade.BTCUSDT\",\"type\":\"snapshot\",\"ts\":1672304486868,\"data\":["
         "{\"T\":1672304486865,\"s\":\"BTCUSDT\",\"S\":\"Buy\",\"v\":\"0.001\",\"p\":\"16578.50\","
         "\"L\":\"PlusTick\",\"i\":\"20f43950-d8dd-5b31-9112-a178eb6023af\",\"BT\":false},"
         "{\"T\":1672304486866,\"s\":\"BTCUSDT\",\"S\":\"Sell\",\"v\":\"0.002\",\"p\":\"16578.00\","
         "\"L\":\"MinusTick\",\"i\":\"30f43950-d8dd-5b31-9112-a178eb6023af\",\"BT\":false}]}\n"
-        "3 {\"success\":true,\"ret_msg\":\"pong\",\"conn_id\":\"x\",\"req_id\":\"\",\"op\":\"ping\"}\n"
-        "4 {\"success\":false,\"ret_msg\":\"error:handler not found\",\"conn_id\":\"x\",\"op\":\"subscribe\"}\n";
+        "3 "
+        "{\"success\":true,\"ret_msg\":\"pong\",\"conn_id\":\"x\",\"req_id\":\"\",\"op\":\"ping\"}"
+        "\n"
+        "4 {\"success\":false,\"ret_msg\":\"error:handler not "
+        "found\",\"conn_id\":\"x\",\"op\":\"subscribe\"}\n";
     fv_run_t r = {0};
     r.keep_events = 1;
     assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
@@ -224,6 +229,38 @@ static void test_bybit_mutated_frames_never_crash_and_are_all_accounted(void **s
     }
 }
 
+static void test_bybit_subscribes_at_most_ten_topics_per_request_and_pings(void **state)
+{
+    static const char rec[] = "# tgrec 1\n# venue: bybit\n# symbols: A1,A2,A3,A4,A5,A6\n";
+    fv_run_t r = {0};
+    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
+    feed_handler_t *h = &r.off->h;
+    fv_cap_t *c = calloc(1, sizeof(*c));
+    fv_capture(h, c);
+    assert_int_equal(h->venue->on_open(h), 0);
+    assert_int_equal(c->n_sent, 2); /* 12 topics: 10 + 2 */
+    assert_string_equal(
+        c->sent[0],
+        "{\"op\":\"subscribe\",\"args\":[\"orderbook.50.A1\",\"publicTrade.A1\","
+        "\"orderbook.50.A2\",\"publicTrade.A2\",\"orderbook.50.A3\",\"publicTrade.A3\","
+        "\"orderbook.50.A4\",\"publicTrade.A4\",\"orderbook.50.A5\",\"publicTrade.A5\"]}");
+    assert_string_equal(c->sent[1],
+                        "{\"op\":\"subscribe\",\"args\":[\"orderbook.50.A6\",\"publicTrade.A6\"]}");
+    const int64_t s = 1000000000LL;
+    h->venue->on_tick(h, 100 * s);
+    h->venue->on_tick(h, 110 * s);
+    assert_int_equal(c->n_sent, 2);
+    h->venue->on_tick(h, 120 * s);
+    assert_int_equal(c->n_sent, 3);
+    assert_string_equal(c->sent[2], "{\"op\":\"ping\"}");
+    h->venue->on_tick(h, 139 * s);
+    assert_int_equal(c->n_sent, 3);
+    h->venue->on_tick(h, 141 * s);
+    assert_int_equal(c->n_sent, 4);
+    free(c);
+    fv_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_bybit_a_removed_delta_is_detected_as_one_gap),
         cmocka_unit_test(test_bybit_trades_and_acks_are_read),
         cmocka_unit_test(test_bybit_mutated_frames_never_crash_and_are_all_accounted),
+        cmocka_unit_test(test_bybit_subscribes_at_most_ten_topics_per_request_and_pings),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -137,6 +137,62 @@ static void test_coinbase_mutated_frames_never_crash_and_are_all_accounted(void 
     }
 }
 
+static void test_coinbase_subscribes_level2_and_matches_for_all_products(void **state)
+{
+    static const char rec[] = "# tgrec 1\n# venue: coinbase\n# symbols: BTC-USD,ETH-EUR\n";
+    fv_run_t r = {0};
+    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
+    feed_handler_t *h = &r.off->h;
+    fv_cap_t *c = calloc(1, sizeof(*c));
+    fv_capture(h, c);
+    assert_int_equal(h->venue->on_open(h), 0);
+    assert_int_equal(c->n_sent, 1);
+    assert_string_equal(c->sent[0], "{\"type\":\"subscribe\",\"product_ids\":[\"BTC-USD\","
+                                    "\"ETH-EUR\"],\"channels\":[\"level2\",\"matches\"]}");
+    free(c);
+    fv_free(&r);
+}
+
+static void test_coinbase_times_are_converted_to_ns_exactly(void **state)
+{
+    static const char rec[] =
+        "# tgrec 1\n# venue: coinbase\n# symbols: BTC-USD\n"
+        "1 {\"type\":\"snapshot\",\"product_id\":\"BTC-USD\",\"bids\":[[\"10.5\",\"1\"]],"
+        "\"asks\":[[\"11\",\"2\"]]}\n"
+        "2 {\"type\":\"l2update\",\"product_id\":\"BTC-USD\",\"changes\":[[\"buy\",\"10.6\","
+        "\"3\"]],\"time\":\"2021-04-17T16:43:37.075687Z\"}\n"
+        "3 {\"type\":\"match\",\"trade_id\":7,\"side\":\"sell\",\"size\":\"0.5\",\"price\":"
+        "\"11\",\"product_id\":\"BTC-USD\",\"sequence\":50,\"time\":\"2000-02-29T00:00:00Z\"}\n"
+        "4 {\"type\":\"l2update\",\"product_id\":\"BTC-USD\",\"changes\":[[\"buy\",\"10.6\","
+        "\"3\"]],\"time\":\"2021-13-17T16:43:37Z\"}\n";
+    fv_run_t r = {0};
+    r.keep_events = 1;
+    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
+    /* date -u -d 2021-04-17T16:43:37Z +%s = 1618677817; 2000-02-29 = 951782400 */
+    int lv = 0, tr = 0;
+    for (size_t i = 0; i < r.n_ev; i++) {
+        const tg_event_t *e = &r.ev[i];
+        if (e->kind == TG_EV_LEVEL && !(e->flags & TG_EVF_SNAPSHOT)) {
+            assert_int_equal(e->ts_exch, 1618677817075687000LL);
+            lv++;
+        }
+        if (e->kind == TG_EV_TRADE) {
+            assert_int_equal(e->ts_exch, 951782400000000000LL);
+            assert_int_equal(e->side, TG_SIDE_BUY); /* maker sold */
+            assert_int_equal(e->u.trade_id, 7);
+            assert_int_equal(e->seq, 50);
+            tr++;
+        }
+    }
+    assert_int_equal(lv, 1);
+    assert_int_equal(tr, 1);
+    /* month 13: a field error, and the book (valid until then) is invalidated */
+    assert_int_equal(TG_STAT_GET(r.off->stats.err_field), 1);
+    assert_int_equal(r.gap_events, 1);
+    assert_int_equal(TG_STAT_GET(r.off->stats.resyncs), 1);
+    fv_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +200,8 @@ int main(void)
         cmocka_unit_test(test_coinbase_clean_recording_has_no_gaps_and_no_errors),
         cmocka_unit_test(test_coinbase_a_removed_match_is_counted_as_a_gap),
         cmocka_unit_test(test_coinbase_mutated_frames_never_crash_and_are_all_accounted),
+        cmocka_unit_test(test_coinbase_subscribes_level2_and_matches_for_all_products),
+        cmocka_unit_test(test_coinbase_times_are_converted_to_ns_exactly),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "../fixtures/venue_run.h"
+#include "book/tg_resync.h"
 #include "feeds/feed_checksum.h"
 
 #define KR_FILE   "kraken/cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec"
@@ -50,6 +51,7 @@ static void test_kraken_every_recorded_checksum_matches_our_book(void **state)
     assert_int_equal(vrun_errors(&o->stats), 0);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     assert_int_equal(TG_STAT_GET(o->stats.frames), o->rec->data_lines);
+    assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
     /* oracle: 4279 book changes, 31 heartbeats + 10 subscriptionStatus + 1 systemStatus */
     long book_msgs = 0;
     for (int i = 0; i < VR_MAX; i++)
@@ -87,6 +89,9 @@ static void test_kraken_final_top10_books_equal_the_oracle(void **state)
         snprintf(what, sizeof(what), "%s asks", in->symbol);
         diffs += vrun_cmp_side(&v->book[in->id].ask, os->asks, os->n_asks, 10, in->px_scale,
                                in->sz_scale, what);
+        /* whole book: level counts per side equal tardis' */
+        assert_int_equal((long)v->book[in->id].bid.n, os->levels_bids);
+        assert_int_equal((long)v->book[in->id].ask.n, os->levels_asks);
         assert_int_equal(v->trades[in->id], os->trades);
         assert_int_equal(v->snapshots[in->id], os->snapshots);
         assert_int_equal(v->book_msgs[in->id], os->book_changes);
@@ -288,7 +293,50 @@ static void test_kraken_bad_input_is_counted_and_a_bad_level_resyncs(void **stat
     free(v);
 }
 
+static tg_resync_t resync_req;
+
+static void test_kraken_builder_resync_request_resubscribes_the_pair_on_tick(void **state)
+{
+    feed_offline_t *o = NULL;
+    vrun_t *v = calloc(1, sizeof(*v));
+    assert_int_equal(open_kraken(&o, v), 0);
+    o->h.resync = &resync_req;
+    assert_int_equal(o->venue->on_open(&o->h), 0);
+    const char *snap = "[992,{\"as\":[[\"354.8\",\"1.4\",\"1618678133.020508\"]],"
+                       "\"bs\":[[\"354.1\",\"1.0\",\"1618678133.020508\"]]},\"book-10\","
+                       "\"XMR/USD\"]";
+    assert_int_equal(feed1(o, snap), 0);
+    int64_t xmr = tg_instr_reg_find(o->reg, o->h.venue_id, "XMR/USD", 7);
+    uint64_t sent = o->sent;
+    o->venue->on_tick(&o->h, 1);
+    assert_int_equal(o->sent, sent);               /* nothing asked yet */
+    tg_resync_request(&resync_req, (uint32_t)xmr); /* the builder saw a checksum mismatch */
+    o->venue->on_tick(&o->h, 2);
+    assert_int_equal(o->sent, sent + 2); /* unsubscribe + subscribe */
+    o->venue->on_tick(&o->h, 3);
+    assert_int_equal(o->sent, sent + 2); /* acted on once */
+    /* updates are dropped until the new snapshot */
+    assert_int_equal(feed1(o, "[992,{\"b\":[[\"354.2\",\"1\",\"1.0\"]]},\"book-10\",\"XMR/USD\"]"),
+                     0);
+    assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 1);
+    assert_int_equal(feed1(o, snap), 0);
+    assert_int_equal(v->snapshots[xmr], 2);
+    feed_offline_close(&o);
+    vrun_free(v);
+    free(v);
+}
+
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
+/* TG_FUZZ_SEED=<n> picks another sequence of mutations; TG_FUZZ_ITERS=<n> runs longer. */
+static int fuzz_iters(int dflt)
+{
+    const char *e = getenv("TG_FUZZ_SEED");
+    if (e && strtoull(e, NULL, 0))
+        rng = strtoull(e, NULL, 0);
+    e = getenv("TG_FUZZ_ITERS");
+    return e && atoi(e) > 0 ? atoi(e) : dflt;
+}
+
 static uint64_t xrand(void)
 {
     rng ^= rng << 13;
@@ -313,7 +361,7 @@ static void test_kraken_mutated_frames_never_crash_and_are_all_counted(void **st
     while (k < nf && feed_tgrec_next(o->rec, &ts, &fr[k], &fl[k]) == 1)
         k++;
     nf = k;
-    const int iters = 20000;
+    const int iters = fuzz_iters(20000);
     for (int it = 0; it < iters; it++) {
         size_t i = xrand() % nf;
         size_t len = fl[i];
@@ -345,10 +393,12 @@ static void test_kraken_mutated_frames_never_crash_and_are_all_counted(void **st
         char *exact = malloc(len ? len : 1); /* exact size: ASan sees any over-read */
         memcpy(exact, b, len);
         uint64_t frames = TG_STAT_GET(o->stats.frames), errs = vrun_errors(&o->stats);
+        uint64_t acc = vrun_accounted(&o->stats);
         int rc = o->venue->on_frame(&o->h, exact, len, 1, 1);
         feed_flush(&o->h);
         assert_int_equal(TG_STAT_GET(o->stats.frames), frames + 1);
         assert_int_equal(vrun_errors(&o->stats), errs + (rc < 0 ? 1 : 0));
+        assert_int_equal(vrun_accounted(&o->stats), acc + 1);
         assert_int_equal(v->in_msg, 0); /* every message ended with TG_EVF_LAST */
         free(exact);
         free(b);
@@ -371,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_kraken_two_object_update_and_republish_flag_apply_in_one_message),
         cmocka_unit_test(test_kraken_trades_become_exact_trade_events),
         cmocka_unit_test(test_kraken_bad_input_is_counted_and_a_bad_level_resyncs),
+        cmocka_unit_test(test_kraken_builder_resync_request_resubscribes_the_pair_on_tick),
         cmocka_unit_test(test_kraken_mutated_frames_never_crash_and_are_all_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -272,6 +272,28 @@ static void test_gap_document_reports_state_reason_and_sequences(void **state)
     assert_true(test_json_u64(&f->j, "generation") == 7);
 }
 
+static void test_integers_of_every_length_round_trip(void **state)
+{
+    fx_t *f = *state;
+    book_out_trade_t t = {1, 1, 0, 0, TG_SIDE_BUY};
+    uint64_t v = 1;
+    for (int digits = 1; digits <= 20; digits++, v = v * 10) {
+        const uint64_t cases[] = {v, v - 1, v + 1, v * 9 + (v - 1), UINT64_MAX - v};
+        for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+            t.trade_id = cases[c];
+            int64_t neg = -(int64_t)(cases[c] >> 1);
+            store_rds_meta_t m = {cases[c], 0, neg, (int64_t)(cases[c] >> 1)};
+            parse_ok(f, store_rds_fmt_trade(f->buf, sizeof(f->buf), &f->nb, &m, &t));
+            assert_true(test_json_u64(&f->j, "trade_id") == cases[c]);
+            assert_true(test_json_u64(&f->j, "seq") == cases[c]);
+            assert_true(test_json_i64(&f->j, "ts_exch") == neg);
+            assert_true(test_json_i64(&f->j, "ts_recv") == (int64_t)(cases[c] >> 1));
+        }
+        if (digits == 20)
+            break;
+    }
+}
+
 static void test_symbols_needing_escapes_give_valid_json(void **state)
 {
     fx_t *f = *state;
@@ -400,6 +422,7 @@ int main(void)
             test_candle_document_names_its_interval_and_keeps_ohlcv_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gap_document_reports_state_reason_and_sequences, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_integers_of_every_length_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_symbols_needing_escapes_give_valid_json, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(

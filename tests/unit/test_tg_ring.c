@@ -247,6 +247,16 @@ static void test_halves_sit_on_separate_cache_lines(void **state)
 
 /* ---- threaded stress ---- */
 
+/* Called when an operation made no progress: spin briefly, then yield, so the test keeps
+ * moving on a loaded machine where the other thread may not be running right now. */
+static void backoff(unsigned *idle)
+{
+    if (++*idle >= 64) {
+        *idle = 0;
+        sched_yield();
+    }
+}
+
 struct stress {
     tg_ring_t *r;
     uint64_t n;
@@ -259,13 +269,15 @@ static void *stress_producer(void *arg)
     struct stress *s = arg;
     tg_event_t batch[64];
     uint64_t i = 0;
-    unsigned mode = 0;
+    unsigned mode = 0, idle = 0;
     while (i < s->n) {
         mode = mode * 1103515245u + 12345u;
         if ((mode >> 16) & 1) { /* single pushes */
             tg_event_t e = ev_make(i);
             if (tg_ring_spsc_push(s->r, &e))
                 i++;
+            else
+                backoff(&idle);
         } else { /* batch of 1..64 */
             uint32_t k = 1 + ((mode >> 20) & 63);
             if (k > s->n - i)
@@ -273,8 +285,12 @@ static void *stress_producer(void *arg)
             for (uint32_t j = 0; j < k; j++)
                 batch[j] = ev_make(i + j);
             uint32_t done = 0;
-            while (done < k)
-                done += tg_ring_spsc_push_n(s->r, batch + done, k - done);
+            while (done < k) {
+                uint32_t m = tg_ring_spsc_push_n(s->r, batch + done, k - done);
+                if (m == 0)
+                    backoff(&idle);
+                done += m;
+            }
             i += k;
         }
     }
@@ -285,9 +301,10 @@ static void *stress_consumer(void *arg)
 {
     struct stress *s = arg;
     tg_event_t batch[64];
-    uint64_t next = 0;
-    unsigned mode = 7;
+    uint64_t next = 0, before;
+    unsigned mode = 7, idle = 0;
     while (next < s->n) {
+        before = next;
         mode = mode * 1103515245u + 12345u;
         switch ((mode >> 16) % 3) {
         case 0: {
@@ -314,6 +331,8 @@ static void *stress_consumer(void *arg)
             break;
         }
         }
+        if (next == before)
+            backoff(&idle);
     }
     s->received = next;
     /* nothing may follow the last record: no duplicates */
@@ -445,11 +464,14 @@ static void *bursty_producer(void *arg)
     while (i < s->n) {
         rnd = rnd * 1103515245u + 12345u;
         uint32_t burst = 1 + ((rnd >> 16) & 7);
+        unsigned idle = 0;
         for (uint32_t k = 0; k < burst && i < s->n;) {
             tg_event_t e = ev_make(i);
             if (tg_ring_spsc_push(s->r, &e)) {
                 i++;
                 k++;
+            } else {
+                backoff(&idle);
             }
         }
         if ((rnd >> 24) & 1) {

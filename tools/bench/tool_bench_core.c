@@ -553,6 +553,21 @@ static double median(double *v, int n)
 
 #define MAX_REPS 64
 
+/* The 1-minute load average, printed with the figures: on a shared 2-core machine the
+ * ring numbers mean little when other work is running. */
+static void print_load(const char *when)
+{
+    char buf[128] = "?";
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (!fgets(buf, sizeof(buf), f))
+            strcpy(buf, "?");
+        fclose(f);
+    }
+    buf[strcspn(buf, "\n")] = '\0';
+    printf("load average %s: %s\n", when, buf);
+}
+
 int main(int argc, char **argv)
 {
     uint64_t events = 20000000;
@@ -588,6 +603,7 @@ int main(int argc, char **argv)
         reps = MAX_REPS;
     if (events < 1000)
         events = 1000;
+    setvbuf(stdout, NULL, _IOLBF, 0);
     cpu_set_t set;
     ncpu = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
     printf("tickgate-bench-core: %d CPUs, ring capacity %u x 64 B, %llu events/run, "
@@ -595,6 +611,7 @@ int main(int argc, char **argv)
            ncpu, RING_CAP, (unsigned long long)events, reps);
     if (ncpu < 2)
         printf("  (one CPU: threads not pinned, ring figures mean little)\n");
+    print_load("at start");
 
     if (do_ring) {
         /* ring throughput */
@@ -675,5 +692,6 @@ int main(int argc, char **argv)
             free(s->len);
         }
     }
+    print_load("at end");
     return parse_ok ? 0 : 1;
 }

@@ -7,6 +7,9 @@
  *    timed: BEGIN; COPY trades FROM STDIN (FORMAT binary) with one PQputCopyData per batch of
  *    --batch rows; COMMIT, batch after batch on one connection. This is what libpq and the
  *    server can take with no work at all on the client.
+ *  - raw + encoding: the same loop, but each batch is built from book_out_t records and
+ *    encoded (same encoder) inside the timed loop, on the one thread: the plain way to do the
+ *    writer's job, without ring, thread, journal or dedup.
  *  - writer: a producer thread builds book_out_t trades and pushes them into a tg_ring; the
  *    writer:pg thread drains, encodes and commits them (batches of --batch rows, one
  *    transaction each); timed from the first push until the writer's stats show every row
@@ -15,7 +18,9 @@
  * Two schemas: "unindexed" (the trades conflict-key index dropped: plain COPY cost) and
  * "indexed" (with the unique (instr, trade_id, ts) index the writer relies on). Each run uses
  * a fresh schema (same partitions, same empty tables), dropped afterwards. Variants are
- * interleaved run by run; figures are medians of --runs runs.
+ * interleaved run by run; figures are medians of --runs runs. Client CPU (getrusage of the
+ * whole process: producer + writer + main) per row and the writer's receive->committed
+ * latency quantiles (histogram bucket bounds) are means over the runs.
  *
  * Needs a server: tests/fixtures/services.sh run build/tools/bench/tickgate-bench-pg
  * Usage: tickgate-bench-pg [--rows N] [--runs R] [--batch B]   (exit 77 without TG_TEST_PG_DSN)
@@ -26,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -111,35 +117,61 @@ static long long count_rows(PGconn *c, const char *schema)
 static store_pg_buf_t *g_raw; /* pre-encoded batches */
 static uint32_t g_nraw;
 
+static int64_t g_ids[2];
+
+static void encode_one(store_pg_buf_t *b, uint32_t i)
+{
+    book_out_t r = make_trade(i);
+    int64_t *ids = g_ids;
+    store_pg_buf_reserve(b, 256);
+    store_pg_put_i16(b, 8);
+    store_pg_put_f_i64(b, ids[r.instr]);
+    store_pg_put_f_ts(b, r.ts_exch);
+    store_pg_put_f_ts(b, r.ts_recv);
+    store_pg_put_f_i64(b, (int64_t)r.u.trade.trade_id);
+    store_pg_put_f_i64(b, (int64_t)r.u.trade.seq);
+    store_pg_put_f_i16(b, r.u.trade.side);
+    store_pg_put_f_numeric(b, r.u.trade.price, 2);
+    store_pg_put_f_numeric(b, r.u.trade.size, 8);
+}
+
 static void encode_raw(void)
 {
     g_nraw = (g_rows + g_batch - 1) / g_batch;
     g_raw = calloc(g_nraw, sizeof *g_raw);
-    int64_t ids[2] = {store_pg_schema_instr_id("binance", "BTCUSDT"),
-                      store_pg_schema_instr_id("okx", "ETH-USDT")};
-    for (uint32_t i = 0; i < g_rows; i++) {
-        book_out_t r = make_trade(i);
-        store_pg_buf_t *b = &g_raw[i / g_batch];
-        store_pg_buf_reserve(b, 256);
-        store_pg_put_i16(b, 8);
-        store_pg_put_f_i64(b, ids[r.instr]);
-        store_pg_put_f_ts(b, r.ts_exch);
-        store_pg_put_f_ts(b, r.ts_recv);
-        store_pg_put_f_i64(b, (int64_t)r.u.trade.trade_id);
-        store_pg_put_f_i64(b, (int64_t)r.u.trade.seq);
-        store_pg_put_f_i16(b, r.u.trade.side);
-        store_pg_put_f_numeric(b, r.u.trade.price, 2);
-        store_pg_put_f_numeric(b, r.u.trade.size, 8);
-    }
+    g_ids[0] = store_pg_schema_instr_id("binance", "BTCUSDT");
+    g_ids[1] = store_pg_schema_instr_id("okx", "ETH-USDT");
+    for (uint32_t i = 0; i < g_rows; i++)
+        encode_one(&g_raw[i / g_batch], i);
 }
 
-static double run_raw(const char *schema)
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static double g_cpu_us; /* client CPU per row of the last run */
+
+/* encode_inline: build and encode each batch inside the timed loop (same thread). */
+static double run_raw(const char *schema, int encode_inline)
 {
     PGconn *c = conn();
+    store_pg_buf_t tmp = {0};
     char sql[128];
     snprintf(sql, sizeof sql, "COPY %s.trades FROM STDIN (FORMAT binary)", schema);
+    double c0 = cpu_s();
     int64_t t0 = tg_clock_mono_ns();
     for (uint32_t k = 0; k < g_nraw; k++) {
+        const store_pg_buf_t *src = &g_raw[k];
+        if (encode_inline) {
+            tmp.len = 0;
+            for (uint32_t i = k * g_batch; i < g_rows && i < (k + 1) * g_batch; i++)
+                encode_one(&tmp, i);
+            src = &tmp;
+        }
         must(c, "BEGIN");
         PGresult *r = PQexec(c, sql);
         if (PQresultStatus(r) != PGRES_COPY_IN) {
@@ -148,7 +180,7 @@ static double run_raw(const char *schema)
         }
         PQclear(r);
         PQputCopyData(c, (const char *)store_pg_copy_header, sizeof store_pg_copy_header);
-        PQputCopyData(c, (const char *)g_raw[k].p, (int)g_raw[k].len);
+        PQputCopyData(c, (const char *)src->p, (int)src->len);
         PQputCopyData(c, (const char *)store_pg_copy_trailer, sizeof store_pg_copy_trailer);
         PQputCopyEnd(c, NULL);
         while ((r = PQgetResult(c))) {
@@ -161,6 +193,8 @@ static double run_raw(const char *schema)
         must(c, "COMMIT");
     }
     double dt = (double)(tg_clock_mono_ns() - t0) / 1e9;
+    g_cpu_us = (cpu_s() - c0) * 1e6 / g_rows;
+    store_pg_buf_free(&tmp);
     if (count_rows(c, schema) != g_rows) {
         fprintf(stderr, "raw: row count mismatch\n");
         exit(1);
@@ -173,15 +207,21 @@ static double run_raw(const char *schema)
 
 typedef struct prod {
     tg_ring_t *ring;
+    uint32_t n;
+    uint32_t per_ms; /* 0: as fast as the ring takes them */
 } prod_t;
 
 static void *producer(void *p)
 {
     prod_t *pr = p;
-    for (uint32_t i = 0; i < g_rows; i++) {
+    for (uint32_t i = 0; i < pr->n; i++) {
+        if (pr->per_ms && i % pr->per_ms == 0 && i) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
         book_out_t r = make_trade(i);
         while (!tg_ring_spsc_push(pr->ring, &r)) { /* full: sleep, never spin against the server */
-            struct timespec ts = {0, 100000};
+            struct timespec ts = {0, 1000000};
             nanosleep(&ts, NULL);
         }
     }
@@ -190,7 +230,7 @@ static void *producer(void *p)
 
 static double g_e2e_p50, g_e2e_p99;
 
-static double run_writer(const char *schema, store_pg_dedup_t mode)
+static double run_writer(const char *schema, store_pg_dedup_t mode, uint32_t n, uint32_t per_ms)
 {
     tg_ring_t *ring = NULL;
     if (tg_ring_create(&ring, 8192, sizeof(book_out_t)) < 0)
@@ -210,15 +250,17 @@ static double run_writer(const char *schema, store_pg_dedup_t mode)
     }
     store_pg_start(w);
     const store_pg_stats_t *st = store_pg_stats(w);
-    prod_t pr = {ring};
+    prod_t pr = {ring, n, per_ms};
     pthread_t th;
+    double c0 = cpu_s();
     int64_t t0 = tg_clock_mono_ns();
     pthread_create(&th, NULL, producer, &pr);
-    while (TG_STAT_GET(st->rows_committed) < g_rows) {
-        struct timespec ts = {0, 200000};
+    while (TG_STAT_GET(st->rows_committed) < n) {
+        struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
     double dt = (double)(tg_clock_mono_ns() - t0) / 1e9;
+    g_cpu_us = (cpu_s() - c0) * 1e6 / n;
     pthread_join(th, NULL);
     store_pg_stop(w);
     if (TG_STAT_GET(st->spill_batches) || TG_STAT_GET(st->rows_duplicate)) {
@@ -229,7 +271,58 @@ static double run_writer(const char *schema, store_pg_dedup_t mode)
     g_e2e_p99 = (double)tg_hist_quantile_ns(&st->e2e_lat, 0.99) / 1e6;
     store_pg_destroy(&w);
     tg_ring_destroy(&ring);
-    return g_rows / dt;
+    return n / dt;
+}
+
+/*
+ * Journal path (synchronous API, one thread): spill g_rows rows while the server is
+ * unreachable (a closed port), fdatasync per batch, then replay them into the indexed schema
+ * with a reachable server. Prints rows/s of both phases.
+ */
+static void run_journal(const char *schema)
+{
+    char dir[] = "/tmp/tg-bench-pg-XXXXXX", bad[160];
+    if (!mkdtemp(dir))
+        return;
+    snprintf(bad, sizeof bad, "host=127.0.0.1 port=1 connect_timeout=2");
+    store_pg_cfg_t c;
+    store_pg_cfg_defaults(&c);
+    c.conninfo = bad;
+    c.schema = schema;
+    c.reg = g_reg;
+    c.batch_rows = g_batch;
+    c.spill_dir = dir;
+    store_pg_t *w = NULL;
+    if (store_pg_create(&w, &c) < 0)
+        exit(1);
+    store_pg_connect(w); /* fails: the flushes below go to the journal without retrying */
+    int64_t t0 = tg_clock_mono_ns();
+    for (uint32_t i = 0; i < g_rows; i++) {
+        book_out_t r = make_trade(i);
+        if (store_pg_push(w, &r) == 1)
+            store_pg_flush(w);
+    }
+    store_pg_flush(w);
+    double spill_s = (double)(tg_clock_mono_ns() - t0) / 1e9;
+    uint64_t spilled = TG_STAT_GET(store_pg_stats(w)->spill_rows);
+    uint64_t bytes = TG_STAT_GET(store_pg_stats(w)->spill_bytes);
+    store_pg_destroy(&w);
+    c.conninfo = g_dsn;
+    if (store_pg_create(&w, &c) < 0 || store_pg_connect(w) < 0)
+        exit(1);
+    t0 = tg_clock_mono_ns();
+    store_pg_replay(w);
+    double replay_s = (double)(tg_clock_mono_ns() - t0) / 1e9;
+    uint64_t replayed = TG_STAT_GET(store_pg_stats(w)->replay_rows);
+    store_pg_destroy(&w);
+    printf("  journal: spill %llu rows (%.1f MB, fdatasync per batch) %.0f rows/s (includes one "
+           "failed connect per batch); replay %llu rows %.0f rows/s (conflict-key index)\n",
+           (unsigned long long)spilled, (double)bytes / 1e6, (double)spilled / spill_s,
+           (unsigned long long)replayed, (double)replayed / replay_s);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", dir);
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -244,10 +337,12 @@ static double median(double *v, uint32_t n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-enum { V_RAW_U, V_WR_U, V_RAW_I, V_WR_I, V_WR_I_STAGED, V_N };
+enum { V_RAW_U, V_RAWE_U, V_WR_U, V_RAW_I, V_RAWE_I, V_WR_I, V_WR_I_STAGED, V_N };
 static const char *const vname[V_N] = {
-    "raw COPY, unindexed", "writer (optimistic), unindexed", "raw COPY, conflict-key index",
-    "writer (optimistic), conflict-key index", "writer (staged), conflict-key index"};
+    "raw COPY pre-encoded, unindexed",         "raw COPY + encoding, unindexed",
+    "writer (optimistic), unindexed",          "raw COPY pre-encoded, conflict-key index",
+    "raw COPY + encoding, conflict-key index", "writer (optimistic), conflict-key index",
+    "writer (staged), conflict-key index"};
 
 int main(int argc, char **argv)
 {
@@ -276,7 +371,7 @@ int main(int argc, char **argv)
     tg_instr_reg_add(g_reg, "okx", "ETH-USDT", &ic, &id);
     encode_raw();
     PGconn *admin = conn();
-    double *res[V_N], p50[V_N] = {0}, p99[V_N] = {0};
+    double *res[V_N], p50[V_N] = {0}, p99[V_N] = {0}, cpu[V_N] = {0};
     for (int v = 0; v < V_N; v++)
         res[v] = calloc(g_runs, sizeof(double));
     printf("tickgate-bench-pg: %u trade rows per run, batches of %u, %u runs, medians\n", g_rows,
@@ -286,14 +381,16 @@ int main(int argc, char **argv)
             const char *schema = "tg_bench_pg";
             int indexed = v >= V_RAW_I;
             make_schema(admin, schema, indexed);
-            if (v == V_RAW_U || v == V_RAW_I)
-                res[v][run] = run_raw(schema);
+            if (v == V_RAW_U || v == V_RAW_I || v == V_RAWE_U || v == V_RAWE_I)
+                res[v][run] = run_raw(schema, v == V_RAWE_U || v == V_RAWE_I);
             else {
-                res[v][run] = run_writer(schema, v == V_WR_I_STAGED ? STORE_PG_DEDUP_STAGED
-                                                                    : STORE_PG_DEDUP_OPTIMISTIC);
+                res[v][run] = run_writer(
+                    schema, v == V_WR_I_STAGED ? STORE_PG_DEDUP_STAGED : STORE_PG_DEDUP_OPTIMISTIC,
+                    g_rows, 0);
                 p50[v] += g_e2e_p50 / g_runs;
                 p99[v] += g_e2e_p99 / g_runs;
             }
+            cpu[v] += g_cpu_us / g_runs;
             char e[256];
             store_pg_schema_drop(admin, schema, e, sizeof e);
         }
@@ -301,16 +398,28 @@ int main(int argc, char **argv)
     double med[V_N];
     for (int v = 0; v < V_N; v++) {
         med[v] = median(res[v], g_runs);
-        printf("  %-42s %10.0f rows/s", vname[v], med[v]);
+        printf("  %-42s %8.0f rows/s  client cpu %.2f us/row", vname[v], med[v], cpu[v]);
         if (v == V_WR_U)
-            printf("  = %.2f x raw unindexed", med[v] / med[V_RAW_U]);
+            printf("  = %.2f x raw (%.2f x raw+enc)", med[v] / med[V_RAW_U],
+                   med[v] / med[V_RAWE_U]);
         if (v == V_WR_I || v == V_WR_I_STAGED)
-            printf("  = %.2f x raw indexed", med[v] / med[V_RAW_I]);
+            printf("  = %.2f x raw (%.2f x raw+enc)", med[v] / med[V_RAW_I],
+                   med[v] / med[V_RAWE_I]);
         if (p50[v] > 0)
-            printf("  (recv->commit p50 %.0f ms, p99 %.0f ms: bucket bounds, mean of runs)", p50[v],
-                   p99[v]);
+            printf("  [recv->commit p50 %.0f ms p99 %.0f ms]", p50[v], p99[v]);
         printf("\n");
     }
+    /* Stage latency when not saturated: 5 s at ~2000 trades/s (2 per ms), indexed schema. */
+    make_schema(admin, "tg_bench_pg", 1);
+    run_writer("tg_bench_pg", STORE_PG_DEDUP_OPTIMISTIC, 10000, 2);
+    printf("  writer at ~2000 rows/s (batch_age_ms 200): recv->commit p50 <= %.0f ms, "
+           "p99 <= %.0f ms (histogram bucket bounds)\n",
+           g_e2e_p50, g_e2e_p99);
+    char e2[256];
+    store_pg_schema_drop(admin, "tg_bench_pg", e2, sizeof e2);
+    make_schema(admin, "tg_bench_pg", 1);
+    run_journal("tg_bench_pg");
+    store_pg_schema_drop(admin, "tg_bench_pg", e2, sizeof e2);
     PQfinish(admin);
     for (int v = 0; v < V_N; v++)
         free(res[v]);

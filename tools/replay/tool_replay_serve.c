@@ -245,6 +245,8 @@ static int ws_writeable(struct lws *wsi, sess_t *s)
     return 0;
 }
 
+#define TOOL_REPLAY_SUB_SETTLE_MS 300
+
 /* A text message (or a fragment of one) from the client while waiting for subscribes. */
 static int ws_receive(struct lws *wsi, sess_t *s, const char *in, size_t len)
 {
@@ -274,7 +276,14 @@ static int ws_receive(struct lws *wsi, sess_t *s, const char *in, size_t len)
                 "from the recorded one\n  got:      %.*s\n  recorded: %s\n",
                 s->id, s->n_sub + 1, (int)(s->rx_len > 500 ? 500 : s->rx_len), s->rx, want);
     s->rx_len = 0;
-    if (++s->n_sub == s->rec->r->n_sent) {
+    if (++s->n_sub < s->rec->r->n_sent) {
+        /* Clients batch subscriptions differently from the recorder (one message for all
+           channels, or one per symbol): once the client has said something, a short quiet
+           period also ends the wait. */
+        lws_set_timer_usecs(wsi, (lws_usec_t)TOOL_REPLAY_SUB_SETTLE_MS * 1000);
+        return 0;
+    }
+    if (s->n_sub == s->rec->r->n_sent) {
         if (g.verbose)
             fprintf(stderr, "tickgate-replay: conn %" PRIu64 ": %zu subscribe messages received\n",
                     s->id, s->n_sub);
@@ -352,6 +361,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_TIMER:
         if (s->kind != SESS_WS)
             return 0;
+        if (s->st == SS_WAIT_SUB && s->n_sub > 0) {
+            fprintf(stderr,
+                    "tickgate-replay: conn %" PRIu64 ": client sent %zu of %zu recorded subscribe "
+                    "messages, then nothing for %d ms; streaming\n",
+                    s->id, s->n_sub, s->rec->r->n_sent, TOOL_REPLAY_SUB_SETTLE_MS);
+            start_stream(wsi, s);
+            return 0;
+        }
         if (s->st == SS_WAIT_SUB) {
             static const char why[] = "no subscribe";
             fprintf(stderr,
