@@ -26,11 +26,14 @@
  * 50 ms), then drop the rest of the batch, count ring_full (episodes) and ev_dropped
  * (events), and enter `gap_pending`: later flushes first push one TG_EV_GAP per instrument
  * of the connection (dropping everything else until all GAPs are in, without sleeping), and
- * the connection is reconnected so the handler resyncs from scratch. A book therefore never
- * silently diverges: it sees GAP (-> RESYNCING) and then a fresh snapshot.
+ * the connection is reconnected so the handler resyncs from scratch. If events of that newer
+ * connection are dropped too while the GAPs wait (its snapshots may be among them), it is
+ * reconnected once more after the GAPs went in. A book therefore never silently diverges: it
+ * sees GAP (-> RESYNCING) and then a fresh snapshot.
  *
  * Timers: one lws sul per loop every tick_ms runs DNS answers, backoff expiry, connect
- * timeouts, the stale timer, pings, on_tick (every 1 s) and pending GAPs.
+ * timeouts, the stale timer, pings, on_tick (every 1 s), builder resync requests (cfg.resync)
+ * and pending GAPs.
  *
  * Shutdown: the loop thread leaves lws_service() when `stop` is seen, calls on_close for open
  * connections (their books get STALE), flushes, and exits; feed_loop_stop() joins it, then

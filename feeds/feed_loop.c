@@ -126,6 +126,8 @@ int feed_loop_add(feed_loop_t *l, const feed_conn_cfg_t *cfg, feed_conn_t **out)
     c->idx = l->n;
     c->venue = v;
     c->cfg = *cfg;
+    if (c->cfg.ring_wait_us > 50000) /* the feed thread serves other connections too */
+        c->cfg.ring_wait_us = 50000;
     snprintf(c->name, sizeof(c->name), "%s", cfg->name ? cfg->name : v->name);
     c->url_s = dupstr(cfg->url ? cfg->url : v->default_url);
     if (!c->url_s) {
