@@ -26,11 +26,14 @@
  * 50 ms), then drop the rest of the batch, count ring_full (episodes) and ev_dropped
  * (events), and enter `gap_pending`: later flushes first push one TG_EV_GAP per instrument
  * of the connection (dropping everything else until all GAPs are in, without sleeping), and
- * the connection is reconnected so the handler resyncs from scratch. A book therefore never
- * silently diverges: it sees GAP (-> RESYNCING) and then a fresh snapshot.
+ * the connection is reconnected so the handler resyncs from scratch. If events of that newer
+ * connection are dropped too while the GAPs wait (its snapshots may be among them), it is
+ * reconnected once more after the GAPs went in. A book therefore never silently diverges: it
+ * sees GAP (-> RESYNCING) and then a fresh snapshot.
  *
  * Timers: one lws sul per loop every tick_ms runs DNS answers, backoff expiry, connect
- * timeouts, the stale timer, pings, on_tick (every 1 s) and pending GAPs.
+ * timeouts, the stale timer, pings, on_tick (every 1 s), builder resync requests (cfg.resync)
+ * and pending GAPs.
  *
  * Shutdown: the loop thread leaves lws_service() when `stop` is seen, calls on_close for open
  * connections (their books get STALE), flushes, and exits; feed_loop_stop() joins it, then
@@ -347,6 +350,17 @@ static void request_close(feed_conn_t *c, const char *why)
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
+/* Host header: "host" or "host:port" for a non-default port (RFC 7230 5.4). lws strips the
+ * ":port" for SNI and the certificate name check. IPv6 literals go bare. */
+static const char *host_header(char *buf, size_t cap, const feed_url_t *u)
+{
+    bool dflt = u->port == (u->tls ? 443 : 80);
+    if (dflt || strchr(u->host, ':'))
+        return u->host;
+    snprintf(buf, cap, "%s:%d", u->host, u->port);
+    return buf;
+}
+
 static uint64_t rkey(const feed_conn_t *c, int which)
 {
     return ((uint64_t)c->idx << 40) | ((uint64_t)c->gen << 8) | (uint64_t)which;
@@ -387,7 +401,8 @@ static void conn_connect(feed_conn_t *c)
     ci.address = c->ws_addr;
     ci.port = c->url.port;
     ci.path = c->url.path;
-    ci.host = c->url.host;
+    char hp[FEED_HOST_MAX + 8];
+    ci.host = host_header(hp, sizeof(hp), &c->url);
     ci.origin = c->url.host;
     ci.local_protocol_name = "tg-feed";
     ci.opaque_user_data = c;
@@ -503,15 +518,18 @@ static void rest_start(rest_req_t *r)
     ci.address = c->rest_addr;
     ci.port = c->rurl.port;
     ci.path = r->path;
-    ci.host = c->rurl.host;
+    char hp[FEED_HOST_MAX + 8];
+    ci.host = host_header(hp, sizeof(hp), &c->rurl);
     ci.origin = c->rurl.host;
     ci.method = "GET";
     ci.alpn = "http/1.1";
     ci.local_protocol_name = "tg-feed";
     ci.opaque_user_data = r;
     ci.pwsi = &r->wsi;
+    /* A redirect would make lws resolve its host on this thread: hand the 3xx to the handler. */
+    ci.ssl_connection = LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
     if (c->rurl.tls) {
-        ci.ssl_connection = LCCSCF_USE_SSL;
+        ci.ssl_connection |= LCCSCF_USE_SSL;
         if (c->cfg.tls_insecure)
             ci.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
                                  LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;

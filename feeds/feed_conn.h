@@ -68,13 +68,13 @@ typedef struct feed_conn_cfg {
     uint32_t max_msg;            /* largest reassembled ws message in bytes; 8 MiB */
     uint32_t max_rest;           /* largest REST body in bytes; 32 MiB */
     uint32_t out_cap;            /* handler event buffer (events); 1024 */
-    uint32_t ring_wait_us;       /* ring-full retry budget per flush; 50000 (<= 50 ms) */
+    uint32_t ring_wait_us;       /* ring-full retry budget per flush; 50000 (capped at 50 ms) */
     uint32_t rx_buffer;          /* lws rx buffer per connection; 65536 */
     tg_ring_t *ring;             /* output ring of tg_event_t; required. Producer: this loop */
     const struct tg_resync *resync; /* builder -> feed resync requests (book/tg_resync.h): a
                                        new request for one of this connection's instruments
                                        makes it reconnect (full resync); NULL: none */
-    feed_log_fn log;             /* may be NULL */
+    feed_log_fn log;                /* may be NULL */
     void *log_ctx;
     feed_raw_fn on_raw; /* optional raw-frame hook (e.g. a custom recorder) */
     void *raw_ctx;

@@ -126,6 +126,8 @@ int feed_loop_add(feed_loop_t *l, const feed_conn_cfg_t *cfg, feed_conn_t **out)
     c->idx = l->n;
     c->venue = v;
     c->cfg = *cfg;
+    if (c->cfg.ring_wait_us > 50000) /* the feed thread serves other connections too */
+        c->cfg.ring_wait_us = 50000;
     snprintf(c->name, sizeof(c->name), "%s", cfg->name ? cfg->name : v->name);
     c->url_s = dupstr(cfg->url ? cfg->url : v->default_url);
     if (!c->url_s) {
@@ -258,6 +260,7 @@ static void *loop_main(void *arg)
         feed_conn_t *c = l->conns[i];
         if (c->opened) {
             c->opened = false;
+            TG_STAT_INC(c->ts.closes);
             c->venue->on_close(&c->h, tr, tm);
         }
         feed_flush(&c->h);
@@ -363,6 +366,9 @@ void feed_loop_destroy(feed_loop_t **lp)
         return;
     feed_loop_t *l = *lp;
     feed_loop_stop(l);
+    feed_loop_t *expect = l;
+    atomic_compare_exchange_strong_explicit(&g_log_loop, &expect, NULL, memory_order_acq_rel,
+                                            memory_order_relaxed);
     for (size_t i = 0; i < l->n; i++)
         conn_free(l->conns[i]);
     free(l->conns);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "book/tg_clock.h"
@@ -89,7 +90,8 @@ static const char *const *g_sent;
 static char g_path[512] = "/ws"; /* the recorded url's path (the server compares it) */
 static size_t g_nsent;
 static uint64_t g_frames, g_bytes;
-static int64_t g_t0, g_t1;
+static int64_t g_t0, g_t1, g_c0, g_c1; /* wall and loop-thread CPU, first..last frame */
+static uint64_t g_expect;
 static _Atomic uint64_t g_frames_pub;
 
 static int b_open(feed_handler_t *h)
@@ -101,6 +103,12 @@ static int b_open(feed_handler_t *h)
 
 static int b_frame(feed_handler_t *h, const char *buf, size_t len, int64_t tr, int64_t tm)
 {
+    /* thread CPU time is a system call: read it only at the first and the last frame */
+    if (!g_frames || g_frames + 1 == g_expect) {
+        struct timespec cpu;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+        *(g_frames ? &g_c1 : &g_c0) = (int64_t)cpu.tv_sec * TG_NS_PER_SEC + cpu.tv_nsec;
+    }
     if (!g_frames)
         g_t0 = tm;
     g_t1 = tm;
@@ -132,11 +140,12 @@ static void *drain_main(void *arg)
     tg_event_t ev[256];
     while (!atomic_load_explicit(&g_drain_stop, memory_order_acquire))
         if (!tg_ring_spsc_pop_n(r, ev, 256))
-            usleep(50);
+            usleep(1000); /* the ring holds 65536 events: ample for 1 ms */
     return NULL;
 }
 
-static void run_feed_conn(bool tls, int loops, uint64_t expect, double *fps, double *mbps)
+static void run_feed_conn(bool tls, int loops, uint64_t expect, double *fps, double *mbps,
+                          double *cpu_us)
 {
     int port;
     pid_t pid = server_start(tls, loops, &port);
@@ -153,6 +162,7 @@ static void run_feed_conn(bool tls, int loops, uint64_t expect, double *fps, dou
     c.ring = ring;
     c.ca_file = tls ? g_cert : NULL;
     g_frames = g_bytes = 0;
+    g_expect = expect;
     atomic_store(&g_frames_pub, 0);
     atomic_store(&g_drain_stop, false);
     pthread_t th;
@@ -171,12 +181,20 @@ static void run_feed_conn(bool tls, int loops, uint64_t expect, double *fps, dou
     double s = (double)(g_t1 - g_t0) / 1e9;
     *fps = (double)g_frames / s;
     *mbps = (double)g_bytes / s / 1e6;
+    *cpu_us = (double)(g_c1 - g_c0) / 1e3 / (double)(g_expect - 1);
     feed_loop_destroy(&loop);
     tg_ring_destroy(&ring);
     server_stop(pid);
 }
 
-static void run_reference(bool tls, int loops, double *fps, double *mbps)
+static int64_t thread_cpu_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (int64_t)t.tv_sec * TG_NS_PER_SEC + t.tv_nsec;
+}
+
+static void run_reference(bool tls, int loops, double *fps, double *mbps, double *cpu_us)
 {
     int port;
     pid_t pid = server_start(tls, loops, &port);
@@ -188,7 +206,10 @@ static void run_reference(bool tls, int loops, double *fps, double *mbps)
     c.n_send = g_nsent;
     c.timeout_ms = 120000;
     tool_replay_client_res_t r;
+    int64_t c0 = thread_cpu_ns();
     tool_replay_client_run(&c, &r, 1);
+    /* includes connect and teardown: a slight overestimate for the reference */
+    *cpu_us = (double)(thread_cpu_ns() - c0) / 1e3 / (double)r.frames;
     double s = (double)(r.t_last_us - r.t_first_us) / 1e6;
     *fps = (double)r.frames / s;
     *mbps = (double)r.bytes / s / 1e6;
@@ -253,18 +274,18 @@ int main(int argc, char **argv)
     printf("bench_feed_conn: %s, %llu frames per run (%d passes), %d runs, medians\n", REC,
            (unsigned long long)expect, loops, runs);
     for (int tls = 0; tls < 2; tls++) {
-        double a[50], b[50], ra[50], rb[50];
+        double a[50], b[50], cu[50], ra[50], rb[50], rc[50];
         for (int i = 0; i < runs; i++) {
-            run_feed_conn(tls, loops, expect, &a[i], &b[i]);
-            run_reference(tls, loops, &ra[i], &rb[i]);
-            printf("  %s run %d: feed_conn %.0f frames/s %.1f MB/s | reference lws client "
-                   "%.0f frames/s %.1f MB/s\n",
-                   tls ? "wss" : "ws ", i + 1, a[i], b[i], ra[i], rb[i]);
+            run_feed_conn(tls, loops, expect, &a[i], &b[i], &cu[i]);
+            run_reference(tls, loops, &ra[i], &rb[i], &rc[i]);
+            printf("  %s run %d: feed_conn %.0f frames/s %.1f MB/s %.2f us CPU/frame | reference "
+                   "lws client %.0f frames/s %.1f MB/s %.2f us CPU/frame\n",
+                   tls ? "wss" : "ws ", i + 1, a[i], b[i], cu[i], ra[i], rb[i], rc[i]);
         }
-        printf("%s: feed_conn median %.0f frames/s, %.1f MB/s; reference lws client median %.0f "
-               "frames/s, %.1f MB/s\n",
-               tls ? "wss" : "ws ", median(a, runs), median(b, runs), median(ra, runs),
-               median(rb, runs));
+        printf("%s: feed_conn median %.0f frames/s, %.1f MB/s, %.2f us CPU/frame; reference lws "
+               "client median %.0f frames/s, %.1f MB/s, %.2f us CPU/frame\n",
+               tls ? "wss" : "ws ", median(a, runs), median(b, runs), median(cu, runs),
+               median(ra, runs), median(rb, runs), median(rc, runs));
     }
     feed_tgrec_close(&rec);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);

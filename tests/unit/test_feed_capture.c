@@ -223,6 +223,39 @@ static void test_each_connection_starts_a_new_file_and_late_sends_are_counted(vo
     free(files);
 }
 
+static void test_a_file_older_than_max_secs_is_rotated(void **st)
+{
+    fx_t *x = *st;
+    feed_capture_cfg_t c;
+    feed_capture_cfg_defaults(&c);
+    c.dir = x->dir;
+    c.max_secs = 1;
+    assert_int_equal(feed_capture_create(&x->cap, &c), 0);
+    assert_int_equal(feed_capture_begin(x->cap, "test", "ws://h/", "A"), 0);
+    assert_int_equal(feed_capture_frame(x->cap, 1, "a", 1), 0);
+    assert_int_equal(feed_capture_frame(x->cap, 2, "b", 1), 0);
+    usleep(1100 * 1000);
+    assert_int_equal(feed_capture_frame(x->cap, 3, "c", 1), 0);
+    feed_capture_destroy(&x->cap);
+    char **files;
+    size_t nf = list_files(x->dir, &files);
+    assert_int_equal(nf, 2);
+    const char *want[2][3] = {{"a", "b", NULL}, {"c", NULL, NULL}};
+    for (size_t k = 0; k < nf; k++) {
+        feed_tgrec_t *r = NULL;
+        assert_int_equal(feed_tgrec_open(&r, files[k]), 0);
+        int64_t ts;
+        const char *f;
+        size_t len, i = 0;
+        while (feed_tgrec_next(r, &ts, &f, &len) == 1)
+            assert_string_equal(f, want[k][i++]);
+        assert_null(want[k][i]);
+        feed_tgrec_close(&r);
+        free(files[k]);
+    }
+    free(files);
+}
+
 static void test_unwritable_directory_is_an_error_not_a_crash(void **st)
 {
     feed_capture_cfg_t c;
@@ -254,6 +287,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_each_connection_starts_a_new_file_and_late_sends_are_counted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_file_older_than_max_secs_is_rotated, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_unwritable_directory_is_an_error_not_a_crash, setup,
                                         teardown),
     };

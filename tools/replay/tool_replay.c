@@ -2,8 +2,7 @@
 /*
  * tickgate-replay: a local exchange that serves tgrec recordings (websocket frames plus the
  * REST book snapshots a venue needs). This file is the entry point: subcommand dispatch and
- * the top-level help. `serve` is in tool_replay_serve.c; `books` in tool_replay_books.c
- * .
+ * the top-level help. `serve` is in tool_replay_serve.c; `books` in tool_replay_books.c.
  * Thread: main.
  */
 #include <stdio.h>
@@ -20,7 +19,8 @@ static void usage(FILE *o)
             "  serve [--port P] [--tls --cert C --key K] [--speed X | --max] [--loop N]\n"
             "        [--hold] [--fault SPEC]... FILE...\n"
             "        serve recordings as a local exchange at ws(s)://127.0.0.1:P/rec/<name>\n"
-            "  books FILE...   rebuild books from recordings (if built in)\n"
+            "  books FILE [--depth N] [--bar 1m] [--venue V] --out result.json\n"
+            "        rebuild books, trades and bars from a recording (offline)\n"
             "\n"
             "`tickgate-replay <command> --help` describes a command; docs/replay.md has more.\n");
 }

@@ -78,7 +78,7 @@ int tool_replay_fault_parse(tool_replay_fault_t *f, const char *spec);
 /** Flip the low bit of up to TOOL_REPLAY_CORRUPT_BYTES evenly spaced bytes (first included). */
 void tool_replay_corrupt(char *buf, size_t len);
 
-/* Subcommands. tool_replay_books_main lives in tool_replay_books.c (may be absent). */
+/* Subcommands: tool_replay_serve.c, tool_replay_books.c. */
 int tool_replay_serve_main(int argc, char **argv);
 int tool_replay_books_main(int argc, char **argv);
 
