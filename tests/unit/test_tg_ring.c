@@ -427,7 +427,7 @@ static void test_waiter_sleeping_consumer_is_woken_by_a_push(void **state)
         if (i == 2) {
             pthread_join(c, NULL);
             int64_t dt = tg_clock_mono_ns() - t0;
-            assert_true(dt < TG_NS_PER_SEC); /* woken, not by a timeout (there is none) */
+            assert_true(dt < 10 * TG_NS_PER_SEC); /* woken (there is no timeout to expire) */
         }
     }
     assert_int_equal(s.received, 3);

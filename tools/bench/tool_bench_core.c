@@ -320,6 +320,53 @@ static double pingpong_run(bool ref, uint64_t n)
     return (double)dt / (double)n;
 }
 
+/* Single-thread cost of moving one event through a ring (push then pop on the same thread,
+ * thread CPU time): no cross-core traffic, so it isolates the instructions per operation and
+ * is stable on a loaded machine. Returns ns per event. */
+static int64_t thread_cpu_ns(void);
+
+static double op_cost(bool ref, uint32_t batch, uint64_t n)
+{
+    tg_ring_t *r = NULL;
+    ref_ring_t *rr = NULL;
+    if (ref)
+        rr = ref_ring_create(RING_CAP);
+    else
+        tg_ring_create(&r, RING_CAP, 64);
+    tg_event_t in[64], out[64];
+    memset(in, 0, sizeof(in));
+    memset(out, 0, sizeof(out));
+    uint64_t sum = 0;
+    int64_t t0 = thread_cpu_ns();
+    for (uint64_t i = 0; i < n; i += batch) {
+        in[0].seq = i;
+        if (batch == 1) {
+            if (ref) {
+                ref_push(rr, &in[0]);
+                ref_pop(rr, &out[0]);
+            } else {
+                tg_ring_spsc_push(r, &in[0]);
+                tg_ring_spsc_pop(r, &out[0]);
+            }
+        } else if (ref) {
+            ref_push_n(rr, in, batch);
+            ref_pop_n(rr, out, batch);
+        } else {
+            tg_ring_spsc_push_n(r, in, batch);
+            tg_ring_spsc_pop_n(r, out, batch);
+        }
+        sum += out[0].seq;
+    }
+    int64_t dt = thread_cpu_ns() - t0;
+    if (sum != (n / batch) * ((n / batch) - 1) / 2 * batch) {
+        fprintf(stderr, "bench: single-thread ring check failed\n");
+        exit(1);
+    }
+    tg_ring_destroy(&r);
+    ref_ring_destroy(rr);
+    return (double)dt / (double)n;
+}
+
 /* ---------------- decimals ---------------- */
 
 typedef struct strset {
@@ -638,6 +685,19 @@ int main(int argc, char **argv)
         }
         printf("  ratio tg/ref: batch 1 %.2fx, batch 64 %.2fx; waiter attached costs %.1f%%\n",
                med[0] / med[1], med[2] / med[3], 100.0 * (1.0 - med[4] / med[0]));
+
+        double oc[4][MAX_REPS];
+        for (int r = 0; r < reps; r++) {
+            oc[0][r] = op_cost(false, 1, 4 * 1024 * 1024);
+            oc[1][r] = op_cost(true, 1, 4 * 1024 * 1024);
+            oc[2][r] = op_cost(false, 64, 16 * 1024 * 1024);
+            oc[3][r] = op_cost(true, 64, 16 * 1024 * 1024);
+        }
+        printf("\nsingle-thread push+pop (no cross-core traffic, thread CPU time), ns/event:\n");
+        printf("  batch 1:  tg_ring %.2f  ref ring %.2f\n", median(oc[0], reps),
+               median(oc[1], reps));
+        printf("  batch 64: tg_ring %.2f  ref ring %.2f\n", median(oc[2], reps),
+               median(oc[3], reps));
 
         /* latency */
         double rtt[2][MAX_REPS];
