@@ -9,7 +9,9 @@
  * - Each websocket connection has its own position in its recording (sess_t): several clients
  *   at once each get the full recording from the start. If the recording has "# sent:" lines,
  *   the connection first waits for that many text messages from the client (subscribe
- *   gating, --sub-timeout, default 5 s, then it is closed with 1008), then streams.
+ *   gating), then streams. After the client's first message, --sub-settle ms (300) without
+ *   another also start the stream (clients batch subscribes differently from the recorder);
+ *   a client that sends nothing within --sub-timeout (5 s) is closed with 1008.
  * - Writes: exactly one lws_write per WRITEABLE callback; the frame is copied into a shared
  *   buffer with LWS_PRE headroom (lws keeps its own copy of a partial send, so the buffer is
  *   free again when lws_write returns). --max asks for the next WRITEABLE at once, so the pace
@@ -245,8 +247,6 @@ static int ws_writeable(struct lws *wsi, sess_t *s)
     return 0;
 }
 
-#define TOOL_REPLAY_SUB_SETTLE_MS 300
-
 /* A text message (or a fragment of one) from the client while waiting for subscribes. */
 static int ws_receive(struct lws *wsi, sess_t *s, const char *in, size_t len)
 {
@@ -280,7 +280,7 @@ static int ws_receive(struct lws *wsi, sess_t *s, const char *in, size_t len)
         /* Clients batch subscriptions differently from the recorder (one message for all
            channels, or one per symbol): once the client has said something, a short quiet
            period also ends the wait. */
-        lws_set_timer_usecs(wsi, (lws_usec_t)TOOL_REPLAY_SUB_SETTLE_MS * 1000);
+        lws_set_timer_usecs(wsi, (lws_usec_t)g.sub_settle_ms * 1000);
         return 0;
     }
     if (s->n_sub == s->rec->r->n_sent) {
@@ -364,8 +364,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (s->st == SS_WAIT_SUB && s->n_sub > 0) {
             fprintf(stderr,
                     "tickgate-replay: conn %" PRIu64 ": client sent %zu of %zu recorded subscribe "
-                    "messages, then nothing for %d ms; streaming\n",
-                    s->id, s->n_sub, s->rec->r->n_sent, TOOL_REPLAY_SUB_SETTLE_MS);
+                    "messages, then nothing for %u ms; streaming\n",
+                    s->id, s->n_sub, s->rec->r->n_sent, g.sub_settle_ms);
             start_stream(wsi, s);
             return 0;
         }
@@ -460,6 +460,9 @@ static void serve_usage(FILE *o)
             "  --loop N          play the recording N times per connection (0 = forever; def. 1)\n"
             "  --hold            keep the connection open at the end (default: close 1000)\n"
             "  --sub-timeout MS  wait this long for the client's subscribes (default 5000)\n"
+            "  --sub-settle MS   after the client's first message, this long without another\n"
+            "                    one also starts the stream (default 300; clients batch\n"
+            "                    subscribes differently from the recorder)\n"
             "  --no-gate         stream at once; do not wait for the recorded subscribes\n"
             "  --fault SPEC      repeatable; frames are counted from 1 per connection:\n"
             "                    drop-after=N   close TCP abruptly after N frames\n"
@@ -480,6 +483,7 @@ static int parse_args(int argc, char **argv, int *first_file)
     g.speed = 1.0;
     g.loops = 1;
     g.sub_timeout_ms = 5000;
+    g.sub_settle_ms = 300;
     g.progress = isatty(STDERR_FILENO);
     int i = 1;
     for (; i < argc; i++) {
@@ -515,6 +519,12 @@ static int parse_args(int argc, char **argv, int *first_file)
             if (*e || n > 1000000000ul)
                 goto bad;
             g.loops = (unsigned)n;
+            i++;
+        } else if (strcmp(a, "--sub-settle") == 0 && v) {
+            unsigned long n = strtoul(v, &e, 10);
+            if (*e || n == 0 || n > 3600000ul)
+                goto bad;
+            g.sub_settle_ms = (unsigned)n;
             i++;
         } else if (strcmp(a, "--no-gate") == 0) {
             g.no_gate = true;
