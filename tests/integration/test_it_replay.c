@@ -352,7 +352,7 @@ static void test_nothing_is_streamed_before_the_client_subscribes(void **st)
     expect_free(&e);
 }
 
-static void test_all_recorded_subscribes_are_awaited_and_whitespace_differences_pass(void **st)
+static void test_subscribes_are_awaited_until_all_sent_or_quiet_and_blanks_do_not_matter(void **st)
 {
     expect_t e;
     expect_load(&e, BITSTAMP);
@@ -372,48 +372,40 @@ static void test_all_recorded_subscribes_are_awaited_and_whitespace_differences_
         *o++ = '\n';
         *o = 0;
     }
-    const char *args[] = {"--max", "@" BITSTAMP, NULL};
+    const char *args[] = {"--max", "--sub-timeout", "1500", "--sub-settle",
+                          "800",   "@" BITSTAMP,    NULL};
     server_t s;
     server_start(&s, args);
-    /* 19 of 20: the server must wait (and close on its sub-timeout, default 5 s) */
+    /* all 20 (re-spaced): streaming starts at once */
     tool_replay_client_cfg_t cfg = {
-        .collect = true, .send = (const char *const *)sp, .n_send = 19, .timeout_ms = 8000};
+        .collect = true, .send = (const char *const *)sp, .n_send = 20, .timeout_ms = 8000};
     tool_replay_client_res_t r;
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.n_msgs, e.n);
+    assert_all_frames(&e, &r, 0);
+    assert_true(r.t_first_us - r.t_connect_us < 700000);
+    tool_replay_client_res_free(&r);
+    /* 19 of 20: streaming starts only after the settle time without a further message */
+    cfg.n_send = 19;
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.n_msgs, e.n);
+    assert_all_frames(&e, &r, 0);
+    assert_true(r.t_first_us - r.t_connect_us >= 750000);
+    tool_replay_client_res_free(&r);
+    /* nothing: closed with 1008 after the sub-timeout, no frame */
+    cfg.n_send = 0;
     client_run(&s, &cfg, &r, 1);
     assert_true(r.connected);
     assert_int_equal(r.frames, 0);
     assert_int_equal(r.close_status, 1008);
     tool_replay_client_res_free(&r);
-    cfg.n_send = 20;
-    client_run(&s, &cfg, &r, 1);
-    assert_int_equal(r.n_msgs, e.n);
-    assert_all_frames(&e, &r, 0);
-    tool_replay_client_res_free(&r);
     char *log = server_stop(&s);
     assert_null(strstr(log, "differs"));
-    assert_non_null(strstr(log, "client sent 19 of 20 subscribe messages"));
+    assert_non_null(strstr(log, "client sent 19 of 20 recorded subscribe messages, then nothing "
+                                "for 800 ms; streaming"));
+    assert_non_null(strstr(log, "client sent 0 of 20 subscribe messages in 1500 ms; closing"));
     for (size_t i = 0; i < 20; i++)
         free(sp[i]);
-    expect_free(&e);
-}
-
-static void test_sub_settle_streams_after_fewer_subscribes_and_a_quiet_period(void **st)
-{
-    expect_t e;
-    expect_load(&e, BITSTAMP);
-    /* one message where the recorder sent 20: streaming starts after the quiet period */
-    const char *one[] = {e.r->sent[0]};
-    const char *args[] = {"--max", "--sub-settle", "200", "@" BITSTAMP, NULL};
-    server_t s;
-    server_start(&s, args);
-    tool_replay_client_cfg_t cfg = {.collect = true, .send = one, .n_send = 1, .timeout_ms = 8000};
-    tool_replay_client_res_t r;
-    client_run(&s, &cfg, &r, 1);
-    assert_int_equal(r.n_msgs, e.n);
-    assert_all_frames(&e, &r, 0);
-    tool_replay_client_res_free(&r);
-    char *log = server_stop(&s);
-    assert_non_null(strstr(log, "client sent 1 of 20 recorded subscribe messages"));
     expect_free(&e);
 }
 
@@ -817,8 +809,8 @@ int main(void)
         cmocka_unit_test(test_each_file_is_served_at_its_own_path_and_unknown_paths_are_refused),
         cmocka_unit_test(test_loop_two_replays_the_recording_twice),
         cmocka_unit_test(test_nothing_is_streamed_before_the_client_subscribes),
-        cmocka_unit_test(test_all_recorded_subscribes_are_awaited_and_whitespace_differences_pass),
-        cmocka_unit_test(test_sub_settle_streams_after_fewer_subscribes_and_a_quiet_period),
+        cmocka_unit_test(
+            test_subscribes_are_awaited_until_all_sent_or_quiet_and_blanks_do_not_matter),
         cmocka_unit_test(test_a_different_subscribe_is_logged_and_streaming_goes_on),
         cmocka_unit_test(test_no_gate_streams_at_once_without_subscribes),
         cmocka_unit_test(test_url_subscription_query_is_checked_against_the_recorded_url),

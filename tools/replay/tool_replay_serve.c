@@ -9,7 +9,9 @@
  * - Each websocket connection has its own position in its recording (sess_t): several clients
  *   at once each get the full recording from the start. If the recording has "# sent:" lines,
  *   the connection first waits for that many text messages from the client (subscribe
- *   gating, --sub-timeout, default 5 s, then it is closed with 1008), then streams.
+ *   gating), then streams. After the client's first message, --sub-settle ms (300) without
+ *   another also start the stream (clients batch subscribes differently from the recorder);
+ *   a client that sends nothing within --sub-timeout (5 s) is closed with 1008.
  * - Writes: exactly one lws_write per WRITEABLE callback; the frame is copied into a shared
  *   buffer with LWS_PRE headroom (lws keeps its own copy of a partial send, so the buffer is
  *   free again when lws_write returns). --max asks for the next WRITEABLE at once, so the pace
@@ -275,11 +277,10 @@ static int ws_receive(struct lws *wsi, sess_t *s, const char *in, size_t len)
                 s->id, s->n_sub + 1, (int)(s->rx_len > 500 ? 500 : s->rx_len), s->rx, want);
     s->rx_len = 0;
     if (++s->n_sub < s->rec->r->n_sent) {
-        /* --sub-settle: clients batch subscriptions differently from the recorder (one message
-           for all channels, or one per symbol); once the client has said something, a quiet
-           period of that length also ends the wait. Off by default: strict gating. */
-        if (g.sub_settle_ms)
-            lws_set_timer_usecs(wsi, (lws_usec_t)g.sub_settle_ms * 1000);
+        /* Clients batch subscriptions differently from the recorder (one message for all
+           channels, or one per symbol): once the client has said something, a short quiet
+           period also ends the wait. */
+        lws_set_timer_usecs(wsi, (lws_usec_t)g.sub_settle_ms * 1000);
         return 0;
     }
     if (s->n_sub == s->rec->r->n_sent) {
@@ -360,10 +361,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_TIMER:
         if (s->kind != SESS_WS)
             return 0;
-        if (s->st == SS_WAIT_SUB && s->n_sub > 0 && g.sub_settle_ms) {
+        if (s->st == SS_WAIT_SUB && s->n_sub > 0) {
             fprintf(stderr,
                     "tickgate-replay: conn %" PRIu64 ": client sent %zu of %zu recorded subscribe "
-                    "messages, then nothing for %d ms; streaming\n",
+                    "messages, then nothing for %u ms; streaming\n",
                     s->id, s->n_sub, s->rec->r->n_sent, g.sub_settle_ms);
             start_stream(wsi, s);
             return 0;
@@ -459,9 +460,10 @@ static void serve_usage(FILE *o)
             "  --loop N          play the recording N times per connection (0 = forever; def. 1)\n"
             "  --hold            keep the connection open at the end (default: close 1000)\n"
             "  --sub-timeout MS  wait this long for the client's subscribes (default 5000)\n"
+            "  --sub-settle MS   after the client's first message, this long without another\n"
+            "                    one also starts the stream (default 300; clients batch\n"
+            "                    subscribes differently from the recorder)\n"
             "  --no-gate         stream at once; do not wait for the recorded subscribes\n"
-            "  --sub-settle MS   after the client's first subscribe, also start streaming when it\n"
-            "                    stays quiet this long (clients that batch differently; default 0)\n"
             "  --fault SPEC      repeatable; frames are counted from 1 per connection:\n"
             "                    drop-after=N   close TCP abruptly after N frames\n"
             "                    stall=T@N      pause T ms after frame N\n"
@@ -481,6 +483,7 @@ static int parse_args(int argc, char **argv, int *first_file)
     g.speed = 1.0;
     g.loops = 1;
     g.sub_timeout_ms = 5000;
+    g.sub_settle_ms = 300;
     g.progress = isatty(STDERR_FILENO);
     int i = 1;
     for (; i < argc; i++) {
@@ -517,8 +520,12 @@ static int parse_args(int argc, char **argv, int *first_file)
                 goto bad;
             g.loops = (unsigned)n;
             i++;
-        } else if (strcmp(a, "--sub-settle") == 0 && i + 1 < argc) {
-            g.sub_settle_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(a, "--sub-settle") == 0 && v) {
+            unsigned long n = strtoul(v, &e, 10);
+            if (*e || n == 0 || n > 3600000ul)
+                goto bad;
+            g.sub_settle_ms = (unsigned)n;
+            i++;
         } else if (strcmp(a, "--no-gate") == 0) {
             g.no_gate = true;
         } else if (strcmp(a, "--hold") == 0) {
