@@ -32,8 +32,10 @@
 #include "book/tg_err.h"
 #include "book/tg_instr.h"
 #include "book/tg_ring.h"
+#include "book/book_builder.h"
 #include "feeds/feed_conn.h"
 #include "feeds/feed_offline.h"
+#include "tests/fixtures/oracle.h"
 
 static const char *g_bin, *g_recs;
 
@@ -261,6 +263,161 @@ static void run_venue(const char *rel, const char *const *server_args, bool with
     tg_instr_reg_destroy(&reg);
 }
 
+/*
+ * Reconnects: the server drops the TCP connection (no close frame) after `drop` frames for the
+ * first `times` connections; each new connection starts the recording again. The client must
+ * reconnect, mark the books (STALE/GAP), resync from a fresh snapshot, and end with exactly the
+ * oracle's book: a level left over from an aborted connection (a ghost) fails the comparison.
+ * The events go through the real builder (synchronous API), as in the gateway.
+ */
+static void run_reconnects(const char *rel, const char *oracle_name, unsigned drop, unsigned times,
+                           bool with_rest)
+{
+    char path[1024], args_drop[64];
+    snprintf(path, sizeof(path), "%s/%s", g_recs, rel);
+    snprintf(args_drop, sizeof(args_drop), "drop-after=%u,times=%u", drop, times);
+    const char *args[] = {"--max", "--fault", args_drop, NULL};
+    tg_instr_reg_t *reg = NULL;
+    assert_int_equal(tg_instr_reg_create(&reg), 0);
+    feed_offline_t *off = NULL; /* registers the file's symbols and counts its frames */
+    assert_int_equal(feed_offline_open(&off, path, NULL, reg, 0), 0);
+    uint64_t frames = 0;
+    {
+        int64_t ts;
+        const char *f;
+        size_t len;
+        while (feed_tgrec_next(off->rec, &ts, &f, &len) == 1)
+            frames += !feed_tgrec_is_generated(f, len);
+    }
+    int port;
+    pid_t pid = server_start(rel, args, &port);
+    tg_ring_t *ring = NULL;
+    assert_int_equal(tg_ring_create(&ring, 1u << 16, sizeof(tg_event_t)), 0);
+    feed_loop_t *loop = NULL;
+    assert_int_equal(feed_loop_create(&loop, NULL), 0);
+    feed_conn_cfg_t c;
+    feed_conn_cfg_defaults(&c);
+    char url[700], rest[64];
+    const char *p = strstr(off->rec->url, "://");
+    p = p ? strchr(p + 3, '/') : NULL;
+    snprintf(url, sizeof(url), "ws://127.0.0.1:%d%s", port, p ? p : "/");
+    snprintf(rest, sizeof(rest), "http://127.0.0.1:%d", port);
+    c.venue = off->rec->venue;
+    c.url = url;
+    c.rest_url = with_rest ? rest : NULL;
+    c.reg = reg;
+    c.depth = off->h.depth;
+    c.backoff_min_ms = 50;
+    c.backoff_max_ms = 200;
+    const char *syms[64];
+    size_t ns = 0;
+    for (uint32_t i = 0; i < off->h.n_instr && ns < 64; i++)
+        syms[ns++] = tg_instr_reg_get(reg, off->h.instr[i])->symbol;
+    c.symbols = syms;
+    c.n_symbols = ns;
+    c.ring = ring;
+    c.log = test_log;
+    feed_conn_t *conn = NULL;
+    assert_int_equal(feed_loop_add(loop, &c, &conn), 0);
+    book_builder_cfg_t bc;
+    book_builder_cfg_defaults(&bc);
+    bc.reg = reg;
+    book_builder_t *b = NULL;
+    assert_int_equal(book_builder_create(&b, &bc), 0);
+    assert_int_equal(feed_loop_start(loop), 0);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(conn);
+    const feed_stats_t *st = feed_conn_stats(conn);
+    /* the last connection delivers the whole recording */
+    uint64_t want = (uint64_t)drop * times + frames;
+    tg_event_t evb[1024];
+    int64_t deadline = tg_clock_mono_ns() + 90 * TG_NS_PER_SEC;
+    uint64_t stale = 0, gaps = 0, clears = 0;
+    for (;;) {
+        uint32_t n;
+        while ((n = tg_ring_spsc_pop_n(ring, evb, 1024)) > 0) {
+            for (uint32_t i = 0; i < n; i++) {
+                stale += evb[i].kind == TG_EV_STALE;
+                gaps += evb[i].kind == TG_EV_GAP;
+                clears += evb[i].kind == TG_EV_BOOK_CLEAR;
+            }
+            book_builder_apply(b, evb, n);
+        }
+        if (TG_STAT_GET(ts->rx_frames) >= want || tg_clock_mono_ns() > deadline)
+            break;
+        usleep(2000);
+    }
+    usleep(100000);
+    uint32_t n;
+    while ((n = tg_ring_spsc_pop_n(ring, evb, 1024)) > 0)
+        book_builder_apply(b, evb, n);
+    book_builder_flush(b);
+    fprintf(stderr,
+            "%s: frames %llu of %llu, reconnects %llu, stale %llu, gaps %llu, clears %llu\n", rel,
+            (unsigned long long)TG_STAT_GET(ts->rx_frames), (unsigned long long)want,
+            (unsigned long long)TG_STAT_GET(st->reconnects), (unsigned long long)stale,
+            (unsigned long long)gaps, (unsigned long long)clears);
+    assert_int_equal(TG_STAT_GET(ts->rx_frames), want);
+    assert_int_equal(TG_STAT_GET(st->reconnects), times);
+    assert_true(stale + gaps >= times); /* every drop marked the books */
+
+    char opath[1200];
+    snprintf(opath, sizeof(opath), "%s/%s.result.json", getenv("TG_PEER_EXPECTED"), oracle_name);
+    oracle_t o;
+    assert_int_equal(oracle_load(opath, &o), 0);
+    for (uint32_t i = 0; i < off->h.n_instr; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(reg, off->h.instr[i]);
+        char up[TG_SYMBOL_MAX];
+        size_t k = 0;
+        for (; in->symbol[k] && k < sizeof(up) - 1; k++)
+            up[k] = (char)(in->symbol[k] >= 'a' && in->symbol[k] <= 'z' ? in->symbol[k] - 32
+                                                                        : in->symbol[k]);
+        up[k] = 0;
+        const oracle_sym_t *os =
+            oracle_find(&o, in->symbol) ? oracle_find(&o, in->symbol) : oracle_find(&o, up);
+        assert_non_null(os);
+        const book_l2_t *bk = book_builder_book(b, in->id);
+        assert_non_null(bk);
+        /* whole-book depth too: a ghost level deep in the book would not show in the top 10 */
+        assert_int_equal(book_l2_depth(bk, TG_SIDE_BID), (size_t)os->levels_bids);
+        assert_int_equal(book_l2_depth(bk, TG_SIDE_ASK), (size_t)os->levels_asks);
+        tg_level_t lv[32];
+        for (int side = 0; side < 2; side++) {
+            const oracle_level_t *ol = side ? os->asks : os->bids;
+            int on = side ? os->n_asks : os->n_bids;
+            size_t got = book_l2_top(bk, side ? TG_SIDE_ASK : TG_SIDE_BID, lv, 10);
+            assert_int_equal(got, (size_t)on);
+            for (int j = 0; j < on; j++) {
+                int64_t px, sz;
+                assert_int_equal(oracle_dec(ol[j].px, in->px_scale, &px, NULL), 0);
+                assert_int_equal(oracle_dec(ol[j].sz, in->sz_scale, &sz, NULL), 0);
+                if (lv[j].price != px || lv[j].size != sz)
+                    fail_msg("%s %s level %d: got %lld x %lld, oracle %s x %s", in->symbol,
+                             side ? "ask" : "bid", j, (long long)lv[j].price, (long long)lv[j].size,
+                             ol[j].px, ol[j].sz);
+            }
+        }
+    }
+    oracle_free(&o);
+    feed_loop_destroy(&loop);
+    book_builder_destroy(&b);
+    tg_ring_destroy(&ring);
+    server_stop(pid);
+    feed_offline_close(&off);
+    tg_instr_reg_destroy(&reg);
+}
+
+static void test_kraken_reconnects_three_times_and_ends_with_the_oracle_book(void **st)
+{
+    run_reconnects("kraken/cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec",
+                   "cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec", 1500, 3, false);
+}
+
+static void test_binance_reconnects_resync_from_rest_and_end_with_the_oracle_book(void **st)
+{
+    run_reconnects("binance/cryptofeed_1312c062_BINANCE-b38f7c.tgrec.zst",
+                   "cryptofeed_1312c062_BINANCE-b38f7c.tgrec.zst", 3000, 3, true);
+}
+
 static void test_binance_spot_live_events_equal_the_offline_run(void **st)
 {
     /* paced (x40, ~9 s) so the REST snapshot is fetched while the diffs stream */
@@ -286,6 +443,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_binance_spot_live_events_equal_the_offline_run),
         cmocka_unit_test(test_kraken_live_events_equal_the_offline_run_event_for_event),
+        cmocka_unit_test(test_kraken_reconnects_three_times_and_ends_with_the_oracle_book),
+        cmocka_unit_test(test_binance_reconnects_resync_from_rest_and_end_with_the_oracle_book),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
