@@ -113,7 +113,7 @@ typedef struct book_builder_stats {
     tg_stat_t out_stall_ns;    /* time spent in those waits */
     tg_stat_t sleeps;          /* times the thread slept on its waiter */
     tg_stat_t thread_cpu_ns;   /* builder thread CPU time (before each sleep, at exit) */
-    tg_hist_t latency; /* receive (ts_mono) -> applied, per exchange message (thread mode) */
+    tg_hist_t latency;     /* receive (ts_mono) -> applied, per exchange message (thread mode) */
     tg_stat_t books_valid; /* gauge: books in state VALID (refreshed by the timers) */
     tg_stat_t books_total; /* gauge: books seen */
     /* exchange time -> receive time per venue id (messages with an exchange time; the two

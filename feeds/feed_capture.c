@@ -9,9 +9,9 @@
  * is compressed in one ZSTD_compressStream2(ZSTD_e_continue) step and the output is written
  * with write(2): the cost per frame is a memcpy, and every `chunk` bytes one compression step
  * (measured ~1.4 ms of CPU for 256 KiB at level 3 here: ~1 us per 250-byte frame on average,
- * tests/unit/bench_feed_capture.c; a smaller chunk lowers the worst call). A file is ended (ZSTD_e_end, close) at rotation,
- * at feed_capture_begin() (a new connection) and at destroy. An I/O error closes the file,
- * counts, and the capture resumes with the next file.
+ * tests/unit/bench_feed_capture.c; a smaller chunk lowers the worst call). A file is ended
+ * (ZSTD_e_end, close) at rotation, at feed_capture_begin() (a new connection) and at destroy. An
+ * I/O error closes the file, counts, and the capture resumes with the next file.
  */
 #include "feed_capture.h"
 

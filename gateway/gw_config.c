@@ -323,8 +323,8 @@ static int on_kv(void *user, const char *section, const char *k, const char *v)
             for (char *s = strtok_r(tmp, ", \t", &save); s; s = strtok_r(NULL, ", \t", &save)) {
                 int64_t ns;
                 if (gw_cfg_parse_duration(s, &ns) < 0)
-                    cfg_error(c, line, "[gateway] bad candle interval '%s' (use 1s, 1m, 5m, 1h, 1d)",
-                              s);
+                    cfg_error(c, line,
+                              "[gateway] bad candle interval '%s' (use 1s, 1m, 5m, 1h, 1d)", s);
                 else if (c->n_intervals == GW_CFG_INTERVALS_MAX)
                     cfg_error(c, line, "[gateway] at most %d candle intervals",
                               GW_CFG_INTERVALS_MAX);
@@ -480,8 +480,7 @@ static void validate(gw_cfg_t *c)
             if (v && v->default_url)
                 snprintf(f->url, sizeof(f->url), "%s", v->default_url);
             else
-                cfg_error(c, f->line, "[feed %s] url is required for venue %s", f->name,
-                          f->venue);
+                cfg_error(c, f->line, "[feed %s] url is required for venue %s", f->name, f->venue);
         }
         if (f->n_symbols == 0)
             cfg_error(c, f->line, "[feed %s] symbols is required", f->name);
@@ -505,8 +504,9 @@ int gw_cfg_load(gw_cfg_t *c, const char *path)
     int rc = ini_parse_file(f, on_kv, &p);
     fclose(f);
     if (rc > 0)
-        cfg_error(c, rc, "syntax error (expected [section], key = value or a comment; lines "
-                         "are limited to the parser's maximum length)");
+        cfg_error(c, rc,
+                  "syntax error (expected [section], key = value or a comment; lines "
+                  "are limited to the parser's maximum length)");
     else if (rc < 0)
         cfg_error(c, 0, "cannot parse (out of memory)");
     free(p.lines);

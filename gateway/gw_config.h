@@ -25,13 +25,13 @@ typedef struct gw_feed_cfg {
     char ca_file[512];  /* extra CA bundle (tests: the replay server's cert) */
     char **symbols;     /* as the venue spells them */
     uint32_t n_symbols;
-    unsigned channels;  /* FEED_CH_* (trades, book) */
-    uint32_t depth;     /* subscribed book depth, 0 = venue default */
+    unsigned channels;      /* FEED_CH_* (trades, book) */
+    uint32_t depth;         /* subscribed book depth, 0 = venue default */
     int px_scale, sz_scale; /* -1 = venue default */
     uint32_t stale_ms;
-    uint32_t thread;    /* which feed thread (0-based, modulo gateway.feed_threads) */
-    int deflate;        /* permessage-deflate (only when the venue requires it) */
-    int line;           /* line of the section header */
+    uint32_t thread; /* which feed thread (0-based, modulo gateway.feed_threads) */
+    int deflate;     /* permessage-deflate (only when the venue requires it) */
+    int line;        /* line of the section header */
 } gw_feed_cfg_t;
 
 typedef struct gw_cfg {
@@ -40,9 +40,9 @@ typedef struct gw_cfg {
     char name[64];
     int log_level; /* 0 error .. 3 debug */
     uint32_t feed_threads;
-    uint32_t feed_ring;      /* events per feed ring (power of two) */
-    uint32_t sink_ring;      /* records per sink ring (power of two) */
-    uint32_t book_depth;     /* top-N published */
+    uint32_t feed_ring;            /* events per feed ring (power of two) */
+    uint32_t sink_ring;            /* records per sink ring (power of two) */
+    uint32_t book_depth;           /* top-N published */
     uint32_t snapshot_min_ms;      /* rate limit of book snapshots on change, per instrument */
     uint32_t snapshot_interval_ms; /* periodic snapshots */
     int64_t intervals_ns[GW_CFG_INTERVALS_MAX]; /* candle intervals */

@@ -37,8 +37,11 @@ static void put_line(int level, const char *kv, const char *msg)
     gmtime_r(&ts.tv_sec, &tm);
     int n = snprintf(line, sizeof(line),
                      "ts=%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ level=%s thread=%s msg=\"",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000, names[level < 0 ? 0 : level > 3 ? 3 : level],
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ts.tv_nsec / 1000,
+                     names[level < 0   ? 0
+                           : level > 3 ? 3
+                                       : level],
                      thread_name);
     /* quote the message: escape " and \ and control characters */
     for (const char *p = msg; *p && n < (int)sizeof(line) - 8; p++) {

@@ -34,20 +34,19 @@ static const char *const venue_names[] = {"binance", "binance-futures", "coinbas
 
 static void usage(FILE *o)
 {
-    fprintf(o,
-            "usage: tickgate --config FILE [--check-config]\n"
-            "       tickgate --list-venues | --version | --help\n"
-            "\n"
-            "  -c, --config FILE   INI configuration (see tickgate.example.ini)\n"
-            "      --check-config  validate the configuration, print every problem, and exit\n"
-            "      --list-venues   print the venues this build has handlers for\n"
-            "  -V, --version       print the version\n"
-            "  -h, --help          this text\n"
-            "\n"
-            "Signals: SIGINT/SIGTERM stop after flushing every received event to PostgreSQL\n"
-            "(or the spill journal) and Redis; a second signal exits at once.\n"
-            "Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 start-up failure,\n"
-            "4 stopped by a second signal without flushing.\n");
+    fprintf(o, "usage: tickgate --config FILE [--check-config]\n"
+               "       tickgate --list-venues | --version | --help\n"
+               "\n"
+               "  -c, --config FILE   INI configuration (see tickgate.example.ini)\n"
+               "      --check-config  validate the configuration, print every problem, and exit\n"
+               "      --list-venues   print the venues this build has handlers for\n"
+               "  -V, --version       print the version\n"
+               "  -h, --help          this text\n"
+               "\n"
+               "Signals: SIGINT/SIGTERM stop after flushing every received event to PostgreSQL\n"
+               "(or the spill journal) and Redis; a second signal exits at once.\n"
+               "Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 start-up failure,\n"
+               "4 stopped by a second signal without flushing.\n");
 }
 
 static void hard_exit(int sig)
@@ -70,16 +69,26 @@ int main(int argc, char **argv)
     int ch;
     while ((ch = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
         switch (ch) {
-        case 'c': config = optarg; break;
-        case 'k': check = 1; break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'k':
+            check = 1;
+            break;
         case 'l':
             for (size_t i = 0; i < sizeof(venue_names) / sizeof(venue_names[0]); i++)
                 if (feed_venue_find(venue_names[i]))
                     printf("%s\n", venue_names[i]);
             return 0;
-        case 'V': printf("tickgate %s\n", TICKGATE_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'V':
+            printf("tickgate %s\n", TICKGATE_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (!config || optind != argc) {
@@ -91,8 +100,8 @@ int main(int argc, char **argv)
     if (rc == TG_ECONFIG) {
         for (uint32_t i = 0; i < cfg.n_errors; i++)
             fprintf(stderr, "%s\n", cfg.errors[i]);
-        fprintf(stderr, "tickgate: %u problem%s in %s\n", cfg.n_errors, cfg.n_errors == 1 ? "" : "s",
-                config);
+        fprintf(stderr, "tickgate: %u problem%s in %s\n", cfg.n_errors,
+                cfg.n_errors == 1 ? "" : "s", config);
         gw_cfg_free(&cfg);
         return 2;
     }

@@ -79,8 +79,10 @@ static void log_pg(void *ctx, int level, const char *msg)
 static void log_rds(void *ctx, int level, const char *msg)
 {
     /* syslog-like: 3 error, 4 warn, 6 info, 7 debug */
-    int l = level <= 3 ? GW_LOG_ERROR : level == 4 ? GW_LOG_WARN : level <= 6 ? GW_LOG_INFO
-                                                                               : GW_LOG_DEBUG;
+    int l = level <= 3   ? GW_LOG_ERROR
+            : level == 4 ? GW_LOG_WARN
+            : level <= 6 ? GW_LOG_INFO
+                         : GW_LOG_DEBUG;
     gw_log_cb(ctx, l, msg);
 }
 
@@ -97,11 +99,14 @@ static void reg_feed_metrics(gw_pipeline_t *p, gw_feed_t *f)
     const feed_stats_t *s = feed_conn_stats(f->conn);
     const feed_conn_tstats_t *t = feed_conn_tstats(f->conn);
     const char *L = f->labels;
-    gw_metrics_counter(m, "tickgate_feed_frames_total", L, "Websocket frames received.", &s->frames);
+    gw_metrics_counter(m, "tickgate_feed_frames_total", L, "Websocket frames received.",
+                       &s->frames);
     gw_metrics_counter(m, "tickgate_feed_bytes_total", L, "Bytes of frames received.", &s->bytes);
-    gw_metrics_counter(m, "tickgate_feed_events_total", L, "Normalized events emitted.", &s->events);
+    gw_metrics_counter(m, "tickgate_feed_events_total", L, "Normalized events emitted.",
+                       &s->events);
     gw_metrics_counter(m, "tickgate_feed_trades_total", L, "Trade events emitted.", &s->trades);
-    gw_metrics_counter(m, "tickgate_feed_levels_total", L, "Book level events emitted.", &s->levels);
+    gw_metrics_counter(m, "tickgate_feed_levels_total", L, "Book level events emitted.",
+                       &s->levels);
     gw_metrics_counter(m, "tickgate_feed_snapshots_total", L, "Book snapshots emitted.",
                        &s->snapshots);
     gw_metrics_counter(m, "tickgate_feed_unhandled_total", L,
@@ -124,8 +129,8 @@ static void reg_feed_metrics(gw_pipeline_t *p, gw_feed_t *f)
         const char *kind;
         const tg_stat_t *v;
     } errs[] = {
-        {"json", &s->err_json},       {"field", &s->err_field},     {"symbol", &s->err_symbol},
-        {"decimal", &s->err_decimal}, {"venue", &s->err_venue},     {"oversized", &t->oversized},
+        {"json", &s->err_json},          {"field", &s->err_field}, {"symbol", &s->err_symbol},
+        {"decimal", &s->err_decimal},    {"venue", &s->err_venue}, {"oversized", &t->oversized},
         {"handler", &t->handler_errors},
     };
     for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
@@ -153,14 +158,14 @@ static void reg_metrics(gw_pipeline_t *p)
                        &b->checksum_ok);
     gw_metrics_counter(m, "tickgate_book_checksum_total", "result=\"fail\"", "Venue checksums.",
                        &b->checksum_fail);
-    gw_metrics_counter(m, "tickgate_book_checksum_total", "result=\"skipped\"",
-                       "Venue checksums.", &b->checksum_skipped);
+    gw_metrics_counter(m, "tickgate_book_checksum_total", "result=\"skipped\"", "Venue checksums.",
+                       &b->checksum_skipped);
     gw_metrics_counter(m, "tickgate_book_crossed_total", NULL, "Crossed books detected.",
                        &b->crossed);
     gw_metrics_counter(m, "tickgate_book_resyncs_total", NULL, "Resync requests sent to feeds.",
                        &b->resyncs);
-    gw_metrics_counter(m, "tickgate_book_snapshots_total", NULL,
-                       "Books made valid by a snapshot.", &b->snapshots);
+    gw_metrics_counter(m, "tickgate_book_snapshots_total", NULL, "Books made valid by a snapshot.",
+                       &b->snapshots);
     gw_metrics_counter(m, "tickgate_book_late_trades_total", NULL,
                        "Trades after their candle closed.", &b->late_trades);
     gw_metrics_counter(m, "tickgate_book_bad_events_total", NULL, "Events rejected.",
@@ -209,12 +214,10 @@ static void reg_metrics(gw_pipeline_t *p)
             gw_metrics_counter(m, "tickgate_pg_table_rows_total", lb, "New rows per table.",
                                &s->rows_table[i]);
         }
-        gw_metrics_counter(m, "tickgate_pg_batches_total", NULL, "Committed batches.",
-                           &s->batches);
+        gw_metrics_counter(m, "tickgate_pg_batches_total", NULL, "Committed batches.", &s->batches);
         gw_metrics_counter(m, "tickgate_pg_errors_total", NULL, "Failed batch attempts.",
                            &s->errors);
-        gw_metrics_counter(m, "tickgate_pg_reconnects_total", NULL, "Reconnects.",
-                           &s->reconnects);
+        gw_metrics_counter(m, "tickgate_pg_reconnects_total", NULL, "Reconnects.", &s->reconnects);
         gw_metrics_gauge(m, "tickgate_pg_connected", NULL, "1 while connected.", &s->connected);
         gw_metrics_counter(m, "tickgate_spill_batches_total", NULL,
                            "Batches written to the spill journal.", &s->spill_batches);
@@ -244,10 +247,8 @@ static void reg_metrics(gw_pipeline_t *p)
         gw_metrics_counter(m, "tickgate_redis_errors_total", NULL, "Errors.", &s->errors);
         gw_metrics_counter(m, "tickgate_redis_reconnects_total", NULL, "Reconnects.",
                            &s->reconnects);
-        gw_metrics_gauge(m, "tickgate_redis_connected", NULL, "1 while connected.",
-                         &s->connected);
-        gw_metrics_hist(m, "tickgate_redis_rtt_seconds", NULL, "Pipeline round trip.",
-                        &s->rtt_lat);
+        gw_metrics_gauge(m, "tickgate_redis_connected", NULL, "1 while connected.", &s->connected);
+        gw_metrics_hist(m, "tickgate_redis_rtt_seconds", NULL, "Pipeline round trip.", &s->rtt_lat);
         gw_metrics_hist(m, "tickgate_latency_receive_to_redis_seconds", NULL,
                         "Receive (monotonic) to PUBLISH acknowledged by Redis.", &s->pub_lat);
     }
@@ -427,13 +428,11 @@ static int create_sinks(gw_pipeline_t *p)
         pc.log = log_pg;
         pc.log_ud = "sink=postgres";
         if ((rc = store_pg_create(&p->pg, &pc)) < 0) {
-            gw_log(GW_LOG_ERROR, "sink=postgres", "cannot create the writer: %s",
-                   tg_strerror(rc));
+            gw_log(GW_LOG_ERROR, "sink=postgres", "cannot create the writer: %s", tg_strerror(rc));
             return rc;
         }
         if ((rc = store_pg_connect(p->pg)) < 0) {
-            gw_log(GW_LOG_ERROR, "sink=postgres", "cannot connect: %s",
-                   store_pg_errstr(p->pg));
+            gw_log(GW_LOG_ERROR, "sink=postgres", "cannot connect: %s", store_pg_errstr(p->pg));
             return rc;
         }
     }
@@ -459,8 +458,7 @@ static int create_sinks(gw_pipeline_t *p)
             return rc;
         }
         if ((rc = store_rds_create(&p->rds, &rc2)) < 0) {
-            gw_log(GW_LOG_ERROR, "sink=redis", "cannot create the publisher: %s",
-                   tg_strerror(rc));
+            gw_log(GW_LOG_ERROR, "sink=redis", "cannot create the publisher: %s", tg_strerror(rc));
             return rc;
         }
     }
@@ -488,8 +486,8 @@ static int create_builder(gw_pipeline_t *p)
             .name = "redis", .ring = p->rds_ring, .kinds = BOOK_SINK_ALL, .lossless = false};
     for (uint32_t i = 0; i < c->n_intervals && i < BOOK_CANDLE_IV_MAX; i++)
         bc.candles.interval_ns[i] = c->intervals_ns[i];
-    bc.candles.n_intervals = c->n_intervals < BOOK_CANDLE_IV_MAX ? c->n_intervals
-                                                                 : BOOK_CANDLE_IV_MAX;
+    bc.candles.n_intervals =
+        c->n_intervals < BOOK_CANDLE_IV_MAX ? c->n_intervals : BOOK_CANDLE_IV_MAX;
     bc.top_n = c->book_depth;
     bc.book_min_gap_ns = (int64_t)c->snapshot_min_ms * 1000000;
     bc.book_interval_ns = (int64_t)c->snapshot_interval_ms * 1000000;

@@ -83,18 +83,18 @@ static void test_cfg_valid_file_is_loaded(void **state)
 
 static void test_cfg_errors_name_file_and_line(void **state)
 {
-    char *path = write_tmp("[gateway]\n"          /* 1 */
-                           "feed_threads = 0\n"   /* 2 */
-                           "bogus = 1\n"          /* 3 */
-                           "[postgres]\n"         /* 4 */
+    char *path = write_tmp("[gateway]\n"                  /* 1 */
+                           "feed_threads = 0\n"           /* 2 */
+                           "bogus = 1\n"                  /* 3 */
+                           "[postgres]\n"                 /* 4 */
                            "conninfo = password=secret\n" /* 5 */
-                           "[feed a]\n"           /* 6 */
-                           "venue = nowhere\n"    /* 7 */
-                           "[feed b]\n"           /* 8 */
-                           "venue = binance\n"    /* 9 */
-                           "url = http://x\n"     /* 10 */
-                           "[nosuch]\n"           /* 11 */
-                           "x = 1\n");            /* 12 */
+                           "[feed a]\n"                   /* 6 */
+                           "venue = nowhere\n"            /* 7 */
+                           "[feed b]\n"                   /* 8 */
+                           "venue = binance\n"            /* 9 */
+                           "url = http://x\n"             /* 10 */
+                           "[nosuch]\n"                   /* 11 */
+                           "x = 1\n");                    /* 12 */
     gw_cfg_t c;
     assert_int_equal(gw_cfg_load(&c, path), TG_ECONFIG);
     char want[600];

@@ -70,8 +70,8 @@ static char *http_get(int port, const char *path)
         return NULL;
     }
     char req[256];
-    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                     path);
+    int n =
+        snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
     assert_int_equal(write(fd, req, (size_t)n), n);
     size_t cap = 1 << 20, len = 0;
     char *buf = malloc(cap);
