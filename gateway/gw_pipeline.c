@@ -402,6 +402,22 @@ static int create_feeds(gw_pipeline_t *p)
     return 0;
 }
 
+/* mkdir -p with mode 0700 for the directories we create. @return 0 or -1 (errno set). */
+static int mkdir_p(const char *path)
+{
+    char tmp[512];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *q = tmp + 1; *q; q++) {
+        if (*q != '/')
+            continue;
+        *q = 0;
+        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+            return -1;
+        *q = '/';
+    }
+    return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
 static int create_sinks(gw_pipeline_t *p)
 {
     const gw_cfg_t *c = p->cfg;
@@ -409,7 +425,7 @@ static int create_sinks(gw_pipeline_t *p)
     if (c->pg_enabled) {
         if ((rc = tg_ring_create(&p->pg_ring, c->sink_ring, sizeof(book_out_t))) < 0)
             return rc;
-        if (c->spill_dir[0] && mkdir(c->spill_dir, 0700) < 0 && errno != EEXIST) {
+        if (c->spill_dir[0] && mkdir_p(c->spill_dir) < 0) {
             gw_log(GW_LOG_ERROR, NULL, "cannot create spill_dir %s: %s", c->spill_dir,
                    strerror(errno));
             return -errno;
