@@ -15,6 +15,7 @@
  *   free again when lws_write returns). --max asks for the next WRITEABLE at once, so the pace
  *   is the client's read pace and at most one frame is queued in lws per connection. Paced
  *   mode (--speed X) sends frame i at pass_start + (ts_i - ts_0) / X using the wsi timer.
+ *   --rate N sends frame i of a pass at pass_start + i / N (a fixed message rate per connection).
  * - Faults (--fault) count frames per connection from 1. A drop or the end of the recording
  *   is handled at the top of the next WRITEABLE, i.e. after lws flushed what was written.
  * - SIGINT/SIGTERM set a flag and cancel the service wait; the loop ends, the context is
@@ -179,8 +180,11 @@ static int ws_writeable(struct lws *wsi, sess_t *s)
     }
     const tool_replay_frame_t *fr = &rec->frames[s->pos];
     if (!g.max) {
-        int64_t due = s->pass_start_us +
-                      (int64_t)((double)(fr->ts_ns - rec->frames[0].ts_ns) / 1000.0 / g.speed);
+        /* --rate: frame i of a pass at i / rate; else the recorded pace / speed. Due times are
+           absolute from the pass start, so a late timer is caught up by sending back to back. */
+        double off_us = g.rate > 0 ? (double)s->pos * 1e6 / g.rate
+                                   : (double)(fr->ts_ns - rec->frames[0].ts_ns) / 1000.0 / g.speed;
+        int64_t due = s->pass_start_us + (int64_t)off_us;
         if (due > now) {
             lws_set_timer_usecs(wsi, due - now);
             return 0;
@@ -443,36 +447,39 @@ static void on_progress(lws_sorted_usec_list_t *sul)
 
 static void serve_usage(FILE *o)
 {
-    fprintf(o,
-            "usage: tickgate-replay serve [options] FILE...\n"
-            "Serve tgrec recordings (plain or .zst) as a local exchange on 127.0.0.1.\n"
-            "Each FILE is at ws(s)://127.0.0.1:P/rec/<name> (<name> = basename without\n"
-            ".tgrec[.zst]); with one FILE, at any path too. REST book snapshots recorded in-band\n"
-            "are served at /rec/<name>/api/v3/depth?symbol=S, /fapi/v1/depth, /dapi/v1/depth,\n"
-            "/api/v2/order_book/<pair> (and without /rec/<name> with one FILE).\n"
-            "\n"
-            "  --port P          listen port (default 9443; 0 = pick a free one). The port is\n"
-            "                    printed on stdout as `listening port=P`.\n"
-            "  --tls --cert C --key K   serve wss:// and https:// with this PEM cert and key\n"
-            "  --speed X         recorded pace times X (default 1)\n"
-            "  --max             as fast as each client reads\n"
-            "  --loop N          play the recording N times per connection (0 = forever; def. 1)\n"
-            "  --hold            keep the connection open at the end (default: close 1000)\n"
-            "  --sub-timeout MS  wait this long for the client's subscribes (default 5000)\n"
-            "  --no-gate         stream at once; do not wait for the recorded subscribes\n"
-            "  --sub-settle MS   after the client's first subscribe, also start streaming when it\n"
-            "                    stays quiet this long (clients that batch differently; default 0)\n"
-            "  --fault SPEC      repeatable; frames are counted from 1 per connection:\n"
-            "                    drop-after=N   close TCP abruptly after N frames\n"
-            "                    stall=T@N      pause T ms after frame N\n"
-            "                    corrupt@N      flip the low bit of 8 bytes of frame N\n"
-            "                    truncate@N     send only the first half of frame N\n"
-            "                    oversize@N     send a %zu-byte junk frame before frame N\n"
-            "                    append ,times=K to apply it to the first K connections only\n"
-            "  --progress/--quiet  force/suppress the per-second progress line (default: on\n"
-            "                    if stderr is a terminal)\n"
-            "  -v, --verbose     log connections; twice: libwebsockets notices too\n",
-            TOOL_REPLAY_OVERSIZE_LEN);
+    fprintf(
+        o,
+        "usage: tickgate-replay serve [options] FILE...\n"
+        "Serve tgrec recordings (plain or .zst) as a local exchange on 127.0.0.1.\n"
+        "Each FILE is at ws(s)://127.0.0.1:P/rec/<name> (<name> = basename without\n"
+        ".tgrec[.zst]); with one FILE, at any path too. REST book snapshots recorded in-band\n"
+        "are served at /rec/<name>/api/v3/depth?symbol=S, /fapi/v1/depth, /dapi/v1/depth,\n"
+        "/api/v2/order_book/<pair> (and without /rec/<name> with one FILE).\n"
+        "\n"
+        "  --port P          listen port (default 9443; 0 = pick a free one). The port is\n"
+        "                    printed on stdout as `listening port=P`.\n"
+        "  --tls --cert C --key K   serve wss:// and https:// with this PEM cert and key\n"
+        "  --speed X         recorded pace times X (default 1)\n"
+        "  --rate N          N frames per second on each connection, evenly spaced\n"
+        "                    (ignores the recorded timestamps; overrides --speed)\n"
+        "  --max             as fast as each client reads\n"
+        "  --loop N          play the recording N times per connection (0 = forever; def. 1)\n"
+        "  --hold            keep the connection open at the end (default: close 1000)\n"
+        "  --sub-timeout MS  wait this long for the client's subscribes (default 5000)\n"
+        "  --no-gate         stream at once; do not wait for the recorded subscribes\n"
+        "  --sub-settle MS   after the client's first subscribe, also start streaming when it\n"
+        "                    stays quiet this long (clients that batch differently; default 0)\n"
+        "  --fault SPEC      repeatable; frames are counted from 1 per connection:\n"
+        "                    drop-after=N   close TCP abruptly after N frames\n"
+        "                    stall=T@N      pause T ms after frame N\n"
+        "                    corrupt@N      flip the low bit of 8 bytes of frame N\n"
+        "                    truncate@N     send only the first half of frame N\n"
+        "                    oversize@N     send a %zu-byte junk frame before frame N\n"
+        "                    append ,times=K to apply it to the first K connections only\n"
+        "  --progress/--quiet  force/suppress the per-second progress line (default: on\n"
+        "                    if stderr is a terminal)\n"
+        "  -v, --verbose     log connections; twice: libwebsockets notices too\n",
+        TOOL_REPLAY_OVERSIZE_LEN);
 }
 
 static int parse_args(int argc, char **argv, int *first_file)
@@ -507,6 +514,11 @@ static int parse_args(int argc, char **argv, int *first_file)
         } else if (strcmp(a, "--speed") == 0 && v) {
             g.speed = strtod(v, &e);
             if (*e || !(g.speed > 0))
+                goto bad;
+            i++;
+        } else if (strcmp(a, "--rate") == 0 && v) {
+            g.rate = strtod(v, &e);
+            if (*e || !(g.rate > 0) || g.rate > 1e9)
                 goto bad;
             i++;
         } else if (strcmp(a, "--max") == 0) {
