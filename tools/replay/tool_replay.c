@@ -12,17 +12,17 @@
 
 static void usage(FILE *o)
 {
-    fprintf(
-        o, "usage: tickgate-replay <command> [options]\n"
-           "\n"
-           "commands:\n"
-           "  serve [--port P] [--tls --cert C --key K] [--speed X | --rate N | --max] [--loop N]\n"
-           "        [--hold] [--fault SPEC]... FILE...\n"
-           "        serve recordings as a local exchange at ws(s)://127.0.0.1:P/rec/<name>\n"
-           "  books FILE [--depth N] [--bar 1m] [--venue V] --out result.json\n"
-           "        rebuild books, trades and bars from a recording (offline)\n"
-           "\n"
-           "`tickgate-replay <command> --help` describes a command; docs/replay.md has more.\n");
+    fprintf(o,
+            "usage: tickgate-replay <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  serve [--port P] [--tls --cert C --key K] [--speed X | --rate N | --max]\n"
+            "        [--loop N] [--hold] [--fault SPEC]... FILE...\n"
+            "        serve recordings as a local exchange at ws(s)://127.0.0.1:P/rec/<name>\n"
+            "  books FILE [--depth N] [--bar 1m] [--venue V] --out result.json\n"
+            "        rebuild books, trades and bars from a recording (offline)\n"
+            "\n"
+            "`tickgate-replay <command> --help` describes a command; docs/replay.md has more.\n");
 }
 
 int main(int argc, char **argv)

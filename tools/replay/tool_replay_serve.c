@@ -447,39 +447,37 @@ static void on_progress(lws_sorted_usec_list_t *sul)
 
 static void serve_usage(FILE *o)
 {
-    fprintf(
-        o,
-        "usage: tickgate-replay serve [options] FILE...\n"
-        "Serve tgrec recordings (plain or .zst) as a local exchange on 127.0.0.1.\n"
-        "Each FILE is at ws(s)://127.0.0.1:P/rec/<name> (<name> = basename without\n"
-        ".tgrec[.zst]); with one FILE, at any path too. REST book snapshots recorded in-band\n"
-        "are served at /rec/<name>/api/v3/depth?symbol=S, /fapi/v1/depth, /dapi/v1/depth,\n"
-        "/api/v2/order_book/<pair> (and without /rec/<name> with one FILE).\n"
-        "\n"
-        "  --port P          listen port (default 9443; 0 = pick a free one). The port is\n"
-        "                    printed on stdout as `listening port=P`.\n"
-        "  --tls --cert C --key K   serve wss:// and https:// with this PEM cert and key\n"
-        "  --speed X         recorded pace times X (default 1)\n"
-        "  --rate N          N frames per second on each connection, evenly spaced\n"
-        "                    (ignores the recorded timestamps; overrides --speed)\n"
-        "  --max             as fast as each client reads\n"
-        "  --loop N          play the recording N times per connection (0 = forever; def. 1)\n"
-        "  --hold            keep the connection open at the end (default: close 1000)\n"
-        "  --sub-timeout MS  wait this long for the client's subscribes (default 5000)\n"
-        "  --no-gate         stream at once; do not wait for the recorded subscribes\n"
-        "  --sub-settle MS   after the client's first subscribe, also start streaming when it\n"
-        "                    stays quiet this long (clients that batch differently; default 0)\n"
-        "  --fault SPEC      repeatable; frames are counted from 1 per connection:\n"
-        "                    drop-after=N   close TCP abruptly after N frames\n"
-        "                    stall=T@N      pause T ms after frame N\n"
-        "                    corrupt@N      flip the low bit of 8 bytes of frame N\n"
-        "                    truncate@N     send only the first half of frame N\n"
-        "                    oversize@N     send a %zu-byte junk frame before frame N\n"
-        "                    append ,times=K to apply it to the first K connections only\n"
-        "  --progress/--quiet  force/suppress the per-second progress line (default: on\n"
-        "                    if stderr is a terminal)\n"
-        "  -v, --verbose     log connections; twice: libwebsockets notices too\n",
-        TOOL_REPLAY_OVERSIZE_LEN);
+    fprintf(o,
+            "usage: tickgate-replay serve [options] FILE...\n"
+            "Serve tgrec recordings (plain or .zst) as a local exchange on 127.0.0.1.\n"
+            "Each FILE is at ws(s)://127.0.0.1:P/rec/<name> (<name> = basename without\n"
+            ".tgrec[.zst]); with one FILE, at any path too. REST book snapshots recorded in-band\n"
+            "are served at /rec/<name>/api/v3/depth?symbol=S, /fapi/v1/depth, /dapi/v1/depth,\n"
+            "/api/v2/order_book/<pair> (and without /rec/<name> with one FILE).\n"
+            "\n"
+            "  --port P          listen port (default 9443; 0 = pick a free one). The port is\n"
+            "                    printed on stdout as `listening port=P`.\n"
+            "  --tls --cert C --key K   serve wss:// and https:// with this PEM cert and key\n"
+            "  --speed X         recorded pace times X (default 1)\n"
+            "  --rate N          N frames/s per connection, evenly spaced (overrides --speed)\n"
+            "  --max             as fast as each client reads\n"
+            "  --loop N          play the recording N times per connection (0 = forever; def. 1)\n"
+            "  --hold            keep the connection open at the end (default: close 1000)\n"
+            "  --sub-timeout MS  wait this long for the client's subscribes (default 5000)\n"
+            "  --no-gate         stream at once; do not wait for the recorded subscribes\n"
+            "  --sub-settle MS   after the client's first subscribe, also start streaming when it\n"
+            "                    stays quiet this long (clients that batch differently; default 0)\n"
+            "  --fault SPEC      repeatable; frames are counted from 1 per connection:\n"
+            "                    drop-after=N   close TCP abruptly after N frames\n"
+            "                    stall=T@N      pause T ms after frame N\n"
+            "                    corrupt@N      flip the low bit of 8 bytes of frame N\n"
+            "                    truncate@N     send only the first half of frame N\n"
+            "                    oversize@N     send a %zu-byte junk frame before frame N\n"
+            "                    append ,times=K to apply it to the first K connections only\n"
+            "  --progress/--quiet  force/suppress the per-second progress line (default: on\n"
+            "                    if stderr is a terminal)\n"
+            "  -v, --verbose     log connections; twice: libwebsockets notices too\n",
+            TOOL_REPLAY_OVERSIZE_LEN);
 }
 
 static int parse_args(int argc, char **argv, int *first_file)
