@@ -7,7 +7,8 @@
 # tickgate on them and reads its /metrics every 0.1 s. Measures, median of RUNS runs each:
 #   A. throughput at --max (all recordings at once; the two big Binance files alone):
 #      frames/s and events/s from the first frame seen to the poll at which every feed has all
-#      its frames, the pg ring is empty and pg rows committed reached their final value;
+#      its frames, both rings are empty and pg rows committed stop growing for 0.3 s (polls
+#      every 0.05 s); tickgate CPU time (user+sys);
 #      peak RSS (VmHWM) of tickgate and of the replay server; SIGTERM -> exit time.
 #   B. the in-process path, `tickgate-replay books FILE` (no sockets, no servers) on the same
 #      files (its time includes reading and zstd-decompressing the file).
@@ -22,7 +23,9 @@
 #   --runs N   runs per configuration (default 3)
 #   --rate R   latency run(s) at R frames/s (repeatable; default 20000)
 #   --out F    markdown summary (default: bench-e2e.md in the current directory)
-# Environment: TG_RECORDINGS (default ../shared/recordings), TG_PEER (peer dir with
+#   --parts P  which of A B C D to run (default ABCD; the report shows what ran)
+# Environment: BENCH_ATTACH='CMD {}' runs CMD on each tickgate (its pid for {}) and stops it
+# with SIGINT before the SIGTERM (perf record -g -p {} -o F, strace -c -f -p {}); BENCH_KEEP=1 keeps the temp dir (metrics, logs of every run); TG_RECORDINGS (default ../shared/recordings), TG_PEER (peer dir with
 # node_modules; default /tmp/venA-peer, else ../shared/peer).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -30,12 +33,14 @@ runs=3
 rates=()
 out=$PWD/bench-e2e.md
 peer_on=1
+parts=ABCD
 while [ $# -gt 0 ]; do
     case $1 in
     --runs) runs=$2; shift 2 ;;
     --rate) rates+=("$2"); shift 2 ;;
     --out) out=$(realpath -m "$2"); shift 2 ;;
     --no-peer) peer_on=0; shift ;;
+    --parts) parts=$2; shift 2 ;;
     -h | --help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "bench-e2e: unknown option $1" >&2; exit 2 ;;
     esac
@@ -62,13 +67,14 @@ cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
     tests/fixtures/services.sh stop "$work/svc" >/dev/null 2>&1 || true
-    rm -rf "$work"
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench-e2e: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT INT TERM
 log() { echo "bench-e2e: $*" >&2; }
 median() { sort -g | awk '{v[NR]=$1} END{if(NR==0){print "nan"} else if(NR%2){print v[(NR+1)/2]} else {printf "%.6g\n",(v[NR/2]+v[NR/2+1])/2}}'; }
 hwm_kb() { awk '/^VmHWM:/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 now_s() { date +%s.%N; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 log "starting PostgreSQL and Redis in $work/svc"
 tests/fixtures/services.sh start "$work/svc" >"$work/svc.env"
@@ -149,11 +155,16 @@ INI
     "$gwbin" --config "$d/tickgate.ini" 2>"$d/tickgate.log" &
     local gw=$!
     pids+=($gw)
+    local perfp=
+    if [ -n "${BENCH_ATTACH:-}" ]; then # diagnosis: e.g. BENCH_ATTACH='perf record -g -p {} -o F'
+        bash -c "${BENCH_ATTACH//\{\}/$gw}" >"$d/attach.log" 2>&1 &
+        perfp=$!
+    fi
     local t0 el m frames events rows pgq rdq
     t0=$(now_s)
     : >"$d/series"
     while :; do
-        sleep 0.1
+        sleep 0.05
         kill -0 $gw 2>/dev/null || { log "tickgate exited early"; tail -5 "$d/tickgate.log" >&2; return 1; }
         curl -s --max-time 2 "http://127.0.0.1:$mport/metrics" >"$d/m" 2>/dev/null || continue
         el=$(echo "$(now_s) - $t0" | bc)
@@ -167,24 +178,34 @@ INI
         echo "$el $frames $events $rows $pgq $rdq" >>"$d/series"
         if [ "$frames" -ge "$want" ] && [ "$pgq" -eq 0 ] && [ "$rdq" -eq 0 ]; then
             # done when rows committed did not grow for 1 s after all frames arrived
-            if [ -n "${stable_since:-}" ] && [ "$rows" -eq "$last_rows" ]; then
-                [ "$(echo "$el - $stable_since > 1.0" | bc)" = 1 ] && break
+            if [ -n "${quiet_since:-}" ] && [ "$rows" -eq "$last_rows" ]; then
+                [ "$(echo "$el - $quiet_since > 1.0" | bc)" = 1 ] && break
             else
-                stable_since=$el
+                quiet_since=$el
                 last_rows=$rows
             fi
+            [ -n "${stable_since:-}" ] || stable_since=$el
         fi
+        [ -n "${stable_since:-}" ] && [ "$(echo "$el - $stable_since > 5" | bc)" = 1 ] && break
         [ "$(echo "$el > 900" | bc)" = 1 ] && { log "timeout"; break; }
     done
-    unset stable_since last_rows
+    unset stable_since quiet_since last_rows
     cp "$d/m" "$d/final.metrics"
-    local gw_hwm rp_hwm
+    local gw_hwm rp_hwm gw_cpu
+    gw_cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f", ($14 + $15) / hz}' "/proc/$gw/stat")
     gw_hwm=$(hwm_kb $gw)
     rp_hwm=$(hwm_kb $rp)
-    local ts te
+    local ts te tf
     ts=$(awk '$2>0 {print $1; exit}' "$d/series")
-    # end: first poll with every frame in, both rings empty and the final row count
-    te=$(awk -v w="$want" -v r="$rows" '$2>=w && $4==r && $5==0 && $6==0 {print $1; exit}' "$d/series")
+    tf=$(awk -v w="$want" '$2>=w {print $1; exit}' "$d/series")
+    # end: first poll with every frame in and both rings empty after which rows committed do not
+    # grow for 0.3 s (> the 200 ms batch age). Later single rows are timer-driven (periodic
+    # book snapshots), not throughput.
+    te=$(awk -v w="$want" '{t[NR]=$1; f[NR]=$2; r[NR]=$4; pq[NR]=$5; rq[NR]=$6}
+        END { for (i=1;i<=NR;i++) { if (f[i]<w || pq[i] || rq[i]) continue
+                  ok=1; for (j=i+1;j<=NR && t[j]<=t[i]+0.3;j++) if (r[j]!=r[i]) ok=0
+                  if (ok && j<=NR) {print t[i]; exit} } print t[NR] }' "$d/series")
+    if [ -n "$perfp" ]; then kill -INT $perfp 2>/dev/null || true; wait $perfp || true; fi
     local t1 t2 rc=0
     t1=$(now_s)
     kill -TERM $gw
@@ -194,11 +215,13 @@ INI
     wait $rp 2>/dev/null || true
     local stop_ms
     stop_ms=$(echo "($t2 - $t1) * 1000" | bc)
-    local dt
-    dt=$(echo "$te - $ts" | bc)
-    printf '%s %s %s %s %s %s %s %s %s %s\n' "$want" "$frames" "$events" "$rows" "$dt" \
-        "$gw_hwm" "$rp_hwm" "$stop_ms" "$rc" "$d" >>"$work/res.$tag"
-    log "$tag: frames $frames/$want events $events pg rows $rows in ${dt}s (poll 0.1 s); tickgate VmHWM ${gw_hwm} kB, replay ${rp_hwm} kB; stop ${stop_ms} ms rc $rc"
+    local dt dtf
+    dt=$(printf '%.3f' "$(echo "$te - $ts" | bc)")
+    dtf=$(printf '%.3f' "$(echo "$tf - $ts" | bc)")
+    stop_ms=$(printf '%.0f' "$stop_ms")
+    printf '%s %s %s %s %s %s %s %s %s %s %s %s\n' "$want" "$frames" "$events" "$rows" "$dt" \
+        "$gw_hwm" "$rp_hwm" "$stop_ms" "$rc" "$dtf" "$gw_cpu" "$d" >>"$work/res.$tag"
+    log "$tag: frames $frames/$want events $events pg rows $rows; all frames in ${dtf}s, all committed ${dt}s; tickgate cpu ${gw_cpu}s VmHWM ${gw_hwm} kB, replay ${rp_hwm} kB; stop ${stop_ms} ms rc $rc; load $(load)"
 }
 
 # quantile from cumulative Prometheus buckets: q_hist METRICS NAME Q -> upper bound in us
@@ -210,21 +233,22 @@ q_hist() {
 }
 h_count() { awk -v n="$2_count" 'index($0,n)==1 {print $NF; exit}' "$1"; }
 
-load() { cut -d' ' -f1-3 /proc/loadavg; }
 date_s=$(date -u '+%Y-%m-%d %H:%M UTC')
 load_start=$(load)
 log "load average at start: $load_start"
 
 # ---- A. throughput at --max
 sets=(all big)
-for r in $(seq 1 "$runs"); do
+for s in "${sets[@]}" $(for rate in "${rates[@]}"; do echo "lat$rate"; done); do : >"$work/res.$s"; done
+for s in "${sets[@]}"; do : >"$work/inproc.$s"; : >"$work/peer.$s"; done
+[[ $parts == *A* ]] && for r in $(seq 1 "$runs"); do
     for s in "${sets[@]}"; do
         if [ "$s" = all ]; then run_gw all --max -- "${all_files[@]}"; else run_gw big --max -- "${big_files[@]}"; fi
     done
 done
 
 # ---- B. in-process path
-for r in $(seq 1 "$runs"); do
+[[ $parts == *B* ]] && for r in $(seq 1 "$runs"); do
     for s in "${sets[@]}"; do
         if [ "$s" = all ]; then fl=("${all_files[@]}"); else fl=("${big_files[@]}"); fi
         tot=0 fr=0 ev=0
@@ -239,28 +263,27 @@ for r in $(seq 1 "$runs"); do
     done
 done
 
-# ---- C. peer
-peer_sum() { # files... -> summed median full seconds, summed messages; biggest peak rss
-    local t=0 n=0 rss=0 f
-    for f in "$@"; do
-        usable "$f" || continue
-        (cd "$peer" && node --expose-gc --max-old-space-size=16384 peer.js "$f" --bench --repeat 5 \
-            --out "$work/peer.json" >/dev/null 2>&1) || { log "peer failed on $f"; continue; }
-        read -r a b c < <(node -e 'const b=require(process.argv[1]).bench;console.log(b.full.median_s,b.messages,b.peak_rss_mb)' "$work/peer.json")
-        t=$(echo "$t + $a" | bc -l); n=$((n + b))
-        [ "$f" = "$lat_file" ] && echo "$c" >>"$work/peer.rss"
-    done
-    echo "$t $n"
-}
-if [ "$peer_on" = 1 ]; then
+# ---- C. peer: each file once per run; sums over "all" and over the two big files
+if [ "$peer_on" = 1 ] && [[ $parts == *C* ]]; then
     for r in $(seq 1 "$runs"); do
-        peer_sum "${all_files[@]}" >>"$work/peer.all"
-        peer_sum "${big_files[@]}" >>"$work/peer.big"
+        ta=0 tb=0 na=0 nb=0
+        for f in "${all_files[@]}"; do
+            usable "$f" || continue
+            (cd "$peer" && node --expose-gc --max-old-space-size=16384 peer.js "$f" --bench \
+                --repeat 5 --out "$work/peer.json" >/dev/null 2>&1) || { log "peer failed on $f"; continue; }
+            read -r a b c < <(node -e 'const b=require(process.argv[1]).bench;console.log(b.full.median_s,b.messages,b.peak_rss_mb)' "$work/peer.json")
+            ta=$(echo "$ta + $a" | bc -l); na=$((na + b))
+            case " ${big_files[*]} " in *" $f "*) tb=$(echo "$tb + $a" | bc -l); nb=$((nb + b)) ;; esac
+            [ "$f" = "$lat_file" ] && printf '%.1f\n' "$c" >>"$work/peer.rss"
+        done
+        echo "$ta $na" >>"$work/peer.all"
+        echo "$tb $nb" >>"$work/peer.big"
+        log "peer run $r: all $ta s ($na msgs), big $tb s ($nb msgs); load $(load)"
     done
 fi
 
 # ---- D. latency at fixed rates
-for rate in "${rates[@]}"; do
+[[ $parts == *D* ]] && for rate in "${rates[@]}"; do
     for r in $(seq 1 "$runs"); do run_gw "lat$rate" --rate "$rate" -- "$lat_file"; done
 done
 load_end=$(load)
@@ -273,25 +296,25 @@ col() { awk -v c="$2" '{print $c}' "$1" | median; }
     echo
     echo "### Throughput at --max, PostgreSQL + Redis on (first frame -> all frames in and all rows committed)"
     echo
-    echo "| files | frames | events | pg rows | time s | frames/s | events/s | in-process frames/s | in-process s | peer full s | ratio e2e/peer | ratio in-proc/peer |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| files | frames | events | pg rows | frames in s | all committed s | frames/s | events/s | tickgate CPU s | in-process s | in-process frames/s | peer full s | ratio peer/e2e | ratio peer/in-process |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for s in "${sets[@]}"; do
         w=$(col "$work/res.$s" 1); ev=$(col "$work/res.$s" 3); rw=$(col "$work/res.$s" 4)
-        dt=$(col "$work/res.$s" 5)
+        dt=$(col "$work/res.$s" 5); dtf=$(col "$work/res.$s" 10); cpu=$(col "$work/res.$s" 11)
         fps=$(awk '{printf "%.0f\n", $1/$5}' "$work/res.$s" | median)
         eps=$(awk '{printf "%.0f\n", $3/$5}' "$work/res.$s" | median)
         ipt=$(col "$work/inproc.$s" 3)
         ipf=$(awk '{printf "%.0f\n", $1/$3}' "$work/inproc.$s" | median)
-        if [ -s "$work/peer.$s" ]; then
+        if [ -s "$work/peer.$s" ] && [ -s "$work/res.$s" ] && [ -s "$work/inproc.$s" ]; then
             pt=$(col "$work/peer.$s" 1)
             ra=$(echo "scale=2; $pt / $dt" | bc -l); rb=$(echo "scale=2; $pt / $ipt" | bc -l)
             pt=$(printf '%.3f' "$pt")
         else pt=n/a ra=n/a rb=n/a; fi
         lbl=$([ "$s" = all ] && echo "all ${#all_files[@]} recordings (usable: $(for f in "${all_files[@]}"; do usable "$f" && echo; done | wc -l))" || echo "2 big Binance (spot + usdm)")
-        echo "| $lbl | $w | $ev | $rw | $dt | $fps | $eps | $ipf | $(printf '%.3f' "$ipt") | $pt | $ra | $rb |"
+        echo "| $lbl | $w | $ev | $rw | $dtf | $dt | $fps | $eps | $cpu | $(printf '%.3f' "$ipt") | $ipf | $pt | $ra | $rb |"
     done
     echo
-    echo "ratio = peer time / tickgate time (> 1: tickgate faster). Peer: sum over the files of"
+    echo "frames/s and events/s = all frames / (first frame -> all committed). ratio = peer time / tickgate time (> 1: tickgate faster). Peer: sum over the files of"
     echo "tardis-dev \`full\` median pass time (one node thread, file preloaded). In-process:"
     echo "\`tickgate-replay books FILE\` wall time (includes reading and zstd-decompressing the file)."
     echo
@@ -313,22 +336,22 @@ col() { awk -v c="$2" '{print $c}' "$1" | median; }
     echo "|---:|---:|---|---:|---:|---:|---:|"
     for rate in "${rates[@]}"; do
         s=lat$rate
-        ach=$(awk '{printf "%.0f\n", $1/$5}' "$work/res.$s" | median)
-        for p in book pg redis; do
+        ach=$(awk '{printf "%.0f\n", $1/$10}' "$work/res.$s" | median)
+        for p in book redis pg; do
             name=tickgate_latency_receive_to_${p}_seconds
-            n=$(while read -r _ _ _ _ _ _ _ _ _ d; do h_count "$d/final.metrics" $name; done <"$work/res.$s" | median)
-            q50=$(while read -r _ _ _ _ _ _ _ _ _ d; do q_hist "$d/final.metrics" $name 0.5; done <"$work/res.$s" | median)
-            q99=$(while read -r _ _ _ _ _ _ _ _ _ d; do q_hist "$d/final.metrics" $name 0.99; done <"$work/res.$s" | median)
-            q999=$(while read -r _ _ _ _ _ _ _ _ _ d; do q_hist "$d/final.metrics" $name 0.999; done <"$work/res.$s" | median)
+            n=$(while read -r _ _ _ _ _ _ _ _ _ _ _ d; do h_count "$d/final.metrics" $name; done <"$work/res.$s" | median)
+            q50=$(while read -r _ _ _ _ _ _ _ _ _ _ _ d; do q_hist "$d/final.metrics" $name 0.5; done <"$work/res.$s" | median)
+            q99=$(while read -r _ _ _ _ _ _ _ _ _ _ _ d; do q_hist "$d/final.metrics" $name 0.99; done <"$work/res.$s" | median)
+            q999=$(while read -r _ _ _ _ _ _ _ _ _ _ _ d; do q_hist "$d/final.metrics" $name 0.999; done <"$work/res.$s" | median)
             echo "| $rate | $ach | receive -> $p | $n | $q50 | $q99 | $q999 |"
         done
     done
     echo
-    echo "Raw runs (want frames events rows seconds gwHWMkB replayHWMkB stop_ms rc):"
+    echo "Raw runs (want frames events rows committed_s gwHWMkB replayHWMkB stop_ms rc frames_in_s gw_cpu_s):"
     echo
     echo '```'
     for s in "${sets[@]}" $(for rate in "${rates[@]}"; do echo "lat$rate"; done); do
-        awk -v s="$s" '{print s": "$1, $2, $3, $4, $5, $6, $7, $8, $9}' "$work/res.$s"
+        awk -v s="$s" '{print s": "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11}' "$work/res.$s"
     done
     for s in "${sets[@]}"; do awk -v s="$s" '{print "in-process "s": frames "$1" events "$2" s "$3}' "$work/inproc.$s"; done
     for s in "${sets[@]}"; do [ -s "$work/peer.$s" ] && awk -v s="$s" '{print "peer "s": s "$1" msgs "$2}' "$work/peer.$s"; done
