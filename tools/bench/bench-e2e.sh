@@ -24,7 +24,8 @@
 #   --rate R   latency run(s) at R frames/s (repeatable; default 20000)
 #   --out F    markdown summary (default: bench-e2e.md in the current directory)
 #   --parts P  which of A B C D to run (default ABCD; the report shows what ran)
-# Environment: BENCH_ATTACH='CMD {}' runs CMD on each tickgate (its pid for {}) and stops it
+# Environment: BENCH_ATTACH='CMD {}' runs CMD on each tickgate (its pid for {}, the replay
+# server's for {rp}) and stops it
 # with SIGINT before the SIGTERM (perf record -g -p {} -o F, strace -c -f -p {}); BENCH_KEEP=1 keeps the temp dir (metrics, logs of every run); TG_RECORDINGS (default ../shared/recordings), TG_PEER (peer dir with
 # node_modules; default /tmp/venA-peer, else ../shared/peer).
 set -euo pipefail
@@ -157,7 +158,8 @@ INI
     pids+=($gw)
     local perfp=
     if [ -n "${BENCH_ATTACH:-}" ]; then # diagnosis: e.g. BENCH_ATTACH='perf record -g -p {} -o F'
-        bash -c "${BENCH_ATTACH//\{\}/$gw}" >"$d/attach.log" 2>&1 &
+        local cmd=${BENCH_ATTACH//\{rp\}/$rp}
+        bash -c "${cmd//\{\}/$gw}" >"$d/attach.log" 2>&1 &
         perfp=$!
     fi
     local t0 el m frames events rows pgq rdq
@@ -194,6 +196,13 @@ INI
     local gw_hwm rp_hwm gw_cpu
     gw_cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f", ($14 + $15) / hz}' "/proc/$gw/stat")
     gw_hwm=$(hwm_kb $gw)
+    local rp_cpu
+    rp_cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f", ($14 + $15) / hz}' "/proc/$rp/stat")
+    # per thread: name, cpu s, voluntary context switches (sleep/wake churn)
+    local th=""
+    for t in /proc/$gw/task/*; do
+        th+="$(cat "$t/comm"):$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "$t/stat")s/$(awk '/^voluntary_ctxt_switches/{print $2}' "$t/status")cs "
+    done
     rp_hwm=$(hwm_kb $rp)
     local ts te tf
     ts=$(awk '$2>0 {print $1; exit}' "$d/series")
@@ -219,9 +228,9 @@ INI
     dt=$(printf '%.3f' "$(echo "$te - $ts" | bc)")
     dtf=$(printf '%.3f' "$(echo "$tf - $ts" | bc)")
     stop_ms=$(printf '%.0f' "$stop_ms")
-    printf '%s %s %s %s %s %s %s %s %s %s %s %s\n' "$want" "$frames" "$events" "$rows" "$dt" \
-        "$gw_hwm" "$rp_hwm" "$stop_ms" "$rc" "$dtf" "$gw_cpu" "$d" >>"$work/res.$tag"
-    log "$tag: frames $frames/$want events $events pg rows $rows; all frames in ${dtf}s, all committed ${dt}s; tickgate cpu ${gw_cpu}s VmHWM ${gw_hwm} kB, replay ${rp_hwm} kB; stop ${stop_ms} ms rc $rc; load $(load)"
+    printf '%s %s %s %s %s %s %s %s %s %s %s %s %s\n' "$want" "$frames" "$events" "$rows" "$dt" \
+        "$gw_hwm" "$rp_hwm" "$stop_ms" "$rc" "$dtf" "$gw_cpu" "$rp_cpu" "$d" >>"$work/res.$tag"
+    log "$tag: frames $frames/$want events $events pg rows $rows; all frames in ${dtf}s, all committed ${dt}s; tickgate cpu ${gw_cpu}s [$th] replay cpu ${rp_cpu}s; tickgate VmHWM ${gw_hwm} kB, replay ${rp_hwm} kB; stop ${stop_ms} ms rc $rc; load $(load)"
 }
 
 # quantile from cumulative Prometheus buckets: q_hist METRICS NAME Q -> upper bound in us
@@ -296,11 +305,11 @@ col() { awk -v c="$2" '{print $c}' "$1" | median; }
     echo
     echo "### Throughput at --max, PostgreSQL + Redis on (first frame -> all frames in and all rows committed)"
     echo
-    echo "| files | frames | events | pg rows | frames in s | all committed s | frames/s | events/s | tickgate CPU s | in-process s | in-process frames/s | peer full s | ratio peer/e2e | ratio peer/in-process |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| files | frames | events | pg rows | frames in s | all committed s | frames/s | events/s | tickgate CPU s | replay server CPU s | in-process s | in-process frames/s | peer full s | ratio peer/e2e | ratio peer/in-process |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for s in "${sets[@]}"; do
         w=$(col "$work/res.$s" 1); ev=$(col "$work/res.$s" 3); rw=$(col "$work/res.$s" 4)
-        dt=$(col "$work/res.$s" 5); dtf=$(col "$work/res.$s" 10); cpu=$(col "$work/res.$s" 11)
+        dt=$(col "$work/res.$s" 5); dtf=$(col "$work/res.$s" 10); cpu=$(col "$work/res.$s" 11); rcpu=$(col "$work/res.$s" 12)
         fps=$(awk '{printf "%.0f\n", $1/$5}' "$work/res.$s" | median)
         eps=$(awk '{printf "%.0f\n", $3/$5}' "$work/res.$s" | median)
         ipt=$(col "$work/inproc.$s" 3)
@@ -311,7 +320,7 @@ col() { awk -v c="$2" '{print $c}' "$1" | median; }
             pt=$(printf '%.3f' "$pt")
         else pt=n/a ra=n/a rb=n/a; fi
         lbl=$([ "$s" = all ] && echo "all ${#all_files[@]} recordings (usable: $(for f in "${all_files[@]}"; do usable "$f" && echo; done | wc -l))" || echo "2 big Binance (spot + usdm)")
-        echo "| $lbl | $w | $ev | $rw | $dtf | $dt | $fps | $eps | $cpu | $(printf '%.3f' "$ipt") | $ipf | $pt | $ra | $rb |"
+        echo "| $lbl | $w | $ev | $rw | $dtf | $dt | $fps | $eps | $cpu | $rcpu | $(printf '%.3f' "$ipt") | $ipf | $pt | $ra | $rb |"
     done
     echo
     echo "frames/s and events/s = all frames / (first frame -> all committed). ratio = peer time / tickgate time (> 1: tickgate faster). Peer: sum over the files of"
@@ -339,19 +348,19 @@ col() { awk -v c="$2" '{print $c}' "$1" | median; }
         ach=$(awk '{printf "%.0f\n", $1/$10}' "$work/res.$s" | median)
         for p in book redis pg; do
             name=tickgate_latency_receive_to_${p}_seconds
-            n=$(while read -r _ _ _ _ _ _ _ _ _ _ _ d; do h_count "$d/final.metrics" $name; done <"$work/res.$s" | median)
-            q50=$(while read -r _ _ _ _ _ _ _ _ _ _ _ d; do q_hist "$d/final.metrics" $name 0.5; done <"$work/res.$s" | median)
-            q99=$(while read -r _ _ _ _ _ _ _ _ _ _ _ d; do q_hist "$d/final.metrics" $name 0.99; done <"$work/res.$s" | median)
-            q999=$(while read -r _ _ _ _ _ _ _ _ _ _ _ d; do q_hist "$d/final.metrics" $name 0.999; done <"$work/res.$s" | median)
+            n=$(while read -r _ _ _ _ _ _ _ _ _ _ _ _ d; do h_count "$d/final.metrics" $name; done <"$work/res.$s" | median)
+            q50=$(while read -r _ _ _ _ _ _ _ _ _ _ _ _ d; do q_hist "$d/final.metrics" $name 0.5; done <"$work/res.$s" | median)
+            q99=$(while read -r _ _ _ _ _ _ _ _ _ _ _ _ d; do q_hist "$d/final.metrics" $name 0.99; done <"$work/res.$s" | median)
+            q999=$(while read -r _ _ _ _ _ _ _ _ _ _ _ _ d; do q_hist "$d/final.metrics" $name 0.999; done <"$work/res.$s" | median)
             echo "| $rate | $ach | receive -> $p | $n | $q50 | $q99 | $q999 |"
         done
     done
     echo
-    echo "Raw runs (want frames events rows committed_s gwHWMkB replayHWMkB stop_ms rc frames_in_s gw_cpu_s):"
+    echo "Raw runs (want frames events rows committed_s gwHWMkB replayHWMkB stop_ms rc frames_in_s gw_cpu_s replay_cpu_s):"
     echo
     echo '```'
     for s in "${sets[@]}" $(for rate in "${rates[@]}"; do echo "lat$rate"; done); do
-        awk -v s="$s" '{print s": "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11}' "$work/res.$s"
+        awk -v s="$s" '{print s": "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12}' "$work/res.$s"
     done
     for s in "${sets[@]}"; do awk -v s="$s" '{print "in-process "s": frames "$1" events "$2" s "$3}' "$work/inproc.$s"; done
     for s in "${sets[@]}"; do [ -s "$work/peer.$s" ] && awk -v s="$s" '{print "peer "s": s "$1" msgs "$2}' "$work/peer.$s"; done

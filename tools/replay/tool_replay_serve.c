@@ -16,6 +16,7 @@
  *   is the client's read pace and at most one frame is queued in lws per connection. Paced
  *   mode (--speed X) sends frame i at pass_start + (ts_i - ts_0) / X using the wsi timer.
  *   --rate N sends frame i of a pass at pass_start + i / N (a fixed message rate per connection).
+ *   Paced waits are whole milliseconds (pace_wait_us): frames due within one go in a burst.
  * - Faults (--fault) count frames per connection from 1. A drop or the end of the recording
  *   is handled at the top of the next WRITEABLE, i.e. after lws flushed what was written.
  * - SIGINT/SIGTERM set a flag and cancel the service wait; the loop ends, the context is
@@ -38,7 +39,8 @@
 #include "tool_replay_serve.h"
 
 tool_replay_srv_t tool_replay__srv;
-#define g tool_replay__srv
+#define g                          tool_replay__srv
+#define TOOL_REPLAY_PACE_MARGIN_US 100
 static volatile sig_atomic_t g_stop;
 
 int64_t tool_replay__now_us(void)
@@ -156,6 +158,19 @@ static int end_of_recording(struct lws *wsi, sess_t *s)
     return -1;
 }
 
+/*
+ * Timer for a frame due in `left` us. lws 4.1 waits in poll() with a timeout truncated to
+ * whole milliseconds and then calls poll(0) until the timer is ripe, so a timer spins through
+ * its sub-millisecond rest: at --rate 20000 (50 us apart) that was a busy core. Wait whole
+ * milliseconds plus a margin for the poll wake-up instead; what is due by then goes back to
+ * back. Frames leave up to ~1.1 ms late, in bursts; the average pace stays exact because due
+ * times are absolute from the pass start.
+ */
+static lws_usec_t pace_wait_us(int64_t left)
+{
+    return (lws_usec_t)((left + 999) / 1000 * 1000 + TOOL_REPLAY_PACE_MARGIN_US);
+}
+
 static int ws_writeable(struct lws *wsi, sess_t *s)
 {
     if (s->st != SS_STREAM)
@@ -186,7 +201,7 @@ static int ws_writeable(struct lws *wsi, sess_t *s)
                                    : (double)(fr->ts_ns - rec->frames[0].ts_ns) / 1000.0 / g.speed;
         int64_t due = s->pass_start_us + (int64_t)off_us;
         if (due > now) {
-            lws_set_timer_usecs(wsi, due - now);
+            lws_set_timer_usecs(wsi, pace_wait_us(due - now));
             return 0;
         }
     }
