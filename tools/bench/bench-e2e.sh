@@ -29,6 +29,7 @@
 # with SIGINT before the SIGTERM (perf record -g -p {} -o F, strace -c -f -p {}); BENCH_KEEP=1 keeps the temp dir (metrics, logs of every run); TG_RECORDINGS (default ../shared/recordings), TG_PEER (peer dir with
 # node_modules; default /tmp/venA-peer, else ../shared/peer).
 set -euo pipefail
+cmdline="tools/bench/bench-e2e.sh $*"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 runs=3
 rates=()
@@ -302,6 +303,7 @@ col() { awk -v c="$2" '{print $c}' "$1" | median; }
 {
     echo "Date: $date_s; host: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'))."
     echo "Load average (1/5/15 min): $load_start at start, $load_end at the end. Medians of $runs runs."
+    echo "Command: \`$cmdline\` (commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo ?)); node $(node --version 2>/dev/null || echo n/a)."
     echo
     echo "### Throughput at --max, PostgreSQL + Redis on (first frame -> all frames in and all rows committed)"
     echo
