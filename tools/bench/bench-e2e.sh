@@ -24,7 +24,7 @@
 #   --rate R   latency run(s) at R frames/s (repeatable; default 20000)
 #   --out F    markdown summary (default: bench-e2e.md in the current directory)
 #   --parts P  which of A B C D to run (default ABCD; the report shows what ran)
-# Environment: BENCH_ATTACH='CMD {}' runs CMD on each tickgate (its pid for {}, the replay
+# Environment: BENCH_REPLAY_BIN overrides the replay server binary (A/B runs); BENCH_ATTACH='CMD {}' runs CMD on each tickgate (its pid for {}, the replay
 # server's for {rp}) and stops it
 # with SIGINT before the SIGTERM (perf record -g -p {} -o F, strace -c -f -p {}); BENCH_KEEP=1 keeps the temp dir (metrics, logs of every run); TG_RECORDINGS (default ../shared/recordings), TG_PEER (peer dir with
 # node_modules; default /tmp/venA-peer, else ../shared/peer).
@@ -60,7 +60,7 @@ if [ ! -f build-release/build.ninja ]; then
 fi
 ninja -C build-release gateway/tickgate tools/replay/tickgate-replay >/dev/null
 gwbin=$root/build-release/gateway/tickgate
-rpbin=$root/build-release/tools/replay/tickgate-replay
+rpbin=${BENCH_REPLAY_BIN:-$root/build-release/tools/replay/tickgate-replay}
 
 work=$(mktemp -d /tmp/tickgate-bench.XXXXXX)
 chmod 755 "$work"
