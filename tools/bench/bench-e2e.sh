@@ -117,7 +117,7 @@ run_gw() {
     "$rpbin" serve --port 0 --tls --cert "$work/tls/cert.pem" --key "$work/tls/key.pem" --hold \
         --sub-settle 300 --quiet "${pace[@]}" "${files[@]}" >"$d/replay.out" 2>"$d/replay.log" &
     local rp=$!
-    pids+=($rp)
+    pids+=("$rp")
     local port=
     for _ in $(seq 1 200); do
         port=$(sed -n 's/.*listening port=\([0-9]*\).*/\1/p' "$d/replay.out" 2>/dev/null | head -1)
@@ -156,14 +156,14 @@ INI
     done
     "$gwbin" --config "$d/tickgate.ini" 2>"$d/tickgate.log" &
     local gw=$!
-    pids+=($gw)
+    pids+=("$gw")
     local perfp=
     if [ -n "${BENCH_ATTACH:-}" ]; then # diagnosis: e.g. BENCH_ATTACH='perf record -g -p {} -o F'
         local cmd=${BENCH_ATTACH//\{rp\}/$rp}
         bash -c "${cmd//\{\}/$gw}" >"$d/attach.log" 2>&1 &
         perfp=$!
     fi
-    local t0 el m frames events rows pgq rdq
+    local t0 el frames events rows pgq rdq
     t0=$(now_s)
     : >"$d/series"
     while :; do
