@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
     --out) out=$(realpath -m "$2"); shift 2 ;;
     --no-peer) peer_on=0; shift ;;
     --parts) parts=$2; shift 2 ;;
-    -h | --help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h | --help) awk 'NR > 2 && /^#/ {sub(/^# ?/, ""); print; next} NR > 2 {exit}' "$0"; exit 0 ;;
     *) echo "bench-e2e: unknown option $1" >&2; exit 2 ;;
     esac
 done
