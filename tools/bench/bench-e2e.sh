@@ -4,7 +4,7 @@
 #
 # Builds the release binaries if needed, starts a throwaway PostgreSQL and Redis
 # (tests/fixtures/services.sh) and a tickgate-replay server (wss, --hold) in a temp dir, runs
-# tickgate on them and reads its /metrics every 0.1 s. Measures, median of RUNS runs each:
+# tickgate on them and reads its /metrics every 0.05 s. Measures, median of RUNS runs each:
 #   A. throughput at --max (all recordings at once; the two big Binance files alone):
 #      frames/s and events/s from the first frame seen to the poll at which every feed has all
 #      its frames, both rings are empty and pg rows committed stop growing for 0.3 s (polls
