@@ -497,6 +497,29 @@ static void test_speed_ten_plays_at_a_tenth_of_the_recorded_span(void **st)
     expect_free(&e);
 }
 
+static void test_rate_sends_frames_evenly_at_n_per_second(void **st)
+{
+    expect_t e;
+    expect_load(&e, OKX);
+    const double rate = 2000.0;
+    /* frame i goes at i / rate: first to last frame spans (n - 1) / rate, whatever was recorded */
+    double want = (double)(e.n - 1) / rate;
+    const char *args[] = {"--rate", "2000", "@" OKX, NULL};
+    server_t s;
+    server_start(&s, args);
+    tool_replay_client_cfg_t cfg = {.collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
+    tool_replay_client_res_t r;
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.n_msgs, e.n);
+    double got = (double)(r.t_last_us - r.t_first_us) / 1e6;
+    print_message("%zu frames at --rate 2000: want %.3f s, replayed in %.3f s\n", e.n, want, got);
+    assert_true(got > want * 0.9);
+    assert_true(got < want * 1.3 + 0.3);
+    tool_replay_client_res_free(&r);
+    server_stop(&s);
+    expect_free(&e);
+}
+
 /* ---- tests: REST ---- */
 
 /* GET over plain TCP or TLS; returns the HTTP status and the body. */
@@ -752,10 +775,9 @@ static void test_oversize_sends_a_junk_frame_over_one_mebibyte_before_the_frame(
 
 static void test_bad_options_are_refused(void **st)
 {
-    const char *bad[][4] = {{"--fault", "explode@3", NULL},
-                            {"--fault", "stall=10", NULL},
-                            {"--tls", NULL},
-                            {"--speed", "0", NULL}};
+    const char *bad[][4] = {
+        {"--fault", "explode@3", NULL}, {"--fault", "stall=10", NULL}, {"--tls", NULL},
+        {"--speed", "0", NULL},         {"--rate", "0", NULL},         {"--rate", "fast", NULL}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         pid_t p = fork();
         assert_true(p >= 0);
@@ -815,6 +837,7 @@ int main(void)
         cmocka_unit_test(test_no_gate_streams_at_once_without_subscribes),
         cmocka_unit_test(test_url_subscription_query_is_checked_against_the_recorded_url),
         cmocka_unit_test(test_speed_ten_plays_at_a_tenth_of_the_recorded_span),
+        cmocka_unit_test(test_rate_sends_frames_evenly_at_n_per_second),
         cmocka_unit_test(test_rest_snapshots_are_the_recorded_bodies_byte_for_byte),
         cmocka_unit_test(test_rest_snapshot_over_https_at_the_short_path_with_one_file),
         cmocka_unit_test(test_drop_after_closes_without_close_frame_for_the_first_connections_only),

@@ -17,6 +17,8 @@
  *   free again when lws_write returns). --max asks for the next WRITEABLE at once, so the pace
  *   is the client's read pace and at most one frame is queued in lws per connection. Paced
  *   mode (--speed X) sends frame i at pass_start + (ts_i - ts_0) / X using the wsi timer.
+ *   --rate N sends frame i of a pass at pass_start + i / N (a fixed message rate per connection).
+ *   Paced waits are whole milliseconds (pace_wait_us): frames due within one go in a burst.
  * - Faults (--fault) count frames per connection from 1. A drop or the end of the recording
  *   is handled at the top of the next WRITEABLE, i.e. after lws flushed what was written.
  * - SIGINT/SIGTERM set a flag and cancel the service wait; the loop ends, the context is
@@ -39,7 +41,8 @@
 #include "tool_replay_serve.h"
 
 tool_replay_srv_t tool_replay__srv;
-#define g tool_replay__srv
+#define g                          tool_replay__srv
+#define TOOL_REPLAY_PACE_MARGIN_US 100
 static volatile sig_atomic_t g_stop;
 
 int64_t tool_replay__now_us(void)
@@ -157,6 +160,19 @@ static int end_of_recording(struct lws *wsi, sess_t *s)
     return -1;
 }
 
+/*
+ * Timer for a frame due in `left` us. lws 4.1 waits in poll() with a timeout truncated to
+ * whole milliseconds and then calls poll(0) until the timer is ripe, so a timer spins through
+ * its sub-millisecond rest: at --rate 20000 (50 us apart) that was a busy core. Wait whole
+ * milliseconds plus a margin for the poll wake-up instead; what is due by then goes back to
+ * back. Frames leave up to ~1.1 ms late, in bursts; the average pace stays exact because due
+ * times are absolute from the pass start.
+ */
+static lws_usec_t pace_wait_us(int64_t left)
+{
+    return (lws_usec_t)((left + 999) / 1000 * 1000 + TOOL_REPLAY_PACE_MARGIN_US);
+}
+
 static int ws_writeable(struct lws *wsi, sess_t *s)
 {
     if (s->st != SS_STREAM)
@@ -181,10 +197,13 @@ static int ws_writeable(struct lws *wsi, sess_t *s)
     }
     const tool_replay_frame_t *fr = &rec->frames[s->pos];
     if (!g.max) {
-        int64_t due = s->pass_start_us +
-                      (int64_t)((double)(fr->ts_ns - rec->frames[0].ts_ns) / 1000.0 / g.speed);
+        /* --rate: frame i of a pass at i / rate; else the recorded pace / speed. Due times are
+           absolute from the pass start, so a late timer is caught up by sending back to back. */
+        double off_us = g.rate > 0 ? (double)s->pos * 1e6 / g.rate
+                                   : (double)(fr->ts_ns - rec->frames[0].ts_ns) / 1000.0 / g.speed;
+        int64_t due = s->pass_start_us + (int64_t)off_us;
         if (due > now) {
-            lws_set_timer_usecs(wsi, due - now);
+            lws_set_timer_usecs(wsi, pace_wait_us(due - now));
             return 0;
         }
     }
@@ -456,6 +475,7 @@ static void serve_usage(FILE *o)
             "                    printed on stdout as `listening port=P`.\n"
             "  --tls --cert C --key K   serve wss:// and https:// with this PEM cert and key\n"
             "  --speed X         recorded pace times X (default 1)\n"
+            "  --rate N          N frames/s per connection, evenly spaced (overrides --speed)\n"
             "  --max             as fast as each client reads\n"
             "  --loop N          play the recording N times per connection (0 = forever; def. 1)\n"
             "  --hold            keep the connection open at the end (default: close 1000)\n"
@@ -510,6 +530,11 @@ static int parse_args(int argc, char **argv, int *first_file)
         } else if (strcmp(a, "--speed") == 0 && v) {
             g.speed = strtod(v, &e);
             if (*e || !(g.speed > 0))
+                goto bad;
+            i++;
+        } else if (strcmp(a, "--rate") == 0 && v) {
+            g.rate = strtod(v, &e);
+            if (*e || !(g.rate > 0) || g.rate > 1e9)
                 goto bad;
             i++;
         } else if (strcmp(a, "--max") == 0) {

@@ -46,6 +46,7 @@ typedef struct tool_replay_srv {
     int verbose;
     const char *cert, *key;
     double speed;
+    double rate; /* --rate: frames/s per connection; 0 = off */
     unsigned loops, sub_timeout_ms, sub_settle_ms;
     tool_replay_fault_t faults[TOOL_REPLAY_FAULT_MAX];
     size_t n_faults;
