@@ -27,12 +27,24 @@
 #define JSMN_PARENT_LINKS /* O(1) instead of a backwards scan per ',' and ']' */
 #include <jsmn.h>
 
+#include "book/book_builder.h"
+
 static uint64_t g_events;
 static int g_handler_only;
+static book_builder_t *g_builder; /* (d): events go on into the builder */
+static int g_use_builder;
 
 static int count_sink(void *ctx, const tg_event_t *ev, uint32_t n)
 {
     g_events += n;
+    if (g_builder)
+        book_builder_apply(g_builder, ev, n);
+    return 0;
+}
+
+/* Builder output goes nowhere (the peer keeps its books and bars in memory too). */
+static int null_out(void *ctx, const book_out_t *rec)
+{
     return 0;
 }
 
@@ -92,6 +104,18 @@ static result_t run_handler(feed_offline_t *o, const frames_t *fr, int passes, i
             feed_binance_set_path(&o->h, FEED_BN_PATH_SLOW);
         o->h.out.flush = count_sink;
         g_events = 0;
+        if (g_use_builder) { /* (d): fresh books and candles each pass, like the peer */
+            book_builder_cfg_t bc;
+            book_builder_cfg_defaults(&bc);
+            bc.reg = o->reg;
+            bc.measure_latency = false;
+            bc.sinks[0] = (book_sink_cfg_t){
+                .name = "null", .fn = null_out, .kinds = BOOK_SINK_ALL, .lossless = true};
+            bc.n_sinks = 1;
+            book_builder_destroy(&g_builder);
+            if (book_builder_create(&g_builder, &bc) < 0)
+                abort();
+        }
         double t0 = cpu_s(), w0 = now_s();
         if (offline_run) {
             feed_offline_run(o, count_sink, NULL);
@@ -281,8 +305,14 @@ static int bench_file(const char *path, int passes, const char *peer_dir)
         result_t ao = run_handler(o, &fr, passes, 0, 1);
         line("    same, incl. tgrec line split", ao, msgs, bytes);
     }
+    /* (d) what the peer's `full` does: parse + normalize + books + candles */
+    g_use_builder = 1;
+    result_t d = run_handler(o, &fr, passes, 0, 0);
+    g_use_builder = 0;
+    book_builder_destroy(&g_builder);
+    line("(d) handler + builder (books, candles)", d, msgs, bytes);
     bool binance = strncmp(o->venue->name, "binance", 7) == 0;
-    double ours = msgs / a.wall; /* the peer reports wall time: compare wall with wall */
+    double ours = msgs / d.wall; /* the peer reports wall time: compare wall with wall */
     if (binance && !g_handler_only) {
         printf("      fast path %llu / slow path %llu frames\n",
                (unsigned long long)TG_STAT_GET(o->stats.fast_path),
@@ -296,7 +326,7 @@ static int bench_file(const char *path, int passes, const char *peer_dir)
     if (peer_dir) {
         double pr = run_peer(path, peer_dir);
         if (pr > 0)
-            printf("  %-34s %10.0f msg/s (wall)  -> tickgate (a) wall %.0f msg/s = %.1fx\n",
+            printf("  %-34s %10.0f msg/s (wall)  -> tickgate (d) wall %.0f msg/s = %.1fx\n",
                    "(c) tardis-dev peer, full", pr, ours, ours / pr);
         else
             printf("  (c) peer: not available (node or %s/node_modules missing)\n", peer_dir);
