@@ -59,6 +59,7 @@ typedef struct bb_instr {
     tg_event_t ck; /* TG_EV_CHECKSUM of the current message */
     uint64_t msg_seq;
     int64_t msg_exch, msg_recv, msg_mono;
+    int64_t store_msg_mono; /* msg_mono of the last INTERVAL/STATE book record */
     int64_t last_pub_mono, last_interval_mono;
     int64_t forming_pub_mono[BOOK_CANDLE_IV_MAX];
     uint64_t pub_gen;
@@ -248,10 +249,14 @@ static void publish_book(book_builder_t *b, bb_instr_t *x, uint8_t reason)
     bk->n_asks = (uint8_t)book_l2_top(x->book, TG_SIDE_ASK, bk->asks, n);
     bk->depth_bids = (uint32_t)book_l2_depth(x->book, TG_SIDE_BID);
     bk->depth_asks = (uint32_t)book_l2_depth(x->book, TG_SIDE_ASK);
-    if (reason == BOOK_OUT_R_CHANGE && bk->state == x->pub_state && bk->generation == x->pub_gen &&
-        bk->n_bids == x->n_pub_bids && bk->n_asks == x->n_pub_asks &&
-        !memcmp(bk->bids, x->pub_bids, sizeof(tg_level_t) * bk->n_bids) &&
-        !memcmp(bk->asks, x->pub_asks, sizeof(tg_level_t) * bk->n_asks)) {
+    bool same = bk->state == x->pub_state && bk->generation == x->pub_gen &&
+                bk->n_bids == x->n_pub_bids && bk->n_asks == x->n_pub_asks &&
+                !memcmp(bk->bids, x->pub_bids, sizeof(tg_level_t) * bk->n_bids) &&
+                !memcmp(bk->asks, x->pub_asks, sizeof(tg_level_t) * bk->n_asks);
+    /* The book changes only through messages: no message since the last INTERVAL/STATE record
+       (what PostgreSQL receives) means this interval record would repeat that row. */
+    bk->repeat = reason == BOOK_OUT_R_INTERVAL && x->msg_mono == x->store_msg_mono;
+    if (reason == BOOK_OUT_R_CHANGE && same) {
         TG_STAT_INC(b->st.books_unchanged); /* a change below the top-N */
         x->pub_dirty = 0;
         return;
@@ -265,6 +270,8 @@ static void publish_book(book_builder_t *b, bb_instr_t *x, uint8_t reason)
     TG_STAT_INC(b->st.books_out);
     x->pub_state = bk->state;
     x->pub_gen = bk->generation;
+    if (reason != BOOK_OUT_R_CHANGE)
+        x->store_msg_mono = x->msg_mono;
     x->n_pub_bids = bk->n_bids;
     x->n_pub_asks = bk->n_asks;
     memcpy(x->pub_bids, bk->bids, sizeof(tg_level_t) * bk->n_bids);
@@ -577,8 +584,12 @@ static void run_timers(book_builder_t *b, int64_t now, int64_t now_real, bool fo
         valid += book_l2_state(x->book) == BOOK_STATE_VALID;
         if (now_real > 0) {
             b->cur = x;
-            book_candles_advance(&x->candles, now_real - b->cfg.candle_grace_ns, on_candle_closed,
-                                 b);
+            /* Candles live on exchange time: map the wall clock onto it with the offset seen
+               on this instrument's last message (network latency live; years when a
+               recording is replayed, whose receive times are now but exchange times are not). */
+            int64_t off = x->msg_exch ? x->msg_recv - x->msg_exch : 0;
+            book_candles_advance(&x->candles, now_real - off - b->cfg.candle_grace_ns,
+                                 on_candle_closed, b);
         }
         if (x->pub_dirty) {
             int64_t due = x->last_pub_mono + b->cfg.book_min_gap_ns;

@@ -46,6 +46,9 @@ typedef struct book_out_book {
     uint32_t depth_bids, depth_asks; /* total levels per side */
     tg_level_t bids[BOOK_OUT_DEPTH_MAX];
     tg_level_t asks[BOOK_OUT_DEPTH_MAX];
+    uint8_t repeat; /* 1: an interval snapshot identical to the last record published for this
+                       book (same message, state, generation, top-N): Redis refreshes its key
+                       with it, PostgreSQL already has the row and skips it */
 } book_out_book_t;
 
 typedef struct book_out_candle {

@@ -73,7 +73,9 @@ static void note_day(pg_batch_t *b, int64_t ns)
 int store_pg__encode(store_pg_t *w, const book_out_t *r)
 {
     TG_STAT_INC(w->st.recs_in);
-    if (r->kind == BOOK_OUT_CANDLE && !r->u.candle.closed) {
+    /* forming candles are Redis-only; a repeated interval snapshot is a row we already have */
+    if ((r->kind == BOOK_OUT_CANDLE && !r->u.candle.closed) ||
+        (r->kind == BOOK_OUT_BOOK && r->u.book.repeat)) {
         TG_STAT_INC(w->st.recs_skipped);
         return 0;
     }

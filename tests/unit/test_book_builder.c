@@ -361,6 +361,75 @@ static void test_builder_trades_make_records_and_candles_close_on_book_time(void
     assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->late_trades), 1);
 }
 
+static void test_builder_wall_clock_closes_candles_on_the_exchange_clock(void **state)
+{
+    /* A replayed recording: exchange times years before the receive times. The wall clock
+       must close a candle only once the exchange clock (wall clock minus the offset seen on
+       the instrument's last message) has passed its end plus grace; with the raw wall clock
+       every candle would close at once and every trade would be late. */
+    fx_t *f = *state;
+    int64_t m = 60 * TG_NS_PER_SEC, off = 5LL * 365 * 86400 * TG_NS_PER_SEC;
+    f->t = 100 * m + 1;
+    tg_event_t t1[1] = {ev(f, f->id, TG_EV_TRADE, TG_SIDE_BUY, 100, 2, 0)};
+    t1[0].ts_recv = t1[0].ts_exch + off;
+    msg(f, t1, 1, 0);
+    int64_t recv = t1[0].ts_recv;
+    book_builder_tick(f->b, f->t + TG_NS_PER_SEC, recv + 30 * TG_NS_PER_SEC);
+    assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->candles_closed), 0);
+    f->t = 100 * m + 40 * TG_NS_PER_SEC;
+    tg_event_t t2[1] = {ev(f, f->id, TG_EV_TRADE, TG_SIDE_SELL, 101, 1, 0)};
+    t2[0].ts_recv = t2[0].ts_exch + off;
+    msg(f, t2, 1, 0);
+    assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->late_trades), 0);
+    /* exchange clock now ~101m + 3s: past end + grace */
+    book_builder_tick(f->b, f->t + 2 * TG_NS_PER_SEC, t2[0].ts_recv + 23 * TG_NS_PER_SEC);
+    assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->candles_closed), 1);
+    const book_out_t *c = last(f, BOOK_OUT_CANDLE);
+    assert_non_null(c);
+    assert_int_equal(c->u.candle.closed, 1);
+    assert_int_equal(c->u.candle.trades, 2);
+}
+
+static void test_builder_repeated_interval_snapshot_is_marked_for_storage_to_skip(void **state)
+{
+    fx_t *f = *state;
+    book_builder_cfg_t cfg;
+    book_builder_cfg_defaults(&cfg);
+    cfg.reg = f->reg;
+    cfg.n_sinks = 1;
+    cfg.sinks[0] = (book_sink_cfg_t){
+        .name = "all", .fn = sink, .ctx = f, .kinds = BOOK_SINK_ALL, .lossless = true};
+    cfg.book_interval_ns = 100 * MS;
+    book_builder_t *b2;
+    assert_int_equal(book_builder_create(&b2, &cfg), 0);
+    book_builder_destroy(&f->b);
+    f->b = b2;
+    snapshot(f, f->id, 1);
+    int64_t t0 = f->t;
+    book_builder_tick(f->b, t0 + 150 * MS, 0); /* first interval: not a repeat of CHANGE? */
+    book_builder_tick(f->b, t0 + 260 * MS, 0); /* nothing happened since: a repeat */
+    int iv = 0, rep = 0;
+    for (int i = 0; i < f->n; i++)
+        if (f->rec[i].kind == BOOK_OUT_BOOK && f->rec[i].u.book.reason == BOOK_OUT_R_INTERVAL) {
+            iv++;
+            rep += f->rec[i].u.book.repeat;
+        }
+    assert_int_equal(iv, 2);
+    assert_true(rep >= 1);
+    assert_int_equal(last(f, BOOK_OUT_BOOK)->u.book.repeat, 1);
+    /* a new message makes the next interval snapshot new again */
+    f->t = t0 + 300 * MS;
+    tg_event_t e[1] = {ev(f, f->id, TG_EV_LEVEL, TG_SIDE_BID, 100, 7, 2)};
+    msg(f, e, 1, 0);
+    book_builder_tick(f->b, t0 + 420 * MS, 0);
+    const book_out_t *r = NULL;
+    for (int i = 0; i < f->n; i++)
+        if (f->rec[i].kind == BOOK_OUT_BOOK && f->rec[i].u.book.reason == BOOK_OUT_R_INTERVAL)
+            r = &f->rec[i];
+    assert_non_null(r);
+    assert_int_equal(r->u.book.repeat, 0);
+}
+
 static void test_builder_bad_events_are_counted_and_fault_the_book(void **state)
 {
     fx_t *f = *state;
@@ -434,6 +503,8 @@ int main(void)
         T(test_builder_crossed_snapshot_never_becomes_valid),
         T(test_builder_stale_and_feed_gap_change_state_until_the_next_snapshot),
         T(test_builder_trades_make_records_and_candles_close_on_book_time),
+        T(test_builder_wall_clock_closes_candles_on_the_exchange_clock),
+        T(test_builder_repeated_interval_snapshot_is_marked_for_storage_to_skip),
         T(test_builder_bad_events_are_counted_and_fault_the_book),
         T(test_builder_message_spanning_two_instruments_ends_both),
         T(test_builder_interval_snapshots_only_for_books_that_were_valid),
