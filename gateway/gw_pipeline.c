@@ -97,7 +97,9 @@ static void reg_feed_metrics(gw_pipeline_t *p, gw_feed_t *f)
     const feed_stats_t *s = feed_conn_stats(f->conn);
     const feed_conn_tstats_t *t = feed_conn_tstats(f->conn);
     const char *L = f->labels;
-    gw_metrics_counter(m, "tickgate_feed_frames_total", L, "Websocket frames received.", &s->frames);
+    /* the venue handlers count REST snapshot answers as frames too */
+    gw_metrics_counter(m, "tickgate_feed_frames_total", L,
+                       "Websocket frames and REST snapshot answers received.", &s->frames);
     gw_metrics_counter(m, "tickgate_feed_bytes_total", L, "Bytes of frames received.", &s->bytes);
     gw_metrics_counter(m, "tickgate_feed_events_total", L, "Normalized events emitted.", &s->events);
     gw_metrics_counter(m, "tickgate_feed_trades_total", L, "Trade events emitted.", &s->trades);
@@ -622,23 +624,29 @@ void gw_pipeline_destroy(gw_pipeline_t **pp)
 
 void gw_pipeline_progress(gw_pipeline_t *p, char *buf, size_t cap)
 {
-    uint64_t frames = 0, events = 0;
+    uint64_t frames = 0, events = 0, trades = 0;
     for (uint32_t i = 0; i < p->n_feeds; i++) {
         const feed_stats_t *s = feed_conn_stats(p->feeds[i].conn);
         frames += TG_STAT_GET(s->frames);
         events += TG_STAT_GET(s->events);
+        trades += TG_STAT_GET(s->trades);
     }
+    /* trades: trade events the feeds emitted, i.e. the rows PostgreSQL must hold after a
+     * clean stop; redis_coalesced/redis_dropped explain the holes subscribers see in seq
+     * (the end-to-end test checks both). */
     const book_builder_stats_t *b = book_builder_stats(p->builder);
     snprintf(buf, cap,
-             "frames=%llu events=%llu books_valid=%llu/%llu pg_rows=%llu spill_bytes=%llu "
-             "redis_msgs=%llu",
-             (unsigned long long)frames, (unsigned long long)events,
+             "frames=%llu events=%llu trades=%llu books_valid=%llu/%llu pg_rows=%llu "
+             "spill_bytes=%llu redis_msgs=%llu redis_coalesced=%llu redis_dropped=%llu",
+             (unsigned long long)frames, (unsigned long long)events, (unsigned long long)trades,
              (unsigned long long)TG_STAT_GET(b->books_valid),
              (unsigned long long)TG_STAT_GET(b->books_total),
              p->pg ? (unsigned long long)TG_STAT_GET(store_pg_stats(p->pg)->rows_committed) : 0ULL,
              p->pg ? (unsigned long long)TG_STAT_GET(store_pg_stats(p->pg)->spill_pending_bytes)
                    : 0ULL,
-             p->rds ? (unsigned long long)TG_STAT_GET(store_rds_stats(p->rds)->messages) : 0ULL);
+             p->rds ? (unsigned long long)TG_STAT_GET(store_rds_stats(p->rds)->messages) : 0ULL,
+             p->rds ? (unsigned long long)TG_STAT_GET(store_rds_stats(p->rds)->coalesced) : 0ULL,
+             p->rds ? (unsigned long long)TG_STAT_GET(store_rds_stats(p->rds)->dropped) : 0ULL);
 }
 
 int gw_pipeline_http_port(const gw_pipeline_t *p)
