@@ -347,6 +347,13 @@ static int create_feeds(gw_pipeline_t *p)
         if (rc < 0)
             return rc;
     }
+    /* like spill_dir: a missing capture dir failed every file at run time (logged, nothing
+     * recorded, exit 0); create it, or fail at start-up (found by the end-to-end test) */
+    if (c->rec_enabled && mkdir(c->rec_dir, 0700) < 0 && errno != EEXIST) {
+        int e = errno;
+        gw_log(GW_LOG_ERROR, NULL, "cannot create [record] dir %s: %s", c->rec_dir, strerror(e));
+        return -e;
+    }
     p->feeds = calloc(c->n_feeds, sizeof(gw_feed_t));
     if (!p->feeds)
         return -ENOMEM;
