@@ -60,6 +60,9 @@ typedef struct bb_instr {
     uint64_t msg_seq;
     int64_t msg_exch, msg_recv, msg_mono;
     int64_t store_msg_mono; /* msg_mono of the last INTERVAL/STATE book record */
+    /* last message with an exchange time, or trade (its candle time): maps the wall clock to
+     * the instrument's candle clock; 0 before any */
+    int64_t clk_exch, clk_recv;
     int64_t last_pub_mono, last_interval_mono;
     int64_t forming_pub_mono[BOOK_CANDLE_IV_MAX];
     uint64_t pub_gen;
@@ -495,6 +498,10 @@ static void apply_events(book_builder_t *b, uint32_t si, const tg_event_t *ev, s
         x->msg_exch = e->ts_exch;
         x->msg_recv = e->ts_recv;
         x->msg_mono = e->ts_mono;
+        if (e->ts_exch) {
+            x->clk_exch = e->ts_exch;
+            x->clk_recv = e->ts_recv;
+        }
         if (e->seq > x->msg_seq)
             x->msg_seq = e->seq;
         switch (e->kind) {
@@ -514,6 +521,8 @@ static void apply_events(book_builder_t *b, uint32_t si, const tg_event_t *ev, s
             TG_STAT_INC(b->st.ev_trade);
             b->cur = x;
             int64_t ts = e->ts_exch ? e->ts_exch : e->ts_recv;
+            x->clk_exch = ts; /* the candle clock's source, for the wall-clock tick */
+            x->clk_recv = e->ts_recv;
             if (book_candles_trade(&x->candles, ts, e->price, e->size, e->side, on_candle_closed,
                                    b))
                 TG_STAT_INC(b->st.late_trades);
@@ -582,14 +591,17 @@ static void run_timers(book_builder_t *b, int64_t now, int64_t now_real, bool fo
     for (uint32_t i = 0; i < b->n_active; i++) {
         bb_instr_t *x = b->ins[b->active[i]];
         valid += book_l2_state(x->book) == BOOK_STATE_VALID;
-        if (now_real > 0) {
+        if (now_real > 0 && x->clk_exch) {
+            /* The wall clock advances the instrument's exchange clock by the time elapsed since
+             * its last timed message, not to its own value: with exchange times far from ours
+             * (a replayed recording, a venue clock off by more than the grace) every candle was
+             * closed right after its first trade, or a clock moved to today by a tick before
+             * the first timed message (REST snapshot first) made every trade late (found by
+             * the end-to-end test). Live, clk_exch - clk_recv is the small latency, so quiet
+             * instruments still close on time. */
+            int64_t t = x->clk_exch + (now_real - x->clk_recv);
             b->cur = x;
-            /* Candles live on exchange time: map the wall clock onto it with the offset seen
-               on this instrument's last message (network latency live; years when a
-               recording is replayed, whose receive times are now but exchange times are not). */
-            int64_t off = x->msg_exch ? x->msg_recv - x->msg_exch : 0;
-            book_candles_advance(&x->candles, now_real - off - b->cfg.candle_grace_ns,
-                                 on_candle_closed, b);
+            book_candles_advance(&x->candles, t - b->cfg.candle_grace_ns, on_candle_closed, b);
         }
         if (x->pub_dirty) {
             int64_t due = x->last_pub_mono + b->cfg.book_min_gap_ns;

@@ -2,6 +2,7 @@
 /* Offline driver: recording -> venue handler -> sink, in-process (see feed_offline.h). */
 #include "feed_offline.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,11 +17,68 @@ static int off_send(void *tctx, const char *text, size_t len)
     return 0;
 }
 
+struct feed_offline_req {
+    char path[512];
+    uint64_t tag;
+};
+
 static int off_rest_get(void *tctx, const char *path, uint64_t tag)
 {
     feed_offline_t *o = tctx;
     o->rest_gets++;
+    /* remembered for a capture's REST answer line (off_rest_answer); recordings answer
+     * in-band instead and leave these unused */
+    if (o->n_reqs == o->cap_reqs) {
+        uint32_t cap = o->cap_reqs ? o->cap_reqs * 2 : 16;
+        struct feed_offline_req *n = realloc(o->reqs, cap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        o->reqs = n;
+        o->cap_reqs = cap;
+    }
+    struct feed_offline_req *r = &o->reqs[o->n_reqs++];
+    snprintf(r->path, sizeof(r->path), "%s", path);
+    r->tag = tag;
     return 0;
+}
+
+/*
+ * A REST answer written by feed_capture: {"rest":"<path>","tag":N,"status":S,"generated":true,
+ * "data":<body>}. Before this, such lines went to on_frame, which ignores them, so a capture of
+ * a venue whose books start from a REST snapshot (binance, bitstamp) never had a valid book
+ * offline (found by the end-to-end test). The answer goes to venue->on_rest with the tag of
+ * this run's request whose path ends the captured one (the capture's path has the rest_url
+ * prefix; its tag belongs to the live connection), else with the captured tag.
+ * @return 1 handled, 0 not such a line.
+ */
+static int off_rest_answer(feed_offline_t *o, const char *f, size_t len, int64_t ts)
+{
+    static const char pfx[] = "{\"rest\":\"";
+    if (len < sizeof(pfx) || memcmp(f, pfx, sizeof(pfx) - 1) != 0 || !o->venue->on_rest)
+        return 0;
+    const char *path = f + sizeof(pfx) - 1, *pe = memchr(path, '"', len - (sizeof(pfx) - 1));
+    const char *tg = strstr(f, "\"tag\":"), *st = strstr(f, "\"status\":");
+    const char *data = strstr(f, ",\"data\":");
+    if (!pe || !tg || !st || !data || f[len - 1] != '}')
+        return 0;
+    uint64_t tag = strtoull(tg + 6, NULL, 10);
+    int status = atoi(st + 9);
+    const char *body = data + 8;
+    size_t blen = (size_t)(f + len - 1 - body);
+    if (blen == 4 && memcmp(body, "null", 4) == 0)
+        blen = 0;
+    size_t pl = (size_t)(pe - path);
+    for (uint32_t i = 0; i < o->n_reqs; i++) {
+        size_t rl = strlen(o->reqs[i].path);
+        if (rl <= pl && memcmp(path + pl - rl, o->reqs[i].path, rl) == 0) {
+            tag = o->reqs[i].tag;
+            o->reqs[i] = o->reqs[--o->n_reqs];
+            break;
+        }
+    }
+    o->rest_answers++;
+    o->venue->on_rest(&o->h, tag, status, blen ? body : "", blen, ts, ts);
+    return 1;
 }
 
 static void off_reconnect(void *tctx, const char *why)
@@ -180,7 +238,8 @@ int feed_offline_run(feed_offline_t *o, int (*sink)(void *ctx, const tg_event_t 
             o->bad_lines++;
             continue;
         }
-        o->venue->on_frame(&o->h, frame, len, ts, ts);
+        if (!off_rest_answer(o, frame, len, ts))
+            o->venue->on_frame(&o->h, frame, len, ts, ts);
         rc = feed_flush(&o->h);
         if (rc < 0)
             return rc;
@@ -191,6 +250,7 @@ int feed_offline_run(feed_offline_t *o, int (*sink)(void *ctx, const tg_event_t 
 int feed_offline_rewind(feed_offline_t *o)
 {
     feed_tgrec_rewind(o->rec);
+    o->n_reqs = 0;
     if (o->venue->deinit)
         o->venue->deinit(&o->h);
     o->h.vstate = NULL;
@@ -215,6 +275,7 @@ void feed_offline_close(feed_offline_t **po)
         tg_instr_reg_destroy(&o->reg);
     free(o->h.instr);
     free(o->buf);
+    free(o->reqs);
     free(o);
     *po = NULL;
 }

@@ -23,9 +23,12 @@ typedef struct feed_offline {
     uint64_t sent;       /* frames the handler asked to send (not sent offline) */
     uint64_t rest_gets;  /* REST requests the handler made (answered in-band offline) */
     uint64_t reconnects; /* reconnects the handler asked for */
+    uint64_t rest_answers; /* captured REST answers given to venue->on_rest (feed_capture) */
     /* private */
     int own_reg;
     tg_event_t *buf;
+    struct feed_offline_req *reqs; /* REST requests not answered yet (path, tag) */
+    uint32_t n_reqs, cap_reqs;
 } feed_offline_t;
 
 /**

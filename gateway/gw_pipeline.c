@@ -99,8 +99,9 @@ static void reg_feed_metrics(gw_pipeline_t *p, gw_feed_t *f)
     const feed_stats_t *s = feed_conn_stats(f->conn);
     const feed_conn_tstats_t *t = feed_conn_tstats(f->conn);
     const char *L = f->labels;
-    gw_metrics_counter(m, "tickgate_feed_frames_total", L, "Websocket frames received.",
-                       &s->frames);
+    /* the venue handlers count REST snapshot answers as frames too */
+    gw_metrics_counter(m, "tickgate_feed_frames_total", L,
+                       "Websocket frames and REST snapshot answers received.", &s->frames);
     gw_metrics_counter(m, "tickgate_feed_bytes_total", L, "Bytes of frames received.", &s->bytes);
     gw_metrics_counter(m, "tickgate_feed_events_total", L, "Normalized events emitted.",
                        &s->events);
@@ -330,6 +331,22 @@ static int register_instruments(gw_pipeline_t *p)
     return 0;
 }
 
+/* mkdir -p with mode 0700 for the directories we create. @return 0 or -1 (errno set). */
+static int mkdir_p(const char *path)
+{
+    char tmp[512];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *q = tmp + 1; *q; q++) {
+        if (*q != '/')
+            continue;
+        *q = 0;
+        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+            return -1;
+        *q = '/';
+    }
+    return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
 static int create_feeds(gw_pipeline_t *p)
 {
     const gw_cfg_t *c = p->cfg;
@@ -345,6 +362,13 @@ static int create_feeds(gw_pipeline_t *p)
         int rc = feed_loop_create(&p->loops[i], &lc);
         if (rc < 0)
             return rc;
+    }
+    /* like spill_dir: a missing capture dir failed every file at run time (logged, nothing
+     * recorded, exit 0); create it, or fail at start-up (found by the end-to-end test) */
+    if (c->rec_enabled && mkdir_p(c->rec_dir) < 0) {
+        int e = errno;
+        gw_log(GW_LOG_ERROR, NULL, "cannot create [record] dir %s: %s", c->rec_dir, strerror(e));
+        return -e;
     }
     p->feeds = calloc(c->n_feeds, sizeof(gw_feed_t));
     if (!p->feeds)
@@ -400,22 +424,6 @@ static int create_feeds(gw_pipeline_t *p)
         }
     }
     return 0;
-}
-
-/* mkdir -p with mode 0700 for the directories we create. @return 0 or -1 (errno set). */
-static int mkdir_p(const char *path)
-{
-    char tmp[512];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *q = tmp + 1; *q; q++) {
-        if (*q != '/')
-            continue;
-        *q = 0;
-        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-            return -1;
-        *q = '/';
-    }
-    return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
 }
 
 static int create_sinks(gw_pipeline_t *p)
@@ -636,23 +644,29 @@ void gw_pipeline_destroy(gw_pipeline_t **pp)
 
 void gw_pipeline_progress(gw_pipeline_t *p, char *buf, size_t cap)
 {
-    uint64_t frames = 0, events = 0;
+    uint64_t frames = 0, events = 0, trades = 0;
     for (uint32_t i = 0; i < p->n_feeds; i++) {
         const feed_stats_t *s = feed_conn_stats(p->feeds[i].conn);
         frames += TG_STAT_GET(s->frames);
         events += TG_STAT_GET(s->events);
+        trades += TG_STAT_GET(s->trades);
     }
+    /* trades: trade events the feeds emitted, i.e. the rows PostgreSQL must hold after a
+     * clean stop; redis_coalesced/redis_dropped explain the holes subscribers see in seq
+     * (the end-to-end test checks both). */
     const book_builder_stats_t *b = book_builder_stats(p->builder);
     snprintf(buf, cap,
-             "frames=%llu events=%llu books_valid=%llu/%llu pg_rows=%llu spill_bytes=%llu "
-             "redis_msgs=%llu",
-             (unsigned long long)frames, (unsigned long long)events,
+             "frames=%llu events=%llu trades=%llu books_valid=%llu/%llu pg_rows=%llu "
+             "spill_bytes=%llu redis_msgs=%llu redis_coalesced=%llu redis_dropped=%llu",
+             (unsigned long long)frames, (unsigned long long)events, (unsigned long long)trades,
              (unsigned long long)TG_STAT_GET(b->books_valid),
              (unsigned long long)TG_STAT_GET(b->books_total),
              p->pg ? (unsigned long long)TG_STAT_GET(store_pg_stats(p->pg)->rows_committed) : 0ULL,
              p->pg ? (unsigned long long)TG_STAT_GET(store_pg_stats(p->pg)->spill_pending_bytes)
                    : 0ULL,
-             p->rds ? (unsigned long long)TG_STAT_GET(store_rds_stats(p->rds)->messages) : 0ULL);
+             p->rds ? (unsigned long long)TG_STAT_GET(store_rds_stats(p->rds)->messages) : 0ULL,
+             p->rds ? (unsigned long long)TG_STAT_GET(store_rds_stats(p->rds)->coalesced) : 0ULL,
+             p->rds ? (unsigned long long)TG_STAT_GET(store_rds_stats(p->rds)->dropped) : 0ULL);
 }
 
 int gw_pipeline_http_port(const gw_pipeline_t *p)

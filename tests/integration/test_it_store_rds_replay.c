@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "book/book_builder.h"
 #include "book/tg_dec.h"
@@ -171,6 +172,12 @@ static void test_a_recording_reaches_subscribers_and_keys_exactly(void **state)
     assert_int_equal(pthread_create(&th, NULL, sub_main, sub), 0);
 
     assert_int_equal(store_rds_start(pub), 0);
+    /* The publisher connects on its own thread; a short recording (OKX: 305 records) could
+     * be drained before that and its messages dropped by design (lossy sink): 7 failures in
+     * 40 runs with "0 trades" (found by the e2e helper). Wait for the connection first. */
+    for (int i = 0; i < 500 && !TG_STAT_GET(store_rds_stats(pub)->connected); i++)
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    assert_true(TG_STAT_GET(store_rds_stats(pub)->connected));
     assert_int_equal(feed_offline_run(off, to_builder, bld), 0);
     book_builder_flush(bld);
     assert_int_equal(store_rds_stop(pub), 0);
