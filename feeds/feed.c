@@ -3,6 +3,8 @@
  * logging, the venue table. */
 #include "feed.h"
 
+#include "book/tg_err.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,9 +22,8 @@ extern const feed_venue_t feed_venue_bitmex;
 const feed_venue_t *feed_venue_find(const char *name)
 {
     const feed_venue_t *all[] = {
-        &feed_venue_binance, &feed_venue_binance_futures, &feed_venue_coinbase,
-        &feed_venue_kraken,  &feed_venue_okex,            &feed_venue_bybit,
-        &feed_venue_bitstamp, &feed_venue_bitmex,
+        &feed_venue_binance, &feed_venue_binance_futures, &feed_venue_coinbase, &feed_venue_kraken,
+        &feed_venue_okex,    &feed_venue_bybit,           &feed_venue_bitstamp, &feed_venue_bitmex,
     };
     if (!name)
         return NULL;
@@ -72,6 +73,35 @@ void feed_logf(feed_handler_t *h, int level, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     h->log(h->lctx, level, msg);
+}
+
+void feed_logf_limited(feed_handler_t *h, feed_ratelim_t *rl, int64_t now_mono, int level,
+                       const char *fmt, ...)
+{
+    int64_t period = rl->period ? rl->period : 1000000000;
+    if (now_mono - rl->window >= period || now_mono < rl->window) {
+        if (rl->suppressed)
+            feed_logf(h, FEED_LOG_WARN, "%s: %llu log lines suppressed", h->venue->name,
+                      (unsigned long long)rl->suppressed);
+        rl->suppressed = 0;
+    }
+    uint64_t dropped;
+    if (!feed_ratelim_ok(rl, now_mono, &dropped) || !h->log)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    h->log(h->lctx, level, msg);
+}
+
+void feed_log_frame(feed_handler_t *h, feed_ratelim_t *rl, int64_t now_mono, int level,
+                    const char *what, int rc, const char *buf, size_t len)
+{
+    int n = len > 160 ? 160 : (int)len;
+    feed_logf_limited(h, rl, now_mono, level, "%s: %s (%s): %.*s%s", h->venue->name, what,
+                      rc ? tg_strerror(rc) : "-", n, buf ? buf : "", len > 160 ? "..." : "");
 }
 
 uint64_t feed_hash_id(const char *s, size_t len)

@@ -150,30 +150,7 @@ static void bm_purge(bm_state_t *st, uint16_t slot)
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static void bm_log(feed_handler_t *h, int64_t now, int level, const char *what, const char *js,
-                   const jsmntok_t *t)
-{
-    bm_state_t *st = h->vstate;
-    uint64_t dropped;
-    if (!h->log || !feed_ratelim_ok(&st->rl, now, &dropped))
-        return;
-    int n = t ? (int)feed_jtok_len(t) : 0;
-    if (n > 120)
-        n = 120;
-    feed_logf(h, level, "bitmex: %s%s%.*s%s (%llu similar lines suppressed)", what,
-              t ? " near '" : "", n, t ? js + t->start : "", t ? "'" : "",
-              (unsigned long long)dropped);
-}
-
-static void bm_emit(feed_handler_t *h, const tg_event_t *ev)
-{
-    feed_emit(h, ev);
-    TG_STAT_INC(h->stats->events);
-    if (ev->kind == TG_EV_LEVEL)
-        TG_STAT_INC(h->stats->levels);
-    else if (ev->kind == TG_EV_TRADE)
-        TG_STAT_INC(h->stats->trades);
-}
+#define bm_log(h, ...) feed_jtok_log((h), &((bm_state_t *)(h)->vstate)->rl, __VA_ARGS__)
 
 static int bm_name_ok(const char *s)
 {
@@ -204,7 +181,7 @@ static void bm_resync(feed_handler_t *h, uint16_t slot, int64_t ts_recv, int64_t
     ev.ts_recv = ts_recv;
     ev.ts_mono = ts_mono;
     ev.flags = TG_EVF_LAST;
-    bm_emit(h, &ev);
+    feed_emit_counted(h, &ev);
     TG_STAT_INC(h->stats->gaps);
     bm_resubscribe(h, slot);
 }
@@ -416,7 +393,7 @@ static int bm_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
         ev.kind = TG_EV_BOOK_CLEAR;
         ev.instr = st->sym[psym].id;
         ev.flags = TG_EVF_SNAPSHOT;
-        bm_emit(h, &ev);
+        feed_emit_counted(h, &ev);
         st->sym[psym].synced = 1;
         TG_STAT_INC(h->stats->snapshots);
     }
@@ -446,7 +423,7 @@ static int bm_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
         ev.price = it->px;
         ev.size = it->sz;
         ev.flags = partial ? TG_EVF_SNAPSHOT : 0;
-        bm_emit(h, &ev);
+        feed_emit_counted(h, &ev);
     }
     if (cur >= 0)
         feed_end_message(h, st->sym[cur].id, 0, ts_recv, ts_mono);
@@ -522,7 +499,7 @@ static int bm_trades(feed_handler_t *h, const char *js, const jsmntok_t *t, int 
         ev.size = it->sz;
         ev.side = it->side;
         ev.u.trade_id = it->tid;
-        bm_emit(h, &ev);
+        feed_emit_counted(h, &ev);
     }
     if (cur >= 0)
         feed_end_message(h, st->sym[cur].id, 0, ts_recv, ts_mono);
@@ -593,21 +570,13 @@ static int bm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return bm_trades(h, buf, t, n, data, ts_recv, ts_mono);
 }
 
-/* Frames counted in unhandled or an err_* counter so far. */
-static uint64_t bm_counted(const feed_stats_t *s)
-{
-    return TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) +
-           TG_STAT_GET(s->err_symbol) + TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
-}
-
 /* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
 static int bm_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
-    uint64_t before = bm_counted(h->stats);
+    uint64_t before = feed_stats_settled(h->stats);
     int rc = bm_frame(h, buf, len, ts_recv, ts_mono);
-    if (bm_counted(h->stats) == before)
-        TG_STAT_INC(h->stats->handled);
+    feed_count_handled(h, before);
     return rc;
 }
 
@@ -702,7 +671,7 @@ static void bm_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
         ev.ts_recv = ts_recv;
         ev.ts_mono = ts_mono;
         ev.flags = TG_EVF_LAST;
-        bm_emit(h, &ev);
+        feed_emit_counted(h, &ev);
         st->sym[i].synced = 0;
     }
 }

@@ -80,30 +80,7 @@ typedef struct bs_state {
     feed_ratelim_t rl;
 } bs_state_t;
 
-static void bs_log(feed_handler_t *h, int64_t now, int level, const char *what, const char *js,
-                   const jsmntok_t *t)
-{
-    bs_state_t *st = h->vstate;
-    uint64_t dropped;
-    if (!h->log || !feed_ratelim_ok(&st->rl, now, &dropped))
-        return;
-    int n = t ? (int)feed_jtok_len(t) : 0;
-    if (n > 120)
-        n = 120;
-    feed_logf(h, level, "bitstamp: %s%s%.*s%s (%llu similar lines suppressed)", what,
-              t ? " near '" : "", n, t ? js + t->start : "", t ? "'" : "",
-              (unsigned long long)dropped);
-}
-
-static void bs_emit(feed_handler_t *h, const tg_event_t *ev)
-{
-    feed_emit(h, ev);
-    TG_STAT_INC(h->stats->events);
-    if (ev->kind == TG_EV_LEVEL)
-        TG_STAT_INC(h->stats->levels);
-    else if (ev->kind == TG_EV_TRADE)
-        TG_STAT_INC(h->stats->trades);
-}
+#define bs_log(h, ...) feed_jtok_log((h), &((bs_state_t *)(h)->vstate)->rl, __VA_ARGS__)
 
 static bs_sym_t *bs_lookup(feed_handler_t *h, const char *s, size_t n)
 {
@@ -156,7 +133,7 @@ static void bs_gap(feed_handler_t *h, bs_sym_t *s, int64_t ts_recv, int64_t ts_m
     ev.ts_mono = ts_mono;
     ev.seq = (uint64_t)s->last_micro;
     ev.flags = TG_EVF_LAST;
-    bs_emit(h, &ev);
+    feed_emit_counted(h, &ev);
     TG_STAT_INC(h->stats->gaps);
     s->state = BS_WAIT;
     bs_drop_pending(st, (uint16_t)(s - st->sym));
@@ -235,7 +212,7 @@ static void bs_emit_levels(feed_handler_t *h, bs_sym_t *s, const bs_lvl_t *lv, s
         ev.side = lv[i].side;
         ev.price = lv[i].px;
         ev.size = lv[i].sz;
-        bs_emit(h, &ev);
+        feed_emit_counted(h, &ev);
     }
     feed_end_message(h, s->id, micro * 1000, ts_recv, ts_mono);
 }
@@ -274,7 +251,7 @@ static int bs_snapshot(feed_handler_t *h, bs_sym_t *s, const char *js, const jsm
     ev.ts_recv = ts_recv;
     ev.ts_mono = ts_mono;
     ev.flags = TG_EVF_SNAPSHOT | TG_EVF_REST;
-    bs_emit(h, &ev);
+    feed_emit_counted(h, &ev);
     bs_emit_levels(h, s, st->lv, nl, micro, TG_EVF_SNAPSHOT | TG_EVF_REST, ts_recv, ts_mono);
     TG_STAT_INC(h->stats->snapshots);
     s->state = BS_SYNCED;
@@ -299,7 +276,7 @@ static int bs_snapshot(feed_handler_t *h, bs_sym_t *s, const char *js, const jsm
             lv.side = p->side;
             lv.price = p->px;
             lv.size = p->sz;
-            bs_emit(h, &lv);
+            feed_emit_counted(h, &lv);
         }
         s->last_micro = p->micro;
         if (p->last)
@@ -390,7 +367,7 @@ static int bs_trade(feed_handler_t *h, bs_sym_t *s, const char *js, const jsmnto
     ev.ts_mono = ts_mono;
     ev.u.trade_id = (uint64_t)tid;
     ev.flags = TG_EVF_LAST;
-    bs_emit(h, &ev);
+    feed_emit_counted(h, &ev);
     return 0;
 fail:
     bs_count_err(h, rc);
@@ -508,21 +485,13 @@ static int bs_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return 0;
 }
 
-/* Frames counted in unhandled or an err_* counter so far. */
-static uint64_t bs_counted(const feed_stats_t *s)
-{
-    return TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) +
-           TG_STAT_GET(s->err_symbol) + TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
-}
-
 /* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
 static int bs_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
-    uint64_t before = bs_counted(h->stats);
+    uint64_t before = feed_stats_settled(h->stats);
     int rc = bs_frame(h, buf, len, ts_recv, ts_mono);
-    if (bs_counted(h->stats) == before)
-        TG_STAT_INC(h->stats->handled);
+    feed_count_handled(h, before);
     return rc;
 }
 
@@ -555,10 +524,9 @@ static int bs_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *b
         st->lv = nl;
         st->lv_cap = nc;
     }
-    uint64_t before = bs_counted(h->stats);
+    uint64_t before = feed_stats_settled(h->stats);
     int rc = bs_snapshot(h, s, body, st->jt.t, n, 0, ts_recv, ts_mono);
-    if (bs_counted(h->stats) == before)
-        TG_STAT_INC(h->stats->handled);
+    feed_count_handled(h, before);
     return rc;
 }
 
@@ -647,7 +615,7 @@ static void bs_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
         ev.ts_recv = ts_recv;
         ev.ts_mono = ts_mono;
         ev.flags = TG_EVF_LAST;
-        bs_emit(h, &ev);
+        feed_emit_counted(h, &ev);
         st->sym[i].state = BS_WAIT;
         st->sym[i].requested = st->sym[i].subscribed = 0;
     }

@@ -77,30 +77,7 @@ typedef struct kr_state {
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
-static void kr_log(feed_handler_t *h, int64_t now, int level, const char *what, const char *js,
-                   const jsmntok_t *t)
-{
-    kr_state_t *st = h->vstate;
-    uint64_t dropped;
-    if (!h->log || !feed_ratelim_ok(&st->rl, now, &dropped))
-        return;
-    int n = t ? (int)feed_jtok_len(t) : 0;
-    if (n > 120)
-        n = 120;
-    feed_logf(h, level, "kraken: %s%s%.*s%s (%llu similar lines suppressed)", what,
-              t ? " near '" : "", n, t ? js + t->start : "", t ? "'" : "",
-              (unsigned long long)dropped);
-}
-
-static void kr_emit(feed_handler_t *h, const tg_event_t *ev)
-{
-    feed_emit(h, ev);
-    TG_STAT_INC(h->stats->events);
-    if (ev->kind == TG_EV_LEVEL)
-        TG_STAT_INC(h->stats->levels);
-    else if (ev->kind == TG_EV_TRADE)
-        TG_STAT_INC(h->stats->trades);
-}
+#define kr_log(h, ...) feed_jtok_log((h), &((kr_state_t *)(h)->vstate)->rl, __VA_ARGS__)
 
 /* fractional digits of a decimal string (0 if no point) */
 static int kr_dp(const char *s, size_t n)
@@ -143,7 +120,7 @@ static void kr_resync(feed_handler_t *h, kr_sym_t *s, int64_t ts_recv, int64_t t
     ev.ts_recv = ts_recv;
     ev.ts_mono = ts_mono;
     ev.flags = (uint16_t)(TG_EVF_LAST | flags);
-    kr_emit(h, &ev);
+    feed_emit_counted(h, &ev);
     TG_STAT_INC(h->stats->gaps);
     kr_resubscribe(h, s);
 }
@@ -309,7 +286,7 @@ static int kr_book(feed_handler_t *h, kr_sym_t *s, const char *js, const jsmntok
         fl = TG_EVF_SNAPSHOT;
         ev.kind = TG_EV_BOOK_CLEAR;
         ev.flags = fl;
-        kr_emit(h, &ev);
+        feed_emit_counted(h, &ev);
         s->synced = 1;
         TG_STAT_INC(h->stats->snapshots);
     }
@@ -323,7 +300,7 @@ static int kr_book(feed_handler_t *h, kr_sym_t *s, const char *js, const jsmntok
         ev.side = st->lv[i].side;
         ev.price = st->lv[i].px;
         ev.size = st->lv[i].sz;
-        kr_emit(h, &ev);
+        feed_emit_counted(h, &ev);
     }
     if (ck >= 0) {
         tg_event_t c = {0};
@@ -336,7 +313,7 @@ static int kr_book(feed_handler_t *h, kr_sym_t *s, const char *js, const jsmntok
         c.size = s->sz_dp;
         c.u.checksum = cksum;
         c.flags = TG_EVF_LAST;
-        kr_emit(h, &c);
+        feed_emit_counted(h, &c);
         TG_STAT_INC(h->stats->checksum_msgs);
         return 0;
     }
@@ -394,7 +371,7 @@ static int kr_trades(feed_handler_t *h, kr_sym_t *s, const char *js, const jsmnt
         ev.price = st->lv[i].px;
         ev.size = st->lv[i].sz;
         ev.side = st->lv[i].side;
-        kr_emit(h, &ev);
+        feed_emit_counted(h, &ev);
     }
     if (nl)
         feed_end_message(h, s->id, ts_max, ts_recv, ts_mono);
@@ -501,21 +478,13 @@ static int kr_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return kr_trades(h, s, buf, t, n, el[1], ts_recv, ts_mono);
 }
 
-/* Frames counted in unhandled or an err_* counter so far. */
-static uint64_t kr_counted(const feed_stats_t *s)
-{
-    return TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) +
-           TG_STAT_GET(s->err_symbol) + TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
-}
-
 /* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
 static int kr_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
-    uint64_t before = kr_counted(h->stats);
+    uint64_t before = feed_stats_settled(h->stats);
     int rc = kr_frame(h, buf, len, ts_recv, ts_mono);
-    if (kr_counted(h->stats) == before)
-        TG_STAT_INC(h->stats->handled);
+    feed_count_handled(h, before);
     return rc;
 }
 
@@ -632,7 +601,7 @@ static void kr_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
         ev.ts_recv = ts_recv;
         ev.ts_mono = ts_mono;
         ev.flags = TG_EVF_LAST;
-        kr_emit(h, &ev);
+        feed_emit_counted(h, &ev);
         st->sym[i].synced = 0;
     }
 }

@@ -77,30 +77,7 @@ typedef struct ok_state {
     size_t scap;
 } ok_state_t;
 
-static void ok_log(feed_handler_t *h, int64_t now, int level, const char *what, const char *js,
-                   const jsmntok_t *t)
-{
-    ok_state_t *st = h->vstate;
-    uint64_t dropped;
-    if (!h->log || !feed_ratelim_ok(&st->rl, now, &dropped))
-        return;
-    int n = t ? (int)feed_jtok_len(t) : 0;
-    if (n > 120)
-        n = 120;
-    feed_logf(h, level, "okex: %s%s%.*s%s (%llu similar lines suppressed)", what,
-              t ? " near '" : "", n, t ? js + t->start : "", t ? "'" : "",
-              (unsigned long long)dropped);
-}
-
-static void ok_emit(feed_handler_t *h, const tg_event_t *ev)
-{
-    feed_emit(h, ev);
-    TG_STAT_INC(h->stats->events);
-    if (ev->kind == TG_EV_LEVEL)
-        TG_STAT_INC(h->stats->levels);
-    else if (ev->kind == TG_EV_TRADE)
-        TG_STAT_INC(h->stats->trades);
-}
+#define ok_log(h, ...) feed_jtok_log((h), &((ok_state_t *)(h)->vstate)->rl, __VA_ARGS__)
 
 static int ok_send(feed_handler_t *h, const char *text, size_t n)
 {
@@ -128,7 +105,7 @@ static void ok_resync(feed_handler_t *h, ok_sym_t *s, uint64_t got, int64_t ts_r
     ev.seq = s->last_seq > 0 ? (uint64_t)s->last_seq : 0;
     ev.u.aux = got;
     ev.flags = TG_EVF_LAST;
-    ok_emit(h, &ev);
+    feed_emit_counted(h, &ev);
     TG_STAT_INC(h->stats->gaps);
     ok_resubscribe(h, s);
 }
@@ -291,7 +268,7 @@ static int ok_book_msg(feed_handler_t *h, ok_sym_t *s, const char *js, const jsm
         fl = TG_EVF_SNAPSHOT;
         ev.kind = TG_EV_BOOK_CLEAR;
         ev.flags = fl;
-        ok_emit(h, &ev);
+        feed_emit_counted(h, &ev);
         s->synced = 1;
         TG_STAT_INC(h->stats->snapshots);
     }
@@ -301,7 +278,7 @@ static int ok_book_msg(feed_handler_t *h, ok_sym_t *s, const char *js, const jsm
         ev.side = st->lv[i].side;
         ev.price = st->lv[i].px;
         ev.size = st->lv[i].sz;
-        ok_emit(h, &ev);
+        feed_emit_counted(h, &ev);
     }
     if (have_ck) {
         ev.kind = TG_EV_CHECKSUM;
@@ -310,7 +287,7 @@ static int ok_book_msg(feed_handler_t *h, ok_sym_t *s, const char *js, const jsm
         ev.size = s->sz_fix;
         ev.u.checksum = (uint32_t)(int32_t)ck;
         ev.flags = TG_EVF_LAST;
-        ok_emit(h, &ev);
+        feed_emit_counted(h, &ev);
         TG_STAT_INC(h->stats->checksum_msgs);
         return 0;
     }
@@ -390,7 +367,7 @@ static int ok_trades(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmnt
         ev.price = st->lv[i].px;
         ev.size = st->lv[i].sz;
         ev.side = st->lv[i].side;
-        ok_emit(h, &ev);
+        feed_emit_counted(h, &ev);
         k = feed_jtok_next(t, n, k);
     }
     if (nl)
@@ -515,21 +492,13 @@ static int ok_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return 0;
 }
 
-/* Frames counted in unhandled or an err_* counter so far. */
-static uint64_t ok_counted(const feed_stats_t *s)
-{
-    return TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) +
-           TG_STAT_GET(s->err_symbol) + TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
-}
-
 /* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
 static int ok_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
-    uint64_t before = ok_counted(h->stats);
+    uint64_t before = feed_stats_settled(h->stats);
     int rc = ok_frame(h, buf, len, ts_recv, ts_mono);
-    if (ok_counted(h->stats) == before)
-        TG_STAT_INC(h->stats->handled);
+    feed_count_handled(h, before);
     return rc;
 }
 
@@ -643,7 +612,7 @@ static void ok_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
         ev.ts_recv = ts_recv;
         ev.ts_mono = ts_mono;
         ev.flags = TG_EVF_LAST;
-        ok_emit(h, &ev);
+        feed_emit_counted(h, &ev);
         st->sym[i].synced = 0;
         st->sym[i].last_seq = -1;
     }
