@@ -63,23 +63,27 @@ int feed_flush(feed_handler_t *h)
     return rc;
 }
 
+static void feed_vlogf(feed_handler_t *h, int level, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    h->log(h->lctx, level, msg);
+}
+
 void feed_logf(feed_handler_t *h, int level, const char *fmt, ...)
 {
     if (!h->log)
         return;
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    feed_vlogf(h, level, fmt, ap);
     va_end(ap);
-    h->log(h->lctx, level, msg);
 }
 
 void feed_logf_limited(feed_handler_t *h, feed_ratelim_t *rl, int64_t now_mono, int level,
                        const char *fmt, ...)
 {
-    int64_t period = rl->period ? rl->period : 1000000000;
-    if (now_mono - rl->window >= period || now_mono < rl->window) {
+    if (feed_ratelim_expired(rl, now_mono)) {
         if (rl->suppressed)
             feed_logf(h, FEED_LOG_WARN, "%s: %llu log lines suppressed", h->venue->name,
                       (unsigned long long)rl->suppressed);
@@ -88,12 +92,10 @@ void feed_logf_limited(feed_handler_t *h, feed_ratelim_t *rl, int64_t now_mono, 
     uint64_t dropped;
     if (!feed_ratelim_ok(rl, now_mono, &dropped) || !h->log)
         return;
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    feed_vlogf(h, level, fmt, ap);
     va_end(ap);
-    h->log(h->lctx, level, msg);
 }
 
 void feed_log_frame(feed_handler_t *h, feed_ratelim_t *rl, int64_t now_mono, int level,
@@ -102,6 +104,28 @@ void feed_log_frame(feed_handler_t *h, feed_ratelim_t *rl, int64_t now_mono, int
     int n = len > 160 ? 160 : (int)len;
     feed_logf_limited(h, rl, now_mono, level, "%s: %s (%s): %.*s%s", h->venue->name, what,
                       rc ? tg_strerror(rc) : "-", n, buf ? buf : "", len > 160 ? "..." : "");
+}
+
+const char *feed_count_error(feed_stats_t *st, int rc)
+{
+    if (rc == TG_EJSON) {
+        TG_STAT_INC(st->err_json);
+        return "malformed frame";
+    }
+    if (rc == TG_ESYMBOL) {
+        TG_STAT_INC(st->err_symbol);
+        return "unknown symbol";
+    }
+    if (rc == TG_EPROTO) {
+        TG_STAT_INC(st->err_venue);
+        return "venue error";
+    }
+    if (rc <= TG_EDEC_SYNTAX && rc >= TG_EDEC_NEGATIVE) {
+        TG_STAT_INC(st->err_decimal);
+        return "bad decimal";
+    }
+    TG_STAT_INC(st->err_field);
+    return "missing or bad field";
 }
 
 uint64_t feed_hash_id(const char *s, size_t len)

@@ -213,11 +213,17 @@ typedef struct feed_ratelim {
  *  once more than 10 s have passed. */
 #define FEED_LOG_PERIOD_10S (10000000000LL + 1)
 
+/** Has the current window ended (or the clock gone back)? */
+static inline bool feed_ratelim_expired(const feed_ratelim_t *r, int64_t now_mono)
+{
+    int64_t period = r->period ? r->period : 1000000000;
+    return now_mono - r->window >= period || now_mono < r->window;
+}
+
 /** May a line be logged now? On true, *dropped receives the number suppressed before it. */
 static inline bool feed_ratelim_ok(feed_ratelim_t *r, int64_t now_mono, uint64_t *dropped)
 {
-    int64_t period = r->period ? r->period : 1000000000;
-    if (now_mono - r->window >= period || now_mono < r->window) {
+    if (feed_ratelim_expired(r, now_mono)) {
         r->window = now_mono;
         r->used = 0;
     }
@@ -251,6 +257,11 @@ void feed_logf_limited(feed_handler_t *h, feed_ratelim_t *rl, int64_t now_mono, 
 /** feed_logf_limited() of "<venue>: what (error text or -): <first 160 bytes of buf>[...]". */
 void feed_log_frame(feed_handler_t *h, feed_ratelim_t *rl, int64_t now_mono, int level,
                     const char *what, int rc, const char *buf, size_t len);
+
+/** Count a frame rejected with rc in its err_* counter: TG_EJSON err_json, TG_ESYMBOL
+ *  err_symbol, TG_EPROTO err_venue, tg_dec codes err_decimal, anything else err_field.
+ *  @return a short description for the log line ("malformed frame", "unknown symbol", ...). */
+const char *feed_count_error(feed_stats_t *st, int rc);
 
 /** Look a venue up by name ("binance", ...). NULL if unknown.  Thread: any. */
 const feed_venue_t *feed_venue_find(const char *name);

@@ -605,20 +605,7 @@ static void bn_count_error(feed_bn_t *b, int rc, const bn_msg_t *m, const char *
                            int64_t ts_recv, int64_t ts_mono)
 {
     feed_stats_t *st = b->h->stats;
-    const char *what;
-    if (rc == TG_EJSON) {
-        TG_STAT_INC(st->err_json);
-        what = "malformed frame";
-    } else if (rc == TG_ESYMBOL) {
-        TG_STAT_INC(st->err_symbol);
-        what = "unknown symbol";
-    } else if (rc <= TG_EDEC_SYNTAX && rc >= TG_EDEC_NEGATIVE) {
-        TG_STAT_INC(st->err_decimal);
-        what = "bad decimal";
-    } else {
-        TG_STAT_INC(st->err_field);
-        what = "missing or bad field";
-    }
+    const char *what = feed_count_error(st, rc);
     feed_log_frame(b->h, &b->log_rl, ts_mono, FEED_LOG_WARN, what, rc, buf, len);
     if (m->sym < 0)
         return;

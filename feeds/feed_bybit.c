@@ -313,23 +313,7 @@ static int bb_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
         TG_STAT_INC(st->unhandled);
         return 0;
     }
-    const char *what;
-    if (rc == TG_EJSON) {
-        TG_STAT_INC(st->err_json);
-        what = "malformed frame";
-    } else if (rc == TG_ESYMBOL) {
-        TG_STAT_INC(st->err_symbol);
-        what = "unknown symbol";
-    } else if (rc == TG_EPROTO) {
-        TG_STAT_INC(st->err_venue);
-        what = "venue error";
-    } else if (rc <= TG_EDEC_SYNTAX && rc >= TG_EDEC_NEGATIVE) {
-        TG_STAT_INC(st->err_decimal);
-        what = "bad decimal";
-    } else {
-        TG_STAT_INC(st->err_field);
-        what = "missing or bad field";
-    }
+    const char *what = feed_count_error(st, rc);
     feed_log_frame(b->h, &b->log_rl, ts_mono, FEED_LOG_WARN, what, rc == TG_EPROTO ? 0 : rc, buf,
                    len);
     if (sym >= 0 && b->sym[sym].live) {
