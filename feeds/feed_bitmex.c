@@ -518,23 +518,15 @@ static int bm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
         TG_STAT_INC(h->stats->unhandled);
         return 0;
     }
-    int n = feed_jtok_parse(&st->jt, buf, len);
-    if (n < 0 || st->jt.t[0].type != JSMN_OBJECT) {
+    int n = feed_jtok_frame(h, &st->jt, &st->rl, buf, len, ts_mono, JSMN_OBJECT);
+    if (n < 0)
+        return n;
+    bm_item_t *ni = feed_jtok_scratch(st->it, &st->it_cap, &st->jt, 4, sizeof(*ni));
+    if (!ni) {
         TG_STAT_INC(h->stats->err_json);
-        jsmntok_t whole = {.type = JSMN_STRING, .start = 0, .end = (int)(len < 120 ? len : 120)};
-        bm_log(h, ts_mono, FEED_LOG_WARN, "malformed JSON", buf, &whole);
-        return TG_EJSON;
+        return -ENOMEM;
     }
-    if ((size_t)st->jt.cap / 4 + 1 > st->it_cap) {
-        size_t nc = (size_t)st->jt.cap / 4 + 1;
-        bm_item_t *ni = realloc(st->it, nc * sizeof(*ni));
-        if (!ni) {
-            TG_STAT_INC(h->stats->err_json);
-            return -ENOMEM;
-        }
-        st->it = ni;
-        st->it_cap = nc;
-    }
+    st->it = ni;
     const jsmntok_t *t = st->jt.t;
     TG_STAT_INC(h->stats->slow_path);
     int tab = feed_jtok_get(buf, t, n, 0, "table");

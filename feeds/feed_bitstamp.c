@@ -390,23 +390,15 @@ static int bs_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     bs_state_t *st = h->vstate;
     TG_STAT_INC(h->stats->frames);
     TG_STAT_ADD(h->stats->bytes, len);
-    int n = feed_jtok_parse(&st->jt, buf, len);
-    if (n < 0 || st->jt.t[0].type != JSMN_OBJECT) {
+    int n = feed_jtok_frame(h, &st->jt, &st->rl, buf, len, ts_mono, JSMN_OBJECT);
+    if (n < 0)
+        return n;
+    bs_lvl_t *nl = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*nl));
+    if (!nl) {
         TG_STAT_INC(h->stats->err_json);
-        jsmntok_t whole = {.type = JSMN_STRING, .start = 0, .end = (int)(len < 120 ? len : 120)};
-        bs_log(h, ts_mono, FEED_LOG_WARN, "malformed JSON", buf, &whole);
-        return TG_EJSON;
+        return -ENOMEM;
     }
-    if ((size_t)st->jt.cap / 3 + 1 > st->lv_cap) {
-        size_t nc = (size_t)st->jt.cap / 3 + 1;
-        bs_lvl_t *nl = realloc(st->lv, nc * sizeof(*nl));
-        if (!nl) {
-            TG_STAT_INC(h->stats->err_json);
-            return -ENOMEM;
-        }
-        st->lv = nl;
-        st->lv_cap = nc;
-    }
+    st->lv = nl;
     const jsmntok_t *t = st->jt.t;
     TG_STAT_INC(h->stats->slow_path);
     int data = feed_jtok_get(buf, t, n, 0, "data");
@@ -516,14 +508,10 @@ static int bs_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *b
         TG_STAT_INC(h->stats->err_json);
         return TG_EJSON;
     }
-    if ((size_t)st->jt.cap / 3 + 1 > st->lv_cap) {
-        size_t nc = (size_t)st->jt.cap / 3 + 1;
-        bs_lvl_t *nl = realloc(st->lv, nc * sizeof(*nl));
-        if (!nl)
-            return -ENOMEM;
-        st->lv = nl;
-        st->lv_cap = nc;
-    }
+    bs_lvl_t *nl = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*nl));
+    if (!nl)
+        return -ENOMEM;
+    st->lv = nl;
     uint64_t before = feed_stats_settled(h->stats);
     int rc = bs_snapshot(h, s, body, st->jt.t, n, 0, ts_recv, ts_mono);
     feed_count_handled(h, before);

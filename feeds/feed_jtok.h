@@ -194,4 +194,35 @@ static inline void feed_jtok_log(feed_handler_t *h, feed_ratelim_t *rl, int64_t 
               (unsigned long long)dropped);
 }
 
+/** Tokenize a received frame whose root must be of type root (JSMN_UNDEFINED: any). A frame
+ *  that does not tokenize or has another root is counted err_json, logged (rl) "malformed JSON"
+ *  with its first 120 bytes, and rejected. @return number of tokens or TG_EJSON. */
+static inline int feed_jtok_frame(feed_handler_t *h, feed_jtok_t *j, feed_ratelim_t *rl,
+                                  const char *buf, size_t len, int64_t ts_mono, jsmntype_t root)
+{
+    int n = feed_jtok_parse(j, buf, len);
+    if (n < 0 || (root != JSMN_UNDEFINED && j->t[0].type != root)) {
+        TG_STAT_INC(h->stats->err_json);
+        jsmntok_t whole = {.type = JSMN_STRING, .start = 0, .end = (int)(len < 120 ? len : 120)};
+        feed_jtok_log(h, rl, ts_mono, FEED_LOG_WARN, "malformed JSON", buf, &whole);
+        return TG_EJSON;
+    }
+    return n;
+}
+
+/** Scratch block p of *cap elements of el bytes, grown if needed to j->cap / per + 1 elements
+ *  (one per `per` tokens). No allocation once big enough. @return the block (moved or not), or
+ *  NULL when realloc failed (p then stays valid, owned by the caller, *cap unchanged). */
+static inline void *feed_jtok_scratch(void *p, size_t *cap, const feed_jtok_t *j, size_t per,
+                                      size_t el)
+{
+    size_t want = (size_t)j->cap / per + 1;
+    if (want <= *cap)
+        return p;
+    void *np = realloc(p, want * el);
+    if (np)
+        *cap = want;
+    return np;
+}
+
 #endif

@@ -408,23 +408,15 @@ static int ok_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
         TG_STAT_INC(h->stats->unhandled);
         return 0;
     }
-    int n = feed_jtok_parse(&st->jt, buf, len);
-    if (n < 0 || st->jt.t[0].type != JSMN_OBJECT) {
+    int n = feed_jtok_frame(h, &st->jt, &st->rl, buf, len, ts_mono, JSMN_OBJECT);
+    if (n < 0)
+        return n;
+    ok_lvl_t *nl = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*nl));
+    if (!nl) {
         TG_STAT_INC(h->stats->err_json);
-        jsmntok_t whole = {.type = JSMN_STRING, .start = 0, .end = (int)(len < 120 ? len : 120)};
-        ok_log(h, ts_mono, FEED_LOG_WARN, "malformed JSON", buf, &whole);
-        return TG_EJSON;
+        return -ENOMEM;
     }
-    if ((size_t)st->jt.cap / 3 + 1 > st->lv_cap) {
-        size_t nc = (size_t)st->jt.cap / 3 + 1;
-        ok_lvl_t *nl = realloc(st->lv, nc * sizeof(*nl));
-        if (!nl) {
-            TG_STAT_INC(h->stats->err_json);
-            return -ENOMEM;
-        }
-        st->lv = nl;
-        st->lv_cap = nc;
-    }
+    st->lv = nl;
     const jsmntok_t *t = st->jt.t;
     TG_STAT_INC(h->stats->slow_path);
     int e = feed_jtok_get(buf, t, n, 0, "event");
