@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Every venue handler, referenced strongly so that linking libtgfeeds.a pulls them all in. */
@@ -126,6 +127,25 @@ const char *feed_count_error(feed_stats_t *st, int rc)
     }
     TG_STAT_INC(st->err_field);
     return "missing or bad field";
+}
+
+uint16_t *feed_slots_new(const feed_handler_t *h)
+{
+    uint16_t *slot = calloc(TG_INSTR_MAX, sizeof(*slot));
+    if (!slot)
+        return NULL;
+    for (uint32_t i = 0; i < h->n_instr; i++)
+        if (h->instr[i] < TG_INSTR_MAX)
+            slot[h->instr[i]] = (uint16_t)(i + 1);
+    return slot;
+}
+
+bool feed_json_safe(const char *s)
+{
+    for (; *s; s++)
+        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
+            return false;
+    return true;
 }
 
 uint64_t feed_hash_id(const char *s, size_t len)

@@ -263,6 +263,24 @@ void feed_log_frame(feed_handler_t *h, feed_ratelim_t *rl, int64_t now_mono, int
  *  @return a short description for the log line ("malformed frame", "unknown symbol", ...). */
 const char *feed_count_error(feed_stats_t *st, int rc);
 
+/** Index of symbol s among h->instr on this connection, through slot (instrument id -> index
+ *  + 1, 0: not ours; TG_INSTR_MAX entries, see feed_slots_new), or -1.  No allocation. */
+static inline int feed_slot_find(const feed_handler_t *h, const uint16_t *slot, const char *s,
+                                 size_t n)
+{
+    int64_t id = tg_instr_reg_find(h->reg, h->venue_id, s, n);
+    if (id < 0 || id >= TG_INSTR_MAX || slot[id] == 0)
+        return -1;
+    return slot[id] - 1;
+}
+
+/** A slot table for h->instr (calloc'd, TG_INSTR_MAX entries, free() it); NULL if out of
+ *  memory. Cold path. */
+uint16_t *feed_slots_new(const feed_handler_t *h);
+
+/** May s be pasted into JSON text as is (no '"', '\\' or control characters)? */
+bool feed_json_safe(const char *s);
+
 /** Look a venue up by name ("binance", ...). NULL if unknown.  Thread: any. */
 const feed_venue_t *feed_venue_find(const char *name);
 

@@ -152,21 +152,10 @@ static void bm_purge(bm_state_t *st, uint16_t slot)
 
 #define bm_log(h, ...) feed_jtok_log((h), &((bm_state_t *)(h)->vstate)->rl, __VA_ARGS__)
 
-static int bm_name_ok(const char *s)
-{
-    for (; *s; s++)
-        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
-            return 0;
-    return 1;
-}
-
 static int bm_slot(feed_handler_t *h, const char *s, size_t n)
 {
     bm_state_t *st = h->vstate;
-    int64_t id = tg_instr_reg_find(h->reg, h->venue_id, s, n);
-    if (id < 0 || id >= TG_INSTR_MAX || st->slot[id] == 0)
-        return -1;
-    return st->slot[id] - 1;
+    return feed_slot_find(h, st->slot, s, n);
 }
 
 static void bm_resubscribe(feed_handler_t *h, uint16_t slot);
@@ -195,7 +184,7 @@ static void bm_resubscribe(feed_handler_t *h, uint16_t slot)
     s->synced = 0;
     bm_purge(st, slot);
     const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
-    if (!in || !bm_name_ok(in->symbol) || !h->send)
+    if (!in || !feed_json_safe(in->symbol) || !h->send)
         return;
     char msg[160];
     int rc = 0;
@@ -615,7 +604,7 @@ static int bm_init(feed_handler_t *h)
     st->map = calloc((size_t)st->mask + 1, sizeof(bm_ent_t));
     st->map2 = calloc((size_t)st->mask + 1, sizeof(bm_ent_t));
     st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
-    st->slot = calloc(TG_INSTR_MAX, sizeof(*st->slot));
+    st->slot = feed_slots_new(h);
     if (!st->it || !st->map || !st->map2 || !st->sym || !st->slot ||
         feed_jtok_init(&st->jt, BM_TOK_INIT, BM_TOK_MAX) < 0) {
         bm_deinit(h);
@@ -623,8 +612,6 @@ static int bm_init(feed_handler_t *h)
     }
     for (uint32_t i = 0; i < h->n_instr; i++) {
         st->sym[i].id = h->instr[i];
-        if (h->instr[i] < TG_INSTR_MAX)
-            st->slot[h->instr[i]] = (uint16_t)(i + 1);
     }
     return 0;
 }
@@ -642,7 +629,7 @@ static int bm_on_open(feed_handler_t *h)
             st->sym[i].synced = 0;
             st->sym[i].resync_seen = h->resync ? tg_resync_get(h->resync, st->sym[i].id) : 0;
             const tg_instr_t *in = tg_instr_reg_get(h->reg, st->sym[i].id);
-            if (!in || !bm_name_ok(in->symbol))
+            if (!in || !feed_json_safe(in->symbol))
                 continue;
             char msg[160];
             int m = snprintf(msg, sizeof(msg), "{\"op\":\"subscribe\",\"args\":[\"%s:%s\"]}",

@@ -85,10 +85,8 @@ typedef struct bs_state {
 static bs_sym_t *bs_lookup(feed_handler_t *h, const char *s, size_t n)
 {
     bs_state_t *st = h->vstate;
-    int64_t id = tg_instr_reg_find(h->reg, h->venue_id, s, n);
-    if (id < 0 || id >= TG_INSTR_MAX || st->slot[id] == 0)
-        return NULL;
-    return &st->sym[st->slot[id] - 1];
+    int i = feed_slot_find(h, st->slot, s, n);
+    return i < 0 ? NULL : &st->sym[i];
 }
 
 static int bs_name_ok(const char *s)
@@ -551,7 +549,7 @@ static int bs_init(feed_handler_t *h)
     st->lv = calloc(st->lv_cap, sizeof(*st->lv));
     st->pend = calloc(BS_PEND_MAX, sizeof(*st->pend));
     st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
-    st->slot = calloc(TG_INSTR_MAX, sizeof(*st->slot));
+    st->slot = feed_slots_new(h);
     if (!st->lv || !st->pend || !st->sym || !st->slot ||
         feed_jtok_init(&st->jt, BS_TOK_INIT, BS_TOK_MAX) < 0) {
         bs_deinit(h);
@@ -559,8 +557,6 @@ static int bs_init(feed_handler_t *h)
     }
     for (uint32_t i = 0; i < h->n_instr; i++) {
         st->sym[i].id = h->instr[i];
-        if (h->instr[i] < TG_INSTR_MAX)
-            st->slot[h->instr[i]] = (uint16_t)(i + 1);
     }
     return 0;
 }

@@ -89,19 +89,8 @@ static int kr_dp(const char *s, size_t n)
 static kr_sym_t *kr_lookup(feed_handler_t *h, const char *s, size_t n)
 {
     kr_state_t *st = h->vstate;
-    int64_t id = tg_instr_reg_find(h->reg, h->venue_id, s, n);
-    if (id < 0 || id >= TG_INSTR_MAX || st->slot[id] == 0)
-        return NULL;
-    return &st->sym[st->slot[id] - 1];
-}
-
-/* symbol safe to paste into JSON text */
-static int kr_sym_ok(const char *s)
-{
-    for (; *s; s++)
-        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
-            return 0;
-    return 1;
+    int i = feed_slot_find(h, st->slot, s, n);
+    return i < 0 ? NULL : &st->sym[i];
 }
 
 static int kr_send(feed_handler_t *h, const char *text, size_t n)
@@ -523,7 +512,7 @@ static int kr_init(feed_handler_t *h)
     st->scap = 256 + (size_t)h->n_instr * (TG_SYMBOL_MAX + 3);
     st->lv_cap = KR_TOK_INIT / 3 + 1;
     st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
-    st->slot = calloc(TG_INSTR_MAX, sizeof(*st->slot));
+    st->slot = feed_slots_new(h);
     st->lv = calloc(st->lv_cap, sizeof(*st->lv));
     st->sbuf = malloc(st->scap);
     if (!st->sym || !st->slot || !st->lv || !st->sbuf ||
@@ -536,8 +525,6 @@ static int kr_init(feed_handler_t *h)
         st->sym[i].px_dp = st->sym[i].sz_dp = -1;
         const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
         st->sym[i].px_scale = in ? in->px_scale : KR_PX_SCALE_FIAT;
-        if (h->instr[i] < TG_INSTR_MAX)
-            st->slot[h->instr[i]] = (uint16_t)(i + 1);
     }
     return 0;
 }
@@ -551,7 +538,7 @@ static int kr_subscribe(feed_handler_t *h, const char *sub)
     int first = 1;
     for (uint32_t i = 0; i < h->n_instr; i++) {
         const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
-        if (!in || !kr_sym_ok(in->symbol)) {
+        if (!in || !feed_json_safe(in->symbol)) {
             feed_logf(h, FEED_LOG_ERROR, "kraken: symbol %u skipped (unusable name)", h->instr[i]);
             continue;
         }

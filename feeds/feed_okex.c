@@ -84,14 +84,6 @@ static int ok_send(feed_handler_t *h, const char *text, size_t n)
     return h->send ? h->send(h->tctx, text, n) : -ENOTCONN;
 }
 
-static int ok_name_ok(const char *s)
-{
-    for (; *s; s++)
-        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
-            return 0;
-    return 1;
-}
-
 static void ok_resubscribe(feed_handler_t *h, ok_sym_t *s);
 
 static void ok_resync(feed_handler_t *h, ok_sym_t *s, uint64_t got, int64_t ts_recv,
@@ -117,7 +109,7 @@ static void ok_resubscribe(feed_handler_t *h, ok_sym_t *s)
     s->synced = 0;
     s->last_seq = -1;
     const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
-    if (!in || !ok_name_ok(in->symbol))
+    if (!in || !feed_json_safe(in->symbol))
         return;
     char msg[256];
     int rc = 0;
@@ -134,10 +126,8 @@ static void ok_resubscribe(feed_handler_t *h, ok_sym_t *s)
 static ok_sym_t *ok_lookup(feed_handler_t *h, const char *s, size_t n)
 {
     ok_state_t *st = h->vstate;
-    int64_t id = tg_instr_reg_find(h->reg, h->venue_id, s, n);
-    if (id < 0 || id >= TG_INSTR_MAX || st->slot[id] == 0)
-        return NULL;
-    return &st->sym[st->slot[id] - 1];
+    int i = feed_slot_find(h, st->slot, s, n);
+    return i < 0 ? NULL : &st->sym[i];
 }
 
 /* decimals if the string is padded with a trailing zero after the point, else 0 */
@@ -534,7 +524,7 @@ static int ok_init(feed_handler_t *h)
     st->scap = 256 + (size_t)OK_SUB_BATCH * 2 * (TG_SYMBOL_MAX + OK_CHAN_MAX + 32);
     st->lv_cap = OK_TOK_INIT / 3 + 1;
     st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
-    st->slot = calloc(TG_INSTR_MAX, sizeof(*st->slot));
+    st->slot = feed_slots_new(h);
     st->lv = calloc(st->lv_cap, sizeof(*st->lv));
     st->sbuf = malloc(st->scap);
     if (!st->sym || !st->slot || !st->lv || !st->sbuf ||
@@ -546,8 +536,6 @@ static int ok_init(feed_handler_t *h)
         st->sym[i].id = h->instr[i];
         st->sym[i].last_seq = -1;
         memcpy(st->sym[i].chan, st->book_chan, sizeof(st->book_chan));
-        if (h->instr[i] < TG_INSTR_MAX)
-            st->slot[h->instr[i]] = (uint16_t)(i + 1);
     }
     return 0;
 }
@@ -567,7 +555,7 @@ static int ok_on_open(feed_handler_t *h)
         int first = 1;
         for (uint32_t b = 0; b < OK_SUB_BATCH && i < h->n_instr; b++, i++) {
             const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
-            if (!in || !ok_name_ok(in->symbol)) {
+            if (!in || !feed_json_safe(in->symbol)) {
                 feed_logf(h, FEED_LOG_ERROR, "okex: instrument %u skipped (unusable name)",
                           h->instr[i]);
                 continue;
