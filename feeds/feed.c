@@ -129,6 +129,18 @@ const char *feed_count_error(feed_stats_t *st, int rc)
     return "missing or bad field";
 }
 
+void *feed_vstate_new(feed_handler_t *h, size_t size)
+{
+    h->vstate = calloc(1, size);
+    return h->vstate;
+}
+
+void feed_vstate_free(feed_handler_t *h)
+{
+    free(h->vstate);
+    h->vstate = NULL;
+}
+
 uint16_t *feed_slots_new(const feed_handler_t *h)
 {
     uint16_t *slot = calloc(TG_INSTR_MAX, sizeof(*slot));

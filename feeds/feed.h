@@ -263,6 +263,12 @@ void feed_log_frame(feed_handler_t *h, feed_ratelim_t *rl, int64_t now_mono, int
  *  @return a short description for the log line ("malformed frame", "unknown symbol", ...). */
 const char *feed_count_error(feed_stats_t *st, int rc);
 
+/** Allocate zeroed venue state of size bytes as h->vstate (init). @return it, or NULL. */
+void *feed_vstate_new(feed_handler_t *h, size_t size);
+
+/** free(h->vstate) and clear it (last step of deinit). */
+void feed_vstate_free(feed_handler_t *h);
+
 /** Index of symbol s among h->instr on this connection, through slot (instrument id -> index
  *  + 1, 0: not ours; TG_INSTR_MAX entries, see feed_slots_new), or -1.  No allocation. */
 static inline int feed_slot_find(const feed_handler_t *h, const uint16_t *slot, const char *s,

@@ -788,16 +788,14 @@ static void bn_deinit(feed_handler_t *h)
     free(b->tok);
     free(b->bd);
     free(b->bl);
-    free(b);
-    h->vstate = NULL;
+    feed_vstate_free(h);
 }
 
 static int bn_init_common(feed_handler_t *h, bool futures)
 {
-    feed_bn_t *b = calloc(1, sizeof(*b));
+    feed_bn_t *b = feed_vstate_new(h, sizeof(*b));
     if (!b)
         return -ENOMEM;
-    h->vstate = b;
     b->h = h;
     b->log_rl.burst = BN_LOG_BURST;
     b->log_rl.period = FEED_LOG_PERIOD_10S;

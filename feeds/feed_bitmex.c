@@ -582,17 +582,15 @@ static void bm_deinit(feed_handler_t *h)
     free(st->map2);
     free(st->sym);
     free(st->slot);
-    free(st);
-    h->vstate = NULL;
+    feed_vstate_free(h);
 }
 
 static int bm_init(feed_handler_t *h)
 {
-    bm_state_t *st = calloc(1, sizeof(*st));
+    bm_state_t *st = feed_vstate_new(h, sizeof(*st));
     if (!st)
         return -ENOMEM;
-    h->vstate = st;
-    st->rl.burst = 10;
+    st->rl.burst = FEED_JTOK_LOG_BURST;
     uint64_t want = (uint64_t)(h->n_instr ? h->n_instr : 1) * BM_IDS_PER_SYM * 4 / 3;
     st->bits = 10;
     while ((1ull << st->bits) < want && st->bits < BM_MAP_MAX_BITS)

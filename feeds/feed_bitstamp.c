@@ -534,17 +534,15 @@ static void bs_deinit(feed_handler_t *h)
     free(st->pend);
     free(st->sym);
     free(st->slot);
-    free(st);
-    h->vstate = NULL;
+    feed_vstate_free(h);
 }
 
 static int bs_init(feed_handler_t *h)
 {
-    bs_state_t *st = calloc(1, sizeof(*st));
+    bs_state_t *st = feed_vstate_new(h, sizeof(*st));
     if (!st)
         return -ENOMEM;
-    h->vstate = st;
-    st->rl.burst = 10;
+    st->rl.burst = FEED_JTOK_LOG_BURST;
     st->lv_cap = BS_TOK_INIT / 3 + 1;
     st->lv = calloc(st->lv_cap, sizeof(*st->lv));
     st->pend = calloc(BS_PEND_MAX, sizeof(*st->pend));

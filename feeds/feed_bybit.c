@@ -59,7 +59,7 @@ typedef struct feed_bb {
     feed_handler_t *h;
     bb_sym_t *sym;
     uint32_t n_sym;
-    uint16_t *sym_of_instr;
+    uint16_t *slot; /* instrument id -> index in sym + 1 (feed_slots_new) */
     jsmntok_t *tok;
     uint32_t tok_cap;
     uint32_t depth;
@@ -83,10 +83,7 @@ static int tk_get(const char *js, const jsmntok_t *t, int n, int i, const char *
 
 static int bb_sym_find(feed_bb_t *b, const char *s, size_t n)
 {
-    int64_t id = tg_instr_reg_find(b->h->reg, b->h->venue_id, s, n);
-    if (id < 0 || id >= TG_INSTR_MAX || b->sym_of_instr[id] == 0xffff)
-        return -1;
-    return b->sym_of_instr[id];
+    return feed_slot_find(b->h, b->slot, s, n);
 }
 
 static void bb_send_topic(feed_bb_t *b, const char *op, int s)
@@ -403,18 +400,16 @@ static void bb_deinit(feed_handler_t *h)
     if (!b)
         return;
     free(b->sym);
-    free(b->sym_of_instr);
+    free(b->slot);
     free(b->tok);
-    free(b);
-    h->vstate = NULL;
+    feed_vstate_free(h);
 }
 
 static int bb_init(feed_handler_t *h)
 {
-    feed_bb_t *b = calloc(1, sizeof(*b));
+    feed_bb_t *b = feed_vstate_new(h, sizeof(*b));
     if (!b)
         return -ENOMEM;
-    h->vstate = b;
     b->h = h;
     b->log_rl.burst = BB_LOG_BURST;
     b->log_rl.period = FEED_LOG_PERIOD_10S;
@@ -422,11 +417,10 @@ static int bb_init(feed_handler_t *h)
     b->tok_cap = BB_TOK_CAP;
     b->depth = h->depth ? h->depth : BB_DEPTH_DFLT;
     b->sym = calloc(b->n_sym ? b->n_sym : 1, sizeof(*b->sym));
-    b->sym_of_instr = malloc(TG_INSTR_MAX * sizeof(uint16_t));
+    b->slot = feed_slots_new(h);
     b->tok = malloc(sizeof(jsmntok_t) * b->tok_cap);
-    if (!b->sym || !b->sym_of_instr || !b->tok || b->n_sym > 0xfff0)
+    if (!b->sym || !b->slot || !b->tok || b->n_sym > 0xfff0)
         goto fail;
-    memset(b->sym_of_instr, 0xff, TG_INSTR_MAX * sizeof(uint16_t));
     for (uint32_t i = 0; i < b->n_sym; i++) {
         const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
         if (!in || in->id >= TG_INSTR_MAX)
@@ -435,7 +429,6 @@ static int bb_init(feed_handler_t *h)
         b->sym[i].px_scale = in->px_scale;
         b->sym[i].sz_scale = in->sz_scale;
         b->sym[i].name = in->symbol;
-        b->sym_of_instr[in->id] = (uint16_t)i;
     }
     return 0;
 fail:

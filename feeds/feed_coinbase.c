@@ -58,7 +58,7 @@ typedef struct feed_cb {
     feed_handler_t *h;
     cb_sym_t *sym;
     uint32_t n_sym;
-    uint16_t *sym_of_instr;
+    uint16_t *slot; /* instrument id -> index in sym + 1 (feed_slots_new) */
     jsmntok_t *tok;
     uint32_t tok_cap;
     feed_ratelim_t log_rl;
@@ -123,10 +123,7 @@ static int cb_time(const char *s, size_t n, int64_t *out)
 
 static int cb_sym_find(feed_cb_t *c, const char *s, size_t n)
 {
-    int64_t id = tg_instr_reg_find(c->h->reg, c->h->venue_id, s, n);
-    if (id < 0 || id >= TG_INSTR_MAX || c->sym_of_instr[id] == 0xffff)
-        return -1;
-    return c->sym_of_instr[id];
+    return feed_slot_find(c->h, c->slot, s, n);
 }
 
 /* resubscribe one product's level2 channel: Coinbase answers with a fresh snapshot */
@@ -430,29 +427,26 @@ static void cb_deinit(feed_handler_t *h)
     if (!c)
         return;
     free(c->sym);
-    free(c->sym_of_instr);
+    free(c->slot);
     free(c->tok);
-    free(c);
-    h->vstate = NULL;
+    feed_vstate_free(h);
 }
 
 static int cb_init(feed_handler_t *h)
 {
-    feed_cb_t *c = calloc(1, sizeof(*c));
+    feed_cb_t *c = feed_vstate_new(h, sizeof(*c));
     if (!c)
         return -ENOMEM;
-    h->vstate = c;
     c->h = h;
     c->log_rl.burst = CB_LOG_BURST;
     c->log_rl.period = FEED_LOG_PERIOD_10S;
     c->n_sym = h->n_instr;
     c->tok_cap = CB_TOK_CAP;
     c->sym = calloc(c->n_sym ? c->n_sym : 1, sizeof(*c->sym));
-    c->sym_of_instr = malloc(TG_INSTR_MAX * sizeof(uint16_t));
+    c->slot = feed_slots_new(h);
     c->tok = malloc(sizeof(jsmntok_t) * c->tok_cap);
-    if (!c->sym || !c->sym_of_instr || !c->tok || c->n_sym > 0xfff0)
+    if (!c->sym || !c->slot || !c->tok || c->n_sym > 0xfff0)
         goto fail;
-    memset(c->sym_of_instr, 0xff, TG_INSTR_MAX * sizeof(uint16_t));
     for (uint32_t i = 0; i < c->n_sym; i++) {
         const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
         if (!in || in->id >= TG_INSTR_MAX)
@@ -461,7 +455,6 @@ static int cb_init(feed_handler_t *h)
         c->sym[i].px_scale = in->px_scale;
         c->sym[i].sz_scale = in->sz_scale;
         c->sym[i].name = in->symbol;
-        c->sym_of_instr[in->id] = (uint16_t)i;
     }
     return 0;
 fail:

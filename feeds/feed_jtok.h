@@ -30,6 +30,9 @@
 #include "book/tg_err.h"
 #include "feed.h"
 
+/** Log lines per second of the jtok venues (feed_ratelim_t burst for feed_jtok_log). */
+#define FEED_JTOK_LOG_BURST 10
+
 /** Token array of one handler. */
 typedef struct feed_jtok {
     jsmntok_t *t;

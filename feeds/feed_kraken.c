@@ -498,17 +498,15 @@ static void kr_deinit(feed_handler_t *h)
     free(st->sym);
     free(st->slot);
     free(st->sbuf);
-    free(st);
-    h->vstate = NULL;
+    feed_vstate_free(h);
 }
 
 static int kr_init(feed_handler_t *h)
 {
-    kr_state_t *st = calloc(1, sizeof(*st));
+    kr_state_t *st = feed_vstate_new(h, sizeof(*st));
     if (!st)
         return -ENOMEM;
-    h->vstate = st;
-    st->rl.burst = 10;
+    st->rl.burst = FEED_JTOK_LOG_BURST;
     st->scap = 256 + (size_t)h->n_instr * (TG_SYMBOL_MAX + 3);
     st->lv_cap = KR_TOK_INIT / 3 + 1;
     st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));

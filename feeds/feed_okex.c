@@ -504,17 +504,15 @@ static void ok_deinit(feed_handler_t *h)
     free(st->sym);
     free(st->slot);
     free(st->sbuf);
-    free(st);
-    h->vstate = NULL;
+    feed_vstate_free(h);
 }
 
 static int ok_init(feed_handler_t *h)
 {
-    ok_state_t *st = calloc(1, sizeof(*st));
+    ok_state_t *st = feed_vstate_new(h, sizeof(*st));
     if (!st)
         return -ENOMEM;
-    h->vstate = st;
-    st->rl.burst = 10;
+    st->rl.burst = FEED_JTOK_LOG_BURST;
     /* subscribed book channel by depth: 1 -> bbo-tbt, 5 -> books5, else books (400 levels;
      * the l2-tbt channels need a login since 2023) */
     snprintf(st->book_chan, sizeof(st->book_chan), "%s",
