@@ -164,13 +164,7 @@ static void bm_resync(feed_handler_t *h, uint16_t slot, int64_t ts_recv, int64_t
 {
     bm_state_t *st = h->vstate;
     bm_sym_t *s = &st->sym[slot];
-    tg_event_t ev = {0};
-    ev.kind = TG_EV_GAP;
-    ev.instr = s->id;
-    ev.ts_recv = ts_recv;
-    ev.ts_mono = ts_mono;
-    ev.flags = TG_EVF_LAST;
-    feed_emit_counted(h, &ev);
+    feed_emit_make(h, TG_EV_GAP, s->id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono, TG_EVF_LAST);
     TG_STAT_INC(h->stats->gaps);
     bm_resubscribe(h, slot);
 }
@@ -642,13 +636,8 @@ static void bm_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
     bm_state_t *st = h->vstate;
     for (uint32_t i = 0; i < h->n_instr; i++) {
-        tg_event_t ev = {0};
-        ev.kind = TG_EV_STALE;
-        ev.instr = st->sym[i].id;
-        ev.ts_recv = ts_recv;
-        ev.ts_mono = ts_mono;
-        ev.flags = TG_EVF_LAST;
-        feed_emit_counted(h, &ev);
+        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
+                       TG_EVF_LAST);
         st->sym[i].synced = 0;
     }
 }

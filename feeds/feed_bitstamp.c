@@ -124,14 +124,8 @@ static void bs_drop_pending(bs_state_t *st, uint16_t slot)
 static void bs_gap(feed_handler_t *h, bs_sym_t *s, int64_t ts_recv, int64_t ts_mono)
 {
     bs_state_t *st = h->vstate;
-    tg_event_t ev = {0};
-    ev.kind = TG_EV_GAP;
-    ev.instr = s->id;
-    ev.ts_recv = ts_recv;
-    ev.ts_mono = ts_mono;
-    ev.seq = (uint64_t)s->last_micro;
-    ev.flags = TG_EVF_LAST;
-    feed_emit_counted(h, &ev);
+    feed_emit_make(h, TG_EV_GAP, s->id, 0, 0, 0, (uint64_t)s->last_micro, 0, 0, ts_recv, ts_mono,
+                   TG_EVF_LAST);
     TG_STAT_INC(h->stats->gaps);
     s->state = BS_WAIT;
     bs_drop_pending(st, (uint16_t)(s - st->sym));
@@ -242,14 +236,8 @@ static int bs_snapshot(feed_handler_t *h, bs_sym_t *s, const char *js, const jsm
         return 0;
     }
     s->lost_micro = 0;
-    tg_event_t ev = {0};
-    ev.kind = TG_EV_BOOK_CLEAR;
-    ev.instr = s->id;
-    ev.ts_exch = micro * 1000;
-    ev.ts_recv = ts_recv;
-    ev.ts_mono = ts_mono;
-    ev.flags = TG_EVF_SNAPSHOT | TG_EVF_REST;
-    feed_emit_counted(h, &ev);
+    feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, 0, 0, micro * 1000, ts_recv, ts_mono,
+                   TG_EVF_SNAPSHOT | TG_EVF_REST);
     bs_emit_levels(h, s, st->lv, nl, micro, TG_EVF_SNAPSHOT | TG_EVF_REST, ts_recv, ts_mono);
     TG_STAT_INC(h->stats->snapshots);
     s->state = BS_SYNCED;
@@ -591,13 +579,8 @@ static void bs_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
     bs_state_t *st = h->vstate;
     st->n_pend = 0;
     for (uint32_t i = 0; i < h->n_instr; i++) {
-        tg_event_t ev = {0};
-        ev.kind = TG_EV_STALE;
-        ev.instr = st->sym[i].id;
-        ev.ts_recv = ts_recv;
-        ev.ts_mono = ts_mono;
-        ev.flags = TG_EVF_LAST;
-        feed_emit_counted(h, &ev);
+        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
+                       TG_EVF_LAST);
         st->sym[i].state = BS_WAIT;
         st->sym[i].requested = st->sym[i].subscribed = 0;
     }

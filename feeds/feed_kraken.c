@@ -103,13 +103,8 @@ static void kr_resubscribe(feed_handler_t *h, kr_sym_t *s);
 static void kr_resync(feed_handler_t *h, kr_sym_t *s, int64_t ts_recv, int64_t ts_mono,
                       uint16_t flags)
 {
-    tg_event_t ev = {0};
-    ev.kind = TG_EV_GAP;
-    ev.instr = s->id;
-    ev.ts_recv = ts_recv;
-    ev.ts_mono = ts_mono;
-    ev.flags = (uint16_t)(TG_EVF_LAST | flags);
-    feed_emit_counted(h, &ev);
+    feed_emit_make(h, TG_EV_GAP, s->id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
+                   (uint16_t)(TG_EVF_LAST | flags));
     TG_STAT_INC(h->stats->gaps);
     kr_resubscribe(h, s);
 }
@@ -572,13 +567,8 @@ static void kr_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
     kr_state_t *st = h->vstate;
     for (uint32_t i = 0; i < h->n_instr; i++) {
-        tg_event_t ev = {0};
-        ev.kind = TG_EV_STALE;
-        ev.instr = st->sym[i].id;
-        ev.ts_recv = ts_recv;
-        ev.ts_mono = ts_mono;
-        ev.flags = TG_EVF_LAST;
-        feed_emit_counted(h, &ev);
+        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
+                       TG_EVF_LAST);
         st->sym[i].synced = 0;
     }
 }

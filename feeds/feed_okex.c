@@ -89,15 +89,8 @@ static void ok_resubscribe(feed_handler_t *h, ok_sym_t *s);
 static void ok_resync(feed_handler_t *h, ok_sym_t *s, uint64_t got, int64_t ts_recv,
                       int64_t ts_mono)
 {
-    tg_event_t ev = {0};
-    ev.kind = TG_EV_GAP;
-    ev.instr = s->id;
-    ev.ts_recv = ts_recv;
-    ev.ts_mono = ts_mono;
-    ev.seq = s->last_seq > 0 ? (uint64_t)s->last_seq : 0;
-    ev.u.aux = got;
-    ev.flags = TG_EVF_LAST;
-    feed_emit_counted(h, &ev);
+    feed_emit_make(h, TG_EV_GAP, s->id, 0, 0, 0, s->last_seq > 0 ? (uint64_t)s->last_seq : 0, got,
+                   0, ts_recv, ts_mono, TG_EVF_LAST);
     TG_STAT_INC(h->stats->gaps);
     ok_resubscribe(h, s);
 }
@@ -584,13 +577,8 @@ static void ok_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
     ok_state_t *st = h->vstate;
     for (uint32_t i = 0; i < h->n_instr; i++) {
-        tg_event_t ev = {0};
-        ev.kind = TG_EV_STALE;
-        ev.instr = st->sym[i].id;
-        ev.ts_recv = ts_recv;
-        ev.ts_mono = ts_mono;
-        ev.flags = TG_EVF_LAST;
-        feed_emit_counted(h, &ev);
+        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
+                       TG_EVF_LAST);
         st->sym[i].synced = 0;
         st->sym[i].last_seq = -1;
     }
