@@ -4,6 +4,7 @@
 #include "feed.h"
 
 #include "book/tg_err.h"
+#include "book/tg_resync.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -139,6 +140,20 @@ void feed_vstate_free(feed_handler_t *h)
 {
     free(h->vstate);
     h->vstate = NULL;
+}
+
+uint32_t feed_resync_count(const feed_handler_t *h, uint32_t instr)
+{
+    return h->resync ? tg_resync_get(h->resync, instr) : 0;
+}
+
+bool feed_resync_asked(const feed_handler_t *h, uint32_t instr, uint32_t *seen)
+{
+    uint32_t v = feed_resync_count(h, instr);
+    if (v == *seen)
+        return false;
+    *seen = v;
+    return true;
 }
 
 uint16_t *feed_slots_new(const feed_handler_t *h)

@@ -16,6 +16,7 @@
 #ifndef FEED_H
 #define FEED_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -268,6 +269,19 @@ void *feed_vstate_new(feed_handler_t *h, size_t size);
 
 /** free(h->vstate) and clear it (last step of deinit). */
 void feed_vstate_free(feed_handler_t *h);
+
+/** Queue a text frame through the transport; -ENOTCONN when there is none. */
+static inline int feed_send(feed_handler_t *h, const char *text, size_t len)
+{
+    return h->send ? h->send(h->tctx, text, len) : -ENOTCONN;
+}
+
+/** Builder resync requests for instr so far (book/tg_resync.h), 0 when nobody asks (offline):
+ *  the baseline a handler stores at on_open. */
+uint32_t feed_resync_count(const feed_handler_t *h, uint32_t instr);
+
+/** Has the builder asked for a resync of instr since *seen? Updates *seen (cold: on_tick). */
+bool feed_resync_asked(const feed_handler_t *h, uint32_t instr, uint32_t *seen);
 
 /** Index of symbol s among h->instr on this connection, through slot (instrument id -> index
  *  + 1, 0: not ours; TG_INSTR_MAX entries, see feed_slots_new), or -1.  No allocation. */

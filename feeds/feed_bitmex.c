@@ -28,7 +28,6 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
-#include "book/tg_resync.h"
 #include "feed.h"
 #include "feed_jtok.h"
 
@@ -619,7 +618,7 @@ static int bm_on_open(feed_handler_t *h)
             continue;
         for (uint32_t i = 0; i < h->n_instr && rc >= 0; i++) {
             st->sym[i].synced = 0;
-            st->sym[i].resync_seen = h->resync ? tg_resync_get(h->resync, st->sym[i].id) : 0;
+            st->sym[i].resync_seen = feed_resync_count(h, st->sym[i].id);
             const tg_instr_t *in = tg_instr_reg_get(h->reg, st->sym[i].id);
             if (!in || !feed_json_safe(in->symbol))
                 continue;
@@ -645,10 +644,8 @@ static void bm_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 static void bm_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     bm_state_t *st = h->vstate;
-    for (uint32_t i = 0; h->resync && i < h->n_instr; i++) {
-        uint32_t v = tg_resync_get(h->resync, st->sym[i].id);
-        if (v != st->sym[i].resync_seen) {
-            st->sym[i].resync_seen = v;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        if (feed_resync_asked(h, st->sym[i].id, &st->sym[i].resync_seen)) {
             bm_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (crossed book)", NULL,
                    NULL);
             bm_resubscribe(h, (uint16_t)i);

@@ -31,7 +31,6 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
-#include "book/tg_resync.h"
 #include "feed.h"
 #include "feed_jtok.h"
 
@@ -556,7 +555,7 @@ static int bs_on_open(feed_handler_t *h)
         bs_sym_t *s = &st->sym[i];
         s->state = BS_WAIT;
         s->requested = s->subscribed = 0;
-        s->resync_seen = h->resync ? tg_resync_get(h->resync, s->id) : 0;
+        s->resync_seen = feed_resync_count(h, s->id);
         s->lost_micro = s->snap_micro = s->last_micro = 0;
         const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
         if (!in || !bs_name_ok(in->symbol) || !h->send)
@@ -592,10 +591,8 @@ static void bs_on_tick(feed_handler_t *h, int64_t now_mono)
     bs_state_t *st = h->vstate;
     for (uint32_t i = 0; i < h->n_instr; i++) {
         bs_sym_t *s = &st->sym[i];
-        uint32_t v = h->resync ? tg_resync_get(h->resync, s->id) : 0;
-        if (v != s->resync_seen) {
+        if (feed_resync_asked(h, s->id, &s->resync_seen)) {
             /* the builder saw a crossed book: start over from a new snapshot */
-            s->resync_seen = v;
             s->state = BS_WAIT;
             s->requested = 0;
             TG_STAT_INC(h->stats->resyncs);

@@ -31,7 +31,6 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
-#include "book/tg_resync.h"
 #include "feed.h"
 #include "feed_checksum.h"
 #include "feed_jtok.h"
@@ -93,11 +92,6 @@ static kr_sym_t *kr_lookup(feed_handler_t *h, const char *s, size_t n)
     return i < 0 ? NULL : &st->sym[i];
 }
 
-static int kr_send(feed_handler_t *h, const char *text, size_t n)
-{
-    return h->send ? h->send(h->tctx, text, n) : -ENOTCONN;
-}
-
 static void kr_resubscribe(feed_handler_t *h, kr_sym_t *s);
 
 static void kr_resync(feed_handler_t *h, kr_sym_t *s, int64_t ts_recv, int64_t ts_mono,
@@ -125,7 +119,7 @@ static void kr_resubscribe(feed_handler_t *h, kr_sym_t *s)
                          "{\"event\":\"%s\",\"pair\":[\"%s\"],\"subscription\":{\"name\":\"book\","
                          "\"depth\":%u}}",
                          k == 0 ? "unsubscribe" : "subscribe", in->symbol, depth);
-        rc = kr_send(h, msg, (size_t)n);
+        rc = feed_send(h, msg, (size_t)n);
     }
     if (rc < 0 && h->reconnect)
         h->reconnect(h->tctx, "kraken: resubscribe failed");
@@ -541,7 +535,7 @@ static int kr_subscribe(feed_handler_t *h, const char *sub)
     n += (size_t)snprintf(st->sbuf + n, st->scap - n, "],\"subscription\":%s}", sub);
     if (n >= st->scap)
         return -ENOSPC;
-    return kr_send(h, st->sbuf, n);
+    return feed_send(h, st->sbuf, n);
 }
 
 static int kr_on_open(feed_handler_t *h)
@@ -549,7 +543,7 @@ static int kr_on_open(feed_handler_t *h)
     kr_state_t *st = h->vstate;
     for (uint32_t i = 0; i < h->n_instr; i++) {
         st->sym[i].synced = 0;
-        st->sym[i].resync_seen = h->resync ? tg_resync_get(h->resync, st->sym[i].id) : 0;
+        st->sym[i].resync_seen = feed_resync_count(h, st->sym[i].id);
     }
     int rc = 0;
     if (h->channels & FEED_CH_BOOK) {
@@ -576,10 +570,8 @@ static void kr_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 static void kr_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     kr_state_t *st = h->vstate;
-    for (uint32_t i = 0; h->resync && i < h->n_instr; i++) {
-        uint32_t v = tg_resync_get(h->resync, st->sym[i].id);
-        if (v != st->sym[i].resync_seen) {
-            st->sym[i].resync_seen = v;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        if (feed_resync_asked(h, st->sym[i].id, &st->sym[i].resync_seen)) {
             kr_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (checksum/crossed)",
                    NULL, NULL);
             kr_resubscribe(h, &st->sym[i]);
@@ -588,7 +580,7 @@ static void kr_on_tick(feed_handler_t *h, int64_t now_mono)
     if (now_mono - st->last_ping >= KR_PING_NS) {
         st->last_ping = now_mono;
         static const char ping[] = "{\"event\":\"ping\"}";
-        kr_send(h, ping, sizeof(ping) - 1);
+        feed_send(h, ping, sizeof(ping) - 1);
     }
 }
 

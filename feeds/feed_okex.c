@@ -35,7 +35,6 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
-#include "book/tg_resync.h"
 #include "feed.h"
 #include "feed_checksum.h"
 #include "feed_jtok.h"
@@ -79,11 +78,6 @@ typedef struct ok_state {
 
 #define ok_log(h, ...) feed_jtok_log((h), &((ok_state_t *)(h)->vstate)->rl, __VA_ARGS__)
 
-static int ok_send(feed_handler_t *h, const char *text, size_t n)
-{
-    return h->send ? h->send(h->tctx, text, n) : -ENOTCONN;
-}
-
 static void ok_resubscribe(feed_handler_t *h, ok_sym_t *s);
 
 static void ok_resync(feed_handler_t *h, ok_sym_t *s, uint64_t got, int64_t ts_recv,
@@ -110,7 +104,7 @@ static void ok_resubscribe(feed_handler_t *h, ok_sym_t *s)
         int n = snprintf(msg, sizeof(msg),
                          "{\"op\":\"%s\",\"args\":[{\"channel\":\"%s\",\"instId\":\"%s\"}]}",
                          k == 0 ? "unsubscribe" : "subscribe", s->chan, in->symbol);
-        rc = ok_send(h, msg, (size_t)n);
+        rc = feed_send(h, msg, (size_t)n);
     }
     if (rc < 0 && h->reconnect)
         h->reconnect(h->tctx, "okex: resubscribe failed");
@@ -539,7 +533,7 @@ static int ok_on_open(feed_handler_t *h)
     for (uint32_t j = 0; j < h->n_instr; j++) {
         st->sym[j].synced = 0;
         st->sym[j].last_seq = -1;
-        st->sym[j].resync_seen = h->resync ? tg_resync_get(h->resync, st->sym[j].id) : 0;
+        st->sym[j].resync_seen = feed_resync_count(h, st->sym[j].id);
     }
     while (i < h->n_instr && rc >= 0) {
         size_t n = (size_t)snprintf(st->sbuf, st->scap, "{\"op\":\"subscribe\",\"args\":[");
@@ -568,7 +562,7 @@ static int ok_on_open(feed_handler_t *h)
         if (n >= st->scap)
             return -ENOSPC;
         if (!first)
-            rc = ok_send(h, st->sbuf, n);
+            rc = feed_send(h, st->sbuf, n);
     }
     return rc < 0 ? rc : 0;
 }
@@ -587,10 +581,8 @@ static void ok_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 static void ok_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     ok_state_t *st = h->vstate;
-    for (uint32_t i = 0; h->resync && i < h->n_instr; i++) {
-        uint32_t v = tg_resync_get(h->resync, st->sym[i].id);
-        if (v != st->sym[i].resync_seen) {
-            st->sym[i].resync_seen = v;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        if (feed_resync_asked(h, st->sym[i].id, &st->sym[i].resync_seen)) {
             ok_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (checksum/crossed)",
                    NULL, NULL);
             ok_resubscribe(h, &st->sym[i]);
@@ -598,7 +590,7 @@ static void ok_on_tick(feed_handler_t *h, int64_t now_mono)
     }
     if (now_mono - st->last_ping >= OK_PING_NS) {
         st->last_ping = now_mono;
-        ok_send(h, "ping", 4);
+        feed_send(h, "ping", 4);
     }
 }
 
