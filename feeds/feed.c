@@ -45,13 +45,8 @@ void feed_end_message(feed_handler_t *h, uint32_t instr, int64_t ts_exch, int64_
         o->ev[o->n - 1].flags |= TG_EVF_LAST;
         return;
     }
-    tg_event_t ev = {0};
-    ev.kind = TG_EV_END;
-    ev.instr = instr;
-    ev.ts_exch = ts_exch;
-    ev.ts_recv = ts_recv;
-    ev.ts_mono = ts_mono;
-    ev.flags = TG_EVF_LAST;
+    tg_event_t ev =
+        feed_event(TG_EV_END, instr, 0, 0, 0, 0, 0, ts_exch, ts_recv, ts_mono, TG_EVF_LAST);
     feed_emit(h, &ev);
 }
 
@@ -67,6 +62,8 @@ int feed_flush(feed_handler_t *h)
 
 static void feed_vlogf(feed_handler_t *h, int level, const char *fmt, va_list ap)
 {
+    if (!h->log)
+        return;
     char msg[512];
     vsnprintf(msg, sizeof(msg), fmt, ap);
     h->log(h->lctx, level, msg);
@@ -74,8 +71,6 @@ static void feed_vlogf(feed_handler_t *h, int level, const char *fmt, va_list ap
 
 void feed_logf(feed_handler_t *h, int level, const char *fmt, ...)
 {
-    if (!h->log)
-        return;
     va_list ap;
     va_start(ap, fmt);
     feed_vlogf(h, level, fmt, ap);
@@ -92,7 +87,7 @@ void feed_logf_limited(feed_handler_t *h, feed_ratelim_t *rl, int64_t now_mono, 
         rl->suppressed = 0;
     }
     uint64_t dropped;
-    if (!feed_ratelim_ok(rl, now_mono, &dropped) || !h->log)
+    if (!feed_ratelim_ok(rl, now_mono, &dropped))
         return;
     va_list ap;
     va_start(ap, fmt);
