@@ -397,17 +397,14 @@ static void bn_emit_levels(feed_bn_t *b, const bn_sym_t *y, const int64_t *bid, 
                            int64_t ts_recv, int64_t ts_mono, uint16_t flags)
 {
     feed_handler_t *h = b->h;
-    tg_event_t ev = feed_event(TG_EV_LEVEL, y->instr, TG_SIDE_BID, 0, 0, seq, 0, ts_exch, ts_recv,
-                               ts_mono, flags);
     for (uint32_t i = 0; i < nb; i++) {
-        ev.price = bid[2 * i];
-        ev.size = bid[2 * i + 1];
+        tg_event_t ev = feed_event(TG_EV_LEVEL, y->instr, TG_SIDE_BID, bid[2 * i], bid[2 * i + 1],
+                                   seq, 0, ts_exch, ts_recv, ts_mono, flags);
         feed_emit(h, &ev);
     }
-    ev.side = TG_SIDE_ASK;
     for (uint32_t i = 0; i < na; i++) {
-        ev.price = ask[2 * i];
-        ev.size = ask[2 * i + 1];
+        tg_event_t ev = feed_event(TG_EV_LEVEL, y->instr, TG_SIDE_ASK, ask[2 * i], ask[2 * i + 1],
+                                   seq, 0, ts_exch, ts_recv, ts_mono, flags);
         feed_emit(h, &ev);
     }
     feed_count_events(h, TG_EV_LEVEL, nb + na);
