@@ -3,8 +3,12 @@
  * logging, the venue table. */
 #include "feed.h"
 
+#include "book/tg_err.h"
+#include "book/tg_resync.h"
+
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Every venue handler, referenced strongly so that linking libtgfeeds.a pulls them all in. */
@@ -20,9 +24,8 @@ extern const feed_venue_t feed_venue_bitmex;
 const feed_venue_t *feed_venue_find(const char *name)
 {
     const feed_venue_t *all[] = {
-        &feed_venue_binance, &feed_venue_binance_futures, &feed_venue_coinbase,
-        &feed_venue_kraken,  &feed_venue_okex,            &feed_venue_bybit,
-        &feed_venue_bitstamp, &feed_venue_bitmex,
+        &feed_venue_binance, &feed_venue_binance_futures, &feed_venue_coinbase, &feed_venue_kraken,
+        &feed_venue_okex,    &feed_venue_bybit,           &feed_venue_bitstamp, &feed_venue_bitmex,
     };
     if (!name)
         return NULL;
@@ -42,13 +45,8 @@ void feed_end_message(feed_handler_t *h, uint32_t instr, int64_t ts_exch, int64_
         o->ev[o->n - 1].flags |= TG_EVF_LAST;
         return;
     }
-    tg_event_t ev = {0};
-    ev.kind = TG_EV_END;
-    ev.instr = instr;
-    ev.ts_exch = ts_exch;
-    ev.ts_recv = ts_recv;
-    ev.ts_mono = ts_mono;
-    ev.flags = TG_EVF_LAST;
+    tg_event_t ev =
+        feed_event(TG_EV_END, instr, 0, 0, 0, 0, 0, ts_exch, ts_recv, ts_mono, TG_EVF_LAST);
     feed_emit(h, &ev);
 }
 
@@ -62,16 +60,114 @@ int feed_flush(feed_handler_t *h)
     return rc;
 }
 
-void feed_logf(feed_handler_t *h, int level, const char *fmt, ...)
+static void feed_vlogf(feed_handler_t *h, int level, const char *fmt, va_list ap)
 {
     if (!h->log)
         return;
     char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    h->log(h->lctx, level, msg);
+}
+
+void feed_logf(feed_handler_t *h, int level, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    feed_vlogf(h, level, fmt, ap);
     va_end(ap);
-    h->log(h->lctx, level, msg);
+}
+
+void feed_logf_limited(feed_handler_t *h, feed_ratelim_t *rl, int64_t now_mono, int level,
+                       const char *fmt, ...)
+{
+    if (feed_ratelim_expired(rl, now_mono)) {
+        if (rl->suppressed)
+            feed_logf(h, FEED_LOG_WARN, "%s: %llu log lines suppressed", h->venue->name,
+                      (unsigned long long)rl->suppressed);
+        rl->suppressed = 0;
+    }
+    uint64_t dropped;
+    if (!feed_ratelim_ok(rl, now_mono, &dropped))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    feed_vlogf(h, level, fmt, ap);
+    va_end(ap);
+}
+
+void feed_log_frame(feed_handler_t *h, feed_ratelim_t *rl, int64_t now_mono, int level,
+                    const char *what, int rc, const char *buf, size_t len)
+{
+    int n = len > 160 ? 160 : (int)len;
+    feed_logf_limited(h, rl, now_mono, level, "%s: %s (%s): %.*s%s", h->venue->name, what,
+                      rc ? tg_strerror(rc) : "-", n, buf ? buf : "", len > 160 ? "..." : "");
+}
+
+const char *feed_count_error(feed_stats_t *st, int rc)
+{
+    if (rc == TG_EJSON) {
+        TG_STAT_INC(st->err_json);
+        return "malformed frame";
+    }
+    if (rc == TG_ESYMBOL) {
+        TG_STAT_INC(st->err_symbol);
+        return "unknown symbol";
+    }
+    if (rc == TG_EPROTO) {
+        TG_STAT_INC(st->err_venue);
+        return "venue error";
+    }
+    if (rc <= TG_EDEC_SYNTAX && rc >= TG_EDEC_NEGATIVE) {
+        TG_STAT_INC(st->err_decimal);
+        return "bad decimal";
+    }
+    TG_STAT_INC(st->err_field);
+    return "missing or bad field";
+}
+
+void *feed_vstate_new(feed_handler_t *h, size_t size)
+{
+    h->vstate = calloc(1, size);
+    return h->vstate;
+}
+
+void feed_vstate_free(feed_handler_t *h)
+{
+    free(h->vstate);
+    h->vstate = NULL;
+}
+
+uint32_t feed_resync_count(const feed_handler_t *h, uint32_t instr)
+{
+    return h->resync ? tg_resync_get(h->resync, instr) : 0;
+}
+
+bool feed_resync_asked(const feed_handler_t *h, uint32_t instr, uint32_t *seen)
+{
+    uint32_t v = feed_resync_count(h, instr);
+    if (v == *seen)
+        return false;
+    *seen = v;
+    return true;
+}
+
+uint16_t *feed_slots_new(const feed_handler_t *h)
+{
+    uint16_t *slot = calloc(TG_INSTR_MAX, sizeof(*slot));
+    if (!slot)
+        return NULL;
+    for (uint32_t i = 0; i < h->n_instr; i++)
+        if (h->instr[i] < TG_INSTR_MAX)
+            slot[h->instr[i]] = (uint16_t)(i + 1);
+    return slot;
+}
+
+bool feed_json_safe(const char *s)
+{
+    for (; *s; s++)
+        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
+            return false;
+    return true;
 }
 
 uint64_t feed_hash_id(const char *s, size_t len)

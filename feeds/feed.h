@@ -16,6 +16,7 @@
 #ifndef FEED_H
 #define FEED_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,7 +65,7 @@ typedef struct feed_handler feed_handler_t;
 
 /** A venue: immutable table of functions.  Thread: any (const). */
 typedef struct feed_venue {
-    const char *name;     /* "binance", "binance-futures", "coinbase", "kraken", "okex", "bybit" */
+    const char *name; /* "binance", "binance-futures", "coinbase", "kraken", "okex", "bybit" */
     const char *default_url;
     const char *rest_host; /* host for REST snapshots ("api.binance.com"), NULL if none */
     /** Fill per-instrument defaults (scales, depth limit, checksum fn) for a symbol. */
@@ -93,18 +94,18 @@ struct feed_handler {
     const feed_venue_t *venue;
     const tg_instr_reg_t *reg; /* immutable after start */
     int venue_id;
-    uint32_t *instr;           /* instrument ids of this connection's symbols */
+    uint32_t *instr; /* instrument ids of this connection's symbols */
     uint32_t n_instr;
-    uint32_t depth;            /* subscribed book depth (venue meaning; 0 = venue default) */
-    unsigned channels;         /* FEED_CH_* */
+    uint32_t depth;    /* subscribed book depth (venue meaning; 0 = venue default) */
+    unsigned channels; /* FEED_CH_* */
     feed_out_t out;
     feed_stats_t *stats;
-    void *vstate;              /* venue private */
+    void *vstate; /* venue private */
 
     /* transport services (set by the transport / offline driver) */
-    int (*send)(void *tctx, const char *text, size_t len); /* queue a text frame */
+    int (*send)(void *tctx, const char *text, size_t len);       /* queue a text frame */
     int (*rest_get)(void *tctx, const char *path, uint64_t tag); /* GET rest_host path */
-    void (*reconnect)(void *tctx, const char *why); /* drop and reconnect (resync) */
+    void (*reconnect)(void *tctx, const char *why);              /* drop and reconnect (resync) */
     void *tctx;
     void (*log)(void *lctx, int level, const char *msg);
     void *lctx;
@@ -134,6 +135,109 @@ static inline bool feed_emit(feed_handler_t *h, const tg_event_t *ev)
     return true;
 }
 
+/** Count n emitted events of one kind: events, plus levels (TG_EV_LEVEL) or trades
+ *  (TG_EV_TRADE).  Thread: feed:<venue>. */
+static inline void feed_count_events(feed_handler_t *h, uint8_t kind, uint64_t n)
+{
+    TG_STAT_ADD(h->stats->events, n);
+    if (kind == TG_EV_LEVEL)
+        TG_STAT_ADD(h->stats->levels, n);
+    else if (kind == TG_EV_TRADE)
+        TG_STAT_ADD(h->stats->trades, n);
+}
+
+/** feed_emit() and count the event (feed_count_events). Returns what feed_emit returned.
+ *  Thread: feed:<venue>. No allocation. */
+static inline bool feed_emit_counted(feed_handler_t *h, const tg_event_t *ev)
+{
+    bool ok = feed_emit(h, ev);
+    feed_count_events(h, ev->kind, 1);
+    return ok;
+}
+
+/** An event from its fields (every byte of the 64 set). */
+static inline tg_event_t feed_event(uint8_t kind, uint32_t instr, uint8_t side, int64_t px,
+                                    int64_t sz, uint64_t seq, uint64_t aux, int64_t ts_exch,
+                                    int64_t ts_recv, int64_t ts_mono, uint16_t flags)
+{
+    tg_event_t ev;
+    ev.ts_exch = ts_exch;
+    ev.ts_recv = ts_recv;
+    ev.ts_mono = ts_mono;
+    ev.price = px;
+    ev.size = sz;
+    ev.seq = seq;
+    ev.u.aux = aux;
+    ev.instr = instr;
+    ev.kind = kind;
+    ev.side = side;
+    ev.flags = flags;
+    return ev;
+}
+
+/** feed_emit_counted() of feed_event(...). */
+static inline bool feed_emit_make(feed_handler_t *h, uint8_t kind, uint32_t instr, uint8_t side,
+                                  int64_t px, int64_t sz, uint64_t seq, uint64_t aux,
+                                  int64_t ts_exch, int64_t ts_recv, int64_t ts_mono, uint16_t flags)
+{
+    tg_event_t ev =
+        feed_event(kind, instr, side, px, sz, seq, aux, ts_exch, ts_recv, ts_mono, flags);
+    return feed_emit_counted(h, &ev);
+}
+
+/** Frames settled so far as not handled: unhandled plus every err_* counter. A frame that
+ *  leaves this sum unchanged counts as handled (see feed_count_handled). */
+static inline uint64_t feed_stats_settled(const feed_stats_t *s)
+{
+    return TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) +
+           TG_STAT_GET(s->err_symbol) + TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
+}
+
+/** Count one frame as handled unless it was counted elsewhere since `before`
+ *  (= feed_stats_settled() taken before parsing it): every frame counts exactly once. */
+static inline void feed_count_handled(feed_handler_t *h, uint64_t before)
+{
+    if (feed_stats_settled(h->stats) == before)
+        TG_STAT_INC(h->stats->handled);
+}
+
+/** Log rate limiter: at most `burst` lines per window of `period` ns of monotonic time
+ *  (0 = 1 s). Zero-initialise, then set burst (and period).  Thread: feed:<venue>. */
+typedef struct feed_ratelim {
+    int64_t window; /* start of the current window (mono ns) */
+    uint32_t used, burst;
+    uint64_t suppressed; /* lines dropped since the last one let through */
+    int64_t period;      /* window length in ns; 0 = 1 s */
+} feed_ratelim_t;
+
+/** Window of the feed_logf_limited() users (Binance, Coinbase, Bybit): a new window starts
+ *  once more than 10 s have passed. */
+#define FEED_LOG_PERIOD_10S (10000000000LL + 1)
+
+/** Has the current window ended (or the clock gone back)? */
+static inline bool feed_ratelim_expired(const feed_ratelim_t *r, int64_t now_mono)
+{
+    int64_t period = r->period ? r->period : 1000000000;
+    return now_mono - r->window >= period || now_mono < r->window;
+}
+
+/** May a line be logged now? On true, *dropped receives the number suppressed before it. */
+static inline bool feed_ratelim_ok(feed_ratelim_t *r, int64_t now_mono, uint64_t *dropped)
+{
+    if (feed_ratelim_expired(r, now_mono)) {
+        r->window = now_mono;
+        r->used = 0;
+    }
+    if (r->used >= r->burst) {
+        r->suppressed++;
+        return false;
+    }
+    r->used++;
+    *dropped = r->suppressed;
+    r->suppressed = 0;
+    return true;
+}
+
 /** Mark the last buffered event as the end of the exchange message (TG_EVF_LAST), or emit a
  *  TG_EV_END marker if nothing was buffered in this message.  */
 void feed_end_message(feed_handler_t *h, uint32_t instr, int64_t ts_exch, int64_t ts_recv,
@@ -145,6 +249,57 @@ int feed_flush(feed_handler_t *h);
 /** Log through the handler's callback, printf-style (cold paths only). */
 void feed_logf(feed_handler_t *h, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/** Rate-limited feed_logf (cold paths): at most rl->burst lines per rl->period window; when a
+ *  window ends with lines dropped, "<venue>: N log lines suppressed" is logged (WARN) first. */
+void feed_logf_limited(feed_handler_t *h, feed_ratelim_t *rl, int64_t now_mono, int level,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/** feed_logf_limited() of "<venue>: what (error text or -): <first 160 bytes of buf>[...]". */
+void feed_log_frame(feed_handler_t *h, feed_ratelim_t *rl, int64_t now_mono, int level,
+                    const char *what, int rc, const char *buf, size_t len);
+
+/** Count a frame rejected with rc in its err_* counter: TG_EJSON err_json, TG_ESYMBOL
+ *  err_symbol, TG_EPROTO err_venue, tg_dec codes err_decimal, anything else err_field.
+ *  @return a short description for the log line ("malformed frame", "unknown symbol", ...). */
+const char *feed_count_error(feed_stats_t *st, int rc);
+
+/** Allocate zeroed venue state of size bytes as h->vstate (init). @return it, or NULL. */
+void *feed_vstate_new(feed_handler_t *h, size_t size);
+
+/** free(h->vstate) and clear it (last step of deinit). */
+void feed_vstate_free(feed_handler_t *h);
+
+/** Queue a text frame through the transport; -ENOTCONN when there is none. */
+static inline int feed_send(feed_handler_t *h, const char *text, size_t len)
+{
+    return h->send ? h->send(h->tctx, text, len) : -ENOTCONN;
+}
+
+/** Builder resync requests for instr so far (book/tg_resync.h), 0 when nobody asks (offline):
+ *  the baseline a handler stores at on_open. */
+uint32_t feed_resync_count(const feed_handler_t *h, uint32_t instr);
+
+/** Has the builder asked for a resync of instr since *seen? Updates *seen (cold: on_tick). */
+bool feed_resync_asked(const feed_handler_t *h, uint32_t instr, uint32_t *seen);
+
+/** Index of symbol s among h->instr on this connection, through slot (instrument id -> index
+ *  + 1, 0: not ours; TG_INSTR_MAX entries, see feed_slots_new), or -1.  No allocation. */
+static inline int feed_slot_find(const feed_handler_t *h, const uint16_t *slot, const char *s,
+                                 size_t n)
+{
+    int64_t id = tg_instr_reg_find(h->reg, h->venue_id, s, n);
+    if (id < 0 || id >= TG_INSTR_MAX || slot[id] == 0)
+        return -1;
+    return slot[id] - 1;
+}
+
+/** A slot table for h->instr (calloc'd, TG_INSTR_MAX entries, free() it); NULL if out of
+ *  memory. Cold path. */
+uint16_t *feed_slots_new(const feed_handler_t *h);
+
+/** May s be pasted into JSON text as is (no '"', '\\' or control characters)? */
+bool feed_json_safe(const char *s);
 
 /** Look a venue up by name ("binance", ...). NULL if unknown.  Thread: any. */
 const feed_venue_t *feed_venue_find(const char *name);

@@ -44,6 +44,8 @@
 #define JSMN_STRICT
 #include <jsmn.h>
 
+#include "feed_jtok.h"
+
 #define BN_TOK_CAP   (1u << 16) /* REST limit=5000: 10000 levels * 3 + a few tokens */
 #define BN_LV_CAP    (1u << 15) /* level pairs decoded from one message */
 #define BN_BD_CAP    2048u      /* buffered diffs */
@@ -58,29 +60,6 @@ struct bn_bufdiff {
     uint64_t U, u, pu;
     int64_t ts_ms, ts_recv, ts_mono;
 };
-
-/* ---------------------------------------------------------------- logging */
-
-static void bn_log(feed_bn_t *b, int64_t now, int level, const char *what, int rc, const char *buf,
-                   size_t len)
-{
-    if (now - b->log_t0 > 10000000000LL || now < b->log_t0) {
-        if (b->log_dropped)
-            feed_logf(b->h, FEED_LOG_WARN, "%s: %u log lines suppressed", b->h->venue->name,
-                      b->log_dropped);
-        b->log_t0 = now;
-        b->log_n = 0;
-        b->log_dropped = 0;
-    }
-    if (b->log_n >= BN_LOG_BURST) {
-        b->log_dropped++;
-        return;
-    }
-    b->log_n++;
-    int n = len > 160 ? 160 : (int)len;
-    feed_logf(b->h, level, "%s: %s (%s): %.*s%s", b->h->venue->name, what,
-              rc ? tg_strerror(rc) : "-", n, buf ? buf : "", len > 160 ? "..." : "");
-}
 
 /* ---------------------------------------------------------------- symbols */
 
@@ -188,29 +167,9 @@ levels:
 
 /* ---------------------------------------------------------------- generic parser */
 
-static int tok_skip(const jsmntok_t *t, int n, int i)
-{
-    int end = t[i].end;
-    for (i++; i < n && t[i].start < end; i++)
-        ;
-    return i;
-}
-
-static bool tok_is(const char *js, const jsmntok_t *t, const char *s, int n)
-{
-    return t->type == JSMN_STRING && t->end - t->start == n && memcmp(js + t->start, s, n) == 0;
-}
-
 static bn_str_t tok_str(const char *js, const jsmntok_t *t)
 {
     return (bn_str_t){js + t->start, (uint32_t)(t->end - t->start)};
-}
-
-static int tok_u64(const char *js, const jsmntok_t *t, uint64_t *v)
-{
-    if (t->type != JSMN_PRIMITIVE)
-        return TG_EFIELD;
-    return feed_bn__u64(js + t->start, (size_t)(t->end - t->start), v) ? TG_EFIELD : 0;
 }
 
 /* decode a [[px,sz],...] token array into scratch */
@@ -265,7 +224,7 @@ int feed_binance__parse(feed_bn_t *b, const char *buf, size_t len, int rest_sym,
     while (end < len &&
            (buf[end] == ' ' || buf[end] == '\n' || buf[end] == '\r' || buf[end] == '\t'))
         end++;
-    if (end != len || tok_skip(t, n, 0) != n)
+    if (end != len || feed_jtok_next(t, n, 0) != n)
         return TG_EJSON;
 
     /* wrapper? */
@@ -273,11 +232,11 @@ int feed_binance__parse(feed_bn_t *b, const char *buf, size_t len, int rest_sym,
     if (rest_sym < 0) {
         int stream = -1, d = -1, k = 1;
         for (int j = 0; j < t[0].size; j++) {
-            if (tok_is(buf, &t[k], "stream", 6))
+            if (feed_jtok_str_is(buf, &t[k], "stream"))
                 stream = k + 1;
-            else if (tok_is(buf, &t[k], "data", 4))
+            else if (feed_jtok_str_is(buf, &t[k], "data"))
                 d = k + 1;
-            k = tok_skip(t, n, k + 1);
+            k = feed_jtok_next(t, n, k + 1);
         }
         if (d > 0) {
             if (t[d].type != JSMN_OBJECT)
@@ -317,11 +276,11 @@ int feed_binance__parse(feed_bn_t *b, const char *buf, size_t len, int rest_sym,
                 f.have |= BNF_E_TYPE;
                 break;
             case 'E':
-                rc = tok_u64(buf, v, &f.E);
+                rc = feed_jtok_u64(buf, v, &f.E);
                 f.have |= BNF_E_TIME;
                 break;
             case 'T':
-                rc = tok_u64(buf, v, &f.T);
+                rc = feed_jtok_u64(buf, v, &f.T);
                 f.have |= BNF_T;
                 break;
             case 's':
@@ -331,15 +290,15 @@ int feed_binance__parse(feed_bn_t *b, const char *buf, size_t len, int rest_sym,
                 f.have |= BNF_S;
                 break;
             case 'U':
-                rc = tok_u64(buf, v, &f.U);
+                rc = feed_jtok_u64(buf, v, &f.U);
                 f.have |= BNF_UU;
                 break;
             case 'u':
-                rc = tok_u64(buf, v, &f.u);
+                rc = feed_jtok_u64(buf, v, &f.u);
                 f.have |= BNF_U;
                 break;
             case 't':
-                rc = tok_u64(buf, v, &f.t);
+                rc = feed_jtok_u64(buf, v, &f.t);
                 f.have |= BNF_TID;
                 break;
             case 'p':
@@ -370,7 +329,7 @@ int feed_binance__parse(feed_bn_t *b, const char *buf, size_t len, int rest_sym,
                 if (v->type == JSMN_ARRAY) {
                     ta = k + 1;
                 } else if (v->type == JSMN_PRIMITIVE) {
-                    rc = tok_u64(buf, v, &f.a);
+                    rc = feed_jtok_u64(buf, v, &f.a);
                     f.have |= BNF_AID;
                 }
                 break;
@@ -382,10 +341,10 @@ int feed_binance__parse(feed_bn_t *b, const char *buf, size_t len, int rest_sym,
                 break;
             }
         } else if (kn == 2 && ks[0] == 'p' && ks[1] == 'u') {
-            rc = tok_u64(buf, v, &f.pu);
+            rc = feed_jtok_u64(buf, v, &f.pu);
             f.have |= BNF_PU;
         } else if (kn == 12 && memcmp(ks, "lastUpdateId", 12) == 0) {
-            rc = tok_u64(buf, v, &f.luid);
+            rc = feed_jtok_u64(buf, v, &f.luid);
             f.have |= BNF_LUID;
         } else if (kn == 4 && memcmp(ks, "bids", 4) == 0) {
             tb = k + 1;
@@ -397,7 +356,7 @@ int feed_binance__parse(feed_bn_t *b, const char *buf, size_t len, int rest_sym,
         }
         if (rc < 0)
             return rc;
-        k = tok_skip(t, n, k + 1);
+        k = feed_jtok_next(t, n, k + 1);
     }
     bool is_snap = snap_ctx && (f.have & BNF_LUID);
     if (!is_snap)
@@ -433,38 +392,22 @@ int feed_binance__parse(feed_bn_t *b, const char *buf, size_t len, int rest_sym,
 
 /* ---------------------------------------------------------------- emission */
 
-static inline void bn_emit(feed_handler_t *h, uint8_t kind, uint32_t instr, uint8_t side,
-                           int64_t px, int64_t sz, uint64_t seq, uint64_t aux, int64_t ts_exch,
-                           int64_t ts_recv, int64_t ts_mono, uint16_t flags)
-{
-    tg_event_t ev;
-    ev.ts_exch = ts_exch;
-    ev.ts_recv = ts_recv;
-    ev.ts_mono = ts_mono;
-    ev.price = px;
-    ev.size = sz;
-    ev.seq = seq;
-    ev.u.aux = aux;
-    ev.instr = instr;
-    ev.kind = kind;
-    ev.side = side;
-    ev.flags = flags;
-    feed_emit(h, &ev);
-}
-
 static void bn_emit_levels(feed_bn_t *b, const bn_sym_t *y, const int64_t *bid, uint32_t nb,
                            const int64_t *ask, uint32_t na, uint64_t seq, int64_t ts_exch,
                            int64_t ts_recv, int64_t ts_mono, uint16_t flags)
 {
     feed_handler_t *h = b->h;
-    for (uint32_t i = 0; i < nb; i++)
-        bn_emit(h, TG_EV_LEVEL, y->instr, TG_SIDE_BID, bid[2 * i], bid[2 * i + 1], seq, 0, ts_exch,
-                ts_recv, ts_mono, flags);
-    for (uint32_t i = 0; i < na; i++)
-        bn_emit(h, TG_EV_LEVEL, y->instr, TG_SIDE_ASK, ask[2 * i], ask[2 * i + 1], seq, 0, ts_exch,
-                ts_recv, ts_mono, flags);
-    TG_STAT_ADD(h->stats->levels, nb + na);
-    TG_STAT_ADD(h->stats->events, nb + na);
+    for (uint32_t i = 0; i < nb; i++) {
+        tg_event_t ev = feed_event(TG_EV_LEVEL, y->instr, TG_SIDE_BID, bid[2 * i], bid[2 * i + 1],
+                                   seq, 0, ts_exch, ts_recv, ts_mono, flags);
+        feed_emit(h, &ev);
+    }
+    for (uint32_t i = 0; i < na; i++) {
+        tg_event_t ev = feed_event(TG_EV_LEVEL, y->instr, TG_SIDE_ASK, ask[2 * i], ask[2 * i + 1],
+                                   seq, 0, ts_exch, ts_recv, ts_mono, flags);
+        feed_emit(h, &ev);
+    }
+    feed_count_events(h, TG_EV_LEVEL, nb + na);
     feed_end_message(h, y->instr, ts_exch, ts_recv, ts_mono);
 }
 
@@ -490,9 +433,8 @@ static void bn_gap(feed_bn_t *b, int s, uint64_t got, int64_t ts_exch, int64_t t
 {
     bn_sym_t *y = &b->sym[s];
     feed_handler_t *h = b->h;
-    bn_emit(h, TG_EV_GAP, y->instr, 0, 0, 0, y->last_u, got, ts_exch, ts_recv, ts_mono,
-            TG_EVF_LAST);
-    TG_STAT_INC(h->stats->events);
+    feed_emit_make(h, TG_EV_GAP, y->instr, 0, 0, 0, y->last_u, got, ts_exch, ts_recv, ts_mono,
+                   TG_EVF_LAST);
     TG_STAT_INC(h->stats->gaps);
     TG_STAT_INC(h->stats->resyncs);
     y->state = BN_ST_WAIT;
@@ -619,8 +561,9 @@ static void bn_on_snapshot(feed_bn_t *b, const bn_msg_t *m, int64_t ts_recv, int
         if (d->sym != s || (b->futures ? d->u < L : d->u <= L))
             continue;
         if (b->futures ? d->U > L : d->U > L + 1) {
-            bn_log(b, ts_mono, FEED_LOG_WARN, "snapshot older than buffered diffs, retrying", 0,
-                   y->upper, strlen(y->upper));
+            feed_log_frame(b->h, &b->log_rl, ts_mono, FEED_LOG_WARN,
+                           "snapshot older than buffered diffs, retrying", 0, y->upper,
+                           strlen(y->upper));
             TG_STAT_INC(h->stats->resyncs);
             bn_request_snapshot(b, s, ts_mono);
             return;
@@ -629,8 +572,7 @@ static void bn_on_snapshot(feed_bn_t *b, const bn_msg_t *m, int64_t ts_recv, int
     }
     int64_t ts_exch = m->ts_ms * 1000000;
     uint16_t fl = TG_EVF_SNAPSHOT | rest_flag;
-    bn_emit(h, TG_EV_BOOK_CLEAR, y->instr, 0, 0, 0, L, 0, ts_exch, ts_recv, ts_mono, fl);
-    TG_STAT_INC(h->stats->events);
+    feed_emit_make(h, TG_EV_BOOK_CLEAR, y->instr, 0, 0, 0, L, 0, ts_exch, ts_recv, ts_mono, fl);
     TG_STAT_INC(h->stats->snapshots);
     bn_emit_levels(b, y, m->bid, m->n_bid, m->ask, m->n_ask, L, ts_exch, ts_recv, ts_mono, fl);
     y->state = BN_ST_SYNC;
@@ -660,21 +602,8 @@ static void bn_count_error(feed_bn_t *b, int rc, const bn_msg_t *m, const char *
                            int64_t ts_recv, int64_t ts_mono)
 {
     feed_stats_t *st = b->h->stats;
-    const char *what;
-    if (rc == TG_EJSON) {
-        TG_STAT_INC(st->err_json);
-        what = "malformed frame";
-    } else if (rc == TG_ESYMBOL) {
-        TG_STAT_INC(st->err_symbol);
-        what = "unknown symbol";
-    } else if (rc <= TG_EDEC_SYNTAX && rc >= TG_EDEC_NEGATIVE) {
-        TG_STAT_INC(st->err_decimal);
-        what = "bad decimal";
-    } else {
-        TG_STAT_INC(st->err_field);
-        what = "missing or bad field";
-    }
-    bn_log(b, ts_mono, FEED_LOG_WARN, what, rc, buf, len);
+    const char *what = feed_count_error(st, rc);
+    feed_log_frame(b->h, &b->log_rl, ts_mono, FEED_LOG_WARN, what, rc, buf, len);
     if (m->sym < 0)
         return;
     bn_sym_t *y = &b->sym[m->sym];
@@ -707,15 +636,13 @@ static void bn_dispatch(feed_bn_t *b, const bn_msg_t *m, const char *buf, size_t
         TG_STAT_INC(h->stats->handled);
         const bn_sym_t *y = &b->sym[m->sym];
         int64_t ts = m->ts_ms * 1000000;
-        bn_emit(h, TG_EV_TRADE, y->instr, m->side, m->px, m->qty, m->trade_id, m->trade_id, ts,
-                ts_recv, ts_mono, TG_EVF_LAST);
-        TG_STAT_INC(h->stats->trades);
-        TG_STAT_INC(h->stats->events);
+        feed_emit_make(h, TG_EV_TRADE, y->instr, m->side, m->px, m->qty, m->trade_id, m->trade_id,
+                       ts, ts_recv, ts_mono, TG_EVF_LAST);
         break;
     }
     case BN_MSG_VENUE_ERR:
         TG_STAT_INC(h->stats->err_venue);
-        bn_log(b, ts_mono, FEED_LOG_ERROR, "venue error", 0, buf, len);
+        feed_log_frame(b->h, &b->log_rl, ts_mono, FEED_LOG_ERROR, "venue error", 0, buf, len);
         break;
     default:
         TG_STAT_INC(h->stats->unhandled);
@@ -755,8 +682,8 @@ static int bn_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *b
     TG_STAT_ADD(h->stats->bytes, len);
     if (status != 200) {
         TG_STAT_INC(h->stats->err_venue);
-        bn_log(b, ts_mono, FEED_LOG_ERROR, status ? "REST snapshot refused" : "REST failed", status,
-               body, len);
+        feed_log_frame(b->h, &b->log_rl, ts_mono, FEED_LOG_ERROR,
+                       status ? "REST snapshot refused" : "REST failed", status, body, len);
         b->sym[s].want_snap = true;
         return TG_EPROTO;
     }
@@ -833,9 +760,8 @@ static void bn_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
     feed_bn_t *b = h->vstate;
     for (uint32_t i = 0; i < b->n_sym; i++) {
-        bn_emit(h, TG_EV_STALE, b->sym[i].instr, 0, 0, 0, b->sym[i].last_u, 0, 0, ts_recv, ts_mono,
-                TG_EVF_LAST | TG_EVF_RESYNC);
-        TG_STAT_INC(h->stats->events);
+        feed_emit_make(h, TG_EV_STALE, b->sym[i].instr, 0, 0, 0, b->sym[i].last_u, 0, 0, ts_recv,
+                       ts_mono, TG_EVF_LAST | TG_EVF_RESYNC);
     }
     bn_reset(b);
 }
@@ -859,17 +785,17 @@ static void bn_deinit(feed_handler_t *h)
     free(b->tok);
     free(b->bd);
     free(b->bl);
-    free(b);
-    h->vstate = NULL;
+    feed_vstate_free(h);
 }
 
 static int bn_init_common(feed_handler_t *h, bool futures)
 {
-    feed_bn_t *b = calloc(1, sizeof(*b));
+    feed_bn_t *b = feed_vstate_new(h, sizeof(*b));
     if (!b)
         return -ENOMEM;
-    h->vstate = b;
     b->h = h;
+    b->log_rl.burst = BN_LOG_BURST;
+    b->log_rl.period = FEED_LOG_PERIOD_10S;
     b->futures = futures;
     b->last_sym = -1;
     b->n_sym = h->n_instr;

@@ -114,10 +114,8 @@ typedef struct feed_bn {
     uint32_t bd_n, bd_cap;
     int64_t *bl;
     uint32_t bl_n, bl_cap;
-    uint32_t gen; /* connection generation, in REST tags */
-    /* log rate limit */
-    int64_t log_t0;
-    uint32_t log_n, log_dropped;
+    uint32_t gen;          /* connection generation, in REST tags */
+    feed_ratelim_t log_rl; /* log rate limit */
 } feed_bn_t;
 
 enum { FEED_BN_PATH_AUTO = 0, FEED_BN_PATH_SLOW = 1 };

@@ -28,7 +28,6 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
-#include "book/tg_resync.h"
 #include "feed.h"
 #include "feed_jtok.h"
 
@@ -150,46 +149,12 @@ static void bm_purge(bm_state_t *st, uint16_t slot)
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static void bm_log(feed_handler_t *h, int64_t now, int level, const char *what, const char *js,
-                   const jsmntok_t *t)
-{
-    bm_state_t *st = h->vstate;
-    uint64_t dropped;
-    if (!h->log || !feed_ratelim_ok(&st->rl, now, &dropped))
-        return;
-    int n = t ? (int)feed_jtok_len(t) : 0;
-    if (n > 120)
-        n = 120;
-    feed_logf(h, level, "bitmex: %s%s%.*s%s (%llu similar lines suppressed)", what,
-              t ? " near '" : "", n, t ? js + t->start : "", t ? "'" : "",
-              (unsigned long long)dropped);
-}
-
-static void bm_emit(feed_handler_t *h, const tg_event_t *ev)
-{
-    feed_emit(h, ev);
-    TG_STAT_INC(h->stats->events);
-    if (ev->kind == TG_EV_LEVEL)
-        TG_STAT_INC(h->stats->levels);
-    else if (ev->kind == TG_EV_TRADE)
-        TG_STAT_INC(h->stats->trades);
-}
-
-static int bm_name_ok(const char *s)
-{
-    for (; *s; s++)
-        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
-            return 0;
-    return 1;
-}
+#define bm_log(h, ...) feed_jtok_log((h), &((bm_state_t *)(h)->vstate)->rl, __VA_ARGS__)
 
 static int bm_slot(feed_handler_t *h, const char *s, size_t n)
 {
     bm_state_t *st = h->vstate;
-    int64_t id = tg_instr_reg_find(h->reg, h->venue_id, s, n);
-    if (id < 0 || id >= TG_INSTR_MAX || st->slot[id] == 0)
-        return -1;
-    return st->slot[id] - 1;
+    return feed_slot_find(h, st->slot, s, n);
 }
 
 static void bm_resubscribe(feed_handler_t *h, uint16_t slot);
@@ -198,13 +163,7 @@ static void bm_resync(feed_handler_t *h, uint16_t slot, int64_t ts_recv, int64_t
 {
     bm_state_t *st = h->vstate;
     bm_sym_t *s = &st->sym[slot];
-    tg_event_t ev = {0};
-    ev.kind = TG_EV_GAP;
-    ev.instr = s->id;
-    ev.ts_recv = ts_recv;
-    ev.ts_mono = ts_mono;
-    ev.flags = TG_EVF_LAST;
-    bm_emit(h, &ev);
+    feed_emit_make(h, TG_EV_GAP, s->id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono, TG_EVF_LAST);
     TG_STAT_INC(h->stats->gaps);
     bm_resubscribe(h, slot);
 }
@@ -218,7 +177,7 @@ static void bm_resubscribe(feed_handler_t *h, uint16_t slot)
     s->synced = 0;
     bm_purge(st, slot);
     const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
-    if (!in || !bm_name_ok(in->symbol) || !h->send)
+    if (!in || !feed_json_safe(in->symbol) || !h->send)
         return;
     char msg[160];
     int rc = 0;
@@ -416,7 +375,7 @@ static int bm_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
         ev.kind = TG_EV_BOOK_CLEAR;
         ev.instr = st->sym[psym].id;
         ev.flags = TG_EVF_SNAPSHOT;
-        bm_emit(h, &ev);
+        feed_emit_counted(h, &ev);
         st->sym[psym].synced = 1;
         TG_STAT_INC(h->stats->snapshots);
     }
@@ -446,7 +405,7 @@ static int bm_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
         ev.price = it->px;
         ev.size = it->sz;
         ev.flags = partial ? TG_EVF_SNAPSHOT : 0;
-        bm_emit(h, &ev);
+        feed_emit_counted(h, &ev);
     }
     if (cur >= 0)
         feed_end_message(h, st->sym[cur].id, 0, ts_recv, ts_mono);
@@ -522,7 +481,7 @@ static int bm_trades(feed_handler_t *h, const char *js, const jsmntok_t *t, int 
         ev.size = it->sz;
         ev.side = it->side;
         ev.u.trade_id = it->tid;
-        bm_emit(h, &ev);
+        feed_emit_counted(h, &ev);
     }
     if (cur >= 0)
         feed_end_message(h, st->sym[cur].id, 0, ts_recv, ts_mono);
@@ -541,23 +500,15 @@ static int bm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
         TG_STAT_INC(h->stats->unhandled);
         return 0;
     }
-    int n = feed_jtok_parse(&st->jt, buf, len);
-    if (n < 0 || st->jt.t[0].type != JSMN_OBJECT) {
+    int n = feed_jtok_frame(h, &st->jt, &st->rl, buf, len, ts_mono, JSMN_OBJECT);
+    if (n < 0)
+        return n;
+    bm_item_t *ni = feed_jtok_scratch(st->it, &st->it_cap, &st->jt, 4, sizeof(*ni));
+    if (!ni) {
         TG_STAT_INC(h->stats->err_json);
-        jsmntok_t whole = {.type = JSMN_STRING, .start = 0, .end = (int)(len < 120 ? len : 120)};
-        bm_log(h, ts_mono, FEED_LOG_WARN, "malformed JSON", buf, &whole);
-        return TG_EJSON;
+        return -ENOMEM;
     }
-    if ((size_t)st->jt.cap / 4 + 1 > st->it_cap) {
-        size_t nc = (size_t)st->jt.cap / 4 + 1;
-        bm_item_t *ni = realloc(st->it, nc * sizeof(*ni));
-        if (!ni) {
-            TG_STAT_INC(h->stats->err_json);
-            return -ENOMEM;
-        }
-        st->it = ni;
-        st->it_cap = nc;
-    }
+    st->it = ni;
     const jsmntok_t *t = st->jt.t;
     TG_STAT_INC(h->stats->slow_path);
     int tab = feed_jtok_get(buf, t, n, 0, "table");
@@ -593,21 +544,13 @@ static int bm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return bm_trades(h, buf, t, n, data, ts_recv, ts_mono);
 }
 
-/* Frames counted in unhandled or an err_* counter so far. */
-static uint64_t bm_counted(const feed_stats_t *s)
-{
-    return TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) +
-           TG_STAT_GET(s->err_symbol) + TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
-}
-
 /* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
 static int bm_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
-    uint64_t before = bm_counted(h->stats);
+    uint64_t before = feed_stats_settled(h->stats);
     int rc = bm_frame(h, buf, len, ts_recv, ts_mono);
-    if (bm_counted(h->stats) == before)
-        TG_STAT_INC(h->stats->handled);
+    feed_count_handled(h, before);
     return rc;
 }
 
@@ -632,17 +575,15 @@ static void bm_deinit(feed_handler_t *h)
     free(st->map2);
     free(st->sym);
     free(st->slot);
-    free(st);
-    h->vstate = NULL;
+    feed_vstate_free(h);
 }
 
 static int bm_init(feed_handler_t *h)
 {
-    bm_state_t *st = calloc(1, sizeof(*st));
+    bm_state_t *st = feed_vstate_new(h, sizeof(*st));
     if (!st)
         return -ENOMEM;
-    h->vstate = st;
-    st->rl.burst = 10;
+    st->rl.burst = FEED_JTOK_LOG_BURST;
     uint64_t want = (uint64_t)(h->n_instr ? h->n_instr : 1) * BM_IDS_PER_SYM * 4 / 3;
     st->bits = 10;
     while ((1ull << st->bits) < want && st->bits < BM_MAP_MAX_BITS)
@@ -654,7 +595,7 @@ static int bm_init(feed_handler_t *h)
     st->map = calloc((size_t)st->mask + 1, sizeof(bm_ent_t));
     st->map2 = calloc((size_t)st->mask + 1, sizeof(bm_ent_t));
     st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
-    st->slot = calloc(TG_INSTR_MAX, sizeof(*st->slot));
+    st->slot = feed_slots_new(h);
     if (!st->it || !st->map || !st->map2 || !st->sym || !st->slot ||
         feed_jtok_init(&st->jt, BM_TOK_INIT, BM_TOK_MAX) < 0) {
         bm_deinit(h);
@@ -662,8 +603,6 @@ static int bm_init(feed_handler_t *h)
     }
     for (uint32_t i = 0; i < h->n_instr; i++) {
         st->sym[i].id = h->instr[i];
-        if (h->instr[i] < TG_INSTR_MAX)
-            st->slot[h->instr[i]] = (uint16_t)(i + 1);
     }
     return 0;
 }
@@ -679,9 +618,9 @@ static int bm_on_open(feed_handler_t *h)
             continue;
         for (uint32_t i = 0; i < h->n_instr && rc >= 0; i++) {
             st->sym[i].synced = 0;
-            st->sym[i].resync_seen = h->resync ? tg_resync_get(h->resync, st->sym[i].id) : 0;
+            st->sym[i].resync_seen = feed_resync_count(h, st->sym[i].id);
             const tg_instr_t *in = tg_instr_reg_get(h->reg, st->sym[i].id);
-            if (!in || !bm_name_ok(in->symbol))
+            if (!in || !feed_json_safe(in->symbol))
                 continue;
             char msg[160];
             int m = snprintf(msg, sizeof(msg), "{\"op\":\"subscribe\",\"args\":[\"%s:%s\"]}",
@@ -696,13 +635,8 @@ static void bm_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
     bm_state_t *st = h->vstate;
     for (uint32_t i = 0; i < h->n_instr; i++) {
-        tg_event_t ev = {0};
-        ev.kind = TG_EV_STALE;
-        ev.instr = st->sym[i].id;
-        ev.ts_recv = ts_recv;
-        ev.ts_mono = ts_mono;
-        ev.flags = TG_EVF_LAST;
-        bm_emit(h, &ev);
+        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
+                       TG_EVF_LAST);
         st->sym[i].synced = 0;
     }
 }
@@ -710,10 +644,8 @@ static void bm_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 static void bm_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     bm_state_t *st = h->vstate;
-    for (uint32_t i = 0; h->resync && i < h->n_instr; i++) {
-        uint32_t v = tg_resync_get(h->resync, st->sym[i].id);
-        if (v != st->sym[i].resync_seen) {
-            st->sym[i].resync_seen = v;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        if (feed_resync_asked(h, st->sym[i].id, &st->sym[i].resync_seen)) {
             bm_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (crossed book)", NULL,
                    NULL);
             bm_resubscribe(h, (uint16_t)i);

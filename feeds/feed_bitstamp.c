@@ -31,7 +31,6 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
-#include "book/tg_resync.h"
 #include "feed.h"
 #include "feed_jtok.h"
 
@@ -80,38 +79,13 @@ typedef struct bs_state {
     feed_ratelim_t rl;
 } bs_state_t;
 
-static void bs_log(feed_handler_t *h, int64_t now, int level, const char *what, const char *js,
-                   const jsmntok_t *t)
-{
-    bs_state_t *st = h->vstate;
-    uint64_t dropped;
-    if (!h->log || !feed_ratelim_ok(&st->rl, now, &dropped))
-        return;
-    int n = t ? (int)feed_jtok_len(t) : 0;
-    if (n > 120)
-        n = 120;
-    feed_logf(h, level, "bitstamp: %s%s%.*s%s (%llu similar lines suppressed)", what,
-              t ? " near '" : "", n, t ? js + t->start : "", t ? "'" : "",
-              (unsigned long long)dropped);
-}
-
-static void bs_emit(feed_handler_t *h, const tg_event_t *ev)
-{
-    feed_emit(h, ev);
-    TG_STAT_INC(h->stats->events);
-    if (ev->kind == TG_EV_LEVEL)
-        TG_STAT_INC(h->stats->levels);
-    else if (ev->kind == TG_EV_TRADE)
-        TG_STAT_INC(h->stats->trades);
-}
+#define bs_log(h, ...) feed_jtok_log((h), &((bs_state_t *)(h)->vstate)->rl, __VA_ARGS__)
 
 static bs_sym_t *bs_lookup(feed_handler_t *h, const char *s, size_t n)
 {
     bs_state_t *st = h->vstate;
-    int64_t id = tg_instr_reg_find(h->reg, h->venue_id, s, n);
-    if (id < 0 || id >= TG_INSTR_MAX || st->slot[id] == 0)
-        return NULL;
-    return &st->sym[st->slot[id] - 1];
+    int i = feed_slot_find(h, st->slot, s, n);
+    return i < 0 ? NULL : &st->sym[i];
 }
 
 static int bs_name_ok(const char *s)
@@ -149,14 +123,8 @@ static void bs_drop_pending(bs_state_t *st, uint16_t slot)
 static void bs_gap(feed_handler_t *h, bs_sym_t *s, int64_t ts_recv, int64_t ts_mono)
 {
     bs_state_t *st = h->vstate;
-    tg_event_t ev = {0};
-    ev.kind = TG_EV_GAP;
-    ev.instr = s->id;
-    ev.ts_recv = ts_recv;
-    ev.ts_mono = ts_mono;
-    ev.seq = (uint64_t)s->last_micro;
-    ev.flags = TG_EVF_LAST;
-    bs_emit(h, &ev);
+    feed_emit_make(h, TG_EV_GAP, s->id, 0, 0, 0, (uint64_t)s->last_micro, 0, 0, ts_recv, ts_mono,
+                   TG_EVF_LAST);
     TG_STAT_INC(h->stats->gaps);
     s->state = BS_WAIT;
     bs_drop_pending(st, (uint16_t)(s - st->sym));
@@ -235,7 +203,7 @@ static void bs_emit_levels(feed_handler_t *h, bs_sym_t *s, const bs_lvl_t *lv, s
         ev.side = lv[i].side;
         ev.price = lv[i].px;
         ev.size = lv[i].sz;
-        bs_emit(h, &ev);
+        feed_emit_counted(h, &ev);
     }
     feed_end_message(h, s->id, micro * 1000, ts_recv, ts_mono);
 }
@@ -267,14 +235,8 @@ static int bs_snapshot(feed_handler_t *h, bs_sym_t *s, const char *js, const jsm
         return 0;
     }
     s->lost_micro = 0;
-    tg_event_t ev = {0};
-    ev.kind = TG_EV_BOOK_CLEAR;
-    ev.instr = s->id;
-    ev.ts_exch = micro * 1000;
-    ev.ts_recv = ts_recv;
-    ev.ts_mono = ts_mono;
-    ev.flags = TG_EVF_SNAPSHOT | TG_EVF_REST;
-    bs_emit(h, &ev);
+    feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, 0, 0, micro * 1000, ts_recv, ts_mono,
+                   TG_EVF_SNAPSHOT | TG_EVF_REST);
     bs_emit_levels(h, s, st->lv, nl, micro, TG_EVF_SNAPSHOT | TG_EVF_REST, ts_recv, ts_mono);
     TG_STAT_INC(h->stats->snapshots);
     s->state = BS_SYNCED;
@@ -299,7 +261,7 @@ static int bs_snapshot(feed_handler_t *h, bs_sym_t *s, const char *js, const jsm
             lv.side = p->side;
             lv.price = p->px;
             lv.size = p->sz;
-            bs_emit(h, &lv);
+            feed_emit_counted(h, &lv);
         }
         s->last_micro = p->micro;
         if (p->last)
@@ -390,7 +352,7 @@ static int bs_trade(feed_handler_t *h, bs_sym_t *s, const char *js, const jsmnto
     ev.ts_mono = ts_mono;
     ev.u.trade_id = (uint64_t)tid;
     ev.flags = TG_EVF_LAST;
-    bs_emit(h, &ev);
+    feed_emit_counted(h, &ev);
     return 0;
 fail:
     bs_count_err(h, rc);
@@ -413,23 +375,15 @@ static int bs_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     bs_state_t *st = h->vstate;
     TG_STAT_INC(h->stats->frames);
     TG_STAT_ADD(h->stats->bytes, len);
-    int n = feed_jtok_parse(&st->jt, buf, len);
-    if (n < 0 || st->jt.t[0].type != JSMN_OBJECT) {
+    int n = feed_jtok_frame(h, &st->jt, &st->rl, buf, len, ts_mono, JSMN_OBJECT);
+    if (n < 0)
+        return n;
+    bs_lvl_t *nl = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*nl));
+    if (!nl) {
         TG_STAT_INC(h->stats->err_json);
-        jsmntok_t whole = {.type = JSMN_STRING, .start = 0, .end = (int)(len < 120 ? len : 120)};
-        bs_log(h, ts_mono, FEED_LOG_WARN, "malformed JSON", buf, &whole);
-        return TG_EJSON;
+        return -ENOMEM;
     }
-    if ((size_t)st->jt.cap / 3 + 1 > st->lv_cap) {
-        size_t nc = (size_t)st->jt.cap / 3 + 1;
-        bs_lvl_t *nl = realloc(st->lv, nc * sizeof(*nl));
-        if (!nl) {
-            TG_STAT_INC(h->stats->err_json);
-            return -ENOMEM;
-        }
-        st->lv = nl;
-        st->lv_cap = nc;
-    }
+    st->lv = nl;
     const jsmntok_t *t = st->jt.t;
     TG_STAT_INC(h->stats->slow_path);
     int data = feed_jtok_get(buf, t, n, 0, "data");
@@ -508,21 +462,13 @@ static int bs_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return 0;
 }
 
-/* Frames counted in unhandled or an err_* counter so far. */
-static uint64_t bs_counted(const feed_stats_t *s)
-{
-    return TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) +
-           TG_STAT_GET(s->err_symbol) + TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
-}
-
 /* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
 static int bs_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
-    uint64_t before = bs_counted(h->stats);
+    uint64_t before = feed_stats_settled(h->stats);
     int rc = bs_frame(h, buf, len, ts_recv, ts_mono);
-    if (bs_counted(h->stats) == before)
-        TG_STAT_INC(h->stats->handled);
+    feed_count_handled(h, before);
     return rc;
 }
 
@@ -547,18 +493,13 @@ static int bs_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *b
         TG_STAT_INC(h->stats->err_json);
         return TG_EJSON;
     }
-    if ((size_t)st->jt.cap / 3 + 1 > st->lv_cap) {
-        size_t nc = (size_t)st->jt.cap / 3 + 1;
-        bs_lvl_t *nl = realloc(st->lv, nc * sizeof(*nl));
-        if (!nl)
-            return -ENOMEM;
-        st->lv = nl;
-        st->lv_cap = nc;
-    }
-    uint64_t before = bs_counted(h->stats);
+    bs_lvl_t *nl = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*nl));
+    if (!nl)
+        return -ENOMEM;
+    st->lv = nl;
+    uint64_t before = feed_stats_settled(h->stats);
     int rc = bs_snapshot(h, s, body, st->jt.t, n, 0, ts_recv, ts_mono);
-    if (bs_counted(h->stats) == before)
-        TG_STAT_INC(h->stats->handled);
+    feed_count_handled(h, before);
     return rc;
 }
 
@@ -580,22 +521,20 @@ static void bs_deinit(feed_handler_t *h)
     free(st->pend);
     free(st->sym);
     free(st->slot);
-    free(st);
-    h->vstate = NULL;
+    feed_vstate_free(h);
 }
 
 static int bs_init(feed_handler_t *h)
 {
-    bs_state_t *st = calloc(1, sizeof(*st));
+    bs_state_t *st = feed_vstate_new(h, sizeof(*st));
     if (!st)
         return -ENOMEM;
-    h->vstate = st;
-    st->rl.burst = 10;
+    st->rl.burst = FEED_JTOK_LOG_BURST;
     st->lv_cap = BS_TOK_INIT / 3 + 1;
     st->lv = calloc(st->lv_cap, sizeof(*st->lv));
     st->pend = calloc(BS_PEND_MAX, sizeof(*st->pend));
     st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
-    st->slot = calloc(TG_INSTR_MAX, sizeof(*st->slot));
+    st->slot = feed_slots_new(h);
     if (!st->lv || !st->pend || !st->sym || !st->slot ||
         feed_jtok_init(&st->jt, BS_TOK_INIT, BS_TOK_MAX) < 0) {
         bs_deinit(h);
@@ -603,8 +542,6 @@ static int bs_init(feed_handler_t *h)
     }
     for (uint32_t i = 0; i < h->n_instr; i++) {
         st->sym[i].id = h->instr[i];
-        if (h->instr[i] < TG_INSTR_MAX)
-            st->slot[h->instr[i]] = (uint16_t)(i + 1);
     }
     return 0;
 }
@@ -618,7 +555,7 @@ static int bs_on_open(feed_handler_t *h)
         bs_sym_t *s = &st->sym[i];
         s->state = BS_WAIT;
         s->requested = s->subscribed = 0;
-        s->resync_seen = h->resync ? tg_resync_get(h->resync, s->id) : 0;
+        s->resync_seen = feed_resync_count(h, s->id);
         s->lost_micro = s->snap_micro = s->last_micro = 0;
         const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
         if (!in || !bs_name_ok(in->symbol) || !h->send)
@@ -641,13 +578,8 @@ static void bs_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
     bs_state_t *st = h->vstate;
     st->n_pend = 0;
     for (uint32_t i = 0; i < h->n_instr; i++) {
-        tg_event_t ev = {0};
-        ev.kind = TG_EV_STALE;
-        ev.instr = st->sym[i].id;
-        ev.ts_recv = ts_recv;
-        ev.ts_mono = ts_mono;
-        ev.flags = TG_EVF_LAST;
-        bs_emit(h, &ev);
+        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
+                       TG_EVF_LAST);
         st->sym[i].state = BS_WAIT;
         st->sym[i].requested = st->sym[i].subscribed = 0;
     }
@@ -659,10 +591,8 @@ static void bs_on_tick(feed_handler_t *h, int64_t now_mono)
     bs_state_t *st = h->vstate;
     for (uint32_t i = 0; i < h->n_instr; i++) {
         bs_sym_t *s = &st->sym[i];
-        uint32_t v = h->resync ? tg_resync_get(h->resync, s->id) : 0;
-        if (v != s->resync_seen) {
+        if (feed_resync_asked(h, s->id, &s->resync_seen)) {
             /* the builder saw a crossed book: start over from a new snapshot */
-            s->resync_seen = v;
             s->state = BS_WAIT;
             s->requested = 0;
             TG_STAT_INC(h->stats->resyncs);

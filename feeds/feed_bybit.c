@@ -39,6 +39,8 @@
 #define JSMN_STRICT
 #include <jsmn.h>
 
+#include "feed_jtok.h"
+
 #define BB_TOK_CAP    (1u << 16) /* orderbook.1000 snapshot: 2000 levels * 3 + a few */
 #define BB_LOG_BURST  20
 #define BB_PING_NS    20000000000LL
@@ -57,64 +59,13 @@ typedef struct feed_bb {
     feed_handler_t *h;
     bb_sym_t *sym;
     uint32_t n_sym;
-    uint16_t *sym_of_instr;
+    uint16_t *slot; /* instrument id -> index in sym + 1 (feed_slots_new) */
     jsmntok_t *tok;
     uint32_t tok_cap;
     uint32_t depth;
     int64_t last_ping;
-    int64_t log_t0;
-    uint32_t log_n, log_dropped;
+    feed_ratelim_t log_rl;
 } feed_bb_t;
-
-static void bb_log(feed_bb_t *b, int64_t now, const char *what, int rc, const char *buf, size_t len)
-{
-    if (now - b->log_t0 > 10000000000LL || now < b->log_t0) {
-        if (b->log_dropped)
-            feed_logf(b->h, FEED_LOG_WARN, "bybit: %u log lines suppressed", b->log_dropped);
-        b->log_t0 = now;
-        b->log_n = b->log_dropped = 0;
-    }
-    if (b->log_n++ >= BB_LOG_BURST) {
-        b->log_dropped++;
-        return;
-    }
-    int n = len > 160 ? 160 : (int)len;
-    feed_logf(b->h, FEED_LOG_WARN, "bybit: %s (%s): %.*s%s", what, rc ? tg_strerror(rc) : "-", n,
-              buf, len > 160 ? "..." : "");
-}
-
-static bool tk_is(const char *js, const jsmntok_t *t, const char *s)
-{
-    size_t n = strlen(s);
-    return t->type == JSMN_STRING && (size_t)(t->end - t->start) == n &&
-           memcmp(js + t->start, s, n) == 0;
-}
-
-static int tk_skip(const jsmntok_t *t, int n, int i)
-{
-    int end = t[i].end;
-    for (i++; i < n && t[i].start < end; i++)
-        ;
-    return i;
-}
-
-static int tk_u64(const char *js, const jsmntok_t *t, uint64_t *v)
-{
-    if (t->type != JSMN_PRIMITIVE)
-        return TG_EFIELD;
-    size_t n = (size_t)(t->end - t->start);
-    if (n == 0 || n > 19)
-        return TG_EFIELD;
-    uint64_t x = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned d = (unsigned)(unsigned char)js[t->start + i] - '0';
-        if (d > 9)
-            return TG_EFIELD;
-        x = x * 10 + d;
-    }
-    *v = x;
-    return 0;
-}
 
 /* object at i: value token of key, or -1 */
 static int tk_get(const char *js, const jsmntok_t *t, int n, int i, const char *key)
@@ -123,38 +74,16 @@ static int tk_get(const char *js, const jsmntok_t *t, int n, int i, const char *
         return -1;
     int k = i + 1;
     for (int j = 0; j < t[i].size && k + 1 < n; j++) {
-        if (tk_is(js, &t[k], key))
+        if (feed_jtok_str_is(js, &t[k], key))
             return k + 1;
-        k = tk_skip(t, n, k + 1);
+        k = feed_jtok_next(t, n, k + 1);
     }
     return -1;
 }
 
 static int bb_sym_find(feed_bb_t *b, const char *s, size_t n)
 {
-    int64_t id = tg_instr_reg_find(b->h->reg, b->h->venue_id, s, n);
-    if (id < 0 || id >= TG_INSTR_MAX || b->sym_of_instr[id] == 0xffff)
-        return -1;
-    return b->sym_of_instr[id];
-}
-
-static void bb_emit(feed_handler_t *h, uint8_t kind, uint32_t instr, uint8_t side, int64_t px,
-                    int64_t sz, uint64_t seq, uint64_t aux, int64_t ts_exch, int64_t ts_recv,
-                    int64_t ts_mono, uint16_t flags)
-{
-    tg_event_t ev = {.ts_exch = ts_exch,
-                     .ts_recv = ts_recv,
-                     .ts_mono = ts_mono,
-                     .price = px,
-                     .size = sz,
-                     .seq = seq,
-                     .u.aux = aux,
-                     .instr = instr,
-                     .kind = kind,
-                     .side = side,
-                     .flags = flags};
-    feed_emit(h, &ev);
-    TG_STAT_INC(h->stats->events);
+    return feed_slot_find(b->h, b->slot, s, n);
 }
 
 static void bb_send_topic(feed_bb_t *b, const char *op, int s)
@@ -233,14 +162,14 @@ static int bb_trades(feed_bb_t *b, const char *js, const jsmntok_t *t, int n, in
         if (sy < 0)
             return TG_ESYMBOL;
         uint64_t tms;
-        int rc = tk_u64(js, &t[ts], &tms);
+        int rc = feed_jtok_u64(js, &t[ts], &tms);
         if (rc < 0)
             return rc;
         if (tms > BB_MS_MAX)
             return TG_EFIELD;
-        if (tk_is(js, &t[sd], "Buy"))
+        if (feed_jtok_str_is(js, &t[sd], "Buy"))
             tr[nt].side = TG_SIDE_BUY;
-        else if (tk_is(js, &t[sd], "Sell"))
+        else if (feed_jtok_str_is(js, &t[sd], "Sell"))
             tr[nt].side = TG_SIDE_SELL;
         else
             return TG_EFIELD;
@@ -256,13 +185,12 @@ static int bb_trades(feed_bb_t *b, const char *js, const jsmntok_t *t, int n, in
         tr[nt].ts = (int64_t)tms * 1000000;
         tr[nt].id = feed_hash_id(js + t[id].start, (size_t)(t[id].end - t[id].start));
         nt++;
-        k = tk_skip(t, n, k);
+        k = feed_jtok_next(t, n, k);
     }
     for (int j = 0; j < nt; j++) {
         bool last = j == nt - 1 || tr[j + 1].sym != tr[j].sym;
-        bb_emit(h, TG_EV_TRADE, b->sym[tr[j].sym].instr, tr[j].side, tr[j].px, tr[j].sz, 0,
-                tr[j].id, tr[j].ts, ts_recv, ts_mono, last ? TG_EVF_LAST : 0);
-        TG_STAT_INC(h->stats->trades);
+        feed_emit_make(h, TG_EV_TRADE, b->sym[tr[j].sym].instr, tr[j].side, tr[j].px, tr[j].sz, 0,
+                       tr[j].id, tr[j].ts, ts_recv, ts_mono, last ? TG_EVF_LAST : 0);
     }
     return BB_OK;
 }
@@ -275,7 +203,7 @@ static int bb_frame(feed_bb_t *b, const char *buf, size_t len, int64_t ts_recv, 
     jsmn_parser p;
     jsmn_init(&p);
     int n = jsmn_parse(&p, buf, len, t, b->tok_cap);
-    if (n < 1 || t[0].type != JSMN_OBJECT || tk_skip(t, n, 0) != n)
+    if (n < 1 || t[0].type != JSMN_OBJECT || feed_jtok_next(t, n, 0) != n)
         return TG_EJSON;
     int topic = tk_get(buf, t, n, 0, "topic");
     if (topic < 0) {
@@ -298,16 +226,16 @@ static int bb_frame(feed_bb_t *b, const char *buf, size_t len, int64_t ts_recv, 
     int type = tk_get(buf, t, n, 0, "type"), ts = tk_get(buf, t, n, 0, "ts");
     if (type < 0 || ts < 0 || t[data].type != JSMN_OBJECT)
         return TG_EFIELD;
-    bool snap = tk_is(buf, &t[type], "snapshot");
-    if (!snap && !tk_is(buf, &t[type], "delta"))
+    bool snap = feed_jtok_str_is(buf, &t[type], "snapshot");
+    if (!snap && !feed_jtok_str_is(buf, &t[type], "delta"))
         return TG_EFIELD;
     uint64_t tms, u;
     int s = tk_get(buf, t, n, data, "s"), uu = tk_get(buf, t, n, data, "u");
     if (s < 0 || uu < 0 || t[s].type != JSMN_STRING)
         return TG_EFIELD;
-    int rc = tk_u64(buf, &t[ts], &tms);
+    int rc = feed_jtok_u64(buf, &t[ts], &tms);
     if (rc == 0)
-        rc = tk_u64(buf, &t[uu], &u);
+        rc = feed_jtok_u64(buf, &t[uu], &u);
     if (rc < 0)
         return rc;
     if (tms > BB_MS_MAX)
@@ -340,25 +268,25 @@ static int bb_frame(feed_bb_t *b, const char *buf, size_t len, int64_t ts_recv, 
                 TG_STAT_INC(h->stats->stale_dropped); /* replayed / old */
                 return BB_OK;
             }
-            bb_emit(h, TG_EV_GAP, y->instr, 0, 0, 0, y->last_u, u, ts_exch, ts_recv, ts_mono,
-                    TG_EVF_LAST);
+            feed_emit_make(h, TG_EV_GAP, y->instr, 0, 0, 0, y->last_u, u, ts_exch, ts_recv, ts_mono,
+                           TG_EVF_LAST);
             TG_STAT_INC(h->stats->gaps);
-            bb_log(b, ts_mono, "orderbook u gap", 0, buf, len > 120 ? 120 : len);
+            feed_log_frame(b->h, &b->log_rl, ts_mono, FEED_LOG_WARN, "orderbook u gap", 0, buf,
+                           len > 120 ? 120 : len);
             bb_resync(b, sy);
             return BB_OK;
         }
     }
     uint16_t fl = snap ? TG_EVF_SNAPSHOT : 0;
     if (snap) {
-        bb_emit(h, TG_EV_BOOK_CLEAR, y->instr, 0, 0, 0, u, 0, ts_exch, ts_recv, ts_mono, fl);
+        feed_emit_make(h, TG_EV_BOOK_CLEAR, y->instr, 0, 0, 0, u, 0, ts_exch, ts_recv, ts_mono, fl);
         TG_STAT_INC(h->stats->snapshots);
         y->live = true;
     }
     y->last_u = u;
     for (int i = 0; i < nb + na; i++)
-        bb_emit(h, TG_EV_LEVEL, y->instr, (uint8_t)lv[3 * i + 2], lv[3 * i], lv[3 * i + 1], u, 0,
-                ts_exch, ts_recv, ts_mono, fl);
-    TG_STAT_ADD(h->stats->levels, nb + na);
+        feed_emit_make(h, TG_EV_LEVEL, y->instr, (uint8_t)lv[3 * i + 2], lv[3 * i], lv[3 * i + 1],
+                       u, 0, ts_exch, ts_recv, ts_mono, fl);
     feed_end_message(h, y->instr, ts_exch, ts_recv, ts_mono);
     return BB_OK;
 }
@@ -382,28 +310,13 @@ static int bb_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
         TG_STAT_INC(st->unhandled);
         return 0;
     }
-    const char *what;
-    if (rc == TG_EJSON) {
-        TG_STAT_INC(st->err_json);
-        what = "malformed frame";
-    } else if (rc == TG_ESYMBOL) {
-        TG_STAT_INC(st->err_symbol);
-        what = "unknown symbol";
-    } else if (rc == TG_EPROTO) {
-        TG_STAT_INC(st->err_venue);
-        what = "venue error";
-    } else if (rc <= TG_EDEC_SYNTAX && rc >= TG_EDEC_NEGATIVE) {
-        TG_STAT_INC(st->err_decimal);
-        what = "bad decimal";
-    } else {
-        TG_STAT_INC(st->err_field);
-        what = "missing or bad field";
-    }
-    bb_log(b, ts_mono, what, rc == TG_EPROTO ? 0 : rc, buf, len);
+    const char *what = feed_count_error(st, rc);
+    feed_log_frame(b->h, &b->log_rl, ts_mono, FEED_LOG_WARN, what, rc == TG_EPROTO ? 0 : rc, buf,
+                   len);
     if (sym >= 0 && b->sym[sym].live) {
         /* an orderbook message we could not read invalidates the book */
-        bb_emit(h, TG_EV_GAP, b->sym[sym].instr, 0, 0, 0, b->sym[sym].last_u, u, 0, ts_recv,
-                ts_mono, TG_EVF_LAST);
+        feed_emit_make(h, TG_EV_GAP, b->sym[sym].instr, 0, 0, 0, b->sym[sym].last_u, u, 0, ts_recv,
+                       ts_mono, TG_EVF_LAST);
         TG_STAT_INC(st->gaps);
         bb_resync(b, sym);
     }
@@ -461,8 +374,8 @@ static void bb_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
     feed_bb_t *b = h->vstate;
     for (uint32_t i = 0; i < b->n_sym; i++) {
-        bb_emit(h, TG_EV_STALE, b->sym[i].instr, 0, 0, 0, b->sym[i].last_u, 0, 0, ts_recv, ts_mono,
-                TG_EVF_LAST | TG_EVF_RESYNC);
+        feed_emit_make(h, TG_EV_STALE, b->sym[i].instr, 0, 0, 0, b->sym[i].last_u, 0, 0, ts_recv,
+                       ts_mono, TG_EVF_LAST | TG_EVF_RESYNC);
         b->sym[i].live = false;
     }
 }
@@ -487,28 +400,27 @@ static void bb_deinit(feed_handler_t *h)
     if (!b)
         return;
     free(b->sym);
-    free(b->sym_of_instr);
+    free(b->slot);
     free(b->tok);
-    free(b);
-    h->vstate = NULL;
+    feed_vstate_free(h);
 }
 
 static int bb_init(feed_handler_t *h)
 {
-    feed_bb_t *b = calloc(1, sizeof(*b));
+    feed_bb_t *b = feed_vstate_new(h, sizeof(*b));
     if (!b)
         return -ENOMEM;
-    h->vstate = b;
     b->h = h;
+    b->log_rl.burst = BB_LOG_BURST;
+    b->log_rl.period = FEED_LOG_PERIOD_10S;
     b->n_sym = h->n_instr;
     b->tok_cap = BB_TOK_CAP;
     b->depth = h->depth ? h->depth : BB_DEPTH_DFLT;
     b->sym = calloc(b->n_sym ? b->n_sym : 1, sizeof(*b->sym));
-    b->sym_of_instr = malloc(TG_INSTR_MAX * sizeof(uint16_t));
+    b->slot = feed_slots_new(h);
     b->tok = malloc(sizeof(jsmntok_t) * b->tok_cap);
-    if (!b->sym || !b->sym_of_instr || !b->tok || b->n_sym > 0xfff0)
+    if (!b->sym || !b->slot || !b->tok || b->n_sym > 0xfff0)
         goto fail;
-    memset(b->sym_of_instr, 0xff, TG_INSTR_MAX * sizeof(uint16_t));
     for (uint32_t i = 0; i < b->n_sym; i++) {
         const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
         if (!in || in->id >= TG_INSTR_MAX)
@@ -517,7 +429,6 @@ static int bb_init(feed_handler_t *h)
         b->sym[i].px_scale = in->px_scale;
         b->sym[i].sz_scale = in->sz_scale;
         b->sym[i].name = in->symbol;
-        b->sym_of_instr[in->id] = (uint16_t)i;
     }
     return 0;
 fail:

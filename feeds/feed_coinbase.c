@@ -40,6 +40,8 @@
 #define JSMN_STRICT
 #include <jsmn.h>
 
+#include "feed_jtok.h"
+
 #define CB_TOK_CAP   (1u << 19) /* a snapshot of ~170k levels */
 #define CB_LOG_BURST 20
 
@@ -56,64 +58,13 @@ typedef struct feed_cb {
     feed_handler_t *h;
     cb_sym_t *sym;
     uint32_t n_sym;
-    uint16_t *sym_of_instr;
+    uint16_t *slot; /* instrument id -> index in sym + 1 (feed_slots_new) */
     jsmntok_t *tok;
     uint32_t tok_cap;
-    int64_t log_t0;
-    uint32_t log_n, log_dropped;
+    feed_ratelim_t log_rl;
 } feed_cb_t;
 
-static void cb_log(feed_cb_t *c, int64_t now, const char *what, int rc, const char *buf, size_t len)
-{
-    if (now - c->log_t0 > 10000000000LL || now < c->log_t0) {
-        if (c->log_dropped)
-            feed_logf(c->h, FEED_LOG_WARN, "coinbase: %u log lines suppressed", c->log_dropped);
-        c->log_t0 = now;
-        c->log_n = c->log_dropped = 0;
-    }
-    if (c->log_n++ >= CB_LOG_BURST) {
-        c->log_dropped++;
-        return;
-    }
-    int n = len > 160 ? 160 : (int)len;
-    feed_logf(c->h, FEED_LOG_WARN, "coinbase: %s (%s): %.*s%s", what, rc ? tg_strerror(rc) : "-", n,
-              buf, len > 160 ? "..." : "");
-}
-
 /* ---------------------------------------------------------------- helpers */
-
-static bool tk_is(const char *js, const jsmntok_t *t, const char *s)
-{
-    size_t n = strlen(s);
-    return t->type == JSMN_STRING && (size_t)(t->end - t->start) == n &&
-           memcmp(js + t->start, s, n) == 0;
-}
-
-static int tk_skip(const jsmntok_t *t, int n, int i)
-{
-    int end = t[i].end;
-    for (i++; i < n && t[i].start < end; i++)
-        ;
-    return i;
-}
-
-static int tk_u64(const char *js, const jsmntok_t *t, uint64_t *v)
-{
-    if (t->type != JSMN_PRIMITIVE)
-        return TG_EFIELD;
-    size_t n = (size_t)(t->end - t->start);
-    if (n == 0 || n > 19)
-        return TG_EFIELD;
-    uint64_t x = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned d = (unsigned)(unsigned char)js[t->start + i] - '0';
-        if (d > 9)
-            return TG_EFIELD;
-        x = x * 10 + d;
-    }
-    *v = x;
-    return 0;
-}
 
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
@@ -172,29 +123,7 @@ static int cb_time(const char *s, size_t n, int64_t *out)
 
 static int cb_sym_find(feed_cb_t *c, const char *s, size_t n)
 {
-    int64_t id = tg_instr_reg_find(c->h->reg, c->h->venue_id, s, n);
-    if (id < 0 || id >= TG_INSTR_MAX || c->sym_of_instr[id] == 0xffff)
-        return -1;
-    return c->sym_of_instr[id];
-}
-
-static void cb_emit(feed_handler_t *h, uint8_t kind, uint32_t instr, uint8_t side, int64_t px,
-                    int64_t sz, uint64_t seq, uint64_t aux, int64_t ts_exch, int64_t ts_recv,
-                    int64_t ts_mono, uint16_t flags)
-{
-    tg_event_t ev = {.ts_exch = ts_exch,
-                     .ts_recv = ts_recv,
-                     .ts_mono = ts_mono,
-                     .price = px,
-                     .size = sz,
-                     .seq = seq,
-                     .u.aux = aux,
-                     .instr = instr,
-                     .kind = kind,
-                     .side = side,
-                     .flags = flags};
-    feed_emit(h, &ev);
-    TG_STAT_INC(h->stats->events);
+    return feed_slot_find(c->h, c->slot, s, n);
 }
 
 /* resubscribe one product's level2 channel: Coinbase answers with a fresh snapshot */
@@ -233,9 +162,9 @@ static int cb_levels(feed_cb_t *c, const char *js, const jsmntok_t *t, int n, in
         int sd = side;
         int p = k + 1;
         if (!side) {
-            if (tk_is(js, &t[p], "buy"))
+            if (feed_jtok_str_is(js, &t[p], "buy"))
                 sd = TG_SIDE_BID;
-            else if (tk_is(js, &t[p], "sell"))
+            else if (feed_jtok_str_is(js, &t[p], "sell"))
                 sd = TG_SIDE_ASK;
             else
                 return TG_EFIELD;
@@ -253,7 +182,7 @@ static int cb_levels(feed_cb_t *c, const char *js, const jsmntok_t *t, int n, in
             return rc;
         d[2] = sd;
         m++;
-        k = tk_skip(t, n, k);
+        k = feed_jtok_next(t, n, k);
     }
     return m - used;
 }
@@ -270,44 +199,44 @@ static int cb_frame(feed_cb_t *c, const char *buf, size_t len, int64_t ts_recv, 
     jsmn_parser p;
     jsmn_init(&p);
     int n = jsmn_parse(&p, buf, len, t, c->tok_cap);
-    if (n < 1 || t[0].type != JSMN_OBJECT || tk_skip(t, n, 0) != n)
+    if (n < 1 || t[0].type != JSMN_OBJECT || feed_jtok_next(t, n, 0) != n)
         return TG_EJSON;
     int type = -1, prod = -1, bids = -1, asks = -1, changes = -1, time = -1, side = -1, size = -1,
         price = -1, seq = -1, tid = -1, k = 1;
     for (int j = 0; j < t[0].size; j++) {
         const jsmntok_t *key = &t[k];
         int v = k + 1;
-        if (tk_is(buf, key, "type"))
+        if (feed_jtok_str_is(buf, key, "type"))
             type = v;
-        else if (tk_is(buf, key, "product_id"))
+        else if (feed_jtok_str_is(buf, key, "product_id"))
             prod = v;
-        else if (tk_is(buf, key, "bids"))
+        else if (feed_jtok_str_is(buf, key, "bids"))
             bids = v;
-        else if (tk_is(buf, key, "asks"))
+        else if (feed_jtok_str_is(buf, key, "asks"))
             asks = v;
-        else if (tk_is(buf, key, "changes"))
+        else if (feed_jtok_str_is(buf, key, "changes"))
             changes = v;
-        else if (tk_is(buf, key, "time"))
+        else if (feed_jtok_str_is(buf, key, "time"))
             time = v;
-        else if (tk_is(buf, key, "side"))
+        else if (feed_jtok_str_is(buf, key, "side"))
             side = v;
-        else if (tk_is(buf, key, "size"))
+        else if (feed_jtok_str_is(buf, key, "size"))
             size = v;
-        else if (tk_is(buf, key, "price"))
+        else if (feed_jtok_str_is(buf, key, "price"))
             price = v;
-        else if (tk_is(buf, key, "sequence"))
+        else if (feed_jtok_str_is(buf, key, "sequence"))
             seq = v;
-        else if (tk_is(buf, key, "trade_id"))
+        else if (feed_jtok_str_is(buf, key, "trade_id"))
             tid = v;
-        k = tk_skip(t, n, v);
+        k = feed_jtok_next(t, n, v);
     }
     if (type < 0 || t[type].type != JSMN_STRING)
         return TG_EFIELD;
     const jsmntok_t *ty = &t[type];
-    bool snap = tk_is(buf, ty, "snapshot"), upd = tk_is(buf, ty, "l2update");
-    bool last_match = tk_is(buf, ty, "last_match");
-    bool match = last_match || tk_is(buf, ty, "match");
-    if (tk_is(buf, ty, "error"))
+    bool snap = feed_jtok_str_is(buf, ty, "snapshot"), upd = feed_jtok_str_is(buf, ty, "l2update");
+    bool last_match = feed_jtok_str_is(buf, ty, "last_match");
+    bool match = last_match || feed_jtok_str_is(buf, ty, "match");
+    if (feed_jtok_str_is(buf, ty, "error"))
         return TG_EPROTO;
     if (!snap && !upd && !match)
         return CB_UNHANDLED; /* subscriptions, ticker, heartbeat, ... */
@@ -334,15 +263,15 @@ static int cb_frame(feed_cb_t *c, const char *buf, size_t len, int64_t ts_recv, 
             t[price].type != JSMN_STRING || t[size].type != JSMN_STRING)
             return TG_EFIELD;
         uint64_t sq, id;
-        int rc = tk_u64(buf, &t[seq], &sq);
+        int rc = feed_jtok_u64(buf, &t[seq], &sq);
         if (rc == 0)
-            rc = tk_u64(buf, &t[tid], &id);
+            rc = feed_jtok_u64(buf, &t[tid], &id);
         if (rc < 0)
             return rc;
         uint8_t agg;
-        if (tk_is(buf, &t[side], "sell"))
+        if (feed_jtok_str_is(buf, &t[side], "sell"))
             agg = TG_SIDE_BUY; /* maker sold: the taker bought */
-        else if (tk_is(buf, &t[side], "buy"))
+        else if (feed_jtok_str_is(buf, &t[side], "buy"))
             agg = TG_SIDE_SELL;
         else
             return TG_EFIELD;
@@ -360,15 +289,15 @@ static int cb_frame(feed_cb_t *c, const char *buf, size_t len, int64_t ts_recv, 
         }
         if (y->last_tid && id != y->last_tid + 1) {
             TG_STAT_INC(h->stats->gaps);
-            cb_log(c, ts_mono, "match trade_id gap", 0, buf, len);
+            feed_log_frame(c->h, &c->log_rl, ts_mono, FEED_LOG_WARN, "match trade_id gap", 0, buf,
+                           len);
         }
         y->last_seq = sq;
         y->last_tid = id;
         if (last_match)
             return CB_OK; /* baseline only: a trade from before we subscribed */
-        cb_emit(h, TG_EV_TRADE, y->instr, agg, px, sz, sq, id, ts_exch, ts_recv, ts_mono,
-                TG_EVF_LAST);
-        TG_STAT_INC(h->stats->trades);
+        feed_emit_make(h, TG_EV_TRADE, y->instr, agg, px, sz, sq, id, ts_exch, ts_recv, ts_mono,
+                       TG_EVF_LAST);
         return CB_OK;
     }
     /* book: decode everything first, into the tail of the token array (unused space) */
@@ -400,14 +329,13 @@ static int cb_frame(feed_cb_t *c, const char *buf, size_t len, int64_t ts_recv, 
     }
     uint16_t fl = snap ? TG_EVF_SNAPSHOT : 0;
     if (snap) {
-        cb_emit(h, TG_EV_BOOK_CLEAR, y->instr, 0, 0, 0, 0, 0, ts_exch, ts_recv, ts_mono, fl);
+        feed_emit_make(h, TG_EV_BOOK_CLEAR, y->instr, 0, 0, 0, 0, 0, ts_exch, ts_recv, ts_mono, fl);
         TG_STAT_INC(h->stats->snapshots);
         y->live = true;
     }
     for (int i = 0; i < nl; i++)
-        cb_emit(h, TG_EV_LEVEL, y->instr, (uint8_t)lv[3 * i + 2], lv[3 * i], lv[3 * i + 1], 0, 0,
-                ts_exch, ts_recv, ts_mono, fl);
-    TG_STAT_ADD(h->stats->levels, nl);
+        feed_emit_make(h, TG_EV_LEVEL, y->instr, (uint8_t)lv[3 * i + 2], lv[3 * i], lv[3 * i + 1],
+                       0, 0, ts_exch, ts_recv, ts_mono, fl);
     feed_end_message(h, y->instr, ts_exch, ts_recv, ts_mono);
     return CB_OK;
 }
@@ -430,27 +358,15 @@ static int cb_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
         TG_STAT_INC(st->unhandled);
         return 0;
     }
-    const char *what;
-    if (rc == TG_EJSON) {
-        TG_STAT_INC(st->err_json);
-        what = "malformed frame";
-    } else if (rc == TG_ESYMBOL) {
-        TG_STAT_INC(st->err_symbol);
+    const char *what = feed_count_error(st, rc);
+    if (rc == TG_ESYMBOL)
         what = "unknown product";
-    } else if (rc == TG_EPROTO) {
-        TG_STAT_INC(st->err_venue);
-        what = "venue error";
-    } else if (rc <= TG_EDEC_SYNTAX && rc >= TG_EDEC_NEGATIVE) {
-        TG_STAT_INC(st->err_decimal);
-        what = "bad decimal";
-    } else {
-        TG_STAT_INC(st->err_field);
-        what = "missing or bad field";
-    }
-    cb_log(c, ts_mono, what, rc == TG_EPROTO ? 0 : rc, buf, len);
+    feed_log_frame(c->h, &c->log_rl, ts_mono, FEED_LOG_WARN, what, rc == TG_EPROTO ? 0 : rc, buf,
+                   len);
     if (book && sym >= 0 && c->sym[sym].live) {
         /* an unreadable book message: the book is no longer what Coinbase has */
-        cb_emit(h, TG_EV_GAP, c->sym[sym].instr, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono, TG_EVF_LAST);
+        feed_emit_make(h, TG_EV_GAP, c->sym[sym].instr, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
+                       TG_EVF_LAST);
         TG_STAT_INC(st->gaps);
         cb_resync(c, sym);
     }
@@ -495,8 +411,8 @@ static void cb_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
     feed_cb_t *c = h->vstate;
     for (uint32_t i = 0; i < c->n_sym; i++) {
-        cb_emit(h, TG_EV_STALE, c->sym[i].instr, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
-                TG_EVF_LAST | TG_EVF_RESYNC);
+        feed_emit_make(h, TG_EV_STALE, c->sym[i].instr, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
+                       TG_EVF_LAST | TG_EVF_RESYNC);
         c->sym[i].live = false;
     }
 }
@@ -511,27 +427,26 @@ static void cb_deinit(feed_handler_t *h)
     if (!c)
         return;
     free(c->sym);
-    free(c->sym_of_instr);
+    free(c->slot);
     free(c->tok);
-    free(c);
-    h->vstate = NULL;
+    feed_vstate_free(h);
 }
 
 static int cb_init(feed_handler_t *h)
 {
-    feed_cb_t *c = calloc(1, sizeof(*c));
+    feed_cb_t *c = feed_vstate_new(h, sizeof(*c));
     if (!c)
         return -ENOMEM;
-    h->vstate = c;
     c->h = h;
+    c->log_rl.burst = CB_LOG_BURST;
+    c->log_rl.period = FEED_LOG_PERIOD_10S;
     c->n_sym = h->n_instr;
     c->tok_cap = CB_TOK_CAP;
     c->sym = calloc(c->n_sym ? c->n_sym : 1, sizeof(*c->sym));
-    c->sym_of_instr = malloc(TG_INSTR_MAX * sizeof(uint16_t));
+    c->slot = feed_slots_new(h);
     c->tok = malloc(sizeof(jsmntok_t) * c->tok_cap);
-    if (!c->sym || !c->sym_of_instr || !c->tok || c->n_sym > 0xfff0)
+    if (!c->sym || !c->slot || !c->tok || c->n_sym > 0xfff0)
         goto fail;
-    memset(c->sym_of_instr, 0xff, TG_INSTR_MAX * sizeof(uint16_t));
     for (uint32_t i = 0; i < c->n_sym; i++) {
         const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
         if (!in || in->id >= TG_INSTR_MAX)
@@ -540,7 +455,6 @@ static int cb_init(feed_handler_t *h)
         c->sym[i].px_scale = in->px_scale;
         c->sym[i].sz_scale = in->sz_scale;
         c->sym[i].name = in->symbol;
-        c->sym_of_instr[in->id] = (uint16_t)i;
     }
     return 0;
 fail:

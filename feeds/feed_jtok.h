@@ -3,8 +3,8 @@
  * Small helpers shared by the jsmn-based venue parsers (feed_kraken.c, feed_okex.c,
  * feed_bitstamp.c, feed_bitmex.c): a per-handler token array that grows only when a frame
  * bigger than any before arrives (bounded; no allocation per message in steady state), token
- * navigation (tokens are in document order, so a subtree is a contiguous range), and a
- * rate limiter for log lines.
+ * navigation (tokens are in document order, so a subtree is a contiguous range), scalar
+ * decoding, and the venues' rate-limited "near '<token>'" log line (feed_ratelim_t, feed.h).
  *
  * Include after `#define JSMN_STATIC` + `#define JSMN_STRICT` + `#include <jsmn.h>` (the venue
  * file owns its static copy of jsmn), or alone (then this header does exactly that). Strict
@@ -28,6 +28,10 @@
 #include <string.h>
 
 #include "book/tg_err.h"
+#include "feed.h"
+
+/** Log lines per second of the jtok venues (feed_ratelim_t burst for feed_jtok_log). */
+#define FEED_JTOK_LOG_BURST 10
 
 /** Token array of one handler. */
 typedef struct feed_jtok {
@@ -151,28 +155,77 @@ static inline int feed_jtok_i64(const char *js, const jsmntok_t *t, int64_t *out
     return 0;
 }
 
-/** Log rate limiter: at most `burst` lines per second of monotonic time. */
-typedef struct feed_ratelim {
-    int64_t window; /* start of the current 1 s window (mono ns) */
-    uint32_t used, burst;
-    uint64_t suppressed; /* lines dropped since the last one let through */
-} feed_ratelim_t;
-
-/** May a line be logged now? On true, *dropped receives the number suppressed before it. */
-static inline bool feed_ratelim_ok(feed_ratelim_t *r, int64_t now_mono, uint64_t *dropped)
+/** Is token t a string equal to lit (primitives never match)? */
+static inline bool feed_jtok_str_is(const char *js, const jsmntok_t *t, const char *lit)
 {
-    if (now_mono - r->window >= 1000000000 || now_mono < r->window) {
-        r->window = now_mono;
-        r->used = 0;
+    size_t n = strlen(lit);
+    return t->type == JSMN_STRING && feed_jtok_len(t) == n && memcmp(js + t->start, lit, n) == 0;
+}
+
+/** Parse an unsigned JSON integer primitive of 1..19 digits. @return 0 or TG_EFIELD. */
+static inline int feed_jtok_u64(const char *js, const jsmntok_t *t, uint64_t *v)
+{
+    if (t->type != JSMN_PRIMITIVE)
+        return TG_EFIELD;
+    size_t n = feed_jtok_len(t);
+    if (n == 0 || n > 19)
+        return TG_EFIELD;
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)js[t->start + i] - '0';
+        if (d > 9)
+            return TG_EFIELD;
+        x = x * 10 + d;
     }
-    if (r->used >= r->burst) {
-        r->suppressed++;
-        return false;
+    *v = x;
+    return 0;
+}
+
+/** Rate-limited (rl) log line "<venue>: what[ near '<first 120 bytes of t>'] (N similar lines
+ *  suppressed)" (cold paths). t may be NULL. Nothing is counted when h has no log callback. */
+static inline void feed_jtok_log(feed_handler_t *h, feed_ratelim_t *rl, int64_t now, int level,
+                                 const char *what, const char *js, const jsmntok_t *t)
+{
+    uint64_t dropped;
+    if (!h->log || !feed_ratelim_ok(rl, now, &dropped))
+        return;
+    int n = t ? (int)feed_jtok_len(t) : 0;
+    if (n > 120)
+        n = 120;
+    feed_logf(h, level, "%s: %s%s%.*s%s (%llu similar lines suppressed)", h->venue->name, what,
+              t ? " near '" : "", n, t ? js + t->start : "", t ? "'" : "",
+              (unsigned long long)dropped);
+}
+
+/** Tokenize a received frame whose root must be of type root (JSMN_UNDEFINED: any). A frame
+ *  that does not tokenize or has another root is counted err_json, logged (rl) "malformed JSON"
+ *  with its first 120 bytes, and rejected. @return number of tokens or TG_EJSON. */
+static inline int feed_jtok_frame(feed_handler_t *h, feed_jtok_t *j, feed_ratelim_t *rl,
+                                  const char *buf, size_t len, int64_t ts_mono, jsmntype_t root)
+{
+    int n = feed_jtok_parse(j, buf, len);
+    if (n < 0 || (root != JSMN_UNDEFINED && j->t[0].type != root)) {
+        TG_STAT_INC(h->stats->err_json);
+        jsmntok_t whole = {.type = JSMN_STRING, .start = 0, .end = (int)(len < 120 ? len : 120)};
+        feed_jtok_log(h, rl, ts_mono, FEED_LOG_WARN, "malformed JSON", buf, &whole);
+        return TG_EJSON;
     }
-    r->used++;
-    *dropped = r->suppressed;
-    r->suppressed = 0;
-    return true;
+    return n;
+}
+
+/** Scratch block p of *cap elements of el bytes, grown if needed to j->cap / per + 1 elements
+ *  (one per `per` tokens). No allocation once big enough. @return the block (moved or not), or
+ *  NULL when realloc failed (p then stays valid, owned by the caller, *cap unchanged). */
+static inline void *feed_jtok_scratch(void *p, size_t *cap, const feed_jtok_t *j, size_t per,
+                                      size_t el)
+{
+    size_t want = (size_t)j->cap / per + 1;
+    if (want <= *cap)
+        return p;
+    void *np = realloc(p, want * el);
+    if (np)
+        *cap = want;
+    return np;
 }
 
 #endif

@@ -31,7 +31,6 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
-#include "book/tg_resync.h"
 #include "feed.h"
 #include "feed_checksum.h"
 #include "feed_jtok.h"
@@ -77,30 +76,7 @@ typedef struct kr_state {
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
-static void kr_log(feed_handler_t *h, int64_t now, int level, const char *what, const char *js,
-                   const jsmntok_t *t)
-{
-    kr_state_t *st = h->vstate;
-    uint64_t dropped;
-    if (!h->log || !feed_ratelim_ok(&st->rl, now, &dropped))
-        return;
-    int n = t ? (int)feed_jtok_len(t) : 0;
-    if (n > 120)
-        n = 120;
-    feed_logf(h, level, "kraken: %s%s%.*s%s (%llu similar lines suppressed)", what,
-              t ? " near '" : "", n, t ? js + t->start : "", t ? "'" : "",
-              (unsigned long long)dropped);
-}
-
-static void kr_emit(feed_handler_t *h, const tg_event_t *ev)
-{
-    feed_emit(h, ev);
-    TG_STAT_INC(h->stats->events);
-    if (ev->kind == TG_EV_LEVEL)
-        TG_STAT_INC(h->stats->levels);
-    else if (ev->kind == TG_EV_TRADE)
-        TG_STAT_INC(h->stats->trades);
-}
+#define kr_log(h, ...) feed_jtok_log((h), &((kr_state_t *)(h)->vstate)->rl, __VA_ARGS__)
 
 /* fractional digits of a decimal string (0 if no point) */
 static int kr_dp(const char *s, size_t n)
@@ -112,24 +88,8 @@ static int kr_dp(const char *s, size_t n)
 static kr_sym_t *kr_lookup(feed_handler_t *h, const char *s, size_t n)
 {
     kr_state_t *st = h->vstate;
-    int64_t id = tg_instr_reg_find(h->reg, h->venue_id, s, n);
-    if (id < 0 || id >= TG_INSTR_MAX || st->slot[id] == 0)
-        return NULL;
-    return &st->sym[st->slot[id] - 1];
-}
-
-/* symbol safe to paste into JSON text */
-static int kr_sym_ok(const char *s)
-{
-    for (; *s; s++)
-        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
-            return 0;
-    return 1;
-}
-
-static int kr_send(feed_handler_t *h, const char *text, size_t n)
-{
-    return h->send ? h->send(h->tctx, text, n) : -ENOTCONN;
+    int i = feed_slot_find(h, st->slot, s, n);
+    return i < 0 ? NULL : &st->sym[i];
 }
 
 static void kr_resubscribe(feed_handler_t *h, kr_sym_t *s);
@@ -137,13 +97,8 @@ static void kr_resubscribe(feed_handler_t *h, kr_sym_t *s);
 static void kr_resync(feed_handler_t *h, kr_sym_t *s, int64_t ts_recv, int64_t ts_mono,
                       uint16_t flags)
 {
-    tg_event_t ev = {0};
-    ev.kind = TG_EV_GAP;
-    ev.instr = s->id;
-    ev.ts_recv = ts_recv;
-    ev.ts_mono = ts_mono;
-    ev.flags = (uint16_t)(TG_EVF_LAST | flags);
-    kr_emit(h, &ev);
+    feed_emit_make(h, TG_EV_GAP, s->id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
+                   (uint16_t)(TG_EVF_LAST | flags));
     TG_STAT_INC(h->stats->gaps);
     kr_resubscribe(h, s);
 }
@@ -164,7 +119,7 @@ static void kr_resubscribe(feed_handler_t *h, kr_sym_t *s)
                          "{\"event\":\"%s\",\"pair\":[\"%s\"],\"subscription\":{\"name\":\"book\","
                          "\"depth\":%u}}",
                          k == 0 ? "unsubscribe" : "subscribe", in->symbol, depth);
-        rc = kr_send(h, msg, (size_t)n);
+        rc = feed_send(h, msg, (size_t)n);
     }
     if (rc < 0 && h->reconnect)
         h->reconnect(h->tctx, "kraken: resubscribe failed");
@@ -309,7 +264,7 @@ static int kr_book(feed_handler_t *h, kr_sym_t *s, const char *js, const jsmntok
         fl = TG_EVF_SNAPSHOT;
         ev.kind = TG_EV_BOOK_CLEAR;
         ev.flags = fl;
-        kr_emit(h, &ev);
+        feed_emit_counted(h, &ev);
         s->synced = 1;
         TG_STAT_INC(h->stats->snapshots);
     }
@@ -323,7 +278,7 @@ static int kr_book(feed_handler_t *h, kr_sym_t *s, const char *js, const jsmntok
         ev.side = st->lv[i].side;
         ev.price = st->lv[i].px;
         ev.size = st->lv[i].sz;
-        kr_emit(h, &ev);
+        feed_emit_counted(h, &ev);
     }
     if (ck >= 0) {
         tg_event_t c = {0};
@@ -336,7 +291,7 @@ static int kr_book(feed_handler_t *h, kr_sym_t *s, const char *js, const jsmntok
         c.size = s->sz_dp;
         c.u.checksum = cksum;
         c.flags = TG_EVF_LAST;
-        kr_emit(h, &c);
+        feed_emit_counted(h, &c);
         TG_STAT_INC(h->stats->checksum_msgs);
         return 0;
     }
@@ -394,7 +349,7 @@ static int kr_trades(feed_handler_t *h, kr_sym_t *s, const char *js, const jsmnt
         ev.price = st->lv[i].px;
         ev.size = st->lv[i].sz;
         ev.side = st->lv[i].side;
-        kr_emit(h, &ev);
+        feed_emit_counted(h, &ev);
     }
     if (nl)
         feed_end_message(h, s->id, ts_max, ts_recv, ts_mono);
@@ -438,23 +393,15 @@ static int kr_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     kr_state_t *st = h->vstate;
     TG_STAT_INC(h->stats->frames);
     TG_STAT_ADD(h->stats->bytes, len);
-    int n = feed_jtok_parse(&st->jt, buf, len);
-    if (n < 0) {
+    int n = feed_jtok_frame(h, &st->jt, &st->rl, buf, len, ts_mono, JSMN_UNDEFINED);
+    if (n < 0)
+        return n;
+    kr_lvl_t *nl = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*nl));
+    if (!nl) {
         TG_STAT_INC(h->stats->err_json);
-        jsmntok_t whole = {.type = JSMN_STRING, .start = 0, .end = (int)(len < 120 ? len : 120)};
-        kr_log(h, ts_mono, FEED_LOG_WARN, "malformed JSON", buf, &whole);
-        return TG_EJSON;
+        return -ENOMEM;
     }
-    if ((size_t)st->jt.cap / 3 + 1 > st->lv_cap) {
-        size_t nc = (size_t)st->jt.cap / 3 + 1;
-        kr_lvl_t *nl = realloc(st->lv, nc * sizeof(*nl));
-        if (!nl) {
-            TG_STAT_INC(h->stats->err_json);
-            return -ENOMEM;
-        }
-        st->lv = nl;
-        st->lv_cap = nc;
-    }
+    st->lv = nl;
     const jsmntok_t *t = st->jt.t;
     TG_STAT_INC(h->stats->slow_path);
     if (t[0].type == JSMN_OBJECT)
@@ -501,21 +448,13 @@ static int kr_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return kr_trades(h, s, buf, t, n, el[1], ts_recv, ts_mono);
 }
 
-/* Frames counted in unhandled or an err_* counter so far. */
-static uint64_t kr_counted(const feed_stats_t *s)
-{
-    return TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) +
-           TG_STAT_GET(s->err_symbol) + TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
-}
-
 /* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
 static int kr_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
-    uint64_t before = kr_counted(h->stats);
+    uint64_t before = feed_stats_settled(h->stats);
     int rc = kr_frame(h, buf, len, ts_recv, ts_mono);
-    if (kr_counted(h->stats) == before)
-        TG_STAT_INC(h->stats->handled);
+    feed_count_handled(h, before);
     return rc;
 }
 
@@ -548,21 +487,19 @@ static void kr_deinit(feed_handler_t *h)
     free(st->sym);
     free(st->slot);
     free(st->sbuf);
-    free(st);
-    h->vstate = NULL;
+    feed_vstate_free(h);
 }
 
 static int kr_init(feed_handler_t *h)
 {
-    kr_state_t *st = calloc(1, sizeof(*st));
+    kr_state_t *st = feed_vstate_new(h, sizeof(*st));
     if (!st)
         return -ENOMEM;
-    h->vstate = st;
-    st->rl.burst = 10;
+    st->rl.burst = FEED_JTOK_LOG_BURST;
     st->scap = 256 + (size_t)h->n_instr * (TG_SYMBOL_MAX + 3);
     st->lv_cap = KR_TOK_INIT / 3 + 1;
     st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
-    st->slot = calloc(TG_INSTR_MAX, sizeof(*st->slot));
+    st->slot = feed_slots_new(h);
     st->lv = calloc(st->lv_cap, sizeof(*st->lv));
     st->sbuf = malloc(st->scap);
     if (!st->sym || !st->slot || !st->lv || !st->sbuf ||
@@ -575,8 +512,6 @@ static int kr_init(feed_handler_t *h)
         st->sym[i].px_dp = st->sym[i].sz_dp = -1;
         const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
         st->sym[i].px_scale = in ? in->px_scale : KR_PX_SCALE_FIAT;
-        if (h->instr[i] < TG_INSTR_MAX)
-            st->slot[h->instr[i]] = (uint16_t)(i + 1);
     }
     return 0;
 }
@@ -590,7 +525,7 @@ static int kr_subscribe(feed_handler_t *h, const char *sub)
     int first = 1;
     for (uint32_t i = 0; i < h->n_instr; i++) {
         const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
-        if (!in || !kr_sym_ok(in->symbol)) {
+        if (!in || !feed_json_safe(in->symbol)) {
             feed_logf(h, FEED_LOG_ERROR, "kraken: symbol %u skipped (unusable name)", h->instr[i]);
             continue;
         }
@@ -600,7 +535,7 @@ static int kr_subscribe(feed_handler_t *h, const char *sub)
     n += (size_t)snprintf(st->sbuf + n, st->scap - n, "],\"subscription\":%s}", sub);
     if (n >= st->scap)
         return -ENOSPC;
-    return kr_send(h, st->sbuf, n);
+    return feed_send(h, st->sbuf, n);
 }
 
 static int kr_on_open(feed_handler_t *h)
@@ -608,7 +543,7 @@ static int kr_on_open(feed_handler_t *h)
     kr_state_t *st = h->vstate;
     for (uint32_t i = 0; i < h->n_instr; i++) {
         st->sym[i].synced = 0;
-        st->sym[i].resync_seen = h->resync ? tg_resync_get(h->resync, st->sym[i].id) : 0;
+        st->sym[i].resync_seen = feed_resync_count(h, st->sym[i].id);
     }
     int rc = 0;
     if (h->channels & FEED_CH_BOOK) {
@@ -626,13 +561,8 @@ static void kr_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
     kr_state_t *st = h->vstate;
     for (uint32_t i = 0; i < h->n_instr; i++) {
-        tg_event_t ev = {0};
-        ev.kind = TG_EV_STALE;
-        ev.instr = st->sym[i].id;
-        ev.ts_recv = ts_recv;
-        ev.ts_mono = ts_mono;
-        ev.flags = TG_EVF_LAST;
-        kr_emit(h, &ev);
+        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
+                       TG_EVF_LAST);
         st->sym[i].synced = 0;
     }
 }
@@ -640,10 +570,8 @@ static void kr_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 static void kr_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     kr_state_t *st = h->vstate;
-    for (uint32_t i = 0; h->resync && i < h->n_instr; i++) {
-        uint32_t v = tg_resync_get(h->resync, st->sym[i].id);
-        if (v != st->sym[i].resync_seen) {
-            st->sym[i].resync_seen = v;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        if (feed_resync_asked(h, st->sym[i].id, &st->sym[i].resync_seen)) {
             kr_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (checksum/crossed)",
                    NULL, NULL);
             kr_resubscribe(h, &st->sym[i]);
@@ -652,7 +580,7 @@ static void kr_on_tick(feed_handler_t *h, int64_t now_mono)
     if (now_mono - st->last_ping >= KR_PING_NS) {
         st->last_ping = now_mono;
         static const char ping[] = "{\"event\":\"ping\"}";
-        kr_send(h, ping, sizeof(ping) - 1);
+        feed_send(h, ping, sizeof(ping) - 1);
     }
 }
 

@@ -35,7 +35,6 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
-#include "book/tg_resync.h"
 #include "feed.h"
 #include "feed_checksum.h"
 #include "feed_jtok.h"
@@ -77,58 +76,15 @@ typedef struct ok_state {
     size_t scap;
 } ok_state_t;
 
-static void ok_log(feed_handler_t *h, int64_t now, int level, const char *what, const char *js,
-                   const jsmntok_t *t)
-{
-    ok_state_t *st = h->vstate;
-    uint64_t dropped;
-    if (!h->log || !feed_ratelim_ok(&st->rl, now, &dropped))
-        return;
-    int n = t ? (int)feed_jtok_len(t) : 0;
-    if (n > 120)
-        n = 120;
-    feed_logf(h, level, "okex: %s%s%.*s%s (%llu similar lines suppressed)", what,
-              t ? " near '" : "", n, t ? js + t->start : "", t ? "'" : "",
-              (unsigned long long)dropped);
-}
-
-static void ok_emit(feed_handler_t *h, const tg_event_t *ev)
-{
-    feed_emit(h, ev);
-    TG_STAT_INC(h->stats->events);
-    if (ev->kind == TG_EV_LEVEL)
-        TG_STAT_INC(h->stats->levels);
-    else if (ev->kind == TG_EV_TRADE)
-        TG_STAT_INC(h->stats->trades);
-}
-
-static int ok_send(feed_handler_t *h, const char *text, size_t n)
-{
-    return h->send ? h->send(h->tctx, text, n) : -ENOTCONN;
-}
-
-static int ok_name_ok(const char *s)
-{
-    for (; *s; s++)
-        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
-            return 0;
-    return 1;
-}
+#define ok_log(h, ...) feed_jtok_log((h), &((ok_state_t *)(h)->vstate)->rl, __VA_ARGS__)
 
 static void ok_resubscribe(feed_handler_t *h, ok_sym_t *s);
 
 static void ok_resync(feed_handler_t *h, ok_sym_t *s, uint64_t got, int64_t ts_recv,
                       int64_t ts_mono)
 {
-    tg_event_t ev = {0};
-    ev.kind = TG_EV_GAP;
-    ev.instr = s->id;
-    ev.ts_recv = ts_recv;
-    ev.ts_mono = ts_mono;
-    ev.seq = s->last_seq > 0 ? (uint64_t)s->last_seq : 0;
-    ev.u.aux = got;
-    ev.flags = TG_EVF_LAST;
-    ok_emit(h, &ev);
+    feed_emit_make(h, TG_EV_GAP, s->id, 0, 0, 0, s->last_seq > 0 ? (uint64_t)s->last_seq : 0, got,
+                   0, ts_recv, ts_mono, TG_EVF_LAST);
     TG_STAT_INC(h->stats->gaps);
     ok_resubscribe(h, s);
 }
@@ -140,7 +96,7 @@ static void ok_resubscribe(feed_handler_t *h, ok_sym_t *s)
     s->synced = 0;
     s->last_seq = -1;
     const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
-    if (!in || !ok_name_ok(in->symbol))
+    if (!in || !feed_json_safe(in->symbol))
         return;
     char msg[256];
     int rc = 0;
@@ -148,7 +104,7 @@ static void ok_resubscribe(feed_handler_t *h, ok_sym_t *s)
         int n = snprintf(msg, sizeof(msg),
                          "{\"op\":\"%s\",\"args\":[{\"channel\":\"%s\",\"instId\":\"%s\"}]}",
                          k == 0 ? "unsubscribe" : "subscribe", s->chan, in->symbol);
-        rc = ok_send(h, msg, (size_t)n);
+        rc = feed_send(h, msg, (size_t)n);
     }
     if (rc < 0 && h->reconnect)
         h->reconnect(h->tctx, "okex: resubscribe failed");
@@ -157,10 +113,8 @@ static void ok_resubscribe(feed_handler_t *h, ok_sym_t *s)
 static ok_sym_t *ok_lookup(feed_handler_t *h, const char *s, size_t n)
 {
     ok_state_t *st = h->vstate;
-    int64_t id = tg_instr_reg_find(h->reg, h->venue_id, s, n);
-    if (id < 0 || id >= TG_INSTR_MAX || st->slot[id] == 0)
-        return NULL;
-    return &st->sym[st->slot[id] - 1];
+    int i = feed_slot_find(h, st->slot, s, n);
+    return i < 0 ? NULL : &st->sym[i];
 }
 
 /* decimals if the string is padded with a trailing zero after the point, else 0 */
@@ -291,7 +245,7 @@ static int ok_book_msg(feed_handler_t *h, ok_sym_t *s, const char *js, const jsm
         fl = TG_EVF_SNAPSHOT;
         ev.kind = TG_EV_BOOK_CLEAR;
         ev.flags = fl;
-        ok_emit(h, &ev);
+        feed_emit_counted(h, &ev);
         s->synced = 1;
         TG_STAT_INC(h->stats->snapshots);
     }
@@ -301,7 +255,7 @@ static int ok_book_msg(feed_handler_t *h, ok_sym_t *s, const char *js, const jsm
         ev.side = st->lv[i].side;
         ev.price = st->lv[i].px;
         ev.size = st->lv[i].sz;
-        ok_emit(h, &ev);
+        feed_emit_counted(h, &ev);
     }
     if (have_ck) {
         ev.kind = TG_EV_CHECKSUM;
@@ -310,7 +264,7 @@ static int ok_book_msg(feed_handler_t *h, ok_sym_t *s, const char *js, const jsm
         ev.size = s->sz_fix;
         ev.u.checksum = (uint32_t)(int32_t)ck;
         ev.flags = TG_EVF_LAST;
-        ok_emit(h, &ev);
+        feed_emit_counted(h, &ev);
         TG_STAT_INC(h->stats->checksum_msgs);
         return 0;
     }
@@ -390,7 +344,7 @@ static int ok_trades(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmnt
         ev.price = st->lv[i].px;
         ev.size = st->lv[i].sz;
         ev.side = st->lv[i].side;
-        ok_emit(h, &ev);
+        feed_emit_counted(h, &ev);
         k = feed_jtok_next(t, n, k);
     }
     if (nl)
@@ -431,23 +385,15 @@ static int ok_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
         TG_STAT_INC(h->stats->unhandled);
         return 0;
     }
-    int n = feed_jtok_parse(&st->jt, buf, len);
-    if (n < 0 || st->jt.t[0].type != JSMN_OBJECT) {
+    int n = feed_jtok_frame(h, &st->jt, &st->rl, buf, len, ts_mono, JSMN_OBJECT);
+    if (n < 0)
+        return n;
+    ok_lvl_t *nl = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*nl));
+    if (!nl) {
         TG_STAT_INC(h->stats->err_json);
-        jsmntok_t whole = {.type = JSMN_STRING, .start = 0, .end = (int)(len < 120 ? len : 120)};
-        ok_log(h, ts_mono, FEED_LOG_WARN, "malformed JSON", buf, &whole);
-        return TG_EJSON;
+        return -ENOMEM;
     }
-    if ((size_t)st->jt.cap / 3 + 1 > st->lv_cap) {
-        size_t nc = (size_t)st->jt.cap / 3 + 1;
-        ok_lvl_t *nl = realloc(st->lv, nc * sizeof(*nl));
-        if (!nl) {
-            TG_STAT_INC(h->stats->err_json);
-            return -ENOMEM;
-        }
-        st->lv = nl;
-        st->lv_cap = nc;
-    }
+    st->lv = nl;
     const jsmntok_t *t = st->jt.t;
     TG_STAT_INC(h->stats->slow_path);
     int e = feed_jtok_get(buf, t, n, 0, "event");
@@ -515,21 +461,13 @@ static int ok_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return 0;
 }
 
-/* Frames counted in unhandled or an err_* counter so far. */
-static uint64_t ok_counted(const feed_stats_t *s)
-{
-    return TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) +
-           TG_STAT_GET(s->err_symbol) + TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
-}
-
 /* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
 static int ok_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
-    uint64_t before = ok_counted(h->stats);
+    uint64_t before = feed_stats_settled(h->stats);
     int rc = ok_frame(h, buf, len, ts_recv, ts_mono);
-    if (ok_counted(h->stats) == before)
-        TG_STAT_INC(h->stats->handled);
+    feed_count_handled(h, before);
     return rc;
 }
 
@@ -553,17 +491,15 @@ static void ok_deinit(feed_handler_t *h)
     free(st->sym);
     free(st->slot);
     free(st->sbuf);
-    free(st);
-    h->vstate = NULL;
+    feed_vstate_free(h);
 }
 
 static int ok_init(feed_handler_t *h)
 {
-    ok_state_t *st = calloc(1, sizeof(*st));
+    ok_state_t *st = feed_vstate_new(h, sizeof(*st));
     if (!st)
         return -ENOMEM;
-    h->vstate = st;
-    st->rl.burst = 10;
+    st->rl.burst = FEED_JTOK_LOG_BURST;
     /* subscribed book channel by depth: 1 -> bbo-tbt, 5 -> books5, else books (400 levels;
      * the l2-tbt channels need a login since 2023) */
     snprintf(st->book_chan, sizeof(st->book_chan), "%s",
@@ -573,7 +509,7 @@ static int ok_init(feed_handler_t *h)
     st->scap = 256 + (size_t)OK_SUB_BATCH * 2 * (TG_SYMBOL_MAX + OK_CHAN_MAX + 32);
     st->lv_cap = OK_TOK_INIT / 3 + 1;
     st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
-    st->slot = calloc(TG_INSTR_MAX, sizeof(*st->slot));
+    st->slot = feed_slots_new(h);
     st->lv = calloc(st->lv_cap, sizeof(*st->lv));
     st->sbuf = malloc(st->scap);
     if (!st->sym || !st->slot || !st->lv || !st->sbuf ||
@@ -585,8 +521,6 @@ static int ok_init(feed_handler_t *h)
         st->sym[i].id = h->instr[i];
         st->sym[i].last_seq = -1;
         memcpy(st->sym[i].chan, st->book_chan, sizeof(st->book_chan));
-        if (h->instr[i] < TG_INSTR_MAX)
-            st->slot[h->instr[i]] = (uint16_t)(i + 1);
     }
     return 0;
 }
@@ -599,14 +533,14 @@ static int ok_on_open(feed_handler_t *h)
     for (uint32_t j = 0; j < h->n_instr; j++) {
         st->sym[j].synced = 0;
         st->sym[j].last_seq = -1;
-        st->sym[j].resync_seen = h->resync ? tg_resync_get(h->resync, st->sym[j].id) : 0;
+        st->sym[j].resync_seen = feed_resync_count(h, st->sym[j].id);
     }
     while (i < h->n_instr && rc >= 0) {
         size_t n = (size_t)snprintf(st->sbuf, st->scap, "{\"op\":\"subscribe\",\"args\":[");
         int first = 1;
         for (uint32_t b = 0; b < OK_SUB_BATCH && i < h->n_instr; b++, i++) {
             const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
-            if (!in || !ok_name_ok(in->symbol)) {
+            if (!in || !feed_json_safe(in->symbol)) {
                 feed_logf(h, FEED_LOG_ERROR, "okex: instrument %u skipped (unusable name)",
                           h->instr[i]);
                 continue;
@@ -628,7 +562,7 @@ static int ok_on_open(feed_handler_t *h)
         if (n >= st->scap)
             return -ENOSPC;
         if (!first)
-            rc = ok_send(h, st->sbuf, n);
+            rc = feed_send(h, st->sbuf, n);
     }
     return rc < 0 ? rc : 0;
 }
@@ -637,13 +571,8 @@ static void ok_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
     ok_state_t *st = h->vstate;
     for (uint32_t i = 0; i < h->n_instr; i++) {
-        tg_event_t ev = {0};
-        ev.kind = TG_EV_STALE;
-        ev.instr = st->sym[i].id;
-        ev.ts_recv = ts_recv;
-        ev.ts_mono = ts_mono;
-        ev.flags = TG_EVF_LAST;
-        ok_emit(h, &ev);
+        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
+                       TG_EVF_LAST);
         st->sym[i].synced = 0;
         st->sym[i].last_seq = -1;
     }
@@ -652,10 +581,8 @@ static void ok_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 static void ok_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     ok_state_t *st = h->vstate;
-    for (uint32_t i = 0; h->resync && i < h->n_instr; i++) {
-        uint32_t v = tg_resync_get(h->resync, st->sym[i].id);
-        if (v != st->sym[i].resync_seen) {
-            st->sym[i].resync_seen = v;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        if (feed_resync_asked(h, st->sym[i].id, &st->sym[i].resync_seen)) {
             ok_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (checksum/crossed)",
                    NULL, NULL);
             ok_resubscribe(h, &st->sym[i]);
@@ -663,7 +590,7 @@ static void ok_on_tick(feed_handler_t *h, int64_t now_mono)
     }
     if (now_mono - st->last_ping >= OK_PING_NS) {
         st->last_ping = now_mono;
-        ok_send(h, "ping", 4);
+        feed_send(h, "ping", 4);
     }
 }
 
