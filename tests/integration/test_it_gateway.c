@@ -657,7 +657,7 @@ static void test_captured_frames_rebuild_the_same_books(void **st)
                 tg_level_t la[16], lb[16];
                 size_t na = book_l2_top(a, s ? TG_SIDE_ASK : TG_SIDE_BID, la, 10),
                        nb = book_l2_top(b, s ? TG_SIDE_ASK : TG_SIDE_BID, lb, 10);
-                char w[160];
+                char w[512];
                 snprintf(w, sizeof(w), "%s %s capture %s", G.recs[i].name, in->symbol,
                          s ? "asks" : "bids");
                 int64_t px[16], sz[16];
