@@ -129,7 +129,7 @@ run_gw() {
     cat >"$d/tickgate.ini" <<INI
 [gateway]
 log_level = warn
-feed_threads = 1
+feed_threads = ${BENCH_FEED_THREADS:-1}
 candles = 1s, 1m, 5m, 1h
 [postgres]
 conninfo = $TG_TEST_PG_DSN
