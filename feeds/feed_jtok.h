@@ -6,11 +6,11 @@
  * navigation (tokens are in document order, so a subtree is a contiguous range), scalar
  * decoding, and the venues' rate-limited "near '<token>'" log line (feed_ratelim_t, feed.h).
  *
- * Include after `#define JSMN_STATIC` + `#define JSMN_STRICT` + `#include <jsmn.h>` (the venue
- * file owns its static copy of jsmn), or alone (then this header does exactly that). Strict
- * mode matters: non-strict jsmn accepts `{"a"}` or bare words, and the key/value walk below
- * would then read a neighbour's token as a value.
- * Thread: feed:<venue> (one feed_jtok_t per handler).
+ * Include after `#define JSMN_STATIC` + `#define JSMN_PARENT_LINKS` + `#define JSMN_STRICT` +
+ * `#include <jsmn.h>` (the venue file owns its static copy of jsmn), or alone (then this header
+ * does exactly that). Strict mode matters: non-strict jsmn accepts `{"a"}` or bare words, and the
+ * key/value walk below would then read a neighbour's token as a value. Thread: feed:<venue> (one
+ * feed_jtok_t per handler).
  */
 #ifndef FEED_JTOK_H
 #define FEED_JTOK_H
