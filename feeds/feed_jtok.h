@@ -17,6 +17,7 @@
 
 #ifndef JSMN_H
 #define JSMN_STATIC
+#define JSMN_PARENT_LINKS
 #define JSMN_STRICT
 #include <jsmn.h>
 #endif
