@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Integration test of feeds/feed_conn: no received byte stays buffered in the TLS layer while
+ * the socket is quiet. tickgate-replay (TG_REPLAY_BIN) serves a real recording (TG_RECORDINGS)
+ * over wss as fast as we read (--max: many TLS records per TCP segment), then pauses
+ * (--fault stall=T@N) or holds the connection open after the last frame (--hold). Every frame
+ * sent before a pause must reach the handler during the pause, long before the next one, and
+ * every frame of the recording must arrive while the connection sits idle at the end (pings
+ * and the stale timer are off, so no later segment can flush a trapped record).
+ * This is what OpenSSL read-ahead breaks with lws 4.1 (docs/feeds.md "TLS read-ahead").
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "book/tg_clock.h"
+#include "book/tg_instr.h"
+#include "book/tg_ring.h"
+#include "feeds/feed_conn.h"
+#include "feeds/feed_tgrec.h"
+
+#define KRAKEN   "kraken/cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec"
+#define STALL_MS 3000
+
+static const char *g_bin, *g_recs, *g_root;
+static char g_certdir[256], g_cert[300], g_key[300];
+
+/* Frames of the recording (not the generated REST lines) and its subscribes. */
+typedef struct expect {
+    feed_tgrec_t *r;
+    size_t n;
+} expect_t;
+
+static void expect_load(expect_t *e)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", g_recs, KRAKEN);
+    memset(e, 0, sizeof(*e));
+    assert_int_equal(feed_tgrec_open(&e->r, path), 0);
+    int64_t ts;
+    const char *f;
+    size_t len;
+    int rc;
+    while ((rc = feed_tgrec_next(e->r, &ts, &f, &len)) == 1)
+        if (!feed_tgrec_is_generated(f, len))
+            e->n++;
+    assert_int_equal(rc, 0);
+    assert_true(e->n > 1000);
+}
+
+/* ---------- the replay server process ---------- */
+
+static pid_t server_start(const char *const *extra, int *port)
+{
+    int out[2];
+    assert_int_equal(pipe(out), 0);
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", g_recs, KRAKEN);
+    const char *argv[32];
+    size_t n = 0;
+    const char *base[] = {g_bin,   "serve",  "--port", "0",     "--quiet", "--max", "--hold",
+                          "--tls", "--cert", g_cert,   "--key", g_key,     NULL};
+    for (size_t i = 0; base[i]; i++)
+        argv[n++] = base[i];
+    for (size_t i = 0; extra && extra[i]; i++)
+        argv[n++] = extra[i];
+    argv[n++] = path;
+    argv[n] = NULL;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(out[1], 1);
+        close(out[0]);
+        execv(g_bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    char line[128] = {0};
+    size_t got = 0;
+    struct pollfd pfd = {out[0], POLLIN, 0};
+    while (got < sizeof(line) - 1 && !memchr(line, '\n', got)) {
+        if (poll(&pfd, 1, 15000) <= 0)
+            break;
+        ssize_t r = read(out[0], line + got, sizeof(line) - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        line[got] = 0;
+    }
+    close(out[0]);
+    *port = 0;
+    assert_int_equal(sscanf(line, "listening port=%d", port), 1);
+    return pid;
+}
+
+static void server_stop(pid_t pid)
+{
+    int st = 0;
+    kill(pid, SIGTERM);
+    waitpid(pid, &st, 0);
+}
+
+/* ---------- test venue handler: arrival time of every frame ---------- */
+
+static struct {
+    const char *const *sent;
+    size_t n_sent;
+    int64_t *mono; /* arrival (monotonic ns) of frame i */
+    size_t cap, n;
+    int opens, errors;
+    _Atomic size_t n_pub;
+} G;
+
+static int tv_on_open(feed_handler_t *h)
+{
+    G.opens++;
+    for (size_t i = 0; i < G.n_sent; i++)
+        if (h->send(h->tctx, G.sent[i], strlen(G.sent[i])) != 0)
+            G.errors++;
+    return 0;
+}
+
+static int tv_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t tr, int64_t tm)
+{
+    (void)h, (void)buf, (void)len, (void)tr;
+    if (G.n < G.cap)
+        G.mono[G.n] = tm;
+    G.n++;
+    atomic_store(&G.n_pub, G.n);
+    return 0;
+}
+
+static void tv_on_close(feed_handler_t *h, int64_t tr, int64_t tm)
+{
+    (void)h, (void)tr, (void)tm;
+}
+
+static const feed_venue_t tv_venue = {
+    .name = "test", .on_open = tv_on_open, .on_frame = tv_on_frame, .on_close = tv_on_close};
+
+static const char *const k_syms[] = {"XBT/TEST"};
+
+static void test_log(void *ctx, int level, const char *msg)
+{
+    (void)ctx;
+    if (getenv("TG_TEST_VERBOSE"))
+        fprintf(stderr, "[%d] %s\n", level, msg);
+}
+
+/* Serve the recording with `extra` faults; return when n frames arrived or after wait_ms. */
+static void run(const expect_t *e, const char *const *extra, size_t n, int wait_ms)
+{
+    free(G.mono);
+    memset(&G, 0, sizeof(G));
+    G.sent = e->r->sent;
+    G.n_sent = e->r->n_sent;
+    G.cap = e->n;
+    G.mono = calloc(G.cap, sizeof(*G.mono));
+    assert_non_null(G.mono);
+    int port;
+    pid_t pid = server_start(extra, &port);
+    tg_instr_reg_t *reg = NULL;
+    tg_ring_t *ring = NULL;
+    feed_loop_t *loop = NULL;
+    uint32_t id;
+    assert_int_equal(tg_instr_reg_create(&reg), 0);
+    assert_int_equal(tg_instr_reg_add(reg, "test", k_syms[0], NULL, &id), 0);
+    assert_int_equal(tg_ring_create(&ring, 1u << 20, sizeof(tg_event_t)), 0);
+    assert_int_equal(feed_loop_create(&loop, NULL), 0);
+    feed_conn_cfg_t cc;
+    feed_conn_cfg_defaults(&cc);
+    char url[128];
+    snprintf(url, sizeof(url), "wss://localhost:%d/ws", port);
+    cc.url = url;
+    cc.ca_file = g_cert;
+    cc.venue_impl = &tv_venue;
+    cc.reg = reg;
+    cc.symbols = k_syms;
+    cc.n_symbols = 1;
+    cc.ring = ring;
+    cc.log = test_log;
+    cc.ping_ms = 0; /* nothing may come from the server but the frames */
+    cc.stale_ms = 0;
+    assert_int_equal(feed_loop_add(loop, &cc, NULL), 0);
+    assert_int_equal(feed_loop_start(loop), 0);
+    for (int i = 0; i < wait_ms / 5 && atomic_load(&G.n_pub) < n; i++)
+        usleep(5000);
+    feed_loop_stop(loop);
+    feed_loop_destroy(&loop);
+    tg_ring_destroy(&ring);
+    tg_instr_reg_destroy(&reg);
+    server_stop(pid);
+    assert_int_equal(G.errors, 0);
+    assert_int_equal(G.opens, 1);
+}
+
+/* ---------- tests ---------- */
+
+static void test_every_frame_sent_before_a_pause_arrives_during_the_pause(void **st)
+{
+    (void)st;
+    expect_t e;
+    expect_load(&e);
+    /* Several pauses, each after a burst of --max frames that queued up in the socket. */
+    const size_t at[] = {500, 1500, 3000};
+    char spec[3][64];
+    const char *extra[8];
+    size_t k = 0;
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(at[i] + 1 < e.n);
+        snprintf(spec[i], sizeof(spec[i]), "stall=%d@%zu,times=1", STALL_MS, at[i]);
+        extra[k++] = "--fault";
+        extra[k++] = spec[i];
+    }
+    extra[k] = NULL;
+    run(&e, extra, e.n, 30000);
+    if (G.n != e.n)
+        fail_msg("%zu of %zu frames arrived; the rest stayed buffered on an idle connection", G.n,
+                 e.n);
+    /* The replay server counts frames from 1: frame at[i] (index at[i] - 1) is the last one
+     * before the pause. It must arrive well before the pause ends, i.e. before index at[i]
+     * by most of the pause; and no other gap may come near a pause (nothing held back). */
+    for (size_t i = 0; i < 3; i++) {
+        int64_t gap_ms = (G.mono[at[i]] - G.mono[at[i] - 1]) / 1000000;
+        if (gap_ms < STALL_MS / 2)
+            fail_msg("pause after frame %zu: only %lld ms between frames %zu and %zu "
+                     "(frames sent before the pause were held back)",
+                     at[i], (long long)gap_ms, at[i], at[i] + 1);
+    }
+    for (size_t j = 1; j < G.n; j++) {
+        bool pause = j == at[0] || j == at[1] || j == at[2];
+        int64_t gap_ms = (G.mono[j] - G.mono[j - 1]) / 1000000;
+        if (!pause && gap_ms >= STALL_MS / 2)
+            fail_msg("frame %zu arrived %lld ms after the previous one", j + 1, (long long)gap_ms);
+    }
+    feed_tgrec_close(&e.r);
+}
+
+static void test_the_last_frames_arrive_while_the_connection_sits_idle(void **st)
+{
+    (void)st;
+    expect_t e;
+    expect_load(&e);
+    run(&e, NULL, e.n, 15000);
+    if (G.n != e.n)
+        fail_msg("%zu of %zu frames arrived; the rest stayed buffered on an idle connection", G.n,
+                 e.n);
+    feed_tgrec_close(&e.r);
+}
+
+int main(void)
+{
+    g_bin = getenv("TG_REPLAY_BIN");
+    g_recs = getenv("TG_RECORDINGS");
+    g_root = getenv("TG_SOURCE_ROOT");
+    if (!g_bin || !g_recs || !g_root)
+        return 77;
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(g_certdir, sizeof(g_certdir), "/tmp/tg-burst-cert-XXXXXX");
+    if (!mkdtemp(g_certdir))
+        return 1;
+    snprintf(g_cert, sizeof(g_cert), "%s/cert.pem", g_certdir);
+    snprintf(g_key, sizeof(g_key), "%s/key.pem", g_certdir);
+    char cmd[700];
+    snprintf(cmd, sizeof(cmd), "sh '%s/tools/replay/gen-test-cert.sh' '%s' >/dev/null", g_root,
+             g_certdir);
+    if (system(cmd) != 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_frame_sent_before_a_pause_arrives_during_the_pause),
+        cmocka_unit_test(test_the_last_frames_arrive_while_the_connection_sits_idle),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    free(G.mono);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_certdir);
+    if (system(cmd) != 0)
+        rc = rc ? rc : 1;
+    return rc;
+}
