@@ -1,13 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * L2 order book over fixed-point prices (one per instrument), owned by the builder thread.
- * TO BE COMPLETED (issue 4): structure, state, generation, depth counts. The read API below is
- * fixed now because venue checksum functions (feeds/) are written against it.
+ *
+ * Structure (docs/book.md): per side one sorted array of keys and one of sizes with the BEST
+ * level at the END, the live range [lo, n) floating inside the allocation. Asks are stored as
+ * key = -price so both sides sort ascending and share one code path. A change near the top is
+ * found by a short scan from the end (binary search beyond 8 levels) and inserted/removed with a
+ * memmove of the few levels above it (or below it, whichever is shorter). Truncating a side to a
+ * depth limit is O(1) (lo moves). Memory grows only when a book is deeper than ever before
+ * (warm-up); after that no call allocates.
+ *
+ * Range: any int64 price except INT64_MIN (rejected with -EINVAL); size > 0 sets, size 0
+ * deletes, size < 0 is -EINVAL.
+ *
  * Thread: book (owner). Nothing here is shared.
  */
 #ifndef BOOK_L2_H
 #define BOOK_L2_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +39,9 @@ typedef enum book_state {
     BOOK_STATE_STALE = 2, /* feed disconnected or silent */
 } book_state_t;
 
+/** book_l2_set() result for deleting a level that is not in the book (not an error). */
+#define BOOK_L2_MISSING 1
+
 /**
  * Copy up to n levels of one side, best first (bids descending, asks ascending).
  * @return number of levels written.  Thread: book.
@@ -36,5 +50,53 @@ size_t book_l2_top(const book_l2_t *b, tg_side_t side, tg_level_t *out, size_t n
 
 /** Number of levels on one side.  Thread: book. */
 size_t book_l2_depth(const book_l2_t *b, tg_side_t side);
+
+/**
+ * Create an empty book (state RESYNCING, generation 0, last seq 0).
+ * @param out       Written only on success; free with book_l2_destroy().
+ * @param cap_hint  Expected levels per side (0: 256). Pre-allocates so that books up to this
+ *                  depth never allocate.
+ * @return 0 or -ENOMEM.  Thread: book.
+ */
+int book_l2_create(book_l2_t **out, uint32_t cap_hint);
+
+/** Free a book; sets *b to NULL; NULL is a no-op.  Thread: book. */
+void book_l2_destroy(book_l2_t **b);
+
+/** Remove every level of both sides (state, generation and seq unchanged).  Thread: book. */
+void book_l2_clear(book_l2_t *b);
+
+/**
+ * Set one level: size > 0 inserts or replaces, size 0 deletes.
+ * @return 0; BOOK_L2_MISSING (delete of an absent level, nothing changed); -EINVAL (bad side,
+ *         size < 0 or price INT64_MIN); -ENOMEM (growing past the largest depth seen failed; the
+ *         book is unchanged).  Thread: book. No allocation unless the side outgrows its memory.
+ */
+int book_l2_set(book_l2_t *b, tg_side_t side, int64_t price, int64_t size);
+
+/** Best bid / best ask. @return false if that side is empty (out untouched).  Thread: book. */
+bool book_l2_best_bid(const book_l2_t *b, tg_level_t *out);
+bool book_l2_best_ask(const book_l2_t *b, tg_level_t *out);
+
+/** True if both sides are non-empty and best bid >= best ask.  Thread: book. */
+bool book_l2_crossed(const book_l2_t *b);
+
+/** Keep at most n levels per side (the best ones); n == 0 means no limit. O(1).
+ *  Thread: book. */
+void book_l2_truncate(book_l2_t *b, size_t n);
+
+/** Size at an exact price, 0 if absent.  Thread: book. */
+int64_t book_l2_size_at(const book_l2_t *b, tg_side_t side, int64_t price);
+
+/* State bookkeeping (the builder decides; the book stores it with the levels). */
+book_state_t book_l2_state(const book_l2_t *b);
+void book_l2_set_state(book_l2_t *b, book_state_t st);
+/** Generation: increases by one each time the book becomes VALID from a snapshot, i.e. once
+ *  per (re)sync. Consumers compare it to notice that a book was rebuilt. */
+uint64_t book_l2_generation(const book_l2_t *b);
+void book_l2_bump_generation(book_l2_t *b);
+/** Last exchange sequence applied (venue meaning; 0 if none). */
+uint64_t book_l2_last_seq(const book_l2_t *b);
+void book_l2_set_last_seq(book_l2_t *b, uint64_t seq);
 
 #endif

@@ -49,40 +49,41 @@ typedef struct book_out_book {
 } book_out_book_t;
 
 typedef struct book_out_candle {
-    int64_t start_ns;    /* bucket start, exchange time */
+    int64_t start_ns; /* bucket start, exchange time */
     int64_t interval_ns;
-    int64_t open, high, low, close; /* px_scale */
+    int64_t open, high, low, close;          /* px_scale */
     int64_t volume, buy_volume, sell_volume; /* sz_scale */
-    __int128 notional;   /* sum price*size at px_scale+sz_scale; vwap = notional / volume */
-    int64_t vwap;        /* px_scale, rounded half away from zero; 0 if no trades */
+    __int128 notional;         /* sum price*size at px_scale+sz_scale; vwap = notional / volume */
+    int64_t vwap;              /* px_scale, rounded half away from zero; 0 if no trades */
     int64_t first_ts, last_ts; /* exchange times of the first and last trade */
     uint32_t trades;
-    uint8_t closed;      /* 1: final (PostgreSQL); 0: forming (Redis) */
+    uint8_t closed; /* 1: final (PostgreSQL); 0: forming (Redis) */
 } book_out_candle_t;
 
 typedef struct book_out_gap {
-    uint64_t seq_last;  /* last good sequence */
-    uint64_t seq_got;   /* sequence received (0 if unknown) */
+    uint64_t seq_last; /* last good sequence */
+    uint64_t seq_got;  /* sequence received (0 if unknown) */
     uint64_t generation;
-    uint8_t state;      /* new book_state_t */
-    uint8_t reason;     /* tg_ev_kind_t of the cause or BOOK_GAP_* */
+    uint8_t state;  /* new book_state_t */
+    uint8_t reason; /* tg_ev_kind_t of the cause or BOOK_GAP_* */
 } book_out_gap_t;
 
-#define BOOK_GAP_SEQUENCE 1
-#define BOOK_GAP_CHECKSUM 2
-#define BOOK_GAP_CROSSED  3
+#define BOOK_GAP_SEQUENCE  1
+#define BOOK_GAP_CHECKSUM  2
+#define BOOK_GAP_CROSSED   3
 #define BOOK_GAP_RECONNECT 4
-#define BOOK_GAP_STALE    5
-#define BOOK_GAP_RESYNCED 6 /* book became valid again */
+#define BOOK_GAP_STALE     5
+#define BOOK_GAP_RESYNCED  6 /* book became valid again */
+#define BOOK_GAP_BADEVENT  7 /* an event the book could not apply (bad side/size/price) */
 
 /** One output record.  Thread: written by book; read by one writer thread per ring. */
 typedef struct book_out {
     uint8_t kind; /* book_out_kind_t */
     uint8_t pad[3];
     uint32_t instr;
-    int64_t ts_exch;  /* exchange time of the message that produced it */
-    int64_t ts_recv;  /* receive time (realtime ns) of that message */
-    int64_t ts_mono;  /* receive time (monotonic ns): sinks compute stage latency from it */
+    int64_t ts_exch; /* exchange time of the message that produced it */
+    int64_t ts_recv; /* receive time (realtime ns) of that message */
+    int64_t ts_mono; /* receive time (monotonic ns): sinks compute stage latency from it */
     union {
         book_out_trade_t trade;
         book_out_book_t book;

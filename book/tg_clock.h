@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#define TG_NS_PER_SEC  1000000000LL
-#define TG_NS_PER_MS   1000000LL
-#define TG_NS_PER_US   1000LL
+#define TG_NS_PER_SEC 1000000000LL
+#define TG_NS_PER_MS  1000000LL
+#define TG_NS_PER_US  1000LL
 
 /** Wall-clock time in ns since the Unix epoch (CLOCK_REALTIME). */
 static inline int64_t tg_clock_realtime_ns(void)

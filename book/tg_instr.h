@@ -15,9 +15,9 @@
 
 #include "tg_event.h"
 
-#define TG_INSTR_MAX     4096
-#define TG_VENUE_MAX     32
-#define TG_SYMBOL_MAX    48 /* bytes incl. NUL */
+#define TG_INSTR_MAX      4096
+#define TG_VENUE_MAX      32
+#define TG_SYMBOL_MAX     48 /* bytes incl. NUL */
 #define TG_VENUE_NAME_MAX 24
 
 struct book_l2;
@@ -34,10 +34,10 @@ typedef uint32_t (*tg_checksum_fn)(const struct book_l2 *book, const struct tg_i
 typedef struct tg_instr {
     uint32_t id;
     uint16_t venue_id;
-    int8_t px_scale;       /* fractional digits of prices */
-    int8_t sz_scale;       /* fractional digits of sizes */
-    uint32_t depth_limit;  /* builder truncates each side to this many levels (0 = unlimited);
-                              Kraken: the subscribed depth, before checksums */
+    int8_t px_scale;         /* fractional digits of prices */
+    int8_t sz_scale;         /* fractional digits of sizes */
+    uint32_t depth_limit;    /* builder truncates each side to this many levels (0 = unlimited);
+                                Kraken: the subscribed depth, before checksums */
     tg_checksum_fn checksum; /* NULL when the venue has none */
     char venue[TG_VENUE_NAME_MAX];
     char symbol[TG_SYMBOL_MAX]; /* as the venue spells it */
@@ -45,9 +45,9 @@ typedef struct tg_instr {
 
 /** Per-instrument settings for tg_instr_reg_add(). */
 typedef struct tg_instr_cfg {
-    int px_scale;          /* default 8 */
-    int sz_scale;          /* default 8 */
-    uint32_t depth_limit;  /* default 0 */
+    int px_scale;         /* default 8 */
+    int sz_scale;         /* default 8 */
+    uint32_t depth_limit; /* default 0 */
     tg_checksum_fn checksum;
 } tg_instr_cfg_t;
 

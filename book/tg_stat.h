@@ -14,7 +14,7 @@ typedef _Atomic uint64_t tg_stat_t;
 
 /** Add n to a counter owned by the calling thread (single writer). */
 #define TG_STAT_ADD(c, n)                                                                          \
-    atomic_store_explicit(&(c), atomic_load_explicit(&(c), memory_order_relaxed) + (uint64_t)(n), \
+    atomic_store_explicit(&(c), atomic_load_explicit(&(c), memory_order_relaxed) + (uint64_t)(n),  \
                           memory_order_relaxed)
 #define TG_STAT_INC(c) TG_STAT_ADD(c, 1)
 /** Read a counter from any thread. */

@@ -7,16 +7,15 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Venues are linked in when their file is part of the build; a venue whose file is absent
- * resolves to NULL here (weak references) and feed_venue_find() skips it. */
-extern const feed_venue_t feed_venue_binance __attribute__((weak));
-extern const feed_venue_t feed_venue_binance_futures __attribute__((weak));
-extern const feed_venue_t feed_venue_coinbase __attribute__((weak));
-extern const feed_venue_t feed_venue_kraken __attribute__((weak));
-extern const feed_venue_t feed_venue_okex __attribute__((weak));
-extern const feed_venue_t feed_venue_bybit __attribute__((weak));
-extern const feed_venue_t feed_venue_bitstamp __attribute__((weak));
-extern const feed_venue_t feed_venue_bitmex __attribute__((weak));
+/* Every venue handler, referenced strongly so that linking libtgfeeds.a pulls them all in. */
+extern const feed_venue_t feed_venue_binance;
+extern const feed_venue_t feed_venue_binance_futures;
+extern const feed_venue_t feed_venue_coinbase;
+extern const feed_venue_t feed_venue_kraken;
+extern const feed_venue_t feed_venue_okex;
+extern const feed_venue_t feed_venue_bybit;
+extern const feed_venue_t feed_venue_bitstamp;
+extern const feed_venue_t feed_venue_bitmex;
 
 const feed_venue_t *feed_venue_find(const char *name)
 {

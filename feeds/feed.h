@@ -45,6 +45,8 @@ typedef struct feed_stats {
     tg_stat_t buffered;               /* deltas buffered while waiting for a snapshot */
     tg_stat_t fast_path, slow_path;   /* frames parsed by a fast scanner vs generic parser */
     tg_stat_t reconnects, ring_full;  /* transport */
+    tg_stat_t handled; /* frames understood and acted on (events, buffering, stale drop). Every
+                          frame counts exactly once in handled, unhandled or one err_* counter */
 } feed_stats_t;
 
 /** Event output buffer of one connection.  Thread: feed:<venue>. */
@@ -106,6 +108,10 @@ struct feed_handler {
     void *tctx;
     void (*log)(void *lctx, int level, const char *msg);
     void *lctx;
+    /** Resync requests from the builder (book/tg_resync.h: checksum mismatch, crossed book),
+     *  polled by handlers in on_tick; NULL when nobody asks (offline). Set by the transport
+     *  before on_open. Read-only here (atomic counters written by the book thread). */
+    const struct tg_resync *resync;
 };
 
 #define FEED_CH_TRADES 0x1u

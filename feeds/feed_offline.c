@@ -38,6 +38,8 @@ static uint32_t depth_from_sent(const feed_tgrec_t *r)
 {
     for (size_t i = 0; i < r->n_sent; i++) {
         const char *p = strstr(r->sent[i], "\"depth\":");
+        if (!p && (p = strstr(r->sent[i], "\"orderbook.")) != NULL) /* bybit topics */
+            p += 3; /* so that the "+= 8" below lands on N */
         if (p) {
             p += 8;
             uint32_t d = 0;
@@ -50,6 +52,8 @@ static uint32_t depth_from_sent(const feed_tgrec_t *r)
     return 0;
 }
 
+static int offline_setup(feed_offline_t *o, const char *venue, tg_instr_reg_t *reg, uint32_t depth);
+
 int feed_offline_open(feed_offline_t **out, const char *path, const char *venue,
                       tg_instr_reg_t *reg, uint32_t depth)
 {
@@ -57,8 +61,32 @@ int feed_offline_open(feed_offline_t **out, const char *path, const char *venue,
     if (!o)
         return -ENOMEM;
     int rc = feed_tgrec_open(&o->rec, path);
-    if (rc < 0)
-        goto fail;
+    if (rc < 0 || (rc = offline_setup(o, venue, reg, depth)) < 0) {
+        feed_offline_close(&o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
+int feed_offline_open_mem(feed_offline_t **out, const char *text, size_t len, const char *venue,
+                          tg_instr_reg_t *reg, uint32_t depth)
+{
+    feed_offline_t *o = calloc(1, sizeof(*o));
+    if (!o)
+        return -ENOMEM;
+    int rc = feed_tgrec_open_mem(&o->rec, text, len);
+    if (rc < 0 || (rc = offline_setup(o, venue, reg, depth)) < 0) {
+        feed_offline_close(&o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
+static int offline_setup(feed_offline_t *o, const char *venue, tg_instr_reg_t *reg, uint32_t depth)
+{
+    int rc;
     o->venue = feed_venue_find(venue ? venue : o->rec->venue);
     if (!o->venue) {
         rc = TG_ECONFIG;
@@ -126,10 +154,8 @@ int feed_offline_open(feed_offline_t **out, const char *path, const char *venue,
         goto fail;
     if (o->venue->on_open && (rc = o->venue->on_open(&o->h)) < 0)
         goto fail;
-    *out = o;
     return 0;
 fail:
-    feed_offline_close(&o);
     return rc;
 }
 

@@ -42,6 +42,11 @@ typedef struct feed_offline {
 int feed_offline_open(feed_offline_t **out, const char *path, const char *venue,
                       tg_instr_reg_t *reg, uint32_t depth);
 
+/** As feed_offline_open() but from a tgrec text in memory (copied), e.g. a mutated copy of a
+ *  recording built by a test.  @return as feed_offline_open(). */
+int feed_offline_open_mem(feed_offline_t **out, const char *text, size_t len, const char *venue,
+                          tg_instr_reg_t *reg, uint32_t depth);
+
 /**
  * Feed every remaining frame to the handler; events go to sink in batches (end of each frame
  * at the latest). Receive times are the recording's. @return 0 or the sink's error.

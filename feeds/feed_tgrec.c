@@ -215,6 +215,12 @@ void feed_tgrec_close(feed_tgrec_t **r)
 
 void feed_tgrec_rewind(feed_tgrec_t *r)
 {
+    /* next() replaced each line end it passed by a NUL: put them back, or the next pass
+       would see one long line */
+    size_t end = r->pos < r->len ? r->pos : r->len;
+    for (char *p = r->buf + r->data_off, *e = r->buf + end;
+         p < e && (p = memchr(p, 0, (size_t)(e - p))) != NULL; p++)
+        *p = '\n';
     r->pos = r->data_off;
     r->line_no = 0;
 }

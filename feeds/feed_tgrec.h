@@ -17,7 +17,7 @@ typedef struct feed_tgrec {
     /* read-only after open */
     char venue[32];
     char url[512];
-    char symbols[4096];                  /* comma list as in the header */
+    char symbols[4096];                    /* comma list as in the header */
     const char *sent[FEED_TGREC_SENT_MAX]; /* "# sent:" texts, NUL-terminated */
     size_t n_sent;
     size_t data_lines; /* counted at open */

@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc libc6-dev
       libwebsockets-dev libssl-dev openssl libhiredis-dev libpq-dev libjemalloc-dev
       libcmocka-dev libzstd-dev zstd libinih-dev libjsmn-dev
-      postgresql postgresql-client redis-server redis-tools ca-certificates procps iproute2)
+      postgresql postgresql-client redis-server redis-tools ca-certificates procps iproute2 curl)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,0 +1,774 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The builder: events in, books and candles inside, output records out (see book_builder.h).
+ *
+ * DESIGN
+ * Producers: one feed thread per input ring (tg_event_t). Consumer: the book thread, which
+ * takes at most cfg.batch events from each ring in turn (round-robin, so a flooding venue
+ * cannot starve the others) with zero-copy peek/release, applies them, then runs the timers.
+ * When every ring is empty it sleeps on one tg_waiter attached to all of them, with a timeout
+ * at the next timer due (rate-limited snapshot, interval snapshot, forming candle, candle
+ * close), capped at 100 ms.
+ *
+ * Messages: the events of one exchange message are contiguous in one ring and the last one
+ * carries TG_EVF_LAST. Each source (ring) keeps the list of instruments touched since its last
+ * LAST; at LAST every one of them ends its message: truncate to depth_limit, verify the
+ * checksum, detect a crossed book, update state/generation/seq, publish at most one BOOK
+ * record. So a message touching several symbols (BitMEX) is handled too.
+ *
+ * Output: records go to every sink whose kinds match, in the order produced; per sink the
+ * order is therefore exchange order per instrument. Full ring: a lossless sink waits (spin,
+ * then 50 us sleeps; one stall counted per wait); a lossy sink drops book snapshots and
+ * forming candles at once and other kinds after ~1 ms, counting each drop.
+ *
+ * Shutdown: stop() sets a flag and wakes the thread; it drains every ring until empty (the
+ * producers have stopped), ends open messages, flushes pending snapshots and forming candles.
+ *
+ * Invariants: a BOOK record with state VALID is produced only for a book whose last snapshot
+ * and every message since passed the checksum and crossed checks. Nothing on the per-event
+ * path allocates except the first event of an instrument (its book) and a book outgrowing
+ * its largest depth so far.
+ * Thread: book.
+ */
+#include "book_builder.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tg_clock.h"
+
+#define BB_OPEN_MAX     256
+#define BB_MAX_SLEEP_NS (100 * TG_NS_PER_MS)
+#define BB_SPIN_NS      (10 * TG_NS_PER_US) /* busy-poll this long before sleeping */
+
+typedef struct bb_instr {
+    book_l2_t *book;
+    const tg_instr_t *in;
+    book_candles_t candles;
+    /* current message */
+    uint8_t open, touched, snap, ck_pending, bad;
+    uint8_t pub_dirty; /* book changed since the last CHANGE/STATE publish */
+    uint8_t pub_state; /* state of the last BOOK record */
+    uint8_t n_pub_bids, n_pub_asks;
+    tg_event_t ck; /* TG_EV_CHECKSUM of the current message */
+    uint64_t msg_seq;
+    int64_t msg_exch, msg_recv, msg_mono;
+    int64_t last_pub_mono, last_interval_mono;
+    int64_t forming_pub_mono[BOOK_CANDLE_IV_MAX];
+    uint64_t pub_gen;
+    tg_level_t pub_bids[BOOK_OUT_DEPTH_MAX], pub_asks[BOOK_OUT_DEPTH_MAX];
+} bb_instr_t;
+
+typedef struct bb_src {
+    uint32_t open[BB_OPEN_MAX];
+    uint32_t n_open;
+} bb_src_t;
+
+struct book_builder {
+    book_builder_cfg_t cfg;
+    book_builder_stats_t st;
+    bb_instr_t *ins[TG_INSTR_MAX];
+    uint32_t active[TG_INSTR_MAX];
+    uint32_t n_active;
+    bb_src_t src[BOOK_BUILDER_IN_MAX + 1]; /* last one: the synchronous API */
+    int64_t now_mono;                      /* timers' clock */
+    int64_t next_due;                      /* earliest timer; INT64_MAX if none */
+    bb_instr_t *cur; /* instrument whose candles are being advanced (emit context) */
+    int64_t lat_mono[4096];
+    uint32_t n_lat;
+    pthread_t thread;
+    bool running;
+    _Atomic bool stop;
+    alignas(64) tg_waiter_t waiter;
+};
+
+void book_builder_cfg_defaults(book_builder_cfg_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    book_candle_cfg_defaults(&c->candles);
+    c->top_n = 10;
+    c->book_min_gap_ns = 10 * TG_NS_PER_MS;
+    c->book_interval_ns = TG_NS_PER_SEC;
+    c->forming_min_gap_ns = 250 * TG_NS_PER_MS;
+    c->candle_grace_ns = 2 * TG_NS_PER_SEC;
+    c->batch = 256;
+    c->measure_latency = true;
+    c->wall_clock_candles = true;
+}
+
+static void bb_log(book_builder_t *b, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void bb_log(book_builder_t *b, int level, const char *fmt, ...)
+{
+    if (!b->cfg.log)
+        return;
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    b->cfg.log(b->cfg.lctx, level, buf);
+}
+
+int book_builder_create(book_builder_t **out, const book_builder_cfg_t *cfg)
+{
+    if (!out || !cfg || !cfg->reg || cfg->n_in > BOOK_BUILDER_IN_MAX ||
+        cfg->n_sinks > BOOK_BUILDER_SINKS_MAX || cfg->top_n < 1 ||
+        cfg->top_n > BOOK_OUT_DEPTH_MAX || cfg->candles.n_intervals > BOOK_CANDLE_IV_MAX)
+        return -EINVAL;
+    for (uint32_t i = 0; i < cfg->n_sinks; i++)
+        if (!cfg->sinks[i].ring == !cfg->sinks[i].fn)
+            return -EINVAL;
+    for (uint32_t i = 0; i < cfg->n_in; i++)
+        if (!cfg->in[i])
+            return -EINVAL;
+    book_builder_t *b = aligned_alloc(64, (sizeof(*b) + 63) / 64 * 64);
+    if (!b)
+        return -ENOMEM;
+    memset(b, 0, sizeof(*b));
+    b->cfg = *cfg;
+    if (!b->cfg.batch)
+        b->cfg.batch = 256;
+    b->next_due = INT64_MAX;
+    b->now_mono = INT64_MIN;
+    tg_waiter_init(&b->waiter);
+    for (uint32_t i = 0; i < cfg->n_in; i++)
+        tg_ring_set_waiter(cfg->in[i], &b->waiter);
+    *out = b;
+    return 0;
+}
+
+void book_builder_destroy(book_builder_t **pb)
+{
+    if (!pb || !*pb)
+        return;
+    book_builder_t *b = *pb;
+    if (b->running)
+        book_builder_stop(b);
+    for (uint32_t i = 0; i < b->n_active; i++) {
+        bb_instr_t *x = b->ins[b->active[i]];
+        book_l2_destroy(&x->book);
+        free(x);
+    }
+    free(b);
+    *pb = NULL;
+}
+
+const book_l2_t *book_builder_book(const book_builder_t *b, uint32_t instr)
+{
+    return instr < TG_INSTR_MAX && b->ins[instr] ? b->ins[instr]->book : NULL;
+}
+
+const book_candles_t *book_builder_candles(const book_builder_t *b, uint32_t instr)
+{
+    return instr < TG_INSTR_MAX && b->ins[instr] ? &b->ins[instr]->candles : NULL;
+}
+
+const book_builder_stats_t *book_builder_stats(const book_builder_t *b)
+{
+    return &b->st;
+}
+
+/* ---- output ---------------------------------------------------------------------------- */
+
+static void sleep_ns(long ns)
+{
+    struct timespec ts = {0, ns};
+    nanosleep(&ts, NULL);
+}
+
+static inline bool sink_try(const book_sink_cfg_t *s, const book_out_t *rec)
+{
+    return s->fn ? s->fn(s->ctx, rec) >= 0 : tg_ring_spsc_push(s->ring, rec);
+}
+
+/* Hand rec to every sink subscribed to `kind` (a BOOK_SINK_* bit). */
+static void emit(book_builder_t *b, const book_out_t *rec, uint32_t kind)
+{
+    for (uint32_t i = 0; i < b->cfg.n_sinks; i++) {
+        const book_sink_cfg_t *s = &b->cfg.sinks[i];
+        if (!(s->kinds & kind))
+            continue;
+        if (sink_try(s, rec))
+            continue;
+        if (!s->lossless &&
+            (kind & (BOOK_SINK_BOOK_CHANGE | BOOK_SINK_BOOK_INTERVAL | BOOK_SINK_CANDLE_FORMING))) {
+            TG_STAT_INC(b->st.out_drops); /* superseded by the next snapshot anyway */
+            continue;
+        }
+        /* wait: spin a little, then sleep in 50 us steps */
+        TG_STAT_INC(b->st.out_stalls);
+        int64_t t0 = tg_clock_mono_ns();
+        bool ok = false;
+        for (int spin = 0; spin < 2000 && !ok; spin++) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+            ok = sink_try(s, rec);
+        }
+        for (int n = 0; !ok; n++) {
+            if (!s->lossless && n >= 20) /* ~1 ms */
+                break;
+            sleep_ns(50000);
+            ok = sink_try(s, rec);
+        }
+        TG_STAT_ADD(b->st.out_stall_ns, tg_clock_mono_ns() - t0);
+        if (!ok)
+            TG_STAT_INC(b->st.out_drops);
+    }
+}
+
+static void out_head(book_out_t *o, uint8_t kind, const bb_instr_t *x)
+{
+    o->kind = kind;
+    o->pad[0] = o->pad[1] = o->pad[2] = 0;
+    o->instr = x->in->id;
+    o->ts_exch = x->msg_exch;
+    o->ts_recv = x->msg_recv;
+    o->ts_mono = x->msg_mono;
+}
+
+static void publish_book(book_builder_t *b, bb_instr_t *x, uint8_t reason)
+{
+    book_out_t o;
+    out_head(&o, BOOK_OUT_BOOK, x);
+    book_out_book_t *bk = &o.u.book;
+    uint32_t n = b->cfg.top_n;
+    bk->seq = book_l2_last_seq(x->book);
+    bk->generation = book_l2_generation(x->book);
+    bk->state = (uint8_t)book_l2_state(x->book);
+    bk->reason = reason;
+    bk->n_bids = (uint8_t)book_l2_top(x->book, TG_SIDE_BID, bk->bids, n);
+    bk->n_asks = (uint8_t)book_l2_top(x->book, TG_SIDE_ASK, bk->asks, n);
+    bk->depth_bids = (uint32_t)book_l2_depth(x->book, TG_SIDE_BID);
+    bk->depth_asks = (uint32_t)book_l2_depth(x->book, TG_SIDE_ASK);
+    if (reason == BOOK_OUT_R_CHANGE && bk->state == x->pub_state && bk->generation == x->pub_gen &&
+        bk->n_bids == x->n_pub_bids && bk->n_asks == x->n_pub_asks &&
+        !memcmp(bk->bids, x->pub_bids, sizeof(tg_level_t) * bk->n_bids) &&
+        !memcmp(bk->asks, x->pub_asks, sizeof(tg_level_t) * bk->n_asks)) {
+        TG_STAT_INC(b->st.books_unchanged); /* a change below the top-N */
+        x->pub_dirty = 0;
+        return;
+    }
+    memset(bk->bids + bk->n_bids, 0, sizeof(tg_level_t) * (BOOK_OUT_DEPTH_MAX - bk->n_bids));
+    memset(bk->asks + bk->n_asks, 0, sizeof(tg_level_t) * (BOOK_OUT_DEPTH_MAX - bk->n_asks));
+    uint32_t kind = reason == BOOK_OUT_R_CHANGE     ? BOOK_SINK_BOOK_CHANGE
+                    : reason == BOOK_OUT_R_INTERVAL ? BOOK_SINK_BOOK_INTERVAL
+                                                    : BOOK_SINK_BOOK_STATE;
+    emit(b, &o, kind);
+    TG_STAT_INC(b->st.books_out);
+    x->pub_state = bk->state;
+    x->pub_gen = bk->generation;
+    x->n_pub_bids = bk->n_bids;
+    x->n_pub_asks = bk->n_asks;
+    memcpy(x->pub_bids, bk->bids, sizeof(tg_level_t) * bk->n_bids);
+    memcpy(x->pub_asks, bk->asks, sizeof(tg_level_t) * bk->n_asks);
+    if (reason != BOOK_OUT_R_INTERVAL) {
+        x->pub_dirty = 0;
+        x->last_pub_mono = x->msg_mono;
+    }
+}
+
+static void publish_gap(book_builder_t *b, bb_instr_t *x, uint8_t reason, uint64_t seq_last,
+                        uint64_t seq_got)
+{
+    book_out_t o;
+    out_head(&o, BOOK_OUT_GAP, x);
+    memset(&o.u.gap, 0, sizeof(o.u.gap));
+    o.u.gap.seq_last = seq_last;
+    o.u.gap.seq_got = seq_got;
+    o.u.gap.generation = book_l2_generation(x->book);
+    o.u.gap.state = (uint8_t)book_l2_state(x->book);
+    o.u.gap.reason = reason;
+    emit(b, &o, BOOK_SINK_GAP);
+    TG_STAT_INC(b->st.gaps);
+}
+
+/* Candle callback: a candle of b->cur closed. */
+static void on_candle_closed(void *ctx, const book_out_candle_t *c)
+{
+    book_builder_t *b = ctx;
+    book_out_t o;
+    out_head(&o, BOOK_OUT_CANDLE, b->cur);
+    o.u.candle = *c;
+    emit(b, &o, BOOK_SINK_CANDLE_CLOSED);
+    TG_STAT_INC(b->st.candles_closed);
+}
+
+static void publish_forming(book_builder_t *b, bb_instr_t *x, uint32_t i)
+{
+    book_out_t o;
+    out_head(&o, BOOK_OUT_CANDLE, x);
+    if (book_candles_forming(&x->candles, i, &o.u.candle)) {
+        emit(b, &o, BOOK_SINK_CANDLE_FORMING);
+        TG_STAT_INC(b->st.candles_forming);
+    }
+    x->candles.dirty &= ~(1u << i);
+    x->forming_pub_mono[i] = b->now_mono;
+}
+
+static bool want_forming(const book_builder_t *b)
+{
+    for (uint32_t i = 0; i < b->cfg.n_sinks; i++)
+        if (b->cfg.sinks[i].kinds & BOOK_SINK_CANDLE_FORMING)
+            return true;
+    return false;
+}
+
+/* ---- state changes --------------------------------------------------------------------- */
+
+static void set_due(book_builder_t *b, int64_t t)
+{
+    if (t < b->next_due)
+        b->next_due = t;
+}
+
+/* A fault found after a whole message: the book must not be published as valid. */
+static void fault(book_builder_t *b, bb_instr_t *x, uint8_t reason)
+{
+    book_state_t was = book_l2_state(x->book);
+    book_l2_set_state(x->book, BOOK_STATE_RESYNCING);
+    publish_gap(b, x, reason, book_l2_last_seq(x->book), x->msg_seq);
+    if (reason == BOOK_GAP_CHECKSUM || reason == BOOK_GAP_CROSSED || reason == BOOK_GAP_BADEVENT) {
+        if (b->cfg.resync)
+            tg_resync_request(b->cfg.resync, x->in->id);
+        TG_STAT_INC(b->st.resyncs);
+    }
+    if (was != BOOK_STATE_RESYNCING || x->pub_state != BOOK_STATE_RESYNCING)
+        publish_book(b, x, BOOK_OUT_R_STATE);
+    bb_log(b, 1, "book %s %s: fault %s at seq %llu (generation %llu)", x->in->venue, x->in->symbol,
+           reason == BOOK_GAP_CHECKSUM  ? "checksum mismatch"
+           : reason == BOOK_GAP_CROSSED ? "crossed book"
+                                        : "bad event",
+           (unsigned long long)x->msg_seq, (unsigned long long)book_l2_generation(x->book));
+}
+
+/* End of an exchange message for instrument x. */
+static void end_message(book_builder_t *b, bb_instr_t *x)
+{
+    x->open = 0;
+    TG_STAT_INC(b->st.messages);
+    if (x->msg_exch > 0) { /* book times close candles only after the grace period */
+        b->cur = x;
+        book_candles_advance(&x->candles, x->msg_exch - b->cfg.candle_grace_ns, on_candle_closed,
+                             b);
+    }
+    if (!x->touched && !x->ck_pending && !x->bad)
+        return;
+    book_l2_t *bk = x->book;
+    book_state_t st = book_l2_state(bk);
+    bool checkable = st == BOOK_STATE_VALID || x->snap;
+    if (x->in->depth_limit)
+        book_l2_truncate(bk, x->in->depth_limit);
+    if (x->touched && x->msg_seq)
+        book_l2_set_last_seq(bk, x->msg_seq);
+    uint8_t why = 0;
+    if (x->bad) {
+        why = BOOK_GAP_BADEVENT;
+    } else if (checkable && x->ck_pending && x->in->checksum) {
+        uint32_t got = x->in->checksum(bk, x->in, &x->ck);
+        if (got == (uint32_t)x->ck.u.checksum) {
+            TG_STAT_INC(b->st.checksum_ok);
+        } else {
+            TG_STAT_INC(b->st.checksum_fail);
+            why = BOOK_GAP_CHECKSUM;
+        }
+    } else if (x->ck_pending) {
+        TG_STAT_INC(b->st.checksum_skipped);
+    }
+    if (!why && checkable && book_l2_crossed(bk)) {
+        TG_STAT_INC(b->st.crossed);
+        why = BOOK_GAP_CROSSED;
+    }
+    bool snap = x->snap;
+    x->touched = x->snap = x->ck_pending = x->bad = 0;
+    if (why) {
+        fault(b, x, why);
+        return;
+    }
+    if (snap) {
+        book_l2_set_state(bk, BOOK_STATE_VALID);
+        book_l2_bump_generation(bk);
+        TG_STAT_INC(b->st.snapshots);
+        publish_gap(b, x, BOOK_GAP_RESYNCED, book_l2_last_seq(bk), x->msg_seq);
+        publish_book(b, x, BOOK_OUT_R_STATE);
+        return;
+    }
+    if (st != BOOK_STATE_VALID)
+        return; /* an invalid book is not published on change */
+    x->pub_dirty = 1;
+    int64_t due = x->last_pub_mono + b->cfg.book_min_gap_ns;
+    if (x->msg_mono >= due || x->last_pub_mono == 0)
+        publish_book(b, x, BOOK_OUT_R_CHANGE);
+    else
+        set_due(b, due);
+}
+
+static void end_source(book_builder_t *b, bb_src_t *s)
+{
+    for (uint32_t i = 0; i < s->n_open; i++)
+        end_message(b, b->ins[s->open[i]]);
+    s->n_open = 0;
+}
+
+static bb_instr_t *instr_get(book_builder_t *b, uint32_t id)
+{
+    if (id < TG_INSTR_MAX && b->ins[id])
+        return b->ins[id];
+    const tg_instr_t *in = tg_instr_reg_get(b->cfg.reg, id);
+    if (!in)
+        return NULL;
+    bb_instr_t *x = calloc(1, sizeof(*x)); /* first event of an instrument: warm-up */
+    if (!x)
+        return NULL;
+    if (book_l2_create(&x->book, in->depth_limit ? in->depth_limit + 8 : 0) < 0) {
+        free(x);
+        return NULL;
+    }
+    x->in = in;
+    x->pub_state = 0xff;
+    book_candles_init(&x->candles, &b->cfg.candles);
+    b->ins[id] = x;
+    b->active[b->n_active++] = id;
+    if (b->cfg.book_interval_ns > 0)
+        set_due(b, INT64_MIN + 1); /* schedule its interval snapshots */
+    return x;
+}
+
+static void state_event(book_builder_t *b, bb_instr_t *x, const tg_event_t *ev)
+{
+    book_state_t was = book_l2_state(x->book);
+    uint8_t reason;
+    if (ev->kind == TG_EV_STALE) {
+        book_l2_set_state(x->book, BOOK_STATE_STALE);
+        reason = BOOK_GAP_STALE;
+    } else {
+        book_l2_set_state(x->book, BOOK_STATE_RESYNCING);
+        reason = (ev->flags & TG_EVF_CKFAIL)   ? BOOK_GAP_CHECKSUM
+                 : (ev->flags & TG_EVF_RESYNC) ? BOOK_GAP_RECONNECT
+                                               : BOOK_GAP_SEQUENCE;
+    }
+    x->msg_exch = ev->ts_exch;
+    x->msg_recv = ev->ts_recv;
+    x->msg_mono = ev->ts_mono;
+    publish_gap(b, x, reason, ev->kind == TG_EV_GAP ? ev->seq : book_l2_last_seq(x->book),
+                ev->kind == TG_EV_GAP ? ev->u.aux : 0);
+    if (was != book_l2_state(x->book))
+        publish_book(b, x, BOOK_OUT_R_STATE);
+}
+
+/* ---- event path ------------------------------------------------------------------------ */
+
+static void apply_events(book_builder_t *b, uint32_t si, const tg_event_t *ev, size_t n)
+{
+    bb_src_t *s = &b->src[si];
+    for (size_t k = 0; k < n; k++) {
+        const tg_event_t *e = &ev[k];
+        bb_instr_t *x = instr_get(b, e->instr);
+        TG_STAT_INC(b->st.events);
+        if (!x) {
+            TG_STAT_INC(b->st.bad_events);
+            if (e->flags & TG_EVF_LAST)
+                end_source(b, s);
+            continue;
+        }
+        if (!x->open) {
+            if (s->n_open == BB_OPEN_MAX)
+                end_source(b, s); /* more instruments than any venue puts in one message */
+            x->open = 1;
+            x->msg_seq = 0;
+            s->open[s->n_open++] = e->instr;
+        }
+        x->msg_exch = e->ts_exch;
+        x->msg_recv = e->ts_recv;
+        x->msg_mono = e->ts_mono;
+        if (e->seq > x->msg_seq)
+            x->msg_seq = e->seq;
+        switch (e->kind) {
+        case TG_EV_LEVEL: {
+            TG_STAT_INC(b->st.ev_level);
+            int rc = book_l2_set(x->book, (tg_side_t)e->side, e->price, e->size);
+            x->touched = 1;
+            if (rc == BOOK_L2_MISSING) {
+                TG_STAT_INC(b->st.missing_deletes);
+            } else if (rc < 0) {
+                TG_STAT_INC(b->st.bad_events);
+                x->bad = 1;
+            }
+            break;
+        }
+        case TG_EV_TRADE: {
+            TG_STAT_INC(b->st.ev_trade);
+            b->cur = x;
+            int64_t ts = e->ts_exch ? e->ts_exch : e->ts_recv;
+            if (book_candles_trade(&x->candles, ts, e->price, e->size, e->side, on_candle_closed,
+                                   b))
+                TG_STAT_INC(b->st.late_trades);
+            book_out_t o;
+            out_head(&o, BOOK_OUT_TRADE, x);
+            memset(&o.u.trade, 0, sizeof(o.u.trade));
+            o.u.trade.price = e->price;
+            o.u.trade.size = e->size;
+            o.u.trade.trade_id = e->u.trade_id;
+            o.u.trade.seq = e->seq;
+            o.u.trade.side = e->side;
+            emit(b, &o, BOOK_SINK_TRADE);
+            TG_STAT_INC(b->st.trades_out);
+            if (x->candles.dirty)
+                set_due(b, x->msg_mono); /* forming candles: checked by the timers */
+            break;
+        }
+        case TG_EV_BOOK_CLEAR:
+            TG_STAT_INC(b->st.ev_clear);
+            book_l2_clear(x->book);
+            x->touched = 1;
+            x->snap = 1;
+            break;
+        case TG_EV_CHECKSUM:
+            TG_STAT_INC(b->st.ev_checksum);
+            x->ck = *e;
+            x->ck_pending = 1;
+            break;
+        case TG_EV_GAP:
+            TG_STAT_INC(b->st.ev_gap);
+            x->touched = x->snap = x->ck_pending = 0;
+            state_event(b, x, e);
+            break;
+        case TG_EV_STALE:
+            TG_STAT_INC(b->st.ev_stale);
+            x->touched = x->snap = x->ck_pending = 0;
+            state_event(b, x, e);
+            break;
+        case TG_EV_END:
+            TG_STAT_INC(b->st.ev_end);
+            break;
+        default:
+            TG_STAT_INC(b->st.bad_events);
+            break;
+        }
+        if (e->flags & TG_EVF_LAST) {
+            if (e->ts_exch && x->in->venue_id < TG_VENUE_MAX)
+                tg_hist_add(&b->st.exch_lat[x->in->venue_id], e->ts_recv - e->ts_exch);
+            end_source(b, s);
+            if (b->cfg.measure_latency && b->n_lat < sizeof(b->lat_mono) / sizeof(int64_t))
+                b->lat_mono[b->n_lat++] = e->ts_mono;
+        }
+    }
+}
+
+/* ---- timers ---------------------------------------------------------------------------- */
+
+static void run_timers(book_builder_t *b, int64_t now, int64_t now_real, bool force)
+{
+    b->now_mono = now;
+    if (!force && now < b->next_due && now_real <= 0)
+        return;
+    int64_t next = INT64_MAX;
+    bool forming = want_forming(b);
+    uint64_t valid = 0;
+    for (uint32_t i = 0; i < b->n_active; i++) {
+        bb_instr_t *x = b->ins[b->active[i]];
+        valid += book_l2_state(x->book) == BOOK_STATE_VALID;
+        if (now_real > 0) {
+            b->cur = x;
+            book_candles_advance(&x->candles, now_real - b->cfg.candle_grace_ns, on_candle_closed,
+                                 b);
+        }
+        if (x->pub_dirty) {
+            int64_t due = x->last_pub_mono + b->cfg.book_min_gap_ns;
+            if (force || now >= due) {
+                if (book_l2_state(x->book) == BOOK_STATE_VALID)
+                    publish_book(b, x, BOOK_OUT_R_CHANGE);
+                x->pub_dirty = 0;
+            } else if (due < next) {
+                next = due;
+            }
+        }
+        if (b->cfg.book_interval_ns > 0 && !force) {
+            int64_t due = x->last_interval_mono + b->cfg.book_interval_ns;
+            if (now >= due) {
+                /* books that were never valid (trade-only instruments) have nothing to show */
+                if (x->last_interval_mono && book_l2_generation(x->book) > 0)
+                    publish_book(b, x, BOOK_OUT_R_INTERVAL);
+                x->last_interval_mono = now;
+                due = now + b->cfg.book_interval_ns;
+            }
+            if (due < next)
+                next = due;
+        }
+        if (forming && x->candles.dirty) {
+            for (uint32_t k = 0; k < x->candles.n; k++) {
+                if (!(x->candles.dirty & (1u << k)))
+                    continue;
+                int64_t due = x->forming_pub_mono[k] + b->cfg.forming_min_gap_ns;
+                if (force || now >= due)
+                    publish_forming(b, x, k);
+                else if (due < next)
+                    next = due;
+            }
+        } else if (!forming) {
+            x->candles.dirty = 0;
+        }
+    }
+    b->next_due = next;
+    TG_STAT_SET(b->st.books_valid, valid);
+    TG_STAT_SET(b->st.books_total, b->n_active);
+}
+
+void book_builder_apply(book_builder_t *b, const tg_event_t *ev, size_t n)
+{
+    if (!n)
+        return;
+    apply_events(b, BOOK_BUILDER_IN_MAX, ev, n);
+    b->n_lat = 0; /* recorded times are not this process' clock */
+    int64_t now = ev[n - 1].ts_mono > b->now_mono ? ev[n - 1].ts_mono : b->now_mono;
+    run_timers(b, now, 0, false);
+}
+
+void book_builder_tick(book_builder_t *b, int64_t now_mono, int64_t now_real)
+{
+    run_timers(b, now_mono, now_real, false);
+}
+
+void book_builder_flush(book_builder_t *b)
+{
+    for (uint32_t i = 0; i <= BOOK_BUILDER_IN_MAX; i++)
+        end_source(b, &b->src[i]);
+    run_timers(b, b->now_mono, 0, true);
+}
+
+/* ---- thread ---------------------------------------------------------------------------- */
+
+static void record_latency(book_builder_t *b)
+{
+    if (!b->n_lat)
+        return;
+    int64_t now = tg_clock_mono_ns();
+    for (uint32_t i = 0; i < b->n_lat; i++)
+        tg_hist_add(&b->st.latency, now - b->lat_mono[i]);
+    b->n_lat = 0;
+}
+
+/* One round over every ring. @return events taken. */
+static uint64_t drain_round(book_builder_t *b, uint32_t *start)
+{
+    uint64_t got = 0;
+    uint32_t n_in = b->cfg.n_in;
+    for (uint32_t j = 0; j < n_in; j++) {
+        uint32_t i = (*start + j) % n_in;
+        uint32_t left = b->cfg.batch;
+        while (left) {
+            uint32_t n;
+            const tg_event_t *ev = tg_ring_spsc_peek(b->cfg.in[i], &n);
+            if (!n)
+                break;
+            if (n > left)
+                n = left;
+            apply_events(b, i, ev, n);
+            tg_ring_spsc_release(b->cfg.in[i], n);
+            left -= n;
+            got += n;
+        }
+    }
+    *start = n_in ? (*start + 1) % n_in : 0;
+    if (b->cfg.measure_latency)
+        record_latency(b);
+    else
+        b->n_lat = 0;
+    return got;
+}
+
+static int64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * TG_NS_PER_SEC + ts.tv_nsec;
+}
+
+static void *builder_main(void *arg)
+{
+    book_builder_t *b = arg;
+    uint32_t start = 0;
+    int64_t last_wall = 0, idle_since = 0;
+    while (!atomic_load_explicit(&b->stop, memory_order_acquire)) {
+        uint64_t got = drain_round(b, &start);
+        int64_t now = tg_clock_mono_ns();
+        bool wall = now - last_wall >= 100 * TG_NS_PER_MS; /* wall-clock candle closing */
+        if (!got || wall || now >= b->next_due) {
+            run_timers(b, now, wall && b->cfg.wall_clock_candles ? tg_clock_realtime_ns() : 0,
+                       false);
+            if (wall)
+                last_wall = now;
+        }
+        if (got) {
+            idle_since = 0;
+            continue;
+        }
+        /* spin a little before sleeping: a sleep/wake pair costs a membarrier and two futex
+           calls, far more than a short gap between two bursts of a busy feed */
+        if (!idle_since)
+            idle_since = now;
+        if (now - idle_since < BB_SPIN_NS) {
+#if defined(__x86_64__) || defined(__i386__)
+            for (int i = 0; i < 16; i++)
+                __builtin_ia32_pause();
+#endif
+            continue;
+        }
+        idle_since = 0;
+        tg_waiter_prepare(&b->waiter);
+        bool any = atomic_load_explicit(&b->stop, memory_order_acquire);
+        for (uint32_t i = 0; i < b->cfg.n_in && !any; i++)
+            any = tg_ring_count(b->cfg.in[i]) != 0;
+        if (any) {
+            tg_waiter_cancel(&b->waiter);
+            continue;
+        }
+        int64_t t = b->next_due == INT64_MAX ? BB_MAX_SLEEP_NS : b->next_due - now;
+        if (t > BB_MAX_SLEEP_NS)
+            t = BB_MAX_SLEEP_NS;
+        if (t < 0)
+            t = 0;
+        TG_STAT_INC(b->st.sleeps);
+        TG_STAT_SET(b->st.thread_cpu_ns, thread_cpu_ns());
+        tg_waiter_wait(&b->waiter, t);
+    }
+    /* drain: producers have stopped */
+    while (drain_round(b, &start))
+        ;
+    b->now_mono = tg_clock_mono_ns();
+    book_builder_flush(b);
+    TG_STAT_SET(b->st.thread_cpu_ns, thread_cpu_ns());
+    return NULL;
+}
+
+int book_builder_start(book_builder_t *b)
+{
+    if (b->running)
+        return -EALREADY;
+    atomic_store_explicit(&b->stop, false, memory_order_relaxed);
+    int rc = pthread_create(&b->thread, NULL, builder_main, b);
+    if (rc)
+        return -rc;
+    b->running = true;
+    return 0;
+}
+
+int book_builder_stop(book_builder_t *b)
+{
+    if (!b->running)
+        return -EINVAL;
+    /* Release: pairs with the acquire loads in builder_main (the flag only; the rings carry
+       their own ordering). */
+    atomic_store_explicit(&b->stop, true, memory_order_release);
+    tg_waiter_wake(&b->waiter);
+    pthread_join(b->thread, NULL);
+    b->running = false;
+    return 0;
+}

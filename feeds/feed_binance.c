@@ -1,0 +1,963 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Binance spot (feed_venue_binance) and USD-M futures (feed_venue_binance_futures) handlers:
+ * combined-stream frames ({"stream":..,"data":..}) or bare payloads, depthUpdate diffs, trade
+ * and aggTrade, REST depth snapshots (in-band `@depthSnapshot` records offline, on_rest live).
+ *
+ * DESIGN
+ * Parsing: feed_binance_scan.c tries a single-pass scanner first; anything it does not fully
+ * understand goes to the generic jsmn parser below. Both only tokenize into bn_fields_t;
+ * feed_binance__finish() is the one place that gives fields a meaning (see feed_binance.h).
+ *
+ * Book sync, per symbol, exactly as Binance documents it:
+ *   WAIT  no usable snapshot: diffs are buffered (bounded FIFO shared by the handler's
+ *         symbols; the oldest are evicted and counted when it is full).
+ *   SYNC  snapshot (lastUpdateId L) emitted; diffs with u <= L (spot) / u < L (futures) are
+ *         stale and dropped; the first applied one must bridge: spot U <= L+1 <= u,
+ *         futures U <= L <= u.
+ *   LIVE  each diff must chain: spot U == prev u + 1, futures pu == prev u.
+ * A diff that fails to bridge or chain emits TG_EV_GAP (seq = last good u, u.aux = the U
+ * (spot) / pu (futures) received), counts a gap and a resync, asks for a new REST snapshot
+ * (live; offline the next in-band snapshot, if any, is used) and goes back to WAIT with the
+ * breaking diff buffered. A diff whose levels fail to decode invalidates the book the same
+ * way. A snapshot older than the buffered diffs (first newer diff does not bridge) is not
+ * applied; another one is requested. A snapshot arriving while LIVE is ignored (tardis does
+ * the same); a snapshot in SYNC replaces the previous one.
+ *
+ * Futures trades with X other than "MARKET" (INSURANCE_FUND, ADL, NA) are liquidation and
+ * deleveraging fills, not trades of the public book: they are dropped and counted as
+ * unhandled (the oracle drops them too).
+ *
+ * Thread: feed:<venue> for everything.
+ */
+#include "feed_binance.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book/tg_dec.h"
+#include "book/tg_err.h"
+
+#define JSMN_STATIC
+#define JSMN_PARENT_LINKS /* O(1) instead of a backwards scan per ',' and ']' */
+#define JSMN_STRICT
+#include <jsmn.h>
+
+#define BN_TOK_CAP   (1u << 16) /* REST limit=5000: 10000 levels * 3 + a few tokens */
+#define BN_LV_CAP    (1u << 15) /* level pairs decoded from one message */
+#define BN_BD_CAP    2048u      /* buffered diffs */
+#define BN_BL_CAP    (1u << 17) /* buffered level pairs */
+#define BN_LOG_BURST 20         /* log lines per 10 s window */
+
+enum { BN_ST_WAIT = 0, BN_ST_SYNC = 1, BN_ST_LIVE = 2 };
+
+struct bn_bufdiff {
+    int32_t sym;
+    uint32_t off, n_bid, n_ask;
+    uint64_t U, u, pu;
+    int64_t ts_ms, ts_recv, ts_mono;
+};
+
+/* ---------------------------------------------------------------- logging */
+
+static void bn_log(feed_bn_t *b, int64_t now, int level, const char *what, int rc, const char *buf,
+                   size_t len)
+{
+    if (now - b->log_t0 > 10000000000LL || now < b->log_t0) {
+        if (b->log_dropped)
+            feed_logf(b->h, FEED_LOG_WARN, "%s: %u log lines suppressed", b->h->venue->name,
+                      b->log_dropped);
+        b->log_t0 = now;
+        b->log_n = 0;
+        b->log_dropped = 0;
+    }
+    if (b->log_n >= BN_LOG_BURST) {
+        b->log_dropped++;
+        return;
+    }
+    b->log_n++;
+    int n = len > 160 ? 160 : (int)len;
+    feed_logf(b->h, level, "%s: %s (%s): %.*s%s", b->h->venue->name, what,
+              rc ? tg_strerror(rc) : "-", n, buf ? buf : "", len > 160 ? "..." : "");
+}
+
+/* ---------------------------------------------------------------- symbols */
+
+int feed_binance__sym(feed_bn_t *b, const char *s, size_t n, bool nocase)
+{
+    if (b->last_sym >= 0) {
+        const bn_sym_t *y = &b->sym[b->last_sym];
+        if (y->len == n && memcmp(nocase ? y->lower : y->upper, s, n) == 0)
+            return b->last_sym;
+    }
+    int64_t id = nocase ? tg_instr_reg_find_nocase(b->h->reg, b->h->venue_id, s, n)
+                        : tg_instr_reg_find(b->h->reg, b->h->venue_id, s, n);
+    if (id < 0 || id >= TG_INSTR_MAX || b->sym_of_instr[id] == 0xffff)
+        return -1;
+    b->last_sym = b->sym_of_instr[id];
+    return b->last_sym;
+}
+
+/* ---------------------------------------------------------------- semantics */
+
+static bool bn_str_is(bn_str_t s, const char *lit, uint32_t n)
+{
+    return s.n == n && memcmp(s.p, lit, n) == 0;
+}
+
+/* largest ms time whose ns value fits int64 (2262-04-11) */
+#define BN_MS_MAX 9223372036854ULL
+
+int feed_binance__finish(feed_bn_t *b, const bn_fields_t *f, int sym, int snap_ctx, bn_msg_t *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->sym = -1;
+    uint32_t hv = f->have;
+    if (((hv & BNF_T) && f->T > BN_MS_MAX) || ((hv & BNF_E_TIME) && f->E > BN_MS_MAX))
+        return (hv & (BNF_LUID | BNF_E_TYPE)) ? TG_EFIELD : 0;
+    if (hv & BNF_ERR) {
+        m->type = BN_MSG_VENUE_ERR;
+        return 0;
+    }
+    if ((hv & BNF_LUID) && snap_ctx) {
+        m->type = BN_MSG_SNAPSHOT;
+        m->sym = sym;
+        if (sym < 0)
+            return TG_ESYMBOL;
+        if (!(hv & BNF_BLV) || !(hv & BNF_ALV))
+            return TG_EFIELD;
+        m->u = f->luid;
+        m->ts_ms = (hv & BNF_T) ? (int64_t)f->T : (hv & BNF_E_TIME) ? (int64_t)f->E : 0;
+        goto levels;
+    }
+    if (!(hv & BNF_E_TYPE))
+        return 0; /* bookTicker (spot has no "e"), acks ({"result":null,"id":1}) */
+    if (bn_str_is(f->e, "depthUpdate", 11)) {
+        m->type = BN_MSG_DEPTH;
+        if (!(hv & BNF_S))
+            return TG_EFIELD;
+        m->sym = sym;
+        if (sym < 0)
+            return TG_ESYMBOL;
+        const uint32_t need = BNF_E_TIME | BNF_UU | BNF_U | BNF_BLV | BNF_ALV;
+        if ((hv & need) != need)
+            return TG_EFIELD;
+        m->U = f->U;
+        m->u = f->u;
+        m->pu = f->pu;
+        m->has_pu = (hv & BNF_PU) != 0;
+        if (b->futures && !m->has_pu)
+            return TG_EFIELD;
+        if (m->U > m->u)
+            return TG_EFIELD;
+        m->ts_ms = (hv & BNF_T) ? (int64_t)f->T : (int64_t)f->E;
+        goto levels;
+    }
+    bool agg = bn_str_is(f->e, "aggTrade", 8);
+    if (agg || bn_str_is(f->e, "trade", 5)) {
+        m->type = BN_MSG_TRADE;
+        if (!(hv & BNF_S))
+            return TG_EFIELD;
+        m->sym = sym;
+        if (sym < 0)
+            return TG_ESYMBOL;
+        const uint32_t need = BNF_P | BNF_Q | BNF_T | BNF_M | (agg ? BNF_AID : BNF_TID);
+        if ((hv & need) != need)
+            return TG_EFIELD;
+        const bn_sym_t *y = &b->sym[sym];
+        int rc = tg_dec_parse_unsigned(f->p.p, f->p.n, y->px_scale, &m->px);
+        if (rc == 0)
+            rc = tg_dec_parse_unsigned(f->q.p, f->q.n, y->sz_scale, &m->qty);
+        if (rc < 0)
+            return rc;
+        m->trade_id = agg ? f->a : f->t;
+        m->ts_ms = (int64_t)f->T;
+        m->side = f->m ? TG_SIDE_SELL : TG_SIDE_BUY; /* m: buyer is the maker */
+        m->market = !(hv & BNF_X) || bn_str_is(f->x, "MARKET", 6);
+        return 0;
+    }
+    return 0; /* other event types: not ours */
+levels:
+    m->bid = b->lv + 2 * (size_t)f->b_off;
+    m->n_bid = f->b_n;
+    m->ask = b->lv + 2 * (size_t)f->a_off;
+    m->n_ask = f->a_n;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- generic parser */
+
+static int tok_skip(const jsmntok_t *t, int n, int i)
+{
+    int end = t[i].end;
+    for (i++; i < n && t[i].start < end; i++)
+        ;
+    return i;
+}
+
+static bool tok_is(const char *js, const jsmntok_t *t, const char *s, int n)
+{
+    return t->type == JSMN_STRING && t->end - t->start == n && memcmp(js + t->start, s, n) == 0;
+}
+
+static bn_str_t tok_str(const char *js, const jsmntok_t *t)
+{
+    return (bn_str_t){js + t->start, (uint32_t)(t->end - t->start)};
+}
+
+static int tok_u64(const char *js, const jsmntok_t *t, uint64_t *v)
+{
+    if (t->type != JSMN_PRIMITIVE)
+        return TG_EFIELD;
+    return feed_bn__u64(js + t->start, (size_t)(t->end - t->start), v) ? TG_EFIELD : 0;
+}
+
+/* decode a [[px,sz],...] token array into scratch */
+static int tok_levels(feed_bn_t *b, const char *js, const jsmntok_t *t, int n, int i,
+                      const bn_sym_t *y, uint32_t *off, uint32_t *cnt)
+{
+    if (t[i].type != JSMN_ARRAY)
+        return TG_EFIELD;
+    int size = t[i].size;
+    if ((uint32_t)size > b->lv_cap - b->lv_n)
+        return TG_EFIELD;
+    *off = b->lv_n;
+    int k = i + 1;
+    for (int j = 0; j < size; j++) {
+        if (k + 2 >= n + 0 || t[k].type != JSMN_ARRAY || t[k].size != 2 ||
+            t[k + 1].type != JSMN_STRING || t[k + 2].type != JSMN_STRING)
+            return TG_EFIELD;
+        int64_t *d = b->lv + 2 * (size_t)b->lv_n;
+        int rc = tg_dec_parse_unsigned(js + t[k + 1].start, (size_t)(t[k + 1].end - t[k + 1].start),
+                                       y->px_scale, &d[0]);
+        if (rc == 0)
+            rc = tg_dec_parse_unsigned(js + t[k + 2].start, (size_t)(t[k + 2].end - t[k + 2].start),
+                                       y->sz_scale, &d[1]);
+        if (rc < 0)
+            return rc;
+        b->lv_n++;
+        k += 3;
+    }
+    *cnt = (uint32_t)size;
+    return 0;
+}
+
+static int bn_sym_of_stream(feed_bn_t *b, const char *js, const jsmntok_t *t)
+{
+    const char *s = js + t->start;
+    size_t n = (size_t)(t->end - t->start);
+    const char *at = memchr(s, '@', n);
+    return at ? feed_binance__sym(b, s, (size_t)(at - s), true) : -1;
+}
+
+int feed_binance__parse(feed_bn_t *b, const char *buf, size_t len, int rest_sym, bn_msg_t *m)
+{
+    jsmntok_t *t = b->tok;
+    jsmn_parser p;
+    memset(m, 0, sizeof(*m));
+    m->sym = -1;
+    jsmn_init(&p);
+    int n = jsmn_parse(&p, buf, len, t, b->tok_cap);
+    if (n < 1 || t[0].type != JSMN_OBJECT)
+        return TG_EJSON;
+    size_t end = (size_t)t[0].end;
+    while (end < len &&
+           (buf[end] == ' ' || buf[end] == '\n' || buf[end] == '\r' || buf[end] == '\t'))
+        end++;
+    if (end != len || tok_skip(t, n, 0) != n)
+        return TG_EJSON;
+
+    /* wrapper? */
+    int data = 0, sym = rest_sym, snap_ctx = rest_sym >= 0;
+    if (rest_sym < 0) {
+        int stream = -1, d = -1, k = 1;
+        for (int j = 0; j < t[0].size; j++) {
+            if (tok_is(buf, &t[k], "stream", 6))
+                stream = k + 1;
+            else if (tok_is(buf, &t[k], "data", 4))
+                d = k + 1;
+            k = tok_skip(t, n, k + 1);
+        }
+        if (d > 0) {
+            if (t[d].type != JSMN_OBJECT)
+                return TG_EFIELD;
+            data = d;
+            if (stream > 0 && t[stream].type == JSMN_STRING) {
+                int sl = t[stream].end - t[stream].start;
+                if (sl > 14 && memcmp(buf + t[stream].end - 14, "@depthSnapshot", 14) == 0) {
+                    snap_ctx = 1;
+                    sym = bn_sym_of_stream(b, buf, &t[stream]);
+                }
+            }
+        } else {
+            /* bare payload; a bare REST body names no symbol: only usable with one symbol */
+            snap_ctx = 1;
+            sym = b->n_sym == 1 ? 0 : -1;
+        }
+    }
+
+    /* collect fields */
+    bn_fields_t f;
+    memset(&f, 0, sizeof(f));
+    int tb = -1, ta = -1, k = data + 1;
+    for (int j = 0; j < t[data].size; j++) {
+        const jsmntok_t *key = &t[k], *v = &t[k + 1];
+        if (key->type != JSMN_STRING)
+            return TG_EJSON;
+        const char *ks = buf + key->start;
+        int kn = key->end - key->start;
+        int rc = 0;
+        if (kn == 1) {
+            switch (ks[0]) {
+            case 'e':
+                if (v->type != JSMN_STRING)
+                    return TG_EFIELD;
+                f.e = tok_str(buf, v);
+                f.have |= BNF_E_TYPE;
+                break;
+            case 'E':
+                rc = tok_u64(buf, v, &f.E);
+                f.have |= BNF_E_TIME;
+                break;
+            case 'T':
+                rc = tok_u64(buf, v, &f.T);
+                f.have |= BNF_T;
+                break;
+            case 's':
+                if (v->type != JSMN_STRING)
+                    return TG_EFIELD;
+                f.s = tok_str(buf, v);
+                f.have |= BNF_S;
+                break;
+            case 'U':
+                rc = tok_u64(buf, v, &f.U);
+                f.have |= BNF_UU;
+                break;
+            case 'u':
+                rc = tok_u64(buf, v, &f.u);
+                f.have |= BNF_U;
+                break;
+            case 't':
+                rc = tok_u64(buf, v, &f.t);
+                f.have |= BNF_TID;
+                break;
+            case 'p':
+            case 'q':
+                if (v->type != JSMN_STRING)
+                    return TG_EFIELD;
+                if (ks[0] == 'p') {
+                    f.p = tok_str(buf, v);
+                    f.have |= BNF_P;
+                } else {
+                    f.q = tok_str(buf, v);
+                    f.have |= BNF_Q;
+                }
+                break;
+            case 'm':
+                if (v->type != JSMN_PRIMITIVE || (buf[v->start] != 't' && buf[v->start] != 'f'))
+                    return TG_EFIELD;
+                f.m = buf[v->start] == 't';
+                f.have |= BNF_M;
+                break;
+            case 'X':
+                if (v->type != JSMN_STRING)
+                    return TG_EFIELD;
+                f.x = tok_str(buf, v);
+                f.have |= BNF_X;
+                break;
+            case 'a':
+                if (v->type == JSMN_ARRAY) {
+                    ta = k + 1;
+                } else if (v->type == JSMN_PRIMITIVE) {
+                    rc = tok_u64(buf, v, &f.a);
+                    f.have |= BNF_AID;
+                }
+                break;
+            case 'b':
+                if (v->type == JSMN_ARRAY)
+                    tb = k + 1;
+                break;
+            default:
+                break;
+            }
+        } else if (kn == 2 && ks[0] == 'p' && ks[1] == 'u') {
+            rc = tok_u64(buf, v, &f.pu);
+            f.have |= BNF_PU;
+        } else if (kn == 12 && memcmp(ks, "lastUpdateId", 12) == 0) {
+            rc = tok_u64(buf, v, &f.luid);
+            f.have |= BNF_LUID;
+        } else if (kn == 4 && memcmp(ks, "bids", 4) == 0) {
+            tb = k + 1;
+        } else if (kn == 4 && memcmp(ks, "asks", 4) == 0) {
+            ta = k + 1;
+        } else if ((kn == 4 && memcmp(ks, "code", 4) == 0) ||
+                   (kn == 5 && memcmp(ks, "error", 5) == 0)) {
+            f.have |= BNF_ERR;
+        }
+        if (rc < 0)
+            return rc;
+        k = tok_skip(t, n, k + 1);
+    }
+    bool is_snap = snap_ctx && (f.have & BNF_LUID);
+    if (!is_snap)
+        sym = (f.have & BNF_S) ? feed_binance__sym(b, f.s.p, f.s.n, false) : -1;
+    /* levels need the symbol's scales */
+    b->lv_n = 0;
+    if (tb >= 0 || ta >= 0) {
+        bool is_book = is_snap || ((f.have & BNF_E_TYPE) && bn_str_is(f.e, "depthUpdate", 11));
+        if (is_book && sym >= 0) {
+            int rc;
+            if (tb >= 0 &&
+                (rc = tok_levels(b, buf, t, n, tb, &b->sym[sym], &f.b_off, &f.b_n)) < 0) {
+                m->type = is_snap ? BN_MSG_SNAPSHOT : BN_MSG_DEPTH;
+                m->sym = sym;
+                m->u = f.u;
+                return rc;
+            }
+            if (ta >= 0 &&
+                (rc = tok_levels(b, buf, t, n, ta, &b->sym[sym], &f.a_off, &f.a_n)) < 0) {
+                m->type = is_snap ? BN_MSG_SNAPSHOT : BN_MSG_DEPTH;
+                m->sym = sym;
+                m->u = f.u;
+                return rc;
+            }
+        }
+        if (tb >= 0 && t[tb].type == JSMN_ARRAY)
+            f.have |= BNF_BLV;
+        if (ta >= 0 && t[ta].type == JSMN_ARRAY)
+            f.have |= BNF_ALV;
+    }
+    return feed_binance__finish(b, &f, sym, snap_ctx, m);
+}
+
+/* ---------------------------------------------------------------- emission */
+
+static inline void bn_emit(feed_handler_t *h, uint8_t kind, uint32_t instr, uint8_t side,
+                           int64_t px, int64_t sz, uint64_t seq, uint64_t aux, int64_t ts_exch,
+                           int64_t ts_recv, int64_t ts_mono, uint16_t flags)
+{
+    tg_event_t ev;
+    ev.ts_exch = ts_exch;
+    ev.ts_recv = ts_recv;
+    ev.ts_mono = ts_mono;
+    ev.price = px;
+    ev.size = sz;
+    ev.seq = seq;
+    ev.u.aux = aux;
+    ev.instr = instr;
+    ev.kind = kind;
+    ev.side = side;
+    ev.flags = flags;
+    feed_emit(h, &ev);
+}
+
+static void bn_emit_levels(feed_bn_t *b, const bn_sym_t *y, const int64_t *bid, uint32_t nb,
+                           const int64_t *ask, uint32_t na, uint64_t seq, int64_t ts_exch,
+                           int64_t ts_recv, int64_t ts_mono, uint16_t flags)
+{
+    feed_handler_t *h = b->h;
+    for (uint32_t i = 0; i < nb; i++)
+        bn_emit(h, TG_EV_LEVEL, y->instr, TG_SIDE_BID, bid[2 * i], bid[2 * i + 1], seq, 0, ts_exch,
+                ts_recv, ts_mono, flags);
+    for (uint32_t i = 0; i < na; i++)
+        bn_emit(h, TG_EV_LEVEL, y->instr, TG_SIDE_ASK, ask[2 * i], ask[2 * i + 1], seq, 0, ts_exch,
+                ts_recv, ts_mono, flags);
+    TG_STAT_ADD(h->stats->levels, nb + na);
+    TG_STAT_ADD(h->stats->events, nb + na);
+    feed_end_message(h, y->instr, ts_exch, ts_recv, ts_mono);
+}
+
+/* ---------------------------------------------------------------- sync */
+
+static void bn_request_snapshot(feed_bn_t *b, int s, int64_t now)
+{
+    feed_handler_t *h = b->h;
+    bn_sym_t *y = &b->sym[s];
+    y->want_snap = false;
+    y->snap_req_mono = now;
+    if (!h->rest_get)
+        return;
+    char path[128];
+    snprintf(path, sizeof(path), "%s?symbol=%s&limit=1000",
+             b->futures ? "/fapi/v1/depth" : "/api/v3/depth", y->upper);
+    if (h->rest_get(h->tctx, path, ((uint64_t)b->gen << 32) | (uint32_t)s) < 0)
+        y->want_snap = true; /* retried on the tick */
+}
+
+static void bn_gap(feed_bn_t *b, int s, uint64_t got, int64_t ts_exch, int64_t ts_recv,
+                   int64_t ts_mono)
+{
+    bn_sym_t *y = &b->sym[s];
+    feed_handler_t *h = b->h;
+    bn_emit(h, TG_EV_GAP, y->instr, 0, 0, 0, y->last_u, got, ts_exch, ts_recv, ts_mono,
+            TG_EVF_LAST);
+    TG_STAT_INC(h->stats->events);
+    TG_STAT_INC(h->stats->gaps);
+    TG_STAT_INC(h->stats->resyncs);
+    y->state = BN_ST_WAIT;
+    bn_request_snapshot(b, s, ts_mono);
+}
+
+/* remove buffered diffs with sym == -1 (consumed) */
+static void bn_buf_compact(feed_bn_t *b)
+{
+    uint32_t w = 0, lw = 0;
+    for (uint32_t i = 0; i < b->bd_n; i++) {
+        bn_bufdiff_t d = b->bd[i];
+        if (d.sym < 0)
+            continue;
+        uint32_t nl = d.n_bid + d.n_ask;
+        if (d.off != lw)
+            memmove(b->bl + 2 * (size_t)lw, b->bl + 2 * (size_t)d.off, 16 * (size_t)nl);
+        d.off = lw;
+        lw += nl;
+        b->bd[w++] = d;
+    }
+    b->bd_n = w;
+    b->bl_n = lw;
+}
+
+static void bn_buf_push(feed_bn_t *b, int s, const bn_msg_t *m, int64_t ts_recv, int64_t ts_mono)
+{
+    feed_stats_t *st = b->h->stats;
+    uint32_t nl = m->n_bid + m->n_ask;
+    if (nl > b->bl_cap) {
+        TG_STAT_INC(st->stale_dropped);
+        return;
+    }
+    if (b->bd_n == b->bd_cap || b->bl_cap - b->bl_n < nl) {
+        /* evict the oldest diffs until it fits */
+        uint32_t i = 0, freed = b->bl_cap - b->bl_n;
+        while (i < b->bd_n && (b->bd_n - i >= b->bd_cap || freed < nl)) {
+            freed += b->bd[i].n_bid + b->bd[i].n_ask;
+            b->bd[i].sym = -1;
+            i++;
+        }
+        TG_STAT_ADD(st->stale_dropped, i);
+        bn_buf_compact(b);
+    }
+    bn_bufdiff_t *d = &b->bd[b->bd_n++];
+    d->sym = s;
+    d->off = b->bl_n;
+    d->n_bid = m->n_bid;
+    d->n_ask = m->n_ask;
+    d->U = m->U;
+    d->u = m->u;
+    d->pu = m->pu;
+    d->ts_ms = m->ts_ms;
+    d->ts_recv = ts_recv;
+    d->ts_mono = ts_mono;
+    memcpy(b->bl + 2 * (size_t)b->bl_n, m->bid, 16 * (size_t)m->n_bid);
+    memcpy(b->bl + 2 * ((size_t)b->bl_n + m->n_bid), m->ask, 16 * (size_t)m->n_ask);
+    b->bl_n += nl;
+    TG_STAT_INC(st->buffered);
+}
+
+enum { BN_APPLIED = 0, BN_STALE = 1, BN_BROKEN = 2 };
+
+/* Apply one diff to a SYNC or LIVE symbol. On BN_BROKEN the caller decides what to do with
+ * the diff (buffer it), after bn_gap() was emitted here. */
+static int bn_apply(feed_bn_t *b, int s, uint64_t U, uint64_t u, uint64_t pu, const int64_t *bid,
+                    uint32_t nb, const int64_t *ask, uint32_t na, int64_t ts_ms, int64_t ts_recv,
+                    int64_t ts_mono)
+{
+    bn_sym_t *y = &b->sym[s];
+    uint64_t L = y->last_u;
+    int64_t ts_exch = ts_ms * 1000000;
+    bool ok;
+    if (y->state == BN_ST_LIVE) {
+        if (u <= L) {
+            TG_STAT_INC(b->h->stats->stale_dropped);
+            return BN_STALE;
+        }
+        ok = b->futures ? pu == L : U == L + 1;
+    } else { /* SYNC: first diff after the snapshot */
+        if (b->futures ? u < L : u <= L) {
+            TG_STAT_INC(b->h->stats->stale_dropped);
+            return BN_STALE;
+        }
+        ok = b->futures ? (U <= L && L <= u) : (U <= L + 1 && L + 1 <= u);
+    }
+    if (!ok) {
+        bn_gap(b, s, b->futures ? pu : U, ts_exch, ts_recv, ts_mono);
+        return BN_BROKEN;
+    }
+    bn_emit_levels(b, y, bid, nb, ask, na, u, ts_exch, ts_recv, ts_mono, 0);
+    y->state = BN_ST_LIVE;
+    y->last_u = u;
+    return BN_APPLIED;
+}
+
+static void bn_on_depth(feed_bn_t *b, const bn_msg_t *m, int64_t ts_recv, int64_t ts_mono)
+{
+    bn_sym_t *y = &b->sym[m->sym];
+    if (y->state == BN_ST_WAIT) {
+        bn_buf_push(b, m->sym, m, ts_recv, ts_mono);
+        return;
+    }
+    if (bn_apply(b, m->sym, m->U, m->u, m->pu, m->bid, m->n_bid, m->ask, m->n_ask, m->ts_ms,
+                 ts_recv, ts_mono) == BN_BROKEN)
+        bn_buf_push(b, m->sym, m, ts_recv, ts_mono);
+}
+
+static void bn_on_snapshot(feed_bn_t *b, const bn_msg_t *m, int64_t ts_recv, int64_t ts_mono,
+                           uint16_t rest_flag)
+{
+    int s = m->sym;
+    bn_sym_t *y = &b->sym[s];
+    feed_handler_t *h = b->h;
+    uint64_t L = m->u;
+    if (y->state == BN_ST_LIVE) {
+        TG_STAT_INC(h->stats->unhandled);
+        return; /* our book is continuous; an extra snapshot adds nothing */
+    }
+    TG_STAT_INC(h->stats->handled);
+    /* the first buffered diff newer than the snapshot must bridge it */
+    for (uint32_t i = 0; i < b->bd_n; i++) {
+        const bn_bufdiff_t *d = &b->bd[i];
+        if (d->sym != s || (b->futures ? d->u < L : d->u <= L))
+            continue;
+        if (b->futures ? d->U > L : d->U > L + 1) {
+            bn_log(b, ts_mono, FEED_LOG_WARN, "snapshot older than buffered diffs, retrying", 0,
+                   y->upper, strlen(y->upper));
+            TG_STAT_INC(h->stats->resyncs);
+            bn_request_snapshot(b, s, ts_mono);
+            return;
+        }
+        break;
+    }
+    int64_t ts_exch = m->ts_ms * 1000000;
+    uint16_t fl = TG_EVF_SNAPSHOT | rest_flag;
+    bn_emit(h, TG_EV_BOOK_CLEAR, y->instr, 0, 0, 0, L, 0, ts_exch, ts_recv, ts_mono, fl);
+    TG_STAT_INC(h->stats->events);
+    TG_STAT_INC(h->stats->snapshots);
+    bn_emit_levels(b, y, m->bid, m->n_bid, m->ask, m->n_ask, L, ts_exch, ts_recv, ts_mono, fl);
+    y->state = BN_ST_SYNC;
+    y->last_u = L;
+    y->want_snap = false;
+    /* replay this symbol's buffered diffs in order */
+    bool any = false;
+    for (uint32_t i = 0; i < b->bd_n; i++) {
+        bn_bufdiff_t *d = &b->bd[i];
+        if (d->sym != s)
+            continue;
+        const int64_t *lv = b->bl + 2 * (size_t)d->off;
+        int r = bn_apply(b, s, d->U, d->u, d->pu, lv, d->n_bid, lv + 2 * (size_t)d->n_bid, d->n_ask,
+                         d->ts_ms, d->ts_recv, d->ts_mono);
+        if (r == BN_BROKEN)
+            break; /* this one and the rest stay buffered */
+        d->sym = -1;
+        any = true;
+    }
+    if (any)
+        bn_buf_compact(b);
+}
+
+/* ---------------------------------------------------------------- handler */
+
+static void bn_count_error(feed_bn_t *b, int rc, const bn_msg_t *m, const char *buf, size_t len,
+                           int64_t ts_recv, int64_t ts_mono)
+{
+    feed_stats_t *st = b->h->stats;
+    const char *what;
+    if (rc == TG_EJSON) {
+        TG_STAT_INC(st->err_json);
+        what = "malformed frame";
+    } else if (rc == TG_ESYMBOL) {
+        TG_STAT_INC(st->err_symbol);
+        what = "unknown symbol";
+    } else if (rc <= TG_EDEC_SYNTAX && rc >= TG_EDEC_NEGATIVE) {
+        TG_STAT_INC(st->err_decimal);
+        what = "bad decimal";
+    } else {
+        TG_STAT_INC(st->err_field);
+        what = "missing or bad field";
+    }
+    bn_log(b, ts_mono, FEED_LOG_WARN, what, rc, buf, len);
+    if (m->sym < 0)
+        return;
+    bn_sym_t *y = &b->sym[m->sym];
+    /* a book message we could not read: the book can no longer be trusted */
+    if (m->type == BN_MSG_DEPTH && y->state != BN_ST_WAIT) {
+        bn_gap(b, m->sym, m->u, 0, ts_recv, ts_mono);
+    } else if (m->type == BN_MSG_SNAPSHOT && y->state != BN_ST_LIVE) {
+        TG_STAT_INC(st->resyncs);
+        bn_request_snapshot(b, m->sym, ts_mono);
+    }
+}
+
+static void bn_dispatch(feed_bn_t *b, const bn_msg_t *m, const char *buf, size_t len,
+                        int64_t ts_recv, int64_t ts_mono, uint16_t rest_flag)
+{
+    feed_handler_t *h = b->h;
+    switch (m->type) {
+    case BN_MSG_DEPTH:
+        TG_STAT_INC(h->stats->handled);
+        bn_on_depth(b, m, ts_recv, ts_mono);
+        break;
+    case BN_MSG_SNAPSHOT:
+        bn_on_snapshot(b, m, ts_recv, ts_mono, rest_flag);
+        break;
+    case BN_MSG_TRADE: {
+        if (!m->market) {
+            TG_STAT_INC(h->stats->unhandled);
+            break;
+        }
+        TG_STAT_INC(h->stats->handled);
+        const bn_sym_t *y = &b->sym[m->sym];
+        int64_t ts = m->ts_ms * 1000000;
+        bn_emit(h, TG_EV_TRADE, y->instr, m->side, m->px, m->qty, m->trade_id, m->trade_id, ts,
+                ts_recv, ts_mono, TG_EVF_LAST);
+        TG_STAT_INC(h->stats->trades);
+        TG_STAT_INC(h->stats->events);
+        break;
+    }
+    case BN_MSG_VENUE_ERR:
+        TG_STAT_INC(h->stats->err_venue);
+        bn_log(b, ts_mono, FEED_LOG_ERROR, "venue error", 0, buf, len);
+        break;
+    default:
+        TG_STAT_INC(h->stats->unhandled);
+        break;
+    }
+}
+
+static int bn_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    feed_bn_t *b = h->vstate;
+    bn_msg_t m;
+    TG_STAT_INC(h->stats->frames);
+    TG_STAT_ADD(h->stats->bytes, len);
+    if (b->path == FEED_BN_PATH_AUTO && feed_binance__scan(b, buf, len, &m) == 0) {
+        TG_STAT_INC(h->stats->fast_path);
+    } else {
+        TG_STAT_INC(h->stats->slow_path);
+        int rc = feed_binance__parse(b, buf, len, -1, &m);
+        if (rc < 0) {
+            bn_count_error(b, rc, &m, buf, len, ts_recv, ts_mono);
+            return rc;
+        }
+    }
+    bn_dispatch(b, &m, buf, len, ts_recv, ts_mono, TG_EVF_REST);
+    return 0;
+}
+
+static int bn_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
+                      int64_t ts_recv, int64_t ts_mono)
+{
+    feed_bn_t *b = h->vstate;
+    uint32_t s = (uint32_t)tag;
+    if ((uint32_t)(tag >> 32) != b->gen || s >= b->n_sym)
+        return 0; /* answer to a request of a previous connection */
+    TG_STAT_INC(h->stats->frames);
+    TG_STAT_ADD(h->stats->bytes, len);
+    if (status != 200) {
+        TG_STAT_INC(h->stats->err_venue);
+        bn_log(b, ts_mono, FEED_LOG_ERROR, status ? "REST snapshot refused" : "REST failed", status,
+               body, len);
+        b->sym[s].want_snap = true;
+        return TG_EPROTO;
+    }
+    bn_msg_t m;
+    TG_STAT_INC(h->stats->slow_path);
+    int rc = feed_binance__parse(b, body, len, (int)s, &m);
+    if (rc == 0 && m.type != BN_MSG_SNAPSHOT)
+        rc = TG_EFIELD;
+    if (rc < 0) {
+        m.type = BN_MSG_SNAPSHOT;
+        m.sym = (int)s;
+        bn_count_error(b, rc, &m, body, len, ts_recv, ts_mono);
+        return rc;
+    }
+    bn_dispatch(b, &m, body, len, ts_recv, ts_mono, TG_EVF_REST);
+    return 0;
+}
+
+static void bn_reset(feed_bn_t *b)
+{
+    for (uint32_t i = 0; i < b->n_sym; i++) {
+        b->sym[i].state = BN_ST_WAIT;
+        b->sym[i].last_u = 0;
+        b->sym[i].want_snap = false;
+    }
+    b->bd_n = 0;
+    b->bl_n = 0;
+}
+
+static int bn_on_open(feed_handler_t *h)
+{
+    feed_bn_t *b = h->vstate;
+    b->gen++;
+    bn_reset(b);
+    /* {"method":"SUBSCRIBE","params":["btcusdt@depth@100ms","btcusdt@trade",...],"id":N} */
+    char msg[4096];
+    size_t n = 0;
+    uint32_t id = 1;
+    int in_msg = 0;
+    for (uint32_t i = 0; i < b->n_sym; i++) {
+        for (int c = 0; c < 2; c++) {
+            if (c == 0 && !(h->channels & FEED_CH_BOOK))
+                continue;
+            if (c == 1 && !(h->channels & FEED_CH_TRADES))
+                continue;
+            const char *suffix = c == 0 ? "@depth@100ms" : (b->futures ? "@aggTrade" : "@trade");
+            if (in_msg && n + TG_SYMBOL_MAX + 64 > sizeof(msg)) {
+                n += (size_t)snprintf(msg + n, sizeof(msg) - n, "],\"id\":%u}", id++);
+                if (h->send)
+                    h->send(h->tctx, msg, n);
+                in_msg = 0;
+            }
+            if (!in_msg) {
+                n = (size_t)snprintf(msg, sizeof(msg), "{\"method\":\"SUBSCRIBE\",\"params\":[");
+                in_msg = 1;
+            } else {
+                msg[n++] = ',';
+            }
+            n += (size_t)snprintf(msg + n, sizeof(msg) - n, "\"%s%s\"", b->sym[i].lower, suffix);
+        }
+    }
+    if (in_msg) {
+        n += (size_t)snprintf(msg + n, sizeof(msg) - n, "],\"id\":%u}", id);
+        if (h->send)
+            h->send(h->tctx, msg, n);
+    }
+    if (h->channels & FEED_CH_BOOK)
+        for (uint32_t i = 0; i < b->n_sym; i++)
+            bn_request_snapshot(b, (int)i, 0);
+    return 0;
+}
+
+static void bn_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
+{
+    feed_bn_t *b = h->vstate;
+    for (uint32_t i = 0; i < b->n_sym; i++) {
+        bn_emit(h, TG_EV_STALE, b->sym[i].instr, 0, 0, 0, b->sym[i].last_u, 0, 0, ts_recv, ts_mono,
+                TG_EVF_LAST | TG_EVF_RESYNC);
+        TG_STAT_INC(h->stats->events);
+    }
+    bn_reset(b);
+}
+
+static void bn_on_tick(feed_handler_t *h, int64_t now_mono)
+{
+    feed_bn_t *b = h->vstate;
+    for (uint32_t i = 0; i < b->n_sym; i++)
+        if (b->sym[i].want_snap && now_mono - b->sym[i].snap_req_mono >= 2000000000LL)
+            bn_request_snapshot(b, (int)i, now_mono);
+}
+
+static void bn_deinit(feed_handler_t *h)
+{
+    feed_bn_t *b = h->vstate;
+    if (!b)
+        return;
+    free(b->sym);
+    free(b->sym_of_instr);
+    free(b->lv);
+    free(b->tok);
+    free(b->bd);
+    free(b->bl);
+    free(b);
+    h->vstate = NULL;
+}
+
+static int bn_init_common(feed_handler_t *h, bool futures)
+{
+    feed_bn_t *b = calloc(1, sizeof(*b));
+    if (!b)
+        return -ENOMEM;
+    h->vstate = b;
+    b->h = h;
+    b->futures = futures;
+    b->last_sym = -1;
+    b->n_sym = h->n_instr;
+    b->lv_cap = BN_LV_CAP;
+    b->tok_cap = BN_TOK_CAP;
+    b->bd_cap = BN_BD_CAP;
+    b->bl_cap = BN_BL_CAP;
+    b->sym = calloc(b->n_sym ? b->n_sym : 1, sizeof(*b->sym));
+    b->sym_of_instr = malloc(TG_INSTR_MAX * sizeof(uint16_t));
+    b->lv = malloc(2 * sizeof(int64_t) * b->lv_cap);
+    b->tok = malloc(sizeof(jsmntok_t) * b->tok_cap);
+    b->bd = malloc(sizeof(bn_bufdiff_t) * b->bd_cap);
+    b->bl = malloc(2 * sizeof(int64_t) * b->bl_cap);
+    if (!b->sym || !b->sym_of_instr || !b->lv || !b->tok || !b->bd || !b->bl || b->n_sym > 0xfff0)
+        goto fail;
+    memset(b->sym_of_instr, 0xff, TG_INSTR_MAX * sizeof(uint16_t));
+    for (uint32_t i = 0; i < b->n_sym; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
+        if (!in || in->id >= TG_INSTR_MAX)
+            goto fail;
+        bn_sym_t *y = &b->sym[i];
+        y->instr = in->id;
+        y->px_scale = in->px_scale;
+        y->sz_scale = in->sz_scale;
+        y->len = (uint32_t)strlen(in->symbol);
+        for (uint32_t j = 0; j <= y->len; j++) {
+            char c = in->symbol[j];
+            y->upper[j] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+            y->lower[j] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+        }
+        b->sym_of_instr[in->id] = (uint16_t)i;
+    }
+    return 0;
+fail:
+    bn_deinit(h);
+    return -ENOMEM;
+}
+
+static int bn_init_spot(feed_handler_t *h)
+{
+    return bn_init_common(h, false);
+}
+
+static int bn_init_futures(feed_handler_t *h)
+{
+    return bn_init_common(h, true);
+}
+
+void feed_binance_set_path(feed_handler_t *h, int path)
+{
+    feed_bn_t *b = h->vstate;
+    if (b)
+        b->path = path;
+}
+
+static void bn_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
+{
+    /* Binance prints 8 decimals on spot and fewer on futures: 8/8 holds both exactly.
+       Diff streams carry the whole book: no depth limit. */
+    cfg->px_scale = 8;
+    cfg->sz_scale = 8;
+    cfg->depth_limit = 0;
+}
+
+const feed_venue_t feed_venue_binance = {
+    .name = "binance",
+    .default_url = "wss://stream.binance.com:9443/stream",
+    .rest_host = "api.binance.com",
+    .instr_defaults = bn_instr_defaults,
+    .init = bn_init_spot,
+    .deinit = bn_deinit,
+    .on_open = bn_on_open,
+    .on_frame = bn_on_frame,
+    .on_rest = bn_on_rest,
+    .on_close = bn_on_close,
+    .on_tick = bn_on_tick,
+};
+
+const feed_venue_t feed_venue_binance_futures = {
+    .name = "binance-futures",
+    .default_url = "wss://fstream.binance.com/stream",
+    .rest_host = "fapi.binance.com",
+    .instr_defaults = bn_instr_defaults,
+    .init = bn_init_futures,
+    .deinit = bn_deinit,
+    .on_open = bn_on_open,
+    .on_frame = bn_on_frame,
+    .on_rest = bn_on_rest,
+    .on_close = bn_on_close,
+    .on_tick = bn_on_tick,
+};

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Binance spot and USD-M futures handlers (feed_venue_binance, feed_venue_binance_futures):
+ * internals shared by feed_binance.c (state, sync, generic jsmn parser) and
+ * feed_binance_scan.c (single-pass fast scanner), exposed for tests and benchmarks.
+ *
+ * Both parsers only *tokenize*: they fill a bn_fields_t (which keys were present, their raw
+ * values, the book levels decoded into the handler's scratch array), and one shared function,
+ * feed_binance__finish(), turns fields into a message. So the two paths cannot disagree on
+ * semantics; they can only disagree on tokenization, which the tests check frame by frame.
+ * The fast scanner gives up (returns 1) on anything it does not fully understand, including
+ * every input the generic parser would reject; the generic parser then decides.
+ *
+ * Thread: feed:<venue> (everything here belongs to one handler).
+ */
+#ifndef FEED_BINANCE_H
+#define FEED_BINANCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "feed.h"
+
+enum {
+    BN_MSG_NONE = 0,     /* understood, nothing to do (bookTicker, acks, other events) */
+    BN_MSG_DEPTH = 1,    /* depthUpdate diff */
+    BN_MSG_TRADE = 2,    /* trade or aggTrade */
+    BN_MSG_SNAPSHOT = 3, /* REST depth snapshot (in-band @depthSnapshot or on_rest) */
+    BN_MSG_VENUE_ERR = 4 /* {"code":..,"msg":..} / {"error":..} */
+};
+
+/* bn_fields_t.have bits */
+enum {
+    BNF_E_TYPE = 1u << 0, /* "e" */
+    BNF_E_TIME = 1u << 1, /* "E" */
+    BNF_T = 1u << 2,
+    BNF_S = 1u << 3,
+    BNF_UU = 1u << 4, /* "U" */
+    BNF_U = 1u << 5,  /* "u" */
+    BNF_PU = 1u << 6,
+    BNF_TID = 1u << 7,  /* "t" */
+    BNF_AID = 1u << 8,  /* "a" as an integer (aggTrade id) */
+    BNF_ALV = 1u << 9,  /* "a" or "asks" as a level array */
+    BNF_BLV = 1u << 10, /* "b" or "bids" as a level array */
+    BNF_P = 1u << 11,
+    BNF_Q = 1u << 12,
+    BNF_M = 1u << 13, /* "m" */
+    BNF_X = 1u << 14,
+    BNF_LUID = 1u << 15, /* "lastUpdateId" */
+    BNF_ERR = 1u << 16,  /* "code" or "error" */
+    BNF_OTHER = 1u << 17 /* known keys we skip: "M", "B", "A", "f", "l", bookTicker "a"/"b" */
+};
+
+typedef struct bn_str {
+    const char *p;
+    uint32_t n;
+} bn_str_t;
+
+/** Raw fields of one data object. Levels are already decoded into the handler's scratch
+ *  array (pairs px, sz) at the instrument's scales. */
+typedef struct bn_fields {
+    uint32_t have;
+    bn_str_t e, s, x, p, q;
+    uint64_t E, T, U, u, pu, t, a, luid;
+    bool m;
+    uint32_t b_off, b_n, a_off, a_n; /* level pairs in scratch */
+} bn_fields_t;
+
+/** One parsed exchange message. */
+typedef struct bn_msg {
+    int type; /* BN_MSG_* */
+    int sym;  /* index in the handler's symbols, -1 if none */
+    uint64_t U, u, pu;
+    bool has_pu;
+    int64_t ts_ms; /* exchange time (ms): trade T; depth T (futures) or E; 0 if none */
+    uint64_t trade_id;
+    int64_t px, qty;          /* trade */
+    uint8_t side;             /* trade aggressor */
+    bool market;              /* trade: X absent or "MARKET" */
+    const int64_t *bid, *ask; /* level pairs (px, sz); point into the handler's scratch */
+    uint32_t n_bid, n_ask;
+} bn_msg_t;
+
+typedef struct bn_sym {
+    uint32_t instr;
+    int px_scale, sz_scale;
+    int state;       /* BN_ST_* (feed_binance.c) */
+    uint64_t last_u; /* snapshot lastUpdateId, then the last applied u */
+    bool want_snap;  /* a snapshot request is due (live) */
+    int64_t snap_req_mono;
+    char upper[TG_SYMBOL_MAX]; /* "BTCUSDT" */
+    char lower[TG_SYMBOL_MAX]; /* "btcusdt" (stream names) */
+    uint32_t len;
+} bn_sym_t;
+
+typedef struct bn_bufdiff bn_bufdiff_t;
+
+/** Handler state (h->vstate).  Thread: feed:<venue>. */
+typedef struct feed_bn {
+    feed_handler_t *h;
+    bool futures;
+    int path; /* FEED_BN_PATH_* */
+    bn_sym_t *sym;
+    uint32_t n_sym;
+    uint16_t *sym_of_instr; /* TG_INSTR_MAX entries, 0xffff = not ours */
+    int last_sym;           /* one-entry symbol cache */
+    int64_t *lv;            /* scratch level pairs */
+    uint32_t lv_cap, lv_n;
+    void *tok; /* jsmntok_t[tok_cap] */
+    uint32_t tok_cap;
+    /* diffs buffered while waiting for a snapshot (FIFO, oldest evicted when full) */
+    bn_bufdiff_t *bd;
+    uint32_t bd_n, bd_cap;
+    int64_t *bl;
+    uint32_t bl_n, bl_cap;
+    uint32_t gen; /* connection generation, in REST tags */
+    /* log rate limit */
+    int64_t log_t0;
+    uint32_t log_n, log_dropped;
+} feed_bn_t;
+
+enum { FEED_BN_PATH_AUTO = 0, FEED_BN_PATH_SLOW = 1 };
+
+/** Choose the parser: AUTO (fast scanner, generic fallback) or SLOW (generic only). For
+ *  tests and benchmarks.  Thread: feed:<venue>. */
+void feed_binance_set_path(feed_handler_t *h, int path);
+
+/** Fast scanner. @return 0 (m filled; identical to what the generic parser gives) or 1
+ *  (not understood: use the generic parser). */
+int feed_binance__scan(feed_bn_t *b, const char *buf, size_t len, bn_msg_t *m);
+
+/** Generic jsmn parser. rest_sym >= 0: buf is a bare REST depth body for that symbol.
+ *  @return 0 or TG_EJSON, TG_EFIELD, TG_ESYMBOL, TG_EDEC_* (m->type/m->sym say what the
+ *  message was when known, so a broken depth diff can invalidate its book). */
+int feed_binance__parse(feed_bn_t *b, const char *buf, size_t len, int rest_sym, bn_msg_t *m);
+
+/** Shared semantics: fields -> message. snap_sym: symbol of a snapshot context (stream name
+ *  or REST tag), -1 if none; snap_ctx: the object may be a snapshot. */
+int feed_binance__finish(feed_bn_t *b, const bn_fields_t *f, int sym, int snap_ctx, bn_msg_t *m);
+
+/** Symbol text -> handler symbol index, or -1. nocase for stream names. */
+int feed_binance__sym(feed_bn_t *b, const char *s, size_t n, bool nocase);
+
+/** Unsigned decimal integer of 1..19 digits. @return 0 or -1. */
+static inline int feed_bn__u64(const char *p, size_t n, uint64_t *out)
+{
+    if (n == 0 || n > 19)
+        return -1;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)p[i] - '0';
+        if (d > 9)
+            return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+#endif

@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Binance fast path: a single-pass scanner for the frame layouts Binance actually sends
+ * (combined-stream wrapper or bare object; flat data objects whose values are strings,
+ * unsigned integers, booleans or [["px","sz"],...] level arrays). No tokenizer: keys are
+ * dispatched as they are read and level prices/sizes are decoded straight into the handler's
+ * scratch array.
+ *
+ * It accepts only what it fully understands: no whitespace, no escapes, only known keys, each
+ * at most once, integers of at most 19 digits, exact `true`/`false`, nothing after the closing
+ * brace, every decimal accepted by tg_dec. Anything else returns 1 and the generic jsmn parser
+ * (feed_binance.c) decides, so errors are always counted by one parser. The fields it fills
+ * go through the same feed_binance__finish() as the generic parser's.
+ *
+ * Thread: feed:<venue>.
+ */
+#include "feed_binance.h"
+
+#include <string.h>
+
+#include "book/tg_dec.h"
+
+#define LIKELY(x)   __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+typedef struct scan {
+    const char *p, *e;
+} scan_t;
+
+/* 8 bytes at once: flag bytes equal to '"', '\\' or NUL (the lowest flag is exact) */
+static inline uint64_t sc_special8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    return ((q - ones) & ~q & high) | ((b - ones) & ~b & high) | ((x - ones) & ~x & high);
+}
+
+/* string body after the opening quote; p ends after the closing quote */
+static inline int sc_str(scan_t *s, bn_str_t *out)
+{
+    const char *q = s->p;
+    while (s->e - q >= 8) {
+        uint64_t x;
+        memcpy(&x, q, 8);
+        uint64_t m = sc_special8(x);
+        if (m) {
+            q += __builtin_ctzll(m) >> 3;
+            goto found;
+        }
+        q += 8;
+    }
+    while (q < s->e && *q != '"' && *q != '\\' && *q != 0)
+        q++;
+    if (q >= s->e)
+        return -1;
+found:
+    if (*q != '"')
+        return -1;
+    out->p = s->p;
+    out->n = (uint32_t)(q - s->p);
+    s->p = q + 1;
+    return 0;
+}
+
+/* unsigned integer followed by ',' or '}' (not consumed) */
+static inline int sc_u64(scan_t *s, uint64_t *v)
+{
+    const char *q = s->p;
+    uint64_t x = 0;
+    while (q < s->e && (unsigned)(*q - '0') <= 9) {
+        x = x * 10 + (uint64_t)(*q - '0');
+        q++;
+    }
+    size_t n = (size_t)(q - s->p);
+    if (n == 0 || n > 19 || q >= s->e || (*q != ',' && *q != '}'))
+        return -1;
+    s->p = q;
+    *v = x;
+    return 0;
+}
+
+static inline int sc_bool(scan_t *s, bool *v)
+{
+    size_t left = (size_t)(s->e - s->p);
+    if (left >= 5 && memcmp(s->p, "true", 4) == 0 && (s->p[4] == ',' || s->p[4] == '}')) {
+        *v = true;
+        s->p += 4;
+        return 0;
+    }
+    if (left >= 6 && memcmp(s->p, "false", 5) == 0 && (s->p[5] == ',' || s->p[5] == '}')) {
+        *v = false;
+        s->p += 5;
+        return 0;
+    }
+    return -1;
+}
+
+/* A quoted decimal's body starting at a: decode it and set *qe to its closing quote.
+ * The plain form (digits, optional '.', digits) is decoded inline; anything else up to the
+ * quote goes to tg_dec_parse_unsigned(), so the value is always exactly tg_dec's. */
+static inline int sc_dec_q(const char *a, const char *e, int scale, int64_t *out, const char **qe)
+{
+    const char *p = a;
+    uint64_t v = 0;
+    while (p < e && (unsigned)(*p - '0') <= 9)
+        v = v * 10 + (uint64_t)(*p++ - '0');
+    size_t nint = (size_t)(p - a);
+    int room = scale;
+    if (LIKELY(nint > 0 && nint <= (size_t)(18 - scale))) {
+        if (p < e && *p == '.') {
+            const char *f = ++p;
+            while (p < e && (unsigned)(*p - '0') <= 9) {
+                if (room > 0) {
+                    v = v * 10 + (uint64_t)(*p - '0');
+                    room--;
+                } else if (*p != '0') {
+                    goto general;
+                }
+                p++;
+            }
+            if (UNLIKELY(p == f))
+                goto general;
+        }
+        if (LIKELY(p < e && *p == '"')) {
+            *out = (int64_t)(v * (uint64_t)tg_dec_pow10[room]);
+            *qe = p;
+            return 0;
+        }
+    }
+general:
+    p = a;
+    while (p < e && *p != '"' && *p != '\\')
+        p++;
+    if (p >= e || *p != '"')
+        return -1;
+    *qe = p;
+    return tg_dec_parse_unsigned(a, (size_t)(p - a), scale, out) == 0 ? 0 : -1;
+}
+
+/* [["px","sz"],...] decoded into b->lv */
+static int sc_levels(feed_bn_t *b, scan_t *s, const bn_sym_t *y, uint32_t *off, uint32_t *cnt)
+{
+    const char *p = s->p, *e = s->e;
+    if (p >= e || *p != '[')
+        return -1;
+    p++;
+    *off = b->lv_n;
+    uint32_t n = 0;
+    if (p < e && *p == ']') {
+        s->p = p + 1;
+        *cnt = 0;
+        return 0;
+    }
+    const int ps = y->px_scale, ss = y->sz_scale;
+    int64_t *d = b->lv + 2 * (size_t)b->lv_n;
+    uint32_t room = b->lv_cap - b->lv_n;
+    for (;;) {
+        if (UNLIKELY(n == room || e - p < 8 || p[0] != '[' || p[1] != '"'))
+            return -1;
+        const char *q;
+        if (UNLIKELY(sc_dec_q(p + 2, e, ps, &d[0], &q) != 0))
+            return -1;
+        if (UNLIKELY(e - q < 4 || q[1] != ',' || q[2] != '"'))
+            return -1;
+        if (UNLIKELY(sc_dec_q(q + 3, e, ss, &d[1], &q) != 0))
+            return -1;
+        if (UNLIKELY(e - q < 3 || q[1] != ']'))
+            return -1;
+        d += 2;
+        n++;
+        p = q + 2;
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        if (*p == ']') {
+            p++;
+            break;
+        }
+        return -1;
+    }
+    b->lv_n += n;
+    *cnt = n;
+    s->p = p;
+    return 0;
+}
+
+#define SET(bit)                                                                                   \
+    do {                                                                                           \
+        if (f->have & (bit))                                                                       \
+            return -1;                                                                             \
+        f->have |= (bit);                                                                          \
+    } while (0)
+
+/* The data object, from just after its '{' to just after its '}'. */
+static int sc_object(feed_bn_t *b, scan_t *s, bn_fields_t *f, int snap_ctx, int snap_sym,
+                     int *lv_sym)
+{
+    int cur = -1; /* symbol of "s" */
+    if (s->p < s->e && *s->p == '}') {
+        s->p++;
+        return 0;
+    }
+    for (;;) {
+        const char *p = s->p;
+        if (UNLIKELY(s->e - p < 4 || p[0] != '"'))
+            return -1;
+        const char *k = p + 1, *q = k;
+        while (q < s->e && *q != '"' && q - k < 13)
+            q++;
+        if (UNLIKELY(q + 1 >= s->e || q[0] != '"' || q[1] != ':'))
+            return -1;
+        size_t kn = (size_t)(q - k);
+        s->p = q + 2;
+        if (UNLIKELY(s->p >= s->e))
+            return -1;
+        char v = *s->p;
+        int rc = 0;
+        if (kn == 1) {
+            switch (k[0]) {
+            case 'e':
+                SET(BNF_E_TYPE);
+                if (v != '"')
+                    return -1;
+                s->p++;
+                rc = sc_str(s, &f->e);
+                break;
+            case 'E':
+                SET(BNF_E_TIME);
+                rc = sc_u64(s, &f->E);
+                break;
+            case 'T':
+                SET(BNF_T);
+                rc = sc_u64(s, &f->T);
+                break;
+            case 'U':
+                SET(BNF_UU);
+                rc = sc_u64(s, &f->U);
+                break;
+            case 'u':
+                SET(BNF_U);
+                rc = sc_u64(s, &f->u);
+                break;
+            case 't':
+                SET(BNF_TID);
+                rc = sc_u64(s, &f->t);
+                break;
+            case 's':
+                SET(BNF_S);
+                if (v != '"')
+                    return -1;
+                s->p++;
+                rc = sc_str(s, &f->s);
+                if (rc == 0)
+                    cur = feed_binance__sym(b, f->s.p, f->s.n, false);
+                break;
+            case 'p':
+                SET(BNF_P);
+                if (v != '"')
+                    return -1;
+                s->p++;
+                rc = sc_str(s, &f->p);
+                break;
+            case 'q':
+                SET(BNF_Q);
+                if (v != '"')
+                    return -1;
+                s->p++;
+                rc = sc_str(s, &f->q);
+                break;
+            case 'X':
+                SET(BNF_X);
+                if (v != '"')
+                    return -1;
+                s->p++;
+                rc = sc_str(s, &f->x);
+                break;
+            case 'm':
+                SET(BNF_M);
+                rc = sc_bool(s, &f->m);
+                break;
+            case 'M': {
+                bool dummy;
+                rc = sc_bool(s, &dummy);
+                break;
+            }
+            case 'f':
+            case 'l': {
+                uint64_t dummy;
+                rc = sc_u64(s, &dummy);
+                break;
+            }
+            case 'B':
+            case 'A': {
+                bn_str_t dummy;
+                if (v != '"')
+                    return -1;
+                s->p++;
+                rc = sc_str(s, &dummy);
+                break;
+            }
+            case 'a':
+            case 'b': {
+                bool ask = k[0] == 'a';
+                if (v == '"') {
+                    bn_str_t dummy;
+                    s->p++;
+                    rc = sc_str(s, &dummy);
+                } else if (v == '[') {
+                    goto levels;
+                } else if (ask) {
+                    SET(BNF_AID);
+                    rc = sc_u64(s, &f->a);
+                } else {
+                    uint64_t dummy;
+                    rc = sc_u64(s, &dummy);
+                }
+                break;
+            levels : {
+                int ls = (snap_ctx && (f->have & BNF_LUID)) ? snap_sym
+                         : (f->have & BNF_S)                ? cur
+                         : snap_ctx                         ? snap_sym
+                                                            : -1;
+                if (ls < 0 || (*lv_sym >= 0 && *lv_sym != ls))
+                    return -1;
+                *lv_sym = ls;
+                if (ask) {
+                    SET(BNF_ALV);
+                    rc = sc_levels(b, s, &b->sym[ls], &f->a_off, &f->a_n);
+                } else {
+                    SET(BNF_BLV);
+                    rc = sc_levels(b, s, &b->sym[ls], &f->b_off, &f->b_n);
+                }
+                break;
+            }
+            }
+            default:
+                return -1;
+            }
+        } else if (kn == 2 && k[0] == 'p' && k[1] == 'u') {
+            SET(BNF_PU);
+            rc = sc_u64(s, &f->pu);
+        } else if (kn == 12 && memcmp(k, "lastUpdateId", 12) == 0) {
+            SET(BNF_LUID);
+            rc = sc_u64(s, &f->luid);
+        } else if (kn == 4 && (memcmp(k, "bids", 4) == 0 || memcmp(k, "asks", 4) == 0)) {
+            bool ask = k[0] == 'a';
+            int ls = (snap_ctx && (f->have & BNF_LUID)) ? snap_sym
+                     : (f->have & BNF_S)                ? cur
+                     : snap_ctx                         ? snap_sym
+                                                        : -1;
+            if (ls < 0 || (*lv_sym >= 0 && *lv_sym != ls))
+                return -1;
+            *lv_sym = ls;
+            if (ask) {
+                SET(BNF_ALV);
+                rc = sc_levels(b, s, &b->sym[ls], &f->a_off, &f->a_n);
+            } else {
+                SET(BNF_BLV);
+                rc = sc_levels(b, s, &b->sym[ls], &f->b_off, &f->b_n);
+            }
+        } else {
+            return -1;
+        }
+        if (UNLIKELY(rc < 0 || s->p >= s->e))
+            return -1;
+        if (*s->p == ',') {
+            s->p++;
+            continue;
+        }
+        if (*s->p == '}') {
+            s->p++;
+            return 0;
+        }
+        return -1;
+    }
+}
+
+int feed_binance__scan(feed_bn_t *b, const char *buf, size_t len, bn_msg_t *m)
+{
+    scan_t s = {buf, buf + len};
+    int snap_ctx = 0, snap_sym = -1, wrapped = 0, lv_sym = -1;
+    bn_fields_t f;
+    f.have = 0;
+    b->lv_n = 0;
+    static const char W[] = "{\"stream\":\"";
+    if (len > sizeof(W) && memcmp(buf, W, sizeof(W) - 1) == 0) {
+        s.p += sizeof(W) - 1;
+        bn_str_t name;
+        if (sc_str(&s, &name) < 0)
+            return 1;
+        static const char D[] = ",\"data\":{";
+        static const char G[] = ",\"generated\":true,\"data\":{";
+        size_t left = (size_t)(s.e - s.p);
+        if (left >= sizeof(D) - 1 && memcmp(s.p, D, sizeof(D) - 1) == 0)
+            s.p += sizeof(D) - 1;
+        else if (left >= sizeof(G) - 1 && memcmp(s.p, G, sizeof(G) - 1) == 0)
+            s.p += sizeof(G) - 1;
+        else
+            return 1;
+        if (name.n > 14 && memcmp(name.p + name.n - 14, "@depthSnapshot", 14) == 0) {
+            snap_ctx = 1;
+            const char *at = memchr(name.p, '@', name.n);
+            snap_sym = feed_binance__sym(b, name.p, (size_t)(at - name.p), true);
+        }
+        wrapped = 1;
+    } else if (len >= 2 && buf[0] == '{') {
+        s.p++;
+        snap_ctx = 1;
+        snap_sym = b->n_sym == 1 ? 0 : -1;
+    } else {
+        return 1;
+    }
+    if (sc_object(b, &s, &f, snap_ctx, snap_sym, &lv_sym) < 0)
+        return 1;
+    if (wrapped) {
+        if (s.p >= s.e || *s.p != '}')
+            return 1;
+        s.p++;
+    }
+    if (s.p != s.e)
+        return 1;
+    int is_snap = snap_ctx && (f.have & BNF_LUID);
+    int sym = is_snap            ? snap_sym
+              : (f.have & BNF_S) ? feed_binance__sym(b, f.s.p, f.s.n, false)
+                                 : -1;
+    if ((f.have & (BNF_ALV | BNF_BLV)) && lv_sym != sym)
+        return 1;
+    if (!(f.have & BNF_ALV))
+        f.a_n = f.a_off = 0;
+    if (!(f.have & BNF_BLV))
+        f.b_n = f.b_off = 0;
+    if (feed_binance__finish(b, &f, sym, snap_ctx, m) < 0)
+        return 1;
+    return 0;
+}

@@ -1,0 +1,740 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * BitMEX realtime websocket (wss://ws.bitmex.com/realtime) venue handler: "orderBookL2"
+ * (and orderBookL2_25) partial/insert/update/delete by level id, "trade" inserts, and the
+ * info/success/error/pong frames.
+ *
+ * DESIGN
+ * orderBookL2 levels are keyed by id; update and delete messages carry the id and side but not
+ * the price, so the handler keeps an id -> price map for every symbol of the connection: one
+ * open-addressing table (linear probing, backward-shift deletion) with a fixed capacity sized
+ * at init (no allocation per message). A partial (snapshot) for a symbol first purges that
+ * symbol's ids (one rebuild of the table into its twin). The whole frame is validated and every
+ * price resolved before anything is emitted (all-or-nothing): an update/delete for an unknown
+ * id, an insert that would overflow the table, or a level that does not parse makes that
+ * symbol's book unusable: TG_EV_GAP + resubscribe, and its messages are dropped until the new
+ * partial. BitMEX frames may mix symbols; every run of one symbol is one exchange message.
+ * The trade "partial" (the last trades replayed on subscribe) is not a trade (as tardis).
+ * There are no sequence numbers and no checksums on this feed.
+ * Thread: feed:bitmex (everything here).
+ */
+#define JSMN_STATIC
+#define JSMN_STRICT /* keys must be strings, primitives must be JSON values */
+#include <jsmn.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book/tg_dec.h"
+#include "book/tg_err.h"
+#include "book/tg_resync.h"
+#include "feed.h"
+#include "feed_jtok.h"
+
+/* prices: up to 8 decimals (TRXM21 0.00000216), max 92233720368; sizes: contracts (integers
+ * on the 2021 feed; 4 decimals allowed), max 922337203685477 */
+#define BM_PX_SCALE     8
+#define BM_SZ_SCALE     4
+#define BM_TOK_INIT     8192
+#define BM_TOK_MAX      (1 << 21)
+#define BM_IDS_PER_SYM  16384
+#define BM_MAP_MAX_BITS 22
+#define BM_PING_NS      (20 * 1000000000LL)
+
+typedef struct bm_ent {
+    uint64_t key; /* 0 = empty; (slot + 1) << 48 | id */
+    int64_t px;
+} bm_ent_t;
+
+typedef struct bm_item {
+    int64_t px, sz, ts;
+    uint64_t key;
+    uint64_t tid;
+    uint16_t slot;
+    uint8_t side, op; /* op: 0 set (partial/insert/update), 1 delete */
+} bm_item_t;
+
+typedef struct bm_sym {
+    uint32_t id;
+    uint8_t synced;
+    uint32_t resync_seen; /* builder resync requests already acted on */
+} bm_sym_t;
+
+typedef struct bm_state {
+    feed_jtok_t jt;
+    bm_item_t *it;
+    size_t it_cap;
+    bm_ent_t *map, *map2;
+    uint32_t bits, mask, used, limit;
+    bm_sym_t *sym;
+    uint16_t *slot;
+    feed_ratelim_t rl;
+    int64_t last_ping;
+} bm_state_t;
+
+enum { BM_OP_SET = 0, BM_OP_DEL = 1 };
+
+/* ---- id -> price map ---------------------------------------------------------------------- */
+
+static uint32_t bm_hash(const bm_state_t *st, uint64_t key)
+{
+    return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - st->bits));
+}
+
+static bm_ent_t *bm_find(bm_state_t *st, uint64_t key)
+{
+    for (uint32_t i = bm_hash(st, key);; i = (i + 1) & st->mask) {
+        if (st->map[i].key == key)
+            return &st->map[i];
+        if (st->map[i].key == 0)
+            return NULL;
+    }
+}
+
+/* @return 0, or -ENOSPC when the table is at its load limit */
+static int bm_put(bm_state_t *st, uint64_t key, int64_t px)
+{
+    uint32_t i = bm_hash(st, key);
+    for (;; i = (i + 1) & st->mask) {
+        if (st->map[i].key == key) {
+            st->map[i].px = px;
+            return 0;
+        }
+        if (st->map[i].key == 0)
+            break;
+    }
+    if (st->used >= st->limit)
+        return -ENOSPC;
+    st->map[i].key = key;
+    st->map[i].px = px;
+    st->used++;
+    return 0;
+}
+
+static void bm_del(bm_state_t *st, uint64_t key)
+{
+    bm_ent_t *e = bm_find(st, key);
+    if (!e)
+        return;
+    uint32_t i = (uint32_t)(e - st->map), j = i;
+    for (;;) {
+        j = (j + 1) & st->mask;
+        if (st->map[j].key == 0)
+            break;
+        uint32_t k = bm_hash(st, st->map[j].key);
+        /* move j back to i unless its home k lies cyclically in (i, j] */
+        int stay = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (!stay) {
+            st->map[i] = st->map[j];
+            i = j;
+        }
+    }
+    st->map[i].key = 0;
+    st->used--;
+}
+
+/* Remove every id of one symbol: rebuild into the twin table. */
+static void bm_purge(bm_state_t *st, uint16_t slot)
+{
+    bm_ent_t *old = st->map;
+    uint32_t n = st->mask + 1;
+    st->map = st->map2;
+    st->map2 = old;
+    memset(st->map, 0, (size_t)n * sizeof(bm_ent_t));
+    st->used = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (old[i].key && (old[i].key >> 48) != (uint64_t)slot + 1)
+            bm_put(st, old[i].key, old[i].px);
+}
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+static void bm_log(feed_handler_t *h, int64_t now, int level, const char *what, const char *js,
+                   const jsmntok_t *t)
+{
+    bm_state_t *st = h->vstate;
+    uint64_t dropped;
+    if (!h->log || !feed_ratelim_ok(&st->rl, now, &dropped))
+        return;
+    int n = t ? (int)feed_jtok_len(t) : 0;
+    if (n > 120)
+        n = 120;
+    feed_logf(h, level, "bitmex: %s%s%.*s%s (%llu similar lines suppressed)", what,
+              t ? " near '" : "", n, t ? js + t->start : "", t ? "'" : "",
+              (unsigned long long)dropped);
+}
+
+static void bm_emit(feed_handler_t *h, const tg_event_t *ev)
+{
+    feed_emit(h, ev);
+    TG_STAT_INC(h->stats->events);
+    if (ev->kind == TG_EV_LEVEL)
+        TG_STAT_INC(h->stats->levels);
+    else if (ev->kind == TG_EV_TRADE)
+        TG_STAT_INC(h->stats->trades);
+}
+
+static int bm_name_ok(const char *s)
+{
+    for (; *s; s++)
+        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
+            return 0;
+    return 1;
+}
+
+static int bm_slot(feed_handler_t *h, const char *s, size_t n)
+{
+    bm_state_t *st = h->vstate;
+    int64_t id = tg_instr_reg_find(h->reg, h->venue_id, s, n);
+    if (id < 0 || id >= TG_INSTR_MAX || st->slot[id] == 0)
+        return -1;
+    return st->slot[id] - 1;
+}
+
+static void bm_resubscribe(feed_handler_t *h, uint16_t slot);
+
+static void bm_resync(feed_handler_t *h, uint16_t slot, int64_t ts_recv, int64_t ts_mono)
+{
+    bm_state_t *st = h->vstate;
+    bm_sym_t *s = &st->sym[slot];
+    tg_event_t ev = {0};
+    ev.kind = TG_EV_GAP;
+    ev.instr = s->id;
+    ev.ts_recv = ts_recv;
+    ev.ts_mono = ts_mono;
+    ev.flags = TG_EVF_LAST;
+    bm_emit(h, &ev);
+    TG_STAT_INC(h->stats->gaps);
+    bm_resubscribe(h, slot);
+}
+
+/* Drop the symbol's book and ids, subscribe to it again (a fresh partial follows). */
+static void bm_resubscribe(feed_handler_t *h, uint16_t slot)
+{
+    bm_state_t *st = h->vstate;
+    bm_sym_t *s = &st->sym[slot];
+    TG_STAT_INC(h->stats->resyncs);
+    s->synced = 0;
+    bm_purge(st, slot);
+    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
+    if (!in || !bm_name_ok(in->symbol) || !h->send)
+        return;
+    char msg[160];
+    int rc = 0;
+    for (int k = 0; k < 2 && rc >= 0; k++) {
+        int n = snprintf(msg, sizeof(msg), "{\"op\":\"%s\",\"args\":[\"orderBookL2:%s\"]}",
+                         k == 0 ? "unsubscribe" : "subscribe", in->symbol);
+        rc = h->send(h->tctx, msg, (size_t)n);
+    }
+    if (rc < 0 && h->reconnect)
+        h->reconnect(h->tctx, "bitmex: resubscribe failed");
+}
+
+static int64_t bm_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* "2021-04-05T18:41:18.601Z" -> ns since epoch. @return 0 or TG_EFIELD. */
+static int bm_iso_ns(const char *s, size_t n, int64_t *out)
+{
+    unsigned v[6];
+    static const unsigned off[6] = {0, 5, 8, 11, 14, 17}, len[6] = {4, 2, 2, 2, 2, 2};
+    static const char sep[6] = {'-', '-', 'T', ':', ':', 0};
+    if (n < 20 || s[n - 1] != 'Z')
+        return TG_EFIELD;
+    for (int f = 0; f < 6; f++) {
+        v[f] = 0;
+        for (unsigned i = 0; i < len[f]; i++) {
+            char c = s[off[f] + i];
+            if (c < '0' || c > '9')
+                return TG_EFIELD;
+            v[f] = v[f] * 10 + (unsigned)(c - '0');
+        }
+        if (sep[f] && s[off[f] + len[f]] != sep[f])
+            return TG_EFIELD;
+    }
+    /* int64 ns reach 2262-04-11 */
+    if (v[0] < 1970 || v[0] > 2261 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 ||
+        v[4] > 59 || v[5] > 60)
+        return TG_EFIELD;
+    int64_t frac = 0;
+    size_t i = 19;
+    if (s[i] == '.') {
+        int digits = 0;
+        for (i++; i < n - 1; i++, digits++) {
+            if (s[i] < '0' || s[i] > '9' || digits >= 9)
+                return TG_EFIELD;
+            frac = frac * 10 + (s[i] - '0');
+        }
+        for (; digits < 9; digits++)
+            frac *= 10;
+    } else if (i != n - 1) {
+        return TG_EFIELD;
+    }
+    int64_t days = bm_days_from_civil(v[0], v[1], v[2]);
+    *out =
+        ((days * 24 + v[3]) * 60 + v[4]) * 60 * 1000000000LL + (int64_t)v[5] * 1000000000LL + frac;
+    return 0;
+}
+
+/* decimal text of a JSON number or string token */
+static int bm_num(const char *js, const jsmntok_t *t, int scale, int64_t *out)
+{
+    if (t->type != JSMN_PRIMITIVE && t->type != JSMN_STRING)
+        return TG_EFIELD;
+    return tg_dec_parse_unsigned(js + t->start, feed_jtok_len(t), scale, out) < 0 ? TG_EDEC_SYNTAX
+                                                                                  : 0;
+}
+
+/* ---- orderBookL2 ------------------------------------------------------------------------ */
+
+static int bm_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n, int act, int data,
+                   int64_t ts_recv, int64_t ts_mono)
+{
+    bm_state_t *st = h->vstate;
+    int partial = feed_jtok_eq(js, &t[act], "partial");
+    int del = feed_jtok_eq(js, &t[act], "delete");
+    int upd = feed_jtok_eq(js, &t[act], "update");
+    if (!partial && !del && !upd && !feed_jtok_eq(js, &t[act], "insert")) {
+        TG_STAT_INC(h->stats->err_field);
+        bm_log(h, ts_mono, FEED_LOG_WARN, "unknown action", js, &t[act]);
+        return TG_EFIELD;
+    }
+    int psym = -1; /* symbol of a partial: from "filter" (the data may be empty) */
+    if (partial) {
+        int f = feed_jtok_get(js, t, n, 0, "filter");
+        int fs = feed_jtok_get(js, t, n, f, "symbol");
+        if (fs < 0 || t[fs].type != JSMN_STRING) {
+            TG_STAT_INC(h->stats->err_field);
+            bm_log(h, ts_mono, FEED_LOG_WARN, "partial without filter.symbol", js, &t[0]);
+            return TG_EFIELD;
+        }
+        if ((psym = bm_slot(h, js + t[fs].start, feed_jtok_len(&t[fs]))) < 0) {
+            TG_STAT_INC(h->stats->err_symbol);
+            bm_log(h, ts_mono, FEED_LOG_WARN, "unknown symbol", js, &t[fs]);
+            return TG_ESYMBOL;
+        }
+    }
+    /* pass 1: validate and resolve */
+    size_t ni = 0;
+    int k = data + 1, rc = 0, bad = data, bad_slot = -1;
+    for (int m = 0; m < t[data].size; m++) {
+        bad = k;
+        if (k >= n || t[k].type != JSMN_OBJECT || ni >= st->it_cap) {
+            rc = TG_EFIELD;
+            break;
+        }
+        int sy = feed_jtok_get(js, t, n, k, "symbol"), id = feed_jtok_get(js, t, n, k, "id");
+        int sd = feed_jtok_get(js, t, n, k, "side"), sz = feed_jtok_get(js, t, n, k, "size");
+        int px = feed_jtok_get(js, t, n, k, "price");
+        if (sy < 0 || t[sy].type != JSMN_STRING) {
+            rc = TG_EFIELD;
+            break;
+        }
+        int slot = bm_slot(h, js + t[sy].start, feed_jtok_len(&t[sy]));
+        if (slot < 0 || (partial && slot != psym)) {
+            rc = TG_ESYMBOL;
+            bad = sy;
+            break;
+        }
+        bm_item_t *it = &st->it[ni];
+        it->slot = (uint16_t)slot;
+        bad_slot = slot;
+        int64_t idv;
+        if (id < 0 || feed_jtok_i64(js, &t[id], &idv) < 0 || idv < 0 || idv >= (1LL << 48) ||
+            sd < 0) {
+            rc = TG_EFIELD;
+            break;
+        }
+        it->key = ((uint64_t)(slot + 1) << 48) | (uint64_t)idv;
+        if (feed_jtok_eq(js, &t[sd], "Buy"))
+            it->side = TG_SIDE_BID;
+        else if (feed_jtok_eq(js, &t[sd], "Sell"))
+            it->side = TG_SIDE_ASK;
+        else {
+            rc = TG_EFIELD;
+            break;
+        }
+        it->op = del ? BM_OP_DEL : BM_OP_SET;
+        it->sz = 0;
+        if (!del) {
+            if (sz < 0) {
+                rc = TG_EFIELD;
+                break;
+            }
+            if ((rc = bm_num(js, &t[sz], BM_SZ_SCALE, &it->sz)) < 0)
+                break;
+        }
+        if (partial || (!del && !upd) || (upd && px >= 0)) {
+            if (px < 0) {
+                rc = TG_EFIELD;
+                break;
+            }
+            if ((rc = bm_num(js, &t[px], BM_PX_SCALE, &it->px)) < 0 || it->px == 0) {
+                rc = TG_EDEC_SYNTAX;
+                break;
+            }
+        } else if (st->sym[slot].synced) {
+            const bm_ent_t *e = bm_find(st, it->key);
+            if (!e) {
+                /* the book of this symbol is inconsistent: resync it, keep the others */
+                bm_log(h, ts_mono, FEED_LOG_WARN, "unknown level id, resyncing", js, &t[id]);
+                bm_resync(h, (uint16_t)slot, ts_recv, ts_mono);
+                it->op = 0xff;
+            } else {
+                it->px = e->px;
+            }
+        }
+        ni++;
+        k = feed_jtok_next(t, n, k);
+    }
+    if (rc < 0) {
+        if (rc == TG_EDEC_SYNTAX)
+            TG_STAT_INC(h->stats->err_decimal);
+        else if (rc == TG_ESYMBOL)
+            TG_STAT_INC(h->stats->err_symbol);
+        else
+            TG_STAT_INC(h->stats->err_field);
+        bm_log(h, ts_mono, FEED_LOG_WARN, "bad orderBookL2 message", js, &t[bad]);
+        if (rc != TG_ESYMBOL && bad_slot >= 0 && (st->sym[bad_slot].synced || partial))
+            bm_resync(h, (uint16_t)bad_slot, ts_recv, ts_mono);
+        return rc;
+    }
+    /* pass 2: apply */
+    tg_event_t ev = {0};
+    ev.ts_recv = ts_recv;
+    ev.ts_mono = ts_mono;
+    if (partial) {
+        bm_purge(st, (uint16_t)psym);
+        ev.kind = TG_EV_BOOK_CLEAR;
+        ev.instr = st->sym[psym].id;
+        ev.flags = TG_EVF_SNAPSHOT;
+        bm_emit(h, &ev);
+        st->sym[psym].synced = 1;
+        TG_STAT_INC(h->stats->snapshots);
+    }
+    int cur = partial ? psym : -1;
+    for (size_t i = 0; i < ni; i++) {
+        bm_item_t *it = &st->it[i];
+        bm_sym_t *s = &st->sym[it->slot];
+        if (!s->synced || it->op == 0xff) {
+            if (it->op != 0xff)
+                TG_STAT_INC(h->stats->stale_dropped);
+            continue;
+        }
+        if (cur >= 0 && cur != it->slot)
+            feed_end_message(h, st->sym[cur].id, 0, ts_recv, ts_mono);
+        cur = it->slot;
+        if (it->op == BM_OP_DEL) {
+            bm_del(st, it->key);
+        } else if (bm_put(st, it->key, it->px) < 0) {
+            bm_log(h, ts_mono, FEED_LOG_ERROR, "level id table full, resyncing", js, &t[0]);
+            bm_resync(h, it->slot, ts_recv, ts_mono);
+            cur = -1;
+            continue;
+        }
+        ev.kind = TG_EV_LEVEL;
+        ev.instr = s->id;
+        ev.side = it->side;
+        ev.price = it->px;
+        ev.size = it->sz;
+        ev.flags = partial ? TG_EVF_SNAPSHOT : 0;
+        bm_emit(h, &ev);
+    }
+    if (cur >= 0)
+        feed_end_message(h, st->sym[cur].id, 0, ts_recv, ts_mono);
+    return 0;
+}
+
+/* ---- trades ------------------------------------------------------------------------------- */
+
+static int bm_trades(feed_handler_t *h, const char *js, const jsmntok_t *t, int n, int data,
+                     int64_t ts_recv, int64_t ts_mono)
+{
+    bm_state_t *st = h->vstate;
+    size_t ni = 0;
+    int k = data + 1, rc = 0, bad = data;
+    for (int m = 0; m < t[data].size; m++) {
+        bad = k;
+        rc = TG_EFIELD;
+        if (k >= n || t[k].type != JSMN_OBJECT || ni >= st->it_cap)
+            break;
+        int sy = feed_jtok_get(js, t, n, k, "symbol"), sd = feed_jtok_get(js, t, n, k, "side");
+        int sz = feed_jtok_get(js, t, n, k, "size"), px = feed_jtok_get(js, t, n, k, "price");
+        int ts = feed_jtok_get(js, t, n, k, "timestamp");
+        int id = feed_jtok_get(js, t, n, k, "trdMatchID");
+        if (sy < 0 || sd < 0 || sz < 0 || px < 0 || ts < 0 || t[sy].type != JSMN_STRING ||
+            t[ts].type != JSMN_STRING)
+            break;
+        int slot = bm_slot(h, js + t[sy].start, feed_jtok_len(&t[sy]));
+        if (slot < 0) {
+            rc = TG_ESYMBOL;
+            break;
+        }
+        bm_item_t *it = &st->it[ni];
+        it->slot = (uint16_t)slot;
+        if (feed_jtok_eq(js, &t[sd], "Buy"))
+            it->side = TG_SIDE_BUY;
+        else if (feed_jtok_eq(js, &t[sd], "Sell"))
+            it->side = TG_SIDE_SELL;
+        else
+            break;
+        if (bm_iso_ns(js + t[ts].start, feed_jtok_len(&t[ts]), &it->ts) < 0)
+            break;
+        if ((rc = bm_num(js, &t[px], BM_PX_SCALE, &it->px)) < 0 ||
+            (rc = bm_num(js, &t[sz], BM_SZ_SCALE, &it->sz)) < 0)
+            break;
+        it->tid = id >= 0 ? feed_hash_id(js + t[id].start, feed_jtok_len(&t[id])) : 0;
+        rc = 0;
+        ni++;
+        k = feed_jtok_next(t, n, k);
+    }
+    if (rc < 0) {
+        if (rc == TG_EDEC_SYNTAX)
+            TG_STAT_INC(h->stats->err_decimal);
+        else if (rc == TG_ESYMBOL)
+            TG_STAT_INC(h->stats->err_symbol);
+        else
+            TG_STAT_INC(h->stats->err_field);
+        bm_log(h, ts_mono, FEED_LOG_WARN, "bad trade message dropped", js, &t[bad]);
+        return rc;
+    }
+    tg_event_t ev = {0};
+    ev.kind = TG_EV_TRADE;
+    ev.ts_recv = ts_recv;
+    ev.ts_mono = ts_mono;
+    int cur = -1;
+    for (size_t i = 0; i < ni; i++) {
+        const bm_item_t *it = &st->it[i];
+        if (cur >= 0 && cur != it->slot)
+            feed_end_message(h, st->sym[cur].id, 0, ts_recv, ts_mono);
+        cur = it->slot;
+        ev.instr = st->sym[it->slot].id;
+        ev.ts_exch = it->ts;
+        ev.price = it->px;
+        ev.size = it->sz;
+        ev.side = it->side;
+        ev.u.trade_id = it->tid;
+        bm_emit(h, &ev);
+    }
+    if (cur >= 0)
+        feed_end_message(h, st->sym[cur].id, 0, ts_recv, ts_mono);
+    return 0;
+}
+
+/* ---- frames ------------------------------------------------------------------------------- */
+
+static int bm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                    int64_t ts_mono)
+{
+    bm_state_t *st = h->vstate;
+    TG_STAT_INC(h->stats->frames);
+    TG_STAT_ADD(h->stats->bytes, len);
+    if (len == 4 && memcmp(buf, "pong", 4) == 0) {
+        TG_STAT_INC(h->stats->unhandled);
+        return 0;
+    }
+    int n = feed_jtok_parse(&st->jt, buf, len);
+    if (n < 0 || st->jt.t[0].type != JSMN_OBJECT) {
+        TG_STAT_INC(h->stats->err_json);
+        jsmntok_t whole = {.type = JSMN_STRING, .start = 0, .end = (int)(len < 120 ? len : 120)};
+        bm_log(h, ts_mono, FEED_LOG_WARN, "malformed JSON", buf, &whole);
+        return TG_EJSON;
+    }
+    if ((size_t)st->jt.cap / 4 + 1 > st->it_cap) {
+        size_t nc = (size_t)st->jt.cap / 4 + 1;
+        bm_item_t *ni = realloc(st->it, nc * sizeof(*ni));
+        if (!ni) {
+            TG_STAT_INC(h->stats->err_json);
+            return -ENOMEM;
+        }
+        st->it = ni;
+        st->it_cap = nc;
+    }
+    const jsmntok_t *t = st->jt.t;
+    TG_STAT_INC(h->stats->slow_path);
+    int tab = feed_jtok_get(buf, t, n, 0, "table");
+    if (tab < 0) {
+        int err = feed_jtok_get(buf, t, n, 0, "error");
+        if (err > 0) {
+            TG_STAT_INC(h->stats->err_venue);
+            bm_log(h, ts_mono, FEED_LOG_ERROR, "venue error", buf, &t[0]);
+            return TG_EPROTO;
+        }
+        TG_STAT_INC(h->stats->unhandled); /* info, success, ... */
+        return 0;
+    }
+    int is_book =
+        feed_jtok_eq(buf, &t[tab], "orderBookL2") || feed_jtok_eq(buf, &t[tab], "orderBookL2_25");
+    int is_trade = feed_jtok_eq(buf, &t[tab], "trade");
+    if (!is_book && !is_trade) {
+        TG_STAT_INC(h->stats->unhandled);
+        return 0;
+    }
+    int act = feed_jtok_get(buf, t, n, 0, "action"), data = feed_jtok_get(buf, t, n, 0, "data");
+    if (act < 0 || t[act].type != JSMN_STRING || data < 0 || t[data].type != JSMN_ARRAY) {
+        TG_STAT_INC(h->stats->err_field);
+        bm_log(h, ts_mono, FEED_LOG_WARN, "table frame without action/data", buf, &t[0]);
+        return TG_EFIELD;
+    }
+    if (is_book)
+        return bm_book(h, buf, t, n, act, data, ts_recv, ts_mono);
+    if (!feed_jtok_eq(buf, &t[act], "insert")) {
+        TG_STAT_INC(h->stats->unhandled); /* the partial replays old trades */
+        return 0;
+    }
+    return bm_trades(h, buf, t, n, data, ts_recv, ts_mono);
+}
+
+/* Frames counted in unhandled or an err_* counter so far. */
+static uint64_t bm_counted(const feed_stats_t *s)
+{
+    return TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) +
+           TG_STAT_GET(s->err_symbol) + TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
+}
+
+/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
+static int bm_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    uint64_t before = bm_counted(h->stats);
+    int rc = bm_frame(h, buf, len, ts_recv, ts_mono);
+    if (bm_counted(h->stats) == before)
+        TG_STAT_INC(h->stats->handled);
+    return rc;
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------------- */
+
+static void bm_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
+{
+    cfg->px_scale = BM_PX_SCALE;
+    cfg->sz_scale = BM_SZ_SCALE;
+    cfg->depth_limit = 0;
+    cfg->checksum = NULL;
+}
+
+static void bm_deinit(feed_handler_t *h)
+{
+    bm_state_t *st = h->vstate;
+    if (!st)
+        return;
+    feed_jtok_deinit(&st->jt);
+    free(st->it);
+    free(st->map);
+    free(st->map2);
+    free(st->sym);
+    free(st->slot);
+    free(st);
+    h->vstate = NULL;
+}
+
+static int bm_init(feed_handler_t *h)
+{
+    bm_state_t *st = calloc(1, sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    h->vstate = st;
+    st->rl.burst = 10;
+    uint64_t want = (uint64_t)(h->n_instr ? h->n_instr : 1) * BM_IDS_PER_SYM * 4 / 3;
+    st->bits = 10;
+    while ((1ull << st->bits) < want && st->bits < BM_MAP_MAX_BITS)
+        st->bits++;
+    st->mask = (1u << st->bits) - 1;
+    st->limit = (st->mask + 1) / 4 * 3;
+    st->it_cap = BM_TOK_INIT / 4 + 1;
+    st->it = calloc(st->it_cap, sizeof(*st->it));
+    st->map = calloc((size_t)st->mask + 1, sizeof(bm_ent_t));
+    st->map2 = calloc((size_t)st->mask + 1, sizeof(bm_ent_t));
+    st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
+    st->slot = calloc(TG_INSTR_MAX, sizeof(*st->slot));
+    if (!st->it || !st->map || !st->map2 || !st->sym || !st->slot ||
+        feed_jtok_init(&st->jt, BM_TOK_INIT, BM_TOK_MAX) < 0) {
+        bm_deinit(h);
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        st->sym[i].id = h->instr[i];
+        if (h->instr[i] < TG_INSTR_MAX)
+            st->slot[h->instr[i]] = (uint16_t)(i + 1);
+    }
+    return 0;
+}
+
+static int bm_on_open(feed_handler_t *h)
+{
+    bm_state_t *st = h->vstate;
+    memset(st->map, 0, ((size_t)st->mask + 1) * sizeof(bm_ent_t));
+    st->used = 0;
+    int rc = 0;
+    for (int k = 0; k < 2 && rc >= 0; k++) {
+        if (!(h->channels & (k == 0 ? FEED_CH_BOOK : FEED_CH_TRADES)) || !h->send)
+            continue;
+        for (uint32_t i = 0; i < h->n_instr && rc >= 0; i++) {
+            st->sym[i].synced = 0;
+            st->sym[i].resync_seen = h->resync ? tg_resync_get(h->resync, st->sym[i].id) : 0;
+            const tg_instr_t *in = tg_instr_reg_get(h->reg, st->sym[i].id);
+            if (!in || !bm_name_ok(in->symbol))
+                continue;
+            char msg[160];
+            int m = snprintf(msg, sizeof(msg), "{\"op\":\"subscribe\",\"args\":[\"%s:%s\"]}",
+                             k == 0 ? "orderBookL2" : "trade", in->symbol);
+            rc = h->send(h->tctx, msg, (size_t)m);
+        }
+    }
+    return rc < 0 ? rc : 0;
+}
+
+static void bm_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
+{
+    bm_state_t *st = h->vstate;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        tg_event_t ev = {0};
+        ev.kind = TG_EV_STALE;
+        ev.instr = st->sym[i].id;
+        ev.ts_recv = ts_recv;
+        ev.ts_mono = ts_mono;
+        ev.flags = TG_EVF_LAST;
+        bm_emit(h, &ev);
+        st->sym[i].synced = 0;
+    }
+}
+
+static void bm_on_tick(feed_handler_t *h, int64_t now_mono)
+{
+    bm_state_t *st = h->vstate;
+    for (uint32_t i = 0; h->resync && i < h->n_instr; i++) {
+        uint32_t v = tg_resync_get(h->resync, st->sym[i].id);
+        if (v != st->sym[i].resync_seen) {
+            st->sym[i].resync_seen = v;
+            bm_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (crossed book)", NULL,
+                   NULL);
+            bm_resubscribe(h, (uint16_t)i);
+        }
+    }
+    if (now_mono - st->last_ping >= BM_PING_NS && h->send) {
+        st->last_ping = now_mono;
+        h->send(h->tctx, "ping", 4);
+    }
+}
+
+const feed_venue_t feed_venue_bitmex = {
+    .name = "bitmex",
+    .default_url = "wss://ws.bitmex.com/realtime",
+    .rest_host = NULL,
+    .instr_defaults = bm_instr_defaults,
+    .init = bm_init,
+    .deinit = bm_deinit,
+    .on_open = bm_on_open,
+    .on_frame = bm_on_frame,
+    .on_rest = NULL,
+    .on_close = bm_on_close,
+    .on_tick = bm_on_tick,
+};

@@ -1,0 +1,691 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Bitstamp websocket v2 (wss://ws.bitstamp.net) venue handler: "diff_order_book_<pair>" deltas
+ * synchronised with a REST snapshot (GET /api/v2/order_book/<pair>), "live_trades_<pair>",
+ * and the bts:* events.
+ *
+ * DESIGN
+ * Bitstamp diffs carry no sequence number, only "microtimestamp". Sync per pair:
+ *   subscribe -> on bts:subscription_succeeded request the REST snapshot -> buffer diffs until
+ *   it arrives -> emit the snapshot (TG_EV_BOOK_CLEAR + levels flagged SNAPSHOT|REST) -> replay
+ *   the buffered diffs newer than the snapshot's microtimestamp, drop older ones (counted
+ *   stale_dropped) -> then apply diffs as they come; any diff not newer than the snapshot is
+ *   dropped, a diff older than the previous applied one means the stream is out of order:
+ *   TG_EV_GAP and a new snapshot.
+ * The diff buffer is one bounded array for the connection (no allocation per message); if it
+ * fills, the pair's buffered diffs are discarded and remembered as lost: a snapshot older than
+ * the newest lost diff cannot be used and another one is requested.
+ * Offline (tgrec), the REST body arrives in-band as
+ *   {"stream":"diff_order_book_<pair>@depthSnapshot","generated":true,"data":<REST body>}
+ * and is handled exactly as a REST response.
+ * Thread: feed:bitstamp (everything here).
+ */
+#define JSMN_STATIC
+#define JSMN_STRICT /* keys must be strings, primitives must be JSON values */
+#include <jsmn.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book/tg_dec.h"
+#include "book/tg_err.h"
+#include "book/tg_resync.h"
+#include "feed.h"
+#include "feed_jtok.h"
+
+#define BS_PX_SCALE  8
+#define BS_SZ_SCALE  8
+#define BS_TOK_INIT  4096
+#define BS_TOK_MAX   (1 << 21)
+#define BS_PEND_MAX  (1 << 16)
+#define BS_RETRY_NS  (5 * 1000000000LL)
+#define BS_BOOK_PFX  "diff_order_book_"
+#define BS_TRADE_PFX "live_trades_"
+
+typedef struct bs_lvl {
+    int64_t px, sz;
+    uint8_t side;
+} bs_lvl_t;
+
+typedef struct bs_pend {
+    int64_t micro, px, sz;
+    uint16_t slot;
+    uint8_t side, last;
+} bs_pend_t;
+
+enum { BS_WAIT = 0, BS_SYNCED = 1 };
+
+typedef struct bs_sym {
+    uint32_t id;
+    uint8_t state;
+    uint8_t requested;    /* REST snapshot outstanding */
+    uint8_t subscribed;   /* diff channel confirmed: a snapshot taken now covers the diffs */
+    int64_t req_mono;     /* when it was requested */
+    int64_t snap_micro;   /* microtimestamp of the snapshot in use */
+    int64_t last_micro;   /* of the last applied diff */
+    int64_t lost_micro;   /* newest diff discarded from a full buffer (0: none) */
+    uint32_t resync_seen; /* builder resync requests already acted on */
+} bs_sym_t;
+
+typedef struct bs_state {
+    feed_jtok_t jt;
+    bs_lvl_t *lv;
+    size_t lv_cap;
+    bs_pend_t *pend;
+    size_t n_pend;
+    bs_sym_t *sym;
+    uint16_t *slot;
+    feed_ratelim_t rl;
+} bs_state_t;
+
+static void bs_log(feed_handler_t *h, int64_t now, int level, const char *what, const char *js,
+                   const jsmntok_t *t)
+{
+    bs_state_t *st = h->vstate;
+    uint64_t dropped;
+    if (!h->log || !feed_ratelim_ok(&st->rl, now, &dropped))
+        return;
+    int n = t ? (int)feed_jtok_len(t) : 0;
+    if (n > 120)
+        n = 120;
+    feed_logf(h, level, "bitstamp: %s%s%.*s%s (%llu similar lines suppressed)", what,
+              t ? " near '" : "", n, t ? js + t->start : "", t ? "'" : "",
+              (unsigned long long)dropped);
+}
+
+static void bs_emit(feed_handler_t *h, const tg_event_t *ev)
+{
+    feed_emit(h, ev);
+    TG_STAT_INC(h->stats->events);
+    if (ev->kind == TG_EV_LEVEL)
+        TG_STAT_INC(h->stats->levels);
+    else if (ev->kind == TG_EV_TRADE)
+        TG_STAT_INC(h->stats->trades);
+}
+
+static bs_sym_t *bs_lookup(feed_handler_t *h, const char *s, size_t n)
+{
+    bs_state_t *st = h->vstate;
+    int64_t id = tg_instr_reg_find(h->reg, h->venue_id, s, n);
+    if (id < 0 || id >= TG_INSTR_MAX || st->slot[id] == 0)
+        return NULL;
+    return &st->sym[st->slot[id] - 1];
+}
+
+static int bs_name_ok(const char *s)
+{
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
+            return 0;
+    return 1;
+}
+
+static void bs_request_snapshot(feed_handler_t *h, bs_sym_t *s, int64_t now_mono)
+{
+    bs_state_t *st = h->vstate;
+    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
+    if (!in || !h->rest_get || !bs_name_ok(in->symbol))
+        return;
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v2/order_book/%s", in->symbol);
+    s->requested = 1;
+    s->req_mono = now_mono;
+    TG_STAT_INC(h->stats->resyncs);
+    if (h->rest_get(h->tctx, path, (uint64_t)(s - st->sym)) < 0)
+        s->requested = 0; /* retried on the tick */
+}
+
+static void bs_drop_pending(bs_state_t *st, uint16_t slot)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < st->n_pend; i++)
+        if (st->pend[i].slot != slot)
+            st->pend[k++] = st->pend[i];
+    st->n_pend = k;
+}
+
+static void bs_gap(feed_handler_t *h, bs_sym_t *s, int64_t ts_recv, int64_t ts_mono)
+{
+    bs_state_t *st = h->vstate;
+    tg_event_t ev = {0};
+    ev.kind = TG_EV_GAP;
+    ev.instr = s->id;
+    ev.ts_recv = ts_recv;
+    ev.ts_mono = ts_mono;
+    ev.seq = (uint64_t)s->last_micro;
+    ev.flags = TG_EVF_LAST;
+    bs_emit(h, &ev);
+    TG_STAT_INC(h->stats->gaps);
+    s->state = BS_WAIT;
+    bs_drop_pending(st, (uint16_t)(s - st->sym));
+    bs_request_snapshot(h, s, ts_mono);
+}
+
+/* levels array at a -> st->lv (append) */
+static int bs_levels(bs_state_t *st, const char *js, const jsmntok_t *t, int n, int a, uint8_t side,
+                     size_t *nl, int *bad)
+{
+    *bad = a;
+    if (t[a].type != JSMN_ARRAY)
+        return TG_EFIELD;
+    int k = a + 1;
+    for (int m = 0; m < t[a].size; m++) {
+        *bad = k;
+        if (k + 2 >= n || t[k].type != JSMN_ARRAY || t[k].size < 2 || *nl >= st->lv_cap)
+            return TG_EFIELD;
+        const jsmntok_t *p = &t[k + 1], *v = &t[k + 2];
+        if (p->type != JSMN_STRING || v->type != JSMN_STRING)
+            return TG_EFIELD;
+        bs_lvl_t *l = &st->lv[*nl];
+        if (tg_dec_parse_unsigned(js + p->start, feed_jtok_len(p), BS_PX_SCALE, &l->px) < 0 ||
+            l->px == 0 ||
+            tg_dec_parse_unsigned(js + v->start, feed_jtok_len(v), BS_SZ_SCALE, &l->sz) < 0)
+            return TG_EDEC_SYNTAX;
+        l->side = side;
+        (*nl)++;
+        k = feed_jtok_next(t, n, k);
+    }
+    return 0;
+}
+
+/* Parse {"microtimestamp","bids","asks"} at obj into st->lv. */
+static int bs_book_obj(bs_state_t *st, const char *js, const jsmntok_t *t, int n, int obj,
+                       int64_t *micro, size_t *nl, int *bad)
+{
+    *bad = obj;
+    *nl = 0;
+    int mi = feed_jtok_get(js, t, n, obj, "microtimestamp");
+    int bi = feed_jtok_get(js, t, n, obj, "bids"), ai = feed_jtok_get(js, t, n, obj, "asks");
+    if (mi < 0 || (bi < 0 && ai < 0) || feed_jtok_i64(js, &t[mi], micro) < 0 || *micro < 0 ||
+        *micro > INT64_MAX / 1000) {
+        *bad = mi >= 0 ? mi : obj;
+        return TG_EFIELD;
+    }
+    int rc = 0;
+    if (bi >= 0 && (rc = bs_levels(st, js, t, n, bi, TG_SIDE_BID, nl, bad)) < 0)
+        return rc;
+    if (ai >= 0 && (rc = bs_levels(st, js, t, n, ai, TG_SIDE_ASK, nl, bad)) < 0)
+        return rc;
+    return 0;
+}
+
+static void bs_count_err(feed_handler_t *h, int rc)
+{
+    if (rc == TG_EDEC_SYNTAX)
+        TG_STAT_INC(h->stats->err_decimal);
+    else if (rc == TG_EFIELD)
+        TG_STAT_INC(h->stats->err_field);
+    else
+        TG_STAT_INC(h->stats->err_json);
+}
+
+static void bs_emit_levels(feed_handler_t *h, bs_sym_t *s, const bs_lvl_t *lv, size_t nl,
+                           int64_t micro, uint16_t fl, int64_t ts_recv, int64_t ts_mono)
+{
+    tg_event_t ev = {0};
+    ev.kind = TG_EV_LEVEL;
+    ev.instr = s->id;
+    ev.ts_exch = micro * 1000;
+    ev.ts_recv = ts_recv;
+    ev.ts_mono = ts_mono;
+    ev.flags = fl;
+    for (size_t i = 0; i < nl; i++) {
+        ev.side = lv[i].side;
+        ev.price = lv[i].px;
+        ev.size = lv[i].sz;
+        bs_emit(h, &ev);
+    }
+    feed_end_message(h, s->id, micro * 1000, ts_recv, ts_mono);
+}
+
+/* A snapshot body (REST or in-band) at obj. */
+static int bs_snapshot(feed_handler_t *h, bs_sym_t *s, const char *js, const jsmntok_t *t, int n,
+                       int obj, int64_t ts_recv, int64_t ts_mono)
+{
+    bs_state_t *st = h->vstate;
+    uint16_t slot = (uint16_t)(s - st->sym);
+    int64_t micro;
+    size_t nl;
+    int bad;
+    s->requested = 0;
+    int rc = bs_book_obj(st, js, t, n, obj, &micro, &nl, &bad);
+    if (rc < 0) {
+        bs_count_err(h, rc);
+        bs_log(h, ts_mono, FEED_LOG_WARN, "bad snapshot, requesting another", js, &t[bad]);
+        if (s->state == BS_SYNCED)
+            bs_gap(h, s, ts_recv, ts_mono);
+        else
+            bs_request_snapshot(h, s, ts_mono);
+        return rc;
+    }
+    if (s->lost_micro && micro < s->lost_micro) {
+        /* diffs newer than this snapshot were lost from a full buffer */
+        TG_STAT_INC(h->stats->stale_dropped);
+        bs_request_snapshot(h, s, ts_mono);
+        return 0;
+    }
+    s->lost_micro = 0;
+    tg_event_t ev = {0};
+    ev.kind = TG_EV_BOOK_CLEAR;
+    ev.instr = s->id;
+    ev.ts_exch = micro * 1000;
+    ev.ts_recv = ts_recv;
+    ev.ts_mono = ts_mono;
+    ev.flags = TG_EVF_SNAPSHOT | TG_EVF_REST;
+    bs_emit(h, &ev);
+    bs_emit_levels(h, s, st->lv, nl, micro, TG_EVF_SNAPSHOT | TG_EVF_REST, ts_recv, ts_mono);
+    TG_STAT_INC(h->stats->snapshots);
+    s->state = BS_SYNCED;
+    s->snap_micro = s->last_micro = micro;
+    /* replay buffered diffs newer than the snapshot, in arrival order, one message each */
+    tg_event_t lv = {0};
+    lv.kind = TG_EV_LEVEL;
+    lv.instr = s->id;
+    lv.ts_recv = ts_recv;
+    lv.ts_mono = ts_mono;
+    for (size_t i = 0; i < st->n_pend; i++) {
+        const bs_pend_t *p = &st->pend[i];
+        if (p->slot != slot)
+            continue;
+        if (p->micro <= micro) {
+            if (p->last)
+                TG_STAT_INC(h->stats->stale_dropped);
+            continue;
+        }
+        if (p->px) {
+            lv.ts_exch = p->micro * 1000;
+            lv.side = p->side;
+            lv.price = p->px;
+            lv.size = p->sz;
+            bs_emit(h, &lv);
+        }
+        s->last_micro = p->micro;
+        if (p->last)
+            feed_end_message(h, s->id, p->micro * 1000, ts_recv, ts_mono);
+    }
+    bs_drop_pending(st, slot);
+    return 0;
+}
+
+static int bs_diff(feed_handler_t *h, bs_sym_t *s, const char *js, const jsmntok_t *t, int n,
+                   int obj, int64_t ts_recv, int64_t ts_mono)
+{
+    bs_state_t *st = h->vstate;
+    int64_t micro;
+    size_t nl;
+    int bad;
+    int rc = bs_book_obj(st, js, t, n, obj, &micro, &nl, &bad);
+    if (rc < 0) {
+        bs_count_err(h, rc);
+        bs_log(h, ts_mono, FEED_LOG_WARN, "bad diff, resyncing", js, &t[bad]);
+        if (s->state == BS_SYNCED)
+            bs_gap(h, s, ts_recv, ts_mono);
+        return rc;
+    }
+    if (s->state != BS_SYNCED) {
+        uint16_t slot = (uint16_t)(s - st->sym);
+        if (st->n_pend + nl + 1 > BS_PEND_MAX) {
+            bs_drop_pending(st, slot);
+            s->lost_micro = micro;
+            bs_log(h, ts_mono, FEED_LOG_WARN, "diff buffer full, waiting for a newer snapshot", js,
+                   &t[obj]);
+            return 0;
+        }
+        for (size_t i = 0; i < nl; i++)
+            st->pend[st->n_pend++] = (bs_pend_t){micro, st->lv[i].px,   st->lv[i].sz,
+                                                 slot,  st->lv[i].side, (uint8_t)(i + 1 == nl)};
+        if (nl == 0)
+            st->pend[st->n_pend++] = (bs_pend_t){micro, 0, 0, slot, 0, 1};
+        TG_STAT_INC(h->stats->buffered);
+        return 0;
+    }
+    if (micro <= s->snap_micro) {
+        TG_STAT_INC(h->stats->stale_dropped);
+        return 0;
+    }
+    if (micro < s->last_micro) {
+        bs_log(h, ts_mono, FEED_LOG_WARN, "diff out of order, resyncing", js, &t[obj]);
+        bs_gap(h, s, ts_recv, ts_mono);
+        return 0;
+    }
+    s->last_micro = micro;
+    bs_emit_levels(h, s, st->lv, nl, micro, 0, ts_recv, ts_mono);
+    return 0;
+}
+
+static int bs_trade(feed_handler_t *h, bs_sym_t *s, const char *js, const jsmntok_t *t, int n,
+                    int obj, int64_t ts_recv, int64_t ts_mono)
+{
+    int px = feed_jtok_get(js, t, n, obj, "price_str"),
+        sz = feed_jtok_get(js, t, n, obj, "amount_str");
+    int mi = feed_jtok_get(js, t, n, obj, "microtimestamp"),
+        ty = feed_jtok_get(js, t, n, obj, "type");
+    int id = feed_jtok_get(js, t, n, obj, "id");
+    if (px < 0)
+        px = feed_jtok_get(js, t, n, obj, "price");
+    if (sz < 0)
+        sz = feed_jtok_get(js, t, n, obj, "amount");
+    tg_event_t ev = {0};
+    int64_t micro, type, tid = 0;
+    int rc = TG_EFIELD;
+    if (px < 0 || sz < 0 || mi < 0 || ty < 0 || t[px].type == JSMN_OBJECT ||
+        t[px].type == JSMN_ARRAY || t[sz].type == JSMN_OBJECT || t[sz].type == JSMN_ARRAY ||
+        feed_jtok_i64(js, &t[mi], &micro) < 0 || micro < 0 || micro > INT64_MAX / 1000 ||
+        feed_jtok_i64(js, &t[ty], &type) < 0 || (type != 0 && type != 1))
+        goto fail;
+    if (id >= 0 && (feed_jtok_i64(js, &t[id], &tid) < 0 || tid < 0))
+        goto fail;
+    rc = TG_EDEC_SYNTAX;
+    if (tg_dec_parse_unsigned(js + t[px].start, feed_jtok_len(&t[px]), BS_PX_SCALE, &ev.price) <
+            0 ||
+        tg_dec_parse_unsigned(js + t[sz].start, feed_jtok_len(&t[sz]), BS_SZ_SCALE, &ev.size) < 0)
+        goto fail;
+    ev.kind = TG_EV_TRADE;
+    ev.instr = s->id;
+    ev.side = type == 0 ? TG_SIDE_BUY : TG_SIDE_SELL;
+    ev.ts_exch = micro * 1000;
+    ev.ts_recv = ts_recv;
+    ev.ts_mono = ts_mono;
+    ev.u.trade_id = (uint64_t)tid;
+    ev.flags = TG_EVF_LAST;
+    bs_emit(h, &ev);
+    return 0;
+fail:
+    bs_count_err(h, rc);
+    bs_log(h, ts_mono, FEED_LOG_WARN, "bad trade dropped", js, &t[obj]);
+    return rc;
+}
+
+/* channel text "diff_order_book_xlmeur" -> sym, given the prefix */
+static bs_sym_t *bs_chan_sym(feed_handler_t *h, const char *c, size_t n, const char *pfx)
+{
+    size_t pl = strlen(pfx);
+    if (n <= pl || memcmp(c, pfx, pl) != 0)
+        return NULL;
+    return bs_lookup(h, c + pl, n - pl);
+}
+
+static int bs_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                    int64_t ts_mono)
+{
+    bs_state_t *st = h->vstate;
+    TG_STAT_INC(h->stats->frames);
+    TG_STAT_ADD(h->stats->bytes, len);
+    int n = feed_jtok_parse(&st->jt, buf, len);
+    if (n < 0 || st->jt.t[0].type != JSMN_OBJECT) {
+        TG_STAT_INC(h->stats->err_json);
+        jsmntok_t whole = {.type = JSMN_STRING, .start = 0, .end = (int)(len < 120 ? len : 120)};
+        bs_log(h, ts_mono, FEED_LOG_WARN, "malformed JSON", buf, &whole);
+        return TG_EJSON;
+    }
+    if ((size_t)st->jt.cap / 3 + 1 > st->lv_cap) {
+        size_t nc = (size_t)st->jt.cap / 3 + 1;
+        bs_lvl_t *nl = realloc(st->lv, nc * sizeof(*nl));
+        if (!nl) {
+            TG_STAT_INC(h->stats->err_json);
+            return -ENOMEM;
+        }
+        st->lv = nl;
+        st->lv_cap = nc;
+    }
+    const jsmntok_t *t = st->jt.t;
+    TG_STAT_INC(h->stats->slow_path);
+    int data = feed_jtok_get(buf, t, n, 0, "data");
+    int stream = feed_jtok_get(buf, t, n, 0, "stream");
+    if (stream > 0 && t[stream].type == JSMN_STRING) {
+        /* in-band REST snapshot */
+        size_t sl = feed_jtok_len(&t[stream]);
+        const char *sp = buf + t[stream].start;
+        const char *sfx = "@depthSnapshot";
+        size_t xl = strlen(sfx);
+        bs_sym_t *s = NULL;
+        if (sl > xl && memcmp(sp + sl - xl, sfx, xl) == 0)
+            s = bs_chan_sym(h, sp, sl - xl, BS_BOOK_PFX);
+        if (!s) {
+            TG_STAT_INC(h->stats->err_symbol);
+            bs_log(h, ts_mono, FEED_LOG_WARN, "unknown stream", buf, &t[stream]);
+            return TG_ESYMBOL;
+        }
+        if (data < 0 || t[data].type != JSMN_OBJECT) {
+            TG_STAT_INC(h->stats->err_field);
+            return TG_EFIELD;
+        }
+        return bs_snapshot(h, s, buf, t, n, data, ts_recv, ts_mono);
+    }
+    int ev = feed_jtok_get(buf, t, n, 0, "event"), ch = feed_jtok_get(buf, t, n, 0, "channel");
+    if (ev < 0 || t[ev].type != JSMN_STRING) {
+        TG_STAT_INC(h->stats->err_field);
+        bs_log(h, ts_mono, FEED_LOG_WARN, "frame without event", buf, &t[0]);
+        return TG_EFIELD;
+    }
+    const char *cp = ch > 0 ? buf + t[ch].start : "";
+    size_t cl = ch > 0 && t[ch].type == JSMN_STRING ? feed_jtok_len(&t[ch]) : 0;
+    if (feed_jtok_eq(buf, &t[ev], "data") || feed_jtok_eq(buf, &t[ev], "trade")) {
+        int is_trade = feed_jtok_eq(buf, &t[ev], "trade");
+        bs_sym_t *s = bs_chan_sym(h, cp, cl, is_trade ? BS_TRADE_PFX : BS_BOOK_PFX);
+        if (!s) {
+            const char *pfx = is_trade ? BS_TRADE_PFX : BS_BOOK_PFX;
+            size_t pl = strlen(pfx);
+            if (cl <= pl || memcmp(cp, pfx, pl) != 0) {
+                TG_STAT_INC(h->stats->unhandled); /* another channel (order_book_, ...) */
+                return 0;
+            }
+            TG_STAT_INC(h->stats->err_symbol);
+            bs_log(h, ts_mono, FEED_LOG_WARN, "unknown channel", buf, ch > 0 ? &t[ch] : &t[0]);
+            return TG_ESYMBOL;
+        }
+        if (data < 0 || t[data].type != JSMN_OBJECT) {
+            TG_STAT_INC(h->stats->err_field);
+            return TG_EFIELD;
+        }
+        return is_trade ? bs_trade(h, s, buf, t, n, data, ts_recv, ts_mono)
+                        : bs_diff(h, s, buf, t, n, data, ts_recv, ts_mono);
+    }
+    if (feed_jtok_eq(buf, &t[ev], "bts:subscription_succeeded")) {
+        bs_sym_t *s = bs_chan_sym(h, cp, cl, BS_BOOK_PFX);
+        if (s) {
+            s->subscribed = 1;
+            if (s->state != BS_SYNCED && !s->requested)
+                bs_request_snapshot(h, s, ts_mono);
+        }
+        TG_STAT_INC(h->stats->unhandled);
+        return 0;
+    }
+    if (feed_jtok_eq(buf, &t[ev], "bts:request_reconnect")) {
+        TG_STAT_INC(h->stats->unhandled);
+        if (h->reconnect)
+            h->reconnect(h->tctx, "bitstamp: bts:request_reconnect");
+        return 0;
+    }
+    if (feed_jtok_eq(buf, &t[ev], "bts:error")) {
+        TG_STAT_INC(h->stats->err_venue);
+        bs_log(h, ts_mono, FEED_LOG_ERROR, "venue error", buf, &t[0]);
+        return TG_EPROTO;
+    }
+    TG_STAT_INC(h->stats->unhandled);
+    return 0;
+}
+
+/* Frames counted in unhandled or an err_* counter so far. */
+static uint64_t bs_counted(const feed_stats_t *s)
+{
+    return TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) +
+           TG_STAT_GET(s->err_symbol) + TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
+}
+
+/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
+static int bs_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    uint64_t before = bs_counted(h->stats);
+    int rc = bs_frame(h, buf, len, ts_recv, ts_mono);
+    if (bs_counted(h->stats) == before)
+        TG_STAT_INC(h->stats->handled);
+    return rc;
+}
+
+static int bs_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
+                      int64_t ts_recv, int64_t ts_mono)
+{
+    bs_state_t *st = h->vstate;
+    TG_STAT_INC(h->stats->frames);
+    TG_STAT_ADD(h->stats->bytes, len);
+    if (tag >= h->n_instr)
+        return -EINVAL;
+    bs_sym_t *s = &st->sym[tag];
+    if (status != 200) {
+        s->requested = 0; /* retried on the tick */
+        TG_STAT_INC(h->stats->err_venue);
+        feed_logf(h, FEED_LOG_WARN, "bitstamp: snapshot request failed (status %d)", status);
+        return TG_EPROTO;
+    }
+    int n = feed_jtok_parse(&st->jt, body, len);
+    if (n < 0 || st->jt.t[0].type != JSMN_OBJECT) {
+        s->requested = 0;
+        TG_STAT_INC(h->stats->err_json);
+        return TG_EJSON;
+    }
+    if ((size_t)st->jt.cap / 3 + 1 > st->lv_cap) {
+        size_t nc = (size_t)st->jt.cap / 3 + 1;
+        bs_lvl_t *nl = realloc(st->lv, nc * sizeof(*nl));
+        if (!nl)
+            return -ENOMEM;
+        st->lv = nl;
+        st->lv_cap = nc;
+    }
+    uint64_t before = bs_counted(h->stats);
+    int rc = bs_snapshot(h, s, body, st->jt.t, n, 0, ts_recv, ts_mono);
+    if (bs_counted(h->stats) == before)
+        TG_STAT_INC(h->stats->handled);
+    return rc;
+}
+
+static void bs_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
+{
+    cfg->px_scale = BS_PX_SCALE;
+    cfg->sz_scale = BS_SZ_SCALE;
+    cfg->depth_limit = 0;
+    cfg->checksum = NULL;
+}
+
+static void bs_deinit(feed_handler_t *h)
+{
+    bs_state_t *st = h->vstate;
+    if (!st)
+        return;
+    feed_jtok_deinit(&st->jt);
+    free(st->lv);
+    free(st->pend);
+    free(st->sym);
+    free(st->slot);
+    free(st);
+    h->vstate = NULL;
+}
+
+static int bs_init(feed_handler_t *h)
+{
+    bs_state_t *st = calloc(1, sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    h->vstate = st;
+    st->rl.burst = 10;
+    st->lv_cap = BS_TOK_INIT / 3 + 1;
+    st->lv = calloc(st->lv_cap, sizeof(*st->lv));
+    st->pend = calloc(BS_PEND_MAX, sizeof(*st->pend));
+    st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
+    st->slot = calloc(TG_INSTR_MAX, sizeof(*st->slot));
+    if (!st->lv || !st->pend || !st->sym || !st->slot ||
+        feed_jtok_init(&st->jt, BS_TOK_INIT, BS_TOK_MAX) < 0) {
+        bs_deinit(h);
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        st->sym[i].id = h->instr[i];
+        if (h->instr[i] < TG_INSTR_MAX)
+            st->slot[h->instr[i]] = (uint16_t)(i + 1);
+    }
+    return 0;
+}
+
+static int bs_on_open(feed_handler_t *h)
+{
+    bs_state_t *st = h->vstate;
+    st->n_pend = 0;
+    int rc = 0;
+    for (uint32_t i = 0; i < h->n_instr && rc >= 0; i++) {
+        bs_sym_t *s = &st->sym[i];
+        s->state = BS_WAIT;
+        s->requested = s->subscribed = 0;
+        s->resync_seen = h->resync ? tg_resync_get(h->resync, s->id) : 0;
+        s->lost_micro = s->snap_micro = s->last_micro = 0;
+        const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
+        if (!in || !bs_name_ok(in->symbol) || !h->send)
+            continue;
+        char msg[160];
+        for (int k = 0; k < 2 && rc >= 0; k++) {
+            if (!(h->channels & (k == 0 ? FEED_CH_BOOK : FEED_CH_TRADES)))
+                continue;
+            int m = snprintf(msg, sizeof(msg),
+                             "{\"event\":\"bts:subscribe\",\"data\":{\"channel\":\"%s%s\"}}",
+                             k == 0 ? BS_BOOK_PFX : BS_TRADE_PFX, in->symbol);
+            rc = h->send(h->tctx, msg, (size_t)m);
+        }
+    }
+    return rc < 0 ? rc : 0;
+}
+
+static void bs_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
+{
+    bs_state_t *st = h->vstate;
+    st->n_pend = 0;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        tg_event_t ev = {0};
+        ev.kind = TG_EV_STALE;
+        ev.instr = st->sym[i].id;
+        ev.ts_recv = ts_recv;
+        ev.ts_mono = ts_mono;
+        ev.flags = TG_EVF_LAST;
+        bs_emit(h, &ev);
+        st->sym[i].state = BS_WAIT;
+        st->sym[i].requested = st->sym[i].subscribed = 0;
+    }
+}
+
+/* retry snapshot requests that failed or got no answer */
+static void bs_on_tick(feed_handler_t *h, int64_t now_mono)
+{
+    bs_state_t *st = h->vstate;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        bs_sym_t *s = &st->sym[i];
+        uint32_t v = h->resync ? tg_resync_get(h->resync, s->id) : 0;
+        if (v != s->resync_seen) {
+            /* the builder saw a crossed book: start over from a new snapshot */
+            s->resync_seen = v;
+            s->state = BS_WAIT;
+            s->requested = 0;
+            TG_STAT_INC(h->stats->resyncs);
+            bs_drop_pending(st, (uint16_t)i);
+            bs_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (crossed book)", NULL,
+                   NULL);
+        }
+        if (s->state == BS_WAIT && s->subscribed &&
+            (!s->requested || now_mono - s->req_mono > BS_RETRY_NS))
+            bs_request_snapshot(h, s, now_mono);
+    }
+}
+
+const feed_venue_t feed_venue_bitstamp = {
+    .name = "bitstamp",
+    .default_url = "wss://ws.bitstamp.net",
+    .rest_host = "www.bitstamp.net",
+    .instr_defaults = bs_instr_defaults,
+    .init = bs_init,
+    .deinit = bs_deinit,
+    .on_open = bs_on_open,
+    .on_frame = bs_on_frame,
+    .on_rest = bs_on_rest,
+    .on_close = bs_on_close,
+    .on_tick = bs_on_tick,
+};

@@ -1,0 +1,548 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Bybit v5 public handler: `orderbook.{depth}.{symbol}` snapshot/delta, `publicTrade.{symbol}`,
+ * `op` acks (subscribe, ping/pong).
+ *
+ * DESIGN
+ * Books (Bybit docs, "Orderbook", process snapshot/delta): a `snapshot` replaces the book
+ * (TG_EV_BOOK_CLEAR + levels); a `delta` sets levels (size 0 deletes). `data.u` is the update
+ * id: a delta must carry prev u + 1. A snapshot resets the chain, whatever its u (u = 1 after
+ * a Bybit service restart; orderbook.1 re-sends a snapshot with the *same* u when nothing
+ * changed for 3 s). A delta that does not chain, or whose levels do not decode, invalidates
+ * the book: TG_EV_GAP (seq = last u, u.aux = u received), and a resync by unsubscribing and
+ * resubscribing the topic (Bybit answers with a snapshot); deltas until then are dropped
+ * (stale_dropped). Deltas before the first snapshot are dropped the same way. Bybit keeps only
+ * the top {depth} levels and does not delete levels that leave that range, so instruments get
+ * depth_limit = the subscribed depth and the builder truncates.
+ * `seq` (cross sequence) is not used for continuity: it is shared across depths and jumps.
+ *
+ * Trades: `publicTrade` data is an array; per trade T (ms), S ("Buy"/"Sell" = taker side),
+ * v (size), p (price), i (text id -> feed_hash_id). One frame = one exchange message: only the
+ * last trade of the frame carries TG_EVF_LAST.
+ *
+ * Keep-alive: Bybit drops connections silent for 10 min and recommends a ping every 20 s:
+ * on_tick sends {"op":"ping"} every 20 s. Subscribes go out in on_open with at most 10 args
+ * per request.
+ *
+ * Thread: feed:bybit.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book/tg_dec.h"
+#include "book/tg_err.h"
+#include "feed.h"
+
+#define JSMN_STATIC
+#define JSMN_PARENT_LINKS /* O(1) instead of a backwards scan per ',' and ']' */
+#define JSMN_STRICT
+#include <jsmn.h>
+
+#define BB_TOK_CAP    (1u << 16) /* orderbook.1000 snapshot: 2000 levels * 3 + a few */
+#define BB_LOG_BURST  20
+#define BB_PING_NS    20000000000LL
+#define BB_DEPTH_DFLT 50u
+#define BB_MS_MAX     9223372036854ULL /* ms whose ns fit int64 */
+
+typedef struct bb_sym {
+    uint32_t instr;
+    int px_scale, sz_scale;
+    bool live;
+    uint64_t last_u;
+    const char *name;
+} bb_sym_t;
+
+typedef struct feed_bb {
+    feed_handler_t *h;
+    bb_sym_t *sym;
+    uint32_t n_sym;
+    uint16_t *sym_of_instr;
+    jsmntok_t *tok;
+    uint32_t tok_cap;
+    uint32_t depth;
+    int64_t last_ping;
+    int64_t log_t0;
+    uint32_t log_n, log_dropped;
+} feed_bb_t;
+
+static void bb_log(feed_bb_t *b, int64_t now, const char *what, int rc, const char *buf, size_t len)
+{
+    if (now - b->log_t0 > 10000000000LL || now < b->log_t0) {
+        if (b->log_dropped)
+            feed_logf(b->h, FEED_LOG_WARN, "bybit: %u log lines suppressed", b->log_dropped);
+        b->log_t0 = now;
+        b->log_n = b->log_dropped = 0;
+    }
+    if (b->log_n++ >= BB_LOG_BURST) {
+        b->log_dropped++;
+        return;
+    }
+    int n = len > 160 ? 160 : (int)len;
+    feed_logf(b->h, FEED_LOG_WARN, "bybit: %s (%s): %.*s%s", what, rc ? tg_strerror(rc) : "-", n,
+              buf, len > 160 ? "..." : "");
+}
+
+static bool tk_is(const char *js, const jsmntok_t *t, const char *s)
+{
+    size_t n = strlen(s);
+    return t->type == JSMN_STRING && (size_t)(t->end - t->start) == n &&
+           memcmp(js + t->start, s, n) == 0;
+}
+
+static int tk_skip(const jsmntok_t *t, int n, int i)
+{
+    int end = t[i].end;
+    for (i++; i < n && t[i].start < end; i++)
+        ;
+    return i;
+}
+
+static int tk_u64(const char *js, const jsmntok_t *t, uint64_t *v)
+{
+    if (t->type != JSMN_PRIMITIVE)
+        return TG_EFIELD;
+    size_t n = (size_t)(t->end - t->start);
+    if (n == 0 || n > 19)
+        return TG_EFIELD;
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)js[t->start + i] - '0';
+        if (d > 9)
+            return TG_EFIELD;
+        x = x * 10 + d;
+    }
+    *v = x;
+    return 0;
+}
+
+/* object at i: value token of key, or -1 */
+static int tk_get(const char *js, const jsmntok_t *t, int n, int i, const char *key)
+{
+    if (t[i].type != JSMN_OBJECT)
+        return -1;
+    int k = i + 1;
+    for (int j = 0; j < t[i].size && k + 1 < n; j++) {
+        if (tk_is(js, &t[k], key))
+            return k + 1;
+        k = tk_skip(t, n, k + 1);
+    }
+    return -1;
+}
+
+static int bb_sym_find(feed_bb_t *b, const char *s, size_t n)
+{
+    int64_t id = tg_instr_reg_find(b->h->reg, b->h->venue_id, s, n);
+    if (id < 0 || id >= TG_INSTR_MAX || b->sym_of_instr[id] == 0xffff)
+        return -1;
+    return b->sym_of_instr[id];
+}
+
+static void bb_emit(feed_handler_t *h, uint8_t kind, uint32_t instr, uint8_t side, int64_t px,
+                    int64_t sz, uint64_t seq, uint64_t aux, int64_t ts_exch, int64_t ts_recv,
+                    int64_t ts_mono, uint16_t flags)
+{
+    tg_event_t ev = {.ts_exch = ts_exch,
+                     .ts_recv = ts_recv,
+                     .ts_mono = ts_mono,
+                     .price = px,
+                     .size = sz,
+                     .seq = seq,
+                     .u.aux = aux,
+                     .instr = instr,
+                     .kind = kind,
+                     .side = side,
+                     .flags = flags};
+    feed_emit(h, &ev);
+    TG_STAT_INC(h->stats->events);
+}
+
+static void bb_send_topic(feed_bb_t *b, const char *op, int s)
+{
+    feed_handler_t *h = b->h;
+    if (!h->send)
+        return;
+    char msg[160];
+    int n = snprintf(msg, sizeof(msg), "{\"op\":\"%s\",\"args\":[\"orderbook.%u.%s\"]}", op,
+                     b->depth, b->sym[s].name);
+    h->send(h->tctx, msg, (size_t)n);
+}
+
+static void bb_resync(feed_bb_t *b, int s)
+{
+    b->sym[s].live = false;
+    TG_STAT_INC(b->h->stats->resyncs);
+    bb_send_topic(b, "unsubscribe", s);
+    bb_send_topic(b, "subscribe", s);
+}
+
+/* levels of one side into lv (px, sz, side triples) */
+static int bb_levels(const char *js, const jsmntok_t *t, int n, int i, int side, const bb_sym_t *y,
+                     int64_t *lv, int cap, int used)
+{
+    if (i < 0)
+        return 0; /* a delta may leave a side out */
+    if (t[i].type != JSMN_ARRAY)
+        return TG_EFIELD;
+    int k = i + 1, m = used;
+    for (int j = 0; j < t[i].size; j++) {
+        if (k + 2 >= n || t[k].type != JSMN_ARRAY || t[k].size != 2 ||
+            t[k + 1].type != JSMN_STRING || t[k + 2].type != JSMN_STRING || m >= cap)
+            return TG_EFIELD;
+        int64_t *d = lv + 3 * (size_t)m;
+        int rc = tg_dec_parse_unsigned(js + t[k + 1].start, (size_t)(t[k + 1].end - t[k + 1].start),
+                                       y->px_scale, &d[0]);
+        if (rc == 0)
+            rc = tg_dec_parse_unsigned(js + t[k + 2].start, (size_t)(t[k + 2].end - t[k + 2].start),
+                                       y->sz_scale, &d[1]);
+        if (rc < 0)
+            return rc;
+        d[2] = side;
+        m++;
+        k += 3;
+    }
+    return m - used;
+}
+
+enum { BB_OK = 0, BB_UNHANDLED = 1 };
+
+static int bb_trades(feed_bb_t *b, const char *js, const jsmntok_t *t, int n, int data,
+                     int64_t ts_recv, int64_t ts_mono)
+{
+    feed_handler_t *h = b->h;
+    if (t[data].type != JSMN_ARRAY)
+        return TG_EFIELD;
+    /* validate everything first: a frame is one message, all or nothing */
+    struct {
+        int sym;
+        int64_t px, sz, ts;
+        uint64_t id;
+        uint8_t side;
+    } tr[64];
+    int nt = 0, k = data + 1;
+    for (int j = 0; j < t[data].size; j++) {
+        int ts = tk_get(js, t, n, k, "T"), s = tk_get(js, t, n, k, "s"),
+            sd = tk_get(js, t, n, k, "S"), v = tk_get(js, t, n, k, "v"),
+            p = tk_get(js, t, n, k, "p"), id = tk_get(js, t, n, k, "i");
+        if (ts < 0 || s < 0 || sd < 0 || v < 0 || p < 0 || id < 0 || t[s].type != JSMN_STRING ||
+            t[v].type != JSMN_STRING || t[p].type != JSMN_STRING || t[id].type != JSMN_STRING)
+            return TG_EFIELD;
+        if (nt == 64)
+            return TG_EFIELD;
+        int sy = bb_sym_find(b, js + t[s].start, (size_t)(t[s].end - t[s].start));
+        if (sy < 0)
+            return TG_ESYMBOL;
+        uint64_t tms;
+        int rc = tk_u64(js, &t[ts], &tms);
+        if (rc < 0)
+            return rc;
+        if (tms > BB_MS_MAX)
+            return TG_EFIELD;
+        if (tk_is(js, &t[sd], "Buy"))
+            tr[nt].side = TG_SIDE_BUY;
+        else if (tk_is(js, &t[sd], "Sell"))
+            tr[nt].side = TG_SIDE_SELL;
+        else
+            return TG_EFIELD;
+        const bb_sym_t *y = &b->sym[sy];
+        rc = tg_dec_parse_unsigned(js + t[p].start, (size_t)(t[p].end - t[p].start), y->px_scale,
+                                   &tr[nt].px);
+        if (rc == 0)
+            rc = tg_dec_parse_unsigned(js + t[v].start, (size_t)(t[v].end - t[v].start),
+                                       y->sz_scale, &tr[nt].sz);
+        if (rc < 0)
+            return rc;
+        tr[nt].sym = sy;
+        tr[nt].ts = (int64_t)tms * 1000000;
+        tr[nt].id = feed_hash_id(js + t[id].start, (size_t)(t[id].end - t[id].start));
+        nt++;
+        k = tk_skip(t, n, k);
+    }
+    for (int j = 0; j < nt; j++) {
+        bool last = j == nt - 1 || tr[j + 1].sym != tr[j].sym;
+        bb_emit(h, TG_EV_TRADE, b->sym[tr[j].sym].instr, tr[j].side, tr[j].px, tr[j].sz, 0,
+                tr[j].id, tr[j].ts, ts_recv, ts_mono, last ? TG_EVF_LAST : 0);
+        TG_STAT_INC(h->stats->trades);
+    }
+    return BB_OK;
+}
+
+static int bb_frame(feed_bb_t *b, const char *buf, size_t len, int64_t ts_recv, int64_t ts_mono,
+                    int *sym_out, uint64_t *u_out)
+{
+    feed_handler_t *h = b->h;
+    jsmntok_t *t = b->tok;
+    jsmn_parser p;
+    jsmn_init(&p);
+    int n = jsmn_parse(&p, buf, len, t, b->tok_cap);
+    if (n < 1 || t[0].type != JSMN_OBJECT || tk_skip(t, n, 0) != n)
+        return TG_EJSON;
+    int topic = tk_get(buf, t, n, 0, "topic");
+    if (topic < 0) {
+        int op = tk_get(buf, t, n, 0, "op"), ok = tk_get(buf, t, n, 0, "success");
+        if (ok >= 0 && t[ok].type == JSMN_PRIMITIVE && buf[t[ok].start] == 'f')
+            return TG_EPROTO; /* refused subscribe */
+        return op >= 0 ? BB_UNHANDLED : TG_EFIELD;
+    }
+    if (t[topic].type != JSMN_STRING)
+        return TG_EFIELD;
+    const char *tp = buf + t[topic].start;
+    size_t tn = (size_t)(t[topic].end - t[topic].start);
+    int data = tk_get(buf, t, n, 0, "data");
+    if (data < 0)
+        return TG_EFIELD;
+    if (tn > 12 && memcmp(tp, "publicTrade.", 12) == 0)
+        return bb_trades(b, buf, t, n, data, ts_recv, ts_mono);
+    if (!(tn > 10 && memcmp(tp, "orderbook.", 10) == 0))
+        return BB_UNHANDLED; /* tickers, kline, ... */
+    int type = tk_get(buf, t, n, 0, "type"), ts = tk_get(buf, t, n, 0, "ts");
+    if (type < 0 || ts < 0 || t[data].type != JSMN_OBJECT)
+        return TG_EFIELD;
+    bool snap = tk_is(buf, &t[type], "snapshot");
+    if (!snap && !tk_is(buf, &t[type], "delta"))
+        return TG_EFIELD;
+    uint64_t tms, u;
+    int s = tk_get(buf, t, n, data, "s"), uu = tk_get(buf, t, n, data, "u");
+    if (s < 0 || uu < 0 || t[s].type != JSMN_STRING)
+        return TG_EFIELD;
+    int rc = tk_u64(buf, &t[ts], &tms);
+    if (rc == 0)
+        rc = tk_u64(buf, &t[uu], &u);
+    if (rc < 0)
+        return rc;
+    if (tms > BB_MS_MAX)
+        return TG_EFIELD;
+    int sy = bb_sym_find(b, buf + t[s].start, (size_t)(t[s].end - t[s].start));
+    if (sy < 0)
+        return TG_ESYMBOL;
+    *sym_out = sy;
+    *u_out = u;
+    bb_sym_t *y = &b->sym[sy];
+    /* levels go to the unused tail of the token array, 8-byte aligned (tokens are 20 bytes) */
+    uintptr_t lp = ((uintptr_t)(t + n) + 7) & ~(uintptr_t)7;
+    int64_t *lv = (int64_t *)lp;
+    uintptr_t lend = (uintptr_t)(t + b->tok_cap);
+    int cap = lp < lend ? (int)((lend - lp) / (3 * sizeof(int64_t))) : 0;
+    int nb = bb_levels(buf, t, n, tk_get(buf, t, n, data, "b"), TG_SIDE_BID, y, lv, cap, 0);
+    if (nb < 0)
+        return nb;
+    int na = bb_levels(buf, t, n, tk_get(buf, t, n, data, "a"), TG_SIDE_ASK, y, lv, cap, nb);
+    if (na < 0)
+        return na;
+    int64_t ts_exch = (int64_t)tms * 1000000;
+    if (!snap) {
+        if (!y->live) {
+            TG_STAT_INC(h->stats->stale_dropped);
+            return BB_OK;
+        }
+        if (u != y->last_u + 1) {
+            if (u <= y->last_u) {
+                TG_STAT_INC(h->stats->stale_dropped); /* replayed / old */
+                return BB_OK;
+            }
+            bb_emit(h, TG_EV_GAP, y->instr, 0, 0, 0, y->last_u, u, ts_exch, ts_recv, ts_mono,
+                    TG_EVF_LAST);
+            TG_STAT_INC(h->stats->gaps);
+            bb_log(b, ts_mono, "orderbook u gap", 0, buf, len > 120 ? 120 : len);
+            bb_resync(b, sy);
+            return BB_OK;
+        }
+    }
+    uint16_t fl = snap ? TG_EVF_SNAPSHOT : 0;
+    if (snap) {
+        bb_emit(h, TG_EV_BOOK_CLEAR, y->instr, 0, 0, 0, u, 0, ts_exch, ts_recv, ts_mono, fl);
+        TG_STAT_INC(h->stats->snapshots);
+        y->live = true;
+    }
+    y->last_u = u;
+    for (int i = 0; i < nb + na; i++)
+        bb_emit(h, TG_EV_LEVEL, y->instr, (uint8_t)lv[3 * i + 2], lv[3 * i], lv[3 * i + 1], u, 0,
+                ts_exch, ts_recv, ts_mono, fl);
+    TG_STAT_ADD(h->stats->levels, nb + na);
+    feed_end_message(h, y->instr, ts_exch, ts_recv, ts_mono);
+    return BB_OK;
+}
+
+static int bb_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    feed_bb_t *b = h->vstate;
+    feed_stats_t *st = h->stats;
+    TG_STAT_INC(st->frames);
+    TG_STAT_ADD(st->bytes, len);
+    TG_STAT_INC(st->slow_path);
+    int sym = -1;
+    uint64_t u = 0;
+    int rc = bb_frame(b, buf, len, ts_recv, ts_mono, &sym, &u);
+    if (rc == BB_OK) {
+        TG_STAT_INC(st->handled);
+        return 0;
+    }
+    if (rc == BB_UNHANDLED) {
+        TG_STAT_INC(st->unhandled);
+        return 0;
+    }
+    const char *what;
+    if (rc == TG_EJSON) {
+        TG_STAT_INC(st->err_json);
+        what = "malformed frame";
+    } else if (rc == TG_ESYMBOL) {
+        TG_STAT_INC(st->err_symbol);
+        what = "unknown symbol";
+    } else if (rc == TG_EPROTO) {
+        TG_STAT_INC(st->err_venue);
+        what = "venue error";
+    } else if (rc <= TG_EDEC_SYNTAX && rc >= TG_EDEC_NEGATIVE) {
+        TG_STAT_INC(st->err_decimal);
+        what = "bad decimal";
+    } else {
+        TG_STAT_INC(st->err_field);
+        what = "missing or bad field";
+    }
+    bb_log(b, ts_mono, what, rc == TG_EPROTO ? 0 : rc, buf, len);
+    if (sym >= 0 && b->sym[sym].live) {
+        /* an orderbook message we could not read invalidates the book */
+        bb_emit(h, TG_EV_GAP, b->sym[sym].instr, 0, 0, 0, b->sym[sym].last_u, u, 0, ts_recv,
+                ts_mono, TG_EVF_LAST);
+        TG_STAT_INC(st->gaps);
+        bb_resync(b, sym);
+    }
+    return rc;
+}
+
+static int bb_on_open(feed_handler_t *h)
+{
+    feed_bb_t *b = h->vstate;
+    for (uint32_t i = 0; i < b->n_sym; i++) {
+        b->sym[i].live = false;
+        b->sym[i].last_u = 0;
+    }
+    b->last_ping = 0;
+    if (!h->send)
+        return 0;
+    /* {"op":"subscribe","args":["orderbook.50.BTCUSDT","publicTrade.BTCUSDT",...]}, <= 10 */
+    char msg[1024];
+    size_t n = 0;
+    int args = 0;
+    for (uint32_t i = 0; i < b->n_sym; i++) {
+        for (int c = 0; c < 2; c++) {
+            if ((c == 0 && !(h->channels & FEED_CH_BOOK)) ||
+                (c == 1 && !(h->channels & FEED_CH_TRADES)))
+                continue;
+            if (args == 0)
+                n = (size_t)snprintf(msg, sizeof(msg), "{\"op\":\"subscribe\",\"args\":[");
+            if (c == 0)
+                n += (size_t)snprintf(msg + n, sizeof(msg) - n, "%s\"orderbook.%u.%s\"",
+                                      args ? "," : "", b->depth, b->sym[i].name);
+            else
+                n += (size_t)snprintf(msg + n, sizeof(msg) - n, "%s\"publicTrade.%s\"",
+                                      args ? "," : "", b->sym[i].name);
+            if (++args == 10) {
+                n += (size_t)snprintf(msg + n, sizeof(msg) - n, "]}");
+                h->send(h->tctx, msg, n);
+                args = 0;
+            }
+        }
+    }
+    if (args) {
+        n += (size_t)snprintf(msg + n, sizeof(msg) - n, "]}");
+        h->send(h->tctx, msg, n);
+    }
+    return 0;
+}
+
+static int bb_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
+                      int64_t ts_recv, int64_t ts_mono)
+{
+    return 0; /* snapshots come on the websocket */
+}
+
+static void bb_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
+{
+    feed_bb_t *b = h->vstate;
+    for (uint32_t i = 0; i < b->n_sym; i++) {
+        bb_emit(h, TG_EV_STALE, b->sym[i].instr, 0, 0, 0, b->sym[i].last_u, 0, 0, ts_recv, ts_mono,
+                TG_EVF_LAST | TG_EVF_RESYNC);
+        b->sym[i].live = false;
+    }
+}
+
+static void bb_on_tick(feed_handler_t *h, int64_t now_mono)
+{
+    feed_bb_t *b = h->vstate;
+    if (b->last_ping == 0) {
+        b->last_ping = now_mono;
+        return;
+    }
+    if (now_mono - b->last_ping >= BB_PING_NS && h->send) {
+        static const char ping[] = "{\"op\":\"ping\"}";
+        h->send(h->tctx, ping, sizeof(ping) - 1);
+        b->last_ping = now_mono;
+    }
+}
+
+static void bb_deinit(feed_handler_t *h)
+{
+    feed_bb_t *b = h->vstate;
+    if (!b)
+        return;
+    free(b->sym);
+    free(b->sym_of_instr);
+    free(b->tok);
+    free(b);
+    h->vstate = NULL;
+}
+
+static int bb_init(feed_handler_t *h)
+{
+    feed_bb_t *b = calloc(1, sizeof(*b));
+    if (!b)
+        return -ENOMEM;
+    h->vstate = b;
+    b->h = h;
+    b->n_sym = h->n_instr;
+    b->tok_cap = BB_TOK_CAP;
+    b->depth = h->depth ? h->depth : BB_DEPTH_DFLT;
+    b->sym = calloc(b->n_sym ? b->n_sym : 1, sizeof(*b->sym));
+    b->sym_of_instr = malloc(TG_INSTR_MAX * sizeof(uint16_t));
+    b->tok = malloc(sizeof(jsmntok_t) * b->tok_cap);
+    if (!b->sym || !b->sym_of_instr || !b->tok || b->n_sym > 0xfff0)
+        goto fail;
+    memset(b->sym_of_instr, 0xff, TG_INSTR_MAX * sizeof(uint16_t));
+    for (uint32_t i = 0; i < b->n_sym; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
+        if (!in || in->id >= TG_INSTR_MAX)
+            goto fail;
+        b->sym[i].instr = in->id;
+        b->sym[i].px_scale = in->px_scale;
+        b->sym[i].sz_scale = in->sz_scale;
+        b->sym[i].name = in->symbol;
+        b->sym_of_instr[in->id] = (uint16_t)i;
+    }
+    return 0;
+fail:
+    bb_deinit(h);
+    return -ENOMEM;
+}
+
+static void bb_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
+{
+    cfg->px_scale = 8;
+    cfg->sz_scale = 8;
+    /* Bybit maintains only the top {depth} levels and never deletes those that fall out */
+    cfg->depth_limit = depth ? depth : BB_DEPTH_DFLT;
+}
+
+const feed_venue_t feed_venue_bybit = {
+    .name = "bybit",
+    .default_url = "wss://stream.bybit.com/v5/public/linear",
+    .rest_host = NULL,
+    .instr_defaults = bb_instr_defaults,
+    .init = bb_init,
+    .deinit = bb_deinit,
+    .on_open = bb_on_open,
+    .on_frame = bb_on_frame,
+    .on_rest = bb_on_rest,
+    .on_close = bb_on_close,
+    .on_tick = bb_on_tick,
+};

@@ -1,0 +1,570 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Coinbase Exchange (legacy "ws-feed", as recorded) handler: level2 `snapshot` / `l2update`,
+ * `match` / `last_match` trades, `subscriptions` acks; `ticker`, `heartbeat` ignored;
+ * `error` counted as a venue error.
+ *
+ * DESIGN
+ * Books: a `snapshot` clears and fills the book (no exchange time in it: ts_exch = 0); each
+ * `l2update` sets levels ([side, price, size], side buy = bid, sell = ask; size 0 deletes) at
+ * its `time`. level2 carries no sequence number, so continuity cannot be proven: a lost
+ * l2update is undetectable here (documented in docs/venues.md). A level that fails to decode
+ * invalidates the book: TG_EV_GAP, resync by unsubscribing and resubscribing the product's
+ * level2 channel (Coinbase answers with a new snapshot); updates before it are dropped.
+ *
+ * Trades: `last_match` (sent once on subscribe) is the product's most recent trade from
+ * *before* the subscription: it only seeds the trade-id / sequence baseline and is not emitted
+ * (a reconnect would otherwise emit it twice; tardis does not count it either).
+ * `side` of a match is the *maker's* side, so the aggressor is the opposite
+ * ("sell" maker -> aggressor bought); tardis maps it the same way. trade_id is per product and
+ * consecutive: a jump means lost matches (counted as a gap and logged; it does not touch the
+ * book, so no TG_EV_GAP). `sequence` is per product and strictly increasing across all of the
+ * product's messages (not consecutive across matches): a match whose sequence is not above the
+ * last one is a duplicate and is dropped (stale_dropped).
+ *
+ * Times: ISO-8601 UTC text ("2021-04-17T16:43:37.075687Z") converted to ns exactly (integer
+ * civil-date arithmetic, up to 9 fractional digits).
+ *
+ * Thread: feed:coinbase.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book/tg_dec.h"
+#include "book/tg_err.h"
+#include "feed.h"
+
+#define JSMN_STATIC
+#define JSMN_PARENT_LINKS /* O(1) instead of a backwards scan per ',' and ']' */
+#define JSMN_STRICT
+#include <jsmn.h>
+
+#define CB_TOK_CAP   (1u << 19) /* a snapshot of ~170k levels */
+#define CB_LOG_BURST 20
+
+typedef struct cb_sym {
+    uint32_t instr;
+    int px_scale, sz_scale;
+    bool live;         /* snapshot seen since (re)subscribe */
+    uint64_t last_seq; /* last match sequence */
+    uint64_t last_tid; /* last trade id */
+    const char *name;
+} cb_sym_t;
+
+typedef struct feed_cb {
+    feed_handler_t *h;
+    cb_sym_t *sym;
+    uint32_t n_sym;
+    uint16_t *sym_of_instr;
+    jsmntok_t *tok;
+    uint32_t tok_cap;
+    int64_t log_t0;
+    uint32_t log_n, log_dropped;
+} feed_cb_t;
+
+static void cb_log(feed_cb_t *c, int64_t now, const char *what, int rc, const char *buf, size_t len)
+{
+    if (now - c->log_t0 > 10000000000LL || now < c->log_t0) {
+        if (c->log_dropped)
+            feed_logf(c->h, FEED_LOG_WARN, "coinbase: %u log lines suppressed", c->log_dropped);
+        c->log_t0 = now;
+        c->log_n = c->log_dropped = 0;
+    }
+    if (c->log_n++ >= CB_LOG_BURST) {
+        c->log_dropped++;
+        return;
+    }
+    int n = len > 160 ? 160 : (int)len;
+    feed_logf(c->h, FEED_LOG_WARN, "coinbase: %s (%s): %.*s%s", what, rc ? tg_strerror(rc) : "-", n,
+              buf, len > 160 ? "..." : "");
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static bool tk_is(const char *js, const jsmntok_t *t, const char *s)
+{
+    size_t n = strlen(s);
+    return t->type == JSMN_STRING && (size_t)(t->end - t->start) == n &&
+           memcmp(js + t->start, s, n) == 0;
+}
+
+static int tk_skip(const jsmntok_t *t, int n, int i)
+{
+    int end = t[i].end;
+    for (i++; i < n && t[i].start < end; i++)
+        ;
+    return i;
+}
+
+static int tk_u64(const char *js, const jsmntok_t *t, uint64_t *v)
+{
+    if (t->type != JSMN_PRIMITIVE)
+        return TG_EFIELD;
+    size_t n = (size_t)(t->end - t->start);
+    if (n == 0 || n > 19)
+        return TG_EFIELD;
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)js[t->start + i] - '0';
+        if (d > 9)
+            return TG_EFIELD;
+        x = x * 10 + d;
+    }
+    *v = x;
+    return 0;
+}
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/** "YYYY-MM-DDTHH:MM:SS[.fffffffff]Z" -> ns since the epoch. @return 0 or TG_EFIELD. */
+static int cb_time(const char *s, size_t n, int64_t *out)
+{
+    if (n < 20)
+        return TG_EFIELD;
+    int v[6];
+    static const int pos[6] = {0, 5, 8, 11, 14, 17}, len[6] = {4, 2, 2, 2, 2, 2};
+    static const char sep[6] = {'-', '-', 'T', ':', ':', 0};
+    for (int i = 0; i < 6; i++) {
+        int x = 0;
+        for (int k = 0; k < len[i]; k++) {
+            unsigned d = (unsigned)(unsigned char)s[pos[i] + k] - '0';
+            if (d > 9)
+                return TG_EFIELD;
+            x = x * 10 + (int)d;
+        }
+        if (sep[i] && s[pos[i] + len[i]] != sep[i])
+            return TG_EFIELD;
+        v[i] = x;
+    }
+    if (v[0] < 1970 || v[0] > 2261 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 ||
+        v[4] > 59 || v[5] > 60)
+        return TG_EFIELD;
+    size_t i = 19;
+    int64_t frac = 0;
+    int digits = 0;
+    if (i < n && s[i] == '.') {
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+            if (digits == 9)
+                return TG_EFIELD;
+            frac = frac * 10 + (s[i] - '0');
+            digits++;
+        }
+        if (digits == 0)
+            return TG_EFIELD;
+    }
+    if (i + 1 != n || s[i] != 'Z')
+        return TG_EFIELD;
+    for (; digits < 9; digits++)
+        frac *= 10;
+    int64_t days = days_from_civil(v[0], (unsigned)v[1], (unsigned)v[2]);
+    *out = ((days * 24 + v[3]) * 60 + v[4]) * 60 * 1000000000LL + v[5] * 1000000000LL + frac;
+    return 0;
+}
+
+static int cb_sym_find(feed_cb_t *c, const char *s, size_t n)
+{
+    int64_t id = tg_instr_reg_find(c->h->reg, c->h->venue_id, s, n);
+    if (id < 0 || id >= TG_INSTR_MAX || c->sym_of_instr[id] == 0xffff)
+        return -1;
+    return c->sym_of_instr[id];
+}
+
+static void cb_emit(feed_handler_t *h, uint8_t kind, uint32_t instr, uint8_t side, int64_t px,
+                    int64_t sz, uint64_t seq, uint64_t aux, int64_t ts_exch, int64_t ts_recv,
+                    int64_t ts_mono, uint16_t flags)
+{
+    tg_event_t ev = {.ts_exch = ts_exch,
+                     .ts_recv = ts_recv,
+                     .ts_mono = ts_mono,
+                     .price = px,
+                     .size = sz,
+                     .seq = seq,
+                     .u.aux = aux,
+                     .instr = instr,
+                     .kind = kind,
+                     .side = side,
+                     .flags = flags};
+    feed_emit(h, &ev);
+    TG_STAT_INC(h->stats->events);
+}
+
+/* resubscribe one product's level2 channel: Coinbase answers with a fresh snapshot */
+static void cb_resync(feed_cb_t *c, int s)
+{
+    feed_handler_t *h = c->h;
+    c->sym[s].live = false;
+    TG_STAT_INC(h->stats->resyncs);
+    if (!h->send)
+        return;
+    char msg[256];
+    int n =
+        snprintf(msg, sizeof(msg),
+                 "{\"type\":\"unsubscribe\",\"product_ids\":[\"%s\"],\"channels\":[\"level2\"]}",
+                 c->sym[s].name);
+    h->send(h->tctx, msg, (size_t)n);
+    n = snprintf(msg, sizeof(msg),
+                 "{\"type\":\"subscribe\",\"product_ids\":[\"%s\"],\"channels\":[\"level2\"]}",
+                 c->sym[s].name);
+    h->send(h->tctx, msg, (size_t)n);
+}
+
+/* Decode levels of a snapshot side ([[px, sz], ...]) or l2update changes ([[side, px, sz]]).
+ * Nothing is emitted unless every level decodes (a book message is all or nothing). Returns
+ * the number of levels or an error. */
+static int cb_levels(feed_cb_t *c, const char *js, const jsmntok_t *t, int n, int i, int side,
+                     const cb_sym_t *y, int64_t *lv, int cap, int used)
+{
+    if (t[i].type != JSMN_ARRAY)
+        return TG_EFIELD;
+    int k = i + 1, m = used;
+    int width = side ? 2 : 3;
+    for (int j = 0; j < t[i].size; j++) {
+        if (k + width >= n + 1 || t[k].type != JSMN_ARRAY || t[k].size < width)
+            return TG_EFIELD;
+        int sd = side;
+        int p = k + 1;
+        if (!side) {
+            if (tk_is(js, &t[p], "buy"))
+                sd = TG_SIDE_BID;
+            else if (tk_is(js, &t[p], "sell"))
+                sd = TG_SIDE_ASK;
+            else
+                return TG_EFIELD;
+            p++;
+        }
+        if (t[p].type != JSMN_STRING || t[p + 1].type != JSMN_STRING || m >= cap)
+            return TG_EFIELD;
+        int64_t *d = lv + 3 * (size_t)m;
+        int rc = tg_dec_parse_unsigned(js + t[p].start, (size_t)(t[p].end - t[p].start),
+                                       y->px_scale, &d[0]);
+        if (rc == 0)
+            rc = tg_dec_parse_unsigned(js + t[p + 1].start, (size_t)(t[p + 1].end - t[p + 1].start),
+                                       y->sz_scale, &d[1]);
+        if (rc < 0)
+            return rc;
+        d[2] = sd;
+        m++;
+        k = tk_skip(t, n, k);
+    }
+    return m - used;
+}
+
+/* ---------------------------------------------------------------- frames */
+
+enum { CB_OK = 0, CB_UNHANDLED = 1 };
+
+static int cb_frame(feed_cb_t *c, const char *buf, size_t len, int64_t ts_recv, int64_t ts_mono,
+                    int *sym_out, int *book_msg)
+{
+    feed_handler_t *h = c->h;
+    jsmntok_t *t = c->tok;
+    jsmn_parser p;
+    jsmn_init(&p);
+    int n = jsmn_parse(&p, buf, len, t, c->tok_cap);
+    if (n < 1 || t[0].type != JSMN_OBJECT || tk_skip(t, n, 0) != n)
+        return TG_EJSON;
+    int type = -1, prod = -1, bids = -1, asks = -1, changes = -1, time = -1, side = -1, size = -1,
+        price = -1, seq = -1, tid = -1, k = 1;
+    for (int j = 0; j < t[0].size; j++) {
+        const jsmntok_t *key = &t[k];
+        int v = k + 1;
+        if (tk_is(buf, key, "type"))
+            type = v;
+        else if (tk_is(buf, key, "product_id"))
+            prod = v;
+        else if (tk_is(buf, key, "bids"))
+            bids = v;
+        else if (tk_is(buf, key, "asks"))
+            asks = v;
+        else if (tk_is(buf, key, "changes"))
+            changes = v;
+        else if (tk_is(buf, key, "time"))
+            time = v;
+        else if (tk_is(buf, key, "side"))
+            side = v;
+        else if (tk_is(buf, key, "size"))
+            size = v;
+        else if (tk_is(buf, key, "price"))
+            price = v;
+        else if (tk_is(buf, key, "sequence"))
+            seq = v;
+        else if (tk_is(buf, key, "trade_id"))
+            tid = v;
+        k = tk_skip(t, n, v);
+    }
+    if (type < 0 || t[type].type != JSMN_STRING)
+        return TG_EFIELD;
+    const jsmntok_t *ty = &t[type];
+    bool snap = tk_is(buf, ty, "snapshot"), upd = tk_is(buf, ty, "l2update");
+    bool last_match = tk_is(buf, ty, "last_match");
+    bool match = last_match || tk_is(buf, ty, "match");
+    if (tk_is(buf, ty, "error"))
+        return TG_EPROTO;
+    if (!snap && !upd && !match)
+        return CB_UNHANDLED; /* subscriptions, ticker, heartbeat, ... */
+    *book_msg = snap || upd;
+    if (prod < 0 || t[prod].type != JSMN_STRING)
+        return TG_EFIELD;
+    int s = cb_sym_find(c, buf + t[prod].start, (size_t)(t[prod].end - t[prod].start));
+    if (s < 0)
+        return TG_ESYMBOL;
+    *sym_out = s;
+    cb_sym_t *y = &c->sym[s];
+    int64_t ts_exch = 0;
+    if (time >= 0) {
+        if (t[time].type != JSMN_STRING)
+            return TG_EFIELD;
+        int rc = cb_time(buf + t[time].start, (size_t)(t[time].end - t[time].start), &ts_exch);
+        if (rc < 0)
+            return rc;
+    } else if (!snap) {
+        return TG_EFIELD;
+    }
+    if (match) {
+        if (side < 0 || size < 0 || price < 0 || seq < 0 || tid < 0 ||
+            t[price].type != JSMN_STRING || t[size].type != JSMN_STRING)
+            return TG_EFIELD;
+        uint64_t sq, id;
+        int rc = tk_u64(buf, &t[seq], &sq);
+        if (rc == 0)
+            rc = tk_u64(buf, &t[tid], &id);
+        if (rc < 0)
+            return rc;
+        uint8_t agg;
+        if (tk_is(buf, &t[side], "sell"))
+            agg = TG_SIDE_BUY; /* maker sold: the taker bought */
+        else if (tk_is(buf, &t[side], "buy"))
+            agg = TG_SIDE_SELL;
+        else
+            return TG_EFIELD;
+        int64_t px, sz;
+        rc = tg_dec_parse_unsigned(buf + t[price].start, (size_t)(t[price].end - t[price].start),
+                                   y->px_scale, &px);
+        if (rc == 0)
+            rc = tg_dec_parse_unsigned(buf + t[size].start, (size_t)(t[size].end - t[size].start),
+                                       y->sz_scale, &sz);
+        if (rc < 0)
+            return rc;
+        if (y->last_seq && sq <= y->last_seq) {
+            TG_STAT_INC(h->stats->stale_dropped);
+            return CB_OK; /* duplicate */
+        }
+        if (y->last_tid && id != y->last_tid + 1) {
+            TG_STAT_INC(h->stats->gaps);
+            cb_log(c, ts_mono, "match trade_id gap", 0, buf, len);
+        }
+        y->last_seq = sq;
+        y->last_tid = id;
+        if (last_match)
+            return CB_OK; /* baseline only: a trade from before we subscribed */
+        cb_emit(h, TG_EV_TRADE, y->instr, agg, px, sz, sq, id, ts_exch, ts_recv, ts_mono,
+                TG_EVF_LAST);
+        TG_STAT_INC(h->stats->trades);
+        return CB_OK;
+    }
+    /* book: decode everything first, into the tail of the token array (unused space) */
+    /* levels go to the unused tail of the token array, 8-byte aligned (tokens are 20 bytes) */
+    uintptr_t lp = ((uintptr_t)(t + n) + 7) & ~(uintptr_t)7;
+    int64_t *lv = (int64_t *)lp;
+    uintptr_t lend = (uintptr_t)(t + c->tok_cap);
+    int cap = lp < lend ? (int)((lend - lp) / (3 * sizeof(int64_t))) : 0;
+    int nl = 0, r;
+    if (snap) {
+        if (bids < 0 || asks < 0)
+            return TG_EFIELD;
+        if ((r = cb_levels(c, buf, t, n, bids, TG_SIDE_BID, y, lv, cap, 0)) < 0)
+            return r;
+        nl = r;
+        if ((r = cb_levels(c, buf, t, n, asks, TG_SIDE_ASK, y, lv, cap, nl)) < 0)
+            return r;
+        nl += r;
+    } else {
+        if (changes < 0)
+            return TG_EFIELD;
+        if ((r = cb_levels(c, buf, t, n, changes, 0, y, lv, cap, 0)) < 0)
+            return r;
+        nl = r;
+    }
+    if (upd && !y->live) {
+        TG_STAT_INC(h->stats->stale_dropped); /* waiting for a snapshot */
+        return CB_OK;
+    }
+    uint16_t fl = snap ? TG_EVF_SNAPSHOT : 0;
+    if (snap) {
+        cb_emit(h, TG_EV_BOOK_CLEAR, y->instr, 0, 0, 0, 0, 0, ts_exch, ts_recv, ts_mono, fl);
+        TG_STAT_INC(h->stats->snapshots);
+        y->live = true;
+    }
+    for (int i = 0; i < nl; i++)
+        cb_emit(h, TG_EV_LEVEL, y->instr, (uint8_t)lv[3 * i + 2], lv[3 * i], lv[3 * i + 1], 0, 0,
+                ts_exch, ts_recv, ts_mono, fl);
+    TG_STAT_ADD(h->stats->levels, nl);
+    feed_end_message(h, y->instr, ts_exch, ts_recv, ts_mono);
+    return CB_OK;
+}
+
+static int cb_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    feed_cb_t *c = h->vstate;
+    feed_stats_t *st = h->stats;
+    TG_STAT_INC(st->frames);
+    TG_STAT_ADD(st->bytes, len);
+    TG_STAT_INC(st->slow_path);
+    int sym = -1, book = 0;
+    int rc = cb_frame(c, buf, len, ts_recv, ts_mono, &sym, &book);
+    if (rc == CB_OK) {
+        TG_STAT_INC(st->handled);
+        return 0;
+    }
+    if (rc == CB_UNHANDLED) {
+        TG_STAT_INC(st->unhandled);
+        return 0;
+    }
+    const char *what;
+    if (rc == TG_EJSON) {
+        TG_STAT_INC(st->err_json);
+        what = "malformed frame";
+    } else if (rc == TG_ESYMBOL) {
+        TG_STAT_INC(st->err_symbol);
+        what = "unknown product";
+    } else if (rc == TG_EPROTO) {
+        TG_STAT_INC(st->err_venue);
+        what = "venue error";
+    } else if (rc <= TG_EDEC_SYNTAX && rc >= TG_EDEC_NEGATIVE) {
+        TG_STAT_INC(st->err_decimal);
+        what = "bad decimal";
+    } else {
+        TG_STAT_INC(st->err_field);
+        what = "missing or bad field";
+    }
+    cb_log(c, ts_mono, what, rc == TG_EPROTO ? 0 : rc, buf, len);
+    if (book && sym >= 0 && c->sym[sym].live) {
+        /* an unreadable book message: the book is no longer what Coinbase has */
+        cb_emit(h, TG_EV_GAP, c->sym[sym].instr, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono, TG_EVF_LAST);
+        TG_STAT_INC(st->gaps);
+        cb_resync(c, sym);
+    }
+    return rc;
+}
+
+static int cb_on_open(feed_handler_t *h)
+{
+    feed_cb_t *c = h->vstate;
+    for (uint32_t i = 0; i < c->n_sym; i++) {
+        c->sym[i].live = false;
+        c->sym[i].last_seq = 0;
+        c->sym[i].last_tid = 0;
+    }
+    if (!h->send || c->n_sym == 0)
+        return 0;
+    /* {"type":"subscribe","product_ids":[..],"channels":["level2","matches"]} */
+    size_t cap = 128 + (size_t)c->n_sym * (TG_SYMBOL_MAX + 3);
+    char *msg = malloc(cap);
+    if (!msg)
+        return -ENOMEM;
+    size_t n = (size_t)snprintf(msg, cap, "{\"type\":\"subscribe\",\"product_ids\":[");
+    for (uint32_t i = 0; i < c->n_sym; i++)
+        n += (size_t)snprintf(msg + n, cap - n, "%s\"%s\"", i ? "," : "", c->sym[i].name);
+    const char *ch = (h->channels & FEED_CH_BOOK) && (h->channels & FEED_CH_TRADES)
+                         ? "\"level2\",\"matches\""
+                     : (h->channels & FEED_CH_BOOK) ? "\"level2\""
+                                                    : "\"matches\"";
+    n += (size_t)snprintf(msg + n, cap - n, "],\"channels\":[%s]}", ch);
+    int rc = h->send(h->tctx, msg, n);
+    free(msg);
+    return rc < 0 ? rc : 0;
+}
+
+static int cb_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
+                      int64_t ts_recv, int64_t ts_mono)
+{
+    return 0; /* snapshots come on the websocket */
+}
+
+static void cb_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
+{
+    feed_cb_t *c = h->vstate;
+    for (uint32_t i = 0; i < c->n_sym; i++) {
+        cb_emit(h, TG_EV_STALE, c->sym[i].instr, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
+                TG_EVF_LAST | TG_EVF_RESYNC);
+        c->sym[i].live = false;
+    }
+}
+
+static void cb_on_tick(feed_handler_t *h, int64_t now_mono)
+{
+}
+
+static void cb_deinit(feed_handler_t *h)
+{
+    feed_cb_t *c = h->vstate;
+    if (!c)
+        return;
+    free(c->sym);
+    free(c->sym_of_instr);
+    free(c->tok);
+    free(c);
+    h->vstate = NULL;
+}
+
+static int cb_init(feed_handler_t *h)
+{
+    feed_cb_t *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    h->vstate = c;
+    c->h = h;
+    c->n_sym = h->n_instr;
+    c->tok_cap = CB_TOK_CAP;
+    c->sym = calloc(c->n_sym ? c->n_sym : 1, sizeof(*c->sym));
+    c->sym_of_instr = malloc(TG_INSTR_MAX * sizeof(uint16_t));
+    c->tok = malloc(sizeof(jsmntok_t) * c->tok_cap);
+    if (!c->sym || !c->sym_of_instr || !c->tok || c->n_sym > 0xfff0)
+        goto fail;
+    memset(c->sym_of_instr, 0xff, TG_INSTR_MAX * sizeof(uint16_t));
+    for (uint32_t i = 0; i < c->n_sym; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
+        if (!in || in->id >= TG_INSTR_MAX)
+            goto fail;
+        c->sym[i].instr = in->id;
+        c->sym[i].px_scale = in->px_scale;
+        c->sym[i].sz_scale = in->sz_scale;
+        c->sym[i].name = in->symbol;
+        c->sym_of_instr[in->id] = (uint16_t)i;
+    }
+    return 0;
+fail:
+    cb_deinit(h);
+    return -ENOMEM;
+}
+
+static void cb_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
+{
+    cfg->px_scale = 8; /* quote increments go down to 1e-8 (e.g. SKL-BTC 0.00001306) */
+    cfg->sz_scale = 8;
+    cfg->depth_limit = 0; /* level2 is the full book */
+}
+
+const feed_venue_t feed_venue_coinbase = {
+    .name = "coinbase",
+    .default_url = "wss://ws-feed.exchange.coinbase.com",
+    .rest_host = NULL,
+    .instr_defaults = cb_instr_defaults,
+    .init = cb_init,
+    .deinit = cb_deinit,
+    .on_open = cb_on_open,
+    .on_frame = cb_on_frame,
+    .on_rest = cb_on_rest,
+    .on_close = cb_on_close,
+    .on_tick = cb_on_tick,
+};

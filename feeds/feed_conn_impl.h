@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/* Do not include directly: private to feed_conn.c / feed_loop.c. Connection and loop state of
+ * the websocket transport (see the DESIGN note in feed_conn.c) and the functions the two
+ * files share.  Thread: feed:<loop> for everything unless a field says otherwise. */
+#ifndef FEED_CONN_IMPL_H
+#define FEED_CONN_IMPL_H
+
+#include <libwebsockets.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "feeds/feed_conn.h"
+#include "feeds/feed_resolve.h"
+
+#define KIND_WS   0x57534b31u
+#define KIND_REST 0x52534b31u
+#define TXQ_MAX   256
+#define REST_MAX  32
+#define STABLE_NS (10 * TG_NS_PER_SEC) /* open this long -> backoff exponent resets */
+#define TICK_NS   TG_NS_PER_SEC
+
+enum { REST_FREE = 0, REST_WAIT_ADDR, REST_INFLIGHT, REST_FAIL_PENDING };
+
+typedef struct txmsg {
+    unsigned char *buf; /* LWS_PRE bytes of headroom, then the payload */
+    size_t len;
+    bool ping;
+} txmsg_t;
+
+typedef struct rest_req {
+    uint32_t kind; /* KIND_REST: first field, lws opaque user data */
+    struct feed_conn *c;
+    struct lws *wsi;
+    int state;
+    uint32_t gen;
+    uint64_t tag;
+    int status;
+    bool done, overflow;
+    char *body;
+    size_t len, cap;
+    char path[FEED_PATH_MAX];
+} rest_req_t;
+
+struct feed_conn {
+    uint32_t kind; /* KIND_WS: first field, lws opaque user data */
+    feed_loop_t *loop;
+    size_t idx;
+    char name[64];
+    const feed_venue_t *venue;
+    feed_conn_cfg_t cfg; /* string fields point into the copies below */
+    char *url_s, *rest_s, *ca_s, *symbols_csv;
+    feed_url_t url, rurl;
+    bool has_rest;
+    char ws_addr[FEED_ADDR_MAX], rest_addr[FEED_ADDR_MAX];
+    int resolving; /* answers outstanding for this generation */
+    bool rest_addr_ok;
+    struct lws_vhost *vh;
+    struct lws *wsi;
+    feed_handler_t h;
+    feed_stats_t stats;
+    feed_conn_tstats_t ts;
+    uint32_t *instr;
+    uint32_t *resync_seen; /* per instrument: builder request count already acted on */
+    tg_event_t *evbuf;
+    /* receive */
+    char *rx;
+    size_t rx_len, rx_cap;
+    bool rx_skip, in_rx;
+    /* send */
+    txmsg_t txq[TXQ_MAX];
+    uint32_t tx_head, tx_n;
+    /* state (loop thread) */
+    uint32_t gen, attempt;
+    bool opened, want_close, got_frame;
+    int64_t deadline, open_mono, last_frame_mono, last_rx_mono, ping_mono, next_tick;
+    bool ping_out;
+    bool gap_pending;
+    bool gap_resync; /* events of a newer connection were dropped while gap_pending */
+    uint32_t gap_next;
+    uint32_t gap_gen; /* connection generation whose events overflowed */
+    uint64_t rng;
+    int64_t log_window;
+    uint32_t log_count, log_suppressed;
+    /* published for other threads */
+    _Atomic int state;
+    _Atomic int64_t since_ns, last_frame_ns;
+    _Atomic uint32_t attempt_pub;
+    rest_req_t rest[REST_MAX];
+};
+
+struct feed_loop {
+    feed_loop_cfg_t cfg;
+    char name[32];
+    feed_conn_t **conns;
+    size_t n, cap;
+    struct lws_context *ctx;
+    struct lws_protocols protocols[2];
+    const struct lws_extension *exts_deflate;
+    feed_resolver_t *res;
+    lws_sorted_usec_list_t sul;
+    pthread_t th;
+    bool started, joined, stopping;
+    _Atomic bool stop;
+};
+
+int feed_conn__proto_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                              void *in, size_t len);
+void feed_conn__loop_tick(lws_sorted_usec_list_t *sul);
+int feed_conn__flush(void *ctx, const tg_event_t *ev, uint32_t n);
+int feed_conn__send(void *tctx, const char *text, size_t len);
+int feed_conn__rest_get(void *tctx, const char *path, uint64_t tag);
+void feed_conn__reconnect(void *tctx, const char *why);
+void feed_conn__hlog(void *ctx, int level, const char *msg);
+void feed_conn__log(feed_conn_t *c, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void feed_conn__set_state(feed_conn_t *c, feed_conn_state_t s);
+feed_conn_state_t feed_conn__get_state(const feed_conn_t *c);
+bool feed_conn__push_gaps(feed_conn_t *c);
+void feed_conn__tx_clear(feed_conn_t *c);
+
+#endif

@@ -1,0 +1,671 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Kraken websocket v1 (wss://ws.kraken.com) venue handler: "book-N" snapshots and updates with
+ * their CRC32 checksums, "trade" channel, and the event objects (heartbeat, systemStatus,
+ * subscriptionStatus, pong, error).
+ *
+ * DESIGN
+ * Frames are tokenized with jsmn into a per-handler token array; channel messages are arrays
+ *   [chanId, payload..., channelName, pair]
+ * where a book update may carry two payload objects ({"a":..} then {"b":..,"c":..}). Every
+ * level of a message is parsed into a scratch array first, so a message whose level fails to
+ * parse emits nothing but a TG_EV_GAP (all-or-nothing), then the pair is resubscribed.
+ * A snapshot ("as"/"bs") becomes TG_EV_BOOK_CLEAR + TG_EV_LEVEL|SNAPSHOT; an update becomes
+ * TG_EV_LEVEL events; a "c" field becomes a final TG_EV_CHECKSUM whose price/size carry the
+ * decimals Kraken prints for the pair (learned from the level strings; Kraken pads prices and
+ * volumes to fixed per-pair decimals, which the checksum text depends on). The builder
+ * applies the message, truncates each side to the subscribed depth (instrument depth_limit:
+ * Kraken does not send deletes for levels that fall out of range) and verifies the CRC.
+ * Updates that arrive before the pair's snapshot are dropped (counted stale_dropped).
+ * Exchange time of a message = the newest level / trade time in it ("1618678133.123456" s,
+ * parsed exactly to ns).
+ * Thread: feed:kraken (everything here).
+ */
+#define JSMN_STATIC
+#define JSMN_STRICT /* keys must be strings, primitives must be JSON values */
+#include <jsmn.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book/tg_dec.h"
+#include "book/tg_err.h"
+#include "book/tg_resync.h"
+#include "feed.h"
+#include "feed_checksum.h"
+#include "feed_jtok.h"
+
+/* Price scale by quote currency: pairs quoted in XBT/ETH print up to 10 decimals (ADA/XBT
+ * "0.000022900"); fiat/stablecoin-quoted pairs print at most 8 but carry far-away asks such as
+ * XBT/CHF "9999999997.00000", which does not fit int64 at scale 10 (limit 922337203.68).
+ * Volumes: always 8 decimals. */
+#define KR_PX_SCALE_CRYPTO 10
+#define KR_PX_SCALE_FIAT   8
+#define KR_SZ_SCALE        8
+#define KR_DEPTH_DEFAULT   10
+#define KR_TOK_INIT        4096
+#define KR_TOK_MAX         (1 << 20)
+#define KR_PING_NS         (30 * 1000000000LL)
+#define KR_MAX_ELEMS       8
+
+typedef struct kr_lvl {
+    int64_t px, sz;
+    int64_t ts;
+    uint8_t side;
+} kr_lvl_t;
+
+typedef struct kr_sym {
+    uint32_t id;
+    int px_scale;
+    uint8_t synced; /* snapshot seen since (re)subscribe */
+    int8_t px_dp, sz_dp;
+    uint32_t resync_seen; /* builder resync requests already acted on */
+} kr_sym_t;
+
+typedef struct kr_state {
+    feed_jtok_t jt;
+    kr_lvl_t *lv;
+    size_t lv_cap;
+    kr_sym_t *sym;
+    uint16_t *slot; /* instrument id -> index in sym + 1 (0: not on this connection) */
+    feed_ratelim_t rl;
+    int64_t last_ping;
+    char *sbuf; /* subscribe message buffer */
+    size_t scap;
+} kr_state_t;
+
+/* ---- small helpers ---------------------------------------------------------------------- */
+
+static void kr_log(feed_handler_t *h, int64_t now, int level, const char *what, const char *js,
+                   const jsmntok_t *t)
+{
+    kr_state_t *st = h->vstate;
+    uint64_t dropped;
+    if (!h->log || !feed_ratelim_ok(&st->rl, now, &dropped))
+        return;
+    int n = t ? (int)feed_jtok_len(t) : 0;
+    if (n > 120)
+        n = 120;
+    feed_logf(h, level, "kraken: %s%s%.*s%s (%llu similar lines suppressed)", what,
+              t ? " near '" : "", n, t ? js + t->start : "", t ? "'" : "",
+              (unsigned long long)dropped);
+}
+
+static void kr_emit(feed_handler_t *h, const tg_event_t *ev)
+{
+    feed_emit(h, ev);
+    TG_STAT_INC(h->stats->events);
+    if (ev->kind == TG_EV_LEVEL)
+        TG_STAT_INC(h->stats->levels);
+    else if (ev->kind == TG_EV_TRADE)
+        TG_STAT_INC(h->stats->trades);
+}
+
+/* fractional digits of a decimal string (0 if no point) */
+static int kr_dp(const char *s, size_t n)
+{
+    const char *dot = memchr(s, '.', n);
+    return dot ? (int)(n - (size_t)(dot - s) - 1) : 0;
+}
+
+static kr_sym_t *kr_lookup(feed_handler_t *h, const char *s, size_t n)
+{
+    kr_state_t *st = h->vstate;
+    int64_t id = tg_instr_reg_find(h->reg, h->venue_id, s, n);
+    if (id < 0 || id >= TG_INSTR_MAX || st->slot[id] == 0)
+        return NULL;
+    return &st->sym[st->slot[id] - 1];
+}
+
+/* symbol safe to paste into JSON text */
+static int kr_sym_ok(const char *s)
+{
+    for (; *s; s++)
+        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
+            return 0;
+    return 1;
+}
+
+static int kr_send(feed_handler_t *h, const char *text, size_t n)
+{
+    return h->send ? h->send(h->tctx, text, n) : -ENOTCONN;
+}
+
+static void kr_resubscribe(feed_handler_t *h, kr_sym_t *s);
+
+static void kr_resync(feed_handler_t *h, kr_sym_t *s, int64_t ts_recv, int64_t ts_mono,
+                      uint16_t flags)
+{
+    tg_event_t ev = {0};
+    ev.kind = TG_EV_GAP;
+    ev.instr = s->id;
+    ev.ts_recv = ts_recv;
+    ev.ts_mono = ts_mono;
+    ev.flags = (uint16_t)(TG_EVF_LAST | flags);
+    kr_emit(h, &ev);
+    TG_STAT_INC(h->stats->gaps);
+    kr_resubscribe(h, s);
+}
+
+/* Drop the pair's book and subscribe to it again (a fresh snapshot follows). */
+static void kr_resubscribe(feed_handler_t *h, kr_sym_t *s)
+{
+    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
+    TG_STAT_INC(h->stats->resyncs);
+    s->synced = 0;
+    if (!in)
+        return;
+    uint32_t depth = h->depth ? h->depth : KR_DEPTH_DEFAULT;
+    char msg[256];
+    int rc = 0;
+    for (int k = 0; k < 2 && rc >= 0; k++) {
+        int n = snprintf(msg, sizeof(msg),
+                         "{\"event\":\"%s\",\"pair\":[\"%s\"],\"subscription\":{\"name\":\"book\","
+                         "\"depth\":%u}}",
+                         k == 0 ? "unsubscribe" : "subscribe", in->symbol, depth);
+        rc = kr_send(h, msg, (size_t)n);
+    }
+    if (rc < 0 && h->reconnect)
+        h->reconnect(h->tctx, "kraken: resubscribe failed");
+}
+
+/* ---- book ------------------------------------------------------------------------------- */
+
+/* Parse the levels array at index a into st->lv (append). @return 0 or a tg error code;
+ * *bad = offending token. */
+static int kr_levels(kr_state_t *st, int px_scale, const char *js, const jsmntok_t *t, int n, int a,
+                     uint8_t side, size_t *nl, int *px_dp, int *sz_dp, int64_t *ts_max, int *bad)
+{
+    *bad = a;
+    if (t[a].type != JSMN_ARRAY)
+        return TG_EFIELD;
+    int k = a + 1;
+    for (int m = 0; m < t[a].size; m++) {
+        *bad = k;
+        if (k >= n || t[k].type != JSMN_ARRAY || t[k].size < 2 || k + 2 >= n)
+            return TG_EFIELD;
+        const jsmntok_t *p = &t[k + 1], *v = &t[k + 2];
+        if (p->type != JSMN_STRING || v->type != JSMN_STRING)
+            return TG_EFIELD;
+        if (*nl >= st->lv_cap)
+            return TG_EJSON; /* cannot happen: lv_cap >= tokens / 3 */
+        kr_lvl_t *l = &st->lv[*nl];
+        *bad = k + 1;
+        if (tg_dec_parse_unsigned(js + p->start, feed_jtok_len(p), px_scale, &l->px) < 0 ||
+            l->px == 0)
+            return TG_EDEC_SYNTAX;
+        *bad = k + 2;
+        if (tg_dec_parse_unsigned(js + v->start, feed_jtok_len(v), KR_SZ_SCALE, &l->sz) < 0)
+            return TG_EDEC_SYNTAX;
+        l->ts = 0;
+        if (t[k].size >= 3 && k + 3 < n) {
+            const jsmntok_t *ts = &t[k + 3];
+            *bad = k + 3;
+            if (ts->type != JSMN_STRING ||
+                tg_dec_parse(js + ts->start, feed_jtok_len(ts), 9, &l->ts) < 0)
+                return TG_EDEC_SYNTAX;
+            if (l->ts > *ts_max)
+                *ts_max = l->ts;
+        }
+        l->side = side;
+        *px_dp = kr_dp(js + p->start, feed_jtok_len(p));
+        *sz_dp = kr_dp(js + v->start, feed_jtok_len(v));
+        (*nl)++;
+        k = feed_jtok_next(t, n, k);
+    }
+    return 0;
+}
+
+static int kr_parse_u32(const char *s, size_t n, uint32_t *out)
+{
+    if (n == 0 || n > 10)
+        return TG_EFIELD;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return TG_EFIELD;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v > UINT32_MAX)
+        return TG_EFIELD;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int kr_book(feed_handler_t *h, kr_sym_t *s, const char *js, const jsmntok_t *t, int n,
+                   const int *el, int npay, int64_t ts_recv, int64_t ts_mono)
+{
+    kr_state_t *st = h->vstate;
+    size_t nl = 0;
+    int snap = 0, upd = 0, ck = -1, bad = 0, rc = 0;
+    int px_dp = -1, sz_dp = -1;
+    int64_t ts_max = 0;
+    for (int e = 0; e < npay && rc == 0; e++) {
+        int o = el[e];
+        if (t[o].type != JSMN_OBJECT) {
+            rc = TG_EJSON;
+            bad = o;
+            break;
+        }
+        int k = o + 1;
+        for (int m = 0; m < t[o].size && rc == 0; m++) {
+            if (k + 1 >= n) {
+                rc = TG_EJSON;
+                bad = o;
+                break;
+            }
+            const jsmntok_t *key = &t[k];
+            uint8_t side = 0;
+            if (feed_jtok_eq(js, key, "as") || feed_jtok_eq(js, key, "bs")) {
+                snap = 1;
+                side = js[key->start] == 'a' ? TG_SIDE_ASK : TG_SIDE_BID;
+            } else if (feed_jtok_eq(js, key, "a") || feed_jtok_eq(js, key, "b")) {
+                upd = 1;
+                side = js[key->start] == 'a' ? TG_SIDE_ASK : TG_SIDE_BID;
+            } else if (feed_jtok_eq(js, key, "c")) {
+                ck = k + 1;
+            }
+            if (side)
+                rc = kr_levels(st, s->px_scale, js, t, n, k + 1, side, &nl, &px_dp, &sz_dp, &ts_max,
+                               &bad);
+            k = feed_jtok_next(t, n, k + 1);
+        }
+    }
+    uint32_t cksum = 0;
+    if (rc == 0 && ck >= 0) {
+        bad = ck;
+        if (t[ck].type != JSMN_STRING ||
+            kr_parse_u32(js + t[ck].start, feed_jtok_len(&t[ck]), &cksum) < 0)
+            rc = TG_EFIELD;
+    }
+    if (rc == 0 && !snap && !upd && ck < 0) {
+        rc = TG_EFIELD; /* a book message without book content */
+        bad = el[0];
+    }
+    if (rc < 0) {
+        if (rc == TG_EDEC_SYNTAX)
+            TG_STAT_INC(h->stats->err_decimal);
+        else if (rc == TG_EFIELD)
+            TG_STAT_INC(h->stats->err_field);
+        else
+            TG_STAT_INC(h->stats->err_json);
+        kr_log(h, ts_mono, FEED_LOG_WARN, "bad book message, resyncing", js, &t[bad]);
+        if (s->synced || snap)
+            kr_resync(h, s, ts_recv, ts_mono, 0);
+        return rc;
+    }
+    if (!snap && !s->synced) {
+        TG_STAT_INC(h->stats->stale_dropped);
+        return 0;
+    }
+    tg_event_t ev = {0};
+    ev.instr = s->id;
+    ev.ts_exch = ts_max;
+    ev.ts_recv = ts_recv;
+    ev.ts_mono = ts_mono;
+    uint16_t fl = 0;
+    if (snap) {
+        fl = TG_EVF_SNAPSHOT;
+        ev.kind = TG_EV_BOOK_CLEAR;
+        ev.flags = fl;
+        kr_emit(h, &ev);
+        s->synced = 1;
+        TG_STAT_INC(h->stats->snapshots);
+    }
+    if (px_dp >= 0 && px_dp <= TG_DEC_SCALE_MAX)
+        s->px_dp = (int8_t)px_dp;
+    if (sz_dp >= 0 && sz_dp <= TG_DEC_SCALE_MAX)
+        s->sz_dp = (int8_t)sz_dp;
+    ev.kind = TG_EV_LEVEL;
+    ev.flags = fl;
+    for (size_t i = 0; i < nl; i++) {
+        ev.side = st->lv[i].side;
+        ev.price = st->lv[i].px;
+        ev.size = st->lv[i].sz;
+        kr_emit(h, &ev);
+    }
+    if (ck >= 0) {
+        tg_event_t c = {0};
+        c.kind = TG_EV_CHECKSUM;
+        c.instr = s->id;
+        c.ts_exch = ts_max;
+        c.ts_recv = ts_recv;
+        c.ts_mono = ts_mono;
+        c.price = s->px_dp;
+        c.size = s->sz_dp;
+        c.u.checksum = cksum;
+        c.flags = TG_EVF_LAST;
+        kr_emit(h, &c);
+        TG_STAT_INC(h->stats->checksum_msgs);
+        return 0;
+    }
+    feed_end_message(h, s->id, ts_max, ts_recv, ts_mono);
+    return 0;
+}
+
+/* ---- trades ----------------------------------------------------------------------------- */
+
+static int kr_trades(feed_handler_t *h, kr_sym_t *s, const char *js, const jsmntok_t *t, int n,
+                     int a, int64_t ts_recv, int64_t ts_mono)
+{
+    kr_state_t *st = h->vstate;
+    int bad = a, rc = 0;
+    size_t nl = 0;
+    int64_t ts_max = 0;
+    if (t[a].type != JSMN_ARRAY) {
+        rc = TG_EFIELD;
+        goto fail;
+    }
+    int k = a + 1;
+    for (int m = 0; m < t[a].size; m++) {
+        bad = k;
+        if (k >= n || t[k].type != JSMN_ARRAY || t[k].size < 4 || k + 4 >= n) {
+            rc = TG_EFIELD;
+            goto fail;
+        }
+        const jsmntok_t *p = &t[k + 1], *v = &t[k + 2], *tm = &t[k + 3], *sd = &t[k + 4];
+        if (p->type != JSMN_STRING || v->type != JSMN_STRING || tm->type != JSMN_STRING ||
+            sd->type != JSMN_STRING || feed_jtok_len(sd) != 1 ||
+            (js[sd->start] != 'b' && js[sd->start] != 's') || nl >= st->lv_cap) {
+            rc = TG_EFIELD;
+            goto fail;
+        }
+        kr_lvl_t *l = &st->lv[nl];
+        if (tg_dec_parse_unsigned(js + p->start, feed_jtok_len(p), s->px_scale, &l->px) < 0 ||
+            tg_dec_parse_unsigned(js + v->start, feed_jtok_len(v), KR_SZ_SCALE, &l->sz) < 0 ||
+            tg_dec_parse(js + tm->start, feed_jtok_len(tm), 9, &l->ts) < 0) {
+            rc = TG_EDEC_SYNTAX;
+            goto fail;
+        }
+        l->side = js[sd->start] == 'b' ? TG_SIDE_BUY : TG_SIDE_SELL;
+        if (l->ts > ts_max)
+            ts_max = l->ts;
+        nl++;
+        k = feed_jtok_next(t, n, k);
+    }
+    tg_event_t ev = {0};
+    ev.kind = TG_EV_TRADE;
+    ev.instr = s->id;
+    ev.ts_recv = ts_recv;
+    ev.ts_mono = ts_mono;
+    for (size_t i = 0; i < nl; i++) {
+        ev.ts_exch = st->lv[i].ts;
+        ev.price = st->lv[i].px;
+        ev.size = st->lv[i].sz;
+        ev.side = st->lv[i].side;
+        kr_emit(h, &ev);
+    }
+    if (nl)
+        feed_end_message(h, s->id, ts_max, ts_recv, ts_mono);
+    return 0;
+fail:
+    if (rc == TG_EDEC_SYNTAX)
+        TG_STAT_INC(h->stats->err_decimal);
+    else
+        TG_STAT_INC(h->stats->err_field);
+    kr_log(h, ts_mono, FEED_LOG_WARN, "bad trade message dropped", js, &t[bad]);
+    return rc;
+}
+
+/* ---- frames ----------------------------------------------------------------------------- */
+
+static int kr_event(feed_handler_t *h, const char *js, const jsmntok_t *t, int n, int64_t ts_mono)
+{
+    int e = feed_jtok_get(js, t, n, 0, "event");
+    if (e < 0 || t[e].type != JSMN_STRING) {
+        TG_STAT_INC(h->stats->err_field);
+        kr_log(h, ts_mono, FEED_LOG_WARN, "object without event", js, &t[0]);
+        return TG_EFIELD;
+    }
+    int status = feed_jtok_get(js, t, n, 0, "status");
+    if (feed_jtok_eq(js, &t[e], "error") || (feed_jtok_eq(js, &t[e], "subscriptionStatus") &&
+                                             status > 0 && feed_jtok_eq(js, &t[status], "error"))) {
+        TG_STAT_INC(h->stats->err_venue);
+        kr_log(h, ts_mono, FEED_LOG_ERROR, "venue error", js, &t[0]);
+        return TG_EPROTO;
+    }
+    if (feed_jtok_eq(js, &t[e], "systemStatus") && status > 0 &&
+        !feed_jtok_eq(js, &t[status], "online"))
+        kr_log(h, ts_mono, FEED_LOG_WARN, "system status", js, &t[status]);
+    TG_STAT_INC(h->stats->unhandled);
+    return 0;
+}
+
+static int kr_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                    int64_t ts_mono)
+{
+    kr_state_t *st = h->vstate;
+    TG_STAT_INC(h->stats->frames);
+    TG_STAT_ADD(h->stats->bytes, len);
+    int n = feed_jtok_parse(&st->jt, buf, len);
+    if (n < 0) {
+        TG_STAT_INC(h->stats->err_json);
+        jsmntok_t whole = {.type = JSMN_STRING, .start = 0, .end = (int)(len < 120 ? len : 120)};
+        kr_log(h, ts_mono, FEED_LOG_WARN, "malformed JSON", buf, &whole);
+        return TG_EJSON;
+    }
+    if ((size_t)st->jt.cap / 3 + 1 > st->lv_cap) {
+        size_t nc = (size_t)st->jt.cap / 3 + 1;
+        kr_lvl_t *nl = realloc(st->lv, nc * sizeof(*nl));
+        if (!nl) {
+            TG_STAT_INC(h->stats->err_json);
+            return -ENOMEM;
+        }
+        st->lv = nl;
+        st->lv_cap = nc;
+    }
+    const jsmntok_t *t = st->jt.t;
+    TG_STAT_INC(h->stats->slow_path);
+    if (t[0].type == JSMN_OBJECT)
+        return kr_event(h, buf, t, n, ts_mono);
+    if (t[0].type != JSMN_ARRAY || t[0].size < 4 || t[0].size > KR_MAX_ELEMS) {
+        TG_STAT_INC(h->stats->err_json);
+        kr_log(h, ts_mono, FEED_LOG_WARN, "unexpected frame", buf, &t[0]);
+        return TG_EJSON;
+    }
+    int el[KR_MAX_ELEMS];
+    int ne = t[0].size, k = 1;
+    for (int m = 0; m < ne; m++) {
+        if (k >= n) {
+            TG_STAT_INC(h->stats->err_json);
+            return TG_EJSON;
+        }
+        el[m] = k;
+        k = feed_jtok_next(t, n, k);
+    }
+    const jsmntok_t *pair = &t[el[ne - 1]], *chan = &t[el[ne - 2]];
+    if (pair->type != JSMN_STRING || chan->type != JSMN_STRING) {
+        TG_STAT_INC(h->stats->err_field);
+        kr_log(h, ts_mono, FEED_LOG_WARN, "channel message without channel/pair", buf, &t[0]);
+        return TG_EFIELD;
+    }
+    int is_book = feed_jtok_len(chan) >= 4 && memcmp(buf + chan->start, "book", 4) == 0;
+    int is_trade = feed_jtok_eq(buf, chan, "trade");
+    if (!is_book && !is_trade) {
+        TG_STAT_INC(h->stats->unhandled);
+        return 0;
+    }
+    kr_sym_t *s = kr_lookup(h, buf + pair->start, feed_jtok_len(pair));
+    if (!s) {
+        TG_STAT_INC(h->stats->err_symbol);
+        kr_log(h, ts_mono, FEED_LOG_WARN, "unknown pair", buf, pair);
+        return TG_ESYMBOL;
+    }
+    if (is_book)
+        return kr_book(h, s, buf, t, n, el + 1, ne - 3, ts_recv, ts_mono);
+    if (ne != 4) {
+        TG_STAT_INC(h->stats->err_json);
+        return TG_EJSON;
+    }
+    return kr_trades(h, s, buf, t, n, el[1], ts_recv, ts_mono);
+}
+
+/* Frames counted in unhandled or an err_* counter so far. */
+static uint64_t kr_counted(const feed_stats_t *s)
+{
+    return TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) +
+           TG_STAT_GET(s->err_symbol) + TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
+}
+
+/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
+static int kr_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    uint64_t before = kr_counted(h->stats);
+    int rc = kr_frame(h, buf, len, ts_recv, ts_mono);
+    if (kr_counted(h->stats) == before)
+        TG_STAT_INC(h->stats->handled);
+    return rc;
+}
+
+/* ---- lifecycle -------------------------------------------------------------------------- */
+
+static int kr_px_scale(const char *symbol)
+{
+    const char *q = strrchr(symbol, '/');
+    q = q ? q + 1 : "";
+    return strcmp(q, "XBT") == 0 || strcmp(q, "ETH") == 0 || strcmp(q, "BTC") == 0
+               ? KR_PX_SCALE_CRYPTO
+               : KR_PX_SCALE_FIAT;
+}
+
+static void kr_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
+{
+    cfg->px_scale = kr_px_scale(symbol);
+    cfg->sz_scale = KR_SZ_SCALE;
+    cfg->depth_limit = depth ? depth : KR_DEPTH_DEFAULT;
+    cfg->checksum = feed_kraken_checksum;
+}
+
+static void kr_deinit(feed_handler_t *h)
+{
+    kr_state_t *st = h->vstate;
+    if (!st)
+        return;
+    feed_jtok_deinit(&st->jt);
+    free(st->lv);
+    free(st->sym);
+    free(st->slot);
+    free(st->sbuf);
+    free(st);
+    h->vstate = NULL;
+}
+
+static int kr_init(feed_handler_t *h)
+{
+    kr_state_t *st = calloc(1, sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    h->vstate = st;
+    st->rl.burst = 10;
+    st->scap = 256 + (size_t)h->n_instr * (TG_SYMBOL_MAX + 3);
+    st->lv_cap = KR_TOK_INIT / 3 + 1;
+    st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
+    st->slot = calloc(TG_INSTR_MAX, sizeof(*st->slot));
+    st->lv = calloc(st->lv_cap, sizeof(*st->lv));
+    st->sbuf = malloc(st->scap);
+    if (!st->sym || !st->slot || !st->lv || !st->sbuf ||
+        feed_jtok_init(&st->jt, KR_TOK_INIT, KR_TOK_MAX) < 0) {
+        kr_deinit(h);
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        st->sym[i].id = h->instr[i];
+        st->sym[i].px_dp = st->sym[i].sz_dp = -1;
+        const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
+        st->sym[i].px_scale = in ? in->px_scale : KR_PX_SCALE_FIAT;
+        if (h->instr[i] < TG_INSTR_MAX)
+            st->slot[h->instr[i]] = (uint16_t)(i + 1);
+    }
+    return 0;
+}
+
+/* {"event":"subscribe","pair":[...],"subscription":{...}} for every pair of the connection */
+static int kr_subscribe(feed_handler_t *h, const char *sub)
+{
+    kr_state_t *st = h->vstate;
+    size_t n = 0;
+    n += (size_t)snprintf(st->sbuf + n, st->scap - n, "{\"event\":\"subscribe\",\"pair\":[");
+    int first = 1;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
+        if (!in || !kr_sym_ok(in->symbol)) {
+            feed_logf(h, FEED_LOG_ERROR, "kraken: symbol %u skipped (unusable name)", h->instr[i]);
+            continue;
+        }
+        n += (size_t)snprintf(st->sbuf + n, st->scap - n, "%s\"%s\"", first ? "" : ",", in->symbol);
+        first = 0;
+    }
+    n += (size_t)snprintf(st->sbuf + n, st->scap - n, "],\"subscription\":%s}", sub);
+    if (n >= st->scap)
+        return -ENOSPC;
+    return kr_send(h, st->sbuf, n);
+}
+
+static int kr_on_open(feed_handler_t *h)
+{
+    kr_state_t *st = h->vstate;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        st->sym[i].synced = 0;
+        st->sym[i].resync_seen = h->resync ? tg_resync_get(h->resync, st->sym[i].id) : 0;
+    }
+    int rc = 0;
+    if (h->channels & FEED_CH_BOOK) {
+        char sub[64];
+        snprintf(sub, sizeof(sub), "{\"name\":\"book\",\"depth\":%u}",
+                 h->depth ? h->depth : KR_DEPTH_DEFAULT);
+        rc = kr_subscribe(h, sub);
+    }
+    if (rc >= 0 && (h->channels & FEED_CH_TRADES))
+        rc = kr_subscribe(h, "{\"name\":\"trade\"}");
+    return rc < 0 ? rc : 0;
+}
+
+static void kr_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
+{
+    kr_state_t *st = h->vstate;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        tg_event_t ev = {0};
+        ev.kind = TG_EV_STALE;
+        ev.instr = st->sym[i].id;
+        ev.ts_recv = ts_recv;
+        ev.ts_mono = ts_mono;
+        ev.flags = TG_EVF_LAST;
+        kr_emit(h, &ev);
+        st->sym[i].synced = 0;
+    }
+}
+
+static void kr_on_tick(feed_handler_t *h, int64_t now_mono)
+{
+    kr_state_t *st = h->vstate;
+    for (uint32_t i = 0; h->resync && i < h->n_instr; i++) {
+        uint32_t v = tg_resync_get(h->resync, st->sym[i].id);
+        if (v != st->sym[i].resync_seen) {
+            st->sym[i].resync_seen = v;
+            kr_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (checksum/crossed)",
+                   NULL, NULL);
+            kr_resubscribe(h, &st->sym[i]);
+        }
+    }
+    if (now_mono - st->last_ping >= KR_PING_NS) {
+        st->last_ping = now_mono;
+        static const char ping[] = "{\"event\":\"ping\"}";
+        kr_send(h, ping, sizeof(ping) - 1);
+    }
+}
+
+const feed_venue_t feed_venue_kraken = {
+    .name = "kraken",
+    .default_url = "wss://ws.kraken.com",
+    .rest_host = NULL,
+    .instr_defaults = kr_instr_defaults,
+    .init = kr_init,
+    .deinit = kr_deinit,
+    .on_open = kr_on_open,
+    .on_frame = kr_on_frame,
+    .on_rest = NULL,
+    .on_close = kr_on_close,
+    .on_tick = kr_on_tick,
+};

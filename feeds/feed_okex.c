@@ -1,0 +1,682 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * OKX (formerly OKEx) v5 public websocket (wss://ws.okx.com:8443/ws/v5/public) venue handler:
+ * order books ("books", "books-l2-tbt", "books50-l2-tbt" with snapshot/update actions and CRC32
+ * checksums; "books5"/"bbo-tbt" full snapshots), "trades"/"trades-all", event acks/errors and
+ * the text "pong".
+ *
+ * DESIGN
+ * Every frame is an object {"arg":{"channel","instId"},"action","data":[...]} or an event
+ * {"event":"subscribe"|"error"|...}. Each element of "data" is one exchange message: its levels
+ * are parsed into a scratch array first (all-or-nothing), then emitted as TG_EV_BOOK_CLEAR +
+ * TG_EV_LEVEL|SNAPSHOT (snapshot) or TG_EV_LEVEL (update), ending with TG_EV_CHECKSUM when the
+ * message has a non-zero "checksum" (signed int32 in the JSON; its 32 bits go in u.checksum).
+ * OKX fixed the checksum of its JSON book channels to 0 in 2026, so 0 means "none".
+ * The checksum text uses OKX's own strings; OKX prints numbers in shortest form (verified on
+ * every level of both recordings: no trailing zeros, no exponents), which tg_dec_format()
+ * reproduces, so the hints in the checksum event are 0 unless an instrument's strings were
+ * seen padded ("0.10"): then the fixed number of decimals is carried instead.
+ * Sequencing: when messages carry seqId/prevSeqId (2022+), an update must have
+ * prevSeqId == the previous message's seqId (seqId == prevSeqId is a no-change heartbeat;
+ * seqId < prevSeqId after a maintenance reset still chains through prevSeqId). A break emits
+ * TG_EV_GAP (seq = last seqId, aux = received prevSeqId), drops the instrument's updates until
+ * a new snapshot, and resubscribes the instrument (unsubscribe + subscribe). Updates before
+ * the first snapshot are dropped (stale_dropped). A level that fails to parse does the same
+ * as a gap. "ping" is sent every 25 s (OKX closes connections silent for 30 s).
+ * Thread: feed:okex (everything here).
+ */
+#define JSMN_STATIC
+#define JSMN_STRICT /* keys must be strings, primitives must be JSON values */
+#include <jsmn.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book/tg_dec.h"
+#include "book/tg_err.h"
+#include "book/tg_resync.h"
+#include "feed.h"
+#include "feed_checksum.h"
+#include "feed_jtok.h"
+
+/* Prices: up to 10 decimals (FUN-BTC "0.000000454"), max 922337203.68; sizes: 8 decimals
+ * (spot base quantities), max 92233720368.5. */
+#define OK_PX_SCALE  10
+#define OK_SZ_SCALE  8
+#define OK_TOK_INIT  4096
+#define OK_TOK_MAX   (1 << 20)
+#define OK_PING_NS   (25 * 1000000000LL)
+#define OK_CHAN_MAX  24
+#define OK_SUB_BATCH 50
+
+typedef struct ok_lvl {
+    int64_t px, sz;
+    uint8_t side;
+} ok_lvl_t;
+
+typedef struct ok_sym {
+    uint32_t id;
+    uint8_t synced;
+    int8_t px_fix, sz_fix;  /* decimals OKX pads to (0: shortest form) */
+    int64_t last_seq;       /* seqId of the last applied message, -1 if none/unknown */
+    char chan[OK_CHAN_MAX]; /* book channel this instrument is subscribed on */
+    uint32_t resync_seen;   /* builder resync requests already acted on */
+} ok_sym_t;
+
+typedef struct ok_state {
+    feed_jtok_t jt;
+    ok_lvl_t *lv;
+    size_t lv_cap;
+    ok_sym_t *sym;
+    uint16_t *slot; /* instrument id -> index + 1 */
+    feed_ratelim_t rl;
+    int64_t last_ping;
+    char book_chan[OK_CHAN_MAX];
+    char *sbuf;
+    size_t scap;
+} ok_state_t;
+
+static void ok_log(feed_handler_t *h, int64_t now, int level, const char *what, const char *js,
+                   const jsmntok_t *t)
+{
+    ok_state_t *st = h->vstate;
+    uint64_t dropped;
+    if (!h->log || !feed_ratelim_ok(&st->rl, now, &dropped))
+        return;
+    int n = t ? (int)feed_jtok_len(t) : 0;
+    if (n > 120)
+        n = 120;
+    feed_logf(h, level, "okex: %s%s%.*s%s (%llu similar lines suppressed)", what,
+              t ? " near '" : "", n, t ? js + t->start : "", t ? "'" : "",
+              (unsigned long long)dropped);
+}
+
+static void ok_emit(feed_handler_t *h, const tg_event_t *ev)
+{
+    feed_emit(h, ev);
+    TG_STAT_INC(h->stats->events);
+    if (ev->kind == TG_EV_LEVEL)
+        TG_STAT_INC(h->stats->levels);
+    else if (ev->kind == TG_EV_TRADE)
+        TG_STAT_INC(h->stats->trades);
+}
+
+static int ok_send(feed_handler_t *h, const char *text, size_t n)
+{
+    return h->send ? h->send(h->tctx, text, n) : -ENOTCONN;
+}
+
+static int ok_name_ok(const char *s)
+{
+    for (; *s; s++)
+        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
+            return 0;
+    return 1;
+}
+
+static void ok_resubscribe(feed_handler_t *h, ok_sym_t *s);
+
+static void ok_resync(feed_handler_t *h, ok_sym_t *s, uint64_t got, int64_t ts_recv,
+                      int64_t ts_mono)
+{
+    tg_event_t ev = {0};
+    ev.kind = TG_EV_GAP;
+    ev.instr = s->id;
+    ev.ts_recv = ts_recv;
+    ev.ts_mono = ts_mono;
+    ev.seq = s->last_seq > 0 ? (uint64_t)s->last_seq : 0;
+    ev.u.aux = got;
+    ev.flags = TG_EVF_LAST;
+    ok_emit(h, &ev);
+    TG_STAT_INC(h->stats->gaps);
+    ok_resubscribe(h, s);
+}
+
+/* Drop the instrument's book and subscribe to it again (a fresh snapshot follows). */
+static void ok_resubscribe(feed_handler_t *h, ok_sym_t *s)
+{
+    TG_STAT_INC(h->stats->resyncs);
+    s->synced = 0;
+    s->last_seq = -1;
+    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
+    if (!in || !ok_name_ok(in->symbol))
+        return;
+    char msg[256];
+    int rc = 0;
+    for (int k = 0; k < 2 && rc >= 0; k++) {
+        int n = snprintf(msg, sizeof(msg),
+                         "{\"op\":\"%s\",\"args\":[{\"channel\":\"%s\",\"instId\":\"%s\"}]}",
+                         k == 0 ? "unsubscribe" : "subscribe", s->chan, in->symbol);
+        rc = ok_send(h, msg, (size_t)n);
+    }
+    if (rc < 0 && h->reconnect)
+        h->reconnect(h->tctx, "okex: resubscribe failed");
+}
+
+static ok_sym_t *ok_lookup(feed_handler_t *h, const char *s, size_t n)
+{
+    ok_state_t *st = h->vstate;
+    int64_t id = tg_instr_reg_find(h->reg, h->venue_id, s, n);
+    if (id < 0 || id >= TG_INSTR_MAX || st->slot[id] == 0)
+        return NULL;
+    return &st->sym[st->slot[id] - 1];
+}
+
+/* decimals if the string is padded with a trailing zero after the point, else 0 */
+static int ok_padded(const char *s, size_t n)
+{
+    if (n < 3 || s[n - 1] != '0')
+        return 0;
+    const char *dot = memchr(s, '.', n);
+    return dot ? (int)(n - (size_t)(dot - s) - 1) : 0;
+}
+
+/* ---- book ------------------------------------------------------------------------------- */
+
+static int ok_levels(ok_state_t *st, ok_sym_t *s, const char *js, const jsmntok_t *t, int n, int a,
+                     uint8_t side, size_t *nl, int *bad)
+{
+    *bad = a;
+    if (t[a].type != JSMN_ARRAY)
+        return TG_EFIELD;
+    int k = a + 1;
+    for (int m = 0; m < t[a].size; m++) {
+        *bad = k;
+        if (k + 2 >= n || t[k].type != JSMN_ARRAY || t[k].size < 2)
+            return TG_EFIELD;
+        const jsmntok_t *p = &t[k + 1], *v = &t[k + 2];
+        if (p->type != JSMN_STRING || v->type != JSMN_STRING || *nl >= st->lv_cap)
+            return TG_EFIELD;
+        ok_lvl_t *l = &st->lv[*nl];
+        *bad = k + 1;
+        if (tg_dec_parse_unsigned(js + p->start, feed_jtok_len(p), OK_PX_SCALE, &l->px) < 0 ||
+            l->px == 0)
+            return TG_EDEC_SYNTAX;
+        *bad = k + 2;
+        if (tg_dec_parse_unsigned(js + v->start, feed_jtok_len(v), OK_SZ_SCALE, &l->sz) < 0)
+            return TG_EDEC_SYNTAX;
+        int pf = ok_padded(js + p->start, feed_jtok_len(p));
+        if (pf)
+            s->px_fix = (int8_t)pf;
+        int sf = ok_padded(js + v->start, feed_jtok_len(v));
+        if (sf && l->sz != 0)
+            s->sz_fix = (int8_t)sf;
+        l->side = side;
+        (*nl)++;
+        k = feed_jtok_next(t, n, k);
+    }
+    return 0;
+}
+
+/* ms text ("1626995750044") -> ns */
+static int ok_ms(const char *js, const jsmntok_t *t, int64_t *ns)
+{
+    int64_t ms;
+    if (feed_jtok_i64(js, t, &ms) < 0 || ms < 0 || ms > INT64_MAX / 1000000)
+        return TG_EFIELD;
+    *ns = ms * 1000000;
+    return 0;
+}
+
+/* One element of "data" of a book channel. snap: 1 snapshot, 0 update. */
+static int ok_book_msg(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmntok_t *t, int n,
+                       int d, int snap, int64_t ts_recv, int64_t ts_mono)
+{
+    ok_state_t *st = h->vstate;
+    size_t nl = 0;
+    int bad = d, rc = 0;
+    int64_t ts = 0, ck = 0, seq = -1, prev = -1;
+    int have_ck = 0, have_seq = 0, have_prev = 0;
+    if (t[d].type != JSMN_OBJECT) {
+        rc = TG_EFIELD;
+        goto fail;
+    }
+    int asks = feed_jtok_get(js, t, n, d, "asks"), bids = feed_jtok_get(js, t, n, d, "bids");
+    int tsi = feed_jtok_get(js, t, n, d, "ts"), cki = feed_jtok_get(js, t, n, d, "checksum");
+    int sqi = feed_jtok_get(js, t, n, d, "seqId"), pvi = feed_jtok_get(js, t, n, d, "prevSeqId");
+    if (asks < 0 && bids < 0) {
+        rc = TG_EFIELD;
+        goto fail;
+    }
+    if (asks >= 0 && (rc = ok_levels(st, s, js, t, n, asks, TG_SIDE_ASK, &nl, &bad)) < 0)
+        goto fail;
+    if (bids >= 0 && (rc = ok_levels(st, s, js, t, n, bids, TG_SIDE_BID, &nl, &bad)) < 0)
+        goto fail;
+    if (tsi >= 0 && (rc = ok_ms(js, &t[tsi], &ts)) < 0) {
+        bad = tsi;
+        goto fail;
+    }
+    if (cki >= 0) {
+        bad = cki;
+        if (t[cki].type != JSMN_PRIMITIVE || (rc = feed_jtok_i64(js, &t[cki], &ck)) < 0 ||
+            ck < INT32_MIN || ck > (int64_t)UINT32_MAX) {
+            rc = TG_EFIELD;
+            goto fail;
+        }
+        have_ck = ck != 0;
+    }
+    if (sqi >= 0) {
+        bad = sqi;
+        if ((rc = feed_jtok_i64(js, &t[sqi], &seq)) < 0)
+            goto fail;
+        have_seq = 1;
+    }
+    if (pvi >= 0) {
+        bad = pvi;
+        if ((rc = feed_jtok_i64(js, &t[pvi], &prev)) < 0)
+            goto fail;
+        have_prev = 1;
+    }
+    if (!snap) {
+        if (!s->synced) {
+            TG_STAT_INC(h->stats->stale_dropped);
+            return 0;
+        }
+        if (have_prev && s->last_seq >= 0 && prev != s->last_seq) {
+            ok_log(h, ts_mono, FEED_LOG_WARN, "seqId gap, resubscribing", js, &t[pvi]);
+            ok_resync(h, s, (uint64_t)prev, ts_recv, ts_mono);
+            return 0;
+        }
+    }
+    s->last_seq = have_seq ? seq : -1;
+    tg_event_t ev = {0};
+    ev.instr = s->id;
+    ev.ts_exch = ts;
+    ev.ts_recv = ts_recv;
+    ev.ts_mono = ts_mono;
+    ev.seq = have_seq && seq > 0 ? (uint64_t)seq : 0;
+    uint16_t fl = 0;
+    if (snap) {
+        fl = TG_EVF_SNAPSHOT;
+        ev.kind = TG_EV_BOOK_CLEAR;
+        ev.flags = fl;
+        ok_emit(h, &ev);
+        s->synced = 1;
+        TG_STAT_INC(h->stats->snapshots);
+    }
+    ev.kind = TG_EV_LEVEL;
+    ev.flags = fl;
+    for (size_t i = 0; i < nl; i++) {
+        ev.side = st->lv[i].side;
+        ev.price = st->lv[i].px;
+        ev.size = st->lv[i].sz;
+        ok_emit(h, &ev);
+    }
+    if (have_ck) {
+        ev.kind = TG_EV_CHECKSUM;
+        ev.side = 0;
+        ev.price = s->px_fix;
+        ev.size = s->sz_fix;
+        ev.u.checksum = (uint32_t)(int32_t)ck;
+        ev.flags = TG_EVF_LAST;
+        ok_emit(h, &ev);
+        TG_STAT_INC(h->stats->checksum_msgs);
+        return 0;
+    }
+    feed_end_message(h, s->id, ts, ts_recv, ts_mono);
+    return 0;
+fail:
+    if (rc == TG_EDEC_SYNTAX)
+        TG_STAT_INC(h->stats->err_decimal);
+    else
+        TG_STAT_INC(h->stats->err_field);
+    ok_log(h, ts_mono, FEED_LOG_WARN, "bad book message, resyncing", js, &t[bad]);
+    if (s->synced || snap)
+        ok_resync(h, s, 0, ts_recv, ts_mono);
+    return rc;
+}
+
+/* ---- trades ----------------------------------------------------------------------------- */
+
+static int ok_trades(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmntok_t *t, int n,
+                     int data, int64_t ts_recv, int64_t ts_mono)
+{
+    ok_state_t *st = h->vstate;
+    int bad = data, rc = TG_EFIELD;
+    size_t nl = 0;
+    int64_t ts_max = 0;
+    /* pass 1: validate, keep price/size/side in lv and ts/id in a second scratch walk */
+    int k = data + 1;
+    for (int m = 0; m < t[data].size; m++) {
+        bad = k;
+        if (k >= n || t[k].type != JSMN_OBJECT || nl >= st->lv_cap)
+            goto fail;
+        int px = feed_jtok_get(js, t, n, k, "px"), sz = feed_jtok_get(js, t, n, k, "sz");
+        int sd = feed_jtok_get(js, t, n, k, "side"), tsi = feed_jtok_get(js, t, n, k, "ts");
+        if (px < 0 || sz < 0 || sd < 0 || tsi < 0 || t[px].type != JSMN_STRING ||
+            t[sz].type != JSMN_STRING)
+            goto fail;
+        ok_lvl_t *l = &st->lv[nl];
+        if (tg_dec_parse_unsigned(js + t[px].start, feed_jtok_len(&t[px]), OK_PX_SCALE, &l->px) <
+                0 ||
+            tg_dec_parse_unsigned(js + t[sz].start, feed_jtok_len(&t[sz]), OK_SZ_SCALE, &l->sz) <
+                0) {
+            rc = TG_EDEC_SYNTAX;
+            goto fail;
+        }
+        int64_t ts;
+        if (feed_jtok_eq(js, &t[sd], "buy"))
+            l->side = TG_SIDE_BUY;
+        else if (feed_jtok_eq(js, &t[sd], "sell"))
+            l->side = TG_SIDE_SELL;
+        else
+            goto fail;
+        if (ok_ms(js, &t[tsi], &ts) < 0)
+            goto fail;
+        if (ts > ts_max)
+            ts_max = ts;
+        nl++;
+        k = feed_jtok_next(t, n, k);
+    }
+    /* pass 2: emit (fields already validated) */
+    tg_event_t ev = {0};
+    ev.kind = TG_EV_TRADE;
+    ev.instr = s->id;
+    ev.ts_recv = ts_recv;
+    ev.ts_mono = ts_mono;
+    k = data + 1;
+    for (size_t i = 0; i < nl; i++) {
+        int tsi = feed_jtok_get(js, t, n, k, "ts"), id = feed_jtok_get(js, t, n, k, "tradeId");
+        ok_ms(js, &t[tsi], &ev.ts_exch);
+        int64_t tid = 0;
+        ev.u.trade_id = 0;
+        if (id >= 0) {
+            if (feed_jtok_i64(js, &t[id], &tid) == 0 && tid >= 0)
+                ev.u.trade_id = (uint64_t)tid;
+            else
+                ev.u.trade_id = feed_hash_id(js + t[id].start, feed_jtok_len(&t[id]));
+        }
+        ev.price = st->lv[i].px;
+        ev.size = st->lv[i].sz;
+        ev.side = st->lv[i].side;
+        ok_emit(h, &ev);
+        k = feed_jtok_next(t, n, k);
+    }
+    if (nl)
+        feed_end_message(h, s->id, ts_max, ts_recv, ts_mono);
+    return 0;
+fail:
+    if (rc == TG_EDEC_SYNTAX)
+        TG_STAT_INC(h->stats->err_decimal);
+    else
+        TG_STAT_INC(h->stats->err_field);
+    ok_log(h, ts_mono, FEED_LOG_WARN, "bad trade message dropped", js, &t[bad]);
+    return rc;
+}
+
+/* ---- frames ----------------------------------------------------------------------------- */
+
+static int ok_event(feed_handler_t *h, const char *js, const jsmntok_t *t, int n, int e,
+                    int64_t ts_mono)
+{
+    if (feed_jtok_eq(js, &t[e], "error")) {
+        TG_STAT_INC(h->stats->err_venue);
+        ok_log(h, ts_mono, FEED_LOG_ERROR, "venue error", js, &t[0]);
+        return TG_EPROTO;
+    }
+    if (feed_jtok_eq(js, &t[e], "notice"))
+        ok_log(h, ts_mono, FEED_LOG_WARN, "venue notice", js, &t[0]);
+    TG_STAT_INC(h->stats->unhandled);
+    return 0;
+}
+
+static int ok_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                    int64_t ts_mono)
+{
+    ok_state_t *st = h->vstate;
+    TG_STAT_INC(h->stats->frames);
+    TG_STAT_ADD(h->stats->bytes, len);
+    if (len == 4 && memcmp(buf, "pong", 4) == 0) {
+        TG_STAT_INC(h->stats->unhandled);
+        return 0;
+    }
+    int n = feed_jtok_parse(&st->jt, buf, len);
+    if (n < 0 || st->jt.t[0].type != JSMN_OBJECT) {
+        TG_STAT_INC(h->stats->err_json);
+        jsmntok_t whole = {.type = JSMN_STRING, .start = 0, .end = (int)(len < 120 ? len : 120)};
+        ok_log(h, ts_mono, FEED_LOG_WARN, "malformed JSON", buf, &whole);
+        return TG_EJSON;
+    }
+    if ((size_t)st->jt.cap / 3 + 1 > st->lv_cap) {
+        size_t nc = (size_t)st->jt.cap / 3 + 1;
+        ok_lvl_t *nl = realloc(st->lv, nc * sizeof(*nl));
+        if (!nl) {
+            TG_STAT_INC(h->stats->err_json);
+            return -ENOMEM;
+        }
+        st->lv = nl;
+        st->lv_cap = nc;
+    }
+    const jsmntok_t *t = st->jt.t;
+    TG_STAT_INC(h->stats->slow_path);
+    int e = feed_jtok_get(buf, t, n, 0, "event");
+    if (e > 0)
+        return ok_event(h, buf, t, n, e, ts_mono);
+    int arg = feed_jtok_get(buf, t, n, 0, "arg");
+    int ch = feed_jtok_get(buf, t, n, arg, "channel");
+    int inst = feed_jtok_get(buf, t, n, arg, "instId");
+    int data = feed_jtok_get(buf, t, n, 0, "data");
+    if (ch < 0 || t[ch].type != JSMN_STRING) {
+        TG_STAT_INC(h->stats->err_field);
+        ok_log(h, ts_mono, FEED_LOG_WARN, "frame without arg.channel", buf, &t[0]);
+        return TG_EFIELD;
+    }
+    size_t cl = feed_jtok_len(&t[ch]);
+    const char *cs = buf + t[ch].start;
+    int is_book = (cl >= 5 && memcmp(cs, "books", 5) == 0) || feed_jtok_eq(buf, &t[ch], "bbo-tbt");
+    int is_trade = feed_jtok_eq(buf, &t[ch], "trades") || feed_jtok_eq(buf, &t[ch], "trades-all");
+    if (!is_book && !is_trade) {
+        TG_STAT_INC(h->stats->unhandled);
+        return 0;
+    }
+    if (inst < 0 || t[inst].type != JSMN_STRING || data < 0 || t[data].type != JSMN_ARRAY) {
+        TG_STAT_INC(h->stats->err_field);
+        ok_log(h, ts_mono, FEED_LOG_WARN, "data frame without instId/data", buf, &t[0]);
+        return TG_EFIELD;
+    }
+    ok_sym_t *s = ok_lookup(h, buf + t[inst].start, feed_jtok_len(&t[inst]));
+    if (!s) {
+        TG_STAT_INC(h->stats->err_symbol);
+        ok_log(h, ts_mono, FEED_LOG_WARN, "unknown instId", buf, &t[inst]);
+        return TG_ESYMBOL;
+    }
+    if (is_trade)
+        return ok_trades(h, s, buf, t, n, data, ts_recv, ts_mono);
+    /* books5 / bbo-tbt carry no action: every message is a full snapshot */
+    int act = feed_jtok_get(buf, t, n, 0, "action");
+    int snap = 1;
+    if (act >= 0) {
+        if (feed_jtok_eq(buf, &t[act], "update"))
+            snap = 0;
+        else if (!feed_jtok_eq(buf, &t[act], "snapshot")) {
+            TG_STAT_INC(h->stats->err_field);
+            ok_log(h, ts_mono, FEED_LOG_WARN, "unknown action", buf, &t[act]);
+            if (s->synced)
+                ok_resync(h, s, 0, ts_recv, ts_mono);
+            return TG_EFIELD;
+        }
+    }
+    if (cl < OK_CHAN_MAX) {
+        memcpy(s->chan, cs, cl);
+        s->chan[cl] = 0;
+    }
+    int k = data + 1;
+    for (int m = 0; m < t[data].size; m++) {
+        if (k >= n) {
+            TG_STAT_INC(h->stats->err_json);
+            return TG_EJSON;
+        }
+        int rc = ok_book_msg(h, s, buf, t, n, k, snap, ts_recv, ts_mono);
+        if (rc < 0)
+            return rc;
+        k = feed_jtok_next(t, n, k);
+    }
+    return 0;
+}
+
+/* Frames counted in unhandled or an err_* counter so far. */
+static uint64_t ok_counted(const feed_stats_t *s)
+{
+    return TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) +
+           TG_STAT_GET(s->err_symbol) + TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
+}
+
+/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
+static int ok_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    uint64_t before = ok_counted(h->stats);
+    int rc = ok_frame(h, buf, len, ts_recv, ts_mono);
+    if (ok_counted(h->stats) == before)
+        TG_STAT_INC(h->stats->handled);
+    return rc;
+}
+
+/* ---- lifecycle -------------------------------------------------------------------------- */
+
+static void ok_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
+{
+    cfg->px_scale = OK_PX_SCALE;
+    cfg->sz_scale = OK_SZ_SCALE;
+    cfg->depth_limit = 0; /* OKX sends deletes for every level it stops covering */
+    cfg->checksum = feed_okx_checksum;
+}
+
+static void ok_deinit(feed_handler_t *h)
+{
+    ok_state_t *st = h->vstate;
+    if (!st)
+        return;
+    feed_jtok_deinit(&st->jt);
+    free(st->lv);
+    free(st->sym);
+    free(st->slot);
+    free(st->sbuf);
+    free(st);
+    h->vstate = NULL;
+}
+
+static int ok_init(feed_handler_t *h)
+{
+    ok_state_t *st = calloc(1, sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    h->vstate = st;
+    st->rl.burst = 10;
+    /* subscribed book channel by depth: 1 -> bbo-tbt, 5 -> books5, else books (400 levels;
+     * the l2-tbt channels need a login since 2023) */
+    snprintf(st->book_chan, sizeof(st->book_chan), "%s",
+             h->depth == 1   ? "bbo-tbt"
+             : h->depth == 5 ? "books5"
+                             : "books");
+    st->scap = 256 + (size_t)OK_SUB_BATCH * 2 * (TG_SYMBOL_MAX + OK_CHAN_MAX + 32);
+    st->lv_cap = OK_TOK_INIT / 3 + 1;
+    st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
+    st->slot = calloc(TG_INSTR_MAX, sizeof(*st->slot));
+    st->lv = calloc(st->lv_cap, sizeof(*st->lv));
+    st->sbuf = malloc(st->scap);
+    if (!st->sym || !st->slot || !st->lv || !st->sbuf ||
+        feed_jtok_init(&st->jt, OK_TOK_INIT, OK_TOK_MAX) < 0) {
+        ok_deinit(h);
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        st->sym[i].id = h->instr[i];
+        st->sym[i].last_seq = -1;
+        memcpy(st->sym[i].chan, st->book_chan, sizeof(st->book_chan));
+        if (h->instr[i] < TG_INSTR_MAX)
+            st->slot[h->instr[i]] = (uint16_t)(i + 1);
+    }
+    return 0;
+}
+
+static int ok_on_open(feed_handler_t *h)
+{
+    ok_state_t *st = h->vstate;
+    int rc = 0;
+    uint32_t i = 0;
+    for (uint32_t j = 0; j < h->n_instr; j++) {
+        st->sym[j].synced = 0;
+        st->sym[j].last_seq = -1;
+        st->sym[j].resync_seen = h->resync ? tg_resync_get(h->resync, st->sym[j].id) : 0;
+    }
+    while (i < h->n_instr && rc >= 0) {
+        size_t n = (size_t)snprintf(st->sbuf, st->scap, "{\"op\":\"subscribe\",\"args\":[");
+        int first = 1;
+        for (uint32_t b = 0; b < OK_SUB_BATCH && i < h->n_instr; b++, i++) {
+            const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
+            if (!in || !ok_name_ok(in->symbol)) {
+                feed_logf(h, FEED_LOG_ERROR, "okex: instrument %u skipped (unusable name)",
+                          h->instr[i]);
+                continue;
+            }
+            if (h->channels & FEED_CH_BOOK) {
+                n += (size_t)snprintf(st->sbuf + n, st->scap - n,
+                                      "%s{\"channel\":\"%s\",\"instId\":\"%s\"}", first ? "" : ",",
+                                      st->sym[i].chan, in->symbol);
+                first = 0;
+            }
+            if (h->channels & FEED_CH_TRADES) {
+                n += (size_t)snprintf(st->sbuf + n, st->scap - n,
+                                      "%s{\"channel\":\"trades\",\"instId\":\"%s\"}",
+                                      first ? "" : ",", in->symbol);
+                first = 0;
+            }
+        }
+        n += (size_t)snprintf(st->sbuf + n, st->scap - n, "]}");
+        if (n >= st->scap)
+            return -ENOSPC;
+        if (!first)
+            rc = ok_send(h, st->sbuf, n);
+    }
+    return rc < 0 ? rc : 0;
+}
+
+static void ok_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
+{
+    ok_state_t *st = h->vstate;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        tg_event_t ev = {0};
+        ev.kind = TG_EV_STALE;
+        ev.instr = st->sym[i].id;
+        ev.ts_recv = ts_recv;
+        ev.ts_mono = ts_mono;
+        ev.flags = TG_EVF_LAST;
+        ok_emit(h, &ev);
+        st->sym[i].synced = 0;
+        st->sym[i].last_seq = -1;
+    }
+}
+
+static void ok_on_tick(feed_handler_t *h, int64_t now_mono)
+{
+    ok_state_t *st = h->vstate;
+    for (uint32_t i = 0; h->resync && i < h->n_instr; i++) {
+        uint32_t v = tg_resync_get(h->resync, st->sym[i].id);
+        if (v != st->sym[i].resync_seen) {
+            st->sym[i].resync_seen = v;
+            ok_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (checksum/crossed)",
+                   NULL, NULL);
+            ok_resubscribe(h, &st->sym[i]);
+        }
+    }
+    if (now_mono - st->last_ping >= OK_PING_NS) {
+        st->last_ping = now_mono;
+        ok_send(h, "ping", 4);
+    }
+}
+
+const feed_venue_t feed_venue_okex = {
+    .name = "okex",
+    .default_url = "wss://ws.okx.com:8443/ws/v5/public",
+    .rest_host = NULL,
+    .instr_defaults = ok_instr_defaults,
+    .init = ok_init,
+    .deinit = ok_deinit,
+    .on_open = ok_on_open,
+    .on_frame = ok_on_frame,
+    .on_rest = NULL,
+    .on_close = ok_on_close,
+    .on_tick = ok_on_tick,
+};

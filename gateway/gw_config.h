@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Gateway configuration: an INI file (libinih) with sections [gateway], [postgres], [redis],
+ * [record], [metrics] and one [feed NAME] per exchange connection. Every problem is reported
+ * as "FILE:LINE: message" and all of them are collected, so `tickgate --check-config` explains
+ * every error at once. Secrets never live in the file: PostgreSQL takes its password from
+ * PGPASSWORD/.pgpass (libpq), Redis from TICKGATE_REDIS_PASSWORD.
+ * Thread: main (load, before the threads start); read-only afterwards (any).
+ */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GW_CFG_ERR_MAX       32
+#define GW_CFG_INTERVALS_MAX 8
+
+/** One [feed NAME] section: one websocket connection. */
+typedef struct gw_feed_cfg {
+    char name[64];
+    char venue[24];
+    char url[512];      /* ws:// or wss://; default: the venue's public endpoint */
+    char rest_url[512]; /* base for REST snapshots; default: https://<venue rest host> */
+    char ca_file[512];  /* extra CA bundle (tests: the replay server's cert) */
+    char **symbols;     /* as the venue spells them */
+    uint32_t n_symbols;
+    unsigned channels;      /* FEED_CH_* (trades, book) */
+    uint32_t depth;         /* subscribed book depth, 0 = venue default */
+    int px_scale, sz_scale; /* -1 = venue default */
+    uint32_t stale_ms;
+    uint32_t thread; /* which feed thread (0-based, modulo gateway.feed_threads) */
+    int deflate;     /* permessage-deflate (only when the venue requires it) */
+    int line;        /* line of the section header */
+} gw_feed_cfg_t;
+
+typedef struct gw_cfg {
+    char path[512];
+    /* [gateway] */
+    char name[64];
+    int log_level; /* 0 error .. 3 debug */
+    uint32_t feed_threads;
+    uint32_t feed_ring;            /* events per feed ring (power of two) */
+    uint32_t sink_ring;            /* records per sink ring (power of two) */
+    uint32_t book_depth;           /* top-N published */
+    uint32_t snapshot_min_ms;      /* rate limit of book snapshots on change, per instrument */
+    uint32_t snapshot_interval_ms; /* periodic snapshots */
+    int64_t intervals_ns[GW_CFG_INTERVALS_MAX]; /* candle intervals */
+    uint32_t n_intervals;
+    uint32_t stop_timeout_ms;
+    /* [postgres] */
+    int pg_enabled;
+    char pg_conninfo[1024];
+    char pg_schema[64];
+    uint32_t pg_batch_rows, pg_batch_ms;
+    char spill_dir[512];
+    uint64_t spill_max_bytes;
+    /* [redis] */
+    int rds_enabled;
+    char rds_host[256];
+    int rds_port;
+    int rds_db;
+    uint32_t rds_book_ttl_s, rds_trade_ttl_s;
+    /* [record] */
+    int rec_enabled;
+    char rec_dir[512];
+    uint64_t rec_rotate_bytes;
+    uint32_t rec_rotate_s;
+    /* [metrics] */
+    int metrics_enabled;
+    char metrics_host[64];
+    int metrics_port;
+    /* [feed NAME]... */
+    gw_feed_cfg_t *feeds;
+    uint32_t n_feeds;
+    /* problems found: "FILE:LINE: message" */
+    char *errors[GW_CFG_ERR_MAX];
+    uint32_t n_errors;
+} gw_cfg_t;
+
+/** Fill every field with its default (no feeds). */
+void gw_cfg_defaults(gw_cfg_t *c);
+
+/**
+ * Load and validate a config file into c (defaults first).
+ * @return 0 when valid; TG_ECONFIG when c->errors lists problems; -errno if unreadable.
+ */
+int gw_cfg_load(gw_cfg_t *c, const char *path);
+
+/** Free what gw_cfg_load() allocated. */
+void gw_cfg_free(gw_cfg_t *c);
+
+/** Parse "1s", "1m", "5m", "1h", "1d", "250ms" into ns. @return 0 or TG_ECONFIG. */
+int gw_cfg_parse_duration(const char *s, int64_t *ns);
+
+#endif

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * HTTP endpoint (see gw_http.h).
+ *
+ * DESIGN: one libwebsockets context with one vhost bound to loopback, serviced by its own
+ * thread ("metrics"), so a slow scraper never touches the feed threads. Each request renders
+ * its whole body at once (metrics are a few tens of KB) into a per-session buffer that lives
+ * LWS_PRE bytes after its start, writes headers, then the body on the next WRITEABLE.
+ * Stop: an atomic flag plus lws_cancel_service() from the main thread, then join.
+ */
+#include "gw_http.h"
+
+#include <libwebsockets.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book/tg_err.h"
+#include "gw_log.h"
+
+extern const char gw_dashboard_html[];
+
+struct gw_http {
+    gw_http_cfg_t cfg;
+    struct lws_context *ctx;
+    struct lws_vhost *vh;
+    pthread_t thread;
+    _Atomic int stop;
+    int port;
+};
+
+typedef struct http_sess {
+    char *body; /* malloc'd: LWS_PRE bytes, then the body */
+    size_t len;
+    int status;
+    const char *ctype;
+} http_sess_t;
+
+static int respond(struct lws *wsi, http_sess_t *s)
+{
+    uint8_t hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
+    if (lws_add_http_common_headers(wsi, (unsigned)s->status, s->ctype, s->len, &p, end))
+        return 1;
+    if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                     (const unsigned char *)"no-store", 8, &p, end))
+        return 1;
+    if (lws_finalize_write_http_header(wsi, start, &p, end))
+        return 1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int set_body(http_sess_t *s, const char *text, size_t len)
+{
+    s->body = malloc(LWS_PRE + len + 1);
+    if (!s->body)
+        return -1;
+    memcpy(s->body + LWS_PRE, text, len);
+    s->len = len;
+    return 0;
+}
+
+static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                   size_t len)
+{
+    http_sess_t *s = user;
+    gw_http_t *h = lws_context_user(lws_get_context(wsi));
+    switch (reason) {
+    case LWS_CALLBACK_HTTP: {
+        const char *uri = in;
+        memset(s, 0, sizeof(*s));
+        s->status = 200;
+        if (!strcmp(uri, "/metrics")) {
+            char *text;
+            long n = gw_metrics_render(h->cfg.metrics, &text);
+            if (n < 0)
+                return 1;
+            s->ctype = "text/plain; version=0.0.4; charset=utf-8";
+            int rc = set_body(s, text, (size_t)n);
+            free(text);
+            if (rc)
+                return 1;
+        } else if (!strcmp(uri, "/health")) {
+            char buf[16384];
+            int ok = h->cfg.health ? h->cfg.health(h->cfg.health_ud, buf, sizeof(buf)) : 1;
+            if (!h->cfg.health)
+                snprintf(buf, sizeof(buf), "{\"status\":\"ok\"}");
+            s->status = ok ? 200 : 503;
+            s->ctype = "application/json";
+            if (set_body(s, buf, strlen(buf)))
+                return 1;
+        } else if (!strcmp(uri, "/") || !strcmp(uri, "/index.html")) {
+            s->ctype = "text/html; charset=utf-8";
+            if (set_body(s, gw_dashboard_html, strlen(gw_dashboard_html)))
+                return 1;
+        } else {
+            s->status = 404;
+            s->ctype = "text/plain";
+            if (set_body(s, "not found\n", 10))
+                return 1;
+        }
+        return respond(wsi, s);
+    }
+    case LWS_CALLBACK_HTTP_WRITEABLE: {
+        if (!s->body)
+            return -1;
+        int n = lws_write(wsi, (unsigned char *)s->body + LWS_PRE, s->len, LWS_WRITE_HTTP_FINAL);
+        free(s->body);
+        s->body = NULL;
+        if (n < 0)
+            return -1;
+        if (lws_http_transaction_completed(wsi))
+            return -1;
+        return 0;
+    }
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (s) {
+            free(s->body);
+            s->body = NULL;
+        }
+        break;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+    {"http", http_cb, sizeof(http_sess_t), 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void *http_thread(void *arg)
+{
+    gw_http_t *h = arg;
+    gw_log_set_thread("metrics");
+    while (!atomic_load_explicit(&h->stop, memory_order_acquire))
+        lws_service(h->ctx, 0);
+    return NULL;
+}
+
+int gw_http_start(gw_http_t **out, const gw_http_cfg_t *cfg)
+{
+    gw_http_t *h = calloc(1, sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    h->cfg = *cfg;
+    lws_set_log_level(LLL_ERR, NULL);
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    info.port = cfg->port;
+    info.iface = cfg->host ? cfg->host : "127.0.0.1";
+    info.protocols = protocols;
+    info.user = h;
+    /* lws 4.1 ignores iface for IPv4 unless IPv6 is disabled */
+    info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    h->ctx = lws_create_context(&info);
+    if (!h->ctx) {
+        free(h);
+        return TG_ECONFIG;
+    }
+    h->vh = lws_create_vhost(h->ctx, &info);
+    if (!h->vh) {
+        lws_context_destroy(h->ctx);
+        free(h);
+        return -EADDRINUSE;
+    }
+    h->port = lws_get_vhost_listen_port(h->vh);
+    if (pthread_create(&h->thread, NULL, http_thread, h)) {
+        lws_context_destroy(h->ctx);
+        free(h);
+        return -EAGAIN;
+    }
+    *out = h;
+    return 0;
+}
+
+int gw_http_port(const gw_http_t *h)
+{
+    return h->port;
+}
+
+void gw_http_stop(gw_http_t **ph)
+{
+    if (!ph || !*ph)
+        return;
+    gw_http_t *h = *ph;
+    atomic_store_explicit(&h->stop, 1, memory_order_release);
+    lws_cancel_service(h->ctx);
+    pthread_join(h->thread, NULL);
+    lws_context_destroy(h->ctx);
+    free(h);
+    *ph = NULL;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The gateway's HTTP endpoint on loopback (libwebsockets server, its own thread and context):
+ *   GET /metrics  Prometheus text (gw_metrics_render)
+ *   GET /health   JSON per feed and per sink; 200 when everything is up, 503 otherwise
+ *   GET /         a live dashboard page that polls /metrics and /health
+ * Thread: main (start/stop); metrics (serving).
+ */
+#ifndef GW_HTTP_H
+#define GW_HTTP_H
+
+#include "gw_metrics.h"
+
+typedef struct gw_http gw_http_t;
+
+/** Health callback: write a JSON object into buf (cap bytes); return 1 if healthy, 0 if not.
+ *  Runs on the metrics thread: read only thread-safe state (atomics). */
+typedef int (*gw_health_fn)(void *ud, char *buf, size_t cap);
+
+typedef struct gw_http_cfg {
+    const char *host; /* listen address, default 127.0.0.1 */
+    int port;         /* 0: pick a free port (gw_http_port tells which) */
+    const gw_metrics_t *metrics;
+    gw_health_fn health;
+    void *health_ud;
+} gw_http_cfg_t;
+
+/** Start listening and serving on a new thread. @return 0, -errno or TG_ECONFIG. */
+int gw_http_start(gw_http_t **out, const gw_http_cfg_t *cfg);
+/** The bound port. */
+int gw_http_port(const gw_http_t *h);
+/** Stop the thread and free. NULL is a no-op. */
+void gw_http_stop(gw_http_t **h);
+
+#endif

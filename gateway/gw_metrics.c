@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT */
+/* Prometheus text rendering over registered counters (see gw_metrics.h). */
+#include "gw_metrics.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { M_COUNTER, M_GAUGE, M_GAUGE_FN, M_HIST, M_HIST_RAW };
+
+typedef struct metric {
+    int type;
+    char *name, *labels, *help;
+    const tg_stat_t *v;
+    const tg_hist_t *h;
+    const tg_stat_t *buckets, *sum; /* raw histograms */
+    int64_t *bounds;
+    size_t nb;
+    double (*fn)(void *ud);
+    void *ud;
+} metric_t;
+
+struct gw_metrics {
+    metric_t *m;
+    size_t n, cap;
+};
+
+int gw_metrics_create(gw_metrics_t **out)
+{
+    gw_metrics_t *m = calloc(1, sizeof(*m));
+    if (!m)
+        return -ENOMEM;
+    *out = m;
+    return 0;
+}
+
+void gw_metrics_destroy(gw_metrics_t **pm)
+{
+    if (!pm || !*pm)
+        return;
+    gw_metrics_t *m = *pm;
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->m[i].name);
+        free(m->m[i].labels);
+        free(m->m[i].help);
+        free(m->m[i].bounds);
+    }
+    free(m->m);
+    free(m);
+    *pm = NULL;
+}
+
+static metric_t *add(gw_metrics_t *m, int type, const char *name, const char *labels,
+                     const char *help)
+{
+    if (m->n == m->cap) {
+        size_t nc = m->cap ? m->cap * 2 : 64;
+        metric_t *nm = realloc(m->m, nc * sizeof(*nm));
+        if (!nm)
+            return NULL;
+        m->m = nm;
+        m->cap = nc;
+    }
+    metric_t *x = &m->m[m->n];
+    memset(x, 0, sizeof(*x));
+    x->type = type;
+    x->name = strdup(name);
+    x->labels = strdup(labels ? labels : "");
+    x->help = strdup(help ? help : "");
+    if (!x->name || !x->labels || !x->help) {
+        free(x->name);
+        free(x->labels);
+        free(x->help);
+        return NULL;
+    }
+    m->n++;
+    return x;
+}
+
+int gw_metrics_counter(gw_metrics_t *m, const char *name, const char *labels, const char *help,
+                       const tg_stat_t *v)
+{
+    metric_t *x = add(m, M_COUNTER, name, labels, help);
+    if (!x)
+        return -ENOMEM;
+    x->v = v;
+    return 0;
+}
+
+int gw_metrics_gauge(gw_metrics_t *m, const char *name, const char *labels, const char *help,
+                     const tg_stat_t *v)
+{
+    metric_t *x = add(m, M_GAUGE, name, labels, help);
+    if (!x)
+        return -ENOMEM;
+    x->v = v;
+    return 0;
+}
+
+int gw_metrics_gauge_fn(gw_metrics_t *m, const char *name, const char *labels, const char *help,
+                        double (*fn)(void *ud), void *ud)
+{
+    metric_t *x = add(m, M_GAUGE_FN, name, labels, help);
+    if (!x)
+        return -ENOMEM;
+    x->fn = fn;
+    x->ud = ud;
+    return 0;
+}
+
+int gw_metrics_hist(gw_metrics_t *m, const char *name, const char *labels, const char *help,
+                    const tg_hist_t *h)
+{
+    metric_t *x = add(m, M_HIST, name, labels, help);
+    if (!x)
+        return -ENOMEM;
+    x->h = h;
+    return 0;
+}
+
+int gw_metrics_hist_raw(gw_metrics_t *m, const char *name, const char *labels, const char *help,
+                        const tg_stat_t *buckets, const int64_t *bounds_ns, size_t n,
+                        const tg_stat_t *sum_ns)
+{
+    if (n < 1)
+        return -EINVAL;
+    int64_t *b = malloc(n * sizeof(int64_t));
+    if (!b)
+        return -ENOMEM;
+    memcpy(b, bounds_ns, (n - 1) * sizeof(int64_t));
+    b[n - 1] = INT64_MAX;
+    metric_t *x = add(m, M_HIST_RAW, name, labels, help);
+    if (!x) {
+        free(b);
+        return -ENOMEM;
+    }
+    x->buckets = buckets;
+    x->bounds = b;
+    x->nb = n;
+    x->sum = sum_ns;
+    return 0;
+}
+
+typedef struct sbuf {
+    char *b;
+    size_t n, cap;
+    int oom;
+} sbuf_t;
+
+static void sb_printf(sbuf_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf_t *s, const char *fmt, ...)
+{
+    if (s->oom)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(s->b + s->n, s->cap - s->n, fmt, ap);
+        va_end(ap);
+        if (k < 0) {
+            s->oom = 1;
+            return;
+        }
+        if ((size_t)k < s->cap - s->n) {
+            s->n += (size_t)k;
+            return;
+        }
+        size_t nc = (s->cap + (size_t)k) * 2;
+        char *nb = realloc(s->b, nc);
+        if (!nb) {
+            s->oom = 1;
+            return;
+        }
+        s->b = nb;
+        s->cap = nc;
+    }
+}
+
+static const char *type_name(int t)
+{
+    return t == M_COUNTER ? "counter" : (t == M_HIST || t == M_HIST_RAW) ? "histogram" : "gauge";
+}
+
+static void labels_join(char *dst, size_t cap, const char *a, const char *b)
+{
+    if (*a && *b)
+        snprintf(dst, cap, "{%s,%s}", a, b);
+    else if (*a || *b)
+        snprintf(dst, cap, "{%s%s}", a, b);
+    else
+        dst[0] = 0;
+}
+
+long gw_metrics_render(const gw_metrics_t *m, char **buf)
+{
+    sbuf_t s = {.cap = 16384};
+    s.b = malloc(s.cap);
+    if (!s.b)
+        return -ENOMEM;
+    char *done = calloc(m->n + 1, 1);
+    if (!done) {
+        free(s.b);
+        return -ENOMEM;
+    }
+    /* group series of one name under one HELP/TYPE, in registration order */
+    for (size_t i = 0; i < m->n; i++) {
+        if (done[i])
+            continue;
+        const metric_t *x = &m->m[i];
+        sb_printf(&s, "# HELP %s %s\n# TYPE %s %s\n", x->name, x->help, x->name,
+                  type_name(x->type));
+        for (size_t j = i; j < m->n; j++) {
+            const metric_t *y = &m->m[j];
+            if (done[j] || strcmp(y->name, x->name) != 0)
+                continue;
+            done[j] = 1;
+            char lb[512];
+            switch (y->type) {
+            case M_COUNTER:
+            case M_GAUGE:
+                labels_join(lb, sizeof(lb), y->labels, "");
+                sb_printf(&s, "%s%s %llu\n", y->name, lb, (unsigned long long)TG_STAT_GET(*y->v));
+                break;
+            case M_GAUGE_FN:
+                labels_join(lb, sizeof(lb), y->labels, "");
+                sb_printf(&s, "%s%s %.17g\n", y->name, lb, y->fn(y->ud));
+                break;
+            case M_HIST_RAW: {
+                uint64_t acc = 0;
+                for (size_t b = 0; b < y->nb; b++) {
+                    acc += TG_STAT_GET(y->buckets[b]);
+                    char le[48];
+                    if (b == y->nb - 1)
+                        snprintf(le, sizeof(le), "le=\"+Inf\"");
+                    else
+                        snprintf(le, sizeof(le), "le=\"%.6g\"", (double)y->bounds[b] / 1e9);
+                    labels_join(lb, sizeof(lb), y->labels, le);
+                    sb_printf(&s, "%s_bucket%s %llu\n", y->name, lb, (unsigned long long)acc);
+                }
+                labels_join(lb, sizeof(lb), y->labels, "");
+                sb_printf(&s, "%s_sum%s %.9f\n", y->name, lb,
+                          y->sum ? (double)TG_STAT_GET(*y->sum) / 1e9 : 0.0);
+                sb_printf(&s, "%s_count%s %llu\n", y->name, lb, (unsigned long long)acc);
+                break;
+            }
+            case M_HIST: {
+                uint64_t acc = 0;
+                for (int b = 0; b < TG_HIST_BUCKETS; b++) {
+                    acc += TG_STAT_GET(y->h->bucket[b]);
+                    char le[48];
+                    if (b == TG_HIST_BUCKETS - 1)
+                        snprintf(le, sizeof(le), "le=\"+Inf\"");
+                    else
+                        snprintf(le, sizeof(le), "le=\"%.6g\"", (double)tg_hist_bound_ns(b) / 1e9);
+                    labels_join(lb, sizeof(lb), y->labels, le);
+                    sb_printf(&s, "%s_bucket%s %llu\n", y->name, lb, (unsigned long long)acc);
+                }
+                labels_join(lb, sizeof(lb), y->labels, "");
+                sb_printf(&s, "%s_sum%s %.9f\n", y->name, lb,
+                          (double)TG_STAT_GET(y->h->sum_ns) / 1e9);
+                /* the +Inf bucket, so count and buckets agree within one scrape */
+                sb_printf(&s, "%s_count%s %llu\n", y->name, lb, (unsigned long long)acc);
+                break;
+            }
+            }
+        }
+    }
+    free(done);
+    if (s.oom) {
+        free(s.b);
+        return -ENOMEM;
+    }
+    *buf = s.b;
+    return (long)s.n;
+}

@@ -1,0 +1,661 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Gateway wiring (see gw_pipeline.h).
+ *
+ * DESIGN
+ * Data path: feed:<n> threads (one lws context each) push tg_event_t into one SPSC ring per
+ * connection; the book thread drains them all and pushes book_out_t into one ring per sink;
+ * writer:pg and writer:redis drain their ring. Every ring has one producer and one consumer.
+ * The registry is filled here, before any thread starts, and is immutable afterwards.
+ * Start order: writers, builder, feeds, HTTP (consumers before producers). Stop order: feeds,
+ * builder (drains all feed rings, final snapshots), writers (drain, flush/spill), HTTP last
+ * so /health can be read until the end.
+ * Metrics: every module keeps single-writer counters; they are registered here by pointer and
+ * rendered by the metrics thread on each scrape (no copies on the hot path).
+ */
+#include "gw_pipeline.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "book/book_builder.h"
+#include "book/tg_clock.h"
+#include "book/tg_err.h"
+#include "book/tg_instr.h"
+#include "book/tg_resync.h"
+#include "book/tg_ring.h"
+#include "feeds/feed.h"
+#include "feeds/feed_capture.h"
+#include "feeds/feed_conn.h"
+#include "gw_http.h"
+#include "gw_log.h"
+#include "gw_metrics.h"
+#include "storage/store_pg.h"
+#include "storage/store_rds.h"
+
+#define GW_LOOPS_MAX 64
+
+typedef struct gw_feed {
+    const gw_feed_cfg_t *cfg;
+    feed_conn_t *conn;
+    tg_ring_t *ring;
+    feed_capture_t *cap;
+    char logctx[160]; /* logfmt fields naming the feed, for its log lines */
+    char labels[160]; /* Prometheus labels */
+} gw_feed_t;
+
+struct gw_pipeline {
+    const gw_cfg_t *cfg;
+    tg_instr_reg_t *reg;
+    tg_resync_t *resync;
+    feed_loop_t *loops[GW_LOOPS_MAX];
+    uint32_t n_loops;
+    gw_feed_t *feeds;
+    uint32_t n_feeds;
+    book_builder_t *builder;
+    tg_ring_t *pg_ring, *rds_ring;
+    store_pg_t *pg;
+    store_rds_t *rds;
+    gw_metrics_t *metrics;
+    gw_http_t *http;
+    int started;
+};
+
+/* --- log adapters: each layer has its own level numbering ---------------------------- */
+
+static void log_feed(void *ctx, int level, const char *msg)
+{
+    gw_log_cb(ctx, level, msg); /* FEED_LOG_* == GW_LOG_* */
+}
+
+static void log_pg(void *ctx, int level, const char *msg)
+{
+    gw_log_cb(ctx, level, msg); /* STORE_PG_LOG_* == GW_LOG_* */
+}
+
+static void log_rds(void *ctx, int level, const char *msg)
+{
+    /* syslog-like: 3 error, 4 warn, 6 info, 7 debug */
+    int l = level <= 3   ? GW_LOG_ERROR
+            : level == 4 ? GW_LOG_WARN
+            : level <= 6 ? GW_LOG_INFO
+                         : GW_LOG_DEBUG;
+    gw_log_cb(ctx, l, msg);
+}
+
+/* --- metrics ------------------------------------------------------------------------- */
+
+static double ring_depth(void *ud)
+{
+    return (double)tg_ring_count((const tg_ring_t *)ud);
+}
+
+static void reg_feed_metrics(gw_pipeline_t *p, gw_feed_t *f)
+{
+    gw_metrics_t *m = p->metrics;
+    const feed_stats_t *s = feed_conn_stats(f->conn);
+    const feed_conn_tstats_t *t = feed_conn_tstats(f->conn);
+    const char *L = f->labels;
+    gw_metrics_counter(m, "tickgate_feed_frames_total", L, "Websocket frames received.",
+                       &s->frames);
+    gw_metrics_counter(m, "tickgate_feed_bytes_total", L, "Bytes of frames received.", &s->bytes);
+    gw_metrics_counter(m, "tickgate_feed_events_total", L, "Normalized events emitted.",
+                       &s->events);
+    gw_metrics_counter(m, "tickgate_feed_trades_total", L, "Trade events emitted.", &s->trades);
+    gw_metrics_counter(m, "tickgate_feed_levels_total", L, "Book level events emitted.",
+                       &s->levels);
+    gw_metrics_counter(m, "tickgate_feed_snapshots_total", L, "Book snapshots emitted.",
+                       &s->snapshots);
+    gw_metrics_counter(m, "tickgate_feed_unhandled_total", L,
+                       "Frames ignored on purpose (acks, heartbeats, tickers).", &s->unhandled);
+    gw_metrics_counter(m, "tickgate_feed_gaps_total", L, "Sequence gaps detected by the feed.",
+                       &s->gaps);
+    gw_metrics_counter(m, "tickgate_feed_resyncs_total", L, "Resyncs requested by the feed.",
+                       &s->resyncs);
+    gw_metrics_counter(m, "tickgate_feed_reconnects_total", L, "Reconnects.", &s->reconnects);
+    gw_metrics_counter(m, "tickgate_feed_ring_full_total", L,
+                       "Flushes that found the feed ring full.", &s->ring_full);
+    gw_metrics_counter(m, "tickgate_feed_events_dropped_total", L,
+                       "Events lost to a full ring (books resynced).", &t->ev_dropped);
+    gw_metrics_counter(m, "tickgate_feed_connects_total", L, "Websocket connections made.",
+                       &t->connects);
+    gw_metrics_counter(m, "tickgate_feed_connect_errors_total", L, "Failed connection attempts.",
+                       &t->connect_errors);
+    gw_metrics_counter(m, "tickgate_feed_stale_total", L, "Stale-feed timer expiries.", &t->stale);
+    struct {
+        const char *kind;
+        const tg_stat_t *v;
+    } errs[] = {
+        {"json", &s->err_json},          {"field", &s->err_field}, {"symbol", &s->err_symbol},
+        {"decimal", &s->err_decimal},    {"venue", &s->err_venue}, {"oversized", &t->oversized},
+        {"handler", &t->handler_errors},
+    };
+    for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+        char lb[256];
+        snprintf(lb, sizeof(lb), "%s,kind=\"%s\"", L, errs[i].kind);
+        gw_metrics_counter(m, "tickgate_feed_errors_total", lb, "Bad input by kind.", errs[i].v);
+    }
+    gw_metrics_gauge_fn(m, "tickgate_ring_depth", f->labels, "Records waiting in a ring.",
+                        ring_depth, f->ring);
+}
+
+static void reg_metrics(gw_pipeline_t *p)
+{
+    gw_metrics_t *m = p->metrics;
+    for (uint32_t i = 0; i < p->n_feeds; i++)
+        reg_feed_metrics(p, &p->feeds[i]);
+    const book_builder_stats_t *b = book_builder_stats(p->builder);
+    gw_metrics_counter(m, "tickgate_book_events_total", NULL, "Events applied by the builder.",
+                       &b->events);
+    gw_metrics_counter(m, "tickgate_book_messages_total", NULL, "Exchange messages completed.",
+                       &b->messages);
+    gw_metrics_counter(m, "tickgate_book_gaps_total", NULL, "Gap records (faults and resyncs).",
+                       &b->gaps);
+    gw_metrics_counter(m, "tickgate_book_checksum_total", "result=\"ok\"", "Venue checksums.",
+                       &b->checksum_ok);
+    gw_metrics_counter(m, "tickgate_book_checksum_total", "result=\"fail\"", "Venue checksums.",
+                       &b->checksum_fail);
+    gw_metrics_counter(m, "tickgate_book_checksum_total", "result=\"skipped\"", "Venue checksums.",
+                       &b->checksum_skipped);
+    gw_metrics_counter(m, "tickgate_book_crossed_total", NULL, "Crossed books detected.",
+                       &b->crossed);
+    gw_metrics_counter(m, "tickgate_book_resyncs_total", NULL, "Resync requests sent to feeds.",
+                       &b->resyncs);
+    gw_metrics_counter(m, "tickgate_book_snapshots_total", NULL, "Books made valid by a snapshot.",
+                       &b->snapshots);
+    gw_metrics_counter(m, "tickgate_book_late_trades_total", NULL,
+                       "Trades after their candle closed.", &b->late_trades);
+    gw_metrics_counter(m, "tickgate_book_bad_events_total", NULL, "Events rejected.",
+                       &b->bad_events);
+    gw_metrics_counter(m, "tickgate_book_out_drops_total", NULL,
+                       "Records a lossy sink (Redis) did not get.", &b->out_drops);
+    gw_metrics_counter(m, "tickgate_book_out_stalls_total", NULL,
+                       "Waits on a full lossless sink (PostgreSQL).", &b->out_stalls);
+    gw_metrics_gauge(m, "tickgate_books_valid", NULL, "Books in state VALID.", &b->books_valid);
+    gw_metrics_gauge(m, "tickgate_books_total", NULL, "Books seen.", &b->books_total);
+    gw_metrics_hist(m, "tickgate_latency_receive_to_book_seconds", NULL,
+                    "Receive (monotonic) to applied by the builder.", &b->latency);
+    for (uint32_t v = 0; v < TG_VENUE_MAX; v++) {
+        const char *name = NULL;
+        for (uint32_t i = 0; i < tg_instr_reg_count(p->reg); i++) {
+            const tg_instr_t *in = tg_instr_reg_get(p->reg, i);
+            if (in->venue_id == v) {
+                name = in->venue;
+                break;
+            }
+        }
+        if (!name)
+            continue;
+        char lb[96];
+        snprintf(lb, sizeof(lb), "venue=\"%s\"", name);
+        gw_metrics_hist(m, "tickgate_latency_exchange_to_receive_seconds", lb,
+                        "Exchange event time to local receive time (clock offsets included).",
+                        &b->exch_lat[v]);
+    }
+    if (p->rds_ring)
+        gw_metrics_gauge_fn(m, "tickgate_ring_depth", "ring=\"redis\"",
+                            "Records waiting in a ring.", ring_depth, p->rds_ring);
+    if (p->pg_ring)
+        gw_metrics_gauge_fn(m, "tickgate_ring_depth", "ring=\"pg\"", "Records waiting in a ring.",
+                            ring_depth, p->pg_ring);
+    if (p->pg) {
+        const store_pg_stats_t *s = store_pg_stats(p->pg);
+        gw_metrics_counter(m, "tickgate_pg_rows_committed_total", NULL,
+                           "Rows inserted into PostgreSQL.", &s->rows_committed);
+        gw_metrics_counter(m, "tickgate_pg_rows_duplicate_total", NULL,
+                           "Rows ignored as duplicates.", &s->rows_duplicate);
+        const char *tables[4] = {"trades", "book_snapshots", "candles", "gaps"};
+        for (int i = 0; i < 4; i++) {
+            char lb[64];
+            snprintf(lb, sizeof(lb), "table=\"%s\"", tables[i]);
+            gw_metrics_counter(m, "tickgate_pg_table_rows_total", lb, "New rows per table.",
+                               &s->rows_table[i]);
+        }
+        gw_metrics_counter(m, "tickgate_pg_batches_total", NULL, "Committed batches.", &s->batches);
+        gw_metrics_counter(m, "tickgate_pg_errors_total", NULL, "Failed batch attempts.",
+                           &s->errors);
+        gw_metrics_counter(m, "tickgate_pg_reconnects_total", NULL, "Reconnects.", &s->reconnects);
+        gw_metrics_gauge(m, "tickgate_pg_connected", NULL, "1 while connected.", &s->connected);
+        gw_metrics_counter(m, "tickgate_spill_batches_total", NULL,
+                           "Batches written to the spill journal.", &s->spill_batches);
+        gw_metrics_counter(m, "tickgate_spill_replayed_total", NULL,
+                           "Journal records committed after PostgreSQL returned.",
+                           &s->replay_batches);
+        gw_metrics_gauge(m, "tickgate_spill_pending_bytes", NULL, "Bytes waiting in the journal.",
+                         &s->spill_pending_bytes);
+        gw_metrics_counter(m, "tickgate_spill_full_total", NULL,
+                           "Appends refused: journal full (the writer blocks).", &s->spill_full);
+        gw_metrics_hist(m, "tickgate_pg_commit_seconds", NULL, "Batch transaction time.",
+                        &s->commit_lat);
+        gw_metrics_hist(m, "tickgate_latency_receive_to_pg_seconds", NULL,
+                        "Receive (monotonic) to committed in PostgreSQL.", &s->e2e_lat);
+    }
+    if (p->rds) {
+        const store_rds_stats_t *s = store_rds_stats(p->rds);
+        gw_metrics_counter(m, "tickgate_redis_messages_total", NULL, "PUBLISH commands sent.",
+                           &s->messages);
+        gw_metrics_counter(m, "tickgate_redis_snapshots_total", NULL, "SET commands sent.",
+                           &s->snapshots);
+        gw_metrics_counter(m, "tickgate_redis_coalesced_total", NULL,
+                           "Snapshots replaced by a newer one before sending.", &s->coalesced);
+        gw_metrics_counter(m, "tickgate_redis_dropped_total", NULL,
+                           "Messages not sent while disconnected (gaps in sequence numbers).",
+                           &s->dropped);
+        gw_metrics_counter(m, "tickgate_redis_errors_total", NULL, "Errors.", &s->errors);
+        gw_metrics_counter(m, "tickgate_redis_reconnects_total", NULL, "Reconnects.",
+                           &s->reconnects);
+        gw_metrics_gauge(m, "tickgate_redis_connected", NULL, "1 while connected.", &s->connected);
+        gw_metrics_hist(m, "tickgate_redis_rtt_seconds", NULL, "Pipeline round trip.", &s->rtt_lat);
+        gw_metrics_hist(m, "tickgate_latency_receive_to_redis_seconds", NULL,
+                        "Receive (monotonic) to PUBLISH acknowledged by Redis.", &s->pub_lat);
+    }
+}
+
+/* --- health -------------------------------------------------------------------------- */
+
+static int health(void *ud, char *buf, size_t cap)
+{
+    gw_pipeline_t *p = ud;
+    int ok = 1;
+    size_t n = 0;
+    int64_t now = tg_clock_realtime_ns();
+#define PUT(...)                                                                                   \
+    do {                                                                                           \
+        int k_ = snprintf(buf + n, n < cap ? cap - n : 0, __VA_ARGS__);                            \
+        if (k_ > 0)                                                                                \
+            n += (size_t)k_;                                                                       \
+    } while (0)
+    PUT("{\"feeds\":[");
+    for (uint32_t i = 0; i < p->n_feeds; i++) {
+        feed_conn_status_t st;
+        feed_conn_status(p->feeds[i].conn, &st);
+        int up = st.state == FEED_CONN_OPEN;
+        ok &= up;
+        PUT("%s{\"name\":\"%s\",\"venue\":\"%s\",\"state\":\"%s\",\"last_frame_age_ms\":%lld}",
+            i ? "," : "", p->feeds[i].cfg->name, p->feeds[i].cfg->venue,
+            up ? "connected" : feed_conn_state_name(st.state),
+            st.last_frame_ns ? (long long)((now - st.last_frame_ns) / 1000000) : -1LL);
+    }
+    PUT("],\"sinks\":{");
+    if (p->pg) {
+        const store_pg_stats_t *s = store_pg_stats(p->pg);
+        int up = TG_STAT_GET(s->connected) != 0;
+        ok &= up;
+        PUT("\"postgres\":{\"connected\":%s,\"spill_pending_bytes\":%llu}", up ? "true" : "false",
+            (unsigned long long)TG_STAT_GET(s->spill_pending_bytes));
+    }
+    if (p->rds) {
+        const store_rds_stats_t *s = store_rds_stats(p->rds);
+        int up = TG_STAT_GET(s->connected) != 0;
+        ok &= up;
+        PUT("%s\"redis\":{\"connected\":%s}", p->pg ? "," : "", up ? "true" : "false");
+    }
+    const book_builder_stats_t *b = book_builder_stats(p->builder);
+    PUT("},\"books\":{\"valid\":%llu,\"total\":%llu},\"status\":\"%s\"}",
+        (unsigned long long)TG_STAT_GET(b->books_valid),
+        (unsigned long long)TG_STAT_GET(b->books_total), ok ? "ok" : "degraded");
+#undef PUT
+    return ok;
+}
+
+/* --- create ---------------------------------------------------------------------------- */
+
+static int register_instruments(gw_pipeline_t *p)
+{
+    const gw_cfg_t *c = p->cfg;
+    for (uint32_t i = 0; i < c->n_feeds; i++) {
+        const gw_feed_cfg_t *f = &c->feeds[i];
+        const feed_venue_t *v = feed_venue_find(f->venue);
+        for (uint32_t j = 0; j < f->n_symbols; j++) {
+            tg_instr_cfg_t ic;
+            tg_instr_cfg_defaults(&ic);
+            if (v->instr_defaults)
+                v->instr_defaults(&ic, f->symbols[j], f->depth);
+            if (f->px_scale >= 0)
+                ic.px_scale = f->px_scale;
+            if (f->sz_scale >= 0)
+                ic.sz_scale = f->sz_scale;
+            uint32_t id;
+            int rc = tg_instr_reg_add(p->reg, v->name, f->symbols[j], &ic, &id);
+            if (rc < 0) {
+                gw_log(GW_LOG_ERROR, NULL, "feed %s: cannot register %s: %s", f->name,
+                       f->symbols[j], tg_strerror(rc));
+                return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+static int create_feeds(gw_pipeline_t *p)
+{
+    const gw_cfg_t *c = p->cfg;
+    p->n_loops = c->feed_threads < GW_LOOPS_MAX ? c->feed_threads : GW_LOOPS_MAX;
+    for (uint32_t i = 0; i < p->n_loops; i++) {
+        feed_loop_cfg_t lc;
+        feed_loop_cfg_defaults(&lc);
+        char name[16];
+        snprintf(name, sizeof(name), "%u", i);
+        lc.name = name;
+        lc.log = log_feed;
+        lc.log_ctx = NULL;
+        int rc = feed_loop_create(&p->loops[i], &lc);
+        if (rc < 0)
+            return rc;
+    }
+    p->feeds = calloc(c->n_feeds, sizeof(gw_feed_t));
+    if (!p->feeds)
+        return -ENOMEM;
+    p->n_feeds = c->n_feeds;
+    for (uint32_t i = 0; i < c->n_feeds; i++) {
+        gw_feed_t *f = &p->feeds[i];
+        f->cfg = &c->feeds[i];
+        snprintf(f->logctx, sizeof(f->logctx), "feed=%s venue=%s", f->cfg->name, f->cfg->venue);
+        snprintf(f->labels, sizeof(f->labels), "feed=\"%s\",venue=\"%s\"", f->cfg->name,
+                 f->cfg->venue);
+        int rc = tg_ring_create(&f->ring, c->feed_ring, sizeof(tg_event_t));
+        if (rc < 0)
+            return rc;
+        if (c->rec_enabled) {
+            feed_capture_cfg_t cc;
+            feed_capture_cfg_defaults(&cc);
+            cc.dir = c->rec_dir;
+            cc.prefix = f->cfg->name;
+            cc.max_bytes = c->rec_rotate_bytes;
+            cc.max_secs = c->rec_rotate_s;
+            cc.log = log_feed;
+            cc.log_ctx = f->logctx;
+            if ((rc = feed_capture_create(&f->cap, &cc)) < 0) {
+                gw_log(GW_LOG_ERROR, f->logctx, "cannot start capture in %s: %s", c->rec_dir,
+                       tg_strerror(rc));
+                return rc;
+            }
+        }
+        feed_conn_cfg_t cc;
+        feed_conn_cfg_defaults(&cc);
+        cc.name = f->cfg->name;
+        cc.venue = f->cfg->venue;
+        cc.url = f->cfg->url[0] ? f->cfg->url : NULL;
+        cc.rest_url = f->cfg->rest_url[0] ? f->cfg->rest_url : NULL;
+        cc.symbols = (const char *const *)f->cfg->symbols;
+        cc.n_symbols = f->cfg->n_symbols;
+        cc.reg = p->reg;
+        cc.depth = f->cfg->depth;
+        cc.channels = f->cfg->channels;
+        cc.ca_file = f->cfg->ca_file[0] ? f->cfg->ca_file : NULL;
+        cc.deflate = f->cfg->deflate;
+        cc.stale_ms = f->cfg->stale_ms;
+        cc.ring = f->ring;
+        cc.resync = p->resync;
+        cc.log = log_feed;
+        cc.log_ctx = f->logctx;
+        cc.capture = f->cap;
+        rc = feed_loop_add(p->loops[f->cfg->thread % p->n_loops], &cc, &f->conn);
+        if (rc < 0) {
+            gw_log(GW_LOG_ERROR, f->logctx, "cannot set up the connection: %s", tg_strerror(rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* mkdir -p with mode 0700 for the directories we create. @return 0 or -1 (errno set). */
+static int mkdir_p(const char *path)
+{
+    char tmp[512];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *q = tmp + 1; *q; q++) {
+        if (*q != '/')
+            continue;
+        *q = 0;
+        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+            return -1;
+        *q = '/';
+    }
+    return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int create_sinks(gw_pipeline_t *p)
+{
+    const gw_cfg_t *c = p->cfg;
+    int rc;
+    if (c->pg_enabled) {
+        if ((rc = tg_ring_create(&p->pg_ring, c->sink_ring, sizeof(book_out_t))) < 0)
+            return rc;
+        if (c->spill_dir[0] && mkdir_p(c->spill_dir) < 0) {
+            gw_log(GW_LOG_ERROR, NULL, "cannot create spill_dir %s: %s", c->spill_dir,
+                   strerror(errno));
+            return -errno;
+        }
+        store_pg_cfg_t pc;
+        store_pg_cfg_defaults(&pc);
+        pc.conninfo = c->pg_conninfo;
+        pc.schema = c->pg_schema;
+        pc.batch_rows = c->pg_batch_rows;
+        pc.batch_age_ms = c->pg_batch_ms;
+        pc.spill_dir = c->spill_dir[0] ? c->spill_dir : NULL;
+        pc.spill_max_bytes = c->spill_max_bytes;
+        pc.stop_timeout_ms = c->stop_timeout_ms;
+        pc.reg = p->reg;
+        pc.ring = p->pg_ring;
+        pc.log = log_pg;
+        pc.log_ud = "sink=postgres";
+        if ((rc = store_pg_create(&p->pg, &pc)) < 0) {
+            gw_log(GW_LOG_ERROR, "sink=postgres", "cannot create the writer: %s", tg_strerror(rc));
+            return rc;
+        }
+        if ((rc = store_pg_connect(p->pg)) < 0) {
+            gw_log(GW_LOG_ERROR, "sink=postgres", "cannot connect: %s", store_pg_errstr(p->pg));
+            return rc;
+        }
+    }
+    if (c->rds_enabled) {
+        if ((rc = tg_ring_create(&p->rds_ring, c->sink_ring, sizeof(book_out_t))) < 0)
+            return rc;
+        store_rds_cfg_t rc2;
+        store_rds_cfg_defaults(&rc2);
+        rc2.host = c->rds_host;
+        rc2.port = c->rds_port;
+        rc2.db = c->rds_db;
+        rc2.password_env = "TICKGATE_REDIS_PASSWORD";
+        rc2.book_ttl_ms = (int64_t)c->rds_book_ttl_s * 1000;
+        rc2.trade_ttl_ms = (int64_t)c->rds_trade_ttl_s * 1000;
+        rc2.reg = p->reg;
+        rc2.ring = p->rds_ring;
+        rc2.log = log_rds;
+        rc2.log_ud = "sink=redis";
+        char err[256];
+        if ((rc = store_rds_probe(&rc2, err, sizeof(err))) < 0) {
+            gw_log(GW_LOG_ERROR, "sink=redis", "cannot connect to %s:%d: %s", c->rds_host,
+                   c->rds_port, err);
+            return rc;
+        }
+        if ((rc = store_rds_create(&p->rds, &rc2)) < 0) {
+            gw_log(GW_LOG_ERROR, "sink=redis", "cannot create the publisher: %s", tg_strerror(rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int create_builder(gw_pipeline_t *p)
+{
+    const gw_cfg_t *c = p->cfg;
+    book_builder_cfg_t bc;
+    book_builder_cfg_defaults(&bc);
+    bc.reg = p->reg;
+    bc.resync = p->resync;
+    if (p->n_feeds > BOOK_BUILDER_IN_MAX) {
+        gw_log(GW_LOG_ERROR, NULL, "at most %d feeds per gateway", BOOK_BUILDER_IN_MAX);
+        return TG_ECONFIG;
+    }
+    for (uint32_t i = 0; i < p->n_feeds; i++)
+        bc.in[bc.n_in++] = p->feeds[i].ring;
+    if (p->pg_ring)
+        bc.sinks[bc.n_sinks++] = (book_sink_cfg_t){
+            .name = "pg", .ring = p->pg_ring, .kinds = BOOK_SINK_PG, .lossless = true};
+    if (p->rds_ring)
+        bc.sinks[bc.n_sinks++] = (book_sink_cfg_t){
+            .name = "redis", .ring = p->rds_ring, .kinds = BOOK_SINK_ALL, .lossless = false};
+    for (uint32_t i = 0; i < c->n_intervals && i < BOOK_CANDLE_IV_MAX; i++)
+        bc.candles.interval_ns[i] = c->intervals_ns[i];
+    bc.candles.n_intervals =
+        c->n_intervals < BOOK_CANDLE_IV_MAX ? c->n_intervals : BOOK_CANDLE_IV_MAX;
+    bc.top_n = c->book_depth;
+    bc.book_min_gap_ns = (int64_t)c->snapshot_min_ms * 1000000;
+    bc.book_interval_ns = (int64_t)c->snapshot_interval_ms * 1000000;
+    bc.log = log_feed;
+    bc.lctx = "stage=book";
+    int rc = book_builder_create(&p->builder, &bc);
+    if (rc < 0)
+        gw_log(GW_LOG_ERROR, NULL, "cannot create the builder: %s", tg_strerror(rc));
+    return rc;
+}
+
+int gw_pipeline_create(gw_pipeline_t **out, const gw_cfg_t *cfg)
+{
+    gw_pipeline_t *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    p->cfg = cfg;
+    int rc;
+    p->resync = calloc(1, sizeof(*p->resync));
+    if (!p->resync) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    if ((rc = tg_instr_reg_create(&p->reg)) < 0)
+        goto fail;
+    if ((rc = register_instruments(p)) < 0)
+        goto fail;
+    if ((rc = create_sinks(p)) < 0)
+        goto fail;
+    if ((rc = create_feeds(p)) < 0)
+        goto fail;
+    if ((rc = create_builder(p)) < 0)
+        goto fail;
+    if ((rc = gw_metrics_create(&p->metrics)) < 0)
+        goto fail;
+    reg_metrics(p);
+    *out = p;
+    return 0;
+fail:
+    gw_pipeline_destroy(&p);
+    return rc;
+}
+
+int gw_pipeline_start(gw_pipeline_t *p)
+{
+    int rc;
+    if (p->pg && (rc = store_pg_start(p->pg)) < 0)
+        return rc;
+    if (p->rds && (rc = store_rds_start(p->rds)) < 0)
+        return rc;
+    if ((rc = book_builder_start(p->builder)) < 0)
+        return rc;
+    for (uint32_t i = 0; i < p->n_loops; i++)
+        if (feed_loop_count(p->loops[i]) && (rc = feed_loop_start(p->loops[i])) < 0)
+            return rc;
+    p->started = 1;
+    if (p->cfg->metrics_enabled) {
+        gw_http_cfg_t hc = {.host = p->cfg->metrics_host,
+                            .port = p->cfg->metrics_port,
+                            .metrics = p->metrics,
+                            .health = health,
+                            .health_ud = p};
+        if ((rc = gw_http_start(&p->http, &hc)) < 0) {
+            gw_log(GW_LOG_ERROR, NULL, "cannot listen on %s:%d for /metrics: %s",
+                   p->cfg->metrics_host, p->cfg->metrics_port, tg_strerror(rc));
+            return rc;
+        }
+        gw_log(GW_LOG_INFO, NULL, "metrics, health and dashboard on http://%s:%d/",
+               p->cfg->metrics_host, gw_http_port(p->http));
+    }
+    return 0;
+}
+
+int gw_pipeline_stop(gw_pipeline_t *p)
+{
+    if (!p->started)
+        return 0;
+    p->started = 0;
+    int64_t t0 = tg_clock_mono_ns();
+    for (uint32_t i = 0; i < p->n_loops; i++)
+        feed_loop_stop(p->loops[i]);
+    for (uint32_t i = 0; i < p->n_feeds; i++)
+        if (p->feeds[i].cap)
+            feed_capture_finish(p->feeds[i].cap);
+    int64_t t1 = tg_clock_mono_ns();
+    book_builder_stop(p->builder);
+    int64_t t2 = tg_clock_mono_ns();
+    if (p->pg)
+        store_pg_stop(p->pg);
+    if (p->rds)
+        store_rds_stop(p->rds);
+    int64_t t3 = tg_clock_mono_ns();
+    int lost = 0;
+    if (p->pg && TG_STAT_GET(store_pg_stats(p->pg)->lost_at_stop)) {
+        gw_log(GW_LOG_ERROR, "sink=postgres", "%llu rows could be neither committed nor spilled",
+               (unsigned long long)TG_STAT_GET(store_pg_stats(p->pg)->lost_at_stop));
+        lost = 1;
+    }
+    gw_log(GW_LOG_INFO, NULL,
+           "stopped: feeds %.1f ms, builder drain %.1f ms, writers flush %.1f ms",
+           (double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6, (double)(t3 - t2) / 1e6);
+    return lost;
+}
+
+void gw_pipeline_destroy(gw_pipeline_t **pp)
+{
+    if (!pp || !*pp)
+        return;
+    gw_pipeline_t *p = *pp;
+    gw_pipeline_stop(p);
+    gw_http_stop(&p->http);
+    for (uint32_t i = 0; i < p->n_loops; i++)
+        feed_loop_destroy(&p->loops[i]);
+    book_builder_destroy(&p->builder);
+    store_pg_destroy(&p->pg);
+    store_rds_destroy(&p->rds);
+    for (uint32_t i = 0; i < p->n_feeds; i++) {
+        tg_ring_destroy(&p->feeds[i].ring);
+        feed_capture_destroy(&p->feeds[i].cap);
+    }
+    free(p->feeds);
+    tg_ring_destroy(&p->pg_ring);
+    tg_ring_destroy(&p->rds_ring);
+    gw_metrics_destroy(&p->metrics);
+    tg_instr_reg_destroy(&p->reg);
+    free(p->resync);
+    free(p);
+    *pp = NULL;
+}
+
+void gw_pipeline_progress(gw_pipeline_t *p, char *buf, size_t cap)
+{
+    uint64_t frames = 0, events = 0;
+    for (uint32_t i = 0; i < p->n_feeds; i++) {
+        const feed_stats_t *s = feed_conn_stats(p->feeds[i].conn);
+        frames += TG_STAT_GET(s->frames);
+        events += TG_STAT_GET(s->events);
+    }
+    const book_builder_stats_t *b = book_builder_stats(p->builder);
+    snprintf(buf, cap,
+             "frames=%llu events=%llu books_valid=%llu/%llu pg_rows=%llu spill_bytes=%llu "
+             "redis_msgs=%llu",
+             (unsigned long long)frames, (unsigned long long)events,
+             (unsigned long long)TG_STAT_GET(b->books_valid),
+             (unsigned long long)TG_STAT_GET(b->books_total),
+             p->pg ? (unsigned long long)TG_STAT_GET(store_pg_stats(p->pg)->rows_committed) : 0ULL,
+             p->pg ? (unsigned long long)TG_STAT_GET(store_pg_stats(p->pg)->spill_pending_bytes)
+                   : 0ULL,
+             p->rds ? (unsigned long long)TG_STAT_GET(store_rds_stats(p->rds)->messages) : 0ULL);
+}
+
+int gw_pipeline_http_port(const gw_pipeline_t *p)
+{
+    return p->http ? gw_http_port(p->http) : 0;
+}

@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The PostgreSQL writer's data path (see store_pg.c for the DESIGN): book_out_t records
+ * encoded straight into per-table COPY BINARY tuple buffers, and the commit of a batch (live
+ * or from the journal) in one transaction: COPY into the partitioned tables (optimistic), or
+ * COPY into temporary staging tables then INSERT ... ON CONFLICT DO NOTHING (staged, and the
+ * fallback when an optimistic batch meets a unique key). Every failure is classified
+ * (connection, transient, duplicate, missing partition, bad data) for the caller's policy.
+ * Thread: writer:pg.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book/tg_clock.h"
+#include "book/tg_err.h"
+#include "store_pg_int.h"
+
+void store_pg__set_err(store_pg_t *w, int err, const char *what, const char *text)
+{
+    w->err = err;
+    snprintf(w->errstr, sizeof w->errstr, "%s: %s", what, text ? text : tg_strerror(err));
+    size_t l = strlen(w->errstr);
+    while (l && (w->errstr[l - 1] == '\n' || w->errstr[l - 1] == ' '))
+        w->errstr[--l] = 0;
+}
+
+bool store_pg__known_day(const store_pg_t *w, int64_t d)
+{
+    for (uint32_t i = 0; i < w->nknown; i++)
+        if (w->known[i] == d)
+            return true;
+    return false;
+}
+
+void store_pg__add_known(store_pg_t *w, int64_t d)
+{
+    if (store_pg__known_day(w, d))
+        return;
+    if (w->nknown == KNOWN_MAX)
+        w->nknown = 0;
+    w->known[w->nknown++] = d;
+}
+
+/* ---- encoding ---- */
+
+void store_pg__batch_clear(pg_batch_t *b)
+{
+    for (int t = 0; t < STORE_PG_T_COUNT; t++) {
+        b->tb[t].len = 0;
+        b->trows[t] = 0;
+    }
+    b->rows = 0;
+    b->ndays = 0;
+    b->last_day = INT64_MIN;
+}
+
+static void note_day(pg_batch_t *b, int64_t ns)
+{
+    int64_t d = store_pg_day_of_ns(ns);
+    if (d == b->last_day)
+        return;
+    b->last_day = d;
+    for (uint32_t i = 0; i < b->ndays; i++)
+        if (b->days[i] == d)
+            return;
+    b->days[b->ndays++] = d;
+}
+
+/* Encode one record. @return 1 row added, 0 skipped, -ENOMEM. */
+int store_pg__encode(store_pg_t *w, const book_out_t *r)
+{
+    TG_STAT_INC(w->st.recs_in);
+    if (r->kind == BOOK_OUT_CANDLE && !r->u.candle.closed) {
+        TG_STAT_INC(w->st.recs_skipped);
+        return 0;
+    }
+    const tg_instr_t *in = w->cfg.reg ? tg_instr_reg_get(w->cfg.reg, r->instr) : NULL;
+    if (!in || r->instr >= w->nids || r->kind < BOOK_OUT_TRADE || r->kind > BOOK_OUT_GAP) {
+        TG_STAT_INC(w->st.recs_bad);
+        return 0;
+    }
+    int64_t id = w->ids[r->instr];
+    int px = in->px_scale, sz = in->sz_scale;
+    int64_t ts = r->ts_exch ? r->ts_exch : r->ts_recv;
+    int t = r->kind - 1;
+    pg_batch_t *bt = w->cur;
+    store_pg_buf_t *b = &bt->tb[t];
+    size_t need = r->kind == BOOK_OUT_BOOK ? 4096 : 512;
+    if (store_pg_buf_reserve(b, need) < 0)
+        return -ENOMEM;
+    switch (r->kind) {
+    case BOOK_OUT_TRADE: {
+        const book_out_trade_t *x = &r->u.trade;
+        store_pg_put_i16(b, 8);
+        store_pg_put_f_i64(b, id);
+        store_pg_put_f_ts(b, ts);
+        store_pg_put_f_ts(b, r->ts_recv);
+        store_pg_put_f_i64(b, (int64_t)x->trade_id);
+        store_pg_put_f_i64(b, (int64_t)x->seq);
+        store_pg_put_f_i16(b, (int16_t)x->side);
+        store_pg_put_f_numeric(b, x->price, px);
+        store_pg_put_f_numeric(b, x->size, sz);
+        break;
+    }
+    case BOOK_OUT_BOOK: {
+        const book_out_book_t *x = &r->u.book;
+        size_t nb = x->n_bids > BOOK_OUT_DEPTH_MAX ? BOOK_OUT_DEPTH_MAX : x->n_bids;
+        size_t na = x->n_asks > BOOK_OUT_DEPTH_MAX ? BOOK_OUT_DEPTH_MAX : x->n_asks;
+        store_pg_put_i16(b, 13);
+        store_pg_put_f_i64(b, id);
+        store_pg_put_f_ts(b, ts);
+        store_pg_put_f_ts(b, r->ts_recv);
+        store_pg_put_f_i64(b, (int64_t)x->seq);
+        store_pg_put_f_i64(b, (int64_t)x->generation);
+        store_pg_put_f_i16(b, x->state);
+        store_pg_put_f_i16(b, x->reason);
+        store_pg_put_f_i32(b, (int32_t)x->depth_bids);
+        store_pg_put_f_i32(b, (int32_t)x->depth_asks);
+        store_pg_put_f_numeric_array(b, &x->bids[0].price, 2, nb, px);
+        store_pg_put_f_numeric_array(b, &x->bids[0].size, 2, nb, sz);
+        store_pg_put_f_numeric_array(b, &x->asks[0].price, 2, na, px);
+        store_pg_put_f_numeric_array(b, &x->asks[0].size, 2, na, sz);
+        break;
+    }
+    case BOOK_OUT_CANDLE: {
+        const book_out_candle_t *x = &r->u.candle;
+        ts = x->start_ns;
+        store_pg_put_i16(b, 16);
+        store_pg_put_f_i64(b, id);
+        store_pg_put_f_interval(b, x->interval_ns);
+        store_pg_put_f_ts(b, x->start_ns);
+        store_pg_put_f_numeric(b, x->open, px);
+        store_pg_put_f_numeric(b, x->high, px);
+        store_pg_put_f_numeric(b, x->low, px);
+        store_pg_put_f_numeric(b, x->close, px);
+        store_pg_put_f_numeric(b, x->volume, sz);
+        store_pg_put_f_numeric(b, x->buy_volume, sz);
+        store_pg_put_f_numeric(b, x->sell_volume, sz);
+        store_pg_put_f_numeric128(b, x->notional, px + sz);
+        store_pg_put_f_numeric(b, x->vwap, px);
+        store_pg_put_f_i32(b, (int32_t)x->trades);
+        if (x->trades) {
+            store_pg_put_f_ts(b, x->first_ts);
+            store_pg_put_f_ts(b, x->last_ts);
+        } else {
+            store_pg_put_f_null(b);
+            store_pg_put_f_null(b);
+        }
+        store_pg_put_f_ts(b, r->ts_recv);
+        break;
+    }
+    default: { /* BOOK_OUT_GAP */
+        const book_out_gap_t *x = &r->u.gap;
+        store_pg_put_i16(b, 8);
+        store_pg_put_f_i64(b, id);
+        store_pg_put_f_ts(b, ts);
+        store_pg_put_f_ts(b, r->ts_recv);
+        store_pg_put_f_i64(b, (int64_t)x->seq_last);
+        store_pg_put_f_i64(b, (int64_t)x->seq_got);
+        store_pg_put_f_i64(b, (int64_t)x->generation);
+        store_pg_put_f_i16(b, x->state);
+        store_pg_put_f_i16(b, x->reason);
+        break;
+    }
+    }
+    note_day(bt, ts);
+    if (bt->rows == 0)
+        bt->t0 = tg_clock_mono_ns();
+    bt->mono[bt->rows++] = r->ts_mono;
+    bt->trows[t]++;
+    return 1;
+}
+
+bool store_pg__batch_full(const store_pg_t *w)
+{
+    return w->cur->rows >= w->cfg.batch_rows || w->cur->ndays >= DAYS_MAX - 12;
+}
+
+void store_pg__batch_view(const pg_batch_t *b, batch_view_t *v)
+{
+    for (int t = 0; t < STORE_PG_T_COUNT; t++) {
+        v->t[t].p = b->tb[t].p;
+        v->t[t].len = b->tb[t].len;
+        v->t[t].rows = b->trows[t];
+    }
+    v->days = b->days;
+    v->ndays = b->ndays;
+    v->rows = b->rows;
+}
+
+/* ---- commit ---- */
+
+static fail_class_t classify(store_pg_t *w, PGresult *r, const char *what)
+{
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    store_pg__set_err(w, TG_EPG, what, r ? PQresultErrorMessage(r) : PQerrorMessage(w->conn));
+    if (PQstatus(w->conn) == CONNECTION_BAD || !st)
+        return PGF_CONN;
+    if (!strcmp(st, "23505"))
+        return PGF_DUP;
+    if (!strcmp(st, "23514") && strstr(w->errstr, "partition"))
+        return PGF_PARTITION;
+    if (!strcmp(st, "57014") || !strcmp(st, "55P03") || !strncmp(st, "40", 2) ||
+        !strncmp(st, "53", 2) || !strncmp(st, "57", 2) || !strncmp(st, "08", 2) ||
+        !strncmp(st, "58", 2) || !strncmp(st, "XX", 2))
+        return PGF_TRANSIENT;
+    return PGF_DATA;
+}
+
+/*
+ * Wait until the server's answer is complete, moving ring records into the filling batch
+ * meanwhile (the overlap of client encoding and server work).
+ */
+static void wait_answer(store_pg_t *w)
+{
+    for (;;) {
+        if (!PQconsumeInput(w->conn) || !PQisBusy(w->conn))
+            return; /* an error is reported by PQgetResult */
+        if (store_pg__overlap(w))
+            continue;
+        struct pollfd p = {.fd = PQsocket(w->conn), .events = POLLIN};
+        if (poll(&p, 1, 5) < 0 && errno != EINTR)
+            return;
+    }
+}
+
+static fail_class_t exec_cmd(store_pg_t *w, const char *sql, int64_t *tuples)
+{
+    if (!PQsendQuery(w->conn, sql))
+        return classify(w, NULL, sql);
+    wait_answer(w);
+    fail_class_t f = PGF_OK;
+    PGresult *r;
+    while ((r = PQgetResult(w->conn))) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            if (f == PGF_OK)
+                f = classify(w, r, sql);
+        } else if (tuples) {
+            *tuples = atoll(PQcmdTuples(r));
+        }
+        PQclear(r);
+    }
+    return f;
+}
+
+static fail_class_t copy_in(store_pg_t *w, const char *target, const tab_view_t *tv,
+                            int64_t *tuples)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "COPY %s FROM STDIN (FORMAT binary)", target);
+    PGresult *r = PQexec(w->conn, sql);
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        fail_class_t f = classify(w, r, "COPY");
+        PQclear(r);
+        return f;
+    }
+    PQclear(r);
+    int ok = PQputCopyData(w->conn, (const char *)store_pg_copy_header,
+                           sizeof store_pg_copy_header) == 1;
+    for (size_t off = 0; ok && off < tv->len;) { /* int-sized chunks */
+        size_t n = tv->len - off > (1u << 30) ? (1u << 30) : tv->len - off;
+        ok = PQputCopyData(w->conn, (const char *)tv->p + off, (int)n) == 1;
+        off += n;
+    }
+    ok = ok && PQputCopyData(w->conn, (const char *)store_pg_copy_trailer,
+                             sizeof store_pg_copy_trailer) == 1;
+    if (PQputCopyEnd(w->conn, ok ? NULL : "client error") != 1)
+        ok = 0;
+    if (ok)
+        wait_answer(w);
+    fail_class_t f = PGF_OK;
+    while ((r = PQgetResult(w->conn))) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            if (f == PGF_OK)
+                f = classify(w, r, "COPY");
+        } else if (tuples) {
+            *tuples = atoll(PQcmdTuples(r));
+        }
+        PQclear(r);
+    }
+    if (f == PGF_OK && !ok)
+        f = classify(w, NULL, "COPY send");
+    return f;
+}
+
+/* One transaction. inserted[] gets the new rows per table. */
+static fail_class_t attempt(store_pg_t *w, const batch_view_t *v, bool staged, int64_t *inserted)
+{
+    fail_class_t f = exec_cmd(w, "BEGIN", NULL);
+    for (int t = 0; f == PGF_OK && t < STORE_PG_T_COUNT; t++) {
+        inserted[t] = 0;
+        if (!v->t[t].rows)
+            continue;
+        const char *tn = store_pg_schema_table(t);
+        char target[128];
+        if (!staged) {
+            snprintf(target, sizeof target, "%s.%s", w->schema, tn);
+            f = copy_in(w, target, &v->t[t], &inserted[t]);
+        } else {
+            snprintf(target, sizeof target, "tg_stage_%s", tn);
+            f = copy_in(w, target, &v->t[t], NULL);
+            if (f == PGF_OK) {
+                char sql[256];
+                snprintf(sql, sizeof sql,
+                         "INSERT INTO %s.%s SELECT * FROM tg_stage_%s ON CONFLICT DO NOTHING",
+                         w->schema, tn, tn);
+                f = exec_cmd(w, sql, &inserted[t]);
+            }
+        }
+    }
+    if (f == PGF_OK)
+        f = exec_cmd(w, "COMMIT", NULL);
+    if (f != PGF_OK && w->conn && PQstatus(w->conn) == CONNECTION_OK &&
+        PQtransactionStatus(w->conn) != PQTRANS_IDLE) {
+        PGresult *r = PQexec(w->conn, "ROLLBACK");
+        PQclear(r);
+    }
+    if (f != PGF_OK && PQstatus(w->conn) == CONNECTION_BAD)
+        f = PGF_CONN;
+    return f;
+}
+
+static fail_class_t ensure_days(store_pg_t *w, const batch_view_t *v)
+{
+    for (uint32_t i = 0; i < v->ndays; i++) {
+        if (store_pg__known_day(w, v->days[i]))
+            continue;
+        char e[256];
+        if (store_pg_schema_ensure_days(w->conn, w->schema, v->days[i], 1, e, sizeof e) < 0) {
+            store_pg__set_err(w, TG_EPG, "partition", e);
+            return PQstatus(w->conn) == CONNECTION_BAD ? PGF_CONN : PGF_TRANSIENT;
+        }
+        store_pg__add_known(w, v->days[i]);
+    }
+    return PGF_OK;
+}
+
+fail_class_t store_pg__commit(store_pg_t *w, const batch_view_t *v)
+{
+    int64_t t0 = tg_clock_mono_ns(), ins[STORE_PG_T_COUNT] = {0};
+    fail_class_t f = ensure_days(w, v);
+    bool staged = w->cfg.dedup == STORE_PG_DEDUP_STAGED;
+    for (int tries = 0; f == PGF_OK && tries < 3; tries++) {
+        f = attempt(w, v, staged, ins);
+        if (f == PGF_DUP && !staged) {
+            TG_STAT_INC(w->st.dedup_fallbacks);
+            staged = true;
+            f = PGF_OK;
+            continue;
+        }
+        if (f == PGF_PARTITION) {
+            w->nknown = 0;
+            f = ensure_days(w, v);
+            continue;
+        }
+        break;
+    }
+    if (f == PGF_DUP || f == PGF_PARTITION)
+        f = PGF_DATA;
+    if (f != PGF_OK) {
+        TG_STAT_INC(w->st.errors);
+        if (f == PGF_TRANSIENT && strstr(w->errstr, "statement timeout"))
+            TG_STAT_INC(w->st.timeouts);
+        return f;
+    }
+    int64_t dt = tg_clock_mono_ns() - t0, total = 0;
+    for (int t = 0; t < STORE_PG_T_COUNT; t++) {
+        total += ins[t];
+        TG_STAT_ADD(w->st.rows_table[t], ins[t]);
+    }
+    TG_STAT_ADD(w->st.rows_committed, total);
+    TG_STAT_ADD(w->st.rows_duplicate, (int64_t)v->rows - total);
+    TG_STAT_INC(w->st.batches);
+    tg_hist_add(&w->st.commit_lat, dt);
+    w->backoff_ms = w->cfg.backoff_min_ms;
+    return PGF_OK;
+}
+
+void store_pg__account_latency(store_pg_t *w, const pg_batch_t *b)
+{
+    int64_t now = tg_clock_mono_ns();
+    for (uint32_t i = 0; i < b->rows; i++)
+        if (b->mono[i]) /* 0: the producer did not stamp it */
+            tg_hist_add(&w->st.e2e_lat, now - b->mono[i]);
+}

@@ -1,0 +1,789 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Redis publisher (writer:redis): turns the builder's book_out_t records into SET ... PX
+ * snapshot keys and PUBLISH messages over one pipelined hiredis 0.14 connection.
+ *
+ * DESIGN
+ * Data flow: the builder pushes records into one SPSC ring; this thread is its only consumer.
+ * Records are read in place (peek/release) in batches. Every record takes the next sequence
+ * number of its channel (trades, book, candles per interval) the moment it is read, so a
+ * message that is never sent leaves a hole in the numbers that subscribers see.
+ *  - Trades, closed candles and gaps are messages: appended to the pipeline at once.
+ *  - Book snapshots and forming candles go to a per-key slot (latest wins) and are sent when
+ *    the batch ends (SET key + PUBLISH, plus the bbo key for books). When the publisher keeps
+ *    up a batch holds one record per key and nothing coalesces; under pressure (backlog in the
+ *    ring, or no connection) a newer record replaces an unsent one: `coalesced` counts it and
+ *    its number is a gap on the channel. The last-trade key is coalesced the same way, but
+ *    trade messages never are. Before a message is appended on a channel whose slot still
+ *    holds an unsent record, that slot is sent first, so each channel's numbers only grow.
+ *  - Replies are parsed with allocation-free reader callbacks (only error text is kept); a
+ *    FIFO of receive stamps gives the receive -> acknowledged latency of each PUBLISH, and a
+ *    FIFO of write marks the pipeline round trip.
+ * Connection: blocking hiredis context with SO_SNDTIMEO/SO_RCVTIMEO = command timeout; any
+ * I/O error or timeout drops it (commands in flight count as `lost`) and schedules a
+ * reconnect with jittered exponential backoff. While disconnected the ring keeps draining
+ * (messages count as `dropped`, snapshots coalesce). After a connect every fresh snapshot
+ * slot is written again, so a restarted (empty) Redis has its keys back at once.
+ * Shutdown: store_rds_stop() sets `stop`; the thread drains the ring, sends all slots, waits
+ * for every reply (one connect attempt if needed) and exits.
+ * Thread: everything below runs on writer:redis except create/start/stop/destroy (main),
+ * store_rds_probe (any) and the stats/last-error readers (any).
+ */
+#include "storage/store_rds.h"
+
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book/book_out.h"
+#include "book/tg_clock.h"
+#include "book/tg_err.h"
+#include "storage/store_rds_conn.h"
+#include "storage/store_rds_fmt.h"
+
+#define RDS_IVL_MAX    6 /* distinct candle intervals */
+#define RDS_CMD_MAX    (STORE_RDS_JSON_MAX + 3 * STORE_RDS_NAME_MAX)
+#define RDS_MARKS      64 /* write marks for the round-trip histogram */
+#define RDS_WINDOW_MAX 16 /* batches read per round while disconnected */
+
+enum { SLOT_BOOK = 0, SLOT_TRADE = 1, SLOT_CANDLE0 = 2 };
+
+typedef struct rds_slot {
+    uint64_t seq;         /* channel number of the record held */
+    int64_t touched_mono; /* local time of the last update */
+    uint8_t valid;        /* holds a record */
+    uint8_t dirty;        /* key not yet written */
+    uint8_t pub;          /* message not yet published */
+} rds_slot_t;
+
+typedef struct rds_inst {
+    store_rds_names_t names;
+    uint64_t seq_book, seq_trades, seq_candle[RDS_IVL_MAX];
+    rds_slot_t slot[SLOT_CANDLE0 + RDS_IVL_MAX];
+    store_rds_meta_t m_book, m_trade, m_candle[RDS_IVL_MAX]; /* seq filled when formatting */
+    int64_t mono_book, mono_candle[RDS_IVL_MAX];             /* receive stamps (latency) */
+    book_out_book_t book;
+    book_out_trade_t trade;
+    book_out_candle_t candle[RDS_IVL_MAX];
+} rds_inst_t;
+
+typedef struct rds_mark {
+    uint64_t end; /* sent count when written */
+    int64_t t;
+} rds_mark_t;
+
+struct store_rds {
+    store_rds_cfg_t cfg; /* strings point into conn / prefix below */
+    store_rds_conn_t conn;
+    char prefix[24];
+    tg_ring_t *ring;
+    const tg_instr_reg_t *reg;
+    tg_waiter_t waiter;
+    pthread_t thread;
+    bool running;
+    _Atomic bool stop;
+    store_rds_stats_t st;
+
+    /* error text: written by writer:redis (or main before start), read by any */
+    pthread_mutex_t err_mu;
+    int err;
+    char errstr[256];
+
+    /* writer:redis only */
+    uint64_t epoch;
+    int64_t now; /* monotonic stamp of the current drain round */
+    uint32_t n_inst;
+    rds_inst_t *inst;
+    int64_t ivl_ns[RDS_IVL_MAX];
+    uint32_t n_ivl;
+    uint32_t *dlist; /* dirty slots: instr << 4 | slot */
+    uint32_t dlist_n, dlist_cap;
+    redisContext *ctx;
+    uint64_t sent, acked; /* commands appended / replied on this connection */
+    uint64_t written;     /* sent count at the last write */
+    int64_t *fl_mono;     /* receive stamp per command in flight (0: not a PUBLISH) */
+    uint32_t fl_mask;
+    rds_mark_t marks[RDS_MARKS];
+    uint32_t mark_head, mark_n;
+    int64_t next_try, backoff_ms;
+    uint64_t rng;
+    uint32_t fails; /* consecutive failed connects */
+    uint32_t reply_errs_logged;
+    bool ever_connected;
+    int final_err;
+    char json[STORE_RDS_JSON_MAX];
+    char cmd[RDS_CMD_MAX];
+    char name[STORE_RDS_NAME_MAX];
+};
+
+void store_rds_cfg_defaults(store_rds_cfg_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->host = "127.0.0.1";
+    c->port = 6379;
+    c->password_env = "REDISCLI_AUTH";
+    c->prefix = "tg";
+    c->book_ttl_ms = 10000;
+    c->bbo_ttl_ms = 60000;
+    c->trade_ttl_ms = 60000;
+    c->candle_ttl_margin_ms = 10000;
+    c->pipeline_depth = 4096;
+    c->batch = 256;
+    c->connect_timeout_ms = 1000;
+    c->command_timeout_ms = 2000;
+    c->backoff_min_ms = 50;
+    c->backoff_max_ms = 800;
+}
+
+/* ---- errors and logging ---------------------------------------------------------------- */
+
+static void rds_log(store_rds_t *p, int level, int err, const char *fmt, ...)
+{
+    char msg[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (err) {
+        pthread_mutex_lock(&p->err_mu);
+        p->err = err;
+        size_t n = strnlen(msg, sizeof(p->errstr) - 1);
+        memcpy(p->errstr, msg, n);
+        p->errstr[n] = '\0';
+        pthread_mutex_unlock(&p->err_mu);
+    }
+    if (p->cfg.log)
+        p->cfg.log(p->cfg.log_ud, level, msg);
+}
+
+int store_rds_last_error(store_rds_t *p, char *buf, size_t len)
+{
+    pthread_mutex_lock(&p->err_mu);
+    int e = p->err;
+    if (buf && len)
+        snprintf(buf, len, "%s", p->errstr);
+    pthread_mutex_unlock(&p->err_mu);
+    return e;
+}
+
+const store_rds_stats_t *store_rds_stats(const store_rds_t *p)
+{
+    return &p->st;
+}
+
+/* ---- reply parsing without allocation ------------------------------------------------- */
+
+static _Thread_local store_rds_t *rds_self; /* the publisher whose context is being read */
+static char rds_reply_token;                /* every reply is this token */
+
+static void *rds_r_string(const redisReadTask *t, char *s, size_t len)
+{
+    store_rds_t *p = rds_self;
+    if (t->type == REDIS_REPLY_ERROR && p) {
+        TG_STAT_INC(p->st.reply_errors);
+        TG_STAT_INC(p->st.errors);
+        uint64_t n = TG_STAT_GET(p->st.reply_errors);
+        if (p->reply_errs_logged < 5 || (n & (n - 1)) == 0) { /* first ones, then 2^k-th */
+            p->reply_errs_logged++;
+            rds_log(p, STORE_RDS_LOG_ERROR, TG_EREDIS, "redis: error reply #%llu: %.*s",
+                    (unsigned long long)n, (int)(len > 200 ? 200 : len), s);
+        }
+    }
+    return &rds_reply_token;
+}
+
+static void *rds_r_array(const redisReadTask *t, int n)
+{
+    return &rds_reply_token;
+}
+
+static void *rds_r_integer(const redisReadTask *t, long long v)
+{
+    return &rds_reply_token;
+}
+
+static void *rds_r_nil(const redisReadTask *t)
+{
+    return &rds_reply_token;
+}
+
+static void rds_r_free(void *o)
+{
+}
+
+static redisReplyObjectFunctions rds_reply_fns = {rds_r_string, rds_r_array, rds_r_integer,
+                                                  rds_r_nil, rds_r_free};
+
+/* ---- connection ------------------------------------------------------------------------ */
+
+static uint64_t rds_rand(store_rds_t *p)
+{
+    p->rng ^= p->rng << 13;
+    p->rng ^= p->rng >> 7;
+    p->rng ^= p->rng << 17;
+    return p->rng;
+}
+
+static void conn_drop(store_rds_t *p, int err, const char *what)
+{
+    uint64_t inflight = p->sent - p->acked;
+    TG_STAT_ADD(p->st.lost, inflight);
+    TG_STAT_INC(p->st.errors);
+    TG_STAT_SET(p->st.connected, 0);
+    char why[160];
+    snprintf(why, sizeof(why), "%s", p->ctx && p->ctx->err ? p->ctx->errstr : tg_strerror(err));
+    redisFree(p->ctx);
+    p->ctx = NULL;
+    p->sent = p->acked = p->written = 0;
+    p->mark_n = 0;
+    p->final_err = err;
+    rds_log(p, STORE_RDS_LOG_WARN, err, "redis %s: %s: %s (%llu commands in flight lost)",
+            p->conn.where, what, why, (unsigned long long)inflight);
+    p->next_try = tg_clock_mono_ns(); /* first retry at once, then back off */
+}
+
+static void slot_mark(store_rds_t *p, uint32_t i, unsigned k);
+static void flush_dirty(store_rds_t *p);
+
+static void conn_try(store_rds_t *p)
+{
+    char errbuf[200];
+    int err = 0;
+    redisContext *c = store_rds_conn_open(&p->conn, &err, errbuf, sizeof(errbuf));
+    int64_t now = tg_clock_mono_ns();
+    if (!c) {
+        TG_STAT_INC(p->st.errors);
+        p->final_err = err;
+        p->fails++;
+        int64_t b = p->backoff_ms;
+        int64_t wait = b / 2 + (int64_t)(rds_rand(p) % (uint64_t)(b / 2 + 1)); /* [b/2, b] */
+        p->next_try = now + wait * TG_NS_PER_MS;
+        p->backoff_ms = b * 2 > p->cfg.backoff_max_ms ? p->cfg.backoff_max_ms : b * 2;
+        if (p->fails == 1 || p->fails % 20 == 0)
+            rds_log(p, STORE_RDS_LOG_ERROR, err, "redis %s: %s (attempt %u, retry in %lld ms)",
+                    p->conn.where, errbuf, p->fails, (long long)wait);
+        return;
+    }
+    c->reader->fn = &rds_reply_fns;
+    p->ctx = c;
+    p->backoff_ms = p->cfg.backoff_min_ms;
+    p->fails = 0;
+    p->final_err = 0;
+    TG_STAT_SET(p->st.connected, 1);
+    if (p->ever_connected)
+        TG_STAT_INC(p->st.reconnects);
+    rds_log(p, STORE_RDS_LOG_INFO, 0, "redis %s: connected%s", p->conn.where,
+            p->ever_connected ? " again" : "");
+    p->ever_connected = true;
+    /* Restore every fresh key (Redis may have restarted empty); unsent messages follow. */
+    for (uint32_t i = 0; i < p->n_inst; i++) {
+        rds_inst_t *I = &p->inst[i];
+        for (unsigned k = 0; k < SLOT_CANDLE0 + p->n_ivl; k++) {
+            rds_slot_t *s = &I->slot[k];
+            int64_t ttl = k == SLOT_BOOK    ? p->cfg.book_ttl_ms
+                          : k == SLOT_TRADE ? p->cfg.trade_ttl_ms
+                                            : p->ivl_ns[k - SLOT_CANDLE0] / TG_NS_PER_MS +
+                                                  p->cfg.candle_ttl_margin_ms;
+            if (s->valid && !s->dirty && now - s->touched_mono < ttl * TG_NS_PER_MS)
+                slot_mark(p, i, k);
+        }
+    }
+    flush_dirty(p);
+}
+
+/* ---- pipeline -------------------------------------------------------------------------- */
+
+static int pipe_write(store_rds_t *p)
+{
+    if (!p->ctx || p->written == p->sent)
+        return 0;
+    int done = 0;
+    while (!done) {
+        if (redisBufferWrite(p->ctx, &done) != REDIS_OK) {
+            int e = errno == EAGAIN ? -ETIMEDOUT : -EIO;
+            conn_drop(p, e, "write");
+            return e;
+        }
+    }
+    if (p->mark_n == RDS_MARKS) { /* merge into the newest mark */
+        p->marks[(p->mark_head + p->mark_n - 1) % RDS_MARKS].end = p->sent;
+    } else {
+        p->marks[(p->mark_head + p->mark_n) % RDS_MARKS] =
+            (rds_mark_t){p->sent, tg_clock_mono_ns()};
+        p->mark_n++;
+    }
+    p->written = p->sent;
+    return 0;
+}
+
+/* Read replies: blocking until at most `target` commands are in flight, then whatever has
+ * already arrived (so acknowledgements, and the latency figures, are not read late). */
+static int pipe_reap(store_rds_t *p, uint64_t target)
+{
+    int64_t now = tg_clock_mono_ns();
+    rds_self = p;
+    while (p->ctx && p->sent > p->acked) {
+        void *rep = NULL;
+        if (redisGetReplyFromReader(p->ctx, &rep) != REDIS_OK) {
+            conn_drop(p, TG_EPROTO, "reply");
+            return TG_EPROTO;
+        }
+        if (!rep) {
+            if (p->sent - p->acked <= target) {
+                struct pollfd pfd = {.fd = p->ctx->fd, .events = POLLIN};
+                if (p->written == p->acked || poll(&pfd, 1, 0) <= 0)
+                    break; /* nothing more without waiting */
+            }
+            if (p->written == p->acked) { /* nothing written is pending: write first */
+                int e = pipe_write(p);
+                if (e)
+                    return e;
+            }
+            if (redisBufferRead(p->ctx) != REDIS_OK) {
+                int e = p->ctx->err == REDIS_ERR_EOF ? -ECONNRESET
+                        : errno == EAGAIN            ? -ETIMEDOUT
+                                                     : -EIO;
+                conn_drop(p, e, "read");
+                return e;
+            }
+            now = tg_clock_mono_ns(); /* one stamp per read: replies of one read share it */
+            continue;
+        }
+        int64_t ts = p->fl_mono[p->acked & p->fl_mask];
+        if (ts > 0)
+            tg_hist_add(&p->st.pub_lat, now - ts);
+        p->acked++;
+        TG_STAT_INC(p->st.commands);
+        while (p->mark_n && p->marks[p->mark_head].end <= p->acked) {
+            tg_hist_add(&p->st.rtt_lat, now - p->marks[p->mark_head].t);
+            p->mark_head = (p->mark_head + 1) % RDS_MARKS;
+            p->mark_n--;
+        }
+    }
+    return 0;
+}
+
+/* Append one formatted command. ts_mono > 0 marks a PUBLISH for the latency histogram.
+ * @return false when there is (no longer) a connection. */
+static bool pipe_push(store_rds_t *p, const char *cmd, size_t len, int64_t ts_mono)
+{
+    if (!p->ctx)
+        return false;
+    if (p->sent - p->acked > p->fl_mask) { /* FIFO full: make room */
+        if (pipe_write(p) || pipe_reap(p, p->cfg.pipeline_depth / 2))
+            return false;
+    }
+    if (redisAppendFormattedCommand(p->ctx, cmd, len) != REDIS_OK) {
+        conn_drop(p, -ENOMEM, "append");
+        return false;
+    }
+    p->fl_mono[p->sent & p->fl_mask] = ts_mono;
+    p->sent++;
+    TG_STAT_ADD(p->st.bytes, len);
+    return true;
+}
+
+static void send_set(store_rds_t *p, const char *key, size_t klen, size_t jlen, int64_t ttl)
+{
+    size_t n = store_rds_fmt_resp_set(p->cmd, sizeof(p->cmd), key, klen, p->json, jlen, ttl);
+    if (!n) {
+        TG_STAT_INC(p->st.bad_records);
+        return;
+    }
+    if (pipe_push(p, p->cmd, n, 0))
+        TG_STAT_INC(p->st.snapshots);
+}
+
+static void send_pub(store_rds_t *p, const char *ch, size_t chlen, size_t jlen, int64_t mono)
+{
+    size_t n = store_rds_fmt_resp_publish(p->cmd, sizeof(p->cmd), ch, chlen, p->json, jlen);
+    if (!n) {
+        TG_STAT_INC(p->st.bad_records);
+        return;
+    }
+    if (pipe_push(p, p->cmd, n, mono > 0 ? mono : 1))
+        TG_STAT_INC(p->st.messages);
+}
+
+/* ---- slots ----------------------------------------------------------------------------- */
+
+static void slot_mark(store_rds_t *p, uint32_t i, unsigned k)
+{
+    rds_slot_t *s = &p->inst[i].slot[k];
+    if (s->dirty)
+        return;
+    if (p->dlist_n == p->dlist_cap)
+        flush_dirty(p);
+    if (p->dlist_n == p->dlist_cap) /* disconnected and full: cannot happen (cap >= slots) */
+        return;
+    s->dirty = 1;
+    p->dlist[p->dlist_n++] = i << 4 | k;
+}
+
+/* Send one dirty slot (SET, PUBLISH if unsent). Needs a connection. */
+static void slot_send(store_rds_t *p, uint32_t i, unsigned k)
+{
+    rds_inst_t *I = &p->inst[i];
+    rds_slot_t *s = &I->slot[k];
+    const store_rds_names_t *n = &I->names;
+    size_t j;
+    if (!s->dirty || !p->ctx)
+        return;
+    if (k == SLOT_BOOK) {
+        I->m_book.seq = s->seq;
+        j = store_rds_fmt_book(p->json, sizeof(p->json), n, &I->m_book, &I->book);
+        if (!j) {
+            TG_STAT_INC(p->st.bad_records);
+        } else {
+            send_set(p, n->key_book, n->key_book_len, j, p->cfg.book_ttl_ms);
+            if (s->pub)
+                send_pub(p, n->ch_book, n->ch_book_len, j, I->mono_book);
+            j = store_rds_fmt_bbo(p->json, sizeof(p->json), n, &I->m_book, &I->book);
+            if (j)
+                send_set(p, n->key_bbo, n->key_bbo_len, j, p->cfg.bbo_ttl_ms);
+        }
+    } else if (k == SLOT_TRADE) {
+        I->m_trade.seq = s->seq;
+        j = store_rds_fmt_trade(p->json, sizeof(p->json), n, &I->m_trade, &I->trade);
+        if (j)
+            send_set(p, n->key_trade, n->key_trade_len, j, p->cfg.trade_ttl_ms);
+    } else {
+        unsigned c = k - SLOT_CANDLE0;
+        const book_out_candle_t *cd = &I->candle[c];
+        I->m_candle[c].seq = s->seq;
+        j = store_rds_fmt_candle(p->json, sizeof(p->json), n, &I->m_candle[c], cd);
+        size_t kl = store_rds_fmt_candle_key(n, cd->interval_ns, p->name);
+        if (j && kl)
+            send_set(p, p->name, kl, j,
+                     cd->interval_ns / TG_NS_PER_MS + p->cfg.candle_ttl_margin_ms);
+        kl = store_rds_fmt_candle_channel(n, cd->interval_ns, p->name);
+        if (j && kl && s->pub)
+            send_pub(p, p->name, kl, j, I->mono_candle[c]);
+    }
+    if (p->ctx) /* still connected: the slot went out */
+        s->dirty = s->pub = 0;
+}
+
+static void flush_dirty(store_rds_t *p)
+{
+    if (!p->ctx)
+        return;
+    uint32_t k = 0;
+    while (k < p->dlist_n) {
+        slot_send(p, p->dlist[k] >> 4, p->dlist[k] & 15);
+        if (!p->ctx)
+            break; /* entry k stays: its slot is still dirty */
+        k++;
+    }
+    if (k == p->dlist_n) {
+        p->dlist_n = 0;
+    } else { /* connection dropped midway: keep the rest (slots stay dirty) */
+        memmove(p->dlist, p->dlist + k, (p->dlist_n - k) * sizeof(*p->dlist));
+        p->dlist_n -= k;
+    }
+}
+
+/* Store a record in its slot (latest wins); an unsent message it replaces is coalesced. */
+static rds_slot_t *slot_take(store_rds_t *p, uint32_t i, unsigned k, uint64_t seq, bool pub)
+{
+    rds_slot_t *s = &p->inst[i].slot[k];
+    if (s->dirty && s->pub)
+        TG_STAT_INC(p->st.coalesced);
+    s->seq = seq;
+    s->valid = 1;
+    s->pub = pub;
+    s->touched_mono = p->now;
+    slot_mark(p, i, k);
+    return s;
+}
+
+static int ivl_index(store_rds_t *p, int64_t ns)
+{
+    for (uint32_t i = 0; i < p->n_ivl; i++)
+        if (p->ivl_ns[i] == ns)
+            return (int)i;
+    if (p->n_ivl == RDS_IVL_MAX || ns <= 0)
+        return -1;
+    p->ivl_ns[p->n_ivl] = ns;
+    return (int)p->n_ivl++;
+}
+
+static void meta_of(store_rds_t *p, store_rds_meta_t *m, const book_out_t *r)
+{
+    m->epoch = p->epoch;
+    m->ts_exch = r->ts_exch;
+    m->ts_recv = r->ts_recv;
+}
+
+static void ingest(store_rds_t *p, const book_out_t *r)
+{
+    if (r->instr >= p->n_inst) {
+        TG_STAT_INC(p->st.bad_records);
+        return;
+    }
+    uint32_t i = r->instr;
+    rds_inst_t *I = &p->inst[i];
+    const store_rds_names_t *n = &I->names;
+    size_t j;
+    switch (r->kind) {
+    case BOOK_OUT_TRADE: {
+        uint64_t seq = ++I->seq_trades;
+        meta_of(p, &I->m_trade, r);
+        I->m_trade.seq = seq;
+        I->trade = r->u.trade;
+        if (p->ctx) {
+            j = store_rds_fmt_trade(p->json, sizeof(p->json), n, &I->m_trade, &I->trade);
+            if (j)
+                send_pub(p, n->ch_trades, n->ch_trades_len, j, r->ts_mono);
+            else
+                TG_STAT_INC(p->st.bad_records);
+        } else {
+            TG_STAT_INC(p->st.dropped);
+        }
+        slot_take(p, i, SLOT_TRADE, seq, false);
+        break;
+    }
+    case BOOK_OUT_BOOK: {
+        uint64_t seq = ++I->seq_book;
+        slot_take(p, i, SLOT_BOOK, seq, true);
+        meta_of(p, &I->m_book, r);
+        I->mono_book = r->ts_mono;
+        I->book = r->u.book;
+        break;
+    }
+    case BOOK_OUT_GAP: {
+        uint64_t seq = ++I->seq_book;
+        slot_send(p, i, SLOT_BOOK); /* keep the channel's numbers in order */
+        if (!p->ctx) {
+            TG_STAT_INC(p->st.dropped);
+            break;
+        }
+        store_rds_meta_t m;
+        meta_of(p, &m, r);
+        m.seq = seq;
+        j = store_rds_fmt_gap(p->json, sizeof(p->json), n, &m, &r->u.gap);
+        if (j)
+            send_pub(p, n->ch_book, n->ch_book_len, j, r->ts_mono);
+        break;
+    }
+    case BOOK_OUT_CANDLE: {
+        int c = ivl_index(p, r->u.candle.interval_ns);
+        if (c < 0) {
+            TG_STAT_INC(p->st.bad_records);
+            break;
+        }
+        uint64_t seq = ++I->seq_candle[c];
+        unsigned k = SLOT_CANDLE0 + (unsigned)c;
+        bool now = r->u.candle.closed && p->ctx;
+        slot_take(p, i, k, seq, true);
+        meta_of(p, &I->m_candle[c], r);
+        I->mono_candle[c] = r->ts_mono;
+        I->candle[c] = r->u.candle;
+        if (now) /* a closed candle is a message: never coalesced when connected */
+            slot_send(p, i, k);
+        break;
+    }
+    default:
+        TG_STAT_INC(p->st.bad_records);
+        break;
+    }
+}
+
+/* ---- thread ---------------------------------------------------------------------------- */
+
+/* Read one batch (up to RDS_WINDOW_MAX while disconnected). @return records read. */
+static uint32_t drain(store_rds_t *p)
+{
+    uint32_t total = 0, rounds = 0;
+    for (;;) {
+        uint32_t n = 0;
+        const book_out_t *recs = tg_ring_spsc_peek(p->ring, &n);
+        if (n == 0)
+            break;
+        if (n > p->cfg.batch)
+            n = p->cfg.batch;
+        p->now = tg_clock_mono_ns();
+        for (uint32_t k = 0; k < n; k++)
+            ingest(p, &recs[k]);
+        tg_ring_spsc_release(p->ring, n);
+        total += n;
+        TG_STAT_ADD(p->st.records, n);
+        /* Connected: one batch per round, then send, so formatting overlaps the server's work.
+         * Disconnected: read on (up to a window) so the ring never fills. */
+        if (p->ctx || ++rounds >= RDS_WINDOW_MAX)
+            break;
+    }
+    return total;
+}
+
+static void *rds_main(void *arg)
+{
+    store_rds_t *p = arg;
+    pthread_setname_np(pthread_self(), "tg-redis");
+    rds_self = p;
+    for (;;) {
+        bool stopping = atomic_load_explicit(&p->stop, memory_order_acquire);
+        if (!p->ctx && tg_clock_mono_ns() >= p->next_try && !stopping)
+            conn_try(p);
+        uint32_t got = drain(p);
+        if (p->ctx) {
+            flush_dirty(p);
+            if (!pipe_write(p))
+                pipe_reap(p, got >= p->cfg.batch ? p->cfg.pipeline_depth : 0);
+        }
+        if (got)
+            continue;
+        if (stopping)
+            break;
+        tg_waiter_prepare(&p->waiter);
+        if (tg_ring_count(p->ring) || atomic_load_explicit(&p->stop, memory_order_acquire)) {
+            tg_waiter_cancel(&p->waiter);
+            continue;
+        }
+        int64_t wait = TG_NS_PER_SEC;
+        if (!p->ctx) {
+            wait = p->next_try - tg_clock_mono_ns();
+            if (wait < 0)
+                wait = 0;
+        }
+        tg_waiter_wait(&p->waiter, wait);
+    }
+    /* Final flush: the ring is empty; one more connect if needed, then wait for replies. */
+    if (!p->ctx)
+        conn_try(p);
+    if (p->ctx) {
+        flush_dirty(p);
+        if (!pipe_write(p))
+            pipe_reap(p, 0);
+    }
+    if (p->ctx && p->sent == p->acked)
+        p->final_err = 0;
+    if (p->dlist_n)
+        TG_STAT_ADD(p->st.dropped, p->dlist_n);
+    redisFree(p->ctx);
+    p->ctx = NULL;
+    TG_STAT_SET(p->st.connected, 0);
+    return NULL;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------- */
+
+int store_rds_create(store_rds_t **out, const store_rds_cfg_t *cfg)
+{
+    if (!out || !cfg || !cfg->ring || !cfg->reg || !cfg->prefix || cfg->batch == 0 ||
+        cfg->pipeline_depth < 2 || cfg->book_ttl_ms < 0 || cfg->bbo_ttl_ms < 0 ||
+        cfg->trade_ttl_ms < 0 || cfg->candle_ttl_margin_ms < 0 || cfg->backoff_min_ms <= 0 ||
+        cfg->backoff_max_ms < cfg->backoff_min_ms || strlen(cfg->prefix) >= 24)
+        return -EINVAL;
+    store_rds_t *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    int err = store_rds_conn_init(&p->conn, cfg);
+    if (err)
+        goto fail;
+    p->cfg = *cfg;
+    strcpy(p->prefix, cfg->prefix);
+    p->cfg.prefix = p->prefix;
+    p->cfg.url = p->cfg.host = p->cfg.username = p->cfg.password = p->cfg.password_env = NULL;
+    p->ring = cfg->ring;
+    p->reg = cfg->reg;
+    pthread_mutex_init(&p->err_mu, NULL);
+    p->n_inst = tg_instr_reg_count(cfg->reg);
+    err = -ENOMEM;
+    p->inst = calloc(p->n_inst ? p->n_inst : 1, sizeof(*p->inst));
+    p->dlist_cap = (p->n_inst ? p->n_inst : 1) * (SLOT_CANDLE0 + RDS_IVL_MAX);
+    p->dlist = calloc(p->dlist_cap, sizeof(*p->dlist));
+    uint32_t fl = 1;
+    while (fl < cfg->pipeline_depth * 2u)
+        fl <<= 1;
+    p->fl_mask = fl - 1;
+    p->fl_mono = calloc(fl, sizeof(*p->fl_mono));
+    if (!p->inst || !p->dlist || !p->fl_mono)
+        goto fail;
+    for (uint32_t i = 0; i < p->n_inst; i++) {
+        err = store_rds_fmt_names(&p->inst[i].names, p->prefix, tg_instr_reg_get(cfg->reg, i));
+        if (err)
+            goto fail;
+    }
+    p->epoch = (uint64_t)tg_clock_realtime_ns();
+    p->rng = p->epoch | 1;
+    p->backoff_ms = cfg->backoff_min_ms;
+    tg_waiter_init(&p->waiter);
+    tg_ring_set_waiter(p->ring, &p->waiter);
+    *out = p;
+    return 0;
+fail:
+    free(p->inst);
+    free(p->dlist);
+    free(p->fl_mono);
+    store_rds_conn_deinit(&p->conn);
+    free(p);
+    return err;
+}
+
+int store_rds_start(store_rds_t *p)
+{
+    if (!p)
+        return -EINVAL;
+    if (p->running)
+        return -EALREADY;
+    atomic_store_explicit(&p->stop, false, memory_order_relaxed);
+    int e = pthread_create(&p->thread, NULL, rds_main, p);
+    if (e)
+        return -e;
+    p->running = true;
+    return 0;
+}
+
+int store_rds_stop(store_rds_t *p)
+{
+    if (!p || !p->running)
+        return 0;
+    /* R1: pairs with the acquire loads of stop in rds_main(). */
+    atomic_store_explicit(&p->stop, true, memory_order_release);
+    tg_waiter_wake(&p->waiter);
+    pthread_join(p->thread, NULL);
+    p->running = false;
+    return p->final_err;
+}
+
+void store_rds_destroy(store_rds_t **pp)
+{
+    if (!pp || !*pp)
+        return;
+    store_rds_t *p = *pp;
+    store_rds_stop(p);
+    tg_ring_set_waiter(p->ring, NULL);
+    free(p->inst);
+    free(p->dlist);
+    free(p->fl_mono);
+    store_rds_conn_deinit(&p->conn);
+    pthread_mutex_destroy(&p->err_mu);
+    free(p);
+    *pp = NULL;
+}
+
+int store_rds_probe(const store_rds_cfg_t *cfg, char *errbuf, size_t len)
+{
+    store_rds_conn_t cc;
+    char tmp[200];
+    int err = store_rds_conn_init(&cc, cfg);
+    if (err) {
+        if (errbuf && len)
+            snprintf(errbuf, len, "redis: invalid configuration (url/host/port/db)");
+        return err;
+    }
+    redisContext *c = store_rds_conn_open(&cc, &err, tmp, sizeof(tmp));
+    redisFree(c);
+    if (err && errbuf && len)
+        snprintf(errbuf, len, "%s", tmp);
+    store_rds_conn_deinit(&cc);
+    return err;
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Redis publisher: drains one tg_ring of book_out_t records (the builder's output for this
+ * sink) and keeps hot snapshots in Redis keys with a TTL and streams every record on pub/sub,
+ * with a sequence number per channel. Key and channel layout: docs/redis.md.
+ *
+ * Lifecycle: store_rds_create() (main, after the registry is complete, before the builder
+ * starts), store_rds_start(), ..., store_rds_stop() (drains the ring and flushes the pipeline),
+ * store_rds_destroy().
+ *
+ * Thread: main for the lifecycle calls; the publisher runs on its own thread (writer:redis),
+ * which owns the hiredis context; store_rds_stats() and store_rds_last_error() are for any.
+ */
+#ifndef STORE_RDS_H
+#define STORE_RDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "book/tg_instr.h"
+#include "book/tg_ring.h"
+#include "book/tg_hist.h"
+#include "book/tg_stat.h"
+
+/** Log levels for the callback. */
+#define STORE_RDS_LOG_ERROR 3
+#define STORE_RDS_LOG_WARN  4
+#define STORE_RDS_LOG_INFO  6
+
+/** Log callback: `msg` is valid only during the call and never contains the password.
+ *  Thread: writer:redis (or the caller of create/probe/stop). */
+typedef void (*store_rds_log_fn)(void *ud, int level, const char *msg);
+
+/** Publisher settings. Strings are borrowed during store_rds_create() only (copied).
+ *  Thread: main. */
+typedef struct store_rds_cfg {
+    const char *url;              /* "redis://[[user]:password@]host[:port][/db]" or
+                                     "unix:///path/redis.sock[?db=N]"; NULL: use host/port/db */
+    const char *host;             /* "127.0.0.1" */
+    int port;                     /* 6379 */
+    const char *username;         /* ACL user (Redis 6+); NULL: AUTH with the password only */
+    const char *password;         /* NULL: read the environment variable password_env */
+    const char *password_env;     /* "REDISCLI_AUTH" (as redis-cli); NULL: none */
+    int db;                       /* SELECT db when != 0 */
+    const char *prefix;           /* key/channel prefix, "tg" */
+    int64_t book_ttl_ms;          /* tg:book:*  10000 */
+    int64_t bbo_ttl_ms;           /* tg:bbo:*   60000 */
+    int64_t trade_ttl_ms;         /* tg:trade:* 60000 */
+    int64_t candle_ttl_margin_ms; /* tg:candle:* TTL = interval + margin, 10000 */
+    uint32_t pipeline_depth;      /* max commands awaiting replies, 4096 */
+    uint32_t batch;               /* records popped per ring read, 256 */
+    int connect_timeout_ms;       /* 1000 */
+    int command_timeout_ms;       /* 2000: a reply or write slower than this drops the connection */
+    int backoff_min_ms;           /* 100: first reconnect delay (jittered +-50%) */
+    int backoff_max_ms;           /* 2000 */
+    const tg_instr_reg_t *reg;    /* borrowed; must outlive the publisher; complete at create */
+    tg_ring_t *ring;              /* borrowed: the builder's ring for this sink (consumer side) */
+    store_rds_log_fn log;
+    void *log_ud;
+} store_rds_cfg_t;
+
+/** Fill defaults (no ring, no registry).  Thread: any. */
+void store_rds_cfg_defaults(store_rds_cfg_t *c);
+
+/** Counters (single writer: writer:redis). Read with TG_STAT_GET from any thread. */
+typedef struct store_rds_stats {
+    tg_stat_t records;      /* records taken from the ring */
+    tg_stat_t commands;     /* commands acknowledged by Redis */
+    tg_stat_t messages;     /* PUBLISH commands sent */
+    tg_stat_t snapshots;    /* SET commands sent */
+    tg_stat_t coalesced;    /* snapshot messages replaced by a newer one before sending */
+    tg_stat_t dropped;      /* messages not sent while disconnected (their numbers are gaps) */
+    tg_stat_t lost;         /* commands in flight when a connection failed */
+    tg_stat_t reconnects;   /* successful connections after the first */
+    tg_stat_t errors;       /* connect/auth/io errors and error replies */
+    tg_stat_t reply_errors; /* error replies from Redis (subset of errors) */
+    tg_stat_t bad_records;  /* unknown instrument or kind, document too large */
+    tg_stat_t connected;    /* gauge: 1 while connected */
+    tg_stat_t bytes;        /* bytes of commands written */
+    tg_hist_t rtt_lat;      /* pipeline round trip: a write -> the reply to its last command */
+    tg_hist_t pub_lat; /* per message: ts_mono (receive) -> its PUBLISH acknowledged by Redis */
+} store_rds_stats_t;
+
+typedef struct store_rds store_rds_t;
+
+/**
+ * Create a publisher (no connection yet). Attaches the publisher's waiter to cfg->ring.
+ * @param out Written only on success.
+ * @return 0; -EINVAL (missing ring/registry, bad prefix, bad URL, bad TTL/depth);
+ *         -ENAMETOOLONG (a key name does not fit); -ENOMEM.  Thread: main, before start.
+ */
+int store_rds_create(store_rds_t **out, const store_rds_cfg_t *cfg);
+
+/** Start the writer:redis thread; it connects (and reconnects) by itself.
+ *  @return 0, -EALREADY, or a negative errno from pthread_create.  Thread: main. */
+int store_rds_start(store_rds_t *p);
+
+/**
+ * Stop: the thread drains the ring, sends what it holds, waits for the replies (bounded by
+ * command_timeout_ms; one connect attempt if disconnected) and exits; this joins it.
+ * @return 0, or the last error of the final flush (TG_EREDIS, -ETIMEDOUT, -ECONNREFUSED...)
+ *         when data could not be delivered.  Thread: main.
+ */
+int store_rds_stop(store_rds_t *p);
+
+/** Stop if running and free; sets *p to NULL. NULL is a no-op.  Thread: main. */
+void store_rds_destroy(store_rds_t **p);
+
+/** Counters for metrics.  Thread: any. */
+const store_rds_stats_t *store_rds_stats(const store_rds_t *p);
+
+/** Copy the last error text (never the password) into buf. @return the last error code (0 if
+ *  none).  Thread: any. */
+int store_rds_last_error(store_rds_t *p, char *buf, size_t len);
+
+/**
+ * Connect, AUTH, SELECT and PING once with the configured timeouts (for --check-config and
+ * start-up diagnostics).
+ * @param errbuf Receives a one-line reason on failure (may be NULL).
+ * @return 0; -EINVAL (bad config/URL); -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH... (connect);
+ *         TG_EREDIS (AUTH/SELECT refused: the server's text is in errbuf).  Thread: any.
+ */
+int store_rds_probe(const store_rds_cfg_t *cfg, char *errbuf, size_t len);
+
+#endif

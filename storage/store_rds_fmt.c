@@ -1,0 +1,533 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Hand-written formatting for the Redis publisher: key/channel names, JSON documents and RESP
+ * commands, straight into caller buffers.
+ *
+ * A small cursor (fmt_w_t) tracks the write position and an overflow flag; every writer checks
+ * the remaining room, so a too-small buffer yields 0 instead of a truncated document. Integers
+ * are converted with a digit loop, decimals with tg_dec_format (exact; never through double),
+ * and venue/symbol strings are JSON-escaped once, when the names are built.
+ *
+ * Thread: any; no globals, no allocation.
+ */
+#include "storage/store_rds_fmt.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "book/book_l2.h"
+#include "book/tg_dec.h"
+
+typedef struct fmt_w {
+    char *p;
+    char *end;
+    bool bad;
+} fmt_w_t;
+
+static void w_mem(fmt_w_t *w, const char *s, size_t n)
+{
+    if (w->bad || (size_t)(w->end - w->p) < n) {
+        w->bad = true;
+        return;
+    }
+    memcpy(w->p, s, n);
+    w->p += n;
+}
+
+#define W_LIT(w, s) w_mem((w), (s), sizeof(s) - 1)
+
+static void w_str(fmt_w_t *w, const char *s)
+{
+    w_mem(w, s, strlen(s));
+}
+
+static const char fmt_digits2[] = "00010203040506070809101112131415161718192021222324252627282930"
+                                  "31323334353637383940414243444546474849505152535455565758596061"
+                                  "62636465666768697071727374757677787980818283848586878889909192"
+                                  "93949596979899";
+
+/* Decimal digits of v (1..20). */
+static size_t u64_len(uint64_t v)
+{
+    size_t n = 1;
+    for (;;) {
+        if (v < 10)
+            return n;
+        if (v < 100)
+            return n + 1;
+        if (v < 1000)
+            return n + 2;
+        if (v < 10000)
+            return n + 3;
+        v /= 10000;
+        n += 4;
+    }
+}
+
+/* Write v's digits to out (no NUL), two at a time from the end; returns the length. */
+static size_t u64_text(uint64_t v, char *out)
+{
+    size_t n = u64_len(v), i = n;
+    while (v >= 100) {
+        unsigned d = (unsigned)(v % 100) * 2;
+        v /= 100;
+        out[--i] = fmt_digits2[d + 1];
+        out[--i] = fmt_digits2[d];
+    }
+    if (v >= 10) {
+        out[--i] = fmt_digits2[v * 2 + 1];
+        out[--i] = fmt_digits2[v * 2];
+    } else {
+        out[--i] = (char)('0' + v);
+    }
+    return n;
+}
+
+static void w_u64(fmt_w_t *w, uint64_t v)
+{
+    char t[24];
+    w_mem(w, t, u64_text(v, t));
+}
+
+static void w_i64(fmt_w_t *w, int64_t v)
+{
+    char t[24];
+    size_t n = 0;
+    uint64_t u = (uint64_t)v;
+    if (v < 0) {
+        t[n++] = '-';
+        u = 0 - u; /* exact for INT64_MIN too */
+    }
+    n += u64_text(u, t + n);
+    w_mem(w, t, n);
+}
+
+/* A decimal as a JSON string: "61837.63". */
+static void w_dec(fmt_w_t *w, int64_t v, int scale)
+{
+    char t[TG_DEC_STR_MAX + 2];
+    t[0] = '"';
+    size_t n = tg_dec_format(v, scale, t + 1);
+    t[n + 1] = '"';
+    w_mem(w, t, n + 2);
+}
+
+/* JSON string body with escapes (names only; built once per instrument). */
+static void w_json_escaped(fmt_w_t *w, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            w_mem(w, e, 2);
+        } else if (c < 0x20) {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            w_mem(w, e, 6);
+        } else {
+            w_mem(w, (const char *)&c, 1);
+        }
+    }
+}
+
+static size_t w_done(fmt_w_t *w, char *start)
+{
+    return w->bad ? 0 : (size_t)(w->p - start);
+}
+
+static bool prefix_ok(const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (n < 1 || n > 16)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = prefix[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* {prefix}{sep}{kind}{sep}{venue}{sep}{symbol} */
+static uint16_t name4(char *buf, const char *prefix, char sep, const char *kind,
+                      const tg_instr_t *in)
+{
+    fmt_w_t w = {buf, buf + STORE_RDS_NAME_MAX - 1, false};
+    w_str(&w, prefix);
+    w_mem(&w, &sep, 1);
+    w_str(&w, kind);
+    w_mem(&w, &sep, 1);
+    w_str(&w, in->venue);
+    w_mem(&w, &sep, 1);
+    w_str(&w, in->symbol);
+    if (w.bad)
+        return 0;
+    *w.p = '\0';
+    return (uint16_t)(w.p - buf);
+}
+
+int store_rds_fmt_names(store_rds_names_t *n, const char *prefix, const tg_instr_t *in)
+{
+    if (!n || !prefix || !in || !prefix_ok(prefix))
+        return -EINVAL;
+    memset(n, 0, sizeof(*n));
+    n->in = in;
+    n->key_book_len = name4(n->key_book, prefix, ':', "book", in);
+    n->key_bbo_len = name4(n->key_bbo, prefix, ':', "bbo", in);
+    n->key_trade_len = name4(n->key_trade, prefix, ':', "trade", in);
+    n->ch_book_len = name4(n->ch_book, prefix, '.', "book", in);
+    n->ch_trades_len = name4(n->ch_trades, prefix, '.', "trades", in);
+    fmt_w_t w = {n->ident, n->ident + sizeof(n->ident) - 1, false};
+    W_LIT(&w, "\"venue\":\"");
+    w_json_escaped(&w, in->venue);
+    W_LIT(&w, "\",\"symbol\":\"");
+    w_json_escaped(&w, in->symbol);
+    W_LIT(&w, "\"");
+    if (w.bad || !n->key_book_len || !n->key_bbo_len || !n->key_trade_len || !n->ch_book_len ||
+        !n->ch_trades_len)
+        return -ENAMETOOLONG;
+    *w.p = '\0';
+    n->ident_len = (uint16_t)(w.p - n->ident);
+    size_t pl = strlen(prefix);
+    memcpy(n->candle_key_head, prefix, pl);
+    memcpy(n->candle_key_head + pl, ":candle:", 9);
+    n->candle_key_head_len = (uint16_t)(pl + 8);
+    memcpy(n->candle_ch_head, prefix, pl);
+    memcpy(n->candle_ch_head + pl, ".candles.", 10);
+    n->candle_ch_head_len = (uint16_t)(pl + 9);
+    return 0;
+}
+
+size_t store_rds_fmt_interval(int64_t ns, char *buf)
+{
+    static const struct {
+        int64_t ns;
+        const char *unit;
+    } units[] = {
+        {86400LL * 1000000000LL, "d"},
+        {3600LL * 1000000000LL, "h"},
+        {60LL * 1000000000LL, "m"},
+        {1000000000LL, "s"},
+        {1000000LL, "ms"},
+        {1000LL, "us"},
+        {1, "ns"},
+    };
+    if (ns <= 0) {
+        memcpy(buf, "0ns", 4);
+        return 3;
+    }
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (ns % units[i].ns == 0) {
+            size_t n = u64_text((uint64_t)(ns / units[i].ns), buf);
+            size_t ul = strlen(units[i].unit);
+            memcpy(buf + n, units[i].unit, ul + 1);
+            return n + ul;
+        }
+    }
+    return 0; /* not reached: every positive value is a multiple of 1 ns */
+}
+
+static size_t candle_name(const store_rds_names_t *n, int64_t interval_ns, char *buf,
+                          const char *head, size_t head_len, char sep)
+{
+    char ivl[24];
+    size_t il = store_rds_fmt_interval(interval_ns, ivl);
+    fmt_w_t w = {buf, buf + STORE_RDS_NAME_MAX - 1, false};
+    w_mem(&w, head, head_len);
+    w_mem(&w, ivl, il);
+    w_mem(&w, &sep, 1);
+    w_str(&w, n->in->venue);
+    w_mem(&w, &sep, 1);
+    w_str(&w, n->in->symbol);
+    if (w.bad)
+        return 0;
+    *w.p = '\0';
+    return (size_t)(w.p - buf);
+}
+
+size_t store_rds_fmt_candle_key(const store_rds_names_t *n, int64_t interval_ns, char *buf)
+{
+    return candle_name(n, interval_ns, buf, n->candle_key_head, n->candle_key_head_len, ':');
+}
+
+size_t store_rds_fmt_candle_channel(const store_rds_names_t *n, int64_t interval_ns, char *buf)
+{
+    return candle_name(n, interval_ns, buf, n->candle_ch_head, n->candle_ch_head_len, '.');
+}
+
+const char *store_rds_fmt_state(unsigned state)
+{
+    switch (state) {
+    case BOOK_STATE_RESYNCING:
+        return "RESYNCING";
+    case BOOK_STATE_VALID:
+        return "VALID";
+    case BOOK_STATE_STALE:
+        return "STALE";
+    default:
+        return "UNKNOWN";
+    }
+}
+
+/* {"type":"<type>",<ident>,"seq":N,"epoch":N */
+static void w_head(fmt_w_t *w, const char *type, const store_rds_names_t *n,
+                   const store_rds_meta_t *m)
+{
+    W_LIT(w, "{\"type\":\"");
+    w_str(w, type);
+    W_LIT(w, "\",");
+    w_mem(w, n->ident, n->ident_len);
+    W_LIT(w, ",\"seq\":");
+    w_u64(w, m->seq);
+    W_LIT(w, ",\"epoch\":");
+    w_u64(w, m->epoch);
+}
+
+static void w_times(fmt_w_t *w, const store_rds_meta_t *m)
+{
+    W_LIT(w, ",\"ts_exch\":");
+    w_i64(w, m->ts_exch);
+    W_LIT(w, ",\"ts_recv\":");
+    w_i64(w, m->ts_recv);
+}
+
+static void w_level(fmt_w_t *w, const tg_level_t *l, const tg_instr_t *in)
+{
+    W_LIT(w, "[");
+    w_dec(w, l->price, in->px_scale);
+    W_LIT(w, ",");
+    w_dec(w, l->size, in->sz_scale);
+    W_LIT(w, "]");
+}
+
+static void w_levels(fmt_w_t *w, const tg_level_t *lv, unsigned n, const tg_instr_t *in)
+{
+    W_LIT(w, "[");
+    if (n > BOOK_OUT_DEPTH_MAX)
+        n = BOOK_OUT_DEPTH_MAX;
+    for (unsigned i = 0; i < n; i++) {
+        if (i)
+            W_LIT(w, ",");
+        w_level(w, &lv[i], in);
+    }
+    W_LIT(w, "]");
+}
+
+static const char *reason_name(unsigned r)
+{
+    switch (r) {
+    case BOOK_OUT_R_CHANGE:
+        return "change";
+    case BOOK_OUT_R_INTERVAL:
+        return "interval";
+    case BOOK_OUT_R_STATE:
+        return "state";
+    default:
+        return "other";
+    }
+}
+
+static void w_book_state(fmt_w_t *w, const book_out_book_t *b)
+{
+    W_LIT(w, ",\"state\":\"");
+    w_str(w, store_rds_fmt_state(b->state));
+    W_LIT(w, "\",\"generation\":");
+    w_u64(w, b->generation);
+    W_LIT(w, ",\"exch_seq\":");
+    w_u64(w, b->seq);
+}
+
+size_t store_rds_fmt_book(char *buf, size_t cap, const store_rds_names_t *n,
+                          const store_rds_meta_t *m, const book_out_book_t *b)
+{
+    fmt_w_t w = {buf, buf + cap, false};
+    w_head(&w, "book", n, m);
+    w_book_state(&w, b);
+    W_LIT(&w, ",\"reason\":\"");
+    w_str(&w, reason_name(b->reason));
+    W_LIT(&w, "\"");
+    w_times(&w, m);
+    W_LIT(&w, ",\"depth_bids\":");
+    w_u64(&w, b->depth_bids);
+    W_LIT(&w, ",\"depth_asks\":");
+    w_u64(&w, b->depth_asks);
+    W_LIT(&w, ",\"bids\":");
+    w_levels(&w, b->bids, b->n_bids, n->in);
+    W_LIT(&w, ",\"asks\":");
+    w_levels(&w, b->asks, b->n_asks, n->in);
+    W_LIT(&w, "}");
+    return w_done(&w, buf);
+}
+
+size_t store_rds_fmt_bbo(char *buf, size_t cap, const store_rds_names_t *n,
+                         const store_rds_meta_t *m, const book_out_book_t *b)
+{
+    fmt_w_t w = {buf, buf + cap, false};
+    w_head(&w, "bbo", n, m);
+    w_book_state(&w, b);
+    w_times(&w, m);
+    W_LIT(&w, ",\"bid\":");
+    if (b->n_bids)
+        w_level(&w, &b->bids[0], n->in);
+    else
+        W_LIT(&w, "null");
+    W_LIT(&w, ",\"ask\":");
+    if (b->n_asks)
+        w_level(&w, &b->asks[0], n->in);
+    else
+        W_LIT(&w, "null");
+    W_LIT(&w, "}");
+    return w_done(&w, buf);
+}
+
+size_t store_rds_fmt_trade(char *buf, size_t cap, const store_rds_names_t *n,
+                           const store_rds_meta_t *m, const book_out_trade_t *t)
+{
+    fmt_w_t w = {buf, buf + cap, false};
+    w_head(&w, "trade", n, m);
+    W_LIT(&w, ",\"price\":");
+    w_dec(&w, t->price, n->in->px_scale);
+    W_LIT(&w, ",\"size\":");
+    w_dec(&w, t->size, n->in->sz_scale);
+    W_LIT(&w, ",\"side\":");
+    if (t->side == TG_SIDE_BUY)
+        W_LIT(&w, "\"buy\"");
+    else if (t->side == TG_SIDE_SELL)
+        W_LIT(&w, "\"sell\"");
+    else
+        W_LIT(&w, "null");
+    W_LIT(&w, ",\"trade_id\":");
+    w_u64(&w, t->trade_id);
+    W_LIT(&w, ",\"exch_seq\":");
+    w_u64(&w, t->seq);
+    w_times(&w, m);
+    W_LIT(&w, "}");
+    return w_done(&w, buf);
+}
+
+size_t store_rds_fmt_candle(char *buf, size_t cap, const store_rds_names_t *n,
+                            const store_rds_meta_t *m, const book_out_candle_t *c)
+{
+    const int ps = n->in->px_scale, ss = n->in->sz_scale;
+    char ivl[24];
+    size_t il = store_rds_fmt_interval(c->interval_ns, ivl);
+    fmt_w_t w = {buf, buf + cap, false};
+    w_head(&w, "candle", n, m);
+    W_LIT(&w, ",\"interval\":\"");
+    w_mem(&w, ivl, il);
+    W_LIT(&w, "\",\"interval_ns\":");
+    w_i64(&w, c->interval_ns);
+    W_LIT(&w, ",\"start\":");
+    w_i64(&w, c->start_ns);
+    if (c->closed)
+        W_LIT(&w, ",\"closed\":true");
+    else
+        W_LIT(&w, ",\"closed\":false");
+    W_LIT(&w, ",\"open\":");
+    w_dec(&w, c->open, ps);
+    W_LIT(&w, ",\"high\":");
+    w_dec(&w, c->high, ps);
+    W_LIT(&w, ",\"low\":");
+    w_dec(&w, c->low, ps);
+    W_LIT(&w, ",\"close\":");
+    w_dec(&w, c->close, ps);
+    W_LIT(&w, ",\"volume\":");
+    w_dec(&w, c->volume, ss);
+    W_LIT(&w, ",\"buy_volume\":");
+    w_dec(&w, c->buy_volume, ss);
+    W_LIT(&w, ",\"sell_volume\":");
+    w_dec(&w, c->sell_volume, ss);
+    W_LIT(&w, ",\"vwap\":");
+    w_dec(&w, c->vwap, ps);
+    W_LIT(&w, ",\"trades\":");
+    w_u64(&w, c->trades);
+    W_LIT(&w, ",\"first_ts\":");
+    w_i64(&w, c->first_ts);
+    W_LIT(&w, ",\"last_ts\":");
+    w_i64(&w, c->last_ts);
+    w_times(&w, m);
+    W_LIT(&w, "}");
+    return w_done(&w, buf);
+}
+
+static const char *gap_reason(unsigned r)
+{
+    switch (r) {
+    case BOOK_GAP_SEQUENCE:
+        return "sequence";
+    case BOOK_GAP_CHECKSUM:
+        return "checksum";
+    case BOOK_GAP_CROSSED:
+        return "crossed";
+    case BOOK_GAP_RECONNECT:
+        return "reconnect";
+    case BOOK_GAP_STALE:
+        return "stale";
+    case BOOK_GAP_RESYNCED:
+        return "resynced";
+    default:
+        return "other";
+    }
+}
+
+size_t store_rds_fmt_gap(char *buf, size_t cap, const store_rds_names_t *n,
+                         const store_rds_meta_t *m, const book_out_gap_t *g)
+{
+    fmt_w_t w = {buf, buf + cap, false};
+    w_head(&w, "gap", n, m);
+    W_LIT(&w, ",\"state\":\"");
+    w_str(&w, store_rds_fmt_state(g->state));
+    W_LIT(&w, "\",\"generation\":");
+    w_u64(&w, g->generation);
+    W_LIT(&w, ",\"reason\":\"");
+    w_str(&w, gap_reason(g->reason));
+    W_LIT(&w, "\",\"seq_last\":");
+    w_u64(&w, g->seq_last);
+    W_LIT(&w, ",\"seq_got\":");
+    w_u64(&w, g->seq_got);
+    w_times(&w, m);
+    W_LIT(&w, "}");
+    return w_done(&w, buf);
+}
+
+/* $<len>\r\n<bytes>\r\n */
+static void w_bulk(fmt_w_t *w, const char *s, size_t n)
+{
+    W_LIT(w, "$");
+    w_u64(w, n);
+    W_LIT(w, "\r\n");
+    w_mem(w, s, n);
+    W_LIT(w, "\r\n");
+}
+
+size_t store_rds_fmt_resp_set(char *buf, size_t cap, const char *key, size_t klen, const char *val,
+                              size_t vlen, int64_t ttl_ms)
+{
+    fmt_w_t w = {buf, buf + cap, false};
+    if (ttl_ms > 0) {
+        char t[24];
+        size_t tl = u64_text((uint64_t)ttl_ms, t);
+        W_LIT(&w, "*5\r\n$3\r\nSET\r\n");
+        w_bulk(&w, key, klen);
+        w_bulk(&w, val, vlen);
+        W_LIT(&w, "$2\r\nPX\r\n");
+        w_bulk(&w, t, tl);
+    } else {
+        W_LIT(&w, "*3\r\n$3\r\nSET\r\n");
+        w_bulk(&w, key, klen);
+        w_bulk(&w, val, vlen);
+    }
+    return w_done(&w, buf);
+}
+
+size_t store_rds_fmt_resp_publish(char *buf, size_t cap, const char *ch, size_t chlen,
+                                  const char *msg, size_t mlen)
+{
+    fmt_w_t w = {buf, buf + cap, false};
+    W_LIT(&w, "*3\r\n$7\r\nPUBLISH\r\n");
+    w_bulk(&w, ch, chlen);
+    w_bulk(&w, msg, mlen);
+    return w_done(&w, buf);
+}

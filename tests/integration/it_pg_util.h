@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers shared by the PostgreSQL writer integration tests: an admin connection, one-value
+ * queries, record builders, server stop/start through the fixture's variables
+ * (tests/fixtures/services.sh), and a registry with two instruments of different scales.
+ * Thread: the test's main thread unless noted.
+ */
+#ifndef IT_PG_UTIL_H
+#define IT_PG_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "book/book_out.h"
+#include "book/tg_clock.h"
+#include "book/tg_dec.h"
+#include "book/tg_instr.h"
+
+static inline PGconn *it_admin(void)
+{
+    PGconn *c = PQconnectdb(getenv("TG_TEST_PG_DSN"));
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "admin connect: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    PQclear(PQexec(c, "SET client_min_messages = warning"));
+    return c;
+}
+
+/* First value of a query as text (static buffer), or "<error: ...>". */
+static inline const char *it_q(PGconn *c, const char *sql)
+{
+    static char out[65536];
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        snprintf(out, sizeof out, "<error: %s>", PQresultErrorMessage(r));
+    else if (PQntuples(r) < 1)
+        snprintf(out, sizeof out, "<no rows>");
+    else
+        snprintf(out, sizeof out, "%s", PQgetisnull(r, 0, 0) ? "<null>" : PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return out;
+}
+
+static inline long long it_qi(PGconn *c, const char *sql)
+{
+    return atoll(it_q(c, sql));
+}
+
+static inline void it_exec(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        fprintf(stderr, "exec %s: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+}
+
+static inline char *it_dec(int64_t v, int scale, char *buf)
+{
+    tg_dec_format(v, scale, buf);
+    return buf;
+}
+
+/* Registry: 0 = binance/BTCUSDT (px 2, sz 8), 1 = okx/ETH-USDT (px 8, sz 6). */
+static inline tg_instr_reg_t *it_registry(void)
+{
+    tg_instr_reg_t *reg = NULL;
+    tg_instr_cfg_t c;
+    uint32_t id;
+    if (tg_instr_reg_create(&reg) != 0)
+        return NULL;
+    tg_instr_cfg_defaults(&c);
+    c.px_scale = 2;
+    c.sz_scale = 8;
+    tg_instr_reg_add(reg, "binance", "BTCUSDT", &c, &id);
+    c.px_scale = 8;
+    c.sz_scale = 6;
+    tg_instr_reg_add(reg, "okx", "ETH-USDT", &c, &id);
+    return reg;
+}
+
+static inline book_out_t it_trade(uint32_t instr, int64_t ts, uint64_t trade_id, int64_t px,
+                                  int64_t sz, uint8_t side)
+{
+    book_out_t r;
+    memset(&r, 0, sizeof r);
+    r.kind = BOOK_OUT_TRADE;
+    r.instr = instr;
+    r.ts_exch = ts;
+    r.ts_recv = ts + 1500000; /* 1.5 ms later */
+    r.ts_mono = tg_clock_mono_ns();
+    r.u.trade.price = px;
+    r.u.trade.size = sz;
+    r.u.trade.trade_id = trade_id;
+    r.u.trade.seq = trade_id * 10;
+    r.u.trade.side = side;
+    return r;
+}
+
+/* Run a shell command as the postgres user. */
+static inline int it_as_postgres(const char *cmd)
+{
+    char buf[4200];
+    if (getuid() == 0)
+        snprintf(buf, sizeof buf, "su -s /bin/sh postgres -c \"%s\" >/dev/null 2>&1", cmd);
+    else
+        snprintf(buf, sizeof buf, "sh -c \"%s\" >/dev/null 2>&1", cmd);
+    return system(buf);
+}
+
+static inline int it_pg_stop(void)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s/pg_ctl -D '%s' -m immediate -w -t 30 stop",
+             getenv("TG_TEST_PG_BIN"), getenv("TG_TEST_PG_DATA"));
+    return it_as_postgres(cmd);
+}
+
+/* Same options as tests/fixtures/services.sh. */
+static inline int it_pg_start(void)
+{
+    char cmd[2048];
+    const char *sock = getenv("TG_TEST_PG_SOCKDIR");
+    snprintf(cmd, sizeof cmd,
+             "%s/pg_ctl -D '%s' -l '%s/pg.log' -w -t 60 -o \\\"-c listen_addresses=127.0.0.1 "
+             "-p %s -c unix_socket_directories='%s' -c fsync=off -c synchronous_commit=off "
+             "-c full_page_writes=off -c max_connections=200\\\" start",
+             getenv("TG_TEST_PG_BIN"), getenv("TG_TEST_PG_DATA"), sock, getenv("TG_TEST_PG_PORT"),
+             sock);
+    return it_as_postgres(cmd);
+}
+
+static inline void it_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+#endif

@@ -1,0 +1,1009 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Integration tests of feeds/feed_conn (websocket client transport) against the real
+ * tickgate-replay server (TG_REPLAY_BIN) serving real recordings (TG_RECORDINGS) over ws and
+ * wss on loopback. A test venue handler (defined here, independent of the venue parsers)
+ * sends the recording's subscribes, keeps a copy of every frame and emits one event per frame
+ * into the ring. Expected frames come from the recordings through feeds/feed_tgrec.h; TLS uses
+ * a throwaway certificate made at test time (tools/replay/gen-test-cert.sh), verified with
+ * ca_file (verification stays on).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "book/tg_clock.h"
+#include "book/tg_err.h"
+#include "book/tg_instr.h"
+#include "book/tg_ring.h"
+#include "feeds/feed_capture.h"
+#include "feeds/feed_conn.h"
+#include "feeds/feed_tgrec.h"
+
+#define KRAKEN  "kraken/cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec"
+#define BINANCE "binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst"
+
+static const char *g_bin, *g_recs, *g_root;
+static char g_certdir[256], g_cert[300];
+
+/* ---------- expected frames (shared reader) ---------- */
+
+typedef struct expect {
+    feed_tgrec_t *r;
+    const char **f;
+    size_t *len;
+    size_t n;
+    const char *rest_body; /* first in-band REST snapshot body, if any */
+    size_t rest_len;
+} expect_t;
+
+static void expect_load(expect_t *e, const char *rel)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", g_recs, rel);
+    memset(e, 0, sizeof(*e));
+    assert_int_equal(feed_tgrec_open(&e->r, path), 0);
+    e->f = calloc(e->r->data_lines, sizeof(*e->f));
+    e->len = calloc(e->r->data_lines, sizeof(*e->len));
+    assert_non_null(e->f);
+    assert_non_null(e->len);
+    int64_t ts;
+    const char *f;
+    size_t len;
+    int rc;
+    const char *pre = "\"generated\":true,\"data\":";
+    while ((rc = feed_tgrec_next(e->r, &ts, &f, &len)) == 1) {
+        if (feed_tgrec_is_generated(f, len)) {
+            const char *d = strstr(f, pre);
+            if (d && !e->rest_body) {
+                e->rest_body = d + strlen(pre);
+                e->rest_len = len - (size_t)(e->rest_body - f) - 1; /* minus the final '}' */
+            }
+            continue;
+        }
+        e->f[e->n] = f;
+        e->len[e->n++] = len;
+    }
+    assert_int_equal(rc, 0);
+    assert_true(e->n > 1000);
+}
+
+static void expect_free(expect_t *e)
+{
+    free(e->f);
+    free(e->len);
+    feed_tgrec_close(&e->r);
+}
+
+/* ---------- the replay server process ---------- */
+
+typedef struct server {
+    pid_t pid;
+    int port;
+    char errpath[64];
+} server_t;
+
+static void server_start(server_t *s, const char *rec, const char *const *extra)
+{
+    int out[2];
+    assert_int_equal(pipe(out), 0);
+    snprintf(s->errpath, sizeof(s->errpath), "/tmp/tg-feedconn-test-XXXXXX");
+    int efd = mkstemp(s->errpath);
+    assert_true(efd >= 0);
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", g_recs, rec);
+    const char *argv[32];
+    size_t n = 0;
+    argv[n++] = g_bin;
+    argv[n++] = "serve";
+    argv[n++] = "--port";
+    argv[n++] = "0";
+    argv[n++] = "--quiet";
+    argv[n++] = "--max"; /* as fast as we read: the tests do not depend on the pace */
+    for (size_t i = 0; extra && extra[i]; i++)
+        argv[n++] = extra[i];
+    argv[n++] = path;
+    argv[n] = NULL;
+    s->pid = fork();
+    assert_true(s->pid >= 0);
+    if (s->pid == 0) {
+        dup2(out[1], 1);
+        dup2(efd, 2);
+        close(out[0]);
+        execv(g_bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    close(efd);
+    char line[128] = {0};
+    size_t got = 0;
+    struct pollfd pfd = {out[0], POLLIN, 0};
+    while (got < sizeof(line) - 1 && !memchr(line, '\n', got)) {
+        if (poll(&pfd, 1, 15000) <= 0)
+            break;
+        ssize_t r = read(out[0], line + got, sizeof(line) - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        line[got] = 0;
+    }
+    close(out[0]);
+    s->port = 0;
+    assert_int_equal(sscanf(line, "listening port=%d", &s->port), 1);
+}
+
+static void server_stop(server_t *s)
+{
+    int st = 0;
+    kill(s->pid, SIGTERM);
+    waitpid(s->pid, &st, 0);
+    unlink(s->errpath);
+}
+
+/* ---------- test venue handler ---------- */
+
+typedef struct tstate {
+    const char *const *sent; /* recording's subscribes */
+    size_t n_sent;
+    const char *rest_path; /* requested in on_open when set */
+    bool keep;             /* keep frame copies */
+    char **f;
+    size_t *len;
+    size_t n, cap;
+    size_t conn_start[64]; /* frame index where each connection began */
+    int64_t open_mono[64], close_mono[64];
+    int opens, closes, errors;
+    _Atomic size_t n_pub;
+    _Atomic int opens_pub, rest_pub, ticks;
+    int rest_status;
+    uint64_t rest_tag;
+    char *rest_body;
+    size_t rest_len;
+} tstate_t;
+
+static tstate_t G;
+
+static void tstate_reset(void)
+{
+    for (size_t i = 0; G.f && i < G.n; i++)
+        free(G.f[i]);
+    free(G.f);
+    free(G.len);
+    free(G.rest_body);
+    memset(&G, 0, sizeof(G));
+}
+
+static void tstate_take_sent(const feed_tgrec_t *r)
+{
+    G.sent = r->sent;
+    G.n_sent = r->n_sent;
+}
+
+static int tv_on_open(feed_handler_t *h)
+{
+    if (G.opens < 64) {
+        G.conn_start[G.opens] = G.n;
+        G.open_mono[G.opens] = tg_clock_mono_ns();
+    }
+    G.opens++;
+    /* no cmocka asserts here: this runs on the feed thread */
+    for (size_t i = 0; i < G.n_sent; i++)
+        if (h->send(h->tctx, G.sent[i], strlen(G.sent[i])) != 0)
+            G.errors++;
+    if (G.rest_path && h->rest_get(h->tctx, G.rest_path, 42) != 0)
+        G.errors++;
+    atomic_store(&G.opens_pub, G.opens);
+    return 0;
+}
+
+static int tv_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t tr, int64_t tm)
+{
+    if (buf[len] != 0) /* the transport NUL-terminates */
+        G.errors++;
+    if (G.keep) {
+        if (G.n == G.cap) {
+            G.cap = G.cap ? G.cap * 2 : 8192;
+            G.f = realloc(G.f, G.cap * sizeof(*G.f));
+            G.len = realloc(G.len, G.cap * sizeof(*G.len));
+            if (!G.f || !G.len)
+                abort();
+        }
+        G.f[G.n] = malloc(len + 1);
+        if (!G.f[G.n])
+            abort();
+        memcpy(G.f[G.n], buf, len + 1);
+        G.len[G.n] = len;
+    }
+    G.n++;
+    tg_event_t ev = {0};
+    ev.kind = TG_EV_TRADE;
+    ev.instr = h->n_instr ? h->instr[0] : 0;
+    ev.seq = G.n;
+    ev.ts_recv = tr;
+    ev.ts_mono = tm;
+    ev.flags = TG_EVF_LAST;
+    feed_emit(h, &ev);
+    atomic_store(&G.n_pub, G.n);
+    return 0;
+}
+
+static int tv_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
+                      int64_t tr, int64_t tm)
+{
+    G.rest_status = status;
+    G.rest_tag = tag;
+    free(G.rest_body);
+    G.rest_body = malloc(len + 1);
+    if (!G.rest_body)
+        abort();
+    memcpy(G.rest_body, body, len + 1);
+    G.rest_len = len;
+    atomic_fetch_add(&G.rest_pub, 1);
+    return 0;
+}
+
+static void tv_on_close(feed_handler_t *h, int64_t tr, int64_t tm)
+{
+    if (G.closes < 64)
+        G.close_mono[G.closes] = tm;
+    G.closes++;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        tg_event_t ev = {0};
+        ev.kind = TG_EV_STALE;
+        ev.instr = h->instr[i];
+        ev.ts_recv = tr;
+        ev.ts_mono = tm;
+        ev.flags = TG_EVF_LAST;
+        feed_emit(h, &ev);
+    }
+}
+
+static void tv_on_tick(feed_handler_t *h, int64_t now)
+{
+    atomic_fetch_add(&G.ticks, 1);
+}
+
+static const feed_venue_t tv_venue = {
+    .name = "test",
+    .on_tick = tv_on_tick,
+    .on_open = tv_on_open,
+    .on_frame = tv_on_frame,
+    .on_rest = tv_on_rest,
+    .on_close = tv_on_close,
+};
+
+/* ---------- fixture: registry, ring, loop ---------- */
+
+typedef struct fx {
+    tg_instr_reg_t *reg;
+    tg_ring_t *ring;
+    feed_loop_t *loop;
+    feed_conn_t *conn;
+    feed_conn_cfg_t cc;
+    char url[256], rest[256];
+} fx_t;
+
+static const char *const k_syms[] = {"XBT/TEST"};
+
+static void test_log(void *ctx, int level, const char *msg)
+{
+    if (getenv("TG_TEST_VERBOSE"))
+        fprintf(stderr, "[%d] %s\n", level, msg);
+}
+
+static void fx_init(fx_t *x, uint32_t ring_cap)
+{
+    memset(x, 0, sizeof(*x));
+    assert_int_equal(tg_instr_reg_create(&x->reg), 0);
+    uint32_t id;
+    assert_int_equal(tg_instr_reg_add(x->reg, "test", k_syms[0], NULL, &id), 0);
+    assert_int_equal(tg_ring_create(&x->ring, ring_cap, sizeof(tg_event_t)), 0);
+    assert_int_equal(feed_loop_create(&x->loop, NULL), 0);
+    feed_conn_cfg_defaults(&x->cc);
+    x->cc.venue_impl = &tv_venue;
+    x->cc.reg = x->reg;
+    x->cc.symbols = k_syms;
+    x->cc.n_symbols = 1;
+    x->cc.ring = x->ring;
+    x->cc.backoff_min_ms = 50;
+    x->cc.backoff_max_ms = 400;
+    x->cc.log = test_log;
+}
+
+static void fx_start(fx_t *x)
+{
+    assert_int_equal(feed_loop_add(x->loop, &x->cc, &x->conn), 0);
+    assert_int_equal(feed_loop_start(x->loop), 0);
+}
+
+static void fx_free(fx_t *x)
+{
+    feed_loop_destroy(&x->loop);
+    tg_ring_destroy(&x->ring);
+    tg_instr_reg_destroy(&x->reg);
+}
+
+static bool wait_frames(size_t n, int ms)
+{
+    for (int i = 0; i < ms / 5; i++) {
+        if (atomic_load(&G.n_pub) >= n)
+            return true;
+        usleep(5000);
+    }
+    return atomic_load(&G.n_pub) >= n;
+}
+
+/* Compare the frames of connection k (G.conn_start[k] ...) with the recording. */
+static void assert_frames_equal(const expect_t *e, size_t from, size_t count)
+{
+    assert_true(G.n >= from + count);
+    for (size_t i = 0; i < count; i++) {
+        if (G.len[from + i] != e->len[i] || memcmp(G.f[from + i], e->f[i], e->len[i]) != 0)
+            fail_msg("frame %zu differs (len %zu vs %zu)", i, G.len[from + i], e->len[i]);
+    }
+}
+
+static size_t drain_ring(tg_ring_t *r, size_t *gaps, size_t *stales, uint64_t *last_seq)
+{
+    tg_event_t ev;
+    size_t n = 0;
+    while (tg_ring_spsc_pop(r, &ev)) {
+        n++;
+        if (ev.kind == TG_EV_GAP && gaps)
+            (*gaps)++;
+        if (ev.kind == TG_EV_STALE && stales)
+            (*stales)++;
+        if (ev.kind == TG_EV_TRADE && last_seq) {
+            assert_true(ev.seq > *last_seq);
+            *last_seq = ev.seq;
+        }
+    }
+    return n;
+}
+
+/* ---------- tests ---------- */
+
+static bool g_deflate;
+
+static void run_whole_recording(bool tls, bool capture)
+{
+    expect_t e;
+    expect_load(&e, KRAKEN);
+    tstate_reset();
+    tstate_take_sent(e.r);
+    G.keep = true;
+    server_t s;
+    char key[300];
+    snprintf(key, sizeof(key), "%s/key.pem", g_certdir);
+    const char *tls_args[] = {"--hold", "--tls", "--cert", g_cert, "--key", key, NULL};
+    const char *ws_args[] = {"--hold", NULL};
+    server_start(&s, KRAKEN, tls ? tls_args : ws_args);
+    fx_t x;
+    fx_init(&x, 1u << 16);
+    /* "localhost" goes through the resolver thread; TLS verifies the test certificate. */
+    snprintf(x.url, sizeof(x.url), "%s://localhost:%d/ws", tls ? "wss" : "ws", s.port);
+    x.cc.url = x.url;
+    x.cc.deflate = g_deflate;
+    if (tls)
+        x.cc.ca_file = g_cert;
+    feed_capture_t *cap = NULL;
+    char capdir[64] = "/tmp/tg-capture-XXXXXX";
+    if (capture) {
+        assert_non_null(mkdtemp(capdir));
+        feed_capture_cfg_t kc;
+        feed_capture_cfg_defaults(&kc);
+        kc.dir = capdir;
+        kc.prefix = "it";
+        assert_int_equal(feed_capture_create(&cap, &kc), 0);
+        x.cc.capture = cap;
+    }
+    fx_start(&x);
+    assert_true(wait_frames(e.n, 30000));
+    feed_loop_stop(x.loop);
+    assert_int_equal(G.errors, 0);
+    assert_int_equal(G.opens, 1);
+    assert_int_equal(G.n, e.n);
+    assert_frames_equal(&e, G.conn_start[0], e.n);
+    const feed_stats_t *st = feed_conn_stats(x.conn);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
+    assert_int_equal(TG_STAT_GET(ts->rx_frames), e.n);
+    assert_int_equal(TG_STAT_GET(st->frames), 0); /* the handler's own count: ours counts none */
+    assert_int_equal(TG_STAT_GET(ts->tx_frames), (uint64_t)e.r->n_sent * G.opens);
+    assert_int_equal(TG_STAT_GET(ts->ev_dropped), 0);
+    size_t stales = 0;
+    uint64_t last = 0;
+    size_t nev = drain_ring(x.ring, NULL, &stales, &last);
+    assert_int_equal(nev, G.n + stales);       /* one event per frame + STALE per close */
+    assert_int_equal(stales, (size_t)G.opens); /* stop closes the open connection too */
+    feed_conn_status_t cs;
+    feed_conn_status(x.conn, &cs);
+    assert_int_equal(cs.state, FEED_CONN_STOPPED);
+    assert_true(cs.last_frame_ns > 0);
+    if (capture) {
+        feed_tgrec_t *r = NULL;
+        assert_int_equal(feed_tgrec_open(&r, feed_capture_path(cap)), 0);
+        assert_string_equal(r->venue, "test");
+        assert_string_equal(r->url, x.url);
+        assert_string_equal(r->symbols, k_syms[0]);
+        assert_int_equal(r->n_sent, e.r->n_sent);
+        for (size_t i = 0; i < r->n_sent; i++)
+            assert_string_equal(r->sent[i], e.r->sent[i]);
+        /* One connection, one file: every frame of the recording, in order. */
+        feed_tgrec_close(&r);
+        int64_t ts_ns;
+        const char *f;
+        size_t len, i = 0;
+        char name[1024];
+        snprintf(name, sizeof(name), "%s", feed_capture_path(cap));
+        assert_int_equal(TG_STAT_GET(feed_capture_stats(cap)->files), 1);
+        assert_int_equal(TG_STAT_GET(feed_capture_stats(cap)->frames), e.n);
+        feed_capture_destroy(&cap);
+        assert_int_equal(feed_tgrec_open(&r, name), 0);
+        while (feed_tgrec_next(r, &ts_ns, &f, &len) == 1) {
+            assert_true(i < e.n);
+            assert_int_equal(len, e.len[i]);
+            assert_memory_equal(f, e.f[i], len);
+            assert_true(ts_ns > 0);
+            i++;
+        }
+        assert_int_equal(i, e.n);
+        feed_tgrec_close(&r);
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", capdir);
+        assert_int_equal(system(cmd), 0);
+    }
+    fx_free(&x);
+    server_stop(&s);
+    expect_free(&e);
+}
+
+static void test_every_kraken_frame_arrives_byte_identical_over_ws_via_dns(void **st)
+{
+    run_whole_recording(false, false);
+}
+
+static void test_every_kraken_frame_arrives_byte_identical_over_verified_wss(void **st)
+{
+    run_whole_recording(true, false);
+}
+
+static void test_capture_writes_a_tgrec_file_that_reads_back_identical(void **st)
+{
+    run_whole_recording(false, true);
+}
+
+static void test_frames_arrive_identical_with_permessage_deflate_offered(void **st)
+{
+    g_deflate = true; /* the server may decline it; the frames must not change either way */
+    run_whole_recording(false, false);
+    g_deflate = false;
+}
+
+static void test_wss_with_an_untrusted_certificate_never_delivers_and_backs_off(void **st)
+{
+    tstate_reset();
+    server_t s;
+    char key[300];
+    snprintf(key, sizeof(key), "%s/key.pem", g_certdir);
+    const char *args[] = {"--tls", "--cert", g_cert, "--key", key, NULL};
+    server_start(&s, KRAKEN, args);
+    fx_t x;
+    fx_init(&x, 1024);
+    snprintf(x.url, sizeof(x.url), "wss://127.0.0.1:%d/ws", s.port);
+    x.cc.url = x.url; /* no ca_file: the OS store does not know the test CA */
+    fx_start(&x);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
+    for (int i = 0; i < 600 && TG_STAT_GET(ts->connect_errors) < 2; i++)
+        usleep(5000);
+    feed_loop_stop(x.loop);
+    assert_true(TG_STAT_GET(ts->connect_errors) >= 2);
+    assert_int_equal(G.opens, 0);
+    assert_int_equal(G.n, 0);
+    assert_int_equal(TG_STAT_GET(ts->connects), 0);
+    fx_free(&x);
+    server_stop(&s);
+}
+
+static void test_dropped_connections_reconnect_with_backoff_and_resync(void **st)
+{
+    expect_t e;
+    expect_load(&e, KRAKEN);
+    tstate_reset();
+    tstate_take_sent(e.r);
+    G.keep = true;
+    server_t s;
+    const char *args[] = {"--fault", "drop-after=300,times=3", NULL};
+    server_start(&s, KRAKEN, args);
+    fx_t x;
+    fx_init(&x, 1u << 16);
+    snprintf(x.url, sizeof(x.url), "ws://127.0.0.1:%d/ws", s.port);
+    x.cc.url = x.url;
+    x.cc.backoff_min_ms = 100;
+    fx_start(&x);
+    assert_true(wait_frames(3 * 300 + e.n, 30000));
+    feed_loop_stop(x.loop);
+    const feed_stats_t *fs = feed_conn_stats(x.conn);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
+    assert_true(G.opens >= 4);
+    assert_int_equal(TG_STAT_GET(fs->reconnects), (uint64_t)G.opens - 1);
+    assert_int_equal(TG_STAT_GET(ts->connects), (uint64_t)G.opens);
+    /* each dropped connection delivered exactly the first 300 frames, then a resync */
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(G.conn_start[k + 1] - G.conn_start[k], 300);
+        assert_frames_equal(&e, G.conn_start[k], 300);
+        /* backoff: at least half the (doubling) delay passed between close and reopen */
+        int64_t gap_ms = (G.open_mono[k + 1] - G.close_mono[k]) / TG_NS_PER_MS;
+        assert_true(gap_ms >= (100 << k) / 2 - 1);
+    }
+    assert_frames_equal(&e, G.conn_start[3], e.n);
+    size_t stales = 0;
+    uint64_t last = 0;
+    drain_ring(x.ring, NULL, &stales, &last);
+    assert_int_equal(stales, (size_t)G.closes); /* on_close -> STALE for the book */
+    fx_free(&x);
+    server_stop(&s);
+    expect_free(&e);
+}
+
+static void test_oversized_message_resets_the_connection_and_truncated_frame_is_delivered(void **st)
+{
+    expect_t e;
+    expect_load(&e, KRAKEN);
+    tstate_reset();
+    tstate_take_sent(e.r);
+    G.keep = true;
+    server_t s;
+    const char *args[] = {"--fault", "oversize@100,times=1", "--fault", "truncate@50", NULL};
+    server_start(&s, KRAKEN, args);
+    fx_t x;
+    fx_init(&x, 1u << 16);
+    snprintf(x.url, sizeof(x.url), "ws://127.0.0.1:%d/ws", s.port);
+    x.cc.url = x.url;
+    x.cc.max_msg = 1u << 20; /* the junk frame is larger */
+    fx_start(&x);
+    assert_true(wait_frames(99 + e.n, 30000));
+    feed_loop_stop(x.loop);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
+    assert_int_equal(TG_STAT_GET(ts->oversized), 1);
+    assert_true(G.opens >= 2);
+    assert_int_equal(G.conn_start[1], 99); /* frames 1..99, then the junk frame: reset */
+    for (int k = 0; k < 2; k++) {
+        size_t b = G.conn_start[k];
+        /* frame 50 is cut to its first half, the others are intact */
+        assert_true(G.len[b + 49] < e.len[49]);
+        assert_memory_equal(G.f[b + 49], e.f[49], G.len[b + 49]);
+        assert_int_equal(G.len[b + 50], e.len[50]);
+        assert_memory_equal(G.f[b + 50], e.f[50], e.len[50]);
+    }
+    fx_free(&x);
+    server_stop(&s);
+    expect_free(&e);
+}
+
+static void test_silent_feed_goes_stale_and_reconnects(void **st)
+{
+    expect_t e;
+    expect_load(&e, KRAKEN);
+    tstate_reset();
+    tstate_take_sent(e.r);
+    server_t s;
+    const char *args[] = {"--fault", "stall=5000@20,times=1", NULL};
+    server_start(&s, KRAKEN, args);
+    fx_t x;
+    fx_init(&x, 1u << 16);
+    snprintf(x.url, sizeof(x.url), "ws://127.0.0.1:%d/ws", s.port);
+    x.cc.url = x.url;
+    x.cc.stale_ms = 2000; /* margin for a loaded machine; the stall is 5 s */
+    fx_start(&x);
+    assert_true(wait_frames(20 + e.n, 30000));
+    feed_loop_stop(x.loop);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
+    assert_int_equal(TG_STAT_GET(ts->stale), 1);
+    assert_int_equal(G.conn_start[1], 20);
+    assert_int_equal(TG_STAT_GET(feed_conn_stats(x.conn)->reconnects), (uint64_t)G.opens - 1);
+    fx_free(&x);
+    server_stop(&s);
+    expect_free(&e);
+}
+
+static void rest_case(bool tls)
+{
+    expect_t e;
+    expect_load(&e, BINANCE);
+    assert_non_null(e.rest_body);
+    tstate_reset();
+    tstate_take_sent(e.r);
+    G.rest_path = "/api/v3/depth?symbol=BTCUSDT&limit=1000";
+    server_t s;
+    char key[300];
+    snprintf(key, sizeof(key), "%s/key.pem", g_certdir);
+    const char *args[] = {"--tls", "--cert", g_cert, "--key", key, NULL};
+    server_start(&s, BINANCE, tls ? args : NULL);
+    fx_t x;
+    fx_init(&x, 1u << 16);
+    snprintf(x.url, sizeof(x.url), "%s://127.0.0.1:%d/ws", tls ? "wss" : "ws", s.port);
+    snprintf(x.rest, sizeof(x.rest), "%s://localhost:%d", tls ? "https" : "http", s.port);
+    x.cc.url = x.url;
+    x.cc.rest_url = x.rest;
+    if (tls)
+        x.cc.ca_file = g_cert;
+    fx_start(&x);
+    for (int i = 0; i < 2000 && atomic_load(&G.rest_pub) == 0; i++)
+        usleep(5000);
+    feed_loop_stop(x.loop);
+    assert_true(atomic_load(&G.rest_pub) >= 1);
+    assert_int_equal(G.rest_status, 200);
+    assert_int_equal(G.rest_tag, 42);
+    assert_int_equal(G.rest_len, e.rest_len);
+    assert_memory_equal(G.rest_body, e.rest_body, e.rest_len);
+    assert_int_equal(TG_STAT_GET(feed_conn_tstats(x.conn)->rest_ok), 1);
+    fx_free(&x);
+    server_stop(&s);
+    expect_free(&e);
+}
+
+static void test_rest_snapshot_over_http_is_the_recorded_body(void **st)
+{
+    rest_case(false);
+}
+
+static void test_rest_snapshot_over_verified_https_is_the_recorded_body(void **st)
+{
+    rest_case(true);
+}
+
+static void test_rest_to_a_closed_port_reports_status_zero(void **st)
+{
+    expect_t e;
+    expect_load(&e, KRAKEN);
+    tstate_reset();
+    tstate_take_sent(e.r);
+    G.rest_path = "/api/v3/depth?symbol=X";
+    server_t s;
+    server_start(&s, KRAKEN, NULL);
+    fx_t x;
+    fx_init(&x, 1u << 16);
+    snprintf(x.url, sizeof(x.url), "ws://127.0.0.1:%d/ws", s.port);
+    x.cc.url = x.url;
+    x.cc.rest_url = "http://127.0.0.1:1";
+    fx_start(&x);
+    for (int i = 0; i < 2000 && atomic_load(&G.rest_pub) == 0; i++)
+        usleep(5000);
+    feed_loop_stop(x.loop);
+    assert_true(atomic_load(&G.rest_pub) >= 1);
+    assert_int_equal(G.rest_status, 0);
+    assert_true(TG_STAT_GET(feed_conn_tstats(x.conn)->rest_fail) >= 1);
+    fx_free(&x);
+    server_stop(&s);
+    expect_free(&e);
+}
+
+static void test_full_ring_drops_counts_marks_gap_and_resyncs(void **st)
+{
+    expect_t e;
+    expect_load(&e, KRAKEN);
+    tstate_reset();
+    tstate_take_sent(e.r);
+    server_t s;
+    const char *args[] = {"--hold", NULL}; /* the server never closes: reconnects are ours */
+    server_start(&s, KRAKEN, args);
+    fx_t x;
+    fx_init(&x, 4096); /* < the 4321 frames; nobody drains it at first */
+    snprintf(x.url, sizeof(x.url), "ws://127.0.0.1:%d/ws", s.port);
+    x.cc.url = x.url;
+    x.cc.ring_wait_us = 2000;
+    fx_start(&x);
+    const feed_stats_t *fs = feed_conn_stats(x.conn);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
+    /* Still not draining: the overflow closes the connection; the next one's events are
+     * dropped too while the GAP waits for room. */
+    for (int i = 0; i < 2000 && atomic_load(&G.opens_pub) < 2; i++)
+        usleep(5000);
+    assert_true(TG_STAT_GET(fs->ring_full) >= 1);
+    assert_int_equal(TG_STAT_GET(ts->gap_marks), 0);
+    assert_true(atomic_load(&G.opens_pub) >= 2); /* publishes conn_start[1] */
+    size_t second = G.conn_start[1];
+    for (int i = 0; i < 2000 && atomic_load(&G.n_pub) < second + e.n; i++)
+        usleep(5000);
+    /* Now drain: the GAP for the book must come through, and since the second connection's
+     * events (its snapshots, for a real venue) were lost too, a third connection resyncs. */
+    size_t gaps = 0, stales = 0, got = 0;
+    for (int i = 0; i < 16000 && (gaps == 0 || atomic_load(&G.opens_pub) < 3); i++) {
+        got += drain_ring(x.ring, &gaps, &stales, NULL);
+        usleep(500);
+    }
+    assert_true(gaps >= 1);
+    assert_true(atomic_load(&G.opens_pub) >= 3); /* publishes conn_start[2] */
+    /* the third connection is delivered in full while we keep draining */
+    size_t third = G.conn_start[2];
+    for (int i = 0; i < 16000 && atomic_load(&G.n_pub) < third + e.n; i++) {
+        got += drain_ring(x.ring, &gaps, &stales, NULL);
+        usleep(500);
+    }
+    feed_loop_stop(x.loop);
+    got += drain_ring(x.ring, &gaps, &stales, NULL);
+    assert_int_equal(G.n - third, e.n);
+    assert_int_equal(TG_STAT_GET(ts->gap_marks), gaps);
+    assert_true(TG_STAT_GET(ts->ev_dropped) > 0);
+    /* nothing vanished silently: delivered + dropped == emitted */
+    assert_int_equal(got - gaps + TG_STAT_GET(ts->ev_dropped), G.n + (size_t)G.closes);
+    fx_free(&x);
+    server_stop(&s);
+    expect_free(&e);
+}
+
+static void test_stop_is_prompt_while_backing_off_from_a_closed_port(void **st)
+{
+    tstate_reset();
+    fx_t x;
+    fx_init(&x, 1024);
+    x.cc.url = "ws://127.0.0.1:1/ws";
+    x.cc.backoff_min_ms = 5000;
+    x.cc.backoff_max_ms = 5000;
+    fx_start(&x);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
+    for (int i = 0; i < 400 && TG_STAT_GET(ts->connect_errors) == 0; i++)
+        usleep(5000);
+    assert_int_equal(TG_STAT_GET(ts->connect_errors), 1);
+    feed_conn_status_t cs;
+    feed_conn_status(x.conn, &cs);
+    assert_int_equal(cs.state, FEED_CONN_BACKOFF);
+    int64_t t0 = tg_clock_mono_ns();
+    feed_loop_stop(x.loop);
+    assert_true(tg_clock_mono_ns() - t0 < 1000 * TG_NS_PER_MS);
+    feed_conn_status(x.conn, &cs);
+    assert_int_equal(cs.state, FEED_CONN_STOPPED);
+    fx_free(&x);
+}
+
+static void test_a_server_that_never_answers_hits_the_connect_timeout(void **st)
+{
+    /* a listening socket that is never accepted: TCP connects, the upgrade never answers */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 16), 0);
+    socklen_t al = sizeof(a);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    tstate_reset();
+    fx_t x;
+    fx_init(&x, 1024);
+    snprintf(x.url, sizeof(x.url), "ws://127.0.0.1:%d/ws", ntohs(a.sin_port));
+    x.cc.url = x.url;
+    x.cc.connect_timeout_ms = 300;
+    x.cc.backoff_min_ms = 20;
+    x.cc.backoff_max_ms = 40;
+    fx_start(&x);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
+    int64_t t0 = tg_clock_mono_ns();
+    for (int i = 0; i < 800 && TG_STAT_GET(ts->connect_errors) < 2; i++)
+        usleep(5000);
+    int64_t el = tg_clock_mono_ns() - t0;
+    feed_loop_stop(x.loop);
+    close(fd);
+    assert_true(TG_STAT_GET(ts->connect_errors) >= 2);
+    assert_true(el >= 2 * 300 * TG_NS_PER_MS - 50 * TG_NS_PER_MS); /* two full timeouts */
+    assert_int_equal(G.opens, 0);
+    fx_free(&x);
+}
+
+static void test_an_idle_connection_is_pinged_ticked_and_kept(void **st)
+{
+    expect_t e;
+    expect_load(&e, KRAKEN);
+    tstate_reset();
+    tstate_take_sent(e.r);
+    server_t s;
+    const char *args[] = {"--hold", NULL};
+    server_start(&s, KRAKEN, args);
+    fx_t x;
+    fx_init(&x, 1u << 16);
+    snprintf(x.url, sizeof(x.url), "ws://127.0.0.1:%d/ws", s.port);
+    x.cc.url = x.url;
+    x.cc.ping_ms = 600; /* also the pong timeout: margin for a loaded machine */
+    x.cc.stale_ms = 0;  /* silence alone must not close it */
+    fx_start(&x);
+    assert_true(wait_frames(e.n, 30000));
+    const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
+    for (int i = 0; i < 1000 && (TG_STAT_GET(ts->pongs) < 2 || atomic_load(&G.ticks) < 2); i++)
+        usleep(5000);
+    feed_loop_stop(x.loop);
+    assert_true(TG_STAT_GET(ts->pings) >= 2);
+    assert_true(TG_STAT_GET(ts->pongs) >= 2); /* the server answers; lws handles it */
+    assert_true(atomic_load(&G.ticks) >= 2);
+    assert_int_equal(G.opens, 1);
+    assert_int_equal(TG_STAT_GET(ts->closes), 1); /* only the stop */
+    fx_free(&x);
+    server_stop(&s);
+    expect_free(&e);
+}
+
+/* Several connections on one loop: a handler keyed by the connection's instrument keeps a
+ * count and an FNV-1a chain of its frames. */
+typedef struct mc {
+    _Atomic uint64_t n;
+    uint64_t hash;
+    feed_tgrec_t *rec; /* its subscribes are sent on open */
+} mc_t;
+static mc_t g_mc[4];
+
+static int mc_on_open(feed_handler_t *h)
+{
+    const feed_tgrec_t *r = g_mc[h->instr[0] & 3].rec;
+    for (size_t i = 0; r && i < r->n_sent; i++)
+        h->send(h->tctx, r->sent[i], strlen(r->sent[i]));
+    return 0;
+}
+
+static int mc_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t tr, int64_t tm)
+{
+    mc_t *m = &g_mc[h->instr[0] & 3];
+    m->hash = feed_hash_id(buf, len) ^ (m->hash * 0x100000001b3ull);
+    atomic_fetch_add(&m->n, 1);
+    return 0;
+}
+
+static void mc_on_close(feed_handler_t *h, int64_t tr, int64_t tm)
+{
+}
+
+static const feed_venue_t mc_venue = {
+    .name = "test", .on_open = mc_on_open, .on_frame = mc_on_frame, .on_close = mc_on_close};
+
+static void test_three_connections_share_one_loop_each_gets_its_own_stream(void **st)
+{
+    const char *recs[3] = {KRAKEN, "okex/cryptofeed_9a4a9b9d_OKEX.ws.1.tgrec",
+                           "bybit/nautilus_bybit_ob500_XRPUSDT_20241201.tgrec"};
+    const char *syms[3][1] = {{"A"}, {"B"}, {"C"}};
+    uint64_t want_n[3] = {0}, want_h[3] = {0};
+    server_t s[3];
+    fx_t x;
+    fx_init(&x, 1024);
+    memset(g_mc, 0, sizeof(g_mc));
+    const char *args[] = {"--hold", NULL};
+    char urls[3][128];
+    for (int k = 0; k < 3; k++) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", g_recs, recs[k]);
+        feed_tgrec_t *r = NULL;
+        assert_int_equal(feed_tgrec_open(&r, path), 0);
+        int64_t ts;
+        const char *f;
+        size_t len;
+        while (feed_tgrec_next(r, &ts, &f, &len) == 1) {
+            if (feed_tgrec_is_generated(f, len))
+                continue;
+            want_h[k] = feed_hash_id(f, len) ^ (want_h[k] * 0x100000001b3ull);
+            want_n[k]++;
+        }
+        g_mc[(k + 1) & 3].rec = r;
+        server_start(&s[k], recs[k], args);
+        uint32_t id;
+        assert_int_equal(tg_instr_reg_add(x.reg, "test", syms[k][0], NULL, &id), 0);
+        feed_conn_cfg_t c = x.cc;
+        c.venue_impl = &mc_venue;
+        c.symbols = syms[k];
+        c.n_symbols = 1;
+        c.name = syms[k][0];
+        snprintf(urls[k], sizeof(urls[k]), "ws://127.0.0.1:%d/ws", s[k].port);
+        c.url = urls[k];
+        assert_int_equal(feed_loop_add(x.loop, &c, NULL), 0);
+    }
+    assert_int_equal(feed_loop_count(x.loop), 3);
+    assert_int_equal(feed_loop_start(x.loop), 0);
+    for (int i = 0; i < 3000; i++) {
+        bool done = true;
+        for (int k = 0; k < 3; k++)
+            done &= atomic_load(&g_mc[(k + 1) & 3].n) >= want_n[k];
+        if (done)
+            break;
+        usleep(5000);
+    }
+    feed_loop_stop(x.loop);
+    for (int k = 0; k < 3; k++) {
+        /* ids: "XBT/TEST" is 0, then A, B, C */
+        assert_int_equal(atomic_load(&g_mc[(k + 1) & 3].n), want_n[k]);
+        assert_true(g_mc[(k + 1) & 3].hash == want_h[k]);
+        feed_conn_status_t cs;
+        feed_conn_status(feed_loop_conn(x.loop, (size_t)k), &cs);
+        assert_int_equal(cs.state, FEED_CONN_STOPPED);
+        assert_string_equal(feed_conn_name(feed_loop_conn(x.loop, (size_t)k)), syms[k][0]);
+        server_stop(&s[k]);
+        feed_tgrec_close(&g_mc[(k + 1) & 3].rec);
+    }
+    fx_free(&x);
+}
+
+static void test_bad_configs_are_refused(void **st)
+{
+    fx_t x;
+    fx_init(&x, 1024);
+    feed_conn_cfg_t c = x.cc;
+    c.url = "http://127.0.0.1:1/";
+    assert_int_equal(feed_loop_add(x.loop, &c, NULL), TG_ECONFIG);
+    c = x.cc;
+    c.url = "ws://:80/";
+    assert_int_equal(feed_loop_add(x.loop, &c, NULL), TG_ECONFIG);
+    c = x.cc;
+    c.url = "ws://127.0.0.1:1/";
+    c.ring = NULL;
+    assert_int_equal(feed_loop_add(x.loop, &c, NULL), TG_ECONFIG);
+    static const char *const unknown[] = {"NOPE"};
+    c = x.cc;
+    c.url = "ws://127.0.0.1:1/";
+    c.symbols = unknown;
+    assert_int_equal(feed_loop_add(x.loop, &c, NULL), TG_ESYMBOL);
+    c = x.cc;
+    c.venue_impl = NULL;
+    c.venue = "no-such-venue";
+    assert_int_equal(feed_loop_add(x.loop, &c, NULL), TG_ECONFIG);
+    assert_int_equal(feed_loop_count(x.loop), 0);
+    fx_free(&x);
+}
+
+int main(void)
+{
+    g_bin = getenv("TG_REPLAY_BIN");
+    g_recs = getenv("TG_RECORDINGS");
+    g_root = getenv("TG_SOURCE_ROOT");
+    if (!g_bin || !g_recs || !g_root) {
+        fprintf(stderr, "TG_REPLAY_BIN, TG_RECORDINGS, TG_SOURCE_ROOT must be set; skipping\n");
+        return 77;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(g_certdir, sizeof(g_certdir), "/tmp/tg-feedconn-cert-XXXXXX");
+    if (!mkdtemp(g_certdir))
+        return 1;
+    snprintf(g_cert, sizeof(g_cert), "%s/cert.pem", g_certdir);
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "sh '%s/tools/replay/gen-test-cert.sh' '%s' >/dev/null", g_root,
+             g_certdir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "gen-test-cert.sh failed\n");
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_configs_are_refused),
+        cmocka_unit_test(test_every_kraken_frame_arrives_byte_identical_over_ws_via_dns),
+        cmocka_unit_test(test_every_kraken_frame_arrives_byte_identical_over_verified_wss),
+        cmocka_unit_test(test_capture_writes_a_tgrec_file_that_reads_back_identical),
+        cmocka_unit_test(test_wss_with_an_untrusted_certificate_never_delivers_and_backs_off),
+        cmocka_unit_test(test_dropped_connections_reconnect_with_backoff_and_resync),
+        cmocka_unit_test(
+            test_oversized_message_resets_the_connection_and_truncated_frame_is_delivered),
+        cmocka_unit_test(test_silent_feed_goes_stale_and_reconnects),
+        cmocka_unit_test(test_rest_snapshot_over_http_is_the_recorded_body),
+        cmocka_unit_test(test_rest_snapshot_over_verified_https_is_the_recorded_body),
+        cmocka_unit_test(test_rest_to_a_closed_port_reports_status_zero),
+        cmocka_unit_test(test_full_ring_drops_counts_marks_gap_and_resyncs),
+        cmocka_unit_test(test_stop_is_prompt_while_backing_off_from_a_closed_port),
+        cmocka_unit_test(test_a_server_that_never_answers_hits_the_connect_timeout),
+        cmocka_unit_test(test_an_idle_connection_is_pinged_ticked_and_kept),
+        cmocka_unit_test(test_three_connections_share_one_loop_each_gets_its_own_stream),
+        cmocka_unit_test(test_frames_arrive_identical_with_permessage_deflate_offered),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_certdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", g_certdir);
+    return rc;
+}

@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * End to end: real venue handlers over the real transport. A recording is served by
+ * tickgate-replay (TG_REPLAY_BIN) and received by feeds/feed_conn with the venue's own handler;
+ * the events that come out of the ring must equal those of an offline run of the same handler
+ * on the same file (feeds/feed_offline.h), except for receive timestamps.
+ *
+ * Binance syncs a websocket diff stream with a REST snapshot: offline, the snapshot is in-band
+ * at its recorded position; live, the handler fetches it from the server's REST endpoint when
+ * it connects, so the two runs buffer different deltas before the snapshot. What must be equal
+ * is what the builder sees: per instrument, the trades in order, and the book events from the
+ * snapshot (BOOK_CLEAR) on, in order. Kraken (websocket snapshots, no REST) must match event
+ * for event. END markers (empty end-of-message) and the STALE of the final close are not
+ * compared; a GAP in either run fails the test.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "book/tg_clock.h"
+#include "book/tg_err.h"
+#include "book/tg_instr.h"
+#include "book/tg_ring.h"
+#include "book/book_builder.h"
+#include "feeds/feed_conn.h"
+#include "feeds/feed_offline.h"
+#include "tests/fixtures/oracle.h"
+
+static const char *g_bin, *g_recs;
+
+typedef struct evs {
+    tg_event_t *v;
+    size_t n, cap;
+} evs_t;
+
+static void evs_push(evs_t *e, const tg_event_t *ev)
+{
+    if (e->n == e->cap) {
+        e->cap = e->cap ? e->cap * 2 : 65536;
+        e->v = realloc(e->v, e->cap * sizeof(*e->v));
+        assert_non_null(e->v);
+    }
+    e->v[e->n++] = *ev;
+}
+
+static int offline_sink(void *ctx, const tg_event_t *ev, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        evs_push(ctx, &ev[i]);
+    return 0;
+}
+
+static pid_t server_start(const char *rec, const char *const *extra, int *port)
+{
+    int out[2];
+    assert_int_equal(pipe(out), 0);
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", g_recs, rec);
+    const char *argv[24] = {g_bin, "serve", "--port", "0", "--quiet", "--hold"};
+    size_t n = 6;
+    for (size_t i = 0; extra && extra[i]; i++)
+        argv[n++] = extra[i];
+    argv[n++] = path;
+    argv[n] = NULL;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(out[1], 1);
+        if (!getenv("TG_TEST_VERBOSE")) {
+            int nul = open("/dev/null", O_WRONLY);
+            dup2(nul, 2);
+        }
+        close(out[0]);
+        execv(g_bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    char line[128] = {0};
+    size_t got = 0;
+    struct pollfd p = {out[0], POLLIN, 0};
+    while (got < sizeof(line) - 1 && !memchr(line, '\n', got) && poll(&p, 1, 15000) > 0) {
+        ssize_t r = read(out[0], line + got, sizeof(line) - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(out[0]);
+    assert_int_equal(sscanf(line, "listening port=%d", port), 1);
+    return pid;
+}
+
+static void server_stop(pid_t pid)
+{
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
+static void test_log(void *ctx, int level, const char *msg)
+{
+    if (getenv("TG_TEST_VERBOSE"))
+        fprintf(stderr, "[%d] %s\n", level, msg);
+}
+
+/* Events one instrument's builder cares about, in order: trades (tr) and book events from
+ * the first BOOK_CLEAR on (bk). */
+static void split(const evs_t *all, uint32_t instr, evs_t *tr, evs_t *bk)
+{
+    bool synced = false;
+    for (size_t i = 0; i < all->n; i++) {
+        const tg_event_t *e = &all->v[i];
+        if (e->instr != instr)
+            continue;
+        assert_true(e->kind != TG_EV_GAP);
+        if (e->kind == TG_EV_TRADE)
+            evs_push(tr, e);
+        if (e->kind == TG_EV_BOOK_CLEAR)
+            synced = true;
+        if (synced &&
+            (e->kind == TG_EV_BOOK_CLEAR || e->kind == TG_EV_LEVEL || e->kind == TG_EV_CHECKSUM))
+            evs_push(bk, e);
+    }
+}
+
+static void assert_same_events(const evs_t *a, const evs_t *b, const char *what, uint32_t instr)
+{
+    if (a->n != b->n)
+        fail_msg("instr %u %s: %zu offline events vs %zu live", instr, what, a->n, b->n);
+    for (size_t i = 0; i < a->n; i++) {
+        tg_event_t x = a->v[i], y = b->v[i];
+        x.ts_recv = y.ts_recv = 0;
+        x.ts_mono = y.ts_mono = 0;
+        if (memcmp(&x, &y, sizeof(x)) != 0)
+            fail_msg("instr %u %s: event %zu differs (kind %u/%u seq %llu/%llu price %lld/%lld)",
+                     instr, what, i, x.kind, y.kind, (unsigned long long)x.seq,
+                     (unsigned long long)y.seq, (long long)x.price, (long long)y.price);
+    }
+}
+
+/* Offline run, then the same file through replay -> feed_conn -> ring; compare. */
+static void run_venue(const char *rel, const char *const *server_args, bool with_rest, bool exact)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", g_recs, rel);
+    tg_instr_reg_t *reg = NULL;
+    assert_int_equal(tg_instr_reg_create(&reg), 0);
+    feed_offline_t *off = NULL;
+    int rc = feed_offline_open(&off, path, NULL, reg, 0);
+    if (rc == TG_ECONFIG) { /* the venue's handler is not in this build yet */
+        tg_instr_reg_destroy(&reg);
+        skip();
+    }
+    assert_int_equal(rc, 0);
+    evs_t want = {0};
+    assert_int_equal(feed_offline_run(off, offline_sink, &want), 0);
+    assert_true(want.n > 1000);
+    uint64_t frames = 0;
+    {
+        feed_tgrec_t *r = NULL;
+        assert_int_equal(feed_tgrec_open(&r, path), 0);
+        int64_t ts;
+        const char *f;
+        size_t len;
+        while (feed_tgrec_next(r, &ts, &f, &len) == 1)
+            frames += !feed_tgrec_is_generated(f, len); /* websocket frames */
+        feed_tgrec_close(&r);
+    }
+
+    int port;
+    pid_t pid = server_start(rel, server_args, &port);
+    tg_ring_t *ring = NULL;
+    assert_int_equal(tg_ring_create(&ring, 1u << 16, sizeof(tg_event_t)), 0);
+    feed_loop_t *loop = NULL;
+    assert_int_equal(feed_loop_create(&loop, NULL), 0);
+    feed_conn_cfg_t c;
+    feed_conn_cfg_defaults(&c);
+    char url[700], rest[64];
+    const char *p = strstr(off->rec->url, "://");
+    p = p ? strchr(p + 3, '/') : NULL;
+    snprintf(url, sizeof(url), "ws://127.0.0.1:%d%s", port, p ? p : "/");
+    snprintf(rest, sizeof(rest), "http://127.0.0.1:%d", port);
+    c.venue = off->rec->venue;
+    c.url = url;
+    c.rest_url = with_rest ? rest : NULL;
+    c.reg = reg;
+    c.depth = off->h.depth;
+    const char *syms[64];
+    size_t ns = 0;
+    for (uint32_t i = 0; i < off->h.n_instr && ns < 64; i++)
+        syms[ns++] = tg_instr_reg_get(reg, off->h.instr[i])->symbol;
+    c.symbols = syms;
+    c.n_symbols = ns;
+    c.ring = ring;
+    c.log = test_log;
+    feed_conn_t *conn = NULL;
+    assert_int_equal(feed_loop_add(loop, &c, &conn), 0);
+    assert_int_equal(feed_loop_start(loop), 0);
+    evs_t got = {0};
+    tg_event_t ev;
+    const feed_stats_t *st = feed_conn_stats(conn);
+    int64_t deadline = tg_clock_mono_ns() + 60 * TG_NS_PER_SEC;
+    const feed_conn_tstats_t *ts = feed_conn_tstats(conn);
+    while (TG_STAT_GET(ts->rx_frames) < frames && tg_clock_mono_ns() < deadline) {
+        while (tg_ring_spsc_pop(ring, &ev))
+            evs_push(&got, &ev);
+        usleep(2000);
+    }
+    feed_loop_stop(loop);
+    while (tg_ring_spsc_pop(ring, &ev))
+        evs_push(&got, &ev);
+    fprintf(stderr,
+            "%s: frames %llu (ws %llu), rest ok %llu fail %llu, gaps %llu, resyncs %llu, "
+            "handled %llu, unhandled %llu, events live %zu offline %zu\n",
+            rel, (unsigned long long)TG_STAT_GET(st->frames),
+            (unsigned long long)TG_STAT_GET(ts->rx_frames),
+            (unsigned long long)TG_STAT_GET(ts->rest_ok),
+            (unsigned long long)TG_STAT_GET(ts->rest_fail),
+            (unsigned long long)TG_STAT_GET(st->gaps), (unsigned long long)TG_STAT_GET(st->resyncs),
+            (unsigned long long)TG_STAT_GET(st->handled),
+            (unsigned long long)TG_STAT_GET(st->unhandled), got.n, want.n);
+    assert_int_equal(TG_STAT_GET(ts->rx_frames), frames);
+    /* the handler accounted for every frame and REST answer it was given */
+    assert_int_equal(TG_STAT_GET(st->frames), frames + TG_STAT_GET(ts->rx_rest));
+    assert_int_equal(TG_STAT_GET(st->reconnects), 0);
+    assert_int_equal(TG_STAT_GET(feed_conn_tstats(conn)->ev_dropped), 0);
+    if (with_rest)
+        assert_true(TG_STAT_GET(feed_conn_tstats(conn)->rest_ok) >= 1);
+
+    for (uint32_t i = 0; i < off->h.n_instr; i++) {
+        evs_t a_tr = {0}, a_bk = {0}, b_tr = {0}, b_bk = {0};
+        split(&want, off->h.instr[i], &a_tr, &a_bk);
+        split(&got, off->h.instr[i], &b_tr, &b_bk);
+        assert_true(a_bk.n > 0);
+        assert_same_events(&a_tr, &b_tr, "trades", off->h.instr[i]);
+        assert_same_events(&a_bk, &b_bk, "book", off->h.instr[i]);
+        free(a_tr.v), free(a_bk.v), free(b_tr.v), free(b_bk.v);
+    }
+    if (exact) {
+        /* event for event, minus the final close's STALE and the receive times */
+        evs_t g2 = {0};
+        for (size_t i = 0; i < got.n; i++)
+            if (got.v[i].kind != TG_EV_STALE)
+                evs_push(&g2, &got.v[i]);
+        assert_same_events(&want, &g2, "all events", 0);
+        free(g2.v);
+    }
+    free(want.v);
+    free(got.v);
+    feed_loop_destroy(&loop);
+    tg_ring_destroy(&ring);
+    server_stop(pid);
+    feed_offline_close(&off);
+    tg_instr_reg_destroy(&reg);
+}
+
+/*
+ * Reconnects: the server drops the TCP connection (no close frame) after `drop` frames for the
+ * first `times` connections; each new connection starts the recording again. The client must
+ * reconnect, mark the books (STALE/GAP), resync from a fresh snapshot, and end with exactly the
+ * oracle's book: a level left over from an aborted connection (a ghost) fails the comparison.
+ * The events go through the real builder (synchronous API), as in the gateway.
+ */
+static void run_reconnects(const char *rel, const char *oracle_name, unsigned drop, unsigned times,
+                           bool with_rest)
+{
+    char path[1024], args_drop[64];
+    snprintf(path, sizeof(path), "%s/%s", g_recs, rel);
+    snprintf(args_drop, sizeof(args_drop), "drop-after=%u,times=%u", drop, times);
+    const char *args[] = {"--max", "--fault", args_drop, NULL};
+    tg_instr_reg_t *reg = NULL;
+    assert_int_equal(tg_instr_reg_create(&reg), 0);
+    feed_offline_t *off = NULL; /* registers the file's symbols and counts its frames */
+    assert_int_equal(feed_offline_open(&off, path, NULL, reg, 0), 0);
+    uint64_t frames = 0;
+    {
+        int64_t ts;
+        const char *f;
+        size_t len;
+        while (feed_tgrec_next(off->rec, &ts, &f, &len) == 1)
+            frames += !feed_tgrec_is_generated(f, len);
+    }
+    int port;
+    pid_t pid = server_start(rel, args, &port);
+    tg_ring_t *ring = NULL;
+    assert_int_equal(tg_ring_create(&ring, 1u << 16, sizeof(tg_event_t)), 0);
+    feed_loop_t *loop = NULL;
+    assert_int_equal(feed_loop_create(&loop, NULL), 0);
+    feed_conn_cfg_t c;
+    feed_conn_cfg_defaults(&c);
+    char url[700], rest[64];
+    const char *p = strstr(off->rec->url, "://");
+    p = p ? strchr(p + 3, '/') : NULL;
+    snprintf(url, sizeof(url), "ws://127.0.0.1:%d%s", port, p ? p : "/");
+    snprintf(rest, sizeof(rest), "http://127.0.0.1:%d", port);
+    c.venue = off->rec->venue;
+    c.url = url;
+    c.rest_url = with_rest ? rest : NULL;
+    c.reg = reg;
+    c.depth = off->h.depth;
+    c.backoff_min_ms = 50;
+    c.backoff_max_ms = 200;
+    const char *syms[64];
+    size_t ns = 0;
+    for (uint32_t i = 0; i < off->h.n_instr && ns < 64; i++)
+        syms[ns++] = tg_instr_reg_get(reg, off->h.instr[i])->symbol;
+    c.symbols = syms;
+    c.n_symbols = ns;
+    c.ring = ring;
+    c.log = test_log;
+    feed_conn_t *conn = NULL;
+    assert_int_equal(feed_loop_add(loop, &c, &conn), 0);
+    book_builder_cfg_t bc;
+    book_builder_cfg_defaults(&bc);
+    bc.reg = reg;
+    book_builder_t *b = NULL;
+    assert_int_equal(book_builder_create(&b, &bc), 0);
+    assert_int_equal(feed_loop_start(loop), 0);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(conn);
+    const feed_stats_t *st = feed_conn_stats(conn);
+    /* the last connection delivers the whole recording */
+    uint64_t want = (uint64_t)drop * times + frames;
+    tg_event_t evb[1024];
+    int64_t deadline = tg_clock_mono_ns() + 90 * TG_NS_PER_SEC;
+    uint64_t stale = 0, gaps = 0, clears = 0;
+    for (;;) {
+        uint32_t n;
+        while ((n = tg_ring_spsc_pop_n(ring, evb, 1024)) > 0) {
+            for (uint32_t i = 0; i < n; i++) {
+                stale += evb[i].kind == TG_EV_STALE;
+                gaps += evb[i].kind == TG_EV_GAP;
+                clears += evb[i].kind == TG_EV_BOOK_CLEAR;
+            }
+            book_builder_apply(b, evb, n);
+        }
+        if (TG_STAT_GET(ts->rx_frames) >= want || tg_clock_mono_ns() > deadline)
+            break;
+        usleep(2000);
+    }
+    usleep(100000);
+    uint32_t n;
+    while ((n = tg_ring_spsc_pop_n(ring, evb, 1024)) > 0)
+        book_builder_apply(b, evb, n);
+    book_builder_flush(b);
+    fprintf(stderr,
+            "%s: frames %llu of %llu, reconnects %llu, stale %llu, gaps %llu, clears %llu\n", rel,
+            (unsigned long long)TG_STAT_GET(ts->rx_frames), (unsigned long long)want,
+            (unsigned long long)TG_STAT_GET(st->reconnects), (unsigned long long)stale,
+            (unsigned long long)gaps, (unsigned long long)clears);
+    assert_int_equal(TG_STAT_GET(ts->rx_frames), want);
+    assert_int_equal(TG_STAT_GET(st->reconnects), times);
+    assert_true(stale + gaps >= times); /* every drop marked the books */
+
+    char opath[1200];
+    snprintf(opath, sizeof(opath), "%s/%s.result.json", getenv("TG_PEER_EXPECTED"), oracle_name);
+    oracle_t o;
+    assert_int_equal(oracle_load(opath, &o), 0);
+    for (uint32_t i = 0; i < off->h.n_instr; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(reg, off->h.instr[i]);
+        char up[TG_SYMBOL_MAX];
+        size_t k = 0;
+        for (; in->symbol[k] && k < sizeof(up) - 1; k++)
+            up[k] = (char)(in->symbol[k] >= 'a' && in->symbol[k] <= 'z' ? in->symbol[k] - 32
+                                                                        : in->symbol[k]);
+        up[k] = 0;
+        const oracle_sym_t *os =
+            oracle_find(&o, in->symbol) ? oracle_find(&o, in->symbol) : oracle_find(&o, up);
+        assert_non_null(os);
+        const book_l2_t *bk = book_builder_book(b, in->id);
+        assert_non_null(bk);
+        /* whole-book depth too: a ghost level deep in the book would not show in the top 10 */
+        assert_int_equal(book_l2_depth(bk, TG_SIDE_BID), (size_t)os->levels_bids);
+        assert_int_equal(book_l2_depth(bk, TG_SIDE_ASK), (size_t)os->levels_asks);
+        tg_level_t lv[32];
+        for (int side = 0; side < 2; side++) {
+            const oracle_level_t *ol = side ? os->asks : os->bids;
+            int on = side ? os->n_asks : os->n_bids;
+            size_t got = book_l2_top(bk, side ? TG_SIDE_ASK : TG_SIDE_BID, lv, 10);
+            assert_int_equal(got, (size_t)on);
+            for (int j = 0; j < on; j++) {
+                int64_t px, sz;
+                assert_int_equal(oracle_dec(ol[j].px, in->px_scale, &px, NULL), 0);
+                assert_int_equal(oracle_dec(ol[j].sz, in->sz_scale, &sz, NULL), 0);
+                if (lv[j].price != px || lv[j].size != sz)
+                    fail_msg("%s %s level %d: got %lld x %lld, oracle %s x %s", in->symbol,
+                             side ? "ask" : "bid", j, (long long)lv[j].price, (long long)lv[j].size,
+                             ol[j].px, ol[j].sz);
+            }
+        }
+    }
+    oracle_free(&o);
+    feed_loop_destroy(&loop);
+    book_builder_destroy(&b);
+    tg_ring_destroy(&ring);
+    server_stop(pid);
+    feed_offline_close(&off);
+    tg_instr_reg_destroy(&reg);
+}
+
+static void test_kraken_reconnects_three_times_and_ends_with_the_oracle_book(void **st)
+{
+    run_reconnects("kraken/cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec",
+                   "cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec", 1500, 3, false);
+}
+
+static void test_binance_reconnects_resync_from_rest_and_end_with_the_oracle_book(void **st)
+{
+    run_reconnects("binance/cryptofeed_1312c062_BINANCE-b38f7c.tgrec.zst",
+                   "cryptofeed_1312c062_BINANCE-b38f7c.tgrec.zst", 3000, 3, true);
+}
+
+static void test_binance_spot_live_events_equal_the_offline_run(void **st)
+{
+    /* paced (x40, ~9 s) so the REST snapshot is fetched while the diffs stream */
+    const char *args[] = {"--speed", "40", NULL};
+    run_venue("binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst", args, true, false);
+}
+
+static void test_kraken_live_events_equal_the_offline_run_event_for_event(void **st)
+{
+    const char *args[] = {"--max", NULL};
+    run_venue("kraken/cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec", args, false, true);
+}
+
+int main(void)
+{
+    g_bin = getenv("TG_REPLAY_BIN");
+    g_recs = getenv("TG_RECORDINGS");
+    if (!g_bin || !g_recs) {
+        fprintf(stderr, "TG_REPLAY_BIN, TG_RECORDINGS must be set; skipping\n");
+        return 77;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_binance_spot_live_events_equal_the_offline_run),
+        cmocka_unit_test(test_kraken_live_events_equal_the_offline_run_event_for_event),
+        cmocka_unit_test(test_kraken_reconnects_three_times_and_ends_with_the_oracle_book),
+        cmocka_unit_test(test_binance_reconnects_resync_from_rest_and_end_with_the_oracle_book),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,831 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Integration tests of tickgate-replay serve: the built binary (TG_REPLAY_BIN) is started on a
+ * free loopback port for each test and driven by a minimal lws client (tools/replay/
+ * tool_replay_client.h) over ws and wss. The expected frames are read independently from the
+ * real recordings in TG_RECORDINGS with the shared tgrec reader (feeds/feed_tgrec.h); the
+ * expected REST bodies are cut out of the recorded in-band snapshot lines here. TLS uses a
+ * throwaway certificate made at test time by tools/replay/gen-test-cert.sh.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "feeds/feed_tgrec.h"
+#include "tools/replay/tool_replay_client.h"
+
+#define KRAKEN    "kraken/cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec"
+#define OKEX      "okex/cryptofeed_9a4a9b9d_OKEX.ws.1.tgrec"
+#define OKX       "okex/cryptofeed_ce58c2a0_OKX.ws.1.tgrec"
+#define BINANCE   "binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst"
+#define BINANCE10 "binance/cryptofeed_1312c062_BINANCE-b38f7c.tgrec.zst"
+#define BITSTAMP  "bitstamp/cryptofeed_1312c062_BITSTAMP-b88f8b.tgrec"
+
+static const char *g_bin, *g_recs, *g_root;
+static char g_certdir[256];
+
+/* ---- expected data, read with the shared reader ---- */
+
+typedef struct expect {
+    feed_tgrec_t *r;
+    const char **f;
+    size_t *len;
+    int64_t *ts;
+    size_t n;
+} expect_t;
+
+static void expect_load(expect_t *e, const char *rel)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", g_recs, rel);
+    memset(e, 0, sizeof(*e));
+    assert_int_equal(feed_tgrec_open(&e->r, path), 0);
+    e->f = calloc(e->r->data_lines, sizeof(*e->f));
+    e->len = calloc(e->r->data_lines, sizeof(*e->len));
+    e->ts = calloc(e->r->data_lines, sizeof(*e->ts));
+    assert_non_null(e->ts);
+    assert_non_null(e->f);
+    assert_non_null(e->len);
+    int64_t ts;
+    const char *f;
+    size_t len;
+    int rc;
+    while ((rc = feed_tgrec_next(e->r, &ts, &f, &len)) == 1)
+        if (!feed_tgrec_is_generated(f, len)) {
+            e->f[e->n] = f;
+            e->ts[e->n] = ts;
+            e->len[e->n++] = len;
+        }
+    assert_int_equal(rc, 0);
+    assert_true(e->n > 100);
+}
+
+static void expect_free(expect_t *e)
+{
+    free(e->f);
+    free(e->len);
+    free(e->ts);
+    feed_tgrec_close(&e->r);
+}
+
+/* The body of the first `{"stream":"<stream>","generated":true,"data":BODY}` line. */
+static char *recorded_body(const char *rel, const char *stream, size_t *blen)
+{
+    char path[1024], pre[256];
+    snprintf(path, sizeof(path), "%s/%s", g_recs, rel);
+    snprintf(pre, sizeof(pre), "{\"stream\":\"%s\",\"generated\":true,\"data\":", stream);
+    feed_tgrec_t *r;
+    assert_int_equal(feed_tgrec_open(&r, path), 0);
+    int64_t ts;
+    const char *f;
+    size_t len;
+    char *out = NULL;
+    while (!out && feed_tgrec_next(r, &ts, &f, &len) == 1)
+        if (len > strlen(pre) && strncmp(f, pre, strlen(pre)) == 0) {
+            *blen = len - strlen(pre) - 1;
+            out = malloc(*blen);
+            memcpy(out, f + strlen(pre), *blen);
+        }
+    feed_tgrec_close(&r);
+    assert_non_null(out);
+    return out;
+}
+
+/* ---- the server process ---- */
+
+typedef struct server {
+    pid_t pid;
+    int port;
+    char errpath[64];
+} server_t;
+
+static void server_start(server_t *s, const char *const *args)
+{
+    int out[2];
+    assert_int_equal(pipe(out), 0);
+    snprintf(s->errpath, sizeof(s->errpath), "/tmp/tg-replay-test-XXXXXX");
+    int efd = mkstemp(s->errpath);
+    assert_true(efd >= 0);
+    const char *argv[64];
+    size_t n = 0;
+    argv[n++] = g_bin;
+    argv[n++] = "serve";
+    argv[n++] = "--port";
+    argv[n++] = "0";
+    argv[n++] = "--quiet";
+    char paths[16][1024];
+    size_t np = 0;
+    for (size_t i = 0; args[i]; i++) {
+        /* recordings are given relative to TG_RECORDINGS as "@rel/path" */
+        if (args[i][0] == '@') {
+            snprintf(paths[np], sizeof(paths[np]), "%s/%s", g_recs, args[i] + 1);
+            argv[n++] = paths[np++];
+        } else {
+            argv[n++] = args[i];
+        }
+    }
+    argv[n] = NULL;
+    s->pid = fork();
+    assert_true(s->pid >= 0);
+    if (s->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* no orphan server if we die */
+        dup2(out[1], 1);
+        dup2(efd, 2);
+        close(out[0]);
+        execv(g_bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    close(efd);
+    char line[128];
+    size_t got = 0;
+    struct pollfd pfd = {out[0], POLLIN, 0};
+    while (got < sizeof(line) - 1 && !memchr(line, '\n', got)) {
+        if (poll(&pfd, 1, 15000) <= 0)
+            break;
+        ssize_t r = read(out[0], line + got, sizeof(line) - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        line[got] = 0;
+    }
+    close(out[0]);
+    line[got] = 0;
+    s->port = 0;
+    assert_int_equal(sscanf(line, "listening port=%d", &s->port), 1);
+    assert_true(s->port > 0);
+}
+
+/* Stop with SIGTERM; the server must exit 0 and print its summary. Returns its stderr. */
+static char *server_stop(server_t *s)
+{
+    int st = 0;
+    assert_int_equal(kill(s->pid, SIGTERM), 0);
+    assert_int_equal(waitpid(s->pid, &st, 0), s->pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    FILE *f = fopen(s->errpath, "r");
+    assert_non_null(f);
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    unlink(s->errpath);
+    assert_non_null(strstr(buf, "tickgate-replay: done: frames"));
+    return buf;
+}
+
+static void client_run(server_t *s, tool_replay_client_cfg_t *cfg, tool_replay_client_res_t *res,
+                       size_t n)
+{
+    cfg->port = s->port;
+    if (!cfg->timeout_ms)
+        cfg->timeout_ms = 30000;
+    assert_int_equal(tool_replay_client_run(cfg, res, n), 0);
+}
+
+static void assert_all_frames(const expect_t *e, const tool_replay_client_res_t *r, size_t first)
+{
+    assert_true(r->n_msgs >= first + e->n);
+    for (size_t i = 0; i < e->n; i++) {
+        if (r->msgs[first + i].len != e->len[i] ||
+            memcmp(r->msgs[first + i].data, e->f[i], e->len[i]) != 0)
+            fail_msg("frame %zu differs (got %zu bytes, recorded %zu)", i, r->msgs[first + i].len,
+                     e->len[i]);
+    }
+}
+
+/* ---- tests: frames ---- */
+
+static void frames_identical(const char *rel, bool tls)
+{
+    expect_t e;
+    expect_load(&e, rel);
+    char at[256];
+    snprintf(at, sizeof(at), "@%s", rel);
+    char cert[300], key[300];
+    snprintf(cert, sizeof(cert), "%s/cert.pem", g_certdir);
+    snprintf(key, sizeof(key), "%s/key.pem", g_certdir);
+    const char *args_ws[] = {"--max", at, NULL};
+    const char *args_wss[] = {"--max", "--tls", "--cert", cert, "--key", key, at, NULL};
+    server_t s;
+    server_start(&s, tls ? args_wss : args_ws);
+    tool_replay_client_cfg_t cfg = {
+        .tls = tls, .collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
+    tool_replay_client_res_t r;
+    client_run(&s, &cfg, &r, 1);
+    assert_true(r.connected);
+    assert_false(r.timed_out);
+    assert_int_equal(r.n_msgs, e.n);
+    assert_int_equal(r.close_status, 1000);
+    assert_all_frames(&e, &r, 0);
+    tool_replay_client_res_free(&r);
+    server_stop(&s);
+    expect_free(&e);
+}
+
+static void test_kraken_frames_arrive_byte_identical_and_in_order_over_ws(void **st)
+{
+    frames_identical(KRAKEN, false);
+}
+
+static void test_okex_frames_arrive_byte_identical_and_in_order_over_wss(void **st)
+{
+    frames_identical(OKEX, true);
+}
+
+static void test_binance_spot_zstd_recording_arrives_byte_identical_over_ws_and_wss(void **st)
+{
+    frames_identical(BINANCE, false);
+    frames_identical(BINANCE, true);
+}
+
+static void test_three_clients_at_once_each_get_the_whole_recording(void **st)
+{
+    expect_t e;
+    expect_load(&e, KRAKEN);
+    const char *args[] = {"--max", "@" KRAKEN, NULL};
+    server_t s;
+    server_start(&s, args);
+    tool_replay_client_cfg_t cfg = {.collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
+    tool_replay_client_res_t r[3];
+    client_run(&s, &cfg, r, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(r[i].n_msgs, e.n);
+        assert_all_frames(&e, &r[i], 0);
+        tool_replay_client_res_free(&r[i]);
+    }
+    server_stop(&s);
+    expect_free(&e);
+}
+
+static void test_each_file_is_served_at_its_own_path_and_unknown_paths_are_refused(void **st)
+{
+    expect_t ek, eo;
+    expect_load(&ek, KRAKEN);
+    expect_load(&eo, OKX);
+    const char *args[] = {"--max", "@" KRAKEN, "@" OKX, NULL};
+    server_t s;
+    server_start(&s, args);
+    tool_replay_client_cfg_t cfg = {.collect = true,
+                                    .path = "/rec/cryptofeed_ce58c2a0_OKX.ws.1",
+                                    .send = eo.r->sent,
+                                    .n_send = eo.r->n_sent};
+    tool_replay_client_res_t r;
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.n_msgs, eo.n);
+    assert_all_frames(&eo, &r, 0);
+    tool_replay_client_res_free(&r);
+    cfg.path = "/rec/cryptofeed_ce58c2a0_KRAKEN.ws.50";
+    cfg.send = ek.r->sent;
+    cfg.n_send = ek.r->n_sent;
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.n_msgs, ek.n);
+    assert_all_frames(&ek, &r, 0);
+    tool_replay_client_res_free(&r);
+    cfg.path = "/rec/nosuch";
+    client_run(&s, &cfg, &r, 1);
+    assert_false(r.connected);
+    assert_int_equal(r.frames, 0);
+    tool_replay_client_res_free(&r);
+    server_stop(&s);
+    expect_free(&ek);
+    expect_free(&eo);
+}
+
+static void test_loop_two_replays_the_recording_twice(void **st)
+{
+    expect_t e;
+    expect_load(&e, OKX);
+    const char *args[] = {"--max", "--loop", "2", "@" OKX, NULL};
+    server_t s;
+    server_start(&s, args);
+    tool_replay_client_cfg_t cfg = {.collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
+    tool_replay_client_res_t r;
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.n_msgs, 2 * e.n);
+    assert_all_frames(&e, &r, 0);
+    assert_all_frames(&e, &r, e.n);
+    tool_replay_client_res_free(&r);
+    server_stop(&s);
+    expect_free(&e);
+}
+
+/* ---- tests: subscribe gating ---- */
+
+static void test_nothing_is_streamed_before_the_client_subscribes(void **st)
+{
+    expect_t e;
+    expect_load(&e, KRAKEN);
+    assert_int_equal(e.r->n_sent, 1);
+    const char *args[] = {"--max", "@" KRAKEN, NULL};
+    server_t s;
+    server_start(&s, args);
+    tool_replay_client_cfg_t cfg = {
+        .collect = true, .send = e.r->sent, .n_send = e.r->n_sent, .send_delay_ms = 700};
+    tool_replay_client_res_t r;
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.frames_before_send, 0);
+    assert_true(r.t_first_us - r.t_connect_us >= 650000);
+    assert_int_equal(r.n_msgs, e.n);
+    assert_all_frames(&e, &r, 0);
+    tool_replay_client_res_free(&r);
+    char *log = server_stop(&s);
+    assert_null(strstr(log, "differs"));
+    expect_free(&e);
+}
+
+static void test_subscribes_are_awaited_until_all_sent_or_quiet_and_blanks_do_not_matter(void **st)
+{
+    expect_t e;
+    expect_load(&e, BITSTAMP);
+    assert_int_equal(e.r->n_sent, 20);
+    /* re-spaced copies of the recorded subscribes */
+    char *sp[20];
+    for (size_t i = 0; i < 20; i++) {
+        const char *m = e.r->sent[i];
+        sp[i] = malloc(3 * strlen(m) + 3);
+        char *o = sp[i];
+        *o++ = ' ';
+        for (; *m; m++) {
+            *o++ = *m;
+            if (*m == ',' || *m == ':')
+                *o++ = ' ';
+        }
+        *o++ = '\n';
+        *o = 0;
+    }
+    const char *args[] = {"--max", "--sub-timeout", "1500", "--sub-settle",
+                          "800",   "@" BITSTAMP,    NULL};
+    server_t s;
+    server_start(&s, args);
+    /* all 20 (re-spaced): streaming starts at once */
+    tool_replay_client_cfg_t cfg = {
+        .collect = true, .send = (const char *const *)sp, .n_send = 20, .timeout_ms = 8000};
+    tool_replay_client_res_t r;
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.n_msgs, e.n);
+    assert_all_frames(&e, &r, 0);
+    assert_true(r.t_first_us - r.t_connect_us < 700000);
+    tool_replay_client_res_free(&r);
+    /* 19 of 20: streaming starts only after the settle time without a further message */
+    cfg.n_send = 19;
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.n_msgs, e.n);
+    assert_all_frames(&e, &r, 0);
+    assert_true(r.t_first_us - r.t_connect_us >= 750000);
+    tool_replay_client_res_free(&r);
+    /* nothing: closed with 1008 after the sub-timeout, no frame */
+    cfg.n_send = 0;
+    client_run(&s, &cfg, &r, 1);
+    assert_true(r.connected);
+    assert_int_equal(r.frames, 0);
+    assert_int_equal(r.close_status, 1008);
+    tool_replay_client_res_free(&r);
+    char *log = server_stop(&s);
+    assert_null(strstr(log, "differs"));
+    assert_non_null(strstr(log, "client sent 19 of 20 recorded subscribe messages, then nothing "
+                                "for 800 ms; streaming"));
+    assert_non_null(strstr(log, "client sent 0 of 20 subscribe messages in 1500 ms; closing"));
+    for (size_t i = 0; i < 20; i++)
+        free(sp[i]);
+    expect_free(&e);
+}
+
+static void test_a_different_subscribe_is_logged_and_streaming_goes_on(void **st)
+{
+    expect_t e;
+    expect_load(&e, KRAKEN);
+    const char *other[] = {"{\"event\":\"subscribe\",\"pair\":[\"XBT/USD\"]}"};
+    const char *args[] = {"--max", "@" KRAKEN, NULL};
+    server_t s;
+    server_start(&s, args);
+    tool_replay_client_cfg_t cfg = {.collect = true, .send = other, .n_send = 1};
+    tool_replay_client_res_t r;
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.n_msgs, e.n);
+    tool_replay_client_res_free(&r);
+    char *log = server_stop(&s);
+    assert_non_null(strstr(log, "differs from the recorded one"));
+    expect_free(&e);
+}
+
+static void test_no_gate_streams_at_once_without_subscribes(void **st)
+{
+    expect_t e;
+    expect_load(&e, KRAKEN);
+    const char *args[] = {"--max", "--no-gate", "@" KRAKEN, NULL};
+    server_t s;
+    server_start(&s, args);
+    tool_replay_client_cfg_t cfg = {.collect = true};
+    tool_replay_client_res_t r;
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.n_msgs, e.n);
+    assert_all_frames(&e, &r, 0);
+    tool_replay_client_res_free(&r);
+    server_stop(&s);
+    expect_free(&e);
+}
+
+static void test_url_subscription_query_is_checked_against_the_recorded_url(void **st)
+{
+    expect_t e;
+    expect_load(&e, BINANCE);
+    const char *q = strchr(e.r->url, '?');
+    assert_non_null(q);
+    const char *args[] = {"--max", "@" BINANCE, NULL};
+    server_t s;
+    server_start(&s, args);
+    char path[600];
+    snprintf(path, sizeof(path), "/stream%s", q);
+    tool_replay_client_cfg_t cfg = {.path = path};
+    tool_replay_client_res_t r;
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.frames, e.n);
+    tool_replay_client_res_free(&r);
+    char *log = server_stop(&s);
+    assert_null(strstr(log, "client asked for"));
+
+    server_start(&s, args);
+    cfg.path = "/stream?streams=ethusdt@trade";
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.frames, e.n);
+    tool_replay_client_res_free(&r);
+    log = server_stop(&s);
+    assert_non_null(strstr(log, "client asked for ?streams=ethusdt@trade"));
+    expect_free(&e);
+}
+
+/* ---- tests: pace ---- */
+
+static void test_speed_ten_plays_at_a_tenth_of_the_recorded_span(void **st)
+{
+    expect_t e;
+    expect_load(&e, OKX);
+    /* recorded span between the first and last websocket frame */
+    double want = (double)(e.ts[e.n - 1] - e.ts[0]) / 1e9 / 10.0;
+    const char *args[] = {"--speed", "10", "@" OKX, NULL};
+    server_t s;
+    server_start(&s, args);
+    tool_replay_client_cfg_t cfg = {.collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
+    tool_replay_client_res_t r;
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.n_msgs, e.n);
+    double got = (double)(r.t_last_us - r.t_first_us) / 1e6;
+    print_message("recorded span / 10 = %.3f s, replayed in %.3f s\n", want, got);
+    assert_true(got > want * 0.9);
+    assert_true(got < want * 1.3 + 0.3);
+    tool_replay_client_res_free(&r);
+    server_stop(&s);
+    expect_free(&e);
+}
+
+/* ---- tests: REST ---- */
+
+/* GET over plain TCP or TLS; returns the HTTP status and the body. */
+static int http_get(int port, bool tls, const char *path, char **body, size_t *blen)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    SSL_CTX *ctx = NULL;
+    SSL *ssl = NULL;
+    if (tls) {
+        ctx = SSL_CTX_new(TLS_client_method());
+        ssl = SSL_new(ctx);
+        SSL_set_fd(ssl, fd);
+        assert_int_equal(SSL_connect(ssl), 1);
+    }
+    char req[512];
+    int n = snprintf(req, sizeof(req),
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+    if (tls)
+        assert_int_equal(SSL_write(ssl, req, n), n);
+    else
+        assert_int_equal(write(fd, req, (size_t)n), n);
+    size_t cap = 1 << 20, got = 0;
+    char *buf = malloc(cap);
+    long clen = -1;
+    char *hend = NULL;
+    for (;;) {
+        if (got == cap - 1) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+        ssize_t r = tls ? SSL_read(ssl, buf + got, (int)(cap - 1 - got))
+                        : read(fd, buf + got, cap - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        buf[got] = 0;
+        if (!hend && (hend = strstr(buf, "\r\n\r\n"))) {
+            char *cl = strcasestr(buf, "content-length:");
+            assert_non_null(cl);
+            clen = strtol(cl + 15, NULL, 10);
+        }
+        if (hend && (long)(got - (size_t)(hend + 4 - buf)) >= clen)
+            break;
+    }
+    assert_non_null(hend);
+    int status = atoi(buf + 9);
+    *blen = (size_t)clen;
+    *body = malloc(*blen + 1);
+    memcpy(*body, hend + 4, *blen);
+    (*body)[*blen] = 0;
+    free(buf);
+    if (tls) {
+        SSL_free(ssl);
+        SSL_CTX_free(ctx);
+    }
+    close(fd);
+    return status;
+}
+
+static void test_rest_snapshots_are_the_recorded_bodies_byte_for_byte(void **st)
+{
+    const char *args[] = {"@" BINANCE, "@" BINANCE10, "@" BITSTAMP, NULL};
+    server_t s;
+    server_start(&s, args);
+    size_t wl, gl;
+    char *want, *got;
+
+    want = recorded_body(BINANCE, "btcusdt@depthSnapshot", &wl);
+    assert_int_equal(http_get(s.port, false,
+                              "/rec/hftbacktest_spot_btcusdt_20240808/api/v3/depth?symbol=BTCUSDT"
+                              "&limit=1000",
+                              &got, &gl),
+                     200);
+    assert_int_equal(gl, wl);
+    assert_memory_equal(got, want, wl);
+    free(got);
+    free(want);
+
+    want = recorded_body(BINANCE10, "zilusdt@depthSnapshot", &wl);
+    assert_int_equal(http_get(s.port, false,
+                              "/rec/cryptofeed_1312c062_BINANCE-b38f7c/api/v3/depth?symbol=zilusdt",
+                              &got, &gl),
+                     200);
+    assert_int_equal(gl, wl);
+    assert_memory_equal(got, want, wl);
+    free(got);
+    free(want);
+
+    want = recorded_body(BITSTAMP, "diff_order_book_btcusdc@depthSnapshot", &wl);
+    assert_int_equal(http_get(s.port, false,
+                              "/rec/cryptofeed_1312c062_BITSTAMP-b88f8b/api/v2/order_book/BTCUSDC/",
+                              &got, &gl),
+                     200);
+    assert_int_equal(gl, wl);
+    assert_memory_equal(got, want, wl);
+    free(got);
+    free(want);
+
+    assert_int_equal(http_get(s.port, false,
+                              "/rec/hftbacktest_spot_btcusdt_20240808/api/v3/depth?symbol=ETHUSDT",
+                              &got, &gl),
+                     404);
+    assert_non_null(strstr(got, "unknown symbol"));
+    free(got);
+    server_stop(&s);
+}
+
+static void test_rest_snapshot_over_https_at_the_short_path_with_one_file(void **st)
+{
+    char cert[300], key[300];
+    snprintf(cert, sizeof(cert), "%s/cert.pem", g_certdir);
+    snprintf(key, sizeof(key), "%s/key.pem", g_certdir);
+    const char *args[] = {"--tls", "--cert", cert, "--key", key, "@" BINANCE, NULL};
+    server_t s;
+    server_start(&s, args);
+    size_t wl, gl;
+    char *want = recorded_body(BINANCE, "btcusdt@depthSnapshot", &wl), *got;
+    assert_int_equal(http_get(s.port, true, "/api/v3/depth?symbol=btcUSDT&limit=5000", &got, &gl),
+                     200);
+    assert_int_equal(gl, wl);
+    assert_memory_equal(got, want, wl);
+    free(got);
+    free(want);
+    server_stop(&s);
+}
+
+/* ---- tests: faults ---- */
+
+static void drop_after(bool tls)
+{
+    expect_t e;
+    expect_load(&e, KRAKEN);
+    char cert[300], key[300];
+    snprintf(cert, sizeof(cert), "%s/cert.pem", g_certdir);
+    snprintf(key, sizeof(key), "%s/key.pem", g_certdir);
+    const char *args_ws[] = {"--max", "--fault", "drop-after=100,times=1", "@" KRAKEN, NULL};
+    const char *args_wss[] = {
+        "--max",    "--fault", "drop-after=100,times=1", "--tls", "--cert", cert, "--key", key,
+        "@" KRAKEN, NULL};
+    server_t s;
+    server_start(&s, tls ? args_wss : args_ws);
+    tool_replay_client_cfg_t cfg = {
+        .tls = tls, .collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
+    tool_replay_client_res_t r;
+    client_run(&s, &cfg, &r, 1);
+    assert_true(r.connected);
+    assert_int_equal(r.n_msgs, 100);
+    assert_int_equal(r.close_status, -1);
+    for (size_t i = 0; i < 100; i++)
+        assert_memory_equal(r.msgs[i].data, e.f[i], e.len[i]);
+    tool_replay_client_res_free(&r);
+    client_run(&s, &cfg, &r, 1); /* second connection: not affected */
+    assert_int_equal(r.n_msgs, e.n);
+    assert_int_equal(r.close_status, 1000);
+    tool_replay_client_res_free(&r);
+    char *log = server_stop(&s);
+    assert_non_null(strstr(log, "fault drop-after=100,times=1: dropping TCP after 100 frames"));
+    expect_free(&e);
+}
+
+static void test_drop_after_closes_without_close_frame_for_the_first_connections_only(void **st)
+{
+    drop_after(false);
+    drop_after(true);
+}
+
+static void test_stall_pauses_after_the_given_frame(void **st)
+{
+    expect_t e;
+    expect_load(&e, KRAKEN);
+    const char *args[] = {"--max", "--fault", "stall=1000@50", "@" KRAKEN, NULL};
+    server_t s;
+    server_start(&s, args);
+    tool_replay_client_cfg_t cfg = {.collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
+    tool_replay_client_res_t r;
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.n_msgs, e.n);
+    assert_all_frames(&e, &r, 0);
+    int64_t gap = r.msgs[50].t_us - r.msgs[49].t_us; /* frames 50 -> 51 (1-based) */
+    assert_true(gap >= 990000);
+    int64_t rest = r.msgs[e.n - 1].t_us - r.msgs[50].t_us;
+    assert_true(rest < gap);
+    tool_replay_client_res_free(&r);
+    char *log = server_stop(&s);
+    assert_non_null(strstr(log, "stalling 1000 ms after frame 50"));
+    expect_free(&e);
+}
+
+static void test_corrupt_and_truncate_change_only_their_frames(void **st)
+{
+    expect_t e;
+    expect_load(&e, OKEX);
+    const char *args[] = {"--max", "--fault", "corrupt@5", "--fault", "truncate@9", "@" OKEX, NULL};
+    server_t s;
+    server_start(&s, args);
+    tool_replay_client_cfg_t cfg = {.collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
+    tool_replay_client_res_t r;
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.n_msgs, e.n);
+    for (size_t i = 0; i < e.n; i++) {
+        const tool_replay_client_msg_t *m = &r.msgs[i];
+        if (i == 4) { /* frame 5: same length, some bytes differ */
+            assert_int_equal(m->len, e.len[i]);
+            size_t diff = 0;
+            for (size_t k = 0; k < m->len; k++)
+                diff += m->data[k] != e.f[i][k];
+            assert_true(diff >= 1 && diff <= 8);
+            assert_true(m->data[0] != '{');
+        } else if (i == 8) { /* frame 9: first half */
+            assert_int_equal(m->len, e.len[i] / 2);
+            assert_memory_equal(m->data, e.f[i], m->len);
+        } else {
+            assert_int_equal(m->len, e.len[i]);
+            assert_memory_equal(m->data, e.f[i], m->len);
+        }
+    }
+    tool_replay_client_res_free(&r);
+    char *log = server_stop(&s);
+    assert_non_null(strstr(log, "corrupted frame 5"));
+    assert_non_null(strstr(log, "truncated frame 9"));
+    expect_free(&e);
+}
+
+static void test_oversize_sends_a_junk_frame_over_one_mebibyte_before_the_frame(void **st)
+{
+    expect_t e;
+    expect_load(&e, OKEX);
+    const char *args[] = {"--max", "--fault", "oversize@3", "@" OKEX, NULL};
+    server_t s;
+    server_start(&s, args);
+    tool_replay_client_cfg_t cfg = {.collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
+    tool_replay_client_res_t r;
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.n_msgs, e.n + 1);
+    assert_true(r.msgs[2].len > (1u << 20));
+    assert_null(memchr(r.msgs[2].data, '{', r.msgs[2].len));
+    for (size_t i = 0, j = 0; i < e.n; i++, j++) {
+        if (j == 2)
+            j++;
+        assert_int_equal(r.msgs[j].len, e.len[i]);
+        assert_memory_equal(r.msgs[j].data, e.f[i], e.len[i]);
+    }
+    tool_replay_client_res_free(&r);
+    char *log = server_stop(&s);
+    assert_non_null(strstr(log, "junk frame before frame 3"));
+    expect_free(&e);
+}
+
+static void test_bad_options_are_refused(void **st)
+{
+    const char *bad[][4] = {{"--fault", "explode@3", NULL},
+                            {"--fault", "stall=10", NULL},
+                            {"--tls", NULL},
+                            {"--speed", "0", NULL}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        pid_t p = fork();
+        assert_true(p >= 0);
+        if (p == 0) {
+            int nul = open("/dev/null", O_WRONLY);
+            dup2(nul, 2);
+            dup2(nul, 1);
+            char path[1024];
+            snprintf(path, sizeof(path), "%s/%s", g_recs, OKX);
+            const char *argv[8] = {g_bin, "serve"};
+            size_t n = 2;
+            for (size_t k = 0; bad[i][k]; k++)
+                argv[n++] = bad[i][k];
+            argv[n++] = path;
+            argv[n] = NULL;
+            execv(g_bin, (char *const *)argv);
+            _exit(127);
+        }
+        int stt;
+        assert_int_equal(waitpid(p, &stt, 0), p);
+        assert_true(WIFEXITED(stt));
+        assert_int_equal(WEXITSTATUS(stt), 2);
+    }
+}
+
+int main(void)
+{
+    g_bin = getenv("TG_REPLAY_BIN");
+    g_recs = getenv("TG_RECORDINGS");
+    g_root = getenv("TG_SOURCE_ROOT");
+    if (!g_bin || !g_recs || !g_root) {
+        fprintf(stderr, "TG_REPLAY_BIN, TG_RECORDINGS, TG_SOURCE_ROOT must be set; skipping\n");
+        return 77;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(g_certdir, sizeof(g_certdir), "/tmp/tg-replay-cert-XXXXXX");
+    if (!mkdtemp(g_certdir))
+        return 1;
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "sh '%s/tools/replay/gen-test-cert.sh' '%s' >/dev/null", g_root,
+             g_certdir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "gen-test-cert.sh failed\n");
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kraken_frames_arrive_byte_identical_and_in_order_over_ws),
+        cmocka_unit_test(test_okex_frames_arrive_byte_identical_and_in_order_over_wss),
+        cmocka_unit_test(test_binance_spot_zstd_recording_arrives_byte_identical_over_ws_and_wss),
+        cmocka_unit_test(test_three_clients_at_once_each_get_the_whole_recording),
+        cmocka_unit_test(test_each_file_is_served_at_its_own_path_and_unknown_paths_are_refused),
+        cmocka_unit_test(test_loop_two_replays_the_recording_twice),
+        cmocka_unit_test(test_nothing_is_streamed_before_the_client_subscribes),
+        cmocka_unit_test(
+            test_subscribes_are_awaited_until_all_sent_or_quiet_and_blanks_do_not_matter),
+        cmocka_unit_test(test_a_different_subscribe_is_logged_and_streaming_goes_on),
+        cmocka_unit_test(test_no_gate_streams_at_once_without_subscribes),
+        cmocka_unit_test(test_url_subscription_query_is_checked_against_the_recorded_url),
+        cmocka_unit_test(test_speed_ten_plays_at_a_tenth_of_the_recorded_span),
+        cmocka_unit_test(test_rest_snapshots_are_the_recorded_bodies_byte_for_byte),
+        cmocka_unit_test(test_rest_snapshot_over_https_at_the_short_path_with_one_file),
+        cmocka_unit_test(test_drop_after_closes_without_close_frame_for_the_first_connections_only),
+        cmocka_unit_test(test_stall_pauses_after_the_given_frame),
+        cmocka_unit_test(test_corrupt_and_truncate_change_only_their_frames),
+        cmocka_unit_test(test_oversize_sends_a_junk_frame_over_one_mebibyte_before_the_frame),
+        cmocka_unit_test(test_bad_options_are_refused),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_certdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", g_certdir);
+    return rc;
+}

@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the builder through its synchronous API: snapshot -> VALID with a new
+ * generation, one BOOK record per message, rate limiting that still publishes the final state,
+ * checksum mismatch and crossed book -> RESYNCING + GAP + resync request, stale, feed gaps,
+ * depth truncation before the checksum, trades and candles, bad events.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "book/book_builder.h"
+#include "book/tg_clock.h"
+
+#define MS TG_NS_PER_MS
+
+typedef struct fx {
+    tg_instr_reg_t *reg;
+    tg_resync_t resync;
+    book_builder_t *b;
+    uint32_t id, id_ck;
+    book_out_t *rec;
+    int n, cap;
+    int64_t t; /* ts_mono / ts_exch of the next message */
+} fx_t;
+
+static int sink(void *ctx, const book_out_t *rec)
+{
+    fx_t *f = ctx;
+    if (f->n == f->cap) {
+        f->cap = f->cap ? f->cap * 2 : 256;
+        f->rec = realloc(f->rec, sizeof(book_out_t) * (size_t)f->cap);
+    }
+    f->rec[f->n++] = *rec;
+    return 0;
+}
+
+/* Test checksum: (best bid price + 3 * best ask price + depth) of the truncated book. */
+static uint32_t test_ck(const struct book_l2 *bk, const struct tg_instr *in, const tg_event_t *e)
+{
+    tg_level_t bid = {0}, ask = {0};
+    book_l2_best_bid(bk, &bid);
+    book_l2_best_ask(bk, &ask);
+    return (uint32_t)(bid.price + 3 * ask.price + (int64_t)book_l2_depth(bk, TG_SIDE_BID) +
+                      (int64_t)book_l2_depth(bk, TG_SIDE_ASK));
+}
+
+static int setup(void **state)
+{
+    fx_t *f = calloc(1, sizeof(*f));
+    tg_instr_reg_create(&f->reg);
+    tg_instr_cfg_t c;
+    tg_instr_cfg_defaults(&c);
+    c.px_scale = 2;
+    c.sz_scale = 3;
+    tg_instr_reg_add(f->reg, "test", "AAA", &c, &f->id);
+    c.checksum = test_ck;
+    c.depth_limit = 3;
+    tg_instr_reg_add(f->reg, "test", "CKD", &c, &f->id_ck);
+    book_builder_cfg_t cfg;
+    book_builder_cfg_defaults(&cfg);
+    cfg.reg = f->reg;
+    cfg.resync = &f->resync;
+    cfg.n_sinks = 1;
+    cfg.sinks[0] = (book_sink_cfg_t){
+        .name = "all", .fn = sink, .ctx = f, .kinds = BOOK_SINK_ALL, .lossless = true};
+    cfg.book_interval_ns = 0;
+    cfg.candles.n_intervals = 1;
+    cfg.candles.interval_ns[0] = 60 * TG_NS_PER_SEC;
+    if (book_builder_create(&f->b, &cfg) < 0)
+        return -1;
+    f->t = 1000 * TG_NS_PER_SEC;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *f = *state;
+    book_builder_destroy(&f->b);
+    tg_instr_reg_destroy(&f->reg);
+    free(f->rec);
+    free(f);
+    return 0;
+}
+
+static tg_event_t ev(fx_t *f, uint32_t id, int kind, int side, int64_t px, int64_t sz, uint64_t seq)
+{
+    tg_event_t e = {.kind = (uint8_t)kind,
+                    .side = (uint8_t)side,
+                    .price = px,
+                    .size = sz,
+                    .seq = seq,
+                    .instr = id,
+                    .ts_exch = f->t,
+                    .ts_recv = f->t,
+                    .ts_mono = f->t};
+    return e;
+}
+
+/* Apply one message (marks the last event LAST) and advance time by dt. */
+static void msg(fx_t *f, tg_event_t *e, int n, int64_t dt)
+{
+    e[n - 1].flags |= TG_EVF_LAST;
+    book_builder_apply(f->b, e, (size_t)n);
+    f->t += dt;
+}
+
+static void snapshot(fx_t *f, uint32_t id, uint64_t seq)
+{
+    tg_event_t e[5] = {ev(f, id, TG_EV_BOOK_CLEAR, 0, 0, 0, seq),
+                       ev(f, id, TG_EV_LEVEL, TG_SIDE_BID, 100, 1, seq),
+                       ev(f, id, TG_EV_LEVEL, TG_SIDE_BID, 99, 2, seq),
+                       ev(f, id, TG_EV_LEVEL, TG_SIDE_ASK, 101, 3, seq),
+                       ev(f, id, TG_EV_LEVEL, TG_SIDE_ASK, 102, 4, seq)};
+    for (int i = 0; i < 5; i++)
+        e[i].flags = TG_EVF_SNAPSHOT;
+    msg(f, e, 5, 20 * MS);
+}
+
+static int count(const fx_t *f, int kind, int reason)
+{
+    int c = 0;
+    for (int i = 0; i < f->n; i++) {
+        const book_out_t *r = &f->rec[i];
+        if (r->kind != kind)
+            continue;
+        if (reason < 0 || (kind == BOOK_OUT_BOOK && r->u.book.reason == reason) ||
+            (kind == BOOK_OUT_GAP && r->u.gap.reason == reason))
+            c++;
+    }
+    return c;
+}
+
+static const book_out_t *last(const fx_t *f, int kind)
+{
+    for (int i = f->n - 1; i >= 0; i--)
+        if (f->rec[i].kind == kind)
+            return &f->rec[i];
+    return NULL;
+}
+
+static void test_builder_snapshot_makes_the_book_valid_with_a_new_generation(void **state)
+{
+    fx_t *f = *state;
+    const book_l2_t *bk;
+    snapshot(f, f->id, 10);
+    bk = book_builder_book(f->b, f->id);
+    assert_non_null(bk);
+    assert_int_equal(book_l2_state(bk), BOOK_STATE_VALID);
+    assert_int_equal(book_l2_generation(bk), 1);
+    assert_int_equal(book_l2_last_seq(bk), 10);
+    assert_int_equal(count(f, BOOK_OUT_BOOK, BOOK_OUT_R_STATE), 1);
+    assert_int_equal(count(f, BOOK_OUT_GAP, BOOK_GAP_RESYNCED), 1);
+    const book_out_t *r = last(f, BOOK_OUT_BOOK);
+    assert_int_equal(r->u.book.state, BOOK_STATE_VALID);
+    assert_int_equal(r->u.book.n_bids, 2);
+    assert_int_equal(r->u.book.bids[0].price, 100);
+    assert_int_equal(r->u.book.asks[1].price, 102);
+    assert_int_equal(r->u.book.generation, 1);
+    assert_int_equal(r->instr, f->id);
+}
+
+static void test_builder_publishes_once_per_message_and_rate_limits_but_keeps_the_last(void **state)
+{
+    fx_t *f = *state;
+    snapshot(f, f->id, 1);
+    int before = count(f, BOOK_OUT_BOOK, -1);
+    tg_event_t e[3] = {ev(f, f->id, TG_EV_LEVEL, TG_SIDE_BID, 100, 5, 2),
+                       ev(f, f->id, TG_EV_LEVEL, TG_SIDE_BID, 98, 5, 2),
+                       ev(f, f->id, TG_EV_LEVEL, TG_SIDE_ASK, 101, 7, 2)};
+    msg(f, e, 3, 1 * MS); /* 20 ms after the snapshot: published at once */
+    assert_int_equal(count(f, BOOK_OUT_BOOK, BOOK_OUT_R_CHANGE), 1);
+    tg_event_t e2[1] = {ev(f, f->id, TG_EV_LEVEL, TG_SIDE_BID, 100, 6, 3)};
+    msg(f, e2, 1, 1 * MS); /* 1 ms later: deferred */
+    tg_event_t e3[1] = {ev(f, f->id, TG_EV_LEVEL, TG_SIDE_BID, 100, 8, 4)};
+    msg(f, e3, 1, 1 * MS);
+    assert_int_equal(count(f, BOOK_OUT_BOOK, -1), before + 1);
+    book_builder_tick(f->b, f->t + 20 * MS, 0);
+    assert_int_equal(count(f, BOOK_OUT_BOOK, -1), before + 2);
+    const book_out_t *r = last(f, BOOK_OUT_BOOK);
+    assert_int_equal(r->u.book.bids[0].size, 8); /* the final state */
+    assert_int_equal(r->u.book.seq, 4);
+    /* a change below the top-N is not republished */
+    f->t += 30 * MS;
+    tg_event_t e4[1] = {ev(f, f->id, TG_EV_LEVEL, TG_SIDE_BID, 1, 8, 5)};
+    msg(f, e4, 1, 50 * MS);
+    assert_int_equal(count(f, BOOK_OUT_BOOK, -1), before + 3); /* top 10 includes it: 4 bids */
+    for (int64_t p = 2; p < 20; p++) { /* fill 10+ bids, then touch the 11th */
+        tg_event_t e5[1] = {ev(f, f->id, TG_EV_LEVEL, TG_SIDE_BID, p, 1, 6)};
+        msg(f, e5, 1, 50 * MS);
+    }
+    int books = count(f, BOOK_OUT_BOOK, -1);
+    tg_event_t e6[1] = {ev(f, f->id, TG_EV_LEVEL, TG_SIDE_BID, 2, 5, 7)};
+    msg(f, e6, 1, 50 * MS);
+    assert_int_equal(count(f, BOOK_OUT_BOOK, -1), books);
+    assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->books_unchanged), 1);
+}
+
+static void test_builder_checksum_mismatch_resyncs_and_a_snapshot_recovers(void **state)
+{
+    fx_t *f = *state;
+    snapshot(f, f->id_ck, 1);
+    const book_l2_t *bk = book_builder_book(f->b, f->id_ck);
+    assert_int_equal(book_l2_state(bk), BOOK_STATE_VALID);
+    /* good checksum: bid 100 + 3*101 + depth 2+2 */
+    tg_event_t e[2] = {ev(f, f->id_ck, TG_EV_LEVEL, TG_SIDE_BID, 100, 9, 2),
+                       ev(f, f->id_ck, TG_EV_CHECKSUM, 0, 0, 0, 2)};
+    e[1].u.checksum = 100 + 303 + 4;
+    msg(f, e, 2, 20 * MS);
+    assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->checksum_ok), 1);
+    assert_int_equal(book_l2_state(bk), BOOK_STATE_VALID);
+    /* wrong checksum */
+    tg_event_t e2[2] = {ev(f, f->id_ck, TG_EV_LEVEL, TG_SIDE_ASK, 101, 0, 3),
+                        ev(f, f->id_ck, TG_EV_CHECKSUM, 0, 0, 0, 3)};
+    e2[1].u.checksum = 12345;
+    msg(f, e2, 2, 20 * MS);
+    assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->checksum_fail), 1);
+    assert_int_equal(book_l2_state(bk), BOOK_STATE_RESYNCING);
+    assert_int_equal(tg_resync_get(&f->resync, f->id_ck), 1);
+    assert_int_equal(count(f, BOOK_OUT_GAP, BOOK_GAP_CHECKSUM), 1);
+    const book_out_t *r = last(f, BOOK_OUT_BOOK);
+    assert_int_equal(r->u.book.state, BOOK_STATE_RESYNCING);
+    /* deltas on an invalid book are never published as valid */
+    int books = count(f, BOOK_OUT_BOOK, -1);
+    tg_event_t e3[1] = {ev(f, f->id_ck, TG_EV_LEVEL, TG_SIDE_BID, 100, 1, 4)};
+    msg(f, e3, 1, 20 * MS);
+    book_builder_flush(f->b);
+    assert_int_equal(count(f, BOOK_OUT_BOOK, -1), books);
+    snapshot(f, f->id_ck, 5);
+    assert_int_equal(book_l2_state(bk), BOOK_STATE_VALID);
+    assert_int_equal(book_l2_generation(bk), 2);
+    r = last(f, BOOK_OUT_BOOK);
+    assert_int_equal(r->u.book.state, BOOK_STATE_VALID);
+    assert_int_equal(r->u.book.generation, 2);
+}
+
+static void test_builder_truncates_to_the_depth_limit_before_the_checksum(void **state)
+{
+    fx_t *f = *state;
+    snapshot(f, f->id_ck, 1);
+    /* 2 more bids below: 4 bids -> truncated to 3 before the checksum */
+    tg_event_t e[3] = {ev(f, f->id_ck, TG_EV_LEVEL, TG_SIDE_BID, 98, 1, 2),
+                       ev(f, f->id_ck, TG_EV_LEVEL, TG_SIDE_BID, 97, 1, 2),
+                       ev(f, f->id_ck, TG_EV_CHECKSUM, 0, 0, 0, 2)};
+    e[2].u.checksum = 100 + 303 + 3 + 2;
+    msg(f, e, 3, 20 * MS);
+    assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->checksum_ok), 1);
+    assert_int_equal(book_l2_depth(book_builder_book(f->b, f->id_ck), TG_SIDE_BID), 3);
+}
+
+static void test_builder_crossed_book_after_a_message_is_a_fault_but_not_inside_one(void **state)
+{
+    fx_t *f = *state;
+    snapshot(f, f->id, 1);
+    /* crosses after the first level, uncrossed by the end of the message: fine */
+    tg_event_t e[2] = {ev(f, f->id, TG_EV_LEVEL, TG_SIDE_BID, 101, 1, 2),
+                       ev(f, f->id, TG_EV_LEVEL, TG_SIDE_ASK, 101, 0, 2)};
+    msg(f, e, 2, 20 * MS);
+    const book_l2_t *bk = book_builder_book(f->b, f->id);
+    assert_int_equal(book_l2_state(bk), BOOK_STATE_VALID);
+    assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->crossed), 0);
+    tg_event_t e2[1] = {ev(f, f->id, TG_EV_LEVEL, TG_SIDE_BID, 103, 1, 3)};
+    msg(f, e2, 1, 20 * MS);
+    assert_int_equal(book_l2_state(bk), BOOK_STATE_RESYNCING);
+    assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->crossed), 1);
+    assert_int_equal(count(f, BOOK_OUT_GAP, BOOK_GAP_CROSSED), 1);
+    assert_int_equal(tg_resync_get(&f->resync, f->id), 1);
+    const book_out_t *r = last(f, BOOK_OUT_BOOK);
+    assert_int_not_equal(r->u.book.state, BOOK_STATE_VALID);
+    assert_int_equal(last(f, BOOK_OUT_GAP)->u.gap.seq_got, 3);
+    assert_int_equal(last(f, BOOK_OUT_GAP)->u.gap.seq_last, 3);
+}
+
+static void test_builder_crossed_snapshot_never_becomes_valid(void **state)
+{
+    fx_t *f = *state;
+    tg_event_t e[3] = {ev(f, f->id, TG_EV_BOOK_CLEAR, 0, 0, 0, 1),
+                       ev(f, f->id, TG_EV_LEVEL, TG_SIDE_BID, 105, 1, 1),
+                       ev(f, f->id, TG_EV_LEVEL, TG_SIDE_ASK, 104, 1, 1)};
+    msg(f, e, 3, 20 * MS);
+    assert_int_equal(book_l2_state(book_builder_book(f->b, f->id)), BOOK_STATE_RESYNCING);
+    assert_int_equal(book_l2_generation(book_builder_book(f->b, f->id)), 0);
+    for (int i = 0; i < f->n; i++)
+        if (f->rec[i].kind == BOOK_OUT_BOOK)
+            assert_int_not_equal(f->rec[i].u.book.state, BOOK_STATE_VALID);
+}
+
+static void test_builder_stale_and_feed_gap_change_state_until_the_next_snapshot(void **state)
+{
+    fx_t *f = *state;
+    snapshot(f, f->id, 1);
+    tg_event_t e[1] = {ev(f, f->id, TG_EV_STALE, 0, 0, 0, 0)};
+    msg(f, e, 1, 20 * MS);
+    const book_l2_t *bk = book_builder_book(f->b, f->id);
+    assert_int_equal(book_l2_state(bk), BOOK_STATE_STALE);
+    assert_int_equal(count(f, BOOK_OUT_GAP, BOOK_GAP_STALE), 1);
+    assert_int_equal(last(f, BOOK_OUT_BOOK)->u.book.state, BOOK_STATE_STALE);
+    snapshot(f, f->id, 7);
+    assert_int_equal(book_l2_state(bk), BOOK_STATE_VALID);
+    assert_int_equal(book_l2_generation(bk), 2);
+    tg_event_t g[1] = {ev(f, f->id, TG_EV_GAP, 0, 0, 0, 7)};
+    g[0].u.aux = 9;
+    msg(f, g, 1, 20 * MS);
+    assert_int_equal(book_l2_state(bk), BOOK_STATE_RESYNCING);
+    const book_out_t *r = last(f, BOOK_OUT_GAP);
+    assert_int_equal(r->u.gap.reason, BOOK_GAP_SEQUENCE);
+    assert_int_equal(r->u.gap.seq_last, 7);
+    assert_int_equal(r->u.gap.seq_got, 9);
+    assert_int_equal(tg_resync_get(&f->resync, f->id), 0); /* the feed knows already */
+    assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->gaps), 4);
+}
+
+static void test_builder_trades_make_records_and_candles_close_on_book_time(void **state)
+{
+    fx_t *f = *state;
+    snapshot(f, f->id, 1);
+    int64_t m = 60 * TG_NS_PER_SEC;
+    f->t = 100 * m + 1;
+    tg_event_t t1[2] = {ev(f, f->id, TG_EV_TRADE, TG_SIDE_BUY, 100, 2, 0),
+                        ev(f, f->id, TG_EV_TRADE, TG_SIDE_SELL, 104, 2, 0)};
+    t1[0].u.trade_id = 77;
+    msg(f, t1, 2, 0);
+    assert_int_equal(count(f, BOOK_OUT_TRADE, -1), 2);
+    const book_out_t *r = last(f, BOOK_OUT_TRADE);
+    assert_int_equal(r->u.trade.price, 104);
+    assert_int_equal(r->u.trade.side, TG_SIDE_SELL);
+    for (int i = 0; i < f->n; i++)
+        if (f->rec[i].kind == BOOK_OUT_TRADE) {
+            assert_int_equal(f->rec[i].u.trade.trade_id, 77);
+            break;
+        }
+    /* a book message 1 s after the minute does not close it yet (grace 2 s), 3 s after does */
+    f->t = 101 * m + TG_NS_PER_SEC;
+    tg_event_t b1[1] = {ev(f, f->id, TG_EV_LEVEL, TG_SIDE_BID, 50, 1, 2)};
+    msg(f, b1, 1, 0);
+    assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->candles_closed), 0);
+    f->t = 101 * m + 3 * TG_NS_PER_SEC;
+    tg_event_t b2[1] = {ev(f, f->id, TG_EV_LEVEL, TG_SIDE_BID, 51, 1, 3)};
+    msg(f, b2, 1, 0);
+    assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->candles_closed), 1);
+    const book_out_t *c = NULL;
+    for (int i = 0; i < f->n; i++)
+        if (f->rec[i].kind == BOOK_OUT_CANDLE && f->rec[i].u.candle.closed)
+            c = &f->rec[i];
+    assert_non_null(c);
+    assert_int_equal(c->u.candle.start_ns, 100 * m);
+    assert_int_equal(c->u.candle.open, 100);
+    assert_int_equal(c->u.candle.close, 104);
+    assert_int_equal(c->u.candle.vwap, 102);
+    assert_int_equal(c->u.candle.trades, 2);
+    /* a trade of the closed minute is late */
+    f->t = 100 * m + 5;
+    tg_event_t t2[1] = {ev(f, f->id, TG_EV_TRADE, TG_SIDE_BUY, 100, 1, 0)};
+    msg(f, t2, 1, 0);
+    assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->late_trades), 1);
+}
+
+static void test_builder_bad_events_are_counted_and_fault_the_book(void **state)
+{
+    fx_t *f = *state;
+    snapshot(f, f->id, 1);
+    tg_event_t e[1] = {ev(f, 999, TG_EV_LEVEL, TG_SIDE_BID, 100, 1, 2)};
+    msg(f, e, 1, 20 * MS);
+    assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->bad_events), 1);
+    assert_int_equal(book_l2_state(book_builder_book(f->b, f->id)), BOOK_STATE_VALID);
+    tg_event_t e2[1] = {ev(f, f->id, TG_EV_LEVEL, TG_SIDE_BID, 100, -1, 3)};
+    msg(f, e2, 1, 20 * MS);
+    assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->bad_events), 2);
+    assert_int_equal(book_l2_state(book_builder_book(f->b, f->id)), BOOK_STATE_RESYNCING);
+    assert_int_equal(count(f, BOOK_OUT_GAP, BOOK_GAP_BADEVENT), 1);
+}
+
+static void test_builder_message_spanning_two_instruments_ends_both(void **state)
+{
+    fx_t *f = *state;
+    snapshot(f, f->id, 1);
+    snapshot(f, f->id_ck, 1);
+    int books = count(f, BOOK_OUT_BOOK, BOOK_OUT_R_CHANGE);
+    tg_event_t e[2] = {ev(f, f->id, TG_EV_LEVEL, TG_SIDE_BID, 100, 4, 2),
+                       ev(f, f->id_ck, TG_EV_LEVEL, TG_SIDE_BID, 100, 4, 2)};
+    msg(f, e, 2, 20 * MS);
+    assert_int_equal(count(f, BOOK_OUT_BOOK, BOOK_OUT_R_CHANGE), books + 2);
+}
+
+static void test_builder_interval_snapshots_only_for_books_that_were_valid(void **state)
+{
+    fx_t *f = *state;
+    book_builder_cfg_t cfg;
+    book_builder_cfg_defaults(&cfg);
+    cfg.reg = f->reg;
+    cfg.n_sinks = 1;
+    cfg.sinks[0] = (book_sink_cfg_t){
+        .name = "pg", .fn = sink, .ctx = f, .kinds = BOOK_SINK_PG, .lossless = true};
+    cfg.book_interval_ns = 100 * MS;
+    book_builder_t *b2;
+    assert_int_equal(book_builder_create(&b2, &cfg), 0);
+    book_builder_destroy(&f->b);
+    f->b = b2;
+    snapshot(f, f->id, 1);
+    tg_event_t t[1] = {ev(f, f->id_ck, TG_EV_TRADE, TG_SIDE_BUY, 100, 1, 0)};
+    msg(f, t, 1, 0);
+    int64_t t0 = f->t;
+    book_builder_tick(f->b, t0 + 50 * MS, 0);
+    assert_int_equal(count(f, BOOK_OUT_BOOK, BOOK_OUT_R_INTERVAL), 0);
+    book_builder_tick(f->b, t0 + 150 * MS, 0);
+    assert_int_equal(count(f, BOOK_OUT_BOOK, BOOK_OUT_R_INTERVAL), 1);
+    book_builder_tick(f->b, t0 + 260 * MS, 0);
+    assert_int_equal(count(f, BOOK_OUT_BOOK, BOOK_OUT_R_INTERVAL), 2);
+    for (int i = 0; i < f->n; i++)
+        if (f->rec[i].kind == BOOK_OUT_BOOK)
+            assert_int_equal(f->rec[i].instr, f->id); /* never the trade-only instrument */
+    /* PG kinds: no CHANGE snapshots, no forming candles */
+    assert_int_equal(count(f, BOOK_OUT_BOOK, BOOK_OUT_R_CHANGE), 0);
+    for (int i = 0; i < f->n; i++)
+        if (f->rec[i].kind == BOOK_OUT_CANDLE)
+            assert_int_equal(f->rec[i].u.candle.closed, 1);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_builder_snapshot_makes_the_book_valid_with_a_new_generation),
+        T(test_builder_publishes_once_per_message_and_rate_limits_but_keeps_the_last),
+        T(test_builder_checksum_mismatch_resyncs_and_a_snapshot_recovers),
+        T(test_builder_truncates_to_the_depth_limit_before_the_checksum),
+        T(test_builder_crossed_book_after_a_message_is_a_fault_but_not_inside_one),
+        T(test_builder_crossed_snapshot_never_becomes_valid),
+        T(test_builder_stale_and_feed_gap_change_state_until_the_next_snapshot),
+        T(test_builder_trades_make_records_and_candles_close_on_book_time),
+        T(test_builder_bad_events_are_counted_and_fault_the_book),
+        T(test_builder_message_spanning_two_instruments_ends_both),
+        T(test_builder_interval_snapshots_only_for_books_that_were_valid),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

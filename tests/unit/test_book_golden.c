@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Golden tests: every recording in $TG_RECORDINGS whose venue has a handler runs through
+ * feed_offline + the builder (tool_replay_books_run, the code behind `tickgate-replay books`)
+ * and must agree with the peer oracle ($TG_PEER_EXPECTED/<file>.result.json, tardis-dev):
+ *  - final top-10 bids and asks of every symbol the oracle has a book for: exact, after
+ *    converting the oracle's float64 text to the instrument's scale (oracle_dec);
+ *  - every closed 1-minute bar the oracle has (start, OHLC, volume, trades, vwap), plus the
+ *    oracle's open bar against the bar we closed after it or our forming one;
+ *  - trade counts and amounts where the oracle reads the same trade channel;
+ *  - our book state is VALID with no checksum failures and no crossed book.
+ * Oracle numbers that needed rounding (float noise) are counted and printed; every remaining
+ * difference is a failure (docs/book.md "Golden tests" explains the known oracle quirks).
+ * The JSON we write is also reloaded through the oracle reader and checked against the run.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "book/tg_clock.h"
+#include "tests/fixtures/oracle.h"
+#include "tools/replay/tool_replay_books.h"
+
+typedef struct golden {
+    char path[1400];
+    char expected[1024];
+    char venue[256];
+    char name[600];
+} golden_t;
+
+static int rounded_total;
+
+/* Round decimal text with any number of digits (e.g. 1.4315105946511756e-05, more than
+ * TG_DEC_SCALE_MAX fractional digits, which oracle_dec cannot take) to `scale` digits, half
+ * away from zero, exactly (digit by digit, never through double). */
+static int round_text(const char *t, int scale, int64_t *out)
+{
+    int neg = 0, point = -1, nd = 0, exp = 0;
+    char dig[64];
+    if (*t == '-' || *t == '+')
+        neg = *t++ == '-';
+    for (; *t && *t != 'e' && *t != 'E'; t++) {
+        if (*t == '.') {
+            point = nd;
+        } else if (*t >= '0' && *t <= '9') {
+            if (nd < 63)
+                dig[nd++] = *t;
+        } else {
+            return -1;
+        }
+    }
+    if (*t)
+        exp = atoi(t + 1);
+    if (point < 0)
+        point = nd;
+    /* digit i has weight 10^(point - 1 - i + exp); keep weights >= 10^-scale */
+    int keep = point + exp + scale; /* number of leading digits kept */
+    __int128 v = 0;
+    for (int i = 0; i < keep; i++)
+        v = v * 10 + (i < nd ? dig[i] - '0' : 0);
+    if (keep >= 0 && keep < nd && dig[keep] >= '5')
+        v++;
+    if (v > INT64_MAX)
+        return -1;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return 0;
+}
+
+static int64_t odec(const char *text, int scale)
+{
+    int64_t v = 0;
+    if (tg_dec_parse(text, strlen(text), scale, &v) == 0)
+        return v;
+    if (round_text(text, scale, &v) != 0)
+        fail_msg("oracle number %s is not a number at scale %d", text, scale);
+    rounded_total++;
+    return v;
+}
+
+static int32_t find_sym(const trb_run_t *r, const char *name)
+{
+    for (uint32_t i = 0; i < r->n_sym; i++)
+        if (strcasecmp(tg_instr_reg_get(r->reg, i)->symbol, name) == 0)
+            return (int32_t)i;
+    return -1;
+}
+
+static void check_bar(const char *sym, const oracle_bar_t *ob, const book_out_candle_t *c,
+                      const tg_instr_t *in)
+{
+    int p = in->px_scale, s = in->sz_scale;
+    if (ob->start_ms != c->start_ns / TG_NS_PER_MS || odec(ob->open, p) != c->open ||
+        odec(ob->high, p) != c->high || odec(ob->low, p) != c->low ||
+        odec(ob->close, p) != c->close || odec(ob->volume, s) != c->volume ||
+        ob->trades != (long)c->trades || odec(ob->vwap, p) != c->vwap)
+        fail_msg("%s bar %lld: oracle o=%s h=%s l=%s c=%s v=%s n=%ld vwap=%s; ours start %lld "
+                 "o=%lld h=%lld l=%lld c=%lld v=%lld n=%u vwap=%lld (scales %d/%d)",
+                 sym, ob->start_ms, ob->open, ob->high, ob->low, ob->close, ob->volume, ob->trades,
+                 ob->vwap, (long long)(c->start_ns / TG_NS_PER_MS), (long long)c->open,
+                 (long long)c->high, (long long)c->low, (long long)c->close, (long long)c->volume,
+                 c->trades, (long long)c->vwap, p, s);
+}
+
+static void check_side(const char *sym, const char *what, const oracle_level_t *ol, int n,
+                       const book_l2_t *bk, tg_side_t side, const tg_instr_t *in)
+{
+    tg_level_t lv[32];
+    size_t got = book_l2_top(bk, side, lv, 10);
+    if ((size_t)n != got)
+        fail_msg("%s %s: oracle has %d levels in its top 10, we have %zu", sym, what, n, got);
+    for (int i = 0; i < n; i++) {
+        int64_t px = odec(ol[i].px, in->px_scale), sz = odec(ol[i].sz, in->sz_scale);
+        if (px != lv[i].price || sz != lv[i].size)
+            fail_msg("%s %s[%d]: oracle %s x %s, ours %lld x %lld (scales %d/%d)", sym, what, i,
+                     ol[i].px, ol[i].sz, (long long)lv[i].price, (long long)lv[i].size,
+                     in->px_scale, in->sz_scale);
+    }
+}
+
+static void test_golden(void **state)
+{
+    const golden_t *g = *state;
+    oracle_t o;
+    assert_int_equal(oracle_load(g->expected, &o), 0);
+    trb_run_t *r = NULL;
+    int rc = tool_replay_books_run(&r, g->path, NULL, 60 * TG_NS_PER_SEC);
+    if (rc < 0)
+        fail_msg("%s: %s", g->path, tg_strerror(rc));
+    const book_builder_stats_t *st = book_builder_stats(r->bld);
+    assert_int_equal(TG_STAT_GET(st->checksum_fail), 0);
+    assert_int_equal(TG_STAT_GET(st->crossed), 0);
+    assert_int_equal(TG_STAT_GET(st->bad_events), 0);
+    int books = 0, bars = 0, trades = 0;
+    rounded_total = 0;
+    for (int k = 0; k < o.n_syms; k++) {
+        const oracle_sym_t *os = &o.syms[k];
+        int32_t id = find_sym(r, os->name);
+        if (id < 0)
+            fail_msg("%s: oracle symbol %s is not in the recording's registry", g->name, os->name);
+        const tg_instr_t *in = tg_instr_reg_get(r->reg, (uint32_t)id);
+        const trb_sym_t *ts = &r->sym[id];
+        if (os->n_bids || os->n_asks) {
+            const book_l2_t *bk = book_builder_book(r->bld, (uint32_t)id);
+            assert_non_null(bk);
+            if (book_l2_state(bk) != BOOK_STATE_VALID)
+                fail_msg("%s %s: book state %d", g->name, os->name, book_l2_state(bk));
+            check_side(os->name, "bids", os->bids, os->n_bids, bk, TG_SIDE_BID, in);
+            check_side(os->name, "asks", os->asks, os->n_asks, bk, TG_SIDE_ASK, in);
+            if (!in->depth_limit) { /* tardis never truncates; we do where the venue does */
+                assert_int_equal(book_l2_depth(bk, TG_SIDE_BID), os->levels_bids);
+                assert_int_equal(book_l2_depth(bk, TG_SIDE_ASK), os->levels_asks);
+            }
+            books++;
+        }
+        if (os->trades == 0 && ts->trades > 0)
+            continue; /* the oracle does not read this trade channel (binance @aggTrade) */
+        assert_int_equal(ts->trades, os->trades);
+        assert_int_equal(ts->buys, os->buy_trades);
+        assert_int_equal(ts->sells, os->sell_trades);
+        if (os->trades) {
+            __int128 amt = ts->amount;
+            assert_true(amt <= INT64_MAX);
+            assert_int_equal((int64_t)amt, odec(os->trade_amount, in->sz_scale));
+            trades += (int)os->trades;
+        }
+        /* closed bars: ours may have one more (closed by book time, tardis keeps it open) */
+        if ((size_t)os->n_bars > ts->n_bars)
+            fail_msg("%s %s: oracle has %d closed bars, we have %zu", g->name, os->name, os->n_bars,
+                     ts->n_bars);
+        for (int b = 0; b < os->n_bars; b++)
+            check_bar(os->name, &os->bars[b], &ts->bars[b], in);
+        bars += os->n_bars;
+        book_out_candle_t c;
+        const book_candles_t *cs = book_builder_candles(r->bld, (uint32_t)id);
+        bool forming = cs && book_candles_forming(cs, 0, &c);
+        if (ts->n_bars == (size_t)os->n_bars + 1) {
+            assert_true(os->have_open_bar);
+            check_bar(os->name, &os->open_bar, &ts->bars[os->n_bars], in);
+            assert_false(forming);
+            bars++;
+        } else if ((size_t)os->n_bars != ts->n_bars) {
+            fail_msg("%s %s: we closed %zu bars, oracle %d + open", g->name, os->name, ts->n_bars,
+                     os->n_bars);
+        } else if (os->have_open_bar) {
+            assert_true(forming);
+            check_bar(os->name, &os->open_bar, &c, in);
+            bars++;
+        } else {
+            assert_false(forming);
+        }
+    }
+    /* our JSON reloads through the oracle reader with the same content */
+    char tmp[] = "/tmp/tg_golden_XXXXXX";
+    int fd = mkstemp(tmp);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_int_equal(tool_replay_books_write_json(r, f, 10), 0);
+    fclose(f);
+    oracle_t mine;
+    assert_int_equal(oracle_load(tmp, &mine), 0);
+    unlink(tmp);
+    assert_int_equal(mine.n_syms, (int)r->n_sym);
+    for (int k = 0; k < o.n_syms; k++) {
+        const oracle_sym_t *os = &o.syms[k];
+        const oracle_sym_t *ms = NULL;
+        for (int j = 0; j < mine.n_syms; j++)
+            if (strcasecmp(mine.syms[j].name, os->name) == 0)
+                ms = &mine.syms[j];
+        assert_non_null(ms);
+        int32_t id = find_sym(r, os->name);
+        const tg_instr_t *in = tg_instr_reg_get(r->reg, (uint32_t)id);
+        assert_int_equal(ms->n_bids, os->n_bids);
+        for (int i = 0; i < ms->n_bids; i++)
+            assert_int_equal(odec(ms->bids[i].px, in->px_scale),
+                             odec(os->bids[i].px, in->px_scale));
+        assert_int_equal(ms->n_bars, (int)r->sym[id].n_bars);
+    }
+    oracle_free(&mine);
+    print_message("  %s: %d books, %d bars, %d trades match; %d oracle numbers needed rounding;"
+                  " checksums ok %llu\n",
+                  g->name, books, bars, trades, rounded_total,
+                  (unsigned long long)TG_STAT_GET(st->checksum_ok));
+    tool_replay_books_free(&r);
+    oracle_free(&o);
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+int main(void)
+{
+    const char *rec = getenv("TG_RECORDINGS"), *exp = getenv("TG_PEER_EXPECTED");
+    if (!rec || !exp) {
+        fprintf(stderr, "TG_RECORDINGS / TG_PEER_EXPECTED not set\n");
+        return 77;
+    }
+    static golden_t gs[64];
+    static struct CMUnitTest tests[64];
+    int n = 0;
+    DIR *d = opendir(rec);
+    if (!d)
+        return 77;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < 64) {
+        if (de->d_name[0] == '.' || !feed_venue_find(de->d_name))
+            continue;
+        char dir[1100];
+        snprintf(dir, sizeof(dir), "%s/%s", rec, de->d_name);
+        DIR *vd = opendir(dir);
+        if (!vd)
+            continue;
+        struct dirent *fe;
+        while ((fe = readdir(vd)) && n < 64) {
+            if (!ends_with(fe->d_name, ".tgrec") && !ends_with(fe->d_name, ".tgrec.zst"))
+                continue;
+            golden_t *g = &gs[n];
+            snprintf(g->path, sizeof(g->path), "%s/%s", dir, fe->d_name);
+            snprintf(g->expected, sizeof(g->expected), "%s/%s.result.json", exp, fe->d_name);
+            snprintf(g->venue, sizeof(g->venue), "%s", de->d_name);
+            snprintf(g->name, sizeof(g->name), "golden %s/%s", de->d_name, fe->d_name);
+            if (access(g->expected, R_OK) != 0)
+                continue;
+            tests[n] =
+                (struct CMUnitTest){.name = g->name, .test_func = test_golden, .initial_state = g};
+            n++;
+        }
+        closedir(vd);
+    }
+    closedir(d);
+    if (!n) {
+        fprintf(stderr, "no recording with a venue handler\n");
+        return 77;
+    }
+    return _cmocka_run_group_tests("book_golden", tests, (size_t)n, NULL, NULL);
+}

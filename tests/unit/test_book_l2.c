@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of book_l2: basic semantics, truncation, growth, and a randomized property test
+ * against the obviously-right reference book (tests/fixtures/ref_book.h): millions of random
+ * snapshot/delta operations, concentrated near the top like real feeds, must give identical
+ * top-N and depth on both sides after every message.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "book/book_l2.h"
+#include "tests/fixtures/ref_book.h"
+
+static int setup(void **state)
+{
+    book_l2_t *b = NULL;
+    if (book_l2_create(&b, 0) < 0)
+        return -1;
+    *state = b;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    book_l2_t *b = *state;
+    book_l2_destroy(&b);
+    return 0;
+}
+
+static void test_l2_new_book_is_empty_and_resyncing(void **state)
+{
+    book_l2_t *b = *state;
+    tg_level_t l;
+    assert_int_equal(book_l2_depth(b, TG_SIDE_BID), 0);
+    assert_int_equal(book_l2_depth(b, TG_SIDE_ASK), 0);
+    assert_false(book_l2_best_bid(b, &l));
+    assert_false(book_l2_best_ask(b, &l));
+    assert_false(book_l2_crossed(b));
+    assert_int_equal(book_l2_state(b), BOOK_STATE_RESYNCING);
+    assert_int_equal(book_l2_generation(b), 0);
+}
+
+static void test_l2_levels_come_out_best_first(void **state)
+{
+    book_l2_t *b = *state;
+    int64_t bids[] = {100, 103, 101, 99, 102};
+    int64_t asks[] = {110, 105, 107, 106, 120};
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(book_l2_set(b, TG_SIDE_BID, bids[i], i + 1), 0);
+        assert_int_equal(book_l2_set(b, TG_SIDE_ASK, asks[i], 10 + i), 0);
+    }
+    tg_level_t t[8];
+    assert_int_equal(book_l2_top(b, TG_SIDE_BID, t, 8), 5);
+    int64_t eb[] = {103, 102, 101, 100, 99}, ea[] = {105, 106, 107, 110, 120};
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(t[i].price, eb[i]);
+    assert_int_equal(t[0].size, 2);
+    assert_int_equal(book_l2_top(b, TG_SIDE_ASK, t, 3), 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(t[i].price, ea[i]);
+    assert_int_equal(t[0].size, 11);
+    tg_level_t l;
+    assert_true(book_l2_best_bid(b, &l));
+    assert_int_equal(l.price, 103);
+    assert_true(book_l2_best_ask(b, &l));
+    assert_int_equal(l.price, 105);
+    assert_int_equal(book_l2_size_at(b, TG_SIDE_ASK, 107), 12);
+    assert_int_equal(book_l2_size_at(b, TG_SIDE_ASK, 108), 0);
+}
+
+static void test_l2_size_zero_deletes_and_missing_delete_is_reported(void **state)
+{
+    book_l2_t *b = *state;
+    assert_int_equal(book_l2_set(b, TG_SIDE_BID, 100, 5), 0);
+    assert_int_equal(book_l2_set(b, TG_SIDE_BID, 100, 7), 0);
+    assert_int_equal(book_l2_size_at(b, TG_SIDE_BID, 100), 7);
+    assert_int_equal(book_l2_set(b, TG_SIDE_BID, 100, 0), 0);
+    assert_int_equal(book_l2_depth(b, TG_SIDE_BID), 0);
+    assert_int_equal(book_l2_set(b, TG_SIDE_BID, 100, 0), BOOK_L2_MISSING);
+    assert_int_equal(book_l2_set(b, TG_SIDE_BID, 100, -1), -EINVAL);
+    assert_int_equal(book_l2_set(b, TG_SIDE_NONE, 100, 1), -EINVAL);
+    assert_int_equal(book_l2_set(b, TG_SIDE_ASK, INT64_MIN, 1), -EINVAL);
+}
+
+static void test_l2_crossed_when_best_bid_reaches_best_ask(void **state)
+{
+    book_l2_t *b = *state;
+    book_l2_set(b, TG_SIDE_BID, 100, 1);
+    book_l2_set(b, TG_SIDE_ASK, 101, 1);
+    assert_false(book_l2_crossed(b));
+    book_l2_set(b, TG_SIDE_BID, 101, 1);
+    assert_true(book_l2_crossed(b));
+    book_l2_clear(b);
+    assert_int_equal(book_l2_depth(b, TG_SIDE_BID), 0);
+    assert_false(book_l2_crossed(b));
+}
+
+static void test_l2_truncate_keeps_the_best_levels(void **state)
+{
+    book_l2_t *b = *state;
+    for (int64_t p = 1; p <= 50; p++) {
+        book_l2_set(b, TG_SIDE_BID, p, p);
+        book_l2_set(b, TG_SIDE_ASK, 100 + p, p);
+    }
+    book_l2_truncate(b, 10);
+    assert_int_equal(book_l2_depth(b, TG_SIDE_BID), 10);
+    assert_int_equal(book_l2_depth(b, TG_SIDE_ASK), 10);
+    tg_level_t t[10];
+    book_l2_top(b, TG_SIDE_BID, t, 10);
+    assert_int_equal(t[9].price, 41);
+    book_l2_top(b, TG_SIDE_ASK, t, 10);
+    assert_int_equal(t[9].price, 110);
+    /* levels below the cut stay gone, inserts still work at both ends */
+    assert_int_equal(book_l2_size_at(b, TG_SIDE_BID, 40), 0);
+    book_l2_set(b, TG_SIDE_BID, 5, 1);
+    book_l2_set(b, TG_SIDE_BID, 60, 1);
+    assert_int_equal(book_l2_depth(b, TG_SIDE_BID), 12);
+    book_l2_truncate(b, 0); /* no limit */
+    assert_int_equal(book_l2_depth(b, TG_SIDE_BID), 12);
+}
+
+static void test_l2_deep_books_grow_in_both_directions(void **state)
+{
+    book_l2_t *b = *state;
+    /* REST-style snapshot: bids best first (descending), asks best first (ascending) */
+    for (int64_t i = 0; i < 5000; i++) {
+        assert_int_equal(book_l2_set(b, TG_SIDE_BID, 1000000 - i, 1 + i), 0);
+        assert_int_equal(book_l2_set(b, TG_SIDE_ASK, 1000001 + i, 1 + i), 0);
+    }
+    /* and the other order */
+    for (int64_t i = 0; i < 5000; i++)
+        assert_int_equal(book_l2_set(b, TG_SIDE_BID, 2000000 + i, 1), 0);
+    assert_int_equal(book_l2_depth(b, TG_SIDE_BID), 10000);
+    assert_int_equal(book_l2_depth(b, TG_SIDE_ASK), 5000);
+    tg_level_t l;
+    assert_true(book_l2_best_bid(b, &l));
+    assert_int_equal(l.price, 2004999);
+    assert_int_equal(book_l2_size_at(b, TG_SIDE_BID, 1000000 - 4999), 5000);
+    assert_true(book_l2_best_ask(b, &l));
+    assert_int_equal(l.price, 1000001);
+}
+
+static void test_l2_state_generation_and_seq_are_stored(void **state)
+{
+    book_l2_t *b = *state;
+    book_l2_set_state(b, BOOK_STATE_VALID);
+    book_l2_bump_generation(b);
+    book_l2_bump_generation(b);
+    book_l2_set_last_seq(b, 42);
+    assert_int_equal(book_l2_state(b), BOOK_STATE_VALID);
+    assert_int_equal(book_l2_generation(b), 2);
+    assert_int_equal(book_l2_last_seq(b), 42);
+    book_l2_clear(b); /* clear keeps the bookkeeping */
+    assert_int_equal(book_l2_generation(b), 2);
+}
+
+/* xorshift64* */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 2685821657736338717ull;
+}
+
+static void compare(const book_l2_t *b, const ref_book_t *r)
+{
+    tg_level_t t[25];
+    assert_int_equal(book_l2_depth(b, TG_SIDE_BID), r->bid.n);
+    assert_int_equal(book_l2_depth(b, TG_SIDE_ASK), r->ask.n);
+    size_t nb = book_l2_top(b, TG_SIDE_BID, t, 25);
+    assert_int_equal(nb, r->bid.n < 25 ? r->bid.n : 25);
+    for (size_t i = 0; i < nb; i++) {
+        assert_int_equal(t[i].price, r->bid.px[i]);
+        assert_int_equal(t[i].size, r->bid.sz[i]);
+    }
+    size_t na = book_l2_top(b, TG_SIDE_ASK, t, 25);
+    assert_int_equal(na, r->ask.n < 25 ? r->ask.n : 25);
+    for (size_t i = 0; i < na; i++) {
+        assert_int_equal(t[i].price, r->ask.px[i]);
+        assert_int_equal(t[i].size, r->ask.sz[i]);
+    }
+}
+
+static void full_compare(const book_l2_t *b, const ref_book_t *r)
+{
+    static tg_level_t t[1 << 16];
+    size_t nb = book_l2_top(b, TG_SIDE_BID, t, 1 << 16);
+    assert_int_equal(nb, r->bid.n);
+    for (size_t i = 0; i < nb; i++)
+        assert_true(t[i].price == r->bid.px[i] && t[i].size == r->bid.sz[i]);
+    size_t na = book_l2_top(b, TG_SIDE_ASK, t, 1 << 16);
+    assert_int_equal(na, r->ask.n);
+    for (size_t i = 0; i < na; i++)
+        assert_true(t[i].price == r->ask.px[i] && t[i].size == r->ask.sz[i]);
+}
+
+/* One random level change, mostly near the current mid like real feeds. */
+static void random_change(book_l2_t *b, ref_book_t *r, int64_t *mid, int spread_wide)
+{
+    tg_event_t ev = {.kind = TG_EV_LEVEL};
+    uint64_t x = rnd();
+    ev.side = (x & 1) ? TG_SIDE_BID : TG_SIDE_ASK;
+    int64_t off;
+    if ((x >> 1) % 10 < 8)
+        off = (int64_t)((x >> 8) % 12); /* near the top */
+    else
+        off = (int64_t)((x >> 8) % (uint64_t)spread_wide); /* anywhere */
+    ev.price = ev.side == TG_SIDE_BID ? *mid - 1 - off : *mid + 1 + off;
+    ev.size = ((x >> 40) % 4 == 0) ? 0 : (int64_t)((x >> 42) % 1000) + 1;
+    if ((x >> 60) == 0) /* drift */
+        *mid += (x & 2) ? 1 : -1;
+    ref_book_apply(r, &ev);
+    int rc = book_l2_set(b, (tg_side_t)ev.side, ev.price, ev.size);
+    assert_true(rc == 0 || rc == BOOK_L2_MISSING);
+}
+
+static void random_snapshot(book_l2_t *b, ref_book_t *r, int64_t mid, int levels)
+{
+    tg_event_t clr = {.kind = TG_EV_BOOK_CLEAR};
+    ref_book_apply(r, &clr);
+    book_l2_clear(b);
+    int order = (int)(rnd() % 3); /* best first, worst first, shuffled-ish */
+    for (int i = 0; i < levels; i++) {
+        int k = order == 0 ? i : order == 1 ? levels - 1 - i : (int)(rnd() % (uint64_t)levels);
+        for (int s = 0; s < 2; s++) {
+            tg_event_t ev = {.kind = TG_EV_LEVEL, .side = s ? TG_SIDE_ASK : TG_SIDE_BID};
+            ev.price = s ? mid + 1 + k * 2 : mid - 1 - k * 2;
+            ev.size = (int64_t)(rnd() % 100) + 1;
+            ref_book_apply(r, &ev);
+            assert_true(book_l2_set(b, (tg_side_t)ev.side, ev.price, ev.size) >= 0);
+        }
+    }
+}
+
+static void test_l2_random_sequences_match_the_reference_book(void **state)
+{
+    book_l2_t *b = *state;
+    ref_book_t r = {0};
+    int64_t mid = 1000000;
+    long changes = 0;
+    const long target = 3000000;
+    int round = 0;
+    while (changes < target) {
+        int levels = (int)(rnd() % 4 == 0 ? rnd() % 1500 : rnd() % 60);
+        int wide = round % 2 ? 2000 : 40;
+        size_t limit = 0;
+        if (rnd() % 4 == 0) /* shallow (Kraken 10/25) or deep (Kraken 1000) depth limits */
+            limit = rnd() % 2 ? (size_t)(rnd() % 50 + 1) : (size_t)(rnd() % 1000 + 1);
+        random_snapshot(b, &r, mid, levels);
+        compare(b, &r);
+        int msgs = (int)(rnd() % 3000);
+        for (int m = 0; m < msgs; m++) {
+            int per = (int)(rnd() % 6) + 1;
+            for (int i = 0; i < per; i++)
+                random_change(b, &r, &mid, wide);
+            changes += per;
+            if (limit) {
+                book_l2_truncate(b, limit);
+                ref_book_truncate(&r, limit);
+            }
+            compare(b, &r);
+        }
+        full_compare(b, &r);
+        round++;
+    }
+    ref_book_free(&r);
+    print_message("  %ld random level changes in %d snapshot rounds\n", changes, round);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_l2_new_book_is_empty_and_resyncing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_l2_levels_come_out_best_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_l2_size_zero_deletes_and_missing_delete_is_reported,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_l2_crossed_when_best_bid_reaches_best_ask, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_l2_truncate_keeps_the_best_levels, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_l2_deep_books_grow_in_both_directions, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_l2_state_generation_and_seq_are_stored, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_l2_random_sequences_match_the_reference_book, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

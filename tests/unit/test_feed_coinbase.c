@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Coinbase (legacy Exchange feed) handler against its recording and the tardis oracle: final
+ * top-10 books, trades (count, aggressor sides, amount), no gaps on clean data, a removed match
+ * detected as a trade-id gap, and mutated frames accounted for without a crash.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "tests/fixtures/oracle.h"
+#include "tests/unit/feed_venue_util.h"
+
+static char g_paths[8][512];
+static int g_n;
+
+static int setup(void **state)
+{
+    g_n = fv_list("coinbase", g_paths, 8);
+    return g_n > 0 ? 0 : -1;
+}
+
+static void test_coinbase_books_and_trades_match_the_oracle(void **state)
+{
+    for (int f = 0; f < g_n; f++) {
+        fv_run_t r = {0};
+        assert_int_equal(fv_run(&r, g_paths[f], NULL, 0, NULL), 0);
+        char op[1024];
+        fv_oracle_path(g_paths[f], op, sizeof(op));
+        oracle_t o;
+        assert_int_equal(oracle_load(op, &o), 0);
+        int books = 0, trades = 0;
+        for (uint32_t i = 0; i < r.off->h.n_instr; i++) {
+            const tg_instr_t *in = tg_instr_reg_get(r.off->reg, r.off->h.instr[i]);
+            const oracle_sym_t *y = oracle_find(&o, in->symbol);
+            assert_non_null(y);
+            const ref_book_t *b = &r.book[in->id];
+            assert_true(b->have_snapshot);
+            assert_int_equal((long)b->bid.n, y->levels_bids);
+            assert_int_equal((long)b->ask.n, y->levels_asks);
+            for (int k = 0; k < y->n_bids; k++) {
+                int64_t px, sz;
+                assert_int_equal(oracle_dec(y->bids[k].px, in->px_scale, &px, NULL), 0);
+                assert_int_equal(oracle_dec(y->bids[k].sz, in->sz_scale, &sz, NULL), 0);
+                assert_int_equal(b->bid.px[k], px);
+                assert_int_equal(b->bid.sz[k], sz);
+            }
+            for (int k = 0; k < y->n_asks; k++) {
+                int64_t px, sz;
+                assert_int_equal(oracle_dec(y->asks[k].px, in->px_scale, &px, NULL), 0);
+                assert_int_equal(oracle_dec(y->asks[k].sz, in->sz_scale, &sz, NULL), 0);
+                assert_int_equal(b->ask.px[k], px);
+                assert_int_equal(b->ask.sz[k], sz);
+            }
+            books += y->n_bids > 0;
+            assert_int_equal(r.trades[in->id], y->trades);
+            assert_int_equal(r.buys[in->id], y->buy_trades);
+            assert_int_equal(r.sells[in->id], y->sell_trades);
+            if (y->trades) {
+                int64_t amt;
+                assert_int_equal(oracle_dec(y->trade_amount, in->sz_scale, &amt, NULL), 0);
+                assert_int_equal(r.amount[in->id], amt);
+                trades++;
+            }
+        }
+        assert_true(books > 0 && trades > 0);
+        oracle_free(&o);
+        fv_free(&r);
+    }
+}
+
+static void test_coinbase_clean_recording_has_no_gaps_and_no_errors(void **state)
+{
+    for (int f = 0; f < g_n; f++) {
+        fv_run_t r = {0};
+        assert_int_equal(fv_run(&r, g_paths[f], NULL, 0, NULL), 0);
+        const feed_stats_t *s = &r.off->stats;
+        assert_int_equal(TG_STAT_GET(s->gaps), 0);
+        assert_int_equal(r.gap_events, 0);
+        assert_int_equal(fv_errors(s), 0);
+        assert_true(fv_accounted(s));
+        assert_int_equal(TG_STAT_GET(s->frames), r.off->rec->data_lines);
+        assert_int_equal(TG_STAT_GET(s->snapshots), r.off->h.n_instr);
+        assert_int_equal(TG_STAT_GET(s->stale_dropped), 0);
+        fv_free(&r);
+    }
+}
+
+/* remove the n-th "type":"match" line */
+static char *drop_match(const char *path, int which, size_t *len_out)
+{
+    size_t len = 0;
+    char *t = fv_load_text(path, &len);
+    assert_non_null(t);
+    char *p = t;
+    for (int i = 0; i <= which; i++) {
+        p = strstr(p + 1, "{\"type\":\"match\"");
+        assert_non_null(p);
+    }
+    char *ls = p;
+    while (ls > t && ls[-1] != '\n')
+        ls--;
+    char *le = strchr(p, '\n');
+    assert_non_null(le);
+    memmove(ls, le + 1, len - (size_t)(le + 1 - t) + 1);
+    *len_out = len - (size_t)(le + 1 - ls);
+    return t;
+}
+
+static void test_coinbase_a_removed_match_is_counted_as_a_gap(void **state)
+{
+    /* find a match whose product trades again later, so the hole is visible */
+    for (int f = 0; f < g_n; f++) {
+        size_t len = 0;
+        char *t = drop_match(g_paths[f], 5, &len);
+        fv_run_t r = {0};
+        assert_int_equal(fv_run(&r, NULL, t, len, NULL), 0);
+        assert_int_equal(TG_STAT_GET(r.off->stats.gaps), 1);
+        assert_int_equal(fv_errors(&r.off->stats), 0);
+        fv_free(&r);
+        free(t);
+    }
+}
+
+static void test_coinbase_mutated_frames_never_crash_and_are_all_accounted(void **state)
+{
+    for (int f = 0; f < g_n; f++) {
+        feed_stats_t st;
+        size_t fed = fv_fuzz(g_paths[f], 8000, 777 + (uint64_t)f, &st);
+        assert_int_equal(fed, 8000);
+        assert_int_equal(TG_STAT_GET(st.frames), fed);
+        assert_true(fv_accounted(&st));
+        assert_true(fv_errors(&st) > 0);
+    }
+}
+
+static void test_coinbase_subscribes_level2_and_matches_for_all_products(void **state)
+{
+    static const char rec[] = "# tgrec 1\n# venue: coinbase\n# symbols: BTC-USD,ETH-EUR\n";
+    fv_run_t r = {0};
+    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
+    feed_handler_t *h = &r.off->h;
+    fv_cap_t *c = calloc(1, sizeof(*c));
+    fv_capture(h, c);
+    assert_int_equal(h->venue->on_open(h), 0);
+    assert_int_equal(c->n_sent, 1);
+    assert_string_equal(c->sent[0], "{\"type\":\"subscribe\",\"product_ids\":[\"BTC-USD\","
+                                    "\"ETH-EUR\"],\"channels\":[\"level2\",\"matches\"]}");
+    free(c);
+    fv_free(&r);
+}
+
+static void test_coinbase_times_are_converted_to_ns_exactly(void **state)
+{
+    static const char rec[] =
+        "# tgrec 1\n# venue: coinbase\n# symbols: BTC-USD\n"
+        "1 {\"type\":\"snapshot\",\"product_id\":\"BTC-USD\",\"bids\":[[\"10.5\",\"1\"]],"
+        "\"asks\":[[\"11\",\"2\"]]}\n"
+        "2 {\"type\":\"l2update\",\"product_id\":\"BTC-USD\",\"changes\":[[\"buy\",\"10.6\","
+        "\"3\"]],\"time\":\"2021-04-17T16:43:37.075687Z\"}\n"
+        "3 {\"type\":\"match\",\"trade_id\":7,\"side\":\"sell\",\"size\":\"0.5\",\"price\":"
+        "\"11\",\"product_id\":\"BTC-USD\",\"sequence\":50,\"time\":\"2000-02-29T00:00:00Z\"}\n"
+        "4 {\"type\":\"l2update\",\"product_id\":\"BTC-USD\",\"changes\":[[\"buy\",\"10.6\","
+        "\"3\"]],\"time\":\"2021-13-17T16:43:37Z\"}\n";
+    fv_run_t r = {0};
+    r.keep_events = 1;
+    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
+    /* date -u -d 2021-04-17T16:43:37Z +%s = 1618677817; 2000-02-29 = 951782400 */
+    int lv = 0, tr = 0;
+    for (size_t i = 0; i < r.n_ev; i++) {
+        const tg_event_t *e = &r.ev[i];
+        if (e->kind == TG_EV_LEVEL && !(e->flags & TG_EVF_SNAPSHOT)) {
+            assert_int_equal(e->ts_exch, 1618677817075687000LL);
+            lv++;
+        }
+        if (e->kind == TG_EV_TRADE) {
+            assert_int_equal(e->ts_exch, 951782400000000000LL);
+            assert_int_equal(e->side, TG_SIDE_BUY); /* maker sold */
+            assert_int_equal(e->u.trade_id, 7);
+            assert_int_equal(e->seq, 50);
+            tr++;
+        }
+    }
+    assert_int_equal(lv, 1);
+    assert_int_equal(tr, 1);
+    /* month 13: a field error, and the book (valid until then) is invalidated */
+    assert_int_equal(TG_STAT_GET(r.off->stats.err_field), 1);
+    assert_int_equal(r.gap_events, 1);
+    assert_int_equal(TG_STAT_GET(r.off->stats.resyncs), 1);
+    fv_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_coinbase_books_and_trades_match_the_oracle),
+        cmocka_unit_test(test_coinbase_clean_recording_has_no_gaps_and_no_errors),
+        cmocka_unit_test(test_coinbase_a_removed_match_is_counted_as_a_gap),
+        cmocka_unit_test(test_coinbase_mutated_frames_never_crash_and_are_all_accounted),
+        cmocka_unit_test(test_coinbase_subscribes_level2_and_matches_for_all_products),
+        cmocka_unit_test(test_coinbase_times_are_converted_to_ns_exactly),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/* gateway config: defaults, a full valid file, and errors that name file and line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "book/tg_err.h"
+#include "gateway/gw_config.h"
+
+static char *write_tmp(const char *text)
+{
+    char *path = strdup("/tmp/tg-cfg-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static int has_error(const gw_cfg_t *c, const char *needle)
+{
+    for (uint32_t i = 0; i < c->n_errors; i++)
+        if (strstr(c->errors[i], needle))
+            return 1;
+    return 0;
+}
+
+static void test_cfg_valid_file_is_loaded(void **state)
+{
+    char *path = write_tmp("; comment\n"
+                           "[gateway]\n"
+                           "log_level = debug\n"
+                           "feed_threads = 2\n"
+                           "candles = 1s, 1m, 1h\n"
+                           "[postgres]\n"
+                           "conninfo = host=127.0.0.1 port=5432 dbname=x\n"
+                           "batch_rows = 5000\n"
+                           "[redis]\n"
+                           "port = 6380\n"
+                           "[metrics]\n"
+                           "listen = 127.0.0.1:9999\n"
+                           "[feed bin]\n"
+                           "venue = binance\n"
+                           "url = wss://127.0.0.1:9443/rec/x\n"
+                           "symbols = BTCUSDT, ETHUSDT\n"
+                           "symbols = BNBUSDT\n"
+                           "depth = 1000\n"
+                           "[feed krk]\n"
+                           "venue = kraken\n"
+                           "url = ws://127.0.0.1:1/\n"
+                           "symbols = XBT/USD\n"
+                           "channels = book\n");
+    gw_cfg_t c;
+    int rc = gw_cfg_load(&c, path);
+    for (uint32_t i = 0; i < c.n_errors; i++)
+        fprintf(stderr, "%s\n", c.errors[i]);
+    assert_int_equal(rc, 0);
+    assert_int_equal(c.log_level, 3);
+    assert_int_equal(c.feed_threads, 2);
+    assert_int_equal(c.n_intervals, 3);
+    assert_true(c.intervals_ns[0] == 1000000000LL);
+    assert_true(c.intervals_ns[2] == 3600LL * 1000000000LL);
+    assert_int_equal(c.pg_batch_rows, 5000);
+    assert_int_equal(c.rds_port, 6380);
+    assert_int_equal(c.metrics_port, 9999);
+    assert_int_equal(c.n_feeds, 2);
+    assert_string_equal(c.feeds[0].name, "bin");
+    assert_int_equal(c.feeds[0].n_symbols, 3);
+    assert_string_equal(c.feeds[0].symbols[2], "BNBUSDT");
+    assert_int_equal(c.feeds[0].depth, 1000);
+    assert_int_equal(c.feeds[1].channels, 2u);
+    assert_int_equal(c.feeds[1].thread, 1);
+    gw_cfg_free(&c);
+    unlink(path);
+    free(path);
+}
+
+static void test_cfg_errors_name_file_and_line(void **state)
+{
+    char *path = write_tmp("[gateway]\n"                  /* 1 */
+                           "feed_threads = 0\n"           /* 2 */
+                           "bogus = 1\n"                  /* 3 */
+                           "[postgres]\n"                 /* 4 */
+                           "conninfo = password=secret\n" /* 5 */
+                           "[feed a]\n"                   /* 6 */
+                           "venue = nowhere\n"            /* 7 */
+                           "[feed b]\n"                   /* 8 */
+                           "venue = binance\n"            /* 9 */
+                           "url = http://x\n"             /* 10 */
+                           "[nosuch]\n"                   /* 11 */
+                           "x = 1\n");                    /* 12 */
+    gw_cfg_t c;
+    assert_int_equal(gw_cfg_load(&c, path), TG_ECONFIG);
+    char want[600];
+    snprintf(want, sizeof(want), "%s:2: [gateway] feed_threads", path);
+    assert_true(has_error(&c, want));
+    snprintf(want, sizeof(want), "%s:3: [gateway] unknown key 'bogus'", path);
+    assert_true(has_error(&c, want));
+    snprintf(want, sizeof(want), "%s:5: [postgres] conninfo must not hold a password", path);
+    assert_true(has_error(&c, want));
+    snprintf(want, sizeof(want), "%s:7: [feed a] unknown venue 'nowhere'", path);
+    assert_true(has_error(&c, want));
+    snprintf(want, sizeof(want), "%s:10: [feed b] url must start with ws://", path);
+    assert_true(has_error(&c, want));
+    snprintf(want, sizeof(want), "%s:12: unknown section [nosuch]", path);
+    assert_true(has_error(&c, want));
+    snprintf(want, sizeof(want), "%s:8: [feed b] symbols is required", path);
+    assert_true(has_error(&c, want));
+    gw_cfg_free(&c);
+    unlink(path);
+    free(path);
+}
+
+static void test_cfg_missing_file_is_an_errno(void **state)
+{
+    gw_cfg_t c;
+    assert_int_equal(gw_cfg_load(&c, "/nonexistent/tickgate.ini"), -ENOENT);
+    gw_cfg_free(&c);
+}
+
+static void test_cfg_durations_parse(void **state)
+{
+    int64_t ns;
+    assert_int_equal(gw_cfg_parse_duration("250ms", &ns), 0);
+    assert_true(ns == 250000000LL);
+    assert_int_equal(gw_cfg_parse_duration("5m", &ns), 0);
+    assert_true(ns == 300000000000LL);
+    assert_int_equal(gw_cfg_parse_duration("1d", &ns), 0);
+    assert_true(ns == 86400000000000LL);
+    assert_int_equal(gw_cfg_parse_duration("0s", &ns), TG_ECONFIG);
+    assert_int_equal(gw_cfg_parse_duration("5x", &ns), TG_ECONFIG);
+    assert_int_equal(gw_cfg_parse_duration("", &ns), TG_ECONFIG);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cfg_valid_file_is_loaded),
+        cmocka_unit_test(test_cfg_errors_name_file_and_line),
+        cmocka_unit_test(test_cfg_missing_file_is_an_errno),
+        cmocka_unit_test(test_cfg_durations_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

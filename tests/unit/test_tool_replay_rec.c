@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of tools/replay/tool_replay_rec.c: --fault spec parsing, recording names, the
+ * loose JSON comparison used for subscribe gating, corrupt@N, and the frame/snapshot index of
+ * real recordings (counts checked against an independent pass of the shared tgrec reader).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tools/replay/tool_replay.h"
+
+static const char *recs(void)
+{
+    const char *r = getenv("TG_RECORDINGS");
+    return r ? r : "../shared/recordings";
+}
+
+static void test_fault_specs_parse_into_kind_frame_duration_and_times(void **st)
+{
+    tool_replay_fault_t f;
+    assert_int_equal(tool_replay_fault_parse(&f, "drop-after=100"), 0);
+    assert_int_equal(f.kind, TOOL_REPLAY_FAULT_DROP);
+    assert_int_equal(f.at, 100);
+    assert_int_equal(f.times, 0);
+    assert_int_equal(tool_replay_fault_parse(&f, "drop-after=0,times=3"), 0);
+    assert_int_equal(f.at, 0);
+    assert_int_equal(f.times, 3);
+    assert_string_equal(f.spec, "drop-after=0,times=3");
+    assert_int_equal(tool_replay_fault_parse(&f, "stall=250@10"), 0);
+    assert_int_equal(f.kind, TOOL_REPLAY_FAULT_STALL);
+    assert_int_equal(f.ms, 250);
+    assert_int_equal(f.at, 10);
+    assert_int_equal(tool_replay_fault_parse(&f, "corrupt@1"), 0);
+    assert_int_equal(f.kind, TOOL_REPLAY_FAULT_CORRUPT);
+    assert_int_equal(f.at, 1);
+    assert_int_equal(tool_replay_fault_parse(&f, "truncate@7,times=1"), 0);
+    assert_int_equal(f.kind, TOOL_REPLAY_FAULT_TRUNCATE);
+    assert_int_equal(f.times, 1);
+    assert_int_equal(tool_replay_fault_parse(&f, "oversize@3"), 0);
+    assert_int_equal(f.kind, TOOL_REPLAY_FAULT_OVERSIZE);
+    assert_int_equal(f.at, 3);
+}
+
+static void test_malformed_fault_specs_are_rejected(void **st)
+{
+    static const char *const bad[] = {
+        "",
+        "drop-after=",
+        "drop-after=x",
+        "drop-after=-1",
+        "drop-after=5 ",
+        "stall=10",
+        "stall=@5",
+        "stall=10@",
+        "corrupt@0",
+        "corrupt@5,times=0",
+        "corrupt@5,foo=1",
+        "explode@3",
+        "truncate@",
+        "oversize@2,times=",
+        "corrupt5",
+    };
+    tool_replay_fault_t f;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (tool_replay_fault_parse(&f, bad[i]) != -EINVAL)
+            fail_msg("accepted bad spec '%s'", bad[i]);
+}
+
+static void test_recording_names_drop_the_directory_and_tgrec_zst_suffixes(void **st)
+{
+    char n[64];
+    tool_replay_rec_name(n, sizeof(n), "/a/b/cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec");
+    assert_string_equal(n, "cryptofeed_ce58c2a0_KRAKEN.ws.50");
+    tool_replay_rec_name(n, sizeof(n), "x/hftbacktest_spot_btcusdt_20240808.tgrec.zst");
+    assert_string_equal(n, "hftbacktest_spot_btcusdt_20240808");
+    tool_replay_rec_name(n, sizeof(n), "plain.zst");
+    assert_string_equal(n, "plain");
+    tool_replay_rec_name(n, sizeof(n), "noext");
+    assert_string_equal(n, "noext");
+}
+
+static void test_loose_json_equality_ignores_blanks_and_nothing_else(void **st)
+{
+    const char *a = "{\"op\":\"subscribe\",\"args\":[\"a\",\"b\"]}";
+    const char *b = " { \"op\": \"subscribe\",\n \"args\" : [\"a\", \"b\"] }\r\n";
+    assert_true(tool_replay_json_loose_eq(a, strlen(a), b, strlen(b)));
+    assert_true(tool_replay_json_loose_eq(b, strlen(b), a, strlen(a)));
+    const char *c = "{\"op\":\"subscribe\",\"args\":[\"a\",\"c\"]}";
+    assert_false(tool_replay_json_loose_eq(a, strlen(a), c, strlen(c)));
+    assert_false(tool_replay_json_loose_eq(a, strlen(a), a, strlen(a) - 1));
+    assert_true(tool_replay_json_loose_eq("", 0, " \n", 2));
+}
+
+static void test_corrupt_flips_at_most_eight_bytes_including_the_first(void **st)
+{
+    char orig[300], buf[300];
+    for (size_t i = 0; i < sizeof(orig); i++)
+        orig[i] = (char)('a' + i % 26);
+    memcpy(buf, orig, sizeof(buf));
+    tool_replay_corrupt(buf, sizeof(buf));
+    size_t diff = 0;
+    for (size_t i = 0; i < sizeof(buf); i++)
+        diff += buf[i] != orig[i];
+    assert_int_equal(diff, TOOL_REPLAY_CORRUPT_BYTES);
+    assert_true(buf[0] != orig[0]);
+    char three[3] = {'{', '"', '}'};
+    tool_replay_corrupt(three, 3);
+    assert_memory_equal(three, "z#|", 3);
+}
+
+/* Independent count: data lines that are / are not generated. */
+static void count_lines(const char *path, size_t *ws, size_t *gen)
+{
+    feed_tgrec_t *r;
+    assert_int_equal(feed_tgrec_open(&r, path), 0);
+    int64_t ts;
+    const char *f;
+    size_t len;
+    *ws = *gen = 0;
+    while (feed_tgrec_next(r, &ts, &f, &len) == 1) {
+        if (feed_tgrec_is_generated(f, len))
+            (*gen)++;
+        else
+            (*ws)++;
+    }
+    feed_tgrec_close(&r);
+}
+
+static void test_bitstamp_recording_indexes_frames_and_its_ten_rest_snapshots(void **st)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/bitstamp/cryptofeed_1312c062_BITSTAMP-b88f8b.tgrec", recs());
+    size_t ws, gen;
+    count_lines(path, &ws, &gen);
+    tool_replay_rec_t rec;
+    assert_int_equal(tool_replay_rec_load(&rec, path), 0);
+    assert_string_equal(rec.name, "cryptofeed_1312c062_BITSTAMP-b88f8b");
+    assert_int_equal(rec.n_frames, ws);
+    assert_int_equal(rec.n_snaps, gen);
+    assert_int_equal(rec.n_snaps, 10);
+    assert_int_equal(rec.bad_lines, 0);
+    /* every pair in the header has its snapshot; lookups are case-insensitive */
+    char syms[4096];
+    snprintf(syms, sizeof(syms), "%s", rec.r->symbols);
+    size_t found = 0;
+    for (char *sv, *t = strtok_r(syms, ",", &sv); t; t = strtok_r(NULL, ",", &sv)) {
+        const tool_replay_snap_t *s = tool_replay_rec_snapshot(&rec, t, true);
+        assert_non_null(s);
+        assert_true(s->bitstamp);
+        assert_true(s->len > 2 && s->body[0] == '{' && s->body[s->len - 1] == '}');
+        assert_null(tool_replay_rec_snapshot(&rec, t, false)); /* not a Binance symbol */
+        found++;
+    }
+    assert_int_equal(found, 10);
+    assert_non_null(tool_replay_rec_snapshot(&rec, "XLMEUR", true));
+    assert_null(tool_replay_rec_snapshot(&rec, "btcusd", true));
+    /* frames are in file order with non-decreasing timestamps */
+    for (size_t i = 1; i < rec.n_frames; i++)
+        assert_true(rec.frames[i].ts_ns >= rec.frames[i - 1].ts_ns);
+    tool_replay_rec_free(&rec);
+}
+
+static void test_binance_zstd_recording_indexes_its_symbol_snapshot(void **st)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst", recs());
+    size_t ws, gen;
+    count_lines(path, &ws, &gen);
+    tool_replay_rec_t rec;
+    assert_int_equal(tool_replay_rec_load(&rec, path), 0);
+    assert_int_equal(rec.n_frames, ws);
+    assert_int_equal(rec.n_snaps, 1);
+    const tool_replay_snap_t *s = tool_replay_rec_snapshot(&rec, "BTCUSDT", false);
+    assert_non_null(s);
+    assert_string_equal(s->key, "btcusdt");
+    assert_true(strncmp(s->body, "{\"lastUpdateId\":", 16) == 0);
+    assert_int_equal(s->body[s->len - 1], '}');
+    tool_replay_rec_free(&rec);
+}
+
+static void test_bad_lines_are_counted_and_skipped(void **st)
+{
+    char path[] = "/tmp/tg-replay-unit-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    static const char text[] = "# tgrec 1\n# venue: kraken\n# sent: {\"a\":1}\n"
+                               "100 {\"x\":1}\nnot a line\n"
+                               "200 {\"stream\":\"abc@depthSnapshot\",\"generated\":true,"
+                               "\"data\":{\"b\":[]}}\n"
+                               "300 {\"x\":2}\n";
+    assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+    close(fd);
+    tool_replay_rec_t rec;
+    assert_int_equal(tool_replay_rec_load(&rec, path), 0);
+    unlink(path);
+    assert_int_equal(rec.n_frames, 2);
+    assert_int_equal(rec.bad_lines, 1);
+    assert_int_equal(rec.frames[1].ts_ns, 300);
+    assert_int_equal(rec.frames[1].len, 7);
+    assert_memory_equal(rec.frames[1].data, "{\"x\":2}", 7);
+    assert_int_equal(rec.n_snaps, 1);
+    assert_int_equal(rec.snaps[0].len, 8);
+    assert_memory_equal(rec.snaps[0].body, "{\"b\":[]}", 8);
+    assert_int_equal(rec.r->n_sent, 1);
+    tool_replay_rec_free(&rec);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fault_specs_parse_into_kind_frame_duration_and_times),
+        cmocka_unit_test(test_malformed_fault_specs_are_rejected),
+        cmocka_unit_test(test_recording_names_drop_the_directory_and_tgrec_zst_suffixes),
+        cmocka_unit_test(test_loose_json_equality_ignores_blanks_and_nothing_else),
+        cmocka_unit_test(test_corrupt_flips_at_most_eight_bytes_including_the_first),
+        cmocka_unit_test(test_bitstamp_recording_indexes_frames_and_its_ten_rest_snapshots),
+        cmocka_unit_test(test_binance_zstd_recording_indexes_its_symbol_snapshot),
+        cmocka_unit_test(test_bad_lines_are_counted_and_skipped),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Benchmark of the Kraken / OKX / Bitstamp / BitMEX handlers and the venue checksums.
+ *
+ * For each recording: all frames are loaded first, then timed passes run
+ *   - handler: on_frame() of every frame (parse + normalize + events into a buffer that is
+ *     drained by a no-op sink), with a fresh handler per pass;
+ *   - reference: jsmn tokenizing of the same frames into a preallocated token array (the plain
+ *     lower bound every handler pays).
+ * Checksums: Kraken (10+10 levels) and OKX (25+25 levels) checksum of the final books of the
+ * recordings, against the reference of CRC-32 alone over the same text (the text building is
+ * the difference). Medians of 11 passes of thread CPU time (the 2 cores are shared, so wall
+ * time mostly measures the other processes).
+ * Usage: tool_bench_venues [recordings dir]
+ */
+#define JSMN_STATIC
+#include <jsmn.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "book/book_l2.h"
+#include "feeds/feed.h"
+#include "feeds/feed_checksum.h"
+#include "feeds/feed_offline.h"
+
+/* The builder's book is not part of this benchmark; the checksum wrappers are not called. */
+__attribute__((weak)) size_t book_l2_top(const book_l2_t *b, tg_side_t side, tg_level_t *out,
+                                         size_t n)
+{
+    return 0;
+}
+
+extern const feed_venue_t feed_venue_kraken, feed_venue_okex, feed_venue_bitstamp,
+    feed_venue_bitmex;
+
+#define PASSES 11
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* CPU time: the machine is shared */
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(double), cmp_d);
+    return v[n / 2];
+}
+
+static int sink(void *ctx, const tg_event_t *ev, uint32_t n)
+{
+    *(uint64_t *)ctx += n;
+    return 0;
+}
+
+static void bench_file(const char *dir, const char *rel)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    feed_offline_t *o = NULL;
+    if (feed_offline_open(&o, path, NULL, NULL, 0) < 0) {
+        printf("%-48s (missing)\n", rel);
+        return;
+    }
+    size_t nf = o->rec->data_lines, k = 0, bytes = 0;
+    const char **fr = calloc(nf, sizeof(*fr));
+    size_t *fl = calloc(nf, sizeof(*fl));
+    int64_t ts;
+    while (k < nf && feed_tgrec_next(o->rec, &ts, &fr[k], &fl[k]) == 1)
+        bytes += fl[k++];
+    nf = k;
+    jsmntok_t *tok = malloc(sizeof(jsmntok_t) * (1 << 20));
+    double th[PASSES], tr[PASSES];
+    uint64_t events = 0, toks = 0;
+    for (int p = 0; p < PASSES; p++) {
+        feed_offline_rewind(o);
+        o->h.out.flush = sink;
+        o->h.out.ctx = &events;
+        events = 0;
+        double t0 = now_s();
+        for (size_t i = 0; i < nf; i++) {
+            o->venue->on_frame(&o->h, fr[i], fl[i], 1, 1);
+            feed_flush(&o->h);
+        }
+        th[p] = now_s() - t0;
+        toks = 0;
+        t0 = now_s();
+        for (size_t i = 0; i < nf; i++) {
+            jsmn_parser jp;
+            jsmn_init(&jp);
+            int r = jsmn_parse(&jp, fr[i], fl[i], tok, 1 << 20);
+            toks += r > 0 ? (uint64_t)r : 0;
+        }
+        tr[p] = now_s() - t0;
+    }
+    double mh = median(th, PASSES), mr = median(tr, PASSES);
+    printf("%-44s %6zu frames %7.1f MB/s %6.0f ns/frame (%llu events) | jsmn only %7.1f MB/s "
+           "%6.0f ns/frame\n",
+           rel, nf, (double)bytes / mh / 1e6, mh / (double)nf * 1e9, (unsigned long long)events,
+           (double)bytes / mr / 1e6, mr / (double)nf * 1e9);
+    free(tok);
+    free(fr);
+    free(fl);
+    feed_offline_close(&o);
+}
+
+static void bench_checksums(void)
+{
+    /* a deep, realistic book: BTC-like prices at scale 10/8 (OKX) and 8/8 (Kraken) */
+    tg_level_t bids[25], asks[25];
+    for (int i = 0; i < 25; i++) {
+        bids[i] =
+            (tg_level_t){(int64_t)(3023610 - i * 7) * 100000000LL / 100 * 100, 12345678 + i * 1111};
+        asks[i] =
+            (tg_level_t){(int64_t)(3023620 + i * 9) * 100000000LL / 100 * 100, 98765432 - i * 2222};
+    }
+    char text[4096];
+    const int N = 200000;
+    double tk[PASSES], to[PASSES], rk[PASSES], ro[PASSES];
+    volatile uint32_t acc = 0;
+    size_t lk = 0, lo = 0;
+    feed_kraken_checksum_text(bids, 10, asks, 10, 10, 8, 5, 8, text, sizeof(text));
+    lk = strlen(text);
+    char ktext[4096];
+    memcpy(ktext, text, lk + 1);
+    feed_okx_checksum_text(bids, 25, asks, 25, 10, 8, 0, 0, text, sizeof(text));
+    lo = strlen(text);
+    for (int p = 0; p < PASSES; p++) {
+        double t0 = now_s();
+        for (int i = 0; i < N; i++) {
+            bids[0].size += 1;
+            acc += feed_kraken_checksum_levels(bids, 10, asks, 10, 10, 8, 5, 8);
+        }
+        tk[p] = (now_s() - t0) / N;
+        t0 = now_s();
+        for (int i = 0; i < N; i++) {
+            ktext[0] ^= 1;
+            acc += feed_crc32(0, ktext, lk);
+        }
+        rk[p] = (now_s() - t0) / N;
+        t0 = now_s();
+        for (int i = 0; i < N; i++) {
+            bids[0].size += 1;
+            acc += feed_okx_checksum_levels(bids, 25, asks, 25, 10, 8, 0, 0);
+        }
+        to[p] = (now_s() - t0) / N;
+        t0 = now_s();
+        for (int i = 0; i < N; i++) {
+            text[0] ^= 1;
+            acc += feed_crc32(0, text, lo);
+        }
+        ro[p] = (now_s() - t0) / N;
+    }
+    printf("kraken checksum (10+10 levels, %3zu B text) %6.0f ns/call | crc32 of the text only "
+           "%6.0f ns\n",
+           lk, median(tk, PASSES) * 1e9, median(rk, PASSES) * 1e9);
+    printf("okx checksum    (25+25 levels, %3zu B text) %6.0f ns/call | crc32 of the text only "
+           "%6.0f ns\n",
+           lo, median(to, PASSES) * 1e9, median(ro, PASSES) * 1e9);
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = argc > 1 ? argv[1] : getenv("TG_RECORDINGS");
+    if (!dir)
+        dir = TG_DEFAULT_RECORDINGS;
+    /* strong references: pull the venue objects out of the static library */
+    const feed_venue_t *v[] = {&feed_venue_kraken, &feed_venue_okex, &feed_venue_bitstamp,
+                               &feed_venue_bitmex};
+    printf("medians of %d passes; venues:", PASSES);
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+        printf(" %s", v[i]->name);
+    printf("\n");
+    bench_file(dir, "kraken/cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec");
+    bench_file(dir, "okex/cryptofeed_9a4a9b9d_OKEX.ws.1.tgrec");
+    bench_file(dir, "okex/cryptofeed_ce58c2a0_OKX.ws.1.tgrec");
+    bench_file(dir, "bitstamp/cryptofeed_1312c062_BITSTAMP-b88f8b.tgrec");
+    bench_file(dir, "bitmex/cryptofeed_1312c062_BITMEX-d944be.tgrec.zst");
+    bench_checksums();
+    return 0;
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tickgate-replay internals shared by its source files: the loaded recording (frame index and
+ * REST snapshot bodies), fault specifications, loose JSON comparison, and the subcommand entry
+ * points. Not a public API of the project.
+ * Thread: main (the tool is single-threaded: one lws service loop).
+ */
+#ifndef TOOL_REPLAY_H
+#define TOOL_REPLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "feeds/feed_tgrec.h"
+
+/** One websocket frame of a recording: a view into the reader's memory. */
+typedef struct tool_replay_frame {
+    int64_t ts_ns;    /* recorder receive time */
+    const char *data; /* frame bytes (NUL follows) */
+    size_t len;
+} tool_replay_frame_t;
+
+/** One REST book snapshot from an in-band `{"stream":"<x>@depthSnapshot","generated":true,...}`. */
+typedef struct tool_replay_snap {
+    char key[64];     /* lower-case symbol/pair: "btcusdt", bitstamp "xlmeur" */
+    bool bitstamp;    /* stream was diff_order_book_<pair>@depthSnapshot */
+    const char *body; /* exact REST body, a view into the reader's memory */
+    size_t len;
+} tool_replay_snap_t;
+
+/** A loaded recording. Thread: main; read-only after tool_replay_rec_load(). */
+typedef struct tool_replay_rec {
+    char name[128]; /* basename without .tgrec[.zst] */
+    char path[1024];
+    feed_tgrec_t *r;
+    tool_replay_frame_t *frames; /* websocket frames only (generated records skipped) */
+    size_t n_frames;
+    tool_replay_snap_t *snaps;
+    size_t n_snaps;
+    size_t bad_lines; /* unparsable data lines (skipped) */
+} tool_replay_rec_t;
+
+/** Load a recording and index it. @return 0, -errno, TG_EPROTO. */
+int tool_replay_rec_load(tool_replay_rec_t *rec, const char *path);
+void tool_replay_rec_free(tool_replay_rec_t *rec);
+/** First snapshot for a symbol (case-insensitive), or NULL. */
+const tool_replay_snap_t *tool_replay_rec_snapshot(const tool_replay_rec_t *rec, const char *sym,
+                                                   bool bitstamp);
+/** Recording name from a path: basename without ".tgrec", ".tgrec.zst", ".zst". */
+void tool_replay_rec_name(char *dst, size_t cap, const char *path);
+
+/** JSON texts equal after removing all blanks (space, tab, CR, LF)? */
+bool tool_replay_json_loose_eq(const char *a, size_t alen, const char *b, size_t blen);
+
+typedef enum tool_replay_fault_kind {
+    TOOL_REPLAY_FAULT_DROP,     /* drop-after=N: close TCP abruptly after N frames */
+    TOOL_REPLAY_FAULT_STALL,    /* stall=T@N: pause T ms after frame N */
+    TOOL_REPLAY_FAULT_CORRUPT,  /* corrupt@N: flip bits in frame N */
+    TOOL_REPLAY_FAULT_TRUNCATE, /* truncate@N: send the first half of frame N */
+    TOOL_REPLAY_FAULT_OVERSIZE, /* oversize@N: a > 1 MiB junk frame before frame N */
+} tool_replay_fault_kind_t;
+
+#define TOOL_REPLAY_FAULT_MAX     16
+#define TOOL_REPLAY_OVERSIZE_LEN  ((size_t)(1u << 20) + 4096u)
+#define TOOL_REPLAY_CORRUPT_BYTES 8
+
+typedef struct tool_replay_fault {
+    tool_replay_fault_kind_t kind;
+    uint64_t at;    /* frame number, 1-based, counted per connection */
+    uint32_t ms;    /* stall duration */
+    uint32_t times; /* apply to the first `times` connections; 0 = all */
+    char spec[64];  /* as given, for logs */
+} tool_replay_fault_t;
+
+/** Parse one --fault SPEC. @return 0 or -EINVAL. */
+int tool_replay_fault_parse(tool_replay_fault_t *f, const char *spec);
+/** Flip the low bit of up to TOOL_REPLAY_CORRUPT_BYTES evenly spaced bytes (first included). */
+void tool_replay_corrupt(char *buf, size_t len);
+
+/* Subcommands: tool_replay_serve.c, tool_replay_books.c. */
+int tool_replay_serve_main(int argc, char **argv);
+int tool_replay_books_main(int argc, char **argv);
+
+#endif

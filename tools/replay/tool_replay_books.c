@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `tickgate-replay books`: recording -> venue handler -> builder -> result JSON (the peer
+ * oracle's shape, exact decimals). Synchronous: the builder's in-process API, one thread,
+ * as fast as the handler and the builder go. Closed candles of the --bar interval are
+ * collected through a callback sink; the forming one is written as open_bar.
+ */
+#include "tool_replay_books.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book/book_candle.h"
+#include "book/tg_clock.h"
+#include "book/tg_dec.h"
+#include "book/tg_err.h"
+
+static int collect(void *ctx, const book_out_t *rec)
+{
+    trb_run_t *r = ctx;
+    if (rec->instr >= r->n_sym)
+        return 0;
+    trb_sym_t *s = &r->sym[rec->instr];
+    switch (rec->kind) {
+    case BOOK_OUT_TRADE:
+        s->trades++;
+        s->amount += rec->u.trade.size;
+        if (rec->u.trade.side == TG_SIDE_BUY)
+            s->buys++;
+        else if (rec->u.trade.side == TG_SIDE_SELL)
+            s->sells++;
+        break;
+    case BOOK_OUT_CANDLE:
+        if (!rec->u.candle.closed || rec->u.candle.interval_ns != r->bar_ns)
+            break;
+        if (s->n_bars == s->cap_bars) {
+            size_t cap = s->cap_bars ? s->cap_bars * 2 : 64;
+            book_out_candle_t *nb = realloc(s->bars, cap * sizeof(*nb));
+            if (!nb) {
+                r->oom++;
+                break;
+            }
+            s->bars = nb;
+            s->cap_bars = cap;
+        }
+        s->bars[s->n_bars++] = rec->u.candle;
+        break;
+    case BOOK_OUT_GAP:
+        if (rec->u.gap.reason != BOOK_GAP_RESYNCED) {
+            s->gaps++;
+            r->gaps++;
+        }
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+static int to_builder(void *ctx, const tg_event_t *ev, uint32_t n)
+{
+    book_builder_apply(ctx, ev, n);
+    return 0;
+}
+
+int tool_replay_books_run(trb_run_t **out, const char *file, const char *venue, int64_t bar_ns)
+{
+    trb_run_t *r = calloc(1, sizeof(*r));
+    if (!r)
+        return -ENOMEM;
+    snprintf(r->file, sizeof(r->file), "%s", file);
+    r->bar_ns = bar_ns;
+    int rc = tg_instr_reg_create(&r->reg);
+    if (rc < 0)
+        goto fail;
+    rc = feed_offline_open(&r->off, file, venue, r->reg, 0);
+    if (rc < 0)
+        goto fail;
+    r->n_sym = tg_instr_reg_count(r->reg);
+    r->sym = calloc(r->n_sym ? r->n_sym : 1, sizeof(trb_sym_t));
+    if (!r->sym) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    book_builder_cfg_t cfg;
+    book_builder_cfg_defaults(&cfg);
+    cfg.reg = r->reg;
+    cfg.n_sinks = 1;
+    cfg.sinks[0] =
+        (book_sink_cfg_t){.name = "replay",
+                          .fn = collect,
+                          .ctx = r,
+                          .kinds = BOOK_SINK_TRADE | BOOK_SINK_CANDLE_CLOSED | BOOK_SINK_GAP,
+                          .lossless = true};
+    cfg.candles.n_intervals = 1;
+    cfg.candles.interval_ns[0] = bar_ns;
+    cfg.book_interval_ns = 0;
+    cfg.measure_latency = false;
+    cfg.wall_clock_candles = false;
+    rc = book_builder_create(&r->bld, &cfg);
+    if (rc < 0)
+        goto fail;
+    rc = feed_offline_run(r->off, to_builder, r->bld);
+    if (rc < 0)
+        goto fail;
+    book_builder_flush(r->bld);
+    *out = r;
+    return 0;
+fail:
+    tool_replay_books_free(&r);
+    return rc;
+}
+
+void tool_replay_books_free(trb_run_t **pr)
+{
+    if (!pr || !*pr)
+        return;
+    trb_run_t *r = *pr;
+    book_builder_destroy(&r->bld);
+    feed_offline_close(&r->off);
+    if (r->sym)
+        for (uint32_t i = 0; i < r->n_sym; i++)
+            free(r->sym[i].bars);
+    free(r->sym);
+    tg_instr_reg_destroy(&r->reg);
+    free(r);
+    *pr = NULL;
+}
+
+/* ---- JSON ------------------------------------------------------------------------------ */
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void json_dec(FILE *f, int64_t v, int scale)
+{
+    char buf[TG_DEC_STR_MAX];
+    tg_dec_format(v, scale, buf);
+    fprintf(f, "\"%s\"", buf);
+}
+
+/* a non-negative __int128 at scale as exact decimal text */
+static void json_dec128(FILE *f, __int128 v, int scale)
+{
+    char digits[64];
+    int n = 0;
+    int neg = v < 0;
+    unsigned __int128 u = neg ? (unsigned __int128)(-v) : (unsigned __int128)v;
+    do {
+        digits[n++] = (char)('0' + (int)(u % 10));
+        u /= 10;
+    } while (u);
+    while (n <= scale)
+        digits[n++] = '0';
+    int lo = 0; /* trailing fractional zeros to drop */
+    while (lo < scale && digits[lo] == '0')
+        lo++;
+    fputc('"', f);
+    if (neg)
+        fputc('-', f);
+    for (int i = n - 1; i >= lo; i--) {
+        if (i == scale - 1)
+            fputc('.', f);
+        fputc(digits[i], f);
+    }
+    fputc('"', f);
+}
+
+static void json_levels(FILE *f, const book_l2_t *bk, tg_side_t side, uint32_t depth,
+                        const tg_instr_t *in)
+{
+    tg_level_t lv[64];
+    size_t n = bk ? book_l2_top(bk, side, lv, depth < 64 ? depth : 64) : 0;
+    fputc('[', f);
+    for (size_t i = 0; i < n; i++) {
+        fputs(i ? ", [" : "[", f);
+        json_dec(f, lv[i].price, in->px_scale);
+        fputs(", ", f);
+        json_dec(f, lv[i].size, in->sz_scale);
+        fputc(']', f);
+    }
+    fputc(']', f);
+}
+
+static void json_bar(FILE *f, const book_out_candle_t *c, const tg_instr_t *in)
+{
+    fprintf(f, "{\"start_ms\": %lld, \"open\": ", (long long)(c->start_ns / TG_NS_PER_MS));
+    json_dec(f, c->open, in->px_scale);
+    fputs(", \"high\": ", f);
+    json_dec(f, c->high, in->px_scale);
+    fputs(", \"low\": ", f);
+    json_dec(f, c->low, in->px_scale);
+    fputs(", \"close\": ", f);
+    json_dec(f, c->close, in->px_scale);
+    fputs(", \"volume\": ", f);
+    json_dec(f, c->volume, in->sz_scale);
+    fputs(", \"buy_volume\": ", f);
+    json_dec(f, c->buy_volume, in->sz_scale);
+    fputs(", \"sell_volume\": ", f);
+    json_dec(f, c->sell_volume, in->sz_scale);
+    fprintf(f, ", \"trades\": %u, \"vwap\": ", c->trades);
+    json_dec(f, c->vwap, in->px_scale);
+    fprintf(f, ", \"open_timestamp_ns\": %lld, \"close_timestamp_ns\": %lld}",
+            (long long)c->first_ts, (long long)c->last_ts);
+}
+
+int tool_replay_books_write_json(const trb_run_t *r, FILE *f, uint32_t depth)
+{
+    const book_builder_stats_t *st = book_builder_stats(r->bld);
+    const feed_stats_t *fs = &r->off->stats;
+    uint64_t errors = TG_STAT_GET(fs->err_json) + TG_STAT_GET(fs->err_field) +
+                      TG_STAT_GET(fs->err_symbol) + TG_STAT_GET(fs->err_decimal) +
+                      TG_STAT_GET(fs->err_venue) + TG_STAT_GET(st->bad_events) + r->oom;
+    fputs("{\n  \"peer\": \"tickgate\",\n  \"file\": ", f);
+    json_str(f, r->file);
+    fputs(",\n  \"venue\": ", f);
+    json_str(f, r->off->venue->name);
+    fprintf(f, ",\n  \"options\": {\"depth\": %u, \"bar_ms\": %lld},\n", depth,
+            (long long)(r->bar_ns / TG_NS_PER_MS));
+    fprintf(f,
+            "  \"counters\": {\"data_lines\": %zu, \"messages\": %llu, \"bad_lines\": %llu, "
+            "\"events\": %llu, \"book_messages\": %llu, \"trades\": %llu, \"errors\": %llu, "
+            "\"gaps\": %llu, \"feed_gaps\": %llu, \"resyncs\": %llu, \"feed_resyncs\": %llu, "
+            "\"checksum_ok\": %llu, \"checksum_fail\": %llu, \"checksum_skipped\": %llu, "
+            "\"crossed\": %llu, \"snapshots\": %llu, \"late_trades\": %llu, "
+            "\"missing_deletes\": %llu, \"bars_closed\": %llu},\n",
+            r->off->rec->data_lines, (unsigned long long)TG_STAT_GET(fs->frames),
+            (unsigned long long)r->off->bad_lines, (unsigned long long)TG_STAT_GET(st->events),
+            (unsigned long long)TG_STAT_GET(st->messages),
+            (unsigned long long)TG_STAT_GET(st->ev_trade), (unsigned long long)errors,
+            (unsigned long long)r->gaps, (unsigned long long)TG_STAT_GET(fs->gaps),
+            (unsigned long long)TG_STAT_GET(st->resyncs),
+            (unsigned long long)TG_STAT_GET(fs->resyncs),
+            (unsigned long long)TG_STAT_GET(st->checksum_ok),
+            (unsigned long long)TG_STAT_GET(st->checksum_fail),
+            (unsigned long long)TG_STAT_GET(st->checksum_skipped),
+            (unsigned long long)TG_STAT_GET(st->crossed),
+            (unsigned long long)TG_STAT_GET(st->snapshots),
+            (unsigned long long)TG_STAT_GET(st->late_trades),
+            (unsigned long long)TG_STAT_GET(st->missing_deletes),
+            (unsigned long long)TG_STAT_GET(st->candles_closed));
+    fputs("  \"symbols\": {", f);
+    for (uint32_t i = 0; i < r->n_sym; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(r->reg, i);
+        const trb_sym_t *s = &r->sym[i];
+        const book_l2_t *bk = book_builder_book(r->bld, i);
+        fputs(i ? ",\n    " : "\n    ", f);
+        json_str(f, in->symbol);
+        fprintf(f,
+                ": {\"trades\": %llu, \"buy_trades\": %llu, \"sell_trades\": %llu, "
+                "\"trade_amount\": ",
+                (unsigned long long)s->trades, (unsigned long long)s->buys,
+                (unsigned long long)s->sells);
+        json_dec128(f, s->amount, in->sz_scale);
+        static const char *names[] = {"resyncing", "valid", "stale"};
+        fprintf(f,
+                ", \"px_scale\": %d, \"sz_scale\": %d, \"state\": \"%s\", \"generation\": %llu, "
+                "\"seq\": %llu, \"gaps\": %llu, \"levels\": {\"bids\": %zu, \"asks\": %zu},\n"
+                "      \"bids\": ",
+                in->px_scale, in->sz_scale, bk ? names[book_l2_state(bk) % 3] : "none",
+                (unsigned long long)(bk ? book_l2_generation(bk) : 0),
+                (unsigned long long)(bk ? book_l2_last_seq(bk) : 0), (unsigned long long)s->gaps,
+                bk ? book_l2_depth(bk, TG_SIDE_BID) : 0, bk ? book_l2_depth(bk, TG_SIDE_ASK) : 0);
+        json_levels(f, bk, TG_SIDE_BID, depth, in);
+        fputs(",\n      \"asks\": ", f);
+        json_levels(f, bk, TG_SIDE_ASK, depth, in);
+        fputs(",\n      \"bars\": [", f);
+        for (size_t k = 0; k < s->n_bars; k++) {
+            fputs(k ? ",\n        " : "\n        ", f);
+            json_bar(f, &s->bars[k], in);
+        }
+        fputs("],\n      \"open_bar\": ", f);
+        const book_candles_t *cs = book_builder_candles(r->bld, i);
+        book_out_candle_t c;
+        if (cs && book_candles_forming(cs, 0, &c))
+            json_bar(f, &c, in);
+        else
+            fputs("null", f);
+        fputs("}", f);
+    }
+    fputs("\n  }\n}\n", f);
+    return ferror(f) ? -EIO : 0;
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: tickgate-replay books FILE [--depth N] [--bar 1m] [--venue V] "
+                    "--out result.json\n");
+    return 2;
+}
+
+int tool_replay_books_main(int argc, char **argv)
+{
+    const char *file = NULL, *venue = NULL, *outp = NULL, *bar = "1m";
+    long depth = 10;
+    int i = 1;
+    if (i < argc && strcmp(argv[i], "books") == 0) /* also callable as `prog books ...` */
+        i++;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--depth") && i + 1 < argc)
+            depth = strtol(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--bar") && i + 1 < argc)
+            bar = argv[++i];
+        else if (!strcmp(a, "--venue") && i + 1 < argc)
+            venue = argv[++i];
+        else if (!strcmp(a, "--out") && i + 1 < argc)
+            outp = argv[++i];
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+            return usage();
+        else if (a[0] != '-' && !file)
+            file = a;
+        else
+            return usage();
+    }
+    int64_t bar_ns;
+    if (!file || !outp || depth < 1 || depth > 64 || book_candle_parse_interval(bar, &bar_ns))
+        return usage();
+    trb_run_t *r;
+    int64_t t0 = tg_clock_mono_ns();
+    int rc = tool_replay_books_run(&r, file, venue, bar_ns);
+    if (rc < 0) {
+        fprintf(stderr, "tickgate-replay books: %s: %s\n", file, tg_strerror(rc));
+        return 1;
+    }
+    int64_t t1 = tg_clock_mono_ns();
+    FILE *f = strcmp(outp, "-") ? fopen(outp, "w") : stdout;
+    if (!f) {
+        fprintf(stderr, "tickgate-replay books: %s: %s\n", outp, strerror(errno));
+        tool_replay_books_free(&r);
+        return 1;
+    }
+    rc = tool_replay_books_write_json(r, f, (uint32_t)depth);
+    if (f != stdout && fclose(f) != 0)
+        rc = -EIO;
+    const book_builder_stats_t *st = book_builder_stats(r->bld);
+    fprintf(stderr, "tickgate-replay books: %s: %llu frames, %llu events in %.3f s\n", file,
+            (unsigned long long)TG_STAT_GET(r->off->stats.frames),
+            (unsigned long long)TG_STAT_GET(st->events), (double)(t1 - t0) / 1e9);
+    tool_replay_books_free(&r);
+    return rc < 0 ? 1 : 0;
+}

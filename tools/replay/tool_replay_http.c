@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tickgate-replay serve: the REST side. Answers the venue book-snapshot requests a feed makes
+ * to seed its books, with exactly the body recorded in-band for that symbol:
+ *   Binance spot      GET [/rec/<name>]/api/v3/depth?symbol=BTCUSDT[&limit=N]
+ *   Binance USD-M     GET [/rec/<name>]/fapi/v1/depth?symbol=...
+ *   Binance COIN-M    GET [/rec/<name>]/dapi/v1/depth?symbol=...
+ *   Bitstamp          GET [/rec/<name>]/api/v2/order_book/<pair>[/]
+ * Symbols match case-insensitively; `limit` is accepted and ignored (the recorded body is
+ * served as it is). Unknown symbol or path: 404 with a small JSON body. The body is written in
+ * chunks, one lws_write per HTTP_WRITEABLE callback.
+ * Thread: main.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tool_replay_serve.h"
+
+#define g     tool_replay__srv
+#define CHUNK 16384
+
+static const char not_found_path[] = "{\"code\":404,\"msg\":\"unknown path\"}";
+static const char not_found_sym[] = "{\"code\":404,\"msg\":\"unknown symbol\"}";
+static const char bad_req[] = "{\"code\":400,\"msg\":\"missing symbol\"}";
+
+static int reply(struct lws *wsi, sess_t *s, unsigned status, const char *body, size_t len)
+{
+    unsigned char hdr[LWS_PRE + 1024];
+    unsigned char *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
+    if (lws_add_http_common_headers(wsi, status, "application/json", len, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return 1;
+    s->kind = SESS_HTTP;
+    s->body = body;
+    s->body_len = len;
+    s->body_off = 0;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+int tool_replay__http_request(struct lws *wsi, sess_t *s, const char *uri)
+{
+    const char *rest;
+    g.http_requests++;
+    tool_replay_rec_t *rec = tool_replay__route(uri, &rest);
+    if (g.verbose)
+        fprintf(stderr, "tickgate-replay: http GET %s\n", uri);
+    if (!rec)
+        return reply(wsi, s, HTTP_STATUS_NOT_FOUND, not_found_path, sizeof(not_found_path) - 1);
+    static const char bts[] = "/api/v2/order_book/";
+    char sym[64], arg[80];
+    bool bitstamp = false;
+    if (strcmp(rest, "/api/v3/depth") == 0 || strcmp(rest, "/fapi/v1/depth") == 0 ||
+        strcmp(rest, "/dapi/v1/depth") == 0) {
+        /* returns a pointer after "symbol=" inside arg */
+        const char *v = lws_get_urlarg_by_name(wsi, "symbol=", arg, (int)sizeof(arg));
+        if (!v || !*v)
+            return reply(wsi, s, HTTP_STATUS_BAD_REQUEST, bad_req, sizeof(bad_req) - 1);
+        snprintf(sym, sizeof(sym), "%s", v);
+    } else if (strncmp(rest, bts, sizeof(bts) - 1) == 0) {
+        bitstamp = true;
+        snprintf(sym, sizeof(sym), "%s", rest + sizeof(bts) - 1);
+        size_t n = strlen(sym);
+        if (n > 0 && sym[n - 1] == '/')
+            sym[n - 1] = 0;
+    } else {
+        return reply(wsi, s, HTTP_STATUS_NOT_FOUND, not_found_path, sizeof(not_found_path) - 1);
+    }
+    const tool_replay_snap_t *snap = tool_replay_rec_snapshot(rec, sym, bitstamp);
+    if (!snap) {
+        fprintf(stderr, "tickgate-replay: http GET %s: no recorded snapshot for '%s' in %s\n", uri,
+                sym, rec->name);
+        return reply(wsi, s, HTTP_STATUS_NOT_FOUND, not_found_sym, sizeof(not_found_sym) - 1);
+    }
+    return reply(wsi, s, HTTP_STATUS_OK, snap->body, snap->len);
+}
+
+int tool_replay__http_writeable(struct lws *wsi, sess_t *s)
+{
+    if (s->kind != SESS_HTTP || !s->body)
+        return 0;
+    unsigned char buf[LWS_PRE + CHUNK];
+    size_t left = s->body_len - s->body_off;
+    size_t n = left < CHUNK ? left : CHUNK;
+    bool last = n == left;
+    memcpy(buf + LWS_PRE, s->body + s->body_off, n);
+    if (lws_write(wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < 0)
+        return -1;
+    s->body_off += n;
+    if (!last) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    s->body = NULL;
+    s->kind = SESS_NONE;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}

@@ -1,0 +1,694 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tickgate-replay serve: one libwebsockets server on 127.0.0.1 that plays tgrec recordings back
+ * to websocket clients, and answers the venue REST book-snapshot requests over HTTP(S) on the
+ * same port from the snapshots recorded in-band (tool_replay_http.c).
+ *
+ * DESIGN
+ * - One thread, one lws context, one vhost, one protocol (protocols[0] also takes plain HTTP).
+ * - Each websocket connection has its own position in its recording (sess_t): several clients
+ *   at once each get the full recording from the start. If the recording has "# sent:" lines,
+ *   the connection first waits for that many text messages from the client (subscribe
+ *   gating), then streams. After the client's first message, --sub-settle ms (300) without
+ *   another also start the stream (clients batch subscribes differently from the recorder);
+ *   a client that sends nothing within --sub-timeout (5 s) is closed with 1008.
+ * - Writes: exactly one lws_write per WRITEABLE callback; the frame is copied into a shared
+ *   buffer with LWS_PRE headroom (lws keeps its own copy of a partial send, so the buffer is
+ *   free again when lws_write returns). --max asks for the next WRITEABLE at once, so the pace
+ *   is the client's read pace and at most one frame is queued in lws per connection. Paced
+ *   mode (--speed X) sends frame i at pass_start + (ts_i - ts_0) / X using the wsi timer.
+ * - Faults (--fault) count frames per connection from 1. A drop or the end of the recording
+ *   is handled at the top of the next WRITEABLE, i.e. after lws flushed what was written.
+ * - SIGINT/SIGTERM set a flag and cancel the service wait; the loop ends, the context is
+ *   destroyed (connections closed) and a summary goes to stderr.
+ * Thread: main.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "book/tg_err.h"
+#include "tool_replay.h"
+#include "tool_replay_serve.h"
+
+tool_replay_srv_t tool_replay__srv;
+#define g tool_replay__srv
+static volatile sig_atomic_t g_stop;
+
+int64_t tool_replay__now_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+    if (g.ctx)
+        lws_cancel_service(g.ctx);
+}
+
+/* Recording for a request path: /rec/<name>[/...], or the only recording for any path. */
+tool_replay_rec_t *tool_replay__route(const char *uri, const char **rest)
+{
+    static const char pre[] = "/rec/";
+    *rest = uri;
+    if (strncmp(uri, pre, sizeof(pre) - 1) == 0) {
+        const char *name = uri + sizeof(pre) - 1;
+        size_t n = strcspn(name, "/?");
+        for (size_t i = 0; i < g.n_recs; i++)
+            if (strlen(g.recs[i].name) == n && memcmp(g.recs[i].name, name, n) == 0) {
+                *rest = name + n;
+                return &g.recs[i];
+            }
+    }
+    return g.n_recs == 1 ? &g.recs[0] : NULL;
+}
+
+static bool fault_applies(const sess_t *s, const tool_replay_fault_t *f)
+{
+    return f->times == 0 || s->id <= f->times;
+}
+
+static void sess_free(sess_t *s)
+{
+    free(s->rx);
+    s->rx = NULL;
+    s->rx_len = s->rx_cap = 0;
+}
+
+static int ensure_buf(size_t len)
+{
+    if (LWS_PRE + len <= g.buf_cap)
+        return 0;
+    size_t cap = LWS_PRE + len + 4096;
+    unsigned char *nb = realloc(g.buf, cap);
+    if (!nb)
+        return -ENOMEM;
+    g.buf = nb;
+    g.buf_cap = cap;
+    return 0;
+}
+
+static void start_stream(struct lws *wsi, sess_t *s)
+{
+    s->st = SS_STREAM;
+    s->pass_start_us = tool_replay__now_us();
+    lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
+    lws_callback_on_writable(wsi);
+}
+
+/* Abrupt close: FIN without a websocket close frame (TLS: without close_notify). */
+static int drop_now(struct lws *wsi, sess_t *s, const tool_replay_fault_t *f)
+{
+    fprintf(stderr,
+            "tickgate-replay: conn %" PRIu64 ": fault %s: dropping TCP after %" PRIu64 " frames\n",
+            s->id, f->spec, s->sent);
+    g.faults_applied++;
+    int fd = lws_get_socket_fd(wsi);
+    if (fd >= 0)
+        shutdown(fd, SHUT_WR);
+    s->st = SS_DONE;
+    return -1;
+}
+
+static int write_junk(struct lws *wsi, sess_t *s, const tool_replay_fault_t *f)
+{
+    if (!g.junk) {
+        g.junk = malloc(LWS_PRE + TOOL_REPLAY_OVERSIZE_LEN);
+        if (!g.junk)
+            return -1;
+        for (size_t i = 0; i < TOOL_REPLAY_OVERSIZE_LEN; i++)
+            g.junk[LWS_PRE + i] = (unsigned char)('a' + (i * 7919u) % 26u);
+    }
+    fprintf(stderr,
+            "tickgate-replay: conn %" PRIu64 ": fault %s: %zu-byte junk frame before "
+            "frame %" PRIu64 "\n",
+            s->id, f->spec, TOOL_REPLAY_OVERSIZE_LEN, s->sent + 1);
+    g.faults_applied++;
+    int n = lws_write(wsi, g.junk + LWS_PRE, TOOL_REPLAY_OVERSIZE_LEN, LWS_WRITE_TEXT);
+    if (n < 0)
+        return -1;
+    g.bytes += TOOL_REPLAY_OVERSIZE_LEN;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int end_of_recording(struct lws *wsi, sess_t *s)
+{
+    s->st = SS_DONE;
+    if (g.verbose)
+        fprintf(stderr,
+                "tickgate-replay: conn %" PRIu64 ": end of recording (%" PRIu64 " frames)\n", s->id,
+                s->sent);
+    if (g.hold)
+        return 0;
+    static const char why[] = "end of recording";
+    lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)why, sizeof(why) - 1);
+    return -1;
+}
+
+static int ws_writeable(struct lws *wsi, sess_t *s)
+{
+    if (s->st != SS_STREAM)
+        return 0;
+    const tool_replay_rec_t *rec = s->rec;
+    for (size_t i = 0; i < g.n_faults; i++) {
+        const tool_replay_fault_t *f = &g.faults[i];
+        if (f->kind == TOOL_REPLAY_FAULT_DROP && f->at == s->sent && fault_applies(s, f))
+            return drop_now(wsi, s, f);
+    }
+    int64_t now = tool_replay__now_us();
+    if (now < s->hold_until_us) {
+        lws_set_timer_usecs(wsi, s->hold_until_us - now);
+        return 0;
+    }
+    if (s->pos == rec->n_frames) {
+        s->pass++;
+        if (rec->n_frames == 0 || (g.loops != 0 && s->pass >= g.loops))
+            return end_of_recording(wsi, s);
+        s->pos = 0;
+        s->pass_start_us = now;
+    }
+    const tool_replay_frame_t *fr = &rec->frames[s->pos];
+    if (!g.max) {
+        int64_t due = s->pass_start_us +
+                      (int64_t)((double)(fr->ts_ns - rec->frames[0].ts_ns) / 1000.0 / g.speed);
+        if (due > now) {
+            lws_set_timer_usecs(wsi, due - now);
+            return 0;
+        }
+    }
+    uint64_t k = s->sent + 1;
+    for (size_t i = 0; i < g.n_faults; i++) {
+        const tool_replay_fault_t *f = &g.faults[i];
+        if (f->kind == TOOL_REPLAY_FAULT_OVERSIZE && f->at == k && fault_applies(s, f) &&
+            !(s->oversize_done & (1u << i))) {
+            s->oversize_done |= 1u << i;
+            return write_junk(wsi, s, f);
+        }
+    }
+    if (ensure_buf(fr->len) < 0)
+        return -1;
+    char *p = (char *)g.buf + LWS_PRE;
+    memcpy(p, fr->data, fr->len);
+    size_t len = fr->len;
+    for (size_t i = 0; i < g.n_faults; i++) {
+        const tool_replay_fault_t *f = &g.faults[i];
+        if (f->at != k || !fault_applies(s, f))
+            continue;
+        if (f->kind == TOOL_REPLAY_FAULT_CORRUPT) {
+            tool_replay_corrupt(p, len);
+            fprintf(stderr,
+                    "tickgate-replay: conn %" PRIu64 ": fault %s: corrupted frame %" PRIu64
+                    " (%zu bytes)\n",
+                    s->id, f->spec, k, len);
+            g.faults_applied++;
+        } else if (f->kind == TOOL_REPLAY_FAULT_TRUNCATE) {
+            len /= 2;
+            fprintf(stderr,
+                    "tickgate-replay: conn %" PRIu64 ": fault %s: truncated frame %" PRIu64
+                    " to %zu of %zu bytes\n",
+                    s->id, f->spec, k, len, fr->len);
+            g.faults_applied++;
+        }
+    }
+    int n = lws_write(wsi, (unsigned char *)p, len, LWS_WRITE_TEXT);
+    if (n < 0) {
+        fprintf(stderr, "tickgate-replay: conn %" PRIu64 ": write failed\n", s->id);
+        return -1;
+    }
+    s->sent = k;
+    s->pos++;
+    g.frames++;
+    g.bytes += len;
+    for (size_t i = 0; i < g.n_faults; i++) {
+        const tool_replay_fault_t *f = &g.faults[i];
+        if (f->kind == TOOL_REPLAY_FAULT_STALL && f->at == k && fault_applies(s, f)) {
+            fprintf(stderr,
+                    "tickgate-replay: conn %" PRIu64 ": fault %s: stalling %" PRIu32
+                    " ms after frame %" PRIu64 "\n",
+                    s->id, f->spec, f->ms, k);
+            g.faults_applied++;
+            s->hold_until_us = now + (int64_t)f->ms * 1000;
+            s->pass_start_us += (int64_t)f->ms * 1000;
+        }
+    }
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* A text message (or a fragment of one) from the client while waiting for subscribes. */
+static int ws_receive(struct lws *wsi, sess_t *s, const char *in, size_t len)
+{
+    if (s->st != SS_WAIT_SUB || lws_frame_is_binary(wsi))
+        return 0;
+    if (s->rx_len + len > TOOL_REPLAY_RX_MAX) {
+        fprintf(stderr, "tickgate-replay: conn %" PRIu64 ": client message over %d bytes\n", s->id,
+                TOOL_REPLAY_RX_MAX);
+        return -1;
+    }
+    if (s->rx_len + len + 1 > s->rx_cap) {
+        size_t cap = s->rx_len + len + 1024;
+        char *nb = realloc(s->rx, cap);
+        if (!nb)
+            return -1;
+        s->rx = nb;
+        s->rx_cap = cap;
+    }
+    memcpy(s->rx + s->rx_len, in, len);
+    s->rx_len += len;
+    if (!lws_is_final_fragment(wsi))
+        return 0;
+    const char *want = s->rec->r->sent[s->n_sub];
+    if (!tool_replay_json_loose_eq(s->rx, s->rx_len, want, strlen(want)))
+        fprintf(stderr,
+                "tickgate-replay: conn %" PRIu64 ": warning: client message %zu differs "
+                "from the recorded one\n  got:      %.*s\n  recorded: %s\n",
+                s->id, s->n_sub + 1, (int)(s->rx_len > 500 ? 500 : s->rx_len), s->rx, want);
+    s->rx_len = 0;
+    if (++s->n_sub < s->rec->r->n_sent) {
+        /* Clients batch subscriptions differently from the recorder (one message for all
+           channels, or one per symbol): once the client has said something, a short quiet
+           period also ends the wait. */
+        lws_set_timer_usecs(wsi, (lws_usec_t)g.sub_settle_ms * 1000);
+        return 0;
+    }
+    if (s->n_sub == s->rec->r->n_sent) {
+        if (g.verbose)
+            fprintf(stderr, "tickgate-replay: conn %" PRIu64 ": %zu subscribe messages received\n",
+                    s->id, s->n_sub);
+        start_stream(wsi, s);
+    }
+    return 0;
+}
+
+/*
+ * URL-subscribed venues (Binance combined streams: /stream?streams=a/b/c): warn when the
+ * client's query differs from the recorded URL's. The recording is served either way.
+ */
+static void check_query(struct lws *wsi, const sess_t *s)
+{
+    const char *want = strchr(s->rec->r->url, '?');
+    if (!want)
+        return;
+    want++;
+    char got[sizeof(s->rec->r->url)], frag[sizeof(got)];
+    size_t n = 0;
+    got[0] = 0;
+    for (int i = 0;
+         lws_hdr_copy_fragment(wsi, frag, (int)sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
+        int w = snprintf(got + n, sizeof(got) - n, "%s%s", i ? "&" : "", frag);
+        if (w < 0 || (size_t)w >= sizeof(got) - n)
+            break;
+        n += (size_t)w;
+    }
+    if (strcmp(got, want) != 0)
+        fprintf(stderr,
+                "tickgate-replay: conn %" PRIu64 ": warning: client asked for ?%s, the "
+                "recording was made with ?%s (serving the recording anyway)\n",
+                s->id, got, want);
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    sess_t *s = user;
+    char uri[512];
+    const char *rest;
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
+            !tool_replay__route(uri, &rest)) {
+            fprintf(stderr, "tickgate-replay: rejecting websocket for unknown path\n");
+            return 1;
+        }
+        return 0;
+    case LWS_CALLBACK_ESTABLISHED:
+        memset(s, 0, sizeof(*s));
+        if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0)
+            snprintf(uri, sizeof(uri), "/");
+        s->rec = tool_replay__route(uri, &rest);
+        if (!s->rec)
+            return -1;
+        s->kind = SESS_WS;
+        s->id = ++g.conns_total;
+        g.clients++;
+        if (g.verbose)
+            fprintf(stderr, "tickgate-replay: conn %" PRIu64 ": open %s -> %s\n", s->id, uri,
+                    s->rec->name);
+        check_query(wsi, s);
+        if (s->rec->r->n_sent > 0 && !g.no_gate) {
+            s->st = SS_WAIT_SUB;
+            lws_set_timer_usecs(wsi, (lws_usec_t)g.sub_timeout_ms * 1000);
+        } else {
+            start_stream(wsi, s);
+        }
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        return ws_receive(wsi, s, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return ws_writeable(wsi, s);
+    case LWS_CALLBACK_TIMER:
+        if (s->kind != SESS_WS)
+            return 0;
+        if (s->st == SS_WAIT_SUB && s->n_sub > 0) {
+            fprintf(stderr,
+                    "tickgate-replay: conn %" PRIu64 ": client sent %zu of %zu recorded subscribe "
+                    "messages, then nothing for %u ms; streaming\n",
+                    s->id, s->n_sub, s->rec->r->n_sent, g.sub_settle_ms);
+            start_stream(wsi, s);
+            return 0;
+        }
+        if (s->st == SS_WAIT_SUB) {
+            static const char why[] = "no subscribe";
+            fprintf(stderr,
+                    "tickgate-replay: conn %" PRIu64 ": client sent %zu of %zu subscribe "
+                    "messages in %u ms; closing\n",
+                    s->id, s->n_sub, s->rec->r->n_sent, g.sub_timeout_ms);
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)why,
+                             sizeof(why) - 1);
+            return -1;
+        }
+        lws_callback_on_writable(wsi);
+        return 0;
+    case LWS_CALLBACK_CLOSED:
+        if (s && s->kind == SESS_WS) {
+            g.clients--;
+            if (g.verbose)
+                fprintf(stderr,
+                        "tickgate-replay: conn %" PRIu64 ": closed after %" PRIu64 " frames\n",
+                        s->id, s->sent);
+            s->kind = SESS_NONE;
+        }
+        if (s)
+            sess_free(s);
+        return 0;
+    case LWS_CALLBACK_HTTP:
+        return tool_replay__http_request(wsi, s, in);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return tool_replay__http_writeable(wsi, s);
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (s)
+            sess_free(s);
+        return 0;
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+static const struct lws_protocols protocols[] = {
+    {"tickgate-replay", callback, sizeof(sess_t), 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void fmt_bytes(char *b, size_t n, double v)
+{
+    if (v >= 1e9)
+        snprintf(b, n, "%.2f GB", v / 1e9);
+    else if (v >= 1e6)
+        snprintf(b, n, "%.2f MB", v / 1e6);
+    else if (v >= 1e3)
+        snprintf(b, n, "%.1f kB", v / 1e3);
+    else
+        snprintf(b, n, "%.0f B", v);
+}
+
+static void on_progress(lws_sorted_usec_list_t *sul)
+{
+    int64_t now = tool_replay__now_us();
+    double dt = (double)(now - g.last_us) / 1e6;
+    char tot[32], rate[32];
+    fmt_bytes(tot, sizeof(tot), (double)g.bytes);
+    fmt_bytes(rate, sizeof(rate), dt > 0 ? (double)(g.bytes - g.last_bytes) / dt : 0);
+    fprintf(stderr,
+            "tickgate-replay: %6.1f s  %8.0f frames/s  %s/s  frames %" PRIu64
+            "  bytes %s  clients %u (total %" PRIu64 ")\n",
+            (double)(now - g.start_us) / 1e6,
+            dt > 0 ? (double)(g.frames - g.last_frames) / dt : 0.0, rate, g.frames, tot, g.clients,
+            g.conns_total);
+    g.last_us = now;
+    g.last_frames = g.frames;
+    g.last_bytes = g.bytes;
+    lws_sul_schedule(g.ctx, 0, sul, on_progress, LWS_US_PER_SEC);
+}
+
+static void serve_usage(FILE *o)
+{
+    fprintf(o,
+            "usage: tickgate-replay serve [options] FILE...\n"
+            "Serve tgrec recordings (plain or .zst) as a local exchange on 127.0.0.1.\n"
+            "Each FILE is at ws(s)://127.0.0.1:P/rec/<name> (<name> = basename without\n"
+            ".tgrec[.zst]); with one FILE, at any path too. REST book snapshots recorded in-band\n"
+            "are served at /rec/<name>/api/v3/depth?symbol=S, /fapi/v1/depth, /dapi/v1/depth,\n"
+            "/api/v2/order_book/<pair> (and without /rec/<name> with one FILE).\n"
+            "\n"
+            "  --port P          listen port (default 9443; 0 = pick a free one). The port is\n"
+            "                    printed on stdout as `listening port=P`.\n"
+            "  --tls --cert C --key K   serve wss:// and https:// with this PEM cert and key\n"
+            "  --speed X         recorded pace times X (default 1)\n"
+            "  --max             as fast as each client reads\n"
+            "  --loop N          play the recording N times per connection (0 = forever; def. 1)\n"
+            "  --hold            keep the connection open at the end (default: close 1000)\n"
+            "  --sub-timeout MS  wait this long for the client's subscribes (default 5000)\n"
+            "  --sub-settle MS   after the client's first message, this long without another\n"
+            "                    one also starts the stream (default 300; clients batch\n"
+            "                    subscribes differently from the recorder)\n"
+            "  --no-gate         stream at once; do not wait for the recorded subscribes\n"
+            "  --fault SPEC      repeatable; frames are counted from 1 per connection:\n"
+            "                    drop-after=N   close TCP abruptly after N frames\n"
+            "                    stall=T@N      pause T ms after frame N\n"
+            "                    corrupt@N      flip the low bit of 8 bytes of frame N\n"
+            "                    truncate@N     send only the first half of frame N\n"
+            "                    oversize@N     send a %zu-byte junk frame before frame N\n"
+            "                    append ,times=K to apply it to the first K connections only\n"
+            "  --progress/--quiet  force/suppress the per-second progress line (default: on\n"
+            "                    if stderr is a terminal)\n"
+            "  -v, --verbose     log connections; twice: libwebsockets notices too\n",
+            TOOL_REPLAY_OVERSIZE_LEN);
+}
+
+static int parse_args(int argc, char **argv, int *first_file)
+{
+    g.port = 9443;
+    g.speed = 1.0;
+    g.loops = 1;
+    g.sub_timeout_ms = 5000;
+    g.sub_settle_ms = 300;
+    g.progress = isatty(STDERR_FILENO);
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char *e = NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            serve_usage(stdout);
+            exit(0);
+        } else if (strcmp(a, "--port") == 0 && v) {
+            long p = strtol(v, &e, 10);
+            if (*e || p < 0 || p > 65535)
+                goto bad;
+            g.port = (int)p;
+            i++;
+        } else if (strcmp(a, "--tls") == 0) {
+            g.tls = true;
+        } else if (strcmp(a, "--cert") == 0 && v) {
+            g.cert = v;
+            i++;
+        } else if (strcmp(a, "--key") == 0 && v) {
+            g.key = v;
+            i++;
+        } else if (strcmp(a, "--speed") == 0 && v) {
+            g.speed = strtod(v, &e);
+            if (*e || !(g.speed > 0))
+                goto bad;
+            i++;
+        } else if (strcmp(a, "--max") == 0) {
+            g.max = true;
+        } else if (strcmp(a, "--loop") == 0 && v) {
+            unsigned long n = strtoul(v, &e, 10);
+            if (*e || n > 1000000000ul)
+                goto bad;
+            g.loops = (unsigned)n;
+            i++;
+        } else if (strcmp(a, "--sub-settle") == 0 && v) {
+            unsigned long n = strtoul(v, &e, 10);
+            if (*e || n == 0 || n > 3600000ul)
+                goto bad;
+            g.sub_settle_ms = (unsigned)n;
+            i++;
+        } else if (strcmp(a, "--no-gate") == 0) {
+            g.no_gate = true;
+        } else if (strcmp(a, "--hold") == 0) {
+            g.hold = true;
+        } else if (strcmp(a, "--sub-timeout") == 0 && v) {
+            unsigned long n = strtoul(v, &e, 10);
+            if (*e || n == 0 || n > 3600000ul)
+                goto bad;
+            g.sub_timeout_ms = (unsigned)n;
+            i++;
+        } else if (strcmp(a, "--fault") == 0 && v) {
+            if (g.n_faults == TOOL_REPLAY_FAULT_MAX) {
+                fprintf(stderr, "tickgate-replay: at most %d --fault\n", TOOL_REPLAY_FAULT_MAX);
+                return -EINVAL;
+            }
+            if (tool_replay_fault_parse(&g.faults[g.n_faults], v) < 0) {
+                fprintf(stderr, "tickgate-replay: bad --fault '%s' (see --help)\n", v);
+                return -EINVAL;
+            }
+            g.n_faults++;
+            i++;
+        } else if (strcmp(a, "--progress") == 0) {
+            g.progress = true;
+        } else if (strcmp(a, "--quiet") == 0) {
+            g.progress = false;
+        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            g.verbose++;
+        } else if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        } else if (a[0] == '-') {
+            goto bad;
+        } else {
+            break;
+        }
+        continue;
+    bad:
+        fprintf(stderr, "tickgate-replay: bad or incomplete option '%s' (see serve --help)\n", a);
+        return -EINVAL;
+    }
+    if (g.tls && (!g.cert || !g.key)) {
+        fprintf(stderr, "tickgate-replay: --tls needs --cert and --key\n");
+        return -EINVAL;
+    }
+    if (i >= argc) {
+        fprintf(stderr, "tickgate-replay: no recording given (see serve --help)\n");
+        return -EINVAL;
+    }
+    *first_file = i;
+    return 0;
+}
+
+static int load_recordings(char **files, int n)
+{
+    g.recs = calloc((size_t)n, sizeof(*g.recs));
+    if (!g.recs)
+        return -ENOMEM;
+    for (int i = 0; i < n; i++) {
+        tool_replay_rec_t *r = &g.recs[i];
+        int rc = tool_replay_rec_load(r, files[i]);
+        if (rc < 0) {
+            fprintf(stderr, "tickgate-replay: %s: %s\n", files[i], tg_strerror(rc));
+            return rc;
+        }
+        g.n_recs++;
+        for (size_t j = 0; j < g.n_recs - 1; j++)
+            if (strcmp(g.recs[j].name, r->name) == 0) {
+                fprintf(stderr, "tickgate-replay: two recordings named '%s'\n", r->name);
+                return -EINVAL;
+            }
+        if (r->bad_lines)
+            fprintf(stderr, "tickgate-replay: %s: %zu unparsable lines skipped\n", r->name,
+                    r->bad_lines);
+        for (size_t k = 0; k < r->n_frames; k++)
+            if (ensure_buf(r->frames[k].len) < 0)
+                return -ENOMEM;
+    }
+    return 0;
+}
+
+int tool_replay_serve_main(int argc, char **argv)
+{
+    int first = 0, rc = 1;
+    memset(&g, 0, sizeof(g));
+    if (parse_args(argc, argv, &first) < 0)
+        return 2;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN);
+    lws_set_log_level(g.verbose >= 2 ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
+    if (load_recordings(argv + first, argc - first) < 0)
+        goto out;
+
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (g.tls)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.gid = -1;
+    info.uid = -1;
+    g.ctx = lws_create_context(&info);
+    if (!g.ctx) {
+        fprintf(stderr, "tickgate-replay: lws_create_context failed\n");
+        goto out;
+    }
+    memset(&info, 0, sizeof(info));
+    info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (g.tls)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.port = g.port;
+    info.iface = "127.0.0.1";
+    info.protocols = protocols;
+    info.vhost_name = "replay";
+    info.ssl_cert_filepath = g.tls ? g.cert : NULL;
+    info.ssl_private_key_filepath = g.tls ? g.key : NULL;
+    struct lws_vhost *vh = lws_create_vhost(g.ctx, &info);
+    if (!vh) {
+        fprintf(stderr, "tickgate-replay: cannot listen on 127.0.0.1:%d%s\n", g.port,
+                g.tls ? " (or bad --cert/--key)" : "");
+        goto out;
+    }
+    int port = lws_get_vhost_listen_port(vh);
+    const char *scheme = g.tls ? "wss" : "ws";
+    for (size_t i = 0; i < g.n_recs; i++)
+        fprintf(stderr,
+                "tickgate-replay: %s://127.0.0.1:%d/rec/%s  %zu frames, %zu REST "
+                "snapshots, %zu subscribe messages, venue %s\n",
+                scheme, port, g.recs[i].name, g.recs[i].n_frames, g.recs[i].n_snaps,
+                g.recs[i].r->n_sent, g.recs[i].r->venue[0] ? g.recs[i].r->venue : "?");
+    printf("listening port=%d\n", port);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    g.start_us = g.last_us = tool_replay__now_us();
+    if (g.progress)
+        lws_sul_schedule(g.ctx, 0, &g.sul_progress, on_progress, LWS_US_PER_SEC);
+    while (!g_stop)
+        if (lws_service(g.ctx, 0) < 0)
+            break;
+    rc = 0;
+    double el = (double)(tool_replay__now_us() - g.start_us) / 1e6;
+    char tot[32];
+    fmt_bytes(tot, sizeof(tot), (double)g.bytes);
+    fprintf(stderr,
+            "tickgate-replay: done: frames %" PRIu64 "  bytes %s  elapsed %.1f s  %.0f "
+            "frames/s  connections %" PRIu64 "  REST %" PRIu64 "  faults %" PRIu64 "\n",
+            g.frames, tot, el, el > 0 ? (double)g.frames / el : 0.0, g.conns_total, g.http_requests,
+            g.faults_applied);
+out:
+    if (g.ctx) {
+        lws_sul_cancel(&g.sul_progress);
+        lws_context_destroy(g.ctx);
+        g.ctx = NULL;
+    }
+    for (size_t i = 0; i < g.n_recs; i++)
+        tool_replay_rec_free(&g.recs[i]);
+    free(g.recs);
+    free(g.buf);
+    free(g.junk);
+    return rc;
+}
