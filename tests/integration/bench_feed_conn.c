@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/fixtures/replay_proc.h"
 #include "book/tg_clock.h"
 #include "book/tg_ring.h"
 #include "feeds/feed_conn.h"
@@ -34,9 +35,6 @@ static char g_dir[64], g_cert[128], g_key[128];
 
 static pid_t server_start(bool tls, int loops, int *port)
 {
-    int out[2];
-    if (pipe(out))
-        exit(1);
     char path[1024], lp[16];
     snprintf(path, sizeof(path), "%s/%s", g_recs, REC);
     snprintf(lp, sizeof(lp), "%d", loops);
@@ -51,27 +49,10 @@ static pid_t server_start(bool tls, int loops, int *port)
     }
     argv[n++] = path;
     argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(out[1], 1);
-        int nul = open("/dev/null", O_WRONLY);
-        dup2(nul, 2);
-        close(out[0]);
-        execv(g_bin, (char *const *)argv);
-        _exit(127);
-    }
-    close(out[1]);
-    char line[128] = {0};
-    size_t got = 0;
-    struct pollfd p = {out[0], POLLIN, 0};
-    while (got < sizeof(line) - 1 && !memchr(line, '\n', got) && poll(&p, 1, 15000) > 0) {
-        ssize_t r = read(out[0], line + got, sizeof(line) - 1 - got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(out[0]);
-    if (sscanf(line, "listening port=%d", port) != 1) {
+    int nul = open("/dev/null", O_WRONLY);
+    pid_t pid = replay_proc_start(argv, nul, port);
+    close(nul);
+    if (pid < 0) {
         fprintf(stderr, "server did not start\n");
         exit(1);
     }
@@ -80,8 +61,7 @@ static pid_t server_start(bool tls, int loops, int *port)
 
 static void server_stop(pid_t pid)
 {
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
+    replay_proc_stop(pid);
 }
 
 /* ---- feed_conn side ---- */

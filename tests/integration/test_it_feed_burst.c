@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/fixtures/replay_proc.h"
 #include "book/tg_clock.h"
 #include "book/tg_instr.h"
 #include "book/tg_ring.h"
@@ -63,8 +64,6 @@ static void expect_load(expect_t *e)
 
 static pid_t server_start(const char *const *extra, int *port)
 {
-    int out[2];
-    assert_int_equal(pipe(out), 0);
     char path[1024];
     snprintf(path, sizeof(path), "%s/%s", g_recs, KRAKEN);
     const char *argv[32];
@@ -77,38 +76,14 @@ static pid_t server_start(const char *const *extra, int *port)
         argv[n++] = extra[i];
     argv[n++] = path;
     argv[n] = NULL;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(out[1], 1);
-        close(out[0]);
-        execv(g_bin, (char *const *)argv);
-        _exit(127);
-    }
-    close(out[1]);
-    char line[128] = {0};
-    size_t got = 0;
-    struct pollfd pfd = {out[0], POLLIN, 0};
-    while (got < sizeof(line) - 1 && !memchr(line, '\n', got)) {
-        if (poll(&pfd, 1, 15000) <= 0)
-            break;
-        ssize_t r = read(out[0], line + got, sizeof(line) - 1 - got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-        line[got] = 0;
-    }
-    close(out[0]);
-    *port = 0;
-    assert_int_equal(sscanf(line, "listening port=%d", port), 1);
+    pid_t pid = replay_proc_start(argv, -1, port);
+    assert_true(pid > 0);
     return pid;
 }
 
 static void server_stop(pid_t pid)
 {
-    int st = 0;
-    kill(pid, SIGTERM);
-    waitpid(pid, &st, 0);
+    replay_proc_stop(pid);
 }
 
 /* ---------- test venue handler: arrival time of every frame ---------- */

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/fixtures/replay_proc.h"
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
 #include "book/tg_instr.h"
@@ -101,8 +102,6 @@ typedef struct server {
 
 static void server_start(server_t *s, const char *rec, const char *const *extra)
 {
-    int out[2];
-    assert_int_equal(pipe(out), 0);
     snprintf(s->errpath, sizeof(s->errpath), "/tmp/tg-feedconn-test-XXXXXX");
     int efd = mkstemp(s->errpath);
     assert_true(efd >= 0);
@@ -120,39 +119,14 @@ static void server_start(server_t *s, const char *rec, const char *const *extra)
         argv[n++] = extra[i];
     argv[n++] = path;
     argv[n] = NULL;
-    s->pid = fork();
-    assert_true(s->pid >= 0);
-    if (s->pid == 0) {
-        dup2(out[1], 1);
-        dup2(efd, 2);
-        close(out[0]);
-        execv(g_bin, (char *const *)argv);
-        _exit(127);
-    }
-    close(out[1]);
+    s->pid = replay_proc_start(argv, efd, &s->port);
     close(efd);
-    char line[128] = {0};
-    size_t got = 0;
-    struct pollfd pfd = {out[0], POLLIN, 0};
-    while (got < sizeof(line) - 1 && !memchr(line, '\n', got)) {
-        if (poll(&pfd, 1, 15000) <= 0)
-            break;
-        ssize_t r = read(out[0], line + got, sizeof(line) - 1 - got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-        line[got] = 0;
-    }
-    close(out[0]);
-    s->port = 0;
-    assert_int_equal(sscanf(line, "listening port=%d", &s->port), 1);
+    assert_true(s->pid > 0);
 }
 
 static void server_stop(server_t *s)
 {
-    int st = 0;
-    kill(s->pid, SIGTERM);
-    waitpid(s->pid, &st, 0);
+    replay_proc_stop(s->pid);
     unlink(s->errpath);
 }
 

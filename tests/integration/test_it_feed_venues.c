@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/fixtures/replay_proc.h"
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
 #include "book/tg_instr.h"
@@ -63,8 +64,6 @@ static int offline_sink(void *ctx, const tg_event_t *ev, uint32_t n)
 
 static pid_t server_start(const char *rec, const char *const *extra, int *port)
 {
-    int out[2];
-    assert_int_equal(pipe(out), 0);
     char path[1024];
     snprintf(path, sizeof(path), "%s/%s", g_recs, rec);
     const char *argv[24] = {g_bin, "serve", "--port", "0", "--quiet", "--hold"};
@@ -73,37 +72,17 @@ static pid_t server_start(const char *rec, const char *const *extra, int *port)
         argv[n++] = extra[i];
     argv[n++] = path;
     argv[n] = NULL;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(out[1], 1);
-        if (!getenv("TG_TEST_VERBOSE")) {
-            int nul = open("/dev/null", O_WRONLY);
-            dup2(nul, 2);
-        }
-        close(out[0]);
-        execv(g_bin, (char *const *)argv);
-        _exit(127);
-    }
-    close(out[1]);
-    char line[128] = {0};
-    size_t got = 0;
-    struct pollfd p = {out[0], POLLIN, 0};
-    while (got < sizeof(line) - 1 && !memchr(line, '\n', got) && poll(&p, 1, 15000) > 0) {
-        ssize_t r = read(out[0], line + got, sizeof(line) - 1 - got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(out[0]);
-    assert_int_equal(sscanf(line, "listening port=%d", port), 1);
+    int nul = getenv("TG_TEST_VERBOSE") ? -1 : open("/dev/null", O_WRONLY);
+    pid_t pid = replay_proc_start(argv, nul, port);
+    if (nul >= 0)
+        close(nul);
+    assert_true(pid > 0);
     return pid;
 }
 
 static void server_stop(pid_t pid)
 {
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
+    replay_proc_stop(pid);
 }
 
 static void test_log(void *ctx, int level, const char *msg)
