@@ -21,17 +21,23 @@ extern const feed_venue_t feed_venue_bybit;
 extern const feed_venue_t feed_venue_bitstamp;
 extern const feed_venue_t feed_venue_bitmex;
 
+static const feed_venue_t *const venues[] = {
+    &feed_venue_binance, &feed_venue_binance_futures, &feed_venue_coinbase, &feed_venue_kraken,
+    &feed_venue_okex,    &feed_venue_bybit,           &feed_venue_bitstamp, &feed_venue_bitmex,
+};
+
+const feed_venue_t *feed_venue_at(size_t i)
+{
+    return i < sizeof(venues) / sizeof(venues[0]) ? venues[i] : NULL;
+}
+
 const feed_venue_t *feed_venue_find(const char *name)
 {
-    const feed_venue_t *all[] = {
-        &feed_venue_binance, &feed_venue_binance_futures, &feed_venue_coinbase, &feed_venue_kraken,
-        &feed_venue_okex,    &feed_venue_bybit,           &feed_venue_bitstamp, &feed_venue_bitmex,
-    };
     if (!name)
         return NULL;
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-        if (all[i] && all[i]->name && strcmp(all[i]->name, name) == 0)
-            return all[i];
+    for (size_t i = 0; i < sizeof(venues) / sizeof(venues[0]); i++)
+        if (strcmp(venues[i]->name, name) == 0)
+            return venues[i];
     if (strcmp(name, "okx") == 0)
         return feed_venue_find("okex");
     return NULL;

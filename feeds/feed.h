@@ -301,6 +301,9 @@ uint16_t *feed_slots_new(const feed_handler_t *h);
 /** May s be pasted into JSON text as is (no '"', '\\' or control characters)? */
 bool feed_json_safe(const char *s);
 
+/** The i-th venue this build has a handler for (0-based); NULL past the end.  Thread: any. */
+const feed_venue_t *feed_venue_at(size_t i);
+
 /** Look a venue up by name ("binance", ...). NULL if unknown.  Thread: any. */
 const feed_venue_t *feed_venue_find(const char *name);
 

@@ -29,9 +29,6 @@
 #define TICKGATE_VERSION "0.1.0"
 #endif
 
-static const char *const venue_names[] = {"binance", "binance-futures", "coinbase", "kraken",
-                                          "okex",    "bybit",           "bitstamp", "bitmex"};
-
 static void usage(FILE *o)
 {
     fprintf(o, "usage: tickgate --config FILE [--check-config]\n"
@@ -76,9 +73,8 @@ int main(int argc, char **argv)
             check = 1;
             break;
         case 'l':
-            for (size_t i = 0; i < sizeof(venue_names) / sizeof(venue_names[0]); i++)
-                if (feed_venue_find(venue_names[i]))
-                    printf("%s\n", venue_names[i]);
+            for (size_t i = 0; feed_venue_at(i); i++)
+                printf("%s\n", feed_venue_at(i)->name);
             return 0;
         case 'V':
             printf("tickgate %s\n", TICKGATE_VERSION);
