@@ -310,7 +310,8 @@ static void run_reconnects(const char *rel, const char *oracle_name, unsigned dr
     uint64_t want = (uint64_t)drop * times + frames;
     tg_event_t evb[1024];
     int64_t deadline = tg_clock_mono_ns() + 90 * TG_NS_PER_SEC;
-    uint64_t stale = 0, gaps = 0, clears = 0;
+    uint64_t stale = 0, gaps = 0, clears = 0, last_frames = 0;
+    int64_t last_change = tg_clock_mono_ns();
     for (;;) {
         uint32_t n;
         while ((n = tg_ring_spsc_pop_n(ring, evb, 1024)) > 0) {
@@ -321,7 +322,15 @@ static void run_reconnects(const char *rel, const char *oracle_name, unsigned dr
             }
             book_builder_apply(b, evb, n);
         }
-        if (TG_STAT_GET(ts->rx_frames) >= want || tg_clock_mono_ns() > deadline)
+        /* done when the recording has been delivered and the stream is quiet: the server
+           holds the last connection open after its final frame (--hold) */
+        uint64_t now_frames = TG_STAT_GET(ts->rx_frames);
+        int64_t now = tg_clock_mono_ns();
+        if (now_frames != last_frames) {
+            last_frames = now_frames;
+            last_change = now;
+        }
+        if ((now_frames >= want && now - last_change > 300 * TG_NS_PER_MS) || now > deadline)
             break;
         usleep(2000);
     }
@@ -335,9 +344,12 @@ static void run_reconnects(const char *rel, const char *oracle_name, unsigned dr
             (unsigned long long)TG_STAT_GET(ts->rx_frames), (unsigned long long)want,
             (unsigned long long)TG_STAT_GET(st->reconnects), (unsigned long long)stale,
             (unsigned long long)gaps, (unsigned long long)clears);
-    assert_int_equal(TG_STAT_GET(ts->rx_frames), want);
-    assert_int_equal(TG_STAT_GET(st->reconnects), times);
-    assert_true(stale + gaps >= times); /* every drop marked the books */
+    /* At least the injected drops; on a loaded machine a connection can also end early for
+       another reason (then it was replayed from the start again), so more frames and more
+       reconnects are possible. What must hold is the final book below. */
+    assert_true(TG_STAT_GET(ts->rx_frames) >= want);
+    assert_true(TG_STAT_GET(st->reconnects) >= times);
+    assert_true(stale + gaps >= TG_STAT_GET(st->reconnects)); /* every drop marked the books */
 
     char opath[1200];
     snprintf(opath, sizeof(opath), "%s/%s.result.json", getenv("TG_PEER_EXPECTED"), oracle_name);
