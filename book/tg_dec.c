@@ -420,3 +420,52 @@ int tg_dec_rescale(int64_t v, int from, int to, int64_t *out)
     *out = v / d;
     return 0;
 }
+
+int tg_dec_places(const char *s, size_t len)
+{
+    size_t i = 0;
+    if (i < len && (s[i] == '-' || s[i] == '+'))
+        i++;
+    long frac = 0, last_nz = -1; /* fractional digits seen; index of the last non-zero one */
+    bool point = false, digits = false;
+    for (; i < len; i++) {
+        char c = s[i];
+        if (c >= '0' && c <= '9') {
+            digits = true;
+            if (point) {
+                frac++;
+                if (c != '0')
+                    last_nz = frac;
+            }
+        } else if (c == '.' && !point) {
+            point = true;
+        } else {
+            break;
+        }
+    }
+    if (!digits)
+        return TG_EDEC_SYNTAX;
+    long exp = 0;
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        bool neg = false;
+        if (i < len && (s[i] == '-' || s[i] == '+'))
+            neg = s[i++] == '-';
+        if (i == len)
+            return TG_EDEC_SYNTAX;
+        for (; i < len; i++) {
+            if (s[i] < '0' || s[i] > '9')
+                return TG_EDEC_SYNTAX;
+            if (exp < 100000)
+                exp = exp * 10 + (s[i] - '0');
+        }
+        if (neg)
+            exp = -exp;
+    }
+    if (i != len)
+        return TG_EDEC_SYNTAX;
+    long places = (last_nz < 0 ? 0 : last_nz) - exp;
+    if (last_nz < 0 || places < 0)
+        return 0;
+    return places > 1000 ? 1000 : (int)places;
+}

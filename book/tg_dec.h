@@ -56,6 +56,12 @@ size_t tg_dec_format_fixed(int64_t v, int scale, int digits, char *buf);
  *  TG_EDEC_PRECISION (would drop non-zero digits); -EINVAL if a scale is outside 0..18. */
 int tg_dec_rescale(int64_t v, int from, int to, int64_t *out);
 
+/** Fractional places the value of decimal text needs to be exact (trailing zeros and the
+ *  exponent taken into account: "0.00000074408" 11, "1.50" 1, "2.5E+3" 0, "1e-12" 12); capped
+ *  at 1000. @return places, or TG_EDEC_SYNTAX. Checks syntax only (not the range).
+ *  Thread: any. */
+int tg_dec_places(const char *s, size_t len);
+
 /** 10^n for n in 0..18. */
 extern const int64_t tg_dec_pow10[19];
 

@@ -41,6 +41,10 @@ const char *tg_strerror(int err)
         return "spill journal error";
     case TG_EPROTO:
         return "protocol violation by peer";
+    case TG_ERESCALE:
+        return "instrument scale raised (message to be parsed again)";
+    case TG_EVENUE:
+        return "unknown venue";
     default:
         break;
     }

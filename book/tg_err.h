@@ -26,6 +26,8 @@ enum {
     TG_EREDIS = -4051,         /* Redis error (details in the object's errstr) */
     TG_ESPILL = -4052,         /* spill journal corrupt or full */
     TG_EPROTO = -4060,         /* protocol violation by the peer (venue, server) */
+    TG_ERESCALE = -4070,       /* an instrument's scale was raised: parse the message again */
+    TG_EVENUE = -4080,         /* unknown venue id */
 };
 
 /** Text for any tickgate error code or negative errno. Never NULL.  Thread: any. */

@@ -11,7 +11,10 @@
  * TG_EV_CHECKSUM event (value in .u.checksum) that the builder verifies after applying the
  * whole message, through the instrument's checksum function (tg_instr.h).
  *
- * Prices and sizes are int64 fixed-point at the instrument's px_scale / sz_scale.
+ * Prices and sizes are int64 fixed-point; every event carries its own scales (px_scale,
+ * sz_scale: fractional digits). A feed raises an instrument's scale when a value needs more
+ * places (never lowers it); the builder keeps each book at the largest scale seen and rescales
+ * exactly (docs/design.md, "Exact prices at every scale").
  */
 #ifndef TG_EVENT_H
 #define TG_EVENT_H
@@ -46,6 +49,7 @@ typedef enum tg_side {
 #define TG_EVF_REST     0x0004u /* snapshot came from a REST request */
 #define TG_EVF_RESYNC   0x0008u /* GAP caused by reconnect (not by a sequence jump) */
 #define TG_EVF_CKFAIL   0x0010u /* GAP caused by a checksum mismatch the feed detected */
+#define TG_EVF_FAULT    0x0020u /* GAP: a value cannot be represented exactly: book -> FAULT */
 
 /** Normalized market event. Copied by value between threads; no pointers inside.
  *  Thread: written by feed:<venue>, read by book (after the ring hands it over). */
@@ -61,11 +65,17 @@ typedef struct tg_event {
         uint64_t checksum; /* TG_EV_CHECKSUM: expected venue checksum (low 32 bits) */
         uint64_t aux;
     } u;
-    uint32_t instr; /* instrument id (tg_instr.h) */
-    uint8_t kind;   /* tg_ev_kind_t */
-    uint8_t side;   /* tg_side_t */
-    uint16_t flags; /* TG_EVF_* */
+    uint32_t instr;         /* instrument id (tg_instr.h) */
+    unsigned kind : 4;      /* tg_ev_kind_t */
+    unsigned side : 4;      /* tg_side_t */
+    unsigned flags : 8;     /* TG_EVF_* */
+    unsigned px_scale : 8;  /* fractional digits of price (0..18; TG_SCALE_UNSET until stamped) */
+    unsigned sz_scale : 8;  /* fractional digits of size */
 } tg_event_t;
+
+/** Scale fields of an event not stamped yet: feed_emit() stamps it with the feed's current
+ *  scales of the instrument (feeds/feed.h). */
+#define TG_SCALE_UNSET 0xffu
 
 static_assert(sizeof(tg_event_t) == 64, "tg_event_t must be one cache line");
 static_assert(alignof(tg_event_t) <= 64, "tg_event_t alignment");

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "book/tg_err.h"
 #include "book/tg_event.h"
 #include "book/tg_instr.h"
 #include "book/tg_stat.h"
@@ -46,6 +47,8 @@ typedef struct feed_stats {
     tg_stat_t buffered;               /* deltas buffered while waiting for a snapshot */
     tg_stat_t fast_path, slow_path;   /* frames parsed by a fast scanner vs generic parser */
     tg_stat_t reconnects, ring_full;  /* transport */
+    tg_stat_t rescales;               /* instrument scales raised (feed_dec: more places seen) */
+    tg_stat_t unrepresentable;        /* values no int64 scale holds: instrument -> FAULT */
     tg_stat_t handled; /* frames understood and acted on (events, buffering, stale drop). Every
                           frame counts exactly once in handled, unhandled or one err_* counter */
 } feed_stats_t;
@@ -65,9 +68,22 @@ typedef struct feed_handler feed_handler_t;
 
 /** A venue: immutable table of functions.  Thread: any (const). */
 typedef struct feed_venue {
-    const char *name; /* "binance", "binance-futures", "coinbase", "kraken", "okex", "bybit" */
+    const char *name; /* venue id: "binance", "binance-futures", "coinbase", "kraken", ... */
     const char *default_url;
     const char *rest_host; /* host for REST snapshots ("api.binance.com"), NULL if none */
+    int variant;           /* handler-defined: one handler serving several ids (spot/linear, ...) */
+    unsigned wire;         /* FEED_WIRE_*: how the venue frames its messages */
+    /** Replay and offline: the in-band name of the answer to a REST request this handler makes
+     *  with h->rest_get(path): the `<name>` of {"stream":"<name>@depthSnapshot",...} in a
+     *  recording, lower case (e.g. "/api/v3/depth?symbol=BTCUSDT&limit=1000" -> "btcusdt").
+     *  Return 0, or -ENOENT when the path is not one of the venue's snapshot requests.
+     *  NULL: the venue takes no REST snapshots. Thread: any (pure). */
+    int (*rest_key)(const char *path, char *key, size_t cap);
+    /** Optional. An instrument's scale was raised by feed_dec() (the frame will be parsed
+     *  again): values the handler keeps across frames at the old scale (buffered deltas as raw
+     *  numbers, id -> price maps) must be rescaled or dropped here. Events kept as tg_event_t
+     *  carry their own scale (feed_stamp) and need nothing. */
+    void (*on_rescale)(feed_handler_t *h, uint32_t instr, int old_px, int old_sz);
     /** Fill per-instrument defaults (scales, depth limit, checksum fn) for a symbol. */
     void (*instr_defaults)(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth);
     /** Allocate venue state for h (h->vstate); symbols are h->instr[0..h->n_instr). */
@@ -88,6 +104,15 @@ typedef struct feed_venue {
     /** Periodic tick (about 1 s): heartbeats / pings the venue requires. */
     void (*on_tick)(feed_handler_t *h, int64_t now_mono);
 } feed_venue_t;
+
+/* feed_venue_t.wire */
+#define FEED_WIRE_TEXT 0x0u /* text frames of JSON (default) */
+#define FEED_WIRE_GZIP 0x1u /* binary frames, each one gzip stream of the JSON text (HTX) */
+
+/** Current scales of one instrument on this connection.  Thread: feed:<venue>. */
+typedef struct feed_scale {
+    int8_t px, sz;
+} feed_scale_t;
 
 /** Per-connection handler.  Thread: feed:<venue> (owner). */
 struct feed_handler {
@@ -113,6 +138,11 @@ struct feed_handler {
      *  polled by handlers in on_tick; NULL when nobody asks (offline). Set by the transport
      *  before on_open. Read-only here (atomic counters written by the book thread). */
     const struct tg_resync *resync;
+    /** Current scales by instrument id (feed_handler_setup: from the registry's px_scale /
+     *  sz_scale; raised by feed_dec, never lowered). n_scl = registry count at setup. */
+    feed_scale_t *scl;
+    uint32_t n_scl;
+    uint32_t frame_flushes; /* out.flush calls so far (feed_frame: may a retry roll back?) */
 };
 
 #define FEED_CH_TRADES 0x1u
@@ -121,17 +151,35 @@ struct feed_handler {
 
 /** Append one event; flushes when the buffer is full. Returns false if the flush failed.
  *  Thread: feed:<venue>. No allocation. */
+/** Give ev the instrument's current scales unless it has its own (TG_SCALE_UNSET). A handler
+ *  that keeps events across frames stamps them when it makes them.  Thread: feed:<venue>. */
+static inline void feed_stamp(const feed_handler_t *h, tg_event_t *ev)
+{
+    if (ev->px_scale != TG_SCALE_UNSET)
+        return;
+    if (ev->instr < h->n_scl) {
+        ev->px_scale = (unsigned)h->scl[ev->instr].px;
+        ev->sz_scale = (unsigned)h->scl[ev->instr].sz;
+    } else {
+        ev->px_scale = 0;
+        ev->sz_scale = 0;
+    }
+}
+
 static inline bool feed_emit(feed_handler_t *h, const tg_event_t *ev)
 {
     feed_out_t *o = &h->out;
     if (o->n == o->cap) {
+        h->frame_flushes++;
         if (o->flush(o->ctx, o->ev, o->n) < 0) {
             o->n = 0;
             return false;
         }
         o->n = 0;
     }
-    o->ev[o->n++] = *ev;
+    tg_event_t *e = &o->ev[o->n++];
+    *e = *ev;
+    feed_stamp(h, e);
     return true;
 }
 
@@ -172,6 +220,8 @@ static inline tg_event_t feed_event(uint8_t kind, uint32_t instr, uint8_t side, 
     ev.kind = kind;
     ev.side = side;
     ev.flags = flags;
+    ev.px_scale = TG_SCALE_UNSET;
+    ev.sz_scale = TG_SCALE_UNSET;
     return ev;
 }
 
@@ -237,6 +287,65 @@ static inline bool feed_ratelim_ok(feed_ratelim_t *r, int64_t now_mono, uint64_t
     r->suppressed = 0;
     return true;
 }
+
+/* ---- exact decimals at every scale (docs/design.md "Exact prices at every scale") ---- */
+
+#define FEED_DEC_PX     0x0u /* a price (instrument px scale) */
+#define FEED_DEC_SZ     0x1u /* a size or amount (instrument sz scale) */
+#define FEED_DEC_SIGNED 0x2u /* accept a sign (default: negative values are TG_EDEC_NEGATIVE) */
+
+/**
+ * Parse decimal text (borrowed, not NUL-terminated) at instr's current price or size scale.
+ * A value that needs more fractional places raises the scale (never lowers it), calls
+ * venue->on_rescale and returns TG_ERESCALE: the handler must return that code from
+ * on_frame/on_rest at once, and feed_frame()/feed_rest() parse the message again at the new
+ * scale. So a handler parses every number of a message before it changes any state.
+ * A value no scale holds (more than 18 places, or too large at the scale its instrument
+ * needs) is TG_EDEC_RANGE/PRECISION, counted in `unrepresentable`, logged with venue,
+ * symbol and value, and the instrument's book goes to FAULT (a GAP with TG_EVF_FAULT).
+ * @return 0, TG_ERESCALE, or a tg_dec error.  Thread: feed:<venue>. No allocation.
+ */
+int feed_dec(feed_handler_t *h, uint32_t instr, unsigned how, const char *s, size_t n,
+             int64_t *out);
+
+static inline int feed_dec_px(feed_handler_t *h, uint32_t instr, const char *s, size_t n,
+                              int64_t *out)
+{
+    return feed_dec(h, instr, FEED_DEC_PX, s, n, out);
+}
+
+static inline int feed_dec_sz(feed_handler_t *h, uint32_t instr, const char *s, size_t n,
+                              int64_t *out)
+{
+    return feed_dec(h, instr, FEED_DEC_SZ, s, n, out);
+}
+
+/** Current price / size scale of instr on this connection. */
+static inline int feed_px_scale(const feed_handler_t *h, uint32_t instr)
+{
+    return instr < h->n_scl ? h->scl[instr].px : 8;
+}
+static inline int feed_sz_scale(const feed_handler_t *h, uint32_t instr)
+{
+    return instr < h->n_scl ? h->scl[instr].sz : 8;
+}
+
+/** Set up h for its venue after the transport filled it (venue, reg, instr, out, stats,
+ *  services): the scale table, then venue->init. @return 0 or init's error / -ENOMEM. */
+int feed_handler_setup(feed_handler_t *h);
+
+/** venue->deinit and free what feed_handler_setup allocated. Safe to call twice. */
+void feed_handler_teardown(feed_handler_t *h);
+
+/** Deliver one frame: venue->on_frame, parsed again (at most 8 times) while it returns
+ *  TG_ERESCALE; events the abandoned attempt buffered are dropped when nothing was flushed
+ *  yet (level sets already flushed are idempotent when repeated). Every transport and test
+ *  delivers frames through this.  @return on_frame's result. */
+int feed_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv, int64_t ts_mono);
+
+/** Deliver a REST answer the same way (venue->on_rest). */
+int feed_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
+              int64_t ts_recv, int64_t ts_mono);
 
 /** Mark the last buffered event as the end of the exchange message (TG_EVF_LAST), or emit a
  *  TG_EV_END marker if nothing was buffered in this message.  */
@@ -304,8 +413,23 @@ bool feed_json_safe(const char *s);
 /** The i-th venue this build has a handler for (0-based); NULL past the end.  Thread: any. */
 const feed_venue_t *feed_venue_at(size_t i);
 
-/** Look a venue up by name ("binance", ...). NULL if unknown.  Thread: any. */
+/** Look a venue up by id ("binance", ...; "okx" is "okex"). NULL if unknown.  Thread: any. */
 const feed_venue_t *feed_venue_find(const char *name);
+
+/** "a, b, c" of every venue id, for "unknown venue 'X' (known: ...)" messages.
+ *  @return buf.  Thread: any. */
+const char *feed_venue_list(char *buf, size_t cap);
+
+/** rest_key helper: when path (up to '?') equals route, write prefix + the lower-cased value
+ *  of query argument arg ("symbol") to key. @return 0; -ENOENT (another route); -EINVAL
+ *  (argument missing or too long).  Thread: any. */
+int feed_rest_key_query(const char *path, const char *route, const char *arg, const char *prefix,
+                        char *key, size_t cap);
+
+/** rest_key helper: when path starts with route (".../order_book/"), write prefix + the
+ *  lower-cased rest of the path (up to '?' or '/'). Same returns. */
+int feed_rest_key_tail(const char *path, const char *route, const char *prefix, char *key,
+                       size_t cap);
 
 /** 64-bit FNV-1a of text, for venues whose trade ids are not numbers. */
 uint64_t feed_hash_id(const char *s, size_t len);

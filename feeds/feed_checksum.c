@@ -9,7 +9,7 @@
  * decimals without going through text formatting; a value with more digits than the venue's
  * decimals (cannot happen with consistent data) falls back to exact text.
  */
-#include "feed_checksum.h"
+#include "feeds/feed_checksum.h"
 
 #include <string.h>
 

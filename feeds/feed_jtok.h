@@ -29,7 +29,7 @@
 #include <string.h>
 
 #include "book/tg_err.h"
-#include "feed.h"
+#include "feeds/feed.h"
 
 /** Log lines per second of the jtok venues (feed_ratelim_t burst for feed_jtok_log). */
 #define FEED_JTOK_LOG_BURST 10

@@ -24,8 +24,8 @@
 #include "tests/fixtures/replay_proc.h"
 #include "book/tg_clock.h"
 #include "book/tg_ring.h"
-#include "feeds/feed_conn.h"
-#include "feeds/feed_tgrec.h"
+#include "feeds/net/feed_conn.h"
+#include "feeds/rec/feed_tgrec.h"
 #include "tools/replay/tool_replay_client.h"
 
 #define REC "binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst"

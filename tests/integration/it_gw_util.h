@@ -30,7 +30,7 @@
 #include <hiredis/hiredis.h>
 
 #include "feeds/feed.h"
-#include "feeds/feed_tgrec.h"
+#include "feeds/rec/feed_tgrec.h"
 
 #define ITG_RECS_MAX 32
 

@@ -28,8 +28,8 @@
 #include "book/tg_clock.h"
 #include "book/tg_instr.h"
 #include "book/tg_ring.h"
-#include "feeds/feed_conn.h"
-#include "feeds/feed_tgrec.h"
+#include "feeds/net/feed_conn.h"
+#include "feeds/rec/feed_tgrec.h"
 
 #define KRAKEN   "kraken/cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec"
 #define STALL_MS 3000

@@ -33,9 +33,9 @@
 #include "book/tg_err.h"
 #include "book/tg_instr.h"
 #include "book/tg_ring.h"
-#include "feeds/feed_capture.h"
-#include "feeds/feed_conn.h"
-#include "feeds/feed_tgrec.h"
+#include "feeds/rec/feed_capture.h"
+#include "feeds/net/feed_conn.h"
+#include "feeds/rec/feed_tgrec.h"
 
 #define KRAKEN  "kraken/cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec"
 #define BINANCE "binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst"

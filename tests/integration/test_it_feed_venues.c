@@ -34,8 +34,8 @@
 #include "book/tg_instr.h"
 #include "book/tg_ring.h"
 #include "book/book_builder.h"
-#include "feeds/feed_conn.h"
-#include "feeds/feed_offline.h"
+#include "feeds/net/feed_conn.h"
+#include "feeds/rec/feed_offline.h"
 #include "tests/fixtures/oracle.h"
 
 static const char *g_bin, *g_recs;

@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "feeds/feed_tgrec.h"
+#include "feeds/rec/feed_tgrec.h"
 #include "tools/replay/tool_replay_client.h"
 
 #define KRAKEN    "kraken/cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec"

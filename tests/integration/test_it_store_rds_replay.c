@@ -24,7 +24,7 @@
 
 #include "book/book_builder.h"
 #include "book/tg_dec.h"
-#include "feeds/feed_offline.h"
+#include "feeds/rec/feed_offline.h"
 #include "storage/store_rds.h"
 #include "storage/store_rds_fmt.h"
 #include "tests/fixtures/test_rds_json.h"

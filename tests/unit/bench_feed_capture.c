@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "book/tg_clock.h"
-#include "feeds/feed_capture.h"
-#include "feeds/feed_tgrec.h"
+#include "feeds/rec/feed_capture.h"
+#include "feeds/rec/feed_tgrec.h"
 
 #define REC "binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst"
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "feeds/feed_offline.h"
+#include "feeds/rec/feed_offline.h"
 #include "tests/fixtures/ref_book.h"
 
 #define FV_MAX_INSTR 64
@@ -278,7 +278,7 @@ static inline size_t fv_fuzz(const char *path, size_t max, uint64_t seed, feed_s
         memcpy(buf, frame, len);
         if (fv_rand(&seed) % 4 == 0)
             n = fv_mutate(frame, len, buf, &seed);
-        o->venue->on_frame(&o->h, buf, n, ts, ts);
+        feed_frame(&o->h, buf, n, ts, ts);
         feed_flush(&o->h);
         fed++;
     }

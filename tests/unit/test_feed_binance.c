@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "feeds/feed_binance.h"
+#include "feeds/venues/feed_binance.h"
 #include "tests/fixtures/oracle.h"
 #include "tests/unit/feed_venue_util.h"
 
@@ -345,7 +345,7 @@ static void test_binance_mutated_frames_never_crash_and_are_all_accounted(void *
             memcpy(buf, frame, len);
             if (fv_rand(&seed) % 4 == 0)
                 n = fv_mutate(frame, len, buf, &seed);
-            o->venue->on_frame(&o->h, buf, n, ts, ts);
+            feed_frame(&o->h, buf, n, ts, ts);
             feed_flush(&o->h);
             fed++;
             if (fed >= 6000)
@@ -494,15 +494,15 @@ static void test_binance_rest_snapshots_are_matched_to_their_request(void **stat
     feed_bn_t *bn = h->vstate;
     uint64_t tag = (uint64_t)bn->gen << 32;
     /* an answer to a previous connection is ignored */
-    assert_int_equal(h->venue->on_rest(h, tag - (1ull << 32), 200, body, sizeof(body) - 1, 5, 5),
+    assert_int_equal(feed_rest(h, tag - (1ull << 32), 200, body, sizeof(body) - 1, 5, 5),
                      0);
     assert_int_equal(TG_STAT_GET(r.off->stats.snapshots), 0);
     /* a refused request is a venue error, retried on the tick */
-    assert_true(h->venue->on_rest(h, tag, 503, "busy", 4, 5, 5) < 0);
+    assert_true(feed_rest(h, tag, 503, "busy", 4, 5, 5) < 0);
     assert_int_equal(TG_STAT_GET(r.off->stats.err_venue), 1);
     h->venue->on_tick(h, 10000000000LL);
     assert_int_equal(r.off->rest_gets, 2);
-    assert_int_equal(h->venue->on_rest(h, tag, 200, body, sizeof(body) - 1, 5, 5), 0);
+    assert_int_equal(feed_rest(h, tag, 200, body, sizeof(body) - 1, 5, 5), 0);
     feed_flush(h);
     assert_int_equal(TG_STAT_GET(r.off->stats.snapshots), 1);
     const ref_book_t *b = &r.book[h->instr[0]];
@@ -555,11 +555,11 @@ static void test_binance_error_logs_are_rate_limited(void **state)
     fv_cap_t *c = calloc(1, sizeof(*c));
     fv_capture(&o->h, c);
     for (int i = 0; i < 1000; i++) /* 1000 bad frames within one second */
-        o->venue->on_frame(&o->h, "{\"stream\":", 10, 1000000000LL + i, 1000000000LL + i);
+        feed_frame(&o->h, "{\"stream\":", 10, 1000000000LL + i, 1000000000LL + i);
     assert_int_equal(TG_STAT_GET(o->stats.err_json), 1000);
     assert_true(c->logs >= 1 && c->logs <= 25);
     int before = c->logs;
-    o->venue->on_frame(&o->h, "{", 1, 30000000000LL, 30000000000LL); /* next window */
+    feed_frame(&o->h, "{", 1, 30000000000LL, 30000000000LL); /* next window */
     assert_int_equal(c->logs, before + 2); /* "N suppressed" + the new line */
     free(c);
     feed_offline_close(&o);

@@ -78,7 +78,7 @@ static void test_bitmex_books_and_trades_equal_the_oracle(void **state)
 
 static int feed1(feed_offline_t *o, const char *s)
 {
-    int rc = o->venue->on_frame(&o->h, s, strlen(s), 1000, 1000);
+    int rc = feed_frame(&o->h, s, strlen(s), 1000, 1000);
     feed_flush(&o->h);
     return rc;
 }
@@ -217,7 +217,7 @@ static void test_bitmex_mutated_frames_never_crash_and_are_all_counted(void **st
         }
         uint64_t frames = TG_STAT_GET(o->stats.frames), errs = vrun_errors(&o->stats);
         uint64_t acc = vrun_accounted(&o->stats);
-        int rc = o->venue->on_frame(&o->h, b, len, 1, 1);
+        int rc = feed_frame(&o->h, b, len, 1, 1);
         feed_flush(&o->h);
         assert_int_equal(TG_STAT_GET(o->stats.frames), frames + 1);
         assert_int_equal(vrun_errors(&o->stats), errs + (rc < 0 ? 1 : 0));

@@ -87,7 +87,7 @@ static void test_bitstamp_books_and_trades_equal_the_oracle(void **state)
 
 static int feed1(feed_offline_t *o, const char *s)
 {
-    int rc = o->venue->on_frame(&o->h, s, strlen(s), 1000, 1000);
+    int rc = feed_frame(&o->h, s, strlen(s), 1000, 1000);
     feed_flush(&o->h);
     return rc;
 }
@@ -156,14 +156,14 @@ static void test_bitstamp_rest_snapshot_answers_and_failures(void **state)
                      0);
     uint64_t gets = o->rest_gets;
     /* a failed request is counted and asked again on the tick (after the retry delay) */
-    assert_int_equal(o->venue->on_rest(&o->h, tag, 503, "", 0, 1, 1), TG_EPROTO);
+    assert_int_equal(feed_rest(&o->h, tag, 503, "", 0, 1, 1), TG_EPROTO);
     assert_int_equal(TG_STAT_GET(o->stats.err_venue), 1);
     o->venue->on_tick(&o->h, 2);
     assert_int_equal(o->rest_gets, gets + 1);
     const char *body = "{\"timestamp\": \"1617654357\", \"microtimestamp\": \"1617654357670785\", "
                        "\"bids\": [[\"519.17\", \"18.00000000\"]], \"asks\": [[\"519.74\", "
                        "\"37.41504330\"]]}";
-    assert_int_equal(o->venue->on_rest(&o->h, tag, 200, body, strlen(body), 3, 3), 0);
+    assert_int_equal(feed_rest(&o->h, tag, 200, body, strlen(body), 3, 3), 0);
     feed_flush(&o->h);
     assert_int_equal(v->snapshots[id], 1);
     assert_int_equal(v->book[id].bid.px[0], 51917000000);
@@ -266,7 +266,7 @@ static void test_bitstamp_mutated_frames_never_crash_and_are_all_counted(void **
         }
         uint64_t frames = TG_STAT_GET(o->stats.frames), errs = vrun_errors(&o->stats);
         uint64_t acc = vrun_accounted(&o->stats);
-        int rc = o->venue->on_frame(&o->h, b, len, 1, 1);
+        int rc = feed_frame(&o->h, b, len, 1, 1);
         feed_flush(&o->h);
         assert_int_equal(TG_STAT_GET(o->stats.frames), frames + 1);
         assert_int_equal(vrun_errors(&o->stats), errs + (rc < 0 ? 1 : 0));

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "feeds/feed_capture.h"
-#include "feeds/feed_tgrec.h"
+#include "feeds/rec/feed_capture.h"
+#include "feeds/rec/feed_tgrec.h"
 
 static const char *g_recs;
 

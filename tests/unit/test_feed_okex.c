@@ -147,7 +147,7 @@ static void run_text(feed_offline_t *o, const char *text, size_t len, vrun_t *v)
     while ((rc = feed_tgrec_next(r, &ts, &f, &n)) != 0) {
         if (rc < 0)
             continue;
-        o->venue->on_frame(&o->h, f, n, ts, ts);
+        feed_frame(&o->h, f, n, ts, ts);
         feed_flush(&o->h);
     }
     feed_tgrec_close(&r);
@@ -276,7 +276,7 @@ static void test_okex_dropped_update_breaks_seqid_chain_and_resubscribes(void **
 
 static int feed1(feed_offline_t *o, const char *s)
 {
-    int rc = o->venue->on_frame(&o->h, s, strlen(s), 1000, 1000);
+    int rc = feed_frame(&o->h, s, strlen(s), 1000, 1000);
     feed_flush(&o->h);
     return rc;
 }
@@ -472,7 +472,7 @@ static void fuzz_file(const char *rel, int iters)
         memcpy(exact, b, len);
         uint64_t frames = TG_STAT_GET(o->stats.frames), errs = vrun_errors(&o->stats);
         uint64_t acc = vrun_accounted(&o->stats);
-        int rc = o->venue->on_frame(&o->h, exact, len, 1, 1);
+        int rc = feed_frame(&o->h, exact, len, 1, 1);
         feed_flush(&o->h);
         assert_int_equal(TG_STAT_GET(o->stats.frames), frames + 1);
         assert_int_equal(vrun_errors(&o->stats), errs + (rc < 0 ? 1 : 0));

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "feeds/feed.h"
 #include "tools/replay/tool_replay.h"
 
 static const char *recs(void)
@@ -152,17 +153,27 @@ static void test_bitstamp_recording_indexes_frames_and_its_ten_rest_snapshots(vo
     char syms[4096];
     snprintf(syms, sizeof(syms), "%s", rec.r->symbols);
     size_t found = 0;
+    const feed_venue_t *bs = feed_venue_find("bitstamp"), *bn = feed_venue_find("binance");
+    assert_non_null(bs);
+    assert_non_null(bn);
     for (char *sv, *t = strtok_r(syms, ",", &sv); t; t = strtok_r(NULL, ",", &sv)) {
-        const tool_replay_snap_t *s = tool_replay_rec_snapshot(&rec, t, true);
+        char path2[128], key[128];
+        /* the request the Bitstamp handler makes maps to the recorded answer */
+        snprintf(path2, sizeof(path2), "/api/v2/order_book/%s/", t);
+        assert_int_equal(bs->rest_key(path2, key, sizeof(key)), 0);
+        const tool_replay_snap_t *s = tool_replay_rec_snapshot(&rec, key);
         assert_non_null(s);
-        assert_true(s->bitstamp);
         assert_true(s->len > 2 && s->body[0] == '{' && s->body[s->len - 1] == '}');
-        assert_null(tool_replay_rec_snapshot(&rec, t, false)); /* not a Binance symbol */
+        /* a Binance request for the same name finds nothing: not a Binance symbol */
+        snprintf(path2, sizeof(path2), "/api/v3/depth?symbol=%s&limit=1000", t);
+        assert_int_equal(bn->rest_key(path2, key, sizeof(key)), 0);
+        assert_null(tool_replay_rec_snapshot(&rec, key));
         found++;
     }
     assert_int_equal(found, 10);
-    assert_non_null(tool_replay_rec_snapshot(&rec, "XLMEUR", true));
-    assert_null(tool_replay_rec_snapshot(&rec, "btcusd", true));
+    assert_non_null(tool_replay_rec_snapshot(&rec, "DIFF_ORDER_BOOK_XLMEUR"));
+    assert_null(tool_replay_rec_snapshot(&rec, "diff_order_book_btcusd"));
+    assert_int_equal(bs->rest_key("/api/v3/depth?symbol=X", path, sizeof(path)), -ENOENT);
     /* frames are in file order with non-decreasing timestamps */
     for (size_t i = 1; i < rec.n_frames; i++)
         assert_true(rec.frames[i].ts_ns >= rec.frames[i - 1].ts_ns);
@@ -179,7 +190,7 @@ static void test_binance_zstd_recording_indexes_its_symbol_snapshot(void **st)
     assert_int_equal(tool_replay_rec_load(&rec, path), 0);
     assert_int_equal(rec.n_frames, ws);
     assert_int_equal(rec.n_snaps, 1);
-    const tool_replay_snap_t *s = tool_replay_rec_snapshot(&rec, "BTCUSDT", false);
+    const tool_replay_snap_t *s = tool_replay_rec_snapshot(&rec, "BTCUSDT");
     assert_non_null(s);
     assert_string_equal(s->key, "btcusdt");
     assert_true(strncmp(s->body, "{\"lastUpdateId\":", 16) == 0);

@@ -24,7 +24,7 @@
 #include "book/book_builder.h"
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
-#include "feeds/feed_offline.h"
+#include "feeds/rec/feed_offline.h"
 #include "tests/fixtures/ref_book.h"
 #include "tools/bench/bench_l2_flat.h"
 

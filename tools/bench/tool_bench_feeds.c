@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "book/tg_dec.h"
-#include "feeds/feed_binance.h"
-#include "feeds/feed_offline.h"
+#include "feeds/venues/feed_binance.h"
+#include "feeds/rec/feed_offline.h"
 
 #define JSMN_STATIC
 #define JSMN_PARENT_LINKS /* O(1) instead of a backwards scan per ',' and ']' */
@@ -121,7 +121,7 @@ static result_t run_handler(feed_offline_t *o, const frames_t *fr, int passes, i
             feed_offline_run(o, count_sink, NULL);
         } else {
             for (size_t i = 0; i < fr->n; i++) {
-                o->venue->on_frame(&o->h, fr->f[i], fr->len[i], fr->ts[i], fr->ts[i]);
+                feed_frame(&o->h, fr->f[i], fr->len[i], fr->ts[i], fr->ts[i]);
                 feed_flush(&o->h);
             }
         }

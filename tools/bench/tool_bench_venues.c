@@ -24,7 +24,7 @@
 #include "book/book_l2.h"
 #include "feeds/feed.h"
 #include "feeds/feed_checksum.h"
-#include "feeds/feed_offline.h"
+#include "feeds/rec/feed_offline.h"
 
 /* The builder's book is not part of this benchmark; the checksum wrappers are not called. */
 __attribute__((weak)) size_t book_l2_top(const book_l2_t *b, tg_side_t side, tg_level_t *out,
@@ -89,7 +89,7 @@ static void bench_file(const char *dir, const char *rel)
         events = 0;
         double t0 = now_s();
         for (size_t i = 0; i < nf; i++) {
-            o->venue->on_frame(&o->h, fr[i], fl[i], 1, 1);
+            feed_frame(&o->h, fr[i], fl[i], 1, 1);
             feed_flush(&o->h);
         }
         th[p] = now_s() - t0;

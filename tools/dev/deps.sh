@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc libc6-dev
       libwebsockets-dev libssl-dev openssl libhiredis-dev libpq-dev libjemalloc-dev
-      libcmocka-dev libzstd-dev zstd libinih-dev libjsmn-dev
+      libcmocka-dev libzstd-dev zstd libinih-dev libjsmn-dev zlib1g-dev
       postgresql postgresql-client redis-server redis-tools ca-certificates procps iproute2 curl)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "feeds/feed_tgrec.h"
+#include "feeds/rec/feed_tgrec.h"
 
 /** One websocket frame of a recording: a view into the reader's memory. */
 typedef struct tool_replay_frame {
@@ -23,8 +23,8 @@ typedef struct tool_replay_frame {
 
 /** One REST book snapshot from an in-band `{"stream":"<x>@depthSnapshot","generated":true,...}`. */
 typedef struct tool_replay_snap {
-    char key[64];     /* lower-case symbol/pair: "btcusdt", bitstamp "xlmeur" */
-    bool bitstamp;    /* stream was diff_order_book_<pair>@depthSnapshot */
+    char key[128];    /* lower-case <name> of <name>@depthSnapshot: "btcusdt",
+                         "diff_order_book_xlmeur" (venue->rest_key maps requests to it) */
     const char *body; /* exact REST body, a view into the reader's memory */
     size_t len;
 } tool_replay_snap_t;
@@ -44,9 +44,8 @@ typedef struct tool_replay_rec {
 /** Load a recording and index it. @return 0, -errno, TG_EPROTO. */
 int tool_replay_rec_load(tool_replay_rec_t *rec, const char *path);
 void tool_replay_rec_free(tool_replay_rec_t *rec);
-/** First snapshot for a symbol (case-insensitive), or NULL. */
-const tool_replay_snap_t *tool_replay_rec_snapshot(const tool_replay_rec_t *rec, const char *sym,
-                                                   bool bitstamp);
+/** First snapshot recorded under key (case-insensitive), or NULL. */
+const tool_replay_snap_t *tool_replay_rec_snapshot(const tool_replay_rec_t *rec, const char *key);
 /** Recording name from a path: basename without ".tgrec", ".tgrec.zst", ".zst". */
 void tool_replay_rec_name(char *dst, size_t cap, const char *path);
 

@@ -13,7 +13,7 @@
 #include <stdio.h>
 
 #include "book/book_builder.h"
-#include "feeds/feed_offline.h"
+#include "feeds/rec/feed_offline.h"
 
 /** Per instrument results collected from the builder's output. */
 typedef struct trb_sym {

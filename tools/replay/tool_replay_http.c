@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tickgate-replay serve: the REST side. Answers the venue book-snapshot requests a feed makes
- * to seed its books, with exactly the body recorded in-band for that symbol:
- *   Binance spot      GET [/rec/<name>]/api/v3/depth?symbol=BTCUSDT[&limit=N]
- *   Binance USD-M     GET [/rec/<name>]/fapi/v1/depth?symbol=...
- *   Binance COIN-M    GET [/rec/<name>]/dapi/v1/depth?symbol=...
- *   Bitstamp          GET [/rec/<name>]/api/v2/order_book/<pair>[/]
- * Symbols match case-insensitively; `limit` is accepted and ignored (the recorded body is
+ * to seed its books, with exactly the body recorded in-band for that symbol. The recording's
+ * venue maps a request to the in-band name (feed_venue_t.rest_key), e.g.
+ *   Binance spot      GET [/rec/<name>]/api/v3/depth?symbol=BTCUSDT[&limit=N] -> btcusdt
+ *   Bitstamp          GET [/rec/<name>]/api/v2/order_book/<pair>[/] -> diff_order_book_<pair>
+ * Names match case-insensitively; `limit` is accepted and ignored (the recorded body is
  * served as it is). Unknown symbol or path: 404 with a small JSON body. The body is written in
  * chunks, one lws_write per HTTP_WRITEABLE callback.
  * Thread: main.
@@ -15,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "feeds/feed.h"
 #include "tool_replay_serve.h"
 
 #define g     tool_replay__srv
@@ -48,26 +48,28 @@ int tool_replay__http_request(struct lws *wsi, sess_t *s, const char *uri)
         fprintf(stderr, "tickgate-replay: http GET %s\n", uri);
     if (!rec)
         return reply(wsi, s, HTTP_STATUS_NOT_FOUND, not_found_path, sizeof(not_found_path) - 1);
-    static const char bts[] = "/api/v2/order_book/";
-    char sym[64], arg[80];
-    bool bitstamp = false;
-    if (strcmp(rest, "/api/v3/depth") == 0 || strcmp(rest, "/fapi/v1/depth") == 0 ||
-        strcmp(rest, "/dapi/v1/depth") == 0) {
-        /* returns a pointer after "symbol=" inside arg */
-        const char *v = lws_get_urlarg_by_name(wsi, "symbol=", arg, (int)sizeof(arg));
-        if (!v || !*v)
-            return reply(wsi, s, HTTP_STATUS_BAD_REQUEST, bad_req, sizeof(bad_req) - 1);
-        snprintf(sym, sizeof(sym), "%s", v);
-    } else if (strncmp(rest, bts, sizeof(bts) - 1) == 0) {
-        bitstamp = true;
-        snprintf(sym, sizeof(sym), "%s", rest + sizeof(bts) - 1);
-        size_t n = strlen(sym);
-        if (n > 0 && sym[n - 1] == '/')
-            sym[n - 1] = 0;
-    } else {
-        return reply(wsi, s, HTTP_STATUS_NOT_FOUND, not_found_path, sizeof(not_found_path) - 1);
+    /* The recording's venue maps the request (path and query, as its handler sends it) to the
+     * name its answer is recorded under (feed_venue_t.rest_key). */
+    const feed_venue_t *v = feed_venue_find(rec->r->venue);
+    char req[1024], args[512], sym[128];
+    size_t an = 0;
+    args[0] = 0;
+    for (int i = 0; i < 32 && an < sizeof(args) - 2; i++) { /* fragments, joined with '&' */
+        char frag[256];
+        int n = lws_hdr_copy_fragment(wsi, frag, (int)sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n <= 0)
+            break;
+        int k = snprintf(args + an, sizeof(args) - an, "%s%s", an ? "&" : "", frag);
+        if (k < 0 || (size_t)k >= sizeof(args) - an)
+            break;
+        an += (size_t)k;
     }
-    const tool_replay_snap_t *snap = tool_replay_rec_snapshot(rec, sym, bitstamp);
+    snprintf(req, sizeof(req), "%s%s%s", rest, args[0] ? "?" : "", args);
+    if (!v || !v->rest_key || v->rest_key(req, sym, sizeof(sym)) < 0)
+        return reply(wsi, s, HTTP_STATUS_NOT_FOUND, not_found_path, sizeof(not_found_path) - 1);
+    if (!sym[0])
+        return reply(wsi, s, HTTP_STATUS_BAD_REQUEST, bad_req, sizeof(bad_req) - 1);
+    const tool_replay_snap_t *snap = tool_replay_rec_snapshot(rec, sym);
     if (!snap) {
         fprintf(stderr, "tickgate-replay: http GET %s: no recorded snapshot for '%s' in %s\n", uri,
                 sym, rec->name);

@@ -42,7 +42,6 @@ static int parse_snapshot(tool_replay_snap_t *s, const char *f, size_t len)
     static const char pre[] = "{\"stream\":\"";
     static const char mid[] = "\",\"generated\":true,\"data\":";
     static const char tag[] = "@depthSnapshot";
-    static const char bts[] = "diff_order_book_";
     if (len < sizeof(pre) || memcmp(f, pre, sizeof(pre) - 1) != 0 || f[len - 1] != '}')
         return TG_EPROTO;
     const char *name = f + sizeof(pre) - 1;
@@ -53,12 +52,6 @@ static int parse_snapshot(tool_replay_snap_t *s, const char *f, size_t len)
     if (nlen <= sizeof(tag) - 1 || memcmp(m - (sizeof(tag) - 1), tag, sizeof(tag) - 1) != 0)
         return TG_EPROTO;
     nlen -= sizeof(tag) - 1;
-    s->bitstamp = false;
-    if (nlen > sizeof(bts) - 1 && memcmp(name, bts, sizeof(bts) - 1) == 0) {
-        s->bitstamp = true;
-        name += sizeof(bts) - 1;
-        nlen -= sizeof(bts) - 1;
-    }
     if (nlen == 0 || nlen >= sizeof(s->key))
         return TG_EPROTO;
     for (size_t i = 0; i < nlen; i++)
@@ -126,11 +119,10 @@ void tool_replay_rec_free(tool_replay_rec_t *rec)
     rec->n_frames = rec->n_snaps = 0;
 }
 
-const tool_replay_snap_t *tool_replay_rec_snapshot(const tool_replay_rec_t *rec, const char *sym,
-                                                   bool bitstamp)
+const tool_replay_snap_t *tool_replay_rec_snapshot(const tool_replay_rec_t *rec, const char *key)
 {
     for (size_t i = 0; i < rec->n_snaps; i++)
-        if (rec->snaps[i].bitstamp == bitstamp && strcasecmp(rec->snaps[i].key, sym) == 0)
+        if (strcasecmp(rec->snaps[i].key, key) == 0)
             return &rec->snaps[i];
     return NULL;
 }

@@ -32,14 +32,15 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
-#include "feed.h"
+#include "feeds/feed.h"
+#include "venues.h"
 
 #define JSMN_STATIC
 #define JSMN_PARENT_LINKS /* O(1) instead of a backwards scan per ',' and ']' */
 #define JSMN_STRICT
 #include <jsmn.h>
 
-#include "feed_jtok.h"
+#include "feeds/feed_jtok.h"
 
 #define BB_TOK_CAP    (1u << 16) /* orderbook.1000 snapshot: 2000 levels * 3 + a few */
 #define BB_LOG_BURST  20
@@ -296,8 +297,6 @@ static int bb_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
 {
     feed_bb_t *b = h->vstate;
     feed_stats_t *st = h->stats;
-    TG_STAT_INC(st->frames);
-    TG_STAT_ADD(st->bytes, len);
     TG_STAT_INC(st->slow_path);
     int sym = -1;
     uint64_t u = 0;
@@ -457,3 +456,6 @@ const feed_venue_t feed_venue_bybit = {
     .on_close = bb_on_close,
     .on_tick = bb_on_tick,
 };
+
+/* STUB: bybit-spot (to be served by this handler). */
+const feed_venue_t feed_venue_bybit_spot = {.name = "bybit-spot"};

@@ -9,8 +9,8 @@
 #ifndef FEED_OFFLINE_H
 #define FEED_OFFLINE_H
 
-#include "feed.h"
-#include "feed_tgrec.h"
+#include "feeds/feed.h"
+#include "feeds/rec/feed_tgrec.h"
 
 typedef struct feed_offline {
     /* read-only after open */

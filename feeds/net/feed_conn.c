@@ -39,7 +39,7 @@
  * connections (their books get STALE), flushes, and exits; feed_loop_stop() joins it, then
  * destroys the lws context (callbacks during destruction see `stopping` and do nothing).
  */
-#include "feed_conn.h"
+#include "feeds/net/feed_conn.h"
 
 #include <errno.h>
 #include <libwebsockets.h>
@@ -55,9 +55,9 @@
 
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
-#include "feeds/feed_capture.h"
-#include "feeds/feed_conn_impl.h"
-#include "feeds/feed_resolve.h"
+#include "feeds/rec/feed_capture.h"
+#include "feeds/net/feed_conn_impl.h"
+#include "feeds/net/feed_resolve.h"
 
 /* ---------- small helpers ---------- */
 
@@ -498,7 +498,7 @@ static void rest_finish(rest_req_t *r, int status)
         TG_STAT_INC(c->ts.rx_rest);
         TG_STAT_ADD(c->ts.rx_bytes, r->len);
         if (c->venue->on_rest &&
-            c->venue->on_rest(&c->h, r->tag, status, r->body ? r->body : "", r->len, tr, tm) < 0)
+            feed_rest(&c->h, r->tag, status, r->body ? r->body : "", r->len, tr, tm) < 0)
             TG_STAT_INC(c->ts.handler_errors);
         feed_flush(&c->h);
     }
@@ -611,7 +611,7 @@ static void deliver(feed_conn_t *c, char *buf, size_t len)
         c->cfg.on_raw(c->cfg.raw_ctx, c, tr, buf, len);
     if (c->cfg.capture)
         feed_capture_frame(c->cfg.capture, tr, buf, len);
-    if (c->venue->on_frame(&c->h, buf, len, tr, tm) < 0)
+    if (feed_frame(&c->h, buf, len, tr, tm) < 0)
         TG_STAT_INC(c->ts.handler_errors);
     feed_flush(&c->h);
 }

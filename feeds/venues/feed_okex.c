@@ -37,9 +37,10 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
-#include "feed.h"
-#include "feed_checksum.h"
-#include "feed_jtok.h"
+#include "feeds/feed.h"
+#include "venues.h"
+#include "feeds/feed_checksum.h"
+#include "feeds/feed_jtok.h"
 
 /* Prices: up to 10 decimals (FUN-BTC "0.000000454"), max 922337203.68; sizes: 8 decimals
  * (spot base quantities), max 92233720368.5. */
@@ -381,8 +382,6 @@ static int ok_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
                     int64_t ts_mono)
 {
     ok_state_t *st = h->vstate;
-    TG_STAT_INC(h->stats->frames);
-    TG_STAT_ADD(h->stats->bytes, len);
     if (len == 4 && memcmp(buf, "pong", 4) == 0) {
         TG_STAT_INC(h->stats->unhandled);
         return 0;

@@ -30,8 +30,9 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
-#include "feed.h"
-#include "feed_jtok.h"
+#include "feeds/feed.h"
+#include "venues.h"
+#include "feeds/feed_jtok.h"
 
 /* prices: up to 8 decimals (TRXM21 0.00000216), max 92233720368; sizes: contracts (integers
  * on the 2021 feed; 4 decimals allowed), max 922337203685477 */
@@ -496,8 +497,6 @@ static int bm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
                     int64_t ts_mono)
 {
     bm_state_t *st = h->vstate;
-    TG_STAT_INC(h->stats->frames);
-    TG_STAT_ADD(h->stats->bytes, len);
     if (len == 4 && memcmp(buf, "pong", 4) == 0) {
         TG_STAT_INC(h->stats->unhandled);
         return 0;

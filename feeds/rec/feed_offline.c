@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Offline driver: recording -> venue handler -> sink, in-process (see feed_offline.h). */
-#include "feed_offline.h"
+#include "feeds/rec/feed_offline.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,7 +77,7 @@ static int off_rest_answer(feed_offline_t *o, const char *f, size_t len, int64_t
         }
     }
     o->rest_answers++;
-    o->venue->on_rest(&o->h, tag, status, blen ? body : "", blen, ts, ts);
+    feed_rest(&o->h, tag, status, blen ? body : "", blen, ts, ts);
     return 1;
 }
 
@@ -208,7 +208,7 @@ static int offline_setup(feed_offline_t *o, const char *venue, tg_instr_reg_t *r
     o->h.rest_get = off_rest_get;
     o->h.reconnect = off_reconnect;
     o->h.tctx = o;
-    if (o->venue->init && (rc = o->venue->init(&o->h)) < 0)
+    if ((rc = feed_handler_setup(&o->h)) < 0)
         goto fail;
     if (o->venue->on_open && (rc = o->venue->on_open(&o->h)) < 0)
         goto fail;
@@ -239,7 +239,7 @@ int feed_offline_run(feed_offline_t *o, int (*sink)(void *ctx, const tg_event_t 
             continue;
         }
         if (!off_rest_answer(o, frame, len, ts))
-            o->venue->on_frame(&o->h, frame, len, ts, ts);
+            feed_frame(&o->h, frame, len, ts, ts);
         rc = feed_flush(&o->h);
         if (rc < 0)
             return rc;
@@ -251,12 +251,10 @@ int feed_offline_rewind(feed_offline_t *o)
 {
     feed_tgrec_rewind(o->rec);
     o->n_reqs = 0;
-    if (o->venue->deinit)
-        o->venue->deinit(&o->h);
-    o->h.vstate = NULL;
+    feed_handler_teardown(&o->h);
     o->h.out.n = 0;
-    int rc = 0;
-    if (o->venue->init && (rc = o->venue->init(&o->h)) < 0)
+    int rc = feed_handler_setup(&o->h);
+    if (rc < 0)
         return rc;
     if (o->venue->on_open)
         rc = o->venue->on_open(&o->h);
@@ -268,8 +266,8 @@ void feed_offline_close(feed_offline_t **po)
     if (!po || !*po)
         return;
     feed_offline_t *o = *po;
-    if (o->venue && o->h.vstate && o->venue->deinit)
-        o->venue->deinit(&o->h);
+    if (o->venue)
+        feed_handler_teardown(&o->h);
     feed_tgrec_close(&o->rec);
     if (o->own_reg)
         tg_instr_reg_destroy(&o->reg);

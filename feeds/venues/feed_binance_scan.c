@@ -14,7 +14,7 @@
  *
  * Thread: feed:<venue>.
  */
-#include "feed_binance.h"
+#include "feeds/venues/feed_binance.h"
 
 #include <string.h>
 

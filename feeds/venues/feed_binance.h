@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "feed.h"
+#include "feeds/feed.h"
 
 enum {
     BN_MSG_NONE = 0,     /* understood, nothing to do (bookTicker, acks, other events) */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* tgrec v1 reader: whole-file load (zstd or plain), header parse, line iteration. */
-#include "feed_tgrec.h"
+#include "feeds/rec/feed_tgrec.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -33,8 +33,9 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
-#include "feed.h"
-#include "feed_jtok.h"
+#include "feeds/feed.h"
+#include "venues.h"
+#include "feeds/feed_jtok.h"
 
 #define BS_PX_SCALE  8
 #define BS_SZ_SCALE  8
@@ -375,8 +376,6 @@ static int bs_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
                     int64_t ts_mono)
 {
     bs_state_t *st = h->vstate;
-    TG_STAT_INC(h->stats->frames);
-    TG_STAT_ADD(h->stats->bytes, len);
     int n = feed_jtok_frame(h, &st->jt, &st->rl, buf, len, ts_mono, JSMN_OBJECT);
     if (n < 0)
         return n;
@@ -608,10 +607,17 @@ static void bs_on_tick(feed_handler_t *h, int64_t now_mono)
     }
 }
 
+/* Replay: "/api/v2/order_book/xlmeur/" -> "diff_order_book_xlmeur" (the channel it seeds). */
+static int bs_rest_key(const char *path, char *key, size_t cap)
+{
+    return feed_rest_key_tail(path, "/api/v2/order_book/", "diff_order_book_", key, cap);
+}
+
 const feed_venue_t feed_venue_bitstamp = {
     .name = "bitstamp",
     .default_url = "wss://ws.bitstamp.net",
     .rest_host = "www.bitstamp.net",
+    .rest_key = bs_rest_key,
     .instr_defaults = bs_instr_defaults,
     .init = bs_init,
     .deinit = bs_deinit,

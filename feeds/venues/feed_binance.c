@@ -30,7 +30,8 @@
  *
  * Thread: feed:<venue> for everything.
  */
-#include "feed_binance.h"
+#include "feeds/venues/feed_binance.h"
+#include "feeds/venues/venues.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +45,7 @@
 #define JSMN_STRICT
 #include <jsmn.h>
 
-#include "feed_jtok.h"
+#include "feeds/feed_jtok.h"
 
 #define BN_TOK_CAP   (1u << 16) /* REST limit=5000: 10000 levels * 3 + a few tokens */
 #define BN_LV_CAP    (1u << 15) /* level pairs decoded from one message */
@@ -655,8 +656,6 @@ static int bn_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
 {
     feed_bn_t *b = h->vstate;
     bn_msg_t m;
-    TG_STAT_INC(h->stats->frames);
-    TG_STAT_ADD(h->stats->bytes, len);
     if (b->path == FEED_BN_PATH_AUTO && feed_binance__scan(b, buf, len, &m) == 0) {
         TG_STAT_INC(h->stats->fast_path);
     } else {
@@ -860,10 +859,23 @@ static void bn_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t 
     cfg->depth_limit = 0;
 }
 
+/* Replay: "/api/v3/depth?symbol=BTCUSDT&limit=1000" (fapi, dapi likewise) -> "btcusdt". */
+static int bn_rest_key(const char *path, char *key, size_t cap)
+{
+    static const char *const routes[] = {"/api/v3/depth", "/fapi/v1/depth", "/dapi/v1/depth"};
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        int rc = feed_rest_key_query(path, routes[i], "symbol", "", key, cap);
+        if (rc != -ENOENT)
+            return rc;
+    }
+    return -ENOENT;
+}
+
 const feed_venue_t feed_venue_binance = {
     .name = "binance",
     .default_url = "wss://stream.binance.com:9443/stream",
     .rest_host = "api.binance.com",
+    .rest_key = bn_rest_key,
     .instr_defaults = bn_instr_defaults,
     .init = bn_init_spot,
     .deinit = bn_deinit,
@@ -878,6 +890,7 @@ const feed_venue_t feed_venue_binance_futures = {
     .name = "binance-futures",
     .default_url = "wss://fstream.binance.com/stream",
     .rest_host = "fapi.binance.com",
+    .rest_key = bn_rest_key,
     .instr_defaults = bn_instr_defaults,
     .init = bn_init_futures,
     .deinit = bn_deinit,
@@ -887,3 +900,7 @@ const feed_venue_t feed_venue_binance_futures = {
     .on_close = bn_on_close,
     .on_tick = bn_on_tick,
 };
+
+/* STUB: binance-delivery and binance-us (to be served by this handler). */
+const feed_venue_t feed_venue_binance_delivery = {.name = "binance-delivery"};
+const feed_venue_t feed_venue_binance_us = {.name = "binance-us"};

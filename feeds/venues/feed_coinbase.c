@@ -33,14 +33,15 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
-#include "feed.h"
+#include "feeds/feed.h"
+#include "venues.h"
 
 #define JSMN_STATIC
 #define JSMN_PARENT_LINKS /* O(1) instead of a backwards scan per ',' and ']' */
 #define JSMN_STRICT
 #include <jsmn.h>
 
-#include "feed_jtok.h"
+#include "feeds/feed_jtok.h"
 
 #define CB_TOK_CAP   (1u << 19) /* a snapshot of ~170k levels */
 #define CB_LOG_BURST 20
@@ -345,8 +346,6 @@ static int cb_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
 {
     feed_cb_t *c = h->vstate;
     feed_stats_t *st = h->stats;
-    TG_STAT_INC(st->frames);
-    TG_STAT_ADD(st->bytes, len);
     TG_STAT_INC(st->slow_path);
     int sym = -1, book = 0;
     int rc = cb_frame(c, buf, len, ts_recv, ts_mono, &sym, &book);

@@ -13,7 +13,7 @@
  * (ZSTD_e_end, close) at rotation, at feed_capture_begin() (a new connection) and at destroy. An
  * I/O error closes the file, counts, and the capture resumes with the next file.
  */
-#include "feed_capture.h"
+#include "feeds/rec/feed_capture.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -12,7 +12,7 @@
  * the last one frees. The wake callback runs under the mutex, so once destroy has returned no
  * wake is running or will run (the lws context may then go).
  */
-#include "feed_resolve.h"
+#include "feeds/net/feed_resolve.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

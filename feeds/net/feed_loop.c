@@ -15,8 +15,8 @@
 
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
-#include "feeds/feed_capture.h"
-#include "feeds/feed_conn_impl.h"
+#include "feeds/rec/feed_capture.h"
+#include "feeds/net/feed_conn_impl.h"
 
 static const struct lws_extension exts_deflate[] = {
     {"permessage-deflate", lws_extension_callback_pm_deflate,
@@ -90,8 +90,8 @@ static void conn_free(feed_conn_t *c)
 {
     if (!c)
         return;
-    if (c->h.vstate && c->venue && c->venue->deinit)
-        c->venue->deinit(&c->h);
+    if (c->venue)
+        feed_handler_teardown(&c->h);
     feed_conn__tx_clear(c);
     for (int i = 0; i < REST_MAX; i++)
         free(c->rest[i].body);
@@ -204,10 +204,8 @@ int feed_loop_add(feed_loop_t *l, const feed_conn_cfg_t *cfg, feed_conn_t **out)
     h->log = feed_conn__hlog;
     h->lctx = c;
     c->rng = 0x9E3779B97F4A7C15ull ^ ((uint64_t)tg_clock_mono_ns() + c->idx * 7919u);
-    if (v->init && (rc = v->init(h)) < 0) {
-        h->vstate = NULL;
+    if ((rc = feed_handler_setup(h)) < 0)
         goto fail;
-    }
     if (l->n == l->cap) {
         size_t nc = l->cap ? l->cap * 2 : 8;
         feed_conn_t **nv = realloc(l->conns, nc * sizeof(*nv));

@@ -9,8 +9,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "feeds/feed_conn.h"
-#include "feeds/feed_resolve.h"
+#include "feeds/net/feed_conn.h"
+#include "feeds/net/feed_resolve.h"
 
 #define KIND_WS   0x57534b31u
 #define KIND_REST 0x52534b31u

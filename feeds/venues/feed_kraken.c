@@ -33,9 +33,10 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
-#include "feed.h"
-#include "feed_checksum.h"
-#include "feed_jtok.h"
+#include "feeds/feed.h"
+#include "venues.h"
+#include "feeds/feed_checksum.h"
+#include "feeds/feed_jtok.h"
 
 /* Price scale by quote currency: pairs quoted in XBT/ETH print up to 10 decimals (ADA/XBT
  * "0.000022900"); fiat/stablecoin-quoted pairs print at most 8 but carry far-away asks such as
@@ -393,8 +394,6 @@ static int kr_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
                     int64_t ts_mono)
 {
     kr_state_t *st = h->vstate;
-    TG_STAT_INC(h->stats->frames);
-    TG_STAT_ADD(h->stats->bytes, len);
     int n = feed_jtok_frame(h, &st->jt, &st->rl, buf, len, ts_mono, JSMN_UNDEFINED);
     if (n < 0)
         return n;

@@ -1,0 +1,6 @@
+/* SPDX-License-Identifier: MIT */
+/* STUB: handler not written yet (on_frame NULL: not offered by feed_venue_find). */
+#include "venues.h"
+
+const feed_venue_t feed_venue_gate_io = {.name = "gate-io"};
+const feed_venue_t feed_venue_gate_io_futures = {.name = "gate-io-futures"};
