@@ -73,6 +73,11 @@ typedef struct feed_venue {
     const char *rest_host; /* host for REST snapshots ("api.binance.com"), NULL if none */
     int variant;           /* handler-defined: one handler serving several ids (spot/linear, ...) */
     unsigned wire;         /* FEED_WIRE_*: how the venue frames its messages */
+    /* Published limits (docs/venues.md): symbols one connection may carry (0: no limit; the
+     * gateway splits a feed's symbols into connections of at most this many) and messages a
+     * client may send per second (0: no limit; on_open paces its subscribes to it). */
+    uint32_t max_symbols_per_conn;
+    uint32_t max_sends_per_s;
     /** Replay and offline: the in-band name of the answer to a REST request this handler makes
      *  with h->rest_get(path): the `<name>` of {"stream":"<name>@depthSnapshot",...} in a
      *  recording, lower case (e.g. "/api/v3/depth?symbol=BTCUSDT&limit=1000" -> "btcusdt").
