@@ -42,6 +42,8 @@
 #include <time.h>
 
 #include "tg_clock.h"
+#include "tg_dec.h"
+#include "tg_log.h"
 
 #define BB_OPEN_MAX     256
 #define BB_MAX_SLEEP_NS (100 * TG_NS_PER_MS)
@@ -67,6 +69,11 @@ typedef struct bb_instr {
     int64_t forming_pub_mono[BOOK_CANDLE_IV_MAX];
     uint64_t pub_gen;
     tg_level_t pub_bids[BOOK_OUT_DEPTH_MAX], pub_asks[BOOK_OUT_DEPTH_MAX];
+    /* Scales of the book, its candles and every record of this instrument: the largest the
+     * feed has sent (events carry theirs); never lowered. ck_in is *in with these scales, for
+     * the venue checksum functions. */
+    int8_t px, sz;
+    tg_instr_t ck_in;
 } bb_instr_t;
 
 typedef struct bb_src {
@@ -231,7 +238,9 @@ static void emit(book_builder_t *b, const book_out_t *rec, uint32_t kind)
 static void out_head(book_out_t *o, uint8_t kind, const bb_instr_t *x)
 {
     o->kind = kind;
-    o->pad[0] = o->pad[1] = o->pad[2] = 0;
+    o->px_scale = x->px;
+    o->sz_scale = x->sz;
+    o->pad = 0;
     o->instr = x->in->id;
     o->ts_exch = x->msg_exch;
     o->ts_recv = x->msg_recv;
@@ -352,7 +361,7 @@ static void fault(book_builder_t *b, bb_instr_t *x, uint8_t reason)
     }
     if (was != BOOK_STATE_RESYNCING || x->pub_state != BOOK_STATE_RESYNCING)
         publish_book(b, x, BOOK_OUT_R_STATE);
-    bb_log(b, 1, "book %s %s: fault %s at seq %llu (generation %llu)", x->in->venue, x->in->symbol,
+    bb_log(b, TG_LOG_WARN, "book %s %s: fault %s at seq %llu (generation %llu)", x->in->venue, x->in->symbol,
            reason == BOOK_GAP_CHECKSUM  ? "checksum mismatch"
            : reason == BOOK_GAP_CROSSED ? "crossed book"
                                         : "bad event",
@@ -382,7 +391,7 @@ static void end_message(book_builder_t *b, bb_instr_t *x)
     if (x->bad) {
         why = BOOK_GAP_BADEVENT;
     } else if (checkable && x->ck_pending && x->in->checksum) {
-        uint32_t got = x->in->checksum(bk, x->in, &x->ck);
+        uint32_t got = x->in->checksum(bk, &x->ck_in, &x->ck);
         if (got == (uint32_t)x->ck.u.checksum) {
             TG_STAT_INC(b->st.checksum_ok);
         } else {
@@ -442,6 +451,9 @@ static bb_instr_t *instr_get(book_builder_t *b, uint32_t id)
         return NULL;
     }
     x->in = in;
+    x->px = (int8_t)in->px_scale;
+    x->sz = (int8_t)in->sz_scale;
+    x->ck_in = *in;
     x->pub_state = 0xff;
     book_candles_init(&x->candles, &b->cfg.candles);
     b->ins[id] = x;
@@ -458,6 +470,10 @@ static void state_event(book_builder_t *b, bb_instr_t *x, const tg_event_t *ev)
     if (ev->kind == TG_EV_STALE) {
         book_l2_set_state(x->book, BOOK_STATE_STALE);
         reason = BOOK_GAP_STALE;
+    } else if (ev->flags & TG_EVF_FAULT) {
+        book_l2_set_state(x->book, BOOK_STATE_FAULT);
+        reason = BOOK_GAP_FAULT;
+        TG_STAT_INC(b->st.faults);
     } else {
         book_l2_set_state(x->book, BOOK_STATE_RESYNCING);
         reason = (ev->flags & TG_EVF_CKFAIL)   ? BOOK_GAP_CHECKSUM
@@ -471,6 +487,62 @@ static void state_event(book_builder_t *b, bb_instr_t *x, const tg_event_t *ev)
                 ev->kind == TG_EV_GAP ? ev->u.aux : 0);
     if (was != book_l2_state(x->book))
         publish_book(b, x, BOOK_OUT_R_STATE);
+}
+
+/* ---- scales ----------------------------------------------------------------------------- */
+
+/* A value that cannot be held at the book's scale: the book goes to FAULT (loud), its
+ * instrument is asked to resync; the next snapshot that fits makes it VALID again. */
+static void scale_fault(book_builder_t *b, bb_instr_t *x, const tg_event_t *e)
+{
+    TG_STAT_INC(b->st.faults);
+    x->touched = x->snap = x->ck_pending = 0;
+    book_state_t was = book_l2_state(x->book);
+    book_l2_set_state(x->book, BOOK_STATE_FAULT);
+    x->msg_exch = e->ts_exch;
+    x->msg_recv = e->ts_recv;
+    x->msg_mono = e->ts_mono;
+    publish_gap(b, x, BOOK_GAP_FAULT, book_l2_last_seq(x->book), e->seq);
+    if (was != BOOK_STATE_FAULT)
+        publish_book(b, x, BOOK_OUT_R_STATE);
+    if (b->cfg.resync)
+        tg_resync_request(b->cfg.resync, x->in->id);
+    bb_log(b, TG_LOG_ERROR,
+           "book %s %s: value %lld at %u/%u places does not fit the book's scales %d/%d: FAULT",
+           x->in->venue, x->in->symbol, (long long)e->price, (unsigned)e->px_scale,
+           (unsigned)e->sz_scale, x->px, x->sz);
+}
+
+/* Bring e's price and size to the instrument's scales, raising them (book, candles, the
+ * published top) when e has more places. @return 0 or -ERANGE. */
+static int to_book_scale(book_builder_t *b, bb_instr_t *x, const tg_event_t *e, int64_t *px,
+                         int64_t *sz)
+{
+    int ep = (int)e->px_scale, es = (int)e->sz_scale;
+    if (ep > TG_DEC_SCALE_MAX || es > TG_DEC_SCALE_MAX)
+        return -ERANGE;
+    int up_p = ep > x->px ? ep - x->px : 0, up_s = es > x->sz ? es - x->sz : 0;
+    if (up_p || up_s) {
+        if (book_l2_rescale(x->book, up_p, up_s) < 0)
+            return -ERANGE;
+        if (book_candles_rescale(&x->candles, up_p, up_s) < 0) {
+            book_l2_rescale(x->book, 0, 0);
+            return -ERANGE;
+        }
+        x->px = (int8_t)(x->px + up_p);
+        x->sz = (int8_t)(x->sz + up_s);
+        x->ck_in.px_scale = x->px;
+        x->ck_in.sz_scale = x->sz;
+        x->n_pub_bids = x->n_pub_asks = 0; /* the next top differs: publish it */
+        TG_STAT_INC(b->st.rescales);
+        bb_log(b, TG_LOG_INFO, "book %s %s: scales raised to %d/%d places", x->in->venue,
+               x->in->symbol, x->px, x->sz);
+    }
+    if (ep < x->px && tg_dec_rescale(*px, ep, x->px, px) < 0)
+        return -ERANGE;
+    if (es < x->sz && tg_dec_rescale(*sz, es, x->sz, sz) < 0)
+        return -ERANGE;
+    return 0;
 }
 
 /* ---- event path ------------------------------------------------------------------------ */
@@ -504,10 +576,18 @@ static void apply_events(book_builder_t *b, uint32_t si, const tg_event_t *ev, s
         }
         if (e->seq > x->msg_seq)
             x->msg_seq = e->seq;
+        int64_t px = e->price, sz = e->size;
+        if ((e->kind == TG_EV_LEVEL || e->kind == TG_EV_TRADE) && (e->flags & TG_EVF_SCALED) &&
+            to_book_scale(b, x, e, &px, &sz) < 0) {
+            scale_fault(b, x, e);
+            if (e->flags & TG_EVF_LAST)
+                end_source(b, s);
+            continue;
+        }
         switch (e->kind) {
         case TG_EV_LEVEL: {
             TG_STAT_INC(b->st.ev_level);
-            int rc = book_l2_set(x->book, (tg_side_t)e->side, e->price, e->size);
+            int rc = book_l2_set(x->book, (tg_side_t)e->side, px, sz);
             x->touched = 1;
             if (rc == BOOK_L2_MISSING) {
                 TG_STAT_INC(b->st.missing_deletes);
@@ -523,14 +603,13 @@ static void apply_events(book_builder_t *b, uint32_t si, const tg_event_t *ev, s
             int64_t ts = e->ts_exch ? e->ts_exch : e->ts_recv;
             x->clk_exch = ts; /* the candle clock's source, for the wall-clock tick */
             x->clk_recv = e->ts_recv;
-            if (book_candles_trade(&x->candles, ts, e->price, e->size, e->side, on_candle_closed,
-                                   b))
+            if (book_candles_trade(&x->candles, ts, px, sz, e->side, on_candle_closed, b))
                 TG_STAT_INC(b->st.late_trades);
             book_out_t o;
             out_head(&o, BOOK_OUT_TRADE, x);
             memset(&o.u.trade, 0, sizeof(o.u.trade));
-            o.u.trade.price = e->price;
-            o.u.trade.size = e->size;
+            o.u.trade.price = px;
+            o.u.trade.size = sz;
             o.u.trade.trade_id = e->u.trade_id;
             o.u.trade.seq = e->seq;
             o.u.trade.side = e->side;
@@ -794,4 +873,13 @@ int book_builder_stop(book_builder_t *b)
     pthread_join(b->thread, NULL);
     b->running = false;
     return 0;
+}
+
+bool book_builder_scales(const book_builder_t *b, uint32_t id, int *px, int *sz)
+{
+    if (id >= TG_INSTR_MAX || !b->ins[id])
+        return false;
+    *px = b->ins[id]->px;
+    *sz = b->ins[id]->sz;
+    return true;
 }

@@ -108,6 +108,8 @@ typedef struct book_builder_stats {
     tg_stat_t late_trades;                                  /* trades after their candle closed */
     tg_stat_t books_out, trades_out, candles_closed, candles_forming; /* records produced */
     tg_stat_t books_unchanged; /* on-change snapshot skipped: top-N same */
+    tg_stat_t rescales;        /* books moved to larger scales (exactly) */
+    tg_stat_t faults;          /* books put in FAULT: a value could not be held exactly */
     tg_stat_t out_drops;       /* records a lossy sink did not get */
     tg_stat_t out_stalls;      /* waits on a full lossless sink */
     tg_stat_t out_stall_ns;    /* time spent in those waits */
@@ -122,6 +124,11 @@ typedef struct book_builder_stats {
 } book_builder_stats_t;
 
 typedef struct book_builder book_builder_t;
+
+/** Current price and size scales of instrument id's book, candles and records (the registry's
+ *  until a feed sent more places). @return false if the builder has not seen id.
+ *  Thread: book, or any after the builder stopped. */
+bool book_builder_scales(const book_builder_t *b, uint32_t id, int *px, int *sz);
 
 /**
  * Create a builder. Attaches its waiter to every input ring.

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "tg_clock.h"
+#include "tg_dec.h"
 
 void book_candle_cfg_defaults(book_candle_cfg_t *c)
 {
@@ -169,4 +170,39 @@ bool book_candles_forming(const book_candles_t *cs, uint32_t i, book_out_candle_
     out->vwap = book_candle_vwap(out->notional, out->volume);
     out->closed = 0;
     return true;
+}
+
+static bool cmul(int64_t *v, int64_t m)
+{
+    return !__builtin_mul_overflow(*v, m, v);
+}
+
+int book_candle_rescale(book_out_candle_t *out, int px_up, int sz_up)
+{
+    if (px_up < 0 || sz_up < 0 || px_up > 18 || sz_up > 18)
+        return -EINVAL;
+    int64_t pm = tg_dec_pow10[px_up], sm = tg_dec_pow10[sz_up];
+    book_out_candle_t c = *out;
+    if (!cmul(&c.open, pm) || !cmul(&c.high, pm) || !cmul(&c.low, pm) || !cmul(&c.close, pm) ||
+        !cmul(&c.vwap, pm) || !cmul(&c.volume, sm) || !cmul(&c.buy_volume, sm) ||
+        !cmul(&c.sell_volume, sm))
+        return -ERANGE;
+    __int128 m = (__int128)pm * sm, lim = (((__int128)1) << 125) / m;
+    if (c.notional > lim || c.notional < -lim)
+        return -ERANGE;
+    c.notional *= m;
+    *out = c;
+    return 0;
+}
+
+int book_candles_rescale(book_candles_t *cs, int px_up, int sz_up)
+{
+    book_candles_t t = *cs; /* all or nothing */
+    for (uint32_t i = 0; i < t.n; i++) {
+        int rc = book_candle_rescale(&t.iv[i].c, px_up, sz_up);
+        if (rc < 0)
+            return rc;
+    }
+    *cs = t;
+    return 0;
 }

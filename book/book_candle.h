@@ -87,6 +87,14 @@ bool book_candles_forming(const book_candles_t *cs, uint32_t i, book_out_candle_
 
 /** vwap at px_scale of a notional (px+sz scale) and volume (sz scale), rounded half away
  *  from zero; 0 when volume is 0.  Thread: any. */
+/** Move every interval's open/forming candle to larger scales (prices x 10^px_up, sizes x
+ *  10^sz_up, notional both), exactly. @return 0; -ERANGE (nothing changed); -EINVAL.
+ *  Thread: book. */
+int book_candles_rescale(book_candles_t *cs, int px_up, int sz_up);
+
+/** The same for one candle record. */
+int book_candle_rescale(book_out_candle_t *c, int px_up, int sz_up);
+
 int64_t book_candle_vwap(__int128 notional, int64_t volume);
 
 /** floor(ts / iv) * iv for any sign of ts.  Thread: any. */

@@ -439,3 +439,66 @@ void book_l2_set_last_seq(book_l2_t *b, uint64_t seq)
 {
     b->last_seq = seq;
 }
+
+/* |v| * m fits in int64 (and is not INT64_MIN)? */
+static inline bool mul_ok(int64_t v, int64_t m)
+{
+    int64_t r;
+    return !__builtin_mul_overflow(v, m, &r) && r != INT64_MIN;
+}
+
+static bool side_scale_ok(const l2_side_t *sd, int64_t pm, int64_t sm)
+{
+    for (uint32_t i = 0; i < sd->nb; i++) {
+        const l2_blk_t *bk = sd->blk[i];
+        for (uint32_t j = 0; j < bk->n; j++)
+            if (!mul_ok(bk->k[j], pm) || !mul_ok(bk->s[j], sm))
+                return false;
+    }
+    return true;
+}
+
+static void side_scale(l2_side_t *sd, int64_t pm, int64_t sm)
+{
+    for (uint32_t i = 0; i < sd->nb; i++) {
+        l2_blk_t *bk = sd->blk[i];
+        for (uint32_t j = 0; j < bk->n; j++) {
+            bk->k[j] *= pm;
+            bk->s[j] *= sm;
+        }
+        sd->first[i] = bk->k[0];
+    }
+}
+
+int book_l2_rescale(book_l2_t *b, int px_up, int sz_up)
+{
+    if (px_up < 0 || sz_up < 0 || px_up > 18 || sz_up > 18)
+        return -EINVAL;
+    static const int64_t p10[19] = {1,
+                                    10,
+                                    100,
+                                    1000,
+                                    10000,
+                                    100000,
+                                    1000000,
+                                    10000000,
+                                    100000000,
+                                    1000000000,
+                                    10000000000,
+                                    100000000000,
+                                    1000000000000,
+                                    10000000000000,
+                                    100000000000000,
+                                    1000000000000000,
+                                    10000000000000000,
+                                    100000000000000000,
+                                    1000000000000000000};
+    int64_t pm = p10[px_up], sm = p10[sz_up];
+    if (pm == 1 && sm == 1)
+        return 0;
+    if (!side_scale_ok(&b->side[0], pm, sm) || !side_scale_ok(&b->side[1], pm, sm))
+        return -ERANGE;
+    side_scale(&b->side[0], pm, sm);
+    side_scale(&b->side[1], pm, sm);
+    return 0;
+}

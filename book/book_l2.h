@@ -37,6 +37,8 @@ typedef enum book_state {
     BOOK_STATE_RESYNCING = 0, /* no valid snapshot yet, or a gap/checksum/crossed fault */
     BOOK_STATE_VALID = 1,
     BOOK_STATE_STALE = 2, /* feed disconnected or silent */
+    BOOK_STATE_FAULT = 3, /* a value could not be held exactly: the book is not trustworthy
+                             until the next snapshot that fits (feeds/feed.h feed_dec) */
 } book_state_t;
 
 /** book_l2_set() result for deleting a level that is not in the book (not an error). */
@@ -87,6 +89,11 @@ void book_l2_truncate(book_l2_t *b, size_t n);
 
 /** Size at an exact price, 0 if absent.  Thread: book. */
 int64_t book_l2_size_at(const book_l2_t *b, tg_side_t side, int64_t price);
+
+/** Multiply every price by 10^px_up and every size by 10^sz_up (0..18): the book moves to
+ *  larger scales exactly. @return 0; -ERANGE (some level would not fit int64: nothing
+ *  changed); -EINVAL.  Thread: book. O(levels), no allocation. */
+int book_l2_rescale(book_l2_t *b, int px_up, int sz_up);
 
 /* State bookkeeping (the builder decides; the book stores it with the levels). */
 book_state_t book_l2_state(const book_l2_t *b);

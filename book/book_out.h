@@ -78,11 +78,14 @@ typedef struct book_out_gap {
 #define BOOK_GAP_STALE     5
 #define BOOK_GAP_RESYNCED  6 /* book became valid again */
 #define BOOK_GAP_BADEVENT  7 /* an event the book could not apply (bad side/size/price) */
+#define BOOK_GAP_FAULT     8 /* a value could not be held exactly: book FAULT */
 
 /** One output record.  Thread: written by book; read by one writer thread per ring. */
 typedef struct book_out {
-    uint8_t kind; /* book_out_kind_t */
-    uint8_t pad[3];
+    uint8_t kind;    /* book_out_kind_t */
+    int8_t px_scale; /* fractional digits of every price in this record */
+    int8_t sz_scale; /* fractional digits of every size (candle notional: px + sz) */
+    uint8_t pad;
     uint32_t instr;
     int64_t ts_exch; /* exchange time of the message that produced it */
     int64_t ts_recv; /* receive time (realtime ns) of that message */

@@ -50,6 +50,8 @@ typedef enum tg_side {
 #define TG_EVF_RESYNC   0x0008u /* GAP caused by reconnect (not by a sequence jump) */
 #define TG_EVF_CKFAIL   0x0010u /* GAP caused by a checksum mismatch the feed detected */
 #define TG_EVF_FAULT    0x0020u /* GAP: a value cannot be represented exactly: book -> FAULT */
+#define TG_EVF_SCALED   0x0040u /* px_scale/sz_scale are set (feeds stamp every event they emit);
+                                   without it the instrument's registry scales apply */
 
 /** Normalized market event. Copied by value between threads; no pointers inside.
  *  Thread: written by feed:<venue>, read by book (after the ring hands it over). */
@@ -69,13 +71,9 @@ typedef struct tg_event {
     unsigned kind : 4;      /* tg_ev_kind_t */
     unsigned side : 4;      /* tg_side_t */
     unsigned flags : 8;     /* TG_EVF_* */
-    unsigned px_scale : 8;  /* fractional digits of price (0..18; TG_SCALE_UNSET until stamped) */
-    unsigned sz_scale : 8;  /* fractional digits of size */
+    unsigned px_scale : 8;  /* fractional digits of price (0..18), with TG_EVF_SCALED */
+    unsigned sz_scale : 8;  /* fractional digits of size, with TG_EVF_SCALED */
 } tg_event_t;
-
-/** Scale fields of an event not stamped yet: feed_emit() stamps it with the feed's current
- *  scales of the instrument (feeds/feed.h). */
-#define TG_SCALE_UNSET 0xffu
 
 static_assert(sizeof(tg_event_t) == 64, "tg_event_t must be one cache line");
 static_assert(alignof(tg_event_t) <= 64, "tg_event_t alignment");

@@ -156,12 +156,13 @@ struct feed_handler {
 
 /** Append one event; flushes when the buffer is full. Returns false if the flush failed.
  *  Thread: feed:<venue>. No allocation. */
-/** Give ev the instrument's current scales unless it has its own (TG_SCALE_UNSET). A handler
+/** Give ev the instrument's current scales unless it has its own (TG_EVF_SCALED). A handler
  *  that keeps events across frames stamps them when it makes them.  Thread: feed:<venue>. */
 static inline void feed_stamp(const feed_handler_t *h, tg_event_t *ev)
 {
-    if (ev->px_scale != TG_SCALE_UNSET)
+    if (ev->flags & TG_EVF_SCALED)
         return;
+    ev->flags |= TG_EVF_SCALED;
     if (ev->instr < h->n_scl) {
         ev->px_scale = (unsigned)h->scl[ev->instr].px;
         ev->sz_scale = (unsigned)h->scl[ev->instr].sz;
@@ -225,8 +226,8 @@ static inline tg_event_t feed_event(uint8_t kind, uint32_t instr, uint8_t side, 
     ev.kind = kind;
     ev.side = side;
     ev.flags = flags;
-    ev.px_scale = TG_SCALE_UNSET;
-    ev.sz_scale = TG_SCALE_UNSET;
+    ev.px_scale = 0; /* feed_emit stamps the instrument's current scales (TG_EVF_SCALED) */
+    ev.sz_scale = 0;
     return ev;
 }
 

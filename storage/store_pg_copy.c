@@ -85,7 +85,7 @@ int store_pg__encode(store_pg_t *w, const book_out_t *r)
         return 0;
     }
     int64_t id = w->ids[r->instr];
-    int px = in->px_scale, sz = in->sz_scale;
+    int px = r->px_scale, sz = r->sz_scale; /* the record's own (book_out.h) */
     int64_t ts = r->ts_exch ? r->ts_exch : r->ts_recv;
     int t = r->kind - 1;
     pg_batch_t *bt = w->cur;

@@ -520,6 +520,9 @@ static void meta_of(store_rds_t *p, store_rds_meta_t *m, const book_out_t *r)
     m->epoch = p->epoch;
     m->ts_exch = r->ts_exch;
     m->ts_recv = r->ts_recv;
+    m->scaled = true;
+    m->px_scale = r->px_scale;
+    m->sz_scale = r->sz_scale;
 }
 
 static void ingest(store_rds_t *p, const book_out_t *r)

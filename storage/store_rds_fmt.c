@@ -293,16 +293,25 @@ static void w_times(fmt_w_t *w, const store_rds_meta_t *m)
     w_i64(w, m->ts_recv);
 }
 
-static void w_level(fmt_w_t *w, const tg_level_t *l, const tg_instr_t *in)
+static inline int m_px(const store_rds_meta_t *m, const tg_instr_t *in)
+{
+    return m->scaled ? m->px_scale : in->px_scale;
+}
+static inline int m_sz(const store_rds_meta_t *m, const tg_instr_t *in)
+{
+    return m->scaled ? m->sz_scale : in->sz_scale;
+}
+
+static void w_level(fmt_w_t *w, const tg_level_t *l, int ps, int ss)
 {
     W_LIT(w, "[");
-    w_dec(w, l->price, in->px_scale);
+    w_dec(w, l->price, ps);
     W_LIT(w, ",");
-    w_dec(w, l->size, in->sz_scale);
+    w_dec(w, l->size, ss);
     W_LIT(w, "]");
 }
 
-static void w_levels(fmt_w_t *w, const tg_level_t *lv, unsigned n, const tg_instr_t *in)
+static void w_levels(fmt_w_t *w, const tg_level_t *lv, unsigned n, int ps, int ss)
 {
     W_LIT(w, "[");
     if (n > BOOK_OUT_DEPTH_MAX)
@@ -310,7 +319,7 @@ static void w_levels(fmt_w_t *w, const tg_level_t *lv, unsigned n, const tg_inst
     for (unsigned i = 0; i < n; i++) {
         if (i)
             W_LIT(w, ",");
-        w_level(w, &lv[i], in);
+        w_level(w, &lv[i], ps, ss);
     }
     W_LIT(w, "]");
 }
@@ -354,9 +363,9 @@ size_t store_rds_fmt_book(char *buf, size_t cap, const store_rds_names_t *n,
     W_LIT(&w, ",\"depth_asks\":");
     w_u64(&w, b->depth_asks);
     W_LIT(&w, ",\"bids\":");
-    w_levels(&w, b->bids, b->n_bids, n->in);
+    w_levels(&w, b->bids, b->n_bids, m_px(m, n->in), m_sz(m, n->in));
     W_LIT(&w, ",\"asks\":");
-    w_levels(&w, b->asks, b->n_asks, n->in);
+    w_levels(&w, b->asks, b->n_asks, m_px(m, n->in), m_sz(m, n->in));
     W_LIT(&w, "}");
     return w_done(&w, buf);
 }
@@ -370,12 +379,12 @@ size_t store_rds_fmt_bbo(char *buf, size_t cap, const store_rds_names_t *n,
     w_times(&w, m);
     W_LIT(&w, ",\"bid\":");
     if (b->n_bids)
-        w_level(&w, &b->bids[0], n->in);
+        w_level(&w, &b->bids[0], m_px(m, n->in), m_sz(m, n->in));
     else
         W_LIT(&w, "null");
     W_LIT(&w, ",\"ask\":");
     if (b->n_asks)
-        w_level(&w, &b->asks[0], n->in);
+        w_level(&w, &b->asks[0], m_px(m, n->in), m_sz(m, n->in));
     else
         W_LIT(&w, "null");
     W_LIT(&w, "}");
@@ -388,9 +397,9 @@ size_t store_rds_fmt_trade(char *buf, size_t cap, const store_rds_names_t *n,
     fmt_w_t w = {buf, buf + cap, false};
     w_head(&w, "trade", n, m);
     W_LIT(&w, ",\"price\":");
-    w_dec(&w, t->price, n->in->px_scale);
+    w_dec(&w, t->price, m_px(m, n->in));
     W_LIT(&w, ",\"size\":");
-    w_dec(&w, t->size, n->in->sz_scale);
+    w_dec(&w, t->size, m_sz(m, n->in));
     W_LIT(&w, ",\"side\":");
     if (t->side == TG_SIDE_BUY)
         W_LIT(&w, "\"buy\"");
@@ -410,7 +419,7 @@ size_t store_rds_fmt_trade(char *buf, size_t cap, const store_rds_names_t *n,
 size_t store_rds_fmt_candle(char *buf, size_t cap, const store_rds_names_t *n,
                             const store_rds_meta_t *m, const book_out_candle_t *c)
 {
-    const int ps = n->in->px_scale, ss = n->in->sz_scale;
+    const int ps = m_px(m, n->in), ss = m_sz(m, n->in);
     char ivl[24];
     size_t il = store_rds_fmt_interval(c->interval_ns, ivl);
     fmt_w_t w = {buf, buf + cap, false};

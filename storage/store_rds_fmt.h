@@ -45,6 +45,8 @@ typedef struct store_rds_meta {
     uint64_t epoch; /* publisher start (realtime ns): a new epoch restarts seq at 1 */
     int64_t ts_exch;
     int64_t ts_recv;
+    bool scaled;             /* px_scale/sz_scale are the record's (else the instrument's) */
+    int8_t px_scale, sz_scale; /* book_out_t scales of the record being formatted */
 } store_rds_meta_t;
 
 /**

@@ -149,7 +149,12 @@ static void test_golden(void **state)
         int32_t id = find_sym(r, os->name);
         if (id < 0)
             fail_msg("%s: oracle symbol %s is not in the recording's registry", g->name, os->name);
-        const tg_instr_t *in = tg_instr_reg_get(r->reg, (uint32_t)id);
+        /* the instrument at the scales its book and results ended with (they grow when a
+           value needs more places) */
+        tg_instr_t in_sc = *tg_instr_reg_get(r->reg, (uint32_t)id);
+        in_sc.px_scale = r->sym[id].px;
+        in_sc.sz_scale = r->sym[id].sz;
+        const tg_instr_t *in = &in_sc;
         const trb_sym_t *ts = &r->sym[id];
         if (os->n_bids || os->n_asks) {
             const book_l2_t *bk = book_builder_book(r->bld, (uint32_t)id);
@@ -220,7 +225,12 @@ static void test_golden(void **state)
                 ms = &mine.syms[j];
         assert_non_null(ms);
         int32_t id = find_sym(r, os->name);
-        const tg_instr_t *in = tg_instr_reg_get(r->reg, (uint32_t)id);
+        /* the instrument at the scales its book and results ended with (they grow when a
+           value needs more places) */
+        tg_instr_t in_sc = *tg_instr_reg_get(r->reg, (uint32_t)id);
+        in_sc.px_scale = r->sym[id].px;
+        in_sc.sz_scale = r->sym[id].sz;
+        const tg_instr_t *in = &in_sc;
         assert_int_equal(ms->n_bids, os->n_bids);
         for (int i = 0; i < ms->n_bids; i++)
             assert_int_equal(odec(ms->bids[i].px, in->px_scale),

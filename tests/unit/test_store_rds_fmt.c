@@ -120,7 +120,7 @@ static void test_book_document_round_trips_every_field_exactly(void **state)
 {
     fx_t *f = *state;
     book_out_book_t b = sample_book();
-    store_rds_meta_t m = {42, 1700000000123456789ULL, 1700000000000000001LL, -5};
+    store_rds_meta_t m = {42, 1700000000123456789ULL, 1700000000000000001LL, -5, false, 0, 0};
     parse_ok(f, store_rds_fmt_book(f->buf, sizeof(f->buf), &f->nb, &m, &b));
     test_json_t *j = &f->j;
     assert_str_field(j, "type", "book");
@@ -160,7 +160,7 @@ static void test_book_with_no_levels_has_empty_arrays_and_null_bbo(void **state)
     book_out_book_t b;
     memset(&b, 0, sizeof(b));
     b.state = BOOK_STATE_RESYNCING;
-    store_rds_meta_t m = {1, 2, 3, 4};
+    store_rds_meta_t m = {1, 2, 3, 4, false, 0, 0};
     parse_ok(f, store_rds_fmt_book(f->buf, sizeof(f->buf), &f->nb, &m, &b));
     int bids = test_json_find(&f->j, "bids");
     assert_true(bids > 0);
@@ -177,7 +177,7 @@ static void test_bbo_carries_the_best_levels_and_the_book_sequence(void **state)
     fx_t *f = *state;
     book_out_book_t b = sample_book();
     b.state = BOOK_STATE_STALE;
-    store_rds_meta_t m = {77, 1, 2, 3};
+    store_rds_meta_t m = {77, 1, 2, 3, false, 0, 0};
     parse_ok(f, store_rds_fmt_bbo(f->buf, sizeof(f->buf), &f->nb, &m, &b));
     test_json_t *j = &f->j;
     assert_str_field(j, "type", "bbo");
@@ -196,7 +196,7 @@ static void test_trade_document_has_side_ids_and_exact_decimals(void **state)
     const char *names[] = {"buy", "sell", "null"};
     for (int s = 0; s < 3; s++) {
         book_out_trade_t t = {-123456789, 1, UINT64_MAX, 17, sides[s]};
-        store_rds_meta_t m = {(uint64_t)s + 9, 5, INT64_MIN, INT64_MAX};
+        store_rds_meta_t m = {(uint64_t)s + 9, 5, INT64_MIN, INT64_MAX, false, 0, 0};
         parse_ok(f, store_rds_fmt_trade(f->buf, sizeof(f->buf), &f->nb, &m, &t));
         test_json_t *j = &f->j;
         char side[16];
@@ -233,7 +233,7 @@ static void test_candle_document_names_its_interval_and_keeps_ohlcv_exact(void *
     c.trades = 4;
     c.first_ts = c.start_ns + 1;
     c.last_ts = c.start_ns + 59999999999LL;
-    store_rds_meta_t m = {3, 4, 5, 6};
+    store_rds_meta_t m = {3, 4, 5, 6, false, 0, 0};
     parse_ok(f, store_rds_fmt_candle(f->buf, sizeof(f->buf), &f->nb, &m, &c));
     test_json_t *j = &f->j;
     char b[16];
@@ -262,7 +262,7 @@ static void test_gap_document_reports_state_reason_and_sequences(void **state)
 {
     fx_t *f = *state;
     book_out_gap_t g = {100, 105, 7, BOOK_STATE_RESYNCING, BOOK_GAP_SEQUENCE};
-    store_rds_meta_t m = {11, 1, 2, 3};
+    store_rds_meta_t m = {11, 1, 2, 3, false, 0, 0};
     parse_ok(f, store_rds_fmt_gap(f->buf, sizeof(f->buf), &f->nb, &m, &g));
     assert_str_field(&f->j, "type", "gap");
     assert_str_field(&f->j, "state", "RESYNCING");
@@ -282,7 +282,7 @@ static void test_integers_of_every_length_round_trip(void **state)
         for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
             t.trade_id = cases[c];
             int64_t neg = -(int64_t)(cases[c] >> 1);
-            store_rds_meta_t m = {cases[c], 0, neg, (int64_t)(cases[c] >> 1)};
+            store_rds_meta_t m = {cases[c], 0, neg, (int64_t)(cases[c] >> 1), false, 0, 0};
             parse_ok(f, store_rds_fmt_trade(f->buf, sizeof(f->buf), &f->nb, &m, &t));
             assert_true(test_json_u64(&f->j, "trade_id") == cases[c]);
             assert_true(test_json_u64(&f->j, "seq") == cases[c]);
@@ -298,7 +298,7 @@ static void test_symbols_needing_escapes_give_valid_json(void **state)
 {
     fx_t *f = *state;
     book_out_trade_t t = {1, 1, 1, 1, TG_SIDE_BUY};
-    store_rds_meta_t m = {1, 1, 1, 1};
+    store_rds_meta_t m = {1, 1, 1, 1, false, 0, 0};
     parse_ok(f, store_rds_fmt_trade(f->buf, sizeof(f->buf), &f->nw, &m, &t));
     char b[64];
     assert_string_equal(test_json_str(&f->j, "symbol", b, sizeof(b)), "a\\\"b\\\\c\\u0001");
@@ -309,7 +309,7 @@ static void test_too_small_buffers_yield_zero_never_a_truncated_document(void **
 {
     fx_t *f = *state;
     book_out_book_t b = sample_book();
-    store_rds_meta_t m = {1, 2, 3, 4};
+    store_rds_meta_t m = {1, 2, 3, 4, false, 0, 0};
     size_t full = store_rds_fmt_book(f->buf, sizeof(f->buf), &f->nb, &m, &b);
     assert_true(full > 0);
     for (size_t cap = 0; cap < full; cap++)

@@ -271,7 +271,7 @@ int main(int argc, char **argv)
     store_rds_names_t nm;
     store_rds_fmt_names(&nm, "bench", tg_instr_reg_get(b.reg, 1));
     book_out_t sample = bench_rec(BOOK_OUT_BOOK, 1);
-    store_rds_meta_t m = {123456, 1700000000000000000ULL, sample.ts_exch, sample.ts_recv};
+    store_rds_meta_t m = {123456, 1700000000000000000ULL, sample.ts_exch, sample.ts_recv, false, 0, 0};
     char val[STORE_RDS_JSON_MAX];
     size_t vlen = store_rds_fmt_book(val, sizeof(val), &nm, &m, &sample.u.book);
     int port = 0;

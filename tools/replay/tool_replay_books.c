@@ -16,12 +16,27 @@
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
 
+/* Bring what s collected to scales (px, sz) >= its own, exactly. */
+static void sym_rescale(trb_run_t *r, trb_sym_t *s, int px, int sz)
+{
+    int up_p = px > s->px ? px - s->px : 0, up_s = sz > s->sz ? sz - s->sz : 0;
+    if (!up_p && !up_s)
+        return;
+    s->amount *= tg_dec_pow10[up_s];
+    for (size_t i = 0; i < s->n_bars; i++)
+        if (book_candle_rescale(&s->bars[i], up_p, up_s) < 0)
+            r->oom++; /* cannot happen: the builder held the same bars at these scales */
+    s->px += up_p;
+    s->sz += up_s;
+}
+
 static int collect(void *ctx, const book_out_t *rec)
 {
     trb_run_t *r = ctx;
     if (rec->instr >= r->n_sym)
         return 0;
     trb_sym_t *s = &r->sym[rec->instr];
+    sym_rescale(r, s, rec->px_scale, rec->sz_scale);
     switch (rec->kind) {
     case BOOK_OUT_TRADE:
         s->trades++;
@@ -83,6 +98,11 @@ int tool_replay_books_run(trb_run_t **out, const char *file, const char *venue, 
         rc = -ENOMEM;
         goto fail;
     }
+    for (uint32_t i = 0; i < r->n_sym; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(r->reg, i);
+        r->sym[i].px = in->px_scale;
+        r->sym[i].sz = in->sz_scale;
+    }
     book_builder_cfg_t cfg;
     book_builder_cfg_defaults(&cfg);
     cfg.reg = r->reg;
@@ -105,6 +125,14 @@ int tool_replay_books_run(trb_run_t **out, const char *file, const char *venue, 
     if (rc < 0)
         goto fail;
     book_builder_flush(r->bld);
+    for (uint32_t i = 0; i < r->n_sym; i++) { /* results at the books' final scales */
+        int px, sz;
+        if (book_builder_scales(r->bld, i, &px, &sz))
+            sym_rescale(r, &r->sym[i], px, sz);
+        const book_l2_t *bk = book_builder_book(r->bld, i);
+        if (bk && book_l2_state(bk) == BOOK_STATE_FAULT)
+            r->faults++;
+    }
     *out = r;
     return 0;
 fail:
@@ -180,39 +208,39 @@ static void json_dec128(FILE *f, __int128 v, int scale)
 }
 
 static void json_levels(FILE *f, const book_l2_t *bk, tg_side_t side, uint32_t depth,
-                        const tg_instr_t *in)
+                        const trb_sym_t *in)
 {
     tg_level_t lv[64];
     size_t n = bk ? book_l2_top(bk, side, lv, depth < 64 ? depth : 64) : 0;
     fputc('[', f);
     for (size_t i = 0; i < n; i++) {
         fputs(i ? ", [" : "[", f);
-        json_dec(f, lv[i].price, in->px_scale);
+        json_dec(f, lv[i].price, in->px);
         fputs(", ", f);
-        json_dec(f, lv[i].size, in->sz_scale);
+        json_dec(f, lv[i].size, in->sz);
         fputc(']', f);
     }
     fputc(']', f);
 }
 
-static void json_bar(FILE *f, const book_out_candle_t *c, const tg_instr_t *in)
+static void json_bar(FILE *f, const book_out_candle_t *c, const trb_sym_t *in)
 {
     fprintf(f, "{\"start_ms\": %lld, \"open\": ", (long long)(c->start_ns / TG_NS_PER_MS));
-    json_dec(f, c->open, in->px_scale);
+    json_dec(f, c->open, in->px);
     fputs(", \"high\": ", f);
-    json_dec(f, c->high, in->px_scale);
+    json_dec(f, c->high, in->px);
     fputs(", \"low\": ", f);
-    json_dec(f, c->low, in->px_scale);
+    json_dec(f, c->low, in->px);
     fputs(", \"close\": ", f);
-    json_dec(f, c->close, in->px_scale);
+    json_dec(f, c->close, in->px);
     fputs(", \"volume\": ", f);
-    json_dec(f, c->volume, in->sz_scale);
+    json_dec(f, c->volume, in->sz);
     fputs(", \"buy_volume\": ", f);
-    json_dec(f, c->buy_volume, in->sz_scale);
+    json_dec(f, c->buy_volume, in->sz);
     fputs(", \"sell_volume\": ", f);
-    json_dec(f, c->sell_volume, in->sz_scale);
+    json_dec(f, c->sell_volume, in->sz);
     fprintf(f, ", \"trades\": %u, \"vwap\": ", c->trades);
-    json_dec(f, c->vwap, in->px_scale);
+    json_dec(f, c->vwap, in->px);
     fprintf(f, ", \"open_timestamp_ns\": %lld, \"close_timestamp_ns\": %lld}",
             (long long)c->first_ts, (long long)c->last_ts);
 }
@@ -264,29 +292,29 @@ int tool_replay_books_write_json(const trb_run_t *r, FILE *f, uint32_t depth)
                 "\"trade_amount\": ",
                 (unsigned long long)s->trades, (unsigned long long)s->buys,
                 (unsigned long long)s->sells);
-        json_dec128(f, s->amount, in->sz_scale);
-        static const char *names[] = {"resyncing", "valid", "stale"};
+        json_dec128(f, s->amount, s->sz);
+        static const char *names[] = {"resyncing", "valid", "stale", "fault"};
         fprintf(f,
                 ", \"px_scale\": %d, \"sz_scale\": %d, \"state\": \"%s\", \"generation\": %llu, "
                 "\"seq\": %llu, \"gaps\": %llu, \"levels\": {\"bids\": %zu, \"asks\": %zu},\n"
                 "      \"bids\": ",
-                in->px_scale, in->sz_scale, bk ? names[book_l2_state(bk) % 3] : "none",
+                s->px, s->sz, bk ? names[book_l2_state(bk) % 4] : "none",
                 (unsigned long long)(bk ? book_l2_generation(bk) : 0),
                 (unsigned long long)(bk ? book_l2_last_seq(bk) : 0), (unsigned long long)s->gaps,
                 bk ? book_l2_depth(bk, TG_SIDE_BID) : 0, bk ? book_l2_depth(bk, TG_SIDE_ASK) : 0);
-        json_levels(f, bk, TG_SIDE_BID, depth, in);
+        json_levels(f, bk, TG_SIDE_BID, depth, s);
         fputs(",\n      \"asks\": ", f);
-        json_levels(f, bk, TG_SIDE_ASK, depth, in);
+        json_levels(f, bk, TG_SIDE_ASK, depth, s);
         fputs(",\n      \"bars\": [", f);
         for (size_t k = 0; k < s->n_bars; k++) {
             fputs(k ? ",\n        " : "\n        ", f);
-            json_bar(f, &s->bars[k], in);
+            json_bar(f, &s->bars[k], s);
         }
         fputs("],\n      \"open_bar\": ", f);
         const book_candles_t *cs = book_builder_candles(r->bld, i);
         book_out_candle_t c;
         if (cs && book_candles_forming(cs, 0, &c))
-            json_bar(f, &c, in);
+            json_bar(f, &c, s);
         else
             fputs("null", f);
         fputs("}", f);
@@ -350,6 +378,25 @@ int tool_replay_books_main(int argc, char **argv)
     fprintf(stderr, "tickgate-replay books: %s: %llu frames, %llu events in %.3f s\n", file,
             (unsigned long long)TG_STAT_GET(r->off->stats.frames),
             (unsigned long long)TG_STAT_GET(st->events), (double)(t1 - t0) / 1e9);
+    if (TG_STAT_GET(r->off->stats.rescales))
+        fprintf(stderr, "tickgate-replay books: %s: %llu instrument scales raised (exact)\n", file,
+                (unsigned long long)TG_STAT_GET(r->off->stats.rescales));
+    uint64_t lost = TG_STAT_GET(r->off->stats.unrepresentable) + TG_STAT_GET(st->faults);
+    if (lost || r->faults) {
+        /* loud, never silent: name every instrument whose book ended in FAULT */
+        fprintf(stderr,
+                "tickgate-replay books: %s: FAULT: %llu values could not be held exactly; "
+                "books in FAULT:",
+                file, (unsigned long long)lost);
+        for (uint32_t i = 0; i < r->n_sym; i++) {
+            const book_l2_t *bk = book_builder_book(r->bld, i);
+            if (bk && book_l2_state(bk) == BOOK_STATE_FAULT)
+                fprintf(stderr, " %s", tg_instr_reg_get(r->reg, i)->symbol);
+        }
+        fputc('\n', stderr);
+        tool_replay_books_free(&r);
+        return 3;
+    }
     tool_replay_books_free(&r);
     return rc < 0 ? 1 : 0;
 }

@@ -18,7 +18,8 @@
 /** Per instrument results collected from the builder's output. */
 typedef struct trb_sym {
     uint64_t trades, buys, sells;
-    __int128 amount;         /* sum of sizes, sz_scale */
+    __int128 amount;         /* sum of sizes, at sz */
+    int px, sz;              /* scales of amount and bars: the builder's (book_builder_scales) */
     book_out_candle_t *bars; /* closed candles of the bar interval, in order */
     size_t n_bars, cap_bars;
     uint64_t gaps;
@@ -32,6 +33,7 @@ typedef struct trb_run {
     uint32_t n_sym;
     int64_t bar_ns;
     uint64_t gaps, resyncs_asked, oom;
+    uint64_t faults;         /* books that ended in FAULT (a value no scale could hold) */
     char file[512];
 } trb_run_t;
 
