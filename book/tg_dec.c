@@ -426,16 +426,19 @@ int tg_dec_places(const char *s, size_t len)
     size_t i = 0;
     if (i < len && (s[i] == '-' || s[i] == '+'))
         i++;
-    long frac = 0, last_nz = -1; /* fractional digits seen; index of the last non-zero one */
-    bool point = false, digits = false;
+    /* value = digits x 10^(exp - frac); trailing zeros of the digits lower the places */
+    long frac = 0, zeros = 0;
+    bool point = false, digits = false, nonzero = false;
     for (; i < len; i++) {
         char c = s[i];
         if (c >= '0' && c <= '9') {
             digits = true;
-            if (point) {
-                frac++;
-                if (c != '0')
-                    last_nz = frac;
+            frac += point;
+            if (c == '0') {
+                zeros++;
+            } else {
+                zeros = 0;
+                nonzero = true;
             }
         } else if (c == '.' && !point) {
             point = true;
@@ -464,8 +467,10 @@ int tg_dec_places(const char *s, size_t len)
     }
     if (i != len)
         return TG_EDEC_SYNTAX;
-    long places = (last_nz < 0 ? 0 : last_nz) - exp;
-    if (last_nz < 0 || places < 0)
+    if (!nonzero)
+        return 0;
+    long places = frac - exp - zeros;
+    if (places < 0)
         return 0;
     return places > 1000 ? 1000 : (int)places;
 }

@@ -16,6 +16,8 @@
 
 #include "book/book_builder.h"
 #include "book/tg_clock.h"
+#include "book/tg_dec.h"
+#include "book/tg_resync.h"
 
 #define MS TG_NS_PER_MS
 
@@ -491,6 +493,110 @@ static void test_builder_interval_snapshots_only_for_books_that_were_valid(void 
             assert_int_equal(f->rec[i].u.candle.closed, 1);
 }
 
+/* An event at its own scales (what feeds send: TG_EVF_SCALED). */
+static tg_event_t evs(fx_t *f, int kind, int side, const char *px, const char *sz, int ps, int ss)
+{
+    tg_event_t e = ev(f, f->id, kind, side, 0, 0, 0);
+    assert_int_equal(tg_dec_parse(px, strlen(px), ps, &e.price), 0);
+    assert_int_equal(tg_dec_parse(sz, strlen(sz), ss, &e.size), 0);
+    e.px_scale = (unsigned)ps;
+    e.sz_scale = (unsigned)ss;
+    e.flags = TG_EVF_SCALED;
+    return e;
+}
+
+static void assert_level(const book_out_t *r, int i, tg_side_t side, const char *px,
+                         const char *sz)
+{
+    const tg_level_t *l = side == TG_SIDE_BID ? &r->u.book.bids[i] : &r->u.book.asks[i];
+    char b[TG_DEC_STR_MAX];
+    tg_dec_format(l->price, r->px_scale, b);
+    assert_string_equal(b, px);
+    tg_dec_format(l->size, r->sz_scale, b);
+    assert_string_equal(b, sz);
+}
+
+static void test_builder_raises_book_scales_exactly_when_events_carry_more_places(void **state)
+{
+    fx_t *f = *state; /* AAA registered at 2/3 places */
+    tg_event_t s[3] = {evs(f, TG_EV_BOOK_CLEAR, 0, "0", "0", 2, 3),
+                       evs(f, TG_EV_LEVEL, TG_SIDE_BID, "12.5", "3", 2, 3),
+                       evs(f, TG_EV_LEVEL, TG_SIDE_ASK, "13", "1.25", 2, 3)};
+    for (int i = 0; i < 3; i++)
+        s[i].flags |= TG_EVF_SNAPSHOT;
+    msg(f, s, 3, 20 * MS);
+    /* a later message at 11 price places and 8 size places (ELON-USDT: 0.00000074408) */
+    tg_event_t d[2] = {evs(f, TG_EV_LEVEL, TG_SIDE_BID, "12.50000074408", "0.00000001", 11, 8),
+                       evs(f, TG_EV_LEVEL, TG_SIDE_BID, "12.4", "5", 2, 3)}; /* older scale */
+    msg(f, d, 2, 20 * MS);
+    const book_out_t *r = last(f, BOOK_OUT_BOOK);
+    assert_int_equal(r->px_scale, 11);
+    assert_int_equal(r->sz_scale, 8);
+    assert_int_equal(r->u.book.state, BOOK_STATE_VALID);
+    assert_int_equal(r->u.book.n_bids, 3);
+    assert_level(r, 0, TG_SIDE_BID, "12.50000074408", "0.00000001");
+    assert_level(r, 1, TG_SIDE_BID, "12.5", "3");
+    assert_level(r, 2, TG_SIDE_BID, "12.4", "5");
+    assert_level(r, 0, TG_SIDE_ASK, "13", "1.25");
+    int px, sz;
+    assert_true(book_builder_scales(f->b, f->id, &px, &sz));
+    assert_int_equal(px, 11);
+    assert_int_equal(sz, 8);
+    assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->rescales), 1);
+    /* trades and candles follow: a trade at 2 places after the book moved to 11 */
+    tg_event_t t[2] = {evs(f, TG_EV_TRADE, TG_SIDE_BUY, "12.5", "2", 2, 3),
+                       evs(f, TG_EV_TRADE, TG_SIDE_SELL, "0.000000000001", "90000000000", 12, 0)};
+    msg(f, t, 2, 20 * MS);
+    const book_out_t *tr = last(f, BOOK_OUT_TRADE);
+    char b[TG_DEC_STR_MAX];
+    tg_dec_format(tr->u.trade.price, tr->px_scale, b);
+    assert_string_equal(b, "0.000000000001");
+    tg_dec_format(tr->u.trade.size, tr->sz_scale, b);
+    assert_string_equal(b, "90000000000"); /* 9e10 at the book's 8 size places: 9e18 */
+    const book_candles_t *cs = book_builder_candles(f->b, f->id);
+    book_out_candle_t c;
+    assert_true(book_candles_forming(cs, 0, &c));
+    tg_dec_format(c.open, 12, b);
+    assert_string_equal(b, "12.5");
+    tg_dec_format(c.low, 12, b);
+    assert_string_equal(b, "0.000000000001");
+    tg_dec_format(c.volume, 8, b);
+    assert_string_equal(b, "90000000002");
+    /* 1e12 at 8 places (1e20) is more than int64 holds: the book faults (never a wrong size) */
+    tg_event_t t2[1] = {evs(f, TG_EV_TRADE, TG_SIDE_SELL, "1", "1000000000000", 0, 0)};
+    msg(f, t2, 1, 20 * MS);
+    assert_int_equal(book_l2_state(book_builder_book(f->b, f->id)), BOOK_STATE_FAULT);
+}
+
+static void test_builder_value_that_cannot_be_held_faults_the_book_loudly(void **state)
+{
+    fx_t *f = *state;
+    snapshot(f, f->id, 1);
+    /* 9e6 at 12 places fits int64 (9e18); the book holds 100 at 2 places: raising prices to 12
+       places is fine, but a size of 1e12 at 9 places (1e21) is not */
+    tg_event_t d[1] = {evs(f, TG_EV_LEVEL, TG_SIDE_BID, "0.000000000001", "1", 12, 3)};
+    msg(f, d, 1, 20 * MS);
+    assert_int_equal(book_l2_state(book_builder_book(f->b, f->id)), BOOK_STATE_VALID);
+    tg_event_t big[1] = {evs(f, TG_EV_LEVEL, TG_SIDE_ASK, "9000000", "1", 0, 3)};
+    msg(f, big, 1, 20 * MS); /* 9e6 x 1e12 = 9e18 < 2^63: still exact */
+    assert_int_equal(book_l2_state(book_builder_book(f->b, f->id)), BOOK_STATE_VALID);
+    tg_event_t over[1] = {evs(f, TG_EV_LEVEL, TG_SIDE_ASK, "10000000", "1", 0, 3)};
+    msg(f, over, 1, 20 * MS); /* 1e7 at 12 places does not fit */
+    assert_int_equal(book_l2_state(book_builder_book(f->b, f->id)), BOOK_STATE_FAULT);
+    assert_int_equal(count(f, BOOK_OUT_GAP, BOOK_GAP_FAULT), 1);
+    assert_int_equal(last(f, BOOK_OUT_BOOK)->u.book.state, BOOK_STATE_FAULT);
+    assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->faults), 1);
+    assert_int_equal(tg_resync_get(&f->resync, f->id), 1);
+    /* a feed that met an unrepresentable value says so with a FAULT gap */
+    snapshot(f, f->id, 2);
+    assert_int_equal(book_l2_state(book_builder_book(f->b, f->id)), BOOK_STATE_VALID);
+    tg_event_t g[1] = {ev(f, f->id, TG_EV_GAP, 0, 0, 0, 0)};
+    g[0].flags = TG_EVF_FAULT;
+    msg(f, g, 1, 20 * MS);
+    assert_int_equal(book_l2_state(book_builder_book(f->b, f->id)), BOOK_STATE_FAULT);
+    assert_int_equal(count(f, BOOK_OUT_GAP, BOOK_GAP_FAULT), 2);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -508,6 +614,8 @@ int main(void)
         T(test_builder_bad_events_are_counted_and_fault_the_book),
         T(test_builder_message_spanning_two_instruments_ends_both),
         T(test_builder_interval_snapshots_only_for_books_that_were_valid),
+        T(test_builder_raises_book_scales_exactly_when_events_carry_more_places),
+        T(test_builder_value_that_cannot_be_held_faults_the_book_loudly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
