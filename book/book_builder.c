@@ -666,10 +666,11 @@ static void run_timers(book_builder_t *b, int64_t now, int64_t now_real, bool fo
         return;
     int64_t next = INT64_MAX;
     bool forming = want_forming(b);
-    uint64_t valid = 0;
+    uint64_t valid = 0, faulted = 0;
     for (uint32_t i = 0; i < b->n_active; i++) {
         bb_instr_t *x = b->ins[b->active[i]];
         valid += book_l2_state(x->book) == BOOK_STATE_VALID;
+        faulted += book_l2_state(x->book) == BOOK_STATE_FAULT;
         if (now_real > 0 && x->clk_exch) {
             /* The wall clock advances the instrument's exchange clock by the time elapsed since
              * its last timed message, not to its own value: with exchange times far from ours
@@ -721,6 +722,7 @@ static void run_timers(book_builder_t *b, int64_t now, int64_t now_real, bool fo
     b->next_due = next;
     TG_STAT_SET(b->st.books_valid, valid);
     TG_STAT_SET(b->st.books_total, b->n_active);
+    TG_STAT_SET(b->st.books_fault, faulted);
 }
 
 void book_builder_apply(book_builder_t *b, const tg_event_t *ev, size_t n)

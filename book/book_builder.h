@@ -118,6 +118,7 @@ typedef struct book_builder_stats {
     tg_hist_t latency;     /* receive (ts_mono) -> applied, per exchange message (thread mode) */
     tg_stat_t books_valid; /* gauge: books in state VALID (refreshed by the timers) */
     tg_stat_t books_total; /* gauge: books seen */
+    tg_stat_t books_fault; /* gauge: books in state FAULT (refreshed by the timers) */
     /* exchange time -> receive time per venue id (messages with an exchange time; the two
        clocks differ by the venue's and our offsets, so negative values count as 0) */
     tg_hist_t exch_lat[TG_VENUE_MAX];

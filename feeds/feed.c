@@ -4,11 +4,13 @@
  * message ends, flushing, logging. The venue table is venues/venues.c. */
 #include "feeds/feed.h"
 
+#include "book/tg_clock.h"
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
 #include "book/tg_resync.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,12 +161,51 @@ uint64_t feed_hash_id(const char *s, size_t len)
     return x;
 }
 
+/* Last venue error of a connection: written by feed:<venue>, read by any thread (health). */
+struct feed_verr {
+    pthread_mutex_t mu;
+    char text[256];
+    int64_t ts;
+};
+
+void feed_venue_error(feed_handler_t *h, const char *text, size_t len)
+{
+    TG_STAT_INC(h->stats->err_venue);
+    int n = len > 200 ? 200 : (int)len;
+    feed_logf(h, FEED_LOG_ERROR, "%s: the venue refused: %.*s", h->venue->name, n, text);
+    if (!h->verr)
+        return;
+    pthread_mutex_lock(&h->verr->mu);
+    snprintf(h->verr->text, sizeof(h->verr->text), "%.*s", n, text);
+    h->verr->ts = tg_clock_realtime_ns();
+    pthread_mutex_unlock(&h->verr->mu);
+}
+
+int64_t feed_venue_error_get(const feed_handler_t *h, char *buf, size_t cap)
+{
+    if (cap)
+        buf[0] = 0;
+    if (!h->verr || !cap)
+        return 0;
+    pthread_mutex_lock(&h->verr->mu);
+    snprintf(buf, cap, "%s", h->verr->text);
+    int64_t ts = h->verr->ts;
+    pthread_mutex_unlock(&h->verr->mu);
+    return ts;
+}
+
 int feed_handler_setup(feed_handler_t *h)
 {
     uint32_t n = tg_instr_reg_count(h->reg);
-    h->scl = calloc(n ? n : 1, sizeof(*h->scl));
-    if (!h->scl)
+    h->verr = calloc(1, sizeof(*h->verr));
+    if (!h->verr)
         return -ENOMEM;
+    pthread_mutex_init(&h->verr->mu, NULL);
+    h->scl = calloc(n ? n : 1, sizeof(*h->scl));
+    if (!h->scl) {
+        feed_handler_teardown(h);
+        return -ENOMEM;
+    }
     h->n_scl = n;
     for (uint32_t i = 0; i < n; i++) {
         const tg_instr_t *in = tg_instr_reg_get(h->reg, i);
@@ -174,9 +215,7 @@ int feed_handler_setup(feed_handler_t *h)
     int rc = 0;
     if (h->venue->init && (rc = h->venue->init(h)) < 0) {
         h->vstate = NULL;
-        free(h->scl);
-        h->scl = NULL;
-        h->n_scl = 0;
+        feed_handler_teardown(h);
     }
     return rc;
 }
@@ -189,6 +228,11 @@ void feed_handler_teardown(feed_handler_t *h)
     free(h->scl);
     h->scl = NULL;
     h->n_scl = 0;
+    if (h->verr) {
+        pthread_mutex_destroy(&h->verr->mu);
+        free(h->verr);
+        h->verr = NULL;
+    }
 }
 
 #define FEED_RESCALE_TRIES 8

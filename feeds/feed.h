@@ -147,6 +147,7 @@ struct feed_handler {
      *  sz_scale; raised by feed_dec, never lowered). n_scl = registry count at setup. */
     feed_scale_t *scl;
     uint32_t n_scl;
+    struct feed_verr *verr; /* last venue error (feed_venue_error); locked, any thread reads */
     uint32_t frame_flushes; /* out.flush calls so far (feed_frame: may a retry roll back?) */
 };
 
@@ -364,6 +365,15 @@ int feed_flush(feed_handler_t *h);
 /** Log through the handler's callback, printf-style (cold paths only). */
 void feed_logf(feed_handler_t *h, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/** The venue refused something (a subscription, a request) and said why: counted in
+ *  err_venue, logged (ERROR, rate-limited by the caller's frequency: cold) with the venue's own
+ *  text, and kept as the connection's last venue error for /health.  Thread: feed:<venue>. */
+void feed_venue_error(feed_handler_t *h, const char *text, size_t len);
+
+/** The last venue error of h (empty string if none) into buf; @return its CLOCK_REALTIME ns
+ *  (0 if none).  Thread: any. */
+int64_t feed_venue_error_get(const feed_handler_t *h, char *buf, size_t cap);
 
 /** Rate-limited feed_logf (cold paths): at most rl->burst lines per rl->period window; when a
  *  window ends with lines dropped, "<venue>: N log lines suppressed" is logged (WARN) first. */

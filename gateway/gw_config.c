@@ -223,8 +223,12 @@ static int feed_key(parse_ctx_t *p, gw_feed_cfg_t *f, const char *k, const char 
     gw_cfg_t *c = p->c;
     uint32_t u;
     if (!strcmp(k, "venue")) {
-        if (!feed_venue_find(v))
-            return BAD("[feed %s] unknown venue '%s'", f->name, v);
+        f->venue_seen = 1;
+        if (!feed_venue_find(v)) {
+            char known[1024];
+            return BAD("[feed %s] unknown venue '%s' (known: %s)", f->name, v,
+                       feed_venue_list(known, sizeof(known)));
+        }
         snprintf(f->venue, sizeof(f->venue), "%s", feed_venue_find(v)->name);
     } else if (!strcmp(k, "url")) {
         if (strncmp(v, "ws://", 5) && strncmp(v, "wss://", 6))
@@ -465,6 +469,58 @@ void gw_cfg_defaults(gw_cfg_t *c)
     c->metrics_port = 9108;
 }
 
+/* A feed with more symbols than its venue allows on one connection becomes several feeds of
+ * at most that many ("name.1", "name.2", ...), each its own connection (docs/config.md). */
+static void split_feeds(gw_cfg_t *c)
+{
+    uint32_t total = 0;
+    for (uint32_t i = 0; i < c->n_feeds; i++) {
+        const feed_venue_t *v = feed_venue_find(c->feeds[i].venue);
+        uint32_t max = v && v->max_symbols_per_conn ? v->max_symbols_per_conn : UINT32_MAX;
+        total += c->feeds[i].n_symbols > max ? (c->feeds[i].n_symbols + max - 1) / max : 1;
+    }
+    if (total == c->n_feeds)
+        return;
+    gw_feed_cfg_t *nf = calloc(total, sizeof(*nf));
+    if (!nf) {
+        cfg_error(c, 0, "cannot split feeds (out of memory)");
+        return;
+    }
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < c->n_feeds; i++) {
+        gw_feed_cfg_t *f = &c->feeds[i];
+        const feed_venue_t *v = feed_venue_find(f->venue);
+        uint32_t max = v && v->max_symbols_per_conn ? v->max_symbols_per_conn : UINT32_MAX;
+        if (f->n_symbols <= max) {
+            nf[k++] = *f;
+            continue;
+        }
+        uint32_t parts = (f->n_symbols + max - 1) / max;
+        for (uint32_t p = 0; p < parts; p++) {
+            gw_feed_cfg_t *g = &nf[k++];
+            *g = *f;
+            snprintf(g->name, sizeof(g->name), "%.52s.%u", f->name, (p + 1) % 100000000u);
+            g->part = p + 1;
+            g->parts = parts;
+            g->thread = (f->thread + p) % c->feed_threads;
+            uint32_t lo = p * max, n = f->n_symbols - lo < max ? f->n_symbols - lo : max;
+            g->symbols = calloc(n, sizeof(char *));
+            g->n_symbols = 0;
+            for (uint32_t j = 0; g->symbols && j < n; j++)
+                if ((g->symbols[j] = strdup(f->symbols[lo + j])) != NULL)
+                    g->n_symbols++;
+            if (g->n_symbols != n)
+                cfg_error(c, f->line, "[feed %s] cannot split (out of memory)", f->name);
+        }
+        for (uint32_t j = 0; j < f->n_symbols; j++)
+            free(f->symbols[j]);
+        free(f->symbols);
+    }
+    free(c->feeds);
+    c->feeds = nf;
+    c->n_feeds = total;
+}
+
 static void validate(gw_cfg_t *c)
 {
     if (c->n_feeds == 0)
@@ -472,7 +528,8 @@ static void validate(gw_cfg_t *c)
     for (uint32_t i = 0; i < c->n_feeds; i++) {
         gw_feed_cfg_t *f = &c->feeds[i];
         if (!f->venue[0]) {
-            cfg_error(c, f->line, "[feed %s] venue is required", f->name);
+            if (!f->venue_seen) /* an unknown venue was reported where it was given */
+                cfg_error(c, f->line, "[feed %s] venue is required", f->name);
             continue;
         }
         const feed_venue_t *v = feed_venue_find(f->venue);
@@ -489,6 +546,8 @@ static void validate(gw_cfg_t *c)
                 cfg_error(c, f->line, "[feed %s] defined twice", f->name);
         f->thread %= c->feed_threads;
     }
+    if (!c->n_errors)
+        split_feeds(c);
 }
 
 int gw_cfg_load(gw_cfg_t *c, const char *path)

@@ -32,6 +32,8 @@ typedef struct gw_feed_cfg {
     uint32_t thread; /* which feed thread (0-based, modulo gateway.feed_threads) */
     int deflate;     /* permessage-deflate (only when the venue requires it) */
     int line;        /* line of the section header */
+    int venue_seen;  /* a venue key was given (valid or not) */
+    uint32_t part, parts; /* 1-based part of a feed split by the venue's symbols per connection */
 } gw_feed_cfg_t;
 
 typedef struct gw_cfg {

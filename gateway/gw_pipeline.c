@@ -110,6 +110,12 @@ static void reg_feed_metrics(gw_pipeline_t *p, gw_feed_t *f)
                        &s->levels);
     gw_metrics_counter(m, "tickgate_feed_snapshots_total", L, "Book snapshots emitted.",
                        &s->snapshots);
+    gw_metrics_counter(m, "tickgate_feed_rescales_total", L,
+                       "Instrument scales raised because a value needed more places (exact).",
+                       &s->rescales);
+    gw_metrics_counter(m, "tickgate_feed_unrepresentable_total", L,
+                       "Values no int64 scale holds exactly (their books go to FAULT).",
+                       &s->unrepresentable);
     gw_metrics_counter(m, "tickgate_feed_unhandled_total", L,
                        "Frames ignored on purpose (acks, heartbeats, tickers).", &s->unhandled);
     gw_metrics_counter(m, "tickgate_feed_gaps_total", L, "Sequence gaps detected by the feed.",
@@ -176,6 +182,10 @@ static void reg_metrics(gw_pipeline_t *p)
     gw_metrics_counter(m, "tickgate_book_out_stalls_total", NULL,
                        "Waits on a full lossless sink (PostgreSQL).", &b->out_stalls);
     gw_metrics_gauge(m, "tickgate_books_valid", NULL, "Books in state VALID.", &b->books_valid);
+    gw_metrics_gauge(m, "tickgate_books_fault", NULL,
+                     "Books in state FAULT (a value could not be held exactly).", &b->books_fault);
+    gw_metrics_counter(m, "tickgate_book_rescales_total", NULL,
+                       "Books moved to larger scales (exactly).", &b->rescales);
     gw_metrics_gauge(m, "tickgate_books_total", NULL, "Books seen.", &b->books_total);
     gw_metrics_hist(m, "tickgate_latency_receive_to_book_seconds", NULL,
                     "Receive (monotonic) to applied by the builder.", &b->latency);
@@ -275,10 +285,24 @@ static int health(void *ud, char *buf, size_t cap)
         feed_conn_status(p->feeds[i].conn, &st);
         int up = st.state == FEED_CONN_OPEN;
         ok &= up;
-        PUT("%s{\"name\":\"%s\",\"venue\":\"%s\",\"state\":\"%s\",\"last_frame_age_ms\":%lld}",
+        PUT("%s{\"name\":\"%s\",\"venue\":\"%s\",\"state\":\"%s\",\"last_frame_age_ms\":%lld",
             i ? "," : "", p->feeds[i].cfg->name, p->feeds[i].cfg->venue,
             up ? "connected" : feed_conn_state_name(st.state),
             st.last_frame_ns ? (long long)((now - st.last_frame_ns) / 1000000) : -1LL);
+        if (st.venue_error_ns) { /* the venue's own words, JSON-escaped */
+            PUT(",\"venue_error\":\"");
+            for (const char *q = st.venue_error; *q; q++) {
+                unsigned char ch = (unsigned char)*q;
+                if (ch == '"' || ch == '\\')
+                    PUT("\\%c", ch);
+                else if (ch < 0x20)
+                    PUT("\\u%04x", ch);
+                else
+                    PUT("%c", ch);
+            }
+            PUT("\",\"venue_error_age_ms\":%lld", (long long)((now - st.venue_error_ns) / 1000000));
+        }
+        PUT("}");
     }
     PUT("],\"sinks\":{");
     if (p->pg) {
@@ -295,9 +319,12 @@ static int health(void *ud, char *buf, size_t cap)
         PUT("%s\"redis\":{\"connected\":%s}", p->pg ? "," : "", up ? "true" : "false");
     }
     const book_builder_stats_t *b = book_builder_stats(p->builder);
-    PUT("},\"books\":{\"valid\":%llu,\"total\":%llu},\"status\":\"%s\"}",
+    uint64_t faults = TG_STAT_GET(b->books_fault);
+    ok &= faults == 0; /* a book that cannot hold its values exactly is never "ok" */
+    PUT("},\"books\":{\"valid\":%llu,\"total\":%llu,\"fault\":%llu},\"status\":\"%s\"}",
         (unsigned long long)TG_STAT_GET(b->books_valid),
-        (unsigned long long)TG_STAT_GET(b->books_total), ok ? "ok" : "degraded");
+        (unsigned long long)TG_STAT_GET(b->books_total), (unsigned long long)faults,
+        ok ? "ok" : "degraded");
 #undef PUT
     return ok;
 }

@@ -266,6 +266,8 @@ const char *store_rds_fmt_state(unsigned state)
         return "VALID";
     case BOOK_STATE_STALE:
         return "STALE";
+    case BOOK_STATE_FAULT:
+        return "FAULT";
     default:
         return "UNKNOWN";
     }
@@ -476,6 +478,10 @@ static const char *gap_reason(unsigned r)
         return "stale";
     case BOOK_GAP_RESYNCED:
         return "resynced";
+    case BOOK_GAP_BADEVENT:
+        return "bad_event";
+    case BOOK_GAP_FAULT:
+        return "fault";
     default:
         return "other";
     }

@@ -133,6 +133,8 @@ typedef struct feed_conn_status {
     int64_t last_frame_ns; /* CLOCK_REALTIME of the last received frame (0 = never) */
     int64_t since_ns;      /* CLOCK_REALTIME when `state` was entered */
     uint32_t attempt;      /* consecutive failed attempts (backoff exponent) */
+    int64_t venue_error_ns; /* when the venue last refused something (0 = never) */
+    char venue_error[160];  /* its own words (feed_venue_error) */
 } feed_conn_status_t;
 
 /**

@@ -400,6 +400,7 @@ void feed_conn_status(const feed_conn_t *c, feed_conn_status_t *st)
     st->last_frame_ns = atomic_load_explicit(&c->last_frame_ns, memory_order_relaxed);
     st->since_ns = atomic_load_explicit(&c->since_ns, memory_order_relaxed);
     st->attempt = atomic_load_explicit(&c->attempt_pub, memory_order_relaxed);
+    st->venue_error_ns = feed_venue_error_get(&c->h, st->venue_error, sizeof(st->venue_error));
 }
 
 const char *feed_conn_name(const feed_conn_t *c)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "book/tg_err.h"
+#include "feeds/feed.h"
 #include "gateway/gw_config.h"
 
 static char *write_tmp(const char *text)
@@ -138,6 +139,53 @@ static void test_cfg_durations_parse(void **state)
     assert_int_equal(gw_cfg_parse_duration("", &ns), TG_ECONFIG);
 }
 
+static void test_cfg_unknown_venue_lists_the_known_ones_and_nothing_else(void **state)
+{
+    char *path = write_tmp("[feed x]\nvenue = nosuch\nsymbols = A\n");
+    gw_cfg_t c;
+    assert_int_equal(gw_cfg_load(&c, path), TG_ECONFIG);
+    assert_true(has_error(&c, ":2: [feed x] unknown venue 'nosuch' (known: binance, "));
+    assert_true(has_error(&c, "okex"));
+    assert_false(has_error(&c, "venue is required")); /* it was given, just unknown */
+    assert_int_equal(c.n_errors, 1);
+    gw_cfg_free(&c);
+    unlink(path);
+    free(path);
+}
+
+static void test_cfg_feed_is_split_by_the_venue_symbols_per_connection(void **state)
+{
+    const feed_venue_t *v = NULL;
+    for (size_t i = 0; (v = feed_venue_at(i)) != NULL; i++)
+        if (v->max_symbols_per_conn && v->max_symbols_per_conn < 2000)
+            break;
+    assert_non_null(v); /* some venue publishes a per-connection limit */
+    uint32_t max = v->max_symbols_per_conn, n = 2 * max + 1;
+    size_t cap = 64 + (size_t)n * 16;
+    char *text = malloc(cap);
+    size_t k = (size_t)snprintf(text, cap, "[feed big]\nvenue = %s\nurl = ws://127.0.0.1:1/\n",
+                                v->name);
+    for (uint32_t i = 0; i < n; i++) /* one symbols line each: the parser's line limit */
+        k += (size_t)snprintf(text + k, cap - k, "symbols = S%u\n", i);
+    char *path = write_tmp(text);
+    gw_cfg_t c;
+    assert_int_equal(gw_cfg_load(&c, path), 0);
+    assert_int_equal(c.n_feeds, 3);
+    assert_string_equal(c.feeds[0].name, "big.1");
+    assert_string_equal(c.feeds[2].name, "big.3");
+    assert_int_equal(c.feeds[0].n_symbols, max);
+    assert_int_equal(c.feeds[1].n_symbols, max);
+    assert_int_equal(c.feeds[2].n_symbols, 1);
+    char want[16];
+    snprintf(want, sizeof(want), "S%u", max);
+    assert_string_equal(c.feeds[1].symbols[0], want);
+    assert_int_equal(c.feeds[2].parts, 3);
+    gw_cfg_free(&c);
+    unlink(path);
+    free(path);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -145,6 +193,8 @@ int main(void)
         cmocka_unit_test(test_cfg_errors_name_file_and_line),
         cmocka_unit_test(test_cfg_missing_file_is_an_errno),
         cmocka_unit_test(test_cfg_durations_parse),
+        cmocka_unit_test(test_cfg_unknown_venue_lists_the_known_ones_and_nothing_else),
+        cmocka_unit_test(test_cfg_feed_is_split_by_the_venue_symbols_per_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
