@@ -240,7 +240,7 @@ static void out_head(book_out_t *o, uint8_t kind, const bb_instr_t *x)
     o->kind = kind;
     o->px_scale = x->px;
     o->sz_scale = x->sz;
-    o->pad = 0;
+    o->flags = BOOK_OUT_F_SCALED;
     o->instr = x->in->id;
     o->ts_exch = x->msg_exch;
     o->ts_recv = x->msg_recv;

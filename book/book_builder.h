@@ -32,6 +32,7 @@
 #include "book_candle.h"
 #include "book_l2.h"
 #include "book_out.h"
+#include "tg_log.h"
 #include "tg_event.h"
 #include "tg_hist.h"
 #include "tg_instr.h"
@@ -42,7 +43,7 @@
 #define BOOK_BUILDER_SINKS_MAX 8
 #define BOOK_BUILDER_IN_MAX    64
 
-/* What a sink subscribes to (book_sink_cfg_t.kinds). */
+/* Record classes: what a sink subscribes to (book_sink_cfg_t.kinds; storage/sink.h `takes`). */
 #define BOOK_SINK_TRADE          0x01u
 #define BOOK_SINK_BOOK_CHANGE    0x02u /* BOOK_OUT_BOOK reason CHANGE */
 #define BOOK_SINK_BOOK_INTERVAL  0x04u /* BOOK_OUT_BOOK reason INTERVAL */
@@ -51,10 +52,6 @@
 #define BOOK_SINK_CANDLE_FORMING 0x20u
 #define BOOK_SINK_GAP            0x40u
 #define BOOK_SINK_ALL            0x7fu
-/** PostgreSQL: trades, closed candles, interval and state snapshots, gaps. */
-#define BOOK_SINK_PG                                                                               \
-    (BOOK_SINK_TRADE | BOOK_SINK_BOOK_INTERVAL | BOOK_SINK_BOOK_STATE | BOOK_SINK_CANDLE_CLOSED |  \
-     BOOK_SINK_GAP)
 
 /** One output sink. Exactly one of ring / fn is set. */
 typedef struct book_sink_cfg {
@@ -87,7 +84,7 @@ typedef struct book_builder_cfg {
     uint32_t batch;             /* max events taken from one ring per round (256) */
     bool measure_latency;       /* receive (ts_mono) -> applied histogram (thread mode; true) */
     bool wall_clock_candles;    /* close candles on the wall clock tick too (thread mode; true) */
-    void (*log)(void *lctx, int level, const char *msg); /* cold path; may be NULL */
+    tg_log_fn log; /* cold path; may be NULL */
     void *lctx;
 } book_builder_cfg_t;
 

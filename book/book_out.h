@@ -80,12 +80,20 @@ typedef struct book_out_gap {
 #define BOOK_GAP_BADEVENT  7 /* an event the book could not apply (bad side/size/price) */
 #define BOOK_GAP_FAULT     8 /* a value could not be held exactly: book FAULT */
 
+/* book_out_t.flags */
+#define BOOK_OUT_F_SCALED 0x01u /* px_scale/sz_scale are set (the builder always sets them);
+                                   without it a sink uses the instrument's registry scales */
+
+/** The scales of rec: its own, or (records made by hand) the instrument's. */
+#define BOOK_OUT_PX_SCALE(rec, in) ((rec)->flags & BOOK_OUT_F_SCALED ? (rec)->px_scale : (in)->px_scale)
+#define BOOK_OUT_SZ_SCALE(rec, in) ((rec)->flags & BOOK_OUT_F_SCALED ? (rec)->sz_scale : (in)->sz_scale)
+
 /** One output record.  Thread: written by book; read by one writer thread per ring. */
 typedef struct book_out {
     uint8_t kind;    /* book_out_kind_t */
     int8_t px_scale; /* fractional digits of every price in this record */
     int8_t sz_scale; /* fractional digits of every size (candle notional: px + sz) */
-    uint8_t pad;
+    uint8_t flags;   /* BOOK_OUT_F_* */
     uint32_t instr;
     int64_t ts_exch; /* exchange time of the message that produced it */
     int64_t ts_recv; /* receive time (realtime ns) of that message */

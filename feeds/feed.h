@@ -23,11 +23,18 @@
 
 #include "book/tg_err.h"
 #include "book/tg_event.h"
+#include "book/tg_log.h"
 #include "book/tg_instr.h"
 #include "book/tg_stat.h"
 
 /** Log levels for the report callback. Lower layers never print. */
-enum { FEED_LOG_ERROR = 0, FEED_LOG_WARN = 1, FEED_LOG_INFO = 2, FEED_LOG_DEBUG = 3 };
+/* The feeds name book/tg_log.h levels so: */
+enum {
+    FEED_LOG_ERROR = TG_LOG_ERROR,
+    FEED_LOG_WARN = TG_LOG_WARN,
+    FEED_LOG_INFO = TG_LOG_INFO,
+    FEED_LOG_DEBUG = TG_LOG_DEBUG
+};
 
 /** Counters of one connection. Single writer: feed:<venue>. Readers: any (TG_STAT_GET). */
 typedef struct feed_stats {
@@ -137,7 +144,7 @@ struct feed_handler {
     int (*rest_get)(void *tctx, const char *path, uint64_t tag); /* GET rest_host path */
     void (*reconnect)(void *tctx, const char *why);              /* drop and reconnect (resync) */
     void *tctx;
-    void (*log)(void *lctx, int level, const char *msg);
+    tg_log_fn log; /* TG_LOG_* levels */
     void *lctx;
     /** Resync requests from the builder (book/tg_resync.h: checksum mismatch, crossed book),
      *  polled by handlers in on_tick; NULL when nobody asks (offline). Set by the transport

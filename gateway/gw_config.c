@@ -276,6 +276,30 @@ static int feed_key(parse_ctx_t *p, gw_feed_cfg_t *f, const char *k, const char 
     return 1;
 }
 
+/* A key of a sink's section: the sink parses it (storage/sink.h). @return false when the
+ * section is not a sink's. */
+static bool sink_key(parse_ctx_t *p, const char *section, const char *k, const char *v, int line)
+{
+    for (size_t i = 0; tg_sink_at(i) && i < TG_SINKS_MAX; i++) {
+        const tg_sink_ops_t *o = tg_sink_at(i);
+        if (strcmp(o->name, section) != 0)
+            continue;
+        char err[384];
+        if (o->cfg_set(p->c->sink_cfg[i], k, v, err, sizeof(err)) < 0)
+            cfg_error(p->c, line, "[%s] %s", section, err);
+        return true;
+    }
+    return false;
+}
+
+const void *gw_cfg_sink(const gw_cfg_t *c, const char *name)
+{
+    for (size_t i = 0; tg_sink_at(i) && i < TG_SINKS_MAX; i++)
+        if (strcmp(tg_sink_at(i)->name, name) == 0)
+            return c->sink_cfg[i];
+    return NULL;
+}
+
 static int on_kv(void *user, const char *section, const char *k, const char *v)
 {
     parse_ctx_t *p = user;
@@ -339,65 +363,6 @@ static int on_kv(void *user, const char *section, const char *k, const char *v)
         } else {
             return BAD("[gateway] unknown key '%s'", k);
         }
-    } else if (!strcmp(section, "postgres")) {
-        if (!strcmp(k, "enabled")) {
-            if (parse_bool(v, &c->pg_enabled))
-                return BAD("[postgres] enabled must be a boolean: '%s'", v);
-        } else if (!strcmp(k, "conninfo")) {
-            if (strstr(v, "password"))
-                return BAD("%s", "[postgres] conninfo must not hold a password: use PGPASSWORD "
-                                 "or ~/.pgpass");
-            if (copy_str(c->pg_conninfo, sizeof(c->pg_conninfo), v))
-                return BAD("%s", "[postgres] conninfo too long");
-        } else if (!strcmp(k, "schema")) {
-            for (const char *s = v; *s; s++)
-                if (!isalnum((unsigned char)*s) && *s != '_')
-                    return BAD("[postgres] schema must be [A-Za-z0-9_]+: '%s'", v);
-            if (copy_str(c->pg_schema, sizeof(c->pg_schema), v))
-                return BAD("%s", "[postgres] schema too long");
-        } else if (!strcmp(k, "batch_rows")) {
-            if (parse_u32(v, &c->pg_batch_rows, 1, 10000000))
-                return BAD("[postgres] batch_rows must be 1..10000000: '%s'", v);
-        } else if (!strcmp(k, "batch_ms")) {
-            if (parse_u32(v, &c->pg_batch_ms, 1, 600000))
-                return BAD("[postgres] batch_ms must be 1..600000: '%s'", v);
-        } else if (!strcmp(k, "spill_dir")) {
-            if (copy_str(c->spill_dir, sizeof(c->spill_dir), v))
-                return BAD("%s", "[postgres] spill_dir too long");
-        } else if (!strcmp(k, "spill_max_mb")) {
-            if (parse_u32(v, &u, 1, 1048576))
-                return BAD("[postgres] spill_max_mb must be 1..1048576: '%s'", v);
-            c->spill_max_bytes = (uint64_t)u << 20;
-        } else {
-            return BAD("[postgres] unknown key '%s'", k);
-        }
-    } else if (!strcmp(section, "redis")) {
-        if (!strcmp(k, "enabled")) {
-            if (parse_bool(v, &c->rds_enabled))
-                return BAD("[redis] enabled must be a boolean: '%s'", v);
-        } else if (!strcmp(k, "host")) {
-            if (copy_str(c->rds_host, sizeof(c->rds_host), v))
-                return BAD("%s", "[redis] host too long");
-        } else if (!strcmp(k, "port")) {
-            if (parse_u32(v, &u, 1, 65535))
-                return BAD("[redis] port must be 1..65535: '%s'", v);
-            c->rds_port = (int)u;
-        } else if (!strcmp(k, "db")) {
-            if (parse_u32(v, &u, 0, 1000))
-                return BAD("[redis] db must be 0..1000: '%s'", v);
-            c->rds_db = (int)u;
-        } else if (!strcmp(k, "book_ttl_s")) {
-            if (parse_u32(v, &c->rds_book_ttl_s, 1, 86400))
-                return BAD("[redis] book_ttl_s must be 1..86400: '%s'", v);
-        } else if (!strcmp(k, "trade_ttl_s")) {
-            if (parse_u32(v, &c->rds_trade_ttl_s, 1, 86400))
-                return BAD("[redis] trade_ttl_s must be 1..86400: '%s'", v);
-        } else if (!strcmp(k, "password")) {
-            return BAD("%s", "[redis] password must not be in the file: set "
-                             "TICKGATE_REDIS_PASSWORD");
-        } else {
-            return BAD("[redis] unknown key '%s'", k);
-        }
     } else if (!strcmp(section, "record")) {
         if (!strcmp(k, "enabled")) {
             if (parse_bool(v, &c->rec_enabled))
@@ -430,6 +395,8 @@ static int on_kv(void *user, const char *section, const char *k, const char *v)
         } else {
             return BAD("[metrics] unknown key '%s'", k);
         }
+    } else if (sink_key(p, section, k, v, line)) {
+        return 1;
     } else {
         return BAD("unknown section [%s]", section);
     }
@@ -450,18 +417,9 @@ void gw_cfg_defaults(gw_cfg_t *c)
     c->intervals_ns[0] = 60LL * 1000000000LL;
     c->n_intervals = 1;
     c->stop_timeout_ms = 900;
-    c->pg_enabled = 1;
-    snprintf(c->pg_conninfo, sizeof(c->pg_conninfo), "dbname=tickgate connect_timeout=5");
-    snprintf(c->pg_schema, sizeof(c->pg_schema), "tickgate");
-    c->pg_batch_rows = 10000;
-    c->pg_batch_ms = 200;
-    snprintf(c->spill_dir, sizeof(c->spill_dir), "/var/lib/tickgate/spill");
-    c->spill_max_bytes = 1024ull << 20;
-    c->rds_enabled = 1;
-    snprintf(c->rds_host, sizeof(c->rds_host), "127.0.0.1");
-    c->rds_port = 6379;
-    c->rds_book_ttl_s = 10;
-    c->rds_trade_ttl_s = 60;
+    for (size_t i = 0; tg_sink_at(i) && i < TG_SINKS_MAX; i++)
+        if (tg_sink_at(i)->cfg_size <= GW_SINK_CFG_MAX)
+            tg_sink_at(i)->cfg_defaults(c->sink_cfg[i]);
     c->rec_rotate_bytes = 256ull << 20;
     c->rec_rotate_s = 3600;
     c->metrics_enabled = 1;
@@ -523,6 +481,14 @@ static void split_feeds(gw_cfg_t *c)
 
 static void validate(gw_cfg_t *c)
 {
+    for (size_t i = 0; tg_sink_at(i) && i < TG_SINKS_MAX; i++) {
+        const tg_sink_ops_t *o = tg_sink_at(i);
+        char err[384];
+        if (o->cfg_size > GW_SINK_CFG_MAX)
+            cfg_error(c, 0, "[%s] settings larger than GW_SINK_CFG_MAX (a build error)", o->name);
+        else if (o->cfg_check && o->cfg_check(c->sink_cfg[i], err, sizeof(err)) < 0)
+            cfg_error(c, 0, "[%s] %s", o->name, err);
+    }
     if (c->n_feeds == 0)
         cfg_error(c, 0, "no [feed NAME] section: nothing to connect to");
     for (uint32_t i = 0; i < c->n_feeds; i++) {
@@ -550,6 +516,90 @@ static void validate(gw_cfg_t *c)
         split_feeds(c);
 }
 
+/* inih reads lines of at most INI_MAX_LINE (200) bytes and Debian's build cannot change that.
+ * This reader hands it the file line by line and splits a long `symbols = a, b, ...` line
+ * into several `symbols = ...` lines (they append), so a feed may list thousands of symbols on
+ * one line; any other over-long line still reaches inih whole-prefix first and is reported.
+ * Thread: main. */
+typedef struct line_reader {
+    FILE *f;
+    char *line; /* current physical line */
+    size_t cap, len, off;
+    bool split; /* a symbols line being handed out in chunks */
+    size_t vstart;
+} line_reader_t;
+
+static char *read_line(char *str, int num, void *stream)
+{
+    line_reader_t *r = stream;
+    size_t room = (size_t)num - 2; /* bytes of text, plus '\n' and NUL */
+    if (r->off >= r->len) {
+        ssize_t n = getline(&r->line, &r->cap, r->f);
+        if (n <= 0)
+            return NULL;
+        r->len = (size_t)n;
+        r->off = 0;
+        r->split = false;
+        while (r->len && (r->line[r->len - 1] == '\n' || r->line[r->len - 1] == '\r'))
+            r->line[--r->len] = 0;
+        if (r->len > room) {
+            const char *s = r->line;
+            while (*s == ' ' || *s == '\t')
+                s++;
+            if (!strncmp(s, "symbols", 7)) {
+                const char *eq = s + 7;
+                while (*eq == ' ' || *eq == '\t')
+                    eq++;
+                if (*eq == '=' || *eq == ':') {
+                    r->split = true;
+                    r->vstart = (size_t)(eq + 1 - r->line);
+                    r->off = r->vstart;
+                }
+            }
+        }
+        if (r->len == 0) {
+            snprintf(str, (size_t)num, "\n");
+            r->off = 1;
+            r->len = 0;
+            return str;
+        }
+    }
+    if (r->split) { /* "symbols = " + as many whole names as fit */
+        size_t n = (size_t)snprintf(str, (size_t)num, "symbols = ");
+        size_t i = r->off;
+        while (i < r->len && (r->line[i] == ' ' || r->line[i] == ',' || r->line[i] == '\t'))
+            i++;
+        size_t end = i, last = i;
+        while (end < r->len) {
+            size_t e = end;
+            while (e < r->len && r->line[e] != ',')
+                e++;
+            if (e - i + n > room) {
+                if (last == i) /* one name longer than a line: hand it as it is */
+                    last = e;
+                break;
+            }
+            last = e;
+            end = e < r->len ? e + 1 : e;
+        }
+        memcpy(str + n, r->line + i, last - i);
+        n += last - i;
+        str[n++] = '\n';
+        str[n] = 0;
+        r->off = last < r->len ? last + 1 : r->len;
+        return str;
+    }
+    size_t n = r->len - r->off;
+    if (n > room + 1)
+        n = room + 1; /* too long: inih sees a cut line and reports it */
+    memcpy(str, r->line + r->off, n);
+    r->off += n;
+    if (r->off >= r->len)
+        str[n++] = '\n';
+    str[n] = 0;
+    return str;
+}
+
 int gw_cfg_load(gw_cfg_t *c, const char *path)
 {
     gw_cfg_defaults(c);
@@ -560,7 +610,9 @@ int gw_cfg_load(gw_cfg_t *c, const char *path)
     parse_ctx_t p = {.c = c};
     map_lines(&p, f);
     rewind(f);
-    int rc = ini_parse_file(f, on_kv, &p);
+    line_reader_t lr = {.f = f};
+    int rc = ini_parse_stream(read_line, &lr, on_kv, &p);
+    free(lr.line);
     fclose(f);
     if (rc > 0)
         cfg_error(c, rc,

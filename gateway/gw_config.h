@@ -13,7 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "storage/sink.h"
+
 #define GW_CFG_ERR_MAX       32
+#define GW_SINK_CFG_MAX      4096 /* bytes of one sink's settings */
 #define GW_CFG_INTERVALS_MAX 8
 
 /** One [feed NAME] section: one websocket connection. */
@@ -50,19 +53,9 @@ typedef struct gw_cfg {
     int64_t intervals_ns[GW_CFG_INTERVALS_MAX]; /* candle intervals */
     uint32_t n_intervals;
     uint32_t stop_timeout_ms;
-    /* [postgres] */
-    int pg_enabled;
-    char pg_conninfo[1024];
-    char pg_schema[64];
-    uint32_t pg_batch_rows, pg_batch_ms;
-    char spill_dir[512];
-    uint64_t spill_max_bytes;
-    /* [redis] */
-    int rds_enabled;
-    char rds_host[256];
-    int rds_port;
-    int rds_db;
-    uint32_t rds_book_ttl_s, rds_trade_ttl_s;
+    /* one section per sink kind ([postgres], [redis], ...): its own settings, parsed by the
+     * sink (storage/sink.h); indexed like tg_sink_at() */
+    _Alignas(16) unsigned char sink_cfg[TG_SINKS_MAX][GW_SINK_CFG_MAX];
     /* [record] */
     int rec_enabled;
     char rec_dir[512];
@@ -91,6 +84,9 @@ int gw_cfg_load(gw_cfg_t *c, const char *path);
 
 /** Free what gw_cfg_load() allocated. */
 void gw_cfg_free(gw_cfg_t *c);
+
+/** The settings of sink `name` ("postgres", "redis"), or NULL if no such sink. */
+const void *gw_cfg_sink(const gw_cfg_t *c, const char *name);
 
 /** Parse "1s", "1m", "5m", "1h", "1d", "250ms" into ns. @return 0 or TG_ECONFIG. */
 int gw_cfg_parse_duration(const char *s, int64_t *ns);

@@ -8,7 +8,15 @@
 #ifndef GW_LOG_H
 #define GW_LOG_H
 
-enum { GW_LOG_ERROR = 0, GW_LOG_WARN = 1, GW_LOG_INFO = 2, GW_LOG_DEBUG = 3 };
+#include "book/tg_log.h"
+
+/* The gateway names book/tg_log.h levels so: */
+enum {
+    GW_LOG_ERROR = TG_LOG_ERROR,
+    GW_LOG_WARN = TG_LOG_WARN,
+    GW_LOG_INFO = TG_LOG_INFO,
+    GW_LOG_DEBUG = TG_LOG_DEBUG
+};
 
 /** Set the maximum level written (default info).  Thread: main, before the threads start. */
 void gw_log_set_level(int level);

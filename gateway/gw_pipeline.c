@@ -33,8 +33,7 @@
 #include "gw_http.h"
 #include "gw_log.h"
 #include "gw_metrics.h"
-#include "storage/store_pg.h"
-#include "storage/store_rds.h"
+#include "storage/sink.h"
 
 #define GW_LOOPS_MAX 64
 
@@ -47,6 +46,15 @@ typedef struct gw_feed {
     char labels[160]; /* Prometheus labels */
 } gw_feed_t;
 
+/* One enabled sink (storage/sink.h).  Thread: main (lifecycle); obj runs its own thread. */
+typedef struct gw_sink {
+    const tg_sink_ops_t *ops;
+    void *obj;
+    tg_ring_t *ring; /* builder -> sink */
+    char lctx[48];   /* "sink=postgres": log context */
+    char label[48];  /* "ring=\"postgres\"": metrics label */
+} gw_sink_t;
+
 struct gw_pipeline {
     const gw_cfg_t *cfg;
     tg_instr_reg_t *reg;
@@ -56,34 +64,18 @@ struct gw_pipeline {
     gw_feed_t *feeds;
     uint32_t n_feeds;
     book_builder_t *builder;
-    tg_ring_t *pg_ring, *rds_ring;
-    store_pg_t *pg;
-    store_rds_t *rds;
+    gw_sink_t sinks[TG_SINKS_MAX]; /* the enabled sinks, in tg_sink_at() order */
+    uint32_t n_sinks;
     gw_metrics_t *metrics;
     gw_http_t *http;
     int started;
 };
 
-/* --- log adapters: each layer has its own level numbering ---------------------------- */
+/* --- log adapter: every layer logs TG_LOG_* levels (book/tg_log.h) --------------------- */
 
 static void log_feed(void *ctx, int level, const char *msg)
 {
-    gw_log_cb(ctx, level, msg); /* FEED_LOG_* == GW_LOG_* */
-}
-
-static void log_pg(void *ctx, int level, const char *msg)
-{
-    gw_log_cb(ctx, level, msg); /* STORE_PG_LOG_* == GW_LOG_* */
-}
-
-static void log_rds(void *ctx, int level, const char *msg)
-{
-    /* syslog-like: 3 error, 4 warn, 6 info, 7 debug */
-    int l = level <= 3   ? GW_LOG_ERROR
-            : level == 4 ? GW_LOG_WARN
-            : level <= 6 ? GW_LOG_INFO
-                         : GW_LOG_DEBUG;
-    gw_log_cb(ctx, l, msg);
+    gw_log_cb(ctx, level, msg);
 }
 
 /* --- metrics ------------------------------------------------------------------------- */
@@ -149,6 +141,25 @@ static void reg_feed_metrics(gw_pipeline_t *p, gw_feed_t *f)
                         ring_depth, f->ring);
 }
 
+/* The metrics registry, as sinks see it (storage/sink.h tg_sink_metrics_t). */
+static void sm_counter(void *m, const char *name, const char *labels, const char *help,
+                       const tg_stat_t *v)
+{
+    gw_metrics_counter(m, name, labels, help, v);
+}
+
+static void sm_gauge(void *m, const char *name, const char *labels, const char *help,
+                     const tg_stat_t *v)
+{
+    gw_metrics_gauge(m, name, labels, help, v);
+}
+
+static void sm_hist(void *m, const char *name, const char *labels, const char *help,
+                    const tg_hist_t *h)
+{
+    gw_metrics_hist(m, name, labels, help, h);
+}
+
 static void reg_metrics(gw_pipeline_t *p)
 {
     gw_metrics_t *m = p->metrics;
@@ -206,62 +217,12 @@ static void reg_metrics(gw_pipeline_t *p)
                         "Exchange event time to local receive time (clock offsets included).",
                         &b->exch_lat[v]);
     }
-    if (p->rds_ring)
-        gw_metrics_gauge_fn(m, "tickgate_ring_depth", "ring=\"redis\"",
-                            "Records waiting in a ring.", ring_depth, p->rds_ring);
-    if (p->pg_ring)
-        gw_metrics_gauge_fn(m, "tickgate_ring_depth", "ring=\"pg\"", "Records waiting in a ring.",
-                            ring_depth, p->pg_ring);
-    if (p->pg) {
-        const store_pg_stats_t *s = store_pg_stats(p->pg);
-        gw_metrics_counter(m, "tickgate_pg_rows_committed_total", NULL,
-                           "Rows inserted into PostgreSQL.", &s->rows_committed);
-        gw_metrics_counter(m, "tickgate_pg_rows_duplicate_total", NULL,
-                           "Rows ignored as duplicates.", &s->rows_duplicate);
-        const char *tables[4] = {"trades", "book_snapshots", "candles", "gaps"};
-        for (int i = 0; i < 4; i++) {
-            char lb[64];
-            snprintf(lb, sizeof(lb), "table=\"%s\"", tables[i]);
-            gw_metrics_counter(m, "tickgate_pg_table_rows_total", lb, "New rows per table.",
-                               &s->rows_table[i]);
-        }
-        gw_metrics_counter(m, "tickgate_pg_batches_total", NULL, "Committed batches.", &s->batches);
-        gw_metrics_counter(m, "tickgate_pg_errors_total", NULL, "Failed batch attempts.",
-                           &s->errors);
-        gw_metrics_counter(m, "tickgate_pg_reconnects_total", NULL, "Reconnects.", &s->reconnects);
-        gw_metrics_gauge(m, "tickgate_pg_connected", NULL, "1 while connected.", &s->connected);
-        gw_metrics_counter(m, "tickgate_spill_batches_total", NULL,
-                           "Batches written to the spill journal.", &s->spill_batches);
-        gw_metrics_counter(m, "tickgate_spill_replayed_total", NULL,
-                           "Journal records committed after PostgreSQL returned.",
-                           &s->replay_batches);
-        gw_metrics_gauge(m, "tickgate_spill_pending_bytes", NULL, "Bytes waiting in the journal.",
-                         &s->spill_pending_bytes);
-        gw_metrics_counter(m, "tickgate_spill_full_total", NULL,
-                           "Appends refused: journal full (the writer blocks).", &s->spill_full);
-        gw_metrics_hist(m, "tickgate_pg_commit_seconds", NULL, "Batch transaction time.",
-                        &s->commit_lat);
-        gw_metrics_hist(m, "tickgate_latency_receive_to_pg_seconds", NULL,
-                        "Receive (monotonic) to committed in PostgreSQL.", &s->e2e_lat);
-    }
-    if (p->rds) {
-        const store_rds_stats_t *s = store_rds_stats(p->rds);
-        gw_metrics_counter(m, "tickgate_redis_messages_total", NULL, "PUBLISH commands sent.",
-                           &s->messages);
-        gw_metrics_counter(m, "tickgate_redis_snapshots_total", NULL, "SET commands sent.",
-                           &s->snapshots);
-        gw_metrics_counter(m, "tickgate_redis_coalesced_total", NULL,
-                           "Snapshots replaced by a newer one before sending.", &s->coalesced);
-        gw_metrics_counter(m, "tickgate_redis_dropped_total", NULL,
-                           "Messages not sent while disconnected (gaps in sequence numbers).",
-                           &s->dropped);
-        gw_metrics_counter(m, "tickgate_redis_errors_total", NULL, "Errors.", &s->errors);
-        gw_metrics_counter(m, "tickgate_redis_reconnects_total", NULL, "Reconnects.",
-                           &s->reconnects);
-        gw_metrics_gauge(m, "tickgate_redis_connected", NULL, "1 while connected.", &s->connected);
-        gw_metrics_hist(m, "tickgate_redis_rtt_seconds", NULL, "Pipeline round trip.", &s->rtt_lat);
-        gw_metrics_hist(m, "tickgate_latency_receive_to_redis_seconds", NULL,
-                        "Receive (monotonic) to PUBLISH acknowledged by Redis.", &s->pub_lat);
+    tg_sink_metrics_t reg = {.m = m, .counter = sm_counter, .gauge = sm_gauge, .hist = sm_hist};
+    for (uint32_t i = 0; i < p->n_sinks; i++) {
+        gw_sink_t *k = &p->sinks[i];
+        gw_metrics_gauge_fn(m, "tickgate_ring_depth", k->label, "Records waiting in a ring.",
+                            ring_depth, k->ring);
+        k->ops->metrics(k->obj, &reg);
     }
 }
 
@@ -305,18 +266,10 @@ static int health(void *ud, char *buf, size_t cap)
         PUT("}");
     }
     PUT("],\"sinks\":{");
-    if (p->pg) {
-        const store_pg_stats_t *s = store_pg_stats(p->pg);
-        int up = TG_STAT_GET(s->connected) != 0;
-        ok &= up;
-        PUT("\"postgres\":{\"connected\":%s,\"spill_pending_bytes\":%llu}", up ? "true" : "false",
-            (unsigned long long)TG_STAT_GET(s->spill_pending_bytes));
-    }
-    if (p->rds) {
-        const store_rds_stats_t *s = store_rds_stats(p->rds);
-        int up = TG_STAT_GET(s->connected) != 0;
-        ok &= up;
-        PUT("%s\"redis\":{\"connected\":%s}", p->pg ? "," : "", up ? "true" : "false");
+    for (uint32_t i = 0; i < p->n_sinks; i++) {
+        char body[512];
+        ok &= p->sinks[i].ops->health(p->sinks[i].obj, body, sizeof(body)) != 0;
+        PUT("%s\"%s\":{%s}", i ? "," : "", p->sinks[i].ops->name, body);
     }
     const book_builder_stats_t *b = book_builder_stats(p->builder);
     uint64_t faults = TG_STAT_GET(b->books_fault);
@@ -456,60 +409,26 @@ static int create_feeds(gw_pipeline_t *p)
 static int create_sinks(gw_pipeline_t *p)
 {
     const gw_cfg_t *c = p->cfg;
-    int rc;
-    if (c->pg_enabled) {
-        if ((rc = tg_ring_create(&p->pg_ring, c->sink_ring, sizeof(book_out_t))) < 0)
+    for (size_t i = 0; tg_sink_at(i) && i < TG_SINKS_MAX; i++) {
+        const tg_sink_ops_t *o = tg_sink_at(i);
+        if (!o->cfg_enabled(c->sink_cfg[i]))
+            continue;
+        gw_sink_t *k = &p->sinks[p->n_sinks];
+        k->ops = o;
+        snprintf(k->lctx, sizeof(k->lctx), "sink=%s", o->name);
+        snprintf(k->label, sizeof(k->label), "ring=\"%s\"", o->name);
+        int rc = tg_ring_create(&k->ring, c->sink_ring, sizeof(book_out_t));
+        if (rc < 0)
             return rc;
-        if (c->spill_dir[0] && mkdir_p(c->spill_dir) < 0) {
-            gw_log(GW_LOG_ERROR, NULL, "cannot create spill_dir %s: %s", c->spill_dir,
-                   strerror(errno));
-            return -errno;
-        }
-        store_pg_cfg_t pc;
-        store_pg_cfg_defaults(&pc);
-        pc.conninfo = c->pg_conninfo;
-        pc.schema = c->pg_schema;
-        pc.batch_rows = c->pg_batch_rows;
-        pc.batch_age_ms = c->pg_batch_ms;
-        pc.spill_dir = c->spill_dir[0] ? c->spill_dir : NULL;
-        pc.spill_max_bytes = c->spill_max_bytes;
-        pc.stop_timeout_ms = c->stop_timeout_ms;
-        pc.reg = p->reg;
-        pc.ring = p->pg_ring;
-        pc.log = log_pg;
-        pc.log_ud = "sink=postgres";
-        if ((rc = store_pg_create(&p->pg, &pc)) < 0) {
-            gw_log(GW_LOG_ERROR, "sink=postgres", "cannot create the writer: %s", tg_strerror(rc));
-            return rc;
-        }
-        if ((rc = store_pg_connect(p->pg)) < 0) {
-            gw_log(GW_LOG_ERROR, "sink=postgres", "cannot connect: %s", store_pg_errstr(p->pg));
-            return rc;
-        }
-    }
-    if (c->rds_enabled) {
-        if ((rc = tg_ring_create(&p->rds_ring, c->sink_ring, sizeof(book_out_t))) < 0)
-            return rc;
-        store_rds_cfg_t rc2;
-        store_rds_cfg_defaults(&rc2);
-        rc2.host = c->rds_host;
-        rc2.port = c->rds_port;
-        rc2.db = c->rds_db;
-        rc2.password_env = "TICKGATE_REDIS_PASSWORD";
-        rc2.book_ttl_ms = (int64_t)c->rds_book_ttl_s * 1000;
-        rc2.trade_ttl_ms = (int64_t)c->rds_trade_ttl_s * 1000;
-        rc2.reg = p->reg;
-        rc2.ring = p->rds_ring;
-        rc2.log = log_rds;
-        rc2.log_ud = "sink=redis";
-        char err[256];
-        if ((rc = store_rds_probe(&rc2, err, sizeof(err))) < 0) {
-            gw_log(GW_LOG_ERROR, "sink=redis", "cannot connect to %s:%d: %s", c->rds_host,
-                   c->rds_port, err);
-            return rc;
-        }
-        if ((rc = store_rds_create(&p->rds, &rc2)) < 0) {
-            gw_log(GW_LOG_ERROR, "sink=redis", "cannot create the publisher: %s", tg_strerror(rc));
+        p->n_sinks++;
+        tg_sink_env_t env = {.reg = p->reg,
+                             .ring = k->ring,
+                             .stop_timeout_ms = c->stop_timeout_ms,
+                             .log = log_feed,
+                             .lctx = k->lctx};
+        char err[512];
+        if ((rc = o->create(&k->obj, c->sink_cfg[i], &env, err, sizeof(err))) < 0) {
+            gw_log(GW_LOG_ERROR, k->lctx, "%s", err);
             return rc;
         }
     }
@@ -529,12 +448,11 @@ static int create_builder(gw_pipeline_t *p)
     }
     for (uint32_t i = 0; i < p->n_feeds; i++)
         bc.in[bc.n_in++] = p->feeds[i].ring;
-    if (p->pg_ring)
-        bc.sinks[bc.n_sinks++] = (book_sink_cfg_t){
-            .name = "pg", .ring = p->pg_ring, .kinds = BOOK_SINK_PG, .lossless = true};
-    if (p->rds_ring)
-        bc.sinks[bc.n_sinks++] = (book_sink_cfg_t){
-            .name = "redis", .ring = p->rds_ring, .kinds = BOOK_SINK_ALL, .lossless = false};
+    for (uint32_t i = 0; i < p->n_sinks && bc.n_sinks < BOOK_BUILDER_SINKS_MAX; i++)
+        bc.sinks[bc.n_sinks++] = (book_sink_cfg_t){.name = p->sinks[i].ops->name,
+                                                   .ring = p->sinks[i].ring,
+                                                   .kinds = p->sinks[i].ops->takes,
+                                                   .lossless = p->sinks[i].ops->lossless};
     for (uint32_t i = 0; i < c->n_intervals && i < BOOK_CANDLE_IV_MAX; i++)
         bc.candles.interval_ns[i] = c->intervals_ns[i];
     bc.candles.n_intervals =
@@ -585,10 +503,11 @@ fail:
 int gw_pipeline_start(gw_pipeline_t *p)
 {
     int rc;
-    if (p->pg && (rc = store_pg_start(p->pg)) < 0)
-        return rc;
-    if (p->rds && (rc = store_rds_start(p->rds)) < 0)
-        return rc;
+    for (uint32_t i = 0; i < p->n_sinks; i++)
+        if ((rc = p->sinks[i].ops->start(p->sinks[i].obj)) < 0) {
+            gw_log(GW_LOG_ERROR, p->sinks[i].lctx, "cannot start: %s", tg_strerror(rc));
+            return rc;
+        }
     if ((rc = book_builder_start(p->builder)) < 0)
         return rc;
     for (uint32_t i = 0; i < p->n_loops; i++)
@@ -626,17 +545,16 @@ int gw_pipeline_stop(gw_pipeline_t *p)
     int64_t t1 = tg_clock_mono_ns();
     book_builder_stop(p->builder);
     int64_t t2 = tg_clock_mono_ns();
-    if (p->pg)
-        store_pg_stop(p->pg);
-    if (p->rds)
-        store_rds_stop(p->rds);
-    int64_t t3 = tg_clock_mono_ns();
     int lost = 0;
-    if (p->pg && TG_STAT_GET(store_pg_stats(p->pg)->lost_at_stop)) {
-        gw_log(GW_LOG_ERROR, "sink=postgres", "%llu rows could be neither committed nor spilled",
-               (unsigned long long)TG_STAT_GET(store_pg_stats(p->pg)->lost_at_stop));
-        lost = 1;
+    for (uint32_t i = 0; i < p->n_sinks; i++) {
+        long n = p->sinks[i].ops->stop(p->sinks[i].obj);
+        if (n > 0) {
+            gw_log(GW_LOG_ERROR, p->sinks[i].lctx, "%ld records could be neither delivered nor kept",
+                   n);
+            lost = 1;
+        }
     }
+    int64_t t3 = tg_clock_mono_ns();
     gw_log(GW_LOG_INFO, NULL,
            "stopped: feeds %.1f ms, builder drain %.1f ms, writers flush %.1f ms",
            (double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6, (double)(t3 - t2) / 1e6);
@@ -653,15 +571,16 @@ void gw_pipeline_destroy(gw_pipeline_t **pp)
     for (uint32_t i = 0; i < p->n_loops; i++)
         feed_loop_destroy(&p->loops[i]);
     book_builder_destroy(&p->builder);
-    store_pg_destroy(&p->pg);
-    store_rds_destroy(&p->rds);
+    for (uint32_t i = 0; i < p->n_sinks; i++)
+        if (p->sinks[i].obj)
+            p->sinks[i].ops->destroy(&p->sinks[i].obj);
     for (uint32_t i = 0; i < p->n_feeds; i++) {
         tg_ring_destroy(&p->feeds[i].ring);
         feed_capture_destroy(&p->feeds[i].cap);
     }
     free(p->feeds);
-    tg_ring_destroy(&p->pg_ring);
-    tg_ring_destroy(&p->rds_ring);
+    for (uint32_t i = 0; i < p->n_sinks; i++)
+        tg_ring_destroy(&p->sinks[i].ring);
     gw_metrics_destroy(&p->metrics);
     tg_instr_reg_destroy(&p->reg);
     free(p->resync);
@@ -682,18 +601,17 @@ void gw_pipeline_progress(gw_pipeline_t *p, char *buf, size_t cap)
      * clean stop; redis_coalesced/redis_dropped explain the holes subscribers see in seq
      * (the end-to-end test checks both). */
     const book_builder_stats_t *b = book_builder_stats(p->builder);
-    snprintf(buf, cap,
-             "frames=%llu events=%llu trades=%llu books_valid=%llu/%llu pg_rows=%llu "
-             "spill_bytes=%llu redis_msgs=%llu redis_coalesced=%llu redis_dropped=%llu",
-             (unsigned long long)frames, (unsigned long long)events, (unsigned long long)trades,
-             (unsigned long long)TG_STAT_GET(b->books_valid),
-             (unsigned long long)TG_STAT_GET(b->books_total),
-             p->pg ? (unsigned long long)TG_STAT_GET(store_pg_stats(p->pg)->rows_committed) : 0ULL,
-             p->pg ? (unsigned long long)TG_STAT_GET(store_pg_stats(p->pg)->spill_pending_bytes)
-                   : 0ULL,
-             p->rds ? (unsigned long long)TG_STAT_GET(store_rds_stats(p->rds)->messages) : 0ULL,
-             p->rds ? (unsigned long long)TG_STAT_GET(store_rds_stats(p->rds)->coalesced) : 0ULL,
-             p->rds ? (unsigned long long)TG_STAT_GET(store_rds_stats(p->rds)->dropped) : 0ULL);
+    int k = snprintf(buf, cap, "frames=%llu events=%llu trades=%llu books_valid=%llu/%llu",
+                     (unsigned long long)frames, (unsigned long long)events,
+                     (unsigned long long)trades, (unsigned long long)TG_STAT_GET(b->books_valid),
+                     (unsigned long long)TG_STAT_GET(b->books_total));
+    size_t n = k > 0 ? (size_t)k : 0;
+    for (uint32_t i = 0; i < p->n_sinks && n < cap; i++) {
+        char f[256];
+        p->sinks[i].ops->progress(p->sinks[i].obj, f, sizeof(f));
+        k = snprintf(buf + n, cap - n, " %s", f);
+        n += k > 0 ? (size_t)k : 0;
+    }
 }
 
 int gw_pipeline_http_port(const gw_pipeline_t *p)

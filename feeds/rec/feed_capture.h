@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "book/tg_log.h"
 #include "book/tg_stat.h"
 
 typedef struct feed_capture feed_capture_t;
@@ -33,7 +34,7 @@ typedef struct feed_capture_cfg {
     uint32_t max_secs;  /* rotate after this many seconds; default 3600 (0 = off) */
     int level;          /* zstd level; default 3 */
     uint32_t chunk;     /* plain bytes buffered per compression step; default 256 KiB */
-    void (*log)(void *ctx, int level, const char *msg); /* may be NULL */
+    tg_log_fn log; /* may be NULL */
     void *log_ctx;
 } feed_capture_cfg_t;
 

@@ -58,7 +58,7 @@ int feed_offline_run(feed_offline_t *o, int (*sink)(void *ctx, const tg_event_t 
                      void *ctx);
 
 /** Set the log callback of the handler (default: none). */
-void feed_offline_set_log(feed_offline_t *o, void (*log)(void *lctx, int level, const char *msg),
+void feed_offline_set_log(feed_offline_t *o, tg_log_fn log,
                           void *lctx);
 
 /** Start again from the first frame with a fresh handler state (for benchmarks). */

@@ -1,6 +1,830 @@
 /* SPDX-License-Identifier: MIT */
-/* STUB: handler not written yet (on_frame NULL: not offered by feed_venue_find). */
+/*
+ * Bitget public websocket venue handler, spot (`bitget`) and USDT-M futures (`bitget-futures`),
+ * API v1 (2022: wss://ws.bitget.com/spot/v1/stream and /mix/v1/stream, instType "SP"/"MC")
+ * and API v2 (wss://ws.bitget.com/v2/ws/public, instType "SPOT"/"USDT-FUTURES"). One handler,
+ * .variant tells spot from futures; the API version is read from every frame.
+ *
+ * DESIGN
+ * Frames are objects {"action":"snapshot"|"update","arg":{"instType","channel","instId"},
+ * "data":[...]} or events {"event":"subscribe"|"error",...}, plus the text "pong". The version
+ * comes from arg.instType: two letters ("sp", "mc", as v1 acks and pushes spell them) is v1,
+ * anything longer ("SPOT", "USDT-FUTURES") is v2. It decides what (re)subscribes send; the
+ * message shapes are read the same way in both versions except trades (v1: arrays
+ * [ts, price, size, side]; v2: objects {ts, price, size, side, tradeId}), which are told apart
+ * by the element's type.
+ * Book channel "books" (full depth): "snapshot" clears the book, "update" changes levels (size
+ * "0" deletes). Each element of "data" is one exchange message with "asks"/"bids" [[px, sz]],
+ * "ts" (ms) and "checksum": CRC-32 of "bid1px:bid1sz:ask1px:ask1sz:..." over the top 25 levels,
+ * of the strings as sent, as a signed int32. Bitget pads prices and sizes to fixed decimals per
+ * instrument ("2.4400"), so the handler learns the decimals from the level strings and carries
+ * them in the TG_EV_CHECKSUM event (price = price decimals, size = size decimals) for
+ * bg_checksum(), which prints our fixed-point values the same way. v2 messages also carry "seq":
+ * an update whose seq is not above the last one is a replay and dropped (stale_dropped).
+ * "books1"/"books5"/"books15" push the whole top N every time: each message is a snapshot and
+ * its checksum is not checked (it is documented for "books" only).
+ * A frame is parsed completely (every number through feed_dec) before any state changes or any
+ * event is emitted. A level that does not parse emits TG_EV_GAP for the instrument and
+ * resubscribes it (unsubscribe + subscribe: Bitget answers with a new snapshot); updates before
+ * the (new) snapshot are dropped (stale_dropped). A checksum mismatch is found by the builder
+ * (TG_EV_CHECKSUM at the end of every message), which asks for a resync: on_tick resubscribes.
+ * Resubscribes are paced to Bitget's 10 messages per second (the rest wait for on_tick).
+ * "ping" is sent every 30 s; "pong" counts as unhandled.
+ * Thread: feed:bitget (everything here; bg_checksum() runs on the book thread and is pure).
+ */
+#define JSMN_STATIC
+#define JSMN_PARENT_LINKS
+#define JSMN_STRICT
+#include <jsmn.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book/book_l2.h"
+#include "book/tg_dec.h"
+#include "book/tg_err.h"
+#include "feeds/feed.h"
+#include "feeds/feed_checksum.h"
+#include "feeds/feed_jtok.h"
 #include "venues.h"
 
-const feed_venue_t feed_venue_bitget = {.name = "bitget"};
-const feed_venue_t feed_venue_bitget_futures = {.name = "bitget-futures"};
+#define BG_TOK_INIT  4096
+#define BG_TOK_MAX   (1 << 20)
+#define BG_PING_NS   (30 * 1000000000LL)
+#define BG_SEC_NS    1000000000LL
+#define BG_SENDS_S   10 /* Bitget: at most 10 messages per second from a client */
+#define BG_SUB_BATCH 20 /* channels per subscribe frame (Bitget: a request under 4096 bytes) */
+#define BG_SYMS_CONN 24 /* 2 channels each: under the 50 channels Bitget advises per connection */
+#define BG_CK_LEVELS 25
+#define BG_CHAN_MAX  16
+#define BG_DP_MAX    18
+
+enum { BG_V1 = 1, BG_V2 = 2 };
+enum { BG_SPOT = 0, BG_FUTURES = 1 };
+
+/* One parsed level or trade. */
+typedef struct bg_item {
+    int64_t px, sz, ts;
+    uint64_t id;
+    uint8_t side;
+} bg_item_t;
+
+/* One parsed book message (an element of "data"): items [i0, i0 + n). */
+typedef struct bg_msg {
+    size_t i0, n;
+    int64_t ts, seq;
+    uint32_t ck;
+    uint8_t has_ck, has_seq;
+    int8_t px_dp, sz_dp;
+} bg_msg_t;
+
+typedef struct bg_sym {
+    uint32_t id;
+    uint8_t synced;
+    uint8_t resub;       /* a resubscribe waits for send budget (on_tick) */
+    int8_t px_dp, sz_dp; /* decimals Bitget prints for this instrument (learned) */
+    int64_t last_seq;    /* v2 seq of the last applied message, -1 if none */
+    uint32_t resync_seen;
+} bg_sym_t;
+
+typedef struct bg_state {
+    feed_jtok_t jt;
+    bg_item_t *it;
+    size_t it_cap;
+    bg_msg_t *msg;
+    size_t msg_cap;
+    bg_sym_t *sym;
+    uint16_t *slot;
+    feed_ratelim_t rl;
+    int64_t last_ping;
+    int api;           /* BG_V1 / BG_V2: what subscribes are sent in */
+    int api_seen;      /* a frame of this connection showed the version */
+    int api_switched;  /* subscribes were re-sent in the other version after an error */
+    int64_t win_start; /* send pacing: start of the current 1 s window (-1: since on_open) */
+    uint32_t win_sends;
+    char *sbuf;
+    size_t scap;
+} bg_state_t;
+
+#define bg_log(h, now, what, rc, buf, len)                                                         \
+    feed_log_frame((h), &((bg_state_t *)(h)->vstate)->rl, (now), FEED_LOG_WARN, (what), (rc),      \
+                   (buf), (len))
+
+/* ---- checksum (book thread) ---------------------------------------------------------------- */
+
+/* v at scale printed in shortest exact form, then padded with zeros to at least dp decimals:
+ * Bitget's own string for the level ("2.4400", "145214"). out: TG_DEC_STR_MAX + BG_DP_MAX. */
+static size_t bg_num(int64_t v, int scale, int dp, char *out)
+{
+    size_t n = tg_dec_format(v, scale, out);
+    if (dp <= 0)
+        return n;
+    const char *dot = memchr(out, '.', n);
+    int have = dot ? (int)(n - (size_t)(dot - out) - 1) : 0;
+    if (!dot)
+        out[n++] = '.';
+    for (; have < dp; have++)
+        out[n++] = '0';
+    return n;
+}
+
+/* tg_checksum_fn: CRC-32 of "bid1px:bid1sz:ask1px:ask1sz:..." over the top 25 levels (a side
+ * that ran out is skipped), as Bitget prints them; ck->price/ck->size are the decimals. */
+static uint32_t bg_checksum(const struct book_l2 *book, const struct tg_instr *in,
+                            const tg_event_t *ck)
+{
+    tg_level_t bids[BG_CK_LEVELS], asks[BG_CK_LEVELS];
+    size_t nb = book_l2_top(book, TG_SIDE_BID, bids, BG_CK_LEVELS);
+    size_t na = book_l2_top(book, TG_SIDE_ASK, asks, BG_CK_LEVELS);
+    int pdp = ck->price > 0 && ck->price <= BG_DP_MAX ? (int)ck->price : 0;
+    int sdp = ck->size > 0 && ck->size <= BG_DP_MAX ? (int)ck->size : 0;
+    char buf[BG_CK_LEVELS * 4 * (TG_DEC_STR_MAX + BG_DP_MAX + 1)];
+    size_t n = 0;
+    for (size_t i = 0; i < BG_CK_LEVELS && (i < nb || i < na); i++) {
+        if (i < nb) {
+            if (n)
+                buf[n++] = ':';
+            n += bg_num(bids[i].price, in->px_scale, pdp, buf + n);
+            buf[n++] = ':';
+            n += bg_num(bids[i].size, in->sz_scale, sdp, buf + n);
+        }
+        if (i < na) {
+            if (n)
+                buf[n++] = ':';
+            n += bg_num(asks[i].price, in->px_scale, pdp, buf + n);
+            buf[n++] = ':';
+            n += bg_num(asks[i].size, in->sz_scale, sdp, buf + n);
+        }
+    }
+    return feed_crc32(0, buf, n);
+}
+
+/* ---- sending ------------------------------------------------------------------------------- */
+
+static const char *bg_inst_type(const feed_handler_t *h, int api)
+{
+    if (h->venue->variant == BG_FUTURES)
+        return api == BG_V1 ? "MC" : "USDT-FUTURES";
+    return api == BG_V1 ? "SP" : "SPOT";
+}
+
+static const char *bg_book_chan(const feed_handler_t *h, int api)
+{
+    if (h->depth == 1 && api == BG_V2)
+        return "books1";
+    if (h->depth == 1 || h->depth == 5)
+        return "books5";
+    if (h->depth == 15)
+        return "books15";
+    return "books";
+}
+
+/* May `n` more frames go out now (Bitget: 10 per second)? Counts them when yes. */
+static bool bg_budget(bg_state_t *st, int64_t now, uint32_t n)
+{
+    if (st->win_start < 0 || now - st->win_start >= BG_SEC_NS || now < st->win_start) {
+        if (st->win_start >= 0)
+            st->win_sends = 0;
+        st->win_start = now;
+    }
+    if (st->win_sends + n > BG_SENDS_S)
+        return false;
+    st->win_sends += n;
+    return true;
+}
+
+/* Unsubscribe + subscribe the book channel of s (Bitget answers with a new snapshot). */
+static void bg_resubscribe_now(feed_handler_t *h, bg_sym_t *s)
+{
+    bg_state_t *st = h->vstate;
+    s->resub = 0;
+    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
+    if (!in || !feed_json_safe(in->symbol))
+        return;
+    char msg[256];
+    int rc = 0;
+    for (int k = 0; k < 2 && rc >= 0; k++) {
+        int n = snprintf(msg, sizeof(msg),
+                         "{\"op\":\"%s\",\"args\":[{\"instType\":\"%s\",\"channel\":\"%s\","
+                         "\"instId\":\"%s\"}]}",
+                         k == 0 ? "unsubscribe" : "subscribe", bg_inst_type(h, st->api),
+                         bg_book_chan(h, st->api), in->symbol);
+        rc = feed_send(h, msg, (size_t)n);
+    }
+    if (rc < 0 && h->reconnect)
+        h->reconnect(h->tctx, "bitget: resubscribe failed");
+}
+
+/* The book of s is void until a new snapshot: resubscribe now or, over budget, at on_tick. */
+static void bg_resubscribe(feed_handler_t *h, bg_sym_t *s, int64_t now)
+{
+    TG_STAT_INC(h->stats->resyncs);
+    s->synced = 0;
+    s->last_seq = -1;
+    if (bg_budget(h->vstate, now, 2))
+        bg_resubscribe_now(h, s);
+    else
+        s->resub = 1;
+}
+
+static void bg_gap(feed_handler_t *h, bg_sym_t *s, uint64_t got, int64_t ts_recv, int64_t ts_mono)
+{
+    feed_emit_make(h, TG_EV_GAP, s->id, 0, 0, 0, s->last_seq > 0 ? (uint64_t)s->last_seq : 0, got,
+                   0, ts_recv, ts_mono, TG_EVF_LAST);
+    TG_STAT_INC(h->stats->gaps);
+    bg_resubscribe(h, s, ts_mono);
+}
+
+/* Subscribe frames for every instrument (book channel and/or trade), BG_SUB_BATCH channels per
+ * frame. @return 0 or the first send error. */
+static int bg_subscribe_all(feed_handler_t *h)
+{
+    bg_state_t *st = h->vstate;
+    const char *it = bg_inst_type(h, st->api), *bc = bg_book_chan(h, st->api);
+    int rc = 0;
+    uint32_t i = 0;
+    while (i < h->n_instr && rc >= 0) {
+        size_t n = (size_t)snprintf(st->sbuf, st->scap, "{\"op\":\"subscribe\",\"args\":[");
+        int args = 0;
+        for (; i < h->n_instr && args + 2 <= BG_SUB_BATCH; i++) {
+            const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
+            if (!in || !feed_json_safe(in->symbol)) {
+                feed_logf(h, FEED_LOG_ERROR, "%s: instrument %u skipped (unusable name)",
+                          h->venue->name, h->instr[i]);
+                continue;
+            }
+            for (int k = 0; k < 2; k++) {
+                if (!(h->channels & (k == 0 ? FEED_CH_BOOK : FEED_CH_TRADES)))
+                    continue;
+                n +=
+                    (size_t)snprintf(st->sbuf + n, st->scap - n,
+                                     "%s{\"instType\":\"%s\",\"channel\":\"%s\",\"instId\":\"%s\"}",
+                                     args ? "," : "", it, k == 0 ? bc : "trade", in->symbol);
+                args++;
+            }
+        }
+        n += (size_t)snprintf(st->sbuf + n, st->scap - n, "]}");
+        if (n >= st->scap)
+            return -ENOSPC;
+        if (args) {
+            rc = feed_send(h, st->sbuf, n);
+            st->win_sends++;
+        }
+    }
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- parsing ------------------------------------------------------------------------------- */
+
+/* Fractional digits of decimal text as written ("2.4400" 4, "145214" 0). */
+static int bg_dp(const char *s, size_t n)
+{
+    const char *dot = memchr(s, '.', n);
+    if (!dot)
+        return 0;
+    size_t k = 0;
+    for (const char *p = dot + 1; p < s + n && *p >= '0' && *p <= '9'; p++)
+        k++;
+    return k > BG_DP_MAX ? BG_DP_MAX : (int)k;
+}
+
+/* ms (number or digit string) -> ns */
+static int bg_ms(const char *js, const jsmntok_t *t, int64_t *ns)
+{
+    int64_t ms;
+    if (feed_jtok_i64(js, t, &ms) < 0 || ms < 0 || ms > INT64_MAX / 1000000)
+        return TG_EFIELD;
+    *ns = ms * 1000000;
+    return 0;
+}
+
+/* Levels of one side into st->it. *bad = token of the failure. */
+static int bg_levels(feed_handler_t *h, bg_sym_t *s, bg_msg_t *m, const char *js,
+                     const jsmntok_t *t, int n, int a, uint8_t side, int *bad)
+{
+    bg_state_t *st = h->vstate;
+    *bad = a;
+    if (t[a].type != JSMN_ARRAY)
+        return TG_EFIELD;
+    int k = a + 1;
+    for (int j = 0; j < t[a].size; j++) {
+        *bad = k;
+        if (k + 2 >= n || t[k].type != JSMN_ARRAY || t[k].size < 2)
+            return TG_EFIELD;
+        const jsmntok_t *p = &t[k + 1], *v = &t[k + 2];
+        if (p->type != JSMN_STRING || v->type != JSMN_STRING)
+            return TG_EFIELD;
+        size_t idx = m->i0 + m->n;
+        if (idx >= st->it_cap)
+            return TG_EFIELD;
+        bg_item_t *l = &st->it[idx];
+        int rc;
+        *bad = k + 1;
+        if ((rc = feed_dec_px(h, s->id, js + p->start, feed_jtok_len(p), &l->px)) < 0)
+            return rc;
+        if (l->px == 0)
+            return TG_EDEC_SYNTAX;
+        *bad = k + 2;
+        if ((rc = feed_dec_sz(h, s->id, js + v->start, feed_jtok_len(v), &l->sz)) < 0)
+            return rc;
+        int pd = bg_dp(js + p->start, feed_jtok_len(p));
+        if (pd > m->px_dp)
+            m->px_dp = (int8_t)pd;
+        int sd = bg_dp(js + v->start, feed_jtok_len(v));
+        if (l->sz != 0 && sd > m->sz_dp)
+            m->sz_dp = (int8_t)sd;
+        l->side = side;
+        m->n++;
+        k = feed_jtok_next(t, n, k);
+    }
+    return 0;
+}
+
+/* Parse one element of "data" of a book channel into m (nothing changes but scratch). */
+static int bg_book_parse(feed_handler_t *h, bg_sym_t *s, bg_msg_t *m, const char *js,
+                         const jsmntok_t *t, int n, int d, int *bad)
+{
+    *bad = d;
+    if (t[d].type != JSMN_OBJECT)
+        return TG_EFIELD;
+    int asks = feed_jtok_get(js, t, n, d, "asks"), bids = feed_jtok_get(js, t, n, d, "bids");
+    int tsi = feed_jtok_get(js, t, n, d, "ts"), cki = feed_jtok_get(js, t, n, d, "checksum");
+    int sqi = feed_jtok_get(js, t, n, d, "seq");
+    if (asks < 0 && bids < 0)
+        return TG_EFIELD;
+    int rc;
+    if (asks >= 0 && (rc = bg_levels(h, s, m, js, t, n, asks, TG_SIDE_ASK, bad)) < 0)
+        return rc;
+    if (bids >= 0 && (rc = bg_levels(h, s, m, js, t, n, bids, TG_SIDE_BID, bad)) < 0)
+        return rc;
+    *bad = tsi;
+    if (tsi >= 0 && bg_ms(js, &t[tsi], &m->ts) < 0)
+        return TG_EFIELD;
+    if (cki >= 0) {
+        int64_t ck;
+        *bad = cki;
+        if (t[cki].type != JSMN_PRIMITIVE || feed_jtok_i64(js, &t[cki], &ck) < 0 ||
+            ck < INT32_MIN || ck > (int64_t)UINT32_MAX)
+            return TG_EFIELD;
+        m->ck = (uint32_t)ck;
+        m->has_ck = ck != 0; /* 0: none (a real CRC of 0 only skips one check) */
+    }
+    if (sqi >= 0) {
+        *bad = sqi;
+        if (feed_jtok_i64(js, &t[sqi], &m->seq) < 0 || m->seq < 0)
+            return TG_EFIELD;
+        m->has_seq = 1;
+    }
+    return 0;
+}
+
+/* Apply one parsed book message (state changes and events). */
+static void bg_book_apply(feed_handler_t *h, bg_sym_t *s, const bg_msg_t *m, int snap, int ck_ok,
+                          int64_t ts_recv, int64_t ts_mono)
+{
+    bg_state_t *st = h->vstate;
+    if (!snap) {
+        if (!s->synced) {
+            TG_STAT_INC(h->stats->stale_dropped);
+            return;
+        }
+        if (m->has_seq && s->last_seq >= 0 && m->seq <= s->last_seq) {
+            TG_STAT_INC(h->stats->stale_dropped); /* replayed / older than the book */
+            return;
+        }
+    }
+    uint64_t seq = m->has_seq ? (uint64_t)m->seq : 0;
+    uint16_t fl = 0;
+    if (snap) {
+        fl = TG_EVF_SNAPSHOT;
+        feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, seq, 0, m->ts, ts_recv, ts_mono, fl);
+        TG_STAT_INC(h->stats->snapshots);
+        s->synced = 1;
+        s->px_dp = m->px_dp;
+        s->sz_dp = m->sz_dp;
+    } else {
+        if (m->px_dp > s->px_dp)
+            s->px_dp = m->px_dp;
+        if (m->sz_dp > s->sz_dp)
+            s->sz_dp = m->sz_dp;
+    }
+    s->last_seq = m->has_seq ? m->seq : -1;
+    for (size_t i = 0; i < m->n; i++) {
+        const bg_item_t *l = &st->it[m->i0 + i];
+        feed_emit_make(h, TG_EV_LEVEL, s->id, l->side, l->px, l->sz, seq, 0, m->ts, ts_recv,
+                       ts_mono, fl);
+    }
+    if (m->has_ck && ck_ok) {
+        feed_emit_make(h, TG_EV_CHECKSUM, s->id, 0, s->px_dp, s->sz_dp, seq, m->ck, m->ts, ts_recv,
+                       ts_mono, TG_EVF_LAST);
+        TG_STAT_INC(h->stats->checksum_msgs);
+        return;
+    }
+    feed_end_message(h, s->id, m->ts, ts_recv, ts_mono);
+}
+
+static int bg_book(feed_handler_t *h, bg_sym_t *s, const char *buf, size_t len, const jsmntok_t *t,
+                   int n, int data, int snap, int full_depth, int64_t ts_recv, int64_t ts_mono)
+{
+    bg_state_t *st = h->vstate;
+    size_t nm = 0, used = 0;
+    int bad = data, rc = 0;
+    /* pass 1: parse every message of the frame (TG_ERESCALE leaves no trace) */
+    int k = data + 1;
+    for (int j = 0; j < t[data].size; j++) {
+        if (k >= n || nm >= st->msg_cap) {
+            rc = TG_EJSON;
+            goto fail;
+        }
+        bg_msg_t *m = &st->msg[nm];
+        memset(m, 0, sizeof(*m));
+        m->i0 = used;
+        if ((rc = bg_book_parse(h, s, m, buf, t, n, k, &bad)) < 0)
+            goto fail;
+        used += m->n;
+        nm++;
+        k = feed_jtok_next(t, n, k);
+    }
+    /* pass 2: apply */
+    for (size_t i = 0; i < nm; i++)
+        bg_book_apply(h, s, &st->msg[i], snap, full_depth, ts_recv, ts_mono);
+    return 0;
+fail:
+    if (rc == TG_ERESCALE)
+        return rc;
+    feed_count_error(h->stats, rc);
+    bg_log(h, ts_mono, "bad book message, resyncing", rc, buf + (bad >= 0 ? t[bad].start : 0),
+           len - (size_t)(bad >= 0 ? t[bad].start : 0));
+    if (s->synced || snap)
+        bg_gap(h, s, 0, ts_recv, ts_mono);
+    return rc;
+}
+
+/* One trade element: v1 array [ts, price, size, side], v2 object. */
+static int bg_trade_parse(feed_handler_t *h, bg_sym_t *s, bg_item_t *tr, const char *js,
+                          const jsmntok_t *t, int n, int k)
+{
+    int ts, px, sz, sd, id = -1;
+    if (t[k].type == JSMN_ARRAY) {
+        if (t[k].size < 4 || k + 4 >= n)
+            return TG_EFIELD;
+        ts = k + 1;
+        px = k + 2;
+        sz = k + 3;
+        sd = k + 4;
+    } else if (t[k].type == JSMN_OBJECT) {
+        ts = feed_jtok_get(js, t, n, k, "ts");
+        px = feed_jtok_get(js, t, n, k, "price");
+        sz = feed_jtok_get(js, t, n, k, "size");
+        sd = feed_jtok_get(js, t, n, k, "side");
+        id = feed_jtok_get(js, t, n, k, "tradeId");
+        if (ts < 0 || px < 0 || sz < 0 || sd < 0)
+            return TG_EFIELD;
+    } else {
+        return TG_EFIELD;
+    }
+    if (t[px].type != JSMN_STRING || t[sz].type != JSMN_STRING)
+        return TG_EFIELD;
+    int rc;
+    if ((rc = feed_dec_px(h, s->id, js + t[px].start, feed_jtok_len(&t[px]), &tr->px)) < 0 ||
+        (rc = feed_dec_sz(h, s->id, js + t[sz].start, feed_jtok_len(&t[sz]), &tr->sz)) < 0)
+        return rc;
+    if (bg_ms(js, &t[ts], &tr->ts) < 0)
+        return TG_EFIELD;
+    if (feed_jtok_str_is(js, &t[sd], "buy"))
+        tr->side = TG_SIDE_BUY;
+    else if (feed_jtok_str_is(js, &t[sd], "sell"))
+        tr->side = TG_SIDE_SELL;
+    else
+        return TG_EFIELD;
+    tr->id = 0;
+    if (id >= 0) {
+        int64_t v;
+        if (feed_jtok_i64(js, &t[id], &v) == 0 && v >= 0)
+            tr->id = (uint64_t)v;
+        else
+            tr->id = feed_hash_id(js + t[id].start, feed_jtok_len(&t[id]));
+    }
+    return 0;
+}
+
+static int bg_trades(feed_handler_t *h, bg_sym_t *s, const char *buf, size_t len,
+                     const jsmntok_t *t, int n, int data, int64_t ts_recv, int64_t ts_mono)
+{
+    bg_state_t *st = h->vstate;
+    size_t nt = 0;
+    int k = data + 1, rc = 0;
+    for (int j = 0; j < t[data].size; j++) {
+        if (k >= n || nt >= st->it_cap) {
+            rc = TG_EJSON;
+            break;
+        }
+        if ((rc = bg_trade_parse(h, s, &st->it[nt], buf, t, n, k)) < 0)
+            break;
+        nt++;
+        k = feed_jtok_next(t, n, k);
+    }
+    if (rc < 0) {
+        if (rc == TG_ERESCALE)
+            return rc;
+        feed_count_error(h->stats, rc);
+        bg_log(h, ts_mono, "bad trade message dropped", rc, buf + (k < n ? t[k].start : 0),
+               len - (size_t)(k < n ? t[k].start : 0));
+        return rc;
+    }
+    if (nt == 0) {
+        TG_STAT_INC(h->stats->unhandled);
+        return 0;
+    }
+    /* Bitget lists the newest trade first: emit in time order */
+    int rev = nt > 1 && st->it[0].ts > st->it[nt - 1].ts;
+    for (size_t i = 0; i < nt; i++) {
+        const bg_item_t *tr = &st->it[rev ? nt - 1 - i : i];
+        feed_emit_make(h, TG_EV_TRADE, s->id, tr->side, tr->px, tr->sz, 0, tr->id, tr->ts, ts_recv,
+                       ts_mono, i + 1 == nt ? TG_EVF_LAST : 0);
+    }
+    return 0;
+}
+
+/* Version of a frame from arg.instType ("sp"/"mc": v1; "SPOT", "USDT-FUTURES": v2), 0 if
+ * absent. */
+static int bg_api_of(const char *js, const jsmntok_t *t, int n, int arg)
+{
+    int it = feed_jtok_get(js, t, n, arg, "instType");
+    if (it < 0 || t[it].type != JSMN_STRING || feed_jtok_len(&t[it]) == 0)
+        return 0;
+    return feed_jtok_len(&t[it]) <= 2 ? BG_V1 : BG_V2;
+}
+
+static void bg_note_api(bg_state_t *st, int api)
+{
+    if (api) {
+        st->api = api;
+        st->api_seen = 1;
+    }
+}
+
+static int bg_event(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int e, int64_t ts_mono)
+{
+    bg_state_t *st = h->vstate;
+    if (feed_jtok_eq(buf, &t[e], "error")) {
+        feed_venue_error(h, buf, len); /* err_venue, logged, kept for /health */
+        /* Nothing of this connection arrived yet: the endpoint may speak the other version
+         * (a v1 url with v2 subscribes or the reverse). Try the other one, once. */
+        if (!st->api_seen && !st->api_switched) {
+            st->api_switched = 1;
+            st->api = st->api == BG_V1 ? BG_V2 : BG_V1;
+            feed_logf(h, FEED_LOG_WARN, "%s: subscribing again with API v%d", h->venue->name,
+                      st->api);
+            bg_subscribe_all(h);
+        }
+        return TG_EPROTO;
+    }
+    int arg = feed_jtok_get(buf, t, n, 0, "arg");
+    if (feed_jtok_eq(buf, &t[e], "subscribe") && arg >= 0)
+        bg_note_api(st, bg_api_of(buf, t, n, arg));
+    TG_STAT_INC(h->stats->unhandled);
+    return 0;
+}
+
+static int bg_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                    int64_t ts_mono)
+{
+    bg_state_t *st = h->vstate;
+    if (len == 4 && memcmp(buf, "pong", 4) == 0) {
+        TG_STAT_INC(h->stats->unhandled);
+        return 0;
+    }
+    int n = feed_jtok_frame(h, &st->jt, &st->rl, buf, len, ts_mono, JSMN_OBJECT);
+    if (n < 0)
+        return n;
+    bg_item_t *ni = feed_jtok_scratch(st->it, &st->it_cap, &st->jt, 3, sizeof(*ni));
+    if (!ni) {
+        TG_STAT_INC(h->stats->err_json);
+        return -ENOMEM;
+    }
+    st->it = ni;
+    bg_msg_t *nm = feed_jtok_scratch(st->msg, &st->msg_cap, &st->jt, 4, sizeof(*nm));
+    if (!nm) {
+        TG_STAT_INC(h->stats->err_json);
+        return -ENOMEM;
+    }
+    st->msg = nm;
+    const jsmntok_t *t = st->jt.t;
+    int e = feed_jtok_get(buf, t, n, 0, "event");
+    if (e > 0)
+        return bg_event(h, buf, len, t, n, e, ts_mono);
+    int arg = feed_jtok_get(buf, t, n, 0, "arg");
+    int ch = feed_jtok_get(buf, t, n, arg, "channel");
+    if (ch < 0 || t[ch].type != JSMN_STRING) {
+        feed_count_error(h->stats, TG_EFIELD);
+        bg_log(h, ts_mono, "frame without arg.channel", TG_EFIELD, buf, len);
+        return TG_EFIELD;
+    }
+    const char *cs = buf + t[ch].start;
+    size_t cl = feed_jtok_len(&t[ch]);
+    int is_book = cl >= 5 && memcmp(cs, "books", 5) == 0;
+    int is_trade = feed_jtok_eq(buf, &t[ch], "trade");
+    if (!is_book && !is_trade) {
+        TG_STAT_INC(h->stats->unhandled); /* ticker, candle1m, ... */
+        return 0;
+    }
+    int inst = feed_jtok_get(buf, t, n, arg, "instId");
+    int data = feed_jtok_get(buf, t, n, 0, "data");
+    if (inst < 0 || t[inst].type != JSMN_STRING || data < 0 || t[data].type != JSMN_ARRAY) {
+        feed_count_error(h->stats, TG_EFIELD);
+        bg_log(h, ts_mono, "data frame without instId/data", TG_EFIELD, buf, len);
+        return TG_EFIELD;
+    }
+    int i = feed_slot_find(h, st->slot, buf + t[inst].start, feed_jtok_len(&t[inst]));
+    if (i < 0) {
+        feed_count_error(h->stats, TG_ESYMBOL);
+        bg_log(h, ts_mono, "unknown instId", TG_ESYMBOL, buf, len);
+        return TG_ESYMBOL;
+    }
+    bg_sym_t *s = &st->sym[i];
+    int act = feed_jtok_get(buf, t, n, 0, "action");
+    int snap = 0;
+    if (act >= 0) {
+        if (feed_jtok_str_is(buf, &t[act], "snapshot"))
+            snap = 1;
+        else if (!feed_jtok_str_is(buf, &t[act], "update")) {
+            feed_count_error(h->stats, TG_EFIELD);
+            bg_log(h, ts_mono, "unknown action", TG_EFIELD, buf, len);
+            if (is_book && s->synced)
+                bg_gap(h, s, 0, ts_recv, ts_mono);
+            return TG_EFIELD;
+        }
+    }
+    int rc;
+    if (is_trade) {
+        if (snap) { /* the recent trades replayed on subscribe: history, not new trades */
+            TG_STAT_INC(h->stats->unhandled);
+            rc = 0;
+        } else {
+            rc = bg_trades(h, s, buf, len, t, n, data, ts_recv, ts_mono);
+        }
+    } else {
+        int full = cl == 5; /* "books"; books1/5/15 push the whole top N each time */
+        rc = bg_book(h, s, buf, len, t, n, data, snap || !full, full, ts_recv, ts_mono);
+    }
+    if (rc >= 0)
+        bg_note_api(st, bg_api_of(buf, t, n, arg));
+    return rc;
+}
+
+/* Every frame counts exactly once: in handled, unhandled or one err_* counter (a frame that
+ * raised a scale is counted when it is parsed again). */
+static int bg_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    uint64_t before = feed_stats_settled(h->stats);
+    int rc = bg_frame(h, buf, len, ts_recv, ts_mono);
+    if (rc != TG_ERESCALE)
+        feed_count_handled(h, before);
+    return rc;
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------------- */
+
+static void bg_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
+{
+    (void)symbol;
+    (void)depth;
+    cfg->px_scale = 8; /* no tick size in-band: feed_dec raises it when a value needs more */
+    cfg->sz_scale = 8;
+    cfg->depth_limit = 0; /* "books" deletes what it stops covering; books1/5/15 are snapshots */
+    cfg->checksum = bg_checksum;
+}
+
+static void bg_deinit(feed_handler_t *h)
+{
+    bg_state_t *st = h->vstate;
+    if (!st)
+        return;
+    feed_jtok_deinit(&st->jt);
+    free(st->it);
+    free(st->msg);
+    free(st->sym);
+    free(st->slot);
+    free(st->sbuf);
+    feed_vstate_free(h);
+}
+
+static int bg_init(feed_handler_t *h)
+{
+    bg_state_t *st = feed_vstate_new(h, sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    st->rl.burst = FEED_JTOK_LOG_BURST;
+    st->api = BG_V2;
+    st->scap = 256 + (size_t)BG_SUB_BATCH * (TG_SYMBOL_MAX + 96);
+    st->it_cap = BG_TOK_INIT / 3 + 1;
+    st->msg_cap = BG_TOK_INIT / 4 + 1;
+    st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
+    st->slot = feed_slots_new(h);
+    st->it = calloc(st->it_cap, sizeof(*st->it));
+    st->msg = calloc(st->msg_cap, sizeof(*st->msg));
+    st->sbuf = malloc(st->scap);
+    if (!st->sym || !st->slot || !st->it || !st->msg || !st->sbuf ||
+        feed_jtok_init(&st->jt, BG_TOK_INIT, BG_TOK_MAX) < 0) {
+        bg_deinit(h);
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        st->sym[i].id = h->instr[i];
+        st->sym[i].last_seq = -1;
+    }
+    return 0;
+}
+
+static int bg_on_open(feed_handler_t *h)
+{
+    bg_state_t *st = h->vstate;
+    for (uint32_t j = 0; j < h->n_instr; j++) {
+        bg_sym_t *s = &st->sym[j];
+        s->synced = 0;
+        s->resub = 0;
+        s->last_seq = -1;
+        s->px_dp = s->sz_dp = 0;
+        s->resync_seen = feed_resync_count(h, s->id);
+    }
+    /* the version learned on the previous connection (v2 at first); an error answer before
+     * any data switches once (bg_event) */
+    st->api_seen = 0;
+    st->api_switched = 0;
+    st->win_start = -1;
+    st->win_sends = 0;
+    st->last_ping = 0;
+    return bg_subscribe_all(h);
+}
+
+static void bg_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
+{
+    bg_state_t *st = h->vstate;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
+                       TG_EVF_LAST);
+        st->sym[i].synced = 0;
+        st->sym[i].resub = 0;
+        st->sym[i].last_seq = -1;
+    }
+}
+
+static void bg_on_tick(feed_handler_t *h, int64_t now_mono)
+{
+    bg_state_t *st = h->vstate;
+    if (st->last_ping == 0)
+        st->last_ping = now_mono;
+    if (now_mono - st->last_ping >= BG_PING_NS) {
+        st->last_ping = now_mono;
+        feed_send(h, "ping", 4);
+        bg_budget(st, now_mono, 0);
+        st->win_sends++;
+    }
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        bg_sym_t *s = &st->sym[i];
+        if (feed_resync_asked(h, s->id, &s->resync_seen)) {
+            feed_logf_limited(h, &st->rl, now_mono, FEED_LOG_WARN,
+                              "%s: builder asked for a resync (checksum/crossed)", h->venue->name);
+            if (!s->resub)
+                bg_resubscribe(h, s, now_mono);
+        }
+        if (s->resub && bg_budget(st, now_mono, 2))
+            bg_resubscribe_now(h, s);
+    }
+}
+
+const feed_venue_t feed_venue_bitget = {
+    .name = "bitget",
+    .default_url = "wss://ws.bitget.com/v2/ws/public",
+    .rest_host = NULL,
+    .variant = BG_SPOT,
+    .max_symbols_per_conn = BG_SYMS_CONN,
+    .max_sends_per_s = BG_SENDS_S,
+    .instr_defaults = bg_instr_defaults,
+    .init = bg_init,
+    .deinit = bg_deinit,
+    .on_open = bg_on_open,
+    .on_frame = bg_on_frame,
+    .on_close = bg_on_close,
+    .on_tick = bg_on_tick,
+};
+
+const feed_venue_t feed_venue_bitget_futures = {
+    .name = "bitget-futures",
+    .default_url = "wss://ws.bitget.com/v2/ws/public",
+    .rest_host = NULL,
+    .variant = BG_FUTURES,
+    .max_symbols_per_conn = BG_SYMS_CONN,
+    .max_sends_per_s = BG_SENDS_S,
+    .instr_defaults = bg_instr_defaults,
+    .init = bg_init,
+    .deinit = bg_deinit,
+    .on_open = bg_on_open,
+    .on_frame = bg_on_frame,
+    .on_close = bg_on_close,
+    .on_tick = bg_on_tick,
+};

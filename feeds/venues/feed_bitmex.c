@@ -16,6 +16,10 @@
  * partial. BitMEX frames may mix symbols; every run of one symbol is one exchange message.
  * The trade "partial" (the last trades replayed on subscribe) is not a trade (as tardis).
  * There are no sequence numbers and no checksums on this feed.
+ * Scales: prices/sizes go through feed_dec at the symbol's current scales (raised when a value
+ * needs more places, e.g. TRXU21 "0.0000016425": TG_ERESCALE, the frame is parsed again; pass
+ * 1 changes no state, the resyncs it finds happen at the start of pass 2). The id -> price map
+ * follows a raise exactly (bm_on_rescale); a price it can no longer hold resyncs the symbol.
  * Thread: feed:bitmex (everything here).
  */
 #define JSMN_STATIC
@@ -34,8 +38,10 @@
 #include "venues.h"
 #include "feeds/feed_jtok.h"
 
-/* prices: up to 8 decimals (TRXM21 0.00000216), max 92233720368; sizes: contracts (integers
- * on the 2021 feed; 4 decimals allowed), max 922337203685477 */
+/* Initial scales of a symbol: prices 8 places (TRXM21 0.00000216), sizes 4 (contracts,
+ * integers on the 2021 feed). Values are parsed with feed_dec at the symbol's current scales,
+ * which rise when a value needs more places (TRXU21 "0.0000016425": 10); the id -> price map
+ * follows (bm_on_rescale). */
 #define BM_PX_SCALE     8
 #define BM_SZ_SCALE     4
 #define BM_TOK_INIT     8192
@@ -60,6 +66,7 @@ typedef struct bm_item {
 typedef struct bm_sym {
     uint32_t id;
     uint8_t synced;
+    uint8_t map_lost;     /* a price of the id map did not fit a raised scale: resync pending */
     uint32_t resync_seen; /* builder resync requests already acted on */
 } bm_sym_t;
 
@@ -148,6 +155,7 @@ static void bm_purge(bm_state_t *st, uint16_t slot)
     for (uint32_t i = 0; i < n; i++)
         if (old[i].key && (old[i].key >> 48) != (uint64_t)slot + 1)
             bm_put(st, old[i].key, old[i].px);
+    st->sym[slot].map_lost = 0;
 }
 
 /* ---- helpers ------------------------------------------------------------------------------ */
@@ -246,13 +254,14 @@ static int bm_iso_ns(const char *s, size_t n, int64_t *out)
     return 0;
 }
 
-/* decimal text of a JSON number or string token */
-static int bm_num(const char *js, const jsmntok_t *t, int scale, int64_t *out)
+/* decimal text of a JSON number or string token, at the symbol's current price (how =
+ * FEED_DEC_PX) or size (FEED_DEC_SZ) scale. @return 0, TG_ERESCALE or an error. */
+static int bm_num(feed_handler_t *h, uint32_t id, unsigned how, const char *js, const jsmntok_t *t,
+                  int64_t *out)
 {
     if (t->type != JSMN_PRIMITIVE && t->type != JSMN_STRING)
         return TG_EFIELD;
-    return tg_dec_parse_unsigned(js + t->start, feed_jtok_len(t), scale, out) < 0 ? TG_EDEC_SYNTAX
-                                                                                  : 0;
+    return feed_dec(h, id, how, js + t->start, feed_jtok_len(t), out);
 }
 
 /* ---- orderBookL2 ------------------------------------------------------------------------ */
@@ -265,7 +274,7 @@ static int bm_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
     int del = feed_jtok_eq(js, &t[act], "delete");
     int upd = feed_jtok_eq(js, &t[act], "update");
     if (!partial && !del && !upd && !feed_jtok_eq(js, &t[act], "insert")) {
-        TG_STAT_INC(h->stats->err_field);
+        feed_count_error(h->stats, TG_EFIELD);
         bm_log(h, ts_mono, FEED_LOG_WARN, "unknown action", js, &t[act]);
         return TG_EFIELD;
     }
@@ -274,17 +283,17 @@ static int bm_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
         int f = feed_jtok_get(js, t, n, 0, "filter");
         int fs = feed_jtok_get(js, t, n, f, "symbol");
         if (fs < 0 || t[fs].type != JSMN_STRING) {
-            TG_STAT_INC(h->stats->err_field);
+            feed_count_error(h->stats, TG_EFIELD);
             bm_log(h, ts_mono, FEED_LOG_WARN, "partial without filter.symbol", js, &t[0]);
             return TG_EFIELD;
         }
         if ((psym = bm_slot(h, js + t[fs].start, feed_jtok_len(&t[fs]))) < 0) {
-            TG_STAT_INC(h->stats->err_symbol);
+            feed_count_error(h->stats, TG_ESYMBOL);
             bm_log(h, ts_mono, FEED_LOG_WARN, "unknown symbol", js, &t[fs]);
             return TG_ESYMBOL;
         }
     }
-    /* pass 1: validate and resolve */
+    /* pass 1: validate and resolve (no state change: a raised scale parses the frame again) */
     size_t ni = 0;
     int k = data + 1, rc = 0, bad = data, bad_slot = -1;
     for (int m = 0; m < t[data].size; m++) {
@@ -331,25 +340,30 @@ static int bm_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
                 rc = TG_EFIELD;
                 break;
             }
-            if ((rc = bm_num(js, &t[sz], BM_SZ_SCALE, &it->sz)) < 0)
+            if ((rc = bm_num(h, st->sym[slot].id, FEED_DEC_SZ, js, &t[sz], &it->sz)) < 0) {
+                bad = sz;
                 break;
+            }
         }
         if (partial || (!del && !upd) || (upd && px >= 0)) {
             if (px < 0) {
                 rc = TG_EFIELD;
                 break;
             }
-            if ((rc = bm_num(js, &t[px], BM_PX_SCALE, &it->px)) < 0 || it->px == 0) {
+            if ((rc = bm_num(h, st->sym[slot].id, FEED_DEC_PX, js, &t[px], &it->px)) < 0) {
+                bad = px;
+                break;
+            }
+            if (it->px == 0) {
                 rc = TG_EDEC_SYNTAX;
+                bad = px;
                 break;
             }
         } else if (st->sym[slot].synced) {
             const bm_ent_t *e = bm_find(st, it->key);
             if (!e) {
-                /* the book of this symbol is inconsistent: resync it, keep the others */
-                bm_log(h, ts_mono, FEED_LOG_WARN, "unknown level id, resyncing", js, &t[id]);
-                bm_resync(h, (uint16_t)slot, ts_recv, ts_mono);
-                it->op = 0xff;
+                it->op = 0xff; /* resynced in pass 2 */
+                it->tid = (uint64_t)id;
             } else {
                 it->px = e->px;
             }
@@ -357,28 +371,34 @@ static int bm_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
         ni++;
         k = feed_jtok_next(t, n, k);
     }
+    if (rc == TG_ERESCALE)
+        return rc;
+    /* the book of a symbol with an unknown level id (or an id map that a raised scale could
+     * not hold) is inconsistent: resync it, keep the others */
+    for (size_t i = 0; i < ni; i++) {
+        bm_item_t *it = &st->it[i];
+        bm_sym_t *s = &st->sym[it->slot];
+        if (it->op == 0xff && s->synced) {
+            bm_log(h, ts_mono, FEED_LOG_WARN, "unknown level id, resyncing", js, &t[(int)it->tid]);
+            bm_resync(h, it->slot, ts_recv, ts_mono);
+        } else if (s->map_lost && s->synced && !(partial && it->slot == psym)) {
+            bm_log(h, ts_mono, FEED_LOG_WARN, "level prices lost on a rescale, resyncing", js,
+                   &t[0]);
+            bm_resync(h, it->slot, ts_recv, ts_mono);
+        }
+    }
     if (rc < 0) {
-        if (rc == TG_EDEC_SYNTAX)
-            TG_STAT_INC(h->stats->err_decimal);
-        else if (rc == TG_ESYMBOL)
-            TG_STAT_INC(h->stats->err_symbol);
-        else
-            TG_STAT_INC(h->stats->err_field);
+        feed_count_error(h->stats, rc);
         bm_log(h, ts_mono, FEED_LOG_WARN, "bad orderBookL2 message", js, &t[bad]);
         if (rc != TG_ESYMBOL && bad_slot >= 0 && (st->sym[bad_slot].synced || partial))
             bm_resync(h, (uint16_t)bad_slot, ts_recv, ts_mono);
         return rc;
     }
     /* pass 2: apply */
-    tg_event_t ev = {0};
-    ev.ts_recv = ts_recv;
-    ev.ts_mono = ts_mono;
     if (partial) {
         bm_purge(st, (uint16_t)psym);
-        ev.kind = TG_EV_BOOK_CLEAR;
-        ev.instr = st->sym[psym].id;
-        ev.flags = TG_EVF_SNAPSHOT;
-        feed_emit_counted(h, &ev);
+        feed_emit_make(h, TG_EV_BOOK_CLEAR, st->sym[psym].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
+                       TG_EVF_SNAPSHOT);
         st->sym[psym].synced = 1;
         TG_STAT_INC(h->stats->snapshots);
     }
@@ -402,13 +422,8 @@ static int bm_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
             cur = -1;
             continue;
         }
-        ev.kind = TG_EV_LEVEL;
-        ev.instr = s->id;
-        ev.side = it->side;
-        ev.price = it->px;
-        ev.size = it->sz;
-        ev.flags = partial ? TG_EVF_SNAPSHOT : 0;
-        feed_emit_counted(h, &ev);
+        feed_emit_make(h, TG_EV_LEVEL, s->id, it->side, it->px, it->sz, 0, 0, 0, ts_recv, ts_mono,
+                       partial ? TG_EVF_SNAPSHOT : 0);
     }
     if (cur >= 0)
         feed_end_message(h, st->sym[cur].id, 0, ts_recv, ts_mono);
@@ -450,41 +465,30 @@ static int bm_trades(feed_handler_t *h, const char *js, const jsmntok_t *t, int 
             break;
         if (bm_iso_ns(js + t[ts].start, feed_jtok_len(&t[ts]), &it->ts) < 0)
             break;
-        if ((rc = bm_num(js, &t[px], BM_PX_SCALE, &it->px)) < 0 ||
-            (rc = bm_num(js, &t[sz], BM_SZ_SCALE, &it->sz)) < 0)
+        uint32_t iid = st->sym[slot].id;
+        if ((rc = bm_num(h, iid, FEED_DEC_PX, js, &t[px], &it->px)) < 0 ||
+            (rc = bm_num(h, iid, FEED_DEC_SZ, js, &t[sz], &it->sz)) < 0)
             break;
         it->tid = id >= 0 ? feed_hash_id(js + t[id].start, feed_jtok_len(&t[id])) : 0;
         rc = 0;
         ni++;
         k = feed_jtok_next(t, n, k);
     }
+    if (rc == TG_ERESCALE)
+        return rc;
     if (rc < 0) {
-        if (rc == TG_EDEC_SYNTAX)
-            TG_STAT_INC(h->stats->err_decimal);
-        else if (rc == TG_ESYMBOL)
-            TG_STAT_INC(h->stats->err_symbol);
-        else
-            TG_STAT_INC(h->stats->err_field);
+        feed_count_error(h->stats, rc);
         bm_log(h, ts_mono, FEED_LOG_WARN, "bad trade message dropped", js, &t[bad]);
         return rc;
     }
-    tg_event_t ev = {0};
-    ev.kind = TG_EV_TRADE;
-    ev.ts_recv = ts_recv;
-    ev.ts_mono = ts_mono;
     int cur = -1;
     for (size_t i = 0; i < ni; i++) {
         const bm_item_t *it = &st->it[i];
         if (cur >= 0 && cur != it->slot)
             feed_end_message(h, st->sym[cur].id, 0, ts_recv, ts_mono);
         cur = it->slot;
-        ev.instr = st->sym[it->slot].id;
-        ev.ts_exch = it->ts;
-        ev.price = it->px;
-        ev.size = it->sz;
-        ev.side = it->side;
-        ev.u.trade_id = it->tid;
-        feed_emit_counted(h, &ev);
+        feed_emit_make(h, TG_EV_TRADE, st->sym[it->slot].id, it->side, it->px, it->sz, 0, it->tid,
+                       it->ts, ts_recv, ts_mono, 0);
     }
     if (cur >= 0)
         feed_end_message(h, st->sym[cur].id, 0, ts_recv, ts_mono);
@@ -506,7 +510,7 @@ static int bm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
         return n;
     bm_item_t *ni = feed_jtok_scratch(st->it, &st->it_cap, &st->jt, 4, sizeof(*ni));
     if (!ni) {
-        TG_STAT_INC(h->stats->err_json);
+        feed_count_error(h->stats, TG_EJSON); /* no memory for a frame this big */
         return -ENOMEM;
     }
     st->it = ni;
@@ -516,7 +520,7 @@ static int bm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     if (tab < 0) {
         int err = feed_jtok_get(buf, t, n, 0, "error");
         if (err > 0) {
-            TG_STAT_INC(h->stats->err_venue);
+            feed_count_error(h->stats, TG_EPROTO);
             bm_log(h, ts_mono, FEED_LOG_ERROR, "venue error", buf, &t[0]);
             return TG_EPROTO;
         }
@@ -532,7 +536,7 @@ static int bm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     }
     int act = feed_jtok_get(buf, t, n, 0, "action"), data = feed_jtok_get(buf, t, n, 0, "data");
     if (act < 0 || t[act].type != JSMN_STRING || data < 0 || t[data].type != JSMN_ARRAY) {
-        TG_STAT_INC(h->stats->err_field);
+        feed_count_error(h->stats, TG_EFIELD);
         bm_log(h, ts_mono, FEED_LOG_WARN, "table frame without action/data", buf, &t[0]);
         return TG_EFIELD;
     }
@@ -551,11 +555,35 @@ static int bm_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
 {
     uint64_t before = feed_stats_settled(h->stats);
     int rc = bm_frame(h, buf, len, ts_recv, ts_mono);
-    feed_count_handled(h, before);
+    if (rc != TG_ERESCALE) /* else parsed again by feed_frame(), and counted then */
+        feed_count_handled(h, before);
     return rc;
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
+
+/* feed_dec raised a symbol's price scale: bring its prices in the id map to the new scale,
+ * exactly. A price the new scale cannot hold marks the symbol's map lost: its book is resynced
+ * when the frame is parsed again (no event can be emitted from here). */
+static void bm_on_rescale(feed_handler_t *h, uint32_t instr, int old_px, int old_sz)
+{
+    bm_state_t *st = h->vstate;
+    int px = feed_px_scale(h, instr);
+    if (!st || px == old_px || instr >= TG_INSTR_MAX || st->slot[instr] == 0)
+        return;
+    uint64_t tag = (uint64_t)st->slot[instr]; /* slot + 1, as in the keys */
+    bm_sym_t *s = &st->sym[st->slot[instr] - 1];
+    for (uint32_t i = 0; i <= st->mask; i++) {
+        bm_ent_t *e = &st->map[i];
+        if (e->key == 0 || (e->key >> 48) != tag)
+            continue;
+        int64_t v;
+        if (tg_dec_rescale(e->px, old_px, px, &v) < 0)
+            s->map_lost = 1;
+        else
+            e->px = v;
+    }
+}
 
 static void bm_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
 {
@@ -662,6 +690,7 @@ const feed_venue_t feed_venue_bitmex = {
     .name = "bitmex",
     .default_url = "wss://ws.bitmex.com/realtime",
     .rest_host = NULL,
+    .on_rescale = bm_on_rescale,
     .instr_defaults = bm_instr_defaults,
     .init = bm_init,
     .deinit = bm_deinit,

@@ -15,6 +15,10 @@
  * The diff buffer is one bounded array for the connection (no allocation per message); if it
  * fills, the pair's buffered diffs are discarded and remembered as lost: a snapshot older than
  * the newest lost diff cannot be used and another one is requested.
+ * Scales: prices/amounts go through feed_dec at the pair's current scales (raised when a value
+ * needs more places: TG_ERESCALE, the message is parsed again before anything changed); the
+ * buffered diffs hold raw values, so bs_on_rescale brings them to the new scales exactly (or
+ * drops them as lost when the new scale cannot hold one).
  * Offline (tgrec), the REST body arrives in-band as
  *   {"stream":"diff_order_book_<pair>@depthSnapshot","generated":true,"data":<REST body>}
  * and is handled exactly as a REST response.
@@ -37,6 +41,8 @@
 #include "venues.h"
 #include "feeds/feed_jtok.h"
 
+/* Initial scales of a pair; values are parsed with feed_dec at the pair's current scales,
+ * which rise when a value needs more places (buffered diffs follow: bs_on_rescale). */
 #define BS_PX_SCALE  8
 #define BS_SZ_SCALE  8
 #define BS_TOK_INIT  4096
@@ -134,10 +140,11 @@ static void bs_gap(feed_handler_t *h, bs_sym_t *s, int64_t ts_recv, int64_t ts_m
     bs_request_snapshot(h, s, ts_mono);
 }
 
-/* levels array at a -> st->lv (append) */
-static int bs_levels(bs_state_t *st, const char *js, const jsmntok_t *t, int n, int a, uint8_t side,
-                     size_t *nl, int *bad)
+/* levels array at a -> st->lv (append), at the pair's current scales */
+static int bs_levels(feed_handler_t *h, uint32_t id, const char *js, const jsmntok_t *t, int n,
+                     int a, uint8_t side, size_t *nl, int *bad)
 {
+    bs_state_t *st = h->vstate;
     *bad = a;
     if (t[a].type != JSMN_ARRAY)
         return TG_EFIELD;
@@ -150,10 +157,15 @@ static int bs_levels(bs_state_t *st, const char *js, const jsmntok_t *t, int n, 
         if (p->type != JSMN_STRING || v->type != JSMN_STRING)
             return TG_EFIELD;
         bs_lvl_t *l = &st->lv[*nl];
-        if (tg_dec_parse_unsigned(js + p->start, feed_jtok_len(p), BS_PX_SCALE, &l->px) < 0 ||
-            l->px == 0 ||
-            tg_dec_parse_unsigned(js + v->start, feed_jtok_len(v), BS_SZ_SCALE, &l->sz) < 0)
+        *bad = k + 1;
+        int rc = feed_dec_px(h, id, js + p->start, feed_jtok_len(p), &l->px);
+        if (rc < 0)
+            return rc;
+        if (l->px == 0)
             return TG_EDEC_SYNTAX;
+        *bad = k + 2;
+        if ((rc = feed_dec_sz(h, id, js + v->start, feed_jtok_len(v), &l->sz)) < 0)
+            return rc;
         l->side = side;
         (*nl)++;
         k = feed_jtok_next(t, n, k);
@@ -161,9 +173,10 @@ static int bs_levels(bs_state_t *st, const char *js, const jsmntok_t *t, int n, 
     return 0;
 }
 
-/* Parse {"microtimestamp","bids","asks"} at obj into st->lv. */
-static int bs_book_obj(bs_state_t *st, const char *js, const jsmntok_t *t, int n, int obj,
-                       int64_t *micro, size_t *nl, int *bad)
+/* Parse {"microtimestamp","bids","asks"} at obj into st->lv. Changes no handler state (the
+ * pair's scales may rise: TG_ERESCALE). */
+static int bs_book_obj(feed_handler_t *h, const bs_sym_t *s, const char *js, const jsmntok_t *t,
+                       int n, int obj, int64_t *micro, size_t *nl, int *bad)
 {
     *bad = obj;
     *nl = 0;
@@ -175,39 +188,19 @@ static int bs_book_obj(bs_state_t *st, const char *js, const jsmntok_t *t, int n
         return TG_EFIELD;
     }
     int rc = 0;
-    if (bi >= 0 && (rc = bs_levels(st, js, t, n, bi, TG_SIDE_BID, nl, bad)) < 0)
+    if (bi >= 0 && (rc = bs_levels(h, s->id, js, t, n, bi, TG_SIDE_BID, nl, bad)) < 0)
         return rc;
-    if (ai >= 0 && (rc = bs_levels(st, js, t, n, ai, TG_SIDE_ASK, nl, bad)) < 0)
+    if (ai >= 0 && (rc = bs_levels(h, s->id, js, t, n, ai, TG_SIDE_ASK, nl, bad)) < 0)
         return rc;
     return 0;
-}
-
-static void bs_count_err(feed_handler_t *h, int rc)
-{
-    if (rc == TG_EDEC_SYNTAX)
-        TG_STAT_INC(h->stats->err_decimal);
-    else if (rc == TG_EFIELD)
-        TG_STAT_INC(h->stats->err_field);
-    else
-        TG_STAT_INC(h->stats->err_json);
 }
 
 static void bs_emit_levels(feed_handler_t *h, bs_sym_t *s, const bs_lvl_t *lv, size_t nl,
                            int64_t micro, uint16_t fl, int64_t ts_recv, int64_t ts_mono)
 {
-    tg_event_t ev = {0};
-    ev.kind = TG_EV_LEVEL;
-    ev.instr = s->id;
-    ev.ts_exch = micro * 1000;
-    ev.ts_recv = ts_recv;
-    ev.ts_mono = ts_mono;
-    ev.flags = fl;
-    for (size_t i = 0; i < nl; i++) {
-        ev.side = lv[i].side;
-        ev.price = lv[i].px;
-        ev.size = lv[i].sz;
-        feed_emit_counted(h, &ev);
-    }
+    for (size_t i = 0; i < nl; i++)
+        feed_emit_make(h, TG_EV_LEVEL, s->id, lv[i].side, lv[i].px, lv[i].sz, 0, 0, micro * 1000,
+                       ts_recv, ts_mono, fl);
     feed_end_message(h, s->id, micro * 1000, ts_recv, ts_mono);
 }
 
@@ -220,10 +213,12 @@ static int bs_snapshot(feed_handler_t *h, bs_sym_t *s, const char *js, const jsm
     int64_t micro;
     size_t nl;
     int bad;
+    int rc = bs_book_obj(h, s, js, t, n, obj, &micro, &nl, &bad);
+    if (rc == TG_ERESCALE)
+        return rc; /* parsed again at the new scale; nothing changed yet */
     s->requested = 0;
-    int rc = bs_book_obj(st, js, t, n, obj, &micro, &nl, &bad);
     if (rc < 0) {
-        bs_count_err(h, rc);
+        feed_count_error(h->stats, rc);
         bs_log(h, ts_mono, FEED_LOG_WARN, "bad snapshot, requesting another", js, &t[bad]);
         if (s->state == BS_SYNCED)
             bs_gap(h, s, ts_recv, ts_mono);
@@ -245,11 +240,6 @@ static int bs_snapshot(feed_handler_t *h, bs_sym_t *s, const char *js, const jsm
     s->state = BS_SYNCED;
     s->snap_micro = s->last_micro = micro;
     /* replay buffered diffs newer than the snapshot, in arrival order, one message each */
-    tg_event_t lv = {0};
-    lv.kind = TG_EV_LEVEL;
-    lv.instr = s->id;
-    lv.ts_recv = ts_recv;
-    lv.ts_mono = ts_mono;
     for (size_t i = 0; i < st->n_pend; i++) {
         const bs_pend_t *p = &st->pend[i];
         if (p->slot != slot)
@@ -259,13 +249,9 @@ static int bs_snapshot(feed_handler_t *h, bs_sym_t *s, const char *js, const jsm
                 TG_STAT_INC(h->stats->stale_dropped);
             continue;
         }
-        if (p->px) {
-            lv.ts_exch = p->micro * 1000;
-            lv.side = p->side;
-            lv.price = p->px;
-            lv.size = p->sz;
-            feed_emit_counted(h, &lv);
-        }
+        if (p->px) /* at the pair's current scales (kept so by bs_on_rescale) */
+            feed_emit_make(h, TG_EV_LEVEL, s->id, p->side, p->px, p->sz, 0, 0, p->micro * 1000,
+                           ts_recv, ts_mono, 0);
         s->last_micro = p->micro;
         if (p->last)
             feed_end_message(h, s->id, p->micro * 1000, ts_recv, ts_mono);
@@ -281,9 +267,11 @@ static int bs_diff(feed_handler_t *h, bs_sym_t *s, const char *js, const jsmntok
     int64_t micro;
     size_t nl;
     int bad;
-    int rc = bs_book_obj(st, js, t, n, obj, &micro, &nl, &bad);
+    int rc = bs_book_obj(h, s, js, t, n, obj, &micro, &nl, &bad);
+    if (rc == TG_ERESCALE)
+        return rc;
     if (rc < 0) {
-        bs_count_err(h, rc);
+        feed_count_error(h->stats, rc);
         bs_log(h, ts_mono, FEED_LOG_WARN, "bad diff, resyncing", js, &t[bad]);
         if (s->state == BS_SYNCED)
             bs_gap(h, s, ts_recv, ts_mono);
@@ -332,8 +320,7 @@ static int bs_trade(feed_handler_t *h, bs_sym_t *s, const char *js, const jsmnto
         px = feed_jtok_get(js, t, n, obj, "price");
     if (sz < 0)
         sz = feed_jtok_get(js, t, n, obj, "amount");
-    tg_event_t ev = {0};
-    int64_t micro, type, tid = 0;
+    int64_t micro, type, tid = 0, px_v, sz_v;
     int rc = TG_EFIELD;
     if (px < 0 || sz < 0 || mi < 0 || ty < 0 || t[px].type == JSMN_OBJECT ||
         t[px].type == JSMN_ARRAY || t[sz].type == JSMN_OBJECT || t[sz].type == JSMN_ARRAY ||
@@ -342,23 +329,16 @@ static int bs_trade(feed_handler_t *h, bs_sym_t *s, const char *js, const jsmnto
         goto fail;
     if (id >= 0 && (feed_jtok_i64(js, &t[id], &tid) < 0 || tid < 0))
         goto fail;
-    rc = TG_EDEC_SYNTAX;
-    if (tg_dec_parse_unsigned(js + t[px].start, feed_jtok_len(&t[px]), BS_PX_SCALE, &ev.price) <
-            0 ||
-        tg_dec_parse_unsigned(js + t[sz].start, feed_jtok_len(&t[sz]), BS_SZ_SCALE, &ev.size) < 0)
+    if ((rc = feed_dec_px(h, s->id, js + t[px].start, feed_jtok_len(&t[px]), &px_v)) < 0 ||
+        (rc = feed_dec_sz(h, s->id, js + t[sz].start, feed_jtok_len(&t[sz]), &sz_v)) < 0)
         goto fail;
-    ev.kind = TG_EV_TRADE;
-    ev.instr = s->id;
-    ev.side = type == 0 ? TG_SIDE_BUY : TG_SIDE_SELL;
-    ev.ts_exch = micro * 1000;
-    ev.ts_recv = ts_recv;
-    ev.ts_mono = ts_mono;
-    ev.u.trade_id = (uint64_t)tid;
-    ev.flags = TG_EVF_LAST;
-    feed_emit_counted(h, &ev);
+    feed_emit_make(h, TG_EV_TRADE, s->id, type == 0 ? TG_SIDE_BUY : TG_SIDE_SELL, px_v, sz_v, 0,
+                   (uint64_t)tid, micro * 1000, ts_recv, ts_mono, TG_EVF_LAST);
     return 0;
 fail:
-    bs_count_err(h, rc);
+    if (rc == TG_ERESCALE)
+        return rc;
+    feed_count_error(h->stats, rc);
     bs_log(h, ts_mono, FEED_LOG_WARN, "bad trade dropped", js, &t[obj]);
     return rc;
 }
@@ -381,7 +361,7 @@ static int bs_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
         return n;
     bs_lvl_t *nl = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*nl));
     if (!nl) {
-        TG_STAT_INC(h->stats->err_json);
+        feed_count_error(h->stats, TG_EJSON); /* no memory for a frame this big */
         return -ENOMEM;
     }
     st->lv = nl;
@@ -399,19 +379,19 @@ static int bs_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
         if (sl > xl && memcmp(sp + sl - xl, sfx, xl) == 0)
             s = bs_chan_sym(h, sp, sl - xl, BS_BOOK_PFX);
         if (!s) {
-            TG_STAT_INC(h->stats->err_symbol);
+            feed_count_error(h->stats, TG_ESYMBOL);
             bs_log(h, ts_mono, FEED_LOG_WARN, "unknown stream", buf, &t[stream]);
             return TG_ESYMBOL;
         }
         if (data < 0 || t[data].type != JSMN_OBJECT) {
-            TG_STAT_INC(h->stats->err_field);
+            feed_count_error(h->stats, TG_EFIELD);
             return TG_EFIELD;
         }
         return bs_snapshot(h, s, buf, t, n, data, ts_recv, ts_mono);
     }
     int ev = feed_jtok_get(buf, t, n, 0, "event"), ch = feed_jtok_get(buf, t, n, 0, "channel");
     if (ev < 0 || t[ev].type != JSMN_STRING) {
-        TG_STAT_INC(h->stats->err_field);
+        feed_count_error(h->stats, TG_EFIELD);
         bs_log(h, ts_mono, FEED_LOG_WARN, "frame without event", buf, &t[0]);
         return TG_EFIELD;
     }
@@ -427,12 +407,12 @@ static int bs_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
                 TG_STAT_INC(h->stats->unhandled); /* another channel (order_book_, ...) */
                 return 0;
             }
-            TG_STAT_INC(h->stats->err_symbol);
+            feed_count_error(h->stats, TG_ESYMBOL);
             bs_log(h, ts_mono, FEED_LOG_WARN, "unknown channel", buf, ch > 0 ? &t[ch] : &t[0]);
             return TG_ESYMBOL;
         }
         if (data < 0 || t[data].type != JSMN_OBJECT) {
-            TG_STAT_INC(h->stats->err_field);
+            feed_count_error(h->stats, TG_EFIELD);
             return TG_EFIELD;
         }
         return is_trade ? bs_trade(h, s, buf, t, n, data, ts_recv, ts_mono)
@@ -455,7 +435,7 @@ static int bs_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
         return 0;
     }
     if (feed_jtok_eq(buf, &t[ev], "bts:error")) {
-        TG_STAT_INC(h->stats->err_venue);
+        feed_count_error(h->stats, TG_EPROTO);
         bs_log(h, ts_mono, FEED_LOG_ERROR, "venue error", buf, &t[0]);
         return TG_EPROTO;
     }
@@ -469,7 +449,8 @@ static int bs_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
 {
     uint64_t before = feed_stats_settled(h->stats);
     int rc = bs_frame(h, buf, len, ts_recv, ts_mono);
-    feed_count_handled(h, before);
+    if (rc != TG_ERESCALE) /* else parsed again by feed_frame(), and counted then */
+        feed_count_handled(h, before);
     return rc;
 }
 
@@ -477,21 +458,26 @@ static int bs_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *b
                       int64_t ts_recv, int64_t ts_mono)
 {
     bs_state_t *st = h->vstate;
-    TG_STAT_INC(h->stats->frames);
-    TG_STAT_ADD(h->stats->bytes, len);
-    if (tag >= h->n_instr)
+    if (tag >= h->n_instr) {
+        TG_STAT_INC(h->stats->frames);
+        TG_STAT_ADD(h->stats->bytes, len);
         return -EINVAL;
+    }
     bs_sym_t *s = &st->sym[tag];
     if (status != 200) {
+        TG_STAT_INC(h->stats->frames);
+        TG_STAT_ADD(h->stats->bytes, len);
         s->requested = 0; /* retried on the tick */
-        TG_STAT_INC(h->stats->err_venue);
+        feed_count_error(h->stats, TG_EPROTO);
         feed_logf(h, FEED_LOG_WARN, "bitstamp: snapshot request failed (status %d)", status);
         return TG_EPROTO;
     }
     int n = feed_jtok_parse(&st->jt, body, len);
     if (n < 0 || st->jt.t[0].type != JSMN_OBJECT) {
+        TG_STAT_INC(h->stats->frames);
+        TG_STAT_ADD(h->stats->bytes, len);
         s->requested = 0;
-        TG_STAT_INC(h->stats->err_json);
+        feed_count_error(h->stats, TG_EJSON);
         return TG_EJSON;
     }
     bs_lvl_t *nl = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*nl));
@@ -500,8 +486,44 @@ static int bs_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *b
     st->lv = nl;
     uint64_t before = feed_stats_settled(h->stats);
     int rc = bs_snapshot(h, s, body, st->jt.t, n, 0, ts_recv, ts_mono);
+    if (rc == TG_ERESCALE)
+        return rc; /* feed_rest() delivers the body again: counted then, once */
+    TG_STAT_INC(h->stats->frames);
+    TG_STAT_ADD(h->stats->bytes, len);
     feed_count_handled(h, before);
     return rc;
+}
+
+/* feed_dec raised a pair's scale: bring its buffered diffs (raw values) to the new scales,
+ * exactly. A value the new scale cannot hold drops the pair's buffer, remembered as lost (a
+ * snapshot older than the lost diffs is not used). */
+static void bs_on_rescale(feed_handler_t *h, uint32_t instr, int old_px, int old_sz)
+{
+    bs_state_t *st = h->vstate;
+    if (!st || instr >= TG_INSTR_MAX || st->slot[instr] == 0)
+        return;
+    uint16_t slot = (uint16_t)(st->slot[instr] - 1);
+    int px = feed_px_scale(h, instr), sz = feed_sz_scale(h, instr);
+    int64_t newest = 0;
+    bool lost = false;
+    for (size_t i = 0; i < st->n_pend; i++) {
+        bs_pend_t *p = &st->pend[i];
+        if (p->slot != slot)
+            continue;
+        int64_t a = 0, b = 0;
+        if (tg_dec_rescale(p->px, old_px, px, &a) < 0 || tg_dec_rescale(p->sz, old_sz, sz, &b) < 0)
+            lost = true;
+        p->px = a;
+        p->sz = b;
+        if (p->micro > newest)
+            newest = p->micro;
+    }
+    if (lost) {
+        bs_drop_pending(st, slot);
+        st->sym[slot].lost_micro = newest;
+        feed_logf(h, FEED_LOG_WARN,
+                  "bitstamp: buffered diffs dropped (not representable at the new scale)");
+    }
 }
 
 static void bs_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
@@ -618,6 +640,7 @@ const feed_venue_t feed_venue_bitstamp = {
     .default_url = "wss://ws.bitstamp.net",
     .rest_host = "www.bitstamp.net",
     .rest_key = bs_rest_key,
+    .on_rescale = bs_on_rescale,
     .instr_defaults = bs_instr_defaults,
     .init = bs_init,
     .deinit = bs_deinit,

@@ -22,6 +22,10 @@
  * product's messages (not consecutive across matches): a match whose sequence is not above the
  * last one is a duplicate and is dropped (stale_dropped).
  *
+ * Scales: prices/sizes go through feed_dec at the product's current scales (raised when a
+ * value needs more places: TG_ERESCALE, the frame is parsed again; nothing changes before
+ * every number of a message is parsed).
+ *
  * Times: ISO-8601 UTC text ("2021-04-17T16:43:37.075687Z") converted to ns exactly (integer
  * civil-date arithmetic, up to 9 fractional digits).
  *
@@ -48,7 +52,6 @@
 
 typedef struct cb_sym {
     uint32_t instr;
-    int px_scale, sz_scale;
     bool live;         /* snapshot seen since (re)subscribe */
     uint64_t last_seq; /* last match sequence */
     uint64_t last_tid; /* last trade id */
@@ -147,9 +150,9 @@ static void cb_resync(feed_cb_t *c, int s)
     h->send(h->tctx, msg, (size_t)n);
 }
 
-/* Decode levels of a snapshot side ([[px, sz], ...]) or l2update changes ([[side, px, sz]]).
- * Nothing is emitted unless every level decodes (a book message is all or nothing). Returns
- * the number of levels or an error. */
+/* Decode levels of a snapshot side ([[px, sz], ...]) or l2update changes ([[side, px, sz]])
+ * at the product's current scales. Nothing is emitted unless every level decodes (a book
+ * message is all or nothing). Returns the number of levels, TG_ERESCALE or an error. */
 static int cb_levels(feed_cb_t *c, const char *js, const jsmntok_t *t, int n, int i, int side,
                      const cb_sym_t *y, int64_t *lv, int cap, int used)
 {
@@ -174,11 +177,11 @@ static int cb_levels(feed_cb_t *c, const char *js, const jsmntok_t *t, int n, in
         if (t[p].type != JSMN_STRING || t[p + 1].type != JSMN_STRING || m >= cap)
             return TG_EFIELD;
         int64_t *d = lv + 3 * (size_t)m;
-        int rc = tg_dec_parse_unsigned(js + t[p].start, (size_t)(t[p].end - t[p].start),
-                                       y->px_scale, &d[0]);
+        int rc =
+            feed_dec_px(c->h, y->instr, js + t[p].start, (size_t)(t[p].end - t[p].start), &d[0]);
         if (rc == 0)
-            rc = tg_dec_parse_unsigned(js + t[p + 1].start, (size_t)(t[p + 1].end - t[p + 1].start),
-                                       y->sz_scale, &d[1]);
+            rc = feed_dec_sz(c->h, y->instr, js + t[p + 1].start,
+                             (size_t)(t[p + 1].end - t[p + 1].start), &d[1]);
         if (rc < 0)
             return rc;
         d[2] = sd;
@@ -277,11 +280,11 @@ static int cb_frame(feed_cb_t *c, const char *buf, size_t len, int64_t ts_recv, 
         else
             return TG_EFIELD;
         int64_t px, sz;
-        rc = tg_dec_parse_unsigned(buf + t[price].start, (size_t)(t[price].end - t[price].start),
-                                   y->px_scale, &px);
+        rc = feed_dec_px(h, y->instr, buf + t[price].start, (size_t)(t[price].end - t[price].start),
+                         &px);
         if (rc == 0)
-            rc = tg_dec_parse_unsigned(buf + t[size].start, (size_t)(t[size].end - t[size].start),
-                                       y->sz_scale, &sz);
+            rc = feed_dec_sz(h, y->instr, buf + t[size].start,
+                             (size_t)(t[size].end - t[size].start), &sz);
         if (rc < 0)
             return rc;
         if (y->last_seq && sq <= y->last_seq) {
@@ -346,9 +349,11 @@ static int cb_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
 {
     feed_cb_t *c = h->vstate;
     feed_stats_t *st = h->stats;
-    TG_STAT_INC(st->slow_path);
     int sym = -1, book = 0;
     int rc = cb_frame(c, buf, len, ts_recv, ts_mono, &sym, &book);
+    if (rc == TG_ERESCALE)
+        return rc; /* a scale was raised: feed_frame() parses the frame again (nothing changed) */
+    TG_STAT_INC(st->slow_path);
     if (rc == CB_OK) {
         TG_STAT_INC(st->handled);
         return 0;
@@ -451,8 +456,6 @@ static int cb_init(feed_handler_t *h)
         if (!in || in->id >= TG_INSTR_MAX)
             goto fail;
         c->sym[i].instr = in->id;
-        c->sym[i].px_scale = in->px_scale;
-        c->sym[i].sz_scale = in->sz_scale;
         c->sym[i].name = in->symbol;
     }
     return 0;
@@ -463,7 +466,9 @@ fail:
 
 static void cb_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
 {
-    cfg->px_scale = 8; /* quote increments go down to 1e-8 (e.g. SKL-BTC 0.00001306) */
+    /* initial scales: quote increments go down to 1e-8 (e.g. SKL-BTC 0.00001306); values are
+     * parsed with feed_dec, which raises them when a value needs more places */
+    cfg->px_scale = 8;
     cfg->sz_scale = 8;
     cfg->depth_limit = 0; /* level2 is the full book */
 }

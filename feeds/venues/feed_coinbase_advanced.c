@@ -1,5 +1,888 @@
 /* SPDX-License-Identifier: MIT */
-/* STUB: handler not written yet (on_frame NULL: not offered by feed_venue_find). */
+/*
+ * Coinbase Advanced Trade market data (wss://advanced-trade-ws.coinbase.com) venue handler:
+ * `level2` (arrives as channel "l2_data"), `market_trades`, `heartbeats`; `subscriptions`,
+ * `ticker`, `candles`, `status` acknowledged as unhandled; `{"type":"error"}` a venue error; the
+ * in-band REST product list of a recording (`{"rest":..,"generated":true,"data":..}`) is read
+ * for the products' increments.
+ *
+ * DESIGN
+ * Every frame is {"channel":..,"timestamp":..,"sequence_num":N,"events":[..]}. `sequence_num`
+ * counts every message of the connection (all channels, heartbeats included), so one counter
+ * proves that nothing was lost: the next frame must carry last + 1. Anything else (a gap, a
+ * repeat, a frame we could not read at all and whose number we therefore never saw) emits
+ * TG_EV_GAP for every book of the connection (seq = last number, aux = number received) and
+ * resubscribes `level2` for every product (unsubscribe + subscribe: Coinbase answers with a
+ * new snapshot); updates until that snapshot are dropped (stale_dropped). The frame that showed
+ * the gap is processed normally after it (a snapshot in it is a complete book).
+ *
+ * l2_data: each element of "events" is one exchange message of one product: "snapshot" clears
+ * and fills the book, "update" sets levels; side "bid" / "offer", `price_level`,
+ * `new_quantity` ("0" deletes). ts_exch is the frame's "timestamp" (publication time, ns
+ * precision); the per-level `event_time` is not read (parsing ~46k timestamps of a snapshot
+ * would double its cost for no use). Every number of the frame is parsed (feed_dec: exact, the
+ * scale grows when needed) before any state changes; a book event that cannot be read is never
+ * applied in part: GAP + resubscribe for the products of the frame (all books when its product
+ * cannot be identified).
+ *
+ * market_trades: `side` is the MAKER's side (checked on the recording: the 71 trades whose
+ * price can be placed against the rebuilt book all print at the ask with side "SELL" or at the
+ * bid with side "BUY"), so the aggressor is the opposite. "snapshot" events are recent history:
+ * they seed the per-product trade_id baseline and are not emitted (a reconnect would emit them
+ * twice). "update" events list trades newest first; they are emitted oldest first (sorted by
+ * trade_id), one exchange message per product ending with TG_EVF_LAST. A trade_id not above
+ * the last one is a duplicate (dropped, stale_dropped); a jump (trade_ids are consecutive per
+ * product) is counted in `gaps` and logged, without TG_EV_GAP (books are not affected, and the
+ * sequence_num chain already reports lost frames).
+ *
+ * Sends: at most CA_SENDS_PER_S messages per second (Coinbase: 8 unauthenticated messages per
+ * second per IP). on_open sends one subscribe per channel (level2, market_trades, heartbeats:
+ * heartbeats keep the other subscriptions open when a product is quiet); resubscribes are
+ * batched per step (one unsubscribe for every product waiting, then one subscribe) and paced
+ * from on_frame / on_tick.
+ *
+ * Thread: feed:coinbase-advanced.
+ */
+#define JSMN_STATIC
+#define JSMN_PARENT_LINKS
+#define JSMN_STRICT
+#include <jsmn.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book/tg_dec.h"
+#include "book/tg_err.h"
+#include "feeds/feed.h"
+#include "feeds/feed_jtok.h"
 #include "venues.h"
 
-const feed_venue_t feed_venue_coinbase_advanced = {.name = "coinbase-advanced"};
+#define CA_TOK_INIT    4096
+#define CA_TOK_MAX     (1 << 21) /* the 5.1 MB BTC-USD snapshot needs ~420k tokens */
+#define CA_LOG_BURST   20
+#define CA_SENDS_PER_S 8
+#define CA_NS_PER_S    1000000000LL
+
+enum { CA_RS_IDLE = 0, CA_RS_UNSUB = 1, CA_RS_SUB = 2 }; /* resubscribe step pending */
+enum { CA_OK = 0, CA_UNHANDLED = 1 };
+
+typedef struct ca_sym {
+    uint32_t instr;
+    uint8_t live; /* snapshot seen since (re)subscribe */
+    uint8_t rs;   /* CA_RS_* */
+    uint8_t have_tid;
+    uint64_t last_tid;
+    uint32_t resync_seen;
+    const char *name;
+} ca_sym_t;
+
+typedef struct ca_lvl {
+    int64_t px, sz;
+    uint8_t side;
+} ca_lvl_t;
+
+typedef struct ca_bev { /* one l2_data event */
+    uint32_t sym, first, n;
+    uint8_t snap;
+} ca_bev_t;
+
+typedef struct ca_trd {
+    int64_t px, sz, ts;
+    uint64_t tid;
+    uint32_t sym;
+    uint8_t side, numeric, snap, emit;
+} ca_trd_t;
+
+typedef struct ca_state {
+    feed_jtok_t jt;
+    ca_lvl_t *lv;
+    size_t lv_cap;
+    ca_bev_t *bev;
+    size_t bev_cap;
+    ca_trd_t *tr;
+    size_t tr_cap;
+    ca_sym_t *sym;
+    uint32_t n_sym;
+    uint16_t *slot;
+    feed_ratelim_t rl;
+    uint64_t last_seq;
+    bool have_seq;
+    bool rs_any; /* some product has a resubscribe step pending */
+    bool win_armed;
+    int64_t win_start; /* send budget window (mono ns) */
+    uint32_t win_used;
+    char *sbuf;
+    size_t scap;
+} ca_state_t;
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+static int64_t ca_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z" -> ns since the epoch, exactly. @return 0 or TG_EFIELD. */
+static int ca_time(const char *s, size_t n, int64_t *out)
+{
+    static const int pos[6] = {0, 5, 8, 11, 14, 17}, len[6] = {4, 2, 2, 2, 2, 2};
+    static const char sep[6] = {'-', '-', 'T', ':', ':', 0};
+    int v[6];
+    if (n < 20)
+        return TG_EFIELD;
+    for (int i = 0; i < 6; i++) {
+        int x = 0;
+        for (int k = 0; k < len[i]; k++) {
+            unsigned d = (unsigned)(unsigned char)s[pos[i] + k] - '0';
+            if (d > 9)
+                return TG_EFIELD;
+            x = x * 10 + (int)d;
+        }
+        if (sep[i] && s[pos[i] + len[i]] != sep[i])
+            return TG_EFIELD;
+        v[i] = x;
+    }
+    if (v[0] < 1970 || v[0] > 2261 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 ||
+        v[4] > 59 || v[5] > 60)
+        return TG_EFIELD;
+    size_t i = 19;
+    int64_t frac = 0;
+    int digits = 0;
+    if (s[i] == '.') {
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+            if (digits == 9)
+                return TG_EFIELD;
+            frac = frac * 10 + (s[i] - '0');
+            digits++;
+        }
+        if (digits == 0)
+            return TG_EFIELD;
+    }
+    if (i + 1 != n || s[i] != 'Z')
+        return TG_EFIELD;
+    for (; digits < 9; digits++)
+        frac *= 10;
+    int64_t days = ca_days_from_civil(v[0], (unsigned)v[1], (unsigned)v[2]);
+    *out = (((days * 24 + v[3]) * 60 + v[4]) * 60 + v[5]) * CA_NS_PER_S + frac;
+    return 0;
+}
+
+static int ca_tok_time(const char *js, const jsmntok_t *t, int64_t *out)
+{
+    if (t->type != JSMN_STRING)
+        return TG_EFIELD;
+    return ca_time(js + t->start, feed_jtok_len(t), out);
+}
+
+static int ca_lookup(feed_handler_t *h, const char *js, const jsmntok_t *t)
+{
+    ca_state_t *st = h->vstate;
+    if (t->type != JSMN_STRING)
+        return TG_EFIELD;
+    int i = feed_slot_find(h, st->slot, js + t->start, feed_jtok_len(t));
+    return i < 0 ? TG_ESYMBOL : i;
+}
+
+/* Case-insensitive comparison of a string token with a lower-case literal. */
+static bool ca_str_ieq(const char *js, const jsmntok_t *t, const char *lit)
+{
+    size_t n = strlen(lit);
+    if (t->type != JSMN_STRING || feed_jtok_len(t) != n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = js[t->start + (int)i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + 32);
+        if (c != lit[i])
+            return false;
+    }
+    return true;
+}
+
+/* ---- resubscribe (paced) ------------------------------------------------------------------ */
+
+/* Queue a level2 resubscribe of product i: its updates are dropped until the new snapshot. */
+static void ca_want_resync(feed_handler_t *h, uint32_t i)
+{
+    ca_state_t *st = h->vstate;
+    ca_sym_t *s = &st->sym[i];
+    s->live = 0;
+    if (s->rs != CA_RS_IDLE)
+        return; /* one already under way */
+    s->rs = CA_RS_UNSUB;
+    st->rs_any = true;
+    TG_STAT_INC(h->stats->resyncs);
+}
+
+/* One {"type":"<op>","product_ids":[every product at step],"channel":"level2"}. */
+static int ca_send_step(feed_handler_t *h, const char *op, uint8_t step)
+{
+    ca_state_t *st = h->vstate;
+    size_t n = (size_t)snprintf(st->sbuf, st->scap, "{\"type\":\"%s\",\"product_ids\":[", op);
+    int k = 0;
+    for (uint32_t i = 0; i < st->n_sym; i++)
+        if (st->sym[i].rs == step)
+            n += (size_t)snprintf(st->sbuf + n, st->scap - n, "%s\"%s\"", k++ ? "," : "",
+                                  st->sym[i].name);
+    n += (size_t)snprintf(st->sbuf + n, st->scap - n, "],\"channel\":\"level2\"}");
+    if (n >= st->scap)
+        return -ENOSPC;
+    return feed_send(h, st->sbuf, n);
+}
+
+/* The send budget's one-second window. on_open has no clock: its subscribes count in the
+ * window that the first frame opens. */
+static void ca_window(ca_state_t *st, int64_t now)
+{
+    if (!st->win_armed) {
+        st->win_armed = true;
+        st->win_start = now;
+    } else if (now - st->win_start >= CA_NS_PER_S || now < st->win_start) {
+        st->win_start = now;
+        st->win_used = 0;
+    }
+}
+
+/* Send the pending resubscribe steps the budget allows (CA_SENDS_PER_S per second). */
+static void ca_pump(feed_handler_t *h, int64_t now)
+{
+    ca_state_t *st = h->vstate;
+    if (!st->rs_any)
+        return;
+    ca_window(st, now);
+    static const struct {
+        const char *op;
+        uint8_t from, to;
+    } steps[2] = {{"unsubscribe", CA_RS_UNSUB, CA_RS_SUB}, {"subscribe", CA_RS_SUB, CA_RS_IDLE}};
+    bool left = false;
+    for (int k = 0; k < 2; k++) {
+        bool any = false;
+        for (uint32_t i = 0; i < st->n_sym && !any; i++)
+            any = st->sym[i].rs == steps[k].from;
+        if (!any)
+            continue;
+        if (st->win_used >= CA_SENDS_PER_S) {
+            left = true;
+            continue;
+        }
+        st->win_used++;
+        if (ca_send_step(h, steps[k].op, steps[k].from) < 0) {
+            /* no transport to resubscribe through: start over on a new connection */
+            for (uint32_t i = 0; i < st->n_sym; i++)
+                st->sym[i].rs = CA_RS_IDLE;
+            st->rs_any = false;
+            if (h->reconnect)
+                h->reconnect(h->tctx, "coinbase-advanced: resubscribe failed");
+            return;
+        }
+        for (uint32_t i = 0; i < st->n_sym; i++)
+            if (st->sym[i].rs == steps[k].from)
+                st->sym[i].rs = steps[k].to;
+        if (steps[k].to != CA_RS_IDLE)
+            left = true;
+    }
+    if (left) {
+        left = false;
+        for (uint32_t i = 0; i < st->n_sym && !left; i++)
+            left = st->sym[i].rs != CA_RS_IDLE;
+    }
+    st->rs_any = left;
+}
+
+/* The books of this connection cannot be trusted any more: GAP each, resubscribe level2. */
+static void ca_gap_books(feed_handler_t *h, uint64_t last, uint64_t got, int64_t ts_recv,
+                         int64_t ts_mono)
+{
+    ca_state_t *st = h->vstate;
+    if (!(h->channels & FEED_CH_BOOK))
+        return;
+    for (uint32_t i = 0; i < st->n_sym; i++) {
+        feed_emit_make(h, TG_EV_GAP, st->sym[i].instr, 0, 0, 0, last, got, 0, ts_recv, ts_mono,
+                       TG_EVF_LAST);
+        ca_want_resync(h, i);
+    }
+}
+
+/* One product's book: GAP (when it was valid) and resubscribe. */
+static void ca_gap_one(feed_handler_t *h, uint32_t i, int64_t ts_recv, int64_t ts_mono)
+{
+    ca_state_t *st = h->vstate;
+    if (st->sym[i].live) {
+        feed_emit_make(h, TG_EV_GAP, st->sym[i].instr, 0, 0, 0, st->last_seq, 0, 0, ts_recv,
+                       ts_mono, TG_EVF_LAST);
+        TG_STAT_INC(h->stats->gaps);
+    }
+    ca_want_resync(h, i);
+}
+
+/* ---- l2_data -------------------------------------------------------------------------------- */
+
+/* Parse every event of an l2_data frame into st->bev / st->lv. *done counts the events read
+ * completely; on error, *bad is the index of the product whose event failed (-1: not known).
+ * @return number of events, TG_ERESCALE, or an error. */
+static int ca_l2_parse(feed_handler_t *h, const char *js, const jsmntok_t *t, int n, int evs,
+                       int *done, int *bad)
+{
+    ca_state_t *st = h->vstate;
+    size_t nl = 0, ne = 0;
+    *done = 0;
+    if (evs < 0 || t[evs].type != JSMN_ARRAY)
+        return TG_EFIELD;
+    int k = evs + 1;
+    for (int e = 0; e < t[evs].size; e++, k = feed_jtok_next(t, n, k)) {
+        *bad = -1;
+        if (k >= n || t[k].type != JSMN_OBJECT)
+            return TG_EFIELD;
+        /* one pass over the event's keys: "updates" can span ~420k tokens */
+        int ty = -1, pi = -1, up = -1, kk = k + 1;
+        for (int f = 0; f < t[k].size && kk + 1 < n; f++) {
+            if (feed_jtok_str_is(js, &t[kk], "type"))
+                ty = kk + 1;
+            else if (feed_jtok_str_is(js, &t[kk], "product_id"))
+                pi = kk + 1;
+            else if (feed_jtok_str_is(js, &t[kk], "updates"))
+                up = kk + 1;
+            kk = feed_jtok_next(t, n, kk + 1);
+        }
+        if (pi < 0)
+            return TG_EFIELD;
+        int s = ca_lookup(h, js, &t[pi]);
+        if (s < 0)
+            return s;
+        *bad = s;
+        uint8_t snap;
+        if (ty >= 0 && feed_jtok_str_is(js, &t[ty], "snapshot"))
+            snap = 1;
+        else if (ty >= 0 && feed_jtok_str_is(js, &t[ty], "update"))
+            snap = 0;
+        else
+            return TG_EFIELD;
+        if (up < 0 || t[up].type != JSMN_ARRAY || ne >= st->bev_cap)
+            return TG_EFIELD;
+        uint32_t instr = st->sym[s].instr;
+        ca_bev_t *b = &st->bev[ne];
+        b->sym = (uint32_t)s;
+        b->snap = snap;
+        b->first = (uint32_t)nl;
+        int u = up + 1;
+        for (int m = 0; m < t[up].size; m++, u = feed_jtok_next(t, n, u)) {
+            if (u >= n || t[u].type != JSMN_OBJECT || nl >= st->lv_cap)
+                return TG_EFIELD;
+            int sd = -1, px = -1, qt = -1, kk = u + 1;
+            for (int f = 0; f < t[u].size && kk + 1 < n; f++) {
+                if (feed_jtok_str_is(js, &t[kk], "side"))
+                    sd = kk + 1;
+                else if (feed_jtok_str_is(js, &t[kk], "price_level"))
+                    px = kk + 1;
+                else if (feed_jtok_str_is(js, &t[kk], "new_quantity"))
+                    qt = kk + 1;
+                kk = feed_jtok_next(t, n, kk + 1);
+            }
+            if (sd < 0 || px < 0 || qt < 0 || t[px].type != JSMN_STRING ||
+                t[qt].type != JSMN_STRING)
+                return TG_EFIELD;
+            ca_lvl_t *l = &st->lv[nl];
+            if (feed_jtok_str_is(js, &t[sd], "bid"))
+                l->side = TG_SIDE_BID;
+            else if (feed_jtok_str_is(js, &t[sd], "offer"))
+                l->side = TG_SIDE_ASK;
+            else
+                return TG_EFIELD;
+            int rc = feed_dec_px(h, instr, js + t[px].start, feed_jtok_len(&t[px]), &l->px);
+            if (rc < 0)
+                return rc;
+            if (l->px == 0)
+                return TG_EFIELD;
+            rc = feed_dec_sz(h, instr, js + t[qt].start, feed_jtok_len(&t[qt]), &l->sz);
+            if (rc < 0)
+                return rc;
+            nl++;
+        }
+        b->n = (uint32_t)(nl - b->first);
+        *done = (int)++ne;
+    }
+    *bad = -1;
+    return (int)ne;
+}
+
+static void ca_l2_emit(feed_handler_t *h, int ne, uint64_t seq, int64_t ts, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    ca_state_t *st = h->vstate;
+    for (int e = 0; e < ne; e++) {
+        const ca_bev_t *b = &st->bev[e];
+        ca_sym_t *s = &st->sym[b->sym];
+        uint16_t fl = 0;
+        if (b->snap) {
+            fl = TG_EVF_SNAPSHOT;
+            feed_emit_make(h, TG_EV_BOOK_CLEAR, s->instr, 0, 0, 0, seq, 0, ts, ts_recv, ts_mono,
+                           fl);
+            TG_STAT_INC(h->stats->snapshots);
+            s->live = 1;
+        } else if (!s->live) {
+            TG_STAT_INC(h->stats->stale_dropped); /* waiting for a snapshot */
+            continue;
+        } else if (b->n == 0) {
+            continue;
+        }
+        for (uint32_t i = b->first; i < b->first + b->n; i++)
+            feed_emit_make(h, TG_EV_LEVEL, s->instr, st->lv[i].side, st->lv[i].px, st->lv[i].sz,
+                           seq, 0, ts, ts_recv, ts_mono, fl);
+        feed_end_message(h, s->instr, ts, ts_recv, ts_mono);
+    }
+}
+
+/* ---- market_trades -------------------------------------------------------------------------- */
+
+static int ca_trades_parse(feed_handler_t *h, const char *js, const jsmntok_t *t, int n, int evs)
+{
+    ca_state_t *st = h->vstate;
+    size_t nt = 0;
+    if (evs < 0 || t[evs].type != JSMN_ARRAY)
+        return TG_EFIELD;
+    int k = evs + 1;
+    for (int e = 0; e < t[evs].size; e++, k = feed_jtok_next(t, n, k)) {
+        if (k >= n || t[k].type != JSMN_OBJECT)
+            return TG_EFIELD;
+        int ty = feed_jtok_get(js, t, n, k, "type"), ta = feed_jtok_get(js, t, n, k, "trades");
+        uint8_t snap;
+        if (ty >= 0 && feed_jtok_str_is(js, &t[ty], "snapshot"))
+            snap = 1;
+        else if (ty >= 0 && feed_jtok_str_is(js, &t[ty], "update"))
+            snap = 0;
+        else
+            return TG_EFIELD;
+        if (ta < 0 || t[ta].type != JSMN_ARRAY)
+            return TG_EFIELD;
+        int q = ta + 1;
+        for (int m = 0; m < t[ta].size; m++, q = feed_jtok_next(t, n, q)) {
+            if (q >= n || t[q].type != JSMN_OBJECT || nt >= st->tr_cap)
+                return TG_EFIELD;
+            int pi = -1, id = -1, px = -1, sz = -1, tm = -1, sd = -1, kk = q + 1;
+            for (int f = 0; f < t[q].size && kk + 1 < n; f++) {
+                const jsmntok_t *key = &t[kk];
+                if (feed_jtok_str_is(js, key, "product_id"))
+                    pi = kk + 1;
+                else if (feed_jtok_str_is(js, key, "trade_id"))
+                    id = kk + 1;
+                else if (feed_jtok_str_is(js, key, "price"))
+                    px = kk + 1;
+                else if (feed_jtok_str_is(js, key, "size"))
+                    sz = kk + 1;
+                else if (feed_jtok_str_is(js, key, "time"))
+                    tm = kk + 1;
+                else if (feed_jtok_str_is(js, key, "side"))
+                    sd = kk + 1;
+                kk = feed_jtok_next(t, n, kk + 1);
+            }
+            if (pi < 0 || id < 0 || px < 0 || sz < 0 || tm < 0 || sd < 0 ||
+                t[px].type != JSMN_STRING || t[sz].type != JSMN_STRING ||
+                (t[id].type != JSMN_STRING && t[id].type != JSMN_PRIMITIVE) ||
+                feed_jtok_len(&t[id]) == 0)
+                return TG_EFIELD;
+            int s = ca_lookup(h, js, &t[pi]);
+            if (s < 0)
+                return s;
+            ca_trd_t *r = &st->tr[nt];
+            r->sym = (uint32_t)s;
+            r->snap = snap;
+            r->emit = 0;
+            /* side is the maker's: the aggressor took the other side */
+            if (ca_str_ieq(js, &t[sd], "sell"))
+                r->side = TG_SIDE_BUY;
+            else if (ca_str_ieq(js, &t[sd], "buy"))
+                r->side = TG_SIDE_SELL;
+            else
+                return TG_EFIELD;
+            int rc = ca_tok_time(js, &t[tm], &r->ts);
+            if (rc < 0)
+                return rc;
+            int64_t v;
+            if (feed_jtok_i64(js, &t[id], &v) == 0 && v >= 0) {
+                r->tid = (uint64_t)v;
+                r->numeric = 1;
+            } else {
+                r->tid = feed_hash_id(js + t[id].start, feed_jtok_len(&t[id]));
+                r->numeric = 0;
+            }
+            uint32_t instr = st->sym[s].instr;
+            if ((rc = feed_dec_px(h, instr, js + t[px].start, feed_jtok_len(&t[px]), &r->px)) < 0)
+                return rc;
+            if ((rc = feed_dec_sz(h, instr, js + t[sz].start, feed_jtok_len(&t[sz]), &r->sz)) < 0)
+                return rc;
+            nt++;
+        }
+    }
+    return (int)nt;
+}
+
+static void ca_trades_emit(feed_handler_t *h, int nt, uint64_t seq, int64_t ts_recv,
+                           int64_t ts_mono, const char *buf, size_t len)
+{
+    ca_state_t *st = h->vstate;
+    ca_trd_t *tr = st->tr;
+    /* oldest first: Coinbase lists trades newest first; sort by (product, trade_id) when the
+     * ids are numbers (insertion sort, stable; a message has a handful of trades) */
+    bool numeric = true;
+    for (int i = 0; i < nt; i++)
+        numeric = numeric && tr[i].numeric;
+    if (numeric) {
+        for (int i = 1; i < nt; i++) {
+            ca_trd_t x = tr[i];
+            int j = i - 1;
+            while (j >= 0 && (tr[j].sym > x.sym || (tr[j].sym == x.sym && tr[j].tid > x.tid))) {
+                tr[j + 1] = tr[j];
+                j--;
+            }
+            tr[j + 1] = x;
+        }
+    } else {
+        for (int i = 0, j = nt - 1; i < j; i++, j--) {
+            ca_trd_t x = tr[i];
+            tr[i] = tr[j];
+            tr[j] = x;
+        }
+    }
+    int last = -1;
+    for (int i = 0; i < nt; i++) {
+        ca_trd_t *r = &tr[i];
+        ca_sym_t *s = &st->sym[r->sym];
+        if (r->numeric && s->have_tid && r->tid <= s->last_tid) {
+            if (!r->snap)
+                TG_STAT_INC(h->stats->stale_dropped); /* already seen */
+            continue;
+        }
+        if (r->numeric) {
+            if (!r->snap && s->have_tid && r->tid != s->last_tid + 1) {
+                TG_STAT_INC(h->stats->gaps);
+                feed_log_frame(h, &st->rl, ts_mono, FEED_LOG_WARN, "trade_id gap (trades lost)", 0,
+                               buf, len);
+            }
+            s->last_tid = r->tid;
+            s->have_tid = 1;
+        }
+        if (r->snap || !(h->channels & FEED_CH_TRADES))
+            continue; /* history: baseline only */
+        r->emit = 1;
+        last = i;
+    }
+    for (int i = 0; i <= last; i++) {
+        if (!tr[i].emit)
+            continue;
+        int nx = i + 1;
+        while (nx <= last && !tr[nx].emit)
+            nx++;
+        uint16_t fl = nx > last || tr[nx].sym != tr[i].sym ? TG_EVF_LAST : 0;
+        feed_emit_make(h, TG_EV_TRADE, st->sym[tr[i].sym].instr, tr[i].side, tr[i].px, tr[i].sz,
+                       seq, tr[i].tid, tr[i].ts, ts_recv, ts_mono, fl);
+    }
+}
+
+/* ---- in-band REST product list (recordings) ------------------------------------------------ */
+
+/* {"rest":"<url>","generated":true,"data":{"products":[{"product_id",..,"price_increment",
+ * "quote_increment","base_increment"},..]}}: the increments of our products go through feed_dec,
+ * which raises a scale that holds fewer places (it never lowers one). */
+static int ca_rest_line(feed_handler_t *h, const char *js, const jsmntok_t *t, int n, int data)
+{
+    int prods = feed_jtok_get(js, t, n, data, "products");
+    if (prods < 0 || t[prods].type != JSMN_ARRAY)
+        return CA_UNHANDLED;
+    int ours = 0, k = prods + 1;
+    for (int m = 0; m < t[prods].size && k < n; m++, k = feed_jtok_next(t, n, k)) {
+        int pi = feed_jtok_get(js, t, n, k, "product_id");
+        if (pi < 0)
+            continue;
+        int s = ca_lookup(h, js, &t[pi]);
+        if (s < 0)
+            continue;
+        ours++;
+        ca_state_t *st = h->vstate;
+        uint32_t instr = st->sym[s].instr;
+        int px = feed_jtok_get(js, t, n, k, "price_increment");
+        if (px < 0 || t[px].type != JSMN_STRING)
+            px = feed_jtok_get(js, t, n, k, "quote_increment");
+        int bz = feed_jtok_get(js, t, n, k, "base_increment");
+        int64_t v;
+        if (px >= 0 && t[px].type == JSMN_STRING &&
+            feed_dec_px(h, instr, js + t[px].start, feed_jtok_len(&t[px]), &v) == TG_ERESCALE)
+            return TG_ERESCALE;
+        if (bz >= 0 && t[bz].type == JSMN_STRING &&
+            feed_dec_sz(h, instr, js + t[bz].start, feed_jtok_len(&t[bz]), &v) == TG_ERESCALE)
+            return TG_ERESCALE;
+    }
+    return ours ? CA_OK : CA_UNHANDLED;
+}
+
+/* ---- frames --------------------------------------------------------------------------------- */
+
+static int ca_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                    int64_t ts_mono, bool *acted)
+{
+    ca_state_t *st = h->vstate;
+    int n = feed_jtok_parse(&st->jt, buf, len);
+    if (n < 0 || st->jt.t[0].type != JSMN_OBJECT)
+        return TG_EJSON;
+    /* scratch for levels / events / trades, grown with the token array (no allocation once big
+     * enough) */
+    void *p;
+    if (!(p = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 4, sizeof(ca_lvl_t))))
+        return -ENOMEM;
+    st->lv = p;
+    if (!(p = feed_jtok_scratch(st->bev, &st->bev_cap, &st->jt, 4, sizeof(ca_bev_t))))
+        return -ENOMEM;
+    st->bev = p;
+    if (!(p = feed_jtok_scratch(st->tr, &st->tr_cap, &st->jt, 8, sizeof(ca_trd_t))))
+        return -ENOMEM;
+    st->tr = p;
+    const jsmntok_t *t = st->jt.t;
+    if (feed_jtok_next(t, n, 0) != n)
+        return TG_EJSON; /* bytes after the object */
+    int ch = -1, sq = -1, evs = -1, tsi = -1, ty = -1, rest = -1, data = -1, k = 1;
+    for (int j = 0; j < t[0].size && k + 1 < n; j++) {
+        const jsmntok_t *key = &t[k];
+        if (feed_jtok_str_is(buf, key, "channel"))
+            ch = k + 1;
+        else if (feed_jtok_str_is(buf, key, "sequence_num"))
+            sq = k + 1;
+        else if (feed_jtok_str_is(buf, key, "events"))
+            evs = k + 1;
+        else if (feed_jtok_str_is(buf, key, "timestamp"))
+            tsi = k + 1;
+        else if (feed_jtok_str_is(buf, key, "type"))
+            ty = k + 1;
+        else if (feed_jtok_str_is(buf, key, "rest"))
+            rest = k + 1;
+        else if (feed_jtok_str_is(buf, key, "data"))
+            data = k + 1;
+        k = feed_jtok_next(t, n, k + 1);
+    }
+    if (rest >= 0 && data >= 0)
+        return ca_rest_line(h, buf, t, n, data);
+    if (ty >= 0 && feed_jtok_str_is(buf, &t[ty], "error"))
+        return TG_EPROTO;
+    if (ch < 0 || t[ch].type != JSMN_STRING)
+        return TG_EFIELD;
+    uint64_t seq = 0;
+    if (sq >= 0 && feed_jtok_u64(buf, &t[sq], &seq) < 0)
+        return TG_EFIELD;
+    bool l2 = feed_jtok_str_is(buf, &t[ch], "l2_data");
+    bool trades = feed_jtok_str_is(buf, &t[ch], "market_trades");
+    int64_t ts = 0;
+    int rc = 0, bad = -1, done = 0, cnt = 0;
+    if (l2)
+        rc = cnt = ca_l2_parse(h, buf, t, n, evs, &done, &bad);
+    else if (trades)
+        rc = cnt = ca_trades_parse(h, buf, t, n, evs);
+    if (rc >= 0 && (l2 || trades) && tsi >= 0)
+        rc = ca_tok_time(buf, &t[tsi], &ts);
+    if (rc == TG_ERESCALE)
+        return rc; /* parsed again at the new scale: nothing changed yet */
+    /* the connection-wide chain: every message carries the next number */
+    if (sq >= 0) {
+        if (st->have_seq && seq != st->last_seq + 1) {
+            TG_STAT_INC(h->stats->gaps);
+            feed_log_frame(h, &st->rl, ts_mono, FEED_LOG_WARN,
+                           "sequence_num gap: every book resyncs", 0, buf, len);
+            ca_gap_books(h, st->last_seq, seq, ts_recv, ts_mono);
+            *acted = true;
+        }
+        st->last_seq = seq;
+        st->have_seq = true;
+    }
+    if (rc < 0) {
+        if (l2 && (h->channels & FEED_CH_BOOK)) {
+            /* an unreadable book message: the books it names are no longer Coinbase's (every
+             * book when the failing event's product is unknown) */
+            bool all = cnt < 0 && bad < 0;
+            for (uint32_t i = 0; i < st->n_sym; i++) {
+                bool hit = all || (int)i == bad;
+                for (int e = 0; e < done && !hit; e++)
+                    hit = st->bev[e].sym == i;
+                if (hit)
+                    ca_gap_one(h, i, ts_recv, ts_mono);
+            }
+        }
+        return rc;
+    }
+    if (l2) {
+        if (!(h->channels & FEED_CH_BOOK))
+            return CA_UNHANDLED;
+        ca_l2_emit(h, cnt, seq, ts, ts_recv, ts_mono);
+        return CA_OK;
+    }
+    if (trades) {
+        ca_trades_emit(h, cnt, seq, ts_recv, ts_mono, buf, len);
+        return CA_OK;
+    }
+    return CA_UNHANDLED; /* heartbeats, subscriptions, ticker, candles, status, ... */
+}
+
+/* Every frame counts exactly once: handled, unhandled or one err_* counter. */
+static int ca_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    ca_state_t *st = h->vstate;
+    uint64_t before = feed_stats_settled(h->stats);
+    bool acted = false;
+    TG_STAT_INC(h->stats->slow_path);
+    ca_window(st, ts_mono);
+    int rc = ca_frame(h, buf, len, ts_recv, ts_mono, &acted);
+    if (rc == TG_ERESCALE)
+        return rc; /* feed_frame parses it again; counted then */
+    if (rc == CA_UNHANDLED && !acted) {
+        TG_STAT_INC(h->stats->unhandled);
+    } else if (rc < 0) {
+        const char *what = feed_count_error(h->stats, rc);
+        feed_log_frame(h, &st->rl, ts_mono, FEED_LOG_WARN, what, rc == TG_EPROTO ? 0 : rc, buf,
+                       len);
+    }
+    feed_count_handled(h, before);
+    ca_pump(h, ts_mono);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------ */
+
+static void ca_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
+{
+    /* increments go down to 1e-8 in the 2026 product list (price and base); a product that
+     * needs more places raises its scale by itself (feed_dec) */
+    cfg->px_scale = 8;
+    cfg->sz_scale = 8;
+    cfg->depth_limit = 0; /* level2 is the full book */
+}
+
+static void ca_deinit(feed_handler_t *h)
+{
+    ca_state_t *st = h->vstate;
+    if (!st)
+        return;
+    feed_jtok_deinit(&st->jt);
+    free(st->lv);
+    free(st->bev);
+    free(st->tr);
+    free(st->sym);
+    free(st->slot);
+    free(st->sbuf);
+    feed_vstate_free(h);
+}
+
+static int ca_init(feed_handler_t *h)
+{
+    ca_state_t *st = feed_vstate_new(h, sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    st->rl.burst = CA_LOG_BURST;
+    st->rl.period = FEED_LOG_PERIOD_10S;
+    st->n_sym = h->n_instr;
+    st->scap = 128 + (size_t)h->n_instr * (TG_SYMBOL_MAX + 3);
+    st->sym = calloc(st->n_sym ? st->n_sym : 1, sizeof(*st->sym));
+    st->slot = feed_slots_new(h);
+    st->sbuf = malloc(st->scap);
+    if (!st->sym || !st->slot || !st->sbuf || feed_jtok_init(&st->jt, CA_TOK_INIT, CA_TOK_MAX) < 0)
+        goto fail;
+    for (uint32_t i = 0; i < st->n_sym; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
+        if (!in || !feed_json_safe(in->symbol))
+            goto fail;
+        st->sym[i].instr = h->instr[i];
+        st->sym[i].name = in->symbol;
+    }
+    return 0;
+fail:
+    ca_deinit(h);
+    return -ENOMEM;
+}
+
+static int ca_on_open(feed_handler_t *h)
+{
+    ca_state_t *st = h->vstate;
+    st->have_seq = false;
+    st->last_seq = 0;
+    st->rs_any = false;
+    for (uint32_t i = 0; i < st->n_sym; i++) {
+        ca_sym_t *s = &st->sym[i];
+        s->live = 0;
+        s->rs = CA_RS_IDLE;
+        s->have_tid = 0;
+        s->last_tid = 0;
+        s->resync_seen = feed_resync_count(h, s->instr);
+    }
+    st->win_armed = false;
+    st->win_used = 0;
+    if (st->n_sym == 0)
+        return 0;
+    const char *chans[3];
+    int nc = 0;
+    if (h->channels & FEED_CH_BOOK)
+        chans[nc++] = "level2";
+    if (h->channels & FEED_CH_TRADES)
+        chans[nc++] = "market_trades";
+    chans[nc++] = "heartbeats"; /* keeps quiet subscriptions open */
+    for (int c = 0; c < nc; c++) {
+        size_t n =
+            (size_t)snprintf(st->sbuf, st->scap, "{\"type\":\"subscribe\",\"product_ids\":[");
+        for (uint32_t i = 0; i < st->n_sym; i++)
+            n += (size_t)snprintf(st->sbuf + n, st->scap - n, "%s\"%s\"", i ? "," : "",
+                                  st->sym[i].name);
+        n += (size_t)snprintf(st->sbuf + n, st->scap - n, "],\"channel\":\"%s\"}", chans[c]);
+        if (n >= st->scap)
+            return -ENOSPC;
+        int rc = feed_send(h, st->sbuf, n);
+        if (rc < 0)
+            return rc;
+        st->win_used++;
+    }
+    return 0;
+}
+
+static void ca_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
+{
+    ca_state_t *st = h->vstate;
+    for (uint32_t i = 0; i < st->n_sym; i++) {
+        feed_emit_make(h, TG_EV_STALE, st->sym[i].instr, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
+                       TG_EVF_LAST | TG_EVF_RESYNC);
+        st->sym[i].live = 0;
+        st->sym[i].rs = CA_RS_IDLE;
+    }
+    st->rs_any = false;
+    st->have_seq = false;
+}
+
+static void ca_on_tick(feed_handler_t *h, int64_t now_mono)
+{
+    ca_state_t *st = h->vstate;
+    for (uint32_t i = 0; i < st->n_sym; i++) {
+        if (feed_resync_asked(h, st->sym[i].instr, &st->sym[i].resync_seen) &&
+            (h->channels & FEED_CH_BOOK)) {
+            feed_logf_limited(h, &st->rl, now_mono, FEED_LOG_WARN,
+                              "coinbase-advanced: %s: builder asked for a resync, resubscribing",
+                              st->sym[i].name);
+            ca_want_resync(h, i);
+        }
+    }
+    ca_pump(h, now_mono);
+}
+
+const feed_venue_t feed_venue_coinbase_advanced = {
+    .name = "coinbase-advanced",
+    .default_url = "wss://advanced-trade-ws.coinbase.com",
+    .rest_host = NULL, /* snapshots come on the websocket */
+    .max_symbols_per_conn = 0,
+    .max_sends_per_s = CA_SENDS_PER_S,
+    .instr_defaults = ca_instr_defaults,
+    .init = ca_init,
+    .deinit = ca_deinit,
+    .on_open = ca_on_open,
+    .on_frame = ca_on_frame,
+    .on_rest = NULL,
+    .on_close = ca_on_close,
+    .on_tick = ca_on_tick,
+};

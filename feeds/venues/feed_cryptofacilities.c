@@ -1,5 +1,547 @@
 /* SPDX-License-Identifier: MIT */
-/* STUB: handler not written yet (on_frame NULL: not offered by feed_venue_find). */
+/*
+ * Kraken Futures websocket v1 (wss://futures.kraken.com/ws/v1; formerly Crypto Facilities,
+ * tardis-dev id "cryptofacilities") venue handler: "book_snapshot" then single-level "book"
+ * messages chained by a per-product seq, "trade" (and "trade_snapshot", ignored), the
+ * "heartbeat" feed, and the event objects (info, subscribed, unsubscribed, error, alert).
+ *
+ * DESIGN
+ * Frames are tokenized with jsmn (feed_jtok.h) and dispatched on "feed" (data) or "event"
+ * (control). Every number of a message is decoded with feed_dec_px / feed_dec_sz (exact; a value
+ * that needs more places raises the instrument's scale and returns TG_ERESCALE at once, the
+ * frame is parsed again) before anything changes or is emitted.
+ * Book: book_snapshot = TG_EV_BOOK_CLEAR + levels flagged TG_EVF_SNAPSHOT (seq = its seq). A
+ * "book" message is one level {side buy|sell, price, qty (0 deletes), seq, timestamp}; its seq
+ * must be the product's previous seq + 1 (the snapshot's seq counts), else TG_EV_GAP (seq =
+ * last seq, aux = the seq received), gaps++, and the product's book feed is unsubscribed and
+ * subscribed again (a new book_snapshot follows; book messages until then are dropped,
+ * stale_dropped, as are book messages before the first snapshot). An unreadable book message
+ * resyncs the same way.
+ * Product ids: Kraken Futures answers in upper case (PI_XBTUSD) whatever case the subscribe used
+ * (the recording subscribes "pi_xbtusd"); we subscribe with the configured spelling and look
+ * products up case-insensitively (tg_instr_reg_find_nocase).
+ * Trades: "side" is the taker's side (Kraken Futures: "the classification of the taker side"),
+ * so it is the aggressor; uid (a UUID) is hashed into u.trade_id (feed_hash_id), seq goes in seq.
+ * "type" fill, liquidation and block are emitted; assignment and termination (positions moved
+ * at settlement / option assignment, not market trades) are counted unhandled.
+ * trade_snapshot (the last trades before the subscription) is not emitted: a reconnect would
+ * emit them twice (tardis-dev ignores them too).
+ * Keep-alive: Kraken Futures closes connections on which the client stays silent (about 60 s);
+ * the transport pings only when nothing is received for ping_ms, which a busy feed never is, so
+ * on_tick sends an application message every CF_KEEPALIVE_NS (the heartbeat subscribe again,
+ * answered by a harmless "subscribed" ack). The heartbeat feed (one frame a minute from the
+ * venue) is subscribed too, so a quiet product list still shows a live connection.
+ * Thread: feed:cryptofacilities (everything here).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book/tg_dec.h"
+#include "book/tg_err.h"
+#include "feeds/feed.h"
+#include "feeds/feed_jtok.h"
 #include "venues.h"
 
-const feed_venue_t feed_venue_cryptofacilities = {.name = "cryptofacilities"};
+#define CF_TOK_INIT     4096
+#define CF_TOK_MAX      (1 << 20)
+#define CF_SUB_BATCH    50 /* product_ids per subscribe message */
+#define CF_SENDS_PER_S  10 /* our pacing (no published figure) */
+#define CF_KEEPALIVE_NS (30 * 1000000000LL)
+
+typedef struct cf_lvl {
+    int64_t px, sz;
+    uint8_t side;
+} cf_lvl_t;
+
+typedef struct cf_sym {
+    uint32_t id;
+    uint8_t synced;       /* book_snapshot applied since (re)subscribe */
+    int64_t seq;          /* seq of the last applied book message */
+    uint32_t resync_seen; /* builder resync requests already acted on */
+} cf_sym_t;
+
+typedef struct cf_state {
+    feed_jtok_t jt;
+    cf_lvl_t *lv;
+    size_t lv_cap;
+    cf_sym_t *sym;
+    uint16_t *slot; /* instrument id -> index + 1 */
+    feed_ratelim_t rl;
+    int64_t last_keepalive;
+    uint32_t sub_next;   /* next (feed, batch) step of the subscription list */
+    uint32_t sends_left; /* messages still allowed in this second */
+    char *sbuf;
+    size_t scap;
+} cf_state_t;
+
+#define cf_log(h, ...) feed_jtok_log((h), &((cf_state_t *)(h)->vstate)->rl, __VA_ARGS__)
+
+static const char cf_heartbeat_sub[] = "{\"event\":\"subscribe\",\"feed\":\"heartbeat\"}";
+
+/* Product id as the venue spells it (any case) -> our symbol. */
+static cf_sym_t *cf_lookup(feed_handler_t *h, const char *s, size_t n)
+{
+    cf_state_t *st = h->vstate;
+    int64_t id = tg_instr_reg_find(h->reg, h->venue_id, s, n);
+    if (id < 0)
+        id = tg_instr_reg_find_nocase(h->reg, h->venue_id, s, n);
+    if (id < 0 || id >= TG_INSTR_MAX || st->slot[id] == 0)
+        return NULL;
+    return &st->sym[st->slot[id] - 1];
+}
+
+static int cf_ms(const char *js, const jsmntok_t *t, int64_t *ns)
+{
+    int64_t ms;
+    if (t->type != JSMN_PRIMITIVE || feed_jtok_i64(js, t, &ms) < 0 || ms < 0 ||
+        ms > INT64_MAX / 1000000)
+        return TG_EFIELD;
+    *ns = ms * 1000000;
+    return 0;
+}
+
+static bool cf_is_fault(int rc)
+{
+    return rc == TG_EDEC_RANGE || rc == TG_EDEC_PRECISION;
+}
+
+/* ---- sending ---------------------------------------------------------------------------- */
+
+static int cf_sub(feed_handler_t *h, const char *event, const char *feed, const char *ids)
+{
+    cf_state_t *st = h->vstate;
+    int n = snprintf(st->sbuf, st->scap, "{\"event\":\"%s\",\"feed\":\"%s\",\"product_ids\":[%s]}",
+                     event, feed, ids);
+    if (n < 0 || (size_t)n >= st->scap)
+        return -ENOSPC;
+    return feed_send(h, st->sbuf, (size_t)n);
+}
+
+/* Subscription steps: heartbeat, then per wanted feed (book, trade) one message per batch. */
+static int cf_subscribe_more(feed_handler_t *h)
+{
+    cf_state_t *st = h->vstate;
+    uint32_t batches = (h->n_instr + CF_SUB_BATCH - 1) / CF_SUB_BATCH;
+    uint32_t steps = 1 + 2 * batches;
+    char ids[CF_SUB_BATCH * (TG_SYMBOL_MAX + 3) + 8];
+    while (st->sub_next < steps && st->sends_left > 0) {
+        uint32_t k = st->sub_next++;
+        int rc;
+        if (k == 0) {
+            rc = feed_send(h, cf_heartbeat_sub, sizeof(cf_heartbeat_sub) - 1);
+        } else {
+            uint32_t feed = (k - 1) / batches, b = (k - 1) % batches;
+            bool book = feed == 0;
+            if (!(h->channels & (book ? FEED_CH_BOOK : FEED_CH_TRADES)))
+                continue;
+            size_t n = 0;
+            for (uint32_t i = b * CF_SUB_BATCH; i < h->n_instr && i < (b + 1) * CF_SUB_BATCH; i++) {
+                const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
+                if (!in || !feed_json_safe(in->symbol))
+                    continue;
+                n += (size_t)snprintf(ids + n, sizeof(ids) - n, "%s\"%s\"", n ? "," : "",
+                                      in->symbol);
+            }
+            if (!n)
+                continue;
+            rc = cf_sub(h, "subscribe", book ? "book" : "trade", ids);
+        }
+        st->sends_left--;
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Drop the product's book and subscribe to it again (a new book_snapshot follows). */
+static void cf_resubscribe(feed_handler_t *h, cf_sym_t *s)
+{
+    TG_STAT_INC(h->stats->resyncs);
+    s->synced = 0;
+    s->seq = -1;
+    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
+    if (!in || !feed_json_safe(in->symbol))
+        return;
+    char ids[TG_SYMBOL_MAX + 4];
+    snprintf(ids, sizeof(ids), "\"%s\"", in->symbol);
+    int rc = cf_sub(h, "unsubscribe", "book", ids);
+    if (rc >= 0)
+        rc = cf_sub(h, "subscribe", "book", ids);
+    if (rc < 0 && h->reconnect)
+        h->reconnect(h->tctx, "cryptofacilities: resubscribe failed");
+}
+
+static void cf_gap(feed_handler_t *h, cf_sym_t *s, uint64_t got, int64_t ts_recv, int64_t ts_mono)
+{
+    feed_emit_make(h, TG_EV_GAP, s->id, 0, 0, 0, s->seq > 0 ? (uint64_t)s->seq : 0, got, 0, ts_recv,
+                   ts_mono, TG_EVF_LAST);
+    TG_STAT_INC(h->stats->gaps);
+    cf_resubscribe(h, s);
+}
+
+/* ---- book ------------------------------------------------------------------------------- */
+
+static int cf_side(const char *js, const jsmntok_t *t, uint8_t *side)
+{
+    if (feed_jtok_str_is(js, t, "buy"))
+        *side = TG_SIDE_BID;
+    else if (feed_jtok_str_is(js, t, "sell"))
+        *side = TG_SIDE_ASK;
+    else
+        return TG_EFIELD;
+    return 0;
+}
+
+/* price/qty of object o into *l. @return 0, TG_ERESCALE or an error (*bad = token). */
+static int cf_pq(feed_handler_t *h, cf_sym_t *s, const char *js, const jsmntok_t *t, int n, int o,
+                 cf_lvl_t *l, int *bad)
+{
+    int p = feed_jtok_get(js, t, n, o, "price"), q = feed_jtok_get(js, t, n, o, "qty");
+    *bad = o;
+    if (p < 0 || q < 0 || t[p].type != JSMN_PRIMITIVE || t[q].type != JSMN_PRIMITIVE)
+        return TG_EFIELD;
+    *bad = p;
+    int rc = feed_dec_px(h, s->id, js + t[p].start, feed_jtok_len(&t[p]), &l->px);
+    if (rc < 0)
+        return rc;
+    if (l->px == 0)
+        return TG_EDEC_SYNTAX; /* a level at price 0 is not a level */
+    *bad = q;
+    return feed_dec_sz(h, s->id, js + t[q].start, feed_jtok_len(&t[q]), &l->sz);
+}
+
+static int cf_levels(feed_handler_t *h, cf_sym_t *s, const char *js, const jsmntok_t *t, int n,
+                     int a, uint8_t side, size_t *nl, int *bad)
+{
+    cf_state_t *st = h->vstate;
+    *bad = a;
+    if (t[a].type != JSMN_ARRAY)
+        return TG_EFIELD;
+    int k = a + 1;
+    for (int m = 0; m < t[a].size; m++) {
+        *bad = k;
+        if (k >= n || t[k].type != JSMN_OBJECT || *nl >= st->lv_cap)
+            return TG_EFIELD;
+        cf_lvl_t *l = &st->lv[*nl];
+        int rc = cf_pq(h, s, js, t, n, k, l, bad);
+        if (rc < 0)
+            return rc;
+        l->side = side;
+        (*nl)++;
+        k = feed_jtok_next(t, n, k);
+    }
+    return 0;
+}
+
+/* book_snapshot (snap) or book. */
+static int cf_book(feed_handler_t *h, cf_sym_t *s, bool snap, const char *js, const jsmntok_t *t,
+                   int n, int64_t ts_recv, int64_t ts_mono)
+{
+    cf_state_t *st = h->vstate;
+    int sq = feed_jtok_get(js, t, n, 0, "seq"), tsi = feed_jtok_get(js, t, n, 0, "timestamp");
+    int rc = TG_EFIELD, bad = 0;
+    int64_t seq = 0, ts = 0;
+    size_t nl = 0;
+    if (sq < 0 || tsi < 0)
+        goto fail;
+    bad = sq;
+    if (t[sq].type != JSMN_PRIMITIVE || feed_jtok_i64(js, &t[sq], &seq) < 0 || seq < 0)
+        goto fail;
+    bad = tsi;
+    if (cf_ms(js, &t[tsi], &ts) < 0)
+        goto fail;
+    if (snap) {
+        int bids = feed_jtok_get(js, t, n, 0, "bids"), asks = feed_jtok_get(js, t, n, 0, "asks");
+        bad = 0;
+        if (bids < 0 || asks < 0)
+            goto fail;
+        if ((rc = cf_levels(h, s, js, t, n, bids, TG_SIDE_BID, &nl, &bad)) < 0 ||
+            (rc = cf_levels(h, s, js, t, n, asks, TG_SIDE_ASK, &nl, &bad)) < 0)
+            goto dec_fail;
+    } else {
+        int sd = feed_jtok_get(js, t, n, 0, "side");
+        bad = 0;
+        if (sd < 0 || cf_side(js, &t[sd], &st->lv[0].side) < 0)
+            goto fail;
+        if ((rc = cf_pq(h, s, js, t, n, 0, &st->lv[0], &bad)) < 0)
+            goto dec_fail;
+        nl = 1;
+    }
+    /* everything parsed: apply */
+    if (!snap) {
+        if (!s->synced) {
+            TG_STAT_INC(h->stats->stale_dropped);
+            return 0;
+        }
+        if (seq != s->seq + 1) {
+            cf_log(h, ts_mono, FEED_LOG_WARN, "book seq gap, resubscribing", js, &t[sq]);
+            cf_gap(h, s, (uint64_t)seq, ts_recv, ts_mono);
+            return 0;
+        }
+    }
+    s->seq = seq;
+    uint16_t fl = snap ? TG_EVF_SNAPSHOT : 0;
+    if (snap) {
+        feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, (uint64_t)seq, 0, ts, ts_recv, ts_mono,
+                       fl);
+        s->synced = 1;
+        TG_STAT_INC(h->stats->snapshots);
+    }
+    for (size_t i = 0; i < nl; i++)
+        feed_emit_make(h, TG_EV_LEVEL, s->id, st->lv[i].side, st->lv[i].px, st->lv[i].sz,
+                       (uint64_t)seq, 0, ts, ts_recv, ts_mono, fl);
+    feed_end_message(h, s->id, ts, ts_recv, ts_mono);
+    return 0;
+dec_fail:
+    if (rc == TG_ERESCALE)
+        return rc;
+fail:
+    feed_count_error(h->stats, rc);
+    cf_log(h, ts_mono, FEED_LOG_WARN, "bad book message, resyncing", js, &t[bad]);
+    if (cf_is_fault(rc))
+        cf_resubscribe(h, s); /* feed_dec put the book in FAULT: a new snapshot clears it */
+    else if (s->synced || snap)
+        cf_gap(h, s, 0, ts_recv, ts_mono);
+    return rc;
+}
+
+/* ---- trades ----------------------------------------------------------------------------- */
+
+static int cf_trade(feed_handler_t *h, cf_sym_t *s, const char *js, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
+{
+    cf_state_t *st = h->vstate;
+    int sd = feed_jtok_get(js, t, n, 0, "side"), tm = feed_jtok_get(js, t, n, 0, "time");
+    int uid = feed_jtok_get(js, t, n, 0, "uid"), sq = feed_jtok_get(js, t, n, 0, "seq");
+    int rc = TG_EFIELD, bad = 0;
+    cf_lvl_t *l = &st->lv[0];
+    int64_t ts = 0, seq = 0;
+    if (sd < 0 || tm < 0 || uid < 0 || t[uid].type != JSMN_STRING)
+        goto fail;
+    int ty = feed_jtok_get(js, t, n, 0, "type");
+    if (ty >= 0 && (feed_jtok_str_is(js, &t[ty], "assignment") ||
+                    feed_jtok_str_is(js, &t[ty], "termination"))) {
+        TG_STAT_INC(h->stats->unhandled); /* settlement transfers, not market trades */
+        return 0;
+    }
+    bad = sd;
+    if (feed_jtok_str_is(js, &t[sd], "buy"))
+        l->side = TG_SIDE_BUY;
+    else if (feed_jtok_str_is(js, &t[sd], "sell"))
+        l->side = TG_SIDE_SELL;
+    else
+        goto fail;
+    bad = tm;
+    if (cf_ms(js, &t[tm], &ts) < 0)
+        goto fail;
+    if (sq >= 0) {
+        bad = sq;
+        if (t[sq].type != JSMN_PRIMITIVE || feed_jtok_i64(js, &t[sq], &seq) < 0 || seq < 0)
+            goto fail;
+    }
+    if ((rc = cf_pq(h, s, js, t, n, 0, l, &bad)) < 0) {
+        if (rc == TG_ERESCALE)
+            return rc;
+        if (cf_is_fault(rc))
+            cf_resubscribe(h, s); /* the book went to FAULT with it: get a fresh snapshot */
+        goto fail;
+    }
+    tg_event_t ev = feed_event(TG_EV_TRADE, s->id, l->side, l->px, l->sz, (uint64_t)seq, 0, ts,
+                               ts_recv, ts_mono, TG_EVF_LAST);
+    ev.u.trade_id = feed_hash_id(js + t[uid].start, feed_jtok_len(&t[uid]));
+    feed_emit_counted(h, &ev);
+    return 0;
+fail:
+    feed_count_error(h->stats, rc);
+    cf_log(h, ts_mono, FEED_LOG_WARN, "bad trade message dropped", js, &t[bad]);
+    return rc;
+}
+
+/* ---- frames ----------------------------------------------------------------------------- */
+
+static int cf_event(feed_handler_t *h, const char *js, const jsmntok_t *t, int e, int64_t ts_mono)
+{
+    if (feed_jtok_str_is(js, &t[e], "error") || feed_jtok_str_is(js, &t[e], "alert") ||
+        feed_jtok_str_is(js, &t[e], "subscribed_failed") ||
+        feed_jtok_str_is(js, &t[e], "unsubscribed_failed")) {
+        cf_log(h, ts_mono, FEED_LOG_ERROR, "venue error", js, &t[0]);
+        feed_count_error(h->stats, TG_EPROTO);
+        return TG_EPROTO;
+    }
+    TG_STAT_INC(h->stats->unhandled); /* info, subscribed, unsubscribed, challenge */
+    return 0;
+}
+
+static int cf_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                    int64_t ts_mono)
+{
+    cf_state_t *st = h->vstate;
+    int n = feed_jtok_frame(h, &st->jt, &st->rl, buf, len, ts_mono, JSMN_OBJECT);
+    if (n < 0)
+        return n; /* counted err_json */
+    cf_lvl_t *nl = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 4, sizeof(*nl));
+    if (!nl) {
+        TG_STAT_INC(h->stats->err_json);
+        return -ENOMEM;
+    }
+    st->lv = nl;
+    const jsmntok_t *t = st->jt.t;
+    TG_STAT_INC(h->stats->slow_path);
+    int f = feed_jtok_get(buf, t, n, 0, "feed");
+    int e = feed_jtok_get(buf, t, n, 0, "event");
+    if (e >= 0)
+        return cf_event(h, buf, t, e, ts_mono);
+    if (f < 0 || t[f].type != JSMN_STRING) {
+        cf_log(h, ts_mono, FEED_LOG_WARN, "frame without feed or event", buf, &t[0]);
+        feed_count_error(h->stats, TG_EFIELD);
+        return TG_EFIELD;
+    }
+    bool book = feed_jtok_str_is(buf, &t[f], "book");
+    bool snap = feed_jtok_str_is(buf, &t[f], "book_snapshot");
+    bool trade = feed_jtok_str_is(buf, &t[f], "trade");
+    if (!book && !snap && !trade) {
+        TG_STAT_INC(h->stats->unhandled); /* heartbeat, trade_snapshot, ticker, ticker_lite */
+        return 0;
+    }
+    int pid = feed_jtok_get(buf, t, n, 0, "product_id");
+    if (pid < 0 || t[pid].type != JSMN_STRING) {
+        cf_log(h, ts_mono, FEED_LOG_WARN, "data frame without product_id", buf, &t[0]);
+        feed_count_error(h->stats, TG_EFIELD);
+        return TG_EFIELD;
+    }
+    cf_sym_t *s = cf_lookup(h, buf + t[pid].start, feed_jtok_len(&t[pid]));
+    if (!s) {
+        cf_log(h, ts_mono, FEED_LOG_WARN, "unknown product_id", buf, &t[pid]);
+        feed_count_error(h->stats, TG_ESYMBOL);
+        return TG_ESYMBOL;
+    }
+    if (trade)
+        return cf_trade(h, s, buf, t, n, ts_recv, ts_mono);
+    return cf_book(h, s, snap, buf, t, n, ts_recv, ts_mono);
+}
+
+/* Every frame counts exactly once: in handled, unhandled or one err_* counter (a frame parsed
+ * again after a scale change is counted by its last attempt only). */
+static int cf_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    uint64_t before = feed_stats_settled(h->stats);
+    int rc = cf_frame(h, buf, len, ts_recv, ts_mono);
+    if (rc != TG_ERESCALE)
+        feed_count_handled(h, before);
+    return rc;
+}
+
+/* ---- lifecycle -------------------------------------------------------------------------- */
+
+static void cf_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
+{
+    (void)symbol;
+    (void)depth;
+    cfg->px_scale = 8; /* raised by feed_dec when a value needs more places */
+    cfg->sz_scale = 8;
+    cfg->depth_limit = 0; /* full book: every level change is sent, qty 0 removes */
+    cfg->checksum = NULL; /* no checksum in v1 */
+}
+
+static void cf_deinit(feed_handler_t *h)
+{
+    cf_state_t *st = h->vstate;
+    if (!st)
+        return;
+    feed_jtok_deinit(&st->jt);
+    free(st->lv);
+    free(st->sym);
+    free(st->slot);
+    free(st->sbuf);
+    feed_vstate_free(h);
+}
+
+static int cf_init(feed_handler_t *h)
+{
+    cf_state_t *st = feed_vstate_new(h, sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    st->rl.burst = FEED_JTOK_LOG_BURST;
+    st->scap = 256 + CF_SUB_BATCH * (TG_SYMBOL_MAX + 3);
+    st->lv_cap = CF_TOK_INIT / 4 + 1;
+    st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
+    st->slot = feed_slots_new(h);
+    st->lv = calloc(st->lv_cap, sizeof(*st->lv));
+    st->sbuf = malloc(st->scap);
+    if (!st->sym || !st->slot || !st->lv || !st->sbuf ||
+        feed_jtok_init(&st->jt, CF_TOK_INIT, CF_TOK_MAX) < 0) {
+        cf_deinit(h);
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        st->sym[i].id = h->instr[i];
+        st->sym[i].seq = -1;
+    }
+    return 0;
+}
+
+static int cf_on_open(feed_handler_t *h)
+{
+    cf_state_t *st = h->vstate;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        st->sym[i].synced = 0;
+        st->sym[i].seq = -1;
+        st->sym[i].resync_seen = feed_resync_count(h, st->sym[i].id);
+    }
+    st->sub_next = 0;
+    st->sends_left = CF_SENDS_PER_S;
+    st->last_keepalive = 0;
+    int rc = cf_subscribe_more(h);
+    return rc < 0 ? rc : 0;
+}
+
+static void cf_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
+{
+    cf_state_t *st = h->vstate;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
+                       TG_EVF_LAST);
+        st->sym[i].synced = 0;
+        st->sym[i].seq = -1;
+    }
+}
+
+static void cf_on_tick(feed_handler_t *h, int64_t now_mono)
+{
+    cf_state_t *st = h->vstate;
+    st->sends_left = CF_SENDS_PER_S;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        if (feed_resync_asked(h, st->sym[i].id, &st->sym[i].resync_seen)) {
+            cf_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (crossed book)", NULL,
+                   NULL);
+            cf_resubscribe(h, &st->sym[i]);
+            st->sends_left = st->sends_left > 2 ? st->sends_left - 2 : 0;
+        }
+    }
+    if (cf_subscribe_more(h) < 0 && h->reconnect)
+        h->reconnect(h->tctx, "cryptofacilities: subscribe failed");
+    if (st->last_keepalive == 0)
+        st->last_keepalive = now_mono;
+    if (now_mono - st->last_keepalive >= CF_KEEPALIVE_NS) {
+        st->last_keepalive = now_mono;
+        feed_send(h, cf_heartbeat_sub, sizeof(cf_heartbeat_sub) - 1);
+    }
+}
+
+const feed_venue_t feed_venue_cryptofacilities = {
+    .name = "cryptofacilities",
+    .default_url = "wss://futures.kraken.com/ws/v1",
+    .rest_host = NULL,
+    .max_symbols_per_conn = 0, /* no published limit */
+    .max_sends_per_s = CF_SENDS_PER_S,
+    .instr_defaults = cf_instr_defaults,
+    .init = cf_init,
+    .deinit = cf_deinit,
+    .on_open = cf_on_open,
+    .on_frame = cf_on_frame,
+    .on_rest = NULL,
+    .on_close = cf_on_close,
+    .on_tick = cf_on_tick,
+};

@@ -1,5 +1,614 @@
 /* SPDX-License-Identifier: MIT */
-/* STUB: handler not written yet (on_frame NULL: not offered by feed_venue_find). */
+/*
+ * Deribit API v2 (JSON-RPC 2.0 over wss://www.deribit.com/ws/api/v2) venue handler:
+ * book.<instrument>.<interval> (snapshot, then changes chained by prev_change_id),
+ * trades.<instrument>.<interval>, the heartbeat protocol (public/set_heartbeat, answering
+ * "test_request" with public/test), RPC results and errors. Instruments are Deribit's names as
+ * they are: options (BTC-24SEP21-8000-P), futures (BTC-24SEP21), perpetuals (BTC-PERPETUAL),
+ * linear ones (BTC_USDC-PERPETUAL); nothing in here depends on their shape.
+ *
+ * DESIGN
+ * Frames are tokenized with jsmn (feed_jtok.h). Notifications are
+ *   {"jsonrpc":"2.0","method":"subscription","params":{"channel":C,"data":D}}
+ * and C's prefix picks the parser ("book." / "trades."; anything else, e.g. "ticker.", is
+ * counted unhandled). Every number of a message is decoded (feed_dec_px / feed_dec_sz, exact,
+ * scales raised on demand: TG_ERESCALE goes straight back to feed_frame(), which parses the
+ * frame again) into a scratch array before any state changes or any event is emitted, so a
+ * message is applied completely or not at all.
+ * Book: "snapshot" = TG_EV_BOOK_CLEAR + levels flagged TG_EVF_SNAPSHOT (seq = change_id);
+ * "change" must carry prev_change_id == the change_id last applied, else TG_EV_GAP (seq = last
+ * change_id, aux = the prev_change_id received), gaps++, and the book channel is unsubscribed and
+ * subscribed again (Deribit answers with a new snapshot; changes until then are dropped,
+ * stale_dropped). Changes before the first snapshot are dropped the same way. Levels are
+ * ["new"|"change"|"delete", price, amount]; delete sets size 0. A message without "type" with
+ * [price, amount] levels (the grouped book.<instr>.<group>.<depth>.<interval> channel) is a full
+ * snapshot. A book message that cannot be read resyncs the same way (GAP + resubscribe).
+ * Trades: "direction" is the taker's side (the aggressor); trade_id is text ("ETH-1234" or
+ * digits): digits are kept as the number, anything else is hashed (feed_hash_id); trade_seq goes
+ * in seq.
+ * Heartbeats: on_open sends public/set_heartbeat (30 s); Deribit then sends
+ * {"method":"heartbeat","params":{"type":"test_request"}} and closes the connection unless
+ * public/test is answered, which on_frame does at once.
+ * Subscriptions go out in batches of DB_SUB_BATCH channels, at most DB_SENDS_PER_S messages per
+ * second (on_open sends the first second's worth, on_tick the rest).
+ * Thread: feed:deribit (everything here).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book/tg_dec.h"
+#include "book/tg_err.h"
+#include "feeds/feed.h"
+#include "feeds/feed_jtok.h"
 #include "venues.h"
 
-const feed_venue_t feed_venue_deribit = {.name = "deribit"};
+#define DB_TOK_INIT    4096
+#define DB_TOK_MAX     (1 << 20)
+#define DB_SUB_BATCH   64 /* channels per public/subscribe message */
+#define DB_SENDS_PER_S 20 /* Deribit: non-matching-engine requests, 20/s sustained */
+#define DB_HEARTBEAT_S 30 /* public/set_heartbeat interval (Deribit minimum: 10) */
+#define DB_INTERVAL    "raw"
+#define DB_NS_PER_S    1000000000LL
+
+typedef struct db_item {
+    int64_t px, sz, ts;
+    uint64_t tid, seq;
+    uint32_t sym; /* index in st->sym (trades) */
+    uint8_t side;
+} db_item_t;
+
+typedef struct db_sym {
+    uint32_t id;
+    uint8_t synced;       /* snapshot applied since (re)subscribe */
+    uint64_t change_id;   /* change_id last applied */
+    uint32_t resync_seen; /* builder resync requests already acted on */
+} db_sym_t;
+
+typedef struct db_state {
+    feed_jtok_t jt;
+    db_item_t *it;
+    size_t it_cap;
+    db_sym_t *sym;
+    uint16_t *slot; /* instrument id -> index + 1 */
+    feed_ratelim_t rl;
+    uint64_t rpc_id;     /* next JSON-RPC request id */
+    uint32_t sub_next;   /* next channel (index into the 2 * n_instr list) to subscribe */
+    uint32_t sends_left; /* messages still allowed in this second */
+    char *sbuf;
+    size_t scap;
+} db_state_t;
+
+#define db_log(h, ...) feed_jtok_log((h), &((db_state_t *)(h)->vstate)->rl, __VA_ARGS__)
+
+static db_sym_t *db_lookup(feed_handler_t *h, const char *s, size_t n)
+{
+    db_state_t *st = h->vstate;
+    int i = feed_slot_find(h, st->slot, s, n);
+    return i < 0 ? NULL : &st->sym[i];
+}
+
+/* ms integer token -> ns */
+static int db_ms(const char *js, const jsmntok_t *t, int64_t *ns)
+{
+    int64_t ms;
+    if (t->type != JSMN_PRIMITIVE || feed_jtok_i64(js, t, &ms) < 0 || ms < 0 ||
+        ms > INT64_MAX / 1000000)
+        return TG_EFIELD;
+    *ns = ms * 1000000;
+    return 0;
+}
+
+/* A value feed_dec could not hold (it already emitted GAP|FAULT for the instrument). */
+static bool db_is_fault(int rc)
+{
+    return rc == TG_EDEC_RANGE || rc == TG_EDEC_PRECISION;
+}
+
+/* ---- sending ---------------------------------------------------------------------------- */
+
+static int db_rpc(feed_handler_t *h, const char *method, const char *params)
+{
+    db_state_t *st = h->vstate;
+    int n = snprintf(st->sbuf, st->scap,
+                     "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"method\":\"%s\","
+                     "\"params\":%s}",
+                     (unsigned long long)st->rpc_id++, method, params);
+    if (n < 0 || (size_t)n >= st->scap)
+        return -ENOSPC;
+    return feed_send(h, st->sbuf, (size_t)n);
+}
+
+/* Channel k of the subscription list (book and trades of every instrument), or 0 when the
+ * channel is not wanted (channel mask, unusable name). */
+static size_t db_channel(feed_handler_t *h, uint32_t k, char *out, size_t cap)
+{
+    uint32_t i = k / 2;
+    bool book = (k & 1) == 0;
+    if (!(h->channels & (book ? FEED_CH_BOOK : FEED_CH_TRADES)))
+        return 0;
+    const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
+    if (!in || !feed_json_safe(in->symbol))
+        return 0;
+    int n = snprintf(out, cap, "\"%s.%s.%s\"", book ? "book" : "trades", in->symbol, DB_INTERVAL);
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+/* Send subscribe batches while this second's budget lasts. */
+static int db_subscribe_more(feed_handler_t *h)
+{
+    db_state_t *st = h->vstate;
+    uint32_t total = 2 * h->n_instr;
+    char params[DB_SUB_BATCH * (TG_SYMBOL_MAX + 16) + 64];
+    while (st->sub_next < total && st->sends_left > 0) {
+        size_t n = (size_t)snprintf(params, sizeof(params), "{\"channels\":[");
+        uint32_t in_batch = 0;
+        while (st->sub_next < total && in_batch < DB_SUB_BATCH) {
+            char ch[TG_SYMBOL_MAX + 32];
+            size_t cl = db_channel(h, st->sub_next, ch, sizeof(ch));
+            if (cl && n + cl + 4 < sizeof(params)) {
+                if (in_batch)
+                    params[n++] = ',';
+                memcpy(params + n, ch, cl);
+                n += cl;
+                in_batch++;
+            } else if (cl) {
+                break; /* full: next message */
+            }
+            st->sub_next++;
+        }
+        if (!in_batch)
+            continue;
+        memcpy(params + n, "]}", 3);
+        st->sends_left--;
+        int rc = db_rpc(h, "public/subscribe", params);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Drop the instrument's book and subscribe to it again (Deribit sends a new snapshot). */
+static void db_resubscribe(feed_handler_t *h, db_sym_t *s)
+{
+    TG_STAT_INC(h->stats->resyncs);
+    s->synced = 0;
+    s->change_id = 0;
+    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
+    if (!in || !feed_json_safe(in->symbol))
+        return;
+    char params[TG_SYMBOL_MAX + 64];
+    snprintf(params, sizeof(params), "{\"channels\":[\"book.%s.%s\"]}", in->symbol, DB_INTERVAL);
+    int rc = db_rpc(h, "public/unsubscribe", params);
+    if (rc >= 0)
+        rc = db_rpc(h, "public/subscribe", params);
+    if (rc < 0 && h->reconnect)
+        h->reconnect(h->tctx, "deribit: resubscribe failed");
+}
+
+static void db_gap(feed_handler_t *h, db_sym_t *s, uint64_t got, int64_t ts_recv, int64_t ts_mono)
+{
+    feed_emit_make(h, TG_EV_GAP, s->id, 0, 0, 0, s->change_id, got, 0, ts_recv, ts_mono,
+                   TG_EVF_LAST);
+    TG_STAT_INC(h->stats->gaps);
+    db_resubscribe(h, s);
+}
+
+/* ---- book ------------------------------------------------------------------------------- */
+
+/* Levels array at a into st->it (append). typed: [action, price, amount], else [price, amount].
+ * @return 0, TG_ERESCALE, or an error (*bad = offending token). */
+static int db_levels(feed_handler_t *h, db_sym_t *s, const char *js, const jsmntok_t *t, int n,
+                     int a, uint8_t side, bool typed, size_t *ni, int *bad)
+{
+    db_state_t *st = h->vstate;
+    *bad = a;
+    if (t[a].type != JSMN_ARRAY)
+        return TG_EFIELD;
+    int k = a + 1;
+    int want = typed ? 3 : 2;
+    for (int m = 0; m < t[a].size; m++) {
+        *bad = k;
+        if (k + want >= n || t[k].type != JSMN_ARRAY || t[k].size != want || *ni >= st->it_cap)
+            return TG_EFIELD;
+        const jsmntok_t *p = &t[k + want - 1], *v = &t[k + want];
+        bool del = false;
+        if (typed) {
+            const jsmntok_t *act = &t[k + 1];
+            if (feed_jtok_str_is(js, act, "delete"))
+                del = true;
+            else if (!feed_jtok_str_is(js, act, "new") && !feed_jtok_str_is(js, act, "change"))
+                return TG_EFIELD;
+        }
+        if (p->type != JSMN_PRIMITIVE || v->type != JSMN_PRIMITIVE)
+            return TG_EFIELD;
+        db_item_t *l = &st->it[*ni];
+        *bad = (int)(p - t);
+        int rc = feed_dec_px(h, s->id, js + p->start, feed_jtok_len(p), &l->px);
+        if (rc < 0)
+            return rc;
+        if (l->px == 0)
+            return TG_EDEC_SYNTAX; /* a level at price 0 is not a level */
+        *bad = (int)(v - t);
+        rc = feed_dec_sz(h, s->id, js + v->start, feed_jtok_len(v), &l->sz);
+        if (rc < 0)
+            return rc;
+        if (del)
+            l->sz = 0;
+        l->side = side;
+        (*ni)++;
+        k = feed_jtok_next(t, n, k);
+    }
+    return 0;
+}
+
+static int db_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n, int d,
+                   int64_t ts_recv, int64_t ts_mono)
+{
+    db_state_t *st = h->vstate;
+    int ins = feed_jtok_get(js, t, n, d, "instrument_name");
+    if (ins < 0 || t[ins].type != JSMN_STRING) {
+        feed_count_error(h->stats, TG_EFIELD);
+        db_log(h, ts_mono, FEED_LOG_WARN, "book without instrument_name", js, &t[d]);
+        return TG_EFIELD;
+    }
+    db_sym_t *s = db_lookup(h, js + t[ins].start, feed_jtok_len(&t[ins]));
+    if (!s) {
+        feed_count_error(h->stats, TG_ESYMBOL);
+        db_log(h, ts_mono, FEED_LOG_WARN, "unknown instrument", js, &t[ins]);
+        return TG_ESYMBOL;
+    }
+    int typ = feed_jtok_get(js, t, n, d, "type");
+    int bids = feed_jtok_get(js, t, n, d, "bids"), asks = feed_jtok_get(js, t, n, d, "asks");
+    int tsi = feed_jtok_get(js, t, n, d, "timestamp");
+    int cid = feed_jtok_get(js, t, n, d, "change_id");
+    int pid = feed_jtok_get(js, t, n, d, "prev_change_id");
+    int snap = 1, rc = TG_EFIELD, bad = d;
+    size_t ni = 0;
+    int64_t ts = 0, chg = 0, prev = 0;
+    if (typ >= 0) {
+        bad = typ;
+        if (feed_jtok_str_is(js, &t[typ], "change"))
+            snap = 0;
+        else if (!feed_jtok_str_is(js, &t[typ], "snapshot"))
+            goto fail;
+    }
+    bad = d;
+    if (bids < 0 || asks < 0 || tsi < 0 || cid < 0 || (!snap && pid < 0))
+        goto fail;
+    bad = tsi;
+    if (db_ms(js, &t[tsi], &ts) < 0)
+        goto fail;
+    bad = cid;
+    if (t[cid].type != JSMN_PRIMITIVE || feed_jtok_i64(js, &t[cid], &chg) < 0 || chg < 0)
+        goto fail;
+    if (pid >= 0) {
+        bad = pid;
+        if (t[pid].type != JSMN_PRIMITIVE || feed_jtok_i64(js, &t[pid], &prev) < 0 || prev < 0)
+            goto fail;
+    }
+    if ((rc = db_levels(h, s, js, t, n, bids, TG_SIDE_BID, typ >= 0, &ni, &bad)) < 0 ||
+        (rc = db_levels(h, s, js, t, n, asks, TG_SIDE_ASK, typ >= 0, &ni, &bad)) < 0) {
+        if (rc == TG_ERESCALE)
+            return rc;
+        goto fail;
+    }
+    /* everything parsed: apply */
+    if (!snap) {
+        if (!s->synced) {
+            TG_STAT_INC(h->stats->stale_dropped);
+            return 0;
+        }
+        if ((uint64_t)prev != s->change_id) {
+            db_log(h, ts_mono, FEED_LOG_WARN, "prev_change_id gap, resubscribing", js, &t[pid]);
+            db_gap(h, s, (uint64_t)prev, ts_recv, ts_mono);
+            return 0;
+        }
+    }
+    s->change_id = (uint64_t)chg;
+    uint16_t fl = snap ? TG_EVF_SNAPSHOT : 0;
+    if (snap) {
+        feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, (uint64_t)chg, 0, ts, ts_recv, ts_mono,
+                       fl);
+        s->synced = 1;
+        TG_STAT_INC(h->stats->snapshots);
+    }
+    for (size_t i = 0; i < ni; i++)
+        feed_emit_make(h, TG_EV_LEVEL, s->id, st->it[i].side, st->it[i].px, st->it[i].sz,
+                       (uint64_t)chg, 0, ts, ts_recv, ts_mono, fl);
+    feed_end_message(h, s->id, ts, ts_recv, ts_mono);
+    return 0;
+fail:
+    feed_count_error(h->stats, rc);
+    db_log(h, ts_mono, FEED_LOG_WARN, "bad book message, resyncing", js, &t[bad]);
+    if (db_is_fault(rc)) {
+        /* feed_dec already put the book in FAULT: a new snapshot that fits clears it */
+        db_resubscribe(h, s);
+    } else if (s->synced || snap) {
+        db_gap(h, s, 0, ts_recv, ts_mono);
+    }
+    return rc;
+}
+
+/* ---- trades ----------------------------------------------------------------------------- */
+
+static int db_trade_id(const char *js, const jsmntok_t *t, uint64_t *id)
+{
+    if (t->type != JSMN_STRING && t->type != JSMN_PRIMITIVE)
+        return TG_EFIELD;
+    int64_t v;
+    if (feed_jtok_i64(js, t, &v) == 0 && v >= 0)
+        *id = (uint64_t)v;
+    else
+        *id = feed_hash_id(js + t->start, feed_jtok_len(t));
+    return 0;
+}
+
+static int db_trades(feed_handler_t *h, const char *js, const jsmntok_t *t, int n, int d,
+                     int64_t ts_recv, int64_t ts_mono)
+{
+    db_state_t *st = h->vstate;
+    int bad = d, rc = TG_EFIELD;
+    size_t ni = 0;
+    if (t[d].type != JSMN_ARRAY)
+        goto fail;
+    int k = d + 1;
+    for (int m = 0; m < t[d].size; m++) {
+        bad = k;
+        rc = TG_EFIELD;
+        if (k >= n || t[k].type != JSMN_OBJECT || ni >= st->it_cap)
+            goto fail;
+        int ins = feed_jtok_get(js, t, n, k, "instrument_name");
+        int px = feed_jtok_get(js, t, n, k, "price"), am = feed_jtok_get(js, t, n, k, "amount");
+        int dir = feed_jtok_get(js, t, n, k, "direction");
+        int tsi = feed_jtok_get(js, t, n, k, "timestamp");
+        int tid = feed_jtok_get(js, t, n, k, "trade_id");
+        int seq = feed_jtok_get(js, t, n, k, "trade_seq");
+        if (ins < 0 || px < 0 || am < 0 || dir < 0 || tsi < 0 || tid < 0 ||
+            t[ins].type != JSMN_STRING || t[px].type != JSMN_PRIMITIVE ||
+            t[am].type != JSMN_PRIMITIVE)
+            goto fail;
+        bad = ins;
+        int i = feed_slot_find(h, st->slot, js + t[ins].start, feed_jtok_len(&t[ins]));
+        if (i < 0) {
+            rc = TG_ESYMBOL;
+            goto fail;
+        }
+        db_item_t *x = &st->it[ni];
+        x->sym = (uint32_t)i;
+        uint32_t id = st->sym[i].id;
+        bad = px;
+        if ((rc = feed_dec_px(h, id, js + t[px].start, feed_jtok_len(&t[px]), &x->px)) < 0)
+            goto dec_fail;
+        bad = am;
+        if ((rc = feed_dec_sz(h, id, js + t[am].start, feed_jtok_len(&t[am]), &x->sz)) < 0)
+            goto dec_fail;
+        rc = TG_EFIELD;
+        bad = dir;
+        if (feed_jtok_str_is(js, &t[dir], "buy"))
+            x->side = TG_SIDE_BUY;
+        else if (feed_jtok_str_is(js, &t[dir], "sell"))
+            x->side = TG_SIDE_SELL;
+        else
+            goto fail;
+        bad = tsi;
+        if (db_ms(js, &t[tsi], &x->ts) < 0)
+            goto fail;
+        bad = tid;
+        if (db_trade_id(js, &t[tid], &x->tid) < 0)
+            goto fail;
+        int64_t sq = 0;
+        if (seq >= 0) {
+            bad = seq;
+            if (t[seq].type != JSMN_PRIMITIVE || feed_jtok_i64(js, &t[seq], &sq) < 0 || sq < 0)
+                goto fail;
+        }
+        x->seq = (uint64_t)sq;
+        ni++;
+        k = feed_jtok_next(t, n, k);
+    }
+    /* all parsed: emit, one exchange message per run of trades of one instrument */
+    for (size_t i = 0; i < ni; i++) {
+        const db_item_t *x = &st->it[i];
+        tg_event_t ev = feed_event(TG_EV_TRADE, st->sym[x->sym].id, x->side, x->px, x->sz, x->seq,
+                                   0, x->ts, ts_recv, ts_mono, 0);
+        ev.u.trade_id = x->tid;
+        feed_emit_counted(h, &ev);
+        if (i + 1 == ni || st->it[i + 1].sym != x->sym)
+            feed_end_message(h, ev.instr, x->ts, ts_recv, ts_mono);
+    }
+    if (ni == 0)
+        TG_STAT_INC(h->stats->unhandled);
+    return 0;
+dec_fail:
+    if (rc == TG_ERESCALE)
+        return rc;
+    if (db_is_fault(rc)) /* feed_dec put the book in FAULT: a fresh snapshot clears it */
+        db_resubscribe(h, &st->sym[st->it[ni].sym]);
+fail:
+    feed_count_error(h->stats, rc);
+    db_log(h, ts_mono, FEED_LOG_WARN, "bad trade message dropped", js, &t[bad]);
+    return rc;
+}
+
+/* ---- frames ----------------------------------------------------------------------------- */
+
+static int db_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                    int64_t ts_mono)
+{
+    db_state_t *st = h->vstate;
+    int n = feed_jtok_frame(h, &st->jt, &st->rl, buf, len, ts_mono, JSMN_OBJECT);
+    if (n < 0)
+        return n; /* counted err_json */
+    db_item_t *ni = feed_jtok_scratch(st->it, &st->it_cap, &st->jt, 4, sizeof(*ni));
+    if (!ni) {
+        TG_STAT_INC(h->stats->err_json);
+        return -ENOMEM;
+    }
+    st->it = ni;
+    const jsmntok_t *t = st->jt.t;
+    TG_STAT_INC(h->stats->slow_path);
+    int m = feed_jtok_get(buf, t, n, 0, "method");
+    if (m >= 0) {
+        int par = feed_jtok_get(buf, t, n, 0, "params");
+        if (feed_jtok_str_is(buf, &t[m], "heartbeat")) {
+            int ty = feed_jtok_get(buf, t, n, par, "type");
+            if (ty >= 0 && feed_jtok_str_is(buf, &t[ty], "test_request"))
+                db_rpc(h, "public/test", "{}");
+            TG_STAT_INC(h->stats->unhandled);
+            return 0;
+        }
+        if (!feed_jtok_str_is(buf, &t[m], "subscription")) {
+            TG_STAT_INC(h->stats->unhandled);
+            return 0;
+        }
+        int ch = feed_jtok_get(buf, t, n, par, "channel");
+        int data = feed_jtok_get(buf, t, n, par, "data");
+        int rc = TG_EFIELD;
+        if (ch < 0 || data < 0 || t[ch].type != JSMN_STRING) {
+            db_log(h, ts_mono, FEED_LOG_WARN, "subscription without channel/data", buf, &t[0]);
+        } else if (feed_jtok_len(&t[ch]) > 5 && memcmp(buf + t[ch].start, "book.", 5) == 0) {
+            rc = db_book(h, buf, t, n, data, ts_recv, ts_mono);
+            return rc;
+        } else if (feed_jtok_len(&t[ch]) > 7 && memcmp(buf + t[ch].start, "trades.", 7) == 0) {
+            return db_trades(h, buf, t, n, data, ts_recv, ts_mono);
+        } else {
+            TG_STAT_INC(h->stats->unhandled); /* ticker, quote, ... */
+            return 0;
+        }
+        feed_count_error(h->stats, rc);
+        return rc;
+    }
+    if (feed_jtok_get(buf, t, n, 0, "error") >= 0) {
+        db_log(h, ts_mono, FEED_LOG_ERROR, "venue error", buf, &t[0]);
+        feed_count_error(h->stats, TG_EPROTO);
+        return TG_EPROTO;
+    }
+    if (feed_jtok_get(buf, t, n, 0, "result") >= 0) {
+        TG_STAT_INC(h->stats->unhandled); /* subscribe / set_heartbeat / test answers */
+        return 0;
+    }
+    db_log(h, ts_mono, FEED_LOG_WARN, "not a JSON-RPC message", buf, &t[0]);
+    feed_count_error(h->stats, TG_EFIELD);
+    return TG_EFIELD;
+}
+
+/* Every frame counts exactly once: in handled, unhandled or one err_* counter (a frame parsed
+ * again after a scale change is counted by its last attempt only). */
+static int db_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    uint64_t before = feed_stats_settled(h->stats);
+    int rc = db_frame(h, buf, len, ts_recv, ts_mono);
+    if (rc != TG_ERESCALE)
+        feed_count_handled(h, before);
+    return rc;
+}
+
+/* ---- lifecycle -------------------------------------------------------------------------- */
+
+static void db_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
+{
+    (void)symbol;
+    (void)depth;
+    cfg->px_scale = 8; /* raised by feed_dec when a value needs more places */
+    cfg->sz_scale = 8;
+    cfg->depth_limit = 0; /* raw books are full depth: Deribit deletes what leaves */
+    cfg->checksum = NULL; /* Deribit sends no checksum */
+}
+
+static void db_deinit(feed_handler_t *h)
+{
+    db_state_t *st = h->vstate;
+    if (!st)
+        return;
+    feed_jtok_deinit(&st->jt);
+    free(st->it);
+    free(st->sym);
+    free(st->slot);
+    free(st->sbuf);
+    feed_vstate_free(h);
+}
+
+static int db_init(feed_handler_t *h)
+{
+    db_state_t *st = feed_vstate_new(h, sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    st->rl.burst = FEED_JTOK_LOG_BURST;
+    st->scap = 256 + DB_SUB_BATCH * (TG_SYMBOL_MAX + 16) + 64;
+    st->it_cap = DB_TOK_INIT / 4 + 1;
+    st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
+    st->slot = feed_slots_new(h);
+    st->it = calloc(st->it_cap, sizeof(*st->it));
+    st->sbuf = malloc(st->scap);
+    if (!st->sym || !st->slot || !st->it || !st->sbuf ||
+        feed_jtok_init(&st->jt, DB_TOK_INIT, DB_TOK_MAX) < 0) {
+        db_deinit(h);
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < h->n_instr; i++)
+        st->sym[i].id = h->instr[i];
+    return 0;
+}
+
+static int db_on_open(feed_handler_t *h)
+{
+    db_state_t *st = h->vstate;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        st->sym[i].synced = 0;
+        st->sym[i].change_id = 0;
+        st->sym[i].resync_seen = feed_resync_count(h, st->sym[i].id);
+    }
+    st->sub_next = 0;
+    st->sends_left = DB_SENDS_PER_S - 1;
+    char hb[64];
+    snprintf(hb, sizeof(hb), "{\"interval\":%d}", DB_HEARTBEAT_S);
+    int rc = db_rpc(h, "public/set_heartbeat", hb);
+    if (rc >= 0)
+        rc = db_subscribe_more(h);
+    return rc < 0 ? rc : 0;
+}
+
+static void db_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
+{
+    db_state_t *st = h->vstate;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
+                       TG_EVF_LAST);
+        st->sym[i].synced = 0;
+        st->sym[i].change_id = 0;
+    }
+}
+
+static void db_on_tick(feed_handler_t *h, int64_t now_mono)
+{
+    db_state_t *st = h->vstate;
+    st->sends_left = DB_SENDS_PER_S;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        if (feed_resync_asked(h, st->sym[i].id, &st->sym[i].resync_seen)) {
+            db_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (crossed book)", NULL,
+                   NULL);
+            db_resubscribe(h, &st->sym[i]);
+            st->sends_left = st->sends_left > 2 ? st->sends_left - 2 : 0;
+        }
+    }
+    if (db_subscribe_more(h) < 0 && h->reconnect)
+        h->reconnect(h->tctx, "deribit: subscribe failed");
+}
+
+const feed_venue_t feed_venue_deribit = {
+    .name = "deribit",
+    .default_url = "wss://www.deribit.com/ws/api/v2",
+    .rest_host = NULL,
+    .max_symbols_per_conn = 0, /* no published channel limit per connection */
+    .max_sends_per_s = DB_SENDS_PER_S,
+    .instr_defaults = db_instr_defaults,
+    .init = db_init,
+    .deinit = db_deinit,
+    .on_open = db_on_open,
+    .on_frame = db_on_frame,
+    .on_rest = NULL,
+    .on_close = db_on_close,
+    .on_tick = db_on_tick,
+};

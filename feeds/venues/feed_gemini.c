@@ -1,5 +1,546 @@
 /* SPDX-License-Identifier: MIT */
-/* STUB: handler not written yet (on_frame NULL: not offered by feed_venue_find). */
+/*
+ * Gemini market data v2 (wss://api.gemini.com/v2/marketdata) venue handler: the `l2`
+ * subscription's `l2_updates` (book) and `trade` messages; `heartbeat`, the `auction_*` events
+ * and other types (candles, mark prices, ...) acknowledged as unhandled; `{"type":"error"}` a
+ * venue error; the in-band REST "symbol details" of a recording (`{"rest":..,"generated":true,
+ * "data":..}`) read for the symbols' increments.
+ *
+ * DESIGN
+ * Books: the first `l2_updates` of a symbol after (re)subscribing is its full book; it is the
+ * one that carries the "trades" list (recent history) and "auction_events": a message with a
+ * "trades" key clears and fills the book (TG_EV_BOOK_CLEAR + levels flagged SNAPSHOT), any other
+ * one sets levels ([side, price, remaining quantity], "buy" = bid, "sell" = ask, "0" deletes).
+ * Changes that arrive before the symbol's full book are dropped (stale_dropped).
+ * Gemini v2 has NO sequence numbers (no socket_sequence as in v1, no per-symbol counter) and no
+ * checksum: a lost message cannot be detected here, only what the builder sees (a crossed book
+ * -> resync request, acted on in on_tick). A book message that cannot be read completely is
+ * never applied in part: TG_EV_GAP (when the book was valid) and a resubscribe of the symbol
+ * (unsubscribe + subscribe: Gemini answers with a new full book). l2_updates carry no time:
+ * ts_exch is 0 for book events.
+ *
+ * Trades: `side` is the taker's (checked on the recording: both BTCUSD trades print at the best
+ * ask with side "buy"); `tid` in u.trade_id, `event_id` in seq, `timestamp` (ms) in ts_exch.
+ * The "trades" list of the full book is history (not emitted; it seeds the symbol's tid
+ * baseline). tids grow but are not consecutive (…555, …557 in the recording), so lost trades
+ * cannot be detected; a tid not above the last one is a duplicate and dropped (stale_dropped).
+ * Auctions: `auction_open`, `auction_indicative` and `auction_result` are informational (times,
+ * indicative and final auction price/quantity); they change no book level, and no trade is
+ * printed from them (a result carries one price and the total quantity, no trade id, no side):
+ * counted unhandled. Whether the fills also arrive as `trade` messages is not in the recording
+ * (docs/venues/gemini.md); a trade whose side is not buy/sell is rejected and logged.
+ *
+ * Sends: Gemini publishes no websocket message rate; its public REST guidance is at most one
+ * request per second, which we apply to subscribe/unsubscribe messages (one subscribe for all
+ * symbols on open; resubscribes batched and paced from on_frame / on_tick).
+ *
+ * Thread: feed:gemini.
+ */
+#define JSMN_STATIC
+#define JSMN_PARENT_LINKS
+#define JSMN_STRICT
+#include <jsmn.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book/tg_dec.h"
+#include "book/tg_err.h"
+#include "feeds/feed.h"
+#include "feeds/feed_jtok.h"
 #include "venues.h"
 
-const feed_venue_t feed_venue_gemini = {.name = "gemini"};
+#define GM_TOK_INIT    4096
+#define GM_TOK_MAX     (1 << 21)
+#define GM_LOG_BURST   20
+#define GM_SENDS_PER_S 1
+#define GM_NS_PER_S    1000000000LL
+
+enum { GM_RS_IDLE = 0, GM_RS_UNSUB = 1, GM_RS_SUB = 2 }; /* resubscribe step pending */
+enum { GM_OK = 0, GM_UNHANDLED = 1 };
+
+typedef struct gm_sym {
+    uint32_t instr;
+    uint8_t live; /* full book seen since (re)subscribe */
+    uint8_t rs;   /* GM_RS_* */
+    uint8_t have_tid;
+    uint64_t last_tid;
+    uint32_t resync_seen;
+    const char *name;
+} gm_sym_t;
+
+typedef struct gm_lvl {
+    int64_t px, sz;
+    uint8_t side;
+} gm_lvl_t;
+
+typedef struct gm_state {
+    feed_jtok_t jt;
+    gm_lvl_t *lv;
+    size_t lv_cap;
+    gm_sym_t *sym;
+    uint32_t n_sym;
+    uint16_t *slot;
+    feed_ratelim_t rl;
+    bool rs_any;
+    bool win_armed;
+    int64_t win_start; /* send budget window (mono ns) */
+    uint32_t win_used;
+    char *sbuf;
+    size_t scap;
+} gm_state_t;
+
+static int gm_lookup(feed_handler_t *h, const char *js, const jsmntok_t *t)
+{
+    gm_state_t *st = h->vstate;
+    if (t->type != JSMN_STRING)
+        return TG_EFIELD;
+    int i = feed_slot_find(h, st->slot, js + t->start, feed_jtok_len(t));
+    return i < 0 ? TG_ESYMBOL : i;
+}
+
+/* ---- resubscribe (paced) ------------------------------------------------------------------ */
+
+static void gm_want_resync(feed_handler_t *h, uint32_t i)
+{
+    gm_state_t *st = h->vstate;
+    gm_sym_t *s = &st->sym[i];
+    s->live = 0;
+    if (s->rs != GM_RS_IDLE)
+        return;
+    s->rs = GM_RS_UNSUB;
+    st->rs_any = true;
+    TG_STAT_INC(h->stats->resyncs);
+}
+
+/* {"type":"<op>","subscriptions":[{"name":"l2","symbols":[every symbol at step]}]} */
+static int gm_send_step(feed_handler_t *h, const char *op, int step)
+{
+    gm_state_t *st = h->vstate;
+    size_t n =
+        (size_t)snprintf(st->sbuf, st->scap,
+                         "{\"type\":\"%s\",\"subscriptions\":[{\"name\":\"l2\",\"symbols\":[", op);
+    int k = 0;
+    for (uint32_t i = 0; i < st->n_sym; i++)
+        if (step < 0 || st->sym[i].rs == step)
+            n += (size_t)snprintf(st->sbuf + n, st->scap - n, "%s\"%s\"", k++ ? "," : "",
+                                  st->sym[i].name);
+    n += (size_t)snprintf(st->sbuf + n, st->scap - n, "]}]}");
+    if (n >= st->scap)
+        return -ENOSPC;
+    return feed_send(h, st->sbuf, n);
+}
+
+/* The send budget's one-second window. on_open has no clock: its subscribes count in the
+ * window that the first frame opens. */
+static void gm_window(gm_state_t *st, int64_t now)
+{
+    if (!st->win_armed) {
+        st->win_armed = true;
+        st->win_start = now;
+    } else if (now - st->win_start >= GM_NS_PER_S || now < st->win_start) {
+        st->win_start = now;
+        st->win_used = 0;
+    }
+}
+
+static void gm_pump(feed_handler_t *h, int64_t now)
+{
+    gm_state_t *st = h->vstate;
+    if (!st->rs_any)
+        return;
+    gm_window(st, now);
+    static const struct {
+        const char *op;
+        uint8_t from, to;
+    } steps[2] = {{"unsubscribe", GM_RS_UNSUB, GM_RS_SUB}, {"subscribe", GM_RS_SUB, GM_RS_IDLE}};
+    for (int k = 0; k < 2; k++) {
+        bool any = false;
+        for (uint32_t i = 0; i < st->n_sym && !any; i++)
+            any = st->sym[i].rs == steps[k].from;
+        if (!any || st->win_used >= GM_SENDS_PER_S)
+            continue;
+        st->win_used++;
+        if (gm_send_step(h, steps[k].op, steps[k].from) < 0) {
+            for (uint32_t i = 0; i < st->n_sym; i++)
+                st->sym[i].rs = GM_RS_IDLE;
+            st->rs_any = false;
+            if (h->reconnect)
+                h->reconnect(h->tctx, "gemini: resubscribe failed");
+            return;
+        }
+        for (uint32_t i = 0; i < st->n_sym; i++)
+            if (st->sym[i].rs == steps[k].from)
+                st->sym[i].rs = steps[k].to;
+    }
+    bool left = false;
+    for (uint32_t i = 0; i < st->n_sym && !left; i++)
+        left = st->sym[i].rs != GM_RS_IDLE;
+    st->rs_any = left;
+}
+
+/* ---- l2_updates ----------------------------------------------------------------------------- */
+
+/* [[side, price, qty], ...] -> st->lv. @return number of levels, TG_ERESCALE or an error. */
+static int gm_changes(feed_handler_t *h, uint32_t instr, const char *js, const jsmntok_t *t, int n,
+                      int a)
+{
+    gm_state_t *st = h->vstate;
+    if (a < 0 || t[a].type != JSMN_ARRAY)
+        return TG_EFIELD;
+    size_t nl = 0;
+    int k = a + 1;
+    for (int m = 0; m < t[a].size; m++, k = feed_jtok_next(t, n, k)) {
+        if (k + 3 >= n || t[k].type != JSMN_ARRAY || t[k].size != 3 || nl >= st->lv_cap)
+            return TG_EFIELD;
+        const jsmntok_t *sd = &t[k + 1], *px = &t[k + 2], *qt = &t[k + 3];
+        if (px->type != JSMN_STRING || qt->type != JSMN_STRING)
+            return TG_EFIELD;
+        gm_lvl_t *l = &st->lv[nl];
+        if (feed_jtok_str_is(js, sd, "buy"))
+            l->side = TG_SIDE_BID;
+        else if (feed_jtok_str_is(js, sd, "sell"))
+            l->side = TG_SIDE_ASK;
+        else
+            return TG_EFIELD;
+        int rc = feed_dec_px(h, instr, js + px->start, feed_jtok_len(px), &l->px);
+        if (rc < 0)
+            return rc;
+        if (l->px == 0)
+            return TG_EFIELD;
+        if ((rc = feed_dec_sz(h, instr, js + qt->start, feed_jtok_len(qt), &l->sz)) < 0)
+            return rc;
+        nl++;
+    }
+    return (int)nl;
+}
+
+/* Highest numeric "tid" of the full book's trade history (0 if none). */
+static int gm_history_tid(const char *js, const jsmntok_t *t, int n, int a, uint64_t *max)
+{
+    *max = 0;
+    if (t[a].type != JSMN_ARRAY)
+        return TG_EFIELD;
+    int k = a + 1;
+    for (int m = 0; m < t[a].size && k < n; m++, k = feed_jtok_next(t, n, k)) {
+        int ti = feed_jtok_get(js, t, n, k, "tid");
+        uint64_t v;
+        if (ti >= 0 && feed_jtok_u64(js, &t[ti], &v) == 0 && v > *max)
+            *max = v;
+    }
+    return 0;
+}
+
+static int gm_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n, int symi, int ch,
+                   int tr, int64_t ts_recv, int64_t ts_mono)
+{
+    gm_state_t *st = h->vstate;
+    if (symi < 0)
+        return TG_EFIELD;
+    int s = gm_lookup(h, js, &t[symi]);
+    if (s < 0)
+        return s;
+    gm_sym_t *y = &st->sym[s];
+    bool snap = tr >= 0;
+    uint64_t hist = 0;
+    int nl = gm_changes(h, y->instr, js, t, n, ch);
+    if (nl >= 0 && snap)
+        nl = gm_history_tid(js, t, n, tr, &hist) < 0 ? TG_EFIELD : nl;
+    if (nl == TG_ERESCALE)
+        return nl; /* parsed again at the new scale: nothing changed yet */
+    if (nl < 0) {
+        /* unreadable: this book is no longer Gemini's */
+        if (y->live) {
+            feed_emit_make(h, TG_EV_GAP, y->instr, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono, TG_EVF_LAST);
+            TG_STAT_INC(h->stats->gaps);
+        }
+        if ((y->live || snap) && (h->channels & FEED_CH_BOOK))
+            gm_want_resync(h, (uint32_t)s);
+        return nl;
+    }
+    if (snap && hist > y->last_tid) {
+        y->last_tid = hist;
+        y->have_tid = 1;
+    }
+    if (!(h->channels & FEED_CH_BOOK))
+        return GM_UNHANDLED;
+    uint16_t fl = 0;
+    if (snap) {
+        fl = TG_EVF_SNAPSHOT;
+        feed_emit_make(h, TG_EV_BOOK_CLEAR, y->instr, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono, fl);
+        TG_STAT_INC(h->stats->snapshots);
+        y->live = 1;
+    } else if (!y->live) {
+        TG_STAT_INC(h->stats->stale_dropped); /* before the symbol's full book */
+        return GM_OK;
+    } else if (nl == 0) {
+        return GM_OK;
+    }
+    for (int i = 0; i < nl; i++)
+        feed_emit_make(h, TG_EV_LEVEL, y->instr, st->lv[i].side, st->lv[i].px, st->lv[i].sz, 0, 0,
+                       0, ts_recv, ts_mono, fl);
+    feed_end_message(h, y->instr, 0, ts_recv, ts_mono);
+    return GM_OK;
+}
+
+/* ---- trade ---------------------------------------------------------------------------------- */
+
+static int gm_trade(feed_handler_t *h, const char *js, const jsmntok_t *t, int n, int symi,
+                    int64_t ts_recv, int64_t ts_mono)
+{
+    gm_state_t *st = h->vstate;
+    int px = feed_jtok_get(js, t, n, 0, "price"), qt = feed_jtok_get(js, t, n, 0, "quantity");
+    int sd = feed_jtok_get(js, t, n, 0, "side"), ti = feed_jtok_get(js, t, n, 0, "tid");
+    int tm = feed_jtok_get(js, t, n, 0, "timestamp"), ei = feed_jtok_get(js, t, n, 0, "event_id");
+    if (symi < 0 || px < 0 || qt < 0 || sd < 0 || ti < 0 || tm < 0 || t[px].type != JSMN_STRING ||
+        t[qt].type != JSMN_STRING)
+        return TG_EFIELD;
+    int s = gm_lookup(h, js, &t[symi]);
+    if (s < 0)
+        return s;
+    gm_sym_t *y = &st->sym[s];
+    uint8_t side;
+    if (feed_jtok_str_is(js, &t[sd], "buy"))
+        side = TG_SIDE_BUY; /* the taker's side */
+    else if (feed_jtok_str_is(js, &t[sd], "sell"))
+        side = TG_SIDE_SELL;
+    else
+        return TG_EFIELD;
+    uint64_t tid, eid = 0, ms;
+    if (feed_jtok_u64(js, &t[ti], &tid) < 0 || feed_jtok_u64(js, &t[tm], &ms) < 0 ||
+        ms > (uint64_t)INT64_MAX / 1000000 || (ei >= 0 && feed_jtok_u64(js, &t[ei], &eid) < 0))
+        return TG_EFIELD;
+    int64_t p, q;
+    int rc = feed_dec_px(h, y->instr, js + t[px].start, feed_jtok_len(&t[px]), &p);
+    if (rc < 0)
+        return rc;
+    if ((rc = feed_dec_sz(h, y->instr, js + t[qt].start, feed_jtok_len(&t[qt]), &q)) < 0)
+        return rc;
+    if (y->have_tid && tid <= y->last_tid) {
+        TG_STAT_INC(h->stats->stale_dropped); /* already seen */
+        return GM_OK;
+    }
+    y->last_tid = tid;
+    y->have_tid = 1;
+    if (!(h->channels & FEED_CH_TRADES))
+        return GM_UNHANDLED;
+    feed_emit_make(h, TG_EV_TRADE, y->instr, side, p, q, eid, tid, (int64_t)ms * 1000000, ts_recv,
+                   ts_mono, TG_EVF_LAST);
+    return GM_OK;
+}
+
+/* ---- in-band REST symbol details (recordings) ----------------------------------------------- */
+
+/* {"rest":"<url>","generated":true,"data":{"symbol":"ETHUSD","tick_size":1e-06,
+ * "quote_increment":0.01,..}}: Gemini's tick_size is the quantity increment, quote_increment
+ * the price increment. They go through feed_dec, which raises a scale that holds fewer places
+ * (never lowers one). */
+static int gm_rest_line(feed_handler_t *h, const char *js, const jsmntok_t *t, int n, int data)
+{
+    int symi = feed_jtok_get(js, t, n, data, "symbol");
+    if (symi < 0)
+        return GM_UNHANDLED;
+    int s = gm_lookup(h, js, &t[symi]);
+    if (s < 0)
+        return GM_UNHANDLED; /* details of a symbol this connection does not carry */
+    gm_state_t *st = h->vstate;
+    uint32_t instr = st->sym[s].instr;
+    int qi = feed_jtok_get(js, t, n, data, "quote_increment");
+    int ts = feed_jtok_get(js, t, n, data, "tick_size");
+    int64_t v;
+    if (qi >= 0 && t[qi].type != JSMN_OBJECT && t[qi].type != JSMN_ARRAY &&
+        feed_dec_px(h, instr, js + t[qi].start, feed_jtok_len(&t[qi]), &v) == TG_ERESCALE)
+        return TG_ERESCALE;
+    if (ts >= 0 && t[ts].type != JSMN_OBJECT && t[ts].type != JSMN_ARRAY &&
+        feed_dec_sz(h, instr, js + t[ts].start, feed_jtok_len(&t[ts]), &v) == TG_ERESCALE)
+        return TG_ERESCALE;
+    return GM_OK;
+}
+
+/* ---- frames --------------------------------------------------------------------------------- */
+
+static int gm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                    int64_t ts_mono)
+{
+    gm_state_t *st = h->vstate;
+    int n = feed_jtok_parse(&st->jt, buf, len);
+    if (n < 0 || st->jt.t[0].type != JSMN_OBJECT)
+        return TG_EJSON;
+    gm_lvl_t *lv = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 4, sizeof(gm_lvl_t));
+    if (!lv)
+        return -ENOMEM;
+    st->lv = lv;
+    const jsmntok_t *t = st->jt.t;
+    if (feed_jtok_next(t, n, 0) != n)
+        return TG_EJSON; /* bytes after the object */
+    int ty = -1, symi = -1, ch = -1, tr = -1, rest = -1, data = -1, k = 1;
+    for (int j = 0; j < t[0].size && k + 1 < n; j++) {
+        const jsmntok_t *key = &t[k];
+        if (feed_jtok_str_is(buf, key, "type"))
+            ty = k + 1;
+        else if (feed_jtok_str_is(buf, key, "symbol"))
+            symi = k + 1;
+        else if (feed_jtok_str_is(buf, key, "changes"))
+            ch = k + 1;
+        else if (feed_jtok_str_is(buf, key, "trades"))
+            tr = k + 1;
+        else if (feed_jtok_str_is(buf, key, "rest"))
+            rest = k + 1;
+        else if (feed_jtok_str_is(buf, key, "data"))
+            data = k + 1;
+        k = feed_jtok_next(t, n, k + 1);
+    }
+    if (rest >= 0 && data >= 0)
+        return gm_rest_line(h, buf, t, n, data);
+    if (ty < 0 || t[ty].type != JSMN_STRING)
+        return TG_EFIELD;
+    if (feed_jtok_str_is(buf, &t[ty], "l2_updates"))
+        return gm_book(h, buf, t, n, symi, ch, tr, ts_recv, ts_mono);
+    if (feed_jtok_str_is(buf, &t[ty], "trade"))
+        return gm_trade(h, buf, t, n, symi, ts_recv, ts_mono);
+    if (feed_jtok_str_is(buf, &t[ty], "error"))
+        return TG_EPROTO;
+    return GM_UNHANDLED; /* heartbeat, auction_*, candles_*, ... */
+}
+
+/* Every frame counts exactly once: handled, unhandled or one err_* counter. */
+static int gm_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    gm_state_t *st = h->vstate;
+    uint64_t before = feed_stats_settled(h->stats);
+    TG_STAT_INC(h->stats->slow_path);
+    gm_window(st, ts_mono);
+    int rc = gm_frame(h, buf, len, ts_recv, ts_mono);
+    if (rc == TG_ERESCALE)
+        return rc; /* feed_frame parses it again; counted then */
+    if (rc == GM_UNHANDLED) {
+        TG_STAT_INC(h->stats->unhandled);
+    } else if (rc < 0) {
+        const char *what = feed_count_error(h->stats, rc);
+        feed_log_frame(h, &st->rl, ts_mono, FEED_LOG_WARN, what, rc == TG_EPROTO ? 0 : rc, buf,
+                       len);
+    }
+    feed_count_handled(h, before);
+    gm_pump(h, ts_mono);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------ */
+
+static void gm_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
+{
+    /* quantity increments go down to 1e-8 (tick_size of the BTC pairs), price increments to
+     * 0.001 here; a symbol that needs more places raises its scale by itself (feed_dec) */
+    cfg->px_scale = 8;
+    cfg->sz_scale = 8;
+    cfg->depth_limit = 0; /* l2 is the full book */
+}
+
+static void gm_deinit(feed_handler_t *h)
+{
+    gm_state_t *st = h->vstate;
+    if (!st)
+        return;
+    feed_jtok_deinit(&st->jt);
+    free(st->lv);
+    free(st->sym);
+    free(st->slot);
+    free(st->sbuf);
+    feed_vstate_free(h);
+}
+
+static int gm_init(feed_handler_t *h)
+{
+    gm_state_t *st = feed_vstate_new(h, sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    st->rl.burst = GM_LOG_BURST;
+    st->rl.period = FEED_LOG_PERIOD_10S;
+    st->n_sym = h->n_instr;
+    st->scap = 128 + (size_t)h->n_instr * (TG_SYMBOL_MAX + 3);
+    st->sym = calloc(st->n_sym ? st->n_sym : 1, sizeof(*st->sym));
+    st->slot = feed_slots_new(h);
+    st->sbuf = malloc(st->scap);
+    if (!st->sym || !st->slot || !st->sbuf || feed_jtok_init(&st->jt, GM_TOK_INIT, GM_TOK_MAX) < 0)
+        goto fail;
+    for (uint32_t i = 0; i < st->n_sym; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
+        if (!in || !feed_json_safe(in->symbol))
+            goto fail;
+        st->sym[i].instr = h->instr[i];
+        st->sym[i].name = in->symbol;
+    }
+    return 0;
+fail:
+    gm_deinit(h);
+    return -ENOMEM;
+}
+
+static int gm_on_open(feed_handler_t *h)
+{
+    gm_state_t *st = h->vstate;
+    st->rs_any = false;
+    for (uint32_t i = 0; i < st->n_sym; i++) {
+        gm_sym_t *s = &st->sym[i];
+        s->live = 0;
+        s->rs = GM_RS_IDLE;
+        s->have_tid = 0;
+        s->last_tid = 0;
+        s->resync_seen = feed_resync_count(h, s->instr);
+    }
+    st->win_armed = false;
+    st->win_used = 0;
+    if (st->n_sym == 0)
+        return 0;
+    /* one l2 subscription carries the book, the trades and the auction events */
+    int rc = gm_send_step(h, "subscribe", -1);
+    if (rc < 0)
+        return rc;
+    st->win_used = 1;
+    return 0;
+}
+
+static void gm_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
+{
+    gm_state_t *st = h->vstate;
+    for (uint32_t i = 0; i < st->n_sym; i++) {
+        feed_emit_make(h, TG_EV_STALE, st->sym[i].instr, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
+                       TG_EVF_LAST | TG_EVF_RESYNC);
+        st->sym[i].live = 0;
+        st->sym[i].rs = GM_RS_IDLE;
+    }
+    st->rs_any = false;
+}
+
+static void gm_on_tick(feed_handler_t *h, int64_t now_mono)
+{
+    gm_state_t *st = h->vstate;
+    for (uint32_t i = 0; i < st->n_sym; i++) {
+        if (feed_resync_asked(h, st->sym[i].instr, &st->sym[i].resync_seen) &&
+            (h->channels & FEED_CH_BOOK)) {
+            feed_logf_limited(h, &st->rl, now_mono, FEED_LOG_WARN,
+                              "gemini: %s: builder asked for a resync, resubscribing",
+                              st->sym[i].name);
+            gm_want_resync(h, i);
+        }
+    }
+    gm_pump(h, now_mono);
+}
+
+const feed_venue_t feed_venue_gemini = {
+    .name = "gemini",
+    .default_url = "wss://api.gemini.com/v2/marketdata",
+    .rest_host = NULL, /* full books come on the websocket */
+    .max_symbols_per_conn = 0,
+    .max_sends_per_s = GM_SENDS_PER_S,
+    .instr_defaults = gm_instr_defaults,
+    .init = gm_init,
+    .deinit = gm_deinit,
+    .on_open = gm_on_open,
+    .on_frame = gm_on_frame,
+    .on_rest = NULL,
+    .on_close = gm_on_close,
+    .on_tick = gm_on_tick,
+};

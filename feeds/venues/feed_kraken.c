@@ -19,6 +19,10 @@
  * Updates that arrive before the pair's snapshot are dropped (counted stale_dropped).
  * Exchange time of a message = the newest level / trade time in it ("1618678133.123456" s,
  * parsed exactly to ns).
+ * Scales: prices/volumes go through feed_dec at the pair's current scales (raised when a value
+ * needs more places: TG_ERESCALE, the frame is parsed again before anything changed); the
+ * checksum event carries Kraken's printed decimals, and the builder formats the book at its
+ * current scales.
  * Thread: feed:kraken (everything here).
  */
 #define JSMN_STATIC
@@ -38,10 +42,11 @@
 #include "feeds/feed_checksum.h"
 #include "feeds/feed_jtok.h"
 
-/* Price scale by quote currency: pairs quoted in XBT/ETH print up to 10 decimals (ADA/XBT
- * "0.000022900"); fiat/stablecoin-quoted pairs print at most 8 but carry far-away asks such as
- * XBT/CHF "9999999997.00000", which does not fit int64 at scale 10 (limit 922337203.68).
- * Volumes: always 8 decimals. */
+/* Initial price scale by quote currency: pairs quoted in XBT/ETH print up to 10 decimals
+ * (ADA/XBT "0.000022900"); fiat/stablecoin-quoted pairs print at most 8 but carry far-away asks
+ * such as XBT/CHF "9999999997.00000", which does not fit int64 at scale 10 (limit
+ * 922337203.68). Volumes: 8 decimals. Values are parsed with feed_dec at the pair's current
+ * scales, which rise when a value needs more places. */
 #define KR_PX_SCALE_CRYPTO 10
 #define KR_PX_SCALE_FIAT   8
 #define KR_SZ_SCALE        8
@@ -59,7 +64,6 @@ typedef struct kr_lvl {
 
 typedef struct kr_sym {
     uint32_t id;
-    int px_scale;
     uint8_t synced; /* snapshot seen since (re)subscribe */
     int8_t px_dp, sz_dp;
     uint32_t resync_seen; /* builder resync requests already acted on */
@@ -130,10 +134,11 @@ static void kr_resubscribe(feed_handler_t *h, kr_sym_t *s)
 
 /* ---- book ------------------------------------------------------------------------------- */
 
-/* Parse the levels array at index a into st->lv (append). @return 0 or a tg error code;
- * *bad = offending token. */
-static int kr_levels(kr_state_t *st, int px_scale, const char *js, const jsmntok_t *t, int n, int a,
-                     uint8_t side, size_t *nl, int *px_dp, int *sz_dp, int64_t *ts_max, int *bad)
+/* Parse the levels array at index a into st->lv (append) at the pair's current scales.
+ * @return 0, TG_ERESCALE or a tg error code; *bad = offending token. */
+static int kr_levels(feed_handler_t *h, kr_state_t *st, uint32_t id, const char *js,
+                     const jsmntok_t *t, int n, int a, uint8_t side, size_t *nl, int *px_dp,
+                     int *sz_dp, int64_t *ts_max, int *bad)
 {
     *bad = a;
     if (t[a].type != JSMN_ARRAY)
@@ -150,19 +155,23 @@ static int kr_levels(kr_state_t *st, int px_scale, const char *js, const jsmntok
             return TG_EJSON; /* cannot happen: lv_cap >= tokens / 3 */
         kr_lvl_t *l = &st->lv[*nl];
         *bad = k + 1;
-        if (tg_dec_parse_unsigned(js + p->start, feed_jtok_len(p), px_scale, &l->px) < 0 ||
-            l->px == 0)
+        int rc = feed_dec_px(h, id, js + p->start, feed_jtok_len(p), &l->px);
+        if (rc < 0)
+            return rc;
+        if (l->px == 0)
             return TG_EDEC_SYNTAX;
         *bad = k + 2;
-        if (tg_dec_parse_unsigned(js + v->start, feed_jtok_len(v), KR_SZ_SCALE, &l->sz) < 0)
-            return TG_EDEC_SYNTAX;
+        if ((rc = feed_dec_sz(h, id, js + v->start, feed_jtok_len(v), &l->sz)) < 0)
+            return rc;
         l->ts = 0;
         if (t[k].size >= 3 && k + 3 < n) {
             const jsmntok_t *ts = &t[k + 3];
             *bad = k + 3;
-            if (ts->type != JSMN_STRING ||
-                tg_dec_parse(js + ts->start, feed_jtok_len(ts), 9, &l->ts) < 0)
-                return TG_EDEC_SYNTAX;
+            if (ts->type != JSMN_STRING)
+                return TG_EFIELD;
+            /* a time ("1618678133.123456" s), not a price: fixed at ns */
+            if ((rc = tg_dec_parse(js + ts->start, feed_jtok_len(ts), 9, &l->ts)) < 0)
+                return rc;
             if (l->ts > *ts_max)
                 *ts_max = l->ts;
         }
@@ -225,7 +234,7 @@ static int kr_book(feed_handler_t *h, kr_sym_t *s, const char *js, const jsmntok
                 ck = k + 1;
             }
             if (side)
-                rc = kr_levels(st, s->px_scale, js, t, n, k + 1, side, &nl, &px_dp, &sz_dp, &ts_max,
+                rc = kr_levels(h, st, s->id, js, t, n, k + 1, side, &nl, &px_dp, &sz_dp, &ts_max,
                                &bad);
             k = feed_jtok_next(t, n, k + 1);
         }
@@ -241,13 +250,10 @@ static int kr_book(feed_handler_t *h, kr_sym_t *s, const char *js, const jsmntok
         rc = TG_EFIELD; /* a book message without book content */
         bad = el[0];
     }
+    if (rc == TG_ERESCALE)
+        return rc; /* parsed again at the new scale; nothing changed yet */
     if (rc < 0) {
-        if (rc == TG_EDEC_SYNTAX)
-            TG_STAT_INC(h->stats->err_decimal);
-        else if (rc == TG_EFIELD)
-            TG_STAT_INC(h->stats->err_field);
-        else
-            TG_STAT_INC(h->stats->err_json);
+        feed_count_error(h->stats, rc);
         kr_log(h, ts_mono, FEED_LOG_WARN, "bad book message, resyncing", js, &t[bad]);
         if (s->synced || snap)
             kr_resync(h, s, ts_recv, ts_mono, 0);
@@ -257,17 +263,10 @@ static int kr_book(feed_handler_t *h, kr_sym_t *s, const char *js, const jsmntok
         TG_STAT_INC(h->stats->stale_dropped);
         return 0;
     }
-    tg_event_t ev = {0};
-    ev.instr = s->id;
-    ev.ts_exch = ts_max;
-    ev.ts_recv = ts_recv;
-    ev.ts_mono = ts_mono;
     uint16_t fl = 0;
     if (snap) {
         fl = TG_EVF_SNAPSHOT;
-        ev.kind = TG_EV_BOOK_CLEAR;
-        ev.flags = fl;
-        feed_emit_counted(h, &ev);
+        feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, 0, 0, ts_max, ts_recv, ts_mono, fl);
         s->synced = 1;
         TG_STAT_INC(h->stats->snapshots);
     }
@@ -275,26 +274,13 @@ static int kr_book(feed_handler_t *h, kr_sym_t *s, const char *js, const jsmntok
         s->px_dp = (int8_t)px_dp;
     if (sz_dp >= 0 && sz_dp <= TG_DEC_SCALE_MAX)
         s->sz_dp = (int8_t)sz_dp;
-    ev.kind = TG_EV_LEVEL;
-    ev.flags = fl;
-    for (size_t i = 0; i < nl; i++) {
-        ev.side = st->lv[i].side;
-        ev.price = st->lv[i].px;
-        ev.size = st->lv[i].sz;
-        feed_emit_counted(h, &ev);
-    }
+    for (size_t i = 0; i < nl; i++)
+        feed_emit_make(h, TG_EV_LEVEL, s->id, st->lv[i].side, st->lv[i].px, st->lv[i].sz, 0, 0,
+                       ts_max, ts_recv, ts_mono, fl);
     if (ck >= 0) {
-        tg_event_t c = {0};
-        c.kind = TG_EV_CHECKSUM;
-        c.instr = s->id;
-        c.ts_exch = ts_max;
-        c.ts_recv = ts_recv;
-        c.ts_mono = ts_mono;
-        c.price = s->px_dp;
-        c.size = s->sz_dp;
-        c.u.checksum = cksum;
-        c.flags = TG_EVF_LAST;
-        feed_emit_counted(h, &c);
+        /* price/size: the decimals Kraken prints (checksum text hints), not values at a scale */
+        feed_emit_make(h, TG_EV_CHECKSUM, s->id, 0, s->px_dp, s->sz_dp, 0, cksum, ts_max, ts_recv,
+                       ts_mono, TG_EVF_LAST);
         TG_STAT_INC(h->stats->checksum_msgs);
         return 0;
     }
@@ -330,38 +316,26 @@ static int kr_trades(feed_handler_t *h, kr_sym_t *s, const char *js, const jsmnt
             goto fail;
         }
         kr_lvl_t *l = &st->lv[nl];
-        if (tg_dec_parse_unsigned(js + p->start, feed_jtok_len(p), s->px_scale, &l->px) < 0 ||
-            tg_dec_parse_unsigned(js + v->start, feed_jtok_len(v), KR_SZ_SCALE, &l->sz) < 0 ||
-            tg_dec_parse(js + tm->start, feed_jtok_len(tm), 9, &l->ts) < 0) {
-            rc = TG_EDEC_SYNTAX;
+        if ((rc = feed_dec_px(h, s->id, js + p->start, feed_jtok_len(p), &l->px)) < 0 ||
+            (rc = feed_dec_sz(h, s->id, js + v->start, feed_jtok_len(v), &l->sz)) < 0 ||
+            (rc = tg_dec_parse(js + tm->start, feed_jtok_len(tm), 9, &l->ts)) < 0)
             goto fail;
-        }
         l->side = js[sd->start] == 'b' ? TG_SIDE_BUY : TG_SIDE_SELL;
         if (l->ts > ts_max)
             ts_max = l->ts;
         nl++;
         k = feed_jtok_next(t, n, k);
     }
-    tg_event_t ev = {0};
-    ev.kind = TG_EV_TRADE;
-    ev.instr = s->id;
-    ev.ts_recv = ts_recv;
-    ev.ts_mono = ts_mono;
-    for (size_t i = 0; i < nl; i++) {
-        ev.ts_exch = st->lv[i].ts;
-        ev.price = st->lv[i].px;
-        ev.size = st->lv[i].sz;
-        ev.side = st->lv[i].side;
-        feed_emit_counted(h, &ev);
-    }
+    for (size_t i = 0; i < nl; i++)
+        feed_emit_make(h, TG_EV_TRADE, s->id, st->lv[i].side, st->lv[i].px, st->lv[i].sz, 0, 0,
+                       st->lv[i].ts, ts_recv, ts_mono, 0);
     if (nl)
         feed_end_message(h, s->id, ts_max, ts_recv, ts_mono);
     return 0;
 fail:
-    if (rc == TG_EDEC_SYNTAX)
-        TG_STAT_INC(h->stats->err_decimal);
-    else
-        TG_STAT_INC(h->stats->err_field);
+    if (rc == TG_ERESCALE)
+        return rc;
+    feed_count_error(h->stats, rc);
     kr_log(h, ts_mono, FEED_LOG_WARN, "bad trade message dropped", js, &t[bad]);
     return rc;
 }
@@ -372,14 +346,14 @@ static int kr_event(feed_handler_t *h, const char *js, const jsmntok_t *t, int n
 {
     int e = feed_jtok_get(js, t, n, 0, "event");
     if (e < 0 || t[e].type != JSMN_STRING) {
-        TG_STAT_INC(h->stats->err_field);
+        feed_count_error(h->stats, TG_EFIELD);
         kr_log(h, ts_mono, FEED_LOG_WARN, "object without event", js, &t[0]);
         return TG_EFIELD;
     }
     int status = feed_jtok_get(js, t, n, 0, "status");
     if (feed_jtok_eq(js, &t[e], "error") || (feed_jtok_eq(js, &t[e], "subscriptionStatus") &&
                                              status > 0 && feed_jtok_eq(js, &t[status], "error"))) {
-        TG_STAT_INC(h->stats->err_venue);
+        feed_count_error(h->stats, TG_EPROTO);
         kr_log(h, ts_mono, FEED_LOG_ERROR, "venue error", js, &t[0]);
         return TG_EPROTO;
     }
@@ -399,7 +373,7 @@ static int kr_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
         return n;
     kr_lvl_t *nl = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*nl));
     if (!nl) {
-        TG_STAT_INC(h->stats->err_json);
+        feed_count_error(h->stats, TG_EJSON); /* no memory for a frame this big */
         return -ENOMEM;
     }
     st->lv = nl;
@@ -408,7 +382,7 @@ static int kr_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     if (t[0].type == JSMN_OBJECT)
         return kr_event(h, buf, t, n, ts_mono);
     if (t[0].type != JSMN_ARRAY || t[0].size < 4 || t[0].size > KR_MAX_ELEMS) {
-        TG_STAT_INC(h->stats->err_json);
+        feed_count_error(h->stats, TG_EJSON);
         kr_log(h, ts_mono, FEED_LOG_WARN, "unexpected frame", buf, &t[0]);
         return TG_EJSON;
     }
@@ -416,7 +390,7 @@ static int kr_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     int ne = t[0].size, k = 1;
     for (int m = 0; m < ne; m++) {
         if (k >= n) {
-            TG_STAT_INC(h->stats->err_json);
+            feed_count_error(h->stats, TG_EJSON);
             return TG_EJSON;
         }
         el[m] = k;
@@ -424,7 +398,7 @@ static int kr_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     }
     const jsmntok_t *pair = &t[el[ne - 1]], *chan = &t[el[ne - 2]];
     if (pair->type != JSMN_STRING || chan->type != JSMN_STRING) {
-        TG_STAT_INC(h->stats->err_field);
+        feed_count_error(h->stats, TG_EFIELD);
         kr_log(h, ts_mono, FEED_LOG_WARN, "channel message without channel/pair", buf, &t[0]);
         return TG_EFIELD;
     }
@@ -436,14 +410,14 @@ static int kr_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     }
     kr_sym_t *s = kr_lookup(h, buf + pair->start, feed_jtok_len(pair));
     if (!s) {
-        TG_STAT_INC(h->stats->err_symbol);
+        feed_count_error(h->stats, TG_ESYMBOL);
         kr_log(h, ts_mono, FEED_LOG_WARN, "unknown pair", buf, pair);
         return TG_ESYMBOL;
     }
     if (is_book)
         return kr_book(h, s, buf, t, n, el + 1, ne - 3, ts_recv, ts_mono);
     if (ne != 4) {
-        TG_STAT_INC(h->stats->err_json);
+        feed_count_error(h->stats, TG_EJSON);
         return TG_EJSON;
     }
     return kr_trades(h, s, buf, t, n, el[1], ts_recv, ts_mono);
@@ -455,7 +429,8 @@ static int kr_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
 {
     uint64_t before = feed_stats_settled(h->stats);
     int rc = kr_frame(h, buf, len, ts_recv, ts_mono);
-    feed_count_handled(h, before);
+    if (rc != TG_ERESCALE) /* else parsed again by feed_frame(), and counted then */
+        feed_count_handled(h, before);
     return rc;
 }
 
@@ -511,8 +486,6 @@ static int kr_init(feed_handler_t *h)
     for (uint32_t i = 0; i < h->n_instr; i++) {
         st->sym[i].id = h->instr[i];
         st->sym[i].px_dp = st->sym[i].sz_dp = -1;
-        const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
-        st->sym[i].px_scale = in ? in->px_scale : KR_PX_SCALE_FIAT;
     }
     return 0;
 }

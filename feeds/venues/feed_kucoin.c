@@ -1,5 +1,863 @@
 /* SPDX-License-Identifier: MIT */
-/* STUB: handler not written yet (on_frame NULL: not offered by feed_venue_find). */
+/*
+ * KuCoin spot websocket venue handler: /market/level2:<symbols> ("trade.l2update") synchronised
+ * with the REST snapshot GET /api/v1/market/orderbook/level2_100?symbol=<S>, and
+ * /market/match:<symbols> ("trade.l3match") trades.
+ *
+ * DESIGN
+ * Connect: KuCoin hands out its websocket URL and a token through POST /api/v1/bullet-public
+ * (feed_kucoin.h); the transport must make that request before each connect and call
+ * feed_kucoin_on_bullet(), which also keeps the pingInterval. Frames: {"type":"welcome"|"ack"|
+ * "pong"|"error"|"message",...}; messages carry "topic", "subject" and "data".
+ * Sync per symbol, as KuCoin documents it ("Level 2 market data, calibration procedure"):
+ *   WAIT  no snapshot: l2updates are buffered (stamped tg_event_t runs, each change with its
+ *         own sequence in .seq; one bounded buffer per connection, the oldest message evicted
+ *         when full and counted in stale_dropped); the first buffered one requests the REST
+ *         snapshot (level2_100: the public one; the full book needs an API key).
+ *   snapshot sequence S in WAIT: if the first buffered update with sequenceEnd > S starts
+ *         after S + 1, updates are missing between the snapshot and the buffer: another
+ *         snapshot is requested. Otherwise TG_EV_BOOK_CLEAR (seq = S) + levels
+ *         (SNAPSHOT|REST), then the buffered updates are replayed through the rules below.
+ *   synced, last sequence L: sequenceEnd <= L: dropped (stale_dropped); sequenceStart > L + 1:
+ *         GAP; otherwise the changes whose own sequence is > L are applied (a straddling
+ *         update applies only its newer part), L = sequenceEnd. A change with price "0" only
+ *         advances the sequence (KuCoin: "ignore the message and update the sequence");
+ *         size "0" deletes.
+ *   GAP   TG_EV_GAP (seq = L, u.aux = sequenceStart received), gaps++, state WAIT with the
+ *         breaking update buffered, new snapshot requested (resyncs++).
+ * A book message that cannot be read completely emits nothing; a synced book gets a GAP.
+ * Every number of a message is parsed (feed_dec) before any state changes (TG_ERESCALE).
+ * Trades: side = taker side, tradeId -> u.trade_id (the number when it is all digits, else
+ * FNV-1a), data.time in ns, data.sequence in seq.
+ * Subscribes: one topic per channel listing up to 100 symbols (KuCoin: at most 100 topics per
+ * subscribe message, 300 per connection, 100 client messages per 10 s), paced by
+ * max_sends_per_s. Ping {"id":"<n>","type":"ping"} every pingInterval (18 s by default).
+ * Thread: feed:kucoin (everything here).
+ */
+#define JSMN_STATIC
+#define JSMN_PARENT_LINKS
+#define JSMN_STRICT
+#include <jsmn.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book/tg_err.h"
+#include "feeds/feed.h"
+#include "feeds/feed_jtok.h"
+#include "feed_kucoin.h"
 #include "venues.h"
 
-const feed_venue_t feed_venue_kucoin = {.name = "kucoin"};
+#define KC_TOK_INIT     4096
+#define KC_TOK_MAX      (1 << 20)
+#define KC_PEND_MSGS    4096
+#define KC_PEND_EV      (1 << 17)
+#define KC_RETRY_NS     (2 * 1000000000LL)
+#define KC_REQ_TMO_NS   (10 * 1000000000LL)
+#define KC_PING_MS      18000u /* default pingInterval */
+#define KC_SYMS_PER_SUB 100    /* KuCoin: max 100 topics per subscribe (comma list) */
+#define KC_TOPICS_MAX   300    /* KuCoin: max 300 topics per connection */
+#define KC_SENDS_PS     10     /* KuCoin: 100 client messages per 10 s */
+#define KC_BOOK_TOPIC   "/market/level2:"
+#define KC_MATCH_TOPIC  "/market/match:"
+
+enum { KC_WAIT = 0, KC_LIVE = 1 };
+
+typedef struct kc_lvl {
+    int64_t px, sz;
+    uint64_t seq;
+    uint8_t side;
+} kc_lvl_t;
+
+typedef struct kc_pend {
+    uint64_t start, end;
+    int64_t ts_exch;
+    uint32_t first, n;
+    uint16_t slot;
+} kc_pend_t;
+
+typedef struct kc_sym {
+    uint32_t id;
+    uint8_t state, requested;
+    int64_t req_mono;
+    uint64_t last; /* sequence of the book */
+    uint32_t resync_seen;
+} kc_sym_t;
+
+typedef struct kc_state {
+    feed_jtok_t jt;
+    kc_lvl_t *lv;
+    size_t lv_cap;
+    tg_event_t *ev; /* one update's events (scratch, as many as lv) */
+    size_t ev_cap;
+    kc_pend_t *pm;
+    uint32_t n_pm;
+    tg_event_t *pev;
+    uint32_t n_pev;
+    kc_sym_t *sym;
+    uint16_t *slot;
+    feed_ratelim_t rl;
+    uint32_t gen;
+    uint32_t sub_next;
+    uint32_t ping_ms; /* from the bullet answer */
+    int64_t last_ping;
+    uint64_t msg_id; /* ids of our messages */
+} kc_state_t;
+
+static kc_sym_t *kc_lookup(feed_handler_t *h, const char *s, size_t n)
+{
+    kc_state_t *st = h->vstate;
+    int i = feed_slot_find(h, st->slot, s, n);
+    return i < 0 ? NULL : &st->sym[i];
+}
+
+static bool kc_name_ok(const char *s)
+{
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
+            return false;
+    return true;
+}
+
+/* An unsigned integer given as a number or a string of digits. */
+static int kc_u64(const char *js, const jsmntok_t *t, uint64_t *v)
+{
+    if (t->type == JSMN_PRIMITIVE)
+        return feed_jtok_u64(js, t, v);
+    if (t->type != JSMN_STRING)
+        return TG_EFIELD;
+    jsmntok_t p = *t;
+    p.type = JSMN_PRIMITIVE;
+    return feed_jtok_u64(js, &p, v);
+}
+
+/* ---- connect step (bullet-public) ---- */
+
+static bool kc_url_safe(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= ' ' || c >= 0x7f || c == '"' || c == '\\' || c == '&' || c == '#')
+            return false;
+    }
+    return true;
+}
+
+static int kc_copy(const char *js, const jsmntok_t *t, char *dst, size_t cap)
+{
+    size_t n = feed_jtok_len(t);
+    if (t->type != JSMN_STRING || n == 0 || n >= cap || !kc_url_safe(js + t->start, n))
+        return TG_EFIELD;
+    memcpy(dst, js + t->start, n);
+    dst[n] = 0;
+    return 0;
+}
+
+int feed_kucoin_bullet_parse(const char *body, size_t len, feed_kucoin_bullet_t *out)
+{
+    feed_jtok_t jt;
+    if (feed_jtok_init(&jt, 256, 1 << 14) < 0)
+        return -ENOMEM;
+    int rc = TG_EJSON;
+    int n = feed_jtok_parse(&jt, body, len);
+    const jsmntok_t *t = jt.t;
+    if (n < 0 || t[0].type != JSMN_OBJECT)
+        goto out;
+    rc = TG_EPROTO;
+    int ci = feed_jtok_get(body, t, n, 0, "code");
+    if (ci < 0 || !feed_jtok_eq(body, &t[ci], "200000"))
+        goto out;
+    rc = TG_EFIELD;
+    int di = feed_jtok_get(body, t, n, 0, "data");
+    int ti = feed_jtok_get(body, t, n, di, "token");
+    int si = feed_jtok_get(body, t, n, di, "instanceServers");
+    if (ti < 0 || si < 0 || t[si].type != JSMN_ARRAY || t[si].size < 1)
+        goto out;
+    int s0 = si + 1;
+    int ei = feed_jtok_get(body, t, n, s0, "endpoint");
+    int pi = feed_jtok_get(body, t, n, s0, "pingInterval");
+    int oi = feed_jtok_get(body, t, n, s0, "pingTimeout");
+    feed_kucoin_bullet_t b;
+    memset(&b, 0, sizeof(b));
+    if (ei < 0 || kc_copy(body, &t[ti], b.token, sizeof(b.token)) < 0 ||
+        kc_copy(body, &t[ei], b.endpoint, sizeof(b.endpoint)) < 0 ||
+        (strncmp(b.endpoint, "wss://", 6) != 0 && strncmp(b.endpoint, "ws://", 5) != 0))
+        goto out;
+    uint64_t v;
+    b.ping_ms = KC_PING_MS;
+    if (pi >= 0) {
+        if (kc_u64(body, &t[pi], &v) < 0 || v == 0 || v > 3600000)
+            goto out;
+        b.ping_ms = (uint32_t)v;
+    }
+    if (oi >= 0) {
+        if (kc_u64(body, &t[oi], &v) < 0 || v > 3600000)
+            goto out;
+        b.ping_timeout_ms = (uint32_t)v;
+    }
+    *out = b;
+    rc = 0;
+out:
+    feed_jtok_deinit(&jt);
+    return rc;
+}
+
+int feed_kucoin_connect_url(const feed_kucoin_bullet_t *b, const char *connect_id, char *url,
+                            size_t cap)
+{
+    int n = snprintf(url, cap, "%s%stoken=%s&connectId=%s", b->endpoint,
+                     strchr(b->endpoint, '?') ? "&" : "?", b->token, connect_id);
+    return n < 0 || (size_t)n >= cap ? -ENOSPC : 0;
+}
+
+int feed_kucoin_on_bullet(feed_handler_t *h, int status, const char *body, size_t len, char *url,
+                          size_t cap)
+{
+    kc_state_t *st = h->vstate;
+    if (status != 200) {
+        feed_logf(h, FEED_LOG_WARN, "kucoin: bullet-public failed (status %d)", status);
+        return TG_EPROTO;
+    }
+    feed_kucoin_bullet_t b;
+    int rc = feed_kucoin_bullet_parse(body, len, &b);
+    if (rc < 0) {
+        feed_logf(h, FEED_LOG_WARN, "kucoin: bad bullet-public answer (%s)", tg_strerror(rc));
+        return rc;
+    }
+    st->ping_ms = b.ping_ms;
+    char cid[32];
+    snprintf(cid, sizeof(cid), "tg%u", st->gen + 1);
+    return feed_kucoin_connect_url(&b, cid, url, cap);
+}
+
+/* ---- buffer of updates waiting for a snapshot ---- */
+
+/* Drop the buffered updates of slot that come before index upto (all: st->n_pm). */
+static void kc_pend_drop_slot(kc_state_t *st, uint16_t slot, uint32_t upto)
+{
+    uint32_t k = 0, ke = 0;
+    for (uint32_t i = 0; i < st->n_pm; i++) {
+        kc_pend_t p = st->pm[i];
+        if (p.slot == slot && i < upto)
+            continue;
+        if (ke != p.first)
+            memmove(&st->pev[ke], &st->pev[p.first], p.n * sizeof(tg_event_t));
+        p.first = ke;
+        ke += p.n;
+        st->pm[k++] = p;
+    }
+    st->n_pm = k;
+    st->n_pev = ke;
+}
+
+static void kc_pend_evict(feed_handler_t *h)
+{
+    kc_state_t *st = h->vstate;
+    uint32_t n = st->pm[0].n;
+    memmove(&st->pev[0], &st->pev[n], (st->n_pev - n) * sizeof(tg_event_t));
+    memmove(&st->pm[0], &st->pm[1], (st->n_pm - 1) * sizeof(kc_pend_t));
+    st->n_pm--;
+    st->n_pev -= n;
+    for (uint32_t i = 0; i < st->n_pm; i++)
+        st->pm[i].first -= n;
+    TG_STAT_INC(h->stats->stale_dropped);
+}
+
+static void kc_pend_add(feed_handler_t *h, kc_sym_t *s, uint64_t start, uint64_t end,
+                        int64_t ts_exch, const kc_lvl_t *lv, size_t nl, int64_t ts_recv,
+                        int64_t ts_mono)
+{
+    kc_state_t *st = h->vstate;
+    if (nl > KC_PEND_EV) {
+        TG_STAT_INC(h->stats->stale_dropped);
+        return;
+    }
+    while (st->n_pm && (st->n_pm == KC_PEND_MSGS || st->n_pev + nl > KC_PEND_EV))
+        kc_pend_evict(h);
+    st->pm[st->n_pm++] =
+        (kc_pend_t){start, end, ts_exch, st->n_pev, (uint32_t)nl, (uint16_t)(s - st->sym)};
+    for (size_t i = 0; i < nl; i++) {
+        tg_event_t ev = feed_event(TG_EV_LEVEL, s->id, lv[i].side, lv[i].px, lv[i].sz, lv[i].seq, 0,
+                                   ts_exch, ts_recv, ts_mono, 0);
+        feed_stamp(h, &ev);
+        st->pev[st->n_pev++] = ev;
+    }
+    TG_STAT_INC(h->stats->buffered);
+}
+
+/* ---- sync ---- */
+
+static void kc_request_snapshot(feed_handler_t *h, kc_sym_t *s, int64_t now_mono)
+{
+    kc_state_t *st = h->vstate;
+    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
+    if (!in || !h->rest_get || !kc_name_ok(in->symbol))
+        return;
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/market/orderbook/level2_100?symbol=%s", in->symbol);
+    s->requested = 1;
+    s->req_mono = now_mono;
+    TG_STAT_INC(h->stats->resyncs);
+    if (h->rest_get(h->tctx, path, (uint64_t)st->gen << 32 | (uint64_t)(s - st->sym)) < 0)
+        s->requested = 0;
+}
+
+/* GAP + resync; the symbol's buffered updates before index keep are dropped. */
+static void kc_gap(feed_handler_t *h, kc_sym_t *s, uint64_t got, uint32_t keep, int64_t ts_recv,
+                   int64_t ts_mono)
+{
+    kc_state_t *st = h->vstate;
+    feed_emit_make(h, TG_EV_GAP, s->id, 0, 0, 0, s->last, got, 0, ts_recv, ts_mono, TG_EVF_LAST);
+    TG_STAT_INC(h->stats->gaps);
+    s->state = KC_WAIT;
+    kc_pend_drop_slot(st, (uint16_t)(s - st->sym), keep);
+    kc_request_snapshot(h, s, ts_mono);
+}
+
+/* Apply an update start..end (events ev[0..n), each with its change sequence in .seq) to a
+ * synced book: 1 applied, 0 stale, -1 gap (nothing done yet). */
+static int kc_apply(feed_handler_t *h, kc_sym_t *s, uint64_t start, uint64_t end, int64_t ts_exch,
+                    const tg_event_t *ev, uint32_t n, int64_t ts_recv, int64_t ts_mono)
+{
+    if (end <= s->last) {
+        TG_STAT_INC(h->stats->stale_dropped);
+        return 0;
+    }
+    if (start > s->last + 1)
+        return -1;
+    for (uint32_t i = 0; i < n; i++)
+        if (ev[i].seq > s->last && ev[i].price != 0)
+            feed_emit_counted(h, &ev[i]);
+    feed_end_message(h, s->id, ts_exch, ts_recv, ts_mono);
+    s->last = end;
+    return 1;
+}
+
+/* Levels of array a: [["price","size","sequence"], ...]; a missing sequence is `dflt`. */
+static int kc_levels(feed_handler_t *h, uint32_t instr, const char *js, int n, int a, uint8_t side,
+                     uint64_t dflt, size_t *nl)
+{
+    kc_state_t *st = h->vstate;
+    const jsmntok_t *t = st->jt.t;
+    if (a < 0)
+        return 0;
+    if (t[a].type != JSMN_ARRAY)
+        return TG_EFIELD;
+    int k = a + 1;
+    for (int m = 0; m < t[a].size; m++) {
+        if (k + 2 >= n || t[k].type != JSMN_ARRAY || t[k].size < 2 || *nl >= st->lv_cap)
+            return TG_EFIELD;
+        const jsmntok_t *p = &t[k + 1], *z = &t[k + 2];
+        if (p->type != JSMN_STRING || z->type != JSMN_STRING)
+            return TG_EFIELD;
+        kc_lvl_t *l = &st->lv[*nl];
+        l->seq = dflt;
+        if (t[k].size >= 3 && (k + 3 >= n || kc_u64(js, &t[k + 3], &l->seq) < 0))
+            return TG_EFIELD;
+        int rc = feed_dec_px(h, instr, js + p->start, feed_jtok_len(p), &l->px);
+        if (rc < 0)
+            return rc;
+        rc = feed_dec_sz(h, instr, js + z->start, feed_jtok_len(z), &l->sz);
+        if (rc < 0)
+            return rc;
+        l->side = side;
+        (*nl)++;
+        k = feed_jtok_next(t, n, k);
+    }
+    return 0;
+}
+
+/* REST body (or in-band data) at obj: {"code":"200000","data":{...}} or the inner object. */
+static int kc_snapshot(feed_handler_t *h, kc_sym_t *s, const char *js, int n, int obj,
+                       int64_t ts_recv, int64_t ts_mono)
+{
+    kc_state_t *st = h->vstate;
+    const jsmntok_t *t = st->jt.t;
+    if (obj < 0 || t[obj].type != JSMN_OBJECT)
+        return TG_EFIELD;
+    int ci = feed_jtok_get(js, t, n, obj, "code");
+    if (ci >= 0) {
+        if (!feed_jtok_eq(js, &t[ci], "200000"))
+            return TG_EPROTO;
+        obj = feed_jtok_get(js, t, n, obj, "data");
+        if (obj < 0 || t[obj].type != JSMN_OBJECT)
+            return TG_EFIELD;
+    }
+    int qi = feed_jtok_get(js, t, n, obj, "sequence"), ti = feed_jtok_get(js, t, n, obj, "time");
+    int bi = feed_jtok_get(js, t, n, obj, "bids"), ai = feed_jtok_get(js, t, n, obj, "asks");
+    uint64_t S, ms = 0;
+    size_t nl = 0;
+    if (qi < 0 || kc_u64(js, &t[qi], &S) < 0 || (bi < 0 && ai < 0))
+        return TG_EFIELD;
+    if (ti >= 0 && (kc_u64(js, &t[ti], &ms) < 0 || ms > (uint64_t)INT64_MAX / 1000000))
+        return TG_EFIELD;
+    int rc = kc_levels(h, s->id, js, n, bi, TG_SIDE_BID, S, &nl);
+    if (rc < 0 || (rc = kc_levels(h, s->id, js, n, ai, TG_SIDE_ASK, S, &nl)) < 0)
+        return rc;
+    int64_t ts_exch = (int64_t)ms * 1000000;
+    s->requested = 0;
+    if (s->state != KC_WAIT) {
+        TG_STAT_INC(h->stats->unhandled); /* continuous already */
+        return 0;
+    }
+    uint16_t slot = (uint16_t)(s - st->sym);
+    for (uint32_t i = 0; i < st->n_pm; i++) {
+        const kc_pend_t *p = &st->pm[i];
+        if (p->slot != slot || p->end <= S)
+            continue;
+        if (p->start > S + 1) {
+            feed_jtok_log(h, &st->rl, ts_mono, FEED_LOG_WARN,
+                          "snapshot older than the buffered updates, requesting another", NULL,
+                          NULL);
+            TG_STAT_INC(h->stats->stale_dropped);
+            kc_request_snapshot(h, s, ts_mono);
+            return 0;
+        }
+        break;
+    }
+    feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, S, 0, ts_exch, ts_recv, ts_mono,
+                   TG_EVF_SNAPSHOT | TG_EVF_REST);
+    for (size_t i = 0; i < nl; i++)
+        if (st->lv[i].px != 0 && st->lv[i].sz != 0)
+            feed_emit_make(h, TG_EV_LEVEL, s->id, st->lv[i].side, st->lv[i].px, st->lv[i].sz, S, 0,
+                           ts_exch, ts_recv, ts_mono, TG_EVF_SNAPSHOT | TG_EVF_REST);
+    feed_end_message(h, s->id, ts_exch, ts_recv, ts_mono);
+    TG_STAT_INC(h->stats->snapshots);
+    s->state = KC_LIVE;
+    s->last = S;
+    for (uint32_t i = 0; i < st->n_pm; i++) {
+        const kc_pend_t *p = &st->pm[i];
+        if (p->slot == slot && kc_apply(h, s, p->start, p->end, p->ts_exch, &st->pev[p->first],
+                                        p->n, ts_recv, ts_mono) < 0) {
+            kc_gap(h, s, p->start, i, ts_recv, ts_mono); /* keep this update and the later ones */
+            return 0;
+        }
+    }
+    kc_pend_drop_slot(st, slot, st->n_pm);
+    return 0;
+}
+
+static int kc_l2update(feed_handler_t *h, const char *js, int n, int data, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    kc_state_t *st = h->vstate;
+    const jsmntok_t *t = st->jt.t;
+    if (data < 0 || t[data].type != JSMN_OBJECT)
+        return TG_EFIELD;
+    int yi = feed_jtok_get(js, t, n, data, "symbol");
+    if (yi < 0 || t[yi].type != JSMN_STRING)
+        return TG_EFIELD;
+    kc_sym_t *s = kc_lookup(h, js + t[yi].start, feed_jtok_len(&t[yi]));
+    if (!s)
+        return TG_ESYMBOL;
+    int si = feed_jtok_get(js, t, n, data, "sequenceStart");
+    int ei = feed_jtok_get(js, t, n, data, "sequenceEnd");
+    int ti = feed_jtok_get(js, t, n, data, "time");
+    int ci = feed_jtok_get(js, t, n, data, "changes");
+    uint64_t start, end, ms = 0;
+    size_t nl = 0;
+    int rc = TG_EFIELD;
+    if (si < 0 || ei < 0 || ci < 0 || t[ci].type != JSMN_OBJECT || kc_u64(js, &t[si], &start) < 0 ||
+        kc_u64(js, &t[ei], &end) < 0 || start > end || start == 0)
+        goto bad;
+    if (ti >= 0 && (kc_u64(js, &t[ti], &ms) < 0 || ms > (uint64_t)INT64_MAX / 1000000))
+        goto bad;
+    int bi = feed_jtok_get(js, t, n, ci, "bids"), ai = feed_jtok_get(js, t, n, ci, "asks");
+    if ((rc = kc_levels(h, s->id, js, n, bi, TG_SIDE_BID, end, &nl)) < 0 ||
+        (rc = kc_levels(h, s->id, js, n, ai, TG_SIDE_ASK, end, &nl)) < 0) {
+        if (rc == TG_ERESCALE)
+            return rc;
+        goto bad;
+    }
+    for (size_t i = 0; i < nl; i++)
+        if (st->lv[i].seq < start || st->lv[i].seq > end) {
+            rc = TG_EFIELD; /* a change outside its message's range */
+            goto bad;
+        }
+    int64_t ts_exch = (int64_t)ms * 1000000;
+    if (s->state == KC_WAIT) {
+        kc_pend_add(h, s, start, end, ts_exch, st->lv, nl, ts_recv, ts_mono);
+        if (!s->requested)
+            kc_request_snapshot(h, s, ts_mono);
+        return 0;
+    }
+    /* the events of this update, each with its change sequence */
+    tg_event_t *ev = st->ev;
+    for (size_t i = 0; i < nl; i++)
+        ev[i] = feed_event(TG_EV_LEVEL, s->id, st->lv[i].side, st->lv[i].px, st->lv[i].sz,
+                           st->lv[i].seq, 0, ts_exch, ts_recv, ts_mono, 0);
+    if (kc_apply(h, s, start, end, ts_exch, ev, (uint32_t)nl, ts_recv, ts_mono) < 0) {
+        feed_jtok_log(h, &st->rl, ts_mono, FEED_LOG_WARN, "sequence gap, resyncing", js, &t[data]);
+        kc_gap(h, s, start, st->n_pm, ts_recv, ts_mono);
+        kc_pend_add(h, s, start, end, ts_exch, st->lv, nl, ts_recv, ts_mono);
+    }
+    return 0;
+bad:
+    if (s->state != KC_WAIT)
+        kc_gap(h, s, 0, st->n_pm, ts_recv, ts_mono);
+    return rc;
+}
+
+static int kc_match(feed_handler_t *h, const char *js, int n, int data, int64_t ts_recv,
+                    int64_t ts_mono)
+{
+    kc_state_t *st = h->vstate;
+    const jsmntok_t *t = st->jt.t;
+    if (data < 0 || t[data].type != JSMN_OBJECT)
+        return TG_EFIELD;
+    int yi = feed_jtok_get(js, t, n, data, "symbol");
+    if (yi < 0 || t[yi].type != JSMN_STRING)
+        return TG_EFIELD;
+    kc_sym_t *s = kc_lookup(h, js + t[yi].start, feed_jtok_len(&t[yi]));
+    if (!s)
+        return TG_ESYMBOL;
+    int pi = feed_jtok_get(js, t, n, data, "price"), zi = feed_jtok_get(js, t, n, data, "size");
+    int di = feed_jtok_get(js, t, n, data, "side"), ii = feed_jtok_get(js, t, n, data, "tradeId");
+    int ti = feed_jtok_get(js, t, n, data, "time"), qi = feed_jtok_get(js, t, n, data, "sequence");
+    if (pi < 0 || zi < 0 || di < 0 || ii < 0 || ti < 0 || t[pi].type != JSMN_STRING ||
+        t[zi].type != JSMN_STRING || t[ii].type != JSMN_STRING)
+        return TG_EFIELD;
+    uint8_t side;
+    if (feed_jtok_str_is(js, &t[di], "buy"))
+        side = TG_SIDE_BUY;
+    else if (feed_jtok_str_is(js, &t[di], "sell"))
+        side = TG_SIDE_SELL;
+    else
+        return TG_EFIELD;
+    uint64_t ns, seq = 0, id;
+    if (kc_u64(js, &t[ti], &ns) < 0 || ns > (uint64_t)INT64_MAX ||
+        (qi >= 0 && kc_u64(js, &t[qi], &seq) < 0))
+        return TG_EFIELD;
+    if (kc_u64(js, &t[ii], &id) < 0)
+        id = feed_hash_id(js + t[ii].start, feed_jtok_len(&t[ii]));
+    int64_t px, sz;
+    int rc = feed_dec_px(h, s->id, js + t[pi].start, feed_jtok_len(&t[pi]), &px);
+    if (rc < 0)
+        return rc;
+    if ((rc = feed_dec_sz(h, s->id, js + t[zi].start, feed_jtok_len(&t[zi]), &sz)) < 0)
+        return rc;
+    if (px == 0 || sz == 0)
+        return TG_EDEC_SYNTAX;
+    feed_emit_make(h, TG_EV_TRADE, s->id, side, px, sz, seq, id, (int64_t)ns, ts_recv, ts_mono,
+                   TG_EVF_LAST);
+    return 0;
+}
+
+static int kc_scratch(kc_state_t *st)
+{
+    kc_lvl_t *l = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*l));
+    if (!l)
+        return -ENOMEM;
+    st->lv = l;
+    tg_event_t *e = feed_jtok_scratch(st->ev, &st->ev_cap, &st->jt, 3, sizeof(*e));
+    if (!e)
+        return -ENOMEM;
+    st->ev = e;
+    return 0;
+}
+
+static int kc_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                    int64_t ts_mono)
+{
+    kc_state_t *st = h->vstate;
+    int n = feed_jtok_parse(&st->jt, buf, len);
+    if (n < 0 || st->jt.t[0].type != JSMN_OBJECT)
+        return TG_EJSON;
+    if (kc_scratch(st) < 0)
+        return -ENOMEM;
+    const jsmntok_t *t = st->jt.t;
+    TG_STAT_INC(h->stats->slow_path);
+    int stream = feed_jtok_get(buf, t, n, 0, "stream");
+    if (stream > 0) { /* {"stream":"/market/level2:<S>@depthSnapshot","generated":true,...} */
+        static const char sfx[] = "@depthSnapshot";
+        size_t sl = feed_jtok_len(&t[stream]), xl = sizeof(sfx) - 1;
+        const char *sp = buf + t[stream].start;
+        if (t[stream].type != JSMN_STRING || sl <= xl || memcmp(sp + sl - xl, sfx, xl) != 0 ||
+            sl - xl <= strlen(KC_BOOK_TOPIC) || memcmp(sp, KC_BOOK_TOPIC, strlen(KC_BOOK_TOPIC))) {
+            TG_STAT_INC(h->stats->unhandled);
+            return 0;
+        }
+        size_t pl = strlen(KC_BOOK_TOPIC);
+        kc_sym_t *s = kc_lookup(h, sp + pl, sl - xl - pl);
+        if (!s)
+            return TG_ESYMBOL;
+        return kc_snapshot(h, s, buf, n, feed_jtok_get(buf, t, n, 0, "data"), ts_recv, ts_mono);
+    }
+    int ty = feed_jtok_get(buf, t, n, 0, "type");
+    if (ty < 0 || t[ty].type != JSMN_STRING)
+        return TG_EFIELD;
+    if (feed_jtok_str_is(buf, &t[ty], "message")) {
+        int sj = feed_jtok_get(buf, t, n, 0, "subject"), tp = feed_jtok_get(buf, t, n, 0, "topic");
+        int data = feed_jtok_get(buf, t, n, 0, "data");
+        if (sj < 0 || tp < 0)
+            return TG_EFIELD;
+        if (feed_jtok_str_is(buf, &t[sj], "trade.l2update"))
+            return kc_l2update(h, buf, n, data, ts_recv, ts_mono);
+        if (feed_jtok_str_is(buf, &t[sj], "trade.l3match"))
+            return kc_match(h, buf, n, data, ts_recv, ts_mono);
+        TG_STAT_INC(h->stats->unhandled); /* tickers, snapshots, ... */
+        return 0;
+    }
+    if (feed_jtok_str_is(buf, &t[ty], "error"))
+        return TG_EPROTO;
+    TG_STAT_INC(h->stats->unhandled); /* welcome, ack, pong, notice */
+    return 0;
+}
+
+static void kc_count(feed_handler_t *h, int rc, uint64_t before, const char *buf, size_t len,
+                     int64_t ts_mono)
+{
+    kc_state_t *st = h->vstate;
+    if (rc < 0 && feed_stats_settled(h->stats) == before) {
+        const char *what = feed_count_error(h->stats, rc);
+        feed_log_frame(h, &st->rl, ts_mono, rc == TG_EPROTO ? FEED_LOG_ERROR : FEED_LOG_WARN, what,
+                       rc, buf, len);
+    }
+    feed_count_handled(h, before);
+}
+
+static int kc_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                       int64_t ts_mono)
+{
+    uint64_t before = feed_stats_settled(h->stats);
+    int rc = kc_frame(h, buf, len, ts_recv, ts_mono);
+    if (rc == TG_ERESCALE)
+        return rc;
+    kc_count(h, rc, before, buf, len, ts_mono);
+    return rc;
+}
+
+static int kc_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
+                      int64_t ts_recv, int64_t ts_mono)
+{
+    kc_state_t *st = h->vstate;
+    uint32_t idx = (uint32_t)tag;
+    if ((uint32_t)(tag >> 32) != st->gen || idx >= h->n_instr) {
+        TG_STAT_INC(h->stats->frames); /* an answer for an earlier connection */
+        TG_STAT_ADD(h->stats->bytes, len);
+        TG_STAT_INC(h->stats->unhandled);
+        return 0;
+    }
+    kc_sym_t *s = &st->sym[idx];
+    uint64_t before = feed_stats_settled(h->stats);
+    int rc;
+    if (status != 200) {
+        rc = TG_EPROTO;
+    } else {
+        int n = feed_jtok_parse(&st->jt, body, len);
+        if (n < 0 || st->jt.t[0].type != JSMN_OBJECT)
+            rc = TG_EJSON;
+        else if (kc_scratch(st) < 0)
+            rc = -ENOMEM;
+        else
+            rc = kc_snapshot(h, s, body, n, 0, ts_recv, ts_mono);
+        if (rc == TG_ERESCALE)
+            return rc;
+    }
+    if (rc < 0) {
+        s->requested = 0;
+        s->req_mono = ts_mono; /* retried on the tick after KC_RETRY_NS */
+    }
+    TG_STAT_INC(h->stats->frames);
+    TG_STAT_ADD(h->stats->bytes, len);
+    kc_count(h, rc, before, body, len, ts_mono);
+    return rc;
+}
+
+static void kc_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
+{
+    cfg->px_scale = 8;
+    cfg->sz_scale = 8;
+    cfg->depth_limit = 0;
+    cfg->checksum = NULL;
+}
+
+static void kc_deinit(feed_handler_t *h)
+{
+    kc_state_t *st = h->vstate;
+    if (!st)
+        return;
+    feed_jtok_deinit(&st->jt);
+    free(st->lv);
+    free(st->ev);
+    free(st->pm);
+    free(st->pev);
+    free(st->sym);
+    free(st->slot);
+    feed_vstate_free(h);
+}
+
+static int kc_init(feed_handler_t *h)
+{
+    kc_state_t *st = feed_vstate_new(h, sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    st->rl.burst = FEED_JTOK_LOG_BURST;
+    st->ping_ms = KC_PING_MS;
+    st->pm = calloc(KC_PEND_MSGS, sizeof(*st->pm));
+    st->pev = calloc(KC_PEND_EV, sizeof(*st->pev));
+    st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
+    st->slot = feed_slots_new(h);
+    if (!st->pm || !st->pev || !st->sym || !st->slot ||
+        feed_jtok_init(&st->jt, KC_TOK_INIT, KC_TOK_MAX) < 0) {
+        kc_deinit(h);
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < h->n_instr; i++)
+        st->sym[i].id = h->instr[i];
+    return 0;
+}
+
+/* Subscribe message k: book topics (batches of KC_SYMS_PER_SUB symbols), then match topics.
+ * Symbols past KC_TOPICS_MAX topics for the connection are not subscribed (logged at open).
+ * @return its length, 0 to skip, -1 past the end. */
+static int kc_sub_msg(feed_handler_t *h, uint32_t k, char *msg, size_t cap)
+{
+    kc_state_t *st = h->vstate;
+    bool book = h->channels & FEED_CH_BOOK, trades = h->channels & FEED_CH_TRADES;
+    uint32_t per = (book ? 1u : 0u) + (trades ? 1u : 0u);
+    uint32_t nsym = per ? h->n_instr : 0;
+    if (per && nsym > KC_TOPICS_MAX / per)
+        nsym = KC_TOPICS_MAX / per;
+    uint32_t nb = (nsym + KC_SYMS_PER_SUB - 1) / KC_SYMS_PER_SUB;
+    const char *topic;
+    if (book && k < nb) {
+        topic = KC_BOOK_TOPIC;
+    } else {
+        if (book)
+            k -= nb;
+        if (!trades || k >= nb)
+            return -1;
+        topic = KC_MATCH_TOPIC;
+    }
+    int m = snprintf(msg, cap, "{\"id\":\"%llu\",\"type\":\"subscribe\",\"topic\":\"%s",
+                     (unsigned long long)++st->msg_id, topic);
+    uint32_t any = 0;
+    for (uint32_t i = k * KC_SYMS_PER_SUB; i < nsym && i < (k + 1) * KC_SYMS_PER_SUB; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
+        if (!in || !kc_name_ok(in->symbol) || (size_t)m + strlen(in->symbol) + 64 > cap)
+            continue;
+        m += snprintf(msg + m, cap - (size_t)m, "%s%s", any++ ? "," : "", in->symbol);
+    }
+    m += snprintf(msg + m, cap - (size_t)m, "\",\"privateChannel\":false,\"response\":true}");
+    return any ? m : 0;
+}
+
+static int kc_send_subs(feed_handler_t *h)
+{
+    kc_state_t *st = h->vstate;
+    char msg[KC_SYMS_PER_SUB * TG_SYMBOL_MAX + 160];
+    uint32_t budget = h->venue->max_sends_per_s ? h->venue->max_sends_per_s : UINT32_MAX;
+    while (budget > 0) {
+        int m = kc_sub_msg(h, st->sub_next, msg, sizeof(msg));
+        if (m < 0)
+            return 0;
+        st->sub_next++;
+        if (m == 0)
+            continue;
+        int rc = feed_send(h, msg, (size_t)m);
+        if (rc < 0)
+            return rc;
+        budget--;
+    }
+    return 0;
+}
+
+static int kc_on_open(feed_handler_t *h)
+{
+    kc_state_t *st = h->vstate;
+    st->gen++;
+    st->n_pm = st->n_pev = 0;
+    st->sub_next = 0;
+    st->last_ping = 0;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        kc_sym_t *s = &st->sym[i];
+        s->state = KC_WAIT;
+        s->requested = 0;
+        s->last = 0;
+        s->resync_seen = feed_resync_count(h, s->id);
+    }
+    uint32_t per =
+        ((h->channels & FEED_CH_BOOK) ? 1u : 0u) + ((h->channels & FEED_CH_TRADES) ? 1u : 0u);
+    if (per && h->n_instr * per > KC_TOPICS_MAX)
+        feed_logf(h, FEED_LOG_ERROR,
+                  "kucoin: %u symbols need %u topics, over the 300 KuCoin allows per connection: "
+                  "only the first %u are subscribed",
+                  h->n_instr, h->n_instr * per, KC_TOPICS_MAX / per);
+    return kc_send_subs(h);
+}
+
+static void kc_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
+{
+    kc_state_t *st = h->vstate;
+    st->n_pm = st->n_pev = 0;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
+                       TG_EVF_LAST);
+        st->sym[i].state = KC_WAIT;
+        st->sym[i].requested = 0;
+    }
+}
+
+static void kc_on_tick(feed_handler_t *h, int64_t now_mono)
+{
+    kc_state_t *st = h->vstate;
+    kc_send_subs(h);
+    /* ping a little before the interval ends (ticks are about 1 s apart) */
+    int64_t every = (int64_t)st->ping_ms * 1000000 - 1500000000LL;
+    if (every < 1000000000LL)
+        every = 1000000000LL;
+    if (now_mono - st->last_ping >= every) {
+        char msg[80];
+        int m = snprintf(msg, sizeof(msg), "{\"id\":\"%llu\",\"type\":\"ping\"}",
+                         (unsigned long long)++st->msg_id);
+        if (feed_send(h, msg, (size_t)m) == 0)
+            st->last_ping = now_mono;
+    }
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        kc_sym_t *s = &st->sym[i];
+        if (feed_resync_asked(h, s->id, &s->resync_seen) && s->state != KC_WAIT) {
+            s->state = KC_WAIT;
+            s->requested = 0;
+            kc_pend_drop_slot(st, (uint16_t)i, st->n_pm);
+            feed_jtok_log(h, &st->rl, now_mono, FEED_LOG_WARN, "builder asked for a resync", NULL,
+                          NULL);
+        }
+        if (s->state != KC_WAIT)
+            continue;
+        bool has = false;
+        for (uint32_t k = 0; k < st->n_pm && !has; k++)
+            has = st->pm[k].slot == i;
+        if (has && (s->requested ? now_mono - s->req_mono > KC_REQ_TMO_NS
+                                 : now_mono - s->req_mono > KC_RETRY_NS))
+            kc_request_snapshot(h, s, now_mono);
+    }
+}
+
+/* Replay: "/api/v1/market/orderbook/level2_100?symbol=BTC-USDT" -> "/market/level2:btc-usdt". */
+static int kc_rest_key(const char *path, char *key, size_t cap)
+{
+    return feed_rest_key_query(path, "/api/v1/market/orderbook/level2_100", "symbol", KC_BOOK_TOPIC,
+                               key, cap);
+}
+
+const feed_venue_t feed_venue_kucoin = {
+    .name = "kucoin",
+    /* Not connectable as is: the real URL comes from POST /api/v1/bullet-public
+     * (feed_kucoin_on_bullet); see docs/venues/kucoin.md. */
+    .default_url = "wss://ws-api-spot.kucoin.com/",
+    .rest_host = "api.kucoin.com",
+    .max_symbols_per_conn = KC_TOPICS_MAX / 2, /* book + match topic per symbol */
+    .max_sends_per_s = KC_SENDS_PS,
+    .rest_key = kc_rest_key,
+    .instr_defaults = kc_instr_defaults,
+    .init = kc_init,
+    .deinit = kc_deinit,
+    .on_open = kc_on_open,
+    .on_frame = kc_on_frame,
+    .on_rest = kc_on_rest,
+    .on_close = kc_on_close,
+    .on_tick = kc_on_tick,
+};

@@ -23,6 +23,10 @@
  * a new snapshot, and resubscribes the instrument (unsubscribe + subscribe). Updates before
  * the first snapshot are dropped (stale_dropped). A level that fails to parse does the same
  * as a gap. "ping" is sent every 25 s (OKX closes connections silent for 30 s).
+ * Scales: every price/size goes through feed_dec at the instrument's current scales, which
+ * rise when a value needs more places (ELON-USDT "0.00000074408": 11); feed_dec then returns
+ * TG_ERESCALE and the frame is parsed again. So every element of "data" is parsed before any
+ * is applied (sequence numbers, padding hints, sync flags and events change only after).
  * Thread: feed:okex (everything here).
  */
 #define JSMN_STATIC
@@ -42,8 +46,9 @@
 #include "feeds/feed_checksum.h"
 #include "feeds/feed_jtok.h"
 
-/* Prices: up to 10 decimals (FUN-BTC "0.000000454"), max 922337203.68; sizes: 8 decimals
- * (spot base quantities), max 92233720368.5. */
+/* Initial scales of an instrument: prices 10 places (FUN-BTC "0.000000454"), sizes 8 (spot
+ * base quantities). Values are parsed with feed_dec at the instrument's current scales, which
+ * rise when a value needs more places (ELON-USDT "0.00000074408": 11). */
 #define OK_PX_SCALE  10
 #define OK_SZ_SCALE  8
 #define OK_TOK_INIT  4096
@@ -56,6 +61,15 @@ typedef struct ok_lvl {
     int64_t px, sz;
     uint8_t side;
 } ok_lvl_t;
+
+/* One parsed element of a book channel's "data" (levels st->lv[lv0, lv1)). */
+typedef struct ok_msg {
+    size_t lv0, lv1;
+    int64_t ts, ck, seq, prev;
+    int pvi; /* token of prevSeqId (log) */
+    int8_t have_ck, have_seq, have_prev;
+    int8_t px_fix, sz_fix; /* padded decimals seen in this message (0: none) */
+} ok_msg_t;
 
 typedef struct ok_sym {
     uint32_t id;
@@ -70,6 +84,8 @@ typedef struct ok_state {
     feed_jtok_t jt;
     ok_lvl_t *lv;
     size_t lv_cap;
+    ok_msg_t *msg;
+    size_t msg_cap;
     ok_sym_t *sym;
     uint16_t *slot; /* instrument id -> index + 1 */
     feed_ratelim_t rl;
@@ -131,8 +147,12 @@ static int ok_padded(const char *s, size_t n)
 
 /* ---- book ------------------------------------------------------------------------------- */
 
-static int ok_levels(ok_state_t *st, ok_sym_t *s, const char *js, const jsmntok_t *t, int n, int a,
-                     uint8_t side, size_t *nl, int *bad)
+/* Parse the levels array at a into st->lv (append at *nl) at the instrument's scales.
+ * @return 0, TG_ERESCALE or an error; *bad = offending token. Changes no state but the
+ * scratch array and (through feed_dec) the instrument's scales. */
+static int ok_levels(feed_handler_t *h, ok_state_t *st, const ok_sym_t *s, const char *js,
+                     const jsmntok_t *t, int n, int a, uint8_t side, size_t *nl, ok_msg_t *msg,
+                     int *bad)
 {
     *bad = a;
     if (t[a].type != JSMN_ARRAY)
@@ -147,18 +167,20 @@ static int ok_levels(ok_state_t *st, ok_sym_t *s, const char *js, const jsmntok_
             return TG_EFIELD;
         ok_lvl_t *l = &st->lv[*nl];
         *bad = k + 1;
-        if (tg_dec_parse_unsigned(js + p->start, feed_jtok_len(p), OK_PX_SCALE, &l->px) < 0 ||
-            l->px == 0)
+        int rc = feed_dec_px(h, s->id, js + p->start, feed_jtok_len(p), &l->px);
+        if (rc < 0)
+            return rc;
+        if (l->px == 0)
             return TG_EDEC_SYNTAX;
         *bad = k + 2;
-        if (tg_dec_parse_unsigned(js + v->start, feed_jtok_len(v), OK_SZ_SCALE, &l->sz) < 0)
-            return TG_EDEC_SYNTAX;
+        if ((rc = feed_dec_sz(h, s->id, js + v->start, feed_jtok_len(v), &l->sz)) < 0)
+            return rc;
         int pf = ok_padded(js + p->start, feed_jtok_len(p));
         if (pf)
-            s->px_fix = (int8_t)pf;
+            msg->px_fix = (int8_t)pf;
         int sf = ok_padded(js + v->start, feed_jtok_len(v));
         if (sf && l->sz != 0)
-            s->sz_fix = (int8_t)sf;
+            msg->sz_fix = (int8_t)sf;
         l->side = side;
         (*nl)++;
         k = feed_jtok_next(t, n, k);
@@ -176,111 +198,130 @@ static int ok_ms(const char *js, const jsmntok_t *t, int64_t *ns)
     return 0;
 }
 
-/* One element of "data" of a book channel. snap: 1 snapshot, 0 update. */
-static int ok_book_msg(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmntok_t *t, int n,
-                       int d, int snap, int64_t ts_recv, int64_t ts_mono)
+/* Parse one element of "data" of a book channel into msg (levels appended to st->lv at *nl).
+ * Pure: no handler state changes (the instrument's scales may rise: TG_ERESCALE). */
+static int ok_book_parse(feed_handler_t *h, const ok_sym_t *s, const char *js, const jsmntok_t *t,
+                         int n, int d, size_t *nl, ok_msg_t *msg, int *bad)
 {
     ok_state_t *st = h->vstate;
-    size_t nl = 0;
-    int bad = d, rc = 0;
-    int64_t ts = 0, ck = 0, seq = -1, prev = -1;
-    int have_ck = 0, have_seq = 0, have_prev = 0;
-    if (t[d].type != JSMN_OBJECT) {
-        rc = TG_EFIELD;
-        goto fail;
-    }
+    int rc = 0;
+    memset(msg, 0, sizeof(*msg));
+    msg->seq = msg->prev = -1;
+    msg->lv0 = *nl;
+    msg->pvi = -1;
+    *bad = d;
+    if (t[d].type != JSMN_OBJECT)
+        return TG_EFIELD;
     int asks = feed_jtok_get(js, t, n, d, "asks"), bids = feed_jtok_get(js, t, n, d, "bids");
     int tsi = feed_jtok_get(js, t, n, d, "ts"), cki = feed_jtok_get(js, t, n, d, "checksum");
     int sqi = feed_jtok_get(js, t, n, d, "seqId"), pvi = feed_jtok_get(js, t, n, d, "prevSeqId");
-    if (asks < 0 && bids < 0) {
-        rc = TG_EFIELD;
-        goto fail;
-    }
-    if (asks >= 0 && (rc = ok_levels(st, s, js, t, n, asks, TG_SIDE_ASK, &nl, &bad)) < 0)
-        goto fail;
-    if (bids >= 0 && (rc = ok_levels(st, s, js, t, n, bids, TG_SIDE_BID, &nl, &bad)) < 0)
-        goto fail;
-    if (tsi >= 0 && (rc = ok_ms(js, &t[tsi], &ts)) < 0) {
-        bad = tsi;
-        goto fail;
+    if (asks < 0 && bids < 0)
+        return TG_EFIELD;
+    if (asks >= 0 && (rc = ok_levels(h, st, s, js, t, n, asks, TG_SIDE_ASK, nl, msg, bad)) < 0)
+        return rc;
+    if (bids >= 0 && (rc = ok_levels(h, st, s, js, t, n, bids, TG_SIDE_BID, nl, msg, bad)) < 0)
+        return rc;
+    msg->lv1 = *nl;
+    if (tsi >= 0 && (rc = ok_ms(js, &t[tsi], &msg->ts)) < 0) {
+        *bad = tsi;
+        return rc;
     }
     if (cki >= 0) {
-        bad = cki;
-        if (t[cki].type != JSMN_PRIMITIVE || (rc = feed_jtok_i64(js, &t[cki], &ck)) < 0 ||
-            ck < INT32_MIN || ck > (int64_t)UINT32_MAX) {
-            rc = TG_EFIELD;
-            goto fail;
-        }
-        have_ck = ck != 0;
+        *bad = cki;
+        if (t[cki].type != JSMN_PRIMITIVE || feed_jtok_i64(js, &t[cki], &msg->ck) < 0 ||
+            msg->ck < INT32_MIN || msg->ck > (int64_t)UINT32_MAX)
+            return TG_EFIELD;
+        msg->have_ck = msg->ck != 0;
     }
     if (sqi >= 0) {
-        bad = sqi;
-        if ((rc = feed_jtok_i64(js, &t[sqi], &seq)) < 0)
-            goto fail;
-        have_seq = 1;
+        *bad = sqi;
+        if ((rc = feed_jtok_i64(js, &t[sqi], &msg->seq)) < 0)
+            return rc;
+        msg->have_seq = 1;
     }
     if (pvi >= 0) {
-        bad = pvi;
-        if ((rc = feed_jtok_i64(js, &t[pvi], &prev)) < 0)
-            goto fail;
-        have_prev = 1;
+        *bad = pvi;
+        if ((rc = feed_jtok_i64(js, &t[pvi], &msg->prev)) < 0)
+            return rc;
+        msg->have_prev = 1;
+        msg->pvi = pvi;
     }
+    return 0;
+}
+
+/* Apply one parsed book message (sequence rules, events). snap: 1 snapshot, 0 update. */
+static void ok_book_apply(feed_handler_t *h, ok_sym_t *s, const ok_msg_t *msg, int snap,
+                          const char *js, const jsmntok_t *t, int64_t ts_recv, int64_t ts_mono)
+{
+    ok_state_t *st = h->vstate;
     if (!snap) {
         if (!s->synced) {
             TG_STAT_INC(h->stats->stale_dropped);
-            return 0;
+            return;
         }
-        if (have_prev && s->last_seq >= 0 && prev != s->last_seq) {
-            ok_log(h, ts_mono, FEED_LOG_WARN, "seqId gap, resubscribing", js, &t[pvi]);
-            ok_resync(h, s, (uint64_t)prev, ts_recv, ts_mono);
-            return 0;
+        if (msg->have_prev && s->last_seq >= 0 && msg->prev != s->last_seq) {
+            ok_log(h, ts_mono, FEED_LOG_WARN, "seqId gap, resubscribing", js, &t[msg->pvi]);
+            ok_resync(h, s, (uint64_t)msg->prev, ts_recv, ts_mono);
+            return;
         }
     }
-    s->last_seq = have_seq ? seq : -1;
-    tg_event_t ev = {0};
-    ev.instr = s->id;
-    ev.ts_exch = ts;
-    ev.ts_recv = ts_recv;
-    ev.ts_mono = ts_mono;
-    ev.seq = have_seq && seq > 0 ? (uint64_t)seq : 0;
+    s->last_seq = msg->have_seq ? msg->seq : -1;
+    if (msg->px_fix)
+        s->px_fix = msg->px_fix;
+    if (msg->sz_fix)
+        s->sz_fix = msg->sz_fix;
+    uint64_t seq = msg->have_seq && msg->seq > 0 ? (uint64_t)msg->seq : 0;
     uint16_t fl = 0;
     if (snap) {
         fl = TG_EVF_SNAPSHOT;
-        ev.kind = TG_EV_BOOK_CLEAR;
-        ev.flags = fl;
-        feed_emit_counted(h, &ev);
+        feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, seq, 0, msg->ts, ts_recv, ts_mono, fl);
         s->synced = 1;
         TG_STAT_INC(h->stats->snapshots);
     }
-    ev.kind = TG_EV_LEVEL;
-    ev.flags = fl;
-    for (size_t i = 0; i < nl; i++) {
-        ev.side = st->lv[i].side;
-        ev.price = st->lv[i].px;
-        ev.size = st->lv[i].sz;
-        feed_emit_counted(h, &ev);
-    }
-    if (have_ck) {
-        ev.kind = TG_EV_CHECKSUM;
-        ev.side = 0;
-        ev.price = s->px_fix;
-        ev.size = s->sz_fix;
-        ev.u.checksum = (uint32_t)(int32_t)ck;
-        ev.flags = TG_EVF_LAST;
-        feed_emit_counted(h, &ev);
+    for (size_t i = msg->lv0; i < msg->lv1; i++)
+        feed_emit_make(h, TG_EV_LEVEL, s->id, st->lv[i].side, st->lv[i].px, st->lv[i].sz, seq, 0,
+                       msg->ts, ts_recv, ts_mono, fl);
+    if (msg->have_ck) {
+        /* price/size: the checksum text's digit hints, not values at a scale */
+        feed_emit_make(h, TG_EV_CHECKSUM, s->id, 0, s->px_fix, s->sz_fix, seq,
+                       (uint64_t)(uint32_t)(int32_t)msg->ck, msg->ts, ts_recv, ts_mono,
+                       TG_EVF_LAST);
         TG_STAT_INC(h->stats->checksum_msgs);
-        return 0;
+        return;
     }
-    feed_end_message(h, s->id, ts, ts_recv, ts_mono);
-    return 0;
-fail:
-    if (rc == TG_EDEC_SYNTAX)
-        TG_STAT_INC(h->stats->err_decimal);
-    else
-        TG_STAT_INC(h->stats->err_field);
-    ok_log(h, ts_mono, FEED_LOG_WARN, "bad book message, resyncing", js, &t[bad]);
-    if (s->synced || snap)
-        ok_resync(h, s, 0, ts_recv, ts_mono);
+    feed_end_message(h, s->id, msg->ts, ts_recv, ts_mono);
+}
+
+/* Every element of "data" of a book channel: all parsed first (a raised scale re-parses the
+ * frame before anything changed), then applied in order; an element that fails to parse is
+ * counted and resyncs the instrument after the elements before it were applied. */
+static int ok_book(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmntok_t *t, int n,
+                   int data, int snap, int64_t ts_recv, int64_t ts_mono)
+{
+    ok_state_t *st = h->vstate;
+    size_t nl = 0, nm = 0;
+    int k = data + 1, rc = 0, bad = data;
+    for (int m = 0; m < t[data].size; m++) {
+        if (k >= n || nm >= st->msg_cap) {
+            rc = TG_EJSON;
+            bad = 0;
+            break;
+        }
+        if ((rc = ok_book_parse(h, s, js, t, n, k, &nl, &st->msg[nm], &bad)) < 0)
+            break;
+        nm++;
+        k = feed_jtok_next(t, n, k);
+    }
+    if (rc == TG_ERESCALE)
+        return rc;
+    for (size_t i = 0; i < nm; i++)
+        ok_book_apply(h, s, &st->msg[i], snap, js, t, ts_recv, ts_mono);
+    if (rc < 0) {
+        feed_count_error(h->stats, rc);
+        ok_log(h, ts_mono, FEED_LOG_WARN, "bad book message, resyncing", js, &t[bad]);
+        if (s->synced || snap)
+            ok_resync(h, s, 0, ts_recv, ts_mono);
+    }
     return rc;
 }
 
@@ -297,6 +338,7 @@ static int ok_trades(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmnt
     int k = data + 1;
     for (int m = 0; m < t[data].size; m++) {
         bad = k;
+        rc = TG_EFIELD;
         if (k >= n || t[k].type != JSMN_OBJECT || nl >= st->lv_cap)
             goto fail;
         int px = feed_jtok_get(js, t, n, k, "px"), sz = feed_jtok_get(js, t, n, k, "sz");
@@ -305,13 +347,10 @@ static int ok_trades(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmnt
             t[sz].type != JSMN_STRING)
             goto fail;
         ok_lvl_t *l = &st->lv[nl];
-        if (tg_dec_parse_unsigned(js + t[px].start, feed_jtok_len(&t[px]), OK_PX_SCALE, &l->px) <
-                0 ||
-            tg_dec_parse_unsigned(js + t[sz].start, feed_jtok_len(&t[sz]), OK_SZ_SCALE, &l->sz) <
-                0) {
-            rc = TG_EDEC_SYNTAX;
+        if ((rc = feed_dec_px(h, s->id, js + t[px].start, feed_jtok_len(&t[px]), &l->px)) < 0 ||
+            (rc = feed_dec_sz(h, s->id, js + t[sz].start, feed_jtok_len(&t[sz]), &l->sz)) < 0)
             goto fail;
-        }
+        rc = TG_EFIELD;
         int64_t ts;
         if (feed_jtok_eq(js, &t[sd], "buy"))
             l->side = TG_SIDE_BUY;
@@ -327,37 +366,29 @@ static int ok_trades(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmnt
         k = feed_jtok_next(t, n, k);
     }
     /* pass 2: emit (fields already validated) */
-    tg_event_t ev = {0};
-    ev.kind = TG_EV_TRADE;
-    ev.instr = s->id;
-    ev.ts_recv = ts_recv;
-    ev.ts_mono = ts_mono;
     k = data + 1;
     for (size_t i = 0; i < nl; i++) {
         int tsi = feed_jtok_get(js, t, n, k, "ts"), id = feed_jtok_get(js, t, n, k, "tradeId");
-        ok_ms(js, &t[tsi], &ev.ts_exch);
-        int64_t tid = 0;
-        ev.u.trade_id = 0;
+        int64_t ts = 0, tid = 0;
+        ok_ms(js, &t[tsi], &ts);
+        uint64_t trade_id = 0;
         if (id >= 0) {
             if (feed_jtok_i64(js, &t[id], &tid) == 0 && tid >= 0)
-                ev.u.trade_id = (uint64_t)tid;
+                trade_id = (uint64_t)tid;
             else
-                ev.u.trade_id = feed_hash_id(js + t[id].start, feed_jtok_len(&t[id]));
+                trade_id = feed_hash_id(js + t[id].start, feed_jtok_len(&t[id]));
         }
-        ev.price = st->lv[i].px;
-        ev.size = st->lv[i].sz;
-        ev.side = st->lv[i].side;
-        feed_emit_counted(h, &ev);
+        feed_emit_make(h, TG_EV_TRADE, s->id, st->lv[i].side, st->lv[i].px, st->lv[i].sz, 0,
+                       trade_id, ts, ts_recv, ts_mono, 0);
         k = feed_jtok_next(t, n, k);
     }
     if (nl)
         feed_end_message(h, s->id, ts_max, ts_recv, ts_mono);
     return 0;
 fail:
-    if (rc == TG_EDEC_SYNTAX)
-        TG_STAT_INC(h->stats->err_decimal);
-    else
-        TG_STAT_INC(h->stats->err_field);
+    if (rc == TG_ERESCALE)
+        return rc;
+    feed_count_error(h->stats, rc);
     ok_log(h, ts_mono, FEED_LOG_WARN, "bad trade message dropped", js, &t[bad]);
     return rc;
 }
@@ -368,7 +399,7 @@ static int ok_event(feed_handler_t *h, const char *js, const jsmntok_t *t, int n
                     int64_t ts_mono)
 {
     if (feed_jtok_eq(js, &t[e], "error")) {
-        TG_STAT_INC(h->stats->err_venue);
+        feed_count_error(h->stats, TG_EPROTO);
         ok_log(h, ts_mono, FEED_LOG_ERROR, "venue error", js, &t[0]);
         return TG_EPROTO;
     }
@@ -390,11 +421,14 @@ static int ok_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     if (n < 0)
         return n;
     ok_lvl_t *nl = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*nl));
-    if (!nl) {
-        TG_STAT_INC(h->stats->err_json);
+    if (nl)
+        st->lv = nl;
+    ok_msg_t *nm = nl ? feed_jtok_scratch(st->msg, &st->msg_cap, &st->jt, 3, sizeof(*nm)) : NULL;
+    if (!nm) {
+        feed_count_error(h->stats, TG_EJSON); /* no memory for a frame this big */
         return -ENOMEM;
     }
-    st->lv = nl;
+    st->msg = nm;
     const jsmntok_t *t = st->jt.t;
     TG_STAT_INC(h->stats->slow_path);
     int e = feed_jtok_get(buf, t, n, 0, "event");
@@ -405,7 +439,7 @@ static int ok_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     int inst = feed_jtok_get(buf, t, n, arg, "instId");
     int data = feed_jtok_get(buf, t, n, 0, "data");
     if (ch < 0 || t[ch].type != JSMN_STRING) {
-        TG_STAT_INC(h->stats->err_field);
+        feed_count_error(h->stats, TG_EFIELD);
         ok_log(h, ts_mono, FEED_LOG_WARN, "frame without arg.channel", buf, &t[0]);
         return TG_EFIELD;
     }
@@ -418,13 +452,13 @@ static int ok_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
         return 0;
     }
     if (inst < 0 || t[inst].type != JSMN_STRING || data < 0 || t[data].type != JSMN_ARRAY) {
-        TG_STAT_INC(h->stats->err_field);
+        feed_count_error(h->stats, TG_EFIELD);
         ok_log(h, ts_mono, FEED_LOG_WARN, "data frame without instId/data", buf, &t[0]);
         return TG_EFIELD;
     }
     ok_sym_t *s = ok_lookup(h, buf + t[inst].start, feed_jtok_len(&t[inst]));
     if (!s) {
-        TG_STAT_INC(h->stats->err_symbol);
+        feed_count_error(h->stats, TG_ESYMBOL);
         ok_log(h, ts_mono, FEED_LOG_WARN, "unknown instId", buf, &t[inst]);
         return TG_ESYMBOL;
     }
@@ -437,7 +471,7 @@ static int ok_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
         if (feed_jtok_eq(buf, &t[act], "update"))
             snap = 0;
         else if (!feed_jtok_eq(buf, &t[act], "snapshot")) {
-            TG_STAT_INC(h->stats->err_field);
+            feed_count_error(h->stats, TG_EFIELD);
             ok_log(h, ts_mono, FEED_LOG_WARN, "unknown action", buf, &t[act]);
             if (s->synced)
                 ok_resync(h, s, 0, ts_recv, ts_mono);
@@ -445,21 +479,10 @@ static int ok_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
         }
     }
     if (cl < OK_CHAN_MAX) {
-        memcpy(s->chan, cs, cl);
+        memcpy(s->chan, cs, cl); /* the same on a re-parse: idempotent */
         s->chan[cl] = 0;
     }
-    int k = data + 1;
-    for (int m = 0; m < t[data].size; m++) {
-        if (k >= n) {
-            TG_STAT_INC(h->stats->err_json);
-            return TG_EJSON;
-        }
-        int rc = ok_book_msg(h, s, buf, t, n, k, snap, ts_recv, ts_mono);
-        if (rc < 0)
-            return rc;
-        k = feed_jtok_next(t, n, k);
-    }
-    return 0;
+    return ok_book(h, s, buf, t, n, data, snap, ts_recv, ts_mono);
 }
 
 /* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
@@ -468,7 +491,8 @@ static int ok_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
 {
     uint64_t before = feed_stats_settled(h->stats);
     int rc = ok_frame(h, buf, len, ts_recv, ts_mono);
-    feed_count_handled(h, before);
+    if (rc != TG_ERESCALE) /* else parsed again by feed_frame(), and counted then */
+        feed_count_handled(h, before);
     return rc;
 }
 
@@ -489,6 +513,7 @@ static void ok_deinit(feed_handler_t *h)
         return;
     feed_jtok_deinit(&st->jt);
     free(st->lv);
+    free(st->msg);
     free(st->sym);
     free(st->slot);
     free(st->sbuf);
@@ -512,8 +537,10 @@ static int ok_init(feed_handler_t *h)
     st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
     st->slot = feed_slots_new(h);
     st->lv = calloc(st->lv_cap, sizeof(*st->lv));
+    st->msg_cap = OK_TOK_INIT / 3 + 1;
+    st->msg = calloc(st->msg_cap, sizeof(*st->msg));
     st->sbuf = malloc(st->scap);
-    if (!st->sym || !st->slot || !st->lv || !st->sbuf ||
+    if (!st->sym || !st->slot || !st->lv || !st->msg || !st->sbuf ||
         feed_jtok_init(&st->jt, OK_TOK_INIT, OK_TOK_MAX) < 0) {
         ok_deinit(h);
         return -ENOMEM;

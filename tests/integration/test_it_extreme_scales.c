@@ -26,9 +26,9 @@
 #include "book/book_builder.h"
 #include "book/tg_dec.h"
 #include "feeds/rec/feed_offline.h"
-#include "storage/store_pg.h"
-#include "storage/store_pg_schema.h"
-#include "storage/store_rds.h"
+#include "storage/pg/store_pg.h"
+#include "storage/pg/store_pg_schema.h"
+#include "storage/redis/store_rds.h"
 
 /* One instrument per magnitude; each gets a snapshot, an update and a trade. */
 typedef struct xs_case {

@@ -22,9 +22,9 @@
 #include "book/tg_err.h"
 #include "book/tg_ring.h"
 #include "it_pg_util.h"
-#include "storage/store_pg.h"
-#include "storage/store_pg_enc.h"
-#include "storage/store_pg_schema.h"
+#include "storage/pg/store_pg.h"
+#include "storage/pg/store_pg_enc.h"
+#include "storage/pg/store_pg_schema.h"
 
 #define DAY0 1709251200000000000LL /* 2024-03-01 00:00:00 UTC */
 #define HOUR 3600000000000LL

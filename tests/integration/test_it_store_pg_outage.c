@@ -20,8 +20,8 @@
 
 #include "book/tg_ring.h"
 #include "it_pg_util.h"
-#include "storage/store_pg.h"
-#include "storage/store_pg_schema.h"
+#include "storage/pg/store_pg.h"
+#include "storage/pg/store_pg_schema.h"
 
 typedef struct fx {
     tg_instr_reg_t *reg;
@@ -36,7 +36,7 @@ static int counter;
 static void log_cb(void *ud, int level, const char *msg)
 {
     (void)ud;
-    if (level <= STORE_PG_LOG_WARN)
+    if (level <= TG_LOG_WARN)
         fprintf(stderr, "[pg log %d] %s\n", level, msg);
 }
 

@@ -28,7 +28,7 @@
 #include "book/tg_clock.h"
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
-#include "storage/store_rds.h"
+#include "storage/redis/store_rds.h"
 #include "tests/fixtures/test_rds_json.h"
 
 static const char *g_url;

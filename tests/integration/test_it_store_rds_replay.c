@@ -25,8 +25,8 @@
 #include "book/book_builder.h"
 #include "book/tg_dec.h"
 #include "feeds/rec/feed_offline.h"
-#include "storage/store_rds.h"
-#include "storage/store_rds_fmt.h"
+#include "storage/redis/store_rds.h"
+#include "storage/redis/store_rds_fmt.h"
 #include "tests/fixtures/test_rds_json.h"
 
 static const char *g_url, *g_rec;

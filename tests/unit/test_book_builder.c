@@ -467,7 +467,12 @@ static void test_builder_interval_snapshots_only_for_books_that_were_valid(void 
     cfg.reg = f->reg;
     cfg.n_sinks = 1;
     cfg.sinks[0] = (book_sink_cfg_t){
-        .name = "pg", .fn = sink, .ctx = f, .kinds = BOOK_SINK_PG, .lossless = true};
+        .name = "pg",
+        .fn = sink,
+        .ctx = f,
+        .kinds = BOOK_SINK_TRADE | BOOK_SINK_BOOK_INTERVAL | BOOK_SINK_BOOK_STATE |
+                 BOOK_SINK_CANDLE_CLOSED | BOOK_SINK_GAP, /* what PostgreSQL takes */
+        .lossless = true};
     cfg.book_interval_ns = 100 * MS;
     book_builder_t *b2;
     assert_int_equal(book_builder_create(&b2, &cfg), 0);

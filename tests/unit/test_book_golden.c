@@ -89,10 +89,20 @@ static int64_t odec(const char *text, int scale)
     return v;
 }
 
+/* Our symbol (the venue's spelling) vs the oracle's: tardis drops Bitfinex's type prefix
+ * (tBTCUSD is BTCUSD there). */
+static int sym_eq(const char *venue, const char *ours, const char *theirs)
+{
+    if (strcasecmp(ours, theirs) == 0)
+        return 1;
+    return strcmp(venue, "bitfinex") == 0 && (ours[0] == 't' || ours[0] == 'f') &&
+           strcasecmp(ours + 1, theirs) == 0;
+}
+
 static int32_t find_sym(const trb_run_t *r, const char *name)
 {
     for (uint32_t i = 0; i < r->n_sym; i++)
-        if (strcasecmp(tg_instr_reg_get(r->reg, i)->symbol, name) == 0)
+        if (sym_eq(tg_instr_reg_get(r->reg, i)->venue, tg_instr_reg_get(r->reg, i)->symbol, name))
             return (int32_t)i;
     return -1;
 }
@@ -172,14 +182,19 @@ static void test_golden(void **state)
         if (os->trades == 0 && ts->trades > 0)
             continue; /* the oracle does not read this trade channel (binance @aggTrade) */
         assert_int_equal(ts->trades, os->trades);
-        assert_int_equal(ts->buys, os->buy_trades);
-        assert_int_equal(ts->sells, os->sell_trades);
-        if (os->trades) {
+        bool ref = strstr(g->expected, "/expected-ref/") != NULL;
+        if (!ref || os->buy_trades + os->sell_trades == os->trades) { /* ref: no split */
+            assert_int_equal(ts->buys, os->buy_trades);
+            assert_int_equal(ts->sells, os->sell_trades);
+        }
+        if (os->trades && os->trade_amount[0]) {
             __int128 amt = ts->amount;
             assert_true(amt <= INT64_MAX);
             assert_int_equal((int64_t)amt, odec(os->trade_amount, in->sz_scale));
-            trades += (int)os->trades;
         }
+        trades += (int)os->trades;
+        if (ref)
+            continue; /* the recordings' checker gives books and trade counts, no bars */
         /* closed bars: ours may have one more (closed by book time, tardis keeps it open) */
         if ((size_t)os->n_bars > ts->n_bars)
             fail_msg("%s %s: oracle has %d closed bars, we have %zu", g->name, os->name, os->n_bars,
@@ -221,7 +236,7 @@ static void test_golden(void **state)
         const oracle_sym_t *os = &o.syms[k];
         const oracle_sym_t *ms = NULL;
         for (int j = 0; j < mine.n_syms; j++)
-            if (strcasecmp(mine.syms[j].name, os->name) == 0)
+            if (sym_eq(g->venue, mine.syms[j].name, os->name))
                 ms = &mine.syms[j];
         assert_non_null(ms);
         int32_t id = find_sym(r, os->name);

@@ -14,6 +14,7 @@
 #include <ctype.h>
 
 #include "../fixtures/venue_run.h"
+#include "book/tg_dec.h"
 
 #define BS_FILE   "bitstamp/cryptofeed_1312c062_BITSTAMP-b88f8b.tgrec"
 #define BS_ORACLE "cryptofeed_1312c062_BITSTAMP-b88f8b.tgrec.result.json"
@@ -281,6 +282,288 @@ static void test_bitstamp_mutated_frames_never_crash_and_are_all_counted(void **
     free(v);
 }
 
+/* ---- extreme scales ----------------------------------------------------------------------
+ * A scale-aware exact book: every event carries its own scales (feed_stamp); the book keeps
+ * the largest scales seen and rescales exactly (as the builder does), and verifies checksums
+ * through the instrument's tg_checksum_fn with the book's current scales. */
+
+#define XS_EV_MAX 4096
+
+typedef struct xs_run {
+    const tg_instr_reg_t *reg;
+    tg_event_t ev[XS_EV_MAX];
+    size_t nev;
+    ref_book_t book[VR_MAX];
+    int px[VR_MAX], sz[VR_MAX]; /* book scales: the largest seen */
+    long ck_ok, ck_bad, gaps, faults, unstamped, trades;
+} xs_run_t;
+
+static void xs_side_rescale(ref_side_t *s, int px0, int px1, int sz0, int sz1)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        assert_int_equal(tg_dec_rescale(s->px[i], px0, px1, &s->px[i]), 0);
+        assert_int_equal(tg_dec_rescale(s->sz[i], sz0, sz1, &s->sz[i]), 0);
+    }
+}
+
+static int xs_sink(void *ctx, const tg_event_t *ev, uint32_t n)
+{
+    xs_run_t *x = ctx;
+    for (uint32_t i = 0; i < n; i++) {
+        const tg_event_t *e = &ev[i];
+        if (x->nev < XS_EV_MAX)
+            x->ev[x->nev++] = *e;
+        if (!(e->flags & TG_EVF_SCALED))
+            x->unstamped++;
+        uint32_t id = e->instr;
+        if (id >= VR_MAX)
+            continue;
+        ref_book_t *b = &x->book[id];
+        if (e->kind == TG_EV_GAP) {
+            x->gaps++;
+            if (e->flags & TG_EVF_FAULT)
+                x->faults++;
+        } else if (e->kind == TG_EV_TRADE) {
+            x->trades++;
+        } else if (e->kind == TG_EV_BOOK_CLEAR || e->kind == TG_EV_LEVEL) {
+            int px = (int)e->px_scale, sz = (int)e->sz_scale;
+            if (px > x->px[id] || sz > x->sz[id]) {
+                int np = px > x->px[id] ? px : x->px[id], ns = sz > x->sz[id] ? sz : x->sz[id];
+                xs_side_rescale(&b->bid, x->px[id], np, x->sz[id], ns);
+                xs_side_rescale(&b->ask, x->px[id], np, x->sz[id], ns);
+                x->px[id] = np;
+                x->sz[id] = ns;
+            }
+            tg_event_t c = *e;
+            assert_int_equal(tg_dec_rescale(e->price, px, x->px[id], &c.price), 0);
+            assert_int_equal(tg_dec_rescale(e->size, sz, x->sz[id], &c.size), 0);
+            ref_book_apply(b, &c);
+        } else if (e->kind == TG_EV_CHECKSUM) {
+            tg_instr_t in = *tg_instr_reg_get(x->reg, id);
+            in.px_scale = (int8_t)x->px[id];
+            in.sz_scale = (int8_t)x->sz[id];
+            struct book_l2 bl = {b};
+            if (in.checksum && in.checksum(&bl, &in, e) == (uint32_t)e->u.checksum)
+                x->ck_ok++;
+            else
+                x->ck_bad++;
+        }
+    }
+    return 0;
+}
+
+/* A handler over a synthetic recording with these symbols (no frames: tests feed them). */
+static feed_offline_t *xs_open(const char *venue, const char *symbols, xs_run_t *x)
+{
+    char text[512];
+    int n = snprintf(text, sizeof(text), "# tgrec 1\n# venue: %s\n# symbols: %s\n", venue, symbols);
+    feed_offline_t *o = NULL;
+    assert_int_equal(feed_offline_open_mem(&o, text, (size_t)n, NULL, NULL, 0), 0);
+    memset(x, 0, sizeof(*x));
+    x->reg = o->reg;
+    for (int i = 0; i < VR_MAX; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(o->reg, (uint32_t)i);
+        if (in) {
+            x->px[i] = in->px_scale;
+            x->sz[i] = in->sz_scale;
+        }
+    }
+    o->h.out.flush = xs_sink;
+    o->h.out.ctx = x;
+    return o;
+}
+
+static void xs_close(feed_offline_t **o, xs_run_t *x)
+{
+    feed_offline_close(o);
+    for (int i = 0; i < VR_MAX; i++)
+        ref_book_free(&x->book[i]);
+}
+
+static uint32_t xs_id(feed_offline_t *o, const char *sym)
+{
+    int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, sym, strlen(sym));
+    assert_true(id >= 0 && id < VR_MAX);
+    return (uint32_t)id;
+}
+
+static int xs_feed(feed_offline_t *o, const char *f)
+{
+    int rc = feed_frame(&o->h, f, strlen(f), 1000, 1000);
+    feed_flush(&o->h);
+    return rc;
+}
+
+/* Exact text of an emitted price/size (tg_dec_format at the event's own scale). */
+static const char *xs_px(const tg_event_t *e, char *buf)
+{
+    tg_dec_format(e->price, (int)e->px_scale, buf);
+    return buf;
+}
+
+static const char *xs_sz(const tg_event_t *e, char *buf)
+{
+    tg_dec_format(e->size, (int)e->sz_scale, buf);
+    return buf;
+}
+
+/* The events of kind k from index *from on, in order: the next one. */
+static const tg_event_t *xs_next(const xs_run_t *x, size_t *from, unsigned k)
+{
+    for (; *from < x->nev; (*from)++)
+        if (x->ev[*from].kind == k)
+            return &x->ev[(*from)++];
+    return NULL;
+}
+
+/* Assert the next `n` events of kind k carry exactly these price/size texts (and sides). */
+static void xs_expect(const xs_run_t *x, size_t *from, unsigned k, const char *const (*want)[3],
+                      size_t n)
+{
+    char a[TG_DEC_STR_MAX], b[TG_DEC_STR_MAX];
+    for (size_t i = 0; i < n; i++) {
+        const tg_event_t *e = xs_next(x, from, k);
+        assert_non_null(e);
+        assert_string_equal(xs_px(e, a), want[i][0]);
+        assert_string_equal(xs_sz(e, b), want[i][1]);
+        if (want[i][2])
+            assert_int_equal(e->side, want[i][2][0] == 'b' ? TG_SIDE_BID : TG_SIDE_ASK);
+    }
+}
+
+/* Assert one side of the exact book, best first, as texts at the book's scales. */
+static void xs_book_side(const xs_run_t *x, uint32_t id, int bid, const char *const (*want)[2],
+                         size_t n)
+{
+    const ref_side_t *s = bid ? &x->book[id].bid : &x->book[id].ask;
+    assert_int_equal(s->n, n);
+    char a[TG_DEC_STR_MAX], b[TG_DEC_STR_MAX];
+    for (size_t i = 0; i < n; i++) {
+        tg_dec_format(s->px[i], x->px[id], a);
+        tg_dec_format(s->sz[i], x->sz[id], b);
+        assert_string_equal(a, want[i][0]);
+        assert_string_equal(b, want[i][1]);
+    }
+}
+
+#define BSD(pair, micro, bids, asks)                                                               \
+    "{\"data\":{\"timestamp\":\"1\",\"microtimestamp\":\"" micro "\",\"bids\":" bids               \
+    ",\"asks\":" asks "},\"channel\":\"diff_order_book_" pair "\",\"event\":\"data\"}"
+
+/* Diffs buffered before the snapshot are kept at the pair's scale: two raises while they wait
+ * (a diff with 9 places, then a snapshot with 11) rescale them exactly (bs_on_rescale), and
+ * the replay after the snapshot is exact. */
+static void test_bitstamp_extreme_scales_buffered_diffs_follow_the_raised_scale(void **state)
+{
+    xs_run_t *x = calloc(1, sizeof(*x));
+    feed_offline_t *o = xs_open("bitstamp", "shibusd,btcusd", x);
+    uint32_t id = xs_id(o, "shibusd");
+    assert_int_equal(xs_feed(o, BSD("shibusd", "100", "[[\"0.00001234\",\"1000000\"]]", "[]")), 0);
+    assert_int_equal(xs_feed(o, BSD("shibusd", "300", "[[\"0.00001235\",\"2000000\"]]",
+                                    "[[\"0.0000124\",\"92233720368\"]]")),
+                     0);
+    assert_int_equal(xs_feed(o, BSD("shibusd", "400", "[]", "[[\"0.0000124\",\"0\"]]")), 0);
+    assert_int_equal(xs_feed(o, BSD("shibusd", "500", "[[\"0.000012355\",\"1\"]]", "[]")), 0);
+    assert_int_equal(feed_px_scale(&o->h, id), 9);
+    assert_int_equal(TG_STAT_GET(o->stats.buffered), 4);
+    assert_int_equal(x->nev, 0);
+    uint64_t frames = TG_STAT_GET(o->stats.frames);
+    assert_int_equal(
+        xs_feed(o, "{\"stream\":\"diff_order_book_shibusd@depthSnapshot\",\"generated\":true,"
+                   "\"data\":{\"timestamp\":\"1\",\"microtimestamp\":\"200\",\"bids\":[["
+                   "\"0.00001233\",\"5\"]],\"asks\":[[\"0.0000125\",\"1.5\"],[\"0.00001241234\","
+                   "\"0.00000001\"]]}}"),
+        0);
+    assert_int_equal(TG_STAT_GET(o->stats.frames), frames + 1);
+    assert_int_equal(feed_px_scale(&o->h, id), 11);
+    size_t from = 0;
+    static const char *const ev[][3] = {{"0.00001233", "5", "b"},
+                                        {"0.0000125", "1.5", "a"},
+                                        {"0.00001241234", "0.00000001", "a"},
+                                        {"0.00001235", "2000000", "b"},
+                                        {"0.0000124", "92233720368", "a"},
+                                        {"0.0000124", "0", "a"},
+                                        {"0.000012355", "1", "b"}};
+    xs_expect(x, &from, TG_EV_LEVEL, ev, 7);
+    assert_null(xs_next(x, &from, TG_EV_LEVEL));
+    assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 1); /* diff 100 */
+    static const char *const wb[][2] = {
+        {"0.000012355", "1"}, {"0.00001235", "2000000"}, {"0.00001233", "5"}};
+    static const char *const wa[][2] = {{"0.00001241234", "0.00000001"}, {"0.0000125", "1.5"}};
+    xs_book_side(x, id, 1, wb, 3);
+    xs_book_side(x, id, 0, wa, 2);
+    /* synced: a diff with 12 places and one with 1e7 */
+    assert_int_equal(xs_feed(o, BSD("shibusd", "600", "[[\"0.000012345678\",\"3\"]]", "[]")), 0);
+    assert_int_equal(feed_px_scale(&o->h, id), 12);
+    static const char *const ev2[][3] = {{"0.000012345678", "3", "b"}};
+    xs_expect(x, &from, TG_EV_LEVEL, ev2, 1);
+    assert_int_equal(x->gaps, 0);
+    assert_int_equal(x->unstamped, 0);
+    assert_int_equal(vrun_errors(&o->stats), 0);
+    assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
+    /* an amount no scale of this book holds (1e12 at 8 places): err_decimal (it was err_json
+     * before feed_count_error), FAULT, and a new snapshot is asked for */
+    uint64_t gets = o->rest_gets;
+    assert_int_equal(xs_feed(o, BSD("shibusd", "700", "[[\"0.00001\",\"1000000000000\"]]", "[]")),
+                     TG_EDEC_RANGE);
+    assert_int_equal(TG_STAT_GET(o->stats.err_decimal), 1);
+    assert_int_equal(TG_STAT_GET(o->stats.err_json), 0);
+    assert_int_equal(TG_STAT_GET(o->stats.unrepresentable), 1);
+    assert_int_equal(x->faults, 1);
+    assert_int_equal(o->rest_gets, gets + 1);
+    assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
+    xs_close(&o, x);
+    free(x);
+}
+
+/* A buffered size that a raised size scale cannot hold (92233720368 at 9 places): the pair's
+ * buffer is dropped and remembered as lost, a snapshot older than it is refused, a newer one
+ * is used. REST answers that raise a scale are counted once. Trades at 1e7 x 1e-8. */
+static void test_bitstamp_extreme_scales_unholdable_buffer_and_rest_snapshot(void **state)
+{
+    xs_run_t *x = calloc(1, sizeof(*x));
+    feed_offline_t *o = xs_open("bitstamp", "shibusd,btcusd", x);
+    uint32_t id = xs_id(o, "btcusd");
+    uint32_t tag = 0;
+    while (o->h.instr[tag] != id)
+        tag++;
+    assert_int_equal(xs_feed(o, BSD("btcusd", "300", "[[\"10000000\",\"92233720368\"]]", "[]")), 0);
+    assert_int_equal(xs_feed(o, BSD("btcusd", "400", "[[\"9999999\",\"0.000000001\"]]", "[]")), 0);
+    assert_int_equal(feed_sz_scale(&o->h, id), 9);
+    uint64_t gets = o->rest_gets, frames = TG_STAT_GET(o->stats.frames);
+    const char *old = "{\"timestamp\":\"1\",\"microtimestamp\":\"250\",\"bids\":[[\"9999998\","
+                      "\"1\"]],\"asks\":[[\"10000001.5\",\"0.00000001\"]]}";
+    assert_int_equal(feed_rest(&o->h, tag, 200, old, strlen(old), 1, 1), 0);
+    feed_flush(&o->h);
+    assert_int_equal(x->nev, 0); /* older than the lost diff 300: not used */
+    assert_int_equal(o->rest_gets, gets + 1);
+    const char *body = "{\"timestamp\":\"1\",\"microtimestamp\":\"350\",\"bids\":[[\"9999998\","
+                       "\"1\"]],\"asks\":[[\"10000001.5\",\"0.00000001\"],[\"10000002\","
+                       "\"0.0000000001\"]]}";
+    assert_int_equal(feed_rest(&o->h, tag, 200, body, strlen(body), 2, 2), 0);
+    feed_flush(&o->h);
+    assert_int_equal(TG_STAT_GET(o->stats.frames), frames + 2); /* once each */
+    assert_int_equal(feed_sz_scale(&o->h, id), 10);
+    static const char *const wb[][2] = {{"9999999", "0.000000001"}, {"9999998", "1"}};
+    static const char *const wa[][2] = {{"10000001.5", "0.00000001"}, {"10000002", "0.0000000001"}};
+    xs_book_side(x, id, 1, wb, 2);
+    xs_book_side(x, id, 0, wa, 2);
+    assert_int_equal(
+        xs_feed(o, "{\"channel\":\"live_trades_btcusd\",\"data\":{\"amount_str\":\"0.00000001\","
+                   "\"price_str\":\"10000000\",\"microtimestamp\":\"1\",\"type\":1,\"id\":1},"
+                   "\"event\":\"trade\"}"),
+        0);
+    size_t from = 0;
+    static const char *const tr[][3] = {{"10000000", "0.00000001", "a"}};
+    xs_expect(x, &from, TG_EV_TRADE, tr, 1);
+    assert_int_equal(x->gaps, 0);
+    assert_int_equal(x->unstamped, 0);
+    assert_int_equal(vrun_errors(&o->stats), 0);
+    assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
+    xs_close(&o, x);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +573,8 @@ int main(void)
         cmocka_unit_test(test_bitstamp_rest_snapshot_answers_and_failures),
         cmocka_unit_test(test_bitstamp_bad_input_is_counted),
         cmocka_unit_test(test_bitstamp_mutated_frames_never_crash_and_are_all_counted),
+        cmocka_unit_test(test_bitstamp_extreme_scales_buffered_diffs_follow_the_raised_scale),
+        cmocka_unit_test(test_bitstamp_extreme_scales_unholdable_buffer_and_rest_snapshot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 
 #include "../fixtures/venue_run.h"
 #include "book/tg_resync.h"
+#include "book/tg_dec.h"
 #include "feeds/feed_checksum.h"
 
 #define KR_FILE   "kraken/cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec"
@@ -268,9 +269,11 @@ static void test_kraken_bad_input_is_counted_and_a_bad_level_resyncs(void **stat
     uint64_t sent = o->sent;
     assert_int_equal(feed1(o, "[992,{\"b\":[[\"99999999999999999999\",\"1\",\"1.0\"]],"
                               "\"c\":\"1\"},\"book-10\",\"XMR/USD\"]"),
-                     TG_EDEC_SYNTAX);
+                     TG_EDEC_RANGE); /* feed_dec: no scale holds it (was TG_EDEC_SYNTAX) */
     assert_int_equal(TG_STAT_GET(o->stats.err_decimal), 1);
-    assert_int_equal(v->gaps[xmr], 2);
+    assert_int_equal(TG_STAT_GET(o->stats.unrepresentable), 1);
+    /* the FAULT gap from feed_dec, then the handler's resync gap */
+    assert_int_equal(v->gaps[xmr], 3);
     assert_int_equal(o->sent, sent + 2); /* unsubscribe + subscribe */
     /* updates before the new snapshot are dropped */
     assert_int_equal(feed1(o, "[992,{\"b\":[[\"354.2\",\"1\",\"1.0\"]]},\"book-10\",\"XMR/USD\"]"),
@@ -411,6 +414,335 @@ static void test_kraken_mutated_frames_never_crash_and_are_all_counted(void **st
     free(v);
 }
 
+/* ---- extreme scales ----------------------------------------------------------------------
+ * A scale-aware exact book: every event carries its own scales (feed_stamp); the book keeps
+ * the largest scales seen and rescales exactly (as the builder does), and verifies checksums
+ * through the instrument's tg_checksum_fn with the book's current scales. */
+
+#define XS_EV_MAX 4096
+
+typedef struct xs_run {
+    const tg_instr_reg_t *reg;
+    tg_event_t ev[XS_EV_MAX];
+    size_t nev;
+    ref_book_t book[VR_MAX];
+    int px[VR_MAX], sz[VR_MAX]; /* book scales: the largest seen */
+    long ck_ok, ck_bad, gaps, faults, unstamped, trades;
+} xs_run_t;
+
+static void xs_side_rescale(ref_side_t *s, int px0, int px1, int sz0, int sz1)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        assert_int_equal(tg_dec_rescale(s->px[i], px0, px1, &s->px[i]), 0);
+        assert_int_equal(tg_dec_rescale(s->sz[i], sz0, sz1, &s->sz[i]), 0);
+    }
+}
+
+static int xs_sink(void *ctx, const tg_event_t *ev, uint32_t n)
+{
+    xs_run_t *x = ctx;
+    for (uint32_t i = 0; i < n; i++) {
+        const tg_event_t *e = &ev[i];
+        if (x->nev < XS_EV_MAX)
+            x->ev[x->nev++] = *e;
+        if (!(e->flags & TG_EVF_SCALED))
+            x->unstamped++;
+        uint32_t id = e->instr;
+        if (id >= VR_MAX)
+            continue;
+        ref_book_t *b = &x->book[id];
+        if (e->kind == TG_EV_GAP) {
+            x->gaps++;
+            if (e->flags & TG_EVF_FAULT)
+                x->faults++;
+        } else if (e->kind == TG_EV_TRADE) {
+            x->trades++;
+        } else if (e->kind == TG_EV_BOOK_CLEAR || e->kind == TG_EV_LEVEL) {
+            int px = (int)e->px_scale, sz = (int)e->sz_scale;
+            if (px > x->px[id] || sz > x->sz[id]) {
+                int np = px > x->px[id] ? px : x->px[id], ns = sz > x->sz[id] ? sz : x->sz[id];
+                xs_side_rescale(&b->bid, x->px[id], np, x->sz[id], ns);
+                xs_side_rescale(&b->ask, x->px[id], np, x->sz[id], ns);
+                x->px[id] = np;
+                x->sz[id] = ns;
+            }
+            tg_event_t c = *e;
+            assert_int_equal(tg_dec_rescale(e->price, px, x->px[id], &c.price), 0);
+            assert_int_equal(tg_dec_rescale(e->size, sz, x->sz[id], &c.size), 0);
+            ref_book_apply(b, &c);
+        } else if (e->kind == TG_EV_CHECKSUM) {
+            tg_instr_t in = *tg_instr_reg_get(x->reg, id);
+            in.px_scale = (int8_t)x->px[id];
+            in.sz_scale = (int8_t)x->sz[id];
+            struct book_l2 bl = {b};
+            if (in.checksum && in.checksum(&bl, &in, e) == (uint32_t)e->u.checksum)
+                x->ck_ok++;
+            else
+                x->ck_bad++;
+        }
+    }
+    return 0;
+}
+
+/* A handler over a synthetic recording with these symbols (no frames: tests feed them). */
+static feed_offline_t *xs_open(const char *venue, const char *symbols, xs_run_t *x)
+{
+    char text[512];
+    int n = snprintf(text, sizeof(text), "# tgrec 1\n# venue: %s\n# symbols: %s\n", venue, symbols);
+    feed_offline_t *o = NULL;
+    assert_int_equal(feed_offline_open_mem(&o, text, (size_t)n, NULL, NULL, 0), 0);
+    memset(x, 0, sizeof(*x));
+    x->reg = o->reg;
+    for (int i = 0; i < VR_MAX; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(o->reg, (uint32_t)i);
+        if (in) {
+            x->px[i] = in->px_scale;
+            x->sz[i] = in->sz_scale;
+        }
+    }
+    o->h.out.flush = xs_sink;
+    o->h.out.ctx = x;
+    return o;
+}
+
+static void xs_close(feed_offline_t **o, xs_run_t *x)
+{
+    feed_offline_close(o);
+    for (int i = 0; i < VR_MAX; i++)
+        ref_book_free(&x->book[i]);
+}
+
+static uint32_t xs_id(feed_offline_t *o, const char *sym)
+{
+    int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, sym, strlen(sym));
+    assert_true(id >= 0 && id < VR_MAX);
+    return (uint32_t)id;
+}
+
+static int xs_feed(feed_offline_t *o, const char *f)
+{
+    int rc = feed_frame(&o->h, f, strlen(f), 1000, 1000);
+    feed_flush(&o->h);
+    return rc;
+}
+
+/* Exact text of an emitted price/size (tg_dec_format at the event's own scale). */
+static const char *xs_px(const tg_event_t *e, char *buf)
+{
+    tg_dec_format(e->price, (int)e->px_scale, buf);
+    return buf;
+}
+
+static const char *xs_sz(const tg_event_t *e, char *buf)
+{
+    tg_dec_format(e->size, (int)e->sz_scale, buf);
+    return buf;
+}
+
+/* The events of kind k from index *from on, in order: the next one. */
+static const tg_event_t *xs_next(const xs_run_t *x, size_t *from, unsigned k)
+{
+    for (; *from < x->nev; (*from)++)
+        if (x->ev[*from].kind == k)
+            return &x->ev[(*from)++];
+    return NULL;
+}
+
+/* Assert the next `n` events of kind k carry exactly these price/size texts (and sides). */
+static void xs_expect(const xs_run_t *x, size_t *from, unsigned k, const char *const (*want)[3],
+                      size_t n)
+{
+    char a[TG_DEC_STR_MAX], b[TG_DEC_STR_MAX];
+    for (size_t i = 0; i < n; i++) {
+        const tg_event_t *e = xs_next(x, from, k);
+        assert_non_null(e);
+        assert_string_equal(xs_px(e, a), want[i][0]);
+        assert_string_equal(xs_sz(e, b), want[i][1]);
+        if (want[i][2])
+            assert_int_equal(e->side, want[i][2][0] == 'b' ? TG_SIDE_BID : TG_SIDE_ASK);
+    }
+}
+
+/* Assert one side of the exact book, best first, as texts at the book's scales. */
+static void xs_book_side(const xs_run_t *x, uint32_t id, int bid, const char *const (*want)[2],
+                         size_t n)
+{
+    const ref_side_t *s = bid ? &x->book[id].bid : &x->book[id].ask;
+    assert_int_equal(s->n, n);
+    char a[TG_DEC_STR_MAX], b[TG_DEC_STR_MAX];
+    for (size_t i = 0; i < n; i++) {
+        tg_dec_format(s->px[i], x->px[id], a);
+        tg_dec_format(s->sz[i], x->sz[id], b);
+        assert_string_equal(a, want[i][0]);
+        assert_string_equal(b, want[i][1]);
+    }
+}
+
+/* Kraken's checksum number from Kraken's own text: padded to dp decimals, '.' removed,
+ * leading zeros stripped (independent of the handler and of feed_checksum's formatting). */
+static size_t xs_kr_num(const char *s, int dp, char *out)
+{
+    char t[64];
+    const char *dot = strchr(s, '.');
+    size_t ip = dot ? (size_t)(dot - s) : strlen(s), fp = dot ? strlen(dot + 1) : 0;
+    memcpy(t, s, ip);
+    size_t n = ip;
+    for (int i = 0; i < dp; i++)
+        t[n++] = (size_t)i < fp ? dot[1 + i] : '0';
+    size_t k = 0;
+    while (k < n - 1 && t[k] == '0')
+        k++;
+    memcpy(out, t + k, n - k);
+    return n - k;
+}
+
+/* CRC-32 of the Kraken checksum text: asks (best first) then bids, price then volume. */
+static uint32_t xs_kr_ck(const char *const (*asks)[2], size_t na, const char *const (*bids)[2],
+                         size_t nb, int px_dp, int sz_dp)
+{
+    char text[2048];
+    size_t n = 0;
+    for (size_t i = 0; i < na && i < 10; i++) {
+        n += xs_kr_num(asks[i][0], px_dp, text + n);
+        n += xs_kr_num(asks[i][1], sz_dp, text + n);
+    }
+    for (size_t i = 0; i < nb && i < 10; i++) {
+        n += xs_kr_num(bids[i][0], px_dp, text + n);
+        n += xs_kr_num(bids[i][1], sz_dp, text + n);
+    }
+    return feed_crc32(0, text, n);
+}
+
+/* A pair quoted in USD (initial price scale 8) printing 11 decimals: the snapshot raises the
+ * scale; the checksums (Kraken's fixed decimals) verify on the book at the raised scale, also
+ * after an update that raises it again (12 decimals). */
+static void test_kraken_extreme_scales_raised_scale_book_is_exact_and_checksums_verify(void **state)
+{
+    xs_run_t *x = calloc(1, sizeof(*x));
+    feed_offline_t *o = xs_open("kraken", "ELON/USD,XBT/USD", x);
+    uint32_t id = xs_id(o, "ELON/USD");
+    assert_int_equal(feed_px_scale(&o->h, id), 8);
+    static const char *const a1[][2] = {{"0.00000074408", "3417800000.00000000"},
+                                        {"0.00000074500", "1250000000.50000000"},
+                                        {"0.00000075000", "12.00000000"}};
+    static const char *const b1[][2] = {{"0.00000074380", "92233720.00000000"},
+                                        {"0.00000074000", "0.00000001"},
+                                        {"0.00000070000", "1.00000000"}};
+    char f[2048];
+    snprintf(f, sizeof(f),
+             "[7,{\"as\":[[\"%s\",\"%s\",\"1618678133.020508\"],[\"%s\",\"%s\","
+             "\"1618678133.020508\"],[\"%s\",\"%s\",\"1618678133.020508\"]],\"bs\":[[\"%s\","
+             "\"%s\",\"1618678133.020508\"],[\"%s\",\"%s\",\"1618678133.020508\"],[\"%s\",\"%s\","
+             "\"1618678133.020508\"]]},\"book-10\",\"ELON/USD\"]",
+             a1[0][0], a1[0][1], a1[1][0], a1[1][1], a1[2][0], a1[2][1], b1[0][0], b1[0][1],
+             b1[1][0], b1[1][1], b1[2][0], b1[2][1]);
+    assert_int_equal(xs_feed(o, f), 0);
+    assert_int_equal(feed_px_scale(&o->h, id), 11);
+    size_t from = 0;
+    static const char *const ev1[][3] = {{"0.00000074408", "3417800000", "a"},
+                                         {"0.000000745", "1250000000.5", "a"},
+                                         {"0.00000075", "12", "a"},
+                                         {"0.0000007438", "92233720", "b"},
+                                         {"0.00000074", "0.00000001", "b"},
+                                         {"0.0000007", "1", "b"}};
+    xs_expect(x, &from, TG_EV_LEVEL, ev1, 6);
+    /* an update with a checksum at 11 decimals */
+    static const char *const a2[][2] = {{"0.00000074408", "3417800000.00000000"},
+                                        {"0.00000074410", "5.00000000"},
+                                        {"0.00000074500", "1250000000.50000000"},
+                                        {"0.00000075000", "12.00000000"}};
+    snprintf(f, sizeof(f),
+             "[7,{\"a\":[[\"0.00000074410\",\"5.00000000\",\"1618678134.000001\"]],\"c\":"
+             "\"%u\"},\"book-10\",\"ELON/USD\"]",
+             xs_kr_ck(a2, 4, b1, 3, 11, 8));
+    assert_int_equal(xs_feed(o, f), 0);
+    assert_int_equal(x->ck_ok, 1);
+    /* the pair now prints 12 decimals: the update raises the scale again */
+    static const char *const a3[][2] = {{"0.000000744080", "3417800000.00000000"},
+                                        {"0.000000744085", "0.00000001"},
+                                        {"0.000000744100", "5.00000000"},
+                                        {"0.000000745000", "1250000000.50000000"},
+                                        {"0.000000750000", "12.00000000"}};
+    snprintf(f, sizeof(f),
+             "[7,{\"a\":[[\"0.000000744085\",\"0.00000001\",\"1618678135.000001\"]],\"c\":"
+             "\"%u\"},\"book-10\",\"ELON/USD\"]",
+             xs_kr_ck(a3, 5, b1, 3, 12, 8));
+    assert_int_equal(xs_feed(o, f), 0);
+    assert_int_equal(feed_px_scale(&o->h, id), 12);
+    static const char *const ev3[][3] = {{"0.0000007441", "5", "a"},
+                                         {"0.000000744085", "0.00000001", "a"}};
+    xs_expect(x, &from, TG_EV_LEVEL, ev3, 2);
+    static const char *const want_a[][2] = {{"0.00000074408", "3417800000"},
+                                            {"0.000000744085", "0.00000001"},
+                                            {"0.0000007441", "5"},
+                                            {"0.000000745", "1250000000.5"},
+                                            {"0.00000075", "12"}};
+    xs_book_side(x, id, 0, want_a, 5);
+    assert_int_equal(x->ck_ok, 2);
+    assert_int_equal(x->ck_bad, 0);
+    /* a wrong checksum on the raised-scale book is still caught */
+    snprintf(f, sizeof(f),
+             "[7,{\"a\":[[\"0.000000744085\",\"0.00000002\",\"1618678136.000001\"]],\"c\":"
+             "\"%u\"},\"book-10\",\"ELON/USD\"]",
+             xs_kr_ck(a3, 5, b1, 3, 12, 8));
+    assert_int_equal(xs_feed(o, f), 0);
+    assert_int_equal(x->ck_bad, 1);
+    assert_int_equal(x->gaps, 0);
+    assert_int_equal(x->unstamped, 0);
+    assert_int_equal(vrun_errors(&o->stats), 0);
+    assert_int_equal(TG_STAT_GET(o->stats.handled), 4);
+    xs_close(&o, x);
+    free(x);
+}
+
+/* Prices 1e-12 .. 1e7, sizes 1e-8 .. 9.2e10, mixed places in one message, trades at both ends;
+ * a volume of 1e12 at the pair's 8 places cannot be held: FAULT, counted err_decimal. */
+static void test_kraken_extreme_scales_mixed_places_and_ranges_are_exact(void **state)
+{
+    xs_run_t *x = calloc(1, sizeof(*x));
+    feed_offline_t *o = xs_open("kraken", "TINY/XBT,BIG/USD", x);
+    uint32_t tiny = xs_id(o, "TINY/XBT"), big = xs_id(o, "BIG/USD");
+    assert_int_equal(xs_feed(o, "[3,{\"as\":[[\"0.12\",\"1\",\"1.5\"],[\"0.123456789012\","
+                                "\"0.00000001\",\"1.5\"],[\"9000000.5\",\"92233720368\",\"1.5\"]],"
+                                "\"bs\":[[\"0.1\",\"5\",\"1.5\"],[\"0.000000000001\",\"1.5\","
+                                "\"1.5\"]]},\"book-10\",\"TINY/XBT\"]"),
+                     0);
+    assert_int_equal(feed_px_scale(&o->h, tiny), 12);
+    static const char *const ta[][2] = {
+        {"0.12", "1"}, {"0.123456789012", "0.00000001"}, {"9000000.5", "92233720368"}};
+    static const char *const tb[][2] = {{"0.1", "5"}, {"0.000000000001", "1.5"}};
+    xs_book_side(x, tiny, 0, ta, 3);
+    xs_book_side(x, tiny, 1, tb, 2);
+    assert_int_equal(xs_feed(o, "[4,{\"as\":[[\"10000000.00000\",\"0.00000001\",\"1.5\"],["
+                                "\"9999999.99\",\"1000\",\"1.5\"]],\"bs\":[[\"1\",\"1\",\"1.5\"]]},"
+                                "\"book-10\",\"BIG/USD\"]"),
+                     0);
+    static const char *const ba[][2] = {{"9999999.99", "1000"}, {"10000000", "0.00000001"}};
+    xs_book_side(x, big, 0, ba, 2);
+    assert_int_equal(
+        xs_feed(o, "[5,[[\"10000000.00000\",\"0.00000001\",\"1618678134.123456\",\"b\",\"l\",\"\"],"
+                   "[\"9999999.9999999999\",\"92233720368\",\"1618678134.123457\",\"s\",\"l\",\"\"]"
+                   "],\"trade\",\"BIG/USD\"]"),
+        0);
+    size_t from = 0;
+    static const char *const tr[][3] = {{"10000000", "0.00000001", "b"},
+                                        {"9999999.9999999999", "92233720368", "a"}};
+    xs_expect(x, &from, TG_EV_TRADE, tr, 2);
+    assert_int_equal(feed_px_scale(&o->h, big), 10);
+    assert_int_equal(vrun_errors(&o->stats), 0);
+    assert_int_equal(x->unstamped, 0);
+    size_t nb = x->book[big].bid.n;
+    assert_int_equal(
+        xs_feed(o, "[4,{\"b\":[[\"2\",\"1000000000000\",\"1.6\"]]},\"book-10\",\"BIG/USD\"]"),
+        TG_EDEC_RANGE);
+    assert_int_equal(TG_STAT_GET(o->stats.unrepresentable), 1);
+    assert_int_equal(TG_STAT_GET(o->stats.err_decimal), 1);
+    assert_int_equal(x->faults, 1);
+    assert_int_equal(x->book[big].bid.n, nb);
+    xs_close(&o, x);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -423,6 +755,9 @@ int main(void)
         cmocka_unit_test(test_kraken_bad_input_is_counted_and_a_bad_level_resyncs),
         cmocka_unit_test(test_kraken_builder_resync_request_resubscribes_the_pair_on_tick),
         cmocka_unit_test(test_kraken_mutated_frames_never_crash_and_are_all_counted),
+        cmocka_unit_test(
+            test_kraken_extreme_scales_raised_scale_book_is_exact_and_checksums_verify),
+        cmocka_unit_test(test_kraken_extreme_scales_mixed_places_and_ranges_are_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "../fixtures/venue_run.h"
+#include "book/tg_dec.h"
 #include "feeds/feed_checksum.h"
 
 #define OK_2021 "okex/cryptofeed_9a4a9b9d_OKEX.ws.1.tgrec"
@@ -381,10 +382,11 @@ static void test_okex_bad_input_is_counted_and_a_bad_level_resyncs(void **state)
     assert_int_equal(
         feed1(o, "{\"arg\":{\"channel\":\"books\",\"instId\":\"UNI-USD-SWAP\"},\"action\":"
                  "\"update\",\"data\":[{\"asks\":[[\"1e400\",\"1\",\"0\",\"1\"]],\"bids\":[]}]}"),
-        TG_EDEC_SYNTAX);
+        TG_EDEC_RANGE); /* feed_dec: no scale holds it (was TG_EDEC_SYNTAX) */
     assert_int_equal(TG_STAT_GET(o->stats.err_decimal), 1);
+    assert_int_equal(TG_STAT_GET(o->stats.unrepresentable), 1);
     int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, "UNI-USD-SWAP", 12);
-    assert_int_equal(v->gaps[id], 1);
+    assert_int_equal(v->gaps[id], 2); /* the FAULT gap from feed_dec + the resync gap */
     assert_int_equal(o->sent, sent + 2);
     assert_int_equal(feed1(o, snap), 0);
     assert_int_equal(
@@ -392,7 +394,7 @@ static void test_okex_bad_input_is_counted_and_a_bad_level_resyncs(void **state)
                  "\"update\",\"data\":[{\"asks\":[[\"5.1\",{},\"0\",\"1\"]],\"bids\":[]}]}"),
         TG_EFIELD);
     assert_int_equal(TG_STAT_GET(o->stats.err_field), 1);
-    assert_int_equal(v->gaps[id], 2);
+    assert_int_equal(v->gaps[id], 3);
     /* trades: a bad side drops the frame, nothing emitted */
     long tr = v->trades[id];
     assert_int_equal(
@@ -495,6 +497,332 @@ static void test_okex_mutated_frames_never_crash_and_are_all_counted(void **stat
     fuzz_file(OK_2022, fuzz_iters(10000));
 }
 
+/* ---- extreme scales ----------------------------------------------------------------------
+ * A scale-aware exact book: every event carries its own scales (feed_stamp); the book keeps
+ * the largest scales seen and rescales exactly (as the builder does), and verifies checksums
+ * through the instrument's tg_checksum_fn with the book's current scales. */
+
+#define XS_EV_MAX 4096
+
+typedef struct xs_run {
+    const tg_instr_reg_t *reg;
+    tg_event_t ev[XS_EV_MAX];
+    size_t nev;
+    ref_book_t book[VR_MAX];
+    int px[VR_MAX], sz[VR_MAX]; /* book scales: the largest seen */
+    long ck_ok, ck_bad, gaps, faults, unstamped, trades;
+} xs_run_t;
+
+static void xs_side_rescale(ref_side_t *s, int px0, int px1, int sz0, int sz1)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        assert_int_equal(tg_dec_rescale(s->px[i], px0, px1, &s->px[i]), 0);
+        assert_int_equal(tg_dec_rescale(s->sz[i], sz0, sz1, &s->sz[i]), 0);
+    }
+}
+
+static int xs_sink(void *ctx, const tg_event_t *ev, uint32_t n)
+{
+    xs_run_t *x = ctx;
+    for (uint32_t i = 0; i < n; i++) {
+        const tg_event_t *e = &ev[i];
+        if (x->nev < XS_EV_MAX)
+            x->ev[x->nev++] = *e;
+        if (!(e->flags & TG_EVF_SCALED))
+            x->unstamped++;
+        uint32_t id = e->instr;
+        if (id >= VR_MAX)
+            continue;
+        ref_book_t *b = &x->book[id];
+        if (e->kind == TG_EV_GAP) {
+            x->gaps++;
+            if (e->flags & TG_EVF_FAULT)
+                x->faults++;
+        } else if (e->kind == TG_EV_TRADE) {
+            x->trades++;
+        } else if (e->kind == TG_EV_BOOK_CLEAR || e->kind == TG_EV_LEVEL) {
+            int px = (int)e->px_scale, sz = (int)e->sz_scale;
+            if (px > x->px[id] || sz > x->sz[id]) {
+                int np = px > x->px[id] ? px : x->px[id], ns = sz > x->sz[id] ? sz : x->sz[id];
+                xs_side_rescale(&b->bid, x->px[id], np, x->sz[id], ns);
+                xs_side_rescale(&b->ask, x->px[id], np, x->sz[id], ns);
+                x->px[id] = np;
+                x->sz[id] = ns;
+            }
+            tg_event_t c = *e;
+            assert_int_equal(tg_dec_rescale(e->price, px, x->px[id], &c.price), 0);
+            assert_int_equal(tg_dec_rescale(e->size, sz, x->sz[id], &c.size), 0);
+            ref_book_apply(b, &c);
+        } else if (e->kind == TG_EV_CHECKSUM) {
+            tg_instr_t in = *tg_instr_reg_get(x->reg, id);
+            in.px_scale = (int8_t)x->px[id];
+            in.sz_scale = (int8_t)x->sz[id];
+            struct book_l2 bl = {b};
+            if (in.checksum && in.checksum(&bl, &in, e) == (uint32_t)e->u.checksum)
+                x->ck_ok++;
+            else
+                x->ck_bad++;
+        }
+    }
+    return 0;
+}
+
+/* A handler over a synthetic recording with these symbols (no frames: tests feed them). */
+static feed_offline_t *xs_open(const char *venue, const char *symbols, xs_run_t *x)
+{
+    char text[512];
+    int n = snprintf(text, sizeof(text), "# tgrec 1\n# venue: %s\n# symbols: %s\n", venue, symbols);
+    feed_offline_t *o = NULL;
+    assert_int_equal(feed_offline_open_mem(&o, text, (size_t)n, NULL, NULL, 0), 0);
+    memset(x, 0, sizeof(*x));
+    x->reg = o->reg;
+    for (int i = 0; i < VR_MAX; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(o->reg, (uint32_t)i);
+        if (in) {
+            x->px[i] = in->px_scale;
+            x->sz[i] = in->sz_scale;
+        }
+    }
+    o->h.out.flush = xs_sink;
+    o->h.out.ctx = x;
+    return o;
+}
+
+static void xs_close(feed_offline_t **o, xs_run_t *x)
+{
+    feed_offline_close(o);
+    for (int i = 0; i < VR_MAX; i++)
+        ref_book_free(&x->book[i]);
+}
+
+static uint32_t xs_id(feed_offline_t *o, const char *sym)
+{
+    int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, sym, strlen(sym));
+    assert_true(id >= 0 && id < VR_MAX);
+    return (uint32_t)id;
+}
+
+static int xs_feed(feed_offline_t *o, const char *f)
+{
+    int rc = feed_frame(&o->h, f, strlen(f), 1000, 1000);
+    feed_flush(&o->h);
+    return rc;
+}
+
+/* Exact text of an emitted price/size (tg_dec_format at the event's own scale). */
+static const char *xs_px(const tg_event_t *e, char *buf)
+{
+    tg_dec_format(e->price, (int)e->px_scale, buf);
+    return buf;
+}
+
+static const char *xs_sz(const tg_event_t *e, char *buf)
+{
+    tg_dec_format(e->size, (int)e->sz_scale, buf);
+    return buf;
+}
+
+/* The events of kind k from index *from on, in order: the next one. */
+static const tg_event_t *xs_next(const xs_run_t *x, size_t *from, unsigned k)
+{
+    for (; *from < x->nev; (*from)++)
+        if (x->ev[*from].kind == k)
+            return &x->ev[(*from)++];
+    return NULL;
+}
+
+/* Assert the next `n` events of kind k carry exactly these price/size texts (and sides). */
+static void xs_expect(const xs_run_t *x, size_t *from, unsigned k, const char *const (*want)[3],
+                      size_t n)
+{
+    char a[TG_DEC_STR_MAX], b[TG_DEC_STR_MAX];
+    for (size_t i = 0; i < n; i++) {
+        const tg_event_t *e = xs_next(x, from, k);
+        assert_non_null(e);
+        assert_string_equal(xs_px(e, a), want[i][0]);
+        assert_string_equal(xs_sz(e, b), want[i][1]);
+        if (want[i][2])
+            assert_int_equal(e->side, want[i][2][0] == 'b' ? TG_SIDE_BID : TG_SIDE_ASK);
+    }
+}
+
+/* Assert one side of the exact book, best first, as texts at the book's scales. */
+static void xs_book_side(const xs_run_t *x, uint32_t id, int bid, const char *const (*want)[2],
+                         size_t n)
+{
+    const ref_side_t *s = bid ? &x->book[id].bid : &x->book[id].ask;
+    assert_int_equal(s->n, n);
+    char a[TG_DEC_STR_MAX], b[TG_DEC_STR_MAX];
+    for (size_t i = 0; i < n; i++) {
+        tg_dec_format(s->px[i], x->px[id], a);
+        tg_dec_format(s->sz[i], x->sz[id], b);
+        assert_string_equal(a, want[i][0]);
+        assert_string_equal(b, want[i][1]);
+    }
+}
+
+/* OKX checksum of a book given as OKX's own strings (best first): "bid:sz:ask:sz:..." over 25
+ * levels, CRC-32 as a signed int32 (independent of the handler's formatting). */
+static int32_t xs_okx_ck(const char *const (*bids)[2], size_t nb, const char *const (*asks)[2],
+                         size_t na)
+{
+    char text[4096];
+    size_t n = 0;
+    for (size_t i = 0; i < 25 && (i < nb || i < na); i++) {
+        if (i < nb)
+            n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s:%s", n ? ":" : "", bids[i][0],
+                                  bids[i][1]);
+        if (i < na)
+            n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s:%s", n ? ":" : "", asks[i][0],
+                                  asks[i][1]);
+    }
+    return (int32_t)feed_crc32(0, text, n);
+}
+
+#define OKB(s) "{\"arg\":{\"channel\":\"books\",\"instId\":\"" s "\"},\"action\":"
+
+/* ELON-USDT quotes 11 places ("0.00000074408"), then 12 and 13 in updates: every level exact,
+ * the seqId chain intact across the re-parses, every checksum verified at the raised scale. */
+static void test_okex_extreme_scales_elon_usdt_book_is_exact_and_checksums_verify(void **state)
+{
+    xs_run_t *x = calloc(1, sizeof(*x));
+    feed_offline_t *o = xs_open("okex", "ELON-USDT,BTC-USDT", x);
+    uint32_t id = xs_id(o, "ELON-USDT");
+    static const char *const a1[][2] = {
+        {"0.00000074408", "3417800000"}, {"0.0000007445", "1250000000.5"}, {"0.00000075", "12"}};
+    static const char *const b1[][2] = {
+        {"0.0000007438", "92233720"}, {"0.00000074", "0.00000001"}, {"0.0000007", "1"}};
+    char f[2048];
+    snprintf(f, sizeof(f),
+             OKB("ELON-USDT") "\"snapshot\",\"data\":[{\"asks\":[[\"%s\",\"%s\",\"0\",\"1\"],"
+                              "[\"%s\",\"%s\",\"0\",\"1\"],[\"%s\",\"%s\",\"0\",\"2\"]],"
+                              "\"bids\":[[\"%s\",\"%s\",\"0\",\"1\"],[\"%s\",\"%s\",\"0\",\"1\"],"
+                              "[\"%s\",\"%s\",\"0\",\"1\"]],\"ts\":\"1652459225464\","
+                              "\"checksum\":%d,\"prevSeqId\":-1,\"seqId\":10}]}",
+             a1[0][0], a1[0][1], a1[1][0], a1[1][1], a1[2][0], a1[2][1], b1[0][0], b1[0][1],
+             b1[1][0], b1[1][1], b1[2][0], b1[2][1], xs_okx_ck(b1, 3, a1, 3));
+    assert_int_equal(xs_feed(o, f), 0);
+    assert_int_equal(feed_px_scale(&o->h, id), 11); /* raised from 10 */
+    assert_int_equal(TG_STAT_GET(o->stats.rescales), 1);
+    size_t from = 0;
+    static const char *const ev1[][3] = {{"0.00000074408", "3417800000", "a"},
+                                         {"0.0000007445", "1250000000.5", "a"},
+                                         {"0.00000075", "12", "a"},
+                                         {"0.0000007438", "92233720", "b"},
+                                         {"0.00000074", "0.00000001", "b"},
+                                         {"0.0000007", "1", "b"}};
+    xs_expect(x, &from, TG_EV_LEVEL, ev1, 6);
+    xs_book_side(x, id, 0, a1, 3);
+    xs_book_side(x, id, 1, b1, 3);
+    assert_int_equal(x->ck_ok, 1);
+
+    /* update: a 12-place price, a delete, a size with 8 places */
+    static const char *const a2[][2] = {
+        {"0.00000074408", "3417800000"}, {"0.000000744081", "5"}, {"0.00000075", "12"}};
+    static const char *const b2[][2] = {
+        {"0.0000007438", "92233720.12345678"}, {"0.00000074", "0.00000001"}, {"0.0000007", "1"}};
+    snprintf(f, sizeof(f),
+             OKB("ELON-USDT") "\"update\",\"data\":[{\"asks\":[[\"0.000000744081\",\"5\",\"0\","
+                              "\"1\"],[\"0.0000007445\",\"0\",\"0\",\"0\"]],\"bids\":[["
+                              "\"0.0000007438\",\"92233720.12345678\",\"0\",\"3\"]],\"ts\":"
+                              "\"1652459225564\",\"checksum\":%d,\"prevSeqId\":10,\"seqId\":11}]}",
+             xs_okx_ck(b2, 3, a2, 3));
+    assert_int_equal(xs_feed(o, f), 0);
+    assert_int_equal(feed_px_scale(&o->h, id), 12);
+    static const char *const ev2[][3] = {{"0.000000744081", "5", "a"},
+                                         {"0.0000007445", "0", "a"},
+                                         {"0.0000007438", "92233720.12345678", "b"}};
+    xs_expect(x, &from, TG_EV_LEVEL, ev2, 3);
+    xs_book_side(x, id, 0, a2, 3);
+    xs_book_side(x, id, 1, b2, 3);
+
+    /* two messages in one frame; the second needs 13 places: both parsed again, applied once */
+    static const char *const b3[][2] = {{"0.0000007438", "92233720.12345678"},
+                                        {"0.0000007437123", "3"},
+                                        {"0.00000074", "0.00000001"},
+                                        {"0.0000007", "2"}};
+    snprintf(f, sizeof(f),
+             OKB("ELON-USDT") "\"update\",\"data\":[{\"asks\":[],\"bids\":[[\"0.0000007\",\"2\","
+                              "\"0\",\"1\"]],\"ts\":\"1652459225600\",\"checksum\":0,"
+                              "\"prevSeqId\":11,\"seqId\":12},{\"asks\":[],\"bids\":[["
+                              "\"0.0000007437123\",\"3\",\"0\",\"1\"]],\"ts\":\"1652459225601\","
+                              "\"checksum\":%d,\"prevSeqId\":12,\"seqId\":13}]}",
+             xs_okx_ck(b3, 4, a2, 3));
+    assert_int_equal(xs_feed(o, f), 0);
+    assert_int_equal(feed_px_scale(&o->h, id), 13);
+    static const char *const ev3[][3] = {{"0.0000007", "2", "b"}, {"0.0000007437123", "3", "b"}};
+    xs_expect(x, &from, TG_EV_LEVEL, ev3, 2);
+    assert_null(xs_next(x, &from, TG_EV_LEVEL)); /* nothing applied twice */
+    xs_book_side(x, id, 0, a2, 3);
+    xs_book_side(x, id, 1, b3, 4);
+    assert_int_equal(x->ck_ok, 3);
+    assert_int_equal(x->ck_bad, 0);
+    assert_int_equal(x->gaps, 0);
+    assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
+    assert_int_equal(x->unstamped, 0);
+    assert_int_equal(vrun_errors(&o->stats), 0);
+    assert_int_equal(TG_STAT_GET(o->stats.handled), 3);
+    xs_close(&o, x);
+    free(x);
+}
+
+/* Prices 1e-12 .. 1e7 and sizes 1e-8 .. 9.2e10 with mixed places in one message; trades at
+ * both ends; a size no scale of the book can hold (1e12 at 8 places) faults loudly. */
+static void test_okex_extreme_scales_mixed_places_and_ranges_are_exact(void **state)
+{
+    xs_run_t *x = calloc(1, sizeof(*x));
+    feed_offline_t *o = xs_open("okex", "TINY-USDT,HUGE-USDT", x);
+    uint32_t tiny = xs_id(o, "TINY-USDT"), huge = xs_id(o, "HUGE-USDT");
+    assert_int_equal(
+        xs_feed(o,
+                OKB("TINY-USDT") "\"snapshot\",\"data\":[{\"asks\":[[\"0.12\",\"1\",\"0\",\"1\"],"
+                                 "[\"0.123456789012\",\"0.00000001\",\"0\",\"1\"],"
+                                 "[\"9000000.5\",\"92233720368\",\"0\",\"1\"]],"
+                                 "\"bids\":[[\"0.1\",\"5\",\"0\",\"1\"],"
+                                 "[\"0.000000000001\",\"1.5\",\"0\",\"1\"]],\"ts\":\"1\"}]}"),
+        0);
+    assert_int_equal(feed_px_scale(&o->h, tiny), 12);
+    static const char *const ta[][2] = {
+        {"0.12", "1"}, {"0.123456789012", "0.00000001"}, {"9000000.5", "92233720368"}};
+    static const char *const tb[][2] = {{"0.1", "5"}, {"0.000000000001", "1.5"}};
+    xs_book_side(x, tiny, 0, ta, 3);
+    xs_book_side(x, tiny, 1, tb, 2);
+    assert_int_equal(
+        xs_feed(o,
+                OKB("HUGE-USDT") "\"snapshot\",\"data\":[{\"asks\":[[\"10000000\",\"0.00000001\","
+                                 "\"0\",\"1\"],[\"9999999.99\",\"1000\",\"0\",\"1\"]],"
+                                 "\"bids\":[[\"1\",\"1\",\"0\",\"1\"]],\"ts\":\"1\"}]}"),
+        0);
+    static const char *const ha[][2] = {{"9999999.99", "1000"}, {"10000000", "0.00000001"}};
+    xs_book_side(x, huge, 0, ha, 2);
+    assert_int_equal(
+        xs_feed(o, "{\"arg\":{\"channel\":\"trades\",\"instId\":\"HUGE-USDT\"},\"data\":[{"
+                   "\"instId\":\"HUGE-USDT\",\"tradeId\":\"7\",\"px\":\"10000000\",\"sz\":"
+                   "\"0.00000001\",\"side\":\"buy\",\"ts\":\"1652459215150\"},{\"instId\":"
+                   "\"HUGE-USDT\",\"tradeId\":\"8\",\"px\":\"9999999.99999999999\",\"sz\":"
+                   "\"92233720368\",\"side\":\"sell\",\"ts\":\"1652459215151\"}]}"),
+        0);
+    size_t from = 0;
+    static const char *const tr[][3] = {{"10000000", "0.00000001", "b"},
+                                        {"9999999.99999999999", "92233720368", "a"}};
+    xs_expect(x, &from, TG_EV_TRADE, tr, 2);
+    assert_int_equal(x->trades, 2);
+    assert_int_equal(feed_px_scale(&o->h, huge), 11); /* raised by the trade frame */
+    assert_int_equal(vrun_errors(&o->stats), 0);
+    assert_int_equal(x->unstamped, 0);
+    /* 1e12 at the book's 8 size places does not fit int64: FAULT, counted, nothing applied */
+    long lv = (long)x->book[huge].bid.n;
+    assert_int_equal(xs_feed(o, OKB("HUGE-USDT") "\"update\",\"data\":[{\"asks\":[],\"bids\":[["
+                                                 "\"2\",\"1000000000000\",\"0\",\"1\"]]}]}"),
+                     TG_EDEC_RANGE);
+    assert_int_equal(TG_STAT_GET(o->stats.unrepresentable), 1);
+    assert_int_equal(TG_STAT_GET(o->stats.err_decimal), 1);
+    assert_int_equal(x->faults, 1);
+    assert_int_equal((long)x->book[huge].bid.n, lv);
+    xs_close(&o, x);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -509,6 +837,8 @@ int main(void)
         cmocka_unit_test(test_okex_books5_messages_are_full_snapshots),
         cmocka_unit_test(test_okex_bad_input_is_counted_and_a_bad_level_resyncs),
         cmocka_unit_test(test_okex_mutated_frames_never_crash_and_are_all_counted),
+        cmocka_unit_test(test_okex_extreme_scales_elon_usdt_book_is_exact_and_checksums_verify),
+        cmocka_unit_test(test_okex_extreme_scales_mixed_places_and_ranges_are_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

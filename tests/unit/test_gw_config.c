@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "book/tg_cfgkey.h"
 #include "book/tg_err.h"
 #include "feeds/feed.h"
 #include "gateway/gw_config.h"
@@ -67,8 +68,15 @@ static void test_cfg_valid_file_is_loaded(void **state)
     assert_int_equal(c.n_intervals, 3);
     assert_true(c.intervals_ns[0] == 1000000000LL);
     assert_true(c.intervals_ns[2] == 3600LL * 1000000000LL);
-    assert_int_equal(c.pg_batch_rows, 5000);
-    assert_int_equal(c.rds_port, 6380);
+    char v[64];
+    assert_int_equal(tg_cfgkey_get(tg_sink_postgres.keys, tg_sink_postgres.n_keys,
+                                   gw_cfg_sink(&c, "postgres"), "batch_rows", v, sizeof(v)),
+                     0);
+    assert_string_equal(v, "5000");
+    assert_int_equal(tg_cfgkey_get(tg_sink_redis.keys, tg_sink_redis.n_keys,
+                                   gw_cfg_sink(&c, "redis"), "port", v, sizeof(v)),
+                     0);
+    assert_string_equal(v, "6380");
     assert_int_equal(c.metrics_port, 9999);
     assert_int_equal(c.n_feeds, 2);
     assert_string_equal(c.feeds[0].name, "bin");

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "book/tg_dec.h"
-#include "storage/store_pg_enc.h"
+#include "storage/pg/store_pg_enc.h"
 
 static int rd16(const uint8_t *p)
 {

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/store_rds_conn.h"
+#include "storage/redis/store_rds_conn.h"
 
 static store_rds_cfg_t cfg_url(const char *url)
 {

@@ -18,7 +18,7 @@
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
 #include "book/tg_instr.h"
-#include "storage/store_rds_fmt.h"
+#include "storage/redis/store_rds_fmt.h"
 #include "tests/fixtures/test_rds_json.h"
 
 typedef struct fx {

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "book/tg_err.h"
-#include "storage/store_spill.h"
+#include "storage/pg/store_spill.h"
 
 typedef struct fx {
     char dir[64];

@@ -175,7 +175,7 @@ INI
             /^tickgate_feed_frames_total/ {f+=$NF}
             /^tickgate_feed_events_total/ {e+=$NF}
             /^tickgate_pg_rows_committed_total/ {r+=$NF}
-            /^tickgate_ring_depth\{ring="pg"/ {pq=$NF}
+            /^tickgate_ring_depth\{ring="postgres"/ {pq=$NF}
             /^tickgate_ring_depth\{ring="redis"/ {rq=$NF}
             END {printf "%d %d %d %d %d\n", f, e, r, pq, rq}' "$d/m")
         echo "$el $frames $events $rows $pgq $rdq" >>"$d/series"

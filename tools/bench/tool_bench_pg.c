@@ -40,9 +40,9 @@
 #include "book/tg_clock.h"
 #include "book/tg_instr.h"
 #include "book/tg_ring.h"
-#include "storage/store_pg.h"
-#include "storage/store_pg_enc.h"
-#include "storage/store_pg_schema.h"
+#include "storage/pg/store_pg.h"
+#include "storage/pg/store_pg_enc.h"
+#include "storage/pg/store_pg_schema.h"
 
 static uint32_t g_rows = 200000, g_runs = 5, g_batch = 10000;
 static const char *g_dsn;

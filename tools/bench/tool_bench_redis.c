@@ -25,9 +25,9 @@
 #include "book/book_out.h"
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
-#include "storage/store_rds.h"
-#include "storage/store_rds_conn.h"
-#include "storage/store_rds_fmt.h"
+#include "storage/redis/store_rds.h"
+#include "storage/redis/store_rds_conn.h"
+#include "storage/redis/store_rds_fmt.h"
 
 #define BENCH_INSTR    4096 /* = the largest coalescing window: books never coalesce */
 #define BENCH_RUNS_MAX 15

@@ -8,6 +8,10 @@
  * Names match case-insensitively; `limit` is accepted and ignored (the recorded body is
  * served as it is). Unknown symbol or path: 404 with a small JSON body. The body is written in
  * chunks, one lws_write per HTTP_WRITEABLE callback.
+ * KuCoin's connect step, POST [/rec/<name>]/api/v1/bullet-public (any body ignored), is
+ * answered for a kucoin recording with a token and an instance server pointing back here:
+ * ws(s)://<Host header>[/rec/<name>], so a client connects to the same recording. Other POSTs:
+ * 404. POST answers are written at once (reply_now).
  * Thread: main.
  */
 #include <inttypes.h>
@@ -39,13 +43,55 @@ static int reply(struct lws *wsi, sess_t *s, unsigned status, const char *body, 
     return 0;
 }
 
+/* Answer a POST at once (headers and a small body): a POST with a Content-Length, even 0, puts
+ * lws in its request-body state, where no HTTP_WRITEABLE comes for reply()'s chunked writes. */
+static int reply_now(struct lws *wsi, unsigned status, const char *body, size_t len)
+{
+    unsigned char buf[LWS_PRE + 2048];
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+    if (lws_add_http_common_headers(wsi, status, "application/json", (lws_filepos_t)len, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end) || len > (size_t)(end - start))
+        return 1;
+    memcpy(start, body, len);
+    if (lws_write(wsi, start, len, LWS_WRITE_HTTP_FINAL) != (int)len)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* KuCoin POST /api/v1/bullet-public -> {"code":"200000","data":{"token":..,"instanceServers":
+ * [{"endpoint":"ws(s)://<Host>[/rec/<name>]",...}]}}: the client comes back here. */
+static int bullet_public(struct lws *wsi, const tool_replay_rec_t *rec, const char *uri,
+                         const char *rest)
+{
+    const feed_venue_t *v = feed_venue_find(rec->r->venue);
+    char host[256], a[1024];
+    if (!v || strcmp(v->name, "kucoin") != 0)
+        return reply_now(wsi, HTTP_STATUS_NOT_FOUND, not_found_path, sizeof(not_found_path) - 1);
+    if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0 || !feed_json_safe(host))
+        snprintf(host, sizeof(host), "127.0.0.1:%d", g.port);
+    int n = snprintf(a, sizeof(a),
+                     "{\"code\":\"200000\",\"data\":{\"token\":\"tickgate-replay\","
+                     "\"instanceServers\":[{\"endpoint\":\"%s://%s%.*s\",\"encrypt\":%s,"
+                     "\"protocol\":\"websocket\",\"pingInterval\":18000,\"pingTimeout\":10000}]}}",
+                     g.tls ? "wss" : "ws", host, (int)(rest - uri), uri, g.tls ? "true" : "false");
+    if (n < 0 || (size_t)n >= sizeof(a))
+        return reply_now(wsi, HTTP_STATUS_BAD_REQUEST, bad_req, sizeof(bad_req) - 1);
+    return reply_now(wsi, HTTP_STATUS_OK, a, (size_t)n);
+}
+
 int tool_replay__http_request(struct lws *wsi, sess_t *s, const char *uri)
 {
     const char *rest;
     g.http_requests++;
     tool_replay_rec_t *rec = tool_replay__route(uri, &rest);
+    bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
     if (g.verbose)
-        fprintf(stderr, "tickgate-replay: http GET %s\n", uri);
+        fprintf(stderr, "tickgate-replay: http %s %s\n", post ? "POST" : "GET", uri);
+    if (post) {
+        if (rec && strcmp(rest, "/api/v1/bullet-public") == 0)
+            return bullet_public(wsi, rec, uri, rest);
+        return reply_now(wsi, HTTP_STATUS_NOT_FOUND, not_found_path, sizeof(not_found_path) - 1);
+    }
     if (!rec)
         return reply(wsi, s, HTTP_STATUS_NOT_FOUND, not_found_path, sizeof(not_found_path) - 1);
     /* The recording's venue maps the request (path and query, as its handler sends it) to the

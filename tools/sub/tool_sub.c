@@ -27,8 +27,8 @@
 #define JSMN_STATIC
 #include <jsmn.h>
 
-#include "storage/store_rds.h"
-#include "storage/store_rds_conn.h"
+#include "storage/redis/store_rds.h"
+#include "storage/redis/store_rds_conn.h"
 
 #define SUB_CH_MAX 8
 

@@ -10,7 +10,7 @@
  *
  * Thread: any (no shared state).
  */
-#include "storage/store_rds_conn.h"
+#include "storage/redis/store_rds_conn.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -10,7 +10,7 @@
  *
  * Thread: any; no globals, no allocation.
  */
-#include "storage/store_rds_fmt.h"
+#include "storage/redis/store_rds_fmt.h"
 
 #include <errno.h>
 #include <stdbool.h>

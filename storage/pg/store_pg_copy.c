@@ -16,7 +16,7 @@
 
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
-#include "store_pg_int.h"
+#include "storage/pg/store_pg_int.h"
 
 void store_pg__set_err(store_pg_t *w, int err, const char *what, const char *text)
 {
@@ -85,7 +85,7 @@ int store_pg__encode(store_pg_t *w, const book_out_t *r)
         return 0;
     }
     int64_t id = w->ids[r->instr];
-    int px = r->px_scale, sz = r->sz_scale; /* the record's own (book_out.h) */
+    int px = BOOK_OUT_PX_SCALE(r, in), sz = BOOK_OUT_SZ_SCALE(r, in); /* book_out.h */
     int64_t ts = r->ts_exch ? r->ts_exch : r->ts_recv;
     int t = r->kind - 1;
     pg_batch_t *bt = w->cur;

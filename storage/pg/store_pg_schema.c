@@ -13,7 +13,7 @@
  * (the unique indexes the writer's ON CONFLICT DO NOTHING relies on) includes the partition
  * key, as PostgreSQL requires.
  */
-#include "store_pg_schema.h"
+#include "storage/pg/store_pg_schema.h"
 
 #include <errno.h>
 #include <stdio.h>

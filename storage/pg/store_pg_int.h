@@ -14,10 +14,10 @@
 
 #include <libpq-fe.h>
 
-#include "store_pg.h"
-#include "store_pg_enc.h"
-#include "store_pg_schema.h"
-#include "store_spill.h"
+#include "storage/pg/store_pg.h"
+#include "storage/pg/store_pg_enc.h"
+#include "storage/pg/store_pg_schema.h"
+#include "storage/pg/store_spill.h"
 
 #define DAYS_MAX   512 /* distinct days per batch (a batch closes early at 500) */
 #define KNOWN_MAX  1024

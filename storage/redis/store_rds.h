@@ -20,16 +20,12 @@
 #include "book/tg_instr.h"
 #include "book/tg_ring.h"
 #include "book/tg_hist.h"
+#include "book/tg_log.h"
 #include "book/tg_stat.h"
 
-/** Log levels for the callback. */
-#define STORE_RDS_LOG_ERROR 3
-#define STORE_RDS_LOG_WARN  4
-#define STORE_RDS_LOG_INFO  6
-
-/** Log callback: `msg` is valid only during the call and never contains the password.
- *  Thread: writer:redis (or the caller of create/probe/stop). */
-typedef void (*store_rds_log_fn)(void *ud, int level, const char *msg);
+/** Log callback (book/tg_log.h levels): `msg` is valid only during the call and never
+ *  contains the password.  Thread: writer:redis (or the caller of create/probe/stop). */
+typedef tg_log_fn store_rds_log_fn;
 
 /** Publisher settings. Strings are borrowed during store_rds_create() only (copied).
  *  Thread: main. */

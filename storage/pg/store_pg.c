@@ -35,7 +35,7 @@
  * Shutdown: store_pg_stop() sets `stop` (release, pairs with the acquire in the loop) and
  * wakes the waiter; the thread drains the ring, commits or spills the last batch, and exits.
  */
-#include "store_pg.h"
+#include "storage/pg/store_pg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,7 +52,7 @@
 
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
-#include "store_pg_int.h"
+#include "storage/pg/store_pg_int.h"
 
 /* ---- small helpers ---- */
 
@@ -171,7 +171,7 @@ int store_pg_create(store_pg_t **out, const store_pg_cfg_t *cfg)
         char e[256];
         if ((rc = store_spill_open(&w->spill, &sc, e, sizeof e)) < 0) {
             store_pg__set_err(w, TG_ESPILL, "spill", e);
-            logf_(w, STORE_PG_LOG_ERROR, "pg writer: %s", e);
+            logf_(w, TG_LOG_ERROR, "pg writer: %s", e);
             rc = TG_ESPILL;
             goto fail;
         }
@@ -357,7 +357,7 @@ int store_pg_push(store_pg_t *w, const book_out_t *rec)
 /* After a failed attempt: reconnect or back off. */
 static void after_failure(store_pg_t *w, fail_class_t f, const char *what)
 {
-    logf_(w, STORE_PG_LOG_WARN, "pg writer: %s failed: %s", what, w->errstr);
+    logf_(w, TG_LOG_WARN, "pg writer: %s failed: %s", what, w->errstr);
     if (f == PGF_CONN)
         disconnect(w);
     backoff(w);
@@ -434,12 +434,12 @@ static void reject_record(store_pg_t *w, const uint8_t *p, size_t len)
     if (fd >= 0) {
         uint32_t n = (uint32_t)len;
         if (write(fd, &n, 4) != 4 || write(fd, p, len) != (ssize_t)len)
-            logf_(w, STORE_PG_LOG_ERROR, "pg writer: cannot save rejected record to %s", path);
+            logf_(w, TG_LOG_ERROR, "pg writer: cannot save rejected record to %s", path);
         fsync(fd);
         close(fd);
     }
     TG_STAT_INC(w->st.spill_rejected);
-    logf_(w, STORE_PG_LOG_ERROR,
+    logf_(w, TG_LOG_ERROR,
           "pg writer: journal record refused by PostgreSQL (%s); saved to %s", w->errstr, path);
 }
 
@@ -456,7 +456,7 @@ static int replay_one(store_pg_t *w)
     if (rc == TG_ESPILL) {
         store_pg__set_err(w, TG_ESPILL, "journal",
                           "damaged record detected and skipped (not replayed)");
-        logf_(w, STORE_PG_LOG_ERROR, "pg writer: %s", w->errstr);
+        logf_(w, TG_LOG_ERROR, "pg writer: %s", w->errstr);
         return 1;
     }
     if (rc < 0) {
@@ -509,7 +509,7 @@ int store_pg_replay(store_pg_t *w)
 int store_pg_flush(store_pg_t *w)
 {
     if (!w->conn && may_try(w) && store_pg_connect(w) < 0) {
-        logf_(w, STORE_PG_LOG_WARN, "pg writer: %s", w->errstr);
+        logf_(w, TG_LOG_WARN, "pg writer: %s", w->errstr);
         backoff(w);
     }
     if (w->conn && may_try(w))
@@ -542,7 +542,7 @@ int store_pg_flush(store_pg_t *w)
     }
     if (!w->held) {
         TG_STAT_INC(w->st.blocked);
-        logf_(w, STORE_PG_LOG_ERROR,
+        logf_(w, TG_LOG_ERROR,
               "pg writer: batch of %u rows held (%s); not draining the ring until it is stored",
               b->rows, w->spill ? "journal full" : "server down, no journal");
     }
@@ -617,10 +617,10 @@ static void *writer_main(void *arg)
             stop_at = now + (int64_t)w->cfg.stop_timeout_ms * TG_NS_PER_MS;
         if (!w->conn && now >= w->next_try) {
             if (store_pg_connect(w) < 0) {
-                logf_(w, STORE_PG_LOG_WARN, "pg writer: %s", w->errstr);
+                logf_(w, TG_LOG_WARN, "pg writer: %s", w->errstr);
                 backoff(w);
             } else {
-                logf_(w, STORE_PG_LOG_INFO, "pg writer: connected");
+                logf_(w, TG_LOG_INFO, "pg writer: connected");
             }
         }
         if (w->conn && now >= w->next_try) {
@@ -644,7 +644,7 @@ static void *writer_main(void *arg)
         if (stop && now >= stop_at) {
             uint64_t lost = w->cur->rows + w->out->rows + tg_ring_count(w->cfg.ring);
             TG_STAT_ADD(w->st.lost_at_stop, lost);
-            logf_(w, STORE_PG_LOG_ERROR,
+            logf_(w, TG_LOG_ERROR,
                   "pg writer: stop: %llu rows could be neither committed nor spilled: %s",
                   (unsigned long long)lost, w->errstr);
             break;

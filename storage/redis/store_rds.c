@@ -29,7 +29,7 @@
  * Thread: everything below runs on writer:redis except create/start/stop/destroy (main),
  * store_rds_probe (any) and the stats/last-error readers (any).
  */
-#include "storage/store_rds.h"
+#include "storage/redis/store_rds.h"
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
@@ -45,8 +45,8 @@
 #include "book/book_out.h"
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
-#include "storage/store_rds_conn.h"
-#include "storage/store_rds_fmt.h"
+#include "storage/redis/store_rds_conn.h"
+#include "storage/redis/store_rds_fmt.h"
 
 #define RDS_IVL_MAX    6 /* distinct candle intervals */
 #define RDS_CMD_MAX    (STORE_RDS_JSON_MAX + 3 * STORE_RDS_NAME_MAX)
@@ -192,7 +192,7 @@ static void *rds_r_string(const redisReadTask *t, char *s, size_t len)
         uint64_t n = TG_STAT_GET(p->st.reply_errors);
         if (p->reply_errs_logged < 5 || (n & (n - 1)) == 0) { /* first ones, then 2^k-th */
             p->reply_errs_logged++;
-            rds_log(p, STORE_RDS_LOG_ERROR, TG_EREDIS, "redis: error reply #%llu: %.*s",
+            rds_log(p, TG_LOG_ERROR, TG_EREDIS, "redis: error reply #%llu: %.*s",
                     (unsigned long long)n, (int)(len > 200 ? 200 : len), s);
         }
     }
@@ -244,7 +244,7 @@ static void conn_drop(store_rds_t *p, int err, const char *what)
     p->sent = p->acked = p->written = 0;
     p->mark_n = 0;
     p->final_err = err;
-    rds_log(p, STORE_RDS_LOG_WARN, err, "redis %s: %s: %s (%llu commands in flight lost)",
+    rds_log(p, TG_LOG_WARN, err, "redis %s: %s: %s (%llu commands in flight lost)",
             p->conn.where, what, why, (unsigned long long)inflight);
     p->next_try = tg_clock_mono_ns(); /* first retry at once, then back off */
 }
@@ -267,7 +267,7 @@ static void conn_try(store_rds_t *p)
         p->next_try = now + wait * TG_NS_PER_MS;
         p->backoff_ms = b * 2 > p->cfg.backoff_max_ms ? p->cfg.backoff_max_ms : b * 2;
         if (p->fails == 1 || p->fails % 20 == 0)
-            rds_log(p, STORE_RDS_LOG_ERROR, err, "redis %s: %s (attempt %u, retry in %lld ms)",
+            rds_log(p, TG_LOG_ERROR, err, "redis %s: %s (attempt %u, retry in %lld ms)",
                     p->conn.where, errbuf, p->fails, (long long)wait);
         return;
     }
@@ -279,7 +279,7 @@ static void conn_try(store_rds_t *p)
     TG_STAT_SET(p->st.connected, 1);
     if (p->ever_connected)
         TG_STAT_INC(p->st.reconnects);
-    rds_log(p, STORE_RDS_LOG_INFO, 0, "redis %s: connected%s", p->conn.where,
+    rds_log(p, TG_LOG_INFO, 0, "redis %s: connected%s", p->conn.where,
             p->ever_connected ? " again" : "");
     p->ever_connected = true;
     /* Restore every fresh key (Redis may have restarted empty); unsent messages follow. */
@@ -520,7 +520,7 @@ static void meta_of(store_rds_t *p, store_rds_meta_t *m, const book_out_t *r)
     m->epoch = p->epoch;
     m->ts_exch = r->ts_exch;
     m->ts_recv = r->ts_recv;
-    m->scaled = true;
+    m->scaled = (r->flags & BOOK_OUT_F_SCALED) != 0;
     m->px_scale = r->px_scale;
     m->sz_scale = r->sz_scale;
 }

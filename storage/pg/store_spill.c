@@ -13,7 +13,7 @@
  * holds no data on disk. Invariant: pending_bytes == sum of the sizes of the segments in
  * segs[] (consumed head bytes included: space is reclaimed a segment at a time).
  */
-#include "store_spill.h"
+#include "storage/pg/store_spill.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "book/tg_log.h"
 #include "book/book_out.h"
 #include "book/tg_hist.h"
 #include "book/tg_instr.h"
@@ -41,10 +42,6 @@ typedef enum store_pg_dedup {
     STORE_PG_DEDUP_STAGED = 1,
 } store_pg_dedup_t;
 
-/** Log levels of the callback. */
-#define STORE_PG_LOG_ERROR 0
-#define STORE_PG_LOG_WARN  1
-#define STORE_PG_LOG_INFO  2
 
 /** Writer settings; fill with store_pg_cfg_defaults(). Strings are copied by create.
  *  Thread: main. */
@@ -67,7 +64,7 @@ typedef struct store_pg_cfg {
     const tg_instr_reg_t *reg;    /* instruments (borrowed; immutable, outlives the writer) */
     tg_ring_t *ring;              /* input ring of book_out_t (borrowed); NULL: sync API only */
     /* Log callback, called on the writer's thread; msg valid only during the call. */
-    void (*log)(void *ud, int level, const char *msg);
+    tg_log_fn log; /* TG_LOG_* levels */
     void *log_ud;
 } store_pg_cfg_t;
 

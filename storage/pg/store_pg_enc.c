@@ -9,7 +9,7 @@
  * int16 base-10000 digits, most significant first, with no leading or trailing zero digits.
  * Zero is ndigits = 0, weight = 0.
  */
-#include "store_pg_enc.h"
+#include "storage/pg/store_pg_enc.h"
 
 #include <endian.h>
 #include <errno.h>

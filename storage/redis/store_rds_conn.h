@@ -12,7 +12,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "storage/store_rds.h"
+#include "storage/redis/store_rds.h"
 
 typedef struct store_rds_conn {
     char host[256];

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The PostgreSQL writer as a sink (storage/sink.h): its [postgres] keys, its life cycle, its
+ * health and metrics. The writer itself is store_pg.h.
+ * Thread: main (config, create, start, stop, destroy); any (health, progress).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "book/book_builder.h"
+#include "book/tg_cfgkey.h"
+#include "book/tg_err.h"
+#include "storage/pg/store_pg.h"
+#include "storage/sink.h"
+
+/** [postgres] settings. */
+typedef struct sink_pg_cfg {
+    int enabled;
+    char conninfo[1024];
+    char schema[64];
+    uint32_t batch_rows, batch_ms;
+    char spill_dir[512];
+    uint64_t spill_max_bytes;
+} sink_pg_cfg_t;
+
+#define K(k, t, f, mn, mx, d, h)                                                                   \
+    {k, t, offsetof(sink_pg_cfg_t, f), sizeof(((sink_pg_cfg_t *)0)->f), mn, mx, d, h}
+static const tg_cfgkey_t pg_keys[] = {
+    K("enabled", TG_CFG_BOOL, enabled, 0, 1, "true", "store into PostgreSQL"),
+    K("conninfo", TG_CFG_STR, conninfo, 1, 0, "dbname=tickgate connect_timeout=5",
+      "libpq connection string or URI, without a password (PGPASSWORD or ~/.pgpass)"),
+    K("schema", TG_CFG_STR, schema, 1, 0, "tickgate", "schema of the tables, [A-Za-z0-9_]+"),
+    K("batch_rows", TG_CFG_U32, batch_rows, 1, 10000000, "10000", "rows per COPY batch"),
+    K("batch_ms", TG_CFG_U32, batch_ms, 1, 600000, "200",
+      "a batch commits when its first row is this old (ms)"),
+    K("spill_dir", TG_CFG_STR, spill_dir, 0, 0, "/var/lib/tickgate/spill",
+      "journal directory while PostgreSQL is away (empty: block instead)"),
+    K("spill_max_mb", TG_CFG_MB, spill_max_bytes, 1, 1048576, "1024", "journal size limit"),
+};
+#undef K
+
+static void pg_cfg_defaults(void *cfg)
+{
+    memset(cfg, 0, sizeof(sink_pg_cfg_t));
+    tg_cfgkey_defaults(pg_keys, sizeof(pg_keys) / sizeof(pg_keys[0]), cfg);
+}
+
+/* "password" as a conninfo keyword or inside a URI's user info: refused, never stored. */
+static bool has_password(const char *v)
+{
+    const char *at = strchr(v, '@'), *scheme = strstr(v, "://");
+    if (scheme && at && memchr(scheme + 3, ':', (size_t)(at - scheme - 3)))
+        return true; /* postgresql://user:pw@host */
+    for (const char *p = v; (p = strcasestr(p, "password")) != NULL; p += 8) {
+        bool start = p == v || isspace((unsigned char)p[-1]) || p[-1] == '?' || p[-1] == '&';
+        const char *q = p + 8;
+        while (isspace((unsigned char)*q))
+            q++;
+        if (start && *q == '=')
+            return true;
+    }
+    return false;
+}
+
+static int pg_cfg_set(void *cfg, const char *key, const char *value, char *err, size_t cap)
+{
+    if (!strcmp(key, "conninfo") && has_password(value)) {
+        snprintf(err, cap, "conninfo must not hold a password: use PGPASSWORD or ~/.pgpass");
+        return TG_ECONFIG;
+    }
+    if (!strcmp(key, "schema"))
+        for (const char *s = value; *s; s++)
+            if (!isalnum((unsigned char)*s) && *s != '_') {
+                snprintf(err, cap, "schema must be [A-Za-z0-9_]+: '%s'", value);
+                return TG_ECONFIG;
+            }
+    int rc = tg_cfgkey_set(pg_keys, sizeof(pg_keys) / sizeof(pg_keys[0]), cfg, key, value, err,
+                           cap);
+    return rc == -ENOENT ? TG_ECONFIG : rc;
+}
+
+static int pg_cfg_check(void *cfg, char *err, size_t cap)
+{
+    return 0;
+}
+
+static bool pg_cfg_enabled(const void *cfg)
+{
+    return ((const sink_pg_cfg_t *)cfg)->enabled != 0;
+}
+
+/* mkdir -p with mode 0700. @return 0 or -1 (errno set). */
+static int mkdir_p(const char *path)
+{
+    char tmp[512];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *q = tmp + 1; *q; q++) {
+        if (*q != '/')
+            continue;
+        *q = 0;
+        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+            return -1;
+        *q = '/';
+    }
+    return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int pg_create(void **obj, const void *cfgv, const tg_sink_env_t *env, char *err,
+                     size_t cap)
+{
+    const sink_pg_cfg_t *c = cfgv;
+    if (c->spill_dir[0] && mkdir_p(c->spill_dir) < 0) {
+        int e = errno;
+        snprintf(err, cap, "cannot create spill_dir %s: %s", c->spill_dir, strerror(e));
+        return -e;
+    }
+    store_pg_cfg_t pc;
+    store_pg_cfg_defaults(&pc);
+    pc.conninfo = c->conninfo;
+    pc.schema = c->schema;
+    pc.batch_rows = c->batch_rows;
+    pc.batch_age_ms = c->batch_ms;
+    pc.spill_dir = c->spill_dir[0] ? c->spill_dir : NULL;
+    pc.spill_max_bytes = c->spill_max_bytes;
+    pc.stop_timeout_ms = env->stop_timeout_ms;
+    pc.reg = env->reg;
+    pc.ring = env->ring;
+    pc.log = env->log;
+    pc.log_ud = env->lctx;
+    store_pg_t *w = NULL;
+    int rc = store_pg_create(&w, &pc);
+    if (rc < 0) {
+        snprintf(err, cap, "cannot create the writer: %s", tg_strerror(rc));
+        return rc;
+    }
+    if ((rc = store_pg_connect(w)) < 0) {
+        snprintf(err, cap, "cannot connect: %s", store_pg_errstr(w));
+        store_pg_destroy(&w);
+        return rc;
+    }
+    *obj = w;
+    return 0;
+}
+
+static int pg_start(void *obj)
+{
+    return store_pg_start(obj);
+}
+
+static long pg_stop(void *obj)
+{
+    store_pg_stop(obj);
+    return (long)TG_STAT_GET(store_pg_stats(obj)->lost_at_stop);
+}
+
+static void pg_destroy(void **obj)
+{
+    store_pg_t *w = *obj;
+    store_pg_destroy(&w);
+    *obj = NULL;
+}
+
+static int pg_health(void *obj, char *buf, size_t cap)
+{
+    const store_pg_stats_t *s = store_pg_stats(obj);
+    int up = TG_STAT_GET(s->connected) != 0;
+    snprintf(buf, cap, "\"connected\":%s,\"spill_pending_bytes\":%llu", up ? "true" : "false",
+             (unsigned long long)TG_STAT_GET(s->spill_pending_bytes));
+    return up;
+}
+
+static void pg_metrics(void *obj, const tg_sink_metrics_t *r)
+{
+    const store_pg_stats_t *s = store_pg_stats(obj);
+    void *m = r->m;
+    r->counter(m, "tickgate_pg_rows_committed_total", NULL, "Rows inserted into PostgreSQL.",
+               &s->rows_committed);
+    r->counter(m, "tickgate_pg_rows_duplicate_total", NULL, "Rows ignored as duplicates.",
+               &s->rows_duplicate);
+    static const char *const tables[4] = {"table=\"trades\"", "table=\"book_snapshots\"",
+                                          "table=\"candles\"", "table=\"gaps\""};
+    for (int i = 0; i < 4; i++)
+        r->counter(m, "tickgate_pg_table_rows_total", tables[i], "New rows per table.",
+                   &s->rows_table[i]);
+    r->counter(m, "tickgate_pg_batches_total", NULL, "Committed batches.", &s->batches);
+    r->counter(m, "tickgate_pg_errors_total", NULL, "Failed batch attempts.", &s->errors);
+    r->counter(m, "tickgate_pg_reconnects_total", NULL, "Reconnects.", &s->reconnects);
+    r->gauge(m, "tickgate_pg_connected", NULL, "1 while connected.", &s->connected);
+    r->counter(m, "tickgate_spill_batches_total", NULL, "Batches written to the spill journal.",
+               &s->spill_batches);
+    r->counter(m, "tickgate_spill_replayed_total", NULL,
+               "Journal records committed after PostgreSQL returned.", &s->replay_batches);
+    r->gauge(m, "tickgate_spill_pending_bytes", NULL, "Bytes waiting in the journal.",
+             &s->spill_pending_bytes);
+    r->counter(m, "tickgate_spill_full_total", NULL,
+               "Appends refused: journal full (the writer blocks).", &s->spill_full);
+    r->hist(m, "tickgate_pg_commit_seconds", NULL, "Batch transaction time.", &s->commit_lat);
+    r->hist(m, "tickgate_latency_receive_to_pg_seconds", NULL,
+            "Receive (monotonic) to committed in PostgreSQL.", &s->e2e_lat);
+}
+
+static void pg_progress(void *obj, char *buf, size_t cap)
+{
+    const store_pg_stats_t *s = store_pg_stats(obj);
+    snprintf(buf, cap, "pg_rows=%llu spill_bytes=%llu",
+             (unsigned long long)TG_STAT_GET(s->rows_committed),
+             (unsigned long long)TG_STAT_GET(s->spill_pending_bytes));
+}
+
+const tg_sink_ops_t tg_sink_postgres = {
+    .name = "postgres",
+    /* trades, closed candles, interval and state snapshots, gaps: history, not every change */
+    .takes = BOOK_SINK_TRADE | BOOK_SINK_BOOK_INTERVAL | BOOK_SINK_BOOK_STATE |
+             BOOK_SINK_CANDLE_CLOSED | BOOK_SINK_GAP,
+    .lossless = true,
+    .keys = pg_keys,
+    .n_keys = sizeof(pg_keys) / sizeof(pg_keys[0]),
+    .cfg_size = sizeof(sink_pg_cfg_t),
+    .cfg_defaults = pg_cfg_defaults,
+    .cfg_set = pg_cfg_set,
+    .cfg_check = pg_cfg_check,
+    .cfg_enabled = pg_cfg_enabled,
+    .create = pg_create,
+    .start = pg_start,
+    .stop = pg_stop,
+    .destroy = pg_destroy,
+    .health = pg_health,
+    .metrics = pg_metrics,
+    .progress = pg_progress,
+};

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Redis publisher as a sink (storage/sink.h): its [redis] keys, its life cycle, its health
+ * and metrics. The publisher itself is store_rds.h.
+ * Thread: main (config, create, start, stop, destroy); any (health, progress).
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book/book_builder.h"
+#include "book/tg_cfgkey.h"
+#include "book/tg_err.h"
+#include "storage/redis/store_rds.h"
+#include "storage/sink.h"
+
+/** [redis] settings. */
+typedef struct sink_rds_cfg {
+    int enabled;
+    char host[256];
+    uint32_t port, db;
+    int64_t book_ttl_ms, trade_ttl_ms;
+} sink_rds_cfg_t;
+
+#define K(k, t, f, mn, mx, d, h)                                                                   \
+    {k, t, offsetof(sink_rds_cfg_t, f), sizeof(((sink_rds_cfg_t *)0)->f), mn, mx, d, h}
+static const tg_cfgkey_t rds_keys[] = {
+    K("enabled", TG_CFG_BOOL, enabled, 0, 1, "true", "publish to Redis"),
+    K("host", TG_CFG_STR, host, 1, 0, "127.0.0.1", "Redis server host"),
+    K("port", TG_CFG_U32, port, 1, 65535, "6379", "Redis server port"),
+    K("db", TG_CFG_U32, db, 0, 1000, "0", "database number (SELECT)"),
+    K("book_ttl_s", TG_CFG_SEC, book_ttl_ms, 1, 86400, "10", "TTL of tg:book:* keys"),
+    K("trade_ttl_s", TG_CFG_SEC, trade_ttl_ms, 1, 86400, "60", "TTL of tg:trade:* keys"),
+};
+#undef K
+#define N_KEYS (sizeof(rds_keys) / sizeof(rds_keys[0]))
+
+static void rds_cfg_defaults(void *cfg)
+{
+    memset(cfg, 0, sizeof(sink_rds_cfg_t));
+    tg_cfgkey_defaults(rds_keys, N_KEYS, cfg);
+}
+
+static int rds_cfg_set(void *cfg, const char *key, const char *value, char *err, size_t cap)
+{
+    if (!strcmp(key, "password")) {
+        snprintf(err, cap, "password must not be in the file: set TICKGATE_REDIS_PASSWORD");
+        return TG_ECONFIG;
+    }
+    int rc = tg_cfgkey_set(rds_keys, N_KEYS, cfg, key, value, err, cap);
+    return rc == -ENOENT ? TG_ECONFIG : rc;
+}
+
+static int rds_cfg_check(void *cfg, char *err, size_t cap)
+{
+    return 0;
+}
+
+static bool rds_cfg_enabled(const void *cfg)
+{
+    return ((const sink_rds_cfg_t *)cfg)->enabled != 0;
+}
+
+static void rds_fill(store_rds_cfg_t *rc, const sink_rds_cfg_t *c, const tg_sink_env_t *env)
+{
+    store_rds_cfg_defaults(rc);
+    rc->host = c->host;
+    rc->port = (int)c->port;
+    rc->db = (int)c->db;
+    rc->password_env = "TICKGATE_REDIS_PASSWORD";
+    rc->book_ttl_ms = c->book_ttl_ms;
+    rc->trade_ttl_ms = c->trade_ttl_ms;
+    rc->reg = env->reg;
+    rc->ring = env->ring;
+    rc->log = env->log;
+    rc->log_ud = env->lctx;
+}
+
+static int rds_create(void **obj, const void *cfgv, const tg_sink_env_t *env, char *err,
+                      size_t cap)
+{
+    const sink_rds_cfg_t *c = cfgv;
+    store_rds_cfg_t rc;
+    rds_fill(&rc, c, env);
+    char why[256];
+    int r = store_rds_probe(&rc, why, sizeof(why));
+    if (r < 0) {
+        snprintf(err, cap, "cannot connect to %s:%u: %s", c->host, c->port, why);
+        return r;
+    }
+    store_rds_t *p = NULL;
+    if ((r = store_rds_create(&p, &rc)) < 0) {
+        snprintf(err, cap, "cannot create the publisher: %s", tg_strerror(r));
+        return r;
+    }
+    *obj = p;
+    return 0;
+}
+
+static int rds_start(void *obj)
+{
+    return store_rds_start(obj);
+}
+
+static long rds_stop(void *obj)
+{
+    store_rds_stop(obj); /* lossy by design: what it could not send shows as sequence holes */
+    return 0;
+}
+
+static void rds_destroy(void **obj)
+{
+    store_rds_t *p = *obj;
+    store_rds_destroy(&p);
+    *obj = NULL;
+}
+
+static int rds_health(void *obj, char *buf, size_t cap)
+{
+    int up = TG_STAT_GET(store_rds_stats(obj)->connected) != 0;
+    snprintf(buf, cap, "\"connected\":%s", up ? "true" : "false");
+    return up;
+}
+
+static void rds_metrics(void *obj, const tg_sink_metrics_t *r)
+{
+    const store_rds_stats_t *s = store_rds_stats(obj);
+    void *m = r->m;
+    r->counter(m, "tickgate_redis_messages_total", NULL, "PUBLISH commands sent.", &s->messages);
+    r->counter(m, "tickgate_redis_snapshots_total", NULL, "SET commands sent.", &s->snapshots);
+    r->counter(m, "tickgate_redis_coalesced_total", NULL,
+               "Snapshots replaced by a newer one before sending.", &s->coalesced);
+    r->counter(m, "tickgate_redis_dropped_total", NULL,
+               "Messages not sent while disconnected (gaps in sequence numbers).", &s->dropped);
+    r->counter(m, "tickgate_redis_errors_total", NULL, "Errors.", &s->errors);
+    r->counter(m, "tickgate_redis_reconnects_total", NULL, "Reconnects.", &s->reconnects);
+    r->gauge(m, "tickgate_redis_connected", NULL, "1 while connected.", &s->connected);
+    r->hist(m, "tickgate_redis_rtt_seconds", NULL, "Pipeline round trip.", &s->rtt_lat);
+    r->hist(m, "tickgate_latency_receive_to_redis_seconds", NULL,
+            "Receive (monotonic) to PUBLISH acknowledged by Redis.", &s->pub_lat);
+}
+
+static void rds_progress(void *obj, char *buf, size_t cap)
+{
+    const store_rds_stats_t *s = store_rds_stats(obj);
+    snprintf(buf, cap, "redis_msgs=%llu redis_coalesced=%llu redis_dropped=%llu",
+             (unsigned long long)TG_STAT_GET(s->messages),
+             (unsigned long long)TG_STAT_GET(s->coalesced),
+             (unsigned long long)TG_STAT_GET(s->dropped));
+}
+
+const tg_sink_ops_t tg_sink_redis = {
+    .name = "redis",
+    .takes = BOOK_SINK_ALL, /* the hot state: every change, forming candles too */
+    .lossless = false,
+    .keys = rds_keys,
+    .n_keys = N_KEYS,
+    .cfg_size = sizeof(sink_rds_cfg_t),
+    .cfg_defaults = rds_cfg_defaults,
+    .cfg_set = rds_cfg_set,
+    .cfg_check = rds_cfg_check,
+    .cfg_enabled = rds_cfg_enabled,
+    .create = rds_create,
+    .start = rds_start,
+    .stop = rds_stop,
+    .destroy = rds_destroy,
+    .health = rds_health,
+    .metrics = rds_metrics,
+    .progress = rds_progress,
+};

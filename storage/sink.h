@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sink contract: what every output of the builder (PostgreSQL, Redis, and those to come:
+ * streams, shared memory, ...) provides, so that the gateway loops over one table and a new
+ * sink is one module plus one row in storage/sink.c (docs/design.md "Substrate").
+ *
+ * A sink takes book_out_t records (book/book_out.h) of the classes it names (`takes`,
+ * BOOK_SINK_* bits) from one SPSC ring the gateway creates for it; `lossless` sinks make the
+ * builder wait when their ring is full, others lose what does not fit (counted by the builder).
+ * It reads its own [section] of the config (cfg_* calls, every key checked, errors with the
+ * key's text), is created and connected at start (bad credentials fail fast there), runs its
+ * own thread between start and stop, and describes its health and metrics.
+ *
+ * Thread rules: cfg_*, create, start, stop, destroy: main. health, metrics' pointers and
+ * progress: any thread, at any time between create and destroy (they read single-writer
+ * counters or copy under the sink's own lock).
+ */
+#ifndef TG_SINK_H
+#define TG_SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "book/tg_hist.h"
+#include "book/tg_instr.h"
+#include "book/tg_log.h"
+#include "book/tg_ring.h"
+#include "book/tg_stat.h"
+
+#define TG_SINKS_MAX 8
+
+/** What the gateway gives a sink at create time.  Thread: main. */
+typedef struct tg_sink_env {
+    const tg_instr_reg_t *reg; /* complete and immutable */
+    tg_ring_t *ring;           /* book_out_t records; the sink is the consumer */
+    uint32_t stop_timeout_ms;  /* [gateway] stop_timeout_ms: stop() returns within this */
+    tg_log_fn log;             /* TG_LOG_* levels; lctx names the sink ("sink=postgres") */
+    void *lctx;
+} tg_sink_env_t;
+
+/** How a sink registers its metrics (the gateway's registry behind function pointers, so
+ *  storage/ does not depend on gateway/). Names follow Prometheus conventions; labels may be
+ *  NULL. The pointers must stay valid until destroy.  Thread: main. */
+typedef struct tg_sink_metrics {
+    void *m;
+    void (*counter)(void *m, const char *name, const char *labels, const char *help,
+                    const tg_stat_t *v);
+    void (*gauge)(void *m, const char *name, const char *labels, const char *help,
+                  const tg_stat_t *v);
+    void (*hist)(void *m, const char *name, const char *labels, const char *help,
+                 const tg_hist_t *h);
+} tg_sink_metrics_t;
+
+/** One sink kind: an immutable table of functions.  Thread: any (const). */
+typedef struct tg_sink_ops {
+    const char *name; /* its config section and its name in logs, metrics and /health */
+    uint32_t takes;   /* BOOK_SINK_* record classes (book/book_builder.h) */
+    bool lossless;    /* true: never drop (the builder waits); false: drops are counted */
+    const struct tg_cfgkey *keys; /* its config keys (book/tg_cfgkey.h): docs/config.md */
+    size_t n_keys;
+    size_t cfg_size;
+    void (*cfg_defaults)(void *cfg);
+    /** One `key = value` of its section. @return 0, or TG_ECONFIG with a message in err
+     *  ("batch_rows must be 1..10000000: 'x'"; the gateway prefixes file, line and section). */
+    int (*cfg_set)(void *cfg, const char *key, const char *value, char *err, size_t cap);
+    /** After every key: cross-key checks. @return 0 or TG_ECONFIG with err. */
+    int (*cfg_check)(void *cfg, char *err, size_t cap);
+    bool (*cfg_enabled)(const void *cfg);
+    /** Create and connect (fail fast on bad settings). @return 0, or < 0 with err filled. */
+    int (*create)(void **obj, const void *cfg, const tg_sink_env_t *env, char *err, size_t cap);
+    int (*start)(void *obj);
+    /** Drain, flush, stop the thread. @return 0, or the number of records it could neither
+     *  deliver nor keep (> 0: data lost at stop). */
+    long (*stop)(void *obj);
+    void (*destroy)(void **obj);
+    /** Health: a JSON object's members ("\"connected\":true,...") into buf.
+     *  @return 1 when healthy.  Thread: any. */
+    int (*health)(void *obj, char *buf, size_t cap);
+    void (*metrics)(void *obj, const tg_sink_metrics_t *reg);
+    /** `key=value` fields for the gateway's progress line.  Thread: any. */
+    void (*progress)(void *obj, char *buf, size_t cap);
+} tg_sink_ops_t;
+
+/* The sink kinds of this build, each defined in its folder; the table is sink.c. */
+extern const tg_sink_ops_t tg_sink_postgres; /* pg/sink_pg.c */
+extern const tg_sink_ops_t tg_sink_redis;    /* redis/sink_redis.c */
+
+/** The i-th sink kind of this build (0-based); NULL past the end.  Thread: any. */
+const tg_sink_ops_t *tg_sink_at(size_t i);
+
+/** A sink kind by name (its section name). NULL if none.  Thread: any. */
+const tg_sink_ops_t *tg_sink_find(const char *name);
+
+#endif

@@ -1,0 +1,991 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Bitfinex v2 handler (feeds/venues/feed_bitfinex.c): the recording
+ * (../shared/recordings/bitfinex) against both oracles (the recordings' checker, exact strings,
+ * and tardis-dev, which spells the symbols without Bitfinex's "t"), its sequence numbers chained
+ * without a gap, a deleted frame caught as a gap (GAP for every book + reconnect), the "cs"
+ * checksum computed independently here (own CRC-32, the venue's own strings) on synthetic books,
+ * checksum frames through the handler, conf/flags handling (all flags, TIMESTAMP only, none),
+ * trades (te counted once), info events, bad input counted, a fuzz loop, and exact values at
+ * extreme scales.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../fixtures/venue_run.h"
+#include "book/tg_dec.h"
+#include "book/tg_resync.h"
+#include "feeds/venues/venues.h"
+
+#define BF_REC  "bitfinex/cryptofeed_ce58c2a0_BITFINEX.ws.11.tgrec"
+#define BF_NAME "cryptofeed_ce58c2a0_BITFINEX.ws.11.tgrec.result.json"
+
+static char pbuf[1024];
+static const char *rec(void)
+{
+    return vrun_path(pbuf, sizeof(pbuf), "TG_RECORDINGS", BF_REC);
+}
+
+/* ---- independent helpers ---------------------------------------------------------------- */
+
+static uint32_t crc32_bitwise(const char *s, size_t n)
+{
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= (unsigned char)s[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+/* Decimal text ("-1.5e-7", "12.500", "1e12") as a plain canonical string without sign:
+ * "0.00000015", "12.5", "1000000000000". String work only (no tg_dec). */
+static void canon(const char *in, char *out)
+{
+    if (*in == '-' || *in == '+')
+        in++;
+    char dig[128];
+    int nd = 0, point = -1, exp = 0;
+    const char *p = in;
+    for (; *p && *p != 'e' && *p != 'E'; p++) {
+        if (*p == '.')
+            point = nd;
+        else
+            dig[nd++] = *p;
+    }
+    if (point < 0)
+        point = nd;
+    if (*p)
+        exp = atoi(p + 1);
+    point += exp;
+    char tmp[256];
+    int n = 0;
+    if (point <= 0) {
+        tmp[n++] = '0';
+        tmp[n++] = '.';
+        for (int i = 0; i < -point; i++)
+            tmp[n++] = '0';
+        for (int i = 0; i < nd; i++)
+            tmp[n++] = dig[i];
+    } else {
+        for (int i = 0; i < point; i++)
+            tmp[n++] = i < nd ? dig[i] : '0';
+        if (nd > point) {
+            tmp[n++] = '.';
+            for (int i = point; i < nd; i++)
+                tmp[n++] = dig[i];
+        }
+    }
+    tmp[n] = 0;
+    char *s = tmp;
+    while (s[0] == '0' && s[1] && s[1] != '.')
+        s++;
+    if (strchr(s, '.')) {
+        size_t l = strlen(s);
+        while (s[l - 1] == '0')
+            s[--l] = 0;
+        if (s[l - 1] == '.')
+            s[--l] = 0;
+    }
+    strcpy(out, s);
+}
+
+static void assert_dec_eq(int64_t v, int scale, const char *text)
+{
+    char got[TG_DEC_STR_MAX], want[256];
+    tg_dec_format(v, scale, got);
+    canon(text, want);
+    if (strcmp(got, want) != 0)
+        fail_msg("value %s: emitted %s (scale %d)", text, got, scale);
+}
+
+/* ---- a handler on synthetic frames ------------------------------------------------------ */
+
+typedef struct bx {
+    feed_offline_t *o;
+    vrun_t *v;
+    tg_event_t *ev;
+    size_t n_ev, cap_ev;
+} bx_t;
+
+static char sent[64][512];
+static int n_sent;
+
+static int cap_send(void *tctx, const char *text, size_t len)
+{
+    (void)tctx;
+    if (n_sent < 64)
+        snprintf(sent[n_sent], sizeof(sent[0]), "%.*s", (int)len, text);
+    n_sent++;
+    return 0;
+}
+
+static int bx_sink(void *ctx, const tg_event_t *ev, uint32_t n)
+{
+    bx_t *b = ctx;
+    for (uint32_t i = 0; i < n; i++) {
+        if (b->n_ev == b->cap_ev) {
+            b->cap_ev = b->cap_ev ? 2 * b->cap_ev : 1024;
+            b->ev = realloc(b->ev, b->cap_ev * sizeof(*b->ev));
+        }
+        b->ev[b->n_ev++] = ev[i];
+    }
+    return vrun_sink(b->v, ev, n);
+}
+
+static void bx_open(bx_t *b, const char *symbols, tg_instr_reg_t *reg)
+{
+    memset(b, 0, sizeof(*b));
+    char text[512];
+    int n = snprintf(text, sizeof(text), "# tgrec 1\n# venue: bitfinex\n# symbols: %s\n", symbols);
+    n_sent = 0;
+    assert_int_equal(feed_offline_open_mem(&b->o, text, (size_t)n, NULL, reg, 0), 0);
+    b->v = calloc(1, sizeof(*b->v));
+    vrun_init(b->v, b->o->reg);
+    b->o->h.out.flush = bx_sink;
+    b->o->h.out.ctx = b;
+    b->o->h.send = cap_send;
+}
+
+static void bx_close(bx_t *b)
+{
+    feed_offline_close(&b->o);
+    vrun_free(b->v);
+    free(b->v);
+    free(b->ev);
+}
+
+static int feed1(bx_t *b, const char *f)
+{
+    int rc = feed_frame(&b->o->h, f, strlen(f), 1, 1);
+    feed_flush(&b->o->h);
+    return rc;
+}
+
+static uint32_t sym_id(bx_t *b, const char *s)
+{
+    int64_t id = tg_instr_reg_find(b->o->reg, b->o->h.venue_id, s, strlen(s));
+    assert_true(id >= 0);
+    return (uint32_t)id;
+}
+
+/* ---- tests ------------------------------------------------------------------------------ */
+
+static void test_bitfinex_is_a_usable_venue(void **state)
+{
+    (void)state;
+    assert_ptr_equal(feed_venue_find("bitfinex"), &feed_venue_bitfinex);
+    assert_non_null(feed_venue_bitfinex.on_frame);
+    assert_true(feed_venue_bitfinex.max_symbols_per_conn > 0);
+}
+
+static void test_bitfinex_open_sends_conf_with_all_flags_before_subscribing(void **state)
+{
+    (void)state;
+    bx_t b;
+    bx_open(&b, "tBTCUSD,tETHUSD", NULL);
+    b.o->h.depth = 100;
+    n_sent = 0;
+    assert_int_equal(b.o->venue->on_open(&b.o->h), 0);
+    assert_int_equal(n_sent, 5);
+    assert_string_equal(sent[0], "{\"event\":\"conf\",\"flags\":229376}"); /* 131072|65536|32768 */
+    assert_non_null(strstr(sent[1], "\"channel\":\"book\",\"symbol\":\"tBTCUSD\",\"prec\":\"P0\","
+                                    "\"freq\":\"F0\",\"len\":\"25\"")); /* len fixed at init */
+    assert_non_null(strstr(sent[2], "\"channel\":\"trades\",\"symbol\":\"tBTCUSD\""));
+    assert_non_null(strstr(sent[3], "\"symbol\":\"tETHUSD\""));
+    bx_close(&b);
+}
+
+/* frames of the recording carrying the connection's sequence number (all channel frames) */
+static long count_channel_frames(const char *text)
+{
+    long n = 0;
+    for (const char *p = text; (p = strchr(p, '\n')) != NULL;) {
+        p++;
+        const char *sp = strchr(p, ' ');
+        if (*p != '#' && sp && sp[1] == '[')
+            n++;
+    }
+    return n;
+}
+
+static void test_bitfinex_recording_books_equal_the_reference_and_sequence_chains(void **state)
+{
+    (void)state;
+    vrun_t *v = calloc(1, sizeof(*v));
+    feed_offline_t *o = NULL;
+    assert_int_equal(vrun_file(rec(), v, &o), 0);
+    assert_int_equal(vrun_errors(&o->stats), 0);
+    assert_int_equal(TG_STAT_GET(o->stats.frames), o->rec->data_lines);
+    assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
+    assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
+    assert_int_equal(o->reconnects, 0);
+    assert_int_equal(TG_STAT_GET(o->stats.snapshots), 7);
+    assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 0);
+    assert_int_equal(TG_STAT_GET(o->stats.trades), 0); /* no "te" in 30 s; snapshots are history */
+    /* handled: conf + 21 subscribed + 1600 book messages; unhandled: greeting, 42 heartbeats,
+       21 ticker frames, 7 trade histories */
+    assert_int_equal(TG_STAT_GET(o->stats.handled), 1622);
+    assert_int_equal(TG_STAT_GET(o->stats.unhandled), 71);
+    size_t tlen;
+    char *text = vrun_slurp(rec(), &tlen);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":65536}"));
+    assert_int_equal(count_channel_frames(text), 1670); /* numbered 1..1670 */
+
+    for (int pass = 0; pass < 2; pass++) {
+        char opath[1024];
+        oracle_t orc;
+        const char *dir = pass == 0 ? "../expected-ref/" : "";
+        char rel[512];
+        snprintf(rel, sizeof(rel), "%s%s", dir, BF_NAME);
+        assert_int_equal(
+            oracle_load(vrun_path(opath, sizeof(opath), "TG_PEER_EXPECTED", rel), &orc), 0);
+        assert_int_equal(orc.n_syms, (int)o->h.n_instr);
+        int diffs = 0;
+        long book_msgs = 0;
+        for (uint32_t i = 0; i < o->h.n_instr; i++) {
+            const tg_instr_t *in = tg_instr_reg_get(o->reg, o->h.instr[i]);
+            /* tardis writes BTCUSD for tBTCUSD */
+            const oracle_sym_t *os = oracle_find(&orc, pass == 0 ? in->symbol : in->symbol + 1);
+            assert_non_null(os);
+            char what[96];
+            snprintf(what, sizeof(what), "%s bids (%d)", in->symbol, pass);
+            diffs += vrun_cmp_side(&v->book[in->id].bid, os->bids, os->n_bids, 10, in->px_scale,
+                                   in->sz_scale, what);
+            snprintf(what, sizeof(what), "%s asks (%d)", in->symbol, pass);
+            diffs += vrun_cmp_side(&v->book[in->id].ask, os->asks, os->n_asks, 10, in->px_scale,
+                                   in->sz_scale, what);
+            assert_int_equal((long)v->book[in->id].bid.n, os->levels_bids);
+            assert_int_equal((long)v->book[in->id].ask.n, os->levels_asks);
+            assert_int_equal(v->trades[in->id], os->trades);
+            assert_true(os->n_bids > 0);
+            if (pass == 1)
+                assert_int_equal(v->book_msgs[in->id], os->book_changes);
+            book_msgs += v->book_msgs[in->id];
+        }
+        assert_int_equal(diffs, 0);
+        if (pass == 1)
+            assert_int_equal(book_msgs, 1600);
+        oracle_free(&orc);
+    }
+    free(text);
+    feed_offline_close(&o);
+    vrun_free(v);
+    free(v);
+}
+
+static void test_bitfinex_a_lost_frame_is_a_gap_on_every_book_and_a_reconnect(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    char *text = vrun_slurp(rec(), &len);
+    assert_non_null(text);
+    /* delete the frame numbered 500 (a book update) */
+    char *p = strstr(text, ",500]\n");
+    assert_non_null(p);
+    char *bol = p;
+    while (bol[-1] != '\n')
+        bol--;
+    char *eol = strchr(p, '\n') + 1;
+    memmove(bol, eol, (size_t)(text + len - eol) + 1);
+    len -= (size_t)(eol - bol);
+    feed_offline_t *o = NULL;
+    assert_int_equal(feed_offline_open_mem(&o, text, len, NULL, NULL, 0), 0);
+    vrun_t *v = calloc(1, sizeof(*v));
+    vrun_init(v, o->reg);
+    assert_int_equal(feed_offline_run(o, vrun_sink, v), 0);
+    assert_int_equal(TG_STAT_GET(o->stats.gaps), 1);
+    assert_int_equal(o->reconnects, 1);
+    long gap_events = 0;
+    for (uint32_t i = 0; i < o->h.n_instr; i++) {
+        assert_int_equal(v->gaps[o->h.instr[i]], 1);
+        gap_events += v->gaps[o->h.instr[i]];
+    }
+    assert_int_equal(gap_events, 7);
+    assert_int_equal(v->last_gap.u.aux, 501);
+    /* after the gap no book update is applied until the reconnect (which offline never comes) */
+    assert_true(TG_STAT_GET(o->stats.stale_dropped) > 0);
+    assert_int_equal(vrun_errors(&o->stats), 0);
+    assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
+    feed_offline_close(&o);
+    vrun_free(v);
+    free(v);
+    free(text);
+}
+
+/* Build the checksum text from the venue's own strings: bids[i] "px:amt", asks[i] "px:-amt". */
+static uint32_t ck_from_strings(const char *const (*bids)[2], int nb, const char *const (*asks)[2],
+                                int na)
+{
+    char text[8192];
+    size_t n = 0;
+    for (int i = 0; i < 25; i++) {
+        if (i < nb)
+            n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s:%s", n ? ":" : "", bids[i][0],
+                                  bids[i][1]);
+        if (i < na)
+            n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s:%s", n ? ":" : "", asks[i][0],
+                                  asks[i][1]);
+    }
+    return crc32_bitwise(text, n);
+}
+
+static void test_bitfinex_checksum_function_matches_an_independent_crc(void **state)
+{
+    (void)state;
+    tg_instr_cfg_t cfg;
+    tg_instr_cfg_defaults(&cfg);
+    feed_venue_bitfinex.instr_defaults(&cfg, "tXYZUSD", 25);
+    assert_non_null(cfg.checksum);
+    /* 30 bids (only 25 count) and 3 asks, Bitfinex's JavaScript number strings */
+    static char bpx[30][32], bsz[30][32];
+    const char *bids[30][2],
+        *asks[3][2] = {{"0.0000012", "-3"}, {"0.0000013", "-0.5"}, {"0.00000135", "-2e-8"}};
+    for (int i = 0; i < 30; i++) {
+        /* 9.991e-7, 9.981e-7, ... (exponent form below 1e-6) and varied amounts */
+        snprintf(bpx[i], sizeof(bpx[i]), "%d.%02d1e-7", 9 - i / 10, 99 - i);
+        snprintf(bsz[i], sizeof(bsz[i]), i % 3 == 0 ? "%d" : "%d.%d5", 100 + i, i);
+        bids[i][0] = bpx[i];
+        bids[i][1] = bsz[i];
+    }
+    ref_book_t rb = {0};
+    tg_event_t ev = feed_event(TG_EV_LEVEL, 0, TG_SIDE_BID, 0, 0, 0, 0, 0, 0, 0, 0);
+    for (int i = 0; i < 30; i++) {
+        ev.side = TG_SIDE_BID;
+        assert_int_equal(tg_dec_parse(bids[i][0], strlen(bids[i][0]), 8 + 2, &ev.price), 0);
+        assert_int_equal(tg_dec_parse(bids[i][1], strlen(bids[i][1]), 8, &ev.size), 0);
+        ref_book_apply(&rb, &ev);
+    }
+    for (int i = 0; i < 3; i++) {
+        ev.side = TG_SIDE_ASK;
+        assert_int_equal(tg_dec_parse(asks[i][0], strlen(asks[i][0]), 8 + 2, &ev.price), 0);
+        assert_int_equal(tg_dec_parse(asks[i][1] + 1, strlen(asks[i][1]) - 1, 8, &ev.size), 0);
+        ref_book_apply(&rb, &ev);
+    }
+    tg_instr_t in = {.px_scale = 10, .sz_scale = 8, .checksum = cfg.checksum};
+    struct book_l2 bl = {&rb};
+    tg_event_t ck = feed_event(TG_EV_CHECKSUM, 0, 0, 0, 0, 0, 0, 0, 0, 0, TG_EVF_LAST);
+    uint32_t want =
+        ck_from_strings((const char *const(*)[2])bids, 30, (const char *const(*)[2])asks, 3);
+    assert_int_equal(cfg.checksum(&bl, &in, &ck), want);
+    /* the text starts "9.991e-7:100:0.0000012:-3:9.981e-7:101.15:..." */
+    assert_string_equal(bpx[0], "9.991e-7");
+    /* one amount off by 1e-8 changes it */
+    ev.side = TG_SIDE_BID;
+    tg_dec_parse(bpx[0], strlen(bpx[0]), 10, &ev.price);
+    tg_dec_parse("100.00000001", 12, 8, &ev.size);
+    ref_book_apply(&rb, &ev);
+    assert_int_not_equal(cfg.checksum(&bl, &in, &ck), want);
+    /* an empty book: CRC of "" */
+    ref_book_t empty = {0};
+    struct book_l2 be = {&empty};
+    assert_int_equal(cfg.checksum(&be, &in, &ck), crc32_bitwise("", 0));
+    ref_book_free(&rb);
+}
+
+#define CONF_ALL "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":229376}"
+#define SUB_BOOK(id, sym)                                                                          \
+    "{\"event\":\"subscribed\",\"channel\":\"book\",\"chanId\":" #id ",\"symbol\":\"" sym          \
+    "\",\"prec\":\"P0\",\"freq\":\"F0\",\"len\":\"25\",\"pair\":\"X\"}"
+#define SUB_TRADES(id, sym)                                                                        \
+    "{\"event\":\"subscribed\",\"channel\":\"trades\",\"chanId\":" #id ",\"symbol\":\"" sym "\"}"
+
+static void test_bitfinex_checksum_frames_verify_through_the_handler(void **state)
+{
+    (void)state;
+    bx_t b;
+    bx_open(&b, "tBTCUSD", NULL);
+    uint32_t id = sym_id(&b, "tBTCUSD");
+    assert_int_equal(feed1(&b, CONF_ALL), 0);
+    assert_int_equal(feed1(&b, SUB_BOOK(17, "tBTCUSD")), 0);
+    assert_int_equal(feed1(&b, "[17,[[30000,1,1.5],[29999.5,2,0.25],[30001,1,-2],[30002.5,3,"
+                               "-1e-8]],1,1700000000000]"),
+                     0);
+    const char *const bids1[][2] = {{"30000", "1.5"}, {"29999.5", "0.25"}};
+    const char *const asks1[][2] = {{"30001", "-2"}, {"30002.5", "-1e-8"}};
+    char f[256];
+    snprintf(f, sizeof(f), "[17,\"cs\",%d,2,1700000000001]",
+             (int32_t)ck_from_strings(bids1, 2, asks1, 2));
+    assert_int_equal(feed1(&b, f), 0);
+    assert_int_equal(b.v->ck_ok, 1);
+    assert_int_equal(b.v->ck_not_last, 0);
+    /* update: 30000 deleted, new ask 30001 amount changed */
+    assert_int_equal(feed1(&b, "[17,[30000,0,1],3,1700000000002]"), 0);
+    assert_int_equal(feed1(&b, "[17,[30001,2,-0.75],4,1700000000003]"), 0);
+    const char *const bids2[][2] = {{"29999.5", "0.25"}};
+    const char *const asks2[][2] = {{"30001", "-0.75"}, {"30002.5", "-1e-8"}};
+    snprintf(f, sizeof(f), "[17,\"cs\",%d,5,1700000000004]",
+             (int32_t)ck_from_strings(bids2, 1, asks2, 2));
+    assert_int_equal(feed1(&b, f), 0);
+    assert_int_equal(b.v->ck_ok, 2);
+    /* a wrong checksum is a mismatch (the builder turns it into a GAP + resync request) */
+    assert_int_equal(feed1(&b, "[17,\"cs\",12345,6,1700000000005]"), 0);
+    assert_int_equal(b.v->ck_bad_instr[id], 1);
+    assert_int_equal(TG_STAT_GET(b.o->stats.checksum_msgs), 3);
+    /* exchange times in ns from the TIMESTAMP element, seq from SEQ_ALL */
+    const tg_event_t *last = &b.ev[b.n_ev - 1];
+    assert_int_equal(last->kind, TG_EV_CHECKSUM);
+    assert_int_equal(last->ts_exch, 1700000000005LL * 1000000);
+    assert_int_equal(last->seq, 6);
+    assert_int_equal((uint32_t)last->u.checksum, 12345u);
+    assert_int_equal(TG_STAT_GET(b.o->stats.gaps), 0);
+    bx_close(&b);
+}
+
+/* ---- the recording with "cs" frames ------------------------------------------------------ */
+
+typedef struct ck_lvl {
+    char px[128], amt[128];
+    int64_t key;
+} ck_lvl_t;
+
+typedef struct ck_book {
+    long long chan;
+    ck_lvl_t lv[2][512]; /* bids, asks */
+    int n[2];
+} ck_book_t;
+
+static int ck_cmp_desc(const void *a, const void *b)
+{
+    const ck_lvl_t *x = a, *y = b;
+    return x->key < y->key ? 1 : x->key > y->key ? -1 : 0;
+}
+
+static int ck_cmp_asc(const void *a, const void *b)
+{
+    return -ck_cmp_desc(a, b);
+}
+
+/* The venue's checksum of one book, from the strings it sent (sorted by value). */
+static int32_t ck_book_crc(ck_book_t *b)
+{
+    static ck_lvl_t s[2][512];
+    memcpy(s[0], b->lv[0], (size_t)b->n[0] * sizeof(ck_lvl_t));
+    memcpy(s[1], b->lv[1], (size_t)b->n[1] * sizeof(ck_lvl_t));
+    qsort(s[0], (size_t)b->n[0], sizeof(ck_lvl_t), ck_cmp_desc);
+    qsort(s[1], (size_t)b->n[1], sizeof(ck_lvl_t), ck_cmp_asc);
+    char text[8192];
+    size_t n = 0;
+    for (int i = 0; i < 25; i++)
+        for (int side = 0; side < 2; side++)
+            if (i < b->n[side])
+                n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s:%s", n ? ":" : "",
+                                      s[side][i].px, s[side][i].amt);
+    return (int32_t)crc32_bitwise(text, n);
+}
+
+/* Apply the [price,count,amount] entries of a book frame body (the venue's strings). */
+static void ck_apply(ck_book_t *b, const char *body, size_t len)
+{
+    if (len > 1 && body[0] == '[' && body[1] == '[')
+        b->n[0] = b->n[1] = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (body[i] != '[' || body[i + 1] == '[')
+            continue;
+        const char *e = memchr(body + i, ']', len - i);
+        char ent[128];
+        snprintf(ent, sizeof(ent), "%.*s", (int)(e - body - i - 1), body + i + 1);
+        char *c1 = strchr(ent, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
+        assert_non_null(c2);
+        *c1 = *c2 = 0;
+        const char *px = ent, *cnt = c1 + 1, *amt = c2 + 1;
+        int side = amt[0] == '-';
+        int k = 0;
+        while (k < b->n[side] && strcmp(b->lv[side][k].px, px) != 0)
+            k++;
+        if (strcmp(cnt, "0") == 0) {
+            if (k < b->n[side])
+                b->lv[side][k] = b->lv[side][--b->n[side]];
+        } else {
+            if (k == b->n[side]) {
+                assert_true(k < 512);
+                b->n[side]++;
+                snprintf(b->lv[side][k].px, sizeof(b->lv[side][k].px), "%s", px);
+                assert_int_equal(tg_dec_parse(px, strlen(px), 12, &b->lv[side][k].key), 0);
+            }
+            snprintf(b->lv[side][k].amt, sizeof(b->lv[side][k].amt), "%s", amt);
+        }
+        i = (size_t)(e - body);
+    }
+}
+
+/* The recording as if it had enabled OB_CHECKSUM too: after every book message a
+ * [chanId,"cs",CRC] frame computed here from the venue's strings; sequence renumbered. */
+static char *with_checksums(const char *text, size_t len, size_t *out_len, long *n_cs)
+{
+    size_t cap = len * 2 + 65536, n = 0;
+    char *out = malloc(cap);
+    static ck_book_t books[16];
+    int nb = 0;
+    long seq = 0;
+    *n_cs = 0;
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t ll = eol ? (size_t)(eol - p) : (size_t)(end - p);
+        char line[65536];
+        assert_true(ll < sizeof(line));
+        memcpy(line, p, ll);
+        line[ll] = 0;
+        p += ll + 1;
+        char *fl = strstr(line, "\"flags\":65536"); /* header and the conf answer */
+        if (fl) {                                   /* SEQ_ALL -> SEQ_ALL | OB_CHECKSUM */
+            char tail[256];
+            snprintf(tail, sizeof(tail), "%s", fl + 13);
+            snprintf(fl, sizeof(line) - (size_t)(fl - line), "\"flags\":196608%s", tail);
+        }
+        const char *sp = line[0] == '#' ? NULL : strchr(line, ' ');
+        if (!sp || sp[1] != '[') {
+            const char *sub = strstr(line, "\"channel\":\"book\",\"chanId\":");
+            if (sub) {
+                assert_true(nb < 16);
+                memset(&books[nb], 0, sizeof(books[nb]));
+                books[nb++].chan = atoll(sub + 26);
+            }
+            n += (size_t)snprintf(out + n, cap - n, "%s\n", line);
+            continue;
+        }
+        long long chan = atoll(sp + 2);
+        char *c1 = strchr(sp, ',');
+        char *last = strrchr(line, ',');
+        assert_true(c1 && last && last > c1);
+        *last = 0;
+        n += (size_t)snprintf(out + n, cap - n, "%.*s %s,%ld]\n", (int)(sp - line), line, sp + 1,
+                              ++seq);
+        const char *body = c1 + 1;
+        int b = 0;
+        while (b < nb && books[b].chan != chan)
+            b++;
+        if (b == nb || strcmp(body, "\"hb\"") == 0)
+            continue;
+        ck_apply(&books[b], body, strlen(body));
+        n += (size_t)snprintf(out + n, cap - n, "%.*s [%lld,\"cs\",%d,%ld]\n", (int)(sp - line),
+                              line, chan, ck_book_crc(&books[b]), ++seq);
+        (*n_cs)++;
+        assert_true(n < cap - 65536);
+    }
+    *out_len = n;
+    return out;
+}
+
+static void test_bitfinex_recording_with_venue_checksums_verifies_every_message(void **state)
+{
+    (void)state;
+    size_t len = 0, clen = 0;
+    long n_cs;
+    char *text = vrun_slurp(rec(), &len);
+    assert_non_null(text);
+    char *ck = with_checksums(text, len, &clen, &n_cs);
+    assert_int_equal(n_cs, 1600); /* 7 snapshots + 1593 updates */
+    assert_non_null(strstr(ck, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":196608}"));
+    feed_offline_t *o = NULL;
+    assert_int_equal(feed_offline_open_mem(&o, ck, clen, NULL, NULL, 0), 0);
+    vrun_t *v = calloc(1, sizeof(*v));
+    vrun_init(v, o->reg);
+    assert_int_equal(feed_offline_run(o, vrun_sink, v), 0);
+    assert_int_equal(v->ck_ok, 1600);
+    assert_int_equal(v->ck_bad, 0);
+    assert_int_equal(v->ck_not_last, 0);
+    assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
+    assert_int_equal(vrun_errors(&o->stats), 0);
+    feed_offline_close(&o);
+    vrun_free(v);
+    free(v);
+    free(ck);
+    free(text);
+}
+
+static tg_resync_t resync_req;
+
+static void test_bitfinex_builder_resync_resubscribes_the_book_and_drops_until_snapshot(void **st)
+{
+    (void)st;
+    bx_t b;
+    bx_open(&b, "tBTCUSD", NULL);
+    b.o->h.resync = &resync_req;
+    assert_int_equal(b.o->venue->on_open(&b.o->h), 0);
+    uint32_t id = sym_id(&b, "tBTCUSD");
+    assert_int_equal(feed1(&b, CONF_ALL), 0);
+    assert_int_equal(feed1(&b, SUB_BOOK(17, "tBTCUSD")), 0);
+    assert_int_equal(feed1(&b, "[17,[[30000,1,1.5],[30001,1,-2]],1,1]"), 0);
+    n_sent = 0;
+    b.o->venue->on_tick(&b.o->h, 1);
+    assert_int_equal(n_sent, 0);
+    tg_resync_request(&resync_req, id);
+    b.o->venue->on_tick(&b.o->h, 2);
+    assert_int_equal(n_sent, 2);
+    assert_string_equal(sent[0], "{\"event\":\"unsubscribe\",\"chanId\":17}");
+    assert_non_null(strstr(sent[1], "\"event\":\"subscribe\",\"channel\":\"book\""));
+    b.o->venue->on_tick(&b.o->h, 3);
+    assert_int_equal(n_sent, 2);
+    /* late updates on the old channel are dropped */
+    assert_int_equal(feed1(&b, "[17,[30000,1,1.75],2,2]"), 0);
+    assert_int_equal(TG_STAT_GET(b.o->stats.stale_dropped), 1);
+    assert_int_equal(feed1(&b, "{\"event\":\"unsubscribed\",\"status\":\"OK\",\"chanId\":17}"), 0);
+    assert_int_equal(feed1(&b, SUB_BOOK(18, "tBTCUSD")), 0);
+    assert_int_equal(feed1(&b, "[18,[30000,1,1.75],3,3]"), 0); /* before the snapshot */
+    assert_int_equal(TG_STAT_GET(b.o->stats.stale_dropped), 2);
+    assert_int_equal(feed1(&b, "[18,[[30000,1,1.25]],4,4]"), 0);
+    assert_int_equal(b.v->snapshots[id], 2);
+    assert_int_equal(feed1(&b, "[18,[29000,1,3],5,5]"), 0);
+    assert_int_equal(b.v->book[id].bid.n, 2);
+    assert_int_equal(b.v->book[id].ask.n, 0);
+    assert_int_equal(TG_STAT_GET(b.o->stats.resyncs), 1);
+    assert_int_equal(vrun_errors(&b.o->stats), 0);
+    bx_close(&b);
+}
+
+static void test_bitfinex_runs_with_timestamp_only_and_with_no_flags(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 2; mode++) {
+        bx_t b;
+        bx_open(&b, "tETHUSD", NULL);
+        uint32_t id = sym_id(&b, "tETHUSD");
+        if (mode == 0)
+            assert_int_equal(feed1(&b, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":32768}"),
+                             0);
+        assert_int_equal(feed1(&b, SUB_BOOK(5, "tETHUSD")), 0);
+        assert_int_equal(feed1(&b, SUB_TRADES(6, "tETHUSD")), 0);
+        if (mode == 0) {
+            assert_int_equal(feed1(&b, "[5,[[2000,1,1],[2001,1,-1]],1700000000000]"), 0);
+            assert_int_equal(feed1(&b, "[5,[2000.5,1,4],1700000000007]"), 0);
+            assert_int_equal(feed1(&b, "[5,\"hb\",1700000000008]"), 0);
+            assert_int_equal(feed1(&b, "[6,\"te\",[99,1700000000009,-0.5,2000],1700000000010]"), 0);
+            assert_int_equal(b.ev[b.n_ev - 1].ts_exch, 1700000000009LL * 1000000);
+        } else {
+            assert_int_equal(feed1(&b, "[5,[[2000,1,1],[2001,1,-1]]]"), 0);
+            assert_int_equal(feed1(&b, "[5,[2000.5,1,4]]"), 0);
+            assert_int_equal(feed1(&b, "[5,\"hb\"]"), 0);
+            assert_int_equal(feed1(&b, "[6,\"te\",[99,1700000000009,-0.5,2000]]"), 0);
+        }
+        assert_int_equal(b.v->book[id].bid.n, 2);
+        assert_int_equal(b.v->book[id].ask.n, 1);
+        assert_int_equal(b.v->trades[id], 1);
+        assert_int_equal(b.v->sells[id], 1);
+        assert_int_equal(TG_STAT_GET(b.o->stats.gaps), 0);
+        assert_int_equal(vrun_errors(&b.o->stats), 0);
+        /* the level event carried the time only with TIMESTAMP */
+        int64_t want = mode == 0 ? 1700000000007LL * 1000000 : 0;
+        int found = 0;
+        for (size_t i = 0; i < b.n_ev; i++)
+            if (b.ev[i].kind == TG_EV_LEVEL && !(b.ev[i].flags & TG_EVF_SNAPSHOT)) {
+                assert_int_equal(b.ev[i].ts_exch, want);
+                found++;
+            }
+        assert_int_equal(found, 1);
+        bx_close(&b);
+    }
+}
+
+static void test_bitfinex_te_is_counted_once_and_tu_and_history_are_not(void **state)
+{
+    (void)state;
+    bx_t b;
+    bx_open(&b, "tBTCUSD", NULL);
+    uint32_t id = sym_id(&b, "tBTCUSD");
+    assert_int_equal(feed1(&b, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":65536}"), 0);
+    assert_int_equal(feed1(&b, SUB_TRADES(9, "tBTCUSD")), 0);
+    assert_int_equal(feed1(&b, "[9,[[5,1618665870435,0.1,60000],[4,1618665870000,-0.2,60001]],1]"),
+                     0);
+    assert_int_equal(feed1(&b, "[9,\"te\",[401,1618677600123,0.25,60010.5],2]"), 0);
+    assert_int_equal(feed1(&b, "[9,\"tu\",[401,1618677600123,0.25,60010.5],3]"), 0);
+    assert_int_equal(feed1(&b, "[9,\"te\",[402,1618677600200,-1.5,60009],4]"), 0);
+    assert_int_equal(feed1(&b, "[9,\"tu\",[402,1618677600200,-1.5,60009],5]"), 0);
+    assert_int_equal(b.v->trades[id], 2);
+    assert_int_equal(b.v->buys[id], 1);
+    assert_int_equal(b.v->sells[id], 1);
+    const tg_event_t *tr[2];
+    int k = 0;
+    for (size_t i = 0; i < b.n_ev; i++)
+        if (b.ev[i].kind == TG_EV_TRADE)
+            tr[k++] = &b.ev[i];
+    assert_int_equal(tr[0]->u.trade_id, 401);
+    assert_int_equal(tr[0]->side, TG_SIDE_BUY);
+    assert_int_equal(tr[0]->ts_exch, 1618677600123LL * 1000000);
+    assert_true(tr[0]->flags & TG_EVF_LAST);
+    assert_dec_eq(tr[0]->price, tr[0]->px_scale, "60010.5");
+    assert_dec_eq(tr[0]->size, tr[0]->sz_scale, "0.25");
+    assert_int_equal(tr[1]->side, TG_SIDE_SELL);
+    assert_dec_eq(tr[1]->size, tr[1]->sz_scale, "1.5");
+    assert_int_equal(TG_STAT_GET(b.o->stats.unhandled), 3); /* history, tu, tu */
+    bx_close(&b);
+}
+
+static void test_bitfinex_updates_before_the_snapshot_are_dropped(void **state)
+{
+    (void)state;
+    bx_t b;
+    bx_open(&b, "tBTCUSD", NULL);
+    uint32_t id = sym_id(&b, "tBTCUSD");
+    assert_int_equal(feed1(&b, SUB_BOOK(3, "tBTCUSD")), 0);
+    assert_int_equal(feed1(&b, "[3,[100,1,1]]"), 0);
+    assert_int_equal(TG_STAT_GET(b.o->stats.stale_dropped), 1);
+    assert_int_equal(b.v->book_msgs[id], 0);
+    assert_int_equal(feed1(&b, "[3,[]]"), 0); /* an empty snapshot: synced, empty book */
+    assert_int_equal(b.v->snapshots[id], 1);
+    assert_int_equal(feed1(&b, "[3,[100,1,1]]"), 0);
+    assert_int_equal(b.v->book[id].bid.n, 1);
+    /* count 0 deletes: amount 1 bid, -1 ask */
+    assert_int_equal(feed1(&b, "[3,[101,2,-3]]"), 0);
+    assert_int_equal(feed1(&b, "[3,[101,0,-1]]"), 0);
+    assert_int_equal(feed1(&b, "[3,[100,0,1]]"), 0);
+    assert_int_equal(b.v->book[id].bid.n + b.v->book[id].ask.n, 0);
+    bx_close(&b);
+}
+
+static void test_bitfinex_info_events_reconnect_or_mark_books_stale(void **state)
+{
+    (void)state;
+    bx_t b;
+    bx_open(&b, "tBTCUSD,tETHUSD", NULL);
+    assert_int_equal(feed1(&b,
+                           "{\"event\":\"info\",\"code\":20051,\"msg\":\"Stopping. Please try to "
+                           "reconnect\"}"),
+                     0);
+    assert_int_equal(b.o->reconnects, 1);
+    assert_int_equal(feed1(&b, "{\"event\":\"info\",\"code\":20060,\"msg\":\"Entering "
+                               "Maintenance mode\"}"),
+                     0);
+    assert_int_equal(b.v->stale[sym_id(&b, "tBTCUSD")], 1);
+    assert_int_equal(b.v->stale[sym_id(&b, "tETHUSD")], 1);
+    assert_int_equal(feed1(&b, "{\"event\":\"info\",\"code\":20061,\"msg\":\"Maintenance "
+                               "ended\"}"),
+                     0);
+    assert_int_equal(b.o->reconnects, 2);
+    assert_int_equal(TG_STAT_GET(b.o->stats.handled), 3);
+    assert_int_equal(feed1(&b, "{\"event\":\"info\",\"version\":2,\"platform\":{\"status\":1}}"),
+                     0);
+    assert_int_equal(TG_STAT_GET(b.o->stats.unhandled), 1);
+    bx_close(&b);
+}
+
+static void test_bitfinex_bad_input_is_counted_and_a_bad_level_resyncs(void **state)
+{
+    (void)state;
+    bx_t b;
+    bx_open(&b, "tBTCUSD", NULL);
+    uint32_t id = sym_id(&b, "tBTCUSD");
+    assert_int_equal(feed1(&b, CONF_ALL), 0);
+    assert_int_equal(feed1(&b, SUB_BOOK(17, "tBTCUSD")), 0);
+    assert_int_equal(feed1(&b, "[17,[[30000,1,1.5]],1,1]"), 0);
+    assert_int_equal(feed1(&b, "[17,[30000,1,\"x\"],2,1]"), TG_EFIELD); /* string amount */
+    assert_int_equal(b.v->gaps[id], 1);                                 /* GAP + resubscribe */
+    assert_int_equal(feed1(&b, "[17,[30000,1,1.5],3,1"), TG_EJSON);     /* not JSON */
+    assert_int_equal(feed1(&b, "[17,[30000,1,1.5]]"), TG_EFIELD); /* sequence number missing */
+    assert_int_equal(feed1(&b, "{\"event\":\"error\",\"msg\":\"x\",\"code\":10300}"), TG_EPROTO);
+    assert_int_equal(feed1(&b, "{\"x\":1}"), TG_EFIELD);
+    assert_int_equal(feed1(&b, "42"), TG_EJSON);
+    assert_int_equal(feed1(&b, "[\"a\",\"hb\",5,1]"), TG_EFIELD);
+    assert_int_equal(feed1(&b, "[17,[1,1],5,1]"), 0); /* dead channel after resubscribe */
+    const feed_stats_t *s = &b.o->stats;
+    assert_int_equal(TG_STAT_GET(s->err_field), 4);
+    assert_int_equal(TG_STAT_GET(s->err_json), 2);
+    assert_int_equal(TG_STAT_GET(s->err_venue), 1);
+    assert_int_equal(vrun_accounted(s), TG_STAT_GET(s->frames));
+    bx_close(&b);
+}
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static uint64_t xrand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static void test_bitfinex_fuzzed_frames_are_counted_and_never_crash(void **state)
+{
+    (void)state;
+    feed_offline_t *o = NULL;
+    assert_int_equal(feed_offline_open(&o, rec(), NULL, NULL, 0), 0);
+    vrun_t *v = calloc(1, sizeof(*v));
+    vrun_init(v, o->reg);
+    o->h.out.flush = vrun_sink;
+    o->h.out.ctx = v;
+    /* collect the recorded frames */
+    const char *fr[2048];
+    size_t fl[2048];
+    int nf = 0;
+    int64_t ts;
+    const char *f;
+    size_t n;
+    int rc;
+    while ((rc = feed_tgrec_next(o->rec, &ts, &f, &n)) != 0 && nf < 2048) {
+        if (rc < 0)
+            continue;
+        fr[nf] = f;
+        fl[nf++] = n;
+    }
+    assert_true(nf > 1000);
+    const char *e = getenv("TG_FUZZ_ITERS");
+    int iters = e && atoi(e) > 0 ? atoi(e) : 30000;
+    char *buf = malloc(1 << 16);
+    for (int it = 0; it < iters; it++) {
+        int k = (int)(xrand() % (uint64_t)nf);
+        size_t len = fl[k] < (1 << 16) - 1 ? fl[k] : (1 << 16) - 1;
+        memcpy(buf, fr[k], len);
+        if (it % 1000 == 0) { /* a fresh connection: conf, subscribed events, snapshots */
+            o->venue->on_open(&o->h);
+            for (int j = 0; j < 150; j++) {
+                feed_frame(&o->h, fr[j], fl[j], 1, it);
+                feed_flush(&o->h);
+            }
+        }
+        int muts = (int)(xrand() % 4);
+        for (int m = 0; m < muts; m++) {
+            switch (xrand() % 5) {
+            case 0:
+                len = len ? (size_t)(xrand() % len) : 0;
+                break;
+            case 1:
+                if (len)
+                    buf[xrand() % len] ^= (char)(1 << (xrand() % 8));
+                break;
+            case 2:
+                if (len)
+                    buf[xrand() % len] = "[]{},:\"-.e0123456789"[xrand() % 20];
+                break;
+            case 3: /* inflate a digit run */
+                if (len && len < 60000) {
+                    size_t at = xrand() % len;
+                    memmove(buf + at + 20, buf + at, len - at);
+                    memset(buf + at, '9', 20);
+                    len += 20;
+                }
+                break;
+            default:
+                break;
+            }
+        }
+        feed_frame(&o->h, buf, len, 1, it);
+        feed_flush(&o->h);
+    }
+    free(buf);
+    assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
+    assert_true(vrun_errors(&o->stats) > 1000);
+    print_message("fuzz: frames %llu handled %llu unhandled %llu errors %llu\n",
+                  (unsigned long long)TG_STAT_GET(o->stats.frames),
+                  (unsigned long long)TG_STAT_GET(o->stats.handled),
+                  (unsigned long long)TG_STAT_GET(o->stats.unhandled),
+                  (unsigned long long)vrun_errors(&o->stats));
+    assert_true(TG_STAT_GET(o->stats.handled) > 1000);
+    feed_offline_close(&o);
+    vrun_free(v);
+    free(v);
+}
+
+/* Extreme scales: every emitted price/size equals the input text exactly. */
+static void check_levels(bx_t *b, size_t from, uint32_t id, const char *const (*want)[2], int n)
+{
+    int k = 0;
+    for (size_t i = from; i < b->n_ev; i++) {
+        const tg_event_t *e = &b->ev[i];
+        if (e->instr != id || (e->kind != TG_EV_LEVEL && e->kind != TG_EV_TRADE))
+            continue;
+        assert_true(k < n);
+        assert_dec_eq(e->price, e->px_scale, want[k][0]);
+        assert_dec_eq(e->size, e->sz_scale, want[k][1]);
+        k++;
+    }
+    assert_int_equal(k, n);
+}
+
+static void test_bitfinex_extreme_scales_are_exact(void **state)
+{
+    (void)state;
+    tg_instr_reg_t *reg = NULL;
+    assert_int_equal(tg_instr_reg_create(&reg), 0);
+    tg_instr_cfg_t cfg;
+    feed_venue_bitfinex.instr_defaults(&cfg, "x", 25);
+    cfg.px_scale = cfg.sz_scale = 0; /* start at 0 places: every value raises the scale */
+    uint32_t unused;
+    const char *syms[] = {"tTINY", "tHUGE", "tBIGSZ"};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(tg_instr_reg_add(reg, "bitfinex", syms[i], &cfg, &unused), 0);
+    bx_t b;
+    bx_open(&b, "tTINY,tHUGE,tBIGSZ", reg);
+    assert_int_equal(feed1(&b, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":0}"), 0);
+    assert_int_equal(feed1(&b, SUB_BOOK(1, "tTINY")), 0);
+    assert_int_equal(feed1(&b, SUB_BOOK(2, "tHUGE")), 0);
+    assert_int_equal(feed1(&b, SUB_BOOK(3, "tBIGSZ")), 0);
+    assert_int_equal(feed1(&b, SUB_TRADES(4, "tBIGSZ")), 0);
+    /* tiny prices (1e-12 and up, exponent and plain forms), sizes down to 1e-8 */
+    size_t from = b.n_ev;
+    assert_int_equal(feed1(&b, "[1,[[1e-12,1,1e-8],[0.00000000002,1,0.5],[3.5e-11,2,"
+                               "12345.12345678],[0.000001,1,-7],[1.234567e-7,1,-0.00000001]]]"),
+                     0);
+    const char *const tiny[][2] = {{"1e-12", "1e-8"},
+                                   {"0.00000000002", "0.5"},
+                                   {"3.5e-11", "12345.12345678"},
+                                   {"0.000001", "7"},
+                                   {"1.234567e-7", "0.00000001"}};
+    check_levels(&b, from, sym_id(&b, "tTINY"), tiny, 5);
+    /* one message: 2 places first, 11 places later; prices up to 1e7 */
+    from = b.n_ev;
+    assert_int_equal(feed1(&b, "[2,[[10000000.25,1,3],[9999999.12345678901,1,0.1],"
+                               "[10000001,1,-2.5E+2]]]"),
+                     0);
+    const char *const huge[][2] = {
+        {"10000000.25", "3"}, {"9999999.12345678901", "0.1"}, {"10000001", "250"}};
+    check_levels(&b, from, sym_id(&b, "tHUGE"), huge, 3);
+    for (size_t i = from; i < b.n_ev; i++) /* one scale for the whole message */
+        assert_int_equal(b.ev[i].px_scale, 11);
+    /* sizes up to 1e12 */
+    from = b.n_ev;
+    assert_int_equal(feed1(&b, "[3,[[2.5,1,1000000000000],[2.4,1,123456789012.123456],"
+                               "[2.6,1,-1e12]]]"),
+                     0);
+    assert_int_equal(feed1(&b, "[4,\"te\",[7,1700000000000,-999999999999.5,0.00000000015]]"), 0);
+    const char *const big[][2] = {{"2.5", "1000000000000"},
+                                  {"2.4", "123456789012.123456"},
+                                  {"2.6", "1e12"},
+                                  {"0.00000000015", "999999999999.5"}};
+    check_levels(&b, from, sym_id(&b, "tBIGSZ"), big, 4);
+    assert_int_equal(vrun_errors(&b.o->stats), 0);
+    assert_true(TG_STAT_GET(b.o->stats.rescales) >= 6);
+    /* a value no int64 scale holds: counted, the book goes to FAULT, nothing else emitted */
+    from = b.n_ev;
+    assert_true(feed1(&b, "[2,[10000000.5,1,1e-19]]") < 0);
+    assert_int_equal(TG_STAT_GET(b.o->stats.unrepresentable), 1);
+    int fault = 0;
+    for (size_t i = from; i < b.n_ev; i++) {
+        assert_int_not_equal(b.ev[i].kind, TG_EV_LEVEL);
+        fault += b.ev[i].kind == TG_EV_GAP && (b.ev[i].flags & TG_EVF_FAULT);
+    }
+    assert_int_equal(fault, 1);
+    bx_close(&b);
+    tg_instr_reg_destroy(&reg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bitfinex_is_a_usable_venue),
+        cmocka_unit_test(test_bitfinex_open_sends_conf_with_all_flags_before_subscribing),
+        cmocka_unit_test(test_bitfinex_recording_books_equal_the_reference_and_sequence_chains),
+        cmocka_unit_test(test_bitfinex_a_lost_frame_is_a_gap_on_every_book_and_a_reconnect),
+        cmocka_unit_test(test_bitfinex_checksum_function_matches_an_independent_crc),
+        cmocka_unit_test(test_bitfinex_checksum_frames_verify_through_the_handler),
+        cmocka_unit_test(test_bitfinex_recording_with_venue_checksums_verifies_every_message),
+        cmocka_unit_test(
+            test_bitfinex_builder_resync_resubscribes_the_book_and_drops_until_snapshot),
+        cmocka_unit_test(test_bitfinex_runs_with_timestamp_only_and_with_no_flags),
+        cmocka_unit_test(test_bitfinex_te_is_counted_once_and_tu_and_history_are_not),
+        cmocka_unit_test(test_bitfinex_updates_before_the_snapshot_are_dropped),
+        cmocka_unit_test(test_bitfinex_info_events_reconnect_or_mark_books_stale),
+        cmocka_unit_test(test_bitfinex_bad_input_is_counted_and_a_bad_level_resyncs),
+        cmocka_unit_test(test_bitfinex_fuzzed_frames_are_counted_and_never_crash),
+        cmocka_unit_test(test_bitfinex_extreme_scales_are_exact),
+    };
+    if (!getenv("TG_RECORDINGS"))
+        return 77;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,996 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Bitget handler (feeds/venues/feed_bitget.c), venues `bitget` and `bitget-futures`, API v1 and
+ * v2: the recorded v1 spot session (../shared/recordings/bitget) against the recordings' own
+ * checker (expected-ref: exact final books, level counts, trade counts) and against a naive
+ * text scan of its trade frames; every recorded checksum verified on our book; a corrupted
+ * level caught by the next checksum; synthetic v1/v2 spot and futures frames for the sync rules
+ * (updates before the snapshot and replayed seq dropped, a bad level -> GAP + resubscribe in
+ * the connection's API version, a builder resync request -> resubscribe, checksums computed
+ * here from the strings as sent), subscribes, pings, the API fallback after an error, bad input
+ * counted, exact values from 1e-12 to 1e12 at any number of places, and 25k+ mutated frames.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../fixtures/venue_run.h"
+#include "book/tg_dec.h"
+#include "book/tg_resync.h"
+#include "feeds/feed_checksum.h"
+#include "feeds/venues/venues.h"
+
+#define BG_REC "bitget/cryptofeed_ce58c2a0_BITGET.ws.1.tgrec.zst"
+#define BG_REF "../expected-ref/cryptofeed_ce58c2a0_BITGET.ws.1.tgrec.zst.result.json"
+
+static char pbuf[1024];
+static const char *rec(const char *rel)
+{
+    return vrun_path(pbuf, sizeof(pbuf), "TG_RECORDINGS", rel);
+}
+
+/* ---- capture of what the handler sends ---------------------------------------------------- */
+
+#define CAP_N 64
+static struct {
+    char text[CAP_N][1024];
+    int n;
+} cap;
+
+static int cap_send(void *tctx, const char *text, size_t len)
+{
+    (void)tctx;
+    if (cap.n < CAP_N) {
+        size_t k = len < sizeof(cap.text[0]) - 1 ? len : sizeof(cap.text[0]) - 1;
+        memcpy(cap.text[cap.n], text, k);
+        cap.text[cap.n][k] = 0;
+    }
+    cap.n++;
+    return 0;
+}
+
+/* ---- events kept for inspection ----------------------------------------------------------- */
+
+typedef struct keep {
+    vrun_t v;
+    tg_event_t *ev;
+    size_t n, cap;
+} keep_t;
+
+static int keep_sink(void *ctx, const tg_event_t *ev, uint32_t n)
+{
+    keep_t *k = ctx;
+    for (uint32_t i = 0; i < n; i++) {
+        if (k->n == k->cap) {
+            k->cap = k->cap ? k->cap * 2 : 1024;
+            k->ev = realloc(k->ev, k->cap * sizeof(*k->ev));
+            assert_non_null(k->ev);
+        }
+        k->ev[k->n++] = ev[i];
+    }
+    return vrun_sink(&k->v, ev, n);
+}
+
+static void keep_free(keep_t *k)
+{
+    vrun_free(&k->v);
+    free(k->ev);
+    free(k);
+}
+
+/* A handler for venue with symbols and no recorded frames; events go to a fresh keep_t. */
+static feed_offline_t *open_syn(const char *venue, const char *symbols, keep_t **kp)
+{
+    char text[512];
+    int n = snprintf(text, sizeof(text), "# tgrec 1\n# venue: %s\n# symbols: %s\n", venue, symbols);
+    feed_offline_t *o = NULL;
+    assert_int_equal(feed_offline_open_mem(&o, text, (size_t)n, NULL, NULL, 0), 0);
+    keep_t *k = calloc(1, sizeof(*k));
+    assert_non_null(k);
+    vrun_init(&k->v, o->reg);
+    o->h.out.flush = keep_sink;
+    o->h.out.ctx = k;
+    o->h.send = cap_send;
+    memset(&cap, 0, sizeof(cap));
+    *kp = k;
+    return o;
+}
+
+static int feed1(feed_offline_t *o, const char *s)
+{
+    int rc = feed_frame(&o->h, s, strlen(s), 1000, 1000);
+    feed_flush(&o->h);
+    return rc;
+}
+
+static uint32_t id_of(feed_offline_t *o, const char *sym)
+{
+    int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, sym, strlen(sym));
+    assert_true(id >= 0);
+    return (uint32_t)id;
+}
+
+/* The recording of an opened driver as text again (the reader put NULs at the line ends). */
+static char *text_of(const feed_offline_t *o, size_t *len)
+{
+    char *t = malloc(o->rec->len + 1);
+    assert_non_null(t);
+    for (size_t i = 0; i < o->rec->len; i++)
+        t[i] = o->rec->buf[i] ? o->rec->buf[i] : '\n';
+    t[o->rec->len] = 0;
+    *len = o->rec->len;
+    return t;
+}
+
+/* Bitget's checksum of a text built here from the strings as sent (signed int32). */
+static long ck_of(const char *text)
+{
+    return (long)(int32_t)feed_crc32(0, text, strlen(text));
+}
+
+/* ---- venue table --------------------------------------------------------------------------- */
+
+static void test_bitget_both_ids_are_found_with_limits_and_variants(void **state)
+{
+    const feed_venue_t *s = feed_venue_find("bitget"), *f = feed_venue_find("bitget-futures");
+    assert_ptr_equal(s, &feed_venue_bitget);
+    assert_ptr_equal(f, &feed_venue_bitget_futures);
+    assert_non_null(s->on_frame);
+    assert_ptr_equal(s->on_frame, f->on_frame);
+    assert_int_not_equal(s->variant, f->variant);
+    assert_true(s->max_symbols_per_conn > 0 && s->max_symbols_per_conn <= 50);
+    assert_int_equal(s->max_sends_per_s, 10);
+    assert_int_equal(f->max_sends_per_s, 10);
+}
+
+/* ---- the recording ------------------------------------------------------------------------- */
+
+/* README: CRC32 checksum verified 443/443 messages (8 snapshots + 435 updates) */
+static void test_bitget_v1_every_recorded_checksum_matches_our_book(void **state)
+{
+    vrun_t *v = calloc(1, sizeof(*v));
+    feed_offline_t *o = NULL;
+    assert_int_equal(vrun_file(rec(BG_REC), v, &o), 0);
+    assert_int_equal(v->ck_bad, 0);
+    assert_int_equal(v->ck_ok, 443);
+    assert_int_equal(v->ck_not_last, 0);
+    assert_int_equal(TG_STAT_GET(o->stats.checksum_msgs), 443);
+    assert_int_equal(TG_STAT_GET(o->stats.snapshots), 8);
+    assert_int_equal(vrun_errors(&o->stats), 0);
+    assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
+    assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 0);
+    assert_int_equal(TG_STAT_GET(o->stats.frames), o->rec->data_lines);
+    assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
+    /* 443 book + 30 trade frames handled; 32 acks, 128 tickers, 43 candles, 8 trade
+     * snapshots (history) unhandled */
+    assert_int_equal(TG_STAT_GET(o->stats.handled), 473);
+    assert_int_equal(TG_STAT_GET(o->stats.unhandled), 32 + 128 + 43 + 8);
+    for (uint32_t i = 0; i < o->h.n_instr; i++)
+        assert_int_equal(v->snapshots[o->h.instr[i]], 1);
+    feed_offline_close(&o);
+    vrun_free(v);
+    free(v);
+}
+
+static void test_bitget_v1_books_and_trades_equal_the_reference(void **state)
+{
+    char opath[1024];
+    oracle_t orc;
+    assert_int_equal(oracle_load(vrun_path(opath, sizeof(opath), "TG_PEER_EXPECTED", BG_REF), &orc),
+                     0);
+    vrun_t *v = calloc(1, sizeof(*v));
+    feed_offline_t *o = NULL;
+    assert_int_equal(vrun_file(rec(BG_REC), v, &o), 0);
+    assert_int_equal(orc.n_syms, (int)o->h.n_instr);
+    int diffs = 0;
+    long trades = 0;
+    for (uint32_t i = 0; i < o->h.n_instr; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(o->reg, o->h.instr[i]);
+        const oracle_sym_t *os = oracle_find(&orc, in->symbol);
+        assert_non_null(os);
+        char what[96];
+        snprintf(what, sizeof(what), "%s bids", in->symbol);
+        diffs += vrun_cmp_side(&v->book[in->id].bid, os->bids, os->n_bids, 10, in->px_scale,
+                               in->sz_scale, what);
+        snprintf(what, sizeof(what), "%s asks", in->symbol);
+        diffs += vrun_cmp_side(&v->book[in->id].ask, os->asks, os->n_asks, 10, in->px_scale,
+                               in->sz_scale, what);
+        assert_int_equal((long)v->book[in->id].bid.n, os->levels_bids);
+        assert_int_equal((long)v->book[in->id].ask.n, os->levels_asks);
+        assert_int_equal(v->trades[in->id], os->trades);
+        trades += v->trades[in->id];
+    }
+    assert_int_equal(diffs, 0);
+    assert_int_equal(trades, 30);
+    feed_offline_close(&o);
+    vrun_free(v);
+    free(v);
+    oracle_free(&orc);
+}
+
+/* Canonical text of a plain decimal ("0.00003530" -> "0.0000353", "145214.0" -> "145214"). */
+static void canon(const char *s, size_t n, char *out)
+{
+    char tmp[128];
+    if (n >= sizeof(tmp))
+        n = sizeof(tmp) - 1;
+    memcpy(tmp, s, n);
+    tmp[n] = 0;
+    if (strchr(tmp, '.')) {
+        while (n > 0 && tmp[n - 1] == '0')
+            tmp[--n] = 0;
+        if (n > 0 && tmp[n - 1] == '.')
+            tmp[--n] = 0;
+    }
+    strcpy(out, tmp);
+}
+
+/* Every recorded trade update, read with a plain text scan (no JSON parser), equals the
+ * emitted trade in order: symbol, exact price and size, taker side, time. */
+static void test_bitget_v1_trade_arrays_are_emitted_exactly_with_taker_side(void **state)
+{
+    size_t len = 0;
+    feed_offline_t *o = NULL;
+    assert_int_equal(feed_offline_open(&o, rec(BG_REC), NULL, NULL, 0), 0);
+    keep_t *k = calloc(1, sizeof(*k));
+    vrun_init(&k->v, o->reg);
+    assert_int_equal(feed_offline_run(o, keep_sink, k), 0);
+    char *text = text_of(o, &len);
+    size_t te = 0;
+    long seen = 0;
+    const char *key = "\"channel\":\"trade\",\"instId\":\"";
+    for (const char *p = text; (p = strstr(p, "\"action\":\"update\",\"arg\":{\"instType\":\"sp\","
+                                              "\"channel\":\"trade\"")) != NULL;
+         p++) {
+        const char *q = strstr(p, key) + strlen(key);
+        char sym[32];
+        size_t sl = (size_t)(strchr(q, '"') - q);
+        memcpy(sym, q, sl);
+        sym[sl] = 0;
+        const char *d = strstr(q, "\"data\":[[\"") + 10;
+        char f[4][64];
+        for (int i = 0; i < 4; i++) {
+            const char *e = strchr(d, '"');
+            memcpy(f[i], d, (size_t)(e - d));
+            f[i][e - d] = 0;
+            d = e + 3; /* "," */
+        }
+        while (te < k->n && k->ev[te].kind != TG_EV_TRADE)
+            te++;
+        assert_true(te < k->n);
+        const tg_event_t *ev = &k->ev[te++];
+        const tg_instr_t *in = tg_instr_reg_get(o->reg, ev->instr);
+        assert_string_equal(in->symbol, sym);
+        char want[128], got[TG_DEC_STR_MAX];
+        canon(f[1], strlen(f[1]), want);
+        tg_dec_format(ev->price, ev->px_scale, got);
+        assert_string_equal(got, want);
+        canon(f[2], strlen(f[2]), want);
+        tg_dec_format(ev->size, ev->sz_scale, got);
+        assert_string_equal(got, want);
+        assert_int_equal(ev->side, strcmp(f[3], "buy") == 0 ? TG_SIDE_BUY : TG_SIDE_SELL);
+        assert_int_equal(ev->ts_exch, strtoll(f[0], NULL, 10) * 1000000);
+        assert_true(ev->flags & TG_EVF_LAST);
+        seen++;
+    }
+    assert_int_equal(seen, 30);
+    while (te < k->n && k->ev[te].kind != TG_EV_TRADE)
+        te++;
+    assert_int_equal(te, k->n); /* no other trade (the 8 history snapshots are not trades) */
+    free(text);
+    keep_free(k);
+    feed_offline_close(&o);
+}
+
+/* Run text (tgrec) through an opened driver's handler into v. */
+static void run_text(feed_offline_t *o, const char *text, size_t len, vrun_t *v)
+{
+    feed_tgrec_t *r = NULL;
+    assert_int_equal(feed_tgrec_open_mem(&r, text, len), 0);
+    o->h.out.flush = vrun_sink;
+    o->h.out.ctx = v;
+    int64_t ts;
+    const char *f;
+    size_t n;
+    int rc;
+    while ((rc = feed_tgrec_next(r, &ts, &f, &n)) != 0) {
+        if (rc < 0)
+            continue;
+        feed_frame(&o->h, f, n, ts, ts);
+        feed_flush(&o->h);
+    }
+    feed_tgrec_close(&r);
+}
+
+static void test_bitget_v1_corrupted_snapshot_level_fails_the_next_checksum(void **state)
+{
+    feed_offline_t *o = NULL;
+    assert_int_equal(feed_offline_open(&o, rec(BG_REC), NULL, NULL, 0), 0);
+    size_t len = 0;
+    char *text = text_of(o, &len);
+    /* EOSUSDT snapshot: best ask 2.4400 x 195.6669 -> 195.6668 */
+    char *p = strstr(text, "\"action\":\"snapshot\",\"arg\":{\"instType\":\"sp\",\"channel\":"
+                           "\"books\",\"instId\":\"EOSUSDT\"}");
+    assert_non_null(p);
+    p = strstr(p, "[\"2.4400\",\"195.6669\"]");
+    assert_non_null(p);
+    p[18] = '8';
+    vrun_t *v = calloc(1, sizeof(*v));
+    vrun_init(v, o->reg);
+    run_text(o, text, len, v);
+    uint32_t id = id_of(o, "EOSUSDT");
+    assert_true(v->ck_bad_instr[id] > 0);
+    assert_int_equal(v->ck_bad, v->ck_bad_instr[id]); /* no other instrument */
+    assert_int_equal(v->ck_ok + v->ck_bad, 443);
+    free(text);
+    feed_offline_close(&o);
+    vrun_free(v);
+    free(v);
+}
+
+/* ---- synthetic frames ---------------------------------------------------------------------- */
+
+#define V2S(act, chan, inst)                                                                       \
+    "{\"action\":\"" act "\",\"arg\":{\"instType\":\"SPOT\",\"channel\":\"" chan                   \
+    "\",\"instId\":\"" inst "\"},\"data\":["
+#define V2F(act, chan, inst)                                                                       \
+    "{\"action\":\"" act "\",\"arg\":{\"instType\":\"USDT-FUTURES\","                              \
+    "\"channel\":\"" chan "\",\"instId\":\"" inst "\"},\"data\":["
+#define V1F(act, chan, inst)                                                                       \
+    "{\"action\":\"" act "\",\"arg\":{\"instType\":\"mc\",\"channel\":\"" chan                     \
+    "\",\"instId\":\"" inst "\"},\"data\":["
+
+static void test_bitget_v2_checksum_of_padded_strings_and_seq_replays(void **state)
+{
+    keep_t *k;
+    feed_offline_t *o = open_syn("bitget", "BTCUSDT", &k);
+    uint32_t id = id_of(o, "BTCUSDT");
+    char f[1024];
+    /* an update before any snapshot: dropped */
+    snprintf(f, sizeof(f),
+             V2S("update", "books", "BTCUSDT") "{\"asks\":[[\"27000.50\",\"9.000\"]],\"bids\":[],"
+                                               "\"checksum\":5,\"seq\":99,\"ts\":\"1\"}]}");
+    assert_int_equal(feed1(o, f), 0);
+    assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 1);
+    assert_int_equal(k->v.book[id].ask.n, 0);
+    /* snapshot: checksum over the strings as sent, padded */
+    const char *t1 = "26999.00:0.300:27000.50:1.000:26998.10:12.000:27001.00:2.500";
+    snprintf(
+        f, sizeof(f),
+        V2S("snapshot", "books", "BTCUSDT") "{\"asks\":[[\"27000.50\",\"1.000\"],[\"27001.00\","
+                                            "\"2.500\"]],\"bids\":[[\"26999.00\",\"0.300\"],"
+                                            "[\"26998.10\",\"12.000\"]],\"checksum\":%ld,"
+                                            "\"seq\":100,\"ts\":\"1695716059516\"}],\"ts\":"
+                                            "1695716059516}",
+        ck_of(t1));
+    assert_int_equal(feed1(o, f), 0);
+    assert_int_equal(k->v.ck_ok, 1);
+    assert_int_equal(k->v.ck_bad, 0);
+    assert_int_equal(k->v.book[id].bid.n, 2);
+    /* update seq 101: best ask deleted, a bid changed */
+    const char *t2 = "26999.00:0.350:27001.00:2.500:26998.10:12.000";
+    snprintf(f, sizeof(f),
+             V2S("update", "books", "BTCUSDT") "{\"asks\":[[\"27000.50\",\"0\"]],\"bids\":[["
+                                               "\"26999.00\",\"0.350\"]],\"checksum\":%ld,"
+                                               "\"seq\":101,\"ts\":\"1695716059616\"}]}",
+             ck_of(t2));
+    assert_int_equal(feed1(o, f), 0);
+    assert_int_equal(k->v.ck_ok, 2);
+    assert_int_equal(k->v.book[id].ask.n, 1);
+    assert_int_equal(k->v.book[id].bid.sz[0], 35000000); /* 0.35 at scale 8 */
+    /* the same seq again, and an older one: replays, dropped, book unchanged */
+    snprintf(f, sizeof(f),
+             V2S("update", "books", "BTCUSDT") "{\"asks\":[[\"27001.00\",\"0\"]],\"bids\":[],"
+                                               "\"checksum\":1,\"seq\":101,\"ts\":\"2\"}]}");
+    assert_int_equal(feed1(o, f), 0);
+    snprintf(f, sizeof(f),
+             V2S("update", "books", "BTCUSDT") "{\"asks\":[[\"27001.00\",\"0\"]],\"bids\":[],"
+                                               "\"checksum\":1,\"seq\":60,\"ts\":\"2\"}]}");
+    assert_int_equal(feed1(o, f), 0);
+    assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 3);
+    assert_int_equal(k->v.book[id].ask.n, 1);
+    assert_int_equal(k->v.ck_ok + k->v.ck_bad, 2);
+    /* a wrong checksum reaches the builder (it fails there and asks for a resync) */
+    snprintf(f, sizeof(f),
+             V2S("update", "books", "BTCUSDT") "{\"asks\":[],\"bids\":[[\"26999.00\",\"0.400\"]],"
+                                               "\"checksum\":%ld,\"seq\":102,\"ts\":\"3\"}]}",
+             ck_of(t2));
+    assert_int_equal(feed1(o, f), 0);
+    assert_int_equal(k->v.ck_bad, 1);
+    /* the events of a message carry seq and the exchange time; CHECKSUM ends the message */
+    const tg_event_t *last = &k->ev[k->n - 1];
+    assert_int_equal(last->kind, TG_EV_CHECKSUM);
+    assert_true(last->flags & TG_EVF_LAST);
+    assert_int_equal(last->seq, 102);
+    assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
+    assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
+    keep_free(k);
+    feed_offline_close(&o);
+}
+
+static void test_bitget_builder_resync_request_resubscribes_in_the_connection_version(void **state)
+{
+    keep_t *k;
+    feed_offline_t *o = open_syn("bitget-futures", "BTCUSDT,ETHUSDT", &k);
+    tg_resync_t *rs = calloc(1, sizeof(*rs));
+    o->h.resync = rs;
+    assert_int_equal(o->venue->on_open(&o->h), 0);
+    /* v2 subscribes by default: futures instType, books + trade for both symbols, one frame */
+    assert_int_equal(cap.n, 1);
+    assert_non_null(strstr(cap.text[0], "\"op\":\"subscribe\""));
+    assert_non_null(strstr(cap.text[0], "{\"instType\":\"USDT-FUTURES\",\"channel\":\"books\","
+                                        "\"instId\":\"BTCUSDT\"}"));
+    assert_non_null(strstr(cap.text[0], "{\"instType\":\"USDT-FUTURES\",\"channel\":\"trade\","
+                                        "\"instId\":\"ETHUSDT\"}"));
+    /* a v1 (mix) frame tells the version: the resubscribe then speaks v1 */
+    const char *snap = V1F("snapshot", "books", "ETHUSDT") "{\"asks\":[[\"1850.25\",\"3.1\"]],"
+                                                           "\"bids\":[[\"1850.00\",\"2.0\"]],"
+                                                           "\"checksum\":0,\"ts\":\"5\"}]}";
+    assert_int_equal(feed1(o, snap), 0);
+    uint32_t eth = id_of(o, "ETHUSDT");
+    tg_resync_request(rs, eth);
+    cap.n = 0;
+    o->venue->on_tick(&o->h, 5 * 1000000000LL);
+    assert_int_equal(cap.n, 2);
+    assert_string_equal(cap.text[0], "{\"op\":\"unsubscribe\",\"args\":[{\"instType\":\"MC\","
+                                     "\"channel\":\"books\",\"instId\":\"ETHUSDT\"}]}");
+    assert_string_equal(cap.text[1], "{\"op\":\"subscribe\",\"args\":[{\"instType\":\"MC\","
+                                     "\"channel\":\"books\",\"instId\":\"ETHUSDT\"}]}");
+    assert_int_equal(TG_STAT_GET(o->stats.resyncs), 1);
+    /* updates until the new snapshot are dropped */
+    assert_int_equal(feed1(o, V1F("update", "books", "ETHUSDT") "{\"asks\":[[\"1850.25\",\"0\"]],"
+                                                                "\"bids\":[],\"ts\":\"6\"}]}"),
+                     0);
+    assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 1);
+    assert_int_equal(k->v.book[eth].ask.n, 1);
+    /* no second request: nothing sent */
+    cap.n = 0;
+    o->venue->on_tick(&o->h, 7 * 1000000000LL);
+    assert_int_equal(cap.n, 0);
+    free(rs);
+    o->h.resync = NULL;
+    keep_free(k);
+    feed_offline_close(&o);
+}
+
+static void test_bitget_bad_level_emits_gap_and_resubscribes(void **state)
+{
+    keep_t *k;
+    feed_offline_t *o = open_syn("bitget", "EOSUSDT", &k);
+    uint32_t id = id_of(o, "EOSUSDT");
+    const char *snap =
+        "{\"action\":\"snapshot\",\"arg\":{\"instType\":\"sp\",\"channel\":\"books\","
+        "\"instId\":\"EOSUSDT\"},\"data\":[{\"asks\":[[\"2.4400\",\"195.6669\"]],"
+        "\"bids\":[[\"2.4367\",\"10.0000\"]],\"checksum\":0,\"ts\":\"1\"}]}";
+    assert_int_equal(feed1(o, snap), 0);
+    assert_int_equal(k->v.snapshots[id], 1);
+    cap.n = 0;
+    /* second level unreadable: nothing of the message applied, GAP, v1 resubscribe */
+    const char *bad = "{\"action\":\"update\",\"arg\":{\"instType\":\"sp\",\"channel\":\"books\","
+                      "\"instId\":\"EOSUSDT\"},\"data\":[{\"asks\":[[\"2.4401\",\"1.0000\"],"
+                      "[\"2.44x\",\"1\"]],\"bids\":[],\"checksum\":1,\"ts\":\"2\"}]}";
+    assert_int_equal(feed1(o, bad), TG_EDEC_SYNTAX);
+    assert_int_equal(TG_STAT_GET(o->stats.err_decimal), 1);
+    assert_int_equal(k->v.gaps[id], 1);
+    assert_int_equal(k->v.last_gap.kind, TG_EV_GAP);
+    assert_true(k->v.last_gap.flags & TG_EVF_LAST);
+    assert_int_equal(k->v.book[id].ask.n, 1); /* 2.4401 not applied */
+    assert_int_equal(cap.n, 2);
+    assert_non_null(strstr(cap.text[0], "\"op\":\"unsubscribe\""));
+    assert_non_null(strstr(cap.text[1], "{\"instType\":\"SP\",\"channel\":\"books\",\"instId\":"
+                                        "\"EOSUSDT\"}"));
+    /* a price of zero and a field of the wrong type are errors too */
+    assert_int_equal(feed1(o, snap), 0);
+    assert_int_equal(feed1(o, "{\"action\":\"update\",\"arg\":{\"instType\":\"sp\",\"channel\":"
+                              "\"books\",\"instId\":\"EOSUSDT\"},\"data\":[{\"asks\":[[\"0\","
+                              "\"1\"]],\"bids\":[]}]}"),
+                     TG_EDEC_SYNTAX);
+    assert_int_equal(feed1(o, snap), 0);
+    assert_int_equal(feed1(o, "{\"action\":\"update\",\"arg\":{\"instType\":\"sp\",\"channel\":"
+                              "\"books\",\"instId\":\"EOSUSDT\"},\"data\":[{\"asks\":[[\"2.5\","
+                              "{}]],\"bids\":[]}]}"),
+                     TG_EFIELD);
+    assert_int_equal(k->v.gaps[id], 3);
+    assert_int_equal(TG_STAT_GET(o->stats.gaps), 3);
+    assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
+    keep_free(k);
+    feed_offline_close(&o);
+}
+
+/* Resubscribes beyond 10 frames per second wait for on_tick. */
+static void test_bitget_resubscribes_are_paced_to_ten_frames_per_second(void **state)
+{
+    keep_t *k;
+    feed_offline_t *o = open_syn("bitget", "A1,A2,A3,A4,A5,A6,A7,A8", &k);
+    char f[512];
+    const char *syms[8] = {"A1", "A2", "A3", "A4", "A5", "A6", "A7", "A8"};
+    for (int i = 0; i < 8; i++) {
+        snprintf(f, sizeof(f),
+                 "{\"action\":\"snapshot\",\"arg\":{\"instType\":\"SPOT\",\"channel\":\"books\","
+                 "\"instId\":\"%s\"},\"data\":[{\"asks\":[[\"2\",\"1\"]],\"bids\":[],\"ts\":\"1\"}"
+                 "]}",
+                 syms[i]);
+        assert_int_equal(feed_frame(&o->h, f, strlen(f), 5000000000LL, 5000000000LL), 0);
+    }
+    cap.n = 0;
+    for (int i = 0; i < 8; i++) {
+        snprintf(f, sizeof(f),
+                 "{\"action\":\"update\",\"arg\":{\"instType\":\"SPOT\",\"channel\":\"books\","
+                 "\"instId\":\"%s\"},\"data\":[{\"asks\":[[\"-2\",\"1\"]],\"bids\":[]}]}",
+                 syms[i]);
+        assert_true(feed_frame(&o->h, f, strlen(f), 5000000000LL, 5000000000LL) < 0);
+    }
+    feed_flush(&o->h);
+    assert_int_equal(TG_STAT_GET(o->stats.gaps), 8);
+    /* the subscribe sent at open counts in the first second: 4 resubscribes fit */
+    assert_int_equal(cap.n, 8);
+    o->venue->on_tick(&o->h, 5500000000LL);
+    assert_int_equal(cap.n, 8);
+    o->venue->on_tick(&o->h, 6000000000LL);
+    assert_int_equal(cap.n, 16); /* the other 4 one second later */
+    o->venue->on_tick(&o->h, 7000000000LL);
+    assert_int_equal(cap.n, 16);
+    keep_free(k);
+    feed_offline_close(&o);
+}
+
+static void test_bitget_v2_futures_books15_trades_objects_and_ids(void **state)
+{
+    keep_t *k;
+    feed_offline_t *o = open_syn("bitget-futures", "BTCUSDT", &k);
+    uint32_t id = id_of(o, "BTCUSDT");
+    /* books15: every push replaces the book; its checksum is not verified */
+    assert_int_equal(feed1(o, V2F("snapshot", "books15", "BTCUSDT") "{\"asks\":[[\"27000.5\","
+                                                                    "\"8.760\"],[\"27001\","
+                                                                    "\"0.4\"]],\"bids\":[["
+                                                                    "\"27000\",\"2.710\"]],"
+                                                                    "\"checksum\":12345,\"seq\":"
+                                                                    "7,\"ts\":\"10\"}]}"),
+                     0);
+    assert_int_equal(feed1(o, V2F("snapshot", "books15", "BTCUSDT") "{\"asks\":[[\"27002\","
+                                                                    "\"1\"]],\"bids\":[["
+                                                                    "\"27000\",\"2.710\"]],"
+                                                                    "\"checksum\":6789,\"seq\":8,"
+                                                                    "\"ts\":\"11\"}]}"),
+                     0);
+    assert_int_equal(k->v.snapshots[id], 2);
+    assert_int_equal(k->v.book[id].ask.n, 1);
+    assert_int_equal(k->v.book[id].ask.px[0], 2700200000000);
+    assert_int_equal(k->v.ck_ok + k->v.ck_bad, 0);
+    /* trade objects, newest first: emitted oldest first, ids numeric, side = taker */
+    assert_int_equal(feed1(o, V2F("update", "trade", "BTCUSDT") "{\"ts\":\"1695716760565\","
+                                                                "\"price\":\"27000.5\",\"size\":"
+                                                                "\"0.001\",\"side\":\"sell\","
+                                                                "\"tradeId\":\"1111111111\"},{"
+                                                                "\"ts\":\"1695716760500\","
+                                                                "\"price\":\"27001\",\"size\":"
+                                                                "\"0.25\",\"side\":\"buy\","
+                                                                "\"tradeId\":\"1111111110\"}]}"),
+                     0);
+    assert_int_equal(k->v.trades[id], 2);
+    const tg_event_t *a = &k->ev[k->n - 2], *b = &k->ev[k->n - 1];
+    assert_int_equal(a->kind, TG_EV_TRADE);
+    assert_int_equal(a->u.trade_id, 1111111110);
+    assert_int_equal(a->side, TG_SIDE_BUY);
+    assert_int_equal(a->ts_exch, 1695716760500LL * 1000000);
+    assert_false(a->flags & TG_EVF_LAST);
+    assert_int_equal(b->u.trade_id, 1111111111);
+    assert_int_equal(b->side, TG_SIDE_SELL);
+    assert_true(b->flags & TG_EVF_LAST);
+    /* the trade snapshot (history on subscribe) is not a trade */
+    assert_int_equal(feed1(o, V2F("snapshot", "trade", "BTCUSDT") "{\"ts\":\"1\",\"price\":\"1\","
+                                                                  "\"size\":\"1\",\"side\":"
+                                                                  "\"buy\",\"tradeId\":\"1\"}]}"),
+                     0);
+    assert_int_equal(k->v.trades[id], 2);
+    keep_free(k);
+    feed_offline_close(&o);
+}
+
+static void test_bitget_v1_futures_books_checksum_and_trade_arrays(void **state)
+{
+    keep_t *k;
+    feed_offline_t *o = open_syn("bitget-futures", "BTCUSDT", &k);
+    uint32_t id = id_of(o, "BTCUSDT");
+    const char *t1 = "19999.5:120:20000.0:3:19999.0:7";
+    char f[1024];
+    snprintf(f, sizeof(f),
+             V1F("snapshot", "books", "BTCUSDT") "{\"asks\":[[\"20000.0\",\"3\"]],\"bids\":[["
+                                                 "\"19999.5\",\"120\"],[\"19999.0\",\"7\"]],"
+                                                 "\"checksum\":%ld,\"ts\":\"1\"}]}",
+             ck_of(t1));
+    assert_int_equal(feed1(o, f), 0);
+    assert_int_equal(k->v.ck_ok, 1);
+    assert_int_equal(feed1(o, V1F("update", "trade", "BTCUSDT") "[\"1665000000000\",\"20000.0\","
+                                                                "\"3\",\"buy\"]]}"),
+                     0);
+    assert_int_equal(k->v.trades[id], 1);
+    assert_int_equal(k->v.buys[id], 1);
+    assert_int_equal(k->ev[k->n - 1].u.trade_id, 0); /* v1 trades have no id */
+    keep_free(k);
+    feed_offline_close(&o);
+}
+
+/* ---- subscribes, pings, API fallback, bad input -------------------------------------------- */
+
+static void test_bitget_subscribes_pings_and_falls_back_to_v1_after_an_error(void **state)
+{
+    keep_t *k;
+    feed_offline_t *o = open_syn("bitget", "EOSUSDT", &k);
+    o->h.depth = 15;
+    assert_int_equal(o->venue->on_open(&o->h), 0);
+    assert_int_equal(cap.n, 1);
+    assert_string_equal(cap.text[0], "{\"op\":\"subscribe\",\"args\":[{\"instType\":\"SPOT\","
+                                     "\"channel\":\"books15\",\"instId\":\"EOSUSDT\"},{"
+                                     "\"instType\":\"SPOT\",\"channel\":\"trade\",\"instId\":"
+                                     "\"EOSUSDT\"}]}");
+    /* the endpoint refuses: subscribe again once in v1 */
+    const char *err = "{\"event\":\"error\",\"code\":30001,\"msg\":\"instType:SPOT,channel:"
+                      "books15,instId:EOSUSDT doesn't exist\"}";
+    assert_int_equal(feed1(o, err), TG_EPROTO);
+    assert_int_equal(cap.n, 2);
+    assert_non_null(strstr(cap.text[1], "{\"instType\":\"SP\",\"channel\":\"books15\""));
+    assert_int_equal(feed1(o, err), TG_EPROTO);
+    assert_int_equal(cap.n, 2); /* once */
+    assert_int_equal(TG_STAT_GET(o->stats.err_venue), 2);
+    /* pings every 30 s; pong counts once, unhandled */
+    cap.n = 0;
+    o->venue->on_tick(&o->h, 100 * 1000000000LL);
+    o->venue->on_tick(&o->h, 129 * 1000000000LL);
+    assert_int_equal(cap.n, 0);
+    o->venue->on_tick(&o->h, 130 * 1000000000LL);
+    assert_int_equal(cap.n, 1);
+    assert_string_equal(cap.text[0], "ping");
+    o->venue->on_tick(&o->h, 160 * 1000000000LL);
+    assert_int_equal(cap.n, 2);
+    uint64_t un = TG_STAT_GET(o->stats.unhandled), fr = TG_STAT_GET(o->stats.frames);
+    assert_int_equal(feed1(o, "pong"), 0);
+    assert_int_equal(TG_STAT_GET(o->stats.unhandled), un + 1);
+    assert_int_equal(TG_STAT_GET(o->stats.frames), fr + 1);
+    assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
+    /* on_close: STALE for the book */
+    o->venue->on_close(&o->h, 1, 1);
+    feed_flush(&o->h);
+    assert_int_equal(k->v.stale[id_of(o, "EOSUSDT")], 1);
+    keep_free(k);
+    feed_offline_close(&o);
+}
+
+static void test_bitget_bad_input_is_counted_once_each(void **state)
+{
+    keep_t *k;
+    feed_offline_t *o = open_syn("bitget", "EOSUSDT", &k);
+    struct {
+        const char *f;
+        int rc;
+    } cases[] = {
+        {"{\"event\":\"subscribe\",\"arg\":{\"instType\":\"sp\",\"channel\":\"books\",\"instId\":"
+         "\"EOSUSDT\"}}",
+         0},
+        {"{\"action\":\"snapshot\",\"arg\":{\"instType\":\"sp\",\"channel\":\"ticker\",\"instId\":"
+         "\"EOSUSDT\"},\"data\":[{\"last\":\"2.4\"}]}",
+         0},
+        {"{\"action\":\"update\",\"arg\":{\"instType\":\"sp\",\"channel\":\"books\",", TG_EJSON},
+        {"[1,2,3]", TG_EJSON},
+        {"{\"action\":\"update\",\"arg\":{\"instType\":\"sp\"},\"data\":[]}", TG_EFIELD},
+        {"{\"action\":\"update\",\"arg\":{\"instType\":\"sp\",\"channel\":\"books\",\"instId\":"
+         "\"XRPUSDT\"},\"data\":[{\"asks\":[],\"bids\":[]}]}",
+         TG_ESYMBOL},
+        {"{\"action\":\"update\",\"arg\":{\"instType\":\"sp\",\"channel\":\"books\",\"instId\":"
+         "\"EOSUSDT\"},\"data\":{}}",
+         TG_EFIELD},
+        {"{\"action\":\"delta\",\"arg\":{\"instType\":\"sp\",\"channel\":\"books\",\"instId\":"
+         "\"EOSUSDT\"},\"data\":[]}",
+         TG_EFIELD},
+        {"{\"action\":\"update\",\"arg\":{\"instType\":\"sp\",\"channel\":\"trade\",\"instId\":"
+         "\"EOSUSDT\"},\"data\":[[\"1\",\"2.4\",\"1\",\"up\"]]}",
+         TG_EFIELD},
+        {"{\"action\":\"update\",\"arg\":{\"instType\":\"sp\",\"channel\":\"trade\",\"instId\":"
+         "\"EOSUSDT\"},\"data\":[[\"1\",\"2.4\",\"1\"]]}",
+         TG_EFIELD},
+        {"{\"action\":\"update\",\"arg\":{\"instType\":\"sp\",\"channel\":\"trade\",\"instId\":"
+         "\"EOSUSDT\"},\"data\":[[\"1\",\"2.4\",\"abc\",\"buy\"]]}",
+         TG_EDEC_SYNTAX},
+        {"{\"action\":\"update\",\"arg\":{\"instType\":\"sp\",\"channel\":\"trade\",\"instId\":"
+         "\"EOSUSDT\"},\"data\":[[\"-5\",\"2.4\",\"1\",\"buy\"]]}",
+         TG_EFIELD},
+        {"{\"event\":\"error\",\"code\":30003,\"msg\":\"instId doesn't exist\"}", TG_EPROTO},
+    };
+    size_t nc = sizeof(cases) / sizeof(cases[0]);
+    for (size_t i = 0; i < nc; i++) {
+        uint64_t fr = TG_STAT_GET(o->stats.frames), errs = vrun_errors(&o->stats);
+        int rc = feed1(o, cases[i].f);
+        if (rc != cases[i].rc)
+            fail_msg("case %zu: rc %d, want %d", i, rc, cases[i].rc);
+        assert_int_equal(TG_STAT_GET(o->stats.frames), fr + 1);
+        assert_int_equal(vrun_errors(&o->stats), errs + (rc < 0 ? 1 : 0));
+        assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
+    }
+    assert_int_equal(TG_STAT_GET(o->stats.err_json), 2);
+    assert_int_equal(TG_STAT_GET(o->stats.err_symbol), 1);
+    assert_int_equal(TG_STAT_GET(o->stats.err_venue), 1);
+    assert_int_equal(TG_STAT_GET(o->stats.err_decimal), 1);
+    assert_int_equal(TG_STAT_GET(o->stats.unhandled), 2);
+    assert_int_equal(k->v.trades[id_of(o, "EOSUSDT")], 0);
+    keep_free(k);
+    feed_offline_close(&o);
+}
+
+/* ---- exact values at every scale ----------------------------------------------------------- */
+
+/* Every LEVEL/TRADE event of k from index `from` printed exactly equals the texts, in order. */
+static void check_exact(const keep_t *k, size_t from, const char *const *px, const char *const *sz,
+                        size_t n)
+{
+    size_t j = 0;
+    for (size_t i = from; i < k->n; i++) {
+        const tg_event_t *e = &k->ev[i];
+        if (e->kind != TG_EV_LEVEL && e->kind != TG_EV_TRADE)
+            continue;
+        assert_true(j < n);
+        assert_true(e->flags & TG_EVF_SCALED);
+        char got[TG_DEC_STR_MAX], want[128];
+        tg_dec_format(e->price, e->px_scale, got);
+        canon(px[j], strlen(px[j]), want);
+        if (strcmp(got, want) != 0)
+            fail_msg("price %zu: %s (scale %u), sent %s", j, got, e->px_scale, px[j]);
+        tg_dec_format(e->size, e->sz_scale, got);
+        canon(sz[j], strlen(sz[j]), want);
+        if (strcmp(got, want) != 0)
+            fail_msg("size %zu: %s (scale %u), sent %s", j, got, e->sz_scale, sz[j]);
+        j++;
+    }
+    assert_int_equal(j, n);
+}
+
+static void test_bitget_prices_and_sizes_are_exact_from_1e_minus12_to_1e12(void **state)
+{
+    keep_t *k;
+    feed_offline_t *o = open_syn("bitget", "TINYUSDT,HUGEUSDT,MIXUSDT", &k);
+    /* tiny prices (1e-12, 14 places) and sizes (1e-8) */
+    size_t from = k->n;
+    static const char *const tpx[] = {"0.000000000001", "0.00000000000123", "0.00000000009"};
+    static const char *const tsz[] = {"0.00000001", "12345678.12345678", "0.10000000"};
+    assert_int_equal(feed1(o, V2S("snapshot", "books", "TINYUSDT") "{\"asks\":[[\"0.00000000000123"
+                                                                   "\",\"12345678.12345678\"],["
+                                                                   "\"0.00000000009\",\"0.10000000"
+                                                                   "\"]],\"bids\":[[\"0.0000000000"
+                                                                   "01\",\"0.00000001\"]],"
+                                                                   "\"ts\":\"1\"}]}"),
+                     0);
+    /* emitted asks first, then bids */
+    static const char *const tpx2[] = {tpx[1], tpx[2], tpx[0]};
+    static const char *const tsz2[] = {tsz[1], tsz[2], tsz[0]};
+    check_exact(k, from, tpx2, tsz2, 3);
+    /* huge prices (1e7) and sizes up to the largest a scale of 8 holds */
+    from = k->n;
+    static const char *const hpx[] = {"10000000", "9999999.99", "9999999.5"};
+    static const char *const hsz[] = {"92233720368.54775807", "1000000000.5", "0.5"};
+    assert_int_equal(feed1(o, V2S("snapshot", "books", "HUGEUSDT") "{\"asks\":[[\"10000000\","
+                                                                   "\"92233720368.54775807\"]],"
+                                                                   "\"bids\":[[\"9999999.99\","
+                                                                   "\"1000000000.5\"],["
+                                                                   "\"9999999.5\",\"0.5\"]],"
+                                                                   "\"ts\":\"1\"}]}"),
+                     0);
+    check_exact(k, from, hpx, hsz, 3);
+    /* 1e12 needs a size scale of 6 or less: the instrument is at 8 (scales never go down), so
+     * the value cannot be held; loud (counted, FAULT), never rounded */
+    from = k->n;
+    assert_int_equal(feed1(o, V2S("update", "books", "HUGEUSDT") "{\"asks\":[[\"10000001\","
+                                                                 "\"1000000000000\"]],\"bids\":"
+                                                                 "[],\"ts\":\"2\"}]}"),
+                     TG_EDEC_RANGE);
+    assert_int_equal(TG_STAT_GET(o->stats.unrepresentable), 1);
+    assert_int_equal(TG_STAT_GET(o->stats.err_decimal), 1);
+    int fault = 0;
+    for (size_t i = from; i < k->n; i++) {
+        assert_int_not_equal(k->ev[i].kind, TG_EV_LEVEL);
+        fault |= k->ev[i].kind == TG_EV_GAP && (k->ev[i].flags & TG_EVF_FAULT);
+    }
+    assert_true(fault);
+    /* mixed inside one message: 2 places, then 11 (the scale rises mid-message; the whole
+     * message is parsed again, nothing emitted twice) */
+    from = k->n;
+    uint64_t resc = TG_STAT_GET(o->stats.rescales);
+    static const char *const mpx[] = {"1.25", "0.12345678901", "1.3"};
+    static const char *const msz[] = {"3", "0.000000012345", "70000.5"};
+    assert_int_equal(feed1(o, V2S("snapshot", "books", "MIXUSDT") "{\"asks\":[[\"1.25\",\"3\"],"
+                                                                  "[\"0.12345678901\","
+                                                                  "\"0.000000012345\"],[\"1.3\","
+                                                                  "\"70000.5\"]],\"bids\":[],"
+                                                                  "\"ts\":\"1\"}]}"),
+                     0);
+    check_exact(k, from, mpx, msz, 3);
+    assert_true(TG_STAT_GET(o->stats.rescales) >= resc + 2);
+    for (size_t i = from; i < k->n; i++)
+        if (k->ev[i].kind == TG_EV_LEVEL) {
+            assert_int_equal(k->ev[i].px_scale, 11);
+            assert_int_equal(k->ev[i].sz_scale, 12);
+        }
+    /* trades: v1 arrays and v2 objects at new places, one value in exponent form (Bitget does
+     * not send them; accepted exactly) */
+    from = k->n;
+    static const char *const rpx[] = {"0.0000000000015", "12.5", "0.00000015"};
+    static const char *const rsz[] = {"12345678901.5", "0.00000001", "2"};
+    assert_int_equal(feed1(o, "{\"action\":\"update\",\"arg\":{\"instType\":\"sp\",\"channel\":"
+                              "\"trade\",\"instId\":\"TINYUSDT\"},\"data\":[[\"1\","
+                              "\"0.0000000000015\",\"12345678901.5\",\"buy\"]]}"),
+                     0);
+    assert_int_equal(feed1(o, V2S("update", "trade", "HUGEUSDT") "{\"ts\":\"2\",\"price\":"
+                                                                 "\"12.5\",\"size\":\"0.00000001"
+                                                                 "\",\"side\":\"sell\","
+                                                                 "\"tradeId\":\"9\"}]}"),
+                     0);
+    assert_int_equal(feed1(o, V2S("update", "trade", "MIXUSDT") "{\"ts\":\"3\",\"price\":"
+                                                                "\"1.5e-7\",\"size\":\"2\","
+                                                                "\"side\":\"sell\",\"tradeId\":"
+                                                                "\"10\"}]}"),
+                     0);
+    check_exact(k, from, rpx, rsz, 3);
+    /* every frame counted once even though some were parsed twice */
+    assert_int_equal(TG_STAT_GET(o->stats.frames), 7);
+    assert_int_equal(TG_STAT_GET(o->stats.handled), 6);
+    assert_int_equal(vrun_errors(&o->stats), 1);
+    keep_free(k);
+    feed_offline_close(&o);
+}
+
+/* The checksum of a book whose strings are padded to more places than its scale needs. */
+static void test_bitget_checksum_pads_like_bitget_at_any_scale(void **state)
+{
+    keep_t *k;
+    feed_offline_t *o = open_syn("bitget", "CULTUSDT", &k);
+    const char *t1 = "0.0000350500:285020.00000000000:0.0000353000:145214.00000000000";
+    char f[1024];
+    snprintf(f, sizeof(f),
+             V2S("snapshot", "books", "CULTUSDT") "{\"asks\":[[\"0.0000353000\",\"145214.0000000000"
+                                                  "0\"]],\"bids\":[[\"0.0000350500\","
+                                                  "\"285020.00000000000\"]],"
+                                                  "\"checksum\":%ld,\"ts\":\"1\"}]}",
+             ck_of(t1));
+    assert_int_equal(feed1(o, f), 0);
+    /* prices with 10 places and sizes with 11 (the strings'), beyond the scale of 8 */
+    assert_int_equal(k->v.ck_ok, 1);
+    assert_int_equal(k->v.ck_bad, 0);
+    keep_free(k);
+    feed_offline_close(&o);
+}
+
+/* ---- fuzz ---------------------------------------------------------------------------------- */
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static int fuzz_iters(int dflt)
+{
+    const char *e = getenv("TG_FUZZ_SEED");
+    if (e && strtoull(e, NULL, 0))
+        rng = strtoull(e, NULL, 0);
+    e = getenv("TG_FUZZ_ITERS");
+    return e && atoi(e) > 0 ? atoi(e) : dflt;
+}
+
+static uint64_t xrand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static const char *const v2_frames[] = {
+    V2S("snapshot", "books", "EOSUSDT") "{\"asks\":[[\"2.4400\",\"195.6669\"],[\"2.4409\","
+                                        "\"1209.0600\"]],\"bids\":[[\"2.4367\",\"10.0000\"]],"
+                                        "\"checksum\":-1408694506,\"seq\":10,\"ts\":\"1\"}],"
+                                        "\"ts\":1}",
+    V2S("update", "books", "EOSUSDT") "{\"asks\":[[\"2.4400\",\"0\"]],\"bids\":[[\"2.4368\","
+                                      "\"1.5000\"]],\"checksum\":17,\"seq\":11,\"ts\":\"2\"}]}",
+    V2S("update", "trade", "EOSUSDT") "{\"ts\":\"1695716760565\",\"price\":\"2.4383\",\"size\":"
+                                      "\"2.0507\",\"side\":\"buy\",\"tradeId\":\"1\"}]}",
+    V2S("snapshot", "books5", "EOSUSDT") "{\"asks\":[[\"2.4400\",\"1\"]],\"bids\":[],\"seq\":3}]}",
+};
+
+static void test_bitget_mutated_frames_never_crash_and_are_all_counted(void **state)
+{
+    int iters = fuzz_iters(25000);
+    feed_offline_t *o = NULL;
+    assert_int_equal(feed_offline_open(&o, rec(BG_REC), NULL, NULL, 0), 0);
+    vrun_t *v = calloc(1, sizeof(*v));
+    vrun_init(v, o->reg);
+    o->h.out.flush = vrun_sink;
+    o->h.out.ctx = v;
+    size_t nv = sizeof(v2_frames) / sizeof(v2_frames[0]);
+    size_t nf = o->rec->data_lines + nv, k = 0;
+    const char **fr = calloc(nf, sizeof(*fr));
+    size_t *fl = calloc(nf, sizeof(*fl));
+    int64_t ts;
+    while (k < nf - nv && feed_tgrec_next(o->rec, &ts, &fr[k], &fl[k]) == 1)
+        k++;
+    for (size_t i = 0; i < nv; i++, k++) {
+        fr[k] = v2_frames[i];
+        fl[k] = strlen(v2_frames[i]);
+    }
+    nf = k;
+    for (int it = 0; it < iters; it++) {
+        size_t i = xrand() % nf;
+        size_t len = fl[i];
+        char *b = malloc(len + 1);
+        memcpy(b, fr[i], len);
+        switch (xrand() % 6) {
+        case 0:
+            for (int j = 0; j < 1 + (int)(xrand() % 4); j++)
+                b[xrand() % len] = (char)(xrand() & 0xff);
+            break;
+        case 1:
+            len = xrand() % len;
+            break;
+        case 2:
+            for (size_t j = 0; j < len; j++)
+                if (strchr("[]{}\",:", b[j]) && xrand() % 8 == 0) {
+                    b[j] = "[]{}\",:x"[xrand() % 8];
+                    break;
+                }
+            break;
+        case 3:
+            for (size_t j = 0; j < len; j++)
+                if (b[j] >= '0' && b[j] <= '9' && xrand() % 16 == 0)
+                    b[j] = '9';
+            break;
+        case 4: /* a digit after a point: more places (rescales) */
+            for (size_t j = 1; j + 1 < len; j++)
+                if (b[j] == '.' && xrand() % 4 == 0) {
+                    b[j + 1] = (char)('1' + xrand() % 9);
+                    break;
+                }
+            break;
+        default:
+            break;
+        }
+        char *exact = malloc(len ? len : 1); /* exact size: ASan sees any overread */
+        memcpy(exact, b, len);
+        uint64_t frames = TG_STAT_GET(o->stats.frames), errs = vrun_errors(&o->stats);
+        uint64_t acc = vrun_accounted(&o->stats);
+        int rc = feed_frame(&o->h, exact, len, it, it);
+        feed_flush(&o->h);
+        assert_int_equal(TG_STAT_GET(o->stats.frames), frames + 1);
+        assert_int_equal(vrun_errors(&o->stats), errs + (rc < 0 ? 1 : 0));
+        assert_int_equal(vrun_accounted(&o->stats), acc + 1);
+        assert_int_equal(v->in_msg, 0); /* every message ended with LAST */
+        free(exact);
+        free(b);
+        if (it % 1000 == 999)
+            o->venue->on_tick(&o->h, (int64_t)it * 1000000000LL);
+    }
+    assert_true(vrun_errors(&o->stats) > 0);
+    assert_true(TG_STAT_GET(o->stats.handled) > 0);
+    free(fr);
+    free(fl);
+    feed_offline_close(&o);
+    vrun_free(v);
+    free(v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bitget_both_ids_are_found_with_limits_and_variants),
+        cmocka_unit_test(test_bitget_v1_every_recorded_checksum_matches_our_book),
+        cmocka_unit_test(test_bitget_v1_books_and_trades_equal_the_reference),
+        cmocka_unit_test(test_bitget_v1_trade_arrays_are_emitted_exactly_with_taker_side),
+        cmocka_unit_test(test_bitget_v1_corrupted_snapshot_level_fails_the_next_checksum),
+        cmocka_unit_test(test_bitget_v2_checksum_of_padded_strings_and_seq_replays),
+        cmocka_unit_test(test_bitget_builder_resync_request_resubscribes_in_the_connection_version),
+        cmocka_unit_test(test_bitget_bad_level_emits_gap_and_resubscribes),
+        cmocka_unit_test(test_bitget_resubscribes_are_paced_to_ten_frames_per_second),
+        cmocka_unit_test(test_bitget_v2_futures_books15_trades_objects_and_ids),
+        cmocka_unit_test(test_bitget_v1_futures_books_checksum_and_trade_arrays),
+        cmocka_unit_test(test_bitget_subscribes_pings_and_falls_back_to_v1_after_an_error),
+        cmocka_unit_test(test_bitget_bad_input_is_counted_once_each),
+        cmocka_unit_test(test_bitget_prices_and_sizes_are_exact_from_1e_minus12_to_1e12),
+        cmocka_unit_test(test_bitget_checksum_pads_like_bitget_at_any_scale),
+        cmocka_unit_test(test_bitget_mutated_frames_never_crash_and_are_all_counted),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

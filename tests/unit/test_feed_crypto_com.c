@@ -1,0 +1,647 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Crypto.com Exchange v2 market handler (feeds/venues/feed_crypto_com.c): the recording
+ * (../shared/recordings/crypto-com) against tardis-dev and the recordings' checker (books, trade
+ * counts, sides, amounts), out-of-order book pushes never replacing a newer book (the dropped
+ * pushes counted here independently from the recording text), the heartbeat answered with its
+ * id, subscribes only after ~1 s, trades oldest first and each id once across a reconnect, bad
+ * input counted, a fuzz loop, and exact values at extreme scales.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../fixtures/venue_run.h"
+#include "book/tg_clock.h"
+#include "book/tg_dec.h"
+#include "feeds/venues/venues.h"
+
+#define CC_REC  "crypto-com/cryptofeed_57d5f18d_CRYPTO.COM.ws.1.tgrec.zst"
+#define CC_NAME "cryptofeed_57d5f18d_CRYPTO.COM.ws.1.tgrec.zst.result.json"
+
+static char pbuf[1024];
+static const char *rec(void)
+{
+    return vrun_path(pbuf, sizeof(pbuf), "TG_RECORDINGS", CC_REC);
+}
+
+/* Decimal text ("1e-12", "45.330", "2.5E+3") as a plain canonical string without sign. String
+ * work only (no tg_dec). */
+static void canon(const char *in, char *out)
+{
+    if (*in == '-' || *in == '+')
+        in++;
+    char dig[128];
+    int nd = 0, point = -1, exp = 0;
+    const char *p = in;
+    for (; *p && *p != 'e' && *p != 'E'; p++) {
+        if (*p == '.')
+            point = nd;
+        else
+            dig[nd++] = *p;
+    }
+    if (point < 0)
+        point = nd;
+    if (*p)
+        exp = atoi(p + 1);
+    point += exp;
+    char tmp[256];
+    int n = 0;
+    if (point <= 0) {
+        tmp[n++] = '0';
+        tmp[n++] = '.';
+        for (int i = 0; i < -point; i++)
+            tmp[n++] = '0';
+        for (int i = 0; i < nd; i++)
+            tmp[n++] = dig[i];
+    } else {
+        for (int i = 0; i < point; i++)
+            tmp[n++] = i < nd ? dig[i] : '0';
+        if (nd > point) {
+            tmp[n++] = '.';
+            for (int i = point; i < nd; i++)
+                tmp[n++] = dig[i];
+        }
+    }
+    tmp[n] = 0;
+    char *s = tmp;
+    while (s[0] == '0' && s[1] && s[1] != '.')
+        s++;
+    if (strchr(s, '.')) {
+        size_t l = strlen(s);
+        while (s[l - 1] == '0')
+            s[--l] = 0;
+        if (s[l - 1] == '.')
+            s[--l] = 0;
+    }
+    strcpy(out, s);
+}
+
+static void assert_dec_eq(int64_t v, int scale, const char *text)
+{
+    char got[TG_DEC_STR_MAX], want[256];
+    tg_dec_format(v, scale, got);
+    canon(text, want);
+    if (strcmp(got, want) != 0)
+        fail_msg("value %s: emitted %s (scale %d)", text, got, scale);
+}
+
+/* ---- a handler on synthetic frames ------------------------------------------------------ */
+
+typedef struct cx {
+    feed_offline_t *o;
+    vrun_t *v;
+    tg_event_t *ev;
+    size_t n_ev, cap_ev;
+} cx_t;
+
+static char sent[64][2048];
+static int n_sent;
+
+static int cap_send(void *tctx, const char *text, size_t len)
+{
+    (void)tctx;
+    if (n_sent < 64)
+        snprintf(sent[n_sent], sizeof(sent[0]), "%.*s", (int)len, text);
+    n_sent++;
+    return 0;
+}
+
+static int cx_sink(void *ctx, const tg_event_t *ev, uint32_t n)
+{
+    cx_t *b = ctx;
+    for (uint32_t i = 0; i < n; i++) {
+        if (b->n_ev == b->cap_ev) {
+            b->cap_ev = b->cap_ev ? 2 * b->cap_ev : 4096;
+            b->ev = realloc(b->ev, b->cap_ev * sizeof(*b->ev));
+        }
+        b->ev[b->n_ev++] = ev[i];
+    }
+    return vrun_sink(b->v, ev, n);
+}
+
+static void cx_attach(cx_t *b)
+{
+    b->v = calloc(1, sizeof(*b->v));
+    vrun_init(b->v, b->o->reg);
+    b->o->h.out.flush = cx_sink;
+    b->o->h.out.ctx = b;
+    b->o->h.send = cap_send;
+    n_sent = 0;
+}
+
+static void cx_open(cx_t *b, const char *symbols, tg_instr_reg_t *reg)
+{
+    memset(b, 0, sizeof(*b));
+    char text[4096];
+    int n =
+        snprintf(text, sizeof(text), "# tgrec 1\n# venue: crypto-com\n# symbols: %s\n", symbols);
+    n_sent = 0;
+    assert_int_equal(feed_offline_open_mem(&b->o, text, (size_t)n, NULL, reg, 0), 0);
+    cx_attach(b);
+}
+
+static void cx_close(cx_t *b)
+{
+    feed_offline_close(&b->o);
+    vrun_free(b->v);
+    free(b->v);
+    free(b->ev);
+}
+
+static int feed1(cx_t *b, const char *f)
+{
+    int rc = feed_frame(&b->o->h, f, strlen(f), 1, 1);
+    feed_flush(&b->o->h);
+    return rc;
+}
+
+static uint32_t sym_id(cx_t *b, const char *s)
+{
+    int64_t id = tg_instr_reg_find(b->o->reg, b->o->h.venue_id, s, strlen(s));
+    assert_true(id >= 0);
+    return (uint32_t)id;
+}
+
+/* ---- the recording ---------------------------------------------------------------------- */
+
+typedef struct stale_count {
+    char name[16][32];
+    long long max_t[16];
+    long dropped[16];
+    int n;
+    long total;
+} stale_count_t;
+
+/* Book pushes older than the newest one seen before them, per instrument, from the text. */
+static void count_stale(const char *text, stale_count_t *sc)
+{
+    memset(sc, 0, sizeof(*sc));
+    for (const char *p = text; (p = strstr(p, "\"channel\":\"book\"")) != NULL; p++) {
+        const char *eol = strchr(p, '\n');
+        const char *bol = p;
+        while (bol > text && bol[-1] != '\n')
+            bol--;
+        const char *in = strstr(bol, "\"instrument_name\":\"");
+        const char *t = strstr(p, "\"t\":");
+        assert_true(in && t && (!eol || t < eol));
+        in += 19;
+        char name[32];
+        int k = 0;
+        while (in[k] != '"' && k < 31) {
+            name[k] = in[k];
+            k++;
+        }
+        name[k] = 0;
+        long long tv = atoll(t + 4);
+        int i = 0;
+        while (i < sc->n && strcmp(sc->name[i], name) != 0)
+            i++;
+        if (i == sc->n) {
+            assert_true(sc->n < 16);
+            strcpy(sc->name[sc->n++], name);
+        }
+        if (tv < sc->max_t[i]) {
+            sc->dropped[i]++;
+            sc->total++;
+        } else {
+            sc->max_t[i] = tv;
+        }
+    }
+}
+
+static void test_crypto_com_is_a_usable_venue(void **state)
+{
+    (void)state;
+    assert_ptr_equal(feed_venue_find("crypto-com"), &feed_venue_crypto_com);
+    assert_non_null(feed_venue_crypto_com.on_frame);
+    assert_true(feed_venue_crypto_com.max_sends_per_s > 0);
+}
+
+static void test_crypto_com_recording_equals_both_oracles_and_never_goes_back_in_time(void **st)
+{
+    (void)st;
+    cx_t b = {0};
+    assert_int_equal(feed_offline_open(&b.o, rec(), NULL, NULL, 0), 0);
+    cx_attach(&b);
+    assert_int_equal(feed_offline_run(b.o, cx_sink, &b), 0);
+    feed_offline_t *o = b.o;
+    assert_int_equal(vrun_errors(&o->stats), 0);
+    assert_int_equal(TG_STAT_GET(o->stats.frames), o->rec->data_lines);
+    assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
+    assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
+    /* handled: 1525 book pushes (older ones dropped), 139 trade pushes, the heartbeat;
+       unhandled: 1484 ticker, 10 candlestick pushes, 4 acks */
+    assert_int_equal(TG_STAT_GET(o->stats.handled), 1665);
+    assert_int_equal(TG_STAT_GET(o->stats.unhandled), 1498);
+    /* the heartbeat was answered with its id */
+    assert_int_equal(n_sent, 1);
+    assert_string_equal(sent[0], "{\"id\":1637709519420,\"method\":\"public/respond-heartbeat\"}");
+
+    size_t tlen = 0;
+    feed_tgrec_t *r = NULL;
+    /* the text of the (compressed) recording, via the reader's buffer */
+    assert_int_equal(feed_tgrec_open(&r, rec()), 0);
+    char *text = malloc(r->len + 1);
+    for (size_t i = 0; i < r->len; i++)
+        text[i] = r->buf[i] ? r->buf[i] : '\n';
+    text[r->len] = 0;
+    tlen = r->len;
+    feed_tgrec_close(&r);
+    (void)tlen;
+    stale_count_t sc;
+    count_stale(text, &sc);
+    assert_int_equal(sc.n, 10);
+    assert_true(sc.total > 100); /* README: pushes go back in t ~111 times */
+    assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), sc.total);
+    assert_int_equal(TG_STAT_GET(o->stats.snapshots), 1525 - sc.total);
+
+    /* no applied book is older than the one before it */
+    int64_t last[VR_MAX] = {0};
+    long clears = 0;
+    for (size_t i = 0; i < b.n_ev; i++) {
+        const tg_event_t *e = &b.ev[i];
+        if (e->kind != TG_EV_BOOK_CLEAR)
+            continue;
+        assert_true(e->ts_exch >= last[e->instr]);
+        last[e->instr] = e->ts_exch;
+        clears++;
+    }
+    assert_int_equal(clears, 1525 - sc.total);
+
+    for (int pass = 0; pass < 2; pass++) {
+        char opath[1024], rel[512];
+        oracle_t orc;
+        snprintf(rel, sizeof(rel), "%s%s", pass == 0 ? "../expected-ref/" : "", CC_NAME);
+        assert_int_equal(
+            oracle_load(vrun_path(opath, sizeof(opath), "TG_PEER_EXPECTED", rel), &orc), 0);
+        assert_int_equal(orc.n_syms, (int)o->h.n_instr);
+        int diffs = 0;
+        long trades = 0;
+        for (uint32_t i = 0; i < o->h.n_instr; i++) {
+            const tg_instr_t *in = tg_instr_reg_get(o->reg, o->h.instr[i]);
+            const oracle_sym_t *os = oracle_find(&orc, in->symbol);
+            assert_non_null(os);
+            char what[96];
+            snprintf(what, sizeof(what), "%s bids (%d)", in->symbol, pass);
+            diffs += vrun_cmp_side(&b.v->book[in->id].bid, os->bids, os->n_bids, 10, in->px_scale,
+                                   in->sz_scale, what);
+            snprintf(what, sizeof(what), "%s asks (%d)", in->symbol, pass);
+            diffs += vrun_cmp_side(&b.v->book[in->id].ask, os->asks, os->n_asks, 10, in->px_scale,
+                                   in->sz_scale, what);
+            assert_int_equal((long)b.v->book[in->id].bid.n, os->levels_bids);
+            assert_int_equal((long)b.v->book[in->id].ask.n, os->levels_asks);
+            assert_int_equal(b.v->trades[in->id], os->trades);
+            trades += b.v->trades[in->id];
+            if (pass == 1) {
+                assert_int_equal(b.v->buys[in->id], os->buy_trades);
+                assert_int_equal(b.v->sells[in->id], os->sell_trades);
+                int64_t amount;
+                assert_int_equal(oracle_dec(os->trade_amount, in->sz_scale, &amount, NULL), 0);
+                assert_int_equal(b.v->trade_sz[in->id], amount);
+                /* tardis applies every push, we drop the older ones */
+                int k = 0;
+                while (k < sc.n && strcmp(sc.name[k], in->symbol) != 0)
+                    k++;
+                assert_true(k < sc.n);
+                assert_int_equal(b.v->snapshots[in->id], os->snapshots - sc.dropped[k]);
+            }
+        }
+        assert_int_equal(diffs, 0);
+        assert_int_equal(trades, 1143);
+        oracle_free(&orc);
+    }
+    free(text);
+    cx_close(&b);
+}
+
+/* ---- synthetic ---------------------------------------------------------------------------- */
+
+static void test_crypto_com_subscribes_only_after_one_second(void **state)
+{
+    (void)state;
+    char syms[4096];
+    size_t n = 0;
+    for (int i = 0; i < 60; i++)
+        n += (size_t)snprintf(syms + n, sizeof(syms) - n, "%sS%02d_USDT", i ? "," : "", i);
+    cx_t b;
+    cx_open(&b, syms, NULL);
+    n_sent = 0;
+    int64_t t0 = tg_clock_mono_ns();
+    assert_int_equal(b.o->venue->on_open(&b.o->h), 0);
+    assert_int_equal(n_sent, 0);
+    b.o->venue->on_tick(&b.o->h, t0 + 500000000);
+    assert_int_equal(n_sent, 0);
+    b.o->venue->on_tick(&b.o->h, tg_clock_mono_ns() + 1000000000);
+    assert_int_equal(n_sent, 3); /* 120 channels, 50 per request */
+    int book = 0, trade = 0;
+    for (int i = 0; i < n_sent; i++) {
+        assert_non_null(strstr(sent[i], "\"method\":\"subscribe\""));
+        for (const char *p = sent[i]; (p = strstr(p, "\"book.")) != NULL; p++)
+            book++;
+        for (const char *p = sent[i]; (p = strstr(p, "\"trade.")) != NULL; p++)
+            trade++;
+    }
+    assert_int_equal(book, 60);
+    assert_int_equal(trade, 60);
+    assert_non_null(strstr(sent[0], "\"book.S00_USDT.150\""));
+    b.o->venue->on_tick(&b.o->h, tg_clock_mono_ns() + 3000000000LL);
+    assert_int_equal(n_sent, 3);
+    cx_close(&b);
+}
+
+#define BOOK(sym, t, bids, asks)                                                                   \
+    "{\"code\":0,\"method\":\"subscribe\",\"result\":{\"instrument_name\":\"" sym                  \
+    "\",\"subscription\":\"book." sym ".150\",\"channel\":\"book\",\"depth\":150,\"data\":[{"      \
+    "\"bids\":" bids ",\"asks\":" asks ",\"t\":" #t "}]}}"
+#define TRADES(sym, data)                                                                          \
+    "{\"code\":0,\"method\":\"subscribe\",\"result\":{\"instrument_name\":\"" sym                  \
+    "\",\"subscription\":\"trade." sym "\",\"channel\":\"trade\",\"data\":" data "}}"
+
+static void test_crypto_com_an_older_push_never_replaces_a_newer_book(void **state)
+{
+    (void)state;
+    cx_t b;
+    cx_open(&b, "BTC_USDT", NULL);
+    uint32_t id = sym_id(&b, "BTC_USDT");
+    assert_int_equal(feed1(&b, BOOK("BTC_USDT", 1000, "[[100,1,1]]", "[[101,1,1]]")), 0);
+    assert_int_equal(feed1(&b, BOOK("BTC_USDT", 900, "[[99,1,1]]", "[[102,1,1]]")), 0);
+    assert_int_equal(TG_STAT_GET(b.o->stats.stale_dropped), 1);
+    assert_int_equal(b.v->book[id].bid.px[0], 100LL * 100000000);
+    assert_int_equal(feed1(&b, BOOK("BTC_USDT", 1000, "[[100.5,2,1]]", "[[101,1,1]]")), 0);
+    assert_int_equal(b.v->book[id].bid.px[0], 10050000000LL); /* equal t: applied */
+    assert_int_equal(feed1(&b, BOOK("BTC_USDT", 1100, "[[98,1,1],[97,3,2]]", "[]")), 0);
+    assert_int_equal(b.v->book[id].bid.n, 2);
+    assert_int_equal(b.v->book[id].ask.n, 0);
+    assert_int_equal(b.v->snapshots[id], 3);
+    assert_int_equal(b.ev[b.n_ev - 1].ts_exch, 1100LL * 1000000);
+    /* a reconnect forgets the time: the first push of the new connection is applied */
+    b.o->venue->on_open(&b.o->h);
+    assert_int_equal(feed1(&b, BOOK("BTC_USDT", 1050, "[[96,1,1]]", "[]")), 0);
+    assert_int_equal(b.v->snapshots[id], 4);
+    assert_int_equal(vrun_errors(&b.o->stats), 0);
+    cx_close(&b);
+}
+
+static void test_crypto_com_trades_are_emitted_oldest_first_and_once(void **state)
+{
+    (void)state;
+    cx_t b;
+    cx_open(&b, "ETH_USDT", NULL);
+    uint32_t id = sym_id(&b, "ETH_USDT");
+    const char *push1 = TRADES(
+        "ETH_USDT", "[{\"d\":3,\"s\":\"SELL\",\"p\":4000.5,\"q\":0.25,\"t\":1637709515137},"
+                    "{\"d\":2,\"s\":\"BUY\",\"p\":\"4000.25\",\"q\":\"1.5\",\"t\":1637709511236},"
+                    "{\"d\":1,\"s\":\"buy\",\"p\":4000,\"q\":2,\"t\":1637709511000}]");
+    assert_int_equal(feed1(&b, push1), 0);
+    assert_int_equal(b.v->trades[id], 3);
+    assert_int_equal(b.v->buys[id], 2);
+    uint64_t ids[3];
+    int k = 0;
+    for (size_t i = 0; i < b.n_ev; i++)
+        if (b.ev[i].kind == TG_EV_TRADE) {
+            assert_true(k < 3);
+            ids[k] = b.ev[i].u.trade_id;
+            assert_int_equal(!!(b.ev[i].flags & TG_EVF_LAST), k == 2);
+            k++;
+        }
+    assert_int_equal(ids[0], 1);
+    assert_int_equal(ids[1], 2);
+    assert_int_equal(ids[2], 3);
+    assert_dec_eq(b.ev[b.n_ev - 1].price, b.ev[b.n_ev - 1].px_scale, "4000.5");
+    assert_int_equal(b.ev[b.n_ev - 1].side, TG_SIDE_SELL);
+    assert_int_equal(b.ev[b.n_ev - 1].ts_exch, 1637709515137LL * 1000000);
+    /* a reconnect: the first push repeats what we had, plus one new trade */
+    b.o->venue->on_open(&b.o->h);
+    assert_int_equal(feed1(&b, push1), 0);
+    assert_int_equal(b.v->trades[id], 3);
+    assert_int_equal(
+        feed1(&b, TRADES("ETH_USDT",
+                         "[{\"d\":4,\"s\":\"SELL\",\"p\":4001,\"q\":1,\"t\":1637709516000},"
+                         "{\"d\":3,\"s\":\"SELL\",\"p\":4000.5,\"q\":0.25,\"t\":1637709515137}]")),
+        0);
+    assert_int_equal(b.v->trades[id], 4);
+    assert_int_equal(TG_STAT_GET(b.o->stats.stale_dropped), 4);
+    assert_int_equal(vrun_errors(&b.o->stats), 0);
+    cx_close(&b);
+}
+
+static void test_crypto_com_bad_input_is_counted(void **state)
+{
+    (void)state;
+    cx_t b;
+    cx_open(&b, "BTC_USDT", NULL);
+    uint32_t id = sym_id(&b, "BTC_USDT");
+    assert_int_equal(feed1(&b, BOOK("BTC_USDT", 1000, "[[100,1,1]]", "[[101,1,1]]")), 0);
+    assert_int_equal(feed1(&b, BOOK("BTC_USDT", 1001, "[[100,\"x\",1]]", "[]")), TG_EDEC_SYNTAX);
+    assert_int_equal(b.v->gaps[id], 1);
+    assert_int_equal(feed1(&b, BOOK("BTC_USDT", 1002, "[[100,-1,1]]", "[]")), TG_EDEC_NEGATIVE);
+    assert_int_equal(feed1(&b, BOOK("XRP_USDT", 1002, "[[100,1,1]]", "[]")), TG_ESYMBOL);
+    assert_int_equal(feed1(&b, "{\"id\":1,\"code\":10004,\"method\":\"subscribe\","
+                               "\"message\":\"BAD_REQUEST\"}"),
+                     TG_EPROTO);
+    assert_int_equal(feed1(&b, "{\"method\":\"public/heartbeat\"}"), TG_EFIELD);
+    assert_int_equal(feed1(&b, "{\"method\":\"subscribe\",\"result\":{\"channel\":\"book\"}}"),
+                     TG_EFIELD);
+    assert_int_equal(feed1(&b, "[1,2]"), TG_EJSON);
+    assert_int_equal(feed1(&b, "{\"method\":"), TG_EJSON);
+    assert_int_equal(
+        feed1(&b, TRADES("BTC_USDT", "[{\"d\":1,\"s\":\"HOLD\",\"p\":1,\"q\":1,\"t\":1}]")),
+        TG_EFIELD);
+    /* acks and channels we do not read */
+    assert_int_equal(feed1(&b, "{\"id\":0,\"code\":0,\"method\":\"subscribe\"}"), 0);
+    assert_int_equal(feed1(&b, "{\"code\":0,\"method\":\"subscribe\",\"result\":{\"instrument_"
+                               "name\":\"BTC_USDT\",\"channel\":\"ticker\",\"data\":[{}]}}"),
+                     0);
+    const feed_stats_t *s = &b.o->stats;
+    assert_int_equal(TG_STAT_GET(s->unhandled), 2);
+    assert_int_equal(TG_STAT_GET(s->err_decimal), 2);
+    assert_int_equal(TG_STAT_GET(s->err_symbol), 1);
+    assert_int_equal(TG_STAT_GET(s->err_venue), 1);
+    assert_int_equal(TG_STAT_GET(s->err_json), 2);
+    assert_int_equal(TG_STAT_GET(s->err_field), 3);
+    assert_int_equal(vrun_accounted(s), TG_STAT_GET(s->frames));
+    /* the book is whole again with the next push */
+    assert_int_equal(feed1(&b, BOOK("BTC_USDT", 1003, "[[100,1,1]]", "[[101,1,1]]")), 0);
+    assert_int_equal(b.v->snapshots[id], 2);
+    cx_close(&b);
+}
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static uint64_t xrand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static void test_crypto_com_fuzzed_frames_are_counted_and_never_crash(void **state)
+{
+    (void)state;
+    feed_offline_t *o = NULL;
+    assert_int_equal(feed_offline_open(&o, rec(), NULL, NULL, 0), 0);
+    vrun_t *v = calloc(1, sizeof(*v));
+    vrun_init(v, o->reg);
+    o->h.out.flush = vrun_sink;
+    o->h.out.ctx = v;
+    static const char *fr[4096];
+    static size_t fl[4096];
+    int nf = 0;
+    int64_t ts;
+    const char *f;
+    size_t n;
+    int rc;
+    while ((rc = feed_tgrec_next(o->rec, &ts, &f, &n)) != 0 && nf < 4096) {
+        if (rc < 0)
+            continue;
+        fr[nf] = f;
+        fl[nf++] = n;
+    }
+    assert_true(nf > 3000);
+    const char *e = getenv("TG_FUZZ_ITERS");
+    int iters = e && atoi(e) > 0 ? atoi(e) : 20000;
+    size_t cap = 1 << 17;
+    char *buf = malloc(cap);
+    for (int it = 0; it < iters; it++) {
+        int k = (int)(xrand() % (uint64_t)nf);
+        size_t len = fl[k] < cap - 64 ? fl[k] : cap - 64;
+        memcpy(buf, fr[k], len);
+        int muts = (int)(xrand() % 4);
+        for (int m = 0; m < muts; m++) {
+            switch (xrand() % 4) {
+            case 0:
+                len = len ? (size_t)(xrand() % len) : 0;
+                break;
+            case 1:
+                if (len)
+                    buf[xrand() % len] ^= (char)(1 << (xrand() % 8));
+                break;
+            case 2:
+                if (len)
+                    buf[xrand() % len] = "[]{},:\"-.e0123456789"[xrand() % 20];
+                break;
+            default:
+                if (len && len + 20 < cap) {
+                    size_t at = xrand() % len;
+                    memmove(buf + at + 20, buf + at, len - at);
+                    memset(buf + at, '9', 20);
+                    len += 20;
+                }
+                break;
+            }
+        }
+        feed_frame(&o->h, buf, len, 1, it);
+        feed_flush(&o->h);
+        if (it % 5000 == 4999)
+            o->venue->on_open(&o->h);
+    }
+    free(buf);
+    print_message("fuzz: frames %llu handled %llu unhandled %llu errors %llu\n",
+                  (unsigned long long)TG_STAT_GET(o->stats.frames),
+                  (unsigned long long)TG_STAT_GET(o->stats.handled),
+                  (unsigned long long)TG_STAT_GET(o->stats.unhandled),
+                  (unsigned long long)vrun_errors(&o->stats));
+    assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
+    assert_true(vrun_errors(&o->stats) > 1000);
+    assert_true(TG_STAT_GET(o->stats.handled) > 1000);
+    feed_offline_close(&o);
+    vrun_free(v);
+    free(v);
+}
+
+static void check_values(cx_t *b, size_t from, uint32_t id, const char *const (*want)[2], int n)
+{
+    int k = 0;
+    for (size_t i = from; i < b->n_ev; i++) {
+        const tg_event_t *e = &b->ev[i];
+        if (e->instr != id || (e->kind != TG_EV_LEVEL && e->kind != TG_EV_TRADE))
+            continue;
+        assert_true(k < n);
+        assert_dec_eq(e->price, e->px_scale, want[k][0]);
+        assert_dec_eq(e->size, e->sz_scale, want[k][1]);
+        k++;
+    }
+    assert_int_equal(k, n);
+}
+
+static void test_crypto_com_extreme_scales_are_exact(void **state)
+{
+    (void)state;
+    tg_instr_reg_t *reg = NULL;
+    assert_int_equal(tg_instr_reg_create(&reg), 0);
+    tg_instr_cfg_t cfg;
+    feed_venue_crypto_com.instr_defaults(&cfg, "x", 150);
+    cfg.px_scale = cfg.sz_scale = 0; /* every value raises the scale */
+    uint32_t unused;
+    const char *syms[] = {"TINY_X", "HUGE_X", "BIG_X"};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(tg_instr_reg_add(reg, "crypto-com", syms[i], &cfg, &unused), 0);
+    cx_t b;
+    cx_open(&b, "TINY_X,HUGE_X,BIG_X", reg);
+    size_t from = b.n_ev;
+    assert_int_equal(feed1(&b, BOOK("TINY_X", 1, "[[1e-12,1e-8,1],[\"0.000000000011\",0.5,1]]",
+                                    "[[3.5E-11,\"12345.12345678\",1],[0.000001,7,1]]")),
+                     0);
+    const char *const tiny[][2] = {{"1e-12", "1e-8"},
+                                   {"0.000000000011", "0.5"},
+                                   {"3.5E-11", "12345.12345678"},
+                                   {"0.000001", "7"}};
+    check_values(&b, from, sym_id(&b, "TINY_X"), tiny, 4);
+    from = b.n_ev;
+    assert_int_equal(feed1(&b, BOOK("HUGE_X", 2, "[[10000000.25,3,1],[9999999.12345678901,0.1,1]]",
+                                    "[[10000001,2.5E+2,1]]")),
+                     0);
+    const char *const huge[][2] = {
+        {"10000000.25", "3"}, {"9999999.12345678901", "0.1"}, {"10000001", "250"}};
+    check_values(&b, from, sym_id(&b, "HUGE_X"), huge, 3);
+    for (size_t i = from; i < b.n_ev; i++)
+        assert_int_equal(b.ev[i].px_scale, 11);
+    from = b.n_ev;
+    assert_int_equal(
+        feed1(&b, BOOK("BIG_X", 3, "[[2.5,1000000000000,1],[2.4,123456789012.123456,1]]",
+                       "[[2.6,1e12,1]]")),
+        0);
+    assert_int_equal(
+        feed1(&b, TRADES("BIG_X", "[{\"d\":\"7\",\"s\":\"SELL\",\"p\":\"0.00000000015\","
+                                  "\"q\":\"999999999999.5\",\"t\":1700000000000}]")),
+        0);
+    const char *const big[][2] = {{"2.5", "1000000000000"},
+                                  {"2.4", "123456789012.123456"},
+                                  {"2.6", "1e12"},
+                                  {"0.00000000015", "999999999999.5"}};
+    check_values(&b, from, sym_id(&b, "BIG_X"), big, 4);
+    assert_int_equal(vrun_errors(&b.o->stats), 0);
+    assert_true(TG_STAT_GET(b.o->stats.rescales) >= 6);
+    from = b.n_ev;
+    assert_true(feed1(&b, BOOK("HUGE_X", 4, "[[10000000.5,1e-19,1]]", "[]")) < 0);
+    assert_int_equal(TG_STAT_GET(b.o->stats.unrepresentable), 1);
+    int fault = 0;
+    for (size_t i = from; i < b.n_ev; i++) {
+        assert_int_not_equal(b.ev[i].kind, TG_EV_LEVEL);
+        fault += b.ev[i].kind == TG_EV_GAP && (b.ev[i].flags & TG_EVF_FAULT);
+    }
+    assert_int_equal(fault, 1);
+    cx_close(&b);
+    tg_instr_reg_destroy(&reg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_crypto_com_is_a_usable_venue),
+        cmocka_unit_test(test_crypto_com_recording_equals_both_oracles_and_never_goes_back_in_time),
+        cmocka_unit_test(test_crypto_com_subscribes_only_after_one_second),
+        cmocka_unit_test(test_crypto_com_an_older_push_never_replaces_a_newer_book),
+        cmocka_unit_test(test_crypto_com_trades_are_emitted_oldest_first_and_once),
+        cmocka_unit_test(test_crypto_com_bad_input_is_counted),
+        cmocka_unit_test(test_crypto_com_fuzzed_frames_are_counted_and_never_crash),
+        cmocka_unit_test(test_crypto_com_extreme_scales_are_exact),
+    };
+    if (!getenv("TG_RECORDINGS"))
+        return 77;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

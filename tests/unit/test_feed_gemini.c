@@ -1,0 +1,647 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Gemini market data v2 handler (feeds/venues/feed_gemini.c): the recorded session in
+ * ../shared/recordings/gemini against the tardis-dev oracle (peer/expected) and the recordings'
+ * own checker (peer/expected-ref: exact strings), the full-book-first rule (changes before it
+ * dropped), an unreadable book message (GAP + paced resubscribe of that symbol), builder resync
+ * requests, trades (taker side, duplicates), auction and heartbeat messages, the in-band REST
+ * symbol details, bad input counted, exact values at extreme scales, and mutated frames handled
+ * without a crash or leak.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../fixtures/venue_run.h"
+#include "book/tg_dec.h"
+#include "book/tg_resync.h"
+#include "feeds/venues/venues.h"
+
+#define GM_REC  "gemini/cryptofeed_57d5f18d_GEMINI.ws.2.tgrec"
+#define GM_PEER "cryptofeed_57d5f18d_GEMINI.ws.2.tgrec.result.json"
+#define GM_REF  "../expected-ref/cryptofeed_57d5f18d_GEMINI.ws.2.tgrec.result.json"
+
+static char pbuf[1024];
+static const char *rec(const char *rel)
+{
+    return vrun_path(pbuf, sizeof(pbuf), "TG_RECORDINGS", rel);
+}
+
+/* ---- synthetic sessions --------------------------------------------------------------------- */
+
+typedef struct cap {
+    char sent[32][1024];
+    int n_sent, reconnects;
+} cap_t;
+
+static int cap_send(void *tctx, const char *text, size_t len)
+{
+    cap_t *c = tctx;
+    if (c->n_sent < 32)
+        snprintf(c->sent[c->n_sent], sizeof(c->sent[0]), "%.*s", (int)len, text);
+    c->n_sent++;
+    return 0;
+}
+
+static void cap_reconnect(void *tctx, const char *why)
+{
+    ((cap_t *)tctx)->reconnects++;
+}
+
+typedef struct syn {
+    feed_offline_t *o;
+    vrun_t v;
+    cap_t cap;
+} syn_t;
+
+static syn_t *syn_open(const char *symbols, tg_instr_reg_t *reg)
+{
+    syn_t *s = calloc(1, sizeof(*s));
+    char hdr[512];
+    snprintf(hdr, sizeof(hdr), "# tgrec 1\n# venue: gemini\n# url: x\n# symbols: %s\n", symbols);
+    assert_int_equal(feed_offline_open_mem(&s->o, hdr, strlen(hdr), NULL, reg, 0), 0);
+    vrun_init(&s->v, s->o->reg);
+    s->v.no_truncate = 1;
+    s->o->h.out.flush = vrun_sink;
+    s->o->h.out.ctx = &s->v;
+    s->o->h.send = cap_send;
+    s->o->h.reconnect = cap_reconnect;
+    s->o->h.tctx = &s->cap;
+    return s;
+}
+
+static void syn_close(syn_t *s)
+{
+    feed_offline_close(&s->o);
+    vrun_free(&s->v);
+    free(s);
+}
+
+static int feed1(syn_t *s, const char *f, int64_t ts)
+{
+    int rc = feed_frame(&s->o->h, f, strlen(f), ts, ts);
+    feed_flush(&s->o->h);
+    return rc;
+}
+
+/* full book (with "trades") when trades != NULL, else level changes */
+static int book(syn_t *s, const char *sym, const char *changes, const char *trades, int64_t ts)
+{
+    char f[8192];
+    if (trades)
+        snprintf(f, sizeof(f),
+                 "{\"auction_events\":[],\"changes\":[%s],\"symbol\":\"%s\",\"trades\":[%s],"
+                 "\"type\":\"l2_updates\"}",
+                 changes, sym, trades);
+    else
+        snprintf(f, sizeof(f), "{\"changes\":[%s],\"symbol\":\"%s\",\"type\":\"l2_updates\"}",
+                 changes, sym);
+    return feed1(s, f, ts);
+}
+
+static int trade(syn_t *s, const char *sym, const char *tid, const char *px, const char *qty,
+                 const char *side, int64_t ts)
+{
+    char f[1024];
+    snprintf(f, sizeof(f),
+             "{\"event_id\":1764551741926942,\"price\":\"%s\",\"quantity\":\"%s\",\"side\":\"%s\","
+             "\"symbol\":\"%s\",\"tid\":%s,\"timestamp\":1786313194672,\"type\":\"trade\"}",
+             px, qty, side, sym, tid);
+    return feed1(s, f, ts);
+}
+
+static int64_t sym_id(syn_t *s, const char *sym)
+{
+    return tg_instr_reg_find(s->o->reg, s->o->h.venue_id, sym, strlen(sym));
+}
+
+/* ---- the recording -------------------------------------------------------------------------- */
+
+static void test_gm_venue_is_offered_with_its_limits(void **state)
+{
+    const feed_venue_t *v = feed_venue_find("gemini");
+    assert_ptr_equal(v, &feed_venue_gemini);
+    assert_non_null(v->on_frame);
+    assert_int_equal(v->max_sends_per_s, 1);
+    assert_string_equal(v->default_url, "wss://api.gemini.com/v2/marketdata");
+}
+
+static void check_oracle(const char *name, int exact)
+{
+    char opath[1024];
+    oracle_t orc;
+    assert_int_equal(oracle_load(vrun_path(opath, sizeof(opath), "TG_PEER_EXPECTED", name), &orc),
+                     0);
+    feed_offline_t *o = NULL;
+    vrun_t *v = calloc(1, sizeof(*v));
+    assert_int_equal(vrun_file(rec(GM_REC), v, &o), 0);
+    assert_int_equal(orc.n_syms, (int)o->h.n_instr);
+    int diffs = 0;
+    for (uint32_t i = 0; i < o->h.n_instr; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(o->reg, o->h.instr[i]);
+        const oracle_sym_t *os = oracle_find(&orc, in->symbol);
+        assert_non_null(os);
+        int ps = feed_px_scale(&o->h, in->id), ss = feed_sz_scale(&o->h, in->id);
+        char what[96];
+        snprintf(what, sizeof(what), "%s bids", in->symbol);
+        diffs += vrun_cmp_side(&v->book[in->id].bid, os->bids, os->n_bids, 10, ps, ss, what);
+        snprintf(what, sizeof(what), "%s asks", in->symbol);
+        diffs += vrun_cmp_side(&v->book[in->id].ask, os->asks, os->n_asks, 10, ps, ss, what);
+        assert_int_equal((long)v->book[in->id].bid.n, os->levels_bids);
+        assert_int_equal((long)v->book[in->id].ask.n, os->levels_asks);
+        assert_int_equal(v->trades[in->id], os->trades);
+        assert_int_equal(v->snapshots[in->id], 1);
+        assert_int_equal(v->gaps[in->id], 0);
+        if (!exact) { /* tardis: sides and amounts too */
+            assert_int_equal(v->buys[in->id], os->buy_trades);
+            assert_int_equal(v->sells[in->id], os->sell_trades);
+            int64_t amount;
+            assert_int_equal(oracle_dec(os->trade_amount, ss, &amount, NULL), 0);
+            assert_int_equal(v->trade_sz[in->id], amount);
+        }
+    }
+    assert_int_equal(diffs, 0);
+    assert_int_equal(TG_STAT_GET(o->stats.frames), o->rec->data_lines);
+    assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
+    assert_int_equal(vrun_errors(&o->stats), 0);
+    assert_int_equal(TG_STAT_GET(o->stats.snapshots), 10);
+    assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 0);
+    assert_int_equal(TG_STAT_GET(o->stats.resyncs), 0);
+    /* 10 REST details of our symbols + 549 changes + 2 trades handled; 2 heartbeats not */
+    assert_int_equal(TG_STAT_GET(o->stats.handled), 10 + 559 + 2);
+    assert_int_equal(TG_STAT_GET(o->stats.unhandled), 2);
+    assert_int_equal(o->sent, 1); /* one l2 subscribe for the 10 symbols */
+    feed_offline_close(&o);
+    vrun_free(v);
+    free(v);
+    oracle_free(&orc);
+}
+
+static void test_gm_recording_equals_the_tardis_oracle(void **state)
+{
+    check_oracle(GM_PEER, 0);
+}
+
+static void test_gm_recording_equals_the_reference_exactly(void **state)
+{
+    check_oracle(GM_REF, 1);
+}
+
+/* ---- synthetic sync rules ------------------------------------------------------------------- */
+
+static void test_gm_subscribes_l2_for_every_symbol_in_one_message(void **state)
+{
+    syn_t *s = syn_open("BTCUSD,ETHUSD", NULL);
+    assert_int_equal(feed_venue_gemini.on_open(&s->o->h), 0);
+    assert_int_equal(s->cap.n_sent, 1);
+    assert_string_equal(s->cap.sent[0], "{\"type\":\"subscribe\",\"subscriptions\":[{\"name\":"
+                                        "\"l2\",\"symbols\":[\"BTCUSD\",\"ETHUSD\"]}]}");
+    syn_close(s);
+}
+
+static void test_gm_changes_before_the_full_book_are_dropped(void **state)
+{
+    syn_t *s = syn_open("BTCUSD", NULL);
+    int64_t id = sym_id(s, "BTCUSD");
+    assert_int_equal(book(s, "BTCUSD", "[\"buy\",\"100\",\"1\"]", NULL, 1), 0);
+    assert_int_equal(TG_STAT_GET(s->o->stats.stale_dropped), 1);
+    assert_int_equal(s->v.events, 0);
+    assert_int_equal(
+        book(s, "BTCUSD",
+             "[\"buy\",\"100.0\",\"1\"],[\"buy\",\"99\",\"2\"],[\"sell\",\"101\",\"3\"]", "", 2),
+        0);
+    assert_int_equal(s->v.snapshots[id], 1);
+    assert_int_equal(s->v.book[id].bid.n, 2);
+    assert_int_equal(s->v.book[id].ask.n, 1);
+    assert_int_equal(
+        book(s, "BTCUSD", "[\"buy\",\"100\",\"0.0\"],[\"sell\",\"101\",\"0.5\"]", NULL, 3), 0);
+    assert_int_equal(s->v.book[id].bid.n, 1);
+    assert_int_equal(s->v.book[id].bid.px[0], 9900000000);
+    assert_int_equal(s->v.book[id].ask.sz[0], 50000000);
+    /* a second full book replaces, not merges */
+    assert_int_equal(book(s, "BTCUSD", "[\"sell\",\"105\",\"1\"]", "", 4), 0);
+    assert_int_equal(s->v.book[id].bid.n, 0);
+    assert_int_equal(s->v.book[id].ask.px[0], 10500000000);
+    assert_int_equal(s->v.msgs, 3);
+    assert_int_equal(TG_STAT_GET(s->o->stats.handled), 4);
+    syn_close(s);
+}
+
+static void test_gm_unreadable_book_message_gaps_and_resubscribes_paced(void **state)
+{
+    syn_t *s = syn_open("BTCUSD,ETHUSD", NULL);
+    int64_t b = sym_id(s, "BTCUSD"), e = sym_id(s, "ETHUSD");
+    int64_t t = 7000000000;
+    assert_int_equal(book(s, "BTCUSD", "[\"buy\",\"100\",\"1\"]", "", t), 0);
+    assert_int_equal(book(s, "ETHUSD", "[\"buy\",\"10\",\"1\"]", "", t), 0);
+    /* second change unreadable: nothing applies, GAP, unsubscribe now, subscribe a second later
+     * (one message per second; on_open's subscribe used this second) */
+    assert_int_equal(
+        book(s, "BTCUSD", "[\"buy\",\"100\",\"5\"],[\"buy\",\"1e\",\"1\"]", NULL, t + 1),
+        TG_EDEC_SYNTAX);
+    assert_int_equal(s->v.book[b].bid.sz[0], 100000000);
+    assert_int_equal(s->v.gaps[b], 1);
+    assert_int_equal(s->v.gaps[e], 0);
+    assert_int_equal(TG_STAT_GET(s->o->stats.resyncs), 1);
+    assert_int_equal(s->cap.n_sent, 0);
+    feed_venue_gemini.on_tick(&s->o->h, t + 1000000000);
+    assert_int_equal(s->cap.n_sent, 1);
+    assert_string_equal(s->cap.sent[0], "{\"type\":\"unsubscribe\",\"subscriptions\":[{\"name\":"
+                                        "\"l2\",\"symbols\":[\"BTCUSD\"]}]}");
+    assert_int_equal(book(s, "BTCUSD", "[\"buy\",\"100\",\"7\"]", NULL, t + 1100000000), 0);
+    assert_int_equal(s->v.book[b].bid.sz[0], 100000000); /* dropped: waiting */
+    assert_int_equal(TG_STAT_GET(s->o->stats.stale_dropped), 1);
+    assert_int_equal(book(s, "ETHUSD", "[\"buy\",\"10\",\"2\"]", NULL, t + 1200000000), 0);
+    assert_int_equal(s->v.book[e].bid.sz[0], 200000000);
+    feed_venue_gemini.on_tick(&s->o->h, t + 2000000000);
+    assert_int_equal(s->cap.n_sent, 2);
+    assert_string_equal(s->cap.sent[1], "{\"type\":\"subscribe\",\"subscriptions\":[{\"name\":"
+                                        "\"l2\",\"symbols\":[\"BTCUSD\"]}]}");
+    /* the new full book brings it back */
+    assert_int_equal(book(s, "BTCUSD", "[\"buy\",\"101\",\"2\"]", "", t + 2100000000), 0);
+    assert_int_equal(book(s, "BTCUSD", "[\"buy\",\"101\",\"3\"]", NULL, t + 2200000000), 0);
+    assert_int_equal(s->v.book[b].bid.n, 1);
+    assert_int_equal(s->v.book[b].bid.sz[0], 300000000);
+    /* other book errors: bad side, wrong arity, zero price, unknown symbol */
+    assert_int_equal(book(s, "ETHUSD", "[\"bid\",\"10\",\"2\"]", NULL, t + 3000000000), TG_EFIELD);
+    assert_int_equal(s->v.gaps[e], 1);
+    assert_int_equal(book(s, "ETHUSD", "[\"buy\",\"10\"]", "", t + 3000000001), TG_EFIELD);
+    assert_int_equal(book(s, "ETHUSD", "[\"buy\",\"0\",\"1\"]", "", t + 3000000002), TG_EFIELD);
+    assert_int_equal(book(s, "SOLUSD", "[\"buy\",\"1\",\"1\"]", NULL, t + 3000000003), TG_ESYMBOL);
+    assert_int_equal(TG_STAT_GET(s->o->stats.err_field), 3);
+    assert_int_equal(TG_STAT_GET(s->o->stats.err_symbol), 1);
+    assert_int_equal(TG_STAT_GET(s->o->stats.gaps), 2);
+    assert_int_equal(vrun_accounted(&s->o->stats), TG_STAT_GET(s->o->stats.frames));
+    syn_close(s);
+}
+
+static void test_gm_builder_resync_request_resubscribes_the_symbol(void **state)
+{
+    syn_t *s = syn_open("BTCUSD,ETHUSD", NULL);
+    static tg_resync_t rs;
+    s->o->h.resync = &rs;
+    assert_int_equal(feed_venue_gemini.on_open(&s->o->h), 0);
+    s->cap.n_sent = 0;
+    int64_t b = sym_id(s, "BTCUSD");
+    int64_t t = 9000000000;
+    assert_int_equal(book(s, "BTCUSD", "[\"buy\",\"100\",\"1\"]", "", t), 0);
+    feed_venue_gemini.on_tick(&s->o->h, t + 1);
+    assert_int_equal(s->cap.n_sent, 0); /* nothing asked */
+    tg_resync_request(&rs, (uint32_t)b);
+    feed_venue_gemini.on_tick(&s->o->h, t + 2000000000);
+    assert_int_equal(s->cap.n_sent, 1);
+    assert_non_null(strstr(s->cap.sent[0], "unsubscribe"));
+    assert_int_equal(book(s, "BTCUSD", "[\"buy\",\"100\",\"4\"]", NULL, t + 2000000001), 0);
+    assert_int_equal(s->v.book[b].bid.sz[0], 100000000);
+    feed_venue_gemini.on_tick(&s->o->h, t + 3000000000);
+    assert_int_equal(s->cap.n_sent, 2);
+    assert_non_null(strstr(s->cap.sent[1], "\"type\":\"subscribe\""));
+    feed_venue_gemini.on_tick(&s->o->h, t + 4000000000);
+    assert_int_equal(s->cap.n_sent, 2);
+    assert_int_equal(TG_STAT_GET(s->o->stats.resyncs), 1);
+    syn_close(s);
+}
+
+/* Events of one run, kept. */
+typedef struct keep {
+    tg_event_t ev[256];
+    int n;
+} keep_t;
+
+static int keep_sink(void *ctx, const tg_event_t *ev, uint32_t n)
+{
+    keep_t *k = ctx;
+    for (uint32_t i = 0; i < n && k->n < 256; i++)
+        k->ev[k->n++] = ev[i];
+    return 0;
+}
+
+static void test_gm_trades_taker_side_history_seeds_duplicates_dropped(void **state)
+{
+    syn_t *s = syn_open("BTCUSD", NULL);
+    int64_t b = sym_id(s, "BTCUSD");
+    keep_t *k = calloc(1, sizeof(*k));
+    s->o->h.out.flush = keep_sink;
+    s->o->h.out.ctx = k;
+    /* history in the full book: not emitted, tid 500 becomes the baseline */
+    assert_int_equal(book(s, "BTCUSD", "[\"buy\",\"100\",\"1\"]",
+                          "{\"event_id\":1,\"price\":\"9\",\"quantity\":\"1\",\"side\":\"sell\","
+                          "\"symbol\":\"BTCUSD\",\"tid\":500,\"timestamp\":1,\"type\":\"trade\"}",
+                          1),
+                     0);
+    k->n = 0;
+    assert_int_equal(trade(s, "BTCUSD", "499", "65206.29", "0.00007667", "buy", 2), 0);
+    assert_int_equal(k->n, 0);
+    assert_int_equal(TG_STAT_GET(s->o->stats.stale_dropped), 1);
+    assert_int_equal(trade(s, "BTCUSD", "2840141017904555", "65206.29", "0.00007667", "buy", 3), 0);
+    assert_int_equal(trade(s, "BTCUSD", "2840141017904557", "65206.28", "1.5", "sell", 4), 0);
+    assert_int_equal(trade(s, "BTCUSD", "2840141017904557", "65206.28", "1.5", "sell", 5), 0);
+    assert_int_equal(k->n, 2);
+    assert_int_equal(k->ev[0].kind, TG_EV_TRADE);
+    assert_int_equal(k->ev[0].instr, (uint32_t)b);
+    assert_int_equal(k->ev[0].side, TG_SIDE_BUY);
+    assert_int_equal(k->ev[0].price, 6520629000000);
+    assert_int_equal(k->ev[0].size, 7667);
+    assert_int_equal(k->ev[0].u.trade_id, 2840141017904555ull);
+    assert_int_equal(k->ev[0].seq, 1764551741926942ull);
+    assert_int_equal(k->ev[0].ts_exch, 1786313194672000000);
+    assert_true(k->ev[0].flags & TG_EVF_LAST);
+    assert_int_equal(k->ev[1].side, TG_SIDE_SELL);
+    assert_int_equal(TG_STAT_GET(s->o->stats.stale_dropped), 2);
+    /* bad trades: side, tid, time, price */
+    assert_int_equal(trade(s, "BTCUSD", "2840141017904559", "1", "1", "auction", 6), TG_EFIELD);
+    assert_int_equal(trade(s, "BTCUSD", "\"x\"", "1", "1", "buy", 6), TG_EFIELD);
+    assert_int_equal(trade(s, "BTCUSD", "-5", "1", "1", "buy", 6), TG_EFIELD);
+    assert_int_equal(trade(s, "BTCUSD", "2840141017904561", "1,5", "1", "buy", 6), TG_EDEC_SYNTAX);
+    assert_int_equal(trade(s, "XRPUSD", "2840141017904563", "1", "1", "buy", 6), TG_ESYMBOL);
+    assert_int_equal(k->n, 2);
+    free(k);
+    syn_close(s);
+}
+
+static void test_gm_heartbeats_auctions_and_errors_are_counted_once(void **state)
+{
+    syn_t *s = syn_open("BTCUSD", NULL);
+    int64_t b = sym_id(s, "BTCUSD");
+    assert_int_equal(book(s, "BTCUSD", "[\"buy\",\"100\",\"1\"],[\"sell\",\"101\",\"1\"]", "", 1),
+                     0);
+    assert_int_equal(feed1(s, "{\"timestamp\":1786313195331,\"type\":\"heartbeat\"}", 2), 0);
+    /* auction events change no level */
+    assert_int_equal(feed1(s,
+                           "{\"type\":\"auction_open\",\"symbol\":\"BTCUSD\",\"auction_open_ms\":"
+                           "1,\"auction_time_ms\":2,\"first_indicative_ms\":3,\"last_cancel_time_"
+                           "ms\":4}",
+                           3),
+                     0);
+    assert_int_equal(feed1(s,
+                           "{\"type\":\"auction_indicative\",\"symbol\":\"BTCUSD\",\"result\":"
+                           "\"success\",\"indicative_price\":\"100.5\",\"indicative_quantity\":"
+                           "\"3\"}",
+                           4),
+                     0);
+    assert_int_equal(feed1(s,
+                           "{\"type\":\"auction_result\",\"symbol\":\"BTCUSD\",\"result\":"
+                           "\"success\",\"auction_price\":\"100.5\",\"auction_quantity\":\"3\"}",
+                           5),
+                     0);
+    assert_int_equal(feed1(s, "{\"type\":\"candles_1m_updates\",\"symbol\":\"BTCUSD\"}", 6), 0);
+    assert_int_equal(TG_STAT_GET(s->o->stats.unhandled), 5);
+    assert_int_equal(s->v.book[b].bid.n, 1);
+    assert_int_equal(s->v.trades[b], 0);
+    assert_int_equal(feed1(s, "{\"type\":\"error\",\"reason\":\"InvalidJson\"}", 7), TG_EPROTO);
+    assert_int_equal(TG_STAT_GET(s->o->stats.err_venue), 1);
+    assert_int_equal(feed1(s, "{\"type\":\"l2_updates\",\"symbol\":\"BTCUSD\",", 8), TG_EJSON);
+    assert_int_equal(feed1(s, "{\"type\":\"trade\"} 1", 8), TG_EJSON);
+    assert_int_equal(feed1(s, "\"heartbeat\"", 8), TG_EJSON);
+    assert_int_equal(TG_STAT_GET(s->o->stats.err_json), 3);
+    assert_int_equal(feed1(s, "{\"symbol\":\"BTCUSD\"}", 9), TG_EFIELD);
+    assert_int_equal(feed1(s, "{\"type\":\"l2_updates\",\"changes\":[]}", 9), TG_EFIELD);
+    assert_int_equal(TG_STAT_GET(s->o->stats.err_field), 2);
+    assert_int_equal(TG_STAT_GET(s->o->stats.frames), 12);
+    assert_int_equal(vrun_accounted(&s->o->stats), 12);
+    syn_close(s);
+}
+
+/* ---- exact values at extreme scales --------------------------------------------------------- */
+
+typedef struct xval {
+    const char *px, *sz, *want_px, *want_sz;
+} xval_t;
+
+static void check_exact(const keep_t *k, uint8_t kind, const xval_t *xv, int n)
+{
+    int j = 0;
+    for (int i = 0; i < k->n && j < n; i++) {
+        const tg_event_t *e = &k->ev[i];
+        if (e->kind != kind)
+            continue;
+        char p[TG_DEC_STR_MAX], s[TG_DEC_STR_MAX];
+        assert_true(e->flags & TG_EVF_SCALED);
+        tg_dec_format(e->price, (int)e->px_scale, p);
+        tg_dec_format(e->size, (int)e->sz_scale, s);
+        if (strcmp(p, xv[j].want_px) || strcmp(s, xv[j].want_sz))
+            fail_msg("value %d: sent %s x %s, got %s x %s (scales %u/%u)", j, xv[j].px, xv[j].sz, p,
+                     s, e->px_scale, e->sz_scale);
+        j++;
+    }
+    assert_int_equal(j, n);
+}
+
+static void changes_of(const xval_t *xv, int n, char *out, size_t cap)
+{
+    size_t k = 0;
+    out[0] = 0;
+    for (int i = 0; i < n; i++)
+        k += (size_t)snprintf(out + k, cap - k, "%s[\"%s\",\"%s\",\"%s\"]", i ? "," : "",
+                              i % 2 ? "sell" : "buy", xv[i].px, xv[i].sz);
+}
+
+static void test_gm_extreme_scales_are_exact(void **state)
+{
+    tg_instr_reg_t *reg;
+    assert_int_equal(tg_instr_reg_create(&reg), 0);
+    tg_instr_cfg_t cfg;
+    tg_instr_cfg_defaults(&cfg);
+    cfg.px_scale = 0;
+    cfg.sz_scale = 0;
+    uint32_t id;
+    assert_int_equal(tg_instr_reg_add(reg, "gemini", "BIGUSD", &cfg, &id), 0);
+    syn_t *s = syn_open("BIGUSD,TINYUSD,METAUSD", reg);
+    keep_t *k = calloc(1, sizeof(*k));
+    s->o->h.out.flush = keep_sink;
+    s->o->h.out.ctx = k;
+    char ch[2048];
+    /* one full book: the first level with no decimals, later 2 and 11 places */
+    static const xval_t big[] = {
+        {"10000000", "1000000000000", "10000000", "1000000000000"},
+        {"9999999.99", "0.5", "9999999.99", "0.5"},
+        {"0.00000000001", "0.000001", "0.00000000001", "0.000001"},
+        {"1234567.89012345678", "999999999999.999999", "1234567.89012345678",
+         "999999999999.999999"},
+        {"5.0E+6", "2.5e3", "5000000", "2500"},
+    };
+    changes_of(big, 5, ch, sizeof(ch));
+    assert_int_equal(book(s, "BIGUSD", ch, "", 1), 0);
+    check_exact(k, TG_EV_LEVEL, big, 5);
+    assert_int_equal(k->ev[k->n - 1].px_scale, 11);
+    assert_int_equal(k->ev[k->n - 1].sz_scale, 6);
+    /* 1e8 at scale 11 does not fit an int64: the book faults loudly */
+    k->n = 0;
+    assert_int_equal(book(s, "BIGUSD", "[\"buy\",\"100000000\",\"1\"]", NULL, 2), TG_EDEC_RANGE);
+    assert_true(k->n >= 1);
+    assert_int_equal(k->ev[0].kind, TG_EV_GAP);
+    assert_true(k->ev[0].flags & TG_EVF_FAULT);
+    /* default scales 8/8: 1e-12 prices, 1e-8 sizes, up to 16 places, INT64_MAX exactly */
+    static const xval_t tiny[] = {
+        {"0.000000000001", "0.00000001", "0.000000000001", "0.00000001"},
+        {"0.0000000012345678", "123456789.12345678", "0.0000000012345678", "123456789.12345678"},
+        {"0.50", "1.000", "0.5", "1"},
+        {"922.3372036854775807", "0.10000000", "922.3372036854775807", "0.1"},
+        {"1e-12", "1E-8", "0.000000000001", "0.00000001"},
+    };
+    k->n = 0;
+    changes_of(tiny, 5, ch, sizeof(ch));
+    assert_int_equal(book(s, "TINYUSD", ch, "", 3), 0);
+    check_exact(k, TG_EV_LEVEL, tiny, 5);
+    assert_int_equal(k->ev[k->n - 1].px_scale, 16);
+    k->n = 0;
+    static const xval_t trd[] = {
+        {"0.000000000007", "1000000000.5", "0.000000000007", "1000000000.5"}};
+    assert_int_equal(trade(s, "TINYUSD", "77", trd[0].px, trd[0].sz, "buy", 4), 0);
+    check_exact(k, TG_EV_TRADE, trd, 1);
+    /* in-band REST details raise the scales before any data (tick_size = quantity step) */
+    assert_int_equal(feed_sz_scale(&s->o->h, (uint32_t)sym_id(s, "METAUSD")), 8);
+    assert_int_equal(
+        feed1(s,
+              "{\"rest\":\"https://api.gemini.com/v1/symbols/details/metausd\","
+              "\"generated\":true,\"data\":{\"symbol\":\"METAUSD\",\"tick_size\":1e-10,"
+              "\"quote_increment\":0.000000001,\"status\":\"open\"}}",
+              5),
+        0);
+    assert_int_equal(feed_sz_scale(&s->o->h, (uint32_t)sym_id(s, "METAUSD")), 10);
+    assert_int_equal(feed_px_scale(&s->o->h, (uint32_t)sym_id(s, "METAUSD")), 9);
+    /* 1e12 at the default size scale 8 is 1e20: unrepresentable, loud */
+    k->n = 0;
+    assert_int_equal(book(s, "METAUSD", "[\"buy\",\"1\",\"1000000000000\"]", "", 6), TG_EDEC_RANGE);
+    assert_int_equal(k->ev[0].kind, TG_EV_GAP);
+    assert_true(k->ev[0].flags & TG_EVF_FAULT);
+    assert_int_equal(TG_STAT_GET(s->o->stats.unrepresentable), 2);
+    assert_int_equal(TG_STAT_GET(s->o->stats.err_decimal), 2);
+    assert_int_equal(vrun_accounted(&s->o->stats), TG_STAT_GET(s->o->stats.frames));
+    free(k);
+    syn_close(s);
+    tg_instr_reg_destroy(&reg);
+}
+
+/* ---- fuzz ----------------------------------------------------------------------------------- */
+
+static uint64_t rng = 0xD1B54A32D192ED03ull;
+/* TG_FUZZ_SEED=<n> picks another sequence of mutations; TG_FUZZ_ITERS=<n> runs longer. */
+static int fuzz_iters(int dflt)
+{
+    const char *e = getenv("TG_FUZZ_SEED");
+    if (e && strtoull(e, NULL, 0))
+        rng = strtoull(e, NULL, 0);
+    e = getenv("TG_FUZZ_ITERS");
+    return e && atoi(e) > 0 ? atoi(e) : dflt;
+}
+
+static uint64_t xrand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static size_t mutate(char *b, size_t len)
+{
+    switch (xrand() % 6) {
+    case 0:
+        for (int j = 0; j < 1 + (int)(xrand() % 4); j++)
+            b[xrand() % len] = (char)(xrand() & 0xff);
+        return len;
+    case 1:
+        return xrand() % len;
+    case 2:
+        for (size_t j = xrand() % len; j < len; j++)
+            if (strchr("[]{}\",:", b[j])) {
+                b[j] = "[]{}\",:x"[xrand() % 8];
+                break;
+            }
+        return len;
+    case 3:
+        for (size_t j = xrand() % len; j < len; j++)
+            if (b[j] >= '0' && b[j] <= '9') {
+                b[j] = (char)('0' + xrand() % 10);
+                break;
+            }
+        return len;
+    case 4: /* a key or a side renamed */
+        for (size_t j = xrand() % len; j + 1 < len; j++)
+            if (b[j] == '"' && b[j + 1] >= 'a' && b[j + 1] <= 'z') {
+                b[j + 1] = 'Q';
+                break;
+            }
+        return len;
+    default: {
+        for (size_t j = xrand() % len; j < len; j++)
+            if (b[j] >= '0' && b[j] <= '9') {
+                memmove(b + j + 21, b + j, len - j);
+                memcpy(b + j, xrand() % 2 ? "999999999999999999999" : "0.0000000000000000001", 21);
+                return len + 21;
+            }
+        return len;
+    }
+    }
+}
+
+static void test_gm_mutated_frames_never_crash_and_are_all_counted(void **state)
+{
+    int iters = fuzz_iters(30000);
+    feed_offline_t *o = NULL;
+    assert_int_equal(feed_offline_open(&o, rec(GM_REC), NULL, NULL, 0), 0);
+    vrun_t *v = calloc(1, sizeof(*v));
+    vrun_init(v, o->reg);
+    o->h.out.flush = vrun_sink;
+    o->h.out.ctx = v;
+    size_t nf = o->rec->data_lines, k = 0;
+    const char **fr = calloc(nf, sizeof(*fr));
+    size_t *fl = calloc(nf, sizeof(*fl));
+    size_t maxl = 0;
+    int64_t ts;
+    while (k < nf && feed_tgrec_next(o->rec, &ts, &fr[k], &fl[k]) == 1) {
+        if (fl[k] > maxl)
+            maxl = fl[k];
+        k++;
+    }
+    nf = k;
+    char *b = malloc(maxl + 64);
+    for (int it = 0; it < iters; it++) {
+        size_t i = xrand() % nf;
+        size_t len = fl[i];
+        memcpy(b, fr[i], len);
+        if (len && xrand() % 8)
+            len = mutate(b, len);
+        b[len] = 0;
+        feed_frame(&o->h, b, len, it, (int64_t)it * 100000000);
+        feed_flush(&o->h);
+        if (it % 1000 == 999)
+            feed_venue_gemini.on_tick(&o->h, (int64_t)it * 100000000);
+    }
+    free(b);
+    assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
+    assert_true(TG_STAT_GET(o->stats.handled) > 0);
+    assert_true(vrun_errors(&o->stats) > 0);
+    assert_true(TG_STAT_GET(o->stats.resyncs) > 0);
+    free(fr);
+    free(fl);
+    feed_offline_close(&o);
+    vrun_free(v);
+    free(v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gm_venue_is_offered_with_its_limits),
+        cmocka_unit_test(test_gm_recording_equals_the_tardis_oracle),
+        cmocka_unit_test(test_gm_recording_equals_the_reference_exactly),
+        cmocka_unit_test(test_gm_subscribes_l2_for_every_symbol_in_one_message),
+        cmocka_unit_test(test_gm_changes_before_the_full_book_are_dropped),
+        cmocka_unit_test(test_gm_unreadable_book_message_gaps_and_resubscribes_paced),
+        cmocka_unit_test(test_gm_builder_resync_request_resubscribes_the_symbol),
+        cmocka_unit_test(test_gm_trades_taker_side_history_seeds_duplicates_dropped),
+        cmocka_unit_test(test_gm_heartbeats_auctions_and_errors_are_counted_once),
+        cmocka_unit_test(test_gm_extreme_scales_are_exact),
+        cmocka_unit_test(test_gm_mutated_frames_never_crash_and_are_all_counted),
+    };
+    if (!getenv("TG_RECORDINGS") || !getenv("TG_PEER_EXPECTED")) {
+        fprintf(stderr, "TG_RECORDINGS / TG_PEER_EXPECTED not set\n");
+        return 77;
+    }
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

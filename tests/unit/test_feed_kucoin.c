@@ -1,0 +1,663 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * KuCoin spot handler (feeds/venues/feed_kucoin.c): no recording exists, so everything here
+ * is synthetic frames written from KuCoin's documentation: the bullet-public connect answer
+ * (token, endpoint, ping interval), level2 calibration (buffering, snapshot sequence,
+ * straddling updates applied from their newer changes, price-0 sequence updates, gaps,
+ * too-old snapshots, REST answers), match trades, subscribe limits (100 symbols per topic
+ * message, 300 topics per connection, 10 messages per second), pings, bad input, mutated
+ * frames, and exact prices at extreme scales.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "book/tg_dec.h"
+#include "feeds/venues/feed_kucoin.h"
+#include "feeds/venues/venues.h"
+#include "tests/fixtures/ref_book.h"
+#include "tests/unit/feed_venue_util.h"
+
+#define CPX 10 /* test-side common scales: every event is rescaled to these */
+#define CSZ 10
+
+/* ---- a sink that keeps every event and one book per instrument at common scales ---- */
+
+typedef struct gk {
+    feed_offline_t *o;
+    tg_event_t *ev;
+    size_t n_ev, cap_ev;
+    ref_book_t book[FV_MAX_INSTR];
+    long trades[FV_MAX_INSTR], buys[FV_MAX_INSTR], gaps[FV_MAX_INSTR], clears[FV_MAX_INSTR];
+    long diff_msgs[FV_MAX_INSTR]; /* applied non-snapshot book messages */
+    int64_t amount[FV_MAX_INSTR];
+    long in_msg, bad_scale;
+    fv_cap_t cap;
+} gk_t;
+
+static int gk_sink(void *ctx, const tg_event_t *ev, uint32_t n)
+{
+    gk_t *g = ctx;
+    for (uint32_t i = 0; i < n; i++) {
+        tg_event_t e = ev[i];
+        if (e.instr >= FV_MAX_INSTR)
+            return -1;
+        if (g->n_ev == g->cap_ev) {
+            g->cap_ev = g->cap_ev ? g->cap_ev * 2 : 1024;
+            g->ev = realloc(g->ev, g->cap_ev * sizeof(*g->ev));
+        }
+        g->ev[g->n_ev++] = e;
+        if (!(e.flags & TG_EVF_SCALED))
+            g->bad_scale++;
+        if (e.kind == TG_EV_LEVEL || e.kind == TG_EV_TRADE) {
+            if (tg_dec_rescale(e.price, (int)e.px_scale, CPX, &e.price) < 0 ||
+                tg_dec_rescale(e.size, (int)e.sz_scale, CSZ, &e.size) < 0)
+                g->bad_scale++; /* not at the common scales (the extreme-scale test) */
+        }
+        ref_book_apply(&g->book[e.instr], &e);
+        if (e.kind == TG_EV_TRADE) {
+            g->trades[e.instr]++;
+            g->amount[e.instr] += e.size;
+            g->buys[e.instr] += e.side == TG_SIDE_BUY;
+        } else if (e.kind == TG_EV_GAP) {
+            g->gaps[e.instr]++;
+        } else if (e.kind == TG_EV_BOOK_CLEAR) {
+            g->clears[e.instr]++;
+        }
+        g->in_msg++;
+        if (e.flags & TG_EVF_LAST) {
+            if ((e.kind == TG_EV_LEVEL || e.kind == TG_EV_END) && !(e.flags & TG_EVF_SNAPSHOT))
+                g->diff_msgs[e.instr]++;
+            g->in_msg = 0;
+        }
+    }
+    return 0;
+}
+
+static void gk_close(gk_t *g)
+{
+    for (int i = 0; i < FV_MAX_INSTR; i++)
+        ref_book_free(&g->book[i]);
+    free(g->ev);
+    feed_offline_close(&g->o);
+    free(g);
+}
+
+/* A handler on an in-memory tgrec without data lines: synthetic frames only. */
+static gk_t *gk_open(const char *venue, const char *symbols)
+{
+    char hdr[4200];
+    int n = snprintf(hdr, sizeof(hdr), "# tgrec 1\n# venue: %s\n# symbols: %s\n", venue, symbols);
+    assert_true(n > 0 && (size_t)n < sizeof(hdr));
+    gk_t *g = calloc(1, sizeof(*g));
+    assert_int_equal(feed_offline_open_mem(&g->o, hdr, (size_t)n, NULL, NULL, 0), 0);
+    g->o->h.out.flush = gk_sink;
+    g->o->h.out.ctx = g;
+    fv_capture(&g->o->h, &g->cap);
+    return g;
+}
+
+static uint32_t gk_id(gk_t *g, const char *sym)
+{
+    int64_t id = tg_instr_reg_find(g->o->reg, g->o->h.venue_id, sym, strlen(sym));
+    assert_true(id >= 0);
+    return (uint32_t)id;
+}
+
+static uint32_t gk_slot(gk_t *g, const char *sym)
+{
+    uint32_t id = gk_id(g, sym);
+    for (uint32_t i = 0; i < g->o->h.n_instr; i++)
+        if (g->o->h.instr[i] == id)
+            return i;
+    fail();
+    return 0;
+}
+
+static int gk_frame(gk_t *g, const char *s)
+{
+    int rc = feed_frame(&g->o->h, s, strlen(s), 1000, 1000);
+    feed_flush(&g->o->h);
+    return rc;
+}
+
+static int gk_rest(gk_t *g, uint64_t tag, int status, const char *body)
+{
+    int rc = feed_rest(&g->o->h, tag, status, body, strlen(body), 2000, 2000);
+    feed_flush(&g->o->h);
+    return rc;
+}
+
+/* the book level i of a side as exact text */
+static const char *gk_px(gk_t *g, const char *sym, int bid, size_t i, char *buf)
+{
+    const ref_side_t *s = bid ? &g->book[gk_id(g, sym)].bid : &g->book[gk_id(g, sym)].ask;
+    assert_true(i < s->n);
+    tg_dec_format(s->px[i], CPX, buf);
+    return buf;
+}
+
+static const char *gk_sz(gk_t *g, const char *sym, int bid, size_t i, char *buf)
+{
+    const ref_side_t *s = bid ? &g->book[gk_id(g, sym)].bid : &g->book[gk_id(g, sym)].ask;
+    assert_true(i < s->n);
+    tg_dec_format(s->sz[i], CSZ, buf);
+    return buf;
+}
+
+/* A trade.l2update frame; changes are "[\"px\",\"sz\",\"seq\"],..." lists. */
+static void kc_upd(char *out, size_t cap, const char *sym, uint64_t start, uint64_t end,
+                   const char *bids, const char *asks)
+{
+    snprintf(out, cap,
+             "{\"type\":\"message\",\"topic\":\"/market/level2:%s\",\"subject\":\"trade.l2update\","
+             "\"data\":{\"changes\":{\"asks\":[%s],\"bids\":[%s]},\"sequenceEnd\":%llu,"
+             "\"sequenceStart\":%llu,\"symbol\":\"%s\",\"time\":1663747970273}}",
+             sym, asks, bids, (unsigned long long)end, (unsigned long long)start, sym);
+}
+
+/* The in-band REST snapshot, as a recorder would write it (REST body with code + data). */
+static void kc_snap(char *out, size_t cap, const char *sym, uint64_t seq, const char *bids,
+                    const char *asks)
+{
+    snprintf(out, cap,
+             "{\"stream\":\"/market/level2:%s@depthSnapshot\",\"generated\":true,\"data\":"
+             "{\"code\":\"200000\",\"data\":{\"time\":1550653727731,\"sequence\":\"%llu\","
+             "\"bids\":[%s],\"asks\":[%s]}}}",
+             sym, (unsigned long long)seq, bids, asks);
+}
+
+static const char bullet[] =
+    "{\"code\":\"200000\",\"data\":{\"token\":\"2neAiuYvAU61ZDXANAGAsiL4-iAExhsBXZxftpOeh_"
+    "55i3Ysy2q2"
+    "LEsEWU64mdzUOPusi34M_wGoSf7iNyEWJ4aBZXpWhrmY9jKtqkdWoFa75w3istPvPtiYB9J6i9GjsxUuhPw3Blq6rhZ"
+    "lGykT3Vp1phUafnulOOpts-MEmEF-3bpfetLOAjsMMBS5qwTWJBvJHl5Vs9Y=.gJEIAywPXFr_4L-WG10eug==\","
+    "\"instanceServers\":[{\"endpoint\":\"wss://ws-api-spot.kucoin.com/\",\"encrypt\":true,"
+    "\"protocol\":\"websocket\",\"pingInterval\":18000,\"pingTimeout\":10000}]}}";
+
+static void test_kucoin_is_found_with_its_published_limits(void **state)
+{
+    const feed_venue_t *v = feed_venue_find("kucoin");
+    assert_ptr_equal(v, &feed_venue_kucoin);
+    assert_non_null(v->on_frame);
+    assert_int_equal(v->max_sends_per_s, 10);       /* 100 messages per 10 s */
+    assert_int_equal(v->max_symbols_per_conn, 150); /* 300 topics, book + match per symbol */
+    assert_string_equal(v->rest_host, "api.kucoin.com");
+}
+
+static void test_kucoin_rest_key_names_the_in_band_answer(void **state)
+{
+    char key[128];
+    assert_int_equal(feed_venue_kucoin.rest_key(
+                         "/api/v1/market/orderbook/level2_100?symbol=BTC-USDT", key, sizeof(key)),
+                     0);
+    assert_string_equal(key, "/market/level2:btc-usdt");
+    assert_int_equal(feed_venue_kucoin.rest_key("/api/v1/bullet-public", key, sizeof(key)),
+                     -ENOENT);
+}
+
+static void test_kucoin_bullet_answer_gives_url_token_and_ping(void **state)
+{
+    feed_kucoin_bullet_t b;
+    assert_int_equal(feed_kucoin_bullet_parse(bullet, strlen(bullet), &b), 0);
+    assert_string_equal(b.endpoint, "wss://ws-api-spot.kucoin.com/");
+    assert_int_equal(strncmp(b.token, "2neAiuYvAU61ZDXANAGAsiL4", 24), 0);
+    assert_int_equal(b.token[strlen(b.token) - 1], '=');
+    assert_int_equal(b.ping_ms, 18000);
+    assert_int_equal(b.ping_timeout_ms, 10000);
+    char url[2048];
+    assert_int_equal(feed_kucoin_connect_url(&b, "abc1", url, sizeof(url)), 0);
+    assert_int_equal(strncmp(url, "wss://ws-api-spot.kucoin.com/?token=2neAiuYvAU61ZD", 50), 0);
+    assert_non_null(strstr(url, "&connectId=abc1"));
+    assert_int_equal(feed_kucoin_connect_url(&b, "abc1", url, 40), -ENOSPC);
+    /* an endpoint with a query already gets '&' */
+    snprintf(b.endpoint, sizeof(b.endpoint), "ws://127.0.0.1:9/rec/x?a=1");
+    assert_int_equal(feed_kucoin_connect_url(&b, "z", url, sizeof(url)), 0);
+    assert_non_null(strstr(url, "/rec/x?a=1&token="));
+    /* bad answers */
+    const char *bad[] = {
+        "{\"code\":\"400100\",\"msg\":\"too many requests\"}",
+        "{\"code\":\"200000\",\"data\":{\"instanceServers\":[{\"endpoint\":\"wss://x/\"}]}}",
+        "{\"code\":\"200000\",\"data\":{\"token\":\"t\",\"instanceServers\":[]}}",
+        "{\"code\":\"200000\",\"data\":{\"token\":\"t\",\"instanceServers\":[{\"endpoint\":"
+        "\"https://x/\"}]}}",
+        "{\"code\":\"200000\",\"data\":{\"token\":\"a b\",\"instanceServers\":[{\"endpoint\":"
+        "\"wss://x/\"}]}}",
+        "{\"code\":\"200000\",\"data\":{\"token\":\"t\",\"instanceServers\":[{\"endpoint\":"
+        "\"wss://x/\",\"pingInterval\":\"soon\"}]}}",
+        "{\"code\":\"200000\",",
+    };
+    int want[] = {TG_EPROTO, TG_EFIELD, TG_EFIELD, TG_EFIELD, TG_EFIELD, TG_EFIELD, TG_EJSON};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(feed_kucoin_bullet_parse(bad[i], strlen(bad[i]), &b), want[i]);
+    /* a minimal answer: ping interval defaults to 18 s */
+    const char *min = "{\"code\":\"200000\",\"data\":{\"token\":\"t\",\"instanceServers\":"
+                      "[{\"endpoint\":\"ws://127.0.0.1:8/\"}]}}";
+    assert_int_equal(feed_kucoin_bullet_parse(min, strlen(min), &b), 0);
+    assert_int_equal(b.ping_ms, 18000);
+}
+
+static void test_kucoin_on_bullet_sets_the_url_and_the_ping_interval(void **state)
+{
+    gk_t *g = gk_open("kucoin", "BTC-USDT");
+    feed_handler_t *h = &g->o->h;
+    char url[2048];
+    assert_int_equal(feed_kucoin_on_bullet(h, 503, "", 0, url, sizeof(url)), TG_EPROTO);
+    const char *b5 = "{\"code\":\"200000\",\"data\":{\"token\":\"tok\",\"instanceServers\":"
+                     "[{\"endpoint\":\"ws://127.0.0.1:8/\",\"pingInterval\":5000}]}}";
+    assert_int_equal(feed_kucoin_on_bullet(h, 200, b5, strlen(b5), url, sizeof(url)), 0);
+    assert_int_equal(strncmp(url, "ws://127.0.0.1:8/?token=tok&connectId=", 38), 0);
+    assert_int_equal(TG_STAT_GET(g->o->stats.frames), 0); /* not a frame */
+    h->venue->on_open(h);
+    g->cap.n_sent = 0;
+    /* pings every interval (5 s here), a little early: about every 3.5 s */
+    int pings = 0;
+    for (int s = 1; s <= 20; s++) {
+        int before = g->cap.n_sent;
+        h->venue->on_tick(h, (int64_t)s * 1000000000LL);
+        if (g->cap.n_sent > before) {
+            assert_non_null(strstr(g->cap.sent[g->cap.n_sent - 1], "\"type\":\"ping\""));
+            pings++;
+        }
+    }
+    assert_true(pings >= 4 && pings <= 6);
+    gk_close(g);
+}
+
+static void test_kucoin_calibration_buffers_filters_and_chains(void **state)
+{
+    gk_t *g = gk_open("kucoin", "BTC-USDT,ETH-USDT");
+    char f[1024], b[64];
+    uint32_t id = gk_id(g, "BTC-USDT");
+    assert_int_equal(gk_frame(g, "{\"id\":\"hQvf8jkno\",\"type\":\"welcome\"}"), 0);
+    kc_upd(f, sizeof(f), "BTC-USDT", 101, 103, "[\"100.5\",\"1\",\"101\"]",
+           "[\"101\",\"2\",\"102\"],[\"102\",\"3\",\"103\"]");
+    assert_int_equal(gk_frame(g, f), 0);
+    assert_int_equal(g->cap.n_rest, 1);
+    assert_string_equal(g->cap.rest[0], "/api/v1/market/orderbook/level2_100?symbol=BTC-USDT");
+    kc_upd(f, sizeof(f), "BTC-USDT", 104, 105, "[\"0\",\"0\",\"104\"]", "[\"101\",\"0\",\"105\"]");
+    assert_int_equal(gk_frame(g, f), 0);
+    assert_int_equal(TG_STAT_GET(g->o->stats.buffered), 2);
+    assert_int_equal(g->n_ev, 0);
+    /* snapshot at 102: the first update straddles it; only its change 103 is newer */
+    kc_snap(f, sizeof(f), "BTC-USDT", 102, "[\"100.5\",\"7\"],[\"100\",\"1\"]",
+            "[\"101\",\"5\"],[\"102\",\"1\"]");
+    assert_int_equal(gk_frame(g, f), 0);
+    assert_int_equal(g->clears[id], 1);
+    assert_string_equal(gk_sz(g, "BTC-USDT", 1, 0, b), "7"); /* 100.5: change 101 is older */
+    assert_int_equal(g->book[id].ask.n, 1);                  /* 101 deleted by change 105 */
+    assert_string_equal(gk_px(g, "BTC-USDT", 0, 0, b), "102");
+    assert_string_equal(gk_sz(g, "BTC-USDT", 0, 0, b), "3"); /* change 103 applied */
+    assert_int_equal(g->diff_msgs[id], 2);
+    assert_int_equal(TG_STAT_GET(g->o->stats.stale_dropped), 0);
+    /* entirely old: dropped; chaining: applied; the price-0 change only moves the sequence */
+    kc_upd(f, sizeof(f), "BTC-USDT", 100, 105, "[\"1\",\"1\",\"105\"]", "");
+    assert_int_equal(gk_frame(g, f), 0);
+    assert_int_equal(TG_STAT_GET(g->o->stats.stale_dropped), 1);
+    kc_upd(f, sizeof(f), "BTC-USDT", 106, 107, "[\"0\",\"0\",\"106\"],[\"100.7\",\"2\",\"107\"]",
+           "");
+    assert_int_equal(gk_frame(g, f), 0);
+    assert_string_equal(gk_px(g, "BTC-USDT", 1, 0, b), "100.7");
+    assert_int_equal(g->book[id].bid.n, 3);
+    const tg_event_t *last = &g->ev[g->n_ev - 1];
+    assert_true(last->flags & TG_EVF_LAST);
+    assert_int_equal(last->seq, 107);
+    assert_int_equal(last->ts_exch, 1663747970273LL * 1000000);
+    /* a late duplicate snapshot changes nothing */
+    kc_snap(f, sizeof(f), "BTC-USDT", 90, "[\"1\",\"1\"]", "");
+    assert_int_equal(gk_frame(g, f), 0);
+    assert_int_equal(g->clears[id], 1);
+    assert_int_equal(g->gaps[id], 0);
+    assert_true(fv_accounted(&g->o->stats));
+    gk_close(g);
+}
+
+static void test_kucoin_sequence_gap_emits_gap_and_resyncs(void **state)
+{
+    gk_t *g = gk_open("kucoin", "BTC-USDT");
+    char f[1024];
+    uint32_t id = gk_id(g, "BTC-USDT");
+    kc_upd(f, sizeof(f), "BTC-USDT", 10, 10, "[\"1.5\",\"1\",\"10\"]", "");
+    gk_frame(g, f);
+    kc_snap(f, sizeof(f), "BTC-USDT", 10, "[\"1.5\",\"2\"]", "[\"2\",\"1\"]");
+    gk_frame(g, f);
+    kc_upd(f, sizeof(f), "BTC-USDT", 11, 12, "[\"1.4\",\"1\",\"12\"]", "");
+    gk_frame(g, f);
+    kc_upd(f, sizeof(f), "BTC-USDT", 14, 15, "[\"1.3\",\"1\",\"15\"]", "");
+    assert_int_equal(gk_frame(g, f), 0);
+    assert_int_equal(g->gaps[id], 1);
+    const tg_event_t *gap = NULL;
+    for (size_t i = 0; i < g->n_ev; i++)
+        if (g->ev[i].kind == TG_EV_GAP)
+            gap = &g->ev[i];
+    assert_non_null(gap);
+    assert_int_equal(gap->seq, 12);
+    assert_int_equal(gap->u.aux, 14);
+    assert_int_equal(g->cap.n_rest, 2);
+    /* the REST answer (tagged) bridges the kept update */
+    const char *body = "{\"code\":\"200000\",\"data\":{\"time\":1550653727731,\"sequence\":\"13\","
+                       "\"bids\":[[\"1.45\",\"9\"]],\"asks\":[[\"2\",\"1\"]]}}";
+    assert_int_equal(gk_rest(g, g->cap.tag[1], 200, body), 0);
+    assert_int_equal(g->clears[id], 2);
+    assert_int_equal(g->book[id].bid.n, 2);
+    assert_int_equal(TG_STAT_GET(g->o->stats.gaps), 1);
+    /* a snapshot older than the buffered updates is not used */
+    kc_upd(f, sizeof(f), "BTC-USDT", 30, 31, "", "");
+    gk_frame(g, f); /* gap (16..29 missing) */
+    assert_int_equal(g->gaps[id], 2);
+    int asked = g->cap.n_rest;
+    kc_snap(f, sizeof(f), "BTC-USDT", 20, "[\"1\",\"1\"]", "");
+    assert_int_equal(gk_frame(g, f), 0);
+    assert_int_equal(g->clears[id], 2);
+    assert_int_equal(g->cap.n_rest, asked + 1);
+    gk_close(g);
+}
+
+static void test_kucoin_rest_failures_and_old_connections(void **state)
+{
+    gk_t *g = gk_open("kucoin", "BTC-USDT,ETH-USDT");
+    char f[1024];
+    uint32_t id = gk_id(g, "ETH-USDT");
+    kc_upd(f, sizeof(f), "ETH-USDT", 5, 6, "[\"3000.1\",\"1\",\"6\"]", "");
+    gk_frame(g, f);
+    uint64_t tag = g->cap.tag[0];
+    assert_int_equal((uint32_t)tag, gk_slot(g, "ETH-USDT"));
+    assert_int_equal(gk_rest(g, tag, 429, "{\"code\":\"429000\"}"), TG_EPROTO);
+    assert_int_equal(gk_rest(g, tag, 200, "{\"code\":\"400100\",\"msg\":\"x\"}"), TG_EPROTO);
+    assert_int_equal(TG_STAT_GET(g->o->stats.err_venue), 2);
+    g->o->venue->on_tick(&g->o->h, 2000 + 1000000000LL);
+    int n = g->cap.n_rest;
+    g->o->venue->on_tick(&g->o->h, 2000 + 3000000000LL);
+    assert_int_equal(g->cap.n_rest, n + 1);
+    uint64_t old = g->cap.tag[g->cap.n_rest - 1];
+    g->o->venue->on_close(&g->o->h, 1, 1);
+    g->o->venue->on_open(&g->o->h);
+    const char *body = "{\"code\":\"200000\",\"data\":{\"time\":1550653727731,\"sequence\":\"6\","
+                       "\"bids\":[[\"3000\",\"2\"]],\"asks\":[[\"3001\",\"1\"]]}}";
+    assert_int_equal(gk_rest(g, old, 200, body), 0);
+    assert_int_equal(g->clears[id], 0);
+    assert_true(fv_accounted(&g->o->stats));
+    gk_close(g);
+}
+
+static void test_kucoin_match_trades(void **state)
+{
+    gk_t *g = gk_open("kucoin", "BTC-USDT");
+    uint32_t id = gk_id(g, "BTC-USDT");
+    assert_int_equal(
+        gk_frame(g, "{\"type\":\"message\",\"topic\":\"/market/match:BTC-USDT\",\"subject\":"
+                    "\"trade.l3match\",\"data\":{\"sequence\":\"1545896669145\",\"type\":\"match\","
+                    "\"symbol\":\"BTC-USDT\",\"side\":\"buy\",\"price\":\"0.08200000000000000000\","
+                    "\"size\":\"0.01022222000000000000\",\"tradeId\":\"5c24c5da03aa673885cd67aa\","
+                    "\"takerOrderId\":\"5c24c5d903aa6772d55b371e\",\"makerOrderId\":"
+                    "\"5c2187d003aa677bd09d5c93\",\"time\":\"1545913818099033203\"}}"),
+        0);
+    assert_int_equal(gk_frame(g, "{\"type\":\"message\",\"topic\":\"/market/match:BTC-USDT\","
+                                 "\"subject\":\"trade.l3match\",\"data\":{\"sequence\":\"7\","
+                                 "\"symbol\":\"BTC-USDT\",\"side\":\"sell\",\"price\":\"67000.1\","
+                                 "\"size\":\"0.5\",\"tradeId\":\"11100000000123\",\"time\":"
+                                 "\"1700000000000000001\"}}"),
+                     0);
+    assert_int_equal(g->n_ev, 2);
+    const tg_event_t *a = &g->ev[0], *b = &g->ev[1];
+    char t[TG_DEC_STR_MAX];
+    assert_int_equal(a->kind, TG_EV_TRADE);
+    assert_int_equal(a->side, TG_SIDE_BUY);
+    assert_true(a->flags & TG_EVF_LAST);
+    tg_dec_format(a->price, (int)a->px_scale, t);
+    assert_string_equal(t, "0.082");
+    tg_dec_format(a->size, (int)a->sz_scale, t);
+    assert_string_equal(t, "0.01022222");
+    assert_int_equal(a->ts_exch, 1545913818099033203LL);
+    assert_int_equal(a->u.trade_id, feed_hash_id("5c24c5da03aa673885cd67aa", 24));
+    assert_int_equal(a->seq, 1545896669145ULL);
+    assert_int_equal(b->side, TG_SIDE_SELL);
+    assert_int_equal(b->u.trade_id, 11100000000123ULL);
+    assert_int_equal(g->trades[id], 2);
+    gk_close(g);
+}
+
+static void test_kucoin_subscribes_respect_the_topic_limits_and_pace(void **state)
+{
+    static char syms[400 * 12];
+    syms[0] = 0;
+    for (int i = 0; i < 250; i++)
+        snprintf(syms + strlen(syms), sizeof(syms) - strlen(syms), "%sC%d-USDT", i ? "," : "", i);
+    gk_t *g = gk_open("kucoin", syms);
+    feed_handler_t *h = &g->o->h;
+    assert_int_equal(h->venue->on_open(h), 0);
+    /* 250 symbols x 2 channels > 300 topics: the first 150 only (logged), 2 + 2 messages */
+    assert_true(g->cap.logs >= 1);
+    assert_int_equal(g->cap.n_sent, 4);
+    int topics = 0;
+    for (int i = 0; i < 4; i++) {
+        const char *m = g->cap.sent[i];
+        assert_non_null(strstr(m, "\"type\":\"subscribe\""));
+        assert_non_null(
+            strstr(m, i < 2 ? "\"topic\":\"/market/level2:C" : "\"topic\":\"/market/match:C"));
+        int n = 1;
+        for (const char *p = strstr(m, "\"topic\":\""); *p && *p != '}'; p++)
+            n += *p == ',' && p[1] == 'C';
+        assert_true(n <= 100);
+        topics += n;
+    }
+    assert_int_equal(topics, 300);
+    assert_non_null(strstr(g->cap.sent[1], "C149-USDT\""));
+    assert_null(strstr(g->cap.sent[1], "C150-USDT"));
+    gk_close(g);
+    /* book only: 40 symbols fit one topic message */
+    syms[0] = 0;
+    for (int i = 0; i < 40; i++)
+        snprintf(syms + strlen(syms), sizeof(syms) - strlen(syms), "%sC%d-USDT", i ? "," : "", i);
+    g = gk_open("kucoin", syms);
+    h = &g->o->h;
+    h->channels = FEED_CH_BOOK;
+    assert_int_equal(h->venue->on_open(h), 0);
+    assert_int_equal(g->cap.n_sent, 1);
+    assert_non_null(strstr(g->cap.sent[0], "C39-USDT\""));
+    gk_close(g);
+}
+
+static void test_kucoin_close_marks_books_stale(void **state)
+{
+    gk_t *g = gk_open("kucoin", "BTC-USDT,ETH-USDT");
+    g->o->venue->on_close(&g->o->h, 5, 5);
+    feed_flush(&g->o->h);
+    assert_int_equal(g->n_ev, 2);
+    assert_int_equal(g->ev[0].kind, TG_EV_STALE);
+    assert_int_equal(g->ev[1].kind, TG_EV_STALE);
+    gk_close(g);
+}
+
+static void test_kucoin_bad_input_is_counted_once(void **state)
+{
+    gk_t *g = gk_open("kucoin", "BTC-USDT");
+    char f[1024];
+    const feed_stats_t *st = &g->o->stats;
+    assert_int_equal(gk_frame(g, "{\"type\":"), TG_EJSON);
+    assert_int_equal(gk_frame(g, "{\"id\":\"1\"}"), TG_EFIELD);
+    assert_int_equal(gk_frame(g, "{\"id\":\"1\",\"type\":\"error\",\"code\":404,\"data\":"
+                                 "\"topic /market/level3:BTC-USDT is not found\"}"),
+                     TG_EPROTO);
+    kc_upd(f, sizeof(f), "DOGE-USDT", 1, 2, "", "");
+    assert_int_equal(gk_frame(g, f), TG_ESYMBOL);
+    kc_upd(f, sizeof(f), "BTC-USDT", 1, 2, "[\"1.x\",\"1\",\"2\"]", "");
+    assert_int_equal(gk_frame(g, f), TG_EDEC_SYNTAX);
+    kc_upd(f, sizeof(f), "BTC-USDT", 3, 2, "", "");
+    assert_int_equal(gk_frame(g, f), TG_EFIELD);
+    kc_upd(f, sizeof(f), "BTC-USDT", 3, 4, "[\"1\",\"1\",\"9\"]", ""); /* change outside 3..4 */
+    assert_int_equal(gk_frame(g, f), TG_EFIELD);
+    assert_int_equal(TG_STAT_GET(st->err_json), 1);
+    assert_int_equal(TG_STAT_GET(st->err_field), 3);
+    assert_int_equal(TG_STAT_GET(st->err_venue), 1);
+    assert_int_equal(TG_STAT_GET(st->err_symbol), 1);
+    assert_int_equal(TG_STAT_GET(st->err_decimal), 1);
+    assert_int_equal(g->n_ev, 0);
+    uint64_t un = TG_STAT_GET(st->unhandled);
+    gk_frame(g, "{\"id\":\"1545910660739\",\"type\":\"ack\"}");
+    gk_frame(g, "{\"id\":\"1545910590801\",\"type\":\"pong\"}");
+    gk_frame(g, "{\"type\":\"message\",\"topic\":\"/market/ticker:BTC-USDT\",\"subject\":"
+                "\"trade.ticker\",\"data\":{}}");
+    assert_int_equal(TG_STAT_GET(st->unhandled), un + 3);
+    assert_true(fv_accounted(st));
+    gk_close(g);
+}
+
+static void test_kucoin_mutated_frames_are_all_counted(void **state)
+{
+    static const char *frames[] = {
+        "{\"type\":\"message\",\"topic\":\"/market/level2:BTC-USDT\",\"subject\":\"trade."
+        "l2update\",\"data\":{\"changes\":{\"asks\":[[\"18906\",\"0.00331\",\"%d\"]],\"bids\":"
+        "[[\"18891.9\",\"0.15688\",\"%d\"]]},\"sequenceEnd\":%d,\"sequenceStart\":%d,\"symbol\":"
+        "\"BTC-USDT\",\"time\":1663747970273}}",
+        "{\"stream\":\"/market/level2:BTC-USDT@depthSnapshot\",\"generated\":true,\"data\":{"
+        "\"code\":\"200000\",\"data\":{\"time\":1550653727731,\"sequence\":\"%d\",\"bids\":[["
+        "\"18890\",\"0.45\"]],\"asks\":[[\"18907\",\"%d.5\"]]}}}",
+        "{\"type\":\"message\",\"topic\":\"/market/match:BTC-USDT\",\"subject\":\"trade.l3match\","
+        "\"data\":{\"sequence\":\"%d\",\"symbol\":\"BTC-USDT\",\"side\":\"buy\",\"price\":\"%d.1\","
+        "\"size\":\"0.01\",\"tradeId\":\"5c24c5da03aa673885cd67aa\",\"time\":"
+        "\"1545913818099033203\"}}",
+    };
+    gk_t *g = gk_open("kucoin", "BTC-USDT");
+    uint64_t seed = 4242;
+    char f[1024], m[1100];
+    const char *e = getenv("TG_FUZZ_ITERS");
+    int iters = e && atoi(e) > 0 ? atoi(e) : 30000;
+    for (int it = 0; it < iters; it++) {
+        int s = it + 1;
+        snprintf(f, sizeof(f), frames[it % 3], s, s, s, s);
+        size_t n = strlen(f);
+        memcpy(m, f, n);
+        if (fv_rand(&seed) % 2 == 0) /* half of them mutated */
+            n = fv_mutate(f, n, m, &seed);
+        const feed_stats_t *st = &g->o->stats;
+        uint64_t acc = fv_errors(st) + TG_STAT_GET(st->handled) + TG_STAT_GET(st->unhandled);
+        feed_frame(&g->o->h, m, n, it, it);
+        feed_flush(&g->o->h);
+        assert_int_equal(fv_errors(st) + TG_STAT_GET(st->handled) + TG_STAT_GET(st->unhandled),
+                         acc + 1);
+        assert_int_equal(g->in_msg, 0);
+        g->n_ev = 0;
+    }
+    assert_true(fv_accounted(&g->o->stats));
+    assert_true(fv_errors(&g->o->stats) > 0);
+    assert_true(TG_STAT_GET(g->o->stats.handled) > (uint64_t)iters / 3);
+    gk_close(g);
+}
+
+static void test_kucoin_extreme_scales_are_exact(void **state)
+{
+    gk_t *g = gk_open("kucoin", "TINY-USDT,HUGE-USDT,MIX-USDT");
+    char f[2048];
+    struct {
+        const char *sym, *px, *sz;
+    } lv[] = {
+        {"TINY-USDT", "0.000000000001", "1000000"},
+        {"TINY-USDT", "0.00000000000123", "0.00000001"},
+        {"HUGE-USDT", "10000000", "1000000000000"},
+        {"HUGE-USDT", "9999999.5", "123456789012.5"},
+        {"MIX-USDT", "12.34", "5"},
+        {"MIX-USDT", "12.34000000001", "0.00000000123"},
+        {"MIX-USDT", "0.1", "7.5"},
+    };
+    g->o->h.scl[gk_id(g, "HUGE-USDT")].sz = 0; /* lot size 1: sizes up to 10^12 fit int64 */
+    g->o->h.scl[gk_id(g, "HUGE-USDT")].px = 0;
+    const char *syms[] = {"TINY-USDT", "HUGE-USDT", "MIX-USDT"};
+    for (int k = 0; k < 3; k++) {
+        char chg[1024] = "";
+        int c = 0;
+        for (size_t i = 0; i < sizeof(lv) / sizeof(lv[0]); i++)
+            if (strcmp(lv[i].sym, syms[k]) == 0) {
+                snprintf(chg + strlen(chg), sizeof(chg) - strlen(chg), "%s[\"%s\",\"%s\",\"%d\"]",
+                         c ? "," : "", lv[i].px, lv[i].sz, 6 + c);
+                c++;
+            }
+        kc_upd(f, sizeof(f), syms[k], 6, 5 + (uint64_t)c, chg, "");
+        assert_int_equal(gk_frame(g, f), 0); /* buffered (one message, mixed decimals) */
+        kc_snap(f, sizeof(f), syms[k], 5, "", "");
+        assert_int_equal(gk_frame(g, f), 0);
+    }
+    int checked = 0;
+    for (size_t i = 0; i < g->n_ev; i++) {
+        const tg_event_t *e = &g->ev[i];
+        if (e->kind != TG_EV_LEVEL)
+            continue;
+        const tg_instr_t *in = tg_instr_reg_get(g->o->reg, e->instr);
+        char px[TG_DEC_STR_MAX], sz[TG_DEC_STR_MAX];
+        tg_dec_format(e->price, (int)e->px_scale, px);
+        tg_dec_format(e->size, (int)e->sz_scale, sz);
+        bool found = false;
+        for (size_t k = 0; k < sizeof(lv) / sizeof(lv[0]); k++)
+            found |= strcmp(lv[k].sym, in->symbol) == 0 && strcmp(lv[k].px, px) == 0 &&
+                     strcmp(lv[k].sz, sz) == 0;
+        if (!found)
+            fail_msg("%s: emitted %s x %s, not an input level", in->symbol, px, sz);
+        checked++;
+    }
+    assert_int_equal(checked, 7);
+    assert_true(TG_STAT_GET(g->o->stats.rescales) >= 3);
+    assert_int_equal(TG_STAT_GET(g->o->stats.unrepresentable), 0);
+    /* too large for the scale TINY-USDT needs: FAULT, never rounded */
+    size_t n0 = g->n_ev;
+    kc_upd(f, sizeof(f), "TINY-USDT", 8, 8, "[\"100000000\",\"1\",\"8\"]", "");
+    assert_true(gk_frame(g, f) < 0);
+    assert_int_equal(TG_STAT_GET(g->o->stats.unrepresentable), 1);
+    bool fault = false;
+    for (size_t i = n0; i < g->n_ev; i++) {
+        assert_int_not_equal(g->ev[i].kind, TG_EV_LEVEL);
+        fault |= g->ev[i].kind == TG_EV_GAP && (g->ev[i].flags & TG_EVF_FAULT);
+    }
+    assert_true(fault);
+    gk_close(g);
+}
+
+static void test_kucoin_hole_in_the_buffer_keeps_the_later_updates(void **state)
+{
+    gk_t *g = gk_open("kucoin", "BTC-USDT");
+    char f[1024], b[32];
+    uint32_t id = gk_id(g, "BTC-USDT");
+    kc_upd(f, sizeof(f), "BTC-USDT", 5, 6, "[\"1\",\"1\",\"6\"]", "");
+    gk_frame(g, f);
+    kc_upd(f, sizeof(f), "BTC-USDT", 7, 7, "[\"2\",\"1\",\"7\"]", "");
+    gk_frame(g, f);
+    kc_upd(f, sizeof(f), "BTC-USDT", 9, 9, "[\"3\",\"1\",\"9\"]", ""); /* 8 is missing */
+    gk_frame(g, f);
+    kc_snap(f, sizeof(f), "BTC-USDT", 6, "[\"0.5\",\"1\"]", "");
+    assert_int_equal(gk_frame(g, f), 0);
+    assert_int_equal(g->gaps[id], 1);
+    const tg_event_t *gap = &g->ev[g->n_ev - 1];
+    assert_int_equal(gap->kind, TG_EV_GAP);
+    assert_int_equal(gap->seq, 7);
+    assert_int_equal(gap->u.aux, 9);
+    kc_snap(f, sizeof(f), "BTC-USDT", 8, "[\"2\",\"4\"]", "");
+    assert_int_equal(gk_frame(g, f), 0);
+    assert_int_equal(g->clears[id], 2);
+    assert_int_equal(g->book[id].bid.n, 2);
+    assert_string_equal(gk_px(g, "BTC-USDT", 1, 0, b), "3");
+    assert_string_equal(gk_sz(g, "BTC-USDT", 1, 1, b), "4");
+    gk_close(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kucoin_is_found_with_its_published_limits),
+        cmocka_unit_test(test_kucoin_rest_key_names_the_in_band_answer),
+        cmocka_unit_test(test_kucoin_bullet_answer_gives_url_token_and_ping),
+        cmocka_unit_test(test_kucoin_on_bullet_sets_the_url_and_the_ping_interval),
+        cmocka_unit_test(test_kucoin_calibration_buffers_filters_and_chains),
+        cmocka_unit_test(test_kucoin_sequence_gap_emits_gap_and_resyncs),
+        cmocka_unit_test(test_kucoin_hole_in_the_buffer_keeps_the_later_updates),
+        cmocka_unit_test(test_kucoin_rest_failures_and_old_connections),
+        cmocka_unit_test(test_kucoin_match_trades),
+        cmocka_unit_test(test_kucoin_subscribes_respect_the_topic_limits_and_pace),
+        cmocka_unit_test(test_kucoin_close_marks_books_stale),
+        cmocka_unit_test(test_kucoin_bad_input_is_counted_once),
+        cmocka_unit_test(test_kucoin_mutated_frames_are_all_counted),
+        cmocka_unit_test(test_kucoin_extreme_scales_are_exact),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
