@@ -81,6 +81,7 @@ void book_candles_init(book_candles_t *cs, const book_candle_cfg_t *cfg)
     for (uint32_t i = 0; i < cs->n; i++) {
         cs->iv[i].c.interval_ns = cfg->interval_ns[i] > 0 ? cfg->interval_ns[i] : TG_NS_PER_SEC;
         cs->iv[i].cur_start = INT64_MIN;
+        cs->iv[i].closed_start = INT64_MIN;
     }
 }
 
@@ -105,6 +106,7 @@ void book_candles_advance(book_candles_t *cs, int64_t t, book_candle_emit_fn emi
         if (v->c.trades && v->c.start_ns + v->c.interval_ns <= t) {
             v->c.vwap = book_candle_vwap(v->c.notional, v->c.volume);
             v->c.closed = 1;
+            v->closed_start = v->c.start_ns;
             if (emit)
                 emit(ctx, &v->c);
             iv_reset(v);
@@ -132,8 +134,18 @@ bool book_candles_trade(book_candles_t *cs, int64_t ts, int64_t price, int64_t s
     for (uint32_t i = 0; i < cs->n; i++) {
         book_candle_iv_t *v = &cs->iv[i];
         book_out_candle_t *c = &v->c;
-        if (book_candle_bucket(ts, c->interval_ns) < v->cur_start)
-            late = true;
+        int64_t tb = book_candle_bucket(ts, c->interval_ns);
+        if (tb < v->cur_start) {
+            if (!c->trades && tb > v->closed_start) {
+                /* Older than the clock (book messages moved it) but no bar of that time was
+                 * emitted and none is open: the trade opens its own bar, which the next later
+                 * time closes (HTX repeats each symbol's last trade, minutes old, when a book
+                 * had already started: it belongs to its own minute, as tardis has it). */
+                v->cur_start = tb;
+            } else {
+                late = true;
+            }
+        }
         if (!c->trades) {
             c->start_ns = v->cur_start;
             c->open = c->high = c->low = c->close = price;

@@ -47,7 +47,8 @@ int book_candle_parse_interval(const char *s, int64_t *ns);
 /** One interval's forming candle (c.trades == 0: nothing formed yet). */
 typedef struct book_candle_iv {
     book_out_candle_t c;
-    int64_t cur_start; /* bucket of the exchange clock */
+    int64_t cur_start;    /* bucket of the exchange clock */
+    int64_t closed_start; /* start of the last candle emitted as closed (INT64_MIN: none) */
 } book_candle_iv_t;
 
 /** All candles of one instrument.  Thread: book. */

@@ -31,8 +31,8 @@ static int parse_u64(const char *v, uint64_t *out)
     return 0;
 }
 
-int tg_cfgkey_set(const tg_cfgkey_t *keys, size_t n, void *cfg, const char *key,
-                  const char *value, char *err, size_t cap)
+int tg_cfgkey_set(const tg_cfgkey_t *keys, size_t n, void *cfg, const char *key, const char *value,
+                  char *err, size_t cap)
 {
     const tg_cfgkey_t *k = tg_cfgkey_find(keys, n, key);
     if (!k) {
@@ -47,8 +47,8 @@ int tg_cfgkey_set(const tg_cfgkey_t *keys, size_t n, void *cfg, const char *key,
         if (!strcmp(value, "1") || !strcasecmp(value, "true") || !strcasecmp(value, "yes") ||
             !strcasecmp(value, "on"))
             b = 1;
-        else if (!strcmp(value, "0") || !strcasecmp(value, "false") ||
-                 !strcasecmp(value, "no") || !strcasecmp(value, "off"))
+        else if (!strcmp(value, "0") || !strcasecmp(value, "false") || !strcasecmp(value, "no") ||
+                 !strcasecmp(value, "off"))
             b = 0;
         else {
             snprintf(err, cap, "%s must be a boolean (true|false): '%s'", key, value);

@@ -39,8 +39,8 @@ int tg_cfgkey_defaults(const tg_cfgkey_t *keys, size_t n, void *cfg);
  * @return 0; -ENOENT (no such key: err says "unknown key 'k'"); TG_ECONFIG (err says why,
  *         with the accepted range: "batch_rows must be 1..10000000: 'x'").
  */
-int tg_cfgkey_set(const tg_cfgkey_t *keys, size_t n, void *cfg, const char *key,
-                  const char *value, char *err, size_t cap);
+int tg_cfgkey_set(const tg_cfgkey_t *keys, size_t n, void *cfg, const char *key, const char *value,
+                  char *err, size_t cap);
 
 /** The current value of key in cfg as it would be written in the file ("5000", "true").
  *  @return 0 or -ENOENT. */

@@ -96,6 +96,13 @@ typedef struct feed_venue {
      *  numbers, id -> price maps) must be rescaled or dropped here. Events kept as tg_event_t
      *  carry their own scale (feed_stamp) and need nothing. */
     void (*on_rescale)(feed_handler_t *h, uint32_t instr, int old_px, int old_sz);
+    /** Optional connect step (KuCoin): before every websocket connect the transport POSTs
+     *  connect_post (a path on the REST host, empty body) and hands the answer to
+     *  on_connect_answer, which writes this attempt's websocket URL into url. Any failure
+     *  (status, answer, URL) ends the attempt like a connect error (backoff, retry). */
+    const char *connect_post;
+    int (*on_connect_answer)(feed_handler_t *h, int status, const char *body, size_t len,
+                             char *url, size_t cap);
     /** Fill per-instrument defaults (scales, depth limit, checksum fn) for a symbol. */
     void (*instr_defaults)(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth);
     /** Allocate venue state for h (h->vstate); symbols are h->instr[0..h->n_instr). */

@@ -21,6 +21,12 @@
  * optional raw hook / capture, venue->on_frame, then feed_flush() pushes the handler's
  * events into the ring with tg_ring_spsc_push_n(). No allocation or lock per message (c->rx
  * only grows, up to max_msg).
+ * Venues with FEED_WIRE_GZIP (HTX) send each message as a binary frame holding one gzip
+ * stream: it is inflated into c->rx right after the compressed bytes (so c->rx grows to hold
+ * both, the text bounded by max_msg) and the text goes on as above; raw hook and capture see
+ * the text, as recordings store it. A frame that does not inflate is counted as a frame the
+ * handler rejected (frames, err_json, handler_errors) and dropped. zlib allocates its state
+ * per message (inflateInit2/inflateEnd, ~10 KB); HTX rates make that negligible.
  *
  * Ring full: retry with doubling sleeps (20 us .. 2 ms) up to ring_wait_us in total (at most
  * 50 ms), then drop the rest of the batch, count ring_full (episodes) and ev_dropped
@@ -50,6 +56,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zlib.h>
 
 #include "book/tg_resync.h"
 
@@ -256,6 +263,7 @@ int feed_conn__rest_get(void *tctx, const char *path, uint64_t tag)
     r->tag = tag;
     r->status = 0;
     r->done = r->overflow = false;
+    r->pre = false;
     r->len = 0;
     const char *base = c->rurl.path;
     size_t bl = strlen(base);
@@ -292,6 +300,9 @@ void feed_conn__reconnect(void *tctx, const char *why)
 /* ---------- lifecycle ---------- */
 
 static void conn_connect(feed_conn_t *c);
+static void ws_resolve(feed_conn_t *c);
+static void pre_start(feed_conn_t *c);
+static void pre_answer(feed_conn_t *c, int status, const char *body, size_t len);
 
 static void schedule_backoff(feed_conn_t *c)
 {
@@ -382,6 +393,21 @@ static void attempt_start(feed_conn_t *c)
             c->resolving++;
         }
     }
+    if (c->venue->connect_post) { /* the websocket URL comes from the connect step */
+        if (!c->has_rest)
+            conn_down(c, "the venue's connect step needs a REST host");
+        else if (c->rest_addr_ok)
+            pre_start(c);
+        else if (!c->resolving)
+            conn_down(c, "resolver queue full");
+        return;
+    }
+    ws_resolve(c);
+}
+
+/* Resolve (or take) the websocket host of c->url, then connect. */
+static void ws_resolve(feed_conn_t *c)
+{
     if (feed_host_is_numeric(c->url.host)) {
         snprintf(c->ws_addr, sizeof(c->ws_addr), "%.63s", c->url.host);
         conn_connect(c);
@@ -392,8 +418,50 @@ static void attempt_start(feed_conn_t *c)
     }
 }
 
+/* The venue's connect step: POST connect_post on the REST host (its answer: rest_finish). */
+static void pre_start(feed_conn_t *c)
+{
+    rest_req_t *r = NULL;
+    for (int i = 0; i < REST_MAX && !r; i++)
+        if (c->rest[i].state == REST_FREE)
+            r = &c->rest[i];
+    if (!r) {
+        conn_down(c, "no REST slot for the connect step");
+        return;
+    }
+    r->kind = KIND_REST;
+    r->c = c;
+    r->wsi = NULL;
+    r->gen = c->gen;
+    r->tag = 0;
+    r->status = 0;
+    r->done = r->overflow = false;
+    r->pre = true;
+    r->len = 0;
+    snprintf(r->path, sizeof(r->path), "%s", c->venue->connect_post);
+    rest_start(r);
+}
+
+/* The connect step's answer: the venue gives this attempt's websocket URL. */
+static void pre_answer(feed_conn_t *c, int status, const char *body, size_t len)
+{
+    char url[FEED_HOST_MAX + FEED_PATH_MAX + 16];
+    int rc = c->venue->on_connect_answer
+                 ? c->venue->on_connect_answer(&c->h, status, body, len, url, sizeof(url))
+                 : TG_EPROTO;
+    if (rc < 0 || feed_url_parse(&c->url, url) < 0) {
+        feed_conn__log(c, FEED_LOG_WARN, "connect step POST %s: status %d, no usable URL",
+                       c->venue->connect_post, status);
+        conn_down(c, "connect step failed");
+        return;
+    }
+    ws_resolve(c);
+}
+
 static void conn_connect(feed_conn_t *c)
 {
+    if (feed_conn__get_state(c) != FEED_CONN_RESOLVING)
+        return;
     struct lws_client_connect_info ci;
     memset(&ci, 0, sizeof(ci));
     ci.context = c->loop->ctx;
@@ -451,6 +519,12 @@ static void resolve_drain(feed_loop_t *l)
                     else
                         c->rest[i].state = REST_FAIL_PENDING;
                 }
+            if (c->venue->connect_post && feed_conn__get_state(c) == FEED_CONN_RESOLVING) {
+                if (c->rest_addr_ok)
+                    pre_start(c);
+                else
+                    conn_down(c, "cannot resolve the REST host for the connect step");
+            }
         } else if (feed_conn__get_state(c) == FEED_CONN_RESOLVING) {
             if (err) {
                 conn_down(c, "DNS lookup failed");
@@ -479,6 +553,21 @@ static void rest_finish(rest_req_t *r, int status)
     }
     if (r->overflow)
         status = 0;
+    if (r->pre) {
+        bool mine = r->gen == c->gen && feed_conn__get_state(c) == FEED_CONN_RESOLVING;
+        if (r->body)
+            r->body[r->len] = 0;
+        r->pre = false;
+        r->state = REST_FREE; /* before pre_answer: it may start requests */
+        char *body = r->body;
+        size_t blen = r->len;
+        r->body = NULL;
+        r->len = r->cap = 0;
+        if (mine)
+            pre_answer(c, status, body ? body : "", blen);
+        free(body);
+        return;
+    }
     if (r->gen != c->gen || !c->opened) {
         TG_STAT_INC(c->ts.rest_dropped);
     } else {
@@ -521,7 +610,7 @@ static void rest_start(rest_req_t *r)
     char hp[FEED_HOST_MAX + 8];
     ci.host = host_header(hp, sizeof(hp), &c->rurl);
     ci.origin = c->rurl.host;
-    ci.method = "GET";
+    ci.method = r->pre ? "POST" : "GET";
     ci.alpn = "http/1.1";
     ci.local_protocol_name = "tg-feed";
     ci.opaque_user_data = r;
@@ -548,6 +637,14 @@ static int rest_callback(rest_req_t *r, struct lws *wsi, enum lws_callback_reaso
         if (!c->loop->stopping)
             feed_conn__log(c, FEED_LOG_WARN, "REST connect error: %s", in ? (const char *)in : "?");
         rest_finish(r, 0);
+        return 0;
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+        if (r->pre) { /* an empty POST body, said explicitly */
+            unsigned char **p = (unsigned char **)in, *end = (*p) + len;
+            if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH,
+                                             (const unsigned char *)"0", 1, p, end))
+                return -1;
+        }
         return 0;
     case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
         r->status = (int)lws_http_client_http_response(wsi);
@@ -616,6 +713,67 @@ static void deliver(feed_conn_t *c, char *buf, size_t len)
     feed_flush(&c->h);
 }
 
+/* Inflate the gzip message c->rx[0..n) into c->rx[n..n + *out) (growing c->rx, the text at
+ * most max_msg bytes). @return 0, -ENOMEM, -EMSGSIZE (over max_msg) or TG_EJSON (not gzip,
+ * corrupt or truncated). */
+static int rx_gunzip(feed_conn_t *c, size_t n, size_t *out)
+{
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    if (inflateInit2(&z, 15 + 32) != Z_OK) /* 15 + 32: gzip or zlib header, detected */
+        return -ENOMEM;
+    size_t limit = n + (size_t)c->cfg.max_msg + 1, done = 0;
+    int rc = 0;
+    for (;;) {
+        if (c->rx_cap <= n + done + 1) {
+            if (c->rx_cap >= limit) {
+                rc = -EMSGSIZE;
+                break;
+            }
+            size_t nc = c->rx_cap * 2 > n + 4096 ? c->rx_cap * 2 : n * 4 + 4096;
+            if (nc > limit)
+                nc = limit;
+            char *nb = realloc(c->rx, nc);
+            if (!nb) {
+                rc = -ENOMEM;
+                break;
+            }
+            c->rx = nb, c->rx_cap = nc;
+        }
+        size_t room = c->rx_cap - n - done - 1;
+        z.next_in = (Bytef *)c->rx + z.total_in;
+        z.avail_in = (uInt)(n - z.total_in);
+        z.next_out = (Bytef *)c->rx + n + done;
+        z.avail_out = room > UINT32_MAX ? UINT32_MAX : (uInt)room;
+        int zr = inflate(&z, Z_NO_FLUSH);
+        done = z.total_out;
+        if (zr == Z_STREAM_END)
+            break;
+        if ((zr != Z_OK && zr != Z_BUF_ERROR) || (z.avail_in == 0 && z.avail_out > 0)) {
+            rc = TG_EJSON; /* corrupt, or the input ended before the stream did */
+            break;
+        }
+    }
+    inflateEnd(&z);
+    *out = done;
+    return rc;
+}
+
+/* A gzip message that did not inflate: counted like a frame the handler rejected. */
+static void rx_gunzip_failed(feed_conn_t *c, size_t n, int rc)
+{
+    TG_STAT_INC(c->ts.rx_frames);
+    TG_STAT_ADD(c->ts.rx_bytes, n);
+    TG_STAT_INC(c->h.stats->frames);
+    TG_STAT_ADD(c->h.stats->bytes, n);
+    TG_STAT_INC(c->ts.handler_errors);
+    uint64_t k = TG_STAT_GET(c->h.stats->err_json);
+    TG_STAT_INC(c->h.stats->err_json);
+    if (k < 10 || k % 1000 == 0)
+        feed_conn__log(c, FEED_LOG_WARN, "%zu-byte binary frame does not inflate (%s, %llu so far)",
+                       n, tg_strerror(rc), (unsigned long long)k + 1);
+}
+
 static int ws_receive(feed_conn_t *c, struct lws *wsi, const char *in, size_t len)
 {
     bool first = lws_is_first_fragment(wsi) != 0;
@@ -659,7 +817,16 @@ static int ws_receive(feed_conn_t *c, struct lws *wsi, const char *in, size_t le
     c->in_rx = true;
     size_t n = c->rx_len;
     c->rx_len = 0;
-    deliver(c, c->rx, n);
+    if ((c->venue->wire & FEED_WIRE_GZIP) && lws_frame_is_binary(wsi)) {
+        size_t text = 0;
+        int rc = rx_gunzip(c, n, &text);
+        if (rc < 0)
+            rx_gunzip_failed(c, n, rc);
+        else
+            deliver(c, c->rx + n, text);
+    } else {
+        deliver(c, c->rx, n);
+    }
     c->in_rx = false;
     return c->want_close ? -1 : 0;
 }

@@ -36,6 +36,7 @@ typedef struct rest_req {
     uint64_t tag;
     int status;
     bool done, overflow;
+    bool pre; /* the venue's connect step (POST connect_post) of generation gen */
     char *body;
     size_t len, cap;
     char path[FEED_PATH_MAX];

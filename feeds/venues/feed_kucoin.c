@@ -845,13 +845,15 @@ static int kc_rest_key(const char *path, char *key, size_t cap)
 
 const feed_venue_t feed_venue_kucoin = {
     .name = "kucoin",
-    /* Not connectable as is: the real URL comes from POST /api/v1/bullet-public
-     * (feed_kucoin_on_bullet); see docs/venues/kucoin.md. */
+    /* Only a placeholder: every connect first POSTs /api/v1/bullet-public (connect_post) and
+     * connects where the answer says (feed_kucoin_on_bullet); see docs/venues/kucoin.md. */
     .default_url = "wss://ws-api-spot.kucoin.com/",
     .rest_host = "api.kucoin.com",
     .max_symbols_per_conn = KC_TOPICS_MAX / 2, /* book + match topic per symbol */
     .max_sends_per_s = KC_SENDS_PS,
     .rest_key = kc_rest_key,
+    .connect_post = FEED_KUCOIN_BULLET_PATH,
+    .on_connect_answer = feed_kucoin_on_bullet,
     .instr_defaults = kc_instr_defaults,
     .init = kc_init,
     .deinit = kc_deinit,

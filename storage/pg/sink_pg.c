@@ -30,7 +30,9 @@ typedef struct sink_pg_cfg {
 } sink_pg_cfg_t;
 
 #define K(k, t, f, mn, mx, d, h)                                                                   \
-    {k, t, offsetof(sink_pg_cfg_t, f), sizeof(((sink_pg_cfg_t *)0)->f), mn, mx, d, h}
+    {                                                                                              \
+        k, t, offsetof(sink_pg_cfg_t, f), sizeof(((sink_pg_cfg_t *)0)->f), mn, mx, d, h            \
+    }
 static const tg_cfgkey_t pg_keys[] = {
     K("enabled", TG_CFG_BOOL, enabled, 0, 1, "true", "store into PostgreSQL"),
     K("conninfo", TG_CFG_STR, conninfo, 1, 0, "dbname=tickgate connect_timeout=5",
@@ -80,8 +82,8 @@ static int pg_cfg_set(void *cfg, const char *key, const char *value, char *err, 
                 snprintf(err, cap, "schema must be [A-Za-z0-9_]+: '%s'", value);
                 return TG_ECONFIG;
             }
-    int rc = tg_cfgkey_set(pg_keys, sizeof(pg_keys) / sizeof(pg_keys[0]), cfg, key, value, err,
-                           cap);
+    int rc =
+        tg_cfgkey_set(pg_keys, sizeof(pg_keys) / sizeof(pg_keys[0]), cfg, key, value, err, cap);
     return rc == -ENOENT ? TG_ECONFIG : rc;
 }
 
@@ -111,8 +113,7 @@ static int mkdir_p(const char *path)
     return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
 }
 
-static int pg_create(void **obj, const void *cfgv, const tg_sink_env_t *env, char *err,
-                     size_t cap)
+static int pg_create(void **obj, const void *cfgv, const tg_sink_env_t *env, char *err, size_t cap)
 {
     const sink_pg_cfg_t *c = cfgv;
     if (c->spill_dir[0] && mkdir_p(c->spill_dir) < 0) {

@@ -25,7 +25,9 @@ typedef struct sink_rds_cfg {
 } sink_rds_cfg_t;
 
 #define K(k, t, f, mn, mx, d, h)                                                                   \
-    {k, t, offsetof(sink_rds_cfg_t, f), sizeof(((sink_rds_cfg_t *)0)->f), mn, mx, d, h}
+    {                                                                                              \
+        k, t, offsetof(sink_rds_cfg_t, f), sizeof(((sink_rds_cfg_t *)0)->f), mn, mx, d, h          \
+    }
 static const tg_cfgkey_t rds_keys[] = {
     K("enabled", TG_CFG_BOOL, enabled, 0, 1, "true", "publish to Redis"),
     K("host", TG_CFG_STR, host, 1, 0, "127.0.0.1", "Redis server host"),
@@ -78,8 +80,7 @@ static void rds_fill(store_rds_cfg_t *rc, const sink_rds_cfg_t *c, const tg_sink
     rc->log_ud = env->lctx;
 }
 
-static int rds_create(void **obj, const void *cfgv, const tg_sink_env_t *env, char *err,
-                      size_t cap)
+static int rds_create(void **obj, const void *cfgv, const tg_sink_env_t *env, char *err, size_t cap)
 {
     const sink_rds_cfg_t *c = cfgv;
     store_rds_cfg_t rc;

@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <cmocka.h>
@@ -40,11 +41,11 @@ typedef struct xs_case {
 
 static const xs_case_t cases[] = {
     /* memecoin: 12 places, huge sizes */
-    {"MEME-USD", "0.000000000001", "1000000000000", "0.000000000002", "999999.5",
-     "0.0000000000015", "12.25", "0.000000000002", "123456789012"},
+    {"MEME-USD", "0.000000000001", "1000000000000", "0.000000000002", "999999.5", "0.0000000000015",
+     "12.25", "0.000000000002", "123456789012"},
     /* OKX ELON-USDT / BitMEX TRXU21 shapes: 11 and 10 places */
-    {"ELON-USDT", "0.00000074408", "2", "0.0000007441", "1.5", "0.00000074407", "3",
-     "0.0000007441", "10"},
+    {"ELON-USDT", "0.00000074408", "2", "0.0000007441", "1.5", "0.00000074407", "3", "0.0000007441",
+     "10"},
     /* BTC in a weak currency: 1e7 with few places, tiny sizes */
     {"BTC-IRR", "9999999.5", "0.00000001", "10000000", "0.5", "9999999.25", "0.12345678",
      "10000000", "0.00000001"},
@@ -103,6 +104,17 @@ static void canon(const char *in, char *out)
     tg_dec_format(v, places, out);
 }
 
+/* a > b for decimal texts, exactly (both at the larger of their places). */
+static bool dec_gt(const char *a, const char *b)
+{
+    int pa = tg_dec_places(a, strlen(a)), pb = tg_dec_places(b, strlen(b));
+    int p = pa > pb ? pa : pb;
+    int64_t x, y;
+    assert_int_equal(tg_dec_parse(a, strlen(a), p, &x), 0);
+    assert_int_equal(tg_dec_parse(b, strlen(b), p, &y), 0);
+    return x > y;
+}
+
 static int to_builder(void *ctx, const tg_event_t *ev, uint32_t n)
 {
     book_builder_apply(ctx, ev, n);
@@ -118,6 +130,17 @@ static void test_extreme_values_come_back_exactly_from_postgresql_and_redis(void
     tg_instr_reg_t *reg = NULL;
     feed_offline_t *off = NULL;
     assert_int_equal(tg_instr_reg_create(&reg), 0);
+    /* Start every instrument at 0 places (what `px_scale = 0` / `sz_scale = 0` in a [feed]
+     * section does): scales only grow, so a 1e12 size fits only if the instrument did not
+     * start at 8 size places (docs/design.md, "Exact prices at every scale"). */
+    for (size_t i = 0; i < N_CASES; i++) {
+        tg_instr_cfg_t ic;
+        tg_instr_cfg_defaults(&ic);
+        ic.px_scale = 0;
+        ic.sz_scale = 0;
+        uint32_t id;
+        assert_int_equal(tg_instr_reg_add(reg, "coinbase", cases[i].sym, &ic, &id), 0);
+    }
     assert_int_equal(feed_offline_open_mem(&off, text, len, NULL, reg, 0), 0);
 
     tg_ring_t *pg_ring = NULL, *rds_ring = NULL;
@@ -132,8 +155,8 @@ static void test_extreme_values_come_back_exactly_from_postgresql_and_redis(void
                                     .kinds = BOOK_SINK_TRADE | BOOK_SINK_BOOK_STATE |
                                              BOOK_SINK_BOOK_CHANGE | BOOK_SINK_GAP,
                                     .lossless = true};
-    bc.sinks[1] =
-        (book_sink_cfg_t){.name = "rds", .ring = rds_ring, .kinds = BOOK_SINK_ALL, .lossless = true};
+    bc.sinks[1] = (book_sink_cfg_t){
+        .name = "rds", .ring = rds_ring, .kinds = BOOK_SINK_ALL, .lossless = true};
     bc.book_min_gap_ns = 0;
     bc.book_interval_ns = 0;
     bc.measure_latency = false;
@@ -184,8 +207,8 @@ static void test_extreme_values_come_back_exactly_from_postgresql_and_redis(void
         const xs_case_t *c = &cases[i];
         char q[512], want[64], got[128];
         /* the book: VALID, exact best bid (the update) and ask */
-        int64_t id = tg_instr_reg_find(reg, tg_instr_reg_venue_id(reg, "coinbase"), c->sym,
-                                       strlen(c->sym));
+        int64_t id =
+            tg_instr_reg_find(reg, tg_instr_reg_venue_id(reg, "coinbase"), c->sym, strlen(c->sym));
         assert_true(id >= 0);
         assert_int_equal(book_l2_state(book_builder_book(bld, (uint32_t)id)), BOOK_STATE_VALID);
         /* PostgreSQL: the trade row and the last book snapshot row */
@@ -213,8 +236,11 @@ static void test_extreme_values_come_back_exactly_from_postgresql_and_redis(void
                  schema, schema, c->sym);
         r = PQexec(db, q);
         if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-            /* best levels of the last row: the update's bid, the snapshot's ask */
-            const char *in[4] = {c->upd_px, c->upd_sz, c->ask_px, c->ask_sz};
+            /* best levels of the last row: the higher of the snapshot's and the update's
+               bid, and the snapshot's ask */
+            bool upd_best = dec_gt(c->upd_px, c->bid_px);
+            const char *in[4] = {upd_best ? c->upd_px : c->bid_px, upd_best ? c->upd_sz : c->bid_sz,
+                                 c->ask_px, c->ask_sz};
             for (int k = 0; k < 4; k++) {
                 snprintf(got, sizeof(got), "%s", PQgetvalue(r, 0, k));
                 trim(got);

@@ -65,7 +65,8 @@ static int offline_sink(void *ctx, const tg_event_t *ev, uint32_t n)
 static pid_t server_start(const char *rec, const char *const *extra, int *port)
 {
     char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", g_recs, rec);
+    snprintf(path, sizeof(path), "%s%s%s", rec[0] == '/' ? "" : g_recs, rec[0] == '/' ? "" : "/",
+             rec);
     const char *argv[24] = {g_bin, "serve", "--port", "0", "--quiet", "--hold"};
     size_t n = 6;
     for (size_t i = 0; extra && extra[i]; i++)
@@ -129,8 +130,9 @@ static void assert_same_events(const evs_t *a, const evs_t *b, const char *what,
 /* Offline run, then the same file through replay -> feed_conn -> ring; compare. */
 static void run_venue(const char *rel, const char *const *server_args, bool with_rest, bool exact)
 {
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", g_recs, rel);
+    char path[1024]; /* rel: under $TG_RECORDINGS, or an absolute path */
+    snprintf(path, sizeof(path), "%s%s%s", rel[0] == '/' ? "" : g_recs, rel[0] == '/' ? "" : "/",
+             rel);
     tg_instr_reg_t *reg = NULL;
     assert_int_equal(tg_instr_reg_create(&reg), 0);
     feed_offline_t *off = NULL;
@@ -422,6 +424,59 @@ static void test_kraken_live_events_equal_the_offline_run_event_for_event(void *
     run_venue("kraken/cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec", args, false, true);
 }
 
+/* KuCoin has no recording: a synthetic session of its documented frames (welcome, level2
+ * updates with sequenceStart/End, the REST level2_100 snapshot in-band, matches). The feed must
+ * first POST /api/v1/bullet-public (the replay answers with a token and an endpoint pointing
+ * back at itself), connect where the answer says, subscribe, fetch the snapshot over REST and
+ * give exactly the offline run's events. */
+static void test_kucoin_connect_step_then_live_events_equal_the_offline_run(void **st)
+{
+    char path[] = "/tmp/tg-it-kucoin-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "# tgrec 1\n# venue: kucoin\n# url: wss://ws-api-spot.kucoin.com/\n"
+            "# symbols: BTC-USDT\n# note: synthetic (tests/integration/test_it_feed_venues.c)\n");
+    int64_t ts = 1700000000000000000LL;
+    fprintf(f, "%lld {\"id\":\"x1\",\"type\":\"welcome\"}\n", (long long)(ts += 1000000));
+    uint64_t seq = 1000;
+    for (int i = 0; i < 400; i++) { /* 4 changes each: 1600+ level events */
+        if (i == 20) /* the snapshot, answered over REST, taken after the first updates */
+            fprintf(f,
+                    "%lld {\"stream\":\"/market/level2:BTC-USDT@depthSnapshot\",\"generated\":"
+                    "true,\"data\":{\"code\":\"200000\",\"data\":{\"time\":1700000000000,"
+                    "\"sequence\":\"%llu\",\"bids\":[[\"18890\",\"1.5\"],[\"18889.5\",\"2\"]],"
+                    "\"asks\":[[\"18907\",\"0.5\"],[\"18908\",\"3\"]]}}}\n",
+                    (long long)(ts += 1000000), (unsigned long long)(seq - 1));
+        fprintf(f,
+                "%lld {\"type\":\"message\",\"topic\":\"/market/level2:BTC-USDT\",\"subject\":"
+                "\"trade.l2update\",\"data\":{\"changes\":{\"asks\":[[\"%d.5\",\"0.%d\",\"%llu\"],"
+                "[\"%d\",\"1\",\"%llu\"]],\"bids\":[[\"%d\",\"0.%d\",\"%llu\"],[\"%d.25\",\"2\","
+                "\"%llu\"]]},\"sequenceEnd\":%llu,\"sequenceStart\":%llu,\"symbol\":\"BTC-USDT\","
+                "\"time\":%lld}}\n",
+                (long long)(ts += 1000000), 18910 + i % 7, 1 + i % 9, (unsigned long long)seq,
+                18920 + i % 5, (unsigned long long)(seq + 1), 18880 - i % 6, 2 + i % 7,
+                (unsigned long long)(seq + 2), 18870 - i % 4, (unsigned long long)(seq + 3),
+                (unsigned long long)(seq + 3), (unsigned long long)seq,
+                (long long)(1700000000000LL + i));
+        seq += 4;
+        if (i % 10 == 0)
+            fprintf(f,
+                    "%lld {\"type\":\"message\",\"topic\":\"/market/match:BTC-USDT\","
+                    "\"subject\":\"trade.l3match\",\"data\":{\"sequence\":\"%d\",\"symbol\":"
+                    "\"BTC-USDT\",\"side\":\"buy\",\"price\":\"18907.%d\",\"size\":\"0.01\","
+                    "\"tradeId\":\"t%d\",\"time\":\"%lld\"}}\n",
+                    (long long)(ts += 1000000), 5000 + i, i % 10, i,
+                    (long long)(1700000000000000000LL + i));
+    }
+    fclose(f);
+    const char *args[] = {"--speed", "40", NULL};
+    run_venue(path, args, true, false);
+    unlink(path);
+}
+
 int main(void)
 {
     g_bin = getenv("TG_REPLAY_BIN");
@@ -434,6 +489,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_binance_spot_live_events_equal_the_offline_run),
         cmocka_unit_test(test_kraken_live_events_equal_the_offline_run_event_for_event),
+        cmocka_unit_test(test_kucoin_connect_step_then_live_events_equal_the_offline_run),
         cmocka_unit_test(test_kraken_reconnects_three_times_and_ends_with_the_oracle_book),
         cmocka_unit_test(test_binance_reconnects_resync_from_rest_and_end_with_the_oracle_book),
     };

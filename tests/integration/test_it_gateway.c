@@ -105,7 +105,11 @@ static void write_config(const gw_run_t *r, const char *path)
         const itg_rec_t *c = &G.recs[i];
         fprintf(f,
                 "[feed %s]\nvenue = %s\nurl = wss://127.0.0.1:%d/rec/%s\n"
-                "rest_url = https://127.0.0.1:%d/rec/%s\nca_file = %s\nsymbols = %s\n",
+                "rest_url = https://127.0.0.1:%d/rec/%s\nca_file = %s\nsymbols = %s\n"
+                /* the replay holds each connection open, silent, after its last frame: with
+                   19 recordings the run outlasts the default 30 s stale timer, and a stale
+                   reconnect would replay a file twice */
+                "stale_ms = 600000\n",
                 c->name, c->venue, G.replay_port, c->name, G.replay_port, c->name, G.cert,
                 c->symbols);
         if (c->depth)
@@ -176,6 +180,9 @@ static void gw_run(int k, int record, int stop_after_ms)
              * is requested once per symbol on a clean replay, so a feed is complete at its
              * websocket frames plus the answers the recording holds */
             int complete = 0;
+            char missing[2048];
+            size_t mn = 0;
+            missing[0] = 0;
             for (int i = 0; i < G.n_recs; i++) {
                 char lb[300];
                 snprintf(lb, sizeof(lb), "feed=\"%s\"", G.recs[i].name);
@@ -185,14 +192,18 @@ static void gw_run(int k, int record, int stop_after_ms)
                     fail_msg("run %d feed %s: %lld frames, the recording has %ld + %ld REST", k,
                              G.recs[i].name, got, G.recs[i].frames, G.recs[i].rest);
                 complete += got == want;
+                if (got != want && mn < sizeof(missing) - 200)
+                    mn +=
+                        (size_t)snprintf(missing + mn, sizeof(missing) - mn,
+                                         "  %s: %lld of %lld frames\n", G.recs[i].name, got, want);
             }
             if (complete == G.n_recs)
                 break;
             if (itg_now_ms() - t0 > 170000) {
                 kill(pid, SIGTERM);
                 itg_wait(pid, 10000);
-                fail_msg("run %d: only %d of %d feeds complete after 170 s; metrics:\n%s", k,
-                         complete, G.n_recs, r->metrics);
+                fail_msg("run %d: only %d of %d feeds complete after 170 s:\n%s", k, complete,
+                         G.n_recs, missing);
             }
             if (itg_wait(pid, 200) >= 0)
                 fail_msg("run %d: tickgate exited while running", k);

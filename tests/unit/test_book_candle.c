@@ -207,6 +207,31 @@ static void test_candle_interval_text_parses(void **state)
     assert_int_equal(book_candle_parse_interval("0s", &ns), -EINVAL);
 }
 
+static void test_candle_old_first_trade_after_book_time_opens_its_own_bar(void **state)
+{
+    book_candles_t cs;
+    sink_t s = {0};
+    one_minute(&cs);
+    int64_t m0 = 1699999980LL * S; /* a minute boundary */
+    book_candles_advance(&cs, m0 + 2 * MIN + 50 * S, collect, &s); /* book messages */
+    /* the venue repeats its last trade, from two minutes ago, on subscribe */
+    assert_false(book_candles_trade(&cs, m0 + 5 * S, 100, 1, TG_SIDE_BUY, collect, &s));
+    assert_int_equal(cs.late, 0);
+    book_out_candle_t c;
+    assert_true(book_candles_forming(&cs, 0, &c));
+    assert_int_equal(c.start_ns, m0);
+    /* the next later time closes it as its own bar */
+    book_candles_advance(&cs, m0 + 2 * MIN + 51 * S, collect, &s);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.c[0].start_ns, m0);
+    assert_int_equal(s.c[0].trades, 1);
+    /* a trade of a minute already emitted is late, never a second bar for that minute */
+    assert_true(book_candles_trade(&cs, m0 + 6 * S, 101, 1, TG_SIDE_BUY, collect, &s));
+    assert_int_equal(cs.late, 1);
+    assert_true(book_candles_forming(&cs, 0, &c));
+    assert_int_equal(c.start_ns, m0 + 2 * MIN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_candle_day_rolls_over_at_midnight_utc),
         cmocka_unit_test(test_candle_vwap_is_exact_for_large_notionals),
         cmocka_unit_test(test_candle_interval_text_parses),
+        cmocka_unit_test(test_candle_old_first_trade_after_book_time_opens_its_own_bar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -89,6 +90,26 @@ static int64_t odec(const char *text, int scale)
     return v;
 }
 
+/* Instruments whose recorded books hold values that no single int64 scale can: they must end
+ * in FAULT (loud), never as a wrong book (docs/design.md, "Exact prices at every scale").
+ * HTX 2021-04-17: xvgeth has 5993289.85 and 3307.9982700421942 (13 places: 5.99e19 at 13
+ * places > 2^63); fil3susdt 173416519.2452 and 436947.11845272494 (11 places). Any other FAULT
+ * fails the test. */
+static const struct {
+    const char *file, *symbol;
+} known_faults[] = {
+    {"cryptofeed_ce58c2a0_HUOBI.ws.44", "xvgeth"},
+    {"cryptofeed_ce58c2a0_HUOBI.ws.44", "fil3susdt"},
+};
+
+static bool known_fault(const char *path, const char *sym)
+{
+    for (size_t i = 0; i < sizeof(known_faults) / sizeof(known_faults[0]); i++)
+        if (strstr(path, known_faults[i].file) && strcasecmp(sym, known_faults[i].symbol) == 0)
+            return true;
+    return false;
+}
+
 /* Our symbol (the venue's spelling) vs the oracle's: tardis drops Bitfinex's type prefix
  * (tBTCUSD is BTCUSD there). */
 static int sym_eq(const char *venue, const char *ours, const char *theirs)
@@ -152,7 +173,7 @@ static void test_golden(void **state)
     assert_int_equal(TG_STAT_GET(st->checksum_fail), 0);
     assert_int_equal(TG_STAT_GET(st->crossed), 0);
     assert_int_equal(TG_STAT_GET(st->bad_events), 0);
-    int books = 0, bars = 0, trades = 0;
+    int books = 0, bars = 0, trades = 0, faults = 0;
     rounded_total = 0;
     for (int k = 0; k < o.n_syms; k++) {
         const oracle_sym_t *os = &o.syms[k];
@@ -169,6 +190,15 @@ static void test_golden(void **state)
         if (os->n_bids || os->n_asks) {
             const book_l2_t *bk = book_builder_book(r->bld, (uint32_t)id);
             assert_non_null(bk);
+            if (known_fault(g->path, os->name)) {
+                /* must be FAULT, loudly (never a silently wrong book); not compared */
+                assert_int_equal(book_l2_state(bk), BOOK_STATE_FAULT);
+                assert_true(TG_STAT_GET(r->off->stats.unrepresentable) > 0);
+                print_message("  %s %s: FAULT as expected (values no int64 scale holds)\n", g->name,
+                              os->name);
+                faults++;
+                continue;
+            }
             if (book_l2_state(bk) != BOOK_STATE_VALID)
                 fail_msg("%s %s: book state %d", g->name, os->name, book_l2_state(bk));
             check_side(os->name, "bids", os->bids, os->n_bids, bk, TG_SIDE_BID, in);
@@ -240,6 +270,8 @@ static void test_golden(void **state)
                 ms = &mine.syms[j];
         assert_non_null(ms);
         int32_t id = find_sym(r, os->name);
+        if (known_fault(g->path, os->name))
+            continue;
         /* the instrument at the scales its book and results ended with (they grow when a
            value needs more places) */
         tg_instr_t in_sc = *tg_instr_reg_get(r->reg, (uint32_t)id);
@@ -253,9 +285,9 @@ static void test_golden(void **state)
         assert_int_equal(ms->n_bars, (int)r->sym[id].n_bars);
     }
     oracle_free(&mine);
-    print_message("  %s: %d books, %d bars, %d trades match; %d oracle numbers needed rounding;"
-                  " checksums ok %llu\n",
-                  g->name, books, bars, trades, rounded_total,
+    print_message("  %s: %d books, %d bars, %d trades match, %d FAULT as expected; %d oracle "
+                  "numbers needed rounding; checksums ok %llu\n",
+                  g->name, books, bars, trades, faults, rounded_total,
                   (unsigned long long)TG_STAT_GET(st->checksum_ok));
     tool_replay_books_free(&r);
     oracle_free(&o);

@@ -19,6 +19,10 @@
  *   mode (--speed X) sends frame i at pass_start + (ts_i - ts_0) / X using the wsi timer.
  *   --rate N sends frame i of a pass at pass_start + i / N (a fixed message rate per connection).
  *   Paced waits are whole milliseconds (pace_wait_us): frames due within one go in a burst.
+ * - Venues whose frames are gzip on the wire (feed_venue_t.wire & FEED_WIRE_GZIP: HTX) get
+ *   each recorded text as a BINARY frame holding its gzip stream, as the venue sends it
+ *   (recordings keep the decoded text). One deflate state, reset per frame; faults corrupt or
+ *   truncate the compressed bytes.
  * - Faults (--fault) count frames per connection from 1. A drop or the end of the recording
  *   is handled at the top of the next WRITEABLE, i.e. after lws flushed what was written.
  * - SIGINT/SIGTERM set a flag and cancel the service wait; the loop ends, the context is
@@ -35,22 +39,16 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "book/tg_err.h"
+#include "feeds/feed.h"
 #include "tool_replay.h"
 #include "tool_replay_serve.h"
 
-tool_replay_srv_t tool_replay__srv;
 #define g                          tool_replay__srv
 #define TOOL_REPLAY_PACE_MARGIN_US 100
 static volatile sig_atomic_t g_stop;
-
-int64_t tool_replay__now_us(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
-}
 
 static void on_signal(int sig)
 {
@@ -61,22 +59,6 @@ static void on_signal(int sig)
 }
 
 /* Recording for a request path: /rec/<name>[/...], or the only recording for any path. */
-tool_replay_rec_t *tool_replay__route(const char *uri, const char **rest)
-{
-    static const char pre[] = "/rec/";
-    *rest = uri;
-    if (strncmp(uri, pre, sizeof(pre) - 1) == 0) {
-        const char *name = uri + sizeof(pre) - 1;
-        size_t n = strcspn(name, "/?");
-        for (size_t i = 0; i < g.n_recs; i++)
-            if (strlen(g.recs[i].name) == n && memcmp(g.recs[i].name, name, n) == 0) {
-                *rest = name + n;
-                return &g.recs[i];
-            }
-    }
-    return g.n_recs == 1 ? &g.recs[0] : NULL;
-}
-
 static bool fault_applies(const sess_t *s, const tool_replay_fault_t *f)
 {
     return f->times == 0 || s->id <= f->times;
@@ -100,6 +82,52 @@ static int ensure_buf(size_t len)
     g.buf = nb;
     g.buf_cap = cap;
     return 0;
+}
+
+/* Does the recording's venue send gzip frames? (cached for the last recording asked) */
+static bool rec_gzip(const tool_replay_rec_t *r)
+{
+    static const tool_replay_rec_t *last;
+    static bool gz;
+    if (r != last) {
+        const feed_venue_t *v = feed_venue_find(r->r->venue);
+        last = r;
+        gz = v && (v->wire & FEED_WIRE_GZIP);
+    }
+    return gz;
+}
+
+static z_stream gz_strm;
+static bool gz_ready;
+
+/* gzip text into g.buf + LWS_PRE. @return the compressed length, or -1. */
+static long gzip_frame(const char *text, size_t len)
+{
+    if (!gz_ready) {
+        if (deflateInit2(&gz_strm, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+                         Z_DEFAULT_STRATEGY) != Z_OK)
+            return -1;
+        gz_ready = true;
+    } else if (deflateReset(&gz_strm) != Z_OK) {
+        return -1;
+    }
+    size_t bound = deflateBound(&gz_strm, (uLong)len) + 32;
+    if (ensure_buf(bound) < 0)
+        return -1;
+    gz_strm.next_in = (Bytef *)text;
+    gz_strm.avail_in = (uInt)len;
+    gz_strm.next_out = g.buf + LWS_PRE;
+    gz_strm.avail_out = (uInt)bound;
+    if (deflate(&gz_strm, Z_FINISH) != Z_STREAM_END)
+        return -1;
+    return (long)gz_strm.total_out;
+}
+
+static void gzip_done(void)
+{
+    if (gz_ready)
+        deflateEnd(&gz_strm);
+    gz_ready = false;
 }
 
 static void start_stream(struct lws *wsi, sess_t *s)
@@ -216,11 +244,24 @@ static int ws_writeable(struct lws *wsi, sess_t *s)
             return write_junk(wsi, s, f);
         }
     }
-    if (ensure_buf(fr->len) < 0)
-        return -1;
-    char *p = (char *)g.buf + LWS_PRE;
-    memcpy(p, fr->data, fr->len);
+    bool gz = rec_gzip(rec);
     size_t len = fr->len;
+    char *p;
+    if (gz) {
+        long zl = gzip_frame(fr->data, fr->len);
+        if (zl < 0) {
+            fprintf(stderr, "tickgate-replay: conn %" PRIu64 ": gzip failed\n", s->id);
+            return -1;
+        }
+        p = (char *)g.buf + LWS_PRE;
+        len = (size_t)zl;
+    } else {
+        if (ensure_buf(fr->len) < 0)
+            return -1;
+        p = (char *)g.buf + LWS_PRE;
+        memcpy(p, fr->data, fr->len);
+    }
+    size_t whole = len; /* bytes on the wire before a truncate fault */
     for (size_t i = 0; i < g.n_faults; i++) {
         const tool_replay_fault_t *f = &g.faults[i];
         if (f->at != k || !fault_applies(s, f))
@@ -237,11 +278,11 @@ static int ws_writeable(struct lws *wsi, sess_t *s)
             fprintf(stderr,
                     "tickgate-replay: conn %" PRIu64 ": fault %s: truncated frame %" PRIu64
                     " to %zu of %zu bytes\n",
-                    s->id, f->spec, k, len, fr->len);
+                    s->id, f->spec, k, len, whole);
             g.faults_applied++;
         }
     }
-    int n = lws_write(wsi, (unsigned char *)p, len, LWS_WRITE_TEXT);
+    int n = lws_write(wsi, (unsigned char *)p, len, gz ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
     if (n < 0) {
         fprintf(stderr, "tickgate-replay: conn %" PRIu64 ": write failed\n", s->id);
         return -1;
@@ -714,6 +755,7 @@ out:
         tool_replay_rec_free(&g.recs[i]);
     free(g.recs);
     free(g.buf);
+    gzip_done();
     free(g.junk);
     return rc;
 }

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * HTX (huobi) over the real transport: tickgate-replay (TG_REPLAY_BIN) serves the recording the
+ * way HTX does, every frame a BINARY websocket frame holding the gzip of the recorded text;
+ * feeds/feed_conn inflates them (FEED_WIRE_GZIP) and runs the huobi handler. The events that
+ * come out of the ring must equal, event for event, those of an offline run of the same file
+ * (receive times and the STALE of the final close aside), and every server ping must have
+ * been answered with the pong HTX expects.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "book/tg_clock.h"
+#include "book/tg_err.h"
+#include "book/tg_instr.h"
+#include "book/tg_ring.h"
+#include "feeds/net/feed_conn.h"
+#include "feeds/rec/feed_offline.h"
+#include "tests/fixtures/replay_proc.h"
+
+#define HB_REC "huobi/cryptofeed_ce58c2a0_HUOBI.ws.44.tgrec.zst"
+
+static const char *g_bin, *g_recs;
+
+typedef struct evs {
+    tg_event_t *v;
+    size_t n, cap;
+} evs_t;
+
+static void evs_push(evs_t *e, const tg_event_t *ev)
+{
+    if (e->n == e->cap) {
+        e->cap = e->cap ? e->cap * 2 : 65536;
+        e->v = realloc(e->v, e->cap * sizeof(*e->v));
+        assert_non_null(e->v);
+    }
+    e->v[e->n++] = *ev;
+}
+
+static int offline_sink(void *ctx, const tg_event_t *ev, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        evs_push(ctx, &ev[i]);
+    return 0;
+}
+
+static void test_log(void *ctx, int level, const char *msg)
+{
+    (void)ctx;
+    if (getenv("TG_TEST_VERBOSE"))
+        fprintf(stderr, "[%d] %s\n", level, msg);
+}
+
+/* The recording as tgrec text without the websocket frames numbered (from 1) in skip[]. */
+static char *rec_without(const char *path, const int *skip, size_t *len)
+{
+    feed_tgrec_t *r = NULL;
+    assert_int_equal(feed_tgrec_open(&r, path), 0);
+    size_t cap = 1 << 16, n = 0;
+    char *t = malloc(cap);
+    n += (size_t)snprintf(t, cap, "# tgrec 1\n# venue: %s\n# symbols: %s\n", r->venue, r->symbols);
+    int64_t ts;
+    const char *f;
+    size_t fl;
+    int k = 0;
+    while (feed_tgrec_next(r, &ts, &f, &fl) == 1) {
+        k++;
+        bool drop = false;
+        for (const int *s = skip; *s; s++)
+            drop |= *s == k;
+        if (drop)
+            continue;
+        while (n + fl + 64 > cap)
+            t = realloc(t, cap *= 2);
+        n += (size_t)snprintf(t + n, cap - n, "%lld ", (long long)ts);
+        memcpy(t + n, f, fl);
+        n += fl;
+        t[n++] = '\n';
+    }
+    feed_tgrec_close(&r);
+    *len = n;
+    return t;
+}
+
+/* Offline run of the recording minus the frames in skip[] (0-terminated), then the recording
+ * served with server_args through feed_conn: the same events, event for event. bad_frames:
+ * frames the faults make undecodable (counted err_json by the transport). */
+static void run_huobi(const char *const *server_args, const int *skip, uint64_t bad_frames)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", g_recs, HB_REC);
+    if (access(path, R_OK) != 0)
+        skip();
+    tg_instr_reg_t *reg = NULL;
+    assert_int_equal(tg_instr_reg_create(&reg), 0);
+    size_t tl = 0;
+    char *text = rec_without(path, skip, &tl);
+    feed_offline_t *off = NULL;
+    assert_int_equal(feed_offline_open_mem(&off, text, tl, NULL, reg, 0), 0);
+    free(text);
+    evs_t want = {0};
+    assert_int_equal(feed_offline_run(off, offline_sink, &want), 0);
+    assert_true(want.n > 10000);
+    uint64_t frames = off->rec->data_lines + bad_frames, pings = 0;
+    {
+        feed_tgrec_t *r = NULL;
+        assert_int_equal(feed_tgrec_open(&r, path), 0);
+        int64_t ts;
+        const char *f;
+        size_t len;
+        while (feed_tgrec_next(r, &ts, &f, &len) == 1)
+            pings += len > 8 && memcmp(f, "{\"ping\":", 8) == 0;
+        feed_tgrec_close(&r);
+    }
+    assert_int_equal(pings, 6);
+
+    const char *argv[24] = {g_bin, "serve", "--port", "0", "--quiet", "--hold"};
+    size_t na = 6;
+    for (size_t i = 0; server_args && server_args[i]; i++)
+        argv[na++] = server_args[i];
+    argv[na++] = path;
+    argv[na] = NULL;
+    int nul = getenv("TG_TEST_VERBOSE") ? -1 : open("/dev/null", O_WRONLY);
+    int port = 0;
+    pid_t pid = replay_proc_start(argv, nul, &port);
+    if (nul >= 0)
+        close(nul);
+    assert_true(pid > 0);
+
+    tg_ring_t *ring = NULL;
+    assert_int_equal(tg_ring_create(&ring, 1u << 16, sizeof(tg_event_t)), 0);
+    feed_loop_t *loop = NULL;
+    assert_int_equal(feed_loop_create(&loop, NULL), 0);
+    feed_conn_cfg_t c;
+    feed_conn_cfg_defaults(&c);
+    char url[128];
+    snprintf(url, sizeof(url), "ws://127.0.0.1:%d/ws", port);
+    c.venue = "huobi";
+    c.url = url;
+    c.rest_url = NULL;
+    c.reg = reg;
+    c.depth = off->h.depth;
+    const char *syms[64];
+    size_t ns = 0;
+    for (uint32_t i = 0; i < off->h.n_instr && ns < 64; i++)
+        syms[ns++] = tg_instr_reg_get(reg, off->h.instr[i])->symbol;
+    c.symbols = syms;
+    c.n_symbols = ns;
+    c.ring = ring;
+    c.log = test_log;
+    feed_conn_t *conn = NULL;
+    assert_int_equal(feed_loop_add(loop, &c, &conn), 0);
+    assert_int_equal(feed_loop_start(loop), 0);
+    evs_t got = {0};
+    tg_event_t ev;
+    const feed_stats_t *st = feed_conn_stats(conn);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(conn);
+    int64_t deadline = tg_clock_mono_ns() + 60 * TG_NS_PER_SEC;
+    /* all frames in, and the last ping's pong written */
+    while ((TG_STAT_GET(ts->rx_frames) < frames || TG_STAT_GET(ts->tx_frames) < ns * 2 + pings) &&
+           tg_clock_mono_ns() < deadline) {
+        while (tg_ring_spsc_pop(ring, &ev))
+            evs_push(&got, &ev);
+        usleep(2000);
+    }
+    feed_loop_stop(loop);
+    while (tg_ring_spsc_pop(ring, &ev))
+        evs_push(&got, &ev);
+    fprintf(stderr,
+            "huobi live: frames %llu (ws %llu), sent %llu, handled %llu, unhandled %llu, "
+            "err_json %llu, handler errors %llu, events live %zu offline %zu\n",
+            (unsigned long long)TG_STAT_GET(st->frames),
+            (unsigned long long)TG_STAT_GET(ts->rx_frames),
+            (unsigned long long)TG_STAT_GET(ts->tx_frames),
+            (unsigned long long)TG_STAT_GET(st->handled),
+            (unsigned long long)TG_STAT_GET(st->unhandled),
+            (unsigned long long)TG_STAT_GET(st->err_json),
+            (unsigned long long)TG_STAT_GET(ts->handler_errors), got.n, want.n);
+    assert_int_equal(TG_STAT_GET(ts->rx_frames), frames);
+    assert_int_equal(TG_STAT_GET(st->frames), frames);
+    /* 10 book + 10 trade subscribes, then one pong per ping */
+    assert_int_equal(TG_STAT_GET(ts->tx_frames), ns * 2 + pings);
+    assert_int_equal(TG_STAT_GET(st->reconnects), 0);
+    assert_int_equal(TG_STAT_GET(ts->ev_dropped), 0);
+    assert_int_equal(TG_STAT_GET(st->handled), TG_STAT_GET(off->stats.handled));
+    assert_int_equal(TG_STAT_GET(st->unhandled), TG_STAT_GET(off->stats.unhandled));
+    /* every binary frame inflated but the ones the faults broke */
+    assert_int_equal(TG_STAT_GET(st->err_json), bad_frames);
+
+    /* event for event, minus the final close's STALE and the receive times */
+    evs_t g2 = {0};
+    for (size_t i = 0; i < got.n; i++)
+        if (got.v[i].kind != TG_EV_STALE)
+            evs_push(&g2, &got.v[i]);
+    if (g2.n != want.n)
+        fail_msg("%zu offline events vs %zu live", want.n, g2.n);
+    for (size_t i = 0; i < want.n; i++) {
+        tg_event_t x = want.v[i], y = g2.v[i];
+        x.ts_recv = y.ts_recv = x.ts_mono = y.ts_mono = 0;
+        if (memcmp(&x, &y, sizeof(x)) != 0)
+            fail_msg("event %zu differs (kind %u/%u instr %u/%u price %lld/%lld)", i, x.kind,
+                     y.kind, x.instr, y.instr, (long long)x.price, (long long)y.price);
+    }
+    free(g2.v);
+    free(want.v);
+    free(got.v);
+    feed_loop_destroy(&loop);
+    tg_ring_destroy(&ring);
+    replay_proc_stop(pid);
+    feed_offline_close(&off);
+    tg_instr_reg_destroy(&reg);
+}
+
+static void test_huobi_gzip_frames_over_the_socket_give_the_offline_events(void **state)
+{
+    (void)state;
+    static const int none[] = {0};
+    run_huobi(NULL, none, 0);
+}
+
+/* A corrupted and a truncated gzip frame: counted as rejected frames (err_json), dropped,
+ * and everything else exactly as offline without those two frames. */
+static void test_huobi_broken_gzip_frames_are_counted_and_dropped(void **state)
+{
+    (void)state;
+    static const char *const faults[] = {"--fault", "corrupt@50", "--fault", "truncate@60", NULL};
+    static const int skip[] = {50, 60, 0};
+    run_huobi(faults, skip, 2);
+}
+
+int main(void)
+{
+    g_bin = getenv("TG_REPLAY_BIN");
+    g_recs = getenv("TG_RECORDINGS");
+    if (!g_bin || !g_recs) {
+        fprintf(stderr, "TG_REPLAY_BIN, TG_RECORDINGS must be set; skipping\n");
+        return 77;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_huobi_gzip_frames_over_the_socket_give_the_offline_events),
+        cmocka_unit_test(test_huobi_broken_gzip_frames_are_counted_and_dropped),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
