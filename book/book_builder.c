@@ -21,8 +21,11 @@
  * then 50 us sleeps; one stall counted per wait); a lossy sink drops book snapshots and
  * forming candles at once and other kinds after ~1 ms, counting each drop.
  *
- * Shutdown: stop() sets a flag and wakes the thread; it drains every ring until empty (the
- * producers have stopped), ends open messages, flushes pending snapshots and forming candles.
+ * Shutdown: stop() sets the worker's stop flag (tg_worker.h: WK_R1/WK_A1) and wakes the
+ * thread; it drains every ring until empty (the producers have stopped), ends open messages,
+ * flushes pending snapshots and forming candles. The thread is a tg_worker named "book";
+ * the synchronous API asserts (debug builds) that its caller owns the builder: the creator
+ * while stopped, the book thread while started.
  *
  * Invariants: a BOOK record with state VALID is produced only for a book whose last snapshot
  * and every message since passed the checksum and crossed checks. Nothing on the per-event
@@ -44,6 +47,7 @@
 #include "tg_clock.h"
 #include "tg_dec.h"
 #include "tg_log.h"
+#include "tg_worker.h"
 
 #define BB_OPEN_MAX     256
 #define BB_MAX_SLEEP_NS (100 * TG_NS_PER_MS)
@@ -67,6 +71,8 @@ typedef struct bb_instr {
     int64_t clk_exch, clk_recv;
     int64_t last_pub_mono, last_interval_mono;
     int64_t forming_pub_mono[BOOK_CANDLE_IV_MAX];
+    /* deliberate delays: receive time of the first change held back (0: none held) */
+    int64_t defer_since, forming_since[BOOK_CANDLE_IV_MAX];
     uint64_t pub_gen;
     tg_level_t pub_bids[BOOK_OUT_DEPTH_MAX], pub_asks[BOOK_OUT_DEPTH_MAX];
     /* Scales of the book, its candles and every record of this instrument: the largest the
@@ -90,12 +96,13 @@ struct book_builder {
     bb_src_t src[BOOK_BUILDER_IN_MAX + 1]; /* last one: the synchronous API */
     int64_t now_mono;                      /* timers' clock */
     int64_t next_due;                      /* earliest timer; INT64_MAX if none */
-    bb_instr_t *cur; /* instrument whose candles are being advanced (emit context) */
+    bb_instr_t *cur;  /* instrument whose candles are being advanced (emit context) */
+    bool in_timer;    /* emit context: records made by run_timers() get BOOK_OUT_F_TIMER */
+    bool live;        /* the builder thread runs: ts_mono is this process' clock (stage hists) */
+    int64_t pop_mono; /* thread mode: when the current batch was taken from its ring */
     int64_t lat_mono[4096];
     uint32_t n_lat;
-    pthread_t thread;
-    bool running;
-    _Atomic bool stop;
+    tg_worker_t wk; /* the "book" thread; wk.owner: the thread that owns b now */
     alignas(64) tg_waiter_t waiter;
 };
 
@@ -109,6 +116,7 @@ void book_builder_cfg_defaults(book_builder_cfg_t *c)
     c->forming_min_gap_ns = 250 * TG_NS_PER_MS;
     c->candle_grace_ns = 2 * TG_NS_PER_SEC;
     c->batch = 256;
+    c->spin_ns = BB_SPIN_NS;
     c->measure_latency = true;
     c->wall_clock_candles = true;
 }
@@ -126,6 +134,8 @@ static void bb_log(book_builder_t *b, int level, const char *fmt, ...)
     va_end(ap);
     b->cfg.log(b->cfg.lctx, level, buf);
 }
+
+static void builder_main(void *arg);
 
 int book_builder_create(book_builder_t **out, const book_builder_cfg_t *cfg)
 {
@@ -151,6 +161,12 @@ int book_builder_create(book_builder_t **out, const book_builder_cfg_t *cfg)
     tg_waiter_init(&b->waiter);
     for (uint32_t i = 0; i < cfg->n_in; i++)
         tg_ring_set_waiter(cfg->in[i], &b->waiter);
+    tg_worker_cfg_t wc = {.name = "book", .main = builder_main, .arg = b, .waiter = &b->waiter};
+    int rc = tg_worker_init(&b->wk, &wc);
+    if (rc < 0) {
+        free(b);
+        return rc;
+    }
     *out = b;
     return 0;
 }
@@ -160,8 +176,7 @@ void book_builder_destroy(book_builder_t **pb)
     if (!pb || !*pb)
         return;
     book_builder_t *b = *pb;
-    if (b->running)
-        book_builder_stop(b);
+    book_builder_stop(b);
     for (uint32_t i = 0; i < b->n_active; i++) {
         bb_instr_t *x = b->ins[b->active[i]];
         book_l2_destroy(&x->book);
@@ -199,9 +214,15 @@ static inline bool sink_try(const book_sink_cfg_t *s, const book_out_t *rec)
     return s->fn ? s->fn(s->ctx, rec) >= 0 : tg_ring_spsc_push(s->ring, rec);
 }
 
-/* Hand rec to every sink subscribed to `kind` (a BOOK_SINK_* bit). */
-static void emit(book_builder_t *b, const book_out_t *rec, uint32_t kind)
+/* Hand rec to every sink subscribed to `kind` (a BOOK_SINK_* bit). Stamps the hand-off time
+ * (ts_out) and, in thread mode, records receive -> pushed by latency class. */
+static void emit(book_builder_t *b, book_out_t *rec, uint32_t kind)
 {
+    if (b->in_timer)
+        rec->flags |= BOOK_OUT_F_TIMER;
+    rec->ts_out = b->live ? tg_clock_mono_ns() : rec->ts_mono;
+    if (b->live && b->cfg.measure_latency && rec->ts_mono > 0)
+        tg_hist_add(&b->st.lat_out[book_out_lat_kind(rec)], rec->ts_out - rec->ts_mono);
     for (uint32_t i = 0; i < b->cfg.n_sinks; i++) {
         const book_sink_cfg_t *s = &b->cfg.sinks[i];
         if (!(s->kinds & kind))
@@ -291,6 +312,7 @@ static void publish_book(book_builder_t *b, bb_instr_t *x, uint8_t reason)
     if (reason != BOOK_OUT_R_INTERVAL) {
         x->pub_dirty = 0;
         x->last_pub_mono = x->msg_mono;
+        x->defer_since = 0;
     }
 }
 
@@ -324,10 +346,20 @@ static void publish_forming(book_builder_t *b, bb_instr_t *x, uint32_t i)
 {
     book_out_t o;
     out_head(&o, BOOK_OUT_CANDLE, x);
+    /* held back by forming_min_gap_ns (due after the trade that dirtied it): a deliberate
+       delay, its own figure; else published in the round of that trade */
+    int64_t since = x->forming_since[i];
+    bool held = since && x->forming_pub_mono[i] + b->cfg.forming_min_gap_ns > since;
+    if (held && b->live)
+        tg_hist_add(&b->st.forming_defer, b->now_mono - since);
+    x->forming_since[i] = 0;
+    bool was_timer = b->in_timer;
+    b->in_timer = held || (was_timer && !since); /* !since: a flush, not a trade */
     if (book_candles_forming(&x->candles, i, &o.u.candle)) {
         emit(b, &o, BOOK_SINK_CANDLE_FORMING);
         TG_STAT_INC(b->st.candles_forming);
     }
+    b->in_timer = was_timer;
     x->candles.dirty &= ~(1u << i);
     x->forming_pub_mono[i] = b->now_mono;
 }
@@ -423,10 +455,13 @@ static void end_message(book_builder_t *b, bb_instr_t *x)
         return; /* an invalid book is not published on change */
     x->pub_dirty = 1;
     int64_t due = x->last_pub_mono + b->cfg.book_min_gap_ns;
-    if (x->msg_mono >= due || x->last_pub_mono == 0)
+    if (x->msg_mono >= due || x->last_pub_mono == 0) {
         publish_book(b, x, BOOK_OUT_R_CHANGE);
-    else
+    } else {
+        if (!x->defer_since) /* a deliberate delay starts: measured as its own figure */
+            x->defer_since = x->msg_mono;
         set_due(b, due);
+    }
 }
 
 static void end_source(book_builder_t *b, bb_src_t *s)
@@ -505,9 +540,11 @@ static void scale_fault(book_builder_t *b, bb_instr_t *x, const tg_event_t *e)
     publish_gap(b, x, BOOK_GAP_FAULT, book_l2_last_seq(x->book), e->seq);
     if (was != BOOK_STATE_FAULT)
         publish_book(b, x, BOOK_OUT_R_STATE);
-    if (b->cfg.resync)
-        tg_resync_request(b->cfg.resync, x->in->id);
-    bb_log(b, TG_LOG_ERROR,
+    /* No resync request: the same values would fault again (a reconnect loop that also cost
+     * the connection's other books, found by the e2e test on HTX); the next snapshot whose
+     * values fit makes the book VALID again. */
+    if (was != BOOK_STATE_FAULT)
+        bb_log(b, TG_LOG_ERROR,
            "book %s %s: value %lld at %u/%u places does not fit the book's scales %d/%d: FAULT",
            x->in->venue, x->in->symbol, (long long)e->price, (unsigned)e->px_scale,
            (unsigned)e->sz_scale, x->px, x->sz);
@@ -577,12 +614,22 @@ static void apply_events(book_builder_t *b, uint32_t si, const tg_event_t *ev, s
         if (e->seq > x->msg_seq)
             x->msg_seq = e->seq;
         int64_t px = e->price, sz = e->size;
+        bool own_scale = false; /* a trade kept at its own scales (it fits no common one) */
         if ((e->kind == TG_EV_LEVEL || e->kind == TG_EV_TRADE) && (e->flags & TG_EVF_SCALED) &&
             to_book_scale(b, x, e, &px, &sz) < 0) {
-            scale_fault(b, x, e);
-            if (e->flags & TG_EVF_LAST)
-                end_source(b, s);
-            continue;
+            if (e->kind == TG_EV_TRADE) {
+                /* A trade is never lost to its book's scale: its record carries the event's own
+                 * scales (exact); only the candles, which need one scale, skip it (counted). */
+                px = e->price;
+                sz = e->size;
+                own_scale = true;
+                TG_STAT_INC(b->st.faults);
+            } else {
+                scale_fault(b, x, e);
+                if (e->flags & TG_EVF_LAST)
+                    end_source(b, s);
+                continue;
+            }
         }
         switch (e->kind) {
         case TG_EV_LEVEL: {
@@ -603,10 +650,19 @@ static void apply_events(book_builder_t *b, uint32_t si, const tg_event_t *ev, s
             int64_t ts = e->ts_exch ? e->ts_exch : e->ts_recv;
             x->clk_exch = ts; /* the candle clock's source, for the wall-clock tick */
             x->clk_recv = e->ts_recv;
-            if (book_candles_trade(&x->candles, ts, px, sz, e->side, on_candle_closed, b))
+            uint32_t was_dirty = x->candles.dirty;
+            if (!own_scale &&
+                book_candles_trade(&x->candles, ts, px, sz, e->side, on_candle_closed, b))
                 TG_STAT_INC(b->st.late_trades);
+            for (uint32_t k = 0, nd = x->candles.dirty & ~was_dirty; nd; k++, nd >>= 1)
+                if (nd & 1)
+                    x->forming_since[k] = x->msg_mono;
             book_out_t o;
             out_head(&o, BOOK_OUT_TRADE, x);
+            if (own_scale) {
+                o.px_scale = (int8_t)e->px_scale;
+                o.sz_scale = (int8_t)e->sz_scale;
+            }
             memset(&o.u.trade, 0, sizeof(o.u.trade));
             o.u.trade.price = px;
             o.u.trade.size = sz;
@@ -651,6 +707,8 @@ static void apply_events(book_builder_t *b, uint32_t si, const tg_event_t *ev, s
             if (e->ts_exch && x->in->venue_id < TG_VENUE_MAX)
                 tg_hist_add(&b->st.exch_lat[x->in->venue_id], e->ts_recv - e->ts_exch);
             end_source(b, s);
+            if (b->live && b->cfg.measure_latency)
+                tg_hist_add(&b->st.lat_pop, b->pop_mono - e->ts_mono);
             if (b->cfg.measure_latency && b->n_lat < sizeof(b->lat_mono) / sizeof(int64_t))
                 b->lat_mono[b->n_lat++] = e->ts_mono;
         }
@@ -666,6 +724,7 @@ static void run_timers(book_builder_t *b, int64_t now, int64_t now_real, bool fo
         return;
     int64_t next = INT64_MAX;
     bool forming = want_forming(b);
+    b->in_timer = true;
     uint64_t valid = 0, faulted = 0;
     for (uint32_t i = 0; i < b->n_active; i++) {
         bb_instr_t *x = b->ins[b->active[i]];
@@ -686,9 +745,12 @@ static void run_timers(book_builder_t *b, int64_t now, int64_t now_real, bool fo
         if (x->pub_dirty) {
             int64_t due = x->last_pub_mono + b->cfg.book_min_gap_ns;
             if (force || now >= due) {
+                if (x->defer_since && b->live)
+                    tg_hist_add(&b->st.book_defer, now - x->defer_since);
                 if (book_l2_state(x->book) == BOOK_STATE_VALID)
                     publish_book(b, x, BOOK_OUT_R_CHANGE);
                 x->pub_dirty = 0;
+                x->defer_since = 0;
             } else if (due < next) {
                 next = due;
             }
@@ -719,6 +781,7 @@ static void run_timers(book_builder_t *b, int64_t now, int64_t now_real, bool fo
             x->candles.dirty = 0;
         }
     }
+    b->in_timer = false;
     b->next_due = next;
     TG_STAT_SET(b->st.books_valid, valid);
     TG_STAT_SET(b->st.books_total, b->n_active);
@@ -727,6 +790,7 @@ static void run_timers(book_builder_t *b, int64_t now, int64_t now_real, bool fo
 
 void book_builder_apply(book_builder_t *b, const tg_event_t *ev, size_t n)
 {
+    TG_ASSERT_OWNER(&b->wk);
     if (!n)
         return;
     apply_events(b, BOOK_BUILDER_IN_MAX, ev, n);
@@ -737,11 +801,13 @@ void book_builder_apply(book_builder_t *b, const tg_event_t *ev, size_t n)
 
 void book_builder_tick(book_builder_t *b, int64_t now_mono, int64_t now_real)
 {
+    TG_ASSERT_OWNER(&b->wk);
     run_timers(b, now_mono, now_real, false);
 }
 
 void book_builder_flush(book_builder_t *b)
 {
+    TG_ASSERT_OWNER(&b->wk);
     for (uint32_t i = 0; i <= BOOK_BUILDER_IN_MAX; i++)
         end_source(b, &b->src[i]);
     run_timers(b, b->now_mono, 0, true);
@@ -764,6 +830,7 @@ static uint64_t drain_round(book_builder_t *b, uint32_t *start)
 {
     uint64_t got = 0;
     uint32_t n_in = b->cfg.n_in;
+    b->live = true; /* only the builder thread drains rings */
     for (uint32_t j = 0; j < n_in; j++) {
         uint32_t i = (*start + j) % n_in;
         uint32_t left = b->cfg.batch;
@@ -774,6 +841,8 @@ static uint64_t drain_round(book_builder_t *b, uint32_t *start)
                 break;
             if (n > left)
                 n = left;
+            if (b->cfg.measure_latency)
+                b->pop_mono = tg_clock_mono_ns();
             apply_events(b, i, ev, n);
             tg_ring_spsc_release(b->cfg.in[i], n);
             left -= n;
@@ -795,12 +864,12 @@ static int64_t thread_cpu_ns(void)
     return (int64_t)ts.tv_sec * TG_NS_PER_SEC + ts.tv_nsec;
 }
 
-static void *builder_main(void *arg)
+static void builder_main(void *arg)
 {
     book_builder_t *b = arg;
     uint32_t start = 0;
     int64_t last_wall = 0, idle_since = 0;
-    while (!atomic_load_explicit(&b->stop, memory_order_acquire)) {
+    while (!tg_worker_stopping(&b->wk)) {
         uint64_t got = drain_round(b, &start);
         int64_t now = tg_clock_mono_ns();
         bool wall = now - last_wall >= 100 * TG_NS_PER_MS; /* wall-clock candle closing */
@@ -818,7 +887,7 @@ static void *builder_main(void *arg)
            calls, far more than a short gap between two bursts of a busy feed */
         if (!idle_since)
             idle_since = now;
-        if (now - idle_since < BB_SPIN_NS) {
+        if (now - idle_since < b->cfg.spin_ns) {
 #if defined(__x86_64__) || defined(__i386__)
             for (int i = 0; i < 16; i++)
                 __builtin_ia32_pause();
@@ -827,7 +896,7 @@ static void *builder_main(void *arg)
         }
         idle_since = 0;
         tg_waiter_prepare(&b->waiter);
-        bool any = atomic_load_explicit(&b->stop, memory_order_acquire);
+        bool any = tg_worker_stopping(&b->wk);
         for (uint32_t i = 0; i < b->cfg.n_in && !any; i++)
             any = tg_ring_count(b->cfg.in[i]) != 0;
         if (any) {
@@ -849,32 +918,18 @@ static void *builder_main(void *arg)
     b->now_mono = tg_clock_mono_ns();
     book_builder_flush(b);
     TG_STAT_SET(b->st.thread_cpu_ns, thread_cpu_ns());
-    return NULL;
 }
 
 int book_builder_start(book_builder_t *b)
 {
-    if (b->running)
-        return -EALREADY;
-    atomic_store_explicit(&b->stop, false, memory_order_relaxed);
-    int rc = pthread_create(&b->thread, NULL, builder_main, b);
-    if (rc)
-        return -rc;
-    b->running = true;
-    return 0;
+    TG_CHECK_ARG(b, -EINVAL);
+    return tg_worker_start(&b->wk);
 }
 
 int book_builder_stop(book_builder_t *b)
 {
-    if (!b->running)
-        return -EINVAL;
-    /* Release: pairs with the acquire loads in builder_main (the flag only; the rings carry
-       their own ordering). */
-    atomic_store_explicit(&b->stop, true, memory_order_release);
-    tg_waiter_wake(&b->waiter);
-    pthread_join(b->thread, NULL);
-    b->running = false;
-    return 0;
+    TG_CHECK_ARG(b, -EINVAL);
+    return tg_worker_stop(&b->wk);
 }
 
 bool book_builder_scales(const book_builder_t *b, uint32_t id, int *px, int *sz)

@@ -76,9 +76,13 @@ typedef struct book_builder_cfg {
     uint32_t n_sinks;
     book_candle_cfg_t candles;
     uint32_t top_n;             /* levels per side in BOOK records, 1..BOOK_OUT_DEPTH_MAX (10) */
-    int64_t book_min_gap_ns;    /* on-change snapshots at most this often per instrument (10 ms) */
+    int64_t book_min_gap_ns;    /* on-change snapshots at most this often per instrument (10 ms);
+                                   0: every change at once (the gateway's default) */
     int64_t book_interval_ns;   /* periodic snapshots per instrument (1 s); 0: off */
-    int64_t forming_min_gap_ns; /* forming candle updates per instrument and interval (250 ms) */
+    int64_t forming_min_gap_ns; /* forming candle updates per instrument and interval (250 ms);
+                                   0: once per drain round in which a trade changed it */
+    int64_t spin_ns;            /* thread mode: busy-poll this long after the last event before
+                                   sleeping on the waiter (10 us); trades CPU for wake-ups */
     int64_t candle_grace_ns;    /* book events and the wall clock close candles only once they
                                    are this far past the end (2 s); trades close at once */
     uint32_t batch;             /* max events taken from one ring per round (256) */
@@ -112,7 +116,13 @@ typedef struct book_builder_stats {
     tg_stat_t out_stall_ns;    /* time spent in those waits */
     tg_stat_t sleeps;          /* times the thread slept on its waiter */
     tg_stat_t thread_cpu_ns;   /* builder thread CPU time (before each sleep, at exit) */
-    tg_hist_t latency;     /* receive (ts_mono) -> applied, per exchange message (thread mode) */
+    tg_hist_t latency; /* receive (ts_mono) -> applied, per exchange message (thread mode) */
+    tg_hist_t lat_pop; /* receive -> popped from the feed ring, per message (thread mode) */
+    /* receive -> pushed to the sink rings, per record, by BOOK_LAT_* class (thread mode) */
+    tg_hist_t lat_out[BOOK_LAT_KINDS];
+    /* deliberate delays (docs/latency.md): first deferred change -> published, for on-change
+       book snapshots held by book_min_gap_ns and forming candles held by forming_min_gap_ns */
+    tg_hist_t book_defer, forming_defer;
     tg_stat_t books_valid; /* gauge: books in state VALID (refreshed by the timers) */
     tg_stat_t books_total; /* gauge: books seen */
     tg_stat_t books_fault; /* gauge: books in state FAULT (refreshed by the timers) */
@@ -139,16 +149,16 @@ int book_builder_create(book_builder_t **out, const book_builder_cfg_t *cfg);
 /** Stop if running, free everything; sets *b to NULL; NULL is a no-op.  Thread: main. */
 void book_builder_destroy(book_builder_t **b);
 
-/** Start the builder thread. @return 0, -EALREADY or -errno of pthread_create.
- *  Thread: main. */
+/** Start the builder thread (a tg_worker named "book"). @return 0, -EALREADY if running,
+ *  or -errno of pthread_create.  Thread: main. */
 int book_builder_start(book_builder_t *b);
 
 /**
  * Stop the builder thread: it drains every input ring to empty, ends open messages, then
  * publishes pending book snapshots and the forming candles (as forming, closed = 0: a candle
  * whose interval has not ended is not final and never goes to PostgreSQL as closed), and
- * exits. Producers must have stopped pushing before. @return 0 or -EINVAL if not running.
- * Thread: main.
+ * exits. Producers must have stopped pushing before. @return 0, also when not running (the
+ * tg_worker.h codes).  Thread: main.
  */
 int book_builder_stop(book_builder_t *b);
 

@@ -84,6 +84,21 @@ typedef struct book_out_gap {
 #define BOOK_OUT_F_SCALED 0x01u /* px_scale/sz_scale are set (the builder always sets them);
                                    without it a sink uses the instrument's registry scales */
 
+#define BOOK_OUT_F_TIMER 0x02u /* made by a timer or after a deliberate delay (interval
+                                  snapshot, rate-limited change or forming candle published
+                                  late, candle closed by the wall clock): ts_mono is the last
+                                  message's receive time, not this record's cause, so latency
+                                  histograms count it apart (BOOK_LAT_TIMER) */
+
+/* Latency classes of records (per-kind stage histograms, docs/latency.md) */
+enum {
+    BOOK_LAT_TRADE = 0,
+    BOOK_LAT_BOOK = 1,
+    BOOK_LAT_CANDLE = 2,
+    BOOK_LAT_TIMER = 3,
+    BOOK_LAT_KINDS = 4
+};
+
 /** The scales of rec: its own, or (records made by hand) the instrument's. */
 #define BOOK_OUT_PX_SCALE(rec, in) ((rec)->flags & BOOK_OUT_F_SCALED ? (rec)->px_scale : (in)->px_scale)
 #define BOOK_OUT_SZ_SCALE(rec, in) ((rec)->flags & BOOK_OUT_F_SCALED ? (rec)->sz_scale : (in)->sz_scale)
@@ -98,6 +113,7 @@ typedef struct book_out {
     int64_t ts_exch; /* exchange time of the message that produced it */
     int64_t ts_recv; /* receive time (realtime ns) of that message */
     int64_t ts_mono; /* receive time (monotonic ns): sinks compute stage latency from it */
+    int64_t ts_out;  /* monotonic ns when the builder pushed it to the sinks (0: by hand) */
     union {
         book_out_trade_t trade;
         book_out_book_t book;
@@ -105,6 +121,17 @@ typedef struct book_out {
         book_out_gap_t gap;
     } u;
 } book_out_t;
+
+/** Latency class of rec (BOOK_LAT_*): trades; books and gaps; candles; timer-made records.
+ *  Thread: any. */
+static inline int book_out_lat_kind(const book_out_t *rec)
+{
+    if (rec->flags & BOOK_OUT_F_TIMER)
+        return BOOK_LAT_TIMER;
+    return rec->kind == BOOK_OUT_TRADE    ? BOOK_LAT_TRADE
+           : rec->kind == BOOK_OUT_CANDLE ? BOOK_LAT_CANDLE
+                                          : BOOK_LAT_BOOK;
+}
 
 static_assert(sizeof(book_out_t) <= 768, "book_out_t fits 12 cache lines");
 

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "book/tg_cfgkey.h"
 #include "book/tg_err.h"
 #include "book/tg_ring.h"
 #include "feeds/feed.h"
@@ -153,25 +155,151 @@ static int parse_u32(const char *v, uint32_t *out, uint32_t min, uint32_t max)
     return 0;
 }
 
-static int parse_bool(const char *v, int *out)
+/*
+ * The gateway's own sections as tables of book/tg_cfgkey.h, like the sinks' (storage/sink.h):
+ * one row per key with its type, range, default and help; docs/config.md is checked against
+ * them (tests/ops/test_ops_config_doc.c). Rows whose value is more than a number, a boolean or
+ * a string (an enum, a list, HOST:PORT, a power of two...) have off == GW_KEY_CUSTOM and are
+ * parsed by the section's custom function; their type says how they read in the docs.
+ */
+#define GW_KEY_CUSTOM SIZE_MAX
+
+#define KG(k, t, f, mn, mx, d, h)                                                                  \
+    {k, t, offsetof(gw_cfg_t, f), sizeof(((gw_cfg_t *)0)->f), mn, mx, d, h}
+#define KF(k, t, f, mn, mx, d, h)                                                                  \
+    {k, t, offsetof(gw_feed_cfg_t, f), sizeof(((gw_feed_cfg_t *)0)->f), mn, mx, d, h}
+#define KC(k, t, mn, mx, d, h) {k, t, GW_KEY_CUSTOM, 0, mn, mx, d, h}
+
+static const tg_cfgkey_t gateway_keys[] = {
+    KG("name", TG_CFG_STR, name, 1, 0, "tickgate", "name of this gateway (logs, metrics)"),
+    KC("log_level", TG_CFG_STR, 0, 0, "info", "error | warn | info | debug"),
+    KG("feed_threads", TG_CFG_U32, feed_threads, 1, 64, "1", "libwebsockets service threads"),
+    KC("feed_ring", TG_CFG_U32, 64, 1u << 24, "65536",
+       "events per connection ring, a power of two"),
+    KC("sink_ring", TG_CFG_U32, 64, 1u << 24, "16384", "records per sink ring, a power of two"),
+    KG("book_depth", TG_CFG_U32, book_depth, 1, 20, "10", "book levels per side published"),
+    KG("snapshot_min_ms", TG_CFG_U32, snapshot_min_ms, 0, 3600000, "0",
+       "on-change book snapshots at most this often per instrument; 0: every change at once"),
+    KG("forming_min_ms", TG_CFG_U32, forming_min_ms, 0, 3600000, "0",
+       "forming candles at most this often per instrument and interval; 0: at once"),
+    KG("spin_us", TG_CFG_U32, spin_us, 0, 1000000, "10",
+       "the builder busy-polls its rings this long before sleeping"),
+    KG("snapshot_interval_ms", TG_CFG_U32, snapshot_interval_ms, 0, 86400000, "1000",
+       "periodic book snapshots (0: none)"),
+    KC("candles", TG_CFG_STR, 0, 0, "1m", "candle intervals, a list of durations"),
+    KG("stop_timeout_ms", TG_CFG_U32, stop_timeout_ms, 10, 600000, "900",
+       "SIGTERM: time allowed for the final flush"),
+};
+
+static const tg_cfgkey_t record_keys[] = {
+    KG("enabled", TG_CFG_BOOL, rec_enabled, 0, 1, "false", "capture every received frame"),
+    KG("dir", TG_CFG_STR, rec_dir, 0, 0, "/var/lib/tickgate/capture",
+       "directory of the tgrec.zst files"),
+    KG("rotate_mb", TG_CFG_MB, rec_rotate_bytes, 1, 1048576, "256", "rotate a file at this size"),
+    KG("rotate_s", TG_CFG_U32, rec_rotate_s, 1, 604800, "3600", "rotate a file at this age"),
+};
+
+static const tg_cfgkey_t metrics_keys[] = {
+    KG("enabled", TG_CFG_BOOL, metrics_enabled, 0, 1, "true", "serve /metrics, /health, /"),
+    KC("listen", TG_CFG_STR, 0, 0, "127.0.0.1:9108", "HOST:PORT of the HTTP server"),
+};
+
+static const tg_cfgkey_t feed_keys[] = {
+    KC("venue", TG_CFG_STR, 0, 0, NULL, "venue handler (tickgate --list-venues); required"),
+    KC("url", TG_CFG_STR, 0, 0, "", "ws:// or wss:// endpoint; empty: the venue's public one"),
+    KC("rest_url", TG_CFG_STR, 0, 0, "", "http(s):// base of REST snapshots; empty: the venue's"),
+    KF("ca_file", TG_CFG_STR, ca_file, 0, 0, "", "extra CA bundle (PEM)"),
+    KC("symbols", TG_CFG_STR, 0, 0, NULL,
+       "instruments as the venue spells them, comma-separated; repeatable; required"),
+    KC("channels", TG_CFG_STR, 0, 0, "trades, book", "trades and/or book"),
+    KF("depth", TG_CFG_U32, depth, 0, 100000, "0", "subscribed book depth; 0: venue default"),
+    KC("px_scale", TG_CFG_U32, 0, 18, "", "price decimals; empty: venue default"),
+    KC("sz_scale", TG_CFG_U32, 0, 18, "", "size decimals; empty: venue default"),
+    KF("stale_ms", TG_CFG_U32, stale_ms, 100, 3600000, "30000", "a feed silent this long is STALE"),
+    KC("thread", TG_CFG_U32, 0, 64, NULL,
+       "feed thread (modulo feed_threads); default: the feed's position"),
+    KF("deflate", TG_CFG_BOOL, deflate, 0, 1, "false", "permessage-deflate"),
+};
+
+#define N_KEYS(t) (sizeof(t) / sizeof((t)[0]))
+
+const tg_cfgkey_t *gw_cfg_keys(const char *section, size_t *n)
 {
-    if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on"))
-        *out = 1;
-    else if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") ||
-             !strcasecmp(v, "off"))
-        *out = 0;
-    else
-        return -1;
-    return 0;
+    static const struct {
+        const char *name;
+        const tg_cfgkey_t *keys;
+        size_t n;
+    } sec[] = {
+        {"gateway", gateway_keys, N_KEYS(gateway_keys)},
+        {"record", record_keys, N_KEYS(record_keys)},
+        {"metrics", metrics_keys, N_KEYS(metrics_keys)},
+        {"feed", feed_keys, N_KEYS(feed_keys)},
+    };
+    for (size_t i = 0; i < N_KEYS(sec); i++)
+        if (strcmp(sec[i].name, section) == 0) {
+            *n = sec[i].n;
+            return sec[i].keys;
+        }
+    *n = 0;
+    return NULL;
 }
 
-static int copy_str(char *dst, size_t cap, const char *v)
+#define KERR(...) (snprintf(err, cap, __VA_ARGS__), -1)
+
+/* Custom keys of [gateway], [record], [metrics] (obj: the gw_cfg_t). @return 0 or -1. */
+static int gateway_custom(gw_cfg_t *c, void *obj, const char *k, const char *v, char *err,
+                          size_t cap)
 {
-    size_t n = strlen(v);
-    if (n >= cap)
-        return -1;
-    memcpy(dst, v, n + 1);
-    return 0;
+    (void)obj;
+    uint32_t u;
+    if (!strcmp(k, "log_level")) {
+        static const char *lv[] = {"error", "warn", "info", "debug"};
+        for (int i = 0; i < 4; i++)
+            if (!strcasecmp(v, lv[i])) {
+                c->log_level = i;
+                return 0;
+            }
+        return KERR("log_level must be error|warn|info|debug: '%s'", v);
+    }
+    if (!strcmp(k, "feed_ring") || !strcmp(k, "sink_ring")) {
+        if (parse_u32(v, &u, 64, 1u << 24) || (u & (u - 1)))
+            return KERR("%s must be a power of two in 64..16777216: '%s'", k, v);
+        *(k[0] == 'f' ? &c->feed_ring : &c->sink_ring) = u;
+        return 0;
+    }
+    if (!strcmp(k, "candles")) {
+        uint32_t n = 0;
+        int64_t ivl[GW_CFG_INTERVALS_MAX];
+        char *tmp = strdup(v), *save = NULL;
+        if (!tmp)
+            return KERR("out of memory");
+        int rc = 0;
+        for (char *s = strtok_r(tmp, ", \t", &save); s && !rc; s = strtok_r(NULL, ", \t", &save)) {
+            if (gw_cfg_parse_duration(s, &ivl[n == GW_CFG_INTERVALS_MAX ? 0 : n]) < 0)
+                rc = KERR("bad candle interval '%s' (use 1s, 1m, 5m, 1h, 1d)", s);
+            else if (n == GW_CFG_INTERVALS_MAX)
+                rc = KERR("at most %d candle intervals", GW_CFG_INTERVALS_MAX);
+            else
+                n++;
+        }
+        free(tmp);
+        if (rc)
+            return rc;
+        memcpy(c->intervals_ns, ivl, n * sizeof(ivl[0]));
+        c->n_intervals = n;
+        return 0;
+    }
+    if (!strcmp(k, "listen")) {
+        const char *colon = strrchr(v, ':');
+        if (!colon || parse_u32(colon + 1, &u, 0, 65535) ||
+            (size_t)(colon - v) >= sizeof(c->metrics_host))
+            return KERR("listen must be HOST:PORT: '%s'", v);
+        memcpy(c->metrics_host, v, (size_t)(colon - v));
+        c->metrics_host[colon - v] = 0;
+        c->metrics_port = (int)u;
+        return 0;
+    }
+    return KERR("unknown key '%s'", k);
 }
 
 static int add_symbols(gw_feed_cfg_t *f, const char *v)
@@ -192,6 +320,88 @@ static int add_symbols(gw_feed_cfg_t *f, const char *v)
     return 0;
 }
 
+/* Custom keys of [feed NAME] (obj: the gw_feed_cfg_t). @return 0 or -1. */
+static int feed_custom(gw_cfg_t *c, void *obj, const char *k, const char *v, char *err, size_t cap)
+{
+    (void)c;
+    gw_feed_cfg_t *f = obj;
+    uint32_t u;
+    if (!strcmp(k, "venue")) {
+        f->venue_seen = 1;
+        if (!feed_venue_find(v)) {
+            char known[1024];
+            return KERR("unknown venue '%s' (known: %s)", v, feed_venue_list(known, sizeof(known)));
+        }
+        snprintf(f->venue, sizeof(f->venue), "%s", feed_venue_find(v)->name);
+    } else if (!strcmp(k, "url")) {
+        if (*v && strncmp(v, "ws://", 5) && strncmp(v, "wss://", 6))
+            return KERR("url must start with ws:// or wss://: '%s'", v);
+        if (strlen(v) >= sizeof(f->url))
+            return KERR("url too long");
+        snprintf(f->url, sizeof(f->url), "%s", v);
+    } else if (!strcmp(k, "rest_url")) {
+        if (*v && strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
+            return KERR("rest_url must start with http:// or https://");
+        if (strlen(v) >= sizeof(f->rest_url))
+            return KERR("rest_url too long");
+        snprintf(f->rest_url, sizeof(f->rest_url), "%s", v);
+    } else if (!strcmp(k, "symbols")) {
+        if (add_symbols(f, v))
+            return KERR("out of memory");
+    } else if (!strcmp(k, "channels")) {
+        unsigned ch = 0;
+        if (strstr(v, "trades"))
+            ch |= FEED_CH_TRADES;
+        if (strstr(v, "book"))
+            ch |= FEED_CH_BOOK;
+        if (!ch)
+            return KERR("channels must list trades and/or book: '%s'", v);
+        f->channels = ch;
+    } else if (!strcmp(k, "px_scale") || !strcmp(k, "sz_scale")) {
+        int *dst = k[0] == 'p' ? &f->px_scale : &f->sz_scale;
+        if (!*v) {
+            *dst = -1;
+            return 0;
+        }
+        if (parse_u32(v, &u, 0, 18))
+            return KERR("%s must be 0..18: '%s'", k, v);
+        *dst = (int)u;
+    } else if (!strcmp(k, "thread")) {
+        if (parse_u32(v, &f->thread, 0, 64))
+            return KERR("thread must be 0..64: '%s'", v);
+    } else {
+        return KERR("unknown key '%s'", k);
+    }
+    return 0;
+}
+
+typedef int (*custom_fn)(gw_cfg_t *c, void *obj, const char *k, const char *v, char *err,
+                         size_t cap);
+
+/* Set key k of a section's table in obj. @return 0 or -1 with err set (without the section
+ * name: the caller prefixes it). */
+static int key_set(const tg_cfgkey_t *keys, size_t n, custom_fn custom, gw_cfg_t *c, void *obj,
+                   const char *k, const char *v, char *err, size_t cap)
+{
+    const tg_cfgkey_t *row = tg_cfgkey_find(keys, n, k);
+    if (!row)
+        return KERR("unknown key '%s'", k);
+    if (row->off == GW_KEY_CUSTOM)
+        return custom(c, obj, k, v, err, cap);
+    return tg_cfgkey_set(keys, n, obj, k, v, err, cap) < 0 ? -1 : 0;
+}
+
+/* Every key of a table to its default. */
+static void keys_defaults(const tg_cfgkey_t *keys, size_t n, custom_fn custom, gw_cfg_t *c,
+                          void *obj)
+{
+    char err[1200];
+    for (size_t i = 0; i < n; i++)
+        if (keys[i].def &&
+            key_set(keys, n, custom, c, obj, keys[i].key, keys[i].def, err, sizeof(err)) < 0)
+            cfg_error(c, 0, "default of %s: %s (a build error)", keys[i].key, err);
+}
+
 static gw_feed_cfg_t *feed_section(parse_ctx_t *p, const char *section)
 {
     const char *name = section + 4;
@@ -208,72 +418,10 @@ static gw_feed_cfg_t *feed_section(parse_ctx_t *p, const char *section)
     gw_feed_cfg_t *f = &c->feeds[c->n_feeds++];
     memset(f, 0, sizeof(*f));
     snprintf(f->name, sizeof(f->name), "%s", name);
-    f->channels = FEED_CH_ALL;
-    f->px_scale = f->sz_scale = -1;
-    f->stale_ms = 30000;
+    keys_defaults(feed_keys, N_KEYS(feed_keys), feed_custom, c, f);
     f->thread = c->n_feeds - 1;
     f->line = line_of(p, section, NULL);
     return f;
-}
-
-#define BAD(fmt, ...) (cfg_error(c, line, fmt, __VA_ARGS__), 1)
-
-static int feed_key(parse_ctx_t *p, gw_feed_cfg_t *f, const char *k, const char *v, int line)
-{
-    gw_cfg_t *c = p->c;
-    uint32_t u;
-    if (!strcmp(k, "venue")) {
-        f->venue_seen = 1;
-        if (!feed_venue_find(v)) {
-            char known[1024];
-            return BAD("[feed %s] unknown venue '%s' (known: %s)", f->name, v,
-                       feed_venue_list(known, sizeof(known)));
-        }
-        snprintf(f->venue, sizeof(f->venue), "%s", feed_venue_find(v)->name);
-    } else if (!strcmp(k, "url")) {
-        if (strncmp(v, "ws://", 5) && strncmp(v, "wss://", 6))
-            return BAD("[feed %s] url must start with ws:// or wss://: '%s'", f->name, v);
-        if (copy_str(f->url, sizeof(f->url), v))
-            return BAD("[feed %s] url too long", f->name);
-    } else if (!strcmp(k, "rest_url")) {
-        if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
-            return BAD("[feed %s] rest_url must start with http:// or https://", f->name);
-        if (copy_str(f->rest_url, sizeof(f->rest_url), v))
-            return BAD("[feed %s] rest_url too long", f->name);
-    } else if (!strcmp(k, "ca_file")) {
-        if (copy_str(f->ca_file, sizeof(f->ca_file), v))
-            return BAD("[feed %s] ca_file too long", f->name);
-    } else if (!strcmp(k, "symbols")) {
-        if (add_symbols(f, v))
-            return BAD("%s", "out of memory");
-    } else if (!strcmp(k, "channels")) {
-        f->channels = 0;
-        if (strstr(v, "trades"))
-            f->channels |= FEED_CH_TRADES;
-        if (strstr(v, "book"))
-            f->channels |= FEED_CH_BOOK;
-        if (!f->channels)
-            return BAD("[feed %s] channels must list trades and/or book: '%s'", f->name, v);
-    } else if (!strcmp(k, "depth")) {
-        if (parse_u32(v, &f->depth, 0, 100000))
-            return BAD("[feed %s] depth must be 0..100000: '%s'", f->name, v);
-    } else if (!strcmp(k, "px_scale") || !strcmp(k, "sz_scale")) {
-        if (parse_u32(v, &u, 0, 18))
-            return BAD("[feed %s] %s must be 0..18: '%s'", f->name, k, v);
-        *(k[0] == 'p' ? &f->px_scale : &f->sz_scale) = (int)u;
-    } else if (!strcmp(k, "stale_ms")) {
-        if (parse_u32(v, &f->stale_ms, 100, 3600000))
-            return BAD("[feed %s] stale_ms must be 100..3600000: '%s'", f->name, v);
-    } else if (!strcmp(k, "thread")) {
-        if (parse_u32(v, &f->thread, 0, 64))
-            return BAD("[feed %s] thread must be 0..64: '%s'", f->name, v);
-    } else if (!strcmp(k, "deflate")) {
-        if (parse_bool(v, &f->deflate))
-            return BAD("[feed %s] deflate must be a boolean: '%s'", f->name, v);
-    } else {
-        return BAD("[feed %s] unknown key '%s'", f->name, k);
-    }
-    return 1;
 }
 
 /* A key of a sink's section: the sink parses it (storage/sink.h). @return false when the
@@ -305,126 +453,36 @@ static int on_kv(void *user, const char *section, const char *k, const char *v)
     parse_ctx_t *p = user;
     gw_cfg_t *c = p->c;
     int line = line_of(p, section, k);
-    uint32_t u;
+    char err[1200];
     if (!strncmp(section, "feed ", 5) || !strcmp(section, "feed")) {
         gw_feed_cfg_t *f = feed_section(p, section);
         if (!f)
             return 0;
-        return feed_key(p, f, k, v, line);
-    }
-    if (!strcmp(section, "gateway")) {
-        if (!strcmp(k, "name")) {
-            if (copy_str(c->name, sizeof(c->name), v))
-                return BAD("%s", "[gateway] name too long");
-        } else if (!strcmp(k, "log_level")) {
-            const char *lv[] = {"error", "warn", "info", "debug"};
-            c->log_level = -1;
-            for (int i = 0; i < 4; i++)
-                if (!strcasecmp(v, lv[i]))
-                    c->log_level = i;
-            if (c->log_level < 0) {
-                c->log_level = 2;
-                return BAD("[gateway] log_level must be error|warn|info|debug: '%s'", v);
-            }
-        } else if (!strcmp(k, "feed_threads")) {
-            if (parse_u32(v, &c->feed_threads, 1, 64))
-                return BAD("[gateway] feed_threads must be 1..64: '%s'", v);
-        } else if (!strcmp(k, "feed_ring") || !strcmp(k, "sink_ring")) {
-            if (parse_u32(v, &u, 64, 1u << 24) || (u & (u - 1)))
-                return BAD("[gateway] %s must be a power of two in 64..16777216: '%s'", k, v);
-            *(k[0] == 'f' ? &c->feed_ring : &c->sink_ring) = u;
-        } else if (!strcmp(k, "book_depth")) {
-            if (parse_u32(v, &c->book_depth, 1, 20))
-                return BAD("[gateway] book_depth must be 1..20: '%s'", v);
-        } else if (!strcmp(k, "snapshot_min_ms")) {
-            if (parse_u32(v, &c->snapshot_min_ms, 0, 3600000))
-                return BAD("[gateway] snapshot_min_ms must be 0..3600000: '%s'", v);
-        } else if (!strcmp(k, "snapshot_interval_ms")) {
-            if (parse_u32(v, &c->snapshot_interval_ms, 0, 86400000))
-                return BAD("[gateway] snapshot_interval_ms must be 0..86400000: '%s'", v);
-        } else if (!strcmp(k, "stop_timeout_ms")) {
-            if (parse_u32(v, &c->stop_timeout_ms, 10, 600000))
-                return BAD("[gateway] stop_timeout_ms must be 10..600000: '%s'", v);
-        } else if (!strcmp(k, "candles")) {
-            c->n_intervals = 0;
-            char *tmp = strdup(v), *save = NULL;
-            for (char *s = strtok_r(tmp, ", \t", &save); s; s = strtok_r(NULL, ", \t", &save)) {
-                int64_t ns;
-                if (gw_cfg_parse_duration(s, &ns) < 0)
-                    cfg_error(c, line,
-                              "[gateway] bad candle interval '%s' (use 1s, 1m, 5m, 1h, 1d)", s);
-                else if (c->n_intervals == GW_CFG_INTERVALS_MAX)
-                    cfg_error(c, line, "[gateway] at most %d candle intervals",
-                              GW_CFG_INTERVALS_MAX);
-                else
-                    c->intervals_ns[c->n_intervals++] = ns;
-            }
-            free(tmp);
-        } else {
-            return BAD("[gateway] unknown key '%s'", k);
-        }
-    } else if (!strcmp(section, "record")) {
-        if (!strcmp(k, "enabled")) {
-            if (parse_bool(v, &c->rec_enabled))
-                return BAD("[record] enabled must be a boolean: '%s'", v);
-        } else if (!strcmp(k, "dir")) {
-            if (copy_str(c->rec_dir, sizeof(c->rec_dir), v))
-                return BAD("%s", "[record] dir too long");
-        } else if (!strcmp(k, "rotate_mb")) {
-            if (parse_u32(v, &u, 1, 1048576))
-                return BAD("[record] rotate_mb must be 1..1048576: '%s'", v);
-            c->rec_rotate_bytes = (uint64_t)u << 20;
-        } else if (!strcmp(k, "rotate_s")) {
-            if (parse_u32(v, &c->rec_rotate_s, 1, 86400 * 7))
-                return BAD("[record] rotate_s must be 1..604800: '%s'", v);
-        } else {
-            return BAD("[record] unknown key '%s'", k);
-        }
-    } else if (!strcmp(section, "metrics")) {
-        if (!strcmp(k, "enabled")) {
-            if (parse_bool(v, &c->metrics_enabled))
-                return BAD("[metrics] enabled must be a boolean: '%s'", v);
-        } else if (!strcmp(k, "listen")) {
-            const char *colon = strrchr(v, ':');
-            if (!colon || parse_u32(colon + 1, &u, 0, 65535) ||
-                (size_t)(colon - v) >= sizeof(c->metrics_host))
-                return BAD("[metrics] listen must be HOST:PORT: '%s'", v);
-            memcpy(c->metrics_host, v, (size_t)(colon - v));
-            c->metrics_host[colon - v] = 0;
-            c->metrics_port = (int)u;
-        } else {
-            return BAD("[metrics] unknown key '%s'", k);
-        }
-    } else if (sink_key(p, section, k, v, line)) {
+        if (key_set(feed_keys, N_KEYS(feed_keys), feed_custom, c, f, k, v, err, sizeof(err)) < 0)
+            cfg_error(c, line, "[feed %s] %s", f->name, err);
         return 1;
-    } else {
-        return BAD("unknown section [%s]", section);
     }
+    size_t n;
+    const tg_cfgkey_t *keys = strcmp(section, "feed") ? gw_cfg_keys(section, &n) : NULL;
+    if (keys) {
+        if (key_set(keys, n, gateway_custom, c, c, k, v, err, sizeof(err)) < 0)
+            cfg_error(c, line, "[%s] %s", section, err);
+        return 1;
+    }
+    if (!sink_key(p, section, k, v, line))
+        cfg_error(c, line, "unknown section [%s]", section);
     return 1;
 }
 
 void gw_cfg_defaults(gw_cfg_t *c)
 {
     memset(c, 0, sizeof(*c));
-    snprintf(c->name, sizeof(c->name), "tickgate");
-    c->log_level = 2;
-    c->feed_threads = 1;
-    c->feed_ring = 1u << 16;
-    c->sink_ring = 1u << 14;
-    c->book_depth = 10;
-    c->snapshot_min_ms = 10;
-    c->snapshot_interval_ms = 1000;
-    c->intervals_ns[0] = 60LL * 1000000000LL;
-    c->n_intervals = 1;
-    c->stop_timeout_ms = 900;
+    keys_defaults(gateway_keys, N_KEYS(gateway_keys), gateway_custom, c, c);
+    keys_defaults(record_keys, N_KEYS(record_keys), gateway_custom, c, c);
+    keys_defaults(metrics_keys, N_KEYS(metrics_keys), gateway_custom, c, c);
     for (size_t i = 0; tg_sink_at(i) && i < TG_SINKS_MAX; i++)
         if (tg_sink_at(i)->cfg_size <= GW_SINK_CFG_MAX)
             tg_sink_at(i)->cfg_defaults(c->sink_cfg[i]);
-    c->rec_rotate_bytes = 256ull << 20;
-    c->rec_rotate_s = 3600;
-    c->metrics_enabled = 1;
-    snprintf(c->metrics_host, sizeof(c->metrics_host), "127.0.0.1");
-    c->metrics_port = 9108;
 }
 
 /* A feed with more symbols than its venue allows on one connection becomes several feeds of
@@ -527,7 +585,21 @@ typedef struct line_reader {
     size_t cap, len, off;
     bool split; /* a symbols line being handed out in chunks */
     size_t vstart;
+    int lineno;     /* physical line being handed out */
+    int bad_header; /* first "[section" line without its ']' (0: none) */
+    bool skip;      /* inside a broken section: its keys are withheld until the next header */
 } line_reader_t;
+
+/* A "[name" line without its ']': inih would report it and then file the keys under it in the
+ * previous section (a second, confusing error). The reader reports it once and withholds the
+ * keys below it until the next good header. @return true when line is such a header. */
+static bool broken_header(const char *line, bool *header)
+{
+    while (*line == ' ' || *line == '\t')
+        line++;
+    *header = *line == '[';
+    return *header && !strchr(line, ']');
+}
 
 static char *read_line(char *str, int num, void *stream)
 {
@@ -540,8 +612,22 @@ static char *read_line(char *str, int num, void *stream)
         r->len = (size_t)n;
         r->off = 0;
         r->split = false;
+        r->lineno++;
         while (r->len && (r->line[r->len - 1] == '\n' || r->line[r->len - 1] == '\r'))
             r->line[--r->len] = 0;
+        bool header;
+        if (broken_header(r->line, &header)) {
+            if (!r->bad_header)
+                r->bad_header = r->lineno;
+            r->skip = true;
+        } else if (header) {
+            r->skip = false;
+        }
+        if (r->skip) { /* hand inih an empty line in its place */
+            snprintf(str, (size_t)num, "\n");
+            r->off = r->len;
+            return str;
+        }
         if (r->len > room) {
             const char *s = r->line;
             while (*s == ' ' || *s == '\t')
@@ -614,6 +700,13 @@ int gw_cfg_load(gw_cfg_t *c, const char *path)
     int rc = ini_parse_stream(read_line, &lr, on_kv, &p);
     free(lr.line);
     fclose(f);
+    if (lr.bad_header) {
+        cfg_error(c, lr.bad_header,
+                  "section header without its closing ']' (write [name]); the keys below it "
+                  "are ignored until the next [section]");
+        free(p.lines);
+        return TG_ECONFIG; /* the file's structure is unknown: no further checks */
+    }
     if (rc > 0)
         cfg_error(c, rc,
                   "syntax error (expected [section], key = value or a comment; lines "

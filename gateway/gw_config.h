@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "book/tg_cfgkey.h"
 #include "storage/sink.h"
 
 #define GW_CFG_ERR_MAX       32
@@ -48,7 +49,10 @@ typedef struct gw_cfg {
     uint32_t feed_ring;            /* events per feed ring (power of two) */
     uint32_t sink_ring;            /* records per sink ring (power of two) */
     uint32_t book_depth;           /* top-N published */
-    uint32_t snapshot_min_ms;      /* rate limit of book snapshots on change, per instrument */
+    uint32_t snapshot_min_ms;      /* rate limit of book snapshots on change, per instrument;
+                                      0 (default): every change at once (docs/latency.md) */
+    uint32_t forming_min_ms;       /* rate limit of forming candles; 0 (default): at once */
+    uint32_t spin_us;              /* builder: busy-poll before sleeping (10) */
     uint32_t snapshot_interval_ms; /* periodic snapshots */
     int64_t intervals_ns[GW_CFG_INTERVALS_MAX]; /* candle intervals */
     uint32_t n_intervals;
@@ -87,6 +91,17 @@ void gw_cfg_free(gw_cfg_t *c);
 
 /** The settings of sink `name` ("postgres", "redis"), or NULL if no such sink. */
 const void *gw_cfg_sink(const gw_cfg_t *c, const char *name);
+
+/**
+ * The key table of one of the gateway's own sections, "gateway", "record", "metrics" or "feed"
+ * (the sinks' sections are in their tg_sink_ops_t). Rows whose off is SIZE_MAX are parsed by
+ * the gateway itself (enums, lists, HOST:PORT); def NULL means no default (required, or set
+ * from context). docs/config.md documents every row (checked by a test).
+ * @param n receives the number of rows (0 for an unknown section).
+ * @return the rows, or NULL for an unknown section.
+ * Thread: any (static tables).
+ */
+const tg_cfgkey_t *gw_cfg_keys(const char *section, size_t *n);
 
 /** Parse "1s", "1m", "5m", "1h", "1d", "250ms" into ns. @return 0 or TG_ECONFIG. */
 int gw_cfg_parse_duration(const char *s, int64_t *ns);

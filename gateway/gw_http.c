@@ -6,7 +6,8 @@
  * thread ("metrics"), so a slow scraper never touches the feed threads. Each request renders
  * its whole body at once (metrics are a few tens of KB) into a per-session buffer that lives
  * LWS_PRE bytes after its start, writes headers, then the body on the next WRITEABLE.
- * Stop: an atomic flag plus lws_cancel_service() from the main thread, then join.
+ * The thread is a tg_worker named "metrics". Stop: the worker's stop flag (WK_R1/WK_A1)
+ * plus lws_cancel_service() (the worker's wake hook) from the main thread, then join.
  */
 #include "gw_http.h"
 
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "book/tg_err.h"
+#include "book/tg_worker.h"
 #include "gw_log.h"
 
 extern const char gw_dashboard_html[];
@@ -25,8 +27,7 @@ struct gw_http {
     gw_http_cfg_t cfg;
     struct lws_context *ctx;
     struct lws_vhost *vh;
-    pthread_t thread;
-    _Atomic int stop;
+    tg_worker_t wk; /* the "metrics" thread (tg_worker.h) */
     int port;
 };
 
@@ -131,13 +132,20 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-static void *http_thread(void *arg)
+static void http_thread(void *arg)
 {
     gw_http_t *h = arg;
     gw_log_set_thread("metrics");
-    while (!atomic_load_explicit(&h->stop, memory_order_acquire))
+    /* WK_A1 (tg_worker.h): pairs with WK_R1 in gw_http_stop() -> tg_worker_stop(). */
+    while (!tg_worker_stopping(&h->wk))
         lws_service(h->ctx, 0);
-    return NULL;
+}
+
+/* tg_worker wake hook: makes lws_service() return so the thread sees the stop flag. */
+static void http_wake(void *arg)
+{
+    gw_http_t *h = arg;
+    lws_cancel_service(h->ctx);
 }
 
 int gw_http_start(gw_http_t **out, const gw_http_cfg_t *cfg)
@@ -167,10 +175,14 @@ int gw_http_start(gw_http_t **out, const gw_http_cfg_t *cfg)
         return -EADDRINUSE;
     }
     h->port = lws_get_vhost_listen_port(h->vh);
-    if (pthread_create(&h->thread, NULL, http_thread, h)) {
+    tg_worker_cfg_t wc = {.name = "metrics", .main = http_thread, .arg = h, .wake = http_wake};
+    int rc = tg_worker_init(&h->wk, &wc);
+    if (rc == 0)
+        rc = tg_worker_start(&h->wk);
+    if (rc < 0) {
         lws_context_destroy(h->ctx);
         free(h);
-        return -EAGAIN;
+        return rc;
     }
     *out = h;
     return 0;
@@ -181,15 +193,14 @@ int gw_http_port(const gw_http_t *h)
     return h->port;
 }
 
-void gw_http_stop(gw_http_t **ph)
+int gw_http_stop(gw_http_t **ph)
 {
     if (!ph || !*ph)
-        return;
+        return 0;
     gw_http_t *h = *ph;
-    atomic_store_explicit(&h->stop, 1, memory_order_release);
-    lws_cancel_service(h->ctx);
-    pthread_join(h->thread, NULL);
+    tg_worker_stop(&h->wk); /* WK_R1, http_wake(), join */
     lws_context_destroy(h->ctx);
     free(h);
     *ph = NULL;
+    return 0;
 }

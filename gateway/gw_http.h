@@ -25,11 +25,14 @@ typedef struct gw_http_cfg {
     void *health_ud;
 } gw_http_cfg_t;
 
-/** Start listening and serving on a new thread. @return 0, -errno or TG_ECONFIG. */
+/** Start listening and serving on a new thread (a tg_worker named "metrics").
+ *  @return 0, -errno (-EADDRINUSE, -ENOMEM, or pthread_create's) or TG_ECONFIG.
+ *  (Start creates the object, so "already started" cannot happen here.) */
 int gw_http_start(gw_http_t **out, const gw_http_cfg_t *cfg);
 /** The bound port. */
 int gw_http_port(const gw_http_t *h);
-/** Stop the thread and free. NULL is a no-op. */
-void gw_http_stop(gw_http_t **h);
+/** Stop the thread and free; sets *h to NULL. @return 0, also for NULL or *h == NULL (the
+ *  tg_worker.h codes: stop when not running is 0). */
+int gw_http_stop(gw_http_t **h);
 
 #endif

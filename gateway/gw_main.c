@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "feeds/feed.h"
 #include "gw_config.h"
 #include "gw_log.h"
+#include "gw_notify.h"
 #include "gw_pipeline.h"
 
 #ifndef TICKGATE_VERSION
@@ -87,8 +89,16 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!config || optind != argc) {
-        usage(stderr);
+    if (optind != argc) {
+        fprintf(stderr, "tickgate: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return 2;
+    }
+    if (!config) {
+        fprintf(stderr, "tickgate: %s\n",
+                check ? "--check-config needs the file to check: tickgate --check-config "
+                        "--config FILE"
+                      : "no configuration: tickgate --config FILE (an example is "
+                        "tickgate.example.ini; docs/config.md lists every key)");
         return 2;
     }
     gw_cfg_t cfg;
@@ -137,6 +147,12 @@ int main(int argc, char **argv)
         return 3;
     }
     gw_log(GW_LOG_INFO, NULL, "tickgate %s running: %u feeds", TICKGATE_VERSION, cfg.n_feeds);
+    /* systemd (Type=notify): ready once the pipeline runs; the watchdog is fed from this
+     * loop, every second (WatchdogSec= must be longer). No-ops outside systemd. */
+    char st[96];
+    snprintf(st, sizeof(st), "READY=1\nSTATUS=running: %u feeds", cfg.n_feeds);
+    gw_notify(st);
+    bool watchdog = gw_notify_watchdog_usec() > 0;
     int sig = 0;
     int ticks = 0;
     while (!sig) {
@@ -146,6 +162,8 @@ int main(int argc, char **argv)
             sig = s;
             break;
         }
+        if (watchdog)
+            gw_notify("WATCHDOG=1");
         if (++ticks % 10 == 0 && gw_log_get_level() >= GW_LOG_INFO) {
             char line[512];
             gw_pipeline_progress(p, line, sizeof(line));
@@ -153,6 +171,7 @@ int main(int argc, char **argv)
         }
     }
     gw_log(GW_LOG_INFO, NULL, "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    gw_notify("STOPPING=1\nSTATUS=stopping: flushing");
     /* A second signal exits at once. */
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));

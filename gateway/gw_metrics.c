@@ -246,14 +246,22 @@ long gw_metrics_render(const gw_metrics_t *m, char **buf)
                 break;
             }
             case M_HIST: {
-                uint64_t acc = 0;
+                /* Log-linear buckets (tg_hist.h): ~450 per histogram, most of them empty.
+                   Only a non-empty bucket and the one below it (its lower edge, so
+                   histogram_quantile() interpolates inside the right bucket) are emitted, plus
+                   +Inf; counts stay cumulative, so the exposition is valid with any subset. */
+                uint64_t acc = 0, nxt = TG_STAT_GET(y->h->bucket[0]);
                 for (int b = 0; b < TG_HIST_BUCKETS; b++) {
-                    acc += TG_STAT_GET(y->h->bucket[b]);
+                    uint64_t cur = nxt;
+                    nxt = b + 1 < TG_HIST_BUCKETS ? TG_STAT_GET(y->h->bucket[b + 1]) : 0;
+                    acc += cur;
+                    if (b < TG_HIST_BUCKETS - 1 && !cur && !nxt)
+                        continue;
                     char le[48];
                     if (b == TG_HIST_BUCKETS - 1)
                         snprintf(le, sizeof(le), "le=\"+Inf\"");
                     else
-                        snprintf(le, sizeof(le), "le=\"%.6g\"", (double)tg_hist_bound_ns(b) / 1e9);
+                        snprintf(le, sizeof(le), "le=\"%.10g\"", (double)tg_hist_bound_ns(b) / 1e9);
                     labels_join(lb, sizeof(lb), y->labels, le);
                     sb_printf(&s, "%s_bucket%s %llu\n", y->name, lb, (unsigned long long)acc);
                 }

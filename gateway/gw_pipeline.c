@@ -197,9 +197,27 @@ static void reg_metrics(gw_pipeline_t *p)
                      "Books in state FAULT (a value could not be held exactly).", &b->books_fault);
     gw_metrics_counter(m, "tickgate_book_rescales_total", NULL,
                        "Books moved to larger scales (exactly).", &b->rescales);
-    gw_metrics_gauge(m, "tickgate_books_total", NULL, "Books seen.", &b->books_total);
+    gw_metrics_gauge(m, "tickgate_books", NULL, "Books seen.", &b->books_total);
     gw_metrics_hist(m, "tickgate_latency_receive_to_book_seconds", NULL,
                     "Receive (monotonic) to applied by the builder.", &b->latency);
+    /* stage histograms (docs/latency.md): cumulative from the receive stamp */
+    gw_metrics_hist(m, "tickgate_latency_stage_seconds", "stage=\"book_popped\"",
+                    "Receive (monotonic) to each hand-off, by stage and record class.",
+                    &b->lat_pop);
+    static const char *const lk[BOOK_LAT_KINDS] = {"trade", "book", "candle", "timer"};
+    for (int k = 0; k < BOOK_LAT_KINDS; k++) {
+        char lb[96];
+        snprintf(lb, sizeof(lb), "stage=\"sink_pushed\",kind=\"%s\"", lk[k]);
+        gw_metrics_hist(m, "tickgate_latency_stage_seconds", lb,
+                        "Receive (monotonic) to each hand-off, by stage and record class.",
+                        &b->lat_out[k]);
+    }
+    gw_metrics_hist(m, "tickgate_deliberate_delay_seconds", "what=\"book_min_gap\"",
+                    "Deliberate delays: first held-back change to its publication.",
+                    &b->book_defer);
+    gw_metrics_hist(m, "tickgate_deliberate_delay_seconds", "what=\"forming_min_gap\"",
+                    "Deliberate delays: first held-back change to its publication.",
+                    &b->forming_defer);
     for (uint32_t v = 0; v < TG_VENUE_MAX; v++) {
         const char *name = NULL;
         for (uint32_t i = 0; i < tg_instr_reg_count(p->reg); i++) {
@@ -459,6 +477,8 @@ static int create_builder(gw_pipeline_t *p)
         c->n_intervals < BOOK_CANDLE_IV_MAX ? c->n_intervals : BOOK_CANDLE_IV_MAX;
     bc.top_n = c->book_depth;
     bc.book_min_gap_ns = (int64_t)c->snapshot_min_ms * 1000000;
+    bc.forming_min_gap_ns = (int64_t)c->forming_min_ms * 1000000;
+    bc.spin_ns = (int64_t)c->spin_us * 1000;
     bc.book_interval_ns = (int64_t)c->snapshot_interval_ms * 1000000;
     bc.log = log_feed;
     bc.lctx = "stage=book";

@@ -155,17 +155,19 @@ int feed_loop_add(feed_loop_t *l, const feed_conn_cfg_t *cfg, feed_conn_t **out)
 
 /**
  * Create the lws context and vhosts and start the loop thread; connections start connecting.
- * @return 0, -EBUSY (already started), -ENOMEM, TG_ECONFIG (lws context/vhost creation failed,
- *         e.g. unreadable CA file), or -errno from pthread_create.  Thread: main.
+ * @return 0, -EALREADY (already started; a stopped loop cannot start again), -ENOMEM,
+ *         TG_ECONFIG (lws context/vhost creation failed, e.g. unreadable CA file), or -errno
+ *         from pthread_create.  Thread: main.
  */
 int feed_loop_start(feed_loop_t *l);
 
 /**
  * Stop the loop: wakes it with lws_cancel_service(), which closes every connection (on_close
  * emits STALE for their books), flushes the handlers, and joins the thread. Idempotent.
+ * @return 0, also when not started or already stopped (the tg_worker.h codes).
  * Thread: any thread except the loop's own.
  */
-void feed_loop_stop(feed_loop_t *l);
+int feed_loop_stop(feed_loop_t *l);
 
 /** Stop if needed, deinit handlers, free everything; sets *l = NULL. NULL-safe.  Thread: main. */
 void feed_loop_destroy(feed_loop_t **l);

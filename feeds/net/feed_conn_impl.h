@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "book/tg_worker.h"
 #include "feeds/net/feed_conn.h"
 #include "feeds/net/feed_resolve.h"
 
@@ -99,9 +100,8 @@ struct feed_loop {
     const struct lws_extension *exts_deflate;
     feed_resolver_t *res;
     lws_sorted_usec_list_t sul;
-    pthread_t th;
+    tg_worker_t wk; /* the "feed:<name>" thread (tg_worker.h) */
     bool started, joined, stopping;
-    _Atomic bool stop;
 };
 
 int feed_conn__proto_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,

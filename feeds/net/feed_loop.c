@@ -67,6 +67,9 @@ const char *feed_conn_state_name(feed_conn_state_t s)
     return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
 
+static void loop_main(void *arg);
+static void loop_wake(void *arg);
+
 int feed_loop_create(feed_loop_t **out, const feed_loop_cfg_t *cfg)
 {
     if (!out)
@@ -82,6 +85,14 @@ int feed_loop_create(feed_loop_t **out, const feed_loop_cfg_t *cfg)
         l->cfg.tick_ms = 100;
     snprintf(l->name, sizeof(l->name), "%s", l->cfg.name ? l->cfg.name : "feed");
     l->cfg.name = l->name;
+    char tn[TG_WORKER_NAME_MAX + 1];
+    snprintf(tn, sizeof(tn), "feed:%.10s", l->name);
+    tg_worker_cfg_t wc = {.name = tn, .main = loop_main, .arg = l, .wake = loop_wake};
+    int rc = tg_worker_init(&l->wk, &wc);
+    if (rc < 0) {
+        free(l);
+        return rc;
+    }
     *out = l;
     return 0;
 }
@@ -230,6 +241,7 @@ static _Atomic(feed_loop_t *) g_log_loop;
 
 static void lws_log_emit(int level, const char *line)
 {
+    /* FL_A1: pairs with FL_R1 in feed_loop_start(); l->cfg is fully written. */
     feed_loop_t *l = atomic_load_explicit(&g_log_loop, memory_order_acquire);
     if (!l || !l->cfg.log)
         return;
@@ -241,14 +253,12 @@ static void lws_log_emit(int level, const char *line)
     l->cfg.log(l->cfg.log_ctx, level == LLL_ERR ? FEED_LOG_DEBUG : FEED_LOG_DEBUG, msg);
 }
 
-static void *loop_main(void *arg)
+static void loop_main(void *arg)
 {
     feed_loop_t *l = arg;
-    char tn[16];
-    snprintf(tn, sizeof(tn), "feed:%.10s", l->name);
-    pthread_setname_np(pthread_self(), tn);
     lws_sul_schedule(l->ctx, 0, &l->sul, feed_conn__loop_tick, 1000);
-    while (!atomic_load_explicit(&l->stop, memory_order_acquire))
+    /* WK_A1 (tg_worker.h): pairs with WK_R1 in feed_loop_stop() -> tg_worker_stop(). */
+    while (!tg_worker_stopping(&l->wk))
         lws_service(l->ctx, 0);
     /* Shutdown: books of open connections become STALE; flush everything. */
     l->stopping = true;
@@ -268,7 +278,13 @@ static void *loop_main(void *arg)
             feed_capture_finish(c->cfg.capture);
         feed_conn__set_state(c, FEED_CONN_STOPPED);
     }
-    return NULL;
+}
+
+/* tg_worker wake hook: makes lws_service() return so the loop sees the stop flag. */
+static void loop_wake(void *arg)
+{
+    feed_loop_t *l = arg;
+    lws_cancel_service(l->ctx);
 }
 
 static void resolver_wake(void *ctx)
@@ -279,11 +295,10 @@ static void resolver_wake(void *ctx)
 
 int feed_loop_start(feed_loop_t *l)
 {
-    if (!l)
-        return -EINVAL;
+    TG_CHECK_ARG(l, -EINVAL);
     if (l->started)
-        return -EBUSY;
-    /* R2: publishes l->cfg; pairs with the acquire in lws_log_emit(). */
+        return -EALREADY;
+    /* FL_R1: publishes l->cfg; pairs with FL_A1 in lws_log_emit(). */
     atomic_store_explicit(&g_log_loop, l, memory_order_release);
     lws_set_log_level(LLL_ERR, lws_log_emit);
     l->protocols[0].name = "tg-feed";
@@ -325,12 +340,9 @@ int feed_loop_start(feed_loop_t *l)
     int rc = feed_resolver_create(&l->res, resolver_wake, l);
     if (rc < 0)
         goto fail_rc;
-    atomic_store_explicit(&l->stop, false, memory_order_relaxed);
-    rc = pthread_create(&l->th, NULL, loop_main, l);
-    if (rc != 0) {
-        rc = -rc;
+    rc = tg_worker_start(&l->wk);
+    if (rc < 0)
         goto fail_rc;
-    }
     l->started = true;
     return 0;
 fail:
@@ -344,18 +356,17 @@ fail_rc:
     return rc;
 }
 
-void feed_loop_stop(feed_loop_t *l)
+int feed_loop_stop(feed_loop_t *l)
 {
     if (!l || !l->started || l->joined)
-        return;
-    /* R1: pairs with the acquire load in loop_main(). */
-    atomic_store_explicit(&l->stop, true, memory_order_release);
-    lws_cancel_service(l->ctx);
-    pthread_join(l->th, NULL);
+        return 0;
+    /* WK_R1 in tg_worker_stop(): the stop request, then loop_wake(), then the join. */
+    tg_worker_stop(&l->wk);
     l->joined = true;
     feed_resolver_destroy(&l->res);
     lws_context_destroy(l->ctx); /* callbacks see l->stopping */
     l->ctx = NULL;
+    return 0;
 }
 
 void feed_loop_destroy(feed_loop_t **lp)
@@ -365,6 +376,8 @@ void feed_loop_destroy(feed_loop_t **lp)
     feed_loop_t *l = *lp;
     feed_loop_stop(l);
     feed_loop_t *expect = l;
+    /* FL_R2: unpublishes this loop from the lws log hook (only if it is still the one); the
+     * acquire side orders it after FL_R1 of a later feed_loop_start(). */
     atomic_compare_exchange_strong_explicit(&g_log_loop, &expect, NULL, memory_order_acq_rel,
                                             memory_order_relaxed);
     for (size_t i = 0; i < l->n; i++)

@@ -127,6 +127,21 @@ int feed_offline_open(feed_offline_t **out, const char *path, const char *venue,
     return 0;
 }
 
+int feed_offline_open_stream(feed_offline_t **out, const char *path, const char *venue,
+                             tg_instr_reg_t *reg, uint32_t depth)
+{
+    feed_offline_t *o = calloc(1, sizeof(*o));
+    if (!o)
+        return -ENOMEM;
+    int rc = feed_tgrec_open_stream(&o->rec, path, 0);
+    if (rc < 0 || (rc = offline_setup(o, venue, reg, depth)) < 0) {
+        feed_offline_close(&o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
 int feed_offline_open_mem(feed_offline_t **out, const char *text, size_t len, const char *venue,
                           tg_instr_reg_t *reg, uint32_t depth)
 {
@@ -234,10 +249,12 @@ int feed_offline_run(feed_offline_t *o, int (*sink)(void *ctx, const tg_event_t 
     size_t len;
     int rc;
     while ((rc = feed_tgrec_next(o->rec, &ts, &frame, &len)) != 0) {
-        if (rc < 0) {
+        if (rc == TG_EPROTO) {
             o->bad_lines++;
             continue;
         }
+        if (rc < 0)
+            return rc; /* read error, corrupt or truncated zstd (stream mode) */
         if (!off_rest_answer(o, frame, len, ts))
             feed_frame(&o->h, frame, len, ts, ts);
         rc = feed_flush(&o->h);
@@ -249,11 +266,13 @@ int feed_offline_run(feed_offline_t *o, int (*sink)(void *ctx, const tg_event_t 
 
 int feed_offline_rewind(feed_offline_t *o)
 {
-    feed_tgrec_rewind(o->rec);
+    int rc = feed_tgrec_rewind(o->rec);
+    if (rc < 0)
+        return rc;
     o->n_reqs = 0;
     feed_handler_teardown(&o->h);
     o->h.out.n = 0;
-    int rc = feed_handler_setup(&o->h);
+    rc = feed_handler_setup(&o->h);
     if (rc < 0)
         return rc;
     if (o->venue->on_open)

@@ -58,6 +58,7 @@ enum { BN_ST_WAIT = 0, BN_ST_SYNC = 1, BN_ST_LIVE = 2 };
 struct bn_bufdiff {
     int32_t sym;
     uint32_t off, n_bid, n_ask;
+    int8_t px_scale, sz_scale; /* the scales its levels were decoded at (kept when they grow) */
     uint64_t U, u, pu;
     int64_t ts_ms, ts_recv, ts_mono;
 };
@@ -89,7 +90,8 @@ static bool bn_str_is(bn_str_t s, const char *lit, uint32_t n)
 /* largest ms time whose ns value fits int64 (2262-04-11) */
 #define BN_MS_MAX 9223372036854ULL
 
-int feed_binance__finish(feed_bn_t *b, const bn_fields_t *f, int sym, int snap_ctx, bn_msg_t *m)
+int feed_binance__finish(feed_bn_t *b, const bn_fields_t *f, int sym, int snap_ctx, bool fast,
+                         bn_msg_t *m)
 {
     memset(m, 0, sizeof(*m));
     m->sym = -1;
@@ -145,10 +147,17 @@ int feed_binance__finish(feed_bn_t *b, const bn_fields_t *f, int sym, int snap_c
         const uint32_t need = BNF_P | BNF_Q | BNF_T | BNF_M | (agg ? BNF_AID : BNF_TID);
         if ((hv & need) != need)
             return TG_EFIELD;
-        const bn_sym_t *y = &b->sym[sym];
-        int rc = tg_dec_parse_unsigned(f->p.p, f->p.n, y->px_scale, &m->px);
-        if (rc == 0)
-            rc = tg_dec_parse_unsigned(f->q.p, f->q.n, y->sz_scale, &m->qty);
+        uint32_t in = b->sym[sym].instr;
+        int rc;
+        if (fast) { /* the scanner changes nothing: current scales, any failure gives up */
+            rc = tg_dec_parse_unsigned(f->p.p, f->p.n, feed_px_scale(b->h, in), &m->px);
+            if (rc == 0)
+                rc = tg_dec_parse_unsigned(f->q.p, f->q.n, feed_sz_scale(b->h, in), &m->qty);
+        } else {
+            rc = feed_dec_px(b->h, in, f->p.p, f->p.n, &m->px);
+            if (rc == 0)
+                rc = feed_dec_sz(b->h, in, f->q.p, f->q.n, &m->qty);
+        }
         if (rc < 0)
             return rc;
         m->trade_id = agg ? f->a : f->t;
@@ -173,7 +182,8 @@ static bn_str_t tok_str(const char *js, const jsmntok_t *t)
     return (bn_str_t){js + t->start, (uint32_t)(t->end - t->start)};
 }
 
-/* decode a [[px,sz],...] token array into scratch */
+/* decode a [[px,sz],...] token array into scratch, at the instrument's current scales
+ * (feed_dec: TG_ERESCALE when one had to grow) */
 static int tok_levels(feed_bn_t *b, const char *js, const jsmntok_t *t, int n, int i,
                       const bn_sym_t *y, uint32_t *off, uint32_t *cnt)
 {
@@ -189,11 +199,11 @@ static int tok_levels(feed_bn_t *b, const char *js, const jsmntok_t *t, int n, i
             t[k + 1].type != JSMN_STRING || t[k + 2].type != JSMN_STRING)
             return TG_EFIELD;
         int64_t *d = b->lv + 2 * (size_t)b->lv_n;
-        int rc = tg_dec_parse_unsigned(js + t[k + 1].start, (size_t)(t[k + 1].end - t[k + 1].start),
-                                       y->px_scale, &d[0]);
+        int rc = feed_dec_px(b->h, y->instr, js + t[k + 1].start,
+                             (size_t)(t[k + 1].end - t[k + 1].start), &d[0]);
         if (rc == 0)
-            rc = tg_dec_parse_unsigned(js + t[k + 2].start, (size_t)(t[k + 2].end - t[k + 2].start),
-                                       y->sz_scale, &d[1]);
+            rc = feed_dec_sz(b->h, y->instr, js + t[k + 2].start,
+                             (size_t)(t[k + 2].end - t[k + 2].start), &d[1]);
         if (rc < 0)
             return rc;
         b->lv_n++;
@@ -388,24 +398,36 @@ int feed_binance__parse(feed_bn_t *b, const char *buf, size_t len, int rest_sym,
         if (ta >= 0 && t[ta].type == JSMN_ARRAY)
             f.have |= BNF_ALV;
     }
-    return feed_binance__finish(b, &f, sym, snap_ctx, m);
+    return feed_binance__finish(b, &f, sym, snap_ctx, false, m);
 }
 
 /* ---------------------------------------------------------------- emission */
 
+/* Levels of one message. ps/ss: the scales the values were decoded at, or -1 for the
+ * instrument's current ones (a message decoded in this frame). */
 static void bn_emit_levels(feed_bn_t *b, const bn_sym_t *y, const int64_t *bid, uint32_t nb,
                            const int64_t *ask, uint32_t na, uint64_t seq, int64_t ts_exch,
-                           int64_t ts_recv, int64_t ts_mono, uint16_t flags)
+                           int64_t ts_recv, int64_t ts_mono, uint16_t flags, int ps, int ss)
 {
     feed_handler_t *h = b->h;
+    if (ps >= 0)
+        flags |= TG_EVF_SCALED;
     for (uint32_t i = 0; i < nb; i++) {
         tg_event_t ev = feed_event(TG_EV_LEVEL, y->instr, TG_SIDE_BID, bid[2 * i], bid[2 * i + 1],
                                    seq, 0, ts_exch, ts_recv, ts_mono, flags);
+        if (ps >= 0) {
+            ev.px_scale = (unsigned)ps;
+            ev.sz_scale = (unsigned)ss;
+        }
         feed_emit(h, &ev);
     }
     for (uint32_t i = 0; i < na; i++) {
         tg_event_t ev = feed_event(TG_EV_LEVEL, y->instr, TG_SIDE_ASK, ask[2 * i], ask[2 * i + 1],
                                    seq, 0, ts_exch, ts_recv, ts_mono, flags);
+        if (ps >= 0) {
+            ev.px_scale = (unsigned)ps;
+            ev.sz_scale = (unsigned)ss;
+        }
         feed_emit(h, &ev);
     }
     feed_count_events(h, TG_EV_LEVEL, nb + na);
@@ -423,8 +445,7 @@ static void bn_request_snapshot(feed_bn_t *b, int s, int64_t now)
     if (!h->rest_get)
         return;
     char path[128];
-    snprintf(path, sizeof(path), "%s?symbol=%s&limit=1000",
-             b->futures ? "/fapi/v1/depth" : "/api/v3/depth", y->upper);
+    snprintf(path, sizeof(path), "%s?symbol=%s&limit=1000", b->route, y->upper);
     if (h->rest_get(h->tctx, path, ((uint64_t)b->gen << 32) | (uint32_t)s) < 0)
         y->want_snap = true; /* retried on the tick */
 }
@@ -489,6 +510,9 @@ static void bn_buf_push(feed_bn_t *b, int s, const bn_msg_t *m, int64_t ts_recv,
     d->u = m->u;
     d->pu = m->pu;
     d->ts_ms = m->ts_ms;
+    /* the levels stay at the scales they were decoded at; events carry them (feed_stamp) */
+    d->px_scale = (int8_t)feed_px_scale(b->h, b->sym[s].instr);
+    d->sz_scale = (int8_t)feed_sz_scale(b->h, b->sym[s].instr);
     d->ts_recv = ts_recv;
     d->ts_mono = ts_mono;
     memcpy(b->bl + 2 * (size_t)b->bl_n, m->bid, 16 * (size_t)m->n_bid);
@@ -503,7 +527,7 @@ enum { BN_APPLIED = 0, BN_STALE = 1, BN_BROKEN = 2 };
  * the diff (buffer it), after bn_gap() was emitted here. */
 static int bn_apply(feed_bn_t *b, int s, uint64_t U, uint64_t u, uint64_t pu, const int64_t *bid,
                     uint32_t nb, const int64_t *ask, uint32_t na, int64_t ts_ms, int64_t ts_recv,
-                    int64_t ts_mono)
+                    int64_t ts_mono, int ps, int ss)
 {
     bn_sym_t *y = &b->sym[s];
     uint64_t L = y->last_u;
@@ -526,7 +550,7 @@ static int bn_apply(feed_bn_t *b, int s, uint64_t U, uint64_t u, uint64_t pu, co
         bn_gap(b, s, b->futures ? pu : U, ts_exch, ts_recv, ts_mono);
         return BN_BROKEN;
     }
-    bn_emit_levels(b, y, bid, nb, ask, na, u, ts_exch, ts_recv, ts_mono, 0);
+    bn_emit_levels(b, y, bid, nb, ask, na, u, ts_exch, ts_recv, ts_mono, 0, ps, ss);
     y->state = BN_ST_LIVE;
     y->last_u = u;
     return BN_APPLIED;
@@ -540,7 +564,7 @@ static void bn_on_depth(feed_bn_t *b, const bn_msg_t *m, int64_t ts_recv, int64_
         return;
     }
     if (bn_apply(b, m->sym, m->U, m->u, m->pu, m->bid, m->n_bid, m->ask, m->n_ask, m->ts_ms,
-                 ts_recv, ts_mono) == BN_BROKEN)
+                 ts_recv, ts_mono, -1, -1) == BN_BROKEN)
         bn_buf_push(b, m->sym, m, ts_recv, ts_mono);
 }
 
@@ -575,7 +599,8 @@ static void bn_on_snapshot(feed_bn_t *b, const bn_msg_t *m, int64_t ts_recv, int
     uint16_t fl = TG_EVF_SNAPSHOT | rest_flag;
     feed_emit_make(h, TG_EV_BOOK_CLEAR, y->instr, 0, 0, 0, L, 0, ts_exch, ts_recv, ts_mono, fl);
     TG_STAT_INC(h->stats->snapshots);
-    bn_emit_levels(b, y, m->bid, m->n_bid, m->ask, m->n_ask, L, ts_exch, ts_recv, ts_mono, fl);
+    bn_emit_levels(b, y, m->bid, m->n_bid, m->ask, m->n_ask, L, ts_exch, ts_recv, ts_mono, fl, -1,
+                   -1);
     y->state = BN_ST_SYNC;
     y->last_u = L;
     y->want_snap = false;
@@ -587,7 +612,7 @@ static void bn_on_snapshot(feed_bn_t *b, const bn_msg_t *m, int64_t ts_recv, int
             continue;
         const int64_t *lv = b->bl + 2 * (size_t)d->off;
         int r = bn_apply(b, s, d->U, d->u, d->pu, lv, d->n_bid, lv + 2 * (size_t)d->n_bid, d->n_ask,
-                         d->ts_ms, d->ts_recv, d->ts_mono);
+                         d->ts_ms, d->ts_recv, d->ts_mono, d->px_scale, d->sz_scale);
         if (r == BN_BROKEN)
             break; /* this one and the rest stay buffered */
         d->sym = -1;
@@ -642,8 +667,7 @@ static void bn_dispatch(feed_bn_t *b, const bn_msg_t *m, const char *buf, size_t
         break;
     }
     case BN_MSG_VENUE_ERR:
-        TG_STAT_INC(h->stats->err_venue);
-        feed_log_frame(b->h, &b->log_rl, ts_mono, FEED_LOG_ERROR, "venue error", 0, buf, len);
+        feed_venue_error(h, buf, len); /* err_venue, logged, kept for /health */
         break;
     default:
         TG_STAT_INC(h->stats->unhandled);
@@ -659,8 +683,10 @@ static int bn_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
     if (b->path == FEED_BN_PATH_AUTO && feed_binance__scan(b, buf, len, &m) == 0) {
         TG_STAT_INC(h->stats->fast_path);
     } else {
-        TG_STAT_INC(h->stats->slow_path);
         int rc = feed_binance__parse(b, buf, len, -1, &m);
+        if (rc == TG_ERESCALE)
+            return rc; /* a scale grew: feed_frame() parses the frame again, nothing changed */
+        TG_STAT_INC(h->stats->slow_path);
         if (rc < 0) {
             bn_count_error(b, rc, &m, buf, len, ts_recv, ts_mono);
             return rc;
@@ -677,18 +703,28 @@ static int bn_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *b
     uint32_t s = (uint32_t)tag;
     if ((uint32_t)(tag >> 32) != b->gen || s >= b->n_sym)
         return 0; /* answer to a request of a previous connection */
+    bn_msg_t m;
+    int rc = 0;
+    if (status == 200) {
+        /* every number first: a scale that grows makes feed_rest() call again */
+        rc = feed_binance__parse(b, body, len, (int)s, &m);
+        if (rc == TG_ERESCALE)
+            return rc;
+    }
     TG_STAT_INC(h->stats->frames);
     TG_STAT_ADD(h->stats->bytes, len);
     if (status != 200) {
-        TG_STAT_INC(h->stats->err_venue);
-        feed_log_frame(b->h, &b->log_rl, ts_mono, FEED_LOG_ERROR,
-                       status ? "REST snapshot refused" : "REST failed", status, body, len);
+        if (status) {
+            feed_venue_error(h, body, len); /* 429/418 rate limits, -1121 bad symbol, ... */
+        } else {
+            TG_STAT_INC(h->stats->err_venue);
+            feed_log_frame(b->h, &b->log_rl, ts_mono, FEED_LOG_ERROR, "REST failed", status, body,
+                           len);
+        }
         b->sym[s].want_snap = true;
         return TG_EPROTO;
     }
-    bn_msg_t m;
     TG_STAT_INC(h->stats->slow_path);
-    int rc = feed_binance__parse(b, body, len, (int)s, &m);
     if (rc == 0 && m.type != BN_MSG_SNAPSHOT)
         rc = TG_EFIELD;
     if (rc < 0) {
@@ -710,6 +746,50 @@ static void bn_reset(feed_bn_t *b)
     }
     b->bd_n = 0;
     b->bl_n = 0;
+    b->sub_len = b->sub_off = 0;
+}
+
+/* Append one subscribe message to the pending list. @return 0 or -ENOMEM. */
+static int bn_sub_add(feed_bn_t *b, const char *msg, size_t n)
+{
+    if (b->sub_len + n + 1 > b->sub_cap) {
+        size_t cap = b->sub_cap ? b->sub_cap : 4096;
+        while (cap < b->sub_len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->sub, cap);
+        if (!p)
+            return -ENOMEM;
+        b->sub = p;
+        b->sub_cap = cap;
+    }
+    memcpy(b->sub + b->sub_len, msg, n);
+    b->sub[b->sub_len + n] = '\n';
+    b->sub_len += n + 1;
+    return 0;
+}
+
+/* Messages the client may send per second, keeping one for the transport's pong (Binance
+ * counts PING/PONG frames and JSON control messages against the same limit). */
+static uint32_t bn_send_budget(const feed_bn_t *b)
+{
+    uint32_t lim = b->h->venue->max_sends_per_s;
+    return lim > 1 ? lim - 1 : 1;
+}
+
+/* Send up to the per-second budget of pending subscribe messages. */
+static void bn_sub_flush(feed_bn_t *b)
+{
+    feed_handler_t *h = b->h;
+    for (uint32_t k = bn_send_budget(b); k > 0 && b->sub_off < b->sub_len; k--) {
+        const char *m = b->sub + b->sub_off;
+        const char *e = memchr(m, '\n', b->sub_len - b->sub_off);
+        size_t n = (size_t)(e - m);
+        if (feed_send(h, m, n) < 0 && h->send)
+            break; /* queue full: retried on the next tick */
+        b->sub_off += n + 1;
+    }
+    if (b->sub_off == b->sub_len)
+        b->sub_off = b->sub_len = 0;
 }
 
 static int bn_on_open(feed_handler_t *h)
@@ -717,13 +797,14 @@ static int bn_on_open(feed_handler_t *h)
     feed_bn_t *b = h->vstate;
     b->gen++;
     bn_reset(b);
-    /* {"method":"SUBSCRIBE","params":["btcusdt@depth@100ms","btcusdt@trade",...],"id":N} */
+    /* {"method":"SUBSCRIBE","params":["btcusdt@depth@100ms","btcusdt@trade",...],"id":N}, in
+     * messages of at most 4 KiB, sent at most max_sends_per_s - 1 per second */
     char msg[4096];
     size_t n = 0;
     uint32_t id = 1;
-    int in_msg = 0;
-    for (uint32_t i = 0; i < b->n_sym; i++) {
-        for (int c = 0; c < 2; c++) {
+    int in_msg = 0, rc = 0;
+    for (uint32_t i = 0; i < b->n_sym && rc == 0; i++) {
+        for (int c = 0; c < 2 && rc == 0; c++) {
             if (c == 0 && !(h->channels & FEED_CH_BOOK))
                 continue;
             if (c == 1 && !(h->channels & FEED_CH_TRADES))
@@ -731,8 +812,7 @@ static int bn_on_open(feed_handler_t *h)
             const char *suffix = c == 0 ? "@depth@100ms" : (b->futures ? "@aggTrade" : "@trade");
             if (in_msg && n + TG_SYMBOL_MAX + 64 > sizeof(msg)) {
                 n += (size_t)snprintf(msg + n, sizeof(msg) - n, "],\"id\":%u}", id++);
-                if (h->send)
-                    h->send(h->tctx, msg, n);
+                rc = bn_sub_add(b, msg, n);
                 in_msg = 0;
             }
             if (!in_msg) {
@@ -744,11 +824,13 @@ static int bn_on_open(feed_handler_t *h)
             n += (size_t)snprintf(msg + n, sizeof(msg) - n, "\"%s%s\"", b->sym[i].lower, suffix);
         }
     }
-    if (in_msg) {
+    if (in_msg && rc == 0) {
         n += (size_t)snprintf(msg + n, sizeof(msg) - n, "],\"id\":%u}", id);
-        if (h->send)
-            h->send(h->tctx, msg, n);
+        rc = bn_sub_add(b, msg, n);
     }
+    if (rc < 0)
+        return rc;
+    bn_sub_flush(b);
     if (h->channels & FEED_CH_BOOK)
         for (uint32_t i = 0; i < b->n_sym; i++)
             bn_request_snapshot(b, (int)i, 0);
@@ -768,6 +850,8 @@ static void bn_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 static void bn_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     feed_bn_t *b = h->vstate;
+    if (b->sub_off < b->sub_len)
+        bn_sub_flush(b);
     for (uint32_t i = 0; i < b->n_sym; i++)
         if (b->sym[i].want_snap && now_mono - b->sym[i].snap_req_mono >= 2000000000LL)
             bn_request_snapshot(b, (int)i, now_mono);
@@ -784,10 +868,11 @@ static void bn_deinit(feed_handler_t *h)
     free(b->tok);
     free(b->bd);
     free(b->bl);
+    free(b->sub);
     feed_vstate_free(h);
 }
 
-static int bn_init_common(feed_handler_t *h, bool futures)
+static int bn_init(feed_handler_t *h)
 {
     feed_bn_t *b = feed_vstate_new(h, sizeof(*b));
     if (!b)
@@ -795,7 +880,11 @@ static int bn_init_common(feed_handler_t *h, bool futures)
     b->h = h;
     b->log_rl.burst = BN_LOG_BURST;
     b->log_rl.period = FEED_LOG_PERIOD_10S;
-    b->futures = futures;
+    b->variant = h->venue->variant;
+    b->futures = b->variant == FEED_BN_USDM || b->variant == FEED_BN_COINM;
+    b->route = b->variant == FEED_BN_USDM    ? "/fapi/v1/depth"
+               : b->variant == FEED_BN_COINM ? "/dapi/v1/depth"
+                                             : "/api/v3/depth";
     b->last_sym = -1;
     b->n_sym = h->n_instr;
     b->lv_cap = BN_LV_CAP;
@@ -817,8 +906,6 @@ static int bn_init_common(feed_handler_t *h, bool futures)
             goto fail;
         bn_sym_t *y = &b->sym[i];
         y->instr = in->id;
-        y->px_scale = in->px_scale;
-        y->sz_scale = in->sz_scale;
         y->len = (uint32_t)strlen(in->symbol);
         for (uint32_t j = 0; j <= y->len; j++) {
             char c = in->symbol[j];
@@ -833,16 +920,6 @@ fail:
     return -ENOMEM;
 }
 
-static int bn_init_spot(feed_handler_t *h)
-{
-    return bn_init_common(h, false);
-}
-
-static int bn_init_futures(feed_handler_t *h)
-{
-    return bn_init_common(h, true);
-}
-
 void feed_binance_set_path(feed_handler_t *h, int path)
 {
     feed_bn_t *b = h->vstate;
@@ -852,8 +929,9 @@ void feed_binance_set_path(feed_handler_t *h, int path)
 
 static void bn_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
 {
-    /* Binance prints 8 decimals on spot and fewer on futures: 8/8 holds both exactly.
-       Diff streams carry the whole book: no depth limit. */
+    /* Binance prints 8 decimals on spot and fewer on futures: 8/8 holds them; a value with more
+       places raises the instrument's scale (feed_dec). The recordings carry no tick/lot
+       metadata. Diff streams carry the whole book: no depth limit. */
     cfg->px_scale = 8;
     cfg->sz_scale = 8;
     cfg->depth_limit = 0;
@@ -871,36 +949,25 @@ static int bn_rest_key(const char *path, char *key, size_t cap)
     return -ENOENT;
 }
 
-const feed_venue_t feed_venue_binance = {
-    .name = "binance",
-    .default_url = "wss://stream.binance.com:9443/stream",
-    .rest_host = "api.binance.com",
-    .rest_key = bn_rest_key,
-    .instr_defaults = bn_instr_defaults,
-    .init = bn_init_spot,
-    .deinit = bn_deinit,
-    .on_open = bn_on_open,
-    .on_frame = bn_on_frame,
-    .on_rest = bn_on_rest,
-    .on_close = bn_on_close,
-    .on_tick = bn_on_tick,
-};
+/* Published limits (docs/venues/binance.md): spot and Binance.US 1024 streams per connection
+ * and 5 incoming messages per second; USD-M and COIN-M futures 200 streams and 10 messages per
+ * second. Two streams per symbol (depth + trades). */
+#define BN_VENUE(id, url, host, var, syms, sends)                                                  \
+    {                                                                                              \
+        .name = id, .default_url = url, .rest_host = host, .variant = var,                         \
+        .max_symbols_per_conn = syms, .max_sends_per_s = sends, .rest_key = bn_rest_key,           \
+        .instr_defaults = bn_instr_defaults, .init = bn_init, .deinit = bn_deinit,                 \
+        .on_open = bn_on_open, .on_frame = bn_on_frame, .on_rest = bn_on_rest,                     \
+        .on_close = bn_on_close, .on_tick = bn_on_tick,                                            \
+    }
 
-const feed_venue_t feed_venue_binance_futures = {
-    .name = "binance-futures",
-    .default_url = "wss://fstream.binance.com/stream",
-    .rest_host = "fapi.binance.com",
-    .rest_key = bn_rest_key,
-    .instr_defaults = bn_instr_defaults,
-    .init = bn_init_futures,
-    .deinit = bn_deinit,
-    .on_open = bn_on_open,
-    .on_frame = bn_on_frame,
-    .on_rest = bn_on_rest,
-    .on_close = bn_on_close,
-    .on_tick = bn_on_tick,
-};
-
-/* STUB: binance-delivery and binance-us (to be served by this handler). */
-const feed_venue_t feed_venue_binance_delivery = {.name = "binance-delivery"};
-const feed_venue_t feed_venue_binance_us = {.name = "binance-us"};
+const feed_venue_t feed_venue_binance = BN_VENUE("binance", "wss://stream.binance.com:9443/stream",
+                                                 "api.binance.com", FEED_BN_SPOT, 512, 5);
+const feed_venue_t feed_venue_binance_futures =
+    BN_VENUE("binance-futures", "wss://fstream.binance.com/stream", "fapi.binance.com",
+             FEED_BN_USDM, 100, 10);
+const feed_venue_t feed_venue_binance_delivery =
+    BN_VENUE("binance-delivery", "wss://dstream.binance.com/stream", "dapi.binance.com",
+             FEED_BN_COINM, 100, 10);
+const feed_venue_t feed_venue_binance_us = BN_VENUE(
+    "binance-us", "wss://stream.binance.us:9443/stream", "api.binance.us", FEED_BN_US, 512, 5);

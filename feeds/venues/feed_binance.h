@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Binance spot and USD-M futures handlers (feed_venue_binance, feed_venue_binance_futures):
+ * Binance handlers (feed_venue_binance, feed_venue_binance_futures, feed_venue_binance_delivery,
+ * feed_venue_binance_us: one handler, the venue's `variant` picks hosts and sync rules):
  * internals shared by feed_binance.c (state, sync, generic jsmn parser) and
  * feed_binance_scan.c (single-pass fast scanner), exposed for tests and benchmarks.
  *
@@ -9,7 +10,9 @@
  * feed_binance__finish(), turns fields into a message. So the two paths cannot disagree on
  * semantics; they can only disagree on tokenization, which the tests check frame by frame.
  * The fast scanner gives up (returns 1) on anything it does not fully understand, including
- * every input the generic parser would reject; the generic parser then decides.
+ * every input the generic parser would reject and every number that does not fit the
+ * instrument's current scale; the generic parser then decides (and raises the scale through
+ * feed_dec, returning TG_ERESCALE: the scanner never changes any state).
  *
  * Thread: feed:<venue> (everything here belongs to one handler).
  */
@@ -84,7 +87,6 @@ typedef struct bn_msg {
 
 typedef struct bn_sym {
     uint32_t instr;
-    int px_scale, sz_scale;
     int state;       /* BN_ST_* (feed_binance.c) */
     uint64_t last_u; /* snapshot lastUpdateId, then the last applied u */
     bool want_snap;  /* a snapshot request is due (live) */
@@ -96,11 +98,21 @@ typedef struct bn_sym {
 
 typedef struct bn_bufdiff bn_bufdiff_t;
 
+/** feed_venue_t.variant of the Binance ids: REST route, sync rules, trade stream. */
+enum {
+    FEED_BN_SPOT = 0,  /* binance: api.binance.com /api/v3/depth, spot rules, @trade */
+    FEED_BN_USDM = 1,  /* binance-futures: fapi /fapi/v1/depth, futures rules (pu), @aggTrade */
+    FEED_BN_COINM = 2, /* binance-delivery: dapi /dapi/v1/depth, futures rules, @aggTrade */
+    FEED_BN_US = 3     /* binance-us: api.binance.us /api/v3/depth, spot rules, @trade */
+};
+
 /** Handler state (h->vstate).  Thread: feed:<venue>. */
 typedef struct feed_bn {
     feed_handler_t *h;
-    bool futures;
-    int path; /* FEED_BN_PATH_* */
+    int variant;       /* FEED_BN_* */
+    bool futures;      /* futures sync rules (USD-M, COIN-M) */
+    const char *route; /* REST depth route ("/api/v3/depth") */
+    int path;          /* FEED_BN_PATH_* */
     bn_sym_t *sym;
     uint32_t n_sym;
     uint16_t *sym_of_instr; /* TG_INSTR_MAX entries, 0xffff = not ours */
@@ -114,7 +126,10 @@ typedef struct feed_bn {
     uint32_t bd_n, bd_cap;
     int64_t *bl;
     uint32_t bl_n, bl_cap;
-    uint32_t gen;          /* connection generation, in REST tags */
+    uint32_t gen; /* connection generation, in REST tags */
+    /* subscribe messages not sent yet ('\n'-separated), paced to the venue's message limit */
+    char *sub;
+    size_t sub_len, sub_off, sub_cap;
     feed_ratelim_t log_rl; /* log rate limit */
 } feed_bn_t;
 
@@ -129,13 +144,19 @@ void feed_binance_set_path(feed_handler_t *h, int path);
 int feed_binance__scan(feed_bn_t *b, const char *buf, size_t len, bn_msg_t *m);
 
 /** Generic jsmn parser. rest_sym >= 0: buf is a bare REST depth body for that symbol.
- *  @return 0 or TG_EJSON, TG_EFIELD, TG_ESYMBOL, TG_EDEC_* (m->type/m->sym say what the
- *  message was when known, so a broken depth diff can invalidate its book). */
+ *  Prices and sizes go through feed_dec_px/feed_dec_sz: TG_ERESCALE means a scale was raised
+ *  and the message must be parsed again (nothing else was changed).
+ *  @return 0 or TG_ERESCALE, TG_EJSON, TG_EFIELD, TG_ESYMBOL, TG_EDEC_* (m->type/m->sym say
+ *  what the message was when known, so a broken depth diff can invalidate its book). */
 int feed_binance__parse(feed_bn_t *b, const char *buf, size_t len, int rest_sym, bn_msg_t *m);
 
 /** Shared semantics: fields -> message. snap_sym: symbol of a snapshot context (stream name
- *  or REST tag), -1 if none; snap_ctx: the object may be a snapshot. */
-int feed_binance__finish(feed_bn_t *b, const bn_fields_t *f, int sym, int snap_ctx, bn_msg_t *m);
+ *  or REST tag), -1 if none; snap_ctx: the object may be a snapshot. fast: called by the
+ *  scanner (trade numbers are decoded at the current scales and never raise them; any
+ *  failure is returned for the generic parser to decide); otherwise through feed_dec (may
+ *  return TG_ERESCALE). */
+int feed_binance__finish(feed_bn_t *b, const bn_fields_t *f, int sym, int snap_ctx, bool fast,
+                         bn_msg_t *m);
 
 /** Symbol text -> handler symbol index, or -1. nocase for stream names. */
 int feed_binance__sym(feed_bn_t *b, const char *s, size_t n, bool nocase);

@@ -8,8 +8,10 @@
  *
  * It accepts only what it fully understands: no whitespace, no escapes, only known keys, each
  * at most once, integers of at most 19 digits, exact `true`/`false`, nothing after the closing
- * brace, every decimal accepted by tg_dec. Anything else returns 1 and the generic jsmn parser
- * (feed_binance.c) decides, so errors are always counted by one parser. The fields it fills
+ * brace, every decimal accepted by tg_dec at the instrument's *current* scale (a value that
+ * needs more places is left to the generic parser, which raises the scale through feed_dec:
+ * the scanner itself never changes any state). Anything else returns 1 and the generic jsmn
+ * parser (feed_binance.c) decides, so errors are always counted by one parser. The fields it fills
  * go through the same feed_binance__finish() as the generic parser's.
  *
  * Thread: feed:<venue>.
@@ -151,7 +153,7 @@ static int sc_levels(feed_bn_t *b, scan_t *s, const bn_sym_t *y, uint32_t *off, 
         *cnt = 0;
         return 0;
     }
-    const int ps = y->px_scale, ss = y->sz_scale;
+    const int ps = feed_px_scale(b->h, y->instr), ss = feed_sz_scale(b->h, y->instr);
     int64_t *d = b->lv + 2 * (size_t)b->lv_n;
     uint32_t room = b->lv_cap - b->lv_n;
     for (;;) {
@@ -340,6 +342,15 @@ static int sc_object(feed_bn_t *b, scan_t *s, bn_fields_t *f, int snap_ctx, int 
         } else if (kn == 2 && k[0] == 'p' && k[1] == 'u') {
             SET(BNF_PU);
             rc = sc_u64(s, &f->pu);
+        } else if ((kn == 2 && k[0] == 'p' && k[1] == 's') ||
+                   (kn == 4 && memcmp(k, "pair", 4) == 0) ||
+                   (kn == 6 && memcmp(k, "symbol", 6) == 0)) {
+            /* COIN-M: "ps" (pair) in diffs and book tickers, "symbol"/"pair" in REST bodies */
+            bn_str_t dummy;
+            if (v != '"')
+                return -1;
+            s->p++;
+            rc = sc_str(s, &dummy);
         } else if (kn == 12 && memcmp(k, "lastUpdateId", 12) == 0) {
             SET(BNF_LUID);
             rc = sc_u64(s, &f->luid);
@@ -430,7 +441,7 @@ int feed_binance__scan(feed_bn_t *b, const char *buf, size_t len, bn_msg_t *m)
         f.a_n = f.a_off = 0;
     if (!(f.have & BNF_BLV))
         f.b_n = f.b_off = 0;
-    if (feed_binance__finish(b, &f, sym, snap_ctx, m) < 0)
+    if (feed_binance__finish(b, &f, sym, snap_ctx, true, m) < 0)
         return 1;
     return 0;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Bybit v5 public handler: `orderbook.{depth}.{symbol}` snapshot/delta, `publicTrade.{symbol}`,
- * `op` acks (subscribe, ping/pong).
+ * Bybit v5 public handler, one handler for two venue ids (feed_venue_t.variant): `bybit`
+ * (USDT/USDC perpetuals and futures, /v5/public/linear) and `bybit-spot` (/v5/public/spot).
+ * Both send the same frames: `orderbook.{depth}.{symbol}` snapshot/delta,
+ * `publicTrade.{symbol}`, `op` acks (subscribe, ping/pong).
  *
  * DESIGN
  * Books (Bybit docs, "Orderbook", process snapshot/delta): a `snapshot` replaces the book
@@ -22,7 +24,15 @@
  *
  * Keep-alive: Bybit drops connections silent for 10 min and recommends a ping every 20 s:
  * on_tick sends {"op":"ping"} every 20 s. Subscribes go out in on_open with at most 10 args
- * per request.
+ * per request (the documented spot limit; used for linear too).
+ *
+ * Exact decimals: every price and size goes through feed_dec_px/feed_dec_sz at the
+ * instrument's current scale; a value with more places raises it and the frame is parsed
+ * again (TG_ERESCALE). All numbers of a frame are decoded before any state changes or any
+ * event is emitted, and nothing is kept across frames at a scale (no buffered deltas).
+ *
+ * In-band REST instrument metadata of the 2026 captures ({"rest":..,"generated":true,..}): the
+ * tick and lot sizes of our symbols raise their scales ahead of the data (bb_instruments).
  *
  * Thread: feed:bybit.
  */
@@ -50,7 +60,6 @@
 
 typedef struct bb_sym {
     uint32_t instr;
-    int px_scale, sz_scale;
     bool live;
     uint64_t last_u;
     const char *name;
@@ -107,8 +116,8 @@ static void bb_resync(feed_bb_t *b, int s)
 }
 
 /* levels of one side into lv (px, sz, side triples) */
-static int bb_levels(const char *js, const jsmntok_t *t, int n, int i, int side, const bb_sym_t *y,
-                     int64_t *lv, int cap, int used)
+static int bb_levels(feed_handler_t *h, const char *js, const jsmntok_t *t, int n, int i, int side,
+                     const bb_sym_t *y, int64_t *lv, int cap, int used)
 {
     if (i < 0)
         return 0; /* a delta may leave a side out */
@@ -120,11 +129,11 @@ static int bb_levels(const char *js, const jsmntok_t *t, int n, int i, int side,
             t[k + 1].type != JSMN_STRING || t[k + 2].type != JSMN_STRING || m >= cap)
             return TG_EFIELD;
         int64_t *d = lv + 3 * (size_t)m;
-        int rc = tg_dec_parse_unsigned(js + t[k + 1].start, (size_t)(t[k + 1].end - t[k + 1].start),
-                                       y->px_scale, &d[0]);
+        int rc = feed_dec_px(h, y->instr, js + t[k + 1].start,
+                             (size_t)(t[k + 1].end - t[k + 1].start), &d[0]);
         if (rc == 0)
-            rc = tg_dec_parse_unsigned(js + t[k + 2].start, (size_t)(t[k + 2].end - t[k + 2].start),
-                                       y->sz_scale, &d[1]);
+            rc = feed_dec_sz(h, y->instr, js + t[k + 2].start,
+                             (size_t)(t[k + 2].end - t[k + 2].start), &d[1]);
         if (rc < 0)
             return rc;
         d[2] = side;
@@ -135,6 +144,64 @@ static int bb_levels(const char *js, const jsmntok_t *t, int n, int i, int side,
 }
 
 enum { BB_OK = 0, BB_UNHANDLED = 1 };
+
+/* The quoted value of "key": inside [p, e), or NULL. */
+static const char *bb_text_value(const char *p, const char *e, const char *key, size_t *n)
+{
+    size_t kn = strlen(key);
+    for (const char *q = p; q + kn + 2 < e; q++) {
+        q = memchr(q, '"', (size_t)(e - q));
+        if (!q || q + kn + 3 >= e)
+            return NULL;
+        if (memcmp(q + 1, key, kn) == 0 && q[kn + 1] == '"' && q[kn + 2] == ':' &&
+            q[kn + 3] == '"') {
+            const char *v = q + kn + 4, *ve = memchr(v, '"', (size_t)(e - v));
+            if (!ve)
+                return NULL;
+            *n = (size_t)(ve - v);
+            return v;
+        }
+    }
+    return NULL;
+}
+
+/* In-band REST instruments-info (/v5/market/instruments-info, 2026 captures):
+ * {"rest":"<url>","generated":true,"data":{..,"result":{"list":[{"symbol":..,"priceFilter":
+ * {"tickSize":..},"lotSizeFilter":{"qtyStep":.. (linear) | "basePrecision":.. (spot)}},..]}}}.
+ * For our symbols the tick and lot sizes go through feed_dec, which raises a scale that holds
+ * fewer places before any book arrives (TG_ERESCALE: parsed again). Text search, no tokens: the
+ * answer lists every instrument of the category (800 linear, 557 spot in the recordings).
+ * @return BB_OK (one of ours was listed), BB_UNHANDLED, or TG_ERESCALE. */
+static int bb_instruments(feed_bb_t *b, const char *buf, size_t len)
+{
+    const char *e = buf + len;
+    int ours = 0;
+    for (uint32_t i = 0; i < b->n_sym; i++) {
+        char pat[TG_SYMBOL_MAX + 16];
+        int pn = snprintf(pat, sizeof(pat), "\"symbol\":\"%s\"", b->sym[i].name);
+        const char *o = pn > 0 ? memmem(buf, len, pat, (size_t)pn) : NULL;
+        if (!o)
+            continue;
+        /* the instrument's object ends where the next one begins */
+        const char *oe = memmem(o + pn, (size_t)(e - o - pn), "\"symbol\":\"", 10);
+        if (!oe)
+            oe = e;
+        size_t tn = 0, qn = 0;
+        const char *tick = bb_text_value(o, oe, "tickSize", &tn);
+        const char *lot = bb_text_value(o, oe, "qtyStep", &qn);
+        if (!lot)
+            lot = bb_text_value(o, oe, "basePrecision", &qn);
+        int64_t v;
+        int rc = tick ? feed_dec_px(b->h, b->sym[i].instr, tick, tn, &v) : 0;
+        if (rc == TG_ERESCALE)
+            return rc;
+        rc = lot ? feed_dec_sz(b->h, b->sym[i].instr, lot, qn, &v) : 0;
+        if (rc == TG_ERESCALE)
+            return rc;
+        ours++; /* other errors: the metadata is only advice, the data decides */
+    }
+    return ours ? BB_OK : BB_UNHANDLED;
+}
 
 static int bb_trades(feed_bb_t *b, const char *js, const jsmntok_t *t, int n, int data,
                      int64_t ts_recv, int64_t ts_mono)
@@ -174,12 +241,10 @@ static int bb_trades(feed_bb_t *b, const char *js, const jsmntok_t *t, int n, in
             tr[nt].side = TG_SIDE_SELL;
         else
             return TG_EFIELD;
-        const bb_sym_t *y = &b->sym[sy];
-        rc = tg_dec_parse_unsigned(js + t[p].start, (size_t)(t[p].end - t[p].start), y->px_scale,
-                                   &tr[nt].px);
+        uint32_t in = b->sym[sy].instr;
+        rc = feed_dec_px(h, in, js + t[p].start, (size_t)(t[p].end - t[p].start), &tr[nt].px);
         if (rc == 0)
-            rc = tg_dec_parse_unsigned(js + t[v].start, (size_t)(t[v].end - t[v].start),
-                                       y->sz_scale, &tr[nt].sz);
+            rc = feed_dec_sz(h, in, js + t[v].start, (size_t)(t[v].end - t[v].start), &tr[nt].sz);
         if (rc < 0)
             return rc;
         tr[nt].sym = sy;
@@ -200,6 +265,9 @@ static int bb_frame(feed_bb_t *b, const char *buf, size_t len, int64_t ts_recv, 
                     int *sym_out, uint64_t *u_out)
 {
     feed_handler_t *h = b->h;
+    static const char rest_pfx[] = "{\"rest\":\"";
+    if (len > sizeof(rest_pfx) && memcmp(buf, rest_pfx, sizeof(rest_pfx) - 1) == 0)
+        return bb_instruments(b, buf, len); /* in-band instruments-info of a capture (~1 MB) */
     jsmntok_t *t = b->tok;
     jsmn_parser p;
     jsmn_init(&p);
@@ -252,10 +320,10 @@ static int bb_frame(feed_bb_t *b, const char *buf, size_t len, int64_t ts_recv, 
     int64_t *lv = (int64_t *)lp;
     uintptr_t lend = (uintptr_t)(t + b->tok_cap);
     int cap = lp < lend ? (int)((lend - lp) / (3 * sizeof(int64_t))) : 0;
-    int nb = bb_levels(buf, t, n, tk_get(buf, t, n, data, "b"), TG_SIDE_BID, y, lv, cap, 0);
+    int nb = bb_levels(h, buf, t, n, tk_get(buf, t, n, data, "b"), TG_SIDE_BID, y, lv, cap, 0);
     if (nb < 0)
         return nb;
-    int na = bb_levels(buf, t, n, tk_get(buf, t, n, data, "a"), TG_SIDE_ASK, y, lv, cap, nb);
+    int na = bb_levels(h, buf, t, n, tk_get(buf, t, n, data, "a"), TG_SIDE_ASK, y, lv, cap, nb);
     if (na < 0)
         return na;
     int64_t ts_exch = (int64_t)tms * 1000000;
@@ -297,10 +365,12 @@ static int bb_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
 {
     feed_bb_t *b = h->vstate;
     feed_stats_t *st = h->stats;
-    TG_STAT_INC(st->slow_path);
     int sym = -1;
     uint64_t u = 0;
     int rc = bb_frame(b, buf, len, ts_recv, ts_mono, &sym, &u);
+    if (rc == TG_ERESCALE)
+        return rc; /* a scale grew before anything changed: feed_frame() parses it again */
+    TG_STAT_INC(st->slow_path);
     if (rc == BB_OK) {
         TG_STAT_INC(st->handled);
         return 0;
@@ -309,9 +379,12 @@ static int bb_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
         TG_STAT_INC(st->unhandled);
         return 0;
     }
+    if (rc == TG_EPROTO) {
+        feed_venue_error(h, buf, len); /* refused subscribe: err_venue, logged, kept for /health */
+        return rc;
+    }
     const char *what = feed_count_error(st, rc);
-    feed_log_frame(b->h, &b->log_rl, ts_mono, FEED_LOG_WARN, what, rc == TG_EPROTO ? 0 : rc, buf,
-                   len);
+    feed_log_frame(b->h, &b->log_rl, ts_mono, FEED_LOG_WARN, what, rc, buf, len);
     if (sym >= 0 && b->sym[sym].live) {
         /* an orderbook message we could not read invalidates the book */
         feed_emit_make(h, TG_EV_GAP, b->sym[sym].instr, 0, 0, 0, b->sym[sym].last_u, u, 0, ts_recv,
@@ -425,8 +498,6 @@ static int bb_init(feed_handler_t *h)
         if (!in || in->id >= TG_INSTR_MAX)
             goto fail;
         b->sym[i].instr = in->id;
-        b->sym[i].px_scale = in->px_scale;
-        b->sym[i].sz_scale = in->sz_scale;
         b->sym[i].name = in->symbol;
     }
     return 0;
@@ -437,16 +508,25 @@ fail:
 
 static void bb_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
 {
+    /* 8/8: the recorded instruments-info answers list tick sizes of up to 8 places (linear) and
+       13 (spot meme coins), lot sizes of up to 4 / 6; a value with more places than the current
+       scale raises it (feed_dec), so 8 is only where an instrument starts */
     cfg->px_scale = 8;
     cfg->sz_scale = 8;
     /* Bybit maintains only the top {depth} levels and never deletes those that fall out */
     cfg->depth_limit = depth ? depth : BB_DEPTH_DFLT;
 }
 
+enum { BB_LINEAR = 0, BB_SPOT = 1 }; /* feed_venue_t.variant */
+
+/* Published limits (docs/venues/bybit.md): spot takes at most 10 args per subscribe request
+ * (on_open sends 10 per request for both); Bybit publishes no per-connection topic limit and no
+ * client message rate for public streams (0: none). */
 const feed_venue_t feed_venue_bybit = {
     .name = "bybit",
     .default_url = "wss://stream.bybit.com/v5/public/linear",
     .rest_host = NULL,
+    .variant = BB_LINEAR,
     .instr_defaults = bb_instr_defaults,
     .init = bb_init,
     .deinit = bb_deinit,
@@ -457,5 +537,17 @@ const feed_venue_t feed_venue_bybit = {
     .on_tick = bb_on_tick,
 };
 
-/* STUB: bybit-spot (to be served by this handler). */
-const feed_venue_t feed_venue_bybit_spot = {.name = "bybit-spot"};
+const feed_venue_t feed_venue_bybit_spot = {
+    .name = "bybit-spot",
+    .default_url = "wss://stream.bybit.com/v5/public/spot",
+    .rest_host = NULL,
+    .variant = BB_SPOT,
+    .instr_defaults = bb_instr_defaults,
+    .init = bb_init,
+    .deinit = bb_deinit,
+    .on_open = bb_on_open,
+    .on_frame = bb_on_frame,
+    .on_rest = bb_on_rest,
+    .on_close = bb_on_close,
+    .on_tick = bb_on_tick,
+};

@@ -32,8 +32,12 @@
  * Idempotence: every table has a unique natural key (docs/schema.md), so a batch committed
  * twice (commit acknowledged but the ack lost, crash between commit and journal advance)
  * stores its rows once.
- * Shutdown: store_pg_stop() sets `stop` (release, pairs with the acquire in the loop) and
- * wakes the waiter; the thread drains the ring, commits or spills the last batch, and exits.
+ * Shutdown: store_pg_stop() stops the worker (tg_worker.h: the stop flag's release WK_R1
+ * pairs with the loop's acquire WK_A1) and wakes the waiter; the thread drains the ring,
+ * commits or spills the last batch, and exits. The thread is a tg_worker named "writer:pg";
+ * connect/push/flush/replay assert (debug builds) that the caller owns the writer.
+ * Files by role, called only downwards: this file (lifecycle and loop) -> store_pg_copy.c
+ * (COPY/commit) -> store_pg_batch.c (encoding, the batch, ring -> batch).
  */
 #include "storage/pg/store_pg.h"
 
@@ -118,6 +122,8 @@ void store_pg_cfg_defaults(store_pg_cfg_t *c)
     c->spill_fsync = 1;
 }
 
+static void writer_main(void *arg);
+
 int store_pg_create(store_pg_t **out, const store_pg_cfg_t *cfg)
 {
     if (!out || !cfg || !cfg->conninfo || !cfg->batch_rows || !cfg->batch_age_ms)
@@ -138,6 +144,10 @@ int store_pg_create(store_pg_t **out, const store_pg_cfg_t *cfg)
     w->sync = true;
     w->cur = &w->bat[0];
     w->out = &w->bat[1];
+    tg_worker_cfg_t wc = {.name = "writer:pg", .main = writer_main, .arg = w, .waiter = &w->waiter};
+    if ((rc = tg_worker_init(&w->wk, &wc)) < 0)
+        goto fail;
+    rc = -ENOMEM;
     snprintf(w->schema, sizeof w->schema, "%s", cfg->schema);
     if (!(w->conninfo = strdup(cfg->conninfo)))
         goto fail;
@@ -268,6 +278,7 @@ static int ensure_ahead(store_pg_t *w)
 
 int store_pg_connect(store_pg_t *w)
 {
+    TG_ASSERT_OWNER(&w->wk);
     char ct[16], tut[16];
     snprintf(ct, sizeof ct, "%u", w->cfg.connect_timeout_s ? w->cfg.connect_timeout_s : 5);
     /* tcp_user_timeout: a server that stops acknowledging fails the connection instead of
@@ -344,14 +355,6 @@ fail:
     TG_STAT_INC(w->st.connect_failures);
     disconnect(w);
     return rc;
-}
-
-int store_pg_push(store_pg_t *w, const book_out_t *rec)
-{
-    int rc = store_pg__encode(w, rec);
-    if (rc < 0)
-        return rc;
-    return store_pg__batch_full(w) ? 1 : 0;
 }
 
 /* After a failed attempt: reconnect or back off. */
@@ -488,6 +491,7 @@ static int replay_one(store_pg_t *w)
 
 int store_pg_replay(store_pg_t *w)
 {
+    TG_ASSERT_OWNER(&w->wk);
     int n = 0;
     while (w->spill && w->conn && store_spill_pending(w->spill)) {
         int rc = replay_one(w);
@@ -508,6 +512,7 @@ int store_pg_replay(store_pg_t *w)
 
 int store_pg_flush(store_pg_t *w)
 {
+    TG_ASSERT_OWNER(&w->wk);
     if (!w->conn && may_try(w) && store_pg_connect(w) < 0) {
         logf_(w, TG_LOG_WARN, "pg writer: %s", w->errstr);
         backoff(w);
@@ -554,47 +559,12 @@ int store_pg_flush(store_pg_t *w)
 
 /* ---- thread ---- */
 
-/* Move records from the ring into w->cur until it is full or the ring is empty. */
-static uint32_t take(store_pg_t *w, bool *full)
-{
-    tg_ring_t *ring = w->cfg.ring;
-    uint32_t done = 0;
-    *full = store_pg__batch_full(w);
-    while (!*full) {
-        uint32_t n;
-        const book_out_t *p = tg_ring_spsc_peek(ring, &n);
-        if (!n)
-            break;
-        uint32_t k = 0;
-        while (k < n && !*full) {
-            int rc = store_pg_push(w, &p[k]);
-            if (rc < 0) { /* out of memory: keep the record, flush what we have */
-                *full = true;
-                break;
-            }
-            *full = rc > 0;
-            k++;
-        }
-        tg_ring_spsc_release(ring, k);
-        done += k;
-    }
-    return done;
-}
-
-uint32_t store_pg__overlap(store_pg_t *w)
-{
-    if (w->sync || !w->cfg.ring || w->held)
-        return 0;
-    bool full;
-    return take(w, &full);
-}
-
 static uint32_t drain(store_pg_t *w)
 {
     uint32_t done = 0;
     while (!w->held) {
         bool full;
-        uint32_t n = take(w, &full);
+        uint32_t n = store_pg__take(w, &full);
         done += n;
         if (!full)
             break;
@@ -604,13 +574,13 @@ static uint32_t drain(store_pg_t *w)
     return done;
 }
 
-static void *writer_main(void *arg)
+static void writer_main(void *arg)
 {
     store_pg_t *w = arg;
     int64_t stop_at = 0;
     for (;;) {
-        /* A1: pairs with R1 in store_pg_stop(). */
-        int stop = atomic_load_explicit(&w->stop, memory_order_acquire);
+        /* WK_A1 (tg_worker.h): pairs with WK_R1 in store_pg_stop() -> tg_worker_stop(). */
+        bool stop = tg_worker_stopping(&w->wk);
         int64_t now = tg_clock_mono_ns();
         bool worked = false;
         if (stop && !stop_at)
@@ -661,38 +631,34 @@ static void *writer_main(void *arg)
         if (wait <= 0)
             continue;
         tg_waiter_prepare(&w->waiter);
-        if ((!w->held && tg_ring_count(w->cfg.ring)) ||
-            atomic_load_explicit(&w->stop, memory_order_acquire) != stop) {
+        if ((!w->held && tg_ring_count(w->cfg.ring)) || tg_worker_stopping(&w->wk) != stop) {
             tg_waiter_cancel(&w->waiter);
             continue;
         }
         tg_waiter_wait(&w->waiter, wait);
     }
     disconnect(w);
-    return NULL;
 }
 
 int store_pg_start(store_pg_t *w)
 {
-    if (!w || !w->cfg.ring || w->started)
+    TG_CHECK_ARG(w, -EINVAL);
+    if (!w->cfg.ring)
         return -EINVAL;
+    if (tg_worker_running(&w->wk))
+        return -EALREADY;
     w->sync = false;
-    int rc = pthread_create(&w->thr, NULL, writer_main, w);
-    if (rc)
-        return -rc;
-    w->started = true;
-    return 0;
+    int rc = tg_worker_start(&w->wk);
+    if (rc < 0)
+        w->sync = true;
+    return rc;
 }
 
 int store_pg_stop(store_pg_t *w)
 {
-    if (!w || !w->started)
+    if (!w || !tg_worker_running(&w->wk))
         return 0;
-    /* R1: publishes the stop request; pairs with A1 in writer_main(). */
-    atomic_store_explicit(&w->stop, 1, memory_order_release);
-    tg_waiter_wake(&w->waiter);
-    pthread_join(w->thr, NULL);
-    w->started = false;
+    tg_worker_stop(&w->wk); /* WK_R1: the stop request; the loop sees it at WK_A1 */
     w->sync = true;
     return 0;
 }

@@ -125,13 +125,14 @@ void store_pg_destroy(store_pg_t **w);
  */
 int store_pg_connect(store_pg_t *w);
 
-/** Start the writer:pg thread. @return 0; -EINVAL (no ring, or started); -errno of
- *  pthread_create.  Thread: main. */
+/** Start the writer:pg thread (a tg_worker). @return 0; -EINVAL (no ring); -EALREADY (already
+ *  running); -errno of pthread_create.  Thread: main. */
 int store_pg_start(store_pg_t *w);
 
 /**
  * Graceful stop: the thread drains the ring, commits (or spills) the last batch, fsyncs the
- * journal, disconnects, and exits. Idempotent. @return 0.  Thread: main.
+ * journal, disconnects, and exits. Idempotent. @return 0, also when not running.
+ * Thread: main.
  */
 int store_pg_stop(store_pg_t *w);
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Internal to the PostgreSQL writer (store_pg.c, store_pg_copy.c); not a public header. The
+ * Internal to the PostgreSQL writer; not a public header. Three files by role, called only
+ * downwards: store_pg.c (lifecycle and loop) -> store_pg_copy.c (COPY/commit) ->
+ * store_pg_batch.c (encoding, batch, ring -> batch); store_pg.c also calls the batch. The
  * writer object, the batch view shared by live batches and journal records, and the
  * cross-file helpers (store_pg__ prefix).
  * Thread: writer:pg (the object's owner) for everything here.
@@ -14,6 +16,7 @@
 
 #include <libpq-fe.h>
 
+#include "book/tg_worker.h"
 #include "storage/pg/store_pg.h"
 #include "storage/pg/store_pg_enc.h"
 #include "storage/pg/store_pg_schema.h"
@@ -84,14 +87,12 @@ struct store_pg {
     uint32_t backoff_ms;
     uint64_t rng;
 
-    pthread_t thr;
-    bool started;
-    _Atomic int stop;
+    tg_worker_t wk; /* the "writer:pg" thread; wk.owner: the thread that owns w now */
     tg_waiter_t waiter;
     store_pg_stats_t st;
 };
 
-/* store_pg_copy.c: encoding and the commit path. */
+/* store_pg_batch.c: errors, known partitions, encoding, the batch, ring -> batch. */
 void store_pg__set_err(store_pg_t *w, int err, const char *what, const char *text);
 bool store_pg__known_day(const store_pg_t *w, int64_t d);
 void store_pg__add_known(store_pg_t *w, int64_t d);
@@ -102,13 +103,17 @@ int store_pg__encode(store_pg_t *w, const book_out_t *r);
 bool store_pg__batch_full(const store_pg_t *w);
 /** View of a batch. */
 void store_pg__batch_view(const pg_batch_t *b, batch_view_t *v);
-/** Commit a batch in one transaction (partitions first; optimistic COPY or staged insert). */
-fail_class_t store_pg__commit(store_pg_t *w, const batch_view_t *v);
 /** Receive -> committed latency of every row of a batch into the histogram. */
 void store_pg__account_latency(store_pg_t *w, const pg_batch_t *b);
-
-/* store_pg.c: while a commit waits for the server, move ring records into w->cur (never
- * flushes; no-op without a running thread). @return records taken. */
+/** Move records from the ring into w->cur until it is full (*full = true) or the ring is
+ *  empty. @return records taken. */
+uint32_t store_pg__take(store_pg_t *w, bool *full);
+/** While a commit waits for the server, move ring records into w->cur (never flushes; no-op
+ *  without a running thread or while a batch is held). @return records taken. */
 uint32_t store_pg__overlap(store_pg_t *w);
+
+/* store_pg_copy.c: the COPY/commit path. */
+/** Commit a batch in one transaction (partitions first; optimistic COPY or staged insert). */
+fail_class_t store_pg__commit(store_pg_t *w, const batch_view_t *v);
 
 #endif

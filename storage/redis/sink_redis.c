@@ -25,9 +25,7 @@ typedef struct sink_rds_cfg {
 } sink_rds_cfg_t;
 
 #define K(k, t, f, mn, mx, d, h)                                                                   \
-    {                                                                                              \
-        k, t, offsetof(sink_rds_cfg_t, f), sizeof(((sink_rds_cfg_t *)0)->f), mn, mx, d, h          \
-    }
+    {k, t, offsetof(sink_rds_cfg_t, f), sizeof(((sink_rds_cfg_t *)0)->f), mn, mx, d, h}
 static const tg_cfgkey_t rds_keys[] = {
     K("enabled", TG_CFG_BOOL, enabled, 0, 1, "true", "publish to Redis"),
     K("host", TG_CFG_STR, host, 1, 0, "127.0.0.1", "Redis server host"),
@@ -80,7 +78,8 @@ static void rds_fill(store_rds_cfg_t *rc, const sink_rds_cfg_t *c, const tg_sink
     rc->log_ud = env->lctx;
 }
 
-static int rds_create(void **obj, const void *cfgv, const tg_sink_env_t *env, char *err, size_t cap)
+static int rds_create(void **obj, const void *cfgv, const tg_sink_env_t *env, char *err,
+                      size_t cap)
 {
     const sink_rds_cfg_t *c = cfgv;
     store_rds_cfg_t rc;
@@ -141,6 +140,22 @@ static void rds_metrics(void *obj, const tg_sink_metrics_t *r)
     r->hist(m, "tickgate_redis_rtt_seconds", NULL, "Pipeline round trip.", &s->rtt_lat);
     r->hist(m, "tickgate_latency_receive_to_redis_seconds", NULL,
             "Receive (monotonic) to PUBLISH acknowledged by Redis.", &s->pub_lat);
+    static const char *const lk[BOOK_LAT_KINDS] = {"trade", "book", "candle", "timer"};
+    static const char *const help =
+        "Receive (monotonic) to each hand-off, by stage and record class.";
+    for (int k = 0; k < BOOK_LAT_KINDS; k++) {
+        char lb[96];
+        snprintf(lb, sizeof(lb), "stage=\"redis_popped\",kind=\"%s\"", lk[k]);
+        r->hist(m, "tickgate_latency_stage_seconds", lb, help, &s->lat_pop[k]);
+        snprintf(lb, sizeof(lb), "stage=\"redis_written\",kind=\"%s\"", lk[k]);
+        r->hist(m, "tickgate_latency_stage_seconds", lb, help, &s->lat_written[k]);
+        snprintf(lb, sizeof(lb), "stage=\"redis_acked\",kind=\"%s\"", lk[k]);
+        r->hist(m, "tickgate_latency_stage_seconds", lb, help, &s->lat_acked[k]);
+        snprintf(lb, sizeof(lb), "kind=\"%s\"", lk[k]);
+        r->hist(m, "tickgate_latency_redis_ring_seconds", lb,
+                "Builder push (ts_out) to popped by the Redis publisher: the hand-off alone.",
+                &s->lat_ring[k]);
+    }
 }
 
 static void rds_progress(void *obj, char *buf, size_t cap)

@@ -24,8 +24,9 @@
  * reconnect with jittered exponential backoff. While disconnected the ring keeps draining
  * (messages count as `dropped`, snapshots coalesce). After a connect every fresh snapshot
  * slot is written again, so a restarted (empty) Redis has its keys back at once.
- * Shutdown: store_rds_stop() sets `stop`; the thread drains the ring, sends all slots, waits
- * for every reply (one connect attempt if needed) and exits.
+ * Shutdown: store_rds_stop() stops the worker (tg_worker.h: "writer:redis", stop flag
+ * WK_R1/WK_A1, waiter woken); the thread drains the ring, sends all slots, waits for every
+ * reply (one connect attempt if needed) and exits.
  * Thread: everything below runs on writer:redis except create/start/stop/destroy (main),
  * store_rds_probe (any) and the stats/last-error readers (any).
  */
@@ -45,6 +46,7 @@
 #include "book/book_out.h"
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
+#include "book/tg_worker.h"
 #include "storage/redis/store_rds_conn.h"
 #include "storage/redis/store_rds_fmt.h"
 
@@ -69,6 +71,7 @@ typedef struct rds_inst {
     rds_slot_t slot[SLOT_CANDLE0 + RDS_IVL_MAX];
     store_rds_meta_t m_book, m_trade, m_candle[RDS_IVL_MAX]; /* seq filled when formatting */
     int64_t mono_book, mono_candle[RDS_IVL_MAX];             /* receive stamps (latency) */
+    uint8_t lk_book, lk_candle[RDS_IVL_MAX];                 /* their BOOK_LAT_* classes */
     book_out_book_t book;
     book_out_trade_t trade;
     book_out_candle_t candle[RDS_IVL_MAX];
@@ -86,9 +89,7 @@ struct store_rds {
     tg_ring_t *ring;
     const tg_instr_reg_t *reg;
     tg_waiter_t waiter;
-    pthread_t thread;
-    bool running;
-    _Atomic bool stop;
+    tg_worker_t wk; /* the "writer:redis" thread; wk.owner: the thread that owns p now */
     store_rds_stats_t st;
 
     /* error text: written by writer:redis (or main before start), read by any */
@@ -109,6 +110,7 @@ struct store_rds {
     uint64_t sent, acked; /* commands appended / replied on this connection */
     uint64_t written;     /* sent count at the last write */
     int64_t *fl_mono;     /* receive stamp per command in flight (0: not a PUBLISH) */
+    uint8_t *fl_kind;     /* BOOK_LAT_* class per command in flight */
     uint32_t fl_mask;
     rds_mark_t marks[RDS_MARKS];
     uint32_t mark_head, mark_n;
@@ -118,8 +120,8 @@ struct store_rds {
     uint32_t reply_errs_logged;
     bool ever_connected;
     int final_err;
-    char json[STORE_RDS_JSON_MAX];
-    char cmd[RDS_CMD_MAX];
+    char cmd[RDS_CMD_MAX];  /* the command being queued (store_rds_fmt_cmd) */
+    char json[RDS_CMD_MAX]; /* a second command re-publishing the document in cmd */
     char name[STORE_RDS_NAME_MAX];
 };
 
@@ -138,6 +140,7 @@ void store_rds_cfg_defaults(store_rds_cfg_t *c)
     c->batch = 256;
     c->connect_timeout_ms = 1000;
     c->command_timeout_ms = 2000;
+    c->spin_ns = 10000;
     c->backoff_min_ms = 50;
     c->backoff_max_ms = 800;
 }
@@ -312,11 +315,16 @@ static int pipe_write(store_rds_t *p)
             return e;
         }
     }
+    int64_t now = tg_clock_mono_ns();
+    for (uint64_t i = p->written; i != p->sent; i++) { /* receive -> PUBLISH written */
+        int64_t ts = p->fl_mono[i & p->fl_mask];
+        if (ts > 1)
+            tg_hist_add(&p->st.lat_written[p->fl_kind[i & p->fl_mask]], now - ts);
+    }
     if (p->mark_n == RDS_MARKS) { /* merge into the newest mark */
         p->marks[(p->mark_head + p->mark_n - 1) % RDS_MARKS].end = p->sent;
     } else {
-        p->marks[(p->mark_head + p->mark_n) % RDS_MARKS] =
-            (rds_mark_t){p->sent, tg_clock_mono_ns()};
+        p->marks[(p->mark_head + p->mark_n) % RDS_MARKS] = (rds_mark_t){p->sent, now};
         p->mark_n++;
     }
     p->written = p->sent;
@@ -359,6 +367,8 @@ static int pipe_reap(store_rds_t *p, uint64_t target)
         int64_t ts = p->fl_mono[p->acked & p->fl_mask];
         if (ts > 0)
             tg_hist_add(&p->st.pub_lat, now - ts);
+        if (ts > 1)
+            tg_hist_add(&p->st.lat_acked[p->fl_kind[p->acked & p->fl_mask]], now - ts);
         p->acked++;
         TG_STAT_INC(p->st.commands);
         while (p->mark_n && p->marks[p->mark_head].end <= p->acked) {
@@ -372,7 +382,7 @@ static int pipe_reap(store_rds_t *p, uint64_t target)
 
 /* Append one formatted command. ts_mono > 0 marks a PUBLISH for the latency histogram.
  * @return false when there is (no longer) a connection. */
-static bool pipe_push(store_rds_t *p, const char *cmd, size_t len, int64_t ts_mono)
+static bool pipe_push(store_rds_t *p, const char *cmd, size_t len, int64_t ts_mono, int lk)
 {
     if (!p->ctx)
         return false;
@@ -385,30 +395,43 @@ static bool pipe_push(store_rds_t *p, const char *cmd, size_t len, int64_t ts_mo
         return false;
     }
     p->fl_mono[p->sent & p->fl_mask] = ts_mono;
+    p->fl_kind[p->sent & p->fl_mask] = (uint8_t)lk;
     p->sent++;
     TG_STAT_ADD(p->st.bytes, len);
     return true;
 }
 
-static void send_set(store_rds_t *p, const char *key, size_t klen, size_t jlen, int64_t ttl)
+/* Format one whole command (one call: store_rds_fmt_cmd) into p->cmd and queue it; *doc
+ * tells where its document lies in p->cmd. @return false if it did not fit (counted). */
+static bool send_doc(store_rds_t *p, const store_rds_cmd_t *c, store_rds_doc_t kind,
+                     const store_rds_names_t *n, const store_rds_meta_t *m, const void *rec,
+                     int64_t mono, int lk, store_rds_span_t *doc)
 {
-    size_t n = store_rds_fmt_resp_set(p->cmd, sizeof(p->cmd), key, klen, p->json, jlen, ttl);
-    if (!n) {
+    size_t len = store_rds_fmt_cmd(p->cmd, sizeof(p->cmd), c, kind, n, m, rec, doc);
+    if (!len) {
         TG_STAT_INC(p->st.bad_records);
-        return;
+        return false;
     }
-    if (pipe_push(p, p->cmd, n, 0))
-        TG_STAT_INC(p->st.snapshots);
+    if (!c->publish) {
+        if (pipe_push(p, p->cmd, len, 0, 0))
+            TG_STAT_INC(p->st.snapshots);
+    } else if (pipe_push(p, p->cmd, len, mono > 0 ? mono : 1, lk)) {
+        TG_STAT_INC(p->st.messages);
+    }
+    return true;
 }
 
-static void send_pub(store_rds_t *p, const char *ch, size_t chlen, size_t jlen, int64_t mono)
+/* PUBLISH the document of the command just queued from p->cmd again, on channel ch. */
+static void send_pub_again(store_rds_t *p, const char *ch, size_t chlen,
+                           const store_rds_span_t *doc, int64_t mono, int lk)
 {
-    size_t n = store_rds_fmt_resp_publish(p->cmd, sizeof(p->cmd), ch, chlen, p->json, jlen);
-    if (!n) {
+    size_t len = store_rds_fmt_resp_publish(p->json, sizeof(p->json), ch, chlen, p->cmd + doc->off,
+                                            doc->len);
+    if (!len) {
         TG_STAT_INC(p->st.bad_records);
         return;
     }
-    if (pipe_push(p, p->cmd, n, mono > 0 ? mono : 1))
+    if (pipe_push(p, p->json, len, mono > 0 ? mono : 1, lk))
         TG_STAT_INC(p->st.messages);
 }
 
@@ -433,39 +456,34 @@ static void slot_send(store_rds_t *p, uint32_t i, unsigned k)
     rds_inst_t *I = &p->inst[i];
     rds_slot_t *s = &I->slot[k];
     const store_rds_names_t *n = &I->names;
-    size_t j;
+    store_rds_span_t doc;
     if (!s->dirty || !p->ctx)
         return;
     if (k == SLOT_BOOK) {
         I->m_book.seq = s->seq;
-        j = store_rds_fmt_book(p->json, sizeof(p->json), n, &I->m_book, &I->book);
-        if (!j) {
-            TG_STAT_INC(p->st.bad_records);
-        } else {
-            send_set(p, n->key_book, n->key_book_len, j, p->cfg.book_ttl_ms);
+        store_rds_cmd_t c = {n->key_book, n->key_book_len, false, p->cfg.book_ttl_ms};
+        if (send_doc(p, &c, STORE_RDS_DOC_BOOK, n, &I->m_book, &I->book, 0, 0, &doc)) {
             if (s->pub)
-                send_pub(p, n->ch_book, n->ch_book_len, j, I->mono_book);
-            j = store_rds_fmt_bbo(p->json, sizeof(p->json), n, &I->m_book, &I->book);
-            if (j)
-                send_set(p, n->key_bbo, n->key_bbo_len, j, p->cfg.bbo_ttl_ms);
+                send_pub_again(p, n->ch_book, n->ch_book_len, &doc, I->mono_book, I->lk_book);
+            c = (store_rds_cmd_t){n->key_bbo, n->key_bbo_len, false, p->cfg.bbo_ttl_ms};
+            send_doc(p, &c, STORE_RDS_DOC_BBO, n, &I->m_book, &I->book, 0, 0, NULL);
         }
     } else if (k == SLOT_TRADE) {
         I->m_trade.seq = s->seq;
-        j = store_rds_fmt_trade(p->json, sizeof(p->json), n, &I->m_trade, &I->trade);
-        if (j)
-            send_set(p, n->key_trade, n->key_trade_len, j, p->cfg.trade_ttl_ms);
+        store_rds_cmd_t c = {n->key_trade, n->key_trade_len, false, p->cfg.trade_ttl_ms};
+        send_doc(p, &c, STORE_RDS_DOC_TRADE, n, &I->m_trade, &I->trade, 0, 0, NULL);
     } else {
         unsigned c = k - SLOT_CANDLE0;
         const book_out_candle_t *cd = &I->candle[c];
         I->m_candle[c].seq = s->seq;
-        j = store_rds_fmt_candle(p->json, sizeof(p->json), n, &I->m_candle[c], cd);
         size_t kl = store_rds_fmt_candle_key(n, cd->interval_ns, p->name);
-        if (j && kl)
-            send_set(p, p->name, kl, j,
-                     cd->interval_ns / TG_NS_PER_MS + p->cfg.candle_ttl_margin_ms);
-        kl = store_rds_fmt_candle_channel(n, cd->interval_ns, p->name);
-        if (j && kl && s->pub)
-            send_pub(p, p->name, kl, j, I->mono_candle[c]);
+        store_rds_cmd_t cm = {p->name, kl, false,
+                              cd->interval_ns / TG_NS_PER_MS + p->cfg.candle_ttl_margin_ms};
+        if (kl && send_doc(p, &cm, STORE_RDS_DOC_CANDLE, n, &I->m_candle[c], cd, 0, 0, &doc)) {
+            kl = store_rds_fmt_candle_channel(n, cd->interval_ns, p->name);
+            if (kl && s->pub)
+                send_pub_again(p, p->name, kl, &doc, I->mono_candle[c], I->lk_candle[c]);
+        }
     }
     if (p->ctx) /* still connected: the slot went out */
         s->dirty = s->pub = 0;
@@ -534,7 +552,6 @@ static void ingest(store_rds_t *p, const book_out_t *r)
     uint32_t i = r->instr;
     rds_inst_t *I = &p->inst[i];
     const store_rds_names_t *n = &I->names;
-    size_t j;
     switch (r->kind) {
     case BOOK_OUT_TRADE: {
         uint64_t seq = ++I->seq_trades;
@@ -542,11 +559,9 @@ static void ingest(store_rds_t *p, const book_out_t *r)
         I->m_trade.seq = seq;
         I->trade = r->u.trade;
         if (p->ctx) {
-            j = store_rds_fmt_trade(p->json, sizeof(p->json), n, &I->m_trade, &I->trade);
-            if (j)
-                send_pub(p, n->ch_trades, n->ch_trades_len, j, r->ts_mono);
-            else
-                TG_STAT_INC(p->st.bad_records);
+            store_rds_cmd_t c = {n->ch_trades, n->ch_trades_len, true, 0};
+            send_doc(p, &c, STORE_RDS_DOC_TRADE, n, &I->m_trade, &I->trade, r->ts_mono,
+                     book_out_lat_kind(r), NULL);
         } else {
             TG_STAT_INC(p->st.dropped);
         }
@@ -558,6 +573,7 @@ static void ingest(store_rds_t *p, const book_out_t *r)
         slot_take(p, i, SLOT_BOOK, seq, true);
         meta_of(p, &I->m_book, r);
         I->mono_book = r->ts_mono;
+        I->lk_book = (uint8_t)book_out_lat_kind(r);
         I->book = r->u.book;
         break;
     }
@@ -571,9 +587,9 @@ static void ingest(store_rds_t *p, const book_out_t *r)
         store_rds_meta_t m;
         meta_of(p, &m, r);
         m.seq = seq;
-        j = store_rds_fmt_gap(p->json, sizeof(p->json), n, &m, &r->u.gap);
-        if (j)
-            send_pub(p, n->ch_book, n->ch_book_len, j, r->ts_mono);
+        store_rds_cmd_t c = {n->ch_book, n->ch_book_len, true, 0};
+        send_doc(p, &c, STORE_RDS_DOC_GAP, n, &m, &r->u.gap, r->ts_mono, book_out_lat_kind(r),
+                 NULL);
         break;
     }
     case BOOK_OUT_CANDLE: {
@@ -588,6 +604,7 @@ static void ingest(store_rds_t *p, const book_out_t *r)
         slot_take(p, i, k, seq, true);
         meta_of(p, &I->m_candle[c], r);
         I->mono_candle[c] = r->ts_mono;
+        I->lk_candle[c] = (uint8_t)book_out_lat_kind(r);
         I->candle[c] = r->u.candle;
         if (now) /* a closed candle is a message: never coalesced when connected */
             slot_send(p, i, k);
@@ -613,8 +630,15 @@ static uint32_t drain(store_rds_t *p)
         if (n > p->cfg.batch)
             n = p->cfg.batch;
         p->now = tg_clock_mono_ns();
-        for (uint32_t k = 0; k < n; k++)
-            ingest(p, &recs[k]);
+        for (uint32_t k = 0; k < n; k++) {
+            const book_out_t *r = &recs[k];
+            int lk = book_out_lat_kind(r);
+            if (r->ts_mono > 0)
+                tg_hist_add(&p->st.lat_pop[lk], p->now - r->ts_mono);
+            if (r->ts_out > 0)
+                tg_hist_add(&p->st.lat_ring[lk], p->now - r->ts_out);
+            ingest(p, r);
+        }
         tg_ring_spsc_release(p->ring, n);
         total += n;
         TG_STAT_ADD(p->st.records, n);
@@ -626,13 +650,32 @@ static uint32_t drain(store_rds_t *p)
     return total;
 }
 
-static void *rds_main(void *arg)
+/* Busy-poll the ring for up to cfg.spin_ns before sleeping: a futex sleep/wake pair costs a
+ * membarrier, two syscalls and the scheduler's wake-up latency (docs/latency.md).
+ * @return true if a record arrived. */
+static bool spin_ring(store_rds_t *p)
+{
+    if (p->cfg.spin_ns <= 0)
+        return false;
+    int64_t t0 = tg_clock_mono_ns();
+    do {
+        if (tg_ring_count(p->ring))
+            return true;
+#if defined(__x86_64__) || defined(__i386__)
+        for (int i = 0; i < 16; i++)
+            __builtin_ia32_pause();
+#endif
+    } while (tg_clock_mono_ns() - t0 < p->cfg.spin_ns);
+    return false;
+}
+
+static void rds_main(void *arg)
 {
     store_rds_t *p = arg;
-    pthread_setname_np(pthread_self(), "tg-redis");
     rds_self = p;
     for (;;) {
-        bool stopping = atomic_load_explicit(&p->stop, memory_order_acquire);
+        /* WK_A1 (tg_worker.h): pairs with WK_R1 in store_rds_stop() -> tg_worker_stop(). */
+        bool stopping = tg_worker_stopping(&p->wk);
         if (!p->ctx && tg_clock_mono_ns() >= p->next_try && !stopping)
             conn_try(p);
         uint32_t got = drain(p);
@@ -645,8 +688,10 @@ static void *rds_main(void *arg)
             continue;
         if (stopping)
             break;
+        if (spin_ring(p))
+            continue;
         tg_waiter_prepare(&p->waiter);
-        if (tg_ring_count(p->ring) || atomic_load_explicit(&p->stop, memory_order_acquire)) {
+        if (tg_ring_count(p->ring) || tg_worker_stopping(&p->wk)) {
             tg_waiter_cancel(&p->waiter);
             continue;
         }
@@ -673,10 +718,11 @@ static void *rds_main(void *arg)
     redisFree(p->ctx);
     p->ctx = NULL;
     TG_STAT_SET(p->st.connected, 0);
-    return NULL;
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------- */
+
+static void rds_main(void *arg);
 
 int store_rds_create(store_rds_t **out, const store_rds_cfg_t *cfg)
 {
@@ -708,7 +754,8 @@ int store_rds_create(store_rds_t **out, const store_rds_cfg_t *cfg)
         fl <<= 1;
     p->fl_mask = fl - 1;
     p->fl_mono = calloc(fl, sizeof(*p->fl_mono));
-    if (!p->inst || !p->dlist || !p->fl_mono)
+    p->fl_kind = calloc(fl, sizeof(*p->fl_kind));
+    if (!p->inst || !p->dlist || !p->fl_mono || !p->fl_kind)
         goto fail;
     for (uint32_t i = 0; i < p->n_inst; i++) {
         err = store_rds_fmt_names(&p->inst[i].names, p->prefix, tg_instr_reg_get(cfg->reg, i));
@@ -720,12 +767,16 @@ int store_rds_create(store_rds_t **out, const store_rds_cfg_t *cfg)
     p->backoff_ms = cfg->backoff_min_ms;
     tg_waiter_init(&p->waiter);
     tg_ring_set_waiter(p->ring, &p->waiter);
+    tg_worker_cfg_t wc = {.name = "writer:redis", .main = rds_main, .arg = p, .waiter = &p->waiter};
+    if ((err = tg_worker_init(&p->wk, &wc)) < 0)
+        goto fail;
     *out = p;
     return 0;
 fail:
     free(p->inst);
     free(p->dlist);
     free(p->fl_mono);
+    free(p->fl_kind);
     store_rds_conn_deinit(&p->conn);
     free(p);
     return err;
@@ -733,27 +784,15 @@ fail:
 
 int store_rds_start(store_rds_t *p)
 {
-    if (!p)
-        return -EINVAL;
-    if (p->running)
-        return -EALREADY;
-    atomic_store_explicit(&p->stop, false, memory_order_relaxed);
-    int e = pthread_create(&p->thread, NULL, rds_main, p);
-    if (e)
-        return -e;
-    p->running = true;
-    return 0;
+    TG_CHECK_ARG(p, -EINVAL);
+    return tg_worker_start(&p->wk);
 }
 
 int store_rds_stop(store_rds_t *p)
 {
-    if (!p || !p->running)
+    if (!p || !tg_worker_running(&p->wk))
         return 0;
-    /* R1: pairs with the acquire loads of stop in rds_main(). */
-    atomic_store_explicit(&p->stop, true, memory_order_release);
-    tg_waiter_wake(&p->waiter);
-    pthread_join(p->thread, NULL);
-    p->running = false;
+    tg_worker_stop(&p->wk); /* WK_R1: the stop request; rds_main sees it at WK_A1 */
     return p->final_err;
 }
 
@@ -767,6 +806,7 @@ void store_rds_destroy(store_rds_t **pp)
     free(p->inst);
     free(p->dlist);
     free(p->fl_mono);
+    free(p->fl_kind);
     store_rds_conn_deinit(&p->conn);
     pthread_mutex_destroy(&p->err_mu);
     free(p);

@@ -19,6 +19,7 @@
 
 #include "book/tg_instr.h"
 #include "book/tg_ring.h"
+#include "book/book_out.h"
 #include "book/tg_hist.h"
 #include "book/tg_log.h"
 #include "book/tg_stat.h"
@@ -49,6 +50,8 @@ typedef struct store_rds_cfg {
     int command_timeout_ms;       /* 2000: a reply or write slower than this drops the connection */
     int backoff_min_ms;           /* 100: first reconnect delay (jittered +-50%) */
     int backoff_max_ms;           /* 2000 */
+    int64_t spin_ns;              /* busy-poll the ring this long after the last record before
+                                     sleeping on the waiter (10 us; docs/latency.md) */
     const tg_instr_reg_t *reg;    /* borrowed; must outlive the publisher; complete at create */
     tg_ring_t *ring;              /* borrowed: the builder's ring for this sink (consumer side) */
     store_rds_log_fn log;
@@ -75,6 +78,11 @@ typedef struct store_rds_stats {
     tg_stat_t bytes;        /* bytes of commands written */
     tg_hist_t rtt_lat;      /* pipeline round trip: a write -> the reply to its last command */
     tg_hist_t pub_lat; /* per message: ts_mono (receive) -> its PUBLISH acknowledged by Redis */
+    /* stages per latency class (BOOK_LAT_*: trade, book, candle, timer; docs/latency.md):
+       receive -> popped from the ring, -> its PUBLISH written to the socket, -> acknowledged;
+       ring: pushed by the builder (ts_out) -> popped (the hand-off and wake-up alone) */
+    tg_hist_t lat_pop[BOOK_LAT_KINDS], lat_written[BOOK_LAT_KINDS], lat_acked[BOOK_LAT_KINDS];
+    tg_hist_t lat_ring[BOOK_LAT_KINDS];
 } store_rds_stats_t;
 
 typedef struct store_rds store_rds_t;
@@ -87,15 +95,16 @@ typedef struct store_rds store_rds_t;
  */
 int store_rds_create(store_rds_t **out, const store_rds_cfg_t *cfg);
 
-/** Start the writer:redis thread; it connects (and reconnects) by itself.
- *  @return 0, -EALREADY, or a negative errno from pthread_create.  Thread: main. */
+/** Start the writer:redis thread (a tg_worker); it connects (and reconnects) by itself.
+ *  @return 0, -EALREADY (already running), or a negative errno from pthread_create.
+ *  Thread: main. */
 int store_rds_start(store_rds_t *p);
 
 /**
  * Stop: the thread drains the ring, sends what it holds, waits for the replies (bounded by
  * command_timeout_ms; one connect attempt if disconnected) and exits; this joins it.
- * @return 0, or the last error of the final flush (TG_EREDIS, -ETIMEDOUT, -ECONNREFUSED...)
- *         when data could not be delivered.  Thread: main.
+ * @return 0 (also when not running), or the last error of the final flush (TG_EREDIS,
+ *         -ETIMEDOUT, -ECONNREFUSED...) when data could not be delivered.  Thread: main.
  */
 int store_rds_stop(store_rds_t *p);
 

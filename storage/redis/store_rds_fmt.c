@@ -546,3 +546,71 @@ size_t store_rds_fmt_resp_publish(char *buf, size_t cap, const char *ch, size_t 
     w_bulk(&w, msg, mlen);
     return w_done(&w, buf);
 }
+
+/* ---- one call: a whole RESP command carrying one JSON document ---- */
+
+size_t store_rds_fmt_cmd(char *buf, size_t cap, const store_rds_cmd_t *c, store_rds_doc_t kind,
+                         const store_rds_names_t *n, const store_rds_meta_t *m, const void *rec,
+                         store_rds_span_t *doc)
+{
+    fmt_w_t w = {buf, buf + cap, false};
+    char t[24];
+    size_t tl = 0;
+    bool px = !c->publish && c->ttl_ms > 0;
+    if (px)
+        tl = u64_text((uint64_t)c->ttl_ms, t);
+    if (c->publish)
+        W_LIT(&w, "*3\r\n$7\r\nPUBLISH\r\n");
+    else if (px)
+        W_LIT(&w, "*5\r\n$3\r\nSET\r\n");
+    else
+        W_LIT(&w, "*3\r\n$3\r\nSET\r\n");
+    w_bulk(&w, c->name, c->name_len);
+    if (w.bad)
+        return 0;
+    /* The document goes after room for its "$<len>\r\n" header (the length is known only
+     * once it is written), then moves down next to the header actually needed. */
+    size_t head = (size_t)(w.p - buf);
+    size_t hmax = 3 + u64_len(cap);
+    size_t tail = 2 + (px ? sizeof("$2\r\nPX\r\n") - 1 + 1 + u64_len(tl) + 2 + tl + 2 : 0);
+    if (cap < head + hmax + tail)
+        return 0;
+    char *d = buf + head + hmax;
+    size_t dcap = cap - head - hmax - tail, dl = 0;
+    switch (kind) {
+    case STORE_RDS_DOC_BOOK:
+        dl = store_rds_fmt_book(d, dcap, n, m, rec);
+        break;
+    case STORE_RDS_DOC_BBO:
+        dl = store_rds_fmt_bbo(d, dcap, n, m, rec);
+        break;
+    case STORE_RDS_DOC_TRADE:
+        dl = store_rds_fmt_trade(d, dcap, n, m, rec);
+        break;
+    case STORE_RDS_DOC_CANDLE:
+        dl = store_rds_fmt_candle(d, dcap, n, m, rec);
+        break;
+    case STORE_RDS_DOC_GAP:
+        dl = store_rds_fmt_gap(d, dcap, n, m, rec);
+        break;
+    }
+    if (!dl)
+        return 0;
+    W_LIT(&w, "$");
+    w_u64(&w, dl);
+    W_LIT(&w, "\r\n");
+    size_t off = (size_t)(w.p - buf); /* <= head + hmax: the header fits its room */
+    memmove(buf + off, d, dl);
+    w.p = buf + off + dl;
+    W_LIT(&w, "\r\n");
+    if (px) {
+        W_LIT(&w, "$2\r\nPX\r\n");
+        w_bulk(&w, t, tl);
+    }
+    size_t len = w_done(&w, buf);
+    if (len && doc) {
+        doc->off = off;
+        doc->len = dl;
+    }
+    return len;
+}

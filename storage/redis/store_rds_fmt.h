@@ -12,6 +12,7 @@
 #ifndef STORE_RDS_FMT_H
 #define STORE_RDS_FMT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -102,5 +103,40 @@ size_t store_rds_fmt_resp_set(char *buf, size_t cap, const char *key, size_t kle
 /** PUBLISH channel msg. */
 size_t store_rds_fmt_resp_publish(char *buf, size_t cap, const char *ch, size_t chlen,
                                   const char *msg, size_t mlen);
+
+/* One call per command: a whole RESP SET or PUBLISH whose value is one JSON document. */
+
+/** Which document a command carries (the `rec` of store_rds_fmt_cmd). */
+typedef enum store_rds_doc {
+    STORE_RDS_DOC_BOOK,   /* rec: const book_out_book_t * */
+    STORE_RDS_DOC_BBO,    /* rec: const book_out_book_t * */
+    STORE_RDS_DOC_TRADE,  /* rec: const book_out_trade_t * */
+    STORE_RDS_DOC_CANDLE, /* rec: const book_out_candle_t * */
+    STORE_RDS_DOC_GAP,    /* rec: const book_out_gap_t * */
+} store_rds_doc_t;
+
+/** The command around the document. */
+typedef struct store_rds_cmd {
+    const char *name; /* key (SET) or channel (PUBLISH) */
+    size_t name_len;
+    bool publish;   /* PUBLISH name doc; else SET name doc [PX ttl_ms] */
+    int64_t ttl_ms; /* SET only: > 0 adds PX ttl_ms */
+} store_rds_cmd_t;
+
+/** Where the document lies inside a formatted command (to publish the same bytes again). */
+typedef struct store_rds_span {
+    size_t off, len;
+} store_rds_span_t;
+
+/**
+ * Format one whole RESP command (SET key doc [PX ttl] or PUBLISH channel doc) with the JSON
+ * document written in place: no intermediate JSON buffer, no second framing call.
+ * @param doc If not NULL, receives the document's offset and length inside buf.
+ * @return the command's length, or 0 if it does not fit cap (nothing usable in buf).
+ * Thread: any.
+ */
+size_t store_rds_fmt_cmd(char *buf, size_t cap, const store_rds_cmd_t *c, store_rds_doc_t kind,
+                         const store_rds_names_t *n, const store_rds_meta_t *m, const void *rec,
+                         store_rds_span_t *doc);
 
 #endif

@@ -88,9 +88,15 @@ static inline int itg_rec_load(itg_rec_t *r)
     size_t len;
     int rc;
     r->frames = r->rest = 0;
-    while ((rc = feed_tgrec_next(t, &ts, &fr, &len)) != 0)
-        if (rc == 1)
-            *(feed_tgrec_is_generated(fr, len) ? &r->rest : &r->frames) += 1;
+    while ((rc = feed_tgrec_next(t, &ts, &fr, &len)) != 0) {
+        if (rc != 1)
+            continue;
+        if (!feed_tgrec_is_generated(fr, len))
+            r->frames++;
+        else if (memmem(fr, len < 200 ? len : 200, "@depthSnapshot", 14))
+            r->rest++; /* a book snapshot the live feed asks for over REST */
+        /* else: instrument metadata the recorder fetched ({"rest":...}): offline only */
+    }
     feed_tgrec_close(&t);
     return 0;
 }

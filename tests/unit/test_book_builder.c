@@ -567,10 +567,20 @@ static void test_builder_raises_book_scales_exactly_when_events_carry_more_place
     assert_string_equal(b, "0.000000000001");
     tg_dec_format(c.volume, 8, b);
     assert_string_equal(b, "90000000002");
-    /* 1e12 at 8 places (1e20) is more than int64 holds: the book faults (never a wrong size) */
+    /* 1e12 at 8 places (1e20) is more than int64 holds: the trade is kept at its own scales
+       (exact), never lost or rounded; only the candle, which needs one scale, skips it */
     tg_event_t t2[1] = {evs(f, TG_EV_TRADE, TG_SIDE_SELL, "1", "1000000000000", 0, 0)};
     msg(f, t2, 1, 20 * MS);
-    assert_int_equal(book_l2_state(book_builder_book(f->b, f->id)), BOOK_STATE_FAULT);
+    tr = last(f, BOOK_OUT_TRADE);
+    tg_dec_format(tr->u.trade.size, tr->sz_scale, b);
+    assert_string_equal(b, "1000000000000");
+    tg_dec_format(tr->u.trade.price, tr->px_scale, b);
+    assert_string_equal(b, "1");
+    assert_int_equal(book_l2_state(book_builder_book(f->b, f->id)), BOOK_STATE_VALID);
+    assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->faults), 1);
+    assert_true(book_candles_forming(cs, 0, &c));
+    tg_dec_format(c.volume, 8, b);
+    assert_string_equal(b, "90000000002");
 }
 
 static void test_builder_value_that_cannot_be_held_faults_the_book_loudly(void **state)
@@ -591,7 +601,7 @@ static void test_builder_value_that_cannot_be_held_faults_the_book_loudly(void *
     assert_int_equal(count(f, BOOK_OUT_GAP, BOOK_GAP_FAULT), 1);
     assert_int_equal(last(f, BOOK_OUT_BOOK)->u.book.state, BOOK_STATE_FAULT);
     assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->faults), 1);
-    assert_int_equal(tg_resync_get(&f->resync, f->id), 1);
+    assert_int_equal(tg_resync_get(&f->resync, f->id), 0); /* no resync: it would fault again */
     /* a feed that met an unrepresentable value says so with a FAULT gap */
     snapshot(f, f->id, 2);
     assert_int_equal(book_l2_state(book_builder_book(f->b, f->id)), BOOK_STATE_VALID);
@@ -600,6 +610,47 @@ static void test_builder_value_that_cannot_be_held_faults_the_book_loudly(void *
     msg(f, g, 1, 20 * MS);
     assert_int_equal(book_l2_state(book_builder_book(f->b, f->id)), BOOK_STATE_FAULT);
     assert_int_equal(count(f, BOOK_OUT_GAP, BOOK_GAP_FAULT), 2);
+}
+
+/* Latency classes (docs/latency.md): a record published after a deliberate delay (rate limit
+ * of on-change snapshots, of forming candles) carries BOOK_OUT_F_TIMER; one published for the
+ * message that caused it does not. */
+static void test_builder_flags_records_held_back_by_a_rate_limit_as_timer_made(void **state)
+{
+    fx_t *f = *state;
+    snapshot(f, f->id, 1);
+    tg_event_t e[1] = {ev(f, f->id, TG_EV_LEVEL, TG_SIDE_BID, 100, 5, 2)};
+    msg(f, e, 1, 1 * MS); /* 20 ms after the snapshot: at once */
+    const book_out_t *r = last(f, BOOK_OUT_BOOK);
+    assert_int_equal(r->u.book.reason, BOOK_OUT_R_CHANGE);
+    assert_int_equal(r->flags & BOOK_OUT_F_TIMER, 0);
+    assert_int_equal(book_out_lat_kind(r), BOOK_LAT_BOOK);
+    tg_event_t e2[1] = {ev(f, f->id, TG_EV_LEVEL, TG_SIDE_BID, 100, 6, 3)};
+    msg(f, e2, 1, 1 * MS); /* within book_min_gap: held back */
+    book_builder_tick(f->b, f->t + 20 * MS, 0);
+    r = last(f, BOOK_OUT_BOOK);
+    assert_int_equal(r->u.book.bids[0].size, 6);
+    assert_int_equal(r->flags & BOOK_OUT_F_TIMER, BOOK_OUT_F_TIMER);
+    assert_int_equal(book_out_lat_kind(r), BOOK_LAT_TIMER);
+    f->t += 30 * MS;
+    /* trades and the first forming candle: at once; the next forming candle: held back */
+    tg_event_t t1[1] = {ev(f, f->id, TG_EV_TRADE, TG_SIDE_BID, 100, 1, 4)};
+    msg(f, t1, 1, 1 * MS);
+    r = last(f, BOOK_OUT_TRADE);
+    assert_int_equal(book_out_lat_kind(r), BOOK_LAT_TRADE);
+    r = last(f, BOOK_OUT_CANDLE);
+    assert_non_null(r);
+    assert_int_equal(r->u.candle.closed, 0);
+    assert_int_equal(book_out_lat_kind(r), BOOK_LAT_CANDLE);
+    int candles = count(f, BOOK_OUT_CANDLE, -1);
+    tg_event_t t2[1] = {ev(f, f->id, TG_EV_TRADE, TG_SIDE_BID, 101, 1, 5)};
+    msg(f, t2, 1, 1 * MS);
+    assert_int_equal(count(f, BOOK_OUT_CANDLE, -1), candles);
+    book_builder_tick(f->b, f->t + 300 * MS, 0);
+    assert_int_equal(count(f, BOOK_OUT_CANDLE, -1), candles + 1);
+    r = last(f, BOOK_OUT_CANDLE);
+    assert_int_equal(r->u.candle.close, 101);
+    assert_int_equal(book_out_lat_kind(r), BOOK_LAT_TIMER);
 }
 
 int main(void)
@@ -621,6 +672,7 @@ int main(void)
         T(test_builder_interval_snapshots_only_for_books_that_were_valid),
         T(test_builder_raises_book_scales_exactly_when_events_carry_more_places),
         T(test_builder_value_that_cannot_be_held_faults_the_book_loudly),
+        T(test_builder_flags_records_held_back_by_a_rate_limit_as_timer_made),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

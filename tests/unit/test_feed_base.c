@@ -184,9 +184,10 @@ static void test_dec_places(void **state)
     struct {
         const char *s;
         int places;
-    } c[] = {{"0.00000074408", 11}, {"1.50", 1}, {"2.5E+3", 0}, {"1e-12", 12},
-             {"0.0000016425", 10}, {"100", 0},  {"-0.5", 1},   {"1.25e1", 1},
-             {"0", 0},             {"0.000", 0}, {"12e-0", 0}, {"1.1e-18", 19}};
+    } c[] = {{"0.00000074408", 11}, {"1.50", 1},          {"2.5E+3", 0},
+             {"1e-12", 12},         {"0.0000016425", 10}, {"100", 0},
+             {"-0.5", 1},           {"1.25e1", 1},        {"0", 0},
+             {"0.000", 0},          {"12e-0", 0},         {"1.1e-18", 19}};
     for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
         assert_int_equal(tg_dec_places(c[i].s, strlen(c[i].s)), c[i].places);
     assert_int_equal(tg_dec_places("abc", 3), TG_EDEC_SYNTAX);
@@ -205,9 +206,9 @@ static void test_rest_key_helpers(void **state)
                                          "symbol", "x:", k, sizeof(k)),
                      0);
     assert_string_equal(k, "x:ethbtc");
-    assert_int_equal(feed_rest_key_query("/api/v3/depthx?symbol=A", "/api/v3/depth", "symbol", "",
-                                         k, sizeof(k)),
-                     -ENOENT);
+    assert_int_equal(
+        feed_rest_key_query("/api/v3/depthx?symbol=A", "/api/v3/depth", "symbol", "", k, sizeof(k)),
+        -ENOENT);
     assert_int_equal(
         feed_rest_key_query("/api/v3/depth?sym=A", "/api/v3/depth", "symbol", "", k, sizeof(k)),
         -EINVAL);

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "../fixtures/venue_run.h"
+#include "tests/fixtures/venue_harness.h"
 #include "book/tg_dec.h"
 #include "book/tg_resync.h"
 #include "feeds/venues/venues.h"
@@ -43,135 +43,13 @@ static uint32_t crc32_bitwise(const char *s, size_t n)
     return ~c;
 }
 
-/* Decimal text ("-1.5e-7", "12.500", "1e12") as a plain canonical string without sign:
- * "0.00000015", "12.5", "1000000000000". String work only (no tg_dec). */
-static void canon(const char *in, char *out)
-{
-    if (*in == '-' || *in == '+')
-        in++;
-    char dig[128];
-    int nd = 0, point = -1, exp = 0;
-    const char *p = in;
-    for (; *p && *p != 'e' && *p != 'E'; p++) {
-        if (*p == '.')
-            point = nd;
-        else
-            dig[nd++] = *p;
-    }
-    if (point < 0)
-        point = nd;
-    if (*p)
-        exp = atoi(p + 1);
-    point += exp;
-    char tmp[256];
-    int n = 0;
-    if (point <= 0) {
-        tmp[n++] = '0';
-        tmp[n++] = '.';
-        for (int i = 0; i < -point; i++)
-            tmp[n++] = '0';
-        for (int i = 0; i < nd; i++)
-            tmp[n++] = dig[i];
-    } else {
-        for (int i = 0; i < point; i++)
-            tmp[n++] = i < nd ? dig[i] : '0';
-        if (nd > point) {
-            tmp[n++] = '.';
-            for (int i = point; i < nd; i++)
-                tmp[n++] = dig[i];
-        }
-    }
-    tmp[n] = 0;
-    char *s = tmp;
-    while (s[0] == '0' && s[1] && s[1] != '.')
-        s++;
-    if (strchr(s, '.')) {
-        size_t l = strlen(s);
-        while (s[l - 1] == '0')
-            s[--l] = 0;
-        if (s[l - 1] == '.')
-            s[--l] = 0;
-    }
-    strcpy(out, s);
-}
-
-static void assert_dec_eq(int64_t v, int scale, const char *text)
-{
-    char got[TG_DEC_STR_MAX], want[256];
-    tg_dec_format(v, scale, got);
-    canon(text, want);
-    if (strcmp(got, want) != 0)
-        fail_msg("value %s: emitted %s (scale %d)", text, got, scale);
-}
-
 /* ---- a handler on synthetic frames ------------------------------------------------------ */
 
-typedef struct bx {
-    feed_offline_t *o;
-    vrun_t *v;
-    tg_event_t *ev;
-    size_t n_ev, cap_ev;
-} bx_t;
-
-static char sent[64][512];
-static int n_sent;
-
-static int cap_send(void *tctx, const char *text, size_t len)
-{
-    (void)tctx;
-    if (n_sent < 64)
-        snprintf(sent[n_sent], sizeof(sent[0]), "%.*s", (int)len, text);
-    n_sent++;
-    return 0;
-}
-
-static int bx_sink(void *ctx, const tg_event_t *ev, uint32_t n)
-{
-    bx_t *b = ctx;
-    for (uint32_t i = 0; i < n; i++) {
-        if (b->n_ev == b->cap_ev) {
-            b->cap_ev = b->cap_ev ? 2 * b->cap_ev : 1024;
-            b->ev = realloc(b->ev, b->cap_ev * sizeof(*b->ev));
-        }
-        b->ev[b->n_ev++] = ev[i];
-    }
-    return vrun_sink(b->v, ev, n);
-}
+typedef vh_ev_t bx_t;
 
 static void bx_open(bx_t *b, const char *symbols, tg_instr_reg_t *reg)
 {
-    memset(b, 0, sizeof(*b));
-    char text[512];
-    int n = snprintf(text, sizeof(text), "# tgrec 1\n# venue: bitfinex\n# symbols: %s\n", symbols);
-    n_sent = 0;
-    assert_int_equal(feed_offline_open_mem(&b->o, text, (size_t)n, NULL, reg, 0), 0);
-    b->v = calloc(1, sizeof(*b->v));
-    vrun_init(b->v, b->o->reg);
-    b->o->h.out.flush = bx_sink;
-    b->o->h.out.ctx = b;
-    b->o->h.send = cap_send;
-}
-
-static void bx_close(bx_t *b)
-{
-    feed_offline_close(&b->o);
-    vrun_free(b->v);
-    free(b->v);
-    free(b->ev);
-}
-
-static int feed1(bx_t *b, const char *f)
-{
-    int rc = feed_frame(&b->o->h, f, strlen(f), 1, 1);
-    feed_flush(&b->o->h);
-    return rc;
-}
-
-static uint32_t sym_id(bx_t *b, const char *s)
-{
-    int64_t id = tg_instr_reg_find(b->o->reg, b->o->h.venue_id, s, strlen(s));
-    assert_true(id >= 0);
-    return (uint32_t)id;
+    vh_ev_open(b, "bitfinex", symbols, reg);
 }
 
 /* ---- tests ------------------------------------------------------------------------------ */
@@ -190,15 +68,17 @@ static void test_bitfinex_open_sends_conf_with_all_flags_before_subscribing(void
     bx_t b;
     bx_open(&b, "tBTCUSD,tETHUSD", NULL);
     b.o->h.depth = 100;
-    n_sent = 0;
+    vh_n_sent = 0;
     assert_int_equal(b.o->venue->on_open(&b.o->h), 0);
-    assert_int_equal(n_sent, 5);
-    assert_string_equal(sent[0], "{\"event\":\"conf\",\"flags\":229376}"); /* 131072|65536|32768 */
-    assert_non_null(strstr(sent[1], "\"channel\":\"book\",\"symbol\":\"tBTCUSD\",\"prec\":\"P0\","
-                                    "\"freq\":\"F0\",\"len\":\"25\"")); /* len fixed at init */
-    assert_non_null(strstr(sent[2], "\"channel\":\"trades\",\"symbol\":\"tBTCUSD\""));
-    assert_non_null(strstr(sent[3], "\"symbol\":\"tETHUSD\""));
-    bx_close(&b);
+    assert_int_equal(vh_n_sent, 5);
+    assert_string_equal(vh_sent[0],
+                        "{\"event\":\"conf\",\"flags\":229376}"); /* 131072|65536|32768 */
+    assert_non_null(strstr(vh_sent[1],
+                           "\"channel\":\"book\",\"symbol\":\"tBTCUSD\",\"prec\":\"P0\","
+                           "\"freq\":\"F0\",\"len\":\"25\"")); /* len fixed at init */
+    assert_non_null(strstr(vh_sent[2], "\"channel\":\"trades\",\"symbol\":\"tBTCUSD\""));
+    assert_non_null(strstr(vh_sent[3], "\"symbol\":\"tETHUSD\""));
+    vh_ev_close(&b);
 }
 
 /* frames of the recording carrying the connection's sequence number (all channel frames) */
@@ -275,9 +155,7 @@ static void test_bitfinex_recording_books_equal_the_reference_and_sequence_chain
         oracle_free(&orc);
     }
     free(text);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
+    vrun_close(&o, v);
 }
 
 static void test_bitfinex_a_lost_frame_is_a_gap_on_every_book_and_a_reconnect(void **state)
@@ -313,9 +191,7 @@ static void test_bitfinex_a_lost_frame_is_a_gap_on_every_book_and_a_reconnect(vo
     assert_true(TG_STAT_GET(o->stats.stale_dropped) > 0);
     assert_int_equal(vrun_errors(&o->stats), 0);
     assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
+    vrun_close(&o, v);
     free(text);
 }
 
@@ -401,31 +277,31 @@ static void test_bitfinex_checksum_frames_verify_through_the_handler(void **stat
     (void)state;
     bx_t b;
     bx_open(&b, "tBTCUSD", NULL);
-    uint32_t id = sym_id(&b, "tBTCUSD");
-    assert_int_equal(feed1(&b, CONF_ALL), 0);
-    assert_int_equal(feed1(&b, SUB_BOOK(17, "tBTCUSD")), 0);
-    assert_int_equal(feed1(&b, "[17,[[30000,1,1.5],[29999.5,2,0.25],[30001,1,-2],[30002.5,3,"
-                               "-1e-8]],1,1700000000000]"),
+    uint32_t id = vh_ev_id(&b, "tBTCUSD");
+    assert_int_equal(vh_ev_frame(&b, CONF_ALL), 0);
+    assert_int_equal(vh_ev_frame(&b, SUB_BOOK(17, "tBTCUSD")), 0);
+    assert_int_equal(vh_ev_frame(&b, "[17,[[30000,1,1.5],[29999.5,2,0.25],[30001,1,-2],[30002.5,3,"
+                                     "-1e-8]],1,1700000000000]"),
                      0);
     const char *const bids1[][2] = {{"30000", "1.5"}, {"29999.5", "0.25"}};
     const char *const asks1[][2] = {{"30001", "-2"}, {"30002.5", "-1e-8"}};
     char f[256];
     snprintf(f, sizeof(f), "[17,\"cs\",%d,2,1700000000001]",
              (int32_t)ck_from_strings(bids1, 2, asks1, 2));
-    assert_int_equal(feed1(&b, f), 0);
+    assert_int_equal(vh_ev_frame(&b, f), 0);
     assert_int_equal(b.v->ck_ok, 1);
     assert_int_equal(b.v->ck_not_last, 0);
     /* update: 30000 deleted, new ask 30001 amount changed */
-    assert_int_equal(feed1(&b, "[17,[30000,0,1],3,1700000000002]"), 0);
-    assert_int_equal(feed1(&b, "[17,[30001,2,-0.75],4,1700000000003]"), 0);
+    assert_int_equal(vh_ev_frame(&b, "[17,[30000,0,1],3,1700000000002]"), 0);
+    assert_int_equal(vh_ev_frame(&b, "[17,[30001,2,-0.75],4,1700000000003]"), 0);
     const char *const bids2[][2] = {{"29999.5", "0.25"}};
     const char *const asks2[][2] = {{"30001", "-0.75"}, {"30002.5", "-1e-8"}};
     snprintf(f, sizeof(f), "[17,\"cs\",%d,5,1700000000004]",
              (int32_t)ck_from_strings(bids2, 1, asks2, 2));
-    assert_int_equal(feed1(&b, f), 0);
+    assert_int_equal(vh_ev_frame(&b, f), 0);
     assert_int_equal(b.v->ck_ok, 2);
     /* a wrong checksum is a mismatch (the builder turns it into a GAP + resync request) */
-    assert_int_equal(feed1(&b, "[17,\"cs\",12345,6,1700000000005]"), 0);
+    assert_int_equal(vh_ev_frame(&b, "[17,\"cs\",12345,6,1700000000005]"), 0);
     assert_int_equal(b.v->ck_bad_instr[id], 1);
     assert_int_equal(TG_STAT_GET(b.o->stats.checksum_msgs), 3);
     /* exchange times in ns from the TIMESTAMP element, seq from SEQ_ALL */
@@ -435,7 +311,7 @@ static void test_bitfinex_checksum_frames_verify_through_the_handler(void **stat
     assert_int_equal(last->seq, 6);
     assert_int_equal((uint32_t)last->u.checksum, 12345u);
     assert_int_equal(TG_STAT_GET(b.o->stats.gaps), 0);
-    bx_close(&b);
+    vh_ev_close(&b);
 }
 
 /* ---- the recording with "cs" frames ------------------------------------------------------ */
@@ -594,9 +470,7 @@ static void test_bitfinex_recording_with_venue_checksums_verifies_every_message(
     assert_int_equal(v->ck_not_last, 0);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     assert_int_equal(vrun_errors(&o->stats), 0);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
+    vrun_close(&o, v);
     free(ck);
     free(text);
 }
@@ -610,35 +484,36 @@ static void test_bitfinex_builder_resync_resubscribes_the_book_and_drops_until_s
     bx_open(&b, "tBTCUSD", NULL);
     b.o->h.resync = &resync_req;
     assert_int_equal(b.o->venue->on_open(&b.o->h), 0);
-    uint32_t id = sym_id(&b, "tBTCUSD");
-    assert_int_equal(feed1(&b, CONF_ALL), 0);
-    assert_int_equal(feed1(&b, SUB_BOOK(17, "tBTCUSD")), 0);
-    assert_int_equal(feed1(&b, "[17,[[30000,1,1.5],[30001,1,-2]],1,1]"), 0);
-    n_sent = 0;
+    uint32_t id = vh_ev_id(&b, "tBTCUSD");
+    assert_int_equal(vh_ev_frame(&b, CONF_ALL), 0);
+    assert_int_equal(vh_ev_frame(&b, SUB_BOOK(17, "tBTCUSD")), 0);
+    assert_int_equal(vh_ev_frame(&b, "[17,[[30000,1,1.5],[30001,1,-2]],1,1]"), 0);
+    vh_n_sent = 0;
     b.o->venue->on_tick(&b.o->h, 1);
-    assert_int_equal(n_sent, 0);
+    assert_int_equal(vh_n_sent, 0);
     tg_resync_request(&resync_req, id);
     b.o->venue->on_tick(&b.o->h, 2);
-    assert_int_equal(n_sent, 2);
-    assert_string_equal(sent[0], "{\"event\":\"unsubscribe\",\"chanId\":17}");
-    assert_non_null(strstr(sent[1], "\"event\":\"subscribe\",\"channel\":\"book\""));
+    assert_int_equal(vh_n_sent, 2);
+    assert_string_equal(vh_sent[0], "{\"event\":\"unsubscribe\",\"chanId\":17}");
+    assert_non_null(strstr(vh_sent[1], "\"event\":\"subscribe\",\"channel\":\"book\""));
     b.o->venue->on_tick(&b.o->h, 3);
-    assert_int_equal(n_sent, 2);
+    assert_int_equal(vh_n_sent, 2);
     /* late updates on the old channel are dropped */
-    assert_int_equal(feed1(&b, "[17,[30000,1,1.75],2,2]"), 0);
+    assert_int_equal(vh_ev_frame(&b, "[17,[30000,1,1.75],2,2]"), 0);
     assert_int_equal(TG_STAT_GET(b.o->stats.stale_dropped), 1);
-    assert_int_equal(feed1(&b, "{\"event\":\"unsubscribed\",\"status\":\"OK\",\"chanId\":17}"), 0);
-    assert_int_equal(feed1(&b, SUB_BOOK(18, "tBTCUSD")), 0);
-    assert_int_equal(feed1(&b, "[18,[30000,1,1.75],3,3]"), 0); /* before the snapshot */
+    assert_int_equal(
+        vh_ev_frame(&b, "{\"event\":\"unsubscribed\",\"status\":\"OK\",\"chanId\":17}"), 0);
+    assert_int_equal(vh_ev_frame(&b, SUB_BOOK(18, "tBTCUSD")), 0);
+    assert_int_equal(vh_ev_frame(&b, "[18,[30000,1,1.75],3,3]"), 0); /* before the snapshot */
     assert_int_equal(TG_STAT_GET(b.o->stats.stale_dropped), 2);
-    assert_int_equal(feed1(&b, "[18,[[30000,1,1.25]],4,4]"), 0);
+    assert_int_equal(vh_ev_frame(&b, "[18,[[30000,1,1.25]],4,4]"), 0);
     assert_int_equal(b.v->snapshots[id], 2);
-    assert_int_equal(feed1(&b, "[18,[29000,1,3],5,5]"), 0);
+    assert_int_equal(vh_ev_frame(&b, "[18,[29000,1,3],5,5]"), 0);
     assert_int_equal(b.v->book[id].bid.n, 2);
     assert_int_equal(b.v->book[id].ask.n, 0);
     assert_int_equal(TG_STAT_GET(b.o->stats.resyncs), 1);
     assert_int_equal(vrun_errors(&b.o->stats), 0);
-    bx_close(&b);
+    vh_ev_close(&b);
 }
 
 static void test_bitfinex_runs_with_timestamp_only_and_with_no_flags(void **state)
@@ -647,23 +522,24 @@ static void test_bitfinex_runs_with_timestamp_only_and_with_no_flags(void **stat
     for (int mode = 0; mode < 2; mode++) {
         bx_t b;
         bx_open(&b, "tETHUSD", NULL);
-        uint32_t id = sym_id(&b, "tETHUSD");
+        uint32_t id = vh_ev_id(&b, "tETHUSD");
         if (mode == 0)
-            assert_int_equal(feed1(&b, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":32768}"),
-                             0);
-        assert_int_equal(feed1(&b, SUB_BOOK(5, "tETHUSD")), 0);
-        assert_int_equal(feed1(&b, SUB_TRADES(6, "tETHUSD")), 0);
+            assert_int_equal(
+                vh_ev_frame(&b, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":32768}"), 0);
+        assert_int_equal(vh_ev_frame(&b, SUB_BOOK(5, "tETHUSD")), 0);
+        assert_int_equal(vh_ev_frame(&b, SUB_TRADES(6, "tETHUSD")), 0);
         if (mode == 0) {
-            assert_int_equal(feed1(&b, "[5,[[2000,1,1],[2001,1,-1]],1700000000000]"), 0);
-            assert_int_equal(feed1(&b, "[5,[2000.5,1,4],1700000000007]"), 0);
-            assert_int_equal(feed1(&b, "[5,\"hb\",1700000000008]"), 0);
-            assert_int_equal(feed1(&b, "[6,\"te\",[99,1700000000009,-0.5,2000],1700000000010]"), 0);
+            assert_int_equal(vh_ev_frame(&b, "[5,[[2000,1,1],[2001,1,-1]],1700000000000]"), 0);
+            assert_int_equal(vh_ev_frame(&b, "[5,[2000.5,1,4],1700000000007]"), 0);
+            assert_int_equal(vh_ev_frame(&b, "[5,\"hb\",1700000000008]"), 0);
+            assert_int_equal(
+                vh_ev_frame(&b, "[6,\"te\",[99,1700000000009,-0.5,2000],1700000000010]"), 0);
             assert_int_equal(b.ev[b.n_ev - 1].ts_exch, 1700000000009LL * 1000000);
         } else {
-            assert_int_equal(feed1(&b, "[5,[[2000,1,1],[2001,1,-1]]]"), 0);
-            assert_int_equal(feed1(&b, "[5,[2000.5,1,4]]"), 0);
-            assert_int_equal(feed1(&b, "[5,\"hb\"]"), 0);
-            assert_int_equal(feed1(&b, "[6,\"te\",[99,1700000000009,-0.5,2000]]"), 0);
+            assert_int_equal(vh_ev_frame(&b, "[5,[[2000,1,1],[2001,1,-1]]]"), 0);
+            assert_int_equal(vh_ev_frame(&b, "[5,[2000.5,1,4]]"), 0);
+            assert_int_equal(vh_ev_frame(&b, "[5,\"hb\"]"), 0);
+            assert_int_equal(vh_ev_frame(&b, "[6,\"te\",[99,1700000000009,-0.5,2000]]"), 0);
         }
         assert_int_equal(b.v->book[id].bid.n, 2);
         assert_int_equal(b.v->book[id].ask.n, 1);
@@ -680,7 +556,7 @@ static void test_bitfinex_runs_with_timestamp_only_and_with_no_flags(void **stat
                 found++;
             }
         assert_int_equal(found, 1);
-        bx_close(&b);
+        vh_ev_close(&b);
     }
 }
 
@@ -689,15 +565,15 @@ static void test_bitfinex_te_is_counted_once_and_tu_and_history_are_not(void **s
     (void)state;
     bx_t b;
     bx_open(&b, "tBTCUSD", NULL);
-    uint32_t id = sym_id(&b, "tBTCUSD");
-    assert_int_equal(feed1(&b, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":65536}"), 0);
-    assert_int_equal(feed1(&b, SUB_TRADES(9, "tBTCUSD")), 0);
-    assert_int_equal(feed1(&b, "[9,[[5,1618665870435,0.1,60000],[4,1618665870000,-0.2,60001]],1]"),
-                     0);
-    assert_int_equal(feed1(&b, "[9,\"te\",[401,1618677600123,0.25,60010.5],2]"), 0);
-    assert_int_equal(feed1(&b, "[9,\"tu\",[401,1618677600123,0.25,60010.5],3]"), 0);
-    assert_int_equal(feed1(&b, "[9,\"te\",[402,1618677600200,-1.5,60009],4]"), 0);
-    assert_int_equal(feed1(&b, "[9,\"tu\",[402,1618677600200,-1.5,60009],5]"), 0);
+    uint32_t id = vh_ev_id(&b, "tBTCUSD");
+    assert_int_equal(vh_ev_frame(&b, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":65536}"), 0);
+    assert_int_equal(vh_ev_frame(&b, SUB_TRADES(9, "tBTCUSD")), 0);
+    assert_int_equal(
+        vh_ev_frame(&b, "[9,[[5,1618665870435,0.1,60000],[4,1618665870000,-0.2,60001]],1]"), 0);
+    assert_int_equal(vh_ev_frame(&b, "[9,\"te\",[401,1618677600123,0.25,60010.5],2]"), 0);
+    assert_int_equal(vh_ev_frame(&b, "[9,\"tu\",[401,1618677600123,0.25,60010.5],3]"), 0);
+    assert_int_equal(vh_ev_frame(&b, "[9,\"te\",[402,1618677600200,-1.5,60009],4]"), 0);
+    assert_int_equal(vh_ev_frame(&b, "[9,\"tu\",[402,1618677600200,-1.5,60009],5]"), 0);
     assert_int_equal(b.v->trades[id], 2);
     assert_int_equal(b.v->buys[id], 1);
     assert_int_equal(b.v->sells[id], 1);
@@ -710,12 +586,12 @@ static void test_bitfinex_te_is_counted_once_and_tu_and_history_are_not(void **s
     assert_int_equal(tr[0]->side, TG_SIDE_BUY);
     assert_int_equal(tr[0]->ts_exch, 1618677600123LL * 1000000);
     assert_true(tr[0]->flags & TG_EVF_LAST);
-    assert_dec_eq(tr[0]->price, tr[0]->px_scale, "60010.5");
-    assert_dec_eq(tr[0]->size, tr[0]->sz_scale, "0.25");
+    vh_assert_dec_eq(tr[0]->price, tr[0]->px_scale, "60010.5");
+    vh_assert_dec_eq(tr[0]->size, tr[0]->sz_scale, "0.25");
     assert_int_equal(tr[1]->side, TG_SIDE_SELL);
-    assert_dec_eq(tr[1]->size, tr[1]->sz_scale, "1.5");
+    vh_assert_dec_eq(tr[1]->size, tr[1]->sz_scale, "1.5");
     assert_int_equal(TG_STAT_GET(b.o->stats.unhandled), 3); /* history, tu, tu */
-    bx_close(&b);
+    vh_ev_close(&b);
 }
 
 static void test_bitfinex_updates_before_the_snapshot_are_dropped(void **state)
@@ -723,21 +599,21 @@ static void test_bitfinex_updates_before_the_snapshot_are_dropped(void **state)
     (void)state;
     bx_t b;
     bx_open(&b, "tBTCUSD", NULL);
-    uint32_t id = sym_id(&b, "tBTCUSD");
-    assert_int_equal(feed1(&b, SUB_BOOK(3, "tBTCUSD")), 0);
-    assert_int_equal(feed1(&b, "[3,[100,1,1]]"), 0);
+    uint32_t id = vh_ev_id(&b, "tBTCUSD");
+    assert_int_equal(vh_ev_frame(&b, SUB_BOOK(3, "tBTCUSD")), 0);
+    assert_int_equal(vh_ev_frame(&b, "[3,[100,1,1]]"), 0);
     assert_int_equal(TG_STAT_GET(b.o->stats.stale_dropped), 1);
     assert_int_equal(b.v->book_msgs[id], 0);
-    assert_int_equal(feed1(&b, "[3,[]]"), 0); /* an empty snapshot: synced, empty book */
+    assert_int_equal(vh_ev_frame(&b, "[3,[]]"), 0); /* an empty snapshot: synced, empty book */
     assert_int_equal(b.v->snapshots[id], 1);
-    assert_int_equal(feed1(&b, "[3,[100,1,1]]"), 0);
+    assert_int_equal(vh_ev_frame(&b, "[3,[100,1,1]]"), 0);
     assert_int_equal(b.v->book[id].bid.n, 1);
     /* count 0 deletes: amount 1 bid, -1 ask */
-    assert_int_equal(feed1(&b, "[3,[101,2,-3]]"), 0);
-    assert_int_equal(feed1(&b, "[3,[101,0,-1]]"), 0);
-    assert_int_equal(feed1(&b, "[3,[100,0,1]]"), 0);
+    assert_int_equal(vh_ev_frame(&b, "[3,[101,2,-3]]"), 0);
+    assert_int_equal(vh_ev_frame(&b, "[3,[101,0,-1]]"), 0);
+    assert_int_equal(vh_ev_frame(&b, "[3,[100,0,1]]"), 0);
     assert_int_equal(b.v->book[id].bid.n + b.v->book[id].ask.n, 0);
-    bx_close(&b);
+    vh_ev_close(&b);
 }
 
 static void test_bitfinex_info_events_reconnect_or_mark_books_stale(void **state)
@@ -745,25 +621,25 @@ static void test_bitfinex_info_events_reconnect_or_mark_books_stale(void **state
     (void)state;
     bx_t b;
     bx_open(&b, "tBTCUSD,tETHUSD", NULL);
-    assert_int_equal(feed1(&b,
-                           "{\"event\":\"info\",\"code\":20051,\"msg\":\"Stopping. Please try to "
-                           "reconnect\"}"),
-                     0);
+    assert_int_equal(
+        vh_ev_frame(&b, "{\"event\":\"info\",\"code\":20051,\"msg\":\"Stopping. Please try to "
+                        "reconnect\"}"),
+        0);
     assert_int_equal(b.o->reconnects, 1);
-    assert_int_equal(feed1(&b, "{\"event\":\"info\",\"code\":20060,\"msg\":\"Entering "
-                               "Maintenance mode\"}"),
+    assert_int_equal(vh_ev_frame(&b, "{\"event\":\"info\",\"code\":20060,\"msg\":\"Entering "
+                                     "Maintenance mode\"}"),
                      0);
-    assert_int_equal(b.v->stale[sym_id(&b, "tBTCUSD")], 1);
-    assert_int_equal(b.v->stale[sym_id(&b, "tETHUSD")], 1);
-    assert_int_equal(feed1(&b, "{\"event\":\"info\",\"code\":20061,\"msg\":\"Maintenance "
-                               "ended\"}"),
+    assert_int_equal(b.v->stale[vh_ev_id(&b, "tBTCUSD")], 1);
+    assert_int_equal(b.v->stale[vh_ev_id(&b, "tETHUSD")], 1);
+    assert_int_equal(vh_ev_frame(&b, "{\"event\":\"info\",\"code\":20061,\"msg\":\"Maintenance "
+                                     "ended\"}"),
                      0);
     assert_int_equal(b.o->reconnects, 2);
     assert_int_equal(TG_STAT_GET(b.o->stats.handled), 3);
-    assert_int_equal(feed1(&b, "{\"event\":\"info\",\"version\":2,\"platform\":{\"status\":1}}"),
-                     0);
+    assert_int_equal(
+        vh_ev_frame(&b, "{\"event\":\"info\",\"version\":2,\"platform\":{\"status\":1}}"), 0);
     assert_int_equal(TG_STAT_GET(b.o->stats.unhandled), 1);
-    bx_close(&b);
+    vh_ev_close(&b);
 }
 
 static void test_bitfinex_bad_input_is_counted_and_a_bad_level_resyncs(void **state)
@@ -771,36 +647,30 @@ static void test_bitfinex_bad_input_is_counted_and_a_bad_level_resyncs(void **st
     (void)state;
     bx_t b;
     bx_open(&b, "tBTCUSD", NULL);
-    uint32_t id = sym_id(&b, "tBTCUSD");
-    assert_int_equal(feed1(&b, CONF_ALL), 0);
-    assert_int_equal(feed1(&b, SUB_BOOK(17, "tBTCUSD")), 0);
-    assert_int_equal(feed1(&b, "[17,[[30000,1,1.5]],1,1]"), 0);
-    assert_int_equal(feed1(&b, "[17,[30000,1,\"x\"],2,1]"), TG_EFIELD); /* string amount */
-    assert_int_equal(b.v->gaps[id], 1);                                 /* GAP + resubscribe */
-    assert_int_equal(feed1(&b, "[17,[30000,1,1.5],3,1"), TG_EJSON);     /* not JSON */
-    assert_int_equal(feed1(&b, "[17,[30000,1,1.5]]"), TG_EFIELD); /* sequence number missing */
-    assert_int_equal(feed1(&b, "{\"event\":\"error\",\"msg\":\"x\",\"code\":10300}"), TG_EPROTO);
-    assert_int_equal(feed1(&b, "{\"x\":1}"), TG_EFIELD);
-    assert_int_equal(feed1(&b, "42"), TG_EJSON);
-    assert_int_equal(feed1(&b, "[\"a\",\"hb\",5,1]"), TG_EFIELD);
-    assert_int_equal(feed1(&b, "[17,[1,1],5,1]"), 0); /* dead channel after resubscribe */
+    uint32_t id = vh_ev_id(&b, "tBTCUSD");
+    assert_int_equal(vh_ev_frame(&b, CONF_ALL), 0);
+    assert_int_equal(vh_ev_frame(&b, SUB_BOOK(17, "tBTCUSD")), 0);
+    assert_int_equal(vh_ev_frame(&b, "[17,[[30000,1,1.5]],1,1]"), 0);
+    assert_int_equal(vh_ev_frame(&b, "[17,[30000,1,\"x\"],2,1]"), TG_EFIELD); /* string amount */
+    assert_int_equal(b.v->gaps[id], 1);                                   /* GAP + resubscribe */
+    assert_int_equal(vh_ev_frame(&b, "[17,[30000,1,1.5],3,1"), TG_EJSON); /* not JSON */
+    assert_int_equal(vh_ev_frame(&b, "[17,[30000,1,1.5]]"),
+                     TG_EFIELD); /* sequence number missing */
+    assert_int_equal(vh_ev_frame(&b, "{\"event\":\"error\",\"msg\":\"x\",\"code\":10300}"),
+                     TG_EPROTO);
+    assert_int_equal(vh_ev_frame(&b, "{\"x\":1}"), TG_EFIELD);
+    assert_int_equal(vh_ev_frame(&b, "42"), TG_EJSON);
+    assert_int_equal(vh_ev_frame(&b, "[\"a\",\"hb\",5,1]"), TG_EFIELD);
+    assert_int_equal(vh_ev_frame(&b, "[17,[1,1],5,1]"), 0); /* dead channel after resubscribe */
     const feed_stats_t *s = &b.o->stats;
     assert_int_equal(TG_STAT_GET(s->err_field), 4);
     assert_int_equal(TG_STAT_GET(s->err_json), 2);
     assert_int_equal(TG_STAT_GET(s->err_venue), 1);
     assert_int_equal(vrun_accounted(s), TG_STAT_GET(s->frames));
-    bx_close(&b);
+    vh_ev_close(&b);
 }
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static uint64_t xrand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
 static void test_bitfinex_fuzzed_frames_are_counted_and_never_crash(void **state)
 {
     (void)state;
@@ -829,7 +699,7 @@ static void test_bitfinex_fuzzed_frames_are_counted_and_never_crash(void **state
     int iters = e && atoi(e) > 0 ? atoi(e) : 30000;
     char *buf = malloc(1 << 16);
     for (int it = 0; it < iters; it++) {
-        int k = (int)(xrand() % (uint64_t)nf);
+        int k = (int)(fv_rand(&rng) % (uint64_t)nf);
         size_t len = fl[k] < (1 << 16) - 1 ? fl[k] : (1 << 16) - 1;
         memcpy(buf, fr[k], len);
         if (it % 1000 == 0) { /* a fresh connection: conf, subscribed events, snapshots */
@@ -839,23 +709,23 @@ static void test_bitfinex_fuzzed_frames_are_counted_and_never_crash(void **state
                 feed_flush(&o->h);
             }
         }
-        int muts = (int)(xrand() % 4);
+        int muts = (int)(fv_rand(&rng) % 4);
         for (int m = 0; m < muts; m++) {
-            switch (xrand() % 5) {
+            switch (fv_rand(&rng) % 5) {
             case 0:
-                len = len ? (size_t)(xrand() % len) : 0;
+                len = len ? (size_t)(fv_rand(&rng) % len) : 0;
                 break;
             case 1:
                 if (len)
-                    buf[xrand() % len] ^= (char)(1 << (xrand() % 8));
+                    buf[fv_rand(&rng) % len] ^= (char)(1 << (fv_rand(&rng) % 8));
                 break;
             case 2:
                 if (len)
-                    buf[xrand() % len] = "[]{},:\"-.e0123456789"[xrand() % 20];
+                    buf[fv_rand(&rng) % len] = "[]{},:\"-.e0123456789"[fv_rand(&rng) % 20];
                 break;
             case 3: /* inflate a digit run */
                 if (len && len < 60000) {
-                    size_t at = xrand() % len;
+                    size_t at = fv_rand(&rng) % len;
                     memmove(buf + at + 20, buf + at, len - at);
                     memset(buf + at, '9', 20);
                     len += 20;
@@ -877,9 +747,7 @@ static void test_bitfinex_fuzzed_frames_are_counted_and_never_crash(void **state
                   (unsigned long long)TG_STAT_GET(o->stats.unhandled),
                   (unsigned long long)vrun_errors(&o->stats));
     assert_true(TG_STAT_GET(o->stats.handled) > 1000);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
+    vrun_close(&o, v);
 }
 
 /* Extreme scales: every emitted price/size equals the input text exactly. */
@@ -891,8 +759,8 @@ static void check_levels(bx_t *b, size_t from, uint32_t id, const char *const (*
         if (e->instr != id || (e->kind != TG_EV_LEVEL && e->kind != TG_EV_TRADE))
             continue;
         assert_true(k < n);
-        assert_dec_eq(e->price, e->px_scale, want[k][0]);
-        assert_dec_eq(e->size, e->sz_scale, want[k][1]);
+        vh_assert_dec_eq(e->price, e->px_scale, want[k][0]);
+        vh_assert_dec_eq(e->size, e->sz_scale, want[k][1]);
         k++;
     }
     assert_int_equal(k, n);
@@ -912,48 +780,50 @@ static void test_bitfinex_extreme_scales_are_exact(void **state)
         assert_int_equal(tg_instr_reg_add(reg, "bitfinex", syms[i], &cfg, &unused), 0);
     bx_t b;
     bx_open(&b, "tTINY,tHUGE,tBIGSZ", reg);
-    assert_int_equal(feed1(&b, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":0}"), 0);
-    assert_int_equal(feed1(&b, SUB_BOOK(1, "tTINY")), 0);
-    assert_int_equal(feed1(&b, SUB_BOOK(2, "tHUGE")), 0);
-    assert_int_equal(feed1(&b, SUB_BOOK(3, "tBIGSZ")), 0);
-    assert_int_equal(feed1(&b, SUB_TRADES(4, "tBIGSZ")), 0);
+    assert_int_equal(vh_ev_frame(&b, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":0}"), 0);
+    assert_int_equal(vh_ev_frame(&b, SUB_BOOK(1, "tTINY")), 0);
+    assert_int_equal(vh_ev_frame(&b, SUB_BOOK(2, "tHUGE")), 0);
+    assert_int_equal(vh_ev_frame(&b, SUB_BOOK(3, "tBIGSZ")), 0);
+    assert_int_equal(vh_ev_frame(&b, SUB_TRADES(4, "tBIGSZ")), 0);
     /* tiny prices (1e-12 and up, exponent and plain forms), sizes down to 1e-8 */
     size_t from = b.n_ev;
-    assert_int_equal(feed1(&b, "[1,[[1e-12,1,1e-8],[0.00000000002,1,0.5],[3.5e-11,2,"
-                               "12345.12345678],[0.000001,1,-7],[1.234567e-7,1,-0.00000001]]]"),
+    assert_int_equal(vh_ev_frame(&b,
+                                 "[1,[[1e-12,1,1e-8],[0.00000000002,1,0.5],[3.5e-11,2,"
+                                 "12345.12345678],[0.000001,1,-7],[1.234567e-7,1,-0.00000001]]]"),
                      0);
     const char *const tiny[][2] = {{"1e-12", "1e-8"},
                                    {"0.00000000002", "0.5"},
                                    {"3.5e-11", "12345.12345678"},
                                    {"0.000001", "7"},
                                    {"1.234567e-7", "0.00000001"}};
-    check_levels(&b, from, sym_id(&b, "tTINY"), tiny, 5);
+    check_levels(&b, from, vh_ev_id(&b, "tTINY"), tiny, 5);
     /* one message: 2 places first, 11 places later; prices up to 1e7 */
     from = b.n_ev;
-    assert_int_equal(feed1(&b, "[2,[[10000000.25,1,3],[9999999.12345678901,1,0.1],"
-                               "[10000001,1,-2.5E+2]]]"),
+    assert_int_equal(vh_ev_frame(&b, "[2,[[10000000.25,1,3],[9999999.12345678901,1,0.1],"
+                                     "[10000001,1,-2.5E+2]]]"),
                      0);
     const char *const huge[][2] = {
         {"10000000.25", "3"}, {"9999999.12345678901", "0.1"}, {"10000001", "250"}};
-    check_levels(&b, from, sym_id(&b, "tHUGE"), huge, 3);
+    check_levels(&b, from, vh_ev_id(&b, "tHUGE"), huge, 3);
     for (size_t i = from; i < b.n_ev; i++) /* one scale for the whole message */
         assert_int_equal(b.ev[i].px_scale, 11);
     /* sizes up to 1e12 */
     from = b.n_ev;
-    assert_int_equal(feed1(&b, "[3,[[2.5,1,1000000000000],[2.4,1,123456789012.123456],"
-                               "[2.6,1,-1e12]]]"),
+    assert_int_equal(vh_ev_frame(&b, "[3,[[2.5,1,1000000000000],[2.4,1,123456789012.123456],"
+                                     "[2.6,1,-1e12]]]"),
                      0);
-    assert_int_equal(feed1(&b, "[4,\"te\",[7,1700000000000,-999999999999.5,0.00000000015]]"), 0);
+    assert_int_equal(vh_ev_frame(&b, "[4,\"te\",[7,1700000000000,-999999999999.5,0.00000000015]]"),
+                     0);
     const char *const big[][2] = {{"2.5", "1000000000000"},
                                   {"2.4", "123456789012.123456"},
                                   {"2.6", "1e12"},
                                   {"0.00000000015", "999999999999.5"}};
-    check_levels(&b, from, sym_id(&b, "tBIGSZ"), big, 4);
+    check_levels(&b, from, vh_ev_id(&b, "tBIGSZ"), big, 4);
     assert_int_equal(vrun_errors(&b.o->stats), 0);
     assert_true(TG_STAT_GET(b.o->stats.rescales) >= 6);
     /* a value no int64 scale holds: counted, the book goes to FAULT, nothing else emitted */
     from = b.n_ev;
-    assert_true(feed1(&b, "[2,[10000000.5,1,1e-19]]") < 0);
+    assert_true(vh_ev_frame(&b, "[2,[10000000.5,1,1e-19]]") < 0);
     assert_int_equal(TG_STAT_GET(b.o->stats.unrepresentable), 1);
     int fault = 0;
     for (size_t i = from; i < b.n_ev; i++) {
@@ -961,7 +831,7 @@ static void test_bitfinex_extreme_scales_are_exact(void **state)
         fault += b.ev[i].kind == TG_EV_GAP && (b.ev[i].flags & TG_EVF_FAULT);
     }
     assert_int_equal(fault, 1);
-    bx_close(&b);
+    vh_ev_close(&b);
     tg_instr_reg_destroy(&reg);
 }
 

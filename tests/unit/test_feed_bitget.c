@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "../fixtures/venue_run.h"
+#include "tests/fixtures/venue_harness.h"
 #include "book/tg_dec.h"
 #include "book/tg_resync.h"
 #include "feeds/feed_checksum.h"
@@ -25,12 +25,6 @@
 
 #define BG_REC "bitget/cryptofeed_ce58c2a0_BITGET.ws.1.tgrec.zst"
 #define BG_REF "../expected-ref/cryptofeed_ce58c2a0_BITGET.ws.1.tgrec.zst.result.json"
-
-static char pbuf[1024];
-static const char *rec(const char *rel)
-{
-    return vrun_path(pbuf, sizeof(pbuf), "TG_RECORDINGS", rel);
-}
 
 /* ---- capture of what the handler sends ---------------------------------------------------- */
 
@@ -153,7 +147,7 @@ static void test_bitget_v1_every_recorded_checksum_matches_our_book(void **state
 {
     vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
-    assert_int_equal(vrun_file(rec(BG_REC), v, &o), 0);
+    assert_int_equal(vrun_file(vh_rec(BG_REC), v, &o), 0);
     assert_int_equal(v->ck_bad, 0);
     assert_int_equal(v->ck_ok, 443);
     assert_int_equal(v->ck_not_last, 0);
@@ -170,34 +164,22 @@ static void test_bitget_v1_every_recorded_checksum_matches_our_book(void **state
     assert_int_equal(TG_STAT_GET(o->stats.unhandled), 32 + 128 + 43 + 8);
     for (uint32_t i = 0; i < o->h.n_instr; i++)
         assert_int_equal(v->snapshots[o->h.instr[i]], 1);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
+    vrun_close(&o, v);
 }
 
 static void test_bitget_v1_books_and_trades_equal_the_reference(void **state)
 {
-    char opath[1024];
     oracle_t orc;
-    assert_int_equal(oracle_load(vrun_path(opath, sizeof(opath), "TG_PEER_EXPECTED", BG_REF), &orc),
-                     0);
+    vh_oracle(BG_REF, &orc);
     vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
-    assert_int_equal(vrun_file(rec(BG_REC), v, &o), 0);
+    assert_int_equal(vrun_file(vh_rec(BG_REC), v, &o), 0);
     assert_int_equal(orc.n_syms, (int)o->h.n_instr);
     int diffs = 0;
     long trades = 0;
     for (uint32_t i = 0; i < o->h.n_instr; i++) {
-        const tg_instr_t *in = tg_instr_reg_get(o->reg, o->h.instr[i]);
-        const oracle_sym_t *os = oracle_find(&orc, in->symbol);
-        assert_non_null(os);
-        char what[96];
-        snprintf(what, sizeof(what), "%s bids", in->symbol);
-        diffs += vrun_cmp_side(&v->book[in->id].bid, os->bids, os->n_bids, 10, in->px_scale,
-                               in->sz_scale, what);
-        snprintf(what, sizeof(what), "%s asks", in->symbol);
-        diffs += vrun_cmp_side(&v->book[in->id].ask, os->asks, os->n_asks, 10, in->px_scale,
-                               in->sz_scale, what);
+        const tg_instr_t *in;
+        const oracle_sym_t *os = vrun_oracle_in(v, o, &orc, i, 10, &diffs, &in);
         assert_int_equal((long)v->book[in->id].bid.n, os->levels_bids);
         assert_int_equal((long)v->book[in->id].ask.n, os->levels_asks);
         assert_int_equal(v->trades[in->id], os->trades);
@@ -205,9 +187,7 @@ static void test_bitget_v1_books_and_trades_equal_the_reference(void **state)
     }
     assert_int_equal(diffs, 0);
     assert_int_equal(trades, 30);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
+    vrun_close(&o, v);
     oracle_free(&orc);
 }
 
@@ -234,7 +214,7 @@ static void test_bitget_v1_trade_arrays_are_emitted_exactly_with_taker_side(void
 {
     size_t len = 0;
     feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, rec(BG_REC), NULL, NULL, 0), 0);
+    assert_int_equal(feed_offline_open(&o, vh_rec(BG_REC), NULL, NULL, 0), 0);
     keep_t *k = calloc(1, sizeof(*k));
     vrun_init(&k->v, o->reg);
     assert_int_equal(feed_offline_run(o, keep_sink, k), 0);
@@ -285,30 +265,10 @@ static void test_bitget_v1_trade_arrays_are_emitted_exactly_with_taker_side(void
     feed_offline_close(&o);
 }
 
-/* Run text (tgrec) through an opened driver's handler into v. */
-static void run_text(feed_offline_t *o, const char *text, size_t len, vrun_t *v)
-{
-    feed_tgrec_t *r = NULL;
-    assert_int_equal(feed_tgrec_open_mem(&r, text, len), 0);
-    o->h.out.flush = vrun_sink;
-    o->h.out.ctx = v;
-    int64_t ts;
-    const char *f;
-    size_t n;
-    int rc;
-    while ((rc = feed_tgrec_next(r, &ts, &f, &n)) != 0) {
-        if (rc < 0)
-            continue;
-        feed_frame(&o->h, f, n, ts, ts);
-        feed_flush(&o->h);
-    }
-    feed_tgrec_close(&r);
-}
-
 static void test_bitget_v1_corrupted_snapshot_level_fails_the_next_checksum(void **state)
 {
     feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, rec(BG_REC), NULL, NULL, 0), 0);
+    assert_int_equal(feed_offline_open(&o, vh_rec(BG_REC), NULL, NULL, 0), 0);
     size_t len = 0;
     char *text = text_of(o, &len);
     /* EOSUSDT snapshot: best ask 2.4400 x 195.6669 -> 195.6668 */
@@ -320,15 +280,13 @@ static void test_bitget_v1_corrupted_snapshot_level_fails_the_next_checksum(void
     p[18] = '8';
     vrun_t *v = calloc(1, sizeof(*v));
     vrun_init(v, o->reg);
-    run_text(o, text, len, v);
+    vrun_run_text(o, text, len, v);
     uint32_t id = id_of(o, "EOSUSDT");
     assert_true(v->ck_bad_instr[id] > 0);
     assert_int_equal(v->ck_bad, v->ck_bad_instr[id]); /* no other instrument */
     assert_int_equal(v->ck_ok + v->ck_bad, 443);
     free(text);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
+    vrun_close(&o, v);
 }
 
 /* ---- synthetic frames ---------------------------------------------------------------------- */
@@ -863,23 +821,6 @@ static void test_bitget_checksum_pads_like_bitget_at_any_scale(void **state)
 /* ---- fuzz ---------------------------------------------------------------------------------- */
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static int fuzz_iters(int dflt)
-{
-    const char *e = getenv("TG_FUZZ_SEED");
-    if (e && strtoull(e, NULL, 0))
-        rng = strtoull(e, NULL, 0);
-    e = getenv("TG_FUZZ_ITERS");
-    return e && atoi(e) > 0 ? atoi(e) : dflt;
-}
-
-static uint64_t xrand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
 static const char *const v2_frames[] = {
     V2S("snapshot", "books", "EOSUSDT") "{\"asks\":[[\"2.4400\",\"195.6669\"],[\"2.4409\","
                                         "\"1209.0600\"]],\"bids\":[[\"2.4367\",\"10.0000\"]],"
@@ -894,9 +835,9 @@ static const char *const v2_frames[] = {
 
 static void test_bitget_mutated_frames_never_crash_and_are_all_counted(void **state)
 {
-    int iters = fuzz_iters(25000);
+    int iters = vh_fuzz_iters(&rng, 25000);
     feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, rec(BG_REC), NULL, NULL, 0), 0);
+    assert_int_equal(feed_offline_open(&o, vh_rec(BG_REC), NULL, NULL, 0), 0);
     vrun_t *v = calloc(1, sizeof(*v));
     vrun_init(v, o->reg);
     o->h.out.flush = vrun_sink;
@@ -914,62 +855,33 @@ static void test_bitget_mutated_frames_never_crash_and_are_all_counted(void **st
     }
     nf = k;
     for (int it = 0; it < iters; it++) {
-        size_t i = xrand() % nf;
+        size_t i = fv_rand(&rng) % nf;
         size_t len = fl[i];
         char *b = malloc(len + 1);
         memcpy(b, fr[i], len);
-        switch (xrand() % 6) {
-        case 0:
-            for (int j = 0; j < 1 + (int)(xrand() % 4); j++)
-                b[xrand() % len] = (char)(xrand() & 0xff);
-            break;
-        case 1:
-            len = xrand() % len;
-            break;
-        case 2:
-            for (size_t j = 0; j < len; j++)
-                if (strchr("[]{}\",:", b[j]) && xrand() % 8 == 0) {
-                    b[j] = "[]{}\",:x"[xrand() % 8];
-                    break;
-                }
-            break;
+        switch (vh_mutate_common(&rng, (unsigned)(fv_rand(&rng) % 6), b, &len)) {
         case 3:
             for (size_t j = 0; j < len; j++)
-                if (b[j] >= '0' && b[j] <= '9' && xrand() % 16 == 0)
+                if (b[j] >= '0' && b[j] <= '9' && fv_rand(&rng) % 16 == 0)
                     b[j] = '9';
             break;
         case 4: /* a digit after a point: more places (rescales) */
             for (size_t j = 1; j + 1 < len; j++)
-                if (b[j] == '.' && xrand() % 4 == 0) {
-                    b[j + 1] = (char)('1' + xrand() % 9);
+                if (b[j] == '.' && fv_rand(&rng) % 4 == 0) {
+                    b[j + 1] = (char)('1' + fv_rand(&rng) % 9);
                     break;
                 }
             break;
         default:
             break;
         }
-        char *exact = malloc(len ? len : 1); /* exact size: ASan sees any overread */
-        memcpy(exact, b, len);
-        uint64_t frames = TG_STAT_GET(o->stats.frames), errs = vrun_errors(&o->stats);
-        uint64_t acc = vrun_accounted(&o->stats);
-        int rc = feed_frame(&o->h, exact, len, it, it);
-        feed_flush(&o->h);
-        assert_int_equal(TG_STAT_GET(o->stats.frames), frames + 1);
-        assert_int_equal(vrun_errors(&o->stats), errs + (rc < 0 ? 1 : 0));
-        assert_int_equal(vrun_accounted(&o->stats), acc + 1);
-        assert_int_equal(v->in_msg, 0); /* every message ended with LAST */
-        free(exact);
+        vh_feed_counted_at(o, v, b, len, it);
         free(b);
         if (it % 1000 == 999)
             o->venue->on_tick(&o->h, (int64_t)it * 1000000000LL);
     }
-    assert_true(vrun_errors(&o->stats) > 0);
     assert_true(TG_STAT_GET(o->stats.handled) > 0);
-    free(fr);
-    free(fl);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
+    vh_fuzz_end(&o, v, fr, fl);
 }
 
 int main(void)

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "../fixtures/venue_run.h"
+#include "tests/fixtures/venue_harness.h"
 #include "book/tg_dec.h"
 
 #define BM_FILE   "bitmex/cryptofeed_1312c062_BITMEX-d944be.tgrec.zst"
@@ -32,10 +32,8 @@ static void test_bitmex_is_found_by_name(void **state)
 
 static void test_bitmex_books_and_trades_equal_the_oracle(void **state)
 {
-    char opath[1024];
     oracle_t orc;
-    assert_int_equal(
-        oracle_load(vrun_path(opath, sizeof(opath), "TG_PEER_EXPECTED", BM_ORACLE), &orc), 0);
+    vh_oracle(BM_ORACLE, &orc);
     vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
     assert_int_equal(vrun_file(rec(), v, &o), 0);
@@ -48,16 +46,8 @@ static void test_bitmex_books_and_trades_equal_the_oracle(void **state)
     int diffs = 0;
     long trades = 0;
     for (uint32_t i = 0; i < o->h.n_instr; i++) {
-        const tg_instr_t *in = tg_instr_reg_get(o->reg, o->h.instr[i]);
-        const oracle_sym_t *os = oracle_find(&orc, in->symbol);
-        assert_non_null(os);
-        char what[96];
-        snprintf(what, sizeof(what), "%s bids", in->symbol);
-        diffs += vrun_cmp_side(&v->book[in->id].bid, os->bids, os->n_bids, 10, in->px_scale,
-                               in->sz_scale, what);
-        snprintf(what, sizeof(what), "%s asks", in->symbol);
-        diffs += vrun_cmp_side(&v->book[in->id].ask, os->asks, os->n_asks, 10, in->px_scale,
-                               in->sz_scale, what);
+        const tg_instr_t *in;
+        const oracle_sym_t *os = vrun_oracle_in(v, o, &orc, i, 10, &diffs, &in);
         /* whole book: level counts per side equal tardis' */
         assert_int_equal((long)v->book[in->id].bid.n, os->levels_bids);
         assert_int_equal((long)v->book[in->id].ask.n, os->levels_asks);
@@ -71,9 +61,7 @@ static void test_bitmex_books_and_trades_equal_the_oracle(void **state)
     }
     assert_int_equal(trades, orc.trades);
     assert_int_equal(diffs, 0);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
+    vrun_close(&o, v);
     oracle_free(&orc);
 }
 
@@ -86,12 +74,8 @@ static int feed1(feed_offline_t *o, const char *s)
 
 static void test_bitmex_update_and_delete_find_prices_by_id_and_unknown_ids_resync(void **state)
 {
-    feed_offline_t *o = NULL;
-    vrun_t *v = calloc(1, sizeof(*v));
-    assert_int_equal(feed_offline_open(&o, rec(), NULL, NULL, 0), 0);
-    vrun_init(v, o->reg);
-    o->h.out.flush = vrun_sink;
-    o->h.out.ctx = v;
+    vrun_t *v;
+    feed_offline_t *o = vrun_open(rec(), &v);
     int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, "XBTM21", 6);
     assert_int_equal(
         feed1(o, "{\"table\":\"orderBookL2\",\"action\":\"partial\",\"filter\":{\"symbol\":"
@@ -115,19 +99,13 @@ static void test_bitmex_update_and_delete_find_prices_by_id_and_unknown_ids_resy
                      0);
     assert_int_equal(v->gaps[id], 1); /* id 2 is gone: the book is out of sync */
     assert_int_equal(o->sent, sent + 2);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
+    vrun_close(&o, v);
 }
 
 static void test_bitmex_bad_input_is_counted(void **state)
 {
-    feed_offline_t *o = NULL;
-    vrun_t *v = calloc(1, sizeof(*v));
-    assert_int_equal(feed_offline_open(&o, rec(), NULL, NULL, 0), 0);
-    vrun_init(v, o->reg);
-    o->h.out.flush = vrun_sink;
-    o->h.out.ctx = v;
+    vrun_t *v;
+    feed_offline_t *o = vrun_open(rec(), &v);
     assert_int_equal(feed1(o, "{\"table\":"), TG_EJSON);
     assert_int_equal(feed1(o, "{\"status\":400,\"error\":\"Unknown table: foo\"}"), TG_EPROTO);
     assert_int_equal(feed1(o, "{\"table\":\"trade\",\"action\":\"insert\",\"data\":[{"
@@ -160,245 +138,13 @@ static void test_bitmex_bad_input_is_counted(void **state)
     int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, "TRXM21", 6);
     assert_int_equal(v->trades[id], 1);
     assert_int_equal(v->sells[id], 1);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
+    vrun_close(&o, v);
 }
 
 static uint64_t rng = 0x1234567887654321ull;
-/* TG_FUZZ_SEED=<n> picks another sequence of mutations; TG_FUZZ_ITERS=<n> runs longer. */
-static int fuzz_iters(int dflt)
-{
-    const char *e = getenv("TG_FUZZ_SEED");
-    if (e && strtoull(e, NULL, 0))
-        rng = strtoull(e, NULL, 0);
-    e = getenv("TG_FUZZ_ITERS");
-    return e && atoi(e) > 0 ? atoi(e) : dflt;
-}
-
-static uint64_t xrand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
 static void test_bitmex_mutated_frames_never_crash_and_are_all_counted(void **state)
 {
-    feed_offline_t *o = NULL;
-    vrun_t *v = calloc(1, sizeof(*v));
-    assert_int_equal(feed_offline_open(&o, rec(), NULL, NULL, 0), 0);
-    vrun_init(v, o->reg);
-    o->h.out.flush = vrun_sink;
-    o->h.out.ctx = v;
-    size_t nf = o->rec->data_lines, k = 0;
-    const char **fr = calloc(nf, sizeof(*fr));
-    size_t *fl = calloc(nf, sizeof(*fl));
-    int64_t ts;
-    while (k < nf && feed_tgrec_next(o->rec, &ts, &fr[k], &fl[k]) == 1)
-        k++;
-    nf = k;
-    int iters = fuzz_iters(10000);
-    for (int it = 0; it < iters; it++) {
-        size_t i = xrand() % nf, len = fl[i];
-        char *b = malloc(len ? len : 1);
-        memcpy(b, fr[i], len);
-        switch (xrand() % 4) {
-        case 0:
-            for (int j = 0; j < 1 + (int)(xrand() % 4); j++)
-                b[xrand() % len] = (char)(xrand() & 0xff);
-            break;
-        case 1:
-            len = xrand() % len;
-            break;
-        case 2:
-            for (size_t j = 0; j < len; j++)
-                if (b[j] >= '0' && b[j] <= '9' && xrand() % 16 == 0)
-                    b[j] = '9';
-            break;
-        default:
-            break;
-        }
-        uint64_t frames = TG_STAT_GET(o->stats.frames), errs = vrun_errors(&o->stats);
-        uint64_t acc = vrun_accounted(&o->stats);
-        int rc = feed_frame(&o->h, b, len, 1, 1);
-        feed_flush(&o->h);
-        assert_int_equal(TG_STAT_GET(o->stats.frames), frames + 1);
-        assert_int_equal(vrun_errors(&o->stats), errs + (rc < 0 ? 1 : 0));
-        assert_int_equal(vrun_accounted(&o->stats), acc + 1);
-        assert_int_equal(v->in_msg, 0);
-        free(b);
-    }
-    free(fr);
-    free(fl);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
-}
-
-/* ---- extreme scales ----------------------------------------------------------------------
- * A scale-aware exact book: every event carries its own scales (feed_stamp); the book keeps
- * the largest scales seen and rescales exactly (as the builder does), and verifies checksums
- * through the instrument's tg_checksum_fn with the book's current scales. */
-
-#define XS_EV_MAX 4096
-
-typedef struct xs_run {
-    const tg_instr_reg_t *reg;
-    tg_event_t ev[XS_EV_MAX];
-    size_t nev;
-    ref_book_t book[VR_MAX];
-    int px[VR_MAX], sz[VR_MAX]; /* book scales: the largest seen */
-    long ck_ok, ck_bad, gaps, faults, unstamped, trades;
-} xs_run_t;
-
-static void xs_side_rescale(ref_side_t *s, int px0, int px1, int sz0, int sz1)
-{
-    for (size_t i = 0; i < s->n; i++) {
-        assert_int_equal(tg_dec_rescale(s->px[i], px0, px1, &s->px[i]), 0);
-        assert_int_equal(tg_dec_rescale(s->sz[i], sz0, sz1, &s->sz[i]), 0);
-    }
-}
-
-static int xs_sink(void *ctx, const tg_event_t *ev, uint32_t n)
-{
-    xs_run_t *x = ctx;
-    for (uint32_t i = 0; i < n; i++) {
-        const tg_event_t *e = &ev[i];
-        if (x->nev < XS_EV_MAX)
-            x->ev[x->nev++] = *e;
-        if (!(e->flags & TG_EVF_SCALED))
-            x->unstamped++;
-        uint32_t id = e->instr;
-        if (id >= VR_MAX)
-            continue;
-        ref_book_t *b = &x->book[id];
-        if (e->kind == TG_EV_GAP) {
-            x->gaps++;
-            if (e->flags & TG_EVF_FAULT)
-                x->faults++;
-        } else if (e->kind == TG_EV_TRADE) {
-            x->trades++;
-        } else if (e->kind == TG_EV_BOOK_CLEAR || e->kind == TG_EV_LEVEL) {
-            int px = (int)e->px_scale, sz = (int)e->sz_scale;
-            if (px > x->px[id] || sz > x->sz[id]) {
-                int np = px > x->px[id] ? px : x->px[id], ns = sz > x->sz[id] ? sz : x->sz[id];
-                xs_side_rescale(&b->bid, x->px[id], np, x->sz[id], ns);
-                xs_side_rescale(&b->ask, x->px[id], np, x->sz[id], ns);
-                x->px[id] = np;
-                x->sz[id] = ns;
-            }
-            tg_event_t c = *e;
-            assert_int_equal(tg_dec_rescale(e->price, px, x->px[id], &c.price), 0);
-            assert_int_equal(tg_dec_rescale(e->size, sz, x->sz[id], &c.size), 0);
-            ref_book_apply(b, &c);
-        } else if (e->kind == TG_EV_CHECKSUM) {
-            tg_instr_t in = *tg_instr_reg_get(x->reg, id);
-            in.px_scale = (int8_t)x->px[id];
-            in.sz_scale = (int8_t)x->sz[id];
-            struct book_l2 bl = {b};
-            if (in.checksum && in.checksum(&bl, &in, e) == (uint32_t)e->u.checksum)
-                x->ck_ok++;
-            else
-                x->ck_bad++;
-        }
-    }
-    return 0;
-}
-
-/* A handler over a synthetic recording with these symbols (no frames: tests feed them). */
-static feed_offline_t *xs_open(const char *venue, const char *symbols, xs_run_t *x)
-{
-    char text[512];
-    int n = snprintf(text, sizeof(text), "# tgrec 1\n# venue: %s\n# symbols: %s\n", venue, symbols);
-    feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open_mem(&o, text, (size_t)n, NULL, NULL, 0), 0);
-    memset(x, 0, sizeof(*x));
-    x->reg = o->reg;
-    for (int i = 0; i < VR_MAX; i++) {
-        const tg_instr_t *in = tg_instr_reg_get(o->reg, (uint32_t)i);
-        if (in) {
-            x->px[i] = in->px_scale;
-            x->sz[i] = in->sz_scale;
-        }
-    }
-    o->h.out.flush = xs_sink;
-    o->h.out.ctx = x;
-    return o;
-}
-
-static void xs_close(feed_offline_t **o, xs_run_t *x)
-{
-    feed_offline_close(o);
-    for (int i = 0; i < VR_MAX; i++)
-        ref_book_free(&x->book[i]);
-}
-
-static uint32_t xs_id(feed_offline_t *o, const char *sym)
-{
-    int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, sym, strlen(sym));
-    assert_true(id >= 0 && id < VR_MAX);
-    return (uint32_t)id;
-}
-
-static int xs_feed(feed_offline_t *o, const char *f)
-{
-    int rc = feed_frame(&o->h, f, strlen(f), 1000, 1000);
-    feed_flush(&o->h);
-    return rc;
-}
-
-/* Exact text of an emitted price/size (tg_dec_format at the event's own scale). */
-static const char *xs_px(const tg_event_t *e, char *buf)
-{
-    tg_dec_format(e->price, (int)e->px_scale, buf);
-    return buf;
-}
-
-static const char *xs_sz(const tg_event_t *e, char *buf)
-{
-    tg_dec_format(e->size, (int)e->sz_scale, buf);
-    return buf;
-}
-
-/* The events of kind k from index *from on, in order: the next one. */
-static const tg_event_t *xs_next(const xs_run_t *x, size_t *from, unsigned k)
-{
-    for (; *from < x->nev; (*from)++)
-        if (x->ev[*from].kind == k)
-            return &x->ev[(*from)++];
-    return NULL;
-}
-
-/* Assert the next `n` events of kind k carry exactly these price/size texts (and sides). */
-static void xs_expect(const xs_run_t *x, size_t *from, unsigned k, const char *const (*want)[3],
-                      size_t n)
-{
-    char a[TG_DEC_STR_MAX], b[TG_DEC_STR_MAX];
-    for (size_t i = 0; i < n; i++) {
-        const tg_event_t *e = xs_next(x, from, k);
-        assert_non_null(e);
-        assert_string_equal(xs_px(e, a), want[i][0]);
-        assert_string_equal(xs_sz(e, b), want[i][1]);
-        if (want[i][2])
-            assert_int_equal(e->side, want[i][2][0] == 'b' ? TG_SIDE_BID : TG_SIDE_ASK);
-    }
-}
-
-/* Assert one side of the exact book, best first, as texts at the book's scales. */
-static void xs_book_side(const xs_run_t *x, uint32_t id, int bid, const char *const (*want)[2],
-                         size_t n)
-{
-    const ref_side_t *s = bid ? &x->book[id].bid : &x->book[id].ask;
-    assert_int_equal(s->n, n);
-    char a[TG_DEC_STR_MAX], b[TG_DEC_STR_MAX];
-    for (size_t i = 0; i < n; i++) {
-        tg_dec_format(s->px[i], x->px[id], a);
-        tg_dec_format(s->sz[i], x->sz[id], b);
-        assert_string_equal(a, want[i][0]);
-        assert_string_equal(b, want[i][1]);
-    }
+    (void)vh_fuzz_file(rec(), vh_fuzz_iters(&rng, 10000), &rng, vh_mutate_bytes);
 }
 
 #define BMB(act) "{\"table\":\"orderBookL2\",\"action\":\"" act "\",\"data\":["
@@ -466,7 +212,6 @@ static void test_bitmex_extreme_scales_trxu21_book_and_id_map_are_exact(void **s
     assert_int_equal(vrun_errors(&o->stats), 0);
     assert_int_equal(TG_STAT_GET(o->stats.handled), 6);
     xs_close(&o, x);
-    free(x);
 }
 
 /* Prices up to 1e7 and sizes up to 1e12 (contracts, 4 places) with trades; then a price of
@@ -508,7 +253,6 @@ static void test_bitmex_extreme_scales_large_values_and_a_map_that_cannot_follow
     assert_int_equal(x->book[id].bid.n, 1); /* the insert was not applied */
     assert_int_equal(vrun_errors(&o->stats), 0);
     xs_close(&o, x);
-    free(x);
 }
 
 int main(void)

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <ctype.h>
 
-#include "../fixtures/venue_run.h"
+#include "tests/fixtures/venue_harness.h"
 #include "book/tg_dec.h"
 
 #define BS_FILE   "bitstamp/cryptofeed_1312c062_BITSTAMP-b88f8b.tgrec"
@@ -34,10 +34,8 @@ static void test_bitstamp_is_found_by_name(void **state)
 
 static void test_bitstamp_books_and_trades_equal_the_oracle(void **state)
 {
-    char opath[1024];
     oracle_t orc;
-    assert_int_equal(
-        oracle_load(vrun_path(opath, sizeof(opath), "TG_PEER_EXPECTED", BS_ORACLE), &orc), 0);
+    vh_oracle(BS_ORACLE, &orc);
     vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
     assert_int_equal(vrun_file(rec(), v, &o), 0);
@@ -80,9 +78,7 @@ static void test_bitstamp_books_and_trades_equal_the_oracle(void **state)
     }
     assert_int_equal(book_msgs, 3101);
     assert_int_equal(diffs, 0);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
+    vrun_close(&o, v);
     oracle_free(&orc);
 }
 
@@ -135,19 +131,13 @@ static void test_bitstamp_diffs_before_the_snapshot_are_buffered_then_filtered(v
                      0);
     assert_int_equal(v->gaps[id], 1);
     assert_int_equal(o->rest_gets, gets + 1);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
+    vrun_close(&o, v);
 }
 
 static void test_bitstamp_rest_snapshot_answers_and_failures(void **state)
 {
-    feed_offline_t *o = NULL;
-    vrun_t *v = calloc(1, sizeof(*v));
-    assert_int_equal(feed_offline_open(&o, rec(), NULL, NULL, 0), 0);
-    vrun_init(v, o->reg);
-    o->h.out.flush = vrun_sink;
-    o->h.out.ctx = v;
+    vrun_t *v;
+    feed_offline_t *o = vrun_open(rec(), &v);
     int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, "bcheur", 6);
     uint32_t tag = 0;
     while (o->h.instr[tag] != (uint32_t)id)
@@ -177,19 +167,13 @@ static void test_bitstamp_rest_snapshot_answers_and_failures(void **state)
                               "\"channel\":\"diff_order_book_bcheur\",\"event\":\"data\"}"),
                      0);
     assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 1);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
+    vrun_close(&o, v);
 }
 
 static void test_bitstamp_bad_input_is_counted(void **state)
 {
-    feed_offline_t *o = NULL;
-    vrun_t *v = calloc(1, sizeof(*v));
-    assert_int_equal(feed_offline_open(&o, rec(), NULL, NULL, 0), 0);
-    vrun_init(v, o->reg);
-    o->h.out.flush = vrun_sink;
-    o->h.out.ctx = v;
+    vrun_t *v;
+    feed_offline_t *o = vrun_open(rec(), &v);
     assert_int_equal(feed1(o, "{\"data\":{"), TG_EJSON);
     assert_int_equal(feed1(o, "{\"data\":{\"microtimestamp\":\"1\",\"bids\":[]},\"channel\":"
                               "\"diff_order_book_dogeusd\",\"event\":\"data\"}"),
@@ -205,245 +189,13 @@ static void test_bitstamp_bad_input_is_counted(void **state)
     assert_int_equal(TG_STAT_GET(o->stats.err_venue), 1);
     assert_int_equal(TG_STAT_GET(o->stats.err_decimal), 1);
     assert_int_equal(v->events, 0);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
+    vrun_close(&o, v);
 }
 
 static uint64_t rng = 0x1234567887654321ull;
-/* TG_FUZZ_SEED=<n> picks another sequence of mutations; TG_FUZZ_ITERS=<n> runs longer. */
-static int fuzz_iters(int dflt)
-{
-    const char *e = getenv("TG_FUZZ_SEED");
-    if (e && strtoull(e, NULL, 0))
-        rng = strtoull(e, NULL, 0);
-    e = getenv("TG_FUZZ_ITERS");
-    return e && atoi(e) > 0 ? atoi(e) : dflt;
-}
-
-static uint64_t xrand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
 static void test_bitstamp_mutated_frames_never_crash_and_are_all_counted(void **state)
 {
-    feed_offline_t *o = NULL;
-    vrun_t *v = calloc(1, sizeof(*v));
-    assert_int_equal(feed_offline_open(&o, rec(), NULL, NULL, 0), 0);
-    vrun_init(v, o->reg);
-    o->h.out.flush = vrun_sink;
-    o->h.out.ctx = v;
-    size_t nf = o->rec->data_lines, k = 0;
-    const char **fr = calloc(nf, sizeof(*fr));
-    size_t *fl = calloc(nf, sizeof(*fl));
-    int64_t ts;
-    while (k < nf && feed_tgrec_next(o->rec, &ts, &fr[k], &fl[k]) == 1)
-        k++;
-    nf = k;
-    int iters = fuzz_iters(10000);
-    for (int it = 0; it < iters; it++) {
-        size_t i = xrand() % nf, len = fl[i];
-        char *b = malloc(len ? len : 1);
-        memcpy(b, fr[i], len);
-        switch (xrand() % 4) {
-        case 0:
-            for (int j = 0; j < 1 + (int)(xrand() % 4); j++)
-                b[xrand() % len] = (char)(xrand() & 0xff);
-            break;
-        case 1:
-            len = xrand() % len;
-            break;
-        case 2:
-            for (size_t j = 0; j < len; j++)
-                if (b[j] >= '0' && b[j] <= '9' && xrand() % 16 == 0)
-                    b[j] = '9';
-            break;
-        default:
-            break;
-        }
-        uint64_t frames = TG_STAT_GET(o->stats.frames), errs = vrun_errors(&o->stats);
-        uint64_t acc = vrun_accounted(&o->stats);
-        int rc = feed_frame(&o->h, b, len, 1, 1);
-        feed_flush(&o->h);
-        assert_int_equal(TG_STAT_GET(o->stats.frames), frames + 1);
-        assert_int_equal(vrun_errors(&o->stats), errs + (rc < 0 ? 1 : 0));
-        assert_int_equal(vrun_accounted(&o->stats), acc + 1);
-        assert_int_equal(v->in_msg, 0);
-        free(b);
-    }
-    free(fr);
-    free(fl);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
-}
-
-/* ---- extreme scales ----------------------------------------------------------------------
- * A scale-aware exact book: every event carries its own scales (feed_stamp); the book keeps
- * the largest scales seen and rescales exactly (as the builder does), and verifies checksums
- * through the instrument's tg_checksum_fn with the book's current scales. */
-
-#define XS_EV_MAX 4096
-
-typedef struct xs_run {
-    const tg_instr_reg_t *reg;
-    tg_event_t ev[XS_EV_MAX];
-    size_t nev;
-    ref_book_t book[VR_MAX];
-    int px[VR_MAX], sz[VR_MAX]; /* book scales: the largest seen */
-    long ck_ok, ck_bad, gaps, faults, unstamped, trades;
-} xs_run_t;
-
-static void xs_side_rescale(ref_side_t *s, int px0, int px1, int sz0, int sz1)
-{
-    for (size_t i = 0; i < s->n; i++) {
-        assert_int_equal(tg_dec_rescale(s->px[i], px0, px1, &s->px[i]), 0);
-        assert_int_equal(tg_dec_rescale(s->sz[i], sz0, sz1, &s->sz[i]), 0);
-    }
-}
-
-static int xs_sink(void *ctx, const tg_event_t *ev, uint32_t n)
-{
-    xs_run_t *x = ctx;
-    for (uint32_t i = 0; i < n; i++) {
-        const tg_event_t *e = &ev[i];
-        if (x->nev < XS_EV_MAX)
-            x->ev[x->nev++] = *e;
-        if (!(e->flags & TG_EVF_SCALED))
-            x->unstamped++;
-        uint32_t id = e->instr;
-        if (id >= VR_MAX)
-            continue;
-        ref_book_t *b = &x->book[id];
-        if (e->kind == TG_EV_GAP) {
-            x->gaps++;
-            if (e->flags & TG_EVF_FAULT)
-                x->faults++;
-        } else if (e->kind == TG_EV_TRADE) {
-            x->trades++;
-        } else if (e->kind == TG_EV_BOOK_CLEAR || e->kind == TG_EV_LEVEL) {
-            int px = (int)e->px_scale, sz = (int)e->sz_scale;
-            if (px > x->px[id] || sz > x->sz[id]) {
-                int np = px > x->px[id] ? px : x->px[id], ns = sz > x->sz[id] ? sz : x->sz[id];
-                xs_side_rescale(&b->bid, x->px[id], np, x->sz[id], ns);
-                xs_side_rescale(&b->ask, x->px[id], np, x->sz[id], ns);
-                x->px[id] = np;
-                x->sz[id] = ns;
-            }
-            tg_event_t c = *e;
-            assert_int_equal(tg_dec_rescale(e->price, px, x->px[id], &c.price), 0);
-            assert_int_equal(tg_dec_rescale(e->size, sz, x->sz[id], &c.size), 0);
-            ref_book_apply(b, &c);
-        } else if (e->kind == TG_EV_CHECKSUM) {
-            tg_instr_t in = *tg_instr_reg_get(x->reg, id);
-            in.px_scale = (int8_t)x->px[id];
-            in.sz_scale = (int8_t)x->sz[id];
-            struct book_l2 bl = {b};
-            if (in.checksum && in.checksum(&bl, &in, e) == (uint32_t)e->u.checksum)
-                x->ck_ok++;
-            else
-                x->ck_bad++;
-        }
-    }
-    return 0;
-}
-
-/* A handler over a synthetic recording with these symbols (no frames: tests feed them). */
-static feed_offline_t *xs_open(const char *venue, const char *symbols, xs_run_t *x)
-{
-    char text[512];
-    int n = snprintf(text, sizeof(text), "# tgrec 1\n# venue: %s\n# symbols: %s\n", venue, symbols);
-    feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open_mem(&o, text, (size_t)n, NULL, NULL, 0), 0);
-    memset(x, 0, sizeof(*x));
-    x->reg = o->reg;
-    for (int i = 0; i < VR_MAX; i++) {
-        const tg_instr_t *in = tg_instr_reg_get(o->reg, (uint32_t)i);
-        if (in) {
-            x->px[i] = in->px_scale;
-            x->sz[i] = in->sz_scale;
-        }
-    }
-    o->h.out.flush = xs_sink;
-    o->h.out.ctx = x;
-    return o;
-}
-
-static void xs_close(feed_offline_t **o, xs_run_t *x)
-{
-    feed_offline_close(o);
-    for (int i = 0; i < VR_MAX; i++)
-        ref_book_free(&x->book[i]);
-}
-
-static uint32_t xs_id(feed_offline_t *o, const char *sym)
-{
-    int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, sym, strlen(sym));
-    assert_true(id >= 0 && id < VR_MAX);
-    return (uint32_t)id;
-}
-
-static int xs_feed(feed_offline_t *o, const char *f)
-{
-    int rc = feed_frame(&o->h, f, strlen(f), 1000, 1000);
-    feed_flush(&o->h);
-    return rc;
-}
-
-/* Exact text of an emitted price/size (tg_dec_format at the event's own scale). */
-static const char *xs_px(const tg_event_t *e, char *buf)
-{
-    tg_dec_format(e->price, (int)e->px_scale, buf);
-    return buf;
-}
-
-static const char *xs_sz(const tg_event_t *e, char *buf)
-{
-    tg_dec_format(e->size, (int)e->sz_scale, buf);
-    return buf;
-}
-
-/* The events of kind k from index *from on, in order: the next one. */
-static const tg_event_t *xs_next(const xs_run_t *x, size_t *from, unsigned k)
-{
-    for (; *from < x->nev; (*from)++)
-        if (x->ev[*from].kind == k)
-            return &x->ev[(*from)++];
-    return NULL;
-}
-
-/* Assert the next `n` events of kind k carry exactly these price/size texts (and sides). */
-static void xs_expect(const xs_run_t *x, size_t *from, unsigned k, const char *const (*want)[3],
-                      size_t n)
-{
-    char a[TG_DEC_STR_MAX], b[TG_DEC_STR_MAX];
-    for (size_t i = 0; i < n; i++) {
-        const tg_event_t *e = xs_next(x, from, k);
-        assert_non_null(e);
-        assert_string_equal(xs_px(e, a), want[i][0]);
-        assert_string_equal(xs_sz(e, b), want[i][1]);
-        if (want[i][2])
-            assert_int_equal(e->side, want[i][2][0] == 'b' ? TG_SIDE_BID : TG_SIDE_ASK);
-    }
-}
-
-/* Assert one side of the exact book, best first, as texts at the book's scales. */
-static void xs_book_side(const xs_run_t *x, uint32_t id, int bid, const char *const (*want)[2],
-                         size_t n)
-{
-    const ref_side_t *s = bid ? &x->book[id].bid : &x->book[id].ask;
-    assert_int_equal(s->n, n);
-    char a[TG_DEC_STR_MAX], b[TG_DEC_STR_MAX];
-    for (size_t i = 0; i < n; i++) {
-        tg_dec_format(s->px[i], x->px[id], a);
-        tg_dec_format(s->sz[i], x->sz[id], b);
-        assert_string_equal(a, want[i][0]);
-        assert_string_equal(b, want[i][1]);
-    }
+    (void)vh_fuzz_file(rec(), vh_fuzz_iters(&rng, 10000), &rng, vh_mutate_bytes);
 }
 
 #define BSD(pair, micro, bids, asks)                                                               \
@@ -513,7 +265,6 @@ static void test_bitstamp_extreme_scales_buffered_diffs_follow_the_raised_scale(
     assert_int_equal(o->rest_gets, gets + 1);
     assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
     xs_close(&o, x);
-    free(x);
 }
 
 /* A buffered size that a raised size scale cannot hold (92233720368 at 9 places): the pair's
@@ -561,7 +312,6 @@ static void test_bitstamp_extreme_scales_unholdable_buffer_and_rest_snapshot(voi
     assert_int_equal(vrun_errors(&o->stats), 0);
     assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
     xs_close(&o, x);
-    free(x);
 }
 
 int main(void)

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Bybit v5 handler against its recordings. The tardis oracle handles none of these topics, so
- * the expectation is derived here from the raw frames by a separate, naive text scan (no JSON
- * parser): every orderbook snapshot/delta applied in order to a second reference book, and
- * the update id u checked to chain. Also: no gaps on clean data, a removed delta detected as
- * one gap, mutated frames accounted for without a crash.
+ * Bybit v5 handler (`bybit` linear and `bybit-spot`, one handler) against its recordings. The
+ * tardis oracle handles none of these book topics, so the expectation is derived here from the
+ * raw frames by a separate, naive text scan (no JSON parser): every orderbook snapshot/delta
+ * applied in order to a second reference book, and the update id u checked to chain; the final
+ * books and trade counts are also compared with the recordings' own checker (expected-ref,
+ * exact strings). Also: no gaps on clean data, a removed delta detected as one gap, a snapshot
+ * with u = 1 (service restart) resets the chain, mutated frames accounted for without a crash,
+ * and exact decimals at extreme scales (2- and 11-place prices in one message, 1e-12 .. 1e7
+ * prices, 1e-8 .. 1e12 sizes, a delta re-parsed after a scale change still chains).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,15 +18,17 @@
 #include <cmocka.h>
 
 #include "book/tg_dec.h"
+#include "tests/fixtures/oracle.h"
 #include "tests/unit/feed_venue_util.h"
 
 static char g_paths[8][512];
-static int g_n;
+static int g_n, g_n_linear;
 
 static int setup(void **state)
 {
-    g_n = fv_list("bybit", g_paths, 8);
-    return g_n > 0 ? 0 : -1;
+    g_n_linear = fv_list("bybit", g_paths, 8);
+    g_n = g_n_linear + fv_list("bybit-spot", g_paths + g_n_linear, 8 - g_n_linear);
+    return g_n > g_n_linear && g_n_linear > 0 ? 0 : -1;
 }
 
 /* naive: levels of `"key":[[..],..]` after p, applied to one side of b */
@@ -154,13 +160,20 @@ static void test_bybit_a_removed_delta_is_detected_as_one_gap(void **state)
     for (int f = 0; f < g_n; f++) {
         size_t len = 0;
         char *t = fv_load_text(g_paths[f], &len);
-        char *p = strstr(t, "\"type\":\"delta\"");
+        /* the second orderbook delta (tickers send "delta" too) */
+        char *p = NULL;
+        int seen = 0;
+        for (char *q = t; seen < 2 && (q = strstr(q + 1, "\"type\":\"delta\""));) {
+            char *b = q;
+            while (b > t && b[-1] != '\n')
+                b--;
+            if (strncmp(strchr(b, ' ') + 1, "{\"topic\":\"orderbook.", 20) == 0 && ++seen == 2)
+                p = q;
+        }
         if (!p) { /* orderbook.1 sends snapshots only */
             free(t);
             continue;
         }
-        p = strstr(p + 1, "\"type\":\"delta\""); /* the second delta */
-        assert_non_null(p);
         char *ls = p;
         while (ls > t && ls[-1] != '\n')
             ls--;
@@ -221,7 +234,7 @@ static void test_bybit_mutated_frames_never_crash_and_are_all_accounted(void **s
 {
     for (int f = 0; f < g_n; f++) {
         feed_stats_t st;
-        size_t fed = fv_fuzz(g_paths[f], 6000, 99 + (uint64_t)f, &st);
+        size_t fed = fv_fuzz(g_paths[f], 6000, 99 + (uint64_t)f, &st); /* x4 files: 24000 */
         assert_int_equal(fed, 6000);
         assert_int_equal(TG_STAT_GET(st.frames), fed);
         assert_true(fv_accounted(&st));
@@ -287,6 +300,321 @@ static void test_bybit_unreadable_level_invalidates_the_book(void **state)
     fv_free(&r);
 }
 
+static void test_bybit_books_and_trades_equal_the_recordings_checker(void **state)
+{
+    /* expected-ref: final top 10 as exact strings, level counts, trades per symbol */
+    int compared = 0;
+    for (int f = 0; f < g_n; f++) {
+        const char *base = strrchr(g_paths[f], '/') + 1;
+        const char *root = getenv("TG_PEER_EXPECTED");
+        char op[1024];
+        snprintf(op, sizeof(op), "%s/../expected-ref/%s.result.json", root ? root : ".", base);
+        oracle_t o;
+        if (oracle_load(op, &o) != 0)
+            continue;
+        /* the nautilus archive file has no subscribe: its depth is in its name (ob500) */
+        const char *ob = strstr(base, "_ob");
+        uint32_t depth = ob ? (uint32_t)atoi(ob + 3) : 0;
+        fv_run_t r = {0};
+        assert_int_equal(feed_offline_open(&r.off, g_paths[f], NULL, NULL, depth), 0);
+        assert_int_equal(feed_offline_run(r.off, fv_sink, &r), 0);
+        const feed_handler_t *h = &r.off->h;
+        for (int k = 0; k < o.n_syms; k++) {
+            const oracle_sym_t *y = &o.syms[k];
+            int64_t id = tg_instr_reg_find(r.off->reg, h->venue_id, y->name, strlen(y->name));
+            assert_true(id >= 0);
+            const tg_instr_t *in = tg_instr_reg_get(r.off->reg, (uint32_t)id);
+            assert_int_equal(r.trades[id], y->trades);
+            if (y->n_bids + y->n_asks == 0)
+                continue;
+            /* the builder's truncation to the subscribed depth, as the checker does */
+            ref_book_t *b = &r.book[id];
+            ref_book_truncate(b, in->depth_limit);
+            assert_int_equal((long)b->bid.n, y->levels_bids);
+            assert_int_equal((long)b->ask.n, y->levels_asks);
+            int ps = feed_px_scale(h, (uint32_t)id), ss = feed_sz_scale(h, (uint32_t)id);
+            assert_int_equal(ps, 8); /* no value of these files needs more */
+            for (int i = 0; i < y->n_bids; i++) {
+                int64_t px, sz;
+                assert_int_equal(tg_dec_parse(y->bids[i].px, strlen(y->bids[i].px), ps, &px), 0);
+                assert_int_equal(tg_dec_parse(y->bids[i].sz, strlen(y->bids[i].sz), ss, &sz), 0);
+                assert_int_equal(b->bid.px[i], px);
+                assert_int_equal(b->bid.sz[i], sz);
+            }
+            for (int i = 0; i < y->n_asks; i++) {
+                int64_t px, sz;
+                assert_int_equal(tg_dec_parse(y->asks[i].px, strlen(y->asks[i].px), ps, &px), 0);
+                assert_int_equal(tg_dec_parse(y->asks[i].sz, strlen(y->asks[i].sz), ss, &sz), 0);
+                assert_int_equal(b->ask.px[i], px);
+                assert_int_equal(b->ask.sz[i], sz);
+            }
+            compared++;
+        }
+        oracle_free(&o);
+        fv_free(&r);
+    }
+    assert_true(compared >= 4 + 2); /* at least the 2026 linear and spot books */
+}
+
+static void test_bybit_spot_is_served_by_the_same_handler_on_its_own_url(void **state)
+{
+    const feed_venue_t *lin = feed_venue_find("bybit"), *spot = feed_venue_find("bybit-spot");
+    assert_non_null(lin);
+    assert_non_null(spot);
+    assert_ptr_equal(spot->on_frame, lin->on_frame);
+    assert_int_not_equal(spot->variant, lin->variant);
+    assert_string_equal(spot->default_url, "wss://stream.bybit.com/v5/public/spot");
+    assert_string_equal(lin->default_url, "wss://stream.bybit.com/v5/public/linear");
+    /* the spot recording is read as bybit-spot with no error */
+    int spot_files = 0;
+    for (int f = g_n_linear; f < g_n; f++) {
+        fv_run_t r = {0};
+        assert_int_equal(fv_run(&r, g_paths[f], NULL, 0, NULL), 0);
+        assert_ptr_equal(r.off->venue, spot);
+        assert_int_equal(fv_errors(&r.off->stats), 0);
+        assert_true(TG_STAT_GET(r.off->stats.trades) > 0);
+        assert_true(TG_STAT_GET(r.off->stats.snapshots) > 0);
+        spot_files++;
+        fv_free(&r);
+    }
+    assert_true(spot_files > 0);
+    /* spot: at most 10 args per subscribe request */
+    static const char rec[] = "# tgrec 1\n# venue: bybit-spot\n# symbols: A1,A2,A3,A4,A5,A6\n";
+    fv_run_t r = {0};
+    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
+    feed_handler_t *h = &r.off->h;
+    fv_cap_t *c = calloc(1, sizeof(*c));
+    fv_capture(h, c);
+    assert_int_equal(h->venue->on_open(h), 0);
+    assert_int_equal(c->n_sent, 2);
+    assert_string_equal(c->sent[1],
+                        "{\"op\":\"subscribe\",\"args\":[\"orderbook.50.A6\",\"publicTrade.A6\"]}");
+    free(c);
+    fv_free(&r);
+}
+
+#define OB(kind, u, b, a)                                                                          \
+    "{\"topic\":\"orderbook.50.XRPUSDT\",\"type\":\"" kind "\",\"ts\":1,\"data\":{\"s\":"          \
+    "\"XRPUSDT\",\"b\":" b ",\"a\":" a ",\"u\":" #u ",\"seq\":1}}\n"
+
+static void test_bybit_snapshot_with_u_1_after_a_restart_resets_the_chain(void **state)
+{
+    static const char rec[] =
+        "# tgrec 1\n# venue: bybit\n# symbols: XRPUSDT\n"
+        "1 " OB("snapshot", 100, "[[\"1.5\",\"5\"]]", "[[\"1.6\",\"5\"]]") "2 " OB(
+            "delta", 101, "[[\"1.4\",\"1\"]]",
+            "[]") "3 " OB("snapshot", 1, "[[\"1.2\",\"3\"]]",
+                          "[[\"1.3\",\"3\"]]") "4 " OB("delta", 2, "[[\"1.1\",\"1\"]]",
+                                                       "[]") "5 " OB("delta", 2,
+                                                                     "[[\"1.0\",\"1\"]]",
+                                                                     "[]") /* replay */
+        "6 " OB("delta", 4, "[[\"0.9\",\"1\"]]", "[]");                    /* 3 missing */
+    fv_run_t r = {0};
+    r.keep_events = 1;
+    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
+    const feed_stats_t *s = &r.off->stats;
+    assert_int_equal(TG_STAT_GET(s->snapshots), 2);
+    assert_int_equal(TG_STAT_GET(s->stale_dropped), 1);
+    assert_int_equal(TG_STAT_GET(s->gaps), 1);
+    assert_int_equal(r.gap_events, 1);
+    const ref_book_t *b = &r.book[r.off->h.instr[0]];
+    assert_int_equal(b->bid.n, 2); /* 1.2 and 1.1 only: the restart cleared the book */
+    assert_int_equal(b->bid.px[0], 120000000);
+    assert_int_equal(b->bid.px[1], 110000000);
+    for (size_t i = 0; i < r.n_ev; i++)
+        if (r.ev[i].kind == TG_EV_GAP) {
+            assert_int_equal(r.ev[i].seq, 2);
+            assert_int_equal(r.ev[i].u.aux, 4);
+        }
+    assert_true(r.off->sent >= 2); /* unsubscribe + subscribe */
+    fv_free(&r);
+}
+
+/* decimal text -> the shortest form of its value */
+static void dec_norm(const char *in, char *out)
+{
+    size_t n = strlen(in);
+    memcpy(out, in, n + 1);
+    if (!strchr(out, '.'))
+        return;
+    while (n > 0 && out[n - 1] == '0')
+        out[--n] = 0;
+    if (n > 0 && out[n - 1] == '.')
+        out[--n] = 0;
+}
+
+typedef struct want_ev {
+    uint8_t kind, side;
+    const char *px, *sz;
+} want_ev_t;
+
+/* LEVEL/TRADE events of r from `from`, in order, printed exactly at their own scales */
+static void assert_levels(const fv_run_t *r, size_t from, const want_ev_t *w, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = from; i < r->n_ev; i++) {
+        const tg_event_t *e = &r->ev[i];
+        if (e->kind != TG_EV_LEVEL && e->kind != TG_EV_TRADE)
+            continue;
+        if (k >= n)
+            fail_msg("unexpected event %zu (kind %u)", i, e->kind);
+        assert_int_equal(e->kind, w[k].kind);
+        assert_int_equal(e->side, w[k].side);
+        assert_true(e->flags & TG_EVF_SCALED);
+        char a[TG_DEC_STR_MAX], want[64];
+        tg_dec_format(e->price, (int)e->px_scale, a);
+        dec_norm(w[k].px, want);
+        if (strcmp(a, want) != 0)
+            fail_msg("event %zu price %s at scale %u, want %s", i, a, e->px_scale, w[k].px);
+        tg_dec_format(e->size, (int)e->sz_scale, a);
+        dec_norm(w[k].sz, want);
+        if (strcmp(a, want) != 0)
+            fail_msg("event %zu size %s at scale %u, want %s", i, a, e->sz_scale, w[k].sz);
+        k++;
+    }
+    assert_int_equal(k, n);
+}
+
+#define L_ TG_EV_LEVEL
+#define T_ TG_EV_TRADE
+#define B_ TG_SIDE_BID
+#define A_ TG_SIDE_ASK
+
+/* HUGEUSDT starts at scale 0/0 (as lot metadata would set it): sizes to 1e12 fit */
+static void huge_lots(feed_handler_t *h)
+{
+    h->scl[h->instr[1]].px = 0;
+    h->scl[h->instr[1]].sz = 0;
+}
+
+static void test_bybit_extreme_scales_are_exact_and_a_reparsed_delta_still_chains(void **state)
+{
+    static const char rec[] =
+        "# tgrec 1\n# venue: bybit-spot\n# symbols: TINYUSDT,HUGEUSDT\n"
+        /* first level 2 places, a later one 11: the snapshot is read again at 11 */
+        "1 {\"topic\":\"orderbook.50.TINYUSDT\",\"type\":\"snapshot\",\"ts\":1,\"data\":{\"s\":"
+        "\"TINYUSDT\",\"b\":[[\"0.01\",\"1\"],[\"0.00000074408\",\"0.00000001\"]],\"a\":[[\"0.02\","
+        "\"90000000000\"]],\"u\":7,\"seq\":1}}\n"
+        /* a delta raising it to 12 places: applied once, u chains (no replay drop) */
+        "2 {\"topic\":\"orderbook.50.TINYUSDT\",\"type\":\"delta\",\"ts\":2,\"data\":{\"s\":"
+        "\"TINYUSDT\",\"b\":[[\"0.011\",\"2\"],[\"0.000000000001\",\"5\"]],\"a\":[],\"u\":8,"
+        "\"seq\":2}}\n"
+        "3 {\"topic\":\"orderbook.50.TINYUSDT\",\"type\":\"delta\",\"ts\":3,\"data\":{\"s\":"
+        "\"TINYUSDT\",\"b\":[[\"0.01\",\"0\"]],\"a\":[],\"u\":9,\"seq\":3}}\n"
+        "4 {\"topic\":\"orderbook.50.HUGEUSDT\",\"type\":\"snapshot\",\"ts\":1,\"data\":{\"s\":"
+        "\"HUGEUSDT\",\"b\":[[\"9999999\",\"1000000000000\"],[\"9999998.5\",\"0.5\"]],\"a\":[[\""
+        "10000000.01\",\"999999999999.99\"]],\"u\":1,\"seq\":1}}\n"
+        /* trades of both, in one frame: sizes 1e-8 and 1e12, prices 1e-12 and 1e7 */
+        "5 {\"topic\":\"publicTrade.TINYUSDT\",\"type\":\"snapshot\",\"ts\":5,\"data\":[{\"T\":5,"
+        "\"s\":\"TINYUSDT\",\"S\":\"Sell\",\"v\":\"0.00000001\",\"p\":\"0.000000000002\",\"i\":"
+        "\"a\""
+        "},{\"T\":5,\"s\":\"HUGEUSDT\",\"S\":\"Buy\",\"v\":\"1000000000000\",\"p\":\"10000000\","
+        "\"i\":\"b\"}]}\n";
+    static const want_ev_t w[] = {
+        {L_, B_, "0.01", "1"},
+        {L_, B_, "0.00000074408", "0.00000001"},
+        {L_, A_, "0.02", "90000000000"},
+        {L_, B_, "0.011", "2"},
+        {L_, B_, "0.000000000001", "5"},
+        {L_, B_, "0.01", "0"},
+        {L_, B_, "9999999", "1000000000000"},
+        {L_, B_, "9999998.5", "0.5"},
+        {L_, A_, "10000000.01", "999999999999.99"},
+        {T_, A_, "0.000000000002", "0.00000001"},
+        {T_, B_, "10000000", "1000000000000"},
+    };
+    fv_run_t r = {0};
+    r.keep_events = 1;
+    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, huge_lots), 0);
+    assert_levels(&r, 0, w, sizeof(w) / sizeof(w[0]));
+    const feed_stats_t *s = &r.off->stats;
+    assert_int_equal(TG_STAT_GET(s->gaps), 0);
+    assert_int_equal(TG_STAT_GET(s->stale_dropped), 0);
+    assert_int_equal(fv_errors(s), 0);
+    assert_int_equal(TG_STAT_GET(s->unrepresentable), 0);
+    assert_true(TG_STAT_GET(s->rescales) >= 3);
+    assert_int_equal(TG_STAT_GET(s->handled), 5);
+    assert_int_equal(TG_STAT_GET(s->slow_path), 5); /* the abandoned parses are not counted */
+    assert_true(fv_accounted(s));
+    const feed_handler_t *h = &r.off->h;
+    assert_int_equal(feed_px_scale(h, h->instr[0]), 12);
+    assert_int_equal(feed_px_scale(h, h->instr[1]), 2);
+    assert_int_equal(feed_sz_scale(h, h->instr[1]), 2);
+    /* the delta's levels carry its u once each */
+    int u8 = 0;
+    for (size_t i = 0; i < r.n_ev; i++)
+        u8 += r.ev[i].kind == TG_EV_LEVEL && r.ev[i].seq == 8;
+    assert_int_equal(u8, 2);
+    /* one TG_EVF_LAST per symbol run of the trade frame */
+    assert_int_equal(r.ev[r.n_ev - 1].kind, TG_EV_TRADE);
+    assert_true(r.ev[r.n_ev - 1].flags & TG_EVF_LAST);
+    assert_true(r.ev[r.n_ev - 2].flags & TG_EVF_LAST);
+    fv_free(&r);
+}
+
+static void test_bybit_a_value_no_scale_holds_faults_and_applies_nothing(void **state)
+{
+    static const char rec[] =
+        "# tgrec 1\n# venue: bybit\n# symbols: XRPUSDT\n"
+        "1 " OB("snapshot", 10, "[[\"1.5\",\"5\"]]", "[[\"1.6\",\"5\"]]") "2 " OB(
+            "delta", 11, "[[\"1.4\",\"1\"],[\"1.0000000000000000001\",\"1\"]]",
+            "[]") "3 "
+                  "{\"topic\":\"publicTrade.XRPUSDT\",\"type\":\"snapshot\",\"ts\":5,\"data\":[{"
+                  "\"T\":5,"
+                  "\"s\":\"XRPUSDT\",\"S\":\"Sell\",\"v\":\"1\",\"p\":\"1.5\",\"i\":\"a\"},{\"T\":"
+                  "5,\"s\":"
+                  "\"XRPUSDT\",\"S\":\"Buy\",\"v\":\"100000000000000000000\",\"p\":\"1.5\",\"i\":"
+                  "\"b\"}]}\n";
+    fv_run_t r = {0};
+    r.keep_events = 1;
+    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
+    const feed_stats_t *s = &r.off->stats;
+    assert_int_equal(TG_STAT_GET(s->err_decimal), 2);
+    assert_int_equal(TG_STAT_GET(s->unrepresentable), 2);
+    assert_int_equal(TG_STAT_GET(s->trades), 0); /* all or nothing per frame */
+    assert_true(fv_accounted(s));
+    int fault = 0;
+    for (size_t i = 0; i < r.n_ev; i++) {
+        fault += r.ev[i].kind == TG_EV_GAP && (r.ev[i].flags & TG_EVF_FAULT);
+        if (r.ev[i].kind == TG_EV_LEVEL)
+            assert_true(r.ev[i].flags & TG_EVF_SNAPSHOT);
+    }
+    assert_int_equal(fault, 2);
+    assert_int_equal(r.book[r.off->h.instr[0]].bid.n, 1);
+    fv_free(&r);
+}
+
+static void test_bybit_instrument_metadata_raises_scales_before_the_data(void **state)
+{
+    /* the captures' in-band instruments-info: our symbols' tick/lot sizes set the scales */
+    static const char rec[] =
+        "# tgrec 1\n# venue: bybit-spot\n# symbols: MEMEUSDT,BTCUSDT\n"
+        "1 {\"rest\":\"https://api.bybit.com/v5/market/instruments-info?&category=spot\","
+        "\"generated\":true,\"data\":{\"retCode\":0,\"result\":{\"category\":\"spot\",\"list\":["
+        "{\"symbolId\":1,\"symbol\":\"MEMEUSDT\",\"lotSizeFilter\":{\"basePrecision\":\"0.1\"},"
+        "\"priceFilter\":{\"tickSize\":\"0.0000000000001\"}},"
+        "{\"symbolId\":2,\"symbol\":\"BTCUSDT\",\"lotSizeFilter\":{\"basePrecision\":"
+        "\"0.000001\"},\"priceFilter\":{\"tickSize\":\"0.1\"}},"
+        "{\"symbolId\":3,\"symbol\":\"OTHERUSDT\",\"lotSizeFilter\":{\"basePrecision\":"
+        "\"0.0000000000000001\"},\"priceFilter\":{\"tickSize\":\"0.1\"}}]}}}\n"
+        "2 {\"rest\":\"https://api.bybit.com/v5/market/instruments-info?&category=spot\","
+        "\"generated\":true,\"data\":{\"retCode\":0,\"result\":{\"list\":[]}}}\n";
+    fv_run_t r = {0};
+    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
+    const feed_handler_t *h = &r.off->h;
+    assert_int_equal(feed_px_scale(h, h->instr[0]), 13);
+    assert_int_equal(feed_sz_scale(h, h->instr[0]), 8);
+    assert_int_equal(feed_px_scale(h, h->instr[1]), 8);
+    assert_int_equal(feed_sz_scale(h, h->instr[1]), 8);
+    const feed_stats_t *s = &r.off->stats;
+    assert_int_equal(TG_STAT_GET(s->rescales), 1);
+    assert_int_equal(TG_STAT_GET(s->handled), 1);   /* lists ours */
+    assert_int_equal(TG_STAT_GET(s->unhandled), 1); /* lists none of ours */
+    assert_int_equal(fv_errors(s), 0);
+    assert_int_equal(TG_STAT_GET(s->frames), 2);
+    fv_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +625,12 @@ int main(void)
         cmocka_unit_test(test_bybit_mutated_frames_never_crash_and_are_all_accounted),
         cmocka_unit_test(test_bybit_subscribes_at_most_ten_topics_per_request_and_pings),
         cmocka_unit_test(test_bybit_unreadable_level_invalidates_the_book),
+        cmocka_unit_test(test_bybit_books_and_trades_equal_the_recordings_checker),
+        cmocka_unit_test(test_bybit_spot_is_served_by_the_same_handler_on_its_own_url),
+        cmocka_unit_test(test_bybit_snapshot_with_u_1_after_a_restart_resets_the_chain),
+        cmocka_unit_test(test_bybit_extreme_scales_are_exact_and_a_reparsed_delta_still_chains),
+        cmocka_unit_test(test_bybit_a_value_no_scale_holds_faults_and_applies_nothing),
+        cmocka_unit_test(test_bybit_instrument_metadata_raises_scales_before_the_data),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

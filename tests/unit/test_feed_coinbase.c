@@ -11,8 +11,7 @@
 
 #include <cmocka.h>
 
-#include "tests/fixtures/oracle.h"
-#include "tests/unit/feed_venue_util.h"
+#include "tests/fixtures/venue_harness.h"
 #include "book/tg_dec.h"
 #include "book/tg_instr.h"
 
@@ -195,170 +194,6 @@ static void test_coinbase_times_are_converted_to_ns_exactly(void **state)
     fv_free(&r);
 }
 
-/* ---- extreme scales ----------------------------------------------------------------------
- * A scale-aware exact book: every event carries its own scales (feed_stamp); the book keeps
- * the largest scales seen and rescales exactly (as the builder does), and verifies checksums
- * through the instrument's tg_checksum_fn with the book's current scales. */
-
-#define XS_EV_MAX 4096
-#define VR_MAX    FV_MAX_INSTR
-
-static uint64_t vrun_errors(const feed_stats_t *s)
-{
-    return TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) + TG_STAT_GET(s->err_symbol) +
-           TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
-}
-
-typedef struct xs_run {
-    const tg_instr_reg_t *reg;
-    tg_event_t ev[XS_EV_MAX];
-    size_t nev;
-    ref_book_t book[VR_MAX];
-    int px[VR_MAX], sz[VR_MAX]; /* book scales: the largest seen */
-    long ck_ok, ck_bad, gaps, faults, unstamped, trades;
-} xs_run_t;
-
-static void xs_side_rescale(ref_side_t *s, int px0, int px1, int sz0, int sz1)
-{
-    for (size_t i = 0; i < s->n; i++) {
-        assert_int_equal(tg_dec_rescale(s->px[i], px0, px1, &s->px[i]), 0);
-        assert_int_equal(tg_dec_rescale(s->sz[i], sz0, sz1, &s->sz[i]), 0);
-    }
-}
-
-static int xs_sink(void *ctx, const tg_event_t *ev, uint32_t n)
-{
-    xs_run_t *x = ctx;
-    for (uint32_t i = 0; i < n; i++) {
-        const tg_event_t *e = &ev[i];
-        if (x->nev < XS_EV_MAX)
-            x->ev[x->nev++] = *e;
-        if (!(e->flags & TG_EVF_SCALED))
-            x->unstamped++;
-        uint32_t id = e->instr;
-        if (id >= VR_MAX)
-            continue;
-        ref_book_t *b = &x->book[id];
-        if (e->kind == TG_EV_GAP) {
-            x->gaps++;
-            if (e->flags & TG_EVF_FAULT)
-                x->faults++;
-        } else if (e->kind == TG_EV_TRADE) {
-            x->trades++;
-        } else if (e->kind == TG_EV_BOOK_CLEAR || e->kind == TG_EV_LEVEL) {
-            int px = (int)e->px_scale, sz = (int)e->sz_scale;
-            if (px > x->px[id] || sz > x->sz[id]) {
-                int np = px > x->px[id] ? px : x->px[id], ns = sz > x->sz[id] ? sz : x->sz[id];
-                xs_side_rescale(&b->bid, x->px[id], np, x->sz[id], ns);
-                xs_side_rescale(&b->ask, x->px[id], np, x->sz[id], ns);
-                x->px[id] = np;
-                x->sz[id] = ns;
-            }
-            tg_event_t c = *e;
-            assert_int_equal(tg_dec_rescale(e->price, px, x->px[id], &c.price), 0);
-            assert_int_equal(tg_dec_rescale(e->size, sz, x->sz[id], &c.size), 0);
-            ref_book_apply(b, &c);
-        } else if (e->kind == TG_EV_CHECKSUM) {
-            x->ck_bad++; /* Coinbase level2 has no checksum */
-        }
-    }
-    return 0;
-}
-
-/* A handler over a synthetic recording with these symbols (no frames: tests feed them). */
-static feed_offline_t *xs_open(const char *venue, const char *symbols, xs_run_t *x)
-{
-    char text[512];
-    int n = snprintf(text, sizeof(text), "# tgrec 1\n# venue: %s\n# symbols: %s\n", venue, symbols);
-    feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open_mem(&o, text, (size_t)n, NULL, NULL, 0), 0);
-    memset(x, 0, sizeof(*x));
-    x->reg = o->reg;
-    for (int i = 0; i < VR_MAX; i++) {
-        const tg_instr_t *in = tg_instr_reg_get(o->reg, (uint32_t)i);
-        if (in) {
-            x->px[i] = in->px_scale;
-            x->sz[i] = in->sz_scale;
-        }
-    }
-    o->h.out.flush = xs_sink;
-    o->h.out.ctx = x;
-    return o;
-}
-
-static void xs_close(feed_offline_t **o, xs_run_t *x)
-{
-    feed_offline_close(o);
-    for (int i = 0; i < VR_MAX; i++)
-        ref_book_free(&x->book[i]);
-}
-
-static uint32_t xs_id(feed_offline_t *o, const char *sym)
-{
-    int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, sym, strlen(sym));
-    assert_true(id >= 0 && id < VR_MAX);
-    return (uint32_t)id;
-}
-
-static int xs_feed(feed_offline_t *o, const char *f)
-{
-    int rc = feed_frame(&o->h, f, strlen(f), 1000, 1000);
-    feed_flush(&o->h);
-    return rc;
-}
-
-/* Exact text of an emitted price/size (tg_dec_format at the event's own scale). */
-static const char *xs_px(const tg_event_t *e, char *buf)
-{
-    tg_dec_format(e->price, (int)e->px_scale, buf);
-    return buf;
-}
-
-static const char *xs_sz(const tg_event_t *e, char *buf)
-{
-    tg_dec_format(e->size, (int)e->sz_scale, buf);
-    return buf;
-}
-
-/* The events of kind k from index *from on, in order: the next one. */
-static const tg_event_t *xs_next(const xs_run_t *x, size_t *from, unsigned k)
-{
-    for (; *from < x->nev; (*from)++)
-        if (x->ev[*from].kind == k)
-            return &x->ev[(*from)++];
-    return NULL;
-}
-
-/* Assert the next `n` events of kind k carry exactly these price/size texts (and sides). */
-static void xs_expect(const xs_run_t *x, size_t *from, unsigned k, const char *const (*want)[3],
-                      size_t n)
-{
-    char a[TG_DEC_STR_MAX], b[TG_DEC_STR_MAX];
-    for (size_t i = 0; i < n; i++) {
-        const tg_event_t *e = xs_next(x, from, k);
-        assert_non_null(e);
-        assert_string_equal(xs_px(e, a), want[i][0]);
-        assert_string_equal(xs_sz(e, b), want[i][1]);
-        if (want[i][2])
-            assert_int_equal(e->side, want[i][2][0] == 'b' ? TG_SIDE_BID : TG_SIDE_ASK);
-    }
-}
-
-/* Assert one side of the exact book, best first, as texts at the book's scales. */
-static void xs_book_side(const xs_run_t *x, uint32_t id, int bid, const char *const (*want)[2],
-                         size_t n)
-{
-    const ref_side_t *s = bid ? &x->book[id].bid : &x->book[id].ask;
-    assert_int_equal(s->n, n);
-    char a[TG_DEC_STR_MAX], b[TG_DEC_STR_MAX];
-    for (size_t i = 0; i < n; i++) {
-        tg_dec_format(s->px[i], x->px[id], a);
-        tg_dec_format(s->sz[i], x->sz[id], b);
-        assert_string_equal(a, want[i][0]);
-        assert_string_equal(b, want[i][1]);
-    }
-}
-
 /* Mixed places in one message (2, then 12), 11-place and 12-place values, prices up to 1e7 and
  * sizes 1e-8 .. 9.2e10, trades that raise a scale without breaking the trade-id/sequence
  * chain; a size of 1e12 at 8 places cannot be held: FAULT, counted err_decimal. */
@@ -432,7 +267,6 @@ static void test_coinbase_extreme_scales_books_and_trades_are_exact(void **state
     assert_int_equal(x->faults, 1);
     xs_book_side(x, shib, 1, sb, 1);
     xs_close(&o, x);
-    free(x);
 }
 
 int main(void)

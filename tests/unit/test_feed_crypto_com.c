@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "../fixtures/venue_run.h"
+#include "tests/fixtures/venue_harness.h"
 #include "book/tg_clock.h"
 #include "book/tg_dec.h"
 #include "feeds/venues/venues.h"
@@ -28,142 +28,13 @@ static const char *rec(void)
     return vrun_path(pbuf, sizeof(pbuf), "TG_RECORDINGS", CC_REC);
 }
 
-/* Decimal text ("1e-12", "45.330", "2.5E+3") as a plain canonical string without sign. String
- * work only (no tg_dec). */
-static void canon(const char *in, char *out)
-{
-    if (*in == '-' || *in == '+')
-        in++;
-    char dig[128];
-    int nd = 0, point = -1, exp = 0;
-    const char *p = in;
-    for (; *p && *p != 'e' && *p != 'E'; p++) {
-        if (*p == '.')
-            point = nd;
-        else
-            dig[nd++] = *p;
-    }
-    if (point < 0)
-        point = nd;
-    if (*p)
-        exp = atoi(p + 1);
-    point += exp;
-    char tmp[256];
-    int n = 0;
-    if (point <= 0) {
-        tmp[n++] = '0';
-        tmp[n++] = '.';
-        for (int i = 0; i < -point; i++)
-            tmp[n++] = '0';
-        for (int i = 0; i < nd; i++)
-            tmp[n++] = dig[i];
-    } else {
-        for (int i = 0; i < point; i++)
-            tmp[n++] = i < nd ? dig[i] : '0';
-        if (nd > point) {
-            tmp[n++] = '.';
-            for (int i = point; i < nd; i++)
-                tmp[n++] = dig[i];
-        }
-    }
-    tmp[n] = 0;
-    char *s = tmp;
-    while (s[0] == '0' && s[1] && s[1] != '.')
-        s++;
-    if (strchr(s, '.')) {
-        size_t l = strlen(s);
-        while (s[l - 1] == '0')
-            s[--l] = 0;
-        if (s[l - 1] == '.')
-            s[--l] = 0;
-    }
-    strcpy(out, s);
-}
-
-static void assert_dec_eq(int64_t v, int scale, const char *text)
-{
-    char got[TG_DEC_STR_MAX], want[256];
-    tg_dec_format(v, scale, got);
-    canon(text, want);
-    if (strcmp(got, want) != 0)
-        fail_msg("value %s: emitted %s (scale %d)", text, got, scale);
-}
-
 /* ---- a handler on synthetic frames ------------------------------------------------------ */
 
-typedef struct cx {
-    feed_offline_t *o;
-    vrun_t *v;
-    tg_event_t *ev;
-    size_t n_ev, cap_ev;
-} cx_t;
-
-static char sent[64][2048];
-static int n_sent;
-
-static int cap_send(void *tctx, const char *text, size_t len)
-{
-    (void)tctx;
-    if (n_sent < 64)
-        snprintf(sent[n_sent], sizeof(sent[0]), "%.*s", (int)len, text);
-    n_sent++;
-    return 0;
-}
-
-static int cx_sink(void *ctx, const tg_event_t *ev, uint32_t n)
-{
-    cx_t *b = ctx;
-    for (uint32_t i = 0; i < n; i++) {
-        if (b->n_ev == b->cap_ev) {
-            b->cap_ev = b->cap_ev ? 2 * b->cap_ev : 4096;
-            b->ev = realloc(b->ev, b->cap_ev * sizeof(*b->ev));
-        }
-        b->ev[b->n_ev++] = ev[i];
-    }
-    return vrun_sink(b->v, ev, n);
-}
-
-static void cx_attach(cx_t *b)
-{
-    b->v = calloc(1, sizeof(*b->v));
-    vrun_init(b->v, b->o->reg);
-    b->o->h.out.flush = cx_sink;
-    b->o->h.out.ctx = b;
-    b->o->h.send = cap_send;
-    n_sent = 0;
-}
+typedef vh_ev_t cx_t;
 
 static void cx_open(cx_t *b, const char *symbols, tg_instr_reg_t *reg)
 {
-    memset(b, 0, sizeof(*b));
-    char text[4096];
-    int n =
-        snprintf(text, sizeof(text), "# tgrec 1\n# venue: crypto-com\n# symbols: %s\n", symbols);
-    n_sent = 0;
-    assert_int_equal(feed_offline_open_mem(&b->o, text, (size_t)n, NULL, reg, 0), 0);
-    cx_attach(b);
-}
-
-static void cx_close(cx_t *b)
-{
-    feed_offline_close(&b->o);
-    vrun_free(b->v);
-    free(b->v);
-    free(b->ev);
-}
-
-static int feed1(cx_t *b, const char *f)
-{
-    int rc = feed_frame(&b->o->h, f, strlen(f), 1, 1);
-    feed_flush(&b->o->h);
-    return rc;
-}
-
-static uint32_t sym_id(cx_t *b, const char *s)
-{
-    int64_t id = tg_instr_reg_find(b->o->reg, b->o->h.venue_id, s, strlen(s));
-    assert_true(id >= 0);
-    return (uint32_t)id;
+    vh_ev_open(b, "crypto-com", symbols, reg);
 }
 
 /* ---- the recording ---------------------------------------------------------------------- */
@@ -226,8 +97,8 @@ static void test_crypto_com_recording_equals_both_oracles_and_never_goes_back_in
     (void)st;
     cx_t b = {0};
     assert_int_equal(feed_offline_open(&b.o, rec(), NULL, NULL, 0), 0);
-    cx_attach(&b);
-    assert_int_equal(feed_offline_run(b.o, cx_sink, &b), 0);
+    vh_ev_attach(&b);
+    assert_int_equal(feed_offline_run(b.o, vh_ev_sink, &b), 0);
     feed_offline_t *o = b.o;
     assert_int_equal(vrun_errors(&o->stats), 0);
     assert_int_equal(TG_STAT_GET(o->stats.frames), o->rec->data_lines);
@@ -238,8 +109,9 @@ static void test_crypto_com_recording_equals_both_oracles_and_never_goes_back_in
     assert_int_equal(TG_STAT_GET(o->stats.handled), 1665);
     assert_int_equal(TG_STAT_GET(o->stats.unhandled), 1498);
     /* the heartbeat was answered with its id */
-    assert_int_equal(n_sent, 1);
-    assert_string_equal(sent[0], "{\"id\":1637709519420,\"method\":\"public/respond-heartbeat\"}");
+    assert_int_equal(vh_n_sent, 1);
+    assert_string_equal(vh_sent[0],
+                        "{\"id\":1637709519420,\"method\":\"public/respond-heartbeat\"}");
 
     size_t tlen = 0;
     feed_tgrec_t *r = NULL;
@@ -315,7 +187,7 @@ static void test_crypto_com_recording_equals_both_oracles_and_never_goes_back_in
         oracle_free(&orc);
     }
     free(text);
-    cx_close(&b);
+    vh_ev_close(&b);
 }
 
 /* ---- synthetic ---------------------------------------------------------------------------- */
@@ -329,28 +201,28 @@ static void test_crypto_com_subscribes_only_after_one_second(void **state)
         n += (size_t)snprintf(syms + n, sizeof(syms) - n, "%sS%02d_USDT", i ? "," : "", i);
     cx_t b;
     cx_open(&b, syms, NULL);
-    n_sent = 0;
+    vh_n_sent = 0;
     int64_t t0 = tg_clock_mono_ns();
     assert_int_equal(b.o->venue->on_open(&b.o->h), 0);
-    assert_int_equal(n_sent, 0);
+    assert_int_equal(vh_n_sent, 0);
     b.o->venue->on_tick(&b.o->h, t0 + 500000000);
-    assert_int_equal(n_sent, 0);
+    assert_int_equal(vh_n_sent, 0);
     b.o->venue->on_tick(&b.o->h, tg_clock_mono_ns() + 1000000000);
-    assert_int_equal(n_sent, 3); /* 120 channels, 50 per request */
+    assert_int_equal(vh_n_sent, 3); /* 120 channels, 50 per request */
     int book = 0, trade = 0;
-    for (int i = 0; i < n_sent; i++) {
-        assert_non_null(strstr(sent[i], "\"method\":\"subscribe\""));
-        for (const char *p = sent[i]; (p = strstr(p, "\"book.")) != NULL; p++)
+    for (int i = 0; i < vh_n_sent; i++) {
+        assert_non_null(strstr(vh_sent[i], "\"method\":\"subscribe\""));
+        for (const char *p = vh_sent[i]; (p = strstr(p, "\"book.")) != NULL; p++)
             book++;
-        for (const char *p = sent[i]; (p = strstr(p, "\"trade.")) != NULL; p++)
+        for (const char *p = vh_sent[i]; (p = strstr(p, "\"trade.")) != NULL; p++)
             trade++;
     }
     assert_int_equal(book, 60);
     assert_int_equal(trade, 60);
-    assert_non_null(strstr(sent[0], "\"book.S00_USDT.150\""));
+    assert_non_null(strstr(vh_sent[0], "\"book.S00_USDT.150\""));
     b.o->venue->on_tick(&b.o->h, tg_clock_mono_ns() + 3000000000LL);
-    assert_int_equal(n_sent, 3);
-    cx_close(&b);
+    assert_int_equal(vh_n_sent, 3);
+    vh_ev_close(&b);
 }
 
 #define BOOK(sym, t, bids, asks)                                                                   \
@@ -366,24 +238,24 @@ static void test_crypto_com_an_older_push_never_replaces_a_newer_book(void **sta
     (void)state;
     cx_t b;
     cx_open(&b, "BTC_USDT", NULL);
-    uint32_t id = sym_id(&b, "BTC_USDT");
-    assert_int_equal(feed1(&b, BOOK("BTC_USDT", 1000, "[[100,1,1]]", "[[101,1,1]]")), 0);
-    assert_int_equal(feed1(&b, BOOK("BTC_USDT", 900, "[[99,1,1]]", "[[102,1,1]]")), 0);
+    uint32_t id = vh_ev_id(&b, "BTC_USDT");
+    assert_int_equal(vh_ev_frame(&b, BOOK("BTC_USDT", 1000, "[[100,1,1]]", "[[101,1,1]]")), 0);
+    assert_int_equal(vh_ev_frame(&b, BOOK("BTC_USDT", 900, "[[99,1,1]]", "[[102,1,1]]")), 0);
     assert_int_equal(TG_STAT_GET(b.o->stats.stale_dropped), 1);
     assert_int_equal(b.v->book[id].bid.px[0], 100LL * 100000000);
-    assert_int_equal(feed1(&b, BOOK("BTC_USDT", 1000, "[[100.5,2,1]]", "[[101,1,1]]")), 0);
+    assert_int_equal(vh_ev_frame(&b, BOOK("BTC_USDT", 1000, "[[100.5,2,1]]", "[[101,1,1]]")), 0);
     assert_int_equal(b.v->book[id].bid.px[0], 10050000000LL); /* equal t: applied */
-    assert_int_equal(feed1(&b, BOOK("BTC_USDT", 1100, "[[98,1,1],[97,3,2]]", "[]")), 0);
+    assert_int_equal(vh_ev_frame(&b, BOOK("BTC_USDT", 1100, "[[98,1,1],[97,3,2]]", "[]")), 0);
     assert_int_equal(b.v->book[id].bid.n, 2);
     assert_int_equal(b.v->book[id].ask.n, 0);
     assert_int_equal(b.v->snapshots[id], 3);
     assert_int_equal(b.ev[b.n_ev - 1].ts_exch, 1100LL * 1000000);
     /* a reconnect forgets the time: the first push of the new connection is applied */
     b.o->venue->on_open(&b.o->h);
-    assert_int_equal(feed1(&b, BOOK("BTC_USDT", 1050, "[[96,1,1]]", "[]")), 0);
+    assert_int_equal(vh_ev_frame(&b, BOOK("BTC_USDT", 1050, "[[96,1,1]]", "[]")), 0);
     assert_int_equal(b.v->snapshots[id], 4);
     assert_int_equal(vrun_errors(&b.o->stats), 0);
-    cx_close(&b);
+    vh_ev_close(&b);
 }
 
 static void test_crypto_com_trades_are_emitted_oldest_first_and_once(void **state)
@@ -391,12 +263,12 @@ static void test_crypto_com_trades_are_emitted_oldest_first_and_once(void **stat
     (void)state;
     cx_t b;
     cx_open(&b, "ETH_USDT", NULL);
-    uint32_t id = sym_id(&b, "ETH_USDT");
+    uint32_t id = vh_ev_id(&b, "ETH_USDT");
     const char *push1 = TRADES(
         "ETH_USDT", "[{\"d\":3,\"s\":\"SELL\",\"p\":4000.5,\"q\":0.25,\"t\":1637709515137},"
                     "{\"d\":2,\"s\":\"BUY\",\"p\":\"4000.25\",\"q\":\"1.5\",\"t\":1637709511236},"
                     "{\"d\":1,\"s\":\"buy\",\"p\":4000,\"q\":2,\"t\":1637709511000}]");
-    assert_int_equal(feed1(&b, push1), 0);
+    assert_int_equal(vh_ev_frame(&b, push1), 0);
     assert_int_equal(b.v->trades[id], 3);
     assert_int_equal(b.v->buys[id], 2);
     uint64_t ids[3];
@@ -411,22 +283,23 @@ static void test_crypto_com_trades_are_emitted_oldest_first_and_once(void **stat
     assert_int_equal(ids[0], 1);
     assert_int_equal(ids[1], 2);
     assert_int_equal(ids[2], 3);
-    assert_dec_eq(b.ev[b.n_ev - 1].price, b.ev[b.n_ev - 1].px_scale, "4000.5");
+    vh_assert_dec_eq(b.ev[b.n_ev - 1].price, b.ev[b.n_ev - 1].px_scale, "4000.5");
     assert_int_equal(b.ev[b.n_ev - 1].side, TG_SIDE_SELL);
     assert_int_equal(b.ev[b.n_ev - 1].ts_exch, 1637709515137LL * 1000000);
     /* a reconnect: the first push repeats what we had, plus one new trade */
     b.o->venue->on_open(&b.o->h);
-    assert_int_equal(feed1(&b, push1), 0);
+    assert_int_equal(vh_ev_frame(&b, push1), 0);
     assert_int_equal(b.v->trades[id], 3);
     assert_int_equal(
-        feed1(&b, TRADES("ETH_USDT",
-                         "[{\"d\":4,\"s\":\"SELL\",\"p\":4001,\"q\":1,\"t\":1637709516000},"
-                         "{\"d\":3,\"s\":\"SELL\",\"p\":4000.5,\"q\":0.25,\"t\":1637709515137}]")),
+        vh_ev_frame(
+            &b, TRADES("ETH_USDT",
+                       "[{\"d\":4,\"s\":\"SELL\",\"p\":4001,\"q\":1,\"t\":1637709516000},"
+                       "{\"d\":3,\"s\":\"SELL\",\"p\":4000.5,\"q\":0.25,\"t\":1637709515137}]")),
         0);
     assert_int_equal(b.v->trades[id], 4);
     assert_int_equal(TG_STAT_GET(b.o->stats.stale_dropped), 4);
     assert_int_equal(vrun_errors(&b.o->stats), 0);
-    cx_close(&b);
+    vh_ev_close(&b);
 }
 
 static void test_crypto_com_bad_input_is_counted(void **state)
@@ -434,27 +307,30 @@ static void test_crypto_com_bad_input_is_counted(void **state)
     (void)state;
     cx_t b;
     cx_open(&b, "BTC_USDT", NULL);
-    uint32_t id = sym_id(&b, "BTC_USDT");
-    assert_int_equal(feed1(&b, BOOK("BTC_USDT", 1000, "[[100,1,1]]", "[[101,1,1]]")), 0);
-    assert_int_equal(feed1(&b, BOOK("BTC_USDT", 1001, "[[100,\"x\",1]]", "[]")), TG_EDEC_SYNTAX);
+    uint32_t id = vh_ev_id(&b, "BTC_USDT");
+    assert_int_equal(vh_ev_frame(&b, BOOK("BTC_USDT", 1000, "[[100,1,1]]", "[[101,1,1]]")), 0);
+    assert_int_equal(vh_ev_frame(&b, BOOK("BTC_USDT", 1001, "[[100,\"x\",1]]", "[]")),
+                     TG_EDEC_SYNTAX);
     assert_int_equal(b.v->gaps[id], 1);
-    assert_int_equal(feed1(&b, BOOK("BTC_USDT", 1002, "[[100,-1,1]]", "[]")), TG_EDEC_NEGATIVE);
-    assert_int_equal(feed1(&b, BOOK("XRP_USDT", 1002, "[[100,1,1]]", "[]")), TG_ESYMBOL);
-    assert_int_equal(feed1(&b, "{\"id\":1,\"code\":10004,\"method\":\"subscribe\","
-                               "\"message\":\"BAD_REQUEST\"}"),
+    assert_int_equal(vh_ev_frame(&b, BOOK("BTC_USDT", 1002, "[[100,-1,1]]", "[]")),
+                     TG_EDEC_NEGATIVE);
+    assert_int_equal(vh_ev_frame(&b, BOOK("XRP_USDT", 1002, "[[100,1,1]]", "[]")), TG_ESYMBOL);
+    assert_int_equal(vh_ev_frame(&b, "{\"id\":1,\"code\":10004,\"method\":\"subscribe\","
+                                     "\"message\":\"BAD_REQUEST\"}"),
                      TG_EPROTO);
-    assert_int_equal(feed1(&b, "{\"method\":\"public/heartbeat\"}"), TG_EFIELD);
-    assert_int_equal(feed1(&b, "{\"method\":\"subscribe\",\"result\":{\"channel\":\"book\"}}"),
-                     TG_EFIELD);
-    assert_int_equal(feed1(&b, "[1,2]"), TG_EJSON);
-    assert_int_equal(feed1(&b, "{\"method\":"), TG_EJSON);
+    assert_int_equal(vh_ev_frame(&b, "{\"method\":\"public/heartbeat\"}"), TG_EFIELD);
     assert_int_equal(
-        feed1(&b, TRADES("BTC_USDT", "[{\"d\":1,\"s\":\"HOLD\",\"p\":1,\"q\":1,\"t\":1}]")),
+        vh_ev_frame(&b, "{\"method\":\"subscribe\",\"result\":{\"channel\":\"book\"}}"), TG_EFIELD);
+    assert_int_equal(vh_ev_frame(&b, "[1,2]"), TG_EJSON);
+    assert_int_equal(vh_ev_frame(&b, "{\"method\":"), TG_EJSON);
+    assert_int_equal(
+        vh_ev_frame(&b, TRADES("BTC_USDT", "[{\"d\":1,\"s\":\"HOLD\",\"p\":1,\"q\":1,\"t\":1}]")),
         TG_EFIELD);
     /* acks and channels we do not read */
-    assert_int_equal(feed1(&b, "{\"id\":0,\"code\":0,\"method\":\"subscribe\"}"), 0);
-    assert_int_equal(feed1(&b, "{\"code\":0,\"method\":\"subscribe\",\"result\":{\"instrument_"
-                               "name\":\"BTC_USDT\",\"channel\":\"ticker\",\"data\":[{}]}}"),
+    assert_int_equal(vh_ev_frame(&b, "{\"id\":0,\"code\":0,\"method\":\"subscribe\"}"), 0);
+    assert_int_equal(vh_ev_frame(&b,
+                                 "{\"code\":0,\"method\":\"subscribe\",\"result\":{\"instrument_"
+                                 "name\":\"BTC_USDT\",\"channel\":\"ticker\",\"data\":[{}]}}"),
                      0);
     const feed_stats_t *s = &b.o->stats;
     assert_int_equal(TG_STAT_GET(s->unhandled), 2);
@@ -465,20 +341,12 @@ static void test_crypto_com_bad_input_is_counted(void **state)
     assert_int_equal(TG_STAT_GET(s->err_field), 3);
     assert_int_equal(vrun_accounted(s), TG_STAT_GET(s->frames));
     /* the book is whole again with the next push */
-    assert_int_equal(feed1(&b, BOOK("BTC_USDT", 1003, "[[100,1,1]]", "[[101,1,1]]")), 0);
+    assert_int_equal(vh_ev_frame(&b, BOOK("BTC_USDT", 1003, "[[100,1,1]]", "[[101,1,1]]")), 0);
     assert_int_equal(b.v->snapshots[id], 2);
-    cx_close(&b);
+    vh_ev_close(&b);
 }
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static uint64_t xrand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
 static void test_crypto_com_fuzzed_frames_are_counted_and_never_crash(void **state)
 {
     (void)state;
@@ -507,26 +375,26 @@ static void test_crypto_com_fuzzed_frames_are_counted_and_never_crash(void **sta
     size_t cap = 1 << 17;
     char *buf = malloc(cap);
     for (int it = 0; it < iters; it++) {
-        int k = (int)(xrand() % (uint64_t)nf);
+        int k = (int)(fv_rand(&rng) % (uint64_t)nf);
         size_t len = fl[k] < cap - 64 ? fl[k] : cap - 64;
         memcpy(buf, fr[k], len);
-        int muts = (int)(xrand() % 4);
+        int muts = (int)(fv_rand(&rng) % 4);
         for (int m = 0; m < muts; m++) {
-            switch (xrand() % 4) {
+            switch (fv_rand(&rng) % 4) {
             case 0:
-                len = len ? (size_t)(xrand() % len) : 0;
+                len = len ? (size_t)(fv_rand(&rng) % len) : 0;
                 break;
             case 1:
                 if (len)
-                    buf[xrand() % len] ^= (char)(1 << (xrand() % 8));
+                    buf[fv_rand(&rng) % len] ^= (char)(1 << (fv_rand(&rng) % 8));
                 break;
             case 2:
                 if (len)
-                    buf[xrand() % len] = "[]{},:\"-.e0123456789"[xrand() % 20];
+                    buf[fv_rand(&rng) % len] = "[]{},:\"-.e0123456789"[fv_rand(&rng) % 20];
                 break;
             default:
                 if (len && len + 20 < cap) {
-                    size_t at = xrand() % len;
+                    size_t at = fv_rand(&rng) % len;
                     memmove(buf + at + 20, buf + at, len - at);
                     memset(buf + at, '9', 20);
                     len += 20;
@@ -548,9 +416,7 @@ static void test_crypto_com_fuzzed_frames_are_counted_and_never_crash(void **sta
     assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
     assert_true(vrun_errors(&o->stats) > 1000);
     assert_true(TG_STAT_GET(o->stats.handled) > 1000);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
+    vrun_close(&o, v);
 }
 
 static void check_values(cx_t *b, size_t from, uint32_t id, const char *const (*want)[2], int n)
@@ -561,8 +427,8 @@ static void check_values(cx_t *b, size_t from, uint32_t id, const char *const (*
         if (e->instr != id || (e->kind != TG_EV_LEVEL && e->kind != TG_EV_TRADE))
             continue;
         assert_true(k < n);
-        assert_dec_eq(e->price, e->px_scale, want[k][0]);
-        assert_dec_eq(e->size, e->sz_scale, want[k][1]);
+        vh_assert_dec_eq(e->price, e->px_scale, want[k][0]);
+        vh_assert_dec_eq(e->size, e->sz_scale, want[k][1]);
         k++;
     }
     assert_int_equal(k, n);
@@ -583,41 +449,43 @@ static void test_crypto_com_extreme_scales_are_exact(void **state)
     cx_t b;
     cx_open(&b, "TINY_X,HUGE_X,BIG_X", reg);
     size_t from = b.n_ev;
-    assert_int_equal(feed1(&b, BOOK("TINY_X", 1, "[[1e-12,1e-8,1],[\"0.000000000011\",0.5,1]]",
-                                    "[[3.5E-11,\"12345.12345678\",1],[0.000001,7,1]]")),
-                     0);
+    assert_int_equal(
+        vh_ev_frame(&b, BOOK("TINY_X", 1, "[[1e-12,1e-8,1],[\"0.000000000011\",0.5,1]]",
+                             "[[3.5E-11,\"12345.12345678\",1],[0.000001,7,1]]")),
+        0);
     const char *const tiny[][2] = {{"1e-12", "1e-8"},
                                    {"0.000000000011", "0.5"},
                                    {"3.5E-11", "12345.12345678"},
                                    {"0.000001", "7"}};
-    check_values(&b, from, sym_id(&b, "TINY_X"), tiny, 4);
+    check_values(&b, from, vh_ev_id(&b, "TINY_X"), tiny, 4);
     from = b.n_ev;
-    assert_int_equal(feed1(&b, BOOK("HUGE_X", 2, "[[10000000.25,3,1],[9999999.12345678901,0.1,1]]",
-                                    "[[10000001,2.5E+2,1]]")),
-                     0);
+    assert_int_equal(
+        vh_ev_frame(&b, BOOK("HUGE_X", 2, "[[10000000.25,3,1],[9999999.12345678901,0.1,1]]",
+                             "[[10000001,2.5E+2,1]]")),
+        0);
     const char *const huge[][2] = {
         {"10000000.25", "3"}, {"9999999.12345678901", "0.1"}, {"10000001", "250"}};
-    check_values(&b, from, sym_id(&b, "HUGE_X"), huge, 3);
+    check_values(&b, from, vh_ev_id(&b, "HUGE_X"), huge, 3);
     for (size_t i = from; i < b.n_ev; i++)
         assert_int_equal(b.ev[i].px_scale, 11);
     from = b.n_ev;
     assert_int_equal(
-        feed1(&b, BOOK("BIG_X", 3, "[[2.5,1000000000000,1],[2.4,123456789012.123456,1]]",
-                       "[[2.6,1e12,1]]")),
+        vh_ev_frame(&b, BOOK("BIG_X", 3, "[[2.5,1000000000000,1],[2.4,123456789012.123456,1]]",
+                             "[[2.6,1e12,1]]")),
         0);
     assert_int_equal(
-        feed1(&b, TRADES("BIG_X", "[{\"d\":\"7\",\"s\":\"SELL\",\"p\":\"0.00000000015\","
-                                  "\"q\":\"999999999999.5\",\"t\":1700000000000}]")),
+        vh_ev_frame(&b, TRADES("BIG_X", "[{\"d\":\"7\",\"s\":\"SELL\",\"p\":\"0.00000000015\","
+                                        "\"q\":\"999999999999.5\",\"t\":1700000000000}]")),
         0);
     const char *const big[][2] = {{"2.5", "1000000000000"},
                                   {"2.4", "123456789012.123456"},
                                   {"2.6", "1e12"},
                                   {"0.00000000015", "999999999999.5"}};
-    check_values(&b, from, sym_id(&b, "BIG_X"), big, 4);
+    check_values(&b, from, vh_ev_id(&b, "BIG_X"), big, 4);
     assert_int_equal(vrun_errors(&b.o->stats), 0);
     assert_true(TG_STAT_GET(b.o->stats.rescales) >= 6);
     from = b.n_ev;
-    assert_true(feed1(&b, BOOK("HUGE_X", 4, "[[10000000.5,1e-19,1]]", "[]")) < 0);
+    assert_true(vh_ev_frame(&b, BOOK("HUGE_X", 4, "[[10000000.5,1e-19,1]]", "[]")) < 0);
     assert_int_equal(TG_STAT_GET(b.o->stats.unrepresentable), 1);
     int fault = 0;
     for (size_t i = from; i < b.n_ev; i++) {
@@ -625,7 +493,7 @@ static void test_crypto_com_extreme_scales_are_exact(void **state)
         fault += b.ev[i].kind == TG_EV_GAP && (b.ev[i].flags & TG_EVF_FAULT);
     }
     assert_int_equal(fault, 1);
-    cx_close(&b);
+    vh_ev_close(&b);
     tg_instr_reg_destroy(&reg);
 }
 

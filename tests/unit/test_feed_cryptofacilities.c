@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "../fixtures/venue_run.h"
+#include "tests/fixtures/venue_harness.h"
 #include "book/tg_dec.h"
 #include "feeds/venues/venues.h"
 
@@ -26,89 +26,11 @@
 #define CF_ORC  "cryptofeed_ce58c2a0_KRAKEN_FUTURES.ws.1.tgrec.zst.result.json"
 #define CF_SYMS "pi_xbtusd,PI_ETHUSD,fi_xbtusd_210924,pf_xrpusd,tiny_usd,big_usd"
 
-static char pbuf[1024];
-static const char *rec(const char *rel)
+/* ---- a handler on synthetic frames (venue_harness.h) ---- */
+
+static vh_env_t *env_open(const char *symbols, tg_instr_reg_t *reg)
 {
-    return vrun_path(pbuf, sizeof(pbuf), "TG_RECORDINGS", rel);
-}
-
-/* ---- a handler on synthetic frames: events into a reference book + a list, sends kept ---- */
-
-typedef struct env {
-    feed_offline_t *o;
-    vrun_t *v;
-    tg_event_t *ev;
-    size_t n_ev, cap_ev;
-    char *sent[256];
-    size_t n_sent;
-    int reconnects;
-} env_t;
-
-static int env_sink(void *ctx, const tg_event_t *ev, uint32_t n)
-{
-    env_t *e = ctx;
-    if (e->n_ev + n > e->cap_ev) {
-        e->cap_ev = (e->n_ev + n) * 2 + 64;
-        e->ev = realloc(e->ev, e->cap_ev * sizeof(*e->ev));
-    }
-    memcpy(e->ev + e->n_ev, ev, n * sizeof(*ev));
-    e->n_ev += n;
-    return vrun_sink(e->v, ev, n);
-}
-
-static int env_send(void *tctx, const char *text, size_t len)
-{
-    env_t *e = tctx;
-    if (e->n_sent < 256)
-        e->sent[e->n_sent++] = strndup(text, len);
-    return 0;
-}
-
-static void env_reconnect(void *tctx, const char *why)
-{
-    ((env_t *)tctx)->reconnects++;
-}
-
-static env_t *env_open(const char *symbols, tg_instr_reg_t *reg)
-{
-    env_t *e = calloc(1, sizeof(*e));
-    char hdr[4600];
-    snprintf(hdr, sizeof(hdr), "# tgrec 1\n# venue: cryptofacilities\n# symbols: %s\n", symbols);
-    assert_int_equal(feed_offline_open_mem(&e->o, hdr, strlen(hdr), NULL, reg, 0), 0);
-    e->v = calloc(1, sizeof(*e->v));
-    vrun_init(e->v, e->o->reg);
-    e->o->h.out.flush = env_sink;
-    e->o->h.out.ctx = e;
-    e->o->h.send = env_send;
-    e->o->h.reconnect = env_reconnect;
-    e->o->h.tctx = e;
-    assert_int_equal(e->o->venue->on_open(&e->o->h), 0);
-    return e;
-}
-
-static void env_close(env_t *e)
-{
-    for (size_t i = 0; i < e->n_sent; i++)
-        free(e->sent[i]);
-    feed_offline_close(&e->o);
-    vrun_free(e->v);
-    free(e->v);
-    free(e->ev);
-    free(e);
-}
-
-static int env_frame(env_t *e, const char *f)
-{
-    int rc = feed_frame(&e->o->h, f, strlen(f), 1000, 1000);
-    feed_flush(&e->o->h);
-    return rc;
-}
-
-static uint32_t env_id(env_t *e, const char *sym)
-{
-    int64_t id = tg_instr_reg_find_nocase(e->o->reg, e->o->h.venue_id, sym, strlen(sym));
-    assert_true(id >= 0);
-    return (uint32_t)id;
+    return vh_env_open("cryptofacilities", symbols, reg, 256, 1);
 }
 
 static void snap_frame(char *out, size_t cap, const char *pid, long seq, const char *bids,
@@ -141,17 +63,6 @@ static void test_cryptofacilities_is_found_also_as_kraken_futures(void **state)
 
 /* ---- the recording ---------------------------------------------------------------------- */
 
-static size_t frames_of(feed_offline_t *o, const char ***fr, size_t **fl)
-{
-    size_t nf = o->rec->data_lines, k = 0;
-    *fr = calloc(nf, sizeof(**fr));
-    *fl = calloc(nf, sizeof(**fl));
-    int64_t ts;
-    while (k < nf && feed_tgrec_next(o->rec, &ts, &(*fr)[k], &(*fl)[k]) == 1)
-        k++;
-    return k;
-}
-
 static bool starts(const char *f, size_t n, const char *prefix)
 {
     size_t k = strlen(prefix);
@@ -167,10 +78,10 @@ static long num_after(const char *f, size_t n, const char *key)
 static void test_cryptofacilities_recording_every_frame_accounted_and_chain_unbroken(void **state)
 {
     feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, rec(CF_REC), NULL, NULL, 0), 0);
+    assert_int_equal(feed_offline_open(&o, vh_rec(CF_REC), NULL, NULL, 0), 0);
     const char **fr;
     size_t *fl;
-    size_t nf = frames_of(o, &fr, &fl);
+    size_t nf = vh_frames(o, &fr, &fl);
     long book = 0, snaps = 0, trades = 0, other = 0, chained = 0, broken = 0;
     char pid[16][32];
     long last[16];
@@ -219,7 +130,7 @@ static void test_cryptofacilities_recording_every_frame_accounted_and_chain_unbr
             assert_false(*c >= 'a' && *c <= 'z');
 
     vrun_t *v = calloc(1, sizeof(*v));
-    assert_int_equal(vrun_file(rec(CF_REC), v, &o), 0);
+    assert_int_equal(vrun_file(vh_rec(CF_REC), v, &o), 0);
     /* we subscribed (and registered) them in lower case, as the recording did */
     assert_string_equal(tg_instr_reg_get(o->reg, o->h.instr[0])->symbol, "fi_ethusd_211231");
     assert_int_equal(TG_STAT_GET(o->stats.frames), o->rec->data_lines);
@@ -239,9 +150,7 @@ static void test_cryptofacilities_recording_every_frame_accounted_and_chain_unbr
         msgs += v->book_msgs[o->h.instr[i]];
     }
     assert_int_equal(msgs, book + snaps);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
+    vrun_close(&o, v);
 }
 
 static const oracle_sym_t *find_nocase(const oracle_t *o, const char *name)
@@ -263,7 +172,7 @@ static void test_cryptofacilities_recording_books_and_trades_equal_the_oracles(v
     assert_int_equal(oracle_load(rpath, &ref), 0);
     vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
-    assert_int_equal(vrun_file(rec(CF_REC), v, &o), 0);
+    assert_int_equal(vrun_file(vh_rec(CF_REC), v, &o), 0);
     assert_int_equal(orc.n_syms, (int)o->h.n_instr);
     int diffs = 0, exact = 0;
     long trades = 0;
@@ -309,9 +218,7 @@ static void test_cryptofacilities_recording_books_and_trades_equal_the_oracles(v
     assert_int_equal(diffs, 0);
     assert_int_equal(exact, 200); /* 10 books, 10 levels a side */
     assert_int_equal(trades, 3);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
+    vrun_close(&o, v);
     oracle_free(&orc);
     oracle_free(&ref);
 }
@@ -320,10 +227,10 @@ static void test_cryptofacilities_recording_books_and_trades_equal_the_oracles(v
 static void test_cryptofacilities_lost_book_message_is_a_gap_with_resubscribe(void **state)
 {
     feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, rec(CF_REC), NULL, NULL, 0), 0);
+    assert_int_equal(feed_offline_open(&o, vh_rec(CF_REC), NULL, NULL, 0), 0);
     const char **fr;
     size_t *fl;
-    size_t nf = frames_of(o, &fr, &fl);
+    size_t nf = vh_frames(o, &fr, &fl);
     size_t cap = 64 * 1024 * 1024, n = 0;
     char *text = malloc(cap);
     n += (size_t)snprintf(text, cap, "# tgrec 1\n# venue: cryptofacilities\n# symbols: %s\n",
@@ -361,16 +268,14 @@ static void test_cryptofacilities_lost_book_message_is_a_gap_with_resubscribe(vo
     assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), after - 1);
     assert_int_equal(v->synced[id], 0);
     assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
+    vrun_close(&o, v);
 }
 
 /* ---- synthetic frames ------------------------------------------------------------------- */
 
 static void test_cryptofacilities_on_open_subscribes_heartbeat_book_and_trade(void **state)
 {
-    env_t *e = env_open(CF_SYMS, NULL);
+    vh_env_t *e = env_open(CF_SYMS, NULL);
     assert_int_equal(e->n_sent, 3);
     assert_string_equal(e->sent[0], "{\"event\":\"subscribe\",\"feed\":\"heartbeat\"}");
     assert_string_equal(e->sent[1],
@@ -387,32 +292,32 @@ static void test_cryptofacilities_on_open_subscribes_heartbeat_book_and_trade(vo
     assert_string_equal(e->sent[3], e->sent[0]);
     e->o->venue->on_tick(&e->o->h, 32000000000LL);
     assert_int_equal(e->n_sent, 4);
-    env_close(e);
+    vh_env_close(e);
 }
 
 static void test_cryptofacilities_seq_chain_rules(void **state)
 {
-    env_t *e = env_open(CF_SYMS, NULL);
+    vh_env_t *e = env_open(CF_SYMS, NULL);
     const feed_stats_t *s = &e->o->stats;
-    uint32_t id = env_id(e, "pi_xbtusd");
+    uint32_t id = vh_env_id(e, "pi_xbtusd");
     char f[2048];
     /* book before the snapshot: dropped */
     book_frame(f, sizeof(f), "PI_XBTUSD", "buy", 5, "32000.5", "100.0");
-    assert_int_equal(env_frame(e, f), 0);
+    assert_int_equal(vh_env_frame(e, f), 0);
     assert_int_equal(TG_STAT_GET(s->stale_dropped), 1);
     assert_int_equal(e->n_ev, 0);
     snap_frame(f, sizeof(f), "PI_XBTUSD", 10,
                "{\"price\":32000.5,\"qty\":1200.0},{\"price\":32000.0,\"qty\":50.0}",
                "{\"price\":32001.0,\"qty\":7.0}");
-    assert_int_equal(env_frame(e, f), 0);
+    assert_int_equal(vh_env_frame(e, f), 0);
     assert_int_equal(e->v->snapshots[id], 1);
     assert_int_equal(e->v->book[id].bid.n, 2);
     /* mixed-case product id: the same product */
     book_frame(f, sizeof(f), "Pi_XbtUsd", "sell", 11, "32001.0", "0.0");
-    assert_int_equal(env_frame(e, f), 0);
+    assert_int_equal(vh_env_frame(e, f), 0);
     assert_int_equal(e->v->book[id].ask.n, 0);
     book_frame(f, sizeof(f), "PI_XBTUSD", "buy", 12, "32000.0", "75.0");
-    assert_int_equal(env_frame(e, f), 0);
+    assert_int_equal(vh_env_frame(e, f), 0);
     assert_int_equal(e->v->book[id].bid.sz[1], 7500000000);
     assert_int_equal(e->ev[e->n_ev - 1].seq, 12);
     assert_true(e->ev[e->n_ev - 1].flags & TG_EVF_LAST);
@@ -420,7 +325,7 @@ static void test_cryptofacilities_seq_chain_rules(void **state)
     /* a repeated seq breaks the chain too */
     size_t s0 = e->n_sent;
     book_frame(f, sizeof(f), "PI_XBTUSD", "buy", 12, "31000.0", "1.0");
-    assert_int_equal(env_frame(e, f), 0);
+    assert_int_equal(vh_env_frame(e, f), 0);
     assert_int_equal(e->v->gaps[id], 1);
     assert_int_equal(e->v->last_gap.seq, 12);
     assert_int_equal(e->v->last_gap.u.aux, 12);
@@ -432,13 +337,13 @@ static void test_cryptofacilities_seq_chain_rules(void **state)
                                          "\"product_ids\":[\"pi_xbtusd\"]}");
     /* dropped until the new snapshot, then chained from its seq */
     book_frame(f, sizeof(f), "PI_XBTUSD", "buy", 13, "31000.0", "1.0");
-    assert_int_equal(env_frame(e, f), 0);
+    assert_int_equal(vh_env_frame(e, f), 0);
     assert_int_equal(TG_STAT_GET(s->stale_dropped), 2);
     snap_frame(f, sizeof(f), "PI_XBTUSD", 100, "{\"price\":100.0,\"qty\":1.0}", "");
-    assert_int_equal(env_frame(e, f), 0);
+    assert_int_equal(vh_env_frame(e, f), 0);
     assert_int_equal(e->v->book[id].bid.n, 1);
     book_frame(f, sizeof(f), "PI_XBTUSD", "sell", 102, "101.0", "1.0"); /* 101 lost */
-    assert_int_equal(env_frame(e, f), 0);
+    assert_int_equal(vh_env_frame(e, f), 0);
     assert_int_equal(e->v->gaps[id], 2);
     assert_int_equal(e->v->last_gap.seq, 100);
     assert_int_equal(e->v->last_gap.u.aux, 102);
@@ -450,18 +355,18 @@ static void test_cryptofacilities_seq_chain_rules(void **state)
     for (uint32_t i = 0; i < e->o->h.n_instr; i++)
         assert_int_equal(e->v->stale[e->o->h.instr[i]], 1);
     assert_int_equal(vrun_accounted(s), TG_STAT_GET(s->frames));
-    env_close(e);
+    vh_env_close(e);
 }
 
 static void test_cryptofacilities_trades_are_taker_side_and_snapshots_are_not_emitted(void **state)
 {
-    env_t *e = env_open(CF_SYMS, NULL);
-    uint32_t id = env_id(e, "PI_ETHUSD");
+    vh_env_t *e = env_open(CF_SYMS, NULL);
+    uint32_t id = vh_env_id(e, "PI_ETHUSD");
     const char *ts = "{\"feed\":\"trade_snapshot\",\"product_id\":\"PI_ETHUSD\",\"trades\":[{"
                      "\"feed\":\"trade\",\"product_id\":\"PI_ETHUSD\",\"uid\":\"2cb085d0-ee66-"
                      "40de-98d5-b3074851dae4\",\"side\":\"buy\",\"type\":\"fill\",\"seq\":103831,"
                      "\"time\":1626994921293,\"qty\":1.0,\"price\":2003.45}]}";
-    assert_int_equal(env_frame(e, ts), 0);
+    assert_int_equal(vh_env_frame(e, ts), 0);
     assert_int_equal(e->n_ev, 0);
     assert_int_equal(TG_STAT_GET(e->o->stats.unhandled), 1);
     const char *t1 = "{\"feed\":\"trade\",\"product_id\":\"PI_ETHUSD\",\"uid\":\"a4cce96f-e061-"
@@ -470,8 +375,8 @@ static void test_cryptofacilities_trades_are_taker_side_and_snapshots_are_not_em
     const char *t2 = "{\"feed\":\"trade\",\"product_id\":\"PI_ETHUSD\",\"uid\":\"b\",\"side\":"
                      "\"sell\",\"type\":\"liquidation\",\"seq\":103833,\"time\":1626994936491,"
                      "\"qty\":1.0E-4,\"price\":2005.15}";
-    assert_int_equal(env_frame(e, t1), 0);
-    assert_int_equal(env_frame(e, t2), 0);
+    assert_int_equal(vh_env_frame(e, t1), 0);
+    assert_int_equal(vh_env_frame(e, t2), 0);
     assert_int_equal(e->n_ev, 2);
     assert_int_equal(e->ev[0].kind, TG_EV_TRADE);
     assert_int_equal(e->ev[0].instr, id);
@@ -490,106 +395,73 @@ static void test_cryptofacilities_trades_are_taker_side_and_snapshots_are_not_em
                      "\"buy\",\"type\":\"termination\",\"seq\":103834,\"time\":1626994936492,"
                      "\"qty\":5.0,\"price\":2005.15}";
     uint64_t un = TG_STAT_GET(e->o->stats.unhandled);
-    assert_int_equal(env_frame(e, t3), 0);
+    assert_int_equal(vh_env_frame(e, t3), 0);
     assert_int_equal(e->n_ev, 2);
     assert_int_equal(TG_STAT_GET(e->o->stats.unhandled), un + 1);
-    env_close(e);
+    vh_env_close(e);
 }
 
 static void test_cryptofacilities_bad_input_is_counted_and_a_bad_book_message_resyncs(void **state)
 {
-    env_t *e = env_open(CF_SYMS, NULL);
+    vh_env_t *e = env_open(CF_SYMS, NULL);
     const feed_stats_t *s = &e->o->stats;
-    uint32_t id = env_id(e, "fi_xbtusd_210924");
+    uint32_t id = vh_env_id(e, "fi_xbtusd_210924");
     char f[2048];
     snap_frame(f, sizeof(f), "FI_XBTUSD_210924", 1, "{\"price\":32189.5,\"qty\":1130.0}",
                "{\"price\":32190.0,\"qty\":1.0}");
-    assert_int_equal(env_frame(e, f), 0);
-    assert_int_equal(env_frame(e, "{\"event\":\"info\",\"version\":1}"), 0);
-    assert_int_equal(env_frame(e, "{\"event\":\"subscribed\",\"feed\":\"book\",\"product_ids\":["
-                                  "\"FI_XBTUSD_210924\"]}"),
+    assert_int_equal(vh_env_frame(e, f), 0);
+    assert_int_equal(vh_env_frame(e, "{\"event\":\"info\",\"version\":1}"), 0);
+    assert_int_equal(vh_env_frame(e, "{\"event\":\"subscribed\",\"feed\":\"book\",\"product_ids\":["
+                                     "\"FI_XBTUSD_210924\"]}"),
                      0);
-    assert_int_equal(env_frame(e, "{\"feed\":\"heartbeat\",\"time\":1534262350627}"), 0);
-    assert_int_equal(env_frame(e, "{\"feed\":\"ticker_lite\",\"product_id\":\"FI_XBTUSD_210924\","
+    assert_int_equal(vh_env_frame(e, "{\"feed\":\"heartbeat\",\"time\":1534262350627}"), 0);
+    assert_int_equal(vh_env_frame(e,
+                                  "{\"feed\":\"ticker_lite\",\"product_id\":\"FI_XBTUSD_210924\","
                                   "\"bid\":32189.5,\"ask\":32221.0}"),
                      0);
     assert_int_equal(TG_STAT_GET(s->unhandled), 4);
-    assert_int_equal(env_frame(e, "{\"event\":\"error\",\"message\":\"Invalid product id\"}"),
+    assert_int_equal(vh_env_frame(e, "{\"event\":\"error\",\"message\":\"Invalid product id\"}"),
                      TG_EPROTO);
-    assert_int_equal(env_frame(e, "{\"event\":\"alert\",\"message\":\"Bad websocket message\"}"),
+    assert_int_equal(vh_env_frame(e, "{\"event\":\"alert\",\"message\":\"Bad websocket message\"}"),
                      TG_EPROTO);
-    assert_int_equal(env_frame(e,
-                               "{\"event\":\"subscribed_failed\",\"feed\":\"book\","
-                               "\"product_ids\":[\"PI_NOPE\"],\"message\":\"Invalid product id\"}"),
-                     TG_EPROTO);
+    assert_int_equal(
+        vh_env_frame(e, "{\"event\":\"subscribed_failed\",\"feed\":\"book\","
+                        "\"product_ids\":[\"PI_NOPE\"],\"message\":\"Invalid product id\"}"),
+        TG_EPROTO);
     assert_int_equal(TG_STAT_GET(s->err_venue), 3);
-    assert_int_equal(env_frame(e, "{\"feed\":\"book\",\"product_id\":"), TG_EJSON);
+    assert_int_equal(vh_env_frame(e, "{\"feed\":\"book\",\"product_id\":"), TG_EJSON);
     assert_int_equal(TG_STAT_GET(s->err_json), 1);
     book_frame(f, sizeof(f), "PI_LTCUSD", "buy", 2, "1.0", "1.0");
-    assert_int_equal(env_frame(e, f), TG_ESYMBOL);
+    assert_int_equal(vh_env_frame(e, f), TG_ESYMBOL);
     assert_int_equal(TG_STAT_GET(s->err_symbol), 1);
-    assert_int_equal(env_frame(e, "{\"product_id\":\"FI_XBTUSD_210924\"}"), TG_EFIELD);
+    assert_int_equal(vh_env_frame(e, "{\"product_id\":\"FI_XBTUSD_210924\"}"), TG_EFIELD);
     assert_int_equal(TG_STAT_GET(s->err_field), 1);
     /* a bad side: nothing applied, GAP + resubscribe */
     size_t s0 = e->n_sent;
     book_frame(f, sizeof(f), "FI_XBTUSD_210924", "bid", 2, "32000.0", "1.0");
-    assert_int_equal(env_frame(e, f), TG_EFIELD);
+    assert_int_equal(vh_env_frame(e, f), TG_EFIELD);
     assert_int_equal(e->v->gaps[id], 1);
     assert_int_equal(e->n_sent, s0 + 2);
     assert_int_equal(e->v->book[id].bid.n, 1);
     /* negative qty, price as text */
     snap_frame(f, sizeof(f), "FI_XBTUSD_210924", 5, "{\"price\":32189.5,\"qty\":-1.0}", "");
-    assert_int_equal(env_frame(e, f), TG_EDEC_NEGATIVE);
+    assert_int_equal(vh_env_frame(e, f), TG_EDEC_NEGATIVE);
     assert_int_equal(TG_STAT_GET(s->err_decimal), 1);
     snap_frame(f, sizeof(f), "FI_XBTUSD_210924", 5, "{\"price\":\"32189.5\",\"qty\":1.0}", "");
-    assert_int_equal(env_frame(e, f), TG_EFIELD);
+    assert_int_equal(vh_env_frame(e, f), TG_EFIELD);
     /* a trade without uid: nothing emitted */
     size_t n0 = e->n_ev;
-    assert_int_equal(env_frame(e, "{\"feed\":\"trade\",\"product_id\":\"FI_XBTUSD_210924\","
-                                  "\"side\":\"buy\",\"seq\":1,\"time\":1,\"qty\":1.0,"
-                                  "\"price\":1.0}"),
+    assert_int_equal(vh_env_frame(e, "{\"feed\":\"trade\",\"product_id\":\"FI_XBTUSD_210924\","
+                                     "\"side\":\"buy\",\"seq\":1,\"time\":1,\"qty\":1.0,"
+                                     "\"price\":1.0}"),
                      TG_EFIELD);
     assert_int_equal(e->n_ev, n0);
     assert_int_equal(vrun_accounted(s), TG_STAT_GET(s->frames));
     assert_int_equal(e->v->in_msg, 0);
-    env_close(e);
+    vh_env_close(e);
 }
 
 /* ---- extreme scales --------------------------------------------------------------------- */
-
-static void canon(const char *txt, char *out)
-{
-    int p = tg_dec_places(txt, strlen(txt));
-    assert_true(p >= 0 && p <= TG_DEC_SCALE_MAX);
-    int64_t v;
-    assert_int_equal(tg_dec_parse(txt, strlen(txt), p, &v), 0);
-    tg_dec_format(v, p, out);
-}
-
-static void check_levels(env_t *e, size_t from, const char *const *px, const char *const *sz, int n)
-{
-    int k = 0, scale = -1;
-    for (size_t i = from; i < e->n_ev; i++) {
-        const tg_event_t *ev = &e->ev[i];
-        if (ev->kind != TG_EV_LEVEL && ev->kind != TG_EV_TRADE)
-            continue;
-        assert_true(k < n);
-        char a[TG_DEC_STR_MAX], b[TG_DEC_STR_MAX];
-        tg_dec_format(ev->price, (int)ev->px_scale, a);
-        canon(px[k], b);
-        if (strcmp(a, b) != 0)
-            fail_msg("price %d: emitted %s (scale %u), sent %s", k, a, ev->px_scale, px[k]);
-        tg_dec_format(ev->size, (int)ev->sz_scale, a);
-        canon(sz[k], b);
-        if (strcmp(a, b) != 0)
-            fail_msg("size %d: emitted %s (scale %u), sent %s", k, a, ev->sz_scale, sz[k]);
-        if (scale >= 0)
-            assert_int_equal(ev->px_scale, scale);
-        scale = (int)ev->px_scale;
-        k++;
-    }
-    assert_int_equal(k, n);
-}
 
 static void test_cryptofacilities_extreme_scales_come_out_exact(void **state)
 {
@@ -601,7 +473,7 @@ static void test_cryptofacilities_extreme_scales_come_out_exact(void **state)
     cfg.sz_scale = 0; /* 1e12 sizes fit int64 only at <= 6 places */
     uint32_t big;
     assert_int_equal(tg_instr_reg_add(reg, "cryptofacilities", "big_usd", &cfg, &big), 0);
-    env_t *e = env_open(CF_SYMS, reg);
+    vh_env_t *e = env_open(CF_SYMS, reg);
     char f[4096];
     uint64_t rs0 = TG_STAT_GET(e->o->stats.rescales);
 
@@ -613,8 +485,8 @@ static void test_cryptofacilities_extreme_scales_come_out_exact(void **state)
                "{\"price\":0.59,\"qty\":320.0},{\"price\":0.58810000001,\"qty\":1.0E-8},"
                "{\"price\":5.0E-11,\"qty\":0.00000001}",
                "{\"price\":0.6,\"qty\":17745.0},{\"price\":1.0E-4,\"qty\":2.5E7}");
-    assert_int_equal(env_frame(e, f), 0);
-    check_levels(e, n0, px1, sz1, 5);
+    assert_int_equal(vh_env_frame(e, f), 0);
+    vh_env_check_levels(e, n0, px1, sz1, 5);
     assert_int_equal(e->ev[n0].px_scale, 11);
     assert_true(TG_STAT_GET(e->o->stats.rescales) > rs0);
     /* a single-level book message at another scale */
@@ -622,8 +494,8 @@ static void test_cryptofacilities_extreme_scales_come_out_exact(void **state)
     const char *sz2[] = {"1.23456789E-5"};
     n0 = e->n_ev;
     book_frame(f, sizeof(f), "PF_XRPUSD", "buy", 2, "0.000000000001", "1.23456789E-5");
-    assert_int_equal(env_frame(e, f), 0);
-    check_levels(e, n0, px2, sz2, 1);
+    assert_int_equal(vh_env_frame(e, f), 0);
+    vh_env_check_levels(e, n0, px2, sz2, 1);
     assert_int_equal(e->ev[n0].px_scale, 12);
     assert_int_equal(e->ev[n0].sz_scale, 13);
     assert_int_equal(TG_STAT_GET(e->o->stats.gaps), 0);
@@ -634,8 +506,8 @@ static void test_cryptofacilities_extreme_scales_come_out_exact(void **state)
     n0 = e->n_ev;
     snap_frame(f, sizeof(f), "TINY_USD", 7, "{\"price\":1e-12,\"qty\":0.00000001}",
                "{\"price\":0.000000000002,\"qty\":12345678901.5}");
-    assert_int_equal(env_frame(e, f), 0);
-    check_levels(e, n0, px3, sz3, 2);
+    assert_int_equal(vh_env_frame(e, f), 0);
+    vh_env_check_levels(e, n0, px3, sz3, 2);
 
     /* big: 1e7 prices, 1e12 sizes on the whole-number instrument */
     const char *px4[] = {"10000000.0", "9999999.5", "10000000.25"};
@@ -644,25 +516,25 @@ static void test_cryptofacilities_extreme_scales_come_out_exact(void **state)
     snap_frame(f, sizeof(f), "BIG_USD", 1,
                "{\"price\":10000000.0,\"qty\":1.0E12},{\"price\":9999999.5,\"qty\":1000000000000}",
                "{\"price\":10000000.25,\"qty\":999999999999.9}");
-    assert_int_equal(env_frame(e, f), 0);
-    check_levels(e, n0, px4, sz4, 3);
+    assert_int_equal(vh_env_frame(e, f), 0);
+    vh_env_check_levels(e, n0, px4, sz4, 3);
     assert_int_equal(e->ev[n0].px_scale, 2);
     assert_int_equal(e->ev[n0].sz_scale, 1);
     /* trade at the extremes */
     const char *px5[] = {"1.0E7"};
     const char *sz5[] = {"1.0E12"};
     n0 = e->n_ev;
-    assert_int_equal(env_frame(e, "{\"feed\":\"trade\",\"product_id\":\"BIG_USD\",\"uid\":\"x\","
-                                  "\"side\":\"sell\",\"type\":\"fill\",\"seq\":1,\"time\":1,"
-                                  "\"qty\":1.0E12,\"price\":1.0E7}"),
+    assert_int_equal(vh_env_frame(e, "{\"feed\":\"trade\",\"product_id\":\"BIG_USD\",\"uid\":\"x\","
+                                     "\"side\":\"sell\",\"type\":\"fill\",\"seq\":1,\"time\":1,"
+                                     "\"qty\":1.0E12,\"price\":1.0E7}"),
                      0);
-    check_levels(e, n0, px5, sz5, 1);
+    vh_env_check_levels(e, n0, px5, sz5, 1);
 
     /* 1e12 at the default 8 places fits no int64: FAULT, counted, resubscribed */
     size_t s0 = e->n_sent;
     n0 = e->n_ev;
     snap_frame(f, sizeof(f), "PI_XBTUSD", 1, "{\"price\":1.5,\"qty\":1.0E12}", "");
-    assert_int_equal(env_frame(e, f), TG_EDEC_RANGE);
+    assert_int_equal(vh_env_frame(e, f), TG_EDEC_RANGE);
     assert_int_equal(TG_STAT_GET(e->o->stats.unrepresentable), 1);
     assert_int_equal(TG_STAT_GET(e->o->stats.err_decimal), 1);
     assert_int_equal(e->n_sent, s0 + 2);
@@ -670,101 +542,51 @@ static void test_cryptofacilities_extreme_scales_come_out_exact(void **state)
     assert_int_equal(e->ev[n0].kind, TG_EV_GAP);
     assert_true(e->ev[n0].flags & TG_EVF_FAULT);
     assert_int_equal(vrun_accounted(&e->o->stats), TG_STAT_GET(e->o->stats.frames));
-    env_close(e);
+    vh_env_close(e);
     tg_instr_reg_destroy(&reg);
 }
 
 /* ---- fuzz ------------------------------------------------------------------------------- */
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
-static int fuzz_iters(int dflt)
-{
-    const char *e = getenv("TG_FUZZ_SEED");
-    if (e && strtoull(e, NULL, 0))
-        rng = strtoull(e, NULL, 0);
-    e = getenv("TG_FUZZ_ITERS");
-    return e && atoi(e) > 0 ? atoi(e) : dflt;
-}
-
-static uint64_t xrand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
 static void test_cryptofacilities_mutated_frames_never_crash_and_are_all_counted(void **state)
 {
-    feed_offline_t *o = NULL;
-    vrun_t *v = calloc(1, sizeof(*v));
-    assert_int_equal(feed_offline_open(&o, rec(CF_REC), NULL, NULL, 0), 0);
-    vrun_init(v, o->reg);
-    o->h.out.flush = vrun_sink;
-    o->h.out.ctx = v;
+    vrun_t *v;
+    feed_offline_t *o = vrun_open(vh_rec(CF_REC), &v);
     const char **fr;
     size_t *fl;
-    size_t nf = frames_of(o, &fr, &fl);
+    size_t nf = vh_frames(o, &fr, &fl);
     /* snapshots and trades are rare in the recording: pick them more often */
     size_t rare[64], nr = 0;
     for (size_t i = 0; i < nf && nr < 64; i++)
         if (!starts(fr[i], fl[i], "{\"feed\":\"book\",") &&
             !starts(fr[i], fl[i], "{\"feed\":\"ticker_lite\""))
             rare[nr++] = i;
-    int iters = fuzz_iters(25000);
+    int iters = vh_fuzz_iters(&rng, 25000);
     for (int it = 0; it < iters; it++) {
-        size_t i = xrand() % 4 == 0 ? rare[xrand() % nr] : xrand() % nf;
+        size_t i = fv_rand(&rng) % 4 == 0 ? rare[fv_rand(&rng) % nr] : fv_rand(&rng) % nf;
         size_t len = fl[i];
         char *b = malloc(len + 1);
         memcpy(b, fr[i], len);
-        switch (xrand() % 6) {
-        case 0:
-            for (int j = 0; j < 1 + (int)(xrand() % 4); j++)
-                b[xrand() % len] = (char)(xrand() & 0xff);
-            break;
-        case 1:
-            len = xrand() % len;
-            break;
-        case 2:
-            for (size_t j = 0; j < len; j++)
-                if (strchr("[]{}\",:", b[j]) && xrand() % 8 == 0) {
-                    b[j] = "[]{}\",:x"[xrand() % 8];
-                    break;
-                }
-            break;
+        switch (vh_mutate_common(&rng, (unsigned)(fv_rand(&rng) % 6), b, &len)) {
         case 3:
             for (size_t j = 0; j < len; j++)
-                if (b[j] >= '0' && b[j] <= '9' && xrand() % 16 == 0)
-                    b[j] = "9E-0."[xrand() % 5];
+                if (b[j] >= '0' && b[j] <= '9' && fv_rand(&rng) % 16 == 0)
+                    b[j] = "9E-0."[fv_rand(&rng) % 5];
             break;
         case 4:
             for (size_t j = 0; j < len; j++)
-                if (b[j] >= '0' && b[j] <= '9' && xrand() % 32 == 0)
-                    b[j] = (char)('0' + xrand() % 10);
+                if (b[j] >= '0' && b[j] <= '9' && fv_rand(&rng) % 32 == 0)
+                    b[j] = (char)('0' + fv_rand(&rng) % 10);
             break;
         default:
             break;
         }
-        char *exact = malloc(len ? len : 1);
-        memcpy(exact, b, len);
-        uint64_t frames = TG_STAT_GET(o->stats.frames), errs = vrun_errors(&o->stats);
-        uint64_t acc = vrun_accounted(&o->stats);
-        int rc = feed_frame(&o->h, exact, len, 1, 1);
-        feed_flush(&o->h);
-        assert_int_equal(TG_STAT_GET(o->stats.frames), frames + 1);
-        assert_int_equal(vrun_errors(&o->stats), errs + (rc < 0 ? 1 : 0));
-        assert_int_equal(vrun_accounted(&o->stats), acc + 1);
-        assert_int_equal(v->in_msg, 0);
-        free(exact);
+        vh_feed_counted(o, v, b, len);
         free(b);
     }
-    assert_true(vrun_errors(&o->stats) > 0);
     assert_true(TG_STAT_GET(o->stats.gaps) > 0);
-    free(fr);
-    free(fl);
-    feed_offline_close(&o);
-    vrun_free(v);
-    free(v);
+    vh_fuzz_end(&o, v, fr, fl);
 }
 
 int main(void)

@@ -18,9 +18,7 @@
 
 #include "book/tg_dec.h"
 #include "feeds/venues/venues.h"
-#include "tests/fixtures/oracle.h"
-#include "tests/fixtures/ref_book.h"
-#include "feeds/rec/feed_offline.h"
+#include "tests/fixtures/venue_harness.h"
 
 #define HB_REC    "huobi/cryptofeed_ce58c2a0_HUOBI.ws.44.tgrec.zst"
 #define HB_ORACLE "cryptofeed_ce58c2a0_HUOBI.ws.44.tgrec.zst.result.json"
@@ -736,42 +734,20 @@ static void test_huobi_extreme_scales_are_exact(void **state)
 }
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static uint64_t xrand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
 static void fuzz(feed_offline_t *o, const char **fr, const size_t *fl, size_t nf, int iters)
 {
     run_t *r = calloc(1, sizeof(*r));
     o->h.out.flush = sink;
     o->h.out.ctx = r;
     for (int it = 0; it < iters; it++) {
-        size_t i = xrand() % nf, len = fl[i];
+        size_t i = fv_rand(&rng) % nf, len = fl[i];
         char *b = malloc(len + 1);
         memcpy(b, fr[i], len);
-        switch (xrand() % 5) {
-        case 0:
-            for (int j = 0; j < 1 + (int)(xrand() % 4); j++)
-                b[xrand() % len] = (char)(xrand() & 0xff);
-            break;
-        case 1:
-            len = xrand() % len;
-            break;
-        case 2:
-            for (size_t j = 0; j < len; j++)
-                if (strchr("[]{}\",:", b[j]) && xrand() % 8 == 0) {
-                    b[j] = "[]{}\",:x"[xrand() % 8];
-                    break;
-                }
-            break;
+        switch (vh_mutate_common(&rng, (unsigned)(fv_rand(&rng) % 5), b, &len)) {
         case 3:
             for (size_t j = 0; j < len; j++)
-                if (b[j] >= '0' && b[j] <= '9' && xrand() % 16 == 0)
-                    b[j] = "9E-.0"[xrand() % 5];
+                if (b[j] >= '0' && b[j] <= '9' && fv_rand(&rng) % 16 == 0)
+                    b[j] = "9E-.0"[fv_rand(&rng) % 5];
             break;
         default:
             break;

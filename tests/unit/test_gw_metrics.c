@@ -29,9 +29,9 @@ static void test_metrics_render_counters_gauges_histograms(void **state)
     TG_STAT_ADD(a, 42);
     TG_STAT_ADD(b, 7);
     tg_hist_t h = {0};
-    tg_hist_add(&h, 500);     /* <= 1us */
-    tg_hist_add(&h, 3000);    /* <= 4us */
-    tg_hist_add(&h, 3000000); /* <= 4.096ms */
+    tg_hist_add(&h, 500);     /* bucket 480..511 ns */
+    tg_hist_add(&h, 3000);    /* bucket 2944..3071 ns */
+    tg_hist_add(&h, 3000000); /* bucket 2883584..3014655 ns */
     double d = 9;
     assert_int_equal(gw_metrics_counter(m, "tg_x_total", "feed=\"a\"", "frames", &a), 0);
     assert_int_equal(gw_metrics_counter(m, "tg_x_total", "feed=\"b\"", "frames", &b), 0);
@@ -45,8 +45,14 @@ static void test_metrics_render_counters_gauges_histograms(void **state)
     /* one HELP per name */
     assert_null(strstr(strstr(out, "# HELP tg_x_total") + 1, "# HELP tg_x_total"));
     assert_non_null(strstr(out, "tg_depth 4.5\n"));
-    assert_non_null(strstr(out, "tg_lat_seconds_bucket{stage=\"s\",le=\"1e-06\"} 1\n"));
-    assert_non_null(strstr(out, "tg_lat_seconds_bucket{stage=\"s\",le=\"4e-06\"} 2\n"));
+    /* log-linear buckets: a non-empty one, and the one below it (its lower edge) */
+    assert_non_null(strstr(out, "tg_lat_seconds_bucket{stage=\"s\",le=\"4.95e-07\"} 0\n"));
+    assert_non_null(strstr(out, "tg_lat_seconds_bucket{stage=\"s\",le=\"5.11e-07\"} 1\n"));
+    assert_non_null(strstr(out, "tg_lat_seconds_bucket{stage=\"s\",le=\"3.071e-06\"} 2\n"));
+    assert_non_null(strstr(out, "tg_lat_seconds_bucket{stage=\"s\",le=\"0.003014655\"} 3\n"));
+    /* empty buckets far from any value are left out */
+    assert_null(strstr(out, "le=\"6.3e-08\""));
+    assert_null(strstr(out, "le=\"1.023e-06\""));
     assert_non_null(strstr(out, "tg_lat_seconds_bucket{stage=\"s\",le=\"+Inf\"} 3\n"));
     assert_non_null(strstr(out, "tg_lat_seconds_count{stage=\"s\"} 3\n"));
     free(out);

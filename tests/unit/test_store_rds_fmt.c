@@ -407,6 +407,49 @@ static void test_resp_commands_parse_back_to_their_arguments(void **state)
     assert_int_equal(store_rds_fmt_resp_publish(buf, 10, "tg.x", 4, val, sizeof(val) - 1), 0);
 }
 
+/* store_rds_fmt_cmd: one call gives exactly the bytes of the JSON call + the framing call,
+ * reports where the document lies, and never a truncated command. */
+static void test_one_call_command_equals_json_plus_framing(void **state)
+{
+    fx_t *f = *state;
+    book_out_book_t b = sample_book();
+    store_rds_meta_t m = {7, 1700000000123456789ULL, 1700000000000000001LL, -5, false, 0, 0};
+    static char one[STORE_RDS_JSON_MAX + 512], two[STORE_RDS_JSON_MAX + 512];
+    const store_rds_cmd_t cmds[] = {
+        {f->nb.key_book, f->nb.key_book_len, false, 60000},
+        {f->nb.key_book, f->nb.key_book_len, false, 0},
+        {f->nb.ch_book, f->nb.ch_book_len, true, 0},
+    };
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        const store_rds_cmd_t *c = &cmds[i];
+        store_rds_span_t doc = {0, 0};
+        size_t n1 =
+            store_rds_fmt_cmd(one, sizeof(one), c, STORE_RDS_DOC_BOOK, &f->nb, &m, &b, &doc);
+        size_t j = store_rds_fmt_book(f->buf, sizeof(f->buf), &f->nb, &m, &b);
+        assert_true(j > 0);
+        size_t n2 = c->publish ? store_rds_fmt_resp_publish(two, sizeof(two), c->name, c->name_len,
+                                                            f->buf, j)
+                               : store_rds_fmt_resp_set(two, sizeof(two), c->name, c->name_len,
+                                                        f->buf, j, c->ttl_ms);
+        assert_true(n1 > 0);
+        assert_int_equal(n1, n2);
+        assert_memory_equal(one, two, n1);
+        assert_int_equal(doc.len, j);
+        assert_memory_equal(one + doc.off, f->buf, j);
+        redisReply *r = resp_parse(one, n1);
+        assert_non_null(r);
+        assert_int_equal(r->elements, c->publish || !c->ttl_ms ? 3 : 5);
+        freeReplyObject(r);
+        /* every cap short of the command: 0; the exact length: the same bytes */
+        for (size_t cap = 0; cap < n1; cap += cap < 64 ? 1 : 97)
+            assert_int_equal(
+                store_rds_fmt_cmd(two, cap, c, STORE_RDS_DOC_BOOK, &f->nb, &m, &b, NULL), 0);
+        assert_int_equal(store_rds_fmt_cmd(two, n1, c, STORE_RDS_DOC_BOOK, &f->nb, &m, &b, NULL),
+                         n1);
+        assert_memory_equal(one, two, n1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +473,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_names_follow_the_documented_layout, setup, teardown),
         cmocka_unit_test(test_interval_text_uses_the_largest_exact_unit),
         cmocka_unit_test(test_resp_commands_parse_back_to_their_arguments),
+        cmocka_unit_test_setup_teardown(test_one_call_command_equals_json_plus_framing, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

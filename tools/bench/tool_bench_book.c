@@ -5,7 +5,7 @@
  *
  *  1. recorded: every book event of a recording (default: the Binance USD-M BTCUSDT diff
  *     depth, 1000-level REST snapshot + deltas) applied to book_l2 and to the ref_book-style
- *     plain sorted array (best first, binary search, tests/fixtures/ref_book.h);
+ *     plain sorted array (best first, binary search, book/book_ref.h);
  *  2. near the top: random changes within 10 levels of the best price on a 1000-level book;
  *  3. deep: random changes anywhere in a 5000-level book;
  *  4. builder end to end: feed ring -> builder thread -> sink ring (two threads: the main
@@ -25,7 +25,7 @@
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
 #include "feeds/rec/feed_offline.h"
-#include "tests/fixtures/ref_book.h"
+#include "book/book_ref.h"
 #include "tools/bench/bench_l2_flat.h"
 
 typedef struct evbuf {

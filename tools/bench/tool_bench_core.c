@@ -75,10 +75,12 @@ static void ref_ring_destroy(ref_ring_t *r)
 static inline bool ref_push(ref_ring_t *r, const void *rec)
 {
     uint32_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    /* BC_A2: pairs with BC_R2 in ref_pop/ref_pop_n: the consumer is done with the slot. */
     uint32_t h = atomic_load_explicit(&r->head, memory_order_acquire);
     if (t - h > r->mask)
         return false;
     memcpy(r->buf + (size_t)(t & r->mask) * 64, rec, 64);
+    /* BC_R1: publishes the slot; pairs with BC_A1 in ref_pop/ref_pop_n. */
     atomic_store_explicit(&r->tail, t + 1, memory_order_release);
     return true;
 }
@@ -86,10 +88,12 @@ static inline bool ref_push(ref_ring_t *r, const void *rec)
 static inline bool ref_pop(ref_ring_t *r, void *rec)
 {
     uint32_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    /* BC_A1: pairs with BC_R1 in ref_push/ref_push_n. */
     uint32_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
     if (t == h)
         return false;
     memcpy(rec, r->buf + (size_t)(h & r->mask) * 64, 64);
+    /* BC_R2: the slot was copied out; pairs with BC_A2 in ref_push/ref_push_n. */
     atomic_store_explicit(&r->head, h + 1, memory_order_release);
     return true;
 }
@@ -97,12 +101,14 @@ static inline bool ref_pop(ref_ring_t *r, void *rec)
 static inline uint32_t ref_push_n(ref_ring_t *r, const void *recs, uint32_t n)
 {
     uint32_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    /* BC_A2: pairs with BC_R2. */
     uint32_t h = atomic_load_explicit(&r->head, memory_order_acquire);
     uint32_t room = r->mask + 1 - (t - h);
     if (n > room)
         n = room;
     for (uint32_t i = 0; i < n; i++)
         memcpy(r->buf + (size_t)((t + i) & r->mask) * 64, (const unsigned char *)recs + i * 64, 64);
+    /* BC_R1: pairs with BC_A1. */
     atomic_store_explicit(&r->tail, t + n, memory_order_release);
     return n;
 }
@@ -110,12 +116,14 @@ static inline uint32_t ref_push_n(ref_ring_t *r, const void *recs, uint32_t n)
 static inline uint32_t ref_pop_n(ref_ring_t *r, void *recs, uint32_t max)
 {
     uint32_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    /* BC_A1: pairs with BC_R1. */
     uint32_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
     uint32_t n = t - h;
     if (n > max)
         n = max;
     for (uint32_t i = 0; i < n; i++)
         memcpy((unsigned char *)recs + i * 64, r->buf + (size_t)((h + i) & r->mask) * 64, 64);
+    /* BC_R2: pairs with BC_A2. */
     atomic_store_explicit(&r->head, h + n, memory_order_release);
     return n;
 }
@@ -153,6 +161,7 @@ static void *ring_producer(void *arg)
     pin(0);
     tg_event_t batch[64];
     memset(batch, 0, sizeof(batch));
+    /* BC_A3: pairs with BC_R3 (the start signal). */
     while (!atomic_load_explicit(&x->go, memory_order_acquire))
         ;
     uint64_t i = 0;
@@ -184,6 +193,7 @@ static void *ring_consumer(void *arg)
     pin(1);
     tg_event_t batch[64];
     uint64_t got = 0, sum = 0;
+    /* BC_A3: pairs with BC_R3 (the start signal). */
     while (!atomic_load_explicit(&x->go, memory_order_acquire))
         ;
     if (x->batch == 1) {
@@ -234,6 +244,7 @@ static double ring_run(enum ring_kind kind, uint32_t batch, uint64_t n)
     struct timespec ts = {0, 2 * 1000 * 1000};
     nanosleep(&ts, NULL); /* let both threads reach their start line */
     int64_t t0 = tg_clock_mono_ns();
+    /* BC_R3: start signal; pairs with BC_A3 in ring_producer/ring_consumer. */
     atomic_store_explicit(&x.go, 1, memory_order_release);
     pthread_join(p, NULL);
     pthread_join(c, NULL);

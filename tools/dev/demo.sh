@@ -112,7 +112,7 @@ while :; do
     rows=$(metric_sum tickgate_pg_rows_committed_total)
     pubs=$(metric_sum tickgate_redis_messages_total)
     valid=$(metric_sum tickgate_books_valid)
-    books=$(metric_sum tickgate_books_total)
+    books=$(metric_sum 'tickgate_books ') # the gauge alone, not _valid/_fault
     el=$(( $(date +%s) - start ))
     printf '  %4ds  frames %8d/%d (%6d/s)  books valid %3d/%-3d  pg rows %8d  redis msgs %8d\n' \
         "$el" "$frames" "$expected" $((frames - last)) "$valid" "$books" "$rows" "$pubs" >&2

@@ -2,10 +2,11 @@
 # Install the Debian 12 packages tickgate needs to build, test and run its demo. Idempotent:
 # installs only what is missing. Needs root (or sudo).
 set -euo pipefail
-pkgs=(meson ninja-build pkg-config gcc libc6-dev
+pkgs=(meson ninja-build pkg-config gcc libc6-dev scdoc prometheus
       libwebsockets-dev libssl-dev openssl libhiredis-dev libpq-dev libjemalloc-dev
       libcmocka-dev libzstd-dev zstd libinih-dev libjsmn-dev zlib1g-dev
-      postgresql postgresql-client redis-server redis-tools ca-certificates procps iproute2 curl)
+      postgresql postgresql-client redis-server redis-tools ca-certificates procps iproute2 curl
+      python3-redis python3-jsonschema) # client/python (tickgate package) and its schema test
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -18,5 +19,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# scdoc builds the man pages; prometheus gives promtool and the server the ops tests use
+# (tests/ops); like postgresql, its Debian package starts a service where systemd runs, unused.
 # The Debian postgresql package starts a cluster on 5432 via systemd where systemd runs; we
 # never use it (tests and the demo start their own servers on free ports).

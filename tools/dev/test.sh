@@ -29,7 +29,7 @@ export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 rc=0
 echo "== tests: unit + integration + headers under ASan/UBSan (real PostgreSQL and Redis)" >&2
 tests/fixtures/services.sh run meson test -C build-asan --print-errorlogs --num-processes 2 \
-    --suite unit --suite integration --suite headers || rc=1
+    --suite unit --suite integration --suite headers --suite ops || rc=1
 echo "== tests: threaded parts under ThreadSanitizer" >&2
 tests/fixtures/services.sh run meson test -C build-tsan --print-errorlogs --suite tsan || rc=1
 echo "== tests: release build (jemalloc), unit + integration" >&2

@@ -9,6 +9,41 @@
 #include <string.h>
 
 #include "tool_replay.h"
+#include "tool_replay_books.h"
+
+#ifndef TICKGATE_VERSION
+#define TICKGATE_VERSION "0.1.0"
+#endif
+
+/* `books --help`: the full text (tool_replay_books.c prints only the one-line usage). */
+static void books_usage(FILE *o)
+{
+    fprintf(o, "usage: tickgate-replay books FILE [--depth N] [--bar 1m] [--venue V] "
+               "--out result.json\n"
+               "\n"
+               "Rebuilds the L2 books, trades and candles of a tgrec recording offline, with the\n"
+               "gateway's own venue handlers and book builder, and writes them as JSON.\n"
+               "\n"
+               "  FILE          a tgrec recording (.tgrec or .tgrec.zst)\n"
+               "  --depth N     book levels per side in the result, 1..64 (default 10)\n"
+               "  --bar IVL     candle interval: 1s, 1m, 5m, 1h, 1d (default 1m)\n"
+               "  --venue V     venue handler to use (default: from the recording's header)\n"
+               "  --out FILE    where to write the result JSON (required)\n"
+               "  -h, --help    this text\n"
+               "  -V, --version print the version\n"
+               "\n"
+               "Exit codes: 0 ok, 1 the recording cannot be read or replayed, 2 usage error.\n");
+}
+
+static int is_help(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
+static int is_version(const char *a)
+{
+    return strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0;
+}
 
 static void usage(FILE *o)
 {
@@ -22,6 +57,10 @@ static void usage(FILE *o)
             "  books FILE [--depth N] [--bar 1m] [--venue V] --out result.json\n"
             "        rebuild books, trades and bars from a recording (offline)\n"
             "\n"
+            "options:\n"
+            "  -h, --help     this text\n"
+            "  -V, --version  print the version\n"
+            "\n"
             "`tickgate-replay <command> --help` describes a command; docs/replay.md has more.\n");
 }
 
@@ -32,12 +71,36 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    if (is_help(cmd) || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;
     }
-    if (strcmp(cmd, "serve") == 0)
+    if (is_version(cmd) || strcmp(cmd, "version") == 0) {
+        printf("tickgate-replay %s\n", TICKGATE_VERSION);
+        return 0;
+    }
+    /* --help and --version anywhere after a known command answer at once (exit 0), before the
+     * command parses its options (which would reject a FILE-less command line). */
+    if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "books") == 0) {
+        for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
+            if (is_version(argv[i])) {
+                printf("tickgate-replay %s\n", TICKGATE_VERSION);
+                return 0;
+            }
+            if (is_help(argv[i]) && cmd[0] == 'b') {
+                books_usage(stdout);
+                return 0;
+            }
+        }
+    }
+    if (strcmp(cmd, "serve") == 0) {
+        /* an unknown venue in a recording's header: exit 2 before anything is loaded (every
+         * non-option argument is tried; one that is no tgrec file passes, serve reports it) */
+        for (int i = 2; i < argc; i++)
+            if (argv[i][0] != '-' && tool_replay_venue_check(argv[i], NULL))
+                return 2;
         return tool_replay_serve_main(argc - 1, argv + 1);
+    }
     if (strcmp(cmd, "books") == 0)
         return tool_replay_books_main(argc - 1, argv + 1);
     fprintf(stderr, "tickgate-replay: unknown command '%s'\n", cmd);

@@ -40,7 +40,9 @@ static int collect(void *ctx, const book_out_t *rec)
     switch (rec->kind) {
     case BOOK_OUT_TRADE:
         s->trades++;
-        s->amount += rec->u.trade.size;
+        /* a trade kept at its own (lower) scales: brought up exactly in 128 bits */
+        s->amount += (__int128)rec->u.trade.size *
+                     tg_dec_pow10[rec->sz_scale < s->sz ? s->sz - rec->sz_scale : 0];
         if (rec->u.trade.side == TG_SIDE_BUY)
             s->buys++;
         else if (rec->u.trade.side == TG_SIDE_SELL)
@@ -89,7 +91,9 @@ int tool_replay_books_run(trb_run_t **out, const char *file, const char *venue, 
     int rc = tg_instr_reg_create(&r->reg);
     if (rc < 0)
         goto fail;
-    rc = feed_offline_open(&r->off, file, venue, r->reg, 0);
+    /* one streaming pass: constant memory in the file's size, and an unknown venue is
+     * found from the header before any data is read */
+    rc = feed_offline_open_stream(&r->off, file, venue, r->reg, 0);
     if (rc < 0)
         goto fail;
     r->n_sym = tg_instr_reg_count(r->reg);
@@ -323,6 +327,29 @@ int tool_replay_books_write_json(const trb_run_t *r, FILE *f, uint32_t depth)
     return ferror(f) ? -EIO : 0;
 }
 
+int tool_replay_venue_check(const char *file, const char *venue)
+{
+    char known[1024];
+    if (venue) {
+        if (feed_venue_find(venue))
+            return 0;
+        fprintf(stderr, "tickgate-replay: unknown venue '%s' (known: %s)\n", venue,
+                feed_venue_list(known, sizeof(known)));
+        return 2;
+    }
+    feed_tgrec_t *rec = NULL;
+    if (feed_tgrec_open_stream(&rec, file, 4096) < 0) /* reads the header only */
+        return 0; /* not a readable tgrec file: the caller reports it when it opens it */
+    int rc = 0;
+    if (!feed_venue_find(rec->venue)) {
+        fprintf(stderr, "tickgate-replay: %s: unknown venue '%s' (known: %s)\n", file, rec->venue,
+                feed_venue_list(known, sizeof(known)));
+        rc = 2;
+    }
+    feed_tgrec_close(&rec);
+    return rc;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: tickgate-replay books FILE [--depth N] [--bar 1m] [--venue V] "
@@ -357,9 +384,13 @@ int tool_replay_books_main(int argc, char **argv)
     int64_t bar_ns;
     if (!file || !outp || depth < 1 || depth > 64 || book_candle_parse_interval(bar, &bar_ns))
         return usage();
+    if (venue && tool_replay_venue_check(file, venue))
+        return 2;
     trb_run_t *r;
     int64_t t0 = tg_clock_mono_ns();
     int rc = tool_replay_books_run(&r, file, venue, bar_ns);
+    if (rc == TG_ECONFIG && tool_replay_venue_check(file, venue))
+        return 2; /* the header names a venue we do not have: found before reading data */
     if (rc < 0) {
         fprintf(stderr, "tickgate-replay books: %s: %s\n", file, tg_strerror(rc));
         return 1;
@@ -374,10 +405,16 @@ int tool_replay_books_main(int argc, char **argv)
     rc = tool_replay_books_write_json(r, f, (uint32_t)depth);
     if (f != stdout && fclose(f) != 0)
         rc = -EIO;
+    int64_t t2 = tg_clock_mono_ns();
     const book_builder_stats_t *st = book_builder_stats(r->bld);
-    fprintf(stderr, "tickgate-replay books: %s: %llu frames, %llu events in %.3f s\n", file,
-            (unsigned long long)TG_STAT_GET(r->off->stats.frames),
-            (unsigned long long)TG_STAT_GET(st->events), (double)(t1 - t0) / 1e9);
+    double text_mb = (double)feed_tgrec_text_offset(r->off->rec) / 1e6;
+    fprintf(stderr,
+            "tickgate-replay books: %s: %llu frames, %llu events in %.3f s (%.1f MB of text, "
+            "%.0f MB/s; %.1f MB read; JSON %.3f s)\n",
+            file, (unsigned long long)TG_STAT_GET(r->off->stats.frames),
+            (unsigned long long)TG_STAT_GET(st->events), (double)(t1 - t0) / 1e9, text_mb,
+            t1 > t0 ? text_mb / ((double)(t1 - t0) / 1e9) : 0.0,
+            (double)r->off->rec->file_bytes / 1e6, (double)(t2 - t1) / 1e9);
     if (TG_STAT_GET(r->off->stats.rescales))
         fprintf(stderr, "tickgate-replay books: %s: %llu instrument scales raised (exact)\n", file,
                 (unsigned long long)TG_STAT_GET(r->off->stats.rescales));

@@ -33,7 +33,7 @@ typedef struct trb_run {
     uint32_t n_sym;
     int64_t bar_ns;
     uint64_t gaps, resyncs_asked, oom;
-    uint64_t faults;         /* books that ended in FAULT (a value no scale could hold) */
+    uint64_t faults; /* books that ended in FAULT (a value no scale could hold) */
     char file[512];
 } trb_run_t;
 
@@ -48,6 +48,15 @@ int tool_replay_books_run(trb_run_t **out, const char *file, const char *venue, 
 int tool_replay_books_write_json(const trb_run_t *r, FILE *f, uint32_t depth);
 
 void tool_replay_books_free(trb_run_t **r);
+
+/**
+ * Is the venue known? `venue` when given, else the one named in FILE's header (only the
+ * header is read). Prints "tickgate-replay: [FILE: ]unknown venue 'X' (known: a, b, ...)" to
+ * stderr when not. A file that cannot be opened as tgrec passes (its reader reports it).
+ * @return 0 (known, or not a tgrec file) or 2 (unknown: the exit status to use).
+ * Thread: main.
+ */
+int tool_replay_venue_check(const char *file, const char *venue);
 
 /** `books FILE [--depth N] [--bar 1m] [--venue V] --out result.json`; argv[0] is "books". */
 int tool_replay_books_main(int argc, char **argv);

@@ -12,6 +12,9 @@
  * Subscribing before the GET (rather than GET then SUBSCRIBE) closes the window in which a
  * message could be published between the two and silently missed.
  * A new "epoch" (publisher restart) resets the expected numbers and is reported.
+ * All of that is libtickgate-client's (client/, docs/clients.md); this program only prints its
+ * events, and since the library reconnects by itself a lost connection is reported and
+ * followed by a re-join (the outage shows as gaps) instead of ending the program.
  *
  * Usage: tickgate-sub [-u URL] [-p PREFIX] [-i INTERVAL]... [-n COUNT] [-q] VENUE SYMBOL
  * Thread: main only.
@@ -24,20 +27,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JSMN_STATIC
-#include <jsmn.h>
-
-#include "storage/redis/store_rds.h"
-#include "storage/redis/store_rds_conn.h"
+#include <tickgate/client.h>
 
 #define SUB_CH_MAX 8
 
+/* What this program prints per channel; the join, holes and recovery are the library's. */
 typedef struct sub_chan {
     char channel[256];
-    char key[256]; /* snapshot key mirroring this channel ("" if none) */
-    uint64_t last; /* highest number applied */
-    uint64_t epoch;
-    uint64_t msgs, skipped, gaps, missing;
+    char key[256];
+    int key_seen; /* 1: its snapshot line was printed */
+    uint64_t msgs, gaps, missing;
 } sub_chan_t;
 
 static volatile sig_atomic_t sub_stop;
@@ -48,63 +47,39 @@ static void on_signal(int s)
     sub_stop = 1;
 }
 
-/* Value of a top-level numeric field, 0 if absent. */
-static uint64_t json_u64(const char *js, size_t len, const char *key)
+/* Print "none" for channels before `upto` whose key did not exist (the join's order). */
+static void sub_print_missing_keys(sub_chan_t *ch, int upto, int quiet)
 {
-    jsmn_parser p;
-    jsmntok_t t[512];
-    jsmn_init(&p);
-    int n = jsmn_parse(&p, js, len, t, 512);
-    size_t kl = strlen(key);
-    for (int i = 1; i + 1 < n; i++) {
-        if (t[i].type == JSMN_STRING && t[i].size == 1 && (size_t)(t[i].end - t[i].start) == kl &&
-            memcmp(js + t[i].start, key, kl) == 0 && t[i + 1].type == JSMN_PRIMITIVE)
-            return strtoull(js + t[i + 1].start, NULL, 10);
+    for (int i = 0; i < upto; i++) {
+        if (!ch[i].key_seen && !quiet)
+            printf("snapshot %s: none (expired or never written)\n", ch[i].key);
+        ch[i].key_seen = 1;
     }
-    return 0;
 }
 
-/* Apply one numbered document to a channel's state; returns 1 to print, 0 to skip. */
-static int sub_apply(sub_chan_t *c, const char *js, size_t len, int from_key)
-{
-    uint64_t seq = json_u64(js, len, "seq"), epoch = json_u64(js, len, "epoch");
-    if (epoch != c->epoch) {
-        if (c->epoch)
-            fprintf(stderr, "# %s: publisher restarted (epoch %llu -> %llu): numbering resets\n",
-                    c->channel, (unsigned long long)c->epoch, (unsigned long long)epoch);
-        c->epoch = epoch;
-        c->last = from_key ? seq : seq - 1;
-        if (from_key)
-            return 1;
-    }
-    if (from_key) {
-        c->last = seq;
-        return 1;
-    }
-    if (seq <= c->last) { /* already covered by the snapshot */
-        c->skipped++;
-        return 0;
-    }
-    if (seq != c->last + 1) {
-        uint64_t miss = seq - c->last - 1;
-        c->gaps++;
-        c->missing += miss;
-        fprintf(stderr, "# GAP %s: %llu message(s) missing (after %llu, got %llu)\n", c->channel,
-                (unsigned long long)miss, (unsigned long long)c->last, (unsigned long long)seq);
-    }
-    c->last = seq;
-    c->msgs++;
-    return 1;
-}
+#ifndef TICKGATE_VERSION
+#define TICKGATE_VERSION "0.1.0"
+#endif
 
-static void usage(void)
+static void usage(FILE *o)
 {
-    fprintf(stderr,
-            "usage: tickgate-sub [-u redis://[:password@]host:port[/db]] [-p PREFIX]\n"
-            "                    [-i INTERVAL]... [-n COUNT] [-q] VENUE SYMBOL\n"
-            "  joins the book, trades (and candle INTERVAL, e.g. 1m) streams of one instrument,\n"
-            "  prints snapshots and messages, reports gaps in the sequence numbers.\n"
-            "  The password may also come from REDISCLI_AUTH.\n");
+    fprintf(o, "usage: tickgate-sub [-u redis://[:password@]host:port[/db]] [-p PREFIX]\n"
+               "                    [-i INTERVAL]... [-n COUNT] [-q] VENUE SYMBOL\n"
+               "       tickgate-sub --help | --version\n"
+               "\n"
+               "Joins the book, trades (and candle INTERVAL, e.g. 1m) streams of one instrument,\n"
+               "prints snapshots and messages, reports gaps in the sequence numbers.\n"
+               "\n"
+               "  -u, --url URL          Redis server (default redis://127.0.0.1:6379); the\n"
+               "                         password may also come from REDISCLI_AUTH\n"
+               "  -p, --prefix PREFIX    key and channel prefix of the gateway (default tg)\n"
+               "  -i, --interval IVL     also follow candles of this interval (repeatable)\n"
+               "  -n, --count N          stop after N messages\n"
+               "  -q, --quiet            print only gaps and the summary\n"
+               "  -V, --version          print the version\n"
+               "  -h, --help             this text\n"
+               "\n"
+               "Exit codes: 0 ok, 1 connection or protocol failure, 2 usage error.\n");
 }
 
 int main(int argc, char **argv)
@@ -114,7 +89,13 @@ int main(int argc, char **argv)
     int n_ivl = 0, quiet = 0;
     long long count = -1;
     int opt;
-    while ((opt = getopt(argc, argv, "u:p:i:n:qh")) != -1) {
+    static const struct option lopts[] = {
+        {"url", required_argument, NULL, 'u'},      {"prefix", required_argument, NULL, 'p'},
+        {"interval", required_argument, NULL, 'i'}, {"count", required_argument, NULL, 'n'},
+        {"quiet", no_argument, NULL, 'q'},          {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+    };
+    while ((opt = getopt_long(argc, argv, "u:p:i:n:qVh", lopts, NULL)) != -1) {
         switch (opt) {
         case 'u':
             url = optarg;
@@ -132,13 +113,19 @@ int main(int argc, char **argv)
         case 'q':
             quiet = 1;
             break;
+        case 'V':
+            printf("tickgate-sub %s\n", TICKGATE_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
         default:
-            usage();
-            return opt == 'h' ? 0 : 2;
+            usage(stderr);
+            return 2;
         }
     }
     if (argc - optind != 2) {
-        usage();
+        usage(stderr);
         return 2;
     }
     const char *venue = argv[optind], *symbol = argv[optind + 1];
@@ -155,91 +142,108 @@ int main(int argc, char **argv)
         snprintf(ch[n_ch++].key, 256, "%s:candle:%s:%s:%s", prefix, ivl[i], venue, symbol);
     }
 
-    store_rds_cfg_t cfg;
-    store_rds_cfg_defaults(&cfg);
+    tg_client_cfg_t cfg;
+    tg_client_cfg_defaults(&cfg);
     cfg.url = url;
-    store_rds_conn_t cc;
-    char err[256];
-    int rc = store_rds_conn_init(&cc, &cfg);
+    cfg.prefix = prefix;
+    tg_client_t *cl = NULL;
+    int rc = tg_client_create(&cl, &cfg);
     if (rc) {
-        fprintf(stderr, "tickgate-sub: bad URL %s\n", url);
+        fprintf(stderr, "tickgate-sub: bad URL or prefix %s %s\n", url, prefix);
         return 2;
     }
-    redisContext *sub = store_rds_conn_open(&cc, &rc, err, sizeof(err));
-    redisContext *get = sub ? store_rds_conn_open(&cc, &rc, err, sizeof(err)) : NULL;
-    store_rds_conn_deinit(&cc);
-    if (!sub || !get) {
-        fprintf(stderr, "tickgate-sub: %s\n", err);
-        redisFree(sub);
+    rc = tg_client_subscribe(cl, venue, symbol, TG_CLIENT_SUB_BOOK | TG_CLIENT_SUB_TRADES, NULL);
+    for (int i = 0; i < n_ivl && rc == 0; i++)
+        rc = tg_client_subscribe(cl, venue, symbol, TG_CLIENT_SUB_CANDLES, ivl[i]);
+    if (rc) {
+        fprintf(stderr, "tickgate-sub: bad venue, symbol or interval\n");
+        tg_client_destroy(&cl);
+        return 2;
+    }
+    /* 1. subscribe, 2. GET the snapshots, 3. the messages: all in the library */
+    rc = tg_client_connect(cl);
+    if (rc) {
+        fprintf(stderr, "tickgate-sub: %s\n", tg_client_errstr(cl));
+        tg_client_destroy(&cl);
         return 1;
     }
-    struct timeval forever = {0, 0};
-    redisSetTimeout(sub, forever);
-
-    /* 1. subscribe first */
-    for (int i = 0; i < n_ch; i++)
-        redisAppendCommand(sub, "SUBSCRIBE %s", ch[i].channel);
-    for (int i = 0; i < n_ch; i++) {
-        redisReply *r = NULL;
-        if (redisGetReply(sub, (void **)&r) != REDIS_OK || !r || r->type != REDIS_REPLY_ARRAY) {
-            fprintf(stderr, "tickgate-sub: SUBSCRIBE failed: %s\n",
-                    r && r->type == REDIS_REPLY_ERROR ? r->str : sub->errstr);
-            freeReplyObject(r);
-            return 1;
-        }
-        freeReplyObject(r);
-    }
-    /* 2. then the snapshots */
-    for (int i = 0; i < n_ch; i++) {
-        redisReply *r = redisCommand(get, "GET %s", ch[i].key);
-        if (r && r->type == REDIS_REPLY_STRING) {
-            sub_apply(&ch[i], r->str, r->len, 1);
-            if (!quiet)
-                printf("snapshot %s seq=%llu %s\n", ch[i].key, (unsigned long long)ch[i].last,
-                       r->str);
-        } else if (!quiet) {
-            printf("snapshot %s: none (expired or never written)\n", ch[i].key);
-        }
-        freeReplyObject(r);
-    }
-    redisFree(get);
-    fflush(stdout);
-
-    /* 3. then the messages */
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     long long seen = 0;
+    tg_client_event_t ev;
     while (!sub_stop && (count < 0 || seen < count)) {
-        redisReply *r = NULL;
-        if (redisGetReply(sub, (void **)&r) != REDIS_OK || !r) {
-            if (!sub_stop)
-                fprintf(stderr, "tickgate-sub: connection lost: %s\n", sub->errstr);
+        rc = tg_client_next(cl, &ev, 200);
+        if (rc < 0) {
+            fprintf(stderr, "tickgate-sub: %s\n", tg_client_errstr(cl));
             break;
         }
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element[0]->str &&
-            strcmp(r->element[0]->str, "message") == 0) {
-            for (int i = 0; i < n_ch; i++) {
-                if (strcmp(r->element[1]->str, ch[i].channel) != 0)
-                    continue;
-                if (sub_apply(&ch[i], r->element[2]->str, r->element[2]->len, 0) && !quiet)
-                    printf("%s seq=%llu %s\n", ch[i].channel, (unsigned long long)ch[i].last,
-                           r->element[2]->str);
-                seen++;
-                break;
+        if (rc == 0)
+            continue;
+        int i = 0;
+        while (i < n_ch && strcmp(ch[i].channel, ev.channel) != 0)
+            i++;
+        sub_chan_t *c = i < n_ch ? &ch[i] : NULL;
+        switch (ev.kind) {
+        case TG_CLIENT_EV_HOLE:
+            if (c) {
+                c->gaps++;
+                c->missing += ev.u.hole.missing;
             }
-            if (!quiet)
-                fflush(stdout);
+            fprintf(stderr, "# GAP %s: %llu message(s) missing (after %llu, got %llu)%s\n",
+                    ev.channel, (unsigned long long)ev.u.hole.missing,
+                    (unsigned long long)ev.u.hole.seq_after, (unsigned long long)ev.u.hole.seq_got,
+                    ev.u.hole.recovered ? "" : " (not recovered)");
+            break;
+        case TG_CLIENT_EV_EPOCH:
+            fprintf(stderr, "# %s: publisher restarted (epoch %llu -> %llu): numbering resets\n",
+                    ev.channel, (unsigned long long)ev.u.epoch_old, (unsigned long long)ev.epoch);
+            break;
+        case TG_CLIENT_EV_DISCONNECTED:
+            fprintf(stderr, "# connection lost: %s; reconnecting\n", ev.text);
+            break;
+        case TG_CLIENT_EV_CONNECTED:
+            sub_print_missing_keys(ch, n_ch, quiet);
+            break;
+        case TG_CLIENT_EV_BAD:
+            fprintf(stderr, "# BAD %s: %s\n", ev.channel, ev.text);
+            break;
+        case TG_CLIENT_EV_BOOK:
+        case TG_CLIENT_EV_TRADE:
+        case TG_CLIENT_EV_CANDLE:
+        case TG_CLIENT_EV_STATUS:
+            if (!c)
+                break;
+            if (ev.from_key) {
+                sub_print_missing_keys(ch, i, quiet);
+                c->key_seen = 1;
+                if (!quiet)
+                    printf("snapshot %s seq=%llu %.*s\n", c->key, (unsigned long long)ev.seq,
+                           (int)ev.doc_len, ev.doc);
+            } else {
+                c->msgs++;
+                seen++;
+                if (!quiet)
+                    printf("%s seq=%llu %.*s\n", c->channel, (unsigned long long)ev.seq,
+                           (int)ev.doc_len, ev.doc);
+            }
+            break;
+        default:
+            break;
         }
-        freeReplyObject(r);
+        if (!quiet)
+            fflush(stdout);
     }
-    redisFree(sub);
+    tg_client_counters_t ctr;
+    tg_client_counters(cl, &ctr);
+    tg_client_destroy(&cl);
     int lossy = 0;
     for (int i = 0; i < n_ch; i++) {
-        fprintf(stderr,
-                "# %s: %llu messages, %llu covered by the snapshot, %llu gaps, %llu missing\n",
-                ch[i].channel, (unsigned long long)ch[i].msgs, (unsigned long long)ch[i].skipped,
-                (unsigned long long)ch[i].gaps, (unsigned long long)ch[i].missing);
+        fprintf(stderr, "# %s: %llu messages, %llu gaps, %llu missing\n", ch[i].channel,
+                (unsigned long long)ch[i].msgs, (unsigned long long)ch[i].gaps,
+                (unsigned long long)ch[i].missing);
         lossy |= ch[i].gaps != 0;
     }
+    fprintf(stderr, "# %llu message(s) covered by a snapshot, %llu reconnect(s)\n",
+            (unsigned long long)ctr.skipped, (unsigned long long)ctr.reconnects);
     return lossy ? 3 : 0;
 }
