@@ -57,6 +57,8 @@ typedef struct bb_instr {
     book_l2_t *book;
     const tg_instr_t *in;
     book_candles_t candles;
+    book_candle_dedup_t dedup; /* recent trade keys: candles count each trade once */
+    uint8_t dedup_warned;      /* a trade too old to check was logged for this instrument */
     /* current message */
     uint8_t open, touched, snap, ck_pending, bad;
     uint8_t pub_dirty; /* book changed since the last CHANGE/STATE publish */
@@ -115,6 +117,7 @@ void book_builder_cfg_defaults(book_builder_cfg_t *c)
     c->book_interval_ns = TG_NS_PER_SEC;
     c->forming_min_gap_ns = 250 * TG_NS_PER_MS;
     c->candle_grace_ns = 2 * TG_NS_PER_SEC;
+    c->candle_dedup_window = BOOK_CANDLE_DEDUP_DEFAULT;
     c->batch = 256;
     c->spin_ns = BB_SPIN_NS;
     c->measure_latency = true;
@@ -180,6 +183,7 @@ void book_builder_destroy(book_builder_t **pb)
     for (uint32_t i = 0; i < b->n_active; i++) {
         bb_instr_t *x = b->ins[b->active[i]];
         book_l2_destroy(&x->book);
+        book_candle_dedup_deinit(&x->dedup);
         free(x);
     }
     free(b);
@@ -340,6 +344,8 @@ static void on_candle_closed(void *ctx, const book_out_candle_t *c)
     o.u.candle = *c;
     emit(b, &o, BOOK_SINK_CANDLE_CLOSED);
     TG_STAT_INC(b->st.candles_closed);
+    if (c->revision)
+        TG_STAT_INC(b->st.candle_revisions);
 }
 
 static void publish_forming(book_builder_t *b, bb_instr_t *x, uint32_t i)
@@ -393,7 +399,8 @@ static void fault(book_builder_t *b, bb_instr_t *x, uint8_t reason)
     }
     if (was != BOOK_STATE_RESYNCING || x->pub_state != BOOK_STATE_RESYNCING)
         publish_book(b, x, BOOK_OUT_R_STATE);
-    bb_log(b, TG_LOG_WARN, "book %s %s: fault %s at seq %llu (generation %llu)", x->in->venue, x->in->symbol,
+    bb_log(b, TG_LOG_WARN, "book %s %s: fault %s at seq %llu (generation %llu)", x->in->venue,
+           x->in->symbol,
            reason == BOOK_GAP_CHECKSUM  ? "checksum mismatch"
            : reason == BOOK_GAP_CROSSED ? "crossed book"
                                         : "bad event",
@@ -491,6 +498,11 @@ static bb_instr_t *instr_get(book_builder_t *b, uint32_t id)
     x->ck_in = *in;
     x->pub_state = 0xff;
     book_candles_init(&x->candles, &b->cfg.candles);
+    if (book_candle_dedup_init(&x->dedup, b->cfg.candle_dedup_window) < 0)
+        bb_log(b, TG_LOG_ERROR,
+               "book %s %s: no memory for the trade dedup window: candles "
+               "count re-delivered trades again",
+               in->venue, in->symbol);
     b->ins[id] = x;
     b->active[b->n_active++] = id;
     if (b->cfg.book_interval_ns > 0)
@@ -545,9 +557,9 @@ static void scale_fault(book_builder_t *b, bb_instr_t *x, const tg_event_t *e)
      * values fit makes the book VALID again. */
     if (was != BOOK_STATE_FAULT)
         bb_log(b, TG_LOG_ERROR,
-           "book %s %s: value %lld at %u/%u places does not fit the book's scales %d/%d: FAULT",
-           x->in->venue, x->in->symbol, (long long)e->price, (unsigned)e->px_scale,
-           (unsigned)e->sz_scale, x->px, x->sz);
+               "book %s %s: value %lld at %u/%u places does not fit the book's scales %d/%d: FAULT",
+               x->in->venue, x->in->symbol, (long long)e->price, (unsigned)e->px_scale,
+               (unsigned)e->sz_scale, x->px, x->sz);
 }
 
 /* Bring e's price and size to the instrument's scales, raising them (book, candles, the
@@ -607,7 +619,9 @@ static void apply_events(book_builder_t *b, uint32_t si, const tg_event_t *ev, s
         x->msg_exch = e->ts_exch;
         x->msg_recv = e->ts_recv;
         x->msg_mono = e->ts_mono;
-        if (e->ts_exch) {
+        /* a trade older than the candle clock (re-delivered, backfilled) says nothing about
+           the venue's time now: it does not move the wall clock's mapping back */
+        if (e->ts_exch && (e->kind != TG_EV_TRADE || e->ts_exch >= x->candles.clock)) {
             x->clk_exch = e->ts_exch;
             x->clk_recv = e->ts_recv;
         }
@@ -648,12 +662,30 @@ static void apply_events(book_builder_t *b, uint32_t si, const tg_event_t *ev, s
             TG_STAT_INC(b->st.ev_trade);
             b->cur = x;
             int64_t ts = e->ts_exch ? e->ts_exch : e->ts_recv;
-            x->clk_exch = ts; /* the candle clock's source, for the wall-clock tick */
-            x->clk_recv = e->ts_recv;
+            if (ts >= x->candles.clock) { /* the candle clock's source, for the wall tick */
+                x->clk_exch = ts;
+                x->clk_recv = e->ts_recv;
+            }
             uint32_t was_dirty = x->candles.dirty;
-            if (!own_scale &&
-                book_candles_trade(&x->candles, ts, px, sz, e->side, on_candle_closed, b))
+            /* candles take each unique trade once (PostgreSQL's key): a re-delivery is a
+               trade record again (the table keeps one row) but not a second candle trade */
+            int dk = book_candle_dedup_check(&x->dedup, e->u.trade_id, ts);
+            if (dk == BOOK_DEDUP_DUP) {
+                TG_STAT_INC(b->st.dup_trades);
+            } else if (dk == BOOK_DEDUP_UNKNOWN) {
+                TG_STAT_INC(b->st.dedup_unknown);
+                if (!x->dedup_warned++)
+                    bb_log(b, TG_LOG_WARN,
+                           "book %s %s: trade %llu at %lld is older than the dedup window "
+                           "(%u trades): left out of the candles (counted in dedup_unknown)",
+                           x->in->venue, x->in->symbol, (unsigned long long)e->u.trade_id,
+                           (long long)ts, x->dedup.cap);
+            } else if (!own_scale &&
+                       book_candles_trade(&x->candles, ts, px, sz, e->side, on_candle_closed, b)) {
                 TG_STAT_INC(b->st.late_trades);
+            }
+            if (x->candles.rev_dirty)
+                set_due(b, x->msg_mono); /* revised closed candles: emitted by the timers */
             for (uint32_t k = 0, nd = x->candles.dirty & ~was_dirty; nd; k++, nd >>= 1)
                 if (nd & 1)
                     x->forming_since[k] = x->msg_mono;
@@ -741,6 +773,10 @@ static void run_timers(book_builder_t *b, int64_t now, int64_t now_real, bool fo
             int64_t t = x->clk_exch + (now_real - x->clk_recv);
             b->cur = x;
             book_candles_advance(&x->candles, t - b->cfg.candle_grace_ns, on_candle_closed, b);
+        }
+        if (x->candles.rev_dirty) { /* once per round, however many late trades it took */
+            b->cur = x;
+            book_candles_flush_revisions(&x->candles, on_candle_closed, b);
         }
         if (x->pub_dirty) {
             int64_t due = x->last_pub_mono + b->cfg.book_min_gap_ns;

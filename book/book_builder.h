@@ -8,8 +8,9 @@
  *    the offline replay, tests and benchmarks; sinks may then be callbacks instead of rings.
  *
  * What it publishes (docs/book.md):
- *  - BOOK_OUT_TRADE for each trade; BOOK_OUT_CANDLE when a candle closes (closed = 1) and,
- *    rate-limited, the forming candle (closed = 0);
+ *  - BOOK_OUT_TRADE for each trade; BOOK_OUT_CANDLE when a candle closes (closed = 1), again
+ *    (closed = 1, revision > 0) when late trades revise a bar a clock closed, and,
+ *    rate-limited, the forming candle (closed = 0); candles count each trade key once;
  *  - BOOK_OUT_BOOK once per exchange message at most (never per level): on change (rate-limited
  *    per instrument by book_min_gap_ns; the latest state is always published once the gap has
  *    passed), at book_interval_ns, and at once on every state change;
@@ -75,20 +76,22 @@ typedef struct book_builder_cfg {
     book_sink_cfg_t sinks[BOOK_BUILDER_SINKS_MAX];
     uint32_t n_sinks;
     book_candle_cfg_t candles;
-    uint32_t top_n;             /* levels per side in BOOK records, 1..BOOK_OUT_DEPTH_MAX (10) */
-    int64_t book_min_gap_ns;    /* on-change snapshots at most this often per instrument (10 ms);
-                                   0: every change at once (the gateway's default) */
-    int64_t book_interval_ns;   /* periodic snapshots per instrument (1 s); 0: off */
-    int64_t forming_min_gap_ns; /* forming candle updates per instrument and interval (250 ms);
-                                   0: once per drain round in which a trade changed it */
-    int64_t spin_ns;            /* thread mode: busy-poll this long after the last event before
-                                   sleeping on the waiter (10 us); trades CPU for wake-ups */
-    int64_t candle_grace_ns;    /* book events and the wall clock close candles only once they
-                                   are this far past the end (2 s); trades close at once */
-    uint32_t batch;             /* max events taken from one ring per round (256) */
-    bool measure_latency;       /* receive (ts_mono) -> applied histogram (thread mode; true) */
-    bool wall_clock_candles;    /* close candles on the wall clock tick too (thread mode; true) */
-    tg_log_fn log; /* cold path; may be NULL */
+    uint32_t top_n;               /* levels per side in BOOK records, 1..BOOK_OUT_DEPTH_MAX (10) */
+    int64_t book_min_gap_ns;      /* on-change snapshots at most this often per instrument (10 ms);
+                                     0: every change at once (the gateway's default) */
+    int64_t book_interval_ns;     /* periodic snapshots per instrument (1 s); 0: off */
+    int64_t forming_min_gap_ns;   /* forming candle updates per instrument and interval (250 ms);
+                                     0: once per drain round in which a trade changed it */
+    int64_t spin_ns;              /* thread mode: busy-poll this long after the last event before
+                                     sleeping on the waiter (10 us); trades CPU for wake-ups */
+    int64_t candle_grace_ns;      /* book events and the wall clock close candles only once they
+                                     are this far past the end (2 s); trades close at once */
+    uint32_t candle_dedup_window; /* trade keys remembered per instrument so candles count a
+                                     re-delivered trade once (1024; 24 B each); 0: off */
+    uint32_t batch;               /* max events taken from one ring per round (256) */
+    bool measure_latency;         /* receive (ts_mono) -> applied histogram (thread mode; true) */
+    bool wall_clock_candles;      /* close candles on the wall clock tick too (thread mode; true) */
+    tg_log_fn log;                /* cold path; may be NULL */
     void *lctx;
 } book_builder_cfg_t;
 
@@ -106,7 +109,10 @@ typedef struct book_builder_stats {
     tg_stat_t crossed;                                      /* crossed books after a message */
     tg_stat_t resyncs;                                      /* resync requests sent to feeds */
     tg_stat_t snapshots;                                    /* books made valid by a snapshot */
-    tg_stat_t late_trades;                                  /* trades after their candle closed */
+    tg_stat_t late_trades;      /* trades after their candle closed, into the current one */
+    tg_stat_t dup_trades;       /* re-delivered trades (key seen): not counted in candles */
+    tg_stat_t dedup_unknown;    /* trades too old for the dedup window: not in candles */
+    tg_stat_t candle_revisions; /* closed candles emitted again, revised by late trades */
     tg_stat_t books_out, trades_out, candles_closed, candles_forming; /* records produced */
     tg_stat_t books_unchanged; /* on-change snapshot skipped: top-N same */
     tg_stat_t rescales;        /* books moved to larger scales (exactly) */

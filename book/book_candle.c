@@ -92,7 +92,48 @@ static void iv_reset(book_candle_iv_t *v)
     v->c.interval_ns = iv;
 }
 
-void book_candles_advance(book_candles_t *cs, int64_t t, book_candle_emit_fn emit, void *ctx)
+/* Emit interval i's done bar (a revision, or a late bar's first close) if it is pending. */
+static void emit_done(book_candles_t *cs, uint32_t i, book_candle_emit_fn emit, void *ctx)
+{
+    if (!(cs->rev_dirty & (1u << i)))
+        return;
+    book_out_candle_t *d = &cs->iv[i].done;
+    d->vwap = book_candle_vwap(d->notional, d->volume);
+    d->closed = 1;
+    if (emit)
+        emit(ctx, d);
+    d->revision++;
+    cs->rev_dirty &= ~(1u << i);
+}
+
+void book_candles_flush_revisions(book_candles_t *cs, book_candle_emit_fn emit, void *ctx)
+{
+    for (uint32_t i = 0; cs->rev_dirty && i < cs->n; i++)
+        emit_done(cs, i, emit, ctx);
+}
+
+/* Close interval i's forming candle: emit it (after a pending revision of the bar before)
+ * and keep it as the bar late trades may revise. */
+static void iv_close(book_candles_t *cs, uint32_t i, bool by_clock, book_candle_emit_fn emit,
+                     void *ctx)
+{
+    book_candle_iv_t *v = &cs->iv[i];
+    emit_done(cs, i, emit, ctx);
+    v->c.vwap = book_candle_vwap(v->c.notional, v->c.volume);
+    v->c.closed = 1;
+    v->c.revision = 0;
+    v->closed_start = v->c.start_ns;
+    if (emit)
+        emit(ctx, &v->c);
+    v->done = v->c;
+    v->done.revision = 1;
+    v->done_by_clock = by_clock;
+    iv_reset(v);
+    cs->dirty |= 1u << i;
+}
+
+static void advance(book_candles_t *cs, int64_t t, bool by_clock, book_candle_emit_fn emit,
+                    void *ctx)
 {
     if (t <= cs->clock)
         return;
@@ -103,16 +144,14 @@ void book_candles_advance(book_candles_t *cs, int64_t t, book_candle_emit_fn emi
         if (b <= v->cur_start)
             continue;
         v->cur_start = b;
-        if (v->c.trades && v->c.start_ns + v->c.interval_ns <= t) {
-            v->c.vwap = book_candle_vwap(v->c.notional, v->c.volume);
-            v->c.closed = 1;
-            v->closed_start = v->c.start_ns;
-            if (emit)
-                emit(ctx, &v->c);
-            iv_reset(v);
-            cs->dirty |= 1u << i;
-        }
+        if (v->c.trades && v->c.start_ns + v->c.interval_ns <= t)
+            iv_close(cs, i, by_clock, emit, ctx);
     }
+}
+
+void book_candles_advance(book_candles_t *cs, int64_t t, book_candle_emit_fn emit, void *ctx)
+{
+    advance(cs, t, true, emit, ctx);
 }
 
 static int64_t sat_add(int64_t a, int64_t b, uint64_t *ovf)
@@ -125,52 +164,88 @@ static int64_t sat_add(int64_t a, int64_t b, uint64_t *ovf)
     return r;
 }
 
+/* Add one trade to candle c (c->trades == 0: it opens c at start). */
+static void add_trade(book_candles_t *cs, book_out_candle_t *c, int64_t start, int64_t ts,
+                      int64_t price, int64_t size, int side)
+{
+    if (!c->trades) {
+        c->start_ns = start;
+        c->open = c->high = c->low = c->close = price;
+        c->first_ts = c->last_ts = ts;
+    } else {
+        if (price > c->high)
+            c->high = price;
+        if (price < c->low)
+            c->low = price;
+        if (ts >= c->last_ts) {
+            c->close = price;
+            c->last_ts = ts;
+        }
+    }
+    c->trades++;
+    c->volume = sat_add(c->volume, size, &cs->overflow);
+    if (side == TG_SIDE_BUY)
+        c->buy_volume = sat_add(c->buy_volume, size, &cs->overflow);
+    else if (side == TG_SIDE_SELL)
+        c->sell_volume = sat_add(c->sell_volume, size, &cs->overflow);
+    c->notional += (__int128)price * size;
+}
+
 bool book_candles_trade(book_candles_t *cs, int64_t ts, int64_t price, int64_t size, int side,
                         book_candle_emit_fn emit, void *ctx)
 {
-    book_candles_advance(cs, ts, emit, ctx);
-    bool late = false;
-    __int128 n = (__int128)price * size;
+    advance(cs, ts, false, emit, ctx);
+    bool late = false, revised = false;
     for (uint32_t i = 0; i < cs->n; i++) {
         book_candle_iv_t *v = &cs->iv[i];
         book_out_candle_t *c = &v->c;
         int64_t tb = book_candle_bucket(ts, c->interval_ns);
-        if (tb < v->cur_start) {
-            if (!c->trades && tb > v->closed_start) {
-                /* Older than the clock (book messages moved it) but no bar of that time was
-                 * emitted and none is open: the trade opens its own bar, which the next later
-                 * time closes (HTX repeats each symbol's last trade, minutes old, when a book
-                 * had already started: it belongs to its own minute, as tardis has it). */
-                v->cur_start = tb;
-            } else {
-                late = true;
-            }
+        if (c->trades && tb > c->start_ns) {
+            /* the forming bar is an old one opened below (its end passed): a later trade
+             * closes it, as the next later time would */
+            iv_close(cs, i, false, emit, ctx);
+            v->cur_start = book_candle_bucket(cs->clock, c->interval_ns);
         }
-        if (!c->trades) {
-            c->start_ns = v->cur_start;
-            c->open = c->high = c->low = c->close = price;
-            c->first_ts = c->last_ts = ts;
+        if (c->trades && tb == c->start_ns) {
+            add_trade(cs, c, tb, ts, price, size, side);
+        } else if (tb >= v->cur_start) {
+            add_trade(cs, c, v->cur_start, ts, price, size, side);
+        } else if (v->done.trades && tb == v->done.start_ns && v->done_by_clock) {
+            /* its bar was closed by a clock before the trade came: revise it */
+            add_trade(cs, &v->done, tb, ts, price, size, side);
+            cs->rev_dirty |= 1u << i;
+            revised = true;
+            continue;
+        } else if (tb > v->closed_start && !c->trades) {
+            /* Older than the clock (book messages moved it) but no bar of that time was
+             * emitted and none is open: the trade opens its own bar, which the next later
+             * time closes (HTX repeats each symbol's last trade, minutes old, when a book
+             * had already started: it belongs to its own minute, as tardis has it). */
+            v->cur_start = tb;
+            add_trade(cs, c, tb, ts, price, size, side);
+        } else if (tb > v->closed_start && c->start_ns > tb) {
+            /* the clock passed this bucket with no trade (a reconnect) and a newer bar forms:
+             * the trade is the first of a late bar, closed at once, that the bucket's next
+             * late trades revise */
+            emit_done(cs, i, emit, ctx);
+            memset(&v->done, 0, sizeof(v->done));
+            v->done.interval_ns = c->interval_ns;
+            add_trade(cs, &v->done, tb, ts, price, size, side);
+            v->closed_start = tb;
+            v->done_by_clock = 1;
+            cs->rev_dirty |= 1u << i;
+            revised = true;
+            continue;
         } else {
-            if (price > c->high)
-                c->high = price;
-            if (price < c->low)
-                c->low = price;
-            if (ts >= c->last_ts) {
-                c->close = price;
-                c->last_ts = ts;
-            }
+            late = true;
+            add_trade(cs, c, v->cur_start, ts, price, size, side);
         }
-        c->trades++;
-        c->volume = sat_add(c->volume, size, &cs->overflow);
-        if (side == TG_SIDE_BUY)
-            c->buy_volume = sat_add(c->buy_volume, size, &cs->overflow);
-        else if (side == TG_SIDE_SELL)
-            c->sell_volume = sat_add(c->sell_volume, size, &cs->overflow);
-        c->notional += n;
         cs->dirty |= 1u << i;
     }
     if (late)
         cs->late++;
+    if (revised)
+        cs->revised++;
     return late;
 }
 
@@ -212,9 +287,112 @@ int book_candles_rescale(book_candles_t *cs, int px_up, int sz_up)
     book_candles_t t = *cs; /* all or nothing */
     for (uint32_t i = 0; i < t.n; i++) {
         int rc = book_candle_rescale(&t.iv[i].c, px_up, sz_up);
+        if (rc == 0 && t.iv[i].done.trades)
+            rc = book_candle_rescale(&t.iv[i].done, px_up, sz_up);
         if (rc < 0)
             return rc;
     }
     *cs = t;
     return 0;
+}
+
+/* ---- dedup window -------------------------------------------------------------------- */
+
+static uint64_t key_hash(uint64_t id, int64_t ts)
+{
+    uint64_t x = id ^ ((uint64_t)ts * 0x9e3779b97f4a7c15ull); /* splitmix64 finaliser */
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+int book_candle_dedup_init(book_candle_dedup_t *d, uint32_t window)
+{
+    memset(d, 0, sizeof(*d));
+    d->evicted_ts_max = INT64_MIN;
+    if (!window)
+        return 0;
+    uint32_t cap = 16;
+    while (cap < window && cap < (1u << 20))
+        cap <<= 1;
+    d->keys = calloc(cap, sizeof(*d->keys));
+    d->home = calloc(cap, sizeof(*d->home));
+    d->slot = calloc((size_t)cap * 2, sizeof(*d->slot));
+    if (!d->keys || !d->home || !d->slot) {
+        book_candle_dedup_deinit(d);
+        return -ENOMEM;
+    }
+    d->cap = cap;
+    return 0;
+}
+
+void book_candle_dedup_deinit(book_candle_dedup_t *d)
+{
+    free(d->keys);
+    free(d->home);
+    free(d->slot);
+    d->keys = NULL;
+    d->home = NULL;
+    d->slot = NULL;
+    d->cap = d->n = d->head = 0;
+}
+
+/* Remove key index k (its slot found by probing) with backward-shift deletion. */
+static void dedup_remove(book_candle_dedup_t *d, uint32_t k)
+{
+    uint32_t mask = d->cap * 2 - 1;
+    uint32_t i = d->home[k];
+    while (d->slot[i] != k + 1) {
+        if (!d->slot[i])
+            return; /* not indexed: cannot happen */
+        i = (i + 1) & mask;
+    }
+    for (uint32_t j = (i + 1) & mask; d->slot[j]; j = (j + 1) & mask) {
+        uint32_t home = d->home[d->slot[j] - 1];
+        /* move j's entry to the hole i unless its home lies cyclically in (i, j] */
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            d->slot[i] = d->slot[j];
+            i = j;
+        }
+    }
+    d->slot[i] = 0;
+}
+
+int book_candle_dedup_check(book_candle_dedup_t *d, uint64_t trade_id, int64_t ts)
+{
+    if (!trade_id || !d->cap)
+        return BOOK_DEDUP_NOKEY;
+    uint32_t mask = d->cap * 2 - 1;
+    uint32_t h = (uint32_t)key_hash(trade_id, ts) & mask, i = h;
+    for (; d->slot[i]; i = (i + 1) & mask) {
+        const book_candle_key_t *k = &d->keys[d->slot[i] - 1];
+        if (k->id == trade_id && k->ts == ts)
+            return BOOK_DEDUP_DUP;
+    }
+    /* Not in the window. A key seen before has an id <= id_max and, if it left the window,
+     * a ts <= evicted_ts_max: a trade failing both may be one we no longer remember. */
+    if (ts <= d->evicted_ts_max && trade_id <= d->id_max)
+        return BOOK_DEDUP_UNKNOWN;
+    if (trade_id > d->id_max)
+        d->id_max = trade_id;
+    uint32_t at = d->head;
+    if (d->n == d->cap) { /* evict the oldest (at head), then re-probe: slots moved */
+        if (d->keys[at].ts > d->evicted_ts_max)
+            d->evicted_ts_max = d->keys[at].ts;
+        dedup_remove(d, at);
+        i = h;
+        while (d->slot[i])
+            i = (i + 1) & mask;
+    } else {
+        d->n++;
+    }
+    d->keys[at].id = trade_id;
+    d->keys[at].ts = ts;
+    d->home[at] = h;
+    d->slot[i] = at + 1;
+    d->head = (at + 1) & (d->cap - 1);
+    return BOOK_DEDUP_NEW;
 }

@@ -8,13 +8,22 @@
  * - Closing: a candle closes as soon as the instrument's exchange clock reaches its end. The
  *   clock is advanced by trades (at once) and by the builder with other events' exchange times
  *   and its wall-clock tick (minus a grace period, so trades that trail the book stream by a
- *   little are not made late). Closed candles are final.
+ *   little are not made late). Closed candles are final, except the revisions below.
  * - Empty intervals produce no candle (no rows), like tardis computeTradeBars and Coinbase
  *   candles; a consumer forward-fills from the previous close if it wants flat bars.
- * - A trade whose bucket is older than the current bucket (its candle closed already) is
- *   "late": it is counted and applied to the current candle (like tardis), where it updates
- *   high/low/volume/vwap/count but not close (close = last trade not older than the newest
- *   trade of the candle, tardis' rule; the same holds for out-of-order trades inside a bucket).
+ * - A trade whose bucket is older than the current bucket (its candle closed already):
+ *   . its bar is the interval's last closed bar and that bar was closed by a clock (book time
+ *     or the wall clock, not by a later trade): the bar is revised (the trade added) and
+ *     emitted again, closed, with revision + 1 (book_candles_flush_revisions());
+ *   . no bar of its bucket was emitted (the clock passed it empty): it opens that bar, forming
+ *     when nothing else forms (a venue repeating an old trade on subscribe), else closed at
+ *     once as a late bar that later trades of the bucket revise (a backfill after a gap);
+ *   . otherwise it is "late": counted and applied to the current candle (like tardis), where
+ *     it updates high/low/volume/vwap/count but not close (close = last trade not older than
+ *     the newest trade of the candle, tardis' rule; the same for out-of-order trades inside a
+ *     bucket).
+ * - Re-delivered trades (a reconnect, a backfill overlapping what was received) must be kept
+ *   out by the caller with a book_candle_dedup_t on the trade's unique key (PostgreSQL's).
  * - vwap = notional / volume, notional = sum(price * size) kept exactly in __int128, the
  *   quotient at px_scale rounded half away from zero.
  *
@@ -47,18 +56,24 @@ int book_candle_parse_interval(const char *s, int64_t *ns);
 /** One interval's forming candle (c.trades == 0: nothing formed yet). */
 typedef struct book_candle_iv {
     book_out_candle_t c;
-    int64_t cur_start;    /* bucket of the exchange clock */
-    int64_t closed_start; /* start of the last candle emitted as closed (INT64_MIN: none) */
+    /* the last closed bar (done.trades == 0: none), its next revision number in
+       done.revision; kept so that late trades can revise it */
+    book_out_candle_t done;
+    int64_t cur_start;     /* bucket of the exchange clock */
+    int64_t closed_start;  /* start of the last candle emitted as closed (INT64_MIN: none) */
+    uint8_t done_by_clock; /* done was closed by a clock (revisable), not by a later trade */
 } book_candle_iv_t;
 
 /** All candles of one instrument.  Thread: book. */
 typedef struct book_candles {
     book_candle_iv_t iv[BOOK_CANDLE_IV_MAX];
     uint32_t n;
-    int64_t clock;     /* exchange clock: newest time seen (INT64_MIN before any) */
-    uint64_t late;     /* trades late in at least one interval */
-    uint64_t overflow; /* volume/notional saturations (should never happen) */
-    uint32_t dirty;    /* bit i: forming candle i changed since book_candles_take_dirty() */
+    int64_t clock;      /* exchange clock: newest time seen (INT64_MIN before any) */
+    uint64_t late;      /* trades late in at least one interval */
+    uint64_t revised;   /* trades that revised (or opened) a bar the clock had closed */
+    uint64_t overflow;  /* volume/notional saturations (should never happen) */
+    uint32_t dirty;     /* bit i: forming candle i changed since book_candles_take_dirty() */
+    uint32_t rev_dirty; /* bit i: iv[i].done awaits emission (book_candles_flush_revisions) */
 } book_candles_t;
 
 /** Called for each candle that closes (closed = 1), borrowed for the call only. */
@@ -82,6 +97,13 @@ void book_candles_advance(book_candles_t *cs, int64_t t, book_candle_emit_fn emi
 bool book_candles_trade(book_candles_t *cs, int64_t ts, int64_t price, int64_t size, int side,
                         book_candle_emit_fn emit, void *ctx);
 
+/**
+ * Emit every closed bar that late trades revised (or opened) since the last call, closed = 1
+ * with its revision number, and clear rev_dirty. Closing a newer bar emits a pending revision
+ * first, so per interval the records stay in bar order. Thread: book. No allocation.
+ */
+void book_candles_flush_revisions(book_candles_t *cs, book_candle_emit_fn emit, void *ctx);
+
 /** Copy forming candle i (closed = 0, vwap filled). @return false if it has no trade.
  *  Thread: book. */
 bool book_candles_forming(const book_candles_t *cs, uint32_t i, book_out_candle_t *out);
@@ -97,6 +119,45 @@ int book_candles_rescale(book_candles_t *cs, int px_up, int sz_up);
 int book_candle_rescale(book_out_candle_t *c, int px_up, int sz_up);
 
 int64_t book_candle_vwap(__int128 notional, int64_t volume);
+
+/**
+ * Recent unique trade keys of one instrument, (trade_id, exchange time): the natural key of
+ * PostgreSQL's trades table (docs/schema.md), so candles count a trade exactly when the table
+ * stores it. Bounded: the last `window` keys (FIFO), an open-addressing index over them.
+ * A trade newer than every key that left the window, or with an id above every id seen, is
+ * decided exactly; any other may be a re-delivery we no longer remember (BOOK_DEDUP_UNKNOWN:
+ * with ids that grow per instrument, only a trade re-delivered from beyond the window).
+ * trade_id 0 means "the venue gives no id" (Kraken): never keyed (BOOK_DEDUP_NOKEY).
+ * Thread: book (owner).
+ */
+typedef struct book_candle_key {
+    uint64_t id;
+    int64_t ts;
+} book_candle_key_t;
+
+typedef struct book_candle_dedup {
+    book_candle_key_t *keys; /* ring of the last `cap` keys, oldest at head once full */
+    uint32_t *home;          /* home slot of each key (its hash), for removals */
+    uint32_t *slot;          /* 2 * cap slots: 1 + index into keys, 0 empty */
+    uint32_t cap, n, head;
+    int64_t evicted_ts_max; /* newest ts that left the window (INT64_MIN: none) */
+    uint64_t id_max;        /* largest id ever keyed (a larger one is new for sure) */
+} book_candle_dedup_t;
+
+enum { BOOK_DEDUP_NEW = 0, BOOK_DEDUP_DUP = 1, BOOK_DEDUP_UNKNOWN = 2, BOOK_DEDUP_NOKEY = 3 };
+
+#define BOOK_CANDLE_DEDUP_DEFAULT 1024
+
+/** Allocate a window of `window` keys (28 bytes each) (rounded up to a power of two, 16 .. 2^20; 0:
+ * off, every trade BOOK_DEDUP_NOKEY). @return 0 or -ENOMEM (d left off).  Thread: book. */
+int book_candle_dedup_init(book_candle_dedup_t *d, uint32_t window);
+
+/** Free the window; safe on a zeroed or already freed d.  Thread: book. */
+void book_candle_dedup_deinit(book_candle_dedup_t *d);
+
+/** Look the key up and remember it when new. @return BOOK_DEDUP_*. Thread: book. No
+ *  allocation, O(1) expected. */
+int book_candle_dedup_check(book_candle_dedup_t *d, uint64_t trade_id, int64_t ts);
 
 /** floor(ts / iv) * iv for any sign of ts.  Thread: any. */
 int64_t book_candle_bucket(int64_t ts, int64_t iv);

@@ -60,7 +60,9 @@ typedef struct book_out_candle {
     int64_t vwap;              /* px_scale, rounded half away from zero; 0 if no trades */
     int64_t first_ts, last_ts; /* exchange times of the first and last trade */
     uint32_t trades;
-    uint8_t closed; /* 1: final (PostgreSQL); 0: forming (Redis) */
+    uint8_t closed;    /* 1: final (PostgreSQL); 0: forming (Redis) */
+    uint16_t revision; /* closed only: 0 first close; n > 0: the n-th revision of a bar closed
+                          early by a clock, with its late trades added (docs/book.md) */
 } book_out_candle_t;
 
 typedef struct book_out_gap {

@@ -15,7 +15,7 @@
 
 #include "tg_event.h"
 
-#define TG_INSTR_MAX      4096
+#define TG_INSTR_MAX      65536 /* per process; arrays indexed by id are calloc'd (untouched pages cost nothing) */
 #define TG_VENUE_MAX      32
 #define TG_SYMBOL_MAX     48 /* bytes incl. NUL */
 #define TG_VENUE_NAME_MAX 24

@@ -44,6 +44,7 @@
  * once per process) there is no cap and an idle consumer does not wake at all.
  */
 #include "tg_ring.h"
+#include "tg_clock.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -116,6 +117,22 @@ void tg_ring_set_waiter(tg_ring_t *r, tg_waiter_t *w)
 {
     if (r)
         r->waiter = w;
+}
+
+bool tg_ring_spin(const tg_ring_t *r, int64_t spin_ns)
+{
+    if (spin_ns <= 0)
+        return false;
+    int64_t t0 = tg_clock_mono_ns();
+    do {
+        if (tg_ring_count(r))
+            return true;
+#if defined(__x86_64__) || defined(__i386__)
+        for (int i = 0; i < 16; i++)
+            __builtin_ia32_pause();
+#endif
+    } while (tg_clock_mono_ns() - t0 < spin_ns);
+    return false;
 }
 
 static long ring_futex(_Atomic uint32_t *addr, int op, uint32_t val, const struct timespec *ts)

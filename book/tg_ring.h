@@ -36,6 +36,12 @@ void tg_ring_destroy(tg_ring_t **r);
  *  when it sleeps. One waiter may serve many rings of the same consumer.  Thread: any (setup). */
 void tg_ring_set_waiter(tg_ring_t *r, tg_waiter_t *w);
 
+/** Busy-poll r for up to spin_ns (a pause between looks) before the consumer sleeps: a futex
+ *  sleep/wake pair costs a membarrier, two syscalls and the scheduler's wake-up latency
+ *  (docs/latency.md). @return true as soon as a record is there; false after spin_ns (at
+ *  once when spin_ns <= 0).  Thread: the consumer. */
+bool tg_ring_spin(const tg_ring_t *r, int64_t spin_ns);
+
 /* Hot path (static inline in tg_ring_impl.h):
  *
  *  bool     tg_ring_spsc_push(tg_ring_t *r, const void *rec);

@@ -17,9 +17,14 @@
  * jump is a hole of seq - last - 1 messages, reported before the document that showed it.
  * Book and candle documents are full snapshots, so their holes recover at once; a book hole
  * shown by a gap document (no levels) re-reads the book key at once; trade holes are lost
- * trades (recovered = 0). A lost connection: DISCONNECTED, reconnect with jittered backoff
- * (a timerfd in the client's epoll set), then the same join, whose key reads report what the
- * outage cost (hole.disconnected = 1).
+ * trades (recovered = 0) unless the channel's Redis Stream holds them: stream_fill() XRANGEs
+ * the missing numbers, reports the hole with `filled`, and the entries are delivered one per
+ * step (from_key = 2) before the document that showed the hole is applied again (its frame or
+ * key reply is kept). A lost connection: DISCONNECTED, reconnect with jittered backoff (a
+ * timerfd in the client's epoll set), then the same join, whose key reads report what the
+ * outage cost (hole.disconnected = 1); SCAN and GET run again 1 s and 3 s later, because a
+ * restarted Redis gets its keys back only when the publisher has reconnected. The connection
+ * and join commands are in tg_client_join.c, the shared state in tg_client_priv.h.
  *
  * Events are queued (a small ring) because one document can yield several (EPOCH, HOLE, BOOK);
  * the parser only runs when the queue is empty, so pointers into the read buffer stay valid
@@ -41,73 +46,18 @@
 #include <hiredis/hiredis.h>
 
 #include "client/tg_client_int.h"
+#include "client/tg_client_shm.h"
 
-#define TGC_SUBS_MAX 64
-#define TGC_EVQ      16 /* power of two */
+#include "client/tg_client_priv.h"
 
-typedef struct tgc_sub {
-    char venue[64], symbol[64], interval[16];
-    unsigned kinds;
-    bool pattern;
-} tgc_sub_t;
-
-typedef struct tgc_chan {
-    char name[TGC_NAME_MAX]; /* channel */
-    char key[TGC_NAME_MAX];  /* snapshot key */
-    char venue[64], symbol[64];
-    tg_client_chan_kind_t kind;
-    uint64_t last, epoch; /* highest number applied, its epoch */
-    uint64_t book_seq;    /* number of the document the held levels came from */
-    bool joined;          /* has a baseline */
-    bool pending;         /* a hole left the state incomplete: RECOVERED follows */
-    tg_client_book_t book;
-    tg_client_candle_t candle;
-} tgc_chan_t;
-
-typedef enum { ST_IDLE, ST_JOINING, ST_UP, ST_DOWN } tgc_state_t;
-
-struct tg_client {
-    tg_client_cfg_t cfg;
-    char *url, *prefix;
-    tgc_url_t u;
-    tgc_sub_t subs[TGC_SUBS_MAX];
-    int n_subs;
-
-    tgc_chan_t **chans; /* max_channels */
-    uint32_t n_chans;
-    uint32_t *hash; /* index + 1; 0 empty; open addressing */
-    uint32_t hash_mask;
-
-    redisContext *sub, *cmd;
-    int epfd, tfd;
-    tgc_state_t state;
-    int backoff_ms;
-    char *buf;
-    size_t rpos, wpos;
-
-    /* join in progress: channels whose key replies are to be applied */
-    uint32_t join_i, join_n;
-    redisReply **join_replies;
-    bool join_after_loss;
-    redisReply *held_reply; /* reply an event points into (freed on the next call) */
-
-    tg_client_event_t q[TGC_EVQ];
-    unsigned q_head, q_tail;
-    tgc_doc_t doc;
-    uint64_t epoch_seen; /* publisher epoch of the last document applied */
-    tg_client_counters_t ctr;
-    char errstr[256];
-    char why[256];
-};
-
-static int64_t now_ms(void)
+int64_t tgc__now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void set_err(tg_client_t *c, const char *what, const char *detail)
+void tgc__set_err(tg_client_t *c, const char *what, const char *detail)
 {
     snprintf(c->errstr, sizeof(c->errstr), "%s%s%s", what, detail ? ": " : "",
              detail ? detail : "");
@@ -153,6 +103,17 @@ int tg_client_create(tg_client_t **out, const tg_client_cfg_t *cfg)
     if (!name_ok(prefix, false) || strchr(prefix, '.') || cfg->read_buffer < 4096 ||
         cfg->max_channels == 0 || cfg->max_channels > (1u << 24))
         return -EINVAL;
+    if (tgc_shm_url(cfg->url)) { /* shared memory: tg_client_shm.c does the work */
+        tg_client_t *c = calloc(1, sizeof(*c));
+        int rc = c ? tgc_shm_create(&c->shm, cfg) : -ENOMEM;
+        if (rc < 0) {
+            free(c);
+            return rc;
+        }
+        c->epfd = c->tfd = -1;
+        *out = c;
+        return 0;
+    }
     tgc_url_t u;
     if (tgc_url_parse(cfg->url, &u))
         return -EINVAL;
@@ -194,7 +155,7 @@ fail:
     return -ENOMEM;
 }
 
-static void join_free(tg_client_t *c)
+void tgc__join_free(tg_client_t *c)
 {
     if (c->join_replies) {
         for (uint32_t i = c->join_i; i < c->join_n; i++)
@@ -216,7 +177,11 @@ static void conn_close(tg_client_t *c)
         redisFree(c->cmd);
         c->cmd = NULL;
     }
-    join_free(c);
+    tgc__join_free(c);
+    if (c->rec_reply) {
+        freeReplyObject(c->rec_reply);
+        c->rec_reply = NULL;
+    }
     c->rpos = c->wpos = 0;
 }
 
@@ -225,6 +190,7 @@ void tg_client_destroy(tg_client_t **pc)
     if (!pc || !*pc)
         return;
     tg_client_t *c = *pc;
+    tgc_shm_destroy(&c->shm);
     conn_close(c);
     if (c->held_reply)
         freeReplyObject(c->held_reply);
@@ -258,6 +224,8 @@ int tg_client_subscribe(tg_client_t *c, const char *venue, const char *symbol, u
     if ((kinds & TG_CLIENT_SUB_CANDLES) &&
         (!interval || !name_ok(interval, true) || strlen(interval) >= 16 || strchr(interval, '.')))
         return -EINVAL;
+    if (c->shm)
+        return tgc_shm_subscribe(c->shm, venue, symbol, kinds);
     tgc_sub_t *s = &c->subs[c->n_subs++];
     snprintf(s->venue, sizeof(s->venue), "%s", venue);
     snprintf(s->symbol, sizeof(s->symbol), "%s", symbol);
@@ -270,16 +238,24 @@ int tg_client_subscribe(tg_client_t *c, const char *venue, const char *symbol, u
 
 int tg_client_fd(const tg_client_t *c)
 {
+    if (c && c->shm)
+        return -EOPNOTSUPP; /* a futex cannot be polled: tg_client_next() sleeps on it */
     return c ? c->epfd : -EINVAL;
 }
 
 const char *tg_client_errstr(const tg_client_t *c)
 {
+    if (c && c->shm)
+        return tgc_shm_errstr(c->shm);
     return c ? c->errstr : "";
 }
 
 void tg_client_counters(const tg_client_t *c, tg_client_counters_t *out)
 {
+    if (c->shm) {
+        tgc_shm_counters(c->shm, out);
+        return;
+    }
     *out = c->ctr;
     out->channels = c->n_chans;
 }
@@ -308,7 +284,7 @@ static tgc_chan_t *chan_find(tg_client_t *c, const char *name, size_t n)
 
 /* Create the state of a channel "{prefix}.{kind}.[{interval}.]{venue}.{symbol}" (allocates:
  * once per channel, never per message). NULL if the name is not one of ours or full. */
-static tgc_chan_t *chan_add(tg_client_t *c, const char *name, size_t n)
+tgc_chan_t *tgc__chan_add(tg_client_t *c, const char *name, size_t n)
 {
     tgc_chan_t *ch = chan_find(c, name, n);
     if (ch)
@@ -353,12 +329,18 @@ static tgc_chan_t *chan_add(tg_client_t *c, const char *name, size_t n)
     ch->kind = k;
     snprintf(ch->venue, sizeof(ch->venue), "%s", venue);
     snprintf(ch->symbol, sizeof(ch->symbol), "%s", symbol);
-    if (k == TG_CLIENT_CH_BOOK)
+    if (k == TG_CLIENT_CH_BOOK) {
         snprintf(ch->key, sizeof(ch->key), "%s:book:%s:%s", c->prefix, venue, symbol);
-    else if (k == TG_CLIENT_CH_TRADES)
+        snprintf(ch->stream, sizeof(ch->stream), "%s:stream:book:%s:%s", c->prefix, venue, symbol);
+    } else if (k == TG_CLIENT_CH_TRADES) {
         snprintf(ch->key, sizeof(ch->key), "%s:trade:%s:%s", c->prefix, venue, symbol);
-    else
+        snprintf(ch->stream, sizeof(ch->stream), "%s:stream:trades:%s:%s", c->prefix, venue,
+                 symbol);
+    } else {
         snprintf(ch->key, sizeof(ch->key), "%s:candle:%s:%s:%s", c->prefix, ivl, venue, symbol);
+        snprintf(ch->stream, sizeof(ch->stream), "%s:stream:candles:%s:%s:%s", c->prefix, ivl,
+                 venue, symbol);
+    }
     c->chans[c->n_chans++] = ch;
     uint32_t h = fnv(ch->name, n) & c->hash_mask;
     while (c->hash[h])
@@ -369,6 +351,8 @@ static tgc_chan_t *chan_add(tg_client_t *c, const char *name, size_t n)
 
 const tg_client_book_t *tg_client_book(tg_client_t *c, const char *venue, const char *symbol)
 {
+    if (c->shm)
+        return tgc_shm_book(c->shm, venue, symbol);
     char name[TGC_NAME_MAX];
     int n = snprintf(name, sizeof(name), "%s.book.%s.%s", c->prefix, venue, symbol);
     if (n <= 0 || n >= (int)sizeof(name))
@@ -412,15 +396,94 @@ static void book_take(tgc_chan_t *ch, const tgc_doc_t *d)
     ch->book_seq = d->seq;
 }
 
-/* The one rule for every document of a channel, from a key or a message. */
-static void chan_apply(tg_client_t *c, tgc_chan_t *ch, const char *js, size_t len, bool from_key,
+_Static_assert(sizeof(tg_client_hole_t) <= sizeof(tg_client_trade_t),
+               "the event union must not grow (ABI 1.x)");
+
+/* Entry [id, [field, value, ...]] of an XRANGE reply: its number (the ID's second part) and
+ * its "doc" value. NULL if it is not one of the publisher's entries. */
+static const redisReply *entry_doc(const redisReply *e, uint64_t *seq)
+{
+    if (!e || e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+        e->element[0]->type != REDIS_REPLY_STRING || e->element[1]->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    const char *dash = strchr(e->element[0]->str, '-');
+    if (!dash)
+        return NULL;
+    *seq = strtoull(dash + 1, NULL, 10);
+    const redisReply *f = e->element[1];
+    for (size_t i = 0; i + 1 < f->elements; i += 2)
+        if (f->element[i]->type == REDIS_REPLY_STRING && strcmp(f->element[i]->str, "doc") == 0 &&
+            f->element[i + 1]->type == REDIS_REPLY_STRING)
+            return f->element[i + 1];
+    return NULL;
+}
+
+/* Queue the HOLE event of `missing` messages between after and d->seq (counted). */
+static tg_client_event_t *hole_push(tg_client_t *c, const tgc_chan_t *ch, const tgc_doc_t *d,
+                                    uint64_t after, uint64_t missing, bool from_key,
+                                    bool after_loss)
+{
+    tg_client_event_t *h = ev_push(c, TG_CLIENT_EV_HOLE, ch);
+    h->seq = d->seq;
+    h->epoch = d->epoch;
+    h->from_key = from_key;
+    h->u.hole.missing = missing;
+    h->u.hole.seq_after = after;
+    h->u.hole.seq_got = d->seq;
+    h->u.hole.disconnected = after_loss;
+    c->ctr.holes++;
+    c->ctr.missing += missing;
+    return h;
+}
+
+/* A trade hole (after, d->seq): XRANGE the channel's stream for the missing numbers (entry IDs
+ * <epoch_ms>-<seq>, docs/redis.md "Streams") and report the hole with how many it holds (a
+ * contiguous run from after + 1). @return true when entries follow: they are delivered one per
+ * step and the document that showed the hole is applied again after them. Allocates (hiredis
+ * reply): recovery only. */
+static bool stream_fill(tg_client_t *c, tgc_chan_t *ch, const tgc_doc_t *d, uint64_t after,
+                        uint64_t missing, bool from_key, bool after_loss)
+{
+    unsigned long long ems = (unsigned long long)(d->epoch / 1000000u);
+    redisReply *r =
+        c->cmd ? redisCommand(c->cmd, "XRANGE %s %llu-%llu %llu-%llu", ch->stream, ems,
+                              (unsigned long long)after + 1, ems, (unsigned long long)d->seq - 1)
+               : NULL;
+    size_t k = 0;
+    uint64_t sq = 0;
+    if (r && r->type == REDIS_REPLY_ARRAY)
+        while (k < r->elements && entry_doc(r->element[k], &sq) && sq == after + 1 + k)
+            k++;
+    tg_client_event_t *h = hole_push(c, ch, d, after, missing, from_key, after_loss);
+    h->u.hole.filled = k;
+    h->u.hole.recovered = k == missing;
+    h->u.hole.source = k ? TG_CLIENT_SRC_STREAM : TG_CLIENT_SRC_NONE;
+    if (k != missing)
+        c->ctr.unrecovered++;
+    ch->hole_seq = d->seq;
+    if (!k) {
+        freeReplyObject(r);
+        return false;
+    }
+    c->rec_reply = r;
+    c->rec_i = 0;
+    c->rec_n = k;
+    c->rec_ch = ch;
+    return true;
+}
+
+/* The one rule for every document of a channel, from a key (from = 1), a message (0) or a
+ * stream entry filling a hole (2). @return true if the document must be applied again (after
+ * the stream entries of its hole). */
+static bool chan_apply(tg_client_t *c, tgc_chan_t *ch, const char *js, size_t len, int from,
                        bool after_loss)
 {
     tgc_doc_t *d = &c->doc;
     const char *why = "";
+    bool from_key = from == 1;
     if (tgc_doc_parse(js, len, d, &why)) {
         ev_bad(c, ch, why, js, len);
-        return;
+        return false;
     }
     bool ok =
         (ch->kind == TG_CLIENT_CH_BOOK && (d->type == TGC_DOC_BOOK || d->type == TGC_DOC_GAP)) ||
@@ -428,9 +491,9 @@ static void chan_apply(tg_client_t *c, tgc_chan_t *ch, const char *js, size_t le
         (ch->kind == TG_CLIENT_CH_CANDLES && d->type == TGC_DOC_CANDLE);
     if (!ok || d->seq == 0) {
         ev_bad(c, ch, "document type does not match its channel", js, len);
-        return;
+        return false;
     }
-    if (from_key)
+    if (from_key && d->seq != ch->hole_seq) /* not counted again when applied again */
         c->ctr.keys++;
     if (!ch->joined && after_loss && c->epoch_seen && d->epoch == c->epoch_seen) {
         /* A channel first seen when re-joining after a lost connection, in the epoch the client
@@ -443,7 +506,8 @@ static void chan_apply(tg_client_t *c, tgc_chan_t *ch, const char *js, size_t le
         ch->last = 0;
     }
     uint64_t missing = 0, after = ch->last;
-    if (ch->joined && d->epoch != ch->epoch) {
+    bool new_epoch = ch->joined && d->epoch != ch->epoch;
+    if (new_epoch) {
         tg_client_event_t *e = ev_push(c, TG_CLIENT_EV_EPOCH, ch);
         e->u.epoch_old = ch->epoch;
         e->epoch = d->epoch;
@@ -455,27 +519,21 @@ static void chan_apply(tg_client_t *c, tgc_chan_t *ch, const char *js, size_t le
     } else if (ch->joined) {
         if (d->seq <= ch->last) {
             c->ctr.skipped++;
-            return;
+            return false;
         }
         missing = d->seq - ch->last - 1;
     }
+    if (missing && !new_epoch && ch->kind == TG_CLIENT_CH_TRADES && from != 2 &&
+        d->seq != ch->hole_seq && stream_fill(c, ch, d, after, missing, from_key, after_loss))
+        return true;
     if (!from_key)
         c->ctr.messages++;
     ch->epoch = c->epoch_seen = d->epoch;
     ch->last = d->seq;
     bool first = !ch->joined;
     ch->joined = true;
-    if (missing) {
-        tg_client_event_t *h = ev_push(c, TG_CLIENT_EV_HOLE, ch);
-        h->seq = d->seq;
-        h->epoch = d->epoch;
-        h->from_key = from_key;
-        h->u.hole.missing = missing;
-        h->u.hole.seq_after = after;
-        h->u.hole.seq_got = d->seq;
-        h->u.hole.disconnected = after_loss;
-        c->ctr.holes++;
-        c->ctr.missing += missing;
+    if (missing && d->seq != ch->hole_seq) { /* else stream_fill() reported it */
+        tg_client_event_t *h = hole_push(c, ch, d, after, missing, from_key, after_loss);
         if (ch->kind == TG_CLIENT_CH_TRADES) {
             c->ctr.unrecovered++;
         } else if (d->type == TGC_DOC_GAP) {
@@ -520,17 +578,18 @@ static void chan_apply(tg_client_t *c, tgc_chan_t *ch, const char *js, size_t le
         e->u.candle = &ch->candle;
         break;
     default:
-        return;
+        return false;
     }
     e->seq = d->seq;
     e->epoch = d->epoch;
-    e->from_key = from_key;
+    e->from_key = from;
     e->doc = js;
     e->doc_len = len;
     if (ch->pending && d->type != TGC_DOC_GAP) {
         ch->pending = false;
         ev_push(c, TG_CLIENT_EV_RECOVERED, ch)->seq = d->seq;
     }
+    return false;
 }
 
 /* GET the book key at once (a hole shown by a gap document). 1: levels restored (or already
@@ -563,260 +622,21 @@ static int book_recover_from_key(tg_client_t *c, tgc_chan_t *ch)
     return rc;
 }
 
-/* ---- connections and the join -------------------------------------------------------------- */
-
-static redisContext *conn_open(tg_client_t *c, int *rc)
-{
-    struct timeval tv = {c->cfg.connect_timeout_ms / 1000,
-                         (c->cfg.connect_timeout_ms % 1000) * 1000};
-    redisContext *r = c->u.path[0] ? redisConnectUnixWithTimeout(c->u.path, tv)
-                                   : redisConnectWithTimeout(c->u.host, c->u.port, tv);
-    if (!r || r->err) {
-        set_err(c, "connect", r ? r->errstr : "out of memory");
-        *rc = r && r->err == REDIS_ERR_IO && errno == ECONNREFUSED ? -ECONNREFUSED
-              : r && r->err == REDIS_ERR_IO && (errno == EAGAIN || errno == ETIMEDOUT) ? -ETIMEDOUT
-                                                                                       : -EIO;
-        redisFree(r);
-        return NULL;
-    }
-    struct timeval ctv = {c->cfg.command_timeout_ms / 1000,
-                          (c->cfg.command_timeout_ms % 1000) * 1000};
-    redisSetTimeout(r, ctv);
-    redisReply *rep = NULL;
-    if (c->u.password[0]) {
-        rep = c->u.user[0] ? redisCommand(r, "AUTH %s %s", c->u.user, c->u.password)
-                           : redisCommand(r, "AUTH %s", c->u.password);
-        if (!rep || rep->type == REDIS_REPLY_ERROR) {
-            set_err(c, "AUTH", rep ? rep->str : r->errstr); /* server text, never the password */
-            *rc = -EACCES;
-            goto fail;
-        }
-        freeReplyObject(rep);
-    }
-    if (c->u.db) {
-        rep = redisCommand(r, "SELECT %d", c->u.db);
-        if (!rep || rep->type == REDIS_REPLY_ERROR) {
-            set_err(c, "SELECT", rep ? rep->str : r->errstr);
-            *rc = -EIO;
-            goto fail;
-        }
-        freeReplyObject(rep);
-    }
-    return r;
-fail:
-    freeReplyObject(rep);
-    redisFree(r);
-    return NULL;
-}
-
-/* Write all of buf to the (non-blocking) sub socket within the command timeout. */
-static int sub_write(tg_client_t *c, const char *buf, size_t n)
-{
-    int64_t deadline = now_ms() + c->cfg.command_timeout_ms;
-    while (n) {
-        ssize_t w = write(c->sub->fd, buf, n);
-        if (w > 0) {
-            buf += w;
-            n -= (size_t)w;
-            continue;
-        }
-        if (w < 0 && errno != EAGAIN && errno != EINTR)
-            return -EIO;
-        int left = (int)(deadline - now_ms());
-        if (left <= 0)
-            return -ETIMEDOUT;
-        struct pollfd pf = {c->sub->fd, POLLOUT, 0};
-        poll(&pf, 1, left);
-    }
-    return 0;
-}
-
-/* Read more bytes into the buffer (compacting first). >0 read, 0 EAGAIN, <0 closed/error. */
-static int sub_read(tg_client_t *c)
-{
-    if (c->rpos > 0 && (c->rpos == c->wpos || c->rpos > c->cfg.read_buffer / 2)) {
-        memmove(c->buf, c->buf + c->rpos, c->wpos - c->rpos);
-        c->wpos -= c->rpos;
-        c->rpos = 0;
-    }
-    if (c->wpos == c->cfg.read_buffer) {
-        set_err(c, "a message is larger than read_buffer", NULL);
-        return -EMSGSIZE;
-    }
-    ssize_t r = read(c->sub->fd, c->buf + c->wpos, c->cfg.read_buffer - c->wpos);
-    if (r > 0) {
-        c->wpos += (size_t)r;
-        c->ctr.bytes += (uint64_t)r;
-        return 1;
-    }
-    if (r < 0 && (errno == EAGAIN || errno == EINTR))
-        return 0;
-    set_err(c, r == 0 ? "connection closed by the server" : "read",
-            r == 0 ? NULL : strerror(errno));
-    return -EIO;
-}
-
-static const char *kind_word(unsigned k)
-{
-    return k == TG_CLIENT_SUB_BOOK ? "book" : k == TG_CLIENT_SUB_TRADES ? "trades" : "candles";
-}
-
-/* Subscribe everything; wait for every confirmation, leaving messages in the buffer. */
-static int join_subscribe(tg_client_t *c)
-{
-    char cmd[512], name[TGC_NAME_MAX];
-    int expect = 0;
-    for (int i = 0; i < c->n_subs; i++) {
-        const tgc_sub_t *s = &c->subs[i];
-        for (unsigned k = 1; k <= TG_CLIENT_SUB_CANDLES; k <<= 1) {
-            if (!(s->kinds & k))
-                continue;
-            if (k == TG_CLIENT_SUB_CANDLES)
-                snprintf(name, sizeof(name), "%s.candles.%s.%s.%s", c->prefix, s->interval,
-                         s->venue, s->symbol);
-            else
-                snprintf(name, sizeof(name), "%s.%s.%s.%s", c->prefix, kind_word(k), s->venue,
-                         s->symbol);
-            if (!s->pattern && !chan_add(c, name, strlen(name))) {
-                set_err(c, "too many channels", NULL);
-                return -ENOSPC;
-            }
-            size_t n =
-                tgc_resp_cmd(cmd, sizeof(cmd), s->pattern ? "PSUBSCRIBE" : "SUBSCRIBE", name);
-            int rc = sub_write(c, cmd, n);
-            if (rc)
-                return rc;
-            expect++;
-        }
-    }
-    int64_t deadline = now_ms() + c->cfg.command_timeout_ms;
-    size_t scan = c->rpos;
-    while (expect > 0) {
-        tgc_frame_t f;
-        long k = tgc_resp_frame(c->buf + scan, c->wpos - scan, &f);
-        if (k < 0 || (k > 0 && f.n < 0)) {
-            set_err(c, "SUBSCRIBE refused", k > 0 ? f.s[0] : "bad reply");
-            return -EIO;
-        }
-        if (k > 0) {
-            if (tgc_frame_is(&f, 0, "subscribe") || tgc_frame_is(&f, 0, "psubscribe"))
-                expect--;
-            scan += (size_t)k;
-            continue;
-        }
-        size_t keep = scan - c->rpos;
-        int rc = sub_read(c);
-        scan = c->rpos + keep;
-        if (rc < 0)
-            return rc;
-        if (rc == 0) {
-            int left = (int)(deadline - now_ms());
-            if (left <= 0) {
-                set_err(c, "SUBSCRIBE", "no confirmation in time");
-                return -ETIMEDOUT;
-            }
-            struct pollfd pf = {c->sub->fd, POLLIN, 0};
-            poll(&pf, 1, left);
-        }
-    }
-    return 0;
-}
-
-/* SCAN the keys of pattern subscriptions; creates the channels they mirror. */
-static int join_scan(tg_client_t *c)
-{
-    char pat[TGC_NAME_MAX], ch[TGC_NAME_MAX];
-    for (int i = 0; i < c->n_subs; i++) {
-        const tgc_sub_t *s = &c->subs[i];
-        if (!s->pattern)
-            continue;
-        for (unsigned k = 1; k <= TG_CLIENT_SUB_CANDLES; k <<= 1) {
-            if (!(s->kinds & k))
-                continue;
-            if (k == TG_CLIENT_SUB_CANDLES)
-                snprintf(pat, sizeof(pat), "%s:candle:%s:%s:%s", c->prefix, s->interval, s->venue,
-                         s->symbol);
-            else
-                snprintf(pat, sizeof(pat), "%s:%s:%s:%s", c->prefix,
-                         k == TG_CLIENT_SUB_BOOK ? "book" : "trade", s->venue, s->symbol);
-            char cursor[32] = "0";
-            do {
-                redisReply *r = redisCommand(c->cmd, "SCAN %s MATCH %s COUNT 1000", cursor, pat);
-                if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-                    set_err(c, "SCAN", r && r->type == REDIS_REPLY_ERROR ? r->str : c->cmd->errstr);
-                    freeReplyObject(r);
-                    return -EIO;
-                }
-                snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-                for (size_t j = 0; j < r->element[1]->elements; j++) {
-                    const char *key = r->element[1]->element[j]->str;
-                    /* key {p}:{kind}:... -> channel {p}.{kind}s?.... (':' -> '.') */
-                    const char *rest = key + strlen(c->prefix) + 1;
-                    const char *colon = strchr(rest, ':');
-                    if (!colon)
-                        continue;
-                    size_t kl = (size_t)(colon - rest);
-                    const char *kw = kl == 4 && !memcmp(rest, "book", 4)     ? "book"
-                                     : kl == 5 && !memcmp(rest, "trade", 5)  ? "trades"
-                                     : kl == 6 && !memcmp(rest, "candle", 6) ? "candles"
-                                                                             : NULL;
-                    if (!kw)
-                        continue;
-                    int n = snprintf(ch, sizeof(ch), "%s.%s.%s", c->prefix, kw, colon + 1);
-                    if (n <= 0 || n >= (int)sizeof(ch))
-                        continue;
-                    for (char *p = ch + strlen(c->prefix) + strlen(kw) + 2; *p; p++)
-                        if (*p == ':')
-                            *p = '.';
-                    chan_add(c, ch, (size_t)n);
-                }
-                freeReplyObject(r);
-            } while (strcmp(cursor, "0") != 0);
-        }
-    }
-    return 0;
-}
-
-/* Pipeline a GET of every channel's key; the replies are applied one by one from next(). */
-static int join_get(tg_client_t *c)
-{
-    join_free(c);
-    if (!c->n_chans)
-        return 0;
-    c->join_replies = calloc(c->n_chans, sizeof(*c->join_replies));
-    if (!c->join_replies)
-        return -ENOMEM;
-    for (uint32_t i = 0; i < c->n_chans; i++)
-        redisAppendCommand(c->cmd, "GET %s", c->chans[i]->key);
-    for (uint32_t i = 0; i < c->n_chans; i++) {
-        redisReply *r = NULL;
-        if (redisGetReply(c->cmd, (void **)&r) != REDIS_OK || !r) {
-            set_err(c, "GET", c->cmd->errstr);
-            c->join_n = i;
-            return -EIO;
-        }
-        c->join_replies[i] = r;
-    }
-    c->join_n = c->n_chans;
-    c->join_i = 0;
-    return 0;
-}
-
 static int connect_all(tg_client_t *c)
 {
     int rc = 0;
     conn_close(c);
-    c->sub = conn_open(c, &rc);
+    c->sub = tgc__conn_open(c, &rc);
     if (!c->sub)
         return rc;
-    c->cmd = conn_open(c, &rc);
+    c->cmd = tgc__conn_open(c, &rc);
     if (!c->cmd)
         goto fail;
     int fl = fcntl(c->sub->fd, F_GETFL);
     fcntl(c->sub->fd, F_SETFL, fl | O_NONBLOCK);
     struct epoll_event ee = {.events = EPOLLIN, .data.fd = c->sub->fd};
     epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->sub->fd, &ee);
-    if ((rc = join_subscribe(c)) || (rc = join_scan(c)) || (rc = join_get(c)))
+    if ((rc = tgc__join_subscribe(c)) || (rc = tgc__join_scan(c)) || (rc = tgc__join_get(c)))
         goto fail;
     c->state = ST_JOINING;
     c->backoff_ms = c->cfg.backoff_min_ms;
@@ -828,6 +648,8 @@ fail:
 
 int tg_client_connect(tg_client_t *c)
 {
+    if (c && c->shm)
+        return tgc_shm_connect(c->shm);
     if (!c || c->n_subs == 0)
         return -EINVAL;
     if (c->state != ST_IDLE)
@@ -845,6 +667,8 @@ static void arm_timer(tg_client_t *c, int ms)
 static void lost(tg_client_t *c)
 {
     conn_close(c);
+    c->recheck_left = 0;
+    c->rechecking = false;
     c->state = ST_DOWN;
     c->ctr.disconnects++;
     snprintf(c->why, sizeof(c->why), "%s", c->errstr);
@@ -859,6 +683,17 @@ static void lost(tg_client_t *c)
 /* One step of work: queue events. 1: progress, 0: must wait for the fd, <0: error. */
 static int step(tg_client_t *c)
 {
+    if (c->rec_reply) { /* stream entries of a hole, then its document again */
+        if (c->rec_i < c->rec_n) {
+            uint64_t sq;
+            const redisReply *dv = entry_doc(c->rec_reply->element[c->rec_i++], &sq);
+            chan_apply(c, c->rec_ch, dv->str, dv->len, 2, false);
+        } else {
+            c->held_reply = c->rec_reply; /* the last entry's event points into it */
+            c->rec_reply = NULL;
+        }
+        return 1;
+    }
     switch (c->state) {
     case ST_JOINING:
         if (c->join_i < c->join_n) {
@@ -867,23 +702,36 @@ static int step(tg_client_t *c)
             c->join_replies[c->join_i++] = NULL;
             if (r->type == REDIS_REPLY_STRING) {
                 c->held_reply = r;
-                chan_apply(c, ch, r->str, r->len, true, c->join_after_loss);
+                if (chan_apply(c, ch, r->str, r->len, 1, c->join_after_loss)) {
+                    c->held_reply = NULL; /* applied again after the stream entries */
+                    c->join_replies[--c->join_i] = r;
+                }
             } else {
                 freeReplyObject(r);
             }
             return 1;
         }
-        join_free(c);
+        tgc__join_free(c);
         c->state = ST_UP;
-        if (c->join_after_loss)
+        if (c->rechecking) {
+            c->rechecking = false;
+            return 1;
+        }
+        if (c->join_after_loss) {
             c->ctr.reconnects++;
+            /* Redis may have restarted empty and the publisher not yet restored its keys: read
+             * them again 1 s and 3 s later, so a trade lost at the tail of the outage shows
+             * (and is filled from the stream) without waiting for the next trade. */
+            c->recheck_left = 2;
+            arm_timer(c, 1000);
+        }
         ev_push(c, TG_CLIENT_EV_CONNECTED, NULL);
         return 1;
     case ST_UP: {
         tgc_frame_t f;
         long k = tgc_resp_frame(c->buf + c->rpos, c->wpos - c->rpos, &f);
         if (k < 0) {
-            set_err(c, "protocol error on the subscriber connection", NULL);
+            tgc__set_err(c, "protocol error on the subscriber connection", NULL);
             lost(c);
             return 1;
         }
@@ -900,18 +748,31 @@ static int step(tg_client_t *c)
             }
             tgc_chan_t *ch = chan_find(c, name, nl);
             if (!ch)
-                ch = chan_add(c, name, nl); /* a pattern's new instrument (allocates once) */
+                ch = tgc__chan_add(c, name, nl); /* a pattern's new instrument (allocates once) */
             if (!ch) {
                 ev_bad(c, NULL, "a channel this client cannot follow (name or max_channels)", msg,
                        ml);
                 return 1;
             }
-            chan_apply(c, ch, msg, ml, false, false);
+            if (chan_apply(c, ch, msg, ml, 0, false))
+                c->rpos -= (size_t)k; /* applied again after the stream entries */
             return 1;
         }
-        int rc = sub_read(c);
+        int rc = tgc__sub_read(c);
         if (rc < 0) {
             lost(c);
+            return 1;
+        }
+        uint64_t exp;
+        if (rc == 0 && c->recheck_left && read(c->tfd, &exp, sizeof(exp)) == (ssize_t)sizeof(exp)) {
+            if (--c->recheck_left)
+                arm_timer(c, 2000);
+            if (tgc__join_scan(c) || tgc__join_get(c)) { /* the command connection failed */
+                lost(c);
+                return 1;
+            }
+            c->state = ST_JOINING;
+            c->rechecking = true;
             return 1;
         }
         return rc;
@@ -936,6 +797,8 @@ static int step(tg_client_t *c)
 
 int tg_client_next(tg_client_t *c, tg_client_event_t *ev, int timeout_ms)
 {
+    if (c && c->shm)
+        return tgc_shm_next(c->shm, ev, timeout_ms);
     if (!c || !ev)
         return -EINVAL;
     if (c->state == ST_IDLE)
@@ -944,7 +807,7 @@ int tg_client_next(tg_client_t *c, tg_client_event_t *ev, int timeout_ms)
         freeReplyObject(c->held_reply);
         c->held_reply = NULL;
     }
-    int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+    int64_t deadline = timeout_ms > 0 ? tgc__now_ms() + timeout_ms : 0;
     for (;;) {
         if (c->q_head != c->q_tail) {
             *ev = c->q[c->q_head++ & (TGC_EVQ - 1)];
@@ -959,7 +822,7 @@ int tg_client_next(tg_client_t *c, tg_client_event_t *ev, int timeout_ms)
             return rc;
         if (rc > 0)
             continue;
-        int left = timeout_ms < 0 ? -1 : timeout_ms == 0 ? 0 : (int)(deadline - now_ms());
+        int left = timeout_ms < 0 ? -1 : timeout_ms == 0 ? 0 : (int)(deadline - tgc__now_ms());
         if (timeout_ms >= 0 && left <= 0)
             return 0;
         struct pollfd pf = {c->epfd, POLLIN, 0};

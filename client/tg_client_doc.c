@@ -11,6 +11,7 @@
  *
  * Thread: any; no globals except constant tables.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -441,8 +442,11 @@ static long tgc_resp_int(const char *p, const char *e, long long *v)
         neg = true;
         q++;
     }
-    for (; q < e && *q >= '0' && *q <= '9'; q++)
+    for (; q < e && *q >= '0' && *q <= '9'; q++) {
+        if (x > 99999999999999999LL) /* 18 digits: more than any count or length (fuzz) */
+            return -1;
         x = x * 10 + (*q - '0');
+    }
     if (q + 1 >= e)
         return 0;
     if (q[0] != '\r' || q[1] != '\n')
@@ -456,7 +460,7 @@ long tgc_resp_frame(const char *p, size_t n, tgc_frame_t *f)
 {
     const char *q = p, *e = p + n;
     long long cnt = 0, l = 0;
-    long k;
+    long k = 0; /* also read when the first byte is not a star (clang: used uninitialized) */
     if (n < 1)
         return 0;
     if (*q == '-' || *q == '+') {
@@ -521,6 +525,8 @@ static int pct_copy(char *dst, size_t cap, const char *s, size_t n)
         if (ch == '%' && i + 2 < n) {
             char hx[3] = {s[i + 1], s[i + 2], 0};
             ch = (char)strtol(hx, NULL, 16);
+            if (!isxdigit((unsigned char)hx[0]) || !isxdigit((unsigned char)hx[1]) || !ch)
+                return -EINVAL; /* not two hex digits, or a NUL cutting the name (fuzz) */
             i += 2;
         }
         if (o + 1 >= cap)

@@ -3,6 +3,7 @@
  * set-up, frame delivery with re-parse on a scale change, exact decimals at every scale,
  * message ends, flushing, logging. The venue table is venues/venues.c. */
 #include "feeds/feed.h"
+#include "feeds/feed_jtok.h"
 
 #include "book/tg_clock.h"
 #include "book/tg_dec.h"
@@ -15,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static const char *instr_name(const feed_handler_t *h, uint32_t instr);
 
 void feed_end_message(feed_handler_t *h, uint32_t instr, int64_t ts_exch, int64_t ts_recv,
                       int64_t ts_mono)
@@ -132,6 +135,35 @@ bool feed_resync_asked(const feed_handler_t *h, uint32_t instr, uint32_t *seen)
     return true;
 }
 
+void feed_resync_rebase(feed_handler_t *h)
+{
+    for (uint32_t i = 0; h->resync_seen && i < h->n_instr; i++)
+        h->resync_seen[i] = feed_resync_count(h, h->instr[i]);
+}
+
+bool feed_resync_due(feed_handler_t *h, uint32_t i, int64_t now_mono)
+{
+    if (!h->resync_seen || i >= h->n_instr ||
+        !feed_resync_asked(h, h->instr[i], &h->resync_seen[i]))
+        return false;
+    char msg[160];
+    snprintf(msg, sizeof(msg), "%s: %s: builder asked for a resync (checksum or crossed book)",
+             h->venue->name, instr_name(h, h->instr[i]));
+    if (h->venue->state && h->venue->state->rl)
+        feed_logf_limited(h, feed_vrl(h), now_mono, FEED_LOG_WARN, "%s", msg);
+    else
+        feed_logf(h, FEED_LOG_WARN, "%s", msg);
+    return true;
+}
+
+bool feed_resync_next(feed_handler_t *h, uint32_t *i, int64_t now_mono)
+{
+    for (; *i < h->n_instr; (*i)++)
+        if (feed_resync_due(h, *i, now_mono))
+            return true;
+    return false;
+}
+
 uint16_t *feed_slots_new(const feed_handler_t *h)
 {
     uint16_t *slot = calloc(TG_INSTR_MAX, sizeof(*slot));
@@ -194,6 +226,229 @@ int64_t feed_venue_error_get(const feed_handler_t *h, char *buf, size_t cap)
     return ts;
 }
 
+void feed_instr_defaults_plain(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
+{
+    (void)symbol;
+    (void)depth;
+    cfg->px_scale = 8;
+    cfg->sz_scale = 8;
+    cfg->depth_limit = 0;
+    cfg->checksum = NULL;
+}
+
+void feed_emit_stale_all(feed_handler_t *h, uint16_t flags, int64_t ts_recv, int64_t ts_mono)
+{
+    for (uint32_t i = 0; i < h->n_instr; i++)
+        feed_emit_make(h, TG_EV_STALE, h->instr[i], 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
+                       flags | TG_EVF_LAST);
+}
+
+void feed_settle(feed_handler_t *h, feed_ratelim_t *rl, int rc, uint64_t before, const char *buf,
+                 size_t len, int64_t ts_mono)
+{
+    if (rc < 0 && feed_stats_settled(h->stats) == before)
+        feed_tally(h, rl, rc, buf, len, ts_mono); /* counts and logs it */
+    feed_count_handled(h, before);
+}
+
+int feed_frame_settle(feed_handler_t *h, feed_ratelim_t *rl, feed_parse_fn parse, const char *buf,
+                      size_t len, int64_t ts_recv, int64_t ts_mono)
+{
+    uint64_t before = feed_stats_settled(h->stats);
+    int rc = parse(h, buf, len, ts_recv, ts_mono);
+    if (rc != TG_ERESCALE)
+        feed_settle(h, rl, rc, before, buf, len, ts_mono);
+    return rc;
+}
+
+int feed_tally(feed_handler_t *h, feed_ratelim_t *rl, int rc, const char *buf, size_t len,
+               int64_t ts_mono)
+{
+    if (rc == TG_ERESCALE)
+        return rc;
+    if (rc < 0) {
+        const char *what = feed_count_error(h->stats, rc);
+        feed_log_frame(h, rl, ts_mono, rc == TG_EPROTO ? FEED_LOG_ERROR : FEED_LOG_WARN, what, rc,
+                       buf, len);
+        return rc;
+    }
+    if (rc == 0)
+        TG_STAT_INC(h->stats->unhandled);
+    else
+        TG_STAT_INC(h->stats->handled);
+    return 0;
+}
+
+int feed_deliver(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv, int64_t ts_mono,
+                 tg_stat_t *handler_errors)
+{
+    uint64_t before = feed_stats_settled(h->stats);
+    int rc = feed_frame(h, buf, len, ts_recv, ts_mono);
+    if (rc < 0 && feed_stats_settled(h->stats) == before)
+        TG_STAT_INC(*handler_errors);
+    return rc;
+}
+
+int feed_deliver_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
+                      int64_t ts_recv, int64_t ts_mono, tg_stat_t *handler_errors)
+{
+    uint64_t before = feed_stats_settled(h->stats);
+    int rc = feed_rest(h, tag, status, body, len, ts_recv, ts_mono);
+    if (rc < 0 && feed_stats_settled(h->stats) == before)
+        TG_STAT_INC(*handler_errors);
+    return rc;
+}
+
+/* The address of the field at off (FEED_VOFF) of the venue state. */
+static void *vfield(void *st, size_t off)
+{
+    return (char *)st + off - 1;
+}
+
+static void vstate_free(feed_handler_t *h, const feed_vspec_t *sp)
+{
+    void *st = h->vstate;
+    if (!st)
+        return;
+    if (sp->jt)
+        feed_jtok_deinit(vfield(st, sp->jt));
+    size_t ptrs[FEED_VBLOCKS + 2] = {sp->sym, sp->slot};
+    for (size_t i = 0; i < FEED_VBLOCKS; i++)
+        ptrs[i + 2] = sp->blocks[i].off;
+    for (size_t i = 0; i < FEED_VBLOCKS + 2; i++)
+        if (ptrs[i])
+            free(*(void **)vfield(st, ptrs[i]));
+    feed_vstate_free(h);
+}
+
+static int vstate_new(feed_handler_t *h, const feed_vspec_t *sp)
+{
+    char *st = feed_vstate_new(h, sp->size);
+    if (!st)
+        return -ENOMEM;
+    h->vscratch_cap = 0; /* scratch blocks start empty */
+    int rc = 0;
+    if (sp->rl) {
+        feed_ratelim_t *rl = vfield(st, sp->rl);
+        rl->burst = sp->burst;
+        rl->period = sp->period;
+    }
+    if (sp->sym) {
+        char *sym = calloc(h->n_instr ? h->n_instr : 1, sp->sym_size);
+        *(void **)vfield(st, sp->sym) = sym;
+        for (uint32_t i = 0; sym && i < h->n_instr; i++)
+            memcpy(sym + i * sp->sym_size, &h->instr[i], sizeof(uint32_t));
+        rc |= sym ? 0 : -1;
+    }
+    if (sp->slot)
+        rc |= (*(uint16_t **)vfield(st, sp->slot) = feed_slots_new(h)) ? 0 : -1;
+    for (size_t i = 0; i < FEED_VBLOCKS; i++) {
+        const feed_vblock_t *b = &sp->blocks[i];
+        if (!b->off || !b->n)
+            continue;
+        rc |= (*(void **)vfield(st, b->off) = calloc(b->n, b->el)) ? 0 : -1;
+    }
+    if (sp->jt)
+        rc |= feed_jtok_init(vfield(st, sp->jt), sp->tok_init, sp->tok_max);
+    if (rc) {
+        vstate_free(h, sp);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void *feed_vsym_find(const feed_handler_t *h, const char *s, size_t n)
+{
+    const feed_vspec_t *sp = h->venue->state;
+    const uint16_t *slot = *(uint16_t **)vfield(h->vstate, sp->slot);
+    int i = feed_slot_find(h, slot, s, n);
+    return i < 0 ? NULL : *(char **)vfield(h->vstate, sp->sym) + (size_t)i * sp->sym_size;
+}
+
+int feed_vsym_names(const feed_handler_t *h, void *sym, size_t size, size_t name_off,
+                    bool json_safe)
+{
+    if (h->n_instr > 0xfff0)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
+        if (!in || in->id >= TG_INSTR_MAX || (json_safe && !feed_json_safe(in->symbol)))
+            return -ENOMEM;
+        const char *name = in->symbol;
+        memcpy((char *)sym + i * size + name_off, &name, sizeof(name));
+    }
+    return 0;
+}
+
+void feed_vreset(feed_handler_t *h)
+{
+    const feed_vspec_t *sp = h->venue->state;
+    char *sym = *(char **)vfield(h->vstate, sp->sym);
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        for (size_t k = 0; k < FEED_VRESETS && sp->reset[k].off; k++) {
+            const feed_vreset_t *r = &sp->reset[k];
+            char *f = vfield(sym + i * sp->sym_size, r->off);
+            if (r->size == 1)
+                *(uint8_t *)f = (uint8_t)r->v;
+            else if (r->size == 2)
+                *(uint16_t *)f = (uint16_t)r->v;
+            else if (r->size == 4)
+                *(uint32_t *)f = (uint32_t)r->v;
+            else
+                *(int64_t *)f = r->v;
+        }
+    }
+}
+
+void feed_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
+{
+    feed_emit_stale_all(h, 0, ts_recv, ts_mono);
+    feed_vreset(h);
+}
+
+/* Grow the scratch blocks of the state to the token array. */
+static int vscratch(feed_handler_t *h, const feed_vspec_t *sp)
+{
+    const feed_jtok_t *jt = vfield(h->vstate, sp->jt);
+    if (jt->cap == h->vscratch_cap)
+        return 0; /* the usual case: no frame bigger than before */
+    for (size_t i = 0; i < FEED_VBLOCKS && sp->blocks[i].off; i++) {
+        const feed_vblock_t *b = &sp->blocks[i];
+        if (!b->per)
+            continue;
+        void **p = vfield(h->vstate, b->off);
+        void *np = feed_jtok_scratch(*p, vfield(h->vstate, b->cap), jt, b->per, b->el);
+        if (!np)
+            return -ENOMEM;
+        *p = np;
+    }
+    h->vscratch_cap = jt->cap;
+    return 0;
+}
+
+int feed_vframe(feed_handler_t *h, const char *buf, size_t len, int64_t ts_mono, jsmntype_t root)
+{
+    const feed_vspec_t *sp = h->venue->state;
+    int n = feed_jtok_frame(h, vfield(h->vstate, sp->jt), feed_vrl(h), buf, len, ts_mono, root);
+    if (n < 0)
+        return n; /* counted err_json */
+    if (vscratch(h, sp) < 0) {
+        feed_count_error(h->stats, TG_EJSON); /* no memory for a frame this big */
+        return -ENOMEM;
+    }
+    return n;
+}
+
+int feed_vparse(feed_handler_t *h, const char *buf, size_t len, jsmntype_t root)
+{
+    const feed_vspec_t *sp = h->venue->state;
+    feed_jtok_t *jt = vfield(h->vstate, sp->jt);
+    int n = feed_jtok_parse(jt, buf, len);
+    if (n < 0 || (root != JSMN_UNDEFINED && jt->t[0].type != root))
+        return TG_EJSON;
+    return vscratch(h, sp) < 0 ? -ENOMEM : n;
+}
+
 int feed_handler_setup(feed_handler_t *h)
 {
     uint32_t n = tg_instr_reg_count(h->reg);
@@ -207,13 +462,25 @@ int feed_handler_setup(feed_handler_t *h)
         return -ENOMEM;
     }
     h->n_scl = n;
+    h->resync_seen = calloc(h->n_instr ? h->n_instr : 1, sizeof(*h->resync_seen));
+    if (!h->resync_seen) {
+        feed_handler_teardown(h);
+        return -ENOMEM;
+    }
     for (uint32_t i = 0; i < n; i++) {
         const tg_instr_t *in = tg_instr_reg_get(h->reg, i);
         h->scl[i].px = (int8_t)in->px_scale;
         h->scl[i].sz = (int8_t)in->sz_scale;
     }
     int rc = 0;
+    const feed_vspec_t *sp = h->venue->state;
+    if (sp && (rc = vstate_new(h, sp)) < 0) {
+        feed_handler_teardown(h);
+        return rc;
+    }
     if (h->venue->init && (rc = h->venue->init(h)) < 0) {
+        if (sp)
+            vstate_free(h, sp); /* init released only what it added */
         h->vstate = NULL;
         feed_handler_teardown(h);
     }
@@ -224,9 +491,13 @@ void feed_handler_teardown(feed_handler_t *h)
 {
     if (h->venue && h->vstate && h->venue->deinit)
         h->venue->deinit(h);
+    if (h->venue && h->venue->state)
+        vstate_free(h, h->venue->state);
     h->vstate = NULL;
     free(h->scl);
     h->scl = NULL;
+    free(h->resync_seen);
+    h->resync_seen = NULL;
     h->n_scl = 0;
     if (h->verr) {
         pthread_mutex_destroy(&h->verr->mu);
@@ -289,16 +560,15 @@ static int dec_fault(feed_handler_t *h, uint32_t instr, unsigned how, const char
     feed_logf(h, FEED_LOG_ERROR,
               "%s: %s: %s '%.*s' cannot be held exactly (%s; int64 at %d places): book FAULT",
               h->venue->name, instr_name(h, instr), (how & FEED_DEC_SZ) ? "size" : "price", k, s,
-              tg_strerror(rc), (how & FEED_DEC_SZ) ? feed_sz_scale(h, instr)
-                                                   : feed_px_scale(h, instr));
-    tg_event_t ev = feed_event(TG_EV_GAP, instr, 0, 0, 0, 0, 0, 0, 0, 0,
-                               TG_EVF_FAULT | TG_EVF_LAST);
+              tg_strerror(rc),
+              (how & FEED_DEC_SZ) ? feed_sz_scale(h, instr) : feed_px_scale(h, instr));
+    tg_event_t ev =
+        feed_event(TG_EV_GAP, instr, 0, 0, 0, 0, 0, 0, 0, 0, TG_EVF_FAULT | TG_EVF_LAST);
     feed_emit(h, &ev);
     return rc;
 }
 
-int feed_dec(feed_handler_t *h, uint32_t instr, unsigned how, const char *s, size_t n,
-             int64_t *out)
+int feed_dec(feed_handler_t *h, uint32_t instr, unsigned how, const char *s, size_t n, int64_t *out)
 {
     int8_t *cur = NULL;
     int scale = 8;

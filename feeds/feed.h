@@ -101,11 +101,15 @@ typedef struct feed_venue {
      *  on_connect_answer, which writes this attempt's websocket URL into url. Any failure
      *  (status, answer, URL) ends the attempt like a connect error (backoff, retry). */
     const char *connect_post;
-    int (*on_connect_answer)(feed_handler_t *h, int status, const char *body, size_t len,
-                             char *url, size_t cap);
+    int (*on_connect_answer)(feed_handler_t *h, int status, const char *body, size_t len, char *url,
+                             size_t cap);
     /** Fill per-instrument defaults (scales, depth limit, checksum fn) for a symbol. */
     void (*instr_defaults)(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth);
-    /** Allocate venue state for h (h->vstate); symbols are h->instr[0..h->n_instr). */
+    /** Optional: the venue state as a table (feed_vspec_t): the base allocates h->vstate
+     *  from it before init and frees it after deinit, so most venues need neither. */
+    const struct feed_vspec *state;
+    /** Optional: more venue state for h (h->vstate); symbols are h->instr[0..h->n_instr).
+     *  Without `state`, init allocates h->vstate itself and deinit frees it. */
     int (*init)(feed_handler_t *h);
     void (*deinit)(feed_handler_t *h);
     /** Connection (re)opened: reset sync state, send subscribes (h->send), request snapshots
@@ -123,6 +127,17 @@ typedef struct feed_venue {
     /** Periodic tick (about 1 s): heartbeats / pings the venue requires. */
     void (*on_tick)(feed_handler_t *h, int64_t now_mono);
 } feed_venue_t;
+
+/** The four connection callbacks of a venue whose functions follow the naming convention
+ *  <p>_on_open, <p>_on_frame, <p>_on_close, <p>_on_tick (a feed_venue_t initializer). */
+#define FEED_VENUE_FNS(p)                                                                          \
+    .on_open = p##_on_open, .on_frame = p##_on_frame, .on_close = p##_on_close,                    \
+    .on_tick = p##_on_tick
+
+/** The same with the venue base's on_close (feed_on_close: books STALE, the spec's reset). */
+#define FEED_VENUE_FNS_VCLOSE(p)                                                                   \
+    .on_open = p##_on_open, .on_frame = p##_on_frame, .on_close = feed_on_close,                   \
+    .on_tick = p##_on_tick
 
 /* feed_venue_t.wire */
 #define FEED_WIRE_TEXT 0x0u /* text frames of JSON (default) */
@@ -162,6 +177,8 @@ struct feed_handler {
     feed_scale_t *scl;
     uint32_t n_scl;
     struct feed_verr *verr; /* last venue error (feed_venue_error); locked, any thread reads */
+    uint32_t *resync_seen;  /* builder resync requests acted on, per symbol (feed_resync_due) */
+    int vscratch_cap;       /* token capacity the scratch blocks were last grown for */
     uint32_t frame_flushes; /* out.flush calls so far (feed_frame: may a retry roll back?) */
 };
 
@@ -280,6 +297,9 @@ typedef struct feed_ratelim {
     uint64_t suppressed; /* lines dropped since the last one let through */
     int64_t period;      /* window length in ns; 0 = 1 s */
 } feed_ratelim_t;
+
+/** Log lines per second of the jsmn venues (feed_jtok_log, feed_log_frame). */
+#define FEED_JTOK_LOG_BURST 10
 
 /** Window of the feed_logf_limited() users (Binance, Coinbase, Bybit): a new window starts
  *  once more than 10 s have passed. */
@@ -403,6 +423,147 @@ void feed_log_frame(feed_handler_t *h, feed_ratelim_t *rl, int64_t now_mono, int
  *  @return a short description for the log line ("malformed frame", "unknown symbol", ...). */
 const char *feed_count_error(feed_stats_t *st, int rc);
 
+/* ---- venue state from a table (feed_venue_t.state) ---- */
+
+/** Offset + 1 of field f in venue state type T (0: the spec has no such field). */
+#define FEED_VOFF(T, f) (offsetof(T, f) + 1)
+
+/** A heap block of the venue state: the pointer field at off (FEED_VOFF) gets n zeroed
+ *  elements of el bytes at set-up (n 0: starts NULL, e.g. a scratch array grown later by
+ *  feed_jtok_scratch), and is freed at tear-down whatever it points to then. */
+typedef struct feed_vblock {
+    size_t off, el;
+    size_t n;
+    size_t cap; /* scratch: FEED_VOFF of its size_t capacity, grown by feed_vframe() to */
+    size_t per; /* one element per `per` tokens of the state's token array (+ 1) */
+} feed_vblock_t;
+
+/** feed_vblock_t of the pointer field f of state type T, n elements of *f. */
+#define FEED_VBLOCK(T, f, n)                                                                       \
+    {                                                                                              \
+        FEED_VOFF(T, f), sizeof(*((T *)0)->f), (n), 0, 0                                           \
+    }
+
+/** A scratch block f (capacity in f##_cap) of one element per `per` tokens. */
+#define FEED_VSCRATCH(T, f, per)                                                                   \
+    {                                                                                              \
+        FEED_VOFF(T, f), sizeof(*((T *)0)->f), 0, FEED_VOFF(T, f##_cap), (per)                     \
+    }
+
+#define FEED_VBLOCKS 8
+
+/** A per-symbol field of the venue state set back to v when a connection opens or closes
+ *  (feed_vreset): off = offset + 1 in the symbol struct, size 1, 2, 4 or 8 bytes. */
+typedef struct feed_vreset {
+    size_t off, size;
+    int64_t v;
+} feed_vreset_t;
+
+/** feed_vreset_t of field f of symbol type S, set back to v. */
+#define FEED_VRESET(S, f, v)                                                                       \
+    {                                                                                              \
+        offsetof(S, f) + 1, sizeof(((S *)0)->f), (v)                                               \
+    }
+
+#define FEED_VRESETS 4
+
+/** A venue's state as a table.  Thread: any (const). */
+typedef struct feed_vspec {
+    size_t size;     /* sizeof the state (zeroed) */
+    size_t sym;      /* FEED_VOFF of the symbol table pointer: h->n_instr entries of */
+    size_t sym_size; /* sym_size bytes, each starting with its uint32_t instrument id */
+    size_t slot;     /* FEED_VOFF of a uint16_t * slot table (feed_slots_new, feed_slot_find) */
+    size_t jt;       /* FEED_VOFF of a feed_jtok_t (feeds/feed_jtok.h) of tok_init tokens, */
+    int tok_init;    /* growing up to tok_max */
+    int tok_max;     /* */
+    size_t rl;       /* FEED_VOFF of the handler's feed_ratelim_t: burst, period */
+    uint32_t burst;  /* lines per window */
+    int64_t period;  /* window in ns (0: 1 s) */
+    feed_vblock_t blocks[FEED_VBLOCKS]; /* other heap blocks */
+    feed_vreset_t reset[FEED_VRESETS];  /* per-symbol sync state, back to start (feed_vreset) */
+} feed_vspec_t;
+
+/** The common part of a feed_vspec_t initializer for state type T with the fields named
+ *  sym, slot, jt and rl (a jsmn venue: tok_init..tok_max tokens, FEED_JTOK_LOG_BURST lines). */
+#define FEED_VSPEC(T, tok_init_, tok_max_)                                                         \
+    FEED_VSPEC_RL(T, tok_init_, tok_max_, FEED_JTOK_LOG_BURST, 0)
+
+/** FEED_VSPEC with its own log limiter: burst lines per period ns. */
+#define FEED_VSPEC_RL(T, tok_init_, tok_max_, burst_, period_)                                     \
+    FEED_VSPEC_BASE(T, rl, burst_, period_), .jt = FEED_VOFF(T, jt), .tok_init = (tok_init_),      \
+                                             .tok_max = (tok_max_)
+
+/** The symbol table (field sym), slot table (slot) and log limiter (field rl_, burst_ lines
+ *  per period_ ns) of state type T, for a venue with its own tokenizer. */
+#define FEED_VSPEC_BASE(T, rl_, burst_, period_)                                                   \
+    .size = sizeof(T), .sym = FEED_VOFF(T, sym), .sym_size = sizeof(*((T *)0)->sym),               \
+    .slot = FEED_VOFF(T, slot), .rl = FEED_VOFF(T, rl_), .burst = (burst_), .period = (period_)
+
+/** The symbol of h's connection named s[0..n) in a table venue's symbol table (the spec's
+ *  sym and slot fields), or NULL.  Thread: feed:<venue>. No allocation. */
+void *feed_vsym_find(const feed_handler_t *h, const char *s, size_t n);
+
+/** Point the `const char *` at name_off of each of h->n_instr symbols of size bytes at sym to
+ *  its registry name (init). json_safe: the name must also be fit to paste into JSON.
+ *  @return 0, or -ENOMEM for an unknown or unusable instrument (more than 0xfff0 symbols,
+ *  an id past TG_INSTR_MAX, a name not JSON-safe).  Thread: feed:<venue>. */
+int feed_vsym_names(const feed_handler_t *h, void *sym, size_t size, size_t name_off,
+                    bool json_safe);
+
+/** Set every symbol's reset fields (feed_vspec_t.reset) back to their start values (on_open).
+ *  Thread: feed:<venue>. */
+void feed_vreset(feed_handler_t *h);
+
+/** on_close of a table venue: every book STALE (feed_emit_stale_all), then feed_vreset(). */
+void feed_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono);
+
+/** The log limiter of a table venue (the spec's rl field). */
+static inline feed_ratelim_t *feed_vrl(const feed_handler_t *h)
+{
+    return (feed_ratelim_t *)((char *)h->vstate + h->venue->state->rl - 1);
+}
+
+/** Instrument defaults of a venue with no checksum and no depth limit: scales 8/8 (raised by
+ *  feed_dec when a value needs more places).  Thread: any. */
+void feed_instr_defaults_plain(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth);
+
+/** Emit TG_EV_STALE (flags | TG_EVF_LAST) for every instrument of h (on_close).
+ *  Thread: feed:<venue>. */
+void feed_emit_stale_all(feed_handler_t *h, uint16_t flags, int64_t ts_recv, int64_t ts_mono);
+
+/** A venue's frame parser (an on_frame without the accounting). */
+typedef int (*feed_parse_fn)(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                             int64_t ts_mono);
+
+/** on_frame of most venues: run parse, then settle the frame so that it counts exactly once:
+ *  an error parse returned without counting it is counted (feed_count_error) and logged with
+ *  the frame (feed_log_frame through rl, ERROR for TG_EPROTO, else WARN); a frame that
+ *  changed no settled counter counts as handled. TG_ERESCALE passes through uncounted (the
+ *  frame is parsed again). @return parse's result.  Thread: feed:<venue>. */
+int feed_frame_settle(feed_handler_t *h, feed_ratelim_t *rl, feed_parse_fn parse, const char *buf,
+                      size_t len, int64_t ts_recv, int64_t ts_mono);
+
+/** feed_frame_settle()'s accounting alone, for a result rc of a frame (or REST answer) whose
+ *  parse started at before = feed_stats_settled().  Thread: feed:<venue>. */
+void feed_settle(feed_handler_t *h, feed_ratelim_t *rl, int rc, uint64_t before, const char *buf,
+                 size_t len, int64_t ts_mono);
+
+/** on_frame's accounting for a parser that returns 1 (handled), 0 (unhandled) or an error it
+ *  did not count: the error is counted and logged as in feed_settle(). @return 0, the error,
+ *  or TG_ERESCALE (uncounted: the frame is parsed again).  Thread: feed:<venue>. */
+int feed_tally(feed_handler_t *h, feed_ratelim_t *rl, int rc, const char *buf, size_t len,
+               int64_t ts_mono);
+
+/** The transport's delivery of a received frame: feed_frame(), and *handler_errors counts a
+ *  failure that no err_* counter took (out of memory, a lost flush). A malformed frame is
+ *  counted once: in its err_* counter. @return feed_frame()'s result.  Thread: feed:<venue>. */
+int feed_deliver(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv, int64_t ts_mono,
+                 tg_stat_t *handler_errors);
+
+/** The same for a REST answer (feed_rest()). */
+int feed_deliver_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
+                      int64_t ts_recv, int64_t ts_mono, tg_stat_t *handler_errors);
+
 /** Allocate zeroed venue state of size bytes as h->vstate (init). @return it, or NULL. */
 void *feed_vstate_new(feed_handler_t *h, size_t size);
 
@@ -421,6 +582,19 @@ uint32_t feed_resync_count(const feed_handler_t *h, uint32_t instr);
 
 /** Has the builder asked for a resync of instr since *seen? Updates *seen (cold: on_tick). */
 bool feed_resync_asked(const feed_handler_t *h, uint32_t instr, uint32_t *seen);
+
+/** on_open: every builder request so far is answered by the fresh connection (the baseline
+ *  of feed_resync_due).  Thread: feed:<venue>. */
+void feed_resync_rebase(feed_handler_t *h);
+
+/** Has the builder asked for a resync of symbol i (h->instr[i]) since the last call or
+ *  feed_resync_rebase()? A request is logged (WARN, through the venue's limiter when it has
+ *  one) and consumed.  Thread: feed:<venue> (cold: on_tick). */
+bool feed_resync_due(feed_handler_t *h, uint32_t i, int64_t now_mono);
+
+/** Advance *i to the next symbol (from *i on) with a resync due (feed_resync_due): on_tick's
+ *  `for (uint32_t i = 0; feed_resync_next(h, &i, now); i++)`. @return false past the end. */
+bool feed_resync_next(feed_handler_t *h, uint32_t *i, int64_t now_mono);
 
 /** Index of symbol s among h->instr on this connection, through slot (instrument id -> index
  *  + 1, 0: not ours; TG_INSTR_MAX entries, see feed_slots_new), or -1.  No allocation. */

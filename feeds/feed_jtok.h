@@ -31,9 +31,6 @@
 #include "book/tg_err.h"
 #include "feeds/feed.h"
 
-/** Log lines per second of the jtok venues (feed_ratelim_t burst for feed_jtok_log). */
-#define FEED_JTOK_LOG_BURST 10
-
 /** Token array of one handler. */
 typedef struct feed_jtok {
     jsmntok_t *t;
@@ -163,6 +160,20 @@ static inline bool feed_jtok_str_is(const char *js, const jsmntok_t *t, const ch
     return t->type == JSMN_STRING && feed_jtok_len(t) == n && memcmp(js + t->start, lit, n) == 0;
 }
 
+/** A side given as one of two words: token t (a string) equal to a gives sa, equal to b gives
+ *  sb, in *side. @return 0, or TG_EFIELD (anything else; *side unchanged). */
+static inline int feed_jtok_side(const char *js, const jsmntok_t *t, const char *a, uint8_t sa,
+                                 const char *b, uint8_t sb, uint8_t *side)
+{
+    if (feed_jtok_str_is(js, t, a))
+        *side = sa;
+    else if (feed_jtok_str_is(js, t, b))
+        *side = sb;
+    else
+        return TG_EFIELD;
+    return 0;
+}
+
 /** Parse an unsigned JSON integer primitive of 1..19 digits. @return 0 or TG_EFIELD. */
 static inline int feed_jtok_u64(const char *js, const jsmntok_t *t, uint64_t *v)
 {
@@ -213,6 +224,17 @@ static inline int feed_jtok_frame(feed_handler_t *h, feed_jtok_t *j, feed_rateli
     }
     return n;
 }
+
+/** Tokenize a received frame into a table venue's token array (feed_vspec_t jt and rl) with
+ *  feed_jtok_frame() (root type root; a bad frame is counted err_json and logged) and grow
+ *  the state's scratch blocks (FEED_VSCRATCH) to the tokens (no memory:
+ *  counted err_json). @return number of tokens, TG_EJSON or -ENOMEM.  Thread: feed:<venue>. */
+int feed_vframe(feed_handler_t *h, const char *buf, size_t len, int64_t ts_mono, jsmntype_t root);
+
+/** The same counting and logging nothing (the caller settles the frame or REST answer): a
+ *  text that does not tokenize or has another root than root (JSMN_UNDEFINED: any) is
+ *  TG_EJSON. @return number of tokens, TG_EJSON or -ENOMEM. */
+int feed_vparse(feed_handler_t *h, const char *buf, size_t len, jsmntype_t root);
 
 /** Scratch block p of *cap elements of el bytes, grown if needed to j->cap / per + 1 elements
  *  (one per `per` tokens). No allocation once big enough. @return the block (moved or not), or

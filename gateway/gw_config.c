@@ -6,9 +6,11 @@
  */
 #include "gw_config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,10 +167,17 @@ static int parse_u32(const char *v, uint32_t *out, uint32_t min, uint32_t max)
 #define GW_KEY_CUSTOM SIZE_MAX
 
 #define KG(k, t, f, mn, mx, d, h)                                                                  \
-    {k, t, offsetof(gw_cfg_t, f), sizeof(((gw_cfg_t *)0)->f), mn, mx, d, h}
+    {                                                                                              \
+        k, t, offsetof(gw_cfg_t, f), sizeof(((gw_cfg_t *)0)->f), mn, mx, d, h                      \
+    }
 #define KF(k, t, f, mn, mx, d, h)                                                                  \
-    {k, t, offsetof(gw_feed_cfg_t, f), sizeof(((gw_feed_cfg_t *)0)->f), mn, mx, d, h}
-#define KC(k, t, mn, mx, d, h) {k, t, GW_KEY_CUSTOM, 0, mn, mx, d, h}
+    {                                                                                              \
+        k, t, offsetof(gw_feed_cfg_t, f), sizeof(((gw_feed_cfg_t *)0)->f), mn, mx, d, h            \
+    }
+#define KC(k, t, mn, mx, d, h)                                                                     \
+    {                                                                                              \
+        k, t, GW_KEY_CUSTOM, 0, mn, mx, d, h                                                       \
+    }
 
 static const tg_cfgkey_t gateway_keys[] = {
     KG("name", TG_CFG_STR, name, 1, 0, "tickgate", "name of this gateway (logs, metrics)"),
@@ -660,27 +669,29 @@ static char *read_line(char *str, int num, void *stream)
             size_t e = end;
             while (e < r->len && r->line[e] != ',')
                 e++;
-            if (e - i + n > room) {
-                if (last == i) /* one name longer than a line: hand it as it is */
-                    last = e;
+            if (e - i + n > room)
                 break;
-            }
             last = e;
             end = e < r->len ? e + 1 : e;
         }
-        memcpy(str + n, r->line + i, last - i);
-        n += last - i;
-        str[n++] = '\n';
-        str[n] = 0;
-        r->off = last < r->len ? last + 1 : r->len;
-        return str;
+        if (last > i || end >= r->len) {
+            memcpy(str + n, r->line + i, last - i);
+            n += last - i;
+            str[n++] = '\n';
+            str[n] = 0;
+            r->off = last < r->len ? last + 1 : r->len;
+            return str;
+        }
+        /* one name longer than a line: handed cut as any long line below (it wrote past
+         * inih's buffer before; fuzz_config) */
+        r->split = false;
     }
     size_t n = r->len - r->off;
     if (n > room + 1)
         n = room + 1; /* too long: inih sees a cut line and reports it */
     memcpy(str, r->line + r->off, n);
     r->off += n;
-    if (r->off >= r->len)
+    if (r->off >= r->len && n <= room) /* room for the '\n' and the NUL (fuzz_config) */
         str[n++] = '\n';
     str[n] = 0;
     return str;
@@ -731,4 +742,26 @@ void gw_cfg_free(gw_cfg_t *c)
     c->feeds = NULL;
     c->n_feeds = 0;
     c->n_errors = 0;
+}
+
+bool gw_cfg_host_is_loopback(const char *host)
+{
+    if (!host || !*host)
+        return false;
+    if (!strcasecmp(host, "localhost"))
+        return true;
+    char h[64];
+    size_t n = strlen(host);
+    if (host[0] == '[' && n >= 2 && host[n - 1] == ']' && n - 2 < sizeof h) { /* [::1] */
+        memcpy(h, host + 1, n - 2);
+        h[n - 2] = 0;
+        host = h;
+    }
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    return false;
 }

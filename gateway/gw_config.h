@@ -10,6 +10,7 @@
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,10 +34,10 @@ typedef struct gw_feed_cfg {
     uint32_t depth;         /* subscribed book depth, 0 = venue default */
     int px_scale, sz_scale; /* -1 = venue default */
     uint32_t stale_ms;
-    uint32_t thread; /* which feed thread (0-based, modulo gateway.feed_threads) */
-    int deflate;     /* permessage-deflate (only when the venue requires it) */
-    int line;        /* line of the section header */
-    int venue_seen;  /* a venue key was given (valid or not) */
+    uint32_t thread;      /* which feed thread (0-based, modulo gateway.feed_threads) */
+    int deflate;          /* permessage-deflate (only when the venue requires it) */
+    int line;             /* line of the section header */
+    int venue_seen;       /* a venue key was given (valid or not) */
     uint32_t part, parts; /* 1-based part of a feed split by the venue's symbols per connection */
 } gw_feed_cfg_t;
 
@@ -102,6 +103,12 @@ const void *gw_cfg_sink(const gw_cfg_t *c, const char *name);
  * Thread: any (static tables).
  */
 const tg_cfgkey_t *gw_cfg_keys(const char *section, size_t *n);
+
+/** Is host (a listen address: IPv4/IPv6 literal or a name) loopback only? "127.x.y.z",
+ *  "::1", "localhost": true; "0.0.0.0", "::", "" (any address), other names and addresses:
+ *  false. The gateway warns at start when /metrics listens on a non-loopback address (the
+ *  metrics, health and dashboard have no authentication).  Thread: any. */
+bool gw_cfg_host_is_loopback(const char *host);
 
 /** Parse "1s", "1m", "5m", "1h", "1d", "250ms" into ns. @return 0 or TG_ECONFIG. */
 int gw_cfg_parse_duration(const char *s, int64_t *ns);

@@ -1,71 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* The live dashboard page served at / : plain HTML + JS, polls /metrics and /health. */
+/*
+ * The live dashboard page served at / (docs/dashboard.md). The page is written as a plain file,
+ * gateway/www/dashboard.html (HTML, CSS and JavaScript, charts drawn on canvas: no library,
+ * nothing fetched from the internet), and compiled in: gateway/www/embed.py turns it into the
+ * byte list below at build time.
+ */
 #include <stddef.h>
 
+#include "gw_dashboard_html.h"
+
 extern const char gw_dashboard_html[];
-const char gw_dashboard_html[] =
-    "<!doctype html><html><head><meta charset=utf-8><title>tickgate</title>\n"
-    "<style>body{font:13px/1.4 ui-monospace,monospace;margin:16px;background:#0d1117;color:#c9d1d9}"
-    "table{border-collapse:collapse;margin:8px 0 16px}td,th{padding:2px 10px;border-bottom:1px "
-    "solid #30363d;text-align:right}"
-    "th{color:#8b949e}td:first-child,th:first-child{text-align:left}.bad{color:#f85149}.ok{color:#"
-    "3fb950}h2{font-size:14px;color:#58a6ff}</style>"
-    "</head><body><h1>tickgate</h1><div id=health></div>"
-    "<h2>feeds</h2><table id=feeds></table><h2>sinks</h2><table id=sinks></table>"
-    "<h2>latency (p50 / p99 / p99.9)</h2><table id=lat></table>\n"
-    "<script>\n"
-    "let prev={},prevT=0;\n"
-    "function parse(t){const m={};for(const l of t.split('\\n')){if(!l||l[0]=='#')continue;"
-    "const i=l.lastIndexOf(' ');const k=l.slice(0,i),v=parseFloat(l.slice(i+1));m[k]=v;}return "
-    "m;}\n"
-    "function series(m,name){const r=[];for(const k in m){if(k==name||k.startsWith(name+'{')){"
-    "const lab={};const s=k.indexOf('{');if(s>0)for(const p of "
-    "k.slice(s+1,-1).match(/[a-z_]+=\"[^\"]*\"/g)||[]){"
-    "const e=p.indexOf('=');lab[p.slice(0,e)]=p.slice(e+2,-1);}r.push([lab,m[k],k]);}}return r;}\n"
-    "function q(m,name,key,qq){const "
-    "b=series(m,name+'_bucket').filter(x=>JSON.stringify(Object.assign({},x[0],{le:undefined}))=="
-    "key);"
-    "b.sort((a,c)=>(a[0].le=='+Inf'?1e99:+a[0].le)-(c[0].le=='+Inf'?1e99:+c[0].le));const "
-    "n=b.length?b[b.length-1][1]:0;if(!n)return '-';"
-    "for(const x of b)if(x[1]>=qq*n)return "
-    "x[0].le=='+Inf'?'>4s':(x[0].le*1e3>=1?(x[0].le*1e3).toFixed(1)+'ms':(x[0].le*1e6).toFixed(0)+'"
-    "us');return '-';}\n"
-    "function rate(k,v,dt){const p=prev[k];return p===undefined||dt<=0?0:(v-p)/dt;}\n"
-    "async function tick(){try{const [mt,ht]=await "
-    "Promise.all([fetch('/metrics').then(r=>r.text()),fetch('/health').then(r=>r.text())]);"
-    "const m=parse(mt),now=Date.now()/1e3,dt=now-prevT;let h;try{h=JSON.parse(ht)}catch(e){h={}}\n"
-    "document.getElementById('health').innerHTML='status: <b "
-    "class='+(h.status=='ok'?'ok':'bad')+'>'+(h.status||'?')+'</b>';\n"
-    "let "
-    "f='<tr><th>feed</th><th>venue</th><th>state</th><th>frames/s</th><th>events/s</th><th>MB/s</"
-    "th><th>errors</th><th>gaps</th><th>reconnects</th></tr>';\n"
-    "for(const [lab,v,k] of series(m,'tickgate_feed_frames_total')){const "
-    "L='{feed=\"'+lab.feed+'\",venue=\"'+lab.venue+'\"}';"
-    "const ev=m['tickgate_feed_events_total'+L]||0,by=m['tickgate_feed_bytes_total'+L]||0;let "
-    "er=0;for(const [l2,v2] of series(m,'tickgate_feed_errors_total'))if(l2.feed==lab.feed)er+=v2;"
-    "const st=(h.feeds||[]).find(x=>x.name==lab.feed);"
-    "f+='<tr><td>'+lab.feed+'</td><td>'+lab.venue+'</td><td "
-    "class='+(st&&st.state=='connected'?'ok':'bad')+'>'+(st?st.state:'?')+'</"
-    "td><td>'+rate(k,v,dt).toFixed(0)+'</td><td>'+rate('e'+k,ev,dt).toFixed(0)+'</"
-    "td><td>'+(rate('b'+k,by,dt)/1e6).toFixed(2)+'</td><td>'+er+'</"
-    "td><td>'+(m['tickgate_feed_gaps_total'+L]||0)+'</"
-    "td><td>'+(m['tickgate_feed_reconnects_total'+L]||0)+'</td></tr>';"
-    "prev[k]=v;prev['e'+k]=ev;prev['b'+k]=by;}document.getElementById('feeds').innerHTML=f;\n"
-    "let s='<tr><th>metric</th><th>value</th><th>per s</th></tr>';for(const k in "
-    "m){if(/^tickgate_(pg|redis|book|spill)_/.test(k)&&!/_bucket|_sum|_count/"
-    ".test(k)){s+='<tr><td>'+k+'</td><td>'+m[k]+'</td><td>'+rate(k,m[k],dt).toFixed(0)+'</td></"
-    "tr>';prev[k]=m[k];}}"
-    "document.getElementById('sinks').innerHTML=s;\n"
-    "let l='<tr><th>stage</th><th>labels</th><th>p50</th><th>p99</th><th>p99.9</th></tr>';const "
-    "seen={};for(const [lab,v,k] of series(m,'')){}\n"
-    "for(const k in m){const i=k.indexOf('_bucket');if(i<0)continue;const name=k.slice(0,i);const "
-    "x=series(m,name+'_bucket').find(z=>z[2]==k);const "
-    "lab=Object.assign({},x[0],{le:undefined});const key=JSON.stringify(lab);"
-    "if(seen[name+key])continue;seen[name+key]=1;l+='<tr><td>'+name.replace('tickgate_','')+'</"
-    "td><td>'+Object.entries(lab).filter(e=>e[1]!==undefined).map(e=>e[0]+'='+e[1]).join(' "
-    "')+'</td><td>'+q(m,name,key,.5)+'</td><td>'+q(m,name,key,.99)+'</"
-    "td><td>'+q(m,name,key,.999)+'</td></tr>';}\n"
-    "document.getElementById('lat').innerHTML=l;prevT=now;}catch(e){document.getElementById('"
-    "health').textContent='gateway unreachable: '+e;}}\n"
-    "tick();setInterval(tick,1000);\n"
-    "</script></body></html>\n";
+const char gw_dashboard_html[] = {GW_DASHBOARD_HTML_BYTES, 0};

@@ -6,8 +6,10 @@
  * thread ("metrics"), so a slow scraper never touches the feed threads. Each request renders
  * its whole body at once (metrics are a few tens of KB) into a per-session buffer that lives
  * LWS_PRE bytes after its start, writes headers, then the body on the next WRITEABLE.
- * The thread is a tg_worker named "metrics". Stop: the worker's stop flag (WK_R1/WK_A1)
- * plus lws_cancel_service() (the worker's wake hook) from the main thread, then join.
+ * A timer on the same thread samples the dashboard's history once a second (gw_history.h),
+ * so history and its answers never race. The thread is a tg_worker named "metrics". Stop: the
+ * worker's stop flag (WK_R1/WK_A1) plus lws_cancel_service() (the worker's wake hook) from the main
+ * thread, then join.
  */
 #include "gw_http.h"
 
@@ -17,8 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "book/tg_clock.h"
 #include "book/tg_err.h"
 #include "book/tg_worker.h"
+#include "gw_history.h"
 #include "gw_log.h"
 
 extern const char gw_dashboard_html[];
@@ -29,6 +33,8 @@ struct gw_http {
     struct lws_vhost *vh;
     tg_worker_t wk; /* the "metrics" thread (tg_worker.h) */
     int port;
+    gw_history_t *hist;         /* Thread: metrics (after start) */
+    lws_sorted_usec_list_t sul; /* the history's 1 s timer */
 };
 
 typedef struct http_sess {
@@ -50,6 +56,45 @@ static int respond(struct lws *wsi, http_sess_t *s)
         return 1;
     lws_callback_on_writable(wsi);
     return 0;
+}
+
+static int set_body(http_sess_t *s, const char *text, size_t len);
+
+/* GET /api/<path>: JSON from the history or the tap; errors as JSON with 400/404/500. */
+static int api(gw_http_t *h, struct lws *wsi, http_sess_t *s, const char *path)
+{
+    char args[512] = "";
+    size_t n = 0;
+    for (int i = 0; n + 2 < sizeof(args); i++) { /* "a=1&b=2" */
+        int k = lws_hdr_copy_fragment(wsi, args + n + (n ? 1 : 0),
+                                      (int)(sizeof(args) - n - (n ? 1 : 0)),
+                                      WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (k <= 0)
+            break;
+        if (n)
+            args[n] = '&';
+        n += (size_t)k + (n ? 1 : 0);
+    }
+    char *body = NULL;
+    long len = -ENOENT;
+    if (!strcmp(path, "history") && h->hist) {
+        char since[32];
+        long long ms = gw_tap_arg(args, "since", since, sizeof(since)) ? atoll(since) : 0;
+        len = gw_history_json(h->hist, ms, &body);
+    } else if (h->cfg.tap) {
+        len = gw_tap_api(h->cfg.tap, path, args, &body);
+    }
+    s->ctype = "application/json";
+    if (len < 0) {
+        const char *e = len == -ENOENT   ? "{\"error\":\"not found\"}"
+                        : len == -EINVAL ? "{\"error\":\"bad arguments\"}"
+                                         : "{\"error\":\"out of memory\"}";
+        s->status = len == -ENOENT ? 404 : len == -EINVAL ? 400 : 500;
+        return set_body(s, e, strlen(e));
+    }
+    int rc = set_body(s, body, (size_t)len);
+    free(body);
+    return rc;
 }
 
 static int set_body(http_sess_t *s, const char *text, size_t len)
@@ -90,6 +135,9 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
             s->status = ok ? 200 : 503;
             s->ctype = "application/json";
             if (set_body(s, buf, strlen(buf)))
+                return 1;
+        } else if (!strncmp(uri, "/api/", 5)) {
+            if (api(h, wsi, s, uri + 5))
                 return 1;
         } else if (!strcmp(uri, "/") || !strcmp(uri, "/index.html")) {
             s->ctype = "text/html; charset=utf-8";
@@ -132,13 +180,30 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
+static void http_thread_first(gw_http_t *h);
+
 static void http_thread(void *arg)
 {
     gw_http_t *h = arg;
     gw_log_set_thread("metrics");
+    http_thread_first(h);
     /* WK_A1 (tg_worker.h): pairs with WK_R1 in gw_http_stop() -> tg_worker_stop(). */
     while (!tg_worker_stopping(&h->wk))
         lws_service(h->ctx, 0);
+}
+
+/* The history's timer: one sample a second, on the metrics thread. */
+static void history_tick(lws_sorted_usec_list_t *sul)
+{
+    gw_http_t *h = lws_container_of(sul, gw_http_t, sul);
+    gw_history_sample(h->hist, tg_clock_realtime_ns() / 1000000);
+    lws_sul_schedule(h->ctx, 0, &h->sul, history_tick, LWS_US_PER_SEC);
+}
+
+static void http_thread_first(gw_http_t *h)
+{
+    if (h->hist)
+        history_tick(&h->sul);
 }
 
 /* tg_worker wake hook: makes lws_service() return so the thread sees the stop flag. */
@@ -175,12 +240,21 @@ int gw_http_start(gw_http_t **out, const gw_http_cfg_t *cfg)
         return -EADDRINUSE;
     }
     h->port = lws_get_vhost_listen_port(h->vh);
+    int rc;
+    if (cfg->metrics &&
+        (rc = gw_history_create(&h->hist, cfg->metrics,
+                                cfg->history_samples ? cfg->history_samples : 600)) < 0) {
+        lws_context_destroy(h->ctx);
+        free(h);
+        return rc;
+    }
     tg_worker_cfg_t wc = {.name = "metrics", .main = http_thread, .arg = h, .wake = http_wake};
-    int rc = tg_worker_init(&h->wk, &wc);
+    rc = tg_worker_init(&h->wk, &wc);
     if (rc == 0)
         rc = tg_worker_start(&h->wk);
     if (rc < 0) {
         lws_context_destroy(h->ctx);
+        gw_history_destroy(&h->hist);
         free(h);
         return rc;
     }
@@ -198,8 +272,10 @@ int gw_http_stop(gw_http_t **ph)
     if (!ph || !*ph)
         return 0;
     gw_http_t *h = *ph;
-    tg_worker_stop(&h->wk); /* WK_R1, http_wake(), join */
+    tg_worker_stop(&h->wk);  /* WK_R1, http_wake(), join */
+    lws_sul_cancel(&h->sul); /* the thread has stopped: safe from here */
     lws_context_destroy(h->ctx);
+    gw_history_destroy(&h->hist);
     free(h);
     *ph = NULL;
     return 0;

@@ -3,13 +3,16 @@
  * The gateway's HTTP endpoint on loopback (libwebsockets server, its own thread and context):
  *   GET /metrics  Prometheus text (gw_metrics_render)
  *   GET /health   JSON per feed and per sink; 200 when everything is up, 503 otherwise
- *   GET /         a live dashboard page that polls /metrics and /health
+ *   GET /         the live dashboard (docs/dashboard.md; built in, no internet needed)
+ *   GET /api/history?since=MS  the dashboard's recent history (gw_history.h)
+ *   GET /api/books, /api/book?venue=V&symbol=S, /api/gaps  books and gap events (gw_tap.h)
  * Thread: main (start/stop); metrics (serving).
  */
 #ifndef GW_HTTP_H
 #define GW_HTTP_H
 
 #include "gw_metrics.h"
+#include "gw_tap.h"
 
 typedef struct gw_http gw_http_t;
 
@@ -23,6 +26,8 @@ typedef struct gw_http_cfg {
     const gw_metrics_t *metrics;
     gw_health_fn health;
     void *health_ud;
+    const gw_tap_t *tap;      /* /api/books, /api/book, /api/gaps; NULL: 404 */
+    uint32_t history_samples; /* /api/history keeps this many 1 s samples (0: 600) */
 } gw_http_cfg_t;
 
 /** Start listening and serving on a new thread (a tg_worker named "metrics").

@@ -3,10 +3,11 @@
 #include "gw_metrics.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "gw_json.h"
 
 enum { M_COUNTER, M_GAUGE, M_GAUGE_FN, M_HIST, M_HIST_RAW };
 
@@ -143,41 +144,6 @@ int gw_metrics_hist_raw(gw_metrics_t *m, const char *name, const char *labels, c
     return 0;
 }
 
-typedef struct sbuf {
-    char *b;
-    size_t n, cap;
-    int oom;
-} sbuf_t;
-
-static void sb_printf(sbuf_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf_t *s, const char *fmt, ...)
-{
-    if (s->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(s->b + s->n, s->cap - s->n, fmt, ap);
-        va_end(ap);
-        if (k < 0) {
-            s->oom = 1;
-            return;
-        }
-        if ((size_t)k < s->cap - s->n) {
-            s->n += (size_t)k;
-            return;
-        }
-        size_t nc = (s->cap + (size_t)k) * 2;
-        char *nb = realloc(s->b, nc);
-        if (!nb) {
-            s->oom = 1;
-            return;
-        }
-        s->b = nb;
-        s->cap = nc;
-    }
-}
-
 static const char *type_name(int t)
 {
     return t == M_COUNTER ? "counter" : (t == M_HIST || t == M_HIST_RAW) ? "histogram" : "gauge";
@@ -195,9 +161,9 @@ static void labels_join(char *dst, size_t cap, const char *a, const char *b)
 
 long gw_metrics_render(const gw_metrics_t *m, char **buf)
 {
-    sbuf_t s = {.cap = 16384};
-    s.b = malloc(s.cap);
-    if (!s.b)
+    gw_json_t s; /* a text buffer (gw_json.h), here for the Prometheus text */
+    gw_json_init(&s, 16384);
+    if (s.oom)
         return -ENOMEM;
     char *done = calloc(m->n + 1, 1);
     if (!done) {
@@ -209,8 +175,8 @@ long gw_metrics_render(const gw_metrics_t *m, char **buf)
         if (done[i])
             continue;
         const metric_t *x = &m->m[i];
-        sb_printf(&s, "# HELP %s %s\n# TYPE %s %s\n", x->name, x->help, x->name,
-                  type_name(x->type));
+        gw_json_printf(&s, "# HELP %s %s\n# TYPE %s %s\n", x->name, x->help, x->name,
+                       type_name(x->type));
         for (size_t j = i; j < m->n; j++) {
             const metric_t *y = &m->m[j];
             if (done[j] || strcmp(y->name, x->name) != 0)
@@ -221,11 +187,12 @@ long gw_metrics_render(const gw_metrics_t *m, char **buf)
             case M_COUNTER:
             case M_GAUGE:
                 labels_join(lb, sizeof(lb), y->labels, "");
-                sb_printf(&s, "%s%s %llu\n", y->name, lb, (unsigned long long)TG_STAT_GET(*y->v));
+                gw_json_printf(&s, "%s%s %llu\n", y->name, lb,
+                               (unsigned long long)TG_STAT_GET(*y->v));
                 break;
             case M_GAUGE_FN:
                 labels_join(lb, sizeof(lb), y->labels, "");
-                sb_printf(&s, "%s%s %.17g\n", y->name, lb, y->fn(y->ud));
+                gw_json_printf(&s, "%s%s %.17g\n", y->name, lb, y->fn(y->ud));
                 break;
             case M_HIST_RAW: {
                 uint64_t acc = 0;
@@ -237,12 +204,12 @@ long gw_metrics_render(const gw_metrics_t *m, char **buf)
                     else
                         snprintf(le, sizeof(le), "le=\"%.6g\"", (double)y->bounds[b] / 1e9);
                     labels_join(lb, sizeof(lb), y->labels, le);
-                    sb_printf(&s, "%s_bucket%s %llu\n", y->name, lb, (unsigned long long)acc);
+                    gw_json_printf(&s, "%s_bucket%s %llu\n", y->name, lb, (unsigned long long)acc);
                 }
                 labels_join(lb, sizeof(lb), y->labels, "");
-                sb_printf(&s, "%s_sum%s %.9f\n", y->name, lb,
-                          y->sum ? (double)TG_STAT_GET(*y->sum) / 1e9 : 0.0);
-                sb_printf(&s, "%s_count%s %llu\n", y->name, lb, (unsigned long long)acc);
+                gw_json_printf(&s, "%s_sum%s %.9f\n", y->name, lb,
+                               y->sum ? (double)TG_STAT_GET(*y->sum) / 1e9 : 0.0);
+                gw_json_printf(&s, "%s_count%s %llu\n", y->name, lb, (unsigned long long)acc);
                 break;
             }
             case M_HIST: {
@@ -263,23 +230,62 @@ long gw_metrics_render(const gw_metrics_t *m, char **buf)
                     else
                         snprintf(le, sizeof(le), "le=\"%.10g\"", (double)tg_hist_bound_ns(b) / 1e9);
                     labels_join(lb, sizeof(lb), y->labels, le);
-                    sb_printf(&s, "%s_bucket%s %llu\n", y->name, lb, (unsigned long long)acc);
+                    gw_json_printf(&s, "%s_bucket%s %llu\n", y->name, lb, (unsigned long long)acc);
                 }
                 labels_join(lb, sizeof(lb), y->labels, "");
-                sb_printf(&s, "%s_sum%s %.9f\n", y->name, lb,
-                          (double)TG_STAT_GET(y->h->sum_ns) / 1e9);
+                gw_json_printf(&s, "%s_sum%s %.9f\n", y->name, lb,
+                               (double)TG_STAT_GET(y->h->sum_ns) / 1e9);
                 /* the +Inf bucket, so count and buckets agree within one scrape */
-                sb_printf(&s, "%s_count%s %llu\n", y->name, lb, (unsigned long long)acc);
+                gw_json_printf(&s, "%s_count%s %llu\n", y->name, lb, (unsigned long long)acc);
                 break;
             }
             }
         }
     }
     free(done);
-    if (s.oom) {
-        free(s.b);
-        return -ENOMEM;
+    return gw_json_done(&s, buf);
+}
+
+size_t gw_metrics_count(const gw_metrics_t *m)
+{
+    return m->n;
+}
+
+int gw_metrics_view(const gw_metrics_t *m, size_t i, gw_metric_view_t *out)
+{
+    if (i >= m->n)
+        return -EINVAL;
+    const metric_t *x = &m->m[i];
+    out->name = x->name;
+    out->labels = x->labels;
+    out->hist = NULL;
+    switch (x->type) {
+    case M_COUNTER:
+    case M_GAUGE:
+        out->kind = x->type == M_COUNTER ? GW_METRIC_COUNTER : GW_METRIC_GAUGE;
+        out->value = (double)TG_STAT_GET(*x->v);
+        break;
+    case M_GAUGE_FN:
+        out->kind = GW_METRIC_GAUGE;
+        out->value = x->fn(x->ud);
+        break;
+    case M_HIST: {
+        uint64_t n = 0;
+        for (int b = 0; b < TG_HIST_BUCKETS; b++)
+            n += TG_STAT_GET(x->h->bucket[b]);
+        out->kind = GW_METRIC_HIST;
+        out->value = (double)n;
+        out->hist = x->h;
+        break;
     }
-    *buf = s.b;
-    return (long)s.n;
+    default: { /* M_HIST_RAW */
+        uint64_t n = 0;
+        for (size_t b = 0; b < x->nb; b++)
+            n += TG_STAT_GET(x->buckets[b]);
+        out->kind = GW_METRIC_HIST;
+        out->value = (double)n;
+        break;
+    }
+    }
+    return 0;
 }

@@ -44,4 +44,24 @@ int gw_metrics_hist_raw(gw_metrics_t *m, const char *name, const char *labels, c
 /** Render everything into *buf (malloc'd, caller frees). @return length or -ENOMEM. */
 long gw_metrics_render(const gw_metrics_t *m, char **buf);
 
+/* --- reading series one by one (the dashboard's history, gw_history.c) ------------------- */
+
+#define GW_METRIC_COUNTER 0
+#define GW_METRIC_GAUGE   1
+#define GW_METRIC_HIST    2
+
+/** One registered series as it reads now. Strings belong to the registry. */
+typedef struct gw_metric_view {
+    const char *name, *labels; /* labels: `a="x",b="y"` or "" */
+    int kind;                  /* GW_METRIC_* */
+    double value;              /* counter or gauge value; histograms: observations */
+    const tg_hist_t *hist;     /* log-linear histograms (gw_metrics_hist); NULL otherwise */
+} gw_metric_view_t;
+
+/** Number of registered series.  Thread: any, once registration is over. */
+size_t gw_metrics_count(const gw_metrics_t *m);
+/** Read series i (0 <= i < gw_metrics_count()). Gauges computed on scrape run their function
+ *  here. @return 0 or -EINVAL.  Thread: metrics (any, once registration is over). */
+int gw_metrics_view(const gw_metrics_t *m, size_t i, gw_metric_view_t *out);
+
 #endif

@@ -33,6 +33,7 @@
 #include "gw_http.h"
 #include "gw_log.h"
 #include "gw_metrics.h"
+#include "gw_tap.h"
 #include "storage/sink.h"
 
 #define GW_LOOPS_MAX 64
@@ -68,6 +69,7 @@ struct gw_pipeline {
     uint32_t n_sinks;
     gw_metrics_t *metrics;
     gw_http_t *http;
+    gw_tap_t *tap; /* the dashboard's builder sink (gw_tap.h); NULL without [metrics] */
     int started;
 };
 
@@ -186,6 +188,15 @@ static void reg_metrics(gw_pipeline_t *p)
                        &b->snapshots);
     gw_metrics_counter(m, "tickgate_book_late_trades_total", NULL,
                        "Trades after their candle closed.", &b->late_trades);
+    gw_metrics_counter(m, "tickgate_book_dup_trades_total", NULL,
+                       "Re-delivered trades (key seen): stored once, not counted again in candles.",
+                       &b->dup_trades);
+    gw_metrics_counter(m, "tickgate_book_dedup_unknown_total", NULL,
+                       "Trades too old for the dedup window: left out of the candles.",
+                       &b->dedup_unknown);
+    gw_metrics_counter(m, "tickgate_book_candle_revisions_total", NULL,
+                       "Closed candles emitted again, revised by late trades.",
+                       &b->candle_revisions);
     gw_metrics_counter(m, "tickgate_book_bad_events_total", NULL, "Events rejected.",
                        &b->bad_events);
     gw_metrics_counter(m, "tickgate_book_out_drops_total", NULL,
@@ -242,6 +253,8 @@ static void reg_metrics(gw_pipeline_t *p)
                             ring_depth, k->ring);
         k->ops->metrics(k->obj, &reg);
     }
+    if (p->tap)
+        gw_tap_metrics(p->tap, m);
 }
 
 /* --- health -------------------------------------------------------------------------- */
@@ -471,6 +484,8 @@ static int create_builder(gw_pipeline_t *p)
                                                    .ring = p->sinks[i].ring,
                                                    .kinds = p->sinks[i].ops->takes,
                                                    .lossless = p->sinks[i].ops->lossless};
+    if (p->tap && bc.n_sinks < BOOK_BUILDER_SINKS_MAX)
+        bc.sinks[bc.n_sinks++] = gw_tap_sink(p->tap);
     for (uint32_t i = 0; i < c->n_intervals && i < BOOK_CANDLE_IV_MAX; i++)
         bc.candles.interval_ns[i] = c->intervals_ns[i];
     bc.candles.n_intervals =
@@ -508,6 +523,8 @@ int gw_pipeline_create(gw_pipeline_t **out, const gw_cfg_t *cfg)
         goto fail;
     if ((rc = create_feeds(p)) < 0)
         goto fail;
+    if (cfg->metrics_enabled && (rc = gw_tap_create_cfg(&p->tap, p->reg, cfg)) < 0)
+        goto fail;
     if ((rc = create_builder(p)) < 0)
         goto fail;
     if ((rc = gw_metrics_create(&p->metrics)) < 0)
@@ -539,7 +556,8 @@ int gw_pipeline_start(gw_pipeline_t *p)
                             .port = p->cfg->metrics_port,
                             .metrics = p->metrics,
                             .health = health,
-                            .health_ud = p};
+                            .health_ud = p,
+                            .tap = p->tap};
         if ((rc = gw_http_start(&p->http, &hc)) < 0) {
             gw_log(GW_LOG_ERROR, NULL, "cannot listen on %s:%d for /metrics: %s",
                    p->cfg->metrics_host, p->cfg->metrics_port, tg_strerror(rc));
@@ -547,6 +565,12 @@ int gw_pipeline_start(gw_pipeline_t *p)
         }
         gw_log(GW_LOG_INFO, NULL, "metrics, health and dashboard on http://%s:%d/",
                p->cfg->metrics_host, gw_http_port(p->http));
+        if (!gw_cfg_host_is_loopback(p->cfg->metrics_host)) /* issue 15: hardening */
+            gw_log(GW_LOG_WARN, NULL,
+                   "/metrics, /health and the dashboard listen on %s, not a loopback address: "
+                   "anyone who can reach it reads them (no authentication); "
+                   "[metrics] listen = 127.0.0.1:%d keeps them local",
+                   p->cfg->metrics_host, p->cfg->metrics_port);
     }
     return 0;
 }
@@ -591,6 +615,7 @@ void gw_pipeline_destroy(gw_pipeline_t **pp)
     for (uint32_t i = 0; i < p->n_loops; i++)
         feed_loop_destroy(&p->loops[i]);
     book_builder_destroy(&p->builder);
+    gw_tap_destroy(&p->tap);
     for (uint32_t i = 0; i < p->n_sinks; i++)
         if (p->sinks[i].obj)
             p->sinks[i].ops->destroy(&p->sinks[i].obj);

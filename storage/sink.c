@@ -7,6 +7,7 @@
 static const tg_sink_ops_t *const sinks[] = {
     &tg_sink_postgres,
     &tg_sink_redis,
+    &tg_sink_shm,
 };
 
 const tg_sink_ops_t *tg_sink_at(size_t i)

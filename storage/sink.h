@@ -85,6 +85,7 @@ typedef struct tg_sink_ops {
 /* The sink kinds of this build, each defined in its folder; the table is sink.c. */
 extern const tg_sink_ops_t tg_sink_postgres; /* pg/sink_pg.c */
 extern const tg_sink_ops_t tg_sink_redis;    /* redis/sink_redis.c */
+extern const tg_sink_ops_t tg_sink_shm;      /* shm/sink_shm.c */
 
 /** The i-th sink kind of this build (0-based); NULL past the end.  Thread: any. */
 const tg_sink_ops_t *tg_sink_at(size_t i);

@@ -5,7 +5,7 @@
  * document + freeReplyObject), i.e. what tickgate-sub did before the library. Both receive the
  * same stream: a publisher thread PUBLISHes N top-10 book documents (about 900 bytes, 10
  * instruments, pipelined in batches) to a real redis-server; the subscriber's thread CPU time
- * (CLOCK_THREAD_CPUTIME_ID) and its allocations (tests/fixtures/test_malloc_count.h) are taken
+ * (CLOCK_THREAD_CPUTIME_ID) and its allocations (tools/bench/malloc_count.h) are taken
  * over the N messages. Rounds alternate client/reference; medians and their ratio are printed.
  *
  *   tests/fixtures/services.sh run build-rel/client/bench-client [N] [ROUNDS]
@@ -24,17 +24,12 @@
 
 #include <tickgate/client.h>
 
-#include "tests/fixtures/test_malloc_count.h"
+#include "client/bench/bench_util.h"
+
+#include "tools/bench/malloc_count.h"
 
 static int g_port, g_n;
 static char g_prefix[32];
-
-static double thread_cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 static int doc(char *buf, size_t cap, int sym, long seq)
 {
@@ -174,26 +169,10 @@ static res_t run_reference(int round)
     return r;
 }
 
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(double), cmp_d);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 int main(int argc, char **argv)
 {
-    const char *port = getenv("TG_TEST_REDIS_PORT");
-    if (!port) {
-        fprintf(stderr, "TG_TEST_REDIS_PORT unset: skipping\n");
+    if (!(g_port = bench_redis_port()))
         return 77;
-    }
-    g_port = atoi(port);
     g_n = argc > 1 ? atoi(argv[1]) : 100000;
     int rounds = argc > 2 ? atoi(argv[2]) : 5;
     if (rounds > 32)

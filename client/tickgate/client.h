@@ -22,11 +22,18 @@
  * tg_client_fd() may be polled (epoll/poll) from any thread; the version and decimal helpers
  * are Thread: any. Separate clients are independent.
  *
- * Sources: today the library reads Redis pub/sub and keys. The recovery step is one internal
- * function per source (tg_client_hole_t.source names which one recovered a hole) so that a
- * Redis Stream source (fill a hole by sequence range) and a shared-memory source (read the
- * co-located gateway's segment) can be added in a later minor version without changing this
- * API: they would add TG_CLIENT_SRC_* values and tg_client_cfg_t fields, nothing else.
+ * Sources: the library reads Redis pub/sub and keys, and (1.1) fills a trade hole from the
+ * channel's Redis Stream when the gateway writes one ([redis] stream_trades): XRANGE by
+ * sequence number, the entries delivered before the document that showed the hole
+ * (tg_client_hole_t.filled, source TG_CLIENT_SRC_STREAM). Without a stream the hole is
+ * reported unrecovered as before. The recovery step is one internal function per source, so a
+ * shared-memory source can be added the same way.
+ * Shared memory (1.1): a URL "shm:///name" reads the segment a co-located gateway's [shm] sink
+ * writes (docs/shm.md) through this same API: books (with state and generation) and trades,
+ * no candles; holes when the reader was lapped (books recover from the slot, source
+ * TG_CLIENT_SRC_SHM; trade holes are exact counts); DISCONNECTED when the gateway stops,
+ * reconnect (EPOCH) when it starts again. tg_client_next() sleeps on a futex when asked to
+ * wait; tg_client_fd() returns -EOPNOTSUPP for it (no descriptor can wait on a futex).
  */
 #ifndef TICKGATE_CLIENT_H
 #define TICKGATE_CLIENT_H
@@ -39,7 +46,7 @@ extern "C" {
 #endif
 
 #define TG_CLIENT_VERSION_MAJOR 1
-#define TG_CLIENT_VERSION_MINOR 0
+#define TG_CLIENT_VERSION_MINOR 1
 #define TG_CLIENT_VERSION_PATCH 0
 #define TG_CLIENT_VERSION                                                                          \
     ((TG_CLIENT_VERSION_MAJOR << 16) | (TG_CLIENT_VERSION_MINOR << 8) | TG_CLIENT_VERSION_PATCH)
@@ -150,7 +157,8 @@ typedef enum tg_client_source {
     TG_CLIENT_SRC_NONE = 0,    /* not recovered (trades are lost; or waiting) */
     TG_CLIENT_SRC_MESSAGE = 1, /* the message that revealed the hole is a full snapshot */
     TG_CLIENT_SRC_KEY = 2,     /* the snapshot key, read again */
-    /* reserved for later minor versions: 3 = Redis Stream, 4 = shared memory */
+    TG_CLIENT_SRC_STREAM = 3,  /* the channel's Redis Stream (XRANGE by number; since 1.1) */
+    TG_CLIENT_SRC_SHM = 4,     /* the shared-memory segment's slot (shm:// URLs; since 1.1) */
 } tg_client_source_t;
 
 typedef struct tg_client_hole {
@@ -159,6 +167,9 @@ typedef struct tg_client_hole {
     int recovered;               /* 1: the channel's state is whole again (book/candle) */
     tg_client_source_t source;
     int disconnected; /* 1: found when re-joining after a lost connection */
+    uint64_t filled;  /* (1.1) messages of the hole read from the channel's Redis Stream: they
+                         follow this event as documents with from_key = 2, oldest first;
+                         recovered = 1 when filled == missing */
 } tg_client_hole_t;
 
 typedef enum tg_client_ev_kind {
@@ -181,8 +192,9 @@ typedef struct tg_client_event {
     const char *channel;        /* "tg.book.binance.BTCUSDT" ("" for connection events) */
     const char *venue, *symbol; /* "" for connection events */
     uint64_t seq, epoch;        /* the document's numbers (0 for connection events) */
-    int from_key;               /* 1: read from the snapshot key (join or recovery) */
-    const char *doc;            /* the JSON document as received (NULL if none) */
+    int from_key;    /* 1: read from the snapshot key (join or recovery); 2: from the channel's
+                        Redis Stream, filling a hole (since 1.1) */
+    const char *doc; /* the JSON document as received (NULL if none) */
     size_t doc_len;
     const char *text; /* DISCONNECTED/BAD: why; otherwise "" */
     union {
@@ -200,12 +212,13 @@ typedef struct tg_client_event {
 typedef struct tg_client tg_client_t;
 
 typedef struct tg_client_cfg {
-    unsigned version;   /* TG_CLIENT_VERSION the caller was built with (set by defaults) */
-    const char *url;    /* redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N] */
-    const char *prefix; /* key/channel prefix, "tg" */
-    const char *password_env;           /* used when the URL has no password: "REDISCLI_AUTH" */
-    int connect_timeout_ms;             /* 1000 */
-    int command_timeout_ms;             /* 2000 (GET/SCAN during joins) */
+    unsigned version;         /* TG_CLIENT_VERSION the caller was built with (set by defaults) */
+    const char *url;          /* redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N]
+                                 or shm:///name (shared memory, since 1.1) */
+    const char *prefix;       /* key/channel prefix, "tg" */
+    const char *password_env; /* used when the URL has no password: "REDISCLI_AUTH" */
+    int connect_timeout_ms;   /* 1000 */
+    int command_timeout_ms;   /* 2000 (GET/SCAN during joins) */
     int backoff_min_ms, backoff_max_ms; /* reconnect: 50, 800 */
     size_t read_buffer;                 /* bytes; the largest message must fit: 1 MiB */
     unsigned max_channels;              /* channels followed at most: 4096 */

@@ -25,7 +25,7 @@
  * stream: it is inflated into c->rx right after the compressed bytes (so c->rx grows to hold
  * both, the text bounded by max_msg) and the text goes on as above; raw hook and capture see
  * the text, as recordings store it. A frame that does not inflate is counted as a frame the
- * handler rejected (frames, err_json, handler_errors) and dropped. zlib allocates its state
+ * handler rejected (frames, err_json: counted once) and dropped. zlib allocates its state
  * per message (inflateInit2/inflateEnd, ~10 KB); HTX rates make that negligible.
  *
  * Ring full: retry with doubling sleeps (20 us .. 2 ms) up to ring_wait_us in total (at most
@@ -65,6 +65,7 @@
 #include "feeds/rec/feed_capture.h"
 #include "feeds/net/feed_conn_impl.h"
 #include "feeds/net/feed_resolve.h"
+#include "feeds/net/feed_tls.h"
 
 /* ---------- small helpers ---------- */
 
@@ -586,9 +587,9 @@ static void rest_finish(rest_req_t *r, int status)
             feed_capture_rest(c->cfg.capture, tr, r->path, r->tag, status, r->body, r->len);
         TG_STAT_INC(c->ts.rx_rest);
         TG_STAT_ADD(c->ts.rx_bytes, r->len);
-        if (c->venue->on_rest &&
-            feed_rest(&c->h, r->tag, status, r->body ? r->body : "", r->len, tr, tm) < 0)
-            TG_STAT_INC(c->ts.handler_errors);
+        if (c->venue->on_rest)
+            feed_deliver_rest(&c->h, r->tag, status, r->body ? r->body : "", r->len, tr, tm,
+                              &c->ts.handler_errors);
         feed_flush(&c->h);
     }
     free(r->body);
@@ -633,11 +634,15 @@ static int rest_callback(rest_req_t *r, struct lws *wsi, enum lws_callback_reaso
 {
     feed_conn_t *c = r->c;
     switch (reason) {
-    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
+        char tls[320];
+        bool refused = feed_tls_verify_failure(wsi, tls, sizeof(tls));
         if (!c->loop->stopping)
-            feed_conn__log(c, FEED_LOG_WARN, "REST connect error: %s", in ? (const char *)in : "?");
+            feed_conn__log(c, FEED_LOG_WARN, "REST connect error: %s%s%s", refused ? tls : "",
+                           refused ? "; lws: " : "", in ? (const char *)in : "?");
         rest_finish(r, 0);
         return 0;
+    }
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
         if (r->pre) { /* an empty POST body, said explicitly */
             unsigned char **p = (unsigned char **)in, *end = (*p) + len;
@@ -708,8 +713,7 @@ static void deliver(feed_conn_t *c, char *buf, size_t len)
         c->cfg.on_raw(c->cfg.raw_ctx, c, tr, buf, len);
     if (c->cfg.capture)
         feed_capture_frame(c->cfg.capture, tr, buf, len);
-    if (feed_frame(&c->h, buf, len, tr, tm) < 0)
-        TG_STAT_INC(c->ts.handler_errors);
+    feed_deliver(&c->h, buf, len, tr, tm, &c->ts.handler_errors); /* bad input: err_* only */
     feed_flush(&c->h);
 }
 
@@ -766,8 +770,7 @@ static void rx_gunzip_failed(feed_conn_t *c, size_t n, int rc)
     TG_STAT_ADD(c->ts.rx_bytes, n);
     TG_STAT_INC(c->h.stats->frames);
     TG_STAT_ADD(c->h.stats->bytes, n);
-    TG_STAT_INC(c->ts.handler_errors);
-    uint64_t k = TG_STAT_GET(c->h.stats->err_json);
+    uint64_t k = TG_STAT_GET(c->h.stats->err_json); /* counted once: err_json */
     TG_STAT_INC(c->h.stats->err_json);
     if (k < 10 || k % 1000 == 0)
         feed_conn__log(c, FEED_LOG_WARN, "%zu-byte binary frame does not inflate (%s, %llu so far)",
@@ -900,8 +903,11 @@ static int ws_callback(feed_conn_t *c, struct lws *wsi, enum lws_callback_reason
         return 0;
     switch (reason) {
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
-        char why[200];
-        snprintf(why, sizeof(why), "%s", in ? (const char *)in : "connection error");
+        char why[512], tls[320]; /* a refused certificate says which check failed */
+        if (feed_tls_verify_failure(wsi, tls, sizeof(tls)))
+            snprintf(why, sizeof(why), "%s; lws: %s", tls, in ? (const char *)in : "?");
+        else
+            snprintf(why, sizeof(why), "%s", in ? (const char *)in : "connection error");
         conn_down(c, why);
         return 0;
     }
@@ -938,6 +944,12 @@ int feed_conn__proto_callback(struct lws *wsi, enum lws_callback_reasons reason,
             resolve_drain(l);
         return 0;
     }
+    if (reason == LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION) {
+        feed_tls_verify_seen(wsi, user, len); /* sent to protocol 0: OpenSSL decides */
+        return 0;
+    }
+    if (reason == LWS_CALLBACK_WSI_DESTROY)
+        feed_tls_forget(wsi); /* after any CONNECTION_ERROR of this socket */
     void *op = wsi ? lws_get_opaque_user_data(wsi) : NULL;
     if (!op)
         return 0;

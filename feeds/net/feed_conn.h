@@ -123,7 +123,7 @@ typedef struct feed_conn_tstats {
     tg_stat_t rest_ok, rest_fail, rest_dropped; /* dropped: answer of an older connection */
     tg_stat_t ev_dropped;                       /* events lost to a full ring */
     tg_stat_t gap_marks;                        /* TG_EV_GAP events injected after ring drops */
-    tg_stat_t handler_errors;                   /* on_frame/on_rest returned < 0 */
+    tg_stat_t handler_errors;                   /* failures outside err_* (feed_deliver) */
     tg_stat_t resync_requests; /* reconnects asked for by the builder (checksum, crossed) */
 } feed_conn_tstats_t;
 

@@ -242,7 +242,7 @@ int feed_binance__parse(feed_bn_t *b, const char *buf, size_t len, int rest_sym,
     int data = 0, sym = rest_sym, snap_ctx = rest_sym >= 0;
     if (rest_sym < 0) {
         int stream = -1, d = -1, k = 1;
-        for (int j = 0; j < t[0].size; j++) {
+        for (int j = 0; j < t[0].size && k + 1 < n; j++) { /* k + 1 < n: see below */
             if (feed_jtok_str_is(buf, &t[k], "stream"))
                 stream = k + 1;
             else if (feed_jtok_str_is(buf, &t[k], "data"))
@@ -272,6 +272,8 @@ int feed_binance__parse(feed_bn_t *b, const char *buf, size_t len, int rest_sym,
     memset(&f, 0, sizeof(f));
     int tb = -1, ta = -1, k = data + 1;
     for (int j = 0; j < t[data].size; j++) {
+        if (k + 1 >= n) /* a key without its value: jsmn takes {"a","b":} (fuzz_rest) */
+            return TG_EJSON;
         const jsmntok_t *key = &t[k], *v = &t[k + 1];
         if (key->type != JSMN_STRING)
             return TG_EJSON;
@@ -693,7 +695,8 @@ static int bn_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
         }
     }
     bn_dispatch(b, &m, buf, len, ts_recv, ts_mono, TG_EVF_REST);
-    return 0;
+    /* a venue error is counted in err_venue: an error frame, as in bybit/bitget (fuzz_venue) */
+    return m.type == BN_MSG_VENUE_ERR ? TG_EPROTO : 0;
 }
 
 static int bn_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,

@@ -73,7 +73,6 @@ typedef struct bf_chan {
 typedef struct bf_sym {
     uint32_t id;
     uint8_t synced;
-    uint32_t resync_seen;
 } bf_sym_t;
 
 typedef struct bf_lvl {
@@ -565,13 +564,9 @@ static int bf_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
                     int64_t ts_mono)
 {
     bf_state_t *st = h->vstate;
-    int n = feed_jtok_parse(&st->jt, buf, len);
+    int n = feed_vparse(h, buf, len, JSMN_UNDEFINED);
     if (n < 0)
-        return TG_EJSON;
-    bf_lvl_t *nl = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*nl));
-    if (!nl)
-        return -ENOMEM;
-    st->lv = nl;
+        return n;
     const jsmntok_t *t = st->jt.t;
     if (t[0].type == JSMN_OBJECT) {
         int ev = feed_jtok_get(buf, t, n, 0, "event");
@@ -589,20 +584,7 @@ static int bf_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
                        int64_t ts_mono)
 {
     bf_state_t *st = h->vstate;
-    int rc = bf_frame(h, buf, len, ts_recv, ts_mono);
-    if (rc == TG_ERESCALE)
-        return rc;
-    if (rc < 0) {
-        const char *what = feed_count_error(h->stats, rc);
-        feed_log_frame(h, &st->rl, ts_mono, rc == TG_EPROTO ? FEED_LOG_ERROR : FEED_LOG_WARN, what,
-                       rc, buf, len);
-        return rc;
-    }
-    if (rc == 0)
-        TG_STAT_INC(h->stats->unhandled);
-    else if (rc == 1)
-        TG_STAT_INC(h->stats->handled);
-    return 0;
+    return feed_tally(h, &st->rl, bf_frame(h, buf, len, ts_recv, ts_mono), buf, len, ts_mono);
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
@@ -622,54 +604,32 @@ static void bf_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t 
     cfg->checksum = bf_checksum;
 }
 
-static void bf_deinit(feed_handler_t *h)
-{
-    bf_state_t *st = h->vstate;
-    if (!st)
-        return;
-    feed_jtok_deinit(&st->jt);
-    free(st->sym);
-    free(st->slot);
-    free(st->ch);
-    free(st->lv);
-    feed_vstate_free(h);
-}
+/* The state, allocated and freed by the venue base (the level scratch grows with the tokens;
+ * init sizes the channel table to the symbols). */
+static const feed_vspec_t bf_spec = {
+    FEED_VSPEC_RL(bf_state_t, BF_TOK_INIT, BF_TOK_MAX, 20, FEED_LOG_PERIOD_10S),
+    .blocks = {FEED_VSCRATCH(bf_state_t, lv, 3), FEED_VBLOCK(bf_state_t, ch, 0)},
+    .reset = {FEED_VRESET(bf_sym_t, synced, 0)},
+};
 
 static int bf_init(feed_handler_t *h)
 {
-    bf_state_t *st = feed_vstate_new(h, sizeof(*st));
-    if (!st)
-        return -ENOMEM;
-    st->rl.burst = 20;
-    st->rl.period = FEED_LOG_PERIOD_10S;
+    bf_state_t *st = h->vstate;
     st->len = bf_len(h->depth);
     st->cap_ch = 2 * h->n_instr + 16;
-    st->lv_cap = BF_TOK_INIT / 3 + 1;
-    st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
-    st->slot = feed_slots_new(h);
     st->ch = calloc(st->cap_ch, sizeof(*st->ch));
-    st->lv = calloc(st->lv_cap, sizeof(*st->lv));
-    if (!st->sym || !st->slot || !st->ch || !st->lv ||
-        feed_jtok_init(&st->jt, BF_TOK_INIT, BF_TOK_MAX) < 0) {
-        bf_deinit(h);
-        return -ENOMEM;
-    }
-    for (uint32_t i = 0; i < h->n_instr; i++)
-        st->sym[i].id = h->instr[i];
-    return 0;
+    return st->ch ? 0 : -ENOMEM;
 }
 
 static int bf_on_open(feed_handler_t *h)
 {
     bf_state_t *st = h->vstate;
+    feed_resync_rebase(h);
     st->flags = 0;
     st->seq = -1;
     st->seq_broken = 0;
     st->n_ch = 0;
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        st->sym[i].synced = 0;
-        st->sym[i].resync_seen = feed_resync_count(h, st->sym[i].id);
-    }
+    feed_vreset(h);
     char msg[160];
     int n = snprintf(msg, sizeof(msg), "{\"event\":\"conf\",\"flags\":%d}", BF_FLAGS);
     int rc = feed_send(h, msg, (size_t)n);
@@ -692,42 +652,20 @@ static int bf_on_open(feed_handler_t *h)
     return rc < 0 ? rc : 0;
 }
 
-static void bf_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
-{
-    bf_state_t *st = h->vstate;
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
-                       TG_EVF_LAST);
-        st->sym[i].synced = 0;
-    }
-}
-
 static void bf_on_tick(feed_handler_t *h, int64_t now_mono)
 {
-    bf_state_t *st = h->vstate;
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        if (feed_resync_asked(h, st->sym[i].id, &st->sym[i].resync_seen)) {
-            feed_logf_limited(h, &st->rl, now_mono, FEED_LOG_WARN,
-                              "bitfinex: builder asked for a resync (checksum/crossed)");
-            bf_resubscribe(h, i);
-        }
-    }
+    for (uint32_t i = 0; feed_resync_next(h, &i, now_mono); i++)
+        bf_resubscribe(h, i);
 }
 
 const feed_venue_t feed_venue_bitfinex = {
     .name = "bitfinex",
     .default_url = "wss://api-pub.bitfinex.com/ws/2",
-    .rest_host = NULL,
     /* Bitfinex: 30 public channel subscriptions per connection (book + trades = 2 per
      * symbol); no published limit on messages per second (20 connections per minute). */
     .max_symbols_per_conn = 15,
-    .max_sends_per_s = 0,
     .instr_defaults = bf_instr_defaults,
+    .state = &bf_spec,
     .init = bf_init,
-    .deinit = bf_deinit,
-    .on_open = bf_on_open,
-    .on_frame = bf_on_frame,
-    .on_rest = NULL,
-    .on_close = bf_on_close,
-    .on_tick = bf_on_tick,
+    FEED_VENUE_FNS_VCLOSE(bf),
 };

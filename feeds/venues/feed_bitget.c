@@ -85,7 +85,6 @@ typedef struct bg_sym {
     uint8_t resub;       /* a resubscribe waits for send budget (on_tick) */
     int8_t px_dp, sz_dp; /* decimals Bitget prints for this instrument (learned) */
     int64_t last_seq;    /* v2 seq of the last applied message, -1 if none */
-    uint32_t resync_seen;
 } bg_sym_t;
 
 typedef struct bg_state {
@@ -103,8 +102,7 @@ typedef struct bg_state {
     int api_switched;  /* subscribes were re-sent in the other version after an error */
     int64_t win_start; /* send pacing: start of the current 1 s window (-1: since on_open) */
     uint32_t win_sends;
-    char *sbuf;
-    size_t scap;
+    char sbuf[256 + (size_t)BG_SUB_BATCH * (TG_SYMBOL_MAX + 96)]; /* one request */
 } bg_state_t;
 
 #define bg_log(h, now, what, rc, buf, len)                                                         \
@@ -245,7 +243,7 @@ static int bg_subscribe_all(feed_handler_t *h)
     int rc = 0;
     uint32_t i = 0;
     while (i < h->n_instr && rc >= 0) {
-        size_t n = (size_t)snprintf(st->sbuf, st->scap, "{\"op\":\"subscribe\",\"args\":[");
+        size_t n = (size_t)snprintf(st->sbuf, sizeof(st->sbuf), "{\"op\":\"subscribe\",\"args\":[");
         int args = 0;
         for (; i < h->n_instr && args + 2 <= BG_SUB_BATCH; i++) {
             const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
@@ -258,14 +256,14 @@ static int bg_subscribe_all(feed_handler_t *h)
                 if (!(h->channels & (k == 0 ? FEED_CH_BOOK : FEED_CH_TRADES)))
                     continue;
                 n +=
-                    (size_t)snprintf(st->sbuf + n, st->scap - n,
+                    (size_t)snprintf(st->sbuf + n, sizeof(st->sbuf) - n,
                                      "%s{\"instType\":\"%s\",\"channel\":\"%s\",\"instId\":\"%s\"}",
                                      args ? "," : "", it, k == 0 ? bc : "trade", in->symbol);
                 args++;
             }
         }
-        n += (size_t)snprintf(st->sbuf + n, st->scap - n, "]}");
-        if (n >= st->scap)
+        n += (size_t)snprintf(st->sbuf + n, sizeof(st->sbuf) - n, "]}");
+        if (n >= sizeof(st->sbuf))
             return -ENOSPC;
         if (args) {
             rc = feed_send(h, st->sbuf, n);
@@ -492,11 +490,7 @@ static int bg_trade_parse(feed_handler_t *h, bg_sym_t *s, bg_item_t *tr, const c
         return rc;
     if (bg_ms(js, &t[ts], &tr->ts) < 0)
         return TG_EFIELD;
-    if (feed_jtok_str_is(js, &t[sd], "buy"))
-        tr->side = TG_SIDE_BUY;
-    else if (feed_jtok_str_is(js, &t[sd], "sell"))
-        tr->side = TG_SIDE_SELL;
-    else
+    if (feed_jtok_side(js, &t[sd], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &tr->side) < 0)
         return TG_EFIELD;
     tr->id = 0;
     if (id >= 0) {
@@ -597,21 +591,9 @@ static int bg_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
         TG_STAT_INC(h->stats->unhandled);
         return 0;
     }
-    int n = feed_jtok_frame(h, &st->jt, &st->rl, buf, len, ts_mono, JSMN_OBJECT);
+    int n = feed_vframe(h, buf, len, ts_mono, JSMN_OBJECT);
     if (n < 0)
-        return n;
-    bg_item_t *ni = feed_jtok_scratch(st->it, &st->it_cap, &st->jt, 3, sizeof(*ni));
-    if (!ni) {
-        TG_STAT_INC(h->stats->err_json);
-        return -ENOMEM;
-    }
-    st->it = ni;
-    bg_msg_t *nm = feed_jtok_scratch(st->msg, &st->msg_cap, &st->jt, 4, sizeof(*nm));
-    if (!nm) {
-        TG_STAT_INC(h->stats->err_json);
-        return -ENOMEM;
-    }
-    st->msg = nm;
+        return n; /* counted err_json */
     const jsmntok_t *t = st->jt.t;
     int e = feed_jtok_get(buf, t, n, 0, "event");
     if (e > 0)
@@ -680,11 +662,8 @@ static int bg_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
 static int bg_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
-    uint64_t before = feed_stats_settled(h->stats);
-    int rc = bg_frame(h, buf, len, ts_recv, ts_mono);
-    if (rc != TG_ERESCALE)
-        feed_count_handled(h, before);
-    return rc;
+    bg_state_t *st = h->vstate;
+    return feed_frame_settle(h, &st->rl, bg_frame, buf, len, ts_recv, ts_mono);
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
@@ -699,58 +678,30 @@ static void bg_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t 
     cfg->checksum = bg_checksum;
 }
 
-static void bg_deinit(feed_handler_t *h)
-{
-    bg_state_t *st = h->vstate;
-    if (!st)
-        return;
-    feed_jtok_deinit(&st->jt);
-    free(st->it);
-    free(st->msg);
-    free(st->sym);
-    free(st->slot);
-    free(st->sbuf);
-    feed_vstate_free(h);
-}
+/* The state, allocated and freed by the venue base (scratch grows with the tokens). */
+static const feed_vspec_t bg_spec = {
+    FEED_VSPEC(bg_state_t, BG_TOK_INIT, BG_TOK_MAX),
+    .blocks = {FEED_VSCRATCH(bg_state_t, it, 3), FEED_VSCRATCH(bg_state_t, msg, 4)},
+    .reset = {FEED_VRESET(bg_sym_t, synced, 0), FEED_VRESET(bg_sym_t, resub, 0),
+              FEED_VRESET(bg_sym_t, last_seq, -1)},
+};
 
 static int bg_init(feed_handler_t *h)
 {
-    bg_state_t *st = feed_vstate_new(h, sizeof(*st));
-    if (!st)
-        return -ENOMEM;
-    st->rl.burst = FEED_JTOK_LOG_BURST;
+    bg_state_t *st = h->vstate;
     st->api = BG_V2;
-    st->scap = 256 + (size_t)BG_SUB_BATCH * (TG_SYMBOL_MAX + 96);
-    st->it_cap = BG_TOK_INIT / 3 + 1;
-    st->msg_cap = BG_TOK_INIT / 4 + 1;
-    st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
-    st->slot = feed_slots_new(h);
-    st->it = calloc(st->it_cap, sizeof(*st->it));
-    st->msg = calloc(st->msg_cap, sizeof(*st->msg));
-    st->sbuf = malloc(st->scap);
-    if (!st->sym || !st->slot || !st->it || !st->msg || !st->sbuf ||
-        feed_jtok_init(&st->jt, BG_TOK_INIT, BG_TOK_MAX) < 0) {
-        bg_deinit(h);
-        return -ENOMEM;
-    }
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        st->sym[i].id = h->instr[i];
+    for (uint32_t i = 0; i < h->n_instr; i++)
         st->sym[i].last_seq = -1;
-    }
     return 0;
 }
 
 static int bg_on_open(feed_handler_t *h)
 {
     bg_state_t *st = h->vstate;
-    for (uint32_t j = 0; j < h->n_instr; j++) {
-        bg_sym_t *s = &st->sym[j];
-        s->synced = 0;
-        s->resub = 0;
-        s->last_seq = -1;
-        s->px_dp = s->sz_dp = 0;
-        s->resync_seen = feed_resync_count(h, s->id);
-    }
+    feed_resync_rebase(h);
+    feed_vreset(h);
+    for (uint32_t j = 0; j < h->n_instr; j++)
+        st->sym[j].px_dp = st->sym[j].sz_dp = 0;
     /* the version learned on the previous connection (v2 at first); an error answer before
      * any data switches once (bg_event) */
     st->api_seen = 0;
@@ -759,18 +710,6 @@ static int bg_on_open(feed_handler_t *h)
     st->win_sends = 0;
     st->last_ping = 0;
     return bg_subscribe_all(h);
-}
-
-static void bg_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
-{
-    bg_state_t *st = h->vstate;
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
-                       TG_EVF_LAST);
-        st->sym[i].synced = 0;
-        st->sym[i].resub = 0;
-        st->sym[i].last_seq = -1;
-    }
 }
 
 static void bg_on_tick(feed_handler_t *h, int64_t now_mono)
@@ -786,45 +725,20 @@ static void bg_on_tick(feed_handler_t *h, int64_t now_mono)
     }
     for (uint32_t i = 0; i < h->n_instr; i++) {
         bg_sym_t *s = &st->sym[i];
-        if (feed_resync_asked(h, s->id, &s->resync_seen)) {
-            feed_logf_limited(h, &st->rl, now_mono, FEED_LOG_WARN,
-                              "%s: builder asked for a resync (checksum/crossed)", h->venue->name);
-            if (!s->resub)
-                bg_resubscribe(h, s, now_mono);
-        }
+        if (feed_resync_due(h, i, now_mono) && !s->resub)
+            bg_resubscribe(h, s, now_mono);
         if (s->resub && bg_budget(st, now_mono, 2))
             bg_resubscribe_now(h, s);
     }
 }
 
-const feed_venue_t feed_venue_bitget = {
-    .name = "bitget",
-    .default_url = "wss://ws.bitget.com/v2/ws/public",
-    .rest_host = NULL,
-    .variant = BG_SPOT,
-    .max_symbols_per_conn = BG_SYMS_CONN,
-    .max_sends_per_s = BG_SENDS_S,
-    .instr_defaults = bg_instr_defaults,
-    .init = bg_init,
-    .deinit = bg_deinit,
-    .on_open = bg_on_open,
-    .on_frame = bg_on_frame,
-    .on_close = bg_on_close,
-    .on_tick = bg_on_tick,
-};
+/* Both ids: one URL (v2; v1 is detected per frame), the same limits and functions. */
+#define BG_VENUE_ROW                                                                               \
+    .default_url = "wss://ws.bitget.com/v2/ws/public", .max_symbols_per_conn = BG_SYMS_CONN,       \
+    .max_sends_per_s = BG_SENDS_S, .instr_defaults = bg_instr_defaults, .state = &bg_spec,         \
+    .init = bg_init, FEED_VENUE_FNS_VCLOSE(bg)
+
+const feed_venue_t feed_venue_bitget = {.name = "bitget", .variant = BG_SPOT, BG_VENUE_ROW};
 
 const feed_venue_t feed_venue_bitget_futures = {
-    .name = "bitget-futures",
-    .default_url = "wss://ws.bitget.com/v2/ws/public",
-    .rest_host = NULL,
-    .variant = BG_FUTURES,
-    .max_symbols_per_conn = BG_SYMS_CONN,
-    .max_sends_per_s = BG_SENDS_S,
-    .instr_defaults = bg_instr_defaults,
-    .init = bg_init,
-    .deinit = bg_deinit,
-    .on_open = bg_on_open,
-    .on_frame = bg_on_frame,
-    .on_close = bg_on_close,
-    .on_tick = bg_on_tick,
-};
+    .name = "bitget-futures", .variant = BG_FUTURES, BG_VENUE_ROW};

@@ -66,8 +66,7 @@ typedef struct bm_item {
 typedef struct bm_sym {
     uint32_t id;
     uint8_t synced;
-    uint8_t map_lost;     /* a price of the id map did not fit a raised scale: resync pending */
-    uint32_t resync_seen; /* builder resync requests already acted on */
+    uint8_t map_lost; /* a price of the id map did not fit a raised scale: resync pending */
 } bm_sym_t;
 
 typedef struct bm_state {
@@ -505,15 +504,9 @@ static int bm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
         TG_STAT_INC(h->stats->unhandled);
         return 0;
     }
-    int n = feed_jtok_frame(h, &st->jt, &st->rl, buf, len, ts_mono, JSMN_OBJECT);
+    int n = feed_vframe(h, buf, len, ts_mono, JSMN_OBJECT);
     if (n < 0)
-        return n;
-    bm_item_t *ni = feed_jtok_scratch(st->it, &st->it_cap, &st->jt, 4, sizeof(*ni));
-    if (!ni) {
-        feed_count_error(h->stats, TG_EJSON); /* no memory for a frame this big */
-        return -ENOMEM;
-    }
-    st->it = ni;
+        return n; /* counted err_json */
     const jsmntok_t *t = st->jt.t;
     TG_STAT_INC(h->stats->slow_path);
     int tab = feed_jtok_get(buf, t, n, 0, "table");
@@ -553,11 +546,8 @@ static int bm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
 static int bm_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
-    uint64_t before = feed_stats_settled(h->stats);
-    int rc = bm_frame(h, buf, len, ts_recv, ts_mono);
-    if (rc != TG_ERESCALE) /* else parsed again by feed_frame(), and counted then */
-        feed_count_handled(h, before);
-    return rc;
+    bm_state_t *st = h->vstate;
+    return feed_frame_settle(h, &st->rl, bm_frame, buf, len, ts_recv, ts_mono);
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
@@ -593,52 +583,34 @@ static void bm_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t 
     cfg->checksum = NULL;
 }
 
-static void bm_deinit(feed_handler_t *h)
-{
-    bm_state_t *st = h->vstate;
-    if (!st)
-        return;
-    feed_jtok_deinit(&st->jt);
-    free(st->it);
-    free(st->map);
-    free(st->map2);
-    free(st->sym);
-    free(st->slot);
-    feed_vstate_free(h);
-}
+/* The state, allocated and freed by the venue base (the item scratch grows with the tokens;
+ * init sizes the id maps to the symbols). */
+static const feed_vspec_t bm_spec = {
+    FEED_VSPEC(bm_state_t, BM_TOK_INIT, BM_TOK_MAX),
+    .blocks = {FEED_VSCRATCH(bm_state_t, it, 4), FEED_VBLOCK(bm_state_t, map, 0),
+               FEED_VBLOCK(bm_state_t, map2, 0)},
+    .reset = {FEED_VRESET(bm_sym_t, synced, 0)},
+};
 
 static int bm_init(feed_handler_t *h)
 {
-    bm_state_t *st = feed_vstate_new(h, sizeof(*st));
-    if (!st)
-        return -ENOMEM;
-    st->rl.burst = FEED_JTOK_LOG_BURST;
+    bm_state_t *st = h->vstate;
     uint64_t want = (uint64_t)(h->n_instr ? h->n_instr : 1) * BM_IDS_PER_SYM * 4 / 3;
     st->bits = 10;
     while ((1ull << st->bits) < want && st->bits < BM_MAP_MAX_BITS)
         st->bits++;
     st->mask = (1u << st->bits) - 1;
     st->limit = (st->mask + 1) / 4 * 3;
-    st->it_cap = BM_TOK_INIT / 4 + 1;
-    st->it = calloc(st->it_cap, sizeof(*st->it));
     st->map = calloc((size_t)st->mask + 1, sizeof(bm_ent_t));
     st->map2 = calloc((size_t)st->mask + 1, sizeof(bm_ent_t));
-    st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
-    st->slot = feed_slots_new(h);
-    if (!st->it || !st->map || !st->map2 || !st->sym || !st->slot ||
-        feed_jtok_init(&st->jt, BM_TOK_INIT, BM_TOK_MAX) < 0) {
-        bm_deinit(h);
-        return -ENOMEM;
-    }
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        st->sym[i].id = h->instr[i];
-    }
-    return 0;
+    return st->map && st->map2 ? 0 : -ENOMEM;
 }
 
 static int bm_on_open(feed_handler_t *h)
 {
     bm_state_t *st = h->vstate;
+    feed_resync_rebase(h);
+    feed_vreset(h);
     memset(st->map, 0, ((size_t)st->mask + 1) * sizeof(bm_ent_t));
     st->used = 0;
     int rc = 0;
@@ -646,8 +618,6 @@ static int bm_on_open(feed_handler_t *h)
         if (!(h->channels & (k == 0 ? FEED_CH_BOOK : FEED_CH_TRADES)) || !h->send)
             continue;
         for (uint32_t i = 0; i < h->n_instr && rc >= 0; i++) {
-            st->sym[i].synced = 0;
-            st->sym[i].resync_seen = feed_resync_count(h, st->sym[i].id);
             const tg_instr_t *in = tg_instr_reg_get(h->reg, st->sym[i].id);
             if (!in || !feed_json_safe(in->symbol))
                 continue;
@@ -660,26 +630,11 @@ static int bm_on_open(feed_handler_t *h)
     return rc < 0 ? rc : 0;
 }
 
-static void bm_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
-{
-    bm_state_t *st = h->vstate;
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
-                       TG_EVF_LAST);
-        st->sym[i].synced = 0;
-    }
-}
-
 static void bm_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     bm_state_t *st = h->vstate;
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        if (feed_resync_asked(h, st->sym[i].id, &st->sym[i].resync_seen)) {
-            bm_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (crossed book)", NULL,
-                   NULL);
-            bm_resubscribe(h, (uint16_t)i);
-        }
-    }
+    for (uint32_t i = 0; feed_resync_next(h, &i, now_mono); i++)
+        bm_resubscribe(h, (uint16_t)i);
     if (now_mono - st->last_ping >= BM_PING_NS && h->send) {
         st->last_ping = now_mono;
         h->send(h->tctx, "ping", 4);
@@ -689,14 +644,9 @@ static void bm_on_tick(feed_handler_t *h, int64_t now_mono)
 const feed_venue_t feed_venue_bitmex = {
     .name = "bitmex",
     .default_url = "wss://ws.bitmex.com/realtime",
-    .rest_host = NULL,
     .on_rescale = bm_on_rescale,
     .instr_defaults = bm_instr_defaults,
+    .state = &bm_spec,
     .init = bm_init,
-    .deinit = bm_deinit,
-    .on_open = bm_on_open,
-    .on_frame = bm_on_frame,
-    .on_rest = NULL,
-    .on_close = bm_on_close,
-    .on_tick = bm_on_tick,
+    FEED_VENUE_FNS_VCLOSE(bm),
 };

@@ -90,12 +90,7 @@ typedef struct bs_state {
 
 #define bs_log(h, ...) feed_jtok_log((h), &((bs_state_t *)(h)->vstate)->rl, __VA_ARGS__)
 
-static bs_sym_t *bs_lookup(feed_handler_t *h, const char *s, size_t n)
-{
-    bs_state_t *st = h->vstate;
-    int i = feed_slot_find(h, st->slot, s, n);
-    return i < 0 ? NULL : &st->sym[i];
-}
+#define bs_lookup(h, s, n) ((bs_sym_t *)feed_vsym_find((h), (s), (n)))
 
 static int bs_name_ok(const char *s)
 {
@@ -356,15 +351,9 @@ static int bs_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
                     int64_t ts_mono)
 {
     bs_state_t *st = h->vstate;
-    int n = feed_jtok_frame(h, &st->jt, &st->rl, buf, len, ts_mono, JSMN_OBJECT);
+    int n = feed_vframe(h, buf, len, ts_mono, JSMN_OBJECT);
     if (n < 0)
-        return n;
-    bs_lvl_t *nl = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*nl));
-    if (!nl) {
-        feed_count_error(h->stats, TG_EJSON); /* no memory for a frame this big */
-        return -ENOMEM;
-    }
-    st->lv = nl;
+        return n; /* counted err_json */
     const jsmntok_t *t = st->jt.t;
     TG_STAT_INC(h->stats->slow_path);
     int data = feed_jtok_get(buf, t, n, 0, "data");
@@ -447,11 +436,8 @@ static int bs_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
 static int bs_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
-    uint64_t before = feed_stats_settled(h->stats);
-    int rc = bs_frame(h, buf, len, ts_recv, ts_mono);
-    if (rc != TG_ERESCALE) /* else parsed again by feed_frame(), and counted then */
-        feed_count_handled(h, before);
-    return rc;
+    bs_state_t *st = h->vstate;
+    return feed_frame_settle(h, &st->rl, bs_frame, buf, len, ts_recv, ts_mono);
 }
 
 static int bs_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
@@ -534,40 +520,11 @@ static void bs_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t 
     cfg->checksum = NULL;
 }
 
-static void bs_deinit(feed_handler_t *h)
-{
-    bs_state_t *st = h->vstate;
-    if (!st)
-        return;
-    feed_jtok_deinit(&st->jt);
-    free(st->lv);
-    free(st->pend);
-    free(st->sym);
-    free(st->slot);
-    feed_vstate_free(h);
-}
-
-static int bs_init(feed_handler_t *h)
-{
-    bs_state_t *st = feed_vstate_new(h, sizeof(*st));
-    if (!st)
-        return -ENOMEM;
-    st->rl.burst = FEED_JTOK_LOG_BURST;
-    st->lv_cap = BS_TOK_INIT / 3 + 1;
-    st->lv = calloc(st->lv_cap, sizeof(*st->lv));
-    st->pend = calloc(BS_PEND_MAX, sizeof(*st->pend));
-    st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
-    st->slot = feed_slots_new(h);
-    if (!st->lv || !st->pend || !st->sym || !st->slot ||
-        feed_jtok_init(&st->jt, BS_TOK_INIT, BS_TOK_MAX) < 0) {
-        bs_deinit(h);
-        return -ENOMEM;
-    }
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        st->sym[i].id = h->instr[i];
-    }
-    return 0;
-}
+/* The state, allocated and freed by the venue base (the level scratch grows with the tokens). */
+static const feed_vspec_t bs_spec = {
+    FEED_VSPEC(bs_state_t, BS_TOK_INIT, BS_TOK_MAX),
+    .blocks = {FEED_VSCRATCH(bs_state_t, lv, 3), FEED_VBLOCK(bs_state_t, pend, BS_PEND_MAX)},
+};
 
 static int bs_on_open(feed_handler_t *h)
 {
@@ -600,9 +557,8 @@ static void bs_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
     bs_state_t *st = h->vstate;
     st->n_pend = 0;
+    feed_emit_stale_all(h, 0, ts_recv, ts_mono);
     for (uint32_t i = 0; i < h->n_instr; i++) {
-        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
-                       TG_EVF_LAST);
         st->sym[i].state = BS_WAIT;
         st->sym[i].requested = st->sym[i].subscribed = 0;
     }
@@ -642,11 +598,7 @@ const feed_venue_t feed_venue_bitstamp = {
     .rest_key = bs_rest_key,
     .on_rescale = bs_on_rescale,
     .instr_defaults = bs_instr_defaults,
-    .init = bs_init,
-    .deinit = bs_deinit,
-    .on_open = bs_on_open,
-    .on_frame = bs_on_frame,
+    .state = &bs_spec,
+    FEED_VENUE_FNS(bs),
     .on_rest = bs_on_rest,
-    .on_close = bs_on_close,
-    .on_tick = bs_on_tick,
 };

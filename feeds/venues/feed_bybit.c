@@ -57,11 +57,13 @@
 #define BB_PING_NS    20000000000LL
 #define BB_DEPTH_DFLT 50u
 #define BB_MS_MAX     9223372036854ULL /* ms whose ns fit int64 */
+#define BB_RESYNC_NS  10000000000LL    /* resubscribed, no snapshot within: reconnect */
 
 typedef struct bb_sym {
     uint32_t instr;
     bool live;
     uint64_t last_u;
+    int64_t resync_mono; /* resubscribed at (mono ns), waiting for its snapshot; 0: none */
     const char *name;
 } bb_sym_t;
 
@@ -107,9 +109,12 @@ static void bb_send_topic(feed_bb_t *b, const char *op, int s)
     h->send(h->tctx, msg, (size_t)n);
 }
 
-static void bb_resync(feed_bb_t *b, int s)
+/* Resync by resubscribing; on_tick reconnects when no snapshot comes within BB_RESYNC_NS. */
+static void bb_resync(feed_bb_t *b, int s, int64_t now_mono)
 {
     b->sym[s].live = false;
+    if (b->sym[s].resync_mono == 0)
+        b->sym[s].resync_mono = now_mono ? now_mono : 1;
     TG_STAT_INC(b->h->stats->resyncs);
     bb_send_topic(b, "unsubscribe", s);
     bb_send_topic(b, "subscribe", s);
@@ -235,11 +240,7 @@ static int bb_trades(feed_bb_t *b, const char *js, const jsmntok_t *t, int n, in
             return rc;
         if (tms > BB_MS_MAX)
             return TG_EFIELD;
-        if (feed_jtok_str_is(js, &t[sd], "Buy"))
-            tr[nt].side = TG_SIDE_BUY;
-        else if (feed_jtok_str_is(js, &t[sd], "Sell"))
-            tr[nt].side = TG_SIDE_SELL;
-        else
+        if (feed_jtok_side(js, &t[sd], "Buy", TG_SIDE_BUY, "Sell", TG_SIDE_SELL, &tr[nt].side) < 0)
             return TG_EFIELD;
         uint32_t in = b->sym[sy].instr;
         rc = feed_dec_px(h, in, js + t[p].start, (size_t)(t[p].end - t[p].start), &tr[nt].px);
@@ -342,7 +343,7 @@ static int bb_frame(feed_bb_t *b, const char *buf, size_t len, int64_t ts_recv, 
             TG_STAT_INC(h->stats->gaps);
             feed_log_frame(b->h, &b->log_rl, ts_mono, FEED_LOG_WARN, "orderbook u gap", 0, buf,
                            len > 120 ? 120 : len);
-            bb_resync(b, sy);
+            bb_resync(b, sy, ts_mono);
             return BB_OK;
         }
     }
@@ -351,6 +352,7 @@ static int bb_frame(feed_bb_t *b, const char *buf, size_t len, int64_t ts_recv, 
         feed_emit_make(h, TG_EV_BOOK_CLEAR, y->instr, 0, 0, 0, u, 0, ts_exch, ts_recv, ts_mono, fl);
         TG_STAT_INC(h->stats->snapshots);
         y->live = true;
+        y->resync_mono = 0;
     }
     y->last_u = u;
     for (int i = 0; i < nb + na; i++)
@@ -390,7 +392,7 @@ static int bb_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
         feed_emit_make(h, TG_EV_GAP, b->sym[sym].instr, 0, 0, 0, b->sym[sym].last_u, u, 0, ts_recv,
                        ts_mono, TG_EVF_LAST);
         TG_STAT_INC(st->gaps);
-        bb_resync(b, sym);
+        bb_resync(b, sym, ts_mono);
     }
     return rc;
 }
@@ -401,6 +403,7 @@ static int bb_on_open(feed_handler_t *h)
     for (uint32_t i = 0; i < b->n_sym; i++) {
         b->sym[i].live = false;
         b->sym[i].last_u = 0;
+        b->sym[i].resync_mono = 0;
     }
     b->last_ping = 0;
     if (!h->send)
@@ -455,6 +458,20 @@ static void bb_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 static void bb_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     feed_bb_t *b = h->vstate;
+    for (uint32_t i = 0; i < b->n_sym; i++) {
+        bb_sym_t *y = &b->sym[i];
+        if (y->resync_mono == 0 || now_mono - y->resync_mono <= BB_RESYNC_NS)
+            continue;
+        /* the venue did not answer the resubscribe with a snapshot: start over */
+        feed_logf_limited(h, &b->log_rl, now_mono, FEED_LOG_WARN,
+                          "%s: %s: no snapshot %llds after resubscribing, reconnecting",
+                          h->venue->name, y->name, (long long)(BB_RESYNC_NS / 1000000000LL));
+        for (uint32_t k = 0; k < b->n_sym; k++)
+            b->sym[k].resync_mono = 0; /* on_open starts every book again */
+        if (h->reconnect)
+            h->reconnect(h->tctx, "bybit: no snapshot after resubscribe");
+        break;
+    }
     if (b->last_ping == 0) {
         b->last_ping = now_mono;
         return;
@@ -466,44 +483,21 @@ static void bb_on_tick(feed_handler_t *h, int64_t now_mono)
     }
 }
 
-static void bb_deinit(feed_handler_t *h)
-{
-    feed_bb_t *b = h->vstate;
-    if (!b)
-        return;
-    free(b->sym);
-    free(b->slot);
-    free(b->tok);
-    feed_vstate_free(h);
-}
+/* The state, allocated and freed by the venue base; levels go to the unused tail of the
+ * token array (bb_frame). */
+static const feed_vspec_t bb_spec = {
+    FEED_VSPEC_BASE(feed_bb_t, log_rl, BB_LOG_BURST, FEED_LOG_PERIOD_10S),
+    .blocks = {FEED_VBLOCK(feed_bb_t, tok, BB_TOK_CAP)},
+};
 
 static int bb_init(feed_handler_t *h)
 {
-    feed_bb_t *b = feed_vstate_new(h, sizeof(*b));
-    if (!b)
-        return -ENOMEM;
+    feed_bb_t *b = h->vstate;
     b->h = h;
-    b->log_rl.burst = BB_LOG_BURST;
-    b->log_rl.period = FEED_LOG_PERIOD_10S;
     b->n_sym = h->n_instr;
     b->tok_cap = BB_TOK_CAP;
     b->depth = h->depth ? h->depth : BB_DEPTH_DFLT;
-    b->sym = calloc(b->n_sym ? b->n_sym : 1, sizeof(*b->sym));
-    b->slot = feed_slots_new(h);
-    b->tok = malloc(sizeof(jsmntok_t) * b->tok_cap);
-    if (!b->sym || !b->slot || !b->tok || b->n_sym > 0xfff0)
-        goto fail;
-    for (uint32_t i = 0; i < b->n_sym; i++) {
-        const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
-        if (!in || in->id >= TG_INSTR_MAX)
-            goto fail;
-        b->sym[i].instr = in->id;
-        b->sym[i].name = in->symbol;
-    }
-    return 0;
-fail:
-    bb_deinit(h);
-    return -ENOMEM;
+    return feed_vsym_names(h, b->sym, sizeof(*b->sym), offsetof(bb_sym_t, name), false);
 }
 
 static void bb_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
@@ -522,32 +516,17 @@ enum { BB_LINEAR = 0, BB_SPOT = 1 }; /* feed_venue_t.variant */
 /* Published limits (docs/venues/bybit.md): spot takes at most 10 args per subscribe request
  * (on_open sends 10 per request for both); Bybit publishes no per-connection topic limit and no
  * client message rate for public streams (0: none). */
-const feed_venue_t feed_venue_bybit = {
-    .name = "bybit",
-    .default_url = "wss://stream.bybit.com/v5/public/linear",
-    .rest_host = NULL,
-    .variant = BB_LINEAR,
-    .instr_defaults = bb_instr_defaults,
-    .init = bb_init,
-    .deinit = bb_deinit,
-    .on_open = bb_on_open,
-    .on_frame = bb_on_frame,
-    .on_rest = bb_on_rest,
-    .on_close = bb_on_close,
-    .on_tick = bb_on_tick,
-};
+/* Both ids: the same handler and limits, their own URLs. */
+#define BB_VENUE_ROW                                                                               \
+    .instr_defaults = bb_instr_defaults, .state = &bb_spec, .init = bb_init, FEED_VENUE_FNS(bb),   \
+    .on_rest = bb_on_rest
 
-const feed_venue_t feed_venue_bybit_spot = {
-    .name = "bybit-spot",
-    .default_url = "wss://stream.bybit.com/v5/public/spot",
-    .rest_host = NULL,
-    .variant = BB_SPOT,
-    .instr_defaults = bb_instr_defaults,
-    .init = bb_init,
-    .deinit = bb_deinit,
-    .on_open = bb_on_open,
-    .on_frame = bb_on_frame,
-    .on_rest = bb_on_rest,
-    .on_close = bb_on_close,
-    .on_tick = bb_on_tick,
-};
+const feed_venue_t feed_venue_bybit = {.name = "bybit",
+                                       .default_url = "wss://stream.bybit.com/v5/public/linear",
+                                       .variant = BB_LINEAR,
+                                       BB_VENUE_ROW};
+
+const feed_venue_t feed_venue_bybit_spot = {.name = "bybit-spot",
+                                            .default_url = "wss://stream.bybit.com/v5/public/spot",
+                                            .variant = BB_SPOT,
+                                            BB_VENUE_ROW};

@@ -207,7 +207,8 @@ static int cb_frame(feed_cb_t *c, const char *buf, size_t len, int64_t ts_recv, 
         return TG_EJSON;
     int type = -1, prod = -1, bids = -1, asks = -1, changes = -1, time = -1, side = -1, size = -1,
         price = -1, seq = -1, tid = -1, k = 1;
-    for (int j = 0; j < t[0].size; j++) {
+    /* k + 1 < n: jsmn takes a key without its value ({"type"}): no token past n (fuzz) */
+    for (int j = 0; j < t[0].size && k + 1 < n; j++) {
         const jsmntok_t *key = &t[k];
         int v = k + 1;
         if (feed_jtok_str_is(buf, key, "type"))
@@ -414,54 +415,28 @@ static int cb_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *b
 static void cb_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
     feed_cb_t *c = h->vstate;
-    for (uint32_t i = 0; i < c->n_sym; i++) {
-        feed_emit_make(h, TG_EV_STALE, c->sym[i].instr, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
-                       TG_EVF_LAST | TG_EVF_RESYNC);
+    feed_emit_stale_all(h, TG_EVF_RESYNC, ts_recv, ts_mono);
+    for (uint32_t i = 0; i < c->n_sym; i++)
         c->sym[i].live = false;
-    }
 }
 
 static void cb_on_tick(feed_handler_t *h, int64_t now_mono)
 {
 }
 
-static void cb_deinit(feed_handler_t *h)
-{
-    feed_cb_t *c = h->vstate;
-    if (!c)
-        return;
-    free(c->sym);
-    free(c->slot);
-    free(c->tok);
-    feed_vstate_free(h);
-}
+/* The state, allocated and freed by the venue base. */
+static const feed_vspec_t cb_spec = {
+    FEED_VSPEC_BASE(feed_cb_t, log_rl, CB_LOG_BURST, FEED_LOG_PERIOD_10S),
+    .blocks = {FEED_VBLOCK(feed_cb_t, tok, CB_TOK_CAP)},
+};
 
 static int cb_init(feed_handler_t *h)
 {
-    feed_cb_t *c = feed_vstate_new(h, sizeof(*c));
-    if (!c)
-        return -ENOMEM;
+    feed_cb_t *c = h->vstate;
     c->h = h;
-    c->log_rl.burst = CB_LOG_BURST;
-    c->log_rl.period = FEED_LOG_PERIOD_10S;
     c->n_sym = h->n_instr;
     c->tok_cap = CB_TOK_CAP;
-    c->sym = calloc(c->n_sym ? c->n_sym : 1, sizeof(*c->sym));
-    c->slot = feed_slots_new(h);
-    c->tok = malloc(sizeof(jsmntok_t) * c->tok_cap);
-    if (!c->sym || !c->slot || !c->tok || c->n_sym > 0xfff0)
-        goto fail;
-    for (uint32_t i = 0; i < c->n_sym; i++) {
-        const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
-        if (!in || in->id >= TG_INSTR_MAX)
-            goto fail;
-        c->sym[i].instr = in->id;
-        c->sym[i].name = in->symbol;
-    }
-    return 0;
-fail:
-    cb_deinit(h);
-    return -ENOMEM;
+    return feed_vsym_names(h, c->sym, sizeof(*c->sym), offsetof(cb_sym_t, name), false);
 }
 
 static void cb_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
@@ -476,13 +451,9 @@ static void cb_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t 
 const feed_venue_t feed_venue_coinbase = {
     .name = "coinbase",
     .default_url = "wss://ws-feed.exchange.coinbase.com",
-    .rest_host = NULL,
     .instr_defaults = cb_instr_defaults,
+    .state = &cb_spec,
     .init = cb_init,
-    .deinit = cb_deinit,
-    .on_open = cb_on_open,
-    .on_frame = cb_on_frame,
+    FEED_VENUE_FNS(cb),
     .on_rest = cb_on_rest,
-    .on_close = cb_on_close,
-    .on_tick = cb_on_tick,
 };

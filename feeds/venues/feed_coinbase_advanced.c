@@ -56,6 +56,7 @@
 #include "book/tg_err.h"
 #include "feeds/feed.h"
 #include "feeds/feed_jtok.h"
+#include "feeds/feed_sync.h"
 #include "venues.h"
 
 #define CA_TOK_INIT    4096
@@ -64,16 +65,13 @@
 #define CA_SENDS_PER_S 8
 #define CA_NS_PER_S    1000000000LL
 
-enum { CA_RS_IDLE = 0, CA_RS_UNSUB = 1, CA_RS_SUB = 2 }; /* resubscribe step pending */
 enum { CA_OK = 0, CA_UNHANDLED = 1 };
 
 typedef struct ca_sym {
     uint32_t instr;
     uint8_t live; /* snapshot seen since (re)subscribe */
-    uint8_t rs;   /* CA_RS_* */
     uint8_t have_tid;
     uint64_t last_tid;
-    uint32_t resync_seen;
     const char *name;
 } ca_sym_t;
 
@@ -108,12 +106,7 @@ typedef struct ca_state {
     feed_ratelim_t rl;
     uint64_t last_seq;
     bool have_seq;
-    bool rs_any; /* some product has a resubscribe step pending */
-    bool win_armed;
-    int64_t win_start; /* send budget window (mono ns) */
-    uint32_t win_used;
-    char *sbuf;
-    size_t scap;
+    feed_resub_t rsb; /* resyncs by resubscribing level2, paced */
 } ca_state_t;
 
 /* ---- helpers ------------------------------------------------------------------------------ */
@@ -211,88 +204,17 @@ static bool ca_str_ieq(const char *js, const jsmntok_t *t, const char *lit)
 static void ca_want_resync(feed_handler_t *h, uint32_t i)
 {
     ca_state_t *st = h->vstate;
-    ca_sym_t *s = &st->sym[i];
-    s->live = 0;
-    if (s->rs != CA_RS_IDLE)
-        return; /* one already under way */
-    s->rs = CA_RS_UNSUB;
-    st->rs_any = true;
-    TG_STAT_INC(h->stats->resyncs);
+    st->sym[i].live = 0;
+    feed_resub_want(h, &st->rsb, i);
 }
 
 /* One {"type":"<op>","product_ids":[every product at step],"channel":"level2"}. */
-static int ca_send_step(feed_handler_t *h, const char *op, uint8_t step)
+static int ca_send_step(feed_handler_t *h, const char *op, int step)
 {
     ca_state_t *st = h->vstate;
-    size_t n = (size_t)snprintf(st->sbuf, st->scap, "{\"type\":\"%s\",\"product_ids\":[", op);
-    int k = 0;
-    for (uint32_t i = 0; i < st->n_sym; i++)
-        if (st->sym[i].rs == step)
-            n += (size_t)snprintf(st->sbuf + n, st->scap - n, "%s\"%s\"", k++ ? "," : "",
-                                  st->sym[i].name);
-    n += (size_t)snprintf(st->sbuf + n, st->scap - n, "],\"channel\":\"level2\"}");
-    if (n >= st->scap)
-        return -ENOSPC;
-    return feed_send(h, st->sbuf, n);
-}
-
-/* The send budget's one-second window. on_open has no clock: its subscribes count in the
- * window that the first frame opens. */
-static void ca_window(ca_state_t *st, int64_t now)
-{
-    if (!st->win_armed) {
-        st->win_armed = true;
-        st->win_start = now;
-    } else if (now - st->win_start >= CA_NS_PER_S || now < st->win_start) {
-        st->win_start = now;
-        st->win_used = 0;
-    }
-}
-
-/* Send the pending resubscribe steps the budget allows (CA_SENDS_PER_S per second). */
-static void ca_pump(feed_handler_t *h, int64_t now)
-{
-    ca_state_t *st = h->vstate;
-    if (!st->rs_any)
-        return;
-    ca_window(st, now);
-    static const struct {
-        const char *op;
-        uint8_t from, to;
-    } steps[2] = {{"unsubscribe", CA_RS_UNSUB, CA_RS_SUB}, {"subscribe", CA_RS_SUB, CA_RS_IDLE}};
-    bool left = false;
-    for (int k = 0; k < 2; k++) {
-        bool any = false;
-        for (uint32_t i = 0; i < st->n_sym && !any; i++)
-            any = st->sym[i].rs == steps[k].from;
-        if (!any)
-            continue;
-        if (st->win_used >= CA_SENDS_PER_S) {
-            left = true;
-            continue;
-        }
-        st->win_used++;
-        if (ca_send_step(h, steps[k].op, steps[k].from) < 0) {
-            /* no transport to resubscribe through: start over on a new connection */
-            for (uint32_t i = 0; i < st->n_sym; i++)
-                st->sym[i].rs = CA_RS_IDLE;
-            st->rs_any = false;
-            if (h->reconnect)
-                h->reconnect(h->tctx, "coinbase-advanced: resubscribe failed");
-            return;
-        }
-        for (uint32_t i = 0; i < st->n_sym; i++)
-            if (st->sym[i].rs == steps[k].from)
-                st->sym[i].rs = steps[k].to;
-        if (steps[k].to != CA_RS_IDLE)
-            left = true;
-    }
-    if (left) {
-        left = false;
-        for (uint32_t i = 0; i < st->n_sym && !left; i++)
-            left = st->sym[i].rs != CA_RS_IDLE;
-    }
-    st->rs_any = left;
+    char head[64];
+    snprintf(head, sizeof(head), "{\"type\":\"%s\",\"product_ids\":[", op);
+    return feed_resub_send_list(h, &st->rsb, head, "],\"channel\":\"level2\"}", step);
 }
 
 /* The books of this connection cannot be trusted any more: GAP each, resubscribe level2. */
@@ -388,11 +310,7 @@ static int ca_l2_parse(feed_handler_t *h, const char *js, const jsmntok_t *t, in
                 t[qt].type != JSMN_STRING)
                 return TG_EFIELD;
             ca_lvl_t *l = &st->lv[nl];
-            if (feed_jtok_str_is(js, &t[sd], "bid"))
-                l->side = TG_SIDE_BID;
-            else if (feed_jtok_str_is(js, &t[sd], "offer"))
-                l->side = TG_SIDE_ASK;
-            else
+            if (feed_jtok_side(js, &t[sd], "bid", TG_SIDE_BID, "offer", TG_SIDE_ASK, &l->side) < 0)
                 return TG_EFIELD;
             int rc = feed_dec_px(h, instr, js + t[px].start, feed_jtok_len(&t[px]), &l->px);
             if (rc < 0)
@@ -626,21 +544,9 @@ static int ca_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
                     int64_t ts_mono, bool *acted)
 {
     ca_state_t *st = h->vstate;
-    int n = feed_jtok_parse(&st->jt, buf, len);
-    if (n < 0 || st->jt.t[0].type != JSMN_OBJECT)
-        return TG_EJSON;
-    /* scratch for levels / events / trades, grown with the token array (no allocation once big
-     * enough) */
-    void *p;
-    if (!(p = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 4, sizeof(ca_lvl_t))))
-        return -ENOMEM;
-    st->lv = p;
-    if (!(p = feed_jtok_scratch(st->bev, &st->bev_cap, &st->jt, 4, sizeof(ca_bev_t))))
-        return -ENOMEM;
-    st->bev = p;
-    if (!(p = feed_jtok_scratch(st->tr, &st->tr_cap, &st->jt, 8, sizeof(ca_trd_t))))
-        return -ENOMEM;
-    st->tr = p;
+    int n = feed_vparse(h, buf, len, JSMN_OBJECT); /* scratch blocks grown with the tokens */
+    if (n < 0)
+        return n;
     const jsmntok_t *t = st->jt.t;
     if (feed_jtok_next(t, n, 0) != n)
         return TG_EJSON; /* bytes after the object */
@@ -729,23 +635,11 @@ static int ca_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
                        int64_t ts_mono)
 {
     ca_state_t *st = h->vstate;
-    uint64_t before = feed_stats_settled(h->stats);
-    bool acted = false;
-    TG_STAT_INC(h->stats->slow_path);
-    ca_window(st, ts_mono);
+    bool acted = false; /* a frame of several events may act on some and ignore others */
+    uint64_t before = feed_resub_begin(h, &st->rsb, ts_mono);
     int rc = ca_frame(h, buf, len, ts_recv, ts_mono, &acted);
-    if (rc == TG_ERESCALE)
-        return rc; /* feed_frame parses it again; counted then */
-    if (rc == CA_UNHANDLED && !acted) {
-        TG_STAT_INC(h->stats->unhandled);
-    } else if (rc < 0) {
-        const char *what = feed_count_error(h->stats, rc);
-        feed_log_frame(h, &st->rl, ts_mono, FEED_LOG_WARN, what, rc == TG_EPROTO ? 0 : rc, buf,
-                       len);
-    }
-    feed_count_handled(h, before);
-    ca_pump(h, ts_mono);
-    return rc < 0 ? rc : 0;
+    return feed_resub_settle(h, &st->rsb, &st->rl, rc, rc == CA_UNHANDLED && !acted, before, buf,
+                             len, ts_mono, ca_send_step);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------------ */
@@ -759,64 +653,35 @@ static void ca_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t 
     cfg->depth_limit = 0; /* level2 is the full book */
 }
 
-static void ca_deinit(feed_handler_t *h)
-{
-    ca_state_t *st = h->vstate;
-    if (!st)
-        return;
-    feed_jtok_deinit(&st->jt);
-    free(st->lv);
-    free(st->bev);
-    free(st->tr);
-    free(st->sym);
-    free(st->slot);
-    free(st->sbuf);
-    feed_vstate_free(h);
-}
+/* The state, allocated and freed by the venue base (scratch grows with the tokens; init sizes
+ * the subscribe buffer to the products). */
+static const feed_vspec_t ca_spec = {
+    FEED_VSPEC_RL(ca_state_t, CA_TOK_INIT, CA_TOK_MAX, CA_LOG_BURST, FEED_LOG_PERIOD_10S),
+    .blocks = {FEED_VSCRATCH(ca_state_t, lv, 4), FEED_VSCRATCH(ca_state_t, bev, 4),
+               FEED_VSCRATCH(ca_state_t, tr, 8), FEED_RESUB_BLOCKS(ca_state_t, rsb)},
+};
 
 static int ca_init(feed_handler_t *h)
 {
-    ca_state_t *st = feed_vstate_new(h, sizeof(*st));
-    if (!st)
-        return -ENOMEM;
-    st->rl.burst = CA_LOG_BURST;
-    st->rl.period = FEED_LOG_PERIOD_10S;
+    ca_state_t *st = h->vstate;
     st->n_sym = h->n_instr;
-    st->scap = 128 + (size_t)h->n_instr * (TG_SYMBOL_MAX + 3);
-    st->sym = calloc(st->n_sym ? st->n_sym : 1, sizeof(*st->sym));
-    st->slot = feed_slots_new(h);
-    st->sbuf = malloc(st->scap);
-    if (!st->sym || !st->slot || !st->sbuf || feed_jtok_init(&st->jt, CA_TOK_INIT, CA_TOK_MAX) < 0)
-        goto fail;
-    for (uint32_t i = 0; i < st->n_sym; i++) {
-        const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
-        if (!in || !feed_json_safe(in->symbol))
-            goto fail;
-        st->sym[i].instr = h->instr[i];
-        st->sym[i].name = in->symbol;
-    }
-    return 0;
-fail:
-    ca_deinit(h);
-    return -ENOMEM;
+    int rc = feed_resub_init(h, &st->rsb);
+    return rc < 0 ? rc : feed_vsym_names(h, st->sym, sizeof(*st->sym), offsetof(ca_sym_t, name), 0);
 }
 
 static int ca_on_open(feed_handler_t *h)
 {
     ca_state_t *st = h->vstate;
+    feed_resync_rebase(h);
     st->have_seq = false;
     st->last_seq = 0;
-    st->rs_any = false;
+    feed_resub_reset(h, &st->rsb);
     for (uint32_t i = 0; i < st->n_sym; i++) {
         ca_sym_t *s = &st->sym[i];
         s->live = 0;
-        s->rs = CA_RS_IDLE;
         s->have_tid = 0;
         s->last_tid = 0;
-        s->resync_seen = feed_resync_count(h, s->instr);
     }
-    st->win_armed = false;
-    st->win_used = 0;
     if (st->n_sym == 0)
         return 0;
     const char *chans[3];
@@ -827,18 +692,13 @@ static int ca_on_open(feed_handler_t *h)
         chans[nc++] = "market_trades";
     chans[nc++] = "heartbeats"; /* keeps quiet subscriptions open */
     for (int c = 0; c < nc; c++) {
-        size_t n =
-            (size_t)snprintf(st->sbuf, st->scap, "{\"type\":\"subscribe\",\"product_ids\":[");
-        for (uint32_t i = 0; i < st->n_sym; i++)
-            n += (size_t)snprintf(st->sbuf + n, st->scap - n, "%s\"%s\"", i ? "," : "",
-                                  st->sym[i].name);
-        n += (size_t)snprintf(st->sbuf + n, st->scap - n, "],\"channel\":\"%s\"}", chans[c]);
-        if (n >= st->scap)
-            return -ENOSPC;
-        int rc = feed_send(h, st->sbuf, n);
+        char tail[48];
+        snprintf(tail, sizeof(tail), "],\"channel\":\"%s\"}", chans[c]);
+        int rc = feed_resub_send_list(h, &st->rsb, "{\"type\":\"subscribe\",\"product_ids\":[",
+                                      tail, -1);
         if (rc < 0)
             return rc;
-        st->win_used++;
+        st->rsb.win_used++;
     }
     return 0;
 }
@@ -846,43 +706,28 @@ static int ca_on_open(feed_handler_t *h)
 static void ca_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
     ca_state_t *st = h->vstate;
-    for (uint32_t i = 0; i < st->n_sym; i++) {
-        feed_emit_make(h, TG_EV_STALE, st->sym[i].instr, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
-                       TG_EVF_LAST | TG_EVF_RESYNC);
+    feed_resub_close(h, &st->rsb, ts_recv, ts_mono);
+    for (uint32_t i = 0; i < st->n_sym; i++)
         st->sym[i].live = 0;
-        st->sym[i].rs = CA_RS_IDLE;
-    }
-    st->rs_any = false;
     st->have_seq = false;
 }
 
 static void ca_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     ca_state_t *st = h->vstate;
-    for (uint32_t i = 0; i < st->n_sym; i++) {
-        if (feed_resync_asked(h, st->sym[i].instr, &st->sym[i].resync_seen) &&
-            (h->channels & FEED_CH_BOOK)) {
-            feed_logf_limited(h, &st->rl, now_mono, FEED_LOG_WARN,
-                              "coinbase-advanced: %s: builder asked for a resync, resubscribing",
-                              st->sym[i].name);
+    for (uint32_t i = 0; feed_resync_next(h, &i, now_mono); i++)
+        if (h->channels & FEED_CH_BOOK)
             ca_want_resync(h, i);
-        }
-    }
-    ca_pump(h, now_mono);
+    feed_resub_pump(h, &st->rsb, now_mono, ca_send_step);
 }
 
 const feed_venue_t feed_venue_coinbase_advanced = {
     .name = "coinbase-advanced",
     .default_url = "wss://advanced-trade-ws.coinbase.com",
     .rest_host = NULL, /* snapshots come on the websocket */
-    .max_symbols_per_conn = 0,
     .max_sends_per_s = CA_SENDS_PER_S,
     .instr_defaults = ca_instr_defaults,
+    .state = &ca_spec,
     .init = ca_init,
-    .deinit = ca_deinit,
-    .on_open = ca_on_open,
-    .on_frame = ca_on_frame,
-    .on_rest = NULL,
-    .on_close = ca_on_close,
-    .on_tick = ca_on_tick,
+    FEED_VENUE_FNS(ca),
 };

@@ -76,8 +76,7 @@ typedef struct cc_state {
     int64_t open_mono; /* when on_open ran */
     int64_t sub_next;  /* next channel index to subscribe (-1: all sent) */
     uint64_t req_id;
-    char *sbuf;
-    size_t scap;
+    char sbuf[256 + (size_t)CC_SUB_BATCH * (TG_SYMBOL_MAX + 16)]; /* one request */
 } cc_state_t;
 
 /* ---- helpers ------------------------------------------------------------------------------- */
@@ -277,16 +276,10 @@ static int cc_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
                     int64_t ts_mono)
 {
     cc_state_t *st = h->vstate;
-    int n = feed_jtok_parse(&st->jt, buf, len);
+    int n = feed_vparse(h, buf, len, JSMN_OBJECT);
     if (n < 0)
-        return TG_EJSON;
-    cc_lvl_t *nl = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*nl));
-    if (!nl)
-        return -ENOMEM;
-    st->lv = nl;
+        return n;
     const jsmntok_t *t = st->jt.t;
-    if (t[0].type != JSMN_OBJECT)
-        return TG_EJSON;
     int me = feed_jtok_get(buf, t, n, 0, "method"), code = feed_jtok_get(buf, t, n, 0, "code");
     if (me < 0 || t[me].type != JSMN_STRING)
         return TG_EFIELD;
@@ -339,70 +332,24 @@ static int cc_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
                        int64_t ts_mono)
 {
     cc_state_t *st = h->vstate;
-    int rc = cc_frame(h, buf, len, ts_recv, ts_mono);
-    if (rc == TG_ERESCALE)
-        return rc;
-    if (rc < 0) {
-        const char *what = feed_count_error(h->stats, rc);
-        feed_log_frame(h, &st->rl, ts_mono, rc == TG_EPROTO ? FEED_LOG_ERROR : FEED_LOG_WARN, what,
-                       rc, buf, len);
-        return rc;
-    }
-    if (rc == 0)
-        TG_STAT_INC(h->stats->unhandled);
-    else
-        TG_STAT_INC(h->stats->handled);
-    return 0;
+    return feed_tally(h, &st->rl, cc_frame(h, buf, len, ts_recv, ts_mono), buf, len, ts_mono);
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
-static void cc_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
-{
-    (void)symbol;
-    (void)depth;
-    cfg->px_scale = 8; /* no metadata in-band: feed_dec raises the scales when needed */
-    cfg->sz_scale = 8;
-    cfg->depth_limit = 0; /* every push is the whole book */
-    cfg->checksum = NULL;
-}
-
-static void cc_deinit(feed_handler_t *h)
-{
-    cc_state_t *st = h->vstate;
-    if (!st)
-        return;
-    feed_jtok_deinit(&st->jt);
-    free(st->sym);
-    free(st->slot);
-    free(st->lv);
-    free(st->sbuf);
-    feed_vstate_free(h);
-}
+/* The state, allocated and freed by the venue base (the level scratch grows with the tokens).
+ * Instruments: feed_instr_defaults_plain (no metadata in-band; every push is the whole book). */
+static const feed_vspec_t cc_spec = {
+    FEED_VSPEC_RL(cc_state_t, CC_TOK_INIT, CC_TOK_MAX, 20, FEED_LOG_PERIOD_10S),
+    .blocks = {FEED_VSCRATCH(cc_state_t, lv, 3)},
+};
 
 static int cc_init(feed_handler_t *h)
 {
-    cc_state_t *st = feed_vstate_new(h, sizeof(*st));
-    if (!st)
-        return -ENOMEM;
-    st->rl.burst = 20;
-    st->rl.period = FEED_LOG_PERIOD_10S;
+    cc_state_t *st = h->vstate;
     st->depth = h->depth && h->depth <= 10 ? 10 : 150;
-    st->lv_cap = CC_TOK_INIT / 3 + 1;
-    st->scap = 256 + (size_t)CC_SUB_BATCH * (TG_SYMBOL_MAX + 16);
-    st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
-    st->slot = feed_slots_new(h);
-    st->lv = calloc(st->lv_cap, sizeof(*st->lv));
-    st->sbuf = malloc(st->scap);
-    if (!st->sym || !st->slot || !st->lv || !st->sbuf ||
-        feed_jtok_init(&st->jt, CC_TOK_INIT, CC_TOK_MAX) < 0) {
-        cc_deinit(h);
-        return -ENOMEM;
-    }
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        st->sym[i].id = h->instr[i];
+    for (uint32_t i = 0; i < h->n_instr; i++)
         st->sym[i].last_t = -1;
-    }
     st->sub_next = -1;
     return 0;
 }
@@ -439,7 +386,7 @@ static void cc_subscribe_some(feed_handler_t *h)
 {
     cc_state_t *st = h->vstate;
     for (int r = 0; r < CC_SENDS_TICK && st->sub_next >= 0; r++) {
-        size_t n = (size_t)snprintf(st->sbuf, st->scap,
+        size_t n = (size_t)snprintf(st->sbuf, sizeof(st->sbuf),
                                     "{\"id\":%llu,\"method\":\"subscribe\",\"params\":{"
                                     "\"channels\":[",
                                     (unsigned long long)++st->req_id);
@@ -450,16 +397,16 @@ static void cc_subscribe_some(feed_handler_t *h)
             st->sub_next++;
             if (k == 0)
                 continue;
-            n += (size_t)snprintf(st->sbuf + n, st->scap - n, "%s%s", cnt ? "," : "", name);
+            n += (size_t)snprintf(st->sbuf + n, sizeof(st->sbuf) - n, "%s%s", cnt ? "," : "", name);
             cnt++;
         }
         if (k < 0)
             st->sub_next = -1; /* every channel is in this request or an earlier one */
         if (cnt == 0)
             break;
-        n += (size_t)snprintf(st->sbuf + n, st->scap - n, "]},\"nonce\":%lld}",
+        n += (size_t)snprintf(st->sbuf + n, sizeof(st->sbuf) - n, "]},\"nonce\":%lld}",
                               (long long)(tg_clock_realtime_ns() / 1000000));
-        if (n >= st->scap || feed_send(h, st->sbuf, n) < 0) {
+        if (n >= sizeof(st->sbuf) || feed_send(h, st->sbuf, n) < 0) {
             feed_logf(h, FEED_LOG_ERROR, "crypto-com: subscribe not sent");
             if (h->reconnect)
                 h->reconnect(h->tctx, "crypto-com: subscribe failed");
@@ -472,9 +419,8 @@ static void cc_subscribe_some(feed_handler_t *h)
 static void cc_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
     cc_state_t *st = h->vstate;
+    feed_emit_stale_all(h, 0, ts_recv, ts_mono);
     for (uint32_t i = 0; i < h->n_instr; i++) {
-        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
-                       TG_EVF_LAST);
         st->sym[i].last_t = -1;
     }
     st->sub_next = -1;
@@ -497,17 +443,12 @@ static void cc_on_tick(feed_handler_t *h, int64_t now_mono)
 const feed_venue_t feed_venue_crypto_com = {
     .name = "crypto-com",
     .default_url = "wss://stream.crypto.com/v2/market",
-    .rest_host = NULL,
     /* Crypto.com: 100 requests per second on the market data websocket; no published channel
      * cap per connection (100 symbols x 2 channels keeps each connection moderate). */
     .max_symbols_per_conn = 100,
     .max_sends_per_s = 100,
-    .instr_defaults = cc_instr_defaults,
+    .instr_defaults = feed_instr_defaults_plain,
+    .state = &cc_spec,
     .init = cc_init,
-    .deinit = cc_deinit,
-    .on_open = cc_on_open,
-    .on_frame = cc_on_frame,
-    .on_rest = NULL,
-    .on_close = cc_on_close,
-    .on_tick = cc_on_tick,
+    FEED_VENUE_FNS(cc),
 };

@@ -56,9 +56,8 @@ typedef struct cf_lvl {
 
 typedef struct cf_sym {
     uint32_t id;
-    uint8_t synced;       /* book_snapshot applied since (re)subscribe */
-    int64_t seq;          /* seq of the last applied book message */
-    uint32_t resync_seen; /* builder resync requests already acted on */
+    uint8_t synced; /* book_snapshot applied since (re)subscribe */
+    int64_t seq;    /* seq of the last applied book message */
 } cf_sym_t;
 
 typedef struct cf_state {
@@ -71,8 +70,7 @@ typedef struct cf_state {
     int64_t last_keepalive;
     uint32_t sub_next;   /* next (feed, batch) step of the subscription list */
     uint32_t sends_left; /* messages still allowed in this second */
-    char *sbuf;
-    size_t scap;
+    char sbuf[256 + CF_SUB_BATCH * (TG_SYMBOL_MAX + 3)]; /* one request */
 } cf_state_t;
 
 #define cf_log(h, ...) feed_jtok_log((h), &((cf_state_t *)(h)->vstate)->rl, __VA_ARGS__)
@@ -111,9 +109,9 @@ static bool cf_is_fault(int rc)
 static int cf_sub(feed_handler_t *h, const char *event, const char *feed, const char *ids)
 {
     cf_state_t *st = h->vstate;
-    int n = snprintf(st->sbuf, st->scap, "{\"event\":\"%s\",\"feed\":\"%s\",\"product_ids\":[%s]}",
-                     event, feed, ids);
-    if (n < 0 || (size_t)n >= st->scap)
+    int n = snprintf(st->sbuf, sizeof(st->sbuf),
+                     "{\"event\":\"%s\",\"feed\":\"%s\",\"product_ids\":[%s]}", event, feed, ids);
+    if (n < 0 || (size_t)n >= sizeof(st->sbuf))
         return -ENOSPC;
     return feed_send(h, st->sbuf, (size_t)n);
 }
@@ -326,11 +324,7 @@ static int cf_trade(feed_handler_t *h, cf_sym_t *s, const char *js, const jsmnto
         return 0;
     }
     bad = sd;
-    if (feed_jtok_str_is(js, &t[sd], "buy"))
-        l->side = TG_SIDE_BUY;
-    else if (feed_jtok_str_is(js, &t[sd], "sell"))
-        l->side = TG_SIDE_SELL;
-    else
+    if (feed_jtok_side(js, &t[sd], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &l->side) < 0)
         goto fail;
     bad = tm;
     if (cf_ms(js, &t[tm], &ts) < 0)
@@ -377,15 +371,9 @@ static int cf_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
                     int64_t ts_mono)
 {
     cf_state_t *st = h->vstate;
-    int n = feed_jtok_frame(h, &st->jt, &st->rl, buf, len, ts_mono, JSMN_OBJECT);
+    int n = feed_vframe(h, buf, len, ts_mono, JSMN_OBJECT);
     if (n < 0)
         return n; /* counted err_json */
-    cf_lvl_t *nl = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 4, sizeof(*nl));
-    if (!nl) {
-        TG_STAT_INC(h->stats->err_json);
-        return -ENOMEM;
-    }
-    st->lv = nl;
     const jsmntok_t *t = st->jt.t;
     TG_STAT_INC(h->stats->slow_path);
     int f = feed_jtok_get(buf, t, n, 0, "feed");
@@ -426,70 +414,34 @@ static int cf_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
 static int cf_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
-    uint64_t before = feed_stats_settled(h->stats);
-    int rc = cf_frame(h, buf, len, ts_recv, ts_mono);
-    if (rc != TG_ERESCALE)
-        feed_count_handled(h, before);
-    return rc;
+    cf_state_t *st = h->vstate;
+    return feed_frame_settle(h, &st->rl, cf_frame, buf, len, ts_recv, ts_mono);
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
-static void cf_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
-{
-    (void)symbol;
-    (void)depth;
-    cfg->px_scale = 8; /* raised by feed_dec when a value needs more places */
-    cfg->sz_scale = 8;
-    cfg->depth_limit = 0; /* full book: every level change is sent, qty 0 removes */
-    cfg->checksum = NULL; /* no checksum in v1 */
-}
-
-static void cf_deinit(feed_handler_t *h)
-{
-    cf_state_t *st = h->vstate;
-    if (!st)
-        return;
-    feed_jtok_deinit(&st->jt);
-    free(st->lv);
-    free(st->sym);
-    free(st->slot);
-    free(st->sbuf);
-    feed_vstate_free(h);
-}
+/* The state, allocated and freed by the venue base (the level scratch grows with the tokens).
+ * Instruments: feed_instr_defaults_plain (full book: every level change is sent, qty 0
+ * removes; no checksum in v1). */
+static const feed_vspec_t cf_spec = {
+    FEED_VSPEC(cf_state_t, CF_TOK_INIT, CF_TOK_MAX),
+    .blocks = {FEED_VSCRATCH(cf_state_t, lv, 4)},
+    .reset = {FEED_VRESET(cf_sym_t, synced, 0), FEED_VRESET(cf_sym_t, seq, -1)},
+};
 
 static int cf_init(feed_handler_t *h)
 {
-    cf_state_t *st = feed_vstate_new(h, sizeof(*st));
-    if (!st)
-        return -ENOMEM;
-    st->rl.burst = FEED_JTOK_LOG_BURST;
-    st->scap = 256 + CF_SUB_BATCH * (TG_SYMBOL_MAX + 3);
-    st->lv_cap = CF_TOK_INIT / 4 + 1;
-    st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
-    st->slot = feed_slots_new(h);
-    st->lv = calloc(st->lv_cap, sizeof(*st->lv));
-    st->sbuf = malloc(st->scap);
-    if (!st->sym || !st->slot || !st->lv || !st->sbuf ||
-        feed_jtok_init(&st->jt, CF_TOK_INIT, CF_TOK_MAX) < 0) {
-        cf_deinit(h);
-        return -ENOMEM;
-    }
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        st->sym[i].id = h->instr[i];
-        st->sym[i].seq = -1;
-    }
+    cf_state_t *st = h->vstate;
+    for (uint32_t i = 0; i < h->n_instr; i++)
+        st->sym[i].seq = -1; /* no sequence seen yet */
     return 0;
 }
 
 static int cf_on_open(feed_handler_t *h)
 {
     cf_state_t *st = h->vstate;
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        st->sym[i].synced = 0;
-        st->sym[i].seq = -1;
-        st->sym[i].resync_seen = feed_resync_count(h, st->sym[i].id);
-    }
+    feed_resync_rebase(h);
+    feed_vreset(h);
     st->sub_next = 0;
     st->sends_left = CF_SENDS_PER_S;
     st->last_keepalive = 0;
@@ -497,28 +449,13 @@ static int cf_on_open(feed_handler_t *h)
     return rc < 0 ? rc : 0;
 }
 
-static void cf_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
-{
-    cf_state_t *st = h->vstate;
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
-                       TG_EVF_LAST);
-        st->sym[i].synced = 0;
-        st->sym[i].seq = -1;
-    }
-}
-
 static void cf_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     cf_state_t *st = h->vstate;
     st->sends_left = CF_SENDS_PER_S;
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        if (feed_resync_asked(h, st->sym[i].id, &st->sym[i].resync_seen)) {
-            cf_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (crossed book)", NULL,
-                   NULL);
-            cf_resubscribe(h, &st->sym[i]);
-            st->sends_left = st->sends_left > 2 ? st->sends_left - 2 : 0;
-        }
+    for (uint32_t i = 0; feed_resync_next(h, &i, now_mono); i++) {
+        cf_resubscribe(h, &st->sym[i]);
+        st->sends_left = st->sends_left > 2 ? st->sends_left - 2 : 0;
     }
     if (cf_subscribe_more(h) < 0 && h->reconnect)
         h->reconnect(h->tctx, "cryptofacilities: subscribe failed");
@@ -533,15 +470,10 @@ static void cf_on_tick(feed_handler_t *h, int64_t now_mono)
 const feed_venue_t feed_venue_cryptofacilities = {
     .name = "cryptofacilities",
     .default_url = "wss://futures.kraken.com/ws/v1",
-    .rest_host = NULL,
     .max_symbols_per_conn = 0, /* no published limit */
     .max_sends_per_s = CF_SENDS_PER_S,
-    .instr_defaults = cf_instr_defaults,
+    .instr_defaults = feed_instr_defaults_plain,
+    .state = &cf_spec,
     .init = cf_init,
-    .deinit = cf_deinit,
-    .on_open = cf_on_open,
-    .on_frame = cf_on_frame,
-    .on_rest = NULL,
-    .on_close = cf_on_close,
-    .on_tick = cf_on_tick,
+    FEED_VENUE_FNS_VCLOSE(cf),
 };

@@ -60,9 +60,8 @@ typedef struct db_item {
 
 typedef struct db_sym {
     uint32_t id;
-    uint8_t synced;       /* snapshot applied since (re)subscribe */
-    uint64_t change_id;   /* change_id last applied */
-    uint32_t resync_seen; /* builder resync requests already acted on */
+    uint8_t synced;     /* snapshot applied since (re)subscribe */
+    uint64_t change_id; /* change_id last applied */
 } db_sym_t;
 
 typedef struct db_state {
@@ -75,18 +74,12 @@ typedef struct db_state {
     uint64_t rpc_id;     /* next JSON-RPC request id */
     uint32_t sub_next;   /* next channel (index into the 2 * n_instr list) to subscribe */
     uint32_t sends_left; /* messages still allowed in this second */
-    char *sbuf;
-    size_t scap;
+    char sbuf[256 + DB_SUB_BATCH * (TG_SYMBOL_MAX + 16) + 64]; /* one request */
 } db_state_t;
 
 #define db_log(h, ...) feed_jtok_log((h), &((db_state_t *)(h)->vstate)->rl, __VA_ARGS__)
 
-static db_sym_t *db_lookup(feed_handler_t *h, const char *s, size_t n)
-{
-    db_state_t *st = h->vstate;
-    int i = feed_slot_find(h, st->slot, s, n);
-    return i < 0 ? NULL : &st->sym[i];
-}
+#define db_lookup(h, s, n) ((db_sym_t *)feed_vsym_find((h), (s), (n)))
 
 /* ms integer token -> ns */
 static int db_ms(const char *js, const jsmntok_t *t, int64_t *ns)
@@ -110,11 +103,11 @@ static bool db_is_fault(int rc)
 static int db_rpc(feed_handler_t *h, const char *method, const char *params)
 {
     db_state_t *st = h->vstate;
-    int n = snprintf(st->sbuf, st->scap,
+    int n = snprintf(st->sbuf, sizeof(st->sbuf),
                      "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"method\":\"%s\","
                      "\"params\":%s}",
                      (unsigned long long)st->rpc_id++, method, params);
-    if (n < 0 || (size_t)n >= st->scap)
+    if (n < 0 || (size_t)n >= sizeof(st->sbuf))
         return -ENOSPC;
     return feed_send(h, st->sbuf, (size_t)n);
 }
@@ -385,11 +378,7 @@ static int db_trades(feed_handler_t *h, const char *js, const jsmntok_t *t, int 
             goto dec_fail;
         rc = TG_EFIELD;
         bad = dir;
-        if (feed_jtok_str_is(js, &t[dir], "buy"))
-            x->side = TG_SIDE_BUY;
-        else if (feed_jtok_str_is(js, &t[dir], "sell"))
-            x->side = TG_SIDE_SELL;
-        else
+        if (feed_jtok_side(js, &t[dir], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &x->side) < 0)
             goto fail;
         bad = tsi;
         if (db_ms(js, &t[tsi], &x->ts) < 0)
@@ -437,15 +426,9 @@ static int db_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
                     int64_t ts_mono)
 {
     db_state_t *st = h->vstate;
-    int n = feed_jtok_frame(h, &st->jt, &st->rl, buf, len, ts_mono, JSMN_OBJECT);
+    int n = feed_vframe(h, buf, len, ts_mono, JSMN_OBJECT);
     if (n < 0)
         return n; /* counted err_json */
-    db_item_t *ni = feed_jtok_scratch(st->it, &st->it_cap, &st->jt, 4, sizeof(*ni));
-    if (!ni) {
-        TG_STAT_INC(h->stats->err_json);
-        return -ENOMEM;
-    }
-    st->it = ni;
     const jsmntok_t *t = st->jt.t;
     TG_STAT_INC(h->stats->slow_path);
     int m = feed_jtok_get(buf, t, n, 0, "method");
@@ -498,68 +481,26 @@ static int db_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
 static int db_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
-    uint64_t before = feed_stats_settled(h->stats);
-    int rc = db_frame(h, buf, len, ts_recv, ts_mono);
-    if (rc != TG_ERESCALE)
-        feed_count_handled(h, before);
-    return rc;
+    db_state_t *st = h->vstate;
+    return feed_frame_settle(h, &st->rl, db_frame, buf, len, ts_recv, ts_mono);
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
-static void db_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
-{
-    (void)symbol;
-    (void)depth;
-    cfg->px_scale = 8; /* raised by feed_dec when a value needs more places */
-    cfg->sz_scale = 8;
-    cfg->depth_limit = 0; /* raw books are full depth: Deribit deletes what leaves */
-    cfg->checksum = NULL; /* Deribit sends no checksum */
-}
-
-static void db_deinit(feed_handler_t *h)
-{
-    db_state_t *st = h->vstate;
-    if (!st)
-        return;
-    feed_jtok_deinit(&st->jt);
-    free(st->it);
-    free(st->sym);
-    free(st->slot);
-    free(st->sbuf);
-    feed_vstate_free(h);
-}
-
-static int db_init(feed_handler_t *h)
-{
-    db_state_t *st = feed_vstate_new(h, sizeof(*st));
-    if (!st)
-        return -ENOMEM;
-    st->rl.burst = FEED_JTOK_LOG_BURST;
-    st->scap = 256 + DB_SUB_BATCH * (TG_SYMBOL_MAX + 16) + 64;
-    st->it_cap = DB_TOK_INIT / 4 + 1;
-    st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
-    st->slot = feed_slots_new(h);
-    st->it = calloc(st->it_cap, sizeof(*st->it));
-    st->sbuf = malloc(st->scap);
-    if (!st->sym || !st->slot || !st->it || !st->sbuf ||
-        feed_jtok_init(&st->jt, DB_TOK_INIT, DB_TOK_MAX) < 0) {
-        db_deinit(h);
-        return -ENOMEM;
-    }
-    for (uint32_t i = 0; i < h->n_instr; i++)
-        st->sym[i].id = h->instr[i];
-    return 0;
-}
+/* The state, allocated and freed by the venue base (the item scratch grows with the tokens).
+ * Instruments: feed_instr_defaults_plain (raw books are full depth: Deribit deletes what
+ * leaves; no checksum). */
+static const feed_vspec_t db_spec = {
+    FEED_VSPEC(db_state_t, DB_TOK_INIT, DB_TOK_MAX),
+    .blocks = {FEED_VSCRATCH(db_state_t, it, 4)},
+    .reset = {FEED_VRESET(db_sym_t, synced, 0), FEED_VRESET(db_sym_t, change_id, 0)},
+};
 
 static int db_on_open(feed_handler_t *h)
 {
     db_state_t *st = h->vstate;
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        st->sym[i].synced = 0;
-        st->sym[i].change_id = 0;
-        st->sym[i].resync_seen = feed_resync_count(h, st->sym[i].id);
-    }
+    feed_resync_rebase(h);
+    feed_vreset(h);
     st->sub_next = 0;
     st->sends_left = DB_SENDS_PER_S - 1;
     char hb[64];
@@ -570,28 +511,13 @@ static int db_on_open(feed_handler_t *h)
     return rc < 0 ? rc : 0;
 }
 
-static void db_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
-{
-    db_state_t *st = h->vstate;
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
-                       TG_EVF_LAST);
-        st->sym[i].synced = 0;
-        st->sym[i].change_id = 0;
-    }
-}
-
 static void db_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     db_state_t *st = h->vstate;
     st->sends_left = DB_SENDS_PER_S;
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        if (feed_resync_asked(h, st->sym[i].id, &st->sym[i].resync_seen)) {
-            db_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (crossed book)", NULL,
-                   NULL);
-            db_resubscribe(h, &st->sym[i]);
-            st->sends_left = st->sends_left > 2 ? st->sends_left - 2 : 0;
-        }
+    for (uint32_t i = 0; feed_resync_next(h, &i, now_mono); i++) {
+        db_resubscribe(h, &st->sym[i]);
+        st->sends_left = st->sends_left > 2 ? st->sends_left - 2 : 0;
     }
     if (db_subscribe_more(h) < 0 && h->reconnect)
         h->reconnect(h->tctx, "deribit: subscribe failed");
@@ -600,15 +526,9 @@ static void db_on_tick(feed_handler_t *h, int64_t now_mono)
 const feed_venue_t feed_venue_deribit = {
     .name = "deribit",
     .default_url = "wss://www.deribit.com/ws/api/v2",
-    .rest_host = NULL,
     .max_symbols_per_conn = 0, /* no published channel limit per connection */
     .max_sends_per_s = DB_SENDS_PER_S,
-    .instr_defaults = db_instr_defaults,
-    .init = db_init,
-    .deinit = db_deinit,
-    .on_open = db_on_open,
-    .on_frame = db_on_frame,
-    .on_rest = NULL,
-    .on_close = db_on_close,
-    .on_tick = db_on_tick,
+    .instr_defaults = feed_instr_defaults_plain,
+    .state = &db_spec,
+    FEED_VENUE_FNS_VCLOSE(db),
 };

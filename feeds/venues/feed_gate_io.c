@@ -55,17 +55,14 @@
 #include "book/tg_err.h"
 #include "feeds/feed.h"
 #include "feeds/feed_jtok.h"
+#include "feeds/feed_sync.h"
 #include "venues.h"
 
-#define GT_TOK_INIT   4096
-#define GT_TOK_MAX    (1 << 20)
-#define GT_PEND_MSGS  4096      /* buffered diff messages per connection */
-#define GT_PEND_EV    (1 << 17) /* buffered levels per connection */
-#define GT_RETRY_NS   (2 * 1000000000LL)
-#define GT_REQ_TMO_NS (10 * 1000000000LL)
-#define GT_PING_NS    (10 * 1000000000LL)
-#define GT_TRADE_BAT  50 /* pairs per trades subscribe */
-#define GT_SENDS_PS   10
+#define GT_TOK_INIT  4096
+#define GT_TOK_MAX   (1 << 20)
+#define GT_PING_NS   (10 * 1000000000LL)
+#define GT_TRADE_BAT 50 /* pairs per trades subscribe */
+#define GT_SENDS_PS  10
 
 enum { GT_SPOT = 0, GT_FUT = 1 };
 enum { GT_WAIT = 0, GT_SYNC = 1, GT_LIVE = 2 };
@@ -75,20 +72,11 @@ typedef struct gt_lvl {
     uint8_t side;
 } gt_lvl_t;
 
-typedef struct gt_pend {
-    uint64_t U, u;
-    int64_t ts_exch;
-    uint32_t first, n; /* events pev[first .. first + n) */
-    uint16_t slot;
-} gt_pend_t;
-
 typedef struct gt_sym {
     uint32_t id;
     uint8_t state;
-    uint8_t requested; /* snapshot request outstanding */
-    int64_t req_mono;
-    uint64_t last_u; /* SYNC: snapshot id; LIVE: u of the last applied diff */
-    uint32_t resync_seen;
+    feed_snapreq_t req; /* REST snapshot request */
+    uint64_t last_u;    /* SYNC: snapshot id; LIVE: u of the last applied diff */
 } gt_sym_t;
 
 typedef struct gt_trade {
@@ -104,10 +92,7 @@ typedef struct gt_state {
     size_t lv_cap;
     gt_trade_t *tr;
     size_t tr_cap;
-    gt_pend_t *pm; /* buffered messages, arrival order */
-    uint32_t n_pm;
-    tg_event_t *pev; /* their levels */
-    uint32_t n_pev;
+    feed_pend_t pb; /* diffs waiting for a snapshot */
     gt_sym_t *sym;
     uint16_t *slot;
     feed_ratelim_t rl;
@@ -126,12 +111,7 @@ static const char *gt_trade_chan(const feed_handler_t *h)
     return h->venue->variant == GT_FUT ? "futures.trades" : "spot.trades";
 }
 
-static gt_sym_t *gt_lookup(feed_handler_t *h, const char *s, size_t n)
-{
-    gt_state_t *st = h->vstate;
-    int i = feed_slot_find(h, st->slot, s, n);
-    return i < 0 ? NULL : &st->sym[i];
-}
+#define gt_lookup(h, s, n) ((gt_sym_t *)feed_vsym_find((h), (s), (n)))
 
 static bool gt_name_ok(const char *s)
 {
@@ -141,61 +121,18 @@ static bool gt_name_ok(const char *s)
     return true;
 }
 
-/* ---- buffer of diffs waiting for a snapshot ---- */
-
-/* Drop the buffered messages of slot that come before index upto (all: st->n_pm). */
-static void gt_pend_drop_slot(gt_state_t *st, uint16_t slot, uint32_t upto)
-{
-    uint32_t k = 0, ke = 0;
-    for (uint32_t i = 0; i < st->n_pm; i++) {
-        gt_pend_t p = st->pm[i];
-        if (p.slot == slot && i < upto)
-            continue;
-        if (ke != p.first)
-            memmove(&st->pev[ke], &st->pev[p.first], p.n * sizeof(tg_event_t));
-        p.first = ke;
-        ke += p.n;
-        st->pm[k++] = p;
-    }
-    st->n_pm = k;
-    st->n_pev = ke;
-}
-
-/* Evict the oldest buffered message (buffer full). */
-static void gt_pend_evict(feed_handler_t *h)
-{
-    gt_state_t *st = h->vstate;
-    if (!st->n_pm)
-        return;
-    uint32_t n = st->pm[0].n;
-    memmove(&st->pev[0], &st->pev[n], (st->n_pev - n) * sizeof(tg_event_t));
-    memmove(&st->pm[0], &st->pm[1], (st->n_pm - 1) * sizeof(gt_pend_t));
-    st->n_pm--;
-    st->n_pev -= n;
-    for (uint32_t i = 0; i < st->n_pm; i++)
-        st->pm[i].first -= n;
-    TG_STAT_INC(h->stats->stale_dropped);
-}
-
+/* Buffer diffs of s in WAIT (events stamped with today's scales: kept across frames). */
 static void gt_pend_add(feed_handler_t *h, gt_sym_t *s, uint64_t U, uint64_t u, int64_t ts_exch,
                         const gt_lvl_t *lv, size_t nl, int64_t ts_recv, int64_t ts_mono)
 {
     gt_state_t *st = h->vstate;
-    if (nl > GT_PEND_EV) {
-        TG_STAT_INC(h->stats->stale_dropped); /* cannot be held: a later snapshot bridges */
-        return;
+    tg_event_t *ev =
+        feed_pend_add(h, &st->pb, (uint16_t)(s - st->sym), U, u, ts_exch, (uint32_t)nl);
+    for (size_t i = 0; ev && i < nl; i++) {
+        ev[i] = feed_event(TG_EV_LEVEL, s->id, lv[i].side, lv[i].px, lv[i].sz, u, 0, ts_exch,
+                           ts_recv, ts_mono, 0);
+        feed_stamp(h, &ev[i]);
     }
-    while (st->n_pm && (st->n_pm == GT_PEND_MSGS || st->n_pev + nl > GT_PEND_EV))
-        gt_pend_evict(h);
-    gt_pend_t *p = &st->pm[st->n_pm++];
-    *p = (gt_pend_t){U, u, ts_exch, st->n_pev, (uint32_t)nl, (uint16_t)(s - st->sym)};
-    for (size_t i = 0; i < nl; i++) {
-        tg_event_t ev = feed_event(TG_EV_LEVEL, s->id, lv[i].side, lv[i].px, lv[i].sz, u, 0,
-                                   ts_exch, ts_recv, ts_mono, 0);
-        feed_stamp(h, &ev); /* kept across frames: carries today's scales */
-        st->pev[st->n_pev++] = ev;
-    }
-    TG_STAT_INC(h->stats->buffered);
 }
 
 /* ---- sync ---- */
@@ -213,12 +150,10 @@ static void gt_request_snapshot(feed_handler_t *h, gt_sym_t *s, int64_t now_mono
     else
         snprintf(path, sizeof(path),
                  "/api/v4/spot/order_book?currency_pair=%s&limit=100&with_id=true", in->symbol);
-    s->requested = 1;
-    s->req_mono = now_mono;
+    s->req = (feed_snapreq_t){now_mono, 1};
     TG_STAT_INC(h->stats->resyncs);
-    uint64_t tag = (uint64_t)st->gen << 32 | (uint64_t)(s - st->sym);
-    if (h->rest_get(h->tctx, path, tag) < 0)
-        s->requested = 0; /* retried on the tick */
+    if (h->rest_get(h->tctx, path, feed_rest_tag(st->gen, (uint32_t)(s - st->sym))) < 0)
+        s->req.out = 0; /* retried on the tick */
 }
 
 /* GAP + resync; the symbol's buffered messages before index keep are dropped (the later ones
@@ -230,7 +165,7 @@ static void gt_gap(feed_handler_t *h, gt_sym_t *s, uint64_t got, uint32_t keep, 
     feed_emit_make(h, TG_EV_GAP, s->id, 0, 0, 0, s->last_u, got, 0, ts_recv, ts_mono, TG_EVF_LAST);
     TG_STAT_INC(h->stats->gaps);
     s->state = GT_WAIT;
-    gt_pend_drop_slot(st, (uint16_t)(s - st->sym), keep);
+    feed_pend_drop(&st->pb, (uint16_t)(s - st->sym), keep);
     gt_request_snapshot(h, s, ts_mono);
 }
 
@@ -388,25 +323,19 @@ static int gt_snapshot(feed_handler_t *h, gt_sym_t *s, const char *js, int n, in
     if (rc < 0)
         return rc;
     /* everything parsed: state may change from here on */
-    s->requested = 0;
+    s->req.out = 0;
     if (s->state != GT_WAIT) {
         TG_STAT_INC(h->stats->unhandled); /* continuous already: a late duplicate */
         return 0;
     }
     uint16_t slot = (uint16_t)(s - st->sym);
-    for (uint32_t i = 0; i < st->n_pm; i++) {
-        const gt_pend_t *p = &st->pm[i];
-        if (p->slot != slot || p->u <= L)
-            continue;
-        if (p->U > L + 1) {
-            /* diffs between the snapshot and the buffer are missing: too old */
-            feed_jtok_log(h, &st->rl, ts_mono, FEED_LOG_WARN,
-                          "snapshot older than the buffered diffs, requesting another", NULL, NULL);
-            TG_STAT_INC(h->stats->stale_dropped);
-            gt_request_snapshot(h, s, ts_mono);
-            return 0;
-        }
-        break;
+    if (!feed_pend_bridges(&st->pb, slot, L)) {
+        /* diffs between the snapshot and the buffer are missing: too old */
+        feed_jtok_log(h, &st->rl, ts_mono, FEED_LOG_WARN,
+                      "snapshot older than the buffered diffs, requesting another", NULL, NULL);
+        TG_STAT_INC(h->stats->stale_dropped);
+        gt_request_snapshot(h, s, ts_mono);
+        return 0;
     }
     feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, L, 0, ts_exch, ts_recv, ts_mono,
                    TG_EVF_SNAPSHOT | TG_EVF_REST);
@@ -418,23 +347,23 @@ static int gt_snapshot(feed_handler_t *h, gt_sym_t *s, const char *js, int n, in
     s->state = GT_SYNC;
     s->last_u = L;
     /* replay this symbol's buffered diffs, in arrival order */
-    for (uint32_t i = 0; i < st->n_pm; i++) {
-        const gt_pend_t *p = &st->pm[i];
+    for (uint32_t i = 0; i < st->pb.n_m; i++) {
+        const feed_pend_msg_t *p = &st->pb.m[i];
         if (p->slot != slot)
             continue;
-        int c = gt_check(s, p->U, p->u);
+        int c = gt_check(s, p->first, p->last);
         if (c == 0) {
             TG_STAT_INC(h->stats->stale_dropped);
         } else if (c < 0) { /* the buffer itself has a hole: keep this diff and the later ones */
-            gt_gap(h, s, p->U, i, ts_recv, ts_mono);
+            gt_gap(h, s, p->first, i, ts_recv, ts_mono);
             return 0;
         } else {
-            gt_emit_run(h, s, &st->pev[p->first], p->n, p->ts_exch, ts_recv, ts_mono);
+            gt_emit_run(h, s, &st->pb.ev[p->at], p->n, p->ts_exch, ts_recv, ts_mono);
             s->state = GT_LIVE;
-            s->last_u = p->u;
+            s->last_u = p->last;
         }
     }
-    gt_pend_drop_slot(st, slot, st->n_pm);
+    feed_pend_drop(&st->pb, slot, st->pb.n_m);
     return 0;
 }
 
@@ -469,7 +398,7 @@ static int gt_diff(feed_handler_t *h, const char *js, int n, int res, int64_t ts
         goto bad;
     if (s->state == GT_WAIT) {
         gt_pend_add(h, s, U, u, ts_exch, st->lv, nl, ts_recv, ts_mono);
-        if (!s->requested)
+        if (!s->req.out)
             gt_request_snapshot(h, s, ts_mono);
         return 0;
     }
@@ -480,7 +409,7 @@ static int gt_diff(feed_handler_t *h, const char *js, int n, int res, int64_t ts
     }
     if (c < 0) {
         feed_jtok_log(h, &st->rl, ts_mono, FEED_LOG_WARN, "update id gap, resyncing", js, &t[res]);
-        gt_gap(h, s, U, st->n_pm, ts_recv, ts_mono);
+        gt_gap(h, s, U, st->pb.n_m, ts_recv, ts_mono);
         gt_pend_add(h, s, U, u, ts_exch, st->lv, nl, ts_recv, ts_mono);
         return 0;
     }
@@ -493,7 +422,7 @@ static int gt_diff(feed_handler_t *h, const char *js, int n, int res, int64_t ts
     return 0;
 bad:
     if (s->state != GT_WAIT) /* unreadable diff: the book cannot stay continuous */
-        gt_gap(h, s, 0, st->n_pm, ts_recv, ts_mono);
+        gt_gap(h, s, 0, st->pb.n_m, ts_recv, ts_mono);
     return rc;
 }
 
@@ -607,20 +536,6 @@ static int gt_trades(feed_handler_t *h, const char *js, int n, int res, int64_t 
     return 0;
 }
 
-/* Scratch arrays big enough for this frame's tokens. */
-static int gt_scratch(gt_state_t *st)
-{
-    gt_lvl_t *l = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*l));
-    if (!l)
-        return -ENOMEM;
-    st->lv = l;
-    gt_trade_t *tr = feed_jtok_scratch(st->tr, &st->tr_cap, &st->jt, 8, sizeof(*tr));
-    if (!tr)
-        return -ENOMEM;
-    st->tr = tr;
-    return 0;
-}
-
 /* {"stream":"<chan>:<SYM>@depthSnapshot","generated":true,"data":{...}} */
 static int gt_inband(feed_handler_t *h, const char *js, int n, int stream, int64_t ts_recv,
                      int64_t ts_mono)
@@ -647,11 +562,9 @@ static int gt_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
                     int64_t ts_mono)
 {
     gt_state_t *st = h->vstate;
-    int n = feed_jtok_parse(&st->jt, buf, len);
-    if (n < 0 || st->jt.t[0].type != JSMN_OBJECT)
-        return TG_EJSON;
-    if (gt_scratch(st) < 0)
-        return -ENOMEM;
+    int n = feed_vparse(h, buf, len, JSMN_OBJECT);
+    if (n < 0)
+        return n;
     const jsmntok_t *t = st->jt.t;
     TG_STAT_INC(h->stats->slow_path);
     int stream = feed_jtok_get(buf, t, n, 0, "stream");
@@ -677,111 +590,52 @@ static int gt_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return 0;
 }
 
-static void gt_count(feed_handler_t *h, int rc, uint64_t before, const char *buf, size_t len,
-                     int64_t ts_mono)
-{
-    gt_state_t *st = h->vstate;
-    if (rc < 0 && feed_stats_settled(h->stats) == before) {
-        const char *what = feed_count_error(h->stats, rc);
-        feed_log_frame(h, &st->rl, ts_mono, rc == TG_EPROTO ? FEED_LOG_ERROR : FEED_LOG_WARN, what,
-                       rc, buf, len);
-    }
-    feed_count_handled(h, before);
-}
-
 /* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
 static int gt_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
-    uint64_t before = feed_stats_settled(h->stats);
-    int rc = gt_frame(h, buf, len, ts_recv, ts_mono);
-    if (rc == TG_ERESCALE)
-        return rc; /* parsed again by feed_frame(), counted then */
-    gt_count(h, rc, before, buf, len, ts_mono);
-    return rc;
+    gt_state_t *st = h->vstate;
+    return feed_frame_settle(h, &st->rl, gt_frame, buf, len, ts_recv, ts_mono);
 }
 
 static int gt_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                       int64_t ts_recv, int64_t ts_mono)
 {
     gt_state_t *st = h->vstate;
-    uint32_t idx = (uint32_t)tag;
-    if ((uint32_t)(tag >> 32) != st->gen || idx >= h->n_instr) {
-        TG_STAT_INC(h->stats->frames); /* an answer for an earlier connection */
-        TG_STAT_ADD(h->stats->bytes, len);
-        TG_STAT_INC(h->stats->unhandled);
-        return 0;
-    }
-    gt_sym_t *s = &st->sym[idx];
+    if (feed_rest_stale(h, tag, st->gen, len))
+        return 0; /* an answer for an earlier connection */
+    gt_sym_t *s = &st->sym[(uint32_t)tag];
     uint64_t before = feed_stats_settled(h->stats);
     int rc = 0;
     if (status != 200) {
-        s->requested = 0;
-        s->req_mono = ts_mono; /* retried on the tick after GT_RETRY_NS */
+        s->req = (feed_snapreq_t){ts_mono, 0}; /* retried on the tick (feed_snapreq_due) */
         rc = TG_EPROTO;
     } else {
-        int n = feed_jtok_parse(&st->jt, body, len);
-        if (n < 0 || st->jt.t[0].type != JSMN_OBJECT)
-            rc = TG_EJSON;
-        else if (gt_scratch(st) < 0)
-            rc = -ENOMEM;
+        int n = feed_vparse(h, body, len, JSMN_OBJECT);
+        if (n < 0)
+            rc = n;
         else
             rc = gt_snapshot(h, s, body, n, 0, ts_recv, ts_mono);
         if (rc == TG_ERESCALE)
             return rc;
-        if (rc < 0) {
-            s->requested = 0;
-            s->req_mono = ts_mono;
-        }
+        if (rc < 0)
+            s->req = (feed_snapreq_t){ts_mono, 0};
     }
     TG_STAT_INC(h->stats->frames);
     TG_STAT_ADD(h->stats->bytes, len);
-    gt_count(h, rc, before, body, len, ts_mono);
+    feed_settle(h, &st->rl, rc, before, body, len, ts_mono);
     return rc;
 }
 
-static void gt_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
-{
-    cfg->px_scale = 8; /* raised by feed_dec when a value needs more places */
-    cfg->sz_scale = 8;
-    cfg->depth_limit = 0; /* Gate.io deletes every level it stops covering */
-    cfg->checksum = NULL; /* no checksum on these channels */
-}
-
-static void gt_deinit(feed_handler_t *h)
-{
-    gt_state_t *st = h->vstate;
-    if (!st)
-        return;
-    feed_jtok_deinit(&st->jt);
-    free(st->lv);
-    free(st->tr);
-    free(st->pm);
-    free(st->pev);
-    free(st->sym);
-    free(st->slot);
-    feed_vstate_free(h);
-}
-
-static int gt_init(feed_handler_t *h)
-{
-    gt_state_t *st = feed_vstate_new(h, sizeof(*st));
-    if (!st)
-        return -ENOMEM;
-    st->rl.burst = FEED_JTOK_LOG_BURST;
-    st->pm = calloc(GT_PEND_MSGS, sizeof(*st->pm));
-    st->pev = calloc(GT_PEND_EV, sizeof(*st->pev));
-    st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
-    st->slot = feed_slots_new(h);
-    if (!st->pm || !st->pev || !st->sym || !st->slot ||
-        feed_jtok_init(&st->jt, GT_TOK_INIT, GT_TOK_MAX) < 0) {
-        gt_deinit(h);
-        return -ENOMEM;
-    }
-    for (uint32_t i = 0; i < h->n_instr; i++)
-        st->sym[i].id = h->instr[i];
-    return 0;
-}
+/* The state, allocated and freed by the venue base. Instruments: feed_instr_defaults_plain
+ * (Gate.io deletes every level it stops covering; no checksum on these channels). */
+static const feed_vspec_t gt_spec = {
+    FEED_VSPEC(gt_state_t, GT_TOK_INIT, GT_TOK_MAX),
+    .blocks = {FEED_PEND_BLOCKS(gt_state_t, pb), FEED_VSCRATCH(gt_state_t, lv, 3),
+               FEED_VSCRATCH(gt_state_t, tr, 8)},
+    .reset = {FEED_VRESET(gt_sym_t, state, GT_WAIT), FEED_VRESET(gt_sym_t, req.out, 0),
+              FEED_VRESET(gt_sym_t, last_u, 0)},
+};
 
 /* Subscribe message k (trades batches first, then one book subscribe per symbol) into msg.
  * @return its length, 0 to skip it, -1 past the end. */
@@ -827,49 +681,26 @@ static int gt_send_subs(feed_handler_t *h)
 {
     gt_state_t *st = h->vstate;
     char msg[GT_TRADE_BAT * (TG_SYMBOL_MAX + 4) + 128];
-    uint32_t budget = h->venue->max_sends_per_s ? h->venue->max_sends_per_s : UINT32_MAX;
-    while (budget > 0) {
-        int m = gt_sub_msg(h, st->sub_next, msg, sizeof(msg));
-        if (m < 0)
-            return 0;
-        st->sub_next++;
-        if (m == 0)
-            continue;
-        int rc = feed_send(h, msg, (size_t)m);
-        if (rc < 0)
-            return rc;
-        budget--;
-    }
-    return 0;
+    return feed_send_paced(h, &st->sub_next, gt_sub_msg, msg, sizeof(msg));
 }
 
 static int gt_on_open(feed_handler_t *h)
 {
     gt_state_t *st = h->vstate;
+    feed_resync_rebase(h);
     st->gen++;
-    st->n_pm = st->n_pev = 0;
+    st->pb.n_m = st->pb.n_ev = 0;
     st->sub_next = 0;
     st->last_ping = 0;
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        gt_sym_t *s = &st->sym[i];
-        s->state = GT_WAIT;
-        s->requested = 0;
-        s->last_u = 0;
-        s->resync_seen = feed_resync_count(h, s->id);
-    }
+    feed_vreset(h);
     return gt_send_subs(h);
 }
 
 static void gt_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
     gt_state_t *st = h->vstate;
-    st->n_pm = st->n_pev = 0;
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
-                       TG_EVF_LAST);
-        st->sym[i].state = GT_WAIT;
-        st->sym[i].requested = 0;
-    }
+    st->pb.n_m = st->pb.n_ev = 0;
+    feed_on_close(h, ts_recv, ts_mono);
 }
 
 static void gt_on_tick(feed_handler_t *h, int64_t now_mono)
@@ -886,23 +717,15 @@ static void gt_on_tick(feed_handler_t *h, int64_t now_mono)
     }
     for (uint32_t i = 0; i < h->n_instr; i++) {
         gt_sym_t *s = &st->sym[i];
-        if (feed_resync_asked(h, s->id, &s->resync_seen) && s->state != GT_WAIT) {
+        if (feed_resync_due(h, i, now_mono) && s->state != GT_WAIT) {
             /* the builder saw a crossed book: start over from a new snapshot */
             s->state = GT_WAIT;
-            s->requested = 0;
-            gt_pend_drop_slot(st, (uint16_t)i, st->n_pm);
-            feed_jtok_log(h, &st->rl, now_mono, FEED_LOG_WARN, "builder asked for a resync", NULL,
-                          NULL);
+            s->req.out = 0;
+            feed_pend_drop(&st->pb, (uint16_t)i, st->pb.n_m);
         }
-        if (s->state != GT_WAIT)
-            continue;
-        bool has = false;
-        for (uint32_t k = 0; k < st->n_pm && !has; k++)
-            has = st->pm[k].slot == i;
-        if (!has)
-            continue; /* the first diff asks for the snapshot */
-        if (s->requested ? now_mono - s->req_mono > GT_REQ_TMO_NS
-                         : now_mono - s->req_mono > GT_RETRY_NS)
+        /* the first diff asks for the snapshot; a lost or failed request is repeated */
+        if (s->state == GT_WAIT && feed_pend_has(&st->pb, (uint16_t)i) &&
+            feed_snapreq_due(&s->req, now_mono))
             gt_request_snapshot(h, s, now_mono);
     }
 }
@@ -924,34 +747,23 @@ const feed_venue_t feed_venue_gate_io = {
     .name = "gate-io",
     .default_url = "wss://api.gateio.ws/ws/v4/",
     .rest_host = "api.gateio.ws",
-    .variant = GT_SPOT,
-    .max_symbols_per_conn = 0,
     .max_sends_per_s = GT_SENDS_PS,
     .rest_key = gt_rest_key,
-    .instr_defaults = gt_instr_defaults,
-    .init = gt_init,
-    .deinit = gt_deinit,
-    .on_open = gt_on_open,
-    .on_frame = gt_on_frame,
+    .instr_defaults = feed_instr_defaults_plain,
+    .state = &gt_spec,
+    FEED_VENUE_FNS(gt),
     .on_rest = gt_on_rest,
-    .on_close = gt_on_close,
-    .on_tick = gt_on_tick,
 };
 
 const feed_venue_t feed_venue_gate_io_futures = {
+    .variant = GT_FUT,
     .name = "gate-io-futures",
     .default_url = "wss://fx-ws.gateio.ws/v4/ws/usdt",
     .rest_host = "api.gateio.ws",
-    .variant = GT_FUT,
-    .max_symbols_per_conn = 0,
-    .max_sends_per_s = GT_SENDS_PS,
-    .rest_key = gt_fut_rest_key,
-    .instr_defaults = gt_instr_defaults,
-    .init = gt_init,
-    .deinit = gt_deinit,
-    .on_open = gt_on_open,
-    .on_frame = gt_on_frame,
+    FEED_VENUE_FNS(gt),
     .on_rest = gt_on_rest,
-    .on_close = gt_on_close,
-    .on_tick = gt_on_tick,
+    .rest_key = gt_fut_rest_key,
+    .max_sends_per_s = GT_SENDS_PS,
+    .state = &gt_spec,
+    .instr_defaults = feed_instr_defaults_plain,
 };

@@ -49,6 +49,7 @@
 #include "book/tg_err.h"
 #include "feeds/feed.h"
 #include "feeds/feed_jtok.h"
+#include "feeds/feed_sync.h"
 #include "venues.h"
 
 #define GM_TOK_INIT    4096
@@ -57,16 +58,13 @@
 #define GM_SENDS_PER_S 1
 #define GM_NS_PER_S    1000000000LL
 
-enum { GM_RS_IDLE = 0, GM_RS_UNSUB = 1, GM_RS_SUB = 2 }; /* resubscribe step pending */
 enum { GM_OK = 0, GM_UNHANDLED = 1 };
 
 typedef struct gm_sym {
     uint32_t instr;
     uint8_t live; /* full book seen since (re)subscribe */
-    uint8_t rs;   /* GM_RS_* */
     uint8_t have_tid;
     uint64_t last_tid;
-    uint32_t resync_seen;
     const char *name;
 } gm_sym_t;
 
@@ -83,12 +81,7 @@ typedef struct gm_state {
     uint32_t n_sym;
     uint16_t *slot;
     feed_ratelim_t rl;
-    bool rs_any;
-    bool win_armed;
-    int64_t win_start; /* send budget window (mono ns) */
-    uint32_t win_used;
-    char *sbuf;
-    size_t scap;
+    feed_resub_t rsb; /* resyncs by resubscribing, paced */
 } gm_state_t;
 
 static int gm_lookup(feed_handler_t *h, const char *js, const jsmntok_t *t)
@@ -105,79 +98,18 @@ static int gm_lookup(feed_handler_t *h, const char *js, const jsmntok_t *t)
 static void gm_want_resync(feed_handler_t *h, uint32_t i)
 {
     gm_state_t *st = h->vstate;
-    gm_sym_t *s = &st->sym[i];
-    s->live = 0;
-    if (s->rs != GM_RS_IDLE)
-        return;
-    s->rs = GM_RS_UNSUB;
-    st->rs_any = true;
-    TG_STAT_INC(h->stats->resyncs);
+    st->sym[i].live = 0;
+    feed_resub_want(h, &st->rsb, i);
 }
 
 /* {"type":"<op>","subscriptions":[{"name":"l2","symbols":[every symbol at step]}]} */
 static int gm_send_step(feed_handler_t *h, const char *op, int step)
 {
     gm_state_t *st = h->vstate;
-    size_t n =
-        (size_t)snprintf(st->sbuf, st->scap,
-                         "{\"type\":\"%s\",\"subscriptions\":[{\"name\":\"l2\",\"symbols\":[", op);
-    int k = 0;
-    for (uint32_t i = 0; i < st->n_sym; i++)
-        if (step < 0 || st->sym[i].rs == step)
-            n += (size_t)snprintf(st->sbuf + n, st->scap - n, "%s\"%s\"", k++ ? "," : "",
-                                  st->sym[i].name);
-    n += (size_t)snprintf(st->sbuf + n, st->scap - n, "]}]}");
-    if (n >= st->scap)
-        return -ENOSPC;
-    return feed_send(h, st->sbuf, n);
-}
-
-/* The send budget's one-second window. on_open has no clock: its subscribes count in the
- * window that the first frame opens. */
-static void gm_window(gm_state_t *st, int64_t now)
-{
-    if (!st->win_armed) {
-        st->win_armed = true;
-        st->win_start = now;
-    } else if (now - st->win_start >= GM_NS_PER_S || now < st->win_start) {
-        st->win_start = now;
-        st->win_used = 0;
-    }
-}
-
-static void gm_pump(feed_handler_t *h, int64_t now)
-{
-    gm_state_t *st = h->vstate;
-    if (!st->rs_any)
-        return;
-    gm_window(st, now);
-    static const struct {
-        const char *op;
-        uint8_t from, to;
-    } steps[2] = {{"unsubscribe", GM_RS_UNSUB, GM_RS_SUB}, {"subscribe", GM_RS_SUB, GM_RS_IDLE}};
-    for (int k = 0; k < 2; k++) {
-        bool any = false;
-        for (uint32_t i = 0; i < st->n_sym && !any; i++)
-            any = st->sym[i].rs == steps[k].from;
-        if (!any || st->win_used >= GM_SENDS_PER_S)
-            continue;
-        st->win_used++;
-        if (gm_send_step(h, steps[k].op, steps[k].from) < 0) {
-            for (uint32_t i = 0; i < st->n_sym; i++)
-                st->sym[i].rs = GM_RS_IDLE;
-            st->rs_any = false;
-            if (h->reconnect)
-                h->reconnect(h->tctx, "gemini: resubscribe failed");
-            return;
-        }
-        for (uint32_t i = 0; i < st->n_sym; i++)
-            if (st->sym[i].rs == steps[k].from)
-                st->sym[i].rs = steps[k].to;
-    }
-    bool left = false;
-    for (uint32_t i = 0; i < st->n_sym && !left; i++)
-        left = st->sym[i].rs != GM_RS_IDLE;
-    st->rs_any = left;
+    char head[80];
+    snprintf(head, sizeof(head),
+             "{\"type\":\"%s\",\"subscriptions\":[{\"name\":\"l2\",\"symbols\":[", op);
+    return feed_resub_send_list(h, &st->rsb, head, "]}]}", step);
 }
 
 /* ---- l2_updates ----------------------------------------------------------------------------- */
@@ -198,11 +130,7 @@ static int gm_changes(feed_handler_t *h, uint32_t instr, const char *js, const j
         if (px->type != JSMN_STRING || qt->type != JSMN_STRING)
             return TG_EFIELD;
         gm_lvl_t *l = &st->lv[nl];
-        if (feed_jtok_str_is(js, sd, "buy"))
-            l->side = TG_SIDE_BID;
-        else if (feed_jtok_str_is(js, sd, "sell"))
-            l->side = TG_SIDE_ASK;
-        else
+        if (feed_jtok_side(js, sd, "buy", TG_SIDE_BID, "sell", TG_SIDE_ASK, &l->side) < 0)
             return TG_EFIELD;
         int rc = feed_dec_px(h, instr, js + px->start, feed_jtok_len(px), &l->px);
         if (rc < 0)
@@ -364,13 +292,9 @@ static int gm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
                     int64_t ts_mono)
 {
     gm_state_t *st = h->vstate;
-    int n = feed_jtok_parse(&st->jt, buf, len);
-    if (n < 0 || st->jt.t[0].type != JSMN_OBJECT)
-        return TG_EJSON;
-    gm_lvl_t *lv = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 4, sizeof(gm_lvl_t));
-    if (!lv)
-        return -ENOMEM;
-    st->lv = lv;
+    int n = feed_vparse(h, buf, len, JSMN_OBJECT);
+    if (n < 0)
+        return n;
     const jsmntok_t *t = st->jt.t;
     if (feed_jtok_next(t, n, 0) != n)
         return TG_EJSON; /* bytes after the object */
@@ -409,22 +333,10 @@ static int gm_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
                        int64_t ts_mono)
 {
     gm_state_t *st = h->vstate;
-    uint64_t before = feed_stats_settled(h->stats);
-    TG_STAT_INC(h->stats->slow_path);
-    gm_window(st, ts_mono);
+    uint64_t before = feed_resub_begin(h, &st->rsb, ts_mono);
     int rc = gm_frame(h, buf, len, ts_recv, ts_mono);
-    if (rc == TG_ERESCALE)
-        return rc; /* feed_frame parses it again; counted then */
-    if (rc == GM_UNHANDLED) {
-        TG_STAT_INC(h->stats->unhandled);
-    } else if (rc < 0) {
-        const char *what = feed_count_error(h->stats, rc);
-        feed_log_frame(h, &st->rl, ts_mono, FEED_LOG_WARN, what, rc == TG_EPROTO ? 0 : rc, buf,
-                       len);
-    }
-    feed_count_handled(h, before);
-    gm_pump(h, ts_mono);
-    return rc < 0 ? rc : 0;
+    return feed_resub_settle(h, &st->rsb, &st->rl, rc, rc == GM_UNHANDLED, before, buf, len,
+                             ts_mono, gm_send_step);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------------ */
@@ -438,109 +350,66 @@ static void gm_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t 
     cfg->depth_limit = 0; /* l2 is the full book */
 }
 
-static void gm_deinit(feed_handler_t *h)
-{
-    gm_state_t *st = h->vstate;
-    if (!st)
-        return;
-    feed_jtok_deinit(&st->jt);
-    free(st->lv);
-    free(st->sym);
-    free(st->slot);
-    free(st->sbuf);
-    feed_vstate_free(h);
-}
+/* The state, allocated and freed by the venue base (the level scratch grows with the tokens;
+ * init sizes the subscribe buffer to the symbols). */
+static const feed_vspec_t gm_spec = {
+    FEED_VSPEC_RL(gm_state_t, GM_TOK_INIT, GM_TOK_MAX, GM_LOG_BURST, FEED_LOG_PERIOD_10S),
+    .blocks = {FEED_VSCRATCH(gm_state_t, lv, 4), FEED_RESUB_BLOCKS(gm_state_t, rsb)},
+};
 
 static int gm_init(feed_handler_t *h)
 {
-    gm_state_t *st = feed_vstate_new(h, sizeof(*st));
-    if (!st)
-        return -ENOMEM;
-    st->rl.burst = GM_LOG_BURST;
-    st->rl.period = FEED_LOG_PERIOD_10S;
+    gm_state_t *st = h->vstate;
     st->n_sym = h->n_instr;
-    st->scap = 128 + (size_t)h->n_instr * (TG_SYMBOL_MAX + 3);
-    st->sym = calloc(st->n_sym ? st->n_sym : 1, sizeof(*st->sym));
-    st->slot = feed_slots_new(h);
-    st->sbuf = malloc(st->scap);
-    if (!st->sym || !st->slot || !st->sbuf || feed_jtok_init(&st->jt, GM_TOK_INIT, GM_TOK_MAX) < 0)
-        goto fail;
-    for (uint32_t i = 0; i < st->n_sym; i++) {
-        const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
-        if (!in || !feed_json_safe(in->symbol))
-            goto fail;
-        st->sym[i].instr = h->instr[i];
-        st->sym[i].name = in->symbol;
-    }
-    return 0;
-fail:
-    gm_deinit(h);
-    return -ENOMEM;
+    int rc = feed_resub_init(h, &st->rsb);
+    return rc < 0 ? rc : feed_vsym_names(h, st->sym, sizeof(*st->sym), offsetof(gm_sym_t, name), 0);
 }
 
 static int gm_on_open(feed_handler_t *h)
 {
     gm_state_t *st = h->vstate;
-    st->rs_any = false;
+    feed_resync_rebase(h);
+    feed_resub_reset(h, &st->rsb);
     for (uint32_t i = 0; i < st->n_sym; i++) {
         gm_sym_t *s = &st->sym[i];
         s->live = 0;
-        s->rs = GM_RS_IDLE;
         s->have_tid = 0;
         s->last_tid = 0;
-        s->resync_seen = feed_resync_count(h, s->instr);
     }
-    st->win_armed = false;
-    st->win_used = 0;
     if (st->n_sym == 0)
         return 0;
     /* one l2 subscription carries the book, the trades and the auction events */
     int rc = gm_send_step(h, "subscribe", -1);
     if (rc < 0)
         return rc;
-    st->win_used = 1;
+    st->rsb.win_used = 1;
     return 0;
 }
 
 static void gm_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
     gm_state_t *st = h->vstate;
-    for (uint32_t i = 0; i < st->n_sym; i++) {
-        feed_emit_make(h, TG_EV_STALE, st->sym[i].instr, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
-                       TG_EVF_LAST | TG_EVF_RESYNC);
+    feed_resub_close(h, &st->rsb, ts_recv, ts_mono);
+    for (uint32_t i = 0; i < st->n_sym; i++)
         st->sym[i].live = 0;
-        st->sym[i].rs = GM_RS_IDLE;
-    }
-    st->rs_any = false;
 }
 
 static void gm_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     gm_state_t *st = h->vstate;
-    for (uint32_t i = 0; i < st->n_sym; i++) {
-        if (feed_resync_asked(h, st->sym[i].instr, &st->sym[i].resync_seen) &&
-            (h->channels & FEED_CH_BOOK)) {
-            feed_logf_limited(h, &st->rl, now_mono, FEED_LOG_WARN,
-                              "gemini: %s: builder asked for a resync, resubscribing",
-                              st->sym[i].name);
+    for (uint32_t i = 0; feed_resync_next(h, &i, now_mono); i++)
+        if (h->channels & FEED_CH_BOOK)
             gm_want_resync(h, i);
-        }
-    }
-    gm_pump(h, now_mono);
+    feed_resub_pump(h, &st->rsb, now_mono, gm_send_step);
 }
 
 const feed_venue_t feed_venue_gemini = {
     .name = "gemini",
     .default_url = "wss://api.gemini.com/v2/marketdata",
     .rest_host = NULL, /* full books come on the websocket */
-    .max_symbols_per_conn = 0,
     .max_sends_per_s = GM_SENDS_PER_S,
     .instr_defaults = gm_instr_defaults,
+    .state = &gm_spec,
     .init = gm_init,
-    .deinit = gm_deinit,
-    .on_open = gm_on_open,
-    .on_frame = gm_on_frame,
-    .on_rest = NULL,
-    .on_close = gm_on_close,
-    .on_tick = gm_on_tick,
+    FEED_VENUE_FNS(gm),
 };

@@ -526,13 +526,9 @@ static int hb_keep(feed_handler_t *h, hb_sym_t *s, const char *buf, size_t len, 
 static int hb_kept_parse(feed_handler_t *h, hb_sym_t *s, const hb_kept_t *k, hb_book_t *b)
 {
     hb_state_t *st = h->vstate;
-    int n = feed_jtok_parse(&st->jt, k->txt, k->len);
+    int n = feed_vparse(h, k->txt, k->len, JSMN_UNDEFINED);
     if (n < 0)
-        return TG_EJSON;
-    hb_lvl_t *nl = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*nl));
-    if (!nl)
-        return -ENOMEM;
-    st->lv = nl;
+        return n;
     int bad, tick = feed_jtok_get(k->txt, st->jt.t, n, 0, "tick");
     return hb_book_parse(h, s, k->txt, st->jt.t, n, tick, 0, b, &bad);
 }
@@ -549,13 +545,9 @@ static int hb_mbp_rep(feed_handler_t *h, hb_sym_t *s, const char *buf, size_t le
     for (uint32_t i = 0; i < s->n_kept; i++)
         hb_kept_parse(h, s, &s->kept[i], &b);
     /* 2. the snapshot itself (tokenized again: step 1 reused the tokens) */
-    int n = feed_jtok_parse(&st->jt, buf, len);
+    int n = feed_vparse(h, buf, len, JSMN_UNDEFINED);
     if (n < 0)
-        return TG_EJSON;
-    hb_lvl_t *nl = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*nl));
-    if (!nl)
-        return -ENOMEM;
-    st->lv = nl;
+        return n;
     const jsmntok_t *t = st->jt.t;
     int bad, data = feed_jtok_get(buf, t, n, 0, "data");
     if ((rc = hb_book_parse(h, s, buf, t, n, data, 0, &b, &bad)) < 0) {
@@ -616,11 +608,7 @@ static int hb_trades(feed_handler_t *h, hb_sym_t *s, const char *js, const jsmnt
             goto fail;
         rc = TG_EFIELD;
         bad = sd;
-        if (feed_jtok_str_is(js, &t[sd], "buy"))
-            l->side = TG_SIDE_BUY;
-        else if (feed_jtok_str_is(js, &t[sd], "sell"))
-            l->side = TG_SIDE_SELL;
-        else
+        if (feed_jtok_side(js, &t[sd], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &l->side) < 0)
             goto fail;
         int64_t ts;
         bad = tsi;
@@ -742,15 +730,9 @@ static int hb_frame(feed_handler_t *h, const char *buf, size_t len, int64_t tr, 
 {
     hb_state_t *st = h->vstate;
     st->rescaled = false;
-    int n = feed_jtok_frame(h, &st->jt, &st->rl, buf, len, tm, JSMN_OBJECT);
+    int n = feed_vframe(h, buf, len, tm, JSMN_OBJECT);
     if (n < 0)
-        return n;
-    hb_lvl_t *nl = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*nl));
-    if (!nl) {
-        feed_count_error(h->stats, TG_EJSON);
-        return -ENOMEM;
-    }
-    st->lv = nl;
+        return n; /* counted err_json */
     const jsmntok_t *t = st->jt.t;
     TG_STAT_INC(h->stats->slow_path);
     int ch = feed_jtok_get(buf, t, n, 0, "ch");
@@ -814,11 +796,8 @@ static int hb_frame(feed_handler_t *h, const char *buf, size_t len, int64_t tr, 
 static int hb_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
-    uint64_t before = feed_stats_settled(h->stats);
-    int rc = hb_frame(h, buf, len, ts_recv, ts_mono);
-    if (rc != TG_ERESCALE)
-        feed_count_handled(h, before);
-    return rc;
+    hb_state_t *st = h->vstate;
+    return feed_frame_settle(h, &st->rl, hb_frame, buf, len, ts_recv, ts_mono);
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
@@ -845,29 +824,25 @@ static void hb_instr_defaults_dm(tg_instr_cfg_t *cfg, const char *symbol, uint32
     cfg->checksum = NULL;
 }
 
+/* The state, allocated and freed by the venue base (the level scratch grows with the
+ * tokens); deinit frees what each symbol keeps. */
+static const feed_vspec_t hb_spec = {
+    FEED_VSPEC(hb_state_t, HB_TOK_INIT, HB_TOK_MAX),
+    .blocks = {FEED_VSCRATCH(hb_state_t, lv, 3)},
+};
+
 static void hb_deinit(feed_handler_t *h)
 {
     hb_state_t *st = h->vstate;
-    if (!st)
-        return;
-    if (st->sym)
-        for (uint32_t i = 0; i < h->n_instr; i++) {
-            hb_kept_clear(&st->sym[i]);
-            free(st->sym[i].kept);
-        }
-    feed_jtok_deinit(&st->jt);
-    free(st->lv);
-    free(st->sym);
-    free(st->slot);
-    feed_vstate_free(h);
+    for (uint32_t i = 0; st->sym && i < h->n_instr; i++) {
+        hb_kept_clear(&st->sym[i]);
+        free(st->sym[i].kept);
+    }
 }
 
 static int hb_init(feed_handler_t *h)
 {
-    hb_state_t *st = feed_vstate_new(h, sizeof(*st));
-    if (!st)
-        return -ENOMEM;
-    st->rl.burst = FEED_JTOK_LOG_BURST;
+    hb_state_t *st = h->vstate;
     if (!hb_dm(h)) {
         /* depth 0: depth.step0 (full 150-level pushes); 5/20/150/400: mbp.<n> incremental */
         if (h->depth == 5 || h->depth == 20 || h->depth == 150 || h->depth == 400) {
@@ -882,18 +857,8 @@ static int hb_init(feed_handler_t *h)
         snprintf(st->book_topic, sizeof(st->book_topic), "depth.size_%u.high_freq",
                  h->depth == 20 ? 20u : 150u);
     }
-    st->lv_cap = HB_TOK_INIT / 3 + 1;
-    st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
-    st->slot = feed_slots_new(h);
-    st->lv = calloc(st->lv_cap, sizeof(*st->lv));
-    if (!st->sym || !st->slot || !st->lv || feed_jtok_init(&st->jt, HB_TOK_INIT, HB_TOK_MAX) < 0) {
-        hb_deinit(h);
-        return -ENOMEM;
-    }
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        st->sym[i].id = h->instr[i];
+    for (uint32_t i = 0; i < h->n_instr; i++)
         st->sym[i].last_ver = st->sym[i].last_ts = -1;
-    }
     return 0;
 }
 
@@ -927,10 +892,7 @@ static int hb_on_open(feed_handler_t *h)
 
 static void hb_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
-    hb_state_t *st = h->vstate;
-    for (uint32_t i = 0; i < h->n_instr; i++)
-        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
-                       TG_EVF_LAST);
+    feed_emit_stale_all(h, 0, ts_recv, ts_mono);
     hb_reset(h);
 }
 
@@ -972,29 +934,23 @@ static void hb_on_tick(feed_handler_t *h, int64_t now_mono)
 /* The fields the three ids share. */
 #define HB_VENUE_COMMON                                                                            \
     .wire = FEED_WIRE_GZIP, .max_symbols_per_conn = HB_SYMS, .max_sends_per_s = HB_SENDS,          \
-    .init = hb_init, .deinit = hb_deinit, .on_open = hb_on_open, .on_frame = hb_on_frame,          \
-    .on_close = hb_on_close, .on_tick = hb_on_tick
+    .state = &hb_spec, .init = hb_init, .deinit = hb_deinit, FEED_VENUE_FNS(hb)
 
-const feed_venue_t feed_venue_huobi = {
-    .name = "huobi",
-    .default_url = "wss://api.huobi.pro/ws",
-    .variant = HB_SPOT,
-    .instr_defaults = hb_instr_defaults_spot,
-    HB_VENUE_COMMON,
-};
+const feed_venue_t feed_venue_huobi = {.name = "huobi",
+                                       .default_url = "wss://api.huobi.pro/ws",
+                                       .variant = HB_SPOT,
+                                       .instr_defaults = hb_instr_defaults_spot,
+                                       HB_VENUE_COMMON};
 
-const feed_venue_t feed_venue_huobi_dm_swap = {
-    .name = "huobi-dm-swap",
-    .default_url = "wss://api.hbdm.com/swap-ws",
-    .variant = HB_SWAP,
-    .instr_defaults = hb_instr_defaults_dm,
-    HB_VENUE_COMMON,
-};
+const feed_venue_t feed_venue_huobi_dm_swap = {.name = "huobi-dm-swap",
+                                               .default_url = "wss://api.hbdm.com/swap-ws",
+                                               .variant = HB_SWAP,
+                                               .instr_defaults = hb_instr_defaults_dm,
+                                               HB_VENUE_COMMON};
 
-const feed_venue_t feed_venue_huobi_dm_linear_swap = {
-    .name = "huobi-dm-linear-swap",
-    .default_url = "wss://api.hbdm.com/linear-swap-ws",
-    .variant = HB_LINEAR,
-    .instr_defaults = hb_instr_defaults_dm,
-    HB_VENUE_COMMON,
-};
+const feed_venue_t feed_venue_huobi_dm_linear_swap = {.name = "huobi-dm-linear-swap",
+                                                      .default_url =
+                                                          "wss://api.hbdm.com/linear-swap-ws",
+                                                      .variant = HB_LINEAR,
+                                                      .instr_defaults = hb_instr_defaults_dm,
+                                                      HB_VENUE_COMMON};

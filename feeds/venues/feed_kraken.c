@@ -66,7 +66,6 @@ typedef struct kr_sym {
     uint32_t id;
     uint8_t synced; /* snapshot seen since (re)subscribe */
     int8_t px_dp, sz_dp;
-    uint32_t resync_seen; /* builder resync requests already acted on */
 } kr_sym_t;
 
 typedef struct kr_state {
@@ -92,12 +91,7 @@ static int kr_dp(const char *s, size_t n)
     return dot ? (int)(n - (size_t)(dot - s) - 1) : 0;
 }
 
-static kr_sym_t *kr_lookup(feed_handler_t *h, const char *s, size_t n)
-{
-    kr_state_t *st = h->vstate;
-    int i = feed_slot_find(h, st->slot, s, n);
-    return i < 0 ? NULL : &st->sym[i];
-}
+#define kr_lookup(h, s, n) ((kr_sym_t *)feed_vsym_find((h), (s), (n)))
 
 static void kr_resubscribe(feed_handler_t *h, kr_sym_t *s);
 
@@ -368,15 +362,9 @@ static int kr_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
                     int64_t ts_mono)
 {
     kr_state_t *st = h->vstate;
-    int n = feed_jtok_frame(h, &st->jt, &st->rl, buf, len, ts_mono, JSMN_UNDEFINED);
+    int n = feed_vframe(h, buf, len, ts_mono, JSMN_UNDEFINED);
     if (n < 0)
-        return n;
-    kr_lvl_t *nl = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*nl));
-    if (!nl) {
-        feed_count_error(h->stats, TG_EJSON); /* no memory for a frame this big */
-        return -ENOMEM;
-    }
-    st->lv = nl;
+        return n; /* counted err_json */
     const jsmntok_t *t = st->jt.t;
     TG_STAT_INC(h->stats->slow_path);
     if (t[0].type == JSMN_OBJECT)
@@ -427,11 +415,8 @@ static int kr_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
 static int kr_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
-    uint64_t before = feed_stats_settled(h->stats);
-    int rc = kr_frame(h, buf, len, ts_recv, ts_mono);
-    if (rc != TG_ERESCALE) /* else parsed again by feed_frame(), and counted then */
-        feed_count_handled(h, before);
-    return rc;
+    kr_state_t *st = h->vstate;
+    return feed_frame_settle(h, &st->rl, kr_frame, buf, len, ts_recv, ts_mono);
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
@@ -453,41 +438,22 @@ static void kr_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t 
     cfg->checksum = feed_kraken_checksum;
 }
 
-static void kr_deinit(feed_handler_t *h)
-{
-    kr_state_t *st = h->vstate;
-    if (!st)
-        return;
-    feed_jtok_deinit(&st->jt);
-    free(st->lv);
-    free(st->sym);
-    free(st->slot);
-    free(st->sbuf);
-    feed_vstate_free(h);
-}
+/* The state, allocated and freed by the venue base (the level scratch grows with the tokens;
+ * init sizes the subscribe buffer to the pairs). */
+static const feed_vspec_t kr_spec = {
+    FEED_VSPEC(kr_state_t, KR_TOK_INIT, KR_TOK_MAX),
+    .blocks = {FEED_VSCRATCH(kr_state_t, lv, 3), FEED_VBLOCK(kr_state_t, sbuf, 0)},
+    .reset = {FEED_VRESET(kr_sym_t, synced, 0)},
+};
 
 static int kr_init(feed_handler_t *h)
 {
-    kr_state_t *st = feed_vstate_new(h, sizeof(*st));
-    if (!st)
-        return -ENOMEM;
-    st->rl.burst = FEED_JTOK_LOG_BURST;
+    kr_state_t *st = h->vstate;
+    for (uint32_t i = 0; i < h->n_instr; i++)
+        st->sym[i].px_dp = st->sym[i].sz_dp = -1; /* no precision seen yet */
     st->scap = 256 + (size_t)h->n_instr * (TG_SYMBOL_MAX + 3);
-    st->lv_cap = KR_TOK_INIT / 3 + 1;
-    st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
-    st->slot = feed_slots_new(h);
-    st->lv = calloc(st->lv_cap, sizeof(*st->lv));
     st->sbuf = malloc(st->scap);
-    if (!st->sym || !st->slot || !st->lv || !st->sbuf ||
-        feed_jtok_init(&st->jt, KR_TOK_INIT, KR_TOK_MAX) < 0) {
-        kr_deinit(h);
-        return -ENOMEM;
-    }
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        st->sym[i].id = h->instr[i];
-        st->sym[i].px_dp = st->sym[i].sz_dp = -1;
-    }
-    return 0;
+    return st->sbuf ? 0 : -ENOMEM;
 }
 
 /* {"event":"subscribe","pair":[...],"subscription":{...}} for every pair of the connection */
@@ -514,11 +480,8 @@ static int kr_subscribe(feed_handler_t *h, const char *sub)
 
 static int kr_on_open(feed_handler_t *h)
 {
-    kr_state_t *st = h->vstate;
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        st->sym[i].synced = 0;
-        st->sym[i].resync_seen = feed_resync_count(h, st->sym[i].id);
-    }
+    feed_resync_rebase(h);
+    feed_vreset(h);
     int rc = 0;
     if (h->channels & FEED_CH_BOOK) {
         char sub[64];
@@ -531,26 +494,11 @@ static int kr_on_open(feed_handler_t *h)
     return rc < 0 ? rc : 0;
 }
 
-static void kr_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
-{
-    kr_state_t *st = h->vstate;
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
-                       TG_EVF_LAST);
-        st->sym[i].synced = 0;
-    }
-}
-
 static void kr_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     kr_state_t *st = h->vstate;
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        if (feed_resync_asked(h, st->sym[i].id, &st->sym[i].resync_seen)) {
-            kr_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (checksum/crossed)",
-                   NULL, NULL);
-            kr_resubscribe(h, &st->sym[i]);
-        }
-    }
+    for (uint32_t i = 0; feed_resync_next(h, &i, now_mono); i++)
+        kr_resubscribe(h, &st->sym[i]);
     if (now_mono - st->last_ping >= KR_PING_NS) {
         st->last_ping = now_mono;
         static const char ping[] = "{\"event\":\"ping\"}";
@@ -561,13 +509,8 @@ static void kr_on_tick(feed_handler_t *h, int64_t now_mono)
 const feed_venue_t feed_venue_kraken = {
     .name = "kraken",
     .default_url = "wss://ws.kraken.com",
-    .rest_host = NULL,
     .instr_defaults = kr_instr_defaults,
+    .state = &kr_spec,
     .init = kr_init,
-    .deinit = kr_deinit,
-    .on_open = kr_on_open,
-    .on_frame = kr_on_frame,
-    .on_rest = NULL,
-    .on_close = kr_on_close,
-    .on_tick = kr_on_tick,
+    FEED_VENUE_FNS_VCLOSE(kr),
 };

@@ -47,15 +47,12 @@
 #include "book/tg_err.h"
 #include "feeds/feed.h"
 #include "feeds/feed_jtok.h"
+#include "feeds/feed_sync.h"
 #include "feed_kucoin.h"
 #include "venues.h"
 
 #define KC_TOK_INIT     4096
 #define KC_TOK_MAX      (1 << 20)
-#define KC_PEND_MSGS    4096
-#define KC_PEND_EV      (1 << 17)
-#define KC_RETRY_NS     (2 * 1000000000LL)
-#define KC_REQ_TMO_NS   (10 * 1000000000LL)
 #define KC_PING_MS      18000u /* default pingInterval */
 #define KC_SYMS_PER_SUB 100    /* KuCoin: max 100 topics per subscribe (comma list) */
 #define KC_TOPICS_MAX   300    /* KuCoin: max 300 topics per connection */
@@ -71,19 +68,11 @@ typedef struct kc_lvl {
     uint8_t side;
 } kc_lvl_t;
 
-typedef struct kc_pend {
-    uint64_t start, end;
-    int64_t ts_exch;
-    uint32_t first, n;
-    uint16_t slot;
-} kc_pend_t;
-
 typedef struct kc_sym {
     uint32_t id;
-    uint8_t state, requested;
-    int64_t req_mono;
-    uint64_t last; /* sequence of the book */
-    uint32_t resync_seen;
+    uint8_t state;
+    feed_snapreq_t req; /* REST snapshot request */
+    uint64_t last;      /* sequence of the book */
 } kc_sym_t;
 
 typedef struct kc_state {
@@ -92,10 +81,7 @@ typedef struct kc_state {
     size_t lv_cap;
     tg_event_t *ev; /* one update's events (scratch, as many as lv) */
     size_t ev_cap;
-    kc_pend_t *pm;
-    uint32_t n_pm;
-    tg_event_t *pev;
-    uint32_t n_pev;
+    feed_pend_t pb; /* updates waiting for a snapshot */
     kc_sym_t *sym;
     uint16_t *slot;
     feed_ratelim_t rl;
@@ -106,12 +92,7 @@ typedef struct kc_state {
     uint64_t msg_id; /* ids of our messages */
 } kc_state_t;
 
-static kc_sym_t *kc_lookup(feed_handler_t *h, const char *s, size_t n)
-{
-    kc_state_t *st = h->vstate;
-    int i = feed_slot_find(h, st->slot, s, n);
-    return i < 0 ? NULL : &st->sym[i];
-}
+#define kc_lookup(h, s, n) ((kc_sym_t *)feed_vsym_find((h), (s), (n)))
 
 static bool kc_name_ok(const char *s)
 {
@@ -232,59 +213,19 @@ int feed_kucoin_on_bullet(feed_handler_t *h, int status, const char *body, size_
     return feed_kucoin_connect_url(&b, cid, url, cap);
 }
 
-/* ---- buffer of updates waiting for a snapshot ---- */
-
-/* Drop the buffered updates of slot that come before index upto (all: st->n_pm). */
-static void kc_pend_drop_slot(kc_state_t *st, uint16_t slot, uint32_t upto)
-{
-    uint32_t k = 0, ke = 0;
-    for (uint32_t i = 0; i < st->n_pm; i++) {
-        kc_pend_t p = st->pm[i];
-        if (p.slot == slot && i < upto)
-            continue;
-        if (ke != p.first)
-            memmove(&st->pev[ke], &st->pev[p.first], p.n * sizeof(tg_event_t));
-        p.first = ke;
-        ke += p.n;
-        st->pm[k++] = p;
-    }
-    st->n_pm = k;
-    st->n_pev = ke;
-}
-
-static void kc_pend_evict(feed_handler_t *h)
-{
-    kc_state_t *st = h->vstate;
-    uint32_t n = st->pm[0].n;
-    memmove(&st->pev[0], &st->pev[n], (st->n_pev - n) * sizeof(tg_event_t));
-    memmove(&st->pm[0], &st->pm[1], (st->n_pm - 1) * sizeof(kc_pend_t));
-    st->n_pm--;
-    st->n_pev -= n;
-    for (uint32_t i = 0; i < st->n_pm; i++)
-        st->pm[i].first -= n;
-    TG_STAT_INC(h->stats->stale_dropped);
-}
-
+/* Buffer an update of s in WAIT (events stamped: kept across frames; .seq = each change's). */
 static void kc_pend_add(feed_handler_t *h, kc_sym_t *s, uint64_t start, uint64_t end,
                         int64_t ts_exch, const kc_lvl_t *lv, size_t nl, int64_t ts_recv,
                         int64_t ts_mono)
 {
     kc_state_t *st = h->vstate;
-    if (nl > KC_PEND_EV) {
-        TG_STAT_INC(h->stats->stale_dropped);
-        return;
+    tg_event_t *ev =
+        feed_pend_add(h, &st->pb, (uint16_t)(s - st->sym), start, end, ts_exch, (uint32_t)nl);
+    for (size_t i = 0; ev && i < nl; i++) {
+        ev[i] = feed_event(TG_EV_LEVEL, s->id, lv[i].side, lv[i].px, lv[i].sz, lv[i].seq, 0,
+                           ts_exch, ts_recv, ts_mono, 0);
+        feed_stamp(h, &ev[i]);
     }
-    while (st->n_pm && (st->n_pm == KC_PEND_MSGS || st->n_pev + nl > KC_PEND_EV))
-        kc_pend_evict(h);
-    st->pm[st->n_pm++] =
-        (kc_pend_t){start, end, ts_exch, st->n_pev, (uint32_t)nl, (uint16_t)(s - st->sym)};
-    for (size_t i = 0; i < nl; i++) {
-        tg_event_t ev = feed_event(TG_EV_LEVEL, s->id, lv[i].side, lv[i].px, lv[i].sz, lv[i].seq, 0,
-                                   ts_exch, ts_recv, ts_mono, 0);
-        feed_stamp(h, &ev);
-        st->pev[st->n_pev++] = ev;
-    }
-    TG_STAT_INC(h->stats->buffered);
 }
 
 /* ---- sync ---- */
@@ -297,11 +238,10 @@ static void kc_request_snapshot(feed_handler_t *h, kc_sym_t *s, int64_t now_mono
         return;
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/market/orderbook/level2_100?symbol=%s", in->symbol);
-    s->requested = 1;
-    s->req_mono = now_mono;
+    s->req = (feed_snapreq_t){now_mono, 1};
     TG_STAT_INC(h->stats->resyncs);
-    if (h->rest_get(h->tctx, path, (uint64_t)st->gen << 32 | (uint64_t)(s - st->sym)) < 0)
-        s->requested = 0;
+    if (h->rest_get(h->tctx, path, feed_rest_tag(st->gen, (uint32_t)(s - st->sym))) < 0)
+        s->req.out = 0;
 }
 
 /* GAP + resync; the symbol's buffered updates before index keep are dropped. */
@@ -312,7 +252,7 @@ static void kc_gap(feed_handler_t *h, kc_sym_t *s, uint64_t got, uint32_t keep, 
     feed_emit_make(h, TG_EV_GAP, s->id, 0, 0, 0, s->last, got, 0, ts_recv, ts_mono, TG_EVF_LAST);
     TG_STAT_INC(h->stats->gaps);
     s->state = KC_WAIT;
-    kc_pend_drop_slot(st, (uint16_t)(s - st->sym), keep);
+    feed_pend_drop(&st->pb, (uint16_t)(s - st->sym), keep);
     kc_request_snapshot(h, s, ts_mono);
 }
 
@@ -397,25 +337,18 @@ static int kc_snapshot(feed_handler_t *h, kc_sym_t *s, const char *js, int n, in
     if (rc < 0 || (rc = kc_levels(h, s->id, js, n, ai, TG_SIDE_ASK, S, &nl)) < 0)
         return rc;
     int64_t ts_exch = (int64_t)ms * 1000000;
-    s->requested = 0;
+    s->req.out = 0;
     if (s->state != KC_WAIT) {
         TG_STAT_INC(h->stats->unhandled); /* continuous already */
         return 0;
     }
     uint16_t slot = (uint16_t)(s - st->sym);
-    for (uint32_t i = 0; i < st->n_pm; i++) {
-        const kc_pend_t *p = &st->pm[i];
-        if (p->slot != slot || p->end <= S)
-            continue;
-        if (p->start > S + 1) {
-            feed_jtok_log(h, &st->rl, ts_mono, FEED_LOG_WARN,
-                          "snapshot older than the buffered updates, requesting another", NULL,
-                          NULL);
-            TG_STAT_INC(h->stats->stale_dropped);
-            kc_request_snapshot(h, s, ts_mono);
-            return 0;
-        }
-        break;
+    if (!feed_pend_bridges(&st->pb, slot, S)) {
+        feed_jtok_log(h, &st->rl, ts_mono, FEED_LOG_WARN,
+                      "snapshot older than the buffered updates, requesting another", NULL, NULL);
+        TG_STAT_INC(h->stats->stale_dropped);
+        kc_request_snapshot(h, s, ts_mono);
+        return 0;
     }
     feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, S, 0, ts_exch, ts_recv, ts_mono,
                    TG_EVF_SNAPSHOT | TG_EVF_REST);
@@ -427,15 +360,15 @@ static int kc_snapshot(feed_handler_t *h, kc_sym_t *s, const char *js, int n, in
     TG_STAT_INC(h->stats->snapshots);
     s->state = KC_LIVE;
     s->last = S;
-    for (uint32_t i = 0; i < st->n_pm; i++) {
-        const kc_pend_t *p = &st->pm[i];
-        if (p->slot == slot && kc_apply(h, s, p->start, p->end, p->ts_exch, &st->pev[p->first],
+    for (uint32_t i = 0; i < st->pb.n_m; i++) {
+        const feed_pend_msg_t *p = &st->pb.m[i];
+        if (p->slot == slot && kc_apply(h, s, p->first, p->last, p->ts_exch, &st->pb.ev[p->at],
                                         p->n, ts_recv, ts_mono) < 0) {
-            kc_gap(h, s, p->start, i, ts_recv, ts_mono); /* keep this update and the later ones */
+            kc_gap(h, s, p->first, i, ts_recv, ts_mono); /* keep this update and the later ones */
             return 0;
         }
     }
-    kc_pend_drop_slot(st, slot, st->n_pm);
+    feed_pend_drop(&st->pb, slot, st->pb.n_m);
     return 0;
 }
 
@@ -479,7 +412,7 @@ static int kc_l2update(feed_handler_t *h, const char *js, int n, int data, int64
     int64_t ts_exch = (int64_t)ms * 1000000;
     if (s->state == KC_WAIT) {
         kc_pend_add(h, s, start, end, ts_exch, st->lv, nl, ts_recv, ts_mono);
-        if (!s->requested)
+        if (!s->req.out)
             kc_request_snapshot(h, s, ts_mono);
         return 0;
     }
@@ -490,13 +423,13 @@ static int kc_l2update(feed_handler_t *h, const char *js, int n, int data, int64
                            st->lv[i].seq, 0, ts_exch, ts_recv, ts_mono, 0);
     if (kc_apply(h, s, start, end, ts_exch, ev, (uint32_t)nl, ts_recv, ts_mono) < 0) {
         feed_jtok_log(h, &st->rl, ts_mono, FEED_LOG_WARN, "sequence gap, resyncing", js, &t[data]);
-        kc_gap(h, s, start, st->n_pm, ts_recv, ts_mono);
+        kc_gap(h, s, start, st->pb.n_m, ts_recv, ts_mono);
         kc_pend_add(h, s, start, end, ts_exch, st->lv, nl, ts_recv, ts_mono);
     }
     return 0;
 bad:
     if (s->state != KC_WAIT)
-        kc_gap(h, s, 0, st->n_pm, ts_recv, ts_mono);
+        kc_gap(h, s, 0, st->pb.n_m, ts_recv, ts_mono);
     return rc;
 }
 
@@ -520,11 +453,7 @@ static int kc_match(feed_handler_t *h, const char *js, int n, int data, int64_t 
         t[zi].type != JSMN_STRING || t[ii].type != JSMN_STRING)
         return TG_EFIELD;
     uint8_t side;
-    if (feed_jtok_str_is(js, &t[di], "buy"))
-        side = TG_SIDE_BUY;
-    else if (feed_jtok_str_is(js, &t[di], "sell"))
-        side = TG_SIDE_SELL;
-    else
+    if (feed_jtok_side(js, &t[di], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &side) < 0)
         return TG_EFIELD;
     uint64_t ns, seq = 0, id;
     if (kc_u64(js, &t[ti], &ns) < 0 || ns > (uint64_t)INT64_MAX ||
@@ -545,28 +474,13 @@ static int kc_match(feed_handler_t *h, const char *js, int n, int data, int64_t 
     return 0;
 }
 
-static int kc_scratch(kc_state_t *st)
-{
-    kc_lvl_t *l = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*l));
-    if (!l)
-        return -ENOMEM;
-    st->lv = l;
-    tg_event_t *e = feed_jtok_scratch(st->ev, &st->ev_cap, &st->jt, 3, sizeof(*e));
-    if (!e)
-        return -ENOMEM;
-    st->ev = e;
-    return 0;
-}
-
 static int kc_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                     int64_t ts_mono)
 {
     kc_state_t *st = h->vstate;
-    int n = feed_jtok_parse(&st->jt, buf, len);
-    if (n < 0 || st->jt.t[0].type != JSMN_OBJECT)
-        return TG_EJSON;
-    if (kc_scratch(st) < 0)
-        return -ENOMEM;
+    int n = feed_vparse(h, buf, len, JSMN_OBJECT);
+    if (n < 0)
+        return n;
     const jsmntok_t *t = st->jt.t;
     TG_STAT_INC(h->stats->slow_path);
     int stream = feed_jtok_get(buf, t, n, 0, "stream");
@@ -606,109 +520,50 @@ static int kc_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return 0;
 }
 
-static void kc_count(feed_handler_t *h, int rc, uint64_t before, const char *buf, size_t len,
-                     int64_t ts_mono)
-{
-    kc_state_t *st = h->vstate;
-    if (rc < 0 && feed_stats_settled(h->stats) == before) {
-        const char *what = feed_count_error(h->stats, rc);
-        feed_log_frame(h, &st->rl, ts_mono, rc == TG_EPROTO ? FEED_LOG_ERROR : FEED_LOG_WARN, what,
-                       rc, buf, len);
-    }
-    feed_count_handled(h, before);
-}
-
 static int kc_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
-    uint64_t before = feed_stats_settled(h->stats);
-    int rc = kc_frame(h, buf, len, ts_recv, ts_mono);
-    if (rc == TG_ERESCALE)
-        return rc;
-    kc_count(h, rc, before, buf, len, ts_mono);
-    return rc;
+    kc_state_t *st = h->vstate;
+    return feed_frame_settle(h, &st->rl, kc_frame, buf, len, ts_recv, ts_mono);
 }
 
 static int kc_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                       int64_t ts_recv, int64_t ts_mono)
 {
     kc_state_t *st = h->vstate;
-    uint32_t idx = (uint32_t)tag;
-    if ((uint32_t)(tag >> 32) != st->gen || idx >= h->n_instr) {
-        TG_STAT_INC(h->stats->frames); /* an answer for an earlier connection */
-        TG_STAT_ADD(h->stats->bytes, len);
-        TG_STAT_INC(h->stats->unhandled);
-        return 0;
-    }
-    kc_sym_t *s = &st->sym[idx];
+    if (feed_rest_stale(h, tag, st->gen, len))
+        return 0; /* an answer for an earlier connection */
+    kc_sym_t *s = &st->sym[(uint32_t)tag];
     uint64_t before = feed_stats_settled(h->stats);
     int rc;
     if (status != 200) {
         rc = TG_EPROTO;
     } else {
-        int n = feed_jtok_parse(&st->jt, body, len);
-        if (n < 0 || st->jt.t[0].type != JSMN_OBJECT)
-            rc = TG_EJSON;
-        else if (kc_scratch(st) < 0)
-            rc = -ENOMEM;
+        int n = feed_vparse(h, body, len, JSMN_OBJECT);
+        if (n < 0)
+            rc = n;
         else
             rc = kc_snapshot(h, s, body, n, 0, ts_recv, ts_mono);
         if (rc == TG_ERESCALE)
             return rc;
     }
-    if (rc < 0) {
-        s->requested = 0;
-        s->req_mono = ts_mono; /* retried on the tick after KC_RETRY_NS */
-    }
+    if (rc < 0)
+        s->req = (feed_snapreq_t){ts_mono, 0}; /* retried on the tick (feed_snapreq_due) */
     TG_STAT_INC(h->stats->frames);
     TG_STAT_ADD(h->stats->bytes, len);
-    kc_count(h, rc, before, body, len, ts_mono);
+    feed_settle(h, &st->rl, rc, before, body, len, ts_mono);
     return rc;
 }
 
-static void kc_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
-{
-    cfg->px_scale = 8;
-    cfg->sz_scale = 8;
-    cfg->depth_limit = 0;
-    cfg->checksum = NULL;
-}
-
-static void kc_deinit(feed_handler_t *h)
-{
-    kc_state_t *st = h->vstate;
-    if (!st)
-        return;
-    feed_jtok_deinit(&st->jt);
-    free(st->lv);
-    free(st->ev);
-    free(st->pm);
-    free(st->pev);
-    free(st->sym);
-    free(st->slot);
-    feed_vstate_free(h);
-}
-
-static int kc_init(feed_handler_t *h)
-{
-    kc_state_t *st = feed_vstate_new(h, sizeof(*st));
-    if (!st)
-        return -ENOMEM;
-    st->rl.burst = FEED_JTOK_LOG_BURST;
-    st->ping_ms = KC_PING_MS;
-    st->pm = calloc(KC_PEND_MSGS, sizeof(*st->pm));
-    st->pev = calloc(KC_PEND_EV, sizeof(*st->pev));
-    st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
-    st->slot = feed_slots_new(h);
-    if (!st->pm || !st->pev || !st->sym || !st->slot ||
-        feed_jtok_init(&st->jt, KC_TOK_INIT, KC_TOK_MAX) < 0) {
-        kc_deinit(h);
-        return -ENOMEM;
-    }
-    for (uint32_t i = 0; i < h->n_instr; i++)
-        st->sym[i].id = h->instr[i];
-    return 0;
-}
+/* The state, allocated and freed by the venue base (the ping interval until a bullet answer
+ * says otherwise: st->ping_ms 0). */
+static const feed_vspec_t kc_spec = {
+    FEED_VSPEC(kc_state_t, KC_TOK_INIT, KC_TOK_MAX),
+    .blocks = {FEED_PEND_BLOCKS(kc_state_t, pb), FEED_VSCRATCH(kc_state_t, lv, 3),
+               FEED_VSCRATCH(kc_state_t, ev, 3)},
+    .reset = {FEED_VRESET(kc_sym_t, state, KC_WAIT), FEED_VRESET(kc_sym_t, req.out, 0),
+              FEED_VRESET(kc_sym_t, last, 0)},
+};
 
 /* Subscribe message k: book topics (batches of KC_SYMS_PER_SUB symbols), then match topics.
  * Symbols past KC_TOPICS_MAX topics for the connection are not subscribed (logged at open).
@@ -749,36 +604,18 @@ static int kc_send_subs(feed_handler_t *h)
 {
     kc_state_t *st = h->vstate;
     char msg[KC_SYMS_PER_SUB * TG_SYMBOL_MAX + 160];
-    uint32_t budget = h->venue->max_sends_per_s ? h->venue->max_sends_per_s : UINT32_MAX;
-    while (budget > 0) {
-        int m = kc_sub_msg(h, st->sub_next, msg, sizeof(msg));
-        if (m < 0)
-            return 0;
-        st->sub_next++;
-        if (m == 0)
-            continue;
-        int rc = feed_send(h, msg, (size_t)m);
-        if (rc < 0)
-            return rc;
-        budget--;
-    }
-    return 0;
+    return feed_send_paced(h, &st->sub_next, kc_sub_msg, msg, sizeof(msg));
 }
 
 static int kc_on_open(feed_handler_t *h)
 {
     kc_state_t *st = h->vstate;
+    feed_resync_rebase(h);
     st->gen++;
-    st->n_pm = st->n_pev = 0;
+    st->pb.n_m = st->pb.n_ev = 0;
     st->sub_next = 0;
     st->last_ping = 0;
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        kc_sym_t *s = &st->sym[i];
-        s->state = KC_WAIT;
-        s->requested = 0;
-        s->last = 0;
-        s->resync_seen = feed_resync_count(h, s->id);
-    }
+    feed_vreset(h);
     uint32_t per =
         ((h->channels & FEED_CH_BOOK) ? 1u : 0u) + ((h->channels & FEED_CH_TRADES) ? 1u : 0u);
     if (per && h->n_instr * per > KC_TOPICS_MAX)
@@ -792,13 +629,8 @@ static int kc_on_open(feed_handler_t *h)
 static void kc_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
     kc_state_t *st = h->vstate;
-    st->n_pm = st->n_pev = 0;
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
-                       TG_EVF_LAST);
-        st->sym[i].state = KC_WAIT;
-        st->sym[i].requested = 0;
-    }
+    st->pb.n_m = st->pb.n_ev = 0;
+    feed_on_close(h, ts_recv, ts_mono);
 }
 
 static void kc_on_tick(feed_handler_t *h, int64_t now_mono)
@@ -806,7 +638,7 @@ static void kc_on_tick(feed_handler_t *h, int64_t now_mono)
     kc_state_t *st = h->vstate;
     kc_send_subs(h);
     /* ping a little before the interval ends (ticks are about 1 s apart) */
-    int64_t every = (int64_t)st->ping_ms * 1000000 - 1500000000LL;
+    int64_t every = (int64_t)(st->ping_ms ? st->ping_ms : KC_PING_MS) * 1000000 - 1500000000LL;
     if (every < 1000000000LL)
         every = 1000000000LL;
     if (now_mono - st->last_ping >= every) {
@@ -818,20 +650,13 @@ static void kc_on_tick(feed_handler_t *h, int64_t now_mono)
     }
     for (uint32_t i = 0; i < h->n_instr; i++) {
         kc_sym_t *s = &st->sym[i];
-        if (feed_resync_asked(h, s->id, &s->resync_seen) && s->state != KC_WAIT) {
-            s->state = KC_WAIT;
-            s->requested = 0;
-            kc_pend_drop_slot(st, (uint16_t)i, st->n_pm);
-            feed_jtok_log(h, &st->rl, now_mono, FEED_LOG_WARN, "builder asked for a resync", NULL,
-                          NULL);
+        if (feed_resync_due(h, i, now_mono) && s->state != KC_WAIT) {
+            s->state = KC_WAIT; /* start over from a new snapshot */
+            s->req.out = 0;
+            feed_pend_drop(&st->pb, (uint16_t)i, st->pb.n_m);
         }
-        if (s->state != KC_WAIT)
-            continue;
-        bool has = false;
-        for (uint32_t k = 0; k < st->n_pm && !has; k++)
-            has = st->pm[k].slot == i;
-        if (has && (s->requested ? now_mono - s->req_mono > KC_REQ_TMO_NS
-                                 : now_mono - s->req_mono > KC_RETRY_NS))
+        if (s->state == KC_WAIT && feed_pend_has(&st->pb, (uint16_t)i) &&
+            feed_snapreq_due(&s->req, now_mono))
             kc_request_snapshot(h, s, now_mono);
     }
 }
@@ -848,18 +673,14 @@ const feed_venue_t feed_venue_kucoin = {
     /* Only a placeholder: every connect first POSTs /api/v1/bullet-public (connect_post) and
      * connects where the answer says (feed_kucoin_on_bullet); see docs/venues/kucoin.md. */
     .default_url = "wss://ws-api-spot.kucoin.com/",
-    .rest_host = "api.kucoin.com",
-    .max_symbols_per_conn = KC_TOPICS_MAX / 2, /* book + match topic per symbol */
-    .max_sends_per_s = KC_SENDS_PS,
-    .rest_key = kc_rest_key,
     .connect_post = FEED_KUCOIN_BULLET_PATH,
     .on_connect_answer = feed_kucoin_on_bullet,
-    .instr_defaults = kc_instr_defaults,
-    .init = kc_init,
-    .deinit = kc_deinit,
-    .on_open = kc_on_open,
-    .on_frame = kc_on_frame,
+    FEED_VENUE_FNS(kc),
+    .rest_host = "api.kucoin.com",
+    .rest_key = kc_rest_key,
     .on_rest = kc_on_rest,
-    .on_close = kc_on_close,
-    .on_tick = kc_on_tick,
+    .max_symbols_per_conn = KC_TOPICS_MAX / 2, /* book + match topic per symbol */
+    .max_sends_per_s = KC_SENDS_PS,
+    .instr_defaults = feed_instr_defaults_plain,
+    .state = &kc_spec,
 };

@@ -77,7 +77,6 @@ typedef struct ok_sym {
     int8_t px_fix, sz_fix;  /* decimals OKX pads to (0: shortest form) */
     int64_t last_seq;       /* seqId of the last applied message, -1 if none/unknown */
     char chan[OK_CHAN_MAX]; /* book channel this instrument is subscribed on */
-    uint32_t resync_seen;   /* builder resync requests already acted on */
 } ok_sym_t;
 
 typedef struct ok_state {
@@ -91,8 +90,7 @@ typedef struct ok_state {
     feed_ratelim_t rl;
     int64_t last_ping;
     char book_chan[OK_CHAN_MAX];
-    char *sbuf;
-    size_t scap;
+    char sbuf[256 + (size_t)OK_SUB_BATCH * 2 * (TG_SYMBOL_MAX + OK_CHAN_MAX + 32)]; /* a send */
 } ok_state_t;
 
 #define ok_log(h, ...) feed_jtok_log((h), &((ok_state_t *)(h)->vstate)->rl, __VA_ARGS__)
@@ -129,12 +127,7 @@ static void ok_resubscribe(feed_handler_t *h, ok_sym_t *s)
         h->reconnect(h->tctx, "okex: resubscribe failed");
 }
 
-static ok_sym_t *ok_lookup(feed_handler_t *h, const char *s, size_t n)
-{
-    ok_state_t *st = h->vstate;
-    int i = feed_slot_find(h, st->slot, s, n);
-    return i < 0 ? NULL : &st->sym[i];
-}
+#define ok_lookup(h, s, n) ((ok_sym_t *)feed_vsym_find((h), (s), (n)))
 
 /* decimals if the string is padded with a trailing zero after the point, else 0 */
 static int ok_padded(const char *s, size_t n)
@@ -417,18 +410,9 @@ static int ok_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
         TG_STAT_INC(h->stats->unhandled);
         return 0;
     }
-    int n = feed_jtok_frame(h, &st->jt, &st->rl, buf, len, ts_mono, JSMN_OBJECT);
+    int n = feed_vframe(h, buf, len, ts_mono, JSMN_OBJECT);
     if (n < 0)
-        return n;
-    ok_lvl_t *nl = feed_jtok_scratch(st->lv, &st->lv_cap, &st->jt, 3, sizeof(*nl));
-    if (nl)
-        st->lv = nl;
-    ok_msg_t *nm = nl ? feed_jtok_scratch(st->msg, &st->msg_cap, &st->jt, 3, sizeof(*nm)) : NULL;
-    if (!nm) {
-        feed_count_error(h->stats, TG_EJSON); /* no memory for a frame this big */
-        return -ENOMEM;
-    }
-    st->msg = nm;
+        return n; /* counted err_json */
     const jsmntok_t *t = st->jt.t;
     TG_STAT_INC(h->stats->slow_path);
     int e = feed_jtok_get(buf, t, n, 0, "event");
@@ -489,11 +473,8 @@ static int ok_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
 static int ok_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
-    uint64_t before = feed_stats_settled(h->stats);
-    int rc = ok_frame(h, buf, len, ts_recv, ts_mono);
-    if (rc != TG_ERESCALE) /* else parsed again by feed_frame(), and counted then */
-        feed_count_handled(h, before);
-    return rc;
+    ok_state_t *st = h->vstate;
+    return feed_frame_settle(h, &st->rl, ok_frame, buf, len, ts_recv, ts_mono);
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
@@ -506,47 +487,23 @@ static void ok_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t 
     cfg->checksum = feed_okx_checksum;
 }
 
-static void ok_deinit(feed_handler_t *h)
-{
-    ok_state_t *st = h->vstate;
-    if (!st)
-        return;
-    feed_jtok_deinit(&st->jt);
-    free(st->lv);
-    free(st->msg);
-    free(st->sym);
-    free(st->slot);
-    free(st->sbuf);
-    feed_vstate_free(h);
-}
+/* The state, allocated and freed by the venue base (scratch grows with the tokens). */
+static const feed_vspec_t ok_spec = {
+    FEED_VSPEC(ok_state_t, OK_TOK_INIT, OK_TOK_MAX),
+    .blocks = {FEED_VSCRATCH(ok_state_t, lv, 3), FEED_VSCRATCH(ok_state_t, msg, 3)},
+    .reset = {FEED_VRESET(ok_sym_t, synced, 0), FEED_VRESET(ok_sym_t, last_seq, -1)},
+};
 
 static int ok_init(feed_handler_t *h)
 {
-    ok_state_t *st = feed_vstate_new(h, sizeof(*st));
-    if (!st)
-        return -ENOMEM;
-    st->rl.burst = FEED_JTOK_LOG_BURST;
+    ok_state_t *st = h->vstate;
     /* subscribed book channel by depth: 1 -> bbo-tbt, 5 -> books5, else books (400 levels;
      * the l2-tbt channels need a login since 2023) */
     snprintf(st->book_chan, sizeof(st->book_chan), "%s",
              h->depth == 1   ? "bbo-tbt"
              : h->depth == 5 ? "books5"
                              : "books");
-    st->scap = 256 + (size_t)OK_SUB_BATCH * 2 * (TG_SYMBOL_MAX + OK_CHAN_MAX + 32);
-    st->lv_cap = OK_TOK_INIT / 3 + 1;
-    st->sym = calloc(h->n_instr ? h->n_instr : 1, sizeof(*st->sym));
-    st->slot = feed_slots_new(h);
-    st->lv = calloc(st->lv_cap, sizeof(*st->lv));
-    st->msg_cap = OK_TOK_INIT / 3 + 1;
-    st->msg = calloc(st->msg_cap, sizeof(*st->msg));
-    st->sbuf = malloc(st->scap);
-    if (!st->sym || !st->slot || !st->lv || !st->msg || !st->sbuf ||
-        feed_jtok_init(&st->jt, OK_TOK_INIT, OK_TOK_MAX) < 0) {
-        ok_deinit(h);
-        return -ENOMEM;
-    }
     for (uint32_t i = 0; i < h->n_instr; i++) {
-        st->sym[i].id = h->instr[i];
         st->sym[i].last_seq = -1;
         memcpy(st->sym[i].chan, st->book_chan, sizeof(st->book_chan));
     }
@@ -556,15 +513,12 @@ static int ok_init(feed_handler_t *h)
 static int ok_on_open(feed_handler_t *h)
 {
     ok_state_t *st = h->vstate;
+    feed_resync_rebase(h);
     int rc = 0;
     uint32_t i = 0;
-    for (uint32_t j = 0; j < h->n_instr; j++) {
-        st->sym[j].synced = 0;
-        st->sym[j].last_seq = -1;
-        st->sym[j].resync_seen = feed_resync_count(h, st->sym[j].id);
-    }
+    feed_vreset(h);
     while (i < h->n_instr && rc >= 0) {
-        size_t n = (size_t)snprintf(st->sbuf, st->scap, "{\"op\":\"subscribe\",\"args\":[");
+        size_t n = (size_t)snprintf(st->sbuf, sizeof(st->sbuf), "{\"op\":\"subscribe\",\"args\":[");
         int first = 1;
         for (uint32_t b = 0; b < OK_SUB_BATCH && i < h->n_instr; b++, i++) {
             const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
@@ -574,20 +528,20 @@ static int ok_on_open(feed_handler_t *h)
                 continue;
             }
             if (h->channels & FEED_CH_BOOK) {
-                n += (size_t)snprintf(st->sbuf + n, st->scap - n,
+                n += (size_t)snprintf(st->sbuf + n, sizeof(st->sbuf) - n,
                                       "%s{\"channel\":\"%s\",\"instId\":\"%s\"}", first ? "" : ",",
                                       st->sym[i].chan, in->symbol);
                 first = 0;
             }
             if (h->channels & FEED_CH_TRADES) {
-                n += (size_t)snprintf(st->sbuf + n, st->scap - n,
+                n += (size_t)snprintf(st->sbuf + n, sizeof(st->sbuf) - n,
                                       "%s{\"channel\":\"trades\",\"instId\":\"%s\"}",
                                       first ? "" : ",", in->symbol);
                 first = 0;
             }
         }
-        n += (size_t)snprintf(st->sbuf + n, st->scap - n, "]}");
-        if (n >= st->scap)
+        n += (size_t)snprintf(st->sbuf + n, sizeof(st->sbuf) - n, "]}");
+        if (n >= sizeof(st->sbuf))
             return -ENOSPC;
         if (!first)
             rc = feed_send(h, st->sbuf, n);
@@ -595,27 +549,11 @@ static int ok_on_open(feed_handler_t *h)
     return rc < 0 ? rc : 0;
 }
 
-static void ok_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
-{
-    ok_state_t *st = h->vstate;
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        feed_emit_make(h, TG_EV_STALE, st->sym[i].id, 0, 0, 0, 0, 0, 0, ts_recv, ts_mono,
-                       TG_EVF_LAST);
-        st->sym[i].synced = 0;
-        st->sym[i].last_seq = -1;
-    }
-}
-
 static void ok_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     ok_state_t *st = h->vstate;
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        if (feed_resync_asked(h, st->sym[i].id, &st->sym[i].resync_seen)) {
-            ok_log(h, now_mono, FEED_LOG_WARN, "builder asked for a resync (checksum/crossed)",
-                   NULL, NULL);
-            ok_resubscribe(h, &st->sym[i]);
-        }
-    }
+    for (uint32_t i = 0; feed_resync_next(h, &i, now_mono); i++)
+        ok_resubscribe(h, &st->sym[i]);
     if (now_mono - st->last_ping >= OK_PING_NS) {
         st->last_ping = now_mono;
         feed_send(h, "ping", 4);
@@ -625,13 +563,8 @@ static void ok_on_tick(feed_handler_t *h, int64_t now_mono)
 const feed_venue_t feed_venue_okex = {
     .name = "okex",
     .default_url = "wss://ws.okx.com:8443/ws/v5/public",
-    .rest_host = NULL,
     .instr_defaults = ok_instr_defaults,
+    .state = &ok_spec,
     .init = ok_init,
-    .deinit = ok_deinit,
-    .on_open = ok_on_open,
-    .on_frame = ok_on_frame,
-    .on_rest = NULL,
-    .on_close = ok_on_close,
-    .on_tick = ok_on_tick,
+    FEED_VENUE_FNS_VCLOSE(ok),
 };

@@ -17,6 +17,7 @@
 #include "book/tg_cfgkey.h"
 #include "book/tg_err.h"
 #include "storage/pg/store_pg.h"
+#include "storage/pg/store_pg_schema.h"
 #include "storage/sink.h"
 
 /** [postgres] settings. */
@@ -27,6 +28,8 @@ typedef struct sink_pg_cfg {
     uint32_t batch_rows, batch_ms;
     char spill_dir[512];
     uint64_t spill_max_bytes;
+    uint32_t io_timeout_ms;
+    int required;
 } sink_pg_cfg_t;
 
 #define K(k, t, f, mn, mx, d, h)                                                                   \
@@ -37,13 +40,18 @@ static const tg_cfgkey_t pg_keys[] = {
     K("enabled", TG_CFG_BOOL, enabled, 0, 1, "true", "store into PostgreSQL"),
     K("conninfo", TG_CFG_STR, conninfo, 1, 0, "dbname=tickgate connect_timeout=5",
       "libpq connection string or URI, without a password (PGPASSWORD or ~/.pgpass)"),
-    K("schema", TG_CFG_STR, schema, 1, 0, "tickgate", "schema of the tables, [A-Za-z0-9_]+"),
+    K("schema", TG_CFG_STR, schema, 1, 0, "tickgate", "schema of the tables, [a-z_][a-z0-9_]*"),
     K("batch_rows", TG_CFG_U32, batch_rows, 1, 10000000, "10000", "rows per COPY batch"),
     K("batch_ms", TG_CFG_U32, batch_ms, 1, 600000, "200",
       "a batch commits when its first row is this old (ms)"),
     K("spill_dir", TG_CFG_STR, spill_dir, 0, 0, "/var/lib/tickgate/spill",
       "journal directory while PostgreSQL is away (empty: block instead)"),
     K("spill_max_mb", TG_CFG_MB, spill_max_bytes, 1, 1048576, "1024", "journal size limit"),
+    K("io_timeout_ms", TG_CFG_U32, io_timeout_ms, 100, 600000, "5000",
+      "client deadline on every wait for the server (connect, send, each answer): a hung "
+      "server is dropped after it, the batch spills, the writer reconnects in the background"),
+    K("required", TG_CFG_BOOL, required, 0, 1, "false",
+      "refuse to start while PostgreSQL is unreachable (default: start, spill, catch up)"),
 };
 #undef K
 
@@ -76,12 +84,14 @@ static int pg_cfg_set(void *cfg, const char *key, const char *value, char *err, 
         snprintf(err, cap, "conninfo must not hold a password: use PGPASSWORD or ~/.pgpass");
         return TG_ECONFIG;
     }
-    if (!strcmp(key, "schema"))
-        for (const char *s = value; *s; s++)
-            if (!isalnum((unsigned char)*s) && *s != '_') {
-                snprintf(err, cap, "schema must be [A-Za-z0-9_]+: '%s'", value);
-                return TG_ECONFIG;
-            }
+    if (!strcmp(key, "schema") && store_pg_schema_check_name(value) < 0) {
+        /* the same rule as at start (store_pg_schema_migrate): an unquoted identifier */
+        snprintf(err, cap,
+                 "schema '%s' is not a valid identifier: want [a-z_][a-z0-9_]*, at most %d "
+                 "bytes (a letter or _ first, lower case)",
+                 value, STORE_PG_SCHEMA_NAME_MAX);
+        return TG_ECONFIG;
+    }
     int rc =
         tg_cfgkey_set(pg_keys, sizeof(pg_keys) / sizeof(pg_keys[0]), cfg, key, value, err, cap);
     return rc == -ENOENT ? TG_ECONFIG : rc;
@@ -129,6 +139,7 @@ static int pg_create(void **obj, const void *cfgv, const tg_sink_env_t *env, cha
     pc.batch_age_ms = c->batch_ms;
     pc.spill_dir = c->spill_dir[0] ? c->spill_dir : NULL;
     pc.spill_max_bytes = c->spill_max_bytes;
+    pc.io_timeout_ms = c->io_timeout_ms;
     pc.stop_timeout_ms = env->stop_timeout_ms;
     pc.reg = env->reg;
     pc.ring = env->ring;
@@ -141,9 +152,24 @@ static int pg_create(void **obj, const void *cfgv, const tg_sink_env_t *env, cha
         return rc;
     }
     if ((rc = store_pg_connect(w)) < 0) {
-        snprintf(err, cap, "cannot connect: %s", store_pg_errstr(w));
-        store_pg_destroy(&w);
-        return rc;
+        /* bad settings (refused by the server: authentication, database, role; or a schema
+         * this build cannot use) always stop the start; an outage only with required */
+        if (rc == -EACCES || rc == TG_ECONFIG || c->required) {
+            snprintf(err, cap, "cannot connect%s: %s",
+                     rc == -EACCES ? " (refused by the server: check the settings)" : "",
+                     store_pg_errstr(w));
+            store_pg_destroy(&w);
+            return rc;
+        }
+        char msg[768];
+        snprintf(msg, sizeof msg,
+                 "PostgreSQL unreachable at start-up: %s; starting anyway: %s until it is back,"
+                 " then caught up ([postgres] required = true refuses to start instead)",
+                 store_pg_errstr(w),
+                 c->spill_dir[0] ? "batches go to the spill journal"
+                                 : "NO spill_dir: the builder waits when the ring is full");
+        if (env->log)
+            env->log(env->lctx, TG_LOG_ERROR, msg);
     }
     *obj = w;
     return 0;
@@ -170,9 +196,25 @@ static void pg_destroy(void **obj)
 static int pg_health(void *obj, char *buf, size_t cap)
 {
     const store_pg_stats_t *s = store_pg_stats(obj);
-    int up = TG_STAT_GET(s->connected) != 0;
-    snprintf(buf, cap, "\"connected\":%s,\"spill_pending_bytes\":%llu", up ? "true" : "false",
-             (unsigned long long)TG_STAT_GET(s->spill_pending_bytes));
+    char why[256], esc[400];
+    int up = store_pg_health(obj, why, sizeof why);
+    size_t n = 0;
+    for (const char *q = why; *q && n + 7 < sizeof esc; q++) { /* JSON string body */
+        unsigned char ch = (unsigned char)*q;
+        if (ch == '"' || ch == '\\')
+            n += (size_t)snprintf(esc + n, sizeof esc - n, "\\%c", ch);
+        else if (ch < 0x20)
+            n += (size_t)snprintf(esc + n, sizeof esc - n, "\\u%04x", ch);
+        else
+            esc[n++] = (char)ch;
+    }
+    esc[n] = 0;
+    snprintf(buf, cap,
+             "\"connected\":%s,\"spill_pending_bytes\":%llu,\"spill_pending_records\":%llu,"
+             "\"io_timeouts\":%llu,\"reason\":\"%s\"",
+             up ? "true" : "false", (unsigned long long)TG_STAT_GET(s->spill_pending_bytes),
+             (unsigned long long)TG_STAT_GET(s->spill_pending_records),
+             (unsigned long long)TG_STAT_GET(s->io_timeouts), up ? "" : esc);
     return up;
 }
 
@@ -192,6 +234,11 @@ static void pg_metrics(void *obj, const tg_sink_metrics_t *r)
     r->counter(m, "tickgate_pg_batches_total", NULL, "Committed batches.", &s->batches);
     r->counter(m, "tickgate_pg_errors_total", NULL, "Failed batch attempts.", &s->errors);
     r->counter(m, "tickgate_pg_reconnects_total", NULL, "Reconnects.", &s->reconnects);
+    r->counter(m, "tickgate_pg_io_timeouts_total", NULL,
+               "Waits for PostgreSQL given up after io_timeout_ms (hung server: reconnect).",
+               &s->io_timeouts);
+    r->counter(m, "tickgate_pg_connect_failures_total", NULL, "Failed connection attempts.",
+               &s->connect_failures);
     r->gauge(m, "tickgate_pg_connected", NULL, "1 while connected.", &s->connected);
     r->counter(m, "tickgate_spill_batches_total", NULL, "Batches written to the spill journal.",
                &s->spill_batches);
@@ -199,6 +246,17 @@ static void pg_metrics(void *obj, const tg_sink_metrics_t *r)
                "Journal records committed after PostgreSQL returned.", &s->replay_batches);
     r->gauge(m, "tickgate_spill_pending_bytes", NULL, "Bytes waiting in the journal.",
              &s->spill_pending_bytes);
+    r->counter(m, "tickgate_spill_torn_total", NULL,
+               "Torn journal tails cut at start-up (a crash during an append).", &s->spill_torn);
+    r->counter(m, "tickgate_spill_torn_bytes_total", NULL, "Bytes of torn journal tails cut.",
+               &s->spill_torn_bytes);
+    r->counter(m, "tickgate_spill_corrupt_total", NULL,
+               "Damaged journal regions skipped at replay (crc or layout).", &s->spill_corrupt);
+    r->counter(m, "tickgate_spill_corrupt_bytes_total", NULL,
+               "Bytes of damaged journal regions skipped.", &s->spill_corrupt_bytes);
+    r->counter(m, "tickgate_spill_rejected_total", NULL,
+               "Journal records PostgreSQL refused as bad data (saved to rejected.bin).",
+               &s->spill_rejected);
     r->counter(m, "tickgate_spill_full_total", NULL,
                "Appends refused: journal full (the writer blocks).", &s->spill_full);
     r->hist(m, "tickgate_pg_commit_seconds", NULL, "Batch transaction time.", &s->commit_lat);

@@ -23,7 +23,12 @@
  *    table COPY (optimistic) or COPY into a temp staging table + INSERT ... ON CONFLICT DO
  *    NOTHING (staged); COMMIT. An optimistic batch that hits a unique key is rolled back and
  *    redone staged. statement_timeout = commit_timeout_ms bounds every statement, so a lock
- *    or an overloaded server turns into a timeout, not a stall;
+ *    or an overloaded server turns into a timeout, not a stall; and every wait for the
+ *    server (connect, send, each answer) has a client-side deadline, io_timeout_ms
+ *    (store_pg_io.h), so a server that hangs instead of answering is dropped (PGF_HUNG) and
+ *    the batch spilled. While the writer waits, the connection's idle hook
+ *    (store_pg__overlap) keeps moving ring records into `cur`, and appends `cur` to the
+ *    journal when it is full and the ring half full: a slow server never stalls the builder;
  *  - on failure (connection lost, timeout) or when down, the batch is appended to the
  *    journal (fdatasync'd) and the writer backs off (jittered exponential) before it tries
  *    the server again; the journal cursor advances only after the replayed batch committed.
@@ -34,10 +39,13 @@
  * stores its rows once.
  * Shutdown: store_pg_stop() stops the worker (tg_worker.h: the stop flag's release WK_R1
  * pairs with the loop's acquire WK_A1) and wakes the waiter; the thread drains the ring,
- * commits or spills the last batch, and exits. The thread is a tg_worker named "writer:pg";
- * connect/push/flush/replay assert (debug builds) that the caller owns the writer.
- * Files by role, called only downwards: this file (lifecycle and loop) -> store_pg_copy.c
- * (COPY/commit) -> store_pg_batch.c (encoding, the batch, ring -> batch).
+ * commits or spills the last batch, and exits. The server gets the first half of
+ * stop_timeout_ms (store_pg__past_cutoff); after that no wait for it starts or goes on, and
+ * everything left goes to the journal, so stop is bounded whatever the server does.
+ * /health: the writer copies its last connection error under hmu (store_pg_health()). The thread is
+ * a tg_worker named "writer:pg"; connect/push/flush/replay assert (debug builds) that the caller
+ * owns the writer. Files by role, called only downwards: this file (lifecycle and loop) ->
+ * store_pg_copy.c (COPY/commit) -> store_pg_batch.c (encoding, the batch, ring -> batch).
  */
 #include "storage/pg/store_pg.h"
 
@@ -94,10 +102,18 @@ static bool may_try(const store_pg_t *w)
     return w->sync || tg_clock_mono_ns() >= w->next_try;
 }
 
+/* The /health reason ("" while healthy), for any thread to read. */
+static void set_reason(store_pg_t *w, const char *why)
+{
+    pthread_mutex_lock(&w->hmu);
+    snprintf(w->hreason, sizeof w->hreason, "%s", why);
+    pthread_mutex_unlock(&w->hmu);
+}
+
 static void disconnect(store_pg_t *w)
 {
     if (w->conn)
-        PQfinish(w->conn);
+        PQfinish(w->conn); /* non-blocking: its goodbye never waits for a hung server */
     w->conn = NULL;
     TG_STAT_SET(w->st.connected, 0);
 }
@@ -110,8 +126,8 @@ void store_pg_cfg_defaults(store_pg_cfg_t *c)
     c->schema = "tickgate";
     c->batch_rows = 10000;
     c->batch_age_ms = 200;
-    c->commit_timeout_ms = 5000;
-    c->connect_timeout_s = 5;
+    c->io_timeout_ms = 5000;
+    c->commit_timeout_ms = 0; /* 3/4 of io_timeout_ms */
     c->backoff_min_ms = 100;
     c->backoff_max_ms = 5000;
     c->partitions_ahead = 2;
@@ -128,6 +144,9 @@ int store_pg_create(store_pg_t **out, const store_pg_cfg_t *cfg)
 {
     if (!out || !cfg || !cfg->conninfo || !cfg->batch_rows || !cfg->batch_age_ms)
         return TG_ECONFIG;
+    uint32_t io_ms = cfg->io_timeout_ms ? cfg->io_timeout_ms : 5000;
+    if (cfg->commit_timeout_ms >= io_ms)
+        return TG_ECONFIG; /* the server's own timeout must answer before the client gives up */
     if (store_pg_schema_check_name(cfg->schema) < 0)
         return TG_ECONFIG;
     store_pg_t *w = calloc(1, sizeof *w);
@@ -135,6 +154,14 @@ int store_pg_create(store_pg_t **out, const store_pg_cfg_t *cfg)
         return -ENOMEM;
     int rc = -ENOMEM;
     w->cfg = *cfg;
+    w->cfg.io_timeout_ms = io_ms;
+    if (!w->cfg.commit_timeout_ms)
+        w->cfg.commit_timeout_ms = io_ms - io_ms / 4 ? io_ms - io_ms / 4 : 1;
+    w->io.timeout_ns = (int64_t)io_ms * TG_NS_PER_MS;
+    w->io.idle = store_pg__overlap;
+    w->io.arg = w;
+    pthread_mutex_init(&w->hmu, NULL);
+    snprintf(w->hreason, sizeof w->hreason, "not connected yet");
     if (!w->cfg.backoff_min_ms)
         w->cfg.backoff_min_ms = 100;
     if (w->cfg.backoff_max_ms < w->cfg.backoff_min_ms)
@@ -188,6 +215,18 @@ int store_pg_create(store_pg_t **out, const store_pg_cfg_t *cfg)
         const store_spill_stats_t *ss = store_spill_stats(w->spill);
         TG_STAT_SET(w->st.spill_pending_records, TG_STAT_GET(ss->pending_records));
         TG_STAT_SET(w->st.spill_pending_bytes, TG_STAT_GET(ss->pending_bytes));
+        TG_STAT_SET(w->st.spill_torn, TG_STAT_GET(ss->torn_tails));
+        TG_STAT_SET(w->st.spill_torn_bytes, TG_STAT_GET(ss->torn_tail_bytes));
+        uint64_t torn = TG_STAT_GET(ss->torn_tail_bytes), left = TG_STAT_GET(ss->pending_records);
+        if (torn || left)
+            logf_(w, torn ? TG_LOG_ERROR : TG_LOG_WARN,
+                  "pg writer: journal %s holds %llu records (%llu bytes) from before, replayed "
+                  "once PostgreSQL takes them; torn tail cut: %llu bytes%s",
+                  w->spill_dir, (unsigned long long)left,
+                  (unsigned long long)TG_STAT_GET(ss->pending_bytes), (unsigned long long)torn,
+                  torn ? " (a crash during an append: that batch was never acknowledged, its "
+                         "rows are lost)"
+                       : "");
     }
     tg_waiter_init(&w->waiter);
     if (cfg->ring)
@@ -215,8 +254,17 @@ void store_pg_destroy(store_pg_t **wp)
     free(w->ids);
     free(w->conninfo);
     free(w->spill_dir);
+    pthread_mutex_destroy(&w->hmu);
     free(w);
     *wp = NULL;
+}
+
+int store_pg_health(store_pg_t *w, char *reason, size_t cap)
+{
+    pthread_mutex_lock(&w->hmu);
+    snprintf(reason, cap, "%s", w->hreason);
+    pthread_mutex_unlock(&w->hmu);
+    return TG_STAT_GET(w->st.connected) != 0;
 }
 
 const store_pg_stats_t *store_pg_stats(const store_pg_t *w)
@@ -249,10 +297,11 @@ static void notice_sink(void *arg, const char *message)
 
 static int exec_ok(store_pg_t *w, const char *sql, const char *what)
 {
-    PGresult *r = PQexec(w->conn, sql);
+    PGresult *r = store_pg_io_exec(w->conn, sql, 0, NULL);
     ExecStatusType s = PQresultStatus(r);
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-        store_pg__set_err(w, TG_EPG, what, PQresultErrorMessage(r));
+        store_pg__set_err(w, TG_EPG, what,
+                          r ? PQresultErrorMessage(r) : store_pg_io_error(w->conn));
         PQclear(r);
         return TG_EPG;
     }
@@ -279,32 +328,27 @@ static int ensure_ahead(store_pg_t *w)
 int store_pg_connect(store_pg_t *w)
 {
     TG_ASSERT_OWNER(&w->wk);
-    char ct[16], tut[16];
-    snprintf(ct, sizeof ct, "%u", w->cfg.connect_timeout_s ? w->cfg.connect_timeout_s : 5);
-    /* tcp_user_timeout: a server that stops acknowledging fails the connection instead of
-     * hanging the writer (ms; libpq >= 12). Keys after dbname override the conninfo's. */
-    snprintf(tut, sizeof tut, "%u", w->cfg.commit_timeout_ms * 2 + 1000);
-    const char *keys[] = {"connect_timeout",
-                          "application_name",
-                          "keepalives",
-                          "keepalives_idle",
-                          "keepalives_interval",
-                          "keepalives_count",
-                          "tcp_user_timeout",
-                          "dbname",
-                          NULL};
-    const char *vals[] = {ct, "tickgate-writer", "1", "10", "5", "3", tut, w->conninfo, NULL};
+    char tut[16];
+    /* Every wait has the client deadline io_timeout_ms (store_pg_io.h: a stopped server
+     * behind a live kernel is only caught there); tcp_user_timeout also fails a connection
+     * whose peer stops acknowledging (ms; libpq >= 12). Keys after dbname override the
+     * conninfo's; libpq's connect_timeout is not used by non-blocking connects. */
+    snprintf(tut, sizeof tut, "%u", w->cfg.io_timeout_ms * 2 + 1000);
+    const char *keys[] = {
+        "application_name", "keepalives",       "keepalives_idle", "keepalives_interval",
+        "keepalives_count", "tcp_user_timeout", "dbname",          NULL};
+    const char *vals[] = {"tickgate-writer", "1", "10", "5", "3", tut, w->conninfo, NULL};
     disconnect(w);
-    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    bool refused;
+    char ce[512];
+    PGconn *c = store_pg_io_connect(keys, vals, &w->io, &refused, ce, sizeof ce);
     if (!c) {
-        store_pg__set_err(w, -ENOMEM, "connect", NULL);
-        return -ENOMEM;
-    }
-    if (PQstatus(c) != CONNECTION_OK) {
-        store_pg__set_err(w, TG_EPG, "connect", PQerrorMessage(c));
-        PQfinish(c);
+        store_pg__set_err(w, TG_EPG, "connect", ce);
+        if (w->io.timed_out)
+            TG_STAT_INC(w->st.io_timeouts);
         TG_STAT_INC(w->st.connect_failures);
-        return TG_EPG;
+        set_reason(w, w->errstr);
+        return refused ? -EACCES : TG_EPG;
     }
     w->conn = c;
     PQsetNoticeProcessor(c, notice_sink, NULL);
@@ -348,60 +392,45 @@ int store_pg_connect(store_pg_t *w)
         TG_STAT_INC(w->st.reconnects);
     w->ever_connected = true;
     TG_STAT_SET(w->st.connected, 1);
+    set_reason(w, "");
     w->backoff_ms = w->cfg.backoff_min_ms;
     w->next_try = 0;
     return 0;
 fail:
+    if (w->io.timed_out)
+        TG_STAT_INC(w->st.io_timeouts);
     TG_STAT_INC(w->st.connect_failures);
+    set_reason(w, w->errstr);
     disconnect(w);
     return rc;
+}
+
+/* How a failure outside a batch (partitions ahead) leaves the connection. */
+static fail_class_t conn_state(store_pg_t *w)
+{
+    if (w->io.timed_out)
+        return PGF_HUNG;
+    return PQstatus(w->conn) == CONNECTION_BAD ? PGF_CONN : PGF_TRANSIENT;
 }
 
 /* After a failed attempt: reconnect or back off. */
 static void after_failure(store_pg_t *w, fail_class_t f, const char *what)
 {
-    logf_(w, TG_LOG_WARN, "pg writer: %s failed: %s", what, w->errstr);
-    if (f == PGF_CONN)
+    if (f == PGF_HUNG)
+        logf_(w, TG_LOG_ERROR,
+              "pg writer: %s: %s; connection dropped, batches go to the journal, reconnecting "
+              "in the background",
+              what, w->errstr);
+    else
+        logf_(w, TG_LOG_WARN, "pg writer: %s failed: %s", what, w->errstr);
+    if (f == PGF_CONN || f == PGF_HUNG) {
         disconnect(w);
+        set_reason(w, w->errstr);
+    }
     backoff(w);
 }
 
 /* ---- journal ---- */
-
-static int spill_batch(store_pg_t *w, const batch_view_t *v)
-{
-    if (!w->spill)
-        return -ENOSPC;
-    uint32_t hdr[2 + 2 * STORE_PG_T_COUNT];
-    hdr[0] = REC_FORMAT;
-    hdr[1] = v->ndays;
-    for (int t = 0; t < STORE_PG_T_COUNT; t++) {
-        hdr[2 + t] = v->t[t].rows;
-        hdr[2 + STORE_PG_T_COUNT + t] = (uint32_t)v->t[t].len;
-    }
-    struct iovec iov[2 + STORE_PG_T_COUNT];
-    iov[0] = (struct iovec){hdr, sizeof hdr};
-    iov[1] = (struct iovec){(void *)v->days, v->ndays * sizeof *v->days};
-    for (int t = 0; t < STORE_PG_T_COUNT; t++)
-        iov[2 + t] = (struct iovec){(void *)v->t[t].p, v->t[t].len};
-    int rc = store_spill_append(w->spill, iov, 2 + STORE_PG_T_COUNT);
-    const store_spill_stats_t *ss = store_spill_stats(w->spill);
-    TG_STAT_SET(w->st.spill_pending_records, TG_STAT_GET(ss->pending_records));
-    TG_STAT_SET(w->st.spill_pending_bytes, TG_STAT_GET(ss->pending_bytes));
-    if (rc < 0) {
-        if (rc == -ENOSPC)
-            TG_STAT_INC(w->st.spill_full);
-        store_pg__set_err(w, TG_ESPILL, "spill append", tg_strerror(rc));
-        return rc;
-    }
-    size_t bytes = sizeof hdr + iov[1].iov_len;
-    for (int t = 0; t < STORE_PG_T_COUNT; t++)
-        bytes += v->t[t].len;
-    TG_STAT_INC(w->st.spill_batches);
-    TG_STAT_ADD(w->st.spill_rows, v->rows);
-    TG_STAT_ADD(w->st.spill_bytes, bytes);
-    return 0;
-}
 
 static int parse_record(const uint8_t *p, size_t len, batch_view_t *v)
 {
@@ -442,8 +471,8 @@ static void reject_record(store_pg_t *w, const uint8_t *p, size_t len)
         close(fd);
     }
     TG_STAT_INC(w->st.spill_rejected);
-    logf_(w, TG_LOG_ERROR,
-          "pg writer: journal record refused by PostgreSQL (%s); saved to %s", w->errstr, path);
+    logf_(w, TG_LOG_ERROR, "pg writer: journal record refused by PostgreSQL (%s); saved to %s",
+          w->errstr, path);
 }
 
 /* Replay one journal record. @return 1 replayed/skipped, 0 empty, <0 failure (backing off). */
@@ -454,11 +483,18 @@ static int replay_one(store_pg_t *w)
     int rc = store_spill_peek(w->spill, &p, &len);
     const store_spill_stats_t *ss = store_spill_stats(w->spill);
     TG_STAT_SET(w->st.spill_corrupt, TG_STAT_GET(ss->corrupt));
+    TG_STAT_SET(w->st.spill_corrupt_bytes, TG_STAT_GET(ss->corrupt_bytes));
     if (rc == -ENOENT)
         return 0;
     if (rc == TG_ESPILL) {
-        store_pg__set_err(w, TG_ESPILL, "journal",
-                          "damaged record detected and skipped (not replayed)");
+        char e[200];
+        snprintf(e, sizeof e,
+                 "damaged region skipped (not replayed): %llu damaged regions, %llu bytes so far;"
+                 " %llu records remain",
+                 (unsigned long long)TG_STAT_GET(ss->corrupt),
+                 (unsigned long long)TG_STAT_GET(ss->corrupt_bytes),
+                 (unsigned long long)TG_STAT_GET(ss->pending_records));
+        store_pg__set_err(w, TG_ESPILL, "journal", e);
         logf_(w, TG_LOG_ERROR, "pg writer: %s", w->errstr);
         return 1;
     }
@@ -513,11 +549,12 @@ int store_pg_replay(store_pg_t *w)
 int store_pg_flush(store_pg_t *w)
 {
     TG_ASSERT_OWNER(&w->wk);
-    if (!w->conn && may_try(w) && store_pg_connect(w) < 0) {
+    bool server = !store_pg__past_cutoff(w); /* stopping and out of time: journal only */
+    if (server && !w->conn && may_try(w) && store_pg_connect(w) < 0) {
         logf_(w, TG_LOG_WARN, "pg writer: %s", w->errstr);
         backoff(w);
     }
-    if (w->conn && may_try(w))
+    if (server && w->conn && may_try(w))
         store_pg_replay(w);
     if (!w->out->rows) { /* nothing held: the filling batch goes out */
         if (!w->cur->rows)
@@ -530,7 +567,7 @@ int store_pg_flush(store_pg_t *w)
     batch_view_t v;
     store_pg__batch_view(b, &v);
     bool journal_busy = w->spill && store_spill_pending(w->spill);
-    if (w->conn && !journal_busy && may_try(w)) {
+    if (server && w->conn && !journal_busy && may_try(w) && !store_pg__past_cutoff(w)) {
         fail_class_t f = store_pg__commit(w, &v);
         if (f == PGF_OK) {
             store_pg__account_latency(w, b);
@@ -540,7 +577,7 @@ int store_pg_flush(store_pg_t *w)
         }
         after_failure(w, f, "batch");
     }
-    if (spill_batch(w, &v) == 0) {
+    if (store_pg__spill(w, &v) == 0) {
         store_pg__batch_clear(b);
         w->held = false;
         return 0;
@@ -577,15 +614,14 @@ static uint32_t drain(store_pg_t *w)
 static void writer_main(void *arg)
 {
     store_pg_t *w = arg;
-    int64_t stop_at = 0;
     for (;;) {
         /* WK_A1 (tg_worker.h): pairs with WK_R1 in store_pg_stop() -> tg_worker_stop(). */
         bool stop = tg_worker_stopping(&w->wk);
+        /* stopping: the server gets stop_timeout_ms / 2, the journal the rest */
+        bool server = !store_pg__past_cutoff(w);
         int64_t now = tg_clock_mono_ns();
         bool worked = false;
-        if (stop && !stop_at)
-            stop_at = now + (int64_t)w->cfg.stop_timeout_ms * TG_NS_PER_MS;
-        if (!w->conn && now >= w->next_try) {
+        if (server && !w->conn && now >= w->next_try) {
             if (store_pg_connect(w) < 0) {
                 logf_(w, TG_LOG_WARN, "pg writer: %s", w->errstr);
                 backoff(w);
@@ -593,10 +629,9 @@ static void writer_main(void *arg)
                 logf_(w, TG_LOG_INFO, "pg writer: connected");
             }
         }
-        if (w->conn && now >= w->next_try) {
+        if (server && w->conn && now >= w->next_try) {
             if (store_pg_day_of_ns(tg_clock_realtime_ns()) != w->ahead_day && ensure_ahead(w) < 0)
-                after_failure(w, PQstatus(w->conn) == CONNECTION_BAD ? PGF_CONN : PGF_TRANSIENT,
-                              "partitions ahead");
+                after_failure(w, conn_state(w), "partitions ahead");
             else if (w->spill && store_spill_pending(w->spill) && replay_one(w) > 0)
                 worked = true;
         }
@@ -611,7 +646,7 @@ static void writer_main(void *arg)
             store_pg_flush(w);
         if (stop && ring_empty && !w->cur->rows && !w->out->rows)
             break;
-        if (stop && now >= stop_at) {
+        if (stop && w->stop_at && now >= w->stop_at) {
             uint64_t lost = w->cur->rows + w->out->rows + tg_ring_count(w->cfg.ring);
             TG_STAT_ADD(w->st.lost_at_stop, lost);
             logf_(w, TG_LOG_ERROR,

@@ -6,7 +6,9 @@
  * (store_spill.h) and are replayed in order, exactly once, when it returns. Duplicates (a
  * batch replayed after an ambiguous commit, a trade seen twice after a feed reconnect) are
  * stored once, through the natural keys of docs/schema.md and INSERT ... ON CONFLICT DO
- * NOTHING.
+ * NOTHING. Every wait for the server has a client-side deadline (io_timeout_ms): a server that
+ * hangs instead of answering is dropped like a dead one, and while the writer waits its ring
+ * keeps draining into the journal (docs/RELIABILITY.md).
  *
  * Policy when neither PostgreSQL nor the journal can take a batch (journal full or disabled):
  * the writer keeps the batch, stops draining its ring (backpressure: the builder's pushes
@@ -42,7 +44,6 @@ typedef enum store_pg_dedup {
     STORE_PG_DEDUP_STAGED = 1,
 } store_pg_dedup_t;
 
-
 /** Writer settings; fill with store_pg_cfg_defaults(). Strings are copied by create.
  *  Thread: main. */
 typedef struct store_pg_cfg {
@@ -50,8 +51,13 @@ typedef struct store_pg_cfg {
     const char *schema;           /* default "tickgate"; [a-z_][a-z0-9_]* */
     uint32_t batch_rows;          /* close a batch at this many rows; default 10000 */
     uint32_t batch_age_ms;        /* ... or when its first row is this old; default 200 */
-    uint32_t commit_timeout_ms;   /* statement_timeout of batch statements; default 5000 */
-    uint32_t connect_timeout_s;   /* libpq connect_timeout unless conninfo sets it; default 5 */
+    uint32_t io_timeout_ms;       /* client deadline on every wait for the server (connect,
+                                     send, each answer): a hung server is dropped after it and
+                                     the batch spilled; default 5000 */
+    uint32_t commit_timeout_ms;   /* statement_timeout of batch statements (server side); 0
+                                     (default): 3/4 of io_timeout_ms, so a merely slow server
+                                     answers "timeout" before the client gives up; must be
+                                     below io_timeout_ms */
     uint32_t backoff_min_ms;      /* reconnect / retry backoff, doubled with jitter; 100 */
     uint32_t backoff_max_ms;      /* default 5000 */
     uint32_t partitions_ahead;    /* days created ahead of today; default 2 */
@@ -90,17 +96,21 @@ typedef struct store_pg_stats {
     tg_stat_t spill_pending_bytes;   /* gauge */
     tg_stat_t spill_full;            /* appends refused: journal full */
     tg_stat_t spill_corrupt;         /* damaged journal regions skipped (never replayed) */
+    tg_stat_t spill_corrupt_bytes;   /* bytes in those regions */
+    tg_stat_t spill_torn;            /* torn journal tails cut at open (crash in an append) */
+    tg_stat_t spill_torn_bytes;      /* bytes cut */
     tg_stat_t spill_rejected;        /* journal records PostgreSQL refused as bad data */
     tg_stat_t blocked;               /* episodes of holding a batch with nowhere to put it */
     tg_stat_t lost_at_stop;          /* rows given up at stop after stop_timeout_ms (loud) */
     tg_stat_t connects;              /* successful connections */
     tg_stat_t reconnects;            /* connections after the first */
     tg_stat_t connect_failures;
-    tg_stat_t timeouts;   /* batches cancelled by commit_timeout_ms */
-    tg_stat_t errors;     /* any failed batch attempt */
-    tg_stat_t connected;  /* gauge 0/1 */
-    tg_stat_t ring_depth; /* gauge, sampled by the writer */
-    tg_stat_t ring_drops; /* written by the producer (book) through store_pg_count_ring_drop */
+    tg_stat_t timeouts;    /* batches cancelled by commit_timeout_ms */
+    tg_stat_t io_timeouts; /* waits given up after io_timeout_ms (hung server: reconnect) */
+    tg_stat_t errors;      /* any failed batch attempt */
+    tg_stat_t connected;   /* gauge 0/1 */
+    tg_stat_t ring_depth;  /* gauge, sampled by the writer */
+    tg_stat_t ring_drops;  /* written by the producer (book) through store_pg_count_ring_drop */
 } store_pg_stats_t;
 
 /** Defaults (see the fields).  Thread: any. */
@@ -109,7 +119,8 @@ void store_pg_cfg_defaults(store_pg_cfg_t *c);
 /**
  * Create a writer (no connection yet; opens the journal if spill_dir is set).
  * @param out Written only on success.
- * @return 0; TG_ECONFIG (no conninfo, bad schema name, zero batch size); TG_ESPILL (the
+ * @return 0; TG_ECONFIG (no conninfo, bad schema name, zero batch size, commit_timeout_ms not
+ *         below io_timeout_ms); TG_ESPILL (the
  *         journal could not be opened; the text goes to cfg->log); -ENOMEM.  Thread: main.
  */
 int store_pg_create(store_pg_t **out, const store_pg_cfg_t *cfg);
@@ -119,9 +130,12 @@ void store_pg_destroy(store_pg_t **w);
 
 /**
  * Connect now, migrate the schema, register the instruments, create today's partitions.
- * Used at start-up to fail fast on bad config (wrong password, unknown host, closed port):
- * the error text (libpq's) is in store_pg_errstr().
- * @return 0; TG_EPG; TG_ECONFIG.  Thread: owner (main, before store_pg_start).
+ * Used at start-up to fail fast on bad settings: the error text (libpq's) is in
+ * store_pg_errstr(). Every wait is bounded by io_timeout_ms.
+ * @return 0; -EACCES (the server answered and refused: authentication failed, no such
+ *         database or role: a settings problem); TG_EPG (unreachable, hung, or any other
+ *         failure: an outage the writer can wait out); TG_ECONFIG (schema newer than this
+ *         build, instrument id collision).  Thread: owner (main, before store_pg_start).
  */
 int store_pg_connect(store_pg_t *w);
 
@@ -156,6 +170,11 @@ int store_pg_replay(store_pg_t *w);
 
 /** Counters.  Thread: any. */
 const store_pg_stats_t *store_pg_stats(const store_pg_t *w);
+
+/** Health for any thread: copies why the writer is not connected (the last connection or
+ *  batch error, e.g. "no answer from the server within 5000 ms") into reason, "" when it is.
+ *  @return 1 connected, 0 not.  Thread: any. */
+int store_pg_health(store_pg_t *w, char *reason, size_t cap);
 
 /** Last error text (libpq's when TG_EPG). Stable only in the owner thread or after stop.
  *  Thread: owner. */

@@ -4,14 +4,15 @@
  * straight into per-table COPY BINARY tuple buffers, the list of UTC days a batch touches, the
  * days whose partitions are known to exist, and the move of ring records into the filling
  * batch (store_pg__take), which the loop (store_pg.c) and the commit path's overlap
- * (store_pg_copy.c) both use. This file is the bottom of the writer: it calls neither
- * store_pg.c nor store_pg_copy.c (loop -> COPY/commit -> batch, loop -> batch).
- * Thread: writer:pg.
+ * (store_pg_copy.c) both use, and the journal append both use. This file is the bottom of the
+ * writer: it calls neither store_pg.c nor store_pg_copy.c (loop -> COPY/commit -> batch, loop ->
+ * batch). Thread: writer:pg.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
@@ -238,10 +239,73 @@ uint32_t store_pg__take(store_pg_t *w, bool *full)
     return done;
 }
 
-uint32_t store_pg__overlap(store_pg_t *w)
+/* ---- journal append, stop cutoff, idle hook ---- */
+
+int store_pg__spill(store_pg_t *w, const batch_view_t *v)
 {
+    if (!w->spill)
+        return -ENOSPC;
+    uint32_t hdr[2 + 2 * STORE_PG_T_COUNT];
+    hdr[0] = REC_FORMAT;
+    hdr[1] = v->ndays;
+    for (int t = 0; t < STORE_PG_T_COUNT; t++) {
+        hdr[2 + t] = v->t[t].rows;
+        hdr[2 + STORE_PG_T_COUNT + t] = (uint32_t)v->t[t].len;
+    }
+    struct iovec iov[2 + STORE_PG_T_COUNT];
+    iov[0] = (struct iovec){hdr, sizeof hdr};
+    iov[1] = (struct iovec){(void *)v->days, v->ndays * sizeof *v->days};
+    for (int t = 0; t < STORE_PG_T_COUNT; t++)
+        iov[2 + t] = (struct iovec){(void *)v->t[t].p, v->t[t].len};
+    int rc = store_spill_append(w->spill, iov, 2 + STORE_PG_T_COUNT);
+    const store_spill_stats_t *ss = store_spill_stats(w->spill);
+    TG_STAT_SET(w->st.spill_pending_records, TG_STAT_GET(ss->pending_records));
+    TG_STAT_SET(w->st.spill_pending_bytes, TG_STAT_GET(ss->pending_bytes));
+    if (rc < 0) {
+        if (rc == -ENOSPC)
+            TG_STAT_INC(w->st.spill_full);
+        store_pg__set_err(w, TG_ESPILL, "spill append", tg_strerror(rc));
+        return rc;
+    }
+    size_t bytes = sizeof hdr + iov[1].iov_len;
+    for (int t = 0; t < STORE_PG_T_COUNT; t++)
+        bytes += v->t[t].len;
+    TG_STAT_INC(w->st.spill_batches);
+    TG_STAT_ADD(w->st.spill_rows, v->rows);
+    TG_STAT_ADD(w->st.spill_bytes, bytes);
+    return 0;
+}
+
+bool store_pg__past_cutoff(store_pg_t *w)
+{
+    if (!w->stop_at) {
+        /* WK_A1 (tg_worker.h): pairs with WK_R1 in store_pg_stop() -> tg_worker_stop(). */
+        if (w->sync || !tg_worker_stopping(&w->wk))
+            return false;
+        int64_t now = tg_clock_mono_ns(), t = (int64_t)w->cfg.stop_timeout_ms * TG_NS_PER_MS;
+        w->stop_at = now + t;
+        w->cutoff = now + t / 2;
+    }
+    return tg_clock_mono_ns() >= w->cutoff;
+}
+
+int store_pg__overlap(void *arg)
+{
+    store_pg_t *w = arg;
     if (w->sync || !w->cfg.ring || w->held)
         return 0;
+    if (store_pg__past_cutoff(w))
+        return -1;
     bool full;
-    return store_pg__take(w, &full);
+    uint32_t n = store_pg__take(w, &full);
+    /* The filling batch is full and the ring is filling up behind it: the server is slow or
+     * hung, so the journal takes the backpressure, not the builder. (A healthy server that is
+     * merely busy for a moment keeps the batch in memory: no journal round trip.) */
+    if (full && tg_ring_count(w->cfg.ring) >= tg_ring_capacity(w->cfg.ring) / 2) {
+        batch_view_t v;
+        store_pg__batch_view(w->cur, &v);
+        if (store_pg__spill(w, &v) == 0)
+            store_pg__batch_clear(w->cur);
+    }
+    return n > 0;
 }

@@ -19,6 +19,7 @@
 #include "book/tg_worker.h"
 #include "storage/pg/store_pg.h"
 #include "storage/pg/store_pg_enc.h"
+#include "storage/pg/store_pg_io.h"
 #include "storage/pg/store_pg_schema.h"
 #include "storage/pg/store_spill.h"
 
@@ -33,6 +34,7 @@ typedef enum fail_class {
     PGF_DUP,       /* unique violation in the optimistic path */
     PGF_PARTITION, /* no partition for a row: create and retry */
     PGF_DATA,      /* the server refuses the data itself */
+    PGF_HUNG,      /* no answer within io_timeout_ms: drop the connection, like PGF_CONN */
 } fail_class_t;
 
 typedef struct tab_view {
@@ -80,6 +82,14 @@ struct store_pg {
     uint32_t nknown;
     int64_t ahead_day; /* today when the partitions ahead were last ensured */
 
+    store_pg_io_t io; /* deadlines and idle hook of w->conn (store_pg_io.h) */
+    int64_t stop_at;  /* mono ns: stop requested + stop_timeout_ms (0: not stopping) */
+    int64_t cutoff;   /* mono ns: after this no wait for the server during stop */
+
+    /* /health text: written by the owner on state changes, read by any thread. */
+    pthread_mutex_t hmu;
+    char hreason[256]; /* "" while healthy */
+
     bool held; /* the batch could go nowhere; retry at next_try */
     bool sync; /* no thread: ignore backoff timers */
     bool ever_connected;
@@ -108,9 +118,17 @@ void store_pg__account_latency(store_pg_t *w, const pg_batch_t *b);
 /** Move records from the ring into w->cur until it is full (*full = true) or the ring is
  *  empty. @return records taken. */
 uint32_t store_pg__take(store_pg_t *w, bool *full);
-/** While a commit waits for the server, move ring records into w->cur (never flushes; no-op
- *  without a running thread or while a batch is held). @return records taken. */
-uint32_t store_pg__overlap(store_pg_t *w);
+/** Append a batch to the journal. @return 0; -ENOSPC (full or no journal); < 0 I/O error. */
+int store_pg__spill(store_pg_t *w, const batch_view_t *v);
+/** True once a stop was requested and its time for the server is over (stop_timeout_ms / 2
+ *  after the request): from then on everything goes to the journal.  Sets stop_at/cutoff. */
+bool store_pg__past_cutoff(store_pg_t *w);
+/** The connection's idle hook (store_pg_io.h), while the writer waits for the server: move
+ *  ring records into w->cur, and when it is full while the ring is half full, append it to
+ *  the journal so the builder is never held up by a slow server (no-op without a running thread, or
+ * while a batch is held).
+ *  @return > 0 records moved, 0 nothing, -1 give up the wait (stop and past the cutoff). */
+int store_pg__overlap(void *w);
 
 /* store_pg_copy.c: the COPY/commit path. */
 /** Commit a batch in one transaction (partitions first; optimistic COPY or staged insert). */

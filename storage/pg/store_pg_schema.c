@@ -12,6 +12,10 @@
  * candles: start_ts), one partition per UTC day named <table>_pYYYYMMDD. Every conflict key
  * (the unique indexes the writer's ON CONFLICT DO NOTHING relies on) includes the partition
  * key, as PostgreSQL requires.
+ *
+ * Every statement goes through store_pg_io_exec(): on the writer's connection each wait for
+ * the server has the writer's deadline (store_pg_io.h); on a plain connection (tests, tools)
+ * it is PQexec/PQexecParams.
  */
 #include "storage/pg/store_pg_schema.h"
 
@@ -22,6 +26,7 @@
 #include <time.h>
 
 #include "book/tg_err.h"
+#include "storage/pg/store_pg_io.h"
 
 static const char *const table_names[STORE_PG_T_COUNT] = {"trades", "book_snapshots", "candles",
                                                           "gaps"};
@@ -117,9 +122,9 @@ static char *subst(const char *sql, const char *schema)
 static int pg_fail(PGconn *c, PGresult *r, const char *what, char *err, size_t errlen)
 {
     if (err && errlen) {
-        const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
+        const char *m = r ? PQresultErrorMessage(r) : store_pg_io_error(c);
         if (!m || !m[0])
-            m = PQerrorMessage(c);
+            m = store_pg_io_error(c);
         snprintf(err, errlen, "%s: %s", what, m);
         size_t l = strlen(err);
         while (l && (err[l - 1] == '\n' || err[l - 1] == ' '))
@@ -133,11 +138,11 @@ static int pg_fail(PGconn *c, PGresult *r, const char *what, char *err, size_t e
 static int run(PGconn *c, const char *sql, ExecStatusType want, const char *what, char *err,
                size_t errlen)
 {
-    PGresult *r = PQexec(c, sql);
+    PGresult *r = store_pg_io_exec(c, sql, 0, NULL);
     if (PQresultStatus(r) != want) {
         int rc = pg_fail(c, r, what, err, errlen);
         if (PQtransactionStatus(c) == PQTRANS_INERROR || PQtransactionStatus(c) == PQTRANS_INTRANS)
-            PQclear(PQexec(c, "ROLLBACK"));
+            PQclear(store_pg_io_exec(c, "ROLLBACK", 0, NULL));
         return rc;
     }
     PQclear(r);
@@ -149,11 +154,11 @@ static int lock(PGconn *c, const char *schema, char *err, size_t errlen)
     char key[96];
     snprintf(key, sizeof key, "tickgate:%s", schema);
     const char *pv[1] = {key};
-    PGresult *r = PQexecParams(c, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", 1, NULL,
-                               pv, NULL, NULL, 0);
+    PGresult *r =
+        store_pg_io_exec(c, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", 1, pv);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         int rc = pg_fail(c, r, "advisory lock", err, errlen);
-        PQclear(PQexec(c, "ROLLBACK"));
+        PQclear(store_pg_io_exec(c, "ROLLBACK", 0, NULL));
         return rc;
     }
     PQclear(r);
@@ -181,10 +186,10 @@ int store_pg_schema_migrate(PGconn *c, const char *schema, int *version_out, cha
     if ((rc = run(c, sql, PGRES_COMMAND_OK, "create schema", err, errlen)) < 0)
         return rc;
     snprintf(sql, sizeof sql, "SELECT coalesce(max(version), 0) FROM %s.schema_version", schema);
-    PGresult *r = PQexec(c, sql);
+    PGresult *r = store_pg_io_exec(c, sql, 0, NULL);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
         rc = pg_fail(c, r, "read schema_version", err, errlen);
-        PQclear(PQexec(c, "ROLLBACK"));
+        PQclear(store_pg_io_exec(c, "ROLLBACK", 0, NULL));
         return rc;
     }
     int have = atoi(PQgetvalue(r, 0, 0));
@@ -194,7 +199,7 @@ int store_pg_schema_migrate(PGconn *c, const char *schema, int *version_out, cha
     if (have > STORE_PG_SCHEMA_VERSION) {
         snprintf(err, errlen, "schema %s is at version %d, newer than this build (%d)", schema,
                  have, STORE_PG_SCHEMA_VERSION);
-        PQclear(PQexec(c, "ROLLBACK"));
+        PQclear(store_pg_io_exec(c, "ROLLBACK", 0, NULL));
         return TG_ECONFIG;
     }
     for (size_t i = 0; i < sizeof migrations / sizeof *migrations; i++) {
@@ -203,7 +208,7 @@ int store_pg_schema_migrate(PGconn *c, const char *schema, int *version_out, cha
             continue;
         char *text = subst(m->sql, schema);
         if (!text) {
-            PQclear(PQexec(c, "ROLLBACK"));
+            PQclear(store_pg_io_exec(c, "ROLLBACK", 0, NULL));
             return -ENOMEM;
         }
         char what[64];
@@ -217,10 +222,10 @@ int store_pg_schema_migrate(PGconn *c, const char *schema, int *version_out, cha
         const char *pv[2] = {v, m->description};
         snprintf(sql, sizeof sql,
                  "INSERT INTO %s.schema_version (version, description) VALUES ($1, $2)", schema);
-        r = PQexecParams(c, sql, 2, NULL, pv, NULL, NULL, 0);
+        r = store_pg_io_exec(c, sql, 2, pv);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
             rc = pg_fail(c, r, "record migration", err, errlen);
-            PQclear(PQexec(c, "ROLLBACK"));
+            PQclear(store_pg_io_exec(c, "ROLLBACK", 0, NULL));
             return rc;
         }
         PQclear(r);
@@ -298,7 +303,7 @@ int store_pg_schema_put_instr(PGconn *c, const char *schema, int64_t id, const c
              " SELECT venue = $2 AND symbol = $3 FROM %s.instruments WHERE id = $1"
              " UNION ALL SELECT true FROM ins",
              schema, schema);
-    PGresult *r = PQexecParams(c, sql, 5, NULL, pv, NULL, NULL, 0);
+    PGresult *r = store_pg_io_exec(c, sql, 5, pv);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         return pg_fail(c, r, "register instrument", err, errlen);
     int ok = 1;

@@ -355,6 +355,7 @@ static int scan_records(store_spill_t *s)
                     return e;
                 }
                 TG_STAT_ADD(s->st.torn_tail_bytes, size - off);
+                TG_STAT_INC(s->st.torn_tails);
                 size = off;
                 break;
             }
@@ -490,6 +491,11 @@ static int new_segment(store_spill_t *s)
         close(fd);
         return e;
     }
+    /* The reader was on the write segment: its limit was woff (read_limit()); from now on it
+     * is rsize, so make rsize the segment's final size, or the records appended after the
+     * reader opened it would be cut off with the segment. */
+    if (s->nseg == 1 && s->rfd >= 0)
+        s->rsize = s->woff;
     if (s->wfd >= 0)
         close(s->wfd);
     s->wfd = fd;

@@ -54,6 +54,7 @@ typedef struct store_spill_stats {
     tg_stat_t corrupt;         /* damaged regions detected (each reported once) */
     tg_stat_t corrupt_bytes;   /* bytes skipped because of damage */
     tg_stat_t torn_tail_bytes; /* bytes cut off the last segment at open */
+    tg_stat_t torn_tails;      /* torn tails cut at open (a crash during an append) */
 } store_spill_stats_t;
 
 /** Fill defaults (dir NULL).  Thread: any. */

@@ -22,10 +22,15 @@ typedef struct sink_rds_cfg {
     char host[256];
     uint32_t port, db;
     int64_t book_ttl_ms, trade_ttl_ms;
+    uint32_t stream_trades, stream_books, stream_candles; /* MAXLEN ~ N, 0: no stream */
+    uint64_t stream_backlog;
+    int required; /* refuse to start while Redis is unreachable */
 } sink_rds_cfg_t;
 
 #define K(k, t, f, mn, mx, d, h)                                                                   \
-    {k, t, offsetof(sink_rds_cfg_t, f), sizeof(((sink_rds_cfg_t *)0)->f), mn, mx, d, h}
+    {                                                                                              \
+        k, t, offsetof(sink_rds_cfg_t, f), sizeof(((sink_rds_cfg_t *)0)->f), mn, mx, d, h          \
+    }
 static const tg_cfgkey_t rds_keys[] = {
     K("enabled", TG_CFG_BOOL, enabled, 0, 1, "true", "publish to Redis"),
     K("host", TG_CFG_STR, host, 1, 0, "127.0.0.1", "Redis server host"),
@@ -33,6 +38,16 @@ static const tg_cfgkey_t rds_keys[] = {
     K("db", TG_CFG_U32, db, 0, 1000, "0", "database number (SELECT)"),
     K("book_ttl_s", TG_CFG_SEC, book_ttl_ms, 1, 86400, "10", "TTL of tg:book:* keys"),
     K("trade_ttl_s", TG_CFG_SEC, trade_ttl_ms, 1, 86400, "60", "TTL of tg:trade:* keys"),
+    K("required", TG_CFG_BOOL, required, 0, 1, "false",
+      "refuse to start while Redis is unreachable (default: start, reconnect in the background)"),
+    K("stream_trades", TG_CFG_U32, stream_trades, 0, 100000000, "0",
+      "also XADD trade messages to a stream per channel, MAXLEN ~ this (0: off)"),
+    K("stream_books", TG_CFG_U32, stream_books, 0, 100000000, "0",
+      "also XADD book messages to a stream per channel, MAXLEN ~ this (0: off)"),
+    K("stream_candles", TG_CFG_U32, stream_candles, 0, 100000000, "0",
+      "also XADD candle messages to a stream per channel, MAXLEN ~ this (0: off)"),
+    K("stream_backlog_mb", TG_CFG_MB, stream_backlog, 1, 4096, "4",
+      "recent stream entries re-sent after a reconnect"),
 };
 #undef K
 #define N_KEYS (sizeof(rds_keys) / sizeof(rds_keys[0]))
@@ -72,23 +87,36 @@ static void rds_fill(store_rds_cfg_t *rc, const sink_rds_cfg_t *c, const tg_sink
     rc->password_env = "TICKGATE_REDIS_PASSWORD";
     rc->book_ttl_ms = c->book_ttl_ms;
     rc->trade_ttl_ms = c->trade_ttl_ms;
+    rc->stream_trades = c->stream_trades;
+    rc->stream_books = c->stream_books;
+    rc->stream_candles = c->stream_candles;
+    rc->stream_backlog = (size_t)c->stream_backlog;
     rc->reg = env->reg;
     rc->ring = env->ring;
     rc->log = env->log;
     rc->log_ud = env->lctx;
 }
 
-static int rds_create(void **obj, const void *cfgv, const tg_sink_env_t *env, char *err,
-                      size_t cap)
+static int rds_create(void **obj, const void *cfgv, const tg_sink_env_t *env, char *err, size_t cap)
 {
     const sink_rds_cfg_t *c = cfgv;
     store_rds_cfg_t rc;
     rds_fill(&rc, c, env);
     char why[256];
     int r = store_rds_probe(&rc, why, sizeof(why));
-    if (r < 0) {
+    /* refused settings (AUTH/SELECT: TG_EREDIS, bad URL: -EINVAL) always stop the start; an
+     * unreachable server only with required (the publisher reconnects by itself) */
+    if (r < 0 && (r == TG_EREDIS || r == -EINVAL || c->required)) {
         snprintf(err, cap, "cannot connect to %s:%u: %s", c->host, c->port, why);
         return r;
+    }
+    if (r < 0 && env->log) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg),
+                 "Redis unreachable at start-up (%s:%u: %s); starting anyway, reconnecting in "
+                 "the background ([redis] required = true refuses to start instead)",
+                 c->host, c->port, why);
+        env->log(env->lctx, TG_LOG_ERROR, msg);
     }
     store_rds_t *p = NULL;
     if ((r = store_rds_create(&p, &rc)) < 0) {
@@ -134,6 +162,18 @@ static void rds_metrics(void *obj, const tg_sink_metrics_t *r)
                "Snapshots replaced by a newer one before sending.", &s->coalesced);
     r->counter(m, "tickgate_redis_dropped_total", NULL,
                "Messages not sent while disconnected (gaps in sequence numbers).", &s->dropped);
+    r->counter(m, "tickgate_redis_lost_total", NULL,
+               "Commands in flight when a connection failed (not acknowledged; logged with "
+               "counts on reconnect).",
+               &s->lost);
+    r->counter(m, "tickgate_redis_stream_adds_total", NULL, "XADD commands sent (streams).",
+               &s->stream_adds);
+    r->counter(m, "tickgate_redis_stream_resent_total", NULL,
+               "Stream entries re-sent from the backlog after a reconnect.", &s->stream_resent);
+    r->counter(m, "tickgate_redis_stream_dups_total", NULL,
+               "Re-sent stream entries that Redis already held.", &s->stream_dups);
+    r->counter(m, "tickgate_redis_stream_evicted_total", NULL,
+               "Stream entries pushed out of the backlog while disconnected.", &s->stream_evicted);
     r->counter(m, "tickgate_redis_errors_total", NULL, "Errors.", &s->errors);
     r->counter(m, "tickgate_redis_reconnects_total", NULL, "Reconnects.", &s->reconnects);
     r->gauge(m, "tickgate_redis_connected", NULL, "1 while connected.", &s->connected);

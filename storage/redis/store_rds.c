@@ -47,6 +47,7 @@
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
 #include "book/tg_worker.h"
+#include "storage/redis/store_rds_backlog.h"
 #include "storage/redis/store_rds_conn.h"
 #include "storage/redis/store_rds_fmt.h"
 
@@ -123,6 +124,12 @@ struct store_rds {
     char cmd[RDS_CMD_MAX];  /* the command being queued (store_rds_fmt_cmd) */
     char json[RDS_CMD_MAX]; /* a second command re-publishing the document in cmd */
     char name[STORE_RDS_NAME_MAX];
+    /* streams (docs/redis.md, "Streams") */
+    store_rds_backlog_t bl;           /* recent XADDs, re-sent after a reconnect */
+    uint64_t epoch_ms;                /* first part of every entry ID: <epoch_ms>-<seq> */
+    uint64_t lost_mark, dropped_mark; /* counters at the last connect (logged at the next) */
+    char xadd[RDS_CMD_MAX + 256];
+    char sname[STORE_RDS_NAME_MAX];
 };
 
 void store_rds_cfg_defaults(store_rds_cfg_t *c)
@@ -143,6 +150,7 @@ void store_rds_cfg_defaults(store_rds_cfg_t *c)
     c->spin_ns = 10000;
     c->backoff_min_ms = 50;
     c->backoff_max_ms = 800;
+    c->stream_backlog = 4u << 20;
 }
 
 /* ---- errors and logging ---------------------------------------------------------------- */
@@ -189,6 +197,12 @@ static char rds_reply_token;                /* every reply is this token */
 static void *rds_r_string(const redisReadTask *t, char *s, size_t len)
 {
     store_rds_t *p = rds_self;
+    static const char dup[] = "ERR The ID specified in XADD is equal or smaller";
+    if (t->type == REDIS_REPLY_ERROR && p && len >= sizeof(dup) - 1 &&
+        memcmp(s, dup, sizeof(dup) - 1) == 0) {
+        TG_STAT_INC(p->st.stream_dups); /* a re-sent entry the stream already holds */
+        return &rds_reply_token;
+    }
     if (t->type == REDIS_REPLY_ERROR && p) {
         TG_STAT_INC(p->st.reply_errors);
         TG_STAT_INC(p->st.errors);
@@ -247,13 +261,14 @@ static void conn_drop(store_rds_t *p, int err, const char *what)
     p->sent = p->acked = p->written = 0;
     p->mark_n = 0;
     p->final_err = err;
-    rds_log(p, TG_LOG_WARN, err, "redis %s: %s: %s (%llu commands in flight lost)",
-            p->conn.where, what, why, (unsigned long long)inflight);
+    rds_log(p, TG_LOG_WARN, err, "redis %s: %s: %s (%llu commands in flight lost)", p->conn.where,
+            what, why, (unsigned long long)inflight);
     p->next_try = tg_clock_mono_ns(); /* first retry at once, then back off */
 }
 
 static void slot_mark(store_rds_t *p, uint32_t i, unsigned k);
 static void flush_dirty(store_rds_t *p);
+static bool pipe_push(store_rds_t *p, const char *cmd, size_t len, int64_t ts_mono, int lk);
 
 static void conn_try(store_rds_t *p)
 {
@@ -282,8 +297,25 @@ static void conn_try(store_rds_t *p)
     TG_STAT_SET(p->st.connected, 1);
     if (p->ever_connected)
         TG_STAT_INC(p->st.reconnects);
-    rds_log(p, TG_LOG_INFO, 0, "redis %s: connected%s", p->conn.where,
-            p->ever_connected ? " again" : "");
+    uint64_t lost = TG_STAT_GET(p->st.lost), dropped = TG_STAT_GET(p->st.dropped);
+    if (p->ever_connected)
+        rds_log(p, TG_LOG_INFO, 0,
+                "redis %s: connected again; since the last connection %llu commands lost in "
+                "flight, %llu messages dropped while disconnected; re-sending %llu stream "
+                "entries",
+                p->conn.where, (unsigned long long)(lost - p->lost_mark),
+                (unsigned long long)(dropped - p->dropped_mark), (unsigned long long)p->bl.records);
+    else
+        rds_log(p, TG_LOG_INFO, 0, "redis %s: connected", p->conn.where);
+    p->lost_mark = lost;
+    p->dropped_mark = dropped;
+    /* Stream entries first (lower numbers than anything sent from now on): those Redis holds
+     * are refused by their IDs (stream_dups), the others fill the streams again. */
+    uint64_t pos = p->bl.head;
+    size_t len;
+    while (p->ctx && (len = store_rds_backlog_next(&p->bl, &pos, p->xadd, sizeof(p->xadd))))
+        if (pipe_push(p, p->xadd, len, 0, 0))
+            TG_STAT_INC(p->st.stream_resent);
     p->ever_connected = true;
     /* Restore every fresh key (Redis may have restarted empty); unsent messages follow. */
     for (uint32_t i = 0; i < p->n_inst; i++) {
@@ -435,6 +467,25 @@ static void send_pub_again(store_rds_t *p, const char *ch, size_t chlen,
         TG_STAT_INC(p->st.messages);
 }
 
+/* XADD a message's document (already formatted) to its stream, entry ID <epoch_ms>-<seq>;
+ * kept in the backlog too (re-sent after a reconnect). Disconnected: the backlog only. */
+static void stream_add(store_rds_t *p, uint32_t maxlen, const char *key, size_t klen, uint64_t seq,
+                       const char *doc, size_t dlen)
+{
+    size_t len = store_rds_fmt_resp_xadd(p->xadd, sizeof(p->xadd), key, klen, maxlen, p->epoch_ms,
+                                         seq, doc, dlen);
+    if (!len) {
+        TG_STAT_INC(p->st.bad_records);
+        return;
+    }
+    uint64_t ev = p->bl.evicted;
+    store_rds_backlog_put(&p->bl, p->xadd, len);
+    if (!p->ctx)
+        TG_STAT_ADD(p->st.stream_evicted, p->bl.evicted - ev);
+    else if (pipe_push(p, p->xadd, len, 0, 0))
+        TG_STAT_INC(p->st.stream_adds);
+}
+
 /* ---- slots ----------------------------------------------------------------------------- */
 
 static void slot_mark(store_rds_t *p, uint32_t i, unsigned k)
@@ -465,6 +516,9 @@ static void slot_send(store_rds_t *p, uint32_t i, unsigned k)
         if (send_doc(p, &c, STORE_RDS_DOC_BOOK, n, &I->m_book, &I->book, 0, 0, &doc)) {
             if (s->pub)
                 send_pub_again(p, n->ch_book, n->ch_book_len, &doc, I->mono_book, I->lk_book);
+            if (s->pub && p->cfg.stream_books)
+                stream_add(p, p->cfg.stream_books, n->st_book, n->st_book_len, s->seq,
+                           p->cmd + doc.off, doc.len);
             c = (store_rds_cmd_t){n->key_bbo, n->key_bbo_len, false, p->cfg.bbo_ttl_ms};
             send_doc(p, &c, STORE_RDS_DOC_BBO, n, &I->m_book, &I->book, 0, 0, NULL);
         }
@@ -483,6 +537,11 @@ static void slot_send(store_rds_t *p, uint32_t i, unsigned k)
             kl = store_rds_fmt_candle_channel(n, cd->interval_ns, p->name);
             if (kl && s->pub)
                 send_pub_again(p, p->name, kl, &doc, I->mono_candle[c], I->lk_candle[c]);
+            kl = p->cfg.stream_candles ? store_rds_fmt_candle_stream(n, cd->interval_ns, p->sname)
+                                       : 0;
+            if (kl && s->pub)
+                stream_add(p, p->cfg.stream_candles, p->sname, kl, s->seq, p->cmd + doc.off,
+                           doc.len);
         }
     }
     if (p->ctx) /* still connected: the slot went out */
@@ -558,12 +617,16 @@ static void ingest(store_rds_t *p, const book_out_t *r)
         meta_of(p, &I->m_trade, r);
         I->m_trade.seq = seq;
         I->trade = r->u.trade;
-        if (p->ctx) {
+        if (!p->ctx)
+            TG_STAT_INC(p->st.dropped); /* the PUBLISH; a stream still gets the entry */
+        if (p->ctx || p->cfg.stream_trades) {
             store_rds_cmd_t c = {n->ch_trades, n->ch_trades_len, true, 0};
-            send_doc(p, &c, STORE_RDS_DOC_TRADE, n, &I->m_trade, &I->trade, r->ts_mono,
-                     book_out_lat_kind(r), NULL);
-        } else {
-            TG_STAT_INC(p->st.dropped);
+            store_rds_span_t doc;
+            if (send_doc(p, &c, STORE_RDS_DOC_TRADE, n, &I->m_trade, &I->trade, r->ts_mono,
+                         book_out_lat_kind(r), &doc) &&
+                p->cfg.stream_trades)
+                stream_add(p, p->cfg.stream_trades, n->st_trades, n->st_trades_len, seq,
+                           p->cmd + doc.off, doc.len);
         }
         slot_take(p, i, SLOT_TRADE, seq, false);
         break;
@@ -588,8 +651,12 @@ static void ingest(store_rds_t *p, const book_out_t *r)
         meta_of(p, &m, r);
         m.seq = seq;
         store_rds_cmd_t c = {n->ch_book, n->ch_book_len, true, 0};
-        send_doc(p, &c, STORE_RDS_DOC_GAP, n, &m, &r->u.gap, r->ts_mono, book_out_lat_kind(r),
-                 NULL);
+        store_rds_span_t doc;
+        if (send_doc(p, &c, STORE_RDS_DOC_GAP, n, &m, &r->u.gap, r->ts_mono, book_out_lat_kind(r),
+                     &doc) &&
+            p->cfg.stream_books)
+            stream_add(p, p->cfg.stream_books, n->st_book, n->st_book_len, seq, p->cmd + doc.off,
+                       doc.len);
         break;
     }
     case BOOK_OUT_CANDLE: {
@@ -655,18 +722,7 @@ static uint32_t drain(store_rds_t *p)
  * @return true if a record arrived. */
 static bool spin_ring(store_rds_t *p)
 {
-    if (p->cfg.spin_ns <= 0)
-        return false;
-    int64_t t0 = tg_clock_mono_ns();
-    do {
-        if (tg_ring_count(p->ring))
-            return true;
-#if defined(__x86_64__) || defined(__i386__)
-        for (int i = 0; i < 16; i++)
-            __builtin_ia32_pause();
-#endif
-    } while (tg_clock_mono_ns() - t0 < p->cfg.spin_ns);
-    return false;
+    return tg_ring_spin(p->ring, p->cfg.spin_ns); /* book/tg_ring.h */
 }
 
 static void rds_main(void *arg)
@@ -763,6 +819,10 @@ int store_rds_create(store_rds_t **out, const store_rds_cfg_t *cfg)
             goto fail;
     }
     p->epoch = (uint64_t)tg_clock_realtime_ns();
+    p->epoch_ms = p->epoch / 1000000u;
+    if ((cfg->stream_trades || cfg->stream_books || cfg->stream_candles) &&
+        (err = store_rds_backlog_init(&p->bl, cfg->stream_backlog)) < 0)
+        goto fail;
     p->rng = p->epoch | 1;
     p->backoff_ms = cfg->backoff_min_ms;
     tg_waiter_init(&p->waiter);
@@ -773,6 +833,7 @@ int store_rds_create(store_rds_t **out, const store_rds_cfg_t *cfg)
     *out = p;
     return 0;
 fail:
+    store_rds_backlog_deinit(&p->bl);
     free(p->inst);
     free(p->dlist);
     free(p->fl_mono);
@@ -803,6 +864,7 @@ void store_rds_destroy(store_rds_t **pp)
     store_rds_t *p = *pp;
     store_rds_stop(p);
     tg_ring_set_waiter(p->ring, NULL);
+    store_rds_backlog_deinit(&p->bl);
     free(p->inst);
     free(p->dlist);
     free(p->fl_mono);

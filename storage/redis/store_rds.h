@@ -52,6 +52,11 @@ typedef struct store_rds_cfg {
     int backoff_max_ms;           /* 2000 */
     int64_t spin_ns;              /* busy-poll the ring this long after the last record before
                                      sleeping on the waiter (10 us; docs/latency.md) */
+    uint32_t stream_trades;       /* XADD every trade message to {prefix}:stream:trades:...
+                                     with MAXLEN ~ this (0: no stream; docs/redis.md) */
+    uint32_t stream_books;        /* the same for book channel messages (0: off) */
+    uint32_t stream_candles;      /* the same for candle channel messages (0: off) */
+    size_t stream_backlog;        /* bytes of recent XADDs re-sent after a reconnect, 4 MiB */
     const tg_instr_reg_t *reg;    /* borrowed; must outlive the publisher; complete at create */
     tg_ring_t *ring;              /* borrowed: the builder's ring for this sink (consumer side) */
     store_rds_log_fn log;
@@ -63,20 +68,24 @@ void store_rds_cfg_defaults(store_rds_cfg_t *c);
 
 /** Counters (single writer: writer:redis). Read with TG_STAT_GET from any thread. */
 typedef struct store_rds_stats {
-    tg_stat_t records;      /* records taken from the ring */
-    tg_stat_t commands;     /* commands acknowledged by Redis */
-    tg_stat_t messages;     /* PUBLISH commands sent */
-    tg_stat_t snapshots;    /* SET commands sent */
-    tg_stat_t coalesced;    /* snapshot messages replaced by a newer one before sending */
-    tg_stat_t dropped;      /* messages not sent while disconnected (their numbers are gaps) */
-    tg_stat_t lost;         /* commands in flight when a connection failed */
-    tg_stat_t reconnects;   /* successful connections after the first */
-    tg_stat_t errors;       /* connect/auth/io errors and error replies */
-    tg_stat_t reply_errors; /* error replies from Redis (subset of errors) */
-    tg_stat_t bad_records;  /* unknown instrument or kind, document too large */
-    tg_stat_t connected;    /* gauge: 1 while connected */
-    tg_stat_t bytes;        /* bytes of commands written */
-    tg_hist_t rtt_lat;      /* pipeline round trip: a write -> the reply to its last command */
+    tg_stat_t records;        /* records taken from the ring */
+    tg_stat_t commands;       /* commands acknowledged by Redis */
+    tg_stat_t messages;       /* PUBLISH commands sent */
+    tg_stat_t snapshots;      /* SET commands sent */
+    tg_stat_t coalesced;      /* snapshot messages replaced by a newer one before sending */
+    tg_stat_t dropped;        /* messages not sent while disconnected (their numbers are gaps) */
+    tg_stat_t lost;           /* commands in flight when a connection failed */
+    tg_stat_t reconnects;     /* successful connections after the first */
+    tg_stat_t errors;         /* connect/auth/io errors and error replies */
+    tg_stat_t reply_errors;   /* error replies from Redis (subset of errors) */
+    tg_stat_t bad_records;    /* unknown instrument or kind, document too large */
+    tg_stat_t connected;      /* gauge: 1 while connected */
+    tg_stat_t bytes;          /* bytes of commands written */
+    tg_stat_t stream_adds;    /* XADD commands sent (first sends, not re-sends) */
+    tg_stat_t stream_resent;  /* XADD commands re-sent from the backlog after a reconnect */
+    tg_stat_t stream_dups;    /* re-sent XADDs Redis already held (ID refused; not errors) */
+    tg_stat_t stream_evicted; /* XADDs pushed out of the backlog before a reconnect needed them */
+    tg_hist_t rtt_lat;        /* pipeline round trip: a write -> the reply to its last command */
     tg_hist_t pub_lat; /* per message: ts_mono (receive) -> its PUBLISH acknowledged by Redis */
     /* stages per latency class (BOOK_LAT_*: trade, book, candle, timer; docs/latency.md):
        receive -> popped from the ring, -> its PUBLISH written to the socket, -> acknowledged;

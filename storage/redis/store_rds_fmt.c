@@ -179,6 +179,8 @@ int store_rds_fmt_names(store_rds_names_t *n, const char *prefix, const tg_instr
     n->key_trade_len = name4(n->key_trade, prefix, ':', "trade", in);
     n->ch_book_len = name4(n->ch_book, prefix, '.', "book", in);
     n->ch_trades_len = name4(n->ch_trades, prefix, '.', "trades", in);
+    n->st_book_len = name4(n->st_book, prefix, ':', "stream:book", in);
+    n->st_trades_len = name4(n->st_trades, prefix, ':', "stream:trades", in);
     fmt_w_t w = {n->ident, n->ident + sizeof(n->ident) - 1, false};
     W_LIT(&w, "\"venue\":\"");
     w_json_escaped(&w, in->venue);
@@ -186,7 +188,7 @@ int store_rds_fmt_names(store_rds_names_t *n, const char *prefix, const tg_instr
     w_json_escaped(&w, in->symbol);
     W_LIT(&w, "\"");
     if (w.bad || !n->key_book_len || !n->key_bbo_len || !n->key_trade_len || !n->ch_book_len ||
-        !n->ch_trades_len)
+        !n->ch_trades_len || !n->st_book_len || !n->st_trades_len)
         return -ENAMETOOLONG;
     *w.p = '\0';
     n->ident_len = (uint16_t)(w.p - n->ident);
@@ -197,6 +199,9 @@ int store_rds_fmt_names(store_rds_names_t *n, const char *prefix, const tg_instr
     memcpy(n->candle_ch_head, prefix, pl);
     memcpy(n->candle_ch_head + pl, ".candles.", 10);
     n->candle_ch_head_len = (uint16_t)(pl + 9);
+    memcpy(n->candle_st_head, prefix, pl);
+    memcpy(n->candle_st_head + pl, ":stream:candles:", 17);
+    n->candle_st_head_len = (uint16_t)(pl + 16);
     return 0;
 }
 
@@ -255,6 +260,11 @@ size_t store_rds_fmt_candle_key(const store_rds_names_t *n, int64_t interval_ns,
 size_t store_rds_fmt_candle_channel(const store_rds_names_t *n, int64_t interval_ns, char *buf)
 {
     return candle_name(n, interval_ns, buf, n->candle_ch_head, n->candle_ch_head_len, '.');
+}
+
+size_t store_rds_fmt_candle_stream(const store_rds_names_t *n, int64_t interval_ns, char *buf)
+{
+    return candle_name(n, interval_ns, buf, n->candle_st_head, n->candle_st_head_len, ':');
 }
 
 const char *store_rds_fmt_state(unsigned state)
@@ -544,6 +554,34 @@ size_t store_rds_fmt_resp_publish(char *buf, size_t cap, const char *ch, size_t 
     W_LIT(&w, "*3\r\n$7\r\nPUBLISH\r\n");
     w_bulk(&w, ch, chlen);
     w_bulk(&w, msg, mlen);
+    return w_done(&w, buf);
+}
+
+size_t store_rds_fmt_resp_xadd(char *buf, size_t cap, const char *key, size_t klen, uint32_t maxlen,
+                               uint64_t id_ms, uint64_t seq, const char *doc, size_t dlen)
+{
+    fmt_w_t w = {buf, buf + cap, false};
+    char id[48], sq[24], ml[24];
+    size_t sl = u64_text(seq, sq);
+    size_t il = u64_text(id_ms, id);
+    id[il++] = '-';
+    memcpy(id + il, sq, sl);
+    il += sl;
+    if (maxlen) {
+        size_t mll = u64_text(maxlen, ml);
+        W_LIT(&w, "*10\r\n$4\r\nXADD\r\n");
+        w_bulk(&w, key, klen);
+        W_LIT(&w, "$6\r\nMAXLEN\r\n$1\r\n~\r\n");
+        w_bulk(&w, ml, mll);
+    } else {
+        W_LIT(&w, "*7\r\n$4\r\nXADD\r\n");
+        w_bulk(&w, key, klen);
+    }
+    w_bulk(&w, id, il);
+    W_LIT(&w, "$3\r\nseq\r\n");
+    w_bulk(&w, sq, sl);
+    W_LIT(&w, "$3\r\ndoc\r\n");
+    w_bulk(&w, doc, dlen);
     return w_done(&w, buf);
 }
 

@@ -29,6 +29,7 @@ typedef struct store_rds_names {
     uint16_t key_book_len, key_bbo_len, key_trade_len;
     uint16_t ch_book_len, ch_trades_len, ident_len;
     uint16_t candle_key_head_len, candle_ch_head_len;
+    uint16_t st_book_len, st_trades_len, candle_st_head_len;
     char key_book[STORE_RDS_NAME_MAX];  /* {prefix}:book:{venue}:{symbol} */
     char key_bbo[STORE_RDS_NAME_MAX];   /* {prefix}:bbo:{venue}:{symbol} */
     char key_trade[STORE_RDS_NAME_MAX]; /* {prefix}:trade:{venue}:{symbol} */
@@ -37,6 +38,9 @@ typedef struct store_rds_names {
     char ident[STORE_RDS_NAME_MAX];     /* "venue":"...","symbol":"..." (JSON-escaped) */
     char candle_key_head[24];           /* {prefix}:candle: */
     char candle_ch_head[24];            /* {prefix}.candles. */
+    char st_book[STORE_RDS_NAME_MAX];   /* stream {prefix}:stream:book:{venue}:{symbol} */
+    char st_trades[STORE_RDS_NAME_MAX]; /* stream {prefix}:stream:trades:{venue}:{symbol} */
+    char candle_st_head[32];            /* {prefix}:stream:candles: */
     const tg_instr_t *in;
 } store_rds_names_t;
 
@@ -46,7 +50,7 @@ typedef struct store_rds_meta {
     uint64_t epoch; /* publisher start (realtime ns): a new epoch restarts seq at 1 */
     int64_t ts_exch;
     int64_t ts_recv;
-    bool scaled;             /* px_scale/sz_scale are the record's (else the instrument's) */
+    bool scaled;               /* px_scale/sz_scale are the record's (else the instrument's) */
     int8_t px_scale, sz_scale; /* book_out_t scales of the record being formatted */
 } store_rds_meta_t;
 
@@ -67,6 +71,8 @@ size_t store_rds_fmt_interval(int64_t interval_ns, char *buf);
  *  @return length, 0 if it does not fit.  Thread: any. */
 size_t store_rds_fmt_candle_key(const store_rds_names_t *n, int64_t interval_ns, char *buf);
 size_t store_rds_fmt_candle_channel(const store_rds_names_t *n, int64_t interval_ns, char *buf);
+/** Candle stream {prefix}:stream:candles:{interval}:{venue}:{symbol} (as above). */
+size_t store_rds_fmt_candle_stream(const store_rds_names_t *n, int64_t interval_ns, char *buf);
 
 /* JSON documents. Each returns the length written (no NUL), or 0 if cap is too small. */
 
@@ -103,6 +109,12 @@ size_t store_rds_fmt_resp_set(char *buf, size_t cap, const char *key, size_t kle
 /** PUBLISH channel msg. */
 size_t store_rds_fmt_resp_publish(char *buf, size_t cap, const char *ch, size_t chlen,
                                   const char *msg, size_t mlen);
+
+/** XADD key MAXLEN ~ maxlen <id_ms>-<seq> seq <seq> doc <doc> (maxlen 0: no MAXLEN). The
+ *  entry ID puts the channel number in its second part so XRANGE reads a sequence range
+ *  (docs/redis.md, "Streams"). */
+size_t store_rds_fmt_resp_xadd(char *buf, size_t cap, const char *key, size_t klen, uint32_t maxlen,
+                               uint64_t id_ms, uint64_t seq, const char *doc, size_t dlen);
 
 /* One call per command: a whole RESP SET or PUBLISH whose value is one JSON document. */
 

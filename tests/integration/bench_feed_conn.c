@@ -22,16 +22,18 @@
 #include <unistd.h>
 
 #include "tests/fixtures/replay_proc.h"
+#include "tests/fixtures/it_cert.h"
 #include "book/tg_clock.h"
 #include "book/tg_ring.h"
 #include "feeds/net/feed_conn.h"
 #include "feeds/rec/feed_tgrec.h"
 #include "tools/replay/tool_replay_client.h"
+#include "tools/bench/bench_stat.h"
 
 #define REC "binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst"
 
 static const char *g_bin, *g_recs;
-static char g_dir[64], g_cert[128], g_key[128];
+static it_cert_t g_tls;
 
 static pid_t server_start(bool tls, int loops, int *port)
 {
@@ -43,9 +45,9 @@ static pid_t server_start(bool tls, int loops, int *port)
     if (tls) {
         argv[n++] = "--tls";
         argv[n++] = "--cert";
-        argv[n++] = g_cert;
+        argv[n++] = g_tls.cert;
         argv[n++] = "--key";
-        argv[n++] = g_key;
+        argv[n++] = g_tls.key;
     }
     argv[n++] = path;
     argv[n] = NULL;
@@ -140,7 +142,7 @@ static void run_feed_conn(bool tls, int loops, uint64_t expect, double *fps, dou
     c.url = url;
     c.venue_impl = &b_venue;
     c.ring = ring;
-    c.ca_file = tls ? g_cert : NULL;
+    c.ca_file = tls ? g_tls.cert : NULL;
     g_frames = g_bytes = 0;
     g_expect = expect;
     atomic_store(&g_frames_pub, 0);
@@ -197,18 +199,6 @@ static void run_reference(bool tls, int loops, double *fps, double *mbps, double
     server_stop(pid);
 }
 
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_d);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 int main(int argc, char **argv)
 {
     g_bin = getenv("TG_REPLAY_BIN");
@@ -223,15 +213,7 @@ int main(int argc, char **argv)
     if (runs < 1 || runs > 50 || loops < 1)
         return 2;
     signal(SIGPIPE, SIG_IGN);
-    snprintf(g_dir, sizeof(g_dir), "/tmp/tg-bench-cert-XXXXXX");
-    if (!mkdtemp(g_dir))
-        return 1;
-    snprintf(g_cert, sizeof(g_cert), "%s/cert.pem", g_dir);
-    snprintf(g_key, sizeof(g_key), "%s/key.pem", g_dir);
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "sh '%s/tools/replay/gen-test-cert.sh' '%s' >/dev/null", root,
-             g_dir);
-    if (system(cmd))
+    if (it_cert_make(&g_tls, root, "bench") != 0)
         return 1;
     char path[1024];
     snprintf(path, sizeof(path), "%s/%s", g_recs, REC);
@@ -264,10 +246,9 @@ int main(int argc, char **argv)
         }
         printf("%s: feed_conn median %.0f frames/s, %.1f MB/s, %.2f us CPU/frame; reference lws "
                "client median %.0f frames/s, %.1f MB/s, %.2f us CPU/frame\n",
-               tls ? "wss" : "ws ", median(a, runs), median(b, runs), median(cu, runs),
-               median(ra, runs), median(rb, runs), median(rc, runs));
+               tls ? "wss" : "ws ", tb_median(a, runs), tb_median(b, runs), tb_median(cu, runs),
+               tb_median(ra, runs), tb_median(rb, runs), tb_median(rc, runs));
     }
     feed_tgrec_close(&rec);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) ? 1 : 0;
+    return it_cert_remove(&g_tls) ? 1 : 0;
 }

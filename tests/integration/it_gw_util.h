@@ -288,6 +288,55 @@ static inline long long itg_field(const char *line, const char *key)
     return p ? atoll(p + strlen(k)) : -1;
 }
 
+/* --- gateway config and log ---------------------------------------------------------------- */
+
+/* Start `tickgate-replay serve ...` (argv, NULL-terminated, with --port 0), stderr to err_path;
+ * @return the port it printed ("listening port=N"), 0 on failure; *pid the child's. */
+static inline int itg_replay_start(char *const argv[], const char *err_path, pid_t *pid)
+{
+    int p[2], port = 0;
+    if (pipe(p) != 0)
+        return 0;
+    *pid = itg_spawn(argv, p[1], NULL, err_path);
+    close(p[1]);
+    FILE *f = fdopen(p[0], "r");
+    char line[256];
+    while (f && !port && fgets(line, sizeof(line), f))
+        sscanf(line, "listening port=%d", &port);
+    if (f)
+        fclose(f);
+    return port;
+}
+
+/* One [feed] section per recording, served by a tickgate-replay on port (wss, cert). */
+static inline void itg_write_feeds(FILE *f, const itg_rec_t *recs, int n, int port,
+                                   const char *cert)
+{
+    for (int i = 0; i < n; i++) {
+        const itg_rec_t *c = &recs[i];
+        fprintf(f,
+                "[feed %s]\nvenue = %s\nurl = wss://127.0.0.1:%d/rec/%s\n"
+                "rest_url = https://127.0.0.1:%d/rec/%s\nca_file = %s\nsymbols = %s\n"
+                /* the replay holds each connection open, silent, after its last frame: with
+                   19 recordings the run outlasts the default 30 s stale timer, and a stale
+                   reconnect would replay a file twice */
+                "stale_ms = 600000\n",
+                c->name, c->venue, port, c->name, port, c->name, cert, c->symbols);
+        if (c->depth)
+            fprintf(f, "depth = %d\n", c->depth);
+    }
+}
+
+/* The dashboard port tickgate logged at start-up, 0 if not yet. */
+static inline int itg_log_port(const char *log)
+{
+    char *t = itg_slurp(log);
+    const char *p = t ? strstr(t, "dashboard on http://127.0.0.1:") : NULL;
+    int port = p ? atoi(p + strlen("dashboard on http://127.0.0.1:")) : 0;
+    free(t);
+    return port;
+}
+
 /* --- Redis subscriber ---------------------------------------------------------------------- */
 
 #define ITG_SUB_CHANS 8192

@@ -8,6 +8,8 @@
 #ifndef IT_PG_UTIL_H
 #define IT_PG_UTIL_H
 
+#include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +136,49 @@ static inline int it_pg_start(void)
              getenv("TG_TEST_PG_BIN"), getenv("TG_TEST_PG_DATA"), sock, getenv("TG_TEST_PG_PORT"),
              sock);
     return it_as_postgres(cmd);
+}
+
+/* Send sig to every process of the fixture's server: the postmaster (first line of
+ * postmaster.pid) and its children. SIGSTOP makes a HUNG server (the kernel still accepts
+ * connections and acknowledges bytes, nobody answers); SIGCONT resumes it.
+ * @return processes signalled, or -1 (no postmaster.pid). */
+static inline int it_pg_signal_all(int sig)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/postmaster.pid", getenv("TG_TEST_PG_DATA"));
+    FILE *f = fopen(path, "r");
+    long pm = 0;
+    if (!f || fscanf(f, "%ld", &pm) != 1 || pm <= 0) {
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    fclose(f);
+    int n = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        long pid = atol(e->d_name), ppid = 0;
+        if (pid <= 0 || pid == pm)
+            continue;
+        char sp[64], buf[512];
+        snprintf(sp, sizeof sp, "/proc/%ld/stat", pid);
+        FILE *s = fopen(sp, "r");
+        if (!s)
+            continue;
+        size_t k = fread(buf, 1, sizeof buf - 1, s);
+        fclose(s);
+        buf[k] = 0;
+        const char *rp = strrchr(buf, ')'); /* "pid (comm) state ppid ..." */
+        if (rp && sscanf(rp + 1, " %*c %ld", &ppid) == 1 && ppid == pm &&
+            kill((pid_t)pid, sig) == 0)
+            n++;
+    }
+    if (d)
+        closedir(d);
+    if (kill((pid_t)pm, sig) == 0)
+        n++;
+    return n;
 }
 
 static inline void it_sleep_ms(int ms)

@@ -17,6 +17,11 @@
  * with equal books and exact trade accounting.
  * The C client's allocations are counted over the steady state (tests/fixtures/
  * test_malloc_count.h): zero per message.
+ * With Redis Streams on the publisher ([redis] stream_trades), the same kill and a redis-server
+ * killed (SIGKILL) and restarted empty mid-replay: the clients fill every trade hole from the
+ * stream (holes reported with their size and `filled`), so every trade arrives exactly once in
+ * order, none reported lost; without streams the restart is reported as holes (trades lost)
+ * and the books still end equal (the next snapshot).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,9 +44,10 @@
 #include "book/tg_dec.h"
 #include "feeds/rec/feed_offline.h"
 #include "storage/redis/store_rds.h"
+#include "tests/fixtures/it_redis_restart.h"
 #include "tests/fixtures/test_malloc_count.h"
 
-static const char *g_url, *g_rec, *g_python, *g_pkg, *g_schema;
+static const char *g_url, *g_rec, *g_python, *g_pkg, *g_schema, *g_pidfile;
 static int g_port;
 
 #define CT_TRADES_MAX (1u << 20)
@@ -62,13 +68,14 @@ typedef struct ct_run {
     uint64_t *bt_count; /* per instrument */
     book_builder_t *bld;
     uint64_t events, kill_at;
-    bool killed;
+    bool killed, restart, restarted; /* restart: SIGKILL redis-server at kill_at, back later */
+    uint64_t restart_at;
     /* C client side (client thread until joined) */
     tg_client_t *cl;
     ct_trade_t *ct;
     uint32_t n_ct;
     uint64_t *missing; /* per instrument: trade messages reported missing */
-    uint64_t holes, disconnects, connected, bad, unmatched;
+    uint64_t holes, disconnects, connected, bad, unmatched, filled, from_stream;
     uint64_t steady_msgs, steady_allocs;
     atomic_int stop;
 } ct_run_t;
@@ -95,6 +102,7 @@ static void *client_main(void *arg)
 {
     ct_run_t *r = arg;
     tg_client_event_t ev;
+    struct timespec up = {0, 0}; /* last CONNECTED: the late key re-reads follow within 3 s */
     while (!atomic_load(&r->stop)) {
         tg_client_counters_t c0, c1;
         tg_client_counters(r->cl, &c0);
@@ -106,14 +114,18 @@ static void *client_main(void *arg)
             break;
         if (rc == 0)
             continue;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        bool rejoined = c1.reconnects > 0 && now.tv_sec - up.tv_sec < 5;
         if (c1.channels == c0.channels && c1.keys == c0.keys && c1.disconnects == c0.disconnects &&
-            c1.reconnects == c0.reconnects) {
+            c1.reconnects == c0.reconnects && !rejoined) {
             r->steady_allocs += a1 - a0;
             r->steady_msgs += c1.messages - c0.messages;
         }
         switch (ev.kind) {
         case TG_CLIENT_EV_CONNECTED:
             r->connected++;
+            clock_gettime(CLOCK_MONOTONIC, &up);
             break;
         case TG_CLIENT_EV_DISCONNECTED:
             r->disconnects++;
@@ -122,8 +134,11 @@ static void *client_main(void *arg)
             r->holes++;
             if (ev.chan_kind == TG_CLIENT_CH_TRADES) {
                 int64_t id = instr_of(r->reg, ev.venue, ev.symbol);
-                if (id >= 0)
-                    r->missing[id] += ev.u.hole.missing;
+                if (id >= 0) /* the filled ones follow as trades (from_key = 2) */
+                    r->missing[id] += ev.u.hole.missing - ev.u.hole.filled;
+                r->filled += ev.u.hole.filled;
+                assert_true(ev.u.hole.filled <= ev.u.hole.missing);
+                assert_true(ev.u.hole.recovered == (ev.u.hole.filled == ev.u.hole.missing));
             }
             break;
         case TG_CLIENT_EV_BAD:
@@ -140,6 +155,7 @@ static void *client_main(void *arg)
                 break;
             }
             const tg_instr_t *in = tg_instr_reg_get(r->reg, (uint32_t)id);
+            r->from_stream += ev.from_key == 2;
             r->ct[r->n_ct++] =
                 (ct_trade_t){(uint32_t)id, ev.seq, dec_at(ev.u.trade.price, in->px_scale),
                              dec_at(ev.u.trade.size, in->sz_scale), ev.u.trade.trade_id};
@@ -177,10 +193,20 @@ static int to_builder(void *ctx, const tg_event_t *ev, uint32_t n)
     }
     r->events++;
     if (r->kill_at && r->events == r->kill_at) {
-        kill_subscribers();
+        if (r->restart) {
+            assert_true(it_redis_kill(g_pidfile));
+            printf("# redis-server killed at event %llu\n", (unsigned long long)r->events);
+        } else {
+            kill_subscribers();
+        }
         r->killed = true;
     }
-    if (r->killed && r->events < r->kill_at + 300) /* publish on while they reconnect */
+    if (r->restart && r->killed && !r->restarted && r->events == r->restart_at) {
+        assert_true(it_redis_start(g_pidfile, g_port)); /* empty: keys and streams gone */
+        r->restarted = true;
+    }
+    uint64_t back = r->restart ? r->restart_at : r->kill_at;
+    if (r->killed && r->events < back + 300) /* publish on while they reconnect */
         nanosleep(&(struct timespec){0, 300000}, NULL);
     return 0;
 }
@@ -211,7 +237,7 @@ static FILE *py_start(const char *prefix, char *outpath)
  *   T venue symbol seq price size trade_id
  *   H venue symbol kind missing recovered
  *   S key value  (summary: schema_ok, schema_bad, disconnects, holes) */
-static void py_check(ct_run_t *r, const char *path, bool expect_loss, unsigned top_n)
+static void py_check(ct_run_t *r, const char *path, bool expect_loss, bool streams, unsigned top_n)
 {
     FILE *f = fopen(path, "r");
     assert_non_null(f);
@@ -220,7 +246,7 @@ static void py_check(ct_run_t *r, const char *path, bool expect_loss, unsigned t
     uint64_t *last = calloc(tg_instr_reg_count(r->reg), sizeof(uint64_t));
     uint64_t *cnt = calloc(tg_instr_reg_count(r->reg), sizeof(uint64_t));
     unsigned books = 0, schema_ok = 0, schema_bad = 1, disconnects = 0;
-    uint64_t trades = 0;
+    uint64_t trades = 0, py_filled = 0;
     while (fgets(line, sizeof(line), f)) {
         char venue[64], symbol[64], a[8192], b[8192], st[16];
         unsigned long long u1, u2, u3;
@@ -285,11 +311,13 @@ static void py_check(ct_run_t *r, const char *path, bool expect_loss, unsigned t
             last[id] = u1;
             cnt[id]++;
             trades++;
-        } else if (line[0] == 'H' &&
-                   sscanf(line, "H %63s %63s %15s %llu %llu", venue, symbol, st, &u1, &u3) == 5) {
+        } else if (line[0] == 'H' && sscanf(line, "H %63s %63s %15s %llu %llu %llu", venue, symbol,
+                                            st, &u1, &u3, &u2) == 6) {
             int64_t id = instr_of(r->reg, venue, symbol);
+            assert_true(u2 <= u1); /* filled from the stream <= missing */
             if (id >= 0 && strcmp(st, "trades") == 0)
-                miss[id] += u1;
+                miss[id] += u1 - u2;
+            py_filled += u2;
         } else if (line[0] == 'S' && sscanf(line, "S %63s %llu", venue, &u1) == 2) {
             if (strcmp(venue, "schema_ok") == 0)
                 schema_ok = (unsigned)u1;
@@ -300,23 +328,52 @@ static void py_check(ct_run_t *r, const char *path, bool expect_loss, unsigned t
         }
     }
     fclose(f);
-    for (uint32_t i = 0; i < tg_instr_reg_count(r->reg); i++)
+    for (uint32_t i = 0; i < tg_instr_reg_count(r->reg); i++) {
         assert_true(cnt[i] + miss[i] == r->bt_count[i]); /* exactly once, or reported lost */
-    printf("# python: %u books equal, %llu trades in order, %u documents valid against the "
-           "schema, %u invalid, %u disconnect(s)\n",
-           books, (unsigned long long)trades, schema_ok, schema_bad, disconnects);
+        if (streams)
+            assert_true(miss[i] == 0);
+    }
+    printf("# python: %u books equal, %llu trades in order (%llu filled from the stream), %u "
+           "documents valid against the schema, %u invalid, %u disconnect(s)\n",
+           books, (unsigned long long)trades, (unsigned long long)py_filled, schema_ok, schema_bad,
+           disconnects);
     assert_true(books > 0);
     assert_true(schema_ok > 0);
     assert_int_equal(schema_bad, 0);
     if (expect_loss)
         assert_true(disconnects >= 1);
+    if (expect_loss && streams)
+        assert_true(py_filled > 0);
     free(miss);
     free(last);
     free(cnt);
 }
 
-static void run_case(bool kill)
+typedef enum { CT_PLAIN, CT_KILL, CT_RESTART } ct_fault_t;
+
+static int count_cb(void *ctx, const tg_event_t *ev, uint32_t n)
 {
+    (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+/* Callbacks a replay of the recording makes (to place an outage in its middle). */
+static uint64_t count_events(void)
+{
+    tg_instr_reg_t *reg = NULL;
+    feed_offline_t *off = NULL;
+    uint64_t n = 0;
+    assert_int_equal(tg_instr_reg_create(&reg), 0);
+    assert_int_equal(feed_offline_open(&off, g_rec, NULL, reg, 0), 0);
+    assert_int_equal(feed_offline_run(off, count_cb, &n), 0);
+    feed_offline_close(&off);
+    tg_instr_reg_destroy(&reg);
+    return n;
+}
+
+static void run_case(ct_fault_t fault, bool streams)
+{
+    bool kill = fault != CT_PLAIN;
     ct_run_t *r = calloc(1, sizeof(*r));
     feed_offline_t *off = NULL;
     static int run_no;
@@ -352,6 +409,8 @@ static void run_case(bool kill)
     rc.prefix = prefix;
     rc.reg = r->reg;
     rc.ring = ring;
+    if (streams)
+        rc.stream_trades = 100000;
     store_rds_t *pub = NULL;
     assert_int_equal(store_rds_create(&pub, &rc), 0);
 
@@ -378,7 +437,21 @@ static void run_case(bool kill)
     assert_true(TG_STAT_GET(store_rds_stats(pub)->connected));
     if (kill)
         r->kill_at = 60; /* callbacks: every recording has more */
+    r->restart = fault == CT_RESTART;
+    if (r->restart) { /* down from 1/3 to 1/2 of the replay: trades flow before and after */
+        uint64_t total = count_events();
+        r->kill_at = total / 3 > 0 ? total / 3 : 1;
+        r->restart_at = total / 2 > r->kill_at ? total / 2 : r->kill_at + 1;
+        printf("# %llu events: redis-server down from event %llu to %llu\n",
+               (unsigned long long)total, (unsigned long long)r->kill_at,
+               (unsigned long long)r->restart_at);
+    }
     assert_int_equal(feed_offline_run(off, to_builder, r), 0);
+    if (r->restart && !r->restarted) { /* a short recording: back after the replay */
+        nanosleep(&(struct timespec){0, 300000000}, NULL);
+        assert_true(it_redis_start(g_pidfile, g_port));
+        r->restarted = true;
+    }
     book_builder_flush(r->bld);
     book_out_t rec;
     while (tg_ring_spsc_pop(r->check, &rec))
@@ -389,9 +462,20 @@ static void run_case(bool kill)
     if (kill)
         assert_true(r->killed);
 
-    /* the END marker: a valid trade document on a channel no recording has */
+    /* the END marker: a valid trade document on a channel no recording has, once every
+     * follower is subscribed again (3 patterns each) */
     redisContext *c = redisConnect("127.0.0.1", g_port);
     assert_true(c && !c->err);
+    for (int i = 0; i < 500; i++) {
+        redisReply *np = redisCommand(c, "PUBSUB NUMPAT");
+        long long n = np && np->type == REDIS_REPLY_INTEGER ? np->integer : 0;
+        freeReplyObject(np);
+        if (n >= (py ? 6 : 3))
+            break;
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
+    if (kill) /* the clients' late key re-reads (1 s and 3 s after a re-join) come first */
+        nanosleep(&(struct timespec){3, 500000000}, NULL);
     char endch[64];
     snprintf(endch, sizeof(endch), "%s.trades.zz.END", prefix);
     redisReply *rp = redisCommand(
@@ -401,7 +485,6 @@ static void run_case(bool kill)
         "\"ts_exch\":0,\"ts_recv\":0}");
     freeReplyObject(rp);
     pthread_join(th, NULL);
-    redisFree(c);
     assert_true(atomic_load(&r->stop));
 
     const book_builder_stats_t *bs = book_builder_stats(r->bld);
@@ -409,14 +492,18 @@ static void run_case(bool kill)
     assert_true(r->n_bt == TG_STAT_GET(bs->trades_out));
     tg_client_counters_t ctr;
     tg_client_counters(r->cl, &ctr);
-    printf("# %s%s: %u instruments, C client: %u channels, %llu messages, %llu keys, "
+    printf("# %s%s%s: %u instruments, C client: %u channels, %llu messages, %llu keys, "
            "%llu holes (%llu messages), %llu unrecovered, %llu disconnects, %llu reconnects, "
            "%llu bad\n",
-           g_rec, kill ? " (connection killed)" : "", n_instr, ctr.channels,
-           (unsigned long long)ctr.messages, (unsigned long long)ctr.keys,
-           (unsigned long long)ctr.holes, (unsigned long long)ctr.missing,
-           (unsigned long long)ctr.unrecovered, (unsigned long long)ctr.disconnects,
-           (unsigned long long)ctr.reconnects, (unsigned long long)ctr.bad);
+           g_rec,
+           fault == CT_KILL      ? " (connection killed)"
+           : fault == CT_RESTART ? " (redis-server restarted)"
+                                 : "",
+           streams ? " streams" : "", n_instr, ctr.channels, (unsigned long long)ctr.messages,
+           (unsigned long long)ctr.keys, (unsigned long long)ctr.holes,
+           (unsigned long long)ctr.missing, (unsigned long long)ctr.unrecovered,
+           (unsigned long long)ctr.disconnects, (unsigned long long)ctr.reconnects,
+           (unsigned long long)ctr.bad);
     assert_true(r->bad == 0 && r->unmatched == 0);
     if (kill) {
         assert_true(r->disconnects >= 1);
@@ -443,18 +530,36 @@ static void run_case(bool kill)
     }
     uint64_t lost = 0;
     for (uint32_t i = 0; i < n_instr; i++) {
-        if (cnt[i] + r->missing[i] != r->bt_count[i])
-            printf("# %s: %llu delivered + %llu missing != %llu trades\n",
-                   tg_instr_reg_get(r->reg, i)->symbol, (unsigned long long)cnt[i],
-                   (unsigned long long)r->missing[i], (unsigned long long)r->bt_count[i]);
+        if (cnt[i] + r->missing[i] != r->bt_count[i]) {
+            const tg_instr_t *in = tg_instr_reg_get(r->reg, i);
+            printf("# %s: %llu delivered + %llu missing != %llu trades\n", in->symbol,
+                   (unsigned long long)cnt[i], (unsigned long long)r->missing[i],
+                   (unsigned long long)r->bt_count[i]);
+            redisReply *k = redisCommand(c, "GET %s:trade:%s:%s", prefix, in->venue, in->symbol);
+            printf("# its trade key: %s\n", k && k->str ? k->str : "(none)");
+            freeReplyObject(k);
+        }
         assert_true(cnt[i] + r->missing[i] == r->bt_count[i]);
         lost += r->missing[i];
         free(idx[i]);
     }
-    if (!kill)
-        assert_true(lost == 0);
-    printf("# C client: %u trades equal to the builder's, in order, %llu reported lost\n", r->n_ct,
-           (unsigned long long)lost);
+    if (!kill || streams)
+        assert_true(lost == 0); /* with streams every hole is filled: exactly once, in order */
+    if (kill && streams)
+        assert_true(r->filled > 0 && r->from_stream == r->filled);
+    if (fault == CT_RESTART) {
+        const store_rds_stats_t *ps = store_rds_stats(pub);
+        printf("# publisher: %llu lost in flight, %llu dropped, %llu stream entries re-sent, "
+               "%llu already held\n",
+               (unsigned long long)TG_STAT_GET(ps->lost),
+               (unsigned long long)TG_STAT_GET(ps->dropped),
+               (unsigned long long)TG_STAT_GET(ps->stream_resent),
+               (unsigned long long)TG_STAT_GET(ps->stream_dups));
+        assert_true(r->restarted && TG_STAT_GET(ps->reconnects) >= 1);
+    }
+    printf("# C client: %u trades equal to the builder's, in order, %llu reported lost, %llu "
+           "filled from the stream\n",
+           r->n_ct, (unsigned long long)lost, (unsigned long long)r->filled);
 
     /* books: the held book of every instrument equals the builder's final top-N */
     unsigned checked = 0;
@@ -487,19 +592,20 @@ static void run_case(bool kill)
     if (test_malloc_counting()) {
         printf("# C client steady state: %llu messages, %llu allocations\n",
                (unsigned long long)r->steady_msgs, (unsigned long long)r->steady_allocs);
-        assert_true(r->steady_msgs > 0);
+        assert_true(r->steady_msgs > 0 || fault == CT_RESTART); /* a short one: all rejoin */
         assert_true(r->steady_allocs == 0);
     }
 
     if (py) {
         int st = pclose(py);
         assert_int_equal(WEXITSTATUS(st), 0);
-        py_check(r, pyout, kill, bc.top_n);
+        py_check(r, pyout, kill, streams, bc.top_n);
     }
     unlink(pyout);
     free(last);
     free(cnt);
     free(idx);
+    redisFree(c);
     tg_client_destroy(&r->cl);
     store_rds_destroy(&pub);
     book_builder_destroy(&r->bld);
@@ -516,12 +622,31 @@ static void run_case(bool kill)
 
 static void test_clients_follow_a_recording_to_equal_books_and_every_trade(void **state)
 {
-    run_case(false);
+    run_case(CT_PLAIN, false);
 }
 
 static void test_a_killed_connection_is_reported_and_recovered_to_equal_books(void **state)
 {
-    run_case(true);
+    run_case(CT_KILL, false);
+}
+
+static void test_a_killed_connection_loses_no_trade_with_streams(void **state)
+{
+    run_case(CT_KILL, true);
+}
+
+static void test_a_redis_restart_loses_no_trade_with_streams(void **state)
+{
+    if (!g_pidfile)
+        skip();
+    run_case(CT_RESTART, true);
+}
+
+static void test_a_redis_restart_without_streams_is_reported_and_books_end_equal(void **state)
+{
+    if (!g_pidfile)
+        skip();
+    run_case(CT_RESTART, false);
 }
 
 int main(int argc, char **argv)
@@ -534,6 +659,9 @@ int main(int argc, char **argv)
         return 77;
     }
     g_port = atoi(port);
+    g_pidfile = getenv("TG_TEST_REDIS_PIDFILE"); /* the restart cases need it */
+    if (getenv("TG_TEST_FILTER"))                /* e.g. "*restart*" */
+        cmocka_set_test_filter(getenv("TG_TEST_FILTER"));
     g_python = getenv("TG_PYTHON");         /* a python3 with redis (and jsonschema) */
     g_pkg = getenv("TG_CLIENT_PYTHONPATH"); /* client/python */
     g_schema = getenv("TG_CLIENT_SCHEMA");  /* client/schema/tickgate-docs.json */
@@ -553,6 +681,9 @@ int main(int argc, char **argv)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_clients_follow_a_recording_to_equal_books_and_every_trade),
             cmocka_unit_test(test_a_killed_connection_is_reported_and_recovered_to_equal_books),
+            cmocka_unit_test(test_a_killed_connection_loses_no_trade_with_streams),
+            cmocka_unit_test(test_a_redis_restart_loses_no_trade_with_streams),
+            cmocka_unit_test(test_a_redis_restart_without_streams_is_reported_and_books_end_equal),
         };
         rc |= cmocka_run_group_tests_name(files[i], tests, NULL, NULL);
     }

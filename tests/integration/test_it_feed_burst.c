@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "tests/fixtures/replay_proc.h"
+#include "tests/fixtures/it_cert.h"
 #include "book/tg_clock.h"
 #include "book/tg_instr.h"
 #include "book/tg_ring.h"
@@ -35,7 +36,7 @@
 #define STALL_MS 3000
 
 static const char *g_bin, *g_recs, *g_root;
-static char g_certdir[256], g_cert[300], g_key[300];
+static it_cert_t g_tls;
 
 /* Frames of the recording (not the generated REST lines) and its subscribes. */
 typedef struct expect {
@@ -68,8 +69,8 @@ static pid_t server_start(const char *const *extra, int *port)
     snprintf(path, sizeof(path), "%s/%s", g_recs, KRAKEN);
     const char *argv[32];
     size_t n = 0;
-    const char *base[] = {g_bin,   "serve",  "--port", "0",     "--quiet", "--max", "--hold",
-                          "--tls", "--cert", g_cert,   "--key", g_key,     NULL};
+    const char *base[] = {g_bin,   "serve",  "--port",   "0",     "--quiet", "--max", "--hold",
+                          "--tls", "--cert", g_tls.cert, "--key", g_tls.key, NULL};
     for (size_t i = 0; base[i]; i++)
         argv[n++] = base[i];
     for (size_t i = 0; extra && extra[i]; i++)
@@ -158,7 +159,7 @@ static void run(const expect_t *e, const char *const *extra, size_t n, int wait_
     char url[128];
     snprintf(url, sizeof(url), "wss://localhost:%d/ws", port);
     cc.url = url;
-    cc.ca_file = g_cert;
+    cc.ca_file = g_tls.cert;
     cc.venue_impl = &tv_venue;
     cc.reg = reg;
     cc.symbols = k_syms;
@@ -236,30 +237,16 @@ static void test_the_last_frames_arrive_while_the_connection_sits_idle(void **st
 
 int main(void)
 {
-    g_bin = getenv("TG_REPLAY_BIN");
-    g_recs = getenv("TG_RECORDINGS");
-    g_root = getenv("TG_SOURCE_ROOT");
-    if (!g_bin || !g_recs || !g_root)
-        return 77;
-    signal(SIGPIPE, SIG_IGN);
-    snprintf(g_certdir, sizeof(g_certdir), "/tmp/tg-burst-cert-XXXXXX");
-    if (!mkdtemp(g_certdir))
-        return 1;
-    snprintf(g_cert, sizeof(g_cert), "%s/cert.pem", g_certdir);
-    snprintf(g_key, sizeof(g_key), "%s/key.pem", g_certdir);
-    char cmd[700];
-    snprintf(cmd, sizeof(cmd), "sh '%s/tools/replay/gen-test-cert.sh' '%s' >/dev/null", g_root,
-             g_certdir);
-    if (system(cmd) != 0)
-        return 1;
+    int erc = it_replay_env(&g_bin, &g_recs, &g_root, &g_tls, "burst");
+    if (erc != 0)
+        return erc;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_frame_sent_before_a_pause_arrives_during_the_pause),
         cmocka_unit_test(test_the_last_frames_arrive_while_the_connection_sits_idle),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(G.mono);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_certdir);
-    if (system(cmd) != 0)
+    if (it_cert_remove(&g_tls) != 0)
         rc = rc ? rc : 1;
     return rc;
 }

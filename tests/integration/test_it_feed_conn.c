@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "tests/fixtures/replay_proc.h"
+#include "tests/fixtures/it_cert.h"
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
 #include "book/tg_instr.h"
@@ -41,7 +42,7 @@
 #define BINANCE "binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst"
 
 static const char *g_bin, *g_recs, *g_root;
-static char g_certdir[256], g_cert[300];
+static it_cert_t g_tls;
 
 /* ---------- expected frames (shared reader) ---------- */
 
@@ -363,9 +364,8 @@ static void run_whole_recording(bool tls, bool capture)
     tstate_take_sent(e.r);
     G.keep = true;
     server_t s;
-    char key[300];
-    snprintf(key, sizeof(key), "%s/key.pem", g_certdir);
-    const char *tls_args[] = {"--hold", "--tls", "--cert", g_cert, "--key", key, NULL};
+    const char *key = g_tls.key;
+    const char *tls_args[] = {"--hold", "--tls", "--cert", g_tls.cert, "--key", key, NULL};
     const char *ws_args[] = {"--hold", NULL};
     server_start(&s, KRAKEN, tls ? tls_args : ws_args);
     fx_t x;
@@ -375,7 +375,7 @@ static void run_whole_recording(bool tls, bool capture)
     x.cc.url = x.url;
     x.cc.deflate = g_deflate;
     if (tls)
-        x.cc.ca_file = g_cert;
+        x.cc.ca_file = g_tls.cert;
     feed_capture_t *cap = NULL;
     char capdir[64] = "/tmp/tg-capture-XXXXXX";
     if (capture) {
@@ -473,9 +473,8 @@ static void test_wss_with_an_untrusted_certificate_never_delivers_and_backs_off(
 {
     tstate_reset();
     server_t s;
-    char key[300];
-    snprintf(key, sizeof(key), "%s/key.pem", g_certdir);
-    const char *args[] = {"--tls", "--cert", g_cert, "--key", key, NULL};
+    const char *key = g_tls.key;
+    const char *args[] = {"--tls", "--cert", g_tls.cert, "--key", key, NULL};
     server_start(&s, KRAKEN, args);
     fx_t x;
     fx_init(&x, 1024);
@@ -605,9 +604,8 @@ static void rest_case(bool tls)
     tstate_take_sent(e.r);
     G.rest_path = "/api/v3/depth?symbol=BTCUSDT&limit=1000";
     server_t s;
-    char key[300];
-    snprintf(key, sizeof(key), "%s/key.pem", g_certdir);
-    const char *args[] = {"--tls", "--cert", g_cert, "--key", key, NULL};
+    const char *key = g_tls.key;
+    const char *args[] = {"--tls", "--cert", g_tls.cert, "--key", key, NULL};
     server_start(&s, BINANCE, tls ? args : NULL);
     fx_t x;
     fx_init(&x, 1u << 16);
@@ -616,7 +614,7 @@ static void rest_case(bool tls)
     x.cc.url = x.url;
     x.cc.rest_url = x.rest;
     if (tls)
-        x.cc.ca_file = g_cert;
+        x.cc.ca_file = g_tls.cert;
     fx_start(&x);
     for (int i = 0; i < 2000 && atomic_load(&G.rest_pub) == 0; i++)
         usleep(5000);
@@ -936,25 +934,9 @@ static void test_bad_configs_are_refused(void **st)
 
 int main(void)
 {
-    g_bin = getenv("TG_REPLAY_BIN");
-    g_recs = getenv("TG_RECORDINGS");
-    g_root = getenv("TG_SOURCE_ROOT");
-    if (!g_bin || !g_recs || !g_root) {
-        fprintf(stderr, "TG_REPLAY_BIN, TG_RECORDINGS, TG_SOURCE_ROOT must be set; skipping\n");
-        return 77;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    snprintf(g_certdir, sizeof(g_certdir), "/tmp/tg-feedconn-cert-XXXXXX");
-    if (!mkdtemp(g_certdir))
-        return 1;
-    snprintf(g_cert, sizeof(g_cert), "%s/cert.pem", g_certdir);
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "sh '%s/tools/replay/gen-test-cert.sh' '%s' >/dev/null", g_root,
-             g_certdir);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "gen-test-cert.sh failed\n");
-        return 1;
-    }
+    int erc = it_replay_env(&g_bin, &g_recs, &g_root, &g_tls, "feedconn");
+    if (erc != 0)
+        return erc;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_configs_are_refused),
         cmocka_unit_test(test_every_kraken_frame_arrives_byte_identical_over_ws_via_dns),
@@ -976,8 +958,6 @@ int main(void)
         cmocka_unit_test(test_frames_arrive_identical_with_permessage_deflate_offered),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_certdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", g_certdir);
+    it_cert_remove(&g_tls);
     return rc;
 }

@@ -101,30 +101,8 @@ static void write_config(const gw_run_t *r, const char *path)
             getenv("TG_TEST_PG_DSN"), r->schema, r->dir, G.redis_port, r->db);
     if (r->record)
         fprintf(f, "[record]\nenabled = true\ndir = %s/capture\n", r->dir);
-    for (int i = 0; i < G.n_recs; i++) {
-        const itg_rec_t *c = &G.recs[i];
-        fprintf(f,
-                "[feed %s]\nvenue = %s\nurl = wss://127.0.0.1:%d/rec/%s\n"
-                "rest_url = https://127.0.0.1:%d/rec/%s\nca_file = %s\nsymbols = %s\n"
-                /* the replay holds each connection open, silent, after its last frame: with
-                   19 recordings the run outlasts the default 30 s stale timer, and a stale
-                   reconnect would replay a file twice */
-                "stale_ms = 600000\n",
-                c->name, c->venue, G.replay_port, c->name, G.replay_port, c->name, G.cert,
-                c->symbols);
-        if (c->depth)
-            fprintf(f, "depth = %d\n", c->depth);
-    }
+    itg_write_feeds(f, G.recs, G.n_recs, G.replay_port, G.cert);
     fclose(f);
-}
-
-static int log_port(const char *log)
-{
-    char *t = itg_slurp(log);
-    const char *p = t ? strstr(t, "dashboard on http://127.0.0.1:") : NULL;
-    int port = p ? atoi(p + strlen("dashboard on http://127.0.0.1:")) : 0;
-    free(t);
-    return port;
 }
 
 /* Run tickgate on every recording; stop_after_ms 0: when every feed has all its frames. */
@@ -157,7 +135,7 @@ static void gw_run(int k, int record, int stop_after_ms)
             char *t = itg_slurp(r->log);
             fail_msg("tickgate exited at start-up:\n%s", t ? t : "");
         }
-        port = log_port(r->log);
+        port = itg_log_port(r->log);
     }
     assert_true(port > 0);
     if (stop_after_ms) {
@@ -252,49 +230,13 @@ static trb_run_t *ref(int i)
 }
 
 /* Oracle numbers: exact at the scale, else rounded (float noise; same rule as
- * test_book_golden.c, whose round_text this is). */
-/* Round decimal text with any number of digits (e.g. 1.4315105946511756e-05, more than
- * TG_DEC_SCALE_MAX fractional digits, which oracle_dec cannot take) to `scale` digits, half
- * away from zero, exactly (digit by digit, never through double). */
-static int round_text(const char *t, int scale, int64_t *out)
-{
-    int neg = 0, point = -1, nd = 0, exp = 0;
-    char dig[64];
-    if (*t == '-' || *t == '+')
-        neg = *t++ == '-';
-    for (; *t && *t != 'e' && *t != 'E'; t++) {
-        if (*t == '.') {
-            point = nd;
-        } else if (*t >= '0' && *t <= '9') {
-            if (nd < 63)
-                dig[nd++] = *t;
-        } else {
-            return -1;
-        }
-    }
-    if (*t)
-        exp = atoi(t + 1);
-    if (point < 0)
-        point = nd;
-    /* digit i has weight 10^(point - 1 - i + exp); keep weights >= 10^-scale */
-    int keep = point + exp + scale; /* number of leading digits kept */
-    __int128 v = 0;
-    for (int i = 0; i < keep; i++)
-        v = v * 10 + (i < nd ? dig[i] - '0' : 0);
-    if (keep >= 0 && keep < nd && dig[keep] >= '5')
-        v++;
-    if (v > INT64_MAX)
-        return -1;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return 0;
-}
-
+ * test_book_golden.c: oracle_round_text). */
 static int64_t odec(const char *text, int scale)
 {
     int64_t v = 0;
     if (oracle_dec(text, scale, &v, NULL) == 0)
         return v;
-    if (round_text(text, scale, &v) != 0)
+    if (oracle_round_text(text, scale, &v) != 0)
         fail_msg("oracle number %s is not a number at scale %d", text, scale);
     return v;
 }
@@ -776,7 +718,9 @@ static void test_unreachable_postgres_exits_3_quickly(void **st)
     FILE *f = fopen(cfg, "w");
     assert_non_null(f);
     fprintf(f,
-            "[postgres]\nconninfo = host=127.0.0.1 port=%d dbname=x user=x\nspill_dir = %s/nopg\n"
+            /* required: the default starts without the database (test_it_reliability) */
+            "[postgres]\nconninfo = host=127.0.0.1 port=%d dbname=x user=x\nrequired = true\n"
+            "spill_dir = %s/nopg\n"
             "[redis]\nport = %d\n[metrics]\nlisten = 127.0.0.1:0\n[feed a]\nvenue = kraken\n"
             "url = ws://127.0.0.1:1/\nsymbols = XBT/USD\n",
             itg_free_port(), G.tmp, G.redis_port);
@@ -828,19 +772,9 @@ static int setup(void **st)
     for (int i = 0; i < G.n_recs; i++)
         all[n++] = G.recs[i].path;
     all[n] = NULL;
-    int p[2];
-    if (pipe(p) != 0)
-        return -1;
     char err[400];
     snprintf(err, sizeof(err), "%s/replay.log", G.tmp);
-    G.replay = itg_spawn(all, p[1], NULL, err);
-    close(p[1]);
-    FILE *f = fdopen(p[0], "r");
-    char line[256];
-    G.replay_port = 0;
-    while (!G.replay_port && fgets(line, sizeof(line), f))
-        sscanf(line, "listening port=%d", &G.replay_port);
-    fclose(f);
+    G.replay_port = itg_replay_start(all, err, &G.replay);
     if (!G.replay_port)
         return -1;
     G.pg = PQconnectdb(getenv("TG_TEST_PG_DSN"));

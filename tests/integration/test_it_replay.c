@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "feeds/rec/feed_tgrec.h"
+#include "tests/fixtures/it_cert.h"
 #include "tools/replay/tool_replay_client.h"
 
 #define KRAKEN    "kraken/cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec"
@@ -39,7 +40,7 @@
 #define BITSTAMP  "bitstamp/cryptofeed_1312c062_BITSTAMP-b88f8b.tgrec"
 
 static const char *g_bin, *g_recs, *g_root;
-static char g_certdir[256];
+static it_cert_t g_tls;
 
 /* ---- expected data, read with the shared reader ---- */
 
@@ -220,9 +221,7 @@ static void frames_identical(const char *rel, bool tls)
     expect_load(&e, rel);
     char at[256];
     snprintf(at, sizeof(at), "@%s", rel);
-    char cert[300], key[300];
-    snprintf(cert, sizeof(cert), "%s/cert.pem", g_certdir);
-    snprintf(key, sizeof(key), "%s/key.pem", g_certdir);
+    const char *cert = g_tls.cert, *key = g_tls.key;
     const char *args_ws[] = {"--max", at, NULL};
     const char *args_wss[] = {"--max", "--tls", "--cert", cert, "--key", key, at, NULL};
     server_t s;
@@ -634,9 +633,7 @@ static void test_rest_snapshots_are_the_recorded_bodies_byte_for_byte(void **st)
 
 static void test_rest_snapshot_over_https_at_the_short_path_with_one_file(void **st)
 {
-    char cert[300], key[300];
-    snprintf(cert, sizeof(cert), "%s/cert.pem", g_certdir);
-    snprintf(key, sizeof(key), "%s/key.pem", g_certdir);
+    const char *cert = g_tls.cert, *key = g_tls.key;
     const char *args[] = {"--tls", "--cert", cert, "--key", key, "@" BINANCE, NULL};
     server_t s;
     server_start(&s, args);
@@ -657,9 +654,7 @@ static void drop_after(bool tls)
 {
     expect_t e;
     expect_load(&e, KRAKEN);
-    char cert[300], key[300];
-    snprintf(cert, sizeof(cert), "%s/cert.pem", g_certdir);
-    snprintf(key, sizeof(key), "%s/key.pem", g_certdir);
+    const char *cert = g_tls.cert, *key = g_tls.key;
     const char *args_ws[] = {"--max", "--fault", "drop-after=100,times=1", "@" KRAKEN, NULL};
     const char *args_wss[] = {
         "--max",    "--fault", "drop-after=100,times=1", "--tls", "--cert", cert, "--key", key,
@@ -805,24 +800,9 @@ static void test_bad_options_are_refused(void **st)
 
 int main(void)
 {
-    g_bin = getenv("TG_REPLAY_BIN");
-    g_recs = getenv("TG_RECORDINGS");
-    g_root = getenv("TG_SOURCE_ROOT");
-    if (!g_bin || !g_recs || !g_root) {
-        fprintf(stderr, "TG_REPLAY_BIN, TG_RECORDINGS, TG_SOURCE_ROOT must be set; skipping\n");
-        return 77;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    snprintf(g_certdir, sizeof(g_certdir), "/tmp/tg-replay-cert-XXXXXX");
-    if (!mkdtemp(g_certdir))
-        return 1;
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "sh '%s/tools/replay/gen-test-cert.sh' '%s' >/dev/null", g_root,
-             g_certdir);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "gen-test-cert.sh failed\n");
-        return 1;
-    }
+    int erc = it_replay_env(&g_bin, &g_recs, &g_root, &g_tls, "replay");
+    if (erc != 0)
+        return erc;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kraken_frames_arrive_byte_identical_and_in_order_over_ws),
         cmocka_unit_test(test_okex_frames_arrive_byte_identical_and_in_order_over_wss),
@@ -847,8 +827,6 @@ int main(void)
         cmocka_unit_test(test_bad_options_are_refused),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_certdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", g_certdir);
+    it_cert_remove(&g_tls);
     return rc;
 }

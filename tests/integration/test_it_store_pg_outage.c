@@ -6,7 +6,12 @@
  *    stored exactly once (count = distinct trade ids = trades sent), through the spill
  *    journal and its replay;
  *  - a slow PostgreSQL (another session holds an ACCESS EXCLUSIVE lock on trades): batches
- *    time out, go to the journal, and are caught up once the lock is released.
+ *    time out, go to the journal, and are caught up once the lock is released;
+ *  - a HUNG PostgreSQL (every postgres process SIGSTOPped: connections are accepted, bytes
+ *    acknowledged, nothing answered): detected within io_timeout_ms, batches spill, the
+ *    producer is not held up, the writer reconnects once it resumes, every row once;
+ *  - stop while hung: bounded by stop_timeout_ms, everything unflushed in the journal, and the
+ *    next writer replays it.
  * Returns 77 (skip) without TG_TEST_PG_DSN / TG_TEST_PG_DATA.
  */
 #include <stdarg.h>
@@ -29,7 +34,37 @@ typedef struct fx {
     store_pg_t *w;
     char schema[64];
     char spill[64];
+    uint32_t io_ms, stop_ms; /* 0: defaults */
 } fx_t;
+
+static _Atomic int frozen; /* the server is SIGSTOPped */
+
+/* Resume the server after 15 s whatever happens, so that a writer without deadlines (the old
+ * behaviour) fails the test's time bounds instead of hanging it. */
+static void *thaw_later(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 1500 && atomic_load(&frozen); i++)
+        it_sleep_ms(10);
+    if (atomic_exchange(&frozen, 0))
+        it_pg_signal_all(SIGCONT);
+    return NULL;
+}
+
+static void freeze(void)
+{
+    atomic_store(&frozen, 1);
+    assert_true(it_pg_signal_all(SIGSTOP) > 1);
+    pthread_t th;
+    pthread_create(&th, NULL, thaw_later, NULL);
+    pthread_detach(th);
+}
+
+static void thaw(void)
+{
+    if (atomic_exchange(&frozen, 0))
+        it_pg_signal_all(SIGCONT);
+}
 
 static int counter;
 
@@ -56,6 +91,7 @@ static int teardown(void **state)
 {
     fx_t *f = *state;
     char e[256], cmd[128];
+    thaw();
     store_pg_destroy(&f->w);
     PGconn *a = it_admin();
     if (a)
@@ -84,6 +120,10 @@ static void start_writer_j(fx_t *f, uint32_t commit_timeout_ms, uint64_t spill_m
     c.batch_rows = 500;
     c.batch_age_ms = 50;
     c.commit_timeout_ms = commit_timeout_ms;
+    if (f->io_ms)
+        c.io_timeout_ms = f->io_ms;
+    if (f->stop_ms)
+        c.stop_timeout_ms = f->stop_ms;
     c.log = log_cb;
     if (spill_max) {
         c.spill_max_bytes = spill_max;
@@ -169,7 +209,7 @@ static void print_stats(fx_t *f, const char *what)
 static void test_server_killed_mid_stream_loses_and_duplicates_nothing(void **state)
 {
     fx_t *f = *state;
-    start_writer(f, 5000);
+    start_writer(f, 0);
     producer_t pr = {.f = f, .first = 1, .n = 40000, .per_10ms = 50}; /* ~5000/s for ~8 s */
     pthread_t th;
     pthread_create(&th, NULL, produce, &pr);
@@ -230,7 +270,7 @@ static void test_slow_server_spills_then_catches_up(void **state)
 static void test_full_journal_backpressures_the_producer_and_drops_nothing(void **state)
 {
     fx_t *f = *state;
-    start_writer_j(f, 5000, 256 * 1024); /* ~2500 trade rows fit in the journal */
+    start_writer_j(f, 0, 256 * 1024); /* ~2500 trade rows fit in the journal */
     producer_t pr = {.f = f, .first = 1, .n = 20000, .per_10ms = 100}; /* ~10000/s */
     pthread_t th;
     assert_int_equal(it_pg_stop(), 0);
@@ -259,7 +299,7 @@ static void test_full_journal_backpressures_the_producer_and_drops_nothing(void 
 static void test_stop_while_down_spills_everything_and_next_start_replays_it(void **state)
 {
     fx_t *f = *state;
-    start_writer(f, 5000);
+    start_writer(f, 0);
     assert_int_equal(it_pg_stop(), 0);
     producer_t pr = {.f = f, .first = 1, .n = 3000};
     produce(&pr);
@@ -272,12 +312,118 @@ static void test_stop_while_down_spills_everything_and_next_start_replays_it(voi
     assert_int_equal(tg_ring_count(f->ring), 0);
     store_pg_destroy(&f->w);
     assert_int_equal(it_pg_start(), 0);
-    start_writer(f, 5000); /* same journal directory: replayed at start */
+    start_writer(f, 0); /* same journal directory: replayed at start */
     bool ok = wait_for(f, 3000, 30000);
     print_stats(f, "stop while down");
     assert_true(ok);
     assert_int_equal(STAT(f, replay_rows), 3000);
     check_exactly_once(f, 3000);
+}
+
+/* Rows in the table (server side: a batch the server committed after the client gave up on
+ * it counts here but not in rows_committed). */
+static long long db_rows(const fx_t *f)
+{
+    PGconn *a = it_admin();
+    if (!a)
+        return -1;
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.trades", f->schema);
+    long long n = it_qi(a, sql);
+    PQfinish(a);
+    return n;
+}
+
+static bool wait_db(fx_t *f, long long n, int timeout_ms)
+{
+    for (int t = 0; t < timeout_ms; t += 100) {
+        if (STAT(f, spill_pending_records) == 0 && tg_ring_count(f->ring) == 0 && db_rows(f) == n)
+            return true;
+        it_sleep_ms(100);
+    }
+    return false;
+}
+
+static void test_hung_server_is_detected_spilled_and_caught_up(void **state)
+{
+    fx_t *f = *state;
+    f->io_ms = 1000;
+    start_writer(f, 0);
+    producer_t pr = {.f = f, .first = 1, .n = 40000, .per_10ms = 50}; /* ~5000/s for ~8 s */
+    pthread_t th;
+    pthread_create(&th, NULL, produce, &pr);
+    while (STAT(f, rows_committed) < 5000)
+        it_sleep_ms(10);
+    uint64_t full0 = atomic_load(&pr.full), spilled0 = STAT(f, spill_rows);
+    int64_t t0 = tg_clock_mono_ns();
+    freeze();
+    int64_t detect = -1;
+    for (int t = 0; t < 10000 && detect < 0; t += 5) {
+        if (STAT(f, io_timeouts) >= 1)
+            detect = (tg_clock_mono_ns() - t0) / TG_NS_PER_MS;
+        it_sleep_ms(5);
+    }
+    while (tg_clock_mono_ns() - t0 < 4 * TG_NS_PER_SEC)
+        it_sleep_ms(10);
+    uint64_t held_ms = atomic_load(&pr.full) - full0; /* the producer sleeps 1 ms per refusal */
+    uint64_t spilled = STAT(f, spill_rows) - spilled0, connected = STAT(f, connected);
+    uint64_t sent = atomic_load(&pr.sent);
+    bool was_frozen = atomic_load(&frozen);
+    thaw();
+    pthread_join(th, NULL);
+    bool ok = wait_db(f, 40000, 60000);
+    print_stats(f, "hung");
+    fprintf(stderr,
+            "hung 4 s: detected after %lld ms (io_timeout 1000), producer held %llu ms, %llu rows "
+            "spilled meanwhile, %llu sent\n",
+            (long long)detect, (unsigned long long)held_ms, (unsigned long long)spilled,
+            (unsigned long long)sent);
+    assert_true(was_frozen);           /* the 15 s safety thaw did not fire */
+    assert_true(detect >= 0);          /* seen as hung, not waited on forever */
+    assert_true(detect < 1000 + 1500); /* within io_timeout_ms (+ scheduling margin) */
+    assert_int_equal(connected, 0);    /* /health: not connected */
+    assert_true(held_ms < 1000);       /* the builder's side was not stalled by the hang */
+    assert_true(spilled > 10000);
+    assert_true(ok);
+    assert_true(STAT(f, reconnects) >= 1);
+    assert_int_equal(store_pg_stop(f->w), 0);
+    assert_int_equal(STAT(f, lost_at_stop), 0);
+    check_exactly_once(f, 40000);
+}
+
+static void test_stop_while_hung_is_bounded_and_the_journal_keeps_everything(void **state)
+{
+    fx_t *f = *state;
+    f->stop_ms = 1000; /* io_timeout_ms stays at its default, 5000 */
+    start_writer(f, 0);
+    producer_t pr = {.f = f, .first = 1, .n = 1000};
+    produce(&pr);
+    assert_true(wait_for(f, 1000, 10000));
+    uint64_t spilled0 = STAT(f, spill_rows);
+    freeze();
+    producer_t pr2 = {.f = f, .first = 1001, .n = 3000};
+    produce(&pr2);
+    it_sleep_ms(300); /* the writer is now waiting for the hung server */
+    int64_t t0 = tg_clock_mono_ns();
+    assert_int_equal(store_pg_stop(f->w), 0);
+    int64_t stop_ms = (tg_clock_mono_ns() - t0) / TG_NS_PER_MS;
+    bool was_frozen = atomic_load(&frozen);
+    print_stats(f, "stop while hung");
+    fprintf(stderr, "stop while hung: %lld ms (stop_timeout_ms 1000), %llu rows in the journal\n",
+            (long long)stop_ms, (unsigned long long)STAT(f, spill_rows));
+    assert_true(was_frozen);
+    assert_true(stop_ms < 1000 + 500);
+    assert_int_equal(STAT(f, lost_at_stop), 0);
+    assert_int_equal(STAT(f, spill_rows) - spilled0, 3000);
+    assert_int_equal(tg_ring_count(f->ring), 0);
+    store_pg_destroy(&f->w);
+    thaw();
+    start_writer(f, 0); /* same journal: replayed */
+    bool ok = wait_db(f, 4000, 30000);
+    print_stats(f, "after restart");
+    assert_true(ok);
+    assert_true(STAT(f, replay_rows) >= 3000);
+    check_exactly_once(f, 4000);
 }
 
 int main(void)
@@ -292,6 +438,10 @@ int main(void)
             test_full_journal_backpressures_the_producer_and_drops_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_stop_while_down_spills_everything_and_next_start_replays_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hung_server_is_detected_spilled_and_caught_up, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_stop_while_hung_is_bounded_and_the_journal_keeps_everything, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

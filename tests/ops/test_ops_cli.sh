@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: MIT
 # Every program and subcommand answers --help and --version with exit 0 and the expected text
 # (issue 12); config mistakes a new user makes are explained in one clear line.
-# Usage: test_ops_cli.sh TICKGATE TICKGATE-REPLAY TICKGATE-SUB VERSION
+# Usage: test_ops_cli.sh TICKGATE TICKGATE-REPLAY TICKGATE-SUB VERSION [BUILD_ROOT]
+# With BUILD_ROOT, every program `meson install` puts in bin/ must be one of the three tested.
 set -u
-gw=$1 replay=$2 sub=$3 version=$4
+gw=$1 replay=$2 sub=$3 version=$4 build=${5:-}
 fails=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -78,5 +79,16 @@ fi
 printf '[feed a]\nvenue = binance\nsymbols = BTCUSDT\n' >"$tmp/good.ini"
 expect 0 'ok \(1 feeds, 1 symbols\)' "$gw" --check-config --config "$tmp/good.ini"
 
+# every installed program is covered above (a new one must be added here)
+if [ -n "$build" ] && command -v meson >/dev/null; then
+    bins=$(meson introspect --installed "$build" | python3 -c 'import json, sys
+print(" ".join(sorted(v.rsplit("/", 1)[1] for v in json.load(sys.stdin).values() if "/bin/" in v)))')
+    if [ "$bins" = "tickgate tickgate-replay tickgate-sub" ]; then
+        echo "ok: the installed programs ($bins) are all covered"
+    else
+        echo "FAIL: installed programs '$bins', covered: tickgate tickgate-replay tickgate-sub"
+        fails=$((fails + 1))
+    fi
+fi
 echo "$fails failure(s)"
 [ $fails = 0 ]

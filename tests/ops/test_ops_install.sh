@@ -23,7 +23,8 @@ for f in bin/tickgate bin/tickgate-replay bin/tickgate-sub \
          share/man/man1/tickgate.1 share/man/man1/tickgate-replay.1 share/man/man1/tickgate-sub.1 \
          share/man/man5/tickgate.ini.5 etc/tickgate/tickgate.ini \
          share/doc/tickgate/config.md share/doc/tickgate/operations.md share/doc/tickgate/README.md \
-         share/doc/tickgate/prometheus/tickgate-alerts.yml \
+         share/doc/tickgate/prometheus/tickgate-alerts.yml share/doc/tickgate/grafana/tickgate.json \
+         share/doc/tickgate/dashboard.md \
          lib/systemd/system/tickgate.service lib/sysusers.d/tickgate.conf; do
     if [ -s "$d/$f" ]; then echo "ok: $f"; else fail "$prefix/$f not installed"; fi
 done

@@ -4,7 +4,9 @@
 #   1. `promtool check metrics` finds no problem in /metrics (names, types, HELP, suffixes);
 #   2. every metric the alert rules (tools/ops/prometheus/tickgate-alerts.yml) use is exported;
 #   3. when Debian's `prometheus` is installed: a real Prometheus scrapes the gateway, loads the
-#      rules, and a query (the frame rate) answers with a positive value.
+#      rules, and a query (the frame rate) answers with a positive value;
+#   4. every expression of the Grafana dashboard (tools/ops/grafana/tickgate.json) is accepted
+#      by that Prometheus and names only exported metrics (tests/ops/ops_grafana_check.py).
 # The gateway reads a recording from tickgate-replay. With TG_TEST_PG_DSN/TG_TEST_REDIS_PORT
 # (tests/fixtures/services.sh) the sinks run too and their metrics are checked; without them
 # the sinks are disabled and only the gateway's own metrics are.
@@ -13,70 +15,15 @@ set -u
 gw=$1 replay=$2 root=$3
 command -v promtool >/dev/null || { echo "SKIP: promtool not installed (apt-get install prometheus)"; exit 77; }
 command -v curl >/dev/null || { echo "SKIP: curl not installed"; exit 77; }
-rec=${TG_RECORDINGS:-$root/../shared/recordings}
-file=$(find "$rec/binance" -name 'hftbacktest_spot_*.tgrec*' 2>/dev/null | sort | head -1)
-[ -n "$file" ] || { echo "SKIP: no binance recording under $rec"; exit 77; }
-name=$(basename "$file"); name=${name%.zst}; name=${name%.tgrec}
+# shellcheck source=tests/ops/ops_lib.sh
+. "$root/tests/ops/ops_lib.sh"
+ops_recording file binance 'hftbacktest_spot_*.tgrec*'
 rules=$root/tools/ops/prometheus/tickgate-alerts.yml
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-
-"$replay" serve --port 0 --rate 1000 --loop 0 --hold "$file" >"$tmp/replay.out" 2>"$tmp/replay.log" &
-pids+=($!)
-for _ in $(seq 1 100); do grep -q 'listening port=' "$tmp/replay.out" && break; sleep 0.1; done
-rport=$(sed -n 's/.*listening port=\([0-9]*\).*/\1/p' "$tmp/replay.out" | head -1)
-[ -n "$rport" ] || { cat "$tmp/replay.log"; echo "FAIL: replay did not start"; exit 1; }
-
-mport=$(free_port)
-sinks=0
-if [ -n "${TG_TEST_PG_DSN:-}" ] && [ -n "${TG_TEST_REDIS_PORT:-}" ]; then
-    sinks=1
-    printf '[postgres]\nconninfo = %s\nschema = tg_ops_prom\nspill_dir = %s/spill\n' \
-        "$TG_TEST_PG_DSN" "$tmp" >"$tmp/gw.ini"
-    printf '[redis]\nport = %s\n' "$TG_TEST_REDIS_PORT" >>"$tmp/gw.ini"
-else
-    printf '[postgres]\nenabled = false\n[redis]\nenabled = false\n' >"$tmp/gw.ini"
-fi
-cat >>"$tmp/gw.ini" <<INI
-[metrics]
-listen = 127.0.0.1:$mport
-[feed hft]
-venue = binance
-url = ws://127.0.0.1:$rport/rec/$name
-rest_url = http://127.0.0.1:$rport/rec/$name
-symbols = BTCUSDT
-INI
-"$gw" --config "$tmp/gw.ini" 2>"$tmp/gw.log" &
-gwpid=$!
-pids+=($gwpid)
-
-# wait for data: frames counted and a book VALID
-ok=0
-for _ in $(seq 1 150); do
-    if curl -sf --max-time 2 "http://127.0.0.1:$mport/metrics" >"$tmp/metrics" &&
-       awk '/^tickgate_feed_frames_total/ {f+=$NF} /^tickgate_books_valid / {v=$NF}
-            END {exit !(f > 0 && v > 0)}' "$tmp/metrics"; then
-        ok=1
-        break
-    fi
-    kill -0 $gwpid 2>/dev/null || break
-    sleep 0.2
-done
-if [ $ok != 1 ]; then
-    tail -20 "$tmp/gw.log"
-    echo "FAIL: no frames or no VALID book on /metrics"
-    exit 1
-fi
+ops_start_replay "$replay" --rate 1000 --loop 0 --hold "$file"
+ops_sinks_ini tg_ops_prom >"$tmp/gw.ini"
+ops_feed_ini hft "$file" | sed 's/^symbols = .*/symbols = BTCUSDT/' >>"$tmp/gw.ini"
+ops_start_gateway "$gw" "$tmp/gw.ini"
 echo "ok: gateway at 127.0.0.1:$mport serves $(grep -vc '^#' "$tmp/metrics") samples (sinks: $sinks)"
 
 # 1. promtool's lint
@@ -102,7 +49,7 @@ done
 if ! command -v prometheus >/dev/null; then
     echo "note: prometheus not installed: scrape test not run"
 else
-    pport=$(free_port)
+    pport=$(ops_free_port)
     cp "$rules" "$tmp/rules.yml"
     cat >"$tmp/prometheus.yml" <<YML
 global: {scrape_interval: 1s, evaluation_interval: 1s}
@@ -136,6 +83,11 @@ YML
     want=$(grep -c '^ *- alert:' "$rules")
     [ "$nrules" = "$want" ] && echo "ok: prometheus loaded $nrules alert rules" ||
         fail "prometheus loaded '$nrules' rules, the file has $want"
+
+    # 4. the Grafana dashboard: every expression parses (the server evaluates it) and names
+    #    only metrics the gateway exports; the panels that need no sink answer with data.
+    python3 "$root/tests/ops/ops_grafana_check.py" "$root/tools/ops/grafana/tickgate.json" \
+        "http://127.0.0.1:$pport" "$tmp/metrics" "$sinks" || fail "grafana dashboard (above)"
 fi
 
 echo "$fails failure(s)"

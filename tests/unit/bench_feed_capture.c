@@ -19,6 +19,7 @@
 #include "book/tg_clock.h"
 #include "feeds/rec/feed_capture.h"
 #include "feeds/rec/feed_tgrec.h"
+#include "tools/bench/bench_stat.h"
 
 #define REC "binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst"
 
@@ -33,18 +34,6 @@ static int64_t cpu_ns(void)
     struct timespec t;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return (int64_t)t.tv_sec * TG_NS_PER_SEC + t.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_d);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int main(int argc, char **argv)
@@ -130,8 +119,8 @@ int main(int argc, char **argv)
     printf("bench_feed_capture: %s, %zu frames, %d runs, medians: capture (zstd 3, 256 KiB "
            "chunks) %.0f ns CPU/frame, %.0f MB/s, worst call %.0f us, ratio %.1f; reference "
            "plain write %.0f ns CPU/frame, %.0f MB/s\n",
-           REC, n, runs, median(c_ns, runs), median(c_mbs, runs), median(c_worst, runs),
-           median(c_ratio, runs), median(r_ns, runs), median(r_mbs, runs));
+           REC, n, runs, tb_median(c_ns, runs), tb_median(c_mbs, runs), tb_median(c_worst, runs),
+           tb_median(c_ratio, runs), tb_median(r_ns, runs), tb_median(r_mbs, runs));
     feed_tgrec_close(&r);
     free(v);
     rmdir(dir);

@@ -356,11 +356,18 @@ static void test_builder_trades_make_records_and_candles_close_on_book_time(void
     assert_int_equal(c->u.candle.close, 104);
     assert_int_equal(c->u.candle.vwap, 102);
     assert_int_equal(c->u.candle.trades, 2);
-    /* a trade of the closed minute is late */
+    /* a trade of the minute book time closed revises it (docs/book.md, revision rule) */
     f->t = 100 * m + 5;
     tg_event_t t2[1] = {ev(f, f->id, TG_EV_TRADE, TG_SIDE_BUY, 100, 1, 0)};
     msg(f, t2, 1, 0);
-    assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->late_trades), 1);
+    assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->late_trades), 0);
+    assert_int_equal(TG_STAT_GET(book_builder_stats(f->b)->candle_revisions), 1);
+    c = last(f, BOOK_OUT_CANDLE); /* the revision, closed again */
+    assert_non_null(c);
+    assert_int_equal(c->u.candle.closed, 1);
+    assert_int_equal(c->u.candle.start_ns, 100 * m);
+    assert_int_equal(c->u.candle.revision, 1);
+    assert_int_equal(c->u.candle.trades, 3);
 }
 
 static void test_builder_wall_clock_closes_candles_on_the_exchange_clock(void **state)

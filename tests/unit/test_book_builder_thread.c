@@ -20,7 +20,7 @@
 
 #include "book/book_builder.h"
 #include "book/tg_clock.h"
-#include "tests/fixtures/ref_book.h"
+#include "book/book_ref.h"
 
 #define N_IN     2
 #define PER_FEED 2

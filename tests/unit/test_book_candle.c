@@ -225,11 +225,18 @@ static void test_candle_old_first_trade_after_book_time_opens_its_own_bar(void *
     assert_int_equal(s.n, 1);
     assert_int_equal(s.c[0].start_ns, m0);
     assert_int_equal(s.c[0].trades, 1);
-    /* a trade of a minute already emitted is late, never a second bar for that minute */
-    assert_true(book_candles_trade(&cs, m0 + 6 * S, 101, 1, TG_SIDE_BUY, collect, &s));
-    assert_int_equal(cs.late, 1);
-    assert_true(book_candles_forming(&cs, 0, &c));
-    assert_int_equal(c.start_ns, m0 + 2 * MIN);
+    /* a trade of a minute already emitted, closed by a clock, revises that bar: never a
+       second bar for that minute */
+    assert_false(book_candles_trade(&cs, m0 + 6 * S, 101, 1, TG_SIDE_BUY, collect, &s));
+    assert_int_equal(cs.late, 0);
+    assert_int_equal(cs.revised, 1);
+    assert_false(book_candles_forming(&cs, 0, &c));
+    book_candles_flush_revisions(&cs, collect, &s);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.c[1].start_ns, m0);
+    assert_int_equal(s.c[1].trades, 2);
+    assert_int_equal(s.c[1].revision, 1);
+    assert_int_equal(s.c[1].close, 101);
 }
 
 int main(void)

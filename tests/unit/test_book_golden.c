@@ -43,48 +43,12 @@ typedef struct golden {
 
 static int rounded_total;
 
-/* Round decimal text with any number of digits (e.g. 1.4315105946511756e-05, more than
- * TG_DEC_SCALE_MAX fractional digits, which oracle_dec cannot take) to `scale` digits, half
- * away from zero, exactly (digit by digit, never through double). */
-static int round_text(const char *t, int scale, int64_t *out)
-{
-    int neg = 0, point = -1, nd = 0, exp = 0;
-    char dig[64];
-    if (*t == '-' || *t == '+')
-        neg = *t++ == '-';
-    for (; *t && *t != 'e' && *t != 'E'; t++) {
-        if (*t == '.') {
-            point = nd;
-        } else if (*t >= '0' && *t <= '9') {
-            if (nd < 63)
-                dig[nd++] = *t;
-        } else {
-            return -1;
-        }
-    }
-    if (*t)
-        exp = atoi(t + 1);
-    if (point < 0)
-        point = nd;
-    /* digit i has weight 10^(point - 1 - i + exp); keep weights >= 10^-scale */
-    int keep = point + exp + scale; /* number of leading digits kept */
-    __int128 v = 0;
-    for (int i = 0; i < keep; i++)
-        v = v * 10 + (i < nd ? dig[i] - '0' : 0);
-    if (keep >= 0 && keep < nd && dig[keep] >= '5')
-        v++;
-    if (v > INT64_MAX)
-        return -1;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return 0;
-}
-
 static int64_t odec(const char *text, int scale)
 {
     int64_t v = 0;
     if (tg_dec_parse(text, strlen(text), scale, &v) == 0)
         return v;
-    if (round_text(text, scale, &v) != 0)
+    if (oracle_round_text(text, scale, &v) != 0)
         fail_msg("oracle number %s is not a number at scale %d", text, scale);
     rounded_total++;
     return v;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of book_l2: basic semantics, truncation, growth, and a randomized property test
- * against the obviously-right reference book (tests/fixtures/ref_book.h): millions of random
+ * against the obviously-right reference book (book/book_ref.h): millions of random
  * snapshot/delta operations, concentrated near the top like real feeds, must give identical
  * top-N and depth on both sides after every message.
  */
@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "book/book_l2.h"
-#include "tests/fixtures/ref_book.h"
+#include "book/book_ref.h"
 
 static int setup(void **state)
 {

@@ -17,8 +17,7 @@
 
 #include "book/tg_dec.h"
 #include "feeds/venues/feed_binance.h"
-#include "tests/fixtures/oracle.h"
-#include "tests/unit/feed_venue_util.h"
+#include "tests/fixtures/venue_harness.h"
 
 static char g_paths[8][512];
 static int g_n;
@@ -51,8 +50,7 @@ static void assert_top10_equals_oracle(const fv_run_t *r, const char *path)
             continue; /* tardis saw no book for it */
         const ref_book_t *b = &r->book[in->id];
         assert_true(b->have_snapshot);
-        assert_int_equal((long)b->bid.n, y->levels_bids);
-        assert_int_equal((long)b->ask.n, y->levels_asks);
+        vh_assert_depth(b, y);
         for (int k = 0; k < y->n_bids; k++) {
             int64_t px, sz;
             int rd;
@@ -343,38 +341,15 @@ static void test_binance_a_removed_depth_frame_is_detected_as_one_gap(void **sta
 
 static void test_binance_mutated_frames_never_crash_and_are_all_accounted(void **state)
 {
-    char *buf = malloc(1 << 20);
-    uint64_t seed = 12345;
+    uint64_t seed = 12345; /* one sequence across the files */
     for (int f = 0; f < g_n; f++) {
-        feed_offline_t *o;
-        assert_int_equal(feed_offline_open(&o, g_paths[f], NULL, NULL, 0), 0);
-        fv_run_t r = {0};
-        o->h.out.flush = fv_sink;
-        o->h.out.ctx = &r;
-        int64_t ts;
-        const char *frame;
-        size_t len, fed = 0;
-        while (feed_tgrec_next(o->rec, &ts, &frame, &len) == 1) {
-            if (len + 32 > (1 << 20))
-                continue;
-            size_t n = len;
-            memcpy(buf, frame, len);
-            if (fv_rand(&seed) % 4 == 0)
-                n = fv_mutate(frame, len, buf, &seed);
-            feed_frame(&o->h, buf, n, ts, ts);
-            feed_flush(&o->h);
-            fed++;
-            if (fed >= 6000)
-                break;
-        }
-        assert_int_equal(TG_STAT_GET(o->stats.frames), fed);
-        assert_true(fv_accounted(&o->stats));
-        assert_true(fv_errors(&o->stats) > 0);
-        r.off = NULL;
-        fv_free(&r);
-        feed_offline_close(&o);
+        feed_stats_t st;
+        size_t fed = fv_fuzz_ex(g_paths[f], 6000, &seed, 0, 1 << 20, &st);
+        assert_true(fed > 0);
+        assert_int_equal(TG_STAT_GET(st.frames), fed);
+        assert_true(fv_accounted(&st));
+        assert_true(fv_errors(&st) > 0);
     }
-    free(buf);
 }
 
 /* ---- the sync state machine on hand-written streams ---- */
@@ -825,57 +800,6 @@ static void test_binance_subscribes_are_paced_to_the_message_limit(void **state)
 
 /* ---- exact decimals at every scale ---- */
 
-/* decimal text -> the shortest form of its value ("0.00000074410" -> "0.0000007441") */
-static void dec_norm(const char *in, char *out)
-{
-    size_t n = strlen(in);
-    memcpy(out, in, n + 1);
-    if (!strchr(out, '.'))
-        return;
-    while (n > 0 && out[n - 1] == '0')
-        out[--n] = 0;
-    if (n > 0 && out[n - 1] == '.')
-        out[--n] = 0;
-}
-
-/* the event's price and size, printed exactly at its own scales, equal the texts */
-static void assert_ev_text(const tg_event_t *e, const char *px, const char *sz)
-{
-    char a[TG_DEC_STR_MAX], b[TG_DEC_STR_MAX], want[64];
-    assert_true(e->flags & TG_EVF_SCALED);
-    tg_dec_format(e->price, (int)e->px_scale, a);
-    tg_dec_format(e->size, (int)e->sz_scale, b);
-    dec_norm(px, want);
-    if (strcmp(a, want) != 0)
-        fail_msg("price %s at scale %u, want %s", a, e->px_scale, px);
-    dec_norm(sz, want);
-    if (strcmp(b, want) != 0)
-        fail_msg("size %s at scale %u, want %s", b, e->sz_scale, sz);
-}
-
-typedef struct want_ev {
-    uint8_t kind, side;
-    const char *px, *sz;
-} want_ev_t;
-
-/* The LEVEL/TRADE events of r from index `from`, in order, equal w[0..n). */
-static void assert_levels(const fv_run_t *r, size_t from, const want_ev_t *w, size_t n)
-{
-    size_t k = 0;
-    for (size_t i = from; i < r->n_ev; i++) {
-        const tg_event_t *e = &r->ev[i];
-        if (e->kind != TG_EV_LEVEL && e->kind != TG_EV_TRADE)
-            continue;
-        if (k >= n)
-            fail_msg("unexpected event %zu (kind %u)", i, e->kind);
-        assert_int_equal(e->kind, w[k].kind);
-        assert_int_equal(e->side, w[k].side);
-        assert_ev_text(e, w[k].px, w[k].sz);
-        k++;
-    }
-    assert_int_equal(k, n);
-}
-
 static void feed_text(feed_handler_t *h, const char *frame)
 {
     feed_frame(h, frame, strlen(frame), 7, 7);
@@ -913,10 +837,10 @@ static void test_binance_rest_snapshot_of_11_places_and_a_diff_mixing_2_and_11(v
         feed_flush(h);
         assert_int_equal(feed_px_scale(h, shib), 11);
         assert_int_equal(feed_sz_scale(h, shib), 8);
-        static const want_ev_t w1[] = {{L_, B_, "0.00000074408", "1000000000.5"},
+        static const vh_want_t w1[] = {{L_, B_, "0.00000074408", "1000000000.5"},
                                        {L_, B_, "0.00000074407", "0.00000001"},
                                        {L_, A_, "0.00000074409", "12345678.12345678"}};
-        assert_levels(&r, from, w1, 3);
+        vh_assert_levels(&r, from, w1, 3);
         /* PEPEUSDT (live at scale 8): one diff, first level 2 places, a later one 11 */
         from = r.n_ev;
         feed_text(h,
@@ -924,11 +848,11 @@ static void test_binance_rest_snapshot_of_11_places_and_a_diff_mixing_2_and_11(v
                   "\"s\":\"PEPEUSDT\",\"U\":11,\"u\":12,\"b\":[[\"12.33\",\"3\"],[\"0.00000074411\""
                   ",\"7.25\"]],\"a\":[[\"12.36\",\"0.00000001\"],[\"99999.99\",\"1e3\"]]}}");
         assert_int_equal(feed_px_scale(h, pepe), 11);
-        static const want_ev_t w2[] = {{L_, B_, "12.33", "3"},
+        static const vh_want_t w2[] = {{L_, B_, "12.33", "3"},
                                        {L_, B_, "0.00000074411", "7.25"},
                                        {L_, A_, "12.36", "0.00000001"},
                                        {L_, A_, "99999.99", "1000"}};
-        assert_levels(&r, from, w2, 4);
+        vh_assert_levels(&r, from, w2, 4);
         for (size_t i = from; i < r.n_ev; i++)
             assert_int_equal(r.ev[i].seq, 12); /* applied once, after the re-parse */
         /* SHIBUSDT diff at its new scale, trade at 11 places */
@@ -939,9 +863,9 @@ static void test_binance_rest_snapshot_of_11_places_and_a_diff_mixing_2_and_11(v
         feed_text(h, "{\"stream\":\"shibusdt@trade\",\"data\":{\"e\":\"trade\",\"E\":2,\"s\":"
                      "\"SHIBUSDT\",\"t\":5,\"p\":\"0.00000074409\",\"q\":\"250000000.00000001\","
                      "\"T\":2,\"m\":true,\"M\":true}}");
-        static const want_ev_t w3[] = {{L_, B_, "0.00000074408", "0"},
+        static const vh_want_t w3[] = {{L_, B_, "0.00000074408", "0"},
                                        {T_, A_, "0.00000074409", "250000000.00000001"}};
-        assert_levels(&r, from, w3, 2);
+        vh_assert_levels(&r, from, w3, 2);
         const feed_stats_t *s = &r.off->stats;
         assert_int_equal(TG_STAT_GET(s->rescales), 2); /* SHIB price, PEPE price */
         assert_int_equal(TG_STAT_GET(s->gaps), 0);
@@ -956,14 +880,7 @@ static void test_binance_rest_snapshot_of_11_places_and_a_diff_mixing_2_and_11(v
     }
 }
 
-/* TINYUSDT from 1e-12; HUGEUSDT to 1e7 with sizes to 1e12 (a lot-size scale of 0 to start,
- * as metadata would give: no int64 holds 1e12 at 8 places) */
-static void huge_lots(feed_handler_t *h)
-{
-    h->scl[h->instr[1]].sz = 0;
-    h->scl[h->instr[1]].px = 0;
-}
-
+/* TINYUSDT from 1e-12; HUGEUSDT to 1e7 with sizes to 1e12 (scales 0/0 to start) */
 static void test_binance_prices_from_1e_minus_12_to_1e7_and_sizes_to_1e12_are_exact(void **state)
 {
     static const char rec[] =
@@ -980,7 +897,7 @@ static void test_binance_prices_from_1e_minus_12_to_1e7_and_sizes_to_1e12_are_ex
         "4 {\"stream\":\"tinyusdt@aggTrade\",\"data\":{\"e\":\"aggTrade\",\"E\":2,\"a\":2,\"s\":"
         "\"TINYUSDT\",\"p\":\"0.000000000002\",\"q\":\"0.00000001\",\"f\":1,\"l\":1,\"T\":2,\"m\":"
         "true}}\n";
-    static const want_ev_t w[] = {
+    static const vh_want_t w[] = {
         {L_, B_, "0.01", "1"},
         {L_, B_, "0.000000000001", "0.00000001"},
         {L_, A_, "0.1000000000009", "90000000000"},
@@ -993,8 +910,8 @@ static void test_binance_prices_from_1e_minus_12_to_1e7_and_sizes_to_1e12_are_ex
     };
     fv_run_t a = {0};
     a.keep_events = 1;
-    assert_int_equal(fv_run(&a, NULL, rec, sizeof(rec) - 1, huge_lots), 0);
-    assert_levels(&a, 0, w, sizeof(w) / sizeof(w[0]));
+    assert_int_equal(fv_run(&a, NULL, rec, sizeof(rec) - 1, vh_huge_lots), 0);
+    vh_assert_levels(&a, 0, w, sizeof(w) / sizeof(w[0]));
     feed_handler_t *h = &a.off->h;
     assert_int_equal(feed_px_scale(h, h->instr[0]), 13);
     assert_int_equal(feed_px_scale(h, h->instr[1]), 2);
@@ -1007,7 +924,7 @@ static void test_binance_prices_from_1e_minus_12_to_1e7_and_sizes_to_1e12_are_ex
 
 static void slow_huge_lots(feed_handler_t *h)
 {
-    huge_lots(h);
+    vh_huge_lots(h);
     slow_only(h);
 }
 
@@ -1027,20 +944,20 @@ static void test_binance_extreme_scales_same_events_on_both_parsers(void **state
         "\"a\":[]}}\n";
     fv_run_t a = {0}, b = {0};
     a.keep_events = b.keep_events = 1;
-    assert_int_equal(fv_run(&a, NULL, rec, sizeof(rec) - 1, huge_lots), 0);
+    assert_int_equal(fv_run(&a, NULL, rec, sizeof(rec) - 1, vh_huge_lots), 0);
     assert_int_equal(fv_run(&b, NULL, rec, sizeof(rec) - 1, slow_huge_lots), 0);
     assert_int_equal(TG_STAT_GET(b.off->stats.fast_path), 0);
     assert_true(TG_STAT_GET(a.off->stats.fast_path) > 0);
     assert_int_equal(a.n_ev, b.n_ev);
     assert_memory_equal(a.ev, b.ev, a.n_ev * sizeof(tg_event_t));
-    static const want_ev_t w[] = {
+    static const vh_want_t w[] = {
         {L_, B_, "0.01", "1"},
         {L_, B_, "0.000000000001", "0.00000001"},
         {L_, B_, "9999999", "1000000000000"},
         {L_, B_, "0.02", "2"},
         {L_, B_, "0.0000000000015", "3"},
     };
-    assert_levels(&a, 0, w, sizeof(w) / sizeof(w[0]));
+    vh_assert_levels(&a, 0, w, sizeof(w) / sizeof(w[0]));
     fv_free(&a);
     fv_free(&b);
 }
@@ -1065,14 +982,14 @@ static void test_binance_buffered_diffs_keep_the_scale_they_were_read_at(void **
     assert_int_equal(TG_STAT_GET(s->rescales), 1);
     assert_int_equal(TG_STAT_GET(s->handled), 3);
     assert_true(fv_accounted(s));
-    static const want_ev_t w[] = {
+    static const vh_want_t w[] = {
         {L_, B_, "1.5", "5"},
         {L_, A_, "3.5", "5"},
         {L_, B_, "2.5", "1.25"},
         {L_, B_, "2.50000000001", "2"},
         {L_, A_, "3.00000000007", "0.00000001"},
     };
-    assert_levels(&r, 0, w, sizeof(w) / sizeof(w[0]));
+    vh_assert_levels(&r, 0, w, sizeof(w) / sizeof(w[0]));
     int at8 = 0, at11 = 0;
     for (size_t i = 0; i < r.n_ev; i++)
         if (r.ev[i].kind == TG_EV_LEVEL) {

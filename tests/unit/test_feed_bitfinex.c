@@ -141,8 +141,7 @@ static void test_bitfinex_recording_books_equal_the_reference_and_sequence_chain
             snprintf(what, sizeof(what), "%s asks (%d)", in->symbol, pass);
             diffs += vrun_cmp_side(&v->book[in->id].ask, os->asks, os->n_asks, 10, in->px_scale,
                                    in->sz_scale, what);
-            assert_int_equal((long)v->book[in->id].bid.n, os->levels_bids);
-            assert_int_equal((long)v->book[in->id].ask.n, os->levels_asks);
+            vh_assert_depth(&v->book[in->id], os);
             assert_int_equal(v->trades[in->id], os->trades);
             assert_true(os->n_bids > 0);
             if (pass == 1)
@@ -200,15 +199,7 @@ static uint32_t ck_from_strings(const char *const (*bids)[2], int nb, const char
                                 int na)
 {
     char text[8192];
-    size_t n = 0;
-    for (int i = 0; i < 25; i++) {
-        if (i < nb)
-            n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s:%s", n ? ":" : "", bids[i][0],
-                                  bids[i][1]);
-        if (i < na)
-            n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s:%s", n ? ":" : "", asks[i][0],
-                                  asks[i][1]);
-    }
+    size_t n = vh_ck_text(bids, (size_t)nb, asks, (size_t)na, text, sizeof(text));
     return crc32_bitwise(text, n);
 }
 

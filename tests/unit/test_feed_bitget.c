@@ -180,8 +180,7 @@ static void test_bitget_v1_books_and_trades_equal_the_reference(void **state)
     for (uint32_t i = 0; i < o->h.n_instr; i++) {
         const tg_instr_t *in;
         const oracle_sym_t *os = vrun_oracle_in(v, o, &orc, i, 10, &diffs, &in);
-        assert_int_equal((long)v->book[in->id].bid.n, os->levels_bids);
-        assert_int_equal((long)v->book[in->id].ask.n, os->levels_asks);
+        vh_assert_depth(&v->book[in->id], os);
         assert_int_equal(v->trades[in->id], os->trades);
         trades += v->trades[in->id];
     }
@@ -677,6 +676,33 @@ static void test_bitget_bad_input_is_counted_once_each(void **state)
     feed_offline_close(&o);
 }
 
+/* ---- fuzz ---------------------------------------------------------------------------------- */
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static const char *const v2_frames[] = {
+    V2S("snapshot", "books", "EOSUSDT") "{\"asks\":[[\"2.4400\",\"195.6669\"],[\"2.4409\","
+                                        "\"1209.0600\"]],\"bids\":[[\"2.4367\",\"10.0000\"]],"
+                                        "\"checksum\":-1408694506,\"seq\":10,\"ts\":\"1\"}],"
+                                        "\"ts\":1}",
+    V2S("update", "books", "EOSUSDT") "{\"asks\":[[\"2.4400\",\"0\"]],\"bids\":[[\"2.4368\","
+                                      "\"1.5000\"]],\"checksum\":17,\"seq\":11,\"ts\":\"2\"}]}",
+    V2S("update", "trade", "EOSUSDT") "{\"ts\":\"1695716760565\",\"price\":\"2.4383\",\"size\":"
+                                      "\"2.0507\",\"side\":\"buy\",\"tradeId\":\"1\"}]}",
+    V2S("snapshot", "books5", "EOSUSDT") "{\"asks\":[[\"2.4400\",\"1\"]],\"bids\":[],\"seq\":3}]}",
+};
+
+static void test_bitget_mutated_frames_never_crash_and_are_all_counted(void **state)
+{
+    vh_fuzz_t f =
+        VH_FUZZ_NUM(vh_rec(BG_REC), &rng, "9", v2_frames, sizeof(v2_frames) / sizeof(v2_frames[0]));
+    f.more_places = f.ts_it = 1; /* case 4: a digit after a point, more places (rescales) */
+    f.ns = 1000000000LL;
+    f.tick_every = 1000;
+    vh_fuzz_run(&f, 25000);
+    assert_true(TG_STAT_GET(f.o->stats.handled) > 0);
+    vh_fuzz_close(&f);
+}
+
 /* ---- exact values at every scale ----------------------------------------------------------- */
 
 /* Every LEVEL/TRADE event of k from index `from` printed exactly equals the texts, in order. */
@@ -816,72 +842,6 @@ static void test_bitget_checksum_pads_like_bitget_at_any_scale(void **state)
     assert_int_equal(k->v.ck_bad, 0);
     keep_free(k);
     feed_offline_close(&o);
-}
-
-/* ---- fuzz ---------------------------------------------------------------------------------- */
-
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static const char *const v2_frames[] = {
-    V2S("snapshot", "books", "EOSUSDT") "{\"asks\":[[\"2.4400\",\"195.6669\"],[\"2.4409\","
-                                        "\"1209.0600\"]],\"bids\":[[\"2.4367\",\"10.0000\"]],"
-                                        "\"checksum\":-1408694506,\"seq\":10,\"ts\":\"1\"}],"
-                                        "\"ts\":1}",
-    V2S("update", "books", "EOSUSDT") "{\"asks\":[[\"2.4400\",\"0\"]],\"bids\":[[\"2.4368\","
-                                      "\"1.5000\"]],\"checksum\":17,\"seq\":11,\"ts\":\"2\"}]}",
-    V2S("update", "trade", "EOSUSDT") "{\"ts\":\"1695716760565\",\"price\":\"2.4383\",\"size\":"
-                                      "\"2.0507\",\"side\":\"buy\",\"tradeId\":\"1\"}]}",
-    V2S("snapshot", "books5", "EOSUSDT") "{\"asks\":[[\"2.4400\",\"1\"]],\"bids\":[],\"seq\":3}]}",
-};
-
-static void test_bitget_mutated_frames_never_crash_and_are_all_counted(void **state)
-{
-    int iters = vh_fuzz_iters(&rng, 25000);
-    feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, vh_rec(BG_REC), NULL, NULL, 0), 0);
-    vrun_t *v = calloc(1, sizeof(*v));
-    vrun_init(v, o->reg);
-    o->h.out.flush = vrun_sink;
-    o->h.out.ctx = v;
-    size_t nv = sizeof(v2_frames) / sizeof(v2_frames[0]);
-    size_t nf = o->rec->data_lines + nv, k = 0;
-    const char **fr = calloc(nf, sizeof(*fr));
-    size_t *fl = calloc(nf, sizeof(*fl));
-    int64_t ts;
-    while (k < nf - nv && feed_tgrec_next(o->rec, &ts, &fr[k], &fl[k]) == 1)
-        k++;
-    for (size_t i = 0; i < nv; i++, k++) {
-        fr[k] = v2_frames[i];
-        fl[k] = strlen(v2_frames[i]);
-    }
-    nf = k;
-    for (int it = 0; it < iters; it++) {
-        size_t i = fv_rand(&rng) % nf;
-        size_t len = fl[i];
-        char *b = malloc(len + 1);
-        memcpy(b, fr[i], len);
-        switch (vh_mutate_common(&rng, (unsigned)(fv_rand(&rng) % 6), b, &len)) {
-        case 3:
-            for (size_t j = 0; j < len; j++)
-                if (b[j] >= '0' && b[j] <= '9' && fv_rand(&rng) % 16 == 0)
-                    b[j] = '9';
-            break;
-        case 4: /* a digit after a point: more places (rescales) */
-            for (size_t j = 1; j + 1 < len; j++)
-                if (b[j] == '.' && fv_rand(&rng) % 4 == 0) {
-                    b[j + 1] = (char)('1' + fv_rand(&rng) % 9);
-                    break;
-                }
-            break;
-        default:
-            break;
-        }
-        vh_feed_counted_at(o, v, b, len, it);
-        free(b);
-        if (it % 1000 == 999)
-            o->venue->on_tick(&o->h, (int64_t)it * 1000000000LL);
-    }
-    assert_true(TG_STAT_GET(o->stats.handled) > 0);
-    vh_fuzz_end(&o, v, fr, fl);
 }
 
 int main(void)

@@ -49,8 +49,7 @@ static void test_bitmex_books_and_trades_equal_the_oracle(void **state)
         const tg_instr_t *in;
         const oracle_sym_t *os = vrun_oracle_in(v, o, &orc, i, 10, &diffs, &in);
         /* whole book: level counts per side equal tardis' */
-        assert_int_equal((long)v->book[in->id].bid.n, os->levels_bids);
-        assert_int_equal((long)v->book[in->id].ask.n, os->levels_asks);
+        vh_assert_depth(&v->book[in->id], os);
         assert_int_equal(v->book_msgs[in->id], os->book_changes);
         assert_int_equal(v->trades[in->id], os->trades);
         assert_int_equal(v->buys[in->id], os->buy_trades);

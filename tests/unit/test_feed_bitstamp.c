@@ -66,8 +66,7 @@ static void test_bitstamp_books_and_trades_equal_the_oracle(void **state)
         diffs += vrun_cmp_side(&v->book[in->id].ask, os->asks, os->n_asks, 10, in->px_scale,
                                in->sz_scale, what);
         /* whole book: level counts per side equal tardis' */
-        assert_int_equal((long)v->book[in->id].bid.n, os->levels_bids);
-        assert_int_equal((long)v->book[in->id].ask.n, os->levels_asks);
+        vh_assert_depth(&v->book[in->id], os);
         assert_int_equal(v->trades[in->id], os->trades);
         assert_int_equal(v->buys[in->id], os->buy_trades);
         int64_t amount;

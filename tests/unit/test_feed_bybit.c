@@ -18,8 +18,7 @@
 #include <cmocka.h>
 
 #include "book/tg_dec.h"
-#include "tests/fixtures/oracle.h"
-#include "tests/unit/feed_venue_util.h"
+#include "tests/fixtures/venue_harness.h"
 
 static char g_paths[8][512];
 static int g_n, g_n_linear;
@@ -330,8 +329,7 @@ static void test_bybit_books_and_trades_equal_the_recordings_checker(void **stat
             /* the builder's truncation to the subscribed depth, as the checker does */
             ref_book_t *b = &r.book[id];
             ref_book_truncate(b, in->depth_limit);
-            assert_int_equal((long)b->bid.n, y->levels_bids);
-            assert_int_equal((long)b->ask.n, y->levels_asks);
+            vh_assert_depth(b, y);
             int ps = feed_px_scale(h, (uint32_t)id), ss = feed_sz_scale(h, (uint32_t)id);
             assert_int_equal(ps, 8); /* no value of these files needs more */
             for (int i = 0; i < y->n_bids; i++) {
@@ -430,62 +428,10 @@ static void test_bybit_snapshot_with_u_1_after_a_restart_resets_the_chain(void *
     fv_free(&r);
 }
 
-/* decimal text -> the shortest form of its value */
-static void dec_norm(const char *in, char *out)
-{
-    size_t n = strlen(in);
-    memcpy(out, in, n + 1);
-    if (!strchr(out, '.'))
-        return;
-    while (n > 0 && out[n - 1] == '0')
-        out[--n] = 0;
-    if (n > 0 && out[n - 1] == '.')
-        out[--n] = 0;
-}
-
-typedef struct want_ev {
-    uint8_t kind, side;
-    const char *px, *sz;
-} want_ev_t;
-
-/* LEVEL/TRADE events of r from `from`, in order, printed exactly at their own scales */
-static void assert_levels(const fv_run_t *r, size_t from, const want_ev_t *w, size_t n)
-{
-    size_t k = 0;
-    for (size_t i = from; i < r->n_ev; i++) {
-        const tg_event_t *e = &r->ev[i];
-        if (e->kind != TG_EV_LEVEL && e->kind != TG_EV_TRADE)
-            continue;
-        if (k >= n)
-            fail_msg("unexpected event %zu (kind %u)", i, e->kind);
-        assert_int_equal(e->kind, w[k].kind);
-        assert_int_equal(e->side, w[k].side);
-        assert_true(e->flags & TG_EVF_SCALED);
-        char a[TG_DEC_STR_MAX], want[64];
-        tg_dec_format(e->price, (int)e->px_scale, a);
-        dec_norm(w[k].px, want);
-        if (strcmp(a, want) != 0)
-            fail_msg("event %zu price %s at scale %u, want %s", i, a, e->px_scale, w[k].px);
-        tg_dec_format(e->size, (int)e->sz_scale, a);
-        dec_norm(w[k].sz, want);
-        if (strcmp(a, want) != 0)
-            fail_msg("event %zu size %s at scale %u, want %s", i, a, e->sz_scale, w[k].sz);
-        k++;
-    }
-    assert_int_equal(k, n);
-}
-
 #define L_ TG_EV_LEVEL
 #define T_ TG_EV_TRADE
 #define B_ TG_SIDE_BID
 #define A_ TG_SIDE_ASK
-
-/* HUGEUSDT starts at scale 0/0 (as lot metadata would set it): sizes to 1e12 fit */
-static void huge_lots(feed_handler_t *h)
-{
-    h->scl[h->instr[1]].px = 0;
-    h->scl[h->instr[1]].sz = 0;
-}
 
 static void test_bybit_extreme_scales_are_exact_and_a_reparsed_delta_still_chains(void **state)
 {
@@ -510,7 +456,7 @@ static void test_bybit_extreme_scales_are_exact_and_a_reparsed_delta_still_chain
         "\"a\""
         "},{\"T\":5,\"s\":\"HUGEUSDT\",\"S\":\"Buy\",\"v\":\"1000000000000\",\"p\":\"10000000\","
         "\"i\":\"b\"}]}\n";
-    static const want_ev_t w[] = {
+    static const vh_want_t w[] = {
         {L_, B_, "0.01", "1"},
         {L_, B_, "0.00000074408", "0.00000001"},
         {L_, A_, "0.02", "90000000000"},
@@ -525,8 +471,8 @@ static void test_bybit_extreme_scales_are_exact_and_a_reparsed_delta_still_chain
     };
     fv_run_t r = {0};
     r.keep_events = 1;
-    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, huge_lots), 0);
-    assert_levels(&r, 0, w, sizeof(w) / sizeof(w[0]));
+    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, vh_huge_lots), 0);
+    vh_assert_levels(&r, 0, w, sizeof(w) / sizeof(w[0]));
     const feed_stats_t *s = &r.off->stats;
     assert_int_equal(TG_STAT_GET(s->gaps), 0);
     assert_int_equal(TG_STAT_GET(s->stale_dropped), 0);

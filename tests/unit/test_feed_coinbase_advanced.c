@@ -133,8 +133,7 @@ static void test_ca_recording_books_and_trades_equal_the_reference(void **state)
         snprintf(what, sizeof(what), "%s asks", in->symbol);
         diffs += vrun_cmp_side(&c->v.book[in->id].ask, os->asks, os->n_asks, 10,
                                feed_px_scale(&o->h, in->id), feed_sz_scale(&o->h, in->id), what);
-        assert_int_equal((long)c->v.book[in->id].bid.n, os->levels_bids);
-        assert_int_equal((long)c->v.book[in->id].ask.n, os->levels_asks);
+        vh_assert_depth(&c->v.book[in->id], os);
         assert_int_equal(c->v.trades[in->id], os->trades);
         assert_int_equal(c->v.gaps[in->id], 0);
         assert_int_equal(c->v.snapshots[in->id], 1);
@@ -560,6 +559,19 @@ static void test_ca_resubscribes_are_paced_and_builder_requests_resubscribe(void
     vh_syn_close(s);
 }
 
+/* ---- fuzz ----------------------------------------------------------------------------------- */
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static void test_ca_mutated_frames_never_crash_and_are_all_counted(void **state)
+{
+    vh_fuzz_t f = VH_FUZZ_TEXT(vh_rec(CA_REC), &rng, 1000, 5000);
+    f.big = 65536; /* the multi-MB frames: one time in 64 */
+    f.big_every = 64;
+    vh_fuzz_run(&f, 30000);
+    assert_true(TG_STAT_GET(f.o->stats.handled) > 0);
+    vh_fuzz_close(&f);
+}
+
 /* ---- exact values at extreme scales --------------------------------------------------------- */
 
 typedef struct xval {
@@ -669,42 +681,6 @@ static void test_ca_extreme_scales_are_exact(void **state)
     free(k);
     vh_syn_close(s);
     tg_instr_reg_destroy(&reg);
-}
-
-/* ---- fuzz ----------------------------------------------------------------------------------- */
-
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static void test_ca_mutated_frames_never_crash_and_are_all_counted(void **state)
-{
-    int iters = vh_fuzz_iters(&rng, 30000);
-    vrun_t *v;
-    feed_offline_t *o = vrun_open(vh_rec(CA_REC), &v);
-    size_t nf = o->rec->data_lines, k = 0, big = 0;
-    const char **fr = calloc(nf, sizeof(*fr));
-    size_t *fl = calloc(nf, sizeof(*fl));
-    int64_t ts;
-    while (k < nf && feed_tgrec_next(o->rec, &ts, &fr[k], &fl[k]) == 1)
-        k++;
-    nf = k;
-    char *b = malloc(6 << 20);
-    for (int it = 0; it < iters; it++) {
-        size_t i = fv_rand(&rng) % nf;
-        if (fl[i] > 65536 && (big++ % 64) != 0)
-            continue; /* the multi-MB frames: now and then only (ASan makes each one slow) */
-        size_t len = fl[i];
-        memcpy(b, fr[i], len);
-        if (len && fv_rand(&rng) % 8)
-            len = vh_mutate_text(&rng, b, len);
-        b[len] = 0;
-        feed_frame(&o->h, b, len, it, (int64_t)it * 1000);
-        feed_flush(&o->h);
-        if (it % 5000 == 4999)
-            feed_venue_coinbase_advanced.on_tick(&o->h, (int64_t)it * 1000);
-    }
-    free(b);
-    assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
-    assert_true(TG_STAT_GET(o->stats.handled) > 0);
-    vh_fuzz_end(&o, v, fr, fl);
 }
 
 int main(void)

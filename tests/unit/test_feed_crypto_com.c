@@ -164,8 +164,7 @@ static void test_crypto_com_recording_equals_both_oracles_and_never_goes_back_in
             snprintf(what, sizeof(what), "%s asks (%d)", in->symbol, pass);
             diffs += vrun_cmp_side(&b.v->book[in->id].ask, os->asks, os->n_asks, 10, in->px_scale,
                                    in->sz_scale, what);
-            assert_int_equal((long)b.v->book[in->id].bid.n, os->levels_bids);
-            assert_int_equal((long)b.v->book[in->id].ask.n, os->levels_asks);
+            vh_assert_depth(&b.v->book[in->id], os);
             assert_int_equal(b.v->trades[in->id], os->trades);
             trades += b.v->trades[in->id];
             if (pass == 1) {

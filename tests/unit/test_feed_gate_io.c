@@ -110,8 +110,7 @@ static void check_oracle(gk_t *g, const char *dir, bool exact_levels)
         snprintf(what, sizeof(what), "%s %s asks", dir, in->symbol);
         cmp_side(&b->ask, os->asks, os->n_asks, what);
         if (exact_levels) {
-            assert_int_equal((long)b->bid.n, os->levels_bids);
-            assert_int_equal((long)b->ask.n, os->levels_asks);
+            vh_assert_depth(b, os);
         }
         assert_int_equal(g->trades[in->id], os->trades);
         if (os->trade_amount[0]) {

@@ -94,8 +94,7 @@ static void check_oracle(const char *name, int exact)
         diffs += vrun_cmp_side(&v->book[in->id].bid, os->bids, os->n_bids, 10, ps, ss, what);
         snprintf(what, sizeof(what), "%s asks", in->symbol);
         diffs += vrun_cmp_side(&v->book[in->id].ask, os->asks, os->n_asks, 10, ps, ss, what);
-        assert_int_equal((long)v->book[in->id].bid.n, os->levels_bids);
-        assert_int_equal((long)v->book[in->id].ask.n, os->levels_asks);
+        vh_assert_depth(&v->book[in->id], os);
         assert_int_equal(v->trades[in->id], os->trades);
         assert_int_equal(v->snapshots[in->id], 1);
         assert_int_equal(v->gaps[in->id], 0);
@@ -353,6 +352,17 @@ static void test_gm_heartbeats_auctions_and_errors_are_counted_once(void **state
     vh_syn_close(s);
 }
 
+/* ---- fuzz ----------------------------------------------------------------------------------- */
+
+static uint64_t rng = 0xD1B54A32D192ED03ull;
+static void test_gm_mutated_frames_never_crash_and_are_all_counted(void **state)
+{
+    vh_fuzz_t f = VH_FUZZ_TEXT(vh_rec(GM_REC), &rng, 100000000, 1000);
+    vh_fuzz_run(&f, 30000);
+    assert_true(TG_STAT_GET(f.o->stats.handled) > 0 && TG_STAT_GET(f.o->stats.resyncs) > 0);
+    vh_fuzz_close(&f);
+}
+
 /* ---- exact values at extreme scales --------------------------------------------------------- */
 
 typedef struct xval {
@@ -462,45 +472,6 @@ static void test_gm_extreme_scales_are_exact(void **state)
     free(k);
     vh_syn_close(s);
     tg_instr_reg_destroy(&reg);
-}
-
-/* ---- fuzz ----------------------------------------------------------------------------------- */
-
-static uint64_t rng = 0xD1B54A32D192ED03ull;
-static void test_gm_mutated_frames_never_crash_and_are_all_counted(void **state)
-{
-    int iters = vh_fuzz_iters(&rng, 30000);
-    vrun_t *v;
-    feed_offline_t *o = vrun_open(vh_rec(GM_REC), &v);
-    size_t nf = o->rec->data_lines, k = 0;
-    const char **fr = calloc(nf, sizeof(*fr));
-    size_t *fl = calloc(nf, sizeof(*fl));
-    size_t maxl = 0;
-    int64_t ts;
-    while (k < nf && feed_tgrec_next(o->rec, &ts, &fr[k], &fl[k]) == 1) {
-        if (fl[k] > maxl)
-            maxl = fl[k];
-        k++;
-    }
-    nf = k;
-    char *b = malloc(maxl + 64);
-    for (int it = 0; it < iters; it++) {
-        size_t i = fv_rand(&rng) % nf;
-        size_t len = fl[i];
-        memcpy(b, fr[i], len);
-        if (len && fv_rand(&rng) % 8)
-            len = vh_mutate_text(&rng, b, len);
-        b[len] = 0;
-        feed_frame(&o->h, b, len, it, (int64_t)it * 100000000);
-        feed_flush(&o->h);
-        if (it % 1000 == 999)
-            feed_venue_gemini.on_tick(&o->h, (int64_t)it * 100000000);
-    }
-    free(b);
-    assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
-    assert_true(TG_STAT_GET(o->stats.handled) > 0);
-    assert_true(TG_STAT_GET(o->stats.resyncs) > 0);
-    vh_fuzz_end(&o, v, fr, fl);
 }
 
 int main(void)

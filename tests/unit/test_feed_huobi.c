@@ -266,8 +266,7 @@ static void test_huobi_recording_equals_the_oracle_where_representable(void **st
         assert_int_equal(r->faults[id], 0);
         assert_int_equal(r->gaps[id], 0);
         assert_int_equal(r->clears[id], os->snapshots);
-        assert_int_equal((long)r->book[id].bid.n, os->levels_bids);
-        assert_int_equal((long)r->book[id].ask.n, os->levels_asks);
+        vh_assert_depth(&r->book[id], os);
         for (int side = TG_SIDE_BID; side <= TG_SIDE_ASK; side++) {
             const oracle_level_t *ol = side == TG_SIDE_BID ? os->bids : os->asks;
             const ref_side_t *rs = side == TG_SIDE_BID ? &r->book[id].bid : &r->book[id].ask;

@@ -85,8 +85,7 @@ static void check_oracle(const char *rel, const char *oracle_name)
         const tg_instr_t *in;
         const oracle_sym_t *os = vrun_oracle_in(v, o, &orc, i, 10, &diffs, &in);
         /* whole book: level counts per side equal tardis' */
-        assert_int_equal((long)v->book[in->id].bid.n, os->levels_bids);
-        assert_int_equal((long)v->book[in->id].ask.n, os->levels_asks);
+        vh_assert_depth(&v->book[in->id], os);
         assert_int_equal(v->trades[in->id], os->trades);
         assert_int_equal(v->buys[in->id], os->buy_trades);
         assert_int_equal(v->sells[in->id], os->sell_trades);
@@ -361,16 +360,7 @@ static int32_t xs_okx_ck(const char *const (*bids)[2], size_t nb, const char *co
                          size_t na)
 {
     char text[4096];
-    size_t n = 0;
-    for (size_t i = 0; i < 25 && (i < nb || i < na); i++) {
-        if (i < nb)
-            n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s:%s", n ? ":" : "", bids[i][0],
-                                  bids[i][1]);
-        if (i < na)
-            n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s:%s", n ? ":" : "", asks[i][0],
-                                  asks[i][1]);
-    }
-    return (int32_t)feed_crc32(0, text, n);
+    return (int32_t)feed_crc32(0, text, vh_ck_text(bids, nb, asks, na, text, sizeof(text)));
 }
 
 #define OKB(s) "{\"arg\":{\"channel\":\"books\",\"instId\":\"" s "\"},\"action\":"

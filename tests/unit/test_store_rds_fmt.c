@@ -18,6 +18,7 @@
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
 #include "book/tg_instr.h"
+#include "storage/redis/store_rds_backlog.h"
 #include "storage/redis/store_rds_fmt.h"
 #include "tests/fixtures/test_rds_json.h"
 
@@ -336,6 +337,12 @@ static void test_names_follow_the_documented_layout(void **state)
     assert_int_equal(store_rds_fmt_names(&n, "", f->btc), -EINVAL);
     assert_int_equal(store_rds_fmt_names(&n, "t9_x-1", f->btc), 0);
     assert_string_equal(n.ch_trades, "t9_x-1.trades.binance.BTCUSDT");
+    assert_string_equal(f->nb.st_trades, "tg:stream:trades:binance:BTCUSDT");
+    assert_int_equal(f->nb.st_trades_len, strlen(f->nb.st_trades));
+    assert_string_equal(f->nb.st_book, "tg:stream:book:binance:BTCUSDT");
+    kl = store_rds_fmt_candle_stream(&f->nb, 60000000000LL, b);
+    assert_string_equal(b, "tg:stream:candles:1m:binance:BTCUSDT");
+    assert_int_equal(kl, strlen(b));
 }
 
 static void test_interval_text_uses_the_largest_exact_unit(void **state)
@@ -407,6 +414,70 @@ static void test_resp_commands_parse_back_to_their_arguments(void **state)
     assert_int_equal(store_rds_fmt_resp_publish(buf, 10, "tg.x", 4, val, sizeof(val) - 1), 0);
 }
 
+/* XADD key MAXLEN ~ N <epoch_ms>-<seq> seq <seq> doc <doc>: the entry ID carries the number. */
+static void test_xadd_parses_back_with_the_number_in_its_entry_id(void **state)
+{
+    char buf[256];
+    const char val[] = "{\"seq\":18446744073709551615}";
+    size_t n =
+        store_rds_fmt_resp_xadd(buf, sizeof(buf), "tg:stream:trades:v:S", 20, 100000,
+                                1763880000123ULL, 18446744073709551615ULL, val, sizeof(val) - 1);
+    redisReply *r = resp_parse(buf, n);
+    assert_non_null(r);
+    assert_int_equal(r->elements, 10);
+    const char *want[] = {"XADD",   "tg:stream:trades:v:S",
+                          "MAXLEN", "~",
+                          "100000", "1763880000123-18446744073709551615",
+                          "seq",    "18446744073709551615",
+                          "doc",    val};
+    for (size_t i = 0; i < 10; i++)
+        assert_string_equal(r->element[i]->str, want[i]);
+    freeReplyObject(r);
+    n = store_rds_fmt_resp_xadd(buf, sizeof(buf), "s", 1, 0, 7, 1, "{}", 2); /* no MAXLEN */
+    r = resp_parse(buf, n);
+    assert_non_null(r);
+    assert_int_equal(r->elements, 7);
+    assert_string_equal(r->element[2]->str, "7-1");
+    assert_string_equal(r->element[6]->str, "{}");
+    freeReplyObject(r);
+    for (size_t cap = 0; cap < n; cap++) /* never a truncated command */
+        assert_int_equal(store_rds_fmt_resp_xadd(buf, cap, "s", 1, 0, 7, 1, "{}", 2), 0);
+}
+
+/* The backlog keeps the newest whole commands, oldest evicted first, across the wrap. */
+static void test_stream_backlog_keeps_the_newest_commands_whole(void **state)
+{
+    store_rds_backlog_t b;
+    assert_int_equal(store_rds_backlog_init(&b, 100), 0);
+    char cmd[40], out[64];
+    for (int i = 0; i < 50; i++) { /* 4 + 20..29 bytes each: 3 fit at most */
+        size_t len = 20 + (size_t)(i % 10);
+        memset(cmd, 'a' + i % 26, len);
+        store_rds_backlog_put(&b, cmd, len);
+        uint64_t pos = b.head, held = 0;
+        size_t n, last = 0;
+        while ((n = store_rds_backlog_next(&b, &pos, out, sizeof(out)))) {
+            for (size_t k = 1; k < n; k++)
+                assert_int_equal(out[k], out[0]); /* whole, not torn by the wrap */
+            held++;
+            last = n;
+        }
+        assert_int_equal(held, b.records);
+        assert_int_equal(last, len); /* the newest is always there */
+        assert_int_equal(out[0], 'a' + i % 26);
+        assert_true(b.tail - b.head <= 100);
+    }
+    assert_int_equal(b.records + b.evicted, 50);
+    store_rds_backlog_put(&b, cmd, 200); /* larger than the ring: not kept */
+    assert_int_equal(b.records + b.evicted, 50);
+    store_rds_backlog_deinit(&b);
+    store_rds_backlog_t off;
+    assert_int_equal(store_rds_backlog_init(&off, 0), 0); /* disabled: a no-op */
+    store_rds_backlog_put(&off, cmd, 10);
+    uint64_t pos = off.head;
+    assert_int_equal(store_rds_backlog_next(&off, &pos, out, sizeof(out)), 0);
+}
+
 /* store_rds_fmt_cmd: one call gives exactly the bytes of the JSON call + the framing call,
  * reports where the document lies, and never a truncated command. */
 static void test_one_call_command_equals_json_plus_framing(void **state)
@@ -473,6 +544,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_names_follow_the_documented_layout, setup, teardown),
         cmocka_unit_test(test_interval_text_uses_the_largest_exact_unit),
         cmocka_unit_test(test_resp_commands_parse_back_to_their_arguments),
+        cmocka_unit_test(test_xadd_parses_back_with_the_number_in_its_entry_id),
+        cmocka_unit_test(test_stream_backlog_keeps_the_newest_commands_whole),
         cmocka_unit_test_setup_teardown(test_one_call_command_equals_json_plus_framing, setup,
                                         teardown),
     };

@@ -27,6 +27,7 @@
 #include "feeds/rec/feed_offline.h"
 #include "book/book_ref.h"
 #include "tools/bench/bench_l2_flat.h"
+#include "tools/bench/bench_stat.h"
 
 typedef struct evbuf {
     tg_event_t *v;
@@ -49,18 +50,6 @@ static int grab(void *ctx, const tg_event_t *ev, uint32_t n)
     memcpy(b->v + b->n, ev, n * sizeof(*ev));
     b->n += n;
     return 0;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(double), cmp_d);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static uint64_t rng = 88172645463325252ull;
@@ -162,7 +151,7 @@ static void bench_levels(const char *title, const lvl_t *u, size_t n, int runs, 
         c[r] = run_flat(fl, u, n, passes);
         b[r] = run_ref(&ref, u, n, passes);
     }
-    double ma = median(a, runs), mb = median(b, runs), mc = median(c, runs);
+    double ma = tb_median(a, runs), mb = tb_median(b, runs), mc = tb_median(c, runs);
     printf("%-42s blocked %6.1f  flat best-at-end %6.1f  ref best-first %6.1f M/s (CPU time)\n",
            title, ma / 1e6, mc / 1e6, mb / 1e6);
     book_l2_destroy(&bk);
@@ -334,7 +323,7 @@ int main(int argc, char **argv)
     uint64_t stalls = 0;
     for (int r = 0; r < runs; r++)
         e2e[r] = run_e2e(reg, eb.v, eb.n, &syn[r], &cpu[r], &stalls);
-    double me = median(e2e, runs), msy = median(syn, runs), mc = median(cpu, runs);
+    double me = tb_median(e2e, runs), msy = tb_median(syn, runs), mc = tb_median(cpu, runs);
     printf("%-42s 2 threads %5.2f M ev/s wall, %5.2f M ev/s per builder CPU second;\n"
            "%-42s sync apply, 1 thread %5.2f M ev/s (CPU time); sink stalls %llu (last run)\n"
            "%-42s receive -> applied latency (last run, at full load): p50 <= %lld us, "

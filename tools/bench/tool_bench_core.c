@@ -36,6 +36,7 @@
 #include "book/tg_dec.h"
 #include "book/tg_event.h"
 #include "book/tg_ring.h"
+#include "tools/bench/bench_stat.h"
 
 #define RING_CAP 4096u
 
@@ -597,18 +598,6 @@ static double parse_run(parse_fn fn, const strset_t *s, int passes, int64_t *sum
 
 /* ---------------- main ---------------- */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 #define MAX_REPS 64
 
 /* The 1-minute load average, printed with the figures: on a shared 2-core machine the
@@ -690,7 +679,7 @@ int main(int argc, char **argv)
         double med[NCFG];
         printf("\nring throughput (producer cpu0 -> consumer cpu1), events/s:\n");
         for (int c = 0; c < NCFG; c++) {
-            med[c] = median(res[c], reps);
+            med[c] = tb_median(res[c], reps);
             printf("  %s  median %7.1f M/s  (min %6.1f, max %6.1f)\n", cfg[c].name, med[c] / 1e6,
                    res[c][0] / 1e6, res[c][reps - 1] / 1e6);
         }
@@ -705,10 +694,10 @@ int main(int argc, char **argv)
             oc[3][r] = op_cost(true, 64, 16 * 1024 * 1024);
         }
         printf("\nsingle-thread push+pop (no cross-core traffic, thread CPU time), ns/event:\n");
-        printf("  batch 1:  tg_ring %.2f  ref ring %.2f\n", median(oc[0], reps),
-               median(oc[1], reps));
-        printf("  batch 64: tg_ring %.2f  ref ring %.2f\n", median(oc[2], reps),
-               median(oc[3], reps));
+        printf("  batch 1:  tg_ring %.2f  ref ring %.2f\n", tb_median(oc[0], reps),
+               tb_median(oc[1], reps));
+        printf("  batch 64: tg_ring %.2f  ref ring %.2f\n", tb_median(oc[2], reps),
+               tb_median(oc[3], reps));
 
         /* latency */
         double rtt[2][MAX_REPS];
@@ -719,8 +708,8 @@ int main(int argc, char **argv)
         }
         printf("\nping-pong round trip over two rings (%llu trips/run), mean ns per trip:\n",
                (unsigned long long)pp_n);
-        printf("  tg_ring   median %6.0f ns\n", median(rtt[0], reps));
-        printf("  ref ring  median %6.0f ns\n", median(rtt[1], reps));
+        printf("  tg_ring   median %6.0f ns\n", tb_median(rtt[0], reps));
+        printf("  ref ring  median %6.0f ns\n", tb_median(rtt[1], reps));
     }
 
     /* decimals */
@@ -748,7 +737,7 @@ int main(int argc, char **argv)
                 pr[0][r] = parse_run(tg_dec_parse, s, parse_passes, &sum_tg, &err_tg);
                 pr[1][r] = parse_run(ref_dec_parse, s, parse_passes, &sum_ref, &err_ref);
             }
-            double m_tg = median(pr[0], reps), m_ref = median(pr[1], reps);
+            double m_tg = tb_median(pr[0], reps), m_ref = tb_median(pr[1], reps);
             printf("  tg_dec_parse    median %7.1f M values/s (%.2f ns/value)\n", m_tg / 1e6,
                    1e9 / m_tg);
             printf("  reference loop  median %7.1f M values/s (%.2f ns/value)\n", m_ref / 1e6,

@@ -28,6 +28,7 @@
 #include <jsmn.h>
 
 #include "book/book_builder.h"
+#include "tools/bench/bench_stat.h"
 
 static uint64_t g_events;
 static int g_handler_only;
@@ -48,34 +49,8 @@ static int null_out(void *ctx, const book_out_t *rec)
     return 0;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* CPU time of this thread: the machine is shared (2 cores, other jobs), and wall time there
  * mostly measures the scheduler. Rates below use CPU time; wall ms/pass is printed too. */
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(double), cmp_d);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 typedef struct result {
     double s;        /* median CPU seconds per pass */
     double wall;     /* median wall seconds per pass */
@@ -116,7 +91,7 @@ static result_t run_handler(feed_offline_t *o, const frames_t *fr, int passes, i
             if (book_builder_create(&g_builder, &bc) < 0)
                 abort();
         }
-        double t0 = cpu_s(), w0 = now_s();
+        double t0 = tb_cpu_s(), w0 = tb_now_s();
         if (offline_run) {
             feed_offline_run(o, count_sink, NULL);
         } else {
@@ -125,15 +100,15 @@ static result_t run_handler(feed_offline_t *o, const frames_t *fr, int passes, i
                 feed_flush(&o->h);
             }
         }
-        double dt = cpu_s() - t0, dw = now_s() - w0;
+        double dt = tb_cpu_s() - t0, dw = tb_now_s() - w0;
         if (p >= 0) {
             t[p] = dt;
             w[p] = dw;
         }
         r.events = g_events;
     }
-    r.s = median(t, passes);
-    r.wall = median(w, passes);
+    r.s = tb_median(t, passes);
+    r.wall = tb_median(w, passes);
     return r;
 }
 
@@ -218,10 +193,10 @@ static result_t run_reference(const frames_t *fr, int passes)
     result_t r = {0};
     for (int p = -1; p < passes; p++) {
         uint64_t ev = 0;
-        double t0 = cpu_s(), w0 = now_s();
+        double t0 = tb_cpu_s(), w0 = tb_now_s();
         for (size_t i = 0; i < fr->n; i++)
             ev += ref_frame(fr->f[i], fr->len[i], t, cap);
-        double dt = cpu_s() - t0, dw = now_s() - w0;
+        double dt = tb_cpu_s() - t0, dw = tb_now_s() - w0;
         if (p >= 0) {
             tm[p] = dt;
             w[p] = dw;
@@ -229,8 +204,8 @@ static result_t run_reference(const frames_t *fr, int passes)
         r.events = ev;
     }
     free(t);
-    r.s = median(tm, passes);
-    r.wall = median(w, passes);
+    r.s = tb_median(tm, passes);
+    r.wall = tb_median(w, passes);
     return r;
 }
 

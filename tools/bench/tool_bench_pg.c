@@ -43,6 +43,7 @@
 #include "storage/pg/store_pg.h"
 #include "storage/pg/store_pg_enc.h"
 #include "storage/pg/store_pg_schema.h"
+#include "tools/bench/bench_stat.h"
 
 static uint32_t g_rows = 200000, g_runs = 5, g_batch = 10000;
 static const char *g_dsn;
@@ -230,18 +231,25 @@ static void *producer(void *p)
 
 static double g_e2e_p50, g_e2e_p99;
 
+/* The writer's configuration for this run: defaults, then server, schema, registry, batch. */
+static store_pg_cfg_t bench_cfg(const char *conninfo, const char *schema)
+{
+    store_pg_cfg_t c;
+    store_pg_cfg_defaults(&c);
+    c.conninfo = conninfo;
+    c.schema = schema;
+    c.reg = g_reg;
+    c.batch_rows = g_batch;
+    return c;
+}
+
 static double run_writer(const char *schema, store_pg_dedup_t mode, uint32_t n, uint32_t per_ms)
 {
     tg_ring_t *ring = NULL;
     if (tg_ring_create(&ring, 8192, sizeof(book_out_t)) < 0)
         exit(1);
-    store_pg_cfg_t c;
-    store_pg_cfg_defaults(&c);
-    c.conninfo = g_dsn;
-    c.schema = schema;
-    c.reg = g_reg;
+    store_pg_cfg_t c = bench_cfg(g_dsn, schema);
     c.ring = ring;
-    c.batch_rows = g_batch;
     c.dedup = mode;
     store_pg_t *w = NULL;
     if (store_pg_create(&w, &c) < 0 || store_pg_connect(w) < 0) {
@@ -285,12 +293,7 @@ static void run_journal(const char *schema)
     if (!mkdtemp(dir))
         return;
     snprintf(bad, sizeof bad, "host=127.0.0.1 port=1 connect_timeout=2");
-    store_pg_cfg_t c;
-    store_pg_cfg_defaults(&c);
-    c.conninfo = bad;
-    c.schema = schema;
-    c.reg = g_reg;
-    c.batch_rows = g_batch;
+    store_pg_cfg_t c = bench_cfg(bad, schema);
     c.spill_dir = dir;
     store_pg_t *w = NULL;
     if (store_pg_create(&w, &c) < 0)
@@ -323,18 +326,6 @@ static void run_journal(const char *schema)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "cannot remove %s\n", dir);
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, uint32_t n)
-{
-    qsort(v, n, sizeof *v, cmp_d);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 enum { V_RAW_U, V_RAWE_U, V_WR_U, V_RAW_I, V_RAWE_I, V_WR_I, V_WR_I_STAGED, V_N };
@@ -397,7 +388,7 @@ int main(int argc, char **argv)
     }
     double med[V_N];
     for (int v = 0; v < V_N; v++) {
-        med[v] = median(res[v], g_runs);
+        med[v] = tb_median(res[v], g_runs);
         printf("  %-42s %8.0f rows/s  client cpu %.2f us/row", vname[v], med[v], cpu[v]);
         if (v == V_WR_U)
             printf("  = %.2f x raw (%.2f x raw+enc)", med[v] / med[V_RAW_U],

@@ -28,6 +28,7 @@
 #include "storage/redis/store_rds.h"
 #include "storage/redis/store_rds_conn.h"
 #include "storage/redis/store_rds_fmt.h"
+#include "tools/bench/bench_stat.h"
 
 #define BENCH_INSTR    4096 /* = the largest coalescing window: books never coalesce */
 #define BENCH_RUNS_MAX 15
@@ -216,18 +217,6 @@ static double run_redis_benchmark(int port, const char *args)
     return v;
 }
 
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_d);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 int main(int argc, char **argv)
 {
     const char *url = getenv("TG_TEST_REDIS_URL");
@@ -271,7 +260,8 @@ int main(int argc, char **argv)
     store_rds_names_t nm;
     store_rds_fmt_names(&nm, "bench", tg_instr_reg_get(b.reg, 1));
     book_out_t sample = bench_rec(BOOK_OUT_BOOK, 1);
-    store_rds_meta_t m = {123456, 1700000000000000000ULL, sample.ts_exch, sample.ts_recv, false, 0, 0};
+    store_rds_meta_t m = {123456, 1700000000000000000ULL, sample.ts_exch, sample.ts_recv, false, 0,
+                          0};
     char val[STORE_RDS_JSON_MAX];
     size_t vlen = store_rds_fmt_book(val, sizeof(val), &nm, &m, &sample.u.book);
     int port = 0;
@@ -325,10 +315,11 @@ int main(int argc, char **argv)
         printf("latency at 5000 books/s: receive -> PUBLISH acknowledged p50 <= %.0f us, p99 <= "
                "%.0f us; pipeline round trip p50 <= %.0f us, p99 <= %.0f us\n",
                lat.pub_p50_us, lat.pub_p99_us, lat.rtt_p50_us, lat.rtt_p99_us);
-    double mb = median(pb_cmd, runs), mt = median(pt_cmd, runs), mr = median(raw, runs);
-    double mbr = median(pb_rec, runs), mtr = median(pt_rec, runs), mc = median(pb_coal, runs);
-    double ms = median(rb_set, runs), mp = median(rb_pub, runs);
-    double mbb = median(pb_mb, runs), mrb = median(raw_mb, runs);
+    double mb = tb_median(pb_cmd, runs), mt = tb_median(pt_cmd, runs), mr = tb_median(raw, runs);
+    double mbr = tb_median(pb_rec, runs), mtr = tb_median(pt_rec, runs),
+           mc = tb_median(pb_coal, runs);
+    double ms = tb_median(rb_set, runs), mp = tb_median(rb_pub, runs);
+    double mbb = tb_median(pb_mb, runs), mrb = tb_median(raw_mb, runs);
     double pr_cmd[BENCH_RUNS_MAX], pr_mb[BENCH_RUNS_MAX]; /* paired: same run, same load */
     for (int r = 0; r < runs; r++) {
         pr_cmd[r] = raw[r] > 0 ? pb_cmd[r] / raw[r] : 0;
@@ -348,7 +339,7 @@ int main(int argc, char **argv)
            mr > 0 ? mb / mr : 0, mrb > 0 ? mbb / mrb : 0, mr > 0 ? mt / mr : 0,
            ms > 0 ? mr / ms : 0);
     printf("ratio (median of per-run ratios): publisher books / raw = %.2f (cmd/s), %.2f (MB/s)\n",
-           median(pr_cmd, runs), median(pr_mb, runs));
+           tb_median(pr_cmd, runs), tb_median(pr_mb, runs));
     tg_ring_destroy(&b.ring);
     tg_instr_reg_destroy(&b.reg);
     return 0;

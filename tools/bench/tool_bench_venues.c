@@ -25,6 +25,7 @@
 #include "feeds/feed.h"
 #include "feeds/feed_checksum.h"
 #include "feeds/rec/feed_offline.h"
+#include "tools/bench/bench_stat.h"
 
 /* The builder's book is not part of this benchmark; the checksum wrappers are not called. */
 __attribute__((weak)) size_t book_l2_top(const book_l2_t *b, tg_side_t side, tg_level_t *out,
@@ -38,22 +39,10 @@ extern const feed_venue_t feed_venue_kraken, feed_venue_okex, feed_venue_bitstam
 
 #define PASSES 11
 
-static double now_s(void)
+/* the upper middle value of v[0..n) (sorts v) */
+static double median_hi(double *v, int n)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* CPU time: the machine is shared */
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(double), cmp_d);
+    tb_sort(v, n);
     return v[n / 2];
 }
 
@@ -87,23 +76,23 @@ static void bench_file(const char *dir, const char *rel)
         o->h.out.flush = sink;
         o->h.out.ctx = &events;
         events = 0;
-        double t0 = now_s();
+        double t0 = tb_cpu_s();
         for (size_t i = 0; i < nf; i++) {
             feed_frame(&o->h, fr[i], fl[i], 1, 1);
             feed_flush(&o->h);
         }
-        th[p] = now_s() - t0;
+        th[p] = tb_cpu_s() - t0;
         toks = 0;
-        t0 = now_s();
+        t0 = tb_cpu_s();
         for (size_t i = 0; i < nf; i++) {
             jsmn_parser jp;
             jsmn_init(&jp);
             int r = jsmn_parse(&jp, fr[i], fl[i], tok, 1 << 20);
             toks += r > 0 ? (uint64_t)r : 0;
         }
-        tr[p] = now_s() - t0;
+        tr[p] = tb_cpu_s() - t0;
     }
-    double mh = median(th, PASSES), mr = median(tr, PASSES);
+    double mh = median_hi(th, PASSES), mr = median_hi(tr, PASSES);
     printf("%-44s %6zu frames %7.1f MB/s %6.0f ns/frame (%llu events) | jsmn only %7.1f MB/s "
            "%6.0f ns/frame\n",
            rel, nf, (double)bytes / mh / 1e6, mh / (double)nf * 1e9, (unsigned long long)events,
@@ -136,37 +125,37 @@ static void bench_checksums(void)
     feed_okx_checksum_text(bids, 25, asks, 25, 10, 8, 0, 0, text, sizeof(text));
     lo = strlen(text);
     for (int p = 0; p < PASSES; p++) {
-        double t0 = now_s();
+        double t0 = tb_cpu_s();
         for (int i = 0; i < N; i++) {
             bids[0].size += 1;
             acc += feed_kraken_checksum_levels(bids, 10, asks, 10, 10, 8, 5, 8);
         }
-        tk[p] = (now_s() - t0) / N;
-        t0 = now_s();
+        tk[p] = (tb_cpu_s() - t0) / N;
+        t0 = tb_cpu_s();
         for (int i = 0; i < N; i++) {
             ktext[0] ^= 1;
             acc += feed_crc32(0, ktext, lk);
         }
-        rk[p] = (now_s() - t0) / N;
-        t0 = now_s();
+        rk[p] = (tb_cpu_s() - t0) / N;
+        t0 = tb_cpu_s();
         for (int i = 0; i < N; i++) {
             bids[0].size += 1;
             acc += feed_okx_checksum_levels(bids, 25, asks, 25, 10, 8, 0, 0);
         }
-        to[p] = (now_s() - t0) / N;
-        t0 = now_s();
+        to[p] = (tb_cpu_s() - t0) / N;
+        t0 = tb_cpu_s();
         for (int i = 0; i < N; i++) {
             text[0] ^= 1;
             acc += feed_crc32(0, text, lo);
         }
-        ro[p] = (now_s() - t0) / N;
+        ro[p] = (tb_cpu_s() - t0) / N;
     }
     printf("kraken checksum (10+10 levels, %3zu B text) %6.0f ns/call | crc32 of the text only "
            "%6.0f ns\n",
-           lk, median(tk, PASSES) * 1e9, median(rk, PASSES) * 1e9);
+           lk, median_hi(tk, PASSES) * 1e9, median_hi(rk, PASSES) * 1e9);
     printf("okx checksum    (25+25 levels, %3zu B text) %6.0f ns/call | crc32 of the text only "
            "%6.0f ns\n",
-           lo, median(to, PASSES) * 1e9, median(ro, PASSES) * 1e9);
+           lo, median_hi(to, PASSES) * 1e9, median_hi(ro, PASSES) * 1e9);
 }
 
 int main(int argc, char **argv)

@@ -6,7 +6,8 @@ pkgs=(meson ninja-build pkg-config gcc libc6-dev scdoc prometheus
       libwebsockets-dev libssl-dev openssl libhiredis-dev libpq-dev libjemalloc-dev
       libcmocka-dev libzstd-dev zstd libinih-dev libjsmn-dev zlib1g-dev
       postgresql postgresql-client redis-server redis-tools ca-certificates procps iproute2 curl
-      python3-redis python3-jsonschema) # client/python (tickgate package) and its schema test
+      python3-redis python3-jsonschema # client/python (tickgate package) and its schema test
+      chromium) # the dashboard test (tests/ops/test_ops_dashboard.sh)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -15,7 +15,12 @@ setup() { # dir args...
     else
         meson setup "$d" "$@" >/dev/null
     fi
-    ninja -C "$d" -j "$jobs"
+    # the compiler's output only when something fails (warnings are errors)
+    if ! ninja -C "$d" -j "$jobs" >"$d/ninja-output.log" 2>&1; then
+        cat "$d/ninja-output.log" >&2
+        return 1
+    fi
+    echo "   $d: built" >&2
 }
 echo "== build: release (jemalloc), asan+ubsan, tsan" >&2
 setup build-release --buildtype=release --werror -Djemalloc=true
@@ -35,6 +40,31 @@ tests/fixtures/services.sh run meson test -C build-tsan --print-errorlogs --suit
 echo "== tests: release build (jemalloc), unit + integration" >&2
 tests/fixtures/services.sh run meson test -C build-release --print-errorlogs --num-processes 2 \
     --suite unit --suite integration || rc=1
+# One line over every build: each run's meson-logs/testlog.json (one JSON object per test).
+python3 - build-asan build-tsan build-release <<'PY' || rc=1
+import json, sys
+ok = bad = skip = 0
+failed = []
+for d in sys.argv[1:]:
+    try:
+        lines = open(d + "/meson-logs/testlog.json").read().splitlines()
+    except OSError:
+        print("no test log in %s" % d)
+        sys.exit(1)
+    for l in lines:
+        t = json.loads(l)
+        r = t.get("result")
+        if r in ("OK", "EXPECTEDFAIL"):
+            ok += 1
+        elif r == "SKIP":
+            skip += 1
+        else:
+            bad += 1
+            failed.append("%s:%s" % (d, t.get("name")))
+print("== all builds: %d passed, %d failed, %d skipped" % (ok, bad, skip))
+for f in failed:
+    print("   failed: " + f)
+PY
 if [ $rc -ne 0 ]; then
     echo "FAILED: see the logs above (build-*/meson-logs/testlog.txt)" >&2
 fi

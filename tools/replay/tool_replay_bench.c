@@ -29,27 +29,9 @@
 
 #include "tool_replay.h"
 #include "tool_replay_client.h"
+#include "tools/bench/bench_stat.h"
 
 #define RUNS_MAX 32
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_d);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static pid_t start_server(const char *bin, const char *file, int loop, bool tls,
                           const char *certdir, int *port)
@@ -185,10 +167,10 @@ static int run_tcp(const tool_replay_rec_t *rec, int loop, double *fps, double *
         if (r <= 0)
             break;
         if (!got)
-            t0 = now_s();
+            t0 = tb_now_s();
         got += (uint64_t)r;
     }
-    double dt = now_s() - t0;
+    double dt = tb_now_s() - t0;
     close(s);
     waitpid(p, NULL, 0);
     if (got != total)
@@ -278,7 +260,7 @@ int main(int argc, char **argv)
             lo = f[k][r] < lo ? f[k][r] : lo;
             hi = f[k][r] > hi ? f[k][r] : hi;
         }
-        double fm = median(f[k], runs), mm = median(m[k], runs);
+        double fm = tb_median(f[k], runs), mm = tb_median(m[k], runs);
         printf("  %-44s %9.0f frames/s  %7.1f MB/s  (min %.0f, max %.0f)\n", name[k], fm, mm, lo,
                hi);
     }

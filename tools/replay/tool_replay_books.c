@@ -51,6 +51,15 @@ static int collect(void *ctx, const book_out_t *rec)
     case BOOK_OUT_CANDLE:
         if (!rec->u.candle.closed || rec->u.candle.interval_ns != r->bar_ns)
             break;
+        /* a revised bar replaces its earlier version (docs/book.md, revision rule); a late
+           bar goes in start order, as PostgreSQL's rows sort */
+        size_t at = s->n_bars;
+        while (at > 0 && s->bars[at - 1].start_ns >= rec->u.candle.start_ns)
+            at--;
+        if (at < s->n_bars && s->bars[at].start_ns == rec->u.candle.start_ns) {
+            s->bars[at] = rec->u.candle;
+            break;
+        }
         if (s->n_bars == s->cap_bars) {
             size_t cap = s->cap_bars ? s->cap_bars * 2 : 64;
             book_out_candle_t *nb = realloc(s->bars, cap * sizeof(*nb));
@@ -61,7 +70,9 @@ static int collect(void *ctx, const book_out_t *rec)
             s->bars = nb;
             s->cap_bars = cap;
         }
-        s->bars[s->n_bars++] = rec->u.candle;
+        memmove(&s->bars[at + 1], &s->bars[at], (s->n_bars - at) * sizeof(*s->bars));
+        s->bars[at] = rec->u.candle;
+        s->n_bars++;
         break;
     case BOOK_OUT_GAP:
         if (rec->u.gap.reason != BOOK_GAP_RESYNCED) {

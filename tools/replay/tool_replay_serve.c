@@ -644,6 +644,19 @@ static int parse_args(int argc, char **argv, int *first_file)
     return 0;
 }
 
+/* Why a recording cannot be served, in words (tg_strerror's "Bad message" and "protocol
+ * violation by peer" say nothing about a file). */
+static const char *load_error(int rc)
+{
+    if (rc == -EBADMSG)
+        return "truncated or corrupt zstd data (the file ends inside, or breaks, a compressed "
+               "frame): not served, since a shorter stream would pass for the recording";
+    if (rc == TG_EPROTO)
+        return "not a tgrec recording (no '# tgrec 1' header line; a .zst must hold one "
+               "compressed)";
+    return tg_strerror(rc);
+}
+
 static int load_recordings(char **files, int n)
 {
     g.recs = calloc((size_t)n, sizeof(*g.recs));
@@ -653,7 +666,7 @@ static int load_recordings(char **files, int n)
         tool_replay_rec_t *r = &g.recs[i];
         int rc = tool_replay_rec_load(r, files[i]);
         if (rc < 0) {
-            fprintf(stderr, "tickgate-replay: %s: %s\n", files[i], tg_strerror(rc));
+            fprintf(stderr, "tickgate-replay: %s: %s\n", files[i], load_error(rc));
             return rc;
         }
         g.n_recs++;

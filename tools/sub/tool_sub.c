@@ -37,6 +37,9 @@ typedef struct sub_chan {
     char key[256];
     int key_seen; /* 1: its snapshot line was printed */
     uint64_t msgs, gaps, missing;
+    uint64_t outage; /* holes found when re-joining after a lost connection (not exit 3) */
+    uint64_t filled; /* messages recovered from the channel's Redis Stream */
+    uint64_t lossy;  /* holes neither from an outage nor fully filled from the stream */
 } sub_chan_t;
 
 static volatile sig_atomic_t sub_stop;
@@ -79,7 +82,9 @@ static void usage(FILE *o)
                "  -V, --version          print the version\n"
                "  -h, --help             this text\n"
                "\n"
-               "Exit codes: 0 ok, 1 connection or protocol failure, 2 usage error.\n");
+               "A lost connection (a Redis restart) is reported and re-joined with backoff.\n"
+               "Exit codes: 0 ok, 1 connection failure at start, 2 usage error, 3 gaps seen\n"
+               "(not counting those of a lost connection or filled from a stream).\n");
 }
 
 int main(int argc, char **argv)
@@ -188,10 +193,16 @@ int main(int argc, char **argv)
             if (c) {
                 c->gaps++;
                 c->missing += ev.u.hole.missing;
+                c->filled += ev.u.hole.filled;
+                if (ev.u.hole.disconnected)
+                    c->outage++;
+                else if (ev.u.hole.source != TG_CLIENT_SRC_STREAM || !ev.u.hole.recovered)
+                    c->lossy++;
             }
-            fprintf(stderr, "# GAP %s: %llu message(s) missing (after %llu, got %llu)%s\n",
+            fprintf(stderr, "# GAP %s: %llu message(s) missing (after %llu, got %llu)%s%s\n",
                     ev.channel, (unsigned long long)ev.u.hole.missing,
                     (unsigned long long)ev.u.hole.seq_after, (unsigned long long)ev.u.hole.seq_got,
+                    ev.u.hole.source == TG_CLIENT_SRC_STREAM ? " filled from the stream" : "",
                     ev.u.hole.recovered ? "" : " (not recovered)");
             break;
         case TG_CLIENT_EV_EPOCH:
@@ -213,7 +224,7 @@ int main(int argc, char **argv)
         case TG_CLIENT_EV_STATUS:
             if (!c)
                 break;
-            if (ev.from_key) {
+            if (ev.from_key == 1) {
                 sub_print_missing_keys(ch, i, quiet);
                 c->key_seen = 1;
                 if (!quiet)
@@ -238,10 +249,13 @@ int main(int argc, char **argv)
     tg_client_destroy(&cl);
     int lossy = 0;
     for (int i = 0; i < n_ch; i++) {
-        fprintf(stderr, "# %s: %llu messages, %llu gaps, %llu missing\n", ch[i].channel,
-                (unsigned long long)ch[i].msgs, (unsigned long long)ch[i].gaps,
-                (unsigned long long)ch[i].missing);
-        lossy |= ch[i].gaps != 0;
+        fprintf(stderr,
+                "# %s: %llu messages, %llu gaps, %llu missing, %llu filled from the stream, "
+                "%llu gaps from connection losses\n",
+                ch[i].channel, (unsigned long long)ch[i].msgs, (unsigned long long)ch[i].gaps,
+                (unsigned long long)ch[i].missing, (unsigned long long)ch[i].filled,
+                (unsigned long long)ch[i].outage);
+        lossy |= ch[i].lossy != 0; /* a lost connection (the library re-joined) is not exit 3 */
     }
     fprintf(stderr, "# %llu message(s) covered by a snapshot, %llu reconnect(s)\n",
             (unsigned long long)ctr.skipped, (unsigned long long)ctr.reconnects);

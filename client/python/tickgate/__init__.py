@@ -10,8 +10,10 @@ The same semantics as the C library libtickgate-client (docs/clients.md):
   restart (numbers restart at 1), ``seq <= last`` is already covered, a jump is a hole of
   ``seq - last - 1`` messages, reported (event ``hole``) before the document that showed it;
 * recovery: book and candle documents are full snapshots (the hole is recovered at once); a book
-  hole shown by a ``gap`` document re-reads the book key at once; trade holes are lost trades; a
-  lost connection is reported (``disconnected``), the client re-joins with backoff and the key
+  hole shown by a ``gap`` document re-reads the book key at once; a trade hole is filled from the
+  channel's Redis Stream when the gateway writes one (``[redis] stream_trades``: XRANGE by
+  number, the entries delivered before the document that showed the hole, ``hole["filled"]``,
+  ``source="stream"``), else the trades are reported lost; a lost connection is reported (``disconnected``), the client re-joins with backoff and the key
   reads report what the outage cost (``hole`` with ``disconnected=True``);
 * decimals are ``decimal.Decimal`` parsed from the JSON strings (exact, never float).
 
@@ -24,7 +26,7 @@ from decimal import Decimal
 
 import redis
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 __all__ = ["Client", "Event", "Book", "__version__"]
 
 STATES = ("VALID", "RESYNCING", "STALE", "FAULT")
@@ -70,7 +72,7 @@ class Event:
     connected, bad. ``doc`` is the parsed document (decimals as Decimal), ``raw`` its text."""
 
     __slots__ = ("kind", "chan_kind", "channel", "venue", "symbol", "seq", "epoch", "from_key",
-                 "doc", "raw", "book", "hole", "text", "epoch_old")
+                 "from_stream", "doc", "raw", "book", "hole", "text", "epoch_old")
 
     def __init__(self, kind, ch=None, **kw):
         self.kind = kind
@@ -79,7 +81,7 @@ class Event:
         self.venue = ch.venue if ch else ""
         self.symbol = ch.symbol if ch else ""
         self.seq = self.epoch = self.epoch_old = 0
-        self.from_key = False
+        self.from_key = self.from_stream = False
         self.doc = self.raw = self.book = self.hole = None
         self.text = ""
         for k, v in kw.items():
@@ -106,7 +108,7 @@ def parse_doc(raw):
 
 
 class _Chan:
-    __slots__ = ("name", "key", "kind", "venue", "symbol", "interval", "last", "epoch",
+    __slots__ = ("name", "key", "stream", "kind", "venue", "symbol", "interval", "last", "epoch",
                  "joined", "pending", "book", "book_seq", "candle")
 
     def __init__(self, prefix, name):
@@ -123,6 +125,9 @@ class _Chan:
             self.key = "%s:trade:%s:%s" % (prefix, self.venue, self.symbol)
         else:
             self.key = "%s:candle:%s:%s:%s" % (prefix, self.interval, self.venue, self.symbol)
+        # the channel's stream: {prefix}:stream:{kind}:[{interval}:]{venue}:{symbol}
+        self.stream = "%s:stream:%s:%s%s:%s" % (prefix, kind, self.interval + ":" if
+                                                 self.interval else "", self.venue, self.symbol)
         self.last = self.epoch = self.book_seq = 0
         self.joined = self.pending = False
         self.book = Book(self.venue, self.symbol) if kind == "book" else None
@@ -154,6 +159,7 @@ class Client:
         self._backoff = backoff_min
         self._retry_at = 0.0
         self._epoch_seen = 0
+        self._recheck = []  # times of the late key re-reads after a re-join
         self.counters = dict(messages=0, keys=0, skipped=0, holes=0, missing=0, unrecovered=0,
                              epochs=0, disconnects=0, reconnects=0, bad=0)
 
@@ -227,7 +233,20 @@ class Client:
                 want -= 1
             elif m["type"] in ("message", "pmessage"):
                 self._kept.append(m)  # applied after the keys, as the join rule says
-        for n in pats:  # keys of pattern subscriptions
+        self._read_keys(after_loss)
+        self._state = "up"
+        self._backoff = self.backoff_min
+        if after_loss:
+            self.counters["reconnects"] += 1
+            # Redis may have restarted empty and the publisher not yet restored its keys: read
+            # them again 1 s and 3 s later (as the C library)
+            now = time.monotonic()
+            self._recheck = [now + 1.0, now + 3.0]
+        self._queue.append(Event("connected"))
+
+    def _scan(self):
+        """SCAN the keys of pattern subscriptions: each key found becomes a channel."""
+        for n in [n for n, p in self._subs if p]:  # keys of pattern subscriptions
             kind, rest = n[len(self.prefix) + 1:].split(".", 1)
             keypat = "%s:%s:%s" % (self.prefix, {"book": "book", "trades": "trade",
                                                  "candles": "candle"}[kind],
@@ -238,16 +257,14 @@ class Client:
                 kw = {"book": "book", "trade": "trades", "candle": "candles"}.get(k2)
                 if kw:
                     self._chan("%s.%s.%s" % (self.prefix, kw, krest.replace(":", ".")))
+
+    def _read_keys(self, after_loss):
+        self._scan()
         chans = list(self._chans.values())
         vals = self._cmd.mget([c.key for c in chans]) if chans else []
         for ch, raw in zip(chans, vals):
             if raw is not None:
                 self._apply(ch, raw.decode(), True, after_loss)
-        self._state = "up"
-        self._backoff = self.backoff_min
-        if after_loss:
-            self.counters["reconnects"] += 1
-        self._queue.append(Event("connected"))
 
     def _on_reconnect(self, conn):
         self._silent = True
@@ -266,7 +283,23 @@ class Client:
         self._state = "idle"
 
     # -- the rule -------------------------------------------------------------------------------
-    def _apply(self, ch, raw, from_key, after_loss):
+    def _stream_entries(self, ch, epoch, first, last):
+        """Documents first..last of the channel's stream (IDs <epoch_ms>-<seq>), the run that
+        is contiguous from first; [] without a stream."""
+        ems = epoch // 1000000
+        try:
+            got = self._cmd.xrange(ch.stream, min="%d-%d" % (ems, first),
+                                   max="%d-%d" % (ems, last))
+        except (redis.RedisError, OSError):
+            return []
+        out = []
+        for eid, fields in got:
+            if int(eid.split(b"-")[1]) != first + len(out) or b"doc" not in fields:
+                break
+            out.append(fields[b"doc"].decode())
+        return out
+
+    def _apply(self, ch, raw, from_key, after_loss, from_stream=False):
         try:
             d = parse_doc(raw)
             ok = {"book": ("book", "gap"), "trades": ("trade",), "candles": ("candle",)}
@@ -282,7 +315,8 @@ class Client:
         if not ch.joined and after_loss and self._epoch_seen and epoch == self._epoch_seen:
             ch.joined, ch.epoch, ch.last = True, epoch, 0  # first seen after an outage
         missing, after = 0, ch.last
-        if ch.joined and epoch != ch.epoch:
+        new_epoch = ch.joined and epoch != ch.epoch
+        if new_epoch:
             self.counters["epochs"] += 1
             self._queue.append(Event("epoch", ch, seq=seq, epoch=epoch, epoch_old=ch.epoch))
             ch.last = after = ch.book_seq = 0
@@ -292,6 +326,20 @@ class Client:
                 self.counters["skipped"] += 1
                 return
             missing = seq - ch.last - 1
+        if missing and ch.kind == "trades" and not new_epoch and not from_stream:
+            entries = self._stream_entries(ch, epoch, after + 1, seq - 1)
+            hole = dict(missing=missing, seq_after=after, seq_got=seq,
+                        recovered=len(entries) == missing, source="stream" if entries else None,
+                        disconnected=after_loss, filled=len(entries))
+            self.counters["holes"] += 1
+            self.counters["missing"] += missing
+            if len(entries) != missing:
+                self.counters["unrecovered"] += 1
+            self._queue.append(Event("hole", ch, seq=seq, epoch=epoch, from_key=from_key,
+                                     hole=hole))
+            for e in entries:  # delivered before the document that showed the hole
+                self._apply(ch, e, False, False, True)
+            missing = 0  # reported
         if not from_key:
             self.counters["messages"] += 1
         ch.epoch = self._epoch_seen = epoch
@@ -299,7 +347,7 @@ class Client:
         ch.joined = True
         if missing:
             hole = dict(missing=missing, seq_after=after, seq_got=seq, recovered=False,
-                        source=None, disconnected=after_loss)
+                        source=None, disconnected=after_loss, filled=0)
             self.counters["holes"] += 1
             self.counters["missing"] += missing
             if ch.kind == "trades":
@@ -317,7 +365,7 @@ class Client:
                                      hole=hole))
         t = d["type"]
         ev = Event({"gap": "status", "trades": "trade"}.get(t, t), ch, seq=seq, epoch=epoch,
-                   from_key=from_key, doc=d, raw=raw)
+                   from_key=from_key, from_stream=from_stream, doc=d, raw=raw)
         if t == "book":
             ch.book.take(d)
             ch.book_seq = seq
@@ -355,6 +403,7 @@ class Client:
     # -- events ---------------------------------------------------------------------------------
     def _lost(self, why):
         self._close()
+        self._recheck = []
         self._state = "down"
         self.counters["disconnects"] += 1
         self._queue.append(Event("disconnected", text=str(why)))
@@ -399,8 +448,18 @@ class Client:
                     self._queue.pop()  # one DISCONNECTED per outage
                     self.counters["disconnects"] -= 1
                 continue
+            wait = left if left is not None else 1.0
+            if self._recheck:
+                if time.monotonic() >= self._recheck[0]:
+                    self._recheck.pop(0)
+                    try:
+                        self._read_keys(True)
+                    except (redis.RedisError, OSError) as e:
+                        self._lost(e)
+                    continue
+                wait = max(0.0, min(wait, self._recheck[0] - time.monotonic()))
             try:
-                m = self._ps.get_message(timeout=left if left is not None else 1.0)
+                m = self._ps.get_message(timeout=wait)
             except (redis.RedisError, OSError) as e:
                 self._lost(e)
                 continue

@@ -56,8 +56,9 @@ def main(argv=None):
             out.append("T %s %s %d %s %s %d" % (ev.venue, ev.symbol, ev.seq, d["price"],
                                                 d["size"], d.get("trade_id", 0)))
         elif ev.kind == "hole":
-            out.append("H %s %s %s %d %d" % (ev.venue, ev.symbol, ev.chan_kind,
-                                             ev.hole["missing"], ev.hole["recovered"]))
+            out.append("H %s %s %s %d %d %d" % (ev.venue, ev.symbol, ev.chan_kind,
+                                                ev.hole["missing"], ev.hole["recovered"],
+                                                ev.hole.get("filled", 0)))
         elif ev.kind == "book":
             books.add((ev.venue, ev.symbol))
         elif ev.kind == "bad":

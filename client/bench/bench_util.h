@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers of the client benchmarks (bench_client.c, bench_streams.c): thread CPU time,
+ * medians, the throwaway redis-server's port. Header-only. Thread: the caller's.
+ */
+#ifndef CLIENT_BENCH_UTIL_H
+#define CLIENT_BENCH_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static inline double thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static inline int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/** Median of v[0..n) (sorts v). */
+static inline double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(double), cmp_d);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/** TG_TEST_REDIS_PORT (tests/fixtures/services.sh), or 0 with a message (exit 77: skip). */
+static inline int bench_redis_port(void)
+{
+    const char *port = getenv("TG_TEST_REDIS_PORT");
+    if (!port) {
+        fprintf(stderr, "TG_TEST_REDIS_PORT unset: skipping\n");
+        return 0;
+    }
+    return atoi(port);
+}
+
+#endif

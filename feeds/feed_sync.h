@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Book sync helpers. Venues that bridge a REST snapshot with a stream of diffs (Gate.io,
+ * KuCoin): the bounded buffer of diffs waiting for a snapshot, the snapshot request timer,
+ * answers of an earlier connection, and subscribe messages paced to the venue's send limit.
+ * Venues that resync a book by resubscribing it (Coinbase Advanced, Gemini): the paced
+ * unsubscribe/subscribe steps of every product waiting for a fresh snapshot.
+ * Thread: feed:<venue> (a feed_pend_t belongs to one handler).
+ */
+#ifndef FEED_SYNC_H
+#define FEED_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "feeds/feed.h"
+
+/** One buffered diff message: sequence range first..last, its events ev[at .. at + n). */
+typedef struct feed_pend_msg {
+    uint64_t first, last;
+    int64_t ts_exch;
+    uint32_t at, n;
+    uint16_t slot; /* the symbol's index on the connection */
+} feed_pend_msg_t;
+
+/** Diffs waiting for a snapshot, in arrival order, shared by a connection's symbols (at most
+ *  FEED_PEND_MSGS messages and FEED_PEND_EV events; m and ev are FEED_VBLOCKs of the venue
+ *  state).  Thread: feed:<venue>. */
+typedef struct feed_pend {
+    feed_pend_msg_t *m;
+    tg_event_t *ev;
+    uint32_t n_m, n_ev;
+} feed_pend_t;
+
+#define FEED_PEND_MSGS 4096
+#define FEED_PEND_EV   (1 << 17)
+
+/** The vspec blocks of the feed_pend_t field f of state type T. */
+#define FEED_PEND_BLOCKS(T, f)                                                                     \
+    FEED_VBLOCK(T, f.m, FEED_PEND_MSGS), FEED_VBLOCK(T, f.ev, FEED_PEND_EV)
+
+/** Drop slot's messages that come before index upto (all: p->n_m). */
+void feed_pend_drop(feed_pend_t *p, uint16_t slot, uint32_t upto);
+
+/** Room for the n events of a new message of slot (first..last), evicting the oldest messages
+ *  while full (each counted in stale_dropped); counts `buffered`. @return the events to fill
+ *  (stamped with feed_stamp, they are kept across frames), or NULL when n events can never
+ *  fit (counted in stale_dropped: a later snapshot bridges). */
+tg_event_t *feed_pend_add(feed_handler_t *h, feed_pend_t *p, uint16_t slot, uint64_t first,
+                          uint64_t last, int64_t ts_exch, uint32_t n);
+
+/** Has slot any buffered message? */
+bool feed_pend_has(const feed_pend_t *p, uint16_t slot);
+
+/** May a snapshot at sequence S start slot's buffered diffs: is the first one newer than S
+ *  (last > S) starting at or before S + 1 (or is there none)? */
+bool feed_pend_bridges(const feed_pend_t *p, uint16_t slot, uint64_t S);
+
+/** Snapshot request of one symbol: outstanding or not, since when (mono ns). */
+typedef struct feed_snapreq {
+    int64_t mono;
+    uint8_t out;
+} feed_snapreq_t;
+
+/** Is a new request due at now: 10 s after an unanswered one, 2 s after a failed one? */
+bool feed_snapreq_due(const feed_snapreq_t *r, int64_t now_mono);
+
+/** Tag of a REST request of symbol index idx on connection generation gen. */
+static inline uint64_t feed_rest_tag(uint32_t gen, uint32_t idx)
+{
+    return (uint64_t)gen << 32 | idx;
+}
+
+/** An answer to a request of an earlier connection (tag not of gen, or no such symbol) is
+ *  counted (a frame, unhandled) and dropped: @return true. */
+bool feed_rest_stale(feed_handler_t *h, uint64_t tag, uint32_t gen, size_t len);
+
+/** Subscribe message k of a venue into msg: its length, 0 to skip it, -1 past the end. */
+typedef int (*feed_sub_msg_fn)(feed_handler_t *h, uint32_t k, char *msg, size_t cap);
+
+/** Send the messages *next, *next + 1, ... not sent yet, at most venue->max_sends_per_s of
+ *  them (the rest on the next tick). @return 0 or feed_send's error. */
+int feed_send_paced(feed_handler_t *h, uint32_t *next, feed_sub_msg_fn fn, char *msg, size_t cap);
+
+/* ---- resync by resubscribing, paced to venue->max_sends_per_s ---- */
+
+enum { FEED_RS_IDLE = 0, FEED_RS_UNSUB = 1, FEED_RS_SUB = 2 }; /* step pending per symbol */
+
+/** Resubscribe steps of a connection's symbols (rs: a FEED_VBLOCK of n_instr entries) and the
+ *  one-second send window. on_open has no clock: its subscribes count in the window that the
+ *  first frame opens.  Thread: feed:<venue>. */
+typedef struct feed_resub {
+    uint8_t *rs;
+    char *buf; /* one message listing every symbol (feed_resub_send_list) */
+    size_t cap;
+    bool any; /* some symbol has a step pending */
+    bool win_armed;
+    int64_t win_start; /* mono ns */
+    uint32_t win_used;
+} feed_resub_t;
+
+/** The vspec blocks of the feed_resub_t field f of state type T (filled by feed_resub_init). */
+#define FEED_RESUB_BLOCKS(T, f) FEED_VBLOCK(T, f.rs, 0), FEED_VBLOCK(T, f.buf, 0)
+
+/** init: the steps and the message buffer of h's symbols, whose names must be fit for JSON.
+ *  @return 0 or -ENOMEM. */
+int feed_resub_init(feed_handler_t *h, feed_resub_t *r);
+
+/** Send head, the quoted names of the symbols at step (every symbol: step < 0), tail.
+ *  @return feed_send's result, or -ENOSPC. */
+int feed_resub_send_list(feed_handler_t *h, feed_resub_t *r, const char *head, const char *tail,
+                         int step);
+
+/** on_close: every book STALE (TG_EVF_RESYNC), no step pending. */
+void feed_resub_close(feed_handler_t *h, feed_resub_t *r, int64_t ts_recv, int64_t ts_mono);
+
+/** Connection (re)opened or closed: no step pending, a new window. */
+void feed_resub_reset(feed_handler_t *h, feed_resub_t *r);
+
+/** Queue a resubscribe of symbol i (resyncs++) unless one is under way. */
+void feed_resub_want(feed_handler_t *h, feed_resub_t *r, uint32_t i);
+
+/** Start a new window when a second has passed (or the clock went back). */
+void feed_resub_window(feed_resub_t *r, int64_t now_mono);
+
+/** Send one step (op "unsubscribe" / "subscribe") for every symbol i with r->rs[i] == step. */
+typedef int (*feed_resub_send_fn)(feed_handler_t *h, const char *op, int step);
+
+/** Send the pending steps the window allows. A send that fails drops every step and asks for
+ *  a reconnect (no transport to resubscribe through: start over on a new connection). */
+void feed_resub_pump(feed_handler_t *h, feed_resub_t *r, int64_t now_mono, feed_resub_send_fn send);
+
+/** on_frame of a resubscribing venue, before its parser: counts the frame in slow_path, moves
+ *  the send window. @return feed_stats_settled() for feed_resub_settle(). */
+uint64_t feed_resub_begin(feed_handler_t *h, feed_resub_t *r, int64_t now_mono);
+
+/** ... and after it: rc is the parser's result, unhandled says the frame was not ours (counted
+ *  unhandled); an error not counted yet is counted and logged (WARN, rl); the frame counts
+ *  once; then the pending resubscribe steps are sent. @return rc when < 0, else 0 (TG_ERESCALE
+ *  passes through uncounted). */
+int feed_resub_settle(feed_handler_t *h, feed_resub_t *r, feed_ratelim_t *rl, int rc,
+                      bool unhandled, uint64_t before, const char *buf, size_t len,
+                      int64_t now_mono, feed_resub_send_fn send);
+
+#endif
