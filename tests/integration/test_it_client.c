@@ -592,7 +592,9 @@ static void run_case(ct_fault_t fault, bool streams)
     if (test_malloc_counting()) {
         printf("# C client steady state: %llu messages, %llu allocations\n",
                (unsigned long long)r->steady_msgs, (unsigned long long)r->steady_allocs);
-        assert_true(r->steady_msgs > 0 || fault == CT_RESTART); /* a short one: all rejoin */
+        /* the plain run must measure a steady state; after a kill or a restart the rest of a
+         * short recording may all arrive while the client rejoins (timing), so there it may be 0 */
+        assert_true(r->steady_msgs > 0 || fault != CT_PLAIN);
         assert_true(r->steady_allocs == 0);
     }
 
