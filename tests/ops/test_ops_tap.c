@@ -14,11 +14,13 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "book/tg_clock.h"
 #include "book/tg_hist.h"
 #include "gateway/gw_history.h"
 #include "gateway/gw_tap.h"
@@ -188,7 +190,7 @@ static void test_tap_arg_decodes(void **state)
 typedef struct stress {
     fx_t *f;
     _Atomic int stop;
-    uint64_t written;
+    _Atomic uint64_t written; /* owner: writer thread; read by the test thread */
 } stress_t;
 
 static void *writer(void *arg)
@@ -206,7 +208,7 @@ static void *writer(void *arg)
         for (int i = 0; i < BOOK_OUT_DEPTH_MAX; i++)
             r.u.book.bids[i] = r.u.book.asks[i] = (tg_level_t){.price = k, .size = k};
         gw_tap_on_record(s->f->tap, &r);
-        s->written++;
+        atomic_fetch_add_explicit(&s->written, 1, memory_order_relaxed);
     }
     return NULL;
 }
@@ -217,7 +219,18 @@ static void test_tap_seqlock_never_tears(void **state)
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, writer, &s), 0);
     int torn = 0, seen = 0;
-    for (int it = 0; it < 3000; it++) {
+    /* The writer may not have run yet (a busy or a fast machine): wait for its first book,
+     * then read until 3000 answers have been taken while at least 3000 more books were
+     * written, so that reads and writes really overlap; 20 s bound for a starved writer. */
+    int64_t t_end = tg_clock_mono_ns() + 20 * TG_NS_PER_SEC;
+    while (atomic_load_explicit(&s.written, memory_order_relaxed) == 0 &&
+           tg_clock_mono_ns() < t_end)
+        sched_yield();
+    uint64_t w0 = atomic_load_explicit(&s.written, memory_order_relaxed);
+    for (int it = 0;
+         (it < 3000 || atomic_load_explicit(&s.written, memory_order_relaxed) < w0 + 3000) &&
+         tg_clock_mono_ns() < t_end;
+         it++) {
         char *js;
         if (gw_tap_api(s.f->tap, "book", "venue=binance&symbol=ETHUSDT", &js) < 0)
             fail();
@@ -237,7 +250,7 @@ static void test_tap_seqlock_never_tears(void **state)
     atomic_store_explicit(&s.stop, 1, memory_order_relaxed);
     pthread_join(th, NULL);
     printf("# %d answers read while %llu books were written: %d torn\n", seen,
-           (unsigned long long)s.written, torn);
+           (unsigned long long)atomic_load(&s.written), torn);
     assert_true(seen > 0);
     assert_int_equal(torn, 0);
 }
