@@ -220,8 +220,9 @@ static void test_tap_seqlock_never_tears(void **state)
     assert_int_equal(pthread_create(&th, NULL, writer, &s), 0);
     int torn = 0, seen = 0;
     /* The writer may not have run yet (a busy or a fast machine): wait for its first book,
-     * then read until 3000 answers have been taken while at least 3000 more books were
-     * written, so that reads and writes really overlap; 20 s bound for a starved writer. */
+     * then make at least 3000 reads and keep reading until at least 3000 more books were
+     * written, so that reads and writes really overlap; 20 s bound for a starved writer.
+     * A read that finds the writer busy on every retry answers without a book (not seen). */
     int64_t t_end = tg_clock_mono_ns() + 20 * TG_NS_PER_SEC;
     while (atomic_load_explicit(&s.written, memory_order_relaxed) == 0 &&
            tg_clock_mono_ns() < t_end)
@@ -247,10 +248,12 @@ static void test_tap_seqlock_never_tears(void **state)
         }
         free(js);
     }
+    uint64_t during = atomic_load_explicit(&s.written, memory_order_relaxed) - w0;
     atomic_store_explicit(&s.stop, 1, memory_order_relaxed);
     pthread_join(th, NULL);
     printf("# %d answers read while %llu books were written: %d torn\n", seen,
-           (unsigned long long)atomic_load(&s.written), torn);
+           (unsigned long long)during, torn);
+    assert_true(during >= 3000); /* the reads overlapped the writes */
     assert_true(seen > 0);
     assert_int_equal(torn, 0);
 }
