@@ -180,7 +180,9 @@ static int parse_u32(const char *v, uint32_t *out, uint32_t min, uint32_t max)
     }
 
 static const tg_cfgkey_t gateway_keys[] = {
-    KG("name", TG_CFG_STR, name, 1, 0, "tickgate", "name of this gateway (logs, metrics)"),
+    KC("name", TG_CFG_STR, 0, 0, "tickgate",
+       "this instance's name, [A-Za-z0-9_.-]{1,63}: instance= on every log line, "
+       "tickgate_instance_info, /health, PostgreSQL application_name and instances row"),
     KC("log_level", TG_CFG_STR, 0, 0, "info", "error | warn | info | debug"),
     KG("feed_threads", TG_CFG_U32, feed_threads, 1, 64, "1", "libwebsockets service threads"),
     KC("feed_ring", TG_CFG_U32, 64, 1u << 24, "65536",
@@ -261,6 +263,15 @@ static int gateway_custom(gw_cfg_t *c, void *obj, const char *k, const char *v, 
 {
     (void)obj;
     uint32_t u;
+    if (!strcmp(k, "name")) {
+        /* it goes unquoted into logfmt, Prometheus labels and application_name */
+        size_t n = strlen(v), ok = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                             "0123456789_.-");
+        if (n == 0 || n >= sizeof(c->name) || ok != n)
+            return KERR("name must be 1..63 of [A-Za-z0-9_.-]: '%s'", v);
+        memcpy(c->name, v, n + 1);
+        return 0;
+    }
     if (!strcmp(k, "log_level")) {
         static const char *lv[] = {"error", "warn", "info", "debug"};
         for (int i = 0; i < 4; i++)

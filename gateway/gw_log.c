@@ -11,6 +11,8 @@
 
 static _Atomic int log_level = GW_LOG_INFO;
 static _Thread_local char thread_name[32] = "main";
+/* Written once by main before any other thread exists (gw_log_set_instance), then read only. */
+static char instance[64];
 
 void gw_log_set_level(int level)
 {
@@ -20,6 +22,11 @@ void gw_log_set_level(int level)
 int gw_log_get_level(void)
 {
     return atomic_load_explicit(&log_level, memory_order_relaxed);
+}
+
+void gw_log_set_instance(const char *name)
+{
+    snprintf(instance, sizeof(instance), "%s", name ? name : "");
 }
 
 void gw_log_set_thread(const char *name)
@@ -60,6 +67,12 @@ static void put_line(int level, const char *kv, const char *msg)
         int m = snprintf(line + n, sizeof(line) - (size_t)n - 2, " %s", kv);
         if (m > 0)
             n += m < (int)(sizeof(line) - (size_t)n - 2) ? m : (int)(sizeof(line) - (size_t)n - 2);
+    }
+    if (instance[0] && n < (int)sizeof(line) - 2) {
+        size_t cap = sizeof(line) - (size_t)n - 1; /* one byte kept for the '\n' */
+        int m = snprintf(line + n, cap, " instance=%s", instance);
+        if (m > 0)
+            n += (size_t)m < cap ? m : (int)cap - 1;
     }
     line[n++] = '\n';
     ssize_t w = write(STDERR_FILENO, line, (size_t)n);

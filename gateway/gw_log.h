@@ -23,6 +23,10 @@ void gw_log_set_level(int level);
 int gw_log_get_level(void);
 
 /** Name of the calling thread in log lines ("main", "feed:0", "book", "writer:pg", ...). */
+/** This gateway's [gateway] name, appended to every line as instance=NAME (a fleet's logs
+ *  merged stay attributable). Thread: main, before any other thread starts. */
+void gw_log_set_instance(const char *name);
+
 void gw_log_set_thread(const char *name);
 
 /** Write one line: msg is quoted; kv is appended as is (already logfmt: "a=1 b=x"), may be

@@ -125,6 +125,7 @@ int main(int argc, char **argv)
         return 0;
     }
     gw_log_set_level(cfg.log_level);
+    gw_log_set_instance(cfg.name);
 
     /* Every thread inherits this mask: only main handles SIGINT/SIGTERM (sigtimedwait). */
     sigset_t set;

@@ -70,6 +70,7 @@ struct gw_pipeline {
     gw_metrics_t *metrics;
     gw_http_t *http;
     gw_tap_t *tap; /* the dashboard's builder sink (gw_tap.h); NULL without [metrics] */
+    tg_stat_t one; /* 1: the value of tickgate_instance_info */
     int started;
 };
 
@@ -167,6 +168,11 @@ static void reg_metrics(gw_pipeline_t *p)
     gw_metrics_t *m = p->metrics;
     for (uint32_t i = 0; i < p->n_feeds; i++)
         reg_feed_metrics(p, &p->feeds[i]);
+    char info[160];
+    snprintf(info, sizeof(info), "instance=\"%s\",version=\"%s\"", p->cfg->name, TICKGATE_VERSION);
+    TG_STAT_SET(p->one, 1);
+    gw_metrics_gauge(m, "tickgate_instance_info", info,
+                     "This gateway: [gateway] name and version (always 1).", &p->one);
     const book_builder_stats_t *b = book_builder_stats(p->builder);
     gw_metrics_counter(m, "tickgate_book_events_total", NULL, "Events applied by the builder.",
                        &b->events);
@@ -271,7 +277,7 @@ static int health(void *ud, char *buf, size_t cap)
         if (k_ > 0)                                                                                \
             n += (size_t)k_;                                                                       \
     } while (0)
-    PUT("{\"feeds\":[");
+    PUT("{\"instance\":\"%s\",\"feeds\":[", p->cfg->name); /* [A-Za-z0-9_.-] only */
     for (uint32_t i = 0; i < p->n_feeds; i++) {
         feed_conn_status_t st;
         feed_conn_status(p->feeds[i].conn, &st);
@@ -455,6 +461,8 @@ static int create_sinks(gw_pipeline_t *p)
         tg_sink_env_t env = {.reg = p->reg,
                              .ring = k->ring,
                              .stop_timeout_ms = c->stop_timeout_ms,
+                             .instance = c->name,
+                             .version = TICKGATE_VERSION,
                              .log = log_feed,
                              .lctx = k->lctx};
         char err[512];
@@ -593,8 +601,8 @@ int gw_pipeline_stop(gw_pipeline_t *p)
     for (uint32_t i = 0; i < p->n_sinks; i++) {
         long n = p->sinks[i].ops->stop(p->sinks[i].obj);
         if (n > 0) {
-            gw_log(GW_LOG_ERROR, p->sinks[i].lctx, "%ld records could be neither delivered nor kept",
-                   n);
+            gw_log(GW_LOG_ERROR, p->sinks[i].lctx,
+                   "%ld records could be neither delivered nor kept", n);
             lost = 1;
         }
     }

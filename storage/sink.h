@@ -35,6 +35,8 @@ typedef struct tg_sink_env {
     const tg_instr_reg_t *reg; /* complete and immutable */
     tg_ring_t *ring;           /* book_out_t records; the sink is the consumer */
     uint32_t stop_timeout_ms;  /* [gateway] stop_timeout_ms: stop() returns within this */
+    const char *instance;      /* [gateway] name ([A-Za-z0-9_.-]{1,63}); outlives the sink */
+    const char *version;       /* the gateway's version text */
     tg_log_fn log;             /* TG_LOG_* levels; lctx names the sink ("sink=postgres") */
     void *lctx;
 } tg_sink_env_t;

@@ -30,6 +30,9 @@ typedef struct sink_pg_cfg {
     uint64_t spill_max_bytes;
     uint32_t io_timeout_ms;
     int required;
+    uint32_t retention_days;
+    int retention_detach;
+    uint32_t book_interval_ms;
 } sink_pg_cfg_t;
 
 #define K(k, t, f, mn, mx, d, h)                                                                   \
@@ -52,6 +55,14 @@ static const tg_cfgkey_t pg_keys[] = {
       "server is dropped after it, the batch spills, the writer reconnects in the background"),
     K("required", TG_CFG_BOOL, required, 0, 1, "false",
       "refuse to start while PostgreSQL is unreachable (default: start, spill, catch up)"),
+    K("retention_days", TG_CFG_U32, retention_days, 0, 1000000, "0",
+      "retire day partitions older than this many days before today, at connect and at each "
+      "day change (0: keep everything)"),
+    K("retention_detach", TG_CFG_BOOL, retention_detach, 0, 1, "false",
+      "retired partitions are detached and kept as plain tables (default: dropped)"),
+    K("book_interval_ms", TG_CFG_U32, book_interval_ms, 0, 86400000, "0",
+      "at most one book snapshot row per instrument per this many ms; state changes always "
+      "(0: every periodic snapshot that changed)"),
 };
 #undef K
 
@@ -141,6 +152,11 @@ static int pg_create(void **obj, const void *cfgv, const tg_sink_env_t *env, cha
     pc.spill_max_bytes = c->spill_max_bytes;
     pc.io_timeout_ms = c->io_timeout_ms;
     pc.stop_timeout_ms = env->stop_timeout_ms;
+    pc.retention_days = c->retention_days;
+    pc.retention_detach = c->retention_detach;
+    pc.book_interval_ms = c->book_interval_ms;
+    pc.instance = env->instance;
+    pc.version = env->version;
     pc.reg = env->reg;
     pc.ring = env->ring;
     pc.log = env->log;
@@ -232,6 +248,11 @@ static void pg_metrics(void *obj, const tg_sink_metrics_t *r)
         r->counter(m, "tickgate_pg_table_rows_total", tables[i], "New rows per table.",
                    &s->rows_table[i]);
     r->counter(m, "tickgate_pg_batches_total", NULL, "Committed batches.", &s->batches);
+    r->counter(m, "tickgate_pg_books_thinned_total", NULL,
+               "Book snapshots not stored: [postgres] book_interval_ms.", &s->books_thinned);
+    r->counter(m, "tickgate_pg_partitions_retired_total", NULL,
+               "Day partitions dropped or detached: [postgres] retention_days.",
+               &s->partitions_retired);
     r->counter(m, "tickgate_pg_errors_total", NULL, "Failed batch attempts.", &s->errors);
     r->counter(m, "tickgate_pg_reconnects_total", NULL, "Reconnects.", &s->reconnects);
     r->counter(m, "tickgate_pg_io_timeouts_total", NULL,

@@ -58,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -176,6 +177,10 @@ int store_pg_create(store_pg_t **out, const store_pg_cfg_t *cfg)
         goto fail;
     rc = -ENOMEM;
     snprintf(w->schema, sizeof w->schema, "%s", cfg->schema);
+    snprintf(w->instance, sizeof w->instance, "%s", cfg->instance ? cfg->instance : "tickgate");
+    snprintf(w->version, sizeof w->version, "%s", cfg->version ? cfg->version : "");
+    w->cfg.instance = w->instance;
+    w->cfg.version = w->version;
     if (!(w->conninfo = strdup(cfg->conninfo)))
         goto fail;
     w->cfg.conninfo = w->conninfo;
@@ -194,6 +199,10 @@ int store_pg_create(store_pg_t **out, const store_pg_cfg_t *cfg)
             if (in)
                 w->ids[i] = store_pg_schema_instr_id(in->venue, in->symbol);
         }
+        if (cfg->book_interval_ms &&
+            (!(w->book_last = calloc(w->nids ? w->nids : 1, sizeof *w->book_last)) ||
+             !(w->book_dirty = calloc(w->nids ? w->nids : 1, 1))))
+            goto fail;
     }
     if (cfg->spill_dir) {
         if (!(w->spill_dir = strdup(cfg->spill_dir)))
@@ -252,6 +261,8 @@ void store_pg_destroy(store_pg_t **wp)
         free(w->bat[k].mono);
     }
     free(w->ids);
+    free(w->book_last);
+    free(w->book_dirty);
     free(w->conninfo);
     free(w->spill_dir);
     pthread_mutex_destroy(&w->hmu);
@@ -319,6 +330,27 @@ static int ensure_ahead(store_pg_t *w)
         store_pg__set_err(w, rc, "partitions", e);
         return rc;
     }
+    if (w->cfg.retention_days) {
+        int64_t keep_from = today - (int64_t)w->cfg.retention_days;
+        int retired;
+        rc = store_pg_schema_retire_days(w->conn, w->schema, keep_from, w->cfg.retention_detach,
+                                         &retired, e, sizeof e);
+        if (rc < 0) {
+            store_pg__set_err(w, rc, "retention", e);
+            return rc;
+        }
+        if (retired) {
+            TG_STAT_ADD(w->st.partitions_retired, retired);
+            time_t t = (time_t)(keep_from * 86400);
+            struct tm tm;
+            gmtime_r(&t, &tm);
+            logf_(w, TG_LOG_INFO,
+                  "pg writer: retention_days=%u: %s %d day partitions before %04d-%02d-%02d",
+                  w->cfg.retention_days, w->cfg.retention_detach ? "detached" : "dropped", retired,
+                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+            w->nknown = 0; /* a retired day comes back only through PGF_PARTITION */
+        }
+    }
     for (int64_t d = today - 1; d < today - 1 + n; d++)
         store_pg__add_known(w, d);
     w->ahead_day = today;
@@ -337,7 +369,9 @@ int store_pg_connect(store_pg_t *w)
     const char *keys[] = {
         "application_name", "keepalives",       "keepalives_idle", "keepalives_interval",
         "keepalives_count", "tcp_user_timeout", "dbname",          NULL};
-    const char *vals[] = {"tickgate-writer", "1", "10", "5", "3", tut, w->conninfo, NULL};
+    char app[96]; /* pg_stat_activity tells a fleet's writers apart */
+    snprintf(app, sizeof app, "tickgate-writer:%s", w->instance);
+    const char *vals[] = {app, "1", "10", "5", "3", tut, w->conninfo, NULL};
     disconnect(w);
     bool refused;
     char ce[512];
@@ -362,6 +396,13 @@ int store_pg_connect(store_pg_t *w)
         goto fail;
     if ((rc = store_pg_schema_migrate(c, w->schema, NULL, e, sizeof e)) < 0) {
         store_pg__set_err(w, rc, "migrate", e);
+        goto fail;
+    }
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    rc = store_pg_schema_put_instance(c, w->schema, w->instance, host, w->version, e, sizeof e);
+    if (rc < 0) {
+        store_pg__set_err(w, rc, "instances", e);
         goto fail;
     }
     if (w->cfg.reg) {

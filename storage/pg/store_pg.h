@@ -67,6 +67,18 @@ typedef struct store_pg_cfg {
     uint64_t spill_max_bytes;     /* default 1 GiB */
     uint64_t spill_segment_bytes; /* default 64 MiB */
     int spill_fsync;              /* default 1 */
+    uint32_t retention_days;      /* retire day partitions older than this many days before
+                                     today (0, default: keep everything); checked at connect
+                                     and at every day change */
+    int retention_detach;         /* 1: DETACH retired partitions (kept as plain tables for
+                                     archiving); 0 (default): DROP them */
+    uint32_t book_interval_ms;    /* at most one book snapshot row per instrument per this
+                                     many ms (state changes always; the latest skipped state is
+                                     stored with the next periodic snapshot); 0 (default): every
+                                     snapshot the builder makes */
+    const char *instance;         /* gateway name: application_name "tickgate-writer:NAME" and
+                                     its row in <schema>.instances; NULL: "tickgate" */
+    const char *version;          /* for the instances row; NULL: "" */
     const tg_instr_reg_t *reg;    /* instruments (borrowed; immutable, outlives the writer) */
     tg_ring_t *ring;              /* input ring of book_out_t (borrowed); NULL: sync API only */
     /* Log callback, called on the writer's thread; msg valid only during the call. */
@@ -76,18 +88,20 @@ typedef struct store_pg_cfg {
 
 /** Counters: single writer (writer:pg unless noted), read by any thread. */
 typedef struct store_pg_stats {
-    tg_stat_t recs_in;         /* records taken from the ring / store_pg_push() */
-    tg_stat_t recs_skipped;    /* records not for PostgreSQL (forming candles) */
-    tg_stat_t recs_bad;        /* records with an unknown instrument or kind (not stored) */
-    tg_stat_t rows_committed;  /* rows inserted (new) */
-    tg_stat_t rows_duplicate;  /* rows ignored by the conflict rule */
-    tg_stat_t rows_table[4];   /* new rows per table (trades, book_snapshots, candles, gaps) */
-    tg_stat_t batches;         /* committed batches (direct and replayed) */
-    tg_hist_t commit_lat;      /* wall time of committed batch transactions */
-    tg_hist_t e2e_lat;         /* per committed row: now_mono - ts_mono (receive -> committed);
-                                  rows replayed from the journal are not counted */
-    tg_stat_t dedup_fallbacks; /* optimistic batches redone through staging */
-    tg_stat_t spill_batches;   /* batches written to the journal */
+    tg_stat_t recs_in;            /* records taken from the ring / store_pg_push() */
+    tg_stat_t recs_skipped;       /* records not for PostgreSQL (forming candles) */
+    tg_stat_t recs_bad;           /* records with an unknown instrument or kind (not stored) */
+    tg_stat_t books_thinned;      /* book snapshots not stored: book_interval_ms */
+    tg_stat_t partitions_retired; /* day partitions dropped/detached by retention_days */
+    tg_stat_t rows_committed;     /* rows inserted (new) */
+    tg_stat_t rows_duplicate;     /* rows ignored by the conflict rule */
+    tg_stat_t rows_table[4];      /* new rows per table (trades, book_snapshots, candles, gaps) */
+    tg_stat_t batches;            /* committed batches (direct and replayed) */
+    tg_hist_t commit_lat;         /* wall time of committed batch transactions */
+    tg_hist_t e2e_lat;            /* per committed row: now_mono - ts_mono (receive -> committed);
+                                     rows replayed from the journal are not counted */
+    tg_stat_t dedup_fallbacks;    /* optimistic batches redone through staging */
+    tg_stat_t spill_batches;      /* batches written to the journal */
     tg_stat_t spill_rows;
     tg_stat_t spill_bytes;
     tg_stat_t replay_batches; /* journal records committed */

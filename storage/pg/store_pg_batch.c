@@ -69,13 +69,44 @@ static void note_day(pg_batch_t *b, int64_t ns)
     b->days[b->ndays++] = d;
 }
 
+/* book_interval_ms: store a book snapshot when it changes the state, or when the last stored
+ * one of its instrument is at least book_interval_ms old and this one says something new (not
+ * a repeat, or a repeat of a state thinned since). @return 1 store it, 0 skip it. */
+static int thin_book(store_pg_t *w, const book_out_t *r)
+{
+    int64_t now = r->ts_mono ? r->ts_mono : r->ts_recv;
+    int64_t *last = &w->book_last[r->instr];
+    uint8_t *dirty = &w->book_dirty[r->instr];
+    bool due = !*last || now - *last >= (int64_t)w->cfg.book_interval_ms * TG_NS_PER_MS;
+    if (r->u.book.reason != BOOK_OUT_R_STATE && !due) {
+        *dirty |= !r->u.book.repeat;
+        TG_STAT_INC(w->st.books_thinned);
+        TG_STAT_INC(w->st.recs_skipped);
+        return 0;
+    }
+    if (r->u.book.repeat && !*dirty) {
+        TG_STAT_INC(w->st.recs_skipped);
+        return 0;
+    }
+    *last = now;
+    *dirty = 0;
+    return 1;
+}
+
 /* Encode one record. @return 1 row added, 0 skipped, -ENOMEM. */
 int store_pg__encode(store_pg_t *w, const book_out_t *r)
 {
     TG_STAT_INC(w->st.recs_in);
     /* forming candles are Redis-only; a repeated interval snapshot is a row we already have */
-    if ((r->kind == BOOK_OUT_CANDLE && !r->u.candle.closed) ||
-        (r->kind == BOOK_OUT_BOOK && r->u.book.repeat)) {
+    if (r->kind == BOOK_OUT_CANDLE && !r->u.candle.closed) {
+        TG_STAT_INC(w->st.recs_skipped);
+        return 0;
+    }
+    if (r->kind == BOOK_OUT_BOOK && w->book_last && r->instr < w->nids) {
+        int rc = thin_book(w, r);
+        if (rc <= 0)
+            return rc;
+    } else if (r->kind == BOOK_OUT_BOOK && r->u.book.repeat) {
         TG_STAT_INC(w->st.recs_skipped);
         return 0;
     }

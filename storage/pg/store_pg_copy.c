@@ -194,7 +194,7 @@ fail_class_t store_pg__commit(store_pg_t *w, const batch_view_t *v)
             f = PGF_OK;
             continue;
         }
-        if (f == PGF_PARTITION) {
+        if (f == PGF_PARTITION && tries < 2) { /* the last try's refusal stands */
             w->nknown = 0;
             f = ensure_days(w, v);
             continue;

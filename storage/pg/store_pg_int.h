@@ -72,6 +72,12 @@ struct store_pg {
     store_spill_t *spill;
     int64_t *ids; /* registry id -> database instrument id (0: unknown) */
     uint32_t nids;
+    char instance[64]; /* cfg.instance copied ("tickgate" when NULL) */
+    char version[32];
+    /* book_interval_ms: per registry id, ns of the last stored book snapshot, and whether a
+     * snapshot was thinned since (then the next periodic one is stored even if it repeats). */
+    int64_t *book_last;
+    uint8_t *book_dirty;
 
     /* Two batches: `cur` fills from the ring while `out` is committed (or held after a
      * failure), so encoding overlaps the server's work on the previous batch. */

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "book/tg_err.h"
 #include "storage/pg/store_pg_io.h"
@@ -82,6 +83,11 @@ static const migration_t migrations[] = {
      " JOIN @S.instruments i ON i.id = c.instr;"
      "CREATE VIEW @S.gaps_v AS SELECT i.venue, i.symbol, g.* FROM @S.gaps g"
      " JOIN @S.instruments i ON i.id = g.instr;"},
+    {2, "instances: the gateways that write into this schema",
+     "CREATE TABLE @S.instances ("
+     " name text PRIMARY KEY, host text NOT NULL, pid integer NOT NULL, version text NOT NULL,"
+     " first_seen timestamptz NOT NULL DEFAULT now(),"
+     " connected_at timestamptz NOT NULL DEFAULT now());"},
 };
 
 int store_pg_schema_check_name(const char *s)
@@ -266,6 +272,106 @@ int store_pg_schema_ensure_days(PGconn *c, const char *schema, int64_t first, in
         }
     }
     return run(c, "COMMIT", PGRES_COMMAND_OK, "COMMIT partitions", err, errlen);
+}
+
+int store_pg_schema_put_instance(PGconn *c, const char *schema, const char *name, const char *host,
+                                 const char *version, char *err, size_t errlen)
+{
+    char sql[512], pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)getpid());
+    const char *pv[4] = {name, host, pid, version};
+    snprintf(sql, sizeof sql,
+             "INSERT INTO %s.instances (name, host, pid, version) VALUES ($1, $2, $3, $4)"
+             " ON CONFLICT (name) DO UPDATE SET host = $2, pid = $3, version = $4,"
+             " connected_at = now()",
+             schema);
+    PGresult *r = store_pg_io_exec(c, sql, 4, pv);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        return pg_fail(c, r, "register instance", err, errlen);
+    PQclear(r);
+    return 0;
+}
+
+/* Day number of a partition name "<table>_pYYYYMMDD"; -1 if it is not one of ours. */
+static int64_t partition_day(const char *name, const char *table)
+{
+    size_t tl = strlen(table);
+    if (strncmp(name, table, tl) != 0 || strncmp(name + tl, "_p", 2) != 0)
+        return -1;
+    const char *d = name + tl + 2;
+    if (strlen(d) != 8 || strspn(d, "0123456789") != 8)
+        return -1;
+    struct tm tm = {0};
+    tm.tm_year = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0') - 1900;
+    tm.tm_mon = (d[4] - '0') * 10 + (d[5] - '0') - 1;
+    tm.tm_mday = (d[6] - '0') * 10 + (d[7] - '0');
+    if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31)
+        return -1;
+    return (int64_t)timegm(&tm) / 86400;
+}
+
+int64_t store_pg_schema_partition_day(const char *name, int *table)
+{
+    for (int t = 0; t < STORE_PG_T_COUNT; t++) {
+        int64_t d = partition_day(name, table_names[t]);
+        if (d >= 0) {
+            if (table)
+                *table = t;
+            return d;
+        }
+    }
+    return -1;
+}
+
+int store_pg_schema_retire_days(PGconn *c, const char *schema, int64_t keep_from, int detach,
+                                int *retired, char *err, size_t errlen)
+{
+    int rc, n = 0;
+    *retired = 0;
+    if ((rc = run(c, "BEGIN", PGRES_COMMAND_OK, "BEGIN", err, errlen)) < 0)
+        return rc;
+    if ((rc = lock(c, schema, err, errlen)) < 0)
+        return rc;
+    const char *pv[1] = {schema};
+    PGresult *r = store_pg_io_exec(
+        c,
+        "SELECT ch.relname::text, pa.relname::text FROM pg_inherits i"
+        " JOIN pg_class ch ON ch.oid = i.inhrelid JOIN pg_class pa ON pa.oid = i.inhparent"
+        " JOIN pg_namespace ns ON ns.oid = pa.relnamespace WHERE ns.nspname = $1"
+        " ORDER BY 1",
+        1, pv);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = pg_fail(c, r, "list partitions", err, errlen);
+        PQclear(store_pg_io_exec(c, "ROLLBACK", 0, NULL));
+        return rc;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *child = PQgetvalue(r, i, 0), *parent = PQgetvalue(r, i, 1);
+        int t;
+        int64_t d = store_pg_schema_partition_day(child, &t);
+        /* only our own daily partitions of our own four tables, attached to their table */
+        if (d < 0 || d >= keep_from || strcmp(parent, table_names[t]) != 0)
+            continue;
+        char sql[384];
+        if (detach) /* renamed, so that a late row for that day gets a new partition */
+            snprintf(sql, sizeof sql,
+                     "ALTER TABLE %s.%s DETACH PARTITION %s.%s;"
+                     " ALTER TABLE %s.%s RENAME TO %s_detached",
+                     schema, parent, schema, child, schema, child, child);
+        else
+            snprintf(sql, sizeof sql, "DROP TABLE %s.%s", schema, child);
+        if ((rc = run(c, sql, PGRES_COMMAND_OK, detach ? "detach partition" : "drop partition", err,
+                      errlen)) < 0) {
+            PQclear(r);
+            return rc;
+        }
+        n++;
+    }
+    PQclear(r);
+    if ((rc = run(c, "COMMIT", PGRES_COMMAND_OK, "COMMIT retention", err, errlen)) < 0)
+        return rc;
+    *retired = n;
+    return 0;
 }
 
 int store_pg_schema_drop(PGconn *c, const char *schema, char *err, size_t errlen)

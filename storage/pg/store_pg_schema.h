@@ -16,7 +16,7 @@
 #include <libpq-fe.h>
 
 /** Latest schema version this build knows. */
-#define STORE_PG_SCHEMA_VERSION 1
+#define STORE_PG_SCHEMA_VERSION 2
 /** Longest schema name accepted (PostgreSQL NAMEDATALEN - 1). */
 #define STORE_PG_SCHEMA_NAME_MAX 63
 #define STORE_PG_NS_PER_DAY      86400000000000LL
@@ -61,6 +61,26 @@ int store_pg_schema_migrate(PGconn *c, const char *schema, int *version_out, cha
  */
 int store_pg_schema_ensure_days(PGconn *c, const char *schema, int64_t first, int n, char *err,
                                 size_t errlen);
+
+/**
+ * Retention: drop (or, with detach, detach and keep as plain tables renamed
+ * "<table>_pYYYYMMDD_detached") every daily partition
+ * "<table>_pYYYYMMDD" of the four event tables whose day is before keep_from, in one
+ * transaction under the schema's advisory lock (writers of a fleet may all run it). Tables
+ * that are not ours (other names, other parents) are never touched.
+ * @param retired Out: partitions retired. @return 0 or TG_EPG.  Thread: owner of c.
+ */
+int store_pg_schema_retire_days(PGconn *c, const char *schema, int64_t keep_from, int detach,
+                                int *retired, char *err, size_t errlen);
+
+/** Day number of one of our partition names ("trades_p20261205"), its table in *table;
+ *  -1 when the name is not one.  Thread: any. */
+int64_t store_pg_schema_partition_day(const char *name, int *table);
+
+/** Upsert this gateway's row in <schema>.instances (name, host, pid, version, connected_at).
+ *  @return 0 or TG_EPG.  Thread: owner of c. */
+int store_pg_schema_put_instance(PGconn *c, const char *schema, const char *name, const char *host,
+                                 const char *version, char *err, size_t errlen);
 
 /** DROP SCHEMA ... CASCADE (tests, benchmarks). @return 0 or TG_EPG.  Thread: owner of c. */
 int store_pg_schema_drop(PGconn *c, const char *schema, char *err, size_t errlen);

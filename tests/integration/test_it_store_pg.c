@@ -582,7 +582,8 @@ static void test_concurrent_start_ups_migrate_once(void **state)
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT count(*) * 100 + max(version) FROM %s.schema_version",
              f->schema);
-    assert_int_equal(it_qi(f->admin, sql), 100 + STORE_PG_SCHEMA_VERSION);
+    /* every migration 1..N applied exactly once, whatever the number of racing writers */
+    assert_int_equal(it_qi(f->admin, sql), STORE_PG_SCHEMA_VERSION * 100 + STORE_PG_SCHEMA_VERSION);
     int v = -1;
     char e[256];
     assert_int_equal(store_pg_schema_migrate(f->admin, f->schema, &v, e, sizeof e), 0);

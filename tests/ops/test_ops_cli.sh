@@ -75,6 +75,9 @@ if ! grep -q "unknown venue 'binanc' (known: .*binance" <<<"$out" ||
 else
     echo "ok: unknown venue lists the known ones"
 fi
+# an instance name that would break logfmt, labels or application_name is refused
+printf '[gateway]\nname = a b\n[feed a]\nvenue = binance\nsymbols = BTCUSDT\n' >"$tmp/name.ini"
+expect 2 "name must be 1..63 of \\[A-Za-z0-9_.-\\]: 'a b'" "$gw" --check-config --config "$tmp/name.ini"
 # a good file passes
 printf '[feed a]\nvenue = binance\nsymbols = BTCUSDT\n' >"$tmp/good.ini"
 expect 0 'ok \(1 feeds, 1 symbols\)' "$gw" --check-config --config "$tmp/good.ini"

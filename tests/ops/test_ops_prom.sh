@@ -21,10 +21,37 @@ ops_recording file binance 'hftbacktest_spot_*.tgrec*'
 rules=$root/tools/ops/prometheus/tickgate-alerts.yml
 
 ops_start_replay "$replay" --rate 1000 --loop 0 --hold "$file"
-ops_sinks_ini tg_ops_prom >"$tmp/gw.ini"
+{ printf '[gateway]\nname = prom-a.1\n'; ops_sinks_ini tg_ops_prom; } >"$tmp/gw.ini"
 ops_feed_ini hft "$file" | sed 's/^symbols = .*/symbols = BTCUSDT/' >>"$tmp/gw.ini"
 ops_start_gateway "$gw" "$tmp/gw.ini"
 echo "ok: gateway at 127.0.0.1:$mport serves $(grep -vc '^#' "$tmp/metrics") samples (sinks: $sinks)"
+
+# 0. the instance's name in /metrics, /health, every log line and PostgreSQL's application_name
+if grep -q '^tickgate_instance_info{instance="prom-a.1",version="[0-9.]*"} 1$' "$tmp/metrics"; then
+    echo "ok: tickgate_instance_info names the instance"
+else
+    fail "no tickgate_instance_info{instance=\"prom-a.1\"} 1 in /metrics"
+fi
+if curl -s --max-time 2 "http://127.0.0.1:$mport/health" | grep -q '^{"instance":"prom-a.1",'; then
+    echo "ok: /health names the instance"
+else
+    fail "/health does not begin with \"instance\":\"prom-a.1\""
+fi
+nlog=$(grep -c . "$tmp/gw.log")
+if [ "$nlog" -gt 0 ] && [ "$(grep -c ' instance=prom-a.1$' "$tmp/gw.log")" = "$nlog" ]; then
+    echo "ok: all $nlog log lines end with instance=prom-a.1"
+else
+    fail "log lines without instance=prom-a.1:"; grep -v ' instance=prom-a.1$' "$tmp/gw.log" | head -3
+fi
+if [ $sinks = 1 ]; then
+    n=$(psql "$TG_TEST_PG_DSN" -Atc "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tickgate-writer:prom-a.1'")
+    row=$(psql "$TG_TEST_PG_DSN" -Atc "SELECT name FROM tg_ops_prom.instances")
+    if [ "$n" = 1 ] && [ "$row" = prom-a.1 ]; then
+        echo "ok: PostgreSQL sees application_name tickgate-writer:prom-a.1 and its instances row"
+    else
+        fail "pg_stat_activity: $n writer connections named tickgate-writer:prom-a.1; instances: '$row'"
+    fi
+fi
 
 # 1. promtool's lint
 if out=$(promtool check metrics <"$tmp/metrics" 2>&1) && [ -z "$out" ]; then
