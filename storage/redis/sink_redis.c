@@ -24,7 +24,9 @@ typedef struct sink_rds_cfg {
     int64_t book_ttl_ms, trade_ttl_ms;
     uint32_t stream_trades, stream_books, stream_candles; /* MAXLEN ~ N, 0: no stream */
     uint64_t stream_backlog;
-    int required; /* refuse to start while Redis is unreachable */
+    int required;    /* refuse to start while Redis is unreachable */
+    char leader[64]; /* redundancy group: publish only while holding its lease */
+    uint32_t leader_lease_ms;
 } sink_rds_cfg_t;
 
 #define K(k, t, f, mn, mx, d, h)                                                                   \
@@ -48,6 +50,11 @@ static const tg_cfgkey_t rds_keys[] = {
       "also XADD candle messages to a stream per channel, MAXLEN ~ this (0: off)"),
     K("stream_backlog_mb", TG_CFG_MB, stream_backlog, 1, 4096, "4",
       "recent stream entries re-sent after a reconnect"),
+    K("leader", TG_CFG_STR, leader, 0, 0, "",
+      "redundant gateways: of those with the same group, only the holder of the Redis lease "
+      "{prefix}:leader:{group} publishes; the others stand by (empty: always publish)"),
+    K("leader_lease_ms", TG_CFG_U32, leader_lease_ms, 300, 600000, "2000",
+      "the lease's length: a dead leader is replaced within about 4/3 of it"),
 };
 #undef K
 #define N_KEYS (sizeof(rds_keys) / sizeof(rds_keys[0]))
@@ -60,6 +67,12 @@ static void rds_cfg_defaults(void *cfg)
 
 static int rds_cfg_set(void *cfg, const char *key, const char *value, char *err, size_t cap)
 {
+    if (!strcmp(key, "leader") &&
+        strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                      "0123456789_.-") != strlen(value)) {
+        snprintf(err, cap, "leader must be a group name of [A-Za-z0-9_.-]: '%s'", value);
+        return TG_ECONFIG;
+    }
     if (!strcmp(key, "password")) {
         snprintf(err, cap, "password must not be in the file: set TICKGATE_REDIS_PASSWORD");
         return TG_ECONFIG;
@@ -91,6 +104,9 @@ static void rds_fill(store_rds_cfg_t *rc, const sink_rds_cfg_t *c, const tg_sink
     rc->stream_books = c->stream_books;
     rc->stream_candles = c->stream_candles;
     rc->stream_backlog = (size_t)c->stream_backlog;
+    rc->leader_group = c->leader;
+    rc->leader_lease_ms = c->leader_lease_ms;
+    rc->instance = env->instance;
     rc->reg = env->reg;
     rc->ring = env->ring;
     rc->log = env->log;
@@ -148,8 +164,12 @@ static void rds_destroy(void **obj)
 static int rds_health(void *obj, char *buf, size_t cap)
 {
     int up = TG_STAT_GET(store_rds_stats(obj)->connected) != 0;
-    snprintf(buf, cap, "\"connected\":%s", up ? "true" : "false");
-    return up;
+    int role = store_rds_role(obj);
+    snprintf(buf, cap, "\"connected\":%s%s", up ? "true" : "false",
+             role == 1   ? ",\"role\":\"leader\""
+             : role == 2 ? ",\"role\":\"standby\""
+                         : "");
+    return up || role == 2; /* a standby publishes nothing, by design */
 }
 
 static void rds_metrics(void *obj, const tg_sink_metrics_t *r)
@@ -177,6 +197,16 @@ static void rds_metrics(void *obj, const tg_sink_metrics_t *r)
     r->counter(m, "tickgate_redis_errors_total", NULL, "Errors.", &s->errors);
     r->counter(m, "tickgate_redis_reconnects_total", NULL, "Reconnects.", &s->reconnects);
     r->gauge(m, "tickgate_redis_connected", NULL, "1 while connected.", &s->connected);
+    r->gauge(m, "tickgate_redis_leader", NULL,
+             "1 while this gateway publishes ([redis] leader: while it holds the lease).",
+             &s->leader);
+    r->counter(m, "tickgate_redis_promotions_total", NULL,
+               "Leases won: this gateway became its group's publisher.", &s->promotions);
+    r->counter(m, "tickgate_redis_demotions_total", NULL,
+               "Leases lost or not renewed in time: this gateway stopped publishing.",
+               &s->demotions);
+    r->counter(m, "tickgate_redis_standby_total", NULL,
+               "Messages not sent because another gateway of the group publishes.", &s->standby);
     r->hist(m, "tickgate_redis_rtt_seconds", NULL, "Pipeline round trip.", &s->rtt_lat);
     r->hist(m, "tickgate_latency_receive_to_redis_seconds", NULL,
             "Receive (monotonic) to PUBLISH acknowledged by Redis.", &s->pub_lat);

@@ -50,6 +50,7 @@
 #include "storage/redis/store_rds_backlog.h"
 #include "storage/redis/store_rds_conn.h"
 #include "storage/redis/store_rds_fmt.h"
+#include "storage/redis/store_rds_lease.h"
 
 #define RDS_IVL_MAX    6 /* distinct candle intervals */
 #define RDS_CMD_MAX    (STORE_RDS_JSON_MAX + 3 * STORE_RDS_NAME_MAX)
@@ -130,6 +131,9 @@ struct store_rds {
     uint64_t lost_mark, dropped_mark; /* counters at the last connect (logged at the next) */
     char xadd[RDS_CMD_MAX + 256];
     char sname[STORE_RDS_NAME_MAX];
+    /* redundant gateways: publish only while holding the lease (store_rds_lease.h) */
+    bool lease_on;
+    store_rds_lease_t lease;
 };
 
 void store_rds_cfg_defaults(store_rds_cfg_t *c)
@@ -602,6 +606,15 @@ static void meta_of(store_rds_t *p, store_rds_meta_t *m, const book_out_t *r)
     m->sz_scale = r->sz_scale;
 }
 
+/* A message not sent: a hole in its channel's numbers, or, on a standby, the leader's. */
+static void count_unsent(store_rds_t *p)
+{
+    if (p->lease_on && !p->lease.leader)
+        TG_STAT_INC(p->st.standby);
+    else
+        TG_STAT_INC(p->st.dropped);
+}
+
 static void ingest(store_rds_t *p, const book_out_t *r)
 {
     if (r->instr >= p->n_inst) {
@@ -618,7 +631,7 @@ static void ingest(store_rds_t *p, const book_out_t *r)
         I->m_trade.seq = seq;
         I->trade = r->u.trade;
         if (!p->ctx)
-            TG_STAT_INC(p->st.dropped); /* the PUBLISH; a stream still gets the entry */
+            count_unsent(p); /* the PUBLISH; a stream still gets the entry */
         if (p->ctx || p->cfg.stream_trades) {
             store_rds_cmd_t c = {n->ch_trades, n->ch_trades_len, true, 0};
             store_rds_span_t doc;
@@ -644,7 +657,7 @@ static void ingest(store_rds_t *p, const book_out_t *r)
         uint64_t seq = ++I->seq_book;
         slot_send(p, i, SLOT_BOOK); /* keep the channel's numbers in order */
         if (!p->ctx) {
-            TG_STAT_INC(p->st.dropped);
+            count_unsent(p);
             break;
         }
         store_rds_meta_t m;
@@ -684,6 +697,81 @@ static void ingest(store_rds_t *p, const book_out_t *r)
 }
 
 /* ---- thread ---------------------------------------------------------------------------- */
+
+/* ---- redundant gateways (store_rds_lease.h) --------------------------------------------- */
+
+static bool publishing(const store_rds_t *p)
+{
+    return !p->lease_on || p->lease.leader;
+}
+
+/* Won the lease: publish as a new epoch whose numbers start at 1 on every channel, beginning
+ * with the books and candles this standby kept (subscribers re-join on the epoch change, as
+ * after a restart). The last trade is forgotten: its key would carry the standby's numbers. */
+static void promote(store_rds_t *p)
+{
+    p->epoch = (uint64_t)tg_clock_realtime_ns();
+    p->epoch_ms = p->epoch / 1000000u;
+    for (uint32_t k = 0; k < p->dlist_n; k++)
+        p->inst[p->dlist[k] >> 4].slot[p->dlist[k] & 15].dirty = 0;
+    p->dlist_n = 0;
+    for (uint32_t i = 0; i < p->n_inst; i++) {
+        rds_inst_t *I = &p->inst[i];
+        I->seq_book = I->seq_trades = 0;
+        I->m_book.epoch = I->m_trade.epoch = p->epoch;
+        I->slot[SLOT_TRADE].valid = 0;
+        if (I->slot[SLOT_BOOK].valid) {
+            I->slot[SLOT_BOOK].seq = ++I->seq_book;
+            I->slot[SLOT_BOOK].pub = 1;
+            slot_mark(p, i, SLOT_BOOK);
+        }
+        for (uint32_t c = 0; c < p->n_ivl; c++) {
+            rds_slot_t *s = &I->slot[SLOT_CANDLE0 + c];
+            I->seq_candle[c] = 0;
+            I->m_candle[c].epoch = p->epoch;
+            if (s->valid) {
+                s->seq = ++I->seq_candle[c];
+                s->pub = 1;
+                slot_mark(p, i, SLOT_CANDLE0 + c);
+            }
+        }
+    }
+    TG_STAT_INC(p->st.promotions);
+    TG_STAT_SET(p->st.leader, 1);
+    p->next_try = 0; /* connect at once */
+    rds_log(p, TG_LOG_WARN, 0,
+            "redis %s: holds the lease %s (%u ms): publishing as epoch %llu, from the books "
+            "and candles kept while standby",
+            p->conn.where, p->lease.key, p->lease.lease_ms, (unsigned long long)p->epoch);
+}
+
+/* Lost the lease (taken, or not renewed in time): stop publishing at once; what is in flight
+ * is already sent. */
+static void demote(store_rds_t *p)
+{
+    if (p->ctx) {
+        if (!pipe_write(p))
+            pipe_reap(p, 0);
+        redisFree(p->ctx);
+        p->ctx = NULL;
+        p->sent = p->acked = p->written = 0;
+        p->mark_n = 0;
+    }
+    TG_STAT_SET(p->st.connected, 0);
+    TG_STAT_SET(p->st.leader, 0);
+    TG_STAT_INC(p->st.demotions);
+    rds_log(p, TG_LOG_WARN, 0, "redis %s: lost the lease %s (%s): standby, not publishing",
+            p->conn.where, p->lease.key, p->lease.err);
+}
+
+static void lease_step(store_rds_t *p)
+{
+    int r = store_rds_lease_tick(&p->lease, &p->conn, tg_clock_mono_ns());
+    if (r == STORE_RDS_LEASE_WON)
+        promote(p);
+    else if (r == STORE_RDS_LEASE_LOST)
+        demote(p);
+}
 
 /* Read one batch (up to RDS_WINDOW_MAX while disconnected). @return records read. */
 static uint32_t drain(store_rds_t *p)
@@ -732,7 +820,9 @@ static void rds_main(void *arg)
     for (;;) {
         /* WK_A1 (tg_worker.h): pairs with WK_R1 in store_rds_stop() -> tg_worker_stop(). */
         bool stopping = tg_worker_stopping(&p->wk);
-        if (!p->ctx && tg_clock_mono_ns() >= p->next_try && !stopping)
+        if (p->lease_on && !stopping)
+            lease_step(p);
+        if (!p->ctx && tg_clock_mono_ns() >= p->next_try && !stopping && publishing(p))
             conn_try(p);
         uint32_t got = drain(p);
         if (p->ctx) {
@@ -752,15 +842,19 @@ static void rds_main(void *arg)
             continue;
         }
         int64_t wait = TG_NS_PER_SEC;
-        if (!p->ctx) {
+        if (!p->ctx && publishing(p)) {
             wait = p->next_try - tg_clock_mono_ns();
             if (wait < 0)
                 wait = 0;
         }
+        if (p->lease_on) { /* the next acquire or renew is due then */
+            int64_t l = p->lease.next - tg_clock_mono_ns();
+            wait = l < 0 ? 0 : l < wait ? l : wait;
+        }
         tg_waiter_wait(&p->waiter, wait);
     }
     /* Final flush: the ring is empty; one more connect if needed, then wait for replies. */
-    if (!p->ctx)
+    if (!p->ctx && publishing(p))
         conn_try(p);
     if (p->ctx) {
         flush_dirty(p);
@@ -774,6 +868,10 @@ static void rds_main(void *arg)
     redisFree(p->ctx);
     p->ctx = NULL;
     TG_STAT_SET(p->st.connected, 0);
+    if (p->lease_on) { /* let the other gateway take over now, not at the lease's end */
+        store_rds_lease_release(&p->lease, &p->conn);
+        TG_STAT_SET(p->st.leader, 0);
+    }
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------- */
@@ -825,6 +923,16 @@ int store_rds_create(store_rds_t **out, const store_rds_cfg_t *cfg)
         goto fail;
     p->rng = p->epoch | 1;
     p->backoff_ms = cfg->backoff_min_ms;
+    if (cfg->leader_group && cfg->leader_group[0]) {
+        if ((err = store_rds_lease_init(&p->lease, p->prefix, cfg->leader_group, cfg->instance,
+                                        p->epoch,
+                                        cfg->leader_lease_ms ? cfg->leader_lease_ms : 2000)) < 0)
+            goto fail;
+        p->lease_on = true;
+    } else {
+        TG_STAT_SET(p->st.leader, 1);
+    }
+    p->cfg.leader_group = p->cfg.instance = NULL; /* copied into the lease */
     tg_waiter_init(&p->waiter);
     tg_ring_set_waiter(p->ring, &p->waiter);
     tg_worker_cfg_t wc = {.name = "writer:redis", .main = rds_main, .arg = p, .waiter = &p->waiter};
@@ -841,6 +949,13 @@ fail:
     store_rds_conn_deinit(&p->conn);
     free(p);
     return err;
+}
+
+int store_rds_role(const store_rds_t *p)
+{
+    if (!p->lease_on) /* immutable after create */
+        return 0;
+    return TG_STAT_GET(p->st.leader) ? 1 : 2;
 }
 
 int store_rds_start(store_rds_t *p)

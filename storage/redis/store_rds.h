@@ -57,6 +57,11 @@ typedef struct store_rds_cfg {
     uint32_t stream_books;        /* the same for book channel messages (0: off) */
     uint32_t stream_candles;      /* the same for candle channel messages (0: off) */
     size_t stream_backlog;        /* bytes of recent XADDs re-sent after a reconnect, 4 MiB */
+    const char *leader_group;     /* redundant gateways (A/B): only the holder of the lease
+                                     {prefix}:leader:{group} publishes (store_rds_lease.h);
+                                     NULL or "": always publish */
+    uint32_t leader_lease_ms;     /* lease length, 2000; renewed / tried every third of it */
+    const char *instance;         /* this gateway's name, in the lease's value */
     const tg_instr_reg_t *reg;    /* borrowed; must outlive the publisher; complete at create */
     tg_ring_t *ring;              /* borrowed: the builder's ring for this sink (consumer side) */
     store_rds_log_fn log;
@@ -80,6 +85,10 @@ typedef struct store_rds_stats {
     tg_stat_t reply_errors;   /* error replies from Redis (subset of errors) */
     tg_stat_t bad_records;    /* unknown instrument or kind, document too large */
     tg_stat_t connected;      /* gauge: 1 while connected */
+    tg_stat_t leader;         /* gauge: 1 while publishing (always 1 without leader_group) */
+    tg_stat_t promotions;     /* leases won: this gateway became the publisher */
+    tg_stat_t demotions;      /* leases lost or not renewed in time */
+    tg_stat_t standby;        /* messages not sent because another gateway holds the lease */
     tg_stat_t bytes;          /* bytes of commands written */
     tg_stat_t stream_adds;    /* XADD commands sent (first sends, not re-sends) */
     tg_stat_t stream_resent;  /* XADD commands re-sent from the backlog after a reconnect */
@@ -122,6 +131,10 @@ void store_rds_destroy(store_rds_t **p);
 
 /** Counters for metrics.  Thread: any. */
 const store_rds_stats_t *store_rds_stats(const store_rds_t *p);
+
+/** 0: no leader group (always publishes); 1: holds the lease and publishes; 2: standby.
+ *  Thread: any. */
+int store_rds_role(const store_rds_t *p);
 
 /** Copy the last error text (never the password) into buf. @return the last error code (0 if
  *  none).  Thread: any. */

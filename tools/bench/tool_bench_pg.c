@@ -24,6 +24,8 @@
  *
  * Needs a server: tests/fixtures/services.sh run build/tools/bench/tickgate-bench-pg
  * Usage: tickgate-bench-pg [--rows N] [--runs R] [--batch B]   (exit 77 without TG_TEST_PG_DSN)
+ *        tickgate-bench-pg --writers 1,2,4 [--rows N] ...: N writers (a fleet's gateways) at
+ *        once into one schema on one server, each its own connection and disjoint trades.
  * Thread: main, plus one producer thread and the writer:pg thread per writer run.
  */
 #include <pthread.h>
@@ -208,8 +210,8 @@ static double run_raw(const char *schema, int encode_inline)
 
 typedef struct prod {
     tg_ring_t *ring;
-    uint32_t n;
-    uint32_t per_ms; /* 0: as fast as the ring takes them */
+    uint32_t first, n; /* trades first .. first + n - 1 */
+    uint32_t per_ms;   /* 0: as fast as the ring takes them */
 } prod_t;
 
 static void *producer(void *p)
@@ -220,7 +222,7 @@ static void *producer(void *p)
             struct timespec ts = {0, 1000000};
             nanosleep(&ts, NULL);
         }
-        book_out_t r = make_trade(i);
+        book_out_t r = make_trade(pr->first + i);
         while (!tg_ring_spsc_push(pr->ring, &r)) { /* full: sleep, never spin against the server */
             struct timespec ts = {0, 1000000};
             nanosleep(&ts, NULL);
@@ -243,43 +245,88 @@ static store_pg_cfg_t bench_cfg(const char *conninfo, const char *schema)
     return c;
 }
 
-static double run_writer(const char *schema, store_pg_dedup_t mode, uint32_t n, uint32_t per_ms)
+#define WRITERS_MAX 16
+
+/* nw writers (one gateway each, as in a fleet), each with its own ring, producer thread and
+ * connection, on disjoint trades (n each), into the same schema at once; timed from the first
+ * push until every writer's rows are committed. @return rows/s of them all together. */
+static double run_writers(const char *schema, store_pg_dedup_t mode, uint32_t n, uint32_t per_ms,
+                          uint32_t nw)
 {
-    tg_ring_t *ring = NULL;
-    if (tg_ring_create(&ring, 8192, sizeof(book_out_t)) < 0)
-        exit(1);
-    store_pg_cfg_t c = bench_cfg(g_dsn, schema);
-    c.ring = ring;
-    c.dedup = mode;
-    store_pg_t *w = NULL;
-    if (store_pg_create(&w, &c) < 0 || store_pg_connect(w) < 0) {
-        fprintf(stderr, "writer: %s\n", w ? store_pg_errstr(w) : "create");
-        exit(1);
+    tg_ring_t *ring[WRITERS_MAX] = {0};
+    store_pg_t *w[WRITERS_MAX] = {0};
+    prod_t pr[WRITERS_MAX];
+    pthread_t th[WRITERS_MAX];
+    for (uint32_t k = 0; k < nw; k++) {
+        if (tg_ring_create(&ring[k], 8192, sizeof(book_out_t)) < 0)
+            exit(1);
+        store_pg_cfg_t c = bench_cfg(g_dsn, schema);
+        c.ring = ring[k];
+        c.dedup = mode;
+        if (store_pg_create(&w[k], &c) < 0 || store_pg_connect(w[k]) < 0) {
+            fprintf(stderr, "writer: %s\n", w[k] ? store_pg_errstr(w[k]) : "create");
+            exit(1);
+        }
+        store_pg_start(w[k]);
+        pr[k] = (prod_t){ring[k], k * n, n, per_ms};
     }
-    store_pg_start(w);
-    const store_pg_stats_t *st = store_pg_stats(w);
-    prod_t pr = {ring, n, per_ms};
-    pthread_t th;
     double c0 = cpu_s();
     int64_t t0 = tg_clock_mono_ns();
-    pthread_create(&th, NULL, producer, &pr);
-    while (TG_STAT_GET(st->rows_committed) < n) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
+    for (uint32_t k = 0; k < nw; k++)
+        pthread_create(&th[k], NULL, producer, &pr[k]);
+    for (uint32_t k = 0; k < nw; k++)
+        while (TG_STAT_GET(store_pg_stats(w[k])->rows_committed) < n) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
     double dt = (double)(tg_clock_mono_ns() - t0) / 1e9;
-    g_cpu_us = (cpu_s() - c0) * 1e6 / n;
-    pthread_join(th, NULL);
-    store_pg_stop(w);
-    if (TG_STAT_GET(st->spill_batches) || TG_STAT_GET(st->rows_duplicate)) {
-        fprintf(stderr, "writer: unexpected spill/duplicates\n");
-        exit(1);
+    g_cpu_us = (cpu_s() - c0) * 1e6 / ((double)n * nw);
+    for (uint32_t k = 0; k < nw; k++) {
+        pthread_join(th[k], NULL);
+        store_pg_stop(w[k]);
+        const store_pg_stats_t *st = store_pg_stats(w[k]);
+        if (TG_STAT_GET(st->spill_batches) || TG_STAT_GET(st->rows_duplicate)) {
+            fprintf(stderr, "writer: unexpected spill/duplicates\n");
+            exit(1);
+        }
+        if (k == 0) {
+            g_e2e_p50 = (double)tg_hist_quantile_ns(&st->e2e_lat, 0.5) / 1e6;
+            g_e2e_p99 = (double)tg_hist_quantile_ns(&st->e2e_lat, 0.99) / 1e6;
+        }
+        store_pg_destroy(&w[k]);
+        tg_ring_destroy(&ring[k]);
     }
-    g_e2e_p50 = (double)tg_hist_quantile_ns(&st->e2e_lat, 0.5) / 1e6;
-    g_e2e_p99 = (double)tg_hist_quantile_ns(&st->e2e_lat, 0.99) / 1e6;
-    store_pg_destroy(&w);
-    tg_ring_destroy(&ring);
-    return n / dt;
+    return (double)n * nw / dt;
+}
+
+static double run_writer(const char *schema, store_pg_dedup_t mode, uint32_t n, uint32_t per_ms)
+{
+    return run_writers(schema, mode, n, per_ms, 1);
+}
+
+/* --writers: 1, 2, 4 ... writers at once into the indexed schema, interleaved run by run. */
+static void run_fleet(PGconn *admin, const uint32_t *nws, int nn)
+{
+    double res[8][64];
+    printf("tickgate-bench-pg --writers: %u rows per writer, batches of %u, %u runs, medians, "
+           "conflict-key index, optimistic\n",
+           g_rows, g_batch, g_runs);
+    for (uint32_t run = 0; run < g_runs && run < 64; run++)
+        for (int k = 0; k < nn; k++) {
+            make_schema(admin, "tg_bench_pg", 1);
+            res[k][run] = run_writers("tg_bench_pg", STORE_PG_DEDUP_OPTIMISTIC, g_rows, 0, nws[k]);
+            char e[256];
+            store_pg_schema_drop(admin, "tg_bench_pg", e, sizeof e);
+        }
+    double first = 0;
+    for (int k = 0; k < nn; k++) {
+        double m = tb_median(res[k], g_runs < 64 ? g_runs : 64);
+        if (k == 0)
+            first = m;
+        printf("  %2u writers: %8.0f rows/s together (%.0f per writer) = %.2f x the %u-writer "
+               "figure\n",
+               nws[k], m, m / nws[k], m / first, nws[0]);
+    }
 }
 
 /*
@@ -337,8 +384,16 @@ static const char *const vname[V_N] = {
 
 int main(int argc, char **argv)
 {
+    uint32_t nws[8];
+    int nn = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--rows"))
+        if (!strcmp(argv[i], "--writers")) {
+            char *save = NULL, *tmp = strdup(argv[i + 1]);
+            for (char *t = strtok_r(tmp, ",", &save); t && nn < 8; t = strtok_r(NULL, ",", &save))
+                if (atoi(t) >= 1 && atoi(t) <= WRITERS_MAX)
+                    nws[nn++] = (uint32_t)atoi(t);
+            free(tmp);
+        } else if (!strcmp(argv[i], "--rows"))
             g_rows = (uint32_t)atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--runs"))
             g_runs = (uint32_t)atol(argv[i + 1]);
@@ -360,8 +415,14 @@ int main(int argc, char **argv)
     uint32_t id;
     tg_instr_reg_add(g_reg, "binance", "BTCUSDT", &ic, &id);
     tg_instr_reg_add(g_reg, "okx", "ETH-USDT", &ic, &id);
-    encode_raw();
     PGconn *admin = conn();
+    if (nn) {
+        run_fleet(admin, nws, nn);
+        PQfinish(admin);
+        tg_instr_reg_destroy(&g_reg);
+        return 0;
+    }
+    encode_raw();
     double *res[V_N], p50[V_N] = {0}, p99[V_N] = {0}, cpu[V_N] = {0};
     for (int v = 0; v < V_N; v++)
         res[v] = calloc(g_runs, sizeof(double));
