@@ -43,6 +43,13 @@ typedef struct l2_side {
     uint32_t count;  /* levels */
     l2_blk_t **pool; /* free blocks */
     uint32_t n_pool, cap_pool;
+    /* finger: where the last set left off. Venues list a message's levels away from the top
+     * (Binance: bids descending, asks ascending, i.e. keys descending on both sides), so the
+     * next key is often lower and near: it is looked for below the finger first. Valid when
+     * fb < nb; then every key of block fb below position fj is < fkey and every key at or
+     * above fj is > fkey (fkey itself may be gone: a delete). */
+    uint32_t fb, fj;
+    int64_t fkey;
 } l2_side_t;
 
 struct book_l2 {
@@ -51,6 +58,13 @@ struct book_l2 {
     uint64_t last_seq;
     uint8_t state;
 };
+
+#define FINGER_NONE UINT32_MAX
+
+static inline void finger_drop(l2_side_t *sd)
+{
+    sd->fb = FINGER_NONE;
+}
 
 static int side_grow_index(l2_side_t *sd, uint32_t want)
 {
@@ -91,6 +105,7 @@ static void blk_put(l2_side_t *sd, l2_blk_t *b)
 static int side_init(l2_side_t *sd, uint32_t levels)
 {
     uint32_t nblk = levels / (BOOK_L2_BLK / 2) + 2;
+    finger_drop(sd);
     if (side_grow_index(sd, nblk) < 0)
         return -ENOMEM;
     for (uint32_t i = 0; i < nblk; i++) {
@@ -147,6 +162,7 @@ static void side_clear(l2_side_t *sd)
         blk_put(sd, sd->blk[i]);
     sd->nb = 0;
     sd->count = 0;
+    finger_drop(sd);
 }
 
 void book_l2_clear(book_l2_t *b)
@@ -174,10 +190,11 @@ static inline uint32_t side_block(const l2_side_t *sd, int64_t key)
     return i ? i - 1 : 0;
 }
 
-/* Lower bound inside a block: first index with k >= key (n if none). Scans from the top. */
-static inline uint32_t blk_find(const l2_blk_t *b, int64_t key)
+/* Lower bound inside a block, known to be <= hi: first index with k >= key (hi if none below
+ * hi). Scans down from hi, then a branchless binary search. */
+static inline uint32_t blk_find_below(const l2_blk_t *b, int64_t key, uint32_t hi)
 {
-    uint32_t j = b->n;
+    uint32_t j = hi;
     uint32_t stop = j > BOOK_L2_SCAN ? j - BOOK_L2_SCAN : 0;
     while (j > stop && b->k[j - 1] >= key)
         j--;
@@ -193,8 +210,15 @@ static inline uint32_t blk_find(const l2_blk_t *b, int64_t key)
     return (uint32_t)(base - b->k) + (*base < key);
 }
 
+/* Lower bound inside a block: first index with k >= key (n if none). */
+static inline uint32_t blk_find(const l2_blk_t *b, int64_t key)
+{
+    return blk_find_below(b, key, b->n);
+}
+
 static void index_remove(l2_side_t *sd, uint32_t i)
 {
+    finger_drop(sd);
     blk_put(sd, sd->blk[i]);
     memmove(sd->blk + i, sd->blk + i + 1, sizeof(*sd->blk) * (sd->nb - i - 1));
     memmove(sd->first + i, sd->first + i + 1, sizeof(*sd->first) * (sd->nb - i - 1));
@@ -233,8 +257,10 @@ static void side_delete(l2_side_t *sd, uint32_t bi, uint32_t j)
     }
 }
 
-static int side_insert(l2_side_t *sd, uint32_t bi, uint32_t j, int64_t key, int64_t size)
+/* Insert at (*pbi, *pj); they are set to where the key ended up (a split may move it). */
+static int side_insert(l2_side_t *sd, uint32_t *pbi, uint32_t *pj, int64_t key, int64_t size)
 {
+    uint32_t bi = *pbi, j = *pj;
     l2_blk_t *b = sd->blk[bi];
     if (b->n == BOOK_L2_BLK) { /* split: the upper half moves to a new block after bi */
         if (side_grow_index(sd, sd->nb + 1) < 0)
@@ -266,6 +292,8 @@ static int side_insert(l2_side_t *sd, uint32_t bi, uint32_t j, int64_t key, int6
     sd->count++;
     if (j == 0)
         sd->first[bi] = key;
+    *pbi = bi;
+    *pj = j;
     return 0;
 }
 
@@ -288,19 +316,45 @@ static int side_set(l2_side_t *sd, int64_t key, int64_t size)
         sd->count = 1;
         return 0;
     }
-    uint32_t bi = side_block(sd, key);
-    l2_blk_t *b = sd->blk[bi];
-    uint32_t j = blk_find(b, key);
-    if (j < b->n && b->k[j] == key) {
-        if (size)
-            b->s[j] = size;
-        else
-            side_delete(sd, bi, j);
-        return 0;
+    uint32_t bi, j, top = sd->nb - 1;
+    l2_blk_t *b;
+    if (key >= sd->first[top]) { /* the top block: most changes on most venues */
+        bi = top;
+        b = sd->blk[bi];
+        uint32_t hi = sd->fb == top && key < sd->fkey ? sd->fj : b->n; /* no branch */
+        j = blk_find_below(b, key, hi);
+    } else if (sd->fb < top && key < sd->fkey && key >= sd->first[sd->fb]) {
+        bi = sd->fb; /* below the last change, in its block: no search over the blocks */
+        b = sd->blk[bi];
+        j = blk_find_below(b, key, sd->fj);
+    } else {
+        bi = side_block(sd, key);
+        b = sd->blk[bi];
+        j = blk_find(b, key);
     }
-    if (!size)
-        return BOOK_L2_MISSING;
-    return side_insert(sd, bi, j, key, size);
+    if (j < b->n && b->k[j] == key) {
+        if (size) {
+            b->s[j] = size;
+        } else {
+            sd->fb = bi;
+            side_delete(sd, bi, j); /* drops the finger when blocks merge or go */
+            if (sd->fb != FINGER_NONE) {
+                sd->fj = j;
+                sd->fkey = key;
+            }
+            return 0;
+        }
+    } else {
+        if (!size)
+            return BOOK_L2_MISSING;
+        int rc = side_insert(sd, &bi, &j, key, size);
+        if (rc < 0)
+            return rc;
+    }
+    sd->fb = bi;
+    sd->fj = j;
+    sd->fkey = key;
+    return 0;
 }
 
 int book_l2_set(book_l2_t *b, tg_side_t side, int64_t price, int64_t size)
@@ -387,6 +441,7 @@ void book_l2_truncate(book_l2_t *b, size_t n)
             index_remove(sd, 0);
         }
         if (sd->count > n) { /* drop the lowest levels of the bottom block */
+            finger_drop(sd);
             l2_blk_t *bk = sd->blk[0];
             uint32_t d = (uint32_t)(sd->count - n);
             memmove(bk->k, bk->k + d, sizeof(int64_t) * (bk->n - d));
@@ -460,6 +515,7 @@ static bool side_scale_ok(const l2_side_t *sd, int64_t pm, int64_t sm)
 
 static void side_scale(l2_side_t *sd, int64_t pm, int64_t sm)
 {
+    finger_drop(sd);
     for (uint32_t i = 0; i < sd->nb; i++) {
         l2_blk_t *bk = sd->blk[i];
         for (uint32_t j = 0; j < bk->n; j++) {

@@ -274,6 +274,65 @@ static void test_l2_random_sequences_match_the_reference_book(void **state)
     print_message("  %ld random level changes in %d snapshot rounds\n", changes, round);
 }
 
+/* Messages list their levels away from the top (Binance: bids descending, asks ascending), the
+ * order book_l2's finger follows: runs of changes at increasing distance from the mid, deep
+ * enough to cross blocks, with inserts, deletes (merges), splits, truncations and rescales
+ * between them (each of which must drop or move the finger). */
+static void test_l2_runs_away_from_the_top_match_the_reference_book(void **state)
+{
+    book_l2_t *b = *state;
+    ref_book_t r = {0};
+    int64_t mid = 1000000;
+    long changes = 0;
+    int rescales = 0;
+    random_snapshot(b, &r, mid, 1200);
+    for (int m = 0; m < 60000; m++) {
+        for (int s = 0; s < 2; s++) {
+            tg_side_t side = s ? TG_SIDE_ASK : TG_SIDE_BID;
+            int per = (int)(rnd() % 40) + 1;
+            int64_t off = (int64_t)(rnd() % 20);
+            for (int i = 0; i < per; i++) {
+                off += 1 + (int64_t)(rnd() % (rnd() % 2 ? 4 : 300)); /* near, or far below */
+                tg_event_t ev = {.kind = TG_EV_LEVEL, .side = side};
+                ev.price = side == TG_SIDE_BID ? mid - off : mid + off;
+                ev.size = rnd() % 3 == 0 ? 0 : (int64_t)(rnd() % 1000) + 1;
+                ref_book_apply(&r, &ev);
+                int rc = book_l2_set(b, side, ev.price, ev.size);
+                assert_true(rc == 0 || rc == BOOK_L2_MISSING);
+                changes++;
+            }
+        }
+        if (rnd() % 50 == 0)
+            mid += (int64_t)(rnd() % 21) - 10;
+        if (rnd() % 500 == 0) {
+            size_t limit = (size_t)(rnd() % 2000) + 1;
+            book_l2_truncate(b, limit);
+            ref_book_truncate(&r, limit);
+        }
+        if (rnd() % 5000 == 0 && rescales < 2) { /* prices and sizes x10: the mid too */
+            assert_int_equal(book_l2_rescale(b, 1, 1), 0);
+            for (size_t i = 0; i < r.bid.n; i++) {
+                r.bid.px[i] *= 10;
+                r.bid.sz[i] *= 10;
+            }
+            for (size_t i = 0; i < r.ask.n; i++) {
+                r.ask.px[i] *= 10;
+                r.ask.sz[i] *= 10;
+            }
+            mid *= 10;
+            rescales++;
+        }
+        compare(b, &r);
+        if (m % 1000 == 0)
+            full_compare(b, &r);
+    }
+    full_compare(b, &r);
+    assert_true(book_l2_depth(b, TG_SIDE_BID) > 128 && book_l2_depth(b, TG_SIDE_ASK) > 128);
+    ref_book_free(&r);
+    print_message("  %ld level changes in runs away from the top, %d rescales\n", changes,
+                  rescales);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +349,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_l2_random_sequences_match_the_reference_book, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_l2_runs_away_from_the_top_match_the_reference_book,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

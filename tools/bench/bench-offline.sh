@@ -8,8 +8,12 @@
 # per second of wall and per second of CPU, i.e. per core) and the ratio peer / tickgate.
 # With --rss-gb N it also builds a recording of about N GB (the file's data lines repeated,
 # in a temp dir, deleted at the end) and reports tickgate's max RSS on it, plain and zstd.
+# With --chain N the runs use a continuous recording of N copies of FILE instead (Binance,
+# tools/bench/tgrec-chain.py: ids follow on, the book stays valid, so the book work per byte
+# is a real day's; built in the temp dir, deleted at the end).
 #
-# usage: tools/bench/bench-offline.sh [-n RUNS] [--bin PATH] [--peer PATH] [--rss-gb N] [FILE]
+# usage: tools/bench/bench-offline.sh [-n RUNS] [--bin PATH] [--peer PATH] [--rss-gb N]
+#                                     [--chain N] [FILE]
 #   defaults: 7 runs, build/tools/replay/tickgate-replay, /tmp/peer/peer.js,
 #             ../shared/recordings/binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst
 set -euo pipefail
@@ -19,6 +23,7 @@ runs=7
 bin=$here/build/tools/replay/tickgate-replay
 peer=/tmp/peer/peer.js
 rss_gb=0
+chain=0
 file=$here/../shared/recordings/binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst
 while [ $# -gt 0 ]; do
     case $1 in
@@ -26,7 +31,8 @@ while [ $# -gt 0 ]; do
     --bin) bin=$2; shift 2 ;;
     --peer) peer=$2; shift 2 ;;
     --rss-gb) rss_gb=$2; shift 2 ;;
-    -h|--help) sed -n '3,15p' "$0"; exit 0 ;;
+    --chain) chain=$2; shift 2 ;;
+    -h|--help) sed -n '3,19p' "$0"; exit 0 ;;
     *) file=$1; shift ;;
     esac
 done
@@ -36,6 +42,11 @@ command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get inst
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+
+if [ "$chain" != 0 ]; then
+    python3 "$here/tools/bench/tgrec-chain.py" "$file" "$tmp/chain.tgrec" "$chain"
+    file=$tmp/chain.tgrec
+fi
 
 case $file in
 *.zst) text_bytes=$(zstd -dc "$file" | wc -c) ;;
