@@ -118,6 +118,21 @@ static void test_keyslots_and_routing(void **state)
     redisFree(any);
 }
 
+/* The next message on a shard subscriber: channel ch, payload data. */
+static void expect_smessage(redisContext *sub, const char *ch, const char *data, size_t len)
+{
+    void *msg = NULL;
+    assert_int_equal(redisGetReply(sub, &msg), REDIS_OK);
+    redisReply *r = msg;
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, 3);
+    assert_string_equal(r->element[0]->str, "smessage");
+    assert_string_equal(r->element[1]->str, ch);
+    assert_int_equal(r->element[2]->len, len);
+    assert_memory_equal(r->element[2]->str, data, len);
+    freeReplyObject(r);
+}
+
 static void test_sharded_pubsub(void **state)
 {
     (void)state;
@@ -134,14 +149,7 @@ static void test_sharded_pubsub(void **state)
     assert_int_equal(r->type, REDIS_REPLY_INTEGER);
     assert_int_equal(r->integer, 1);
     freeReplyObject(r);
-    void *msg = NULL;
-    assert_int_equal(redisGetReply(sub, &msg), REDIS_OK);
-    r = msg;
-    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-    assert_int_equal(r->elements, 3);
-    assert_string_equal(r->element[0]->str, "smessage");
-    assert_string_equal(r->element[2]->str, "hello");
-    freeReplyObject(r);
+    expect_smessage(sub, ch, "hello", 5);
     redisFree(sub);
     redisFree(pub);
 }
@@ -204,16 +212,7 @@ static void check_instrument(const rds_cluster_map_t *m, redisContext *any, cons
     assert_int_equal(r->len, dl);
     assert_memory_equal(r->str, doc, dl);
     freeReplyObject(r);
-    void *msg = NULL;
-    assert_int_equal(redisGetReply(sub, &msg), REDIS_OK);
-    r = msg;
-    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-    assert_int_equal(r->elements, 3);
-    assert_string_equal(r->element[0]->str, "smessage");
-    assert_string_equal(r->element[1]->str, nm.ch_book);
-    assert_int_equal(r->element[2]->len, dl);
-    assert_memory_equal(r->element[2]->str, doc, dl);
-    freeReplyObject(r);
+    expect_smessage(sub, nm.ch_book, doc, dl);
     redisFree(sub);
     redisFree(pub);
 }
