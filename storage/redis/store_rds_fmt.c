@@ -150,18 +150,29 @@ static bool prefix_ok(const char *prefix)
     return true;
 }
 
-/* {prefix}{sep}{kind}{sep}{venue}{sep}{symbol} */
+/* {venue}{sep}{symbol}, or in cluster mode the hash tag {{venue}:{symbol}} (':' whatever sep
+ * is, so a key and a channel of one instrument hash the same tag to the same slot). */
+static void w_instr(fmt_w_t *w, char sep, const tg_instr_t *in, bool cluster)
+{
+    if (cluster)
+        W_LIT(w, "{");
+    w_str(w, in->venue);
+    w_mem(w, cluster ? ":" : &sep, 1);
+    w_str(w, in->symbol);
+    if (cluster)
+        W_LIT(w, "}");
+}
+
+/* {prefix}{sep}{kind}{sep}{venue}{sep}{symbol} (cluster: {prefix}{sep}{kind}{sep}{tag}) */
 static uint16_t name4(char *buf, const char *prefix, char sep, const char *kind,
-                      const tg_instr_t *in)
+                      const tg_instr_t *in, bool cluster)
 {
     fmt_w_t w = {buf, buf + STORE_RDS_NAME_MAX - 1, false};
     w_str(&w, prefix);
     w_mem(&w, &sep, 1);
     w_str(&w, kind);
     w_mem(&w, &sep, 1);
-    w_str(&w, in->venue);
-    w_mem(&w, &sep, 1);
-    w_str(&w, in->symbol);
+    w_instr(&w, sep, in, cluster);
     if (w.bad)
         return 0;
     *w.p = '\0';
@@ -170,17 +181,27 @@ static uint16_t name4(char *buf, const char *prefix, char sep, const char *kind,
 
 int store_rds_fmt_names(store_rds_names_t *n, const char *prefix, const tg_instr_t *in)
 {
+    return store_rds_fmt_names_ex(n, prefix, in, false);
+}
+
+int store_rds_fmt_names_ex(store_rds_names_t *n, const char *prefix, const tg_instr_t *in,
+                           bool cluster)
+{
     if (!n || !prefix || !in || !prefix_ok(prefix))
+        return -EINVAL;
+    /* a tag must be one and not empty: no brace in the venue or symbol */
+    if (cluster && (strpbrk(in->venue, "{}") || strpbrk(in->symbol, "{}")))
         return -EINVAL;
     memset(n, 0, sizeof(*n));
     n->in = in;
-    n->key_book_len = name4(n->key_book, prefix, ':', "book", in);
-    n->key_bbo_len = name4(n->key_bbo, prefix, ':', "bbo", in);
-    n->key_trade_len = name4(n->key_trade, prefix, ':', "trade", in);
-    n->ch_book_len = name4(n->ch_book, prefix, '.', "book", in);
-    n->ch_trades_len = name4(n->ch_trades, prefix, '.', "trades", in);
-    n->st_book_len = name4(n->st_book, prefix, ':', "stream:book", in);
-    n->st_trades_len = name4(n->st_trades, prefix, ':', "stream:trades", in);
+    n->cluster = cluster;
+    n->key_book_len = name4(n->key_book, prefix, ':', "book", in, cluster);
+    n->key_bbo_len = name4(n->key_bbo, prefix, ':', "bbo", in, cluster);
+    n->key_trade_len = name4(n->key_trade, prefix, ':', "trade", in, cluster);
+    n->ch_book_len = name4(n->ch_book, prefix, '.', "book", in, cluster);
+    n->ch_trades_len = name4(n->ch_trades, prefix, '.', "trades", in, cluster);
+    n->st_book_len = name4(n->st_book, prefix, ':', "stream:book", in, cluster);
+    n->st_trades_len = name4(n->st_trades, prefix, ':', "stream:trades", in, cluster);
     fmt_w_t w = {n->ident, n->ident + sizeof(n->ident) - 1, false};
     W_LIT(&w, "\"venue\":\"");
     w_json_escaped(&w, in->venue);
@@ -243,9 +264,7 @@ static size_t candle_name(const store_rds_names_t *n, int64_t interval_ns, char 
     w_mem(&w, head, head_len);
     w_mem(&w, ivl, il);
     w_mem(&w, &sep, 1);
-    w_str(&w, n->in->venue);
-    w_mem(&w, &sep, 1);
-    w_str(&w, n->in->symbol);
+    w_instr(&w, sep, n->in, n->cluster);
     if (w.bad)
         return 0;
     *w.p = '\0';
@@ -597,7 +616,9 @@ size_t store_rds_fmt_cmd(char *buf, size_t cap, const store_rds_cmd_t *c, store_
     bool px = !c->publish && c->ttl_ms > 0;
     if (px)
         tl = u64_text((uint64_t)c->ttl_ms, t);
-    if (c->publish)
+    if (c->publish && n->cluster)
+        W_LIT(&w, "*3\r\n$8\r\nSPUBLISH\r\n");
+    else if (c->publish)
         W_LIT(&w, "*3\r\n$7\r\nPUBLISH\r\n");
     else if (px)
         W_LIT(&w, "*5\r\n$3\r\nSET\r\n");

@@ -42,6 +42,7 @@ typedef struct store_rds_names {
     char st_trades[STORE_RDS_NAME_MAX]; /* stream {prefix}:stream:trades:{venue}:{symbol} */
     char candle_st_head[32];            /* {prefix}:stream:candles: */
     const tg_instr_t *in;
+    bool cluster; /* names carry the hash tag {venue:symbol}; store_rds_fmt_cmd SPUBLISHes */
 } store_rds_names_t;
 
 /** Timestamps and sequence numbers every document carries. */
@@ -61,6 +62,17 @@ typedef struct store_rds_meta {
  * Thread: any.
  */
 int store_rds_fmt_names(store_rds_names_t *n, const char *prefix, const tg_instr_t *in);
+
+/**
+ * As store_rds_fmt_names; cluster true gives the Redis Cluster names (docs/redis.md): the
+ * instrument part is the hash tag {venue:symbol} in every key, channel and stream
+ * (tg:book:{binance:BTCUSDT}, tg.book.{binance:BTCUSDT}, tg:candle:1m:{binance:BTCUSDT}), so
+ * they share one slot, and store_rds_fmt_cmd writes SPUBLISH instead of PUBLISH.
+ * @return as store_rds_fmt_names; -EINVAL also when cluster and the venue or symbol holds a
+ * brace (the tag would be cut).  Thread: any.
+ */
+int store_rds_fmt_names_ex(store_rds_names_t *n, const char *prefix, const tg_instr_t *in,
+                           bool cluster);
 
 /** Interval text: "1s", "1m", "5m", "1h", "1d", "250ms", "7ns" (largest exact unit).
  *  @param buf At least 24 bytes. @return length.  Thread: any. */
@@ -131,7 +143,7 @@ typedef enum store_rds_doc {
 typedef struct store_rds_cmd {
     const char *name; /* key (SET) or channel (PUBLISH) */
     size_t name_len;
-    bool publish;   /* PUBLISH name doc; else SET name doc [PX ttl_ms] */
+    bool publish;   /* PUBLISH (SPUBLISH: cluster names) name doc; else SET name doc [PX] */
     int64_t ttl_ms; /* SET only: > 0 adds PX ttl_ms */
 } store_rds_cmd_t;
 

@@ -6,6 +6,10 @@
  *    server's CLUSTER KEYSLOT for 3 000 keys of tickgate's shapes; a SET sent where the map
  *    says is accepted, the same SET at another primary gets a MOVED that parses to the map's node;
  *  - sharded pub/sub: SSUBSCRIBE at the channel's primary receives an SPUBLISH sent there;
+ *  - the publisher's cluster names and commands (store_rds_fmt_names_ex cluster=true): for 60
+ *    instruments the server puts every key, channel and stream name of one instrument in one
+ *    slot; the formatted SET and SPUBLISH sent to that slot's primary are accepted, the key
+ *    holds the document and an SSUBSCRIBE there receives the same document;
  *  - CLUSTER FAILOVER of a replica: the old map's node answers MOVED for its slots, the MOVED
  *    names the new primary, and a refreshed map agrees.
  */
@@ -21,7 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "book/tg_instr.h"
 #include "storage/redis/rds_cluster.h"
+#include "storage/redis/store_rds_fmt.h"
 
 static rds_cluster_node_t seeds[16];
 static int n_seeds;
@@ -112,6 +118,21 @@ static void test_keyslots_and_routing(void **state)
     redisFree(any);
 }
 
+/* The next message on a shard subscriber: channel ch, payload data. */
+static void expect_smessage(redisContext *sub, const char *ch, const char *data, size_t len)
+{
+    void *msg = NULL;
+    assert_int_equal(redisGetReply(sub, &msg), REDIS_OK);
+    redisReply *r = msg;
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, 3);
+    assert_string_equal(r->element[0]->str, "smessage");
+    assert_string_equal(r->element[1]->str, ch);
+    assert_int_equal(r->element[2]->len, len);
+    assert_memory_equal(r->element[2]->str, data, len);
+    freeReplyObject(r);
+}
+
 static void test_sharded_pubsub(void **state)
 {
     (void)state;
@@ -128,16 +149,112 @@ static void test_sharded_pubsub(void **state)
     assert_int_equal(r->type, REDIS_REPLY_INTEGER);
     assert_int_equal(r->integer, 1);
     freeReplyObject(r);
-    void *msg = NULL;
-    assert_int_equal(redisGetReply(sub, &msg), REDIS_OK);
-    r = msg;
-    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-    assert_int_equal(r->elements, 3);
-    assert_string_equal(r->element[0]->str, "smessage");
-    assert_string_equal(r->element[2]->str, "hello");
-    freeReplyObject(r);
+    expect_smessage(sub, ch, "hello", 5);
     redisFree(sub);
     redisFree(pub);
+}
+
+/* One instrument's cluster names and formatted commands against the slot's primary. */
+static void check_instrument(const rds_cluster_map_t *m, redisContext *any, const tg_instr_t *in,
+                             const book_out_book_t *b)
+{
+    store_rds_names_t nm;
+    assert_int_equal(store_rds_fmt_names_ex(&nm, "tg", in, true), 0);
+    char cand[STORE_RDS_NAME_MAX];
+    size_t cl = store_rds_fmt_candle_channel(&nm, 60000000000LL, cand);
+    const char *names[] = {nm.key_book,  nm.key_bbo, nm.key_trade, nm.ch_book,
+                           nm.ch_trades, nm.st_book, nm.st_trades, cand};
+    const size_t lens[] = {nm.key_book_len,  nm.key_bbo_len, nm.key_trade_len, nm.ch_book_len,
+                           nm.ch_trades_len, nm.st_book_len, nm.st_trades_len, cl};
+    long long slot = -1;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        redisReply *r = redisCommand(any, "CLUSTER KEYSLOT %b", names[i], lens[i]);
+        assert_non_null(r);
+        assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+        if (slot < 0)
+            slot = r->integer;
+        assert_int_equal(r->integer, slot); /* the server's slot: one per instrument */
+        freeReplyObject(r);
+    }
+    int owner = rds_cluster_node_of(m, (uint16_t)slot);
+    assert_true(owner >= 0);
+    redisContext *sub = conn(&m->nodes[owner]), *pub = conn(&m->nodes[owner]);
+    redisReply *r = redisCommand(sub, "SSUBSCRIBE %b", nm.ch_book, (size_t)nm.ch_book_len);
+    assert_non_null(r);
+    freeReplyObject(r);
+    store_rds_meta_t meta = {5, 1700000000123456789ULL, 1700000000000000001LL, 7, false, 0, 0};
+    static char cmd[STORE_RDS_JSON_MAX + 512], doc[STORE_RDS_JSON_MAX];
+    size_t dl = store_rds_fmt_book(doc, sizeof(doc), &nm, &meta, b);
+    assert_true(dl > 0);
+    const store_rds_cmd_t cmds[] = {{nm.key_book, nm.key_book_len, false, 60000},
+                                    {nm.ch_book, nm.ch_book_len, true, 0}};
+    for (size_t i = 0; i < 2; i++) {
+        size_t n =
+            store_rds_fmt_cmd(cmd, sizeof(cmd), &cmds[i], STORE_RDS_DOC_BOOK, &nm, &meta, b, NULL);
+        assert_true(n > 0);
+        assert_int_equal(redisAppendFormattedCommand(pub, cmd, n), REDIS_OK);
+        void *rep = NULL;
+        assert_int_equal(redisGetReply(pub, &rep), REDIS_OK);
+        r = rep;
+        if (r->type == REDIS_REPLY_ERROR)
+            fail_msg("%s: %s", cmds[i].name, r->str);
+        if (cmds[i].publish) {
+            assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+            assert_int_equal(r->integer, 1); /* our one shard subscriber */
+        } else {
+            assert_int_equal(r->type, REDIS_REPLY_STATUS);
+        }
+        freeReplyObject(r);
+    }
+    r = redisCommand(pub, "GET %b", nm.key_book, (size_t)nm.key_book_len);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_int_equal(r->len, dl);
+    assert_memory_equal(r->str, doc, dl);
+    freeReplyObject(r);
+    expect_smessage(sub, nm.ch_book, doc, dl);
+    redisFree(sub);
+    redisFree(pub);
+}
+
+static void test_publisher_cluster_names_and_commands(void **state)
+{
+    (void)state;
+    static rds_cluster_map_t m;
+    load_map(&m);
+    assert_int_equal(m.n_unassigned, 0);
+    tg_instr_reg_t *reg = NULL;
+    assert_int_equal(tg_instr_reg_create(&reg), 0);
+    tg_instr_cfg_t ic;
+    tg_instr_cfg_defaults(&ic);
+    ic.px_scale = 2;
+    ic.sz_scale = 8;
+    const char *venues[] = {"binance", "okx", "bybit"};
+    book_out_book_t b;
+    memset(&b, 0, sizeof(b));
+    b.seq = 99;
+    b.state = BOOK_STATE_VALID;
+    b.n_bids = b.n_asks = 1;
+    b.bids[0] = (tg_level_t){6183763, 150000000};
+    b.asks[0] = (tg_level_t){6183764, 1};
+    redisContext *any = conn(&seeds[2]);
+    int owners[3] = {0, 0, 0};
+    for (int i = 0; i < 60; i++) {
+        char sym[32];
+        snprintf(sym, sizeof(sym), "S%dUSDT", i);
+        uint32_t id;
+        assert_int_equal(tg_instr_reg_add(reg, venues[i % 3], sym, &ic, &id), 0);
+        const tg_instr_t *in = tg_instr_reg_get(reg, id);
+        check_instrument(&m, any, in, &b);
+        char tag[64];
+        int tl = snprintf(tag, sizeof(tag), "%s:%s", in->venue, in->symbol);
+        owners[rds_cluster_node_of(&m, rds_cluster_keyslot(tag, (size_t)tl))]++;
+    }
+    /* 60 instruments spread over the 3 primaries */
+    for (int i = 0; i < 3; i++)
+        assert_true(owners[i] > 0);
+    redisFree(any);
+    tg_instr_reg_destroy(&reg);
 }
 
 static void test_failover_moved(void **state)
@@ -228,6 +345,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keyslots_and_routing),
         cmocka_unit_test(test_sharded_pubsub),
+        cmocka_unit_test(test_publisher_cluster_names_and_commands),
         cmocka_unit_test(test_failover_moved),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

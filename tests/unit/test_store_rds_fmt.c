@@ -18,6 +18,7 @@
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
 #include "book/tg_instr.h"
+#include "storage/redis/rds_cluster.h"
 #include "storage/redis/store_rds_backlog.h"
 #include "storage/redis/store_rds_fmt.h"
 #include "tests/fixtures/test_rds_json.h"
@@ -521,6 +522,72 @@ static void test_one_call_command_equals_json_plus_framing(void **state)
     }
 }
 
+/* Cluster names: every key, channel and stream of one instrument carries the hash tag
+ * {venue:symbol}, so all hash to the slot of "venue:symbol"; a publish becomes SPUBLISH. */
+static void test_cluster_names_share_one_slot_and_publish_is_sharded(void **state)
+{
+    fx_t *f = *state;
+    store_rds_names_t c;
+    assert_int_equal(store_rds_fmt_names_ex(&c, "tg", f->btc, true), 0);
+    assert_true(c.cluster);
+    assert_false(f->nb.cluster);
+    assert_string_equal(c.key_book, "tg:book:{binance:BTCUSDT}");
+    assert_string_equal(c.ch_book, "tg.book.{binance:BTCUSDT}");
+    assert_string_equal(c.ch_trades, "tg.trades.{binance:BTCUSDT}");
+    assert_string_equal(c.st_trades, "tg:stream:trades:{binance:BTCUSDT}");
+    char cand[3][STORE_RDS_NAME_MAX];
+    size_t cl[3] = {store_rds_fmt_candle_key(&c, 60000000000LL, cand[0]),
+                    store_rds_fmt_candle_channel(&c, 60000000000LL, cand[1]),
+                    store_rds_fmt_candle_stream(&c, 60000000000LL, cand[2])};
+    assert_string_equal(cand[0], "tg:candle:1m:{binance:BTCUSDT}");
+    assert_string_equal(cand[1], "tg.candles.1m.{binance:BTCUSDT}");
+    const char *names[] = {c.key_book, c.key_bbo,   c.key_trade, c.ch_book, c.ch_trades,
+                           c.st_book,  c.st_trades, cand[0],     cand[1],   cand[2]};
+    const size_t lens[] = {c.key_book_len,  c.key_bbo_len, c.key_trade_len, c.ch_book_len,
+                           c.ch_trades_len, c.st_book_len, c.st_trades_len, cl[0],
+                           cl[1],           cl[2]};
+    uint16_t want = rds_cluster_keyslot("binance:BTCUSDT", 15);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        assert_int_equal(lens[i], strlen(names[i]));
+        assert_int_equal(rds_cluster_keyslot(names[i], lens[i]), want);
+    }
+    /* the plain names of the same instrument spread over other slots */
+    assert_int_not_equal(rds_cluster_keyslot(f->nb.key_book, f->nb.key_book_len),
+                         rds_cluster_keyslot(f->nb.ch_book, f->nb.ch_book_len));
+
+    book_out_book_t b = sample_book();
+    store_rds_meta_t m = {7, 1700000000123456789ULL, 1700000000000000001LL, -5, false, 0, 0};
+    static char cmd[STORE_RDS_JSON_MAX + 512];
+    size_t j = store_rds_fmt_book(f->buf, sizeof(f->buf), &c, &m, &b);
+    assert_true(j > 0);
+    const store_rds_cmd_t pub = {c.ch_book, c.ch_book_len, true, 0};
+    size_t n = store_rds_fmt_cmd(cmd, sizeof(cmd), &pub, STORE_RDS_DOC_BOOK, &c, &m, &b, NULL);
+    redisReply *r = resp_parse(cmd, n);
+    assert_non_null(r);
+    assert_int_equal(r->elements, 3);
+    assert_string_equal(r->element[0]->str, "SPUBLISH");
+    assert_string_equal(r->element[1]->str, "tg.book.{binance:BTCUSDT}");
+    assert_int_equal(r->element[2]->len, j);
+    assert_memory_equal(r->element[2]->str, f->buf, j);
+    freeReplyObject(r);
+    const store_rds_cmd_t set = {c.key_book, c.key_book_len, false, 0};
+    n = store_rds_fmt_cmd(cmd, sizeof(cmd), &set, STORE_RDS_DOC_BOOK, &c, &m, &b, NULL);
+    r = resp_parse(cmd, n);
+    assert_non_null(r);
+    assert_string_equal(r->element[0]->str, "SET");
+    assert_string_equal(r->element[1]->str, "tg:book:{binance:BTCUSDT}");
+    freeReplyObject(r);
+
+    /* a brace in the venue or symbol would cut the tag: refused in cluster mode only */
+    tg_instr_cfg_t ic;
+    tg_instr_cfg_defaults(&ic);
+    uint32_t id;
+    assert_int_equal(tg_instr_reg_add(f->reg, "ven", "a}b", &ic, &id), 0);
+    const tg_instr_t *brace = tg_instr_reg_get(f->reg, id);
+    assert_int_equal(store_rds_fmt_names_ex(&c, "tg", brace, true), -EINVAL);
+    assert_int_equal(store_rds_fmt_names_ex(&c, "tg", brace, false), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -546,6 +613,8 @@ int main(void)
         cmocka_unit_test(test_resp_commands_parse_back_to_their_arguments),
         cmocka_unit_test(test_xadd_parses_back_with_the_number_in_its_entry_id),
         cmocka_unit_test(test_stream_backlog_keeps_the_newest_commands_whole),
+        cmocka_unit_test_setup_teardown(test_cluster_names_share_one_slot_and_publish_is_sharded,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_call_command_equals_json_plus_framing, setup,
                                         teardown),
     };
