@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Do not include directly: private to feed_conn.c / feed_loop.c. Connection and loop state of
+/* Do not include directly: private to feed_conn.c / feed_loop.c /
+ * feed_rest_client.c. Connection and loop state of
  * the websocket transport (see the DESIGN note in feed_conn.c) and the functions the two
  * files share.  Thread: feed:<loop> for everything unless a field says otherwise. */
 #ifndef FEED_CONN_IMPL_H
@@ -118,5 +119,15 @@ void feed_conn__set_state(feed_conn_t *c, feed_conn_state_t s);
 feed_conn_state_t feed_conn__get_state(const feed_conn_t *c);
 bool feed_conn__push_gaps(feed_conn_t *c);
 void feed_conn__tx_clear(feed_conn_t *c);
+const char *feed_conn__host_header(char *buf, size_t cap, const feed_url_t *u);
+void feed_conn__pre_answer(feed_conn_t *c, int status, const char *body, size_t len);
+
+/* feed_rest_client.c: the REST client (snapshot GETs, the venue's connect step). */
+int feed_rest__pre_start(feed_conn_t *c);
+void feed_rest__finish(rest_req_t *r, int status);
+int feed_rest__callback(rest_req_t *r, struct lws *wsi, enum lws_callback_reasons reason, void *in,
+                        size_t len);
+void feed_rest__addr_ready(feed_conn_t *c);
+void feed_rest__housekeep(feed_conn_t *c);
 
 #endif
