@@ -455,7 +455,7 @@ static void resolve_drain(feed_loop_t *l)
             } else {
                 feed_conn__log(c, FEED_LOG_WARN, "cannot resolve REST host %s", c->rurl.host);
             }
-            feed_rest__addr_ready(c);
+            feed_rest__pump(c);
             if (c->venue->connect_post && feed_conn__get_state(c) == FEED_CONN_RESOLVING) {
                 if (c->rest_addr_ok)
                     pre_start(c);

@@ -14,10 +14,41 @@
 
 #include "book/tg_clock.h"
 #include "feeds/net/feed_conn_impl.h"
+#include "feeds/net/feed_rest_pace.h"
 #include "feeds/net/feed_tls.h"
 #include "feeds/rec/feed_capture.h"
 
 static void rest_start(rest_req_t *r);
+static int pend_push(feed_conn_t *c, const char *path, uint64_t tag, uint32_t gen, bool front);
+
+static void rest_release(rest_req_t *r)
+{
+    free(r->body);
+    r->body = NULL;
+    r->len = r->cap = 0;
+    r->state = REST_FREE;
+}
+
+/* 429 (too many requests) or 418 (the IP is banned for a while): the whole venue waits what
+ * Retry-After says, and this request goes back to the front of the queue. @return true when
+ * the request was queued again (false: out of memory, delivered as the failure it is). */
+static bool rest_throttled(rest_req_t *r, int status)
+{
+    feed_conn_t *c = r->c;
+    uint32_t s = r->retry_s ? r->retry_s : FEED_REST_RETRY_DEFAULT_S;
+    TG_STAT_INC(c->ts.rest_throttled);
+    if (c->pace && feed_rest_pace_retry_after(c->pace, s, tg_clock_mono_ns()))
+        TG_STAT_INC(c->ts.rest_retry_waits);
+    if (pend_push(c, r->path, r->tag, r->gen, true) < 0)
+        return false;
+    feed_conn__log(c, FEED_LOG_WARN,
+                   "REST GET %s -> %d: the venue asks to wait %u s (Retry-After); its requests "
+                   "wait, %u queued here",
+                   r->path, status, s, c->pend_n);
+    rest_release(r);
+    feed_rest__pump(c);
+    return true;
+}
 
 void feed_rest__finish(rest_req_t *r, int status)
 {
@@ -32,8 +63,15 @@ void feed_rest__finish(rest_req_t *r, int status)
         r->state = REST_FREE;
         return;
     }
+    if (r->paced) {
+        feed_rest_pace_done(c->pace);
+        r->paced = false;
+    }
     if (r->overflow)
         status = 0;
+    if (!r->pre && (status == 429 || status == 418) && r->gen == c->gen && c->opened &&
+        rest_throttled(r, status))
+        return;
     if (r->pre) {
         bool mine = r->gen == c->gen && feed_conn__get_state(c) == FEED_CONN_RESOLVING;
         if (r->body)
@@ -72,10 +110,8 @@ void feed_rest__finish(rest_req_t *r, int status)
                               &c->ts.handler_errors);
         feed_flush(&c->h);
     }
-    free(r->body);
-    r->body = NULL;
-    r->len = r->cap = 0;
-    r->state = REST_FREE;
+    rest_release(r);
+    feed_rest__pump(c);
 }
 
 static void rest_start(rest_req_t *r)
@@ -133,6 +169,11 @@ int feed_rest__callback(rest_req_t *r, struct lws *wsi, enum lws_callback_reason
         return 0;
     case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
         r->status = (int)lws_http_client_http_response(wsi);
+        if (r->status == 429 || r->status == 418) {
+            char v[64];
+            int n = lws_hdr_copy(wsi, v, (int)sizeof(v), WSI_TOKEN_HTTP_RETRY_AFTER);
+            r->retry_s = feed_rest_pace_parse_retry_after(n > 0 ? v : NULL);
+        }
         return 0;
     case LWS_CALLBACK_RECEIVE_CLIENT_HTTP: {
         char buf[LWS_PRE + 16384];
@@ -177,43 +218,15 @@ int feed_rest__callback(rest_req_t *r, struct lws *wsi, enum lws_callback_reason
     }
 }
 
-/* The venue's connect step: POST connect_post on the REST host (its answer:
- * feed_conn__pre_answer). @return 0, or -EAGAIN when no slot is free. */
-int feed_rest__pre_start(feed_conn_t *c)
+/* A free slot set up for a request of this connection's current generation, or NULL. */
+static rest_req_t *slot_take(feed_conn_t *c, uint64_t tag, bool pre)
 {
     rest_req_t *r = NULL;
     for (int i = 0; i < REST_MAX && !r; i++)
         if (c->rest[i].state == REST_FREE)
             r = &c->rest[i];
     if (!r)
-        return -EAGAIN;
-    r->kind = KIND_REST;
-    r->c = c;
-    r->wsi = NULL;
-    r->gen = c->gen;
-    r->tag = 0;
-    r->status = 0;
-    r->done = r->overflow = false;
-    r->pre = true;
-    r->len = 0;
-    snprintf(r->path, sizeof(r->path), "%s", c->venue->connect_post);
-    rest_start(r);
-    return 0;
-}
-
-int feed_conn__rest_get(void *tctx, const char *path, uint64_t tag)
-{
-    feed_conn_t *c = tctx;
-    if (!path || strlen(path) >= FEED_PATH_MAX - 256)
-        return -EINVAL;
-    rest_req_t *r = NULL;
-    for (int i = 0; i < REST_MAX && !r; i++)
-        if (c->rest[i].state == REST_FREE)
-            r = &c->rest[i];
-    if (!r) {
-        feed_conn__log(c, FEED_LOG_WARN, "too many REST requests in flight (%d)", REST_MAX);
-        return -EAGAIN;
-    }
+        return NULL;
     r->kind = KIND_REST;
     r->c = c;
     r->wsi = NULL;
@@ -221,40 +234,151 @@ int feed_conn__rest_get(void *tctx, const char *path, uint64_t tag)
     r->tag = tag;
     r->status = 0;
     r->done = r->overflow = false;
-    r->pre = false;
+    r->pre = pre;
+    r->paced = false;
+    r->retry_s = 0;
     r->len = 0;
+    return r;
+}
+
+/* The venue's connect step: POST connect_post on the REST host (its answer:
+ * feed_conn__pre_answer), not paced. @return 0, or -EAGAIN when no slot is free. */
+int feed_rest__pre_start(feed_conn_t *c)
+{
+    rest_req_t *r = slot_take(c, 0, true);
+    if (!r)
+        return -EAGAIN;
+    snprintf(r->path, sizeof(r->path), "%s", c->venue->connect_post);
+    rest_start(r);
+    return 0;
+}
+
+/* Queue a GET (at the back, or at the front for a retry after 429/418). */
+static int pend_push(feed_conn_t *c, const char *path, uint64_t tag, uint32_t gen, bool front)
+{
+    if (c->pend_n == c->pend_cap) {
+        uint32_t nc = c->pend_cap ? c->pend_cap * 2 : 16;
+        rest_pend_t *nb = malloc(nc * sizeof(*nb));
+        if (!nb)
+            return -ENOMEM;
+        for (uint32_t i = 0; i < c->pend_n; i++)
+            nb[i] = c->pend[(c->pend_head + i) % c->pend_cap];
+        free(c->pend);
+        c->pend = nb, c->pend_cap = nc, c->pend_head = 0;
+    }
+    size_t n = strlen(path) + 1;
+    char *cp = malloc(n);
+    if (!cp)
+        return -ENOMEM;
+    memcpy(cp, path, n);
+    uint32_t at = front ? (c->pend_head + c->pend_cap - 1) % c->pend_cap
+                        : (c->pend_head + c->pend_n) % c->pend_cap;
+    c->pend[at] = (rest_pend_t){.path = cp, .tag = tag, .gen = gen};
+    if (front)
+        c->pend_head = at;
+    c->pend_n++;
+    TG_STAT_SET(c->ts.rest_queued, c->pend_n);
+    return 0;
+}
+
+static void pend_pop(feed_conn_t *c)
+{
+    free(c->pend[c->pend_head].path);
+    c->pend[c->pend_head].path = NULL;
+    c->pend_head = (c->pend_head + 1) % c->pend_cap;
+    c->pend_n--;
+}
+
+int feed_conn__rest_get(void *tctx, const char *path, uint64_t tag)
+{
+    feed_conn_t *c = tctx;
+    if (!path || strlen(path) >= FEED_PATH_MAX - 256)
+        return -EINVAL;
+    char full[FEED_PATH_MAX];
     const char *base = c->rurl.path;
     size_t bl = strlen(base);
     while (bl > 0 && base[bl - 1] == '/')
         bl--;
-    snprintf(r->path, sizeof(r->path), "%.*s%s%s", (int)bl, base, path[0] == '/' ? "" : "/", path);
-    if (!c->has_rest) {
-        r->state = REST_FAIL_PENDING; /* delivered as status 0 by the next tick */
-        return 0;
-    }
-    if (c->rest_addr_ok)
-        rest_start(r);
-    else
-        r->state = c->resolving > 0 ? REST_WAIT_ADDR : REST_FAIL_PENDING;
+    snprintf(full, sizeof(full), "%.*s%s%s", (int)bl, base, path[0] == '/' ? "" : "/", path);
+    int rc = pend_push(c, full, tag, c->gen, false);
+    if (rc < 0)
+        return rc;
+    feed_rest__pump(c);
     return 0;
 }
 
-/* The REST host's address is known (or failed): start or fail the requests waiting for it. */
-void feed_rest__addr_ready(feed_conn_t *c)
+/* Start queued GETs while the venue's pacer, a free slot and the REST host's address allow.
+ * Called on a new request, when one ends, when the address is known, and every loop tick. */
+void feed_rest__pump(feed_conn_t *c)
 {
-    for (int i = 0; i < REST_MAX; i++)
-        if (c->rest[i].state == REST_WAIT_ADDR) {
-            if (c->rest_addr_ok)
-                rest_start(&c->rest[i]);
-            else
-                c->rest[i].state = REST_FAIL_PENDING;
+    if (c->rest_pumping || c->loop->stopping)
+        return;
+    c->rest_pumping = true; /* rest_start may end a request at once, which pumps again */
+    int64_t now = tg_clock_mono_ns();
+    while (c->pend_n) {
+        rest_pend_t *e = &c->pend[c->pend_head];
+        if (e->gen != c->gen) { /* asked by an older connection */
+            TG_STAT_INC(c->ts.rest_dropped);
+            pend_pop(c);
+            continue;
         }
+        if (c->has_rest && !c->rest_addr_ok && c->resolving > 0)
+            break; /* the address comes (resolve_drain pumps) */
+        bool fail = !c->has_rest || !c->rest_addr_ok;
+        if (!fail && c->pace && !feed_rest_pace_take(c->pace, c->rest_weight, now, NULL))
+            break; /* the venue's budget: the next tick tries again */
+        rest_req_t *r = slot_take(c, e->tag, false);
+        if (!r) {
+            if (!fail && c->pace)
+                feed_rest_pace_done(c->pace);
+            break;
+        }
+        snprintf(r->path, sizeof(r->path), "%s", e->path);
+        pend_pop(c);
+        if (fail) {
+            r->state = REST_FAIL_PENDING; /* delivered as status 0 by the next tick */
+            continue;
+        }
+        r->paced = c->pace != NULL;
+        TG_STAT_INC(c->ts.rest_sent);
+        rest_start(r);
+    }
+    TG_STAT_SET(c->ts.rest_queued, c->pend_n);
+    c->rest_pumping = false;
 }
 
-/* Housekeeping tick: deliver the failures decided outside a callback (status 0). */
+/* Housekeeping tick: deliver the failures decided outside a callback (status 0), then start
+ * what the venue's budget allows now. */
 void feed_rest__housekeep(feed_conn_t *c)
 {
     for (int i = 0; i < REST_MAX; i++)
         if (c->rest[i].state == REST_FAIL_PENDING)
             feed_rest__finish(&c->rest[i], 0);
+    feed_rest__pump(c);
+}
+
+/* feed_loop_add: the venue's pacer (shared by every connection to the same REST host). */
+void feed_rest__setup(feed_conn_t *c)
+{
+    const feed_venue_t *v = c->venue;
+    c->rest_weight = v->rest_weight ? v->rest_weight : 1;
+    if (!c->has_rest)
+        return;
+    uint32_t wpm = c->cfg.rest_weight_per_min ? c->cfg.rest_weight_per_min : v->rest_weight_per_min;
+    uint32_t infl = c->cfg.rest_max_inflight ? c->cfg.rest_max_inflight : v->rest_max_inflight;
+    if (wpm == UINT32_MAX)
+        wpm = 0; /* explicitly unpaced (a test server) */
+    char hp[FEED_HOST_MAX + 16];
+    snprintf(hp, sizeof(hp), "%s:%d", c->rurl.host, c->rurl.port);
+    c->pace = feed_rest_pace_get(v->name, hp, wpm, infl);
+}
+
+void feed_rest__free(feed_conn_t *c)
+{
+    for (int i = 0; i < REST_MAX; i++)
+        free(c->rest[i].body);
+    while (c->pend_n)
+        pend_pop(c);
+    free(c->pend);
+    c->pend = NULL;
 }

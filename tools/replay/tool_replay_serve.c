@@ -525,6 +525,8 @@ static void serve_usage(FILE *o)
             "                    one also starts the stream (default 300; clients batch\n"
             "                    subscribes differently from the recorder)\n"
             "  --no-gate         stream at once; do not wait for the recorded subscribes\n"
+            "  --rest-429 K:S    answer the first K REST GETs with 429 and Retry-After: S\n"
+            "                    (a venue's rate limit; env TG_REPLAY_REST_429 likewise)\n"
             "  --fault SPEC      repeatable; frames are counted from 1 per connection:\n"
             "                    drop-after=N   close TCP abruptly after N frames\n"
             "                    stall=T@N      pause T ms after frame N\n"
@@ -538,8 +540,29 @@ static void serve_usage(FILE *o)
             TOOL_REPLAY_OVERSIZE_LEN);
 }
 
+/* --rest-429 K:S */
+static int parse_rest_429(const char *v)
+{
+    char *e = NULL;
+    unsigned long k = strtoul(v, &e, 10);
+    if (e == v || *e != ':' || k > 1000000ul)
+        return -EINVAL;
+    const char *sv = e + 1;
+    unsigned long sec = strtoul(sv, &e, 10);
+    if (e == sv || *e || sec > 3600ul)
+        return -EINVAL;
+    g.rest_429_left = (unsigned)k;
+    g.rest_429_after_s = (unsigned)sec;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, int *first_file)
 {
+    const char *env429 = getenv("TG_REPLAY_REST_429");
+    if (env429 && *env429 && parse_rest_429(env429) < 0) {
+        fprintf(stderr, "tickgate-replay: bad TG_REPLAY_REST_429 '%s' (K:S)\n", env429);
+        return -EINVAL;
+    }
     g.port = 9443;
     g.speed = 1.0;
     g.loops = 1;
@@ -591,6 +614,10 @@ static int parse_args(int argc, char **argv, int *first_file)
             if (*e || n == 0 || n > 3600000ul)
                 goto bad;
             g.sub_settle_ms = (unsigned)n;
+            i++;
+        } else if (strcmp(a, "--rest-429") == 0 && v) {
+            if (parse_rest_429(v) < 0)
+                goto bad;
             i++;
         } else if (strcmp(a, "--no-gate") == 0) {
             g.no_gate = true;

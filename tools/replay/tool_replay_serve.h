@@ -48,6 +48,7 @@ typedef struct tool_replay_srv {
     double speed;
     double rate; /* --rate: frames/s per connection; 0 = off */
     unsigned loops, sub_timeout_ms, sub_settle_ms;
+    unsigned rest_429_left, rest_429_after_s; /* --rest-429 K:S: 429 + Retry-After for K GETs */
     tool_replay_fault_t faults[TOOL_REPLAY_FAULT_MAX];
     size_t n_faults;
     struct lws_context *ctx;
