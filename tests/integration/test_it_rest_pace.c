@@ -28,7 +28,8 @@
 #include "feeds/net/feed_conn.h"
 #include "feeds/rec/feed_offline.h"
 
-#define REC "binance/cryptofeed_1312c062_BINANCE-b38f7c.tgrec.zst"
+#define REC  "binance/cryptofeed_1312c062_BINANCE-b38f7c.tgrec.zst"
+#define REC1 "binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst"
 
 static const char *g_bin, *g_recs;
 
@@ -39,21 +40,61 @@ static void test_log(void *ctx, int level, const char *msg)
         fprintf(stderr, "[%d] %s\n", level, msg);
 }
 
-static void run(unsigned k, unsigned s)
+/* Per instrument: the book events (CLEAR, LEVEL) from its first CLEAR on, ids and values only,
+ * to compare clones with the original. */
+typedef struct trail {
+    tg_event_t *v;
+    size_t n, cap;
+} trail_t;
+
+static void trail_push(trail_t *t, const tg_event_t *ev)
 {
-    char path[1024], arg429[32];
-    snprintf(path, sizeof(path), "%s/%s", g_recs, REC);
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 4096;
+        t->v = realloc(t->v, t->cap * sizeof(*t->v));
+        assert_non_null(t->v);
+    }
+    tg_event_t e = *ev;
+    e.instr = 0;
+    e.ts_recv = e.ts_mono = 0;
+    t->v[t->n++] = e;
+}
+
+/* The recording (served with --rest-429 k:s, and --clone clones when > 1) through feed_conn
+ * and the Binance handler; every symbol (each clone's too) must sync. */
+static void run_rec(const char *rel, unsigned k, unsigned s, unsigned clones)
+{
+    char path[1024], arg429[32], argclone[16];
+    snprintf(path, sizeof(path), "%s/%s", g_recs, rel);
     snprintf(arg429, sizeof(arg429), "%u:%u", k, s);
+    snprintf(argclone, sizeof(argclone), "%u", clones ? clones : 1);
     /* the recording's symbols, as the offline driver registers them */
     tg_instr_reg_t *reg = NULL;
     assert_int_equal(tg_instr_reg_create(&reg), 0);
     feed_offline_t *off = NULL;
     assert_int_equal(feed_offline_open(&off, path, NULL, reg, 0), 0);
-    uint32_t n = off->h.n_instr;
-    assert_true(n >= 2);
+    uint32_t n0 = off->h.n_instr, n = n0 * (clones ? clones : 1);
+    assert_true(n0 >= 1 && n <= 64);
+    static char names[64][TG_SYMBOL_MAX + 16];
+    const char *syms[64];
+    uint32_t ids[64];
+    for (uint32_t i = 0; i < n; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(reg, off->h.instr[i % n0]);
+        if (i < n0)
+            snprintf(names[i], sizeof(names[i]), "%s", in->symbol);
+        else
+            snprintf(names[i], sizeof(names[i]), "%.*s_%u", TG_SYMBOL_MAX - 1, in->symbol,
+                     (unsigned)(i / n0 % 1000));
+        tg_instr_cfg_t ic;
+        tg_instr_cfg_defaults(&ic);
+        ic.px_scale = in->px_scale;
+        ic.sz_scale = in->sz_scale;
+        assert_int_equal(tg_instr_reg_add(reg, off->rec->venue, names[i], &ic, &ids[i]), 0);
+        syms[i] = names[i];
+    }
 
-    const char *argv[] = {g_bin,    "serve",      "--port", "0",  "--quiet",
-                          "--hold", "--rest-429", arg429,   path, NULL};
+    const char *argv[] = {g_bin,     "serve",  "--port",     "0",    "--quiet", "--hold",
+                          "--clone", argclone, "--rest-429", arg429, path,      NULL};
     int nul = getenv("TG_TEST_VERBOSE") ? -1 : open("/dev/null", O_WRONLY);
     int port = 0;
     pid_t pid = replay_proc_start(argv, nul, &port);
@@ -77,9 +118,6 @@ static void run(unsigned k, unsigned s)
     c.rest_url = rest;
     c.reg = reg;
     c.rest_max_inflight = 1; /* one GET at a time: each 429 holds the next one */
-    const char *syms[64];
-    for (uint32_t i = 0; i < n && i < 64; i++)
-        syms[i] = tg_instr_reg_get(reg, off->h.instr[i])->symbol;
     c.symbols = syms;
     c.n_symbols = n;
     c.ring = ring;
@@ -94,24 +132,37 @@ static void run(unsigned k, unsigned s)
     uint32_t n_synced = 0, gaps = 0;
     int64_t first = 0, deadline = t0 + (int64_t)(k * s + 60) * TG_NS_PER_SEC;
     tg_event_t ev;
-    while (n_synced < n && tg_clock_mono_ns() < deadline) {
+    trail_t *tr = calloc(n, sizeof(*tr));
+    assert_non_null(tr);
+    int64_t quiet = 0; /* with clones: read on for 2 s after the last sync, to compare */
+    while ((n_synced < n || (clones > 1 && tg_clock_mono_ns() < quiet)) &&
+           tg_clock_mono_ns() < deadline) {
         while (tg_ring_spsc_pop(ring, &ev)) {
             if (ev.kind == TG_EV_GAP)
                 gaps++;
+            for (uint32_t i = 0; i < n; i++)
+                if (ev.instr == ids[i] && synced[ev.instr] &&
+                    (ev.kind == TG_EV_LEVEL || ev.kind == TG_EV_BOOK_CLEAR))
+                    trail_push(&tr[i], &ev);
             if (ev.kind == TG_EV_BOOK_CLEAR && ev.instr < TG_INSTR_MAX && !synced[ev.instr]) {
                 synced[ev.instr] = tg_clock_mono_ns();
                 if (!first)
                     first = synced[ev.instr];
-                n_synced++;
+                if (++n_synced == n)
+                    quiet = tg_clock_mono_ns() + 2 * TG_NS_PER_SEC;
+                for (uint32_t i = 0; i < n; i++)
+                    if (ev.instr == ids[i])
+                        trail_push(&tr[i], &ev);
             }
         }
         usleep(2000);
     }
     const feed_conn_tstats_t *ts = feed_conn_tstats(conn);
     fprintf(stderr,
-            "--rest-429 %s: %u/%u books synced, first after %.2f s, last after %.2f s; rest "
+            "%s --clone %s --rest-429 %s: %u/%u books synced, first after %.2f s, last after %.2f "
+            "s; rest "
             "sent %llu ok %llu fail %llu throttled %llu retry-after waits %llu queued now %llu\n",
-            arg429, n_synced, n, first ? (double)(first - t0) / 1e9 : -1.0,
+            rel, argclone, arg429, n_synced, n, first ? (double)(first - t0) / 1e9 : -1.0,
             (double)(tg_clock_mono_ns() - t0) / 1e9, (unsigned long long)TG_STAT_GET(ts->rest_sent),
             (unsigned long long)TG_STAT_GET(ts->rest_ok),
             (unsigned long long)TG_STAT_GET(ts->rest_fail),
@@ -129,6 +180,18 @@ static void run(unsigned k, unsigned s)
     assert_int_equal(TG_STAT_GET(ts->rest_ok), n); /* the handler never saw a 429 */
     assert_int_equal(TG_STAT_GET(ts->rest_fail), 0);
     assert_int_equal(TG_STAT_GET(ts->rest_queued), 0);
+    /* every clone's book went through the same events as its original (its own chain) */
+    for (uint32_t i = n0; i < n; i++) {
+        const trail_t *a = &tr[i % n0], *b = &tr[i];
+        size_t m = a->n < b->n ? a->n : b->n;
+        assert_true(m > 0);
+        for (size_t j = 0; j < m; j++)
+            if (memcmp(&a->v[j], &b->v[j], sizeof(tg_event_t)) != 0)
+                fail_msg("%s: event %zu differs from %s's", names[i], j, names[i % n0]);
+    }
+    for (uint32_t i = 0; i < n; i++)
+        free(tr[i].v);
+    free(tr);
     free(synced);
     feed_loop_destroy(&loop);
     tg_ring_destroy(&ring);
@@ -140,13 +203,22 @@ static void run(unsigned k, unsigned s)
 static void test_three_429s_are_waited_out_then_every_book_syncs(void **st)
 {
     (void)st;
-    run(3, 1);
+    run_rec(REC, 3, 1, 0);
 }
 
 static void test_without_429_every_book_syncs(void **st)
 {
     (void)st;
-    run(0, 1);
+    run_rec(REC, 0, 1, 0);
+}
+
+/* tickgate-replay --clone 12: BTCUSDT served as BTCUSDT, BTCUSDT_1 .. BTCUSDT_11, each with
+ * the recorded update ids; every clone syncs from its (cloned) snapshot and its book events
+ * equal the original's. */
+static void test_twelve_clones_each_sync_with_the_original_chain(void **st)
+{
+    (void)st;
+    run_rec(REC1, 0, 1, 12);
 }
 
 int main(void)
@@ -161,6 +233,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_three_429s_are_waited_out_then_every_book_syncs),
         cmocka_unit_test(test_without_429_every_book_syncs),
+        cmocka_unit_test(test_twelve_clones_each_sync_with_the_original_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

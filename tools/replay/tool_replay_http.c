@@ -140,6 +140,7 @@ int tool_replay__http_request(struct lws *wsi, sess_t *s, const char *uri)
         return reply(wsi, s, HTTP_STATUS_NOT_FOUND, not_found_path, sizeof(not_found_path) - 1);
     if (!sym[0])
         return reply(wsi, s, HTTP_STATUS_BAD_REQUEST, bad_req, sizeof(bad_req) - 1);
+    tool_replay__clone_base(sym); /* --clone: <sym>_<i> is <sym>'s snapshot */
     const tool_replay_snap_t *snap = tool_replay_rec_snapshot(rec, sym);
     if (!snap) {
         fprintf(stderr, "tickgate-replay: http GET %s: no recorded snapshot for '%s' in %s\n", uri,
