@@ -14,7 +14,8 @@
  * Per connection: IDLE -> RESOLVING -> CONNECTING -> OPEN -> (close) -> BACKOFF -> RESOLVING
  * ... Each attempt bumps `gen`; DNS answers and REST answers of an older generation are
  * dropped. Every websocket gets its own vhost (CA file, permessage-deflate are per vhost in
- * lws 4.1); REST GETs are lws HTTP client connections on the same vhost.
+ * lws 4.1); REST GETs are lws HTTP client connections on the same vhost (feed_rest_client.c:
+ * queued per connection, paced per venue by feed_rest_pace.h).
  *
  * Data path (per received message): reassemble fragments into c->rx (bounded by max_msg;
  * over it: counted, logged, connection reset), NUL-terminate, stamp (realtime + monotonic),
