@@ -85,6 +85,13 @@ typedef struct feed_venue {
      * client may send per second (0: no limit; on_open paces its subscribes to it). */
     uint32_t max_symbols_per_conn;
     uint32_t max_sends_per_s;
+    /* Published REST limits (feeds/net/feed_rest_pace.h): weight budget per minute of one IP
+     * (0: none known, not paced), weight of one snapshot GET (0: 1) and requests in flight
+     * (0: no cap but the transport's 32 per connection). A 429/418 with Retry-After stops the
+     * venue's requests for every venue. */
+    uint32_t rest_weight_per_min;
+    uint16_t rest_weight;
+    uint16_t rest_max_inflight;
     /** Replay and offline: the in-band name of the answer to a REST request this handler makes
      *  with h->rest_get(path): the `<name>` of {"stream":"<name>@depthSnapshot",...} in a
      *  recording, lower case (e.g. "/api/v3/depth?symbol=BTCUSDT&limit=1000" -> "btcusdt").

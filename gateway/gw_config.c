@@ -227,6 +227,9 @@ static const tg_cfgkey_t feed_keys[] = {
     KC("px_scale", TG_CFG_U32, 0, 18, "", "price decimals; empty: venue default"),
     KC("sz_scale", TG_CFG_U32, 0, 18, "", "size decimals; empty: venue default"),
     KF("stale_ms", TG_CFG_U32, stale_ms, 100, 3600000, "30000", "a feed silent this long is STALE"),
+    KF("rest_weight_per_min", TG_CFG_U32, rest_weight_per_min, 0, 4294967295u, "0",
+       "REST weight budget per minute (all feeds of the venue's REST host); 0: the venue's "
+       "published limit; 4294967295: unpaced (a local test server)"),
     KC("thread", TG_CFG_U32, 0, 64, NULL,
        "feed thread (modulo feed_threads); default: the feed's position"),
     KF("deflate", TG_CFG_BOOL, deflate, 0, 1, "false", "permessage-deflate"),

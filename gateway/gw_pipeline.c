@@ -127,6 +127,16 @@ static void reg_feed_metrics(gw_pipeline_t *p, gw_feed_t *f)
     gw_metrics_counter(m, "tickgate_feed_connect_errors_total", L, "Failed connection attempts.",
                        &t->connect_errors);
     gw_metrics_counter(m, "tickgate_feed_stale_total", L, "Stale-feed timer expiries.", &t->stale);
+    gw_metrics_gauge(m, "tickgate_feed_rest_queued", L,
+                     "REST GETs waiting for the venue's pacing (feed_rest_pace.h).",
+                     &t->rest_queued);
+    gw_metrics_counter(m, "tickgate_feed_rest_sent_total", L, "REST GETs sent.", &t->rest_sent);
+    gw_metrics_counter(m, "tickgate_feed_rest_throttled_total", L,
+                       "REST answers 429/418 (the request waited and went again).",
+                       &t->rest_throttled);
+    gw_metrics_counter(m, "tickgate_feed_rest_retry_after_waits_total", L,
+                       "Retry-After waits that stopped the venue's REST requests.",
+                       &t->rest_retry_waits);
     struct {
         const char *kind;
         const tg_stat_t *v;
@@ -429,6 +439,7 @@ static int create_feeds(gw_pipeline_t *p)
         cc.ca_file = f->cfg->ca_file[0] ? f->cfg->ca_file : NULL;
         cc.deflate = f->cfg->deflate;
         cc.stale_ms = f->cfg->stale_ms;
+        cc.rest_weight_per_min = f->cfg->rest_weight_per_min;
         cc.ring = f->ring;
         cc.resync = p->resync;
         cc.log = log_feed;

@@ -14,7 +14,8 @@
  * Per connection: IDLE -> RESOLVING -> CONNECTING -> OPEN -> (close) -> BACKOFF -> RESOLVING
  * ... Each attempt bumps `gen`; DNS answers and REST answers of an older generation are
  * dropped. Every websocket gets its own vhost (CA file, permessage-deflate are per vhost in
- * lws 4.1); REST GETs are lws HTTP client connections on the same vhost.
+ * lws 4.1); REST GETs are lws HTTP client connections on the same vhost (feed_rest_client.c:
+ * queued per connection, paced per venue by feed_rest_pace.h).
  *
  * Data path (per received message): reassemble fragments into c->rx (bounded by max_msg;
  * over it: counted, logged, connection reset), NUL-terminate, stamp (realtime + monotonic),
@@ -242,46 +243,6 @@ int feed_conn__send(void *tctx, const char *text, size_t len)
     return rc;
 }
 
-static void rest_start(rest_req_t *r);
-
-int feed_conn__rest_get(void *tctx, const char *path, uint64_t tag)
-{
-    feed_conn_t *c = tctx;
-    if (!path || strlen(path) >= FEED_PATH_MAX - 256)
-        return -EINVAL;
-    rest_req_t *r = NULL;
-    for (int i = 0; i < REST_MAX && !r; i++)
-        if (c->rest[i].state == REST_FREE)
-            r = &c->rest[i];
-    if (!r) {
-        feed_conn__log(c, FEED_LOG_WARN, "too many REST requests in flight (%d)", REST_MAX);
-        return -EAGAIN;
-    }
-    r->kind = KIND_REST;
-    r->c = c;
-    r->wsi = NULL;
-    r->gen = c->gen;
-    r->tag = tag;
-    r->status = 0;
-    r->done = r->overflow = false;
-    r->pre = false;
-    r->len = 0;
-    const char *base = c->rurl.path;
-    size_t bl = strlen(base);
-    while (bl > 0 && base[bl - 1] == '/')
-        bl--;
-    snprintf(r->path, sizeof(r->path), "%.*s%s%s", (int)bl, base, path[0] == '/' ? "" : "/", path);
-    if (!c->has_rest) {
-        r->state = REST_FAIL_PENDING; /* delivered as status 0 by the next tick */
-        return 0;
-    }
-    if (c->rest_addr_ok)
-        rest_start(r);
-    else
-        r->state = c->resolving > 0 ? REST_WAIT_ADDR : REST_FAIL_PENDING;
-    return 0;
-}
-
 /* Did the builder ask for a resync of one of our instruments since we last (re)opened? */
 static bool resync_wanted(feed_conn_t *c)
 {
@@ -303,7 +264,6 @@ void feed_conn__reconnect(void *tctx, const char *why)
 static void conn_connect(feed_conn_t *c);
 static void ws_resolve(feed_conn_t *c);
 static void pre_start(feed_conn_t *c);
-static void pre_answer(feed_conn_t *c, int status, const char *body, size_t len);
 
 static void schedule_backoff(feed_conn_t *c)
 {
@@ -364,7 +324,7 @@ static void request_close(feed_conn_t *c, const char *why)
 
 /* Host header: "host" or "host:port" for a non-default port (RFC 7230 5.4). lws strips the
  * ":port" for SNI and the certificate name check. IPv6 literals go bare. */
-static const char *host_header(char *buf, size_t cap, const feed_url_t *u)
+const char *feed_conn__host_header(char *buf, size_t cap, const feed_url_t *u)
 {
     bool dflt = u->port == (u->tls ? 443 : 80);
     if (dflt || strchr(u->host, ':'))
@@ -419,32 +379,15 @@ static void ws_resolve(feed_conn_t *c)
     }
 }
 
-/* The venue's connect step: POST connect_post on the REST host (its answer: rest_finish). */
+/* The venue's connect step (feed_rest_client.c); no slot ends the attempt. */
 static void pre_start(feed_conn_t *c)
 {
-    rest_req_t *r = NULL;
-    for (int i = 0; i < REST_MAX && !r; i++)
-        if (c->rest[i].state == REST_FREE)
-            r = &c->rest[i];
-    if (!r) {
+    if (feed_rest__pre_start(c) < 0)
         conn_down(c, "no REST slot for the connect step");
-        return;
-    }
-    r->kind = KIND_REST;
-    r->c = c;
-    r->wsi = NULL;
-    r->gen = c->gen;
-    r->tag = 0;
-    r->status = 0;
-    r->done = r->overflow = false;
-    r->pre = true;
-    r->len = 0;
-    snprintf(r->path, sizeof(r->path), "%s", c->venue->connect_post);
-    rest_start(r);
 }
 
 /* The connect step's answer: the venue gives this attempt's websocket URL. */
-static void pre_answer(feed_conn_t *c, int status, const char *body, size_t len)
+void feed_conn__pre_answer(feed_conn_t *c, int status, const char *body, size_t len)
 {
     char url[FEED_HOST_MAX + FEED_PATH_MAX + 16];
     int rc = c->venue->on_connect_answer
@@ -471,7 +414,7 @@ static void conn_connect(feed_conn_t *c)
     ci.port = c->url.port;
     ci.path = c->url.path;
     char hp[FEED_HOST_MAX + 8];
-    ci.host = host_header(hp, sizeof(hp), &c->url);
+    ci.host = feed_conn__host_header(hp, sizeof(hp), &c->url);
     ci.origin = c->url.host;
     ci.local_protocol_name = "tg-feed";
     ci.opaque_user_data = c;
@@ -513,13 +456,7 @@ static void resolve_drain(feed_loop_t *l)
             } else {
                 feed_conn__log(c, FEED_LOG_WARN, "cannot resolve REST host %s", c->rurl.host);
             }
-            for (int i = 0; i < REST_MAX; i++)
-                if (c->rest[i].state == REST_WAIT_ADDR) {
-                    if (c->rest_addr_ok)
-                        rest_start(&c->rest[i]);
-                    else
-                        c->rest[i].state = REST_FAIL_PENDING;
-                }
+            feed_rest__pump(c);
             if (c->venue->connect_post && feed_conn__get_state(c) == FEED_CONN_RESOLVING) {
                 if (c->rest_addr_ok)
                     pre_start(c);
@@ -534,166 +471,6 @@ static void resolve_drain(feed_loop_t *l)
             memcpy(c->ws_addr, addr, sizeof(addr));
             conn_connect(c);
         }
-    }
-}
-
-/* ---------- REST ---------- */
-
-static void rest_finish(rest_req_t *r, int status)
-{
-    feed_conn_t *c = r->c;
-    if (r->done || r->state == REST_FREE)
-        return;
-    r->done = true;
-    if (r->wsi)
-        lws_set_opaque_user_data(r->wsi, NULL); /* later callbacks of that socket: ignored */
-    r->wsi = NULL;
-    if (c->loop->stopping) {
-        r->state = REST_FREE;
-        return;
-    }
-    if (r->overflow)
-        status = 0;
-    if (r->pre) {
-        bool mine = r->gen == c->gen && feed_conn__get_state(c) == FEED_CONN_RESOLVING;
-        if (r->body)
-            r->body[r->len] = 0;
-        r->pre = false;
-        r->state = REST_FREE; /* before pre_answer: it may start requests */
-        char *body = r->body;
-        size_t blen = r->len;
-        r->body = NULL;
-        r->len = r->cap = 0;
-        if (mine)
-            pre_answer(c, status, body ? body : "", blen);
-        free(body);
-        return;
-    }
-    if (r->gen != c->gen || !c->opened) {
-        TG_STAT_INC(c->ts.rest_dropped);
-    } else {
-        if (status == 200)
-            TG_STAT_INC(c->ts.rest_ok);
-        else {
-            TG_STAT_INC(c->ts.rest_fail);
-            feed_conn__log(c, FEED_LOG_WARN, "REST GET %s -> status %d", r->path, status);
-        }
-        if (!r->body)
-            r->body = malloc(1), r->cap = 1;
-        if (r->body)
-            r->body[r->len] = 0;
-        int64_t tr = tg_clock_realtime_ns(), tm = tg_clock_mono_ns();
-        if (c->cfg.capture)
-            feed_capture_rest(c->cfg.capture, tr, r->path, r->tag, status, r->body, r->len);
-        TG_STAT_INC(c->ts.rx_rest);
-        TG_STAT_ADD(c->ts.rx_bytes, r->len);
-        if (c->venue->on_rest)
-            feed_deliver_rest(&c->h, r->tag, status, r->body ? r->body : "", r->len, tr, tm,
-                              &c->ts.handler_errors);
-        feed_flush(&c->h);
-    }
-    free(r->body);
-    r->body = NULL;
-    r->len = r->cap = 0;
-    r->state = REST_FREE;
-}
-
-static void rest_start(rest_req_t *r)
-{
-    feed_conn_t *c = r->c;
-    struct lws_client_connect_info ci;
-    memset(&ci, 0, sizeof(ci));
-    ci.context = c->loop->ctx;
-    ci.vhost = c->vh;
-    ci.address = c->rest_addr;
-    ci.port = c->rurl.port;
-    ci.path = r->path;
-    char hp[FEED_HOST_MAX + 8];
-    ci.host = host_header(hp, sizeof(hp), &c->rurl);
-    ci.origin = c->rurl.host;
-    ci.method = r->pre ? "POST" : "GET";
-    ci.alpn = "http/1.1";
-    ci.local_protocol_name = "tg-feed";
-    ci.opaque_user_data = r;
-    ci.pwsi = &r->wsi;
-    /* A redirect would make lws resolve its host on this thread: hand the 3xx to the handler. */
-    ci.ssl_connection = LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
-    if (c->rurl.tls) {
-        ci.ssl_connection |= LCCSCF_USE_SSL;
-        if (c->cfg.tls_insecure)
-            ci.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
-                                 LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
-    }
-    r->state = REST_INFLIGHT;
-    if (!lws_client_connect_via_info(&ci) && !r->done && r->state == REST_INFLIGHT)
-        rest_finish(r, 0);
-}
-
-static int rest_callback(rest_req_t *r, struct lws *wsi, enum lws_callback_reasons reason, void *in,
-                         size_t len)
-{
-    feed_conn_t *c = r->c;
-    switch (reason) {
-    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
-        char tls[320];
-        bool refused = feed_tls_verify_failure(wsi, tls, sizeof(tls));
-        if (!c->loop->stopping)
-            feed_conn__log(c, FEED_LOG_WARN, "REST connect error: %s%s%s", refused ? tls : "",
-                           refused ? "; lws: " : "", in ? (const char *)in : "?");
-        rest_finish(r, 0);
-        return 0;
-    }
-    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
-        if (r->pre) { /* an empty POST body, said explicitly */
-            unsigned char **p = (unsigned char **)in, *end = (*p) + len;
-            if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH,
-                                             (const unsigned char *)"0", 1, p, end))
-                return -1;
-        }
-        return 0;
-    case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
-        r->status = (int)lws_http_client_http_response(wsi);
-        return 0;
-    case LWS_CALLBACK_RECEIVE_CLIENT_HTTP: {
-        char buf[LWS_PRE + 16384];
-        char *p = buf + LWS_PRE;
-        int n = (int)sizeof(buf) - LWS_PRE;
-        if (lws_http_client_read(wsi, &p, &n) < 0)
-            return -1;
-        return 0;
-    }
-    case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
-        if (r->done)
-            return -1;
-        if (r->len + len > c->cfg.max_rest) {
-            r->overflow = true;
-            feed_conn__log(c, FEED_LOG_ERROR, "REST body over %u bytes: dropped", c->cfg.max_rest);
-            rest_finish(r, 0);
-            return -1;
-        }
-        if (r->len + len + 1 > r->cap) {
-            size_t nc = r->cap ? r->cap : 65536;
-            while (nc < r->len + len + 1)
-                nc *= 2;
-            char *nb = realloc(r->body, nc);
-            if (!nb) {
-                r->overflow = true;
-                rest_finish(r, 0);
-                return -1;
-            }
-            r->body = nb, r->cap = nc;
-        }
-        memcpy(r->body + r->len, in, len);
-        r->len += len;
-        return 0;
-    case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
-        rest_finish(r, r->status);
-        return -1; /* one request per connection */
-    case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
-        rest_finish(r, 0);
-        return 0;
-    default:
-        return 0;
     }
 }
 
@@ -957,7 +734,7 @@ int feed_conn__proto_callback(struct lws *wsi, enum lws_callback_reasons reason,
     if (kind == KIND_WS)
         return ws_callback(op, wsi, reason, in, len);
     if (kind == KIND_REST)
-        return rest_callback(op, wsi, reason, in, len);
+        return feed_rest__callback(op, wsi, reason, in, len);
     return 0;
 }
 
@@ -965,9 +742,7 @@ int feed_conn__proto_callback(struct lws *wsi, enum lws_callback_reasons reason,
 
 static void conn_housekeep(feed_conn_t *c, int64_t now)
 {
-    for (int i = 0; i < REST_MAX; i++)
-        if (c->rest[i].state == REST_FAIL_PENDING)
-            rest_finish(&c->rest[i], 0);
+    feed_rest__housekeep(c);
     if (c->gap_pending)
         feed_conn__push_gaps(c);
     switch (feed_conn__get_state(c)) {

@@ -54,23 +54,27 @@ typedef struct feed_conn_cfg {
     const char *rest_url;       /* REST base "http[s]://host[:port]"; NULL: https://<rest_host> */
     const char *const *symbols; /* as the venue spells them; looked up in reg */
     size_t n_symbols;
-    const tg_instr_reg_t *reg;   /* registry holding (venue, symbol); required with symbols */
-    uint32_t depth;              /* venue meaning; 0 = venue default */
-    unsigned channels;           /* FEED_CH_*; default FEED_CH_ALL */
-    const char *ca_file;         /* PEM CA bundle; NULL = the OS store. Verification is on. */
-    bool tls_insecure;           /* skip certificate verification (tests only; default false) */
-    bool deflate;                /* offer permessage-deflate (expensive; default false) */
-    uint32_t stale_ms;           /* no frame for this long -> STALE + reconnect (0 = off); 30000 */
-    uint32_t ping_ms;            /* send a ws ping after this much silence (0 = off); 10000 */
-    uint32_t connect_timeout_ms; /* resolve + TCP + TLS + upgrade; 10000 */
-    uint32_t backoff_min_ms;     /* first reconnect delay; 250 */
-    uint32_t backoff_max_ms;     /* cap of the exponential backoff; 30000 */
-    uint32_t max_msg;            /* largest reassembled ws message in bytes; 8 MiB */
-    uint32_t max_rest;           /* largest REST body in bytes; 32 MiB */
-    uint32_t out_cap;            /* handler event buffer (events); 1024 */
-    uint32_t ring_wait_us;       /* ring-full retry budget per flush; 50000 (capped at 50 ms) */
-    uint32_t rx_buffer;          /* lws rx buffer per connection; 65536 */
-    tg_ring_t *ring;             /* output ring of tg_event_t; required. Producer: this loop */
+    const tg_instr_reg_t *reg;    /* registry holding (venue, symbol); required with symbols */
+    uint32_t depth;               /* venue meaning; 0 = venue default */
+    unsigned channels;            /* FEED_CH_*; default FEED_CH_ALL */
+    const char *ca_file;          /* PEM CA bundle; NULL = the OS store. Verification is on. */
+    bool tls_insecure;            /* skip certificate verification (tests only; default false) */
+    bool deflate;                 /* offer permessage-deflate (expensive; default false) */
+    uint32_t stale_ms;            /* no frame for this long -> STALE + reconnect (0 = off); 30000 */
+    uint32_t ping_ms;             /* send a ws ping after this much silence (0 = off); 10000 */
+    uint32_t connect_timeout_ms;  /* resolve + TCP + TLS + upgrade; 10000 */
+    uint32_t backoff_min_ms;      /* first reconnect delay; 250 */
+    uint32_t backoff_max_ms;      /* cap of the exponential backoff; 30000 */
+    uint32_t max_msg;             /* largest reassembled ws message in bytes; 8 MiB */
+    uint32_t max_rest;            /* largest REST body in bytes; 32 MiB */
+    uint32_t rest_weight_per_min; /* REST weight budget per minute of the venue (shared by
+                                     every connection to its REST host, feed_rest_pace.h);
+                                     0: the venue's published one; UINT32_MAX: unpaced */
+    uint32_t rest_max_inflight;   /* REST requests in flight to the venue; 0: the venue's */
+    uint32_t out_cap;             /* handler event buffer (events); 1024 */
+    uint32_t ring_wait_us;        /* ring-full retry budget per flush; 50000 (capped at 50 ms) */
+    uint32_t rx_buffer;           /* lws rx buffer per connection; 65536 */
+    tg_ring_t *ring;              /* output ring of tg_event_t; required. Producer: this loop */
     const struct tg_resync *resync; /* builder -> feed resync requests (book/tg_resync.h): a
                                        new request for one of this connection's instruments
                                        makes it reconnect (full resync); NULL: none */
@@ -121,18 +125,22 @@ typedef struct feed_conn_tstats {
     tg_stat_t tx_dropped;          /* sends refused (queue full or not connected) */
     tg_stat_t pings, pongs;
     tg_stat_t rest_ok, rest_fail, rest_dropped; /* dropped: answer of an older connection */
-    tg_stat_t ev_dropped;                       /* events lost to a full ring */
-    tg_stat_t gap_marks;                        /* TG_EV_GAP events injected after ring drops */
-    tg_stat_t handler_errors;                   /* failures outside err_* (feed_deliver) */
-    tg_stat_t resync_requests; /* reconnects asked for by the builder (checksum, crossed) */
+    tg_stat_t rest_queued;      /* gauge: GETs waiting for the venue's pacing or a slot */
+    tg_stat_t rest_sent;        /* GETs started */
+    tg_stat_t rest_throttled;   /* 429/418 answers (the request waits and goes again) */
+    tg_stat_t rest_retry_waits; /* of those, the ones that stopped the venue (Retry-After) */
+    tg_stat_t ev_dropped;       /* events lost to a full ring */
+    tg_stat_t gap_marks;        /* TG_EV_GAP events injected after ring drops */
+    tg_stat_t handler_errors;   /* failures outside err_* (feed_deliver) */
+    tg_stat_t resync_requests;  /* reconnects asked for by the builder (checksum, crossed) */
 } feed_conn_tstats_t;
 
 /** Snapshot of a connection's state for /health.  */
 typedef struct feed_conn_status {
     feed_conn_state_t state;
-    int64_t last_frame_ns; /* CLOCK_REALTIME of the last received frame (0 = never) */
-    int64_t since_ns;      /* CLOCK_REALTIME when `state` was entered */
-    uint32_t attempt;      /* consecutive failed attempts (backoff exponent) */
+    int64_t last_frame_ns;  /* CLOCK_REALTIME of the last received frame (0 = never) */
+    int64_t since_ns;       /* CLOCK_REALTIME when `state` was entered */
+    uint32_t attempt;       /* consecutive failed attempts (backoff exponent) */
     int64_t venue_error_ns; /* when the venue last refused something (0 = never) */
     char venue_error[160];  /* its own words (feed_venue_error) */
 } feed_conn_status_t;

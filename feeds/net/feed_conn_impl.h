@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Do not include directly: private to feed_conn.c / feed_loop.c. Connection and loop state of
+/* Do not include directly: private to feed_conn.c / feed_loop.c /
+ * feed_rest_client.c. Connection and loop state of
  * the websocket transport (see the DESIGN note in feed_conn.c) and the functions the two
  * files share.  Thread: feed:<loop> for everything unless a field says otherwise. */
 #ifndef FEED_CONN_IMPL_H
@@ -20,7 +21,17 @@
 #define STABLE_NS (10 * TG_NS_PER_SEC) /* open this long -> backoff exponent resets */
 #define TICK_NS   TG_NS_PER_SEC
 
-enum { REST_FREE = 0, REST_WAIT_ADDR, REST_INFLIGHT, REST_FAIL_PENDING };
+enum { REST_FREE = 0, REST_INFLIGHT, REST_FAIL_PENDING };
+
+struct feed_rest_pace;
+
+/* A GET waiting for its turn (feed_rest_client.c): the venue's pacing, a free slot, the REST
+ * host's address. */
+typedef struct rest_pend {
+    char *path; /* base path + the handler's path (malloc) */
+    uint64_t tag;
+    uint32_t gen;
+} rest_pend_t;
 
 typedef struct txmsg {
     unsigned char *buf; /* LWS_PRE bytes of headroom, then the payload */
@@ -37,7 +48,9 @@ typedef struct rest_req {
     uint64_t tag;
     int status;
     bool done, overflow;
-    bool pre; /* the venue's connect step (POST connect_post) of generation gen */
+    bool pre;         /* the venue's connect step (POST connect_post) of generation gen */
+    bool paced;       /* counted in flight by c->pace */
+    uint32_t retry_s; /* Retry-After of a 429/418 answer */
     char *body;
     size_t len, cap;
     char path[FEED_PATH_MAX];
@@ -88,6 +101,12 @@ struct feed_conn {
     _Atomic int64_t since_ns, last_frame_ns;
     _Atomic uint32_t attempt_pub;
     rest_req_t rest[REST_MAX];
+    /* REST queue (FIFO ring) and the venue's pacer (shared with other connections) */
+    rest_pend_t *pend;
+    uint32_t pend_head, pend_n, pend_cap;
+    bool rest_pumping;
+    struct feed_rest_pace *pace; /* NULL: unpaced (no REST host, or the pacer table full) */
+    uint32_t rest_weight;        /* weight of one GET (venue->rest_weight, at least 1) */
 };
 
 struct feed_loop {
@@ -118,5 +137,17 @@ void feed_conn__set_state(feed_conn_t *c, feed_conn_state_t s);
 feed_conn_state_t feed_conn__get_state(const feed_conn_t *c);
 bool feed_conn__push_gaps(feed_conn_t *c);
 void feed_conn__tx_clear(feed_conn_t *c);
+const char *feed_conn__host_header(char *buf, size_t cap, const feed_url_t *u);
+void feed_conn__pre_answer(feed_conn_t *c, int status, const char *body, size_t len);
+
+/* feed_rest_client.c: the REST client (snapshot GETs, the venue's connect step). */
+int feed_rest__pre_start(feed_conn_t *c);
+void feed_rest__finish(rest_req_t *r, int status);
+int feed_rest__callback(rest_req_t *r, struct lws *wsi, enum lws_callback_reasons reason, void *in,
+                        size_t len);
+void feed_rest__pump(feed_conn_t *c);
+void feed_rest__housekeep(feed_conn_t *c);
+void feed_rest__setup(feed_conn_t *c);
+void feed_rest__free(feed_conn_t *c);
 
 #endif

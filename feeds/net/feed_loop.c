@@ -104,8 +104,7 @@ static void conn_free(feed_conn_t *c)
     if (c->venue)
         feed_handler_teardown(&c->h);
     feed_conn__tx_clear(c);
-    for (int i = 0; i < REST_MAX; i++)
-        free(c->rest[i].body);
+    feed_rest__free(c);
     free(c->rx);
     free(c->evbuf);
     free(c->instr);
@@ -172,6 +171,7 @@ int feed_loop_add(feed_loop_t *l, const feed_conn_cfg_t *cfg, feed_conn_t **out)
     c->cfg.symbols = NULL;
     c->cfg.name = c->name;
     c->cfg.venue = v->name;
+    feed_rest__setup(c);
     /* symbols -> instrument ids, and a comma list for captures */
     size_t csv = 1;
     for (size_t i = 0; i < cfg->n_symbols; i++)

@@ -955,13 +955,21 @@ static int bn_rest_key(const char *path, char *key, size_t cap)
 /* Published limits (docs/venues/binance.md): spot and Binance.US 1024 streams per connection
  * and 5 incoming messages per second; USD-M and COIN-M futures 200 streams and 10 messages per
  * second. Two streams per symbol (depth + trades). */
+/* REST limits per IP (feeds/net/feed_rest_pace.h): spot REQUEST_WEIGHT 6000/min, GET
+ * /api/v3/depth limit=1000 weighs 50; USD-M futures 2400/min, /fapi/v1/depth limit=1000 weighs
+ * 20 (Binance's API docs, "Limits" and "Order Book"). COIN-M and Binance.US: taken as futures
+ * and spot. In flight: 8 (no published cap). */
+#define BN_REST_LIMITS(var)                                                                        \
+    .rest_weight_per_min = ((var) == FEED_BN_USDM || (var) == FEED_BN_COINM) ? 2400 : 6000,        \
+    .rest_weight = ((var) == FEED_BN_USDM || (var) == FEED_BN_COINM) ? 20 : 50,                    \
+    .rest_max_inflight = 8
 #define BN_VENUE(id, url, host, var, syms, sends)                                                  \
     {                                                                                              \
         .name = id, .default_url = url, .rest_host = host, .variant = var,                         \
         .max_symbols_per_conn = syms, .max_sends_per_s = sends, .rest_key = bn_rest_key,           \
         .instr_defaults = bn_instr_defaults, .init = bn_init, .deinit = bn_deinit,                 \
         .on_open = bn_on_open, .on_frame = bn_on_frame, .on_rest = bn_on_rest,                     \
-        .on_close = bn_on_close, .on_tick = bn_on_tick,                                            \
+        .on_close = bn_on_close, .on_tick = bn_on_tick, BN_REST_LIMITS(var),                       \
     }
 
 const feed_venue_t feed_venue_binance = BN_VENUE("binance", "wss://stream.binance.com:9443/stream",

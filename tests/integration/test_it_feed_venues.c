@@ -290,6 +290,10 @@ static void run_reconnects(const char *rel, const char *oracle_name, unsigned dr
     c.depth = off->h.depth;
     c.backoff_min_ms = 50;
     c.backoff_max_ms = 200;
+    /* a local server at --max, not the venue: snapshots unpaced (feed_rest_pace.h). Paced at
+       Binance's budget, the late snapshots of this flood end a book with the wrong depth
+       (docs/scale.md, "Known problems"). */
+    c.rest_weight_per_min = UINT32_MAX;
     const char *syms[64];
     size_t ns = 0;
     for (uint32_t i = 0; i < off->h.n_instr && ns < 64; i++)

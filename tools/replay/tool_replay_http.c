@@ -43,6 +43,29 @@ static int reply(struct lws *wsi, sess_t *s, unsigned status, const char *body, 
     return 0;
 }
 
+/* --rest-429: a venue's "too many requests", with the wait it asks for. */
+static int too_many(struct lws *wsi, sess_t *s)
+{
+    static const char body[] = "{\"code\":-1003,\"msg\":\"Too many requests (tickgate-replay "
+                               "--rest-429).\"}";
+    unsigned char hdr[LWS_PRE + 1024];
+    unsigned char *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
+    char ra[16];
+    int n = snprintf(ra, sizeof(ra), "%u", g.rest_429_after_s);
+    g.rest_429_left--;
+    if (lws_add_http_common_headers(wsi, 429, "application/json", sizeof(body) - 1, &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_RETRY_AFTER, (const unsigned char *)ra, n,
+                                     &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return 1;
+    s->kind = SESS_HTTP;
+    s->body = body;
+    s->body_len = sizeof(body) - 1;
+    s->body_off = 0;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
 /* Answer a POST at once (headers and a small body): a POST with a Content-Length, even 0, puts
  * lws in its request-body state, where no HTTP_WRITEABLE comes for reply()'s chunked writes. */
 static int reply_now(struct lws *wsi, unsigned status, const char *body, size_t len)
@@ -92,6 +115,8 @@ int tool_replay__http_request(struct lws *wsi, sess_t *s, const char *uri)
             return bullet_public(wsi, rec, uri, rest);
         return reply_now(wsi, HTTP_STATUS_NOT_FOUND, not_found_path, sizeof(not_found_path) - 1);
     }
+    if (g.rest_429_left)
+        return too_many(wsi, s);
     if (!rec)
         return reply(wsi, s, HTTP_STATUS_NOT_FOUND, not_found_path, sizeof(not_found_path) - 1);
     /* The recording's venue maps the request (path and query, as its handler sends it) to the
@@ -115,6 +140,7 @@ int tool_replay__http_request(struct lws *wsi, sess_t *s, const char *uri)
         return reply(wsi, s, HTTP_STATUS_NOT_FOUND, not_found_path, sizeof(not_found_path) - 1);
     if (!sym[0])
         return reply(wsi, s, HTTP_STATUS_BAD_REQUEST, bad_req, sizeof(bad_req) - 1);
+    tool_replay__clone_base(sym); /* --clone: <sym>_<i> is <sym>'s snapshot */
     const tool_replay_snap_t *snap = tool_replay_rec_snapshot(rec, sym);
     if (!snap) {
         fprintf(stderr, "tickgate-replay: http GET %s: no recorded snapshot for '%s' in %s\n", uri,

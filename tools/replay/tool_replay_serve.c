@@ -68,6 +68,10 @@ static void sess_free(sess_t *s)
 {
     free(s->rx);
     s->rx = NULL;
+    free(s->want);
+    free(s->wl);
+    s->want = NULL;
+    s->wl = NULL;
     s->rx_len = s->rx_cap = 0;
 }
 
@@ -132,6 +136,14 @@ static void gzip_done(void)
 
 static void start_stream(struct lws *wsi, sess_t *s)
 {
+    if (g.clones && s->want) { /* the subscribed clones, in order */
+        s->wl = malloc(g.clones * sizeof(*s->wl));
+        for (unsigned i = 0; s->wl && i < g.clones; i++)
+            if (s->want[i])
+                s->wl[s->n_wl++] = i;
+        if (g.verbose)
+            fprintf(stderr, "tickgate-replay: conn %" PRIu64 ": %u clones\n", s->id, s->n_wl);
+    }
     s->st = SS_STREAM;
     s->pass_start_us = tool_replay__now_us();
     lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
@@ -224,7 +236,12 @@ static int ws_writeable(struct lws *wsi, sess_t *s)
         s->pass_start_us = now;
     }
     const tool_replay_frame_t *fr = &rec->frames[s->pos];
-    if (!g.max) {
+    if (g.clones && !s->n_wl) { /* subscribed to no clone: nothing to send */
+        s->pos = rec->n_frames;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    if (!g.max && s->ci == 0) {
         /* --rate: frame i of a pass at i / rate; else the recorded pace / speed. Due times are
            absolute from the pass start, so a late timer is caught up by sending back to back. */
         double off_us = g.rate > 0 ? (double)s->pos * 1e6 / g.rate
@@ -245,10 +262,13 @@ static int ws_writeable(struct lws *wsi, sess_t *s)
         }
     }
     bool gz = rec_gzip(rec);
+    const char *data = fr->data;
     size_t len = fr->len;
+    if (g.clones)
+        len = tool_replay__clone_frame(rec, s->wl[s->ci], fr->data, fr->len, &data);
     char *p;
     if (gz) {
-        long zl = gzip_frame(fr->data, fr->len);
+        long zl = gzip_frame(data, len);
         if (zl < 0) {
             fprintf(stderr, "tickgate-replay: conn %" PRIu64 ": gzip failed\n", s->id);
             return -1;
@@ -256,10 +276,10 @@ static int ws_writeable(struct lws *wsi, sess_t *s)
         p = (char *)g.buf + LWS_PRE;
         len = (size_t)zl;
     } else {
-        if (ensure_buf(fr->len) < 0)
+        if (ensure_buf(len) < 0)
             return -1;
         p = (char *)g.buf + LWS_PRE;
-        memcpy(p, fr->data, fr->len);
+        memcpy(p, data, len);
     }
     size_t whole = len; /* bytes on the wire before a truncate fault */
     for (size_t i = 0; i < g.n_faults; i++) {
@@ -288,6 +308,13 @@ static int ws_writeable(struct lws *wsi, sess_t *s)
         return -1;
     }
     s->sent = k;
+    if (g.clones && ++s->ci < s->n_wl) {
+        lws_callback_on_writable(wsi); /* the same frame for the next clone */
+        g.frames++;
+        g.bytes += len;
+        return 0;
+    }
+    s->ci = 0;
     s->pos++;
     g.frames++;
     g.bytes += len;
@@ -329,6 +356,13 @@ static int ws_receive(struct lws *wsi, sess_t *s, const char *in, size_t len)
     s->rx_len += len;
     if (!lws_is_final_fragment(wsi))
         return 0;
+    if (g.clones) { /* the client's own subscribes: they name its clones */
+        tool_replay__clone_scan(s->rec, s->rx, s->rx_len, s->want);
+        s->rx_len = 0;
+        s->n_sub++;
+        lws_set_timer_usecs(wsi, (lws_usec_t)g.sub_settle_ms * 1000);
+        return 0;
+    }
     const char *want = s->rec->r->sent[s->n_sub];
     if (!tool_replay_json_loose_eq(s->rx, s->rx_len, want, strlen(want)))
         fprintf(stderr,
@@ -407,7 +441,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             fprintf(stderr, "tickgate-replay: conn %" PRIu64 ": open %s -> %s\n", s->id, uri,
                     s->rec->name);
         check_query(wsi, s);
-        if (s->rec->r->n_sent > 0 && !g.no_gate) {
+        if (g.clones) {
+            if (!(s->want = calloc(g.clones, 1)))
+                return -1;
+            tool_replay__clone_scan(s->rec, uri, strlen(uri), s->want);
+        }
+        if ((s->rec->r->n_sent > 0 || g.clones) && !g.no_gate) {
             s->st = SS_WAIT_SUB;
             lws_set_timer_usecs(wsi, (lws_usec_t)g.sub_timeout_ms * 1000);
         } else {
@@ -525,6 +564,11 @@ static void serve_usage(FILE *o)
             "                    one also starts the stream (default 300; clients batch\n"
             "                    subscribes differently from the recorder)\n"
             "  --no-gate         stream at once; do not wait for the recorded subscribes\n"
+            "  --clone N         serve every instrument as N: <sym>, <sym>_1 .. <sym>_<N-1>\n"
+            "                    (ids untouched; a connection gets the clones it subscribes\n"
+            "                    to, its frames once per clone; REST snapshots likewise)\n"
+            "  --rest-429 K:S    answer the first K REST GETs with 429 and Retry-After: S\n"
+            "                    (a venue's rate limit; env TG_REPLAY_REST_429 likewise)\n"
             "  --fault SPEC      repeatable; frames are counted from 1 per connection:\n"
             "                    drop-after=N   close TCP abruptly after N frames\n"
             "                    stall=T@N      pause T ms after frame N\n"
@@ -538,8 +582,29 @@ static void serve_usage(FILE *o)
             TOOL_REPLAY_OVERSIZE_LEN);
 }
 
+/* --rest-429 K:S */
+static int parse_rest_429(const char *v)
+{
+    char *e = NULL;
+    unsigned long k = strtoul(v, &e, 10);
+    if (e == v || *e != ':' || k > 1000000ul)
+        return -EINVAL;
+    const char *sv = e + 1;
+    unsigned long sec = strtoul(sv, &e, 10);
+    if (e == sv || *e || sec > 3600ul)
+        return -EINVAL;
+    g.rest_429_left = (unsigned)k;
+    g.rest_429_after_s = (unsigned)sec;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, int *first_file)
 {
+    const char *env429 = getenv("TG_REPLAY_REST_429");
+    if (env429 && *env429 && parse_rest_429(env429) < 0) {
+        fprintf(stderr, "tickgate-replay: bad TG_REPLAY_REST_429 '%s' (K:S)\n", env429);
+        return -EINVAL;
+    }
     g.port = 9443;
     g.speed = 1.0;
     g.loops = 1;
@@ -591,6 +656,16 @@ static int parse_args(int argc, char **argv, int *first_file)
             if (*e || n == 0 || n > 3600000ul)
                 goto bad;
             g.sub_settle_ms = (unsigned)n;
+            i++;
+        } else if (strcmp(a, "--clone") == 0 && v) {
+            unsigned long n = strtoul(v, &e, 10);
+            if (*e || n == 0 || n > 1000000ul)
+                goto bad;
+            g.clones = n > 1 ? (unsigned)n : 0;
+            i++;
+        } else if (strcmp(a, "--rest-429") == 0 && v) {
+            if (parse_rest_429(v) < 0)
+                goto bad;
             i++;
         } else if (strcmp(a, "--no-gate") == 0) {
             g.no_gate = true;

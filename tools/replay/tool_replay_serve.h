@@ -32,6 +32,10 @@ typedef struct sess {
     uint64_t sent; /* recorded frames sent (fault numbering) */
     int64_t pass_start_us, hold_until_us;
     uint32_t oversize_done; /* bit per fault index */
+    /* --clone: the clones this connection subscribed to (want[N]), in order (wl), and the
+       clone of the current frame sent next (ci) */
+    uint8_t *want;
+    unsigned *wl, n_wl, ci;
     /* HTTP */
     const char *body;
     size_t body_len, body_off;
@@ -48,6 +52,8 @@ typedef struct tool_replay_srv {
     double speed;
     double rate; /* --rate: frames/s per connection; 0 = off */
     unsigned loops, sub_timeout_ms, sub_settle_ms;
+    unsigned clones;                          /* --clone N (0: off) */
+    unsigned rest_429_left, rest_429_after_s; /* --rest-429 K:S: 429 + Retry-After for K GETs */
     tool_replay_fault_t faults[TOOL_REPLAY_FAULT_MAX];
     size_t n_faults;
     struct lws_context *ctx;
@@ -67,5 +73,11 @@ int64_t tool_replay__now_us(void);
 tool_replay_rec_t *tool_replay__route(const char *uri, const char **rest);
 int tool_replay__http_request(struct lws *wsi, sess_t *s, const char *uri);
 int tool_replay__http_writeable(struct lws *wsi, sess_t *s);
+/* tool_replay_clone.c (--clone N) */
+unsigned tool_replay__clone_scan(const tool_replay_rec_t *rec, const char *text, size_t len,
+                                 uint8_t *want);
+size_t tool_replay__clone_frame(const tool_replay_rec_t *rec, unsigned clone, const char *in,
+                                size_t len, const char **out);
+void tool_replay__clone_base(char *key);
 
 #endif

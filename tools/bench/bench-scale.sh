@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Scale load test (docs/scale.md, "10 000 instruments in one process"): the Binance spot
+# BTCUSDT recording served by `tickgate-replay serve --clone N` (BTCUSDT, BTCUSDT_1 ..
+# BTCUSDT_<N-1>, each with the recorded update-id chain, played in a loop), received by one
+# tickgate with PER symbols per connection (one [feed] section each), PostgreSQL and Redis off.
+# For each N it reports: books VALID / total when all are VALID (or at the time limit), the
+# start-up time from the gateway's start to all VALID, tickgate's RSS then (VmRSS) and its peak
+# (VmHWM), RSS per instrument and per connection.
+# The replay server is local, so REST snapshots are unpaced here (rest_weight_per_min =
+# 4294967295); at Binance's published budget a start-up needs N * 50 / 5400 minutes (see
+# docs/scale.md).
+#
+# usage: tools/bench/bench-scale.sh [--per PER] [--feed-ring R] [--limit S] [--runs K] N...
+#   --per PER       symbols per connection (default 250)
+#   --feed-ring R   [gateway] feed_ring: events per connection ring (default 65536, 4 MiB)
+#   --limit S       give up on all VALID after S seconds (default 300)
+#   --runs K        runs per N (default 1); the table shows every run
+# Environment: BENCH_BUILD: build dir with gateway/tickgate and tools/replay/tickgate-replay
+# (default build-rel, configured --buildtype=release if missing); TG_RECORDINGS
+# (default ../shared/recordings). BENCH_KEEP=1 keeps the temp dir.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+per=250 ring=65536 limit=300 runs=1
+ns=()
+while [ $# -gt 0 ]; do
+    case $1 in
+    --per) per=$2; shift 2 ;;
+    --feed-ring) ring=$2; shift 2 ;;
+    --limit) limit=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    -h | --help) awk 'NR > 2 && /^#/ {sub(/^# ?/, ""); print; next} NR > 2 {exit}' "$0"; exit 0 ;;
+    -*) echo "bench-scale: unknown option $1" >&2; exit 2 ;;
+    *) ns+=("$1"); shift ;;
+    esac
+done
+[ ${#ns[@]} -gt 0 ] || ns=(100 1000)
+cd "$root"
+bd=${BENCH_BUILD:-build-rel}
+[ -f "$bd/build.ninja" ] || meson setup "$bd" --buildtype=release >/dev/null
+ninja -C "$bd" -j2 gateway/tickgate tools/replay/tickgate-replay >/dev/null
+gwbin=$root/$bd/gateway/tickgate
+rpbin=$root/$bd/tools/replay/tickgate-replay
+rec=$(realpath "${TG_RECORDINGS:-$root/../shared/recordings}")/binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst
+
+work=$(mktemp -d /tmp/tickgate-scale.XXXXXX)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench-scale: kept $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT INT TERM
+log() { echo "bench-scale: $*" >&2; }
+kb() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+now_s() { date +%s.%N; }
+metric() { awk -v m="$1" '$1 == m {print $2}' "$2" | head -1; }
+
+printf '| N | conns | feed_ring | VALID / books | start-up to all VALID (s) | RSS (MiB) | peak RSS (MiB) | RSS / instrument (KiB) | RSS / connection (MiB) | load |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|\n'
+for n in "${ns[@]}"; do
+    for ((r = 0; r < runs; r++)); do
+        d=$work/n$n.$r
+        mkdir -p "$d"
+        "$rpbin" serve --port 0 --hold --quiet --loop 0 --clone "$n" --sub-settle 1000 \
+            "$rec" >"$d/replay.out" 2>"$d/replay.log" &
+        rp=$!
+        pids+=("$rp")
+        port=
+        for _ in $(seq 200); do
+            port=$(sed -n 's/^listening port=\([0-9]*\).*/\1/p' "$d/replay.out" | head -1)
+            [ -n "$port" ] && break
+            sleep 0.05
+        done
+        [ -n "$port" ] || { cat "$d/replay.log" >&2; exit 1; }
+        mport=$(((RANDOM % 20000) + 30000))
+        cat >"$d/tickgate.ini" <<INI
+[gateway]
+log_level = warn
+feed_ring = $ring
+[postgres]
+enabled = false
+[redis]
+enabled = false
+[metrics]
+listen = 127.0.0.1:$mport
+INI
+        conns=$(((n + per - 1) / per))
+        for ((c = 0; c < conns; c++)); do
+            syms=
+            for ((i = c * per; i < (c + 1) * per && i < n; i++)); do
+                if [ "$i" = 0 ]; then s=BTCUSDT; else s=BTCUSDT_$i; fi
+                syms=${syms:+$syms,}$s
+            done
+            cat >>"$d/tickgate.ini" <<INI
+[feed scale$c]
+venue = binance
+url = ws://127.0.0.1:$port/stream
+rest_url = http://127.0.0.1:$port
+rest_weight_per_min = 4294967295
+symbols = $syms
+INI
+        done
+        t0=$(now_s)
+        "$gwbin" --config "$d/tickgate.ini" 2>"$d/tickgate.log" &
+        gw=$!
+        pids+=("$gw")
+        valid=0 total=0 el=0
+        while :; do
+            sleep 0.5
+            kill -0 "$gw" 2>/dev/null || { log "tickgate exited early"; tail -5 "$d/tickgate.log" >&2; exit 1; }
+            el=$(echo "$(now_s) - $t0" | bc)
+            curl -s --max-time 2 "http://127.0.0.1:$mport/metrics" >"$d/m" 2>/dev/null || continue
+            valid=$(metric tickgate_books_valid "$d/m")
+            total=$(metric tickgate_books "$d/m")
+            [ "${valid:-0}" -ge "$n" ] && break
+            [ "$(echo "$el > $limit" | bc)" = 1 ] && break
+        done
+        rss=$(kb "$gw" VmRSS) hwm=$(kb "$gw" VmHWM)
+        printf '| %s | %s | %s | %s / %s | %s | %.1f | %.1f | %.1f | %.2f | %s |\n' "$n" "$conns" "$ring" \
+            "${valid:-0}" "${total:-0}" "$(printf '%.1f' "$el")" "$(echo "$rss / 1024" | bc -l)" \
+            "$(echo "$hwm / 1024" | bc -l)" "$(echo "$rss / $n" | bc -l)" \
+            "$(echo "$rss / 1024 / $conns" | bc -l)" "$(cut -d' ' -f1 /proc/loadavg)"
+        grep -E '^tickgate_feed_rest_(sent|throttled)' "$d/m" | awk '{k = $1; sub(/\{.*/, "", k); s[k] += $2} END {for (k in s) printf "bench-scale:   %s %d\n", k, s[k]}' >&2 || true
+        kill "$gw" "$rp" 2>/dev/null || true
+        wait "$gw" 2>/dev/null || true
+        wait "$rp" 2>/dev/null || true
+    done
+done
