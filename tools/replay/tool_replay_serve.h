@@ -28,6 +28,7 @@ typedef struct sess {
     char *rx;     /* message being received while gating */
     size_t rx_len, rx_cap;
     size_t pos;    /* next frame index */
+    size_t first;  /* frame index this pass started at (--resume: not 0 on the first pass) */
     unsigned pass; /* completed passes (--loop) */
     uint64_t sent; /* recorded frames sent (fault numbering) */
     int64_t pass_start_us, hold_until_us;
@@ -35,6 +36,7 @@ typedef struct sess {
     /* HTTP */
     const char *body;
     size_t body_len, body_off;
+    char *owned; /* body allocated for this answer (trade history), freed when written */
 } sess_t;
 
 /** Server state. Thread: main. */
@@ -46,7 +48,9 @@ typedef struct tool_replay_srv {
     int verbose;
     const char *cert, *key;
     double speed;
-    double rate; /* --rate: frames/s per connection; 0 = off */
+    double rate;   /* --rate: frames/s per connection; 0 = off */
+    bool resume;   /* --resume: connections continue the recording where the last one stopped */
+    uint64_t away; /* --resume N: frames published while nobody was connected (not sent) */
     unsigned loops, sub_timeout_ms, sub_settle_ms;
     tool_replay_fault_t faults[TOOL_REPLAY_FAULT_MAX];
     size_t n_faults;
@@ -67,5 +71,8 @@ int64_t tool_replay__now_us(void);
 tool_replay_rec_t *tool_replay__route(const char *uri, const char **rest);
 int tool_replay__http_request(struct lws *wsi, sess_t *s, const char *uri);
 int tool_replay__http_writeable(struct lws *wsi, sess_t *s);
+/** A websocket connection's first frame index: 0, or with --resume where the last connection
+ *  to rec stopped plus --resume's frames published while away (marked published). */
+size_t tool_replay__resume_pos(tool_replay_rec_t *rec);
 
 #endif
