@@ -225,6 +225,8 @@ static const tg_cfgkey_t feed_keys[] = {
     KC("px_scale", TG_CFG_U32, 0, 18, "", "price decimals; empty: venue default"),
     KC("sz_scale", TG_CFG_U32, 0, 18, "", "size decimals; empty: venue default"),
     KF("stale_ms", TG_CFG_U32, stale_ms, 100, 3600000, "30000", "a feed silent this long is STALE"),
+    KF("reconnect_max_ms", TG_CFG_U32, reconnect_max_ms, 250, 3600000, "30000",
+       "longest wait before a reconnect (backoff from 250 ms doubles up to this)"),
     KC("thread", TG_CFG_U32, 0, 64, NULL,
        "feed thread (modulo feed_threads); default: the feed's position"),
     KF("deflate", TG_CFG_BOOL, deflate, 0, 1, "false", "permessage-deflate"),

@@ -34,10 +34,11 @@ typedef struct gw_feed_cfg {
     uint32_t depth;         /* subscribed book depth, 0 = venue default */
     int px_scale, sz_scale; /* -1 = venue default */
     uint32_t stale_ms;
-    uint32_t thread;      /* which feed thread (0-based, modulo gateway.feed_threads) */
-    int deflate;          /* permessage-deflate (only when the venue requires it) */
-    int line;             /* line of the section header */
-    int venue_seen;       /* a venue key was given (valid or not) */
+    uint32_t reconnect_max_ms; /* reconnect backoff cap (feed_conn_cfg_t.backoff_max_ms) */
+    uint32_t thread;           /* which feed thread (0-based, modulo gateway.feed_threads) */
+    int deflate;               /* permessage-deflate (only when the venue requires it) */
+    int line;                  /* line of the section header */
+    int venue_seen;            /* a venue key was given (valid or not) */
     uint32_t part, parts; /* 1-based part of a feed split by the venue's symbols per connection */
 } gw_feed_cfg_t;
 

@@ -110,6 +110,13 @@ static void reg_feed_metrics(gw_pipeline_t *p, gw_feed_t *f)
     gw_metrics_counter(m, "tickgate_feed_unrepresentable_total", L,
                        "Values no int64 scale holds exactly (their books go to FAULT).",
                        &s->unrepresentable);
+    gw_metrics_counter(m, "tickgate_feed_backfill_trades_total", L,
+                       "Trades fetched over REST after a reconnect (trade backfill).",
+                       &s->backfill_trades);
+    gw_metrics_counter(m, "tickgate_feed_backfill_requests_total", L,
+                       "Trade-history REST requests sent.", &s->backfill_requests);
+    gw_metrics_counter(m, "tickgate_feed_backfill_failures_total", L,
+                       "Trade-history requests failed or ranges given up.", &s->backfill_failures);
     gw_metrics_counter(m, "tickgate_feed_unhandled_total", L,
                        "Frames ignored on purpose (acks, heartbeats, tickers).", &s->unhandled);
     gw_metrics_counter(m, "tickgate_feed_gaps_total", L, "Sequence gaps detected by the feed.",
@@ -423,6 +430,8 @@ static int create_feeds(gw_pipeline_t *p)
         cc.ca_file = f->cfg->ca_file[0] ? f->cfg->ca_file : NULL;
         cc.deflate = f->cfg->deflate;
         cc.stale_ms = f->cfg->stale_ms;
+        if (f->cfg->reconnect_max_ms) /* 0: a config not made by the parser */
+            cc.backoff_max_ms = f->cfg->reconnect_max_ms;
         cc.ring = f->ring;
         cc.resync = p->resync;
         cc.log = log_feed;
@@ -593,8 +602,8 @@ int gw_pipeline_stop(gw_pipeline_t *p)
     for (uint32_t i = 0; i < p->n_sinks; i++) {
         long n = p->sinks[i].ops->stop(p->sinks[i].obj);
         if (n > 0) {
-            gw_log(GW_LOG_ERROR, p->sinks[i].lctx, "%ld records could be neither delivered nor kept",
-                   n);
+            gw_log(GW_LOG_ERROR, p->sinks[i].lctx,
+                   "%ld records could be neither delivered nor kept", n);
             lost = 1;
         }
     }
