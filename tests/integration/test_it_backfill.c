@@ -7,7 +7,9 @@
  * websocket; the replay serves them over /api/v3/historicalTrades. The trade ids in
  * PostgreSQL must be exactly the recording's, each once. The ids of the skipped frames (what
  * a gateway without backfill loses) are counted here from the recording, printed, and must
- * be > 0 and all fetched (tickgate_feed_backfill_trades_total).
+ * be > 0 and all fetched (tickgate_feed_backfill_trades_total). The same run with the REST
+ * base on a closed port (no history): exactly those trades are missing, the failures are
+ * counted and the lost ranges logged.
  * Run: tests/fixtures/services.sh run meson test -C build test_it_backfill
  * Env: TG_TEST_PG_DSN, TG_GATEWAY_BIN, TG_REPLAY_BIN, TG_RECORDINGS (else skip, 77).
  */
@@ -88,7 +90,9 @@ static void stop(pid_t *p)
     *p = 0;
 }
 
-static void test_twenty_disconnects_every_trade_stored_exactly_once(void **st)
+/* history: the feed's rest_url is the replay (which serves the trade history); else a closed
+ * port, so every backfill request fails and is given up. */
+static void run(bool history)
 {
     size_t n_rec, skipped;
     uint64_t *want = rec_ids(&n_rec, &skipped);
@@ -111,7 +115,8 @@ static void test_twenty_disconnects_every_trade_stored_exactly_once(void **st)
     int rport = itg_replay_start(rargv, rlog, &replay);
     assert_true(rport > 0);
 
-    snprintf(schema, sizeof(schema), "tg_backfill_%d", (int)getpid());
+    snprintf(schema, sizeof(schema), "tg_backfill_%d_%d", history, (int)getpid());
+    int rest_port = history ? rport : itg_free_port();
     snprintf(cfg, sizeof(cfg), "%s/gw.ini", G.tmp);
     snprintf(glog, sizeof(glog), "%s/gw.log", G.tmp);
     FILE *f = fopen(cfg, "w");
@@ -124,7 +129,7 @@ static void test_twenty_disconnects_every_trade_stored_exactly_once(void **st)
             "rest_url = http://127.0.0.1:%d\nsymbols = BTCUSDT\nchannels = trades\n"
             "stale_ms = 600000\nreconnect_max_ms = 400\n"
             "[redis]\nenabled = false\n",
-            getenv("TG_TEST_PG_DSN"), schema, G.tmp, rport, rport);
+            getenv("TG_TEST_PG_DSN"), schema, G.tmp, rport, rest_port);
     fclose(f);
     char *gargv[] = {(char *)G.gw_bin, "--config", cfg, NULL};
     gw = itg_spawn(gargv, -1, NULL, glog);
@@ -134,19 +139,22 @@ static void test_twenty_disconnects_every_trade_stored_exactly_once(void **st)
         mport = itg_log_port(glog);
     assert_true(mport > 0);
 
-    /* done when every connection was made, no backfill is pending and the rows are steady */
+    /* done when every connection was made and rows and backfill counters are steady for 2 s
+       (a request goes out every second while a range is pending) */
     PGconn *a = it_admin();
     assert_non_null(a);
     char sql[256];
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.trades", schema);
-    long long rows = -1, last = -2;
+    long long last = -2;
     int steady = 0;
     for (int64_t end = itg_now_ms() + 100000; itg_now_ms() < end && steady < 8; itg_sleep_ms(250)) {
         long long conns = metric(mport, "tickgate_feed_connects_total");
-        long long committed = metric(mport, "tickgate_pg_rows_committed_total");
-        rows = committed;
-        steady = conns >= DROPS + 1 && rows == last && rows > 0 ? steady + 1 : 0;
-        last = rows;
+        long long rows = metric(mport, "tickgate_pg_rows_committed_total");
+        long long sig = rows * 1000003 +
+                        metric(mport, "tickgate_feed_backfill_requests_total") * 101 +
+                        metric(mport, "tickgate_feed_backfill_failures_total");
+        steady = conns >= DROPS + 1 && sig == last && rows > 0 ? steady + 1 : 0;
+        last = sig;
     }
     long long bf_trades = metric(mport, "tickgate_feed_backfill_trades_total");
     long long bf_reqs = metric(mport, "tickgate_feed_backfill_requests_total");
@@ -184,12 +192,24 @@ static void test_twenty_disconnects_every_trade_stored_exactly_once(void **st)
     it_exec(a, sql);
     PQfinish(a);
     char *log = itg_slurp(glog);
-    if (missing || extra || n_pg != (long long)n_rec)
-        fprintf(stderr, "tickgate log:\n%s\n", log ? log : "");
+    assert_non_null(log);
+    assert_true(conns >= DROPS + 1);
+    assert_int_equal(extra, 0);
+    if (!history) { /* what a gateway without trade history loses: exactly the skipped trades */
+        assert_int_equal(missing, skipped);
+        assert_int_equal(n_pg, (long long)(n_rec - skipped));
+        assert_int_equal(bf_trades, 0);
+        assert_true(bf_fail >= 3);
+        assert_non_null(strstr(log, "trade backfill given up"));
+        free(log);
+        free(want);
+        return;
+    }
+    if (missing || n_pg != (long long)n_rec)
+        fprintf(stderr, "tickgate log:\n%s\n", log);
     else
         assert_non_null(strstr(log, "trade backfill ids"));
     free(log);
-    assert_true(conns >= DROPS + 1);
     assert_int_equal(missing, 0);
     assert_int_equal(extra, 0);
     assert_int_equal(n_pg, (long long)n_rec);
@@ -197,6 +217,16 @@ static void test_twenty_disconnects_every_trade_stored_exactly_once(void **st)
     assert_true(bf_trades >= (long long)skipped);
     assert_int_equal(bf_fail, 0);
     free(want);
+}
+
+static void test_twenty_disconnects_every_trade_stored_exactly_once(void **st)
+{
+    run(true);
+}
+
+static void test_without_trade_history_exactly_the_trades_published_while_away_are_lost(void **st)
+{
+    run(false);
 }
 
 int main(void)
@@ -212,6 +242,8 @@ int main(void)
     assert_non_null(mkdtemp(G.tmp));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_twenty_disconnects_every_trade_stored_exactly_once),
+        cmocka_unit_test(
+            test_without_trade_history_exactly_the_trades_published_while_away_are_lost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
