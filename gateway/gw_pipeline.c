@@ -602,8 +602,8 @@ int gw_pipeline_stop(gw_pipeline_t *p)
     for (uint32_t i = 0; i < p->n_sinks; i++) {
         long n = p->sinks[i].ops->stop(p->sinks[i].obj);
         if (n > 0) {
-            gw_log(GW_LOG_ERROR, p->sinks[i].lctx,
-                   "%ld records could be neither delivered nor kept", n);
+            gw_log(GW_LOG_ERROR, p->sinks[i].lctx, "%ld records could be neither delivered nor kept",
+                   n);
             lost = 1;
         }
     }

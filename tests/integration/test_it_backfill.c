@@ -160,7 +160,9 @@ static void run(bool history)
     long long bf_reqs = metric(mport, "tickgate_feed_backfill_requests_total");
     long long bf_fail = metric(mport, "tickgate_feed_backfill_failures_total");
     long long conns = metric(mport, "tickgate_feed_connects_total");
+    int64_t t_stop = itg_now_ms();
     stop(&gw);
+    t_stop = itg_now_ms() - t_stop;
     stop(&replay);
 
     long long n_pg = it_qi(a, sql);
@@ -186,14 +188,17 @@ static void run(bool history)
     PQclear(r);
     fprintf(stderr,
             "connections %lld; backfill: %lld trades in %lld requests, %lld failures; "
-            "PostgreSQL: %lld rows, %lld distinct ids; missing %zu, not in the recording %zu\n",
-            conns, bf_trades, bf_reqs, bf_fail, n_pg, n_distinct, missing, extra);
+            "PostgreSQL: %lld rows, %lld distinct ids; missing %zu, not in the recording %zu; "
+            "SIGTERM to exit %lld ms\n",
+            conns, bf_trades, bf_reqs, bf_fail, n_pg, n_distinct, missing, extra,
+            (long long)t_stop);
     snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", schema);
     it_exec(a, sql);
     PQfinish(a);
     char *log = itg_slurp(glog);
     assert_non_null(log);
     assert_true(conns >= DROPS + 1);
+    assert_true(t_stop < 10000); /* stop(): killed after 15 s */
     assert_int_equal(extra, 0);
     if (!history) { /* what a gateway without trade history loses: exactly the skipped trades */
         assert_int_equal(missing, skipped);
