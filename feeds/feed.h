@@ -56,6 +56,9 @@ typedef struct feed_stats {
     tg_stat_t reconnects, ring_full;  /* transport */
     tg_stat_t rescales;               /* instrument scales raised (feed_dec: more places seen) */
     tg_stat_t unrepresentable;        /* values no int64 scale holds: instrument -> FAULT */
+    tg_stat_t backfill_trades;        /* trades fetched over REST after a reconnect (issue 15) */
+    tg_stat_t backfill_requests;      /* trade-history requests sent */
+    tg_stat_t backfill_failures;      /* failed requests, ranges given up (no REST client) */
     tg_stat_t handled; /* frames understood and acted on (events, buffering, stale drop). Every
                           frame counts exactly once in handled, unhandled or one err_* counter */
 } feed_stats_t;

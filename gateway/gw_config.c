@@ -230,6 +230,8 @@ static const tg_cfgkey_t feed_keys[] = {
     KF("rest_weight_per_min", TG_CFG_U32, rest_weight_per_min, 0, 4294967295u, "0",
        "REST weight budget per minute (all feeds of the venue's REST host); 0: the venue's "
        "published limit; 4294967295: unpaced (a local test server)"),
+    KF("reconnect_max_ms", TG_CFG_U32, reconnect_max_ms, 250, 3600000, "30000",
+       "longest wait before a reconnect (backoff from 250 ms doubles up to this)"),
     KC("thread", TG_CFG_U32, 0, 64, NULL,
        "feed thread (modulo feed_threads); default: the feed's position"),
     KF("deflate", TG_CFG_BOOL, deflate, 0, 1, "false", "permessage-deflate"),

@@ -35,6 +35,7 @@ typedef struct gw_feed_cfg {
     int px_scale, sz_scale; /* -1 = venue default */
     uint32_t stale_ms;
     uint32_t rest_weight_per_min; /* REST budget of the venue; 0: its published one */
+    uint32_t reconnect_max_ms;    /* reconnect backoff cap (feed_conn_cfg_t.backoff_max_ms) */
     uint32_t thread;              /* which feed thread (0-based, modulo gateway.feed_threads) */
     int deflate;                  /* permessage-deflate (only when the venue requires it) */
     int line;                     /* line of the section header */

@@ -111,6 +111,13 @@ static void reg_feed_metrics(gw_pipeline_t *p, gw_feed_t *f)
     gw_metrics_counter(m, "tickgate_feed_unrepresentable_total", L,
                        "Values no int64 scale holds exactly (their books go to FAULT).",
                        &s->unrepresentable);
+    gw_metrics_counter(m, "tickgate_feed_backfill_trades_total", L,
+                       "Trades fetched over REST after a reconnect (trade backfill).",
+                       &s->backfill_trades);
+    gw_metrics_counter(m, "tickgate_feed_backfill_requests_total", L,
+                       "Trade-history REST requests sent.", &s->backfill_requests);
+    gw_metrics_counter(m, "tickgate_feed_backfill_failures_total", L,
+                       "Trade-history requests failed or ranges given up.", &s->backfill_failures);
     gw_metrics_counter(m, "tickgate_feed_unhandled_total", L,
                        "Frames ignored on purpose (acks, heartbeats, tickers).", &s->unhandled);
     gw_metrics_counter(m, "tickgate_feed_gaps_total", L, "Sequence gaps detected by the feed.",
@@ -440,6 +447,8 @@ static int create_feeds(gw_pipeline_t *p)
         cc.deflate = f->cfg->deflate;
         cc.stale_ms = f->cfg->stale_ms;
         cc.rest_weight_per_min = f->cfg->rest_weight_per_min;
+        if (f->cfg->reconnect_max_ms) /* 0: a config not made by the parser */
+            cc.backoff_max_ms = f->cfg->reconnect_max_ms;
         cc.ring = f->ring;
         cc.resync = p->resync;
         cc.log = log_feed;

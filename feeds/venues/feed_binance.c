@@ -161,6 +161,7 @@ int feed_binance__finish(feed_bn_t *b, const bn_fields_t *f, int sym, int snap_c
         if (rc < 0)
             return rc;
         m->trade_id = agg ? f->a : f->t;
+        m->agg = agg;
         m->ts_ms = (int64_t)f->T;
         m->side = f->m ? TG_SIDE_SELL : TG_SIDE_BUY; /* m: buyer is the maker */
         m->market = !(hv & BNF_X) || bn_str_is(f->x, "MARKET", 6);
@@ -657,6 +658,7 @@ static void bn_dispatch(feed_bn_t *b, const bn_msg_t *m, const char *buf, size_t
         bn_on_snapshot(b, m, ts_recv, ts_mono, rest_flag);
         break;
     case BN_MSG_TRADE: {
+        feed_binance__bf_trade(b, m->sym, m->trade_id, m->agg, ts_mono);
         if (!m->market) {
             TG_STAT_INC(h->stats->unhandled);
             break;
@@ -704,8 +706,12 @@ static int bn_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *b
 {
     feed_bn_t *b = h->vstate;
     uint32_t s = (uint32_t)tag;
-    if ((uint32_t)(tag >> 32) != b->gen || s >= b->n_sym)
-        return 0; /* answer to a request of a previous connection */
+    if ((uint32_t)(tag >> 32) != b->gen || (s >= b->n_sym && !(s & BN_BF_TAG)))
+        return 0;      /* answer to a request of a previous connection */
+    if (s & BN_BF_TAG) /* a trade-history page (feed_binance_backfill.c) */
+        return (s & ~BN_BF_TAG) < b->n_sym
+                   ? feed_binance__bf_rest(b, s & ~BN_BF_TAG, status, body, len, ts_recv, ts_mono)
+                   : 0;
     bn_msg_t m;
     int rc = 0;
     if (status == 200) {
@@ -800,6 +806,7 @@ static int bn_on_open(feed_handler_t *h)
     feed_bn_t *b = h->vstate;
     b->gen++;
     bn_reset(b);
+    feed_binance__bf_open(b);
     /* {"method":"SUBSCRIBE","params":["btcusdt@depth@100ms","btcusdt@trade",...],"id":N}, in
      * messages of at most 4 KiB, sent at most max_sends_per_s - 1 per second */
     char msg[4096];
@@ -855,6 +862,7 @@ static void bn_on_tick(feed_handler_t *h, int64_t now_mono)
     feed_bn_t *b = h->vstate;
     if (b->sub_off < b->sub_len)
         bn_sub_flush(b);
+    feed_binance__bf_tick(b, now_mono);
     for (uint32_t i = 0; i < b->n_sym; i++)
         if (b->sym[i].want_snap && now_mono - b->sym[i].snap_req_mono >= 2000000000LL)
             bn_request_snapshot(b, (int)i, now_mono);

@@ -78,6 +78,7 @@ typedef struct bn_msg {
     bool has_pu;
     int64_t ts_ms; /* exchange time (ms): trade T; depth T (futures) or E; 0 if none */
     uint64_t trade_id;
+    bool agg;                 /* trade: aggTrade (aggregate id "a"), else trade ("t") */
     int64_t px, qty;          /* trade */
     uint8_t side;             /* trade aggressor */
     bool market;              /* trade: X absent or "MARKET" */
@@ -94,6 +95,15 @@ typedef struct bn_sym {
     char upper[TG_SYMBOL_MAX]; /* "BTCUSDT" */
     char lower[TG_SYMBOL_MAX]; /* "btcusdt" (stream names) */
     uint32_t len;
+    /* trade backfill (feed_binance_backfill.c): kept across reconnects */
+    uint64_t last_tid;       /* last trade id seen, 0 = none */
+    bool agg;                /* last_tid is an aggregate id */
+    bool bf_fresh;           /* no trade yet on this connection */
+    bool bf_active;          /* range [bf_from, bf_to) to fetch */
+    uint64_t bf_from, bf_to; /* next id to fetch; first id received live (exclusive end) */
+    uint64_t bf_first;       /* the range's first id (log) */
+    uint64_t bf_got;         /* trades emitted for the range */
+    uint32_t bf_reqs, bf_tries;
 } bn_sym_t;
 
 typedef struct bn_bufdiff bn_bufdiff_t;
@@ -131,7 +141,14 @@ typedef struct feed_bn {
     char *sub;
     size_t sub_len, sub_off, sub_cap;
     feed_ratelim_t log_rl; /* log rate limit */
+    /* trade backfill: one request in flight, paced (feed_binance_backfill.c) */
+    bool bf_inflight;
+    int64_t bf_last_req; /* mono ns of the last request, 0 = none */
+    uint32_t bf_next;    /* symbol to look at first (round robin) */
 } feed_bn_t;
+
+/** REST tag bit of a trade-history answer (low 32 bits: BN_BF_TAG | symbol). */
+#define BN_BF_TAG 0x80000000u
 
 enum { FEED_BN_PATH_AUTO = 0, FEED_BN_PATH_SLOW = 1 };
 
@@ -160,6 +177,16 @@ int feed_binance__finish(feed_bn_t *b, const bn_fields_t *f, int sym, int snap_c
 
 /** Symbol text -> handler symbol index, or -1. nocase for stream names. */
 int feed_binance__sym(feed_bn_t *b, const char *s, size_t n, bool nocase);
+
+/** Trade backfill (feed_binance_backfill.c). bf_open: a connection opened (every symbol waits
+ *  for its first trade); bf_trade: a live trade (opens a range after a reconnect, sends a
+ *  paced request); bf_tick: sends a due request; bf_rest: a trade-history answer for symbol
+ *  s (TG_ERESCALE: nothing changed, call again). Thread: feed:<venue>. */
+void feed_binance__bf_open(feed_bn_t *b);
+void feed_binance__bf_trade(feed_bn_t *b, int s, uint64_t id, bool agg, int64_t now);
+void feed_binance__bf_tick(feed_bn_t *b, int64_t now);
+int feed_binance__bf_rest(feed_bn_t *b, uint32_t s, int status, const char *body, size_t len,
+                          int64_t ts_recv, int64_t ts_mono);
 
 /** Unsigned decimal integer of 1..19 digits. @return 0 or -1. */
 static inline int feed_bn__u64(const char *p, size_t n, uint64_t *out)

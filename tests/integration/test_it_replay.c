@@ -648,6 +648,140 @@ static void test_rest_snapshot_over_https_at_the_short_path_with_one_file(void *
     server_stop(&s);
 }
 
+/* The venue's historicalTrades object for recorded frame f if it is a @trade frame (built
+ * here by plain text search, independently of the server's JSON parse), else NULL. */
+static char *trade_object(const char *f, size_t len, uint64_t *id)
+{
+    if (!memmem(f, len < 64 ? len : 64, "@trade\"", 7))
+        return NULL;
+    const char *keys[] = {"\"t\":", "\"p\":\"", "\"q\":\"", "\"T\":", "\"m\":", "\"M\":"};
+    char v[6][64];
+    for (int k = 0; k < 6; k++) {
+        const char *p = strstr(f, keys[k]);
+        assert_non_null(p);
+        p += strlen(keys[k]);
+        size_t n = strcspn(p, "\",}");
+        assert_true(n > 0 && n < sizeof(v[k]));
+        memcpy(v[k], p, n);
+        v[k][n] = 0;
+    }
+    *id = strtoull(v[0], NULL, 10);
+    char *o = malloc(512);
+    snprintf(o, 512,
+             "{\"id\":%s,\"price\":\"%s\",\"qty\":\"%s\",\"time\":%s,\"isBuyerMaker\":%s,"
+             "\"isBestMatch\":%s}",
+             v[0], v[1], v[2], v[3], v[4], v[5]);
+    return o;
+}
+
+/* The expected answer: trades of frames [0, upto) with id >= from, at most limit. */
+static char *trades_want(const expect_t *e, size_t upto, uint64_t from, size_t limit, size_t *n)
+{
+    size_t cap = 256 * upto + 16, len = 0; /* an object is < 256 bytes */
+    char *b = malloc(cap);
+    b[len++] = '[';
+    *n = 0;
+    for (size_t i = 0; i < upto && *n < limit; i++) {
+        uint64_t id;
+        char *o = trade_object(e->f[i], e->len[i], &id);
+        if (o && id >= from) {
+            len += (size_t)snprintf(b + len, cap - len, "%s%s", *n ? "," : "", o);
+            ++*n;
+        }
+        free(o);
+    }
+    snprintf(b + len, cap - len, "]");
+    return b;
+}
+
+static void assert_trades(int port, const expect_t *e, size_t upto, uint64_t from, const char *lim,
+                          size_t limit, size_t want_n)
+{
+    char path[256], *got;
+    size_t gl, n;
+    snprintf(path, sizeof(path), "/api/v3/historicalTrades?symbol=BTCUSDT&fromId=%llu%s",
+             (unsigned long long)from, lim);
+    assert_int_equal(http_get(port, false, path, &got, &gl), 200);
+    char *want = trades_want(e, upto, from, limit, &n);
+    assert_int_equal(n, want_n);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+}
+
+/*
+ * --resume: one timeline per recording. The first connection is dropped after 2000 frames,
+ * the next one starts 500 frames later (published while away). historicalTrades serves the
+ * recording's @trade frames published so far, ids from fromId, at most limit (500 by default,
+ * 1000 at most), bodies exactly the recorded values.
+ */
+static void test_trade_history_serves_the_published_trades_from_fromid_with_limit(void **st)
+{
+    expect_t e;
+    expect_load(&e, BINANCE);
+    const char *args[] = {"--max",     "--hold",  "--resume",
+                          "500",       "--fault", "drop-after=2000,times=1",
+                          "@" BINANCE, NULL};
+    server_t s;
+    server_start(&s, args);
+    uint64_t first = 0;
+    for (size_t i = 0; i < e.n && !first; i++)
+        free(trade_object(e.f[i], e.len[i], &first));
+    assert_true(first > 0);
+    char *got;
+    size_t gl, n;
+    /* nothing published yet */
+    assert_int_equal(http_get(s.port, false, "/api/v3/historicalTrades?symbol=BTCUSDT", &got, &gl),
+                     200);
+    assert_string_equal(got, "[]");
+    free(got);
+    tool_replay_client_cfg_t cfg = {.collect = true};
+    tool_replay_client_res_t r;
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.n_msgs, 2000);
+    tool_replay_client_res_free(&r);
+    /* the first connection's trades: fewer than 1000 in 2000 frames, all of them */
+    free(trades_want(&e, 2000, 0, SIZE_MAX, &n));
+    assert_true(n > 100 && n < 1000);
+    assert_trades(s.port, &e, 2000, first, "&limit=1000", 1000, n);
+    /* the second connection starts 500 frames later: frame 2501 first */
+    cfg.timeout_ms = 3000; /* --hold: ends on the timeout */
+    client_run(&s, &cfg, &r, 1);
+    assert_true(r.n_msgs == e.n - 2500);
+    assert_memory_equal(r.msgs[0].data, e.f[2500], e.len[2500]);
+    tool_replay_client_res_free(&r);
+    /* now every trade is published, the 500 frames nobody received included */
+    assert_trades(s.port, &e, e.n, first, "&limit=1000", 1000, 1000);
+    assert_trades(s.port, &e, e.n, first + 400, "&limit=5000", 1000, 1000); /* capped */
+    assert_trades(s.port, &e, e.n, first + 700, "", 500, 500);              /* default */
+    free(trades_want(&e, e.n, 0, SIZE_MAX, &n));
+    assert_trades(s.port, &e, e.n, first + n - 3, "&limit=10", 10, 3); /* the last three */
+    /* ids are continuous from fromId */
+    assert_int_equal(http_get(s.port, false,
+                              "/api/v3/historicalTrades?symbol=btcusdt&limit=1000&fromId=0", &got,
+                              &gl),
+                     200);
+    uint64_t want_id = first;
+    for (const char *p = got; (p = strstr(p, "{\"id\":")); p++)
+        assert_int_equal(strtoull(p + 6, NULL, 10), want_id++);
+    assert_int_equal(want_id, first + 1000);
+    free(got);
+    /* a symbol without trades, a bad fromId, a route without recorded aggTrades */
+    assert_int_equal(http_get(s.port, false, "/api/v3/historicalTrades?symbol=ETHUSDT", &got, &gl),
+                     400);
+    assert_non_null(strstr(got, "-1121"));
+    free(got);
+    assert_int_equal(
+        http_get(s.port, false, "/api/v3/historicalTrades?symbol=BTCUSDT&fromId=x", &got, &gl),
+        400);
+    assert_non_null(strstr(got, "-1100"));
+    free(got);
+    assert_int_equal(http_get(s.port, false, "/api/v3/aggTrades?symbol=BTCUSDT", &got, &gl), 400);
+    free(got);
+    server_stop(&s);
+    expect_free(&e);
+}
+
 /* ---- tests: faults ---- */
 
 static void drop_after(bool tls)
@@ -820,6 +954,7 @@ int main(void)
         cmocka_unit_test(test_rate_sends_frames_evenly_at_n_per_second),
         cmocka_unit_test(test_rest_snapshots_are_the_recorded_bodies_byte_for_byte),
         cmocka_unit_test(test_rest_snapshot_over_https_at_the_short_path_with_one_file),
+        cmocka_unit_test(test_trade_history_serves_the_published_trades_from_fromid_with_limit),
         cmocka_unit_test(test_drop_after_closes_without_close_frame_for_the_first_connections_only),
         cmocka_unit_test(test_stall_pauses_after_the_given_frame),
         cmocka_unit_test(test_corrupt_and_truncate_change_only_their_frames),

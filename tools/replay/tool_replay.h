@@ -29,6 +29,18 @@ typedef struct tool_replay_snap {
     size_t len;
 } tool_replay_snap_t;
 
+/** One trade frame of a recording, indexed for the REST trade history (tool_replay_trades.c). */
+typedef struct tool_replay_trade {
+    size_t frame;    /* index in frames[] */
+    uint64_t id;     /* trade id (@trade "t") or aggregate id (@aggTrade "a") */
+    bool agg;        /* @aggTrade (served by aggTrades) or @trade (historicalTrades) */
+    char sym[32];    /* lower-case stream symbol: "btcusdt" */
+    size_t off, len; /* its REST JSON object in trade_text */
+} tool_replay_trade_t;
+
+#define TOOL_REPLAY_TRADES_DEFAULT 500u  /* Binance: limit default */
+#define TOOL_REPLAY_TRADES_MAX     1000u /* Binance: limit cap */
+
 /** A loaded recording. Thread: main; read-only after tool_replay_rec_load(). */
 typedef struct tool_replay_rec {
     char name[128]; /* basename without .tgrec[.zst] */
@@ -38,7 +50,14 @@ typedef struct tool_replay_rec {
     size_t n_frames;
     tool_replay_snap_t *snaps;
     size_t n_snaps;
-    size_t bad_lines; /* unparsable data lines (skipped) */
+    size_t bad_lines;            /* unparsable data lines (skipped) */
+    tool_replay_trade_t *trades; /* trade frames, in frame order */
+    size_t n_trades;
+    char *trade_text; /* REST JSON objects of the trades */
+    size_t trade_text_len;
+    /* serve only (mutable, main thread): frames [0, published) have been published, i.e. sent
+       on some connection or skipped by --resume; the REST trade history serves those */
+    size_t published;
 } tool_replay_rec_t;
 
 /** Load a recording and index it. @return 0, -errno, TG_EPROTO. */
@@ -46,6 +65,15 @@ int tool_replay_rec_load(tool_replay_rec_t *rec, const char *path);
 void tool_replay_rec_free(tool_replay_rec_t *rec);
 /** First snapshot recorded under key (case-insensitive), or NULL. */
 const tool_replay_snap_t *tool_replay_rec_snapshot(const tool_replay_rec_t *rec, const char *key);
+/** Index the trade frames (tool_replay_trades.c; called by tool_replay_rec_load). @return 0,
+ *  -ENOMEM. */
+int tool_replay_trades_index(tool_replay_rec_t *rec);
+/** REST trade-history body (JSON array, malloc'd, NUL-terminated) for symbol `sym` (any case):
+ *  agg: aggTrades (@aggTrade frames), else historicalTrades (@trade frames). Trades of frames
+ *  [0, upto) only; has_from: ids >= from in order, else the most recent; at most limit (0:
+ *  500; capped at 1000). @return 0, -ENOENT (no such trades recorded for sym), -ENOMEM. */
+int tool_replay_trades_body(const tool_replay_rec_t *rec, bool agg, const char *sym, bool has_from,
+                            uint64_t from, unsigned limit, size_t upto, char **body, size_t *len);
 /** Recording name from a path: basename without ".tgrec", ".tgrec.zst", ".zst". */
 void tool_replay_rec_name(char *dst, size_t cap, const char *path);
 

@@ -14,8 +14,10 @@
  * 404. POST answers are written at once (reply_now).
  * Thread: main.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "feeds/feed.h"
@@ -30,6 +32,10 @@ static const char bad_req[] = "{\"code\":400,\"msg\":\"missing symbol\"}";
 
 static int reply(struct lws *wsi, sess_t *s, unsigned status, const char *body, size_t len)
 {
+    if (body != s->owned) {
+        free(s->owned);
+        s->owned = NULL;
+    }
     unsigned char hdr[LWS_PRE + 1024];
     unsigned char *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
     if (lws_add_http_common_headers(wsi, status, "application/json", len, &p, end) ||
@@ -102,6 +108,83 @@ static int bullet_public(struct lws *wsi, const tool_replay_rec_t *rec, const ch
     return reply_now(wsi, HTTP_STATUS_OK, a, (size_t)n);
 }
 
+/* Value of query argument `name` in args ("a=1&b=2") into v. @return true when present. */
+static bool query_arg(const char *args, const char *name, char *v, size_t cap)
+{
+    size_t nl = strlen(name);
+    for (const char *p = args; p && *p; p = strchr(p, '&'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, name, nl) != 0 || p[nl] != '=')
+            continue;
+        const char *e = strchr(p + nl + 1, '&');
+        size_t n = e ? (size_t)(e - p - nl - 1) : strlen(p + nl + 1);
+        if (n >= cap)
+            return false;
+        memcpy(v, p + nl + 1, n);
+        v[n] = 0;
+        return true;
+    }
+    return false;
+}
+
+static bool dec_u64(const char *t, uint64_t *out)
+{
+    char *e;
+    if (!t[0] || t[0] < '0' || t[0] > '9')
+        return false;
+    errno = 0;
+    unsigned long long v = strtoull(t, &e, 10);
+    if (*e || errno)
+        return false;
+    *out = v;
+    return true;
+}
+
+/*
+ * Binance trade history (issue 15), GET [/rec/<name>]/{api/v3,fapi/v1,dapi/v1}/historicalTrades
+ * or .../aggTrades ?symbol=S[&fromId=N][&limit=L]: the recording's own @trade / @aggTrade
+ * frames as the venue's REST objects, only those already published (tool_replay_trades.c).
+ * Binance's errors: -1121 invalid symbol, -1100 bad parameter. @return 1 when path is not a
+ * trade-history route, else the reply's result.
+ */
+static int trade_history(struct lws *wsi, sess_t *s, const tool_replay_rec_t *rec, const char *path,
+                         const char *args)
+{
+    static const char *const routes[] = {"/api/v3/historicalTrades",  "/fapi/v1/historicalTrades",
+                                         "/dapi/v1/historicalTrades", "/api/v3/aggTrades",
+                                         "/fapi/v1/aggTrades",        "/dapi/v1/aggTrades"};
+    static const char bad_sym[] = "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}";
+    static const char bad_arg[] = "{\"code\":-1100,\"msg\":\"Illegal characters found in a "
+                                  "parameter.\"}";
+    int r = -1;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (strcmp(path, routes[i]) == 0)
+            r = (int)i;
+    const feed_venue_t *v = feed_venue_find(rec->r->venue);
+    if (r < 0 || !v || strncmp(v->name, "binance", 7) != 0)
+        return 1;
+    char sym[64], t[32];
+    uint64_t from = 0, limit = 0;
+    if (!query_arg(args, "symbol", sym, sizeof(sym)) || !sym[0])
+        return reply(wsi, s, HTTP_STATUS_BAD_REQUEST, bad_req, sizeof(bad_req) - 1);
+    bool has_from = query_arg(args, "fromId", t, sizeof(t));
+    if ((has_from && !dec_u64(t, &from)) ||
+        (query_arg(args, "limit", t, sizeof(t)) && (!dec_u64(t, &limit) || limit == 0)))
+        return reply(wsi, s, HTTP_STATUS_BAD_REQUEST, bad_arg, sizeof(bad_arg) - 1);
+    char *body;
+    size_t len;
+    int rc = tool_replay_trades_body(rec, r >= 3, sym, has_from, from,
+                                     limit > TOOL_REPLAY_TRADES_MAX ? TOOL_REPLAY_TRADES_MAX
+                                                                    : (unsigned)limit,
+                                     rec->published, &body, &len);
+    if (rc == -ENOENT)
+        return reply(wsi, s, HTTP_STATUS_BAD_REQUEST, bad_sym, sizeof(bad_sym) - 1);
+    if (rc < 0)
+        return -1;
+    free(s->owned);
+    s->owned = body;
+    return reply(wsi, s, HTTP_STATUS_OK, body, len);
+}
+
 int tool_replay__http_request(struct lws *wsi, sess_t *s, const char *uri)
 {
     const char *rest;
@@ -136,6 +219,9 @@ int tool_replay__http_request(struct lws *wsi, sess_t *s, const char *uri)
         an += (size_t)k;
     }
     snprintf(req, sizeof(req), "%s%s%s", rest, args[0] ? "?" : "", args);
+    int th = trade_history(wsi, s, rec, rest, args);
+    if (th != 1)
+        return th;
     if (!v || !v->rest_key || v->rest_key(req, sym, sizeof(sym)) < 0)
         return reply(wsi, s, HTTP_STATUS_NOT_FOUND, not_found_path, sizeof(not_found_path) - 1);
     if (!sym[0])
@@ -167,6 +253,8 @@ int tool_replay__http_writeable(struct lws *wsi, sess_t *s)
         return 0;
     }
     s->body = NULL;
+    free(s->owned);
+    s->owned = NULL;
     s->kind = SESS_NONE;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }

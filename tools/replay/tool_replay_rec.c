@@ -103,6 +103,9 @@ int tool_replay_rec_load(tool_replay_rec_t *rec, const char *path)
         }
         rec->frames[rec->n_frames++] = (tool_replay_frame_t){ts, f, len};
     }
+    rc = tool_replay_trades_index(rec);
+    if (rc < 0)
+        goto fail;
     return 0;
 fail:
     tool_replay_rec_free(rec);
@@ -113,6 +116,11 @@ void tool_replay_rec_free(tool_replay_rec_t *rec)
 {
     free(rec->frames);
     free(rec->snaps);
+    free(rec->trades);
+    free(rec->trade_text);
+    rec->trades = NULL;
+    rec->trade_text = NULL;
+    rec->n_trades = rec->trade_text_len = 0;
     feed_tgrec_close(&rec->r);
     rec->frames = NULL;
     rec->snaps = NULL;

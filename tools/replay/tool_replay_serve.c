@@ -66,6 +66,8 @@ static bool fault_applies(const sess_t *s, const tool_replay_fault_t *f)
 
 static void sess_free(sess_t *s)
 {
+    free(s->owned);
+    s->owned = NULL;
     free(s->rx);
     s->rx = NULL;
     free(s->want);
@@ -132,6 +134,19 @@ static void gzip_done(void)
     if (gz_ready)
         deflateEnd(&gz_strm);
     gz_ready = false;
+}
+
+size_t tool_replay__resume_pos(tool_replay_rec_t *rec)
+{
+    if (!g.resume || rec->published == 0)
+        return 0; /* the first connection starts at the start */
+    size_t left = rec->n_frames - rec->published;
+    size_t pos = rec->published + (g.away < left ? (size_t)g.away : left);
+    if (g.verbose && pos > rec->published)
+        fprintf(stderr, "tickgate-replay: %s: frames %zu..%zu published while away (not sent)\n",
+                rec->name, rec->published + 1, pos);
+    rec->published = pos;
+    return pos;
 }
 
 static void start_stream(struct lws *wsi, sess_t *s)
@@ -232,7 +247,7 @@ static int ws_writeable(struct lws *wsi, sess_t *s)
         s->pass++;
         if (rec->n_frames == 0 || (g.loops != 0 && s->pass >= g.loops))
             return end_of_recording(wsi, s);
-        s->pos = 0;
+        s->pos = s->first = 0;
         s->pass_start_us = now;
     }
     const tool_replay_frame_t *fr = &rec->frames[s->pos];
@@ -244,8 +259,9 @@ static int ws_writeable(struct lws *wsi, sess_t *s)
     if (!g.max && s->ci == 0) {
         /* --rate: frame i of a pass at i / rate; else the recorded pace / speed. Due times are
            absolute from the pass start, so a late timer is caught up by sending back to back. */
-        double off_us = g.rate > 0 ? (double)s->pos * 1e6 / g.rate
-                                   : (double)(fr->ts_ns - rec->frames[0].ts_ns) / 1000.0 / g.speed;
+        double off_us = g.rate > 0
+                            ? (double)(s->pos - s->first) * 1e6 / g.rate
+                            : (double)(fr->ts_ns - rec->frames[s->first].ts_ns) / 1000.0 / g.speed;
         int64_t due = s->pass_start_us + (int64_t)off_us;
         if (due > now) {
             lws_set_timer_usecs(wsi, pace_wait_us(due - now));
@@ -316,6 +332,8 @@ static int ws_writeable(struct lws *wsi, sess_t *s)
     }
     s->ci = 0;
     s->pos++;
+    if (s->pos > s->rec->published)
+        s->rec->published = s->pos;
     g.frames++;
     g.bytes += len;
     for (size_t i = 0; i < g.n_faults; i++) {
@@ -436,6 +454,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             return -1;
         s->kind = SESS_WS;
         s->id = ++g.conns_total;
+        s->pos = s->first = tool_replay__resume_pos(s->rec);
         g.clients++;
         if (g.verbose)
             fprintf(stderr, "tickgate-replay: conn %" PRIu64 ": open %s -> %s\n", s->id, uri,
@@ -549,7 +568,9 @@ static void serve_usage(FILE *o)
             "Each FILE is at ws(s)://127.0.0.1:P/rec/<name> (<name> = basename without\n"
             ".tgrec[.zst]); with one FILE, at any path too. REST book snapshots recorded in-band\n"
             "are served at /rec/<name>/api/v3/depth?symbol=S, /fapi/v1/depth, /dapi/v1/depth,\n"
-            "/api/v2/order_book/<pair> (and without /rec/<name> with one FILE).\n"
+            "/api/v2/order_book/<pair> (and without /rec/<name> with one FILE). Binance trade\n"
+            "history (/api/v3|fapi/v1|dapi/v1 /historicalTrades, /aggTrades ?symbol&fromId&limit)\n"
+            "is served from the recording's trade frames published so far.\n"
             "\n"
             "  --port P          listen port (default 9443; 0 = pick a free one). The port is\n"
             "                    printed on stdout as `listening port=P`.\n"
@@ -557,6 +578,10 @@ static void serve_usage(FILE *o)
             "  --speed X         recorded pace times X (default 1)\n"
             "  --rate N          N frames/s per connection, evenly spaced (overrides --speed)\n"
             "  --max             as fast as each client reads\n"
+            "  --resume N        one timeline per recording, as a venue has: a new connection\n"
+            "                    starts where the last one stopped, N frames later (published\n"
+            "                    while nobody was connected: served only by the REST trade\n"
+            "                    history). Default: every connection from the start\n"
             "  --loop N          play the recording N times per connection (0 = forever; def. 1)\n"
             "  --hold            keep the connection open at the end (default: close 1000)\n"
             "  --sub-timeout MS  wait this long for the client's subscribes (default 5000)\n"
@@ -642,6 +667,13 @@ static int parse_args(int argc, char **argv, int *first_file)
             g.rate = strtod(v, &e);
             if (*e || !(g.rate > 0) || g.rate > 1e9)
                 goto bad;
+            i++;
+        } else if (strcmp(a, "--resume") == 0 && v) {
+            unsigned long long n = strtoull(v, &e, 10);
+            if (*e || v[0] < '0' || v[0] > '9')
+                goto bad;
+            g.resume = true;
+            g.away = n;
             i++;
         } else if (strcmp(a, "--max") == 0) {
             g.max = true;

@@ -28,6 +28,7 @@ typedef struct sess {
     char *rx;     /* message being received while gating */
     size_t rx_len, rx_cap;
     size_t pos;    /* next frame index */
+    size_t first;  /* frame index this pass started at (--resume: not 0 on the first pass) */
     unsigned pass; /* completed passes (--loop) */
     uint64_t sent; /* recorded frames sent (fault numbering) */
     int64_t pass_start_us, hold_until_us;
@@ -39,6 +40,7 @@ typedef struct sess {
     /* HTTP */
     const char *body;
     size_t body_len, body_off;
+    char *owned; /* body allocated for this answer (trade history), freed when written */
 } sess_t;
 
 /** Server state. Thread: main. */
@@ -50,7 +52,9 @@ typedef struct tool_replay_srv {
     int verbose;
     const char *cert, *key;
     double speed;
-    double rate; /* --rate: frames/s per connection; 0 = off */
+    double rate;   /* --rate: frames/s per connection; 0 = off */
+    bool resume;   /* --resume: connections continue the recording where the last one stopped */
+    uint64_t away; /* --resume N: frames published while nobody was connected (not sent) */
     unsigned loops, sub_timeout_ms, sub_settle_ms;
     unsigned clones;                          /* --clone N (0: off) */
     unsigned rest_429_left, rest_429_after_s; /* --rest-429 K:S: 429 + Retry-After for K GETs */
@@ -79,5 +83,8 @@ unsigned tool_replay__clone_scan(const tool_replay_rec_t *rec, const char *text,
 size_t tool_replay__clone_frame(const tool_replay_rec_t *rec, unsigned clone, const char *in,
                                 size_t len, const char **out);
 void tool_replay__clone_base(char *key);
+/** A websocket connection's first frame index: 0, or with --resume where the last connection
+ *  to rec stopped plus --resume's frames published while away (marked published). */
+size_t tool_replay__resume_pos(tool_replay_rec_t *rec);
 
 #endif

@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Trade backfill after reconnects (issue 15), end to end: tickgate with PostgreSQL against
+ * tickgate-replay serving the real Binance spot BTCUSDT recording (9757 trades) with one
+ * timeline (--resume): 20 connections are dropped after DROP frames each and the next one
+ * starts AWAY frames later, so the trades of those 20 x AWAY frames never come over the
+ * websocket; the replay serves them over /api/v3/historicalTrades. The trade ids in
+ * PostgreSQL must be exactly the recording's, each once. The ids of the skipped frames (what
+ * a gateway without backfill loses) are counted here from the recording, printed, and must
+ * be > 0 and all fetched (tickgate_feed_backfill_trades_total). The same run with the REST
+ * base on a closed port (no history): exactly those trades are missing, the failures are
+ * counted and the lost ranges logged.
+ * Run: tests/fixtures/services.sh run meson test -C build test_it_backfill
+ * Env: TG_TEST_PG_DSN, TG_GATEWAY_BIN, TG_REPLAY_BIN, TG_RECORDINGS (else skip, 77).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "it_gw_util.h"
+#include "it_pg_util.h"
+
+#define REC   "binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst"
+#define DROPS 20
+#define DROP  1500 /* frames per dropped connection */
+#define AWAY  300  /* frames published while away, after each drop */
+#define RATE  "4000"
+
+static struct {
+    const char *gw_bin, *replay_bin, *recs;
+    char tmp[256];
+} G;
+
+/* Trade ids of the recording's @trade frames; *skipped: how many are in frames no
+ * connection receives ([k * (DROP + AWAY) + DROP, (k + 1) * (DROP + AWAY)), k < DROPS). */
+static uint64_t *rec_ids(size_t *n, size_t *skipped)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", G.recs, REC);
+    feed_tgrec_t *r;
+    assert_int_equal(feed_tgrec_open(&r, path), 0);
+    uint64_t *ids = malloc(r->data_lines * sizeof(*ids));
+    assert_non_null(ids);
+    *n = *skipped = 0;
+    size_t fi = 0;
+    int64_t ts;
+    const char *f;
+    size_t len;
+    while (feed_tgrec_next(r, &ts, &f, &len) == 1) {
+        if (feed_tgrec_is_generated(f, len))
+            continue;
+        size_t i = fi++;
+        if (!memmem(f, len < 64 ? len : 64, "@trade\"", 7))
+            continue;
+        const char *t = strstr(f, "\"t\":");
+        assert_non_null(t);
+        ids[(*n)++] = strtoull(t + 4, NULL, 10);
+        size_t k = i / (DROP + AWAY);
+        *skipped += k < DROPS && i % (DROP + AWAY) >= DROP;
+    }
+    feed_tgrec_close(&r);
+    return ids;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static long long metric(int port, const char *name)
+{
+    char *m = itg_http_get(port, "/metrics");
+    long long v = m ? itg_metric(m, name, NULL) : -1;
+    free(m);
+    return v;
+}
+
+static void stop(pid_t *p)
+{
+    if (*p <= 0)
+        return;
+    kill(*p, SIGTERM);
+    if (itg_wait(*p, 15000) < 0) {
+        kill(*p, SIGKILL);
+        itg_wait(*p, 5000);
+    }
+    *p = 0;
+}
+
+/* history: the feed's rest_url is the replay (which serves the trade history); else a closed
+ * port, so every backfill request fails and is given up. */
+static void run(bool history)
+{
+    size_t n_rec, skipped;
+    uint64_t *want = rec_ids(&n_rec, &skipped);
+    qsort(want, n_rec, sizeof(*want), cmp_u64);
+    fprintf(stderr,
+            "recording: %zu trades; %zu of them are in the %d x %d frames no connection "
+            "receives (lost without backfill)\n",
+            n_rec, skipped, DROPS, AWAY);
+    assert_true(skipped > 0);
+
+    char path[1024], drop[64], away[16], rlog[400], cfg[400], glog[400], schema[64];
+    snprintf(path, sizeof(path), "%s/%s", G.recs, REC);
+    snprintf(drop, sizeof(drop), "drop-after=%d,times=%d", DROP, DROPS);
+    snprintf(away, sizeof(away), "%d", AWAY);
+    snprintf(rlog, sizeof(rlog), "%s/replay.log", G.tmp);
+    char *rargv[] = {
+        (char *)G.replay_bin, "serve", "--port",  "0",  "--quiet", "--hold", "--rate", RATE,
+        "--resume",           away,    "--fault", drop, path,      NULL};
+    pid_t replay = 0, gw = 0;
+    int rport = itg_replay_start(rargv, rlog, &replay);
+    assert_true(rport > 0);
+
+    snprintf(schema, sizeof(schema), "tg_backfill_%d_%d", history, (int)getpid());
+    int rest_port = history ? rport : itg_free_port();
+    snprintf(cfg, sizeof(cfg), "%s/gw.ini", G.tmp);
+    snprintf(glog, sizeof(glog), "%s/gw.log", G.tmp);
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "[gateway]\nlog_level = info\n"
+            "[postgres]\nconninfo = %s\nschema = %s\nspill_dir = %s/spill\n"
+            "[metrics]\nlisten = 127.0.0.1:0\n"
+            "[feed bf]\nvenue = binance\nurl = ws://127.0.0.1:%d/stream\n"
+            "rest_url = http://127.0.0.1:%d\nsymbols = BTCUSDT\nchannels = trades\n"
+            "stale_ms = 600000\nreconnect_max_ms = 400\n"
+            "[redis]\nenabled = false\n",
+            getenv("TG_TEST_PG_DSN"), schema, G.tmp, rport, rest_port);
+    fclose(f);
+    char *gargv[] = {(char *)G.gw_bin, "--config", cfg, NULL};
+    gw = itg_spawn(gargv, -1, NULL, glog);
+    assert_true(gw > 0);
+    int mport = 0;
+    for (int i = 0; i < 3000 && !mport && itg_wait(gw, 10) < 0; i++)
+        mport = itg_log_port(glog);
+    assert_true(mport > 0);
+
+    /* done when every connection was made and rows and backfill counters are steady for 2 s
+       (a request goes out every second while a range is pending) */
+    PGconn *a = it_admin();
+    assert_non_null(a);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.trades", schema);
+    long long last = -2;
+    int steady = 0;
+    for (int64_t end = itg_now_ms() + 100000; itg_now_ms() < end && steady < 8; itg_sleep_ms(250)) {
+        long long conns = metric(mport, "tickgate_feed_connects_total");
+        long long rows = metric(mport, "tickgate_pg_rows_committed_total");
+        long long sig = rows * 1000003 +
+                        metric(mport, "tickgate_feed_backfill_requests_total") * 101 +
+                        metric(mport, "tickgate_feed_backfill_failures_total");
+        steady = conns >= DROPS + 1 && sig == last && rows > 0 ? steady + 1 : 0;
+        last = sig;
+    }
+    long long bf_trades = metric(mport, "tickgate_feed_backfill_trades_total");
+    long long bf_reqs = metric(mport, "tickgate_feed_backfill_requests_total");
+    long long bf_fail = metric(mport, "tickgate_feed_backfill_failures_total");
+    long long conns = metric(mport, "tickgate_feed_connects_total");
+    int64_t t_stop = itg_now_ms();
+    stop(&gw);
+    t_stop = itg_now_ms() - t_stop;
+    stop(&replay);
+
+    long long n_pg = it_qi(a, sql);
+    snprintf(sql, sizeof(sql), "SELECT count(DISTINCT trade_id) FROM %s.trades", schema);
+    long long n_distinct = it_qi(a, sql);
+    snprintf(sql, sizeof(sql), "SELECT trade_id FROM %s.trades ORDER BY trade_id", schema);
+    PGresult *r = PQexec(a, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    size_t n_got = (size_t)PQntuples(r), missing = 0, extra = 0;
+    for (size_t i = 0, j = 0; i < n_rec || j < n_got;) {
+        uint64_t g = j < n_got ? strtoull(PQgetvalue(r, (int)j, 0), NULL, 10) : UINT64_MAX;
+        if (i < n_rec && want[i] < g) {
+            missing++;
+            i++;
+        } else if (i < n_rec && want[i] == g) {
+            i++;
+            j++;
+        } else {
+            extra++;
+            j++;
+        }
+    }
+    PQclear(r);
+    fprintf(stderr,
+            "connections %lld; backfill: %lld trades in %lld requests, %lld failures; "
+            "PostgreSQL: %lld rows, %lld distinct ids; missing %zu, not in the recording %zu; "
+            "SIGTERM to exit %lld ms\n",
+            conns, bf_trades, bf_reqs, bf_fail, n_pg, n_distinct, missing, extra,
+            (long long)t_stop);
+    snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", schema);
+    it_exec(a, sql);
+    PQfinish(a);
+    char *log = itg_slurp(glog);
+    assert_non_null(log);
+    assert_true(conns >= DROPS + 1);
+    assert_true(t_stop < 10000); /* stop(): killed after 15 s */
+    assert_int_equal(extra, 0);
+    if (!history) { /* what a gateway without trade history loses: exactly the skipped trades */
+        assert_int_equal(missing, skipped);
+        assert_int_equal(n_pg, (long long)(n_rec - skipped));
+        assert_int_equal(bf_trades, 0);
+        assert_true(bf_fail >= 3);
+        assert_non_null(strstr(log, "trade backfill given up"));
+        free(log);
+        free(want);
+        return;
+    }
+    if (missing || n_pg != (long long)n_rec)
+        fprintf(stderr, "tickgate log:\n%s\n", log);
+    else
+        assert_non_null(strstr(log, "trade backfill ids"));
+    free(log);
+    assert_int_equal(missing, 0);
+    assert_int_equal(extra, 0);
+    assert_int_equal(n_pg, (long long)n_rec);
+    assert_int_equal(n_distinct, (long long)n_rec);
+    assert_true(bf_trades >= (long long)skipped);
+    assert_int_equal(bf_fail, 0);
+    free(want);
+}
+
+static void test_twenty_disconnects_every_trade_stored_exactly_once(void **st)
+{
+    run(true);
+}
+
+static void test_without_trade_history_exactly_the_trades_published_while_away_are_lost(void **st)
+{
+    run(false);
+}
+
+int main(void)
+{
+    G.gw_bin = getenv("TG_GATEWAY_BIN");
+    G.replay_bin = getenv("TG_REPLAY_BIN");
+    G.recs = getenv("TG_RECORDINGS");
+    if (!getenv("TG_TEST_PG_DSN") || !G.gw_bin || !G.replay_bin || !G.recs) {
+        fprintf(stderr, "TG_TEST_PG_DSN, TG_GATEWAY_BIN, TG_REPLAY_BIN, TG_RECORDINGS: skipped\n");
+        return 77;
+    }
+    snprintf(G.tmp, sizeof(G.tmp), "/tmp/tg-backfill-XXXXXX");
+    assert_non_null(mkdtemp(G.tmp));
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_twenty_disconnects_every_trade_stored_exactly_once),
+        cmocka_unit_test(
+            test_without_trade_history_exactly_the_trades_published_while_away_are_lost),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

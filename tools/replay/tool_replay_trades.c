@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tickgate-replay: the trade history a venue serves over REST, answered from the recording's
+ * own trade frames (issue 15: trade backfill after a reconnect).
+ *
+ * Binance combined-stream trade frames, {"stream":"<sym>@trade"|"<sym>@aggTrade","data":{..}},
+ * are indexed at load (tool_replay_trades_index) with the venue's REST object for each,
+ * written once from the frame's own field texts (same ids, prices, sizes, times):
+ *   @trade    -> historicalTrades {"id":t,"price":p,"qty":q,"time":T,"isBuyerMaker":m
+ *                                  [,"isBestMatch":M]}
+ *   @aggTrade -> aggTrades        {"a":a,"p":p,"q":q,"f":f,"l":l,"T":T,"m":m[,"M":M]}
+ * quoteQty (historicalTrades) is left out: the frames do not carry it and computing it would
+ * invent a rounding. tool_replay_trades_body() answers a request as the venue does: ids from
+ * fromId in ascending order, at most `limit` (default 500, capped at 1000); without fromId the
+ * most recent `limit`. Only trades of frames already published (sent to a client, or skipped
+ * by --resume while nobody was connected) are served.
+ * Thread: main.
+ */
+#include "tool_replay.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define JSMN_STATIC
+#define JSMN_STRICT
+#include <jsmn.h>
+
+#define TR_TOK 64
+
+static bool tok_is(const char *js, const jsmntok_t *t, const char *s)
+{
+    size_t n = strlen(s);
+    return t->type == JSMN_STRING && (size_t)(t->end - t->start) == n &&
+           memcmp(js + t->start, s, n) == 0;
+}
+
+/* Append printf output to the text arena. @return 0 or -ENOMEM. */
+static int arena_printf(tool_replay_rec_t *rec, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int arena_printf(tool_replay_rec_t *rec, size_t *cap, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        size_t room = *cap - rec->trade_text_len;
+        int n = vsnprintf(rec->trade_text + rec->trade_text_len, room, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return -ENOMEM;
+        if ((size_t)n < room) {
+            rec->trade_text_len += (size_t)n;
+            return 0;
+        }
+        size_t nc = *cap * 2 + (size_t)n + 1;
+        char *p = realloc(rec->trade_text, nc);
+        if (!p)
+            return -ENOMEM;
+        rec->trade_text = p;
+        *cap = nc;
+    }
+}
+
+/* Value token of key k in the object at tokens [o, o + 1 + 2 * size), or -1. */
+static int obj_get(const char *js, const jsmntok_t *t, int n, int o, const char *k)
+{
+    if (o < 0 || o >= n || t[o].type != JSMN_OBJECT)
+        return -1;
+    int i = o + 1;
+    for (int j = 0; j < t[o].size && i + 1 < n; j++, i += 2) {
+        if (tok_is(js, &t[i], k))
+            return i + 1;
+        if (t[i + 1].type == JSMN_OBJECT || t[i + 1].type == JSMN_ARRAY)
+            return -1; /* flat members only: "data" is the frame's last member */
+    }
+    return -1;
+}
+
+#define TV(i) (int)(t[i].end - t[i].start), js + t[i].start
+
+/* One trade frame -> an index entry and its REST object in the arena. @return 1 indexed,
+ * 0 not a trade frame, -ENOMEM. */
+static int index_frame(tool_replay_rec_t *rec, size_t fi, size_t *cap, size_t *tcap)
+{
+    const tool_replay_frame_t *fr = &rec->frames[fi];
+    static const char pre[] = "{\"stream\":\"";
+    if (fr->len < sizeof(pre) || memcmp(fr->data, pre, sizeof(pre) - 1) != 0)
+        return 0;
+    const char *name = fr->data + sizeof(pre) - 1;
+    const char *q = memchr(name, '"', fr->len - (sizeof(pre) - 1));
+    if (!q)
+        return 0;
+    size_t nl = (size_t)(q - name);
+    bool agg;
+    size_t sl;
+    if (nl > 6 && memcmp(q - 6, "@trade", 6) == 0) {
+        agg = false;
+        sl = nl - 6;
+    } else if (nl > 9 && memcmp(q - 9, "@aggTrade", 9) == 0) {
+        agg = true;
+        sl = nl - 9;
+    } else {
+        return 0;
+    }
+    if (sl == 0 || sl >= sizeof(rec->trades[0].sym))
+        return 0;
+    jsmn_parser p;
+    jsmntok_t t[TR_TOK];
+    jsmn_init(&p);
+    int n = jsmn_parse(&p, fr->data, fr->len, t, TR_TOK);
+    if (n < 1)
+        return 0;
+    const char *js = fr->data;
+    int d = obj_get(js, t, n, 0, "data");
+    if (d < 0 || t[d].type != JSMN_OBJECT)
+        return 0;
+    int id = obj_get(js, t, n, d, agg ? "a" : "t");
+    int px = obj_get(js, t, n, d, "p"), qty = obj_get(js, t, n, d, "q");
+    int ts = obj_get(js, t, n, d, "T"), m = obj_get(js, t, n, d, "m");
+    int bm = obj_get(js, t, n, d, "M");
+    int f = agg ? obj_get(js, t, n, d, "f") : 0, l = agg ? obj_get(js, t, n, d, "l") : 0;
+    if (id < 0 || px < 0 || qty < 0 || ts < 0 || m < 0 || f < 0 || l < 0 ||
+        t[id].type != JSMN_PRIMITIVE)
+        return 0;
+    char *e;
+    char idtxt[32];
+    snprintf(idtxt, sizeof(idtxt), "%.*s", TV(id));
+    unsigned long long idv = strtoull(idtxt, &e, 10);
+    if (*e || !isdigit((unsigned char)idtxt[0]))
+        return 0;
+    if (rec->n_trades == *tcap) {
+        size_t nc = *tcap ? *tcap * 2 : 1024;
+        tool_replay_trade_t *nt = realloc(rec->trades, nc * sizeof(*nt));
+        if (!nt)
+            return -ENOMEM;
+        rec->trades = nt;
+        *tcap = nc;
+    }
+    tool_replay_trade_t *tr = &rec->trades[rec->n_trades];
+    memset(tr, 0, sizeof(*tr));
+    tr->frame = fi;
+    tr->id = idv;
+    tr->agg = agg;
+    for (size_t i = 0; i < sl; i++)
+        tr->sym[i] = (char)tolower((unsigned char)name[i]);
+    tr->off = rec->trade_text_len;
+    int rc;
+    if (agg)
+        rc = arena_printf(rec, cap,
+                          "{\"a\":%.*s,\"p\":\"%.*s\",\"q\":\"%.*s\",\"f\":%.*s,"
+                          "\"l\":%.*s,\"T\":%.*s,\"m\":%.*s",
+                          TV(id), TV(px), TV(qty), TV(f), TV(l), TV(ts), TV(m));
+    else
+        rc = arena_printf(rec, cap,
+                          "{\"id\":%.*s,\"price\":\"%.*s\",\"qty\":\"%.*s\",\"time\":%.*s,"
+                          "\"isBuyerMaker\":%.*s",
+                          TV(id), TV(px), TV(qty), TV(ts), TV(m));
+    if (rc == 0 && bm >= 0)
+        rc = arena_printf(rec, cap, agg ? ",\"M\":%.*s" : ",\"isBestMatch\":%.*s", TV(bm));
+    if (rc == 0)
+        rc = arena_printf(rec, cap, "}");
+    if (rc < 0)
+        return rc;
+    tr->len = rec->trade_text_len - tr->off;
+    rec->n_trades++;
+    return 1;
+}
+
+int tool_replay_trades_index(tool_replay_rec_t *rec)
+{
+    size_t cap = 0, tcap = 0;
+    for (size_t i = 0; i < rec->n_frames; i++) {
+        if (!cap) {
+            cap = 1 << 16;
+            rec->trade_text = malloc(cap);
+            if (!rec->trade_text)
+                return -ENOMEM;
+        }
+        int rc = index_frame(rec, i, &cap, &tcap);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int tool_replay_trades_body(const tool_replay_rec_t *rec, bool agg, const char *sym, bool has_from,
+                            uint64_t from, unsigned limit, size_t upto, char **body, size_t *len)
+{
+    *body = NULL;
+    *len = 0;
+    if (limit == 0)
+        limit = TOOL_REPLAY_TRADES_DEFAULT;
+    if (limit > TOOL_REPLAY_TRADES_MAX)
+        limit = TOOL_REPLAY_TRADES_MAX;
+    /* the published trades of this symbol and kind: [first, last) in index order */
+    size_t known = 0, first = SIZE_MAX, last = 0, total = 0;
+    for (size_t i = 0; i < rec->n_trades; i++) {
+        const tool_replay_trade_t *tr = &rec->trades[i];
+        if (tr->agg != agg || strcasecmp(tr->sym, sym) != 0)
+            continue;
+        known++;
+        if (tr->frame >= upto || (has_from && tr->id < from))
+            continue;
+        if (first == SIZE_MAX)
+            first = i;
+        last = i + 1;
+        total++;
+    }
+    if (known == 0)
+        return -ENOENT;
+    size_t skip = !has_from && total > limit ? total - limit : 0;
+    size_t cap = 2 + (size_t)limit * 8, n = 0, out = 0;
+    char *b = malloc(cap);
+    if (!b)
+        return -ENOMEM;
+    b[n++] = '[';
+    for (size_t i = first; first != SIZE_MAX && i < last && out < limit; i++) {
+        const tool_replay_trade_t *tr = &rec->trades[i];
+        if (tr->agg != agg || strcasecmp(tr->sym, sym) != 0 || tr->frame >= upto ||
+            (has_from && tr->id < from))
+            continue;
+        if (skip) {
+            skip--;
+            continue;
+        }
+        if (n + tr->len + 3 > cap) {
+            cap = (n + tr->len + 3) * 2;
+            char *nb = realloc(b, cap);
+            if (!nb) {
+                free(b);
+                return -ENOMEM;
+            }
+            b = nb;
+        }
+        if (out++)
+            b[n++] = ',';
+        memcpy(b + n, rec->trade_text + tr->off, tr->len);
+        n += tr->len;
+    }
+    b[n++] = ']';
+    b[n] = 0;
+    *body = b;
+    *len = n;
+    return 0;
+}
