@@ -31,9 +31,8 @@ static void test_binance_rest_snapshot_of_11_places_and_a_diff_mixing_2_and_11(v
         "\"lastUpdateId\":10,\"bids\":[[\"12.34\",\"1.5\"]],\"asks\":[[\""
         "12.35\",\"2\"]]}}\n";
     for (int path = 0; path < 2; path++) {
-        fv_run_t r = {0};
-        r.keep_events = 1;
-        assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, path ? bn_slow_only : NULL), 0);
+        fv_run_t r;
+        fv_run_text(&r, rec, sizeof(rec) - 1, path ? bn_slow_only : NULL);
         feed_handler_t *h = &r.off->h;
         uint32_t shib = h->instr[0], pepe = h->instr[1];
         assert_int_equal(feed_px_scale(h, pepe), 8); /* "12.34" needs no more */
@@ -121,9 +120,8 @@ static void test_binance_prices_from_1e_minus_12_to_1e7_and_sizes_to_1e12_are_ex
         {T_, B_, "10000000", "1000000000000"},
         {T_, A_, "0.000000000002", "0.00000001"},
     };
-    fv_run_t a = {0};
-    a.keep_events = 1;
-    assert_int_equal(fv_run(&a, NULL, rec, sizeof(rec) - 1, vh_huge_lots), 0);
+    fv_run_t a;
+    fv_run_text(&a, rec, sizeof(rec) - 1, vh_huge_lots);
     vh_assert_levels(&a, 0, w, sizeof(w) / sizeof(w[0]));
     feed_handler_t *h = &a.off->h;
     assert_int_equal(feed_px_scale(h, h->instr[0]), 13);
@@ -185,10 +183,8 @@ static void test_binance_buffered_diffs_keep_the_scale_they_were_read_at(void **
             102, 103, "[[\"2.50000000001\",\"2\"]]",
             "[[\"3.00000000007\",\"0.00000001\"]]") "3 " BN_SNAP(100, "[[\"1.5\",\"5\"]]",
                                                                  "[[\"3.5\",\"5\"]]");
-    fv_run_t r = {0};
-    r.keep_events = 1;
-    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
-    const feed_stats_t *s = &r.off->stats;
+    fv_run_t r;
+    const feed_stats_t *s = fv_run_text(&r, rec, sizeof(rec) - 1, NULL);
     assert_int_equal(TG_STAT_GET(s->buffered), 2); /* not 3: the re-parse buffers once */
     assert_int_equal(TG_STAT_GET(s->stale_dropped), 0);
     assert_int_equal(TG_STAT_GET(s->gaps), 0);
@@ -224,10 +220,8 @@ static void test_binance_a_value_no_scale_holds_faults_the_book_and_applies_noth
             101, 101, "[[\"1.6\",\"1\"],[\"1.0000000000000000001\",\"1\"]]", "[]") /* 19 */
         "3 " BN_DIFF(102, 102, "[[\"1.7\",\"1\"],[\"1.8\",\"100000000000000000000\"]]",
                      "[]") /* 1e20 */;
-    fv_run_t r = {0};
-    r.keep_events = 1;
-    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
-    const feed_stats_t *s = &r.off->stats;
+    fv_run_t r;
+    const feed_stats_t *s = fv_run_text(&r, rec, sizeof(rec) - 1, NULL);
     assert_int_equal(TG_STAT_GET(s->err_decimal), 2);
     assert_true(TG_STAT_GET(s->unrepresentable) >= 1);
     assert_true(fv_accounted(s));

@@ -35,10 +35,8 @@ static const char spot_stream[] =
 
 static void test_binance_spot_sync_buffers_bridges_detects_gaps_and_resyncs(void **state)
 {
-    fv_run_t r = {0};
-    r.keep_events = 1;
-    assert_int_equal(fv_run(&r, NULL, spot_stream, sizeof(spot_stream) - 1, NULL), 0);
-    const feed_stats_t *s = &r.off->stats;
+    fv_run_t r;
+    const feed_stats_t *s = fv_run_text(&r, spot_stream, sizeof(spot_stream) - 1, NULL);
     assert_int_equal(TG_STAT_GET(s->snapshots), 2);
     assert_int_equal(TG_STAT_GET(s->gaps), 1);
     assert_int_equal(TG_STAT_GET(s->resyncs), 2);       /* refused snapshot + gap */
@@ -87,10 +85,8 @@ static const char futures_stream[] =
 
 static void test_binance_futures_sync_uses_pu_and_keeps_u_equal_to_the_snapshot(void **state)
 {
-    fv_run_t r = {0};
-    r.keep_events = 1;
-    assert_int_equal(fv_run(&r, NULL, futures_stream, sizeof(futures_stream) - 1, NULL), 0);
-    const feed_stats_t *s = &r.off->stats;
+    fv_run_t r;
+    const feed_stats_t *s = fv_run_text(&r, futures_stream, sizeof(futures_stream) - 1, NULL);
     assert_int_equal(TG_STAT_GET(s->snapshots), 1);
     assert_int_equal(TG_STAT_GET(s->stale_dropped), 1);
     assert_int_equal(TG_STAT_GET(s->gaps), 1);
@@ -118,9 +114,8 @@ static void test_binance_spot_overlapping_diff_breaks_the_chain(void **state)
         "# tgrec 1\n# venue: binance\n# symbols: BTCUSDT\n"
         "1 " BN_SNAP(100, "[[\"1.5\",\"5\"]]", "[]") "2 " BN_DIFF(
             101, 105, "[[\"2.0\",\"1\"]]", "[]") "3 " BN_DIFF(104, 108, "[[\"2.1\",\"1\"]]", "[]");
-    fv_run_t r = {0};
-    r.keep_events = 1;
-    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
+    fv_run_t r;
+    fv_run_text(&r, rec, sizeof(rec) - 1, NULL);
     assert_int_equal(TG_STAT_GET(r.off->stats.gaps), 1);
     assert_int_equal(r.ev[r.n_ev - 1].kind, TG_EV_GAP);
     assert_int_equal(r.ev[r.n_ev - 1].seq, 105);
@@ -132,9 +127,8 @@ static void test_binance_rest_snapshots_are_matched_to_their_request(void **stat
 {
     static const char rec[] = "# tgrec 1\n# venue: binance\n# symbols: BTCUSDT\n"
                               "1 " BN_DIFF(96, 102, "[[\"2.0\",\"1\"]]", "[]");
-    fv_run_t r = {0};
-    r.keep_events = 1;
-    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
+    fv_run_t r;
+    fv_run_text(&r, rec, sizeof(rec) - 1, NULL);
     feed_handler_t *h = &r.off->h;
     assert_int_equal(r.off->rest_gets, 1); /* on_open asked for the snapshot */
     static const char body[] = "{\"lastUpdateId\":100,\"bids\":[[\"1.5\",\"5\"]],\"asks\":[]}";
@@ -185,10 +179,8 @@ static void test_binance_unreadable_level_invalidates_the_book(void **state)
                                                         "99999999999999999999,\"p\":"
                                                         "\"1\",\"q\":\"1\","
                                                         "\"T\":1,\"m\":true}}\n";
-    fv_run_t r = {0};
-    r.keep_events = 1;
-    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
-    const feed_stats_t *s = &r.off->stats;
+    fv_run_t r;
+    const feed_stats_t *s = fv_run_text(&r, rec, sizeof(rec) - 1, NULL);
     assert_int_equal(TG_STAT_GET(s->err_decimal), 1);
     assert_int_equal(TG_STAT_GET(s->err_symbol), 1);
     assert_int_equal(TG_STAT_GET(s->err_field), 1); /* 20-digit trade id */
@@ -227,10 +219,8 @@ static void test_binance_us_behaves_as_spot_on_its_own_hosts(void **state)
         "\"BTCUSD\",\"U\":105,\"u\":106,\"b\":[[\"2.1\",\"1\"]],\"a\":[]}}\n" /* 104 missing */
         "5 {\"stream\":\"btcusd@trade\",\"data\":{\"e\":\"trade\",\"E\":4,\"s\":\"BTCUSD\",\"t\":9,"
         "\"p\":\"2.05\",\"q\":\"0.5\",\"T\":4,\"m\":false,\"M\":true}}\n";
-    fv_run_t r = {0};
-    r.keep_events = 1;
-    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
-    const feed_stats_t *s = &r.off->stats;
+    fv_run_t r;
+    const feed_stats_t *s = fv_run_text(&r, rec, sizeof(rec) - 1, NULL);
     assert_ptr_equal(r.off->venue, v);
     assert_int_equal(TG_STAT_GET(s->snapshots), 1);
     assert_int_equal(TG_STAT_GET(s->stale_dropped), 1);
@@ -247,9 +237,7 @@ static void test_binance_us_behaves_as_spot_on_its_own_hosts(void **state)
             assert_int_equal(r.ev[i].u.aux, 105); /* spot: the U received */
         }
     /* its own hosts: subscribes @trade, snapshots from /api/v3/depth (on api.binance.us) */
-    fv_cap_t *c = calloc(1, sizeof(*c));
-    fv_capture(&r.off->h, c);
-    assert_int_equal(v->on_open(&r.off->h), 0);
+    fv_cap_t *c = fv_open_captured(&r.off->h);
     assert_int_equal(c->n_sent, 1);
     assert_string_equal(c->sent[0], "{\"method\":\"SUBSCRIBE\",\"params\":[\"btcusd@depth@100ms\","
                                     "\"btcusd@trade\"],\"id\":1}");
@@ -290,10 +278,8 @@ static void test_binance_delivery_is_coin_m_with_futures_rules(void **state)
         "5 "
         "{\"stream\":\"btcusd_perp@aggTrade\",\"data\":{\"e\":\"aggTrade\",\"E\":9,\"a\":77,\"s\":"
         "\"BTCUSD_PERP\",\"p\":\"30000.5\",\"q\":\"3\",\"f\":1,\"l\":2,\"T\":9,\"m\":true}}\n";
-    fv_run_t r = {0};
-    r.keep_events = 1;
-    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
-    const feed_stats_t *s = &r.off->stats;
+    fv_run_t r;
+    const feed_stats_t *s = fv_run_text(&r, rec, sizeof(rec) - 1, NULL);
     assert_int_equal(TG_STAT_GET(s->fast_path), 5);
     assert_int_equal(TG_STAT_GET(s->gaps), 1); /* pu 105 != 104 */
     assert_int_equal(TG_STAT_GET(s->trades), 1);
@@ -315,9 +301,7 @@ static void test_binance_delivery_is_coin_m_with_futures_rules(void **state)
     }
     assert_int_equal(gaps, 1);
     assert_true(r.off->rest_gets >= 2); /* on_open + the resync */
-    fv_cap_t *c = calloc(1, sizeof(*c));
-    fv_capture(&r.off->h, c);
-    assert_int_equal(v->on_open(&r.off->h), 0);
+    fv_cap_t *c = fv_open_captured(&r.off->h);
     assert_string_equal(c->sent[0], "{\"method\":\"SUBSCRIBE\",\"params\":[\"btcusd_perp@depth@"
                                     "100ms\",\"btcusd_perp@aggTrade\"],\"id\":1}");
     assert_string_equal(c->rest[0], "/dapi/v1/depth?symbol=BTCUSD_PERP&limit=1000");
