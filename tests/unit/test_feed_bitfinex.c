@@ -665,26 +665,13 @@ static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static void test_bitfinex_fuzzed_frames_are_counted_and_never_crash(void **state)
 {
     (void)state;
-    feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, rec(), NULL, NULL, 0), 0);
-    vrun_t *v = calloc(1, sizeof(*v));
-    vrun_init(v, o->reg);
-    o->h.out.flush = vrun_sink;
-    o->h.out.ctx = v;
-    /* collect the recorded frames */
-    const char *fr[2048];
-    size_t fl[2048];
-    int nf = 0;
-    int64_t ts;
-    const char *f;
-    size_t n;
-    int rc;
-    while ((rc = feed_tgrec_next(o->rec, &ts, &f, &n)) != 0 && nf < 2048) {
-        if (rc < 0)
-            continue;
-        fr[nf] = f;
-        fl[nf++] = n;
-    }
+    vrun_t *v;
+    feed_offline_t *o = vrun_open(rec(), &v);
+    /* the recorded frames (the first 2048) */
+    const char **fr;
+    size_t *fl;
+    int nf = (int)vh_frames(o, &fr, &fl);
+    nf = nf < 2048 ? nf : 2048;
     assert_true(nf > 1000);
     const char *e = getenv("TG_FUZZ_ITERS");
     int iters = e && atoi(e) > 0 ? atoi(e) : 30000;
@@ -700,63 +687,18 @@ static void test_bitfinex_fuzzed_frames_are_counted_and_never_crash(void **state
                 feed_flush(&o->h);
             }
         }
-        int muts = (int)(fv_rand(&rng) % 4);
-        for (int m = 0; m < muts; m++) {
-            switch (fv_rand(&rng) % 5) {
-            case 0:
-                len = len ? (size_t)(fv_rand(&rng) % len) : 0;
-                break;
-            case 1:
-                if (len)
-                    buf[fv_rand(&rng) % len] ^= (char)(1 << (fv_rand(&rng) % 8));
-                break;
-            case 2:
-                if (len)
-                    buf[fv_rand(&rng) % len] = "[]{},:\"-.e0123456789"[fv_rand(&rng) % 20];
-                break;
-            case 3: /* inflate a digit run */
-                if (len && len < 60000) {
-                    size_t at = fv_rand(&rng) % len;
-                    memmove(buf + at + 20, buf + at, len - at);
-                    memset(buf + at, '9', 20);
-                    len += 20;
-                }
-                break;
-            default:
-                break;
-            }
-        }
+        len = vh_mutate_json_runs(&rng, buf, len, 60000, 5);
         feed_frame(&o->h, buf, len, 1, it);
         feed_flush(&o->h);
     }
     free(buf);
-    assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
-    assert_true(vrun_errors(&o->stats) > 1000);
-    print_message("fuzz: frames %llu handled %llu unhandled %llu errors %llu\n",
-                  (unsigned long long)TG_STAT_GET(o->stats.frames),
-                  (unsigned long long)TG_STAT_GET(o->stats.handled),
-                  (unsigned long long)TG_STAT_GET(o->stats.unhandled),
-                  (unsigned long long)vrun_errors(&o->stats));
-    assert_true(TG_STAT_GET(o->stats.handled) > 1000);
+    free(fr);
+    free(fl);
+    vh_fuzz_report(&o->stats, 1000, 1000);
     vrun_close(&o, v);
 }
 
 /* Extreme scales: every emitted price/size equals the input text exactly. */
-static void check_levels(bx_t *b, size_t from, uint32_t id, const char *const (*want)[2], int n)
-{
-    int k = 0;
-    for (size_t i = from; i < b->n_ev; i++) {
-        const tg_event_t *e = &b->ev[i];
-        if (e->instr != id || (e->kind != TG_EV_LEVEL && e->kind != TG_EV_TRADE))
-            continue;
-        assert_true(k < n);
-        vh_assert_dec_eq(e->price, e->px_scale, want[k][0]);
-        vh_assert_dec_eq(e->size, e->sz_scale, want[k][1]);
-        k++;
-    }
-    assert_int_equal(k, n);
-}
-
 static void test_bitfinex_extreme_scales_are_exact(void **state)
 {
     (void)state;
@@ -787,7 +729,7 @@ static void test_bitfinex_extreme_scales_are_exact(void **state)
                                    {"3.5e-11", "12345.12345678"},
                                    {"0.000001", "7"},
                                    {"1.234567e-7", "0.00000001"}};
-    check_levels(&b, from, vh_ev_id(&b, "tTINY"), tiny, 5);
+    vh_ev_assert_values(&b, from, vh_ev_id(&b, "tTINY"), tiny, 5);
     /* one message: 2 places first, 11 places later; prices up to 1e7 */
     from = b.n_ev;
     assert_int_equal(vh_ev_frame(&b, "[2,[[10000000.25,1,3],[9999999.12345678901,1,0.1],"
@@ -795,7 +737,7 @@ static void test_bitfinex_extreme_scales_are_exact(void **state)
                      0);
     const char *const huge[][2] = {
         {"10000000.25", "3"}, {"9999999.12345678901", "0.1"}, {"10000001", "250"}};
-    check_levels(&b, from, vh_ev_id(&b, "tHUGE"), huge, 3);
+    vh_ev_assert_values(&b, from, vh_ev_id(&b, "tHUGE"), huge, 3);
     for (size_t i = from; i < b.n_ev; i++) /* one scale for the whole message */
         assert_int_equal(b.ev[i].px_scale, 11);
     /* sizes up to 1e12 */
@@ -809,7 +751,7 @@ static void test_bitfinex_extreme_scales_are_exact(void **state)
                                   {"2.4", "123456789012.123456"},
                                   {"2.6", "1e12"},
                                   {"0.00000000015", "999999999999.5"}};
-    check_levels(&b, from, vh_ev_id(&b, "tBIGSZ"), big, 4);
+    vh_ev_assert_values(&b, from, vh_ev_id(&b, "tBIGSZ"), big, 4);
     assert_int_equal(vrun_errors(&b.o->stats), 0);
     assert_true(TG_STAT_GET(b.o->stats.rescales) >= 6);
     /* a value no int64 scale holds: counted, the book goes to FAULT, nothing else emitted */

@@ -349,25 +349,13 @@ static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static void test_crypto_com_fuzzed_frames_are_counted_and_never_crash(void **state)
 {
     (void)state;
-    feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, rec(), NULL, NULL, 0), 0);
-    vrun_t *v = calloc(1, sizeof(*v));
-    vrun_init(v, o->reg);
-    o->h.out.flush = vrun_sink;
-    o->h.out.ctx = v;
-    static const char *fr[4096];
-    static size_t fl[4096];
-    int nf = 0;
-    int64_t ts;
-    const char *f;
-    size_t n;
-    int rc;
-    while ((rc = feed_tgrec_next(o->rec, &ts, &f, &n)) != 0 && nf < 4096) {
-        if (rc < 0)
-            continue;
-        fr[nf] = f;
-        fl[nf++] = n;
-    }
+    vrun_t *v;
+    feed_offline_t *o = vrun_open(rec(), &v);
+    /* the recorded frames (the first 4096) */
+    const char **fr;
+    size_t *fl;
+    int nf = (int)vh_frames(o, &fr, &fl);
+    nf = nf < 4096 ? nf : 4096;
     assert_true(nf > 3000);
     const char *e = getenv("TG_FUZZ_ITERS");
     int iters = e && atoi(e) > 0 ? atoi(e) : 20000;
@@ -377,60 +365,17 @@ static void test_crypto_com_fuzzed_frames_are_counted_and_never_crash(void **sta
         int k = (int)(fv_rand(&rng) % (uint64_t)nf);
         size_t len = fl[k] < cap - 64 ? fl[k] : cap - 64;
         memcpy(buf, fr[k], len);
-        int muts = (int)(fv_rand(&rng) % 4);
-        for (int m = 0; m < muts; m++) {
-            switch (fv_rand(&rng) % 4) {
-            case 0:
-                len = len ? (size_t)(fv_rand(&rng) % len) : 0;
-                break;
-            case 1:
-                if (len)
-                    buf[fv_rand(&rng) % len] ^= (char)(1 << (fv_rand(&rng) % 8));
-                break;
-            case 2:
-                if (len)
-                    buf[fv_rand(&rng) % len] = "[]{},:\"-.e0123456789"[fv_rand(&rng) % 20];
-                break;
-            default:
-                if (len && len + 20 < cap) {
-                    size_t at = fv_rand(&rng) % len;
-                    memmove(buf + at + 20, buf + at, len - at);
-                    memset(buf + at, '9', 20);
-                    len += 20;
-                }
-                break;
-            }
-        }
+        len = vh_mutate_json_runs(&rng, buf, len, cap - 20, 4);
         feed_frame(&o->h, buf, len, 1, it);
         feed_flush(&o->h);
         if (it % 5000 == 4999)
             o->venue->on_open(&o->h);
     }
     free(buf);
-    print_message("fuzz: frames %llu handled %llu unhandled %llu errors %llu\n",
-                  (unsigned long long)TG_STAT_GET(o->stats.frames),
-                  (unsigned long long)TG_STAT_GET(o->stats.handled),
-                  (unsigned long long)TG_STAT_GET(o->stats.unhandled),
-                  (unsigned long long)vrun_errors(&o->stats));
-    assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
-    assert_true(vrun_errors(&o->stats) > 1000);
-    assert_true(TG_STAT_GET(o->stats.handled) > 1000);
+    free(fr);
+    free(fl);
+    vh_fuzz_report(&o->stats, 1000, 1000);
     vrun_close(&o, v);
-}
-
-static void check_values(cx_t *b, size_t from, uint32_t id, const char *const (*want)[2], int n)
-{
-    int k = 0;
-    for (size_t i = from; i < b->n_ev; i++) {
-        const tg_event_t *e = &b->ev[i];
-        if (e->instr != id || (e->kind != TG_EV_LEVEL && e->kind != TG_EV_TRADE))
-            continue;
-        assert_true(k < n);
-        vh_assert_dec_eq(e->price, e->px_scale, want[k][0]);
-        vh_assert_dec_eq(e->size, e->sz_scale, want[k][1]);
-        k++;
-    }
-    assert_int_equal(k, n);
 }
 
 static void test_crypto_com_extreme_scales_are_exact(void **state)
@@ -456,7 +401,7 @@ static void test_crypto_com_extreme_scales_are_exact(void **state)
                                    {"0.000000000011", "0.5"},
                                    {"3.5E-11", "12345.12345678"},
                                    {"0.000001", "7"}};
-    check_values(&b, from, vh_ev_id(&b, "TINY_X"), tiny, 4);
+    vh_ev_assert_values(&b, from, vh_ev_id(&b, "TINY_X"), tiny, 4);
     from = b.n_ev;
     assert_int_equal(
         vh_ev_frame(&b, BOOK("HUGE_X", 2, "[[10000000.25,3,1],[9999999.12345678901,0.1,1]]",
@@ -464,7 +409,7 @@ static void test_crypto_com_extreme_scales_are_exact(void **state)
         0);
     const char *const huge[][2] = {
         {"10000000.25", "3"}, {"9999999.12345678901", "0.1"}, {"10000001", "250"}};
-    check_values(&b, from, vh_ev_id(&b, "HUGE_X"), huge, 3);
+    vh_ev_assert_values(&b, from, vh_ev_id(&b, "HUGE_X"), huge, 3);
     for (size_t i = from; i < b.n_ev; i++)
         assert_int_equal(b.ev[i].px_scale, 11);
     from = b.n_ev;
@@ -480,7 +425,7 @@ static void test_crypto_com_extreme_scales_are_exact(void **state)
                                   {"2.4", "123456789012.123456"},
                                   {"2.6", "1e12"},
                                   {"0.00000000015", "999999999999.5"}};
-    check_values(&b, from, vh_ev_id(&b, "BIG_X"), big, 4);
+    vh_ev_assert_values(&b, from, vh_ev_id(&b, "BIG_X"), big, 4);
     assert_int_equal(vrun_errors(&b.o->stats), 0);
     assert_true(TG_STAT_GET(b.o->stats.rescales) >= 6);
     from = b.n_ev;
