@@ -702,15 +702,9 @@ static void test_bitfinex_fuzzed_frames_are_counted_and_never_crash(void **state
 static void test_bitfinex_extreme_scales_are_exact(void **state)
 {
     (void)state;
-    tg_instr_reg_t *reg = NULL;
-    assert_int_equal(tg_instr_reg_create(&reg), 0);
-    tg_instr_cfg_t cfg;
-    feed_venue_bitfinex.instr_defaults(&cfg, "x", 25);
-    cfg.px_scale = cfg.sz_scale = 0; /* start at 0 places: every value raises the scale */
-    uint32_t unused;
-    const char *syms[] = {"tTINY", "tHUGE", "tBIGSZ"};
-    for (int i = 0; i < 3; i++)
-        assert_int_equal(tg_instr_reg_add(reg, "bitfinex", syms[i], &cfg, &unused), 0);
+    const char *const syms[] = {"tTINY", "tHUGE", "tBIGSZ"};
+    /* start at 0 places: every value raises the scale */
+    tg_instr_reg_t *reg = vh_reg_at_scale_0(&feed_venue_bitfinex, 25, syms, 3);
     bx_t b;
     bx_open(&b, "tTINY,tHUGE,tBIGSZ", reg);
     assert_int_equal(vh_ev_frame(&b, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":0}"), 0);
@@ -758,12 +752,7 @@ static void test_bitfinex_extreme_scales_are_exact(void **state)
     from = b.n_ev;
     assert_true(vh_ev_frame(&b, "[2,[10000000.5,1,1e-19]]") < 0);
     assert_int_equal(TG_STAT_GET(b.o->stats.unrepresentable), 1);
-    int fault = 0;
-    for (size_t i = from; i < b.n_ev; i++) {
-        assert_int_not_equal(b.ev[i].kind, TG_EV_LEVEL);
-        fault += b.ev[i].kind == TG_EV_GAP && (b.ev[i].flags & TG_EVF_FAULT);
-    }
-    assert_int_equal(fault, 1);
+    assert_int_equal(vh_faults_without_levels(b.ev, from, b.n_ev), 1);
     vh_ev_close(&b);
     tg_instr_reg_destroy(&reg);
 }
