@@ -51,11 +51,7 @@ static void test_bitmex_books_and_trades_equal_the_oracle(void **state)
         /* whole book: level counts per side equal tardis' */
         vh_assert_depth(&v->book[in->id], os);
         assert_int_equal(v->book_msgs[in->id], os->book_changes);
-        assert_int_equal(v->trades[in->id], os->trades);
-        assert_int_equal(v->buys[in->id], os->buy_trades);
-        int64_t amount;
-        assert_int_equal(oracle_dec(os->trade_amount, in->sz_scale, &amount, NULL), 0);
-        assert_int_equal(v->trade_sz[in->id], amount);
+        vrun_assert_trades(v, in, os, 0);
         trades += v->trades[in->id];
     }
     assert_int_equal(trades, orc.trades);

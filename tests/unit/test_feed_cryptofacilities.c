@@ -186,12 +186,7 @@ static void test_cryptofacilities_recording_books_and_trades_equal_the_oracles(v
         diffs += vrun_cmp_side(&b->ask, os->asks, os->n_asks, 10, in->px_scale, in->sz_scale,
                                in->symbol);
         vh_assert_depth(b, os);
-        assert_int_equal(v->trades[in->id], os->trades);
-        assert_int_equal(v->buys[in->id], os->buy_trades);
-        assert_int_equal(v->sells[in->id], os->sell_trades);
-        int64_t amount;
-        assert_int_equal(oracle_dec(os->trade_amount, in->sz_scale, &amount, NULL), 0);
-        assert_int_equal(v->trade_sz[in->id], amount);
+        vrun_assert_trades(v, in, os, 1);
         assert_int_equal(v->snapshots[in->id], os->snapshots);
         assert_int_equal(v->book_msgs[in->id], os->book_changes);
         trades += v->trades[in->id];

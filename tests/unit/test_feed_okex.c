@@ -86,13 +86,7 @@ static void check_oracle(const char *rel, const char *oracle_name)
         const oracle_sym_t *os = vrun_oracle_in(v, o, &orc, i, 10, &diffs, &in);
         /* whole book: level counts per side equal tardis' */
         vh_assert_depth(&v->book[in->id], os);
-        assert_int_equal(v->trades[in->id], os->trades);
-        assert_int_equal(v->buys[in->id], os->buy_trades);
-        assert_int_equal(v->sells[in->id], os->sell_trades);
-        /* tardis sums amounts in float64 (e.g. 1.2249539999999999): round to our scale */
-        int64_t amount;
-        assert_int_equal(oracle_dec(os->trade_amount, in->sz_scale, &amount, NULL), 0);
-        assert_int_equal(v->trade_sz[in->id], amount);
+        vrun_assert_trades(v, in, os, 1);
         assert_int_equal(v->snapshots[in->id], os->snapshots);
         /* tardis emits no book change for an update with no levels; we emit its checksum */
         assert_int_equal(v->book_msgs[in->id], os->book_changes + empty_updates(text, in->symbol));
