@@ -74,14 +74,25 @@ static void split(const evs_t *all, uint32_t instr, evs_t *tr, evs_t *bk)
     }
 }
 
-/* The server's websocket URL (the recording's path on 127.0.0.1:port) and its REST base. */
-static void local_urls(const feed_offline_t *off, int port, char *url, size_t ucap, char *rest,
-                       size_t rcap)
+/* A websocket frame of a recording (not a generated line: REST answers, notes). */
+static int ws_frame(const char *f, size_t len)
 {
+    return !feed_tgrec_is_generated(f, len);
+}
+
+/* c for off's venue on the local server: the recording's URL path on 127.0.0.1:port, and its
+ * REST base when with_rest (url: 700 bytes, rest: 64). */
+static void local_cfg(feed_conn_cfg_t *c, const feed_offline_t *off, int port, bool with_rest,
+                      char *url, char *rest)
+{
+    feed_conn_cfg_defaults(c);
     const char *p = strstr(off->rec->url, "://");
     p = p ? strchr(p + 3, '/') : NULL;
-    snprintf(url, ucap, "ws://127.0.0.1:%d%s", port, p ? p : "/");
-    snprintf(rest, rcap, "http://127.0.0.1:%d", port);
+    snprintf(url, 700, "ws://127.0.0.1:%d%s", port, p ? p : "/");
+    snprintf(rest, 64, "http://127.0.0.1:%d", port);
+    c->venue = off->rec->venue;
+    c->url = url;
+    c->rest_url = with_rest ? rest : NULL;
 }
 
 /* Offline run, then the same file through replay -> feed_conn -> ring; compare. */
@@ -102,27 +113,13 @@ static void run_venue(const char *rel, const char *const *server_args, bool with
     evs_t want = {0};
     assert_int_equal(feed_offline_run(off, evs_sink, &want), 0);
     assert_true(want.n > 1000);
-    uint64_t frames = 0;
-    {
-        feed_tgrec_t *r = NULL;
-        assert_int_equal(feed_tgrec_open(&r, path), 0);
-        int64_t ts;
-        const char *f;
-        size_t len;
-        while (feed_tgrec_next(r, &ts, &f, &len) == 1)
-            frames += !feed_tgrec_is_generated(f, len); /* websocket frames */
-        feed_tgrec_close(&r);
-    }
+    uint64_t frames = lf_count_frames(path, ws_frame);
 
     int port;
     pid_t pid = server_start(rel, server_args, &port);
     feed_conn_cfg_t c;
-    feed_conn_cfg_defaults(&c);
     char url[700], rest[64];
-    local_urls(off, port, url, sizeof(url), rest, sizeof(rest));
-    c.venue = off->rec->venue;
-    c.url = url;
-    c.rest_url = with_rest ? rest : NULL;
+    local_cfg(&c, off, port, with_rest, url, rest);
     lf_t l;
     lf_add(&l, &c, off, reg);
     assert_int_equal(feed_loop_start(l.loop), 0);
@@ -194,23 +191,12 @@ static void run_reconnects(const char *rel, const char *oracle_name, unsigned dr
     assert_int_equal(tg_instr_reg_create(&reg), 0);
     feed_offline_t *off = NULL; /* registers the file's symbols and counts its frames */
     assert_int_equal(feed_offline_open(&off, path, NULL, reg, 0), 0);
-    uint64_t frames = 0;
-    {
-        int64_t ts;
-        const char *f;
-        size_t len;
-        while (feed_tgrec_next(off->rec, &ts, &f, &len) == 1)
-            frames += !feed_tgrec_is_generated(f, len);
-    }
+    uint64_t frames = lf_count_frames(path, ws_frame);
     int port;
     pid_t pid = server_start(rel, args, &port);
     feed_conn_cfg_t c;
-    feed_conn_cfg_defaults(&c);
     char url[700], rest[64];
-    local_urls(off, port, url, sizeof(url), rest, sizeof(rest));
-    c.venue = off->rec->venue;
-    c.url = url;
-    c.rest_url = with_rest ? rest : NULL;
+    local_cfg(&c, off, port, with_rest, url, rest);
     c.backoff_min_ms = 50;
     c.backoff_max_ms = 200;
     lf_t l;
@@ -393,13 +379,8 @@ static void test_kucoin_connect_step_then_live_events_equal_the_offline_run(void
 
 int main(void)
 {
-    g_bin = getenv("TG_REPLAY_BIN");
-    g_recs = getenv("TG_RECORDINGS");
-    if (!g_bin || !g_recs) {
-        fprintf(stderr, "TG_REPLAY_BIN, TG_RECORDINGS must be set; skipping\n");
+    if (lf_env(&g_bin, &g_recs) != 0)
         return 77;
-    }
-    signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_binance_spot_live_events_equal_the_offline_run),
         cmocka_unit_test(test_kraken_live_events_equal_the_offline_run_event_for_event),

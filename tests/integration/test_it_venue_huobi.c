@@ -65,6 +65,12 @@ static char *rec_without(const char *path, const int *skip, size_t *len)
     return t;
 }
 
+/* A server ping of the recording (each must get its pong). */
+static int is_ping(const char *f, size_t len)
+{
+    return len > 8 && memcmp(f, "{\"ping\":", 8) == 0;
+}
+
 /* Offline run of the recording minus the frames in skip[] (0-terminated), then the recording
  * served with server_args through feed_conn: the same events, event for event. bad_frames:
  * frames the faults make undecodable (counted err_json by the transport). */
@@ -84,17 +90,7 @@ static void run_huobi(const char *const *server_args, const int *skip, uint64_t 
     evs_t want = {0};
     assert_int_equal(feed_offline_run(off, evs_sink, &want), 0);
     assert_true(want.n > 10000);
-    uint64_t frames = off->rec->data_lines + bad_frames, pings = 0;
-    {
-        feed_tgrec_t *r = NULL;
-        assert_int_equal(feed_tgrec_open(&r, path), 0);
-        int64_t ts;
-        const char *f;
-        size_t len;
-        while (feed_tgrec_next(r, &ts, &f, &len) == 1)
-            pings += len > 8 && memcmp(f, "{\"ping\":", 8) == 0;
-        feed_tgrec_close(&r);
-    }
+    uint64_t frames = off->rec->data_lines + bad_frames, pings = lf_count_frames(path, is_ping);
     assert_int_equal(pings, 6);
 
     int port = 0;
@@ -173,13 +169,8 @@ static void test_huobi_broken_gzip_frames_are_counted_and_dropped(void **state)
 
 int main(void)
 {
-    g_bin = getenv("TG_REPLAY_BIN");
-    g_recs = getenv("TG_RECORDINGS");
-    if (!g_bin || !g_recs) {
-        fprintf(stderr, "TG_REPLAY_BIN, TG_RECORDINGS must be set; skipping\n");
+    if (lf_env(&g_bin, &g_recs) != 0)
         return 77;
-    }
-    signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_huobi_gzip_frames_over_the_socket_give_the_offline_events),
         cmocka_unit_test(test_huobi_broken_gzip_frames_are_counted_and_dropped),
