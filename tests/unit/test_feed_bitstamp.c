@@ -39,11 +39,9 @@ static void test_bitstamp_books_and_trades_equal_the_oracle(void **state)
     vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
     assert_int_equal(vrun_file(rec(), v, &o), 0);
-    assert_int_equal(vrun_errors(&o->stats), 0);
+    vrun_assert_all_read(o);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     assert_int_equal(TG_STAT_GET(o->stats.snapshots), 10);
-    assert_int_equal(TG_STAT_GET(o->stats.frames), o->rec->data_lines);
-    assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
     /* README: 3091 diffs newer than their snapshot, 111 older (to drop at sync) */
     assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 111);
     assert_int_equal(orc.n_syms, (int)o->h.n_instr);
@@ -77,13 +75,6 @@ static void test_bitstamp_books_and_trades_equal_the_oracle(void **state)
     oracle_free(&orc);
 }
 
-static int feed1(feed_offline_t *o, const char *s)
-{
-    int rc = feed_frame(&o->h, s, strlen(s), 1000, 1000);
-    feed_flush(&o->h);
-    return rc;
-}
-
 static void test_bitstamp_diffs_before_the_snapshot_are_buffered_then_filtered(void **state)
 {
     feed_offline_t *o = NULL;
@@ -94,15 +85,17 @@ static void test_bitstamp_diffs_before_the_snapshot_are_buffered_then_filtered(v
     o->h.out.flush = vrun_sink;
     o->h.out.ctx = v;
     uint64_t gets = o->rest_gets;
-    assert_int_equal(feed1(o, "{\"event\":\"bts:subscription_succeeded\",\"channel\":"
-                              "\"diff_order_book_ethgbp\",\"data\":{}}"),
+    assert_int_equal(vh_feed1(o, "{\"event\":\"bts:subscription_succeeded\",\"channel\":"
+                                 "\"diff_order_book_ethgbp\",\"data\":{}}"),
                      0);
     assert_int_equal(o->rest_gets, gets + 1); /* snapshot requested once subscribed */
-    assert_int_equal(feed1(o, "{\"data\":{\"timestamp\":\"1\",\"microtimestamp\":\"100\",\"bids\":"
+    assert_int_equal(vh_feed1(o,
+                              "{\"data\":{\"timestamp\":\"1\",\"microtimestamp\":\"100\",\"bids\":"
                               "[[\"1500.00\",\"1.0\"]],\"asks\":[]},\"channel\":"
                               "\"diff_order_book_ethgbp\",\"event\":\"data\"}"),
                      0);
-    assert_int_equal(feed1(o, "{\"data\":{\"timestamp\":\"1\",\"microtimestamp\":\"300\",\"bids\":"
+    assert_int_equal(vh_feed1(o,
+                              "{\"data\":{\"timestamp\":\"1\",\"microtimestamp\":\"300\",\"bids\":"
                               "[[\"1501.00\",\"2.0\"]],\"asks\":[]},\"channel\":"
                               "\"diff_order_book_ethgbp\",\"event\":\"data\"}"),
                      0);
@@ -110,9 +103,9 @@ static void test_bitstamp_diffs_before_the_snapshot_are_buffered_then_filtered(v
     int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, "ethgbp", 6);
     assert_int_equal(v->book[id].bid.n, 0);
     assert_int_equal(
-        feed1(o, "{\"stream\":\"diff_order_book_ethgbp@depthSnapshot\",\"generated\":true,"
-                 "\"data\":{\"timestamp\": \"1\", \"microtimestamp\": \"200\", \"bids\": "
-                 "[[\"1499.00\", \"3.0\"]], \"asks\": [[\"1510.00\", \"1.0\"]]}}"),
+        vh_feed1(o, "{\"stream\":\"diff_order_book_ethgbp@depthSnapshot\",\"generated\":true,"
+                    "\"data\":{\"timestamp\": \"1\", \"microtimestamp\": \"200\", \"bids\": "
+                    "[[\"1499.00\", \"3.0\"]], \"asks\": [[\"1510.00\", \"1.0\"]]}}"),
         0);
     /* diff 100 dropped (older than snapshot 200), diff 300 applied */
     assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 1);
@@ -120,7 +113,8 @@ static void test_bitstamp_diffs_before_the_snapshot_are_buffered_then_filtered(v
     assert_int_equal(v->book[id].bid.px[0], 150100000000);
     /* out of order afterwards: gap and a new snapshot request */
     gets = o->rest_gets;
-    assert_int_equal(feed1(o, "{\"data\":{\"timestamp\":\"1\",\"microtimestamp\":\"250\",\"bids\":"
+    assert_int_equal(vh_feed1(o,
+                              "{\"data\":{\"timestamp\":\"1\",\"microtimestamp\":\"250\",\"bids\":"
                               "[],\"asks\":[]},\"channel\":\"diff_order_book_ethgbp\",\"event\":"
                               "\"data\"}"),
                      0);
@@ -137,8 +131,8 @@ static void test_bitstamp_rest_snapshot_answers_and_failures(void **state)
     uint32_t tag = 0;
     while (o->h.instr[tag] != (uint32_t)id)
         tag++;
-    assert_int_equal(feed1(o, "{\"event\":\"bts:subscription_succeeded\",\"channel\":"
-                              "\"diff_order_book_bcheur\",\"data\":{}}"),
+    assert_int_equal(vh_feed1(o, "{\"event\":\"bts:subscription_succeeded\",\"channel\":"
+                                 "\"diff_order_book_bcheur\",\"data\":{}}"),
                      0);
     uint64_t gets = o->rest_gets;
     /* a failed request is counted and asked again on the tick (after the retry delay) */
@@ -157,7 +151,8 @@ static void test_bitstamp_rest_snapshot_answers_and_failures(void **state)
     o->venue->on_tick(&o->h, 4);
     assert_int_equal(o->rest_gets, gets + 1); /* synced: nothing more to ask */
     /* the stale microtimestamp rule applies to diffs after a REST snapshot too */
-    assert_int_equal(feed1(o, "{\"data\":{\"timestamp\":\"1\",\"microtimestamp\":"
+    assert_int_equal(vh_feed1(o,
+                              "{\"data\":{\"timestamp\":\"1\",\"microtimestamp\":"
                               "\"1617654357670785\",\"bids\":[[\"519.18\",\"1.0\"]],\"asks\":[]},"
                               "\"channel\":\"diff_order_book_bcheur\",\"event\":\"data\"}"),
                      0);
@@ -169,15 +164,15 @@ static void test_bitstamp_bad_input_is_counted(void **state)
 {
     vrun_t *v;
     feed_offline_t *o = vrun_open(rec(), &v);
-    assert_int_equal(feed1(o, "{\"data\":{"), TG_EJSON);
-    assert_int_equal(feed1(o, "{\"data\":{\"microtimestamp\":\"1\",\"bids\":[]},\"channel\":"
-                              "\"diff_order_book_dogeusd\",\"event\":\"data\"}"),
+    assert_int_equal(vh_feed1(o, "{\"data\":{"), TG_EJSON);
+    assert_int_equal(vh_feed1(o, "{\"data\":{\"microtimestamp\":\"1\",\"bids\":[]},\"channel\":"
+                                 "\"diff_order_book_dogeusd\",\"event\":\"data\"}"),
                      TG_ESYMBOL);
-    assert_int_equal(feed1(o, "{\"event\":\"bts:error\",\"data\":{\"code\":null}}"), TG_EPROTO);
+    assert_int_equal(vh_feed1(o, "{\"event\":\"bts:error\",\"data\":{\"code\":null}}"), TG_EPROTO);
     assert_int_equal(
-        feed1(o, "{\"channel\":\"live_trades_ethgbp\",\"data\":{\"amount_str\":\"x\","
-                 "\"price_str\":\"1\",\"microtimestamp\":\"1\",\"type\":0,\"id\":1},\"event\":"
-                 "\"trade\"}"),
+        vh_feed1(o, "{\"channel\":\"live_trades_ethgbp\",\"data\":{\"amount_str\":\"x\","
+                    "\"price_str\":\"1\",\"microtimestamp\":\"1\",\"type\":0,\"id\":1},\"event\":"
+                    "\"trade\"}"),
         TG_EDEC_SYNTAX);
     assert_int_equal(TG_STAT_GET(o->stats.err_json), 1);
     assert_int_equal(TG_STAT_GET(o->stats.err_symbol), 1);
