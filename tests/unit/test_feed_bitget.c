@@ -171,7 +171,6 @@ static void test_bitget_v1_books_and_trades_equal_the_reference(void **state)
     for (uint32_t i = 0; i < o->h.n_instr; i++) {
         const tg_instr_t *in;
         const oracle_sym_t *os = vrun_oracle_in(v, o, &orc, i, 10, &diffs, &in);
-        vh_assert_depth(&v->book[in->id], os);
         assert_int_equal(v->trades[in->id], os->trades);
         trades += v->trades[in->id];
     }

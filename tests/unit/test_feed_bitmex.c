@@ -46,8 +46,6 @@ static void test_bitmex_books_and_trades_equal_the_oracle(void **state)
     for (uint32_t i = 0; i < o->h.n_instr; i++) {
         const tg_instr_t *in;
         const oracle_sym_t *os = vrun_oracle_in(v, o, &orc, i, 10, &diffs, &in);
-        /* whole book: level counts per side equal tardis' */
-        vh_assert_depth(&v->book[in->id], os);
         assert_int_equal(v->book_msgs[in->id], os->book_changes);
         vrun_assert_trades(v, in, os, 0);
         trades += v->trades[in->id];

@@ -82,8 +82,6 @@ static void check_oracle(const char *rel, const char *oracle_name)
     for (uint32_t i = 0; i < o->h.n_instr; i++) {
         const tg_instr_t *in;
         const oracle_sym_t *os = vrun_oracle_in(v, o, &orc, i, 10, &diffs, &in);
-        /* whole book: level counts per side equal tardis' */
-        vh_assert_depth(&v->book[in->id], os);
         vrun_assert_trades(v, in, os, 1);
         assert_int_equal(v->snapshots[in->id], os->snapshots);
         /* tardis emits no book change for an update with no levels; we emit its checksum */
