@@ -24,12 +24,6 @@
 #define BF_REC  "bitfinex/cryptofeed_ce58c2a0_BITFINEX.ws.11.tgrec"
 #define BF_NAME "cryptofeed_ce58c2a0_BITFINEX.ws.11.tgrec.result.json"
 
-static char pbuf[1024];
-static const char *rec(void)
-{
-    return vrun_path(pbuf, sizeof(pbuf), "TG_RECORDINGS", BF_REC);
-}
-
 /* ---- independent helpers ---------------------------------------------------------------- */
 
 static uint32_t crc32_bitwise(const char *s, size_t n)
@@ -99,7 +93,7 @@ static void test_bitfinex_recording_books_equal_the_reference_and_sequence_chain
     (void)state;
     vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
-    assert_int_equal(vrun_file(rec(), v, &o), 0);
+    assert_int_equal(vrun_file(vh_rec(BF_REC), v, &o), 0);
     vrun_assert_all_read(o);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     assert_int_equal(o->reconnects, 0);
@@ -111,7 +105,7 @@ static void test_bitfinex_recording_books_equal_the_reference_and_sequence_chain
     assert_int_equal(TG_STAT_GET(o->stats.handled), 1622);
     assert_int_equal(TG_STAT_GET(o->stats.unhandled), 71);
     size_t tlen;
-    char *text = vrun_slurp(rec(), &tlen);
+    char *text = vrun_slurp(vh_rec(BF_REC), &tlen);
     assert_non_null(text);
     assert_non_null(strstr(text, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":65536}"));
     assert_int_equal(count_channel_frames(text), 1670); /* numbered 1..1670 */
@@ -159,7 +153,7 @@ static void test_bitfinex_a_lost_frame_is_a_gap_on_every_book_and_a_reconnect(vo
 {
     (void)state;
     size_t len = 0;
-    char *text = vrun_slurp(rec(), &len);
+    char *text = vrun_slurp(vh_rec(BF_REC), &len);
     assert_non_null(text);
     /* delete the frame numbered 500 (a book update) */
     char *p = strstr(text, ",500]\n");
@@ -444,7 +438,7 @@ static void test_bitfinex_recording_with_venue_checksums_verifies_every_message(
     (void)state;
     size_t len = 0, clen = 0;
     long n_cs;
-    char *text = vrun_slurp(rec(), &len);
+    char *text = vrun_slurp(vh_rec(BF_REC), &len);
     assert_non_null(text);
     char *ck = with_checksums(text, len, &clen, &n_cs);
     assert_int_equal(n_cs, 1600); /* 7 snapshots + 1593 updates */
@@ -664,7 +658,7 @@ static void test_bitfinex_fuzzed_frames_are_counted_and_never_crash(void **state
 {
     (void)state;
     vrun_t *v;
-    feed_offline_t *o = vrun_open(rec(), &v);
+    feed_offline_t *o = vrun_open(vh_rec(BF_REC), &v);
     /* the recorded frames (the first 2048) */
     const char **fr;
     size_t *fl;

@@ -19,12 +19,6 @@
 
 extern const feed_venue_t feed_venue_bitmex;
 
-static char pbuf[1024];
-static const char *rec(void)
-{
-    return vrun_path(pbuf, sizeof(pbuf), "TG_RECORDINGS", BM_FILE);
-}
-
 static void test_bitmex_is_found_by_name(void **state)
 {
     assert_ptr_equal(feed_venue_find("bitmex"), &feed_venue_bitmex);
@@ -36,7 +30,7 @@ static void test_bitmex_books_and_trades_equal_the_oracle(void **state)
     vh_oracle(BM_ORACLE, &orc);
     vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
-    assert_int_equal(vrun_file(rec(), v, &o), 0);
+    assert_int_equal(vrun_file(vh_rec(BM_FILE), v, &o), 0);
     vrun_assert_all_read(o);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     assert_int_equal(TG_STAT_GET(o->stats.snapshots), 10);
@@ -59,7 +53,7 @@ static void test_bitmex_books_and_trades_equal_the_oracle(void **state)
 static void test_bitmex_update_and_delete_find_prices_by_id_and_unknown_ids_resync(void **state)
 {
     vrun_t *v;
-    feed_offline_t *o = vrun_open(rec(), &v);
+    feed_offline_t *o = vrun_open(vh_rec(BM_FILE), &v);
     int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, "XBTM21", 6);
     assert_int_equal(
         vh_feed1(o, "{\"table\":\"orderBookL2\",\"action\":\"partial\",\"filter\":{\"symbol\":"
@@ -89,7 +83,7 @@ static void test_bitmex_update_and_delete_find_prices_by_id_and_unknown_ids_resy
 static void test_bitmex_bad_input_is_counted(void **state)
 {
     vrun_t *v;
-    feed_offline_t *o = vrun_open(rec(), &v);
+    feed_offline_t *o = vrun_open(vh_rec(BM_FILE), &v);
     assert_int_equal(vh_feed1(o, "{\"table\":"), TG_EJSON);
     assert_int_equal(vh_feed1(o, "{\"status\":400,\"error\":\"Unknown table: foo\"}"), TG_EPROTO);
     assert_int_equal(vh_feed1(o, "{\"table\":\"trade\",\"action\":\"insert\",\"data\":[{"
@@ -128,7 +122,7 @@ static void test_bitmex_bad_input_is_counted(void **state)
 static uint64_t rng = 0x1234567887654321ull;
 static void test_bitmex_mutated_frames_never_crash_and_are_all_counted(void **state)
 {
-    (void)vh_fuzz_file(rec(), vh_fuzz_iters(&rng, 10000), &rng, vh_mutate_bytes);
+    (void)vh_fuzz_file(vh_rec(BM_FILE), vh_fuzz_iters(&rng, 10000), &rng, vh_mutate_bytes);
 }
 
 #define BMB(act) "{\"table\":\"orderBookL2\",\"action\":\"" act "\",\"data\":["

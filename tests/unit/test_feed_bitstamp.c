@@ -21,12 +21,6 @@
 
 extern const feed_venue_t feed_venue_bitstamp;
 
-static char pbuf[1024];
-static const char *rec(void)
-{
-    return vrun_path(pbuf, sizeof(pbuf), "TG_RECORDINGS", BS_FILE);
-}
-
 static void test_bitstamp_is_found_by_name(void **state)
 {
     assert_ptr_equal(feed_venue_find("bitstamp"), &feed_venue_bitstamp);
@@ -38,7 +32,7 @@ static void test_bitstamp_books_and_trades_equal_the_oracle(void **state)
     vh_oracle(BS_ORACLE, &orc);
     vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
-    assert_int_equal(vrun_file(rec(), v, &o), 0);
+    assert_int_equal(vrun_file(vh_rec(BS_FILE), v, &o), 0);
     vrun_assert_all_read(o);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     assert_int_equal(TG_STAT_GET(o->stats.snapshots), 10);
@@ -80,7 +74,7 @@ static void test_bitstamp_diffs_before_the_snapshot_are_buffered_then_filtered(v
     feed_offline_t *o = NULL;
     vrun_t *v = calloc(1, sizeof(*v));
     /* open on the recording only for its registry; frames below are synthetic */
-    assert_int_equal(feed_offline_open(&o, rec(), NULL, NULL, 0), 0);
+    assert_int_equal(feed_offline_open(&o, vh_rec(BS_FILE), NULL, NULL, 0), 0);
     vrun_init(v, o->reg);
     o->h.out.flush = vrun_sink;
     o->h.out.ctx = v;
@@ -126,7 +120,7 @@ static void test_bitstamp_diffs_before_the_snapshot_are_buffered_then_filtered(v
 static void test_bitstamp_rest_snapshot_answers_and_failures(void **state)
 {
     vrun_t *v;
-    feed_offline_t *o = vrun_open(rec(), &v);
+    feed_offline_t *o = vrun_open(vh_rec(BS_FILE), &v);
     int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, "bcheur", 6);
     uint32_t tag = 0;
     while (o->h.instr[tag] != (uint32_t)id)
@@ -163,7 +157,7 @@ static void test_bitstamp_rest_snapshot_answers_and_failures(void **state)
 static void test_bitstamp_bad_input_is_counted(void **state)
 {
     vrun_t *v;
-    feed_offline_t *o = vrun_open(rec(), &v);
+    feed_offline_t *o = vrun_open(vh_rec(BS_FILE), &v);
     assert_int_equal(vh_feed1(o, "{\"data\":{"), TG_EJSON);
     assert_int_equal(vh_feed1(o, "{\"data\":{\"microtimestamp\":\"1\",\"bids\":[]},\"channel\":"
                                  "\"diff_order_book_dogeusd\",\"event\":\"data\"}"),
@@ -185,7 +179,7 @@ static void test_bitstamp_bad_input_is_counted(void **state)
 static uint64_t rng = 0x1234567887654321ull;
 static void test_bitstamp_mutated_frames_never_crash_and_are_all_counted(void **state)
 {
-    (void)vh_fuzz_file(rec(), vh_fuzz_iters(&rng, 10000), &rng, vh_mutate_bytes);
+    (void)vh_fuzz_file(vh_rec(BS_FILE), vh_fuzz_iters(&rng, 10000), &rng, vh_mutate_bytes);
 }
 
 #define BSD(pair, micro, bids, asks)                                                               \

@@ -22,12 +22,6 @@
 #define CC_REC  "crypto-com/cryptofeed_57d5f18d_CRYPTO.COM.ws.1.tgrec.zst"
 #define CC_NAME "cryptofeed_57d5f18d_CRYPTO.COM.ws.1.tgrec.zst.result.json"
 
-static char pbuf[1024];
-static const char *rec(void)
-{
-    return vrun_path(pbuf, sizeof(pbuf), "TG_RECORDINGS", CC_REC);
-}
-
 /* ---- a handler on synthetic frames ------------------------------------------------------ */
 
 typedef vh_ev_t cx_t;
@@ -96,7 +90,7 @@ static void test_crypto_com_recording_equals_both_oracles_and_never_goes_back_in
 {
     (void)st;
     cx_t b = {0};
-    assert_int_equal(feed_offline_open(&b.o, rec(), NULL, NULL, 0), 0);
+    assert_int_equal(feed_offline_open(&b.o, vh_rec(CC_REC), NULL, NULL, 0), 0);
     vh_ev_attach(&b);
     assert_int_equal(feed_offline_run(b.o, vh_ev_sink, &b), 0);
     feed_offline_t *o = b.o;
@@ -114,7 +108,7 @@ static void test_crypto_com_recording_equals_both_oracles_and_never_goes_back_in
     size_t tlen = 0;
     feed_tgrec_t *r = NULL;
     /* the text of the (compressed) recording, via the reader's buffer */
-    assert_int_equal(feed_tgrec_open(&r, rec()), 0);
+    assert_int_equal(feed_tgrec_open(&r, vh_rec(CC_REC)), 0);
     char *text = malloc(r->len + 1);
     for (size_t i = 0; i < r->len; i++)
         text[i] = r->buf[i] ? r->buf[i] : '\n';
@@ -344,7 +338,7 @@ static void test_crypto_com_fuzzed_frames_are_counted_and_never_crash(void **sta
 {
     (void)state;
     vrun_t *v;
-    feed_offline_t *o = vrun_open(rec(), &v);
+    feed_offline_t *o = vrun_open(vh_rec(CC_REC), &v);
     /* the recorded frames (the first 4096) */
     const char **fr;
     size_t *fl;
