@@ -349,27 +349,8 @@ static int setup(void **st)
              getenv("TG_SOURCE_ROOT"), G.tmp);
     if (!G.ch || system(cmd) != 0)
         return -1;
-    char *all[32 + ITG_RECS_MAX] = {(char *)G.replay_bin,
-                                    "serve",
-                                    "--port",
-                                    "0",
-                                    "--tls",
-                                    "--cert",
-                                    G.cert,
-                                    "--key",
-                                    G.key,
-                                    "--hold",
-                                    "--sub-settle",
-                                    "300",
-                                    "--max",
-                                    "--quiet"};
-    int n = 14;
-    for (int i = 0; i < G.n_recs; i++)
-        all[n++] = G.recs[i].path;
-    all[n] = NULL;
-    char err[400];
-    snprintf(err, sizeof(err), "%s/replay.log", G.tmp);
-    G.replay_port = itg_replay_start(all, err, &G.replay);
+    G.replay_port =
+        itg_replay_serve_tls(G.replay_bin, G.cert, G.key, G.recs, G.n_recs, G.tmp, &G.replay);
     return G.replay_port ? 0 : -1;
 }
 
