@@ -96,8 +96,8 @@ static long raw_trades(const char *path, const char *sym)
 static void test_binance_books_match_the_oracle_top10_on_every_recording(void **state)
 {
     for (int f = 0; f < g_n; f++) {
-        fv_run_t r = {0};
-        assert_int_equal(fv_run(&r, g_paths[f], NULL, 0, NULL), 0);
+        fv_run_t r;
+        fv_run_path(&r, g_paths[f]);
         assert_top10_equals_oracle(&r, g_paths[f]);
         fv_free(&r);
     }
@@ -106,10 +106,9 @@ static void test_binance_books_match_the_oracle_top10_on_every_recording(void **
 static void test_binance_clean_recordings_have_no_gaps_and_no_errors(void **state)
 {
     for (int f = 0; f < g_n; f++) {
-        fv_run_t r = {0};
-        assert_int_equal(fv_run(&r, g_paths[f], NULL, 0, NULL), 0);
+        fv_run_t r;
+        const feed_stats_t *s = fv_run_path(&r, g_paths[f]);
         fv_assert_clean(&r);
-        const feed_stats_t *s = &r.off->stats;
         assert_int_equal(TG_STAT_GET(s->snapshots), r.off->h.n_instr);
         assert_int_equal(r.clears, r.off->h.n_instr);
         fv_free(&r);
@@ -119,8 +118,8 @@ static void test_binance_clean_recordings_have_no_gaps_and_no_errors(void **stat
 static void test_binance_trades_match_the_oracle_or_the_raw_lines(void **state)
 {
     for (int f = 0; f < g_n; f++) {
-        fv_run_t r = {0};
-        assert_int_equal(fv_run(&r, g_paths[f], NULL, 0, NULL), 0);
+        fv_run_t r;
+        fv_run_path(&r, g_paths[f]);
         char op[1024];
         fv_oracle_path(g_paths[f], op, sizeof(op));
         oracle_t o;
@@ -282,12 +281,7 @@ static char *drop_depth_line(const char *path, int which, size_t *len_out)
     for (char *q = snap; (q = strstr(q + 1, "\"e\":\"depthUpdate\"")); n++)
         ;
     assert_true(n > which);
-    char *p = snap;
-    for (int i = 0; i < n - which; i++) {
-        p = strstr(p + 1, "\"e\":\"depthUpdate\"");
-        assert_non_null(p);
-    }
-    fv_drop_line(t, &len, p);
+    fv_drop_line(t, &len, fv_nth(snap, "\"e\":\"depthUpdate\"", n - which));
     *len_out = len;
     return t;
 }

@@ -141,10 +141,9 @@ static void test_bybit_books_equal_a_naive_replay_of_the_raw_frames(void **state
 static void test_bybit_clean_recordings_have_no_gaps_and_no_errors(void **state)
 {
     for (int f = 0; f < g_n; f++) {
-        fv_run_t r = {0};
-        assert_int_equal(fv_run(&r, g_paths[f], NULL, 0, NULL), 0);
+        fv_run_t r;
+        const feed_stats_t *s = fv_run_path(&r, g_paths[f]);
         fv_assert_clean(&r);
-        const feed_stats_t *s = &r.off->stats;
         assert_int_equal(TG_STAT_GET(s->stale_dropped), 0);
         fv_free(&r);
     }
@@ -348,8 +347,8 @@ static void test_bybit_spot_is_served_by_the_same_handler_on_its_own_url(void **
     /* the spot recording is read as bybit-spot with no error */
     int spot_files = 0;
     for (int f = g_n_linear; f < g_n; f++) {
-        fv_run_t r = {0};
-        assert_int_equal(fv_run(&r, g_paths[f], NULL, 0, NULL), 0);
+        fv_run_t r;
+        fv_run_path(&r, g_paths[f]);
         assert_ptr_equal(r.off->venue, spot);
         assert_int_equal(fv_errors(&r.off->stats), 0);
         assert_true(TG_STAT_GET(r.off->stats.trades) > 0);

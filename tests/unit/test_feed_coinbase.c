@@ -27,8 +27,8 @@ static int setup(void **state)
 static void test_coinbase_books_and_trades_match_the_oracle(void **state)
 {
     for (int f = 0; f < g_n; f++) {
-        fv_run_t r = {0};
-        assert_int_equal(fv_run(&r, g_paths[f], NULL, 0, NULL), 0);
+        fv_run_t r;
+        fv_run_path(&r, g_paths[f]);
         char op[1024];
         fv_oracle_path(g_paths[f], op, sizeof(op));
         oracle_t o;
@@ -75,10 +75,9 @@ static void test_coinbase_books_and_trades_match_the_oracle(void **state)
 static void test_coinbase_clean_recording_has_no_gaps_and_no_errors(void **state)
 {
     for (int f = 0; f < g_n; f++) {
-        fv_run_t r = {0};
-        assert_int_equal(fv_run(&r, g_paths[f], NULL, 0, NULL), 0);
+        fv_run_t r;
+        const feed_stats_t *s = fv_run_path(&r, g_paths[f]);
         fv_assert_clean(&r);
-        const feed_stats_t *s = &r.off->stats;
         assert_int_equal(TG_STAT_GET(s->snapshots), r.off->h.n_instr);
         assert_int_equal(TG_STAT_GET(s->stale_dropped), 0);
         fv_free(&r);
@@ -91,12 +90,7 @@ static char *drop_match(const char *path, int which, size_t *len_out)
     size_t len = 0;
     char *t = fv_load_text(path, &len);
     assert_non_null(t);
-    char *p = t;
-    for (int i = 0; i <= which; i++) {
-        p = strstr(p + 1, "{\"type\":\"match\"");
-        assert_non_null(p);
-    }
-    fv_drop_line(t, &len, p);
+    fv_drop_line(t, &len, fv_nth(t, "{\"type\":\"match\"", which + 1));
     *len_out = len;
     return t;
 }
