@@ -125,13 +125,8 @@ static void run_venue(const char *rel, const char *const *server_args, bool with
     assert_int_equal(feed_loop_start(l.loop), 0);
     evs_t got = {0};
     const feed_stats_t *st = feed_conn_stats(l.conn);
-    int64_t deadline = tg_clock_mono_ns() + 60 * TG_NS_PER_SEC;
     const feed_conn_tstats_t *ts = feed_conn_tstats(l.conn);
-    while (TG_STAT_GET(ts->rx_frames) < frames && tg_clock_mono_ns() < deadline) {
-        lf_drain(&l, &got);
-        usleep(2000);
-    }
-    lf_stop(&l, &got);
+    lf_collect(&l, &got, frames, 0, 60);
     fprintf(stderr,
             "%s: frames %llu (ws %llu), rest ok %llu fail %llu, gaps %llu, resyncs %llu, "
             "handled %llu, unhandled %llu, events live %zu offline %zu\n",

@@ -109,14 +109,7 @@ static void run_huobi(const char *const *server_args, const int *skip, uint64_t 
     evs_t got = {0};
     const feed_stats_t *st = feed_conn_stats(l.conn);
     const feed_conn_tstats_t *ts = feed_conn_tstats(l.conn);
-    int64_t deadline = tg_clock_mono_ns() + 60 * TG_NS_PER_SEC;
-    /* all frames in, and the last ping's pong written */
-    while ((TG_STAT_GET(ts->rx_frames) < frames || TG_STAT_GET(ts->tx_frames) < ns * 2 + pings) &&
-           tg_clock_mono_ns() < deadline) {
-        lf_drain(&l, &got);
-        usleep(2000);
-    }
-    lf_stop(&l, &got);
+    lf_collect(&l, &got, frames, ns * 2 + pings, 60); /* and the last ping's pong written */
     fprintf(stderr,
             "huobi live: frames %llu (ws %llu), sent %llu, handled %llu, unhandled %llu, "
             "err_json %llu, handler errors %llu, events live %zu offline %zu\n",
