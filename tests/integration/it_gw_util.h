@@ -308,6 +308,24 @@ static inline int itg_replay_start(char *const argv[], const char *err_path, pid
     return port;
 }
 
+/* tickgate-replay serve over TLS (cert, key) with the n recordings, as the gateway tests run it:
+ * holding the last connection open, 300 ms for subscribers to settle, at full speed, quiet;
+ * stderr to tmp/replay.log. @return the port, 0 on failure; *pid the server's. */
+static inline int itg_replay_serve_tls(const char *bin, const char *cert, const char *key,
+                                       const itg_rec_t *recs, int n, const char *tmp, pid_t *pid)
+{
+    char *argv[16 + ITG_RECS_MAX] = {(char *)bin,    "serve",      "--port", "0",         "--tls",
+                                     "--cert",       (char *)cert, "--key",  (char *)key, "--hold",
+                                     "--sub-settle", "300",        "--max",  "--quiet"};
+    int k = 14;
+    for (int i = 0; i < n; i++)
+        argv[k++] = (char *)recs[i].path;
+    argv[k] = NULL;
+    char err[400];
+    snprintf(err, sizeof(err), "%s/replay.log", tmp);
+    return itg_replay_start(argv, err, pid);
+}
+
 /* One [feed] section per recording, served by a tickgate-replay on port (wss, cert). */
 static inline void itg_write_feeds(FILE *f, const itg_rec_t *recs, int n, int port,
                                    const char *cert)

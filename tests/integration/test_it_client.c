@@ -44,6 +44,8 @@
 #include "book/tg_dec.h"
 #include "feeds/rec/feed_offline.h"
 #include "storage/redis/store_rds.h"
+#include "tests/fixtures/it_client_util.h"
+#include "tests/fixtures/it_redis_recs.h"
 #include "tests/fixtures/it_redis_restart.h"
 #include "tests/fixtures/test_malloc_count.h"
 
@@ -84,16 +86,6 @@ static int64_t instr_of(const tg_instr_reg_t *reg, const char *venue, const char
 {
     int v = tg_instr_reg_venue_id(reg, venue);
     return v < 0 ? -1 : tg_instr_reg_find(reg, v, symbol, strlen(symbol));
-}
-
-static int64_t dec_at(tg_client_dec_t d, int scale)
-{
-    char t[TG_CLIENT_DEC_TEXT_MAX];
-    int64_t v = INT64_MIN;
-    size_t n = tg_client_dec_text(d, t, sizeof(t));
-    if (n == 0 || tg_dec_parse(t, n, scale, &v) != 0)
-        return INT64_MIN;
-    return v;
 }
 
 /* C client thread: follow until the END trade. Allocations are counted around every call
@@ -157,8 +149,8 @@ static void *client_main(void *arg)
             const tg_instr_t *in = tg_instr_reg_get(r->reg, (uint32_t)id);
             r->from_stream += ev.from_key == 2;
             r->ct[r->n_ct++] =
-                (ct_trade_t){(uint32_t)id, ev.seq, dec_at(ev.u.trade.price, in->px_scale),
-                             dec_at(ev.u.trade.size, in->sz_scale), ev.u.trade.trade_id};
+                (ct_trade_t){(uint32_t)id, ev.seq, itc_dec_at(ev.u.trade.price, in->px_scale),
+                             itc_dec_at(ev.u.trade.size, in->sz_scale), ev.u.trade.trade_id};
             break;
         }
         default:
@@ -591,8 +583,8 @@ static void run_case(ct_fault_t fault, bool streams)
             const tg_client_level_t *cl = side ? cb->asks : cb->bids;
             assert_int_equal(side ? cb->n_asks : cb->n_bids, n);
             for (size_t k = 0; k < n; k++) {
-                assert_true(dec_at(cl[k].px, in->px_scale) == lv[k].price);
-                assert_true(dec_at(cl[k].sz, in->sz_scale) == lv[k].size);
+                assert_true(itc_dec_at(cl[k].px, in->px_scale) == lv[k].price);
+                assert_true(itc_dec_at(cl[k].sz, in->sz_scale) == lv[k].size);
             }
         }
         assert_int_equal((int)cb->state, book_l2_state(bk) == BOOK_STATE_VALID       ? 1
@@ -668,14 +660,9 @@ static void test_a_redis_restart_without_streams_is_reported_and_books_end_equal
 
 int main(int argc, char **argv)
 {
-    g_url = getenv("TG_TEST_REDIS_URL");
-    const char *port = getenv("TG_TEST_REDIS_PORT");
-    const char *recs = getenv("TG_RECORDINGS");
-    if (!g_url || !port || !recs) {
-        fprintf(stderr, "TG_TEST_REDIS_URL/PORT or TG_RECORDINGS unset: skipping\n");
+    const char *recs;
+    if (itc_redis_env(&g_url, &g_port, &recs) != 0)
         return 77;
-    }
-    g_port = atoi(port);
     g_pidfile = getenv("TG_TEST_REDIS_PIDFILE"); /* the restart cases need it */
     if (getenv("TG_TEST_FILTER"))                /* e.g. "*restart*" */
         cmocka_set_test_filter(getenv("TG_TEST_FILTER"));
@@ -685,24 +672,12 @@ int main(int argc, char **argv)
     if (g_python && (!g_pkg || !g_schema))
         g_python = NULL;
     printf("# python follower: %s\n", g_python ? g_python : "not run (TG_PYTHON unset)");
-    static const char *files[] = {
-        "okex/cryptofeed_ce58c2a0_OKX.ws.1.tgrec",
-        "coinbase/cryptofeed_ce58c2a0_COINBASE.ws.28.tgrec.zst",
-        "binance/cryptofeed_1312c062_BINANCE-b38f7c.tgrec.zst",
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_clients_follow_a_recording_to_equal_books_and_every_trade),
+        cmocka_unit_test(test_a_killed_connection_is_reported_and_recovered_to_equal_books),
+        cmocka_unit_test(test_a_killed_connection_loses_no_trade_with_streams),
+        cmocka_unit_test(test_a_redis_restart_loses_no_trade_with_streams),
+        cmocka_unit_test(test_a_redis_restart_without_streams_is_reported_and_books_end_equal),
     };
-    int rc = 0;
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        static char path[1024];
-        snprintf(path, sizeof(path), "%s/%s", recs, files[i]);
-        g_rec = path;
-        const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_clients_follow_a_recording_to_equal_books_and_every_trade),
-            cmocka_unit_test(test_a_killed_connection_is_reported_and_recovered_to_equal_books),
-            cmocka_unit_test(test_a_killed_connection_loses_no_trade_with_streams),
-            cmocka_unit_test(test_a_redis_restart_loses_no_trade_with_streams),
-            cmocka_unit_test(test_a_redis_restart_without_streams_is_reported_and_books_end_equal),
-        };
-        rc |= cmocka_run_group_tests_name(files[i], tests, NULL, NULL);
-    }
-    return rc;
+    return itc_run_per_recording(tests, sizeof(tests) / sizeof(tests[0]), recs, &g_rec);
 }

@@ -36,60 +36,22 @@
 #include "book/book_builder.h"
 #include "feeds/net/feed_conn.h"
 #include "feeds/rec/feed_offline.h"
+#include "tests/fixtures/live_feed.h"
 #include "tests/fixtures/oracle.h"
 
 static const char *g_bin, *g_recs;
-
-typedef struct evs {
-    tg_event_t *v;
-    size_t n, cap;
-} evs_t;
-
-static void evs_push(evs_t *e, const tg_event_t *ev)
-{
-    if (e->n == e->cap) {
-        e->cap = e->cap ? e->cap * 2 : 65536;
-        e->v = realloc(e->v, e->cap * sizeof(*e->v));
-        assert_non_null(e->v);
-    }
-    e->v[e->n++] = *ev;
-}
-
-static int offline_sink(void *ctx, const tg_event_t *ev, uint32_t n)
-{
-    for (uint32_t i = 0; i < n; i++)
-        evs_push(ctx, &ev[i]);
-    return 0;
-}
 
 static pid_t server_start(const char *rec, const char *const *extra, int *port)
 {
     char path[1024];
     snprintf(path, sizeof(path), "%s%s%s", rec[0] == '/' ? "" : g_recs, rec[0] == '/' ? "" : "/",
              rec);
-    const char *argv[24] = {g_bin, "serve", "--port", "0", "--quiet", "--hold"};
-    size_t n = 6;
-    for (size_t i = 0; extra && extra[i]; i++)
-        argv[n++] = extra[i];
-    argv[n++] = path;
-    argv[n] = NULL;
-    int nul = getenv("TG_TEST_VERBOSE") ? -1 : open("/dev/null", O_WRONLY);
-    pid_t pid = replay_proc_start(argv, nul, port);
-    if (nul >= 0)
-        close(nul);
-    assert_true(pid > 0);
-    return pid;
+    return lf_serve(g_bin, path, extra, port);
 }
 
 static void server_stop(pid_t pid)
 {
     replay_proc_stop(pid);
-}
-
-static void test_log(void *ctx, int level, const char *msg)
-{
-    if (getenv("TG_TEST_VERBOSE"))
-        fprintf(stderr, "[%d] %s\n", level, msg);
 }
 
 /* Events one instrument's builder cares about, in order: trades (tr) and book events from
@@ -112,19 +74,25 @@ static void split(const evs_t *all, uint32_t instr, evs_t *tr, evs_t *bk)
     }
 }
 
-static void assert_same_events(const evs_t *a, const evs_t *b, const char *what, uint32_t instr)
+/* A websocket frame of a recording (not a generated line: REST answers, notes). */
+static int ws_frame(const char *f, size_t len)
 {
-    if (a->n != b->n)
-        fail_msg("instr %u %s: %zu offline events vs %zu live", instr, what, a->n, b->n);
-    for (size_t i = 0; i < a->n; i++) {
-        tg_event_t x = a->v[i], y = b->v[i];
-        x.ts_recv = y.ts_recv = 0;
-        x.ts_mono = y.ts_mono = 0;
-        if (memcmp(&x, &y, sizeof(x)) != 0)
-            fail_msg("instr %u %s: event %zu differs (kind %u/%u seq %llu/%llu price %lld/%lld)",
-                     instr, what, i, x.kind, y.kind, (unsigned long long)x.seq,
-                     (unsigned long long)y.seq, (long long)x.price, (long long)y.price);
-    }
+    return !feed_tgrec_is_generated(f, len);
+}
+
+/* c for off's venue on the local server: the recording's URL path on 127.0.0.1:port, and its
+ * REST base when with_rest (url: 700 bytes, rest: 64). */
+static void local_cfg(feed_conn_cfg_t *c, const feed_offline_t *off, int port, bool with_rest,
+                      char *url, char *rest)
+{
+    feed_conn_cfg_defaults(c);
+    const char *p = strstr(off->rec->url, "://");
+    p = p ? strchr(p + 3, '/') : NULL;
+    snprintf(url, 700, "ws://127.0.0.1:%d%s", port, p ? p : "/");
+    snprintf(rest, 64, "http://127.0.0.1:%d", port);
+    c->venue = off->rec->venue;
+    c->url = url;
+    c->rest_url = with_rest ? rest : NULL;
 }
 
 /* Offline run, then the same file through replay -> feed_conn -> ring; compare. */
@@ -143,62 +111,22 @@ static void run_venue(const char *rel, const char *const *server_args, bool with
     }
     assert_int_equal(rc, 0);
     evs_t want = {0};
-    assert_int_equal(feed_offline_run(off, offline_sink, &want), 0);
+    assert_int_equal(feed_offline_run(off, evs_sink, &want), 0);
     assert_true(want.n > 1000);
-    uint64_t frames = 0;
-    {
-        feed_tgrec_t *r = NULL;
-        assert_int_equal(feed_tgrec_open(&r, path), 0);
-        int64_t ts;
-        const char *f;
-        size_t len;
-        while (feed_tgrec_next(r, &ts, &f, &len) == 1)
-            frames += !feed_tgrec_is_generated(f, len); /* websocket frames */
-        feed_tgrec_close(&r);
-    }
+    uint64_t frames = lf_count_frames(path, ws_frame);
 
     int port;
     pid_t pid = server_start(rel, server_args, &port);
-    tg_ring_t *ring = NULL;
-    assert_int_equal(tg_ring_create(&ring, 1u << 16, sizeof(tg_event_t)), 0);
-    feed_loop_t *loop = NULL;
-    assert_int_equal(feed_loop_create(&loop, NULL), 0);
     feed_conn_cfg_t c;
-    feed_conn_cfg_defaults(&c);
     char url[700], rest[64];
-    const char *p = strstr(off->rec->url, "://");
-    p = p ? strchr(p + 3, '/') : NULL;
-    snprintf(url, sizeof(url), "ws://127.0.0.1:%d%s", port, p ? p : "/");
-    snprintf(rest, sizeof(rest), "http://127.0.0.1:%d", port);
-    c.venue = off->rec->venue;
-    c.url = url;
-    c.rest_url = with_rest ? rest : NULL;
-    c.reg = reg;
-    c.depth = off->h.depth;
-    const char *syms[64];
-    size_t ns = 0;
-    for (uint32_t i = 0; i < off->h.n_instr && ns < 64; i++)
-        syms[ns++] = tg_instr_reg_get(reg, off->h.instr[i])->symbol;
-    c.symbols = syms;
-    c.n_symbols = ns;
-    c.ring = ring;
-    c.log = test_log;
-    feed_conn_t *conn = NULL;
-    assert_int_equal(feed_loop_add(loop, &c, &conn), 0);
-    assert_int_equal(feed_loop_start(loop), 0);
+    local_cfg(&c, off, port, with_rest, url, rest);
+    lf_t l;
+    lf_add(&l, &c, off, reg);
+    assert_int_equal(feed_loop_start(l.loop), 0);
     evs_t got = {0};
-    tg_event_t ev;
-    const feed_stats_t *st = feed_conn_stats(conn);
-    int64_t deadline = tg_clock_mono_ns() + 60 * TG_NS_PER_SEC;
-    const feed_conn_tstats_t *ts = feed_conn_tstats(conn);
-    while (TG_STAT_GET(ts->rx_frames) < frames && tg_clock_mono_ns() < deadline) {
-        while (tg_ring_spsc_pop(ring, &ev))
-            evs_push(&got, &ev);
-        usleep(2000);
-    }
-    feed_loop_stop(loop);
-    while (tg_ring_spsc_pop(ring, &ev))
-        evs_push(&got, &ev);
+    const feed_stats_t *st = feed_conn_stats(l.conn);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(l.conn);
+    lf_collect(&l, &got, frames, 0, 60);
     fprintf(stderr,
             "%s: frames %llu (ws %llu), rest ok %llu fail %llu, gaps %llu, resyncs %llu, "
             "handled %llu, unhandled %llu, events live %zu offline %zu\n",
@@ -213,32 +141,28 @@ static void run_venue(const char *rel, const char *const *server_args, bool with
     /* the handler accounted for every frame and REST answer it was given */
     assert_int_equal(TG_STAT_GET(st->frames), frames + TG_STAT_GET(ts->rx_rest));
     assert_int_equal(TG_STAT_GET(st->reconnects), 0);
-    assert_int_equal(TG_STAT_GET(feed_conn_tstats(conn)->ev_dropped), 0);
+    assert_int_equal(TG_STAT_GET(feed_conn_tstats(l.conn)->ev_dropped), 0);
     if (with_rest)
-        assert_true(TG_STAT_GET(feed_conn_tstats(conn)->rest_ok) >= 1);
+        assert_true(TG_STAT_GET(feed_conn_tstats(l.conn)->rest_ok) >= 1);
 
     for (uint32_t i = 0; i < off->h.n_instr; i++) {
         evs_t a_tr = {0}, a_bk = {0}, b_tr = {0}, b_bk = {0};
         split(&want, off->h.instr[i], &a_tr, &a_bk);
         split(&got, off->h.instr[i], &b_tr, &b_bk);
         assert_true(a_bk.n > 0);
-        assert_same_events(&a_tr, &b_tr, "trades", off->h.instr[i]);
-        assert_same_events(&a_bk, &b_bk, "book", off->h.instr[i]);
+        evs_assert_same(&a_tr, &b_tr, "trades", off->h.instr[i]);
+        evs_assert_same(&a_bk, &b_bk, "book", off->h.instr[i]);
         free(a_tr.v), free(a_bk.v), free(b_tr.v), free(b_bk.v);
     }
     if (exact) {
         /* event for event, minus the final close's STALE and the receive times */
-        evs_t g2 = {0};
-        for (size_t i = 0; i < got.n; i++)
-            if (got.v[i].kind != TG_EV_STALE)
-                evs_push(&g2, &got.v[i]);
-        assert_same_events(&want, &g2, "all events", 0);
+        evs_t g2 = evs_without_stale(&got);
+        evs_assert_same(&want, &g2, "all events", 0);
         free(g2.v);
     }
     free(want.v);
     free(got.v);
-    feed_loop_destroy(&loop);
-    tg_ring_destroy(&ring);
+    lf_free(&l);
     server_stop(pid);
     feed_offline_close(&off);
     tg_instr_reg_destroy(&reg);
@@ -262,56 +186,28 @@ static void run_reconnects(const char *rel, const char *oracle_name, unsigned dr
     assert_int_equal(tg_instr_reg_create(&reg), 0);
     feed_offline_t *off = NULL; /* registers the file's symbols and counts its frames */
     assert_int_equal(feed_offline_open(&off, path, NULL, reg, 0), 0);
-    uint64_t frames = 0;
-    {
-        int64_t ts;
-        const char *f;
-        size_t len;
-        while (feed_tgrec_next(off->rec, &ts, &f, &len) == 1)
-            frames += !feed_tgrec_is_generated(f, len);
-    }
+    uint64_t frames = lf_count_frames(path, ws_frame);
     int port;
     pid_t pid = server_start(rel, args, &port);
-    tg_ring_t *ring = NULL;
-    assert_int_equal(tg_ring_create(&ring, 1u << 16, sizeof(tg_event_t)), 0);
-    feed_loop_t *loop = NULL;
-    assert_int_equal(feed_loop_create(&loop, NULL), 0);
     feed_conn_cfg_t c;
-    feed_conn_cfg_defaults(&c);
     char url[700], rest[64];
-    const char *p = strstr(off->rec->url, "://");
-    p = p ? strchr(p + 3, '/') : NULL;
-    snprintf(url, sizeof(url), "ws://127.0.0.1:%d%s", port, p ? p : "/");
-    snprintf(rest, sizeof(rest), "http://127.0.0.1:%d", port);
-    c.venue = off->rec->venue;
-    c.url = url;
-    c.rest_url = with_rest ? rest : NULL;
-    c.reg = reg;
-    c.depth = off->h.depth;
+    local_cfg(&c, off, port, with_rest, url, rest);
     c.backoff_min_ms = 50;
     c.backoff_max_ms = 200;
     /* a local server at --max, not the venue: snapshots unpaced (feed_rest_pace.h). Paced at
        Binance's budget, the late snapshots of this flood end a book with the wrong depth
        (docs/scale.md, "Known problems"). */
     c.rest_weight_per_min = UINT32_MAX;
-    const char *syms[64];
-    size_t ns = 0;
-    for (uint32_t i = 0; i < off->h.n_instr && ns < 64; i++)
-        syms[ns++] = tg_instr_reg_get(reg, off->h.instr[i])->symbol;
-    c.symbols = syms;
-    c.n_symbols = ns;
-    c.ring = ring;
-    c.log = test_log;
-    feed_conn_t *conn = NULL;
-    assert_int_equal(feed_loop_add(loop, &c, &conn), 0);
+    lf_t l;
+    lf_add(&l, &c, off, reg);
     book_builder_cfg_t bc;
     book_builder_cfg_defaults(&bc);
     bc.reg = reg;
     book_builder_t *b = NULL;
     assert_int_equal(book_builder_create(&b, &bc), 0);
-    assert_int_equal(feed_loop_start(loop), 0);
-    const feed_conn_tstats_t *ts = feed_conn_tstats(conn);
-    const feed_stats_t *st = feed_conn_stats(conn);
+    assert_int_equal(feed_loop_start(l.loop), 0);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(l.conn);
+    const feed_stats_t *st = feed_conn_stats(l.conn);
     /* the last connection delivers the whole recording */
     uint64_t want = (uint64_t)drop * times + frames;
     tg_event_t evb[1024];
@@ -320,7 +216,7 @@ static void run_reconnects(const char *rel, const char *oracle_name, unsigned dr
     int64_t last_change = tg_clock_mono_ns();
     for (;;) {
         uint32_t n;
-        while ((n = tg_ring_spsc_pop_n(ring, evb, 1024)) > 0) {
+        while ((n = tg_ring_spsc_pop_n(l.ring, evb, 1024)) > 0) {
             for (uint32_t i = 0; i < n; i++) {
                 stale += evb[i].kind == TG_EV_STALE;
                 gaps += evb[i].kind == TG_EV_GAP;
@@ -342,7 +238,7 @@ static void run_reconnects(const char *rel, const char *oracle_name, unsigned dr
     }
     usleep(100000);
     uint32_t n;
-    while ((n = tg_ring_spsc_pop_n(ring, evb, 1024)) > 0)
+    while ((n = tg_ring_spsc_pop_n(l.ring, evb, 1024)) > 0)
         book_builder_apply(b, evb, n);
     book_builder_flush(b);
     fprintf(stderr,
@@ -395,9 +291,8 @@ static void run_reconnects(const char *rel, const char *oracle_name, unsigned dr
         }
     }
     oracle_free(&o);
-    feed_loop_destroy(&loop);
+    lf_free(&l);
     book_builder_destroy(&b);
-    tg_ring_destroy(&ring);
     server_stop(pid);
     feed_offline_close(&off);
     tg_instr_reg_destroy(&reg);
@@ -483,13 +378,8 @@ static void test_kucoin_connect_step_then_live_events_equal_the_offline_run(void
 
 int main(void)
 {
-    g_bin = getenv("TG_REPLAY_BIN");
-    g_recs = getenv("TG_RECORDINGS");
-    if (!g_bin || !g_recs) {
-        fprintf(stderr, "TG_REPLAY_BIN, TG_RECORDINGS must be set; skipping\n");
+    if (lf_env(&g_bin, &g_recs) != 0)
         return 77;
-    }
-    signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_binance_spot_live_events_equal_the_offline_run),
         cmocka_unit_test(test_kraken_live_events_equal_the_offline_run_event_for_event),

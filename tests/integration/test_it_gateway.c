@@ -760,21 +760,8 @@ static int setup(void **st)
              getenv("TG_SOURCE_ROOT"), G.tmp);
     if (system(cmd) != 0)
         return -1;
-    char *argv[8 + ITG_RECS_MAX] = {
-        (char *)G.replay_bin, "serve", "--port", "0", "--tls", "--cert", G.cert, "--key"};
-    int n = 8;
-    argv[n++] = G.key;
-    char *more[] = {"--hold", "--sub-settle", "300", "--max", "--quiet"};
-    char *all[32 + ITG_RECS_MAX];
-    memcpy(all, argv, sizeof(char *) * (size_t)n);
-    for (size_t i = 0; i < 5; i++)
-        all[n++] = more[i];
-    for (int i = 0; i < G.n_recs; i++)
-        all[n++] = G.recs[i].path;
-    all[n] = NULL;
-    char err[400];
-    snprintf(err, sizeof(err), "%s/replay.log", G.tmp);
-    G.replay_port = itg_replay_start(all, err, &G.replay);
+    G.replay_port =
+        itg_replay_serve_tls(G.replay_bin, G.cert, G.key, G.recs, G.n_recs, G.tmp, &G.replay);
     if (!G.replay_port)
         return -1;
     G.pg = PQconnectdb(getenv("TG_TEST_PG_DSN"));

@@ -31,6 +31,7 @@
 
 #include "book/tg_clock.h"
 #include "book/tg_dec.h"
+#include "tests/fixtures/it_client_util.h"
 #include "tests/integration/it_gw_util.h"
 #include "tools/replay/tool_replay_books.h"
 
@@ -146,16 +147,6 @@ static void write_config(const char *path)
             G.shm);
     itg_write_feeds(f, G.recs, G.n_recs, G.replay_port, G.cert);
     fclose(f);
-}
-
-static int64_t dec_at(tg_client_dec_t d, int scale)
-{
-    char t[TG_CLIENT_DEC_TEXT_MAX];
-    int64_t v = INT64_MIN;
-    size_t n = tg_client_dec_text(d, t, sizeof(t));
-    if (n == 0 || tg_dec_parse(t, n, scale, &v) != 0)
-        return INT64_MIN;
-    return v;
 }
 
 static int client_state(const book_l2_t *b)
@@ -320,8 +311,8 @@ static void test_books_read_from_shared_memory_equal_the_offline_books(void **st
                     fail_msg("%s: %u %s in shared memory, %zu offline", who,
                              s ? cb->n_asks : cb->n_bids, s ? "asks" : "bids", n);
                 for (size_t k = 0; k < n; k++)
-                    if (dec_at(cl[k].px, off->sym[id].px) != lv[k].price ||
-                        dec_at(cl[k].sz, off->sym[id].sz) != lv[k].size)
+                    if (itc_dec_at(cl[k].px, off->sym[id].px) != lv[k].price ||
+                        itc_dec_at(cl[k].sz, off->sym[id].sz) != lv[k].size)
                         fail_msg("%s: %s[%zu] differs from the offline book", who,
                                  s ? "asks" : "bids", k);
             }
@@ -358,27 +349,8 @@ static int setup(void **st)
              getenv("TG_SOURCE_ROOT"), G.tmp);
     if (!G.ch || system(cmd) != 0)
         return -1;
-    char *all[32 + ITG_RECS_MAX] = {(char *)G.replay_bin,
-                                    "serve",
-                                    "--port",
-                                    "0",
-                                    "--tls",
-                                    "--cert",
-                                    G.cert,
-                                    "--key",
-                                    G.key,
-                                    "--hold",
-                                    "--sub-settle",
-                                    "300",
-                                    "--max",
-                                    "--quiet"};
-    int n = 14;
-    for (int i = 0; i < G.n_recs; i++)
-        all[n++] = G.recs[i].path;
-    all[n] = NULL;
-    char err[400];
-    snprintf(err, sizeof(err), "%s/replay.log", G.tmp);
-    G.replay_port = itg_replay_start(all, err, &G.replay);
+    G.replay_port =
+        itg_replay_serve_tls(G.replay_bin, G.cert, G.key, G.recs, G.n_recs, G.tmp, &G.replay);
     return G.replay_port ? 0 : -1;
 }
 

@@ -27,6 +27,7 @@
 #include "feeds/rec/feed_offline.h"
 #include "storage/redis/store_rds.h"
 #include "storage/redis/store_rds_fmt.h"
+#include "tests/fixtures/it_redis_recs.h"
 #include "tests/fixtures/test_rds_json.h"
 
 static const char *g_url, *g_rec;
@@ -282,28 +283,11 @@ static void test_a_recording_reaches_subscribers_and_keys_exactly(void **state)
 
 int main(int argc, char **argv)
 {
-    g_url = getenv("TG_TEST_REDIS_URL");
-    const char *port = getenv("TG_TEST_REDIS_PORT");
-    const char *recs = getenv("TG_RECORDINGS");
-    if (!g_url || !port || !recs) {
-        fprintf(stderr, "TG_TEST_REDIS_URL/PORT or TG_RECORDINGS unset: skipping\n");
+    const char *recs;
+    if (itc_redis_env(&g_url, &g_port, &recs) != 0)
         return 77;
-    }
-    g_port = atoi(port);
-    static const char *files[] = {
-        "okex/cryptofeed_ce58c2a0_OKX.ws.1.tgrec",
-        "coinbase/cryptofeed_ce58c2a0_COINBASE.ws.28.tgrec.zst",
-        "binance/cryptofeed_1312c062_BINANCE-b38f7c.tgrec.zst",
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_recording_reaches_subscribers_and_keys_exactly),
     };
-    int rc = 0;
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        static char path[1024];
-        snprintf(path, sizeof(path), "%s/%s", recs, files[i]);
-        g_rec = path;
-        const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_a_recording_reaches_subscribers_and_keys_exactly),
-        };
-        rc |= cmocka_run_group_tests_name(files[i], tests, NULL, NULL);
-    }
-    return rc;
+    return itc_run_per_recording(tests, sizeof(tests) / sizeof(tests[0]), recs, &g_rec);
 }

@@ -28,40 +28,11 @@
 #include "book/tg_ring.h"
 #include "feeds/net/feed_conn.h"
 #include "feeds/rec/feed_offline.h"
-#include "tests/fixtures/replay_proc.h"
+#include "tests/fixtures/live_feed.h"
 
 #define HB_REC "huobi/cryptofeed_ce58c2a0_HUOBI.ws.44.tgrec.zst"
 
 static const char *g_bin, *g_recs;
-
-typedef struct evs {
-    tg_event_t *v;
-    size_t n, cap;
-} evs_t;
-
-static void evs_push(evs_t *e, const tg_event_t *ev)
-{
-    if (e->n == e->cap) {
-        e->cap = e->cap ? e->cap * 2 : 65536;
-        e->v = realloc(e->v, e->cap * sizeof(*e->v));
-        assert_non_null(e->v);
-    }
-    e->v[e->n++] = *ev;
-}
-
-static int offline_sink(void *ctx, const tg_event_t *ev, uint32_t n)
-{
-    for (uint32_t i = 0; i < n; i++)
-        evs_push(ctx, &ev[i]);
-    return 0;
-}
-
-static void test_log(void *ctx, int level, const char *msg)
-{
-    (void)ctx;
-    if (getenv("TG_TEST_VERBOSE"))
-        fprintf(stderr, "[%d] %s\n", level, msg);
-}
 
 /* The recording as tgrec text without the websocket frames numbered (from 1) in skip[]. */
 static char *rec_without(const char *path, const int *skip, size_t *len)
@@ -94,6 +65,12 @@ static char *rec_without(const char *path, const int *skip, size_t *len)
     return t;
 }
 
+/* A server ping of the recording (each must get its pong). */
+static int is_ping(const char *f, size_t len)
+{
+    return len > 8 && memcmp(f, "{\"ping\":", 8) == 0;
+}
+
 /* Offline run of the recording minus the frames in skip[] (0-terminated), then the recording
  * served with server_args through feed_conn: the same events, event for event. bad_frames:
  * frames the faults make undecodable (counted err_json by the transport). */
@@ -111,38 +88,13 @@ static void run_huobi(const char *const *server_args, const int *skip, uint64_t 
     assert_int_equal(feed_offline_open_mem(&off, text, tl, NULL, reg, 0), 0);
     free(text);
     evs_t want = {0};
-    assert_int_equal(feed_offline_run(off, offline_sink, &want), 0);
+    assert_int_equal(feed_offline_run(off, evs_sink, &want), 0);
     assert_true(want.n > 10000);
-    uint64_t frames = off->rec->data_lines + bad_frames, pings = 0;
-    {
-        feed_tgrec_t *r = NULL;
-        assert_int_equal(feed_tgrec_open(&r, path), 0);
-        int64_t ts;
-        const char *f;
-        size_t len;
-        while (feed_tgrec_next(r, &ts, &f, &len) == 1)
-            pings += len > 8 && memcmp(f, "{\"ping\":", 8) == 0;
-        feed_tgrec_close(&r);
-    }
+    uint64_t frames = off->rec->data_lines + bad_frames, pings = lf_count_frames(path, is_ping);
     assert_int_equal(pings, 6);
 
-    const char *argv[24] = {g_bin, "serve", "--port", "0", "--quiet", "--hold"};
-    size_t na = 6;
-    for (size_t i = 0; server_args && server_args[i]; i++)
-        argv[na++] = server_args[i];
-    argv[na++] = path;
-    argv[na] = NULL;
-    int nul = getenv("TG_TEST_VERBOSE") ? -1 : open("/dev/null", O_WRONLY);
     int port = 0;
-    pid_t pid = replay_proc_start(argv, nul, &port);
-    if (nul >= 0)
-        close(nul);
-    assert_true(pid > 0);
-
-    tg_ring_t *ring = NULL;
-    assert_int_equal(tg_ring_create(&ring, 1u << 16, sizeof(tg_event_t)), 0);
-    feed_loop_t *loop = NULL;
-    assert_int_equal(feed_loop_create(&loop, NULL), 0);
+    pid_t pid = lf_serve(g_bin, path, server_args, &port);
     feed_conn_cfg_t c;
     feed_conn_cfg_defaults(&c);
     char url[128];
@@ -150,34 +102,14 @@ static void run_huobi(const char *const *server_args, const int *skip, uint64_t 
     c.venue = "huobi";
     c.url = url;
     c.rest_url = NULL;
-    c.reg = reg;
-    c.depth = off->h.depth;
-    const char *syms[64];
-    size_t ns = 0;
-    for (uint32_t i = 0; i < off->h.n_instr && ns < 64; i++)
-        syms[ns++] = tg_instr_reg_get(reg, off->h.instr[i])->symbol;
-    c.symbols = syms;
-    c.n_symbols = ns;
-    c.ring = ring;
-    c.log = test_log;
-    feed_conn_t *conn = NULL;
-    assert_int_equal(feed_loop_add(loop, &c, &conn), 0);
-    assert_int_equal(feed_loop_start(loop), 0);
+    lf_t l;
+    lf_add(&l, &c, off, reg);
+    size_t ns = l.ns;
+    assert_int_equal(feed_loop_start(l.loop), 0);
     evs_t got = {0};
-    tg_event_t ev;
-    const feed_stats_t *st = feed_conn_stats(conn);
-    const feed_conn_tstats_t *ts = feed_conn_tstats(conn);
-    int64_t deadline = tg_clock_mono_ns() + 60 * TG_NS_PER_SEC;
-    /* all frames in, and the last ping's pong written */
-    while ((TG_STAT_GET(ts->rx_frames) < frames || TG_STAT_GET(ts->tx_frames) < ns * 2 + pings) &&
-           tg_clock_mono_ns() < deadline) {
-        while (tg_ring_spsc_pop(ring, &ev))
-            evs_push(&got, &ev);
-        usleep(2000);
-    }
-    feed_loop_stop(loop);
-    while (tg_ring_spsc_pop(ring, &ev))
-        evs_push(&got, &ev);
+    const feed_stats_t *st = feed_conn_stats(l.conn);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(l.conn);
+    lf_collect(&l, &got, frames, ns * 2 + pings, 60); /* and the last ping's pong written */
     fprintf(stderr,
             "huobi live: frames %llu (ws %llu), sent %llu, handled %llu, unhandled %llu, "
             "err_json %llu, handler errors %llu, events live %zu offline %zu\n",
@@ -200,24 +132,12 @@ static void run_huobi(const char *const *server_args, const int *skip, uint64_t 
     assert_int_equal(TG_STAT_GET(st->err_json), bad_frames);
 
     /* event for event, minus the final close's STALE and the receive times */
-    evs_t g2 = {0};
-    for (size_t i = 0; i < got.n; i++)
-        if (got.v[i].kind != TG_EV_STALE)
-            evs_push(&g2, &got.v[i]);
-    if (g2.n != want.n)
-        fail_msg("%zu offline events vs %zu live", want.n, g2.n);
-    for (size_t i = 0; i < want.n; i++) {
-        tg_event_t x = want.v[i], y = g2.v[i];
-        x.ts_recv = y.ts_recv = x.ts_mono = y.ts_mono = 0;
-        if (memcmp(&x, &y, sizeof(x)) != 0)
-            fail_msg("event %zu differs (kind %u/%u instr %u/%u price %lld/%lld)", i, x.kind,
-                     y.kind, x.instr, y.instr, (long long)x.price, (long long)y.price);
-    }
+    evs_t g2 = evs_without_stale(&got);
+    evs_assert_same(&want, &g2, "all events", 0);
     free(g2.v);
     free(want.v);
     free(got.v);
-    feed_loop_destroy(&loop);
-    tg_ring_destroy(&ring);
+    lf_free(&l);
     replay_proc_stop(pid);
     feed_offline_close(&off);
     tg_instr_reg_destroy(&reg);
@@ -242,13 +162,8 @@ static void test_huobi_broken_gzip_frames_are_counted_and_dropped(void **state)
 
 int main(void)
 {
-    g_bin = getenv("TG_REPLAY_BIN");
-    g_recs = getenv("TG_RECORDINGS");
-    if (!g_bin || !g_recs) {
-        fprintf(stderr, "TG_REPLAY_BIN, TG_RECORDINGS must be set; skipping\n");
+    if (lf_env(&g_bin, &g_recs) != 0)
         return 77;
-    }
-    signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_huobi_gzip_frames_over_the_socket_give_the_offline_events),
         cmocka_unit_test(test_huobi_broken_gzip_frames_are_counted_and_dropped),

@@ -399,20 +399,27 @@ static void test_builder_wall_clock_closes_candles_on_the_exchange_clock(void **
     assert_int_equal(c->u.candle.trades, 2);
 }
 
-static void test_builder_repeated_interval_snapshot_is_marked_for_storage_to_skip(void **state)
+/* Replace f's builder with one holding a single lossless sink `name` (the test's sink) taking
+ * `kinds`, and an interval snapshot every 100 ms. */
+static void rebuild_with_interval(fx_t *f, const char *name, uint32_t kinds)
 {
-    fx_t *f = *state;
     book_builder_cfg_t cfg;
     book_builder_cfg_defaults(&cfg);
     cfg.reg = f->reg;
     cfg.n_sinks = 1;
-    cfg.sinks[0] = (book_sink_cfg_t){
-        .name = "all", .fn = sink, .ctx = f, .kinds = BOOK_SINK_ALL, .lossless = true};
+    cfg.sinks[0] =
+        (book_sink_cfg_t){.name = name, .fn = sink, .ctx = f, .kinds = kinds, .lossless = true};
     cfg.book_interval_ns = 100 * MS;
     book_builder_t *b2;
     assert_int_equal(book_builder_create(&b2, &cfg), 0);
     book_builder_destroy(&f->b);
     f->b = b2;
+}
+
+static void test_builder_repeated_interval_snapshot_is_marked_for_storage_to_skip(void **state)
+{
+    fx_t *f = *state;
+    rebuild_with_interval(f, "all", BOOK_SINK_ALL);
     snapshot(f, f->id, 1);
     int64_t t0 = f->t;
     book_builder_tick(f->b, t0 + 150 * MS, 0); /* first interval: not a repeat of CHANGE? */
@@ -469,22 +476,9 @@ static void test_builder_message_spanning_two_instruments_ends_both(void **state
 static void test_builder_interval_snapshots_only_for_books_that_were_valid(void **state)
 {
     fx_t *f = *state;
-    book_builder_cfg_t cfg;
-    book_builder_cfg_defaults(&cfg);
-    cfg.reg = f->reg;
-    cfg.n_sinks = 1;
-    cfg.sinks[0] = (book_sink_cfg_t){
-        .name = "pg",
-        .fn = sink,
-        .ctx = f,
-        .kinds = BOOK_SINK_TRADE | BOOK_SINK_BOOK_INTERVAL | BOOK_SINK_BOOK_STATE |
-                 BOOK_SINK_CANDLE_CLOSED | BOOK_SINK_GAP, /* what PostgreSQL takes */
-        .lossless = true};
-    cfg.book_interval_ns = 100 * MS;
-    book_builder_t *b2;
-    assert_int_equal(book_builder_create(&b2, &cfg), 0);
-    book_builder_destroy(&f->b);
-    f->b = b2;
+    rebuild_with_interval(f, "pg",
+                          BOOK_SINK_TRADE | BOOK_SINK_BOOK_INTERVAL | BOOK_SINK_BOOK_STATE |
+                              BOOK_SINK_CANDLE_CLOSED | BOOK_SINK_GAP); /* what PostgreSQL takes */
     snapshot(f, f->id, 1);
     tg_event_t t[1] = {ev(f, f->id_ck, TG_EV_TRADE, TG_SIDE_BUY, 100, 1, 0)};
     msg(f, t, 1, 0);
@@ -517,8 +511,7 @@ static tg_event_t evs(fx_t *f, int kind, int side, const char *px, const char *s
     return e;
 }
 
-static void assert_level(const book_out_t *r, int i, tg_side_t side, const char *px,
-                         const char *sz)
+static void assert_level(const book_out_t *r, int i, tg_side_t side, const char *px, const char *sz)
 {
     const tg_level_t *l = side == TG_SIDE_BID ? &r->u.book.bids[i] : &r->u.book.asks[i];
     char b[TG_DEC_STR_MAX];

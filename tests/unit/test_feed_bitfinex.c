@@ -24,12 +24,6 @@
 #define BF_REC  "bitfinex/cryptofeed_ce58c2a0_BITFINEX.ws.11.tgrec"
 #define BF_NAME "cryptofeed_ce58c2a0_BITFINEX.ws.11.tgrec.result.json"
 
-static char pbuf[1024];
-static const char *rec(void)
-{
-    return vrun_path(pbuf, sizeof(pbuf), "TG_RECORDINGS", BF_REC);
-}
-
 /* ---- independent helpers ---------------------------------------------------------------- */
 
 static uint32_t crc32_bitwise(const char *s, size_t n)
@@ -99,10 +93,8 @@ static void test_bitfinex_recording_books_equal_the_reference_and_sequence_chain
     (void)state;
     vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
-    assert_int_equal(vrun_file(rec(), v, &o), 0);
-    assert_int_equal(vrun_errors(&o->stats), 0);
-    assert_int_equal(TG_STAT_GET(o->stats.frames), o->rec->data_lines);
-    assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
+    assert_int_equal(vrun_file(vh_rec(BF_REC), v, &o), 0);
+    vrun_assert_all_read(o);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     assert_int_equal(o->reconnects, 0);
     assert_int_equal(TG_STAT_GET(o->stats.snapshots), 7);
@@ -113,7 +105,7 @@ static void test_bitfinex_recording_books_equal_the_reference_and_sequence_chain
     assert_int_equal(TG_STAT_GET(o->stats.handled), 1622);
     assert_int_equal(TG_STAT_GET(o->stats.unhandled), 71);
     size_t tlen;
-    char *text = vrun_slurp(rec(), &tlen);
+    char *text = vrun_slurp(vh_rec(BF_REC), &tlen);
     assert_non_null(text);
     assert_non_null(strstr(text, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":65536}"));
     assert_int_equal(count_channel_frames(text), 1670); /* numbered 1..1670 */
@@ -161,7 +153,7 @@ static void test_bitfinex_a_lost_frame_is_a_gap_on_every_book_and_a_reconnect(vo
 {
     (void)state;
     size_t len = 0;
-    char *text = vrun_slurp(rec(), &len);
+    char *text = vrun_slurp(vh_rec(BF_REC), &len);
     assert_non_null(text);
     /* delete the frame numbered 500 (a book update) */
     char *p = strstr(text, ",500]\n");
@@ -446,7 +438,7 @@ static void test_bitfinex_recording_with_venue_checksums_verifies_every_message(
     (void)state;
     size_t len = 0, clen = 0;
     long n_cs;
-    char *text = vrun_slurp(rec(), &len);
+    char *text = vrun_slurp(vh_rec(BF_REC), &len);
     assert_non_null(text);
     char *ck = with_checksums(text, len, &clen, &n_cs);
     assert_int_equal(n_cs, 1600); /* 7 snapshots + 1593 updates */
@@ -665,26 +657,13 @@ static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static void test_bitfinex_fuzzed_frames_are_counted_and_never_crash(void **state)
 {
     (void)state;
-    feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, rec(), NULL, NULL, 0), 0);
-    vrun_t *v = calloc(1, sizeof(*v));
-    vrun_init(v, o->reg);
-    o->h.out.flush = vrun_sink;
-    o->h.out.ctx = v;
-    /* collect the recorded frames */
-    const char *fr[2048];
-    size_t fl[2048];
-    int nf = 0;
-    int64_t ts;
-    const char *f;
-    size_t n;
-    int rc;
-    while ((rc = feed_tgrec_next(o->rec, &ts, &f, &n)) != 0 && nf < 2048) {
-        if (rc < 0)
-            continue;
-        fr[nf] = f;
-        fl[nf++] = n;
-    }
+    vrun_t *v;
+    feed_offline_t *o = vrun_open(vh_rec(BF_REC), &v);
+    /* the recorded frames (the first 2048) */
+    const char **fr;
+    size_t *fl;
+    int nf = (int)vh_frames(o, &fr, &fl);
+    nf = nf < 2048 ? nf : 2048;
     assert_true(nf > 1000);
     const char *e = getenv("TG_FUZZ_ITERS");
     int iters = e && atoi(e) > 0 ? atoi(e) : 30000;
@@ -700,75 +679,24 @@ static void test_bitfinex_fuzzed_frames_are_counted_and_never_crash(void **state
                 feed_flush(&o->h);
             }
         }
-        int muts = (int)(fv_rand(&rng) % 4);
-        for (int m = 0; m < muts; m++) {
-            switch (fv_rand(&rng) % 5) {
-            case 0:
-                len = len ? (size_t)(fv_rand(&rng) % len) : 0;
-                break;
-            case 1:
-                if (len)
-                    buf[fv_rand(&rng) % len] ^= (char)(1 << (fv_rand(&rng) % 8));
-                break;
-            case 2:
-                if (len)
-                    buf[fv_rand(&rng) % len] = "[]{},:\"-.e0123456789"[fv_rand(&rng) % 20];
-                break;
-            case 3: /* inflate a digit run */
-                if (len && len < 60000) {
-                    size_t at = fv_rand(&rng) % len;
-                    memmove(buf + at + 20, buf + at, len - at);
-                    memset(buf + at, '9', 20);
-                    len += 20;
-                }
-                break;
-            default:
-                break;
-            }
-        }
+        len = vh_mutate_json_runs(&rng, buf, len, 60000, 5);
         feed_frame(&o->h, buf, len, 1, it);
         feed_flush(&o->h);
     }
     free(buf);
-    assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
-    assert_true(vrun_errors(&o->stats) > 1000);
-    print_message("fuzz: frames %llu handled %llu unhandled %llu errors %llu\n",
-                  (unsigned long long)TG_STAT_GET(o->stats.frames),
-                  (unsigned long long)TG_STAT_GET(o->stats.handled),
-                  (unsigned long long)TG_STAT_GET(o->stats.unhandled),
-                  (unsigned long long)vrun_errors(&o->stats));
-    assert_true(TG_STAT_GET(o->stats.handled) > 1000);
+    free(fr);
+    free(fl);
+    vh_fuzz_report(&o->stats, 1000, 1000);
     vrun_close(&o, v);
 }
 
 /* Extreme scales: every emitted price/size equals the input text exactly. */
-static void check_levels(bx_t *b, size_t from, uint32_t id, const char *const (*want)[2], int n)
-{
-    int k = 0;
-    for (size_t i = from; i < b->n_ev; i++) {
-        const tg_event_t *e = &b->ev[i];
-        if (e->instr != id || (e->kind != TG_EV_LEVEL && e->kind != TG_EV_TRADE))
-            continue;
-        assert_true(k < n);
-        vh_assert_dec_eq(e->price, e->px_scale, want[k][0]);
-        vh_assert_dec_eq(e->size, e->sz_scale, want[k][1]);
-        k++;
-    }
-    assert_int_equal(k, n);
-}
-
 static void test_bitfinex_extreme_scales_are_exact(void **state)
 {
     (void)state;
-    tg_instr_reg_t *reg = NULL;
-    assert_int_equal(tg_instr_reg_create(&reg), 0);
-    tg_instr_cfg_t cfg;
-    feed_venue_bitfinex.instr_defaults(&cfg, "x", 25);
-    cfg.px_scale = cfg.sz_scale = 0; /* start at 0 places: every value raises the scale */
-    uint32_t unused;
-    const char *syms[] = {"tTINY", "tHUGE", "tBIGSZ"};
-    for (int i = 0; i < 3; i++)
-        assert_int_equal(tg_instr_reg_add(reg, "bitfinex", syms[i], &cfg, &unused), 0);
+    const char *const syms[] = {"tTINY", "tHUGE", "tBIGSZ"};
+    /* start at 0 places: every value raises the scale */
+    tg_instr_reg_t *reg = vh_reg_at_scale_0(&feed_venue_bitfinex, 25, syms, 3);
     bx_t b;
     bx_open(&b, "tTINY,tHUGE,tBIGSZ", reg);
     assert_int_equal(vh_ev_frame(&b, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":0}"), 0);
@@ -787,7 +715,7 @@ static void test_bitfinex_extreme_scales_are_exact(void **state)
                                    {"3.5e-11", "12345.12345678"},
                                    {"0.000001", "7"},
                                    {"1.234567e-7", "0.00000001"}};
-    check_levels(&b, from, vh_ev_id(&b, "tTINY"), tiny, 5);
+    vh_ev_assert_values(&b, from, vh_ev_id(&b, "tTINY"), tiny, 5);
     /* one message: 2 places first, 11 places later; prices up to 1e7 */
     from = b.n_ev;
     assert_int_equal(vh_ev_frame(&b, "[2,[[10000000.25,1,3],[9999999.12345678901,1,0.1],"
@@ -795,7 +723,7 @@ static void test_bitfinex_extreme_scales_are_exact(void **state)
                      0);
     const char *const huge[][2] = {
         {"10000000.25", "3"}, {"9999999.12345678901", "0.1"}, {"10000001", "250"}};
-    check_levels(&b, from, vh_ev_id(&b, "tHUGE"), huge, 3);
+    vh_ev_assert_values(&b, from, vh_ev_id(&b, "tHUGE"), huge, 3);
     for (size_t i = from; i < b.n_ev; i++) /* one scale for the whole message */
         assert_int_equal(b.ev[i].px_scale, 11);
     /* sizes up to 1e12 */
@@ -809,19 +737,14 @@ static void test_bitfinex_extreme_scales_are_exact(void **state)
                                   {"2.4", "123456789012.123456"},
                                   {"2.6", "1e12"},
                                   {"0.00000000015", "999999999999.5"}};
-    check_levels(&b, from, vh_ev_id(&b, "tBIGSZ"), big, 4);
+    vh_ev_assert_values(&b, from, vh_ev_id(&b, "tBIGSZ"), big, 4);
     assert_int_equal(vrun_errors(&b.o->stats), 0);
     assert_true(TG_STAT_GET(b.o->stats.rescales) >= 6);
     /* a value no int64 scale holds: counted, the book goes to FAULT, nothing else emitted */
     from = b.n_ev;
     assert_true(vh_ev_frame(&b, "[2,[10000000.5,1,1e-19]]") < 0);
     assert_int_equal(TG_STAT_GET(b.o->stats.unrepresentable), 1);
-    int fault = 0;
-    for (size_t i = from; i < b.n_ev; i++) {
-        assert_int_not_equal(b.ev[i].kind, TG_EV_LEVEL);
-        fault += b.ev[i].kind == TG_EV_GAP && (b.ev[i].flags & TG_EVF_FAULT);
-    }
-    assert_int_equal(fault, 1);
+    assert_int_equal(vh_faults_without_levels(b.ev, from, b.n_ev), 1);
     vh_ev_close(&b);
     tg_instr_reg_destroy(&reg);
 }

@@ -19,12 +19,6 @@
 
 extern const feed_venue_t feed_venue_bitmex;
 
-static char pbuf[1024];
-static const char *rec(void)
-{
-    return vrun_path(pbuf, sizeof(pbuf), "TG_RECORDINGS", BM_FILE);
-}
-
 static void test_bitmex_is_found_by_name(void **state)
 {
     assert_ptr_equal(feed_venue_find("bitmex"), &feed_venue_bitmex);
@@ -36,26 +30,18 @@ static void test_bitmex_books_and_trades_equal_the_oracle(void **state)
     vh_oracle(BM_ORACLE, &orc);
     vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
-    assert_int_equal(vrun_file(rec(), v, &o), 0);
-    assert_int_equal(vrun_errors(&o->stats), 0);
+    assert_int_equal(vrun_file(vh_rec(BM_FILE), v, &o), 0);
+    vrun_assert_all_read(o);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     assert_int_equal(TG_STAT_GET(o->stats.snapshots), 10);
-    assert_int_equal(TG_STAT_GET(o->stats.frames), o->rec->data_lines);
-    assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
     assert_int_equal(orc.n_syms, (int)o->h.n_instr);
     int diffs = 0;
     long trades = 0;
     for (uint32_t i = 0; i < o->h.n_instr; i++) {
         const tg_instr_t *in;
         const oracle_sym_t *os = vrun_oracle_in(v, o, &orc, i, 10, &diffs, &in);
-        /* whole book: level counts per side equal tardis' */
-        vh_assert_depth(&v->book[in->id], os);
         assert_int_equal(v->book_msgs[in->id], os->book_changes);
-        assert_int_equal(v->trades[in->id], os->trades);
-        assert_int_equal(v->buys[in->id], os->buy_trades);
-        int64_t amount;
-        assert_int_equal(oracle_dec(os->trade_amount, in->sz_scale, &amount, NULL), 0);
-        assert_int_equal(v->trade_sz[in->id], amount);
+        vrun_assert_trades(v, in, os, 0);
         trades += v->trades[in->id];
     }
     assert_int_equal(trades, orc.trades);
@@ -64,37 +50,30 @@ static void test_bitmex_books_and_trades_equal_the_oracle(void **state)
     oracle_free(&orc);
 }
 
-static int feed1(feed_offline_t *o, const char *s)
-{
-    int rc = feed_frame(&o->h, s, strlen(s), 1000, 1000);
-    feed_flush(&o->h);
-    return rc;
-}
-
 static void test_bitmex_update_and_delete_find_prices_by_id_and_unknown_ids_resync(void **state)
 {
     vrun_t *v;
-    feed_offline_t *o = vrun_open(rec(), &v);
+    feed_offline_t *o = vrun_open(vh_rec(BM_FILE), &v);
     int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, "XBTM21", 6);
     assert_int_equal(
-        feed1(o, "{\"table\":\"orderBookL2\",\"action\":\"partial\",\"filter\":{\"symbol\":"
-                 "\"XBTM21\"},\"data\":[{\"symbol\":\"XBTM21\",\"id\":1,\"side\":\"Sell\","
-                 "\"size\":5,\"price\":63700.5},{\"symbol\":\"XBTM21\",\"id\":2,\"side\":"
-                 "\"Buy\",\"size\":7,\"price\":63690}]}"),
+        vh_feed1(o, "{\"table\":\"orderBookL2\",\"action\":\"partial\",\"filter\":{\"symbol\":"
+                    "\"XBTM21\"},\"data\":[{\"symbol\":\"XBTM21\",\"id\":1,\"side\":\"Sell\","
+                    "\"size\":5,\"price\":63700.5},{\"symbol\":\"XBTM21\",\"id\":2,\"side\":"
+                    "\"Buy\",\"size\":7,\"price\":63690}]}"),
         0);
-    assert_int_equal(feed1(o, "{\"table\":\"orderBookL2\",\"action\":\"update\",\"data\":[{"
-                              "\"symbol\":\"XBTM21\",\"id\":1,\"side\":\"Sell\",\"size\":9}]}"),
+    assert_int_equal(vh_feed1(o, "{\"table\":\"orderBookL2\",\"action\":\"update\",\"data\":[{"
+                                 "\"symbol\":\"XBTM21\",\"id\":1,\"side\":\"Sell\",\"size\":9}]}"),
                      0);
     assert_int_equal(v->book[id].ask.n, 1);
     assert_int_equal(v->book[id].ask.px[0], 6370050000000);
     assert_int_equal(v->book[id].ask.sz[0], 90000);
-    assert_int_equal(feed1(o, "{\"table\":\"orderBookL2\",\"action\":\"delete\",\"data\":[{"
-                              "\"symbol\":\"XBTM21\",\"id\":2,\"side\":\"Buy\"}]}"),
+    assert_int_equal(vh_feed1(o, "{\"table\":\"orderBookL2\",\"action\":\"delete\",\"data\":[{"
+                                 "\"symbol\":\"XBTM21\",\"id\":2,\"side\":\"Buy\"}]}"),
                      0);
     assert_int_equal(v->book[id].bid.n, 0);
     uint64_t sent = o->sent;
-    assert_int_equal(feed1(o, "{\"table\":\"orderBookL2\",\"action\":\"delete\",\"data\":[{"
-                              "\"symbol\":\"XBTM21\",\"id\":2,\"side\":\"Buy\"}]}"),
+    assert_int_equal(vh_feed1(o, "{\"table\":\"orderBookL2\",\"action\":\"delete\",\"data\":[{"
+                                 "\"symbol\":\"XBTM21\",\"id\":2,\"side\":\"Buy\"}]}"),
                      0);
     assert_int_equal(v->gaps[id], 1); /* id 2 is gone: the book is out of sync */
     assert_int_equal(o->sent, sent + 2);
@@ -104,24 +83,24 @@ static void test_bitmex_update_and_delete_find_prices_by_id_and_unknown_ids_resy
 static void test_bitmex_bad_input_is_counted(void **state)
 {
     vrun_t *v;
-    feed_offline_t *o = vrun_open(rec(), &v);
-    assert_int_equal(feed1(o, "{\"table\":"), TG_EJSON);
-    assert_int_equal(feed1(o, "{\"status\":400,\"error\":\"Unknown table: foo\"}"), TG_EPROTO);
-    assert_int_equal(feed1(o, "{\"table\":\"trade\",\"action\":\"insert\",\"data\":[{"
-                              "\"timestamp\":\"2021-04-05T18:41:18.601Z\",\"symbol\":\"FOO\","
-                              "\"side\":\"Buy\",\"size\":1,\"price\":1}]}"),
+    feed_offline_t *o = vrun_open(vh_rec(BM_FILE), &v);
+    assert_int_equal(vh_feed1(o, "{\"table\":"), TG_EJSON);
+    assert_int_equal(vh_feed1(o, "{\"status\":400,\"error\":\"Unknown table: foo\"}"), TG_EPROTO);
+    assert_int_equal(vh_feed1(o, "{\"table\":\"trade\",\"action\":\"insert\",\"data\":[{"
+                                 "\"timestamp\":\"2021-04-05T18:41:18.601Z\",\"symbol\":\"FOO\","
+                                 "\"side\":\"Buy\",\"size\":1,\"price\":1}]}"),
                      TG_ESYMBOL);
-    assert_int_equal(feed1(o, "{\"table\":\"trade\",\"action\":\"insert\",\"data\":[{"
-                              "\"timestamp\":\"2021-04-05T18:41:18.601Z\",\"symbol\":\"TRXM21\","
-                              "\"side\":\"Buy\",\"size\":1,\"price\":1e999}]}"),
+    assert_int_equal(vh_feed1(o, "{\"table\":\"trade\",\"action\":\"insert\",\"data\":[{"
+                                 "\"timestamp\":\"2021-04-05T18:41:18.601Z\",\"symbol\":\"TRXM21\","
+                                 "\"side\":\"Buy\",\"size\":1,\"price\":1e999}]}"),
                      TG_EDEC_RANGE); /* feed_dec: no scale holds it (was TG_EDEC_SYNTAX) */
     int64_t trx = tg_instr_reg_find(o->reg, o->h.venue_id, "TRXM21", 6);
     assert_int_equal(v->gaps[trx], 1); /* feed_dec's FAULT gap: the book cannot hold it */
     assert_true(v->last_gap.flags & TG_EVF_FAULT);
     assert_int_equal(TG_STAT_GET(o->stats.unrepresentable), 1);
-    assert_int_equal(feed1(o, "{\"table\":\"trade\",\"action\":\"insert\",\"data\":[{"
-                              "\"timestamp\":\"2021-13-05T18:41:18.601Z\",\"symbol\":\"TRXM21\","
-                              "\"side\":\"Buy\",\"size\":1,\"price\":1}]}"),
+    assert_int_equal(vh_feed1(o, "{\"table\":\"trade\",\"action\":\"insert\",\"data\":[{"
+                                 "\"timestamp\":\"2021-13-05T18:41:18.601Z\",\"symbol\":\"TRXM21\","
+                                 "\"side\":\"Buy\",\"size\":1,\"price\":1}]}"),
                      TG_EFIELD);
     assert_int_equal(TG_STAT_GET(o->stats.err_json), 1);
     assert_int_equal(TG_STAT_GET(o->stats.err_venue), 1);
@@ -130,9 +109,9 @@ static void test_bitmex_bad_input_is_counted(void **state)
     assert_int_equal(TG_STAT_GET(o->stats.err_field), 1);
     assert_int_equal(v->events, 1); /* only that FAULT gap */
     /* exact exchange time */
-    assert_int_equal(feed1(o, "{\"table\":\"trade\",\"action\":\"insert\",\"data\":[{"
-                              "\"timestamp\":\"2021-04-05T18:41:18.601Z\",\"symbol\":\"TRXM21\","
-                              "\"side\":\"Sell\",\"size\":7415,\"price\":0.00000216}]}"),
+    assert_int_equal(vh_feed1(o, "{\"table\":\"trade\",\"action\":\"insert\",\"data\":[{"
+                                 "\"timestamp\":\"2021-04-05T18:41:18.601Z\",\"symbol\":\"TRXM21\","
+                                 "\"side\":\"Sell\",\"size\":7415,\"price\":0.00000216}]}"),
                      0);
     int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, "TRXM21", 6);
     assert_int_equal(v->trades[id], 1);
@@ -143,7 +122,7 @@ static void test_bitmex_bad_input_is_counted(void **state)
 static uint64_t rng = 0x1234567887654321ull;
 static void test_bitmex_mutated_frames_never_crash_and_are_all_counted(void **state)
 {
-    (void)vh_fuzz_file(rec(), vh_fuzz_iters(&rng, 10000), &rng, vh_mutate_bytes);
+    (void)vh_fuzz_file(vh_rec(BM_FILE), vh_fuzz_iters(&rng, 10000), &rng, vh_mutate_bytes);
 }
 
 #define BMB(act) "{\"table\":\"orderBookL2\",\"action\":\"" act "\",\"data\":["

@@ -21,12 +21,6 @@
 
 extern const feed_venue_t feed_venue_bitstamp;
 
-static char pbuf[1024];
-static const char *rec(void)
-{
-    return vrun_path(pbuf, sizeof(pbuf), "TG_RECORDINGS", BS_FILE);
-}
-
 static void test_bitstamp_is_found_by_name(void **state)
 {
     assert_ptr_equal(feed_venue_find("bitstamp"), &feed_venue_bitstamp);
@@ -38,12 +32,10 @@ static void test_bitstamp_books_and_trades_equal_the_oracle(void **state)
     vh_oracle(BS_ORACLE, &orc);
     vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
-    assert_int_equal(vrun_file(rec(), v, &o), 0);
-    assert_int_equal(vrun_errors(&o->stats), 0);
+    assert_int_equal(vrun_file(vh_rec(BS_FILE), v, &o), 0);
+    vrun_assert_all_read(o);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     assert_int_equal(TG_STAT_GET(o->stats.snapshots), 10);
-    assert_int_equal(TG_STAT_GET(o->stats.frames), o->rec->data_lines);
-    assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
     /* README: 3091 diffs newer than their snapshot, 111 older (to drop at sync) */
     assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 111);
     assert_int_equal(orc.n_syms, (int)o->h.n_instr);
@@ -67,11 +59,7 @@ static void test_bitstamp_books_and_trades_equal_the_oracle(void **state)
                                in->sz_scale, what);
         /* whole book: level counts per side equal tardis' */
         vh_assert_depth(&v->book[in->id], os);
-        assert_int_equal(v->trades[in->id], os->trades);
-        assert_int_equal(v->buys[in->id], os->buy_trades);
-        int64_t amount;
-        assert_int_equal(oracle_dec(os->trade_amount, in->sz_scale, &amount, NULL), 0);
-        assert_int_equal(v->trade_sz[in->id], amount);
+        vrun_assert_trades(v, in, os, 0);
         assert_int_equal(v->book_msgs[in->id], os->book_changes);
         book_msgs += v->book_msgs[in->id];
     }
@@ -81,32 +69,27 @@ static void test_bitstamp_books_and_trades_equal_the_oracle(void **state)
     oracle_free(&orc);
 }
 
-static int feed1(feed_offline_t *o, const char *s)
-{
-    int rc = feed_frame(&o->h, s, strlen(s), 1000, 1000);
-    feed_flush(&o->h);
-    return rc;
-}
-
 static void test_bitstamp_diffs_before_the_snapshot_are_buffered_then_filtered(void **state)
 {
     feed_offline_t *o = NULL;
     vrun_t *v = calloc(1, sizeof(*v));
     /* open on the recording only for its registry; frames below are synthetic */
-    assert_int_equal(feed_offline_open(&o, rec(), NULL, NULL, 0), 0);
+    assert_int_equal(feed_offline_open(&o, vh_rec(BS_FILE), NULL, NULL, 0), 0);
     vrun_init(v, o->reg);
     o->h.out.flush = vrun_sink;
     o->h.out.ctx = v;
     uint64_t gets = o->rest_gets;
-    assert_int_equal(feed1(o, "{\"event\":\"bts:subscription_succeeded\",\"channel\":"
-                              "\"diff_order_book_ethgbp\",\"data\":{}}"),
+    assert_int_equal(vh_feed1(o, "{\"event\":\"bts:subscription_succeeded\",\"channel\":"
+                                 "\"diff_order_book_ethgbp\",\"data\":{}}"),
                      0);
     assert_int_equal(o->rest_gets, gets + 1); /* snapshot requested once subscribed */
-    assert_int_equal(feed1(o, "{\"data\":{\"timestamp\":\"1\",\"microtimestamp\":\"100\",\"bids\":"
+    assert_int_equal(vh_feed1(o,
+                              "{\"data\":{\"timestamp\":\"1\",\"microtimestamp\":\"100\",\"bids\":"
                               "[[\"1500.00\",\"1.0\"]],\"asks\":[]},\"channel\":"
                               "\"diff_order_book_ethgbp\",\"event\":\"data\"}"),
                      0);
-    assert_int_equal(feed1(o, "{\"data\":{\"timestamp\":\"1\",\"microtimestamp\":\"300\",\"bids\":"
+    assert_int_equal(vh_feed1(o,
+                              "{\"data\":{\"timestamp\":\"1\",\"microtimestamp\":\"300\",\"bids\":"
                               "[[\"1501.00\",\"2.0\"]],\"asks\":[]},\"channel\":"
                               "\"diff_order_book_ethgbp\",\"event\":\"data\"}"),
                      0);
@@ -114,9 +97,9 @@ static void test_bitstamp_diffs_before_the_snapshot_are_buffered_then_filtered(v
     int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, "ethgbp", 6);
     assert_int_equal(v->book[id].bid.n, 0);
     assert_int_equal(
-        feed1(o, "{\"stream\":\"diff_order_book_ethgbp@depthSnapshot\",\"generated\":true,"
-                 "\"data\":{\"timestamp\": \"1\", \"microtimestamp\": \"200\", \"bids\": "
-                 "[[\"1499.00\", \"3.0\"]], \"asks\": [[\"1510.00\", \"1.0\"]]}}"),
+        vh_feed1(o, "{\"stream\":\"diff_order_book_ethgbp@depthSnapshot\",\"generated\":true,"
+                    "\"data\":{\"timestamp\": \"1\", \"microtimestamp\": \"200\", \"bids\": "
+                    "[[\"1499.00\", \"3.0\"]], \"asks\": [[\"1510.00\", \"1.0\"]]}}"),
         0);
     /* diff 100 dropped (older than snapshot 200), diff 300 applied */
     assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 1);
@@ -124,7 +107,8 @@ static void test_bitstamp_diffs_before_the_snapshot_are_buffered_then_filtered(v
     assert_int_equal(v->book[id].bid.px[0], 150100000000);
     /* out of order afterwards: gap and a new snapshot request */
     gets = o->rest_gets;
-    assert_int_equal(feed1(o, "{\"data\":{\"timestamp\":\"1\",\"microtimestamp\":\"250\",\"bids\":"
+    assert_int_equal(vh_feed1(o,
+                              "{\"data\":{\"timestamp\":\"1\",\"microtimestamp\":\"250\",\"bids\":"
                               "[],\"asks\":[]},\"channel\":\"diff_order_book_ethgbp\",\"event\":"
                               "\"data\"}"),
                      0);
@@ -136,13 +120,13 @@ static void test_bitstamp_diffs_before_the_snapshot_are_buffered_then_filtered(v
 static void test_bitstamp_rest_snapshot_answers_and_failures(void **state)
 {
     vrun_t *v;
-    feed_offline_t *o = vrun_open(rec(), &v);
+    feed_offline_t *o = vrun_open(vh_rec(BS_FILE), &v);
     int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, "bcheur", 6);
     uint32_t tag = 0;
     while (o->h.instr[tag] != (uint32_t)id)
         tag++;
-    assert_int_equal(feed1(o, "{\"event\":\"bts:subscription_succeeded\",\"channel\":"
-                              "\"diff_order_book_bcheur\",\"data\":{}}"),
+    assert_int_equal(vh_feed1(o, "{\"event\":\"bts:subscription_succeeded\",\"channel\":"
+                                 "\"diff_order_book_bcheur\",\"data\":{}}"),
                      0);
     uint64_t gets = o->rest_gets;
     /* a failed request is counted and asked again on the tick (after the retry delay) */
@@ -161,7 +145,8 @@ static void test_bitstamp_rest_snapshot_answers_and_failures(void **state)
     o->venue->on_tick(&o->h, 4);
     assert_int_equal(o->rest_gets, gets + 1); /* synced: nothing more to ask */
     /* the stale microtimestamp rule applies to diffs after a REST snapshot too */
-    assert_int_equal(feed1(o, "{\"data\":{\"timestamp\":\"1\",\"microtimestamp\":"
+    assert_int_equal(vh_feed1(o,
+                              "{\"data\":{\"timestamp\":\"1\",\"microtimestamp\":"
                               "\"1617654357670785\",\"bids\":[[\"519.18\",\"1.0\"]],\"asks\":[]},"
                               "\"channel\":\"diff_order_book_bcheur\",\"event\":\"data\"}"),
                      0);
@@ -172,16 +157,16 @@ static void test_bitstamp_rest_snapshot_answers_and_failures(void **state)
 static void test_bitstamp_bad_input_is_counted(void **state)
 {
     vrun_t *v;
-    feed_offline_t *o = vrun_open(rec(), &v);
-    assert_int_equal(feed1(o, "{\"data\":{"), TG_EJSON);
-    assert_int_equal(feed1(o, "{\"data\":{\"microtimestamp\":\"1\",\"bids\":[]},\"channel\":"
-                              "\"diff_order_book_dogeusd\",\"event\":\"data\"}"),
+    feed_offline_t *o = vrun_open(vh_rec(BS_FILE), &v);
+    assert_int_equal(vh_feed1(o, "{\"data\":{"), TG_EJSON);
+    assert_int_equal(vh_feed1(o, "{\"data\":{\"microtimestamp\":\"1\",\"bids\":[]},\"channel\":"
+                                 "\"diff_order_book_dogeusd\",\"event\":\"data\"}"),
                      TG_ESYMBOL);
-    assert_int_equal(feed1(o, "{\"event\":\"bts:error\",\"data\":{\"code\":null}}"), TG_EPROTO);
+    assert_int_equal(vh_feed1(o, "{\"event\":\"bts:error\",\"data\":{\"code\":null}}"), TG_EPROTO);
     assert_int_equal(
-        feed1(o, "{\"channel\":\"live_trades_ethgbp\",\"data\":{\"amount_str\":\"x\","
-                 "\"price_str\":\"1\",\"microtimestamp\":\"1\",\"type\":0,\"id\":1},\"event\":"
-                 "\"trade\"}"),
+        vh_feed1(o, "{\"channel\":\"live_trades_ethgbp\",\"data\":{\"amount_str\":\"x\","
+                    "\"price_str\":\"1\",\"microtimestamp\":\"1\",\"type\":0,\"id\":1},\"event\":"
+                    "\"trade\"}"),
         TG_EDEC_SYNTAX);
     assert_int_equal(TG_STAT_GET(o->stats.err_json), 1);
     assert_int_equal(TG_STAT_GET(o->stats.err_symbol), 1);
@@ -194,7 +179,7 @@ static void test_bitstamp_bad_input_is_counted(void **state)
 static uint64_t rng = 0x1234567887654321ull;
 static void test_bitstamp_mutated_frames_never_crash_and_are_all_counted(void **state)
 {
-    (void)vh_fuzz_file(rec(), vh_fuzz_iters(&rng, 10000), &rng, vh_mutate_bytes);
+    (void)vh_fuzz_file(vh_rec(BS_FILE), vh_fuzz_iters(&rng, 10000), &rng, vh_mutate_bytes);
 }
 
 #define BSD(pair, micro, bids, asks)                                                               \

@@ -141,15 +141,10 @@ static void test_bybit_books_equal_a_naive_replay_of_the_raw_frames(void **state
 static void test_bybit_clean_recordings_have_no_gaps_and_no_errors(void **state)
 {
     for (int f = 0; f < g_n; f++) {
-        fv_run_t r = {0};
-        assert_int_equal(fv_run(&r, g_paths[f], NULL, 0, NULL), 0);
-        const feed_stats_t *s = &r.off->stats;
-        assert_int_equal(TG_STAT_GET(s->gaps), 0);
-        assert_int_equal(r.gap_events, 0);
-        assert_int_equal(fv_errors(s), 0);
+        fv_run_t r;
+        const feed_stats_t *s = fv_run_path(&r, g_paths[f]);
+        fv_assert_clean(&r);
         assert_int_equal(TG_STAT_GET(s->stale_dropped), 0);
-        assert_true(fv_accounted(s));
-        assert_int_equal(TG_STAT_GET(s->frames), r.off->rec->data_lines);
         fv_free(&r);
     }
 }
@@ -173,13 +168,7 @@ static void test_bybit_a_removed_delta_is_detected_as_one_gap(void **state)
             free(t);
             continue;
         }
-        char *ls = p;
-        while (ls > t && ls[-1] != '\n')
-            ls--;
-        char *le = strchr(p, '\n');
-        assert_non_null(le);
-        memmove(ls, le + 1, len - (size_t)(le + 1 - t) + 1);
-        len -= (size_t)(le + 1 - ls);
+        fv_drop_line(t, &len, p);
         fv_run_t r = {0};
         assert_int_equal(fv_run(&r, NULL, t, len, NULL), 0);
         assert_int_equal(TG_STAT_GET(r.off->stats.gaps), 1);
@@ -209,10 +198,8 @@ static void test_bybit_trades_and_acks_are_read(void **state)
         "\n"
         "4 {\"success\":false,\"ret_msg\":\"error:handler not "
         "found\",\"conn_id\":\"x\",\"op\":\"subscribe\"}\n";
-    fv_run_t r = {0};
-    r.keep_events = 1;
-    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
-    const feed_stats_t *s = &r.off->stats;
+    fv_run_t r;
+    const feed_stats_t *s = fv_run_text(&r, rec, sizeof(rec) - 1, NULL);
     assert_int_equal(TG_STAT_GET(s->trades), 2);
     assert_int_equal(TG_STAT_GET(s->unhandled), 2);
     assert_int_equal(TG_STAT_GET(s->err_venue), 1);
@@ -235,9 +222,7 @@ static void test_bybit_mutated_frames_never_crash_and_are_all_accounted(void **s
         feed_stats_t st;
         size_t fed = fv_fuzz(g_paths[f], 6000, 99 + (uint64_t)f, &st); /* x4 files: 24000 */
         assert_int_equal(fed, 6000);
-        assert_int_equal(TG_STAT_GET(st.frames), fed);
-        assert_true(fv_accounted(&st));
-        assert_true(fv_errors(&st) > 0);
+        fv_assert_fuzz_counted(&st, fed);
     }
 }
 
@@ -247,9 +232,7 @@ static void test_bybit_subscribes_at_most_ten_topics_per_request_and_pings(void 
     fv_run_t r = {0};
     assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
     feed_handler_t *h = &r.off->h;
-    fv_cap_t *c = calloc(1, sizeof(*c));
-    fv_capture(h, c);
-    assert_int_equal(h->venue->on_open(h), 0);
+    fv_cap_t *c = fv_open_captured(h);
     assert_int_equal(c->n_sent, 2); /* 12 topics: 10 + 2 */
     assert_string_equal(
         c->sent[0],
@@ -283,10 +266,8 @@ static void test_bybit_unreadable_level_invalidates_the_book(void **state)
         "\"XRPUSDT\",\"b\":[[\"1.4\",\"1\"],[\"1.3\",\"x\"]],\"a\":[],\"u\":11,\"seq\":2}}\n"
         "3 {\"topic\":\"orderbook.50.XRPUSDT\",\"type\":\"delta\",\"ts\":3,\"data\":{\"s\":"
         "\"XRPUSDT\",\"b\":[[\"1.45\",\"1\"]],\"a\":[],\"u\":12,\"seq\":3}}\n";
-    fv_run_t r = {0};
-    r.keep_events = 1;
-    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
-    const feed_stats_t *s = &r.off->stats;
+    fv_run_t r;
+    const feed_stats_t *s = fv_run_text(&r, rec, sizeof(rec) - 1, NULL);
     assert_int_equal(TG_STAT_GET(s->err_decimal), 1);
     assert_int_equal(TG_STAT_GET(s->gaps), 1);
     assert_int_equal(TG_STAT_GET(s->resyncs), 1);
@@ -366,8 +347,8 @@ static void test_bybit_spot_is_served_by_the_same_handler_on_its_own_url(void **
     /* the spot recording is read as bybit-spot with no error */
     int spot_files = 0;
     for (int f = g_n_linear; f < g_n; f++) {
-        fv_run_t r = {0};
-        assert_int_equal(fv_run(&r, g_paths[f], NULL, 0, NULL), 0);
+        fv_run_t r;
+        fv_run_path(&r, g_paths[f]);
         assert_ptr_equal(r.off->venue, spot);
         assert_int_equal(fv_errors(&r.off->stats), 0);
         assert_true(TG_STAT_GET(r.off->stats.trades) > 0);
@@ -381,9 +362,7 @@ static void test_bybit_spot_is_served_by_the_same_handler_on_its_own_url(void **
     fv_run_t r = {0};
     assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
     feed_handler_t *h = &r.off->h;
-    fv_cap_t *c = calloc(1, sizeof(*c));
-    fv_capture(h, c);
-    assert_int_equal(h->venue->on_open(h), 0);
+    fv_cap_t *c = fv_open_captured(h);
     assert_int_equal(c->n_sent, 2);
     assert_string_equal(c->sent[1],
                         "{\"op\":\"subscribe\",\"args\":[\"orderbook.50.A6\",\"publicTrade.A6\"]}");
@@ -407,10 +386,8 @@ static void test_bybit_snapshot_with_u_1_after_a_restart_resets_the_chain(void *
                                                                      "[[\"1.0\",\"1\"]]",
                                                                      "[]") /* replay */
         "6 " OB("delta", 4, "[[\"0.9\",\"1\"]]", "[]");                    /* 3 missing */
-    fv_run_t r = {0};
-    r.keep_events = 1;
-    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
-    const feed_stats_t *s = &r.off->stats;
+    fv_run_t r;
+    const feed_stats_t *s = fv_run_text(&r, rec, sizeof(rec) - 1, NULL);
     assert_int_equal(TG_STAT_GET(s->snapshots), 2);
     assert_int_equal(TG_STAT_GET(s->stale_dropped), 1);
     assert_int_equal(TG_STAT_GET(s->gaps), 1);
@@ -469,9 +446,8 @@ static void test_bybit_extreme_scales_are_exact_and_a_reparsed_delta_still_chain
         {T_, A_, "0.000000000002", "0.00000001"},
         {T_, B_, "10000000", "1000000000000"},
     };
-    fv_run_t r = {0};
-    r.keep_events = 1;
-    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, vh_huge_lots), 0);
+    fv_run_t r;
+    fv_run_text(&r, rec, sizeof(rec) - 1, vh_huge_lots);
     vh_assert_levels(&r, 0, w, sizeof(w) / sizeof(w[0]));
     const feed_stats_t *s = &r.off->stats;
     assert_int_equal(TG_STAT_GET(s->gaps), 0);
@@ -511,10 +487,8 @@ static void test_bybit_a_value_no_scale_holds_faults_and_applies_nothing(void **
                   "5,\"s\":"
                   "\"XRPUSDT\",\"S\":\"Buy\",\"v\":\"100000000000000000000\",\"p\":\"1.5\",\"i\":"
                   "\"b\"}]}\n";
-    fv_run_t r = {0};
-    r.keep_events = 1;
-    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
-    const feed_stats_t *s = &r.off->stats;
+    fv_run_t r;
+    const feed_stats_t *s = fv_run_text(&r, rec, sizeof(rec) - 1, NULL);
     assert_int_equal(TG_STAT_GET(s->err_decimal), 2);
     assert_int_equal(TG_STAT_GET(s->unrepresentable), 2);
     assert_int_equal(TG_STAT_GET(s->trades), 0); /* all or nothing per frame */

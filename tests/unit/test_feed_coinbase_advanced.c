@@ -411,26 +411,10 @@ static void test_ca_trades_oldest_first_maker_side_inverted_duplicates_dropped(v
     vh_syn_close(s);
 }
 
-/* Events of one run, kept. */
-typedef struct keep {
-    tg_event_t ev[256];
-    int n;
-} keep_t;
-
-static int keep_sink(void *ctx, const tg_event_t *ev, uint32_t n)
-{
-    keep_t *k = ctx;
-    for (uint32_t i = 0; i < n && k->n < 256; i++)
-        k->ev[k->n++] = ev[i];
-    return 0;
-}
-
 static void test_ca_trade_events_carry_exact_fields(void **state)
 {
     syn_t *s = syn_open("BTC-USD", NULL);
-    keep_t *k = calloc(1, sizeof(*k));
-    s->o->h.out.flush = keep_sink;
-    s->o->h.out.ctx = k;
+    vh_keep_t *k = vh_keep_on(s->o);
     assert_int_equal(
         trades_frame(s, 5, "update",
                      TR("BTC-USD", "1068572096", "65083.67", "0.002186",
@@ -574,30 +558,6 @@ static void test_ca_mutated_frames_never_crash_and_are_all_counted(void **state)
 
 /* ---- exact values at extreme scales --------------------------------------------------------- */
 
-typedef struct xval {
-    const char *px, *sz;           /* as sent */
-    const char *want_px, *want_sz; /* exact value, tg_dec_format's form */
-} xval_t;
-
-static void check_exact(const keep_t *k, uint8_t kind, const xval_t *xv, int n)
-{
-    int j = 0;
-    for (int i = 0; i < k->n && j < n; i++) {
-        const tg_event_t *e = &k->ev[i];
-        if (e->kind != kind)
-            continue;
-        char p[TG_DEC_STR_MAX], s[TG_DEC_STR_MAX];
-        assert_true(e->flags & TG_EVF_SCALED);
-        tg_dec_format(e->price, (int)e->px_scale, p);
-        tg_dec_format(e->size, (int)e->sz_scale, s);
-        if (strcmp(p, xv[j].want_px) || strcmp(s, xv[j].want_sz))
-            fail_msg("value %d: sent %s x %s, got %s x %s (scales %u/%u)", j, xv[j].px, xv[j].sz, p,
-                     s, e->px_scale, e->sz_scale);
-        j++;
-    }
-    assert_int_equal(j, n);
-}
-
 static void test_ca_extreme_scales_are_exact(void **state)
 {
     tg_instr_reg_t *reg;
@@ -609,12 +569,10 @@ static void test_ca_extreme_scales_are_exact(void **state)
     uint32_t id;
     assert_int_equal(tg_instr_reg_add(reg, "coinbase-advanced", "BIG-USD", &cfg, &id), 0);
     syn_t *s = syn_open("BIG-USD,TINY-USD,OVER-USD", reg);
-    keep_t *k = calloc(1, sizeof(*k));
-    s->o->h.out.flush = keep_sink;
-    s->o->h.out.ctx = k;
+    vh_keep_t *k = vh_keep_on(s->o);
     /* one message: first level no decimals, later 2 and 11 places (scales 0 -> 2 -> 11 for
      * prices, 0 -> 1 -> 6 for sizes): every value stays exact */
-    static const xval_t big[] = {
+    static const vh_xval_t big[] = {
         {"10000000", "1000000000000", "10000000", "1000000000000"},
         {"9999999.99", "0.5", "9999999.99", "0.5"},
         {"0.00000000001", "0.000001", "0.00000000001", "0.000001"},
@@ -630,7 +588,7 @@ static void test_ca_extreme_scales_are_exact(void **state)
         strcat(lv, one);
     }
     assert_int_equal(l2(s, 0, "snapshot", "BIG-USD", lv, 1), 0);
-    check_exact(k, TG_EV_LEVEL, big, 4);
+    vh_keep_assert_exact(k, TG_EV_LEVEL, big, 4);
     assert_int_equal(k->ev[k->n - 1].px_scale, 11);
     assert_int_equal(k->ev[k->n - 1].sz_scale, 6);
     assert_int_equal(TG_STAT_GET(s->o->stats.rescales), 4);
@@ -642,7 +600,7 @@ static void test_ca_extreme_scales_are_exact(void **state)
     assert_int_equal(k->ev[0].kind, TG_EV_GAP);
     assert_true(k->ev[0].flags & TG_EVF_FAULT);
     /* small instrument (default scales 8/8): 1e-12 prices, 1e-8 sizes, 16 places */
-    static const xval_t tiny[] = {
+    static const vh_xval_t tiny[] = {
         {"0.000000000001", "0.00000001", "0.000000000001", "0.00000001"},
         {"0.0000000012345678", "123456789.12345678", "0.0000000012345678", "123456789.12345678"},
         {"0.50", "1.000", "0.5", "1"},
@@ -658,16 +616,16 @@ static void test_ca_extreme_scales_are_exact(void **state)
         strcat(lv, one);
     }
     assert_int_equal(l2(s, 2, "snapshot", "TINY-USD", lv, 3), 0);
-    check_exact(k, TG_EV_LEVEL, tiny, 4);
+    vh_keep_assert_exact(k, TG_EV_LEVEL, tiny, 4);
     assert_int_equal(k->ev[k->n - 1].px_scale, 16);
     /* trades at extreme scales too */
     k->n = 0;
-    static const xval_t trd[] = {
+    static const vh_xval_t trd[] = {
         {"0.000000000007", "1000000000.5", "0.000000000007", "1000000000.5"}};
     assert_int_equal(trades_frame(s, 3, "update",
                                   TR("TINY-USD", "9", "0.000000000007", "1000000000.5", "BUY"), 4),
                      0);
-    check_exact(k, TG_EV_TRADE, trd, 1);
+    vh_keep_assert_exact(k, TG_EV_TRADE, trd, 1);
     /* 1e12 at the default size scale 8 is 1e20: no int64 holds it, the book faults */
     k->n = 0;
     assert_int_equal(l2(s, 4, "snapshot", "OVER-USD", LV("bid", "1", "1000000000000"), 5),

@@ -22,12 +22,6 @@
 #define CC_REC  "crypto-com/cryptofeed_57d5f18d_CRYPTO.COM.ws.1.tgrec.zst"
 #define CC_NAME "cryptofeed_57d5f18d_CRYPTO.COM.ws.1.tgrec.zst.result.json"
 
-static char pbuf[1024];
-static const char *rec(void)
-{
-    return vrun_path(pbuf, sizeof(pbuf), "TG_RECORDINGS", CC_REC);
-}
-
 /* ---- a handler on synthetic frames ------------------------------------------------------ */
 
 typedef vh_ev_t cx_t;
@@ -96,13 +90,11 @@ static void test_crypto_com_recording_equals_both_oracles_and_never_goes_back_in
 {
     (void)st;
     cx_t b = {0};
-    assert_int_equal(feed_offline_open(&b.o, rec(), NULL, NULL, 0), 0);
+    assert_int_equal(feed_offline_open(&b.o, vh_rec(CC_REC), NULL, NULL, 0), 0);
     vh_ev_attach(&b);
     assert_int_equal(feed_offline_run(b.o, vh_ev_sink, &b), 0);
     feed_offline_t *o = b.o;
-    assert_int_equal(vrun_errors(&o->stats), 0);
-    assert_int_equal(TG_STAT_GET(o->stats.frames), o->rec->data_lines);
-    assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
+    vrun_assert_all_read(o);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     /* handled: 1525 book pushes (older ones dropped), 139 trade pushes, the heartbeat;
        unhandled: 1484 ticker, 10 candlestick pushes, 4 acks */
@@ -116,7 +108,7 @@ static void test_crypto_com_recording_equals_both_oracles_and_never_goes_back_in
     size_t tlen = 0;
     feed_tgrec_t *r = NULL;
     /* the text of the (compressed) recording, via the reader's buffer */
-    assert_int_equal(feed_tgrec_open(&r, rec()), 0);
+    assert_int_equal(feed_tgrec_open(&r, vh_rec(CC_REC)), 0);
     char *text = malloc(r->len + 1);
     for (size_t i = 0; i < r->len; i++)
         text[i] = r->buf[i] ? r->buf[i] : '\n';
@@ -168,11 +160,7 @@ static void test_crypto_com_recording_equals_both_oracles_and_never_goes_back_in
             assert_int_equal(b.v->trades[in->id], os->trades);
             trades += b.v->trades[in->id];
             if (pass == 1) {
-                assert_int_equal(b.v->buys[in->id], os->buy_trades);
-                assert_int_equal(b.v->sells[in->id], os->sell_trades);
-                int64_t amount;
-                assert_int_equal(oracle_dec(os->trade_amount, in->sz_scale, &amount, NULL), 0);
-                assert_int_equal(b.v->trade_sz[in->id], amount);
+                vrun_assert_trades(b.v, in, os, 1);
                 /* tardis applies every push, we drop the older ones */
                 int k = 0;
                 while (k < sc.n && strcmp(sc.name[k], in->symbol) != 0)
@@ -349,25 +337,13 @@ static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static void test_crypto_com_fuzzed_frames_are_counted_and_never_crash(void **state)
 {
     (void)state;
-    feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, rec(), NULL, NULL, 0), 0);
-    vrun_t *v = calloc(1, sizeof(*v));
-    vrun_init(v, o->reg);
-    o->h.out.flush = vrun_sink;
-    o->h.out.ctx = v;
-    static const char *fr[4096];
-    static size_t fl[4096];
-    int nf = 0;
-    int64_t ts;
-    const char *f;
-    size_t n;
-    int rc;
-    while ((rc = feed_tgrec_next(o->rec, &ts, &f, &n)) != 0 && nf < 4096) {
-        if (rc < 0)
-            continue;
-        fr[nf] = f;
-        fl[nf++] = n;
-    }
+    vrun_t *v;
+    feed_offline_t *o = vrun_open(vh_rec(CC_REC), &v);
+    /* the recorded frames (the first 4096) */
+    const char **fr;
+    size_t *fl;
+    int nf = (int)vh_frames(o, &fr, &fl);
+    nf = nf < 4096 ? nf : 4096;
     assert_true(nf > 3000);
     const char *e = getenv("TG_FUZZ_ITERS");
     int iters = e && atoi(e) > 0 ? atoi(e) : 20000;
@@ -377,74 +353,25 @@ static void test_crypto_com_fuzzed_frames_are_counted_and_never_crash(void **sta
         int k = (int)(fv_rand(&rng) % (uint64_t)nf);
         size_t len = fl[k] < cap - 64 ? fl[k] : cap - 64;
         memcpy(buf, fr[k], len);
-        int muts = (int)(fv_rand(&rng) % 4);
-        for (int m = 0; m < muts; m++) {
-            switch (fv_rand(&rng) % 4) {
-            case 0:
-                len = len ? (size_t)(fv_rand(&rng) % len) : 0;
-                break;
-            case 1:
-                if (len)
-                    buf[fv_rand(&rng) % len] ^= (char)(1 << (fv_rand(&rng) % 8));
-                break;
-            case 2:
-                if (len)
-                    buf[fv_rand(&rng) % len] = "[]{},:\"-.e0123456789"[fv_rand(&rng) % 20];
-                break;
-            default:
-                if (len && len + 20 < cap) {
-                    size_t at = fv_rand(&rng) % len;
-                    memmove(buf + at + 20, buf + at, len - at);
-                    memset(buf + at, '9', 20);
-                    len += 20;
-                }
-                break;
-            }
-        }
+        len = vh_mutate_json_runs(&rng, buf, len, cap - 20, 4);
         feed_frame(&o->h, buf, len, 1, it);
         feed_flush(&o->h);
         if (it % 5000 == 4999)
             o->venue->on_open(&o->h);
     }
     free(buf);
-    print_message("fuzz: frames %llu handled %llu unhandled %llu errors %llu\n",
-                  (unsigned long long)TG_STAT_GET(o->stats.frames),
-                  (unsigned long long)TG_STAT_GET(o->stats.handled),
-                  (unsigned long long)TG_STAT_GET(o->stats.unhandled),
-                  (unsigned long long)vrun_errors(&o->stats));
-    assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
-    assert_true(vrun_errors(&o->stats) > 1000);
-    assert_true(TG_STAT_GET(o->stats.handled) > 1000);
+    free(fr);
+    free(fl);
+    vh_fuzz_report(&o->stats, 1000, 1000);
     vrun_close(&o, v);
-}
-
-static void check_values(cx_t *b, size_t from, uint32_t id, const char *const (*want)[2], int n)
-{
-    int k = 0;
-    for (size_t i = from; i < b->n_ev; i++) {
-        const tg_event_t *e = &b->ev[i];
-        if (e->instr != id || (e->kind != TG_EV_LEVEL && e->kind != TG_EV_TRADE))
-            continue;
-        assert_true(k < n);
-        vh_assert_dec_eq(e->price, e->px_scale, want[k][0]);
-        vh_assert_dec_eq(e->size, e->sz_scale, want[k][1]);
-        k++;
-    }
-    assert_int_equal(k, n);
 }
 
 static void test_crypto_com_extreme_scales_are_exact(void **state)
 {
     (void)state;
-    tg_instr_reg_t *reg = NULL;
-    assert_int_equal(tg_instr_reg_create(&reg), 0);
-    tg_instr_cfg_t cfg;
-    feed_venue_crypto_com.instr_defaults(&cfg, "x", 150);
-    cfg.px_scale = cfg.sz_scale = 0; /* every value raises the scale */
-    uint32_t unused;
-    const char *syms[] = {"TINY_X", "HUGE_X", "BIG_X"};
-    for (int i = 0; i < 3; i++)
-        assert_int_equal(tg_instr_reg_add(reg, "crypto-com", syms[i], &cfg, &unused), 0);
+    const char *const syms[] = {"TINY_X", "HUGE_X", "BIG_X"};
+    /* start at 0 places: every value raises the scale */
+    tg_instr_reg_t *reg = vh_reg_at_scale_0(&feed_venue_crypto_com, 150, syms, 3);
     cx_t b;
     cx_open(&b, "TINY_X,HUGE_X,BIG_X", reg);
     size_t from = b.n_ev;
@@ -456,7 +383,7 @@ static void test_crypto_com_extreme_scales_are_exact(void **state)
                                    {"0.000000000011", "0.5"},
                                    {"3.5E-11", "12345.12345678"},
                                    {"0.000001", "7"}};
-    check_values(&b, from, vh_ev_id(&b, "TINY_X"), tiny, 4);
+    vh_ev_assert_values(&b, from, vh_ev_id(&b, "TINY_X"), tiny, 4);
     from = b.n_ev;
     assert_int_equal(
         vh_ev_frame(&b, BOOK("HUGE_X", 2, "[[10000000.25,3,1],[9999999.12345678901,0.1,1]]",
@@ -464,7 +391,7 @@ static void test_crypto_com_extreme_scales_are_exact(void **state)
         0);
     const char *const huge[][2] = {
         {"10000000.25", "3"}, {"9999999.12345678901", "0.1"}, {"10000001", "250"}};
-    check_values(&b, from, vh_ev_id(&b, "HUGE_X"), huge, 3);
+    vh_ev_assert_values(&b, from, vh_ev_id(&b, "HUGE_X"), huge, 3);
     for (size_t i = from; i < b.n_ev; i++)
         assert_int_equal(b.ev[i].px_scale, 11);
     from = b.n_ev;
@@ -480,18 +407,13 @@ static void test_crypto_com_extreme_scales_are_exact(void **state)
                                   {"2.4", "123456789012.123456"},
                                   {"2.6", "1e12"},
                                   {"0.00000000015", "999999999999.5"}};
-    check_values(&b, from, vh_ev_id(&b, "BIG_X"), big, 4);
+    vh_ev_assert_values(&b, from, vh_ev_id(&b, "BIG_X"), big, 4);
     assert_int_equal(vrun_errors(&b.o->stats), 0);
     assert_true(TG_STAT_GET(b.o->stats.rescales) >= 6);
     from = b.n_ev;
     assert_true(vh_ev_frame(&b, BOOK("HUGE_X", 4, "[[10000000.5,1e-19,1]]", "[]")) < 0);
     assert_int_equal(TG_STAT_GET(b.o->stats.unrepresentable), 1);
-    int fault = 0;
-    for (size_t i = from; i < b.n_ev; i++) {
-        assert_int_not_equal(b.ev[i].kind, TG_EV_LEVEL);
-        fault += b.ev[i].kind == TG_EV_GAP && (b.ev[i].flags & TG_EVF_FAULT);
-    }
-    assert_int_equal(fault, 1);
+    assert_int_equal(vh_faults_without_levels(b.ev, from, b.n_ev), 1);
     vh_ev_close(&b);
     tg_instr_reg_destroy(&reg);
 }

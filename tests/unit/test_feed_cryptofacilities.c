@@ -153,23 +153,10 @@ static void test_cryptofacilities_recording_every_frame_accounted_and_chain_unbr
     vrun_close(&o, v);
 }
 
-static const oracle_sym_t *find_nocase(const oracle_t *o, const char *name)
-{
-    for (int k = 0; k < o->n_syms; k++)
-        if (strcasecmp(o->syms[k].name, name) == 0)
-            return &o->syms[k];
-    return NULL;
-}
-
 static void test_cryptofacilities_recording_books_and_trades_equal_the_oracles(void **state)
 {
-    char opath[1024], rpath[1200];
     oracle_t orc, ref;
-    assert_int_equal(oracle_load(vrun_path(opath, sizeof(opath), "TG_PEER_EXPECTED", CF_ORC), &orc),
-                     0);
-    snprintf(rpath, sizeof(rpath), "%s/../expected-ref/%s",
-             getenv("TG_PEER_EXPECTED") ? getenv("TG_PEER_EXPECTED") : ".", CF_ORC);
-    assert_int_equal(oracle_load(rpath, &ref), 0);
+    vh_oracle_and_ref(CF_ORC, &orc, &ref);
     vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
     assert_int_equal(vrun_file(vh_rec(CF_REC), v, &o), 0);
@@ -179,39 +166,21 @@ static void test_cryptofacilities_recording_books_and_trades_equal_the_oracles(v
     for (uint32_t i = 0; i < o->h.n_instr; i++) {
         const tg_instr_t *in = tg_instr_reg_get(o->reg, o->h.instr[i]);
         const ref_book_t *b = &v->book[in->id];
-        const oracle_sym_t *os = find_nocase(&orc, in->symbol); /* tardis: PI_ETHUSD */
+        const oracle_sym_t *os = oracle_find_nocase(&orc, in->symbol); /* tardis: PI_ETHUSD */
         assert_non_null(os);
         diffs += vrun_cmp_side(&b->bid, os->bids, os->n_bids, 10, in->px_scale, in->sz_scale,
                                in->symbol);
         diffs += vrun_cmp_side(&b->ask, os->asks, os->n_asks, 10, in->px_scale, in->sz_scale,
                                in->symbol);
         vh_assert_depth(b, os);
-        assert_int_equal(v->trades[in->id], os->trades);
-        assert_int_equal(v->buys[in->id], os->buy_trades);
-        assert_int_equal(v->sells[in->id], os->sell_trades);
-        int64_t amount;
-        assert_int_equal(oracle_dec(os->trade_amount, in->sz_scale, &amount, NULL), 0);
-        assert_int_equal(v->trade_sz[in->id], amount);
+        vrun_assert_trades(v, in, os, 1);
         assert_int_equal(v->snapshots[in->id], os->snapshots);
         assert_int_equal(v->book_msgs[in->id], os->book_changes);
         trades += v->trades[in->id];
-        const oracle_sym_t *rs = find_nocase(&ref, in->symbol);
+        const oracle_sym_t *rs = oracle_find_nocase(&ref, in->symbol);
         assert_non_null(rs);
         assert_int_equal(v->trades[in->id], rs->trades);
-        vh_assert_depth(b, rs);
-        for (int side = 0; side < 2; side++) {
-            const ref_side_t *s = side ? &b->ask : &b->bid;
-            const oracle_level_t *l = side ? rs->asks : rs->bids;
-            int nl = side ? rs->n_asks : rs->n_bids;
-            for (int k = 0; k < nl; k++) {
-                int64_t px, sz;
-                assert_int_equal(tg_dec_parse(l[k].px, strlen(l[k].px), in->px_scale, &px), 0);
-                assert_int_equal(tg_dec_parse(l[k].sz, strlen(l[k].sz), in->sz_scale, &sz), 0);
-                assert_int_equal(s->px[k], px);
-                assert_int_equal(s->sz[k], sz);
-                exact++;
-            }
-        }
+        exact += vh_assert_book_exact(b, in, rs);
     }
     assert_int_equal(diffs, 0);
     assert_int_equal(exact, 200); /* 10 books, 10 levels a side */

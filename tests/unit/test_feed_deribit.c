@@ -143,13 +143,8 @@ static void test_deribit_recording_every_frame_accounted_and_chain_unbroken(void
 /* Final books against tardis (float text) and against the recordings' exact checker. */
 static void test_deribit_recording_books_equal_the_oracle_and_the_exact_reference(void **state)
 {
-    char opath[1024], rpath[1200];
     oracle_t orc, ref;
-    assert_int_equal(oracle_load(vrun_path(opath, sizeof(opath), "TG_PEER_EXPECTED", DB_ORC), &orc),
-                     0);
-    snprintf(rpath, sizeof(rpath), "%s/../expected-ref/%s",
-             getenv("TG_PEER_EXPECTED") ? getenv("TG_PEER_EXPECTED") : ".", DB_ORC);
-    assert_int_equal(oracle_load(rpath, &ref), 0);
+    vh_oracle_and_ref(DB_ORC, &orc, &ref);
     vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
     assert_int_equal(vrun_file(vh_rec(DB_REC), v, &o), 0);
@@ -169,25 +164,9 @@ static void test_deribit_recording_books_equal_the_oracle_and_the_exact_referenc
         assert_int_equal(v->snapshots[in->id], os->snapshots);
         assert_int_equal(v->book_msgs[in->id], os->book_changes);
         /* exact strings: every level of the reference's top 10 parses to ours exactly */
-        const oracle_sym_t *rs = NULL;
-        for (int k = 0; k < ref.n_syms; k++)
-            if (strcasecmp(ref.syms[k].name, in->symbol) == 0)
-                rs = &ref.syms[k];
+        const oracle_sym_t *rs = oracle_find_nocase(&ref, in->symbol);
         assert_non_null(rs);
-        vh_assert_depth(b, rs);
-        for (int side = 0; side < 2; side++) {
-            const ref_side_t *s = side ? &b->ask : &b->bid;
-            const oracle_level_t *l = side ? rs->asks : rs->bids;
-            int nl = side ? rs->n_asks : rs->n_bids;
-            for (int k = 0; k < nl; k++) {
-                int64_t px, sz;
-                assert_int_equal(tg_dec_parse(l[k].px, strlen(l[k].px), in->px_scale, &px), 0);
-                assert_int_equal(tg_dec_parse(l[k].sz, strlen(l[k].sz), in->sz_scale, &sz), 0);
-                assert_int_equal(s->px[k], px);
-                assert_int_equal(s->sz[k], sz);
-                exact++;
-            }
-        }
+        exact += vh_assert_book_exact(b, in, rs);
     }
     assert_int_equal(diffs, 0);
     assert_true(exact > 50);

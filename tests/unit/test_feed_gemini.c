@@ -246,27 +246,11 @@ static void test_gm_builder_resync_request_resubscribes_the_symbol(void **state)
     vh_syn_close(s);
 }
 
-/* Events of one run, kept. */
-typedef struct keep {
-    tg_event_t ev[256];
-    int n;
-} keep_t;
-
-static int keep_sink(void *ctx, const tg_event_t *ev, uint32_t n)
-{
-    keep_t *k = ctx;
-    for (uint32_t i = 0; i < n && k->n < 256; i++)
-        k->ev[k->n++] = ev[i];
-    return 0;
-}
-
 static void test_gm_trades_taker_side_history_seeds_duplicates_dropped(void **state)
 {
     syn_t *s = syn_open("BTCUSD", NULL);
     int64_t b = sym_id(s, "BTCUSD");
-    keep_t *k = calloc(1, sizeof(*k));
-    s->o->h.out.flush = keep_sink;
-    s->o->h.out.ctx = k;
+    vh_keep_t *k = vh_keep_on(s->o);
     /* history in the full book: not emitted, tid 500 becomes the baseline */
     assert_int_equal(book(s, "BTCUSD", "[\"buy\",\"100\",\"1\"]",
                           "{\"event_id\":1,\"price\":\"9\",\"quantity\":\"1\",\"side\":\"sell\","
@@ -365,30 +349,7 @@ static void test_gm_mutated_frames_never_crash_and_are_all_counted(void **state)
 
 /* ---- exact values at extreme scales --------------------------------------------------------- */
 
-typedef struct xval {
-    const char *px, *sz, *want_px, *want_sz;
-} xval_t;
-
-static void check_exact(const keep_t *k, uint8_t kind, const xval_t *xv, int n)
-{
-    int j = 0;
-    for (int i = 0; i < k->n && j < n; i++) {
-        const tg_event_t *e = &k->ev[i];
-        if (e->kind != kind)
-            continue;
-        char p[TG_DEC_STR_MAX], s[TG_DEC_STR_MAX];
-        assert_true(e->flags & TG_EVF_SCALED);
-        tg_dec_format(e->price, (int)e->px_scale, p);
-        tg_dec_format(e->size, (int)e->sz_scale, s);
-        if (strcmp(p, xv[j].want_px) || strcmp(s, xv[j].want_sz))
-            fail_msg("value %d: sent %s x %s, got %s x %s (scales %u/%u)", j, xv[j].px, xv[j].sz, p,
-                     s, e->px_scale, e->sz_scale);
-        j++;
-    }
-    assert_int_equal(j, n);
-}
-
-static void changes_of(const xval_t *xv, int n, char *out, size_t cap)
+static void changes_of(const vh_xval_t *xv, int n, char *out, size_t cap)
 {
     size_t k = 0;
     out[0] = 0;
@@ -408,12 +369,10 @@ static void test_gm_extreme_scales_are_exact(void **state)
     uint32_t id;
     assert_int_equal(tg_instr_reg_add(reg, "gemini", "BIGUSD", &cfg, &id), 0);
     syn_t *s = syn_open("BIGUSD,TINYUSD,METAUSD", reg);
-    keep_t *k = calloc(1, sizeof(*k));
-    s->o->h.out.flush = keep_sink;
-    s->o->h.out.ctx = k;
+    vh_keep_t *k = vh_keep_on(s->o);
     char ch[2048];
     /* one full book: the first level with no decimals, later 2 and 11 places */
-    static const xval_t big[] = {
+    static const vh_xval_t big[] = {
         {"10000000", "1000000000000", "10000000", "1000000000000"},
         {"9999999.99", "0.5", "9999999.99", "0.5"},
         {"0.00000000001", "0.000001", "0.00000000001", "0.000001"},
@@ -423,7 +382,7 @@ static void test_gm_extreme_scales_are_exact(void **state)
     };
     changes_of(big, 5, ch, sizeof(ch));
     assert_int_equal(book(s, "BIGUSD", ch, "", 1), 0);
-    check_exact(k, TG_EV_LEVEL, big, 5);
+    vh_keep_assert_exact(k, TG_EV_LEVEL, big, 5);
     assert_int_equal(k->ev[k->n - 1].px_scale, 11);
     assert_int_equal(k->ev[k->n - 1].sz_scale, 6);
     /* 1e8 at scale 11 does not fit an int64: the book faults loudly */
@@ -433,7 +392,7 @@ static void test_gm_extreme_scales_are_exact(void **state)
     assert_int_equal(k->ev[0].kind, TG_EV_GAP);
     assert_true(k->ev[0].flags & TG_EVF_FAULT);
     /* default scales 8/8: 1e-12 prices, 1e-8 sizes, up to 16 places, INT64_MAX exactly */
-    static const xval_t tiny[] = {
+    static const vh_xval_t tiny[] = {
         {"0.000000000001", "0.00000001", "0.000000000001", "0.00000001"},
         {"0.0000000012345678", "123456789.12345678", "0.0000000012345678", "123456789.12345678"},
         {"0.50", "1.000", "0.5", "1"},
@@ -443,13 +402,13 @@ static void test_gm_extreme_scales_are_exact(void **state)
     k->n = 0;
     changes_of(tiny, 5, ch, sizeof(ch));
     assert_int_equal(book(s, "TINYUSD", ch, "", 3), 0);
-    check_exact(k, TG_EV_LEVEL, tiny, 5);
+    vh_keep_assert_exact(k, TG_EV_LEVEL, tiny, 5);
     assert_int_equal(k->ev[k->n - 1].px_scale, 16);
     k->n = 0;
-    static const xval_t trd[] = {
+    static const vh_xval_t trd[] = {
         {"0.000000000007", "1000000000.5", "0.000000000007", "1000000000.5"}};
     assert_int_equal(trade(s, "TINYUSD", "77", trd[0].px, trd[0].sz, "buy", 4), 0);
-    check_exact(k, TG_EV_TRADE, trd, 1);
+    vh_keep_assert_exact(k, TG_EV_TRADE, trd, 1);
     /* in-band REST details raise the scales before any data (tick_size = quantity step) */
     assert_int_equal(feed_sz_scale(&s->o->h, (uint32_t)sym_id(s, "METAUSD")), 8);
     assert_int_equal(

@@ -165,13 +165,6 @@ static feed_offline_t *open_syn(const char *venue, const char *syms, uint32_t de
     return o;
 }
 
-static int feed1(feed_offline_t *o, const char *s)
-{
-    int rc = feed_frame(&o->h, s, strlen(s), 1000, 1000);
-    feed_flush(&o->h);
-    return rc;
-}
-
 static uint32_t sym_id(feed_offline_t *o, const char *s)
 {
     int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, s, strlen(s));
@@ -352,26 +345,26 @@ static void test_huobi_full_pushes_replace_and_older_ones_are_dropped(void **sta
     feed_offline_t *o = open_syn("huobi", "btcusdt,ethusdt", 0, &r, &sn);
     uint32_t id = sym_id(o, "btcusdt");
     char b[64];
-    assert_int_equal(feed1(o, STEP0("btcusdt", "100", "1000", "[[10.5,1],[10.4,2]]", "[[10.6,3]]")),
-                     0);
-    assert_int_equal(feed1(o, STEP0("btcusdt", "102", "1002", "[[10.1,1]]", "[[10.7,5]]")), 0);
+    assert_int_equal(
+        vh_feed1(o, STEP0("btcusdt", "100", "1000", "[[10.5,1],[10.4,2]]", "[[10.6,3]]")), 0);
+    assert_int_equal(vh_feed1(o, STEP0("btcusdt", "102", "1002", "[[10.1,1]]", "[[10.7,5]]")), 0);
     assert_int_equal(r->book[id].bid.n, 1); /* replaced, not merged */
     assert_string_equal(lvl(r, id, TG_SIDE_BID, 0, b), "10.1 1");
     /* an older push (version 101) after 102: dropped, counted, the book stays */
     uint64_t handled = TG_STAT_GET(o->stats.handled);
-    assert_int_equal(feed1(o, STEP0("btcusdt", "101", "1001", "[[9,1]]", "[[11,1]]")), 0);
+    assert_int_equal(vh_feed1(o, STEP0("btcusdt", "101", "1001", "[[9,1]]", "[[11,1]]")), 0);
     assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 1);
     assert_int_equal(TG_STAT_GET(o->stats.handled), handled + 1);
     assert_string_equal(lvl(r, id, TG_SIDE_BID, 0, b), "10.1 1");
     /* the same version again: applied (same book) */
-    assert_int_equal(feed1(o, STEP0("btcusdt", "102", "1002", "[[10.1,1]]", "[[10.7,5]]")), 0);
+    assert_int_equal(vh_feed1(o, STEP0("btcusdt", "102", "1002", "[[10.1,1]]", "[[10.7,5]]")), 0);
     assert_int_equal(r->clears[id], 3);
     /* no version: ts decides */
-    assert_int_equal(feed1(o, "{\"ch\":\"market.ethusdt.depth.step0\",\"ts\":5,\"tick\":{"
-                              "\"bids\":[[1,1]],\"asks\":[[2,1]],\"ts\":5000}}"),
+    assert_int_equal(vh_feed1(o, "{\"ch\":\"market.ethusdt.depth.step0\",\"ts\":5,\"tick\":{"
+                                 "\"bids\":[[1,1]],\"asks\":[[2,1]],\"ts\":5000}}"),
                      0);
-    assert_int_equal(feed1(o, "{\"ch\":\"market.ethusdt.depth.step0\",\"ts\":4,\"tick\":{"
-                              "\"bids\":[[3,1]],\"asks\":[[4,1]],\"ts\":4000}}"),
+    assert_int_equal(vh_feed1(o, "{\"ch\":\"market.ethusdt.depth.step0\",\"ts\":4,\"tick\":{"
+                                 "\"bids\":[[3,1]],\"asks\":[[4,1]],\"ts\":4000}}"),
                      0);
     assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 2);
     uint32_t eid = sym_id(o, "ethusdt");
@@ -419,23 +412,23 @@ static void check_dm_high_freq(const char *venue, const char *sym, const char *w
              "\"ts\":1616000000001}",                                                              \
              wsym, asks, bids, ev, ver)
     HFF("update", "9", "[[100,1]]", "[]");
-    assert_int_equal(feed1(o, f), 0);
+    assert_int_equal(vh_feed1(o, f), 0);
     assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 1);
     HFF("snapshot", "10", "[[100,5],[99,7]]", "[[101,2],[102,4]]");
-    assert_int_equal(feed1(o, f), 0);
+    assert_int_equal(vh_feed1(o, f), 0);
     HFF("update", "11", "[[100,0],[98.5,3]]", "[[101,6]]");
-    assert_int_equal(feed1(o, f), 0);
+    assert_int_equal(vh_feed1(o, f), 0);
     assert_int_equal(r->book[id].bid.n, 2); /* 100 deleted, 98.5 added */
     assert_string_equal(lvl(r, id, TG_SIDE_BID, 0, b), "99 7");
     assert_string_equal(lvl(r, id, TG_SIDE_BID, 1, b), "98.5 3");
     assert_string_equal(lvl(r, id, TG_SIDE_ASK, 0, b), "101 6");
     /* a repeated version: dropped, no gap */
-    assert_int_equal(feed1(o, f), 0);
+    assert_int_equal(vh_feed1(o, f), 0);
     assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 2);
     /* version 13 after 11: gap, GAP event, unsub + sub, updates dropped until a snapshot */
     sent_free(&sn);
     HFF("update", "13", "[[97,1]]", "[]");
-    assert_int_equal(feed1(o, f), 0);
+    assert_int_equal(vh_feed1(o, f), 0);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 1);
     assert_int_equal(r->gaps[id], 1);
     assert_int_equal(r->last_gap.seq, 11);
@@ -446,13 +439,13 @@ static void check_dm_high_freq(const char *venue, const char *sym, const char *w
     snprintf(want, sizeof(want), "\"sub\":\"market.%s.depth.size_150.high_freq\"", wsym);
     assert_non_null(strstr(sn.msg[1], want));
     HFF("update", "14", "[[96,1]]", "[]");
-    assert_int_equal(feed1(o, f), 0);
+    assert_int_equal(vh_feed1(o, f), 0);
     assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 3);
     assert_int_equal(r->book[id].bid.n, 2); /* nothing applied on a broken chain */
     HFF("snapshot", "20", "[[90,1]]", "[[91,1]]");
-    assert_int_equal(feed1(o, f), 0);
+    assert_int_equal(vh_feed1(o, f), 0);
     HFF("update", "21", "[]", "[[91,0],[92,8]]");
-    assert_int_equal(feed1(o, f), 0);
+    assert_int_equal(vh_feed1(o, f), 0);
     assert_string_equal(lvl(r, id, TG_SIDE_BID, 0, b), "90 1");
     assert_string_equal(lvl(r, id, TG_SIDE_ASK, 0, b), "92 8");
     assert_int_equal(r->book[id].ask.n, 1);
@@ -464,7 +457,7 @@ static void check_dm_high_freq(const char *venue, const char *sym, const char *w
              "\"id\":1616000000,\"bids\":[[89,10]],\"asks\":[[93,1],[94,2]],\"ts\":"
              "1616000000199,\"version\":30,\"ch\":\"market.%s.depth.step0\"}}",
              wsym, wsym);
-    assert_int_equal(feed1(o, f), 0);
+    assert_int_equal(vh_feed1(o, f), 0);
     assert_int_equal(r->clears[id], 3);
     assert_int_equal(r->book[id].ask.n, 2);
     assert_string_equal(lvl(r, id, TG_SIDE_BID, 0, b), "89 10");
@@ -476,7 +469,7 @@ static void check_dm_high_freq(const char *venue, const char *sym, const char *w
              "\"0.0218\"},{\"amount\":3,\"ts\":1616000000099,\"id\":50000000002,\"price\":"
              "55000.2,\"direction\":\"buy\"}]}}",
              wsym);
-    assert_int_equal(feed1(o, f), 0);
+    assert_int_equal(vh_feed1(o, f), 0);
     assert_int_equal(r->trades[id], 2);
     assert_int_equal(r->sells[id], 1);
     const tg_event_t *t = &r->ev[r->n_ev - 2];
@@ -528,13 +521,13 @@ static void test_huobi_mbp_keeps_updates_until_the_snapshot_then_chains(void **s
     assert_string_equal(sn.msg[2], "{\"req\":\"market.btcusdt.mbp.150\",\"id\":3}");
     assert_int_equal(tg_instr_reg_get(o->reg, id)->depth_limit, 150);
     /* kept before the answer: 100 (older than the snapshot), 102 (overlaps it), 103 */
-    assert_int_equal(feed1(o, MBP("100", "99", "[[50,1]]", "[]")), 0);
-    assert_int_equal(feed1(o, MBP("102", "100", "[[49,2]]", "[]")), 0);
+    assert_int_equal(vh_feed1(o, MBP("100", "99", "[[50,1]]", "[]")), 0);
+    assert_int_equal(vh_feed1(o, MBP("102", "100", "[[49,2]]", "[]")), 0);
     /* 103 carries a size with 12 places: the scale rises while the snapshot applies it */
-    assert_int_equal(feed1(o, MBP("103", "102", "[]", "[[52,0.000000000001]]")), 0);
+    assert_int_equal(vh_feed1(o, MBP("103", "102", "[]", "[[52,0.000000000001]]")), 0);
     assert_int_equal(TG_STAT_GET(o->stats.buffered), 3);
     assert_int_equal(r->clears[id], 0);
-    assert_int_equal(feed1(o, REP("101", "[[50,1],[48,1]]", "[[51,1],[52,4]]")), 0);
+    assert_int_equal(vh_feed1(o, REP("101", "[[50,1],[48,1]]", "[[51,1],[52,4]]")), 0);
     assert_int_equal(r->clears[id], 1);
     assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 1); /* 100 */
     assert_string_equal(lvl(r, id, TG_SIDE_BID, 0, b), "50 1");
@@ -542,45 +535,45 @@ static void test_huobi_mbp_keeps_updates_until_the_snapshot_then_chains(void **s
     assert_string_equal(lvl(r, id, TG_SIDE_ASK, 1, b), "52 0.000000000001");
     assert_int_equal(r->mixed_scales, 0); /* snapshot re-done at the raised scale */
     /* live chain */
-    assert_int_equal(feed1(o, MBP("104", "103", "[[49,0]]", "[]")), 0);
+    assert_int_equal(vh_feed1(o, MBP("104", "103", "[[49,0]]", "[]")), 0);
     assert_int_equal(r->book[id].bid.n, 2);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     /* 106 after 104 (105 lost): GAP, a new request, updates kept again */
     sent_free(&sn);
-    assert_int_equal(feed1(o, MBP("106", "105", "[[47,1]]", "[]")), 0);
+    assert_int_equal(vh_feed1(o, MBP("106", "105", "[[47,1]]", "[]")), 0);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 1);
     assert_int_equal(r->last_gap.seq, 104);
     assert_int_equal(r->last_gap.u.aux, 105);
     assert_int_equal(sn.n, 1);
     assert_non_null(strstr(sn.msg[0], "\"req\":\"market.btcusdt.mbp.150\""));
-    assert_int_equal(feed1(o, MBP("107", "106", "[[46,1]]", "[]")), 0);
+    assert_int_equal(vh_feed1(o, MBP("107", "106", "[[46,1]]", "[]")), 0);
     assert_int_equal(r->clears[id], 1);
     /* a snapshot newer than the first kept update's prevSeqNum chain: 107 prev 106 <= 106 */
-    assert_int_equal(feed1(o, REP("106", "[[47,1]]", "[[53,1]]")), 0);
+    assert_int_equal(vh_feed1(o, REP("106", "[[47,1]]", "[[53,1]]")), 0);
     assert_int_equal(r->clears[id], 2);
     assert_string_equal(lvl(r, id, TG_SIDE_BID, 0, b), "47 1");
     assert_string_equal(lvl(r, id, TG_SIDE_BID, 1, b), "46 1");
     /* a snapshot too old for the kept updates: GAP and ask again */
     sent_free(&sn);
-    assert_int_equal(feed1(o, MBP("120", "119", "[[40,1]]", "[]")), 0); /* gap: 119 != 107 */
+    assert_int_equal(vh_feed1(o, MBP("120", "119", "[[40,1]]", "[]")), 0); /* gap: 119 != 107 */
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 2);
-    assert_int_equal(feed1(o, MBP("122", "121", "[[39,1]]", "[]")), 0); /* kept */
-    assert_int_equal(feed1(o, REP("118", "[[41,1]]", "[[53,1]]")), 0);
+    assert_int_equal(vh_feed1(o, MBP("122", "121", "[[39,1]]", "[]")), 0); /* kept */
+    assert_int_equal(vh_feed1(o, REP("118", "[[41,1]]", "[[53,1]]")), 0);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 3); /* 122 prev 121 > 118 */
     assert_true(sn.n >= 2);
     /* once chained, prevSeqNum must be exactly the last seqNum: not older either */
-    assert_int_equal(feed1(o, REP("130", "[[41,1]]", "[[53,1]]")), 0);
-    assert_int_equal(feed1(o, MBP("131", "130", "[[42,1]]", "[]")), 0);
+    assert_int_equal(vh_feed1(o, REP("130", "[[41,1]]", "[[53,1]]")), 0);
+    assert_int_equal(vh_feed1(o, MBP("131", "130", "[[42,1]]", "[]")), 0);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 3);
-    assert_int_equal(feed1(o, MBP("132", "129", "[[43,1]]", "[]")), 0);
+    assert_int_equal(vh_feed1(o, MBP("132", "129", "[[43,1]]", "[]")), 0);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 4);
     assert_int_equal(r->last_gap.seq, 131);
     assert_int_equal(r->last_gap.u.aux, 129);
     assert_string_equal(lvl(r, id, TG_SIDE_BID, 0, b), "42 1"); /* 43 not applied */
     /* an answer nobody waits for (e.g. after the one that counted): unhandled */
     uint64_t un = TG_STAT_GET(o->stats.unhandled);
-    assert_int_equal(feed1(o, "{\"id\":\"9\",\"rep\":\"market.ethusdt.mbp.150\",\"status\":"
-                              "\"ok\",\"data\":{\"seqNum\":1,\"bids\":[],\"asks\":[]}}"),
+    assert_int_equal(vh_feed1(o, "{\"id\":\"9\",\"rep\":\"market.ethusdt.mbp.150\",\"status\":"
+                                 "\"ok\",\"data\":{\"seqNum\":1,\"bids\":[],\"asks\":[]}}"),
                      0);
     assert_int_equal(TG_STAT_GET(o->stats.unhandled), un + 1);
     assert_int_equal(accounted(&o->stats), TG_STAT_GET(o->stats.frames));
@@ -597,36 +590,37 @@ static void test_huobi_errors_acks_pings_and_bad_frames_are_counted(void **state
     feed_offline_t *o = open_syn("huobi", "btcusdt", 0, &r, &sn);
     const feed_stats_t *st = &o->stats;
     sent_free(&sn);
-    assert_int_equal(feed1(o, "{\"ping\":1618678073643}"), 0);
+    assert_int_equal(vh_feed1(o, "{\"ping\":1618678073643}"), 0);
     assert_int_equal(sn.n, 1);
     assert_string_equal(sn.msg[0], "{\"pong\":1618678073643}");
     assert_int_equal(
-        feed1(o, "{\"id\":1,\"status\":\"ok\",\"subbed\":\"market.btcusdt.depth.step0\",\"ts\":1}"),
+        vh_feed1(o,
+                 "{\"id\":1,\"status\":\"ok\",\"subbed\":\"market.btcusdt.depth.step0\",\"ts\":1}"),
         0);
     assert_int_equal(TG_STAT_GET(st->unhandled), 2);
-    assert_int_equal(feed1(o,
-                           "{\"status\":\"error\",\"ts\":1,\"id\":3,\"err-code\":\"bad-request\","
-                           "\"err-msg\":\"invalid topic market.nosuch.depth.step0\"}"),
-                     TG_EPROTO);
+    assert_int_equal(
+        vh_feed1(o, "{\"status\":\"error\",\"ts\":1,\"id\":3,\"err-code\":\"bad-request\","
+                    "\"err-msg\":\"invalid topic market.nosuch.depth.step0\"}"),
+        TG_EPROTO);
     assert_int_equal(TG_STAT_GET(st->err_venue), 1);
-    assert_int_equal(feed1(o, "{\"ch\":\"market.btcusdt.depth.step0\",\"tick\":{"), TG_EJSON);
+    assert_int_equal(vh_feed1(o, "{\"ch\":\"market.btcusdt.depth.step0\",\"tick\":{"), TG_EJSON);
     assert_int_equal(TG_STAT_GET(st->err_json), 1);
-    assert_int_equal(feed1(o, STEP0("ethusdt", "1", "1", "[[1,1]]", "[[2,1]]")), TG_ESYMBOL);
+    assert_int_equal(vh_feed1(o, STEP0("ethusdt", "1", "1", "[[1,1]]", "[[2,1]]")), TG_ESYMBOL);
     assert_int_equal(TG_STAT_GET(st->err_symbol), 1);
-    assert_int_equal(feed1(o, STEP0("btcusdt", "1", "1", "[[1,\"x\"]]", "[]")), TG_EDEC_SYNTAX);
+    assert_int_equal(vh_feed1(o, STEP0("btcusdt", "1", "1", "[[1,\"x\"]]", "[]")), TG_EDEC_SYNTAX);
     assert_int_equal(TG_STAT_GET(st->err_decimal), 1);
-    assert_int_equal(feed1(o, STEP0("btcusdt", "1", "1", "[[1,-1]]", "[]")), TG_EDEC_NEGATIVE);
+    assert_int_equal(vh_feed1(o, STEP0("btcusdt", "1", "1", "[[1,-1]]", "[]")), TG_EDEC_NEGATIVE);
     assert_int_equal(TG_STAT_GET(st->err_decimal), 2);
-    assert_int_equal(feed1(o, STEP0("btcusdt", "1", "1", "[[1]]", "[]")), TG_EFIELD);
+    assert_int_equal(vh_feed1(o, STEP0("btcusdt", "1", "1", "[[1]]", "[]")), TG_EFIELD);
     assert_int_equal(TG_STAT_GET(st->err_field), 1);
-    assert_int_equal(feed1(o, "{\"ch\":\"market.btcusdt.trade.detail\",\"tick\":{\"data\":[{"
-                              "\"price\":1,\"amount\":1,\"direction\":\"up\",\"ts\":1}]}}"),
+    assert_int_equal(vh_feed1(o, "{\"ch\":\"market.btcusdt.trade.detail\",\"tick\":{\"data\":[{"
+                                 "\"price\":1,\"amount\":1,\"direction\":\"up\",\"ts\":1}]}}"),
                      TG_EFIELD);
     assert_int_equal(TG_STAT_GET(st->err_field), 2);
-    assert_int_equal(feed1(o, "{\"ch\":\"nonsense\",\"tick\":{}}"), TG_EFIELD);
-    assert_int_equal(feed1(o, "{\"ch\":\"market.btcusdt.kline.1min\",\"tick\":{}}"), 0);
+    assert_int_equal(vh_feed1(o, "{\"ch\":\"nonsense\",\"tick\":{}}"), TG_EFIELD);
+    assert_int_equal(vh_feed1(o, "{\"ch\":\"market.btcusdt.kline.1min\",\"tick\":{}}"), 0);
     assert_int_equal(TG_STAT_GET(st->unhandled), 3);
-    assert_int_equal(feed1(o, "[1,2]"), TG_EJSON);
+    assert_int_equal(vh_feed1(o, "[1,2]"), TG_EJSON);
     assert_int_equal(r->clears[sym_id(o, "btcusdt")], 0); /* nothing half-applied */
     assert_int_equal(r->trades[sym_id(o, "btcusdt")], 0);
     assert_int_equal(TG_STAT_GET(st->handled), 0);
@@ -670,7 +664,7 @@ static void test_huobi_extreme_scales_are_exact(void **state)
     feed_offline_t *o = open_syn("huobi", "aaausdt,bbbusdt,cccusdt", 0, &r, &sn);
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
         size_t e0 = r->n_ev;
-        assert_int_equal(feed1(o, cases[c].frame), 0);
+        assert_int_equal(vh_feed1(o, cases[c].frame), 0);
         uint32_t id = sym_id(o, cases[c].sym);
         int k = 0;
         unsigned psc = 99, ssc = 99;
@@ -694,16 +688,16 @@ static void test_huobi_extreme_scales_are_exact(void **state)
         assert_null(cases[c].want[k]);
     }
     /* trades too: a price of 1e-12 and an amount of 1e12 on two instruments */
-    assert_int_equal(feed1(o,
-                           "{\"ch\":\"market.aaausdt.trade.detail\",\"ts\":1,\"tick\":{\"data\":[{"
-                           "\"tradeId\":7,\"id\":100182534526255757567432481,\"price\":1.0E-12,"
-                           "\"amount\":0.00000001,\"direction\":\"buy\",\"ts\":1618678027940}]}}"),
-                     0);
-    assert_int_equal(feed1(o,
-                           "{\"ch\":\"market.bbbusdt.trade.detail\",\"ts\":1,\"tick\":{\"data\":[{"
-                           "\"id\":100182534526255757567432481,\"price\":9999999.5,"
-                           "\"amount\":1.0E12,\"direction\":\"sell\",\"ts\":1618678027940}]}}"),
-                     0);
+    assert_int_equal(
+        vh_feed1(o, "{\"ch\":\"market.aaausdt.trade.detail\",\"ts\":1,\"tick\":{\"data\":[{"
+                    "\"tradeId\":7,\"id\":100182534526255757567432481,\"price\":1.0E-12,"
+                    "\"amount\":0.00000001,\"direction\":\"buy\",\"ts\":1618678027940}]}}"),
+        0);
+    assert_int_equal(
+        vh_feed1(o, "{\"ch\":\"market.bbbusdt.trade.detail\",\"ts\":1,\"tick\":{\"data\":[{"
+                    "\"id\":100182534526255757567432481,\"price\":9999999.5,"
+                    "\"amount\":1.0E12,\"direction\":\"sell\",\"ts\":1618678027940}]}}"),
+        0);
     const tg_event_t *t1 = &r->ev[r->n_ev - 2], *t2 = &r->ev[r->n_ev - 1];
     char p[TG_DEC_STR_MAX], s[TG_DEC_STR_MAX];
     assert_int_equal(t1->kind, TG_EV_TRADE);
@@ -721,8 +715,8 @@ static void test_huobi_extreme_scales_are_exact(void **state)
     assert_int_equal(t2->u.trade_id, feed_hash_id("100182534526255757567432481", 27));
     /* a value no int64 holds at the scale its instrument needs: FAULT, loudly, not rounded */
     uint64_t unrep = TG_STAT_GET(o->stats.unrepresentable);
-    assert_int_not_equal(feed1(o, STEP0("cccusdt", "2", "2", "[[1,99999999999.123456789]]", "[]")),
-                         0);
+    assert_int_not_equal(
+        vh_feed1(o, STEP0("cccusdt", "2", "2", "[[1,99999999999.123456789]]", "[]")), 0);
     assert_int_equal(TG_STAT_GET(o->stats.unrepresentable), unrep + 1);
     assert_true(r->faults[sym_id(o, "cccusdt")] >= 1);
     assert_true(TG_STAT_GET(o->stats.rescales) > 0);

@@ -36,10 +36,8 @@ static void check_all_checksums(const char *rel, long want)
     assert_int_equal(v->ck_bad, 0);
     assert_int_equal(v->ck_ok, want);
     assert_int_equal(v->ck_not_last, 0);
-    assert_int_equal(vrun_errors(&o->stats), 0);
+    vrun_assert_all_read(o);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
-    assert_int_equal(TG_STAT_GET(o->stats.frames), o->rec->data_lines);
-    assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
     vrun_close(&o, v);
 }
 
@@ -84,15 +82,7 @@ static void check_oracle(const char *rel, const char *oracle_name)
     for (uint32_t i = 0; i < o->h.n_instr; i++) {
         const tg_instr_t *in;
         const oracle_sym_t *os = vrun_oracle_in(v, o, &orc, i, 10, &diffs, &in);
-        /* whole book: level counts per side equal tardis' */
-        vh_assert_depth(&v->book[in->id], os);
-        assert_int_equal(v->trades[in->id], os->trades);
-        assert_int_equal(v->buys[in->id], os->buy_trades);
-        assert_int_equal(v->sells[in->id], os->sell_trades);
-        /* tardis sums amounts in float64 (e.g. 1.2249539999999999): round to our scale */
-        int64_t amount;
-        assert_int_equal(oracle_dec(os->trade_amount, in->sz_scale, &amount, NULL), 0);
-        assert_int_equal(v->trade_sz[in->id], amount);
+        vrun_assert_trades(v, in, os, 1);
         assert_int_equal(v->snapshots[in->id], os->snapshots);
         /* tardis emits no book change for an update with no levels; we emit its checksum */
         assert_int_equal(v->book_msgs[in->id], os->book_changes + empty_updates(text, in->symbol));
@@ -230,13 +220,6 @@ static void test_okex_dropped_update_breaks_seqid_chain_and_resubscribes(void **
     free(text);
 }
 
-static int feed1(feed_offline_t *o, const char *s)
-{
-    int rc = feed_frame(&o->h, s, strlen(s), 1000, 1000);
-    feed_flush(&o->h);
-    return rc;
-}
-
 static void test_okex_seqid_rules_allow_no_change_and_reset_messages(void **state)
 {
     vrun_t *v;
@@ -247,24 +230,24 @@ static void test_okex_seqid_rules_allow_no_change_and_reset_messages(void **stat
              "%s\"snapshot\",\"data\":[{\"asks\":[[\"2\",\"1\",\"0\",\"1\"]],\"bids\":[[\"1\","
              "\"1\",\"0\",\"1\"]],\"ts\":\"1\",\"checksum\":0,\"prevSeqId\":-1,\"seqId\":100}]}",
              pre);
-    assert_int_equal(feed1(o, f), 0);
+    assert_int_equal(vh_feed1(o, f), 0);
     /* no-change message: seqId == prevSeqId */
     snprintf(f, sizeof(f),
              "%s\"update\",\"data\":[{\"asks\":[],\"bids\":[],\"ts\":\"2\",\"checksum\":0,"
              "\"prevSeqId\":100,\"seqId\":100}]}",
              pre);
-    assert_int_equal(feed1(o, f), 0);
+    assert_int_equal(vh_feed1(o, f), 0);
     /* sequence reset after maintenance: seqId < prevSeqId, still chained by prevSeqId */
     snprintf(f, sizeof(f),
              "%s\"update\",\"data\":[{\"asks\":[[\"3\",\"1\",\"0\",\"1\"]],\"bids\":[],\"ts\":"
              "\"3\",\"checksum\":0,\"prevSeqId\":100,\"seqId\":5}]}",
              pre);
-    assert_int_equal(feed1(o, f), 0);
+    assert_int_equal(vh_feed1(o, f), 0);
     snprintf(f, sizeof(f),
              "%s\"update\",\"data\":[{\"asks\":[[\"3\",\"0\",\"0\",\"0\"]],\"bids\":[],\"ts\":"
              "\"4\",\"checksum\":0,\"prevSeqId\":5,\"seqId\":9}]}",
              pre);
-    assert_int_equal(feed1(o, f), 0);
+    assert_int_equal(vh_feed1(o, f), 0);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     assert_int_equal(TG_STAT_GET(o->stats.checksum_msgs), 0); /* checksum 0 = none (2026) */
     int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, "BTC-USDT", 8);
@@ -284,8 +267,8 @@ static void test_okex_books5_messages_are_full_snapshots(void **state)
     const char *f2 = "{\"arg\":{\"channel\":\"books5\",\"instId\":\"BTC-USDT\"},\"data\":[{"
                      "\"asks\":[[\"30250\",\"1\",\"0\",\"1\"]],\"bids\":[[\"30241\",\"3\",\"0\","
                      "\"1\"]],\"instId\":\"BTC-USDT\",\"ts\":\"1652459225564\"}]}";
-    assert_int_equal(feed1(o, f1), 0);
-    assert_int_equal(feed1(o, f2), 0);
+    assert_int_equal(vh_feed1(o, f1), 0);
+    assert_int_equal(vh_feed1(o, f2), 0);
     int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, "BTC-USDT", 8);
     assert_int_equal(v->snapshots[id], 2);
     assert_int_equal(v->book[id].ask.n, 1); /* replaced, not merged */
@@ -301,25 +284,27 @@ static void test_okex_bad_input_is_counted_and_a_bad_level_resyncs(void **state)
     const char *snap = "{\"arg\":{\"channel\":\"books\",\"instId\":\"UNI-USD-SWAP\"},\"action\":"
                        "\"snapshot\",\"data\":[{\"asks\":[[\"5.148\",\"60\",\"0\",\"1\"]],"
                        "\"bids\":[[\"5.14\",\"3\",\"0\",\"1\"]],\"ts\":\"1652459225464\"}]}";
-    assert_int_equal(feed1(o, snap), 0);
-    assert_int_equal(feed1(o, "pong"), 0);
-    assert_int_equal(feed1(o, "{\"event\":\"subscribe\",\"arg\":{\"channel\":\"books\"}}"), 0);
+    assert_int_equal(vh_feed1(o, snap), 0);
+    assert_int_equal(vh_feed1(o, "pong"), 0);
+    assert_int_equal(vh_feed1(o, "{\"event\":\"subscribe\",\"arg\":{\"channel\":\"books\"}}"), 0);
     assert_int_equal(TG_STAT_GET(o->stats.unhandled), 2);
     assert_int_equal(
-        feed1(o, "{\"event\":\"error\",\"code\":\"60018\",\"msg\":\"Wrong URL or channel\"}"),
+        vh_feed1(o, "{\"event\":\"error\",\"code\":\"60018\",\"msg\":\"Wrong URL or channel\"}"),
         TG_EPROTO);
     assert_int_equal(TG_STAT_GET(o->stats.err_venue), 1);
-    assert_int_equal(feed1(o, "{\"arg\":{\"channel\":\"books\",\"instId\":\"UNI-USD-SWAP\"},"),
+    assert_int_equal(vh_feed1(o, "{\"arg\":{\"channel\":\"books\",\"instId\":\"UNI-USD-SWAP\"},"),
                      TG_EJSON);
     assert_int_equal(TG_STAT_GET(o->stats.err_json), 1);
     assert_int_equal(
-        feed1(o, "{\"arg\":{\"channel\":\"books\",\"instId\":\"ETH-USDT\"},\"action\":\"update\","
+        vh_feed1(o,
+                 "{\"arg\":{\"channel\":\"books\",\"instId\":\"ETH-USDT\"},\"action\":\"update\","
                  "\"data\":[{\"asks\":[],\"bids\":[]}]}"),
         TG_ESYMBOL);
     assert_int_equal(TG_STAT_GET(o->stats.err_symbol), 1);
     uint64_t sent = o->sent;
     assert_int_equal(
-        feed1(o, "{\"arg\":{\"channel\":\"books\",\"instId\":\"UNI-USD-SWAP\"},\"action\":"
+        vh_feed1(o,
+                 "{\"arg\":{\"channel\":\"books\",\"instId\":\"UNI-USD-SWAP\"},\"action\":"
                  "\"update\",\"data\":[{\"asks\":[[\"1e400\",\"1\",\"0\",\"1\"]],\"bids\":[]}]}"),
         TG_EDEC_RANGE); /* feed_dec: no scale holds it (was TG_EDEC_SYNTAX) */
     assert_int_equal(TG_STAT_GET(o->stats.err_decimal), 1);
@@ -327,19 +312,19 @@ static void test_okex_bad_input_is_counted_and_a_bad_level_resyncs(void **state)
     int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, "UNI-USD-SWAP", 12);
     assert_int_equal(v->gaps[id], 2); /* the FAULT gap from feed_dec + the resync gap */
     assert_int_equal(o->sent, sent + 2);
-    assert_int_equal(feed1(o, snap), 0);
+    assert_int_equal(vh_feed1(o, snap), 0);
     assert_int_equal(
-        feed1(o, "{\"arg\":{\"channel\":\"books\",\"instId\":\"UNI-USD-SWAP\"},\"action\":"
-                 "\"update\",\"data\":[{\"asks\":[[\"5.1\",{},\"0\",\"1\"]],\"bids\":[]}]}"),
+        vh_feed1(o, "{\"arg\":{\"channel\":\"books\",\"instId\":\"UNI-USD-SWAP\"},\"action\":"
+                    "\"update\",\"data\":[{\"asks\":[[\"5.1\",{},\"0\",\"1\"]],\"bids\":[]}]}"),
         TG_EFIELD);
     assert_int_equal(TG_STAT_GET(o->stats.err_field), 1);
     assert_int_equal(v->gaps[id], 3);
     /* trades: a bad side drops the frame, nothing emitted */
     long tr = v->trades[id];
     assert_int_equal(
-        feed1(o, "{\"arg\":{\"channel\":\"trades\",\"instId\":\"UNI-USD-SWAP\"},\"data\":[{"
-                 "\"instId\":\"UNI-USD-SWAP\",\"tradeId\":\"1\",\"px\":\"5.1\",\"sz\":\"1\","
-                 "\"side\":\"up\",\"ts\":\"1652459215150\"}]}"),
+        vh_feed1(o, "{\"arg\":{\"channel\":\"trades\",\"instId\":\"UNI-USD-SWAP\"},\"data\":[{"
+                    "\"instId\":\"UNI-USD-SWAP\",\"tradeId\":\"1\",\"px\":\"5.1\",\"sz\":\"1\","
+                    "\"side\":\"up\",\"ts\":\"1652459215150\"}]}"),
         TG_EFIELD);
     assert_int_equal(v->trades[id], tr);
     vrun_close(&o, v);

@@ -6,7 +6,7 @@
  * Reference in the same run: the same "<ts> <frame>\n" lines copied into a 256 KiB buffer and
  * written uncompressed with write(2). Medians of N runs.
  *
- *   TG_RECORDINGS=../shared/recordings build/tests/unit/bench_feed_capture [runs]
+ *   TG_RECORDINGS=../shared/recordings build/tools/bench/bench_feed_capture [runs]
  */
 #include <fcntl.h>
 #include <inttypes.h>

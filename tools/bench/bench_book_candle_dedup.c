@@ -7,7 +7,7 @@
  * window alone: ns per book_candle_dedup_check() on new keys (each evicts one) and on
  * re-delivered keys. Medians of N runs, thread CPU time.
  *
- *   build/tests/unit/bench_book_candle_dedup [runs]
+ *   build/tools/bench/bench_book_candle_dedup [runs]
  */
 #include <stdio.h>
 #include <stdlib.h>
