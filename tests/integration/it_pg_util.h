@@ -22,6 +22,8 @@
 #include "book/tg_clock.h"
 #include "book/tg_dec.h"
 #include "book/tg_instr.h"
+#include "storage/pg/store_pg.h"
+#include "storage/pg/store_pg_schema.h"
 
 static inline PGconn *it_admin(void)
 {
@@ -179,6 +181,65 @@ static inline int it_pg_signal_all(int sig)
     if (kill((pid_t)pm, sig) == 0)
         n++;
     return n;
+}
+
+/* One test's fixture: an admin connection, the two-instrument registry, a schema of its own
+ * ("<tag>_<pid>_<n>", dropped at teardown) and optionally a journal directory. */
+typedef struct it_pg_fx {
+    PGconn *admin;
+    tg_instr_reg_t *reg;
+    char schema[64];
+    char spill[64]; /* "" without a journal */
+} it_pg_fx_t;
+
+static inline void it_pg_log(void *ud, int level, const char *msg)
+{
+    (void)ud;
+    fprintf(stderr, "[pg log %d] %s\n", level, msg);
+}
+
+static inline int it_pg_fx_setup(void **state, const char *tag, int with_spill)
+{
+    static int n;
+    it_pg_fx_t *f = calloc(1, sizeof *f);
+    f->admin = it_admin();
+    f->reg = it_registry();
+    snprintf(f->schema, sizeof f->schema, "%s_%d_%d", tag, (int)getpid(), n++);
+    if (with_spill)
+        snprintf(f->spill, sizeof f->spill, "/tmp/%s-XXXXXX", tag);
+    if (!f->admin || !f->reg || (with_spill && !mkdtemp(f->spill)))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static inline int it_pg_fx_teardown(void **state)
+{
+    it_pg_fx_t *f = *state;
+    char e[256], cmd[128];
+    store_pg_schema_drop(f->admin, f->schema, e, sizeof e);
+    PQfinish(f->admin);
+    tg_instr_reg_destroy(&f->reg);
+    int rc = 0;
+    if (f->spill[0]) {
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->spill);
+        rc = system(cmd) != 0 ? -1 : 0;
+    }
+    free(f);
+    return rc;
+}
+
+/* Writer settings for the fixture: defaults, the test server, its schema, registry, journal. */
+static inline store_pg_cfg_t it_pg_fx_cfg(const it_pg_fx_t *f)
+{
+    store_pg_cfg_t c;
+    store_pg_cfg_defaults(&c);
+    c.conninfo = getenv("TG_TEST_PG_DSN");
+    c.schema = f->schema;
+    c.reg = f->reg;
+    c.spill_dir = f->spill[0] ? f->spill : NULL;
+    c.log = it_pg_log;
+    return c;
 }
 
 static inline void it_sleep_ms(int ms)

@@ -23,52 +23,21 @@
 #define DAY_NS 86400000000000LL
 #define MS     1000000LL
 
-typedef struct fx {
-    PGconn *admin;
-    tg_instr_reg_t *reg;
-    char schema[64];
-} fx_t;
-
-static int counter;
-
-static void log_cb(void *ud, int level, const char *msg)
-{
-    (void)ud;
-    fprintf(stderr, "[pg log %d] %s\n", level, msg);
-}
+typedef it_pg_fx_t fx_t;
 
 static int setup(void **state)
 {
-    fx_t *f = calloc(1, sizeof *f);
-    f->admin = it_admin();
-    f->reg = it_registry();
-    snprintf(f->schema, sizeof f->schema, "tg_it_fleet_%d_%d", (int)getpid(), counter++);
-    if (!f->admin || !f->reg)
-        return -1;
-    *state = f;
-    return 0;
+    return it_pg_fx_setup(state, "tg_it_fleet", 0);
 }
 
 static int teardown(void **state)
 {
-    fx_t *f = *state;
-    char e[256];
-    store_pg_schema_drop(f->admin, f->schema, e, sizeof e);
-    PQfinish(f->admin);
-    tg_instr_reg_destroy(&f->reg);
-    free(f);
-    return 0;
+    return it_pg_fx_teardown(state);
 }
 
 static store_pg_cfg_t base_cfg(fx_t *f)
 {
-    store_pg_cfg_t c;
-    store_pg_cfg_defaults(&c);
-    c.conninfo = getenv("TG_TEST_PG_DSN");
-    c.schema = f->schema;
-    c.reg = f->reg;
-    c.log = log_cb;
-    return c;
+    return it_pg_fx_cfg(f);
 }
 
 static long long q_count(fx_t *f, const char *fmt_where)
