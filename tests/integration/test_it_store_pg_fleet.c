@@ -231,7 +231,10 @@ static const char *stored_ms(fx_t *f, char *out, size_t cap)
              "SELECT string_agg(((extract(epoch FROM ts) * 1000)::bigint - 1733400000000)::text,"
              " ',' ORDER BY ts) FROM %s.book_snapshots",
              f->schema);
-    snprintf(out, cap, "%s", it_q(f->admin, sql));
+    const char *v = it_q(f->admin, sql);
+    size_t n = strnlen(v, cap - 1);
+    memcpy(out, v, n);
+    out[n] = 0;
     return out;
 }
 
