@@ -22,8 +22,9 @@
  * step (from_key = 2) before the document that showed the hole is applied again (its frame or
  * key reply is kept). A lost connection: DISCONNECTED, reconnect with jittered backoff (a
  * timerfd in the client's epoll set), then the same join, whose key reads report what the
- * outage cost (hole.disconnected = 1); SCAN and GET run again 1 s and 3 s later, because a
- * restarted Redis gets its keys back only when the publisher has reconnected. The connection
+ * outage cost (hole.disconnected = 1). A restarted Redis gets its keys back only when the
+ * publisher has reconnected; it then publishes a hello on {prefix}.control (subscribed by every
+ * join) and SCAN and GET run again on it (docs/redis.md, "Control channel"). The connection
  * and join commands are in tg_client_join.c, the shared state in tg_client_priv.h.
  *
  * Events are queued (a small ring) because one document can yield several (EPOCH, HOLE, BOOK);
@@ -138,6 +139,7 @@ int tg_client_create(tg_client_t **out, const tg_client_cfg_t *cfg)
         goto fail;
     c->cfg.url = c->url;
     c->cfg.prefix = c->prefix;
+    c->control_len = (size_t)snprintf(c->control, sizeof(c->control), "%s.control", c->prefix);
     c->cfg.password_env = NULL;
     if (!u.password[0] && cfg->password_env) {
         const char *pw = getenv(cfg->password_env);
@@ -667,7 +669,6 @@ static void arm_timer(tg_client_t *c, int ms)
 static void lost(tg_client_t *c)
 {
     conn_close(c);
-    c->recheck_left = 0;
     c->rechecking = false;
     c->state = ST_DOWN;
     c->ctr.disconnects++;
@@ -717,14 +718,8 @@ static int step(tg_client_t *c)
             c->rechecking = false;
             return 1;
         }
-        if (c->join_after_loss) {
+        if (c->join_after_loss)
             c->ctr.reconnects++;
-            /* Redis may have restarted empty and the publisher not yet restored its keys: read
-             * them again 1 s and 3 s later, so a trade lost at the tail of the outage shows
-             * (and is filled from the stream) without waiting for the next trade. */
-            c->recheck_left = 2;
-            arm_timer(c, 1000);
-        }
         ev_push(c, TG_CLIENT_EV_CONNECTED, NULL);
         return 1;
     case ST_UP: {
@@ -746,6 +741,20 @@ static int step(tg_client_t *c)
             } else {
                 return 1; /* confirmations of the join, pongs */
             }
+            if (nl == c->control_len && !memcmp(name, c->control, nl)) {
+                /* hello: the publisher (re)connected and restored its keys; a Redis that was
+                 * empty at our join has them now, and they show what the outage cost */
+                static const char hello[] = "{\"type\":\"hello\"";
+                if (ml < sizeof(hello) - 1 || memcmp(msg, hello, sizeof(hello) - 1) != 0)
+                    return 1; /* a later control document: not ours to read */
+                if (tgc__join_scan(c) || tgc__join_get(c)) { /* command connection failed */
+                    lost(c);
+                    return 1;
+                }
+                c->state = ST_JOINING;
+                c->rechecking = true;
+                return 1;
+            }
             tgc_chan_t *ch = chan_find(c, name, nl);
             if (!ch)
                 ch = tgc__chan_add(c, name, nl); /* a pattern's new instrument (allocates once) */
@@ -761,18 +770,6 @@ static int step(tg_client_t *c)
         int rc = tgc__sub_read(c);
         if (rc < 0) {
             lost(c);
-            return 1;
-        }
-        uint64_t exp;
-        if (rc == 0 && c->recheck_left && read(c->tfd, &exp, sizeof(exp)) == (ssize_t)sizeof(exp)) {
-            if (--c->recheck_left)
-                arm_timer(c, 2000);
-            if (tgc__join_scan(c) || tgc__join_get(c)) { /* the command connection failed */
-                lost(c);
-                return 1;
-            }
-            c->state = ST_JOINING;
-            c->rechecking = true;
             return 1;
         }
         return rc;

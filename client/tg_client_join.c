@@ -140,6 +140,13 @@ int tgc__join_subscribe(tg_client_t *c)
             expect++;
         }
     }
+    /* the publisher's hello after each of its connects: keys restored, read them again */
+    snprintf(name, sizeof(name), "%s.control", c->prefix);
+    size_t cn = tgc_resp_cmd(cmd, sizeof(cmd), "SUBSCRIBE", name);
+    int crc = tgc__sub_write(c, cmd, cn);
+    if (crc)
+        return crc;
+    expect++;
     int64_t deadline = tgc__now_ms() + c->cfg.command_timeout_ms;
     size_t scan = c->rpos;
     while (expect > 0) {

@@ -42,6 +42,8 @@ typedef enum { ST_IDLE, ST_JOINING, ST_UP, ST_DOWN } tgc_state_t;
 struct tg_client {
     tg_client_cfg_t cfg;
     char *url, *prefix;
+    char control[TGC_NAME_MAX]; /* {prefix}.control: the publisher's hello */
+    size_t control_len;
     tgc_url_t u;
     tgc_sub_t subs[TGC_SUBS_MAX];
     int n_subs;
@@ -62,8 +64,7 @@ struct tg_client {
     uint32_t join_i, join_n;
     redisReply **join_replies;
     bool join_after_loss;
-    bool rechecking;        /* the join in progress is a late key re-read (no CONNECTED) */
-    int recheck_left;       /* late key re-reads still due after a re-join (timer tfd) */
+    bool rechecking;        /* the join in progress is a key re-read on a hello (no CONNECTED) */
     redisReply *held_reply; /* reply an event points into (freed on the next call) */
 
     /* stream recovery in progress: XRANGE entries delivered one per step, then the document

@@ -190,6 +190,9 @@ static void rds_metrics(void *obj, const tg_sink_metrics_t *r)
                &s->stream_adds);
     r->counter(m, "tickgate_redis_stream_resent_total", NULL,
                "Stream entries re-sent from the backlog after a reconnect.", &s->stream_resent);
+    r->counter(m, "tickgate_redis_hellos_total", NULL,
+               "Hello documents published on {prefix}.control after a connect (keys restored).",
+               &s->hellos);
     r->counter(m, "tickgate_redis_stream_dups_total", NULL,
                "Re-sent stream entries that Redis already held.", &s->stream_dups);
     r->counter(m, "tickgate_redis_stream_evicted_total", NULL,

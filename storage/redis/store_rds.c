@@ -322,6 +322,7 @@ static void conn_try(store_rds_t *p)
             TG_STAT_INC(p->st.stream_resent);
     p->ever_connected = true;
     /* Restore every fresh key (Redis may have restarted empty); unsent messages follow. */
+    uint32_t restored = 0;
     for (uint32_t i = 0; i < p->n_inst; i++) {
         rds_inst_t *I = &p->inst[i];
         for (unsigned k = 0; k < SLOT_CANDLE0 + p->n_ivl; k++) {
@@ -330,11 +331,22 @@ static void conn_try(store_rds_t *p)
                           : k == SLOT_TRADE ? p->cfg.trade_ttl_ms
                                             : p->ivl_ns[k - SLOT_CANDLE0] / TG_NS_PER_MS +
                                                   p->cfg.candle_ttl_margin_ms;
-            if (s->valid && !s->dirty && now - s->touched_mono < ttl * TG_NS_PER_MS)
+            if (s->valid && !s->dirty && now - s->touched_mono < ttl * TG_NS_PER_MS) {
                 slot_mark(p, i, k);
+                restored++;
+            }
         }
     }
     flush_dirty(p);
+    /* Then say so on the control channel: a client that re-joined a Redis still empty reads
+     * its keys again on this (docs/redis.md, "Control channel"). */
+    char doc[128], cmd[256], ch[40];
+    int dl = snprintf(doc, sizeof(doc), "{\"type\":\"hello\",\"epoch\":%llu,\"keys\":%u}",
+                      (unsigned long long)p->epoch, restored);
+    int cl = snprintf(ch, sizeof(ch), "%s.control", p->prefix);
+    len = store_rds_fmt_resp_publish(cmd, sizeof(cmd), ch, (size_t)cl, doc, (size_t)dl);
+    if (p->ctx && len && pipe_push(p, cmd, len, 0, 0))
+        TG_STAT_INC(p->st.hellos);
 }
 
 /* ---- pipeline -------------------------------------------------------------------------- */

@@ -92,6 +92,7 @@ typedef struct store_rds_stats {
     tg_stat_t bytes;          /* bytes of commands written */
     tg_stat_t stream_adds;    /* XADD commands sent (first sends, not re-sends) */
     tg_stat_t stream_resent;  /* XADD commands re-sent from the backlog after a reconnect */
+    tg_stat_t hellos;         /* hello documents on {prefix}.control (one per connect) */
     tg_stat_t stream_dups;    /* re-sent XADDs Redis already held (ID refused; not errors) */
     tg_stat_t stream_evicted; /* XADDs pushed out of the backlog before a reconnect needed them */
     tg_hist_t rtt_lat;        /* pipeline round trip: a write -> the reply to its last command */

@@ -341,8 +341,9 @@ static void test_subscriber_sees_every_record_in_sequence_and_matching_keys(void
     assert_true(TG_STAT_GET(st->errors) == 0);
     assert_true(TG_STAT_GET(st->pub_lat.count) == N_TRADES + N_BOOKS + 1);
     assert_true(TG_STAT_GET(st->rtt_lat.count) > 0);
+    assert_true(TG_STAT_GET(st->hellos) == 1); /* one connect: one hello on it1.control */
     assert_true(TG_STAT_GET(st->commands) ==
-                TG_STAT_GET(st->messages) + TG_STAT_GET(st->snapshots));
+                TG_STAT_GET(st->messages) + TG_STAT_GET(st->snapshots) + TG_STAT_GET(st->hellos));
 }
 
 static void test_books_coalesce_under_pressure_and_the_numbers_show_it(void **state)
@@ -605,7 +606,7 @@ static void test_error_replies_are_counted_and_reported(void **state)
     assert_int_equal(rc, 0);
     const store_rds_stats_t *st = store_rds_stats(f->pub);
     assert_true(TG_STAT_GET(st->reply_errors) == 2); /* book and bbo SET */
-    assert_true(TG_STAT_GET(st->commands) == 3);
+    assert_true(TG_STAT_GET(st->commands) == 4);     /* book SET, PUBLISH, bbo SET, hello */
     char err[256];
     assert_int_equal(store_rds_last_error(f->pub, err, sizeof(err)), TG_EREDIS);
     assert_non_null(strstr(err, "OOM"));

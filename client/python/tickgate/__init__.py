@@ -14,7 +14,9 @@ The same semantics as the C library libtickgate-client (docs/clients.md):
   channel's Redis Stream when the gateway writes one (``[redis] stream_trades``: XRANGE by
   number, the entries delivered before the document that showed the hole, ``hole["filled"]``,
   ``source="stream"``), else the trades are reported lost; a lost connection is reported (``disconnected``), the client re-joins with backoff and the key
-  reads report what the outage cost (``hole`` with ``disconnected=True``);
+  reads report what the outage cost (``hole`` with ``disconnected=True``); the publisher's
+  ``hello`` on ``{prefix}.control`` (after each of its connects, keys restored) makes the client
+  read the keys again, so an outage that emptied Redis shows once the gateway is back;
 * decimals are ``decimal.Decimal`` parsed from the JSON strings (exact, never float).
 
 Dependency: redis-py (Debian's python3-redis) only. Thread: one thread per Client.
@@ -159,7 +161,7 @@ class Client:
         self._backoff = backoff_min
         self._retry_at = 0.0
         self._epoch_seen = 0
-        self._recheck = []  # times of the late key re-reads after a re-join
+        self._control = "%s.control" % prefix
         self.counters = dict(messages=0, keys=0, skipped=0, holes=0, missing=0, unrecovered=0,
                              epochs=0, disconnects=0, reconnects=0, bad=0)
 
@@ -213,15 +215,14 @@ class Client:
         pats = [n for n, p in self._subs if p]
         for n in exact:
             self._chan(n)
-        if exact:
-            self._ps.subscribe(*exact)
+        self._ps.subscribe(self._control, *exact)
         if pats:
             self._ps.psubscribe(*pats)
         # redis-py may reconnect a pub/sub connection by itself (and re-subscribe): the
         # messages in between are lost, so any later connect of this connection is an outage
         self._silent = False
         self._ps.connection.register_connect_callback(self._on_reconnect)
-        want, deadline = len(exact) + len(pats), time.monotonic() + self.command_timeout
+        want, deadline = 1 + len(exact) + len(pats), time.monotonic() + self.command_timeout
         self._kept = []
         while want > 0:
             m = self._ps.get_message(timeout=max(0.0, deadline - time.monotonic()))
@@ -238,10 +239,6 @@ class Client:
         self._backoff = self.backoff_min
         if after_loss:
             self.counters["reconnects"] += 1
-            # Redis may have restarted empty and the publisher not yet restored its keys: read
-            # them again 1 s and 3 s later (as the C library)
-            now = time.monotonic()
-            self._recheck = [now + 1.0, now + 3.0]
         self._queue.append(Event("connected"))
 
     def _scan(self):
@@ -403,7 +400,6 @@ class Client:
     # -- events ---------------------------------------------------------------------------------
     def _lost(self, why):
         self._close()
-        self._recheck = []
         self._state = "down"
         self.counters["disconnects"] += 1
         self._queue.append(Event("disconnected", text=str(why)))
@@ -415,6 +411,17 @@ class Client:
         if m["type"] not in ("message", "pmessage"):
             return
         name = m["channel"].decode()
+        if name == self._control:
+            # hello: the publisher (re)connected and restored its keys; a Redis that was empty
+            # at our join has them now, and they show what the outage cost
+            try:
+                if json.loads(m["data"]).get("type") == "hello":
+                    self._read_keys(True)
+            except ValueError:
+                pass  # a later control document: not ours to read
+            except (redis.RedisError, OSError) as e:
+                self._lost(e)
+            return
         ch = self._chan(name)
         if ch is None:
             self.counters["bad"] += 1
@@ -449,15 +456,6 @@ class Client:
                     self.counters["disconnects"] -= 1
                 continue
             wait = left if left is not None else 1.0
-            if self._recheck:
-                if time.monotonic() >= self._recheck[0]:
-                    self._recheck.pop(0)
-                    try:
-                        self._read_keys(True)
-                    except (redis.RedisError, OSError) as e:
-                        self._lost(e)
-                    continue
-                wait = max(0.0, min(wait, self._recheck[0] - time.monotonic()))
             try:
                 m = self._ps.get_message(timeout=wait)
             except (redis.RedisError, OSError) as e:
