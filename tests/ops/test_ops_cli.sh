@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: MIT
 # Every program and subcommand answers --help and --version with exit 0 and the expected text
 # (issue 12); config mistakes a new user makes are explained in one clear line.
-# Usage: test_ops_cli.sh TICKGATE TICKGATE-REPLAY TICKGATE-SUB VERSION [BUILD_ROOT]
+# Usage: test_ops_cli.sh TICKGATE TICKGATE-REPLAY TICKGATE-SUB TICKGATE-SPLIT VERSION [BUILD_ROOT]
 # With BUILD_ROOT, every program `meson install` puts in bin/ must be one of the three tested.
 set -u
-gw=$1 replay=$2 sub=$3 version=$4 build=${5:-}
+gw=$1 replay=$2 sub=$3 split=$4 version=$5 build=${6:-}
 fails=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -34,6 +34,7 @@ for h in --help -h; do
     expect 0 '^usage: tickgate-replay serve' "$replay" serve $h
     expect 0 '^usage: tickgate-replay books FILE' "$replay" books $h
     expect 0 '^usage: tickgate-sub ' "$sub" $h
+    expect 0 '^usage: tickgate-split ' "$split" $h
 done
 expect 0 '--out FILE' "$replay" books --help
 for v in --version -V; do
@@ -42,9 +43,10 @@ for v in --version -V; do
     expect 0 "^tickgate-replay $version\$" "$replay" serve $v
     expect 0 "^tickgate-replay $version\$" "$replay" books $v
     expect 0 "^tickgate-sub $version\$" "$sub" $v
+    expect 0 "^tickgate-split $version\$" "$split" $v
 done
 # help on stdout (so `| less` works), nothing on stderr
-for p in "$gw" "$replay" "$sub"; do
+for p in "$gw" "$replay" "$sub" "$split"; do
     if [ -n "$("$p" --help 2>&1 >/dev/null)" ]; then
         echo "FAIL: $p --help writes to stderr"; fails=$((fails + 1))
     fi
@@ -55,6 +57,8 @@ expect 2 'invalid option|unrecognized option|see --help' "$sub" --bogus
 expect 2 'unknown command' "$replay" bogus
 expect 2 'needs the file to check' "$gw" --check-config
 expect 2 'no configuration' "$gw"
+expect 2 '^usage: tickgate-split' "$split" --instances 2
+expect 2 "unknown venue 'binanc' \\(this build has: .*binance" "$split" --venue binanc --instances 2
 
 # a missing ']' is one clear error on its line
 printf '[gateway\nname = x\n[feed a]\nvenue = binance\nsymbols = BTCUSDT\n' >"$tmp/bad.ini"
@@ -86,10 +90,10 @@ expect 0 'ok \(1 feeds, 1 symbols\)' "$gw" --check-config --config "$tmp/good.in
 if [ -n "$build" ] && command -v meson >/dev/null; then
     bins=$(meson introspect --installed "$build" | python3 -c 'import json, sys
 print(" ".join(sorted(v.rsplit("/", 1)[1] for v in json.load(sys.stdin).values() if "/bin/" in v)))')
-    if [ "$bins" = "tickgate tickgate-replay tickgate-sub" ]; then
+    if [ "$bins" = "tickgate tickgate-replay tickgate-split tickgate-sub" ]; then
         echo "ok: the installed programs ($bins) are all covered"
     else
-        echo "FAIL: installed programs '$bins', covered: tickgate tickgate-replay tickgate-sub"
+        echo "FAIL: installed programs '$bins', covered: tickgate tickgate-replay tickgate-split tickgate-sub"
         fails=$((fails + 1))
     fi
 fi

@@ -19,8 +19,8 @@ fi
 prefix=$(meson introspect "$build" --buildoptions |
     python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))')
 d=$tmp/dest$prefix
-for f in bin/tickgate bin/tickgate-replay bin/tickgate-sub \
-         share/man/man1/tickgate.1 share/man/man1/tickgate-replay.1 share/man/man1/tickgate-sub.1 \
+for f in bin/tickgate bin/tickgate-replay bin/tickgate-sub bin/tickgate-split \
+         share/man/man1/tickgate.1 share/man/man1/tickgate-replay.1 share/man/man1/tickgate-sub.1 share/man/man1/tickgate-split.1 \
          share/man/man5/tickgate.ini.5 etc/tickgate/tickgate.ini \
          share/doc/tickgate/config.md share/doc/tickgate/operations.md share/doc/tickgate/README.md \
          share/doc/tickgate/prometheus/tickgate-alerts.yml share/doc/tickgate/grafana/tickgate.json \
@@ -33,7 +33,7 @@ done
 "$d/bin/tickgate" --check-config --config "$d/etc/tickgate/tickgate.ini" >/dev/null &&
     echo "ok: the installed config passes --check-config" || fail "installed config: --check-config"
 # man pages render and name their program
-for p in man1/tickgate.1 man1/tickgate-replay.1 man1/tickgate-sub.1 man5/tickgate.ini.5; do
+for p in man1/tickgate.1 man1/tickgate-replay.1 man1/tickgate-sub.1 man1/tickgate-split.1 man5/tickgate.ini.5; do
     n=$(basename "$p"); n=${n%.*}
     if [ -s "$d/share/man/$p" ] && grep -q "^\.TH \"$n\"" "$d/share/man/$p"; then
         echo "ok: $p is a man page for $n"
