@@ -202,6 +202,14 @@ const tg_instr_t *tg_instr_reg_get(const tg_instr_reg_t *reg, uint32_t id)
     return &reg->instr[id];
 }
 
+int tg_instr_reg_set_resume(tg_instr_reg_t *reg, uint32_t id, uint64_t trade_id)
+{
+    if (!reg || id >= reg->n_instr)
+        return -EINVAL;
+    reg->instr[id].resume_trade_id = trade_id;
+    return 0;
+}
+
 uint32_t tg_instr_reg_count(const tg_instr_reg_t *reg)
 {
     return reg ? reg->n_instr : 0;

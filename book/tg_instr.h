@@ -15,7 +15,8 @@
 
 #include "tg_event.h"
 
-#define TG_INSTR_MAX      65536 /* per process; arrays indexed by id are calloc'd (untouched pages cost nothing) */
+#define TG_INSTR_MAX                                                                               \
+    65536 /* per process; arrays indexed by id are calloc'd (untouched pages cost nothing) */
 #define TG_VENUE_MAX      32
 #define TG_SYMBOL_MAX     48 /* bytes incl. NUL */
 #define TG_VENUE_NAME_MAX 24
@@ -41,6 +42,9 @@ typedef struct tg_instr {
     tg_checksum_fn checksum; /* NULL when the venue has none */
     char venue[TG_VENUE_NAME_MAX];
     char symbol[TG_SYMBOL_MAX]; /* as the venue spells it */
+    uint64_t resume_trade_id;   /* last trade id already stored (a sink's, at start-up), 0: none;
+                                   where the venue serves trade history, the feed backfills
+                                   from the next id (tg_instr_reg_set_resume) */
 } tg_instr_t;
 
 /** Per-instrument settings for tg_instr_reg_add(). */
@@ -67,6 +71,10 @@ void tg_instr_reg_destroy(tg_instr_reg_t **reg);
  */
 int tg_instr_reg_add(tg_instr_reg_t *reg, const char *venue, const char *symbol,
                      const tg_instr_cfg_t *cfg, uint32_t *id_out);
+
+/** Set an instrument's resume_trade_id (gateway start-up, from the PostgreSQL sink).
+ *  @return 0 or -EINVAL.  Thread: main, before the threads start. */
+int tg_instr_reg_set_resume(tg_instr_reg_t *reg, uint32_t id, uint64_t trade_id);
 
 /** Venue name -> venue id; -1 if unknown.  Thread: any. */
 int tg_instr_reg_venue_id(const tg_instr_reg_t *reg, const char *venue);

@@ -200,6 +200,9 @@ static const tg_cfgkey_t gateway_keys[] = {
     KC("candles", TG_CFG_STR, 0, 0, "1m", "candle intervals, a list of durations"),
     KG("stop_timeout_ms", TG_CFG_U32, stop_timeout_ms, 10, 600000, "900",
        "SIGTERM: time allowed for the final flush"),
+    KG("backfill_resume_s", TG_CFG_U32, backfill_resume_s, 0, 604800, "3600",
+       "at start, fetch the trades since the last one PostgreSQL holds if it is at most this "
+       "old (s; venues with trade history); 0: never"),
 };
 
 static const tg_cfgkey_t record_keys[] = {

@@ -60,6 +60,7 @@ typedef struct gw_cfg {
     int64_t intervals_ns[GW_CFG_INTERVALS_MAX]; /* candle intervals */
     uint32_t n_intervals;
     uint32_t stop_timeout_ms;
+    uint32_t backfill_resume_s; /* resume trade backfill at start from the last stored trade */
     /* one section per sink kind ([postgres], [redis], ...): its own settings, parsed by the
      * sink (storage/sink.h); indexed like tg_sink_at() */
     _Alignas(16) unsigned char sink_cfg[TG_SINKS_MAX][GW_SINK_CFG_MAX];

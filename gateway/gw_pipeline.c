@@ -531,6 +531,39 @@ static int create_builder(gw_pipeline_t *p)
     return rc;
 }
 
+/* Trade backfill at start (docs/feeds.md, "Trade backfill"): where a sink knows the last trade
+ * it stored per instrument (PostgreSQL), every instrument starts with that id as its resume
+ * point, and feeds whose venue serves trade history fetch what was published while no gateway
+ * ran. A sink that cannot answer (away at start) leaves no resume point: logged. */
+static void set_resume_points(gw_pipeline_t *p)
+{
+    uint32_t n = tg_instr_reg_count(p->reg), age = p->cfg->backfill_resume_s;
+    if (!age || !n)
+        return;
+    uint64_t *last = calloc(n, sizeof(*last));
+    for (uint32_t s = 0; last && s < p->n_sinks; s++) {
+        gw_sink_t *k = &p->sinks[s];
+        if (!k->ops->last_trades)
+            continue;
+        char err[512];
+        long rc = k->ops->last_trades(k->obj, last, age, err, sizeof(err));
+        if (rc < 0) {
+            gw_log(GW_LOG_WARN, k->lctx,
+                   "trade backfill: the last stored trades are unknown (%s): no resume at start",
+                   err);
+            continue;
+        }
+        for (uint32_t i = 0; i < n; i++)
+            if (last[i] > tg_instr_reg_get(p->reg, i)->resume_trade_id)
+                tg_instr_reg_set_resume(p->reg, i, last[i]);
+        gw_log(GW_LOG_INFO, k->lctx,
+               "trade backfill: %ld of %u instruments resume after their last stored trade "
+               "(received within %u s)",
+               rc, n, age);
+    }
+    free(last);
+}
+
 int gw_pipeline_create(gw_pipeline_t **out, const gw_cfg_t *cfg)
 {
     gw_pipeline_t *p = calloc(1, sizeof(*p));
@@ -549,6 +582,7 @@ int gw_pipeline_create(gw_pipeline_t **out, const gw_cfg_t *cfg)
         goto fail;
     if ((rc = create_sinks(p)) < 0)
         goto fail;
+    set_resume_points(p);
     if ((rc = create_feeds(p)) < 0)
         goto fail;
     if (cfg->metrics_enabled && (rc = gw_tap_create_cfg(&p->tap, p->reg, cfg)) < 0)

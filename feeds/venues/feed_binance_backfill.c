@@ -22,6 +22,10 @@
  *   requests); a failed request is retried (paced) up to BN_BF_TRIES times, then the range is
  *   given up with an ERROR line naming the lost ids. No REST client (offline): given up
  *   at once, logged and counted.
+ * - At start-up the gateway may give each instrument a resume point (tg_instr_t.
+ *   resume_trade_id: the last trade id PostgreSQL holds, [gateway] backfill_resume_s): a
+ *   symbol that has seen no trade yet takes it as its last id, so the first trade of the first
+ *   connection opens the hole of what was published while no gateway ran, like a reconnect.
  * - Answers carry the connection generation in their tag (bn_on_rest drops a previous
  *   connection's); stop needs nothing: no request blocks, the transport drops pending ones.
  * Thread: feed:<venue>.
@@ -109,8 +113,18 @@ static void bf_pump(feed_bn_t *b, int64_t now)
 void feed_binance__bf_open(feed_bn_t *b)
 {
     b->bf_inflight = false; /* the previous connection's answer is dropped by its tag */
-    for (uint32_t i = 0; i < b->n_sym; i++)
-        b->sym[i].bf_fresh = true;
+    for (uint32_t i = 0; i < b->n_sym; i++) {
+        bn_sym_t *y = &b->sym[i];
+        y->bf_fresh = true;
+        const tg_instr_t *in = tg_instr_reg_get(b->h->reg, y->instr);
+        if (!y->last_tid && in && in->resume_trade_id) { /* start-up: after the last stored */
+            y->last_tid = in->resume_trade_id;
+            y->agg = b->futures; /* the id kind this venue's trade stream carries */
+            feed_logf(b->h, FEED_LOG_INFO,
+                      "%s %s: resuming trades after the last stored id %llu (trade backfill)",
+                      b->h->venue->name, y->upper, (unsigned long long)y->last_tid);
+        }
+    }
 }
 
 void feed_binance__bf_trade(feed_bn_t *b, int s, uint64_t id, bool agg, int64_t now)

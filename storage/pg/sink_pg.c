@@ -191,6 +191,11 @@ static int pg_create(void **obj, const void *cfgv, const tg_sink_env_t *env, cha
     return 0;
 }
 
+static long pg_last_trades(void *obj, uint64_t *out, uint32_t max_age_s, char *err, size_t cap)
+{
+    return store_pg_last_trades(obj, out, max_age_s, err, cap);
+}
+
 static int pg_start(void *obj)
 {
     return store_pg_start(obj);
@@ -313,4 +318,5 @@ const tg_sink_ops_t tg_sink_postgres = {
     .health = pg_health,
     .metrics = pg_metrics,
     .progress = pg_progress,
+    .last_trades = pg_last_trades,
 };

@@ -153,6 +153,16 @@ void store_pg_destroy(store_pg_t **w);
  */
 int store_pg_connect(store_pg_t *w);
 
+/**
+ * Resume points for trade backfill: out[i] = the highest trade id stored for registry
+ * instrument i among the trades of the last max_age_s seconds (0: none), read over the
+ * connection store_pg_connect() made (store_pg_schema_last_trades).
+ * @return instruments with one; -ENOTCONN (not connected: an outage at start); TG_EPG with
+ *         the reason in err.  Thread: owner (main, before store_pg_start).
+ */
+long store_pg_last_trades(store_pg_t *w, uint64_t *out, uint32_t max_age_s, char *err,
+                          size_t errlen);
+
 /** Start the writer:pg thread (a tg_worker). @return 0; -EINVAL (no ring); -EALREADY (already
  *  running); -errno of pthread_create.  Thread: main. */
 int store_pg_start(store_pg_t *w);

@@ -426,3 +426,44 @@ int store_pg_schema_put_instr(PGconn *c, const char *schema, int64_t id, const c
     }
     return 0;
 }
+
+long store_pg_schema_last_trades(PGconn *c, const char *schema, const int64_t *ids, uint32_t n,
+                                 uint32_t max_age_s, uint64_t *out, char *err, size_t errlen)
+{
+    memset(out, 0, n * sizeof(*out));
+    if (n == 0)
+        return 0;
+    size_t cap = (size_t)n * 21 + 3, len = 0;
+    char *arr = malloc(cap), sql[640], age[16];
+    if (!arr) {
+        snprintf(err, errlen, "out of memory");
+        return TG_EPG;
+    }
+    arr[len++] = '{';
+    for (uint32_t i = 0; i < n; i++)
+        len += (size_t)snprintf(arr + len, cap - len, "%s%lld", i ? "," : "", (long long)ids[i]);
+    arr[len++] = '}';
+    arr[len] = '\0';
+    snprintf(age, sizeof age, "%u", max_age_s);
+    /* one index probe per instrument: (instr, trade_id, ts) read backwards from its top id */
+    snprintf(sql, sizeof sql,
+             "SELECT k.i, (SELECT max(t.trade_id) FROM %s.trades t WHERE t.instr = k.id"
+             " AND t.trade_id > 0 AND t.recv_ts > now() - make_interval(secs => $2::int))"
+             " FROM unnest($1::bigint[]) WITH ORDINALITY AS k(id, i)",
+             schema);
+    const char *pv[2] = {arr, age};
+    PGresult *r = store_pg_io_exec(c, sql, 2, pv);
+    free(arr);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return pg_fail(c, r, "read the last stored trade ids", err, errlen);
+    long found = 0;
+    for (int j = 0; j < PQntuples(r); j++) {
+        unsigned long long i = strtoull(PQgetvalue(r, j, 0), NULL, 10);
+        if (i < 1 || i > n || PQgetisnull(r, j, 1))
+            continue;
+        out[i - 1] = strtoull(PQgetvalue(r, j, 1), NULL, 10);
+        found += out[i - 1] != 0;
+    }
+    PQclear(r);
+    return found;
+}

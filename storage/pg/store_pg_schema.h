@@ -85,6 +85,16 @@ int store_pg_schema_put_instance(PGconn *c, const char *schema, const char *name
 /** DROP SCHEMA ... CASCADE (tests, benchmarks). @return 0 or TG_EPG.  Thread: owner of c. */
 int store_pg_schema_drop(PGconn *c, const char *schema, char *err, size_t errlen);
 
+/**
+ * Resume points for trade backfill at start-up: for each instrument ids[i], the highest
+ * positive trade id in <schema>.trades among the trades received (recv_ts) in the last
+ * max_age_s seconds, into
+ * out[i] (0: none; hashed text ids, stored negative, never count). One query.
+ * @return how many instruments have one, or TG_EPG.  Thread: owner of c.
+ */
+long store_pg_schema_last_trades(PGconn *c, const char *schema, const int64_t *ids, uint32_t n,
+                                 uint32_t max_age_s, uint64_t *out, char *err, size_t errlen);
+
 /** Stable instrument id: FNV-1a 64 of "venue\0symbol", top bit cleared.  Thread: any. */
 int64_t store_pg_schema_instr_id(const char *venue, const char *symbol);
 

@@ -9,7 +9,9 @@
  * a gateway without backfill loses) are counted here from the recording, printed, and must
  * be > 0 and all fetched (tickgate_feed_backfill_trades_total). The same run with the REST
  * base on a closed port (no history): exactly those trades are missing, the failures are
- * counted and the lost ranges logged.
+ * counted and the lost ranges logged. A gateway stopped and started again while the venue goes
+ * on: the second resumes after the last trade PostgreSQL holds ([gateway] backfill_resume_s),
+ * and without that exactly the trades of the downtime are missing.
  * Run: tests/fixtures/services.sh run meson test -C build test_it_backfill
  * Env: TG_TEST_PG_DSN, TG_GATEWAY_BIN, TG_REPLAY_BIN, TG_RECORDINGS (else skip, 77).
  */
@@ -90,6 +92,94 @@ static void stop(pid_t *p)
     *p = 0;
 }
 
+/* The gateway's config: PostgreSQL into schema, trades of BTCUSDT from the replay at rport, the
+ * trade history at rest_port; resume_s: [gateway] backfill_resume_s. */
+static void write_cfg(const char *cfg, const char *schema, int rport, int rest_port, int resume_s)
+{
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "[gateway]\nlog_level = info\nbackfill_resume_s = %d\n"
+            "[postgres]\nconninfo = %s\nschema = %s\nspill_dir = %s/spill\n"
+            "[metrics]\nlisten = 127.0.0.1:0\n"
+            "[feed bf]\nvenue = binance\nurl = ws://127.0.0.1:%d/stream\n"
+            "rest_url = http://127.0.0.1:%d\nsymbols = BTCUSDT\nchannels = trades\n"
+            "stale_ms = 600000\nreconnect_max_ms = 400\n"
+            "[redis]\nenabled = false\n",
+            resume_s, getenv("TG_TEST_PG_DSN"), schema, G.tmp, rport, rest_port);
+    fclose(f);
+}
+
+/* Start the gateway; *mport: its metrics port. */
+static pid_t start_gw(const char *cfg, const char *glog, int *mport)
+{
+    char *gargv[] = {(char *)G.gw_bin, "--config", (char *)cfg, NULL};
+    pid_t gw = itg_spawn(gargv, -1, NULL, glog);
+    assert_true(gw > 0);
+    *mport = 0;
+    for (int i = 0; i < 3000 && !*mport && itg_wait(gw, 10) < 0; i++)
+        *mport = itg_log_port(glog);
+    assert_true(*mport > 0);
+    return gw;
+}
+
+/* Done when at least min_conns connections were made and rows and backfill counters are steady
+ * for 2 s (a request goes out every second while a range is pending). */
+static void wait_steady(int mport, long long min_conns)
+{
+    long long last = -2;
+    int steady = 0;
+    for (int64_t end = itg_now_ms() + 100000; itg_now_ms() < end && steady < 8; itg_sleep_ms(250)) {
+        long long conns = metric(mport, "tickgate_feed_connects_total");
+        long long rows = metric(mport, "tickgate_pg_rows_committed_total");
+        long long sig = rows * 1000003 +
+                        metric(mport, "tickgate_feed_backfill_requests_total") * 101 +
+                        metric(mport, "tickgate_feed_backfill_failures_total");
+        steady = conns >= min_conns && sig == last && rows > 0 ? steady + 1 : 0;
+        last = sig;
+    }
+}
+
+typedef struct pg_check {
+    long long rows, distinct;
+    size_t missing, extra;
+} pg_check_t;
+
+/* The trade ids in schema against the recording's (sorted want); drops the schema. */
+static pg_check_t check_pg(const char *schema, const uint64_t *want, size_t n_rec)
+{
+    pg_check_t k = {0};
+    PGconn *a = it_admin();
+    assert_non_null(a);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.trades", schema);
+    k.rows = it_qi(a, sql);
+    snprintf(sql, sizeof(sql), "SELECT count(DISTINCT trade_id) FROM %s.trades", schema);
+    k.distinct = it_qi(a, sql);
+    snprintf(sql, sizeof(sql), "SELECT trade_id FROM %s.trades ORDER BY trade_id", schema);
+    PGresult *r = PQexec(a, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    size_t n_got = (size_t)PQntuples(r);
+    for (size_t i = 0, j = 0; i < n_rec || j < n_got;) {
+        uint64_t g = j < n_got ? strtoull(PQgetvalue(r, (int)j, 0), NULL, 10) : UINT64_MAX;
+        if (i < n_rec && want[i] < g) {
+            k.missing++;
+            i++;
+        } else if (i < n_rec && want[i] == g) {
+            i++;
+            j++;
+        } else {
+            k.extra++;
+            j++;
+        }
+    }
+    PQclear(r);
+    snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", schema);
+    it_exec(a, sql);
+    PQfinish(a);
+    return k;
+}
+
 /* history: the feed's rest_url is the replay (which serves the trade history); else a closed
  * port, so every backfill request fails and is given up. */
 static void run(bool history)
@@ -116,46 +206,12 @@ static void run(bool history)
     assert_true(rport > 0);
 
     snprintf(schema, sizeof(schema), "tg_backfill_%d_%d", history, (int)getpid());
-    int rest_port = history ? rport : itg_free_port();
     snprintf(cfg, sizeof(cfg), "%s/gw.ini", G.tmp);
     snprintf(glog, sizeof(glog), "%s/gw.log", G.tmp);
-    FILE *f = fopen(cfg, "w");
-    assert_non_null(f);
-    fprintf(f,
-            "[gateway]\nlog_level = info\n"
-            "[postgres]\nconninfo = %s\nschema = %s\nspill_dir = %s/spill\n"
-            "[metrics]\nlisten = 127.0.0.1:0\n"
-            "[feed bf]\nvenue = binance\nurl = ws://127.0.0.1:%d/stream\n"
-            "rest_url = http://127.0.0.1:%d\nsymbols = BTCUSDT\nchannels = trades\n"
-            "stale_ms = 600000\nreconnect_max_ms = 400\n"
-            "[redis]\nenabled = false\n",
-            getenv("TG_TEST_PG_DSN"), schema, G.tmp, rport, rest_port);
-    fclose(f);
-    char *gargv[] = {(char *)G.gw_bin, "--config", cfg, NULL};
-    gw = itg_spawn(gargv, -1, NULL, glog);
-    assert_true(gw > 0);
-    int mport = 0;
-    for (int i = 0; i < 3000 && !mport && itg_wait(gw, 10) < 0; i++)
-        mport = itg_log_port(glog);
-    assert_true(mport > 0);
-
-    /* done when every connection was made and rows and backfill counters are steady for 2 s
-       (a request goes out every second while a range is pending) */
-    PGconn *a = it_admin();
-    assert_non_null(a);
-    char sql[256];
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.trades", schema);
-    long long last = -2;
-    int steady = 0;
-    for (int64_t end = itg_now_ms() + 100000; itg_now_ms() < end && steady < 8; itg_sleep_ms(250)) {
-        long long conns = metric(mport, "tickgate_feed_connects_total");
-        long long rows = metric(mport, "tickgate_pg_rows_committed_total");
-        long long sig = rows * 1000003 +
-                        metric(mport, "tickgate_feed_backfill_requests_total") * 101 +
-                        metric(mport, "tickgate_feed_backfill_failures_total");
-        steady = conns >= DROPS + 1 && sig == last && rows > 0 ? steady + 1 : 0;
-        last = sig;
-    }
+    write_cfg(cfg, schema, rport, history ? rport : itg_free_port(), 3600);
+    int mport;
+    gw = start_gw(cfg, glog, &mport);
+    wait_steady(mport, DROPS + 1);
     long long bf_trades = metric(mport, "tickgate_feed_backfill_trades_total");
     long long bf_reqs = metric(mport, "tickgate_feed_backfill_requests_total");
     long long bf_fail = metric(mport, "tickgate_feed_backfill_failures_total");
@@ -165,36 +221,16 @@ static void run(bool history)
     t_stop = itg_now_ms() - t_stop;
     stop(&replay);
 
-    long long n_pg = it_qi(a, sql);
-    snprintf(sql, sizeof(sql), "SELECT count(DISTINCT trade_id) FROM %s.trades", schema);
-    long long n_distinct = it_qi(a, sql);
-    snprintf(sql, sizeof(sql), "SELECT trade_id FROM %s.trades ORDER BY trade_id", schema);
-    PGresult *r = PQexec(a, sql);
-    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-    size_t n_got = (size_t)PQntuples(r), missing = 0, extra = 0;
-    for (size_t i = 0, j = 0; i < n_rec || j < n_got;) {
-        uint64_t g = j < n_got ? strtoull(PQgetvalue(r, (int)j, 0), NULL, 10) : UINT64_MAX;
-        if (i < n_rec && want[i] < g) {
-            missing++;
-            i++;
-        } else if (i < n_rec && want[i] == g) {
-            i++;
-            j++;
-        } else {
-            extra++;
-            j++;
-        }
-    }
-    PQclear(r);
+    pg_check_t k = check_pg(schema, want, n_rec);
+    long long n_pg = k.rows;
+    size_t missing = k.missing, extra = k.extra;
     fprintf(stderr,
             "connections %lld; backfill: %lld trades in %lld requests, %lld failures; "
             "PostgreSQL: %lld rows, %lld distinct ids; missing %zu, not in the recording %zu; "
             "SIGTERM to exit %lld ms\n",
-            conns, bf_trades, bf_reqs, bf_fail, n_pg, n_distinct, missing, extra,
+            conns, bf_trades, bf_reqs, bf_fail, n_pg, k.distinct, missing, extra,
             (long long)t_stop);
-    snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", schema);
-    it_exec(a, sql);
-    PQfinish(a);
+    long long n_distinct = k.distinct;
     char *log = itg_slurp(glog);
     assert_non_null(log);
     assert_true(conns >= DROPS + 1);
@@ -224,6 +260,72 @@ static void run(bool history)
     free(want);
 }
 
+/* A gateway stopped and started again while the venue goes on (one timeline: the second
+ * connection starts RESTART_AWAY frames after the first stopped). resume_s > 0: the second
+ * gateway starts its trade backfill after the last trade PostgreSQL holds, so every trade of
+ * the recording is stored once; resume_s = 0: exactly the trades published while no gateway
+ * ran are missing (what the resume point is for). */
+#define RESTART_AWAY 2000
+static void run_restart(int resume_s)
+{
+    size_t n_rec, skipped;
+    uint64_t *want = rec_ids(&n_rec, &skipped);
+    qsort(want, n_rec, sizeof(*want), cmp_u64);
+    char path[1024], away[16], rlog[400], cfg[400], glog[2][400], schema[64];
+    snprintf(path, sizeof(path), "%s/%s", G.recs, REC);
+    snprintf(away, sizeof(away), "%d", RESTART_AWAY);
+    snprintf(rlog, sizeof(rlog), "%s/replay-restart.log", G.tmp);
+    char *rargv[] = {
+        (char *)G.replay_bin, "serve", "--port", "0", "--quiet", "--hold", "--rate", RATE,
+        "--resume",           away,    path,     NULL};
+    pid_t replay = 0, gw = 0;
+    int rport = itg_replay_start(rargv, rlog, &replay);
+    assert_true(rport > 0);
+    snprintf(schema, sizeof(schema), "tg_backfill_restart_%d_%d", resume_s, (int)getpid());
+    snprintf(cfg, sizeof(cfg), "%s/gw-restart.ini", G.tmp);
+    write_cfg(cfg, schema, rport, rport, resume_s);
+    long long first_rows = 0, bf_trades = 0;
+    for (int run = 0; run < 2; run++) {
+        snprintf(glog[run], sizeof(glog[run]), "%s/gw-restart-%d.log", G.tmp, run);
+        int mport;
+        gw = start_gw(cfg, glog[run], &mport);
+        if (run == 0) { /* about a third of the recording's trades, then SIGTERM */
+            for (int64_t end = itg_now_ms() + 60000;
+                 itg_now_ms() < end && first_rows < (long long)n_rec / 3; itg_sleep_ms(50))
+                first_rows = metric(mport, "tickgate_pg_rows_committed_total");
+        } else {
+            wait_steady(mport, 1);
+            bf_trades = metric(mport, "tickgate_feed_backfill_trades_total");
+        }
+        stop(&gw);
+    }
+    stop(&replay);
+    pg_check_t k = check_pg(schema, want, n_rec);
+    fprintf(stderr,
+            "restart (backfill_resume_s = %d): first gateway stored %lld rows before SIGTERM; "
+            "second: %lld trades backfilled; PostgreSQL: %lld rows, %lld distinct, missing %zu, "
+            "not in the recording %zu\n",
+            resume_s, first_rows, bf_trades, k.rows, k.distinct, k.missing, k.extra);
+    char *log = itg_slurp(glog[1]);
+    assert_non_null(log);
+    assert_true(first_rows > 0);
+    assert_int_equal(k.extra, 0);
+    assert_int_equal(k.rows, k.distinct);
+    if (resume_s) {
+        if (k.missing)
+            fprintf(stderr, "second gateway's log:\n%s\n", log);
+        assert_non_null(strstr(log, "resuming trades after the last stored id"));
+        assert_int_equal(k.missing, 0);
+        assert_true(bf_trades > 0);
+    } else { /* the trades of the RESTART_AWAY frames are gone */
+        assert_null(strstr(log, "resuming trades after the last stored id"));
+        assert_true(k.missing > 0);
+        assert_int_equal(bf_trades, 0);
+    }
+    free(log);
+    free(want);
+}
+
 static void test_twenty_disconnects_every_trade_stored_exactly_once(void **st)
 {
     run(true);
@@ -232,6 +334,16 @@ static void test_twenty_disconnects_every_trade_stored_exactly_once(void **st)
 static void test_without_trade_history_exactly_the_trades_published_while_away_are_lost(void **st)
 {
     run(false);
+}
+
+static void test_a_restart_resumes_after_the_last_stored_trade(void **st)
+{
+    run_restart(3600);
+}
+
+static void test_without_a_resume_point_a_restart_loses_the_trades_of_the_downtime(void **st)
+{
+    run_restart(0);
 }
 
 int main(void)
@@ -249,6 +361,8 @@ int main(void)
         cmocka_unit_test(test_twenty_disconnects_every_trade_stored_exactly_once),
         cmocka_unit_test(
             test_without_trade_history_exactly_the_trades_published_while_away_are_lost),
+        cmocka_unit_test(test_a_restart_resumes_after_the_last_stored_trade),
+        cmocka_unit_test(test_without_a_resume_point_a_restart_loses_the_trades_of_the_downtime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
