@@ -44,6 +44,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "book_tgap.h"
 #include "tg_clock.h"
 #include "tg_dec.h"
 #include "tg_log.h"
@@ -59,6 +60,7 @@ typedef struct bb_instr {
     book_candles_t candles;
     book_candle_dedup_t dedup; /* recent trade keys: candles count each trade once */
     uint8_t dedup_warned;      /* a trade too old to check was logged for this instrument */
+    book_tgap_t tgap;          /* trades lost while a connection was closed (book_tgap.h) */
     /* current message */
     uint8_t open, touched, snap, ck_pending, bad;
     uint8_t pub_dirty; /* book changed since the last CHANGE/STATE publish */
@@ -184,6 +186,7 @@ void book_builder_destroy(book_builder_t **pb)
         bb_instr_t *x = b->ins[b->active[i]];
         book_l2_destroy(&x->book);
         book_candle_dedup_deinit(&x->dedup);
+        free(x->tgap.holes);
         free(x);
     }
     free(b);
@@ -333,6 +336,29 @@ static void publish_gap(book_builder_t *b, bb_instr_t *x, uint8_t reason, uint64
     o.u.gap.reason = reason;
     emit(b, &o, BOOK_SINK_GAP);
     TG_STAT_INC(b->st.gaps);
+}
+
+/* A trade gap (book_tgap.h) of b->cur: for history sinks, never the book's state. */
+static void publish_trade_gap(void *ctx, uint64_t last, uint64_t got, int64_t ts_exch,
+                              int64_t ts_recv)
+{
+    book_builder_t *b = ctx;
+    bb_instr_t *x = b->cur;
+    book_out_t o;
+    out_head(&o, BOOK_OUT_GAP, x);
+    if (ts_exch || ts_recv) {
+        o.ts_exch = ts_exch;
+        o.ts_recv = ts_recv;
+    }
+    memset(&o.u.gap, 0, sizeof(o.u.gap));
+    o.u.gap.seq_last = last;
+    o.u.gap.seq_got = got;
+    o.u.gap.generation = book_l2_generation(x->book);
+    o.u.gap.state = (uint8_t)book_l2_state(x->book);
+    o.u.gap.reason = BOOK_GAP_TRADES;
+    emit(b, &o, BOOK_SINK_TRADE_GAP);
+    TG_STAT_INC(b->st.gaps);
+    TG_STAT_INC(b->st.trade_gaps);
 }
 
 /* Candle callback: a candle of b->cur closed. */
@@ -661,6 +687,7 @@ static void apply_events(book_builder_t *b, uint32_t si, const tg_event_t *ev, s
         case TG_EV_TRADE: {
             TG_STAT_INC(b->st.ev_trade);
             b->cur = x;
+            book_tgap_trade(&x->tgap, e->u.trade_id, e->ts_exch, e->ts_recv, publish_trade_gap, b);
             int64_t ts = e->ts_exch ? e->ts_exch : e->ts_recv;
             if (ts >= x->candles.clock) { /* the candle clock's source, for the wall tick */
                 x->clk_exch = ts;
@@ -726,7 +753,13 @@ static void apply_events(book_builder_t *b, uint32_t si, const tg_event_t *ev, s
         case TG_EV_STALE:
             TG_STAT_INC(b->st.ev_stale);
             x->touched = x->snap = x->ck_pending = 0;
+            if (e->flags & TG_EVF_CLOSED)
+                book_tgap_closed(&x->tgap, (e->flags & TG_EVF_REST) != 0);
             state_event(b, x, e);
+            break;
+        case TG_EV_TRADE_GAP:
+            b->cur = x;
+            book_tgap_given_up(&x->tgap, e->seq, e->u.aux, publish_trade_gap, b);
             break;
         case TG_EV_END:
             TG_STAT_INC(b->st.ev_end);
@@ -952,6 +985,10 @@ static void builder_main(void *arg)
     while (drain_round(b, &start))
         ;
     b->now_mono = tg_clock_mono_ns();
+    for (uint32_t k = 0; k < b->n_active; k++) { /* outages whose trades never all came */
+        b->cur = b->ins[b->active[k]];
+        book_tgap_finish(&b->cur->tgap, publish_trade_gap, b);
+    }
     book_builder_flush(b);
     TG_STAT_SET(b->st.thread_cpu_ns, thread_cpu_ns());
 }

@@ -52,7 +52,11 @@
 #define BOOK_SINK_CANDLE_CLOSED  0x10u
 #define BOOK_SINK_CANDLE_FORMING 0x20u
 #define BOOK_SINK_GAP            0x40u
-#define BOOK_SINK_ALL            0x7fu
+#define BOOK_SINK_ALL            0x7fu /* the live state: every class above */
+#define BOOK_SINK_TRADE_GAP                                                                        \
+    0x80u /* BOOK_OUT_GAP reason TRADES: for history sinks, named                                  \
+             explicitly (not in ALL: live subscribers see their                                    \
+             own sequence numbers) */
 
 /** One output sink. Exactly one of ring / fn is set. */
 typedef struct book_sink_cfg {
@@ -105,6 +109,7 @@ typedef struct book_builder_stats {
     tg_stat_t bad_events;      /* unknown instrument/kind/side, bad value */
     tg_stat_t missing_deletes; /* deletes of absent levels (ignored) */
     tg_stat_t gaps;            /* GAP records emitted */
+    tg_stat_t trade_gaps;      /* trade GAP records (reason TRADES) among them */
     tg_stat_t checksum_ok, checksum_fail, checksum_skipped; /* skipped: book not valid */
     tg_stat_t crossed;                                      /* crossed books after a message */
     tg_stat_t resyncs;                                      /* resync requests sent to feeds */

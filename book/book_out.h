@@ -81,16 +81,22 @@ typedef struct book_out_gap {
 #define BOOK_GAP_RESYNCED  6 /* book became valid again */
 #define BOOK_GAP_BADEVENT  7 /* an event the book could not apply (bad side/size/price) */
 #define BOOK_GAP_FAULT     8 /* a value could not be held exactly: book FAULT */
+#define BOOK_GAP_TRADES                                                                            \
+    9 /* trades lost (a connection closed, no trade history): seq_last =                           \
+         last trade id before, seq_got = first id after; the book's                                \
+         state is unchanged. Sink class BOOK_SINK_TRADE_GAP */
 
 /* book_out_t.flags */
-#define BOOK_OUT_F_SCALED 0x01u /* px_scale/sz_scale are set (the builder always sets them);
-                                   without it a sink uses the instrument's registry scales */
+#define BOOK_OUT_F_SCALED                                                                          \
+    0x01u /* px_scale/sz_scale are set (the builder always sets them);                             \
+             without it a sink uses the instrument's registry scales */
 
-#define BOOK_OUT_F_TIMER 0x02u /* made by a timer or after a deliberate delay (interval
-                                  snapshot, rate-limited change or forming candle published
-                                  late, candle closed by the wall clock): ts_mono is the last
-                                  message's receive time, not this record's cause, so latency
-                                  histograms count it apart (BOOK_LAT_TIMER) */
+#define BOOK_OUT_F_TIMER                                                                           \
+    0x02u /* made by a timer or after a deliberate delay (interval                                 \
+             snapshot, rate-limited change or forming candle published                             \
+             late, candle closed by the wall clock): ts_mono is the last                           \
+             message's receive time, not this record's cause, so latency                           \
+             histograms count it apart (BOOK_LAT_TIMER) */
 
 /* Latency classes of records (per-kind stage histograms, docs/latency.md) */
 enum {
@@ -102,8 +108,10 @@ enum {
 };
 
 /** The scales of rec: its own, or (records made by hand) the instrument's. */
-#define BOOK_OUT_PX_SCALE(rec, in) ((rec)->flags & BOOK_OUT_F_SCALED ? (rec)->px_scale : (in)->px_scale)
-#define BOOK_OUT_SZ_SCALE(rec, in) ((rec)->flags & BOOK_OUT_F_SCALED ? (rec)->sz_scale : (in)->sz_scale)
+#define BOOK_OUT_PX_SCALE(rec, in)                                                                 \
+    ((rec)->flags & BOOK_OUT_F_SCALED ? (rec)->px_scale : (in)->px_scale)
+#define BOOK_OUT_SZ_SCALE(rec, in)                                                                 \
+    ((rec)->flags & BOOK_OUT_F_SCALED ? (rec)->sz_scale : (in)->sz_scale)
 
 /** One output record.  Thread: written by book; read by one writer thread per ring. */
 typedef struct book_out {

@@ -33,6 +33,9 @@ typedef enum tg_ev_kind {
                              seq = last good id, u.aux = id received (0 if unknown) */
     TG_EV_STALE = 6,      /* feed disconnected or silent: book -> STALE until a snapshot */
     TG_EV_END = 7,        /* empty end-of-message marker (when nothing else carries LAST) */
+    TG_EV_TRADE_GAP = 8,  /* trades the feed knows it lost (a trade-history range given up):
+                             seq = last trade id before, u.aux = first id after (exclusive);
+                             no effect on the book */
 } tg_ev_kind_t;
 
 typedef enum tg_side {
@@ -46,12 +49,19 @@ typedef enum tg_side {
 /* flags */
 #define TG_EVF_LAST     0x0001u /* last event of one exchange message */
 #define TG_EVF_SNAPSHOT 0x0002u /* level belongs to a snapshot (after BOOK_CLEAR) */
-#define TG_EVF_REST     0x0004u /* snapshot came from a REST request */
-#define TG_EVF_RESYNC   0x0008u /* GAP caused by reconnect (not by a sequence jump) */
-#define TG_EVF_CKFAIL   0x0010u /* GAP caused by a checksum mismatch the feed detected */
-#define TG_EVF_FAULT    0x0020u /* GAP: a value cannot be represented exactly: book -> FAULT */
-#define TG_EVF_SCALED   0x0040u /* px_scale/sz_scale are set (feeds stamp every event they emit);
-                                   without it the instrument's registry scales apply */
+#define TG_EVF_REST                                                                                \
+    0x0004u                   /* snapshot came from a REST request; on a STALE with CLOSED:        \
+                                 the handler fetches the outage's trades over REST */
+#define TG_EVF_RESYNC 0x0008u /* GAP caused by reconnect (not by a sequence jump) */
+#define TG_EVF_CKFAIL 0x0010u /* GAP caused by a checksum mismatch the feed detected */
+#define TG_EVF_FAULT  0x0020u /* GAP: a value cannot be represented exactly: book -> FAULT */
+#define TG_EVF_SCALED                                                                              \
+    0x0040u /* px_scale/sz_scale are set (feeds stamp every event they emit);                      \
+               without it the instrument's registry scales apply */
+#define TG_EVF_CLOSED                                                                              \
+    0x0080u /* STALE: the connection closed (trades published until the next                       \
+               one are lost unless the venue's handler fetches them: a                             \
+               trade gap, book_builder.c "Trade gaps") */
 
 /** Normalized market event. Copied by value between threads; no pointers inside.
  *  Thread: written by feed:<venue>, read by book (after the ring hands it over). */
@@ -67,12 +77,12 @@ typedef struct tg_event {
         uint64_t checksum; /* TG_EV_CHECKSUM: expected venue checksum (low 32 bits) */
         uint64_t aux;
     } u;
-    uint32_t instr;         /* instrument id (tg_instr.h) */
-    unsigned kind : 4;      /* tg_ev_kind_t */
-    unsigned side : 4;      /* tg_side_t */
-    unsigned flags : 8;     /* TG_EVF_* */
-    unsigned px_scale : 8;  /* fractional digits of price (0..18), with TG_EVF_SCALED */
-    unsigned sz_scale : 8;  /* fractional digits of size, with TG_EVF_SCALED */
+    uint32_t instr;        /* instrument id (tg_instr.h) */
+    unsigned kind : 4;     /* tg_ev_kind_t */
+    unsigned side : 4;     /* tg_side_t */
+    unsigned flags : 8;    /* TG_EVF_* */
+    unsigned px_scale : 8; /* fractional digits of price (0..18), with TG_EVF_SCALED */
+    unsigned sz_scale : 8; /* fractional digits of size, with TG_EVF_SCALED */
 } tg_event_t;
 
 static_assert(sizeof(tg_event_t) == 64, "tg_event_t must be one cache line");

@@ -88,6 +88,9 @@ typedef struct feed_venue {
      * client may send per second (0: no limit; on_open paces its subscribes to it). */
     uint32_t max_symbols_per_conn;
     uint32_t max_sends_per_s;
+    /* The handler fetches the trades published while a connection was closed (trade backfill
+     * over REST, docs/feeds.md): a closed connection is then no trade gap for the builder. */
+    bool trade_history;
     /* Published REST limits (feeds/net/feed_rest_pace.h): weight budget per minute of one IP
      * (0: none known, not paced), weight of one snapshot GET (0: 1) and requests in flight
      * (0: no cap but the transport's 32 per connection). A 429/418 with Retry-After stops the
@@ -190,6 +193,7 @@ struct feed_handler {
     uint32_t *resync_seen;  /* builder resync requests acted on, per symbol (feed_resync_due) */
     int vscratch_cap;       /* token capacity the scratch blocks were last grown for */
     uint32_t frame_flushes; /* out.flush calls so far (feed_frame: may a retry roll back?) */
+    uint8_t stale_or;       /* TG_EVF_* added to STALE events (feed_close: CLOSED, REST) */
 };
 
 #define FEED_CH_TRADES 0x1u
@@ -228,6 +232,8 @@ static inline bool feed_emit(feed_handler_t *h, const tg_event_t *ev)
     tg_event_t *e = &o->ev[o->n++];
     *e = *ev;
     feed_stamp(h, e);
+    if (e->kind == TG_EV_STALE)
+        e->flags |= h->stale_or;
     return true;
 }
 
@@ -523,6 +529,11 @@ int feed_vsym_names(const feed_handler_t *h, void *sym, size_t size, size_t name
 /** Set every symbol's reset fields (feed_vspec_t.reset) back to their start values (on_open).
  *  Thread: feed:<venue>. */
 void feed_vreset(feed_handler_t *h);
+
+/** The transport's call when a connection closed: the venue's on_close, with TG_EVF_CLOSED
+ *  (and TG_EVF_REST where the venue has trade_history and a REST client exists) on every STALE
+ *  event it emits, so the builder can tell a trade gap (book_builder.c).  Thread: feed:<venue>. */
+void feed_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono);
 
 /** on_close of a table venue: every book STALE (feed_emit_stale_all), then feed_vreset(). */
 void feed_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono);

@@ -197,6 +197,10 @@ static void reg_metrics(gw_pipeline_t *p)
                        &b->messages);
     gw_metrics_counter(m, "tickgate_book_gaps_total", NULL, "Gap records (faults and resyncs).",
                        &b->gaps);
+    gw_metrics_counter(m, "tickgate_book_trade_gaps_total", NULL,
+                       "Trade gap records (trades lost while a connection was closed, no trade "
+                       "history), among the gaps.",
+                       &b->trade_gaps);
     gw_metrics_counter(m, "tickgate_book_checksum_total", "result=\"ok\"", "Venue checksums.",
                        &b->checksum_ok);
     gw_metrics_counter(m, "tickgate_book_checksum_total", "result=\"fail\"", "Venue checksums.",

@@ -294,7 +294,7 @@ static void conn_down(feed_conn_t *c, const char *why)
         TG_STAT_INC(c->ts.closes);
         if (now - c->open_mono >= STABLE_NS)
             c->attempt = 0;
-        c->venue->on_close(&c->h, tg_clock_realtime_ns(), now);
+        feed_close(&c->h, tg_clock_realtime_ns(), now);
         feed_flush(&c->h);
         feed_conn__log(c, FEED_LOG_WARN, "connection closed (%s)", why);
     } else {

@@ -269,7 +269,7 @@ static void loop_main(void *arg)
         if (c->opened) {
             c->opened = false;
             TG_STAT_INC(c->ts.closes);
-            c->venue->on_close(&c->h, tr, tm);
+            feed_close(&c->h, tr, tm);
         }
         feed_flush(&c->h);
         if (c->gap_pending)

@@ -20,8 +20,9 @@
  * - Counters: backfill_trades, backfill_requests, backfill_failures (feed_stats_t, exported as
  *   tickgate_feed_backfill_*_total). One INFO line per finished range (ids, trades,
  *   requests); a failed request is retried (paced) up to BN_BF_TRIES times, then the range is
- *   given up with an ERROR line naming the lost ids. No REST client (offline): given up
- *   at once, logged and counted.
+ *   given up with an ERROR line naming the lost ids and a TG_EV_TRADE_GAP (a trade gap row in
+ *   PostgreSQL: ids bf_from-1 .. bf_to). No REST client (offline): given up at once, logged
+ *   and counted.
  * - At start-up the gateway may give each instrument a resume point (tg_instr_t.
  *   resume_trade_id: the last trade id PostgreSQL holds, [gateway] backfill_resume_s): a
  *   symbol that has seen no trade yet takes it as its last id, so the first trade of the first
@@ -35,6 +36,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "book/tg_clock.h"
 #include "book/tg_dec.h"
 
 #define JSMN_STATIC
@@ -63,6 +65,10 @@ static const char *bf_route(const feed_bn_t *b, bool agg)
 static void bf_end(feed_bn_t *b, bn_sym_t *y, bool lost)
 {
     feed_handler_t *h = b->h;
+    if (lost && h->rest_get) /* a trade gap row for history sinks: [bf_from, bf_to) is gone
+                                (offline, the builder shows it from the closed connection) */
+        feed_emit_make(h, TG_EV_TRADE_GAP, y->instr, 0, 0, 0, y->bf_from - 1, y->bf_to, 0,
+                       tg_clock_realtime_ns(), tg_clock_mono_ns(), TG_EVF_LAST);
     if (lost)
         feed_logf(h, FEED_LOG_ERROR,
                   "%s %s: trade backfill given up: ids %llu..%llu lost (%llu trades fetched in "

@@ -302,7 +302,7 @@ const tg_sink_ops_t tg_sink_postgres = {
     .name = "postgres",
     /* trades, closed candles, interval and state snapshots, gaps: history, not every change */
     .takes = BOOK_SINK_TRADE | BOOK_SINK_BOOK_INTERVAL | BOOK_SINK_BOOK_STATE |
-             BOOK_SINK_CANDLE_CLOSED | BOOK_SINK_GAP,
+             BOOK_SINK_CANDLE_CLOSED | BOOK_SINK_GAP | BOOK_SINK_TRADE_GAP,
     .lossless = true,
     .keys = pg_keys,
     .n_keys = sizeof(pg_keys) / sizeof(pg_keys[0]),

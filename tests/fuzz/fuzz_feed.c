@@ -35,8 +35,8 @@ static int fz_sink(void *ctx, const tg_event_t *ev, uint32_t n)
     fz_sink_t *s = ctx;
     for (uint32_t i = 0; i < n; i++) {
         const tg_event_t *e = &ev[i];
-        FZ_CHECK(e->kind >= TG_EV_TRADE && e->kind <= TG_EV_END, "%s: event kind %u", fz_feed_name,
-                 (unsigned)e->kind);
+        FZ_CHECK(e->kind >= TG_EV_TRADE && e->kind <= TG_EV_TRADE_GAP, "%s: event kind %u",
+                 fz_feed_name, (unsigned)e->kind);
         FZ_CHECK(tg_instr_reg_get(s->reg, e->instr) != NULL, "%s: event for instrument %u",
                  fz_feed_name, (unsigned)e->instr);
         FZ_CHECK(e->flags & TG_EVF_SCALED, "%s: event kind %u not stamped", fz_feed_name,

@@ -143,7 +143,19 @@ static void wait_steady(int mport, long long min_conns)
 typedef struct pg_check {
     long long rows, distinct;
     size_t missing, extra;
+    long long tgaps;  /* trade gap rows (gaps.reason 9: BOOK_GAP_TRADES) */
+    size_t uncovered; /* missing ids inside no trade gap row's (seq_last, seq_got) */
+    size_t covered;   /* stored ids inside one (a gap row claiming a trade that is there) */
 } pg_check_t;
+
+static bool in_tgap(PGresult *g, uint64_t id)
+{
+    for (int i = 0; i < PQntuples(g); i++)
+        if (id > strtoull(PQgetvalue(g, i, 0), NULL, 10) &&
+            id < strtoull(PQgetvalue(g, i, 1), NULL, 10))
+            return true;
+    return false;
+}
 
 /* The trade ids in schema against the recording's (sorted want); drops the schema. */
 static pg_check_t check_pg(const char *schema, const uint64_t *want, size_t n_rec)
@@ -159,13 +171,19 @@ static pg_check_t check_pg(const char *schema, const uint64_t *want, size_t n_re
     snprintf(sql, sizeof(sql), "SELECT trade_id FROM %s.trades ORDER BY trade_id", schema);
     PGresult *r = PQexec(a, sql);
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    snprintf(sql, sizeof(sql), "SELECT seq_last, seq_got FROM %s.gaps WHERE reason = 9", schema);
+    PGresult *tg = PQexec(a, sql);
+    assert_int_equal(PQresultStatus(tg), PGRES_TUPLES_OK);
+    k.tgaps = PQntuples(tg);
     size_t n_got = (size_t)PQntuples(r);
     for (size_t i = 0, j = 0; i < n_rec || j < n_got;) {
         uint64_t g = j < n_got ? strtoull(PQgetvalue(r, (int)j, 0), NULL, 10) : UINT64_MAX;
         if (i < n_rec && want[i] < g) {
             k.missing++;
+            k.uncovered += !in_tgap(tg, want[i]);
             i++;
         } else if (i < n_rec && want[i] == g) {
+            k.covered += in_tgap(tg, g);
             i++;
             j++;
         } else {
@@ -173,6 +191,7 @@ static pg_check_t check_pg(const char *schema, const uint64_t *want, size_t n_re
             j++;
         }
     }
+    PQclear(tg);
     PQclear(r);
     snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", schema);
     it_exec(a, sql);
@@ -227,9 +246,10 @@ static void run(bool history)
     fprintf(stderr,
             "connections %lld; backfill: %lld trades in %lld requests, %lld failures; "
             "PostgreSQL: %lld rows, %lld distinct ids; missing %zu, not in the recording %zu; "
+            "%lld trade gap rows, %zu missing ids outside them, %zu stored ids inside; "
             "SIGTERM to exit %lld ms\n",
-            conns, bf_trades, bf_reqs, bf_fail, n_pg, k.distinct, missing, extra,
-            (long long)t_stop);
+            conns, bf_trades, bf_reqs, bf_fail, n_pg, k.distinct, missing, extra, k.tgaps,
+            k.uncovered, k.covered, (long long)t_stop);
     long long n_distinct = k.distinct;
     char *log = itg_slurp(glog);
     assert_non_null(log);
@@ -242,6 +262,10 @@ static void run(bool history)
         assert_int_equal(bf_trades, 0);
         assert_true(bf_fail >= 3);
         assert_non_null(strstr(log, "trade backfill given up"));
+        /* and PostgreSQL says where: each lost range is a trade gap row */
+        assert_true(k.tgaps > 0);
+        assert_int_equal(k.uncovered, 0);
+        assert_int_equal(k.covered, 0);
         free(log);
         free(want);
         return;
@@ -257,6 +281,7 @@ static void run(bool history)
     assert_int_equal(n_distinct, (long long)n_rec);
     assert_true(bf_trades >= (long long)skipped);
     assert_int_equal(bf_fail, 0);
+    assert_int_equal(k.tgaps, 0); /* every range fetched: no trade gap */
     free(want);
 }
 
@@ -317,6 +342,7 @@ static void run_restart(int resume_s)
         assert_non_null(strstr(log, "resuming trades after the last stored id"));
         assert_int_equal(k.missing, 0);
         assert_true(bf_trades > 0);
+        assert_int_equal(k.tgaps, 0);
     } else { /* the trades of the RESTART_AWAY frames are gone */
         assert_null(strstr(log, "resuming trades after the last stored id"));
         assert_true(k.missing > 0);

@@ -653,6 +653,96 @@ static void test_builder_flags_records_held_back_by_a_rate_limit_as_timer_made(v
     assert_int_equal(book_out_lat_kind(r), BOOK_LAT_TIMER);
 }
 
+/* Trade gaps (book_builder.c "Trade gaps"): only history sinks that name BOOK_SINK_TRADE_GAP get
+ * them; a closed connection arms the instrument and its next trade shows the hole, unless the
+ * ids are consecutive or the handler fetches the outage's trades (REST on the STALE); a silent
+ * feed's STALE (no CLOSED) arms nothing; the feed's own TG_EV_TRADE_GAP is one record. */
+static void test_builder_trade_gaps_show_trades_lost_while_a_connection_was_closed(void **state)
+{
+    fx_t *f = *state, *hist = calloc(1, sizeof(*hist));
+    assert_non_null(hist);
+    book_builder_t *b = NULL;
+    book_builder_cfg_t cfg;
+    book_builder_cfg_defaults(&cfg);
+    cfg.reg = f->reg;
+    cfg.n_sinks = 2;
+    cfg.sinks[0] = (book_sink_cfg_t){
+        .name = "live", .fn = sink, .ctx = f, .kinds = BOOK_SINK_ALL, .lossless = true};
+    cfg.sinks[1] = (book_sink_cfg_t){.name = "history",
+                                     .fn = sink,
+                                     .ctx = hist,
+                                     .kinds = BOOK_SINK_TRADE | BOOK_SINK_TRADE_GAP,
+                                     .lossless = true};
+    cfg.book_interval_ns = 0;
+    assert_int_equal(book_builder_create(&b, &cfg), 0);
+    book_builder_destroy(&f->b);
+    f->b = b;
+    uint64_t ids[] = {10, 0 /* closed */,       15, 16, 0 /* closed */, 17, 0 /* silent */,
+                      30, 0 /* closed, REST */, 40};
+    uint8_t stale_flags[] = {
+        0, TG_EVF_CLOSED, 0, 0, TG_EVF_CLOSED, 0, 0, 0, TG_EVF_CLOSED | TG_EVF_REST, 0};
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        tg_event_t e[1] = {ev(f, f->id, ids[i] ? TG_EV_TRADE : TG_EV_STALE, TG_SIDE_BUY,
+                              ids[i] ? 100 : 0, ids[i] ? 1 : 0, 0)};
+        e[0].u.trade_id = ids[i];
+        e[0].flags = stale_flags[i];
+        msg(f, e, 1, MS);
+    }
+    tg_event_t g[1] = {ev(f, f->id, TG_EV_TRADE_GAP, 0, 0, 0, 40)};
+    g[0].u.aux = 45;
+    msg(f, g, 1, MS);
+    /* 10 -> closed -> 15: one gap (10, 15); 16 -> closed -> 17: consecutive, none; silent
+       STALE before 30, REST before 40: none; the feed's own (40, 45): one */
+    assert_int_equal(count(hist, BOOK_OUT_GAP, BOOK_GAP_TRADES), 2);
+    assert_int_equal(count(hist, BOOK_OUT_TRADE, -1), 6);
+    assert_int_equal(count(f, BOOK_OUT_GAP, BOOK_GAP_TRADES), 0); /* not a live record */
+    const book_out_t *r = NULL;
+    for (int i = 0; i < hist->n; i++)
+        if (hist->rec[i].kind == BOOK_OUT_GAP) {
+            r = &hist->rec[i];
+            break;
+        }
+    assert_non_null(r);
+    assert_int_equal(r->u.gap.seq_last, 10);
+    assert_int_equal(r->u.gap.seq_got, 15);
+    r = last(hist, BOOK_OUT_GAP);
+    assert_int_equal(r->u.gap.seq_last, 40);
+    assert_int_equal(r->u.gap.seq_got, 45);
+    assert_int_equal(TG_STAT_GET(book_builder_stats(b)->trade_gaps), 2);
+    /* the REST outage before 40 is remembered as (30, 40); its trades 31..33 arrive (the
+       handler's backfill), then the handler gives a wider range up: one record, (33, 40) */
+    for (uint64_t id = 31; id <= 33; id++) {
+        tg_event_t t[1] = {ev(f, f->id, TG_EV_TRADE, TG_SIDE_BUY, 100, 1, 0)};
+        t[0].u.trade_id = id;
+        msg(f, t, 1, MS);
+    }
+    tg_event_t w[1] = {ev(f, f->id, TG_EV_TRADE_GAP, 0, 0, 0, 20)};
+    w[0].u.aux = 41;
+    msg(f, w, 1, MS);
+    assert_int_equal(count(hist, BOOK_OUT_GAP, BOOK_GAP_TRADES), 3);
+    r = last(hist, BOOK_OUT_GAP);
+    assert_int_equal(r->u.gap.seq_last, 33);
+    assert_int_equal(r->u.gap.seq_got, 40);
+    /* a REST outage whose trades all arrive leaves nothing to report */
+    uint64_t fill[] = {0 /* closed, REST */, 50, 41, 42, 43, 44, 45, 46, 47, 48, 49};
+    for (size_t i = 0; i < sizeof(fill) / sizeof(fill[0]); i++) {
+        tg_event_t t[1] = {ev(f, f->id, fill[i] ? TG_EV_TRADE : TG_EV_STALE, TG_SIDE_BUY,
+                              fill[i] ? 100 : 0, fill[i] ? 1 : 0, 0)};
+        t[0].u.trade_id = fill[i];
+        t[0].flags = fill[i] ? 0 : TG_EVF_CLOSED | TG_EVF_REST;
+        msg(f, t, 1, MS);
+    }
+    tg_event_t w2[1] = {ev(f, f->id, TG_EV_TRADE_GAP, 0, 0, 0, 44)};
+    w2[0].u.aux = 51;
+    msg(f, w2, 1, MS); /* (40, 50) was filled: no hole known, so the feed's own range */
+    assert_int_equal(count(hist, BOOK_OUT_GAP, BOOK_GAP_TRADES), 4);
+    r = last(hist, BOOK_OUT_GAP);
+    assert_int_equal(r->u.gap.seq_last, 44);
+    assert_int_equal(r->u.gap.seq_got, 51);
+    free(hist->rec);
+    free(hist);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -673,6 +763,7 @@ int main(void)
         T(test_builder_raises_book_scales_exactly_when_events_carry_more_places),
         T(test_builder_value_that_cannot_be_held_faults_the_book_loudly),
         T(test_builder_flags_records_held_back_by_a_rate_limit_as_timer_made),
+        T(test_builder_trade_gaps_show_trades_lost_while_a_connection_was_closed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
