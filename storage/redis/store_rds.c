@@ -111,6 +111,15 @@ static uint64_t rds_rand(store_rds_t *p)
     return p->rng;
 }
 
+int64_t store_rds__backoff(store_rds_t *p, int64_t now)
+{
+    int64_t b = p->backoff_ms;
+    int64_t wait = b / 2 + (int64_t)(rds_rand(p) % (uint64_t)(b / 2 + 1)); /* [b/2, b] */
+    p->next_try = now + wait * TG_NS_PER_MS;
+    p->backoff_ms = b * 2 > p->cfg.backoff_max_ms ? p->cfg.backoff_max_ms : b * 2;
+    return wait;
+}
+
 static void slot_mark(store_rds_t *p, uint32_t i, unsigned k);
 static void flush_dirty(store_rds_t *p);
 
@@ -123,10 +132,7 @@ static void conn_try(store_rds_t *p)
         TG_STAT_INC(p->st.errors);
         p->final_err = err;
         p->fails++;
-        int64_t b = p->backoff_ms;
-        int64_t wait = b / 2 + (int64_t)(rds_rand(p) % (uint64_t)(b / 2 + 1)); /* [b/2, b] */
-        p->next_try = now + wait * TG_NS_PER_MS;
-        p->backoff_ms = b * 2 > p->cfg.backoff_max_ms ? p->cfg.backoff_max_ms : b * 2;
+        int64_t wait = store_rds__backoff(p, now);
         if (p->fails == 1 || p->fails % 20 == 0)
             store_rds__log(p, TG_LOG_ERROR, err, "redis %s: %s (attempt %u, retry in %lld ms)",
                            p->conn.where, errbuf, p->fails, (long long)wait);

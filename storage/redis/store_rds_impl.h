@@ -126,11 +126,17 @@ struct store_rds {
     rds_cluster_map_t *map; /* nodes[i] is served by pipe[i] */
     uint16_t control_slot;  /* slot of {prefix}.control */
     uint32_t redirected;    /* MOVED/ASK/CLUSTERDOWN/TRYAGAIN replies since the last check */
+    bool have_moved;        /* moved_to: the node a MOVED named, asked first for the map */
+    rds_cluster_node_t moved_to;
 };
 
 /* store_rds.c */
 void store_rds__log(store_rds_t *p, int level, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/** Schedule the next connect after a jittered wait in [b/2, b] (b: the current backoff, then
+ *  doubled up to backoff_max_ms). @return the wait in ms. */
+int64_t store_rds__backoff(store_rds_t *p, int64_t now);
 
 /* store_rds_pipe.c */
 

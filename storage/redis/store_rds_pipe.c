@@ -50,6 +50,12 @@ static bool cluster_reply(store_rds_t *p, const char *s, size_t len)
         TG_STAT_INC(p->st.cluster_redirects);
     else
         TG_STAT_INC(p->st.errors);
+    rds_cluster_redirect_t rd;
+    if (starts(s, len, "MOVED ") && rds_cluster_parse_redirect(s, len, &rd) == 1 &&
+        rd.node.host[0]) {
+        p->moved_to = rd.node;
+        p->have_moved = true;
+    }
     if (p->redirected++ == 0)
         store_rds__log(p, TG_LOG_WARN, 0, "redis %s: %.*s: reading the slot map again",
                        p->conn.where, (int)(len > 120 ? 120 : len), s);
@@ -272,6 +278,9 @@ int store_rds__flush(store_rds_t *p, uint64_t target)
     }
     if (p->up && p->redirected) {
         store_rds__drop(p, TG_EREDIS, "cluster redirection");
+        /* not at once: the seeds may not know the new map yet (gossip), and CLUSTERDOWN
+         * needs time; a successful connect resets the backoff */
+        store_rds__backoff(p, tg_clock_mono_ns());
         return TG_EREDIS;
     }
     return 0;
@@ -359,9 +368,12 @@ static int cluster_connect(store_rds_t *p, char *errbuf, size_t len)
 {
     /* candidates: the seeds, then the primaries of the last map (a node may have left the
      * seed list's reach while the cluster lives on) */
-    rds_cluster_node_t cand[16 + RDS_CLUSTER_MAX_NODES];
+    rds_cluster_node_t cand[17 + RDS_CLUSTER_MAX_NODES];
     int n = 0;
-    for (int i = 0; i < p->n_seeds && n < 16; i++)
+    if (p->have_moved) /* the new owner of a slot knows the map that made it so */
+        cand[n++] = p->moved_to;
+    p->have_moved = false;
+    for (int i = 0; i < p->n_seeds && i < 16; i++)
         cand[n++] = p->seeds[i];
     for (int i = 0; i < p->map->n_nodes; i++)
         cand[n++] = p->map->nodes[i];
