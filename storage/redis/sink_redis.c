@@ -210,8 +210,8 @@ static void rds_metrics(void *obj, const tg_sink_metrics_t *r)
     r->counter(m, "tickgate_redis_dropped_total", NULL,
                "Messages not sent while disconnected (gaps in sequence numbers).", &s->dropped);
     r->counter(m, "tickgate_redis_lost_total", NULL,
-               "Commands in flight when a connection failed (not acknowledged; logged with "
-               "counts on reconnect).",
+               "Commands in flight when a connection failed, or refused by a cluster "
+               "redirection (not executed; logged with counts on reconnect).",
                &s->lost);
     r->counter(m, "tickgate_redis_stream_adds_total", NULL, "XADD commands sent (streams).",
                &s->stream_adds);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Redis publisher (writer:redis): turns the builder's book_out_t records into SET ... PX
- * snapshot keys and PUBLISH messages over one pipelined hiredis 0.14 connection.
+ * snapshot keys and PUBLISH messages over one pipelined hiredis 0.14 connection, or on a Redis
+ * Cluster ([redis] cluster) over one per primary with SPUBLISH, each instrument's commands to
+ * its slot's primary. The pipelines, reply parsing and the slot map are in store_rds_pipe.c.
  *
  * DESIGN
  * Data flow: the builder pushes records into one SPSC ring; this thread is its only consumer.
@@ -19,9 +21,10 @@
  *  - Replies are parsed with allocation-free reader callbacks (only error text is kept); a
  *    FIFO of receive stamps gives the receive -> acknowledged latency of each PUBLISH, and a
  *    FIFO of write marks the pipeline round trip.
- * Connection: blocking hiredis context with SO_SNDTIMEO/SO_RCVTIMEO = command timeout; any
- * I/O error or timeout drops it (commands in flight count as `lost`) and schedules a
- * reconnect with jittered exponential backoff. While disconnected the ring keeps draining
+ * Connection: blocking hiredis contexts with SO_SNDTIMEO/SO_RCVTIMEO = command timeout; any
+ * I/O error or timeout (cluster: also a MOVED/ASK/CLUSTERDOWN/TRYAGAIN reply) drops them all
+ * (commands in flight count as `lost`) and schedules a reconnect with jittered exponential
+ * backoff (cluster: the slot map is read again first). While disconnected the ring keeps draining
  * (messages count as `dropped`, snapshots coalesce). After a connect every fresh snapshot
  * slot is written again, so a restarted (empty) Redis has its keys back at once.
  * Shutdown: store_rds_stop() stops the worker (tg_worker.h: "writer:redis", stop flag

@@ -83,7 +83,8 @@ typedef struct store_rds_stats {
     tg_stat_t snapshots;      /* SET commands sent */
     tg_stat_t coalesced;      /* snapshot messages replaced by a newer one before sending */
     tg_stat_t dropped;        /* messages not sent while disconnected (their numbers are gaps) */
-    tg_stat_t lost;           /* commands in flight when a connection failed */
+    tg_stat_t lost;           /* commands in flight when a connection failed, or refused by a
+                                 cluster redirection (MOVED/ASK/CLUSTERDOWN/TRYAGAIN) */
     tg_stat_t reconnects;     /* successful connections after the first */
     tg_stat_t errors;         /* connect/auth/io errors and error replies */
     tg_stat_t reply_errors;   /* error replies from Redis (subset of errors) */
