@@ -92,17 +92,17 @@ static int rds_cfg_check(void *cfg, char *err, size_t cap)
     if (!c->cluster[0])
         return 0;
     if (c->leader[0]) {
-        snprintf(err, cap, "[redis] leader (A/B lease) is not supported with [redis] cluster");
+        snprintf(err, cap, "leader (A/B lease) is not supported with [redis] cluster");
         return TG_ECONFIG;
     }
     if (c->db) {
-        snprintf(err, cap, "[redis] db must be 0 with [redis] cluster (a cluster has db 0 only)");
+        snprintf(err, cap, "db must be 0 with [redis] cluster (a cluster has db 0 only)");
         return TG_ECONFIG;
     }
     rds_cluster_node_t seeds[16];
     char why[160];
     if (rds_cluster_parse_seeds(c->cluster, seeds, 16, why, sizeof(why)) < 0) {
-        snprintf(err, cap, "[redis] cluster: %s", why);
+        snprintf(err, cap, "cluster: %s", why);
         return TG_ECONFIG;
     }
     return 0;
