@@ -277,7 +277,9 @@ int store_rds__flush(store_rds_t *p, uint64_t target)
             return e;
     }
     if (p->up && p->redirected) {
-        store_rds__drop(p, TG_EREDIS, "cluster redirection");
+        char what[96];
+        snprintf(what, sizeof(what), "%u replies MOVED/ASK/CLUSTERDOWN/TRYAGAIN", p->redirected);
+        store_rds__drop(p, TG_EREDIS, what);
         /* not at once: the seeds may not know the new map yet (gossip), and CLUSTERDOWN
          * needs time; a successful connect resets the backoff */
         store_rds__backoff(p, tg_clock_mono_ns());

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <poll.h>
 #include <pthread.h>
@@ -304,6 +305,35 @@ static uint64_t key_seq(fx_t *f, const char *key, size_t len, int64_t *price)
     return seq;
 }
 
+/* Every instrument's trade stream on its slot's primary holds exactly the entries 1..last:
+ * those refused by MOVED or dropped while disconnected were re-sent from the backlog. */
+static void check_streams(fx_t *f, uint64_t last)
+{
+    for (int i = 0; i < N_INST; i++) {
+        store_rds_names_t nk;
+        const tg_instr_t *in = tg_instr_reg_get(f->reg, (uint32_t)i);
+        assert_int_equal(store_rds_fmt_names_ex(&nk, f->cfg.prefix, in, true), 0);
+        int owner =
+            rds_cluster_node_of(&f->map, rds_cluster_keyslot(nk.st_trades, nk.st_trades_len));
+        redisContext *c = it_cluster_conn(&f->map.nodes[owner]);
+        redisReply *r = redisCommand(c, "XLEN %b", nk.st_trades, (size_t)nk.st_trades_len);
+        assert_non_null(r);
+        if (r->type != REDIS_REPLY_INTEGER || r->integer != (long long)last)
+            fail_msg("%s: XLEN %lld, want %llu", nk.st_trades, r->integer,
+                     (unsigned long long)last);
+        freeReplyObject(r);
+        r = redisCommand(c, "XREVRANGE %b + - COUNT 1", nk.st_trades, (size_t)nk.st_trades_len);
+        assert_non_null(r);
+        assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+        assert_int_equal(r->elements, 1);
+        const char *id = r->element[0]->element[0]->str, *dash = strchr(id, '-');
+        assert_non_null(dash);
+        assert_int_equal(strtoull(dash + 1, NULL, 10), last);
+        freeReplyObject(r);
+        redisFree(c);
+    }
+}
+
 static void check_keys(fx_t *f, uint64_t last)
 {
     for (int i = 0; i < N_INST; i++) {
@@ -384,6 +414,7 @@ static void test_failover_the_publisher_follows(void **state)
     for (int k = 0; k < N_NODE; k++)
         at[k] = k == F ? rep : f->map.nodes[k]; /* shard F: the node that will be its primary */
     subs_start(f, prefix, at);
+    f->cfg.stream_trades = 100000; /* XADD routing and the backlog re-sent after the failover */
     start_pub(f, prefix);
     const store_rds_stats_t *st = store_rds_stats(f->pub);
     uint64_t r = 0, r_failover = 100, r_after = 0;
@@ -450,6 +481,50 @@ static void test_failover_the_publisher_follows(void **state)
         rds_cluster_map_find(&f->map, rep.host, rep.port),
         rds_cluster_node_of(&f->map, rds_cluster_keyslot(n0.ch_trades, n0.ch_trades_len)));
     check_keys(f, r);
+    check_streams(f, r);
+    printf("failover: trade streams complete (%llu entries each; %llu re-sent from the backlog, "
+           "%llu already held)\n",
+           (unsigned long long)r, (unsigned long long)TG_STAT_GET(st->stream_resent),
+           (unsigned long long)TG_STAT_GET(st->stream_dups));
+}
+
+static char g_log[1024];
+
+static void log_keep(void *ud, int level, const char *msg)
+{
+    (void)ud;
+    (void)level;
+    snprintf(g_log, sizeof(g_log), "%s", msg);
+}
+
+/* What cluster mode does not support is refused at create, and the log names the setting. */
+static void test_create_refuses_what_cluster_mode_does_not_support(void **state)
+{
+    fx_t *f = *state;
+    static const struct {
+        const char *leader, *url, *cluster, *want;
+    } cases[] = {
+        {"ab", NULL, NULL, "[redis] leader (A/B lease) is not supported with [redis] cluster"},
+        {NULL, "redis://127.0.0.1:6379/2", NULL, "[redis] db (or the URL's /db) must be 0"},
+        {NULL, "unix:///tmp/x.sock", NULL, "[redis] url: a unix socket cannot be used"},
+        {NULL, NULL, "127.0.0.1:70000", "70000"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        store_rds_cfg_t c = f->cfg;
+        c.prefix = "tr";
+        c.leader_group = cases[i].leader;
+        c.url = cases[i].url;
+        c.cluster = cases[i].cluster ? cases[i].cluster : g_list;
+        c.log = log_keep;
+        g_log[0] = '\0';
+        store_rds_t *p = NULL;
+        assert_int_equal(store_rds_create(&p, &c), -EINVAL);
+        assert_null(p);
+        if (!strstr(g_log, cases[i].want))
+            fail_msg("case %zu: log '%s' does not say '%s'", i, g_log, cases[i].want);
+        char why[256] = "";
+        assert_int_equal(store_rds_probe(&c, why, sizeof(why)), -EINVAL);
+    }
 }
 
 int main(void)
@@ -461,6 +536,8 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_every_instrument_goes_to_its_shard, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_refuses_what_cluster_mode_does_not_support,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_failover_the_publisher_follows, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
