@@ -9,10 +9,12 @@
  *    coalesced; every book/trade key is on its slot's primary (another primary answers MOVED)
  *    and holds the last record; one hello on {prefix}.control.
  *  - failover: CLUSTER FAILOVER of the primary of instrument 0's shard while the publisher
- *    streams: it reads the map again and keeps publishing to the new primary; the holes the
- *    subscriber sees are at most what the counters say could be missing (lost + dropped +
- *    coalesced); the last message of every channel arrives and every key equals the last
- *    record. Prints the failover time and the holes.
+ *    streams (then, on the new topology, a SIGKILL of that shard's primary): it reads the map
+ *    again and keeps publishing to the new primary; the holes the subscriber sees are at most
+ *    what the counters say could be missing (lost + dropped + coalesced); the last message of
+ *    every channel arrives, every key equals the last record and every trade stream holds
+ *    every entry. Prints the failover time and the holes.
+ *  - create refuses what cluster mode does not support (leader, db, unix socket, bad seeds).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +26,7 @@
 #include <hiredis/hiredis.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,11 +82,11 @@ static void log_cb(void *ud, int level, const char *msg)
 static void load_map(rds_cluster_map_t *m)
 {
     for (int t = 0; t < 100; t++) { /* after a failover, until every node agrees */
-        redisContext *c = it_cluster_conn(&seeds[t % 6]);
-        redisReply *r = redisCommand(c, "CLUSTER SHARDS");
-        assert_non_null(r);
+        struct timeval tv = {2, 0}; /* a node may be down (killed): try the next */
+        redisContext *c = redisConnectWithTimeout(seeds[t % 6].host, seeds[t % 6].port, tv);
+        redisReply *r = c && !c->err ? redisCommand(c, "CLUSTER SHARDS") : NULL;
         char err[160] = "";
-        int rc = rds_cluster_map_from_shards(m, r, err, sizeof(err));
+        int rc = r ? rds_cluster_map_from_shards(m, r, err, sizeof(err)) : -1;
         freeReplyObject(r);
         redisFree(c);
         if (rc == 0 && m->n_nodes == N_NODE && m->n_unassigned == 0)
@@ -401,11 +404,40 @@ static void test_every_instrument_goes_to_its_shard(void **state)
            (unsigned long long)R, 2 * N_INST);
 }
 
-static void test_failover_the_publisher_follows(void **state)
+/* SIGKILL the primary node at host:port (its pid file in the fixture's directory). */
+static void kill_node(const rds_cluster_node_t *n)
 {
-    fx_t *f = *state;
+    const char *dir = getenv("TG_TEST_REDIS_CLUSTER_DIR");
+    assert_non_null(dir);
+    for (int i = 1; i <= 6; i++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/n%d/port", dir, i);
+        FILE *fp = fopen(path, "r");
+        int port = 0;
+        if (!fp)
+            continue;
+        if (fscanf(fp, "%d", &port) != 1)
+            port = 0;
+        fclose(fp);
+        if (port != n->port)
+            continue;
+        snprintf(path, sizeof(path), "%s/n%d/redis.pid", dir, i);
+        assert_non_null(fp = fopen(path, "r"));
+        int pid = 0;
+        assert_int_equal(fscanf(fp, "%d", &pid), 1);
+        fclose(fp);
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        return;
+    }
+    fail_msg("no fixture node on port %d", n->port);
+}
+
+/* The primary of instrument 0's shard goes away mid-stream: a manual failover (hard = 0) or a
+ * SIGKILL (the replica takes over after the cluster's node timeout, 2 s in the fixture). */
+static void run_failover(fx_t *f, const char *prefix, int hard)
+{
+    const char *how = hard ? "SIGKILL of the primary" : "CLUSTER FAILOVER";
     load_map(&f->map);
-    const char *prefix = "tf";
     store_rds_names_t n0;
     assert_int_equal(store_rds_fmt_names_ex(&n0, prefix, tg_instr_reg_get(f->reg, 0), true), 0);
     int F = rds_cluster_node_of(&f->map, rds_cluster_keyslot(n0.ch_trades, n0.ch_trades_len));
@@ -414,17 +446,21 @@ static void test_failover_the_publisher_follows(void **state)
     for (int k = 0; k < N_NODE; k++)
         at[k] = k == F ? rep : f->map.nodes[k]; /* shard F: the node that will be its primary */
     subs_start(f, prefix, at);
-    f->cfg.stream_trades = 100000; /* XADD routing and the backlog re-sent after the failover */
+    f->cfg.stream_trades = 100000;     /* XADD routing and the backlog re-sent after the failover */
+    f->cfg.stream_backlog = 64u << 20; /* the whole outage (a SIGKILL takes seconds) */
     start_pub(f, prefix);
     const store_rds_stats_t *st = store_rds_stats(f->pub);
     uint64_t r = 0, r_failover = 100, r_after = 0;
     int64_t t0 = 0, t1 = 0;
-    while (r < 2000) {
+    while (r < 3000) {
         push_round(f, ++r);
         usleep(10000);
         if (r == r_failover) {
             t0 = tg_clock_mono_ns();
-            it_cluster_failover_to(&rep);
+            if (hard)
+                kill_node(&f->map.nodes[F]);
+            else
+                it_cluster_failover_to(&rep);
         }
         if (t0 && !t1 && TG_STAT_GET(st->cluster_refreshes) >= 2 && TG_STAT_GET(st->connected)) {
             t1 = tg_clock_mono_ns();
@@ -434,7 +470,7 @@ static void test_failover_the_publisher_follows(void **state)
             break;
     }
     if (!t1)
-        fail_msg("the publisher did not reconnect after the failover (%llu rounds)",
+        fail_msg("the publisher did not reconnect after the %s (%llu rounds)", how,
                  (unsigned long long)r);
     wait_ring_empty(f);
     usleep(100000);
@@ -450,20 +486,21 @@ static void test_failover_the_publisher_follows(void **state)
         }
     uint64_t lost = TG_STAT_GET(st->lost), dropped = TG_STAT_GET(st->dropped),
              coal = TG_STAT_GET(st->coalesced);
-    printf("failover: CLUSTER FAILOVER -> publisher on the new primary %.0f ms later "
+    printf("failover: %s -> publisher on the new primary %.0f ms later "
            "(refreshes %llu, redirects %llu); longest silence at the subscribers of the shard "
            "that failed over %.0f ms, of the others %.0f/%.0f ms; %llu rounds\n",
-           (double)(t1 - t0) / 1e6, (unsigned long long)TG_STAT_GET(st->cluster_refreshes),
+           how, (double)(t1 - t0) / 1e6, (unsigned long long)TG_STAT_GET(st->cluster_refreshes),
            (unsigned long long)TG_STAT_GET(st->cluster_redirects), (double)f->s.gap_max[F] / 1e6,
            (double)f->s.gap_max[(F + 1) % N_NODE] / 1e6,
            (double)f->s.gap_max[(F + 2) % N_NODE] / 1e6, (unsigned long long)r);
-    printf("failover: holes seen by the subscribers: %llu trades + %llu books = %llu; counters: "
-           "lost %llu (commands in flight or redirected), dropped %llu, coalesced %llu; hellos "
-           "%llu received, %llu sent\n",
-           (unsigned long long)holes[0], (unsigned long long)holes[1],
-           (unsigned long long)(holes[0] + holes[1]), (unsigned long long)lost,
-           (unsigned long long)dropped, (unsigned long long)coal, (unsigned long long)f->s.hellos,
-           (unsigned long long)TG_STAT_GET(st->hellos));
+    printf(
+        "failover (%s): holes seen by the subscribers: %llu trades + %llu books = %llu; counters: "
+        "lost %llu (commands in flight or redirected), dropped %llu, coalesced %llu; hellos "
+        "%llu received, %llu sent\n",
+        how, (unsigned long long)holes[0], (unsigned long long)holes[1],
+        (unsigned long long)(holes[0] + holes[1]), (unsigned long long)lost,
+        (unsigned long long)dropped, (unsigned long long)coal, (unsigned long long)f->s.hellos,
+        (unsigned long long)TG_STAT_GET(st->hellos));
     /* trades are never coalesced: a trade hole is a trade dropped or lost; a book hole a book
      * coalesced or lost */
     assert_true(holes[0] <= dropped + lost);
@@ -482,10 +519,20 @@ static void test_failover_the_publisher_follows(void **state)
         rds_cluster_node_of(&f->map, rds_cluster_keyslot(n0.ch_trades, n0.ch_trades_len)));
     check_keys(f, r);
     check_streams(f, r);
-    printf("failover: trade streams complete (%llu entries each; %llu re-sent from the backlog, "
-           "%llu already held)\n",
-           (unsigned long long)r, (unsigned long long)TG_STAT_GET(st->stream_resent),
+    printf("failover (%s): trade streams complete (%llu entries each; %llu re-sent from the "
+           "backlog, %llu already held)\n",
+           how, (unsigned long long)r, (unsigned long long)TG_STAT_GET(st->stream_resent),
            (unsigned long long)TG_STAT_GET(st->stream_dups));
+}
+
+static void test_failover_the_publisher_follows(void **state)
+{
+    run_failover(*state, "tf", 0);
+}
+
+static void test_killed_primary_the_publisher_follows(void **state)
+{
+    run_failover(*state, "tk", 1);
 }
 
 static char g_log[1024];
@@ -539,6 +586,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_refuses_what_cluster_mode_does_not_support,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_failover_the_publisher_follows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_primary_the_publisher_follows, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
