@@ -13,6 +13,7 @@
 #include "book/book_builder.h"
 #include "book/tg_cfgkey.h"
 #include "book/tg_err.h"
+#include "storage/redis/rds_cluster.h"
 #include "storage/redis/store_rds.h"
 #include "storage/sink.h"
 
@@ -27,6 +28,7 @@ typedef struct sink_rds_cfg {
     int required;    /* refuse to start while Redis is unreachable */
     char leader[64]; /* redundancy group: publish only while holding its lease */
     uint32_t leader_lease_ms;
+    char cluster[512]; /* Redis Cluster seeds "host:port, ..." (empty: host/port) */
 } sink_rds_cfg_t;
 
 #define K(k, t, f, mn, mx, d, h)                                                                   \
@@ -55,6 +57,9 @@ static const tg_cfgkey_t rds_keys[] = {
       "{prefix}:leader:{group} publishes; the others stand by (empty: always publish)"),
     K("leader_lease_ms", TG_CFG_U32, leader_lease_ms, 300, 600000, "2000",
       "the lease's length: a dead leader is replaced within about 4/3 of it"),
+    K("cluster", TG_CFG_STR, cluster, 0, 0, "",
+      "Redis Cluster seeds \"host:port, host:port, ...\": publish to every primary, each "
+      "instrument to its slot's (empty: the one Redis at host:port)"),
 };
 #undef K
 #define N_KEYS (sizeof(rds_keys) / sizeof(rds_keys[0]))
@@ -83,6 +88,23 @@ static int rds_cfg_set(void *cfg, const char *key, const char *value, char *err,
 
 static int rds_cfg_check(void *cfg, char *err, size_t cap)
 {
+    const sink_rds_cfg_t *c = cfg;
+    if (!c->cluster[0])
+        return 0;
+    if (c->leader[0]) {
+        snprintf(err, cap, "leader (A/B lease) is not supported with [redis] cluster");
+        return TG_ECONFIG;
+    }
+    if (c->db) {
+        snprintf(err, cap, "db must be 0 with [redis] cluster (a cluster has db 0 only)");
+        return TG_ECONFIG;
+    }
+    rds_cluster_node_t seeds[16];
+    char why[160];
+    if (rds_cluster_parse_seeds(c->cluster, seeds, 16, why, sizeof(why)) < 0) {
+        snprintf(err, cap, "cluster: %s", why);
+        return TG_ECONFIG;
+    }
     return 0;
 }
 
@@ -106,6 +128,7 @@ static void rds_fill(store_rds_cfg_t *rc, const sink_rds_cfg_t *c, const tg_sink
     rc->stream_backlog = (size_t)c->stream_backlog;
     rc->leader_group = c->leader;
     rc->leader_lease_ms = c->leader_lease_ms;
+    rc->cluster = c->cluster;
     rc->instance = env->instance;
     rc->reg = env->reg;
     rc->ring = env->ring;
@@ -118,20 +141,24 @@ static int rds_create(void **obj, const void *cfgv, const tg_sink_env_t *env, ch
     const sink_rds_cfg_t *c = cfgv;
     store_rds_cfg_t rc;
     rds_fill(&rc, c, env);
-    char why[256];
+    char why[256], where[300];
+    if (c->cluster[0])
+        snprintf(where, sizeof(where), "the Redis Cluster");
+    else
+        snprintf(where, sizeof(where), "%s:%u", c->host, c->port);
     int r = store_rds_probe(&rc, why, sizeof(why));
     /* refused settings (AUTH/SELECT: TG_EREDIS, bad URL: -EINVAL) always stop the start; an
      * unreachable server only with required (the publisher reconnects by itself) */
     if (r < 0 && (r == TG_EREDIS || r == -EINVAL || c->required)) {
-        snprintf(err, cap, "cannot connect to %s:%u: %s", c->host, c->port, why);
+        snprintf(err, cap, "cannot connect to %s: %s", where, why);
         return r;
     }
     if (r < 0 && env->log) {
         char msg[1024];
         snprintf(msg, sizeof(msg),
-                 "Redis unreachable at start-up (%s:%u: %s); starting anyway, reconnecting in "
+                 "Redis unreachable at start-up (%s: %s); starting anyway, reconnecting in "
                  "the background ([redis] required = true refuses to start instead)",
-                 c->host, c->port, why);
+                 where, why);
         env->log(env->lctx, TG_LOG_ERROR, msg);
     }
     store_rds_t *p = NULL;
@@ -183,8 +210,8 @@ static void rds_metrics(void *obj, const tg_sink_metrics_t *r)
     r->counter(m, "tickgate_redis_dropped_total", NULL,
                "Messages not sent while disconnected (gaps in sequence numbers).", &s->dropped);
     r->counter(m, "tickgate_redis_lost_total", NULL,
-               "Commands in flight when a connection failed (not acknowledged; logged with "
-               "counts on reconnect).",
+               "Commands in flight when a connection failed, or refused by a cluster "
+               "redirection (not executed; logged with counts on reconnect).",
                &s->lost);
     r->counter(m, "tickgate_redis_stream_adds_total", NULL, "XADD commands sent (streams).",
                &s->stream_adds);
@@ -200,6 +227,14 @@ static void rds_metrics(void *obj, const tg_sink_metrics_t *r)
     r->counter(m, "tickgate_redis_errors_total", NULL, "Errors.", &s->errors);
     r->counter(m, "tickgate_redis_reconnects_total", NULL, "Reconnects.", &s->reconnects);
     r->gauge(m, "tickgate_redis_connected", NULL, "1 while connected.", &s->connected);
+    r->counter(m, "tickgate_redis_cluster_refreshes_total", NULL,
+               "Redis Cluster slot maps read (at every connect in cluster mode).",
+               &s->cluster_refreshes);
+    r->counter(m, "tickgate_redis_cluster_redirects_total", NULL,
+               "MOVED/ASK replies (each drops every node connection and reads the map again).",
+               &s->cluster_redirects);
+    r->gauge(m, "tickgate_redis_cluster_nodes", NULL,
+             "Redis Cluster primaries connected (0 when not in cluster mode).", &s->cluster_nodes);
     r->gauge(m, "tickgate_redis_leader", NULL,
              "1 while this gateway publishes ([redis] leader: while it holds the lease).",
              &s->leader);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Redis publisher (writer:redis): turns the builder's book_out_t records into SET ... PX
- * snapshot keys and PUBLISH messages over one pipelined hiredis 0.14 connection.
+ * snapshot keys and PUBLISH messages over one pipelined hiredis 0.14 connection, or on a Redis
+ * Cluster ([redis] cluster) over one per primary with SPUBLISH, each instrument's commands to
+ * its slot's primary. The pipelines, reply parsing and the slot map are in store_rds_pipe.c.
  *
  * DESIGN
  * Data flow: the builder pushes records into one SPSC ring; this thread is its only consumer.
@@ -19,9 +21,10 @@
  *  - Replies are parsed with allocation-free reader callbacks (only error text is kept); a
  *    FIFO of receive stamps gives the receive -> acknowledged latency of each PUBLISH, and a
  *    FIFO of write marks the pipeline round trip.
- * Connection: blocking hiredis context with SO_SNDTIMEO/SO_RCVTIMEO = command timeout; any
- * I/O error or timeout drops it (commands in flight count as `lost`) and schedules a
- * reconnect with jittered exponential backoff. While disconnected the ring keeps draining
+ * Connection: blocking hiredis contexts with SO_SNDTIMEO/SO_RCVTIMEO = command timeout; any
+ * I/O error or timeout (cluster: also a MOVED/ASK/CLUSTERDOWN/TRYAGAIN reply) drops them all
+ * (commands in flight count as `lost`) and schedules a reconnect with jittered exponential
+ * backoff (cluster: the slot map is read again first). While disconnected the ring keeps draining
  * (messages count as `dropped`, snapshots coalesce). After a connect every fresh snapshot
  * slot is written again, so a restarted (empty) Redis has its keys back at once.
  * Shutdown: store_rds_stop() stops the worker (tg_worker.h: "writer:redis", stop flag
@@ -33,11 +36,7 @@
 #include "storage/redis/store_rds.h"
 
 #include <errno.h>
-#include <hiredis/hiredis.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,95 +45,7 @@
 #include "book/book_out.h"
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
-#include "book/tg_worker.h"
-#include "storage/redis/store_rds_backlog.h"
-#include "storage/redis/store_rds_conn.h"
-#include "storage/redis/store_rds_fmt.h"
-#include "storage/redis/store_rds_lease.h"
-
-#define RDS_IVL_MAX    6 /* distinct candle intervals */
-#define RDS_CMD_MAX    (STORE_RDS_JSON_MAX + 3 * STORE_RDS_NAME_MAX)
-#define RDS_MARKS      64 /* write marks for the round-trip histogram */
-#define RDS_WINDOW_MAX 16 /* batches read per round while disconnected */
-
-enum { SLOT_BOOK = 0, SLOT_TRADE = 1, SLOT_CANDLE0 = 2 };
-
-typedef struct rds_slot {
-    uint64_t seq;         /* channel number of the record held */
-    int64_t touched_mono; /* local time of the last update */
-    uint8_t valid;        /* holds a record */
-    uint8_t dirty;        /* key not yet written */
-    uint8_t pub;          /* message not yet published */
-} rds_slot_t;
-
-typedef struct rds_inst {
-    store_rds_names_t names;
-    uint64_t seq_book, seq_trades, seq_candle[RDS_IVL_MAX];
-    rds_slot_t slot[SLOT_CANDLE0 + RDS_IVL_MAX];
-    store_rds_meta_t m_book, m_trade, m_candle[RDS_IVL_MAX]; /* seq filled when formatting */
-    int64_t mono_book, mono_candle[RDS_IVL_MAX];             /* receive stamps (latency) */
-    uint8_t lk_book, lk_candle[RDS_IVL_MAX];                 /* their BOOK_LAT_* classes */
-    book_out_book_t book;
-    book_out_trade_t trade;
-    book_out_candle_t candle[RDS_IVL_MAX];
-} rds_inst_t;
-
-typedef struct rds_mark {
-    uint64_t end; /* sent count when written */
-    int64_t t;
-} rds_mark_t;
-
-struct store_rds {
-    store_rds_cfg_t cfg; /* strings point into conn / prefix below */
-    store_rds_conn_t conn;
-    char prefix[24];
-    tg_ring_t *ring;
-    const tg_instr_reg_t *reg;
-    tg_waiter_t waiter;
-    tg_worker_t wk; /* the "writer:redis" thread; wk.owner: the thread that owns p now */
-    store_rds_stats_t st;
-
-    /* error text: written by writer:redis (or main before start), read by any */
-    pthread_mutex_t err_mu;
-    int err;
-    char errstr[256];
-
-    /* writer:redis only */
-    uint64_t epoch;
-    int64_t now; /* monotonic stamp of the current drain round */
-    uint32_t n_inst;
-    rds_inst_t *inst;
-    int64_t ivl_ns[RDS_IVL_MAX];
-    uint32_t n_ivl;
-    uint32_t *dlist; /* dirty slots: instr << 4 | slot */
-    uint32_t dlist_n, dlist_cap;
-    redisContext *ctx;
-    uint64_t sent, acked; /* commands appended / replied on this connection */
-    uint64_t written;     /* sent count at the last write */
-    int64_t *fl_mono;     /* receive stamp per command in flight (0: not a PUBLISH) */
-    uint8_t *fl_kind;     /* BOOK_LAT_* class per command in flight */
-    uint32_t fl_mask;
-    rds_mark_t marks[RDS_MARKS];
-    uint32_t mark_head, mark_n;
-    int64_t next_try, backoff_ms;
-    uint64_t rng;
-    uint32_t fails; /* consecutive failed connects */
-    uint32_t reply_errs_logged;
-    bool ever_connected;
-    int final_err;
-    char cmd[RDS_CMD_MAX];  /* the command being queued (store_rds_fmt_cmd) */
-    char json[RDS_CMD_MAX]; /* a second command re-publishing the document in cmd */
-    char name[STORE_RDS_NAME_MAX];
-    /* streams (docs/redis.md, "Streams") */
-    store_rds_backlog_t bl;           /* recent XADDs, re-sent after a reconnect */
-    uint64_t epoch_ms;                /* first part of every entry ID: <epoch_ms>-<seq> */
-    uint64_t lost_mark, dropped_mark; /* counters at the last connect (logged at the next) */
-    char xadd[RDS_CMD_MAX + 256];
-    char sname[STORE_RDS_NAME_MAX];
-    /* redundant gateways: publish only while holding the lease (store_rds_lease.h) */
-    bool lease_on;
-    store_rds_lease_t lease;
-};
+#include "storage/redis/store_rds_impl.h"
 
 void store_rds_cfg_defaults(store_rds_cfg_t *c)
 {
@@ -159,7 +70,7 @@ void store_rds_cfg_defaults(store_rds_cfg_t *c)
 
 /* ---- errors and logging ---------------------------------------------------------------- */
 
-static void rds_log(store_rds_t *p, int level, int err, const char *fmt, ...)
+void store_rds__log(store_rds_t *p, int level, int err, const char *fmt, ...)
 {
     char msg[320];
     va_list ap;
@@ -193,55 +104,6 @@ const store_rds_stats_t *store_rds_stats(const store_rds_t *p)
     return &p->st;
 }
 
-/* ---- reply parsing without allocation ------------------------------------------------- */
-
-static _Thread_local store_rds_t *rds_self; /* the publisher whose context is being read */
-static char rds_reply_token;                /* every reply is this token */
-
-static void *rds_r_string(const redisReadTask *t, char *s, size_t len)
-{
-    store_rds_t *p = rds_self;
-    static const char dup[] = "ERR The ID specified in XADD is equal or smaller";
-    if (t->type == REDIS_REPLY_ERROR && p && len >= sizeof(dup) - 1 &&
-        memcmp(s, dup, sizeof(dup) - 1) == 0) {
-        TG_STAT_INC(p->st.stream_dups); /* a re-sent entry the stream already holds */
-        return &rds_reply_token;
-    }
-    if (t->type == REDIS_REPLY_ERROR && p) {
-        TG_STAT_INC(p->st.reply_errors);
-        TG_STAT_INC(p->st.errors);
-        uint64_t n = TG_STAT_GET(p->st.reply_errors);
-        if (p->reply_errs_logged < 5 || (n & (n - 1)) == 0) { /* first ones, then 2^k-th */
-            p->reply_errs_logged++;
-            rds_log(p, TG_LOG_ERROR, TG_EREDIS, "redis: error reply #%llu: %.*s",
-                    (unsigned long long)n, (int)(len > 200 ? 200 : len), s);
-        }
-    }
-    return &rds_reply_token;
-}
-
-static void *rds_r_array(const redisReadTask *t, int n)
-{
-    return &rds_reply_token;
-}
-
-static void *rds_r_integer(const redisReadTask *t, long long v)
-{
-    return &rds_reply_token;
-}
-
-static void *rds_r_nil(const redisReadTask *t)
-{
-    return &rds_reply_token;
-}
-
-static void rds_r_free(void *o)
-{
-}
-
-static redisReplyObjectFunctions rds_reply_fns = {rds_r_string, rds_r_array, rds_r_integer,
-                                                  rds_r_nil, rds_r_free};
-
 /* ---- connection ------------------------------------------------------------------------ */
 
 static uint64_t rds_rand(store_rds_t *p)
@@ -252,73 +114,58 @@ static uint64_t rds_rand(store_rds_t *p)
     return p->rng;
 }
 
-static void conn_drop(store_rds_t *p, int err, const char *what)
+int64_t store_rds__backoff(store_rds_t *p, int64_t now)
 {
-    uint64_t inflight = p->sent - p->acked;
-    TG_STAT_ADD(p->st.lost, inflight);
-    TG_STAT_INC(p->st.errors);
-    TG_STAT_SET(p->st.connected, 0);
-    char why[160];
-    snprintf(why, sizeof(why), "%s", p->ctx && p->ctx->err ? p->ctx->errstr : tg_strerror(err));
-    redisFree(p->ctx);
-    p->ctx = NULL;
-    p->sent = p->acked = p->written = 0;
-    p->mark_n = 0;
-    p->final_err = err;
-    rds_log(p, TG_LOG_WARN, err, "redis %s: %s: %s (%llu commands in flight lost)", p->conn.where,
-            what, why, (unsigned long long)inflight);
-    p->next_try = tg_clock_mono_ns(); /* first retry at once, then back off */
+    int64_t b = p->backoff_ms;
+    int64_t wait = b / 2 + (int64_t)(rds_rand(p) % (uint64_t)(b / 2 + 1)); /* [b/2, b] */
+    p->next_try = now + wait * TG_NS_PER_MS;
+    p->backoff_ms = b * 2 > p->cfg.backoff_max_ms ? p->cfg.backoff_max_ms : b * 2;
+    return wait;
 }
 
 static void slot_mark(store_rds_t *p, uint32_t i, unsigned k);
 static void flush_dirty(store_rds_t *p);
-static bool pipe_push(store_rds_t *p, const char *cmd, size_t len, int64_t ts_mono, int lk);
 
 static void conn_try(store_rds_t *p)
 {
     char errbuf[200];
-    int err = 0;
-    redisContext *c = store_rds_conn_open(&p->conn, &err, errbuf, sizeof(errbuf));
+    int err = store_rds__connect(p, errbuf, sizeof(errbuf));
     int64_t now = tg_clock_mono_ns();
-    if (!c) {
+    if (err) {
         TG_STAT_INC(p->st.errors);
         p->final_err = err;
         p->fails++;
-        int64_t b = p->backoff_ms;
-        int64_t wait = b / 2 + (int64_t)(rds_rand(p) % (uint64_t)(b / 2 + 1)); /* [b/2, b] */
-        p->next_try = now + wait * TG_NS_PER_MS;
-        p->backoff_ms = b * 2 > p->cfg.backoff_max_ms ? p->cfg.backoff_max_ms : b * 2;
+        int64_t wait = store_rds__backoff(p, now);
         if (p->fails == 1 || p->fails % 20 == 0)
-            rds_log(p, TG_LOG_ERROR, err, "redis %s: %s (attempt %u, retry in %lld ms)",
-                    p->conn.where, errbuf, p->fails, (long long)wait);
+            store_rds__log(p, TG_LOG_ERROR, err, "redis %s: %s (attempt %u, retry in %lld ms)",
+                           p->conn.where, errbuf, p->fails, (long long)wait);
         return;
     }
-    c->reader->fn = &rds_reply_fns;
-    p->ctx = c;
     p->backoff_ms = p->cfg.backoff_min_ms;
     p->fails = 0;
     p->final_err = 0;
-    TG_STAT_SET(p->st.connected, 1);
     if (p->ever_connected)
         TG_STAT_INC(p->st.reconnects);
     uint64_t lost = TG_STAT_GET(p->st.lost), dropped = TG_STAT_GET(p->st.dropped);
     if (p->ever_connected)
-        rds_log(p, TG_LOG_INFO, 0,
-                "redis %s: connected again; since the last connection %llu commands lost in "
-                "flight, %llu messages dropped while disconnected; re-sending %llu stream "
-                "entries",
-                p->conn.where, (unsigned long long)(lost - p->lost_mark),
-                (unsigned long long)(dropped - p->dropped_mark), (unsigned long long)p->bl.records);
+        store_rds__log(p, TG_LOG_INFO, 0,
+                       "redis %s: connected again; since the last connection %llu commands lost in "
+                       "flight, %llu messages dropped while disconnected; re-sending %llu stream "
+                       "entries",
+                       p->conn.where, (unsigned long long)(lost - p->lost_mark),
+                       (unsigned long long)(dropped - p->dropped_mark),
+                       (unsigned long long)p->bl.records);
     else
-        rds_log(p, TG_LOG_INFO, 0, "redis %s: connected", p->conn.where);
+        store_rds__log(p, TG_LOG_INFO, 0, "redis %s: connected (%d node%s)", p->conn.where,
+                       p->n_pipe, p->n_pipe == 1 ? "" : "s");
     p->lost_mark = lost;
     p->dropped_mark = dropped;
     /* Stream entries first (lower numbers than anything sent from now on): those Redis holds
      * are refused by their IDs (stream_dups), the others fill the streams again. */
     uint64_t pos = p->bl.head;
     size_t len;
-    while (p->ctx && (len = store_rds_backlog_next(&p->bl, &pos, p->xadd, sizeof(p->xadd))))
-        if (pipe_push(p, p->xadd, len, 0, 0))
+    while (p->up && (len = store_rds_backlog_next(&p->bl, &pos, p->xadd, sizeof(p->xadd))))
+        if (store_rds__push(p, store_rds__node_of_cmd(p, p->xadd, len), p->xadd, len, 0, 0))
             TG_STAT_INC(p->st.stream_resent);
     p->ever_connected = true;
     /* Restore every fresh key (Redis may have restarted empty); unsent messages follow. */
@@ -344,114 +191,16 @@ static void conn_try(store_rds_t *p)
     int dl = snprintf(doc, sizeof(doc), "{\"type\":\"hello\",\"epoch\":%llu,\"keys\":%u}",
                       (unsigned long long)p->epoch, restored);
     int cl = snprintf(ch, sizeof(ch), "%s.control", p->prefix);
-    len = store_rds_fmt_resp_publish(cmd, sizeof(cmd), ch, (size_t)cl, doc, (size_t)dl);
-    if (p->ctx && len && pipe_push(p, cmd, len, 0, 0))
+    len = store_rds_fmt_resp_publish_ex(cmd, sizeof(cmd), ch, (size_t)cl, doc, (size_t)dl,
+                                        p->cluster);
+    int node = p->cluster ? rds_cluster_node_of(p->map, p->control_slot) : 0;
+    if (p->up && len && node >= 0 && store_rds__push(p, node, cmd, len, 0, 0))
         TG_STAT_INC(p->st.hellos);
-}
-
-/* ---- pipeline -------------------------------------------------------------------------- */
-
-static int pipe_write(store_rds_t *p)
-{
-    if (!p->ctx || p->written == p->sent)
-        return 0;
-    int done = 0;
-    while (!done) {
-        if (redisBufferWrite(p->ctx, &done) != REDIS_OK) {
-            int e = errno == EAGAIN ? -ETIMEDOUT : -EIO;
-            conn_drop(p, e, "write");
-            return e;
-        }
-    }
-    int64_t now = tg_clock_mono_ns();
-    for (uint64_t i = p->written; i != p->sent; i++) { /* receive -> PUBLISH written */
-        int64_t ts = p->fl_mono[i & p->fl_mask];
-        if (ts > 1)
-            tg_hist_add(&p->st.lat_written[p->fl_kind[i & p->fl_mask]], now - ts);
-    }
-    if (p->mark_n == RDS_MARKS) { /* merge into the newest mark */
-        p->marks[(p->mark_head + p->mark_n - 1) % RDS_MARKS].end = p->sent;
-    } else {
-        p->marks[(p->mark_head + p->mark_n) % RDS_MARKS] = (rds_mark_t){p->sent, now};
-        p->mark_n++;
-    }
-    p->written = p->sent;
-    return 0;
-}
-
-/* Read replies: blocking until at most `target` commands are in flight, then whatever has
- * already arrived (so acknowledgements, and the latency figures, are not read late). */
-static int pipe_reap(store_rds_t *p, uint64_t target)
-{
-    int64_t now = tg_clock_mono_ns();
-    rds_self = p;
-    while (p->ctx && p->sent > p->acked) {
-        void *rep = NULL;
-        if (redisGetReplyFromReader(p->ctx, &rep) != REDIS_OK) {
-            conn_drop(p, TG_EPROTO, "reply");
-            return TG_EPROTO;
-        }
-        if (!rep) {
-            if (p->sent - p->acked <= target) {
-                struct pollfd pfd = {.fd = p->ctx->fd, .events = POLLIN};
-                if (p->written == p->acked || poll(&pfd, 1, 0) <= 0)
-                    break; /* nothing more without waiting */
-            }
-            if (p->written == p->acked) { /* nothing written is pending: write first */
-                int e = pipe_write(p);
-                if (e)
-                    return e;
-            }
-            if (redisBufferRead(p->ctx) != REDIS_OK) {
-                int e = p->ctx->err == REDIS_ERR_EOF ? -ECONNRESET
-                        : errno == EAGAIN            ? -ETIMEDOUT
-                                                     : -EIO;
-                conn_drop(p, e, "read");
-                return e;
-            }
-            now = tg_clock_mono_ns(); /* one stamp per read: replies of one read share it */
-            continue;
-        }
-        int64_t ts = p->fl_mono[p->acked & p->fl_mask];
-        if (ts > 0)
-            tg_hist_add(&p->st.pub_lat, now - ts);
-        if (ts > 1)
-            tg_hist_add(&p->st.lat_acked[p->fl_kind[p->acked & p->fl_mask]], now - ts);
-        p->acked++;
-        TG_STAT_INC(p->st.commands);
-        while (p->mark_n && p->marks[p->mark_head].end <= p->acked) {
-            tg_hist_add(&p->st.rtt_lat, now - p->marks[p->mark_head].t);
-            p->mark_head = (p->mark_head + 1) % RDS_MARKS;
-            p->mark_n--;
-        }
-    }
-    return 0;
-}
-
-/* Append one formatted command. ts_mono > 0 marks a PUBLISH for the latency histogram.
- * @return false when there is (no longer) a connection. */
-static bool pipe_push(store_rds_t *p, const char *cmd, size_t len, int64_t ts_mono, int lk)
-{
-    if (!p->ctx)
-        return false;
-    if (p->sent - p->acked > p->fl_mask) { /* FIFO full: make room */
-        if (pipe_write(p) || pipe_reap(p, p->cfg.pipeline_depth / 2))
-            return false;
-    }
-    if (redisAppendFormattedCommand(p->ctx, cmd, len) != REDIS_OK) {
-        conn_drop(p, -ENOMEM, "append");
-        return false;
-    }
-    p->fl_mono[p->sent & p->fl_mask] = ts_mono;
-    p->fl_kind[p->sent & p->fl_mask] = (uint8_t)lk;
-    p->sent++;
-    TG_STAT_ADD(p->st.bytes, len);
-    return true;
 }
 
 /* Format one whole command (one call: store_rds_fmt_cmd) into p->cmd and queue it; *doc
  * tells where its document lies in p->cmd. @return false if it did not fit (counted). */
-static bool send_doc(store_rds_t *p, const store_rds_cmd_t *c, store_rds_doc_t kind,
+static bool send_doc(store_rds_t *p, int node, const store_rds_cmd_t *c, store_rds_doc_t kind,
                      const store_rds_names_t *n, const store_rds_meta_t *m, const void *rec,
                      int64_t mono, int lk, store_rds_span_t *doc)
 {
@@ -461,32 +210,32 @@ static bool send_doc(store_rds_t *p, const store_rds_cmd_t *c, store_rds_doc_t k
         return false;
     }
     if (!c->publish) {
-        if (pipe_push(p, p->cmd, len, 0, 0))
+        if (store_rds__push(p, node, p->cmd, len, 0, 0))
             TG_STAT_INC(p->st.snapshots);
-    } else if (pipe_push(p, p->cmd, len, mono > 0 ? mono : 1, lk)) {
+    } else if (store_rds__push(p, node, p->cmd, len, mono > 0 ? mono : 1, lk)) {
         TG_STAT_INC(p->st.messages);
     }
     return true;
 }
 
 /* PUBLISH the document of the command just queued from p->cmd again, on channel ch. */
-static void send_pub_again(store_rds_t *p, const char *ch, size_t chlen,
+static void send_pub_again(store_rds_t *p, int node, const char *ch, size_t chlen,
                            const store_rds_span_t *doc, int64_t mono, int lk)
 {
-    size_t len = store_rds_fmt_resp_publish(p->json, sizeof(p->json), ch, chlen, p->cmd + doc->off,
-                                            doc->len);
+    size_t len = store_rds_fmt_resp_publish_ex(p->json, sizeof(p->json), ch, chlen,
+                                               p->cmd + doc->off, doc->len, p->cluster);
     if (!len) {
         TG_STAT_INC(p->st.bad_records);
         return;
     }
-    if (pipe_push(p, p->json, len, mono > 0 ? mono : 1, lk))
+    if (store_rds__push(p, node, p->json, len, mono > 0 ? mono : 1, lk))
         TG_STAT_INC(p->st.messages);
 }
 
 /* XADD a message's document (already formatted) to its stream, entry ID <epoch_ms>-<seq>;
  * kept in the backlog too (re-sent after a reconnect). Disconnected: the backlog only. */
-static void stream_add(store_rds_t *p, uint32_t maxlen, const char *key, size_t klen, uint64_t seq,
-                       const char *doc, size_t dlen)
+static void stream_add(store_rds_t *p, int node, uint32_t maxlen, const char *key, size_t klen,
+                       uint64_t seq, const char *doc, size_t dlen)
 {
     size_t len = store_rds_fmt_resp_xadd(p->xadd, sizeof(p->xadd), key, klen, maxlen, p->epoch_ms,
                                          seq, doc, dlen);
@@ -496,9 +245,9 @@ static void stream_add(store_rds_t *p, uint32_t maxlen, const char *key, size_t 
     }
     uint64_t ev = p->bl.evicted;
     store_rds_backlog_put(&p->bl, p->xadd, len);
-    if (!p->ctx)
+    if (!p->up)
         TG_STAT_ADD(p->st.stream_evicted, p->bl.evicted - ev);
-    else if (pipe_push(p, p->xadd, len, 0, 0))
+    else if (store_rds__push(p, node, p->xadd, len, 0, 0))
         TG_STAT_INC(p->st.stream_adds);
 }
 
@@ -524,24 +273,25 @@ static void slot_send(store_rds_t *p, uint32_t i, unsigned k)
     rds_slot_t *s = &I->slot[k];
     const store_rds_names_t *n = &I->names;
     store_rds_span_t doc;
-    if (!s->dirty || !p->ctx)
+    if (!s->dirty || !p->up)
         return;
     if (k == SLOT_BOOK) {
         I->m_book.seq = s->seq;
         store_rds_cmd_t c = {n->key_book, n->key_book_len, false, p->cfg.book_ttl_ms};
-        if (send_doc(p, &c, STORE_RDS_DOC_BOOK, n, &I->m_book, &I->book, 0, 0, &doc)) {
+        if (send_doc(p, I->node, &c, STORE_RDS_DOC_BOOK, n, &I->m_book, &I->book, 0, 0, &doc)) {
             if (s->pub)
-                send_pub_again(p, n->ch_book, n->ch_book_len, &doc, I->mono_book, I->lk_book);
+                send_pub_again(p, I->node, n->ch_book, n->ch_book_len, &doc, I->mono_book,
+                               I->lk_book);
             if (s->pub && p->cfg.stream_books)
-                stream_add(p, p->cfg.stream_books, n->st_book, n->st_book_len, s->seq,
+                stream_add(p, I->node, p->cfg.stream_books, n->st_book, n->st_book_len, s->seq,
                            p->cmd + doc.off, doc.len);
             c = (store_rds_cmd_t){n->key_bbo, n->key_bbo_len, false, p->cfg.bbo_ttl_ms};
-            send_doc(p, &c, STORE_RDS_DOC_BBO, n, &I->m_book, &I->book, 0, 0, NULL);
+            send_doc(p, I->node, &c, STORE_RDS_DOC_BBO, n, &I->m_book, &I->book, 0, 0, NULL);
         }
     } else if (k == SLOT_TRADE) {
         I->m_trade.seq = s->seq;
         store_rds_cmd_t c = {n->key_trade, n->key_trade_len, false, p->cfg.trade_ttl_ms};
-        send_doc(p, &c, STORE_RDS_DOC_TRADE, n, &I->m_trade, &I->trade, 0, 0, NULL);
+        send_doc(p, I->node, &c, STORE_RDS_DOC_TRADE, n, &I->m_trade, &I->trade, 0, 0, NULL);
     } else {
         unsigned c = k - SLOT_CANDLE0;
         const book_out_candle_t *cd = &I->candle[c];
@@ -549,29 +299,30 @@ static void slot_send(store_rds_t *p, uint32_t i, unsigned k)
         size_t kl = store_rds_fmt_candle_key(n, cd->interval_ns, p->name);
         store_rds_cmd_t cm = {p->name, kl, false,
                               cd->interval_ns / TG_NS_PER_MS + p->cfg.candle_ttl_margin_ms};
-        if (kl && send_doc(p, &cm, STORE_RDS_DOC_CANDLE, n, &I->m_candle[c], cd, 0, 0, &doc)) {
+        if (kl &&
+            send_doc(p, I->node, &cm, STORE_RDS_DOC_CANDLE, n, &I->m_candle[c], cd, 0, 0, &doc)) {
             kl = store_rds_fmt_candle_channel(n, cd->interval_ns, p->name);
             if (kl && s->pub)
-                send_pub_again(p, p->name, kl, &doc, I->mono_candle[c], I->lk_candle[c]);
+                send_pub_again(p, I->node, p->name, kl, &doc, I->mono_candle[c], I->lk_candle[c]);
             kl = p->cfg.stream_candles ? store_rds_fmt_candle_stream(n, cd->interval_ns, p->sname)
                                        : 0;
             if (kl && s->pub)
-                stream_add(p, p->cfg.stream_candles, p->sname, kl, s->seq, p->cmd + doc.off,
-                           doc.len);
+                stream_add(p, I->node, p->cfg.stream_candles, p->sname, kl, s->seq,
+                           p->cmd + doc.off, doc.len);
         }
     }
-    if (p->ctx) /* still connected: the slot went out */
+    if (p->up) /* still connected: the slot went out */
         s->dirty = s->pub = 0;
 }
 
 static void flush_dirty(store_rds_t *p)
 {
-    if (!p->ctx)
+    if (!p->up)
         return;
     uint32_t k = 0;
     while (k < p->dlist_n) {
         slot_send(p, p->dlist[k] >> 4, p->dlist[k] & 15);
-        if (!p->ctx)
+        if (!p->up)
             break; /* entry k stays: its slot is still dirty */
         k++;
     }
@@ -642,15 +393,15 @@ static void ingest(store_rds_t *p, const book_out_t *r)
         meta_of(p, &I->m_trade, r);
         I->m_trade.seq = seq;
         I->trade = r->u.trade;
-        if (!p->ctx)
+        if (!p->up)
             count_unsent(p); /* the PUBLISH; a stream still gets the entry */
-        if (p->ctx || p->cfg.stream_trades) {
+        if (p->up || p->cfg.stream_trades) {
             store_rds_cmd_t c = {n->ch_trades, n->ch_trades_len, true, 0};
             store_rds_span_t doc;
-            if (send_doc(p, &c, STORE_RDS_DOC_TRADE, n, &I->m_trade, &I->trade, r->ts_mono,
+            if (send_doc(p, I->node, &c, STORE_RDS_DOC_TRADE, n, &I->m_trade, &I->trade, r->ts_mono,
                          book_out_lat_kind(r), &doc) &&
                 p->cfg.stream_trades)
-                stream_add(p, p->cfg.stream_trades, n->st_trades, n->st_trades_len, seq,
+                stream_add(p, I->node, p->cfg.stream_trades, n->st_trades, n->st_trades_len, seq,
                            p->cmd + doc.off, doc.len);
         }
         slot_take(p, i, SLOT_TRADE, seq, false);
@@ -668,7 +419,7 @@ static void ingest(store_rds_t *p, const book_out_t *r)
     case BOOK_OUT_GAP: {
         uint64_t seq = ++I->seq_book;
         slot_send(p, i, SLOT_BOOK); /* keep the channel's numbers in order */
-        if (!p->ctx) {
+        if (!p->up) {
             count_unsent(p);
             break;
         }
@@ -677,11 +428,11 @@ static void ingest(store_rds_t *p, const book_out_t *r)
         m.seq = seq;
         store_rds_cmd_t c = {n->ch_book, n->ch_book_len, true, 0};
         store_rds_span_t doc;
-        if (send_doc(p, &c, STORE_RDS_DOC_GAP, n, &m, &r->u.gap, r->ts_mono, book_out_lat_kind(r),
-                     &doc) &&
+        if (send_doc(p, I->node, &c, STORE_RDS_DOC_GAP, n, &m, &r->u.gap, r->ts_mono,
+                     book_out_lat_kind(r), &doc) &&
             p->cfg.stream_books)
-            stream_add(p, p->cfg.stream_books, n->st_book, n->st_book_len, seq, p->cmd + doc.off,
-                       doc.len);
+            stream_add(p, I->node, p->cfg.stream_books, n->st_book, n->st_book_len, seq,
+                       p->cmd + doc.off, doc.len);
         break;
     }
     case BOOK_OUT_CANDLE: {
@@ -692,7 +443,7 @@ static void ingest(store_rds_t *p, const book_out_t *r)
         }
         uint64_t seq = ++I->seq_candle[c];
         unsigned k = SLOT_CANDLE0 + (unsigned)c;
-        bool now = r->u.candle.closed && p->ctx;
+        bool now = r->u.candle.closed && p->up;
         slot_take(p, i, k, seq, true);
         meta_of(p, &I->m_candle[c], r);
         I->mono_candle[c] = r->ts_mono;
@@ -751,29 +502,23 @@ static void promote(store_rds_t *p)
     TG_STAT_INC(p->st.promotions);
     TG_STAT_SET(p->st.leader, 1);
     p->next_try = 0; /* connect at once */
-    rds_log(p, TG_LOG_WARN, 0,
-            "redis %s: holds the lease %s (%u ms): publishing as epoch %llu, from the books "
-            "and candles kept while standby",
-            p->conn.where, p->lease.key, p->lease.lease_ms, (unsigned long long)p->epoch);
+    store_rds__log(p, TG_LOG_WARN, 0,
+                   "redis %s: holds the lease %s (%u ms): publishing as epoch %llu, from the books "
+                   "and candles kept while standby",
+                   p->conn.where, p->lease.key, p->lease.lease_ms, (unsigned long long)p->epoch);
 }
 
 /* Lost the lease (taken, or not renewed in time): stop publishing at once; what is in flight
  * is already sent. */
 static void demote(store_rds_t *p)
 {
-    if (p->ctx) {
-        if (!pipe_write(p))
-            pipe_reap(p, 0);
-        redisFree(p->ctx);
-        p->ctx = NULL;
-        p->sent = p->acked = p->written = 0;
-        p->mark_n = 0;
-    }
-    TG_STAT_SET(p->st.connected, 0);
+    if (p->up)
+        store_rds__flush(p, 0);
+    store_rds__close(p);
     TG_STAT_SET(p->st.leader, 0);
     TG_STAT_INC(p->st.demotions);
-    rds_log(p, TG_LOG_WARN, 0, "redis %s: lost the lease %s (%s): standby, not publishing",
-            p->conn.where, p->lease.key, p->lease.err);
+    store_rds__log(p, TG_LOG_WARN, 0, "redis %s: lost the lease %s (%s): standby, not publishing",
+                   p->conn.where, p->lease.key, p->lease.err);
 }
 
 static void lease_step(store_rds_t *p)
@@ -811,7 +556,7 @@ static uint32_t drain(store_rds_t *p)
         TG_STAT_ADD(p->st.records, n);
         /* Connected: one batch per round, then send, so formatting overlaps the server's work.
          * Disconnected: read on (up to a window) so the ring never fills. */
-        if (p->ctx || ++rounds >= RDS_WINDOW_MAX)
+        if (p->up || ++rounds >= RDS_WINDOW_MAX)
             break;
     }
     return total;
@@ -828,19 +573,17 @@ static bool spin_ring(store_rds_t *p)
 static void rds_main(void *arg)
 {
     store_rds_t *p = arg;
-    rds_self = p;
     for (;;) {
         /* WK_A1 (tg_worker.h): pairs with WK_R1 in store_rds_stop() -> tg_worker_stop(). */
         bool stopping = tg_worker_stopping(&p->wk);
         if (p->lease_on && !stopping)
             lease_step(p);
-        if (!p->ctx && tg_clock_mono_ns() >= p->next_try && !stopping && publishing(p))
+        if (!p->up && tg_clock_mono_ns() >= p->next_try && !stopping && publishing(p))
             conn_try(p);
         uint32_t got = drain(p);
-        if (p->ctx) {
+        if (p->up) {
             flush_dirty(p);
-            if (!pipe_write(p))
-                pipe_reap(p, got >= p->cfg.batch ? p->cfg.pipeline_depth : 0);
+            store_rds__flush(p, got >= p->cfg.batch ? p->cfg.pipeline_depth : 0);
         }
         if (got)
             continue;
@@ -854,7 +597,7 @@ static void rds_main(void *arg)
             continue;
         }
         int64_t wait = TG_NS_PER_SEC;
-        if (!p->ctx && publishing(p)) {
+        if (!p->up && publishing(p)) {
             wait = p->next_try - tg_clock_mono_ns();
             if (wait < 0)
                 wait = 0;
@@ -866,20 +609,17 @@ static void rds_main(void *arg)
         tg_waiter_wait(&p->waiter, wait);
     }
     /* Final flush: the ring is empty; one more connect if needed, then wait for replies. */
-    if (!p->ctx && publishing(p))
+    if (!p->up && publishing(p))
         conn_try(p);
-    if (p->ctx) {
+    if (p->up) {
         flush_dirty(p);
-        if (!pipe_write(p))
-            pipe_reap(p, 0);
+        store_rds__flush(p, 0); /* target 0: every reply read, or the connections dropped */
     }
-    if (p->ctx && p->sent == p->acked)
+    if (p->up)
         p->final_err = 0;
     if (p->dlist_n)
         TG_STAT_ADD(p->st.dropped, p->dlist_n);
-    redisFree(p->ctx);
-    p->ctx = NULL;
-    TG_STAT_SET(p->st.connected, 0);
+    store_rds__close(p);
     if (p->lease_on) { /* let the other gateway take over now, not at the lease's end */
         store_rds_lease_release(&p->lease, &p->conn);
         TG_STAT_SET(p->st.leader, 0);
@@ -889,6 +629,47 @@ static void rds_main(void *arg)
 /* ---- lifecycle ------------------------------------------------------------------------- */
 
 static void rds_main(void *arg);
+
+/* Cluster mode: what it does not support is refused here, naming the setting. */
+static int cluster_check(const store_rds_cfg_t *cfg, const store_rds_conn_t *cc, char *why,
+                         size_t len)
+{
+    if (cfg->leader_group && cfg->leader_group[0])
+        snprintf(why, len, "[redis] leader (A/B lease) is not supported with [redis] cluster");
+    else if (cc->db != 0)
+        snprintf(why, len, "[redis] db (or the URL's /db) must be 0 with [redis] cluster");
+    else if (cc->unix_path[0])
+        snprintf(why, len, "[redis] url: a unix socket cannot be used with [redis] cluster");
+    else
+        return 0;
+    return -EINVAL;
+}
+
+static int cluster_init(store_rds_t *p, const store_rds_cfg_t *cfg)
+{
+    char why[200];
+    int err = cluster_check(cfg, &p->conn, why, sizeof(why));
+    p->seeds = calloc(16, sizeof(*p->seeds));
+    p->map = calloc(1, sizeof(*p->map));
+    if (!err && (!p->seeds || !p->map))
+        return -ENOMEM;
+    if (!err) {
+        p->n_seeds = rds_cluster_parse_seeds(cfg->cluster, p->seeds, 16, why, sizeof(why));
+        err = p->n_seeds < 0 ? p->n_seeds : 0;
+    }
+    if (err) {
+        if (cfg->log)
+            cfg->log(cfg->log_ud, TG_LOG_ERROR, why);
+        return err;
+    }
+    p->cluster = true;
+    snprintf(p->conn.where, sizeof(p->conn.where), "cluster %s:%d", p->seeds[0].host,
+             p->seeds[0].port);
+    char ch[40];
+    int cl = snprintf(ch, sizeof(ch), "%s.control", cfg->prefix);
+    p->control_slot = rds_cluster_keyslot(ch, (size_t)cl);
+    return 0;
+}
 
 int store_rds_create(store_rds_t **out, const store_rds_cfg_t *cfg)
 {
@@ -907,6 +688,9 @@ int store_rds_create(store_rds_t **out, const store_rds_cfg_t *cfg)
     strcpy(p->prefix, cfg->prefix);
     p->cfg.prefix = p->prefix;
     p->cfg.url = p->cfg.host = p->cfg.username = p->cfg.password = p->cfg.password_env = NULL;
+    p->cfg.cluster = NULL;
+    if (cfg->cluster && cfg->cluster[0] && (err = cluster_init(p, cfg)) < 0)
+        goto fail;
     p->ring = cfg->ring;
     p->reg = cfg->reg;
     pthread_mutex_init(&p->err_mu, NULL);
@@ -915,18 +699,17 @@ int store_rds_create(store_rds_t **out, const store_rds_cfg_t *cfg)
     p->inst = calloc(p->n_inst ? p->n_inst : 1, sizeof(*p->inst));
     p->dlist_cap = (p->n_inst ? p->n_inst : 1) * (SLOT_CANDLE0 + RDS_IVL_MAX);
     p->dlist = calloc(p->dlist_cap, sizeof(*p->dlist));
-    uint32_t fl = 1;
-    while (fl < cfg->pipeline_depth * 2u)
-        fl <<= 1;
-    p->fl_mask = fl - 1;
-    p->fl_mono = calloc(fl, sizeof(*p->fl_mono));
-    p->fl_kind = calloc(fl, sizeof(*p->fl_kind));
-    if (!p->inst || !p->dlist || !p->fl_mono || !p->fl_kind)
+    if (!p->inst || !p->dlist || (err = store_rds__pipes_init(p)) < 0)
         goto fail;
     for (uint32_t i = 0; i < p->n_inst; i++) {
-        err = store_rds_fmt_names(&p->inst[i].names, p->prefix, tg_instr_reg_get(cfg->reg, i));
+        const tg_instr_t *in = tg_instr_reg_get(cfg->reg, i);
+        err = store_rds_fmt_names_ex(&p->inst[i].names, p->prefix, in, p->cluster);
         if (err)
             goto fail;
+        char tag[STORE_RDS_NAME_MAX]; /* the hash tag of every name: venue:symbol */
+        int tl = snprintf(tag, sizeof(tag), "%s:%s", in->venue, in->symbol);
+        size_t n = tl < 0 ? 0 : (size_t)tl < sizeof(tag) ? (size_t)tl : sizeof(tag) - 1;
+        p->inst[i].cslot = rds_cluster_keyslot(tag, n);
     }
     p->epoch = (uint64_t)tg_clock_realtime_ns();
     p->epoch_ms = p->epoch / 1000000u;
@@ -954,10 +737,11 @@ int store_rds_create(store_rds_t **out, const store_rds_cfg_t *cfg)
     return 0;
 fail:
     store_rds_backlog_deinit(&p->bl);
+    store_rds__pipes_deinit(p);
     free(p->inst);
     free(p->dlist);
-    free(p->fl_mono);
-    free(p->fl_kind);
+    free(p->seeds);
+    free(p->map);
     store_rds_conn_deinit(&p->conn);
     free(p);
     return err;
@@ -992,10 +776,11 @@ void store_rds_destroy(store_rds_t **pp)
     store_rds_stop(p);
     tg_ring_set_waiter(p->ring, NULL);
     store_rds_backlog_deinit(&p->bl);
+    store_rds__pipes_deinit(p);
     free(p->inst);
     free(p->dlist);
-    free(p->fl_mono);
-    free(p->fl_kind);
+    free(p->seeds);
+    free(p->map);
     store_rds_conn_deinit(&p->conn);
     pthread_mutex_destroy(&p->err_mu);
     free(p);
@@ -1012,8 +797,14 @@ int store_rds_probe(const store_rds_cfg_t *cfg, char *errbuf, size_t len)
             snprintf(errbuf, len, "redis: invalid configuration (url/host/port/db)");
         return err;
     }
-    redisContext *c = store_rds_conn_open(&cc, &err, tmp, sizeof(tmp));
-    redisFree(c);
+    if (cfg->cluster && cfg->cluster[0]) { /* the slot map, then every primary's handshake */
+        err = cluster_check(cfg, &cc, tmp, sizeof(tmp));
+        if (!err)
+            err = store_rds__cluster_probe(cfg, &cc, tmp, sizeof(tmp));
+    } else {
+        redisContext *c = store_rds_conn_open(&cc, &err, tmp, sizeof(tmp));
+        redisFree(c);
+    }
     if (err && errbuf && len)
         snprintf(errbuf, len, "%s", tmp);
     store_rds_conn_deinit(&cc);

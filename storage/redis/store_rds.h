@@ -61,6 +61,10 @@ typedef struct store_rds_cfg {
                                      {prefix}:leader:{group} publishes (store_rds_lease.h);
                                      NULL or "": always publish */
     uint32_t leader_lease_ms;     /* lease length, 2000; renewed / tried every third of it */
+    const char *cluster;          /* Redis Cluster seeds "host:port, host:port, ..." (NULL or
+                                     "": a single Redis). The slot map is read from them; the
+                                     url/host/port are not used, the credentials are; leader
+                                     and db != 0 are refused (docs/redis.md) */
     const char *instance;         /* this gateway's name, in the lease's value */
     const tg_instr_reg_t *reg;    /* borrowed; must outlive the publisher; complete at create */
     tg_ring_t *ring;              /* borrowed: the builder's ring for this sink (consumer side) */
@@ -79,7 +83,8 @@ typedef struct store_rds_stats {
     tg_stat_t snapshots;      /* SET commands sent */
     tg_stat_t coalesced;      /* snapshot messages replaced by a newer one before sending */
     tg_stat_t dropped;        /* messages not sent while disconnected (their numbers are gaps) */
-    tg_stat_t lost;           /* commands in flight when a connection failed */
+    tg_stat_t lost;           /* commands in flight when a connection failed, or refused by a
+                                 cluster redirection (MOVED/ASK/CLUSTERDOWN/TRYAGAIN) */
     tg_stat_t reconnects;     /* successful connections after the first */
     tg_stat_t errors;         /* connect/auth/io errors and error replies */
     tg_stat_t reply_errors;   /* error replies from Redis (subset of errors) */
@@ -95,7 +100,10 @@ typedef struct store_rds_stats {
     tg_stat_t hellos;         /* hello documents on {prefix}.control (one per connect) */
     tg_stat_t stream_dups;    /* re-sent XADDs Redis already held (ID refused; not errors) */
     tg_stat_t stream_evicted; /* XADDs pushed out of the backlog before a reconnect needed them */
-    tg_hist_t rtt_lat;        /* pipeline round trip: a write -> the reply to its last command */
+    tg_stat_t cluster_refreshes; /* slot maps read (every connect in cluster mode) */
+    tg_stat_t cluster_redirects; /* MOVED/ASK replies (each drops the connections: lost) */
+    tg_stat_t cluster_nodes;     /* gauge: primaries connected (cluster mode) */
+    tg_hist_t rtt_lat;           /* pipeline round trip: a write -> the reply to its last command */
     tg_hist_t pub_lat; /* per message: ts_mono (receive) -> its PUBLISH acknowledged by Redis */
     /* stages per latency class (BOOK_LAT_*: trade, book, candle, timer; docs/latency.md):
        receive -> popped from the ring, -> its PUBLISH written to the socket, -> acknowledged;
@@ -143,7 +151,8 @@ int store_rds_last_error(store_rds_t *p, char *buf, size_t len);
 
 /**
  * Connect, AUTH, SELECT and PING once with the configured timeouts (for --check-config and
- * start-up diagnostics).
+ * start-up diagnostics). With cfg->cluster: read the slot map from the first seed that serves
+ * a complete one, then the handshake with every primary.
  * @param errbuf Receives a one-line reason on failure (may be NULL).
  * @return 0; -EINVAL (bad config/URL); -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH... (connect);
  *         TG_EREDIS (AUTH/SELECT refused: the server's text is in errbuf).  Thread: any.

@@ -569,8 +569,17 @@ size_t store_rds_fmt_resp_set(char *buf, size_t cap, const char *key, size_t kle
 size_t store_rds_fmt_resp_publish(char *buf, size_t cap, const char *ch, size_t chlen,
                                   const char *msg, size_t mlen)
 {
+    return store_rds_fmt_resp_publish_ex(buf, cap, ch, chlen, msg, mlen, false);
+}
+
+size_t store_rds_fmt_resp_publish_ex(char *buf, size_t cap, const char *ch, size_t chlen,
+                                     const char *msg, size_t mlen, bool sharded)
+{
     fmt_w_t w = {buf, buf + cap, false};
-    W_LIT(&w, "*3\r\n$7\r\nPUBLISH\r\n");
+    if (sharded)
+        W_LIT(&w, "*3\r\n$8\r\nSPUBLISH\r\n");
+    else
+        W_LIT(&w, "*3\r\n$7\r\nPUBLISH\r\n");
     w_bulk(&w, ch, chlen);
     w_bulk(&w, msg, mlen);
     return w_done(&w, buf);

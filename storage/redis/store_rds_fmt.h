@@ -122,6 +122,10 @@ size_t store_rds_fmt_resp_set(char *buf, size_t cap, const char *key, size_t kle
 size_t store_rds_fmt_resp_publish(char *buf, size_t cap, const char *ch, size_t chlen,
                                   const char *msg, size_t mlen);
 
+/** PUBLISH, or with sharded SPUBLISH (Redis Cluster sharded pub/sub), channel msg. */
+size_t store_rds_fmt_resp_publish_ex(char *buf, size_t cap, const char *ch, size_t chlen,
+                                     const char *msg, size_t mlen, bool sharded);
+
 /** XADD key MAXLEN ~ maxlen <id_ms>-<seq> seq <seq> doc <doc> (maxlen 0: no MAXLEN). The
  *  entry ID puts the channel number in its second part so XRANGE reads a sequence range
  *  (docs/redis.md, "Streams"). */

@@ -28,23 +28,14 @@
 #include "book/tg_instr.h"
 #include "storage/redis/rds_cluster.h"
 #include "storage/redis/store_rds_fmt.h"
+#include "tests/fixtures/it_rds_cluster_util.h"
 
 static rds_cluster_node_t seeds[16];
 static int n_seeds;
 
-static redisContext *conn(const rds_cluster_node_t *n)
-{
-    struct timeval tv = {2, 0};
-    redisContext *c = redisConnectWithTimeout(n->host, n->port, tv);
-    assert_non_null(c);
-    assert_int_equal(c->err, 0);
-    redisSetTimeout(c, tv);
-    return c;
-}
-
 static void load_map(rds_cluster_map_t *m)
 {
-    redisContext *c = conn(&seeds[0]);
+    redisContext *c = it_cluster_conn(&seeds[0]);
     redisReply *r = redisCommand(c, "CLUSTER SHARDS");
     assert_non_null(r);
     char err[160] = "";
@@ -76,10 +67,10 @@ static void test_keyslots_and_routing(void **state)
     load_map(&m);
     assert_int_equal(m.n_nodes, 3);
     assert_int_equal(m.n_unassigned, 0);
-    redisContext *any = conn(&seeds[1]);
+    redisContext *any = it_cluster_conn(&seeds[1]);
     redisContext *node[3];
     for (int i = 0; i < 3; i++)
-        node[i] = conn(&m.nodes[i]);
+        node[i] = it_cluster_conn(&m.nodes[i]);
     char key[96];
     int moved_checked = 0;
     srand(7);
@@ -140,7 +131,7 @@ static void test_sharded_pubsub(void **state)
     load_map(&m);
     const char *ch = "tg:{binance:BTCUSDT}:trade";
     int owner = rds_cluster_node_of(&m, rds_cluster_keyslot(ch, strlen(ch)));
-    redisContext *sub = conn(&m.nodes[owner]), *pub = conn(&m.nodes[owner]);
+    redisContext *sub = it_cluster_conn(&m.nodes[owner]), *pub = it_cluster_conn(&m.nodes[owner]);
     redisReply *r = redisCommand(sub, "SSUBSCRIBE %s", ch);
     assert_non_null(r);
     freeReplyObject(r);
@@ -178,7 +169,7 @@ static void check_instrument(const rds_cluster_map_t *m, redisContext *any, cons
     }
     int owner = rds_cluster_node_of(m, (uint16_t)slot);
     assert_true(owner >= 0);
-    redisContext *sub = conn(&m->nodes[owner]), *pub = conn(&m->nodes[owner]);
+    redisContext *sub = it_cluster_conn(&m->nodes[owner]), *pub = it_cluster_conn(&m->nodes[owner]);
     redisReply *r = redisCommand(sub, "SSUBSCRIBE %b", nm.ch_book, (size_t)nm.ch_book_len);
     assert_non_null(r);
     freeReplyObject(r);
@@ -237,7 +228,7 @@ static void test_publisher_cluster_names_and_commands(void **state)
     b.n_bids = b.n_asks = 1;
     b.bids[0] = (tg_level_t){6183763, 150000000};
     b.asks[0] = (tg_level_t){6183764, 1};
-    redisContext *any = conn(&seeds[2]);
+    redisContext *any = it_cluster_conn(&seeds[2]);
     int owners[3] = {0, 0, 0};
     for (int i = 0; i < 60; i++) {
         char sym[32];
@@ -264,39 +255,11 @@ static void test_failover_moved(void **state)
     load_map(&before);
     /* a replica of the primary serving slot 0 takes over */
     int p0 = rds_cluster_node_of(&before, 0);
-    redisContext *c = conn(&before.nodes[p0]);
-    redisReply *r = redisCommand(c, "CLUSTER REPLICAS %s", before.nodes[p0].id);
-    assert_non_null(r);
-    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-    assert_true(r->elements >= 1);
-    /* "<id> <ip:port@bus> slave <primary> ..." */
-    char line[512];
-    snprintf(line, sizeof(line), "%s", r->element[0]->str);
-    freeReplyObject(r);
-    char *sp = strchr(line, ' ');
-    assert_non_null(sp);
-    char *addr = sp + 1, *at = strchr(addr, '@');
-    assert_non_null(at);
-    *at = '\0';
     rds_cluster_node_t rep;
-    char err[128];
-    assert_int_equal(rds_cluster_parse_seeds(addr, &rep, 1, err, sizeof(err)), 1);
-    redisContext *rc = conn(&rep);
-    /* a manual failover needs the replica in sync first */
-    int synced = 0;
-    for (int t = 0; t < 200 && !synced; t++) {
-        r = redisCommand(rc, "INFO replication");
-        assert_non_null(r);
-        synced = r->type == REDIS_REPLY_STRING && strstr(r->str, "master_link_status:up");
-        freeReplyObject(r);
-        if (!synced)
-            usleep(50000);
-    }
-    assert_true(synced);
-    r = redisCommand(rc, "CLUSTER FAILOVER");
-    assert_non_null(r);
-    assert_int_equal(r->type, REDIS_REPLY_STATUS);
-    freeReplyObject(r);
+    it_cluster_replica_of(&before.nodes[p0], &rep);
+    redisContext *c = it_cluster_conn(&before.nodes[p0]);
+    it_cluster_failover_to(&rep);
+    redisReply *r;
     /* the old primary now redirects slot 0's keys to the new one */
     char k[64]; /* a key the old primary served */
     int n = 0;
@@ -310,7 +273,7 @@ static void test_failover_moved(void **state)
         r = redisCommand(c, "SET %b 1", k, (size_t)n);
         if (!r) { /* the old primary pauses writers while it hands over: reconnect */
             redisFree(c);
-            c = conn(&before.nodes[p0]);
+            c = it_cluster_conn(&before.nodes[p0]);
             continue;
         }
         if (r->type == REDIS_REPLY_ERROR) {
@@ -336,7 +299,6 @@ static void test_failover_moved(void **state)
             usleep(50000);
     }
     assert_true(agreed);
-    redisFree(rc);
     redisFree(c);
 }
 

@@ -29,6 +29,7 @@
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
 #include "storage/redis/store_rds.h"
+#include "tests/fixtures/it_rds_synth.h"
 #include "tests/fixtures/it_redis_restart.h"
 #include "tests/fixtures/test_rds_json.h"
 
@@ -114,46 +115,6 @@ static void push(fx_t *f, const book_out_t *r)
 {
     while (!tg_ring_spsc_push(f->ring, r))
         usleep(100);
-}
-
-static book_out_t trade_rec(uint32_t instr, uint64_t i)
-{
-    book_out_t r;
-    memset(&r, 0, sizeof(r));
-    r.kind = BOOK_OUT_TRADE;
-    r.instr = instr;
-    r.ts_exch = 1700000000000000000LL + (int64_t)i;
-    r.ts_recv = r.ts_exch + 1000;
-    r.ts_mono = tg_clock_mono_ns();
-    r.u.trade.price = 100000 + (int64_t)i; /* 1000.00 + i/100 */
-    r.u.trade.size = (int64_t)(i * 3 + 1);
-    r.u.trade.trade_id = 5000 + i;
-    r.u.trade.seq = 9000 + i;
-    r.u.trade.side = i % 2 ? TG_SIDE_SELL : TG_SIDE_BUY;
-    return r;
-}
-
-static book_out_t book_rec(uint32_t instr, uint64_t i)
-{
-    book_out_t r;
-    memset(&r, 0, sizeof(r));
-    r.kind = BOOK_OUT_BOOK;
-    r.instr = instr;
-    r.ts_exch = 1700000000000000000LL + (int64_t)i;
-    r.ts_recv = r.ts_exch + 7;
-    r.ts_mono = tg_clock_mono_ns();
-    book_out_book_t *b = &r.u.book;
-    b->seq = 100 + i;
-    b->generation = 1;
-    b->state = BOOK_STATE_VALID;
-    b->reason = BOOK_OUT_R_CHANGE;
-    b->n_bids = b->n_asks = 5;
-    b->depth_bids = b->depth_asks = 50;
-    for (int k = 0; k < 5; k++) {
-        b->bids[k] = (tg_level_t){(int64_t)(200000 + i - (uint64_t)k), 10000 + k};
-        b->asks[k] = (tg_level_t){(int64_t)(200001 + i + (uint64_t)k), 20000 + k};
-    }
-    return r;
 }
 
 static book_out_t candle_rec(uint32_t instr, uint64_t i, int closed)
@@ -253,13 +214,13 @@ static void test_subscriber_sees_every_record_in_sequence_and_matching_keys(void
     enum { N_TRADES = 2000, N_BOOKS = 50 };
     /* books one at a time (each is sent before the next arrives: nothing may coalesce) */
     for (uint64_t i = 1; i <= N_BOOKS; i++) {
-        book_out_t r = book_rec(f->aaa, i);
+        book_out_t r = it_rds_book_rec(f->aaa, i);
         push(f, &r);
         for (int w = 0; w < 2000 && TG_STAT_GET(store_rds_stats(f->pub)->messages) < i; w++)
             usleep(500);
     }
     for (uint64_t i = 1; i <= N_TRADES; i++) {
-        book_out_t r = trade_rec(f->aaa, i);
+        book_out_t r = it_rds_trade_rec(f->aaa, i);
         push(f, &r);
     }
     book_out_t c1 = candle_rec(f->aaa, 1, 0), c2 = candle_rec(f->aaa, 2, 1);
@@ -282,7 +243,7 @@ static void test_subscriber_sees_every_record_in_sequence_and_matching_keys(void
             uint64_t i = ++trades;
             assert_string_equal(type, "trade");
             assert_true(test_json_u64(&j, "seq") == i); /* continuity: 1, 2, 3, ... */
-            book_out_t want = trade_rec(f->aaa, i);
+            book_out_t want = it_rds_trade_rec(f->aaa, i);
             assert_dec_field(&j, "price", 2, want.u.trade.price);
             assert_dec_field(&j, "size", 4, want.u.trade.size);
             assert_true(test_json_u64(&j, "trade_id") == want.u.trade.trade_id);
@@ -353,7 +314,7 @@ static void test_books_coalesce_under_pressure_and_the_numbers_show_it(void **st
     f->sub = subscribe(chans, 1);
     enum { N = 3000 };
     for (uint64_t i = 1; i <= N; i++) { /* a backlog before the publisher even starts */
-        book_out_t r = book_rec(f->bbb, i);
+        book_out_t r = it_rds_book_rec(f->bbb, i);
         push(f, &r);
     }
     start_pub(f, "it2");
@@ -397,7 +358,7 @@ static void *feeder_main(void *arg)
     feeder_t *fd = arg;
     uint64_t i = 0;
     while (!atomic_load(&fd->stop)) {
-        book_out_t r = book_rec(fd->f->aaa, ++i);
+        book_out_t r = it_rds_book_rec(fd->f->aaa, ++i);
         push(fd->f, &r);
         atomic_store(&fd->pushed, i);
         usleep(2000);
@@ -514,7 +475,7 @@ static void test_wrong_password_fails_fast_with_a_clear_error_and_no_secret(void
     /* a running publisher keeps failing, says why, and still stops promptly */
     f->cfg.password = bad;
     start_pub(f, "it4");
-    book_out_t r = book_rec(f->aaa, 1);
+    book_out_t r = it_rds_book_rec(f->aaa, 1);
     push(f, &r);
     usleep(300000);
     const store_rds_stats_t *st = store_rds_stats(f->pub);
@@ -599,7 +560,7 @@ static void test_error_replies_are_counted_and_reported(void **state)
     fx_t *f = *state;
     admin("CONFIG SET maxmemory %s", "1", NULL); /* SET now fails with OOM; PUBLISH works */
     start_pub(f, "it5");
-    book_out_t r = book_rec(f->aaa, 1);
+    book_out_t r = it_rds_book_rec(f->aaa, 1);
     push(f, &r);
     int rc = store_rds_stop(f->pub);
     admin("CONFIG SET maxmemory %s", "0", NULL);
@@ -635,7 +596,7 @@ static void test_example_subscriber_joins_from_the_snapshot_and_reports_gaps(voi
     start_pub(f, "it6");
     const store_rds_stats_t *st = store_rds_stats(f->pub);
     for (uint64_t i = 1; i <= 3; i++) { /* books 1..3 before the subscriber joins */
-        book_out_t r = book_rec(f->aaa, i);
+        book_out_t r = it_rds_book_rec(f->aaa, i);
         push(f, &r);
         while (TG_STAT_GET(st->commands) < i * 3)
             usleep(500);
@@ -656,12 +617,12 @@ static void test_example_subscriber_joins_from_the_snapshot_and_reports_gaps(voi
         usleep(5000);
     /* Redis pauses; book 4 goes out (its reply waits), books 5..100 pile up and coalesce */
     admin("CLIENT PAUSE %s ALL", "400", NULL);
-    book_out_t r = book_rec(f->aaa, 4);
+    book_out_t r = it_rds_book_rec(f->aaa, 4);
     push(f, &r);
     while (TG_STAT_GET(st->snapshots) < 8) /* book 4's SET book + SET bbo appended */
         usleep(500);
     for (uint64_t i = 5; i <= 100; i++) {
-        r = book_rec(f->aaa, i);
+        r = it_rds_book_rec(f->aaa, i);
         push(f, &r);
     }
     assert_non_null(fgets(line, sizeof(line), fp));
@@ -706,19 +667,19 @@ static void test_example_subscriber_rides_out_a_redis_restart(void **state)
         usleep(5000);
     uint64_t i = 0;
     while (i < 20) { /* trades flowing, then the server dies; 10 more while it is away */
-        book_out_t r = trade_rec(f->aaa, ++i);
+        book_out_t r = it_rds_trade_rec(f->aaa, ++i);
         push(f, &r);
         usleep(3000);
     }
     assert_true(it_redis_kill(g_pidfile));
     while (i < 30) {
-        book_out_t r = trade_rec(f->aaa, ++i);
+        book_out_t r = it_rds_trade_rec(f->aaa, ++i);
         push(f, &r);
         usleep(3000);
     }
     assert_true(it_redis_start(g_pidfile, g_port));
     while (i < 70) {
-        book_out_t r = trade_rec(f->aaa, ++i);
+        book_out_t r = it_rds_trade_rec(f->aaa, ++i);
         push(f, &r);
         usleep(20000); /* the subscriber is back within its backoff (<= 800 ms) */
     }

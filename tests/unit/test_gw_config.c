@@ -126,6 +126,42 @@ static void test_cfg_errors_name_file_and_line(void **state)
     free(path);
 }
 
+/* [redis] cluster: what cluster mode does not support is refused, naming the setting. */
+static void test_cfg_redis_cluster_refuses_leader_db_and_bad_seeds(void **state)
+{
+    static const struct {
+        const char *extra, *want;
+    } cases[] = {
+        {"leader = ab\n", "[redis] leader (A/B lease) is not supported with [redis] cluster"},
+        {"db = 2\n", "[redis] db must be 0 with [redis] cluster"},
+        {"", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[512];
+        snprintf(text, sizeof(text), "[redis]\ncluster = 127.0.0.1:7000, 127.0.0.1:7001\n%s",
+                 cases[i].extra);
+        char *path = write_tmp(text);
+        gw_cfg_t c;
+        int rc = gw_cfg_load(&c, path);
+        if (cases[i].want) {
+            assert_int_equal(rc, TG_ECONFIG);
+            assert_true(has_error(&c, cases[i].want));
+        } else {
+            assert_false(has_error(&c, "[redis]"));
+        }
+        gw_cfg_free(&c);
+        unlink(path);
+        free(path);
+    }
+    char *path = write_tmp("[redis]\ncluster = 127.0.0.1:7000, nohost\n");
+    gw_cfg_t c;
+    assert_int_equal(gw_cfg_load(&c, path), TG_ECONFIG);
+    assert_true(has_error(&c, "[redis] cluster: "));
+    gw_cfg_free(&c);
+    unlink(path);
+    free(path);
+}
+
 static void test_cfg_missing_file_is_an_errno(void **state)
 {
     gw_cfg_t c;
@@ -171,8 +207,8 @@ static void test_cfg_feed_is_split_by_the_venue_symbols_per_connection(void **st
     uint32_t max = v->max_symbols_per_conn, n = 2 * max + 1;
     size_t cap = 64 + (size_t)n * 16;
     char *text = malloc(cap);
-    size_t k = (size_t)snprintf(text, cap, "[feed big]\nvenue = %s\nurl = ws://127.0.0.1:1/\n",
-                                v->name);
+    size_t k =
+        (size_t)snprintf(text, cap, "[feed big]\nvenue = %s\nurl = ws://127.0.0.1:1/\n", v->name);
     for (uint32_t i = 0; i < n; i++) /* one symbols line each: the parser's line limit */
         k += (size_t)snprintf(text + k, cap - k, "symbols = S%u\n", i);
     char *path = write_tmp(text);
@@ -200,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_cfg_valid_file_is_loaded),
         cmocka_unit_test(test_cfg_errors_name_file_and_line),
         cmocka_unit_test(test_cfg_missing_file_is_an_errno),
+        cmocka_unit_test(test_cfg_redis_cluster_refuses_leader_db_and_bad_seeds),
         cmocka_unit_test(test_cfg_durations_parse),
         cmocka_unit_test(test_cfg_unknown_venue_lists_the_known_ones_and_nothing_else),
         cmocka_unit_test(test_cfg_feed_is_split_by_the_venue_symbols_per_connection),

@@ -413,6 +413,16 @@ static void test_resp_commands_parse_back_to_their_arguments(void **state)
     assert_string_equal(r->element[1]->str, "tg.x");
     freeReplyObject(r);
     assert_int_equal(store_rds_fmt_resp_publish(buf, 10, "tg.x", 4, val, sizeof(val) - 1), 0);
+    /* sharded pub/sub (Redis Cluster) */
+    n = store_rds_fmt_resp_publish_ex(buf, sizeof(buf), "tg.{a:b}", 8, val, sizeof(val) - 1, true);
+    r = resp_parse(buf, n);
+    assert_non_null(r);
+    assert_int_equal(r->elements, 3);
+    assert_string_equal(r->element[0]->str, "SPUBLISH");
+    assert_string_equal(r->element[1]->str, "tg.{a:b}");
+    assert_memory_equal(r->element[2]->str, val, sizeof(val) - 1);
+    freeReplyObject(r);
+    assert_int_equal(store_rds_fmt_resp_publish_ex(buf, 10, "tg.x", 4, val, 3, true), 0);
 }
 
 /* XADD key MAXLEN ~ N <epoch_ms>-<seq> seq <seq> doc <doc>: the entry ID carries the number. */

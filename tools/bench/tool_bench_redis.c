@@ -35,6 +35,7 @@
 
 typedef struct bench {
     const char *url;
+    const char *cluster; /* set: the publisher on a Redis Cluster (these seeds), url unused */
     tg_instr_reg_t *reg;
     tg_ring_t *ring;
     uint64_t n;
@@ -102,6 +103,7 @@ static int run_publisher(bench_t *b, pub_result_t *out)
     store_rds_cfg_t cfg;
     store_rds_cfg_defaults(&cfg);
     cfg.url = b->url;
+    cfg.cluster = b->cluster;
     cfg.prefix = "bench";
     cfg.reg = b->reg;
     cfg.ring = b->ring;
@@ -219,19 +221,22 @@ static double run_redis_benchmark(int port, const char *args)
 
 int main(int argc, char **argv)
 {
-    const char *url = getenv("TG_TEST_REDIS_URL");
+    const char *url = getenv("TG_TEST_REDIS_URL"), *cluster = NULL;
     int runs = 5;
     uint64_t n = 200000;
     int opt;
-    while ((opt = getopt(argc, argv, "u:r:n:")) != -1) {
+    while ((opt = getopt(argc, argv, "u:r:n:c:")) != -1) {
         if (opt == 'u')
             url = optarg;
+        else if (opt == 'c') /* "-": the fixture's TG_TEST_REDIS_CLUSTER */
+            cluster = strcmp(optarg, "-") ? optarg : getenv("TG_TEST_REDIS_CLUSTER");
         else if (opt == 'r')
             runs = atoi(optarg);
         else if (opt == 'n')
             n = strtoull(optarg, NULL, 10);
         else {
-            fprintf(stderr, "usage: tickgate-bench-redis [-u URL] [-r RUNS] [-n RECORDS]\n");
+            fprintf(stderr, "usage: tickgate-bench-redis [-u URL] [-r RUNS] [-n RECORDS] "
+                            "[-c SEEDS|-]\n");
             return 2;
         }
     }
@@ -272,7 +277,7 @@ int main(int argc, char **argv)
     double pb_rec[BENCH_RUNS_MAX], pb_cmd[BENCH_RUNS_MAX], pb_coal[BENCH_RUNS_MAX];
     double pt_rec[BENCH_RUNS_MAX], pt_cmd[BENCH_RUNS_MAX], raw[BENCH_RUNS_MAX];
     double pb_mb[BENCH_RUNS_MAX], raw_mb[BENCH_RUNS_MAX];
-    double rb_set[BENCH_RUNS_MAX], rb_pub[BENCH_RUNS_MAX];
+    double rb_set[BENCH_RUNS_MAX], rb_pub[BENCH_RUNS_MAX], pc_cmd[BENCH_RUNS_MAX];
     char rbset[128], rbpub[160];
     snprintf(rbset, sizeof(rbset), "-n 1000000 -r 2000 -d %zu -t set", vlen);
     snprintf(rbpub, sizeof(rbpub), "-n 1000000 PUBLISH bench.rb %.*s", 40,
@@ -296,6 +301,21 @@ int main(int argc, char **argv)
             return 1;
         }
         pt_rec[r] = pr.rec_s, pt_cmd[r] = pr.cmd_s;
+        pc_cmd[r] = 0;
+        if (cluster) { /* the same books over the cluster's primaries, in the same run */
+            b.kind = BOOK_OUT_BOOK;
+            b.cluster = cluster;
+            rc = run_publisher(&b, &pr);
+            b.cluster = NULL;
+            if (rc) {
+                fprintf(stderr, "cluster publisher run failed: %s\n", tg_strerror(rc));
+                return 1;
+            }
+            pc_cmd[r] = pr.cmd_s;
+            printf("run %d: publisher books on the cluster %.0f rec/s %.0f cmd/s (%.1f%% "
+                   "coalesced)\n",
+                   r + 1, pr.rec_s, pr.cmd_s, 100 * pr.coalesced);
+        }
         raw[r] = run_raw(url, n, val, vlen, &raw_mb[r]);
         rb_set[r] = port ? run_redis_benchmark(port, rbset) : 0;
         rb_pub[r] = port ? run_redis_benchmark(port, rbpub) : 0;
@@ -340,6 +360,10 @@ int main(int argc, char **argv)
            ms > 0 ? mr / ms : 0);
     printf("ratio (median of per-run ratios): publisher books / raw = %.2f (cmd/s), %.2f (MB/s)\n",
            tb_median(pr_cmd, runs), tb_median(pr_mb, runs));
+    if (cluster)
+        printf("median: publisher books on the cluster (%s) %.0f cmd/s vs one node %.0f cmd/s "
+               "(ratio %.2f)\n",
+               cluster, tb_median(pc_cmd, runs), mb, mb > 0 ? tb_median(pc_cmd, runs) / mb : 0);
     tg_ring_destroy(&b.ring);
     tg_instr_reg_destroy(&b.reg);
     return 0;

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to storage/redis/store_rds*.c: do not include from elsewhere. The publisher's state
+ * (struct store_rds) and the functions its files share: store_rds.c (records, slots, the
+ * thread, the lifecycle) and store_rds_pipe.c (pipelines, connections, the cluster map).
+ *
+ * A publisher has one pipeline (rds_pipe_t) per Redis it writes to: one for a single Redis,
+ * one per primary on a Redis Cluster (docs/redis.md, "Publisher on a Redis Cluster"). Every
+ * instrument's commands go to one pipeline (rds_inst_t.node), so each channel's messages stay
+ * in order. The pipelines are up or down together (`up`): any failure drops them all.
+ *
+ * Thread: writer:redis for everything here, except where a field says otherwise.
+ */
+#ifndef STORE_RDS_IMPL_H
+#define STORE_RDS_IMPL_H
+
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "book/tg_worker.h"
+#include "storage/redis/rds_cluster.h"
+#include "storage/redis/store_rds.h"
+#include "storage/redis/store_rds_backlog.h"
+#include "storage/redis/store_rds_conn.h"
+#include "storage/redis/store_rds_fmt.h"
+#include "storage/redis/store_rds_lease.h"
+
+#define RDS_IVL_MAX    6 /* distinct candle intervals */
+#define RDS_CMD_MAX    (STORE_RDS_JSON_MAX + 3 * STORE_RDS_NAME_MAX)
+#define RDS_MARKS      64 /* write marks for the round-trip histogram */
+#define RDS_WINDOW_MAX 16 /* batches read per round while disconnected */
+
+enum { SLOT_BOOK = 0, SLOT_TRADE = 1, SLOT_CANDLE0 = 2 };
+
+typedef struct rds_slot {
+    uint64_t seq;         /* channel number of the record held */
+    int64_t touched_mono; /* local time of the last update */
+    uint8_t valid;        /* holds a record */
+    uint8_t dirty;        /* key not yet written */
+    uint8_t pub;          /* message not yet published */
+} rds_slot_t;
+
+typedef struct rds_inst {
+    store_rds_names_t names;
+    uint16_t cslot; /* cluster hash slot of {venue:symbol} (every name of the instrument) */
+    uint16_t node;  /* pipeline its commands go to (0 on a single Redis) */
+    uint64_t seq_book, seq_trades, seq_candle[RDS_IVL_MAX];
+    rds_slot_t slot[SLOT_CANDLE0 + RDS_IVL_MAX];
+    store_rds_meta_t m_book, m_trade, m_candle[RDS_IVL_MAX]; /* seq filled when formatting */
+    int64_t mono_book, mono_candle[RDS_IVL_MAX];             /* receive stamps (latency) */
+    uint8_t lk_book, lk_candle[RDS_IVL_MAX];                 /* their BOOK_LAT_* classes */
+    book_out_book_t book;
+    book_out_trade_t trade;
+    book_out_candle_t candle[RDS_IVL_MAX];
+} rds_inst_t;
+
+typedef struct rds_mark {
+    uint64_t end; /* sent count when written */
+    int64_t t;
+} rds_mark_t;
+
+/* One pipelined connection. */
+typedef struct rds_pipe {
+    redisContext *ctx;
+    uint64_t sent, acked; /* commands appended / replied on this connection */
+    uint64_t written;     /* sent count at the last write */
+    int64_t *fl_mono;     /* receive stamp per command in flight (0: not a PUBLISH) */
+    uint8_t *fl_kind;     /* BOOK_LAT_* class per command in flight */
+    rds_mark_t marks[RDS_MARKS];
+    uint32_t mark_head, mark_n;
+    char where[RDS_CLUSTER_HOST_MAX + 16]; /* "host:port" for messages (cluster mode) */
+} rds_pipe_t;
+
+struct store_rds {
+    store_rds_cfg_t cfg; /* strings point into conn / prefix below */
+    store_rds_conn_t conn;
+    char prefix[24];
+    tg_ring_t *ring;
+    const tg_instr_reg_t *reg;
+    tg_waiter_t waiter;
+    tg_worker_t wk; /* the "writer:redis" thread; wk.owner: the thread that owns p now */
+    store_rds_stats_t st;
+
+    /* error text: written by writer:redis (or main before start), read by any */
+    pthread_mutex_t err_mu;
+    int err;
+    char errstr[256];
+
+    /* writer:redis only */
+    uint64_t epoch;
+    int64_t now; /* monotonic stamp of the current drain round */
+    uint32_t n_inst;
+    rds_inst_t *inst;
+    int64_t ivl_ns[RDS_IVL_MAX];
+    uint32_t n_ivl;
+    uint32_t *dlist; /* dirty slots: instr << 4 | slot */
+    uint32_t dlist_n, dlist_cap;
+    bool up;          /* every pipeline connected */
+    rds_pipe_t *pipe; /* n_pipe_max of them; the first n_pipe are in use */
+    int n_pipe, n_pipe_max;
+    uint32_t fl_mask; /* FIFO size - 1 (per pipeline) */
+    int64_t next_try, backoff_ms;
+    uint64_t rng;
+    uint32_t fails; /* consecutive failed connects */
+    uint32_t reply_errs_logged;
+    bool ever_connected;
+    int final_err;
+    char cmd[RDS_CMD_MAX];  /* the command being queued (store_rds_fmt_cmd) */
+    char json[RDS_CMD_MAX]; /* a second command re-publishing the document in cmd */
+    char name[STORE_RDS_NAME_MAX];
+    /* streams (docs/redis.md, "Streams") */
+    store_rds_backlog_t bl;           /* recent XADDs, re-sent after a reconnect */
+    uint64_t epoch_ms;                /* first part of every entry ID: <epoch_ms>-<seq> */
+    uint64_t lost_mark, dropped_mark; /* counters at the last connect (logged at the next) */
+    char xadd[RDS_CMD_MAX + 256];
+    char sname[STORE_RDS_NAME_MAX];
+    /* redundant gateways: publish only while holding the lease (store_rds_lease.h) */
+    bool lease_on;
+    store_rds_lease_t lease;
+    /* Redis Cluster (cfg.cluster set): seeds, the slot map, a refresh wanted */
+    bool cluster;
+    rds_cluster_node_t *seeds;
+    int n_seeds;
+    rds_cluster_map_t *map; /* nodes[i] is served by pipe[i] */
+    uint16_t control_slot;  /* slot of {prefix}.control */
+    uint32_t redirected;    /* MOVED/ASK/CLUSTERDOWN/TRYAGAIN replies since the last check */
+    bool have_moved;        /* moved_to: the node a MOVED named, asked first for the map */
+    rds_cluster_node_t moved_to;
+};
+
+/* store_rds.c */
+void store_rds__log(store_rds_t *p, int level, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/** Schedule the next connect after a jittered wait in [b/2, b] (b: the current backoff, then
+ *  doubled up to backoff_max_ms). @return the wait in ms. */
+int64_t store_rds__backoff(store_rds_t *p, int64_t now);
+
+/* store_rds_pipe.c */
+
+/** Allocate the pipelines (one, or RDS_CLUSTER_MAX_NODES in cluster mode). @return 0 or
+ *  -ENOMEM.  Thread: main (create). */
+int store_rds__pipes_init(store_rds_t *p);
+void store_rds__pipes_deinit(store_rds_t *p);
+
+/** Connect every pipeline (cluster: read the slot map first and route every instrument).
+ *  @return 0 (up), or the error of the first failure (errbuf says why; nothing is open). */
+int store_rds__connect(store_rds_t *p, char *errbuf, size_t len);
+
+/** Drop every pipeline after a failure: commands in flight count as `lost`; the next
+ *  connect is due at once. */
+void store_rds__drop(store_rds_t *p, int err, const char *what);
+
+/** Free every pipeline without counting anything (after its replies were read). */
+void store_rds__close(store_rds_t *p);
+
+/** Append one formatted command to pipeline `node`. ts_mono > 0 marks a PUBLISH for the
+ *  latency histogram. @return false when there is (no longer) a connection. */
+bool store_rds__push(store_rds_t *p, int node, const char *cmd, size_t len, int64_t ts_mono,
+                     int lk);
+
+/** Write every pipeline, then read replies until at most `target` commands are in flight on
+ *  each (then whatever has already arrived). Cluster: a redirection seen drops everything
+ *  (docs/redis.md). @return 0 or the error that dropped the connections. */
+int store_rds__flush(store_rds_t *p, uint64_t target);
+
+/** Pipeline of a command already formatted in RESP (its first key: the XADD backlog).  */
+int store_rds__node_of_cmd(const store_rds_t *p, const char *cmd, size_t len);
+
+/** Seed list -> slot map, for --check-config (store_rds_probe in cluster mode). */
+int store_rds__cluster_probe(const store_rds_cfg_t *cfg, const store_rds_conn_t *cc, char *errbuf,
+                             size_t len);
+
+#endif

@@ -1,0 +1,592 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Redis publisher in cluster mode (store_rds_cfg_t.cluster, docs/redis.md "Publisher on a
+ * Redis Cluster") against a real 6-node cluster (tests/fixtures/redis_cluster.sh: 3 primaries,
+ * 3 replicas on loopback). A subscriber thread SSUBSCRIBEs every channel at the node of its
+ * shard and checks what a user would see.
+ *  - routing: 60 instruments over 3 primaries, 20 trades and 20 books each: every message
+ *    arrives at the SSUBSCRIBE-r of its slot's shard with numbers 1..20, nothing lost or
+ *    coalesced; every book/trade key is on its slot's primary (another primary answers MOVED)
+ *    and holds the last record; one hello on {prefix}.control.
+ *  - failover: CLUSTER FAILOVER of the primary of instrument 0's shard while the publisher
+ *    streams (then, on the new topology, a SIGKILL of that shard's primary): it reads the map
+ *    again and keeps publishing to the new primary; the holes the subscriber sees are at most
+ *    what the counters say could be missing (lost + dropped + coalesced); the last message of
+ *    every channel arrives, every key equals the last record and every trade stream holds
+ *    every entry. Prints the failover time and the holes.
+ *  - create refuses what cluster mode does not support (leader, db, unix socket, bad seeds).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "book/book_out.h"
+#include "book/tg_clock.h"
+#include "storage/redis/rds_cluster.h"
+#include "storage/redis/store_rds.h"
+#include "storage/redis/store_rds_fmt.h"
+#include "tests/fixtures/it_rds_cluster_util.h"
+#include "tests/fixtures/it_rds_synth.h"
+#include "tests/fixtures/test_rds_json.h"
+
+#define N_INST 60
+#define N_NODE 3
+
+static const char *g_list;
+static rds_cluster_node_t seeds[16];
+
+enum { K_TRADE = 0, K_BOOK = 1 };
+
+typedef struct subs {
+    redisContext *c[N_NODE]; /* c[k]: a node of shard k (map index k) */
+    int shard_of[N_INST];
+    store_rds_names_t nm[N_INST];
+    char control[32];
+    pthread_t th;
+    atomic_int stop;
+    /* written by the subscriber thread, read after the join */
+    uint64_t last[N_INST][2], count[N_INST][2], holes[N_INST][2];
+    uint64_t wrong_node, bad_order, bad_doc, hellos, sunsub;
+    int64_t t_prev[N_NODE], gap_max[N_NODE];
+} subs_t;
+
+typedef struct fx {
+    tg_instr_reg_t *reg;
+    tg_ring_t *ring;
+    store_rds_t *pub;
+    store_rds_cfg_t cfg;
+    rds_cluster_map_t map;
+    subs_t s;
+} fx_t;
+
+static void log_cb(void *ud, int level, const char *msg)
+{
+    (void)ud;
+    (void)level;
+    fprintf(stderr, "  [publisher] %s\n", msg);
+}
+
+static void load_map(rds_cluster_map_t *m)
+{
+    for (int t = 0; t < 100; t++) { /* after a failover, until every node agrees */
+        struct timeval tv = {2, 0}; /* a node may be down (killed): try the next */
+        redisContext *c = redisConnectWithTimeout(seeds[t % 6].host, seeds[t % 6].port, tv);
+        redisReply *r = c && !c->err ? redisCommand(c, "CLUSTER SHARDS") : NULL;
+        char err[160] = "";
+        int rc = r ? rds_cluster_map_from_shards(m, r, err, sizeof(err)) : -1;
+        freeReplyObject(r);
+        redisFree(c);
+        if (rc == 0 && m->n_nodes == N_NODE && m->n_unassigned == 0)
+            return;
+        usleep(50000);
+    }
+    fail_msg("no complete slot map");
+}
+
+static int setup(void **state)
+{
+    g_list = getenv("TG_TEST_REDIS_CLUSTER");
+    char err[128];
+    if (!g_list || rds_cluster_parse_seeds(g_list, seeds, 16, err, sizeof(err)) != 6)
+        return -1;
+    fx_t *f = calloc(1, sizeof(*f));
+    tg_instr_cfg_t ic;
+    tg_instr_cfg_defaults(&ic);
+    ic.px_scale = 2;
+    ic.sz_scale = 4;
+    if (tg_instr_reg_create(&f->reg))
+        return -1;
+    const char *venues[] = {"binance", "okx", "bybit"};
+    for (int i = 0; i < N_INST; i++) {
+        char sym[32];
+        uint32_t id;
+        snprintf(sym, sizeof(sym), "S%dUSDT", i);
+        if (tg_instr_reg_add(f->reg, venues[i % 3], sym, &ic, &id) || id != (uint32_t)i)
+            return -1;
+    }
+    if (tg_ring_create(&f->ring, 4096, sizeof(book_out_t)))
+        return -1;
+    store_rds_cfg_defaults(&f->cfg);
+    f->cfg.cluster = g_list;
+    f->cfg.reg = f->reg;
+    f->cfg.ring = f->ring;
+    f->cfg.log = log_cb;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *f = *state;
+    store_rds_destroy(&f->pub);
+    for (int k = 0; k < N_NODE; k++)
+        if (f->s.c[k])
+            redisFree(f->s.c[k]);
+    tg_ring_destroy(&f->ring);
+    tg_instr_reg_destroy(&f->reg);
+    free(f);
+    return 0;
+}
+
+static void push(fx_t *f, const book_out_t *r)
+{
+    while (!tg_ring_spsc_push(f->ring, r))
+        usleep(100);
+}
+
+/* One trade and one book per instrument, numbered i (the channel's seq when nothing is lost). */
+static void push_round(fx_t *f, uint64_t i)
+{
+    for (uint32_t k = 0; k < N_INST; k++) {
+        book_out_t t = it_rds_trade_rec(k, i), b = it_rds_book_rec(k, i);
+        push(f, &t);
+        push(f, &b);
+    }
+}
+
+/* ---- the subscriber --------------------------------------------------------------------- */
+
+static void on_message(subs_t *s, int k, const redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3)
+        return;
+    const char *type = r->element[0]->str;
+    if (strcmp(type, "sunsubscribe") == 0) {
+        s->sunsub++;
+        return;
+    }
+    if (strcmp(type, "smessage") != 0)
+        return;
+    int64_t now = tg_clock_mono_ns();
+    if (s->t_prev[k] && now - s->t_prev[k] > s->gap_max[k])
+        s->gap_max[k] = now - s->t_prev[k];
+    s->t_prev[k] = now;
+    const redisReply *ch = r->element[1], *doc = r->element[2];
+    if (strcmp(ch->str, s->control) == 0) {
+        s->hellos += strstr(doc->str, "\"type\":\"hello\"") != NULL;
+        return;
+    }
+    for (int i = 0; i < N_INST; i++) {
+        int kind = strcmp(ch->str, s->nm[i].ch_trades) == 0 ? K_TRADE
+                   : strcmp(ch->str, s->nm[i].ch_book) == 0 ? K_BOOK
+                                                            : -1;
+        if (kind < 0)
+            continue;
+        if (s->shard_of[i] != k)
+            s->wrong_node++;
+        static test_json_t j;
+        if (test_json_parse(&j, doc->str, doc->len) <= 0) {
+            s->bad_doc++;
+            return;
+        }
+        uint64_t seq = test_json_u64(&j, "seq");
+        if (seq <= s->last[i][kind])
+            s->bad_order++;
+        else
+            s->holes[i][kind] += seq - s->last[i][kind] - 1;
+        s->last[i][kind] = seq;
+        s->count[i][kind]++;
+        return;
+    }
+    s->bad_doc++; /* a channel of no instrument */
+}
+
+static void *sub_main(void *arg)
+{
+    subs_t *s = arg;
+    int idle = 0;
+    while (!atomic_load_explicit(&s->stop, memory_order_acquire) || idle < 10) {
+        struct pollfd pf[N_NODE];
+        for (int k = 0; k < N_NODE; k++)
+            pf[k] = (struct pollfd){.fd = s->c[k]->fd, .events = POLLIN};
+        int got = poll(pf, N_NODE, 50) > 0;
+        idle = got ? 0 : idle + 1;
+        for (int k = 0; k < N_NODE; k++) {
+            if ((pf[k].revents & POLLIN) && redisBufferRead(s->c[k]) != REDIS_OK)
+                return NULL; /* the caller's checks fail on the missing messages */
+            void *rep = NULL;
+            while (redisGetReplyFromReader(s->c[k], &rep) == REDIS_OK && rep) {
+                on_message(s, k, rep);
+                freeReplyObject(rep);
+                rep = NULL;
+            }
+        }
+    }
+    return NULL;
+}
+
+static void ssubscribe(redisContext *c, const char *ch)
+{
+    redisReply *r = redisCommand(c, "SSUBSCRIBE %s", ch);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    freeReplyObject(r);
+}
+
+/* Subscribe every channel at `at[k]` (a node of shard k) and start the thread. */
+static void subs_start(fx_t *f, const char *prefix, const rds_cluster_node_t *at)
+{
+    subs_t *s = &f->s;
+    snprintf(s->control, sizeof(s->control), "%s.control", prefix);
+    for (int k = 0; k < N_NODE; k++)
+        s->c[k] = it_cluster_conn(&at[k]);
+    for (int i = 0; i < N_INST; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(f->reg, (uint32_t)i);
+        assert_int_equal(store_rds_fmt_names_ex(&s->nm[i], prefix, in, true), 0);
+        s->shard_of[i] = rds_cluster_node_of(
+            &f->map, rds_cluster_keyslot(s->nm[i].ch_trades, s->nm[i].ch_trades_len));
+        assert_true(s->shard_of[i] >= 0);
+        ssubscribe(s->c[s->shard_of[i]], s->nm[i].ch_trades);
+        ssubscribe(s->c[s->shard_of[i]], s->nm[i].ch_book);
+    }
+    int ck = rds_cluster_node_of(&f->map, rds_cluster_keyslot(s->control, strlen(s->control)));
+    ssubscribe(s->c[ck], s->control);
+    assert_int_equal(pthread_create(&s->th, NULL, sub_main, s), 0);
+}
+
+static void subs_stop(subs_t *s)
+{
+    atomic_store_explicit(&s->stop, 1, memory_order_release);
+    pthread_join(s->th, NULL);
+}
+
+static void start_pub(fx_t *f, const char *prefix)
+{
+    f->cfg.prefix = prefix;
+    assert_int_equal(store_rds_create(&f->pub, &f->cfg), 0);
+    assert_int_equal(store_rds_start(f->pub), 0);
+    const store_rds_stats_t *st = store_rds_stats(f->pub);
+    for (int t = 0; t < 500 && !TG_STAT_GET(st->connected); t++)
+        usleep(10000);
+    assert_int_equal(TG_STAT_GET(st->connected), 1);
+    assert_int_equal(TG_STAT_GET(st->cluster_nodes), N_NODE);
+}
+
+/* GET key at its slot's primary (fresh map): the document's seq; another primary: MOVED. */
+static uint64_t key_seq(fx_t *f, const char *key, size_t len, int64_t *price)
+{
+    int owner = rds_cluster_node_of(&f->map, rds_cluster_keyslot(key, len));
+    redisContext *c = it_cluster_conn(&f->map.nodes[owner]),
+                 *o = it_cluster_conn(&f->map.nodes[(owner + 1) % N_NODE]);
+    redisReply *r = redisCommand(o, "GET %b", key, len);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_ERROR);
+    assert_int_equal(strncmp(r->str, "MOVED ", 6), 0);
+    freeReplyObject(r);
+    r = redisCommand(c, "GET %b", key, len);
+    assert_non_null(r);
+    if (r->type != REDIS_REPLY_STRING)
+        fail_msg("key %s missing on its primary %s:%d", key, f->map.nodes[owner].host,
+                 f->map.nodes[owner].port);
+    static test_json_t j;
+    assert_true(test_json_parse(&j, r->str, r->len) > 0);
+    uint64_t seq = test_json_u64(&j, "seq");
+    if (price) { /* "1000.20" -> 100020 (px_scale 2) */
+        char b[32], *dot;
+        test_json_str(&j, "price", b, sizeof(b));
+        assert_non_null(dot = strchr(b, '.'));
+        *dot = '\0';
+        *price = strtoll(b, NULL, 10) * 100 +
+                 strtoll(dot + 1, NULL, 10) * (strlen(dot + 1) == 1 ? 10 : 1);
+    }
+    freeReplyObject(r);
+    redisFree(c);
+    redisFree(o);
+    return seq;
+}
+
+/* Every instrument's trade stream on its slot's primary holds exactly the entries 1..last:
+ * those refused by MOVED or dropped while disconnected were re-sent from the backlog. */
+static void check_streams(fx_t *f, uint64_t last)
+{
+    for (int i = 0; i < N_INST; i++) {
+        store_rds_names_t nk;
+        const tg_instr_t *in = tg_instr_reg_get(f->reg, (uint32_t)i);
+        assert_int_equal(store_rds_fmt_names_ex(&nk, f->cfg.prefix, in, true), 0);
+        int owner =
+            rds_cluster_node_of(&f->map, rds_cluster_keyslot(nk.st_trades, nk.st_trades_len));
+        redisContext *c = it_cluster_conn(&f->map.nodes[owner]);
+        redisReply *r = redisCommand(c, "XLEN %b", nk.st_trades, (size_t)nk.st_trades_len);
+        assert_non_null(r);
+        if (r->type != REDIS_REPLY_INTEGER || r->integer != (long long)last)
+            fail_msg("%s: XLEN %lld, want %llu", nk.st_trades, r->integer,
+                     (unsigned long long)last);
+        freeReplyObject(r);
+        r = redisCommand(c, "XREVRANGE %b + - COUNT 1", nk.st_trades, (size_t)nk.st_trades_len);
+        assert_non_null(r);
+        assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+        assert_int_equal(r->elements, 1);
+        const char *id = r->element[0]->element[0]->str, *dash = strchr(id, '-');
+        assert_non_null(dash);
+        assert_int_equal(strtoull(dash + 1, NULL, 10), last);
+        freeReplyObject(r);
+        redisFree(c);
+    }
+}
+
+static void check_keys(fx_t *f, uint64_t last)
+{
+    for (int i = 0; i < N_INST; i++) {
+        int64_t px = 0;
+        store_rds_names_t nk;
+        assert_int_equal(
+            store_rds_fmt_names_ex(&nk, f->cfg.prefix, tg_instr_reg_get(f->reg, (uint32_t)i), true),
+            0);
+        assert_int_equal(key_seq(f, nk.key_trade, nk.key_trade_len, &px), last);
+        assert_int_equal(px, 100000 + (int64_t)last);
+        assert_int_equal(key_seq(f, nk.key_book, nk.key_book_len, NULL), last);
+        assert_int_equal(key_seq(f, nk.key_bbo, nk.key_bbo_len, NULL), last);
+    }
+}
+
+static void wait_ring_empty(fx_t *f)
+{
+    while (tg_ring_count(f->ring))
+        usleep(200);
+}
+
+static void test_every_instrument_goes_to_its_shard(void **state)
+{
+    fx_t *f = *state;
+    const uint64_t R = 20;
+    load_map(&f->map);
+    subs_start(f, "ta", f->map.nodes);
+    start_pub(f, "ta");
+    for (uint64_t r = 1; r <= R; r++) {
+        push_round(f, r);
+        wait_ring_empty(f); /* one record per key per batch: nothing coalesces */
+        usleep(2000);
+    }
+    assert_int_equal(store_rds_stop(f->pub), 0);
+    subs_stop(&f->s);
+    const store_rds_stats_t *st = store_rds_stats(f->pub);
+    int per[N_NODE] = {0};
+    for (int i = 0; i < N_INST; i++) {
+        per[f->s.shard_of[i]]++;
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(f->s.count[i][k], R);
+            assert_int_equal(f->s.last[i][k], R);
+            assert_int_equal(f->s.holes[i][k], 0);
+        }
+    }
+    assert_int_equal(f->s.wrong_node, 0);
+    assert_int_equal(f->s.bad_order, 0);
+    assert_int_equal(f->s.bad_doc, 0);
+    assert_int_equal(f->s.sunsub, 0);
+    assert_int_equal(f->s.hellos, 1);
+    assert_int_equal(TG_STAT_GET(st->messages), 2 * R * N_INST);
+    assert_int_equal(TG_STAT_GET(st->lost), 0);
+    assert_int_equal(TG_STAT_GET(st->dropped), 0);
+    assert_int_equal(TG_STAT_GET(st->coalesced), 0);
+    assert_int_equal(TG_STAT_GET(st->errors), 0);
+    assert_int_equal(TG_STAT_GET(st->cluster_refreshes), 1);
+    assert_int_equal(TG_STAT_GET(st->cluster_redirects), 0);
+    for (int k = 0; k < N_NODE; k++)
+        assert_true(per[k] > 0);
+    check_keys(f, R);
+    printf("cluster publisher: %d instruments over %d primaries (%d/%d/%d), %llu messages "
+           "each at its shard's subscriber, numbers 1..%llu on all %d channels, keys on their "
+           "primaries\n",
+           N_INST, N_NODE, per[0], per[1], per[2], (unsigned long long)(2 * R * N_INST),
+           (unsigned long long)R, 2 * N_INST);
+}
+
+/* SIGKILL the primary node at host:port (its pid file in the fixture's directory). */
+static void kill_node(const rds_cluster_node_t *n)
+{
+    const char *dir = getenv("TG_TEST_REDIS_CLUSTER_DIR");
+    assert_non_null(dir);
+    for (int i = 1; i <= 6; i++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/n%d/port", dir, i);
+        FILE *fp = fopen(path, "r");
+        int port = 0;
+        if (!fp)
+            continue;
+        if (fscanf(fp, "%d", &port) != 1)
+            port = 0;
+        fclose(fp);
+        if (port != n->port)
+            continue;
+        snprintf(path, sizeof(path), "%s/n%d/redis.pid", dir, i);
+        assert_non_null(fp = fopen(path, "r"));
+        int pid = 0;
+        assert_int_equal(fscanf(fp, "%d", &pid), 1);
+        fclose(fp);
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        return;
+    }
+    fail_msg("no fixture node on port %d", n->port);
+}
+
+/* The primary of instrument 0's shard goes away mid-stream: a manual failover (hard = 0) or a
+ * SIGKILL (the replica takes over after the cluster's node timeout, 2 s in the fixture). */
+static void run_failover(fx_t *f, const char *prefix, int hard)
+{
+    const char *how = hard ? "SIGKILL of the primary" : "CLUSTER FAILOVER";
+    load_map(&f->map);
+    store_rds_names_t n0;
+    assert_int_equal(store_rds_fmt_names_ex(&n0, prefix, tg_instr_reg_get(f->reg, 0), true), 0);
+    int F = rds_cluster_node_of(&f->map, rds_cluster_keyslot(n0.ch_trades, n0.ch_trades_len));
+    rds_cluster_node_t at[N_NODE], rep;
+    it_cluster_replica_of(&f->map.nodes[F], &rep);
+    for (int k = 0; k < N_NODE; k++)
+        at[k] = k == F ? rep : f->map.nodes[k]; /* shard F: the node that will be its primary */
+    subs_start(f, prefix, at);
+    f->cfg.stream_trades = 100000;     /* XADD routing and the backlog re-sent after the failover */
+    f->cfg.stream_backlog = 64u << 20; /* the whole outage (a SIGKILL takes seconds) */
+    start_pub(f, prefix);
+    const store_rds_stats_t *st = store_rds_stats(f->pub);
+    uint64_t r = 0, r_failover = 100, r_after = 0;
+    int64_t t0 = 0, t1 = 0;
+    while (r < 3000) {
+        push_round(f, ++r);
+        usleep(10000);
+        if (r == r_failover) {
+            t0 = tg_clock_mono_ns();
+            if (hard)
+                kill_node(&f->map.nodes[F]);
+            else
+                it_cluster_failover_to(&rep);
+        }
+        if (t0 && !t1 && TG_STAT_GET(st->cluster_refreshes) >= 2 && TG_STAT_GET(st->connected)) {
+            t1 = tg_clock_mono_ns();
+            r_after = r + 100; /* a second more on the new primary */
+        }
+        if (r_after && r >= r_after)
+            break;
+    }
+    if (!t1)
+        fail_msg("the publisher did not reconnect after the %s (%llu rounds)", how,
+                 (unsigned long long)r);
+    wait_ring_empty(f);
+    usleep(100000);
+    assert_int_equal(store_rds_stop(f->pub), 0);
+    subs_stop(&f->s);
+    uint64_t holes[2] = {0, 0};
+    for (int i = 0; i < N_INST; i++)
+        for (int k = 0; k < 2; k++) {
+            holes[k] += f->s.holes[i][k];
+            if (f->s.last[i][k] != r) /* the last message of every channel arrived */
+                fail_msg("instrument %d %s: last seq %llu, want %llu", i, k ? "book" : "trades",
+                         (unsigned long long)f->s.last[i][k], (unsigned long long)r);
+        }
+    uint64_t lost = TG_STAT_GET(st->lost), dropped = TG_STAT_GET(st->dropped),
+             coal = TG_STAT_GET(st->coalesced);
+    printf("failover: %s -> publisher on the new primary %.0f ms later "
+           "(refreshes %llu, redirects %llu); longest silence at the subscribers of the shard "
+           "that failed over %.0f ms, of the others %.0f/%.0f ms; %llu rounds\n",
+           how, (double)(t1 - t0) / 1e6, (unsigned long long)TG_STAT_GET(st->cluster_refreshes),
+           (unsigned long long)TG_STAT_GET(st->cluster_redirects), (double)f->s.gap_max[F] / 1e6,
+           (double)f->s.gap_max[(F + 1) % N_NODE] / 1e6,
+           (double)f->s.gap_max[(F + 2) % N_NODE] / 1e6, (unsigned long long)r);
+    printf(
+        "failover (%s): holes seen by the subscribers: %llu trades + %llu books = %llu; counters: "
+        "lost %llu (commands in flight or redirected), dropped %llu, coalesced %llu; hellos "
+        "%llu received, %llu sent\n",
+        how, (unsigned long long)holes[0], (unsigned long long)holes[1],
+        (unsigned long long)(holes[0] + holes[1]), (unsigned long long)lost,
+        (unsigned long long)dropped, (unsigned long long)coal, (unsigned long long)f->s.hellos,
+        (unsigned long long)TG_STAT_GET(st->hellos));
+    /* trades are never coalesced: a trade hole is a trade dropped or lost; a book hole a book
+     * coalesced or lost */
+    assert_true(holes[0] <= dropped + lost);
+    assert_true(holes[1] <= coal + lost);
+    assert_true(holes[0] + holes[1] <= lost + dropped + coal);
+    assert_int_equal(f->s.wrong_node, 0);
+    assert_int_equal(f->s.bad_order, 0);
+    assert_int_equal(f->s.bad_doc, 0);
+    assert_int_equal(f->s.sunsub, 0);
+    assert_true(TG_STAT_GET(st->cluster_refreshes) >= 2);
+    assert_int_equal(f->s.hellos, TG_STAT_GET(st->hellos));
+    /* the shard's primary is the former replica now, and every key is the last record */
+    load_map(&f->map);
+    assert_int_equal(
+        rds_cluster_map_find(&f->map, rep.host, rep.port),
+        rds_cluster_node_of(&f->map, rds_cluster_keyslot(n0.ch_trades, n0.ch_trades_len)));
+    check_keys(f, r);
+    check_streams(f, r);
+    printf("failover (%s): trade streams complete (%llu entries each; %llu re-sent from the "
+           "backlog, %llu already held)\n",
+           how, (unsigned long long)r, (unsigned long long)TG_STAT_GET(st->stream_resent),
+           (unsigned long long)TG_STAT_GET(st->stream_dups));
+}
+
+static void test_failover_the_publisher_follows(void **state)
+{
+    run_failover(*state, "tf", 0);
+}
+
+static void test_killed_primary_the_publisher_follows(void **state)
+{
+    run_failover(*state, "tk", 1);
+}
+
+static char g_log[1024];
+
+static void log_keep(void *ud, int level, const char *msg)
+{
+    (void)ud;
+    (void)level;
+    snprintf(g_log, sizeof(g_log), "%s", msg);
+}
+
+/* What cluster mode does not support is refused at create, and the log names the setting. */
+static void test_create_refuses_what_cluster_mode_does_not_support(void **state)
+{
+    fx_t *f = *state;
+    static const struct {
+        const char *leader, *url, *cluster, *want;
+    } cases[] = {
+        {"ab", NULL, NULL, "[redis] leader (A/B lease) is not supported with [redis] cluster"},
+        {NULL, "redis://127.0.0.1:6379/2", NULL, "[redis] db (or the URL's /db) must be 0"},
+        {NULL, "unix:///tmp/x.sock", NULL, "[redis] url: a unix socket cannot be used"},
+        {NULL, NULL, "127.0.0.1:70000", "70000"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        store_rds_cfg_t c = f->cfg;
+        c.prefix = "tr";
+        c.leader_group = cases[i].leader;
+        c.url = cases[i].url;
+        c.cluster = cases[i].cluster ? cases[i].cluster : g_list;
+        c.log = log_keep;
+        g_log[0] = '\0';
+        store_rds_t *p = NULL;
+        assert_int_equal(store_rds_create(&p, &c), -EINVAL);
+        assert_null(p);
+        if (!strstr(g_log, cases[i].want))
+            fail_msg("case %zu: log '%s' does not say '%s'", i, g_log, cases[i].want);
+        char why[256] = "";
+        assert_int_equal(store_rds_probe(&c, why, sizeof(why)), -EINVAL);
+    }
+}
+
+int main(void)
+{
+    if (!getenv("TG_TEST_REDIS_CLUSTER")) {
+        fprintf(stderr,
+                "TG_TEST_REDIS_CLUSTER not set: run under tests/fixtures/redis_cluster.sh\n");
+        return 77;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_every_instrument_goes_to_its_shard, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_refuses_what_cluster_mode_does_not_support,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failover_the_publisher_follows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_primary_the_publisher_follows, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
