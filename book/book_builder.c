@@ -323,27 +323,11 @@ static void publish_book(book_builder_t *b, bb_instr_t *x, uint8_t reason)
     }
 }
 
-static void publish_gap(book_builder_t *b, bb_instr_t *x, uint8_t reason, uint64_t seq_last,
-                        uint64_t seq_got)
+/* A gap record of x: at the current message's time unless ts_exch/ts_recv are given; cls:
+ * BOOK_SINK_GAP, or BOOK_SINK_TRADE_GAP for trade gaps (history sinks only). */
+static void gap_record(book_builder_t *b, bb_instr_t *x, uint8_t reason, uint64_t seq_last,
+                       uint64_t seq_got, int64_t ts_exch, int64_t ts_recv, uint32_t cls)
 {
-    book_out_t o;
-    out_head(&o, BOOK_OUT_GAP, x);
-    memset(&o.u.gap, 0, sizeof(o.u.gap));
-    o.u.gap.seq_last = seq_last;
-    o.u.gap.seq_got = seq_got;
-    o.u.gap.generation = book_l2_generation(x->book);
-    o.u.gap.state = (uint8_t)book_l2_state(x->book);
-    o.u.gap.reason = reason;
-    emit(b, &o, BOOK_SINK_GAP);
-    TG_STAT_INC(b->st.gaps);
-}
-
-/* A trade gap (book_tgap.h) of b->cur: for history sinks, never the book's state. */
-static void publish_trade_gap(void *ctx, uint64_t last, uint64_t got, int64_t ts_exch,
-                              int64_t ts_recv)
-{
-    book_builder_t *b = ctx;
-    bb_instr_t *x = b->cur;
     book_out_t o;
     out_head(&o, BOOK_OUT_GAP, x);
     if (ts_exch || ts_recv) {
@@ -351,13 +335,27 @@ static void publish_trade_gap(void *ctx, uint64_t last, uint64_t got, int64_t ts
         o.ts_recv = ts_recv;
     }
     memset(&o.u.gap, 0, sizeof(o.u.gap));
-    o.u.gap.seq_last = last;
-    o.u.gap.seq_got = got;
+    o.u.gap.seq_last = seq_last;
+    o.u.gap.seq_got = seq_got;
     o.u.gap.generation = book_l2_generation(x->book);
     o.u.gap.state = (uint8_t)book_l2_state(x->book);
-    o.u.gap.reason = BOOK_GAP_TRADES;
-    emit(b, &o, BOOK_SINK_TRADE_GAP);
+    o.u.gap.reason = reason;
+    emit(b, &o, cls);
     TG_STAT_INC(b->st.gaps);
+}
+
+static void publish_gap(book_builder_t *b, bb_instr_t *x, uint8_t reason, uint64_t seq_last,
+                        uint64_t seq_got)
+{
+    gap_record(b, x, reason, seq_last, seq_got, 0, 0, BOOK_SINK_GAP);
+}
+
+/* A trade gap (book_tgap.h) of b->cur: for history sinks, never the book's state. */
+static void publish_trade_gap(void *ctx, uint64_t last, uint64_t got, int64_t ts_exch,
+                              int64_t ts_recv)
+{
+    book_builder_t *b = ctx;
+    gap_record(b, b->cur, BOOK_GAP_TRADES, last, got, ts_exch, ts_recv, BOOK_SINK_TRADE_GAP);
     TG_STAT_INC(b->st.trade_gaps);
 }
 
