@@ -374,6 +374,7 @@ typedef struct itg_sub {
     int ready, started;
     itg_chan_t *ch; /* open addressing by name */
     long long total, bad;
+    long long hellos; /* hello documents on tg.control (not in total) */
 } itg_sub_t;
 
 static inline unsigned long itg_hash(const char *s)
@@ -409,6 +410,11 @@ static void *itg_sub_main(void *arg)
             if (strcmp(chn, ITG_SUB_END) == 0) {
                 freeReplyObject(r);
                 break;
+            }
+            if (strcmp(chn, "tg.control") == 0) { /* the publisher's hello (docs/redis.md) */
+                s->hellos += strstr(msg, "\"type\":\"hello\"") != NULL;
+                freeReplyObject(r);
+                continue;
             }
             s->total++;
             itg_chan_t *c = itg_sub_chan(s, chn);

@@ -19,7 +19,7 @@
  *
  * Usage: tickgate-split --venue VENUE (--instances N | --max-per-instance M) [--name NAME]
  *                       [--base FILE] [--out DIR] [--per-conn K] [--metrics-port PORT]
- *                       [SYMBOLS|-]
+ *                       [--url URL] [--rest-url URL] [SYMBOLS|-]
  *        tickgate-split --help | --version
  * Exit: 0 written, 2 usage or input error (nothing written).
  * Thread: main only.
@@ -58,7 +58,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: tickgate-split --venue VENUE (--instances N | --max-per-instance M)\n"
             "                      [--name NAME] [--base FILE] [--out DIR] [--per-conn K]\n"
-            "                      [--metrics-port PORT] [SYMBOLS|-]\n"
+            "                      [--metrics-port PORT] [--url URL] [--rest-url URL]\n"
+            "                      [SYMBOLS|-]\n"
             "       tickgate-split --help | --version\n"
             "\n"
             "SYMBOLS: one symbol per line, optional weight after it (default 1); '#' comments.\n"
@@ -222,10 +223,16 @@ static char *read_base(const char *path)
     return buf;
 }
 
-static int write_instance(const char *dir, const char *name, uint32_t i, const char *base,
-                          const char *venue, int metrics_port, const split_sym_t *v, size_t n,
+typedef struct split_out {
+    const char *dir, *name, *base, *venue, *url, *rest_url;
+    int metrics_port;
+} split_out_t;
+
+static int write_instance(const split_out_t *o, uint32_t i, const split_sym_t *v, size_t n,
                           uint32_t n_conn)
 {
+    const char *dir = o->dir, *name = o->name, *base = o->base, *venue = o->venue;
+    int metrics_port = o->metrics_port;
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s-%u.ini", dir, name, i + 1);
     FILE *f = fopen(path, "w");
@@ -243,6 +250,10 @@ static int write_instance(const char *dir, const char *name, uint32_t i, const c
     fprintf(f, "\n[shm]\nname = /tickgate-%s-%u\n", name, i + 1);
     for (uint32_t c = 0; c < n_conn; c++) {
         fprintf(f, "\n[feed %s-%u-%u]\nvenue = %s\n", name, i + 1, c + 1, venue);
+        if (o->url)
+            fprintf(f, "url = %s\n", o->url);
+        if (o->rest_url)
+            fprintf(f, "rest_url = %s\n", o->rest_url);
         unsigned on_line = 0;
         for (size_t k = 0; k < n; k++) {
             if (v[k].inst != i || v[k].conn != c)
@@ -277,7 +288,8 @@ static long parse_pos(const char *s, long max, const char *what)
 
 int main(int argc, char **argv)
 {
-    const char *venue_id = NULL, *name = NULL, *base_path = NULL, *dir = ".";
+    const char *venue_id = NULL, *name = NULL, *base_path = NULL, *dir = ".", *url = NULL,
+               *rest_url = NULL;
     long instances = 0, max_per = 0, per_conn = 0, metrics_port = 0;
     static const struct option opts[] = {
         {"venue", required_argument, NULL, 'v'},
@@ -288,6 +300,8 @@ int main(int argc, char **argv)
         {"out", required_argument, NULL, 'o'},
         {"per-conn", required_argument, NULL, 'k'},
         {"metrics-port", required_argument, NULL, 'p'},
+        {"url", required_argument, NULL, 'u'},
+        {"rest-url", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -322,6 +336,12 @@ int main(int argc, char **argv)
         case 'p':
             if ((metrics_port = parse_pos(optarg, 65535, "--metrics-port")) < 0)
                 return 2;
+            break;
+        case 'u':
+            url = optarg;
+            break;
+        case 'r':
+            rest_url = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -435,9 +455,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "tickgate-split: %s: %s\n", dir, strerror(errno));
         rc = 2;
     }
+    split_out_t o = {dir, name, base, venue->name, url, rest_url, (int)metrics_port};
     for (long i = 0; i < instances && !rc; i++)
-        if (write_instance(dir, name, (uint32_t)i, base, venue->name, (int)metrics_port, v, n,
-                           n_conn[i]))
+        if (write_instance(&o, (uint32_t)i, v, n, n_conn[i]))
             rc = 2;
     if (!rc) {
         char cap_txt[32] = "no limit";
