@@ -8,6 +8,8 @@
 # close. Before the dedup window the first bars counted every re-delivery again.
 # Usage (under tests/fixtures/services.sh): test_it_candle_redelivery.sh TICKGATE REPLAY RECS
 set -u
+# shellcheck source=tests/fixtures/replay_port.sh
+. "$(dirname "$0")/../fixtures/replay_port.sh"
 gw=$1 replay=$2 recs=$3
 rec="$recs/binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst"
 [ -n "${TG_TEST_PG_DSN:-}" ] || { echo "TG_TEST_PG_DSN not set: skipped"; exit 77; }
@@ -26,12 +28,7 @@ trap cleanup EXIT
 "$replay" serve --port 0 --quiet --hold --max --fault drop-after=8000,times=4 "$rec" \
     >"$d/replay.out" 2>"$d/replay.err" &
 rp=$!
-for _ in $(seq 1 100); do
-    port=$(sed -n 's/^listening port=//p' "$d/replay.out")
-    [ -n "$port" ] && break
-    sleep 0.1
-done
-[ -n "$port" ] || { echo "FAIL: replay did not start"; cat "$d/replay.err"; exit 1; }
+port=$(replay_port "$d/replay.out" "$d/replay.err") || exit 1
 cat >"$d/gw.ini" <<INI
 [gateway]
 candles = 1m

@@ -9,6 +9,8 @@
 # spread over the primaries.
 # Usage (under redis_cluster.sh run): test_it_fleet_cluster.sh TICKGATE REPLAY SPLIT RECS
 set -u
+# shellcheck source=tests/fixtures/replay_port.sh
+. "$(dirname "$0")/../fixtures/replay_port.sh"
 gw=$1 replay=$2 split=$3 recs=$4
 rec="$recs/binance/cryptofeed_1312c062_BINANCE-b38f7c.tgrec.zst"
 [ -n "${TG_TEST_REDIS_CLUSTER:-}" ] || { echo "no TG_TEST_REDIS_CLUSTER: skipped"; exit 77; }
@@ -29,13 +31,7 @@ n_syms=$(wc -l <"$d/syms.txt")
 
 "$replay" serve --port 0 --quiet --hold --max "$rec" >"$d/replay.out" 2>"$d/replay.err" &
 pids+=($!)
-port=""
-for _ in $(seq 1 100); do
-    port=$(sed -n 's/^listening port=//p' "$d/replay.out")
-    [ -n "$port" ] && break
-    sleep 0.1
-done
-[ -n "$port" ] || { echo "FAIL: replay did not start"; cat "$d/replay.err"; exit 1; }
+port=$(replay_port "$d/replay.out" "$d/replay.err") || exit 1
 
 seeds=$(echo "$TG_TEST_REDIS_CLUSTER" | cut -d, -f1,2)
 cat >"$d/base.ini" <<INI

@@ -15,6 +15,8 @@
 #     bound (lease_ms * 4/3 plus 2 s of slack for a loaded machine); printed.
 # Usage (under tests/fixtures/services.sh): test_it_redundant_ab.sh TICKGATE REPLAY RECS
 set -u
+# shellcheck source=tests/fixtures/replay_port.sh
+. "$(dirname "$0")/../fixtures/replay_port.sh"
 gw=$1 replay=$2 recs=$3
 rec="$recs/binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst"
 py=/usr/bin/python3
@@ -41,12 +43,7 @@ free_port() { $py -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));pr
 # ~20 s of stream per connection: 41 k frames at 2000/s
 "$replay" serve --port 0 --quiet --hold --rate 2000 "$rec" >"$d/replay.out" 2>"$d/replay.err" &
 pids+=($!)
-for _ in $(seq 1 100); do
-    port=$(sed -n 's/^listening port=//p' "$d/replay.out")
-    [ -n "$port" ] && break
-    sleep 0.1
-done
-[ -n "$port" ] || { echo "FAIL: replay did not start"; cat "$d/replay.err"; exit 1; }
+port=$(replay_port "$d/replay.out" "$d/replay.err") || exit 1
 
 # the subscriber: every message of the trades and book channels, with its arrival time
 $py - "$TG_TEST_REDIS_PORT" "$d/sub.txt" >"$d/sub.err" 2>&1 <<'PY' &
