@@ -315,8 +315,9 @@ static int check_pg_recording(int k, int i, int *n_books, int *n_bars, long long
         const tg_instr_t *in = &in_sc;
         const trb_sym_t *ts = &r->sym[id];
         const oracle_sym_t *os = have_o ? osym(&o, in->symbol) : NULL;
-        char who[128];
-        snprintf(who, sizeof(who), "%s/%s", in->venue, in->symbol);
+        char who[TG_VENUE_NAME_MAX + TG_SYMBOL_MAX + 2];
+        snprintf(who, sizeof(who), "%.*s/%.*s", (int)sizeof(in->venue) - 1, in->venue,
+                 (int)sizeof(in->symbol) - 1, in->symbol);
         /* trades: offline rebuild, and the oracle where it reads the same channel */
         PGresult *res = q("SELECT count(*), coalesce(sum(size), 0) FROM %s.trades_v WHERE "
                           "venue = '%s' AND symbol = '%s'",
