@@ -533,7 +533,15 @@ static void bn_on_snapshot(feed_bn_t *b, const bn_msg_t *m, int64_t ts_recv, int
                        "snapshot older than buffered diffs, retrying", 0, y->upper,
                        strlen(y->upper));
         TG_STAT_INC(h->stats->resyncs);
-        bn_request_snapshot(b, s, ts_mono);
+        /* the first retry at once (a newer snapshot bridges what is buffered); then backing
+           off (bn_retry_ns), so that a symbol whose snapshots keep coming too late cannot
+           take the venue's REST budget and slots from every other book */
+        if (y->snap_refused++ == 0) {
+            bn_request_snapshot(b, s, ts_mono);
+        } else {
+            y->want_snap = true;
+            y->snap_req_mono = ts_mono;
+        }
         return;
     }
     int64_t ts_exch = m->ts_ms * 1000000;
@@ -546,6 +554,7 @@ static void bn_on_snapshot(feed_bn_t *b, const bn_msg_t *m, int64_t ts_recv, int
     y->last_u = L;
     y->want_snap = false;
     y->evicted_u = 0;
+    y->snap_refused = 0;
     /* replay this symbol's buffered diffs in order */
     bool any = false;
     for (uint32_t i = 0; i < b->bd_n; i++) {
@@ -691,6 +700,7 @@ static void bn_reset(feed_bn_t *b)
         b->sym[i].state = BN_ST_WAIT;
         b->sym[i].last_u = 0;
         b->sym[i].want_snap = false;
+        b->sym[i].snap_refused = 0;
     }
     feed_binance__buf_clear(b);
     b->sub_len = b->sub_off = 0;
@@ -795,6 +805,16 @@ static void bn_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
     bn_reset(b);
 }
 
+/* Wait before a due snapshot request: 2 s after a failed request; after the 2nd, 3rd, ...
+ * snapshot refused in a row as too old 1, 2, 4, then 8 s. */
+static int64_t bn_retry_ns(const bn_sym_t *y)
+{
+    if (y->snap_refused < 2)
+        return 2000000000LL;
+    uint32_t k = y->snap_refused - 2;
+    return (k < 3 ? 1000000000LL << k : 8000000000LL);
+}
+
 static void bn_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     feed_bn_t *b = h->vstate;
@@ -802,7 +822,7 @@ static void bn_on_tick(feed_handler_t *h, int64_t now_mono)
         bn_sub_flush(b);
     feed_binance__bf_tick(b, now_mono);
     for (uint32_t i = 0; i < b->n_sym; i++)
-        if (b->sym[i].want_snap && now_mono - b->sym[i].snap_req_mono >= 2000000000LL)
+        if (b->sym[i].want_snap && now_mono - b->sym[i].snap_req_mono >= bn_retry_ns(&b->sym[i]))
             bn_request_snapshot(b, (int)i, now_mono);
 }
 

@@ -92,6 +92,7 @@ typedef struct bn_sym {
     uint64_t last_u; /* snapshot lastUpdateId, then the last applied u */
     bool want_snap;  /* a snapshot request is due (live) */
     int64_t snap_req_mono;
+    uint32_t snap_refused;     /* snapshots refused in a row as too old: the retries back off */
     char upper[TG_SYMBOL_MAX]; /* "BTCUSDT" */
     char lower[TG_SYMBOL_MAX]; /* "btcusdt" (stream names) */
     uint32_t len;

@@ -3,8 +3,8 @@
  * Binance pre-snapshot diff buffer (feeds/venues/feed_binance_buf.c), on a handler with a
  * pool shrunk to a few diffs: a busy symbol cannot push a quiet one's diffs out (fair share),
  * a snapshot older than an evicted diff is refused and a newer one requested (never applied
- * with a hole after it), a diff too large for any share is dropped loudly, a reconnect
- * empties the buffer and REST answers of the previous connection are ignored.
+ * with a hole after it; repeated refusals back off), a diff too large for any share is dropped
+ * loudly, a reconnect empties the buffer and REST answers of the previous connection are ignored.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -93,6 +93,20 @@ static void test_binance_busy_symbol_cannot_evict_a_quiet_symbols_diffs(void **s
     assert_int_equal(e->o->rest_gets, gets + 1);
     assert_int_equal(e->n_ev, n_ev);
     assert_int_equal(bids(e, "BTCUSDT"), 0);
+    /* refused again: the retries back off (1 s, 2 s, ...) instead of looping at once */
+    feed_handler_t *h = &e->o->h;
+    assert_int_equal(snap(e, "BTCUSDT", gen, 1050), 0);
+    assert_int_equal(TG_STAT_GET(st->resyncs), 2);
+    assert_int_equal(e->o->rest_gets, gets + 1);
+    h->venue->on_tick(h, 5 + 999999999LL);
+    assert_int_equal(e->o->rest_gets, gets + 1);
+    h->venue->on_tick(h, 5 + 1000000000LL);
+    assert_int_equal(e->o->rest_gets, gets + 2);
+    assert_int_equal(snap(e, "BTCUSDT", gen, 1050), 0);
+    h->venue->on_tick(h, 5 + 1999999999LL);
+    assert_int_equal(e->o->rest_gets, gets + 2);
+    h->venue->on_tick(h, 5 + 2000000000LL);
+    assert_int_equal(e->o->rest_gets, gets + 3);
     /* a snapshot inside what is still buffered syncs: 1.5 + the 4 diffs after 1095 */
     assert_int_equal(snap(e, "BTCUSDT", gen, 1095), 0);
     assert_int_equal(TG_STAT_GET(st->snapshots), 2);
