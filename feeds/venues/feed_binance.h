@@ -100,6 +100,7 @@ typedef struct bn_sym {
      * evicted from it since its last snapshot or reconnect (0 = none) */
     uint32_t buf_diffs, buf_levels;
     uint64_t evicted_u;
+    uint64_t buf_last_u; /* u of the last diff buffered (0 = none): a restart is seen */
     /* trade backfill (feed_binance_backfill.c): kept across reconnects */
     uint64_t last_tid;       /* last trade id seen, 0 = none */
     bool agg;                /* last_tid is an aggregate id */

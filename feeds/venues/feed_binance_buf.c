@@ -23,6 +23,11 @@
  * diff. Eviction only ever removes a symbol's oldest diffs, so what stays is a contiguous
  * tail of its chain and the U/u checks still see every hole.
  *
+ * A diff whose U is not above the symbol's last buffered or evicted u means the update ids
+ * started again (never on the venue; `tickgate-replay --loop` does it): what the symbol had
+ * buffered and evicted belongs to the previous run of ids and is dropped (counted), so that a
+ * snapshot of the new run is judged by the new run's diffs only.
+ *
  * Thread: feed:<venue> for everything.
  */
 #include "feeds/venues/feed_binance.h"
@@ -68,6 +73,7 @@ void feed_binance__buf_clear(feed_bn_t *b)
     for (uint32_t i = 0; i < b->n_sym; i++) {
         b->sym[i].buf_diffs = b->sym[i].buf_levels = 0;
         b->sym[i].evicted_u = 0;
+        b->sym[i].buf_last_u = 0;
     }
     b->bd_n = 0;
     b->bl_n = 0;
@@ -140,6 +146,20 @@ void feed_binance__buf_push(feed_bn_t *b, int s, const bn_msg_t *m, int64_t ts_r
     feed_stats_t *st = b->h->stats;
     bn_sym_t *y = &b->sym[s];
     uint32_t nl = m->n_bid + m->n_ask;
+    if ((y->buf_diffs && m->U <= y->buf_last_u) || (y->evicted_u && m->U <= y->evicted_u)) {
+        /* the ids started again: the previous run's diffs and holes do not apply */
+        bool any = false;
+        for (uint32_t i = 0; i < b->bd_n; i++)
+            if (b->bd[i].sym == s) {
+                bn_buf_drop(b, i);
+                TG_STAT_INC(st->stale_dropped);
+                any = true;
+            }
+        if (any)
+            feed_binance__buf_compact(b);
+        y->evicted_u = 0;
+    }
+    y->buf_last_u = m->u;
     if (nl > b->bl_cap / 2) {
         /* larger than any fair share: dropped, and with it this symbol's older diffs (the
          * chain has a hole now); a snapshot older than it will be refused */

@@ -3,8 +3,9 @@
  * Binance pre-snapshot diff buffer (feeds/venues/feed_binance_buf.c), on a handler with a
  * pool shrunk to a few diffs: a busy symbol cannot push a quiet one's diffs out (fair share),
  * a snapshot older than an evicted diff is refused and a newer one requested (never applied
- * with a hole after it; repeated refusals back off), a diff too large for any share is dropped
- * loudly, a reconnect empties the buffer and REST answers of the previous connection are ignored.
+ * with a hole after it; repeated refusals back off), ids that start again (a looping replay)
+ * forget the previous run's diffs, a diff too large for any share is dropped loudly, a
+ * reconnect empties the buffer and REST answers of the previous connection are ignored.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -140,6 +141,32 @@ static void test_binance_snapshot_older_than_an_evicted_diff_is_refused(void **s
     vh_env_close(e);
 }
 
+static void test_binance_ids_starting_again_forget_the_previous_runs_diffs(void **state)
+{
+    /* tickgate-replay --loop plays the recording again on the same connection: the ids start
+     * again. The previous run's evictions must not refuse the new run's snapshot forever. */
+    vh_env_t *e = open_small("BTCUSDT", 16, 64);
+    const feed_stats_t *st = &e->o->stats;
+    uint32_t gen = ((feed_bn_t *)e->o->h.vstate)->gen;
+    char px[32];
+    for (int i = 0; i < 30; i++) {
+        snprintf(px, sizeof(px), "3%d.0", i);
+        diff(e, "BTCUSDT", 1000 + (uint64_t)i, 1000 + (uint64_t)i, px, 0);
+    }
+    assert_true(((feed_bn_t *)e->o->h.vstate)->sym[0].evicted_u >= 1010);
+    uint64_t dropped = TG_STAT_GET(st->stale_dropped);
+    for (int i = 0; i < 3; i++) { /* again from 1000 */
+        snprintf(px, sizeof(px), "4%d.0", i);
+        diff(e, "BTCUSDT", 1000 + (uint64_t)i, 1000 + (uint64_t)i, px, 0);
+    }
+    assert_true(TG_STAT_GET(st->stale_dropped) > dropped); /* the old run's diffs, counted */
+    assert_int_equal(snap(e, "BTCUSDT", gen, 999), 0);
+    assert_int_equal(TG_STAT_GET(st->snapshots), 1);
+    assert_int_equal(bids(e, "BTCUSDT"), 4); /* 1.5 + the new run's 3 diffs */
+    assert_int_equal(TG_STAT_GET(st->gaps), 0);
+    vh_env_close(e);
+}
+
 static void test_binance_reconnect_empties_the_buffer_and_ignores_old_answers(void **state)
 {
     vh_env_t *e = open_small("BTCUSDT,ETHUSDT", 16, 64);
@@ -171,6 +198,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_binance_busy_symbol_cannot_evict_a_quiet_symbols_diffs),
         cmocka_unit_test(test_binance_snapshot_older_than_an_evicted_diff_is_refused),
+        cmocka_unit_test(test_binance_ids_starting_again_forget_the_previous_runs_diffs),
         cmocka_unit_test(test_binance_reconnect_empties_the_buffer_and_ignores_old_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
