@@ -10,8 +10,9 @@
  * feed_binance__finish() is the one place that gives fields a meaning (see feed_binance.h).
  *
  * Book sync, per symbol, exactly as Binance documents it:
- *   WAIT  no usable snapshot: diffs are buffered (bounded FIFO shared by the handler's
- *         symbols; the oldest are evicted and counted when it is full).
+ *   WAIT  no usable snapshot: diffs are buffered (feed_binance_buf.c: a bounded pool per
+ *         connection shared fairly by its symbols; when it is full the oldest diffs of the
+ *         symbol holding the most are evicted, counted and remembered in evicted_u).
  *   SYNC  snapshot (lastUpdateId L) emitted; diffs with u <= L (spot) / u < L (futures) are
  *         stale and dropped; the first applied one must bridge: spot U <= L+1 <= u,
  *         futures U <= L <= u.
@@ -20,9 +21,9 @@
  * (spot) / pu (futures) received), counts a gap and a resync, asks for a new REST snapshot
  * (live; offline the next in-band snapshot, if any, is used) and goes back to WAIT with the
  * breaking diff buffered. A diff whose levels fail to decode invalidates the book the same
- * way. A snapshot older than the buffered diffs (first newer diff does not bridge) is not
- * applied; another one is requested. A snapshot arriving while LIVE is ignored (tardis does
- * the same); a snapshot in SYNC replaces the previous one.
+ * way. A snapshot older than the buffered diffs (first newer diff does not bridge, or a diff
+ * newer than it was evicted) is not applied; another one is requested. A snapshot arriving while
+ * LIVE is ignored (tardis does the same); a snapshot in SYNC replaces the previous one.
  *
  * Futures trades with X other than "MARKET" (INSURANCE_FUND, ADL, NA) are liquidation and
  * deleveraging fills, not trades of the public book: they are dropped and counted as
@@ -49,19 +50,11 @@
 
 #define BN_TOK_CAP   (1u << 16) /* REST limit=5000: 10000 levels * 3 + a few tokens */
 #define BN_LV_CAP    (1u << 15) /* level pairs decoded from one message */
-#define BN_BD_CAP    2048u      /* buffered diffs */
-#define BN_BL_CAP    (1u << 17) /* buffered level pairs */
+#define BN_BD_CAP    8192u      /* buffered diffs per connection (64 B each: 512 KiB) */
+#define BN_BL_CAP    (1u << 17) /* buffered level pairs per connection (16 B each: 2 MiB) */
 #define BN_LOG_BURST 20         /* log lines per 10 s window */
 
 enum { BN_ST_WAIT = 0, BN_ST_SYNC = 1, BN_ST_LIVE = 2 };
-
-struct bn_bufdiff {
-    int32_t sym;
-    uint32_t off, n_bid, n_ask;
-    int8_t px_scale, sz_scale; /* the scales its levels were decoded at (kept when they grow) */
-    uint64_t U, u, pu;
-    int64_t ts_ms, ts_recv, ts_mono;
-};
 
 /* ---------------------------------------------------------------- symbols */
 
@@ -466,64 +459,6 @@ static void bn_gap(feed_bn_t *b, int s, uint64_t got, int64_t ts_exch, int64_t t
     bn_request_snapshot(b, s, ts_mono);
 }
 
-/* remove buffered diffs with sym == -1 (consumed) */
-static void bn_buf_compact(feed_bn_t *b)
-{
-    uint32_t w = 0, lw = 0;
-    for (uint32_t i = 0; i < b->bd_n; i++) {
-        bn_bufdiff_t d = b->bd[i];
-        if (d.sym < 0)
-            continue;
-        uint32_t nl = d.n_bid + d.n_ask;
-        if (d.off != lw)
-            memmove(b->bl + 2 * (size_t)lw, b->bl + 2 * (size_t)d.off, 16 * (size_t)nl);
-        d.off = lw;
-        lw += nl;
-        b->bd[w++] = d;
-    }
-    b->bd_n = w;
-    b->bl_n = lw;
-}
-
-static void bn_buf_push(feed_bn_t *b, int s, const bn_msg_t *m, int64_t ts_recv, int64_t ts_mono)
-{
-    feed_stats_t *st = b->h->stats;
-    uint32_t nl = m->n_bid + m->n_ask;
-    if (nl > b->bl_cap) {
-        TG_STAT_INC(st->stale_dropped);
-        return;
-    }
-    if (b->bd_n == b->bd_cap || b->bl_cap - b->bl_n < nl) {
-        /* evict the oldest diffs until it fits */
-        uint32_t i = 0, freed = b->bl_cap - b->bl_n;
-        while (i < b->bd_n && (b->bd_n - i >= b->bd_cap || freed < nl)) {
-            freed += b->bd[i].n_bid + b->bd[i].n_ask;
-            b->bd[i].sym = -1;
-            i++;
-        }
-        TG_STAT_ADD(st->stale_dropped, i);
-        bn_buf_compact(b);
-    }
-    bn_bufdiff_t *d = &b->bd[b->bd_n++];
-    d->sym = s;
-    d->off = b->bl_n;
-    d->n_bid = m->n_bid;
-    d->n_ask = m->n_ask;
-    d->U = m->U;
-    d->u = m->u;
-    d->pu = m->pu;
-    d->ts_ms = m->ts_ms;
-    /* the levels stay at the scales they were decoded at; events carry them (feed_stamp) */
-    d->px_scale = (int8_t)feed_px_scale(b->h, b->sym[s].instr);
-    d->sz_scale = (int8_t)feed_sz_scale(b->h, b->sym[s].instr);
-    d->ts_recv = ts_recv;
-    d->ts_mono = ts_mono;
-    memcpy(b->bl + 2 * (size_t)b->bl_n, m->bid, 16 * (size_t)m->n_bid);
-    memcpy(b->bl + 2 * ((size_t)b->bl_n + m->n_bid), m->ask, 16 * (size_t)m->n_ask);
-    b->bl_n += nl;
-    TG_STAT_INC(st->buffered);
-}
-
 enum { BN_APPLIED = 0, BN_STALE = 1, BN_BROKEN = 2 };
 
 /* Apply one diff to a SYNC or LIVE symbol. On BN_BROKEN the caller decides what to do with
@@ -563,12 +498,12 @@ static void bn_on_depth(feed_bn_t *b, const bn_msg_t *m, int64_t ts_recv, int64_
 {
     bn_sym_t *y = &b->sym[m->sym];
     if (y->state == BN_ST_WAIT) {
-        bn_buf_push(b, m->sym, m, ts_recv, ts_mono);
+        feed_binance__buf_push(b, m->sym, m, ts_recv, ts_mono);
         return;
     }
     if (bn_apply(b, m->sym, m->U, m->u, m->pu, m->bid, m->n_bid, m->ask, m->n_ask, m->ts_ms,
                  ts_recv, ts_mono, -1, -1) == BN_BROKEN)
-        bn_buf_push(b, m->sym, m, ts_recv, ts_mono);
+        feed_binance__buf_push(b, m->sym, m, ts_recv, ts_mono);
 }
 
 static void bn_on_snapshot(feed_bn_t *b, const bn_msg_t *m, int64_t ts_recv, int64_t ts_mono,
@@ -583,20 +518,31 @@ static void bn_on_snapshot(feed_bn_t *b, const bn_msg_t *m, int64_t ts_recv, int
         return; /* our book is continuous; an extra snapshot adds nothing */
     }
     TG_STAT_INC(h->stats->handled);
-    /* the first buffered diff newer than the snapshot must bridge it */
-    for (uint32_t i = 0; i < b->bd_n; i++) {
+    /* the first buffered diff newer than the snapshot must bridge it, and no diff newer than
+       it may have been evicted (feed_binance_buf.c): else the chain from L on has a hole */
+    bool old = b->futures ? y->evicted_u >= L : y->evicted_u > L;
+    for (uint32_t i = 0; i < b->bd_n && !old; i++) {
         const bn_bufdiff_t *d = &b->bd[i];
         if (d->sym != s || (b->futures ? d->u < L : d->u <= L))
             continue;
-        if (b->futures ? d->U > L : d->U > L + 1) {
-            feed_log_frame(b->h, &b->log_rl, ts_mono, FEED_LOG_WARN,
-                           "snapshot older than buffered diffs, retrying", 0, y->upper,
-                           strlen(y->upper));
-            TG_STAT_INC(h->stats->resyncs);
-            bn_request_snapshot(b, s, ts_mono);
-            return;
-        }
+        old = b->futures ? d->U > L : d->U > L + 1;
         break;
+    }
+    if (old) {
+        feed_log_frame(b->h, &b->log_rl, ts_mono, FEED_LOG_WARN,
+                       "snapshot older than buffered diffs, retrying", 0, y->upper,
+                       strlen(y->upper));
+        TG_STAT_INC(h->stats->resyncs);
+        /* the first retry at once (a newer snapshot bridges what is buffered); then backing
+           off (bn_retry_ns), so that a symbol whose snapshots keep coming too late cannot
+           take the venue's REST budget and slots from every other book */
+        if (y->snap_refused++ == 0) {
+            bn_request_snapshot(b, s, ts_mono);
+        } else {
+            y->want_snap = true;
+            y->snap_req_mono = ts_mono;
+        }
+        return;
     }
     int64_t ts_exch = m->ts_ms * 1000000;
     uint16_t fl = TG_EVF_SNAPSHOT | rest_flag;
@@ -607,6 +553,8 @@ static void bn_on_snapshot(feed_bn_t *b, const bn_msg_t *m, int64_t ts_recv, int
     y->state = BN_ST_SYNC;
     y->last_u = L;
     y->want_snap = false;
+    y->evicted_u = 0;
+    y->snap_refused = 0;
     /* replay this symbol's buffered diffs in order */
     bool any = false;
     for (uint32_t i = 0; i < b->bd_n; i++) {
@@ -618,11 +566,11 @@ static void bn_on_snapshot(feed_bn_t *b, const bn_msg_t *m, int64_t ts_recv, int
                          d->ts_ms, d->ts_recv, d->ts_mono, d->px_scale, d->sz_scale);
         if (r == BN_BROKEN)
             break; /* this one and the rest stay buffered */
-        d->sym = -1;
+        feed_binance__buf_take(b, i);
         any = true;
     }
     if (any)
-        bn_buf_compact(b);
+        feed_binance__buf_compact(b);
 }
 
 /* ---------------------------------------------------------------- handler */
@@ -752,9 +700,9 @@ static void bn_reset(feed_bn_t *b)
         b->sym[i].state = BN_ST_WAIT;
         b->sym[i].last_u = 0;
         b->sym[i].want_snap = false;
+        b->sym[i].snap_refused = 0;
     }
-    b->bd_n = 0;
-    b->bl_n = 0;
+    feed_binance__buf_clear(b);
     b->sub_len = b->sub_off = 0;
 }
 
@@ -857,6 +805,16 @@ static void bn_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
     bn_reset(b);
 }
 
+/* Wait before a due snapshot request: 2 s after a failed request; after the 2nd, 3rd, ...
+ * snapshot refused in a row as too old 1, 2, 4, then 8 s. */
+static int64_t bn_retry_ns(const bn_sym_t *y)
+{
+    if (y->snap_refused < 2)
+        return 2000000000LL;
+    uint32_t k = y->snap_refused - 2;
+    return (k < 3 ? 1000000000LL << k : 8000000000LL);
+}
+
 static void bn_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     feed_bn_t *b = h->vstate;
@@ -864,7 +822,7 @@ static void bn_on_tick(feed_handler_t *h, int64_t now_mono)
         bn_sub_flush(b);
     feed_binance__bf_tick(b, now_mono);
     for (uint32_t i = 0; i < b->n_sym; i++)
-        if (b->sym[i].want_snap && now_mono - b->sym[i].snap_req_mono >= 2000000000LL)
+        if (b->sym[i].want_snap && now_mono - b->sym[i].snap_req_mono >= bn_retry_ns(&b->sym[i]))
             bn_request_snapshot(b, (int)i, now_mono);
 }
 

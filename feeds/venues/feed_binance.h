@@ -92,9 +92,15 @@ typedef struct bn_sym {
     uint64_t last_u; /* snapshot lastUpdateId, then the last applied u */
     bool want_snap;  /* a snapshot request is due (live) */
     int64_t snap_req_mono;
+    uint32_t snap_refused;     /* snapshots refused in a row as too old: the retries back off */
     char upper[TG_SYMBOL_MAX]; /* "BTCUSDT" */
     char lower[TG_SYMBOL_MAX]; /* "btcusdt" (stream names) */
     uint32_t len;
+    /* pre-snapshot diff buffer (feed_binance_buf.c): this symbol's share, and the largest u
+     * evicted from it since its last snapshot or reconnect (0 = none) */
+    uint32_t buf_diffs, buf_levels;
+    uint64_t evicted_u;
+    uint64_t buf_last_u; /* u of the last diff buffered (0 = none): a restart is seen */
     /* trade backfill (feed_binance_backfill.c): kept across reconnects */
     uint64_t last_tid;       /* last trade id seen, 0 = none */
     bool agg;                /* last_tid is an aggregate id */
@@ -106,7 +112,14 @@ typedef struct bn_sym {
     uint32_t bf_reqs, bf_tries;
 } bn_sym_t;
 
-typedef struct bn_bufdiff bn_bufdiff_t;
+/** One diff buffered while its symbol waits for a snapshot (feed_binance_buf.c). */
+typedef struct bn_bufdiff {
+    int32_t sym; /* -1: consumed or evicted (removed by the next compaction) */
+    uint32_t off, n_bid, n_ask;
+    int8_t px_scale, sz_scale; /* the scales its levels were decoded at (kept when they grow) */
+    uint64_t U, u, pu;
+    int64_t ts_ms, ts_recv, ts_mono;
+} bn_bufdiff_t;
 
 /** feed_venue_t.variant of the Binance ids: REST route, sync rules, trade stream. */
 enum {
@@ -131,7 +144,8 @@ typedef struct feed_bn {
     uint32_t lv_cap, lv_n;
     void *tok; /* jsmntok_t[tok_cap] */
     uint32_t tok_cap;
-    /* diffs buffered while waiting for a snapshot (FIFO, oldest evicted when full) */
+    /* diffs buffered while waiting for a snapshot, in arrival order; bounded per connection,
+     * shared fairly by its symbols (feed_binance_buf.c) */
     bn_bufdiff_t *bd;
     uint32_t bd_n, bd_cap;
     int64_t *bl;
@@ -187,6 +201,17 @@ void feed_binance__bf_trade(feed_bn_t *b, int s, uint64_t id, bool agg, int64_t 
 void feed_binance__bf_tick(feed_bn_t *b, int64_t now);
 int feed_binance__bf_rest(feed_bn_t *b, uint32_t s, int status, const char *body, size_t len,
                           int64_t ts_recv, int64_t ts_mono);
+
+/** Pre-snapshot diff buffer (feed_binance_buf.c). buf_push: keep diff m of symbol s (in WAIT);
+ *  when the connection's pool is full, the oldest diffs of the symbol holding the most levels
+ *  are evicted first (counted in stale_dropped, remembered in evicted_u). buf_take: entry i
+ *  was consumed (applied or stale). buf_compact: remove consumed entries. buf_clear: empty
+ *  (reconnect). Thread: feed:<venue>. */
+void feed_binance__buf_push(feed_bn_t *b, int s, const bn_msg_t *m, int64_t ts_recv,
+                            int64_t ts_mono);
+void feed_binance__buf_take(feed_bn_t *b, uint32_t i);
+void feed_binance__buf_compact(feed_bn_t *b);
+void feed_binance__buf_clear(feed_bn_t *b);
 
 /** Unsigned decimal integer of 1..19 digits. @return 0 or -1. */
 static inline int feed_bn__u64(const char *p, size_t n, uint64_t *out)

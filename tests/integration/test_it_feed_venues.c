@@ -168,6 +168,17 @@ static void run_venue(const char *rel, const char *const *server_args, bool with
     tg_instr_reg_destroy(&reg);
 }
 
+/* Is every book of the file VALID in the builder? */
+static bool all_valid(book_builder_t *b, const feed_offline_t *off)
+{
+    for (uint32_t i = 0; i < off->h.n_instr; i++) {
+        const book_l2_t *bk = book_builder_book(b, off->h.instr[i]);
+        if (!bk || book_l2_state(bk) != BOOK_STATE_VALID)
+            return false;
+    }
+    return true;
+}
+
 /*
  * Reconnects: the server drops the TCP connection (no close frame) after `drop` frames for the
  * first `times` connections; each new connection starts the recording again. The client must
@@ -194,10 +205,9 @@ static void run_reconnects(const char *rel, const char *oracle_name, unsigned dr
     local_cfg(&c, off, port, with_rest, url, rest);
     c.backoff_min_ms = 50;
     c.backoff_max_ms = 200;
-    /* a local server at --max, not the venue: snapshots unpaced (feed_rest_pace.h). Paced at
-       Binance's budget, the late snapshots of this flood end a book with the wrong depth
-       (docs/scale.md, "Known problems"). */
-    c.rest_weight_per_min = UINT32_MAX;
+    /* REST paced at the venue's own budget (feed_rest_pace.h), as in production: Binance's
+       snapshots of the last connection come seconds after its whole recording was received
+       at --max, so every diff of it waits in the handler's buffer (feed_binance_buf.c). */
     lf_t l;
     lf_add(&l, &c, off, reg);
     book_builder_cfg_t bc;
@@ -232,7 +242,8 @@ static void run_reconnects(const char *rel, const char *oracle_name, unsigned dr
             last_frames = now_frames;
             last_change = now;
         }
-        if ((now_frames >= want && now - last_change > 300 * TG_NS_PER_MS) || now > deadline)
+        if ((now_frames >= want && now - last_change > 300 * TG_NS_PER_MS && all_valid(b, off)) ||
+            now > deadline)
             break;
         usleep(2000);
     }
@@ -242,10 +253,27 @@ static void run_reconnects(const char *rel, const char *oracle_name, unsigned dr
         book_builder_apply(b, evb, n);
     book_builder_flush(b);
     fprintf(stderr,
-            "%s: frames %llu of %llu, reconnects %llu, stale %llu, gaps %llu, clears %llu\n", rel,
-            (unsigned long long)TG_STAT_GET(ts->rx_frames), (unsigned long long)want,
+            "%s: frames %llu of %llu, reconnects %llu, stale %llu, gaps %llu, clears %llu, "
+            "rest ok %llu, resyncs %llu, buffered %llu, dropped %llu\n",
+            rel, (unsigned long long)TG_STAT_GET(ts->rx_frames), (unsigned long long)want,
             (unsigned long long)TG_STAT_GET(st->reconnects), (unsigned long long)stale,
-            (unsigned long long)gaps, (unsigned long long)clears);
+            (unsigned long long)gaps, (unsigned long long)clears,
+            (unsigned long long)TG_STAT_GET(ts->rest_ok),
+            (unsigned long long)TG_STAT_GET(st->resyncs),
+            (unsigned long long)TG_STAT_GET(st->buffered),
+            (unsigned long long)TG_STAT_GET(st->stale_dropped));
+    /* Every book VALID at the end: a book left STALE or RESYNCING by the last connection is
+       not a book to compare (it is the previous connection's, honestly marked), and one that
+       never syncs again is the failure itself (a paced snapshot refused forever). */
+    for (uint32_t i = 0; i < off->h.n_instr; i++) {
+        const book_l2_t *bk = book_builder_book(b, off->h.instr[i]);
+        const tg_instr_t *in = tg_instr_reg_get(reg, off->h.instr[i]);
+        if (!bk || book_l2_state(bk) != BOOK_STATE_VALID)
+            fail_msg("%s: book not VALID at the end (state %d, %llu resyncs, %llu dropped)",
+                     in->symbol, bk ? (int)book_l2_state(bk) : -1,
+                     (unsigned long long)TG_STAT_GET(st->resyncs),
+                     (unsigned long long)TG_STAT_GET(st->stale_dropped));
+    }
     /* At least the injected drops; on a loaded machine a connection can also end early for
        another reason (then it was replayed from the start again), so more frames and more
        reconnects are possible. What must hold is the final book below. */

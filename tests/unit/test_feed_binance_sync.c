@@ -2,8 +2,9 @@
 /*
  * Binance sync state machine on hand-written streams: both families' rules (spot U == prev
  * u + 1, futures pu), buffering and bridging a snapshot, gaps and resyncs, REST snapshots
- * matched to their request, an unreadable level invalidating the book; Binance.US as spot on
- * its own hosts, COIN-M with futures rules, subscribes paced to the message limit.
+ * matched to their request, levels beyond a depth-limited snapshot, an unreadable level
+ * invalidating the book; Binance.US as spot on its own hosts, COIN-M with futures rules,
+ * subscribes paced to the message limit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -120,6 +121,28 @@ static void test_binance_spot_overlapping_diff_breaks_the_chain(void **state)
     assert_int_equal(r.ev[r.n_ev - 1].kind, TG_EV_GAP);
     assert_int_equal(r.ev[r.n_ev - 1].seq, 105);
     assert_int_equal(r.ev[r.n_ev - 1].u.aux, 104);
+    fv_free(&r);
+}
+
+/* What the book is beyond a depth-limited snapshot (REST limit=1000; here a 2-level one):
+ * exactly the snapshot's levels plus what later diffs touch. A level deeper than the
+ * snapshot's last that no diff touches (at the venue 1.5 could exist) is not in the book, and
+ * nothing marks the book for it: Binance documents this ("How to manage a local order book
+ * correctly"), the oracle does the same; docs/scale.md, "Known problems". */
+static void test_binance_levels_beyond_the_snapshot_depth_come_only_from_diffs(void **state)
+{
+    static const char rec[] =
+        "# tgrec 1\n# venue: binance\n# symbols: BTCUSDT\n"
+        "1 " BN_SNAP(100, "[[\"2.0\",\"1\"],[\"1.9\",\"1\"]]", "[[\"3.0\",\"1\"]]") "2 " BN_DIFF(
+            101, 101, "[[\"1.0\",\"7\"]]", "[]") "3 " BN_DIFF(102, 102, "[[\"2.0\",\"0\"]]", "[]");
+    fv_run_t r;
+    fv_run_text(&r, rec, sizeof(rec) - 1, NULL);
+    assert_int_equal(TG_STAT_GET(r.off->stats.gaps), 0);
+    const ref_book_t *b = &r.book[r.off->h.instr[0]];
+    assert_int_equal(b->bid.n, 2); /* 1.9 (snapshot), 1.0 (diff 2, beyond the snapshot) */
+    assert_int_equal(b->bid.px[0], 190000000);
+    assert_int_equal(b->bid.px[1], 100000000);
+    assert_int_equal(b->bid.sz[1], 700000000);
     fv_free(&r);
 }
 
@@ -395,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_binance_spot_sync_buffers_bridges_detects_gaps_and_resyncs),
         cmocka_unit_test(test_binance_futures_sync_uses_pu_and_keeps_u_equal_to_the_snapshot),
         cmocka_unit_test(test_binance_spot_overlapping_diff_breaks_the_chain),
+        cmocka_unit_test(test_binance_levels_beyond_the_snapshot_depth_come_only_from_diffs),
         cmocka_unit_test(test_binance_rest_snapshots_are_matched_to_their_request),
         cmocka_unit_test(test_binance_unreadable_level_invalidates_the_book),
         cmocka_unit_test(test_binance_us_behaves_as_spot_on_its_own_hosts),

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Binance pre-snapshot diff buffer (feeds/venues/feed_binance_buf.c), on a handler with a
+ * pool shrunk to a few diffs: a busy symbol cannot push a quiet one's diffs out (fair share),
+ * a snapshot older than an evicted diff is refused and a newer one requested (never applied
+ * with a hole after it; repeated refusals back off), ids that start again (a looping replay)
+ * forget the previous run's diffs, a diff too large for any share is dropped loudly, a
+ * reconnect empties the buffer and REST answers of the previous connection are ignored.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+
+#include "feeds/venues/feed_binance.h"
+#include "tests/fixtures/venue_harness.h"
+#include "tests/fixtures/binance_frames.h"
+
+/* A spot depthUpdate U..u of sym adding bid px (size 1), plus `extra` more bids. */
+static void diff(vh_env_t *e, const char *sym, uint64_t U, uint64_t u, const char *px, int extra)
+{
+    char f[4096], lower[32];
+    size_t k = 0;
+    for (; sym[k] && k < sizeof(lower) - 1; k++)
+        lower[k] = (char)(sym[k] >= 'A' && sym[k] <= 'Z' ? sym[k] + 32 : sym[k]);
+    lower[k] = 0;
+    int n = snprintf(f, sizeof(f),
+                     "{\"stream\":\"%s@depth@100ms\",\"data\":{\"e\":\"depthUpdate\",\"E\":1000,"
+                     "\"s\":\"%s\",\"U\":%llu,\"u\":%llu,\"b\":[[\"%s\",\"1\"]",
+                     lower, sym, (unsigned long long)U, (unsigned long long)u, px);
+    for (int i = 0; i < extra; i++)
+        n += snprintf(f + n, sizeof(f) - (size_t)n, ",[\"0.%d\",\"1\"]", i + 1);
+    snprintf(f + n, sizeof(f) - (size_t)n, "],\"a\":[]}}");
+    assert_int_equal(vh_env_frame(e, f), 0);
+}
+
+/* The REST snapshot L (one bid 1.5) for sym, answered to connection generation gen. */
+static int snap(vh_env_t *e, const char *sym, uint32_t gen, uint64_t L)
+{
+    feed_handler_t *h = &e->o->h;
+    feed_bn_t *b = h->vstate;
+    int s = feed_binance__sym(b, sym, strlen(sym), false);
+    assert_true(s >= 0);
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"lastUpdateId\":%llu,\"bids\":[[\"1.5\",\"5\"]],\"asks\":[[\"9.5\",\"5\"]]}",
+             (unsigned long long)L);
+    int rc = feed_rest(h, ((uint64_t)gen << 32) | (uint32_t)s, 200, body, strlen(body), 5, 5);
+    feed_flush(h);
+    return rc;
+}
+
+static vh_env_t *open_small(const char *symbols, uint32_t diffs, uint32_t levels)
+{
+    vh_env_t *e = vh_env_open("binance", symbols, NULL, 0, 0);
+    feed_bn_t *b = e->o->h.vstate;
+    b->bd_cap = diffs; /* smaller than allocated: the same code, a pool of a few diffs */
+    b->bl_cap = levels;
+    return e;
+}
+
+static size_t bids(vh_env_t *e, const char *sym)
+{
+    return e->v->book[vh_env_id(e, sym)].bid.n;
+}
+
+static void test_binance_busy_symbol_cannot_evict_a_quiet_symbols_diffs(void **state)
+{
+    vh_env_t *e = open_small("BTCUSDT,ETHUSDT", 16, 64);
+    const feed_stats_t *st = &e->o->stats;
+    uint32_t gen = ((feed_bn_t *)e->o->h.vstate)->gen;
+    diff(e, "ETHUSDT", 96, 102, "2.0", 0); /* quiet: one diff, first in, bridges L = 100 */
+    char px[32];
+    for (int i = 0; i < 100; i++) { /* busy: 100 diffs into a pool of 16 */
+        snprintf(px, sizeof(px), "3%d.0", i);
+        diff(e, "BTCUSDT", 1000 + (uint64_t)i, 1000 + (uint64_t)i, px, 0);
+    }
+    assert_true(TG_STAT_GET(st->stale_dropped) >= 80); /* evicted, counted */
+    /* the quiet symbol's diff survived the flood: its snapshot syncs with it */
+    assert_int_equal(snap(e, "ETHUSDT", gen, 100), 0);
+    assert_int_equal(TG_STAT_GET(st->snapshots), 1);
+    assert_int_equal(TG_STAT_GET(st->resyncs), 0);
+    assert_int_equal(bids(e, "ETHUSDT"), 2); /* 1.5 from the snapshot, 2.0 from the diff */
+    /* the busy one lost its oldest diffs: a snapshot older than them is refused, not applied
+     * with a hole (nothing emitted for it), and a newer one is asked for */
+    size_t gets = e->o->rest_gets, n_ev = e->n_ev;
+    assert_int_equal(snap(e, "BTCUSDT", gen, 1050), 0);
+    assert_int_equal(TG_STAT_GET(st->snapshots), 1);
+    assert_int_equal(TG_STAT_GET(st->resyncs), 1);
+    assert_int_equal(e->o->rest_gets, gets + 1);
+    assert_int_equal(e->n_ev, n_ev);
+    assert_int_equal(bids(e, "BTCUSDT"), 0);
+    /* refused again: the retries back off (1 s, 2 s, ...) instead of looping at once */
+    feed_handler_t *h = &e->o->h;
+    assert_int_equal(snap(e, "BTCUSDT", gen, 1050), 0);
+    assert_int_equal(TG_STAT_GET(st->resyncs), 2);
+    assert_int_equal(e->o->rest_gets, gets + 1);
+    h->venue->on_tick(h, 5 + 999999999LL);
+    assert_int_equal(e->o->rest_gets, gets + 1);
+    h->venue->on_tick(h, 5 + 1000000000LL);
+    assert_int_equal(e->o->rest_gets, gets + 2);
+    assert_int_equal(snap(e, "BTCUSDT", gen, 1050), 0);
+    h->venue->on_tick(h, 5 + 1999999999LL);
+    assert_int_equal(e->o->rest_gets, gets + 2);
+    h->venue->on_tick(h, 5 + 2000000000LL);
+    assert_int_equal(e->o->rest_gets, gets + 3);
+    /* a snapshot inside what is still buffered syncs: 1.5 + the 4 diffs after 1095 */
+    assert_int_equal(snap(e, "BTCUSDT", gen, 1095), 0);
+    assert_int_equal(TG_STAT_GET(st->snapshots), 2);
+    assert_int_equal(bids(e, "BTCUSDT"), 5);
+    assert_int_equal(TG_STAT_GET(st->gaps), 0);
+    vh_env_close(e);
+}
+
+static void test_binance_snapshot_older_than_an_evicted_diff_is_refused(void **state)
+{
+    /* a diff larger than any share of the pool is dropped; with it buffered nothing of the
+     * symbol remains, yet the snapshot before it must not be applied (old code: VALID book
+     * without that diff, and nothing said) */
+    vh_env_t *e = open_small("BTCUSDT", 16, 8);
+    const feed_stats_t *st = &e->o->stats;
+    uint32_t gen = ((feed_bn_t *)e->o->h.vstate)->gen;
+    diff(e, "BTCUSDT", 96, 102, "2.0", 8); /* 9 levels: more than the whole pool of 8 */
+    assert_int_equal(TG_STAT_GET(st->stale_dropped), 1);
+    size_t gets = e->o->rest_gets;
+    assert_int_equal(snap(e, "BTCUSDT", gen, 100), 0);
+    assert_int_equal(TG_STAT_GET(st->snapshots), 0);
+    assert_int_equal(TG_STAT_GET(st->resyncs), 1);
+    assert_int_equal(e->o->rest_gets, gets + 1);
+    assert_int_equal(bids(e, "BTCUSDT"), 0);
+    /* a snapshot at or after the dropped diff is fine; the next diff chains */
+    assert_int_equal(snap(e, "BTCUSDT", gen, 102), 0);
+    assert_int_equal(TG_STAT_GET(st->snapshots), 1);
+    diff(e, "BTCUSDT", 103, 104, "2.5", 0);
+    assert_int_equal(bids(e, "BTCUSDT"), 2);
+    assert_int_equal(TG_STAT_GET(st->gaps), 0);
+    vh_env_close(e);
+}
+
+static void test_binance_ids_starting_again_forget_the_previous_runs_diffs(void **state)
+{
+    /* tickgate-replay --loop plays the recording again on the same connection: the ids start
+     * again. The previous run's evictions must not refuse the new run's snapshot forever. */
+    vh_env_t *e = open_small("BTCUSDT", 16, 64);
+    const feed_stats_t *st = &e->o->stats;
+    uint32_t gen = ((feed_bn_t *)e->o->h.vstate)->gen;
+    char px[32];
+    for (int i = 0; i < 30; i++) {
+        snprintf(px, sizeof(px), "3%d.0", i);
+        diff(e, "BTCUSDT", 1000 + (uint64_t)i, 1000 + (uint64_t)i, px, 0);
+    }
+    assert_true(((feed_bn_t *)e->o->h.vstate)->sym[0].evicted_u >= 1010);
+    uint64_t dropped = TG_STAT_GET(st->stale_dropped);
+    for (int i = 0; i < 3; i++) { /* again from 1000 */
+        snprintf(px, sizeof(px), "4%d.0", i);
+        diff(e, "BTCUSDT", 1000 + (uint64_t)i, 1000 + (uint64_t)i, px, 0);
+    }
+    assert_true(TG_STAT_GET(st->stale_dropped) > dropped); /* the old run's diffs, counted */
+    assert_int_equal(snap(e, "BTCUSDT", gen, 999), 0);
+    assert_int_equal(TG_STAT_GET(st->snapshots), 1);
+    assert_int_equal(bids(e, "BTCUSDT"), 4); /* 1.5 + the new run's 3 diffs */
+    assert_int_equal(TG_STAT_GET(st->gaps), 0);
+    vh_env_close(e);
+}
+
+static void test_binance_reconnect_empties_the_buffer_and_ignores_old_answers(void **state)
+{
+    vh_env_t *e = open_small("BTCUSDT,ETHUSDT", 16, 64);
+    feed_handler_t *h = &e->o->h;
+    const feed_stats_t *st = &e->o->stats;
+    feed_bn_t *b = h->vstate;
+    uint32_t gen = b->gen;
+    diff(e, "BTCUSDT", 96, 102, "2.0", 0);
+    diff(e, "ETHUSDT", 96, 102, "2.0", 0);
+    h->venue->on_close(h, 5, 5);
+    feed_flush(h);
+    assert_int_equal(h->venue->on_open(h), 0);
+    assert_int_equal(b->bd_n, 0);
+    /* the previous connection's answer: ignored, nothing emitted */
+    size_t n_ev = e->n_ev;
+    assert_int_equal(snap(e, "BTCUSDT", gen, 100), 0);
+    assert_int_equal(e->n_ev, n_ev);
+    assert_int_equal(TG_STAT_GET(st->snapshots), 0);
+    /* the diff buffered before the reconnect is not applied after it: the new connection's
+     * snapshot stands alone until its own diffs come */
+    assert_int_equal(snap(e, "BTCUSDT", b->gen, 100), 0);
+    assert_int_equal(TG_STAT_GET(st->snapshots), 1);
+    assert_int_equal(bids(e, "BTCUSDT"), 1);
+    vh_env_close(e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_binance_busy_symbol_cannot_evict_a_quiet_symbols_diffs),
+        cmocka_unit_test(test_binance_snapshot_older_than_an_evicted_diff_is_refused),
+        cmocka_unit_test(test_binance_ids_starting_again_forget_the_previous_runs_diffs),
+        cmocka_unit_test(test_binance_reconnect_empties_the_buffer_and_ignores_old_answers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
