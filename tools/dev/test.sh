@@ -37,9 +37,11 @@ tests/fixtures/services.sh run meson test -C build-asan --print-errorlogs --num-
     --suite unit --suite integration --suite headers --suite ops || rc=1
 echo "== tests: threaded parts under ThreadSanitizer" >&2
 tests/fixtures/services.sh run meson test -C build-tsan --print-errorlogs --suite tsan || rc=1
-echo "== tests: release build (jemalloc), unit + integration" >&2
+echo "== tests: release build (jemalloc), unit + integration (not the slow suite)" >&2
+# the `slow` suite (test_it_client, test_it_backfill: ~3 minutes together) ran under ASan and
+# TSan above; the release build runs the rest, to keep CI within its 30 minutes
 tests/fixtures/services.sh run meson test -C build-release --print-errorlogs --num-processes 2 \
-    --suite unit --suite integration || rc=1
+    --suite unit --suite integration --no-suite slow || rc=1
 # One line over every build: each run's meson-logs/testlog.json (one JSON object per test).
 python3 - build-asan build-tsan build-release <<'PY' || rc=1
 import json, sys
