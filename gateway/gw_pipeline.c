@@ -545,7 +545,11 @@ static void set_resume_points(gw_pipeline_t *p)
     if (!age || !n)
         return;
     uint64_t *last = calloc(n, sizeof(*last));
-    for (uint32_t s = 0; last && s < p->n_sinks; s++) {
+    if (!last) {
+        gw_log(GW_LOG_WARN, NULL, "trade backfill: out of memory: no resume at start");
+        return;
+    }
+    for (uint32_t s = 0; s < p->n_sinks; s++) {
         gw_sink_t *k = &p->sinks[s];
         if (!k->ops->last_trades)
             continue;

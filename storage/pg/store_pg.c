@@ -361,22 +361,14 @@ long store_pg_last_trades(store_pg_t *w, uint64_t *out, uint32_t max_age_s, char
                           size_t errlen)
 {
     TG_ASSERT_OWNER(&w->wk);
-    uint32_t n = tg_instr_reg_count(w->cfg.reg);
     if (!w->conn) {
         snprintf(err, errlen, "not connected");
-        memset(out, 0, n * sizeof(*out));
+        memset(out, 0, w->nids * sizeof(*out));
         return -ENOTCONN;
     }
-    int64_t *ids = malloc((n ? n : 1) * sizeof(*ids));
-    if (!ids)
-        return -ENOMEM;
-    for (uint32_t i = 0; i < n; i++) {
-        const tg_instr_t *in = tg_instr_reg_get(w->cfg.reg, i);
-        ids[i] = store_pg_schema_instr_id(in->venue, in->symbol);
-    }
-    long rc = store_pg_schema_last_trades(w->conn, w->schema, ids, n, max_age_s, out, err, errlen);
-    free(ids);
-    return rc;
+    /* w->ids: the registry's instrument ids, computed at create */
+    return store_pg_schema_last_trades(w->conn, w->schema, w->ids, w->nids, max_age_s, out, err,
+                                       errlen);
 }
 
 int store_pg_connect(store_pg_t *w)
