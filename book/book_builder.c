@@ -33,7 +33,7 @@
  * its largest depth so far.
  * Thread: book.
  */
-#include "book_builder.h"
+#include "book_builder_int.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -50,66 +50,6 @@
 #include "tg_log.h"
 #include "tg_worker.h"
 
-#define BB_OPEN_MAX     256
-#define BB_MAX_SLEEP_NS (100 * TG_NS_PER_MS)
-#define BB_SPIN_NS      (10 * TG_NS_PER_US) /* busy-poll this long before sleeping */
-
-typedef struct bb_instr {
-    book_l2_t *book;
-    const tg_instr_t *in;
-    book_candles_t candles;
-    book_candle_dedup_t dedup; /* recent trade keys: candles count each trade once */
-    uint8_t dedup_warned;      /* a trade too old to check was logged for this instrument */
-    book_tgap_t tgap;          /* trades lost while a connection was closed (book_tgap.h) */
-    /* current message */
-    uint8_t open, touched, snap, ck_pending, bad;
-    uint8_t pub_dirty; /* book changed since the last CHANGE/STATE publish */
-    uint8_t pub_state; /* state of the last BOOK record */
-    uint8_t n_pub_bids, n_pub_asks;
-    tg_event_t ck; /* TG_EV_CHECKSUM of the current message */
-    uint64_t msg_seq;
-    int64_t msg_exch, msg_recv, msg_mono;
-    int64_t store_msg_mono; /* msg_mono of the last INTERVAL/STATE book record */
-    /* last message with an exchange time, or trade (its candle time): maps the wall clock to
-     * the instrument's candle clock; 0 before any */
-    int64_t clk_exch, clk_recv;
-    int64_t last_pub_mono, last_interval_mono;
-    int64_t forming_pub_mono[BOOK_CANDLE_IV_MAX];
-    /* deliberate delays: receive time of the first change held back (0: none held) */
-    int64_t defer_since, forming_since[BOOK_CANDLE_IV_MAX];
-    uint64_t pub_gen;
-    tg_level_t pub_bids[BOOK_OUT_DEPTH_MAX], pub_asks[BOOK_OUT_DEPTH_MAX];
-    /* Scales of the book, its candles and every record of this instrument: the largest the
-     * feed has sent (events carry theirs); never lowered. ck_in is *in with these scales, for
-     * the venue checksum functions. */
-    int8_t px, sz;
-    tg_instr_t ck_in;
-} bb_instr_t;
-
-typedef struct bb_src {
-    uint32_t open[BB_OPEN_MAX];
-    uint32_t n_open;
-} bb_src_t;
-
-struct book_builder {
-    book_builder_cfg_t cfg;
-    book_builder_stats_t st;
-    bb_instr_t *ins[TG_INSTR_MAX];
-    uint32_t active[TG_INSTR_MAX];
-    uint32_t n_active;
-    bb_src_t src[BOOK_BUILDER_IN_MAX + 1]; /* last one: the synchronous API */
-    int64_t now_mono;                      /* timers' clock */
-    int64_t next_due;                      /* earliest timer; INT64_MAX if none */
-    bb_instr_t *cur;  /* instrument whose candles are being advanced (emit context) */
-    bool in_timer;    /* emit context: records made by run_timers() get BOOK_OUT_F_TIMER */
-    bool live;        /* the builder thread runs: ts_mono is this process' clock (stage hists) */
-    int64_t pop_mono; /* thread mode: when the current batch was taken from its ring */
-    int64_t lat_mono[4096];
-    uint32_t n_lat;
-    tg_worker_t wk; /* the "book" thread; wk.owner: the thread that owns b now */
-    alignas(64) tg_waiter_t waiter;
-};
-
 void book_builder_cfg_defaults(book_builder_cfg_t *c)
 {
     memset(c, 0, sizeof(*c));
@@ -125,22 +65,6 @@ void book_builder_cfg_defaults(book_builder_cfg_t *c)
     c->measure_latency = true;
     c->wall_clock_candles = true;
 }
-
-static void bb_log(book_builder_t *b, int level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void bb_log(book_builder_t *b, int level, const char *fmt, ...)
-{
-    if (!b->cfg.log)
-        return;
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    b->cfg.log(b->cfg.lctx, level, buf);
-}
-
-static void builder_main(void *arg);
 
 int book_builder_create(book_builder_t **out, const book_builder_cfg_t *cfg)
 {
@@ -166,7 +90,8 @@ int book_builder_create(book_builder_t **out, const book_builder_cfg_t *cfg)
     tg_waiter_init(&b->waiter);
     for (uint32_t i = 0; i < cfg->n_in; i++)
         tg_ring_set_waiter(cfg->in[i], &b->waiter);
-    tg_worker_cfg_t wc = {.name = "book", .main = builder_main, .arg = b, .waiter = &b->waiter};
+    tg_worker_cfg_t wc = {
+        .name = "book", .main = book_builder__main, .arg = b, .waiter = &b->waiter};
     int rc = tg_worker_init(&b->wk, &wc);
     if (rc < 0) {
         free(b);
@@ -423,12 +348,12 @@ static void fault(book_builder_t *b, bb_instr_t *x, uint8_t reason)
     }
     if (was != BOOK_STATE_RESYNCING || x->pub_state != BOOK_STATE_RESYNCING)
         publish_book(b, x, BOOK_OUT_R_STATE);
-    bb_log(b, TG_LOG_WARN, "book %s %s: fault %s at seq %llu (generation %llu)", x->in->venue,
-           x->in->symbol,
-           reason == BOOK_GAP_CHECKSUM  ? "checksum mismatch"
-           : reason == BOOK_GAP_CROSSED ? "crossed book"
-                                        : "bad event",
-           (unsigned long long)x->msg_seq, (unsigned long long)book_l2_generation(x->book));
+    tg_logf(b->cfg.log, b->cfg.lctx, TG_LOG_WARN,
+            "book %s %s: fault %s at seq %llu (generation %llu)", x->in->venue, x->in->symbol,
+            reason == BOOK_GAP_CHECKSUM  ? "checksum mismatch"
+            : reason == BOOK_GAP_CROSSED ? "crossed book"
+                                         : "bad event",
+            (unsigned long long)x->msg_seq, (unsigned long long)book_l2_generation(x->book));
 }
 
 /* End of an exchange message for instrument x. */
@@ -523,10 +448,10 @@ static bb_instr_t *instr_get(book_builder_t *b, uint32_t id)
     x->pub_state = 0xff;
     book_candles_init(&x->candles, &b->cfg.candles);
     if (book_candle_dedup_init(&x->dedup, b->cfg.candle_dedup_window) < 0)
-        bb_log(b, TG_LOG_ERROR,
-               "book %s %s: no memory for the trade dedup window: candles "
-               "count re-delivered trades again",
-               in->venue, in->symbol);
+        tg_logf(b->cfg.log, b->cfg.lctx, TG_LOG_ERROR,
+                "book %s %s: no memory for the trade dedup window: candles "
+                "count re-delivered trades again",
+                in->venue, in->symbol);
     b->ins[id] = x;
     b->active[b->n_active++] = id;
     if (b->cfg.book_interval_ns > 0)
@@ -580,10 +505,11 @@ static void scale_fault(book_builder_t *b, bb_instr_t *x, const tg_event_t *e)
      * the connection's other books, found by the e2e test on HTX); the next snapshot whose
      * values fit makes the book VALID again. */
     if (was != BOOK_STATE_FAULT)
-        bb_log(b, TG_LOG_ERROR,
-               "book %s %s: value %lld at %u/%u places does not fit the book's scales %d/%d: FAULT",
-               x->in->venue, x->in->symbol, (long long)e->price, (unsigned)e->px_scale,
-               (unsigned)e->sz_scale, x->px, x->sz);
+        tg_logf(
+            b->cfg.log, b->cfg.lctx, TG_LOG_ERROR,
+            "book %s %s: value %lld at %u/%u places does not fit the book's scales %d/%d: FAULT",
+            x->in->venue, x->in->symbol, (long long)e->price, (unsigned)e->px_scale,
+            (unsigned)e->sz_scale, x->px, x->sz);
 }
 
 /* Bring e's price and size to the instrument's scales, raising them (book, candles, the
@@ -608,8 +534,8 @@ static int to_book_scale(book_builder_t *b, bb_instr_t *x, const tg_event_t *e, 
         x->ck_in.sz_scale = x->sz;
         x->n_pub_bids = x->n_pub_asks = 0; /* the next top differs: publish it */
         TG_STAT_INC(b->st.rescales);
-        bb_log(b, TG_LOG_INFO, "book %s %s: scales raised to %d/%d places", x->in->venue,
-               x->in->symbol, x->px, x->sz);
+        tg_logf(b->cfg.log, b->cfg.lctx, TG_LOG_INFO, "book %s %s: scales raised to %d/%d places",
+                x->in->venue, x->in->symbol, x->px, x->sz);
     }
     if (ep < x->px && tg_dec_rescale(*px, ep, x->px, px) < 0)
         return -ERANGE;
@@ -620,7 +546,7 @@ static int to_book_scale(book_builder_t *b, bb_instr_t *x, const tg_event_t *e, 
 
 /* ---- event path ------------------------------------------------------------------------ */
 
-static void apply_events(book_builder_t *b, uint32_t si, const tg_event_t *ev, size_t n)
+void book_builder__apply_events(book_builder_t *b, uint32_t si, const tg_event_t *ev, size_t n)
 {
     bb_src_t *s = &b->src[si];
     for (size_t k = 0; k < n; k++) {
@@ -700,11 +626,11 @@ static void apply_events(book_builder_t *b, uint32_t si, const tg_event_t *ev, s
             } else if (dk == BOOK_DEDUP_UNKNOWN) {
                 TG_STAT_INC(b->st.dedup_unknown);
                 if (!x->dedup_warned++)
-                    bb_log(b, TG_LOG_WARN,
-                           "book %s %s: trade %llu at %lld is older than the dedup window "
-                           "(%u trades): left out of the candles (counted in dedup_unknown)",
-                           x->in->venue, x->in->symbol, (unsigned long long)e->u.trade_id,
-                           (long long)ts, x->dedup.cap);
+                    tg_logf(b->cfg.log, b->cfg.lctx, TG_LOG_WARN,
+                            "book %s %s: trade %llu at %lld is older than the dedup window "
+                            "(%u trades): left out of the candles (counted in dedup_unknown)",
+                            x->in->venue, x->in->symbol, (unsigned long long)e->u.trade_id,
+                            (long long)ts, x->dedup.cap);
             } else if (!own_scale &&
                        book_candles_trade(&x->candles, ts, px, sz, e->side, on_candle_closed, b)) {
                 TG_STAT_INC(b->st.late_trades);
@@ -780,7 +706,7 @@ static void apply_events(book_builder_t *b, uint32_t si, const tg_event_t *ev, s
 
 /* ---- timers ---------------------------------------------------------------------------- */
 
-static void run_timers(book_builder_t *b, int64_t now, int64_t now_real, bool force)
+void book_builder__run_timers(book_builder_t *b, int64_t now, int64_t now_real, bool force)
 {
     b->now_mono = now;
     if (!force && now < b->next_due && now_real <= 0)
@@ -860,16 +786,16 @@ void book_builder_apply(book_builder_t *b, const tg_event_t *ev, size_t n)
     TG_ASSERT_OWNER(&b->wk);
     if (!n)
         return;
-    apply_events(b, BOOK_BUILDER_IN_MAX, ev, n);
+    book_builder__apply_events(b, BOOK_BUILDER_IN_MAX, ev, n);
     b->n_lat = 0; /* recorded times are not this process' clock */
     int64_t now = ev[n - 1].ts_mono > b->now_mono ? ev[n - 1].ts_mono : b->now_mono;
-    run_timers(b, now, 0, false);
+    book_builder__run_timers(b, now, 0, false);
 }
 
 void book_builder_tick(book_builder_t *b, int64_t now_mono, int64_t now_real)
 {
     TG_ASSERT_OWNER(&b->wk);
-    run_timers(b, now_mono, now_real, false);
+    book_builder__run_timers(b, now_mono, now_real, false);
 }
 
 void book_builder_flush(book_builder_t *b)
@@ -877,130 +803,16 @@ void book_builder_flush(book_builder_t *b)
     TG_ASSERT_OWNER(&b->wk);
     for (uint32_t i = 0; i <= BOOK_BUILDER_IN_MAX; i++)
         end_source(b, &b->src[i]);
-    run_timers(b, b->now_mono, 0, true);
+    book_builder__run_timers(b, b->now_mono, 0, true);
 }
 
-/* ---- thread ---------------------------------------------------------------------------- */
-
-static void record_latency(book_builder_t *b)
+void book_builder__finish_gaps(book_builder_t *b)
 {
-    if (!b->n_lat)
-        return;
-    int64_t now = tg_clock_mono_ns();
-    for (uint32_t i = 0; i < b->n_lat; i++)
-        tg_hist_add(&b->st.latency, now - b->lat_mono[i]);
-    b->n_lat = 0;
-}
-
-/* One round over every ring. @return events taken. */
-static uint64_t drain_round(book_builder_t *b, uint32_t *start)
-{
-    uint64_t got = 0;
-    uint32_t n_in = b->cfg.n_in;
-    b->live = true; /* only the builder thread drains rings */
-    for (uint32_t j = 0; j < n_in; j++) {
-        uint32_t i = (*start + j) % n_in;
-        uint32_t left = b->cfg.batch;
-        while (left) {
-            uint32_t n;
-            const tg_event_t *ev = tg_ring_spsc_peek(b->cfg.in[i], &n);
-            if (!n)
-                break;
-            if (n > left)
-                n = left;
-            if (b->cfg.measure_latency)
-                b->pop_mono = tg_clock_mono_ns();
-            apply_events(b, i, ev, n);
-            tg_ring_spsc_release(b->cfg.in[i], n);
-            left -= n;
-            got += n;
-        }
-    }
-    *start = n_in ? (*start + 1) % n_in : 0;
-    if (b->cfg.measure_latency)
-        record_latency(b);
-    else
-        b->n_lat = 0;
-    return got;
-}
-
-static int64_t thread_cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (int64_t)ts.tv_sec * TG_NS_PER_SEC + ts.tv_nsec;
-}
-
-static void builder_main(void *arg)
-{
-    book_builder_t *b = arg;
-    uint32_t start = 0;
-    int64_t last_wall = 0, idle_since = 0;
-    while (!tg_worker_stopping(&b->wk)) {
-        uint64_t got = drain_round(b, &start);
-        int64_t now = tg_clock_mono_ns();
-        bool wall = now - last_wall >= 100 * TG_NS_PER_MS; /* wall-clock candle closing */
-        if (!got || wall || now >= b->next_due) {
-            run_timers(b, now, wall && b->cfg.wall_clock_candles ? tg_clock_realtime_ns() : 0,
-                       false);
-            if (wall)
-                last_wall = now;
-        }
-        if (got) {
-            idle_since = 0;
-            continue;
-        }
-        /* spin a little before sleeping: a sleep/wake pair costs a membarrier and two futex
-           calls, far more than a short gap between two bursts of a busy feed */
-        if (!idle_since)
-            idle_since = now;
-        if (now - idle_since < b->cfg.spin_ns) {
-#if defined(__x86_64__) || defined(__i386__)
-            for (int i = 0; i < 16; i++)
-                __builtin_ia32_pause();
-#endif
-            continue;
-        }
-        idle_since = 0;
-        tg_waiter_prepare(&b->waiter);
-        bool any = tg_worker_stopping(&b->wk);
-        for (uint32_t i = 0; i < b->cfg.n_in && !any; i++)
-            any = tg_ring_count(b->cfg.in[i]) != 0;
-        if (any) {
-            tg_waiter_cancel(&b->waiter);
-            continue;
-        }
-        int64_t t = b->next_due == INT64_MAX ? BB_MAX_SLEEP_NS : b->next_due - now;
-        if (t > BB_MAX_SLEEP_NS)
-            t = BB_MAX_SLEEP_NS;
-        if (t < 0)
-            t = 0;
-        TG_STAT_INC(b->st.sleeps);
-        TG_STAT_SET(b->st.thread_cpu_ns, thread_cpu_ns());
-        tg_waiter_wait(&b->waiter, t);
-    }
-    /* drain: producers have stopped */
-    while (drain_round(b, &start))
-        ;
     b->now_mono = tg_clock_mono_ns();
-    for (uint32_t k = 0; k < b->n_active; k++) { /* outages whose trades never all came */
+    for (uint32_t k = 0; k < b->n_active; k++) {
         b->cur = b->ins[b->active[k]];
         book_tgap_finish(&b->cur->tgap, publish_trade_gap, b);
     }
-    book_builder_flush(b);
-    TG_STAT_SET(b->st.thread_cpu_ns, thread_cpu_ns());
-}
-
-int book_builder_start(book_builder_t *b)
-{
-    TG_CHECK_ARG(b, -EINVAL);
-    return tg_worker_start(&b->wk);
-}
-
-int book_builder_stop(book_builder_t *b)
-{
-    TG_CHECK_ARG(b, -EINVAL);
-    return tg_worker_stop(&b->wk);
 }
 
 bool book_builder_scales(const book_builder_t *b, uint32_t id, int *px, int *sz)

@@ -13,6 +13,16 @@
 #include "tg_clock.h"
 #include "tg_dec.h"
 
+#define DEC(f, px)                                                                                 \
+    {                                                                                              \
+#f, offsetof(book_out_candle_t, f), px                                                     \
+    }
+const book_candle_field_t book_candle_dec[BOOK_CANDLE_N_DEC] = {
+    DEC(open, true),    DEC(high, true),        DEC(low, true),          DEC(close, true),
+    DEC(volume, false), DEC(buy_volume, false), DEC(sell_volume, false), DEC(vwap, true),
+};
+#undef DEC
+
 void book_candle_cfg_defaults(book_candle_cfg_t *c)
 {
     memset(c, 0, sizeof(*c));

@@ -33,7 +33,9 @@
 #define BOOK_CANDLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "book_out.h"
 #include "tg_stat.h"
@@ -45,6 +47,27 @@ typedef struct book_candle_cfg {
     int64_t interval_ns[BOOK_CANDLE_IV_MAX]; /* ascending is not required */
     uint32_t n_intervals;
 } book_candle_cfg_t;
+
+/** A candle's decimal fields in the order every writer publishes them (Redis JSON, replay
+ *  output): the name, where the int64_t sits in book_out_candle_t, and its scale (px: the
+ *  price scale, else the size scale). */
+typedef struct book_candle_field {
+    const char *name;
+    size_t off;
+    bool px;
+} book_candle_field_t;
+
+#define BOOK_CANDLE_N_DEC 8 /* open, high, low, close, volume, buy_volume, sell_volume, vwap */
+extern const book_candle_field_t book_candle_dec[BOOK_CANDLE_N_DEC];
+
+/** The value of field f of c.  Thread: any. */
+static inline int64_t book_candle_field_get(const book_out_candle_t *c,
+                                            const book_candle_field_t *f)
+{
+    int64_t v;
+    memcpy(&v, (const char *)c + f->off, sizeof(v));
+    return v;
+}
 
 /** Defaults: 1s, 1m, 5m, 1h, 1d.  Thread: any. */
 void book_candle_cfg_defaults(book_candle_cfg_t *c);

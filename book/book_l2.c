@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tg_grow.h"
+
 #define BOOK_L2_BLK  128 /* levels per block: 2 KB of keys and sizes */
 #define BOOK_L2_SCAN 8
 
@@ -70,9 +72,7 @@ static int side_grow_index(l2_side_t *sd, uint32_t want)
 {
     if (want <= sd->cap)
         return 0;
-    uint32_t cap = sd->cap ? sd->cap : 8;
-    while (cap < want)
-        cap *= 2;
+    uint32_t cap = (uint32_t)tg_grow_cap(sd->cap, want, 8);
     l2_blk_t **nb = realloc(sd->blk, sizeof(*nb) * cap);
     if (!nb)
         return -ENOMEM;

@@ -8,6 +8,8 @@
 #ifndef TG_LOG_H
 #define TG_LOG_H
 
+#include <stdarg.h>
+
 enum {
     TG_LOG_ERROR = 0, /* data lost or a component down */
     TG_LOG_WARN = 1,  /* degraded, recovering by itself */
@@ -17,5 +19,18 @@ enum {
 
 /** Log sink: level is a TG_LOG_* value, msg one line without a newline. */
 typedef void (*tg_log_fn)(void *lctx, int level, const char *msg);
+
+/** Size of the line tg_logf() formats (longer text is cut). */
+#define TG_LOG_LINE_MAX 512
+
+/** Format one line (printf rules, cut at TG_LOG_LINE_MAX - 1 bytes) and hand it to fn.
+ *  @param fn the module's log callback; NULL: nothing is formatted or logged.
+ *  Thread: the caller's (fn's rule applies). */
+void tg_logf(tg_log_fn fn, void *lctx, int level, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/** tg_logf() with a va_list.  Thread: the caller's. */
+void tg_logv(tg_log_fn fn, void *lctx, int level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 #endif
