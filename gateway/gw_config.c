@@ -461,7 +461,7 @@ static bool sink_key(parse_ctx_t *p, const char *section, const char *k, const c
         if (strcmp(o->name, section) != 0)
             continue;
         char err[384];
-        if (o->cfg_set(p->c->sink_cfg[i], k, v, err, sizeof(err)) < 0)
+        if (tg_sink_cfg_set(o, p->c->sink_cfg[i], k, v, err, sizeof(err)) < 0)
             cfg_error(p->c, line, "[%s] %s", section, err);
         return true;
     }
@@ -510,7 +510,7 @@ void gw_cfg_defaults(gw_cfg_t *c)
     keys_defaults(metrics_keys, N_KEYS(metrics_keys), gateway_custom, c, c);
     for (size_t i = 0; tg_sink_at(i) && i < TG_SINKS_MAX; i++)
         if (tg_sink_at(i)->cfg_size <= GW_SINK_CFG_MAX)
-            tg_sink_at(i)->cfg_defaults(c->sink_cfg[i]);
+            tg_sink_cfg_defaults(tg_sink_at(i), c->sink_cfg[i]);
 }
 
 /* A feed with more symbols than its venue allows on one connection becomes several feeds of

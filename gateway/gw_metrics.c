@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "book/tg_grow.h"
 #include "gw_json.h"
 
 enum { M_COUNTER, M_GAUGE, M_GAUGE_FN, M_HIST, M_HIST_RAW };
@@ -53,72 +54,47 @@ void gw_metrics_destroy(gw_metrics_t **pm)
     *pm = NULL;
 }
 
-static metric_t *add(gw_metrics_t *m, int type, const char *name, const char *labels,
-                     const char *help)
+/* Register x (its type and what it reads) under name, labels and help (copied).
+ * @return 0 or -ENOMEM (nothing registered). */
+static int add(gw_metrics_t *m, metric_t x, const char *name, const char *labels, const char *help)
 {
-    if (m->n == m->cap) {
-        size_t nc = m->cap ? m->cap * 2 : 64;
-        metric_t *nm = realloc(m->m, nc * sizeof(*nm));
-        if (!nm)
-            return NULL;
-        m->m = nm;
-        m->cap = nc;
+    if (tg_grow(&m->m, &m->cap, m->n + 1, sizeof(*m->m), 64) < 0)
+        return -ENOMEM;
+    x.name = strdup(name);
+    x.labels = strdup(labels ? labels : "");
+    x.help = strdup(help ? help : "");
+    if (!x.name || !x.labels || !x.help) {
+        free(x.name);
+        free(x.labels);
+        free(x.help);
+        return -ENOMEM;
     }
-    metric_t *x = &m->m[m->n];
-    memset(x, 0, sizeof(*x));
-    x->type = type;
-    x->name = strdup(name);
-    x->labels = strdup(labels ? labels : "");
-    x->help = strdup(help ? help : "");
-    if (!x->name || !x->labels || !x->help) {
-        free(x->name);
-        free(x->labels);
-        free(x->help);
-        return NULL;
-    }
-    m->n++;
-    return x;
+    m->m[m->n++] = x;
+    return 0;
 }
 
 int gw_metrics_counter(gw_metrics_t *m, const char *name, const char *labels, const char *help,
                        const tg_stat_t *v)
 {
-    metric_t *x = add(m, M_COUNTER, name, labels, help);
-    if (!x)
-        return -ENOMEM;
-    x->v = v;
-    return 0;
+    return add(m, (metric_t){.type = M_COUNTER, .v = v}, name, labels, help);
 }
 
 int gw_metrics_gauge(gw_metrics_t *m, const char *name, const char *labels, const char *help,
                      const tg_stat_t *v)
 {
-    metric_t *x = add(m, M_GAUGE, name, labels, help);
-    if (!x)
-        return -ENOMEM;
-    x->v = v;
-    return 0;
+    return add(m, (metric_t){.type = M_GAUGE, .v = v}, name, labels, help);
 }
 
 int gw_metrics_gauge_fn(gw_metrics_t *m, const char *name, const char *labels, const char *help,
                         double (*fn)(void *ud), void *ud)
 {
-    metric_t *x = add(m, M_GAUGE_FN, name, labels, help);
-    if (!x)
-        return -ENOMEM;
-    x->fn = fn;
-    x->ud = ud;
-    return 0;
+    return add(m, (metric_t){.type = M_GAUGE_FN, .fn = fn, .ud = ud}, name, labels, help);
 }
 
 int gw_metrics_hist(gw_metrics_t *m, const char *name, const char *labels, const char *help,
                     const tg_hist_t *h)
 {
-    metric_t *x = add(m, M_HIST, name, labels, help);
-    if (!x)
-        return -ENOMEM;
-    x->h = h;
-    return 0;
+    return add(m, (metric_t){.type = M_HIST, .h = h}, name, labels, help);
 }
 
 int gw_metrics_hist_raw(gw_metrics_t *m, const char *name, const char *labels, const char *help,
@@ -132,16 +108,11 @@ int gw_metrics_hist_raw(gw_metrics_t *m, const char *name, const char *labels, c
         return -ENOMEM;
     memcpy(b, bounds_ns, (n - 1) * sizeof(int64_t));
     b[n - 1] = INT64_MAX;
-    metric_t *x = add(m, M_HIST_RAW, name, labels, help);
-    if (!x) {
+    metric_t x = {.type = M_HIST_RAW, .buckets = buckets, .bounds = b, .nb = n, .sum = sum_ns};
+    int rc = add(m, x, name, labels, help);
+    if (rc < 0)
         free(b);
-        return -ENOMEM;
-    }
-    x->buckets = buckets;
-    x->bounds = b;
-    x->nb = n;
-    x->sum = sum_ns;
-    return 0;
+    return rc;
 }
 
 static const char *type_name(int t)

@@ -369,22 +369,6 @@ static int register_instruments(gw_pipeline_t *p)
     return 0;
 }
 
-/* mkdir -p with mode 0700 for the directories we create. @return 0 or -1 (errno set). */
-static int mkdir_p(const char *path)
-{
-    char tmp[512];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *q = tmp + 1; *q; q++) {
-        if (*q != '/')
-            continue;
-        *q = 0;
-        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-            return -1;
-        *q = '/';
-    }
-    return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int create_feeds(gw_pipeline_t *p)
 {
     const gw_cfg_t *c = p->cfg;
@@ -403,7 +387,7 @@ static int create_feeds(gw_pipeline_t *p)
     }
     /* like spill_dir: a missing capture dir failed every file at run time (logged, nothing
      * recorded, exit 0); create it, or fail at start-up (found by the end-to-end test) */
-    if (c->rec_enabled && mkdir_p(c->rec_dir) < 0) {
+    if (c->rec_enabled && tg_sink_mkdir_p(c->rec_dir) < 0) {
         int e = errno;
         gw_log(GW_LOG_ERROR, NULL, "cannot create [record] dir %s: %s", c->rec_dir, strerror(e));
         return -e;

@@ -61,11 +61,10 @@ typedef struct tg_sink_ops {
     bool lossless;    /* true: never drop (the builder waits); false: drops are counted */
     const struct tg_cfgkey *keys; /* its config keys (book/tg_cfgkey.h): docs/config.md */
     size_t n_keys;
-    size_t cfg_size;
-    void (*cfg_defaults)(void *cfg);
-    /** One `key = value` of its section. @return 0, or TG_ECONFIG with a message in err
-     *  ("batch_rows must be 1..10000000: 'x'"; the gateway prefixes file, line and section). */
-    int (*cfg_set)(void *cfg, const char *key, const char *value, char *err, size_t cap);
+    size_t cfg_size; /* its config struct: zeroed, then the keys' defaults (tg_sink_cfg_defaults) */
+    /** Optional: refuse one `key = value` of its section before the key table stores it
+     *  (tg_sink_cfg_set). @return 0, or TG_ECONFIG with a message in err. */
+    int (*cfg_key)(const char *key, const char *value, char *err, size_t cap);
     /** After every key: cross-key checks. @return 0 or TG_ECONFIG with err. */
     int (*cfg_check)(void *cfg, char *err, size_t cap);
     bool (*cfg_enabled)(const void *cfg);
@@ -100,5 +99,18 @@ const tg_sink_ops_t *tg_sink_at(size_t i);
 
 /** A sink kind by name (its section name). NULL if none.  Thread: any. */
 const tg_sink_ops_t *tg_sink_find(const char *name);
+
+/** Fill cfg (o->cfg_size bytes) with the defaults of o's keys, zero elsewhere.  Thread: any. */
+void tg_sink_cfg_defaults(const tg_sink_ops_t *o, void *cfg);
+
+/** One `key = value` of o's section: o->cfg_key's check, then o's key table.
+ *  @return 0, or TG_ECONFIG with a message in err ("batch_rows must be 1..10000000: 'x'",
+ *  "unknown key"; the gateway prefixes file, line and section).  Thread: main. */
+int tg_sink_cfg_set(const tg_sink_ops_t *o, void *cfg, const char *key, const char *value,
+                    char *err, size_t cap);
+
+/** mkdir -p with mode 0700, for the directories a sink (or the gateway) creates.
+ *  @return 0 or -1 (errno set).  Thread: any. */
+int tg_sink_mkdir_p(const char *path);
 
 #endif

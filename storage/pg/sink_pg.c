@@ -66,12 +66,6 @@ static const tg_cfgkey_t pg_keys[] = {
 };
 #undef K
 
-static void pg_cfg_defaults(void *cfg)
-{
-    memset(cfg, 0, sizeof(sink_pg_cfg_t));
-    tg_cfgkey_defaults(pg_keys, sizeof(pg_keys) / sizeof(pg_keys[0]), cfg);
-}
-
 /* "password" as a conninfo keyword or inside a URI's user info: refused, never stored. */
 static bool has_password(const char *v)
 {
@@ -89,7 +83,7 @@ static bool has_password(const char *v)
     return false;
 }
 
-static int pg_cfg_set(void *cfg, const char *key, const char *value, char *err, size_t cap)
+static int pg_cfg_key(const char *key, const char *value, char *err, size_t cap)
 {
     if (!strcmp(key, "conninfo") && has_password(value)) {
         snprintf(err, cap, "conninfo must not hold a password: use PGPASSWORD or ~/.pgpass");
@@ -103,9 +97,7 @@ static int pg_cfg_set(void *cfg, const char *key, const char *value, char *err, 
                  value, STORE_PG_SCHEMA_NAME_MAX);
         return TG_ECONFIG;
     }
-    int rc =
-        tg_cfgkey_set(pg_keys, sizeof(pg_keys) / sizeof(pg_keys[0]), cfg, key, value, err, cap);
-    return rc == -ENOENT ? TG_ECONFIG : rc;
+    return 0;
 }
 
 static int pg_cfg_check(void *cfg, char *err, size_t cap)
@@ -118,26 +110,10 @@ static bool pg_cfg_enabled(const void *cfg)
     return ((const sink_pg_cfg_t *)cfg)->enabled != 0;
 }
 
-/* mkdir -p with mode 0700. @return 0 or -1 (errno set). */
-static int mkdir_p(const char *path)
-{
-    char tmp[512];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *q = tmp + 1; *q; q++) {
-        if (*q != '/')
-            continue;
-        *q = 0;
-        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-            return -1;
-        *q = '/';
-    }
-    return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int pg_create(void **obj, const void *cfgv, const tg_sink_env_t *env, char *err, size_t cap)
 {
     const sink_pg_cfg_t *c = cfgv;
-    if (c->spill_dir[0] && mkdir_p(c->spill_dir) < 0) {
+    if (c->spill_dir[0] && tg_sink_mkdir_p(c->spill_dir) < 0) {
         int e = errno;
         snprintf(err, cap, "cannot create spill_dir %s: %s", c->spill_dir, strerror(e));
         return -e;
@@ -307,8 +283,7 @@ const tg_sink_ops_t tg_sink_postgres = {
     .keys = pg_keys,
     .n_keys = sizeof(pg_keys) / sizeof(pg_keys[0]),
     .cfg_size = sizeof(sink_pg_cfg_t),
-    .cfg_defaults = pg_cfg_defaults,
-    .cfg_set = pg_cfg_set,
+    .cfg_key = pg_cfg_key,
     .cfg_check = pg_cfg_check,
     .cfg_enabled = pg_cfg_enabled,
     .create = pg_create,

@@ -65,30 +65,14 @@
 
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
+#include "book/tg_rng.h"
 #include "storage/pg/store_pg_int.h"
 
 /* ---- small helpers ---- */
 
-static void logf_(store_pg_t *w, int level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void logf_(store_pg_t *w, int level, const char *fmt, ...)
-{
-    if (!w->cfg.log)
-        return;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    w->cfg.log(w->cfg.log_ud, level, msg);
-}
-
 static uint32_t jitter(store_pg_t *w, uint32_t ms)
 {
-    w->rng ^= w->rng << 13;
-    w->rng ^= w->rng >> 7;
-    w->rng ^= w->rng << 17;
-    return ms / 2 + (uint32_t)(w->rng % (ms / 2 + 1));
+    return ms / 2 + (uint32_t)(tg_rng_xorshift64(&w->rng) % (ms / 2 + 1));
 }
 
 static void backoff(store_pg_t *w)
@@ -217,7 +201,7 @@ int store_pg_create(store_pg_t **out, const store_pg_cfg_t *cfg)
         char e[256];
         if ((rc = store_spill_open(&w->spill, &sc, e, sizeof e)) < 0) {
             store_pg__set_err(w, TG_ESPILL, "spill", e);
-            logf_(w, TG_LOG_ERROR, "pg writer: %s", e);
+            tg_logf(w->cfg.log, w->cfg.log_ud, TG_LOG_ERROR, "pg writer: %s", e);
             rc = TG_ESPILL;
             goto fail;
         }
@@ -228,14 +212,14 @@ int store_pg_create(store_pg_t **out, const store_pg_cfg_t *cfg)
         TG_STAT_SET(w->st.spill_torn_bytes, TG_STAT_GET(ss->torn_tail_bytes));
         uint64_t torn = TG_STAT_GET(ss->torn_tail_bytes), left = TG_STAT_GET(ss->pending_records);
         if (torn || left)
-            logf_(w, torn ? TG_LOG_ERROR : TG_LOG_WARN,
-                  "pg writer: journal %s holds %llu records (%llu bytes) from before, replayed "
-                  "once PostgreSQL takes them; torn tail cut: %llu bytes%s",
-                  w->spill_dir, (unsigned long long)left,
-                  (unsigned long long)TG_STAT_GET(ss->pending_bytes), (unsigned long long)torn,
-                  torn ? " (a crash during an append: that batch was never acknowledged, its "
-                         "rows are lost)"
-                       : "");
+            tg_logf(w->cfg.log, w->cfg.log_ud, torn ? TG_LOG_ERROR : TG_LOG_WARN,
+                    "pg writer: journal %s holds %llu records (%llu bytes) from before, replayed "
+                    "once PostgreSQL takes them; torn tail cut: %llu bytes%s",
+                    w->spill_dir, (unsigned long long)left,
+                    (unsigned long long)TG_STAT_GET(ss->pending_bytes), (unsigned long long)torn,
+                    torn ? " (a crash during an append: that batch was never acknowledged, its "
+                           "rows are lost)"
+                         : "");
     }
     tg_waiter_init(&w->waiter);
     if (cfg->ring)
@@ -344,10 +328,10 @@ static int ensure_ahead(store_pg_t *w)
             time_t t = (time_t)(keep_from * 86400);
             struct tm tm;
             gmtime_r(&t, &tm);
-            logf_(w, TG_LOG_INFO,
-                  "pg writer: retention_days=%u: %s %d day partitions before %04d-%02d-%02d",
-                  w->cfg.retention_days, w->cfg.retention_detach ? "detached" : "dropped", retired,
-                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+            tg_logf(w->cfg.log, w->cfg.log_ud, TG_LOG_INFO,
+                    "pg writer: retention_days=%u: %s %d day partitions before %04d-%02d-%02d",
+                    w->cfg.retention_days, w->cfg.retention_detach ? "detached" : "dropped",
+                    retired, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
             w->nknown = 0; /* a retired day comes back only through PGF_PARTITION */
         }
     }
@@ -472,12 +456,13 @@ static fail_class_t conn_state(store_pg_t *w)
 static void after_failure(store_pg_t *w, fail_class_t f, const char *what)
 {
     if (f == PGF_HUNG)
-        logf_(w, TG_LOG_ERROR,
-              "pg writer: %s: %s; connection dropped, batches go to the journal, reconnecting "
-              "in the background",
-              what, w->errstr);
+        tg_logf(w->cfg.log, w->cfg.log_ud, TG_LOG_ERROR,
+                "pg writer: %s: %s; connection dropped, batches go to the journal, reconnecting "
+                "in the background",
+                what, w->errstr);
     else
-        logf_(w, TG_LOG_WARN, "pg writer: %s failed: %s", what, w->errstr);
+        tg_logf(w->cfg.log, w->cfg.log_ud, TG_LOG_WARN, "pg writer: %s failed: %s", what,
+                w->errstr);
     if (f == PGF_CONN || f == PGF_HUNG) {
         disconnect(w);
         set_reason(w, w->errstr);
@@ -521,13 +506,14 @@ static void reject_record(store_pg_t *w, const uint8_t *p, size_t len)
     if (fd >= 0) {
         uint32_t n = (uint32_t)len;
         if (write(fd, &n, 4) != 4 || write(fd, p, len) != (ssize_t)len)
-            logf_(w, TG_LOG_ERROR, "pg writer: cannot save rejected record to %s", path);
+            tg_logf(w->cfg.log, w->cfg.log_ud, TG_LOG_ERROR,
+                    "pg writer: cannot save rejected record to %s", path);
         fsync(fd);
         close(fd);
     }
     TG_STAT_INC(w->st.spill_rejected);
-    logf_(w, TG_LOG_ERROR, "pg writer: journal record refused by PostgreSQL (%s); saved to %s",
-          w->errstr, path);
+    tg_logf(w->cfg.log, w->cfg.log_ud, TG_LOG_ERROR,
+            "pg writer: journal record refused by PostgreSQL (%s); saved to %s", w->errstr, path);
 }
 
 /* Replay one journal record. @return 1 replayed/skipped, 0 empty, <0 failure (backing off). */
@@ -550,7 +536,7 @@ static int replay_one(store_pg_t *w)
                  (unsigned long long)TG_STAT_GET(ss->corrupt_bytes),
                  (unsigned long long)TG_STAT_GET(ss->pending_records));
         store_pg__set_err(w, TG_ESPILL, "journal", e);
-        logf_(w, TG_LOG_ERROR, "pg writer: %s", w->errstr);
+        tg_logf(w->cfg.log, w->cfg.log_ud, TG_LOG_ERROR, "pg writer: %s", w->errstr);
         return 1;
     }
     if (rc < 0) {
@@ -606,7 +592,7 @@ int store_pg_flush(store_pg_t *w)
     TG_ASSERT_OWNER(&w->wk);
     bool server = !store_pg__past_cutoff(w); /* stopping and out of time: journal only */
     if (server && !w->conn && may_try(w) && store_pg_connect(w) < 0) {
-        logf_(w, TG_LOG_WARN, "pg writer: %s", w->errstr);
+        tg_logf(w->cfg.log, w->cfg.log_ud, TG_LOG_WARN, "pg writer: %s", w->errstr);
         backoff(w);
     }
     if (server && w->conn && may_try(w))
@@ -639,9 +625,9 @@ int store_pg_flush(store_pg_t *w)
     }
     if (!w->held) {
         TG_STAT_INC(w->st.blocked);
-        logf_(w, TG_LOG_ERROR,
-              "pg writer: batch of %u rows held (%s); not draining the ring until it is stored",
-              b->rows, w->spill ? "journal full" : "server down, no journal");
+        tg_logf(w->cfg.log, w->cfg.log_ud, TG_LOG_ERROR,
+                "pg writer: batch of %u rows held (%s); not draining the ring until it is stored",
+                b->rows, w->spill ? "journal full" : "server down, no journal");
     }
     w->held = true;
     if (w->next_try <= tg_clock_mono_ns())
@@ -678,10 +664,10 @@ static void writer_main(void *arg)
         bool worked = false;
         if (server && !w->conn && now >= w->next_try) {
             if (store_pg_connect(w) < 0) {
-                logf_(w, TG_LOG_WARN, "pg writer: %s", w->errstr);
+                tg_logf(w->cfg.log, w->cfg.log_ud, TG_LOG_WARN, "pg writer: %s", w->errstr);
                 backoff(w);
             } else {
-                logf_(w, TG_LOG_INFO, "pg writer: connected");
+                tg_logf(w->cfg.log, w->cfg.log_ud, TG_LOG_INFO, "pg writer: connected");
             }
         }
         if (server && w->conn && now >= w->next_try) {
@@ -704,9 +690,9 @@ static void writer_main(void *arg)
         if (stop && w->stop_at && now >= w->stop_at) {
             uint64_t lost = w->cur->rows + w->out->rows + tg_ring_count(w->cfg.ring);
             TG_STAT_ADD(w->st.lost_at_stop, lost);
-            logf_(w, TG_LOG_ERROR,
-                  "pg writer: stop: %llu rows could be neither committed nor spilled: %s",
-                  (unsigned long long)lost, w->errstr);
+            tg_logf(w->cfg.log, w->cfg.log_ud, TG_LOG_ERROR,
+                    "pg writer: stop: %llu rows could be neither committed nor spilled: %s",
+                    (unsigned long long)lost, w->errstr);
             break;
         }
         if (worked)

@@ -94,6 +94,16 @@ static int thin_book(store_pg_t *w, const book_out_t *r)
 }
 
 /* Encode one record. @return 1 row added, 0 skipped, -ENOMEM. */
+/* The first columns of a trade, book or gap row: the column count, instrument id, exchange (or
+ * receive) time and receive time. */
+static void row_head(store_pg_buf_t *b, int16_t ncols, int64_t id, int64_t ts, int64_t ts_recv)
+{
+    store_pg_put_i16(b, ncols);
+    store_pg_put_f_i64(b, id);
+    store_pg_put_f_ts(b, ts);
+    store_pg_put_f_ts(b, ts_recv);
+}
+
 int store_pg__encode(store_pg_t *w, const book_out_t *r)
 {
     TG_STAT_INC(w->st.recs_in);
@@ -127,10 +137,7 @@ int store_pg__encode(store_pg_t *w, const book_out_t *r)
     switch (r->kind) {
     case BOOK_OUT_TRADE: {
         const book_out_trade_t *x = &r->u.trade;
-        store_pg_put_i16(b, 8);
-        store_pg_put_f_i64(b, id);
-        store_pg_put_f_ts(b, ts);
-        store_pg_put_f_ts(b, r->ts_recv);
+        row_head(b, 8, id, ts, r->ts_recv);
         store_pg_put_f_i64(b, (int64_t)x->trade_id);
         store_pg_put_f_i64(b, (int64_t)x->seq);
         store_pg_put_f_i16(b, (int16_t)x->side);
@@ -142,10 +149,7 @@ int store_pg__encode(store_pg_t *w, const book_out_t *r)
         const book_out_book_t *x = &r->u.book;
         size_t nb = x->n_bids > BOOK_OUT_DEPTH_MAX ? BOOK_OUT_DEPTH_MAX : x->n_bids;
         size_t na = x->n_asks > BOOK_OUT_DEPTH_MAX ? BOOK_OUT_DEPTH_MAX : x->n_asks;
-        store_pg_put_i16(b, 13);
-        store_pg_put_f_i64(b, id);
-        store_pg_put_f_ts(b, ts);
-        store_pg_put_f_ts(b, r->ts_recv);
+        row_head(b, 13, id, ts, r->ts_recv);
         store_pg_put_f_i64(b, (int64_t)x->seq);
         store_pg_put_f_i64(b, (int64_t)x->generation);
         store_pg_put_f_i16(b, x->state);
@@ -187,10 +191,7 @@ int store_pg__encode(store_pg_t *w, const book_out_t *r)
     }
     default: { /* BOOK_OUT_GAP */
         const book_out_gap_t *x = &r->u.gap;
-        store_pg_put_i16(b, 8);
-        store_pg_put_f_i64(b, id);
-        store_pg_put_f_ts(b, ts);
-        store_pg_put_f_ts(b, r->ts_recv);
+        row_head(b, 8, id, ts, r->ts_recv);
         store_pg_put_f_i64(b, (int64_t)x->seq_last);
         store_pg_put_f_i64(b, (int64_t)x->seq_got);
         store_pg_put_f_i64(b, (int64_t)x->generation);

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "book/tg_grow.h"
+
 const uint8_t store_pg_copy_header[19] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n',
                                           0,   0,   0,   0,   0,   0,   0,    0,    0};
 const uint8_t store_pg_copy_trailer[2] = {0xff, 0xff};
@@ -142,17 +144,7 @@ size_t store_pg_enc_numeric128(uint8_t *out, __int128 v, int scale)
 
 int store_pg_buf_reserve(store_pg_buf_t *b, size_t n)
 {
-    if (b->cap - b->len >= n)
-        return 0;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap - b->len < n)
-        cap *= 2;
-    uint8_t *p = realloc(b->p, cap);
-    if (!p)
-        return -ENOMEM;
-    b->p = p;
-    b->cap = cap;
-    return 0;
+    return tg_grow(&b->p, &b->cap, b->len + n, 1, 4096);
 }
 
 void store_pg_buf_free(store_pg_buf_t *b)

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "book/tg_err.h"
+#include "book/tg_grow.h"
 
 #define SPILL_MAGIC 0x314a4754u /* "TGJ1" little-endian */
 #define SPILL_HDR   20
@@ -149,17 +150,7 @@ static int pread_full(int fd, void *buf, size_t n, uint64_t off)
 
 static int rbuf_reserve(store_spill_t *s, size_t n)
 {
-    if (s->rcap >= n)
-        return 0;
-    size_t cap = s->rcap ? s->rcap : 65536;
-    while (cap < n)
-        cap *= 2;
-    uint8_t *p = realloc(s->rbuf, cap);
-    if (!p)
-        return -ENOMEM;
-    s->rbuf = p;
-    s->rcap = cap;
-    return 0;
+    return tg_grow(&s->rbuf, &s->rcap, n, 1, 65536);
 }
 
 /*
@@ -301,15 +292,9 @@ static int scan_segments(store_spill_t *s)
         char tail[8];
         if (sscanf(e->d_name, "seg-%16llx.%3s", &n, tail) != 2 || strcmp(tail, "tgj") != 0)
             continue;
-        if (s->nseg == s->capseg) {
-            size_t cap = s->capseg ? s->capseg * 2 : 16;
-            uint64_t *p = realloc(s->segs, cap * sizeof *p);
-            if (!p) {
-                closedir(d);
-                return -ENOMEM;
-            }
-            s->segs = p;
-            s->capseg = cap;
+        if (tg_grow(&s->segs, &s->capseg, s->nseg + 1, sizeof(*s->segs), 16) < 0) {
+            closedir(d);
+            return -ENOMEM;
         }
         s->segs[s->nseg++] = n;
     }
@@ -475,14 +460,8 @@ static int new_segment(store_spill_t *s)
             store_spill_crc32c(0, h, 16) == get32(h + 16) && get64(h) > seg)
             seg = get64(h);
     }
-    if (s->nseg == s->capseg) {
-        size_t cap = s->capseg ? s->capseg * 2 : 16;
-        uint64_t *p = realloc(s->segs, cap * sizeof *p);
-        if (!p)
-            return -ENOMEM;
-        s->segs = p;
-        s->capseg = cap;
-    }
+    if (tg_grow(&s->segs, &s->capseg, s->nseg + 1, sizeof(*s->segs), 16) < 0)
+        return -ENOMEM;
     int fd = open_seg(s, seg, O_RDWR | O_CREAT | O_TRUNC);
     if (fd < 0)
         return fd;

@@ -205,13 +205,23 @@ static int shard_node(const redisReply *nd, rds_cluster_node_t *out)
     return 0;
 }
 
-int rds_cluster_map_from_shards(rds_cluster_map_t *m, const redisReply *r, char *err, size_t errlen)
+/* Empty m and check that the reply of cmd is an array. @return 0 or -EPROTO with err. */
+static int map_begin(rds_cluster_map_t *m, const redisReply *r, const char *cmd, char *err,
+                     size_t errlen)
 {
     map_reset(m);
     if (!r || r->type != REDIS_REPLY_ARRAY) {
-        set_err(err, errlen, "CLUSTER SHARDS: %s", "not an array");
+        set_err(err, errlen, "%s: not an array", cmd);
         return -EPROTO;
     }
+    return 0;
+}
+
+int rds_cluster_map_from_shards(rds_cluster_map_t *m, const redisReply *r, char *err, size_t errlen)
+{
+    int rc = map_begin(m, r, "CLUSTER SHARDS", err, errlen);
+    if (rc < 0)
+        return rc;
     for (size_t i = 0; i < r->elements; i++) {
         const redisReply *sh = r->element[i];
         const redisReply *slots = field(sh, "slots"), *nodes = field(sh, "nodes");
@@ -256,11 +266,9 @@ int rds_cluster_map_from_shards(rds_cluster_map_t *m, const redisReply *r, char 
 
 int rds_cluster_map_from_slots(rds_cluster_map_t *m, const redisReply *r, char *err, size_t errlen)
 {
-    map_reset(m);
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        set_err(err, errlen, "CLUSTER SLOTS: %s", "not an array");
-        return -EPROTO;
-    }
+    int rc = map_begin(m, r, "CLUSTER SLOTS", err, errlen);
+    if (rc < 0)
+        return rc;
     for (size_t i = 0; i < r->elements; i++) {
         const redisReply *e = r->element[i];
         /* [start, end, [ip, port, id, ...] primary, replicas...] */

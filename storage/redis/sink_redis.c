@@ -64,13 +64,7 @@ static const tg_cfgkey_t rds_keys[] = {
 #undef K
 #define N_KEYS (sizeof(rds_keys) / sizeof(rds_keys[0]))
 
-static void rds_cfg_defaults(void *cfg)
-{
-    memset(cfg, 0, sizeof(sink_rds_cfg_t));
-    tg_cfgkey_defaults(rds_keys, N_KEYS, cfg);
-}
-
-static int rds_cfg_set(void *cfg, const char *key, const char *value, char *err, size_t cap)
+static int rds_cfg_key(const char *key, const char *value, char *err, size_t cap)
 {
     if (!strcmp(key, "leader") &&
         strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -82,8 +76,7 @@ static int rds_cfg_set(void *cfg, const char *key, const char *value, char *err,
         snprintf(err, cap, "password must not be in the file: set TICKGATE_REDIS_PASSWORD");
         return TG_ECONFIG;
     }
-    int rc = tg_cfgkey_set(rds_keys, N_KEYS, cfg, key, value, err, cap);
-    return rc == -ENOENT ? TG_ECONFIG : rc;
+    return 0;
 }
 
 static int rds_cfg_check(void *cfg, char *err, size_t cap)
@@ -282,8 +275,7 @@ const tg_sink_ops_t tg_sink_redis = {
     .keys = rds_keys,
     .n_keys = N_KEYS,
     .cfg_size = sizeof(sink_rds_cfg_t),
-    .cfg_defaults = rds_cfg_defaults,
-    .cfg_set = rds_cfg_set,
+    .cfg_key = rds_cfg_key,
     .cfg_check = rds_cfg_check,
     .cfg_enabled = rds_cfg_enabled,
     .create = rds_create,

@@ -45,6 +45,7 @@
 #include "book/book_out.h"
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
+#include "book/tg_rng.h"
 #include "storage/redis/store_rds_impl.h"
 
 void store_rds_cfg_defaults(store_rds_cfg_t *c)
@@ -108,10 +109,7 @@ const store_rds_stats_t *store_rds_stats(const store_rds_t *p)
 
 static uint64_t rds_rand(store_rds_t *p)
 {
-    p->rng ^= p->rng << 13;
-    p->rng ^= p->rng >> 7;
-    p->rng ^= p->rng << 17;
-    return p->rng;
+    return tg_rng_xorshift64(&p->rng);
 }
 
 int64_t store_rds__backoff(store_rds_t *p, int64_t now)
@@ -671,6 +669,18 @@ static int cluster_init(store_rds_t *p, const store_rds_cfg_t *cfg)
     return 0;
 }
 
+/* What create allocated (each part may be absent: create failed before it). */
+static void rds_release(store_rds_t *p)
+{
+    store_rds_backlog_deinit(&p->bl);
+    store_rds__pipes_deinit(p);
+    free(p->inst);
+    free(p->dlist);
+    free(p->seeds);
+    free(p->map);
+    store_rds_conn_deinit(&p->conn);
+}
+
 int store_rds_create(store_rds_t **out, const store_rds_cfg_t *cfg)
 {
     if (!out || !cfg || !cfg->ring || !cfg->reg || !cfg->prefix || cfg->batch == 0 ||
@@ -736,13 +746,7 @@ int store_rds_create(store_rds_t **out, const store_rds_cfg_t *cfg)
     *out = p;
     return 0;
 fail:
-    store_rds_backlog_deinit(&p->bl);
-    store_rds__pipes_deinit(p);
-    free(p->inst);
-    free(p->dlist);
-    free(p->seeds);
-    free(p->map);
-    store_rds_conn_deinit(&p->conn);
+    rds_release(p);
     free(p);
     return err;
 }
@@ -775,13 +779,7 @@ void store_rds_destroy(store_rds_t **pp)
     store_rds_t *p = *pp;
     store_rds_stop(p);
     tg_ring_set_waiter(p->ring, NULL);
-    store_rds_backlog_deinit(&p->bl);
-    store_rds__pipes_deinit(p);
-    free(p->inst);
-    free(p->dlist);
-    free(p->seeds);
-    free(p->map);
-    store_rds_conn_deinit(&p->conn);
+    rds_release(p);
     pthread_mutex_destroy(&p->err_mu);
     free(p);
     *pp = NULL;

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "book/book_candle.h"
 #include "book/book_l2.h"
 #include "book/tg_dec.h"
 
@@ -286,20 +287,21 @@ size_t store_rds_fmt_candle_stream(const store_rds_names_t *n, int64_t interval_
     return candle_name(n, interval_ns, buf, n->candle_st_head, n->candle_st_head_len, ':');
 }
 
+/* names[v], or other when v has no name. */
+static const char *name_of(const char *const *names, size_t n, unsigned v, const char *other)
+{
+    return v < n && names[v] ? names[v] : other;
+}
+
 const char *store_rds_fmt_state(unsigned state)
 {
-    switch (state) {
-    case BOOK_STATE_RESYNCING:
-        return "RESYNCING";
-    case BOOK_STATE_VALID:
-        return "VALID";
-    case BOOK_STATE_STALE:
-        return "STALE";
-    case BOOK_STATE_FAULT:
-        return "FAULT";
-    default:
-        return "UNKNOWN";
-    }
+    static const char *const names[] = {
+        [BOOK_STATE_RESYNCING] = "RESYNCING",
+        [BOOK_STATE_VALID] = "VALID",
+        [BOOK_STATE_STALE] = "STALE",
+        [BOOK_STATE_FAULT] = "FAULT",
+    };
+    return name_of(names, sizeof(names) / sizeof(names[0]), state, "UNKNOWN");
 }
 
 /* {"type":"<type>",<ident>,"seq":N,"epoch":N */
@@ -357,16 +359,12 @@ static void w_levels(fmt_w_t *w, const tg_level_t *lv, unsigned n, int ps, int s
 
 static const char *reason_name(unsigned r)
 {
-    switch (r) {
-    case BOOK_OUT_R_CHANGE:
-        return "change";
-    case BOOK_OUT_R_INTERVAL:
-        return "interval";
-    case BOOK_OUT_R_STATE:
-        return "state";
-    default:
-        return "other";
-    }
+    static const char *const names[] = {
+        [BOOK_OUT_R_CHANGE] = "change",
+        [BOOK_OUT_R_INTERVAL] = "interval",
+        [BOOK_OUT_R_STATE] = "state",
+    };
+    return name_of(names, sizeof(names) / sizeof(names[0]), r, "other");
 }
 
 static void w_book_state(fmt_w_t *w, const book_out_book_t *b)
@@ -465,22 +463,13 @@ size_t store_rds_fmt_candle(char *buf, size_t cap, const store_rds_names_t *n,
         W_LIT(&w, ",\"closed\":true");
     else
         W_LIT(&w, ",\"closed\":false");
-    W_LIT(&w, ",\"open\":");
-    w_dec(&w, c->open, ps);
-    W_LIT(&w, ",\"high\":");
-    w_dec(&w, c->high, ps);
-    W_LIT(&w, ",\"low\":");
-    w_dec(&w, c->low, ps);
-    W_LIT(&w, ",\"close\":");
-    w_dec(&w, c->close, ps);
-    W_LIT(&w, ",\"volume\":");
-    w_dec(&w, c->volume, ss);
-    W_LIT(&w, ",\"buy_volume\":");
-    w_dec(&w, c->buy_volume, ss);
-    W_LIT(&w, ",\"sell_volume\":");
-    w_dec(&w, c->sell_volume, ss);
-    W_LIT(&w, ",\"vwap\":");
-    w_dec(&w, c->vwap, ps);
+    for (size_t i = 0; i < BOOK_CANDLE_N_DEC; i++) {
+        const book_candle_field_t *f = &book_candle_dec[i];
+        W_LIT(&w, ",\"");
+        w_str(&w, f->name);
+        W_LIT(&w, "\":");
+        w_dec(&w, book_candle_field_get(c, f), f->px ? ps : ss);
+    }
     W_LIT(&w, ",\"trades\":");
     w_u64(&w, c->trades);
     W_LIT(&w, ",\"first_ts\":");
@@ -494,26 +483,13 @@ size_t store_rds_fmt_candle(char *buf, size_t cap, const store_rds_names_t *n,
 
 static const char *gap_reason(unsigned r)
 {
-    switch (r) {
-    case BOOK_GAP_SEQUENCE:
-        return "sequence";
-    case BOOK_GAP_CHECKSUM:
-        return "checksum";
-    case BOOK_GAP_CROSSED:
-        return "crossed";
-    case BOOK_GAP_RECONNECT:
-        return "reconnect";
-    case BOOK_GAP_STALE:
-        return "stale";
-    case BOOK_GAP_RESYNCED:
-        return "resynced";
-    case BOOK_GAP_BADEVENT:
-        return "bad_event";
-    case BOOK_GAP_FAULT:
-        return "fault";
-    default:
-        return "other";
-    }
+    static const char *const names[] = {
+        [BOOK_GAP_SEQUENCE] = "sequence",  [BOOK_GAP_CHECKSUM] = "checksum",
+        [BOOK_GAP_CROSSED] = "crossed",    [BOOK_GAP_RECONNECT] = "reconnect",
+        [BOOK_GAP_STALE] = "stale",        [BOOK_GAP_RESYNCED] = "resynced",
+        [BOOK_GAP_BADEVENT] = "bad_event", [BOOK_GAP_FAULT] = "fault",
+    };
+    return name_of(names, sizeof(names) / sizeof(names[0]), r, "other");
 }
 
 size_t store_rds_fmt_gap(char *buf, size_t cap, const store_rds_names_t *n,

@@ -46,18 +46,6 @@ static const tg_cfgkey_t shm_keys[] = {
 #undef K
 #define N_KEYS (sizeof(shm_keys) / sizeof(shm_keys[0]))
 
-static void shm_cfg_defaults(void *cfg)
-{
-    memset(cfg, 0, sizeof(sink_shm_cfg_t));
-    tg_cfgkey_defaults(shm_keys, N_KEYS, cfg);
-}
-
-static int shm_cfg_set(void *cfg, const char *key, const char *value, char *err, size_t cap)
-{
-    int rc = tg_cfgkey_set(shm_keys, N_KEYS, cfg, key, value, err, cap);
-    return rc == -ENOENT ? TG_ECONFIG : rc;
-}
-
 static int parse_mode(const char *s, unsigned *out)
 {
     char *end = NULL;
@@ -181,8 +169,6 @@ const tg_sink_ops_t tg_sink_shm = {
     .keys = shm_keys,
     .n_keys = N_KEYS,
     .cfg_size = sizeof(sink_shm_cfg_t),
-    .cfg_defaults = shm_cfg_defaults,
-    .cfg_set = shm_cfg_set,
     .cfg_check = shm_cfg_check,
     .cfg_enabled = shm_cfg_enabled,
     .create = shm_create,

@@ -67,18 +67,6 @@ void store_shm_cfg_defaults(store_shm_cfg_t *c)
     c->batch = 256;
 }
 
-static void logf_(store_shm_t *p, int level, const char *fmt, ...)
-{
-    if (!p->cfg.log)
-        return;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    p->cfg.log(p->cfg.log_ud, level, msg);
-}
-
 /* book_state_t (book_l2.h: RESYNCING 0, VALID 1, STALE 2, FAULT 3) -> TG_SHM_BOOK_* */
 static uint64_t shm_state(uint8_t s)
 {
@@ -119,9 +107,14 @@ static inline uint64_t meta_of(uint64_t state, uint64_t reason, int8_t px, int8_
            nb << 32 | na << 48;
 }
 
-/* Write ring entry `head` (w[0..TG_SHM_ENTRY_W)) and publish it. */
-static void entry_put(store_shm_t *p, const uint64_t *w)
+/* Write ring entry `head` (w[0..TG_SHM_ENTRY_W)) and publish it. Every entry carries r's
+ * three times and the publish time in w[5..8]: set here. */
+static void entry_put(store_shm_t *p, uint64_t *w, const book_out_t *r, int64_t now)
 {
+    w[5] = (uint64_t)r->ts_exch;
+    w[6] = (uint64_t)r->ts_recv;
+    w[7] = (uint64_t)r->ts_mono;
+    w[8] = (uint64_t)now;
     uint64_t pos = p->head;
     tg_shm_entry_t *e = tg_shm_entry(p->h, pos);
     atomic_store_explicit(&e->lock, 2 * pos + 1, memory_order_relaxed);
@@ -135,6 +128,15 @@ static void entry_put(store_shm_t *p, const uint64_t *w)
     /* SHM_R7: the entry (and a trade's count, SHM_R4) before the head; pairs with the
      * readers' acquire loads of head (SHM_A6 in client/tg_client_shm.c). */
     atomic_store_explicit(&p->h->head, p->head, memory_order_release);
+}
+
+/* A slot's three record times and its publish time (between slot_begin and slot_end). */
+static void slot_times(tg_shm_slot_t *s, const book_out_t *r, int64_t now)
+{
+    wr(&s->w[TG_SHM_W_TEXCH], (uint64_t)r->ts_exch);
+    wr(&s->w[TG_SHM_W_TRECV], (uint64_t)r->ts_recv);
+    wr(&s->w[TG_SHM_W_TMONO], (uint64_t)r->ts_mono);
+    wr(&s->w[TG_SHM_W_TPUB], (uint64_t)now);
 }
 
 static uint64_t entry_w0(unsigned kind, unsigned side, const book_out_t *r, const tg_instr_t *in)
@@ -157,10 +159,7 @@ static void put_book(store_shm_t *p, const book_out_t *r, const tg_instr_t *in, 
     uint64_t l = slot_begin(s);
     wr(&s->w[TG_SHM_W_GEN], b->generation);
     wr(&s->w[TG_SHM_W_XSEQ], b->seq);
-    wr(&s->w[TG_SHM_W_TEXCH], (uint64_t)r->ts_exch);
-    wr(&s->w[TG_SHM_W_TRECV], (uint64_t)r->ts_recv);
-    wr(&s->w[TG_SHM_W_TMONO], (uint64_t)r->ts_mono);
-    wr(&s->w[TG_SHM_W_TPUB], (uint64_t)now);
+    slot_times(s, r, now);
     wr(&s->w[TG_SHM_W_META], meta_of(shm_state(b->state), b->reason, BOOK_OUT_PX_SCALE(r, in),
                                      BOOK_OUT_SZ_SCALE(r, in), nb, na));
     wr(&s->w[TG_SHM_W_DEPTH], (uint64_t)b->depth_bids | (uint64_t)b->depth_asks << 32);
@@ -178,11 +177,7 @@ static void put_book(store_shm_t *p, const book_out_t *r, const tg_instr_t *in, 
     w[0] = entry_w0(TG_SHM_E_BOOK, 0, r, in);
     w[3] = b->generation;
     w[4] = (l + 2) / 2;
-    w[5] = (uint64_t)r->ts_exch;
-    w[6] = (uint64_t)r->ts_recv;
-    w[7] = (uint64_t)r->ts_mono;
-    w[8] = (uint64_t)now;
-    entry_put(p, w);
+    entry_put(p, w, r, now);
     TG_STAT_INC(p->st.books);
 }
 
@@ -198,10 +193,7 @@ static void put_gap(store_shm_t *p, const book_out_t *r, const tg_instr_t *in, i
     meta = (meta & ~(uint64_t)0xffffu) | state | reason << 8;
     uint64_t l = slot_begin(s);
     wr(&s->w[TG_SHM_W_GEN], g->generation);
-    wr(&s->w[TG_SHM_W_TEXCH], (uint64_t)r->ts_exch);
-    wr(&s->w[TG_SHM_W_TRECV], (uint64_t)r->ts_recv);
-    wr(&s->w[TG_SHM_W_TMONO], (uint64_t)r->ts_mono);
-    wr(&s->w[TG_SHM_W_TPUB], (uint64_t)now);
+    slot_times(s, r, now);
     wr(&s->w[TG_SHM_W_META], meta);
     slot_end(s, l);
     uint64_t w[TG_SHM_ENTRY_W] = {0};
@@ -210,12 +202,8 @@ static void put_gap(store_shm_t *p, const book_out_t *r, const tg_instr_t *in, i
     w[2] = g->seq_got;
     w[3] = g->generation;
     w[4] = (l + 2) / 2;
-    w[5] = (uint64_t)r->ts_exch;
-    w[6] = (uint64_t)r->ts_recv;
-    w[7] = (uint64_t)r->ts_mono;
-    w[8] = (uint64_t)now;
     w[TG_SHM_E_W_N] = state | reason << 8;
-    entry_put(p, w);
+    entry_put(p, w, r, now);
     TG_STAT_INC(p->st.statuses);
 }
 
@@ -232,12 +220,8 @@ static void put_trade(store_shm_t *p, const book_out_t *r, const tg_instr_t *in,
     w[2] = (uint64_t)t->size;
     w[3] = t->trade_id;
     w[4] = t->seq;
-    w[5] = (uint64_t)r->ts_exch;
-    w[6] = (uint64_t)r->ts_recv;
-    w[7] = (uint64_t)r->ts_mono;
-    w[8] = (uint64_t)now;
     w[TG_SHM_E_W_N] = n;
-    entry_put(p, w);
+    entry_put(p, w, r, now);
     TG_STAT_INC(p->st.trades);
 }
 
@@ -247,8 +231,8 @@ static void put(store_shm_t *p, const book_out_t *r, int64_t now)
     if (!in) {
         TG_STAT_INC(p->st.bad_records);
         if (!p->bad_logged)
-            logf_(p, TG_LOG_ERROR, "record for unknown instrument %u (kind %u) not published",
-                  r->instr, r->kind);
+            tg_logf(p->cfg.log, p->cfg.log_ud, TG_LOG_ERROR,
+                    "record for unknown instrument %u (kind %u) not published", r->instr, r->kind);
         p->bad_logged = true;
         return;
     }
@@ -268,8 +252,8 @@ static void put(store_shm_t *p, const book_out_t *r, int64_t now)
     default:
         TG_STAT_INC(p->st.bad_records);
         if (!p->bad_logged)
-            logf_(p, TG_LOG_ERROR, "record of unknown kind %u (instrument %u) not published",
-                  r->kind, r->instr);
+            tg_logf(p->cfg.log, p->cfg.log_ud, TG_LOG_ERROR,
+                    "record of unknown kind %u (instrument %u) not published", r->kind, r->instr);
         p->bad_logged = true;
         return;
     }
@@ -370,7 +354,7 @@ static int seg_create(store_shm_t *p, char *err, size_t cap)
     uint64_t ring_off = (slot_off + (uint64_t)p->n_instr * slot_size + 4095) & ~4095ull;
     p->size = ring_off + (uint64_t)c->ring_entries * sizeof(tg_shm_entry_t);
     if (shm_unlink(p->name) == 0) /* a segment a previous run left: its readers keep theirs */
-        logf_(p, TG_LOG_INFO, "removed the stale segment %s", p->name);
+        tg_logf(p->cfg.log, p->cfg.log_ud, TG_LOG_INFO, "removed the stale segment %s", p->name);
     int fd = shm_open(p->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)c->mode);
     if (fd < 0) {
         int e = errno;
@@ -473,8 +457,9 @@ int store_shm_create(store_shm_t **out, const store_shm_cfg_t *cfg, char *err, s
         seterr(err, cap, "worker: %s", strerror(-rc));
         goto fail;
     }
-    logf_(p, TG_LOG_INFO, "segment %s: %u instruments, depth %u, %u ring entries, %llu bytes",
-          p->name, n, cfg->depth, cfg->ring_entries, (unsigned long long)p->size);
+    tg_logf(p->cfg.log, p->cfg.log_ud, TG_LOG_INFO,
+            "segment %s: %u instruments, depth %u, %u ring entries, %llu bytes", p->name, n,
+            cfg->depth, cfg->ring_entries, (unsigned long long)p->size);
     *out = p;
     return 0;
 fail:
