@@ -31,6 +31,8 @@
 set -euo pipefail
 cmdline="tools/bench/bench-e2e.sh $*"
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tools/dev/gw_ini.sh
+. "$root/tools/dev/gw_ini.sh"
 runs=3
 rates=()
 out=$PWD/bench-e2e.md
@@ -126,21 +128,7 @@ run_gw() {
     done
     [ -n "$port" ] || { cat "$d/replay.log" >&2; return 1; }
     local mport=$(((RANDOM % 20000) + 30000))
-    cat >"$d/tickgate.ini" <<INI
-[gateway]
-log_level = warn
-feed_threads = ${BENCH_FEED_THREADS:-1}
-candles = 1s, 1m, 5m, 1h
-[postgres]
-conninfo = $TG_TEST_PG_DSN
-schema = b_${tag}_$RANDOM
-spill_dir = $d/spill
-[redis]
-host = 127.0.0.1
-port = $TG_TEST_REDIS_PORT
-[metrics]
-listen = 127.0.0.1:$mport
-INI
+    gw_ini "$d/tickgate.ini" warn "${BENCH_FEED_THREADS:-1}" "b_${tag}_$RANDOM" "$d/spill" "$mport"
     local want=0
     for f in "${files[@]}"; do
         want=$((want + f_frames[$f]))

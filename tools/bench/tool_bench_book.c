@@ -24,6 +24,7 @@
 #include "book/book_builder.h"
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
+#include "book/tg_rng.h"
 #include "feeds/rec/feed_offline.h"
 #include "book/book_ref.h"
 #include "tools/bench/bench_l2_flat.h"
@@ -55,10 +56,7 @@ static int grab(void *ctx, const tg_event_t *ev, uint32_t n)
 static uint64_t rng = 88172645463325252ull;
 static uint64_t rnd(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return tg_rng_xorshift64(&rng);
 }
 
 static volatile int64_t sink_sum;

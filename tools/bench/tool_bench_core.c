@@ -36,6 +36,7 @@
 #include "book/tg_dec.h"
 #include "book/tg_event.h"
 #include "book/tg_ring.h"
+#include "book/tg_rng.h"
 #include "tools/bench/bench_stat.h"
 
 #define RING_CAP 4096u
@@ -470,10 +471,7 @@ static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t rnd(void)
 {
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return rng * 0x2545F4914F6CDD1DULL;
+    return tg_rng_xorshift64star(&rng);
 }
 
 /* Synthetic mix shaped after the recordings: messages of 2..32 price/size pairs from one venue

@@ -27,6 +27,7 @@
 
 #include "book/tg_clock.h"
 #include "book/tg_hist.h"
+#include "tools/common/tool_lws.h"
 
 #define MAX_INFLIGHT 65536
 
@@ -223,30 +224,10 @@ int main(int argc, char **argv)
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    struct lws_context_creation_info info;
-    memset(&info, 0, sizeof(info));
-    info.port = CONTEXT_PORT_NO_LISTEN;
-    info.protocols = protocols;
-    info.gid = -1;
-    info.uid = -1;
-    if (tls)
-        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-    lws_set_log_level(LLL_ERR, NULL);
-    struct lws_context *ctx = lws_create_context(&info);
+    struct lws_context *ctx = tool_lws_client_context(protocols, NULL, tls);
     if (!ctx)
         return 1;
-    struct lws_client_connect_info ci;
-    memset(&ci, 0, sizeof(ci));
-    ci.context = ctx;
-    ci.address = addr;
-    ci.port = port;
-    ci.path = pbuf;
-    ci.host = addr;
-    ci.origin = addr;
-    if (tls)
-        ci.ssl_connection = LCCSCF_USE_SSL | LCCSCF_ALLOW_SELFSIGNED |
-                            LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK | LCCSCF_ALLOW_EXPIRED;
-    if (!lws_client_connect_via_info(&ci)) {
+    if (!tool_lws_connect(ctx, addr, port, pbuf, tls ? TOOL_LWS_TLS_LOOSE : 0, NULL)) {
         fprintf(stderr, "bench-latency: cannot connect to %s\n", url);
         return 1;
     }

@@ -14,6 +14,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
+# shellcheck source=tools/dev/gw_ini.sh
+. tools/dev/gw_ini.sh
 bash tools/dev/deps.sh
 rec=${TG_RECORDINGS:-$root/../shared/recordings}
 speed=${DEMO_SPEED:-20}
@@ -57,21 +59,7 @@ port=$(sed -n 's/.*listening port=\([0-9]*\).*/\1/p' "$work/replay.out" | head -
 echo "== generating the gateway config ($work/tickgate.ini)" >&2
 mport=$(( (RANDOM % 20000) + 30000 ))
 keep=${DEMO_KEEP:-0}
-cat >"$work/tickgate.ini" <<INI
-[gateway]
-log_level = info
-feed_threads = 1
-candles = 1s, 1m, 5m, 1h
-[postgres]
-conninfo = $TG_TEST_PG_DSN
-schema = tickgate
-spill_dir = $work/spill
-[redis]
-host = 127.0.0.1
-port = $TG_TEST_REDIS_PORT
-[metrics]
-listen = 127.0.0.1:$mport
-INI
+gw_ini "$work/tickgate.ini" info 1 tickgate "$work/spill" "$mport"
 expected=0
 declare -A want used
 # feed names: the venue, with the symbol when the recording has one ("binance-btcusdt"),

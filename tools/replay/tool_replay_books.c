@@ -240,22 +240,14 @@ static void json_levels(FILE *f, const book_l2_t *bk, tg_side_t side, uint32_t d
 
 static void json_bar(FILE *f, const book_out_candle_t *c, const trb_sym_t *in)
 {
-    fprintf(f, "{\"start_ms\": %lld, \"open\": ", (long long)(c->start_ns / TG_NS_PER_MS));
-    json_dec(f, c->open, in->px);
-    fputs(", \"high\": ", f);
-    json_dec(f, c->high, in->px);
-    fputs(", \"low\": ", f);
-    json_dec(f, c->low, in->px);
-    fputs(", \"close\": ", f);
-    json_dec(f, c->close, in->px);
-    fputs(", \"volume\": ", f);
-    json_dec(f, c->volume, in->sz);
-    fputs(", \"buy_volume\": ", f);
-    json_dec(f, c->buy_volume, in->sz);
-    fputs(", \"sell_volume\": ", f);
-    json_dec(f, c->sell_volume, in->sz);
-    fprintf(f, ", \"trades\": %u, \"vwap\": ", c->trades);
-    json_dec(f, c->vwap, in->px);
+    fprintf(f, "{\"start_ms\": %lld", (long long)(c->start_ns / TG_NS_PER_MS));
+    for (size_t i = 0; i < BOOK_CANDLE_N_DEC; i++) {
+        const book_candle_field_t *d = &book_candle_dec[i];
+        if (d->off == offsetof(book_out_candle_t, vwap)) /* this output has trades before vwap */
+            fprintf(f, ", \"trades\": %u", c->trades);
+        fprintf(f, ", \"%s\": ", d->name);
+        json_dec(f, book_candle_field_get(c, d), d->px ? in->px : in->sz);
+    }
     fprintf(f, ", \"open_timestamp_ns\": %lld, \"close_timestamp_ns\": %lld}",
             (long long)c->first_ts, (long long)c->last_ts);
 }

@@ -13,6 +13,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "book/tg_grow.h"
+#include "tools/common/tool_lws.h"
+
 typedef struct run {
     const tool_replay_client_cfg_t *cfg;
     size_t open; /* connections not yet done */
@@ -37,14 +40,8 @@ static void finish(run_t *run, tool_replay_client_res_t *r)
 
 static int keep(tool_replay_client_res_t *r, const char *p, size_t len, int64_t t)
 {
-    if (r->n_msgs == r->cap_msgs) {
-        size_t cap = r->cap_msgs ? r->cap_msgs * 2 : 1024;
-        tool_replay_client_msg_t *nm = realloc(r->msgs, cap * sizeof(*nm));
-        if (!nm)
-            return -ENOMEM;
-        r->msgs = nm;
-        r->cap_msgs = cap;
-    }
+    if (tg_grow(&r->msgs, &r->cap_msgs, r->n_msgs + 1, sizeof(*r->msgs), 1024) < 0)
+        return -ENOMEM;
     char *d = malloc(len + 1);
     if (!d)
         return -ENOMEM;
@@ -167,35 +164,14 @@ int tool_replay_client_run(const tool_replay_client_cfg_t *cfg, tool_replay_clie
 {
     run_t run = {.cfg = cfg, .open = n};
     memset(res, 0, n * sizeof(*res));
-    struct lws_context_creation_info info;
-    memset(&info, 0, sizeof(info));
-    info.port = CONTEXT_PORT_NO_LISTEN;
-    info.protocols = protocols;
-    info.gid = -1;
-    info.uid = -1;
-    info.user = &run;
-    if (cfg->tls)
-        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-    lws_set_log_level(LLL_ERR, NULL);
-    run.ctx = lws_create_context(&info);
+    run.ctx = tool_lws_client_context(protocols, &run, cfg->tls);
     if (!run.ctx)
         return -EIO;
     for (size_t i = 0; i < n; i++) {
         res[i].close_status = -1;
-        struct lws_client_connect_info ci;
-        memset(&ci, 0, sizeof(ci));
-        ci.context = run.ctx;
-        ci.address = "127.0.0.1";
-        ci.port = cfg->port;
-        ci.path = cfg->path ? cfg->path : "/";
-        ci.host = "127.0.0.1";
-        ci.origin = "127.0.0.1";
-        ci.userdata = &res[i];
-        if (cfg->tls)
-            ci.ssl_connection = LCCSCF_USE_SSL | LCCSCF_ALLOW_SELFSIGNED |
-                                LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK | LCCSCF_ALLOW_EXPIRED |
-                                LCCSCF_ALLOW_INSECURE;
-        if (!lws_client_connect_via_info(&ci)) {
+        int ssl = cfg->tls ? TOOL_LWS_TLS_LOOSE | LCCSCF_ALLOW_INSECURE : 0;
+        if (!tool_lws_connect(run.ctx, "127.0.0.1", cfg->port, cfg->path ? cfg->path : "/", ssl,
+                              &res[i])) {
             res[i].conn_error = true;
             finish(&run, &res[i]);
         }

@@ -623,6 +623,17 @@ static int parse_rest_429(const char *v)
     return 0;
 }
 
+/* v as a decimal integer in [lo, hi] into *out. @return false (out unchanged) when it is not. */
+static bool parse_uint(const char *v, unsigned long lo, unsigned long hi, unsigned *out)
+{
+    char *e = NULL;
+    unsigned long n = strtoul(v, &e, 10);
+    if (*e || n < lo || n > hi)
+        return false;
+    *out = (unsigned)n;
+    return true;
+}
+
 static int parse_args(int argc, char **argv, int *first_file)
 {
     const char *env429 = getenv("TG_REPLAY_REST_429");
@@ -678,22 +689,18 @@ static int parse_args(int argc, char **argv, int *first_file)
         } else if (strcmp(a, "--max") == 0) {
             g.max = true;
         } else if (strcmp(a, "--loop") == 0 && v) {
-            unsigned long n = strtoul(v, &e, 10);
-            if (*e || n > 1000000000ul)
+            if (!parse_uint(v, 0, 1000000000, &g.loops))
                 goto bad;
-            g.loops = (unsigned)n;
             i++;
         } else if (strcmp(a, "--sub-settle") == 0 && v) {
-            unsigned long n = strtoul(v, &e, 10);
-            if (*e || n == 0 || n > 3600000ul)
+            if (!parse_uint(v, 1, 3600000, &g.sub_settle_ms))
                 goto bad;
-            g.sub_settle_ms = (unsigned)n;
             i++;
         } else if (strcmp(a, "--clone") == 0 && v) {
-            unsigned long n = strtoul(v, &e, 10);
-            if (*e || n == 0 || n > 1000000ul)
+            unsigned n;
+            if (!parse_uint(v, 1, 1000000, &n))
                 goto bad;
-            g.clones = n > 1 ? (unsigned)n : 0;
+            g.clones = n > 1 ? n : 0;
             i++;
         } else if (strcmp(a, "--rest-429") == 0 && v) {
             if (parse_rest_429(v) < 0)
@@ -704,10 +711,8 @@ static int parse_args(int argc, char **argv, int *first_file)
         } else if (strcmp(a, "--hold") == 0) {
             g.hold = true;
         } else if (strcmp(a, "--sub-timeout") == 0 && v) {
-            unsigned long n = strtoul(v, &e, 10);
-            if (*e || n == 0 || n > 3600000ul)
+            if (!parse_uint(v, 1, 3600000, &g.sub_timeout_ms))
                 goto bad;
-            g.sub_timeout_ms = (unsigned)n;
             i++;
         } else if (strcmp(a, "--fault") == 0 && v) {
             if (g.n_faults == TOOL_REPLAY_FAULT_MAX) {
