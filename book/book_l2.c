@@ -359,13 +359,9 @@ static int side_set(l2_side_t *sd, int64_t key, int64_t size)
 
 int book_l2_set(book_l2_t *b, tg_side_t side, int64_t price, int64_t size)
 {
-    if (size < 0 || price == INT64_MIN)
-        return -EINVAL;
-    if (side == TG_SIDE_BID)
-        return side_set(&b->side[0], price, size);
-    if (side == TG_SIDE_ASK)
-        return side_set(&b->side[1], -price, size);
-    return -EINVAL;
+    int64_t key;
+    int i = book_l2_side_key(side, price, size, &key);
+    return i < 0 ? i : side_set(&b->side[i], key, size);
 }
 
 size_t book_l2_top(const book_l2_t *b, tg_side_t side, tg_level_t *out, size_t n)

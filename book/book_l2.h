@@ -18,6 +18,7 @@
 #ifndef BOOK_L2_H
 #define BOOK_L2_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -75,6 +76,27 @@ void book_l2_clear(book_l2_t *b);
  *         book is unchanged).  Thread: book. No allocation unless the side outgrows its memory.
  */
 int book_l2_set(book_l2_t *b, tg_side_t side, int64_t price, int64_t size);
+
+/**
+ * book_l2_set()'s argument check and side mapping, for it and for the benchmark's reference
+ * books: both sides are kept best-first by descending key (bids: price, asks: -price).
+ * @return the side's index (0 bids, 1 asks) with *key set, or -EINVAL (bad side, size < 0 or
+ *         price INT64_MIN; *key untouched).  Thread: any.
+ */
+static inline int book_l2_side_key(tg_side_t side, int64_t price, int64_t size, int64_t *key)
+{
+    if (size < 0 || price == INT64_MIN)
+        return -EINVAL;
+    if (side == TG_SIDE_BID) {
+        *key = price;
+        return 0;
+    }
+    if (side == TG_SIDE_ASK) {
+        *key = -price;
+        return 1;
+    }
+    return -EINVAL;
+}
 
 /** Best bid / best ask. @return false if that side is empty (out untouched).  Thread: book. */
 bool book_l2_best_bid(const book_l2_t *b, tg_level_t *out);

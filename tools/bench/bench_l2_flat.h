@@ -198,13 +198,9 @@ static inline int flat_side_set(flat_side_t *sd, int64_t key, int64_t size)
 
 static inline int flat_l2_set(flat_l2_t *b, tg_side_t side, int64_t price, int64_t size)
 {
-    if (size < 0 || price == INT64_MIN)
-        return -EINVAL;
-    if (side == TG_SIDE_BID)
-        return flat_side_set(&b->side[0], price, size);
-    if (side == TG_SIDE_ASK)
-        return flat_side_set(&b->side[1], -price, size);
-    return -EINVAL;
+    int64_t key;
+    int i = book_l2_side_key(side, price, size, &key);
+    return i < 0 ? i : flat_side_set(&b->side[i], key, size);
 }
 
 static inline size_t flat_l2_top(const flat_l2_t *b, tg_side_t side, tg_level_t *out, size_t n)
