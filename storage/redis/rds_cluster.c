@@ -205,104 +205,112 @@ static int shard_node(const redisReply *nd, rds_cluster_node_t *out)
     return 0;
 }
 
-/* Empty m and check that the reply of cmd is an array. @return 0 or -EPROTO with err. */
-static int map_begin(rds_cluster_map_t *m, const redisReply *r, const char *cmd, char *err,
-                     size_t errlen)
+/* One element of a CLUSTER SHARDS reply: its primary (if it has a healthy one) and its slot
+ * ranges. @return 0, or < 0 with *why. */
+static int shard_entry(rds_cluster_map_t *m, const redisReply *sh, const char **why)
 {
-    map_reset(m);
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        set_err(err, errlen, "%s: not an array", cmd);
+    const redisReply *slots = field(sh, "slots"), *nodes = field(sh, "nodes");
+    if (!slots || slots->type != REDIS_REPLY_ARRAY || slots->elements % 2 || !nodes ||
+        nodes->type != REDIS_REPLY_ARRAY) {
+        *why = "shard without slots/nodes";
+        return -EPROTO;
+    }
+    int primary = -1;
+    for (size_t j = 0; j < nodes->elements; j++) {
+        const redisReply *nd = nodes->element[j];
+        if (!is_str(field(nd, "role"), "master"))
+            continue;
+        if (is_str(field(nd, "health"), "fail") || is_str(field(nd, "health"), "failed"))
+            continue;
+        rds_cluster_node_t node;
+        if (shard_node(nd, &node) != 0) {
+            *why = "node without ip/port";
+            return -EPROTO;
+        }
+        primary = map_add(m, &node);
+        if (primary < 0) {
+            *why = "too many primaries";
+            return -ENOSPC;
+        }
+        break;
+    }
+    if (primary < 0)
+        return 0; /* a shard whose primary failed: its slots stay unassigned */
+    for (size_t k = 0; k < slots->elements; k += 2) {
+        const redisReply *lo = slots->element[k], *hi = slots->element[k + 1];
+        if (lo->type != REDIS_REPLY_INTEGER || hi->type != REDIS_REPLY_INTEGER ||
+            assign(m, lo->integer, hi->integer, primary) != 0) {
+            *why = "bad slot range";
+            return -EPROTO;
+        }
+    }
+    return 0;
+}
+
+/* One element of a CLUSTER SLOTS reply: [start, end, [ip, port, id, ...] primary, replicas...].
+ * @return 0, or < 0 with *why. */
+static int slots_entry(rds_cluster_map_t *m, const redisReply *e, const char **why)
+{
+    if (!e || e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
+        e->element[0]->type != REDIS_REPLY_INTEGER || e->element[1]->type != REDIS_REPLY_INTEGER ||
+        e->element[2]->type != REDIS_REPLY_ARRAY || e->element[2]->elements < 2 ||
+        e->element[2]->element[1]->type != REDIS_REPLY_INTEGER) {
+        *why = "unexpected entry";
+        return -EPROTO;
+    }
+    const redisReply *p = e->element[2];
+    rds_cluster_node_t node = {0};
+    long long port = p->element[1]->integer;
+    if (copy_str(node.host, sizeof(node.host), p->element[0]) != 0 || port < 1 || port > 65535) {
+        *why = "bad primary address";
+        return -EPROTO;
+    }
+    node.port = (int)port;
+    if (p->elements > 2)
+        (void)copy_str(node.id, sizeof(node.id), p->element[2]);
+    int idx = map_add(m, &node);
+    if (idx < 0) {
+        *why = "too many primaries";
+        return -ENOSPC;
+    }
+    if (assign(m, e->element[0]->integer, e->element[1]->integer, idx) != 0) {
+        *why = "bad slot range";
         return -EPROTO;
     }
     return 0;
 }
 
-int rds_cluster_map_from_shards(rds_cluster_map_t *m, const redisReply *r, char *err, size_t errlen)
+/* m from the reply r of cmd: an array whose every element entry() adds to m.
+ * @return 0, or < 0 with err ("CLUSTER SLOTS: bad slot range"). */
+static int map_from(rds_cluster_map_t *m, const redisReply *r, const char *cmd,
+                    int (*entry)(rds_cluster_map_t *m, const redisReply *e, const char **why),
+                    char *err, size_t errlen)
 {
-    int rc = map_begin(m, r, "CLUSTER SHARDS", err, errlen);
-    if (rc < 0)
+    map_reset(m);
+    const char *why = "not an array";
+    int rc = -EPROTO;
+    if (r && r->type == REDIS_REPLY_ARRAY) {
+        rc = 0;
+        for (size_t i = 0; i < r->elements && rc == 0; i++)
+            rc = entry(m, r->element[i], &why);
+    }
+    if (rc < 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s: %s", cmd, why);
         return rc;
-    for (size_t i = 0; i < r->elements; i++) {
-        const redisReply *sh = r->element[i];
-        const redisReply *slots = field(sh, "slots"), *nodes = field(sh, "nodes");
-        if (!slots || slots->type != REDIS_REPLY_ARRAY || slots->elements % 2 || !nodes ||
-            nodes->type != REDIS_REPLY_ARRAY) {
-            set_err(err, errlen, "CLUSTER SHARDS: %s", "shard without slots/nodes");
-            return -EPROTO;
-        }
-        int primary = -1;
-        for (size_t j = 0; j < nodes->elements; j++) {
-            const redisReply *nd = nodes->element[j];
-            if (!is_str(field(nd, "role"), "master"))
-                continue;
-            if (is_str(field(nd, "health"), "fail") || is_str(field(nd, "health"), "failed"))
-                continue;
-            rds_cluster_node_t node;
-            if (shard_node(nd, &node) != 0) {
-                set_err(err, errlen, "CLUSTER SHARDS: %s", "node without ip/port");
-                return -EPROTO;
-            }
-            primary = map_add(m, &node);
-            if (primary < 0) {
-                set_err(err, errlen, "CLUSTER SHARDS: %s", "too many primaries");
-                return -ENOSPC;
-            }
-            break;
-        }
-        if (primary < 0)
-            continue; /* a shard whose primary failed: its slots stay unassigned */
-        for (size_t k = 0; k < slots->elements; k += 2) {
-            const redisReply *lo = slots->element[k], *hi = slots->element[k + 1];
-            if (lo->type != REDIS_REPLY_INTEGER || hi->type != REDIS_REPLY_INTEGER ||
-                assign(m, lo->integer, hi->integer, primary) != 0) {
-                set_err(err, errlen, "CLUSTER SHARDS: %s", "bad slot range");
-                return -EPROTO;
-            }
-        }
     }
     map_count_unassigned(m);
     return 0;
 }
 
+int rds_cluster_map_from_shards(rds_cluster_map_t *m, const redisReply *r, char *err, size_t errlen)
+{
+    return map_from(m, r, "CLUSTER SHARDS", shard_entry, err, errlen);
+}
+
 int rds_cluster_map_from_slots(rds_cluster_map_t *m, const redisReply *r, char *err, size_t errlen)
 {
-    int rc = map_begin(m, r, "CLUSTER SLOTS", err, errlen);
-    if (rc < 0)
-        return rc;
-    for (size_t i = 0; i < r->elements; i++) {
-        const redisReply *e = r->element[i];
-        /* [start, end, [ip, port, id, ...] primary, replicas...] */
-        if (!e || e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
-            e->element[0]->type != REDIS_REPLY_INTEGER ||
-            e->element[1]->type != REDIS_REPLY_INTEGER ||
-            e->element[2]->type != REDIS_REPLY_ARRAY || e->element[2]->elements < 2 ||
-            e->element[2]->element[1]->type != REDIS_REPLY_INTEGER) {
-            set_err(err, errlen, "CLUSTER SLOTS: %s", "unexpected entry");
-            return -EPROTO;
-        }
-        const redisReply *p = e->element[2];
-        rds_cluster_node_t node = {0};
-        long long port = p->element[1]->integer;
-        if (copy_str(node.host, sizeof(node.host), p->element[0]) != 0 || port < 1 ||
-            port > 65535) {
-            set_err(err, errlen, "CLUSTER SLOTS: %s", "bad primary address");
-            return -EPROTO;
-        }
-        node.port = (int)port;
-        if (p->elements > 2)
-            (void)copy_str(node.id, sizeof(node.id), p->element[2]);
-        int idx = map_add(m, &node);
-        if (idx < 0) {
-            set_err(err, errlen, "CLUSTER SLOTS: %s", "too many primaries");
-            return -ENOSPC;
-        }
-        if (assign(m, e->element[0]->integer, e->element[1]->integer, idx) != 0) {
-            set_err(err, errlen, "CLUSTER SLOTS: %s", "bad slot range");
-            return -EPROTO;
-        }
-    }
-    map_count_unassigned(m);
-    return 0;
+    return map_from(m, r, "CLUSTER SLOTS", slots_entry, err, errlen);
 }
 
 int rds_cluster_parse_redirect(const char *err, size_t len, rds_cluster_redirect_t *out)

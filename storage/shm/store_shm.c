@@ -225,15 +225,25 @@ static void put_trade(store_shm_t *p, const book_out_t *r, const tg_instr_t *in,
     TG_STAT_INC(p->st.trades);
 }
 
+/* A record that cannot be published (its instrument or its kind unknown): counted, the
+ * first one logged. */
+static void drop_bad(store_shm_t *p, const book_out_t *r, bool bad_kind)
+{
+    TG_STAT_INC(p->st.bad_records);
+    if (!p->bad_logged && bad_kind)
+        tg_logf(p->cfg.log, p->cfg.log_ud, TG_LOG_ERROR,
+                "record of unknown kind %u (instrument %u) not published", r->kind, r->instr);
+    else if (!p->bad_logged)
+        tg_logf(p->cfg.log, p->cfg.log_ud, TG_LOG_ERROR,
+                "record for unknown instrument %u (kind %u) not published", r->instr, r->kind);
+    p->bad_logged = true;
+}
+
 static void put(store_shm_t *p, const book_out_t *r, int64_t now)
 {
     const tg_instr_t *in = r->instr < p->n_instr ? tg_instr_reg_get(p->cfg.reg, r->instr) : NULL;
     if (!in) {
-        TG_STAT_INC(p->st.bad_records);
-        if (!p->bad_logged)
-            tg_logf(p->cfg.log, p->cfg.log_ud, TG_LOG_ERROR,
-                    "record for unknown instrument %u (kind %u) not published", r->instr, r->kind);
-        p->bad_logged = true;
+        drop_bad(p, r, false);
         return;
     }
     switch (r->kind) {
@@ -250,11 +260,7 @@ static void put(store_shm_t *p, const book_out_t *r, int64_t now)
         TG_STAT_INC(p->st.skipped);
         return;
     default:
-        TG_STAT_INC(p->st.bad_records);
-        if (!p->bad_logged)
-            tg_logf(p->cfg.log, p->cfg.log_ud, TG_LOG_ERROR,
-                    "record of unknown kind %u (instrument %u) not published", r->kind, r->instr);
-        p->bad_logged = true;
+        drop_bad(p, r, true);
         return;
     }
     int64_t vis = tg_clock_mono_ns();
