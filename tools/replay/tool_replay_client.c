@@ -60,14 +60,8 @@ static int on_receive(run_t *run, struct lws *wsi, tool_replay_client_res_t *r, 
     if (!(first && last)) { /* fragmented: reassemble */
         if (first)
             r->cur_len = 0;
-        if (r->cur_len + len > r->cur_cap) {
-            size_t cap = (r->cur_len + len) * 2;
-            char *nb = realloc(r->cur, cap);
-            if (!nb)
-                return -1;
-            r->cur = nb;
-            r->cur_cap = cap;
-        }
+        if (tg_grow(&r->cur, &r->cur_cap, r->cur_len + len, 1, 4096) < 0)
+            return -1;
         memcpy(r->cur + r->cur_len, in, len);
         r->cur_len += len;
         if (!last)

@@ -42,6 +42,7 @@
 #include <zlib.h>
 
 #include "book/tg_err.h"
+#include "book/tg_grow.h"
 #include "feeds/feed.h"
 #include "tool_replay.h"
 #include "tool_replay_serve.h"
@@ -362,14 +363,8 @@ static int ws_receive(struct lws *wsi, sess_t *s, const char *in, size_t len)
                 TOOL_REPLAY_RX_MAX);
         return -1;
     }
-    if (s->rx_len + len + 1 > s->rx_cap) {
-        size_t cap = s->rx_len + len + 1024;
-        char *nb = realloc(s->rx, cap);
-        if (!nb)
-            return -1;
-        s->rx = nb;
-        s->rx_cap = cap;
-    }
+    if (tg_grow(&s->rx, &s->rx_cap, s->rx_len + len + 1, 1, 1024) < 0)
+        return -1;
     memcpy(s->rx + s->rx_len, in, len);
     s->rx_len += len;
     if (!lws_is_final_fragment(wsi))
@@ -634,6 +629,44 @@ static bool parse_uint(const char *v, unsigned long lo, unsigned long hi, unsign
     return true;
 }
 
+/* The options that set a flag, and those that take an integer in [lo, hi]. */
+static const struct {
+    const char *name;
+    bool *flag;
+} serve_flags[] = {
+    {"--tls", &g.tls},
+    {"--max", &g.max},
+    {"--no-gate", &g.no_gate},
+    {"--hold", &g.hold},
+};
+static const struct {
+    const char *name;
+    unsigned long lo, hi;
+    unsigned *out;
+} serve_uints[] = {
+    {"--loop", 0, 1000000000, &g.loops},
+    {"--sub-settle", 1, 3600000, &g.sub_settle_ms},
+    {"--sub-timeout", 1, 3600000, &g.sub_timeout_ms},
+};
+
+/* Option a (with the next argument v, NULL at the end) if it is one of the tables'.
+ * @return the arguments it took (1 or 2), 0 when it is none of them, -1 when its value is bad
+ * or missing. */
+static int table_option(const char *a, const char *v)
+{
+    for (size_t k = 0; k < sizeof(serve_flags) / sizeof(serve_flags[0]); k++)
+        if (strcmp(a, serve_flags[k].name) == 0) {
+            *serve_flags[k].flag = true;
+            return 1;
+        }
+    for (size_t k = 0; k < sizeof(serve_uints) / sizeof(serve_uints[0]); k++)
+        if (strcmp(a, serve_uints[k].name) == 0)
+            return v && parse_uint(v, serve_uints[k].lo, serve_uints[k].hi, serve_uints[k].out)
+                       ? 2
+                       : -1;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, int *first_file)
 {
     const char *env429 = getenv("TG_REPLAY_REST_429");
@@ -652,6 +685,13 @@ static int parse_args(int argc, char **argv, int *first_file)
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *e = NULL;
+        int took = table_option(a, v);
+        if (took < 0)
+            goto bad;
+        if (took > 0) {
+            i += took - 1;
+            continue;
+        }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             serve_usage(stdout);
             exit(0);
@@ -661,8 +701,6 @@ static int parse_args(int argc, char **argv, int *first_file)
                 goto bad;
             g.port = (int)p;
             i++;
-        } else if (strcmp(a, "--tls") == 0) {
-            g.tls = true;
         } else if (strcmp(a, "--cert") == 0 && v) {
             g.cert = v;
             i++;
@@ -686,16 +724,6 @@ static int parse_args(int argc, char **argv, int *first_file)
             g.resume = true;
             g.away = n;
             i++;
-        } else if (strcmp(a, "--max") == 0) {
-            g.max = true;
-        } else if (strcmp(a, "--loop") == 0 && v) {
-            if (!parse_uint(v, 0, 1000000000, &g.loops))
-                goto bad;
-            i++;
-        } else if (strcmp(a, "--sub-settle") == 0 && v) {
-            if (!parse_uint(v, 1, 3600000, &g.sub_settle_ms))
-                goto bad;
-            i++;
         } else if (strcmp(a, "--clone") == 0 && v) {
             unsigned n;
             if (!parse_uint(v, 1, 1000000, &n))
@@ -704,14 +732,6 @@ static int parse_args(int argc, char **argv, int *first_file)
             i++;
         } else if (strcmp(a, "--rest-429") == 0 && v) {
             if (parse_rest_429(v) < 0)
-                goto bad;
-            i++;
-        } else if (strcmp(a, "--no-gate") == 0) {
-            g.no_gate = true;
-        } else if (strcmp(a, "--hold") == 0) {
-            g.hold = true;
-        } else if (strcmp(a, "--sub-timeout") == 0 && v) {
-            if (!parse_uint(v, 1, 3600000, &g.sub_timeout_ms))
                 goto bad;
             i++;
         } else if (strcmp(a, "--fault") == 0 && v) {

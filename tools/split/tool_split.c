@@ -34,6 +34,7 @@
 
 #include "book/tg_instr.h"
 #include "feeds/feed.h"
+#include "tools/common/tool_cli.h"
 
 #define SPLIT_LINE_MAX   4096
 #define SPLIT_PER_LINE   8 /* symbols per `symbols =` line (short lines for any INI reader) */
@@ -274,13 +275,14 @@ static int write_instance(const split_out_t *o, uint32_t i, const split_sym_t *v
     return 0;
 }
 
+/* s as a number 1..max; what: the long option's name (without "--"). */
 static long parse_pos(const char *s, long max, const char *what)
 {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno || *end || v < 1 || v > max) {
-        fprintf(stderr, "tickgate-split: %s must be 1..%ld, not '%s'\n", what, max, s);
+        fprintf(stderr, "tickgate-split: --%s must be 1..%ld, not '%s'\n", what, max, s);
         return -1;
     }
     return v;
@@ -306,51 +308,31 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    int ch;
-    while ((ch = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'v':
-            venue_id = optarg;
-            break;
-        case 'n':
-            if ((instances = parse_pos(optarg, SPLIT_INST_MAX, "--instances")) < 0)
-                return 2;
-            break;
-        case 'm':
-            if ((max_per = parse_pos(optarg, 100000000, "--max-per-instance")) < 0)
-                return 2;
-            break;
-        case 'N':
-            name = optarg;
-            break;
-        case 'b':
-            base_path = optarg;
-            break;
-        case 'o':
-            dir = optarg;
-            break;
-        case 'k':
-            if ((per_conn = parse_pos(optarg, 100000, "--per-conn")) < 0)
-                return 2;
-            break;
-        case 'p':
-            if ((metrics_port = parse_pos(optarg, 65535, "--metrics-port")) < 0)
-                return 2;
-            break;
-        case 'u':
-            url = optarg;
-            break;
-        case 'r':
-            rest_url = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        case 'V':
-            printf("tickgate-split %s\n", TICKGATE_VERSION);
-            return 0;
-        default:
-            usage(stderr);
+    /* where each option goes: a text, or a number 1..max (opts[i] is args[i]'s option) */
+    const struct {
+        const char **text;
+        long *num, max;
+    } args[] = {
+        {.text = &venue_id},
+        {.num = &instances, .max = SPLIT_INST_MAX},
+        {.num = &max_per, .max = 100000000},
+        {.text = &name},
+        {.text = &base_path},
+        {.text = &dir},
+        {.num = &per_conn, .max = 100000},
+        {.num = &metrics_port, .max = 65535},
+        {.text = &url},
+        {.text = &rest_url},
+    };
+    _Static_assert(sizeof(args) / sizeof(args[0]) == sizeof(opts) / sizeof(opts[0]) - 3,
+                   "one args[] row per option before --help, --version and the end");
+    int ch, at;
+    while ((ch = getopt_long(argc, argv, "hV", opts, &at)) != -1) {
+        if (ch == '?' || ch == 'h' || ch == 'V')
+            return tool_cli_other(ch, "tickgate-split", TICKGATE_VERSION, usage);
+        if (args[at].text) {
+            *args[at].text = optarg;
+        } else if ((*args[at].num = parse_pos(optarg, args[at].max, opts[at].name)) < 0) {
             return 2;
         }
     }

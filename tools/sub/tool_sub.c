@@ -29,6 +29,8 @@
 
 #include <tickgate/client.h>
 
+#include "tools/common/tool_cli.h"
+
 #define SUB_CH_MAX 8
 
 /* What this program prints per channel; the join, holes and recovery are the library's. */
@@ -118,15 +120,8 @@ int main(int argc, char **argv)
         case 'q':
             quiet = 1;
             break;
-        case 'V':
-            printf("tickgate-sub %s\n", TICKGATE_VERSION);
-            return 0;
-        case 'h':
-            usage(stdout);
-            return 0;
         default:
-            usage(stderr);
-            return 2;
+            return tool_cli_other(opt, "tickgate-sub", TICKGATE_VERSION, usage);
         }
     }
     if (argc - optind != 2) {
