@@ -326,6 +326,22 @@ static void w_times(fmt_w_t *w, const store_rds_meta_t *m)
     w_i64(w, m->ts_recv);
 }
 
+/* A JSON document of this type into buf: its head written (w_head). */
+static fmt_w_t w_doc(char *buf, size_t cap, const char *type, const store_rds_names_t *n,
+                     const store_rds_meta_t *m)
+{
+    fmt_w_t w = {buf, buf + cap, false};
+    w_head(&w, type, n, m);
+    return w;
+}
+
+/* Close the document w_doc() began at buf. @return its length, 0 if it did not fit. */
+static size_t w_end(fmt_w_t *w, char *buf)
+{
+    W_LIT(w, "}");
+    return w_done(w, buf);
+}
+
 static inline int m_px(const store_rds_meta_t *m, const tg_instr_t *in)
 {
     return m->scaled ? m->px_scale : in->px_scale;
@@ -380,8 +396,7 @@ static void w_book_state(fmt_w_t *w, const book_out_book_t *b)
 size_t store_rds_fmt_book(char *buf, size_t cap, const store_rds_names_t *n,
                           const store_rds_meta_t *m, const book_out_book_t *b)
 {
-    fmt_w_t w = {buf, buf + cap, false};
-    w_head(&w, "book", n, m);
+    fmt_w_t w = w_doc(buf, cap, "book", n, m);
     w_book_state(&w, b);
     W_LIT(&w, ",\"reason\":\"");
     w_str(&w, reason_name(b->reason));
@@ -395,15 +410,13 @@ size_t store_rds_fmt_book(char *buf, size_t cap, const store_rds_names_t *n,
     w_levels(&w, b->bids, b->n_bids, m_px(m, n->in), m_sz(m, n->in));
     W_LIT(&w, ",\"asks\":");
     w_levels(&w, b->asks, b->n_asks, m_px(m, n->in), m_sz(m, n->in));
-    W_LIT(&w, "}");
-    return w_done(&w, buf);
+    return w_end(&w, buf);
 }
 
 size_t store_rds_fmt_bbo(char *buf, size_t cap, const store_rds_names_t *n,
                          const store_rds_meta_t *m, const book_out_book_t *b)
 {
-    fmt_w_t w = {buf, buf + cap, false};
-    w_head(&w, "bbo", n, m);
+    fmt_w_t w = w_doc(buf, cap, "bbo", n, m);
     w_book_state(&w, b);
     w_times(&w, m);
     W_LIT(&w, ",\"bid\":");
@@ -416,15 +429,13 @@ size_t store_rds_fmt_bbo(char *buf, size_t cap, const store_rds_names_t *n,
         w_level(&w, &b->asks[0], m_px(m, n->in), m_sz(m, n->in));
     else
         W_LIT(&w, "null");
-    W_LIT(&w, "}");
-    return w_done(&w, buf);
+    return w_end(&w, buf);
 }
 
 size_t store_rds_fmt_trade(char *buf, size_t cap, const store_rds_names_t *n,
                            const store_rds_meta_t *m, const book_out_trade_t *t)
 {
-    fmt_w_t w = {buf, buf + cap, false};
-    w_head(&w, "trade", n, m);
+    fmt_w_t w = w_doc(buf, cap, "trade", n, m);
     W_LIT(&w, ",\"price\":");
     w_dec(&w, t->price, m_px(m, n->in));
     W_LIT(&w, ",\"size\":");
@@ -441,8 +452,7 @@ size_t store_rds_fmt_trade(char *buf, size_t cap, const store_rds_names_t *n,
     W_LIT(&w, ",\"exch_seq\":");
     w_u64(&w, t->seq);
     w_times(&w, m);
-    W_LIT(&w, "}");
-    return w_done(&w, buf);
+    return w_end(&w, buf);
 }
 
 size_t store_rds_fmt_candle(char *buf, size_t cap, const store_rds_names_t *n,
@@ -451,8 +461,7 @@ size_t store_rds_fmt_candle(char *buf, size_t cap, const store_rds_names_t *n,
     const int ps = m_px(m, n->in), ss = m_sz(m, n->in);
     char ivl[24];
     size_t il = store_rds_fmt_interval(c->interval_ns, ivl);
-    fmt_w_t w = {buf, buf + cap, false};
-    w_head(&w, "candle", n, m);
+    fmt_w_t w = w_doc(buf, cap, "candle", n, m);
     W_LIT(&w, ",\"interval\":\"");
     w_mem(&w, ivl, il);
     W_LIT(&w, "\",\"interval_ns\":");
@@ -477,8 +486,7 @@ size_t store_rds_fmt_candle(char *buf, size_t cap, const store_rds_names_t *n,
     W_LIT(&w, ",\"last_ts\":");
     w_i64(&w, c->last_ts);
     w_times(&w, m);
-    W_LIT(&w, "}");
-    return w_done(&w, buf);
+    return w_end(&w, buf);
 }
 
 static const char *gap_reason(unsigned r)
@@ -495,8 +503,7 @@ static const char *gap_reason(unsigned r)
 size_t store_rds_fmt_gap(char *buf, size_t cap, const store_rds_names_t *n,
                          const store_rds_meta_t *m, const book_out_gap_t *g)
 {
-    fmt_w_t w = {buf, buf + cap, false};
-    w_head(&w, "gap", n, m);
+    fmt_w_t w = w_doc(buf, cap, "gap", n, m);
     W_LIT(&w, ",\"state\":\"");
     w_str(&w, store_rds_fmt_state(g->state));
     W_LIT(&w, "\",\"generation\":");
@@ -508,8 +515,7 @@ size_t store_rds_fmt_gap(char *buf, size_t cap, const store_rds_names_t *n,
     W_LIT(&w, ",\"seq_got\":");
     w_u64(&w, g->seq_got);
     w_times(&w, m);
-    W_LIT(&w, "}");
-    return w_done(&w, buf);
+    return w_end(&w, buf);
 }
 
 /* $<len>\r\n<bytes>\r\n */

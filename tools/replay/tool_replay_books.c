@@ -265,28 +265,35 @@ int tool_replay_books_write_json(const trb_run_t *r, FILE *f, uint32_t depth)
     json_str(f, r->off->venue->name);
     fprintf(f, ",\n  \"options\": {\"depth\": %u, \"bar_ms\": %lld},\n", depth,
             (long long)(r->bar_ns / TG_NS_PER_MS));
-    fprintf(f,
-            "  \"counters\": {\"data_lines\": %zu, \"messages\": %llu, \"bad_lines\": %llu, "
-            "\"events\": %llu, \"book_messages\": %llu, \"trades\": %llu, \"errors\": %llu, "
-            "\"gaps\": %llu, \"feed_gaps\": %llu, \"resyncs\": %llu, \"feed_resyncs\": %llu, "
-            "\"checksum_ok\": %llu, \"checksum_fail\": %llu, \"checksum_skipped\": %llu, "
-            "\"crossed\": %llu, \"snapshots\": %llu, \"late_trades\": %llu, "
-            "\"missing_deletes\": %llu, \"bars_closed\": %llu},\n",
-            r->off->rec->data_lines, (unsigned long long)TG_STAT_GET(fs->frames),
-            (unsigned long long)r->off->bad_lines, (unsigned long long)TG_STAT_GET(st->events),
-            (unsigned long long)TG_STAT_GET(st->messages),
-            (unsigned long long)TG_STAT_GET(st->ev_trade), (unsigned long long)errors,
-            (unsigned long long)r->gaps, (unsigned long long)TG_STAT_GET(fs->gaps),
-            (unsigned long long)TG_STAT_GET(st->resyncs),
-            (unsigned long long)TG_STAT_GET(fs->resyncs),
-            (unsigned long long)TG_STAT_GET(st->checksum_ok),
-            (unsigned long long)TG_STAT_GET(st->checksum_fail),
-            (unsigned long long)TG_STAT_GET(st->checksum_skipped),
-            (unsigned long long)TG_STAT_GET(st->crossed),
-            (unsigned long long)TG_STAT_GET(st->snapshots),
-            (unsigned long long)TG_STAT_GET(st->late_trades),
-            (unsigned long long)TG_STAT_GET(st->missing_deletes),
-            (unsigned long long)TG_STAT_GET(st->candles_closed));
+    const struct {
+        const char *name;
+        uint64_t v;
+    } counters[] = {
+        {"data_lines", r->off->rec->data_lines},
+        {"messages", TG_STAT_GET(fs->frames)},
+        {"bad_lines", r->off->bad_lines},
+        {"events", TG_STAT_GET(st->events)},
+        {"book_messages", TG_STAT_GET(st->messages)},
+        {"trades", TG_STAT_GET(st->ev_trade)},
+        {"errors", errors},
+        {"gaps", r->gaps},
+        {"feed_gaps", TG_STAT_GET(fs->gaps)},
+        {"resyncs", TG_STAT_GET(st->resyncs)},
+        {"feed_resyncs", TG_STAT_GET(fs->resyncs)},
+        {"checksum_ok", TG_STAT_GET(st->checksum_ok)},
+        {"checksum_fail", TG_STAT_GET(st->checksum_fail)},
+        {"checksum_skipped", TG_STAT_GET(st->checksum_skipped)},
+        {"crossed", TG_STAT_GET(st->crossed)},
+        {"snapshots", TG_STAT_GET(st->snapshots)},
+        {"late_trades", TG_STAT_GET(st->late_trades)},
+        {"missing_deletes", TG_STAT_GET(st->missing_deletes)},
+        {"bars_closed", TG_STAT_GET(st->candles_closed)},
+    };
+    fputs("  \"counters\": {", f);
+    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+        fprintf(f, "%s\"%s\": %llu", i ? ", " : "", counters[i].name,
+                (unsigned long long)counters[i].v);
+    fputs("},\n", f);
     fputs("  \"symbols\": {", f);
     for (uint32_t i = 0; i < r->n_sym; i++) {
         const tg_instr_t *in = tg_instr_reg_get(r->reg, i);
