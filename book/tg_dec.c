@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "tg_clamp.h"
 #include "tg_err.h"
 
 const int64_t tg_dec_pow10[19] = {
@@ -357,14 +358,8 @@ static size_t dec_utoa(uint64_t u, char *buf)
  * beyond min_digits are dropped. Longest output: sign, 19 digits, point = 21 bytes + NUL. */
 static size_t dec_format(int64_t v, int scale, int min_digits, char *buf)
 {
-    if (scale < 0)
-        scale = 0;
-    if (scale > TG_DEC_SCALE_MAX)
-        scale = TG_DEC_SCALE_MAX;
-    if (min_digits < 0)
-        min_digits = 0;
-    if (min_digits > scale)
-        min_digits = scale; /* keeps the text within TG_DEC_STR_MAX */
+    scale = tg_clamp_int(scale, 0, TG_DEC_SCALE_MAX);
+    min_digits = tg_clamp_int(min_digits, 0, scale); /* keeps the text within TG_DEC_STR_MAX */
     size_t n = 0;
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
     if (v < 0)

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "book/tg_clamp.h"
 #include "book/tg_clock.h"
 #include "book/tg_dec.h"
 #include "book/tg_event.h"
@@ -642,10 +643,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (reps < 1)
-        reps = 1;
-    if (reps > MAX_REPS)
-        reps = MAX_REPS;
+    reps = tg_clamp_int(reps, 1, MAX_REPS);
     if (events < 1000)
         events = 1000;
     setvbuf(stdout, NULL, _IOLBF, 0);
