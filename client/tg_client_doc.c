@@ -552,9 +552,10 @@ int tgc_url_parse(const char *url, tgc_url_t *u)
             u->db = atoi(q + 4);
         return 0;
     }
-    if (strncmp(url, "redis://", 8) != 0)
+    int cluster = strncmp(url, "redis-cluster://", 16) == 0;
+    if (!cluster && strncmp(url, "redis://", 8) != 0)
         return -EINVAL;
-    const char *p = url + 8, *at = strrchr(p, '@'), *slash;
+    const char *p = url + (cluster ? 16 : 8), *at = strrchr(p, '@'), *slash;
     if (at) {
         const char *colon = memchr(p, ':', (size_t)(at - p));
         if (colon) {
@@ -568,6 +569,14 @@ int tgc_url_parse(const char *url, tgc_url_t *u)
     }
     slash = strchr(p, '/');
     size_t hl = slash ? (size_t)(slash - p) : strlen(p);
+    if (cluster) { /* the seed list; a cluster has only db 0 */
+        if (hl == 0 || hl >= sizeof(u->seeds) || (slash && slash[1] && strcmp(slash, "/0") != 0))
+            return -EINVAL;
+        memcpy(u->seeds, p, hl);
+        u->seeds[hl] = '\0';
+        u->cluster = 1;
+        return 0;
+    }
     const char *colon = memchr(p, ':', hl);
     if (colon) {
         char *end = NULL;

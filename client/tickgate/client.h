@@ -46,7 +46,7 @@ extern "C" {
 #endif
 
 #define TG_CLIENT_VERSION_MAJOR 1
-#define TG_CLIENT_VERSION_MINOR 1
+#define TG_CLIENT_VERSION_MINOR 2
 #define TG_CLIENT_VERSION_PATCH 0
 #define TG_CLIENT_VERSION                                                                          \
     ((TG_CLIENT_VERSION_MAJOR << 16) | (TG_CLIENT_VERSION_MINOR << 8) | TG_CLIENT_VERSION_PATCH)
@@ -214,7 +214,9 @@ typedef struct tg_client tg_client_t;
 typedef struct tg_client_cfg {
     unsigned version;         /* TG_CLIENT_VERSION the caller was built with (set by defaults) */
     const char *url;          /* redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N]
-                                 or shm:///name (shared memory, since 1.1) */
+                                 or shm:///name (shared memory, since 1.1) or
+                                 redis-cluster://[[user]:password@]host:port[,host:port...]
+                                 (a Redis Cluster, since 1.2: docs/clients.md) */
     const char *prefix;       /* key/channel prefix, "tg" */
     const char *password_env; /* used when the URL has no password: "REDISCLI_AUTH" */
     int connect_timeout_ms;   /* 1000 */
