@@ -544,7 +544,8 @@ static bool chan_apply(tg_client_t *c, tgc_chan_t *ch, const char *js, size_t le
     }
     bool ok =
         (ch->kind == TG_CLIENT_CH_BOOK && (d->type == TGC_DOC_BOOK || d->type == TGC_DOC_GAP)) ||
-        (ch->kind == TG_CLIENT_CH_TRADES && d->type == TGC_DOC_TRADE) ||
+        (ch->kind == TG_CLIENT_CH_TRADES &&
+         (d->type == TGC_DOC_TRADE || d->type == TGC_DOC_TRADE_GAP)) ||
         (ch->kind == TG_CLIENT_CH_CANDLES && d->type == TGC_DOC_CANDLE);
     if (!ok || d->seq == 0) {
         ev_bad(c, ch, "document type does not match its channel", js, len);
@@ -628,6 +629,10 @@ static bool chan_apply(tg_client_t *c, tgc_chan_t *ch, const char *js, size_t le
     case TGC_DOC_TRADE:
         e = ev_push(c, TG_CLIENT_EV_TRADE, ch);
         e->u.trade = d->trade;
+        break;
+    case TGC_DOC_TRADE_GAP: /* trades lost at the venue: numbered like a trade */
+        e = ev_push(c, TG_CLIENT_EV_TRADE_GAP, ch);
+        e->u.status = d->status;
         break;
     case TGC_DOC_CANDLE:
         ch->candle = d->candle;

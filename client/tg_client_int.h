@@ -22,6 +22,7 @@ typedef enum tgc_doc_type {
     TGC_DOC_CANDLE,
     TGC_DOC_GAP,
     TGC_DOC_BBO,
+    TGC_DOC_TRADE_GAP, /* trades lost at the venue (on a trades channel; since 1.2) */
 } tgc_doc_type_t;
 
 /** One parsed document (scratch, one per client: ~2 KiB). */

@@ -149,6 +149,16 @@ static void test_every_publisher_document_reads_back_exactly(void **state)
     assert_true(d.status.state == TG_CLIENT_STATE_STALE && d.status.seq_got == 13);
     assert_string_equal(d.status.reason, "stale");
 
+    /* trades lost at the venue: a trade_gap on the trades channel, the ids around the hole */
+    g = (book_out_gap_t){.seq_last = 5001, .seq_got = 5042, .reason = BOOK_GAP_TRADES};
+    n = store_rds_fmt_gap(buf, sizeof(buf), &nm, &m, &g);
+    assert_int_equal(tgc_doc_parse(buf, n, &d, &why), 0);
+    assert_int_equal(d.type, TGC_DOC_TRADE_GAP);
+    assert_true(d.seq == 42 && d.status.seq_last == 5001 && d.status.seq_got == 5042);
+    assert_true(d.status.ts_exch == -5 && d.status.ts_recv == INT64_MAX);
+    assert_string_equal(d.status.reason, "trades");
+    assert_non_null(strstr(buf, "\"type\":\"trade_gap\""));
+
     /* a document without its numbers or with a float price is rejected with a reason */
     static const char *badv[] = {"{\"type\":\"trade\",\"price\":\"1\",\"size\":\"1\"}",
                                  "{\"type\":\"trade\",\"seq\":1,\"epoch\":1,\"price\":1.5,"

@@ -226,6 +226,14 @@ int main(int argc, char **argv)
         case TG_CLIENT_EV_BAD:
             fprintf(stderr, "# BAD %s: %s\n", ev.channel, ev.text);
             break;
+        case TG_CLIENT_EV_TRADE_GAP: /* numbered on the channel, but no trade */
+            fprintf(stderr,
+                    "# TRADE GAP %s seq=%llu: the trades between ids %llu and %llu were "
+                    "lost at the venue\n",
+                    ev.channel, (unsigned long long)ev.seq,
+                    (unsigned long long)ev.u.status.seq_last,
+                    (unsigned long long)ev.u.status.seq_got);
+            break;
         case TG_CLIENT_EV_BOOK:
         case TG_CLIENT_EV_TRADE:
         case TG_CLIENT_EV_CANDLE:

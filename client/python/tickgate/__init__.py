@@ -75,7 +75,8 @@ class Book:
 
 class Event:
     """One event. ``kind``: book, trade, candle, status, hole, recovered, epoch, disconnected,
-    connected, bad. ``doc`` is the parsed document (decimals as Decimal), ``raw`` its text."""
+    connected, bad; trade_gap (1.2: trades lost at the venue, ``doc["trade_id_last"]`` and
+    ``doc["trade_id_next"]`` around them, numbered on the trades channel). ``doc`` is the parsed document (decimals as Decimal), ``raw`` its text."""
 
     __slots__ = ("kind", "chan_kind", "channel", "venue", "symbol", "seq", "epoch", "from_key",
                  "from_stream", "doc", "raw", "book", "hole", "text", "epoch_old")
@@ -328,7 +329,8 @@ class Client:
     def _apply(self, ch, raw, from_key, after_loss, from_stream=False):
         try:
             d = parse_doc(raw)
-            ok = {"book": ("book", "gap"), "trades": ("trade",), "candles": ("candle",)}
+            ok = {"book": ("book", "gap"), "trades": ("trade", "trade_gap"),
+                  "candles": ("candle",)}
             if d["type"] not in ok[ch.kind] or d["seq"] < 1:
                 raise ValueError("document type does not match its channel")
         except (ValueError, KeyError, TypeError, ArithmeticError) as e:
