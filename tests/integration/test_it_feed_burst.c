@@ -24,8 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tests/fixtures/replay_proc.h"
-#include "tests/fixtures/it_cert.h"
+#include "tests/fixtures/it_replay_srv.h"
 #include "book/tg_clock.h"
 #include "book/tg_instr.h"
 #include "book/tg_ring.h"
@@ -237,16 +236,12 @@ static void test_the_last_frames_arrive_while_the_connection_sits_idle(void **st
 
 int main(void)
 {
-    int erc = it_replay_env(&g_bin, &g_recs, &g_root, &g_tls, "burst");
-    if (erc != 0)
-        return erc;
-    const struct CMUnitTest tests[] = {
+    static const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_frame_sent_before_a_pause_arrives_during_the_pause),
         cmocka_unit_test(test_the_last_frames_arrive_while_the_connection_sits_idle),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = it_replay_main(&g_bin, &g_recs, &g_root, &g_tls, "burst", tests,
+                            sizeof(tests) / sizeof(tests[0]));
     free(G.mono);
-    if (it_cert_remove(&g_tls) != 0)
-        rc = rc ? rc : 1;
     return rc;
 }
