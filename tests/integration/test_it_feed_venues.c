@@ -408,14 +408,12 @@ static void test_kucoin_connect_step_then_live_events_equal_the_offline_run(void
 
 int main(void)
 {
-    if (lf_env(&g_bin, &g_recs) != 0)
-        return 77;
-    const struct CMUnitTest tests[] = {
+    static const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_binance_spot_live_events_equal_the_offline_run),
         cmocka_unit_test(test_kraken_live_events_equal_the_offline_run_event_for_event),
         cmocka_unit_test(test_kucoin_connect_step_then_live_events_equal_the_offline_run),
         cmocka_unit_test(test_kraken_reconnects_three_times_and_ends_with_the_oracle_book),
         cmocka_unit_test(test_binance_reconnects_resync_from_rest_and_end_with_the_oracle_book),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return it_live_main(&g_bin, &g_recs, "feed_venues", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -155,11 +155,9 @@ static void test_huobi_broken_gzip_frames_are_counted_and_dropped(void **state)
 
 int main(void)
 {
-    if (lf_env(&g_bin, &g_recs) != 0)
-        return 77;
-    const struct CMUnitTest tests[] = {
+    static const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_huobi_gzip_frames_over_the_socket_give_the_offline_events),
         cmocka_unit_test(test_huobi_broken_gzip_frames_are_counted_and_dropped),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return it_live_main(&g_bin, &g_recs, "venue_huobi", tests, sizeof(tests) / sizeof(tests[0]));
 }
