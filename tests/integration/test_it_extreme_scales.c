@@ -166,11 +166,7 @@ static void test_extreme_values_come_back_exactly_from_postgresql_and_redis(void
     snprintf(schema, sizeof(schema), "tg_it_xs_%d", (int)getpid());
     assert_non_null(mkdtemp(spill));
     store_pg_cfg_t pc;
-    store_pg_cfg_defaults(&pc);
-    pc.conninfo = dsn;
-    pc.schema = schema;
-    pc.reg = reg;
-    pc.ring = pg_ring;
+    it_pg_cfg(&pc, dsn, schema, reg, pg_ring);
     pc.spill_dir = spill;
     store_pg_t *pg = NULL;
     assert_int_equal(store_pg_create(&pg, &pc), 0);

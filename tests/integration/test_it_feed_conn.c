@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/fixtures/it_feed_loop.h"
 #include "tests/fixtures/it_replay_srv.h"
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
@@ -191,16 +192,9 @@ static const feed_venue_t tv_venue = {
     .on_close = tv_on_close,
 };
 
-/* ---------- fixture: registry, ring, loop ---------- */
+/* ---------- fixture: registry, ring, loop (it_feed_loop.h) ---------- */
 
-typedef struct fx {
-    tg_instr_reg_t *reg;
-    tg_ring_t *ring;
-    feed_loop_t *loop;
-    feed_conn_t *conn;
-    feed_conn_cfg_t cc;
-    char url[256], rest[256];
-} fx_t;
+typedef it_feed_t fx_t;
 
 static const char *const k_syms[] = {"XBT/TEST"};
 
@@ -210,36 +204,14 @@ static void test_log(void *ctx, int level, const char *msg)
         fprintf(stderr, "[%d] %s\n", level, msg);
 }
 
+/* The test venue on "XBT/TEST", quick back-off. */
 static void fx_init(fx_t *x, uint32_t ring_cap)
 {
-    memset(x, 0, sizeof(*x));
-    assert_int_equal(tg_instr_reg_create(&x->reg), 0);
-    uint32_t id;
-    assert_int_equal(tg_instr_reg_add(x->reg, "test", k_syms[0], NULL, &id), 0);
-    assert_int_equal(tg_ring_create(&x->ring, ring_cap, sizeof(tg_event_t)), 0);
-    assert_int_equal(feed_loop_create(&x->loop, NULL), 0);
-    feed_conn_cfg_defaults(&x->cc);
+    it_feed_init(x, "test", k_syms, ring_cap);
     x->cc.venue_impl = &tv_venue;
-    x->cc.reg = x->reg;
-    x->cc.symbols = k_syms;
-    x->cc.n_symbols = 1;
-    x->cc.ring = x->ring;
     x->cc.backoff_min_ms = 50;
     x->cc.backoff_max_ms = 400;
     x->cc.log = test_log;
-}
-
-static void fx_start(fx_t *x)
-{
-    assert_int_equal(feed_loop_add(x->loop, &x->cc, &x->conn), 0);
-    assert_int_equal(feed_loop_start(x->loop), 0);
-}
-
-static void fx_free(fx_t *x)
-{
-    feed_loop_destroy(&x->loop);
-    tg_ring_destroy(&x->ring);
-    tg_instr_reg_destroy(&x->reg);
 }
 
 static bool wait_frames(size_t n, int ms)
@@ -316,7 +288,7 @@ static void fcase_open(fcase_t *c, const char *rec, const char *const *extra, bo
 
 static void fcase_close(fcase_t *c)
 {
-    fx_free(&c->x);
+    it_feed_free(&c->x);
     it_srv_stop(&c->s);
     it_expect_free(&c->e);
 }
@@ -389,7 +361,7 @@ static void test_whole_recording(void **state)
         assert_int_equal(feed_capture_create(&cap, &kc), 0);
         x->cc.capture = cap;
     }
-    fx_start(x);
+    it_feed_start(x);
     assert_true(wait_frames(e->n, 30000));
     feed_loop_stop(x->loop);
     assert_int_equal(G.errors, 0);
@@ -425,7 +397,7 @@ static void test_wss_with_an_untrusted_certificate_never_delivers_and_backs_off(
     fcase_t c;
     fcase_open(&c, KRAKEN, NULL, true, 1024);
     c.x.cc.ca_file = NULL; /* the OS store does not know the test CA */
-    fx_start(&c.x);
+    it_feed_start(&c.x);
     const feed_conn_tstats_t *ts = feed_conn_tstats(c.x.conn);
     for (int i = 0; i < 600 && TG_STAT_GET(ts->connect_errors) < 2; i++)
         usleep(5000);
@@ -445,7 +417,7 @@ static void test_dropped_connections_reconnect_with_backoff_and_resync(void **st
     G.keep = true;
     const it_expect_t *e = &c.e;
     c.x.cc.backoff_min_ms = 100;
-    fx_start(&c.x);
+    it_feed_start(&c.x);
     assert_true(wait_frames(3 * 300 + e->n, 30000));
     feed_loop_stop(c.x.loop);
     const feed_stats_t *fs = feed_conn_stats(c.x.conn);
@@ -477,7 +449,7 @@ static void test_oversized_message_resets_the_connection_and_truncated_frame_is_
     G.keep = true;
     const it_expect_t *e = &c.e;
     c.x.cc.max_msg = 1u << 20; /* the junk frame is larger */
-    fx_start(&c.x);
+    it_feed_start(&c.x);
     assert_true(wait_frames(99 + e->n, 30000));
     feed_loop_stop(c.x.loop);
     assert_int_equal(TG_STAT_GET(feed_conn_tstats(c.x.conn)->oversized), 1);
@@ -500,7 +472,7 @@ static void test_silent_feed_goes_stale_and_reconnects(void **st)
     const char *args[] = {"--fault", "stall=5000@20,times=1", NULL};
     fcase_open(&c, KRAKEN, args, false, 1u << 16);
     c.x.cc.stale_ms = 2000; /* margin for a loaded machine; the stall is 5 s */
-    fx_start(&c.x);
+    it_feed_start(&c.x);
     assert_true(wait_frames(20 + c.e.n, 30000));
     feed_loop_stop(c.x.loop);
     const feed_conn_tstats_t *ts = feed_conn_tstats(c.x.conn);
@@ -513,7 +485,7 @@ static void test_silent_feed_goes_stale_and_reconnects(void **st)
 /* Start, wait up to 10 s for the first REST answer, stop. */
 static void run_until_rest(fx_t *x)
 {
-    fx_start(x);
+    it_feed_start(x);
     for (int i = 0; i < 2000 && atomic_load(&G.rest_pub) == 0; i++)
         usleep(5000);
     feed_loop_stop(x->loop);
@@ -568,7 +540,7 @@ static void test_full_ring_drops_counts_marks_gap_and_resyncs(void **st)
     const it_expect_t *e = &c.e;
     fx_t *x = &c.x;
     x->cc.ring_wait_us = 2000;
-    fx_start(x);
+    it_feed_start(x);
     const feed_stats_t *fs = feed_conn_stats(x->conn);
     const feed_conn_tstats_t *ts = feed_conn_tstats(x->conn);
     /* Still not draining: the overflow closes the connection; the next one's events are
@@ -614,7 +586,7 @@ static void test_stop_is_prompt_while_backing_off_from_a_closed_port(void **st)
     x.cc.url = "ws://127.0.0.1:1/ws";
     x.cc.backoff_min_ms = 5000;
     x.cc.backoff_max_ms = 5000;
-    fx_start(&x);
+    it_feed_start(&x);
     const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
     for (int i = 0; i < 400 && TG_STAT_GET(ts->connect_errors) == 0; i++)
         usleep(5000);
@@ -627,7 +599,7 @@ static void test_stop_is_prompt_while_backing_off_from_a_closed_port(void **st)
     assert_true(tg_clock_mono_ns() - t0 < 1000 * TG_NS_PER_MS);
     feed_conn_status(x.conn, &cs);
     assert_int_equal(cs.state, FEED_CONN_STOPPED);
-    fx_free(&x);
+    it_feed_free(&x);
 }
 
 static void test_a_server_that_never_answers_hits_the_connect_timeout(void **st)
@@ -650,7 +622,7 @@ static void test_a_server_that_never_answers_hits_the_connect_timeout(void **st)
     x.cc.connect_timeout_ms = 300;
     x.cc.backoff_min_ms = 20;
     x.cc.backoff_max_ms = 40;
-    fx_start(&x);
+    it_feed_start(&x);
     const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
     int64_t t0 = tg_clock_mono_ns();
     for (int i = 0; i < 800 && TG_STAT_GET(ts->connect_errors) < 2; i++)
@@ -661,7 +633,7 @@ static void test_a_server_that_never_answers_hits_the_connect_timeout(void **st)
     assert_true(TG_STAT_GET(ts->connect_errors) >= 2);
     assert_true(el >= 2 * 300 * TG_NS_PER_MS - 50 * TG_NS_PER_MS); /* two full timeouts */
     assert_int_equal(G.opens, 0);
-    fx_free(&x);
+    it_feed_free(&x);
 }
 
 static void test_an_idle_connection_is_pinged_ticked_and_kept(void **st)
@@ -671,7 +643,7 @@ static void test_an_idle_connection_is_pinged_ticked_and_kept(void **st)
     fcase_open(&c, KRAKEN, args, false, 1u << 16);
     c.x.cc.ping_ms = 600; /* also the pong timeout: margin for a loaded machine */
     c.x.cc.stale_ms = 0;  /* silence alone must not close it */
-    fx_start(&c.x);
+    it_feed_start(&c.x);
     assert_true(wait_frames(c.e.n, 30000));
     const feed_conn_tstats_t *ts = feed_conn_tstats(c.x.conn);
     for (int i = 0; i < 1000 && (TG_STAT_GET(ts->pongs) < 2 || atomic_load(&G.ticks) < 2); i++)
@@ -771,7 +743,7 @@ static void test_three_connections_share_one_loop_each_gets_its_own_stream(void 
         g_mc[(k + 1) & 3].rec = NULL;
         it_expect_free(&e[k]);
     }
-    fx_free(&x);
+    it_feed_free(&x);
 }
 
 static void test_bad_configs_are_refused(void **st)
@@ -798,7 +770,7 @@ static void test_bad_configs_are_refused(void **st)
     c.venue = "no-such-venue";
     assert_int_equal(feed_loop_add(x.loop, &c, NULL), TG_ECONFIG);
     assert_int_equal(feed_loop_count(x.loop), 0);
-    fx_free(&x);
+    it_feed_free(&x);
 }
 
 int main(void)
