@@ -85,14 +85,7 @@ static long long metric(int port, const char *name)
 
 static void stop(pid_t *p)
 {
-    if (*p <= 0)
-        return;
-    kill(*p, SIGTERM);
-    if (itg_wait(*p, 15000) < 0) {
-        kill(*p, SIGKILL);
-        itg_wait(*p, 5000);
-    }
-    *p = 0;
+    itg_stop(p, SIGTERM, 15000);
 }
 
 /* The gateway's config: PostgreSQL into schema, trades of BTCUSDT from the replay at rport, the

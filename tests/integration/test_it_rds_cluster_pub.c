@@ -43,6 +43,7 @@
 #include "storage/redis/store_rds_fmt.h"
 #include "tests/fixtures/it_client_follow.h"
 #include "tests/fixtures/it_rds_cluster_util.h"
+#include "tests/fixtures/it_pipeline.h"
 #include "tests/fixtures/it_rds_synth.h"
 #include "tests/fixtures/test_rds_json.h"
 
@@ -107,10 +108,7 @@ static int setup(void **state)
     if (!g_list || rds_cluster_parse_seeds(g_list, seeds, 16, err, sizeof(err)) != 6)
         return -1;
     fx_t *f = calloc(1, sizeof(*f));
-    tg_instr_cfg_t ic;
-    tg_instr_cfg_defaults(&ic);
-    ic.px_scale = 2;
-    ic.sz_scale = 4;
+    tg_instr_cfg_t ic = it_rds_synth_instr();
     if (tg_instr_reg_create(&f->reg))
         return -1;
     const char *venues[] = {"binance", "okx", "bybit"};
@@ -123,10 +121,8 @@ static int setup(void **state)
     }
     if (tg_ring_create(&f->ring, 4096, sizeof(book_out_t)))
         return -1;
-    store_rds_cfg_defaults(&f->cfg);
+    it_rds_cfg(&f->cfg, NULL, f->reg, f->ring);
     f->cfg.cluster = g_list;
-    f->cfg.reg = f->reg;
-    f->cfg.ring = f->ring;
     f->cfg.log = log_cb;
     *state = f;
     return 0;
