@@ -132,11 +132,24 @@ int tg_client_create(tg_client_t **out, const tg_client_cfg_t *cfg)
     c->prefix = strdup(prefix);
     c->chans = calloc(cfg->max_channels, sizeof(*c->chans));
     c->hash = calloc(hcap, sizeof(*c->hash));
-    c->buf = malloc(cfg->read_buffer);
+    c->nodes = calloc(u.cluster ? RDS_CLUSTER_MAX_NODES : 1, sizeof(*c->nodes));
+    if (c->nodes && (c->nodes[0].buf = malloc(cfg->read_buffer)))
+        c->n_bufs = 1;
     c->epfd = epoll_create1(EPOLL_CLOEXEC);
     c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (!c->url || !c->prefix || !c->chans || !c->hash || !c->buf || c->epfd < 0 || c->tfd < 0)
+    if (!c->url || !c->prefix || !c->chans || !c->hash || !c->n_bufs || c->epfd < 0 || c->tfd < 0)
         goto fail;
+    if (u.cluster) { /* redis-cluster://seeds: the map is read at every connect */
+        char err[128];
+        c->cluster = true;
+        c->n_seeds = rds_cluster_parse_seeds(u.seeds, c->seeds, 16, err, sizeof(err));
+        if (c->n_seeds < 1) {
+            tg_client_destroy(&c);
+            return -EINVAL;
+        }
+        if (!(c->map = calloc(1, sizeof(*c->map))))
+            goto fail;
+    }
     c->cfg.url = c->url;
     c->cfg.prefix = c->prefix;
     c->control_len = (size_t)snprintf(c->control, sizeof(c->control), "%s.control", c->prefix);
@@ -170,21 +183,25 @@ void tgc__join_free(tg_client_t *c)
 
 static void conn_close(tg_client_t *c)
 {
-    if (c->sub) {
-        epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->sub->fd, NULL);
-        redisFree(c->sub);
-        c->sub = NULL;
+    for (int i = 0; i < c->n_nodes; i++) {
+        tgc_node_t *n = &c->nodes[i];
+        if (n->sub) {
+            epoll_ctl(c->epfd, EPOLL_CTL_DEL, n->sub->fd, NULL);
+            redisFree(n->sub);
+            n->sub = NULL;
+        }
+        if (n->cmd) {
+            redisFree(n->cmd);
+            n->cmd = NULL;
+        }
+        n->rpos = n->wpos = 0;
     }
-    if (c->cmd) {
-        redisFree(c->cmd);
-        c->cmd = NULL;
-    }
+    c->n_nodes = 0;
     tgc__join_free(c);
     if (c->rec_reply) {
         freeReplyObject(c->rec_reply);
         c->rec_reply = NULL;
     }
-    c->rpos = c->wpos = 0;
 }
 
 void tg_client_destroy(tg_client_t **pc)
@@ -201,7 +218,10 @@ void tg_client_destroy(tg_client_t **pc)
             free(c->chans[i]);
     free(c->chans);
     free(c->hash);
-    free(c->buf);
+    for (int i = 0; i < c->n_bufs; i++)
+        free(c->nodes[i].buf);
+    free(c->nodes);
+    free(c->map);
     free(c->url);
     free(c->prefix);
     if (c->epfd >= 0)
@@ -223,6 +243,8 @@ int tg_client_subscribe(tg_client_t *c, const char *venue, const char *symbol, u
         return -ENOSPC;
     if (!name_ok(venue, true) || !name_ok(symbol, true) || strchr(venue, '.'))
         return -EINVAL;
+    if (c->cluster && (strpbrk(venue, "{}") || strpbrk(symbol, "{}")))
+        return -EINVAL; /* the hash tag {venue:symbol} would be cut */
     if ((kinds & TG_CLIENT_SUB_CANDLES) &&
         (!interval || !name_ok(interval, true) || strlen(interval) >= 16 || strchr(interval, '.')))
         return -EINVAL;
@@ -272,6 +294,29 @@ static uint32_t fnv(const char *s, size_t n)
     return h;
 }
 
+/* "{p}{sep}{kind}{sep}[{ivl}{sep}]{venue}{sep}{symbol}", or with the instrument as the hash tag
+ * "{venue:symbol}" on a cluster (docs/redis.md, "Names on a Redis Cluster"). */
+static void name_fmt(const tg_client_t *c, char *buf, size_t cap, char sep, const char *kind,
+                     const char *ivl, const char *venue, const char *symbol)
+{
+    char iv[24] = "";
+    if (ivl)
+        snprintf(iv, sizeof(iv), "%s%c", ivl, sep);
+    if (c->cluster)
+        snprintf(buf, cap, "%s%c%s%c%s{%s:%s}", c->prefix, sep, kind, sep, iv, venue, symbol);
+    else
+        snprintf(buf, cap, "%s%c%s%c%s%s%c%s", c->prefix, sep, kind, sep, iv, venue, sep, symbol);
+}
+
+void tgc__name(const tg_client_t *c, char *buf, size_t cap, bool key, unsigned k, const char *ivl,
+               const char *venue, const char *symbol)
+{
+    static const char *const words[2][3] = {{"book", "trades", "candles"},
+                                            {"book", "trade", "candle"}};
+    int w = k == TG_CLIENT_SUB_BOOK ? 0 : k == TG_CLIENT_SUB_TRADES ? 1 : 2;
+    name_fmt(c, buf, cap, key ? ':' : '.', words[key][w], w == 2 ? ivl : NULL, venue, symbol);
+}
+
 static tgc_chan_t *chan_find(tg_client_t *c, const char *name, size_t n)
 {
     for (uint32_t h = fnv(name, n) & c->hash_mask;; h = (h + 1) & c->hash_mask) {
@@ -318,11 +363,23 @@ tgc_chan_t *tgc__chan_add(tg_client_t *c, const char *name, size_t n)
         *dot = '\0';
         venue = dot + 1;
     }
-    dot = strchr(venue, '.');
-    if (!dot || !dot[1])
-        return NULL;
-    *dot = '\0';
-    symbol = dot + 1;
+    if (c->cluster) { /* "{venue:symbol}" */
+        size_t vl = strlen(venue);
+        dot = strchr(venue, ':');
+        if (venue[0] != '{' || vl < 5 || venue[vl - 1] != '}' || !dot || dot == venue + 1 ||
+            dot[1] == '}')
+            return NULL;
+        venue[vl - 1] = '\0';
+        *dot = '\0';
+        symbol = dot + 1;
+        venue++;
+    } else {
+        dot = strchr(venue, '.');
+        if (!dot || !dot[1])
+            return NULL;
+        *dot = '\0';
+        symbol = dot + 1;
+    }
     ch = calloc(1, sizeof(*ch));
     if (!ch)
         return NULL;
@@ -331,18 +388,17 @@ tgc_chan_t *tgc__chan_add(tg_client_t *c, const char *name, size_t n)
     ch->kind = k;
     snprintf(ch->venue, sizeof(ch->venue), "%s", venue);
     snprintf(ch->symbol, sizeof(ch->symbol), "%s", symbol);
-    if (k == TG_CLIENT_CH_BOOK) {
-        snprintf(ch->key, sizeof(ch->key), "%s:book:%s:%s", c->prefix, venue, symbol);
-        snprintf(ch->stream, sizeof(ch->stream), "%s:stream:book:%s:%s", c->prefix, venue, symbol);
-    } else if (k == TG_CLIENT_CH_TRADES) {
-        snprintf(ch->key, sizeof(ch->key), "%s:trade:%s:%s", c->prefix, venue, symbol);
-        snprintf(ch->stream, sizeof(ch->stream), "%s:stream:trades:%s:%s", c->prefix, venue,
-                 symbol);
-    } else {
-        snprintf(ch->key, sizeof(ch->key), "%s:candle:%s:%s:%s", c->prefix, ivl, venue, symbol);
-        snprintf(ch->stream, sizeof(ch->stream), "%s:stream:candles:%s:%s:%s", c->prefix, ivl,
-                 venue, symbol);
-    }
+    unsigned sk = k == TG_CLIENT_CH_BOOK     ? TG_CLIENT_SUB_BOOK
+                  : k == TG_CLIENT_CH_TRADES ? TG_CLIENT_SUB_TRADES
+                                             : TG_CLIENT_SUB_CANDLES;
+    tgc__name(c, ch->key, sizeof(ch->key), true, sk, ivl, venue, symbol);
+    name_fmt(c, ch->stream, sizeof(ch->stream), ':',
+             sk == TG_CLIENT_SUB_BOOK     ? "stream:book"
+             : sk == TG_CLIENT_SUB_TRADES ? "stream:trades"
+                                          : "stream:candles",
+             ivl, venue, symbol);
+    ch->slot = rds_cluster_keyslot(ch->key, strlen(ch->key));
+    ch->node = !c->cluster ? 0 : c->n_nodes ? rds_cluster_node_of(c->map, ch->slot) : -1;
     c->chans[c->n_chans++] = ch;
     uint32_t h = fnv(ch->name, n) & c->hash_mask;
     while (c->hash[h])
@@ -356,10 +412,8 @@ const tg_client_book_t *tg_client_book(tg_client_t *c, const char *venue, const 
     if (c->shm)
         return tgc_shm_book(c->shm, venue, symbol);
     char name[TGC_NAME_MAX];
-    int n = snprintf(name, sizeof(name), "%s.book.%s.%s", c->prefix, venue, symbol);
-    if (n <= 0 || n >= (int)sizeof(name))
-        return NULL;
-    tgc_chan_t *ch = chan_find(c, name, (size_t)n);
+    tgc__name(c, name, sizeof(name), false, TG_CLIENT_SUB_BOOK, NULL, venue, symbol);
+    tgc_chan_t *ch = chan_find(c, name, strlen(name));
     return ch && ch->joined ? &ch->book : NULL;
 }
 
@@ -447,10 +501,11 @@ static bool stream_fill(tg_client_t *c, tgc_chan_t *ch, const tgc_doc_t *d, uint
                         uint64_t missing, bool from_key, bool after_loss)
 {
     unsigned long long ems = (unsigned long long)(d->epoch / 1000000u);
+    redisContext *cmd = tgc__cmd_of(c, ch);
     redisReply *r =
-        c->cmd ? redisCommand(c->cmd, "XRANGE %s %llu-%llu %llu-%llu", ch->stream, ems,
-                              (unsigned long long)after + 1, ems, (unsigned long long)d->seq - 1)
-               : NULL;
+        cmd ? redisCommand(cmd, "XRANGE %s %llu-%llu %llu-%llu", ch->stream, ems,
+                           (unsigned long long)after + 1, ems, (unsigned long long)d->seq - 1)
+            : NULL;
     size_t k = 0;
     uint64_t sq = 0;
     if (r && r->type == REDIS_REPLY_ARRAY)
@@ -489,7 +544,8 @@ static bool chan_apply(tg_client_t *c, tgc_chan_t *ch, const char *js, size_t le
     }
     bool ok =
         (ch->kind == TG_CLIENT_CH_BOOK && (d->type == TGC_DOC_BOOK || d->type == TGC_DOC_GAP)) ||
-        (ch->kind == TG_CLIENT_CH_TRADES && d->type == TGC_DOC_TRADE) ||
+        (ch->kind == TG_CLIENT_CH_TRADES &&
+         (d->type == TGC_DOC_TRADE || d->type == TGC_DOC_TRADE_GAP)) ||
         (ch->kind == TG_CLIENT_CH_CANDLES && d->type == TGC_DOC_CANDLE);
     if (!ok || d->seq == 0) {
         ev_bad(c, ch, "document type does not match its channel", js, len);
@@ -574,6 +630,10 @@ static bool chan_apply(tg_client_t *c, tgc_chan_t *ch, const char *js, size_t le
         e = ev_push(c, TG_CLIENT_EV_TRADE, ch);
         e->u.trade = d->trade;
         break;
+    case TGC_DOC_TRADE_GAP: /* trades lost at the venue: numbered like a trade */
+        e = ev_push(c, TG_CLIENT_EV_TRADE_GAP, ch);
+        e->u.status = d->status;
+        break;
     case TGC_DOC_CANDLE:
         ch->candle = d->candle;
         e = ev_push(c, TG_CLIENT_EV_CANDLE, ch);
@@ -598,9 +658,10 @@ static bool chan_apply(tg_client_t *c, tgc_chan_t *ch, const char *js, size_t le
  * current), 0: no key, <0: connection error. Allocates (hiredis reply): recovery only. */
 static int book_recover_from_key(tg_client_t *c, tgc_chan_t *ch)
 {
-    if (!c->cmd)
+    redisContext *cmd = tgc__cmd_of(c, ch);
+    if (!cmd)
         return -ENOTCONN;
-    redisReply *r = redisCommand(c->cmd, "GET %s", ch->key);
+    redisReply *r = redisCommand(cmd, "GET %s", ch->key);
     if (!r)
         return -EIO;
     int rc = 0;
@@ -624,21 +685,52 @@ static int book_recover_from_key(tg_client_t *c, tgc_chan_t *ch)
     return rc;
 }
 
+/* Open the nodes: one on a single Redis; on a cluster the slot map first, then every
+ * primary (each channel's node from its slot). */
+static int nodes_open(tg_client_t *c)
+{
+    int rc = 0, n = 1;
+    if (c->cluster) {
+        if ((rc = tgc__cluster_map(c)))
+            return rc;
+        n = c->map->n_nodes;
+        for (; c->n_bufs < n; c->n_bufs++)
+            if (!(c->nodes[c->n_bufs].buf = malloc(c->cfg.read_buffer)))
+                return -ENOMEM;
+        for (int i = 0; i < n; i++) {
+            snprintf(c->nodes[i].host, sizeof(c->nodes[i].host), "%s", c->map->nodes[i].host);
+            c->nodes[i].port = c->map->nodes[i].port;
+        }
+        for (uint32_t i = 0; i < c->n_chans; i++)
+            c->chans[i]->node = rds_cluster_node_of(c->map, c->chans[i]->slot);
+    }
+    c->n_nodes = n; /* conn_close() closes what opened */
+    for (int i = 0; i < n; i++) {
+        tgc_node_t *nd = &c->nodes[i];
+        if (!(nd->sub = tgc__conn_open(c, nd, &rc)) || !(nd->cmd = tgc__conn_open(c, nd, &rc)))
+            return rc;
+        int fl = fcntl(nd->sub->fd, F_GETFL);
+        fcntl(nd->sub->fd, F_SETFL, fl | O_NONBLOCK);
+        struct epoll_event ee = {.events = EPOLLIN, .data.fd = nd->sub->fd};
+        epoll_ctl(c->epfd, EPOLL_CTL_ADD, nd->sub->fd, &ee);
+    }
+    c->cur = c->idle = 0;
+    c->burst = 0;
+    return 0;
+}
+
 static int connect_all(tg_client_t *c)
 {
-    int rc = 0;
     conn_close(c);
-    c->sub = tgc__conn_open(c, &rc);
-    if (!c->sub)
-        return rc;
-    c->cmd = tgc__conn_open(c, &rc);
-    if (!c->cmd)
+    int rc = nodes_open(c);
+    if (rc)
         goto fail;
-    int fl = fcntl(c->sub->fd, F_GETFL);
-    fcntl(c->sub->fd, F_SETFL, fl | O_NONBLOCK);
-    struct epoll_event ee = {.events = EPOLLIN, .data.fd = c->sub->fd};
-    epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->sub->fd, &ee);
-    if ((rc = tgc__join_subscribe(c)) || (rc = tgc__join_scan(c)) || (rc = tgc__join_get(c)))
+    /* a cluster has no pattern subscriptions: the patterns' channels are found by SCAN first
+     * and subscribed one by one (docs/clients.md, "Redis Cluster") */
+    if (c->cluster ? (rc = tgc__join_scan(c)) || (rc = tgc__join_subscribe(c))
+                   : (rc = tgc__join_subscribe(c)) || (rc = tgc__join_scan(c)))
+        goto fail;
+    if ((rc = tgc__join_get(c)))
         goto fail;
     c->state = ST_JOINING;
     c->backoff_ms = c->cfg.backoff_min_ms;
@@ -679,6 +771,50 @@ static void lost(tg_client_t *c)
     arm_timer(c, b);
     c->backoff_ms =
         c->backoff_ms * 2 > c->cfg.backoff_max_ms ? c->cfg.backoff_max_ms : c->backoff_ms * 2;
+}
+
+/* One frame of a subscriber connection. @return true if it must be read again (its document
+ * is applied again after the stream entries of its hole). */
+static bool take_frame(tg_client_t *c, const tgc_frame_t *f)
+{
+    const char *name, *msg;
+    size_t nl, ml;
+    if ((tgc_frame_is(f, 0, "message") || tgc_frame_is(f, 0, "smessage")) && f->n == 3) {
+        name = f->s[1], nl = f->len[1], msg = f->s[2], ml = f->len[2];
+    } else if (tgc_frame_is(f, 0, "pmessage") && f->n == 4) {
+        name = f->s[2], nl = f->len[2], msg = f->s[3], ml = f->len[3];
+    } else if (tgc_frame_is(f, 0, "sunsubscribe")) {
+        /* we never unsubscribe: the cluster moved the channel's slot (failover, resharding) */
+        tgc__set_err(c, "the cluster moved a channel's slot (sunsubscribe)", NULL);
+        lost(c);
+        return false;
+    } else {
+        return false; /* confirmations of the join, pongs */
+    }
+    if (nl == c->control_len && !memcmp(name, c->control, nl)) {
+        /* hello: the publisher (re)connected and restored its keys; a Redis that was empty at
+         * our join has them now, and they show what the outage cost */
+        static const char hello[] = "{\"type\":\"hello\"";
+        if (ml < sizeof(hello) - 1 || memcmp(msg, hello, sizeof(hello) - 1) != 0)
+            return false; /* a later control document: not ours to read */
+        uint32_t before = c->n_chans;
+        if (tgc__join_scan(c) || (c->cluster && tgc__subscribe_new(c, before)) ||
+            tgc__join_get(c)) { /* a command connection failed */
+            lost(c);
+            return false;
+        }
+        c->state = ST_JOINING;
+        c->rechecking = true;
+        return false;
+    }
+    tgc_chan_t *ch = chan_find(c, name, nl);
+    if (!ch)
+        ch = tgc__chan_add(c, name, nl); /* a pattern's new instrument (allocates once) */
+    if (!ch) {
+        ev_bad(c, NULL, "a channel this client cannot follow (name or max_channels)", msg, ml);
+        return false;
+    }
+    return chan_apply(c, ch, msg, ml, 0, false);
 }
 
 /* One step of work: queue events. 1: progress, 0: must wait for the fd, <0: error. */
@@ -723,56 +859,41 @@ static int step(tg_client_t *c)
         ev_push(c, TG_CLIENT_EV_CONNECTED, NULL);
         return 1;
     case ST_UP: {
+        tgc_node_t *n = &c->nodes[c->cur];
         tgc_frame_t f;
-        long k = tgc_resp_frame(c->buf + c->rpos, c->wpos - c->rpos, &f);
+        long k = tgc_resp_frame(n->buf + n->rpos, n->wpos - n->rpos, &f);
         if (k < 0) {
             tgc__set_err(c, "protocol error on the subscriber connection", NULL);
             lost(c);
             return 1;
         }
         if (k > 0) {
-            c->rpos += (size_t)k;
-            const char *name, *msg;
-            size_t nl, ml;
-            if (tgc_frame_is(&f, 0, "message") && f.n == 3) {
-                name = f.s[1], nl = f.len[1], msg = f.s[2], ml = f.len[2];
-            } else if (tgc_frame_is(&f, 0, "pmessage") && f.n == 4) {
-                name = f.s[2], nl = f.len[2], msg = f.s[3], ml = f.len[3];
-            } else {
-                return 1; /* confirmations of the join, pongs */
+            c->idle = 0;
+            n->rpos += (size_t)k;
+            bool again = take_frame(c, &f);
+            if (again)
+                n->rpos -= (size_t)k; /* applied again after the stream entries */
+            else if (c->state == ST_UP && ++c->burst >= 64) { /* fair to the other nodes */
+                c->burst = 0;
+                c->cur = (c->cur + 1) % c->n_nodes;
             }
-            if (nl == c->control_len && !memcmp(name, c->control, nl)) {
-                /* hello: the publisher (re)connected and restored its keys; a Redis that was
-                 * empty at our join has them now, and they show what the outage cost */
-                static const char hello[] = "{\"type\":\"hello\"";
-                if (ml < sizeof(hello) - 1 || memcmp(msg, hello, sizeof(hello) - 1) != 0)
-                    return 1; /* a later control document: not ours to read */
-                if (tgc__join_scan(c) || tgc__join_get(c)) { /* command connection failed */
-                    lost(c);
-                    return 1;
-                }
-                c->state = ST_JOINING;
-                c->rechecking = true;
-                return 1;
-            }
-            tgc_chan_t *ch = chan_find(c, name, nl);
-            if (!ch)
-                ch = tgc__chan_add(c, name, nl); /* a pattern's new instrument (allocates once) */
-            if (!ch) {
-                ev_bad(c, NULL, "a channel this client cannot follow (name or max_channels)", msg,
-                       ml);
-                return 1;
-            }
-            if (chan_apply(c, ch, msg, ml, 0, false))
-                c->rpos -= (size_t)k; /* applied again after the stream entries */
             return 1;
         }
-        int rc = tgc__sub_read(c);
+        int rc = tgc__sub_read(c, n);
         if (rc < 0) {
             lost(c);
             return 1;
         }
-        return rc;
+        if (rc > 0) {
+            c->idle = 0;
+            return 1;
+        }
+        c->burst = 0; /* nothing more here: the next node; wait when every node was idle */
+        c->cur = (c->cur + 1) % c->n_nodes;
+        if (++c->idle < c->n_nodes)
+            return 1;
+        c->idle = 0;
+        return 0;
     }
     case ST_DOWN: {
         uint64_t exp;

@@ -268,6 +268,7 @@ enum {
     F_SIZE = 1u << 7,
     F_OHLC = 1u << 8,
     F_IVL = 1u << 9,
+    F_TIDS = 1u << 10, /* trade_gap: trade_id_last and trade_id_next */
 };
 
 static int field(const tgc_js_t *j, int k, int v, tgc_doc_t *d, unsigned *seen)
@@ -366,6 +367,11 @@ static int field(const tgc_js_t *j, int k, int v, tgc_doc_t *d, unsigned *seen)
         rc = tok_u64(j, v, &s->seq_last);
     } else if (tok_is(j, k, "seq_got")) {
         rc = tok_u64(j, v, &s->seq_got);
+    } else if (tok_is(j, k, "trade_id_last")) {
+        rc = tok_u64(j, v, &s->seq_last);
+        *seen |= F_TIDS;
+    } else if (tok_is(j, k, "trade_id_next")) {
+        rc = tok_u64(j, v, &s->seq_got);
     }
     return rc;
 }
@@ -402,7 +408,8 @@ int tgc_doc_parse(const char *js, size_t len, tgc_doc_t *d, const char **why)
                       : tok_is(&j, v, "candle") ? TGC_DOC_CANDLE
                       : tok_is(&j, v, "gap")    ? TGC_DOC_GAP
                       : tok_is(&j, v, "bbo")    ? TGC_DOC_BBO
-                                                : TGC_DOC_NONE;
+                      : tok_is(&j, v, "trade_gap") ? TGC_DOC_TRADE_GAP
+                                                   : TGC_DOC_NONE;
         } else if (field(&j, i, v, d, &seen)) {
             *why = "bad field value";
             return -EINVAL;
@@ -415,6 +422,7 @@ int tgc_doc_parse(const char *js, size_t len, tgc_doc_t *d, const char **why)
         [TGC_DOC_CANDLE] = F_SEQ | F_EPOCH | F_OHLC | F_IVL,
         [TGC_DOC_GAP] = F_SEQ | F_EPOCH | F_STATE | F_GEN,
         [TGC_DOC_BBO] = F_SEQ | F_EPOCH | F_STATE,
+        [TGC_DOC_TRADE_GAP] = F_SEQ | F_EPOCH | F_TIDS,
     };
     if (d->type == TGC_DOC_NONE) {
         *why = "unknown document type";
@@ -552,9 +560,10 @@ int tgc_url_parse(const char *url, tgc_url_t *u)
             u->db = atoi(q + 4);
         return 0;
     }
-    if (strncmp(url, "redis://", 8) != 0)
+    int cluster = strncmp(url, "redis-cluster://", 16) == 0;
+    if (!cluster && strncmp(url, "redis://", 8) != 0)
         return -EINVAL;
-    const char *p = url + 8, *at = strrchr(p, '@'), *slash;
+    const char *p = url + (cluster ? 16 : 8), *at = strrchr(p, '@'), *slash;
     if (at) {
         const char *colon = memchr(p, ':', (size_t)(at - p));
         if (colon) {
@@ -568,6 +577,14 @@ int tgc_url_parse(const char *url, tgc_url_t *u)
     }
     slash = strchr(p, '/');
     size_t hl = slash ? (size_t)(slash - p) : strlen(p);
+    if (cluster) { /* the seed list; a cluster has only db 0 */
+        if (hl == 0 || hl >= sizeof(u->seeds) || (slash && slash[1] && strcmp(slash, "/0") != 0))
+            return -EINVAL;
+        memcpy(u->seeds, p, hl);
+        u->seeds[hl] = '\0';
+        u->cluster = 1;
+        return 0;
+    }
     const char *colon = memchr(p, ':', hl);
     if (colon) {
         char *end = NULL;

@@ -22,6 +22,7 @@ typedef enum tgc_doc_type {
     TGC_DOC_CANDLE,
     TGC_DOC_GAP,
     TGC_DOC_BBO,
+    TGC_DOC_TRADE_GAP, /* trades lost at the venue (on a trades channel; since 1.2) */
 } tgc_doc_type_t;
 
 /** One parsed document (scratch, one per client: ~2 KiB). */
@@ -43,9 +44,12 @@ typedef struct tgc_url {
     char path[256]; /* unix socket ("" for TCP) */
     int port, db;
     char user[128], password[256];
+    int cluster;     /* redis-cluster:// */
+    char seeds[512]; /* its "host:port,host:port" (cluster only) */
 } tgc_url_t;
 
-/** Parse redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N]. @return 0, -EINVAL. */
+/** Parse redis://[[user]:password@]host[:port][/db], unix:///path[?db=N] or
+ *  redis-cluster://[[user]:password@]host:port[,host:port...] (db 0 only). @return 0, -EINVAL. */
 int tgc_url_parse(const char *url, tgc_url_t *u);
 
 /** One RESP frame of the subscriber connection: an array of up to 4 bulk/integer elements

@@ -15,12 +15,13 @@
 
 /* ---- connections and the join -------------------------------------------------------------- */
 
-redisContext *tgc__conn_open(tg_client_t *c, int *rc)
+redisContext *tgc__conn_open(tg_client_t *c, const tgc_node_t *n, int *rc)
 {
     struct timeval tv = {c->cfg.connect_timeout_ms / 1000,
                          (c->cfg.connect_timeout_ms % 1000) * 1000};
-    redisContext *r = c->u.path[0] ? redisConnectUnixWithTimeout(c->u.path, tv)
-                                   : redisConnectWithTimeout(c->u.host, c->u.port, tv);
+    redisContext *r = c->cluster     ? redisConnectWithTimeout(n->host, n->port, tv)
+                      : c->u.path[0] ? redisConnectUnixWithTimeout(c->u.path, tv)
+                                     : redisConnectWithTimeout(c->u.host, c->u.port, tv);
     if (!r || r->err) {
         tgc__set_err(c, "connect", r ? r->errstr : "out of memory");
         *rc = r && r->err == REDIS_ERR_IO && errno == ECONNREFUSED ? -ECONNREFUSED
@@ -60,15 +61,56 @@ fail:
     return NULL;
 }
 
-/* Write all of buf to the (non-blocking) sub socket within the command timeout. */
-static int tgc__sub_write(tg_client_t *c, const char *buf, size_t n)
+/* Cluster: the slot map from the first seed (then a primary of the last map) that answers
+ * with every slot served. A map with holes (a primary failed, its replica not promoted yet) is
+ * not used: the reconnect backoff asks again. */
+int tgc__cluster_map(tg_client_t *c)
+{
+    rds_cluster_node_t cand[16 + RDS_CLUSTER_MAX_NODES];
+    int n = 0, rc = -EAGAIN;
+    for (int i = 0; i < c->n_seeds; i++)
+        cand[n++] = c->seeds[i];
+    for (int i = 0; i < c->map->n_nodes && n < (int)(sizeof(cand) / sizeof(cand[0])); i++)
+        cand[n++] = c->map->nodes[i];
+    char err[160] = "no seed answered";
+    for (int i = 0; i < n; i++) {
+        tgc_node_t at = {.port = cand[i].port};
+        snprintf(at.host, sizeof(at.host), "%s", cand[i].host);
+        redisContext *r = tgc__conn_open(c, &at, &rc);
+        if (!r)
+            continue;
+        redisReply *rep = redisCommand(r, "CLUSTER SHARDS");
+        int prc = rep && rep->type == REDIS_REPLY_ARRAY
+                      ? rds_cluster_map_from_shards(c->map, rep, err, sizeof(err))
+                      : -EPROTO;
+        if (prc) {
+            freeReplyObject(rep);
+            rep = redisCommand(r, "CLUSTER SLOTS"); /* servers before 7.0 */
+            prc = rep && rep->type == REDIS_REPLY_ARRAY
+                      ? rds_cluster_map_from_slots(c->map, rep, err, sizeof(err))
+                      : -EPROTO;
+        }
+        freeReplyObject(rep);
+        redisFree(r);
+        if (prc == 0 && c->map->n_unassigned == 0 && c->map->n_nodes > 0)
+            return 0;
+        if (prc == 0)
+            snprintf(err, sizeof(err), "%u slots without a primary", c->map->n_unassigned);
+        rc = -EAGAIN;
+    }
+    tgc__set_err(c, "cluster map", err);
+    return rc;
+}
+
+/* Write all of buf to node n's (non-blocking) sub socket within the command timeout. */
+static int tgc__sub_write(tg_client_t *c, tgc_node_t *n, const char *buf, size_t len)
 {
     int64_t deadline = tgc__now_ms() + c->cfg.command_timeout_ms;
-    while (n) {
-        ssize_t w = write(c->sub->fd, buf, n);
+    while (len) {
+        ssize_t w = write(n->sub->fd, buf, len);
         if (w > 0) {
             buf += w;
-            n -= (size_t)w;
+            len -= (size_t)w;
             continue;
         }
         if (w < 0 && errno != EAGAIN && errno != EINTR)
@@ -76,27 +118,27 @@ static int tgc__sub_write(tg_client_t *c, const char *buf, size_t n)
         int left = (int)(deadline - tgc__now_ms());
         if (left <= 0)
             return -ETIMEDOUT;
-        struct pollfd pf = {c->sub->fd, POLLOUT, 0};
+        struct pollfd pf = {n->sub->fd, POLLOUT, 0};
         poll(&pf, 1, left);
     }
     return 0;
 }
 
-/* Read more bytes into the buffer (compacting first). >0 read, 0 EAGAIN, <0 closed/error. */
-int tgc__sub_read(tg_client_t *c)
+/* Read more bytes into node n's buffer (compacting first). >0 read, 0 EAGAIN, <0 closed. */
+int tgc__sub_read(tg_client_t *c, tgc_node_t *n)
 {
-    if (c->rpos > 0 && (c->rpos == c->wpos || c->rpos > c->cfg.read_buffer / 2)) {
-        memmove(c->buf, c->buf + c->rpos, c->wpos - c->rpos);
-        c->wpos -= c->rpos;
-        c->rpos = 0;
+    if (n->rpos > 0 && (n->rpos == n->wpos || n->rpos > c->cfg.read_buffer / 2)) {
+        memmove(n->buf, n->buf + n->rpos, n->wpos - n->rpos);
+        n->wpos -= n->rpos;
+        n->rpos = 0;
     }
-    if (c->wpos == c->cfg.read_buffer) {
+    if (n->wpos == c->cfg.read_buffer) {
         tgc__set_err(c, "a message is larger than read_buffer", NULL);
         return -EMSGSIZE;
     }
-    ssize_t r = read(c->sub->fd, c->buf + c->wpos, c->cfg.read_buffer - c->wpos);
+    ssize_t r = read(n->sub->fd, n->buf + n->wpos, c->cfg.read_buffer - n->wpos);
     if (r > 0) {
-        c->wpos += (size_t)r;
+        n->wpos += (size_t)r;
         c->ctr.bytes += (uint64_t)r;
         return 1;
     }
@@ -107,83 +149,153 @@ int tgc__sub_read(tg_client_t *c)
     return -EIO;
 }
 
-static const char *kind_word(unsigned k)
+/* Node of a name on the cluster (0 on a single Redis); -1 when no primary serves its slot. */
+static int node_of_name(const tg_client_t *c, const char *name)
 {
-    return k == TG_CLIENT_SUB_BOOK ? "book" : k == TG_CLIENT_SUB_TRADES ? "trades" : "candles";
+    return c->cluster ? rds_cluster_node_of(c->map, rds_cluster_keyslot(name, strlen(name))) : 0;
 }
 
-/* Subscribe everything; wait for every confirmation, leaving messages in the buffer. */
+/* Write one (P|S)SUBSCRIBE to the node of `name`; counts the confirmation to wait for. */
+static int sub_send(tg_client_t *c, const char *verb, const char *name, int *expect)
+{
+    char cmd[512];
+    int ni = node_of_name(c, name);
+    if (ni < 0 || ni >= c->n_nodes) {
+        tgc__set_err(c, "no primary serves the slot of", name);
+        return -EAGAIN;
+    }
+    size_t n = tgc_resp_cmd(cmd, sizeof(cmd), verb, name);
+    int rc = tgc__sub_write(c, &c->nodes[ni], cmd, n);
+    if (!rc && expect)
+        expect[ni]++;
+    return rc;
+}
+
+int tgc__subscribe_new(tg_client_t *c, uint32_t from)
+{
+    for (uint32_t i = from; i < c->n_chans; i++) {
+        int rc = sub_send(c, "SSUBSCRIBE", c->chans[i]->name, NULL);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Subscribe everything; wait for every confirmation, leaving messages in the buffers. On a
+ * single Redis: SUBSCRIBE each channel, PSUBSCRIBE each pattern. On a cluster (sharded pub/sub
+ * has no patterns): SSUBSCRIBE every channel at the primary of its slot, the patterns' ones
+ * having been found by tgc__join_scan() before. */
 int tgc__join_subscribe(tg_client_t *c)
 {
-    char cmd[512], name[TGC_NAME_MAX];
-    int expect = 0;
+    char name[TGC_NAME_MAX];
+    int expect[RDS_CLUSTER_MAX_NODES] = {0}, rc;
     for (int i = 0; i < c->n_subs; i++) {
         const tgc_sub_t *s = &c->subs[i];
         for (unsigned k = 1; k <= TG_CLIENT_SUB_CANDLES; k <<= 1) {
             if (!(s->kinds & k))
                 continue;
-            if (k == TG_CLIENT_SUB_CANDLES)
-                snprintf(name, sizeof(name), "%s.candles.%s.%s.%s", c->prefix, s->interval,
-                         s->venue, s->symbol);
-            else
-                snprintf(name, sizeof(name), "%s.%s.%s.%s", c->prefix, kind_word(k), s->venue,
-                         s->symbol);
+            tgc__name(c, name, sizeof(name), false, k, s->interval, s->venue, s->symbol);
             if (!s->pattern && !tgc__chan_add(c, name, strlen(name))) {
                 tgc__set_err(c, "too many channels", NULL);
                 return -ENOSPC;
             }
-            size_t n =
-                tgc_resp_cmd(cmd, sizeof(cmd), s->pattern ? "PSUBSCRIBE" : "SUBSCRIBE", name);
-            int rc = tgc__sub_write(c, cmd, n);
-            if (rc)
+            if (!c->cluster &&
+                (rc = sub_send(c, s->pattern ? "PSUBSCRIBE" : "SUBSCRIBE", name, expect)))
                 return rc;
-            expect++;
         }
     }
-    /* the publisher's hello after each of its connects: keys restored, read them again */
-    snprintf(name, sizeof(name), "%s.control", c->prefix);
-    size_t cn = tgc_resp_cmd(cmd, sizeof(cmd), "SUBSCRIBE", name);
-    int crc = tgc__sub_write(c, cmd, cn);
-    if (crc)
-        return crc;
-    expect++;
-    int64_t deadline = tgc__now_ms() + c->cfg.command_timeout_ms;
-    size_t scan = c->rpos;
-    while (expect > 0) {
-        tgc_frame_t f;
-        long k = tgc_resp_frame(c->buf + scan, c->wpos - scan, &f);
-        if (k < 0 || (k > 0 && f.n < 0)) {
-            tgc__set_err(c, "SUBSCRIBE refused", k > 0 ? f.s[0] : "bad reply");
-            return -EIO;
-        }
-        if (k > 0) {
-            if (tgc_frame_is(&f, 0, "subscribe") || tgc_frame_is(&f, 0, "psubscribe"))
-                expect--;
-            scan += (size_t)k;
-            continue;
-        }
-        size_t keep = scan - c->rpos;
-        int rc = tgc__sub_read(c);
-        scan = c->rpos + keep;
-        if (rc < 0)
+    for (uint32_t i = 0; c->cluster && i < c->n_chans; i++)
+        if ((rc = sub_send(c, "SSUBSCRIBE", c->chans[i]->name, expect)))
             return rc;
-        if (rc == 0) {
-            int left = (int)(deadline - tgc__now_ms());
-            if (left <= 0) {
-                tgc__set_err(c, "SUBSCRIBE", "no confirmation in time");
-                return -ETIMEDOUT;
+    /* the publisher's hello after each of its connects: keys restored, read them again */
+    if ((rc = sub_send(c, c->cluster ? "SSUBSCRIBE" : "SUBSCRIBE", c->control, expect)))
+        return rc;
+    int64_t deadline = tgc__now_ms() + c->cfg.command_timeout_ms;
+    for (int ni = 0; ni < c->n_nodes; ni++) {
+        tgc_node_t *n = &c->nodes[ni];
+        size_t scan = n->rpos;
+        while (expect[ni] > 0) {
+            tgc_frame_t f;
+            long k = tgc_resp_frame(n->buf + scan, n->wpos - scan, &f);
+            if (k < 0 || (k > 0 && f.n < 0)) {
+                tgc__set_err(c, "SUBSCRIBE refused", k > 0 ? f.s[0] : "bad reply");
+                return -EIO;
             }
-            struct pollfd pf = {c->sub->fd, POLLIN, 0};
-            poll(&pf, 1, left);
+            if (k > 0) {
+                if (tgc_frame_is(&f, 0, "subscribe") || tgc_frame_is(&f, 0, "psubscribe") ||
+                    tgc_frame_is(&f, 0, "ssubscribe"))
+                    expect[ni]--;
+                scan += (size_t)k;
+                continue;
+            }
+            size_t keep = scan - n->rpos;
+            rc = tgc__sub_read(c, n);
+            scan = n->rpos + keep;
+            if (rc < 0)
+                return rc;
+            if (rc == 0) {
+                int left = (int)(deadline - tgc__now_ms());
+                if (left <= 0) {
+                    tgc__set_err(c, "SUBSCRIBE", "no confirmation in time");
+                    return -ETIMEDOUT;
+                }
+                struct pollfd pf = {n->sub->fd, POLLIN, 0};
+                poll(&pf, 1, left);
+            }
         }
     }
     return 0;
 }
 
-/* SCAN the keys of pattern subscriptions; creates the channels they mirror. */
+/* A key {p}:{kind}:... as its channel {p}.{kind}s?....: ':' -> '.' up to the hash tag (a
+ * cluster's "{venue:symbol}" keeps its ':'). Adds the channel; false if not one of ours. */
+static bool chan_of_key(tg_client_t *c, const char *key)
+{
+    char ch[TGC_NAME_MAX];
+    const char *rest = key + strlen(c->prefix) + 1;
+    const char *colon = strchr(rest, ':');
+    if (!colon)
+        return false;
+    size_t kl = (size_t)(colon - rest);
+    const char *kw = kl == 4 && !memcmp(rest, "book", 4)     ? "book"
+                     : kl == 5 && !memcmp(rest, "trade", 5)  ? "trades"
+                     : kl == 6 && !memcmp(rest, "candle", 6) ? "candles"
+                                                             : NULL;
+    if (!kw)
+        return false;
+    int n = snprintf(ch, sizeof(ch), "%s.%s.%s", c->prefix, kw, colon + 1);
+    if (n <= 0 || n >= (int)sizeof(ch))
+        return false;
+    for (char *p = ch + strlen(c->prefix) + strlen(kw) + 2; *p && *p != '{'; p++)
+        if (*p == ':')
+            *p = '.';
+    return tgc__chan_add(c, ch, (size_t)n) != NULL;
+}
+
+/* SCAN one node for the keys matching pat (creates the channels they mirror). */
+static int scan_node(tg_client_t *c, tgc_node_t *n, const char *pat)
+{
+    char cursor[32] = "0";
+    do {
+        redisReply *r = redisCommand(n->cmd, "SCAN %s MATCH %s COUNT 1000", cursor, pat);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            tgc__set_err(c, "SCAN", r && r->type == REDIS_REPLY_ERROR ? r->str : n->cmd->errstr);
+            freeReplyObject(r);
+            return -EIO;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        for (size_t j = 0; j < r->element[1]->elements; j++)
+            chan_of_key(c, r->element[1]->element[j]->str);
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    return 0;
+}
+
+/* SCAN the keys of pattern subscriptions, on every node (a cluster spreads them over its
+ * primaries); creates the channels they mirror. */
 int tgc__join_scan(tg_client_t *c)
 {
-    char pat[TGC_NAME_MAX], ch[TGC_NAME_MAX];
+    char pat[TGC_NAME_MAX];
     for (int i = 0; i < c->n_subs; i++) {
         const tgc_sub_t *s = &c->subs[i];
         if (!s->pattern)
@@ -191,52 +303,20 @@ int tgc__join_scan(tg_client_t *c)
         for (unsigned k = 1; k <= TG_CLIENT_SUB_CANDLES; k <<= 1) {
             if (!(s->kinds & k))
                 continue;
-            if (k == TG_CLIENT_SUB_CANDLES)
-                snprintf(pat, sizeof(pat), "%s:candle:%s:%s:%s", c->prefix, s->interval, s->venue,
-                         s->symbol);
-            else
-                snprintf(pat, sizeof(pat), "%s:%s:%s:%s", c->prefix,
-                         k == TG_CLIENT_SUB_BOOK ? "book" : "trade", s->venue, s->symbol);
-            char cursor[32] = "0";
-            do {
-                redisReply *r = redisCommand(c->cmd, "SCAN %s MATCH %s COUNT 1000", cursor, pat);
-                if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-                    tgc__set_err(c, "SCAN",
-                                 r && r->type == REDIS_REPLY_ERROR ? r->str : c->cmd->errstr);
-                    freeReplyObject(r);
-                    return -EIO;
-                }
-                snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-                for (size_t j = 0; j < r->element[1]->elements; j++) {
-                    const char *key = r->element[1]->element[j]->str;
-                    /* key {p}:{kind}:... -> channel {p}.{kind}s?.... (':' -> '.') */
-                    const char *rest = key + strlen(c->prefix) + 1;
-                    const char *colon = strchr(rest, ':');
-                    if (!colon)
-                        continue;
-                    size_t kl = (size_t)(colon - rest);
-                    const char *kw = kl == 4 && !memcmp(rest, "book", 4)     ? "book"
-                                     : kl == 5 && !memcmp(rest, "trade", 5)  ? "trades"
-                                     : kl == 6 && !memcmp(rest, "candle", 6) ? "candles"
-                                                                             : NULL;
-                    if (!kw)
-                        continue;
-                    int n = snprintf(ch, sizeof(ch), "%s.%s.%s", c->prefix, kw, colon + 1);
-                    if (n <= 0 || n >= (int)sizeof(ch))
-                        continue;
-                    for (char *p = ch + strlen(c->prefix) + strlen(kw) + 2; *p; p++)
-                        if (*p == ':')
-                            *p = '.';
-                    tgc__chan_add(c, ch, (size_t)n);
-                }
-                freeReplyObject(r);
-            } while (strcmp(cursor, "0") != 0);
+            tgc__name(c, pat, sizeof(pat), true, k, s->interval, s->venue, s->symbol);
+            for (int ni = 0; ni < c->n_nodes; ni++) {
+                int rc = scan_node(c, &c->nodes[ni], pat);
+                if (rc)
+                    return rc;
+            }
         }
     }
     return 0;
 }
 
-/* Pipeline a GET of every channel's key; the replies are applied one by one from next(). */
+/* Pipeline a GET of every channel's key at its node; the replies are applied one by one from
+ * next(). On a cluster an error reply (MOVED: the map changed meanwhile) fails the join, so
+ * the reconnect reads the map again; a key is never skipped in silence. */
 int tgc__join_get(tg_client_t *c)
 {
     tgc__join_free(c);
@@ -245,18 +325,29 @@ int tgc__join_get(tg_client_t *c)
     c->join_replies = calloc(c->n_chans, sizeof(*c->join_replies));
     if (!c->join_replies)
         return -ENOMEM;
-    for (uint32_t i = 0; i < c->n_chans; i++)
-        redisAppendCommand(c->cmd, "GET %s", c->chans[i]->key);
     for (uint32_t i = 0; i < c->n_chans; i++) {
+        redisContext *cmd = tgc__cmd_of(c, c->chans[i]);
+        if (!cmd) {
+            tgc__set_err(c, "no primary serves the slot of", c->chans[i]->key);
+            return -EAGAIN;
+        }
+        redisAppendCommand(cmd, "GET %s", c->chans[i]->key);
+    }
+    for (uint32_t i = 0; i < c->n_chans; i++) {
+        redisContext *cmd = tgc__cmd_of(c, c->chans[i]);
         redisReply *r = NULL;
-        if (redisGetReply(c->cmd, (void **)&r) != REDIS_OK || !r) {
-            tgc__set_err(c, "GET", c->cmd->errstr);
+        if (redisGetReply(cmd, (void **)&r) != REDIS_OK || !r) {
+            tgc__set_err(c, "GET", cmd->errstr);
             c->join_n = i;
             return -EIO;
         }
         c->join_replies[i] = r;
+        c->join_n = i + 1;
+        if (c->cluster && r->type == REDIS_REPLY_ERROR) {
+            tgc__set_err(c, "GET", r->str);
+            return -EAGAIN;
+        }
     }
-    c->join_n = c->n_chans;
     c->join_i = 0;
     return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "client/tg_client_int.h"
 #include "client/tg_client_shm.h"
+#include "storage/redis/rds_cluster.h"
 
 #define TGC_SUBS_MAX 64
 #define TGC_EVQ      16 /* power of two */
@@ -27,6 +28,8 @@ typedef struct tgc_chan {
     char stream[TGC_NAME_MAX]; /* {prefix}:stream:{kind}:[{interval}:]{venue}:{symbol} */
     char venue[64], symbol[64];
     tg_client_chan_kind_t kind;
+    uint16_t slot;        /* cluster: hash slot of {venue:symbol} */
+    int node;             /* index in nodes[] that serves it (0 on a single Redis; -1 unassigned) */
     uint64_t last, epoch; /* highest number applied, its epoch */
     uint64_t book_seq;    /* number of the document the held levels came from */
     bool joined;          /* has a baseline */
@@ -38,6 +41,16 @@ typedef struct tgc_chan {
 } tgc_chan_t;
 
 typedef enum { ST_IDLE, ST_JOINING, ST_UP, ST_DOWN } tgc_state_t;
+
+/** One Redis server: the subscriber connection (its fd in the epoll set, read into buf) and
+ *  the command connection. A single Redis is node 0; a cluster has one node per primary. */
+typedef struct tgc_node {
+    redisContext *sub, *cmd;
+    char *buf; /* cfg.read_buffer bytes */
+    size_t rpos, wpos;
+    char host[RDS_CLUSTER_HOST_MAX]; /* cluster: the primary's address from the map */
+    int port;
+} tgc_node_t;
 
 struct tg_client {
     tg_client_cfg_t cfg;
@@ -53,12 +66,18 @@ struct tg_client {
     uint32_t *hash; /* index + 1; 0 empty; open addressing */
     uint32_t hash_mask;
 
-    redisContext *sub, *cmd;
+    tgc_node_t *nodes; /* RDS_CLUSTER_MAX_NODES (cluster) or 1; buffers allocated once */
+    int n_nodes;       /* connected now */
+    int n_bufs;        /* nodes with a buffer */
+    int cur, idle;     /* ST_UP: node being read, nodes found idle in a row */
+    unsigned burst;    /* frames taken from nodes[cur] in a row */
+    bool cluster;
+    rds_cluster_node_t seeds[16];
+    int n_seeds;
+    rds_cluster_map_t *map; /* cluster: slot -> primary, read at every connect */
     int epfd, tfd;
     tgc_state_t state;
     int backoff_ms;
-    char *buf;
-    size_t rpos, wpos;
 
     /* join in progress: channels whose key replies are to be applied */
     uint32_t join_i, join_n;
@@ -86,15 +105,32 @@ struct tg_client {
 /* tg_client.c */
 int64_t tgc__now_ms(void);
 void tgc__set_err(tg_client_t *c, const char *what, const char *detail);
+/** Name of kind k (TG_CLIENT_SUB_*): the channel "{p}.book.{venue}.{symbol}" or (key) the
+ *  snapshot key "{p}:book:{venue}:{symbol}"; on a cluster the instrument is the hash tag
+ *  "{venue:symbol}" in both (docs/redis.md, "Names on a Redis Cluster"). */
+void tgc__name(const tg_client_t *c, char *buf, size_t cap, bool key, unsigned k, const char *ivl,
+               const char *venue, const char *symbol);
 /** Channel state of a channel name (allocates once per channel); NULL if not ours or full. */
 tgc_chan_t *tgc__chan_add(tg_client_t *c, const char *name, size_t n);
 void tgc__join_free(tg_client_t *c);
 
+/** The node serving a channel's commands (GET, XRANGE), or NULL while not connected. */
+static inline redisContext *tgc__cmd_of(const tg_client_t *c, const tgc_chan_t *ch)
+{
+    return ch->node >= 0 && ch->node < c->n_nodes ? c->nodes[ch->node].cmd : NULL;
+}
+
 /* tg_client_join.c: each returns 0 or a negative errno (text in c->errstr) */
-/** Connect, AUTH, SELECT with the configured timeouts. NULL and *rc on failure. */
-redisContext *tgc__conn_open(tg_client_t *c, int *rc);
-/** Read more bytes of the subscriber connection: >0 read, 0 EAGAIN, <0 closed/error. */
-int tgc__sub_read(tg_client_t *c);
+/** Connect, AUTH, SELECT with the configured timeouts (node n's address in cluster mode).
+ *  NULL and *rc on failure. */
+redisContext *tgc__conn_open(tg_client_t *c, const tgc_node_t *n, int *rc);
+/** Cluster: read the slot map from a seed (or a primary of the last map). */
+int tgc__cluster_map(tg_client_t *c);
+/** Read more bytes of node n's subscriber connection: >0 read, 0 EAGAIN, <0 closed/error. */
+int tgc__sub_read(tg_client_t *c, tgc_node_t *n);
+/** Cluster: SSUBSCRIBE channels [from, n_chans) without waiting (their confirmations are
+ *  skipped by the reader). */
+int tgc__subscribe_new(tg_client_t *c, uint32_t from);
 /** SUBSCRIBE/PSUBSCRIBE everything; wait for the confirmations (messages stay buffered). */
 int tgc__join_subscribe(tg_client_t *c);
 /** SCAN the keys of pattern subscriptions (creates their channels). */

@@ -46,7 +46,7 @@ extern "C" {
 #endif
 
 #define TG_CLIENT_VERSION_MAJOR 1
-#define TG_CLIENT_VERSION_MINOR 1
+#define TG_CLIENT_VERSION_MINOR 2
 #define TG_CLIENT_VERSION_PATCH 0
 #define TG_CLIENT_VERSION                                                                          \
     ((TG_CLIENT_VERSION_MAJOR << 16) | (TG_CLIENT_VERSION_MINOR << 8) | TG_CLIENT_VERSION_PATCH)
@@ -134,7 +134,8 @@ typedef struct tg_client_candle {
     int64_t first_ts, last_ts, ts_exch, ts_recv;
 } tg_client_candle_t;
 
-/** The gateway's own gap/state document on a book channel. */
+/** The gateway's own gap/state document on a book channel; or (TG_CLIENT_EV_TRADE_GAP) the
+ *  trade ids around trades lost at the venue, reason "trades". */
 typedef struct tg_client_status {
     tg_client_state_t state;
     uint64_t generation;
@@ -183,6 +184,10 @@ typedef enum tg_client_ev_kind {
     TG_CLIENT_EV_DISCONNECTED = 8, /* connection lost; `text` says why; reconnecting */
     TG_CLIENT_EV_CONNECTED = 9,    /* (re)connected, subscribed and joined */
     TG_CLIENT_EV_BAD = 10,         /* a document that could not be read (counted, skipped) */
+    TG_CLIENT_EV_TRADE_GAP = 11,   /* (1.2) u.status: trades the venue published that nobody can
+                                      fetch again (a connection closed, no trade history):
+                                      seq_last/seq_got = the trade ids around the hole; a numbered
+                                      message of the trades channel (docs/redis.md) */
 } tg_client_ev_kind_t;
 
 /** One event. Every pointer in it is valid until the owner's next call on the client. */
@@ -214,7 +219,9 @@ typedef struct tg_client tg_client_t;
 typedef struct tg_client_cfg {
     unsigned version;         /* TG_CLIENT_VERSION the caller was built with (set by defaults) */
     const char *url;          /* redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N]
-                                 or shm:///name (shared memory, since 1.1) */
+                                 or shm:///name (shared memory, since 1.1) or
+                                 redis-cluster://[[user]:password@]host:port[,host:port...]
+                                 (a Redis Cluster, since 1.2: docs/clients.md) */
     const char *prefix;       /* key/channel prefix, "tg" */
     const char *password_env; /* used when the URL has no password: "REDISCLI_AUTH" */
     int connect_timeout_ms;   /* 1000 */

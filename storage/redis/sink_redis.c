@@ -270,7 +270,9 @@ static void rds_progress(void *obj, char *buf, size_t cap)
 
 const tg_sink_ops_t tg_sink_redis = {
     .name = "redis",
-    .takes = BOOK_SINK_ALL, /* the hot state: every change, forming candles too */
+    /* the hot state: every change, forming candles too; and the trades lost at a venue, so a
+     * subscriber sees them on the trades channel (docs/redis.md "trade_gap") */
+    .takes = BOOK_SINK_ALL | BOOK_SINK_TRADE_GAP,
     .lossless = false,
     .keys = rds_keys,
     .n_keys = N_KEYS,

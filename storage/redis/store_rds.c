@@ -376,6 +376,36 @@ static void count_unsent(store_rds_t *p)
         TG_STAT_INC(p->st.dropped);
 }
 
+/* A numbered message that is no key: a book's gap on its book channel, or trades lost at the
+ * venue (BOOK_GAP_TRADES: a trade_gap on the trades channel, the last-trade key staying the
+ * last trade). The pending snapshot of the channel's slot goes first, so its numbers stay in
+ * order; the stream (when the channel kind has one) gets the message too, while Redis is down
+ * only for trades (as trades do). */
+static void ingest_gap(store_rds_t *p, uint32_t i, const book_out_t *r)
+{
+    rds_inst_t *I = &p->inst[i];
+    const store_rds_names_t *n = &I->names;
+    bool tg = r->u.gap.reason == BOOK_GAP_TRADES;
+    uint64_t seq = tg ? ++I->seq_trades : ++I->seq_book;
+    uint32_t maxlen = tg ? p->cfg.stream_trades : p->cfg.stream_books;
+    slot_send(p, i, tg ? SLOT_TRADE : SLOT_BOOK);
+    if (!p->up)
+        count_unsent(p);
+    if (!p->up && (!tg || !maxlen))
+        return;
+    store_rds_meta_t m;
+    meta_of(p, &m, r);
+    m.seq = seq;
+    store_rds_cmd_t c = {tg ? n->ch_trades : n->ch_book, tg ? n->ch_trades_len : n->ch_book_len,
+                         true, 0};
+    store_rds_span_t doc;
+    if (send_doc(p, I->node, &c, STORE_RDS_DOC_GAP, n, &m, &r->u.gap, r->ts_mono,
+                 book_out_lat_kind(r), &doc) &&
+        maxlen)
+        stream_add(p, I->node, maxlen, tg ? n->st_trades : n->st_book,
+                   tg ? n->st_trades_len : n->st_book_len, seq, p->cmd + doc.off, doc.len);
+}
+
 static void ingest(store_rds_t *p, const book_out_t *r)
 {
     if (r->instr >= p->n_inst) {
@@ -414,25 +444,9 @@ static void ingest(store_rds_t *p, const book_out_t *r)
         I->book = r->u.book;
         break;
     }
-    case BOOK_OUT_GAP: {
-        uint64_t seq = ++I->seq_book;
-        slot_send(p, i, SLOT_BOOK); /* keep the channel's numbers in order */
-        if (!p->up) {
-            count_unsent(p);
-            break;
-        }
-        store_rds_meta_t m;
-        meta_of(p, &m, r);
-        m.seq = seq;
-        store_rds_cmd_t c = {n->ch_book, n->ch_book_len, true, 0};
-        store_rds_span_t doc;
-        if (send_doc(p, I->node, &c, STORE_RDS_DOC_GAP, n, &m, &r->u.gap, r->ts_mono,
-                     book_out_lat_kind(r), &doc) &&
-            p->cfg.stream_books)
-            stream_add(p, I->node, p->cfg.stream_books, n->st_book, n->st_book_len, seq,
-                       p->cmd + doc.off, doc.len);
+    case BOOK_OUT_GAP:
+        ingest_gap(p, i, r);
         break;
-    }
     case BOOK_OUT_CANDLE: {
         int c = ivl_index(p, r->u.candle.interval_ns);
         if (c < 0) {

@@ -503,16 +503,23 @@ static const char *gap_reason(unsigned r)
 size_t store_rds_fmt_gap(char *buf, size_t cap, const store_rds_names_t *n,
                          const store_rds_meta_t *m, const book_out_gap_t *g)
 {
-    fmt_w_t w = w_doc(buf, cap, "gap", n, m);
-    W_LIT(&w, ",\"state\":\"");
-    w_str(&w, store_rds_fmt_state(g->state));
-    W_LIT(&w, "\",\"generation\":");
-    w_u64(&w, g->generation);
-    W_LIT(&w, ",\"reason\":\"");
-    w_str(&w, gap_reason(g->reason));
-    W_LIT(&w, "\",\"seq_last\":");
-    w_u64(&w, g->seq_last);
-    W_LIT(&w, ",\"seq_got\":");
+    const bool trades = g->reason == BOOK_GAP_TRADES;
+    fmt_w_t w = w_doc(buf, cap, trades ? "trade_gap" : "gap", n, m);
+    if (trades) { /* on the trades channel: the ids around the hole */
+        W_LIT(&w, ",\"reason\":\"trades\",\"trade_id_last\":");
+        w_u64(&w, g->seq_last);
+        W_LIT(&w, ",\"trade_id_next\":");
+    } else {
+        W_LIT(&w, ",\"state\":\"");
+        w_str(&w, store_rds_fmt_state(g->state));
+        W_LIT(&w, "\",\"generation\":");
+        w_u64(&w, g->generation);
+        W_LIT(&w, ",\"reason\":\"");
+        w_str(&w, gap_reason(g->reason));
+        W_LIT(&w, "\",\"seq_last\":");
+        w_u64(&w, g->seq_last);
+        W_LIT(&w, ",\"seq_got\":");
+    }
     w_u64(&w, g->seq_got);
     w_times(&w, m);
     return w_end(&w, buf);

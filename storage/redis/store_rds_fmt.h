@@ -105,7 +105,10 @@ size_t store_rds_fmt_trade(char *buf, size_t cap, const store_rds_names_t *n,
 size_t store_rds_fmt_candle(char *buf, size_t cap, const store_rds_names_t *n,
                             const store_rds_meta_t *m, const book_out_candle_t *c);
 
-/** Gap / state change of a book, published on the book channel. */
+/** Gap / state change of a book, published on the book channel; or (reason BOOK_GAP_TRADES)
+ *  trades the venue published and nobody can fetch again, on the trades channel:
+ *  {"type":"trade_gap",...,"reason":"trades","trade_id_last":X,"trade_id_next":Y} (X: the last
+ *  trade id before the hole, Y: the first after it; docs/redis.md). */
 size_t store_rds_fmt_gap(char *buf, size_t cap, const store_rds_names_t *n,
                          const store_rds_meta_t *m, const book_out_gap_t *g);
 

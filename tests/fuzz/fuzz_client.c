@@ -38,8 +38,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (tgc_url_parse(url, &u) == 0) {
             FZ_CHECK(memchr(u.host, 0, sizeof(u.host)) && memchr(u.path, 0, sizeof(u.path)),
                      "host/path not terminated");
-            FZ_CHECK(u.path[0] || (u.host[0] && u.port >= 1 && u.port <= 65535),
-                     "url '%s': host '%s' port %d", url, u.host, u.port);
+            FZ_CHECK(u.cluster ? u.seeds[0] && memchr(u.seeds, 0, sizeof(u.seeds))
+                               : u.path[0] || (u.host[0] && u.port >= 1 && u.port <= 65535),
+                     "url '%s': host '%s' port %d seeds '%s'", url, u.host, u.port, u.seeds);
         }
     }
     return 0;

@@ -201,20 +201,14 @@ static void run_reference(bool tls, int loops, double *fps, double *mbps, double
 
 int main(int argc, char **argv)
 {
-    g_bin = getenv("TG_REPLAY_BIN");
-    g_recs = getenv("TG_RECORDINGS");
-    const char *root = getenv("TG_SOURCE_ROOT");
-    if (!g_bin || !g_recs || !root) {
-        fprintf(stderr, "TG_REPLAY_BIN, TG_RECORDINGS, TG_SOURCE_ROOT must be set\n");
-        return 77;
-    }
     int runs = argc > 1 ? atoi(argv[1]) : 5;
     int loops = argc > 2 ? atoi(argv[2]) : 3;
     if (runs < 1 || runs > 50 || loops < 1)
         return 2;
-    signal(SIGPIPE, SIG_IGN);
-    if (it_cert_make(&g_tls, root, "bench") != 0)
-        return 1;
+    const char *root;
+    int erc = it_replay_env(&g_bin, &g_recs, &root, &g_tls, "bench");
+    if (erc != 0)
+        return erc;
     char path[1024];
     snprintf(path, sizeof(path), "%s/%s", g_recs, REC);
     feed_tgrec_t *rec;

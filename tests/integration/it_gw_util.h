@@ -177,31 +177,52 @@ static inline int itg_wait(pid_t pid, int ms)
     }
 }
 
-/* Whole file as a NUL-terminated string (malloc), or NULL. */
-static inline char *itg_slurp(const char *path)
+/* Send sig to *p (when > 0) and reap it within wait_ms, else SIGKILL and reap it within 5 s;
+ * then *p = 0. */
+static inline void itg_stop(pid_t *p, int sig, int wait_ms)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
+    if (*p <= 0)
+        return;
+    kill(*p, sig);
+    if (itg_wait(*p, wait_ms) < 0) {
+        kill(*p, SIGKILL);
+        itg_wait(*p, 5000);
+    }
+    *p = 0;
+}
+
+/* What fd yields until EOF (or a read error or timeout) as a NUL-terminated malloc'd string,
+ * or NULL when out of memory. */
+static inline char *itg_read_all(int fd)
+{
     size_t cap = 1 << 16, n = 0;
     char *b = malloc(cap);
-    size_t k;
-    while (b && (k = fread(b + n, 1, cap - n - 1, f)) > 0) {
-        n += k;
+    ssize_t k;
+    while (b && (k = read(fd, b + n, cap - n - 1)) > 0) {
+        n += (size_t)k;
         if (cap - n < 4096) {
             char *nb = realloc(b, cap * 2);
             if (!nb) {
                 free(b);
-                b = NULL;
-                break;
+                return NULL;
             }
             b = nb;
             cap *= 2;
         }
     }
-    fclose(f);
     if (b)
         b[n] = 0;
+    return b;
+}
+
+/* Whole file as a NUL-terminated string (malloc), or NULL. */
+static inline char *itg_slurp(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    char *b = itg_read_all(fd);
+    close(fd);
     return b;
 }
 
@@ -238,22 +259,8 @@ static inline char *itg_http_get(int port, const char *path)
         close(s);
         return NULL;
     }
-    size_t cap = 1 << 16, len = 0;
-    char *b = malloc(cap);
-    ssize_t k;
-    while (b && (k = read(s, b + len, cap - len - 1)) > 0) {
-        len += (size_t)k;
-        if (cap - len < 4096) {
-            char *nb = realloc(b, cap * 2);
-            if (!nb)
-                break;
-            b = nb;
-            cap *= 2;
-        }
-    }
+    char *b = itg_read_all(s);
     close(s);
-    if (b)
-        b[len] = 0;
     return b;
 }
 

@@ -21,8 +21,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <hiredis/hiredis.h>
+
 #include "it_gw_util.h"
 #include "it_pg_util.h"
+#include "tests/fixtures/test_rds_json.h"
 
 #define REC   "binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst"
 #define DROPS 20
@@ -82,19 +85,14 @@ static long long metric(int port, const char *name)
 
 static void stop(pid_t *p)
 {
-    if (*p <= 0)
-        return;
-    kill(*p, SIGTERM);
-    if (itg_wait(*p, 15000) < 0) {
-        kill(*p, SIGKILL);
-        itg_wait(*p, 5000);
-    }
-    *p = 0;
+    itg_stop(p, SIGTERM, 15000);
 }
 
 /* The gateway's config: PostgreSQL into schema, trades of BTCUSDT from the replay at rport, the
- * trade history at rest_port; resume_s: [gateway] backfill_resume_s. */
-static void write_cfg(const char *cfg, const char *schema, int rport, int rest_port, int resume_s)
+ * trade history at rest_port; resume_s: [gateway] backfill_resume_s; redis: the [redis]
+ * section (NULL: disabled). */
+static void write_cfg(const char *cfg, const char *schema, int rport, int rest_port, int resume_s,
+                      const char *redis)
 {
     FILE *f = fopen(cfg, "w");
     assert_non_null(f);
@@ -104,9 +102,9 @@ static void write_cfg(const char *cfg, const char *schema, int rport, int rest_p
             "[metrics]\nlisten = 127.0.0.1:0\n"
             "[feed bf]\nvenue = binance\nurl = ws://127.0.0.1:%d/stream\n"
             "rest_url = http://127.0.0.1:%d\nsymbols = BTCUSDT\nchannels = trades\n"
-            "stale_ms = 600000\nreconnect_max_ms = 400\n"
-            "[redis]\nenabled = false\n",
-            resume_s, getenv("TG_TEST_PG_DSN"), schema, G.tmp, rport, rest_port);
+            "stale_ms = 600000\nreconnect_max_ms = 400\n%s",
+            resume_s, getenv("TG_TEST_PG_DSN"), schema, G.tmp, rport, rest_port,
+            redis ? redis : "[redis]\nenabled = false\n");
     fclose(f);
 }
 
@@ -199,6 +197,62 @@ static pg_check_t check_pg(const char *schema, const uint64_t *want, size_t n_re
     return k;
 }
 
+/* What a Redis subscriber gets on the trades channel (read back from its stream, which holds
+ * every message): one numbering 1..N without a hole over trades and trade_gap documents, the
+ * gaps with the ids around each hole; every recorded id is a trade there or inside one gap,
+ * none inside both. */
+typedef struct rds_check {
+    long long trades, tgaps, uncovered, covered, misnumbered;
+} rds_check_t;
+
+static rds_check_t check_rds_stream(const char *stream, const uint64_t *want, size_t n_rec)
+{
+    rds_check_t k = {0};
+    redisContext *c = redisConnect("127.0.0.1", atoi(getenv("TG_TEST_REDIS_PORT")));
+    assert_true(c && !c->err);
+    redisReply *r = redisCommand(c, "XRANGE %s - +", stream);
+    assert_true(r && r->type == REDIS_REPLY_ARRAY);
+    uint64_t(*gap)[2] = calloc(r->elements + 1, sizeof(*gap));
+    uint64_t *ids = calloc(r->elements + 1, sizeof(*ids));
+    size_t n_ids = 0, n_gap = 0;
+    static test_json_t j;
+    for (size_t e = 0; e < r->elements; e++) {
+        const redisReply *f = r->element[e]->element[1]; /* [field, value, ...] */
+        const redisReply *doc = NULL;
+        for (size_t i = 0; i + 1 < f->elements; i += 2)
+            if (!strcmp(f->element[i]->str, "doc"))
+                doc = f->element[i + 1];
+        assert_non_null(doc);
+        assert_true(test_json_parse(&j, doc->str, doc->len) > 0);
+        char type[16];
+        test_json_str(&j, "type", type, sizeof(type));
+        k.misnumbered += test_json_u64(&j, "seq") != e + 1;
+        if (!strcmp(type, "trade_gap")) {
+            gap[n_gap][0] = test_json_u64(&j, "trade_id_last");
+            gap[n_gap++][1] = test_json_u64(&j, "trade_id_next");
+        } else {
+            ids[n_ids++] = test_json_u64(&j, "trade_id");
+        }
+    }
+    k.trades = (long long)n_ids;
+    k.tgaps = (long long)n_gap;
+    qsort(ids, n_ids, sizeof(*ids), cmp_u64);
+    for (size_t i = 0, x = 0; i < n_rec; i++) {
+        while (x < n_ids && ids[x] < want[i])
+            x++;
+        bool stored = x < n_ids && ids[x] == want[i], inside = false;
+        for (size_t g = 0; g < n_gap; g++)
+            inside |= want[i] > gap[g][0] && want[i] < gap[g][1];
+        k.uncovered += !stored && !inside;
+        k.covered += stored && inside;
+    }
+    free(gap);
+    free(ids);
+    freeReplyObject(r);
+    redisFree(c);
+    return k;
+}
+
 /* history: the feed's rest_url is the replay (which serves the trade history); else a closed
  * port, so every backfill request fails and is given up. */
 static void run(bool history)
@@ -227,7 +281,20 @@ static void run(bool history)
     snprintf(schema, sizeof(schema), "tg_backfill_%d_%d", history, (int)getpid());
     snprintf(cfg, sizeof(cfg), "%s/gw.ini", G.tmp);
     snprintf(glog, sizeof(glog), "%s/gw.log", G.tmp);
-    write_cfg(cfg, schema, rport, history ? rport : itg_free_port(), 3600);
+    /* without history, Redis too: the trades channel carries the trade gaps (its stream, read
+     * at the end, emptied first: the prefix is the default one) */
+    char rds[256];
+    const char *stream = "tg:stream:trades:binance:BTCUSDT";
+    bool redis = !history && getenv("TG_TEST_REDIS_PORT");
+    snprintf(rds, sizeof(rds), "[redis]\nport = %s\nstream_trades = 1000000\n",
+             redis ? getenv("TG_TEST_REDIS_PORT") : "0");
+    if (redis) {
+        redisContext *rc = redisConnect("127.0.0.1", atoi(getenv("TG_TEST_REDIS_PORT")));
+        assert_true(rc && !rc->err);
+        freeReplyObject(redisCommand(rc, "DEL %s", stream));
+        redisFree(rc);
+    }
+    write_cfg(cfg, schema, rport, history ? rport : itg_free_port(), 3600, redis ? rds : NULL);
     int mport;
     gw = start_gw(cfg, glog, &mport);
     wait_steady(mport, DROPS + 1);
@@ -266,6 +333,18 @@ static void run(bool history)
         assert_true(k.tgaps > 0);
         assert_int_equal(k.uncovered, 0);
         assert_int_equal(k.covered, 0);
+        if (redis) { /* and a Redis subscriber is told the same, in the channel's numbering */
+            rds_check_t q = check_rds_stream(stream, want, n_rec);
+            fprintf(stderr,
+                    "Redis trades channel (its stream): %lld trades, %lld trade_gap documents, "
+                    "%lld numbered out of order, %lld lost ids outside a gap, %lld inside one\n",
+                    q.trades, q.tgaps, q.misnumbered, q.uncovered, q.covered);
+            assert_int_equal(q.trades, n_pg);
+            assert_int_equal(q.tgaps, k.tgaps);
+            assert_int_equal(q.misnumbered, 0);
+            assert_int_equal(q.uncovered, 0);
+            assert_int_equal(q.covered, 0);
+        }
         free(log);
         free(want);
         return;
@@ -308,7 +387,7 @@ static void run_restart(int resume_s)
     assert_true(rport > 0);
     snprintf(schema, sizeof(schema), "tg_backfill_restart_%d_%d", resume_s, (int)getpid());
     snprintf(cfg, sizeof(cfg), "%s/gw-restart.ini", G.tmp);
-    write_cfg(cfg, schema, rport, rport, resume_s);
+    write_cfg(cfg, schema, rport, rport, resume_s, NULL);
     long long first_rows = 0, bf_trades = 0;
     for (int run = 0; run < 2; run++) {
         snprintf(glog[run], sizeof(glog[run]), "%s/gw-restart-%d.log", G.tmp, run);

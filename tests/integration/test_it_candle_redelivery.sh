@@ -40,23 +40,12 @@ spill_dir = $d/spill
 enabled = false
 [metrics]
 listen = 127.0.0.1:0
-[feed bin]
-venue = binance
-url = ws://127.0.0.1:$port/ws
-rest_url = http://127.0.0.1:$port
-symbols = BTCUSDT
-stale_ms = 600000
+$(it_binance_feed_ini "$port")
 INI
 "$gw" --config "$d/gw.ini" >"$d/gw.log" 2>&1 &
 gp=$!
 want=9757 # trades in the recording (the golden test checks this count)
-prev=-1 n=0
-for _ in $(seq 1 90); do
-    sleep 1
-    n=$(psql "$TG_TEST_PG_DSN" -Atc "SELECT count(*) FROM $schema.trades" 2>/dev/null || echo 0)
-    [ "$n" = "$prev" ] && [ "$n" -ge "$want" ] && break
-    prev=$n
-done
+n=$(it_pg_wait_count "$schema.trades" "$want")
 kill -TERM "$gp"
 wait "$gp"
 gp=""

@@ -19,35 +19,11 @@
 #define DAY0 1709251200000000000LL /* 2024-03-01 00:00:00 UTC */
 #define MIN  60000000000LL
 
-typedef struct fx {
-    PGconn *admin;
-    tg_instr_reg_t *reg;
-    char schema[64];
-} fx_t;
-
-static int counter;
+typedef it_pg_fx_t fx_t; /* no journal */
 
 static int setup(void **state)
 {
-    fx_t *f = calloc(1, sizeof *f);
-    f->admin = it_admin();
-    f->reg = it_registry();
-    snprintf(f->schema, sizeof f->schema, "tg_it_candle_rev_%d_%d", (int)getpid(), counter++);
-    if (!f->admin || !f->reg)
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx_t *f = *state;
-    char e[256];
-    store_pg_schema_drop(f->admin, f->schema, e, sizeof e);
-    PQfinish(f->admin);
-    tg_instr_reg_destroy(&f->reg);
-    free(f);
-    return 0;
+    return it_pg_fx_setup(state, "tg_it_candle_rev", 0);
 }
 
 /* A closed 1m candle of BTCUSDT (px 2, sz 8) at DAY0 + 5 min made of `trades` trades: price
@@ -150,9 +126,9 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_revised_candle_replaces_its_row_optimistic, setup,
-                                        teardown),
+                                        it_pg_fx_teardown),
         cmocka_unit_test_setup_teardown(test_revised_candle_replaces_its_row_staged, setup,
-                                        teardown),
+                                        it_pg_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,6 +30,7 @@
 #include "storage/pg/store_pg.h"
 #include "storage/pg/store_pg_schema.h"
 #include "storage/redis/store_rds.h"
+#include "tests/fixtures/it_pipeline.h"
 
 /* One instrument per magnitude; each gets a snapshot, an update and a trade. */
 typedef struct xs_case {
@@ -147,8 +148,7 @@ static void test_extreme_values_come_back_exactly_from_postgresql_and_redis(void
     assert_int_equal(tg_ring_create(&pg_ring, 4096, sizeof(book_out_t)), 0);
     assert_int_equal(tg_ring_create(&rds_ring, 4096, sizeof(book_out_t)), 0);
     book_builder_cfg_t bc;
-    book_builder_cfg_defaults(&bc);
-    bc.reg = reg;
+    it_builder_cfg(&bc, reg);
     bc.n_sinks = 2;
     bc.sinks[0] = (book_sink_cfg_t){.name = "pg",
                                     .ring = pg_ring,
@@ -159,8 +159,6 @@ static void test_extreme_values_come_back_exactly_from_postgresql_and_redis(void
         .name = "rds", .ring = rds_ring, .kinds = BOOK_SINK_ALL, .lossless = true};
     bc.book_min_gap_ns = 0;
     bc.book_interval_ns = 0;
-    bc.measure_latency = false;
-    bc.wall_clock_candles = false;
     book_builder_t *bld = NULL;
     assert_int_equal(book_builder_create(&bld, &bc), 0);
 
@@ -168,28 +166,18 @@ static void test_extreme_values_come_back_exactly_from_postgresql_and_redis(void
     snprintf(schema, sizeof(schema), "tg_it_xs_%d", (int)getpid());
     assert_non_null(mkdtemp(spill));
     store_pg_cfg_t pc;
-    store_pg_cfg_defaults(&pc);
-    pc.conninfo = dsn;
-    pc.schema = schema;
-    pc.reg = reg;
-    pc.ring = pg_ring;
+    it_pg_cfg(&pc, dsn, schema, reg, pg_ring);
     pc.spill_dir = spill;
     store_pg_t *pg = NULL;
     assert_int_equal(store_pg_create(&pg, &pc), 0);
     assert_int_equal(store_pg_connect(pg), 0);
     store_rds_cfg_t rc;
-    store_rds_cfg_defaults(&rc);
-    rc.url = url;
+    it_rds_cfg(&rc, url, reg, rds_ring);
     rc.prefix = "xs";
-    rc.reg = reg;
-    rc.ring = rds_ring;
     store_rds_t *rds = NULL;
     assert_int_equal(store_rds_create(&rds, &rc), 0);
     assert_int_equal(store_pg_start(pg), 0);
-    assert_int_equal(store_rds_start(rds), 0);
-    for (int i = 0; i < 500 && !TG_STAT_GET(store_rds_stats(rds)->connected); i++)
-        nanosleep(&(struct timespec){0, 10000000}, NULL);
-    assert_true(TG_STAT_GET(store_rds_stats(rds)->connected));
+    it_rds_start_connected(rds);
 
     assert_int_equal(feed_offline_run(off, to_builder, bld), 0);
     book_builder_flush(bld);

@@ -24,8 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tests/fixtures/replay_proc.h"
-#include "tests/fixtures/it_cert.h"
+#include "tests/fixtures/it_feed_loop.h"
+#include "tests/fixtures/it_replay_srv.h"
 #include "book/tg_clock.h"
 #include "book/tg_instr.h"
 #include "book/tg_ring.h"
@@ -146,36 +146,20 @@ static void run(const expect_t *e, const char *const *extra, size_t n, int wait_
     assert_non_null(G.mono);
     int port;
     pid_t pid = server_start(extra, &port);
-    tg_instr_reg_t *reg = NULL;
-    tg_ring_t *ring = NULL;
-    feed_loop_t *loop = NULL;
-    uint32_t id;
-    assert_int_equal(tg_instr_reg_create(&reg), 0);
-    assert_int_equal(tg_instr_reg_add(reg, "test", k_syms[0], NULL, &id), 0);
-    assert_int_equal(tg_ring_create(&ring, 1u << 20, sizeof(tg_event_t)), 0);
-    assert_int_equal(feed_loop_create(&loop, NULL), 0);
-    feed_conn_cfg_t cc;
-    feed_conn_cfg_defaults(&cc);
-    char url[128];
-    snprintf(url, sizeof(url), "wss://localhost:%d/ws", port);
-    cc.url = url;
-    cc.ca_file = g_tls.cert;
-    cc.venue_impl = &tv_venue;
-    cc.reg = reg;
-    cc.symbols = k_syms;
-    cc.n_symbols = 1;
-    cc.ring = ring;
-    cc.log = test_log;
-    cc.ping_ms = 0; /* nothing may come from the server but the frames */
-    cc.stale_ms = 0;
-    assert_int_equal(feed_loop_add(loop, &cc, NULL), 0);
-    assert_int_equal(feed_loop_start(loop), 0);
+    it_feed_t x;
+    it_feed_init(&x, "test", k_syms, 1u << 20);
+    snprintf(x.url, sizeof(x.url), "wss://localhost:%d/ws", port);
+    x.cc.url = x.url;
+    x.cc.ca_file = g_tls.cert;
+    x.cc.venue_impl = &tv_venue;
+    x.cc.log = test_log;
+    x.cc.ping_ms = 0; /* nothing may come from the server but the frames */
+    x.cc.stale_ms = 0;
+    it_feed_start(&x);
     for (int i = 0; i < wait_ms / 5 && atomic_load(&G.n_pub) < n; i++)
         usleep(5000);
-    feed_loop_stop(loop);
-    feed_loop_destroy(&loop);
-    tg_ring_destroy(&ring);
-    tg_instr_reg_destroy(&reg);
+    feed_loop_stop(x.loop);
+    it_feed_free(&x);
     server_stop(pid);
     assert_int_equal(G.errors, 0);
     assert_int_equal(G.opens, 1);
@@ -237,16 +221,12 @@ static void test_the_last_frames_arrive_while_the_connection_sits_idle(void **st
 
 int main(void)
 {
-    int erc = it_replay_env(&g_bin, &g_recs, &g_root, &g_tls, "burst");
-    if (erc != 0)
-        return erc;
-    const struct CMUnitTest tests[] = {
+    static const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_frame_sent_before_a_pause_arrives_during_the_pause),
         cmocka_unit_test(test_the_last_frames_arrive_while_the_connection_sits_idle),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = it_replay_main(&g_bin, &g_recs, &g_root, &g_tls, "burst", tests,
+                            sizeof(tests) / sizeof(tests[0]));
     free(G.mono);
-    if (it_cert_remove(&g_tls) != 0)
-        rc = rc ? rc : 1;
     return rc;
 }

@@ -28,8 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tests/fixtures/replay_proc.h"
-#include "tests/fixtures/it_cert.h"
+#include "tests/fixtures/it_feed_loop.h"
+#include "tests/fixtures/it_replay_srv.h"
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
 #include "book/tg_instr.h"
@@ -44,91 +44,20 @@
 static const char *g_bin, *g_recs, *g_root;
 static it_cert_t g_tls;
 
-/* ---------- expected frames (shared reader) ---------- */
+/* ---------- expected frames (shared reader), the replay server process ---------- */
 
-typedef struct expect {
-    feed_tgrec_t *r;
-    const char **f;
-    size_t *len;
-    size_t n;
-    const char *rest_body; /* first in-band REST snapshot body, if any */
-    size_t rest_len;
-} expect_t;
-
-static void expect_load(expect_t *e, const char *rel)
+/* Serve rec as fast as we read (--max: the tests do not depend on the pace), after extra. */
+static void server_start(it_srv_t *s, const char *rec, const char *const *extra)
 {
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", g_recs, rel);
-    memset(e, 0, sizeof(*e));
-    assert_int_equal(feed_tgrec_open(&e->r, path), 0);
-    e->f = calloc(e->r->data_lines, sizeof(*e->f));
-    e->len = calloc(e->r->data_lines, sizeof(*e->len));
-    assert_non_null(e->f);
-    assert_non_null(e->len);
-    int64_t ts;
-    const char *f;
-    size_t len;
-    int rc;
-    const char *pre = "\"generated\":true,\"data\":";
-    while ((rc = feed_tgrec_next(e->r, &ts, &f, &len)) == 1) {
-        if (feed_tgrec_is_generated(f, len)) {
-            const char *d = strstr(f, pre);
-            if (d && !e->rest_body) {
-                e->rest_body = d + strlen(pre);
-                e->rest_len = len - (size_t)(e->rest_body - f) - 1; /* minus the final '}' */
-            }
-            continue;
-        }
-        e->f[e->n] = f;
-        e->len[e->n++] = len;
-    }
-    assert_int_equal(rc, 0);
-    assert_true(e->n > 1000);
-}
-
-static void expect_free(expect_t *e)
-{
-    free(e->f);
-    free(e->len);
-    feed_tgrec_close(&e->r);
-}
-
-/* ---------- the replay server process ---------- */
-
-typedef struct server {
-    pid_t pid;
-    int port;
-    char errpath[64];
-} server_t;
-
-static void server_start(server_t *s, const char *rec, const char *const *extra)
-{
-    snprintf(s->errpath, sizeof(s->errpath), "/tmp/tg-feedconn-test-XXXXXX");
-    int efd = mkstemp(s->errpath);
-    assert_true(efd >= 0);
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", g_recs, rec);
-    const char *argv[32];
-    size_t n = 0;
-    argv[n++] = g_bin;
-    argv[n++] = "serve";
-    argv[n++] = "--port";
-    argv[n++] = "0";
-    argv[n++] = "--quiet";
-    argv[n++] = "--max"; /* as fast as we read: the tests do not depend on the pace */
+    char at[512];
+    snprintf(at, sizeof(at), "@%s", rec);
+    const char *args[32] = {"--max"};
+    size_t n = 1;
     for (size_t i = 0; extra && extra[i]; i++)
-        argv[n++] = extra[i];
-    argv[n++] = path;
-    argv[n] = NULL;
-    s->pid = replay_proc_start(argv, efd, &s->port);
-    close(efd);
-    assert_true(s->pid > 0);
-}
-
-static void server_stop(server_t *s)
-{
-    replay_proc_stop(s->pid);
-    unlink(s->errpath);
+        args[n++] = extra[i];
+    args[n++] = at;
+    args[n] = NULL;
+    it_srv_start(s, g_bin, g_recs, args);
 }
 
 /* ---------- test venue handler ---------- */
@@ -263,16 +192,9 @@ static const feed_venue_t tv_venue = {
     .on_close = tv_on_close,
 };
 
-/* ---------- fixture: registry, ring, loop ---------- */
+/* ---------- fixture: registry, ring, loop (it_feed_loop.h) ---------- */
 
-typedef struct fx {
-    tg_instr_reg_t *reg;
-    tg_ring_t *ring;
-    feed_loop_t *loop;
-    feed_conn_t *conn;
-    feed_conn_cfg_t cc;
-    char url[256], rest[256];
-} fx_t;
+typedef it_feed_t fx_t;
 
 static const char *const k_syms[] = {"XBT/TEST"};
 
@@ -282,36 +204,14 @@ static void test_log(void *ctx, int level, const char *msg)
         fprintf(stderr, "[%d] %s\n", level, msg);
 }
 
+/* The test venue on "XBT/TEST", quick back-off. */
 static void fx_init(fx_t *x, uint32_t ring_cap)
 {
-    memset(x, 0, sizeof(*x));
-    assert_int_equal(tg_instr_reg_create(&x->reg), 0);
-    uint32_t id;
-    assert_int_equal(tg_instr_reg_add(x->reg, "test", k_syms[0], NULL, &id), 0);
-    assert_int_equal(tg_ring_create(&x->ring, ring_cap, sizeof(tg_event_t)), 0);
-    assert_int_equal(feed_loop_create(&x->loop, NULL), 0);
-    feed_conn_cfg_defaults(&x->cc);
+    it_feed_init(x, "test", k_syms, ring_cap);
     x->cc.venue_impl = &tv_venue;
-    x->cc.reg = x->reg;
-    x->cc.symbols = k_syms;
-    x->cc.n_symbols = 1;
-    x->cc.ring = x->ring;
     x->cc.backoff_min_ms = 50;
     x->cc.backoff_max_ms = 400;
     x->cc.log = test_log;
-}
-
-static void fx_start(fx_t *x)
-{
-    assert_int_equal(feed_loop_add(x->loop, &x->cc, &x->conn), 0);
-    assert_int_equal(feed_loop_start(x->loop), 0);
-}
-
-static void fx_free(fx_t *x)
-{
-    feed_loop_destroy(&x->loop);
-    tg_ring_destroy(&x->ring);
-    tg_instr_reg_destroy(&x->reg);
 }
 
 static bool wait_frames(size_t n, int ms)
@@ -325,7 +225,7 @@ static bool wait_frames(size_t n, int ms)
 }
 
 /* Compare the frames of connection k (G.conn_start[k] ...) with the recording. */
-static void assert_frames_equal(const expect_t *e, size_t from, size_t count)
+static void assert_frames_equal(const it_expect_t *e, size_t from, size_t count)
 {
     assert_true(G.n >= from + count);
     for (size_t i = 0; i < count; i++) {
@@ -352,282 +252,262 @@ static size_t drain_ring(tg_ring_t *r, size_t *gaps, size_t *stales, uint64_t *l
     return n;
 }
 
+/* One test's recording, replay server and fixture. */
+typedef struct fcase {
+    it_expect_t e;
+    it_srv_t s;
+    fx_t x;
+} fcase_t;
+
+/* Load rec, reset the handler state (it sends rec's subscribes), serve rec with extra (and the
+ * test certificate with tls) and make the fixture for ws[s]://127.0.0.1:<port>/ws, wss
+ * verified with the test CA. Not started. */
+static void fcase_open(fcase_t *c, const char *rec, const char *const *extra, bool tls,
+                       uint32_t ring_cap)
+{
+    it_expect_load(&c->e, g_recs, rec, 1000);
+    tstate_reset();
+    tstate_take_sent(c->e.r);
+    const char *args[16];
+    size_t n = 0;
+    for (size_t i = 0; extra && extra[i]; i++)
+        args[n++] = extra[i];
+    if (tls) {
+        const char *tls_args[] = {"--tls", "--cert", g_tls.cert, "--key", g_tls.key};
+        for (size_t i = 0; i < 5; i++)
+            args[n++] = tls_args[i];
+    }
+    args[n] = NULL;
+    server_start(&c->s, rec, args);
+    fx_init(&c->x, ring_cap);
+    snprintf(c->x.url, sizeof(c->x.url), "%s://127.0.0.1:%d/ws", tls ? "wss" : "ws", c->s.port);
+    c->x.cc.url = c->x.url;
+    if (tls)
+        c->x.cc.ca_file = g_tls.cert;
+}
+
+static void fcase_close(fcase_t *c)
+{
+    it_feed_free(&c->x);
+    it_srv_stop(&c->s);
+    it_expect_free(&c->e);
+}
+
 /* ---------- tests ---------- */
 
-static bool g_deflate;
+/* The whole recording over one connection, then the transport's and the capture's account. */
+typedef struct whole_case {
+    bool tls, capture, deflate;
+} whole_case_t;
 
-static void run_whole_recording(bool tls, bool capture)
+static whole_case_t k_whole_ws = {false, false, false};
+static whole_case_t k_whole_wss = {true, false, false};
+static whole_case_t k_whole_capture = {false, true, false};
+/* the server may decline permessage-deflate; the frames must not change either way */
+static whole_case_t k_whole_deflate = {false, false, true};
+
+/* The capture file of one connection: its header, then every frame of the recording in order. */
+static void assert_capture(feed_capture_t **cap, const it_expect_t *e, const char *url)
 {
-    expect_t e;
-    expect_load(&e, KRAKEN);
-    tstate_reset();
-    tstate_take_sent(e.r);
+    feed_tgrec_t *r = NULL;
+    assert_int_equal(feed_tgrec_open(&r, feed_capture_path(*cap)), 0);
+    assert_string_equal(r->venue, "test");
+    assert_string_equal(r->url, url);
+    assert_string_equal(r->symbols, k_syms[0]);
+    assert_int_equal(r->n_sent, e->r->n_sent);
+    for (size_t i = 0; i < r->n_sent; i++)
+        assert_string_equal(r->sent[i], e->r->sent[i]);
+    feed_tgrec_close(&r);
+    int64_t ts_ns;
+    const char *f;
+    size_t len, i = 0;
+    char name[1024];
+    snprintf(name, sizeof(name), "%s", feed_capture_path(*cap));
+    assert_int_equal(TG_STAT_GET(feed_capture_stats(*cap)->files), 1);
+    assert_int_equal(TG_STAT_GET(feed_capture_stats(*cap)->frames), e->n);
+    feed_capture_destroy(cap);
+    assert_int_equal(feed_tgrec_open(&r, name), 0);
+    while (feed_tgrec_next(r, &ts_ns, &f, &len) == 1) {
+        assert_true(i < e->n);
+        assert_int_equal(len, e->len[i]);
+        assert_memory_equal(f, e->f[i], len);
+        assert_true(ts_ns > 0);
+        i++;
+    }
+    assert_int_equal(i, e->n);
+    feed_tgrec_close(&r);
+}
+
+static void test_whole_recording(void **state)
+{
+    const whole_case_t *wc = *state;
+    fcase_t c;
+    const char *hold[] = {"--hold", NULL};
+    fcase_open(&c, KRAKEN, hold, wc->tls, 1u << 16);
     G.keep = true;
-    server_t s;
-    const char *key = g_tls.key;
-    const char *tls_args[] = {"--hold", "--tls", "--cert", g_tls.cert, "--key", key, NULL};
-    const char *ws_args[] = {"--hold", NULL};
-    server_start(&s, KRAKEN, tls ? tls_args : ws_args);
-    fx_t x;
-    fx_init(&x, 1u << 16);
+    it_expect_t *e = &c.e;
+    fx_t *x = &c.x;
     /* "localhost" goes through the resolver thread; TLS verifies the test certificate. */
-    snprintf(x.url, sizeof(x.url), "%s://localhost:%d/ws", tls ? "wss" : "ws", s.port);
-    x.cc.url = x.url;
-    x.cc.deflate = g_deflate;
-    if (tls)
-        x.cc.ca_file = g_tls.cert;
+    snprintf(x->url, sizeof(x->url), "%s://localhost:%d/ws", wc->tls ? "wss" : "ws", c.s.port);
+    x->cc.deflate = wc->deflate;
     feed_capture_t *cap = NULL;
     char capdir[64] = "/tmp/tg-capture-XXXXXX";
-    if (capture) {
+    if (wc->capture) {
         assert_non_null(mkdtemp(capdir));
         feed_capture_cfg_t kc;
         feed_capture_cfg_defaults(&kc);
         kc.dir = capdir;
         kc.prefix = "it";
         assert_int_equal(feed_capture_create(&cap, &kc), 0);
-        x.cc.capture = cap;
+        x->cc.capture = cap;
     }
-    fx_start(&x);
-    assert_true(wait_frames(e.n, 30000));
-    feed_loop_stop(x.loop);
+    it_feed_start(x);
+    assert_true(wait_frames(e->n, 30000));
+    feed_loop_stop(x->loop);
     assert_int_equal(G.errors, 0);
     assert_int_equal(G.opens, 1);
-    assert_int_equal(G.n, e.n);
-    assert_frames_equal(&e, G.conn_start[0], e.n);
-    const feed_stats_t *st = feed_conn_stats(x.conn);
-    const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
-    assert_int_equal(TG_STAT_GET(ts->rx_frames), e.n);
-    assert_int_equal(TG_STAT_GET(st->frames), e.n); /* counted once, by the venue base */
-    assert_int_equal(TG_STAT_GET(ts->tx_frames), (uint64_t)e.r->n_sent * G.opens);
+    assert_int_equal(G.n, e->n);
+    assert_frames_equal(e, G.conn_start[0], e->n);
+    const feed_stats_t *st = feed_conn_stats(x->conn);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(x->conn);
+    assert_int_equal(TG_STAT_GET(ts->rx_frames), e->n);
+    assert_int_equal(TG_STAT_GET(st->frames), e->n); /* counted once, by the venue base */
+    assert_int_equal(TG_STAT_GET(ts->tx_frames), (uint64_t)e->r->n_sent * G.opens);
     assert_int_equal(TG_STAT_GET(ts->ev_dropped), 0);
     size_t stales = 0;
     uint64_t last = 0;
-    size_t nev = drain_ring(x.ring, NULL, &stales, &last);
+    size_t nev = drain_ring(x->ring, NULL, &stales, &last);
     assert_int_equal(nev, G.n + stales);       /* one event per frame + STALE per close */
     assert_int_equal(stales, (size_t)G.opens); /* stop closes the open connection too */
     feed_conn_status_t cs;
-    feed_conn_status(x.conn, &cs);
+    feed_conn_status(x->conn, &cs);
     assert_int_equal(cs.state, FEED_CONN_STOPPED);
     assert_true(cs.last_frame_ns > 0);
-    if (capture) {
-        feed_tgrec_t *r = NULL;
-        assert_int_equal(feed_tgrec_open(&r, feed_capture_path(cap)), 0);
-        assert_string_equal(r->venue, "test");
-        assert_string_equal(r->url, x.url);
-        assert_string_equal(r->symbols, k_syms[0]);
-        assert_int_equal(r->n_sent, e.r->n_sent);
-        for (size_t i = 0; i < r->n_sent; i++)
-            assert_string_equal(r->sent[i], e.r->sent[i]);
-        /* One connection, one file: every frame of the recording, in order. */
-        feed_tgrec_close(&r);
-        int64_t ts_ns;
-        const char *f;
-        size_t len, i = 0;
-        char name[1024];
-        snprintf(name, sizeof(name), "%s", feed_capture_path(cap));
-        assert_int_equal(TG_STAT_GET(feed_capture_stats(cap)->files), 1);
-        assert_int_equal(TG_STAT_GET(feed_capture_stats(cap)->frames), e.n);
-        feed_capture_destroy(&cap);
-        assert_int_equal(feed_tgrec_open(&r, name), 0);
-        while (feed_tgrec_next(r, &ts_ns, &f, &len) == 1) {
-            assert_true(i < e.n);
-            assert_int_equal(len, e.len[i]);
-            assert_memory_equal(f, e.f[i], len);
-            assert_true(ts_ns > 0);
-            i++;
-        }
-        assert_int_equal(i, e.n);
-        feed_tgrec_close(&r);
+    if (wc->capture) {
+        assert_capture(&cap, e, x->url);
         char cmd[128];
         snprintf(cmd, sizeof(cmd), "rm -rf %s", capdir);
         assert_int_equal(system(cmd), 0);
     }
-    fx_free(&x);
-    server_stop(&s);
-    expect_free(&e);
-}
-
-static void test_every_kraken_frame_arrives_byte_identical_over_ws_via_dns(void **st)
-{
-    run_whole_recording(false, false);
-}
-
-static void test_every_kraken_frame_arrives_byte_identical_over_verified_wss(void **st)
-{
-    run_whole_recording(true, false);
-}
-
-static void test_capture_writes_a_tgrec_file_that_reads_back_identical(void **st)
-{
-    run_whole_recording(false, true);
-}
-
-static void test_frames_arrive_identical_with_permessage_deflate_offered(void **st)
-{
-    g_deflate = true; /* the server may decline it; the frames must not change either way */
-    run_whole_recording(false, false);
-    g_deflate = false;
+    fcase_close(&c);
 }
 
 static void test_wss_with_an_untrusted_certificate_never_delivers_and_backs_off(void **st)
 {
-    tstate_reset();
-    server_t s;
-    const char *key = g_tls.key;
-    const char *args[] = {"--tls", "--cert", g_tls.cert, "--key", key, NULL};
-    server_start(&s, KRAKEN, args);
-    fx_t x;
-    fx_init(&x, 1024);
-    snprintf(x.url, sizeof(x.url), "wss://127.0.0.1:%d/ws", s.port);
-    x.cc.url = x.url; /* no ca_file: the OS store does not know the test CA */
-    fx_start(&x);
-    const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
+    fcase_t c;
+    fcase_open(&c, KRAKEN, NULL, true, 1024);
+    c.x.cc.ca_file = NULL; /* the OS store does not know the test CA */
+    it_feed_start(&c.x);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(c.x.conn);
     for (int i = 0; i < 600 && TG_STAT_GET(ts->connect_errors) < 2; i++)
         usleep(5000);
-    feed_loop_stop(x.loop);
+    feed_loop_stop(c.x.loop);
     assert_true(TG_STAT_GET(ts->connect_errors) >= 2);
     assert_int_equal(G.opens, 0);
     assert_int_equal(G.n, 0);
     assert_int_equal(TG_STAT_GET(ts->connects), 0);
-    fx_free(&x);
-    server_stop(&s);
+    fcase_close(&c);
 }
 
 static void test_dropped_connections_reconnect_with_backoff_and_resync(void **st)
 {
-    expect_t e;
-    expect_load(&e, KRAKEN);
-    tstate_reset();
-    tstate_take_sent(e.r);
-    G.keep = true;
-    server_t s;
+    fcase_t c;
     const char *args[] = {"--fault", "drop-after=300,times=3", NULL};
-    server_start(&s, KRAKEN, args);
-    fx_t x;
-    fx_init(&x, 1u << 16);
-    snprintf(x.url, sizeof(x.url), "ws://127.0.0.1:%d/ws", s.port);
-    x.cc.url = x.url;
-    x.cc.backoff_min_ms = 100;
-    fx_start(&x);
-    assert_true(wait_frames(3 * 300 + e.n, 30000));
-    feed_loop_stop(x.loop);
-    const feed_stats_t *fs = feed_conn_stats(x.conn);
-    const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
+    fcase_open(&c, KRAKEN, args, false, 1u << 16);
+    G.keep = true;
+    const it_expect_t *e = &c.e;
+    c.x.cc.backoff_min_ms = 100;
+    it_feed_start(&c.x);
+    assert_true(wait_frames(3 * 300 + e->n, 30000));
+    feed_loop_stop(c.x.loop);
+    const feed_stats_t *fs = feed_conn_stats(c.x.conn);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(c.x.conn);
     assert_true(G.opens >= 4);
     assert_int_equal(TG_STAT_GET(fs->reconnects), (uint64_t)G.opens - 1);
     assert_int_equal(TG_STAT_GET(ts->connects), (uint64_t)G.opens);
     /* each dropped connection delivered exactly the first 300 frames, then a resync */
     for (int k = 0; k < 3; k++) {
         assert_int_equal(G.conn_start[k + 1] - G.conn_start[k], 300);
-        assert_frames_equal(&e, G.conn_start[k], 300);
+        assert_frames_equal(e, G.conn_start[k], 300);
         /* backoff: at least half the (doubling) delay passed between close and reopen */
         int64_t gap_ms = (G.open_mono[k + 1] - G.close_mono[k]) / TG_NS_PER_MS;
         assert_true(gap_ms >= (100 << k) / 2 - 1);
     }
-    assert_frames_equal(&e, G.conn_start[3], e.n);
+    assert_frames_equal(e, G.conn_start[3], e->n);
     size_t stales = 0;
     uint64_t last = 0;
-    drain_ring(x.ring, NULL, &stales, &last);
+    drain_ring(c.x.ring, NULL, &stales, &last);
     assert_int_equal(stales, (size_t)G.closes); /* on_close -> STALE for the book */
-    fx_free(&x);
-    server_stop(&s);
-    expect_free(&e);
+    fcase_close(&c);
 }
 
 static void test_oversized_message_resets_the_connection_and_truncated_frame_is_delivered(void **st)
 {
-    expect_t e;
-    expect_load(&e, KRAKEN);
-    tstate_reset();
-    tstate_take_sent(e.r);
-    G.keep = true;
-    server_t s;
+    fcase_t c;
     const char *args[] = {"--fault", "oversize@100,times=1", "--fault", "truncate@50", NULL};
-    server_start(&s, KRAKEN, args);
-    fx_t x;
-    fx_init(&x, 1u << 16);
-    snprintf(x.url, sizeof(x.url), "ws://127.0.0.1:%d/ws", s.port);
-    x.cc.url = x.url;
-    x.cc.max_msg = 1u << 20; /* the junk frame is larger */
-    fx_start(&x);
-    assert_true(wait_frames(99 + e.n, 30000));
-    feed_loop_stop(x.loop);
-    const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
-    assert_int_equal(TG_STAT_GET(ts->oversized), 1);
+    fcase_open(&c, KRAKEN, args, false, 1u << 16);
+    G.keep = true;
+    const it_expect_t *e = &c.e;
+    c.x.cc.max_msg = 1u << 20; /* the junk frame is larger */
+    it_feed_start(&c.x);
+    assert_true(wait_frames(99 + e->n, 30000));
+    feed_loop_stop(c.x.loop);
+    assert_int_equal(TG_STAT_GET(feed_conn_tstats(c.x.conn)->oversized), 1);
     assert_true(G.opens >= 2);
     assert_int_equal(G.conn_start[1], 99); /* frames 1..99, then the junk frame: reset */
     for (int k = 0; k < 2; k++) {
         size_t b = G.conn_start[k];
         /* frame 50 is cut to its first half, the others are intact */
-        assert_true(G.len[b + 49] < e.len[49]);
-        assert_memory_equal(G.f[b + 49], e.f[49], G.len[b + 49]);
-        assert_int_equal(G.len[b + 50], e.len[50]);
-        assert_memory_equal(G.f[b + 50], e.f[50], e.len[50]);
+        assert_true(G.len[b + 49] < e->len[49]);
+        assert_memory_equal(G.f[b + 49], e->f[49], G.len[b + 49]);
+        assert_int_equal(G.len[b + 50], e->len[50]);
+        assert_memory_equal(G.f[b + 50], e->f[50], e->len[50]);
     }
-    fx_free(&x);
-    server_stop(&s);
-    expect_free(&e);
+    fcase_close(&c);
 }
 
 static void test_silent_feed_goes_stale_and_reconnects(void **st)
 {
-    expect_t e;
-    expect_load(&e, KRAKEN);
-    tstate_reset();
-    tstate_take_sent(e.r);
-    server_t s;
+    fcase_t c;
     const char *args[] = {"--fault", "stall=5000@20,times=1", NULL};
-    server_start(&s, KRAKEN, args);
-    fx_t x;
-    fx_init(&x, 1u << 16);
-    snprintf(x.url, sizeof(x.url), "ws://127.0.0.1:%d/ws", s.port);
-    x.cc.url = x.url;
-    x.cc.stale_ms = 2000; /* margin for a loaded machine; the stall is 5 s */
-    fx_start(&x);
-    assert_true(wait_frames(20 + e.n, 30000));
-    feed_loop_stop(x.loop);
-    const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
+    fcase_open(&c, KRAKEN, args, false, 1u << 16);
+    c.x.cc.stale_ms = 2000; /* margin for a loaded machine; the stall is 5 s */
+    it_feed_start(&c.x);
+    assert_true(wait_frames(20 + c.e.n, 30000));
+    feed_loop_stop(c.x.loop);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(c.x.conn);
     assert_int_equal(TG_STAT_GET(ts->stale), 1);
     assert_int_equal(G.conn_start[1], 20);
-    assert_int_equal(TG_STAT_GET(feed_conn_stats(x.conn)->reconnects), (uint64_t)G.opens - 1);
-    fx_free(&x);
-    server_stop(&s);
-    expect_free(&e);
+    assert_int_equal(TG_STAT_GET(feed_conn_stats(c.x.conn)->reconnects), (uint64_t)G.opens - 1);
+    fcase_close(&c);
+}
+
+/* Start, wait up to 10 s for the first REST answer, stop. */
+static void run_until_rest(fx_t *x)
+{
+    it_feed_start(x);
+    for (int i = 0; i < 2000 && atomic_load(&G.rest_pub) == 0; i++)
+        usleep(5000);
+    feed_loop_stop(x->loop);
+    assert_true(atomic_load(&G.rest_pub) >= 1);
 }
 
 static void rest_case(bool tls)
 {
-    expect_t e;
-    expect_load(&e, BINANCE);
-    assert_non_null(e.rest_body);
-    tstate_reset();
-    tstate_take_sent(e.r);
+    fcase_t c;
+    fcase_open(&c, BINANCE, NULL, tls, 1u << 16);
+    const it_expect_t *e = &c.e;
+    assert_non_null(e->rest_body);
     G.rest_path = "/api/v3/depth?symbol=BTCUSDT&limit=1000";
-    server_t s;
-    const char *key = g_tls.key;
-    const char *args[] = {"--tls", "--cert", g_tls.cert, "--key", key, NULL};
-    server_start(&s, BINANCE, tls ? args : NULL);
-    fx_t x;
-    fx_init(&x, 1u << 16);
-    snprintf(x.url, sizeof(x.url), "%s://127.0.0.1:%d/ws", tls ? "wss" : "ws", s.port);
-    snprintf(x.rest, sizeof(x.rest), "%s://localhost:%d", tls ? "https" : "http", s.port);
-    x.cc.url = x.url;
-    x.cc.rest_url = x.rest;
-    if (tls)
-        x.cc.ca_file = g_tls.cert;
-    fx_start(&x);
-    for (int i = 0; i < 2000 && atomic_load(&G.rest_pub) == 0; i++)
-        usleep(5000);
-    feed_loop_stop(x.loop);
-    assert_true(atomic_load(&G.rest_pub) >= 1);
+    snprintf(c.x.rest, sizeof(c.x.rest), "%s://localhost:%d", tls ? "https" : "http", c.s.port);
+    c.x.cc.rest_url = c.x.rest;
+    run_until_rest(&c.x);
     assert_int_equal(G.rest_status, 200);
     assert_int_equal(G.rest_tag, 42);
-    assert_int_equal(G.rest_len, e.rest_len);
-    assert_memory_equal(G.rest_body, e.rest_body, e.rest_len);
-    assert_int_equal(TG_STAT_GET(feed_conn_tstats(x.conn)->rest_ok), 1);
-    fx_free(&x);
-    server_stop(&s);
-    expect_free(&e);
+    assert_int_equal(G.rest_len, e->rest_len);
+    assert_memory_equal(G.rest_body, e->rest_body, e->rest_len);
+    assert_int_equal(TG_STAT_GET(feed_conn_tstats(c.x.conn)->rest_ok), 1);
+    fcase_close(&c);
 }
 
 static void test_rest_snapshot_over_http_is_the_recorded_body(void **st)
@@ -642,47 +522,27 @@ static void test_rest_snapshot_over_verified_https_is_the_recorded_body(void **s
 
 static void test_rest_to_a_closed_port_reports_status_zero(void **st)
 {
-    expect_t e;
-    expect_load(&e, KRAKEN);
-    tstate_reset();
-    tstate_take_sent(e.r);
+    fcase_t c;
+    fcase_open(&c, KRAKEN, NULL, false, 1u << 16);
     G.rest_path = "/api/v3/depth?symbol=X";
-    server_t s;
-    server_start(&s, KRAKEN, NULL);
-    fx_t x;
-    fx_init(&x, 1u << 16);
-    snprintf(x.url, sizeof(x.url), "ws://127.0.0.1:%d/ws", s.port);
-    x.cc.url = x.url;
-    x.cc.rest_url = "http://127.0.0.1:1";
-    fx_start(&x);
-    for (int i = 0; i < 2000 && atomic_load(&G.rest_pub) == 0; i++)
-        usleep(5000);
-    feed_loop_stop(x.loop);
-    assert_true(atomic_load(&G.rest_pub) >= 1);
+    c.x.cc.rest_url = "http://127.0.0.1:1";
+    run_until_rest(&c.x);
     assert_int_equal(G.rest_status, 0);
-    assert_true(TG_STAT_GET(feed_conn_tstats(x.conn)->rest_fail) >= 1);
-    fx_free(&x);
-    server_stop(&s);
-    expect_free(&e);
+    assert_true(TG_STAT_GET(feed_conn_tstats(c.x.conn)->rest_fail) >= 1);
+    fcase_close(&c);
 }
 
 static void test_full_ring_drops_counts_marks_gap_and_resyncs(void **st)
 {
-    expect_t e;
-    expect_load(&e, KRAKEN);
-    tstate_reset();
-    tstate_take_sent(e.r);
-    server_t s;
-    const char *args[] = {"--hold", NULL}; /* the server never closes: reconnects are ours */
-    server_start(&s, KRAKEN, args);
-    fx_t x;
-    fx_init(&x, 4096); /* < the 4321 frames; nobody drains it at first */
-    snprintf(x.url, sizeof(x.url), "ws://127.0.0.1:%d/ws", s.port);
-    x.cc.url = x.url;
-    x.cc.ring_wait_us = 2000;
-    fx_start(&x);
-    const feed_stats_t *fs = feed_conn_stats(x.conn);
-    const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
+    fcase_t c;
+    const char *args[] = {"--hold", NULL};     /* the server never closes: reconnects are ours */
+    fcase_open(&c, KRAKEN, args, false, 4096); /* < the 4321 frames; nobody drains it at first */
+    const it_expect_t *e = &c.e;
+    fx_t *x = &c.x;
+    x->cc.ring_wait_us = 2000;
+    it_feed_start(x);
+    const feed_stats_t *fs = feed_conn_stats(x->conn);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(x->conn);
     /* Still not draining: the overflow closes the connection; the next one's events are
      * dropped too while the GAP waits for room. */
     for (int i = 0; i < 2000 && atomic_load(&G.opens_pub) < 2; i++)
@@ -691,33 +551,31 @@ static void test_full_ring_drops_counts_marks_gap_and_resyncs(void **st)
     assert_int_equal(TG_STAT_GET(ts->gap_marks), 0);
     assert_true(atomic_load(&G.opens_pub) >= 2); /* publishes conn_start[1] */
     size_t second = G.conn_start[1];
-    for (int i = 0; i < 2000 && atomic_load(&G.n_pub) < second + e.n; i++)
+    for (int i = 0; i < 2000 && atomic_load(&G.n_pub) < second + e->n; i++)
         usleep(5000);
     /* Now drain: the GAP for the book must come through, and since the second connection's
      * events (its snapshots, for a real venue) were lost too, a third connection resyncs. */
     size_t gaps = 0, stales = 0, got = 0;
     for (int i = 0; i < 16000 && (gaps == 0 || atomic_load(&G.opens_pub) < 3); i++) {
-        got += drain_ring(x.ring, &gaps, &stales, NULL);
+        got += drain_ring(x->ring, &gaps, &stales, NULL);
         usleep(500);
     }
     assert_true(gaps >= 1);
     assert_true(atomic_load(&G.opens_pub) >= 3); /* publishes conn_start[2] */
     /* the third connection is delivered in full while we keep draining */
     size_t third = G.conn_start[2];
-    for (int i = 0; i < 16000 && atomic_load(&G.n_pub) < third + e.n; i++) {
-        got += drain_ring(x.ring, &gaps, &stales, NULL);
+    for (int i = 0; i < 16000 && atomic_load(&G.n_pub) < third + e->n; i++) {
+        got += drain_ring(x->ring, &gaps, &stales, NULL);
         usleep(500);
     }
-    feed_loop_stop(x.loop);
-    got += drain_ring(x.ring, &gaps, &stales, NULL);
-    assert_int_equal(G.n - third, e.n);
+    feed_loop_stop(x->loop);
+    got += drain_ring(x->ring, &gaps, &stales, NULL);
+    assert_int_equal(G.n - third, e->n);
     assert_int_equal(TG_STAT_GET(ts->gap_marks), gaps);
     assert_true(TG_STAT_GET(ts->ev_dropped) > 0);
     /* nothing vanished silently: delivered + dropped == emitted */
     assert_int_equal(got - gaps + TG_STAT_GET(ts->ev_dropped), G.n + (size_t)G.closes);
-    fx_free(&x);
-    server_stop(&s);
-    expect_free(&e);
+    fcase_close(&c);
 }
 
 static void test_stop_is_prompt_while_backing_off_from_a_closed_port(void **st)
@@ -728,7 +586,7 @@ static void test_stop_is_prompt_while_backing_off_from_a_closed_port(void **st)
     x.cc.url = "ws://127.0.0.1:1/ws";
     x.cc.backoff_min_ms = 5000;
     x.cc.backoff_max_ms = 5000;
-    fx_start(&x);
+    it_feed_start(&x);
     const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
     for (int i = 0; i < 400 && TG_STAT_GET(ts->connect_errors) == 0; i++)
         usleep(5000);
@@ -741,7 +599,7 @@ static void test_stop_is_prompt_while_backing_off_from_a_closed_port(void **st)
     assert_true(tg_clock_mono_ns() - t0 < 1000 * TG_NS_PER_MS);
     feed_conn_status(x.conn, &cs);
     assert_int_equal(cs.state, FEED_CONN_STOPPED);
-    fx_free(&x);
+    it_feed_free(&x);
 }
 
 static void test_a_server_that_never_answers_hits_the_connect_timeout(void **st)
@@ -764,7 +622,7 @@ static void test_a_server_that_never_answers_hits_the_connect_timeout(void **st)
     x.cc.connect_timeout_ms = 300;
     x.cc.backoff_min_ms = 20;
     x.cc.backoff_max_ms = 40;
-    fx_start(&x);
+    it_feed_start(&x);
     const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
     int64_t t0 = tg_clock_mono_ns();
     for (int i = 0; i < 800 && TG_STAT_GET(ts->connect_errors) < 2; i++)
@@ -775,38 +633,28 @@ static void test_a_server_that_never_answers_hits_the_connect_timeout(void **st)
     assert_true(TG_STAT_GET(ts->connect_errors) >= 2);
     assert_true(el >= 2 * 300 * TG_NS_PER_MS - 50 * TG_NS_PER_MS); /* two full timeouts */
     assert_int_equal(G.opens, 0);
-    fx_free(&x);
+    it_feed_free(&x);
 }
 
 static void test_an_idle_connection_is_pinged_ticked_and_kept(void **st)
 {
-    expect_t e;
-    expect_load(&e, KRAKEN);
-    tstate_reset();
-    tstate_take_sent(e.r);
-    server_t s;
+    fcase_t c;
     const char *args[] = {"--hold", NULL};
-    server_start(&s, KRAKEN, args);
-    fx_t x;
-    fx_init(&x, 1u << 16);
-    snprintf(x.url, sizeof(x.url), "ws://127.0.0.1:%d/ws", s.port);
-    x.cc.url = x.url;
-    x.cc.ping_ms = 600; /* also the pong timeout: margin for a loaded machine */
-    x.cc.stale_ms = 0;  /* silence alone must not close it */
-    fx_start(&x);
-    assert_true(wait_frames(e.n, 30000));
-    const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
+    fcase_open(&c, KRAKEN, args, false, 1u << 16);
+    c.x.cc.ping_ms = 600; /* also the pong timeout: margin for a loaded machine */
+    c.x.cc.stale_ms = 0;  /* silence alone must not close it */
+    it_feed_start(&c.x);
+    assert_true(wait_frames(c.e.n, 30000));
+    const feed_conn_tstats_t *ts = feed_conn_tstats(c.x.conn);
     for (int i = 0; i < 1000 && (TG_STAT_GET(ts->pongs) < 2 || atomic_load(&G.ticks) < 2); i++)
         usleep(5000);
-    feed_loop_stop(x.loop);
+    feed_loop_stop(c.x.loop);
     assert_true(TG_STAT_GET(ts->pings) >= 2);
     assert_true(TG_STAT_GET(ts->pongs) >= 2); /* the server answers; lws handles it */
     assert_true(atomic_load(&G.ticks) >= 2);
     assert_int_equal(G.opens, 1);
     assert_int_equal(TG_STAT_GET(ts->closes), 1); /* only the stop */
-    fx_free(&x);
-    server_stop(&s);
-    expect_free(&e);
+    fcase_close(&c);
 }
 
 /* Several connections on one loop: a handler keyed by the connection's instrument keeps a
@@ -847,27 +695,19 @@ static void test_three_connections_share_one_loop_each_gets_its_own_stream(void 
                            "bybit/nautilus_bybit_ob500_XRPUSDT_20241201.tgrec"};
     const char *syms[3][1] = {{"A"}, {"B"}, {"C"}};
     uint64_t want_n[3] = {0}, want_h[3] = {0};
-    server_t s[3];
+    it_srv_t s[3];
+    it_expect_t e[3];
     fx_t x;
     fx_init(&x, 1024);
     memset(g_mc, 0, sizeof(g_mc));
     const char *args[] = {"--hold", NULL};
     char urls[3][128];
     for (int k = 0; k < 3; k++) {
-        char path[1024];
-        snprintf(path, sizeof(path), "%s/%s", g_recs, recs[k]);
-        feed_tgrec_t *r = NULL;
-        assert_int_equal(feed_tgrec_open(&r, path), 0);
-        int64_t ts;
-        const char *f;
-        size_t len;
-        while (feed_tgrec_next(r, &ts, &f, &len) == 1) {
-            if (feed_tgrec_is_generated(f, len))
-                continue;
-            want_h[k] = feed_hash_id(f, len) ^ (want_h[k] * 0x100000001b3ull);
-            want_n[k]++;
-        }
-        g_mc[(k + 1) & 3].rec = r;
+        it_expect_load(&e[k], g_recs, recs[k], 0);
+        for (size_t i = 0; i < e[k].n; i++)
+            want_h[k] = feed_hash_id(e[k].f[i], e[k].len[i]) ^ (want_h[k] * 0x100000001b3ull);
+        want_n[k] = e[k].n;
+        g_mc[(k + 1) & 3].rec = e[k].r;
         server_start(&s[k], recs[k], args);
         uint32_t id;
         assert_int_equal(tg_instr_reg_add(x.reg, "test", syms[k][0], NULL, &id), 0);
@@ -899,10 +739,11 @@ static void test_three_connections_share_one_loop_each_gets_its_own_stream(void 
         feed_conn_status(feed_loop_conn(x.loop, (size_t)k), &cs);
         assert_int_equal(cs.state, FEED_CONN_STOPPED);
         assert_string_equal(feed_conn_name(feed_loop_conn(x.loop, (size_t)k)), syms[k][0]);
-        server_stop(&s[k]);
-        feed_tgrec_close(&g_mc[(k + 1) & 3].rec);
+        it_srv_stop(&s[k]);
+        g_mc[(k + 1) & 3].rec = NULL;
+        it_expect_free(&e[k]);
     }
-    fx_free(&x);
+    it_feed_free(&x);
 }
 
 static void test_bad_configs_are_refused(void **st)
@@ -929,19 +770,19 @@ static void test_bad_configs_are_refused(void **st)
     c.venue = "no-such-venue";
     assert_int_equal(feed_loop_add(x.loop, &c, NULL), TG_ECONFIG);
     assert_int_equal(feed_loop_count(x.loop), 0);
-    fx_free(&x);
+    it_feed_free(&x);
 }
 
 int main(void)
 {
-    int erc = it_replay_env(&g_bin, &g_recs, &g_root, &g_tls, "feedconn");
-    if (erc != 0)
-        return erc;
-    const struct CMUnitTest tests[] = {
+    static const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_configs_are_refused),
-        cmocka_unit_test(test_every_kraken_frame_arrives_byte_identical_over_ws_via_dns),
-        cmocka_unit_test(test_every_kraken_frame_arrives_byte_identical_over_verified_wss),
-        cmocka_unit_test(test_capture_writes_a_tgrec_file_that_reads_back_identical),
+        {"test_every_kraken_frame_arrives_byte_identical_over_ws_via_dns", test_whole_recording,
+         NULL, NULL, &k_whole_ws},
+        {"test_every_kraken_frame_arrives_byte_identical_over_verified_wss", test_whole_recording,
+         NULL, NULL, &k_whole_wss},
+        {"test_capture_writes_a_tgrec_file_that_reads_back_identical", test_whole_recording, NULL,
+         NULL, &k_whole_capture},
         cmocka_unit_test(test_wss_with_an_untrusted_certificate_never_delivers_and_backs_off),
         cmocka_unit_test(test_dropped_connections_reconnect_with_backoff_and_resync),
         cmocka_unit_test(
@@ -955,9 +796,9 @@ int main(void)
         cmocka_unit_test(test_a_server_that_never_answers_hits_the_connect_timeout),
         cmocka_unit_test(test_an_idle_connection_is_pinged_ticked_and_kept),
         cmocka_unit_test(test_three_connections_share_one_loop_each_gets_its_own_stream),
-        cmocka_unit_test(test_frames_arrive_identical_with_permessage_deflate_offered),
+        {"test_frames_arrive_identical_with_permessage_deflate_offered", test_whole_recording, NULL,
+         NULL, &k_whole_deflate},
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    it_cert_remove(&g_tls);
-    return rc;
+    return it_replay_main(&g_bin, &g_recs, &g_root, &g_tls, "feedconn", tests,
+                          sizeof(tests) / sizeof(tests[0]));
 }

@@ -36,6 +36,7 @@
 #include "book/book_builder.h"
 #include "feeds/net/feed_conn.h"
 #include "feeds/rec/feed_offline.h"
+#include "tests/fixtures/it_live_run.h"
 #include "tests/fixtures/live_feed.h"
 #include "tests/fixtures/oracle.h"
 
@@ -95,6 +96,22 @@ static void local_cfg(feed_conn_cfg_t *c, const feed_offline_t *off, int port, b
     c->rest_url = with_rest ? rest : NULL;
 }
 
+/* A recording served on loopback and the client's settings for it. */
+typedef struct live {
+    pid_t pid;
+    int port;
+    feed_conn_cfg_t c;
+    char url[700], rest[64];
+} live_t;
+
+/* Serve rel with extra; v->c for off's venue on it, with its REST base when with_rest. */
+static void live_serve(live_t *v, const char *rel, const char *const *extra,
+                       const feed_offline_t *off, bool with_rest)
+{
+    v->pid = server_start(rel, extra, &v->port);
+    local_cfg(&v->c, off, v->port, with_rest, v->url, v->rest);
+}
+
 /* Offline run, then the same file through replay -> feed_conn -> ring; compare. */
 static void run_venue(const char *rel, const char *const *server_args, bool with_rest, bool exact)
 {
@@ -115,13 +132,10 @@ static void run_venue(const char *rel, const char *const *server_args, bool with
     assert_true(want.n > 1000);
     uint64_t frames = lf_count_frames(path, ws_frame);
 
-    int port;
-    pid_t pid = server_start(rel, server_args, &port);
-    feed_conn_cfg_t c;
-    char url[700], rest[64];
-    local_cfg(&c, off, port, with_rest, url, rest);
+    live_t v;
+    live_serve(&v, rel, server_args, off, with_rest);
     lf_t l;
-    lf_add(&l, &c, off, reg);
+    lf_add(&l, &v.c, off, reg);
     assert_int_equal(feed_loop_start(l.loop), 0);
     evs_t got = {0};
     const feed_stats_t *st = feed_conn_stats(l.conn);
@@ -154,18 +168,9 @@ static void run_venue(const char *rel, const char *const *server_args, bool with
         evs_assert_same(&a_bk, &b_bk, "book", off->h.instr[i]);
         free(a_tr.v), free(a_bk.v), free(b_tr.v), free(b_bk.v);
     }
-    if (exact) {
-        /* event for event, minus the final close's STALE and the receive times */
-        evs_t g2 = evs_without_stale(&got);
-        evs_assert_same(&want, &g2, "all events", 0);
-        free(g2.v);
-    }
-    free(want.v);
-    free(got.v);
-    lf_free(&l);
-    server_stop(pid);
-    feed_offline_close(&off);
-    tg_instr_reg_destroy(&reg);
+    if (exact)
+        it_live_assert_exact(&want, &got);
+    it_live_free(&want, &got, &l, v.pid, &off, &reg);
 }
 
 /* Is every book of the file VALID in the builder? */
@@ -198,18 +203,15 @@ static void run_reconnects(const char *rel, const char *oracle_name, unsigned dr
     feed_offline_t *off = NULL; /* registers the file's symbols and counts its frames */
     assert_int_equal(feed_offline_open(&off, path, NULL, reg, 0), 0);
     uint64_t frames = lf_count_frames(path, ws_frame);
-    int port;
-    pid_t pid = server_start(rel, args, &port);
-    feed_conn_cfg_t c;
-    char url[700], rest[64];
-    local_cfg(&c, off, port, with_rest, url, rest);
-    c.backoff_min_ms = 50;
-    c.backoff_max_ms = 200;
+    live_t v;
+    live_serve(&v, rel, args, off, with_rest);
+    v.c.backoff_min_ms = 50;
+    v.c.backoff_max_ms = 200;
     /* REST paced at the venue's own budget (feed_rest_pace.h), as in production: Binance's
        snapshots of the last connection come seconds after its whole recording was received
        at --max, so every diff of it waits in the handler's buffer (feed_binance_buf.c). */
     lf_t l;
-    lf_add(&l, &c, off, reg);
+    lf_add(&l, &v.c, off, reg);
     book_builder_cfg_t bc;
     book_builder_cfg_defaults(&bc);
     bc.reg = reg;
@@ -321,7 +323,7 @@ static void run_reconnects(const char *rel, const char *oracle_name, unsigned dr
     oracle_free(&o);
     lf_free(&l);
     book_builder_destroy(&b);
-    server_stop(pid);
+    server_stop(v.pid);
     feed_offline_close(&off);
     tg_instr_reg_destroy(&reg);
 }
@@ -406,14 +408,12 @@ static void test_kucoin_connect_step_then_live_events_equal_the_offline_run(void
 
 int main(void)
 {
-    if (lf_env(&g_bin, &g_recs) != 0)
-        return 77;
-    const struct CMUnitTest tests[] = {
+    static const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_binance_spot_live_events_equal_the_offline_run),
         cmocka_unit_test(test_kraken_live_events_equal_the_offline_run_event_for_event),
         cmocka_unit_test(test_kucoin_connect_step_then_live_events_equal_the_offline_run),
         cmocka_unit_test(test_kraken_reconnects_three_times_and_ends_with_the_oracle_book),
         cmocka_unit_test(test_binance_reconnects_resync_from_rest_and_end_with_the_oracle_book),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return it_live_main(&g_bin, &g_recs, "feed_venues", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -6,7 +6,8 @@
 # end every instrument's book key in the cluster, read from the primary that owns its slot
 # (redis-py's cluster client follows MOVED), equals the offline rebuild (tickgate-replay books)
 # level by level and VALID, every symbol is in exactly one instance's file, the instruments are
-# spread over the primaries, and neither gateway logs an error.
+# spread over the primaries, and neither gateway logs an error. Then the Python client
+# (redis-cluster://) follows the books, through a CLUSTER FAILOVER (it_fleet_client.py).
 # Usage (under redis_cluster.sh run): test_it_fleet_cluster.sh TICKGATE REPLAY SPLIT RECS
 set -u
 # shellcheck source=tests/fixtures/replay_port.sh
@@ -120,6 +121,11 @@ if len(primaries) < 2:
 sys.exit(1 if bad else 0)
 PY
 rc=$?
+# the Python client follows the fleet's books on the cluster, through a CLUSTER FAILOVER
+if [ $rc = 0 ] && [ -n "${TG_CLIENT_PYTHONPATH:-}" ]; then
+    PYTHONPATH="$TG_CLIENT_PYTHONPATH" /usr/bin/python3 "$(dirname "$0")/it_fleet_client.py" \
+        "$d/off.json" "$TG_TEST_REDIS_CLUSTER" || rc=1
+fi
 # each instance ran under its own name and logged no error
 for i in 1 2; do
     if ! grep -q "instance=fleet-$i" "$d/gw$i.log"; then

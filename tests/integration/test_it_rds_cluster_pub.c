@@ -15,6 +15,9 @@
  *    every channel arrives, every key equals the last record and every trade stream holds
  *    every entry. Prints the failover time and the holes.
  *  - create refuses what cluster mode does not support (leader, db, unix socket, bad seeds).
+ * In the routing and failover cases libtickgate-client follows too (redis-cluster:// URL,
+ * tests/fixtures/it_client_follow.h): every instrument's book reaches the last number, every
+ * trade is delivered once or reported missing, nothing is unreadable.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,7 +41,9 @@
 #include "storage/redis/rds_cluster.h"
 #include "storage/redis/store_rds.h"
 #include "storage/redis/store_rds_fmt.h"
+#include "tests/fixtures/it_client_follow.h"
 #include "tests/fixtures/it_rds_cluster_util.h"
+#include "tests/fixtures/it_pipeline.h"
 #include "tests/fixtures/it_rds_synth.h"
 #include "tests/fixtures/test_rds_json.h"
 
@@ -103,10 +108,7 @@ static int setup(void **state)
     if (!g_list || rds_cluster_parse_seeds(g_list, seeds, 16, err, sizeof(err)) != 6)
         return -1;
     fx_t *f = calloc(1, sizeof(*f));
-    tg_instr_cfg_t ic;
-    tg_instr_cfg_defaults(&ic);
-    ic.px_scale = 2;
-    ic.sz_scale = 4;
+    tg_instr_cfg_t ic = it_rds_synth_instr();
     if (tg_instr_reg_create(&f->reg))
         return -1;
     const char *venues[] = {"binance", "okx", "bybit"};
@@ -119,10 +121,8 @@ static int setup(void **state)
     }
     if (tg_ring_create(&f->ring, 4096, sizeof(book_out_t)))
         return -1;
-    store_rds_cfg_defaults(&f->cfg);
+    it_rds_cfg(&f->cfg, NULL, f->reg, f->ring);
     f->cfg.cluster = g_list;
-    f->cfg.reg = f->reg;
-    f->cfg.ring = f->ring;
     f->cfg.log = log_cb;
     *state = f;
     return 0;
@@ -358,6 +358,43 @@ static void wait_ring_empty(fx_t *f)
         usleep(200);
 }
 
+/* The C client joins once round 1 is in the keys (its pattern finds instruments by SCAN). */
+static void follow_start(fx_t *f, it_follow_t *fl, const char *prefix)
+{
+    char url[600];
+    wait_ring_empty(f);
+    usleep(50000);
+    snprintf(url, sizeof(url), "redis-cluster://%s", g_list);
+    assert_int_equal(it_follow_start(fl, url, prefix, N_INST), 0);
+}
+
+/* After the last round r: the client saw every book reach r and every trade once or as a
+ * reported hole, nothing unreadable. */
+static void follow_check(it_follow_t *fl, uint64_t r, const char *what)
+{
+    it_follow_done(fl, r);
+    uint64_t unfilled = 0;
+    for (int i = 0; i < N_INST; i++) {
+        if (fl->dup[i] || fl->trades[i] + fl->unfilled[i] != r || fl->book_last[i] != r)
+            fail_msg("client, instrument %d: %llu trades + %llu reported missing (want %llu), "
+                     "%llu out of order, book at %llu",
+                     i, (unsigned long long)fl->trades[i], (unsigned long long)fl->unfilled[i],
+                     (unsigned long long)r, (unsigned long long)fl->dup[i],
+                     (unsigned long long)fl->book_last[i]);
+        unfilled += fl->unfilled[i];
+    }
+    assert_true(fl->reached);
+    assert_int_equal(fl->n_ev[TG_CLIENT_EV_BAD], 0);
+    printf("%s: the C client (redis-cluster://) followed %d instruments to number %llu: %llu "
+           "holes (%llu trades filled from the streams, %llu not), %llu disconnections, %llu "
+           "joins, %llu keys read\n",
+           what, N_INST, (unsigned long long)r, (unsigned long long)fl->n_ev[TG_CLIENT_EV_HOLE],
+           (unsigned long long)fl->filled, (unsigned long long)unfilled,
+           (unsigned long long)fl->n_ev[TG_CLIENT_EV_DISCONNECTED],
+           (unsigned long long)fl->n_ev[TG_CLIENT_EV_CONNECTED], (unsigned long long)fl->ctr.keys);
+    tg_client_destroy(&fl->c);
+}
+
 static void test_every_instrument_goes_to_its_shard(void **state)
 {
     fx_t *f = *state;
@@ -365,11 +402,17 @@ static void test_every_instrument_goes_to_its_shard(void **state)
     load_map(&f->map);
     subs_start(f, "ta", f->map.nodes);
     start_pub(f, "ta");
+    it_follow_t fl;
     for (uint64_t r = 1; r <= R; r++) {
         push_round(f, r);
         wait_ring_empty(f); /* one record per key per batch: nothing coalesces */
         usleep(2000);
+        if (r == 1)
+            follow_start(f, &fl, "ta");
     }
+    follow_check(&fl, R, "routing");
+    assert_int_equal(fl.n_ev[TG_CLIENT_EV_HOLE], 0);
+    assert_int_equal(fl.n_ev[TG_CLIENT_EV_DISCONNECTED], 0);
     assert_int_equal(store_rds_stop(f->pub), 0);
     subs_stop(&f->s);
     const store_rds_stats_t *st = store_rds_stats(f->pub);
@@ -452,8 +495,11 @@ static void run_failover(fx_t *f, const char *prefix, int hard)
     const store_rds_stats_t *st = store_rds_stats(f->pub);
     uint64_t r = 0, r_failover = 100, r_after = 0;
     int64_t t0 = 0, t1 = 0;
+    it_follow_t fl;
     while (r < 3000) {
         push_round(f, ++r);
+        if (r == 1)
+            follow_start(f, &fl, prefix);
         usleep(10000);
         if (r == r_failover) {
             t0 = tg_clock_mono_ns();
@@ -474,6 +520,7 @@ static void run_failover(fx_t *f, const char *prefix, int hard)
                  (unsigned long long)r);
     wait_ring_empty(f);
     usleep(100000);
+    follow_check(&fl, r, how);
     assert_int_equal(store_rds_stop(f->pub), 0);
     subs_stop(&f->s);
     uint64_t holes[2] = {0, 0};

@@ -78,12 +78,7 @@ leader = ab
 leader_lease_ms = $lease_ms
 [metrics]
 listen = 127.0.0.1:${mport[$x]}
-[feed bin]
-venue = binance
-url = ws://127.0.0.1:$port/ws
-rest_url = http://127.0.0.1:$port
-symbols = BTCUSDT
-stale_ms = 600000
+$(it_binance_feed_ini "$port")
 INI
 done
 for x in a b; do
@@ -116,13 +111,7 @@ kill -KILL "${gpid[$leader]}"
 echo "killed gw-$leader at $t_kill after $n_before messages"
 
 want=9757 # trades in the recording (the golden test checks this count)
-prev=-1 n=0
-for _ in $(seq 1 90); do
-    sleep 1
-    n=$(psql "$TG_TEST_PG_DSN" -Atc "SELECT count(*) FROM $schema.trades" 2>/dev/null || echo 0)
-    [ "$n" = "$prev" ] && [ "$n" -ge "$want" ] && break
-    prev=$n
-done
+n=$(it_pg_wait_count "$schema.trades" "$want")
 [ "$(metric $other tickgate_redis_leader)" = 1 ] || fail "gw-$other did not take the lease"
 kill -TERM "${gpid[$other]}"
 wait "${gpid[$other]}" 2>/dev/null

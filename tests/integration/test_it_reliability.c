@@ -50,14 +50,21 @@ static struct {
 
 static void stop_pid(pid_t *p, int sig)
 {
-    if (*p <= 0)
-        return;
-    kill(*p, sig);
-    if (itg_wait(*p, 10000) < 0) {
-        kill(*p, SIGKILL);
-        itg_wait(*p, 5000);
-    }
-    *p = 0;
+    itg_stop(p, sig, 10000);
+}
+
+/* Run tickgate (argv, stderr to log) as G.gw2 until it exits, up to 20 s (killed then).
+ * @return its exit code, or -1 when it had to be killed; *ms: how long it ran. */
+static int run_to_exit(char **argv, const char *log, long *ms)
+{
+    int64_t t0 = itg_now_ms();
+    G.gw2 = itg_spawn(argv, -1, NULL, log);
+    int rc = itg_wait(G.gw2, 20000);
+    *ms = (long)(itg_now_ms() - t0);
+    if (rc < 0)
+        stop_pid(&G.gw2, SIGKILL);
+    G.gw2 = 0;
+    return rc;
 }
 
 /* tickgate-replay serving G.rec at `rate` frames/s per connection. */
@@ -323,13 +330,8 @@ static void test_start_while_postgres_down_then_catch_up(void **st)
 
     /* required = true: fail fast, as before */
     char *argv[] = {(char *)G.gw_bin, "--config", cfg, NULL};
-    int64_t t0 = itg_now_ms();
-    G.gw2 = itg_spawn(argv, -1, NULL, log);
-    int req_rc = itg_wait(G.gw2, 20000);
-    long req_ms = (long)(itg_now_ms() - t0);
-    if (req_rc < 0)
-        stop_pid(&G.gw2, SIGKILL);
-    G.gw2 = 0;
+    long req_ms;
+    int req_rc = run_to_exit(argv, log, &req_ms);
 
     /* default: start anyway */
     write_cfg(cfg, getenv("TG_TEST_PG_DSN"), schema, 12, "");
@@ -372,13 +374,8 @@ static void test_start_while_postgres_down_then_catch_up(void **st)
     snprintf(cfg, sizeof cfg, "%s/bad.ini", G.tmp);
     snprintf(log, sizeof log, "%s/bad.log", G.tmp);
     write_cfg(cfg, conninfo, schema, 12, "");
-    t0 = itg_now_ms();
-    G.gw2 = itg_spawn(argv, -1, NULL, log);
-    int bad_rc = itg_wait(G.gw2, 20000);
-    long bad_ms = (long)(itg_now_ms() - t0);
-    if (bad_rc < 0)
-        stop_pid(&G.gw2, SIGKILL);
-    G.gw2 = 0;
+    long bad_ms;
+    int bad_rc = run_to_exit(argv, log, &bad_ms);
     t = itg_slurp(log);
     bool bad_said = t && strstr(t, "refused by the server") && strstr(t, "tg_no_such_db");
     free(t);
@@ -482,11 +479,8 @@ static void test_start_while_redis_unreachable(void **st)
     fprintf(f, "[redis]\nrequired = true\n");
     fclose(f);
     char *argv[] = {(char *)G.gw_bin, "--config", cfg, NULL};
-    G.gw2 = itg_spawn(argv, -1, NULL, log);
-    int req_rc = itg_wait(G.gw2, 20000);
-    if (req_rc < 0)
-        stop_pid(&G.gw2, SIGKILL);
-    G.gw2 = 0;
+    long req_ms;
+    int req_rc = run_to_exit(argv, log, &req_ms);
     cfg_redis_port = 0;
     stop_pid(&G.replay, SIGTERM);
     pg_trades(schema, &rows, &distinct);

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "feeds/rec/feed_tgrec.h"
-#include "tests/fixtures/it_cert.h"
+#include "tests/fixtures/it_replay_srv.h"
 #include "tools/replay/tool_replay_client.h"
 
 #define KRAKEN    "kraken/cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec"
@@ -43,48 +43,6 @@ static const char *g_bin, *g_recs, *g_root;
 static it_cert_t g_tls;
 
 /* ---- expected data, read with the shared reader ---- */
-
-typedef struct expect {
-    feed_tgrec_t *r;
-    const char **f;
-    size_t *len;
-    int64_t *ts;
-    size_t n;
-} expect_t;
-
-static void expect_load(expect_t *e, const char *rel)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", g_recs, rel);
-    memset(e, 0, sizeof(*e));
-    assert_int_equal(feed_tgrec_open(&e->r, path), 0);
-    e->f = calloc(e->r->data_lines, sizeof(*e->f));
-    e->len = calloc(e->r->data_lines, sizeof(*e->len));
-    e->ts = calloc(e->r->data_lines, sizeof(*e->ts));
-    assert_non_null(e->ts);
-    assert_non_null(e->f);
-    assert_non_null(e->len);
-    int64_t ts;
-    const char *f;
-    size_t len;
-    int rc;
-    while ((rc = feed_tgrec_next(e->r, &ts, &f, &len)) == 1)
-        if (!feed_tgrec_is_generated(f, len)) {
-            e->f[e->n] = f;
-            e->ts[e->n] = ts;
-            e->len[e->n++] = len;
-        }
-    assert_int_equal(rc, 0);
-    assert_true(e->n > 100);
-}
-
-static void expect_free(expect_t *e)
-{
-    free(e->f);
-    free(e->len);
-    free(e->ts);
-    feed_tgrec_close(&e->r);
-}
 
 /* The body of the first `{"stream":"<stream>","generated":true,"data":BODY}` line. */
 static char *recorded_body(const char *rel, const char *stream, size_t *blen)
@@ -111,89 +69,12 @@ static char *recorded_body(const char *rel, const char *stream, size_t *blen)
 
 /* ---- the server process ---- */
 
-typedef struct server {
-    pid_t pid;
-    int port;
-    char errpath[64];
-} server_t;
-
-static void server_start(server_t *s, const char *const *args)
+static void server_start(it_srv_t *s, const char *const *args)
 {
-    int out[2];
-    assert_int_equal(pipe(out), 0);
-    snprintf(s->errpath, sizeof(s->errpath), "/tmp/tg-replay-test-XXXXXX");
-    int efd = mkstemp(s->errpath);
-    assert_true(efd >= 0);
-    const char *argv[64];
-    size_t n = 0;
-    argv[n++] = g_bin;
-    argv[n++] = "serve";
-    argv[n++] = "--port";
-    argv[n++] = "0";
-    argv[n++] = "--quiet";
-    char paths[16][1024];
-    size_t np = 0;
-    for (size_t i = 0; args[i]; i++) {
-        /* recordings are given relative to TG_RECORDINGS as "@rel/path" */
-        if (args[i][0] == '@') {
-            snprintf(paths[np], sizeof(paths[np]), "%s/%s", g_recs, args[i] + 1);
-            argv[n++] = paths[np++];
-        } else {
-            argv[n++] = args[i];
-        }
-    }
-    argv[n] = NULL;
-    s->pid = fork();
-    assert_true(s->pid >= 0);
-    if (s->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM); /* no orphan server if we die */
-        dup2(out[1], 1);
-        dup2(efd, 2);
-        close(out[0]);
-        execv(g_bin, (char *const *)argv);
-        _exit(127);
-    }
-    close(out[1]);
-    close(efd);
-    char line[128];
-    size_t got = 0;
-    struct pollfd pfd = {out[0], POLLIN, 0};
-    while (got < sizeof(line) - 1 && !memchr(line, '\n', got)) {
-        if (poll(&pfd, 1, 15000) <= 0)
-            break;
-        ssize_t r = read(out[0], line + got, sizeof(line) - 1 - got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-        line[got] = 0;
-    }
-    close(out[0]);
-    line[got] = 0;
-    s->port = 0;
-    assert_int_equal(sscanf(line, "listening port=%d", &s->port), 1);
-    assert_true(s->port > 0);
+    it_srv_start(s, g_bin, g_recs, args);
 }
 
-/* Stop with SIGTERM; the server must exit 0 and print its summary. Returns its stderr. */
-static char *server_stop(server_t *s)
-{
-    int st = 0;
-    assert_int_equal(kill(s->pid, SIGTERM), 0);
-    assert_int_equal(waitpid(s->pid, &st, 0), s->pid);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
-    FILE *f = fopen(s->errpath, "r");
-    assert_non_null(f);
-    static char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = 0;
-    fclose(f);
-    unlink(s->errpath);
-    assert_non_null(strstr(buf, "tickgate-replay: done: frames"));
-    return buf;
-}
-
-static void client_run(server_t *s, tool_replay_client_cfg_t *cfg, tool_replay_client_res_t *res,
+static void client_run(it_srv_t *s, tool_replay_client_cfg_t *cfg, tool_replay_client_res_t *res,
                        size_t n)
 {
     cfg->port = s->port;
@@ -202,7 +83,7 @@ static void client_run(server_t *s, tool_replay_client_cfg_t *cfg, tool_replay_c
     assert_int_equal(tool_replay_client_run(cfg, res, n), 0);
 }
 
-static void assert_all_frames(const expect_t *e, const tool_replay_client_res_t *r, size_t first)
+static void assert_all_frames(const it_expect_t *e, const tool_replay_client_res_t *r, size_t first)
 {
     assert_true(r->n_msgs >= first + e->n);
     for (size_t i = 0; i < e->n; i++) {
@@ -213,75 +94,113 @@ static void assert_all_frames(const expect_t *e, const tool_replay_client_res_t 
     }
 }
 
+/* One server and one collecting client that sends the recording's subscribes. */
+typedef struct play {
+    it_expect_t e;
+    it_srv_t s;
+    tool_replay_client_cfg_t cfg;
+    tool_replay_client_res_t r;
+} play_t;
+
+/* Load rel and start the server with args; the client is configured, not run yet. */
+static void play_start(play_t *p, const char *rel, const char *const *args)
+{
+    memset(p, 0, sizeof(*p));
+    it_expect_load(&p->e, g_recs, rel, 100);
+    server_start(&p->s, args);
+    p->cfg =
+        (tool_replay_client_cfg_t){.collect = true, .send = p->e.r->sent, .n_send = p->e.r->n_sent};
+}
+
+/* Run the client once (the previous result freed); with whole, it must have received exactly
+ * the recorded frames, byte for byte and in order. */
+static void play_run(play_t *p, bool whole)
+{
+    tool_replay_client_res_free(&p->r);
+    client_run(&p->s, &p->cfg, &p->r, 1);
+    if (whole) {
+        assert_int_equal(p->r.n_msgs, p->e.n);
+        assert_all_frames(&p->e, &p->r, 0);
+    }
+}
+
+/* play_start() then play_run(), for a client that needs no other setting. */
+static void play(play_t *p, const char *rel, const char *const *args, bool whole)
+{
+    play_start(p, rel, args);
+    play_run(p, whole);
+}
+
+/* Free the last result, stop the server (it must exit 0) and free the recording.
+ * @return the server's stderr. */
+static char *play_end(play_t *p)
+{
+    tool_replay_client_res_free(&p->r);
+    char *log = it_srv_stop_log(&p->s);
+    it_expect_free(&p->e);
+    return log;
+}
+
 /* ---- tests: frames ---- */
+
+typedef struct frames_case {
+    const char *rel;
+    bool ws, wss; /* the transports to check, each with its own server */
+} frames_case_t;
+
+static frames_case_t k_frames_kraken = {KRAKEN, true, false};
+static frames_case_t k_frames_okex = {OKEX, false, true};
+static frames_case_t k_frames_binance = {BINANCE, true, true}; /* zstd */
 
 static void frames_identical(const char *rel, bool tls)
 {
-    expect_t e;
-    expect_load(&e, rel);
     char at[256];
     snprintf(at, sizeof(at), "@%s", rel);
     const char *cert = g_tls.cert, *key = g_tls.key;
     const char *args_ws[] = {"--max", at, NULL};
     const char *args_wss[] = {"--max", "--tls", "--cert", cert, "--key", key, at, NULL};
-    server_t s;
-    server_start(&s, tls ? args_wss : args_ws);
-    tool_replay_client_cfg_t cfg = {
-        .tls = tls, .collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
-    tool_replay_client_res_t r;
-    client_run(&s, &cfg, &r, 1);
-    assert_true(r.connected);
-    assert_false(r.timed_out);
-    assert_int_equal(r.n_msgs, e.n);
-    assert_int_equal(r.close_status, 1000);
-    assert_all_frames(&e, &r, 0);
-    tool_replay_client_res_free(&r);
-    server_stop(&s);
-    expect_free(&e);
+    play_t p;
+    play_start(&p, rel, tls ? args_wss : args_ws);
+    p.cfg.tls = tls;
+    play_run(&p, true);
+    assert_true(p.r.connected);
+    assert_false(p.r.timed_out);
+    assert_int_equal(p.r.close_status, 1000);
+    play_end(&p);
 }
 
-static void test_kraken_frames_arrive_byte_identical_and_in_order_over_ws(void **st)
+/* The recording's frames arrive byte-identical and in order over ws and/or wss (*st). */
+static void test_frames_identical(void **st)
 {
-    frames_identical(KRAKEN, false);
-}
-
-static void test_okex_frames_arrive_byte_identical_and_in_order_over_wss(void **st)
-{
-    frames_identical(OKEX, true);
-}
-
-static void test_binance_spot_zstd_recording_arrives_byte_identical_over_ws_and_wss(void **st)
-{
-    frames_identical(BINANCE, false);
-    frames_identical(BINANCE, true);
+    const frames_case_t *c = *st;
+    if (c->ws)
+        frames_identical(c->rel, false);
+    if (c->wss)
+        frames_identical(c->rel, true);
 }
 
 static void test_three_clients_at_once_each_get_the_whole_recording(void **st)
 {
-    expect_t e;
-    expect_load(&e, KRAKEN);
     const char *args[] = {"--max", "@" KRAKEN, NULL};
-    server_t s;
-    server_start(&s, args);
-    tool_replay_client_cfg_t cfg = {.collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
+    play_t p;
+    play_start(&p, KRAKEN, args);
     tool_replay_client_res_t r[3];
-    client_run(&s, &cfg, r, 3);
+    client_run(&p.s, &p.cfg, r, 3);
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(r[i].n_msgs, e.n);
-        assert_all_frames(&e, &r[i], 0);
+        assert_int_equal(r[i].n_msgs, p.e.n);
+        assert_all_frames(&p.e, &r[i], 0);
         tool_replay_client_res_free(&r[i]);
     }
-    server_stop(&s);
-    expect_free(&e);
+    play_end(&p);
 }
 
 static void test_each_file_is_served_at_its_own_path_and_unknown_paths_are_refused(void **st)
 {
-    expect_t ek, eo;
-    expect_load(&ek, KRAKEN);
-    expect_load(&eo, OKX);
+    it_expect_t ek, eo;
+    it_expect_load(&ek, g_recs, KRAKEN, 100);
+    it_expect_load(&eo, g_recs, OKX, 100);
     const char *args[] = {"--max", "@" KRAKEN, "@" OKX, NULL};
-    server_t s;
+    it_srv_t s;
     server_start(&s, args);
     tool_replay_client_cfg_t cfg = {.collect = true,
                                     .path = "/rec/cryptofeed_ce58c2a0_OKX.ws.1",
@@ -304,57 +223,41 @@ static void test_each_file_is_served_at_its_own_path_and_unknown_paths_are_refus
     assert_false(r.connected);
     assert_int_equal(r.frames, 0);
     tool_replay_client_res_free(&r);
-    server_stop(&s);
-    expect_free(&ek);
-    expect_free(&eo);
+    it_srv_stop_log(&s);
+    it_expect_free(&ek);
+    it_expect_free(&eo);
 }
 
 static void test_loop_two_replays_the_recording_twice(void **st)
 {
-    expect_t e;
-    expect_load(&e, OKX);
     const char *args[] = {"--max", "--loop", "2", "@" OKX, NULL};
-    server_t s;
-    server_start(&s, args);
-    tool_replay_client_cfg_t cfg = {.collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
-    tool_replay_client_res_t r;
-    client_run(&s, &cfg, &r, 1);
-    assert_int_equal(r.n_msgs, 2 * e.n);
-    assert_all_frames(&e, &r, 0);
-    assert_all_frames(&e, &r, e.n);
-    tool_replay_client_res_free(&r);
-    server_stop(&s);
-    expect_free(&e);
+    play_t p;
+    play(&p, OKX, args, false);
+    assert_int_equal(p.r.n_msgs, 2 * p.e.n);
+    assert_all_frames(&p.e, &p.r, 0);
+    assert_all_frames(&p.e, &p.r, p.e.n);
+    play_end(&p);
 }
 
 /* ---- tests: subscribe gating ---- */
 
 static void test_nothing_is_streamed_before_the_client_subscribes(void **st)
 {
-    expect_t e;
-    expect_load(&e, KRAKEN);
-    assert_int_equal(e.r->n_sent, 1);
     const char *args[] = {"--max", "@" KRAKEN, NULL};
-    server_t s;
-    server_start(&s, args);
-    tool_replay_client_cfg_t cfg = {
-        .collect = true, .send = e.r->sent, .n_send = e.r->n_sent, .send_delay_ms = 700};
-    tool_replay_client_res_t r;
-    client_run(&s, &cfg, &r, 1);
-    assert_int_equal(r.frames_before_send, 0);
-    assert_true(r.t_first_us - r.t_connect_us >= 650000);
-    assert_int_equal(r.n_msgs, e.n);
-    assert_all_frames(&e, &r, 0);
-    tool_replay_client_res_free(&r);
-    char *log = server_stop(&s);
-    assert_null(strstr(log, "differs"));
-    expect_free(&e);
+    play_t p;
+    play_start(&p, KRAKEN, args);
+    assert_int_equal(p.e.r->n_sent, 1);
+    p.cfg.send_delay_ms = 700;
+    play_run(&p, true);
+    assert_int_equal(p.r.frames_before_send, 0);
+    assert_true(p.r.t_first_us - p.r.t_connect_us >= 650000);
+    assert_null(strstr(play_end(&p), "differs"));
 }
 
 static void test_subscribes_are_awaited_until_all_sent_or_quiet_and_blanks_do_not_matter(void **st)
 {
-    expect_t e;
-    expect_load(&e, BITSTAMP);
+    it_expect_t e;
+    it_expect_load(&e, g_recs, BITSTAMP, 100);
     assert_int_equal(e.r->n_sent, 20);
     /* re-spaced copies of the recorded subscribes */
     char *sp[20];
@@ -373,7 +276,7 @@ static void test_subscribes_are_awaited_until_all_sent_or_quiet_and_blanks_do_no
     }
     const char *args[] = {"--max", "--sub-timeout", "1500", "--sub-settle",
                           "800",   "@" BITSTAMP,    NULL};
-    server_t s;
+    it_srv_t s;
     server_start(&s, args);
     /* all 20 (re-spaced): streaming starts at once */
     tool_replay_client_cfg_t cfg = {
@@ -398,59 +301,48 @@ static void test_subscribes_are_awaited_until_all_sent_or_quiet_and_blanks_do_no
     assert_int_equal(r.frames, 0);
     assert_int_equal(r.close_status, 1008);
     tool_replay_client_res_free(&r);
-    char *log = server_stop(&s);
+    char *log = it_srv_stop_log(&s);
     assert_null(strstr(log, "differs"));
     assert_non_null(strstr(log, "client sent 19 of 20 recorded subscribe messages, then nothing "
                                 "for 800 ms; streaming"));
     assert_non_null(strstr(log, "client sent 0 of 20 subscribe messages in 1500 ms; closing"));
     for (size_t i = 0; i < 20; i++)
         free(sp[i]);
-    expect_free(&e);
+    it_expect_free(&e);
 }
 
 static void test_a_different_subscribe_is_logged_and_streaming_goes_on(void **st)
 {
-    expect_t e;
-    expect_load(&e, KRAKEN);
     const char *other[] = {"{\"event\":\"subscribe\",\"pair\":[\"XBT/USD\"]}"};
     const char *args[] = {"--max", "@" KRAKEN, NULL};
-    server_t s;
-    server_start(&s, args);
-    tool_replay_client_cfg_t cfg = {.collect = true, .send = other, .n_send = 1};
-    tool_replay_client_res_t r;
-    client_run(&s, &cfg, &r, 1);
-    assert_int_equal(r.n_msgs, e.n);
-    tool_replay_client_res_free(&r);
-    char *log = server_stop(&s);
-    assert_non_null(strstr(log, "differs from the recorded one"));
-    expect_free(&e);
+    play_t p;
+    play_start(&p, KRAKEN, args);
+    p.cfg.send = other;
+    p.cfg.n_send = 1;
+    play_run(&p, false);
+    assert_int_equal(p.r.n_msgs, p.e.n);
+    assert_non_null(strstr(play_end(&p), "differs from the recorded one"));
 }
 
 static void test_no_gate_streams_at_once_without_subscribes(void **st)
 {
-    expect_t e;
-    expect_load(&e, KRAKEN);
     const char *args[] = {"--max", "--no-gate", "@" KRAKEN, NULL};
-    server_t s;
-    server_start(&s, args);
-    tool_replay_client_cfg_t cfg = {.collect = true};
-    tool_replay_client_res_t r;
-    client_run(&s, &cfg, &r, 1);
-    assert_int_equal(r.n_msgs, e.n);
-    assert_all_frames(&e, &r, 0);
-    tool_replay_client_res_free(&r);
-    server_stop(&s);
-    expect_free(&e);
+    play_t p;
+    play_start(&p, KRAKEN, args);
+    p.cfg.send = NULL;
+    p.cfg.n_send = 0;
+    play_run(&p, true);
+    play_end(&p);
 }
 
 static void test_url_subscription_query_is_checked_against_the_recorded_url(void **st)
 {
-    expect_t e;
-    expect_load(&e, BINANCE);
+    it_expect_t e;
+    it_expect_load(&e, g_recs, BINANCE, 100);
     const char *q = strchr(e.r->url, '?');
     assert_non_null(q);
     const char *args[] = {"--max", "@" BINANCE, NULL};
-    server_t s;
+    it_srv_t s;
     server_start(&s, args);
     char path[600];
     snprintf(path, sizeof(path), "/stream%s", q);
@@ -459,7 +351,7 @@ static void test_url_subscription_query_is_checked_against_the_recorded_url(void
     client_run(&s, &cfg, &r, 1);
     assert_int_equal(r.frames, e.n);
     tool_replay_client_res_free(&r);
-    char *log = server_stop(&s);
+    char *log = it_srv_stop_log(&s);
     assert_null(strstr(log, "client asked for"));
 
     server_start(&s, args);
@@ -467,56 +359,44 @@ static void test_url_subscription_query_is_checked_against_the_recorded_url(void
     client_run(&s, &cfg, &r, 1);
     assert_int_equal(r.frames, e.n);
     tool_replay_client_res_free(&r);
-    log = server_stop(&s);
+    log = it_srv_stop_log(&s);
     assert_non_null(strstr(log, "client asked for ?streams=ethusdt@trade"));
-    expect_free(&e);
+    it_expect_free(&e);
 }
 
 /* ---- tests: pace ---- */
 
-static void test_speed_ten_plays_at_a_tenth_of_the_recorded_span(void **st)
+/* OKX paced by args (--speed 10 or --rate 2000): first to last frame must take the wanted
+ * time, within -10% and +30% + 0.3 s. */
+static void assert_paced(const char *const *args, bool by_rate)
 {
-    expect_t e;
-    expect_load(&e, OKX);
-    /* recorded span between the first and last websocket frame */
-    double want = (double)(e.ts[e.n - 1] - e.ts[0]) / 1e9 / 10.0;
-    const char *args[] = {"--speed", "10", "@" OKX, NULL};
-    server_t s;
-    server_start(&s, args);
-    tool_replay_client_cfg_t cfg = {.collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
-    tool_replay_client_res_t r;
-    client_run(&s, &cfg, &r, 1);
-    assert_int_equal(r.n_msgs, e.n);
-    double got = (double)(r.t_last_us - r.t_first_us) / 1e6;
-    print_message("recorded span / 10 = %.3f s, replayed in %.3f s\n", want, got);
+    play_t p;
+    play_start(&p, OKX, args);
+    const it_expect_t *e = &p.e;
+    /* --speed 10: a tenth of the recorded span between the first and last websocket frame;
+     * --rate 2000: frame i goes at i / rate, so (n - 1) / rate whatever was recorded */
+    double want =
+        by_rate ? (double)(e->n - 1) / 2000.0 : (double)(e->ts[e->n - 1] - e->ts[0]) / 1e9 / 10.0;
+    play_run(&p, false);
+    assert_int_equal(p.r.n_msgs, e->n);
+    double got = (double)(p.r.t_last_us - p.r.t_first_us) / 1e6;
+    print_message("%zu frames at %s %s: want %.3f s, replayed in %.3f s\n", e->n, args[0], args[1],
+                  want, got);
     assert_true(got > want * 0.9);
     assert_true(got < want * 1.3 + 0.3);
-    tool_replay_client_res_free(&r);
-    server_stop(&s);
-    expect_free(&e);
+    play_end(&p);
+}
+
+static void test_speed_ten_plays_at_a_tenth_of_the_recorded_span(void **st)
+{
+    const char *args[] = {"--speed", "10", "@" OKX, NULL};
+    assert_paced(args, false);
 }
 
 static void test_rate_sends_frames_evenly_at_n_per_second(void **st)
 {
-    expect_t e;
-    expect_load(&e, OKX);
-    const double rate = 2000.0;
-    /* frame i goes at i / rate: first to last frame spans (n - 1) / rate, whatever was recorded */
-    double want = (double)(e.n - 1) / rate;
     const char *args[] = {"--rate", "2000", "@" OKX, NULL};
-    server_t s;
-    server_start(&s, args);
-    tool_replay_client_cfg_t cfg = {.collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
-    tool_replay_client_res_t r;
-    client_run(&s, &cfg, &r, 1);
-    assert_int_equal(r.n_msgs, e.n);
-    double got = (double)(r.t_last_us - r.t_first_us) / 1e6;
-    print_message("%zu frames at --rate 2000: want %.3f s, replayed in %.3f s\n", e.n, want, got);
-    assert_true(got > want * 0.9);
-    assert_true(got < want * 1.3 + 0.3);
-    tool_replay_client_res_free(&r);
-    server_stop(&s);
-    expect_free(&e);
+    assert_paced(args, true);
 }
 
 /* ---- tests: REST ---- */
@@ -583,69 +463,56 @@ static int http_get(int port, bool tls, const char *path, char **body, size_t *b
     return status;
 }
 
+/* GET path must answer 200 with the body of rel's first in-band snapshot line of stream. */
+static void assert_recorded_body(int port, bool tls, const char *path, const char *rel,
+                                 const char *stream)
+{
+    size_t wl, gl;
+    char *want = recorded_body(rel, stream, &wl), *got;
+    assert_int_equal(http_get(port, tls, path, &got, &gl), 200);
+    assert_int_equal(gl, wl);
+    assert_memory_equal(got, want, wl);
+    free(got);
+    free(want);
+}
+
 static void test_rest_snapshots_are_the_recorded_bodies_byte_for_byte(void **st)
 {
+    static const struct {
+        const char *rel, *stream, *path;
+    } cases[] = {
+        {BINANCE, "btcusdt@depthSnapshot",
+         "/rec/hftbacktest_spot_btcusdt_20240808/api/v3/depth?symbol=BTCUSDT&limit=1000"},
+        {BINANCE10, "zilusdt@depthSnapshot",
+         "/rec/cryptofeed_1312c062_BINANCE-b38f7c/api/v3/depth?symbol=zilusdt"},
+        {BITSTAMP, "diff_order_book_btcusdc@depthSnapshot",
+         "/rec/cryptofeed_1312c062_BITSTAMP-b88f8b/api/v2/order_book/BTCUSDC/"},
+    };
     const char *args[] = {"@" BINANCE, "@" BINANCE10, "@" BITSTAMP, NULL};
-    server_t s;
+    it_srv_t s;
     server_start(&s, args);
-    size_t wl, gl;
-    char *want, *got;
-
-    want = recorded_body(BINANCE, "btcusdt@depthSnapshot", &wl);
-    assert_int_equal(http_get(s.port, false,
-                              "/rec/hftbacktest_spot_btcusdt_20240808/api/v3/depth?symbol=BTCUSDT"
-                              "&limit=1000",
-                              &got, &gl),
-                     200);
-    assert_int_equal(gl, wl);
-    assert_memory_equal(got, want, wl);
-    free(got);
-    free(want);
-
-    want = recorded_body(BINANCE10, "zilusdt@depthSnapshot", &wl);
-    assert_int_equal(http_get(s.port, false,
-                              "/rec/cryptofeed_1312c062_BINANCE-b38f7c/api/v3/depth?symbol=zilusdt",
-                              &got, &gl),
-                     200);
-    assert_int_equal(gl, wl);
-    assert_memory_equal(got, want, wl);
-    free(got);
-    free(want);
-
-    want = recorded_body(BITSTAMP, "diff_order_book_btcusdc@depthSnapshot", &wl);
-    assert_int_equal(http_get(s.port, false,
-                              "/rec/cryptofeed_1312c062_BITSTAMP-b88f8b/api/v2/order_book/BTCUSDC/",
-                              &got, &gl),
-                     200);
-    assert_int_equal(gl, wl);
-    assert_memory_equal(got, want, wl);
-    free(got);
-    free(want);
-
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_recorded_body(s.port, false, cases[i].path, cases[i].rel, cases[i].stream);
+    char *got;
+    size_t gl;
     assert_int_equal(http_get(s.port, false,
                               "/rec/hftbacktest_spot_btcusdt_20240808/api/v3/depth?symbol=ETHUSDT",
                               &got, &gl),
                      404);
     assert_non_null(strstr(got, "unknown symbol"));
     free(got);
-    server_stop(&s);
+    it_srv_stop_log(&s);
 }
 
 static void test_rest_snapshot_over_https_at_the_short_path_with_one_file(void **st)
 {
     const char *cert = g_tls.cert, *key = g_tls.key;
     const char *args[] = {"--tls", "--cert", cert, "--key", key, "@" BINANCE, NULL};
-    server_t s;
+    it_srv_t s;
     server_start(&s, args);
-    size_t wl, gl;
-    char *want = recorded_body(BINANCE, "btcusdt@depthSnapshot", &wl), *got;
-    assert_int_equal(http_get(s.port, true, "/api/v3/depth?symbol=btcUSDT&limit=5000", &got, &gl),
-                     200);
-    assert_int_equal(gl, wl);
-    assert_memory_equal(got, want, wl);
-    free(got);
-    free(want);
-    server_stop(&s);
+    assert_recorded_body(s.port, true, "/api/v3/depth?symbol=btcUSDT&limit=5000", BINANCE,
+                         "btcusdt@depthSnapshot");
+    it_srv_stop_log(&s);
 }
 
 /* The venue's historicalTrades object for recorded frame f if it is a @trade frame (built
@@ -675,7 +542,7 @@ static char *trade_object(const char *f, size_t len, uint64_t *id)
 }
 
 /* The expected answer: trades of frames [0, upto) with id >= from, at most limit. */
-static char *trades_want(const expect_t *e, size_t upto, uint64_t from, size_t limit, size_t *n)
+static char *trades_want(const it_expect_t *e, size_t upto, uint64_t from, size_t limit, size_t *n)
 {
     size_t cap = 256 * upto + 16, len = 0; /* an object is < 256 bytes */
     char *b = malloc(cap);
@@ -694,8 +561,8 @@ static char *trades_want(const expect_t *e, size_t upto, uint64_t from, size_t l
     return b;
 }
 
-static void assert_trades(int port, const expect_t *e, size_t upto, uint64_t from, const char *lim,
-                          size_t limit, size_t want_n)
+static void assert_trades(int port, const it_expect_t *e, size_t upto, uint64_t from,
+                          const char *lim, size_t limit, size_t want_n)
 {
     char path[256], *got;
     size_t gl, n;
@@ -717,12 +584,12 @@ static void assert_trades(int port, const expect_t *e, size_t upto, uint64_t fro
  */
 static void test_trade_history_serves_the_published_trades_from_fromid_with_limit(void **st)
 {
-    expect_t e;
-    expect_load(&e, BINANCE);
+    it_expect_t e;
+    it_expect_load(&e, g_recs, BINANCE, 100);
     const char *args[] = {"--max",     "--hold",  "--resume",
                           "500",       "--fault", "drop-after=2000,times=1",
                           "@" BINANCE, NULL};
-    server_t s;
+    it_srv_t s;
     server_start(&s, args);
     uint64_t first = 0;
     for (size_t i = 0; i < e.n && !first; i++)
@@ -778,40 +645,33 @@ static void test_trade_history_serves_the_published_trades_from_fromid_with_limi
     free(got);
     assert_int_equal(http_get(s.port, false, "/api/v3/aggTrades?symbol=BTCUSDT", &got, &gl), 400);
     free(got);
-    server_stop(&s);
-    expect_free(&e);
+    it_srv_stop_log(&s);
+    it_expect_free(&e);
 }
 
 /* ---- tests: faults ---- */
 
 static void drop_after(bool tls)
 {
-    expect_t e;
-    expect_load(&e, KRAKEN);
     const char *cert = g_tls.cert, *key = g_tls.key;
     const char *args_ws[] = {"--max", "--fault", "drop-after=100,times=1", "@" KRAKEN, NULL};
     const char *args_wss[] = {
         "--max",    "--fault", "drop-after=100,times=1", "--tls", "--cert", cert, "--key", key,
         "@" KRAKEN, NULL};
-    server_t s;
-    server_start(&s, tls ? args_wss : args_ws);
-    tool_replay_client_cfg_t cfg = {
-        .tls = tls, .collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
-    tool_replay_client_res_t r;
-    client_run(&s, &cfg, &r, 1);
-    assert_true(r.connected);
-    assert_int_equal(r.n_msgs, 100);
-    assert_int_equal(r.close_status, -1);
+    play_t p;
+    play_start(&p, KRAKEN, tls ? args_wss : args_ws);
+    p.cfg.tls = tls;
+    play_run(&p, false);
+    assert_true(p.r.connected);
+    assert_int_equal(p.r.n_msgs, 100);
+    assert_int_equal(p.r.close_status, -1);
     for (size_t i = 0; i < 100; i++)
-        assert_memory_equal(r.msgs[i].data, e.f[i], e.len[i]);
-    tool_replay_client_res_free(&r);
-    client_run(&s, &cfg, &r, 1); /* second connection: not affected */
-    assert_int_equal(r.n_msgs, e.n);
-    assert_int_equal(r.close_status, 1000);
-    tool_replay_client_res_free(&r);
-    char *log = server_stop(&s);
+        assert_memory_equal(p.r.msgs[i].data, p.e.f[i], p.e.len[i]);
+    play_run(&p, false); /* second connection: not affected */
+    assert_int_equal(p.r.n_msgs, p.e.n);
+    assert_int_equal(p.r.close_status, 1000);
+    char *log = play_end(&p);
     assert_non_null(strstr(log, "fault drop-after=100,times=1: dropping TCP after 100 frames"));
-    expect_free(&e);
 }
 
 static void test_drop_after_closes_without_close_frame_for_the_first_connections_only(void **st)
@@ -822,84 +682,63 @@ static void test_drop_after_closes_without_close_frame_for_the_first_connections
 
 static void test_stall_pauses_after_the_given_frame(void **st)
 {
-    expect_t e;
-    expect_load(&e, KRAKEN);
     const char *args[] = {"--max", "--fault", "stall=1000@50", "@" KRAKEN, NULL};
-    server_t s;
-    server_start(&s, args);
-    tool_replay_client_cfg_t cfg = {.collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
-    tool_replay_client_res_t r;
-    client_run(&s, &cfg, &r, 1);
-    assert_int_equal(r.n_msgs, e.n);
-    assert_all_frames(&e, &r, 0);
-    int64_t gap = r.msgs[50].t_us - r.msgs[49].t_us; /* frames 50 -> 51 (1-based) */
+    play_t p;
+    play(&p, KRAKEN, args, true);
+    const tool_replay_client_msg_t *m = p.r.msgs;
+    int64_t gap = m[50].t_us - m[49].t_us; /* frames 50 -> 51 (1-based) */
     assert_true(gap >= 990000);
-    int64_t rest = r.msgs[e.n - 1].t_us - r.msgs[50].t_us;
+    int64_t rest = m[p.e.n - 1].t_us - m[50].t_us;
     assert_true(rest < gap);
-    tool_replay_client_res_free(&r);
-    char *log = server_stop(&s);
-    assert_non_null(strstr(log, "stalling 1000 ms after frame 50"));
-    expect_free(&e);
+    assert_non_null(strstr(play_end(&p), "stalling 1000 ms after frame 50"));
 }
 
 static void test_corrupt_and_truncate_change_only_their_frames(void **st)
 {
-    expect_t e;
-    expect_load(&e, OKEX);
     const char *args[] = {"--max", "--fault", "corrupt@5", "--fault", "truncate@9", "@" OKEX, NULL};
-    server_t s;
-    server_start(&s, args);
-    tool_replay_client_cfg_t cfg = {.collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
-    tool_replay_client_res_t r;
-    client_run(&s, &cfg, &r, 1);
-    assert_int_equal(r.n_msgs, e.n);
-    for (size_t i = 0; i < e.n; i++) {
-        const tool_replay_client_msg_t *m = &r.msgs[i];
+    play_t p;
+    play_start(&p, OKEX, args);
+    const it_expect_t *e = &p.e;
+    play_run(&p, false);
+    assert_int_equal(p.r.n_msgs, e->n);
+    for (size_t i = 0; i < e->n; i++) {
+        const tool_replay_client_msg_t *m = &p.r.msgs[i];
         if (i == 4) { /* frame 5: same length, some bytes differ */
-            assert_int_equal(m->len, e.len[i]);
+            assert_int_equal(m->len, e->len[i]);
             size_t diff = 0;
             for (size_t k = 0; k < m->len; k++)
-                diff += m->data[k] != e.f[i][k];
+                diff += m->data[k] != e->f[i][k];
             assert_true(diff >= 1 && diff <= 8);
             assert_true(m->data[0] != '{');
         } else if (i == 8) { /* frame 9: first half */
-            assert_int_equal(m->len, e.len[i] / 2);
-            assert_memory_equal(m->data, e.f[i], m->len);
+            assert_int_equal(m->len, e->len[i] / 2);
+            assert_memory_equal(m->data, e->f[i], m->len);
         } else {
-            assert_int_equal(m->len, e.len[i]);
-            assert_memory_equal(m->data, e.f[i], m->len);
+            assert_int_equal(m->len, e->len[i]);
+            assert_memory_equal(m->data, e->f[i], m->len);
         }
     }
-    tool_replay_client_res_free(&r);
-    char *log = server_stop(&s);
+    char *log = play_end(&p);
     assert_non_null(strstr(log, "corrupted frame 5"));
     assert_non_null(strstr(log, "truncated frame 9"));
-    expect_free(&e);
 }
 
 static void test_oversize_sends_a_junk_frame_over_one_mebibyte_before_the_frame(void **st)
 {
-    expect_t e;
-    expect_load(&e, OKEX);
     const char *args[] = {"--max", "--fault", "oversize@3", "@" OKEX, NULL};
-    server_t s;
-    server_start(&s, args);
-    tool_replay_client_cfg_t cfg = {.collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
-    tool_replay_client_res_t r;
-    client_run(&s, &cfg, &r, 1);
-    assert_int_equal(r.n_msgs, e.n + 1);
-    assert_true(r.msgs[2].len > (1u << 20));
-    assert_null(memchr(r.msgs[2].data, '{', r.msgs[2].len));
-    for (size_t i = 0, j = 0; i < e.n; i++, j++) {
+    play_t p;
+    play(&p, OKEX, args, false);
+    assert_int_equal(p.r.n_msgs, p.e.n + 1);
+    const tool_replay_client_msg_t *m = p.r.msgs;
+    assert_true(m[2].len > (1u << 20));
+    assert_null(memchr(m[2].data, '{', m[2].len));
+    for (size_t i = 0, j = 0; i < p.e.n; i++, j++) {
         if (j == 2)
             j++;
-        assert_int_equal(r.msgs[j].len, e.len[i]);
-        assert_memory_equal(r.msgs[j].data, e.f[i], e.len[i]);
+        assert_int_equal(m[j].len, p.e.len[i]);
+        assert_memory_equal(m[j].data, p.e.f[i], p.e.len[i]);
     }
-    tool_replay_client_res_free(&r);
-    char *log = server_stop(&s);
-    assert_non_null(strstr(log, "junk frame before frame 3"));
-    expect_free(&e);
+    assert_non_null(strstr(play_end(&p), "junk frame before frame 3"));
 }
 
 static void test_bad_options_are_refused(void **st)
@@ -934,13 +773,13 @@ static void test_bad_options_are_refused(void **st)
 
 int main(void)
 {
-    int erc = it_replay_env(&g_bin, &g_recs, &g_root, &g_tls, "replay");
-    if (erc != 0)
-        return erc;
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kraken_frames_arrive_byte_identical_and_in_order_over_ws),
-        cmocka_unit_test(test_okex_frames_arrive_byte_identical_and_in_order_over_wss),
-        cmocka_unit_test(test_binance_spot_zstd_recording_arrives_byte_identical_over_ws_and_wss),
+    static const struct CMUnitTest tests[] = {
+        {"test_kraken_frames_arrive_byte_identical_and_in_order_over_ws", test_frames_identical,
+         NULL, NULL, &k_frames_kraken},
+        {"test_okex_frames_arrive_byte_identical_and_in_order_over_wss", test_frames_identical,
+         NULL, NULL, &k_frames_okex},
+        {"test_binance_spot_zstd_recording_arrives_byte_identical_over_ws_and_wss",
+         test_frames_identical, NULL, NULL, &k_frames_binance},
         cmocka_unit_test(test_three_clients_at_once_each_get_the_whole_recording),
         cmocka_unit_test(test_each_file_is_served_at_its_own_path_and_unknown_paths_are_refused),
         cmocka_unit_test(test_loop_two_replays_the_recording_twice),
@@ -961,7 +800,6 @@ int main(void)
         cmocka_unit_test(test_oversize_sends_a_junk_frame_over_one_mebibyte_before_the_frame),
         cmocka_unit_test(test_bad_options_are_refused),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    it_cert_remove(&g_tls);
-    return rc;
+    return it_replay_main(&g_bin, &g_recs, &g_root, &g_tls, "replay", tests,
+                          sizeof(tests) / sizeof(tests[0]));
 }

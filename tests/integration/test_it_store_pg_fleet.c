@@ -30,14 +30,14 @@ static int setup(void **state)
     return it_pg_fx_setup(state, "tg_it_fleet", 0);
 }
 
-static int teardown(void **state)
+/* A writer with the fixture's settings, created and connected. */
+static store_pg_t *writer_connected(const fx_t *f)
 {
-    return it_pg_fx_teardown(state);
-}
-
-static store_pg_cfg_t base_cfg(fx_t *f)
-{
-    return it_pg_fx_cfg(f);
+    store_pg_cfg_t c = it_pg_fx_cfg(f);
+    store_pg_t *w = NULL;
+    assert_int_equal(store_pg_create(&w, &c), 0);
+    assert_int_equal(store_pg_connect(w), 0);
+    return w;
 }
 
 static long long q_count(fx_t *f, const char *fmt_where)
@@ -74,10 +74,7 @@ static void test_partition_names_are_parsed_strictly(void **state)
  * a table of the user's that looks like a partition name but is not attached. */
 static void fill_days(fx_t *f, int64_t today)
 {
-    store_pg_cfg_t c = base_cfg(f);
-    store_pg_t *w = NULL;
-    assert_int_equal(store_pg_create(&w, &c), 0);
-    assert_int_equal(store_pg_connect(w), 0);
+    store_pg_t *w = writer_connected(f);
     static const int ago[] = {10, 5, 3, 0};
     for (int i = 0; i < 4; i++)
         for (int k = 0; k < 3; k++) {
@@ -125,7 +122,7 @@ static void retention_case(void **state, int detach)
     /* the writer made yesterday too (partitions ahead) */
     assert_string_equal(attached_days(f, today, days, sizeof days), "10,5,3,1,0");
 
-    store_pg_cfg_t c = base_cfg(f);
+    store_pg_cfg_t c = it_pg_fx_cfg(f);
     c.retention_days = 4; /* keep today and the 4 days before it */
     c.retention_detach = detach;
     store_pg_t *w = NULL;
@@ -183,10 +180,7 @@ static void test_retention_detach_keeps_old_days_as_tables(void **state)
 static void test_a_row_without_a_partition_is_never_counted_stored(void **state)
 {
     fx_t *f = *state;
-    store_pg_cfg_t c = base_cfg(f);
-    store_pg_t *w = NULL;
-    assert_int_equal(store_pg_create(&w, &c), 0);
-    assert_int_equal(store_pg_connect(w), 0);
+    store_pg_t *w = writer_connected(f);
     char sql[256];
     snprintf(sql, sizeof sql, "CREATE TABLE %s.trades_p20240301 (x int)", f->schema);
     it_exec(f->admin, sql);
@@ -240,7 +234,7 @@ static const char *stored_ms(fx_t *f, char *out, size_t cap)
 
 static void book_case(fx_t *f, uint32_t interval_ms, const char *want, uint64_t thinned)
 {
-    store_pg_cfg_t c = base_cfg(f);
+    store_pg_cfg_t c = it_pg_fx_cfg(f);
     c.book_interval_ms = interval_ms;
     store_pg_t *w = NULL;
     assert_int_equal(store_pg_create(&w, &c), 0);
@@ -283,7 +277,7 @@ static void test_book_interval_thins_snapshots_but_keeps_states_and_the_latest(v
 static void test_instance_names_the_connection_and_its_row(void **state)
 {
     fx_t *f = *state;
-    store_pg_cfg_t c = base_cfg(f);
+    store_pg_cfg_t c = it_pg_fx_cfg(f);
     c.instance = "fleet-a.1";
     c.version = "9.8.7";
     store_pg_t *w = NULL;
@@ -313,7 +307,7 @@ typedef struct racer {
 static void *race(void *arg)
 {
     racer_t *a = arg;
-    store_pg_cfg_t c = base_cfg(a->f);
+    store_pg_cfg_t c = it_pg_fx_cfg(a->f);
     c.batch_rows = 500;
     store_pg_t *w = NULL;
     a->rc = store_pg_create(&w, &c);
@@ -339,10 +333,7 @@ static void test_two_writers_racing_store_each_trade_once(void **state)
 {
     fx_t *f = *state;
     /* the schema exists before the race, as in a fleet */
-    store_pg_cfg_t c = base_cfg(f);
-    store_pg_t *w = NULL;
-    assert_int_equal(store_pg_create(&w, &c), 0);
-    assert_int_equal(store_pg_connect(w), 0);
+    store_pg_t *w = writer_connected(f);
     store_pg_destroy(&w);
     /* A: trades 1..10000, B: 5001..15000, at the same time, in batches of 500 */
     racer_t a[2] = {{.f = f, .first = 1, .n = 10000}, {.f = f, .first = 5001, .n = 10000}};
@@ -375,17 +366,18 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_partition_names_are_parsed_strictly),
         cmocka_unit_test_setup_teardown(test_retention_drops_old_day_partitions_only, setup,
-                                        teardown),
+                                        it_pg_fx_teardown),
         cmocka_unit_test_setup_teardown(test_retention_detach_keeps_old_days_as_tables, setup,
-                                        teardown),
+                                        it_pg_fx_teardown),
         cmocka_unit_test_setup_teardown(test_a_row_without_a_partition_is_never_counted_stored,
-                                        setup, teardown),
+                                        setup, it_pg_fx_teardown),
         cmocka_unit_test_setup_teardown(
-            test_book_interval_thins_snapshots_but_keeps_states_and_the_latest, setup, teardown),
+            test_book_interval_thins_snapshots_but_keeps_states_and_the_latest, setup,
+            it_pg_fx_teardown),
         cmocka_unit_test_setup_teardown(test_instance_names_the_connection_and_its_row, setup,
-                                        teardown),
+                                        it_pg_fx_teardown),
         cmocka_unit_test_setup_teardown(test_two_writers_racing_store_each_trade_once, setup,
-                                        teardown),
+                                        it_pg_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -194,6 +194,15 @@ static void check_exactly_once(fx_t *f, uint64_t n)
     PQfinish(a);
 }
 
+/* The writer (stopped) committed n rows, lost none at stop, and the table holds trades 1..n
+ * once each. */
+static void assert_committed_once(fx_t *f, uint64_t n)
+{
+    assert_int_equal(STAT(f, rows_committed), n);
+    assert_int_equal(STAT(f, lost_at_stop), 0);
+    check_exactly_once(f, n);
+}
+
 static void print_stats(fx_t *f, const char *what)
 {
     fprintf(stderr,
@@ -206,15 +215,27 @@ static void print_stats(fx_t *f, const char *what)
             (unsigned long long)STAT(f, timeouts), (unsigned long long)STAT(f, errors));
 }
 
+/* Start the writer and a producer thread of trades 1..40000 at ~5000/s (~8 s); return once
+ * 5000 are committed. */
+static void stream_started(fx_t *f, producer_t *pr, pthread_t *th)
+{
+    start_writer(f, 0);
+    memset(pr, 0, sizeof(*pr));
+    pr->f = f;
+    pr->first = 1;
+    pr->n = 40000;
+    pr->per_10ms = 50;
+    pthread_create(th, NULL, produce, pr);
+    while (STAT(f, rows_committed) < 5000)
+        it_sleep_ms(10);
+}
+
 static void test_server_killed_mid_stream_loses_and_duplicates_nothing(void **state)
 {
     fx_t *f = *state;
-    start_writer(f, 0);
-    producer_t pr = {.f = f, .first = 1, .n = 40000, .per_10ms = 50}; /* ~5000/s for ~8 s */
+    producer_t pr;
     pthread_t th;
-    pthread_create(&th, NULL, produce, &pr);
-    while (STAT(f, rows_committed) < 5000)
-        it_sleep_ms(10);
+    stream_started(f, &pr, &th);
     assert_int_equal(it_pg_stop(), 0);
     uint64_t at_kill = atomic_load(&pr.sent);
     it_sleep_ms(4000);
@@ -230,9 +251,7 @@ static void test_server_killed_mid_stream_loses_and_duplicates_nothing(void **st
     assert_true(STAT(f, reconnects) >= 1);
     assert_true(STAT(f, replay_batches) >= 1);
     assert_int_equal(STAT(f, spill_pending_records), 0);
-    assert_int_equal(STAT(f, rows_committed), 40000);
-    assert_int_equal(STAT(f, lost_at_stop), 0);
-    check_exactly_once(f, 40000);
+    assert_committed_once(f, 40000);
 }
 
 static void test_slow_server_spills_then_catches_up(void **state)
@@ -291,9 +310,7 @@ static void test_full_journal_backpressures_the_producer_and_drops_nothing(void 
     assert_true(sent < 20000);      /* the producer was held back */
     assert_true(STAT(f, spill_batches) > 0);
     assert_int_equal(store_pg_stop(f->w), 0);
-    assert_int_equal(STAT(f, rows_committed), 20000);
-    assert_int_equal(STAT(f, lost_at_stop), 0);
-    check_exactly_once(f, 20000);
+    assert_committed_once(f, 20000);
 }
 
 static void test_stop_while_down_spills_everything_and_next_start_replays_it(void **state)
@@ -348,12 +365,9 @@ static void test_hung_server_is_detected_spilled_and_caught_up(void **state)
 {
     fx_t *f = *state;
     f->io_ms = 1000;
-    start_writer(f, 0);
-    producer_t pr = {.f = f, .first = 1, .n = 40000, .per_10ms = 50}; /* ~5000/s for ~8 s */
+    producer_t pr;
     pthread_t th;
-    pthread_create(&th, NULL, produce, &pr);
-    while (STAT(f, rows_committed) < 5000)
-        it_sleep_ms(10);
+    stream_started(f, &pr, &th);
     uint64_t full0 = atomic_load(&pr.full), spilled0 = STAT(f, spill_rows);
     int64_t t0 = tg_clock_mono_ns();
     freeze();

@@ -29,6 +29,7 @@
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
 #include "storage/redis/store_rds.h"
+#include "tests/fixtures/it_pipeline.h"
 #include "tests/fixtures/it_rds_synth.h"
 #include "tests/fixtures/it_redis_restart.h"
 #include "tests/fixtures/test_rds_json.h"
@@ -71,20 +72,14 @@ static int setup(void **state)
 {
     fx_t *f = calloc(1, sizeof(*f));
     pthread_mutex_init(&f->log_mu, NULL);
-    tg_instr_cfg_t ic;
-    tg_instr_cfg_defaults(&ic);
-    ic.px_scale = 2;
-    ic.sz_scale = 4;
+    tg_instr_cfg_t ic = it_rds_synth_instr();
     if (tg_instr_reg_create(&f->reg) ||
         tg_instr_reg_add(f->reg, "testv", "AAA-USD", &ic, &f->aaa) ||
         tg_instr_reg_add(f->reg, "testv", "BBB-USD", &ic, &f->bbb))
         return -1;
     if (tg_ring_create(&f->ring, 4096, sizeof(book_out_t)))
         return -1;
-    store_rds_cfg_defaults(&f->cfg);
-    f->cfg.url = g_url;
-    f->cfg.reg = f->reg;
-    f->cfg.ring = f->ring;
+    it_rds_cfg(&f->cfg, g_url, f->reg, f->ring);
     f->cfg.log = log_cb;
     f->cfg.log_ud = f;
     *state = f;

@@ -27,6 +27,7 @@
 #include "feeds/rec/feed_offline.h"
 #include "storage/redis/store_rds.h"
 #include "storage/redis/store_rds_fmt.h"
+#include "tests/fixtures/it_pipeline.h"
 #include "tests/fixtures/it_redis_recs.h"
 #include "tests/fixtures/test_rds_json.h"
 
@@ -141,22 +142,16 @@ static void test_a_recording_reaches_subscribers_and_keys_exactly(void **state)
     tg_ring_t *ring = NULL;
     assert_int_equal(tg_ring_create(&ring, 8192, sizeof(book_out_t)), 0);
     book_builder_cfg_t bc;
-    book_builder_cfg_defaults(&bc);
-    bc.reg = reg;
+    it_builder_cfg(&bc, reg);
     bc.n_sinks = 1;
     bc.sinks[0] =
         (book_sink_cfg_t){.name = "redis", .ring = ring, .kinds = BOOK_SINK_ALL, .lossless = true};
-    bc.measure_latency = false;
-    bc.wall_clock_candles = false;
     book_builder_t *bld = NULL;
     assert_int_equal(book_builder_create(&bld, &bc), 0);
 
     store_rds_cfg_t rc;
-    store_rds_cfg_defaults(&rc);
-    rc.url = g_url;
+    it_rds_cfg(&rc, g_url, reg, ring);
     rc.prefix = "it7";
-    rc.reg = reg;
-    rc.ring = ring;
     store_rds_t *pub = NULL;
     assert_int_equal(store_rds_create(&pub, &rc), 0);
 
@@ -172,13 +167,10 @@ static void test_a_recording_reaches_subscribers_and_keys_exactly(void **state)
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, sub_main, sub), 0);
 
-    assert_int_equal(store_rds_start(pub), 0);
     /* The publisher connects on its own thread; a short recording (OKX: 305 records) could
      * be drained before that and its messages dropped by design (lossy sink): 7 failures in
      * 40 runs with "0 trades" (found by the e2e helper). Wait for the connection first. */
-    for (int i = 0; i < 500 && !TG_STAT_GET(store_rds_stats(pub)->connected); i++)
-        nanosleep(&(struct timespec){0, 10000000}, NULL);
-    assert_true(TG_STAT_GET(store_rds_stats(pub)->connected));
+    it_rds_start_connected(pub);
     assert_int_equal(feed_offline_run(off, to_builder, bld), 0);
     book_builder_flush(bld);
     assert_int_equal(store_rds_stop(pub), 0);

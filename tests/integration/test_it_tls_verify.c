@@ -24,6 +24,7 @@
 #include "feeds/feed.h"
 #include "feeds/net/feed_conn.h"
 #include "feeds/net/feed_tls.h"
+#include "tests/fixtures/it_feed_loop.h"
 #include "tests/fixtures/replay_proc.h"
 
 #include <openssl/x509_vfy.h>
@@ -62,7 +63,7 @@ static uint64_t attempt(const char *name, const char *host, const char *ca)
     pthread_mutex_lock(&g_mu);
     g_log[0] = 0;
     pthread_mutex_unlock(&g_mu);
-    char cert[300], key[300], rec[1024], url[128], cafile[300];
+    char cert[300], key[300], rec[1024], cafile[300];
     snprintf(cert, sizeof cert, "%s/%s.pem", g_dir, name);
     snprintf(key, sizeof key, "%s/%s.key", g_dir, name);
     snprintf(rec, sizeof rec, "%s/%s", g_recs, KRAKEN);
@@ -71,44 +72,28 @@ static uint64_t attempt(const char *name, const char *host, const char *ca)
     int port = 0;
     pid_t pid = replay_proc_start(argv, -1, &port);
     assert_true(pid > 0);
-    tg_instr_reg_t *reg = NULL;
-    tg_ring_t *ring = NULL;
-    feed_loop_t *loop = NULL;
-    feed_conn_t *conn = NULL;
-    uint32_t id;
     static const char *const syms[] = {"XBT/USD"};
-    assert_int_equal(tg_instr_reg_create(&reg), 0);
-    assert_int_equal(tg_instr_reg_add(reg, "kraken", syms[0], NULL, &id), 0);
-    assert_int_equal(tg_ring_create(&ring, 1u << 14, sizeof(tg_event_t)), 0);
-    assert_int_equal(feed_loop_create(&loop, NULL), 0);
-    feed_conn_cfg_t cc;
-    feed_conn_cfg_defaults(&cc);
-    cc.venue_impl = feed_venue_find("kraken");
-    assert_non_null(cc.venue_impl);
-    cc.reg = reg;
-    cc.symbols = syms;
-    cc.n_symbols = 1;
-    cc.ring = ring;
-    cc.backoff_min_ms = 50;
-    cc.backoff_max_ms = 200;
-    cc.log = log_cb;
-    snprintf(url, sizeof url, "wss://%s:%d/ws", host, port);
-    cc.url = url;
+    it_feed_t x;
+    it_feed_init(&x, "kraken", syms, 1u << 14);
+    x.cc.venue_impl = feed_venue_find("kraken");
+    assert_non_null(x.cc.venue_impl);
+    x.cc.backoff_min_ms = 50;
+    x.cc.backoff_max_ms = 200;
+    x.cc.log = log_cb;
+    snprintf(x.url, sizeof x.url, "wss://%s:%d/ws", host, port);
+    x.cc.url = x.url;
     if (ca) {
         snprintf(cafile, sizeof cafile, "%s/%s.pem", g_dir, ca);
-        cc.ca_file = cafile;
+        x.cc.ca_file = cafile;
     }
-    assert_int_equal(feed_loop_add(loop, &cc, &conn), 0);
-    assert_int_equal(feed_loop_start(loop), 0);
-    const feed_conn_tstats_t *ts = feed_conn_tstats(conn);
+    it_feed_start(&x);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(x.conn);
     for (int i = 0; i < 1000 && TG_STAT_GET(ts->connect_errors) < 2 && !TG_STAT_GET(ts->connects);
          i++)
         usleep(5000);
-    feed_loop_stop(loop);
+    feed_loop_stop(x.loop);
     uint64_t connects = TG_STAT_GET(ts->connects);
-    feed_loop_destroy(&loop);
-    tg_ring_destroy(&ring);
-    tg_instr_reg_destroy(&reg);
+    it_feed_free(&x);
     replay_proc_stop(pid);
     return connects;
 }

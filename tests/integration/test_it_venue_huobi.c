@@ -28,6 +28,7 @@
 #include "book/tg_ring.h"
 #include "feeds/net/feed_conn.h"
 #include "feeds/rec/feed_offline.h"
+#include "tests/fixtures/it_live_run.h"
 #include "tests/fixtures/live_feed.h"
 
 #define HB_REC "huobi/cryptofeed_ce58c2a0_HUOBI.ws.44.tgrec.zst"
@@ -131,16 +132,8 @@ static void run_huobi(const char *const *server_args, const int *skip, uint64_t 
     /* every binary frame inflated but the ones the faults broke */
     assert_int_equal(TG_STAT_GET(st->err_json), bad_frames);
 
-    /* event for event, minus the final close's STALE and the receive times */
-    evs_t g2 = evs_without_stale(&got);
-    evs_assert_same(&want, &g2, "all events", 0);
-    free(g2.v);
-    free(want.v);
-    free(got.v);
-    lf_free(&l);
-    replay_proc_stop(pid);
-    feed_offline_close(&off);
-    tg_instr_reg_destroy(&reg);
+    it_live_assert_exact(&want, &got);
+    it_live_free(&want, &got, &l, pid, &off, &reg);
 }
 
 static void test_huobi_gzip_frames_over_the_socket_give_the_offline_events(void **state)
@@ -162,11 +155,9 @@ static void test_huobi_broken_gzip_frames_are_counted_and_dropped(void **state)
 
 int main(void)
 {
-    if (lf_env(&g_bin, &g_recs) != 0)
-        return 77;
-    const struct CMUnitTest tests[] = {
+    static const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_huobi_gzip_frames_over_the_socket_give_the_offline_events),
         cmocka_unit_test(test_huobi_broken_gzip_frames_are_counted_and_dropped),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return it_live_main(&g_bin, &g_recs, "venue_huobi", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -113,21 +113,14 @@ static doc_row_t *doc_find(const char *section, const char *key)
     return NULL;
 }
 
+/* The word the documentation's type column uses for t. */
 static const char *type_word(tg_cfgkey_type_t t)
 {
-    switch (t) {
-    case TG_CFG_BOOL:
-        return "bool";
-    case TG_CFG_U32:
-        return "integer";
-    case TG_CFG_MB:
-        return "MiB";
-    case TG_CFG_SEC:
-        return "seconds";
-    case TG_CFG_STR:
-        return "string";
-    }
-    return "?";
+    static const char *const words[] = {
+        [TG_CFG_BOOL] = "bool",   [TG_CFG_U32] = "integer", [TG_CFG_MB] = "MiB",
+        [TG_CFG_SEC] = "seconds", [TG_CFG_STR] = "string",
+    };
+    return (size_t)t < sizeof(words) / sizeof(words[0]) && words[t] ? words[t] : "?";
 }
 
 /* Compare one table with the doc; @return the number of disagreements (each printed). */

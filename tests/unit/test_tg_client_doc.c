@@ -149,6 +149,16 @@ static void test_every_publisher_document_reads_back_exactly(void **state)
     assert_true(d.status.state == TG_CLIENT_STATE_STALE && d.status.seq_got == 13);
     assert_string_equal(d.status.reason, "stale");
 
+    /* trades lost at the venue: a trade_gap on the trades channel, the ids around the hole */
+    g = (book_out_gap_t){.seq_last = 5001, .seq_got = 5042, .reason = BOOK_GAP_TRADES};
+    n = store_rds_fmt_gap(buf, sizeof(buf), &nm, &m, &g);
+    assert_int_equal(tgc_doc_parse(buf, n, &d, &why), 0);
+    assert_int_equal(d.type, TGC_DOC_TRADE_GAP);
+    assert_true(d.seq == 42 && d.status.seq_last == 5001 && d.status.seq_got == 5042);
+    assert_true(d.status.ts_exch == -5 && d.status.ts_recv == INT64_MAX);
+    assert_string_equal(d.status.reason, "trades");
+    assert_non_null(strstr(buf, "\"type\":\"trade_gap\""));
+
     /* a document without its numbers or with a float price is rejected with a reason */
     static const char *badv[] = {"{\"type\":\"trade\",\"price\":\"1\",\"size\":\"1\"}",
                                  "{\"type\":\"trade\",\"seq\":1,\"epoch\":1,\"price\":1.5,"
@@ -179,12 +189,46 @@ static void test_resp_frames_are_read_whole_or_not_at_all(void **state)
     assert_int_equal(tgc_resp_frame("?junk\r\n", 7, &f), -1);
 }
 
+/* The URL forms: a single Redis, a unix socket, a Redis Cluster's seed list (db 0 only). */
+static void test_urls_single_unix_and_cluster(void **state)
+{
+    (void)state;
+    tgc_url_t u;
+    assert_int_equal(tgc_url_parse("redis://:pw@10.0.0.1:7000/2", &u), 0);
+    assert_string_equal(u.host, "10.0.0.1");
+    assert_int_equal(u.port, 7000);
+    assert_int_equal(u.db, 2);
+    assert_string_equal(u.password, "pw");
+    assert_int_equal(u.cluster, 0);
+    assert_int_equal(tgc_url_parse("unix:///run/r.sock?db=1", &u), 0);
+    assert_string_equal(u.path, "/run/r.sock");
+    assert_int_equal(tgc_url_parse("redis-cluster://u:pw@127.0.0.1:7001,127.0.0.1:7002/0", &u), 0);
+    assert_int_equal(u.cluster, 1);
+    assert_string_equal(u.seeds, "127.0.0.1:7001,127.0.0.1:7002");
+    assert_string_equal(u.user, "u");
+    assert_string_equal(u.password, "pw");
+    assert_int_equal(tgc_url_parse("redis-cluster://", &u), -EINVAL);      /* no seed */
+    assert_int_equal(tgc_url_parse("redis-cluster://h:1/3", &u), -EINVAL); /* a cluster has db 0 */
+    tg_client_cfg_t cfg;
+    tg_client_cfg_defaults(&cfg);
+    tg_client_t *c = NULL;
+    cfg.url = "redis-cluster://127.0.0.1:notaport";
+    assert_int_equal(tg_client_create(&c, &cfg), -EINVAL);
+    cfg.url = "redis-cluster://127.0.0.1:7001, 127.0.0.1:7002";
+    assert_int_equal(tg_client_create(&c, &cfg), 0);
+    /* the hash tag {venue:symbol} would be cut by a brace */
+    assert_int_equal(tg_client_subscribe(c, "binance", "A{B}", TG_CLIENT_SUB_BOOK, NULL), -EINVAL);
+    assert_int_equal(tg_client_subscribe(c, "binance", "BTCUSDT", TG_CLIENT_SUB_BOOK, NULL), 0);
+    tg_client_destroy(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decimals_round_trip_exactly_at_the_extremes),
         cmocka_unit_test(test_every_publisher_document_reads_back_exactly),
         cmocka_unit_test(test_resp_frames_are_read_whole_or_not_at_all),
+        cmocka_unit_test(test_urls_single_unix_and_cluster),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,7 +76,8 @@ static void usage(FILE *o)
                "Joins the book, trades (and candle INTERVAL, e.g. 1m) streams of one instrument,\n"
                "prints snapshots and messages, reports gaps in the sequence numbers.\n"
                "\n"
-               "  -u, --url URL          Redis server (default redis://127.0.0.1:6379); the\n"
+               "  -u, --url URL          Redis server (default redis://127.0.0.1:6379), or a\n"
+               "                         Redis Cluster: redis-cluster://host:port,host:port; the\n"
                "                         password may also come from REDISCLI_AUTH\n"
                "  -p, --prefix PREFIX    key and channel prefix of the gateway (default tg)\n"
                "  -i, --interval IVL     also follow candles of this interval (repeatable)\n"
@@ -133,13 +135,19 @@ int main(int argc, char **argv)
     sub_chan_t ch[SUB_CH_MAX];
     int n_ch = 0;
     memset(ch, 0, sizeof(ch));
-    snprintf(ch[n_ch].channel, 256, "%s.book.%s.%s", prefix, venue, symbol);
-    snprintf(ch[n_ch++].key, 256, "%s:book:%s:%s", prefix, venue, symbol);
-    snprintf(ch[n_ch].channel, 256, "%s.trades.%s.%s", prefix, venue, symbol);
-    snprintf(ch[n_ch++].key, 256, "%s:trade:%s:%s", prefix, venue, symbol);
+    /* the instrument part of the names: "venue.symbol" / "venue:symbol", or on a Redis Cluster
+     * the hash tag "{venue:symbol}" in both (docs/redis.md, "Names on a Redis Cluster") */
+    char ich[160], ikey[160];
+    bool cluster = url && strncmp(url, "redis-cluster://", 16) == 0;
+    snprintf(ich, sizeof(ich), cluster ? "{%s:%s}" : "%s.%s", venue, symbol);
+    snprintf(ikey, sizeof(ikey), cluster ? "{%s:%s}" : "%s:%s", venue, symbol);
+    snprintf(ch[n_ch].channel, 256, "%s.book.%s", prefix, ich);
+    snprintf(ch[n_ch++].key, 256, "%s:book:%s", prefix, ikey);
+    snprintf(ch[n_ch].channel, 256, "%s.trades.%s", prefix, ich);
+    snprintf(ch[n_ch++].key, 256, "%s:trade:%s", prefix, ikey);
     for (int i = 0; i < n_ivl; i++) {
-        snprintf(ch[n_ch].channel, 256, "%s.candles.%s.%s.%s", prefix, ivl[i], venue, symbol);
-        snprintf(ch[n_ch++].key, 256, "%s:candle:%s:%s:%s", prefix, ivl[i], venue, symbol);
+        snprintf(ch[n_ch].channel, 256, "%s.candles.%s.%s", prefix, ivl[i], ich);
+        snprintf(ch[n_ch++].key, 256, "%s:candle:%s:%s", prefix, ivl[i], ikey);
     }
 
     tg_client_cfg_t cfg;
@@ -212,6 +220,14 @@ int main(int argc, char **argv)
             break;
         case TG_CLIENT_EV_BAD:
             fprintf(stderr, "# BAD %s: %s\n", ev.channel, ev.text);
+            break;
+        case TG_CLIENT_EV_TRADE_GAP: /* numbered on the channel, but no trade */
+            fprintf(stderr,
+                    "# TRADE GAP %s seq=%llu: the trades between ids %llu and %llu were "
+                    "lost at the venue\n",
+                    ev.channel, (unsigned long long)ev.seq,
+                    (unsigned long long)ev.u.status.seq_last,
+                    (unsigned long long)ev.u.status.seq_got);
             break;
         case TG_CLIENT_EV_BOOK:
         case TG_CLIENT_EV_TRADE:

@@ -17,7 +17,9 @@ The same semantics as the C library libtickgate-client (docs/clients.md):
   reads report what the outage cost (``hole`` with ``disconnected=True``); the publisher's
   ``hello`` on ``{prefix}.control`` (after each of its connects, keys restored) makes the client
   read the keys again, so an outage that emptied Redis shows once the gateway is back;
-* decimals are ``decimal.Decimal`` parsed from the JSON strings (exact, never float).
+* decimals are ``decimal.Decimal`` parsed from the JSON strings (exact, never float);
+* a Redis Cluster (``redis-cluster://host:port,host:port``, since 1.2): hash-tagged names,
+  SSUBSCRIBE at each channel's primary, patterns found by SCAN (tickgate/cluster.py).
 
 Dependency: redis-py (Debian's python3-redis) only. Thread: one thread per Client.
 """
@@ -28,7 +30,9 @@ from decimal import Decimal
 
 import redis
 
-__version__ = "1.1.0"
+from . import cluster as _cl
+
+__version__ = "1.2.0"
 __all__ = ["Client", "Event", "Book", "__version__"]
 
 STATES = ("VALID", "RESYNCING", "STALE", "FAULT")
@@ -71,7 +75,8 @@ class Book:
 
 class Event:
     """One event. ``kind``: book, trade, candle, status, hole, recovered, epoch, disconnected,
-    connected, bad. ``doc`` is the parsed document (decimals as Decimal), ``raw`` its text."""
+    connected, bad; trade_gap (1.2: trades lost at the venue, ``doc["trade_id_last"]`` and
+    ``doc["trade_id_next"]`` around them, numbered on the trades channel). ``doc`` is the parsed document (decimals as Decimal), ``raw`` its text."""
 
     __slots__ = ("kind", "chan_kind", "channel", "venue", "symbol", "seq", "epoch", "from_key",
                  "from_stream", "doc", "raw", "book", "hole", "text", "epoch_old")
@@ -113,23 +118,26 @@ class _Chan:
     __slots__ = ("name", "key", "stream", "kind", "venue", "symbol", "interval", "last", "epoch",
                  "joined", "pending", "book", "book_seq", "candle")
 
-    def __init__(self, prefix, name):
+    def __init__(self, prefix, name, cluster=False):
         rest = name[len(prefix) + 1:]
         kind, rest = rest.split(".", 1)
         self.interval = None
         if kind == "candles":
             self.interval, rest = rest.split(".", 1)
-        self.venue, self.symbol = rest.split(".", 1)
-        self.name, self.kind = name, kind
-        if kind == "book":
-            self.key = "%s:book:%s:%s" % (prefix, self.venue, self.symbol)
-        elif kind == "trades":
-            self.key = "%s:trade:%s:%s" % (prefix, self.venue, self.symbol)
+        if cluster:  # "{venue:symbol}"
+            if not (rest.startswith("{") and rest.endswith("}") and ":" in rest):
+                raise ValueError("not a cluster channel: %r" % name)
+            self.venue, self.symbol = rest[1:-1].split(":", 1)
+            inst = rest
         else:
-            self.key = "%s:candle:%s:%s:%s" % (prefix, self.interval, self.venue, self.symbol)
+            self.venue, self.symbol = rest.split(".", 1)
+            inst = "%s:%s" % (self.venue, self.symbol)
+        self.name, self.kind = name, kind
+        ivl = self.interval + ":" if self.interval else ""
+        word = {"book": "book", "trades": "trade", "candles": "candle"}[kind]
+        self.key = "%s:%s:%s%s" % (prefix, word, ivl, inst)
         # the channel's stream: {prefix}:stream:{kind}:[{interval}:]{venue}:{symbol}
-        self.stream = "%s:stream:%s:%s%s:%s" % (prefix, kind, self.interval + ":" if
-                                                 self.interval else "", self.venue, self.symbol)
+        self.stream = "%s:stream:%s:%s%s" % (prefix, kind, ivl, inst)
         self.last = self.epoch = self.book_seq = 0
         self.joined = self.pending = False
         self.book = Book(self.venue, self.symbol) if kind == "book" else None
@@ -162,6 +170,9 @@ class Client:
         self._retry_at = 0.0
         self._epoch_seen = 0
         self._control = "%s.control" % prefix
+        self.cluster = url.startswith(_cl.SCHEME)
+        if self.cluster:
+            _cl.parse_url(url)  # a bad seed list fails here, not at connect()
         self.counters = dict(messages=0, keys=0, skipped=0, holes=0, missing=0, unrecovered=0,
                              epochs=0, disconnects=0, reconnects=0, bad=0)
 
@@ -174,23 +185,26 @@ class Client:
         for k in kinds:
             if k not in self.KINDS:
                 raise ValueError("unknown kind %r" % k)
-            if k == "candles":
-                name = "%s.candles.%s.%s.%s" % (self.prefix, interval, venue, symbol)
-            else:
-                name = "%s.%s.%s.%s" % (self.prefix, k, venue, symbol)
+            name = self._name(k, venue, symbol, interval)
             pattern = any(ch in name for ch in "*?[")
             self._subs.append((name, pattern))
 
+    def _name(self, kind, venue, symbol, interval=None):
+        """The channel name; on a cluster the instrument is the hash tag {venue:symbol}."""
+        inst = _cl.tag(venue, symbol) if self.cluster else "%s.%s" % (venue, symbol)
+        ivl = interval + "." if kind == "candles" else ""
+        return "%s.%s.%s%s" % (self.prefix, kind, ivl, inst)
+
     def book(self, venue, symbol):
         """The held book of venue/symbol, or None."""
-        ch = self._chans.get("%s.book.%s.%s" % (self.prefix, venue, symbol))
+        ch = self._chans.get(self._name("book", venue, symbol))
         return ch.book if ch and ch.joined else None
 
     def _chan(self, name):
         ch = self._chans.get(name)
         if ch is None:
             try:
-                ch = _Chan(self.prefix, name)
+                ch = _Chan(self.prefix, name, self.cluster)
             except ValueError:
                 return None
             self._chans[name] = ch
@@ -198,6 +212,8 @@ class Client:
 
     # -- the join -------------------------------------------------------------------------------
     def _redis(self):
+        if self.cluster:
+            return _cl.connect(self.url, self.connect_timeout, self.command_timeout)
         return redis.Redis.from_url(self.url, socket_connect_timeout=self.connect_timeout,
                                     socket_timeout=self.command_timeout)
 
@@ -210,19 +226,30 @@ class Client:
     def _join(self, after_loss):
         self._close()
         self._cmd = self._redis()
-        self._ps = self._cmd.pubsub(ignore_subscribe_messages=False)
         exact = [n for n, p in self._subs if not p]
         pats = [n for n, p in self._subs if p]
         for n in exact:
             self._chan(n)
-        self._ps.subscribe(self._control, *exact)
-        if pats:
-            self._ps.psubscribe(*pats)
-        # redis-py may reconnect a pub/sub connection by itself (and re-subscribe): the
-        # messages in between are lost, so any later connect of this connection is an outage
         self._silent = False
-        self._ps.connection.register_connect_callback(self._on_reconnect)
-        want, deadline = 1 + len(exact) + len(pats), time.monotonic() + self.command_timeout
+        if self.cluster:
+            # sharded pub/sub has no patterns: their channels are found by SCAN first, then
+            # every channel is SSUBSCRIBEd at its primary
+            self._ps = _cl.ShardedPubSub(self._cmd, self.url, self.connect_timeout,
+                                         self.command_timeout)
+            self._scan()
+            self._ps.ssubscribe(self._control, *self._chans)
+            want = 1 + len(self._chans)
+        else:
+            self._ps = self._cmd.pubsub(ignore_subscribe_messages=False)
+            self._ps.subscribe(self._control, *exact)
+            if pats:
+                self._ps.psubscribe(*pats)
+            # redis-py may reconnect a pub/sub connection by itself (and re-subscribe): the
+            # messages in between are lost, so any later connect of this connection is an
+            # outage
+            self._ps.connection.register_connect_callback(self._on_reconnect)
+            want = 1 + len(exact) + len(pats)
+        deadline = time.monotonic() + self.command_timeout
         self._kept = []
         while want > 0:
             m = self._ps.get_message(timeout=max(0.0, deadline - time.monotonic()))
@@ -246,19 +273,22 @@ class Client:
         for n in [n for n, p in self._subs if p]:  # keys of pattern subscriptions
             kind, rest = n[len(self.prefix) + 1:].split(".", 1)
             keypat = "%s:%s:%s" % (self.prefix, {"book": "book", "trades": "trade",
-                                                 "candles": "candle"}[kind],
-                                   rest.replace(".", ":"))
-            for key in self._cmd.scan_iter(match=keypat, count=1000):
+                                                 "candles": "candle"}[kind], _cl.colons(rest))
+            for key in self._cmd.scan_iter(match=keypat, count=1000):  # every primary
                 key = key.decode()
                 k2, krest = key[len(self.prefix) + 1:].split(":", 1)
                 kw = {"book": "book", "trade": "trades", "candle": "candles"}.get(k2)
                 if kw:
-                    self._chan("%s.%s.%s" % (self.prefix, kw, krest.replace(":", ".")))
+                    self._chan("%s.%s.%s" % (self.prefix, kw, _cl.dots(krest)))
 
     def _read_keys(self, after_loss):
+        before = len(self._chans)
         self._scan()
         chans = list(self._chans.values())
-        vals = self._cmd.mget([c.key for c in chans]) if chans else []
+        if self.cluster and len(chans) > before:  # a pattern's new instruments (on a hello)
+            self._ps.ssubscribe(*[c.name for c in chans[before:]])
+        mget = self._cmd.mget_nonatomic if self.cluster else self._cmd.mget
+        vals = mget([c.key for c in chans]) if chans else []
         for ch, raw in zip(chans, vals):
             if raw is not None:
                 self._apply(ch, raw.decode(), True, after_loss)
@@ -299,7 +329,8 @@ class Client:
     def _apply(self, ch, raw, from_key, after_loss, from_stream=False):
         try:
             d = parse_doc(raw)
-            ok = {"book": ("book", "gap"), "trades": ("trade",), "candles": ("candle",)}
+            ok = {"book": ("book", "gap"), "trades": ("trade", "trade_gap"),
+                  "candles": ("candle",)}
             if d["type"] not in ok[ch.kind] or d["seq"] < 1:
                 raise ValueError("document type does not match its channel")
         except (ValueError, KeyError, TypeError, ArithmeticError) as e:
@@ -419,7 +450,7 @@ class Client:
                     self._read_keys(True)
             except ValueError:
                 pass  # a later control document: not ours to read
-            except (redis.RedisError, OSError) as e:
+            except (redis.RedisError, OSError) + _cl.ERRORS as e:
                 self._lost(e)
             return
         ch = self._chan(name)
@@ -450,7 +481,7 @@ class Client:
                     time.sleep(wait)
                 try:
                     self._join(after_loss=True)
-                except (redis.RedisError, OSError, TimeoutError) as e:
+                except (redis.RedisError, OSError, TimeoutError) + _cl.ERRORS as e:
                     self._lost(e)
                     self._queue.pop()  # one DISCONNECTED per outage
                     self.counters["disconnects"] -= 1
@@ -458,7 +489,7 @@ class Client:
             wait = left if left is not None else 1.0
             try:
                 m = self._ps.get_message(timeout=wait)
-            except (redis.RedisError, OSError) as e:
+            except (redis.RedisError, OSError) + _cl.ERRORS as e:
                 self._lost(e)
                 continue
             if self._silent:

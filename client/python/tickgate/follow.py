@@ -37,8 +37,11 @@ def main(argv=None):
     print("READY", flush=True)
     out, ok, bad = [], 0, 0
     books = set()
+    ending = False  # the end marker came: take what is still queued, then stop
     while True:
-        ev = c.next(30.0)
+        ev = c.next(0.3 if ending else 30.0)
+        if ev is None and ending:
+            break
         if ev is None:
             print("timeout waiting for the end marker", file=sys.stderr)
             return 1
@@ -51,7 +54,10 @@ def main(argv=None):
                 ok += 1
         if ev.kind == "trade":
             if ev.venue == a.end_venue:
-                break
+                # a re-join may have queued other channels' keys after it (their order is
+                # the channels', not the publisher's)
+                ending = True
+                continue
             d = ev.doc
             out.append("T %s %s %d %s %s %d" % (ev.venue, ev.symbol, ev.seq, d["price"],
                                                 d["size"], d.get("trade_id", 0)))
