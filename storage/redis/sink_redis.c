@@ -84,10 +84,6 @@ static int rds_cfg_check(void *cfg, char *err, size_t cap)
     const sink_rds_cfg_t *c = cfg;
     if (!c->cluster[0])
         return 0;
-    if (c->leader[0]) {
-        snprintf(err, cap, "leader (A/B lease) is not supported with [redis] cluster");
-        return TG_ECONFIG;
-    }
     if (c->db) {
         snprintf(err, cap, "db must be 0 with [redis] cluster (a cluster has db 0 only)");
         return TG_ECONFIG;

@@ -533,9 +533,43 @@ static void demote(store_rds_t *p)
                    p->conn.where, p->lease.key, p->lease.err);
 }
 
+/* Where the lease key lives: the Redis, or on a cluster the primary of the key's slot. The
+ * publisher's map serves while it publishes; a standby (no pipelines) reads the map itself
+ * whenever the lease has no connection. NULL: no map could be read (the tick waits). */
+static const store_rds_conn_t *lease_conn(store_rds_t *p, store_rds_conn_t *nc)
+{
+    if (!p->cluster)
+        return &p->conn;
+    char eb[200];
+    if (!p->up && !p->lease.ctx && store_rds__cluster_map(p, eb, sizeof(eb)) < 0) {
+        snprintf(p->lease.err, sizeof(p->lease.err), "%s", eb);
+        return NULL;
+    }
+    int node =
+        p->map->n_nodes
+            ? rds_cluster_node_of(p->map, rds_cluster_keyslot(p->lease.key, strlen(p->lease.key)))
+            : -1;
+    if (node < 0)
+        return NULL;
+    store_rds__node_conn(nc, &p->conn, &p->map->nodes[node]);
+    store_rds_lease_target(&p->lease, nc->host, nc->port);
+    return nc;
+}
+
 static void lease_step(store_rds_t *p)
 {
-    int r = store_rds_lease_tick(&p->lease, &p->conn, tg_clock_mono_ns());
+    store_rds_conn_t nc;
+    const store_rds_conn_t *c = lease_conn(p, &nc);
+    if (!c) {
+        p->lease.next = tg_clock_mono_ns() + (int64_t)p->lease.lease_ms * 1000000 / 3;
+        if (p->lease.leader && tg_clock_mono_ns() >= p->lease.until) {
+            p->lease.leader = false; /* the lease ran out while no node could be asked */
+            snprintf(p->lease.err, sizeof(p->lease.err), "no slot map to find the lease key");
+            demote(p);
+        }
+        return;
+    }
+    int r = store_rds_lease_tick(&p->lease, c, tg_clock_mono_ns());
     if (r == STORE_RDS_LEASE_WON)
         promote(p);
     else if (r == STORE_RDS_LEASE_LOST)
@@ -633,7 +667,10 @@ static void rds_main(void *arg)
         TG_STAT_ADD(p->st.dropped, p->dlist_n);
     store_rds__close(p);
     if (p->lease_on) { /* let the other gateway take over now, not at the lease's end */
-        store_rds_lease_release(&p->lease, &p->conn);
+        store_rds_conn_t nc;
+        const store_rds_conn_t *c = lease_conn(p, &nc);
+        if (c)
+            store_rds_lease_release(&p->lease, c);
         TG_STAT_SET(p->st.leader, 0);
     }
 }
@@ -646,9 +683,7 @@ static void rds_main(void *arg);
 static int cluster_check(const store_rds_cfg_t *cfg, const store_rds_conn_t *cc, char *why,
                          size_t len)
 {
-    if (cfg->leader_group && cfg->leader_group[0])
-        snprintf(why, len, "[redis] leader (A/B lease) is not supported with [redis] cluster");
-    else if (cc->db != 0)
+    if (cc->db != 0)
         snprintf(why, len, "[redis] db (or the URL's /db) must be 0 with [redis] cluster");
     else if (cc->unix_path[0])
         snprintf(why, len, "[redis] url: a unix socket cannot be used with [redis] cluster");

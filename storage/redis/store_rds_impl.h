@@ -21,6 +21,7 @@
 
 #include "book/tg_worker.h"
 #include "storage/redis/rds_cluster.h"
+#include "storage/redis/store_rds_conn.h"
 #include "storage/redis/store_rds.h"
 #include "storage/redis/store_rds_backlog.h"
 #include "storage/redis/store_rds_conn.h"
@@ -148,6 +149,12 @@ void store_rds__pipes_deinit(store_rds_t *p);
 /** Connect every pipeline (cluster: read the slot map first and route every instrument).
  *  @return 0 (up), or the error of the first failure (errbuf says why; nothing is open). */
 int store_rds__connect(store_rds_t *p, char *errbuf, size_t len);
+/** Cluster: read the slot map into p->map (from a MOVED's node, the seeds, the last map's
+ *  primaries) without connecting the pipelines. @return 0 or a negative code (errbuf says). */
+int store_rds__cluster_map(store_rds_t *p, char *errbuf, size_t len);
+/** The connection settings of node n: the publisher's credentials, the node's address. */
+void store_rds__node_conn(store_rds_conn_t *nc, const store_rds_conn_t *base,
+                          const rds_cluster_node_t *n);
 
 /** Drop every pipeline after a failure: commands in flight count as `lost`; the next
  *  connect is due at once. */

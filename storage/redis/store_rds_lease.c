@@ -52,11 +52,23 @@ static redisReply *cmd(store_rds_lease_t *l, const store_rds_conn_t *conn, int a
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        snprintf(l->err, sizeof(l->err), "%s", r->str);
+        /* on a cluster the key's slot moved (or its shard is down): ask where it is now */
+        if (!strncmp(r->str, "MOVED ", 6) || !strncmp(r->str, "ASK ", 4) ||
+            !strncmp(r->str, "CLUSTERDOWN", 11) || !strncmp(r->str, "TRYAGAIN", 8))
+            drop(l, r->str);
+        else
+            snprintf(l->err, sizeof(l->err), "%s", r->str);
         freeReplyObject(r);
         return NULL;
     }
     return r;
+}
+
+void store_rds_lease_target(store_rds_lease_t *l, const char *host, int port)
+{
+    if (l->ctx && (l->ctx->connection_type != REDIS_CONN_TCP || !l->ctx->tcp.host ||
+                   strcmp(l->ctx->tcp.host, host) != 0 || l->ctx->tcp.port != port))
+        drop(l, "the lease key's slot is served by another node");
 }
 
 int store_rds_lease_tick(store_rds_lease_t *l, const store_rds_conn_t *conn, int64_t now)

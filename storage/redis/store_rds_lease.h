@@ -48,6 +48,11 @@ int store_rds_lease_init(store_rds_lease_t *l, const char *prefix, const char *g
  *  timeouts. @return STORE_RDS_LEASE_WON, _LOST or _SAME.  Thread: owner. */
 int store_rds_lease_tick(store_rds_lease_t *l, const store_rds_conn_t *conn, int64_t now);
 
+/** Redis Cluster: the lease key lives on the primary host:port (the slot map's); a connection
+ *  to another node is closed, so the next tick or release connects there. A MOVED, ASK,
+ *  CLUSTERDOWN or TRYAGAIN reply closes it too. */
+void store_rds_lease_target(store_rds_lease_t *l, const char *host, int port);
+
 /** Leader: delete the key if it still holds our value (graceful stop); close the connection.
  *  Thread: owner. */
 void store_rds_lease_release(store_rds_lease_t *l, const store_rds_conn_t *conn);

@@ -311,8 +311,8 @@ bool store_rds__push(store_rds_t *p, int node, const char *cmd, size_t len, int6
 /* ---- cluster map ----------------------------------------------------------------------- */
 
 /* The connection settings of one node: the publisher's credentials, the node's address. */
-static void node_conn(store_rds_conn_t *nc, const store_rds_conn_t *base,
-                      const rds_cluster_node_t *n)
+void store_rds__node_conn(store_rds_conn_t *nc, const store_rds_conn_t *base,
+                          const rds_cluster_node_t *n)
 {
     *nc = *base;
     snprintf(nc->host, sizeof(nc->host), "%s", n->host);
@@ -330,7 +330,7 @@ static int map_read(const store_rds_conn_t *base, const rds_cluster_node_t *cand
     snprintf(errbuf, len, "no seed");
     for (int i = 0; i < n; i++) {
         store_rds_conn_t nc;
-        node_conn(&nc, base, &cand[i]);
+        store_rds__node_conn(&nc, base, &cand[i]);
         int e = 0;
         redisContext *c = store_rds_conn_open(&nc, &e, errbuf, len);
         store_rds_conn_deinit(&nc);
@@ -366,7 +366,7 @@ static int map_read(const store_rds_conn_t *base, const rds_cluster_node_t *cand
     return err;
 }
 
-static int cluster_connect(store_rds_t *p, char *errbuf, size_t len)
+int store_rds__cluster_map(store_rds_t *p, char *errbuf, size_t len)
 {
     /* candidates: the seeds, then the primaries of the last map (a node may have left the
      * seed list's reach while the cluster lives on) */
@@ -380,9 +380,16 @@ static int cluster_connect(store_rds_t *p, char *errbuf, size_t len)
     for (int i = 0; i < p->map->n_nodes; i++)
         cand[n++] = p->map->nodes[i];
     int err = map_read(&p->conn, cand, n, p->map, errbuf, len);
+    if (!err)
+        TG_STAT_INC(p->st.cluster_refreshes);
+    return err;
+}
+
+static int cluster_connect(store_rds_t *p, char *errbuf, size_t len)
+{
+    int err = store_rds__cluster_map(p, errbuf, len);
     if (err)
         return err;
-    TG_STAT_INC(p->st.cluster_refreshes);
     for (uint32_t i = 0; i < p->n_inst; i++)
         p->inst[i].node = (uint16_t)rds_cluster_node_of(p->map, p->inst[i].cslot);
     p->n_pipe = p->map->n_nodes;
@@ -394,7 +401,7 @@ static int cluster_connect(store_rds_t *p, char *errbuf, size_t len)
             return err;
         }
         store_rds_conn_t nc;
-        node_conn(&nc, &p->conn, &p->map->nodes[i]);
+        store_rds__node_conn(&nc, &p->conn, &p->map->nodes[i]);
         q->ctx = store_rds_conn_open(&nc, &err, errbuf, len);
         store_rds_conn_deinit(&nc);
         if (!q->ctx)
@@ -466,7 +473,7 @@ int store_rds__cluster_probe(const store_rds_cfg_t *cfg, const store_rds_conn_t 
         snprintf(errbuf, len, "%s", tmp);
     for (int i = 0; !err && i < m->n_nodes; i++) { /* every primary must take our handshake */
         store_rds_conn_t nc;
-        node_conn(&nc, cc, &m->nodes[i]);
+        store_rds__node_conn(&nc, cc, &m->nodes[i]);
         redisContext *c = store_rds_conn_open(&nc, &err, tmp, sizeof(tmp));
         store_rds_conn_deinit(&nc);
         redisFree(c);

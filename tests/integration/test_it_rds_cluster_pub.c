@@ -14,7 +14,10 @@
  *    what the counters say could be missing (lost + dropped + coalesced); the last message of
  *    every channel arrives, every key equals the last record and every trade stream holds
  *    every entry. Prints the failover time and the holes.
- *  - create refuses what cluster mode does not support (leader, db, unix socket, bad seeds).
+ *  - redundant publishers (A/B lease) on the cluster: of two with the same group exactly one
+ *    publishes, the lease key lives on its slot's primary, and when the leader stops the other
+ *    takes over (prints the time).
+ *  - create refuses what cluster mode does not support (db, unix socket, bad seeds).
  * In the routing and failover cases libtickgate-client follows too (redis-cluster:// URL,
  * tests/fixtures/it_client_follow.h): every instrument's book reaches the last number, every
  * trade is delivered once or reported missing, nothing is unreadable.
@@ -591,22 +594,94 @@ static void log_keep(void *ud, int level, const char *msg)
     snprintf(g_log, sizeof(g_log), "%s", msg);
 }
 
+/* The lease key's value at its slot's primary ("" if none); another primary answers MOVED. */
+static void lease_value(fx_t *f, const char *key, char *out, size_t cap)
+{
+    load_map(&f->map);
+    int owner = rds_cluster_node_of(&f->map, rds_cluster_keyslot(key, strlen(key)));
+    redisContext *c = it_cluster_conn(&f->map.nodes[owner]),
+                 *o = it_cluster_conn(&f->map.nodes[(owner + 1) % N_NODE]);
+    redisReply *r = redisCommand(o, "GET %s", key);
+    assert_true(r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "MOVED ", 6));
+    freeReplyObject(r);
+    r = redisCommand(c, "GET %s", key);
+    assert_non_null(r);
+    snprintf(out, cap, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+    freeReplyObject(r);
+    redisFree(c);
+    redisFree(o);
+}
+
+/* Which of the two publishes (0 or 1), once exactly one does for 10 checks in a row; -1 if
+ * that does not happen within 10 s. */
+static int one_leader(store_rds_t *const pub[2])
+{
+    int same = 0, who = -1;
+    for (int t = 0; t < 1000 && same < 10; t++, usleep(10000)) {
+        uint64_t l0 = TG_STAT_GET(store_rds_stats(pub[0])->leader),
+                 l1 = pub[1] ? TG_STAT_GET(store_rds_stats(pub[1])->leader) : 0;
+        int w = l0 + l1 == 1 ? (l0 ? 0 : 1) : -1;
+        same = w >= 0 && w == who ? same + 1 : 0;
+        who = w;
+    }
+    return same >= 10 ? who : -1;
+}
+
+static void test_a_lease_on_the_cluster_one_of_two_publishes(void **state)
+{
+    fx_t *f = *state;
+    tg_ring_t *ring2 = NULL;
+    assert_int_equal(tg_ring_create(&ring2, 4096, sizeof(book_out_t)), 0);
+    store_rds_t *pub[2] = {NULL, NULL};
+    const char *names[2] = {"a", "b"};
+    for (int k = 0; k < 2; k++) {
+        store_rds_cfg_t c = f->cfg;
+        c.prefix = "tl";
+        c.ring = k ? ring2 : f->ring;
+        c.leader_group = "ab";
+        c.leader_lease_ms = 600;
+        c.instance = names[k];
+        assert_int_equal(store_rds_create(&pub[k], &c), 0);
+        assert_int_equal(store_rds_start(pub[k]), 0);
+    }
+    int L = one_leader(pub);
+    assert_true(L >= 0);
+    char v[160];
+    lease_value(f, "tl:leader:ab", v, sizeof(v));
+    if (strncmp(v, names[L], 1) != 0 || v[1] != ':')
+        fail_msg("the lease key holds '%s', the leader is %s", v, names[L]);
+    /* the leader stops (and gives the lease up): the other publishes */
+    int64_t t0 = tg_clock_mono_ns();
+    assert_int_equal(store_rds_stop(pub[L]), 0);
+    store_rds_destroy(&pub[L]);
+    store_rds_t *rest[2] = {pub[1 - L], NULL};
+    assert_int_equal(one_leader(rest), 0);
+    double ms = (double)(tg_clock_mono_ns() - t0) / 1e6 - 100.0; /* one_leader's 10 checks */
+    lease_value(f, "tl:leader:ab", v, sizeof(v));
+    if (strncmp(v, names[1 - L], 1) != 0 || v[1] != ':')
+        fail_msg("after the stop the lease key holds '%s', want %s", v, names[1 - L]);
+    printf("lease on the cluster: %s published, %s stood by; %s stopped, %s publishing %.0f ms "
+           "later (lease 600 ms); the key %s on its slot's primary\n",
+           names[L], names[1 - L], names[L], names[1 - L], ms, v);
+    assert_int_equal(store_rds_stop(pub[1 - L]), 0);
+    store_rds_destroy(&pub[1 - L]);
+    tg_ring_destroy(&ring2);
+}
+
 /* What cluster mode does not support is refused at create, and the log names the setting. */
 static void test_create_refuses_what_cluster_mode_does_not_support(void **state)
 {
     fx_t *f = *state;
     static const struct {
-        const char *leader, *url, *cluster, *want;
+        const char *url, *cluster, *want;
     } cases[] = {
-        {"ab", NULL, NULL, "[redis] leader (A/B lease) is not supported with [redis] cluster"},
-        {NULL, "redis://127.0.0.1:6379/2", NULL, "[redis] db (or the URL's /db) must be 0"},
-        {NULL, "unix:///tmp/x.sock", NULL, "[redis] url: a unix socket cannot be used"},
-        {NULL, NULL, "127.0.0.1:70000", "70000"},
+        {"redis://127.0.0.1:6379/2", NULL, "[redis] db (or the URL's /db) must be 0"},
+        {"unix:///tmp/x.sock", NULL, "[redis] url: a unix socket cannot be used"},
+        {NULL, "127.0.0.1:70000", "70000"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         store_rds_cfg_t c = f->cfg;
         c.prefix = "tr";
-        c.leader_group = cases[i].leader;
         c.url = cases[i].url;
         c.cluster = cases[i].cluster ? cases[i].cluster : g_list;
         c.log = log_keep;
@@ -632,6 +707,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_every_instrument_goes_to_its_shard, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_refuses_what_cluster_mode_does_not_support,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_lease_on_the_cluster_one_of_two_publishes, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_failover_the_publisher_follows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_primary_the_publisher_follows, setup, teardown),
     };
