@@ -21,7 +21,7 @@ enum {
 typedef void (*tg_log_fn)(void *lctx, int level, const char *msg);
 
 /** Size of the line tg_logf() formats (longer text is cut). */
-#define TG_LOG_LINE_MAX 512
+#define TG_LOG_LINE_MAX 1024
 
 /** Format one line (printf rules, cut at TG_LOG_LINE_MAX - 1 bytes) and hand it to fn.
  *  @param fn the module's log callback; NULL: nothing is formatted or logged.

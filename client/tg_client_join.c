@@ -75,7 +75,8 @@ int tgc__cluster_map(tg_client_t *c)
     char err[160] = "no seed answered";
     for (int i = 0; i < n; i++) {
         tgc_node_t at = {.port = cand[i].port};
-        snprintf(at.host, sizeof(at.host), "%s", cand[i].host);
+        /* the precision bounds what -O3 -Wformat-truncation assumes of the source */
+        snprintf(at.host, sizeof(at.host), "%.*s", (int)sizeof(at.host) - 1, cand[i].host);
         redisContext *r = tgc__conn_open(c, &at, &rc);
         if (!r)
             continue;

@@ -83,12 +83,10 @@ void gw_log(int level, const char *kv, const char *fmt, ...)
 {
     if (level > gw_log_get_level())
         return;
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    tg_logv(gw_log_cb, (void *)kv, level, fmt, ap); /* the same line as a lower layer's */
     va_end(ap);
-    put_line(level, kv, msg);
 }
 
 void gw_log_cb(void *ctx, int level, const char *msg)

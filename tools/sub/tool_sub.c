@@ -188,7 +188,9 @@ int main(int argc, char **argv)
         if (rc == 0)
             continue;
         int i = 0;
-        while (i < n_ch && strcmp(ch[i].channel, ev.channel) != 0)
+        /* n_ch <= SUB_CH_MAX always; the second bound says so to GCC -O3, whose
+         * -Wstringop-overread cannot see it through the option loop */
+        while (i < n_ch && i < SUB_CH_MAX && strcmp(ch[i].channel, ev.channel) != 0)
             i++;
         sub_chan_t *c = i < n_ch ? &ch[i] : NULL;
         switch (ev.kind) {
