@@ -6,9 +6,16 @@ then the primary owning the first symbol fails over (CLUSTER FAILOVER at its rep
 client, told by the server (sunsubscribe) or by a lost connection, joins again on the new map:
 its books still equal the offline rebuild, nothing was unreadable.
 
-Usage: it_fleet_client.py OFFLINE_JSON SEEDS
+Before that, the C client does the same join: the docs' example program
+(client/examples/tg_client_example.c) with the URL redis-cluster://SEEDS and the pattern
+"binance *" prints each book it joins from its snapshot key; every symbol's best bid and ask
+and state must be the offline rebuild's.
+
+Usage: it_fleet_client.py OFFLINE_JSON SEEDS [C_EXAMPLE]
 """
 import json
+import re
+import subprocess
 import sys
 import time
 from decimal import Decimal
@@ -55,6 +62,30 @@ def differ():
 
 
 bad = 0
+if len(sys.argv) > 3:  # the C client: join every book of the pattern on the cluster
+    out = subprocess.run([sys.argv[3], "redis-cluster://" + seeds, "tg", "binance", "*",
+                          str(len(off))], capture_output=True, text=True, timeout=30).stdout
+    got = {m.group(1): m.groups()[1:] for m in re.finditer(
+        r"^book binance (\S+) seq=\d+ (\S+) bid (\S+) ask (\S+)", out, re.M)}
+
+    def best(levels):
+        return Decimal(levels[0][0]) if levels else None
+
+    def same(s):
+        if s not in got:
+            return False
+        st, bid, ask = got[s]
+        o = off[s]
+        return (st == str(o["state"]).upper()
+                and (None if bid == "-" else Decimal(bid)) == best(o["bids"])
+                and (None if ask == "-" else Decimal(ask)) == best(o["asks"]))
+
+    wrong = [s for s in sorted(off) if not same(s)]
+    print("C client (redis-cluster://) on the fleet: %d of %d books joined with the offline "
+          "best bid/ask and state" % (len(off) - len(wrong), len(off)))
+    if wrong:
+        print("FAIL: C client books differ: %s\n%s" % (wrong[:5], out[:2000]))
+        bad += 1
 if not follow(10.0, lambda: not differ()):
     print("FAIL: the client's books differ from the offline rebuild: %s" % differ()[:5])
     bad += 1

@@ -9,10 +9,11 @@
 # spread over the primaries, and neither gateway logs an error. Then the Python client
 # (redis-cluster://) follows the books, through a CLUSTER FAILOVER (it_fleet_client.py).
 # Usage (under redis_cluster.sh run): test_it_fleet_cluster.sh TICKGATE REPLAY SPLIT RECS
+#        [C_EXAMPLE]
 set -u
 # shellcheck source=tests/fixtures/replay_port.sh
 . "$(dirname "$0")/../fixtures/replay_port.sh"
-gw=$1 replay=$2 split=$3 recs=$4
+gw=$1 replay=$2 split=$3 recs=$4 cex=${5:-}
 rec="$recs/binance/cryptofeed_1312c062_BINANCE-b38f7c.tgrec.zst"
 [ -n "${TG_TEST_REDIS_CLUSTER:-}" ] || { echo "no TG_TEST_REDIS_CLUSTER: skipped"; exit 77; }
 [ -r "$rec" ] || { echo "no $rec: skipped"; exit 77; }
@@ -124,7 +125,7 @@ rc=$?
 # the Python client follows the fleet's books on the cluster, through a CLUSTER FAILOVER
 if [ $rc = 0 ] && [ -n "${TG_CLIENT_PYTHONPATH:-}" ]; then
     PYTHONPATH="$TG_CLIENT_PYTHONPATH" /usr/bin/python3 "$(dirname "$0")/it_fleet_client.py" \
-        "$d/off.json" "$TG_TEST_REDIS_CLUSTER" || rc=1
+        "$d/off.json" "$TG_TEST_REDIS_CLUSTER" $cex || rc=1
 fi
 # each instance ran under its own name and logged no error
 for i in 1 2; do
