@@ -53,12 +53,9 @@ static void book_frame(char *out, size_t cap, const char *pid, const char *side,
 
 static void test_cryptofacilities_is_found_also_as_kraken_futures(void **state)
 {
-    const feed_venue_t *v = feed_venue_find("cryptofacilities");
-    assert_ptr_equal(v, &feed_venue_cryptofacilities);
+    vh_assert_venue("cryptofacilities", &feed_venue_cryptofacilities,
+                    "wss://futures.kraken.com/ws/v1", 0);
     assert_ptr_equal(feed_venue_find("kraken-futures"), &feed_venue_cryptofacilities);
-    assert_non_null(v->on_frame);
-    assert_string_equal(v->default_url, "wss://futures.kraken.com/ws/v1");
-    assert_true(v->max_sends_per_s > 0);
 }
 
 /* ---- the recording ---------------------------------------------------------------------- */
@@ -67,12 +64,6 @@ static bool starts(const char *f, size_t n, const char *prefix)
 {
     size_t k = strlen(prefix);
     return n >= k && memcmp(f, prefix, k) == 0;
-}
-
-static long num_after(const char *f, size_t n, const char *key)
-{
-    const char *p = memmem(f, n, key, strlen(key));
-    return p ? strtol(p + strlen(key), NULL, 10) : -1;
 }
 
 static void test_cryptofacilities_recording_every_frame_accounted_and_chain_unbroken(void **state)
@@ -105,7 +96,7 @@ static void test_cryptofacilities_recording_every_frame_accounted_and_chain_unbr
             pid[k][pl] = 0;
             np++;
         }
-        long seq = num_after(fr[i], fl[i], "\"seq\":");
+        long seq = vh_num_after(fr[i], fl[i], "\"seq\":");
         if (s) {
             snaps++;
         } else {
@@ -156,10 +147,8 @@ static void test_cryptofacilities_recording_every_frame_accounted_and_chain_unbr
 static void test_cryptofacilities_recording_books_and_trades_equal_the_oracles(void **state)
 {
     oracle_t orc, ref;
-    vh_oracle_and_ref(CF_ORC, &orc, &ref);
-    vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
-    assert_int_equal(vrun_file(vh_rec(CF_REC), v, &o), 0);
+    vrun_t *v = vh_oracle_ref_run(CF_ORC, CF_REC, &orc, &ref, &o);
     assert_int_equal(orc.n_syms, (int)o->h.n_instr);
     int diffs = 0, exact = 0;
     long trades = 0;
@@ -168,10 +157,7 @@ static void test_cryptofacilities_recording_books_and_trades_equal_the_oracles(v
         const ref_book_t *b = &v->book[in->id];
         const oracle_sym_t *os = oracle_find_nocase(&orc, in->symbol); /* tardis: PI_ETHUSD */
         assert_non_null(os);
-        diffs += vrun_cmp_side(&b->bid, os->bids, os->n_bids, 10, in->px_scale, in->sz_scale,
-                               in->symbol);
-        diffs += vrun_cmp_side(&b->ask, os->asks, os->n_asks, 10, in->px_scale, in->sz_scale,
-                               in->symbol);
+        diffs += vrun_cmp_book(v, in, os, 10);
         vh_assert_depth(b, os);
         vrun_assert_trades(v, in, os, 1);
         assert_int_equal(v->snapshots[in->id], os->snapshots);
@@ -207,7 +193,7 @@ static void test_cryptofacilities_lost_book_message_is_a_gap_with_resubscribe(vo
     for (size_t i = 0; i < nf; i++) {
         bool mine = starts(fr[i], fl[i], "{\"feed\":\"book\",\"product_id\":\"PI_ETHUSD\"");
         if (mine && ++nth == 100) {
-            lost = num_after(fr[i], fl[i], "\"seq\":");
+            lost = vh_num_after(fr[i], fl[i], "\"seq\":");
             continue;
         }
         if (mine && nth > 100)
@@ -456,14 +442,8 @@ static void test_cryptofacilities_mutated_frames_never_crash_and_are_all_counted
 
 static void test_cryptofacilities_extreme_scales_come_out_exact(void **state)
 {
-    tg_instr_reg_t *reg = NULL;
-    assert_int_equal(tg_instr_reg_create(&reg), 0);
-    tg_instr_cfg_t cfg;
-    tg_instr_cfg_defaults(&cfg);
-    cfg.px_scale = 0;
-    cfg.sz_scale = 0; /* 1e12 sizes fit int64 only at <= 6 places */
-    uint32_t big;
-    assert_int_equal(tg_instr_reg_add(reg, "cryptofacilities", "big_usd", &cfg, &big), 0);
+    /* big_usd at scales 0: 1e12 sizes fit int64 only at <= 6 places */
+    tg_instr_reg_t *reg = vh_reg_big("cryptofacilities", "big_usd");
     vh_env_t *e = env_open(CF_SYMS, reg);
     char f[4096];
     uint64_t rs0 = TG_STAT_GET(e->o->stats.rescales);

@@ -48,11 +48,7 @@ static void book_frame(char *out, size_t cap, const char *sym, const char *type,
 
 static void test_deribit_is_found_and_has_a_handler(void **state)
 {
-    const feed_venue_t *v = feed_venue_find("deribit");
-    assert_ptr_equal(v, &feed_venue_deribit);
-    assert_non_null(v->on_frame);
-    assert_string_equal(v->default_url, "wss://www.deribit.com/ws/api/v2");
-    assert_true(v->max_sends_per_s > 0);
+    vh_assert_venue("deribit", &feed_venue_deribit, "wss://www.deribit.com/ws/api/v2", 0);
 }
 
 /* ---- the recording ---------------------------------------------------------------------- */
@@ -61,12 +57,6 @@ static void test_deribit_is_found_and_has_a_handler(void **state)
 static bool has(const char *f, size_t n, const char *needle)
 {
     return memmem(f, n, needle, strlen(needle)) != NULL;
-}
-
-static long num_after(const char *f, size_t n, const char *key)
-{
-    const char *p = memmem(f, n, key, strlen(key));
-    return p ? strtol(p + strlen(key), NULL, 10) : -1;
 }
 
 static void test_deribit_recording_every_frame_accounted_and_chain_unbroken(void **state)
@@ -99,11 +89,11 @@ static void test_deribit_recording_every_frame_accounted_and_chain_unbroken(void
             last_inst[k][il] = 0;
             ninst++;
         }
-        long chg = num_after(fr[i], fl[i], "\"change_id\":");
+        long chg = vh_num_after(fr[i], fl[i], "\"change_id\":");
         if (has(fr[i], fl[i], "\"type\":\"snapshot\"")) {
             snaps++;
         } else {
-            long prev = num_after(fr[i], fl[i], "\"prev_change_id\":");
+            long prev = vh_num_after(fr[i], fl[i], "\"prev_change_id\":");
             if (prev == last_chg[k])
                 chained++;
             else
@@ -144,10 +134,8 @@ static void test_deribit_recording_every_frame_accounted_and_chain_unbroken(void
 static void test_deribit_recording_books_equal_the_oracle_and_the_exact_reference(void **state)
 {
     oracle_t orc, ref;
-    vh_oracle_and_ref(DB_ORC, &orc, &ref);
-    vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
-    assert_int_equal(vrun_file(vh_rec(DB_REC), v, &o), 0);
+    vrun_t *v = vh_oracle_ref_run(DB_ORC, DB_REC, &orc, &ref, &o);
     assert_int_equal(orc.n_syms, (int)o->h.n_instr);
     int diffs = 0, exact = 0;
     for (uint32_t i = 0; i < o->h.n_instr; i++) {
@@ -155,10 +143,7 @@ static void test_deribit_recording_books_equal_the_oracle_and_the_exact_referenc
         const ref_book_t *b = &v->book[in->id];
         const oracle_sym_t *os = oracle_find(&orc, in->symbol);
         assert_non_null(os);
-        diffs += vrun_cmp_side(&b->bid, os->bids, os->n_bids, 10, in->px_scale, in->sz_scale,
-                               in->symbol);
-        diffs += vrun_cmp_side(&b->ask, os->asks, os->n_asks, 10, in->px_scale, in->sz_scale,
-                               in->symbol);
+        diffs += vrun_cmp_book(v, in, os, 10);
         vh_assert_depth(b, os);
         assert_int_equal(v->trades[in->id], os->trades);
         assert_int_equal(v->snapshots[in->id], os->snapshots);
@@ -195,8 +180,8 @@ static void test_deribit_lost_change_is_a_gap_with_resubscribe(void **state)
         char *eol = strchr(p, '\n');
         if (strstr(bol, inst) && strstr(bol, inst) < eol && ++nth == 5) {
             line = bol;
-            lost_chg = num_after(bol, (size_t)(eol - bol), "\"change_id\":");
-            lost_prev = num_after(bol, (size_t)(eol - bol), "\"prev_change_id\":");
+            lost_chg = vh_num_after(bol, (size_t)(eol - bol), "\"change_id\":");
+            lost_prev = vh_num_after(bol, (size_t)(eol - bol), "\"prev_change_id\":");
             memmove(bol, eol + 1, len - (size_t)(eol + 1 - text) + 1);
             len -= (size_t)(eol + 1 - bol);
             break;
@@ -558,14 +543,7 @@ static void test_deribit_extreme_scales_come_out_exact(void **state)
 {
     /* BIG-SIZE is configured with whole-number scales (as a config file may): 1e12 sizes fit
      * int64 only at <= 6 places */
-    tg_instr_reg_t *reg = NULL;
-    assert_int_equal(tg_instr_reg_create(&reg), 0);
-    tg_instr_cfg_t cfg;
-    tg_instr_cfg_defaults(&cfg);
-    cfg.px_scale = 0;
-    cfg.sz_scale = 0;
-    uint32_t big;
-    assert_int_equal(tg_instr_reg_add(reg, "deribit", "BIG-SIZE", &cfg, &big), 0);
+    tg_instr_reg_t *reg = vh_reg_big("deribit", "BIG-SIZE");
     vh_env_t *e = env_open(DB_SYMS, reg);
     char f[4096];
 
