@@ -24,6 +24,18 @@ static int setup(void **state)
     return g_n > 0 ? 0 : -1;
 }
 
+/* Every one of the n oracle levels l parses (at in's scales) to side s's level exactly. */
+static void side_equals(const ref_side_t *s, const oracle_level_t *l, int n, const tg_instr_t *in)
+{
+    for (int k = 0; k < n; k++) {
+        int64_t px, sz;
+        assert_int_equal(oracle_dec(l[k].px, in->px_scale, &px, NULL), 0);
+        assert_int_equal(oracle_dec(l[k].sz, in->sz_scale, &sz, NULL), 0);
+        assert_int_equal(s->px[k], px);
+        assert_int_equal(s->sz[k], sz);
+    }
+}
+
 static void test_coinbase_books_and_trades_match_the_oracle(void **state)
 {
     for (int f = 0; f < g_n; f++) {
@@ -41,20 +53,8 @@ static void test_coinbase_books_and_trades_match_the_oracle(void **state)
             const ref_book_t *b = &r.book[in->id];
             assert_true(b->have_snapshot);
             vh_assert_depth(b, y);
-            for (int k = 0; k < y->n_bids; k++) {
-                int64_t px, sz;
-                assert_int_equal(oracle_dec(y->bids[k].px, in->px_scale, &px, NULL), 0);
-                assert_int_equal(oracle_dec(y->bids[k].sz, in->sz_scale, &sz, NULL), 0);
-                assert_int_equal(b->bid.px[k], px);
-                assert_int_equal(b->bid.sz[k], sz);
-            }
-            for (int k = 0; k < y->n_asks; k++) {
-                int64_t px, sz;
-                assert_int_equal(oracle_dec(y->asks[k].px, in->px_scale, &px, NULL), 0);
-                assert_int_equal(oracle_dec(y->asks[k].sz, in->sz_scale, &sz, NULL), 0);
-                assert_int_equal(b->ask.px[k], px);
-                assert_int_equal(b->ask.sz[k], sz);
-            }
+            side_equals(&b->bid, y->bids, y->n_bids, in);
+            side_equals(&b->ask, y->asks, y->n_asks, in);
             books += y->n_bids > 0;
             assert_int_equal(r.trades[in->id], y->trades);
             assert_int_equal(r.buys[in->id], y->buy_trades);
