@@ -154,10 +154,7 @@ static void test_bitfinex_a_lost_frame_is_a_gap_on_every_book_and_a_reconnect(vo
     memmove(bol, eol, (size_t)(text + len - eol) + 1);
     len -= (size_t)(eol - bol);
     feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open_mem(&o, text, len, NULL, NULL, 0), 0);
-    vrun_t *v = calloc(1, sizeof(*v));
-    vrun_init(v, o->reg);
-    assert_int_equal(feed_offline_run(o, vrun_sink, v), 0);
+    vrun_t *v = vh_run_mem(text, len, &o);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 1);
     assert_int_equal(o->reconnects, 1);
     long gap_events = 0;
@@ -433,10 +430,7 @@ static void test_bitfinex_recording_with_venue_checksums_verifies_every_message(
     assert_int_equal(n_cs, 1600); /* 7 snapshots + 1593 updates */
     assert_non_null(strstr(ck, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":196608}"));
     feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open_mem(&o, ck, clen, NULL, NULL, 0), 0);
-    vrun_t *v = calloc(1, sizeof(*v));
-    vrun_init(v, o->reg);
-    assert_int_equal(feed_offline_run(o, vrun_sink, v), 0);
+    vrun_t *v = vh_run_mem(ck, clen, &o);
     assert_int_equal(v->ck_ok, 1600);
     assert_int_equal(v->ck_bad, 0);
     assert_int_equal(v->ck_not_last, 0);

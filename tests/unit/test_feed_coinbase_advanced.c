@@ -181,10 +181,7 @@ static void test_ca_lost_frame_gaps_every_book_and_resubscribes_level2(void **st
     size_t n2 = 0;
     char *lossy = without_line(text, len, 500, &n2);
     feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open_mem(&o, lossy, n2, NULL, NULL, 0), 0);
-    vrun_t *v = calloc(1, sizeof(*v));
-    vrun_init(v, o->reg);
-    assert_int_equal(feed_offline_run(o, vrun_sink, v), 0);
+    vrun_t *v = vh_run_mem(lossy, n2, &o);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 1);
     assert_int_equal(TG_STAT_GET(o->stats.resyncs), 2);
     for (uint32_t i = 0; i < o->h.n_instr; i++) {

@@ -143,11 +143,8 @@ static void test_crypto_com_recording_equals_both_oracles_and_never_goes_back_in
         int diffs = 0;
         long trades = 0;
         for (uint32_t i = 0; i < o->h.n_instr; i++) {
-            const tg_instr_t *in = tg_instr_reg_get(o->reg, o->h.instr[i]);
-            const oracle_sym_t *os = oracle_find(&orc, in->symbol);
-            assert_non_null(os);
-            diffs += vrun_cmp_book(b.v, in, os, 10);
-            vh_assert_depth(&b.v->book[in->id], os);
+            const tg_instr_t *in;
+            const oracle_sym_t *os = vrun_oracle_in(b.v, o, &orc, i, 10, &diffs, &in);
             assert_int_equal(b.v->trades[in->id], os->trades);
             trades += b.v->trades[in->id];
             if (pass == 1) {

@@ -371,14 +371,14 @@ static void test_cryptofacilities_bad_input_is_counted_and_a_bad_book_message_re
                                   "\"bid\":32189.5,\"ask\":32221.0}"),
                      0);
     assert_int_equal(TG_STAT_GET(s->unhandled), 4);
-    assert_int_equal(vh_env_frame(e, "{\"event\":\"error\",\"message\":\"Invalid product id\"}"),
-                     TG_EPROTO);
-    assert_int_equal(vh_env_frame(e, "{\"event\":\"alert\",\"message\":\"Bad websocket message\"}"),
-                     TG_EPROTO);
-    assert_int_equal(
-        vh_env_frame(e, "{\"event\":\"subscribed_failed\",\"feed\":\"book\","
-                        "\"product_ids\":[\"PI_NOPE\"],\"message\":\"Invalid product id\"}"),
-        TG_EPROTO);
+    static const char *const venue_errors[] = {
+        "{\"event\":\"error\",\"message\":\"Invalid product id\"}",
+        "{\"event\":\"alert\",\"message\":\"Bad websocket message\"}",
+        "{\"event\":\"subscribed_failed\",\"feed\":\"book\",\"product_ids\":[\"PI_NOPE\"],"
+        "\"message\":\"Invalid product id\"}",
+    };
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(vh_env_frame(e, venue_errors[i]), TG_EPROTO);
     assert_int_equal(TG_STAT_GET(s->err_venue), 3);
     assert_int_equal(vh_env_frame(e, "{\"feed\":\"book\",\"product_id\":"), TG_EJSON);
     assert_int_equal(TG_STAT_GET(s->err_json), 1);
