@@ -537,6 +537,20 @@ static void test_deribit_mutated_frames_never_crash_and_are_all_counted(void **s
 
 /* ---- extreme scales --------------------------------------------------------------------- */
 
+/* A snapshot of sym (change id chg, bids and asks as the venue writes them) taken, and the
+ * level events it emitted exactly n with these prices and sizes. @return the index of the
+ * first. */
+static size_t snapshot_levels(vh_env_t *e, const char *sym, long chg, const char *bids,
+                              const char *asks, const char *const *px, const char *const *sz, int n)
+{
+    size_t n0 = e->n_ev;
+    char f[4096];
+    book_frame(f, sizeof(f), sym, "snapshot", -1, chg, bids, asks);
+    assert_int_equal(vh_env_frame(e, f), 0);
+    vh_env_check_levels(e, n0, px, sz, n);
+    return n0;
+}
+
 static void test_deribit_extreme_scales_come_out_exact(void **state)
 {
     /* BIG-SIZE is configured with whole-number scales (as a config file may): 1e12 sizes fit
@@ -574,23 +588,17 @@ static void test_deribit_extreme_scales_come_out_exact(void **state)
     assert_int_equal(e->ev[e->n_ev - 1].kind, TG_EV_GAP);
     assert_true(e->ev[e->n_ev - 1].flags & TG_EVF_FAULT);
     sz2[2] = "9999999999.9999";
-    n0 = e->n_ev;
-    book_frame(f, sizeof(f), "XRP-TINY", "snapshot", -1, 2,
-               "[\"new\",0.000000000001,0.00000001],[\"new\",1.23456789012e-3,1.0e-8]",
-               "[\"new\",0.5,9999999999.9999]");
-    assert_int_equal(vh_env_frame(e, f), 0);
-    vh_env_check_levels(e, n0, px2, sz2, 3);
+    n0 = snapshot_levels(e, "XRP-TINY", 2,
+                         "[\"new\",0.000000000001,0.00000001],[\"new\",1.23456789012e-3,1.0e-8]",
+                         "[\"new\",0.5,9999999999.9999]", px2, sz2, 3);
     assert_int_equal(e->ev[n0].px_scale, 14);
 
     /* 1e7 prices and 1e12 sizes on the whole-number instrument; its scale grows to 2 places */
     const char *px3[] = {"10000000", "9999999.99", "10000000.5"};
     const char *sz3[] = {"1000000000000", "999999999999.5", "1e12"};
-    n0 = e->n_ev;
-    book_frame(f, sizeof(f), "BIG-SIZE", "snapshot", -1, 1,
-               "[\"new\",10000000,1000000000000],[\"new\",9999999.99,999999999999.5]",
-               "[\"new\",10000000.5,1e12]");
-    assert_int_equal(vh_env_frame(e, f), 0);
-    vh_env_check_levels(e, n0, px3, sz3, 3);
+    n0 = snapshot_levels(e, "BIG-SIZE", 1,
+                         "[\"new\",10000000,1000000000000],[\"new\",9999999.99,999999999999.5]",
+                         "[\"new\",10000000.5,1e12]", px3, sz3, 3);
     assert_int_equal(e->ev[n0].px_scale, 2);
     assert_int_equal(e->ev[n0].sz_scale, 1);
 
