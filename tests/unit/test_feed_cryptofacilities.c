@@ -69,10 +69,9 @@ static bool starts(const char *f, size_t n, const char *prefix)
 static void test_cryptofacilities_recording_every_frame_accounted_and_chain_unbroken(void **state)
 {
     feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, vh_rec(CF_REC), NULL, NULL, 0), 0);
     const char **fr;
     size_t *fl;
-    size_t nf = vh_frames(o, &fr, &fl);
+    size_t nf = vh_rec_frames(CF_REC, &o, &fr, &fl);
     long book = 0, snaps = 0, trades = 0, other = 0, chained = 0, broken = 0;
     char pid[16][32];
     long last[16];
@@ -86,16 +85,7 @@ static void test_cryptofacilities_recording_every_frame_accounted_and_chain_unbr
             other++;
         if (!b && !s)
             continue;
-        const char *p = memmem(fr[i], fl[i], "\"product_id\":\"", 14) + 14;
-        size_t pl = (size_t)(strchr(p, '"') - p);
-        int k = 0;
-        while (k < np && (strlen(pid[k]) != pl || memcmp(pid[k], p, pl)))
-            k++;
-        if (k == np) {
-            memcpy(pid[k], p, pl);
-            pid[k][pl] = 0;
-            np++;
-        }
+        int k = vh_name_slot(pid[0], sizeof(pid[0]), &np, fr[i], fl[i], "\"product_id\":\"");
         long seq = vh_num_after(fr[i], fl[i], "\"seq\":");
         if (s) {
             snaps++;
@@ -108,9 +98,7 @@ static void test_cryptofacilities_recording_every_frame_accounted_and_chain_unbr
         }
         last[k] = seq;
     }
-    free(fr);
-    free(fl);
-    feed_offline_close(&o);
+    vh_frames_close(&o, fr, fl);
     assert_int_equal(snaps, 10);
     assert_int_equal(book, 7014);
     assert_int_equal(chained, 7014); /* README: seq == prev seq + 1: 7014/7014 */

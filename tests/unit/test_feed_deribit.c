@@ -63,10 +63,9 @@ static void test_deribit_recording_every_frame_accounted_and_chain_unbroken(void
 {
     /* independent counts from the raw frames */
     feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, vh_rec(DB_REC), NULL, NULL, 0), 0);
     const char **fr;
     size_t *fl;
-    size_t nf = vh_frames(o, &fr, &fl);
+    size_t nf = vh_rec_frames(DB_REC, &o, &fr, &fl);
     long book = 0, ticker = 0, results = 0, snaps = 0, chained = 0, broken = 0;
     char last_inst[64][48];
     long last_chg[64];
@@ -79,16 +78,8 @@ static void test_deribit_recording_every_frame_accounted_and_chain_unbroken(void
         if (!has(fr[i], fl[i], "\"channel\":\"book."))
             continue;
         book++;
-        const char *in = memmem(fr[i], fl[i], "\"instrument_name\":\"", 19) + 19;
-        size_t il = (size_t)(strchr(in, '"') - in);
-        int k = 0;
-        while (k < ninst && (strlen(last_inst[k]) != il || memcmp(last_inst[k], in, il)))
-            k++;
-        if (k == ninst) {
-            memcpy(last_inst[k], in, il);
-            last_inst[k][il] = 0;
-            ninst++;
-        }
+        int k = vh_name_slot(last_inst[0], sizeof(last_inst[0]), &ninst, fr[i], fl[i],
+                             "\"instrument_name\":\"");
         long chg = vh_num_after(fr[i], fl[i], "\"change_id\":");
         if (has(fr[i], fl[i], "\"type\":\"snapshot\"")) {
             snaps++;
@@ -101,9 +92,7 @@ static void test_deribit_recording_every_frame_accounted_and_chain_unbroken(void
         }
         last_chg[k] = chg;
     }
-    free(fr);
-    free(fl);
-    feed_offline_close(&o);
+    vh_frames_close(&o, fr, fl);
     assert_int_equal(snaps, 10);
     assert_int_equal(chained, 36); /* README: prev_change_id chain 36/36 */
     assert_int_equal(broken, 0);
