@@ -18,6 +18,7 @@
 #include "book/tg_clock.h"
 #include "book/tg_dec.h"
 #include "book/tg_resync.h"
+#include "tests/fixtures/tu_reg.h"
 
 #define MS TG_NS_PER_MS
 
@@ -55,12 +56,8 @@ static uint32_t test_ck(const struct book_l2 *bk, const struct tg_instr *in, con
 static int setup(void **state)
 {
     fx_t *f = calloc(1, sizeof(*f));
-    tg_instr_reg_create(&f->reg);
     tg_instr_cfg_t c;
-    tg_instr_cfg_defaults(&c);
-    c.px_scale = 2;
-    c.sz_scale = 3;
-    tg_instr_reg_add(f->reg, "test", "AAA", &c, &f->id);
+    tu_reg_one(&f->reg, "test", "AAA", 2, 3, &f->id, &c);
     c.checksum = test_ck;
     c.depth_limit = 3;
     tg_instr_reg_add(f->reg, "test", "CKD", &c, &f->id_ck);

@@ -212,7 +212,7 @@ static void test_candle_old_first_trade_after_book_time_opens_its_own_bar(void *
     book_candles_t cs;
     sink_t s = {0};
     one_minute(&cs);
-    int64_t m0 = 1699999980LL * S; /* a minute boundary */
+    int64_t m0 = 1699999980LL * S;                                 /* a minute boundary */
     book_candles_advance(&cs, m0 + 2 * MIN + 50 * S, collect, &s); /* book messages */
     /* the venue repeats its last trade, from two minutes ago, on subscribe */
     assert_false(book_candles_trade(&cs, m0 + 5 * S, 100, 1, TG_SIDE_BUY, collect, &s));

@@ -19,6 +19,7 @@
 #include "book/book_builder.h"
 #include "book/book_candle.h"
 #include "book/tg_clock.h"
+#include "tests/fixtures/tu_reg.h"
 
 #define S   TG_NS_PER_SEC
 #define MIN (60 * S)
@@ -116,10 +117,6 @@ static int keep_candles(void *ctx, const book_out_t *rec)
 static int setup(void **state)
 {
     fx_t *f = calloc(1, sizeof(*f));
-    tg_instr_cfg_t ic;
-    tg_instr_cfg_defaults(&ic);
-    ic.px_scale = 2;
-    ic.sz_scale = 3;
     book_builder_cfg_t bc;
     book_builder_cfg_defaults(&bc);
     bc.book_interval_ns = 0;
@@ -130,8 +127,7 @@ static int setup(void **state)
                                                .ctx = f,
                                                .kinds = BOOK_SINK_TRADE | BOOK_SINK_CANDLE_CLOSED,
                                                .lossless = true};
-    if (!f || tg_instr_reg_create(&f->reg) < 0 ||
-        tg_instr_reg_add(f->reg, "test", "AAA", &ic, &f->id) < 0)
+    if (!f || tu_reg_one(&f->reg, "test", "AAA", 2, 3, &f->id, NULL) < 0)
         return -1;
     bc.reg = f->reg;
     if (book_builder_create(&f->b, &bc) < 0)

@@ -17,6 +17,7 @@
 
 #include "book/tg_dec.h"
 #include "feeds/feed.h"
+#include "tests/fixtures/tu_reg.h"
 
 /* A toy venue: a frame is "px sz;px sz;..." levels of instrument 0, parsed first, then
  * emitted (the base's rule: no state change before every number is parsed). */
@@ -77,13 +78,8 @@ static void logcb(void *lctx, int level, const char *msg)
 static int setup(void **state)
 {
     fx_t *f = calloc(1, sizeof(*f));
-    tg_instr_reg_create(&f->reg);
-    tg_instr_cfg_t c;
-    tg_instr_cfg_defaults(&c);
-    c.px_scale = 2;
-    c.sz_scale = 0;
     uint32_t id;
-    tg_instr_reg_add(f->reg, "toy", "ELON-USDT", &c, &id);
+    tu_reg_one(&f->reg, "toy", "ELON-USDT", 2, 0, &id, NULL);
     f->h.venue = &toy;
     f->h.reg = f->reg;
     f->h.out = (feed_out_t){.ev = f->buf, .cap = 8, .flush = sink, .ctx = f};

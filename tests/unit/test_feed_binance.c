@@ -30,10 +30,8 @@ static int setup(void **state)
 
 static void assert_top10_equals_oracle(const fv_run_t *r, const char *path)
 {
-    char op[1024];
-    fv_oracle_path(path, op, sizeof(op));
     oracle_t o;
-    assert_int_equal(oracle_load(op, &o), 0);
+    fv_oracle_load(path, &o);
     const tg_instr_reg_t *reg = r->off->reg;
     int checked = 0;
     for (uint32_t i = 0; i < r->off->h.n_instr; i++) {
@@ -105,46 +103,30 @@ static void test_binance_books_match_the_oracle_top10_on_every_recording(void **
 
 static void test_binance_clean_recordings_have_no_gaps_and_no_errors(void **state)
 {
-    for (int f = 0; f < g_n; f++) {
-        fv_run_t r;
-        const feed_stats_t *s = fv_run_path(&r, g_paths[f]);
-        fv_assert_clean(&r);
-        assert_int_equal(TG_STAT_GET(s->snapshots), r.off->h.n_instr);
-        assert_int_equal(r.clears, r.off->h.n_instr);
-        fv_free(&r);
+    fv_assert_clean_all(g_paths, g_n, FV_CLEAN_SNAPSHOTS | FV_CLEAN_CLEARS);
+}
+
+/* Every symbol's trades of the run r of path equal its raw trade lines and, where tardis read
+ * them (aggTrade is not read), the oracle's. */
+static void trades_equal_raw_and_oracle(const fv_run_t *r, oracle_t *o, const char *path)
+{
+    long total = 0;
+    for (uint32_t i = 0; i < r->off->h.n_instr; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(r->off->reg, r->off->h.instr[i]);
+        long raw = raw_trades(path, in->symbol);
+        assert_int_equal(r->trades[in->id], raw);
+        total += r->trades[in->id];
+        const oracle_sym_t *y = oracle_find(o, in->symbol);
+        if (!y || y->trades == 0)
+            continue; /* tardis reads no aggTrade */
+        fv_assert_trades_equal(r, in, y);
     }
+    assert_true(total > 0);
 }
 
 static void test_binance_trades_match_the_oracle_or_the_raw_lines(void **state)
 {
-    for (int f = 0; f < g_n; f++) {
-        fv_run_t r;
-        fv_run_path(&r, g_paths[f]);
-        char op[1024];
-        fv_oracle_path(g_paths[f], op, sizeof(op));
-        oracle_t o;
-        assert_int_equal(oracle_load(op, &o), 0);
-        long total = 0;
-        for (uint32_t i = 0; i < r.off->h.n_instr; i++) {
-            const tg_instr_t *in = tg_instr_reg_get(r.off->reg, r.off->h.instr[i]);
-            long raw = raw_trades(g_paths[f], in->symbol);
-            assert_int_equal(r.trades[in->id], raw);
-            total += r.trades[in->id];
-            const oracle_sym_t *y = oracle_find(&o, in->symbol);
-            if (!y || y->trades == 0)
-                continue; /* tardis reads no aggTrade */
-            assert_int_equal(r.trades[in->id], y->trades);
-            assert_int_equal(r.buys[in->id], y->buy_trades);
-            assert_int_equal(r.sells[in->id], y->sell_trades);
-            int64_t amt;
-            assert_int_equal(oracle_dec(y->trade_amount, in->sz_scale, &amt, NULL), 0);
-            /* the oracle's sum is a float64 sum: rounded to the lot scale it must agree */
-            assert_int_equal(r.amount[in->id], amt);
-        }
-        assert_true(total > 0);
-        oracle_free(&o);
-        fv_free(&r);
-    }
+    fv_each_with_oracle(g_paths, g_n, trades_equal_raw_and_oracle);
 }
 
 static void test_binance_fast_and_generic_paths_emit_identical_events(void **state)

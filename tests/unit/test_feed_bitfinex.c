@@ -111,13 +111,8 @@ static void test_bitfinex_recording_books_equal_the_reference_and_sequence_chain
     assert_int_equal(count_channel_frames(text), 1670); /* numbered 1..1670 */
 
     for (int pass = 0; pass < 2; pass++) {
-        char opath[1024];
         oracle_t orc;
-        const char *dir = pass == 0 ? "../expected-ref/" : "";
-        char rel[512];
-        snprintf(rel, sizeof(rel), "%s%s", dir, BF_NAME);
-        assert_int_equal(
-            oracle_load(vrun_path(opath, sizeof(opath), "TG_PEER_EXPECTED", rel), &orc), 0);
+        vh_oracle_pass(pass, BF_NAME, &orc);
         assert_int_equal(orc.n_syms, (int)o->h.n_instr);
         int diffs = 0;
         long book_msgs = 0;
@@ -126,13 +121,7 @@ static void test_bitfinex_recording_books_equal_the_reference_and_sequence_chain
             /* tardis writes BTCUSD for tBTCUSD */
             const oracle_sym_t *os = oracle_find(&orc, pass == 0 ? in->symbol : in->symbol + 1);
             assert_non_null(os);
-            char what[96];
-            snprintf(what, sizeof(what), "%s bids (%d)", in->symbol, pass);
-            diffs += vrun_cmp_side(&v->book[in->id].bid, os->bids, os->n_bids, 10, in->px_scale,
-                                   in->sz_scale, what);
-            snprintf(what, sizeof(what), "%s asks (%d)", in->symbol, pass);
-            diffs += vrun_cmp_side(&v->book[in->id].ask, os->asks, os->n_asks, 10, in->px_scale,
-                                   in->sz_scale, what);
+            diffs += vrun_cmp_book(v, in, os, 10);
             vh_assert_depth(&v->book[in->id], os);
             assert_int_equal(v->trades[in->id], os->trades);
             assert_true(os->n_bids > 0);
@@ -165,10 +154,7 @@ static void test_bitfinex_a_lost_frame_is_a_gap_on_every_book_and_a_reconnect(vo
     memmove(bol, eol, (size_t)(text + len - eol) + 1);
     len -= (size_t)(eol - bol);
     feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open_mem(&o, text, len, NULL, NULL, 0), 0);
-    vrun_t *v = calloc(1, sizeof(*v));
-    vrun_init(v, o->reg);
-    assert_int_equal(feed_offline_run(o, vrun_sink, v), 0);
+    vrun_t *v = vh_run_mem(text, len, &o);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 1);
     assert_int_equal(o->reconnects, 1);
     long gap_events = 0;
@@ -444,10 +430,7 @@ static void test_bitfinex_recording_with_venue_checksums_verifies_every_message(
     assert_int_equal(n_cs, 1600); /* 7 snapshots + 1593 updates */
     assert_non_null(strstr(ck, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":196608}"));
     feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open_mem(&o, ck, clen, NULL, NULL, 0), 0);
-    vrun_t *v = calloc(1, sizeof(*v));
-    vrun_init(v, o->reg);
-    assert_int_equal(feed_offline_run(o, vrun_sink, v), 0);
+    vrun_t *v = vh_run_mem(ck, clen, &o);
     assert_int_equal(v->ck_ok, 1600);
     assert_int_equal(v->ck_bad, 0);
     assert_int_equal(v->ck_not_last, 0);

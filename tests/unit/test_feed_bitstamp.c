@@ -29,10 +29,8 @@ static void test_bitstamp_is_found_by_name(void **state)
 static void test_bitstamp_books_and_trades_equal_the_oracle(void **state)
 {
     oracle_t orc;
-    vh_oracle(BS_ORACLE, &orc);
-    vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
-    assert_int_equal(vrun_file(vh_rec(BS_FILE), v, &o), 0);
+    vrun_t *v = vh_oracle_run(BS_ORACLE, BS_FILE, &orc, &o);
     vrun_assert_all_read(o);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     assert_int_equal(TG_STAT_GET(o->stats.snapshots), 10);
@@ -50,13 +48,7 @@ static void test_bitstamp_books_and_trades_equal_the_oracle(void **state)
         up[k] = 0;
         const oracle_sym_t *os = oracle_find(&orc, up); /* tardis upper-cases symbols */
         assert_non_null(os);
-        char what[96];
-        snprintf(what, sizeof(what), "%s bids", up);
-        diffs += vrun_cmp_side(&v->book[in->id].bid, os->bids, os->n_bids, 10, in->px_scale,
-                               in->sz_scale, what);
-        snprintf(what, sizeof(what), "%s asks", up);
-        diffs += vrun_cmp_side(&v->book[in->id].ask, os->asks, os->n_asks, 10, in->px_scale,
-                               in->sz_scale, what);
+        diffs += vrun_cmp_sides(&v->book[in->id], os, 10, in->px_scale, in->sz_scale, up);
         /* whole book: level counts per side equal tardis' */
         vh_assert_depth(&v->book[in->id], os);
         vrun_assert_trades(v, in, os, 0);

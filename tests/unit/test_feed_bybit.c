@@ -140,13 +140,7 @@ static void test_bybit_books_equal_a_naive_replay_of_the_raw_frames(void **state
 
 static void test_bybit_clean_recordings_have_no_gaps_and_no_errors(void **state)
 {
-    for (int f = 0; f < g_n; f++) {
-        fv_run_t r;
-        const feed_stats_t *s = fv_run_path(&r, g_paths[f]);
-        fv_assert_clean(&r);
-        assert_int_equal(TG_STAT_GET(s->stale_dropped), 0);
-        fv_free(&r);
-    }
+    fv_assert_clean_all(g_paths, g_n, FV_CLEAN_NO_STALE);
 }
 
 static void test_bybit_a_removed_delta_is_detected_as_one_gap(void **state)

@@ -24,64 +24,47 @@ static int setup(void **state)
     return g_n > 0 ? 0 : -1;
 }
 
+/* Every one of the n oracle levels l parses (at in's scales) to side s's level exactly. */
+static void side_equals(const ref_side_t *s, const oracle_level_t *l, int n, const tg_instr_t *in)
+{
+    for (int k = 0; k < n; k++) {
+        int64_t px, sz;
+        assert_int_equal(oracle_dec(l[k].px, in->px_scale, &px, NULL), 0);
+        assert_int_equal(oracle_dec(l[k].sz, in->sz_scale, &sz, NULL), 0);
+        assert_int_equal(s->px[k], px);
+        assert_int_equal(s->sz[k], sz);
+    }
+}
+
+/* Every product's book of the run r is the oracle's exactly, and so are its trades; some have
+ * books and some trades. */
+static void books_and_trades_equal_the_oracle(const fv_run_t *r, oracle_t *o, const char *path)
+{
+    int books = 0, trades = 0;
+    for (uint32_t i = 0; i < r->off->h.n_instr; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(r->off->reg, r->off->h.instr[i]);
+        const oracle_sym_t *y = oracle_find(o, in->symbol);
+        assert_non_null(y);
+        const ref_book_t *b = &r->book[in->id];
+        assert_true(b->have_snapshot);
+        vh_assert_depth(b, y);
+        side_equals(&b->bid, y->bids, y->n_bids, in);
+        side_equals(&b->ask, y->asks, y->n_asks, in);
+        books += y->n_bids > 0;
+        fv_assert_trades_equal(r, in, y);
+        trades += y->trades != 0;
+    }
+    assert_true(books > 0 && trades > 0);
+}
+
 static void test_coinbase_books_and_trades_match_the_oracle(void **state)
 {
-    for (int f = 0; f < g_n; f++) {
-        fv_run_t r;
-        fv_run_path(&r, g_paths[f]);
-        char op[1024];
-        fv_oracle_path(g_paths[f], op, sizeof(op));
-        oracle_t o;
-        assert_int_equal(oracle_load(op, &o), 0);
-        int books = 0, trades = 0;
-        for (uint32_t i = 0; i < r.off->h.n_instr; i++) {
-            const tg_instr_t *in = tg_instr_reg_get(r.off->reg, r.off->h.instr[i]);
-            const oracle_sym_t *y = oracle_find(&o, in->symbol);
-            assert_non_null(y);
-            const ref_book_t *b = &r.book[in->id];
-            assert_true(b->have_snapshot);
-            vh_assert_depth(b, y);
-            for (int k = 0; k < y->n_bids; k++) {
-                int64_t px, sz;
-                assert_int_equal(oracle_dec(y->bids[k].px, in->px_scale, &px, NULL), 0);
-                assert_int_equal(oracle_dec(y->bids[k].sz, in->sz_scale, &sz, NULL), 0);
-                assert_int_equal(b->bid.px[k], px);
-                assert_int_equal(b->bid.sz[k], sz);
-            }
-            for (int k = 0; k < y->n_asks; k++) {
-                int64_t px, sz;
-                assert_int_equal(oracle_dec(y->asks[k].px, in->px_scale, &px, NULL), 0);
-                assert_int_equal(oracle_dec(y->asks[k].sz, in->sz_scale, &sz, NULL), 0);
-                assert_int_equal(b->ask.px[k], px);
-                assert_int_equal(b->ask.sz[k], sz);
-            }
-            books += y->n_bids > 0;
-            assert_int_equal(r.trades[in->id], y->trades);
-            assert_int_equal(r.buys[in->id], y->buy_trades);
-            assert_int_equal(r.sells[in->id], y->sell_trades);
-            if (y->trades) {
-                int64_t amt;
-                assert_int_equal(oracle_dec(y->trade_amount, in->sz_scale, &amt, NULL), 0);
-                assert_int_equal(r.amount[in->id], amt);
-                trades++;
-            }
-        }
-        assert_true(books > 0 && trades > 0);
-        oracle_free(&o);
-        fv_free(&r);
-    }
+    fv_each_with_oracle(g_paths, g_n, books_and_trades_equal_the_oracle);
 }
 
 static void test_coinbase_clean_recording_has_no_gaps_and_no_errors(void **state)
 {
-    for (int f = 0; f < g_n; f++) {
-        fv_run_t r;
-        const feed_stats_t *s = fv_run_path(&r, g_paths[f]);
-        fv_assert_clean(&r);
-        assert_int_equal(TG_STAT_GET(s->snapshots), r.off->h.n_instr);
-        assert_int_equal(TG_STAT_GET(s->stale_dropped), 0);
-        fv_free(&r);
-    }
+    fv_assert_clean_all(g_paths, g_n, FV_CLEAN_SNAPSHOTS | FV_CLEAN_NO_STALE);
 }
 
 /* remove the n-th "type":"match" line */

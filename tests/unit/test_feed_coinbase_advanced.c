@@ -47,20 +47,13 @@ static int l2(syn_t *s, uint64_t seq, const char *type, const char *prod, const 
     return vh_syn_frame(s, f, ts);
 }
 
-static int64_t sym_id(syn_t *s, const char *sym)
-{
-    return tg_instr_reg_find(s->o->reg, s->o->h.venue_id, sym, strlen(sym));
-}
-
 /* ---- the recording -------------------------------------------------------------------------- */
 
 static void test_ca_venue_is_offered_with_its_published_limits(void **state)
 {
-    const feed_venue_t *v = feed_venue_find("coinbase-advanced");
-    assert_ptr_equal(v, &feed_venue_coinbase_advanced);
-    assert_non_null(v->on_frame);
-    assert_int_equal(v->max_sends_per_s, 8); /* unauthenticated messages per second per IP */
-    assert_string_equal(v->default_url, "wss://advanced-trade-ws.coinbase.com");
+    /* 8: unauthenticated messages per second per IP */
+    vh_assert_venue("coinbase-advanced", &feed_venue_coinbase_advanced,
+                    "wss://advanced-trade-ws.coinbase.com", 8);
 }
 
 /* Trades checked against the book as it stands when they arrive: an aggressive buy prints at
@@ -112,9 +105,7 @@ static void test_ca_recording_books_and_trades_equal_the_reference(void **state)
     vrun_init(&c->v, o->reg);
     assert_int_equal(feed_offline_run(o, side_sink, c), 0);
     /* every frame accounted once, none rejected, no sequence gap, no resync */
-    assert_int_equal(TG_STAT_GET(o->stats.frames), o->rec->data_lines);
-    assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
-    assert_int_equal(vrun_errors(&o->stats), 0);
+    vrun_assert_all_read(o);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     assert_int_equal(TG_STAT_GET(o->stats.resyncs), 0);
     assert_int_equal(TG_STAT_GET(o->stats.snapshots), 2);
@@ -126,13 +117,8 @@ static void test_ca_recording_books_and_trades_equal_the_reference(void **state)
         const tg_instr_t *in = tg_instr_reg_get(o->reg, o->h.instr[i]);
         const oracle_sym_t *os = oracle_find(&orc, in->symbol);
         assert_non_null(os);
-        char what[96];
-        snprintf(what, sizeof(what), "%s bids", in->symbol);
-        diffs += vrun_cmp_side(&c->v.book[in->id].bid, os->bids, os->n_bids, 10,
-                               feed_px_scale(&o->h, in->id), feed_sz_scale(&o->h, in->id), what);
-        snprintf(what, sizeof(what), "%s asks", in->symbol);
-        diffs += vrun_cmp_side(&c->v.book[in->id].ask, os->asks, os->n_asks, 10,
-                               feed_px_scale(&o->h, in->id), feed_sz_scale(&o->h, in->id), what);
+        diffs += vrun_cmp_sides(&c->v.book[in->id], os, 10, feed_px_scale(&o->h, in->id),
+                                feed_sz_scale(&o->h, in->id), in->symbol);
         vh_assert_depth(&c->v.book[in->id], os);
         assert_int_equal(c->v.trades[in->id], os->trades);
         assert_int_equal(c->v.gaps[in->id], 0);
@@ -195,10 +181,7 @@ static void test_ca_lost_frame_gaps_every_book_and_resubscribes_level2(void **st
     size_t n2 = 0;
     char *lossy = without_line(text, len, 500, &n2);
     feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open_mem(&o, lossy, n2, NULL, NULL, 0), 0);
-    vrun_t *v = calloc(1, sizeof(*v));
-    vrun_init(v, o->reg);
-    assert_int_equal(feed_offline_run(o, vrun_sink, v), 0);
+    vrun_t *v = vh_run_mem(lossy, n2, &o);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 1);
     assert_int_equal(TG_STAT_GET(o->stats.resyncs), 2);
     for (uint32_t i = 0; i < o->h.n_instr; i++) {
@@ -245,7 +228,7 @@ static void test_ca_subscribes_one_message_per_channel_with_heartbeats(void **st
 static void test_ca_updates_before_the_snapshot_are_dropped(void **state)
 {
     syn_t *s = syn_open("BTC-USD", NULL);
-    int64_t id = sym_id(s, "BTC-USD");
+    int64_t id = vh_syn_id(s, "BTC-USD");
     assert_int_equal(l2(s, 0, "update", "BTC-USD", LV("bid", "100", "1"), 1), 0);
     assert_int_equal(TG_STAT_GET(s->o->stats.stale_dropped), 1);
     assert_int_equal(s->v.events, 0);
@@ -269,7 +252,7 @@ static void test_ca_updates_before_the_snapshot_are_dropped(void **state)
 static void test_ca_sequence_gap_and_repeat_are_gaps_then_a_snapshot_recovers(void **state)
 {
     syn_t *s = syn_open("BTC-USD,ETH-USD", NULL);
-    int64_t b = sym_id(s, "BTC-USD"), e = sym_id(s, "ETH-USD");
+    int64_t b = vh_syn_id(s, "BTC-USD"), e = vh_syn_id(s, "ETH-USD");
     int64_t t0 = 1000000000000;
     assert_int_equal(l2(s, 10, "snapshot", "BTC-USD", LV("bid", "100", "1"), t0), 0);
     assert_int_equal(l2(s, 11, "snapshot", "ETH-USD", LV("bid", "10", "1"), t0), 0);
@@ -319,7 +302,7 @@ static void test_ca_sequence_gap_and_repeat_are_gaps_then_a_snapshot_recovers(vo
 static void test_ca_unreadable_book_event_gaps_that_book_only(void **state)
 {
     syn_t *s = syn_open("BTC-USD,ETH-USD", NULL);
-    int64_t b = sym_id(s, "BTC-USD"), e = sym_id(s, "ETH-USD");
+    int64_t b = vh_syn_id(s, "BTC-USD"), e = vh_syn_id(s, "ETH-USD");
     assert_int_equal(l2(s, 0, "snapshot", "BTC-USD", LV("bid", "100", "1"), 1), 0);
     assert_int_equal(l2(s, 1, "snapshot", "ETH-USD", LV("bid", "10", "1"), 1), 0);
     /* second level unreadable: nothing of the event applies */
@@ -369,7 +352,7 @@ static int trades_frame(syn_t *s, uint64_t seq, const char *type, const char *tr
 static void test_ca_trades_oldest_first_maker_side_inverted_duplicates_dropped(void **state)
 {
     syn_t *s = syn_open("BTC-USD,ETH-USD", NULL);
-    int64_t b = sym_id(s, "BTC-USD"), e = sym_id(s, "ETH-USD");
+    int64_t b = vh_syn_id(s, "BTC-USD"), e = vh_syn_id(s, "ETH-USD");
     /* history: baseline only */
     assert_int_equal(trades_frame(s, 0, "snapshot",
                                   TR("BTC-USD", "100", "1", "1", "BUY") "," TR("BTC-USD", "99", "1",
@@ -528,7 +511,7 @@ static void test_ca_resubscribes_are_paced_and_builder_requests_resubscribe(void
     assert_int_equal(unsubs, 4);
     assert_non_null(strstr(s->cap.sent[6], "\"product_ids\":[\"C-USD\",\"D-USD\",\"E-USD\"]"));
     /* the builder asks for J-USD (crossed book): resubscribed on the next tick */
-    int64_t j = sym_id(s, "J-USD");
+    int64_t j = vh_syn_id(s, "J-USD");
     assert_int_equal(l2(s, 15, "update", "J-USD", LV("bid", "1", "2"), t + 1000000001), 0);
     assert_int_equal(s->v.book[j].bid.sz[0], 200000000);
     tg_resync_request(&rs, (uint32_t)j);
@@ -558,87 +541,57 @@ static void test_ca_mutated_frames_never_crash_and_are_all_counted(void **state)
 
 /* ---- exact values at extreme scales --------------------------------------------------------- */
 
+/* The first n levels of xv, as one l2_data update list: sides from `side` ("bid") or, when
+ * NULL, bid and offer in turn. */
+static void levels_of(const vh_xval_t *xv, int n, const char *side, char *out, size_t cap)
+{
+    size_t k = 0;
+    out[0] = 0;
+    for (int i = 0; i < n; i++)
+        k += (size_t)snprintf(out + k, cap - k,
+                              "%s{\"side\":\"%s\",\"price_level\":\"%s\",\"new_quantity\":\"%s\"}",
+                              i ? "," : "",
+                              side    ? side
+                              : i % 2 ? "offer"
+                                      : "bid",
+                              xv[i].px, xv[i].sz);
+}
+
 static void test_ca_extreme_scales_are_exact(void **state)
 {
-    tg_instr_reg_t *reg;
-    assert_int_equal(tg_instr_reg_create(&reg), 0);
-    tg_instr_cfg_t cfg;
-    tg_instr_cfg_defaults(&cfg);
-    cfg.px_scale = 0; /* an instrument configured for big numbers */
-    cfg.sz_scale = 0;
-    uint32_t id;
-    assert_int_equal(tg_instr_reg_add(reg, "coinbase-advanced", "BIG-USD", &cfg, &id), 0);
+    tg_instr_reg_t *reg = vh_reg_big("coinbase-advanced", "BIG-USD");
     syn_t *s = syn_open("BIG-USD,TINY-USD,OVER-USD", reg);
     vh_keep_t *k = vh_keep_on(s->o);
     /* one message: first level no decimals, later 2 and 11 places (scales 0 -> 2 -> 11 for
      * prices, 0 -> 1 -> 6 for sizes): every value stays exact */
-    static const vh_xval_t big[] = {
-        {"10000000", "1000000000000", "10000000", "1000000000000"},
-        {"9999999.99", "0.5", "9999999.99", "0.5"},
-        {"0.00000000001", "0.000001", "0.00000000001", "0.000001"},
-        {"1234567.89012345678", "999999999999.999999", "1234567.89012345678",
-         "999999999999.999999"},
-    };
-    char lv[2048] = "";
-    for (int i = 0; i < 4; i++) {
-        char one[256];
-        snprintf(one, sizeof(one),
-                 "%s{\"side\":\"%s\",\"price_level\":\"%s\",\"new_quantity\":\"%s\"}", i ? "," : "",
-                 i % 2 ? "offer" : "bid", big[i].px, big[i].sz);
-        strcat(lv, one);
-    }
+    char lv[2048];
+    levels_of(vh_xs + VH_XS_BIG, 4, NULL, lv, sizeof(lv));
     assert_int_equal(l2(s, 0, "snapshot", "BIG-USD", lv, 1), 0);
-    vh_keep_assert_exact(k, TG_EV_LEVEL, big, 4);
+    vh_keep_assert_exact(k, TG_EV_LEVEL, vh_xs + VH_XS_BIG, 4);
     assert_int_equal(k->ev[k->n - 1].px_scale, 11);
     assert_int_equal(k->ev[k->n - 1].sz_scale, 6);
     assert_int_equal(TG_STAT_GET(s->o->stats.rescales), 4);
     /* 1e8 at price scale 11 is 1e19: no int64 holds it, the book faults loudly */
     k->n = 0;
-    assert_int_equal(l2(s, 1, "update", "BIG-USD", LV("bid", "100000000", "1"), 2), TG_EDEC_RANGE);
+    vh_keep_assert_fault(k, l2(s, 1, "update", "BIG-USD", LV("bid", "100000000", "1"), 2));
     assert_int_equal(TG_STAT_GET(s->o->stats.unrepresentable), 1);
-    assert_true(k->n >= 1);
-    assert_int_equal(k->ev[0].kind, TG_EV_GAP);
-    assert_true(k->ev[0].flags & TG_EVF_FAULT);
     /* small instrument (default scales 8/8): 1e-12 prices, 1e-8 sizes, 16 places */
-    static const vh_xval_t tiny[] = {
-        {"0.000000000001", "0.00000001", "0.000000000001", "0.00000001"},
-        {"0.0000000012345678", "123456789.12345678", "0.0000000012345678", "123456789.12345678"},
-        {"0.50", "1.000", "0.5", "1"},
-        {"922.3372036854775807", "0.10000000", "922.3372036854775807", "0.1"},
-    };
     k->n = 0;
-    lv[0] = 0;
-    for (int i = 0; i < 4; i++) {
-        char one[256];
-        snprintf(one, sizeof(one),
-                 "%s{\"side\":\"bid\",\"price_level\":\"%s\",\"new_quantity\":\"%s\"}",
-                 i ? "," : "", tiny[i].px, tiny[i].sz);
-        strcat(lv, one);
-    }
+    levels_of(vh_xs + VH_XS_TINY, 4, "bid", lv, sizeof(lv));
     assert_int_equal(l2(s, 2, "snapshot", "TINY-USD", lv, 3), 0);
-    vh_keep_assert_exact(k, TG_EV_LEVEL, tiny, 4);
+    vh_keep_assert_exact(k, TG_EV_LEVEL, vh_xs + VH_XS_TINY, 4);
     assert_int_equal(k->ev[k->n - 1].px_scale, 16);
     /* trades at extreme scales too */
     k->n = 0;
-    static const vh_xval_t trd[] = {
-        {"0.000000000007", "1000000000.5", "0.000000000007", "1000000000.5"}};
     assert_int_equal(trades_frame(s, 3, "update",
                                   TR("TINY-USD", "9", "0.000000000007", "1000000000.5", "BUY"), 4),
                      0);
-    vh_keep_assert_exact(k, TG_EV_TRADE, trd, 1);
+    vh_keep_assert_exact(k, TG_EV_TRADE, vh_xs + VH_XS_TRADE, 1);
     /* 1e12 at the default size scale 8 is 1e20: no int64 holds it, the book faults */
     k->n = 0;
-    assert_int_equal(l2(s, 4, "snapshot", "OVER-USD", LV("bid", "1", "1000000000000"), 5),
-                     TG_EDEC_RANGE);
+    vh_keep_assert_fault(k, l2(s, 4, "snapshot", "OVER-USD", LV("bid", "1", "1000000000000"), 5));
     assert_int_equal(k->n, 1);
-    assert_int_equal(k->ev[0].kind, TG_EV_GAP);
-    assert_true(k->ev[0].flags & TG_EVF_FAULT);
-    assert_int_equal(TG_STAT_GET(s->o->stats.unrepresentable), 2);
-    assert_int_equal(TG_STAT_GET(s->o->stats.err_decimal), 2);
-    assert_int_equal(vrun_accounted(&s->o->stats), TG_STAT_GET(s->o->stats.frames));
-    free(k);
-    vh_syn_close(s);
-    tg_instr_reg_destroy(&reg);
+    vh_xs_close(s, k, reg, 2);
 }
 
 int main(void)

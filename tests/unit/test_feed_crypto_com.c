@@ -137,26 +137,14 @@ static void test_crypto_com_recording_equals_both_oracles_and_never_goes_back_in
     assert_int_equal(clears, 1525 - sc.total);
 
     for (int pass = 0; pass < 2; pass++) {
-        char opath[1024], rel[512];
         oracle_t orc;
-        snprintf(rel, sizeof(rel), "%s%s", pass == 0 ? "../expected-ref/" : "", CC_NAME);
-        assert_int_equal(
-            oracle_load(vrun_path(opath, sizeof(opath), "TG_PEER_EXPECTED", rel), &orc), 0);
+        vh_oracle_pass(pass, CC_NAME, &orc);
         assert_int_equal(orc.n_syms, (int)o->h.n_instr);
         int diffs = 0;
         long trades = 0;
         for (uint32_t i = 0; i < o->h.n_instr; i++) {
-            const tg_instr_t *in = tg_instr_reg_get(o->reg, o->h.instr[i]);
-            const oracle_sym_t *os = oracle_find(&orc, in->symbol);
-            assert_non_null(os);
-            char what[96];
-            snprintf(what, sizeof(what), "%s bids (%d)", in->symbol, pass);
-            diffs += vrun_cmp_side(&b.v->book[in->id].bid, os->bids, os->n_bids, 10, in->px_scale,
-                                   in->sz_scale, what);
-            snprintf(what, sizeof(what), "%s asks (%d)", in->symbol, pass);
-            diffs += vrun_cmp_side(&b.v->book[in->id].ask, os->asks, os->n_asks, 10, in->px_scale,
-                                   in->sz_scale, what);
-            vh_assert_depth(&b.v->book[in->id], os);
+            const tg_instr_t *in;
+            const oracle_sym_t *os = vrun_oracle_in(b.v, o, &orc, i, 10, &diffs, &in);
             assert_int_equal(b.v->trades[in->id], os->trades);
             trades += b.v->trades[in->id];
             if (pass == 1) {

@@ -53,12 +53,9 @@ static void book_frame(char *out, size_t cap, const char *pid, const char *side,
 
 static void test_cryptofacilities_is_found_also_as_kraken_futures(void **state)
 {
-    const feed_venue_t *v = feed_venue_find("cryptofacilities");
-    assert_ptr_equal(v, &feed_venue_cryptofacilities);
+    vh_assert_venue("cryptofacilities", &feed_venue_cryptofacilities,
+                    "wss://futures.kraken.com/ws/v1", 0);
     assert_ptr_equal(feed_venue_find("kraken-futures"), &feed_venue_cryptofacilities);
-    assert_non_null(v->on_frame);
-    assert_string_equal(v->default_url, "wss://futures.kraken.com/ws/v1");
-    assert_true(v->max_sends_per_s > 0);
 }
 
 /* ---- the recording ---------------------------------------------------------------------- */
@@ -69,19 +66,12 @@ static bool starts(const char *f, size_t n, const char *prefix)
     return n >= k && memcmp(f, prefix, k) == 0;
 }
 
-static long num_after(const char *f, size_t n, const char *key)
-{
-    const char *p = memmem(f, n, key, strlen(key));
-    return p ? strtol(p + strlen(key), NULL, 10) : -1;
-}
-
 static void test_cryptofacilities_recording_every_frame_accounted_and_chain_unbroken(void **state)
 {
     feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, vh_rec(CF_REC), NULL, NULL, 0), 0);
     const char **fr;
     size_t *fl;
-    size_t nf = vh_frames(o, &fr, &fl);
+    size_t nf = vh_rec_frames(CF_REC, &o, &fr, &fl);
     long book = 0, snaps = 0, trades = 0, other = 0, chained = 0, broken = 0;
     char pid[16][32];
     long last[16];
@@ -95,17 +85,8 @@ static void test_cryptofacilities_recording_every_frame_accounted_and_chain_unbr
             other++;
         if (!b && !s)
             continue;
-        const char *p = memmem(fr[i], fl[i], "\"product_id\":\"", 14) + 14;
-        size_t pl = (size_t)(strchr(p, '"') - p);
-        int k = 0;
-        while (k < np && (strlen(pid[k]) != pl || memcmp(pid[k], p, pl)))
-            k++;
-        if (k == np) {
-            memcpy(pid[k], p, pl);
-            pid[k][pl] = 0;
-            np++;
-        }
-        long seq = num_after(fr[i], fl[i], "\"seq\":");
+        int k = vh_name_slot(pid[0], sizeof(pid[0]), &np, fr[i], fl[i], "\"product_id\":\"");
+        long seq = vh_num_after(fr[i], fl[i], "\"seq\":");
         if (s) {
             snaps++;
         } else {
@@ -117,9 +98,7 @@ static void test_cryptofacilities_recording_every_frame_accounted_and_chain_unbr
         }
         last[k] = seq;
     }
-    free(fr);
-    free(fl);
-    feed_offline_close(&o);
+    vh_frames_close(&o, fr, fl);
     assert_int_equal(snaps, 10);
     assert_int_equal(book, 7014);
     assert_int_equal(chained, 7014); /* README: seq == prev seq + 1: 7014/7014 */
@@ -133,9 +112,7 @@ static void test_cryptofacilities_recording_every_frame_accounted_and_chain_unbr
     assert_int_equal(vrun_file(vh_rec(CF_REC), v, &o), 0);
     /* we subscribed (and registered) them in lower case, as the recording did */
     assert_string_equal(tg_instr_reg_get(o->reg, o->h.instr[0])->symbol, "fi_ethusd_211231");
-    assert_int_equal(TG_STAT_GET(o->stats.frames), o->rec->data_lines);
-    assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
-    assert_int_equal(vrun_errors(&o->stats), 0);
+    vrun_assert_all_read(o);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     assert_int_equal(TG_STAT_GET(o->stats.resyncs), 0);
     assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 0);
@@ -156,10 +133,8 @@ static void test_cryptofacilities_recording_every_frame_accounted_and_chain_unbr
 static void test_cryptofacilities_recording_books_and_trades_equal_the_oracles(void **state)
 {
     oracle_t orc, ref;
-    vh_oracle_and_ref(CF_ORC, &orc, &ref);
-    vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
-    assert_int_equal(vrun_file(vh_rec(CF_REC), v, &o), 0);
+    vrun_t *v = vh_oracle_ref_run(CF_ORC, CF_REC, &orc, &ref, &o);
     assert_int_equal(orc.n_syms, (int)o->h.n_instr);
     int diffs = 0, exact = 0;
     long trades = 0;
@@ -168,10 +143,7 @@ static void test_cryptofacilities_recording_books_and_trades_equal_the_oracles(v
         const ref_book_t *b = &v->book[in->id];
         const oracle_sym_t *os = oracle_find_nocase(&orc, in->symbol); /* tardis: PI_ETHUSD */
         assert_non_null(os);
-        diffs += vrun_cmp_side(&b->bid, os->bids, os->n_bids, 10, in->px_scale, in->sz_scale,
-                               in->symbol);
-        diffs += vrun_cmp_side(&b->ask, os->asks, os->n_asks, 10, in->px_scale, in->sz_scale,
-                               in->symbol);
+        diffs += vrun_cmp_book(v, in, os, 10);
         vh_assert_depth(b, os);
         vrun_assert_trades(v, in, os, 1);
         assert_int_equal(v->snapshots[in->id], os->snapshots);
@@ -207,7 +179,7 @@ static void test_cryptofacilities_lost_book_message_is_a_gap_with_resubscribe(vo
     for (size_t i = 0; i < nf; i++) {
         bool mine = starts(fr[i], fl[i], "{\"feed\":\"book\",\"product_id\":\"PI_ETHUSD\"");
         if (mine && ++nth == 100) {
-            lost = num_after(fr[i], fl[i], "\"seq\":");
+            lost = vh_num_after(fr[i], fl[i], "\"seq\":");
             continue;
         }
         if (mine && nth > 100)
@@ -387,14 +359,14 @@ static void test_cryptofacilities_bad_input_is_counted_and_a_bad_book_message_re
                                   "\"bid\":32189.5,\"ask\":32221.0}"),
                      0);
     assert_int_equal(TG_STAT_GET(s->unhandled), 4);
-    assert_int_equal(vh_env_frame(e, "{\"event\":\"error\",\"message\":\"Invalid product id\"}"),
-                     TG_EPROTO);
-    assert_int_equal(vh_env_frame(e, "{\"event\":\"alert\",\"message\":\"Bad websocket message\"}"),
-                     TG_EPROTO);
-    assert_int_equal(
-        vh_env_frame(e, "{\"event\":\"subscribed_failed\",\"feed\":\"book\","
-                        "\"product_ids\":[\"PI_NOPE\"],\"message\":\"Invalid product id\"}"),
-        TG_EPROTO);
+    static const char *const venue_errors[] = {
+        "{\"event\":\"error\",\"message\":\"Invalid product id\"}",
+        "{\"event\":\"alert\",\"message\":\"Bad websocket message\"}",
+        "{\"event\":\"subscribed_failed\",\"feed\":\"book\",\"product_ids\":[\"PI_NOPE\"],"
+        "\"message\":\"Invalid product id\"}",
+    };
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(vh_env_frame(e, venue_errors[i]), TG_EPROTO);
     assert_int_equal(TG_STAT_GET(s->err_venue), 3);
     assert_int_equal(vh_env_frame(e, "{\"feed\":\"book\",\"product_id\":"), TG_EJSON);
     assert_int_equal(TG_STAT_GET(s->err_json), 1);
@@ -456,14 +428,8 @@ static void test_cryptofacilities_mutated_frames_never_crash_and_are_all_counted
 
 static void test_cryptofacilities_extreme_scales_come_out_exact(void **state)
 {
-    tg_instr_reg_t *reg = NULL;
-    assert_int_equal(tg_instr_reg_create(&reg), 0);
-    tg_instr_cfg_t cfg;
-    tg_instr_cfg_defaults(&cfg);
-    cfg.px_scale = 0;
-    cfg.sz_scale = 0; /* 1e12 sizes fit int64 only at <= 6 places */
-    uint32_t big;
-    assert_int_equal(tg_instr_reg_add(reg, "cryptofacilities", "big_usd", &cfg, &big), 0);
+    /* big_usd at scales 0: 1e12 sizes fit int64 only at <= 6 places */
+    tg_instr_reg_t *reg = vh_reg_big("cryptofacilities", "big_usd");
     vh_env_t *e = env_open(CF_SYMS, reg);
     char f[4096];
     uint64_t rs0 = TG_STAT_GET(e->o->stats.rescales);

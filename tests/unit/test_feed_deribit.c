@@ -48,11 +48,7 @@ static void book_frame(char *out, size_t cap, const char *sym, const char *type,
 
 static void test_deribit_is_found_and_has_a_handler(void **state)
 {
-    const feed_venue_t *v = feed_venue_find("deribit");
-    assert_ptr_equal(v, &feed_venue_deribit);
-    assert_non_null(v->on_frame);
-    assert_string_equal(v->default_url, "wss://www.deribit.com/ws/api/v2");
-    assert_true(v->max_sends_per_s > 0);
+    vh_assert_venue("deribit", &feed_venue_deribit, "wss://www.deribit.com/ws/api/v2", 0);
 }
 
 /* ---- the recording ---------------------------------------------------------------------- */
@@ -63,20 +59,13 @@ static bool has(const char *f, size_t n, const char *needle)
     return memmem(f, n, needle, strlen(needle)) != NULL;
 }
 
-static long num_after(const char *f, size_t n, const char *key)
-{
-    const char *p = memmem(f, n, key, strlen(key));
-    return p ? strtol(p + strlen(key), NULL, 10) : -1;
-}
-
 static void test_deribit_recording_every_frame_accounted_and_chain_unbroken(void **state)
 {
     /* independent counts from the raw frames */
     feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, vh_rec(DB_REC), NULL, NULL, 0), 0);
     const char **fr;
     size_t *fl;
-    size_t nf = vh_frames(o, &fr, &fl);
+    size_t nf = vh_rec_frames(DB_REC, &o, &fr, &fl);
     long book = 0, ticker = 0, results = 0, snaps = 0, chained = 0, broken = 0;
     char last_inst[64][48];
     long last_chg[64];
@@ -89,21 +78,13 @@ static void test_deribit_recording_every_frame_accounted_and_chain_unbroken(void
         if (!has(fr[i], fl[i], "\"channel\":\"book."))
             continue;
         book++;
-        const char *in = memmem(fr[i], fl[i], "\"instrument_name\":\"", 19) + 19;
-        size_t il = (size_t)(strchr(in, '"') - in);
-        int k = 0;
-        while (k < ninst && (strlen(last_inst[k]) != il || memcmp(last_inst[k], in, il)))
-            k++;
-        if (k == ninst) {
-            memcpy(last_inst[k], in, il);
-            last_inst[k][il] = 0;
-            ninst++;
-        }
-        long chg = num_after(fr[i], fl[i], "\"change_id\":");
+        int k = vh_name_slot(last_inst[0], sizeof(last_inst[0]), &ninst, fr[i], fl[i],
+                             "\"instrument_name\":\"");
+        long chg = vh_num_after(fr[i], fl[i], "\"change_id\":");
         if (has(fr[i], fl[i], "\"type\":\"snapshot\"")) {
             snaps++;
         } else {
-            long prev = num_after(fr[i], fl[i], "\"prev_change_id\":");
+            long prev = vh_num_after(fr[i], fl[i], "\"prev_change_id\":");
             if (prev == last_chg[k])
                 chained++;
             else
@@ -111,18 +92,14 @@ static void test_deribit_recording_every_frame_accounted_and_chain_unbroken(void
         }
         last_chg[k] = chg;
     }
-    free(fr);
-    free(fl);
-    feed_offline_close(&o);
+    vh_frames_close(&o, fr, fl);
     assert_int_equal(snaps, 10);
     assert_int_equal(chained, 36); /* README: prev_change_id chain 36/36 */
     assert_int_equal(broken, 0);
 
     vrun_t *v = calloc(1, sizeof(*v));
     assert_int_equal(vrun_file(vh_rec(DB_REC), v, &o), 0);
-    assert_int_equal(TG_STAT_GET(o->stats.frames), o->rec->data_lines);
-    assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
-    assert_int_equal(vrun_errors(&o->stats), 0);
+    vrun_assert_all_read(o);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     assert_int_equal(TG_STAT_GET(o->stats.resyncs), 0);
     assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 0);
@@ -144,10 +121,8 @@ static void test_deribit_recording_every_frame_accounted_and_chain_unbroken(void
 static void test_deribit_recording_books_equal_the_oracle_and_the_exact_reference(void **state)
 {
     oracle_t orc, ref;
-    vh_oracle_and_ref(DB_ORC, &orc, &ref);
-    vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
-    assert_int_equal(vrun_file(vh_rec(DB_REC), v, &o), 0);
+    vrun_t *v = vh_oracle_ref_run(DB_ORC, DB_REC, &orc, &ref, &o);
     assert_int_equal(orc.n_syms, (int)o->h.n_instr);
     int diffs = 0, exact = 0;
     for (uint32_t i = 0; i < o->h.n_instr; i++) {
@@ -155,10 +130,7 @@ static void test_deribit_recording_books_equal_the_oracle_and_the_exact_referenc
         const ref_book_t *b = &v->book[in->id];
         const oracle_sym_t *os = oracle_find(&orc, in->symbol);
         assert_non_null(os);
-        diffs += vrun_cmp_side(&b->bid, os->bids, os->n_bids, 10, in->px_scale, in->sz_scale,
-                               in->symbol);
-        diffs += vrun_cmp_side(&b->ask, os->asks, os->n_asks, 10, in->px_scale, in->sz_scale,
-                               in->symbol);
+        diffs += vrun_cmp_book(v, in, os, 10);
         vh_assert_depth(b, os);
         assert_int_equal(v->trades[in->id], os->trades);
         assert_int_equal(v->snapshots[in->id], os->snapshots);
@@ -195,8 +167,8 @@ static void test_deribit_lost_change_is_a_gap_with_resubscribe(void **state)
         char *eol = strchr(p, '\n');
         if (strstr(bol, inst) && strstr(bol, inst) < eol && ++nth == 5) {
             line = bol;
-            lost_chg = num_after(bol, (size_t)(eol - bol), "\"change_id\":");
-            lost_prev = num_after(bol, (size_t)(eol - bol), "\"prev_change_id\":");
+            lost_chg = vh_num_after(bol, (size_t)(eol - bol), "\"change_id\":");
+            lost_prev = vh_num_after(bol, (size_t)(eol - bol), "\"prev_change_id\":");
             memmove(bol, eol + 1, len - (size_t)(eol + 1 - text) + 1);
             len -= (size_t)(eol + 1 - bol);
             break;
@@ -554,18 +526,25 @@ static void test_deribit_mutated_frames_never_crash_and_are_all_counted(void **s
 
 /* ---- extreme scales --------------------------------------------------------------------- */
 
+/* A snapshot of sym (change id chg, bids and asks as the venue writes them) taken, and the
+ * level events it emitted exactly n with these prices and sizes. @return the index of the
+ * first. */
+static size_t snapshot_levels(vh_env_t *e, const char *sym, long chg, const char *bids,
+                              const char *asks, const char *const *px, const char *const *sz, int n)
+{
+    size_t n0 = e->n_ev;
+    char f[4096];
+    book_frame(f, sizeof(f), sym, "snapshot", -1, chg, bids, asks);
+    assert_int_equal(vh_env_frame(e, f), 0);
+    vh_env_check_levels(e, n0, px, sz, n);
+    return n0;
+}
+
 static void test_deribit_extreme_scales_come_out_exact(void **state)
 {
     /* BIG-SIZE is configured with whole-number scales (as a config file may): 1e12 sizes fit
      * int64 only at <= 6 places */
-    tg_instr_reg_t *reg = NULL;
-    assert_int_equal(tg_instr_reg_create(&reg), 0);
-    tg_instr_cfg_t cfg;
-    tg_instr_cfg_defaults(&cfg);
-    cfg.px_scale = 0;
-    cfg.sz_scale = 0;
-    uint32_t big;
-    assert_int_equal(tg_instr_reg_add(reg, "deribit", "BIG-SIZE", &cfg, &big), 0);
+    tg_instr_reg_t *reg = vh_reg_big("deribit", "BIG-SIZE");
     vh_env_t *e = env_open(DB_SYMS, reg);
     char f[4096];
 
@@ -598,23 +577,17 @@ static void test_deribit_extreme_scales_come_out_exact(void **state)
     assert_int_equal(e->ev[e->n_ev - 1].kind, TG_EV_GAP);
     assert_true(e->ev[e->n_ev - 1].flags & TG_EVF_FAULT);
     sz2[2] = "9999999999.9999";
-    n0 = e->n_ev;
-    book_frame(f, sizeof(f), "XRP-TINY", "snapshot", -1, 2,
-               "[\"new\",0.000000000001,0.00000001],[\"new\",1.23456789012e-3,1.0e-8]",
-               "[\"new\",0.5,9999999999.9999]");
-    assert_int_equal(vh_env_frame(e, f), 0);
-    vh_env_check_levels(e, n0, px2, sz2, 3);
+    n0 = snapshot_levels(e, "XRP-TINY", 2,
+                         "[\"new\",0.000000000001,0.00000001],[\"new\",1.23456789012e-3,1.0e-8]",
+                         "[\"new\",0.5,9999999999.9999]", px2, sz2, 3);
     assert_int_equal(e->ev[n0].px_scale, 14);
 
     /* 1e7 prices and 1e12 sizes on the whole-number instrument; its scale grows to 2 places */
     const char *px3[] = {"10000000", "9999999.99", "10000000.5"};
     const char *sz3[] = {"1000000000000", "999999999999.5", "1e12"};
-    n0 = e->n_ev;
-    book_frame(f, sizeof(f), "BIG-SIZE", "snapshot", -1, 1,
-               "[\"new\",10000000,1000000000000],[\"new\",9999999.99,999999999999.5]",
-               "[\"new\",10000000.5,1e12]");
-    assert_int_equal(vh_env_frame(e, f), 0);
-    vh_env_check_levels(e, n0, px3, sz3, 3);
+    n0 = snapshot_levels(e, "BIG-SIZE", 1,
+                         "[\"new\",10000000,1000000000000],[\"new\",9999999.99,999999999999.5]",
+                         "[\"new\",10000000.5,1e12]", px3, sz3, 3);
     assert_int_equal(e->ev[n0].px_scale, 2);
     assert_int_equal(e->ev[n0].sz_scale, 1);
 

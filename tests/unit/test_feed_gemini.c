@@ -59,29 +59,18 @@ static int trade(syn_t *s, const char *sym, const char *tid, const char *px, con
     return vh_syn_frame(s, f, ts);
 }
 
-static int64_t sym_id(syn_t *s, const char *sym)
-{
-    return tg_instr_reg_find(s->o->reg, s->o->h.venue_id, sym, strlen(sym));
-}
-
 /* ---- the recording -------------------------------------------------------------------------- */
 
 static void test_gm_venue_is_offered_with_its_limits(void **state)
 {
-    const feed_venue_t *v = feed_venue_find("gemini");
-    assert_ptr_equal(v, &feed_venue_gemini);
-    assert_non_null(v->on_frame);
-    assert_int_equal(v->max_sends_per_s, 1);
-    assert_string_equal(v->default_url, "wss://api.gemini.com/v2/marketdata");
+    vh_assert_venue("gemini", &feed_venue_gemini, "wss://api.gemini.com/v2/marketdata", 1);
 }
 
 static void check_oracle(const char *name, int exact)
 {
     oracle_t orc;
-    vh_oracle(name, &orc);
     feed_offline_t *o = NULL;
-    vrun_t *v = calloc(1, sizeof(*v));
-    assert_int_equal(vrun_file(vh_rec(GM_REC), v, &o), 0);
+    vrun_t *v = vh_oracle_run(name, GM_REC, &orc, &o);
     assert_int_equal(orc.n_syms, (int)o->h.n_instr);
     int diffs = 0;
     for (uint32_t i = 0; i < o->h.n_instr; i++) {
@@ -89,11 +78,7 @@ static void check_oracle(const char *name, int exact)
         const oracle_sym_t *os = oracle_find(&orc, in->symbol);
         assert_non_null(os);
         int ps = feed_px_scale(&o->h, in->id), ss = feed_sz_scale(&o->h, in->id);
-        char what[96];
-        snprintf(what, sizeof(what), "%s bids", in->symbol);
-        diffs += vrun_cmp_side(&v->book[in->id].bid, os->bids, os->n_bids, 10, ps, ss, what);
-        snprintf(what, sizeof(what), "%s asks", in->symbol);
-        diffs += vrun_cmp_side(&v->book[in->id].ask, os->asks, os->n_asks, 10, ps, ss, what);
+        diffs += vrun_cmp_sides(&v->book[in->id], os, 10, ps, ss, in->symbol);
         vh_assert_depth(&v->book[in->id], os);
         assert_int_equal(v->trades[in->id], os->trades);
         assert_int_equal(v->snapshots[in->id], 1);
@@ -107,9 +92,7 @@ static void check_oracle(const char *name, int exact)
         }
     }
     assert_int_equal(diffs, 0);
-    assert_int_equal(TG_STAT_GET(o->stats.frames), o->rec->data_lines);
-    assert_int_equal(vrun_accounted(&o->stats), o->rec->data_lines);
-    assert_int_equal(vrun_errors(&o->stats), 0);
+    vrun_assert_all_read(o);
     assert_int_equal(TG_STAT_GET(o->stats.snapshots), 10);
     assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 0);
     assert_int_equal(TG_STAT_GET(o->stats.resyncs), 0);
@@ -146,7 +129,7 @@ static void test_gm_subscribes_l2_for_every_symbol_in_one_message(void **state)
 static void test_gm_changes_before_the_full_book_are_dropped(void **state)
 {
     syn_t *s = syn_open("BTCUSD", NULL);
-    int64_t id = sym_id(s, "BTCUSD");
+    int64_t id = vh_syn_id(s, "BTCUSD");
     assert_int_equal(book(s, "BTCUSD", "[\"buy\",\"100\",\"1\"]", NULL, 1), 0);
     assert_int_equal(TG_STAT_GET(s->o->stats.stale_dropped), 1);
     assert_int_equal(s->v.events, 0);
@@ -174,7 +157,7 @@ static void test_gm_changes_before_the_full_book_are_dropped(void **state)
 static void test_gm_unreadable_book_message_gaps_and_resubscribes_paced(void **state)
 {
     syn_t *s = syn_open("BTCUSD,ETHUSD", NULL);
-    int64_t b = sym_id(s, "BTCUSD"), e = sym_id(s, "ETHUSD");
+    int64_t b = vh_syn_id(s, "BTCUSD"), e = vh_syn_id(s, "ETHUSD");
     int64_t t = 7000000000;
     assert_int_equal(book(s, "BTCUSD", "[\"buy\",\"100\",\"1\"]", "", t), 0);
     assert_int_equal(book(s, "ETHUSD", "[\"buy\",\"10\",\"1\"]", "", t), 0);
@@ -226,7 +209,7 @@ static void test_gm_builder_resync_request_resubscribes_the_symbol(void **state)
     s->o->h.resync = &rs;
     assert_int_equal(feed_venue_gemini.on_open(&s->o->h), 0);
     s->cap.n_sent = 0;
-    int64_t b = sym_id(s, "BTCUSD");
+    int64_t b = vh_syn_id(s, "BTCUSD");
     int64_t t = 9000000000;
     assert_int_equal(book(s, "BTCUSD", "[\"buy\",\"100\",\"1\"]", "", t), 0);
     feed_venue_gemini.on_tick(&s->o->h, t + 1);
@@ -249,7 +232,7 @@ static void test_gm_builder_resync_request_resubscribes_the_symbol(void **state)
 static void test_gm_trades_taker_side_history_seeds_duplicates_dropped(void **state)
 {
     syn_t *s = syn_open("BTCUSD", NULL);
-    int64_t b = sym_id(s, "BTCUSD");
+    int64_t b = vh_syn_id(s, "BTCUSD");
     vh_keep_t *k = vh_keep_on(s->o);
     /* history in the full book: not emitted, tid 500 becomes the baseline */
     assert_int_equal(book(s, "BTCUSD", "[\"buy\",\"100\",\"1\"]",
@@ -290,7 +273,7 @@ static void test_gm_trades_taker_side_history_seeds_duplicates_dropped(void **st
 static void test_gm_heartbeats_auctions_and_errors_are_counted_once(void **state)
 {
     syn_t *s = syn_open("BTCUSD", NULL);
-    int64_t b = sym_id(s, "BTCUSD");
+    int64_t b = vh_syn_id(s, "BTCUSD");
     assert_int_equal(book(s, "BTCUSD", "[\"buy\",\"100\",\"1\"],[\"sell\",\"101\",\"1\"]", "", 1),
                      0);
     assert_int_equal(vh_syn_frame(s, "{\"timestamp\":1786313195331,\"type\":\"heartbeat\"}", 2), 0);
@@ -360,57 +343,31 @@ static void changes_of(const vh_xval_t *xv, int n, char *out, size_t cap)
 
 static void test_gm_extreme_scales_are_exact(void **state)
 {
-    tg_instr_reg_t *reg;
-    assert_int_equal(tg_instr_reg_create(&reg), 0);
-    tg_instr_cfg_t cfg;
-    tg_instr_cfg_defaults(&cfg);
-    cfg.px_scale = 0;
-    cfg.sz_scale = 0;
-    uint32_t id;
-    assert_int_equal(tg_instr_reg_add(reg, "gemini", "BIGUSD", &cfg, &id), 0);
+    tg_instr_reg_t *reg = vh_reg_big("gemini", "BIGUSD");
     syn_t *s = syn_open("BIGUSD,TINYUSD,METAUSD", reg);
     vh_keep_t *k = vh_keep_on(s->o);
     char ch[2048];
     /* one full book: the first level with no decimals, later 2 and 11 places */
-    static const vh_xval_t big[] = {
-        {"10000000", "1000000000000", "10000000", "1000000000000"},
-        {"9999999.99", "0.5", "9999999.99", "0.5"},
-        {"0.00000000001", "0.000001", "0.00000000001", "0.000001"},
-        {"1234567.89012345678", "999999999999.999999", "1234567.89012345678",
-         "999999999999.999999"},
-        {"5.0E+6", "2.5e3", "5000000", "2500"},
-    };
-    changes_of(big, 5, ch, sizeof(ch));
+    changes_of(vh_xs + VH_XS_BIG, 5, ch, sizeof(ch));
     assert_int_equal(book(s, "BIGUSD", ch, "", 1), 0);
-    vh_keep_assert_exact(k, TG_EV_LEVEL, big, 5);
+    vh_keep_assert_exact(k, TG_EV_LEVEL, vh_xs + VH_XS_BIG, 5);
     assert_int_equal(k->ev[k->n - 1].px_scale, 11);
     assert_int_equal(k->ev[k->n - 1].sz_scale, 6);
     /* 1e8 at scale 11 does not fit an int64: the book faults loudly */
     k->n = 0;
-    assert_int_equal(book(s, "BIGUSD", "[\"buy\",\"100000000\",\"1\"]", NULL, 2), TG_EDEC_RANGE);
-    assert_true(k->n >= 1);
-    assert_int_equal(k->ev[0].kind, TG_EV_GAP);
-    assert_true(k->ev[0].flags & TG_EVF_FAULT);
+    vh_keep_assert_fault(k, book(s, "BIGUSD", "[\"buy\",\"100000000\",\"1\"]", NULL, 2));
     /* default scales 8/8: 1e-12 prices, 1e-8 sizes, up to 16 places, INT64_MAX exactly */
-    static const vh_xval_t tiny[] = {
-        {"0.000000000001", "0.00000001", "0.000000000001", "0.00000001"},
-        {"0.0000000012345678", "123456789.12345678", "0.0000000012345678", "123456789.12345678"},
-        {"0.50", "1.000", "0.5", "1"},
-        {"922.3372036854775807", "0.10000000", "922.3372036854775807", "0.1"},
-        {"1e-12", "1E-8", "0.000000000001", "0.00000001"},
-    };
     k->n = 0;
-    changes_of(tiny, 5, ch, sizeof(ch));
+    changes_of(vh_xs + VH_XS_TINY, 5, ch, sizeof(ch));
     assert_int_equal(book(s, "TINYUSD", ch, "", 3), 0);
-    vh_keep_assert_exact(k, TG_EV_LEVEL, tiny, 5);
+    vh_keep_assert_exact(k, TG_EV_LEVEL, vh_xs + VH_XS_TINY, 5);
     assert_int_equal(k->ev[k->n - 1].px_scale, 16);
     k->n = 0;
-    static const vh_xval_t trd[] = {
-        {"0.000000000007", "1000000000.5", "0.000000000007", "1000000000.5"}};
+    const vh_xval_t *trd = vh_xs + VH_XS_TRADE;
     assert_int_equal(trade(s, "TINYUSD", "77", trd[0].px, trd[0].sz, "buy", 4), 0);
     vh_keep_assert_exact(k, TG_EV_TRADE, trd, 1);
     /* in-band REST details raise the scales before any data (tick_size = quantity step) */
-    assert_int_equal(feed_sz_scale(&s->o->h, (uint32_t)sym_id(s, "METAUSD")), 8);
+    assert_int_equal(feed_sz_scale(&s->o->h, (uint32_t)vh_syn_id(s, "METAUSD")), 8);
     assert_int_equal(
         vh_syn_frame(s,
                      "{\"rest\":\"https://api.gemini.com/v1/symbols/details/metausd\","
@@ -418,19 +375,12 @@ static void test_gm_extreme_scales_are_exact(void **state)
                      "\"quote_increment\":0.000000001,\"status\":\"open\"}}",
                      5),
         0);
-    assert_int_equal(feed_sz_scale(&s->o->h, (uint32_t)sym_id(s, "METAUSD")), 10);
-    assert_int_equal(feed_px_scale(&s->o->h, (uint32_t)sym_id(s, "METAUSD")), 9);
+    assert_int_equal(feed_sz_scale(&s->o->h, (uint32_t)vh_syn_id(s, "METAUSD")), 10);
+    assert_int_equal(feed_px_scale(&s->o->h, (uint32_t)vh_syn_id(s, "METAUSD")), 9);
     /* 1e12 at the default size scale 8 is 1e20: unrepresentable, loud */
     k->n = 0;
-    assert_int_equal(book(s, "METAUSD", "[\"buy\",\"1\",\"1000000000000\"]", "", 6), TG_EDEC_RANGE);
-    assert_int_equal(k->ev[0].kind, TG_EV_GAP);
-    assert_true(k->ev[0].flags & TG_EVF_FAULT);
-    assert_int_equal(TG_STAT_GET(s->o->stats.unrepresentable), 2);
-    assert_int_equal(TG_STAT_GET(s->o->stats.err_decimal), 2);
-    assert_int_equal(vrun_accounted(&s->o->stats), TG_STAT_GET(s->o->stats.frames));
-    free(k);
-    vh_syn_close(s);
-    tg_instr_reg_destroy(&reg);
+    vh_keep_assert_fault(k, book(s, "METAUSD", "[\"buy\",\"1\",\"1000000000000\"]", "", 6));
+    vh_xs_close(s, k, reg, 2);
 }
 
 int main(void)

@@ -67,20 +67,9 @@ static void test_kraken_every_recorded_checksum_matches_our_book(void **state)
 static void test_kraken_final_top10_books_equal_the_oracle(void **state)
 {
     oracle_t orc;
-    vh_oracle(KR_ORACLE, &orc);
-    vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
-    assert_int_equal(vrun_file(rec_path(), v, &o), 0);
-    assert_int_equal(orc.n_syms, (int)o->h.n_instr);
-    int diffs = 0;
-    for (uint32_t i = 0; i < o->h.n_instr; i++) {
-        const tg_instr_t *in;
-        const oracle_sym_t *os = vrun_oracle_in(v, o, &orc, i, 10, &diffs, &in);
-        assert_int_equal(v->trades[in->id], os->trades);
-        assert_int_equal(v->snapshots[in->id], os->snapshots);
-        assert_int_equal(v->book_msgs[in->id], os->book_changes);
-    }
-    assert_int_equal(diffs, 0);
+    vrun_t *v = vh_oracle_run(KR_ORACLE, KR_FILE, &orc, &o);
+    vh_oracle_books(v, o, &orc, 10, VH_OC_TRADES | VH_OC_SNAPSHOTS | VH_OC_BOOK_MSGS);
     vrun_close(&o, v);
     oracle_free(&orc);
 }
@@ -315,6 +304,16 @@ static uint32_t xs_kr_ck(const char *const (*asks)[2], size_t na, const char *co
     return feed_crc32(0, text, n);
 }
 
+/* An ELON/USD update of one ask level (px x sz, at time ts) with checksum ck, applied. */
+static void elon_ask(feed_offline_t *o, const char *px, const char *sz, const char *ts, unsigned ck)
+{
+    char f[512];
+    snprintf(f, sizeof(f),
+             "[7,{\"a\":[[\"%s\",\"%s\",\"%s\"]],\"c\":\"%u\"},\"book-10\",\"ELON/USD\"]", px, sz,
+             ts, ck);
+    assert_int_equal(xs_feed(o, f), 0);
+}
+
 /* A pair quoted in USD (initial price scale 8) printing 11 decimals: the snapshot raises the
  * scale; the checksums (Kraken's fixed decimals) verify on the book at the raised scale, also
  * after an update that raises it again (12 decimals). */
@@ -353,11 +352,7 @@ static void test_kraken_extreme_scales_raised_scale_book_is_exact_and_checksums_
                                         {"0.00000074410", "5.00000000"},
                                         {"0.00000074500", "1250000000.50000000"},
                                         {"0.00000075000", "12.00000000"}};
-    snprintf(f, sizeof(f),
-             "[7,{\"a\":[[\"0.00000074410\",\"5.00000000\",\"1618678134.000001\"]],\"c\":"
-             "\"%u\"},\"book-10\",\"ELON/USD\"]",
-             xs_kr_ck(a2, 4, b1, 3, 11, 8));
-    assert_int_equal(xs_feed(o, f), 0);
+    elon_ask(o, "0.00000074410", "5.00000000", "1618678134.000001", xs_kr_ck(a2, 4, b1, 3, 11, 8));
     assert_int_equal(x->ck_ok, 1);
     /* the pair now prints 12 decimals: the update raises the scale again */
     static const char *const a3[][2] = {{"0.000000744080", "3417800000.00000000"},
@@ -365,11 +360,7 @@ static void test_kraken_extreme_scales_raised_scale_book_is_exact_and_checksums_
                                         {"0.000000744100", "5.00000000"},
                                         {"0.000000745000", "1250000000.50000000"},
                                         {"0.000000750000", "12.00000000"}};
-    snprintf(f, sizeof(f),
-             "[7,{\"a\":[[\"0.000000744085\",\"0.00000001\",\"1618678135.000001\"]],\"c\":"
-             "\"%u\"},\"book-10\",\"ELON/USD\"]",
-             xs_kr_ck(a3, 5, b1, 3, 12, 8));
-    assert_int_equal(xs_feed(o, f), 0);
+    elon_ask(o, "0.000000744085", "0.00000001", "1618678135.000001", xs_kr_ck(a3, 5, b1, 3, 12, 8));
     assert_int_equal(feed_px_scale(&o->h, id), 12);
     static const char *const ev3[][3] = {{"0.0000007441", "5", "a"},
                                          {"0.000000744085", "0.00000001", "a"}};
@@ -383,11 +374,7 @@ static void test_kraken_extreme_scales_raised_scale_book_is_exact_and_checksums_
     assert_int_equal(x->ck_ok, 2);
     assert_int_equal(x->ck_bad, 0);
     /* a wrong checksum on the raised-scale book is still caught */
-    snprintf(f, sizeof(f),
-             "[7,{\"a\":[[\"0.000000744085\",\"0.00000002\",\"1618678136.000001\"]],\"c\":"
-             "\"%u\"},\"book-10\",\"ELON/USD\"]",
-             xs_kr_ck(a3, 5, b1, 3, 12, 8));
-    assert_int_equal(xs_feed(o, f), 0);
+    elon_ask(o, "0.000000744085", "0.00000002", "1618678136.000001", xs_kr_ck(a3, 5, b1, 3, 12, 8));
     assert_int_equal(x->ck_bad, 1);
     assert_int_equal(x->gaps, 0);
     assert_int_equal(x->unstamped, 0);

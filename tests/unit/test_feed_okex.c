@@ -70,13 +70,11 @@ static long empty_updates(const char *text, const char *inst)
 static void check_oracle(const char *rel, const char *oracle_name)
 {
     oracle_t orc;
-    vh_oracle(oracle_name, &orc);
+    feed_offline_t *o = NULL;
+    vrun_t *v = vh_oracle_run(oracle_name, rel, &orc, &o);
     size_t tlen = 0;
     char *text = vrun_slurp(vh_rec(rel), &tlen);
     assert_non_null(text);
-    vrun_t *v = calloc(1, sizeof(*v));
-    feed_offline_t *o = NULL;
-    assert_int_equal(vrun_file(vh_rec(rel), v, &o), 0);
     assert_int_equal(orc.n_syms, (int)o->h.n_instr);
     int diffs = 0;
     for (uint32_t i = 0; i < o->h.n_instr; i++) {

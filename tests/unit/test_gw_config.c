@@ -106,21 +106,20 @@ static void test_cfg_errors_name_file_and_line(void **state)
                            "x = 1\n");                    /* 12 */
     gw_cfg_t c;
     assert_int_equal(gw_cfg_load(&c, path), TG_ECONFIG);
+    static const char *const errs[] = {
+        ":2: [gateway] feed_threads",
+        ":3: [gateway] unknown key 'bogus'",
+        ":5: [postgres] conninfo must not hold a password",
+        ":7: [feed a] unknown venue 'nowhere'",
+        ":10: [feed b] url must start with ws://",
+        ":12: unknown section [nosuch]",
+        ":8: [feed b] symbols is required",
+    };
     char want[600];
-    snprintf(want, sizeof(want), "%s:2: [gateway] feed_threads", path);
-    assert_true(has_error(&c, want));
-    snprintf(want, sizeof(want), "%s:3: [gateway] unknown key 'bogus'", path);
-    assert_true(has_error(&c, want));
-    snprintf(want, sizeof(want), "%s:5: [postgres] conninfo must not hold a password", path);
-    assert_true(has_error(&c, want));
-    snprintf(want, sizeof(want), "%s:7: [feed a] unknown venue 'nowhere'", path);
-    assert_true(has_error(&c, want));
-    snprintf(want, sizeof(want), "%s:10: [feed b] url must start with ws://", path);
-    assert_true(has_error(&c, want));
-    snprintf(want, sizeof(want), "%s:12: unknown section [nosuch]", path);
-    assert_true(has_error(&c, want));
-    snprintf(want, sizeof(want), "%s:8: [feed b] symbols is required", path);
-    assert_true(has_error(&c, want));
+    for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+        snprintf(want, sizeof(want), "%s%s", path, errs[i]);
+        assert_true(has_error(&c, want));
+    }
     gw_cfg_free(&c);
     unlink(path);
     free(path);

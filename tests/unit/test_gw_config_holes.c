@@ -8,6 +8,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -40,22 +41,35 @@ static int load_pg(const char *key, const char *value, char *err, size_t cap)
     return rc;
 }
 
+/* Conninfo strings, refused (a password anywhere) or accepted (only the word). */
+static const struct {
+    const char *conninfo;
+    bool refused;
+} conninfos[] = {
+    {"postgresql://user:pw@db.example/tickgate", true},
+    {"postgres://tick:s3cr%40t@127.0.0.1:5432/tickgate?sslmode=require", true},
+    {"postgresql://user@127.0.0.1/tickgate?password=pw", true},
+    {"postgresql://user@127.0.0.1/tickgate?sslmode=disable&PassWord=pw", true},
+    {"host=127.0.0.1 PASSWORD=pw dbname=x", true},
+    {"host=127.0.0.1 Password = pw", true},
+    {"password=pw", true},
+    {"host=127.0.0.1 dbname=x application_name=password_rotator", false},
+    {"postgresql://user@127.0.0.1/tickgate?application_name=password_rotator", false},
+    {"postgresql://127.0.0.1:5432/tickgate", false},
+    {"postgresql://user@[::1]:5432/tickgate", false},
+    {"host=127.0.0.1 passfile=/etc/tickgate/pgpass dbname=x", false},
+};
+
 static void test_conninfo_with_a_password_anywhere_is_refused(void **state)
 {
-    static const char *const bad[] = {
-        "postgresql://user:pw@db.example/tickgate",
-        "postgres://tick:s3cr%40t@127.0.0.1:5432/tickgate?sslmode=require",
-        "postgresql://user@127.0.0.1/tickgate?password=pw",
-        "postgresql://user@127.0.0.1/tickgate?sslmode=disable&PassWord=pw",
-        "host=127.0.0.1 PASSWORD=pw dbname=x",
-        "host=127.0.0.1 Password = pw",
-        "password=pw",
-    };
     char err[512];
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        int rc = load_pg("conninfo", bad[i], err, sizeof err);
+    for (size_t i = 0; i < sizeof conninfos / sizeof conninfos[0]; i++) {
+        const char *bad = conninfos[i].conninfo;
+        if (!conninfos[i].refused)
+            continue;
+        int rc = load_pg("conninfo", bad, err, sizeof err);
         if (rc != TG_ECONFIG || !strstr(err, "conninfo must not hold a password"))
-            fail_msg("accepted a password in '%s' (rc %d, '%s')", bad[i], rc, err);
+            fail_msg("accepted a password in '%s' (rc %d, '%s')", bad, rc, err);
         assert_non_null(strstr(err, ":2: [postgres]")); /* file and line */
         assert_null(strstr(err, "pw"));                 /* never echoes the secret */
     }
@@ -63,17 +77,11 @@ static void test_conninfo_with_a_password_anywhere_is_refused(void **state)
 
 static void test_conninfo_that_only_names_the_word_is_accepted(void **state)
 {
-    static const char *const good[] = {
-        "host=127.0.0.1 dbname=x application_name=password_rotator",
-        "postgresql://user@127.0.0.1/tickgate?application_name=password_rotator",
-        "postgresql://127.0.0.1:5432/tickgate",
-        "postgresql://user@[::1]:5432/tickgate",
-        "host=127.0.0.1 passfile=/etc/tickgate/pgpass dbname=x",
-    };
     char err[512];
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        if (load_pg("conninfo", good[i], err, sizeof err) != 0)
-            fail_msg("refused '%s': %s", good[i], err);
+    for (size_t i = 0; i < sizeof conninfos / sizeof conninfos[0]; i++)
+        if (!conninfos[i].refused &&
+            load_pg("conninfo", conninfos[i].conninfo, err, sizeof err) != 0)
+            fail_msg("refused '%s': %s", conninfos[i].conninfo, err);
 }
 
 static void test_schema_that_is_no_identifier_fails_the_check(void **state)

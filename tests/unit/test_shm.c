@@ -131,15 +131,22 @@ static uint64_t book_sum(uint64_t gen, const int64_t (*b)[2], unsigned nb, const
     return h;
 }
 
-static book_out_t book_rec(uint32_t instr, uint64_t k)
+/* A record of this kind for instr, scaled at 2/8, the rest zero. */
+static book_out_t rec_of(int kind, uint32_t instr)
 {
     book_out_t r;
     memset(&r, 0, sizeof(r));
-    r.kind = BOOK_OUT_BOOK;
+    r.kind = kind;
     r.flags = BOOK_OUT_F_SCALED;
     r.px_scale = 2;
     r.sz_scale = 8;
     r.instr = instr;
+    return r;
+}
+
+static book_out_t book_rec(uint32_t instr, uint64_t k)
+{
+    book_out_t r = rec_of(BOOK_OUT_BOOK, instr);
     r.ts_mono = tg_clock_mono_ns();
     r.ts_exch = (int64_t)k;
     r.u.book.generation = k;
@@ -162,13 +169,7 @@ static book_out_t book_rec(uint32_t instr, uint64_t k)
 
 static book_out_t trade_rec(uint32_t instr, uint64_t k)
 {
-    book_out_t r;
-    memset(&r, 0, sizeof(r));
-    r.kind = BOOK_OUT_TRADE;
-    r.flags = BOOK_OUT_F_SCALED;
-    r.px_scale = 2;
-    r.sz_scale = 8;
-    r.instr = instr;
+    book_out_t r = rec_of(BOOK_OUT_TRADE, instr);
     r.u.trade.price = (int64_t)(6500000 + k);
     r.u.trade.size = (int64_t)(k * 10 + 1);
     r.u.trade.trade_id = 1000 + k;

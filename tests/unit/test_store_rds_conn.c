@@ -25,18 +25,23 @@ static store_rds_cfg_t cfg_url(const char *url)
     return c;
 }
 
+/* cc initialised (asserted) from the configuration of url. */
+static void conn_of(store_rds_conn_t *cc, const char *url)
+{
+    store_rds_cfg_t c = cfg_url(url);
+    assert_int_equal(store_rds_conn_init(cc, &c), 0);
+}
+
 static void test_plain_url_gives_host_port_and_db(void **state)
 {
     store_rds_conn_t cc;
-    store_rds_cfg_t c = cfg_url("redis://10.1.2.3:6380/5");
-    assert_int_equal(store_rds_conn_init(&cc, &c), 0);
+    conn_of(&cc, "redis://10.1.2.3:6380/5");
     assert_string_equal(cc.host, "10.1.2.3");
     assert_int_equal(cc.port, 6380);
     assert_int_equal(cc.db, 5);
     assert_string_equal(cc.pass, "");
     assert_string_equal(cc.where, "10.1.2.3:6380/5");
-    c = cfg_url("redis://localhost");
-    assert_int_equal(store_rds_conn_init(&cc, &c), 0);
+    conn_of(&cc, "redis://localhost");
     assert_string_equal(cc.host, "localhost");
     assert_int_equal(cc.port, 6379);
     assert_int_equal(cc.db, 0);
@@ -45,8 +50,7 @@ static void test_plain_url_gives_host_port_and_db(void **state)
 static void test_credentials_in_the_url_are_decoded_and_kept_out_of_where(void **state)
 {
     store_rds_conn_t cc;
-    store_rds_cfg_t c = cfg_url("redis://alice:p%40ss%3Aw0rd@[::1]:7000/2");
-    assert_int_equal(store_rds_conn_init(&cc, &c), 0);
+    conn_of(&cc, "redis://alice:p%40ss%3Aw0rd@[::1]:7000/2");
     assert_string_equal(cc.user, "alice");
     assert_string_equal(cc.pass, "p@ss:w0rd");
     assert_string_equal(cc.host, "::1");
@@ -54,8 +58,7 @@ static void test_credentials_in_the_url_are_decoded_and_kept_out_of_where(void *
     assert_int_equal(cc.db, 2);
     assert_null(strstr(cc.where, "p@ss"));
     assert_null(strstr(cc.where, "alice"));
-    c = cfg_url("redis://:secret@h:1");
-    assert_int_equal(store_rds_conn_init(&cc, &c), 0);
+    conn_of(&cc, "redis://:secret@h:1");
     assert_string_equal(cc.user, "");
     assert_string_equal(cc.pass, "secret");
     store_rds_conn_deinit(&cc);
@@ -65,8 +68,7 @@ static void test_credentials_in_the_url_are_decoded_and_kept_out_of_where(void *
 static void test_unix_socket_url_with_db(void **state)
 {
     store_rds_conn_t cc;
-    store_rds_cfg_t c = cfg_url("unix:///run/redis/redis.sock?db=3");
-    assert_int_equal(store_rds_conn_init(&cc, &c), 0);
+    conn_of(&cc, "unix:///run/redis/redis.sock?db=3");
     assert_string_equal(cc.unix_path, "/run/redis/redis.sock");
     assert_int_equal(cc.db, 3);
 }

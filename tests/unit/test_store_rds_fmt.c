@@ -383,6 +383,15 @@ static redisReply *resp_parse(const char *buf, size_t len)
     return rep;
 }
 
+/* buf[0..n) parsed back: an array of `elements` elements (caller frees). */
+static redisReply *parsed(const char *buf, size_t n, size_t elements)
+{
+    redisReply *r = resp_parse(buf, n);
+    assert_non_null(r);
+    assert_int_equal(r->elements, elements);
+    return r;
+}
+
 static void test_resp_commands_parse_back_to_their_arguments(void **state)
 {
     char buf[256];
@@ -400,24 +409,18 @@ static void test_resp_commands_parse_back_to_their_arguments(void **state)
     assert_string_equal(r->element[4]->str, "10000");
     freeReplyObject(r);
     n = store_rds_fmt_resp_set(buf, sizeof(buf), "k", 1, "", 0, 0);
-    r = resp_parse(buf, n);
-    assert_non_null(r);
-    assert_int_equal(r->elements, 3);
+    r = parsed(buf, n, 3);
     assert_int_equal(r->element[2]->len, 0);
     freeReplyObject(r);
     n = store_rds_fmt_resp_publish(buf, sizeof(buf), "tg.x", 4, val, sizeof(val) - 1);
-    r = resp_parse(buf, n);
-    assert_non_null(r);
-    assert_int_equal(r->elements, 3);
+    r = parsed(buf, n, 3);
     assert_string_equal(r->element[0]->str, "PUBLISH");
     assert_string_equal(r->element[1]->str, "tg.x");
     freeReplyObject(r);
     assert_int_equal(store_rds_fmt_resp_publish(buf, 10, "tg.x", 4, val, sizeof(val) - 1), 0);
     /* sharded pub/sub (Redis Cluster) */
     n = store_rds_fmt_resp_publish_ex(buf, sizeof(buf), "tg.{a:b}", 8, val, sizeof(val) - 1, true);
-    r = resp_parse(buf, n);
-    assert_non_null(r);
-    assert_int_equal(r->elements, 3);
+    r = parsed(buf, n, 3);
     assert_string_equal(r->element[0]->str, "SPUBLISH");
     assert_string_equal(r->element[1]->str, "tg.{a:b}");
     assert_memory_equal(r->element[2]->str, val, sizeof(val) - 1);
@@ -433,9 +436,7 @@ static void test_xadd_parses_back_with_the_number_in_its_entry_id(void **state)
     size_t n =
         store_rds_fmt_resp_xadd(buf, sizeof(buf), "tg:stream:trades:v:S", 20, 100000,
                                 1763880000123ULL, 18446744073709551615ULL, val, sizeof(val) - 1);
-    redisReply *r = resp_parse(buf, n);
-    assert_non_null(r);
-    assert_int_equal(r->elements, 10);
+    redisReply *r = parsed(buf, n, 10);
     const char *want[] = {"XADD",   "tg:stream:trades:v:S",
                           "MAXLEN", "~",
                           "100000", "1763880000123-18446744073709551615",
@@ -445,9 +446,7 @@ static void test_xadd_parses_back_with_the_number_in_its_entry_id(void **state)
         assert_string_equal(r->element[i]->str, want[i]);
     freeReplyObject(r);
     n = store_rds_fmt_resp_xadd(buf, sizeof(buf), "s", 1, 0, 7, 1, "{}", 2); /* no MAXLEN */
-    r = resp_parse(buf, n);
-    assert_non_null(r);
-    assert_int_equal(r->elements, 7);
+    r = parsed(buf, n, 7);
     assert_string_equal(r->element[2]->str, "7-1");
     assert_string_equal(r->element[6]->str, "{}");
     freeReplyObject(r);

@@ -218,18 +218,25 @@ static void flip_byte(const char *path, off_t off)
     close(fd);
 }
 
+/* Records first .. first+n-1 written to a journal with segments of seg bytes (0: default) and
+ * closed; path is its first segment. */
+static void written(fx_t *f, uint64_t seg, uint32_t first, uint32_t n, char path[512])
+{
+    store_spill_t *s = open_j(f, 0, seg);
+    for (uint32_t i = first; i < first + n; i++)
+        append(s, i);
+    store_spill_close(&s);
+    seg_path(f, 0, path, 512);
+}
+
 static void test_bit_flip_in_payload_is_reported_and_never_replayed(void **state)
 {
     fx_t *f = *state;
-    store_spill_t *s = open_j(f, 0, 0);
-    for (uint32_t i = 0; i < 3; i++)
-        append(s, 100 + i);
-    store_spill_close(&s);
     char path[512];
-    seg_path(f, 0, path, sizeof path);
+    written(f, 0, 100, 3, path);
     /* record 100 is 20 + 107 bytes; flip a payload byte of record 101 */
     flip_byte(path, 127 + 20 + 30);
-    s = open_j(f, 0, 0);
+    store_spill_t *s = open_j(f, 0, 0);
     expect(s, 100);
     const uint8_t *p;
     size_t n;
@@ -243,14 +250,10 @@ static void test_bit_flip_in_payload_is_reported_and_never_replayed(void **state
 static void test_corrupted_length_is_detected_by_the_crc(void **state)
 {
     fx_t *f = *state;
-    store_spill_t *s = open_j(f, 0, 0);
-    for (uint32_t i = 0; i < 3; i++)
-        append(s, 10 + i);
-    store_spill_close(&s);
     char path[512];
-    seg_path(f, 0, path, sizeof path);
+    written(f, 0, 10, 3, path);
     flip_byte(path, 4); /* length of record 10: 16 -> 0 */
-    s = open_j(f, 0, 0);
+    store_spill_t *s = open_j(f, 0, 0);
     const uint8_t *p;
     size_t n;
     assert_int_equal(store_spill_peek(s, &p, &n), TG_ESPILL);
@@ -264,16 +267,12 @@ static void test_corrupted_length_is_detected_by_the_crc(void **state)
 static void test_torn_tail_is_cut_at_open_and_appends_continue(void **state)
 {
     fx_t *f = *state;
-    store_spill_t *s = open_j(f, 0, 0);
-    for (uint32_t i = 0; i < 4; i++)
-        append(s, 20 + i);
-    store_spill_close(&s);
     char path[512];
-    seg_path(f, 0, path, sizeof path);
+    written(f, 0, 20, 4, path);
     struct stat st;
     stat(path, &st);
     assert_int_equal(truncate(path, st.st_size - 7), 0); /* crash in the middle of record 23 */
-    s = open_j(f, 0, 0);
+    store_spill_t *s = open_j(f, 0, 0);
     assert_int_equal(TG_STAT_GET(store_spill_stats(s)->torn_tail_bytes), 20 + 6 + 23 - 7);
     assert_int_equal(store_spill_pending(s), 3);
     append(s, 99);
@@ -288,17 +287,13 @@ static void test_torn_tail_is_cut_at_open_and_appends_continue(void **state)
 static void test_truncated_middle_segment_is_reported_then_next_segment_read(void **state)
 {
     fx_t *f = *state;
-    store_spill_t *s = open_j(f, 0, 1000);
-    for (uint32_t i = 200; i < 212; i++) /* ~227 bytes each: 4 per segment */
-        append(s, i);
-    store_spill_close(&s);
-    assert_int_equal(count_segments(f), 3);
     char path[512];
-    seg_path(f, 0, path, sizeof path);
+    written(f, 1000, 200, 12, path); /* ~227 bytes each: 4 per segment */
+    assert_int_equal(count_segments(f), 3);
     struct stat st;
     stat(path, &st);
     assert_int_equal(truncate(path, st.st_size - 3), 0);
-    s = open_j(f, 0, 1000);
+    store_spill_t *s = open_j(f, 0, 1000);
     uint32_t got = 0, bad = 0, last = 0;
     for (;;) {
         const uint8_t *p;

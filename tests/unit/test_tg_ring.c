@@ -404,16 +404,26 @@ static void *sleeper_consumer(void *arg)
     return NULL;
 }
 
+/* The consumer of s (n events set) started on a fresh ring of cap records, woken through w
+ * (initialised here) and, when attach, by the ring's pushes. */
+static pthread_t sleeper_start(struct sleeper *s, tg_waiter_t *w, uint32_t cap, bool attach)
+{
+    tg_waiter_init(w);
+    s->w = w;
+    s->r = ring_new(cap, sizeof(tg_event_t));
+    if (attach)
+        tg_ring_set_waiter(s->r, w);
+    pthread_t c;
+    assert_int_equal(pthread_create(&c, NULL, sleeper_consumer, s), 0);
+    return c;
+}
+
 static void test_waiter_sleeping_consumer_is_woken_by_a_push(void **state)
 {
     (void)state;
     tg_waiter_t w;
-    tg_waiter_init(&w);
-    struct sleeper s = {.w = &w, .n = 3};
-    s.r = ring_new(16, sizeof(tg_event_t));
-    tg_ring_set_waiter(s.r, &w);
-    pthread_t c;
-    assert_int_equal(pthread_create(&c, NULL, sleeper_consumer, &s), 0);
+    struct sleeper s = {.n = 3};
+    pthread_t c = sleeper_start(&s, &w, 16, true);
     for (uint64_t i = 0; i < 3; i++) {
         /* wait until the consumer announced its sleep, then give it time to enter the futex */
         while (atomic_load(&s.sleeps) < i + 1)
@@ -440,11 +450,8 @@ static void test_waiter_wake_from_another_thread_releases_an_idle_consumer(void 
 {
     (void)state;
     tg_waiter_t w;
-    tg_waiter_init(&w);
-    struct sleeper s = {.w = &w, .n = 1};
-    s.r = ring_new(16, sizeof(tg_event_t));
-    pthread_t c;
-    assert_int_equal(pthread_create(&c, NULL, sleeper_consumer, &s), 0);
+    struct sleeper s = {.n = 1};
+    pthread_t c = sleeper_start(&s, &w, 16, false);
     while (atomic_load(&s.sleeps) < 1)
         sched_yield();
     atomic_store(&s.stop, 1);
@@ -486,12 +493,8 @@ static void test_waiter_never_loses_a_wake_under_bursty_traffic(void **state)
 {
     (void)state;
     tg_waiter_t w;
-    tg_waiter_init(&w);
-    struct sleeper s = {.w = &w, .n = env_u64("TG_RING_WAITER_N", 200000)};
-    s.r = ring_new(64, sizeof(tg_event_t));
-    tg_ring_set_waiter(s.r, &w);
-    pthread_t c, p;
-    assert_int_equal(pthread_create(&c, NULL, sleeper_consumer, &s), 0);
+    struct sleeper s = {.n = env_u64("TG_RING_WAITER_N", 200000)};
+    pthread_t c = sleeper_start(&s, &w, 64, true), p;
     assert_int_equal(pthread_create(&p, NULL, bursty_producer, &s), 0);
     pthread_join(p, NULL);
     pthread_join(c, NULL);

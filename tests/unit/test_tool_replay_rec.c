@@ -136,16 +136,24 @@ static void count_lines(const char *path, size_t *ws, size_t *gen)
     feed_tgrec_close(&r);
 }
 
-static void test_bitstamp_recording_indexes_frames_and_its_ten_rest_snapshots(void **st)
+/* rec loaded from the recording rel under $TG_RECORDINGS, with one frame per websocket line
+ * of it (asserted). @return its generated (REST) lines. */
+static size_t load_counted(tool_replay_rec_t *rec, const char *rel)
 {
     char path[1024];
-    snprintf(path, sizeof(path), "%s/bitstamp/cryptofeed_1312c062_BITSTAMP-b88f8b.tgrec", recs());
+    snprintf(path, sizeof(path), "%s/%s", recs(), rel);
     size_t ws, gen;
     count_lines(path, &ws, &gen);
+    assert_int_equal(tool_replay_rec_load(rec, path), 0);
+    assert_int_equal(rec->n_frames, ws);
+    return gen;
+}
+
+static void test_bitstamp_recording_indexes_frames_and_its_ten_rest_snapshots(void **st)
+{
     tool_replay_rec_t rec;
-    assert_int_equal(tool_replay_rec_load(&rec, path), 0);
+    size_t gen = load_counted(&rec, "bitstamp/cryptofeed_1312c062_BITSTAMP-b88f8b.tgrec");
     assert_string_equal(rec.name, "cryptofeed_1312c062_BITSTAMP-b88f8b");
-    assert_int_equal(rec.n_frames, ws);
     assert_int_equal(rec.n_snaps, gen);
     assert_int_equal(rec.n_snaps, 10);
     assert_int_equal(rec.bad_lines, 0);
@@ -173,7 +181,8 @@ static void test_bitstamp_recording_indexes_frames_and_its_ten_rest_snapshots(vo
     assert_int_equal(found, 10);
     assert_non_null(tool_replay_rec_snapshot(&rec, "DIFF_ORDER_BOOK_XLMEUR"));
     assert_null(tool_replay_rec_snapshot(&rec, "diff_order_book_btcusd"));
-    assert_int_equal(bs->rest_key("/api/v3/depth?symbol=X", path, sizeof(path)), -ENOENT);
+    char key[1024];
+    assert_int_equal(bs->rest_key("/api/v3/depth?symbol=X", key, sizeof(key)), -ENOENT);
     /* frames are in file order with non-decreasing timestamps */
     for (size_t i = 1; i < rec.n_frames; i++)
         assert_true(rec.frames[i].ts_ns >= rec.frames[i - 1].ts_ns);
@@ -182,13 +191,8 @@ static void test_bitstamp_recording_indexes_frames_and_its_ten_rest_snapshots(vo
 
 static void test_binance_zstd_recording_indexes_its_symbol_snapshot(void **st)
 {
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst", recs());
-    size_t ws, gen;
-    count_lines(path, &ws, &gen);
     tool_replay_rec_t rec;
-    assert_int_equal(tool_replay_rec_load(&rec, path), 0);
-    assert_int_equal(rec.n_frames, ws);
+    load_counted(&rec, "binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst");
     assert_int_equal(rec.n_snaps, 1);
     const tool_replay_snap_t *s = tool_replay_rec_snapshot(&rec, "BTCUSDT");
     assert_non_null(s);
