@@ -76,6 +76,10 @@ typedef struct feed_out {
 struct feed_handler;
 typedef struct feed_handler feed_handler_t;
 
+/** A venue's frame parser (an on_frame without the accounting). */
+typedef int (*feed_parse_fn)(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                             int64_t ts_mono);
+
 /** A venue: immutable table of functions.  Thread: any (const). */
 typedef struct feed_venue {
     const char *name; /* venue id: "binance", "binance-futures", "coinbase", "kraken", ... */
@@ -132,6 +136,9 @@ typedef struct feed_venue {
      *  count it, log it (rate-limited), return a negative code; never crash. */
     int (*on_frame)(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                     int64_t ts_mono);
+    /** Optional, with on_frame = feed_on_frame (a table venue): the frame parser, whose frames
+     *  the base settles (feed_frame_settle through the spec's rl limiter). */
+    feed_parse_fn parse;
     /** Response of a REST request made with h->rest_get(); status 0 = transport failure. */
     int (*on_rest)(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                    int64_t ts_recv, int64_t ts_mono);
@@ -146,6 +153,17 @@ typedef struct feed_venue {
 #define FEED_VENUE_FNS(p)                                                                          \
     .on_open = p##_on_open, .on_frame = p##_on_frame, .on_close = p##_on_close,                    \
     .on_tick = p##_on_tick
+
+/** The four callbacks of a table venue whose parser is <p>_frame (feed_venue_t.parse, settled
+ *  by feed_on_frame) and whose other functions are <p>_on_open, <p>_on_close, <p>_on_tick. */
+#define FEED_VENUE_PARSE(p)                                                                        \
+    .on_open = p##_on_open, .on_frame = feed_on_frame, .parse = p##_frame,                         \
+    .on_close = p##_on_close, .on_tick = p##_on_tick
+
+/** The same with the venue base's on_close (feed_on_close). */
+#define FEED_VENUE_PARSE_VCLOSE(p)                                                                 \
+    .on_open = p##_on_open, .on_frame = feed_on_frame, .parse = p##_frame,                         \
+    .on_close = feed_on_close, .on_tick = p##_on_tick
 
 /** The same with the venue base's on_close (feed_on_close: books STALE, the spec's reset). */
 #define FEED_VENUE_FNS_VCLOSE(p)                                                                   \
@@ -387,6 +405,13 @@ static inline int feed_sz_scale(const feed_handler_t *h, uint32_t instr)
     return instr < h->n_scl ? h->scl[instr].sz : 8;
 }
 
+/** Is rc feed_dec()'s "cannot be held" (TG_EDEC_RANGE, TG_EDEC_PRECISION: it already emitted
+ *  GAP|FAULT for the instrument; a fresh snapshot clears it)? */
+static inline bool feed_dec_is_fault(int rc)
+{
+    return rc == TG_EDEC_RANGE || rc == TG_EDEC_PRECISION;
+}
+
 /** Set up h for its venue after the transport filled it (venue, reg, instr, out, stats,
  *  services): the scale table, then venue->init. @return 0 or init's error / -ENOMEM. */
 int feed_handler_setup(feed_handler_t *h);
@@ -552,10 +577,6 @@ void feed_instr_defaults_plain(tg_instr_cfg_t *cfg, const char *symbol, uint32_t
  *  Thread: feed:<venue>. */
 void feed_emit_stale_all(feed_handler_t *h, uint16_t flags, int64_t ts_recv, int64_t ts_mono);
 
-/** A venue's frame parser (an on_frame without the accounting). */
-typedef int (*feed_parse_fn)(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                             int64_t ts_mono);
-
 /** on_frame of most venues: run parse, then settle the frame so that it counts exactly once:
  *  an error parse returned without counting it is counted (feed_count_error) and logged with
  *  the frame (feed_log_frame through rl, ERROR for TG_EPROTO, else WARN); a frame that
@@ -563,6 +584,10 @@ typedef int (*feed_parse_fn)(feed_handler_t *h, const char *buf, size_t len, int
  *  frame is parsed again). @return parse's result.  Thread: feed:<venue>. */
 int feed_frame_settle(feed_handler_t *h, feed_ratelim_t *rl, feed_parse_fn parse, const char *buf,
                       size_t len, int64_t ts_recv, int64_t ts_mono);
+
+/** on_frame of a table venue with a parser (feed_venue_t.parse): feed_frame_settle() of it
+ *  through the spec's log limiter (feed_vrl).  Thread: feed:<venue>. */
+int feed_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv, int64_t ts_mono);
 
 /** feed_frame_settle()'s accounting alone, for a result rc of a frame (or REST answer) whose
  *  parse started at before = feed_stats_settled().  Thread: feed:<venue>. */

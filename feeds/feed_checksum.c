@@ -11,6 +11,7 @@
  */
 #include "feeds/feed_checksum.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "book/tg_dec.h"
@@ -165,23 +166,51 @@ static size_t ck_kraken_num(int64_t v, int scale, int dp, char *out)
     return k;
 }
 
-uint32_t feed_kraken_checksum_text(const tg_level_t *bids, size_t nb, const tg_level_t *asks,
-                                   size_t na, int px_scale, int sz_scale, int px_dp, int sz_dp,
-                                   char *text, size_t cap)
+/* How a venue writes its checksum text: how many levels a side, its number format, and the
+ * order (Kraken: every ask then every bid, numbers run together; OKX: bid and ask of each
+ * depth in turn, every number after the first preceded by ':'). */
+typedef struct ck_venue {
+    size_t levels;
+    size_t (*num)(int64_t v, int scale, int digits, char *out);
+    bool okx;
+} ck_venue_t;
+
+/* Append level l (price, then size) to buf at n in venue v's format. @return the new length. */
+static size_t ck_level(const ck_venue_t *v, const tg_level_t *l, const int scale[2],
+                       const int digits[2], char *buf, size_t n)
+{
+    if (v->okx && n)
+        buf[n++] = ':';
+    n += v->num(l->price, scale[0], digits[0], buf + n);
+    if (v->okx)
+        buf[n++] = ':';
+    return n + v->num(l->size, scale[1], digits[1], buf + n);
+}
+
+/* The checksum text of the top levels in venue v's layout (copied, truncated, to text when
+ * cap > 0) and its CRC-32. */
+static uint32_t ck_text(const ck_venue_t *v, const tg_level_t *bids, size_t nb,
+                        const tg_level_t *asks, size_t na, const int scale[2], const int digits[2],
+                        char *text, size_t cap)
 {
     char buf[CK_TEXT_MAX];
     size_t n = 0;
-    if (na > FEED_KRAKEN_CK_LEVELS)
-        na = FEED_KRAKEN_CK_LEVELS;
-    if (nb > FEED_KRAKEN_CK_LEVELS)
-        nb = FEED_KRAKEN_CK_LEVELS;
-    for (size_t i = 0; i < na; i++) {
-        n += ck_kraken_num(asks[i].price, px_scale, px_dp, buf + n);
-        n += ck_kraken_num(asks[i].size, sz_scale, sz_dp, buf + n);
-    }
-    for (size_t i = 0; i < nb; i++) {
-        n += ck_kraken_num(bids[i].price, px_scale, px_dp, buf + n);
-        n += ck_kraken_num(bids[i].size, sz_scale, sz_dp, buf + n);
+    if (na > v->levels)
+        na = v->levels;
+    if (nb > v->levels)
+        nb = v->levels;
+    if (v->okx) {
+        for (size_t i = 0; i < nb || i < na; i++) {
+            if (i < nb)
+                n = ck_level(v, &bids[i], scale, digits, buf, n);
+            if (i < na)
+                n = ck_level(v, &asks[i], scale, digits, buf, n);
+        }
+    } else {
+        for (size_t i = 0; i < na; i++)
+            n = ck_level(v, &asks[i], scale, digits, buf, n);
+        for (size_t i = 0; i < nb; i++)
+            n = ck_level(v, &bids[i], scale, digits, buf, n);
     }
     if (text && cap) {
         size_t m = n < cap - 1 ? n : cap - 1;
@@ -189,6 +218,16 @@ uint32_t feed_kraken_checksum_text(const tg_level_t *bids, size_t nb, const tg_l
         text[m] = 0;
     }
     return feed_crc32(0, buf, n);
+}
+
+static const ck_venue_t ck_kraken = {FEED_KRAKEN_CK_LEVELS, ck_kraken_num, false};
+
+uint32_t feed_kraken_checksum_text(const tg_level_t *bids, size_t nb, const tg_level_t *asks,
+                                   size_t na, int px_scale, int sz_scale, int px_dp, int sz_dp,
+                                   char *text, size_t cap)
+{
+    return ck_text(&ck_kraken, bids, nb, asks, na, (const int[2]){px_scale, sz_scale},
+                   (const int[2]){px_dp, sz_dp}, text, cap);
 }
 
 uint32_t feed_kraken_checksum_levels(const tg_level_t *bids, size_t nb, const tg_level_t *asks,
@@ -221,38 +260,14 @@ static size_t ck_okx_num(int64_t v, int scale, int digits, char *out)
     return n + 1 + (size_t)keep;
 }
 
+static const ck_venue_t ck_okx = {FEED_OKX_CK_LEVELS, ck_okx_num, true};
+
 uint32_t feed_okx_checksum_text(const tg_level_t *bids, size_t nb, const tg_level_t *asks,
                                 size_t na, int px_scale, int sz_scale, int px_digits, int sz_digits,
                                 char *text, size_t cap)
 {
-    char buf[CK_TEXT_MAX];
-    size_t n = 0;
-    if (na > FEED_OKX_CK_LEVELS)
-        na = FEED_OKX_CK_LEVELS;
-    if (nb > FEED_OKX_CK_LEVELS)
-        nb = FEED_OKX_CK_LEVELS;
-    for (size_t i = 0; i < FEED_OKX_CK_LEVELS && (i < nb || i < na); i++) {
-        if (i < nb) {
-            if (n)
-                buf[n++] = ':';
-            n += ck_okx_num(bids[i].price, px_scale, px_digits, buf + n);
-            buf[n++] = ':';
-            n += ck_okx_num(bids[i].size, sz_scale, sz_digits, buf + n);
-        }
-        if (i < na) {
-            if (n)
-                buf[n++] = ':';
-            n += ck_okx_num(asks[i].price, px_scale, px_digits, buf + n);
-            buf[n++] = ':';
-            n += ck_okx_num(asks[i].size, sz_scale, sz_digits, buf + n);
-        }
-    }
-    if (text && cap) {
-        size_t m = n < cap - 1 ? n : cap - 1;
-        memcpy(text, buf, m);
-        text[m] = 0;
-    }
-    return feed_crc32(0, buf, n);
+    return ck_text(&ck_okx, bids, nb, asks, na, (const int[2]){px_scale, sz_scale},
+                   (const int[2]){px_digits, sz_digits}, text, cap);
 }
 
 uint32_t feed_okx_checksum_levels(const tg_level_t *bids, size_t nb, const tg_level_t *asks,
@@ -268,22 +283,29 @@ static int ck_hint(int64_t v)
     return v > 0 && v <= TG_DEC_SCALE_MAX ? (int)v : 0;
 }
 
+/* A venue's checksum of the book's top levels (n a side at most), its digits hinted by ck. */
+static uint32_t ck_book(const struct book_l2 *book, const struct tg_instr *in, const tg_event_t *ck,
+                        size_t n,
+                        uint32_t (*levels)(const tg_level_t *, size_t, const tg_level_t *, size_t,
+                                           int, int, int, int))
+{
+    tg_level_t bids[FEED_KRAKEN_CK_LEVELS > FEED_OKX_CK_LEVELS ? FEED_KRAKEN_CK_LEVELS
+                                                               : FEED_OKX_CK_LEVELS];
+    tg_level_t asks[sizeof(bids) / sizeof(bids[0])];
+    size_t nb = book_l2_top(book, TG_SIDE_BID, bids, n);
+    size_t na = book_l2_top(book, TG_SIDE_ASK, asks, n);
+    return levels(bids, nb, asks, na, in->px_scale, in->sz_scale, ck_hint(ck->price),
+                  ck_hint(ck->size));
+}
+
 uint32_t feed_kraken_checksum(const struct book_l2 *book, const struct tg_instr *in,
                               const tg_event_t *ck)
 {
-    tg_level_t bids[FEED_KRAKEN_CK_LEVELS], asks[FEED_KRAKEN_CK_LEVELS];
-    size_t nb = book_l2_top(book, TG_SIDE_BID, bids, FEED_KRAKEN_CK_LEVELS);
-    size_t na = book_l2_top(book, TG_SIDE_ASK, asks, FEED_KRAKEN_CK_LEVELS);
-    return feed_kraken_checksum_levels(bids, nb, asks, na, in->px_scale, in->sz_scale,
-                                       ck_hint(ck->price), ck_hint(ck->size));
+    return ck_book(book, in, ck, FEED_KRAKEN_CK_LEVELS, feed_kraken_checksum_levels);
 }
 
 uint32_t feed_okx_checksum(const struct book_l2 *book, const struct tg_instr *in,
                            const tg_event_t *ck)
 {
-    tg_level_t bids[FEED_OKX_CK_LEVELS], asks[FEED_OKX_CK_LEVELS];
-    size_t nb = book_l2_top(book, TG_SIDE_BID, bids, FEED_OKX_CK_LEVELS);
-    size_t na = book_l2_top(book, TG_SIDE_ASK, asks, FEED_OKX_CK_LEVELS);
-    return feed_okx_checksum_levels(bids, nb, asks, na, in->px_scale, in->sz_scale,
-                                    ck_hint(ck->price), ck_hint(ck->size));
+    return ck_book(book, in, ck, FEED_OKX_CK_LEVELS, feed_okx_checksum_levels);
 }

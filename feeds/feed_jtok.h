@@ -153,6 +153,23 @@ static inline int feed_jtok_i64(const char *js, const jsmntok_t *t, int64_t *out
     return 0;
 }
 
+/** A time in milliseconds since the epoch (a JSON integer, or a string of digits) as ns in
+ *  *ns. @return 0 or TG_EFIELD (not an integer, negative, or past what int64 ns hold). */
+static inline int feed_jtok_ms(const char *js, const jsmntok_t *t, int64_t *ns)
+{
+    int64_t ms;
+    if (feed_jtok_i64(js, t, &ms) < 0 || ms < 0 || ms > INT64_MAX / 1000000)
+        return TG_EFIELD;
+    *ns = ms * 1000000;
+    return 0;
+}
+
+/** feed_jtok_ms() of a JSON number only (a string is TG_EFIELD). */
+static inline int feed_jtok_ms_num(const char *js, const jsmntok_t *t, int64_t *ns)
+{
+    return t->type == JSMN_PRIMITIVE ? feed_jtok_ms(js, t, ns) : TG_EFIELD;
+}
+
 /** Is token t a string equal to lit (primitives never match)? */
 static inline bool feed_jtok_str_is(const char *js, const jsmntok_t *t, const char *lit)
 {
@@ -230,6 +247,12 @@ static inline int feed_jtok_frame(feed_handler_t *h, feed_jtok_t *j, feed_rateli
  *  the state's scratch blocks (FEED_VSCRATCH) to the tokens (no memory:
  *  counted err_json). @return number of tokens, TG_EJSON or -ENOMEM.  Thread: feed:<venue>. */
 int feed_vframe(feed_handler_t *h, const char *buf, size_t len, int64_t ts_mono, jsmntype_t root);
+
+/** feed_vframe() of a venue that answers its text ping with the bare word `pong`: such a frame
+ *  is counted unhandled and not tokenized. @return 0 (pong), the number of tokens, TG_EJSON
+ *  or -ENOMEM (counted).  Thread: feed:<venue>. */
+int feed_vframe_pong(feed_handler_t *h, const char *buf, size_t len, int64_t ts_mono,
+                     jsmntype_t root);
 
 /** The same counting and logging nothing (the caller settles the frame or REST answer): a
  *  text that does not tokenize or has another root than root (JSMN_UNDEFINED: any) is

@@ -288,15 +288,6 @@ static int bg_dp(const char *s, size_t n)
 }
 
 /* ms (number or digit string) -> ns */
-static int bg_ms(const char *js, const jsmntok_t *t, int64_t *ns)
-{
-    int64_t ms;
-    if (feed_jtok_i64(js, t, &ms) < 0 || ms < 0 || ms > INT64_MAX / 1000000)
-        return TG_EFIELD;
-    *ns = ms * 1000000;
-    return 0;
-}
-
 /* Levels of one side into st->it. *bad = token of the failure. */
 static int bg_levels(feed_handler_t *h, bg_sym_t *s, bg_msg_t *m, const char *js,
                      const jsmntok_t *t, int n, int a, uint8_t side, int *bad)
@@ -357,7 +348,7 @@ static int bg_book_parse(feed_handler_t *h, bg_sym_t *s, bg_msg_t *m, const char
     if (bids >= 0 && (rc = bg_levels(h, s, m, js, t, n, bids, TG_SIDE_BID, bad)) < 0)
         return rc;
     *bad = tsi;
-    if (tsi >= 0 && bg_ms(js, &t[tsi], &m->ts) < 0)
+    if (tsi >= 0 && feed_jtok_ms(js, &t[tsi], &m->ts) < 0)
         return TG_EFIELD;
     if (cki >= 0) {
         int64_t ck;
@@ -488,7 +479,7 @@ static int bg_trade_parse(feed_handler_t *h, bg_sym_t *s, bg_item_t *tr, const c
     if ((rc = feed_dec_px(h, s->id, js + t[px].start, feed_jtok_len(&t[px]), &tr->px)) < 0 ||
         (rc = feed_dec_sz(h, s->id, js + t[sz].start, feed_jtok_len(&t[sz]), &tr->sz)) < 0)
         return rc;
-    if (bg_ms(js, &t[ts], &tr->ts) < 0)
+    if (feed_jtok_ms(js, &t[ts], &tr->ts) < 0)
         return TG_EFIELD;
     if (feed_jtok_side(js, &t[sd], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &tr->side) < 0)
         return TG_EFIELD;
@@ -587,13 +578,9 @@ static int bg_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
                     int64_t ts_mono)
 {
     bg_state_t *st = h->vstate;
-    if (len == 4 && memcmp(buf, "pong", 4) == 0) {
-        TG_STAT_INC(h->stats->unhandled);
-        return 0;
-    }
-    int n = feed_vframe(h, buf, len, ts_mono, JSMN_OBJECT);
-    if (n < 0)
-        return n; /* counted err_json */
+    int n = feed_vframe_pong(h, buf, len, ts_mono, JSMN_OBJECT);
+    if (n <= 0)
+        return n; /* a pong (unhandled) or a counted err_json */
     const jsmntok_t *t = st->jt.t;
     int e = feed_jtok_get(buf, t, n, 0, "event");
     if (e > 0)
@@ -659,13 +646,6 @@ static int bg_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
 
 /* Every frame counts exactly once: in handled, unhandled or one err_* counter (a frame that
  * raised a scale is counted when it is parsed again). */
-static int bg_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    bg_state_t *st = h->vstate;
-    return feed_frame_settle(h, &st->rl, bg_frame, buf, len, ts_recv, ts_mono);
-}
-
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
 static void bg_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
@@ -736,7 +716,7 @@ static void bg_on_tick(feed_handler_t *h, int64_t now_mono)
 #define BG_VENUE_ROW                                                                               \
     .default_url = "wss://ws.bitget.com/v2/ws/public", .max_symbols_per_conn = BG_SYMS_CONN,       \
     .max_sends_per_s = BG_SENDS_S, .instr_defaults = bg_instr_defaults, .state = &bg_spec,         \
-    .init = bg_init, FEED_VENUE_FNS_VCLOSE(bg)
+    .init = bg_init, FEED_VENUE_PARSE_VCLOSE(bg)
 
 const feed_venue_t feed_venue_bitget = {.name = "bitget", .variant = BG_SPOT, BG_VENUE_ROW};
 

@@ -432,14 +432,6 @@ static int bs_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return 0;
 }
 
-/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
-static int bs_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    bs_state_t *st = h->vstate;
-    return feed_frame_settle(h, &st->rl, bs_frame, buf, len, ts_recv, ts_mono);
-}
-
 static int bs_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                       int64_t ts_recv, int64_t ts_mono)
 {
@@ -599,6 +591,6 @@ const feed_venue_t feed_venue_bitstamp = {
     .on_rescale = bs_on_rescale,
     .instr_defaults = bs_instr_defaults,
     .state = &bs_spec,
-    FEED_VENUE_FNS(bs),
+    FEED_VENUE_PARSE(bs),
     .on_rest = bs_on_rest,
 };

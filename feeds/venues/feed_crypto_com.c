@@ -48,7 +48,6 @@
 #define CC_SUB_BATCH  50 /* channels per subscribe request */
 #define CC_SENDS_TICK 20 /* subscribe requests per tick (~1 s), well under 100/s */
 #define CC_WAIT_NS    1000000000LL
-#define CC_MS_MAX     9223372036854LL
 #define CC_MAX_PUSHES 32 /* data elements of one book frame */
 
 typedef struct cc_sym {
@@ -80,15 +79,6 @@ typedef struct cc_state {
 } cc_state_t;
 
 /* ---- helpers ------------------------------------------------------------------------------- */
-
-static int cc_ms(const char *js, const jsmntok_t *t, int64_t *ns)
-{
-    int64_t ms;
-    if (feed_jtok_i64(js, t, &ms) < 0 || ms < 0 || ms > CC_MS_MAX)
-        return TG_EFIELD;
-    *ns = ms * 1000000;
-    return 0;
-}
 
 /* number as JSON number or string */
 static int cc_num_tok(const jsmntok_t *t)
@@ -154,7 +144,7 @@ static int cc_book(feed_handler_t *h, cc_sym_t *s, const char *js, const jsmntok
         int b = feed_jtok_get(js, t, n, k, "bids"), a = feed_jtok_get(js, t, n, k, "asks");
         int ti = feed_jtok_get(js, t, n, k, "t"), ui = feed_jtok_get(js, t, n, k, "u");
         useq[np] = 0;
-        if (ti < 0 || (rc = cc_ms(js, &t[ti], &ts[np])) < 0 ||
+        if (ti < 0 || (rc = feed_jtok_ms(js, &t[ti], &ts[np])) < 0 ||
             (ui >= 0 && feed_jtok_i64(js, &t[ui], &useq[np]) < 0)) {
             rc = TG_EFIELD;
             break;
@@ -230,7 +220,7 @@ static int cc_trades(feed_handler_t *h, cc_sym_t *s, const char *js, const jsmnt
         if ((rc = feed_dec_px(h, s->id, js + t[p].start, feed_jtok_len(&t[p]), &l->px)) < 0 ||
             (rc = feed_dec_sz(h, s->id, js + t[q].start, feed_jtok_len(&t[q]), &l->sz)) < 0)
             return rc;
-        if (l->px == 0 || l->sz == 0 || cc_ms(js, &t[ti], &l->ts) < 0)
+        if (l->px == 0 || l->sz == 0 || feed_jtok_ms(js, &t[ti], &l->ts) < 0)
             return TG_EFIELD;
         size_t sl = feed_jtok_len(&t[sd]);
         if (t[sd].type != JSMN_STRING)

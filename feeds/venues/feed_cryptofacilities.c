@@ -89,21 +89,6 @@ static cf_sym_t *cf_lookup(feed_handler_t *h, const char *s, size_t n)
     return &st->sym[st->slot[id] - 1];
 }
 
-static int cf_ms(const char *js, const jsmntok_t *t, int64_t *ns)
-{
-    int64_t ms;
-    if (t->type != JSMN_PRIMITIVE || feed_jtok_i64(js, t, &ms) < 0 || ms < 0 ||
-        ms > INT64_MAX / 1000000)
-        return TG_EFIELD;
-    *ns = ms * 1000000;
-    return 0;
-}
-
-static bool cf_is_fault(int rc)
-{
-    return rc == TG_EDEC_RANGE || rc == TG_EDEC_PRECISION;
-}
-
 /* ---- sending ---------------------------------------------------------------------------- */
 
 static int cf_sub(feed_handler_t *h, const char *event, const char *feed, const char *ids)
@@ -247,7 +232,7 @@ static int cf_book(feed_handler_t *h, cf_sym_t *s, bool snap, const char *js, co
     if (t[sq].type != JSMN_PRIMITIVE || feed_jtok_i64(js, &t[sq], &seq) < 0 || seq < 0)
         goto fail;
     bad = tsi;
-    if (cf_ms(js, &t[tsi], &ts) < 0)
+    if (feed_jtok_ms_num(js, &t[tsi], &ts) < 0)
         goto fail;
     if (snap) {
         int bids = feed_jtok_get(js, t, n, 0, "bids"), asks = feed_jtok_get(js, t, n, 0, "asks");
@@ -297,7 +282,7 @@ dec_fail:
 fail:
     feed_count_error(h->stats, rc);
     cf_log(h, ts_mono, FEED_LOG_WARN, "bad book message, resyncing", js, &t[bad]);
-    if (cf_is_fault(rc))
+    if (feed_dec_is_fault(rc))
         cf_resubscribe(h, s); /* feed_dec put the book in FAULT: a new snapshot clears it */
     else if (s->synced || snap)
         cf_gap(h, s, 0, ts_recv, ts_mono);
@@ -327,7 +312,7 @@ static int cf_trade(feed_handler_t *h, cf_sym_t *s, const char *js, const jsmnto
     if (feed_jtok_side(js, &t[sd], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &l->side) < 0)
         goto fail;
     bad = tm;
-    if (cf_ms(js, &t[tm], &ts) < 0)
+    if (feed_jtok_ms_num(js, &t[tm], &ts) < 0)
         goto fail;
     if (sq >= 0) {
         bad = sq;
@@ -337,7 +322,7 @@ static int cf_trade(feed_handler_t *h, cf_sym_t *s, const char *js, const jsmnto
     if ((rc = cf_pq(h, s, js, t, n, 0, l, &bad)) < 0) {
         if (rc == TG_ERESCALE)
             return rc;
-        if (cf_is_fault(rc))
+        if (feed_dec_is_fault(rc))
             cf_resubscribe(h, s); /* the book went to FAULT with it: get a fresh snapshot */
         goto fail;
     }
@@ -411,13 +396,6 @@ static int cf_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
 
 /* Every frame counts exactly once: in handled, unhandled or one err_* counter (a frame parsed
  * again after a scale change is counted by its last attempt only). */
-static int cf_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    cf_state_t *st = h->vstate;
-    return feed_frame_settle(h, &st->rl, cf_frame, buf, len, ts_recv, ts_mono);
-}
-
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
 /* The state, allocated and freed by the venue base (the level scratch grows with the tokens).
@@ -475,5 +453,5 @@ const feed_venue_t feed_venue_cryptofacilities = {
     .instr_defaults = feed_instr_defaults_plain,
     .state = &cf_spec,
     .init = cf_init,
-    FEED_VENUE_FNS_VCLOSE(cf),
+    FEED_VENUE_PARSE_VCLOSE(cf),
 };

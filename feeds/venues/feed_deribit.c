@@ -82,22 +82,6 @@ typedef struct db_state {
 #define db_lookup(h, s, n) ((db_sym_t *)feed_vsym_find((h), (s), (n)))
 
 /* ms integer token -> ns */
-static int db_ms(const char *js, const jsmntok_t *t, int64_t *ns)
-{
-    int64_t ms;
-    if (t->type != JSMN_PRIMITIVE || feed_jtok_i64(js, t, &ms) < 0 || ms < 0 ||
-        ms > INT64_MAX / 1000000)
-        return TG_EFIELD;
-    *ns = ms * 1000000;
-    return 0;
-}
-
-/* A value feed_dec could not hold (it already emitted GAP|FAULT for the instrument). */
-static bool db_is_fault(int rc)
-{
-    return rc == TG_EDEC_RANGE || rc == TG_EDEC_PRECISION;
-}
-
 /* ---- sending ---------------------------------------------------------------------------- */
 
 static int db_rpc(feed_handler_t *h, const char *method, const char *params)
@@ -270,7 +254,7 @@ static int db_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
     if (bids < 0 || asks < 0 || tsi < 0 || cid < 0 || (!snap && pid < 0))
         goto fail;
     bad = tsi;
-    if (db_ms(js, &t[tsi], &ts) < 0)
+    if (feed_jtok_ms_num(js, &t[tsi], &ts) < 0)
         goto fail;
     bad = cid;
     if (t[cid].type != JSMN_PRIMITIVE || feed_jtok_i64(js, &t[cid], &chg) < 0 || chg < 0)
@@ -314,7 +298,7 @@ static int db_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
 fail:
     feed_count_error(h->stats, rc);
     db_log(h, ts_mono, FEED_LOG_WARN, "bad book message, resyncing", js, &t[bad]);
-    if (db_is_fault(rc)) {
+    if (feed_dec_is_fault(rc)) {
         /* feed_dec already put the book in FAULT: a new snapshot that fits clears it */
         db_resubscribe(h, s);
     } else if (s->synced || snap) {
@@ -381,7 +365,7 @@ static int db_trades(feed_handler_t *h, const char *js, const jsmntok_t *t, int 
         if (feed_jtok_side(js, &t[dir], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &x->side) < 0)
             goto fail;
         bad = tsi;
-        if (db_ms(js, &t[tsi], &x->ts) < 0)
+        if (feed_jtok_ms_num(js, &t[tsi], &x->ts) < 0)
             goto fail;
         bad = tid;
         if (db_trade_id(js, &t[tid], &x->tid) < 0)
@@ -412,7 +396,7 @@ static int db_trades(feed_handler_t *h, const char *js, const jsmntok_t *t, int 
 dec_fail:
     if (rc == TG_ERESCALE)
         return rc;
-    if (db_is_fault(rc)) /* feed_dec put the book in FAULT: a fresh snapshot clears it */
+    if (feed_dec_is_fault(rc)) /* feed_dec put the book in FAULT: a fresh snapshot clears it */
         db_resubscribe(h, &st->sym[st->it[ni].sym]);
 fail:
     feed_count_error(h->stats, rc);
@@ -478,13 +462,6 @@ static int db_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
 
 /* Every frame counts exactly once: in handled, unhandled or one err_* counter (a frame parsed
  * again after a scale change is counted by its last attempt only). */
-static int db_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    db_state_t *st = h->vstate;
-    return feed_frame_settle(h, &st->rl, db_frame, buf, len, ts_recv, ts_mono);
-}
-
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
 /* The state, allocated and freed by the venue base (the item scratch grows with the tokens).
@@ -530,5 +507,5 @@ const feed_venue_t feed_venue_deribit = {
     .max_sends_per_s = DB_SENDS_PER_S,
     .instr_defaults = feed_instr_defaults_plain,
     .state = &db_spec,
-    FEED_VENUE_FNS_VCLOSE(db),
+    FEED_VENUE_PARSE_VCLOSE(db),
 };

@@ -590,14 +590,6 @@ static int gt_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return 0;
 }
 
-/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
-static int gt_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    gt_state_t *st = h->vstate;
-    return feed_frame_settle(h, &st->rl, gt_frame, buf, len, ts_recv, ts_mono);
-}
-
 static int gt_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                       int64_t ts_recv, int64_t ts_mono)
 {
@@ -751,7 +743,7 @@ const feed_venue_t feed_venue_gate_io = {
     .rest_key = gt_rest_key,
     .instr_defaults = feed_instr_defaults_plain,
     .state = &gt_spec,
-    FEED_VENUE_FNS(gt),
+    FEED_VENUE_PARSE(gt),
     .on_rest = gt_on_rest,
 };
 
@@ -760,7 +752,7 @@ const feed_venue_t feed_venue_gate_io_futures = {
     .name = "gate-io-futures",
     .default_url = "wss://fx-ws.gateio.ws/v4/ws/usdt",
     .rest_host = "api.gateio.ws",
-    FEED_VENUE_FNS(gt),
+    FEED_VENUE_PARSE(gt),
     .on_rest = gt_on_rest,
     .rest_key = gt_fut_rest_key,
     .max_sends_per_s = GT_SENDS_PS,

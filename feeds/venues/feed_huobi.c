@@ -110,15 +110,6 @@ static bool hb_dm(const feed_handler_t *h)
 }
 
 /* ms (integer token) -> ns */
-static int hb_ms(const char *js, const jsmntok_t *t, int64_t *ns)
-{
-    int64_t ms;
-    if (feed_jtok_i64(js, t, &ms) < 0 || ms < 0 || ms > INT64_MAX / 1000000)
-        return TG_EFIELD;
-    *ns = ms * 1000000;
-    return 0;
-}
-
 /* A number token (HTX sends JSON numbers; some DM fields are strings) at instr's scale.
  * A scale raise (TG_ERESCALE) is noted in st->rescaled and parsing goes on (the value is
  * void), so one pass raises the scale as far as the whole message needs; the caller returns
@@ -375,7 +366,7 @@ static int hb_book_parse(feed_handler_t *h, hb_sym_t *s, const char *js, const j
     int tsi = feed_jtok_get(js, t, n, o, "ts");
     if (tsi >= 0) {
         *bad = tsi;
-        if (hb_ms(js, &t[tsi], &b->ts) < 0)
+        if (feed_jtok_ms(js, &t[tsi], &b->ts) < 0)
             return TG_EFIELD;
         b->ts_ms = b->ts / 1000000;
     }
@@ -612,7 +603,7 @@ static int hb_trades(feed_handler_t *h, hb_sym_t *s, const char *js, const jsmnt
             goto fail;
         int64_t ts;
         bad = tsi;
-        if (hb_ms(js, &t[tsi], &ts) < 0)
+        if (feed_jtok_ms(js, &t[tsi], &ts) < 0)
             goto fail;
         nl++;
         k = feed_jtok_next(t, n, k);
@@ -628,7 +619,7 @@ static int hb_trades(feed_handler_t *h, hb_sym_t *s, const char *js, const jsmnt
         int id = feed_jtok_get(js, t, n, k, "tradeId");
         if (id < 0)
             id = feed_jtok_get(js, t, n, k, "id");
-        hb_ms(js, &t[tsi], &ev.ts_exch);
+        feed_jtok_ms(js, &t[tsi], &ev.ts_exch);
         ts_last = ev.ts_exch;
         uint64_t tid = 0;
         ev.u.trade_id = 0;
@@ -705,7 +696,7 @@ static int hb_push(feed_handler_t *h, const char *buf, size_t len, const jsmntok
     int64_t top_ts = 0;
     int bad, tsi = feed_jtok_get(buf, t, n, 0, "ts");
     if (tsi >= 0)
-        hb_ms(buf, &t[tsi], &top_ts);
+        feed_jtok_ms(buf, &t[tsi], &top_ts);
     hb_book_t b;
     int rc = hb_book_parse(h, s, buf, t, n, tick, top_ts, &b, &bad);
     if (rc < 0) {
@@ -790,14 +781,6 @@ static int hb_frame(feed_handler_t *h, const char *buf, size_t len, int64_t tr, 
     }
     TG_STAT_INC(h->stats->unhandled); /* subbed / unsubbed acks, notices */
     return 0;
-}
-
-/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
-static int hb_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    hb_state_t *st = h->vstate;
-    return feed_frame_settle(h, &st->rl, hb_frame, buf, len, ts_recv, ts_mono);
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
@@ -934,7 +917,7 @@ static void hb_on_tick(feed_handler_t *h, int64_t now_mono)
 /* The fields the three ids share. */
 #define HB_VENUE_COMMON                                                                            \
     .wire = FEED_WIRE_GZIP, .max_symbols_per_conn = HB_SYMS, .max_sends_per_s = HB_SENDS,          \
-    .state = &hb_spec, .init = hb_init, .deinit = hb_deinit, FEED_VENUE_FNS(hb)
+    .state = &hb_spec, .init = hb_init, .deinit = hb_deinit, FEED_VENUE_PARSE(hb)
 
 const feed_venue_t feed_venue_huobi = {.name = "huobi",
                                        .default_url = "wss://api.huobi.pro/ws",

@@ -411,14 +411,6 @@ static int kr_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return kr_trades(h, s, buf, t, n, el[1], ts_recv, ts_mono);
 }
 
-/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
-static int kr_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    kr_state_t *st = h->vstate;
-    return feed_frame_settle(h, &st->rl, kr_frame, buf, len, ts_recv, ts_mono);
-}
-
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
 static int kr_px_scale(const char *symbol)
@@ -512,5 +504,5 @@ const feed_venue_t feed_venue_kraken = {
     .instr_defaults = kr_instr_defaults,
     .state = &kr_spec,
     .init = kr_init,
-    FEED_VENUE_FNS_VCLOSE(kr),
+    FEED_VENUE_PARSE_VCLOSE(kr),
 };

@@ -372,19 +372,25 @@ static int kc_snapshot(feed_handler_t *h, kc_sym_t *s, const char *js, int n, in
     return 0;
 }
 
-static int kc_l2update(feed_handler_t *h, const char *js, int n, int data, int64_t ts_recv,
-                       int64_t ts_mono)
+/* The symbol of a message's data object (its "symbol" field) in *s.
+ * @return 0, TG_EFIELD or TG_ESYMBOL. */
+static int kc_data_sym(feed_handler_t *h, const char *js, int n, int data, kc_sym_t **s)
 {
-    kc_state_t *st = h->vstate;
-    const jsmntok_t *t = st->jt.t;
+    const jsmntok_t *t = ((kc_state_t *)h->vstate)->jt.t;
     if (data < 0 || t[data].type != JSMN_OBJECT)
         return TG_EFIELD;
     int yi = feed_jtok_get(js, t, n, data, "symbol");
     if (yi < 0 || t[yi].type != JSMN_STRING)
         return TG_EFIELD;
-    kc_sym_t *s = kc_lookup(h, js + t[yi].start, feed_jtok_len(&t[yi]));
-    if (!s)
-        return TG_ESYMBOL;
+    *s = kc_lookup(h, js + t[yi].start, feed_jtok_len(&t[yi]));
+    return *s ? 0 : TG_ESYMBOL;
+}
+
+static int kc_l2update(feed_handler_t *h, kc_sym_t *s, const char *js, int n, int data,
+                       int64_t ts_recv, int64_t ts_mono)
+{
+    kc_state_t *st = h->vstate;
+    const jsmntok_t *t = st->jt.t;
     int si = feed_jtok_get(js, t, n, data, "sequenceStart");
     int ei = feed_jtok_get(js, t, n, data, "sequenceEnd");
     int ti = feed_jtok_get(js, t, n, data, "time");
@@ -433,19 +439,10 @@ bad:
     return rc;
 }
 
-static int kc_match(feed_handler_t *h, const char *js, int n, int data, int64_t ts_recv,
-                    int64_t ts_mono)
+static int kc_match(feed_handler_t *h, kc_sym_t *s, const char *js, int n, int data,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    kc_state_t *st = h->vstate;
-    const jsmntok_t *t = st->jt.t;
-    if (data < 0 || t[data].type != JSMN_OBJECT)
-        return TG_EFIELD;
-    int yi = feed_jtok_get(js, t, n, data, "symbol");
-    if (yi < 0 || t[yi].type != JSMN_STRING)
-        return TG_EFIELD;
-    kc_sym_t *s = kc_lookup(h, js + t[yi].start, feed_jtok_len(&t[yi]));
-    if (!s)
-        return TG_ESYMBOL;
+    const jsmntok_t *t = ((kc_state_t *)h->vstate)->jt.t;
     int pi = feed_jtok_get(js, t, n, data, "price"), zi = feed_jtok_get(js, t, n, data, "size");
     int di = feed_jtok_get(js, t, n, data, "side"), ii = feed_jtok_get(js, t, n, data, "tradeId");
     int ti = feed_jtok_get(js, t, n, data, "time"), qi = feed_jtok_get(js, t, n, data, "sequence");
@@ -507,24 +504,22 @@ static int kc_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
         int data = feed_jtok_get(buf, t, n, 0, "data");
         if (sj < 0 || tp < 0)
             return TG_EFIELD;
-        if (feed_jtok_str_is(buf, &t[sj], "trade.l2update"))
-            return kc_l2update(h, buf, n, data, ts_recv, ts_mono);
-        if (feed_jtok_str_is(buf, &t[sj], "trade.l3match"))
-            return kc_match(h, buf, n, data, ts_recv, ts_mono);
-        TG_STAT_INC(h->stats->unhandled); /* tickers, snapshots, ... */
-        return 0;
+        bool l2 = feed_jtok_str_is(buf, &t[sj], "trade.l2update");
+        if (!l2 && !feed_jtok_str_is(buf, &t[sj], "trade.l3match")) {
+            TG_STAT_INC(h->stats->unhandled); /* tickers, snapshots, ... */
+            return 0;
+        }
+        kc_sym_t *s;
+        int rc = kc_data_sym(h, buf, n, data, &s);
+        if (rc < 0)
+            return rc;
+        return l2 ? kc_l2update(h, s, buf, n, data, ts_recv, ts_mono)
+                  : kc_match(h, s, buf, n, data, ts_recv, ts_mono);
     }
     if (feed_jtok_str_is(buf, &t[ty], "error"))
         return TG_EPROTO;
     TG_STAT_INC(h->stats->unhandled); /* welcome, ack, pong, notice */
     return 0;
-}
-
-static int kc_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    kc_state_t *st = h->vstate;
-    return feed_frame_settle(h, &st->rl, kc_frame, buf, len, ts_recv, ts_mono);
 }
 
 static int kc_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
@@ -675,7 +670,7 @@ const feed_venue_t feed_venue_kucoin = {
     .default_url = "wss://ws-api-spot.kucoin.com/",
     .connect_post = FEED_KUCOIN_BULLET_PATH,
     .on_connect_answer = feed_kucoin_on_bullet,
-    FEED_VENUE_FNS(kc),
+    FEED_VENUE_PARSE(kc),
     .rest_host = "api.kucoin.com",
     .rest_key = kc_rest_key,
     .on_rest = kc_on_rest,

@@ -182,15 +182,6 @@ static int ok_levels(feed_handler_t *h, ok_state_t *st, const ok_sym_t *s, const
 }
 
 /* ms text ("1626995750044") -> ns */
-static int ok_ms(const char *js, const jsmntok_t *t, int64_t *ns)
-{
-    int64_t ms;
-    if (feed_jtok_i64(js, t, &ms) < 0 || ms < 0 || ms > INT64_MAX / 1000000)
-        return TG_EFIELD;
-    *ns = ms * 1000000;
-    return 0;
-}
-
 /* Parse one element of "data" of a book channel into msg (levels appended to st->lv at *nl).
  * Pure: no handler state changes (the instrument's scales may rise: TG_ERESCALE). */
 static int ok_book_parse(feed_handler_t *h, const ok_sym_t *s, const char *js, const jsmntok_t *t,
@@ -215,7 +206,7 @@ static int ok_book_parse(feed_handler_t *h, const ok_sym_t *s, const char *js, c
     if (bids >= 0 && (rc = ok_levels(h, st, s, js, t, n, bids, TG_SIDE_BID, nl, msg, bad)) < 0)
         return rc;
     msg->lv1 = *nl;
-    if (tsi >= 0 && (rc = ok_ms(js, &t[tsi], &msg->ts)) < 0) {
+    if (tsi >= 0 && (rc = feed_jtok_ms(js, &t[tsi], &msg->ts)) < 0) {
         *bad = tsi;
         return rc;
     }
@@ -351,7 +342,7 @@ static int ok_trades(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmnt
             l->side = TG_SIDE_SELL;
         else
             goto fail;
-        if (ok_ms(js, &t[tsi], &ts) < 0)
+        if (feed_jtok_ms(js, &t[tsi], &ts) < 0)
             goto fail;
         if (ts > ts_max)
             ts_max = ts;
@@ -363,7 +354,7 @@ static int ok_trades(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmnt
     for (size_t i = 0; i < nl; i++) {
         int tsi = feed_jtok_get(js, t, n, k, "ts"), id = feed_jtok_get(js, t, n, k, "tradeId");
         int64_t ts = 0, tid = 0;
-        ok_ms(js, &t[tsi], &ts);
+        feed_jtok_ms(js, &t[tsi], &ts);
         uint64_t trade_id = 0;
         if (id >= 0) {
             if (feed_jtok_i64(js, &t[id], &tid) == 0 && tid >= 0)
@@ -406,13 +397,9 @@ static int ok_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
                     int64_t ts_mono)
 {
     ok_state_t *st = h->vstate;
-    if (len == 4 && memcmp(buf, "pong", 4) == 0) {
-        TG_STAT_INC(h->stats->unhandled);
-        return 0;
-    }
-    int n = feed_vframe(h, buf, len, ts_mono, JSMN_OBJECT);
-    if (n < 0)
-        return n; /* counted err_json */
+    int n = feed_vframe_pong(h, buf, len, ts_mono, JSMN_OBJECT);
+    if (n <= 0)
+        return n; /* a pong (unhandled) or a counted err_json */
     const jsmntok_t *t = st->jt.t;
     TG_STAT_INC(h->stats->slow_path);
     int e = feed_jtok_get(buf, t, n, 0, "event");
@@ -467,14 +454,6 @@ static int ok_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
         s->chan[cl] = 0;
     }
     return ok_book(h, s, buf, t, n, data, snap, ts_recv, ts_mono);
-}
-
-/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
-static int ok_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    ok_state_t *st = h->vstate;
-    return feed_frame_settle(h, &st->rl, ok_frame, buf, len, ts_recv, ts_mono);
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
@@ -566,5 +545,5 @@ const feed_venue_t feed_venue_okex = {
     .instr_defaults = ok_instr_defaults,
     .state = &ok_spec,
     .init = ok_init,
-    FEED_VENUE_FNS_VCLOSE(ok),
+    FEED_VENUE_PARSE_VCLOSE(ok),
 };
