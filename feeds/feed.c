@@ -263,7 +263,7 @@ int feed_frame_settle(feed_handler_t *h, feed_ratelim_t *rl, feed_parse_fn parse
 
 int feed_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv, int64_t ts_mono)
 {
-    return feed_frame_settle(h, feed_vrl(h), h->venue->parse, buf, len, ts_recv, ts_mono);
+    return feed_frame_settle(h, feed_vrl(h), feed_vparser_run, buf, len, ts_recv, ts_mono);
 }
 
 int feed_tally(feed_handler_t *h, feed_ratelim_t *rl, int rc, const char *buf, size_t len,
@@ -460,6 +460,25 @@ int feed_vframe_pong(feed_handler_t *h, const char *buf, size_t len, int64_t ts_
         return 0;
     }
     return feed_vframe(h, buf, len, ts_mono, root);
+}
+
+int feed_vparser_run(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                     int64_t ts_mono)
+{
+    const feed_vparser_t *p = h->venue->parser;
+    int n;
+    if (p->flags & FEED_VP_PONG)
+        n = feed_vframe_pong(h, buf, len, ts_mono, p->root);
+    else if (p->flags & FEED_VP_COUNT)
+        n = feed_vframe(h, buf, len, ts_mono, p->root);
+    else
+        n = feed_vparse(h, buf, len, p->root);
+    if (n <= 0)
+        return n;
+    if (p->flags & FEED_VP_SLOW)
+        TG_STAT_INC(h->stats->slow_path);
+    const feed_jtok_t *jt = vfield(h->vstate, h->venue->state->jt);
+    return p->fn(h, buf, len, jt->t, n, ts_recv, ts_mono);
 }
 
 int feed_vparse(feed_handler_t *h, const char *buf, size_t len, jsmntype_t root)

@@ -136,9 +136,10 @@ typedef struct feed_venue {
      *  count it, log it (rate-limited), return a negative code; never crash. */
     int (*on_frame)(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                     int64_t ts_mono);
-    /** Optional, with on_frame = feed_on_frame (a table venue): the frame parser, whose frames
-     *  the base settles (feed_frame_settle through the spec's rl limiter). */
-    feed_parse_fn parse;
+    /** Optional (a table venue): how the base tokenizes a frame for the venue's parser
+     *  (feeds/feed_jtok.h): feed_vparser_run() is then the parse step, and on_frame =
+     *  feed_on_frame settles the frame (feed_frame_settle through the spec's rl limiter). */
+    const struct feed_vparser *parser;
     /** Response of a REST request made with h->rest_get(); status 0 = transport failure. */
     int (*on_rest)(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                    int64_t ts_recv, int64_t ts_mono);
@@ -154,15 +155,16 @@ typedef struct feed_venue {
     .on_open = p##_on_open, .on_frame = p##_on_frame, .on_close = p##_on_close,                    \
     .on_tick = p##_on_tick
 
-/** The four callbacks of a table venue whose parser is <p>_frame (feed_venue_t.parse, settled
- *  by feed_on_frame) and whose other functions are <p>_on_open, <p>_on_close, <p>_on_tick. */
+/** The four callbacks of a table venue whose parser is <p>_parser (feed_venue_t.parser, its
+ *  frames settled by feed_on_frame) and whose other functions are <p>_on_open, <p>_on_close,
+ *  <p>_on_tick. */
 #define FEED_VENUE_PARSE(p)                                                                        \
-    .on_open = p##_on_open, .on_frame = feed_on_frame, .parse = p##_frame,                         \
+    .on_open = p##_on_open, .on_frame = feed_on_frame, .parser = &p##_parser,                      \
     .on_close = p##_on_close, .on_tick = p##_on_tick
 
 /** The same with the venue base's on_close (feed_on_close). */
 #define FEED_VENUE_PARSE_VCLOSE(p)                                                                 \
-    .on_open = p##_on_open, .on_frame = feed_on_frame, .parse = p##_frame,                         \
+    .on_open = p##_on_open, .on_frame = feed_on_frame, .parser = &p##_parser,                      \
     .on_close = feed_on_close, .on_tick = p##_on_tick
 
 /** The same with the venue base's on_close (feed_on_close: books STALE, the spec's reset). */
@@ -585,8 +587,8 @@ void feed_emit_stale_all(feed_handler_t *h, uint16_t flags, int64_t ts_recv, int
 int feed_frame_settle(feed_handler_t *h, feed_ratelim_t *rl, feed_parse_fn parse, const char *buf,
                       size_t len, int64_t ts_recv, int64_t ts_mono);
 
-/** on_frame of a table venue with a parser (feed_venue_t.parse): feed_frame_settle() of it
- *  through the spec's log limiter (feed_vrl).  Thread: feed:<venue>. */
+/** on_frame of a table venue with a parser (feed_venue_t.parser): feed_frame_settle() of
+ *  feed_vparser_run() through the spec's log limiter (feed_vrl).  Thread: feed:<venue>. */
 int feed_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv, int64_t ts_mono);
 
 /** feed_frame_settle()'s accounting alone, for a result rc of a frame (or REST answer) whose

@@ -259,6 +259,28 @@ int feed_vframe_pong(feed_handler_t *h, const char *buf, size_t len, int64_t ts_
  *  TG_EJSON. @return number of tokens, TG_EJSON or -ENOMEM. */
 int feed_vparse(feed_handler_t *h, const char *buf, size_t len, jsmntype_t root);
 
+/* feed_vparser_t.flags */
+#define FEED_VP_COUNT 0x1u /* tokenize with feed_vframe (bad JSON counted and logged there), */
+#define FEED_VP_PONG  0x2u /* with feed_vframe_pong (the text "pong" is unhandled, implies COUNT), \
+                            */
+                           /* else with feed_vparse (the settling counts bad JSON) */
+#define FEED_VP_SLOW 0x4u  /* count every tokenized frame in slow_path */
+
+/** A table venue's frame parser (feed_venue_t.parser): fn gets the frame's n tokens t (the
+ *  spec's token array) with a root of type root (JSMN_UNDEFINED: any).  Thread: any (const). */
+typedef struct feed_vparser {
+    int (*fn)(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+              int64_t ts_recv, int64_t ts_mono);
+    jsmntype_t root;
+    unsigned flags; /* FEED_VP_* */
+} feed_vparser_t;
+
+/** Tokenize a frame as h->venue->parser says and hand the tokens to its fn (a feed_parse_fn).
+ *  @return fn's result; 0 for a pong (FEED_VP_PONG, counted unhandled); TG_EJSON (counted
+ *  with FEED_VP_COUNT) or -ENOMEM.  Thread: feed:<venue>. */
+int feed_vparser_run(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                     int64_t ts_mono);
+
 /** Scratch block p of *cap elements of el bytes, grown if needed to j->cap / per + 1 elements
  *  (one per `per` tokens). No allocation once big enough. @return the block (moved or not), or
  *  NULL when realloc failed (p then stays valid, owned by the caller, *cap unchanged). */

@@ -560,14 +560,9 @@ static int bf_channel(feed_handler_t *h, const char *js, const jsmntok_t *t, int
 }
 
 /* @return 1 handled, 0 unhandled, or an error (counted by the caller). */
-static int bf_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int bf_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    bf_state_t *st = h->vstate;
-    int n = feed_vparse(h, buf, len, JSMN_UNDEFINED);
-    if (n < 0)
-        return n;
-    const jsmntok_t *t = st->jt.t;
     if (t[0].type == JSMN_OBJECT) {
         int ev = feed_jtok_get(buf, t, n, 0, "event");
         if (ev < 0)
@@ -579,12 +574,15 @@ static int bf_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return TG_EJSON;
 }
 
+static const feed_vparser_t bf_parser = {bf_frame, JSMN_UNDEFINED, 0};
+
 /* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
 static int bf_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
     bf_state_t *st = h->vstate;
-    return feed_tally(h, &st->rl, bf_frame(h, buf, len, ts_recv, ts_mono), buf, len, ts_mono);
+    return feed_tally(h, &st->rl, feed_vparser_run(h, buf, len, ts_recv, ts_mono), buf, len,
+                      ts_mono);
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
@@ -667,5 +665,6 @@ const feed_venue_t feed_venue_bitfinex = {
     .instr_defaults = bf_instr_defaults,
     .state = &bf_spec,
     .init = bf_init,
+    .parser = &bf_parser,
     FEED_VENUE_FNS_VCLOSE(bf),
 };

@@ -574,14 +574,10 @@ static int bg_event(feed_handler_t *h, const char *buf, size_t len, const jsmnto
     return 0;
 }
 
-static int bg_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int bg_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
     bg_state_t *st = h->vstate;
-    int n = feed_vframe_pong(h, buf, len, ts_mono, JSMN_OBJECT);
-    if (n <= 0)
-        return n; /* a pong (unhandled) or a counted err_json */
-    const jsmntok_t *t = st->jt.t;
     int e = feed_jtok_get(buf, t, n, 0, "event");
     if (e > 0)
         return bg_event(h, buf, len, t, n, e, ts_mono);
@@ -643,6 +639,8 @@ static int bg_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
         bg_note_api(st, bg_api_of(buf, t, n, arg));
     return rc;
 }
+
+static const feed_vparser_t bg_parser = {bg_frame, JSMN_OBJECT, FEED_VP_PONG};
 
 /* Every frame counts exactly once: in handled, unhandled or one err_* counter (a frame that
  * raised a scale is counted when it is parsed again). */

@@ -444,15 +444,9 @@ static int bm_trades(feed_handler_t *h, const char *js, const jsmntok_t *t, int 
 
 /* ---- frames ------------------------------------------------------------------------------- */
 
-static int bm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int bm_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    bm_state_t *st = h->vstate;
-    int n = feed_vframe_pong(h, buf, len, ts_mono, JSMN_OBJECT);
-    if (n <= 0)
-        return n; /* a pong (unhandled) or a counted err_json */
-    const jsmntok_t *t = st->jt.t;
-    TG_STAT_INC(h->stats->slow_path);
     int tab = feed_jtok_get(buf, t, n, 0, "table");
     if (tab < 0) {
         int err = feed_jtok_get(buf, t, n, 0, "error");
@@ -485,6 +479,8 @@ static int bm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     }
     return bm_trades(h, buf, t, n, data, ts_recv, ts_mono);
 }
+
+static const feed_vparser_t bm_parser = {bm_frame, JSMN_OBJECT, FEED_VP_PONG | FEED_VP_SLOW};
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 

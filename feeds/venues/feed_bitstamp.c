@@ -347,15 +347,9 @@ static bs_sym_t *bs_chan_sym(feed_handler_t *h, const char *c, size_t n, const c
     return bs_lookup(h, c + pl, n - pl);
 }
 
-static int bs_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int bs_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    bs_state_t *st = h->vstate;
-    int n = feed_vframe(h, buf, len, ts_mono, JSMN_OBJECT);
-    if (n < 0)
-        return n; /* counted err_json */
-    const jsmntok_t *t = st->jt.t;
-    TG_STAT_INC(h->stats->slow_path);
     int data = feed_jtok_get(buf, t, n, 0, "data");
     int stream = feed_jtok_get(buf, t, n, 0, "stream");
     if (stream > 0 && t[stream].type == JSMN_STRING) {
@@ -431,6 +425,8 @@ static int bs_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     TG_STAT_INC(h->stats->unhandled);
     return 0;
 }
+
+static const feed_vparser_t bs_parser = {bs_frame, JSMN_OBJECT, FEED_VP_COUNT | FEED_VP_SLOW};
 
 static int bs_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                       int64_t ts_recv, int64_t ts_mono)

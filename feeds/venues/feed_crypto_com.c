@@ -262,14 +262,10 @@ static int cc_trades(feed_handler_t *h, cc_sym_t *s, const char *js, const jsmnt
 /* ---- frames -------------------------------------------------------------------------------- */
 
 /* @return 1 handled, 0 unhandled, or an error (counted by the caller). */
-static int cc_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int cc_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
     cc_state_t *st = h->vstate;
-    int n = feed_vparse(h, buf, len, JSMN_OBJECT);
-    if (n < 0)
-        return n;
-    const jsmntok_t *t = st->jt.t;
     int me = feed_jtok_get(buf, t, n, 0, "method"), code = feed_jtok_get(buf, t, n, 0, "code");
     if (me < 0 || t[me].type != JSMN_STRING)
         return TG_EFIELD;
@@ -317,12 +313,15 @@ static int cc_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return cc_trades(h, s, buf, t, n, data, ts_recv, ts_mono);
 }
 
+static const feed_vparser_t cc_parser = {cc_frame, JSMN_OBJECT, 0};
+
 /* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
 static int cc_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
     cc_state_t *st = h->vstate;
-    return feed_tally(h, &st->rl, cc_frame(h, buf, len, ts_recv, ts_mono), buf, len, ts_mono);
+    return feed_tally(h, &st->rl, feed_vparser_run(h, buf, len, ts_recv, ts_mono), buf, len,
+                      ts_mono);
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
@@ -440,5 +439,6 @@ const feed_venue_t feed_venue_crypto_com = {
     .instr_defaults = feed_instr_defaults_plain,
     .state = &cc_spec,
     .init = cc_init,
+    .parser = &cc_parser,
     FEED_VENUE_FNS(cc),
 };

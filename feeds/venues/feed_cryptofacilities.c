@@ -352,15 +352,9 @@ static int cf_event(feed_handler_t *h, const char *js, const jsmntok_t *t, int e
     return 0;
 }
 
-static int cf_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int cf_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    cf_state_t *st = h->vstate;
-    int n = feed_vframe(h, buf, len, ts_mono, JSMN_OBJECT);
-    if (n < 0)
-        return n; /* counted err_json */
-    const jsmntok_t *t = st->jt.t;
-    TG_STAT_INC(h->stats->slow_path);
     int f = feed_jtok_get(buf, t, n, 0, "feed");
     int e = feed_jtok_get(buf, t, n, 0, "event");
     if (e >= 0)
@@ -393,6 +387,8 @@ static int cf_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
         return cf_trade(h, s, buf, t, n, ts_recv, ts_mono);
     return cf_book(h, s, snap, buf, t, n, ts_recv, ts_mono);
 }
+
+static const feed_vparser_t cf_parser = {cf_frame, JSMN_OBJECT, FEED_VP_COUNT | FEED_VP_SLOW};
 
 /* Every frame counts exactly once: in handled, unhandled or one err_* counter (a frame parsed
  * again after a scale change is counted by its last attempt only). */

@@ -406,15 +406,9 @@ fail:
 
 /* ---- frames ----------------------------------------------------------------------------- */
 
-static int db_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int db_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    db_state_t *st = h->vstate;
-    int n = feed_vframe(h, buf, len, ts_mono, JSMN_OBJECT);
-    if (n < 0)
-        return n; /* counted err_json */
-    const jsmntok_t *t = st->jt.t;
-    TG_STAT_INC(h->stats->slow_path);
     int m = feed_jtok_get(buf, t, n, 0, "method");
     if (m >= 0) {
         int par = feed_jtok_get(buf, t, n, 0, "params");
@@ -459,6 +453,8 @@ static int db_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     feed_count_error(h->stats, TG_EFIELD);
     return TG_EFIELD;
 }
+
+static const feed_vparser_t db_parser = {db_frame, JSMN_OBJECT, FEED_VP_COUNT | FEED_VP_SLOW};
 
 /* Every frame counts exactly once: in handled, unhandled or one err_* counter (a frame parsed
  * again after a scale change is counted by its last attempt only). */

@@ -558,15 +558,9 @@ static int gt_inband(feed_handler_t *h, const char *js, int n, int stream, int64
     return gt_snapshot(h, s, js, n, feed_jtok_get(js, t, n, 0, "data"), ts_recv, ts_mono);
 }
 
-static int gt_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int gt_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    gt_state_t *st = h->vstate;
-    int n = feed_vparse(h, buf, len, JSMN_OBJECT);
-    if (n < 0)
-        return n;
-    const jsmntok_t *t = st->jt.t;
-    TG_STAT_INC(h->stats->slow_path);
     int stream = feed_jtok_get(buf, t, n, 0, "stream");
     if (stream > 0)
         return gt_inband(h, buf, n, stream, ts_recv, ts_mono);
@@ -589,6 +583,8 @@ static int gt_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     TG_STAT_INC(h->stats->unhandled); /* acks, pongs, tickers, candlesticks, ... */
     return 0;
 }
+
+static const feed_vparser_t gt_parser = {gt_frame, JSMN_OBJECT, FEED_VP_SLOW};
 
 static int gt_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                       int64_t ts_recv, int64_t ts_mono)

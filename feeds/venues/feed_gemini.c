@@ -288,14 +288,9 @@ static int gm_rest_line(feed_handler_t *h, const char *js, const jsmntok_t *t, i
 
 /* ---- frames --------------------------------------------------------------------------------- */
 
-static int gm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int gm_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    gm_state_t *st = h->vstate;
-    int n = feed_vparse(h, buf, len, JSMN_OBJECT);
-    if (n < 0)
-        return n;
-    const jsmntok_t *t = st->jt.t;
     if (feed_jtok_next(t, n, 0) != n)
         return TG_EJSON; /* bytes after the object */
     int ty = -1, symi = -1, ch = -1, tr = -1, rest = -1, data = -1, k = 1;
@@ -328,13 +323,15 @@ static int gm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return GM_UNHANDLED; /* heartbeat, auction_*, candles_*, ... */
 }
 
+static const feed_vparser_t gm_parser = {gm_frame, JSMN_OBJECT, 0};
+
 /* Every frame counts exactly once: handled, unhandled or one err_* counter. */
 static int gm_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
     gm_state_t *st = h->vstate;
     uint64_t before = feed_resub_begin(h, &st->rsb, ts_mono);
-    int rc = gm_frame(h, buf, len, ts_recv, ts_mono);
+    int rc = feed_vparser_run(h, buf, len, ts_recv, ts_mono);
     return feed_resub_settle(h, &st->rsb, &st->rl, rc, rc == GM_UNHANDLED, before, buf, len,
                              ts_mono, gm_send_step);
 }
@@ -411,5 +408,6 @@ const feed_venue_t feed_venue_gemini = {
     .instr_defaults = gm_instr_defaults,
     .state = &gm_spec,
     .init = gm_init,
+    .parser = &gm_parser,
     FEED_VENUE_FNS(gm),
 };

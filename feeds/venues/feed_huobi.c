@@ -717,15 +717,11 @@ static int hb_push(feed_handler_t *h, const char *buf, size_t len, const jsmntok
     return hb_mbp_apply(h, s, &b, tr, tm);
 }
 
-static int hb_frame(feed_handler_t *h, const char *buf, size_t len, int64_t tr, int64_t tm)
+static int hb_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t tr, int64_t tm)
 {
     hb_state_t *st = h->vstate;
     st->rescaled = false;
-    int n = feed_vframe(h, buf, len, tm, JSMN_OBJECT);
-    if (n < 0)
-        return n; /* counted err_json */
-    const jsmntok_t *t = st->jt.t;
-    TG_STAT_INC(h->stats->slow_path);
     int ch = feed_jtok_get(buf, t, n, 0, "ch");
     if (ch > 0)
         return hb_push(h, buf, len, t, n, ch, tr, tm);
@@ -782,6 +778,8 @@ static int hb_frame(feed_handler_t *h, const char *buf, size_t len, int64_t tr, 
     TG_STAT_INC(h->stats->unhandled); /* subbed / unsubbed acks, notices */
     return 0;
 }
+
+static const feed_vparser_t hb_parser = {hb_frame, JSMN_OBJECT, FEED_VP_COUNT | FEED_VP_SLOW};
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
 

@@ -358,15 +358,9 @@ static int kr_event(feed_handler_t *h, const char *js, const jsmntok_t *t, int n
     return 0;
 }
 
-static int kr_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int kr_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    kr_state_t *st = h->vstate;
-    int n = feed_vframe(h, buf, len, ts_mono, JSMN_UNDEFINED);
-    if (n < 0)
-        return n; /* counted err_json */
-    const jsmntok_t *t = st->jt.t;
-    TG_STAT_INC(h->stats->slow_path);
     if (t[0].type == JSMN_OBJECT)
         return kr_event(h, buf, t, n, ts_mono);
     if (t[0].type != JSMN_ARRAY || t[0].size < 4 || t[0].size > KR_MAX_ELEMS) {
@@ -410,6 +404,8 @@ static int kr_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     }
     return kr_trades(h, s, buf, t, n, el[1], ts_recv, ts_mono);
 }
+
+static const feed_vparser_t kr_parser = {kr_frame, JSMN_UNDEFINED, FEED_VP_COUNT | FEED_VP_SLOW};
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
 

@@ -471,15 +471,9 @@ static int kc_match(feed_handler_t *h, kc_sym_t *s, const char *js, int n, int d
     return 0;
 }
 
-static int kc_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int kc_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    kc_state_t *st = h->vstate;
-    int n = feed_vparse(h, buf, len, JSMN_OBJECT);
-    if (n < 0)
-        return n;
-    const jsmntok_t *t = st->jt.t;
-    TG_STAT_INC(h->stats->slow_path);
     int stream = feed_jtok_get(buf, t, n, 0, "stream");
     if (stream > 0) { /* {"stream":"/market/level2:<S>@depthSnapshot","generated":true,...} */
         static const char sfx[] = "@depthSnapshot";
@@ -521,6 +515,8 @@ static int kc_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     TG_STAT_INC(h->stats->unhandled); /* welcome, ack, pong, notice */
     return 0;
 }
+
+static const feed_vparser_t kc_parser = {kc_frame, JSMN_OBJECT, FEED_VP_SLOW};
 
 static int kc_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                       int64_t ts_recv, int64_t ts_mono)

@@ -393,15 +393,9 @@ static int ok_event(feed_handler_t *h, const char *js, const jsmntok_t *t, int n
     return 0;
 }
 
-static int ok_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int ok_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    ok_state_t *st = h->vstate;
-    int n = feed_vframe_pong(h, buf, len, ts_mono, JSMN_OBJECT);
-    if (n <= 0)
-        return n; /* a pong (unhandled) or a counted err_json */
-    const jsmntok_t *t = st->jt.t;
-    TG_STAT_INC(h->stats->slow_path);
     int e = feed_jtok_get(buf, t, n, 0, "event");
     if (e > 0)
         return ok_event(h, buf, t, n, e, ts_mono);
@@ -455,6 +449,8 @@ static int ok_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     }
     return ok_book(h, s, buf, t, n, data, snap, ts_recv, ts_mono);
 }
+
+static const feed_vparser_t ok_parser = {ok_frame, JSMN_OBJECT, FEED_VP_PONG | FEED_VP_SLOW};
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
