@@ -38,6 +38,7 @@
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
 #include "feeds/feed.h"
+#include "feed_venue_util.h"
 #include "venues.h"
 #include "feeds/feed_jtok.h"
 
@@ -135,37 +136,12 @@ static void bs_gap(feed_handler_t *h, bs_sym_t *s, int64_t ts_recv, int64_t ts_m
     bs_request_snapshot(h, s, ts_mono);
 }
 
-/* levels array at a -> st->lv (append), at the pair's current scales */
-static int bs_levels(feed_handler_t *h, uint32_t id, const char *js, const jsmntok_t *t, int n,
-                     int a, uint8_t side, size_t *nl, int *bad)
+/* Level i of st->lv: ["price","size"] at the pair's current scales (price 0 is no level). */
+static int bs_level(feed_handler_t *h, const feed_lvls_t *a, int k, size_t i, int *bad)
 {
-    bs_state_t *st = h->vstate;
-    *bad = a;
-    if (t[a].type != JSMN_ARRAY)
-        return TG_EFIELD;
-    int k = a + 1;
-    for (int m = 0; m < t[a].size; m++) {
-        *bad = k;
-        if (k + 2 >= n || t[k].type != JSMN_ARRAY || t[k].size < 2 || *nl >= st->lv_cap)
-            return TG_EFIELD;
-        const jsmntok_t *p = &t[k + 1], *v = &t[k + 2];
-        if (p->type != JSMN_STRING || v->type != JSMN_STRING)
-            return TG_EFIELD;
-        bs_lvl_t *l = &st->lv[*nl];
-        *bad = k + 1;
-        int rc = feed_dec_px(h, id, js + p->start, feed_jtok_len(p), &l->px);
-        if (rc < 0)
-            return rc;
-        if (l->px == 0)
-            return TG_EDEC_SYNTAX;
-        *bad = k + 2;
-        if ((rc = feed_dec_sz(h, id, js + v->start, feed_jtok_len(v), &l->sz)) < 0)
-            return rc;
-        l->side = side;
-        (*nl)++;
-        k = feed_jtok_next(t, n, k);
-    }
-    return 0;
+    bs_lvl_t *l = &((bs_state_t *)h->vstate)->lv[i];
+    l->side = a->side;
+    return feed_level_strs(h, a, k, true, &l->px, &l->sz, bad);
 }
 
 /* Parse {"microtimestamp","bids","asks"} at obj into st->lv. Changes no handler state (the
@@ -182,12 +158,9 @@ static int bs_book_obj(feed_handler_t *h, const bs_sym_t *s, const char *js, con
         *bad = mi >= 0 ? mi : obj;
         return TG_EFIELD;
     }
-    int rc = 0;
-    if (bi >= 0 && (rc = bs_levels(h, s->id, js, t, n, bi, TG_SIDE_BID, nl, bad)) < 0)
-        return rc;
-    if (ai >= 0 && (rc = bs_levels(h, s->id, js, t, n, ai, TG_SIDE_ASK, nl, bad)) < 0)
-        return rc;
-    return 0;
+    const feed_lvls_t la = {js, t, n, s->id, 0, NULL};
+    return feed_book_levels(h, &la, bi, ai, 2, ((bs_state_t *)h->vstate)->lv_cap, nl, bad,
+                            bs_level);
 }
 
 static void bs_emit_levels(feed_handler_t *h, bs_sym_t *s, const bs_lvl_t *lv, size_t nl,

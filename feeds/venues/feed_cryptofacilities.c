@@ -41,6 +41,7 @@
 #include "book/tg_err.h"
 #include "feeds/feed.h"
 #include "feeds/feed_jtok.h"
+#include "feed_venue_util.h"
 #include "venues.h"
 
 #define CF_TOK_INIT     4096
@@ -165,17 +166,6 @@ static void cf_gap(feed_handler_t *h, cf_sym_t *s, uint64_t got, int64_t ts_recv
 
 /* ---- book ------------------------------------------------------------------------------- */
 
-static int cf_side(const char *js, const jsmntok_t *t, uint8_t *side)
-{
-    if (feed_jtok_str_is(js, t, "buy"))
-        *side = TG_SIDE_BID;
-    else if (feed_jtok_str_is(js, t, "sell"))
-        *side = TG_SIDE_ASK;
-    else
-        return TG_EFIELD;
-    return 0;
-}
-
 /* price/qty of object o into *l. @return 0, TG_ERESCALE or an error (*bad = token). */
 static int cf_pq(feed_handler_t *h, cf_sym_t *s, const char *js, const jsmntok_t *t, int n, int o,
                  cf_lvl_t *l, int *bad)
@@ -194,27 +184,13 @@ static int cf_pq(feed_handler_t *h, cf_sym_t *s, const char *js, const jsmntok_t
     return feed_dec_sz(h, s->id, js + t[q].start, feed_jtok_len(&t[q]), &l->sz);
 }
 
-static int cf_levels(feed_handler_t *h, cf_sym_t *s, const char *js, const jsmntok_t *t, int n,
-                     int a, uint8_t side, size_t *nl, int *bad)
+/* Level i of st->lv: {"price":..,"qty":..}. */
+static int cf_level(feed_handler_t *h, const feed_lvls_t *a, int k, size_t i, int *bad)
 {
-    cf_state_t *st = h->vstate;
-    *bad = a;
-    if (t[a].type != JSMN_ARRAY)
-        return TG_EFIELD;
-    int k = a + 1;
-    for (int m = 0; m < t[a].size; m++) {
-        *bad = k;
-        if (k >= n || t[k].type != JSMN_OBJECT || *nl >= st->lv_cap)
-            return TG_EFIELD;
-        cf_lvl_t *l = &st->lv[*nl];
-        int rc = cf_pq(h, s, js, t, n, k, l, bad);
-        if (rc < 0)
-            return rc;
-        l->side = side;
-        (*nl)++;
-        k = feed_jtok_next(t, n, k);
-    }
-    return 0;
+    cf_lvl_t *l = &((cf_state_t *)h->vstate)->lv[i];
+    int rc = cf_pq(h, a->ctx, a->js, a->t, a->n, k, l, bad);
+    l->side = a->side;
+    return rc;
 }
 
 /* book_snapshot (snap) or book. */
@@ -239,13 +215,14 @@ static int cf_book(feed_handler_t *h, cf_sym_t *s, bool snap, const char *js, co
         bad = 0;
         if (bids < 0 || asks < 0)
             goto fail;
-        if ((rc = cf_levels(h, s, js, t, n, bids, TG_SIDE_BID, &nl, &bad)) < 0 ||
-            (rc = cf_levels(h, s, js, t, n, asks, TG_SIDE_ASK, &nl, &bad)) < 0)
+        const feed_lvls_t la = {js, t, n, s->id, 0, s};
+        if ((rc = feed_book_levels(h, &la, bids, asks, 0, st->lv_cap, &nl, &bad, cf_level)) < 0)
             goto dec_fail;
     } else {
         int sd = feed_jtok_get(js, t, n, 0, "side");
         bad = 0;
-        if (sd < 0 || cf_side(js, &t[sd], &st->lv[0].side) < 0)
+        if (sd < 0 || feed_jtok_side(js, &t[sd], "buy", TG_SIDE_BID, "sell", TG_SIDE_ASK,
+                                     &st->lv[0].side) < 0)
             goto fail;
         if ((rc = cf_pq(h, s, js, t, n, 0, &st->lv[0], &bad)) < 0)
             goto dec_fail;

@@ -47,6 +47,7 @@
 #include "book/tg_err.h"
 #include "feeds/feed.h"
 #include "feeds/feed_jtok.h"
+#include "feed_venue_util.h"
 #include "venues.h"
 
 #define HB_TOK_INIT 4096
@@ -308,31 +309,18 @@ static void hb_gap(feed_handler_t *h, hb_sym_t *s, int kind, uint64_t got, int64
 
 /* ---- book ------------------------------------------------------------------------------- */
 
-/* Levels [[price, size], ...] of one side into st->lv (appending). */
-static int hb_levels(feed_handler_t *h, hb_sym_t *s, const char *js, const jsmntok_t *t, int n,
-                     int a, uint8_t side, size_t *nl, int *bad)
+/* Level i of st->lv: [price, size] (numbers or strings, hb_dec). */
+static int hb_level(feed_handler_t *h, const feed_lvls_t *a, int k, size_t i, int *bad)
 {
-    hb_state_t *st = h->vstate;
-    *bad = a;
-    if (t[a].type != JSMN_ARRAY)
-        return TG_EFIELD;
-    int k = a + 1;
-    for (int m = 0; m < t[a].size; m++) {
-        *bad = k;
-        if (k + 2 >= n || t[k].type != JSMN_ARRAY || t[k].size < 2 || *nl >= st->lv_cap)
-            return TG_EFIELD;
-        hb_lvl_t *l = &st->lv[*nl];
-        int rc;
-        *bad = k + 1;
-        if ((rc = hb_dec(h, s->id, FEED_DEC_PX, js, &t[k + 1], &l->px)) < 0)
-            return rc;
-        *bad = k + 2;
-        if ((rc = hb_dec(h, s->id, FEED_DEC_SZ, js, &t[k + 2], &l->sz)) < 0)
-            return rc;
-        l->side = side;
-        (*nl)++;
-        k = feed_jtok_next(t, n, k);
-    }
+    hb_lvl_t *l = &((hb_state_t *)h->vstate)->lv[i];
+    int rc;
+    *bad = k + 1;
+    if ((rc = hb_dec(h, a->instr, FEED_DEC_PX, a->js, &a->t[k + 1], &l->px)) < 0)
+        return rc;
+    *bad = k + 2;
+    if ((rc = hb_dec(h, a->instr, FEED_DEC_SZ, a->js, &a->t[k + 2], &l->sz)) < 0)
+        return rc;
+    l->side = a->side;
     return 0;
 }
 
@@ -356,12 +344,12 @@ static int hb_book_parse(feed_handler_t *h, hb_sym_t *s, const char *js, const j
     if (o < 0 || t[o].type != JSMN_OBJECT)
         return TG_EFIELD;
     int asks = feed_jtok_get(js, t, n, o, "asks"), bids = feed_jtok_get(js, t, n, o, "bids");
-    int rc;
     if (asks < 0 && bids < 0)
         return TG_EFIELD;
-    if (bids >= 0 && (rc = hb_levels(h, s, js, t, n, bids, TG_SIDE_BID, &b->nl, bad)) < 0)
-        return rc;
-    if (asks >= 0 && (rc = hb_levels(h, s, js, t, n, asks, TG_SIDE_ASK, &b->nl, bad)) < 0)
+    const feed_lvls_t la = {js, t, n, s->id, 0, NULL};
+    int rc = feed_book_levels(h, &la, bids, asks, 2, ((hb_state_t *)h->vstate)->lv_cap, &b->nl, bad,
+                              hb_level);
+    if (rc < 0)
         return rc;
     int tsi = feed_jtok_get(js, t, n, o, "ts");
     if (tsi >= 0) {

@@ -38,6 +38,7 @@
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
 #include "feeds/feed.h"
+#include "feed_venue_util.h"
 #include "venues.h"
 #include "feeds/feed_checksum.h"
 #include "feeds/feed_jtok.h"
@@ -142,21 +143,14 @@ static int kr_levels(feed_handler_t *h, kr_state_t *st, uint32_t id, const char 
         *bad = k;
         if (k >= n || t[k].type != JSMN_ARRAY || t[k].size < 2 || k + 2 >= n)
             return TG_EFIELD;
-        const jsmntok_t *p = &t[k + 1], *v = &t[k + 2];
-        if (p->type != JSMN_STRING || v->type != JSMN_STRING)
-            return TG_EFIELD;
         if (*nl >= st->lv_cap)
             return TG_EJSON; /* cannot happen: lv_cap >= tokens / 3 */
         kr_lvl_t *l = &st->lv[*nl];
-        *bad = k + 1;
-        int rc = feed_dec_px(h, id, js + p->start, feed_jtok_len(p), &l->px);
+        const feed_lvls_t la = {js, t, n, id, side, NULL};
+        int rc = feed_level_strs(h, &la, k, true, &l->px, &l->sz, bad);
         if (rc < 0)
             return rc;
-        if (l->px == 0)
-            return TG_EDEC_SYNTAX;
-        *bad = k + 2;
-        if ((rc = feed_dec_sz(h, id, js + v->start, feed_jtok_len(v), &l->sz)) < 0)
-            return rc;
+        const jsmntok_t *p = &t[k + 1], *v = &t[k + 2];
         l->ts = 0;
         if (t[k].size >= 3 && k + 3 < n) {
             const jsmntok_t *ts = &t[k + 3];

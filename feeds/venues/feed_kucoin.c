@@ -49,6 +49,7 @@
 #include "feeds/feed_jtok.h"
 #include "feeds/feed_sync.h"
 #include "feed_kucoin.h"
+#include "feed_venue_util.h"
 #include "venues.h"
 
 #define KC_TOK_INIT     4096
@@ -275,38 +276,25 @@ static int kc_apply(feed_handler_t *h, kc_sym_t *s, uint64_t start, uint64_t end
     return 1;
 }
 
-/* Levels of array a: [["price","size","sequence"], ...]; a missing sequence is `dflt`. */
-static int kc_levels(feed_handler_t *h, uint32_t instr, const char *js, int n, int a, uint8_t side,
+/* Level i of st->lv: ["price","size","sequence"]; a missing sequence is *(uint64_t *)a->ctx. */
+static int kc_level(feed_handler_t *h, const feed_lvls_t *a, int k, size_t i, int *bad)
+{
+    kc_lvl_t *l = &((kc_state_t *)h->vstate)->lv[i];
+    l->seq = *(const uint64_t *)a->ctx;
+    if (a->t[k].size >= 3 && (k + 3 >= a->n || kc_u64(a->js, &a->t[k + 3], &l->seq) < 0))
+        return TG_EFIELD;
+    l->side = a->side;
+    return feed_level_strs(h, a, k, false, &l->px, &l->sz, bad);
+}
+
+/* Levels of arrays bi and ai (either may be absent: < 0) into st->lv at *nl. */
+static int kc_levels(feed_handler_t *h, uint32_t instr, const char *js, int n, int bi, int ai,
                      uint64_t dflt, size_t *nl)
 {
     kc_state_t *st = h->vstate;
-    const jsmntok_t *t = st->jt.t;
-    if (a < 0)
-        return 0;
-    if (t[a].type != JSMN_ARRAY)
-        return TG_EFIELD;
-    int k = a + 1;
-    for (int m = 0; m < t[a].size; m++) {
-        if (k + 2 >= n || t[k].type != JSMN_ARRAY || t[k].size < 2 || *nl >= st->lv_cap)
-            return TG_EFIELD;
-        const jsmntok_t *p = &t[k + 1], *z = &t[k + 2];
-        if (p->type != JSMN_STRING || z->type != JSMN_STRING)
-            return TG_EFIELD;
-        kc_lvl_t *l = &st->lv[*nl];
-        l->seq = dflt;
-        if (t[k].size >= 3 && (k + 3 >= n || kc_u64(js, &t[k + 3], &l->seq) < 0))
-            return TG_EFIELD;
-        int rc = feed_dec_px(h, instr, js + p->start, feed_jtok_len(p), &l->px);
-        if (rc < 0)
-            return rc;
-        rc = feed_dec_sz(h, instr, js + z->start, feed_jtok_len(z), &l->sz);
-        if (rc < 0)
-            return rc;
-        l->side = side;
-        (*nl)++;
-        k = feed_jtok_next(t, n, k);
-    }
-    return 0;
+    const feed_lvls_t la = {js, st->jt.t, n, instr, 0, &dflt};
+    int bad;
+    return feed_book_levels(h, &la, bi, ai, 2, st->lv_cap, nl, &bad, kc_level);
 }
 
 /* REST body (or in-band data) at obj: {"code":"200000","data":{...}} or the inner object. */
@@ -333,8 +321,8 @@ static int kc_snapshot(feed_handler_t *h, kc_sym_t *s, const char *js, int n, in
         return TG_EFIELD;
     if (ti >= 0 && (kc_u64(js, &t[ti], &ms) < 0 || ms > (uint64_t)INT64_MAX / 1000000))
         return TG_EFIELD;
-    int rc = kc_levels(h, s->id, js, n, bi, TG_SIDE_BID, S, &nl);
-    if (rc < 0 || (rc = kc_levels(h, s->id, js, n, ai, TG_SIDE_ASK, S, &nl)) < 0)
+    int rc = kc_levels(h, s->id, js, n, bi, ai, S, &nl);
+    if (rc < 0)
         return rc;
     int64_t ts_exch = (int64_t)ms * 1000000;
     s->req.out = 0;
@@ -404,8 +392,7 @@ static int kc_l2update(feed_handler_t *h, kc_sym_t *s, const char *js, int n, in
     if (ti >= 0 && (kc_u64(js, &t[ti], &ms) < 0 || ms > (uint64_t)INT64_MAX / 1000000))
         goto bad;
     int bi = feed_jtok_get(js, t, n, ci, "bids"), ai = feed_jtok_get(js, t, n, ci, "asks");
-    if ((rc = kc_levels(h, s->id, js, n, bi, TG_SIDE_BID, end, &nl)) < 0 ||
-        (rc = kc_levels(h, s->id, js, n, ai, TG_SIDE_ASK, end, &nl)) < 0) {
+    if ((rc = kc_levels(h, s->id, js, n, bi, ai, end, &nl)) < 0) {
         if (rc == TG_ERESCALE)
             return rc;
         goto bad;

@@ -5,6 +5,7 @@
 #include "feed_venue_util.h"
 
 #include "book/tg_err.h"
+#include "book/tg_event.h"
 
 /* Days from 1970-01-01 to the civil date y-m-d (proleptic Gregorian; H. Hinnant). */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
@@ -59,5 +60,57 @@ int feed_iso_ns(const char *s, size_t n, bool empty_frac, int64_t *out)
         frac *= 10;
     int64_t days = days_from_civil(v[0], (unsigned)v[1], (unsigned)v[2]);
     *out = (((days * 24 + v[3]) * 60 + v[4]) * 60 + v[5]) * 1000000000LL + frac;
+    return 0;
+}
+
+int feed_levels(feed_handler_t *h, const feed_lvls_t *a, int arr, int min, size_t cap, size_t *nl,
+                int *bad, feed_lvl_fn put)
+{
+    const jsmntok_t *t = a->t;
+    jsmntype_t type = min ? JSMN_ARRAY : JSMN_OBJECT;
+    *bad = arr;
+    if (t[arr].type != JSMN_ARRAY)
+        return TG_EFIELD;
+    int k = arr + 1;
+    for (int m = 0; m < t[arr].size; m++) {
+        *bad = k;
+        if (k + min >= a->n || t[k].type != type || t[k].size < min || *nl >= cap)
+            return TG_EFIELD;
+        int rc = put(h, a, k, *nl, bad);
+        if (rc < 0)
+            return rc;
+        (*nl)++;
+        k = feed_jtok_next(t, a->n, k);
+    }
+    return 0;
+}
+
+int feed_level_strs(feed_handler_t *h, const feed_lvls_t *a, int k, bool nonzero_px, int64_t *px,
+                    int64_t *sz, int *bad)
+{
+    const jsmntok_t *p = &a->t[k + 1], *v = &a->t[k + 2];
+    if (p->type != JSMN_STRING || v->type != JSMN_STRING)
+        return TG_EFIELD;
+    *bad = k + 1;
+    int rc = feed_dec_px(h, a->instr, a->js + p->start, feed_jtok_len(p), px);
+    if (rc < 0)
+        return rc;
+    if (nonzero_px && *px == 0)
+        return TG_EDEC_SYNTAX;
+    *bad = k + 2;
+    return feed_dec_sz(h, a->instr, a->js + v->start, feed_jtok_len(v), sz);
+}
+
+int feed_book_levels(feed_handler_t *h, const feed_lvls_t *a, int bids, int asks, int min,
+                     size_t cap, size_t *nl, int *bad, feed_lvl_fn put)
+{
+    feed_lvls_t side = *a;
+    int rc = 0;
+    side.side = TG_SIDE_BID;
+    if (bids >= 0 && (rc = feed_levels(h, &side, bids, min, cap, nl, bad, put)) < 0)
+        return rc;
+    side.side = TG_SIDE_ASK;
+    if (asks >= 0 && (rc = feed_levels(h, &side, asks, min, cap, nl, bad, put)) < 0)
+        return rc;
     return 0;
 }
