@@ -90,7 +90,7 @@ uint32_t feed_crc32(uint32_t crc, const void *buf, size_t len)
     return ~crc;
 }
 
-#define CK_TEXT_MAX 4096
+#define CK_TEXT_MAX (FEED_CK_LEVELS_MAX * 4 * (TG_DEC_STR_MAX + 18 + 1))
 
 static const char ck_pairs[201] = "00010203040506070809101112131415161718192021222324"
                                   "25262728293031323334353637383940414243444546474849"
@@ -166,30 +166,21 @@ static size_t ck_kraken_num(int64_t v, int scale, int dp, char *out)
     return k;
 }
 
-/* How a venue writes its checksum text: how many levels a side, its number format, and the
- * order (Kraken: every ask then every bid, numbers run together; OKX: bid and ask of each
- * depth in turn, every number after the first preceded by ':'). */
-typedef struct ck_venue {
-    size_t levels;
-    size_t (*num)(int64_t v, int scale, int digits, char *out);
-    bool okx;
-} ck_venue_t;
-
 /* Append level l (price, then size) to buf at n in venue v's format. @return the new length. */
-static size_t ck_level(const ck_venue_t *v, const tg_level_t *l, const int scale[2],
+static size_t ck_level(const feed_ck_fmt_t *v, const tg_level_t *l, const int scale[2],
                        const int digits[2], char *buf, size_t n)
 {
-    if (v->okx && n)
+    if (v->interleaved && n)
         buf[n++] = ':';
     n += v->num(l->price, scale[0], digits[0], buf + n);
-    if (v->okx)
+    if (v->interleaved)
         buf[n++] = ':';
     return n + v->num(l->size, scale[1], digits[1], buf + n);
 }
 
 /* The checksum text of the top levels in venue v's layout (copied, truncated, to text when
  * cap > 0) and its CRC-32. */
-static uint32_t ck_text(const ck_venue_t *v, const tg_level_t *bids, size_t nb,
+static uint32_t ck_text(const feed_ck_fmt_t *v, const tg_level_t *bids, size_t nb,
                         const tg_level_t *asks, size_t na, const int scale[2], const int digits[2],
                         char *text, size_t cap)
 {
@@ -199,7 +190,7 @@ static uint32_t ck_text(const ck_venue_t *v, const tg_level_t *bids, size_t nb,
         na = v->levels;
     if (nb > v->levels)
         nb = v->levels;
-    if (v->okx) {
+    if (v->interleaved) {
         for (size_t i = 0; i < nb || i < na; i++) {
             if (i < nb)
                 n = ck_level(v, &bids[i], scale, digits, buf, n);
@@ -220,7 +211,7 @@ static uint32_t ck_text(const ck_venue_t *v, const tg_level_t *bids, size_t nb,
     return feed_crc32(0, buf, n);
 }
 
-static const ck_venue_t ck_kraken = {FEED_KRAKEN_CK_LEVELS, ck_kraken_num, false};
+static const feed_ck_fmt_t ck_kraken = {FEED_KRAKEN_CK_LEVELS, ck_kraken_num, false};
 
 uint32_t feed_kraken_checksum_text(const tg_level_t *bids, size_t nb, const tg_level_t *asks,
                                    size_t na, int px_scale, int sz_scale, int px_dp, int sz_dp,
@@ -260,7 +251,7 @@ static size_t ck_okx_num(int64_t v, int scale, int digits, char *out)
     return n + 1 + (size_t)keep;
 }
 
-static const ck_venue_t ck_okx = {FEED_OKX_CK_LEVELS, ck_okx_num, true};
+static const feed_ck_fmt_t ck_okx = {FEED_OKX_CK_LEVELS, ck_okx_num, true};
 
 uint32_t feed_okx_checksum_text(const tg_level_t *bids, size_t nb, const tg_level_t *asks,
                                 size_t na, int px_scale, int sz_scale, int px_digits, int sz_digits,
@@ -283,29 +274,25 @@ static int ck_hint(int64_t v)
     return v > 0 && v <= TG_DEC_SCALE_MAX ? (int)v : 0;
 }
 
-/* A venue's checksum of the book's top levels (n a side at most), its digits hinted by ck. */
-static uint32_t ck_book(const struct book_l2 *book, const struct tg_instr *in, const tg_event_t *ck,
-                        size_t n,
-                        uint32_t (*levels)(const tg_level_t *, size_t, const tg_level_t *, size_t,
-                                           int, int, int, int))
+uint32_t feed_checksum_book(const struct book_l2 *book, const struct tg_instr *in,
+                            const feed_ck_fmt_t *f, int px_digits, int sz_digits)
 {
-    tg_level_t bids[FEED_KRAKEN_CK_LEVELS > FEED_OKX_CK_LEVELS ? FEED_KRAKEN_CK_LEVELS
-                                                               : FEED_OKX_CK_LEVELS];
-    tg_level_t asks[sizeof(bids) / sizeof(bids[0])];
+    tg_level_t bids[FEED_CK_LEVELS_MAX], asks[FEED_CK_LEVELS_MAX];
+    size_t n = f->levels < FEED_CK_LEVELS_MAX ? f->levels : FEED_CK_LEVELS_MAX;
     size_t nb = book_l2_top(book, TG_SIDE_BID, bids, n);
     size_t na = book_l2_top(book, TG_SIDE_ASK, asks, n);
-    return levels(bids, nb, asks, na, in->px_scale, in->sz_scale, ck_hint(ck->price),
-                  ck_hint(ck->size));
+    return ck_text(f, bids, nb, asks, na, (const int[2]){in->px_scale, in->sz_scale},
+                   (const int[2]){px_digits, sz_digits}, NULL, 0);
 }
 
 uint32_t feed_kraken_checksum(const struct book_l2 *book, const struct tg_instr *in,
                               const tg_event_t *ck)
 {
-    return ck_book(book, in, ck, FEED_KRAKEN_CK_LEVELS, feed_kraken_checksum_levels);
+    return feed_checksum_book(book, in, &ck_kraken, ck_hint(ck->price), ck_hint(ck->size));
 }
 
 uint32_t feed_okx_checksum(const struct book_l2 *book, const struct tg_instr *in,
                            const tg_event_t *ck)
 {
-    return ck_book(book, in, ck, FEED_OKX_CK_LEVELS, feed_okx_checksum_levels);
+    return feed_checksum_book(book, in, &ck_okx, ck_hint(ck->price), ck_hint(ck->size));
 }

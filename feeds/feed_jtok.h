@@ -226,6 +226,19 @@ static inline void feed_jtok_log(feed_handler_t *h, feed_ratelim_t *rl, int64_t 
               (unsigned long long)dropped);
 }
 
+/** A message of a table venue dropped for rc: unless rc is TG_ERESCALE (the frame is parsed
+ *  again) it is counted (feed_count_error) and logged (WARN "what near '<t>'", through the
+ *  spec's limiter, feed_vrl). @return rc. */
+static inline int feed_jtok_drop(feed_handler_t *h, int64_t now, int rc, const char *what,
+                                 const char *js, const jsmntok_t *t)
+{
+    if (rc == TG_ERESCALE)
+        return rc;
+    feed_count_error(h->stats, rc);
+    feed_jtok_log(h, feed_vrl(h), now, FEED_LOG_WARN, what, js, t);
+    return rc;
+}
+
 /** Tokenize a received frame whose root must be of type root (JSMN_UNDEFINED: any). A frame
  *  that does not tokenize or has another root is counted err_json, logged (rl) "malformed JSON"
  *  with its first 120 bytes, and rejected. @return number of tokens or TG_EJSON. */
@@ -261,10 +274,11 @@ int feed_vparse(feed_handler_t *h, const char *buf, size_t len, jsmntype_t root)
 
 /* feed_vparser_t.flags */
 #define FEED_VP_COUNT 0x1u /* tokenize with feed_vframe (bad JSON counted and logged there), */
-#define FEED_VP_PONG  0x2u /* with feed_vframe_pong (the text "pong" is unhandled, implies COUNT), \
-                            */
-                           /* else with feed_vparse (the settling counts bad JSON) */
-#define FEED_VP_SLOW 0x4u  /* count every tokenized frame in slow_path */
+#define FEED_VP_PONG                                                                               \
+    0x2u                  /* with feed_vframe_pong (the text "pong" is unhandled, implies COUNT),  \
+                           */
+                          /* else with feed_vparse (the settling counts bad JSON) */
+#define FEED_VP_SLOW 0x4u /* count every tokenized frame in slow_path */
 
 /** A table venue's frame parser (feed_venue_t.parser): fn gets the frame's n tokens t (the
  *  spec's token array) with a root of type root (JSMN_UNDEFINED: any).  Thread: any (const). */

@@ -132,30 +132,10 @@ static size_t bg_num(int64_t v, int scale, int dp, char *out)
 static uint32_t bg_checksum(const struct book_l2 *book, const struct tg_instr *in,
                             const tg_event_t *ck)
 {
-    tg_level_t bids[BG_CK_LEVELS], asks[BG_CK_LEVELS];
-    size_t nb = book_l2_top(book, TG_SIDE_BID, bids, BG_CK_LEVELS);
-    size_t na = book_l2_top(book, TG_SIDE_ASK, asks, BG_CK_LEVELS);
+    static const feed_ck_fmt_t fmt = {BG_CK_LEVELS, bg_num, true};
     int pdp = ck->price > 0 && ck->price <= BG_DP_MAX ? (int)ck->price : 0;
     int sdp = ck->size > 0 && ck->size <= BG_DP_MAX ? (int)ck->size : 0;
-    char buf[BG_CK_LEVELS * 4 * (TG_DEC_STR_MAX + BG_DP_MAX + 1)];
-    size_t n = 0;
-    for (size_t i = 0; i < BG_CK_LEVELS && (i < nb || i < na); i++) {
-        if (i < nb) {
-            if (n)
-                buf[n++] = ':';
-            n += bg_num(bids[i].price, in->px_scale, pdp, buf + n);
-            buf[n++] = ':';
-            n += bg_num(bids[i].size, in->sz_scale, sdp, buf + n);
-        }
-        if (i < na) {
-            if (n)
-                buf[n++] = ':';
-            n += bg_num(asks[i].price, in->px_scale, pdp, buf + n);
-            buf[n++] = ':';
-            n += bg_num(asks[i].size, in->sz_scale, sdp, buf + n);
-        }
-    }
-    return feed_crc32(0, buf, n);
+    return feed_checksum_book(book, in, &fmt, pdp, sdp);
 }
 
 /* ---- sending ------------------------------------------------------------------------------- */

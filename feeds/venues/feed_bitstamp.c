@@ -304,11 +304,7 @@ static int bs_trade(feed_handler_t *h, bs_sym_t *s, const char *js, const jsmnto
                    (uint64_t)tid, micro * 1000, ts_recv, ts_mono, TG_EVF_LAST);
     return 0;
 fail:
-    if (rc == TG_ERESCALE)
-        return rc;
-    feed_count_error(h->stats, rc);
-    bs_log(h, ts_mono, FEED_LOG_WARN, "bad trade dropped", js, &t[obj]);
-    return rc;
+    return feed_jtok_drop(h, ts_mono, rc, "bad trade dropped", js, &t[obj]);
 }
 
 /* channel text "diff_order_book_xlmeur" -> sym, given the prefix */

@@ -627,11 +627,7 @@ static int hb_trades(feed_handler_t *h, hb_sym_t *s, const char *js, const jsmnt
         TG_STAT_INC(h->stats->unhandled); /* an empty trade list: nothing to act on */
     return 0;
 fail:
-    if (rc == TG_ERESCALE)
-        return rc;
-    feed_count_error(h->stats, rc);
-    hb_log(h, tm, FEED_LOG_WARN, "bad trade message dropped", js, &t[bad]);
-    return rc;
+    return feed_jtok_drop(h, tm, rc, "bad trade message dropped", js, &t[bad]);
 }
 
 /* ---- frames ----------------------------------------------------------------------------- */

@@ -370,11 +370,7 @@ static int ok_trades(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmnt
         feed_end_message(h, s->id, ts_max, ts_recv, ts_mono);
     return 0;
 fail:
-    if (rc == TG_ERESCALE)
-        return rc;
-    feed_count_error(h->stats, rc);
-    ok_log(h, ts_mono, FEED_LOG_WARN, "bad trade message dropped", js, &t[bad]);
-    return rc;
+    return feed_jtok_drop(h, ts_mono, rc, "bad trade message dropped", js, &t[bad]);
 }
 
 /* ---- frames ----------------------------------------------------------------------------- */
