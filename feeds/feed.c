@@ -266,6 +266,13 @@ int feed_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_rec
     return feed_frame_settle(h, feed_vrl(h), feed_vparser_run, buf, len, ts_recv, ts_mono);
 }
 
+int feed_on_frame_tally(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                        int64_t ts_mono)
+{
+    return feed_tally(h, feed_vrl(h), feed_vparser_run(h, buf, len, ts_recv, ts_mono), buf, len,
+                      ts_mono);
+}
+
 int feed_tally(feed_handler_t *h, feed_ratelim_t *rl, int rc, const char *buf, size_t len,
                int64_t ts_mono)
 {

@@ -587,6 +587,12 @@ void feed_emit_stale_all(feed_handler_t *h, uint16_t flags, int64_t ts_recv, int
 int feed_frame_settle(feed_handler_t *h, feed_ratelim_t *rl, feed_parse_fn parse, const char *buf,
                       size_t len, int64_t ts_recv, int64_t ts_mono);
 
+/** on_frame of a table venue whose parser (feed_venue_t.parser) returns 1 (handled), 0
+ *  (unhandled) or an error it did not count: feed_tally() of feed_vparser_run() through the
+ *  spec's log limiter.  Thread: feed:<venue>. */
+int feed_on_frame_tally(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                        int64_t ts_mono);
+
 /** on_frame of a table venue with a parser (feed_venue_t.parser): feed_frame_settle() of
  *  feed_vparser_run() through the spec's log limiter (feed_vrl).  Thread: feed:<venue>. */
 int feed_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv, int64_t ts_mono);

@@ -170,6 +170,18 @@ static inline int feed_jtok_ms_num(const char *js, const jsmntok_t *t, int64_t *
     return t->type == JSMN_PRIMITIVE ? feed_jtok_ms(js, t, ns) : TG_EFIELD;
 }
 
+/** The text of tokens p and z decoded at instr's scales as a price (*px) and a size (*sz).
+ *  @return 0, TG_ERESCALE or feed_dec()'s error (the price's first). */
+static inline int feed_jtok_dec_pxsz(feed_handler_t *h, uint32_t instr, const char *js,
+                                     const jsmntok_t *p, const jsmntok_t *z, int64_t *px,
+                                     int64_t *sz)
+{
+    int rc = feed_dec_px(h, instr, js + p->start, feed_jtok_len(p), px);
+    if (rc < 0)
+        return rc;
+    return feed_dec_sz(h, instr, js + z->start, feed_jtok_len(z), sz);
+}
+
 /** Is token t a string equal to lit (primitives never match)? */
 static inline bool feed_jtok_str_is(const char *js, const jsmntok_t *t, const char *lit)
 {

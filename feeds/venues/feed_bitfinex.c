@@ -576,15 +576,6 @@ static int bf_frame(feed_handler_t *h, const char *buf, size_t len, const jsmnto
 
 static const feed_vparser_t bf_parser = {bf_frame, JSMN_UNDEFINED, 0};
 
-/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
-static int bf_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    bf_state_t *st = h->vstate;
-    return feed_tally(h, &st->rl, feed_vparser_run(h, buf, len, ts_recv, ts_mono), buf, len,
-                      ts_mono);
-}
-
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
 static unsigned bf_len(uint32_t depth)
@@ -665,6 +656,9 @@ const feed_venue_t feed_venue_bitfinex = {
     .instr_defaults = bf_instr_defaults,
     .state = &bf_spec,
     .init = bf_init,
+    .on_open = bf_on_open,
+    .on_frame = feed_on_frame_tally,
     .parser = &bf_parser,
-    FEED_VENUE_FNS_VCLOSE(bf),
+    .on_close = feed_on_close,
+    .on_tick = bf_on_tick,
 };

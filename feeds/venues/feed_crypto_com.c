@@ -315,15 +315,6 @@ static int cc_frame(feed_handler_t *h, const char *buf, size_t len, const jsmnto
 
 static const feed_vparser_t cc_parser = {cc_frame, JSMN_OBJECT, 0};
 
-/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
-static int cc_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    cc_state_t *st = h->vstate;
-    return feed_tally(h, &st->rl, feed_vparser_run(h, buf, len, ts_recv, ts_mono), buf, len,
-                      ts_mono);
-}
-
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
 /* The state, allocated and freed by the venue base (the level scratch grows with the tokens).
@@ -439,6 +430,9 @@ const feed_venue_t feed_venue_crypto_com = {
     .instr_defaults = feed_instr_defaults_plain,
     .state = &cc_spec,
     .init = cc_init,
+    .on_open = cc_on_open,
+    .on_frame = feed_on_frame_tally,
     .parser = &cc_parser,
-    FEED_VENUE_FNS(cc),
+    .on_close = cc_on_close,
+    .on_tick = cc_on_tick,
 };

@@ -229,21 +229,15 @@ static int gm_trade(feed_handler_t *h, const char *js, const jsmntok_t *t, int n
         return s;
     gm_sym_t *y = &st->sym[s];
     uint8_t side;
-    if (feed_jtok_str_is(js, &t[sd], "buy"))
-        side = TG_SIDE_BUY; /* the taker's side */
-    else if (feed_jtok_str_is(js, &t[sd], "sell"))
-        side = TG_SIDE_SELL;
-    else
-        return TG_EFIELD;
+    if (feed_jtok_side(js, &t[sd], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &side) < 0)
+        return TG_EFIELD; /* side: the taker's */
     uint64_t tid, eid = 0, ms;
     if (feed_jtok_u64(js, &t[ti], &tid) < 0 || feed_jtok_u64(js, &t[tm], &ms) < 0 ||
         ms > (uint64_t)INT64_MAX / 1000000 || (ei >= 0 && feed_jtok_u64(js, &t[ei], &eid) < 0))
         return TG_EFIELD;
     int64_t p, q;
-    int rc = feed_dec_px(h, y->instr, js + t[px].start, feed_jtok_len(&t[px]), &p);
+    int rc = feed_jtok_dec_pxsz(h, y->instr, js, &t[px], &t[qt], &p, &q);
     if (rc < 0)
-        return rc;
-    if ((rc = feed_dec_sz(h, y->instr, js + t[qt].start, feed_jtok_len(&t[qt]), &q)) < 0)
         return rc;
     if (y->have_tid && tid <= y->last_tid) {
         TG_STAT_INC(h->stats->stale_dropped); /* already seen */

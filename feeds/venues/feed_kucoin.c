@@ -446,10 +446,8 @@ static int kc_match(feed_handler_t *h, kc_sym_t *s, const char *js, int n, int d
     if (kc_u64(js, &t[ii], &id) < 0)
         id = feed_hash_id(js + t[ii].start, feed_jtok_len(&t[ii]));
     int64_t px, sz;
-    int rc = feed_dec_px(h, s->id, js + t[pi].start, feed_jtok_len(&t[pi]), &px);
+    int rc = feed_jtok_dec_pxsz(h, s->id, js, &t[pi], &t[zi], &px, &sz);
     if (rc < 0)
-        return rc;
-    if ((rc = feed_dec_sz(h, s->id, js + t[zi].start, feed_jtok_len(&t[zi]), &sz)) < 0)
         return rc;
     if (px == 0 || sz == 0)
         return TG_EDEC_SYNTAX;

@@ -336,11 +336,7 @@ static int ok_trades(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmnt
             goto fail;
         rc = TG_EFIELD;
         int64_t ts;
-        if (feed_jtok_eq(js, &t[sd], "buy"))
-            l->side = TG_SIDE_BUY;
-        else if (feed_jtok_eq(js, &t[sd], "sell"))
-            l->side = TG_SIDE_SELL;
-        else
+        if (feed_jtok_side(js, &t[sd], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &l->side) < 0)
             goto fail;
         if (feed_jtok_ms(js, &t[tsi], &ts) < 0)
             goto fail;
