@@ -309,6 +309,17 @@ static inline bool feed_emit_make(feed_handler_t *h, uint8_t kind, uint32_t inst
     return feed_emit_counted(h, &ev);
 }
 
+/** A snapshot of instr begins: TG_EV_BOOK_CLEAR flagged TG_EVF_SNAPSHOT (seq, ts_exch) is
+ *  emitted and counted in snapshots. @return TG_EVF_SNAPSHOT, the flag of its levels. */
+static inline uint16_t feed_emit_snapshot(feed_handler_t *h, uint32_t instr, uint64_t seq,
+                                          int64_t ts_exch, int64_t ts_recv, int64_t ts_mono)
+{
+    feed_emit_make(h, TG_EV_BOOK_CLEAR, instr, 0, 0, 0, seq, 0, ts_exch, ts_recv, ts_mono,
+                   TG_EVF_SNAPSHOT);
+    TG_STAT_INC(h->stats->snapshots);
+    return TG_EVF_SNAPSHOT;
+}
+
 /** Frames settled so far as not handled: unhandled plus every err_* counter. A frame that
  *  leaves this sum unchanged counts as handled (see feed_count_handled). */
 static inline uint64_t feed_stats_settled(const feed_stats_t *s)

@@ -127,6 +127,26 @@ static inline int feed_jtok_get(const char *js, const jsmntok_t *t, int n, int o
     return -1;
 }
 
+/** Value indexes of keys[0..nk) in the object at obj into idx[0..nk), each as feed_jtok_get()
+ *  finds it (-1: absent or after a malformed member), in one pass over the members. */
+static inline void feed_jtok_getv(const char *js, const jsmntok_t *t, int n, int obj,
+                                  const char *const *keys, int *idx, int nk)
+{
+    for (int i = 0; i < nk; i++)
+        idx[i] = -1;
+    if (obj < 0 || obj >= n || t[obj].type != JSMN_OBJECT)
+        return;
+    int k = obj + 1;
+    for (int m = 0; m < t[obj].size && k + 1 < n; m++) {
+        if (t[k].type != JSMN_STRING || t[k].size != 1)
+            return; /* not a key with a value: malformed object */
+        for (int i = 0; i < nk; i++)
+            if (idx[i] < 0 && feed_jtok_eq(js, &t[k], keys[i]))
+                idx[i] = k + 1;
+        k = feed_jtok_next(t, n, k + 1);
+    }
+}
+
 /** Parse a JSON integer primitive (optionally a string of digits) into int64. @return 0 or
  *  TG_EFIELD (not an integer / out of range). */
 static inline int feed_jtok_i64(const char *js, const jsmntok_t *t, int64_t *out)

@@ -412,9 +412,7 @@ static void bf_book_emit(feed_handler_t *h, uint32_t i, int snap, int nl, const 
     uint64_t seq = m->have_seq && m->seq > 0 ? (uint64_t)m->seq : 0;
     uint16_t fl = 0;
     if (snap) {
-        fl = TG_EVF_SNAPSHOT;
-        feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, seq, 0, m->ts, ts_recv, ts_mono, fl);
-        TG_STAT_INC(h->stats->snapshots);
+        fl = feed_emit_snapshot(h, s->id, seq, m->ts, ts_recv, ts_mono);
         s->synced = 1;
     }
     for (int k = 0; k < nl; k++)

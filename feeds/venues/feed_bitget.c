@@ -366,9 +366,7 @@ static void bg_book_apply(feed_handler_t *h, bg_sym_t *s, const bg_msg_t *m, int
     uint64_t seq = m->has_seq ? (uint64_t)m->seq : 0;
     uint16_t fl = 0;
     if (snap) {
-        fl = TG_EVF_SNAPSHOT;
-        feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, seq, 0, m->ts, ts_recv, ts_mono, fl);
-        TG_STAT_INC(h->stats->snapshots);
+        fl = feed_emit_snapshot(h, s->id, seq, m->ts, ts_recv, ts_mono);
         s->synced = 1;
         s->px_dp = m->px_dp;
         s->sz_dp = m->sz_dp;

@@ -44,8 +44,6 @@
 
 /* Initial scales of a pair; values are parsed with feed_dec at the pair's current scales,
  * which rise when a value needs more places (buffered diffs follow: bs_on_rescale). */
-#define BS_PX_SCALE  8
-#define BS_SZ_SCALE  8
 #define BS_TOK_INIT  4096
 #define BS_TOK_MAX   (1 << 21)
 #define BS_PEND_MAX  (1 << 16)
@@ -469,14 +467,6 @@ static void bs_on_rescale(feed_handler_t *h, uint32_t instr, int old_px, int old
     }
 }
 
-static void bs_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
-{
-    cfg->px_scale = BS_PX_SCALE;
-    cfg->sz_scale = BS_SZ_SCALE;
-    cfg->depth_limit = 0;
-    cfg->checksum = NULL;
-}
-
 /* The state, allocated and freed by the venue base (the level scratch grows with the tokens). */
 static const feed_vspec_t bs_spec = {
     FEED_VSPEC(bs_state_t, BS_TOK_INIT, BS_TOK_MAX),
@@ -554,7 +544,7 @@ const feed_venue_t feed_venue_bitstamp = {
     .rest_host = "www.bitstamp.net",
     .rest_key = bs_rest_key,
     .on_rescale = bs_on_rescale,
-    .instr_defaults = bs_instr_defaults,
+    .instr_defaults = feed_instr_defaults_plain,
     .state = &bs_spec,
     FEED_VENUE_PARSE(bs),
     .on_rest = bs_on_rest,

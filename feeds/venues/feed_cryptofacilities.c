@@ -241,12 +241,10 @@ static int cf_book(feed_handler_t *h, cf_sym_t *s, bool snap, const char *js, co
         }
     }
     s->seq = seq;
-    uint16_t fl = snap ? TG_EVF_SNAPSHOT : 0;
+    uint16_t fl = 0;
     if (snap) {
-        feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, (uint64_t)seq, 0, ts, ts_recv, ts_mono,
-                       fl);
+        fl = feed_emit_snapshot(h, s->id, (uint64_t)seq, ts, ts_recv, ts_mono);
         s->synced = 1;
-        TG_STAT_INC(h->stats->snapshots);
     }
     for (size_t i = 0; i < nl; i++)
         feed_emit_make(h, TG_EV_LEVEL, s->id, st->lv[i].side, st->lv[i].px, st->lv[i].sz,

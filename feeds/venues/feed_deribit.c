@@ -235,11 +235,11 @@ static int db_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
         db_log(h, ts_mono, FEED_LOG_WARN, "unknown instrument", js, &t[ins]);
         return TG_ESYMBOL;
     }
-    int typ = feed_jtok_get(js, t, n, d, "type");
-    int bids = feed_jtok_get(js, t, n, d, "bids"), asks = feed_jtok_get(js, t, n, d, "asks");
-    int tsi = feed_jtok_get(js, t, n, d, "timestamp");
-    int cid = feed_jtok_get(js, t, n, d, "change_id");
-    int pid = feed_jtok_get(js, t, n, d, "prev_change_id");
+    static const char *const keys[] = {"type",      "bids",      "asks",
+                                       "timestamp", "change_id", "prev_change_id"};
+    int f[6];
+    feed_jtok_getv(js, t, n, d, keys, f, 6);
+    int typ = f[0], bids = f[1], asks = f[2], tsi = f[3], cid = f[4], pid = f[5];
     int snap = 1, rc = TG_EFIELD, bad = d;
     size_t ni = 0;
     int64_t ts = 0, chg = 0, prev = 0;
@@ -283,12 +283,10 @@ static int db_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
         }
     }
     s->change_id = (uint64_t)chg;
-    uint16_t fl = snap ? TG_EVF_SNAPSHOT : 0;
+    uint16_t fl = 0;
     if (snap) {
-        feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, (uint64_t)chg, 0, ts, ts_recv, ts_mono,
-                       fl);
+        fl = feed_emit_snapshot(h, s->id, (uint64_t)chg, ts, ts_recv, ts_mono);
         s->synced = 1;
-        TG_STAT_INC(h->stats->snapshots);
     }
     for (size_t i = 0; i < ni; i++)
         feed_emit_make(h, TG_EV_LEVEL, s->id, st->it[i].side, st->it[i].px, st->it[i].sz,
@@ -335,12 +333,11 @@ static int db_trades(feed_handler_t *h, const char *js, const jsmntok_t *t, int 
         rc = TG_EFIELD;
         if (k >= n || t[k].type != JSMN_OBJECT || ni >= st->it_cap)
             goto fail;
-        int ins = feed_jtok_get(js, t, n, k, "instrument_name");
-        int px = feed_jtok_get(js, t, n, k, "price"), am = feed_jtok_get(js, t, n, k, "amount");
-        int dir = feed_jtok_get(js, t, n, k, "direction");
-        int tsi = feed_jtok_get(js, t, n, k, "timestamp");
-        int tid = feed_jtok_get(js, t, n, k, "trade_id");
-        int seq = feed_jtok_get(js, t, n, k, "trade_seq");
+        static const char *const keys[] = {"instrument_name", "price",    "amount",   "direction",
+                                           "timestamp",       "trade_id", "trade_seq"};
+        int f[7];
+        feed_jtok_getv(js, t, n, k, keys, f, 7);
+        int ins = f[0], px = f[1], am = f[2], dir = f[3], tsi = f[4], tid = f[5], seq = f[6];
         if (ins < 0 || px < 0 || am < 0 || dir < 0 || tsi < 0 || tid < 0 ||
             t[ins].type != JSMN_STRING || t[px].type != JSMN_PRIMITIVE ||
             t[am].type != JSMN_PRIMITIVE)
