@@ -162,6 +162,17 @@ typedef struct feed_venue {
     .on_open = p##_on_open, .on_frame = feed_on_frame, .parser = &p##_parser,                      \
     .on_close = p##_on_close, .on_tick = p##_on_tick
 
+/** FEED_VENUE_PARSE for a parser that returns 1 (handled) or 0 (unhandled): feed_on_frame_tally
+ *  settles its frames. */
+#define FEED_VENUE_TALLY(p)                                                                        \
+    .on_open = p##_on_open, .on_frame = feed_on_frame_tally, .parser = &p##_parser,                \
+    .on_close = p##_on_close, .on_tick = p##_on_tick
+
+/** The same with the venue base's on_close (feed_on_close). */
+#define FEED_VENUE_TALLY_VCLOSE(p)                                                                 \
+    .on_open = p##_on_open, .on_frame = feed_on_frame_tally, .parser = &p##_parser,                \
+    .on_close = feed_on_close, .on_tick = p##_on_tick
+
 /** The same with the venue base's on_close (feed_on_close). */
 #define FEED_VENUE_PARSE_VCLOSE(p)                                                                 \
     .on_open = p##_on_open, .on_frame = feed_on_frame, .parser = &p##_parser,                      \

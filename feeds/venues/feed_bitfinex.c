@@ -654,9 +654,5 @@ const feed_venue_t feed_venue_bitfinex = {
     .instr_defaults = bf_instr_defaults,
     .state = &bf_spec,
     .init = bf_init,
-    .on_open = bf_on_open,
-    .on_frame = feed_on_frame_tally,
-    .parser = &bf_parser,
-    .on_close = feed_on_close,
-    .on_tick = bf_on_tick,
+    FEED_VENUE_TALLY_VCLOSE(bf),
 };

@@ -47,6 +47,7 @@
 #include "feeds/feed.h"
 #include "feeds/feed_checksum.h"
 #include "feeds/feed_jtok.h"
+#include "feed_venue_util.h"
 #include "venues.h"
 
 #define BG_TOK_INIT  4096
@@ -172,26 +173,21 @@ static bool bg_budget(bg_state_t *st, int64_t now, uint32_t n)
     return true;
 }
 
+static int bg_resub_msg(feed_handler_t *h, const void *sym, const tg_instr_t *in, const char *op,
+                        char *msg, size_t cap)
+{
+    const bg_state_t *st = h->vstate;
+    return snprintf(msg, cap,
+                    "{\"op\":\"%s\",\"args\":[{\"instType\":\"%s\",\"channel\":\"%s\","
+                    "\"instId\":\"%s\"}]}",
+                    op, bg_inst_type(h, st->api), bg_book_chan(h, st->api), in->symbol);
+}
+
 /* Unsubscribe + subscribe the book channel of s (Bitget answers with a new snapshot). */
 static void bg_resubscribe_now(feed_handler_t *h, bg_sym_t *s)
 {
-    bg_state_t *st = h->vstate;
     s->resub = 0;
-    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
-    if (!in || !feed_json_safe(in->symbol))
-        return;
-    char msg[256];
-    int rc = 0;
-    for (int k = 0; k < 2 && rc >= 0; k++) {
-        int n = snprintf(msg, sizeof(msg),
-                         "{\"op\":\"%s\",\"args\":[{\"instType\":\"%s\",\"channel\":\"%s\","
-                         "\"instId\":\"%s\"}]}",
-                         k == 0 ? "unsubscribe" : "subscribe", bg_inst_type(h, st->api),
-                         bg_book_chan(h, st->api), in->symbol);
-        rc = feed_send(h, msg, (size_t)n);
-    }
-    if (rc < 0 && h->reconnect)
-        h->reconnect(h->tctx, "bitget: resubscribe failed");
+    feed_resubscribe(h, s, s->id, bg_resub_msg, "bitget: resubscribe failed");
 }
 
 /* The book of s is void until a new snapshot: resubscribe now or, over budget, at on_tick. */

@@ -430,9 +430,5 @@ const feed_venue_t feed_venue_crypto_com = {
     .instr_defaults = feed_instr_defaults_plain,
     .state = &cc_spec,
     .init = cc_init,
-    .on_open = cc_on_open,
-    .on_frame = feed_on_frame_tally,
-    .parser = &cc_parser,
-    .on_close = cc_on_close,
-    .on_tick = cc_on_tick,
+    FEED_VENUE_TALLY(cc),
 };

@@ -106,25 +106,21 @@ static void kr_resync(feed_handler_t *h, kr_sym_t *s, int64_t ts_recv, int64_t t
 }
 
 /* Drop the pair's book and subscribe to it again (a fresh snapshot follows). */
+static int kr_resub_msg(feed_handler_t *h, const void *sym, const tg_instr_t *in, const char *op,
+                        char *msg, size_t cap)
+{
+    uint32_t depth = h->depth ? h->depth : KR_DEPTH_DEFAULT;
+    return snprintf(msg, cap,
+                    "{\"event\":\"%s\",\"pair\":[\"%s\"],\"subscription\":{\"name\":\"book\","
+                    "\"depth\":%u}}",
+                    op, in->symbol, depth);
+}
+
 static void kr_resubscribe(feed_handler_t *h, kr_sym_t *s)
 {
-    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
     TG_STAT_INC(h->stats->resyncs);
     s->synced = 0;
-    if (!in)
-        return;
-    uint32_t depth = h->depth ? h->depth : KR_DEPTH_DEFAULT;
-    char msg[256];
-    int rc = 0;
-    for (int k = 0; k < 2 && rc >= 0; k++) {
-        int n = snprintf(msg, sizeof(msg),
-                         "{\"event\":\"%s\",\"pair\":[\"%s\"],\"subscription\":{\"name\":\"book\","
-                         "\"depth\":%u}}",
-                         k == 0 ? "unsubscribe" : "subscribe", in->symbol, depth);
-        rc = feed_send(h, msg, (size_t)n);
-    }
-    if (rc < 0 && h->reconnect)
-        h->reconnect(h->tctx, "kraken: resubscribe failed");
+    feed_resubscribe(h, s, s->id, kr_resub_msg, "kraken: resubscribe failed");
 }
 
 /* ---- book ------------------------------------------------------------------------------- */

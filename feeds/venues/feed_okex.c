@@ -42,6 +42,7 @@
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
 #include "feeds/feed.h"
+#include "feed_venue_util.h"
 #include "venues.h"
 #include "feeds/feed_checksum.h"
 #include "feeds/feed_jtok.h"
@@ -106,25 +107,20 @@ static void ok_resync(feed_handler_t *h, ok_sym_t *s, uint64_t got, int64_t ts_r
     ok_resubscribe(h, s);
 }
 
+static int ok_resub_msg(feed_handler_t *h, const void *sym, const tg_instr_t *in, const char *op,
+                        char *msg, size_t cap)
+{
+    return snprintf(msg, cap, "{\"op\":\"%s\",\"args\":[{\"channel\":\"%s\",\"instId\":\"%s\"}]}",
+                    op, ((const ok_sym_t *)sym)->chan, in->symbol);
+}
+
 /* Drop the instrument's book and subscribe to it again (a fresh snapshot follows). */
 static void ok_resubscribe(feed_handler_t *h, ok_sym_t *s)
 {
     TG_STAT_INC(h->stats->resyncs);
     s->synced = 0;
     s->last_seq = -1;
-    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
-    if (!in || !feed_json_safe(in->symbol))
-        return;
-    char msg[256];
-    int rc = 0;
-    for (int k = 0; k < 2 && rc >= 0; k++) {
-        int n = snprintf(msg, sizeof(msg),
-                         "{\"op\":\"%s\",\"args\":[{\"channel\":\"%s\",\"instId\":\"%s\"}]}",
-                         k == 0 ? "unsubscribe" : "subscribe", s->chan, in->symbol);
-        rc = feed_send(h, msg, (size_t)n);
-    }
-    if (rc < 0 && h->reconnect)
-        h->reconnect(h->tctx, "okex: resubscribe failed");
+    feed_resubscribe(h, s, s->id, ok_resub_msg, "okex: resubscribe failed");
 }
 
 #define ok_lookup(h, s, n) ((ok_sym_t *)feed_vsym_find((h), (s), (n)))

@@ -4,6 +4,8 @@
  */
 #include "feed_venue_util.h"
 
+#include <stdio.h>
+
 #include "book/tg_err.h"
 #include "book/tg_event.h"
 
@@ -113,4 +115,20 @@ int feed_book_levels(feed_handler_t *h, const feed_lvls_t *a, int bids, int asks
     if (asks >= 0 && (rc = feed_levels(h, &side, asks, min, cap, nl, bad, put)) < 0)
         return rc;
     return 0;
+}
+
+void feed_resubscribe(feed_handler_t *h, const void *sym, uint32_t instr, feed_resub_fmt_fn fmt,
+                      const char *why)
+{
+    const tg_instr_t *in = tg_instr_reg_get(h->reg, instr);
+    if (!in || !feed_json_safe(in->symbol))
+        return;
+    char msg[256];
+    int rc = 0;
+    for (int k = 0; k < 2 && rc >= 0; k++) {
+        int n = fmt(h, sym, in, k == 0 ? "unsubscribe" : "subscribe", msg, sizeof(msg));
+        rc = feed_send(h, msg, (size_t)n);
+    }
+    if (rc < 0 && h->reconnect)
+        h->reconnect(h->tctx, why);
 }

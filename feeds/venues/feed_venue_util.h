@@ -46,6 +46,18 @@ int feed_levels(feed_handler_t *h, const feed_lvls_t *a, int arr, int min, size_
 int feed_book_levels(feed_handler_t *h, const feed_lvls_t *a, int bids, int asks, int min,
                      size_t cap, size_t *nl, int *bad, feed_lvl_fn put);
 
+/** Message of a resubscribe step for instrument in (symbol sym of the venue's table): op is
+ *  "unsubscribe", then "subscribe". @return its length (snprintf's). */
+typedef int (*feed_resub_fmt_fn)(feed_handler_t *h, const void *sym, const tg_instr_t *in,
+                                 const char *op, char *msg, size_t cap);
+
+/** Unsubscribe, then subscribe again, the book of instrument instr (the venue answers with a
+ *  new snapshot): the two messages fmt builds (at most 256 bytes) are sent; when a send fails
+ *  the transport reconnects (why). Nothing for an unknown instrument or a name not fit for
+ *  JSON.  Thread: feed:<venue>. */
+void feed_resubscribe(feed_handler_t *h, const void *sym, uint32_t instr, feed_resub_fmt_fn fmt,
+                      const char *why);
+
 /** Decode entry k = ["price","size",...] (two strings) at instr's scales into *px and *sz.
  *  nonzero_px: a price of 0 is TG_EDEC_SYNTAX (not a level). *bad = the failing token.
  *  @return 0, TG_EFIELD (not two strings), TG_ERESCALE or feed_dec()'s error. */
