@@ -211,6 +211,19 @@ static int bm_num(feed_handler_t *h, uint32_t id, unsigned how, const char *js, 
     return feed_dec(h, id, how, js + t->start, feed_jtok_len(t), out);
 }
 
+/* Field tok of an item (-1: absent, TG_EFIELD) through bm_num into *out; *bad = tok when its
+ * value fails. */
+static int bm_field(feed_handler_t *h, uint32_t id, unsigned how, const char *js,
+                    const jsmntok_t *t, int tok, int64_t *out, int *bad)
+{
+    if (tok < 0)
+        return TG_EFIELD;
+    int rc = bm_num(h, id, how, js, &t[tok], out);
+    if (rc < 0)
+        *bad = tok;
+    return rc;
+}
+
 /* ---- orderBookL2 ------------------------------------------------------------------------ */
 
 static int bm_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n, int act, int data,
@@ -282,25 +295,11 @@ static int bm_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
         }
         it->op = del ? BM_OP_DEL : BM_OP_SET;
         it->sz = 0;
-        if (!del) {
-            if (sz < 0) {
-                rc = TG_EFIELD;
-                break;
-            }
-            if ((rc = bm_num(h, st->sym[slot].id, FEED_DEC_SZ, js, &t[sz], &it->sz)) < 0) {
-                bad = sz;
-                break;
-            }
-        }
+        if (!del && (rc = bm_field(h, st->sym[slot].id, FEED_DEC_SZ, js, t, sz, &it->sz, &bad)) < 0)
+            break;
         if (partial || (!del && !upd) || (upd && px >= 0)) {
-            if (px < 0) {
-                rc = TG_EFIELD;
+            if ((rc = bm_field(h, st->sym[slot].id, FEED_DEC_PX, js, t, px, &it->px, &bad)) < 0)
                 break;
-            }
-            if ((rc = bm_num(h, st->sym[slot].id, FEED_DEC_PX, js, &t[px], &it->px)) < 0) {
-                bad = px;
-                break;
-            }
             if (it->px == 0) {
                 rc = TG_EDEC_SYNTAX;
                 bad = px;
