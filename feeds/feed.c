@@ -261,6 +261,18 @@ int feed_frame_settle(feed_handler_t *h, feed_ratelim_t *rl, feed_parse_fn parse
     return rc;
 }
 
+int feed_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv, int64_t ts_mono)
+{
+    return feed_frame_settle(h, feed_vrl(h), feed_vparser_run, buf, len, ts_recv, ts_mono);
+}
+
+int feed_on_frame_tally(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                        int64_t ts_mono)
+{
+    return feed_tally(h, feed_vrl(h), feed_vparser_run(h, buf, len, ts_recv, ts_mono), buf, len,
+                      ts_mono);
+}
+
 int feed_tally(feed_handler_t *h, feed_ratelim_t *rl, int rc, const char *buf, size_t len,
                int64_t ts_mono)
 {
@@ -447,6 +459,35 @@ int feed_vframe(feed_handler_t *h, const char *buf, size_t len, int64_t ts_mono,
     return n;
 }
 
+int feed_vframe_pong(feed_handler_t *h, const char *buf, size_t len, int64_t ts_mono,
+                     jsmntype_t root)
+{
+    if (len == 4 && memcmp(buf, "pong", 4) == 0) {
+        TG_STAT_INC(h->stats->unhandled);
+        return 0;
+    }
+    return feed_vframe(h, buf, len, ts_mono, root);
+}
+
+int feed_vparser_run(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                     int64_t ts_mono)
+{
+    const feed_vparser_t *p = h->venue->parser;
+    int n;
+    if (p->flags & FEED_VP_PONG)
+        n = feed_vframe_pong(h, buf, len, ts_mono, p->root);
+    else if (p->flags & FEED_VP_COUNT)
+        n = feed_vframe(h, buf, len, ts_mono, p->root);
+    else
+        n = feed_vparse(h, buf, len, p->root);
+    if (n <= 0)
+        return n;
+    if (p->flags & FEED_VP_SLOW)
+        TG_STAT_INC(h->stats->slow_path);
+    const feed_jtok_t *jt = vfield(h->vstate, h->venue->state->jt);
+    return p->fn(h, buf, len, jt->t, n, ts_recv, ts_mono);
+}
+
 int feed_vparse(feed_handler_t *h, const char *buf, size_t len, jsmntype_t root)
 {
     const feed_vspec_t *sp = h->venue->state;
@@ -516,13 +557,26 @@ void feed_handler_teardown(feed_handler_t *h)
 
 #define FEED_RESCALE_TRIES 8
 
-int feed_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv, int64_t ts_mono)
+/* One delivery of a frame (rest false) or REST answer (rest true) to the venue. */
+typedef struct feed_call {
+    bool rest;
+    uint64_t tag;
+    int status;
+    const char *buf;
+    size_t len;
+    int64_t ts_recv, ts_mono;
+} feed_call_t;
+
+/* Deliver c until the venue parses it without raising a scale (TG_ERESCALE: parsed again, what
+ * the abandoned attempt buffered and did not flush dropped), at most FEED_RESCALE_TRIES times
+ * more (then it is TG_EDEC_PRECISION, counted). */
+static int feed_call_retry(feed_handler_t *h, const feed_call_t *c)
 {
-    TG_STAT_INC(h->stats->frames);
-    TG_STAT_ADD(h->stats->bytes, len);
     for (int i = 0;; i++) {
         uint32_t n0 = h->out.n, f0 = h->frame_flushes;
-        int rc = h->venue->on_frame(h, buf, len, ts_recv, ts_mono);
+        int rc = c->rest ? h->venue->on_rest(h, c->tag, c->status, c->buf, c->len, c->ts_recv,
+                                             c->ts_mono)
+                         : h->venue->on_frame(h, c->buf, c->len, c->ts_recv, c->ts_mono);
         if (rc != TG_ERESCALE)
             return rc;
         if (i == FEED_RESCALE_TRIES) {
@@ -534,23 +588,19 @@ int feed_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv, 
     }
 }
 
+int feed_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv, int64_t ts_mono)
+{
+    TG_STAT_INC(h->stats->frames);
+    TG_STAT_ADD(h->stats->bytes, len);
+    return feed_call_retry(h, &(feed_call_t){false, 0, 0, buf, len, ts_recv, ts_mono});
+}
+
 int feed_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
               int64_t ts_recv, int64_t ts_mono)
 {
     if (!h->venue->on_rest)
         return 0;
-    for (int i = 0;; i++) {
-        uint32_t n0 = h->out.n, f0 = h->frame_flushes;
-        int rc = h->venue->on_rest(h, tag, status, body, len, ts_recv, ts_mono);
-        if (rc != TG_ERESCALE)
-            return rc;
-        if (i == FEED_RESCALE_TRIES) {
-            feed_count_error(h->stats, TG_EDEC_PRECISION);
-            return TG_EDEC_PRECISION;
-        }
-        if (h->frame_flushes == f0)
-            h->out.n = n0;
-    }
+    return feed_call_retry(h, &(feed_call_t){true, tag, status, body, len, ts_recv, ts_mono});
 }
 
 static const char *instr_name(const feed_handler_t *h, uint32_t instr)

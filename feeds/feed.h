@@ -76,6 +76,10 @@ typedef struct feed_out {
 struct feed_handler;
 typedef struct feed_handler feed_handler_t;
 
+/** A venue's frame parser (an on_frame without the accounting). */
+typedef int (*feed_parse_fn)(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                             int64_t ts_mono);
+
 /** A venue: immutable table of functions.  Thread: any (const). */
 typedef struct feed_venue {
     const char *name; /* venue id: "binance", "binance-futures", "coinbase", "kraken", ... */
@@ -132,6 +136,10 @@ typedef struct feed_venue {
      *  count it, log it (rate-limited), return a negative code; never crash. */
     int (*on_frame)(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                     int64_t ts_mono);
+    /** Optional (a table venue): how the base tokenizes a frame for the venue's parser
+     *  (feeds/feed_jtok.h): feed_vparser_run() is then the parse step, and on_frame =
+     *  feed_on_frame settles the frame (feed_frame_settle through the spec's rl limiter). */
+    const struct feed_vparser *parser;
     /** Response of a REST request made with h->rest_get(); status 0 = transport failure. */
     int (*on_rest)(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                    int64_t ts_recv, int64_t ts_mono);
@@ -146,6 +154,29 @@ typedef struct feed_venue {
 #define FEED_VENUE_FNS(p)                                                                          \
     .on_open = p##_on_open, .on_frame = p##_on_frame, .on_close = p##_on_close,                    \
     .on_tick = p##_on_tick
+
+/** The four callbacks of a table venue whose parser is <p>_parser (feed_venue_t.parser, its
+ *  frames settled by feed_on_frame) and whose other functions are <p>_on_open, <p>_on_close,
+ *  <p>_on_tick. */
+#define FEED_VENUE_PARSE(p)                                                                        \
+    .on_open = p##_on_open, .on_frame = feed_on_frame, .parser = &p##_parser,                      \
+    .on_close = p##_on_close, .on_tick = p##_on_tick
+
+/** FEED_VENUE_PARSE for a parser that returns 1 (handled) or 0 (unhandled): feed_on_frame_tally
+ *  settles its frames. */
+#define FEED_VENUE_TALLY(p)                                                                        \
+    .on_open = p##_on_open, .on_frame = feed_on_frame_tally, .parser = &p##_parser,                \
+    .on_close = p##_on_close, .on_tick = p##_on_tick
+
+/** The same with the venue base's on_close (feed_on_close). */
+#define FEED_VENUE_TALLY_VCLOSE(p)                                                                 \
+    .on_open = p##_on_open, .on_frame = feed_on_frame_tally, .parser = &p##_parser,                \
+    .on_close = feed_on_close, .on_tick = p##_on_tick
+
+/** The same with the venue base's on_close (feed_on_close). */
+#define FEED_VENUE_PARSE_VCLOSE(p)                                                                 \
+    .on_open = p##_on_open, .on_frame = feed_on_frame, .parser = &p##_parser,                      \
+    .on_close = feed_on_close, .on_tick = p##_on_tick
 
 /** The same with the venue base's on_close (feed_on_close: books STALE, the spec's reset). */
 #define FEED_VENUE_FNS_VCLOSE(p)                                                                   \
@@ -289,6 +320,17 @@ static inline bool feed_emit_make(feed_handler_t *h, uint8_t kind, uint32_t inst
     return feed_emit_counted(h, &ev);
 }
 
+/** A snapshot of instr begins: TG_EV_BOOK_CLEAR flagged TG_EVF_SNAPSHOT (seq, ts_exch) is
+ *  emitted and counted in snapshots. @return TG_EVF_SNAPSHOT, the flag of its levels. */
+static inline uint16_t feed_emit_snapshot(feed_handler_t *h, uint32_t instr, uint64_t seq,
+                                          int64_t ts_exch, int64_t ts_recv, int64_t ts_mono)
+{
+    feed_emit_make(h, TG_EV_BOOK_CLEAR, instr, 0, 0, 0, seq, 0, ts_exch, ts_recv, ts_mono,
+                   TG_EVF_SNAPSHOT);
+    TG_STAT_INC(h->stats->snapshots);
+    return TG_EVF_SNAPSHOT;
+}
+
 /** Frames settled so far as not handled: unhandled plus every err_* counter. A frame that
  *  leaves this sum unchanged counts as handled (see feed_count_handled). */
 static inline uint64_t feed_stats_settled(const feed_stats_t *s)
@@ -385,6 +427,13 @@ static inline int feed_px_scale(const feed_handler_t *h, uint32_t instr)
 static inline int feed_sz_scale(const feed_handler_t *h, uint32_t instr)
 {
     return instr < h->n_scl ? h->scl[instr].sz : 8;
+}
+
+/** Is rc feed_dec()'s "cannot be held" (TG_EDEC_RANGE, TG_EDEC_PRECISION: it already emitted
+ *  GAP|FAULT for the instrument; a fresh snapshot clears it)? */
+static inline bool feed_dec_is_fault(int rc)
+{
+    return rc == TG_EDEC_RANGE || rc == TG_EDEC_PRECISION;
 }
 
 /** Set up h for its venue after the transport filled it (venue, reg, instr, out, stats,
@@ -552,10 +601,6 @@ void feed_instr_defaults_plain(tg_instr_cfg_t *cfg, const char *symbol, uint32_t
  *  Thread: feed:<venue>. */
 void feed_emit_stale_all(feed_handler_t *h, uint16_t flags, int64_t ts_recv, int64_t ts_mono);
 
-/** A venue's frame parser (an on_frame without the accounting). */
-typedef int (*feed_parse_fn)(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                             int64_t ts_mono);
-
 /** on_frame of most venues: run parse, then settle the frame so that it counts exactly once:
  *  an error parse returned without counting it is counted (feed_count_error) and logged with
  *  the frame (feed_log_frame through rl, ERROR for TG_EPROTO, else WARN); a frame that
@@ -563,6 +608,16 @@ typedef int (*feed_parse_fn)(feed_handler_t *h, const char *buf, size_t len, int
  *  frame is parsed again). @return parse's result.  Thread: feed:<venue>. */
 int feed_frame_settle(feed_handler_t *h, feed_ratelim_t *rl, feed_parse_fn parse, const char *buf,
                       size_t len, int64_t ts_recv, int64_t ts_mono);
+
+/** on_frame of a table venue whose parser (feed_venue_t.parser) returns 1 (handled), 0
+ *  (unhandled) or an error it did not count: feed_tally() of feed_vparser_run() through the
+ *  spec's log limiter.  Thread: feed:<venue>. */
+int feed_on_frame_tally(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                        int64_t ts_mono);
+
+/** on_frame of a table venue with a parser (feed_venue_t.parser): feed_frame_settle() of
+ *  feed_vparser_run() through the spec's log limiter (feed_vrl).  Thread: feed:<venue>. */
+int feed_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv, int64_t ts_mono);
 
 /** feed_frame_settle()'s accounting alone, for a result rc of a frame (or REST answer) whose
  *  parse started at before = feed_stats_settled().  Thread: feed:<venue>. */

@@ -11,6 +11,7 @@
  */
 #include "feeds/feed_checksum.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "book/tg_dec.h"
@@ -89,7 +90,7 @@ uint32_t feed_crc32(uint32_t crc, const void *buf, size_t len)
     return ~crc;
 }
 
-#define CK_TEXT_MAX 4096
+#define CK_TEXT_MAX (FEED_CK_LEVELS_MAX * 4 * (TG_DEC_STR_MAX + 18 + 1))
 
 static const char ck_pairs[201] = "00010203040506070809101112131415161718192021222324"
                                   "25262728293031323334353637383940414243444546474849"
@@ -165,23 +166,42 @@ static size_t ck_kraken_num(int64_t v, int scale, int dp, char *out)
     return k;
 }
 
-uint32_t feed_kraken_checksum_text(const tg_level_t *bids, size_t nb, const tg_level_t *asks,
-                                   size_t na, int px_scale, int sz_scale, int px_dp, int sz_dp,
-                                   char *text, size_t cap)
+/* Append level l (price, then size) to buf at n in venue v's format. @return the new length. */
+static size_t ck_level(const feed_ck_fmt_t *v, const tg_level_t *l, const int scale[2],
+                       const int digits[2], char *buf, size_t n)
+{
+    if (v->interleaved && n)
+        buf[n++] = ':';
+    n += v->num(l->price, scale[0], digits[0], buf + n);
+    if (v->interleaved)
+        buf[n++] = ':';
+    return n + v->num(l->size, scale[1], digits[1], buf + n);
+}
+
+/* The checksum text of the top levels in venue v's layout (copied, truncated, to text when
+ * cap > 0) and its CRC-32. */
+static uint32_t ck_text(const feed_ck_fmt_t *v, const tg_level_t *bids, size_t nb,
+                        const tg_level_t *asks, size_t na, const int scale[2], const int digits[2],
+                        char *text, size_t cap)
 {
     char buf[CK_TEXT_MAX];
     size_t n = 0;
-    if (na > FEED_KRAKEN_CK_LEVELS)
-        na = FEED_KRAKEN_CK_LEVELS;
-    if (nb > FEED_KRAKEN_CK_LEVELS)
-        nb = FEED_KRAKEN_CK_LEVELS;
-    for (size_t i = 0; i < na; i++) {
-        n += ck_kraken_num(asks[i].price, px_scale, px_dp, buf + n);
-        n += ck_kraken_num(asks[i].size, sz_scale, sz_dp, buf + n);
-    }
-    for (size_t i = 0; i < nb; i++) {
-        n += ck_kraken_num(bids[i].price, px_scale, px_dp, buf + n);
-        n += ck_kraken_num(bids[i].size, sz_scale, sz_dp, buf + n);
+    if (na > v->levels)
+        na = v->levels;
+    if (nb > v->levels)
+        nb = v->levels;
+    if (v->interleaved) {
+        for (size_t i = 0; i < nb || i < na; i++) {
+            if (i < nb)
+                n = ck_level(v, &bids[i], scale, digits, buf, n);
+            if (i < na)
+                n = ck_level(v, &asks[i], scale, digits, buf, n);
+        }
+    } else {
+        for (size_t i = 0; i < na; i++)
+            n = ck_level(v, &asks[i], scale, digits, buf, n);
+        for (size_t i = 0; i < nb; i++)
+            n = ck_level(v, &bids[i], scale, digits, buf, n);
     }
     if (text && cap) {
         size_t m = n < cap - 1 ? n : cap - 1;
@@ -189,6 +209,16 @@ uint32_t feed_kraken_checksum_text(const tg_level_t *bids, size_t nb, const tg_l
         text[m] = 0;
     }
     return feed_crc32(0, buf, n);
+}
+
+static const feed_ck_fmt_t ck_kraken = {FEED_KRAKEN_CK_LEVELS, ck_kraken_num, false};
+
+uint32_t feed_kraken_checksum_text(const tg_level_t *bids, size_t nb, const tg_level_t *asks,
+                                   size_t na, int px_scale, int sz_scale, int px_dp, int sz_dp,
+                                   char *text, size_t cap)
+{
+    return ck_text(&ck_kraken, bids, nb, asks, na, (const int[2]){px_scale, sz_scale},
+                   (const int[2]){px_dp, sz_dp}, text, cap);
 }
 
 uint32_t feed_kraken_checksum_levels(const tg_level_t *bids, size_t nb, const tg_level_t *asks,
@@ -221,38 +251,14 @@ static size_t ck_okx_num(int64_t v, int scale, int digits, char *out)
     return n + 1 + (size_t)keep;
 }
 
+static const feed_ck_fmt_t ck_okx = {FEED_OKX_CK_LEVELS, ck_okx_num, true};
+
 uint32_t feed_okx_checksum_text(const tg_level_t *bids, size_t nb, const tg_level_t *asks,
                                 size_t na, int px_scale, int sz_scale, int px_digits, int sz_digits,
                                 char *text, size_t cap)
 {
-    char buf[CK_TEXT_MAX];
-    size_t n = 0;
-    if (na > FEED_OKX_CK_LEVELS)
-        na = FEED_OKX_CK_LEVELS;
-    if (nb > FEED_OKX_CK_LEVELS)
-        nb = FEED_OKX_CK_LEVELS;
-    for (size_t i = 0; i < FEED_OKX_CK_LEVELS && (i < nb || i < na); i++) {
-        if (i < nb) {
-            if (n)
-                buf[n++] = ':';
-            n += ck_okx_num(bids[i].price, px_scale, px_digits, buf + n);
-            buf[n++] = ':';
-            n += ck_okx_num(bids[i].size, sz_scale, sz_digits, buf + n);
-        }
-        if (i < na) {
-            if (n)
-                buf[n++] = ':';
-            n += ck_okx_num(asks[i].price, px_scale, px_digits, buf + n);
-            buf[n++] = ':';
-            n += ck_okx_num(asks[i].size, sz_scale, sz_digits, buf + n);
-        }
-    }
-    if (text && cap) {
-        size_t m = n < cap - 1 ? n : cap - 1;
-        memcpy(text, buf, m);
-        text[m] = 0;
-    }
-    return feed_crc32(0, buf, n);
+    return ck_text(&ck_okx, bids, nb, asks, na, (const int[2]){px_scale, sz_scale},
+                   (const int[2]){px_digits, sz_digits}, text, cap);
 }
 
 uint32_t feed_okx_checksum_levels(const tg_level_t *bids, size_t nb, const tg_level_t *asks,
@@ -268,22 +274,25 @@ static int ck_hint(int64_t v)
     return v > 0 && v <= TG_DEC_SCALE_MAX ? (int)v : 0;
 }
 
+uint32_t feed_checksum_book(const struct book_l2 *book, const struct tg_instr *in,
+                            const feed_ck_fmt_t *f, int px_digits, int sz_digits)
+{
+    tg_level_t bids[FEED_CK_LEVELS_MAX], asks[FEED_CK_LEVELS_MAX];
+    size_t n = f->levels < FEED_CK_LEVELS_MAX ? f->levels : FEED_CK_LEVELS_MAX;
+    size_t nb = book_l2_top(book, TG_SIDE_BID, bids, n);
+    size_t na = book_l2_top(book, TG_SIDE_ASK, asks, n);
+    return ck_text(f, bids, nb, asks, na, (const int[2]){in->px_scale, in->sz_scale},
+                   (const int[2]){px_digits, sz_digits}, NULL, 0);
+}
+
 uint32_t feed_kraken_checksum(const struct book_l2 *book, const struct tg_instr *in,
                               const tg_event_t *ck)
 {
-    tg_level_t bids[FEED_KRAKEN_CK_LEVELS], asks[FEED_KRAKEN_CK_LEVELS];
-    size_t nb = book_l2_top(book, TG_SIDE_BID, bids, FEED_KRAKEN_CK_LEVELS);
-    size_t na = book_l2_top(book, TG_SIDE_ASK, asks, FEED_KRAKEN_CK_LEVELS);
-    return feed_kraken_checksum_levels(bids, nb, asks, na, in->px_scale, in->sz_scale,
-                                       ck_hint(ck->price), ck_hint(ck->size));
+    return feed_checksum_book(book, in, &ck_kraken, ck_hint(ck->price), ck_hint(ck->size));
 }
 
 uint32_t feed_okx_checksum(const struct book_l2 *book, const struct tg_instr *in,
                            const tg_event_t *ck)
 {
-    tg_level_t bids[FEED_OKX_CK_LEVELS], asks[FEED_OKX_CK_LEVELS];
-    size_t nb = book_l2_top(book, TG_SIDE_BID, bids, FEED_OKX_CK_LEVELS);
-    size_t na = book_l2_top(book, TG_SIDE_ASK, asks, FEED_OKX_CK_LEVELS);
-    return feed_okx_checksum_levels(bids, nb, asks, na, in->px_scale, in->sz_scale,
-                                    ck_hint(ck->price), ck_hint(ck->size));
+    return feed_checksum_book(book, in, &ck_okx, ck_hint(ck->price), ck_hint(ck->size));
 }

@@ -14,6 +14,7 @@
 #ifndef FEED_CHECKSUM_H
 #define FEED_CHECKSUM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,25 @@ uint32_t feed_okx_checksum_text(const tg_level_t *bids, size_t nb, const tg_leve
 uint32_t feed_okx_checksum_levels(const tg_level_t *bids, size_t nb, const tg_level_t *asks,
                                   size_t na, int px_scale, int sz_scale, int px_digits,
                                   int sz_digits);
+
+/** Most levels per side a checksum text covers (feed_ck_fmt_t.levels). */
+#define FEED_CK_LEVELS_MAX 25
+
+/** How a venue writes its checksum text: the levels of each side it covers (at most
+ *  FEED_CK_LEVELS_MAX), how it prints a number (v at scale, digits: the venue's decimals
+ *  hint; at most TG_DEC_STR_MAX + 18 bytes to out) and the layout: interleaved ("bid1px:
+ *  bid1sz:ask1px:ask1sz:...", OKX, Bitget) or every ask then every bid run together (Kraken).
+ *  Thread: any (const). */
+typedef struct feed_ck_fmt {
+    size_t levels;
+    size_t (*num)(int64_t v, int scale, int digits, char *out);
+    bool interleaved;
+} feed_ck_fmt_t;
+
+/** CRC-32 of the checksum text of book's top levels in format f, prices and sizes printed at
+ *  in's scales with the px_digits / sz_digits hints.  Thread: book. No allocation. */
+uint32_t feed_checksum_book(const struct book_l2 *book, const struct tg_instr *in,
+                            const feed_ck_fmt_t *f, int px_digits, int sz_digits);
 
 /** tg_checksum_fn for Kraken instruments: ck->price/ck->size = px_dp/sz_dp.  Thread: book. */
 uint32_t feed_kraken_checksum(const struct book_l2 *book, const struct tg_instr *in,

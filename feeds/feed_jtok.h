@@ -127,6 +127,26 @@ static inline int feed_jtok_get(const char *js, const jsmntok_t *t, int n, int o
     return -1;
 }
 
+/** Value indexes of keys[0..nk) in the object at obj into idx[0..nk), each as feed_jtok_get()
+ *  finds it (-1: absent or after a malformed member), in one pass over the members. */
+static inline void feed_jtok_getv(const char *js, const jsmntok_t *t, int n, int obj,
+                                  const char *const *keys, int *idx, int nk)
+{
+    for (int i = 0; i < nk; i++)
+        idx[i] = -1;
+    if (obj < 0 || obj >= n || t[obj].type != JSMN_OBJECT)
+        return;
+    int k = obj + 1;
+    for (int m = 0; m < t[obj].size && k + 1 < n; m++) {
+        if (t[k].type != JSMN_STRING || t[k].size != 1)
+            return; /* not a key with a value: malformed object */
+        for (int i = 0; i < nk; i++)
+            if (idx[i] < 0 && feed_jtok_eq(js, &t[k], keys[i]))
+                idx[i] = k + 1;
+        k = feed_jtok_next(t, n, k + 1);
+    }
+}
+
 /** Parse a JSON integer primitive (optionally a string of digits) into int64. @return 0 or
  *  TG_EFIELD (not an integer / out of range). */
 static inline int feed_jtok_i64(const char *js, const jsmntok_t *t, int64_t *out)
@@ -151,6 +171,35 @@ static inline int feed_jtok_i64(const char *js, const jsmntok_t *t, int64_t *out
         return TG_EFIELD;
     *out = neg ? -(int64_t)v : (int64_t)v;
     return 0;
+}
+
+/** A time in milliseconds since the epoch (a JSON integer, or a string of digits) as ns in
+ *  *ns. @return 0 or TG_EFIELD (not an integer, negative, or past what int64 ns hold). */
+static inline int feed_jtok_ms(const char *js, const jsmntok_t *t, int64_t *ns)
+{
+    int64_t ms;
+    if (feed_jtok_i64(js, t, &ms) < 0 || ms < 0 || ms > INT64_MAX / 1000000)
+        return TG_EFIELD;
+    *ns = ms * 1000000;
+    return 0;
+}
+
+/** feed_jtok_ms() of a JSON number only (a string is TG_EFIELD). */
+static inline int feed_jtok_ms_num(const char *js, const jsmntok_t *t, int64_t *ns)
+{
+    return t->type == JSMN_PRIMITIVE ? feed_jtok_ms(js, t, ns) : TG_EFIELD;
+}
+
+/** The text of tokens p and z decoded at instr's scales as a price (*px) and a size (*sz).
+ *  @return 0, TG_ERESCALE or feed_dec()'s error (the price's first). */
+static inline int feed_jtok_dec_pxsz(feed_handler_t *h, uint32_t instr, const char *js,
+                                     const jsmntok_t *p, const jsmntok_t *z, int64_t *px,
+                                     int64_t *sz)
+{
+    int rc = feed_dec_px(h, instr, js + p->start, feed_jtok_len(p), px);
+    if (rc < 0)
+        return rc;
+    return feed_dec_sz(h, instr, js + z->start, feed_jtok_len(z), sz);
 }
 
 /** Is token t a string equal to lit (primitives never match)? */
@@ -209,6 +258,19 @@ static inline void feed_jtok_log(feed_handler_t *h, feed_ratelim_t *rl, int64_t 
               (unsigned long long)dropped);
 }
 
+/** A message of a table venue dropped for rc: unless rc is TG_ERESCALE (the frame is parsed
+ *  again) it is counted (feed_count_error) and logged (WARN "what near '<t>'", through the
+ *  spec's limiter, feed_vrl). @return rc. */
+static inline int feed_jtok_drop(feed_handler_t *h, int64_t now, int rc, const char *what,
+                                 const char *js, const jsmntok_t *t)
+{
+    if (rc == TG_ERESCALE)
+        return rc;
+    feed_count_error(h->stats, rc);
+    feed_jtok_log(h, feed_vrl(h), now, FEED_LOG_WARN, what, js, t);
+    return rc;
+}
+
 /** Tokenize a received frame whose root must be of type root (JSMN_UNDEFINED: any). A frame
  *  that does not tokenize or has another root is counted err_json, logged (rl) "malformed JSON"
  *  with its first 120 bytes, and rejected. @return number of tokens or TG_EJSON. */
@@ -231,10 +293,39 @@ static inline int feed_jtok_frame(feed_handler_t *h, feed_jtok_t *j, feed_rateli
  *  counted err_json). @return number of tokens, TG_EJSON or -ENOMEM.  Thread: feed:<venue>. */
 int feed_vframe(feed_handler_t *h, const char *buf, size_t len, int64_t ts_mono, jsmntype_t root);
 
+/** feed_vframe() of a venue that answers its text ping with the bare word `pong`: such a frame
+ *  is counted unhandled and not tokenized. @return 0 (pong), the number of tokens, TG_EJSON
+ *  or -ENOMEM (counted).  Thread: feed:<venue>. */
+int feed_vframe_pong(feed_handler_t *h, const char *buf, size_t len, int64_t ts_mono,
+                     jsmntype_t root);
+
 /** The same counting and logging nothing (the caller settles the frame or REST answer): a
  *  text that does not tokenize or has another root than root (JSMN_UNDEFINED: any) is
  *  TG_EJSON. @return number of tokens, TG_EJSON or -ENOMEM. */
 int feed_vparse(feed_handler_t *h, const char *buf, size_t len, jsmntype_t root);
+
+/* feed_vparser_t.flags */
+#define FEED_VP_COUNT 0x1u /* tokenize with feed_vframe (bad JSON counted and logged there), */
+#define FEED_VP_PONG                                                                               \
+    0x2u                  /* with feed_vframe_pong (the text "pong" is unhandled, implies COUNT),  \
+                           */
+                          /* else with feed_vparse (the settling counts bad JSON) */
+#define FEED_VP_SLOW 0x4u /* count every tokenized frame in slow_path */
+
+/** A table venue's frame parser (feed_venue_t.parser): fn gets the frame's n tokens t (the
+ *  spec's token array) with a root of type root (JSMN_UNDEFINED: any).  Thread: any (const). */
+typedef struct feed_vparser {
+    int (*fn)(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+              int64_t ts_recv, int64_t ts_mono);
+    jsmntype_t root;
+    unsigned flags; /* FEED_VP_* */
+} feed_vparser_t;
+
+/** Tokenize a frame as h->venue->parser says and hand the tokens to its fn (a feed_parse_fn).
+ *  @return fn's result; 0 for a pong (FEED_VP_PONG, counted unhandled); TG_EJSON (counted
+ *  with FEED_VP_COUNT) or -ENOMEM.  Thread: feed:<venue>. */
+int feed_vparser_run(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                     int64_t ts_mono);
 
 /** Scratch block p of *cap elements of el bytes, grown if needed to j->cap / per + 1 elements
  *  (one per `per` tokens). No allocation once big enough. @return the block (moved or not), or

@@ -333,6 +333,29 @@ const char *feed_conn__host_header(char *buf, size_t cap, const feed_url_t *u)
     return buf;
 }
 
+void feed_conn__client_info(const feed_conn_t *c, struct lws_client_connect_info *ci,
+                            const feed_url_t *u, const char *addr, const char *path, char *hp,
+                            size_t cap, void *user, struct lws **pwsi)
+{
+    memset(ci, 0, sizeof(*ci));
+    ci->context = c->loop->ctx;
+    ci->vhost = c->vh;
+    ci->address = addr;
+    ci->port = u->port;
+    ci->path = path;
+    ci->host = feed_conn__host_header(hp, cap, u);
+    ci->origin = u->host;
+    ci->local_protocol_name = "tg-feed";
+    ci->opaque_user_data = user;
+    ci->pwsi = pwsi;
+    if (u->tls) {
+        ci->ssl_connection |= LCCSCF_USE_SSL;
+        if (c->cfg.tls_insecure)
+            ci->ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
+                                  LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
+    }
+}
+
 static uint64_t rkey(const feed_conn_t *c, int which)
 {
     return ((uint64_t)c->idx << 40) | ((uint64_t)c->gen << 8) | (uint64_t)which;
@@ -407,24 +430,8 @@ static void conn_connect(feed_conn_t *c)
     if (feed_conn__get_state(c) != FEED_CONN_RESOLVING)
         return;
     struct lws_client_connect_info ci;
-    memset(&ci, 0, sizeof(ci));
-    ci.context = c->loop->ctx;
-    ci.vhost = c->vh;
-    ci.address = c->ws_addr;
-    ci.port = c->url.port;
-    ci.path = c->url.path;
     char hp[FEED_HOST_MAX + 8];
-    ci.host = feed_conn__host_header(hp, sizeof(hp), &c->url);
-    ci.origin = c->url.host;
-    ci.local_protocol_name = "tg-feed";
-    ci.opaque_user_data = c;
-    ci.pwsi = &c->wsi;
-    if (c->url.tls) {
-        ci.ssl_connection = LCCSCF_USE_SSL;
-        if (c->cfg.tls_insecure)
-            ci.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
-                                 LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
-    }
+    feed_conn__client_info(c, &ci, &c->url, c->ws_addr, c->url.path, hp, sizeof(hp), c, &c->wsi);
     feed_conn__set_state(c, FEED_CONN_CONNECTING);
     uint32_t gen = c->gen;
     if (!lws_client_connect_via_info(&ci) && c->gen == gen &&

@@ -138,6 +138,12 @@ feed_conn_state_t feed_conn__get_state(const feed_conn_t *c);
 bool feed_conn__push_gaps(feed_conn_t *c);
 void feed_conn__tx_clear(feed_conn_t *c);
 const char *feed_conn__host_header(char *buf, size_t cap, const feed_url_t *u);
+/* lws client connect info of c to url u at the resolved address addr and path; hp (cap bytes,
+ * FEED_HOST_MAX + 8) holds the Host header; user and pwsi: the wsi's user data and slot; TLS
+ * (and tls_insecure's relaxations) as u and c->cfg say. */
+void feed_conn__client_info(const feed_conn_t *c, struct lws_client_connect_info *ci,
+                            const feed_url_t *u, const char *addr, const char *path, char *hp,
+                            size_t cap, void *user, struct lws **pwsi);
 void feed_conn__pre_answer(feed_conn_t *c, int status, const char *body, size_t len);
 
 /* feed_rest_client.c: the REST client (snapshot GETs, the venue's connect step). */

@@ -118,28 +118,12 @@ static void rest_start(rest_req_t *r)
 {
     feed_conn_t *c = r->c;
     struct lws_client_connect_info ci;
-    memset(&ci, 0, sizeof(ci));
-    ci.context = c->loop->ctx;
-    ci.vhost = c->vh;
-    ci.address = c->rest_addr;
-    ci.port = c->rurl.port;
-    ci.path = r->path;
     char hp[FEED_HOST_MAX + 8];
-    ci.host = feed_conn__host_header(hp, sizeof(hp), &c->rurl);
-    ci.origin = c->rurl.host;
+    feed_conn__client_info(c, &ci, &c->rurl, c->rest_addr, r->path, hp, sizeof(hp), r, &r->wsi);
     ci.method = r->pre ? "POST" : "GET";
     ci.alpn = "http/1.1";
-    ci.local_protocol_name = "tg-feed";
-    ci.opaque_user_data = r;
-    ci.pwsi = &r->wsi;
     /* A redirect would make lws resolve its host on this thread: hand the 3xx to the handler. */
-    ci.ssl_connection = LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
-    if (c->rurl.tls) {
-        ci.ssl_connection |= LCCSCF_USE_SSL;
-        if (c->cfg.tls_insecure)
-            ci.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
-                                 LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
-    }
+    ci.ssl_connection |= LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
     r->state = REST_INFLIGHT;
     if (!lws_client_connect_via_info(&ci) && !r->done && r->state == REST_INFLIGHT)
         feed_rest__finish(r, 0);

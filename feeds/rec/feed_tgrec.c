@@ -174,6 +174,18 @@ static void *zt_main(void *arg)
     }
 }
 
+/* Free the decompression thread's state (its thread joined or never started). */
+static void zt_free(feed_tgrec_t *r)
+{
+    struct feed_tgrec_zt *zt = r->zt;
+    pthread_mutex_destroy(&zt->mu);
+    pthread_cond_destroy(&zt->cv);
+    free(zt->blk[0]);
+    free(zt->blk[1]);
+    free(zt);
+    r->zt = NULL;
+}
+
 static void zt_stop(feed_tgrec_t *r)
 {
     struct feed_tgrec_zt *zt = r->zt;
@@ -184,12 +196,7 @@ static void zt_stop(feed_tgrec_t *r)
     pthread_cond_broadcast(&zt->cv);
     pthread_mutex_unlock(&zt->mu);
     pthread_join(zt->th, NULL);
-    pthread_mutex_destroy(&zt->mu);
-    pthread_cond_destroy(&zt->cv);
-    free(zt->blk[0]);
-    free(zt->blk[1]);
-    free(zt);
-    r->zt = NULL;
+    zt_free(r);
 }
 
 static int zt_start(feed_tgrec_t *r)
@@ -210,12 +217,7 @@ static int zt_start(feed_tgrec_t *r)
     r->zt = zt;
     int rc = pthread_create(&zt->th, NULL, zt_main, r);
     if (rc != 0) {
-        pthread_mutex_destroy(&zt->mu);
-        pthread_cond_destroy(&zt->cv);
-        free(zt->blk[0]);
-        free(zt->blk[1]);
-        free(zt);
-        r->zt = NULL;
+        zt_free(r);
         return -rc;
     }
     return 0;

@@ -412,9 +412,7 @@ static void bf_book_emit(feed_handler_t *h, uint32_t i, int snap, int nl, const 
     uint64_t seq = m->have_seq && m->seq > 0 ? (uint64_t)m->seq : 0;
     uint16_t fl = 0;
     if (snap) {
-        fl = TG_EVF_SNAPSHOT;
-        feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, seq, 0, m->ts, ts_recv, ts_mono, fl);
-        TG_STAT_INC(h->stats->snapshots);
+        fl = feed_emit_snapshot(h, s->id, seq, m->ts, ts_recv, ts_mono);
         s->synced = 1;
     }
     for (int k = 0; k < nl; k++)
@@ -560,14 +558,9 @@ static int bf_channel(feed_handler_t *h, const char *js, const jsmntok_t *t, int
 }
 
 /* @return 1 handled, 0 unhandled, or an error (counted by the caller). */
-static int bf_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int bf_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    bf_state_t *st = h->vstate;
-    int n = feed_vparse(h, buf, len, JSMN_UNDEFINED);
-    if (n < 0)
-        return n;
-    const jsmntok_t *t = st->jt.t;
     if (t[0].type == JSMN_OBJECT) {
         int ev = feed_jtok_get(buf, t, n, 0, "event");
         if (ev < 0)
@@ -579,13 +572,7 @@ static int bf_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return TG_EJSON;
 }
 
-/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
-static int bf_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    bf_state_t *st = h->vstate;
-    return feed_tally(h, &st->rl, bf_frame(h, buf, len, ts_recv, ts_mono), buf, len, ts_mono);
-}
+static const feed_vparser_t bf_parser = {bf_frame, JSMN_UNDEFINED, 0};
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
@@ -667,5 +654,5 @@ const feed_venue_t feed_venue_bitfinex = {
     .instr_defaults = bf_instr_defaults,
     .state = &bf_spec,
     .init = bf_init,
-    FEED_VENUE_FNS_VCLOSE(bf),
+    FEED_VENUE_TALLY_VCLOSE(bf),
 };

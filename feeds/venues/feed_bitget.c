@@ -47,6 +47,7 @@
 #include "feeds/feed.h"
 #include "feeds/feed_checksum.h"
 #include "feeds/feed_jtok.h"
+#include "feed_venue_util.h"
 #include "venues.h"
 
 #define BG_TOK_INIT  4096
@@ -132,30 +133,10 @@ static size_t bg_num(int64_t v, int scale, int dp, char *out)
 static uint32_t bg_checksum(const struct book_l2 *book, const struct tg_instr *in,
                             const tg_event_t *ck)
 {
-    tg_level_t bids[BG_CK_LEVELS], asks[BG_CK_LEVELS];
-    size_t nb = book_l2_top(book, TG_SIDE_BID, bids, BG_CK_LEVELS);
-    size_t na = book_l2_top(book, TG_SIDE_ASK, asks, BG_CK_LEVELS);
+    static const feed_ck_fmt_t fmt = {BG_CK_LEVELS, bg_num, true};
     int pdp = ck->price > 0 && ck->price <= BG_DP_MAX ? (int)ck->price : 0;
     int sdp = ck->size > 0 && ck->size <= BG_DP_MAX ? (int)ck->size : 0;
-    char buf[BG_CK_LEVELS * 4 * (TG_DEC_STR_MAX + BG_DP_MAX + 1)];
-    size_t n = 0;
-    for (size_t i = 0; i < BG_CK_LEVELS && (i < nb || i < na); i++) {
-        if (i < nb) {
-            if (n)
-                buf[n++] = ':';
-            n += bg_num(bids[i].price, in->px_scale, pdp, buf + n);
-            buf[n++] = ':';
-            n += bg_num(bids[i].size, in->sz_scale, sdp, buf + n);
-        }
-        if (i < na) {
-            if (n)
-                buf[n++] = ':';
-            n += bg_num(asks[i].price, in->px_scale, pdp, buf + n);
-            buf[n++] = ':';
-            n += bg_num(asks[i].size, in->sz_scale, sdp, buf + n);
-        }
-    }
-    return feed_crc32(0, buf, n);
+    return feed_checksum_book(book, in, &fmt, pdp, sdp);
 }
 
 /* ---- sending ------------------------------------------------------------------------------- */
@@ -192,26 +173,21 @@ static bool bg_budget(bg_state_t *st, int64_t now, uint32_t n)
     return true;
 }
 
+static int bg_resub_msg(feed_handler_t *h, const void *sym, const tg_instr_t *in, const char *op,
+                        char *msg, size_t cap)
+{
+    const bg_state_t *st = h->vstate;
+    return snprintf(msg, cap,
+                    "{\"op\":\"%s\",\"args\":[{\"instType\":\"%s\",\"channel\":\"%s\","
+                    "\"instId\":\"%s\"}]}",
+                    op, bg_inst_type(h, st->api), bg_book_chan(h, st->api), in->symbol);
+}
+
 /* Unsubscribe + subscribe the book channel of s (Bitget answers with a new snapshot). */
 static void bg_resubscribe_now(feed_handler_t *h, bg_sym_t *s)
 {
-    bg_state_t *st = h->vstate;
     s->resub = 0;
-    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
-    if (!in || !feed_json_safe(in->symbol))
-        return;
-    char msg[256];
-    int rc = 0;
-    for (int k = 0; k < 2 && rc >= 0; k++) {
-        int n = snprintf(msg, sizeof(msg),
-                         "{\"op\":\"%s\",\"args\":[{\"instType\":\"%s\",\"channel\":\"%s\","
-                         "\"instId\":\"%s\"}]}",
-                         k == 0 ? "unsubscribe" : "subscribe", bg_inst_type(h, st->api),
-                         bg_book_chan(h, st->api), in->symbol);
-        rc = feed_send(h, msg, (size_t)n);
-    }
-    if (rc < 0 && h->reconnect)
-        h->reconnect(h->tctx, "bitget: resubscribe failed");
+    feed_resubscribe(h, s, s->id, bg_resub_msg, "bitget: resubscribe failed");
 }
 
 /* The book of s is void until a new snapshot: resubscribe now or, over budget, at on_tick. */
@@ -288,15 +264,6 @@ static int bg_dp(const char *s, size_t n)
 }
 
 /* ms (number or digit string) -> ns */
-static int bg_ms(const char *js, const jsmntok_t *t, int64_t *ns)
-{
-    int64_t ms;
-    if (feed_jtok_i64(js, t, &ms) < 0 || ms < 0 || ms > INT64_MAX / 1000000)
-        return TG_EFIELD;
-    *ns = ms * 1000000;
-    return 0;
-}
-
 /* Levels of one side into st->it. *bad = token of the failure. */
 static int bg_levels(feed_handler_t *h, bg_sym_t *s, bg_msg_t *m, const char *js,
                      const jsmntok_t *t, int n, int a, uint8_t side, int *bad)
@@ -357,7 +324,7 @@ static int bg_book_parse(feed_handler_t *h, bg_sym_t *s, bg_msg_t *m, const char
     if (bids >= 0 && (rc = bg_levels(h, s, m, js, t, n, bids, TG_SIDE_BID, bad)) < 0)
         return rc;
     *bad = tsi;
-    if (tsi >= 0 && bg_ms(js, &t[tsi], &m->ts) < 0)
+    if (tsi >= 0 && feed_jtok_ms(js, &t[tsi], &m->ts) < 0)
         return TG_EFIELD;
     if (cki >= 0) {
         int64_t ck;
@@ -395,9 +362,7 @@ static void bg_book_apply(feed_handler_t *h, bg_sym_t *s, const bg_msg_t *m, int
     uint64_t seq = m->has_seq ? (uint64_t)m->seq : 0;
     uint16_t fl = 0;
     if (snap) {
-        fl = TG_EVF_SNAPSHOT;
-        feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, seq, 0, m->ts, ts_recv, ts_mono, fl);
-        TG_STAT_INC(h->stats->snapshots);
+        fl = feed_emit_snapshot(h, s->id, seq, m->ts, ts_recv, ts_mono);
         s->synced = 1;
         s->px_dp = m->px_dp;
         s->sz_dp = m->sz_dp;
@@ -488,7 +453,7 @@ static int bg_trade_parse(feed_handler_t *h, bg_sym_t *s, bg_item_t *tr, const c
     if ((rc = feed_dec_px(h, s->id, js + t[px].start, feed_jtok_len(&t[px]), &tr->px)) < 0 ||
         (rc = feed_dec_sz(h, s->id, js + t[sz].start, feed_jtok_len(&t[sz]), &tr->sz)) < 0)
         return rc;
-    if (bg_ms(js, &t[ts], &tr->ts) < 0)
+    if (feed_jtok_ms(js, &t[ts], &tr->ts) < 0)
         return TG_EFIELD;
     if (feed_jtok_side(js, &t[sd], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &tr->side) < 0)
         return TG_EFIELD;
@@ -583,18 +548,10 @@ static int bg_event(feed_handler_t *h, const char *buf, size_t len, const jsmnto
     return 0;
 }
 
-static int bg_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int bg_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
     bg_state_t *st = h->vstate;
-    if (len == 4 && memcmp(buf, "pong", 4) == 0) {
-        TG_STAT_INC(h->stats->unhandled);
-        return 0;
-    }
-    int n = feed_vframe(h, buf, len, ts_mono, JSMN_OBJECT);
-    if (n < 0)
-        return n; /* counted err_json */
-    const jsmntok_t *t = st->jt.t;
     int e = feed_jtok_get(buf, t, n, 0, "event");
     if (e > 0)
         return bg_event(h, buf, len, t, n, e, ts_mono);
@@ -657,15 +614,10 @@ static int bg_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return rc;
 }
 
+static const feed_vparser_t bg_parser = {bg_frame, JSMN_OBJECT, FEED_VP_PONG};
+
 /* Every frame counts exactly once: in handled, unhandled or one err_* counter (a frame that
  * raised a scale is counted when it is parsed again). */
-static int bg_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    bg_state_t *st = h->vstate;
-    return feed_frame_settle(h, &st->rl, bg_frame, buf, len, ts_recv, ts_mono);
-}
-
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
 static void bg_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
@@ -736,7 +688,7 @@ static void bg_on_tick(feed_handler_t *h, int64_t now_mono)
 #define BG_VENUE_ROW                                                                               \
     .default_url = "wss://ws.bitget.com/v2/ws/public", .max_symbols_per_conn = BG_SYMS_CONN,       \
     .max_sends_per_s = BG_SENDS_S, .instr_defaults = bg_instr_defaults, .state = &bg_spec,         \
-    .init = bg_init, FEED_VENUE_FNS_VCLOSE(bg)
+    .init = bg_init, FEED_VENUE_PARSE_VCLOSE(bg)
 
 const feed_venue_t feed_venue_bitget = {.name = "bitget", .variant = BG_SPOT, BG_VENUE_ROW};
 

@@ -35,6 +35,7 @@
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
 #include "feeds/feed.h"
+#include "feed_venue_util.h"
 #include "venues.h"
 #include "feeds/feed_jtok.h"
 
@@ -200,59 +201,6 @@ static void bm_resubscribe(feed_handler_t *h, uint16_t slot)
         h->reconnect(h->tctx, "bitmex: resubscribe failed");
 }
 
-static int64_t bm_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* "2021-04-05T18:41:18.601Z" -> ns since epoch. @return 0 or TG_EFIELD. */
-static int bm_iso_ns(const char *s, size_t n, int64_t *out)
-{
-    unsigned v[6];
-    static const unsigned off[6] = {0, 5, 8, 11, 14, 17}, len[6] = {4, 2, 2, 2, 2, 2};
-    static const char sep[6] = {'-', '-', 'T', ':', ':', 0};
-    if (n < 20 || s[n - 1] != 'Z')
-        return TG_EFIELD;
-    for (int f = 0; f < 6; f++) {
-        v[f] = 0;
-        for (unsigned i = 0; i < len[f]; i++) {
-            char c = s[off[f] + i];
-            if (c < '0' || c > '9')
-                return TG_EFIELD;
-            v[f] = v[f] * 10 + (unsigned)(c - '0');
-        }
-        if (sep[f] && s[off[f] + len[f]] != sep[f])
-            return TG_EFIELD;
-    }
-    /* int64 ns reach 2262-04-11 */
-    if (v[0] < 1970 || v[0] > 2261 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 ||
-        v[4] > 59 || v[5] > 60)
-        return TG_EFIELD;
-    int64_t frac = 0;
-    size_t i = 19;
-    if (s[i] == '.') {
-        int digits = 0;
-        for (i++; i < n - 1; i++, digits++) {
-            if (s[i] < '0' || s[i] > '9' || digits >= 9)
-                return TG_EFIELD;
-            frac = frac * 10 + (s[i] - '0');
-        }
-        for (; digits < 9; digits++)
-            frac *= 10;
-    } else if (i != n - 1) {
-        return TG_EFIELD;
-    }
-    int64_t days = bm_days_from_civil(v[0], v[1], v[2]);
-    *out =
-        ((days * 24 + v[3]) * 60 + v[4]) * 60 * 1000000000LL + (int64_t)v[5] * 1000000000LL + frac;
-    return 0;
-}
-
 /* decimal text of a JSON number or string token, at the symbol's current price (how =
  * FEED_DEC_PX) or size (FEED_DEC_SZ) scale. @return 0, TG_ERESCALE or an error. */
 static int bm_num(feed_handler_t *h, uint32_t id, unsigned how, const char *js, const jsmntok_t *t,
@@ -261,6 +209,19 @@ static int bm_num(feed_handler_t *h, uint32_t id, unsigned how, const char *js, 
     if (t->type != JSMN_PRIMITIVE && t->type != JSMN_STRING)
         return TG_EFIELD;
     return feed_dec(h, id, how, js + t->start, feed_jtok_len(t), out);
+}
+
+/* Field tok of an item (-1: absent, TG_EFIELD) through bm_num into *out; *bad = tok when its
+ * value fails. */
+static int bm_field(feed_handler_t *h, uint32_t id, unsigned how, const char *js,
+                    const jsmntok_t *t, int tok, int64_t *out, int *bad)
+{
+    if (tok < 0)
+        return TG_EFIELD;
+    int rc = bm_num(h, id, how, js, &t[tok], out);
+    if (rc < 0)
+        *bad = tok;
+    return rc;
 }
 
 /* ---- orderBookL2 ------------------------------------------------------------------------ */
@@ -334,25 +295,11 @@ static int bm_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
         }
         it->op = del ? BM_OP_DEL : BM_OP_SET;
         it->sz = 0;
-        if (!del) {
-            if (sz < 0) {
-                rc = TG_EFIELD;
-                break;
-            }
-            if ((rc = bm_num(h, st->sym[slot].id, FEED_DEC_SZ, js, &t[sz], &it->sz)) < 0) {
-                bad = sz;
-                break;
-            }
-        }
+        if (!del && (rc = bm_field(h, st->sym[slot].id, FEED_DEC_SZ, js, t, sz, &it->sz, &bad)) < 0)
+            break;
         if (partial || (!del && !upd) || (upd && px >= 0)) {
-            if (px < 0) {
-                rc = TG_EFIELD;
+            if ((rc = bm_field(h, st->sym[slot].id, FEED_DEC_PX, js, t, px, &it->px, &bad)) < 0)
                 break;
-            }
-            if ((rc = bm_num(h, st->sym[slot].id, FEED_DEC_PX, js, &t[px], &it->px)) < 0) {
-                bad = px;
-                break;
-            }
             if (it->px == 0) {
                 rc = TG_EDEC_SYNTAX;
                 bad = px;
@@ -462,7 +409,7 @@ static int bm_trades(feed_handler_t *h, const char *js, const jsmntok_t *t, int 
             it->side = TG_SIDE_SELL;
         else
             break;
-        if (bm_iso_ns(js + t[ts].start, feed_jtok_len(&t[ts]), &it->ts) < 0)
+        if (feed_iso_ns(js + t[ts].start, feed_jtok_len(&t[ts]), true, &it->ts) < 0)
             break;
         uint32_t iid = st->sym[slot].id;
         if ((rc = bm_num(h, iid, FEED_DEC_PX, js, &t[px], &it->px)) < 0 ||
@@ -496,19 +443,9 @@ static int bm_trades(feed_handler_t *h, const char *js, const jsmntok_t *t, int 
 
 /* ---- frames ------------------------------------------------------------------------------- */
 
-static int bm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int bm_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    bm_state_t *st = h->vstate;
-    if (len == 4 && memcmp(buf, "pong", 4) == 0) {
-        TG_STAT_INC(h->stats->unhandled);
-        return 0;
-    }
-    int n = feed_vframe(h, buf, len, ts_mono, JSMN_OBJECT);
-    if (n < 0)
-        return n; /* counted err_json */
-    const jsmntok_t *t = st->jt.t;
-    TG_STAT_INC(h->stats->slow_path);
     int tab = feed_jtok_get(buf, t, n, 0, "table");
     if (tab < 0) {
         int err = feed_jtok_get(buf, t, n, 0, "error");
@@ -542,13 +479,7 @@ static int bm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return bm_trades(h, buf, t, n, data, ts_recv, ts_mono);
 }
 
-/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
-static int bm_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    bm_state_t *st = h->vstate;
-    return feed_frame_settle(h, &st->rl, bm_frame, buf, len, ts_recv, ts_mono);
-}
+static const feed_vparser_t bm_parser = {bm_frame, JSMN_OBJECT, FEED_VP_PONG | FEED_VP_SLOW};
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 
@@ -648,5 +579,5 @@ const feed_venue_t feed_venue_bitmex = {
     .instr_defaults = bm_instr_defaults,
     .state = &bm_spec,
     .init = bm_init,
-    FEED_VENUE_FNS_VCLOSE(bm),
+    FEED_VENUE_PARSE_VCLOSE(bm),
 };

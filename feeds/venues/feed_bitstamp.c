@@ -38,13 +38,12 @@
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
 #include "feeds/feed.h"
+#include "feed_venue_util.h"
 #include "venues.h"
 #include "feeds/feed_jtok.h"
 
 /* Initial scales of a pair; values are parsed with feed_dec at the pair's current scales,
  * which rise when a value needs more places (buffered diffs follow: bs_on_rescale). */
-#define BS_PX_SCALE  8
-#define BS_SZ_SCALE  8
 #define BS_TOK_INIT  4096
 #define BS_TOK_MAX   (1 << 21)
 #define BS_PEND_MAX  (1 << 16)
@@ -135,37 +134,12 @@ static void bs_gap(feed_handler_t *h, bs_sym_t *s, int64_t ts_recv, int64_t ts_m
     bs_request_snapshot(h, s, ts_mono);
 }
 
-/* levels array at a -> st->lv (append), at the pair's current scales */
-static int bs_levels(feed_handler_t *h, uint32_t id, const char *js, const jsmntok_t *t, int n,
-                     int a, uint8_t side, size_t *nl, int *bad)
+/* Level i of st->lv: ["price","size"] at the pair's current scales (price 0 is no level). */
+static int bs_level(feed_handler_t *h, const feed_lvls_t *a, int k, size_t i, int *bad)
 {
-    bs_state_t *st = h->vstate;
-    *bad = a;
-    if (t[a].type != JSMN_ARRAY)
-        return TG_EFIELD;
-    int k = a + 1;
-    for (int m = 0; m < t[a].size; m++) {
-        *bad = k;
-        if (k + 2 >= n || t[k].type != JSMN_ARRAY || t[k].size < 2 || *nl >= st->lv_cap)
-            return TG_EFIELD;
-        const jsmntok_t *p = &t[k + 1], *v = &t[k + 2];
-        if (p->type != JSMN_STRING || v->type != JSMN_STRING)
-            return TG_EFIELD;
-        bs_lvl_t *l = &st->lv[*nl];
-        *bad = k + 1;
-        int rc = feed_dec_px(h, id, js + p->start, feed_jtok_len(p), &l->px);
-        if (rc < 0)
-            return rc;
-        if (l->px == 0)
-            return TG_EDEC_SYNTAX;
-        *bad = k + 2;
-        if ((rc = feed_dec_sz(h, id, js + v->start, feed_jtok_len(v), &l->sz)) < 0)
-            return rc;
-        l->side = side;
-        (*nl)++;
-        k = feed_jtok_next(t, n, k);
-    }
-    return 0;
+    bs_lvl_t *l = &((bs_state_t *)h->vstate)->lv[i];
+    l->side = a->side;
+    return feed_level_strs(h, a, k, true, &l->px, &l->sz, bad);
 }
 
 /* Parse {"microtimestamp","bids","asks"} at obj into st->lv. Changes no handler state (the
@@ -182,12 +156,9 @@ static int bs_book_obj(feed_handler_t *h, const bs_sym_t *s, const char *js, con
         *bad = mi >= 0 ? mi : obj;
         return TG_EFIELD;
     }
-    int rc = 0;
-    if (bi >= 0 && (rc = bs_levels(h, s->id, js, t, n, bi, TG_SIDE_BID, nl, bad)) < 0)
-        return rc;
-    if (ai >= 0 && (rc = bs_levels(h, s->id, js, t, n, ai, TG_SIDE_ASK, nl, bad)) < 0)
-        return rc;
-    return 0;
+    const feed_lvls_t la = {js, t, n, s->id, 0, NULL};
+    return feed_book_levels(h, &la, bi, ai, 2, ((bs_state_t *)h->vstate)->lv_cap, nl, bad,
+                            bs_level);
 }
 
 static void bs_emit_levels(feed_handler_t *h, bs_sym_t *s, const bs_lvl_t *lv, size_t nl,
@@ -331,11 +302,7 @@ static int bs_trade(feed_handler_t *h, bs_sym_t *s, const char *js, const jsmnto
                    (uint64_t)tid, micro * 1000, ts_recv, ts_mono, TG_EVF_LAST);
     return 0;
 fail:
-    if (rc == TG_ERESCALE)
-        return rc;
-    feed_count_error(h->stats, rc);
-    bs_log(h, ts_mono, FEED_LOG_WARN, "bad trade dropped", js, &t[obj]);
-    return rc;
+    return feed_jtok_drop(h, ts_mono, rc, "bad trade dropped", js, &t[obj]);
 }
 
 /* channel text "diff_order_book_xlmeur" -> sym, given the prefix */
@@ -347,15 +314,9 @@ static bs_sym_t *bs_chan_sym(feed_handler_t *h, const char *c, size_t n, const c
     return bs_lookup(h, c + pl, n - pl);
 }
 
-static int bs_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int bs_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    bs_state_t *st = h->vstate;
-    int n = feed_vframe(h, buf, len, ts_mono, JSMN_OBJECT);
-    if (n < 0)
-        return n; /* counted err_json */
-    const jsmntok_t *t = st->jt.t;
-    TG_STAT_INC(h->stats->slow_path);
     int data = feed_jtok_get(buf, t, n, 0, "data");
     int stream = feed_jtok_get(buf, t, n, 0, "stream");
     if (stream > 0 && t[stream].type == JSMN_STRING) {
@@ -432,13 +393,7 @@ static int bs_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return 0;
 }
 
-/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
-static int bs_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    bs_state_t *st = h->vstate;
-    return feed_frame_settle(h, &st->rl, bs_frame, buf, len, ts_recv, ts_mono);
-}
+static const feed_vparser_t bs_parser = {bs_frame, JSMN_OBJECT, FEED_VP_COUNT | FEED_VP_SLOW};
 
 static int bs_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                       int64_t ts_recv, int64_t ts_mono)
@@ -510,14 +465,6 @@ static void bs_on_rescale(feed_handler_t *h, uint32_t instr, int old_px, int old
         feed_logf(h, FEED_LOG_WARN,
                   "bitstamp: buffered diffs dropped (not representable at the new scale)");
     }
-}
-
-static void bs_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
-{
-    cfg->px_scale = BS_PX_SCALE;
-    cfg->sz_scale = BS_SZ_SCALE;
-    cfg->depth_limit = 0;
-    cfg->checksum = NULL;
 }
 
 /* The state, allocated and freed by the venue base (the level scratch grows with the tokens). */
@@ -597,8 +544,8 @@ const feed_venue_t feed_venue_bitstamp = {
     .rest_host = "www.bitstamp.net",
     .rest_key = bs_rest_key,
     .on_rescale = bs_on_rescale,
-    .instr_defaults = bs_instr_defaults,
+    .instr_defaults = feed_instr_defaults_plain,
     .state = &bs_spec,
-    FEED_VENUE_FNS(bs),
+    FEED_VENUE_PARSE(bs),
     .on_rest = bs_on_rest,
 };

@@ -38,6 +38,7 @@
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
 #include "feeds/feed.h"
+#include "feed_venue_util.h"
 #include "venues.h"
 
 #define JSMN_STATIC
@@ -69,61 +70,6 @@ typedef struct feed_cb {
 } feed_cb_t;
 
 /* ---------------------------------------------------------------- helpers */
-
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-/** "YYYY-MM-DDTHH:MM:SS[.fffffffff]Z" -> ns since the epoch. @return 0 or TG_EFIELD. */
-static int cb_time(const char *s, size_t n, int64_t *out)
-{
-    if (n < 20)
-        return TG_EFIELD;
-    int v[6];
-    static const int pos[6] = {0, 5, 8, 11, 14, 17}, len[6] = {4, 2, 2, 2, 2, 2};
-    static const char sep[6] = {'-', '-', 'T', ':', ':', 0};
-    for (int i = 0; i < 6; i++) {
-        int x = 0;
-        for (int k = 0; k < len[i]; k++) {
-            unsigned d = (unsigned)(unsigned char)s[pos[i] + k] - '0';
-            if (d > 9)
-                return TG_EFIELD;
-            x = x * 10 + (int)d;
-        }
-        if (sep[i] && s[pos[i] + len[i]] != sep[i])
-            return TG_EFIELD;
-        v[i] = x;
-    }
-    if (v[0] < 1970 || v[0] > 2261 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 ||
-        v[4] > 59 || v[5] > 60)
-        return TG_EFIELD;
-    size_t i = 19;
-    int64_t frac = 0;
-    int digits = 0;
-    if (i < n && s[i] == '.') {
-        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-            if (digits == 9)
-                return TG_EFIELD;
-            frac = frac * 10 + (s[i] - '0');
-            digits++;
-        }
-        if (digits == 0)
-            return TG_EFIELD;
-    }
-    if (i + 1 != n || s[i] != 'Z')
-        return TG_EFIELD;
-    for (; digits < 9; digits++)
-        frac *= 10;
-    int64_t days = days_from_civil(v[0], (unsigned)v[1], (unsigned)v[2]);
-    *out = ((days * 24 + v[3]) * 60 + v[4]) * 60 * 1000000000LL + v[5] * 1000000000LL + frac;
-    return 0;
-}
 
 static int cb_sym_find(feed_cb_t *c, const char *s, size_t n)
 {
@@ -257,7 +203,8 @@ static int cb_frame(feed_cb_t *c, const char *buf, size_t len, int64_t ts_recv, 
     if (time >= 0) {
         if (t[time].type != JSMN_STRING)
             return TG_EFIELD;
-        int rc = cb_time(buf + t[time].start, (size_t)(t[time].end - t[time].start), &ts_exch);
+        int rc = feed_iso_ns(buf + t[time].start, (size_t)(t[time].end - t[time].start), false,
+                             &ts_exch);
         if (rc < 0)
             return rc;
     } else if (!snap) {

@@ -57,6 +57,7 @@
 #include "feeds/feed.h"
 #include "feeds/feed_jtok.h"
 #include "feeds/feed_sync.h"
+#include "feed_venue_util.h"
 #include "venues.h"
 
 #define CA_TOK_INIT    4096
@@ -111,66 +112,11 @@ typedef struct ca_state {
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static int64_t ca_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* "YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z" -> ns since the epoch, exactly. @return 0 or TG_EFIELD. */
-static int ca_time(const char *s, size_t n, int64_t *out)
-{
-    static const int pos[6] = {0, 5, 8, 11, 14, 17}, len[6] = {4, 2, 2, 2, 2, 2};
-    static const char sep[6] = {'-', '-', 'T', ':', ':', 0};
-    int v[6];
-    if (n < 20)
-        return TG_EFIELD;
-    for (int i = 0; i < 6; i++) {
-        int x = 0;
-        for (int k = 0; k < len[i]; k++) {
-            unsigned d = (unsigned)(unsigned char)s[pos[i] + k] - '0';
-            if (d > 9)
-                return TG_EFIELD;
-            x = x * 10 + (int)d;
-        }
-        if (sep[i] && s[pos[i] + len[i]] != sep[i])
-            return TG_EFIELD;
-        v[i] = x;
-    }
-    if (v[0] < 1970 || v[0] > 2261 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 ||
-        v[4] > 59 || v[5] > 60)
-        return TG_EFIELD;
-    size_t i = 19;
-    int64_t frac = 0;
-    int digits = 0;
-    if (s[i] == '.') {
-        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-            if (digits == 9)
-                return TG_EFIELD;
-            frac = frac * 10 + (s[i] - '0');
-            digits++;
-        }
-        if (digits == 0)
-            return TG_EFIELD;
-    }
-    if (i + 1 != n || s[i] != 'Z')
-        return TG_EFIELD;
-    for (; digits < 9; digits++)
-        frac *= 10;
-    int64_t days = ca_days_from_civil(v[0], (unsigned)v[1], (unsigned)v[2]);
-    *out = (((days * 24 + v[3]) * 60 + v[4]) * 60 + v[5]) * CA_NS_PER_S + frac;
-    return 0;
-}
-
 static int ca_tok_time(const char *js, const jsmntok_t *t, int64_t *out)
 {
     if (t->type != JSMN_STRING)
         return TG_EFIELD;
-    return ca_time(js + t->start, feed_jtok_len(t), out);
+    return feed_iso_ns(js + t->start, feed_jtok_len(t), false, out);
 }
 
 static int ca_lookup(feed_handler_t *h, const char *js, const jsmntok_t *t)

@@ -48,7 +48,6 @@
 #define CC_SUB_BATCH  50 /* channels per subscribe request */
 #define CC_SENDS_TICK 20 /* subscribe requests per tick (~1 s), well under 100/s */
 #define CC_WAIT_NS    1000000000LL
-#define CC_MS_MAX     9223372036854LL
 #define CC_MAX_PUSHES 32 /* data elements of one book frame */
 
 typedef struct cc_sym {
@@ -80,15 +79,6 @@ typedef struct cc_state {
 } cc_state_t;
 
 /* ---- helpers ------------------------------------------------------------------------------- */
-
-static int cc_ms(const char *js, const jsmntok_t *t, int64_t *ns)
-{
-    int64_t ms;
-    if (feed_jtok_i64(js, t, &ms) < 0 || ms < 0 || ms > CC_MS_MAX)
-        return TG_EFIELD;
-    *ns = ms * 1000000;
-    return 0;
-}
 
 /* number as JSON number or string */
 static int cc_num_tok(const jsmntok_t *t)
@@ -154,7 +144,7 @@ static int cc_book(feed_handler_t *h, cc_sym_t *s, const char *js, const jsmntok
         int b = feed_jtok_get(js, t, n, k, "bids"), a = feed_jtok_get(js, t, n, k, "asks");
         int ti = feed_jtok_get(js, t, n, k, "t"), ui = feed_jtok_get(js, t, n, k, "u");
         useq[np] = 0;
-        if (ti < 0 || (rc = cc_ms(js, &t[ti], &ts[np])) < 0 ||
+        if (ti < 0 || (rc = feed_jtok_ms(js, &t[ti], &ts[np])) < 0 ||
             (ui >= 0 && feed_jtok_i64(js, &t[ui], &useq[np]) < 0)) {
             rc = TG_EFIELD;
             break;
@@ -230,7 +220,7 @@ static int cc_trades(feed_handler_t *h, cc_sym_t *s, const char *js, const jsmnt
         if ((rc = feed_dec_px(h, s->id, js + t[p].start, feed_jtok_len(&t[p]), &l->px)) < 0 ||
             (rc = feed_dec_sz(h, s->id, js + t[q].start, feed_jtok_len(&t[q]), &l->sz)) < 0)
             return rc;
-        if (l->px == 0 || l->sz == 0 || cc_ms(js, &t[ti], &l->ts) < 0)
+        if (l->px == 0 || l->sz == 0 || feed_jtok_ms(js, &t[ti], &l->ts) < 0)
             return TG_EFIELD;
         size_t sl = feed_jtok_len(&t[sd]);
         if (t[sd].type != JSMN_STRING)
@@ -272,14 +262,10 @@ static int cc_trades(feed_handler_t *h, cc_sym_t *s, const char *js, const jsmnt
 /* ---- frames -------------------------------------------------------------------------------- */
 
 /* @return 1 handled, 0 unhandled, or an error (counted by the caller). */
-static int cc_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int cc_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
     cc_state_t *st = h->vstate;
-    int n = feed_vparse(h, buf, len, JSMN_OBJECT);
-    if (n < 0)
-        return n;
-    const jsmntok_t *t = st->jt.t;
     int me = feed_jtok_get(buf, t, n, 0, "method"), code = feed_jtok_get(buf, t, n, 0, "code");
     if (me < 0 || t[me].type != JSMN_STRING)
         return TG_EFIELD;
@@ -327,13 +313,7 @@ static int cc_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return cc_trades(h, s, buf, t, n, data, ts_recv, ts_mono);
 }
 
-/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
-static int cc_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    cc_state_t *st = h->vstate;
-    return feed_tally(h, &st->rl, cc_frame(h, buf, len, ts_recv, ts_mono), buf, len, ts_mono);
-}
+static const feed_vparser_t cc_parser = {cc_frame, JSMN_OBJECT, 0};
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
@@ -450,5 +430,5 @@ const feed_venue_t feed_venue_crypto_com = {
     .instr_defaults = feed_instr_defaults_plain,
     .state = &cc_spec,
     .init = cc_init,
-    FEED_VENUE_FNS(cc),
+    FEED_VENUE_TALLY(cc),
 };

@@ -41,6 +41,7 @@
 #include "book/tg_err.h"
 #include "feeds/feed.h"
 #include "feeds/feed_jtok.h"
+#include "feed_venue_util.h"
 #include "venues.h"
 
 #define CF_TOK_INIT     4096
@@ -87,21 +88,6 @@ static cf_sym_t *cf_lookup(feed_handler_t *h, const char *s, size_t n)
     if (id < 0 || id >= TG_INSTR_MAX || st->slot[id] == 0)
         return NULL;
     return &st->sym[st->slot[id] - 1];
-}
-
-static int cf_ms(const char *js, const jsmntok_t *t, int64_t *ns)
-{
-    int64_t ms;
-    if (t->type != JSMN_PRIMITIVE || feed_jtok_i64(js, t, &ms) < 0 || ms < 0 ||
-        ms > INT64_MAX / 1000000)
-        return TG_EFIELD;
-    *ns = ms * 1000000;
-    return 0;
-}
-
-static bool cf_is_fault(int rc)
-{
-    return rc == TG_EDEC_RANGE || rc == TG_EDEC_PRECISION;
 }
 
 /* ---- sending ---------------------------------------------------------------------------- */
@@ -180,17 +166,6 @@ static void cf_gap(feed_handler_t *h, cf_sym_t *s, uint64_t got, int64_t ts_recv
 
 /* ---- book ------------------------------------------------------------------------------- */
 
-static int cf_side(const char *js, const jsmntok_t *t, uint8_t *side)
-{
-    if (feed_jtok_str_is(js, t, "buy"))
-        *side = TG_SIDE_BID;
-    else if (feed_jtok_str_is(js, t, "sell"))
-        *side = TG_SIDE_ASK;
-    else
-        return TG_EFIELD;
-    return 0;
-}
-
 /* price/qty of object o into *l. @return 0, TG_ERESCALE or an error (*bad = token). */
 static int cf_pq(feed_handler_t *h, cf_sym_t *s, const char *js, const jsmntok_t *t, int n, int o,
                  cf_lvl_t *l, int *bad)
@@ -209,27 +184,13 @@ static int cf_pq(feed_handler_t *h, cf_sym_t *s, const char *js, const jsmntok_t
     return feed_dec_sz(h, s->id, js + t[q].start, feed_jtok_len(&t[q]), &l->sz);
 }
 
-static int cf_levels(feed_handler_t *h, cf_sym_t *s, const char *js, const jsmntok_t *t, int n,
-                     int a, uint8_t side, size_t *nl, int *bad)
+/* Level i of st->lv: {"price":..,"qty":..}. */
+static int cf_level(feed_handler_t *h, const feed_lvls_t *a, int k, size_t i, int *bad)
 {
-    cf_state_t *st = h->vstate;
-    *bad = a;
-    if (t[a].type != JSMN_ARRAY)
-        return TG_EFIELD;
-    int k = a + 1;
-    for (int m = 0; m < t[a].size; m++) {
-        *bad = k;
-        if (k >= n || t[k].type != JSMN_OBJECT || *nl >= st->lv_cap)
-            return TG_EFIELD;
-        cf_lvl_t *l = &st->lv[*nl];
-        int rc = cf_pq(h, s, js, t, n, k, l, bad);
-        if (rc < 0)
-            return rc;
-        l->side = side;
-        (*nl)++;
-        k = feed_jtok_next(t, n, k);
-    }
-    return 0;
+    cf_lvl_t *l = &((cf_state_t *)h->vstate)->lv[i];
+    int rc = cf_pq(h, a->ctx, a->js, a->t, a->n, k, l, bad);
+    l->side = a->side;
+    return rc;
 }
 
 /* book_snapshot (snap) or book. */
@@ -247,20 +208,21 @@ static int cf_book(feed_handler_t *h, cf_sym_t *s, bool snap, const char *js, co
     if (t[sq].type != JSMN_PRIMITIVE || feed_jtok_i64(js, &t[sq], &seq) < 0 || seq < 0)
         goto fail;
     bad = tsi;
-    if (cf_ms(js, &t[tsi], &ts) < 0)
+    if (feed_jtok_ms_num(js, &t[tsi], &ts) < 0)
         goto fail;
     if (snap) {
         int bids = feed_jtok_get(js, t, n, 0, "bids"), asks = feed_jtok_get(js, t, n, 0, "asks");
         bad = 0;
         if (bids < 0 || asks < 0)
             goto fail;
-        if ((rc = cf_levels(h, s, js, t, n, bids, TG_SIDE_BID, &nl, &bad)) < 0 ||
-            (rc = cf_levels(h, s, js, t, n, asks, TG_SIDE_ASK, &nl, &bad)) < 0)
+        const feed_lvls_t la = {js, t, n, s->id, 0, s};
+        if ((rc = feed_book_levels(h, &la, bids, asks, 0, st->lv_cap, &nl, &bad, cf_level)) < 0)
             goto dec_fail;
     } else {
         int sd = feed_jtok_get(js, t, n, 0, "side");
         bad = 0;
-        if (sd < 0 || cf_side(js, &t[sd], &st->lv[0].side) < 0)
+        if (sd < 0 || feed_jtok_side(js, &t[sd], "buy", TG_SIDE_BID, "sell", TG_SIDE_ASK,
+                                     &st->lv[0].side) < 0)
             goto fail;
         if ((rc = cf_pq(h, s, js, t, n, 0, &st->lv[0], &bad)) < 0)
             goto dec_fail;
@@ -279,12 +241,10 @@ static int cf_book(feed_handler_t *h, cf_sym_t *s, bool snap, const char *js, co
         }
     }
     s->seq = seq;
-    uint16_t fl = snap ? TG_EVF_SNAPSHOT : 0;
+    uint16_t fl = 0;
     if (snap) {
-        feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, (uint64_t)seq, 0, ts, ts_recv, ts_mono,
-                       fl);
+        fl = feed_emit_snapshot(h, s->id, (uint64_t)seq, ts, ts_recv, ts_mono);
         s->synced = 1;
-        TG_STAT_INC(h->stats->snapshots);
     }
     for (size_t i = 0; i < nl; i++)
         feed_emit_make(h, TG_EV_LEVEL, s->id, st->lv[i].side, st->lv[i].px, st->lv[i].sz,
@@ -297,7 +257,7 @@ dec_fail:
 fail:
     feed_count_error(h->stats, rc);
     cf_log(h, ts_mono, FEED_LOG_WARN, "bad book message, resyncing", js, &t[bad]);
-    if (cf_is_fault(rc))
+    if (feed_dec_is_fault(rc))
         cf_resubscribe(h, s); /* feed_dec put the book in FAULT: a new snapshot clears it */
     else if (s->synced || snap)
         cf_gap(h, s, 0, ts_recv, ts_mono);
@@ -327,7 +287,7 @@ static int cf_trade(feed_handler_t *h, cf_sym_t *s, const char *js, const jsmnto
     if (feed_jtok_side(js, &t[sd], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &l->side) < 0)
         goto fail;
     bad = tm;
-    if (cf_ms(js, &t[tm], &ts) < 0)
+    if (feed_jtok_ms_num(js, &t[tm], &ts) < 0)
         goto fail;
     if (sq >= 0) {
         bad = sq;
@@ -337,7 +297,7 @@ static int cf_trade(feed_handler_t *h, cf_sym_t *s, const char *js, const jsmnto
     if ((rc = cf_pq(h, s, js, t, n, 0, l, &bad)) < 0) {
         if (rc == TG_ERESCALE)
             return rc;
-        if (cf_is_fault(rc))
+        if (feed_dec_is_fault(rc))
             cf_resubscribe(h, s); /* the book went to FAULT with it: get a fresh snapshot */
         goto fail;
     }
@@ -367,15 +327,9 @@ static int cf_event(feed_handler_t *h, const char *js, const jsmntok_t *t, int e
     return 0;
 }
 
-static int cf_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int cf_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    cf_state_t *st = h->vstate;
-    int n = feed_vframe(h, buf, len, ts_mono, JSMN_OBJECT);
-    if (n < 0)
-        return n; /* counted err_json */
-    const jsmntok_t *t = st->jt.t;
-    TG_STAT_INC(h->stats->slow_path);
     int f = feed_jtok_get(buf, t, n, 0, "feed");
     int e = feed_jtok_get(buf, t, n, 0, "event");
     if (e >= 0)
@@ -409,15 +363,10 @@ static int cf_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return cf_book(h, s, snap, buf, t, n, ts_recv, ts_mono);
 }
 
+static const feed_vparser_t cf_parser = {cf_frame, JSMN_OBJECT, FEED_VP_COUNT | FEED_VP_SLOW};
+
 /* Every frame counts exactly once: in handled, unhandled or one err_* counter (a frame parsed
  * again after a scale change is counted by its last attempt only). */
-static int cf_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    cf_state_t *st = h->vstate;
-    return feed_frame_settle(h, &st->rl, cf_frame, buf, len, ts_recv, ts_mono);
-}
-
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
 /* The state, allocated and freed by the venue base (the level scratch grows with the tokens).
@@ -475,5 +424,5 @@ const feed_venue_t feed_venue_cryptofacilities = {
     .instr_defaults = feed_instr_defaults_plain,
     .state = &cf_spec,
     .init = cf_init,
-    FEED_VENUE_FNS_VCLOSE(cf),
+    FEED_VENUE_PARSE_VCLOSE(cf),
 };

@@ -82,22 +82,6 @@ typedef struct db_state {
 #define db_lookup(h, s, n) ((db_sym_t *)feed_vsym_find((h), (s), (n)))
 
 /* ms integer token -> ns */
-static int db_ms(const char *js, const jsmntok_t *t, int64_t *ns)
-{
-    int64_t ms;
-    if (t->type != JSMN_PRIMITIVE || feed_jtok_i64(js, t, &ms) < 0 || ms < 0 ||
-        ms > INT64_MAX / 1000000)
-        return TG_EFIELD;
-    *ns = ms * 1000000;
-    return 0;
-}
-
-/* A value feed_dec could not hold (it already emitted GAP|FAULT for the instrument). */
-static bool db_is_fault(int rc)
-{
-    return rc == TG_EDEC_RANGE || rc == TG_EDEC_PRECISION;
-}
-
 /* ---- sending ---------------------------------------------------------------------------- */
 
 static int db_rpc(feed_handler_t *h, const char *method, const char *params)
@@ -251,11 +235,11 @@ static int db_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
         db_log(h, ts_mono, FEED_LOG_WARN, "unknown instrument", js, &t[ins]);
         return TG_ESYMBOL;
     }
-    int typ = feed_jtok_get(js, t, n, d, "type");
-    int bids = feed_jtok_get(js, t, n, d, "bids"), asks = feed_jtok_get(js, t, n, d, "asks");
-    int tsi = feed_jtok_get(js, t, n, d, "timestamp");
-    int cid = feed_jtok_get(js, t, n, d, "change_id");
-    int pid = feed_jtok_get(js, t, n, d, "prev_change_id");
+    static const char *const keys[] = {"type",      "bids",      "asks",
+                                       "timestamp", "change_id", "prev_change_id"};
+    int f[6];
+    feed_jtok_getv(js, t, n, d, keys, f, 6);
+    int typ = f[0], bids = f[1], asks = f[2], tsi = f[3], cid = f[4], pid = f[5];
     int snap = 1, rc = TG_EFIELD, bad = d;
     size_t ni = 0;
     int64_t ts = 0, chg = 0, prev = 0;
@@ -270,7 +254,7 @@ static int db_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
     if (bids < 0 || asks < 0 || tsi < 0 || cid < 0 || (!snap && pid < 0))
         goto fail;
     bad = tsi;
-    if (db_ms(js, &t[tsi], &ts) < 0)
+    if (feed_jtok_ms_num(js, &t[tsi], &ts) < 0)
         goto fail;
     bad = cid;
     if (t[cid].type != JSMN_PRIMITIVE || feed_jtok_i64(js, &t[cid], &chg) < 0 || chg < 0)
@@ -299,12 +283,10 @@ static int db_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
         }
     }
     s->change_id = (uint64_t)chg;
-    uint16_t fl = snap ? TG_EVF_SNAPSHOT : 0;
+    uint16_t fl = 0;
     if (snap) {
-        feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, (uint64_t)chg, 0, ts, ts_recv, ts_mono,
-                       fl);
+        fl = feed_emit_snapshot(h, s->id, (uint64_t)chg, ts, ts_recv, ts_mono);
         s->synced = 1;
-        TG_STAT_INC(h->stats->snapshots);
     }
     for (size_t i = 0; i < ni; i++)
         feed_emit_make(h, TG_EV_LEVEL, s->id, st->it[i].side, st->it[i].px, st->it[i].sz,
@@ -314,7 +296,7 @@ static int db_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
 fail:
     feed_count_error(h->stats, rc);
     db_log(h, ts_mono, FEED_LOG_WARN, "bad book message, resyncing", js, &t[bad]);
-    if (db_is_fault(rc)) {
+    if (feed_dec_is_fault(rc)) {
         /* feed_dec already put the book in FAULT: a new snapshot that fits clears it */
         db_resubscribe(h, s);
     } else if (s->synced || snap) {
@@ -351,12 +333,11 @@ static int db_trades(feed_handler_t *h, const char *js, const jsmntok_t *t, int 
         rc = TG_EFIELD;
         if (k >= n || t[k].type != JSMN_OBJECT || ni >= st->it_cap)
             goto fail;
-        int ins = feed_jtok_get(js, t, n, k, "instrument_name");
-        int px = feed_jtok_get(js, t, n, k, "price"), am = feed_jtok_get(js, t, n, k, "amount");
-        int dir = feed_jtok_get(js, t, n, k, "direction");
-        int tsi = feed_jtok_get(js, t, n, k, "timestamp");
-        int tid = feed_jtok_get(js, t, n, k, "trade_id");
-        int seq = feed_jtok_get(js, t, n, k, "trade_seq");
+        static const char *const keys[] = {"instrument_name", "price",    "amount",   "direction",
+                                           "timestamp",       "trade_id", "trade_seq"};
+        int f[7];
+        feed_jtok_getv(js, t, n, k, keys, f, 7);
+        int ins = f[0], px = f[1], am = f[2], dir = f[3], tsi = f[4], tid = f[5], seq = f[6];
         if (ins < 0 || px < 0 || am < 0 || dir < 0 || tsi < 0 || tid < 0 ||
             t[ins].type != JSMN_STRING || t[px].type != JSMN_PRIMITIVE ||
             t[am].type != JSMN_PRIMITIVE)
@@ -381,7 +362,7 @@ static int db_trades(feed_handler_t *h, const char *js, const jsmntok_t *t, int 
         if (feed_jtok_side(js, &t[dir], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &x->side) < 0)
             goto fail;
         bad = tsi;
-        if (db_ms(js, &t[tsi], &x->ts) < 0)
+        if (feed_jtok_ms_num(js, &t[tsi], &x->ts) < 0)
             goto fail;
         bad = tid;
         if (db_trade_id(js, &t[tid], &x->tid) < 0)
@@ -412,7 +393,7 @@ static int db_trades(feed_handler_t *h, const char *js, const jsmntok_t *t, int 
 dec_fail:
     if (rc == TG_ERESCALE)
         return rc;
-    if (db_is_fault(rc)) /* feed_dec put the book in FAULT: a fresh snapshot clears it */
+    if (feed_dec_is_fault(rc)) /* feed_dec put the book in FAULT: a fresh snapshot clears it */
         db_resubscribe(h, &st->sym[st->it[ni].sym]);
 fail:
     feed_count_error(h->stats, rc);
@@ -422,15 +403,9 @@ fail:
 
 /* ---- frames ----------------------------------------------------------------------------- */
 
-static int db_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int db_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    db_state_t *st = h->vstate;
-    int n = feed_vframe(h, buf, len, ts_mono, JSMN_OBJECT);
-    if (n < 0)
-        return n; /* counted err_json */
-    const jsmntok_t *t = st->jt.t;
-    TG_STAT_INC(h->stats->slow_path);
     int m = feed_jtok_get(buf, t, n, 0, "method");
     if (m >= 0) {
         int par = feed_jtok_get(buf, t, n, 0, "params");
@@ -476,15 +451,10 @@ static int db_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return TG_EFIELD;
 }
 
+static const feed_vparser_t db_parser = {db_frame, JSMN_OBJECT, FEED_VP_COUNT | FEED_VP_SLOW};
+
 /* Every frame counts exactly once: in handled, unhandled or one err_* counter (a frame parsed
  * again after a scale change is counted by its last attempt only). */
-static int db_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    db_state_t *st = h->vstate;
-    return feed_frame_settle(h, &st->rl, db_frame, buf, len, ts_recv, ts_mono);
-}
-
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
 /* The state, allocated and freed by the venue base (the item scratch grows with the tokens).
@@ -530,5 +500,5 @@ const feed_venue_t feed_venue_deribit = {
     .max_sends_per_s = DB_SENDS_PER_S,
     .instr_defaults = feed_instr_defaults_plain,
     .state = &db_spec,
-    FEED_VENUE_FNS_VCLOSE(db),
+    FEED_VENUE_PARSE_VCLOSE(db),
 };

@@ -558,15 +558,9 @@ static int gt_inband(feed_handler_t *h, const char *js, int n, int stream, int64
     return gt_snapshot(h, s, js, n, feed_jtok_get(js, t, n, 0, "data"), ts_recv, ts_mono);
 }
 
-static int gt_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int gt_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    gt_state_t *st = h->vstate;
-    int n = feed_vparse(h, buf, len, JSMN_OBJECT);
-    if (n < 0)
-        return n;
-    const jsmntok_t *t = st->jt.t;
-    TG_STAT_INC(h->stats->slow_path);
     int stream = feed_jtok_get(buf, t, n, 0, "stream");
     if (stream > 0)
         return gt_inband(h, buf, n, stream, ts_recv, ts_mono);
@@ -590,13 +584,7 @@ static int gt_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return 0;
 }
 
-/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
-static int gt_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    gt_state_t *st = h->vstate;
-    return feed_frame_settle(h, &st->rl, gt_frame, buf, len, ts_recv, ts_mono);
-}
+static const feed_vparser_t gt_parser = {gt_frame, JSMN_OBJECT, FEED_VP_SLOW};
 
 static int gt_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                       int64_t ts_recv, int64_t ts_mono)
@@ -751,7 +739,7 @@ const feed_venue_t feed_venue_gate_io = {
     .rest_key = gt_rest_key,
     .instr_defaults = feed_instr_defaults_plain,
     .state = &gt_spec,
-    FEED_VENUE_FNS(gt),
+    FEED_VENUE_PARSE(gt),
     .on_rest = gt_on_rest,
 };
 
@@ -760,7 +748,7 @@ const feed_venue_t feed_venue_gate_io_futures = {
     .name = "gate-io-futures",
     .default_url = "wss://fx-ws.gateio.ws/v4/ws/usdt",
     .rest_host = "api.gateio.ws",
-    FEED_VENUE_FNS(gt),
+    FEED_VENUE_PARSE(gt),
     .on_rest = gt_on_rest,
     .rest_key = gt_fut_rest_key,
     .max_sends_per_s = GT_SENDS_PS,

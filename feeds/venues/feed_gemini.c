@@ -229,21 +229,15 @@ static int gm_trade(feed_handler_t *h, const char *js, const jsmntok_t *t, int n
         return s;
     gm_sym_t *y = &st->sym[s];
     uint8_t side;
-    if (feed_jtok_str_is(js, &t[sd], "buy"))
-        side = TG_SIDE_BUY; /* the taker's side */
-    else if (feed_jtok_str_is(js, &t[sd], "sell"))
-        side = TG_SIDE_SELL;
-    else
-        return TG_EFIELD;
+    if (feed_jtok_side(js, &t[sd], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &side) < 0)
+        return TG_EFIELD; /* side: the taker's */
     uint64_t tid, eid = 0, ms;
     if (feed_jtok_u64(js, &t[ti], &tid) < 0 || feed_jtok_u64(js, &t[tm], &ms) < 0 ||
         ms > (uint64_t)INT64_MAX / 1000000 || (ei >= 0 && feed_jtok_u64(js, &t[ei], &eid) < 0))
         return TG_EFIELD;
     int64_t p, q;
-    int rc = feed_dec_px(h, y->instr, js + t[px].start, feed_jtok_len(&t[px]), &p);
+    int rc = feed_jtok_dec_pxsz(h, y->instr, js, &t[px], &t[qt], &p, &q);
     if (rc < 0)
-        return rc;
-    if ((rc = feed_dec_sz(h, y->instr, js + t[qt].start, feed_jtok_len(&t[qt]), &q)) < 0)
         return rc;
     if (y->have_tid && tid <= y->last_tid) {
         TG_STAT_INC(h->stats->stale_dropped); /* already seen */
@@ -288,14 +282,9 @@ static int gm_rest_line(feed_handler_t *h, const char *js, const jsmntok_t *t, i
 
 /* ---- frames --------------------------------------------------------------------------------- */
 
-static int gm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int gm_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    gm_state_t *st = h->vstate;
-    int n = feed_vparse(h, buf, len, JSMN_OBJECT);
-    if (n < 0)
-        return n;
-    const jsmntok_t *t = st->jt.t;
     if (feed_jtok_next(t, n, 0) != n)
         return TG_EJSON; /* bytes after the object */
     int ty = -1, symi = -1, ch = -1, tr = -1, rest = -1, data = -1, k = 1;
@@ -328,13 +317,15 @@ static int gm_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return GM_UNHANDLED; /* heartbeat, auction_*, candles_*, ... */
 }
 
+static const feed_vparser_t gm_parser = {gm_frame, JSMN_OBJECT, 0};
+
 /* Every frame counts exactly once: handled, unhandled or one err_* counter. */
 static int gm_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
                        int64_t ts_mono)
 {
     gm_state_t *st = h->vstate;
     uint64_t before = feed_resub_begin(h, &st->rsb, ts_mono);
-    int rc = gm_frame(h, buf, len, ts_recv, ts_mono);
+    int rc = feed_vparser_run(h, buf, len, ts_recv, ts_mono);
     return feed_resub_settle(h, &st->rsb, &st->rl, rc, rc == GM_UNHANDLED, before, buf, len,
                              ts_mono, gm_send_step);
 }
@@ -411,5 +402,6 @@ const feed_venue_t feed_venue_gemini = {
     .instr_defaults = gm_instr_defaults,
     .state = &gm_spec,
     .init = gm_init,
+    .parser = &gm_parser,
     FEED_VENUE_FNS(gm),
 };

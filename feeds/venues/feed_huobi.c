@@ -47,6 +47,7 @@
 #include "book/tg_err.h"
 #include "feeds/feed.h"
 #include "feeds/feed_jtok.h"
+#include "feed_venue_util.h"
 #include "venues.h"
 
 #define HB_TOK_INIT 4096
@@ -110,15 +111,6 @@ static bool hb_dm(const feed_handler_t *h)
 }
 
 /* ms (integer token) -> ns */
-static int hb_ms(const char *js, const jsmntok_t *t, int64_t *ns)
-{
-    int64_t ms;
-    if (feed_jtok_i64(js, t, &ms) < 0 || ms < 0 || ms > INT64_MAX / 1000000)
-        return TG_EFIELD;
-    *ns = ms * 1000000;
-    return 0;
-}
-
 /* A number token (HTX sends JSON numbers; some DM fields are strings) at instr's scale.
  * A scale raise (TG_ERESCALE) is noted in st->rescaled and parsing goes on (the value is
  * void), so one pass raises the scale as far as the whole message needs; the caller returns
@@ -317,31 +309,18 @@ static void hb_gap(feed_handler_t *h, hb_sym_t *s, int kind, uint64_t got, int64
 
 /* ---- book ------------------------------------------------------------------------------- */
 
-/* Levels [[price, size], ...] of one side into st->lv (appending). */
-static int hb_levels(feed_handler_t *h, hb_sym_t *s, const char *js, const jsmntok_t *t, int n,
-                     int a, uint8_t side, size_t *nl, int *bad)
+/* Level i of st->lv: [price, size] (numbers or strings, hb_dec). */
+static int hb_level(feed_handler_t *h, const feed_lvls_t *a, int k, size_t i, int *bad)
 {
-    hb_state_t *st = h->vstate;
-    *bad = a;
-    if (t[a].type != JSMN_ARRAY)
-        return TG_EFIELD;
-    int k = a + 1;
-    for (int m = 0; m < t[a].size; m++) {
-        *bad = k;
-        if (k + 2 >= n || t[k].type != JSMN_ARRAY || t[k].size < 2 || *nl >= st->lv_cap)
-            return TG_EFIELD;
-        hb_lvl_t *l = &st->lv[*nl];
-        int rc;
-        *bad = k + 1;
-        if ((rc = hb_dec(h, s->id, FEED_DEC_PX, js, &t[k + 1], &l->px)) < 0)
-            return rc;
-        *bad = k + 2;
-        if ((rc = hb_dec(h, s->id, FEED_DEC_SZ, js, &t[k + 2], &l->sz)) < 0)
-            return rc;
-        l->side = side;
-        (*nl)++;
-        k = feed_jtok_next(t, n, k);
-    }
+    hb_lvl_t *l = &((hb_state_t *)h->vstate)->lv[i];
+    int rc;
+    *bad = k + 1;
+    if ((rc = hb_dec(h, a->instr, FEED_DEC_PX, a->js, &a->t[k + 1], &l->px)) < 0)
+        return rc;
+    *bad = k + 2;
+    if ((rc = hb_dec(h, a->instr, FEED_DEC_SZ, a->js, &a->t[k + 2], &l->sz)) < 0)
+        return rc;
+    l->side = a->side;
     return 0;
 }
 
@@ -365,17 +344,17 @@ static int hb_book_parse(feed_handler_t *h, hb_sym_t *s, const char *js, const j
     if (o < 0 || t[o].type != JSMN_OBJECT)
         return TG_EFIELD;
     int asks = feed_jtok_get(js, t, n, o, "asks"), bids = feed_jtok_get(js, t, n, o, "bids");
-    int rc;
     if (asks < 0 && bids < 0)
         return TG_EFIELD;
-    if (bids >= 0 && (rc = hb_levels(h, s, js, t, n, bids, TG_SIDE_BID, &b->nl, bad)) < 0)
-        return rc;
-    if (asks >= 0 && (rc = hb_levels(h, s, js, t, n, asks, TG_SIDE_ASK, &b->nl, bad)) < 0)
+    const feed_lvls_t la = {js, t, n, s->id, 0, NULL};
+    int rc = feed_book_levels(h, &la, bids, asks, 2, ((hb_state_t *)h->vstate)->lv_cap, &b->nl, bad,
+                              hb_level);
+    if (rc < 0)
         return rc;
     int tsi = feed_jtok_get(js, t, n, o, "ts");
     if (tsi >= 0) {
         *bad = tsi;
-        if (hb_ms(js, &t[tsi], &b->ts) < 0)
+        if (feed_jtok_ms(js, &t[tsi], &b->ts) < 0)
             return TG_EFIELD;
         b->ts_ms = b->ts / 1000000;
     }
@@ -612,7 +591,7 @@ static int hb_trades(feed_handler_t *h, hb_sym_t *s, const char *js, const jsmnt
             goto fail;
         int64_t ts;
         bad = tsi;
-        if (hb_ms(js, &t[tsi], &ts) < 0)
+        if (feed_jtok_ms(js, &t[tsi], &ts) < 0)
             goto fail;
         nl++;
         k = feed_jtok_next(t, n, k);
@@ -628,7 +607,7 @@ static int hb_trades(feed_handler_t *h, hb_sym_t *s, const char *js, const jsmnt
         int id = feed_jtok_get(js, t, n, k, "tradeId");
         if (id < 0)
             id = feed_jtok_get(js, t, n, k, "id");
-        hb_ms(js, &t[tsi], &ev.ts_exch);
+        feed_jtok_ms(js, &t[tsi], &ev.ts_exch);
         ts_last = ev.ts_exch;
         uint64_t tid = 0;
         ev.u.trade_id = 0;
@@ -648,11 +627,7 @@ static int hb_trades(feed_handler_t *h, hb_sym_t *s, const char *js, const jsmnt
         TG_STAT_INC(h->stats->unhandled); /* an empty trade list: nothing to act on */
     return 0;
 fail:
-    if (rc == TG_ERESCALE)
-        return rc;
-    feed_count_error(h->stats, rc);
-    hb_log(h, tm, FEED_LOG_WARN, "bad trade message dropped", js, &t[bad]);
-    return rc;
+    return feed_jtok_drop(h, tm, rc, "bad trade message dropped", js, &t[bad]);
 }
 
 /* ---- frames ----------------------------------------------------------------------------- */
@@ -705,7 +680,7 @@ static int hb_push(feed_handler_t *h, const char *buf, size_t len, const jsmntok
     int64_t top_ts = 0;
     int bad, tsi = feed_jtok_get(buf, t, n, 0, "ts");
     if (tsi >= 0)
-        hb_ms(buf, &t[tsi], &top_ts);
+        feed_jtok_ms(buf, &t[tsi], &top_ts);
     hb_book_t b;
     int rc = hb_book_parse(h, s, buf, t, n, tick, top_ts, &b, &bad);
     if (rc < 0) {
@@ -726,15 +701,11 @@ static int hb_push(feed_handler_t *h, const char *buf, size_t len, const jsmntok
     return hb_mbp_apply(h, s, &b, tr, tm);
 }
 
-static int hb_frame(feed_handler_t *h, const char *buf, size_t len, int64_t tr, int64_t tm)
+static int hb_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t tr, int64_t tm)
 {
     hb_state_t *st = h->vstate;
     st->rescaled = false;
-    int n = feed_vframe(h, buf, len, tm, JSMN_OBJECT);
-    if (n < 0)
-        return n; /* counted err_json */
-    const jsmntok_t *t = st->jt.t;
-    TG_STAT_INC(h->stats->slow_path);
     int ch = feed_jtok_get(buf, t, n, 0, "ch");
     if (ch > 0)
         return hb_push(h, buf, len, t, n, ch, tr, tm);
@@ -792,13 +763,7 @@ static int hb_frame(feed_handler_t *h, const char *buf, size_t len, int64_t tr, 
     return 0;
 }
 
-/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
-static int hb_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    hb_state_t *st = h->vstate;
-    return feed_frame_settle(h, &st->rl, hb_frame, buf, len, ts_recv, ts_mono);
-}
+static const feed_vparser_t hb_parser = {hb_frame, JSMN_OBJECT, FEED_VP_COUNT | FEED_VP_SLOW};
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
@@ -934,7 +899,7 @@ static void hb_on_tick(feed_handler_t *h, int64_t now_mono)
 /* The fields the three ids share. */
 #define HB_VENUE_COMMON                                                                            \
     .wire = FEED_WIRE_GZIP, .max_symbols_per_conn = HB_SYMS, .max_sends_per_s = HB_SENDS,          \
-    .state = &hb_spec, .init = hb_init, .deinit = hb_deinit, FEED_VENUE_FNS(hb)
+    .state = &hb_spec, .init = hb_init, .deinit = hb_deinit, FEED_VENUE_PARSE(hb)
 
 const feed_venue_t feed_venue_huobi = {.name = "huobi",
                                        .default_url = "wss://api.huobi.pro/ws",

@@ -38,6 +38,7 @@
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
 #include "feeds/feed.h"
+#include "feed_venue_util.h"
 #include "venues.h"
 #include "feeds/feed_checksum.h"
 #include "feeds/feed_jtok.h"
@@ -105,25 +106,21 @@ static void kr_resync(feed_handler_t *h, kr_sym_t *s, int64_t ts_recv, int64_t t
 }
 
 /* Drop the pair's book and subscribe to it again (a fresh snapshot follows). */
+static int kr_resub_msg(feed_handler_t *h, const void *sym, const tg_instr_t *in, const char *op,
+                        char *msg, size_t cap)
+{
+    uint32_t depth = h->depth ? h->depth : KR_DEPTH_DEFAULT;
+    return snprintf(msg, cap,
+                    "{\"event\":\"%s\",\"pair\":[\"%s\"],\"subscription\":{\"name\":\"book\","
+                    "\"depth\":%u}}",
+                    op, in->symbol, depth);
+}
+
 static void kr_resubscribe(feed_handler_t *h, kr_sym_t *s)
 {
-    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
     TG_STAT_INC(h->stats->resyncs);
     s->synced = 0;
-    if (!in)
-        return;
-    uint32_t depth = h->depth ? h->depth : KR_DEPTH_DEFAULT;
-    char msg[256];
-    int rc = 0;
-    for (int k = 0; k < 2 && rc >= 0; k++) {
-        int n = snprintf(msg, sizeof(msg),
-                         "{\"event\":\"%s\",\"pair\":[\"%s\"],\"subscription\":{\"name\":\"book\","
-                         "\"depth\":%u}}",
-                         k == 0 ? "unsubscribe" : "subscribe", in->symbol, depth);
-        rc = feed_send(h, msg, (size_t)n);
-    }
-    if (rc < 0 && h->reconnect)
-        h->reconnect(h->tctx, "kraken: resubscribe failed");
+    feed_resubscribe(h, s, s->id, kr_resub_msg, "kraken: resubscribe failed");
 }
 
 /* ---- book ------------------------------------------------------------------------------- */
@@ -142,21 +139,14 @@ static int kr_levels(feed_handler_t *h, kr_state_t *st, uint32_t id, const char 
         *bad = k;
         if (k >= n || t[k].type != JSMN_ARRAY || t[k].size < 2 || k + 2 >= n)
             return TG_EFIELD;
-        const jsmntok_t *p = &t[k + 1], *v = &t[k + 2];
-        if (p->type != JSMN_STRING || v->type != JSMN_STRING)
-            return TG_EFIELD;
         if (*nl >= st->lv_cap)
             return TG_EJSON; /* cannot happen: lv_cap >= tokens / 3 */
         kr_lvl_t *l = &st->lv[*nl];
-        *bad = k + 1;
-        int rc = feed_dec_px(h, id, js + p->start, feed_jtok_len(p), &l->px);
+        const feed_lvls_t la = {js, t, n, id, side, NULL};
+        int rc = feed_level_strs(h, &la, k, true, &l->px, &l->sz, bad);
         if (rc < 0)
             return rc;
-        if (l->px == 0)
-            return TG_EDEC_SYNTAX;
-        *bad = k + 2;
-        if ((rc = feed_dec_sz(h, id, js + v->start, feed_jtok_len(v), &l->sz)) < 0)
-            return rc;
+        const jsmntok_t *p = &t[k + 1], *v = &t[k + 2];
         l->ts = 0;
         if (t[k].size >= 3 && k + 3 < n) {
             const jsmntok_t *ts = &t[k + 3];
@@ -327,11 +317,7 @@ static int kr_trades(feed_handler_t *h, kr_sym_t *s, const char *js, const jsmnt
         feed_end_message(h, s->id, ts_max, ts_recv, ts_mono);
     return 0;
 fail:
-    if (rc == TG_ERESCALE)
-        return rc;
-    feed_count_error(h->stats, rc);
-    kr_log(h, ts_mono, FEED_LOG_WARN, "bad trade message dropped", js, &t[bad]);
-    return rc;
+    return feed_jtok_drop(h, ts_mono, rc, "bad trade message dropped", js, &t[bad]);
 }
 
 /* ---- frames ----------------------------------------------------------------------------- */
@@ -358,15 +344,9 @@ static int kr_event(feed_handler_t *h, const char *js, const jsmntok_t *t, int n
     return 0;
 }
 
-static int kr_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int kr_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    kr_state_t *st = h->vstate;
-    int n = feed_vframe(h, buf, len, ts_mono, JSMN_UNDEFINED);
-    if (n < 0)
-        return n; /* counted err_json */
-    const jsmntok_t *t = st->jt.t;
-    TG_STAT_INC(h->stats->slow_path);
     if (t[0].type == JSMN_OBJECT)
         return kr_event(h, buf, t, n, ts_mono);
     if (t[0].type != JSMN_ARRAY || t[0].size < 4 || t[0].size > KR_MAX_ELEMS) {
@@ -411,13 +391,7 @@ static int kr_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return kr_trades(h, s, buf, t, n, el[1], ts_recv, ts_mono);
 }
 
-/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
-static int kr_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    kr_state_t *st = h->vstate;
-    return feed_frame_settle(h, &st->rl, kr_frame, buf, len, ts_recv, ts_mono);
-}
+static const feed_vparser_t kr_parser = {kr_frame, JSMN_UNDEFINED, FEED_VP_COUNT | FEED_VP_SLOW};
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
@@ -512,5 +486,5 @@ const feed_venue_t feed_venue_kraken = {
     .instr_defaults = kr_instr_defaults,
     .state = &kr_spec,
     .init = kr_init,
-    FEED_VENUE_FNS_VCLOSE(kr),
+    FEED_VENUE_PARSE_VCLOSE(kr),
 };

@@ -49,6 +49,7 @@
 #include "feeds/feed_jtok.h"
 #include "feeds/feed_sync.h"
 #include "feed_kucoin.h"
+#include "feed_venue_util.h"
 #include "venues.h"
 
 #define KC_TOK_INIT     4096
@@ -275,38 +276,25 @@ static int kc_apply(feed_handler_t *h, kc_sym_t *s, uint64_t start, uint64_t end
     return 1;
 }
 
-/* Levels of array a: [["price","size","sequence"], ...]; a missing sequence is `dflt`. */
-static int kc_levels(feed_handler_t *h, uint32_t instr, const char *js, int n, int a, uint8_t side,
+/* Level i of st->lv: ["price","size","sequence"]; a missing sequence is *(uint64_t *)a->ctx. */
+static int kc_level(feed_handler_t *h, const feed_lvls_t *a, int k, size_t i, int *bad)
+{
+    kc_lvl_t *l = &((kc_state_t *)h->vstate)->lv[i];
+    l->seq = *(const uint64_t *)a->ctx;
+    if (a->t[k].size >= 3 && (k + 3 >= a->n || kc_u64(a->js, &a->t[k + 3], &l->seq) < 0))
+        return TG_EFIELD;
+    l->side = a->side;
+    return feed_level_strs(h, a, k, false, &l->px, &l->sz, bad);
+}
+
+/* Levels of arrays bi and ai (either may be absent: < 0) into st->lv at *nl. */
+static int kc_levels(feed_handler_t *h, uint32_t instr, const char *js, int n, int bi, int ai,
                      uint64_t dflt, size_t *nl)
 {
     kc_state_t *st = h->vstate;
-    const jsmntok_t *t = st->jt.t;
-    if (a < 0)
-        return 0;
-    if (t[a].type != JSMN_ARRAY)
-        return TG_EFIELD;
-    int k = a + 1;
-    for (int m = 0; m < t[a].size; m++) {
-        if (k + 2 >= n || t[k].type != JSMN_ARRAY || t[k].size < 2 || *nl >= st->lv_cap)
-            return TG_EFIELD;
-        const jsmntok_t *p = &t[k + 1], *z = &t[k + 2];
-        if (p->type != JSMN_STRING || z->type != JSMN_STRING)
-            return TG_EFIELD;
-        kc_lvl_t *l = &st->lv[*nl];
-        l->seq = dflt;
-        if (t[k].size >= 3 && (k + 3 >= n || kc_u64(js, &t[k + 3], &l->seq) < 0))
-            return TG_EFIELD;
-        int rc = feed_dec_px(h, instr, js + p->start, feed_jtok_len(p), &l->px);
-        if (rc < 0)
-            return rc;
-        rc = feed_dec_sz(h, instr, js + z->start, feed_jtok_len(z), &l->sz);
-        if (rc < 0)
-            return rc;
-        l->side = side;
-        (*nl)++;
-        k = feed_jtok_next(t, n, k);
-    }
-    return 0;
+    const feed_lvls_t la = {js, st->jt.t, n, instr, 0, &dflt};
+    int bad;
+    return feed_book_levels(h, &la, bi, ai, 2, st->lv_cap, nl, &bad, kc_level);
 }
 
 /* REST body (or in-band data) at obj: {"code":"200000","data":{...}} or the inner object. */
@@ -333,8 +321,8 @@ static int kc_snapshot(feed_handler_t *h, kc_sym_t *s, const char *js, int n, in
         return TG_EFIELD;
     if (ti >= 0 && (kc_u64(js, &t[ti], &ms) < 0 || ms > (uint64_t)INT64_MAX / 1000000))
         return TG_EFIELD;
-    int rc = kc_levels(h, s->id, js, n, bi, TG_SIDE_BID, S, &nl);
-    if (rc < 0 || (rc = kc_levels(h, s->id, js, n, ai, TG_SIDE_ASK, S, &nl)) < 0)
+    int rc = kc_levels(h, s->id, js, n, bi, ai, S, &nl);
+    if (rc < 0)
         return rc;
     int64_t ts_exch = (int64_t)ms * 1000000;
     s->req.out = 0;
@@ -372,19 +360,25 @@ static int kc_snapshot(feed_handler_t *h, kc_sym_t *s, const char *js, int n, in
     return 0;
 }
 
-static int kc_l2update(feed_handler_t *h, const char *js, int n, int data, int64_t ts_recv,
-                       int64_t ts_mono)
+/* The symbol of a message's data object (its "symbol" field) in *s.
+ * @return 0, TG_EFIELD or TG_ESYMBOL. */
+static int kc_data_sym(feed_handler_t *h, const char *js, int n, int data, kc_sym_t **s)
 {
-    kc_state_t *st = h->vstate;
-    const jsmntok_t *t = st->jt.t;
+    const jsmntok_t *t = ((kc_state_t *)h->vstate)->jt.t;
     if (data < 0 || t[data].type != JSMN_OBJECT)
         return TG_EFIELD;
     int yi = feed_jtok_get(js, t, n, data, "symbol");
     if (yi < 0 || t[yi].type != JSMN_STRING)
         return TG_EFIELD;
-    kc_sym_t *s = kc_lookup(h, js + t[yi].start, feed_jtok_len(&t[yi]));
-    if (!s)
-        return TG_ESYMBOL;
+    *s = kc_lookup(h, js + t[yi].start, feed_jtok_len(&t[yi]));
+    return *s ? 0 : TG_ESYMBOL;
+}
+
+static int kc_l2update(feed_handler_t *h, kc_sym_t *s, const char *js, int n, int data,
+                       int64_t ts_recv, int64_t ts_mono)
+{
+    kc_state_t *st = h->vstate;
+    const jsmntok_t *t = st->jt.t;
     int si = feed_jtok_get(js, t, n, data, "sequenceStart");
     int ei = feed_jtok_get(js, t, n, data, "sequenceEnd");
     int ti = feed_jtok_get(js, t, n, data, "time");
@@ -398,8 +392,7 @@ static int kc_l2update(feed_handler_t *h, const char *js, int n, int data, int64
     if (ti >= 0 && (kc_u64(js, &t[ti], &ms) < 0 || ms > (uint64_t)INT64_MAX / 1000000))
         goto bad;
     int bi = feed_jtok_get(js, t, n, ci, "bids"), ai = feed_jtok_get(js, t, n, ci, "asks");
-    if ((rc = kc_levels(h, s->id, js, n, bi, TG_SIDE_BID, end, &nl)) < 0 ||
-        (rc = kc_levels(h, s->id, js, n, ai, TG_SIDE_ASK, end, &nl)) < 0) {
+    if ((rc = kc_levels(h, s->id, js, n, bi, ai, end, &nl)) < 0) {
         if (rc == TG_ERESCALE)
             return rc;
         goto bad;
@@ -433,19 +426,10 @@ bad:
     return rc;
 }
 
-static int kc_match(feed_handler_t *h, const char *js, int n, int data, int64_t ts_recv,
-                    int64_t ts_mono)
+static int kc_match(feed_handler_t *h, kc_sym_t *s, const char *js, int n, int data,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    kc_state_t *st = h->vstate;
-    const jsmntok_t *t = st->jt.t;
-    if (data < 0 || t[data].type != JSMN_OBJECT)
-        return TG_EFIELD;
-    int yi = feed_jtok_get(js, t, n, data, "symbol");
-    if (yi < 0 || t[yi].type != JSMN_STRING)
-        return TG_EFIELD;
-    kc_sym_t *s = kc_lookup(h, js + t[yi].start, feed_jtok_len(&t[yi]));
-    if (!s)
-        return TG_ESYMBOL;
+    const jsmntok_t *t = ((kc_state_t *)h->vstate)->jt.t;
     int pi = feed_jtok_get(js, t, n, data, "price"), zi = feed_jtok_get(js, t, n, data, "size");
     int di = feed_jtok_get(js, t, n, data, "side"), ii = feed_jtok_get(js, t, n, data, "tradeId");
     int ti = feed_jtok_get(js, t, n, data, "time"), qi = feed_jtok_get(js, t, n, data, "sequence");
@@ -462,10 +446,8 @@ static int kc_match(feed_handler_t *h, const char *js, int n, int data, int64_t 
     if (kc_u64(js, &t[ii], &id) < 0)
         id = feed_hash_id(js + t[ii].start, feed_jtok_len(&t[ii]));
     int64_t px, sz;
-    int rc = feed_dec_px(h, s->id, js + t[pi].start, feed_jtok_len(&t[pi]), &px);
+    int rc = feed_jtok_dec_pxsz(h, s->id, js, &t[pi], &t[zi], &px, &sz);
     if (rc < 0)
-        return rc;
-    if ((rc = feed_dec_sz(h, s->id, js + t[zi].start, feed_jtok_len(&t[zi]), &sz)) < 0)
         return rc;
     if (px == 0 || sz == 0)
         return TG_EDEC_SYNTAX;
@@ -474,15 +456,9 @@ static int kc_match(feed_handler_t *h, const char *js, int n, int data, int64_t 
     return 0;
 }
 
-static int kc_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int kc_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    kc_state_t *st = h->vstate;
-    int n = feed_vparse(h, buf, len, JSMN_OBJECT);
-    if (n < 0)
-        return n;
-    const jsmntok_t *t = st->jt.t;
-    TG_STAT_INC(h->stats->slow_path);
     int stream = feed_jtok_get(buf, t, n, 0, "stream");
     if (stream > 0) { /* {"stream":"/market/level2:<S>@depthSnapshot","generated":true,...} */
         static const char sfx[] = "@depthSnapshot";
@@ -507,12 +483,17 @@ static int kc_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
         int data = feed_jtok_get(buf, t, n, 0, "data");
         if (sj < 0 || tp < 0)
             return TG_EFIELD;
-        if (feed_jtok_str_is(buf, &t[sj], "trade.l2update"))
-            return kc_l2update(h, buf, n, data, ts_recv, ts_mono);
-        if (feed_jtok_str_is(buf, &t[sj], "trade.l3match"))
-            return kc_match(h, buf, n, data, ts_recv, ts_mono);
-        TG_STAT_INC(h->stats->unhandled); /* tickers, snapshots, ... */
-        return 0;
+        bool l2 = feed_jtok_str_is(buf, &t[sj], "trade.l2update");
+        if (!l2 && !feed_jtok_str_is(buf, &t[sj], "trade.l3match")) {
+            TG_STAT_INC(h->stats->unhandled); /* tickers, snapshots, ... */
+            return 0;
+        }
+        kc_sym_t *s;
+        int rc = kc_data_sym(h, buf, n, data, &s);
+        if (rc < 0)
+            return rc;
+        return l2 ? kc_l2update(h, s, buf, n, data, ts_recv, ts_mono)
+                  : kc_match(h, s, buf, n, data, ts_recv, ts_mono);
     }
     if (feed_jtok_str_is(buf, &t[ty], "error"))
         return TG_EPROTO;
@@ -520,12 +501,7 @@ static int kc_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return 0;
 }
 
-static int kc_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    kc_state_t *st = h->vstate;
-    return feed_frame_settle(h, &st->rl, kc_frame, buf, len, ts_recv, ts_mono);
-}
+static const feed_vparser_t kc_parser = {kc_frame, JSMN_OBJECT, FEED_VP_SLOW};
 
 static int kc_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                       int64_t ts_recv, int64_t ts_mono)
@@ -675,7 +651,7 @@ const feed_venue_t feed_venue_kucoin = {
     .default_url = "wss://ws-api-spot.kucoin.com/",
     .connect_post = FEED_KUCOIN_BULLET_PATH,
     .on_connect_answer = feed_kucoin_on_bullet,
-    FEED_VENUE_FNS(kc),
+    FEED_VENUE_PARSE(kc),
     .rest_host = "api.kucoin.com",
     .rest_key = kc_rest_key,
     .on_rest = kc_on_rest,

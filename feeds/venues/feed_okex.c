@@ -42,6 +42,7 @@
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
 #include "feeds/feed.h"
+#include "feed_venue_util.h"
 #include "venues.h"
 #include "feeds/feed_checksum.h"
 #include "feeds/feed_jtok.h"
@@ -106,25 +107,20 @@ static void ok_resync(feed_handler_t *h, ok_sym_t *s, uint64_t got, int64_t ts_r
     ok_resubscribe(h, s);
 }
 
+static int ok_resub_msg(feed_handler_t *h, const void *sym, const tg_instr_t *in, const char *op,
+                        char *msg, size_t cap)
+{
+    return snprintf(msg, cap, "{\"op\":\"%s\",\"args\":[{\"channel\":\"%s\",\"instId\":\"%s\"}]}",
+                    op, ((const ok_sym_t *)sym)->chan, in->symbol);
+}
+
 /* Drop the instrument's book and subscribe to it again (a fresh snapshot follows). */
 static void ok_resubscribe(feed_handler_t *h, ok_sym_t *s)
 {
     TG_STAT_INC(h->stats->resyncs);
     s->synced = 0;
     s->last_seq = -1;
-    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
-    if (!in || !feed_json_safe(in->symbol))
-        return;
-    char msg[256];
-    int rc = 0;
-    for (int k = 0; k < 2 && rc >= 0; k++) {
-        int n = snprintf(msg, sizeof(msg),
-                         "{\"op\":\"%s\",\"args\":[{\"channel\":\"%s\",\"instId\":\"%s\"}]}",
-                         k == 0 ? "unsubscribe" : "subscribe", s->chan, in->symbol);
-        rc = feed_send(h, msg, (size_t)n);
-    }
-    if (rc < 0 && h->reconnect)
-        h->reconnect(h->tctx, "okex: resubscribe failed");
+    feed_resubscribe(h, s, s->id, ok_resub_msg, "okex: resubscribe failed");
 }
 
 #define ok_lookup(h, s, n) ((ok_sym_t *)feed_vsym_find((h), (s), (n)))
@@ -182,15 +178,6 @@ static int ok_levels(feed_handler_t *h, ok_state_t *st, const ok_sym_t *s, const
 }
 
 /* ms text ("1626995750044") -> ns */
-static int ok_ms(const char *js, const jsmntok_t *t, int64_t *ns)
-{
-    int64_t ms;
-    if (feed_jtok_i64(js, t, &ms) < 0 || ms < 0 || ms > INT64_MAX / 1000000)
-        return TG_EFIELD;
-    *ns = ms * 1000000;
-    return 0;
-}
-
 /* Parse one element of "data" of a book channel into msg (levels appended to st->lv at *nl).
  * Pure: no handler state changes (the instrument's scales may rise: TG_ERESCALE). */
 static int ok_book_parse(feed_handler_t *h, const ok_sym_t *s, const char *js, const jsmntok_t *t,
@@ -215,7 +202,7 @@ static int ok_book_parse(feed_handler_t *h, const ok_sym_t *s, const char *js, c
     if (bids >= 0 && (rc = ok_levels(h, st, s, js, t, n, bids, TG_SIDE_BID, nl, msg, bad)) < 0)
         return rc;
     msg->lv1 = *nl;
-    if (tsi >= 0 && (rc = ok_ms(js, &t[tsi], &msg->ts)) < 0) {
+    if (tsi >= 0 && (rc = feed_jtok_ms(js, &t[tsi], &msg->ts)) < 0) {
         *bad = tsi;
         return rc;
     }
@@ -345,13 +332,9 @@ static int ok_trades(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmnt
             goto fail;
         rc = TG_EFIELD;
         int64_t ts;
-        if (feed_jtok_eq(js, &t[sd], "buy"))
-            l->side = TG_SIDE_BUY;
-        else if (feed_jtok_eq(js, &t[sd], "sell"))
-            l->side = TG_SIDE_SELL;
-        else
+        if (feed_jtok_side(js, &t[sd], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &l->side) < 0)
             goto fail;
-        if (ok_ms(js, &t[tsi], &ts) < 0)
+        if (feed_jtok_ms(js, &t[tsi], &ts) < 0)
             goto fail;
         if (ts > ts_max)
             ts_max = ts;
@@ -363,7 +346,7 @@ static int ok_trades(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmnt
     for (size_t i = 0; i < nl; i++) {
         int tsi = feed_jtok_get(js, t, n, k, "ts"), id = feed_jtok_get(js, t, n, k, "tradeId");
         int64_t ts = 0, tid = 0;
-        ok_ms(js, &t[tsi], &ts);
+        feed_jtok_ms(js, &t[tsi], &ts);
         uint64_t trade_id = 0;
         if (id >= 0) {
             if (feed_jtok_i64(js, &t[id], &tid) == 0 && tid >= 0)
@@ -379,11 +362,7 @@ static int ok_trades(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmnt
         feed_end_message(h, s->id, ts_max, ts_recv, ts_mono);
     return 0;
 fail:
-    if (rc == TG_ERESCALE)
-        return rc;
-    feed_count_error(h->stats, rc);
-    ok_log(h, ts_mono, FEED_LOG_WARN, "bad trade message dropped", js, &t[bad]);
-    return rc;
+    return feed_jtok_drop(h, ts_mono, rc, "bad trade message dropped", js, &t[bad]);
 }
 
 /* ---- frames ----------------------------------------------------------------------------- */
@@ -402,19 +381,9 @@ static int ok_event(feed_handler_t *h, const char *js, const jsmntok_t *t, int n
     return 0;
 }
 
-static int ok_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                    int64_t ts_mono)
+static int ok_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
 {
-    ok_state_t *st = h->vstate;
-    if (len == 4 && memcmp(buf, "pong", 4) == 0) {
-        TG_STAT_INC(h->stats->unhandled);
-        return 0;
-    }
-    int n = feed_vframe(h, buf, len, ts_mono, JSMN_OBJECT);
-    if (n < 0)
-        return n; /* counted err_json */
-    const jsmntok_t *t = st->jt.t;
-    TG_STAT_INC(h->stats->slow_path);
     int e = feed_jtok_get(buf, t, n, 0, "event");
     if (e > 0)
         return ok_event(h, buf, t, n, e, ts_mono);
@@ -469,13 +438,7 @@ static int ok_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return ok_book(h, s, buf, t, n, data, snap, ts_recv, ts_mono);
 }
 
-/* Every frame counts exactly once: in handled, unhandled or one err_* counter. */
-static int ok_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    ok_state_t *st = h->vstate;
-    return feed_frame_settle(h, &st->rl, ok_frame, buf, len, ts_recv, ts_mono);
-}
+static const feed_vparser_t ok_parser = {ok_frame, JSMN_OBJECT, FEED_VP_PONG | FEED_VP_SLOW};
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
@@ -566,5 +529,5 @@ const feed_venue_t feed_venue_okex = {
     .instr_defaults = ok_instr_defaults,
     .state = &ok_spec,
     .init = ok_init,
-    FEED_VENUE_FNS_VCLOSE(ok),
+    FEED_VENUE_PARSE_VCLOSE(ok),
 };

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Parsing helpers several venue handlers share (feeds/venues/): ISO-8601 UTC timestamps
+ * (Coinbase, Coinbase Advanced, BitMEX) and the [["price","size"],...] level arrays of a book
+ * message (Bitstamp, Kraken, HTX, KuCoin). Pure functions of their input (no handler state
+ * besides the scales feed_dec() may raise). Thread: feed:<venue>.
+ */
+#ifndef FEED_VENUE_UTIL_H
+#define FEED_VENUE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "feeds/feed_jtok.h"
+
+/** "YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z" (UTC, years 1970..2261) -> ns since the epoch in *out,
+ *  exactly. empty_frac: a '.' with no digits after it ("...:18.Z") is accepted (BitMEX), else
+ *  it is TG_EFIELD. @return 0 or TG_EFIELD. */
+int feed_iso_ns(const char *s, size_t n, bool empty_frac, int64_t *out);
+
+/** A level array being walked (feed_levels): the frame's tokens, the instrument and side of
+ *  its levels, and the venue's own context. */
+typedef struct feed_lvls {
+    const char *js;
+    const jsmntok_t *t;
+    int n;
+    uint32_t instr;
+    uint8_t side;
+    void *ctx;
+} feed_lvls_t;
+
+/** Store entry k of the array as the venue's level i (its side a->side). @return 0 or an
+ *  error (*bad may name the failing token). */
+typedef int (*feed_lvl_fn)(feed_handler_t *h, const feed_lvls_t *a, int k, size_t i, int *bad);
+
+/** Walk the level array at token arr: each entry an array of at least min elements (min 0:
+ *  an object) is handed to put as level *nl, which then counts up. *bad = the token of a
+ *  failure. @return 0; TG_EFIELD (arr not an array, an entry of another shape, or more than
+ *  cap levels) or put's error. */
+int feed_levels(feed_handler_t *h, const feed_lvls_t *a, int arr, int min, size_t cap, size_t *nl,
+                int *bad, feed_lvl_fn put);
+
+/** feed_levels() of the bids array (TG_SIDE_BID), then the asks array (TG_SIDE_ASK); an
+ *  index < 0 is an absent array (nothing to walk). @return 0 or the first error. */
+int feed_book_levels(feed_handler_t *h, const feed_lvls_t *a, int bids, int asks, int min,
+                     size_t cap, size_t *nl, int *bad, feed_lvl_fn put);
+
+/** Message of a resubscribe step for instrument in (symbol sym of the venue's table): op is
+ *  "unsubscribe", then "subscribe". @return its length (snprintf's). */
+typedef int (*feed_resub_fmt_fn)(feed_handler_t *h, const void *sym, const tg_instr_t *in,
+                                 const char *op, char *msg, size_t cap);
+
+/** Unsubscribe, then subscribe again, the book of instrument instr (the venue answers with a
+ *  new snapshot): the two messages fmt builds (at most 256 bytes) are sent; when a send fails
+ *  the transport reconnects (why). Nothing for an unknown instrument or a name not fit for
+ *  JSON.  Thread: feed:<venue>. */
+void feed_resubscribe(feed_handler_t *h, const void *sym, uint32_t instr, feed_resub_fmt_fn fmt,
+                      const char *why);
+
+/** Decode entry k = ["price","size",...] (two strings) at instr's scales into *px and *sz.
+ *  nonzero_px: a price of 0 is TG_EDEC_SYNTAX (not a level). *bad = the failing token.
+ *  @return 0, TG_EFIELD (not two strings), TG_ERESCALE or feed_dec()'s error. */
+int feed_level_strs(feed_handler_t *h, const feed_lvls_t *a, int k, bool nonzero_px, int64_t *px,
+                    int64_t *sz, int *bad);
+
+#endif
