@@ -6,7 +6,8 @@
  * it with its own rebuild: the recorded snapshot plus every received depthUpdate with
  * u > lastUpdateId, levels kept as fixed-point values (book/tg_dec.h) in a plain unsorted
  * table, sorted at the end. lastUpdateId must be the u of the last diff received. Without the
- * option the answer is the recorded body.
+ * option the answer is the recorded body. With --clone the answer for a clone follows the newest
+ * connection subscribed to it (one stalled after 100 frames), not the furthest published.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +30,7 @@
 
 #define REC    "binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst"
 #define STALL  2000 /* frames sent before the server stalls */
+#define EARLY  100  /* --clone: frames sent to the first connection before it stalls */
 #define SCALE  8
 #define MAX_LV 16384
 
@@ -36,7 +38,8 @@ static const char *bin, *recs;
 
 /* ---- the server and HTTP ---- */
 
-static pid_t srv_start(const char *const *args, int *port)
+/* Start the server on REC with args; its stderr goes to errfd when >= 0. */
+static pid_t srv_start(const char *const *args, int errfd, int *port)
 {
     char path[1024];
     snprintf(path, sizeof(path), "%s/%s", recs, REC);
@@ -46,7 +49,7 @@ static pid_t srv_start(const char *const *args, int *port)
         argv[n++] = args[i];
     argv[n++] = path;
     argv[n] = NULL;
-    pid_t pid = replay_proc_spawn(argv, -1, true, port);
+    pid_t pid = replay_proc_spawn(argv, errfd, true, port);
     assert_true(pid > 0);
     return pid;
 }
@@ -184,7 +187,7 @@ static void test_without_the_option_the_recorded_snapshot(void **st)
     const char *plain[] = {"--max", "--no-gate", NULL}, *live[] = {"--live-snapshots", NULL};
     for (int k = 0; k < 2; k++) {
         int port;
-        pid_t pid = srv_start(k ? live : plain, &port);
+        pid_t pid = srv_start(k ? live : plain, -1, &port);
         if (k == 0) { /* a connection first: the whole recording sent */
             tool_replay_client_cfg_t cfg = {.port = port, .timeout_ms = 30000};
             tool_replay_client_res_t res;
@@ -216,36 +219,124 @@ static void *client_thread(void *arg)
     return NULL;
 }
 
-static void test_live_snapshot_is_the_book_as_of_the_frames_sent(void **st)
+/* A websocket on /stream that sends msg (< 126 bytes) and then reads nothing. @return the
+ * socket. */
+static int ws_open_sub(int port, const char *msg)
 {
-    (void)st;
+    int fd = it_tcp_connect(port);
+    char req[512], rsp[1024] = {0};
+    int n = snprintf(req, sizeof(req),
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\n\r\n",
+                     "/stream");
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    size_t got = 0;
+    while (got < sizeof(rsp) - 1 && !strstr(rsp, "\r\n\r\n")) {
+        ssize_t r = read(fd, rsp + got, sizeof(rsp) - 1 - got);
+        assert_true(r > 0);
+        got += (size_t)r;
+    }
+    assert_non_null(strstr(rsp, " 101 "));
+    size_t ml = strlen(msg);
+    unsigned char f[256] = {0x81, (unsigned char)(0x80 | ml), 1, 2, 3, 4};
+    assert_true(ml < 126);
+    for (size_t i = 0; i < ml; i++)
+        f[6 + i] = (unsigned char)msg[i] ^ f[2 + i % 4];
+    assert_int_equal(write(fd, f, 6 + ml), (ssize_t)(6 + ml));
+    return fd;
+}
+
+/* clone: --clone 3, the client subscribes to BTCUSDT_1 only; a second connection, subscribed
+ * to BTCUSDT_2 and not yet streaming, is the one that serves BTCUSDT_2: its answer is the
+ * recorded body although 2000 frames were published. */
+/* Wait up to 9 s for text in the server's stderr (errfd). */
+static bool wait_log(int errfd, const char *text)
+{
+    static char log[1 << 16];
+    for (int i = 0; i < 180; i++) {
+        ssize_t n = pread(errfd, log, sizeof(log) - 1, 0);
+        log[n > 0 ? n : 0] = 0;
+        if (strstr(log, text))
+            return true;
+        usleep(50000);
+    }
+    return false;
+}
+
+static void run_live(bool clone)
+{
     tool_replay_rec_t rec;
     const tool_replay_snap_t *sn = recorded(&rec);
     char *snap = strndup(sn->body, sn->len);
+    uint64_t early_u = 0; /* the last u > lastUpdateId in the first EARLY frames */
+    for (size_t i = 0; i < EARLY; i++) {
+        const char *m = rec.frames[i].data;
+        uint64_t u = strstr(m, "depthUpdate") ? num_after(m, "\"u\":") : 0;
+        if (u > num_after(snap, "\"lastUpdateId\":"))
+            early_u = u;
+    }
     tool_replay_rec_free(&rec);
     int port;
     char stall[32];
     snprintf(stall, sizeof(stall), "stall=60000@%d", STALL);
-    const char *args[] = {"--live-snapshots", "--max", "--no-gate", "--fault", stall, NULL};
-    pid_t pid = srv_start(args, &port);
-    client_run_t c = {.cfg = {.port = port, .collect = true, .timeout_ms = 4000}};
+    const char *args[] = {"--live-snapshots", "--max", "--fault", stall, "--no-gate", NULL};
+    char early[48];
+    snprintf(early, sizeof(early), "stall=60000@%d,times=1", EARLY);
+    const char *cargs[] = {"--live-snapshots", "--max", "--fault",      stall, "--fault", early,
+                           "--clone",          "3",     "--sub-settle", "100", NULL};
+    const char *sub[] = {
+        "{\"method\":\"SUBSCRIBE\",\"params\":[\"btcusdt_1@depth@100ms\"],\"id\":1}"};
+    const char *sym = clone ? "BTCUSDT_1" : "BTCUSDT";
+    char errpath[] = "/tmp/tg-replay-live-XXXXXX";
+    int errfd = mkstemp(errpath);
+    assert_true(errfd >= 0);
+    pid_t pid = srv_start(clone ? cargs : args, errfd, &port);
+    client_run_t c = {.cfg = {.port = port, .collect = true, .timeout_ms = 10000}};
+    if (clone) {
+        c.cfg.path = "/stream?streams=btcusdt_1@depth@100ms";
+        c.cfg.send = sub;
+        c.cfg.n_send = 1;
+    }
+    int fd2 = -1;
+    if (clone) { /* connection 1 serves BTCUSDT_2 only and stops after EARLY frames */
+        fd2 = ws_open_sub(port,
+                          "{\"method\":\"SUBSCRIBE\",\"params\":[\"btcusdt_2@depth\"],\"id\":1}");
+        char text[64];
+        snprintf(text, sizeof(text), "stalling 60000 ms after frame %d", EARLY);
+        assert_true(wait_log(errfd, text));
+    }
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, client_thread, &c), 0);
-    sleep(2); /* the client has the STALL frames; the server stalls with the connection open */
-    char *open_body, *open_5, *closed_body;
+    /* the server logs its stall after frame STALL, with the connection open */
+    char text[64];
+    snprintf(text, sizeof(text), "stalling 60000 ms after frame %d", STALL);
+    assert_true(wait_log(errfd, text));
+    char *open_body, *open_5, *closed_body, path[128];
     size_t blen;
-    assert_int_equal(
-        it_http_get(port, false, "/api/v3/depth?symbol=BTCUSDT&limit=1000", &open_body, &blen),
-        200);
-    assert_int_equal(
-        it_http_get(port, false, "/api/v3/depth?symbol=BTCUSDT&limit=5", &open_5, &blen), 200);
+    snprintf(path, sizeof(path), "/api/v3/depth?symbol=%s&limit=1000", sym);
+    assert_int_equal(it_http_get(port, false, path, &open_body, &blen), 200);
+    snprintf(path, sizeof(path), "/api/v3/depth?symbol=%s&limit=5", sym);
+    assert_int_equal(it_http_get(port, false, path, &open_5, &blen), 200);
+    if (clone) { /* BTCUSDT_2: as of connection 1's EARLY frames, not the STALL published */
+        char *b2;
+        assert_int_equal(
+            it_http_get(port, false, "/api/v3/depth?symbol=BTCUSDT_2&limit=1000", &b2, &blen), 200);
+        if (early_u == 0)
+            assert_string_equal(b2, snap);
+        else
+            assert_int_equal(num_after(b2, "\"lastUpdateId\":"), early_u);
+        assert_int_not_equal(num_after(b2, "\"lastUpdateId\":"),
+                             num_after(open_body, "\"lastUpdateId\":"));
+        free(b2);
+        close(fd2);
+    }
     pthread_join(th, NULL);
     assert_true(c.res.timed_out);
     assert_int_equal(c.res.n_msgs, STALL);
     /* the connection is gone: the furthest position sent, the same */
-    assert_int_equal(
-        it_http_get(port, false, "/api/v3/depth?symbol=BTCUSDT&limit=1000", &closed_body, &blen),
-        200);
+    snprintf(path, sizeof(path), "/api/v3/depth?symbol=%s&limit=1000", sym);
+    assert_int_equal(it_http_get(port, false, path, &closed_body, &blen), 200);
 
     static tbook_t b;
     uint64_t last = tb_load(&b, snap), L = last;
@@ -274,6 +365,20 @@ static void test_live_snapshot_is_the_book_as_of_the_frames_sent(void **st)
     free(snap);
     tool_replay_client_res_free(&c.res);
     replay_proc_stop(pid);
+    close(errfd);
+    unlink(errpath);
+}
+
+static void test_live_snapshot_is_the_book_as_of_the_frames_sent(void **st)
+{
+    (void)st;
+    run_live(false);
+}
+
+static void test_live_snapshot_of_a_clone_follows_its_connection(void **st)
+{
+    (void)st;
+    run_live(true);
 }
 
 int main(void)
@@ -289,6 +394,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_without_the_option_the_recorded_snapshot),
         cmocka_unit_test(test_live_snapshot_is_the_book_as_of_the_frames_sent),
+        cmocka_unit_test(test_live_snapshot_of_a_clone_follows_its_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
