@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "feeds/rec/feed_tgrec.h"
+#include "tests/fixtures/it_http_get.h"
 #include "tests/fixtures/it_replay_srv.h"
 #include "tools/replay/tool_replay_client.h"
 
@@ -401,75 +402,13 @@ static void test_rate_sends_frames_evenly_at_n_per_second(void **st)
 
 /* ---- tests: REST ---- */
 
-/* GET over plain TCP or TLS; returns the HTTP status and the body. */
-static int http_get(int port, bool tls, const char *path, char **body, size_t *blen)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    SSL_CTX *ctx = NULL;
-    SSL *ssl = NULL;
-    if (tls) {
-        ctx = SSL_CTX_new(TLS_client_method());
-        ssl = SSL_new(ctx);
-        SSL_set_fd(ssl, fd);
-        assert_int_equal(SSL_connect(ssl), 1);
-    }
-    char req[512];
-    int n = snprintf(req, sizeof(req),
-                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
-    if (tls)
-        assert_int_equal(SSL_write(ssl, req, n), n);
-    else
-        assert_int_equal(write(fd, req, (size_t)n), n);
-    size_t cap = 1 << 20, got = 0;
-    char *buf = malloc(cap);
-    long clen = -1;
-    char *hend = NULL;
-    for (;;) {
-        if (got == cap - 1) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-        }
-        ssize_t r = tls ? SSL_read(ssl, buf + got, (int)(cap - 1 - got))
-                        : read(fd, buf + got, cap - 1 - got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-        buf[got] = 0;
-        if (!hend && (hend = strstr(buf, "\r\n\r\n"))) {
-            char *cl = strcasestr(buf, "content-length:");
-            assert_non_null(cl);
-            clen = strtol(cl + 15, NULL, 10);
-        }
-        if (hend && (long)(got - (size_t)(hend + 4 - buf)) >= clen)
-            break;
-    }
-    assert_non_null(hend);
-    int status = atoi(buf + 9);
-    *blen = (size_t)clen;
-    *body = malloc(*blen + 1);
-    memcpy(*body, hend + 4, *blen);
-    (*body)[*blen] = 0;
-    free(buf);
-    if (tls) {
-        SSL_free(ssl);
-        SSL_CTX_free(ctx);
-    }
-    close(fd);
-    return status;
-}
-
 /* GET path must answer 200 with the body of rel's first in-band snapshot line of stream. */
 static void assert_recorded_body(int port, bool tls, const char *path, const char *rel,
                                  const char *stream)
 {
     size_t wl, gl;
     char *want = recorded_body(rel, stream, &wl), *got;
-    assert_int_equal(http_get(port, tls, path, &got, &gl), 200);
+    assert_int_equal(it_http_get(port, tls, path, &got, &gl), 200);
     assert_int_equal(gl, wl);
     assert_memory_equal(got, want, wl);
     free(got);
@@ -495,10 +434,11 @@ static void test_rest_snapshots_are_the_recorded_bodies_byte_for_byte(void **st)
         assert_recorded_body(s.port, false, cases[i].path, cases[i].rel, cases[i].stream);
     char *got;
     size_t gl;
-    assert_int_equal(http_get(s.port, false,
-                              "/rec/hftbacktest_spot_btcusdt_20240808/api/v3/depth?symbol=ETHUSDT",
-                              &got, &gl),
-                     404);
+    assert_int_equal(
+        it_http_get(s.port, false,
+                    "/rec/hftbacktest_spot_btcusdt_20240808/api/v3/depth?symbol=ETHUSDT", &got,
+                    &gl),
+        404);
     assert_non_null(strstr(got, "unknown symbol"));
     free(got);
     it_srv_stop_log(&s);
@@ -568,7 +508,7 @@ static void assert_trades(int port, const it_expect_t *e, size_t upto, uint64_t 
     size_t gl, n;
     snprintf(path, sizeof(path), "/api/v3/historicalTrades?symbol=BTCUSDT&fromId=%llu%s",
              (unsigned long long)from, lim);
-    assert_int_equal(http_get(port, false, path, &got, &gl), 200);
+    assert_int_equal(it_http_get(port, false, path, &got, &gl), 200);
     char *want = trades_want(e, upto, from, limit, &n);
     assert_int_equal(n, want_n);
     assert_string_equal(got, want);
@@ -598,8 +538,8 @@ static void test_trade_history_serves_the_published_trades_from_fromid_with_limi
     char *got;
     size_t gl, n;
     /* nothing published yet */
-    assert_int_equal(http_get(s.port, false, "/api/v3/historicalTrades?symbol=BTCUSDT", &got, &gl),
-                     200);
+    assert_int_equal(
+        it_http_get(s.port, false, "/api/v3/historicalTrades?symbol=BTCUSDT", &got, &gl), 200);
     assert_string_equal(got, "[]");
     free(got);
     tool_replay_client_cfg_t cfg = {.collect = true};
@@ -624,9 +564,9 @@ static void test_trade_history_serves_the_published_trades_from_fromid_with_limi
     free(trades_want(&e, e.n, 0, SIZE_MAX, &n));
     assert_trades(s.port, &e, e.n, first + n - 3, "&limit=10", 10, 3); /* the last three */
     /* ids are continuous from fromId */
-    assert_int_equal(http_get(s.port, false,
-                              "/api/v3/historicalTrades?symbol=btcusdt&limit=1000&fromId=0", &got,
-                              &gl),
+    assert_int_equal(it_http_get(s.port, false,
+                                 "/api/v3/historicalTrades?symbol=btcusdt&limit=1000&fromId=0",
+                                 &got, &gl),
                      200);
     uint64_t want_id = first;
     for (const char *p = got; (p = strstr(p, "{\"id\":")); p++)
@@ -634,16 +574,17 @@ static void test_trade_history_serves_the_published_trades_from_fromid_with_limi
     assert_int_equal(want_id, first + 1000);
     free(got);
     /* a symbol without trades, a bad fromId, a route without recorded aggTrades */
-    assert_int_equal(http_get(s.port, false, "/api/v3/historicalTrades?symbol=ETHUSDT", &got, &gl),
-                     400);
+    assert_int_equal(
+        it_http_get(s.port, false, "/api/v3/historicalTrades?symbol=ETHUSDT", &got, &gl), 400);
     assert_non_null(strstr(got, "-1121"));
     free(got);
     assert_int_equal(
-        http_get(s.port, false, "/api/v3/historicalTrades?symbol=BTCUSDT&fromId=x", &got, &gl),
+        it_http_get(s.port, false, "/api/v3/historicalTrades?symbol=BTCUSDT&fromId=x", &got, &gl),
         400);
     assert_non_null(strstr(got, "-1100"));
     free(got);
-    assert_int_equal(http_get(s.port, false, "/api/v3/aggTrades?symbol=BTCUSDT", &got, &gl), 400);
+    assert_int_equal(it_http_get(s.port, false, "/api/v3/aggTrades?symbol=BTCUSDT", &got, &gl),
+                     400);
     free(got);
     it_srv_stop_log(&s);
     it_expect_free(&e);

@@ -7,6 +7,8 @@
 # For each N it reports: books VALID / total when all are VALID (or at the time limit), the
 # start-up time from the gateway's start to all VALID, tickgate's RSS then (VmRSS) and its peak
 # (VmHWM), RSS per instrument and per connection.
+# REST snapshots are the book as of the frames already sent (`serve --live-snapshots`), as a
+# venue answers; --recorded-snapshots serves the one recorded snapshot instead (the old runs).
 # The replay server is local, so REST snapshots are unpaced here (rest_weight_per_min =
 # 4294967295); at Binance's published budget a start-up needs N * 50 / 5400 minutes (see
 # docs/scale.md).
@@ -16,12 +18,14 @@
 #   --feed-ring R   [gateway] feed_ring: events per connection ring (default 65536, 4 MiB)
 #   --limit S       give up on all VALID after S seconds (default 300)
 #   --runs K        runs per N (default 1); the table shows every run
+#   --recorded-snapshots  serve the recorded snapshot whatever the position (no
+#                   --live-snapshots)
 # Environment: BENCH_BUILD: build dir with gateway/tickgate and tools/replay/tickgate-replay
 # (default build-rel, configured --buildtype=release if missing); TG_RECORDINGS
 # (default ../shared/recordings). BENCH_KEEP=1 keeps the temp dir.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-per=250 ring=65536 limit=300 runs=1
+per=250 ring=65536 limit=300 runs=1 live=--live-snapshots
 ns=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -29,6 +33,7 @@ while [ $# -gt 0 ]; do
     --feed-ring) ring=$2; shift 2 ;;
     --limit) limit=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
+    --recorded-snapshots) live=; shift ;;
     -h | --help) awk 'NR > 2 && /^#/ {sub(/^# ?/, ""); print; next} NR > 2 {exit}' "$0"; exit 0 ;;
     -*) echo "bench-scale: unknown option $1" >&2; exit 2 ;;
     *) ns+=("$1"); shift ;;
@@ -63,7 +68,7 @@ for n in "${ns[@]}"; do
         d=$work/n$n.$r
         mkdir -p "$d"
         "$rpbin" serve --port 0 --hold --quiet --loop 0 --clone "$n" --sub-settle 1000 \
-            "$rec" >"$d/replay.out" 2>"$d/replay.log" &
+            ${live:+"$live"} "$rec" >"$d/replay.out" 2>"$d/replay.log" &
         rp=$!
         pids+=("$rp")
         port=

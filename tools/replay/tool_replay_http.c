@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "feeds/feed.h"
+#include "tool_replay_live.h"
 #include "tool_replay_serve.h"
 
 #define g     tool_replay__srv
@@ -226,12 +227,25 @@ int tool_replay__http_request(struct lws *wsi, sess_t *s, const char *uri)
         return reply(wsi, s, HTTP_STATUS_NOT_FOUND, not_found_path, sizeof(not_found_path) - 1);
     if (!sym[0])
         return reply(wsi, s, HTTP_STATUS_BAD_REQUEST, bad_req, sizeof(bad_req) - 1);
+    char asked[sizeof(sym)];
+    memcpy(asked, sym, sizeof(sym));
     tool_replay__clone_base(sym); /* --clone: <sym>_<i> is <sym>'s snapshot */
     const tool_replay_snap_t *snap = tool_replay_rec_snapshot(rec, sym);
     if (!snap) {
         fprintf(stderr, "tickgate-replay: http GET %s: no recorded snapshot for '%s' in %s\n", uri,
                 sym, rec->name);
         return reply(wsi, s, HTTP_STATUS_NOT_FOUND, not_found_sym, sizeof(not_found_sym) - 1);
+    }
+    char *live;
+    size_t live_len;
+    int lr =
+        g.live_snapshots ? tool_replay__live_body(rec, snap, asked, args, &live, &live_len) : 1;
+    if (lr < 0)
+        return -1;
+    if (lr == 0) {
+        free(s->owned);
+        s->owned = live;
+        return reply(wsi, s, HTTP_STATUS_OK, live, live_len);
     }
     return reply(wsi, s, HTTP_STATUS_OK, snap->body, snap->len);
 }

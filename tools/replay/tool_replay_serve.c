@@ -45,6 +45,7 @@
 #include "book/tg_grow.h"
 #include "feeds/feed.h"
 #include "tool_replay.h"
+#include "tool_replay_live.h"
 #include "tool_replay_serve.h"
 
 #define g                          tool_replay__srv
@@ -460,6 +461,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
                 return -1;
             tool_replay__clone_scan(s->rec, uri, strlen(uri), s->want);
         }
+        tool_replay__live_track(s);
         if ((s->rec->r->n_sent > 0 || g.clones) && !g.no_gate) {
             s->st = SS_WAIT_SUB;
             lws_set_timer_usecs(wsi, (lws_usec_t)g.sub_timeout_ms * 1000);
@@ -503,6 +505,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
                         s->id, s->sent);
             s->kind = SESS_NONE;
         }
+        if (s)
+            tool_replay__live_untrack(s);
         if (s)
             sess_free(s);
         return 0;
@@ -587,6 +591,10 @@ static void serve_usage(FILE *o)
             "  --clone N         serve every instrument as N: <sym>, <sym>_1 .. <sym>_<N-1>\n"
             "                    (ids untouched; a connection gets the clones it subscribes\n"
             "                    to, its frames once per clone; REST snapshots likewise)\n"
+            "  --live-snapshots  Binance REST depth answers as of the frames already sent to\n"
+            "                    the newest connection serving the symbol (else the furthest\n"
+            "                    sent): the recorded snapshot plus the diffs since, limit=N\n"
+            "                    levels a side (default: the recorded snapshot's own)\n"
             "  --rest-429 K:S    answer the first K REST GETs with 429 and Retry-After: S\n"
             "                    (a venue's rate limit; env TG_REPLAY_REST_429 likewise)\n"
             "  --fault SPEC      repeatable; frames are counted from 1 per connection:\n"
@@ -638,6 +646,7 @@ static const struct {
     {"--max", &g.max},
     {"--no-gate", &g.no_gate},
     {"--hold", &g.hold},
+    {"--live-snapshots", &g.live_snapshots},
 };
 static const struct {
     const char *name;
@@ -826,7 +835,8 @@ int tool_replay_serve_main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
     lws_set_log_level(g.verbose >= 2 ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
-    if (load_recordings(argv + first, argc - first) < 0)
+    if (load_recordings(argv + first, argc - first) < 0 ||
+        (g.live_snapshots && tool_replay__live_build() < 0))
         goto out;
 
     struct lws_context_creation_info info;
@@ -902,5 +912,6 @@ out:
     free(g.buf);
     gzip_done();
     free(g.junk);
+    tool_replay__live_free();
     return rc;
 }
