@@ -46,6 +46,13 @@ static void bx_open(bx_t *b, const char *symbols, tg_instr_reg_t *reg)
     vh_ev_open(b, "bitfinex", symbols, reg);
 }
 
+/* A handler on tBTCUSD alone. @return its instrument id */
+static uint32_t bx_open_btc(bx_t *b)
+{
+    bx_open(b, "tBTCUSD", NULL);
+    return vh_ev_id(b, "tBTCUSD");
+}
+
 /* ---- tests ------------------------------------------------------------------------------ */
 
 static void test_bitfinex_is_a_usable_venue(void **state)
@@ -245,8 +252,7 @@ static void test_bitfinex_checksum_frames_verify_through_the_handler(void **stat
 {
     (void)state;
     bx_t b;
-    bx_open(&b, "tBTCUSD", NULL);
-    uint32_t id = vh_ev_id(&b, "tBTCUSD");
+    uint32_t id = bx_open_btc(&b);
     assert_int_equal(vh_ev_frame(&b, CONF_ALL), 0);
     assert_int_equal(vh_ev_frame(&b, SUB_BOOK(17, "tBTCUSD")), 0);
     assert_int_equal(vh_ev_frame(&b, "[17,[[30000,1,1.5],[29999.5,2,0.25],[30001,1,-2],[30002.5,3,"
@@ -530,8 +536,7 @@ static void test_bitfinex_te_is_counted_once_and_tu_and_history_are_not(void **s
 {
     (void)state;
     bx_t b;
-    bx_open(&b, "tBTCUSD", NULL);
-    uint32_t id = vh_ev_id(&b, "tBTCUSD");
+    uint32_t id = bx_open_btc(&b);
     assert_int_equal(vh_ev_frame(&b, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":65536}"), 0);
     assert_int_equal(vh_ev_frame(&b, SUB_TRADES(9, "tBTCUSD")), 0);
     assert_int_equal(
@@ -564,8 +569,7 @@ static void test_bitfinex_updates_before_the_snapshot_are_dropped(void **state)
 {
     (void)state;
     bx_t b;
-    bx_open(&b, "tBTCUSD", NULL);
-    uint32_t id = vh_ev_id(&b, "tBTCUSD");
+    uint32_t id = bx_open_btc(&b);
     assert_int_equal(vh_ev_frame(&b, SUB_BOOK(3, "tBTCUSD")), 0);
     assert_int_equal(vh_ev_frame(&b, "[3,[100,1,1]]"), 0);
     assert_int_equal(TG_STAT_GET(b.o->stats.stale_dropped), 1);
@@ -612,8 +616,7 @@ static void test_bitfinex_bad_input_is_counted_and_a_bad_level_resyncs(void **st
 {
     (void)state;
     bx_t b;
-    bx_open(&b, "tBTCUSD", NULL);
-    uint32_t id = vh_ev_id(&b, "tBTCUSD");
+    uint32_t id = bx_open_btc(&b);
     assert_int_equal(vh_ev_frame(&b, CONF_ALL), 0);
     assert_int_equal(vh_ev_frame(&b, SUB_BOOK(17, "tBTCUSD")), 0);
     assert_int_equal(vh_ev_frame(&b, "[17,[[30000,1,1.5]],1,1]"), 0);
