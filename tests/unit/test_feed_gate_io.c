@@ -232,36 +232,10 @@ static void test_gate_io_sync_buffers_drops_stale_bridges_and_chains(void **stat
 
 static void test_gate_io_gap_emits_gap_and_requests_a_new_snapshot(void **state)
 {
-    gk_t *g = gk_open("gate-io", "BTC_USDT");
-    char f[1024];
-    uint32_t id = gk_id(g, "BTC_USDT");
-    spot_diff(f, sizeof(f), "BTC_USDT", 10, 10, "[\"1.5\",\"1\"]", "");
-    gk_frame(g, f);
-    spot_snap(f, sizeof(f), "BTC_USDT", 10, "[\"1.5\",\"2\"]", "[\"2\",\"1\"]");
-    gk_frame(g, f);
-    spot_diff(f, sizeof(f), "BTC_USDT", 11, 12, "[\"1.4\",\"1\"]", "");
-    gk_frame(g, f);
-    assert_int_equal(g->cap.n_rest, 1);
-    /* 13 is missing */
-    spot_diff(f, sizeof(f), "BTC_USDT", 14, 15, "[\"1.3\",\"1\"]", "");
-    assert_int_equal(gk_frame(g, f), 0);
-    assert_int_equal(g->gaps[id], 1);
-    assert_int_equal(TG_STAT_GET(g->o->stats.gaps), 1);
-    const tg_event_t *gap = NULL;
-    for (size_t i = 0; i < g->n_ev; i++)
-        if (g->ev[i].kind == TG_EV_GAP)
-            gap = &g->ev[i];
-    assert_non_null(gap);
-    assert_int_equal(gap->seq, 12);   /* last good u */
-    assert_int_equal(gap->u.aux, 14); /* U received */
-    assert_true(gap->flags & TG_EVF_LAST);
-    assert_int_equal(g->cap.n_rest, 2); /* a new snapshot */
     /* the breaking diff was kept: a REST snapshot at 14 bridges it (U=14 <= 15 <= u=15) */
-    const char *body = "{\"id\":14,\"asks\":[[\"2\",\"1\"]],\"bids\":[[\"1.45\",\"9\"]]}";
-    assert_int_equal(gk_rest(g, g->cap.tag[1], 200, body), 0);
-    assert_int_equal(g->clears[id], 2);
-    assert_int_equal(g->book[id].bid.n, 2); /* 1.45 x 9 and 1.3 x 1 */
-    assert_int_equal(g->diff_msgs[id], 2);
+    gk_t *g = gk_gap_then_bridged(
+        &gate_spot, "BTC_USDT", "{\"id\":14,\"asks\":[[\"2\",\"1\"]],\"bids\":[[\"1.45\",\"9\"]]}");
+    assert_int_equal(g->diff_msgs[gk_id(g, "BTC_USDT")], 2);
     gk_close(g);
 }
 

@@ -201,32 +201,14 @@ static void test_kucoin_calibration_buffers_filters_and_chains(void **state)
 
 static void test_kucoin_sequence_gap_emits_gap_and_resyncs(void **state)
 {
-    gk_t *g = gk_open("kucoin", "BTC-USDT");
-    char f[1024];
-    uint32_t id = gk_id(g, "BTC-USDT");
-    kc_upd(f, sizeof(f), "BTC-USDT", 10, 10, "[\"1.5\",\"1\",\"10\"]", "");
-    gk_frame(g, f);
-    kc_snap(f, sizeof(f), "BTC-USDT", 10, "[\"1.5\",\"2\"]", "[\"2\",\"1\"]");
-    gk_frame(g, f);
-    kc_upd(f, sizeof(f), "BTC-USDT", 11, 12, "[\"1.4\",\"1\",\"12\"]", "");
-    gk_frame(g, f);
-    kc_upd(f, sizeof(f), "BTC-USDT", 14, 15, "[\"1.3\",\"1\",\"15\"]", "");
-    assert_int_equal(gk_frame(g, f), 0);
-    assert_int_equal(g->gaps[id], 1);
-    const tg_event_t *gap = NULL;
-    for (size_t i = 0; i < g->n_ev; i++)
-        if (g->ev[i].kind == TG_EV_GAP)
-            gap = &g->ev[i];
-    assert_non_null(gap);
-    assert_int_equal(gap->seq, 12);
-    assert_int_equal(gap->u.aux, 14);
-    assert_int_equal(g->cap.n_rest, 2);
     /* the REST answer (tagged) bridges the kept update */
-    const char *body = "{\"code\":\"200000\",\"data\":{\"time\":1550653727731,\"sequence\":\"13\","
-                       "\"bids\":[[\"1.45\",\"9\"]],\"asks\":[[\"2\",\"1\"]]}}";
-    assert_int_equal(gk_rest(g, g->cap.tag[1], 200, body), 0);
-    assert_int_equal(g->clears[id], 2);
-    assert_int_equal(g->book[id].bid.n, 2);
+    gk_t *g =
+        gk_gap_then_bridged(&kucoin, "BTC-USDT",
+                            "{\"code\":\"200000\",\"data\":{\"time\":1550653727731,"
+                            "\"sequence\":\"13\",\"bids\":[[\"1.45\",\"9\"]],\"asks\":[[\"2\","
+                            "\"1\"]]}}");
+    uint32_t id = gk_id(g, "BTC-USDT");
+    char f[1024];
     assert_int_equal(TG_STAT_GET(g->o->stats.gaps), 1);
     /* a snapshot older than the buffered updates is not used */
     kc_upd(f, sizeof(f), "BTC-USDT", 30, 31, "", "");
