@@ -46,6 +46,13 @@ static void bx_open(bx_t *b, const char *symbols, tg_instr_reg_t *reg)
     vh_ev_open(b, "bitfinex", symbols, reg);
 }
 
+/* A handler on tBTCUSD alone. @return its instrument id */
+static uint32_t bx_open_btc(bx_t *b)
+{
+    bx_open(b, "tBTCUSD", NULL);
+    return vh_ev_id(b, "tBTCUSD");
+}
+
 /* ---- tests ------------------------------------------------------------------------------ */
 
 static void test_bitfinex_is_a_usable_venue(void **state)
@@ -245,8 +252,7 @@ static void test_bitfinex_checksum_frames_verify_through_the_handler(void **stat
 {
     (void)state;
     bx_t b;
-    bx_open(&b, "tBTCUSD", NULL);
-    uint32_t id = vh_ev_id(&b, "tBTCUSD");
+    uint32_t id = bx_open_btc(&b);
     assert_int_equal(vh_ev_frame(&b, CONF_ALL), 0);
     assert_int_equal(vh_ev_frame(&b, SUB_BOOK(17, "tBTCUSD")), 0);
     assert_int_equal(vh_ev_frame(&b, "[17,[[30000,1,1.5],[29999.5,2,0.25],[30001,1,-2],[30002.5,3,"
@@ -530,8 +536,7 @@ static void test_bitfinex_te_is_counted_once_and_tu_and_history_are_not(void **s
 {
     (void)state;
     bx_t b;
-    bx_open(&b, "tBTCUSD", NULL);
-    uint32_t id = vh_ev_id(&b, "tBTCUSD");
+    uint32_t id = bx_open_btc(&b);
     assert_int_equal(vh_ev_frame(&b, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":65536}"), 0);
     assert_int_equal(vh_ev_frame(&b, SUB_TRADES(9, "tBTCUSD")), 0);
     assert_int_equal(
@@ -564,8 +569,7 @@ static void test_bitfinex_updates_before_the_snapshot_are_dropped(void **state)
 {
     (void)state;
     bx_t b;
-    bx_open(&b, "tBTCUSD", NULL);
-    uint32_t id = vh_ev_id(&b, "tBTCUSD");
+    uint32_t id = bx_open_btc(&b);
     assert_int_equal(vh_ev_frame(&b, SUB_BOOK(3, "tBTCUSD")), 0);
     assert_int_equal(vh_ev_frame(&b, "[3,[100,1,1]]"), 0);
     assert_int_equal(TG_STAT_GET(b.o->stats.stale_dropped), 1);
@@ -612,8 +616,7 @@ static void test_bitfinex_bad_input_is_counted_and_a_bad_level_resyncs(void **st
 {
     (void)state;
     bx_t b;
-    bx_open(&b, "tBTCUSD", NULL);
-    uint32_t id = vh_ev_id(&b, "tBTCUSD");
+    uint32_t id = bx_open_btc(&b);
     assert_int_equal(vh_ev_frame(&b, CONF_ALL), 0);
     assert_int_equal(vh_ev_frame(&b, SUB_BOOK(17, "tBTCUSD")), 0);
     assert_int_equal(vh_ev_frame(&b, "[17,[[30000,1,1.5]],1,1]"), 0);
@@ -636,41 +639,14 @@ static void test_bitfinex_bad_input_is_counted_and_a_bad_level_resyncs(void **st
     vh_ev_close(&b);
 }
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
+/* the recorded frames (the first 2048), a fresh connection every 1000 */
 static void test_bitfinex_fuzzed_frames_are_counted_and_never_crash(void **state)
 {
     (void)state;
-    vrun_t *v;
-    feed_offline_t *o = vrun_open(vh_rec(BF_REC), &v);
-    /* the recorded frames (the first 2048) */
-    const char **fr;
-    size_t *fl;
-    int nf = (int)vh_frames(o, &fr, &fl);
-    nf = nf < 2048 ? nf : 2048;
-    assert_true(nf > 1000);
-    const char *e = getenv("TG_FUZZ_ITERS");
-    int iters = e && atoi(e) > 0 ? atoi(e) : 30000;
-    char *buf = malloc(1 << 16);
-    for (int it = 0; it < iters; it++) {
-        int k = (int)(fv_rand(&rng) % (uint64_t)nf);
-        size_t len = fl[k] < (1 << 16) - 1 ? fl[k] : (1 << 16) - 1;
-        memcpy(buf, fr[k], len);
-        if (it % 1000 == 0) { /* a fresh connection: conf, subscribed events, snapshots */
-            o->venue->on_open(&o->h);
-            for (int j = 0; j < 150; j++) {
-                feed_frame(&o->h, fr[j], fl[j], 1, it);
-                feed_flush(&o->h);
-            }
-        }
-        len = vh_mutate_json_runs(&rng, buf, len, 60000, 5);
-        feed_frame(&o->h, buf, len, 1, it);
-        feed_flush(&o->h);
-    }
-    free(buf);
-    free(fr);
-    free(fl);
-    vh_fuzz_report(&o->stats, 1000, 1000);
-    vrun_close(&o, v);
+    /* seed, frames (max, min), iters, cap, keep, grow_below, runs, open_every, replay */
+    static const vh_rec_fuzz_t p = {
+        0x9E3779B97F4A7C15ull, 2048, 1000, 30000, 1 << 16, 1, 60000, 5, 1000, 150, 0};
+    vh_rec_fuzz_run(vh_rec(BF_REC), &p);
 }
 
 /* Extreme scales: every emitted price/size equals the input text exactly. */
@@ -700,15 +676,10 @@ static void test_bitfinex_extreme_scales_are_exact(void **state)
                                    {"1.234567e-7", "0.00000001"}};
     vh_ev_assert_values(&b, from, vh_ev_id(&b, "tTINY"), tiny, 5);
     /* one message: 2 places first, 11 places later; prices up to 1e7 */
-    from = b.n_ev;
-    assert_int_equal(vh_ev_frame(&b, "[2,[[10000000.25,1,3],[9999999.12345678901,1,0.1],"
-                                     "[10000001,1,-2.5E+2]]]"),
-                     0);
-    const char *const huge[][2] = {
-        {"10000000.25", "3"}, {"9999999.12345678901", "0.1"}, {"10000001", "250"}};
-    vh_ev_assert_values(&b, from, vh_ev_id(&b, "tHUGE"), huge, 3);
-    for (size_t i = from; i < b.n_ev; i++) /* one scale for the whole message */
-        assert_int_equal(b.ev[i].px_scale, 11);
+    vh_ev_assert_xs_huge(&b,
+                         "[2,[[10000000.25,1,3],[9999999.12345678901,1,0.1],"
+                         "[10000001,1,-2.5E+2]]]",
+                         "tHUGE");
     /* sizes up to 1e12 */
     from = b.n_ev;
     assert_int_equal(vh_ev_frame(&b, "[3,[[2.5,1,1000000000000],[2.4,1,123456789012.123456],"
@@ -716,20 +687,9 @@ static void test_bitfinex_extreme_scales_are_exact(void **state)
                      0);
     assert_int_equal(vh_ev_frame(&b, "[4,\"te\",[7,1700000000000,-999999999999.5,0.00000000015]]"),
                      0);
-    const char *const big[][2] = {{"2.5", "1000000000000"},
-                                  {"2.4", "123456789012.123456"},
-                                  {"2.6", "1e12"},
-                                  {"0.00000000015", "999999999999.5"}};
-    vh_ev_assert_values(&b, from, vh_ev_id(&b, "tBIGSZ"), big, 4);
-    assert_int_equal(vrun_errors(&b.o->stats), 0);
-    assert_true(TG_STAT_GET(b.o->stats.rescales) >= 6);
+    vh_ev_assert_values(&b, from, vh_ev_id(&b, "tBIGSZ"), vh_xs_big, 4);
     /* a value no int64 scale holds: counted, the book goes to FAULT, nothing else emitted */
-    from = b.n_ev;
-    assert_true(vh_ev_frame(&b, "[2,[10000000.5,1,1e-19]]") < 0);
-    assert_int_equal(TG_STAT_GET(b.o->stats.unrepresentable), 1);
-    assert_int_equal(vh_faults_without_levels(b.ev, from, b.n_ev), 1);
-    vh_ev_close(&b);
-    tg_instr_reg_destroy(&reg);
+    vh_ev_xs_fault_close(&b, &reg, "[2,[10000000.5,1,1e-19]]");
 }
 
 int main(void)

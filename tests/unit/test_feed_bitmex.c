@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "tests/fixtures/venue_harness.h"
+#include "tests/fixtures/xs_cases.h"
 #include "book/tg_dec.h"
 
 #define BM_FILE   "bitmex/cryptofeed_1312c062_BITMEX-d944be.tgrec.zst"
@@ -172,11 +173,7 @@ static void test_bitmex_extreme_scales_trxu21_book_and_id_map_are_exact(void **s
         {"0.00000164", "2"}, {"0.0000016399999", "1"}, {"0.0000016", "7415"}};
     xs_book_side(x, id, 0, wa, 2);
     xs_book_side(x, id, 1, wb, 3);
-    assert_int_equal(x->gaps, 0);
-    assert_int_equal(x->unstamped, 0);
-    assert_int_equal(vrun_errors(&o->stats), 0);
-    assert_int_equal(TG_STAT_GET(o->stats.handled), 6);
-    xs_close(&o, x);
+    xs_assert_clean_close(&o, x, 6);
 }
 
 /* Prices up to 1e7 and sizes up to 1e12 (contracts, 4 places) with trades; then a price of

@@ -321,37 +321,14 @@ static void test_crypto_com_bad_input_is_counted(void **state)
     vh_ev_close(&b);
 }
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
+/* the recorded frames (the first 4096), a fresh connection every 5000 */
 static void test_crypto_com_fuzzed_frames_are_counted_and_never_crash(void **state)
 {
     (void)state;
-    vrun_t *v;
-    feed_offline_t *o = vrun_open(vh_rec(CC_REC), &v);
-    /* the recorded frames (the first 4096) */
-    const char **fr;
-    size_t *fl;
-    int nf = (int)vh_frames(o, &fr, &fl);
-    nf = nf < 4096 ? nf : 4096;
-    assert_true(nf > 3000);
-    const char *e = getenv("TG_FUZZ_ITERS");
-    int iters = e && atoi(e) > 0 ? atoi(e) : 20000;
-    size_t cap = 1 << 17;
-    char *buf = malloc(cap);
-    for (int it = 0; it < iters; it++) {
-        int k = (int)(fv_rand(&rng) % (uint64_t)nf);
-        size_t len = fl[k] < cap - 64 ? fl[k] : cap - 64;
-        memcpy(buf, fr[k], len);
-        len = vh_mutate_json_runs(&rng, buf, len, cap - 20, 4);
-        feed_frame(&o->h, buf, len, 1, it);
-        feed_flush(&o->h);
-        if (it % 5000 == 4999)
-            o->venue->on_open(&o->h);
-    }
-    free(buf);
-    free(fr);
-    free(fl);
-    vh_fuzz_report(&o->stats, 1000, 1000);
-    vrun_close(&o, v);
+    /* seed, frames (max, min), iters, cap, keep, grow_below, runs; on_open every 5000 after */
+    static const vh_rec_fuzz_t p = {0x9E3779B97F4A7C15ull, 4096, 3000, 20000, 1 << 17, 64,
+                                    (1 << 17) - 20,        4,    0,    0,     5000};
+    vh_rec_fuzz_run(vh_rec(CC_REC), &p);
 }
 
 static void test_crypto_com_extreme_scales_are_exact(void **state)
@@ -372,16 +349,10 @@ static void test_crypto_com_extreme_scales_are_exact(void **state)
                                    {"3.5E-11", "12345.12345678"},
                                    {"0.000001", "7"}};
     vh_ev_assert_values(&b, from, vh_ev_id(&b, "TINY_X"), tiny, 4);
-    from = b.n_ev;
-    assert_int_equal(
-        vh_ev_frame(&b, BOOK("HUGE_X", 2, "[[10000000.25,3,1],[9999999.12345678901,0.1,1]]",
-                             "[[10000001,2.5E+2,1]]")),
-        0);
-    const char *const huge[][2] = {
-        {"10000000.25", "3"}, {"9999999.12345678901", "0.1"}, {"10000001", "250"}};
-    vh_ev_assert_values(&b, from, vh_ev_id(&b, "HUGE_X"), huge, 3);
-    for (size_t i = from; i < b.n_ev; i++)
-        assert_int_equal(b.ev[i].px_scale, 11);
+    vh_ev_assert_xs_huge(&b,
+                         BOOK("HUGE_X", 2, "[[10000000.25,3,1],[9999999.12345678901,0.1,1]]",
+                              "[[10000001,2.5E+2,1]]"),
+                         "HUGE_X");
     from = b.n_ev;
     assert_int_equal(
         vh_ev_frame(&b, BOOK("BIG_X", 3, "[[2.5,1000000000000,1],[2.4,123456789012.123456,1]]",
@@ -391,19 +362,8 @@ static void test_crypto_com_extreme_scales_are_exact(void **state)
         vh_ev_frame(&b, TRADES("BIG_X", "[{\"d\":\"7\",\"s\":\"SELL\",\"p\":\"0.00000000015\","
                                         "\"q\":\"999999999999.5\",\"t\":1700000000000}]")),
         0);
-    const char *const big[][2] = {{"2.5", "1000000000000"},
-                                  {"2.4", "123456789012.123456"},
-                                  {"2.6", "1e12"},
-                                  {"0.00000000015", "999999999999.5"}};
-    vh_ev_assert_values(&b, from, vh_ev_id(&b, "BIG_X"), big, 4);
-    assert_int_equal(vrun_errors(&b.o->stats), 0);
-    assert_true(TG_STAT_GET(b.o->stats.rescales) >= 6);
-    from = b.n_ev;
-    assert_true(vh_ev_frame(&b, BOOK("HUGE_X", 4, "[[10000000.5,1e-19,1]]", "[]")) < 0);
-    assert_int_equal(TG_STAT_GET(b.o->stats.unrepresentable), 1);
-    assert_int_equal(vh_faults_without_levels(b.ev, from, b.n_ev), 1);
-    vh_ev_close(&b);
-    tg_instr_reg_destroy(&reg);
+    vh_ev_assert_values(&b, from, vh_ev_id(&b, "BIG_X"), vh_xs_big, 4);
+    vh_ev_xs_fault_close(&b, &reg, BOOK("HUGE_X", 4, "[[10000000.5,1e-19,1]]", "[]"));
 }
 
 int main(void)

@@ -72,10 +72,8 @@ static void test_cryptofacilities_recording_every_frame_accounted_and_chain_unbr
     const char **fr;
     size_t *fl;
     size_t nf = vh_rec_frames(CF_REC, &o, &fr, &fl);
-    long book = 0, snaps = 0, trades = 0, other = 0, chained = 0, broken = 0;
-    char pid[16][32];
-    long last[16];
-    int np = 0;
+    long book = 0, trades = 0, other = 0;
+    vh_chain_t ch = {0};
     for (size_t i = 0; i < nf; i++) {
         bool b = starts(fr[i], fl[i], "{\"feed\":\"book\",");
         bool s = starts(fr[i], fl[i], "{\"feed\":\"book_snapshot\",");
@@ -85,47 +83,27 @@ static void test_cryptofacilities_recording_every_frame_accounted_and_chain_unbr
             other++;
         if (!b && !s)
             continue;
-        int k = vh_name_slot(pid[0], sizeof(pid[0]), &np, fr[i], fl[i], "\"product_id\":\"");
         long seq = vh_num_after(fr[i], fl[i], "\"seq\":");
-        if (s) {
-            snaps++;
-        } else {
-            book++;
-            if (seq == last[k] + 1)
-                chained++;
-            else
-                broken++;
-        }
-        last[k] = seq;
+        book += !s;
+        vh_chain_step(&ch, fr[i], fl[i], "\"product_id\":\"", s, seq, seq - 1);
     }
     vh_frames_close(&o, fr, fl);
+    long snaps = ch.snaps;
     assert_int_equal(snaps, 10);
     assert_int_equal(book, 7014);
-    assert_int_equal(chained, 7014); /* README: seq == prev seq + 1: 7014/7014 */
-    assert_int_equal(broken, 0);
+    assert_int_equal(ch.chained, 7014); /* README: seq == prev seq + 1: 7014/7014 */
+    assert_int_equal(ch.broken, 0);
     assert_int_equal(trades, 3);
-    for (int k = 0; k < np; k++) /* the venue spells product ids in upper case */
-        for (const char *c = pid[k]; *c; c++)
+    for (int k = 0; k < ch.n; k++) /* the venue spells product ids in upper case */
+        for (const char *c = ch.names[k]; *c; c++)
             assert_false(*c >= 'a' && *c <= 'z');
 
     vrun_t *v = calloc(1, sizeof(*v));
     assert_int_equal(vrun_file(vh_rec(CF_REC), v, &o), 0);
     /* we subscribed (and registered) them in lower case, as the recording did */
     assert_string_equal(tg_instr_reg_get(o->reg, o->h.instr[0])->symbol, "fi_ethusd_211231");
-    vrun_assert_all_read(o);
-    assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
-    assert_int_equal(TG_STAT_GET(o->stats.resyncs), 0);
-    assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 0);
-    assert_int_equal(TG_STAT_GET(o->stats.rescales), 0);
-    assert_int_equal(TG_STAT_GET(o->stats.handled), book + snaps + trades);
-    assert_int_equal(TG_STAT_GET(o->stats.unhandled), other);
-    assert_int_equal(TG_STAT_GET(o->stats.snapshots), snaps);
+    long msgs = vh_assert_clean_counts(o, v, book + snaps + trades, other, snaps);
     assert_int_equal(TG_STAT_GET(o->stats.trades), trades);
-    long msgs = 0;
-    for (uint32_t i = 0; i < o->h.n_instr; i++) {
-        assert_int_equal(v->snapshots[o->h.instr[i]], 1);
-        msgs += v->book_msgs[o->h.instr[i]];
-    }
     assert_int_equal(msgs, book + snaps);
     vrun_close(&o, v);
 }
@@ -389,15 +367,11 @@ static void test_cryptofacilities_bad_input_is_counted_and_a_bad_book_message_re
     snap_frame(f, sizeof(f), "FI_XBTUSD_210924", 5, "{\"price\":\"32189.5\",\"qty\":1.0}", "");
     assert_int_equal(vh_env_frame(e, f), TG_EFIELD);
     /* a trade without uid: nothing emitted */
-    size_t n0 = e->n_ev;
-    assert_int_equal(vh_env_frame(e, "{\"feed\":\"trade\",\"product_id\":\"FI_XBTUSD_210924\","
-                                     "\"side\":\"buy\",\"seq\":1,\"time\":1,\"qty\":1.0,"
-                                     "\"price\":1.0}"),
-                     TG_EFIELD);
-    assert_int_equal(e->n_ev, n0);
-    assert_int_equal(vrun_accounted(s), TG_STAT_GET(s->frames));
-    assert_int_equal(e->v->in_msg, 0);
-    vh_env_close(e);
+    vh_env_refused_last_close(e,
+                              "{\"feed\":\"trade\",\"product_id\":\"FI_XBTUSD_210924\","
+                              "\"side\":\"buy\",\"seq\":1,\"time\":1,\"qty\":1.0,"
+                              "\"price\":1.0}",
+                              TG_EFIELD);
 }
 
 /* ---- fuzz ------------------------------------------------------------------------------- */

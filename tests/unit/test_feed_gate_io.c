@@ -16,6 +16,7 @@
 
 #include "book/tg_dec.h"
 #include "feeds/venues/venues.h"
+#include "tests/fixtures/gk_cases.h"
 #include "tests/fixtures/venue_harness.h"
 
 #define GT_FILE "gate-io/cryptofeed_ce58c2a0_GATEIO.ws.1.tgrec"
@@ -41,6 +42,14 @@ static void spot_snap(char *out, size_t cap, const char *sym, uint64_t id, const
              "\"data\":{\"id\":%llu,\"asks\":[%s],\"bids\":[%s]}}",
              sym, (unsigned long long)id, a, b);
 }
+
+static void spot_level(char *out, size_t cap, const char *px, const char *sz, uint64_t seq)
+{
+    (void)seq;
+    snprintf(out, cap, "[\"%s\",\"%s\"]", px, sz);
+}
+
+static const gk_venue_t gate_spot = {"gate-io", spot_level, spot_diff, spot_snap, true};
 
 /* ---- tests ---- */
 
@@ -223,36 +232,10 @@ static void test_gate_io_sync_buffers_drops_stale_bridges_and_chains(void **stat
 
 static void test_gate_io_gap_emits_gap_and_requests_a_new_snapshot(void **state)
 {
-    gk_t *g = gk_open("gate-io", "BTC_USDT");
-    char f[1024];
-    uint32_t id = gk_id(g, "BTC_USDT");
-    spot_diff(f, sizeof(f), "BTC_USDT", 10, 10, "[\"1.5\",\"1\"]", "");
-    gk_frame(g, f);
-    spot_snap(f, sizeof(f), "BTC_USDT", 10, "[\"1.5\",\"2\"]", "[\"2\",\"1\"]");
-    gk_frame(g, f);
-    spot_diff(f, sizeof(f), "BTC_USDT", 11, 12, "[\"1.4\",\"1\"]", "");
-    gk_frame(g, f);
-    assert_int_equal(g->cap.n_rest, 1);
-    /* 13 is missing */
-    spot_diff(f, sizeof(f), "BTC_USDT", 14, 15, "[\"1.3\",\"1\"]", "");
-    assert_int_equal(gk_frame(g, f), 0);
-    assert_int_equal(g->gaps[id], 1);
-    assert_int_equal(TG_STAT_GET(g->o->stats.gaps), 1);
-    const tg_event_t *gap = NULL;
-    for (size_t i = 0; i < g->n_ev; i++)
-        if (g->ev[i].kind == TG_EV_GAP)
-            gap = &g->ev[i];
-    assert_non_null(gap);
-    assert_int_equal(gap->seq, 12);   /* last good u */
-    assert_int_equal(gap->u.aux, 14); /* U received */
-    assert_true(gap->flags & TG_EVF_LAST);
-    assert_int_equal(g->cap.n_rest, 2); /* a new snapshot */
     /* the breaking diff was kept: a REST snapshot at 14 bridges it (U=14 <= 15 <= u=15) */
-    const char *body = "{\"id\":14,\"asks\":[[\"2\",\"1\"]],\"bids\":[[\"1.45\",\"9\"]]}";
-    assert_int_equal(gk_rest(g, g->cap.tag[1], 200, body), 0);
-    assert_int_equal(g->clears[id], 2);
-    assert_int_equal(g->book[id].bid.n, 2); /* 1.45 x 9 and 1.3 x 1 */
-    assert_int_equal(g->diff_msgs[id], 2);
+    gk_t *g = gk_gap_then_bridged(
+        &gate_spot, "BTC_USDT", "{\"id\":14,\"asks\":[[\"2\",\"1\"]],\"bids\":[[\"1.45\",\"9\"]]}");
+    assert_int_equal(g->diff_msgs[gk_id(g, "BTC_USDT")], 2);
     gk_close(g);
 }
 
@@ -488,7 +471,7 @@ static void test_gate_io_mutated_frames_never_crash_and_are_all_counted(void **s
 
 static void test_gate_io_futures_mutated_frames_are_all_counted(void **state)
 {
-    static const char *frames[] = {
+    static const char *const frames[] = {
         "{\"time\":1,\"channel\":\"futures.order_book_update\",\"event\":\"update\",\"result\":"
         "{\"t\":1615366381417,\"s\":\"BTC_USDT\",\"U\":%d,\"u\":%d,\"b\":[{\"p\":\"54672.1\","
         "\"s\":0},{\"p\":\"54664.5\",\"s\":58794}],\"a\":[{\"p\":\"54743.6\",\"s\":-95}]}}",
@@ -500,78 +483,17 @@ static void test_gate_io_futures_mutated_frames_are_all_counted(void **state)
         "\"contract\":\"BTC_USDT\"}]}",
     };
     gk_t *g = gk_open("gate-io-futures", "BTC_USDT");
-    uint64_t seed = 77;
-    char f[1024], m[1100];
-    for (int it = 0; it < 20000; it++) {
-        snprintf(f, sizeof(f), frames[it % 3], it, it + 1);
-        size_t n = fv_mutate(f, strlen(f), m, &seed);
-        uint64_t acc = fv_errors(&g->o->stats) + TG_STAT_GET(g->o->stats.handled) +
-                       TG_STAT_GET(g->o->stats.unhandled);
-        feed_frame(&g->o->h, m, n, it, it);
-        feed_flush(&g->o->h);
-        assert_int_equal(fv_errors(&g->o->stats) + TG_STAT_GET(g->o->stats.handled) +
-                             TG_STAT_GET(g->o->stats.unhandled),
-                         acc + 1);
-        assert_int_equal(g->in_msg, 0);
-        g->n_ev = 0;
-    }
-    assert_true(fv_accounted(&g->o->stats));
+    static const int arg[4] = {0, 1, 0, 0};
+    gk_mutated_frames_counted(g, frames, 3, 20000, 77, arg, false);
     gk_close(g);
 }
 
 /* Every emitted price/size as exact text equals the input, whatever scale it needed. */
 static void test_gate_io_extreme_scales_are_exact(void **state)
 {
-    gk_t *g = gk_open("gate-io", "TINY_USDT,HUGE_USDT,MIX_USDT");
-    char f[2048], b[TG_DEC_STR_MAX];
-    struct {
-        const char *sym, *px, *sz;
-    } lv[] = {
-        {"TINY_USDT", "0.000000000001", "1000000"},
-        {"TINY_USDT", "0.00000000000123", "0.00000001"},
-        {"HUGE_USDT", "10000000", "1000000000000"},
-        {"HUGE_USDT", "9999999.5", "123456789012.5"},
-        {"MIX_USDT", "12.34", "5"},
-        {"MIX_USDT", "12.34000000001", "0.00000000123"},
-        {"MIX_USDT", "0.1", "7.5"},
-    };
-    /* HUGE_USDT sizes of 10^12 need a size scale of at most 6 (int64); its instrument is
-     * configured so, as a venue's lot-size metadata would */
-    g->o->h.scl[gk_id(g, "HUGE_USDT")].sz = 0;
-    g->o->h.scl[gk_id(g, "HUGE_USDT")].px = 0;
-    const char *syms[] = {"TINY_USDT", "HUGE_USDT", "MIX_USDT"};
-    for (int k = 0; k < 3; k++) {
-        char bids[1024] = "";
-        for (size_t i = 0; i < sizeof(lv) / sizeof(lv[0]); i++)
-            if (strcmp(lv[i].sym, syms[k]) == 0)
-                snprintf(bids + strlen(bids), sizeof(bids) - strlen(bids), "%s[\"%s\",\"%s\"]",
-                         bids[0] ? "," : "", lv[i].px, lv[i].sz);
-        spot_diff(f, sizeof(f), syms[k], 5, 5, "", "");
-        gk_frame(g, f);
-        spot_snap(f, sizeof(f), syms[k], 5, bids, "");
-        assert_int_equal(gk_frame(g, f), 0); /* one message: levels of mixed decimals */
-    }
-    int checked = 0;
-    for (size_t i = 0; i < g->n_ev; i++) {
-        const tg_event_t *e = &g->ev[i];
-        if (e->kind != TG_EV_LEVEL)
-            continue;
-        const tg_instr_t *in = tg_instr_reg_get(g->o->reg, e->instr);
-        char px[TG_DEC_STR_MAX], sz[TG_DEC_STR_MAX];
-        tg_dec_format(e->price, (int)e->px_scale, px);
-        tg_dec_format(e->size, (int)e->sz_scale, sz);
-        bool found = false;
-        for (size_t k = 0; k < sizeof(lv) / sizeof(lv[0]); k++)
-            if (strcmp(lv[k].sym, in->symbol) == 0 && strcmp(lv[k].px, px) == 0 &&
-                strcmp(lv[k].sz, sz) == 0)
-                found = true;
-        if (!found)
-            fail_msg("%s: emitted %s x %s, not an input level", in->symbol, px, sz);
-        checked++;
-    }
-    assert_int_equal(checked, 7);
-    assert_true(TG_STAT_GET(g->o->stats.rescales) >= 3);
-    assert_int_equal(TG_STAT_GET(g->o->stats.unrepresentable), 0);
+    static const char *const syms[] = {"TINY_USDT", "HUGE_USDT", "MIX_USDT"};
+    gk_t *g = gk_extreme_scales(&gate_spot, syms);
+    char b[TG_DEC_STR_MAX];
     /* a trade at 14 places on a fresh instrument is exact too */
     assert_int_equal(gk_frame(g, "{\"time\":1,\"channel\":\"spot.trades\",\"event\":\"update\","
                                  "\"result\":{\"id\":7,\"create_time_ms\":\"1619093543708.2642\","
@@ -585,11 +507,7 @@ static void test_gate_io_extreme_scales_are_exact(void **state)
     tg_dec_format(t->size, (int)t->sz_scale, b);
     assert_string_equal(b, "0.00000001");
     /* a value no int64 holds at the scale its instrument needs: FAULT, never rounded */
-    size_t n0 = g->n_ev;
-    spot_diff(f, sizeof(f), "TINY_USDT", 6, 6, "[\"100000000\",\"1\"]", "");
-    assert_true(gk_frame(g, f) < 0);
-    assert_int_equal(TG_STAT_GET(g->o->stats.unrepresentable), 1);
-    assert_true(vh_faults_without_levels(g->ev, n0, g->n_ev) >= 1);
+    gk_assert_unrepresentable(g, &gate_spot, "TINY_USDT", 6, "100000000", "1");
     gk_close(g);
 }
 
@@ -627,30 +545,7 @@ static void test_gate_io_captured_rest_answer_replays_offline(void **state)
  * snapshot. */
 static void test_gate_io_hole_in_the_buffer_keeps_the_later_diffs(void **state)
 {
-    gk_t *g = gk_open("gate-io", "BTC_USDT");
-    char f[1024], b[32];
-    uint32_t id = gk_id(g, "BTC_USDT");
-    spot_diff(f, sizeof(f), "BTC_USDT", 5, 6, "[\"1\",\"1\"]", "");
-    gk_frame(g, f);
-    spot_diff(f, sizeof(f), "BTC_USDT", 7, 7, "[\"2\",\"1\"]", "");
-    gk_frame(g, f);
-    spot_diff(f, sizeof(f), "BTC_USDT", 9, 9, "[\"3\",\"1\"]", ""); /* 8 is missing */
-    gk_frame(g, f);
-    spot_snap(f, sizeof(f), "BTC_USDT", 6, "[\"0.5\",\"1\"]", "");
-    assert_int_equal(gk_frame(g, f), 0);
-    assert_int_equal(g->gaps[id], 1);
-    const tg_event_t *gap = &g->ev[g->n_ev - 1];
-    assert_int_equal(gap->kind, TG_EV_GAP);
-    assert_int_equal(gap->seq, 7);
-    assert_int_equal(gap->u.aux, 9);
-    assert_int_equal(g->cap.n_rest, 2);
-    spot_snap(f, sizeof(f), "BTC_USDT", 8, "[\"2\",\"4\"]", "");
-    assert_int_equal(gk_frame(g, f), 0);
-    assert_int_equal(g->clears[id], 2);
-    assert_int_equal(g->book[id].bid.n, 2);
-    assert_string_equal(gk_px(g, "BTC_USDT", 1, 0, b), "3"); /* diff 9 was kept and applied */
-    assert_string_equal(gk_sz(g, "BTC_USDT", 1, 1, b), "4");
-    gk_close(g);
+    gk_hole_in_the_buffer(&gate_spot, "BTC_USDT", 2);
 }
 
 int main(void)

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "tests/fixtures/venue_harness.h"
+#include "tests/fixtures/xs_cases.h"
 #include "book/tg_resync.h"
 #include "book/tg_dec.h"
 #include "feeds/feed_checksum.h"
@@ -376,11 +377,7 @@ static void test_kraken_extreme_scales_raised_scale_book_is_exact_and_checksums_
     /* a wrong checksum on the raised-scale book is still caught */
     elon_ask(o, "0.000000744085", "0.00000002", "1618678136.000001", xs_kr_ck(a3, 5, b1, 3, 12, 8));
     assert_int_equal(x->ck_bad, 1);
-    assert_int_equal(x->gaps, 0);
-    assert_int_equal(x->unstamped, 0);
-    assert_int_equal(vrun_errors(&o->stats), 0);
-    assert_int_equal(TG_STAT_GET(o->stats.handled), 4);
-    xs_close(&o, x);
+    xs_assert_clean_close(&o, x, 4);
 }
 
 /* Prices 1e-12 .. 1e7, sizes 1e-8 .. 9.2e10, mixed places in one message, trades at both ends;
@@ -396,17 +393,12 @@ static void test_kraken_extreme_scales_mixed_places_and_ranges_are_exact(void **
                                 "\"1.5\"]]},\"book-10\",\"TINY/XBT\"]"),
                      0);
     assert_int_equal(feed_px_scale(&o->h, tiny), 12);
-    static const char *const ta[][2] = {
-        {"0.12", "1"}, {"0.123456789012", "0.00000001"}, {"9000000.5", "92233720368"}};
-    static const char *const tb[][2] = {{"0.1", "5"}, {"0.000000000001", "1.5"}};
-    xs_book_side(x, tiny, 0, ta, 3);
-    xs_book_side(x, tiny, 1, tb, 2);
+    xs_assert_tiny_book(x, tiny);
     assert_int_equal(xs_feed(o, "[4,{\"as\":[[\"10000000.00000\",\"0.00000001\",\"1.5\"],["
                                 "\"9999999.99\",\"1000\",\"1.5\"]],\"bs\":[[\"1\",\"1\",\"1.5\"]]},"
                                 "\"book-10\",\"BIG/USD\"]"),
                      0);
-    static const char *const ba[][2] = {{"9999999.99", "1000"}, {"10000000", "0.00000001"}};
-    xs_book_side(x, big, 0, ba, 2);
+    xs_assert_big_asks(x, big);
     assert_int_equal(
         xs_feed(o, "[5,[[\"10000000.00000\",\"0.00000001\",\"1618678134.123456\",\"b\",\"l\",\"\"],"
                    "[\"9999999.9999999999\",\"92233720368\",\"1618678134.123457\",\"s\",\"l\",\"\"]"
@@ -417,17 +409,8 @@ static void test_kraken_extreme_scales_mixed_places_and_ranges_are_exact(void **
                                         {"9999999.9999999999", "92233720368", "a"}};
     xs_expect(x, &from, TG_EV_TRADE, tr, 2);
     assert_int_equal(feed_px_scale(&o->h, big), 10);
-    assert_int_equal(vrun_errors(&o->stats), 0);
-    assert_int_equal(x->unstamped, 0);
-    size_t nb = x->book[big].bid.n;
-    assert_int_equal(
-        xs_feed(o, "[4,{\"b\":[[\"2\",\"1000000000000\",\"1.6\"]]},\"book-10\",\"BIG/USD\"]"),
-        TG_EDEC_RANGE);
-    assert_int_equal(TG_STAT_GET(o->stats.unrepresentable), 1);
-    assert_int_equal(TG_STAT_GET(o->stats.err_decimal), 1);
-    assert_int_equal(x->faults, 1);
-    assert_int_equal(x->book[big].bid.n, nb);
-    xs_close(&o, x);
+    xs_assert_range_fault_close(
+        &o, x, big, "[4,{\"b\":[[\"2\",\"1000000000000\",\"1.6\"]]},\"book-10\",\"BIG/USD\"]");
 }
 
 int main(void)

@@ -18,6 +18,7 @@
 #include "book/tg_dec.h"
 #include "feeds/venues/feed_kucoin.h"
 #include "feeds/venues/venues.h"
+#include "tests/fixtures/gk_cases.h"
 #include "tests/fixtures/venue_harness.h"
 
 #define CPX GK_CPX /* test-side common scales: every event is rescaled to these */
@@ -44,6 +45,14 @@ static void kc_snap(char *out, size_t cap, const char *sym, uint64_t seq, const 
              "\"bids\":[%s],\"asks\":[%s]}}}",
              sym, (unsigned long long)seq, bids, asks);
 }
+
+/* One change: ["px","sz","seq"]. */
+static void kc_level(char *out, size_t cap, const char *px, const char *sz, uint64_t seq)
+{
+    snprintf(out, cap, "[\"%s\",\"%s\",\"%llu\"]", px, sz, (unsigned long long)seq);
+}
+
+static const gk_venue_t kucoin = {"kucoin", kc_level, kc_upd, kc_snap, false};
 
 static const char bullet[] =
     "{\"code\":\"200000\",\"data\":{\"token\":\"2neAiuYvAU61ZDXANAGAsiL4-iAExhsBXZxftpOeh_"
@@ -192,32 +201,14 @@ static void test_kucoin_calibration_buffers_filters_and_chains(void **state)
 
 static void test_kucoin_sequence_gap_emits_gap_and_resyncs(void **state)
 {
-    gk_t *g = gk_open("kucoin", "BTC-USDT");
-    char f[1024];
-    uint32_t id = gk_id(g, "BTC-USDT");
-    kc_upd(f, sizeof(f), "BTC-USDT", 10, 10, "[\"1.5\",\"1\",\"10\"]", "");
-    gk_frame(g, f);
-    kc_snap(f, sizeof(f), "BTC-USDT", 10, "[\"1.5\",\"2\"]", "[\"2\",\"1\"]");
-    gk_frame(g, f);
-    kc_upd(f, sizeof(f), "BTC-USDT", 11, 12, "[\"1.4\",\"1\",\"12\"]", "");
-    gk_frame(g, f);
-    kc_upd(f, sizeof(f), "BTC-USDT", 14, 15, "[\"1.3\",\"1\",\"15\"]", "");
-    assert_int_equal(gk_frame(g, f), 0);
-    assert_int_equal(g->gaps[id], 1);
-    const tg_event_t *gap = NULL;
-    for (size_t i = 0; i < g->n_ev; i++)
-        if (g->ev[i].kind == TG_EV_GAP)
-            gap = &g->ev[i];
-    assert_non_null(gap);
-    assert_int_equal(gap->seq, 12);
-    assert_int_equal(gap->u.aux, 14);
-    assert_int_equal(g->cap.n_rest, 2);
     /* the REST answer (tagged) bridges the kept update */
-    const char *body = "{\"code\":\"200000\",\"data\":{\"time\":1550653727731,\"sequence\":\"13\","
-                       "\"bids\":[[\"1.45\",\"9\"]],\"asks\":[[\"2\",\"1\"]]}}";
-    assert_int_equal(gk_rest(g, g->cap.tag[1], 200, body), 0);
-    assert_int_equal(g->clears[id], 2);
-    assert_int_equal(g->book[id].bid.n, 2);
+    gk_t *g =
+        gk_gap_then_bridged(&kucoin, "BTC-USDT",
+                            "{\"code\":\"200000\",\"data\":{\"time\":1550653727731,"
+                            "\"sequence\":\"13\",\"bids\":[[\"1.45\",\"9\"]],\"asks\":[[\"2\","
+                            "\"1\"]]}}");
+    uint32_t id = gk_id(g, "BTC-USDT");
+    char f[1024];
     assert_int_equal(TG_STAT_GET(g->o->stats.gaps), 1);
     /* a snapshot older than the buffered updates is not used */
     kc_upd(f, sizeof(f), "BTC-USDT", 30, 31, "", "");
@@ -383,7 +374,7 @@ static void test_kucoin_bad_input_is_counted_once(void **state)
 
 static void test_kucoin_mutated_frames_are_all_counted(void **state)
 {
-    static const char *frames[] = {
+    static const char *const frames[] = {
         "{\"type\":\"message\",\"topic\":\"/market/level2:BTC-USDT\",\"subject\":\"trade."
         "l2update\",\"data\":{\"changes\":{\"asks\":[[\"18906\",\"0.00331\",\"%d\"]],\"bids\":"
         "[[\"18891.9\",\"0.15688\",\"%d\"]]},\"sequenceEnd\":%d,\"sequenceStart\":%d,\"symbol\":"
@@ -397,27 +388,10 @@ static void test_kucoin_mutated_frames_are_all_counted(void **state)
         "\"1545913818099033203\"}}",
     };
     gk_t *g = gk_open("kucoin", "BTC-USDT");
-    uint64_t seed = 4242;
-    char f[1024], m[1100];
     const char *e = getenv("TG_FUZZ_ITERS");
     int iters = e && atoi(e) > 0 ? atoi(e) : 30000;
-    for (int it = 0; it < iters; it++) {
-        int s = it + 1;
-        snprintf(f, sizeof(f), frames[it % 3], s, s, s, s);
-        size_t n = strlen(f);
-        memcpy(m, f, n);
-        if (fv_rand(&seed) % 2 == 0) /* half of them mutated */
-            n = fv_mutate(f, n, m, &seed);
-        const feed_stats_t *st = &g->o->stats;
-        uint64_t acc = fv_errors(st) + TG_STAT_GET(st->handled) + TG_STAT_GET(st->unhandled);
-        feed_frame(&g->o->h, m, n, it, it);
-        feed_flush(&g->o->h);
-        assert_int_equal(fv_errors(st) + TG_STAT_GET(st->handled) + TG_STAT_GET(st->unhandled),
-                         acc + 1);
-        assert_int_equal(g->in_msg, 0);
-        g->n_ev = 0;
-    }
-    assert_true(fv_accounted(&g->o->stats));
+    static const int arg[4] = {1, 1, 1, 1};
+    gk_mutated_frames_counted(g, frames, 3, iters, 4242, arg, true); /* half of them mutated */
     assert_true(fv_errors(&g->o->stats) > 0);
     assert_true(TG_STAT_GET(g->o->stats.handled) > (uint64_t)iters / 3);
     gk_close(g);
@@ -425,90 +399,16 @@ static void test_kucoin_mutated_frames_are_all_counted(void **state)
 
 static void test_kucoin_extreme_scales_are_exact(void **state)
 {
-    gk_t *g = gk_open("kucoin", "TINY-USDT,HUGE-USDT,MIX-USDT");
-    char f[2048];
-    struct {
-        const char *sym, *px, *sz;
-    } lv[] = {
-        {"TINY-USDT", "0.000000000001", "1000000"},
-        {"TINY-USDT", "0.00000000000123", "0.00000001"},
-        {"HUGE-USDT", "10000000", "1000000000000"},
-        {"HUGE-USDT", "9999999.5", "123456789012.5"},
-        {"MIX-USDT", "12.34", "5"},
-        {"MIX-USDT", "12.34000000001", "0.00000000123"},
-        {"MIX-USDT", "0.1", "7.5"},
-    };
-    g->o->h.scl[gk_id(g, "HUGE-USDT")].sz = 0; /* lot size 1: sizes up to 10^12 fit int64 */
-    g->o->h.scl[gk_id(g, "HUGE-USDT")].px = 0;
-    const char *syms[] = {"TINY-USDT", "HUGE-USDT", "MIX-USDT"};
-    for (int k = 0; k < 3; k++) {
-        char chg[1024] = "";
-        int c = 0;
-        for (size_t i = 0; i < sizeof(lv) / sizeof(lv[0]); i++)
-            if (strcmp(lv[i].sym, syms[k]) == 0) {
-                snprintf(chg + strlen(chg), sizeof(chg) - strlen(chg), "%s[\"%s\",\"%s\",\"%d\"]",
-                         c ? "," : "", lv[i].px, lv[i].sz, 6 + c);
-                c++;
-            }
-        kc_upd(f, sizeof(f), syms[k], 6, 5 + (uint64_t)c, chg, "");
-        assert_int_equal(gk_frame(g, f), 0); /* buffered (one message, mixed decimals) */
-        kc_snap(f, sizeof(f), syms[k], 5, "", "");
-        assert_int_equal(gk_frame(g, f), 0);
-    }
-    int checked = 0;
-    for (size_t i = 0; i < g->n_ev; i++) {
-        const tg_event_t *e = &g->ev[i];
-        if (e->kind != TG_EV_LEVEL)
-            continue;
-        const tg_instr_t *in = tg_instr_reg_get(g->o->reg, e->instr);
-        char px[TG_DEC_STR_MAX], sz[TG_DEC_STR_MAX];
-        tg_dec_format(e->price, (int)e->px_scale, px);
-        tg_dec_format(e->size, (int)e->sz_scale, sz);
-        bool found = false;
-        for (size_t k = 0; k < sizeof(lv) / sizeof(lv[0]); k++)
-            found |= strcmp(lv[k].sym, in->symbol) == 0 && strcmp(lv[k].px, px) == 0 &&
-                     strcmp(lv[k].sz, sz) == 0;
-        if (!found)
-            fail_msg("%s: emitted %s x %s, not an input level", in->symbol, px, sz);
-        checked++;
-    }
-    assert_int_equal(checked, 7);
-    assert_true(TG_STAT_GET(g->o->stats.rescales) >= 3);
-    assert_int_equal(TG_STAT_GET(g->o->stats.unrepresentable), 0);
+    static const char *const syms[] = {"TINY-USDT", "HUGE-USDT", "MIX-USDT"};
+    gk_t *g = gk_extreme_scales(&kucoin, syms);
     /* too large for the scale TINY-USDT needs: FAULT, never rounded */
-    size_t n0 = g->n_ev;
-    kc_upd(f, sizeof(f), "TINY-USDT", 8, 8, "[\"100000000\",\"1\",\"8\"]", "");
-    assert_true(gk_frame(g, f) < 0);
-    assert_int_equal(TG_STAT_GET(g->o->stats.unrepresentable), 1);
-    assert_true(vh_faults_without_levels(g->ev, n0, g->n_ev) >= 1);
+    gk_assert_unrepresentable(g, &kucoin, "TINY-USDT", 8, "100000000", "1");
     gk_close(g);
 }
 
 static void test_kucoin_hole_in_the_buffer_keeps_the_later_updates(void **state)
 {
-    gk_t *g = gk_open("kucoin", "BTC-USDT");
-    char f[1024], b[32];
-    uint32_t id = gk_id(g, "BTC-USDT");
-    kc_upd(f, sizeof(f), "BTC-USDT", 5, 6, "[\"1\",\"1\",\"6\"]", "");
-    gk_frame(g, f);
-    kc_upd(f, sizeof(f), "BTC-USDT", 7, 7, "[\"2\",\"1\",\"7\"]", "");
-    gk_frame(g, f);
-    kc_upd(f, sizeof(f), "BTC-USDT", 9, 9, "[\"3\",\"1\",\"9\"]", ""); /* 8 is missing */
-    gk_frame(g, f);
-    kc_snap(f, sizeof(f), "BTC-USDT", 6, "[\"0.5\",\"1\"]", "");
-    assert_int_equal(gk_frame(g, f), 0);
-    assert_int_equal(g->gaps[id], 1);
-    const tg_event_t *gap = &g->ev[g->n_ev - 1];
-    assert_int_equal(gap->kind, TG_EV_GAP);
-    assert_int_equal(gap->seq, 7);
-    assert_int_equal(gap->u.aux, 9);
-    kc_snap(f, sizeof(f), "BTC-USDT", 8, "[\"2\",\"4\"]", "");
-    assert_int_equal(gk_frame(g, f), 0);
-    assert_int_equal(g->clears[id], 2);
-    assert_int_equal(g->book[id].bid.n, 2);
-    assert_string_equal(gk_px(g, "BTC-USDT", 1, 0, b), "3");
-    assert_string_equal(gk_sz(g, "BTC-USDT", 1, 1, b), "4");
-    gk_close(g);
+    gk_hole_in_the_buffer(&kucoin, "BTC-USDT", -1);
 }
 
 int main(void)
