@@ -301,9 +301,10 @@ static int gt_book_levels(feed_handler_t *h, uint32_t instr, const char *js, int
 }
 
 /* A snapshot body (REST answer or in-band data) at obj for s. */
-static int gt_snapshot(feed_handler_t *h, gt_sym_t *s, const char *js, int n, int obj,
+static int gt_snapshot(feed_handler_t *h, void *sym, const char *js, int n, int obj,
                        int64_t ts_recv, int64_t ts_mono)
 {
+    gt_sym_t *s = sym;
     gt_state_t *st = h->vstate;
     const jsmntok_t *t = st->jt.t;
     if (obj < 0 || t[obj].type != JSMN_OBJECT)
@@ -589,30 +590,9 @@ static const feed_vparser_t gt_parser = {gt_frame, JSMN_OBJECT, FEED_VP_SLOW};
 static int gt_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                       int64_t ts_recv, int64_t ts_mono)
 {
-    gt_state_t *st = h->vstate;
-    if (feed_rest_stale(h, tag, st->gen, len))
-        return 0; /* an answer for an earlier connection */
-    gt_sym_t *s = &st->sym[(uint32_t)tag];
-    uint64_t before = feed_stats_settled(h->stats);
-    int rc = 0;
-    if (status != 200) {
-        s->req = (feed_snapreq_t){ts_mono, 0}; /* retried on the tick (feed_snapreq_due) */
-        rc = TG_EPROTO;
-    } else {
-        int n = feed_vparse(h, body, len, JSMN_OBJECT);
-        if (n < 0)
-            rc = n;
-        else
-            rc = gt_snapshot(h, s, body, n, 0, ts_recv, ts_mono);
-        if (rc == TG_ERESCALE)
-            return rc;
-        if (rc < 0)
-            s->req = (feed_snapreq_t){ts_mono, 0};
-    }
-    TG_STAT_INC(h->stats->frames);
-    TG_STAT_ADD(h->stats->bytes, len);
-    feed_settle(h, &st->rl, rc, before, body, len, ts_mono);
-    return rc;
+    const gt_state_t *st = h->vstate;
+    return feed_rest_snapshot(h, tag, st->gen, offsetof(gt_sym_t, req), status, body, len, ts_recv,
+                              ts_mono, gt_snapshot);
 }
 
 /* The state, allocated and freed by the venue base. Instruments: feed_instr_defaults_plain

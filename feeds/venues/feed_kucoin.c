@@ -298,9 +298,10 @@ static int kc_levels(feed_handler_t *h, uint32_t instr, const char *js, int n, i
 }
 
 /* REST body (or in-band data) at obj: {"code":"200000","data":{...}} or the inner object. */
-static int kc_snapshot(feed_handler_t *h, kc_sym_t *s, const char *js, int n, int obj,
+static int kc_snapshot(feed_handler_t *h, void *sym, const char *js, int n, int obj,
                        int64_t ts_recv, int64_t ts_mono)
 {
+    kc_sym_t *s = sym;
     kc_state_t *st = h->vstate;
     const jsmntok_t *t = st->jt.t;
     if (obj < 0 || t[obj].type != JSMN_OBJECT)
@@ -506,29 +507,9 @@ static const feed_vparser_t kc_parser = {kc_frame, JSMN_OBJECT, FEED_VP_SLOW};
 static int kc_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                       int64_t ts_recv, int64_t ts_mono)
 {
-    kc_state_t *st = h->vstate;
-    if (feed_rest_stale(h, tag, st->gen, len))
-        return 0; /* an answer for an earlier connection */
-    kc_sym_t *s = &st->sym[(uint32_t)tag];
-    uint64_t before = feed_stats_settled(h->stats);
-    int rc;
-    if (status != 200) {
-        rc = TG_EPROTO;
-    } else {
-        int n = feed_vparse(h, body, len, JSMN_OBJECT);
-        if (n < 0)
-            rc = n;
-        else
-            rc = kc_snapshot(h, s, body, n, 0, ts_recv, ts_mono);
-        if (rc == TG_ERESCALE)
-            return rc;
-    }
-    if (rc < 0)
-        s->req = (feed_snapreq_t){ts_mono, 0}; /* retried on the tick (feed_snapreq_due) */
-    TG_STAT_INC(h->stats->frames);
-    TG_STAT_ADD(h->stats->bytes, len);
-    feed_settle(h, &st->rl, rc, before, body, len, ts_mono);
-    return rc;
+    const kc_state_t *st = h->vstate;
+    return feed_rest_snapshot(h, tag, st->gen, offsetof(kc_sym_t, req), status, body, len, ts_recv,
+                              ts_mono, kc_snapshot);
 }
 
 /* The state, allocated and freed by the venue base (the ping interval until a bullet answer
