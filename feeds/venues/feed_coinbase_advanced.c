@@ -201,8 +201,9 @@ static int ca_event_type(const char *js, const jsmntok_t *t, int ty)
 
 /* ---- l2_data -------------------------------------------------------------------------------- */
 
-/* Parse every event of an l2_data frame into st->bev / st->lv. *done counts the events read
- * completely; on error, *bad is the index of the product whose event failed (-1: not known).
+/* Parse every event of an l2_data frame (evs: its "events" array) into st->bev / st->lv. *done
+ * counts the events read completely; on error, *bad is the index of the product whose event
+ * failed (-1: not known).
  * @return number of events, TG_ERESCALE, or an error. */
 static int ca_l2_parse(feed_handler_t *h, const char *js, const jsmntok_t *t, int n, int evs,
                        int *done, int *bad)
@@ -210,8 +211,6 @@ static int ca_l2_parse(feed_handler_t *h, const char *js, const jsmntok_t *t, in
     ca_state_t *st = h->vstate;
     size_t nl = 0, ne = 0;
     *done = 0;
-    if (evs < 0 || t[evs].type != JSMN_ARRAY)
-        return TG_EFIELD;
     int k = evs + 1;
     for (int e = 0; e < t[evs].size; e++, k = feed_jtok_next(t, n, k)) {
         *bad = -1;
@@ -302,8 +301,6 @@ static int ca_trades_parse(feed_handler_t *h, const char *js, const jsmntok_t *t
 {
     ca_state_t *st = h->vstate;
     size_t nt = 0;
-    if (evs < 0 || t[evs].type != JSMN_ARRAY)
-        return TG_EFIELD;
     int k = evs + 1;
     for (int e = 0; e < t[evs].size; e++, k = feed_jtok_next(t, n, k)) {
         if (k >= n || t[k].type != JSMN_OBJECT)
@@ -474,25 +471,11 @@ static int ca_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     const jsmntok_t *t = st->jt.t;
     if (feed_jtok_next(t, n, 0) != n)
         return TG_EJSON; /* bytes after the object */
-    int ch = -1, sq = -1, evs = -1, tsi = -1, ty = -1, rest = -1, data = -1, k = 1;
-    for (int j = 0; j < t[0].size && k + 1 < n; j++) {
-        const jsmntok_t *key = &t[k];
-        if (feed_jtok_str_is(buf, key, "channel"))
-            ch = k + 1;
-        else if (feed_jtok_str_is(buf, key, "sequence_num"))
-            sq = k + 1;
-        else if (feed_jtok_str_is(buf, key, "events"))
-            evs = k + 1;
-        else if (feed_jtok_str_is(buf, key, "timestamp"))
-            tsi = k + 1;
-        else if (feed_jtok_str_is(buf, key, "type"))
-            ty = k + 1;
-        else if (feed_jtok_str_is(buf, key, "rest"))
-            rest = k + 1;
-        else if (feed_jtok_str_is(buf, key, "data"))
-            data = k + 1;
-        k = feed_jtok_next(t, n, k + 1);
-    }
+    static const char *const keys[] = {"channel", "sequence_num", "events", "timestamp",
+                                       "type",    "rest",         "data"};
+    int v[7];
+    feed_jtok_getv(buf, t, n, 0, keys, v, 7);
+    int ch = v[0], sq = v[1], evs = v[2], tsi = v[3], ty = v[4], rest = v[5], data = v[6];
     if (rest >= 0 && data >= 0)
         return ca_rest_line(h, buf, t, n, data);
     if (ty >= 0 && feed_jtok_str_is(buf, &t[ty], "error"))
@@ -506,7 +489,9 @@ static int ca_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     bool trades = feed_jtok_str_is(buf, &t[ch], "market_trades");
     int64_t ts = 0;
     int rc = 0, bad = -1, done = 0, cnt = 0;
-    if (l2)
+    if ((l2 || trades) && (evs < 0 || t[evs].type != JSMN_ARRAY))
+        rc = cnt = TG_EFIELD; /* no "events" array */
+    else if (l2)
         rc = cnt = ca_l2_parse(h, buf, t, n, evs, &done, &bad);
     else if (trades)
         rc = cnt = ca_trades_parse(h, buf, t, n, evs);

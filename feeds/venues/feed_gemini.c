@@ -287,23 +287,10 @@ static int gm_frame(feed_handler_t *h, const char *buf, size_t len, const jsmnto
 {
     if (feed_jtok_next(t, n, 0) != n)
         return TG_EJSON; /* bytes after the object */
-    int ty = -1, symi = -1, ch = -1, tr = -1, rest = -1, data = -1, k = 1;
-    for (int j = 0; j < t[0].size && k + 1 < n; j++) {
-        const jsmntok_t *key = &t[k];
-        if (feed_jtok_str_is(buf, key, "type"))
-            ty = k + 1;
-        else if (feed_jtok_str_is(buf, key, "symbol"))
-            symi = k + 1;
-        else if (feed_jtok_str_is(buf, key, "changes"))
-            ch = k + 1;
-        else if (feed_jtok_str_is(buf, key, "trades"))
-            tr = k + 1;
-        else if (feed_jtok_str_is(buf, key, "rest"))
-            rest = k + 1;
-        else if (feed_jtok_str_is(buf, key, "data"))
-            data = k + 1;
-        k = feed_jtok_next(t, n, k + 1);
-    }
+    static const char *const keys[] = {"type", "symbol", "changes", "trades", "rest", "data"};
+    int v[6];
+    feed_jtok_getv(buf, t, n, 0, keys, v, 6);
+    int ty = v[0], symi = v[1], ch = v[2], tr = v[3], rest = v[4], data = v[5];
     if (rest >= 0 && data >= 0)
         return gm_rest_line(h, buf, t, n, data);
     if (ty < 0 || t[ty].type != JSMN_STRING)
