@@ -88,6 +88,22 @@ bool feed_rest_stale(feed_handler_t *h, uint64_t tag, uint32_t gen, size_t len)
     return true;
 }
 
+void feed_rsync_open(feed_handler_t *h, feed_rsync_t *r)
+{
+    feed_resync_rebase(h);
+    r->gen++;
+    r->pb.n_m = r->pb.n_ev = 0;
+    r->sub_next = 0;
+    r->last_ping = 0;
+    feed_vreset(h);
+}
+
+void feed_rsync_close(feed_handler_t *h, feed_rsync_t *r, int64_t ts_recv, int64_t ts_mono)
+{
+    r->pb.n_m = r->pb.n_ev = 0;
+    feed_on_close(h, ts_recv, ts_mono);
+}
+
 int feed_rest_snapshot(feed_handler_t *h, uint64_t tag, uint32_t gen, size_t req_off, int status,
                        const char *body, size_t len, int64_t ts_recv, int64_t ts_mono,
                        feed_rest_snap_fn snap)

@@ -66,6 +66,25 @@ typedef struct feed_snapreq {
 /** Is a new request due at now: 10 s after an unanswered one, 2 s after a failed one? */
 bool feed_snapreq_due(const feed_snapreq_t *r, int64_t now_mono);
 
+/** The connection state of a venue that bridges REST snapshots with buffered diffs (Gate.io,
+ *  KuCoin): the diffs waiting, the generation that tags its REST requests, the next
+ *  subscribe message (feed_send_paced) and the last application ping (mono ns).
+ *  Thread: feed:<venue>. */
+typedef struct feed_rsync {
+    feed_pend_t pb;
+    uint32_t gen;
+    uint32_t sub_next;
+    int64_t last_ping;
+} feed_rsync_t;
+
+/** on_open of such a venue, before its subscribes: resync requests rebased
+ *  (feed_resync_rebase), a new generation, no diff buffered, subscribes and pings from the
+ *  start, every symbol's reset fields back (feed_vreset). */
+void feed_rsync_open(feed_handler_t *h, feed_rsync_t *r);
+
+/** on_close of such a venue: the buffered diffs dropped, then feed_on_close(). */
+void feed_rsync_close(feed_handler_t *h, feed_rsync_t *r, int64_t ts_recv, int64_t ts_mono);
+
 /** Tag of a REST request of symbol index idx on connection generation gen. */
 static inline uint64_t feed_rest_tag(uint32_t gen, uint32_t idx)
 {
