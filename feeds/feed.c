@@ -369,12 +369,18 @@ static int vstate_new(feed_handler_t *h, const feed_vspec_t *sp)
     return 0;
 }
 
+void *feed_vsym_at(const feed_handler_t *h, uint32_t i)
+{
+    const feed_vspec_t *sp = h->venue->state;
+    return *(char **)vfield(h->vstate, sp->sym) + (size_t)i * sp->sym_size;
+}
+
 void *feed_vsym_find(const feed_handler_t *h, const char *s, size_t n)
 {
     const feed_vspec_t *sp = h->venue->state;
     const uint16_t *slot = *(uint16_t **)vfield(h->vstate, sp->slot);
     int i = feed_slot_find(h, slot, s, n);
-    return i < 0 ? NULL : *(char **)vfield(h->vstate, sp->sym) + (size_t)i * sp->sym_size;
+    return i < 0 ? NULL : feed_vsym_at(h, (uint32_t)i);
 }
 
 int feed_vsym_names(const feed_handler_t *h, void *sym, size_t size, size_t name_off,

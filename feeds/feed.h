@@ -564,6 +564,10 @@ typedef struct feed_vspec {
     .size = sizeof(T), .sym = FEED_VOFF(T, sym), .sym_size = sizeof(*((T *)0)->sym),               \
     .slot = FEED_VOFF(T, slot), .rl = FEED_VOFF(T, rl_), .burst = (burst_), .period = (period_)
 
+/** Symbol i (< h->n_instr) of a table venue's symbol table (the spec's sym field).
+ *  Thread: feed:<venue>. */
+void *feed_vsym_at(const feed_handler_t *h, uint32_t i);
+
 /** The symbol of h's connection named s[0..n) in a table venue's symbol table (the spec's
  *  sym and slot fields), or NULL.  Thread: feed:<venue>. No allocation. */
 void *feed_vsym_find(const feed_handler_t *h, const char *s, size_t n);

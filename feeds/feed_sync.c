@@ -2,6 +2,8 @@
 /* Book sync helpers of the REST-snapshot venues (feed_sync.h). */
 #include "feeds/feed_sync.h"
 
+#include "feeds/feed_jtok.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +86,50 @@ bool feed_rest_stale(feed_handler_t *h, uint64_t tag, uint32_t gen, size_t len)
     TG_STAT_ADD(h->stats->bytes, len);
     TG_STAT_INC(h->stats->unhandled);
     return true;
+}
+
+void feed_rsync_open(feed_handler_t *h, feed_rsync_t *r)
+{
+    feed_resync_rebase(h);
+    r->gen++;
+    r->pb.n_m = r->pb.n_ev = 0;
+    r->sub_next = 0;
+    r->last_ping = 0;
+    feed_vreset(h);
+}
+
+void feed_rsync_close(feed_handler_t *h, feed_rsync_t *r, int64_t ts_recv, int64_t ts_mono)
+{
+    r->pb.n_m = r->pb.n_ev = 0;
+    feed_on_close(h, ts_recv, ts_mono);
+}
+
+int feed_rest_snapshot(feed_handler_t *h, uint64_t tag, uint32_t gen, size_t req_off, int status,
+                       const char *body, size_t len, int64_t ts_recv, int64_t ts_mono,
+                       feed_rest_snap_fn snap)
+{
+    if (feed_rest_stale(h, tag, gen, len))
+        return 0; /* an answer for an earlier connection */
+    char *sym = feed_vsym_at(h, (uint32_t)tag);
+    uint64_t before = feed_stats_settled(h->stats);
+    int rc;
+    if (status != 200) {
+        rc = TG_EPROTO;
+    } else {
+        int n = feed_vparse(h, body, len, JSMN_OBJECT);
+        if (n < 0)
+            rc = n;
+        else
+            rc = snap(h, sym, body, n, 0, ts_recv, ts_mono);
+        if (rc == TG_ERESCALE)
+            return rc;
+    }
+    if (rc < 0)
+        *(feed_snapreq_t *)(sym + req_off) = (feed_snapreq_t){ts_mono, 0};
+    TG_STAT_INC(h->stats->frames);
+    TG_STAT_ADD(h->stats->bytes, len);
+    feed_settle(h, feed_vrl(h), rc, before, body, len, ts_mono);
+    return rc;
 }
 
 int feed_send_paced(feed_handler_t *h, uint32_t *next, feed_sub_msg_fn fn, char *msg, size_t cap)

@@ -66,6 +66,25 @@ typedef struct feed_snapreq {
 /** Is a new request due at now: 10 s after an unanswered one, 2 s after a failed one? */
 bool feed_snapreq_due(const feed_snapreq_t *r, int64_t now_mono);
 
+/** The connection state of a venue that bridges REST snapshots with buffered diffs (Gate.io,
+ *  KuCoin): the diffs waiting, the generation that tags its REST requests, the next
+ *  subscribe message (feed_send_paced) and the last application ping (mono ns).
+ *  Thread: feed:<venue>. */
+typedef struct feed_rsync {
+    feed_pend_t pb;
+    uint32_t gen;
+    uint32_t sub_next;
+    int64_t last_ping;
+} feed_rsync_t;
+
+/** on_open of such a venue, before its subscribes: resync requests rebased
+ *  (feed_resync_rebase), a new generation, no diff buffered, subscribes and pings from the
+ *  start, every symbol's reset fields back (feed_vreset). */
+void feed_rsync_open(feed_handler_t *h, feed_rsync_t *r);
+
+/** on_close of such a venue: the buffered diffs dropped, then feed_on_close(). */
+void feed_rsync_close(feed_handler_t *h, feed_rsync_t *r, int64_t ts_recv, int64_t ts_mono);
+
 /** Tag of a REST request of symbol index idx on connection generation gen. */
 static inline uint64_t feed_rest_tag(uint32_t gen, uint32_t idx)
 {
@@ -75,6 +94,22 @@ static inline uint64_t feed_rest_tag(uint32_t gen, uint32_t idx)
 /** An answer to a request of an earlier connection (tag not of gen, or no such symbol) is
  *  counted (a frame, unhandled) and dropped: @return true. */
 bool feed_rest_stale(feed_handler_t *h, uint64_t tag, uint32_t gen, size_t len);
+
+/** A venue's snapshot of symbol sym (an entry of its symbol table) from a body of n tokens
+ *  parsed into the venue's token array, at object token obj. @return 0 or an error. */
+typedef int (*feed_rest_snap_fn)(feed_handler_t *h, void *sym, const char *body, int n, int obj,
+                                 int64_t ts_recv, int64_t ts_mono);
+
+/** on_rest of a table venue that bridges REST snapshots (Gate.io, KuCoin): an answer of an
+ *  earlier connection is dropped (feed_rest_stale against gen); else a 200 answer is parsed
+ *  (feed_vparse, root object) and handed to snap (obj 0) for tag's symbol, another status is
+ *  TG_EPROTO. On failure the symbol's feed_snapreq_t at offset req_off is marked failed (retried
+ *  on the tick, feed_snapreq_due). The answer counts as a frame, settled as in feed_settle()
+ *  through the spec's log limiter. @return 0 or the error (TG_ERESCALE uncounted: the answer
+ *  is delivered again).  Thread: feed:<venue>. */
+int feed_rest_snapshot(feed_handler_t *h, uint64_t tag, uint32_t gen, size_t req_off, int status,
+                       const char *body, size_t len, int64_t ts_recv, int64_t ts_mono,
+                       feed_rest_snap_fn snap);
 
 /** Subscribe message k of a venue into msg: its length, 0 to skip it, -1 past the end. */
 typedef int (*feed_sub_msg_fn)(feed_handler_t *h, uint32_t k, char *msg, size_t cap);

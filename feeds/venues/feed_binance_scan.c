@@ -81,6 +81,15 @@ static inline int sc_u64(scan_t *s, uint64_t *v)
     return 0;
 }
 
+/* a string value: its opening quote at p, then as sc_str() */
+static inline int sc_qstr(scan_t *s, bn_str_t *out)
+{
+    if (*s->p != '"')
+        return -1;
+    s->p++;
+    return sc_str(s, out);
+}
+
 static inline int sc_bool(scan_t *s, bool *v)
 {
     size_t left = (size_t)(s->e - s->p);
@@ -232,6 +241,27 @@ static int sc_levels(feed_bn_t *b, scan_t *s, const bn_sym_t *y, uint32_t *off, 
         f->have |= (bit);                                                                          \
     } while (0)
 
+/* A level array ("a"/"b" or "asks"/"bids") into the asks (ask) or bids of the symbol the
+ * object is about: the snapshot's in a snapshot, else that of "s" (cur) when read; every
+ * level array of one frame must be of the same symbol (*lv_sym). */
+static int sc_side(feed_bn_t *b, scan_t *s, bn_fields_t *f, bool ask, int cur, int snap_ctx,
+                   int snap_sym, int *lv_sym)
+{
+    int ls = (snap_ctx && (f->have & BNF_LUID)) ? snap_sym
+             : (f->have & BNF_S)                ? cur
+             : snap_ctx                         ? snap_sym
+                                                : -1;
+    if (ls < 0 || (*lv_sym >= 0 && *lv_sym != ls))
+        return -1;
+    *lv_sym = ls;
+    if (ask) {
+        SET(BNF_ALV);
+        return sc_levels(b, s, &b->sym[ls], &f->a_off, &f->a_n);
+    }
+    SET(BNF_BLV);
+    return sc_levels(b, s, &b->sym[ls], &f->b_off, &f->b_n);
+}
+
 /* The data object, from just after its '{' to just after its '}'. */
 static int sc_object(feed_bn_t *b, scan_t *s, bn_fields_t *f, int snap_ctx, int snap_sym,
                      int *lv_sym)
@@ -260,10 +290,7 @@ static int sc_object(feed_bn_t *b, scan_t *s, bn_fields_t *f, int snap_ctx, int 
             switch (k[0]) {
             case 'e':
                 SET(BNF_E_TYPE);
-                if (v != '"')
-                    return -1;
-                s->p++;
-                rc = sc_str(s, &f->e);
+                rc = sc_qstr(s, &f->e);
                 break;
             case 'E':
                 SET(BNF_E_TIME);
@@ -287,33 +314,21 @@ static int sc_object(feed_bn_t *b, scan_t *s, bn_fields_t *f, int snap_ctx, int 
                 break;
             case 's':
                 SET(BNF_S);
-                if (v != '"')
-                    return -1;
-                s->p++;
-                rc = sc_str(s, &f->s);
+                rc = sc_qstr(s, &f->s);
                 if (rc == 0)
                     cur = feed_binance__sym(b, f->s.p, f->s.n, false);
                 break;
             case 'p':
                 SET(BNF_P);
-                if (v != '"')
-                    return -1;
-                s->p++;
-                rc = sc_str(s, &f->p);
+                rc = sc_qstr(s, &f->p);
                 break;
             case 'q':
                 SET(BNF_Q);
-                if (v != '"')
-                    return -1;
-                s->p++;
-                rc = sc_str(s, &f->q);
+                rc = sc_qstr(s, &f->q);
                 break;
             case 'X':
                 SET(BNF_X);
-                if (v != '"')
-                    return -1;
-                s->p++;
-                rc = sc_str(s, &f->x);
+                rc = sc_qstr(s, &f->x);
                 break;
             case 'm':
                 SET(BNF_M);
@@ -333,10 +348,7 @@ static int sc_object(feed_bn_t *b, scan_t *s, bn_fields_t *f, int snap_ctx, int 
             case 'B':
             case 'A': {
                 bn_str_t dummy;
-                if (v != '"')
-                    return -1;
-                s->p++;
-                rc = sc_str(s, &dummy);
+                rc = sc_qstr(s, &dummy);
                 break;
             }
             case 'a':
@@ -344,10 +356,9 @@ static int sc_object(feed_bn_t *b, scan_t *s, bn_fields_t *f, int snap_ctx, int 
                 bool ask = k[0] == 'a';
                 if (v == '"') {
                     bn_str_t dummy;
-                    s->p++;
-                    rc = sc_str(s, &dummy);
+                    rc = sc_qstr(s, &dummy);
                 } else if (v == '[') {
-                    goto levels;
+                    rc = sc_side(b, s, f, ask, cur, snap_ctx, snap_sym, lv_sym);
                 } else if (ask) {
                     SET(BNF_AID);
                     rc = sc_u64(s, &f->a);
@@ -356,23 +367,6 @@ static int sc_object(feed_bn_t *b, scan_t *s, bn_fields_t *f, int snap_ctx, int 
                     rc = sc_u64(s, &dummy);
                 }
                 break;
-            levels : {
-                int ls = (snap_ctx && (f->have & BNF_LUID)) ? snap_sym
-                         : (f->have & BNF_S)                ? cur
-                         : snap_ctx                         ? snap_sym
-                                                            : -1;
-                if (ls < 0 || (*lv_sym >= 0 && *lv_sym != ls))
-                    return -1;
-                *lv_sym = ls;
-                if (ask) {
-                    SET(BNF_ALV);
-                    rc = sc_levels(b, s, &b->sym[ls], &f->a_off, &f->a_n);
-                } else {
-                    SET(BNF_BLV);
-                    rc = sc_levels(b, s, &b->sym[ls], &f->b_off, &f->b_n);
-                }
-                break;
-            }
             }
             default:
                 return -1;
@@ -385,29 +379,12 @@ static int sc_object(feed_bn_t *b, scan_t *s, bn_fields_t *f, int snap_ctx, int 
                    (kn == 6 && memcmp(k, "symbol", 6) == 0)) {
             /* COIN-M: "ps" (pair) in diffs and book tickers, "symbol"/"pair" in REST bodies */
             bn_str_t dummy;
-            if (v != '"')
-                return -1;
-            s->p++;
-            rc = sc_str(s, &dummy);
+            rc = sc_qstr(s, &dummy);
         } else if (kn == 12 && memcmp(k, "lastUpdateId", 12) == 0) {
             SET(BNF_LUID);
             rc = sc_u64(s, &f->luid);
         } else if (kn == 4 && (memcmp(k, "bids", 4) == 0 || memcmp(k, "asks", 4) == 0)) {
-            bool ask = k[0] == 'a';
-            int ls = (snap_ctx && (f->have & BNF_LUID)) ? snap_sym
-                     : (f->have & BNF_S)                ? cur
-                     : snap_ctx                         ? snap_sym
-                                                        : -1;
-            if (ls < 0 || (*lv_sym >= 0 && *lv_sym != ls))
-                return -1;
-            *lv_sym = ls;
-            if (ask) {
-                SET(BNF_ALV);
-                rc = sc_levels(b, s, &b->sym[ls], &f->a_off, &f->a_n);
-            } else {
-                SET(BNF_BLV);
-                rc = sc_levels(b, s, &b->sym[ls], &f->b_off, &f->b_n);
-            }
+            rc = sc_side(b, s, f, k[0] == 'a', cur, snap_ctx, snap_sym, lv_sym);
         } else {
             return -1;
         }

@@ -151,36 +151,13 @@ static int cb_frame(feed_cb_t *c, const char *buf, size_t len, int64_t ts_recv, 
     int n = jsmn_parse(&p, buf, len, t, c->tok_cap);
     if (n < 1 || t[0].type != JSMN_OBJECT || feed_jtok_next(t, n, 0) != n)
         return TG_EJSON;
-    int type = -1, prod = -1, bids = -1, asks = -1, changes = -1, time = -1, side = -1, size = -1,
-        price = -1, seq = -1, tid = -1, k = 1;
-    /* k + 1 < n: jsmn takes a key without its value ({"type"}): no token past n (fuzz) */
-    for (int j = 0; j < t[0].size && k + 1 < n; j++) {
-        const jsmntok_t *key = &t[k];
-        int v = k + 1;
-        if (feed_jtok_str_is(buf, key, "type"))
-            type = v;
-        else if (feed_jtok_str_is(buf, key, "product_id"))
-            prod = v;
-        else if (feed_jtok_str_is(buf, key, "bids"))
-            bids = v;
-        else if (feed_jtok_str_is(buf, key, "asks"))
-            asks = v;
-        else if (feed_jtok_str_is(buf, key, "changes"))
-            changes = v;
-        else if (feed_jtok_str_is(buf, key, "time"))
-            time = v;
-        else if (feed_jtok_str_is(buf, key, "side"))
-            side = v;
-        else if (feed_jtok_str_is(buf, key, "size"))
-            size = v;
-        else if (feed_jtok_str_is(buf, key, "price"))
-            price = v;
-        else if (feed_jtok_str_is(buf, key, "sequence"))
-            seq = v;
-        else if (feed_jtok_str_is(buf, key, "trade_id"))
-            tid = v;
-        k = feed_jtok_next(t, n, v);
-    }
+    /* one pass over the members (a key without its value, {"type"}, ends it: no token past n) */
+    static const char *const keys[] = {"type", "product_id", "bids",  "asks",     "changes", "time",
+                                       "side", "size",       "price", "sequence", "trade_id"};
+    int v[11];
+    feed_jtok_getv(buf, t, n, 0, keys, v, 11);
+    int type = v[0], prod = v[1], bids = v[2], asks = v[3], changes = v[4], time = v[5],
+        side = v[6], size = v[7], price = v[8], seq = v[9], tid = v[10];
     if (type < 0 || t[type].type != JSMN_STRING)
         return TG_EFIELD;
     const jsmntok_t *ty = &t[type];

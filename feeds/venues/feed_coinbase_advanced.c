@@ -189,10 +189,21 @@ static void ca_gap_one(feed_handler_t *h, uint32_t i, int64_t ts_recv, int64_t t
     ca_want_resync(h, i);
 }
 
+/* The "type" of an event at ty (< 0: none): "snapshot" 1, "update" 0, else TG_EFIELD. */
+static int ca_event_type(const char *js, const jsmntok_t *t, int ty)
+{
+    if (ty >= 0 && feed_jtok_str_is(js, &t[ty], "snapshot"))
+        return 1;
+    if (ty >= 0 && feed_jtok_str_is(js, &t[ty], "update"))
+        return 0;
+    return TG_EFIELD;
+}
+
 /* ---- l2_data -------------------------------------------------------------------------------- */
 
-/* Parse every event of an l2_data frame into st->bev / st->lv. *done counts the events read
- * completely; on error, *bad is the index of the product whose event failed (-1: not known).
+/* Parse every event of an l2_data frame (evs: its "events" array) into st->bev / st->lv. *done
+ * counts the events read completely; on error, *bad is the index of the product whose event
+ * failed (-1: not known).
  * @return number of events, TG_ERESCALE, or an error. */
 static int ca_l2_parse(feed_handler_t *h, const char *js, const jsmntok_t *t, int n, int evs,
                        int *done, int *bad)
@@ -200,58 +211,40 @@ static int ca_l2_parse(feed_handler_t *h, const char *js, const jsmntok_t *t, in
     ca_state_t *st = h->vstate;
     size_t nl = 0, ne = 0;
     *done = 0;
-    if (evs < 0 || t[evs].type != JSMN_ARRAY)
-        return TG_EFIELD;
     int k = evs + 1;
     for (int e = 0; e < t[evs].size; e++, k = feed_jtok_next(t, n, k)) {
         *bad = -1;
         if (k >= n || t[k].type != JSMN_OBJECT)
             return TG_EFIELD;
         /* one pass over the event's keys: "updates" can span ~420k tokens */
-        int ty = -1, pi = -1, up = -1, kk = k + 1;
-        for (int f = 0; f < t[k].size && kk + 1 < n; f++) {
-            if (feed_jtok_str_is(js, &t[kk], "type"))
-                ty = kk + 1;
-            else if (feed_jtok_str_is(js, &t[kk], "product_id"))
-                pi = kk + 1;
-            else if (feed_jtok_str_is(js, &t[kk], "updates"))
-                up = kk + 1;
-            kk = feed_jtok_next(t, n, kk + 1);
-        }
+        static const char *const ev_keys[] = {"type", "product_id", "updates"};
+        int ek[3];
+        feed_jtok_getv(js, t, n, k, ev_keys, ek, 3);
+        int ty = ek[0], pi = ek[1], up = ek[2];
         if (pi < 0)
             return TG_EFIELD;
         int s = ca_lookup(h, js, &t[pi]);
         if (s < 0)
             return s;
         *bad = s;
-        uint8_t snap;
-        if (ty >= 0 && feed_jtok_str_is(js, &t[ty], "snapshot"))
-            snap = 1;
-        else if (ty >= 0 && feed_jtok_str_is(js, &t[ty], "update"))
-            snap = 0;
-        else
-            return TG_EFIELD;
+        int snap = ca_event_type(js, t, ty);
+        if (snap < 0)
+            return snap;
         if (up < 0 || t[up].type != JSMN_ARRAY || ne >= st->bev_cap)
             return TG_EFIELD;
         uint32_t instr = st->sym[s].instr;
         ca_bev_t *b = &st->bev[ne];
         b->sym = (uint32_t)s;
-        b->snap = snap;
+        b->snap = (uint8_t)snap;
         b->first = (uint32_t)nl;
         int u = up + 1;
         for (int m = 0; m < t[up].size; m++, u = feed_jtok_next(t, n, u)) {
             if (u >= n || t[u].type != JSMN_OBJECT || nl >= st->lv_cap)
                 return TG_EFIELD;
-            int sd = -1, px = -1, qt = -1, kk = u + 1;
-            for (int f = 0; f < t[u].size && kk + 1 < n; f++) {
-                if (feed_jtok_str_is(js, &t[kk], "side"))
-                    sd = kk + 1;
-                else if (feed_jtok_str_is(js, &t[kk], "price_level"))
-                    px = kk + 1;
-                else if (feed_jtok_str_is(js, &t[kk], "new_quantity"))
-                    qt = kk + 1;
-                kk = feed_jtok_next(t, n, kk + 1);
-            }
+            static const char *const lv_keys[] = {"side", "price_level", "new_quantity"};
+            int lk[3];
+            feed_jtok_getv(js, t, n, u, lv_keys, lk, 3);
+            int sd = lk[0], px = lk[1], qt = lk[2];
             if (sd < 0 || px < 0 || qt < 0 || t[px].type != JSMN_STRING ||
                 t[qt].type != JSMN_STRING)
                 return TG_EFIELD;
@@ -308,43 +301,25 @@ static int ca_trades_parse(feed_handler_t *h, const char *js, const jsmntok_t *t
 {
     ca_state_t *st = h->vstate;
     size_t nt = 0;
-    if (evs < 0 || t[evs].type != JSMN_ARRAY)
-        return TG_EFIELD;
     int k = evs + 1;
     for (int e = 0; e < t[evs].size; e++, k = feed_jtok_next(t, n, k)) {
         if (k >= n || t[k].type != JSMN_OBJECT)
             return TG_EFIELD;
         int ty = feed_jtok_get(js, t, n, k, "type"), ta = feed_jtok_get(js, t, n, k, "trades");
-        uint8_t snap;
-        if (ty >= 0 && feed_jtok_str_is(js, &t[ty], "snapshot"))
-            snap = 1;
-        else if (ty >= 0 && feed_jtok_str_is(js, &t[ty], "update"))
-            snap = 0;
-        else
-            return TG_EFIELD;
+        int snap = ca_event_type(js, t, ty);
+        if (snap < 0)
+            return snap;
         if (ta < 0 || t[ta].type != JSMN_ARRAY)
             return TG_EFIELD;
         int q = ta + 1;
         for (int m = 0; m < t[ta].size; m++, q = feed_jtok_next(t, n, q)) {
             if (q >= n || t[q].type != JSMN_OBJECT || nt >= st->tr_cap)
                 return TG_EFIELD;
-            int pi = -1, id = -1, px = -1, sz = -1, tm = -1, sd = -1, kk = q + 1;
-            for (int f = 0; f < t[q].size && kk + 1 < n; f++) {
-                const jsmntok_t *key = &t[kk];
-                if (feed_jtok_str_is(js, key, "product_id"))
-                    pi = kk + 1;
-                else if (feed_jtok_str_is(js, key, "trade_id"))
-                    id = kk + 1;
-                else if (feed_jtok_str_is(js, key, "price"))
-                    px = kk + 1;
-                else if (feed_jtok_str_is(js, key, "size"))
-                    sz = kk + 1;
-                else if (feed_jtok_str_is(js, key, "time"))
-                    tm = kk + 1;
-                else if (feed_jtok_str_is(js, key, "side"))
-                    sd = kk + 1;
-                kk = feed_jtok_next(t, n, kk + 1);
-            }
+            static const char *const tr_keys[] = {"product_id", "trade_id", "price",
+                                                  "size",       "time",     "side"};
+            int tk[6];
+            feed_jtok_getv(js, t, n, q, tr_keys, tk, 6);
+            int pi = tk[0], id = tk[1], px = tk[2], sz = tk[3], tm = tk[4], sd = tk[5];
             if (pi < 0 || id < 0 || px < 0 || sz < 0 || tm < 0 || sd < 0 ||
                 t[px].type != JSMN_STRING || t[sz].type != JSMN_STRING ||
                 (t[id].type != JSMN_STRING && t[id].type != JSMN_PRIMITIVE) ||
@@ -355,7 +330,7 @@ static int ca_trades_parse(feed_handler_t *h, const char *js, const jsmntok_t *t
                 return s;
             ca_trd_t *r = &st->tr[nt];
             r->sym = (uint32_t)s;
-            r->snap = snap;
+            r->snap = (uint8_t)snap;
             r->emit = 0;
             /* side is the maker's: the aggressor took the other side */
             if (ca_str_ieq(js, &t[sd], "sell"))
@@ -496,25 +471,11 @@ static int ca_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     const jsmntok_t *t = st->jt.t;
     if (feed_jtok_next(t, n, 0) != n)
         return TG_EJSON; /* bytes after the object */
-    int ch = -1, sq = -1, evs = -1, tsi = -1, ty = -1, rest = -1, data = -1, k = 1;
-    for (int j = 0; j < t[0].size && k + 1 < n; j++) {
-        const jsmntok_t *key = &t[k];
-        if (feed_jtok_str_is(buf, key, "channel"))
-            ch = k + 1;
-        else if (feed_jtok_str_is(buf, key, "sequence_num"))
-            sq = k + 1;
-        else if (feed_jtok_str_is(buf, key, "events"))
-            evs = k + 1;
-        else if (feed_jtok_str_is(buf, key, "timestamp"))
-            tsi = k + 1;
-        else if (feed_jtok_str_is(buf, key, "type"))
-            ty = k + 1;
-        else if (feed_jtok_str_is(buf, key, "rest"))
-            rest = k + 1;
-        else if (feed_jtok_str_is(buf, key, "data"))
-            data = k + 1;
-        k = feed_jtok_next(t, n, k + 1);
-    }
+    static const char *const keys[] = {"channel", "sequence_num", "events", "timestamp",
+                                       "type",    "rest",         "data"};
+    int v[7];
+    feed_jtok_getv(buf, t, n, 0, keys, v, 7);
+    int ch = v[0], sq = v[1], evs = v[2], tsi = v[3], ty = v[4], rest = v[5], data = v[6];
     if (rest >= 0 && data >= 0)
         return ca_rest_line(h, buf, t, n, data);
     if (ty >= 0 && feed_jtok_str_is(buf, &t[ty], "error"))
@@ -528,7 +489,9 @@ static int ca_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     bool trades = feed_jtok_str_is(buf, &t[ch], "market_trades");
     int64_t ts = 0;
     int rc = 0, bad = -1, done = 0, cnt = 0;
-    if (l2)
+    if ((l2 || trades) && (evs < 0 || t[evs].type != JSMN_ARRAY))
+        rc = cnt = TG_EFIELD; /* no "events" array */
+    else if (l2)
         rc = cnt = ca_l2_parse(h, buf, t, n, evs, &done, &bad);
     else if (trades)
         rc = cnt = ca_trades_parse(h, buf, t, n, evs);
@@ -590,21 +553,16 @@ static int ca_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
 
 /* ---- lifecycle ------------------------------------------------------------------------------ */
 
-static void ca_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
-{
-    /* increments go down to 1e-8 in the 2026 product list (price and base); a product that
-     * needs more places raises its scale by itself (feed_dec) */
-    cfg->px_scale = 8;
-    cfg->sz_scale = 8;
-    cfg->depth_limit = 0; /* level2 is the full book */
-}
-
 /* The state, allocated and freed by the venue base (scratch grows with the tokens; init sizes
- * the subscribe buffer to the products). */
+ * the subscribe buffer to the products). Instruments: feed_instr_defaults_plain (increments go
+ * down to 1e-8 in the 2026 product list, price and base; a product that needs more places
+ * raises its scale by itself, feed_dec; level2 is the full book). */
 static const feed_vspec_t ca_spec = {
     FEED_VSPEC_RL(ca_state_t, CA_TOK_INIT, CA_TOK_MAX, CA_LOG_BURST, FEED_LOG_PERIOD_10S),
     .blocks = {FEED_VSCRATCH(ca_state_t, lv, 4), FEED_VSCRATCH(ca_state_t, bev, 4),
                FEED_VSCRATCH(ca_state_t, tr, 8), FEED_RESUB_BLOCKS(ca_state_t, rsb)},
+    .reset = {FEED_VRESET(ca_sym_t, live, 0), FEED_VRESET(ca_sym_t, have_tid, 0),
+              FEED_VRESET(ca_sym_t, last_tid, 0)},
 };
 
 static int ca_init(feed_handler_t *h)
@@ -622,12 +580,7 @@ static int ca_on_open(feed_handler_t *h)
     st->have_seq = false;
     st->last_seq = 0;
     feed_resub_reset(h, &st->rsb);
-    for (uint32_t i = 0; i < st->n_sym; i++) {
-        ca_sym_t *s = &st->sym[i];
-        s->live = 0;
-        s->have_tid = 0;
-        s->last_tid = 0;
-    }
+    feed_vreset(h); /* no snapshot seen, no trade id (the spec's reset fields) */
     if (st->n_sym == 0)
         return 0;
     const char *chans[3];
@@ -672,7 +625,7 @@ const feed_venue_t feed_venue_coinbase_advanced = {
     .default_url = "wss://advanced-trade-ws.coinbase.com",
     .rest_host = NULL, /* snapshots come on the websocket */
     .max_sends_per_s = CA_SENDS_PER_S,
-    .instr_defaults = ca_instr_defaults,
+    .instr_defaults = feed_instr_defaults_plain,
     .state = &ca_spec,
     .init = ca_init,
     FEED_VENUE_FNS(ca),

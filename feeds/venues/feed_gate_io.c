@@ -92,13 +92,10 @@ typedef struct gt_state {
     size_t lv_cap;
     gt_trade_t *tr;
     size_t tr_cap;
-    feed_pend_t pb; /* diffs waiting for a snapshot */
+    feed_rsync_t rs; /* diffs waiting for a snapshot, REST generation, subscribe/ping */
     gt_sym_t *sym;
     uint16_t *slot;
     feed_ratelim_t rl;
-    uint32_t gen;      /* connection generation (REST tags) */
-    uint32_t sub_next; /* next subscribe message to send */
-    int64_t last_ping;
 } gt_state_t;
 
 static const char *gt_book_chan(const feed_handler_t *h)
@@ -127,7 +124,7 @@ static void gt_pend_add(feed_handler_t *h, gt_sym_t *s, uint64_t U, uint64_t u, 
 {
     gt_state_t *st = h->vstate;
     tg_event_t *ev =
-        feed_pend_add(h, &st->pb, (uint16_t)(s - st->sym), U, u, ts_exch, (uint32_t)nl);
+        feed_pend_add(h, &st->rs.pb, (uint16_t)(s - st->sym), U, u, ts_exch, (uint32_t)nl);
     for (size_t i = 0; ev && i < nl; i++) {
         ev[i] = feed_event(TG_EV_LEVEL, s->id, lv[i].side, lv[i].px, lv[i].sz, u, 0, ts_exch,
                            ts_recv, ts_mono, 0);
@@ -152,7 +149,7 @@ static void gt_request_snapshot(feed_handler_t *h, gt_sym_t *s, int64_t now_mono
                  "/api/v4/spot/order_book?currency_pair=%s&limit=100&with_id=true", in->symbol);
     s->req = (feed_snapreq_t){now_mono, 1};
     TG_STAT_INC(h->stats->resyncs);
-    if (h->rest_get(h->tctx, path, feed_rest_tag(st->gen, (uint32_t)(s - st->sym))) < 0)
+    if (h->rest_get(h->tctx, path, feed_rest_tag(st->rs.gen, (uint32_t)(s - st->sym))) < 0)
         s->req.out = 0; /* retried on the tick */
 }
 
@@ -165,7 +162,7 @@ static void gt_gap(feed_handler_t *h, gt_sym_t *s, uint64_t got, uint32_t keep, 
     feed_emit_make(h, TG_EV_GAP, s->id, 0, 0, 0, s->last_u, got, 0, ts_recv, ts_mono, TG_EVF_LAST);
     TG_STAT_INC(h->stats->gaps);
     s->state = GT_WAIT;
-    feed_pend_drop(&st->pb, (uint16_t)(s - st->sym), keep);
+    feed_pend_drop(&st->rs.pb, (uint16_t)(s - st->sym), keep);
     gt_request_snapshot(h, s, ts_mono);
 }
 
@@ -301,9 +298,10 @@ static int gt_book_levels(feed_handler_t *h, uint32_t instr, const char *js, int
 }
 
 /* A snapshot body (REST answer or in-band data) at obj for s. */
-static int gt_snapshot(feed_handler_t *h, gt_sym_t *s, const char *js, int n, int obj,
+static int gt_snapshot(feed_handler_t *h, void *sym, const char *js, int n, int obj,
                        int64_t ts_recv, int64_t ts_mono)
 {
+    gt_sym_t *s = sym;
     gt_state_t *st = h->vstate;
     const jsmntok_t *t = st->jt.t;
     if (obj < 0 || t[obj].type != JSMN_OBJECT)
@@ -329,7 +327,7 @@ static int gt_snapshot(feed_handler_t *h, gt_sym_t *s, const char *js, int n, in
         return 0;
     }
     uint16_t slot = (uint16_t)(s - st->sym);
-    if (!feed_pend_bridges(&st->pb, slot, L)) {
+    if (!feed_pend_bridges(&st->rs.pb, slot, L)) {
         /* diffs between the snapshot and the buffer are missing: too old */
         feed_jtok_log(h, &st->rl, ts_mono, FEED_LOG_WARN,
                       "snapshot older than the buffered diffs, requesting another", NULL, NULL);
@@ -347,8 +345,8 @@ static int gt_snapshot(feed_handler_t *h, gt_sym_t *s, const char *js, int n, in
     s->state = GT_SYNC;
     s->last_u = L;
     /* replay this symbol's buffered diffs, in arrival order */
-    for (uint32_t i = 0; i < st->pb.n_m; i++) {
-        const feed_pend_msg_t *p = &st->pb.m[i];
+    for (uint32_t i = 0; i < st->rs.pb.n_m; i++) {
+        const feed_pend_msg_t *p = &st->rs.pb.m[i];
         if (p->slot != slot)
             continue;
         int c = gt_check(s, p->first, p->last);
@@ -358,12 +356,12 @@ static int gt_snapshot(feed_handler_t *h, gt_sym_t *s, const char *js, int n, in
             gt_gap(h, s, p->first, i, ts_recv, ts_mono);
             return 0;
         } else {
-            gt_emit_run(h, s, &st->pb.ev[p->at], p->n, p->ts_exch, ts_recv, ts_mono);
+            gt_emit_run(h, s, &st->rs.pb.ev[p->at], p->n, p->ts_exch, ts_recv, ts_mono);
             s->state = GT_LIVE;
             s->last_u = p->last;
         }
     }
-    feed_pend_drop(&st->pb, slot, st->pb.n_m);
+    feed_pend_drop(&st->rs.pb, slot, st->rs.pb.n_m);
     return 0;
 }
 
@@ -409,7 +407,7 @@ static int gt_diff(feed_handler_t *h, const char *js, int n, int res, int64_t ts
     }
     if (c < 0) {
         feed_jtok_log(h, &st->rl, ts_mono, FEED_LOG_WARN, "update id gap, resyncing", js, &t[res]);
-        gt_gap(h, s, U, st->pb.n_m, ts_recv, ts_mono);
+        gt_gap(h, s, U, st->rs.pb.n_m, ts_recv, ts_mono);
         gt_pend_add(h, s, U, u, ts_exch, st->lv, nl, ts_recv, ts_mono);
         return 0;
     }
@@ -422,7 +420,7 @@ static int gt_diff(feed_handler_t *h, const char *js, int n, int res, int64_t ts
     return 0;
 bad:
     if (s->state != GT_WAIT) /* unreadable diff: the book cannot stay continuous */
-        gt_gap(h, s, 0, st->pb.n_m, ts_recv, ts_mono);
+        gt_gap(h, s, 0, st->rs.pb.n_m, ts_recv, ts_mono);
     return rc;
 }
 
@@ -589,37 +587,16 @@ static const feed_vparser_t gt_parser = {gt_frame, JSMN_OBJECT, FEED_VP_SLOW};
 static int gt_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                       int64_t ts_recv, int64_t ts_mono)
 {
-    gt_state_t *st = h->vstate;
-    if (feed_rest_stale(h, tag, st->gen, len))
-        return 0; /* an answer for an earlier connection */
-    gt_sym_t *s = &st->sym[(uint32_t)tag];
-    uint64_t before = feed_stats_settled(h->stats);
-    int rc = 0;
-    if (status != 200) {
-        s->req = (feed_snapreq_t){ts_mono, 0}; /* retried on the tick (feed_snapreq_due) */
-        rc = TG_EPROTO;
-    } else {
-        int n = feed_vparse(h, body, len, JSMN_OBJECT);
-        if (n < 0)
-            rc = n;
-        else
-            rc = gt_snapshot(h, s, body, n, 0, ts_recv, ts_mono);
-        if (rc == TG_ERESCALE)
-            return rc;
-        if (rc < 0)
-            s->req = (feed_snapreq_t){ts_mono, 0};
-    }
-    TG_STAT_INC(h->stats->frames);
-    TG_STAT_ADD(h->stats->bytes, len);
-    feed_settle(h, &st->rl, rc, before, body, len, ts_mono);
-    return rc;
+    const gt_state_t *st = h->vstate;
+    return feed_rest_snapshot(h, tag, st->rs.gen, offsetof(gt_sym_t, req), status, body, len,
+                              ts_recv, ts_mono, gt_snapshot);
 }
 
 /* The state, allocated and freed by the venue base. Instruments: feed_instr_defaults_plain
  * (Gate.io deletes every level it stops covering; no checksum on these channels). */
 static const feed_vspec_t gt_spec = {
     FEED_VSPEC(gt_state_t, GT_TOK_INIT, GT_TOK_MAX),
-    .blocks = {FEED_PEND_BLOCKS(gt_state_t, pb), FEED_VSCRATCH(gt_state_t, lv, 3),
+    .blocks = {FEED_PEND_BLOCKS(gt_state_t, rs.pb), FEED_VSCRATCH(gt_state_t, lv, 3),
                FEED_VSCRATCH(gt_state_t, tr, 8)},
     .reset = {FEED_VRESET(gt_sym_t, state, GT_WAIT), FEED_VRESET(gt_sym_t, req.out, 0),
               FEED_VRESET(gt_sym_t, last_u, 0)},
@@ -669,39 +646,33 @@ static int gt_send_subs(feed_handler_t *h)
 {
     gt_state_t *st = h->vstate;
     char msg[GT_TRADE_BAT * (TG_SYMBOL_MAX + 4) + 128];
-    return feed_send_paced(h, &st->sub_next, gt_sub_msg, msg, sizeof(msg));
+    return feed_send_paced(h, &st->rs.sub_next, gt_sub_msg, msg, sizeof(msg));
 }
 
 static int gt_on_open(feed_handler_t *h)
 {
     gt_state_t *st = h->vstate;
-    feed_resync_rebase(h);
-    st->gen++;
-    st->pb.n_m = st->pb.n_ev = 0;
-    st->sub_next = 0;
-    st->last_ping = 0;
-    feed_vreset(h);
+    feed_rsync_open(h, &st->rs);
     return gt_send_subs(h);
 }
 
 static void gt_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
     gt_state_t *st = h->vstate;
-    st->pb.n_m = st->pb.n_ev = 0;
-    feed_on_close(h, ts_recv, ts_mono);
+    feed_rsync_close(h, &st->rs, ts_recv, ts_mono);
 }
 
 static void gt_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     gt_state_t *st = h->vstate;
     gt_send_subs(h);
-    if (now_mono - st->last_ping >= GT_PING_NS) {
+    if (now_mono - st->rs.last_ping >= GT_PING_NS) {
         char msg[96];
         int m = snprintf(msg, sizeof(msg), "{\"time\":%ld,\"channel\":\"%s\"}",
                          (long)(tg_clock_realtime_ns() / 1000000000),
                          h->venue->variant == GT_FUT ? "futures.ping" : "spot.ping");
         if (feed_send(h, msg, (size_t)m) == 0)
-            st->last_ping = now_mono;
+            st->rs.last_ping = now_mono;
     }
     for (uint32_t i = 0; i < h->n_instr; i++) {
         gt_sym_t *s = &st->sym[i];
@@ -709,10 +680,10 @@ static void gt_on_tick(feed_handler_t *h, int64_t now_mono)
             /* the builder saw a crossed book: start over from a new snapshot */
             s->state = GT_WAIT;
             s->req.out = 0;
-            feed_pend_drop(&st->pb, (uint16_t)i, st->pb.n_m);
+            feed_pend_drop(&st->rs.pb, (uint16_t)i, st->rs.pb.n_m);
         }
         /* the first diff asks for the snapshot; a lost or failed request is repeated */
-        if (s->state == GT_WAIT && feed_pend_has(&st->pb, (uint16_t)i) &&
+        if (s->state == GT_WAIT && feed_pend_has(&st->rs.pb, (uint16_t)i) &&
             feed_snapreq_due(&s->req, now_mono))
             gt_request_snapshot(h, s, now_mono);
     }

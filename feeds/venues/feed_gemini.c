@@ -287,23 +287,10 @@ static int gm_frame(feed_handler_t *h, const char *buf, size_t len, const jsmnto
 {
     if (feed_jtok_next(t, n, 0) != n)
         return TG_EJSON; /* bytes after the object */
-    int ty = -1, symi = -1, ch = -1, tr = -1, rest = -1, data = -1, k = 1;
-    for (int j = 0; j < t[0].size && k + 1 < n; j++) {
-        const jsmntok_t *key = &t[k];
-        if (feed_jtok_str_is(buf, key, "type"))
-            ty = k + 1;
-        else if (feed_jtok_str_is(buf, key, "symbol"))
-            symi = k + 1;
-        else if (feed_jtok_str_is(buf, key, "changes"))
-            ch = k + 1;
-        else if (feed_jtok_str_is(buf, key, "trades"))
-            tr = k + 1;
-        else if (feed_jtok_str_is(buf, key, "rest"))
-            rest = k + 1;
-        else if (feed_jtok_str_is(buf, key, "data"))
-            data = k + 1;
-        k = feed_jtok_next(t, n, k + 1);
-    }
+    static const char *const keys[] = {"type", "symbol", "changes", "trades", "rest", "data"};
+    int v[6];
+    feed_jtok_getv(buf, t, n, 0, keys, v, 6);
+    int ty = v[0], symi = v[1], ch = v[2], tr = v[3], rest = v[4], data = v[5];
     if (rest >= 0 && data >= 0)
         return gm_rest_line(h, buf, t, n, data);
     if (ty < 0 || t[ty].type != JSMN_STRING)
@@ -332,20 +319,16 @@ static int gm_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t t
 
 /* ---- lifecycle ------------------------------------------------------------------------------ */
 
-static void gm_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
-{
-    /* quantity increments go down to 1e-8 (tick_size of the BTC pairs), price increments to
-     * 0.001 here; a symbol that needs more places raises its scale by itself (feed_dec) */
-    cfg->px_scale = 8;
-    cfg->sz_scale = 8;
-    cfg->depth_limit = 0; /* l2 is the full book */
-}
-
 /* The state, allocated and freed by the venue base (the level scratch grows with the tokens;
- * init sizes the subscribe buffer to the symbols). */
+ * init sizes the subscribe buffer to the symbols). Instruments: feed_instr_defaults_plain
+ * (quantity increments go down to 1e-8, tick_size of the BTC pairs, price increments to 0.001
+ * here; a symbol that needs more places raises its scale by itself, feed_dec; l2 is the full
+ * book). */
 static const feed_vspec_t gm_spec = {
     FEED_VSPEC_RL(gm_state_t, GM_TOK_INIT, GM_TOK_MAX, GM_LOG_BURST, FEED_LOG_PERIOD_10S),
     .blocks = {FEED_VSCRATCH(gm_state_t, lv, 4), FEED_RESUB_BLOCKS(gm_state_t, rsb)},
+    .reset = {FEED_VRESET(gm_sym_t, live, 0), FEED_VRESET(gm_sym_t, have_tid, 0),
+              FEED_VRESET(gm_sym_t, last_tid, 0)},
 };
 
 static int gm_init(feed_handler_t *h)
@@ -361,12 +344,7 @@ static int gm_on_open(feed_handler_t *h)
     gm_state_t *st = h->vstate;
     feed_resync_rebase(h);
     feed_resub_reset(h, &st->rsb);
-    for (uint32_t i = 0; i < st->n_sym; i++) {
-        gm_sym_t *s = &st->sym[i];
-        s->live = 0;
-        s->have_tid = 0;
-        s->last_tid = 0;
-    }
+    feed_vreset(h); /* no snapshot seen, no trade id (the spec's reset fields) */
     if (st->n_sym == 0)
         return 0;
     /* one l2 subscription carries the book, the trades and the auction events */
@@ -399,7 +377,7 @@ const feed_venue_t feed_venue_gemini = {
     .default_url = "wss://api.gemini.com/v2/marketdata",
     .rest_host = NULL, /* full books come on the websocket */
     .max_sends_per_s = GM_SENDS_PER_S,
-    .instr_defaults = gm_instr_defaults,
+    .instr_defaults = feed_instr_defaults_plain,
     .state = &gm_spec,
     .init = gm_init,
     .parser = &gm_parser,

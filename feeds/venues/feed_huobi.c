@@ -570,14 +570,12 @@ static int hb_trades(feed_handler_t *h, hb_sym_t *s, const char *js, const jsmnt
     /* pass 1: every number */
     int k = data + 1;
     for (int m = 0; m < t[data].size; m++) {
+        static const char *const keys[] = {"price", "amount", "direction", "ts"};
+        int f[4];
         bad = k;
-        rc = TG_EFIELD;
-        if (k >= n || t[k].type != JSMN_OBJECT || nl >= st->lv_cap)
+        if ((rc = feed_trade_entry(js, t, n, k, nl, st->lv_cap, keys, f, 4)) < 0)
             goto fail;
-        int px = feed_jtok_get(js, t, n, k, "price"), sz = feed_jtok_get(js, t, n, k, "amount");
-        int sd = feed_jtok_get(js, t, n, k, "direction"), tsi = feed_jtok_get(js, t, n, k, "ts");
-        if (px < 0 || sz < 0 || sd < 0 || tsi < 0)
-            goto fail;
+        int px = f[0], sz = f[1], sd = f[2], tsi = f[3];
         hb_lvl_t *l = &st->lv[nl];
         bad = px;
         if ((rc = hb_dec(h, s->id, FEED_DEC_PX, js, &t[px], &l->px)) < 0)

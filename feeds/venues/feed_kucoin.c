@@ -82,15 +82,12 @@ typedef struct kc_state {
     size_t lv_cap;
     tg_event_t *ev; /* one update's events (scratch, as many as lv) */
     size_t ev_cap;
-    feed_pend_t pb; /* updates waiting for a snapshot */
+    feed_rsync_t rs; /* diffs waiting for a snapshot, REST generation, subscribe/ping */
     kc_sym_t *sym;
     uint16_t *slot;
     feed_ratelim_t rl;
-    uint32_t gen;
-    uint32_t sub_next;
     uint32_t ping_ms; /* from the bullet answer */
-    int64_t last_ping;
-    uint64_t msg_id; /* ids of our messages */
+    uint64_t msg_id;  /* ids of our messages */
 } kc_state_t;
 
 #define kc_lookup(h, s, n) ((kc_sym_t *)feed_vsym_find((h), (s), (n)))
@@ -210,7 +207,7 @@ int feed_kucoin_on_bullet(feed_handler_t *h, int status, const char *body, size_
     }
     st->ping_ms = b.ping_ms;
     char cid[32];
-    snprintf(cid, sizeof(cid), "tg%u", st->gen + 1);
+    snprintf(cid, sizeof(cid), "tg%u", st->rs.gen + 1);
     return feed_kucoin_connect_url(&b, cid, url, cap);
 }
 
@@ -221,7 +218,7 @@ static void kc_pend_add(feed_handler_t *h, kc_sym_t *s, uint64_t start, uint64_t
 {
     kc_state_t *st = h->vstate;
     tg_event_t *ev =
-        feed_pend_add(h, &st->pb, (uint16_t)(s - st->sym), start, end, ts_exch, (uint32_t)nl);
+        feed_pend_add(h, &st->rs.pb, (uint16_t)(s - st->sym), start, end, ts_exch, (uint32_t)nl);
     for (size_t i = 0; ev && i < nl; i++) {
         ev[i] = feed_event(TG_EV_LEVEL, s->id, lv[i].side, lv[i].px, lv[i].sz, lv[i].seq, 0,
                            ts_exch, ts_recv, ts_mono, 0);
@@ -241,7 +238,7 @@ static void kc_request_snapshot(feed_handler_t *h, kc_sym_t *s, int64_t now_mono
     snprintf(path, sizeof(path), "/api/v1/market/orderbook/level2_100?symbol=%s", in->symbol);
     s->req = (feed_snapreq_t){now_mono, 1};
     TG_STAT_INC(h->stats->resyncs);
-    if (h->rest_get(h->tctx, path, feed_rest_tag(st->gen, (uint32_t)(s - st->sym))) < 0)
+    if (h->rest_get(h->tctx, path, feed_rest_tag(st->rs.gen, (uint32_t)(s - st->sym))) < 0)
         s->req.out = 0;
 }
 
@@ -253,7 +250,7 @@ static void kc_gap(feed_handler_t *h, kc_sym_t *s, uint64_t got, uint32_t keep, 
     feed_emit_make(h, TG_EV_GAP, s->id, 0, 0, 0, s->last, got, 0, ts_recv, ts_mono, TG_EVF_LAST);
     TG_STAT_INC(h->stats->gaps);
     s->state = KC_WAIT;
-    feed_pend_drop(&st->pb, (uint16_t)(s - st->sym), keep);
+    feed_pend_drop(&st->rs.pb, (uint16_t)(s - st->sym), keep);
     kc_request_snapshot(h, s, ts_mono);
 }
 
@@ -298,9 +295,10 @@ static int kc_levels(feed_handler_t *h, uint32_t instr, const char *js, int n, i
 }
 
 /* REST body (or in-band data) at obj: {"code":"200000","data":{...}} or the inner object. */
-static int kc_snapshot(feed_handler_t *h, kc_sym_t *s, const char *js, int n, int obj,
+static int kc_snapshot(feed_handler_t *h, void *sym, const char *js, int n, int obj,
                        int64_t ts_recv, int64_t ts_mono)
 {
+    kc_sym_t *s = sym;
     kc_state_t *st = h->vstate;
     const jsmntok_t *t = st->jt.t;
     if (obj < 0 || t[obj].type != JSMN_OBJECT)
@@ -331,7 +329,7 @@ static int kc_snapshot(feed_handler_t *h, kc_sym_t *s, const char *js, int n, in
         return 0;
     }
     uint16_t slot = (uint16_t)(s - st->sym);
-    if (!feed_pend_bridges(&st->pb, slot, S)) {
+    if (!feed_pend_bridges(&st->rs.pb, slot, S)) {
         feed_jtok_log(h, &st->rl, ts_mono, FEED_LOG_WARN,
                       "snapshot older than the buffered updates, requesting another", NULL, NULL);
         TG_STAT_INC(h->stats->stale_dropped);
@@ -348,15 +346,15 @@ static int kc_snapshot(feed_handler_t *h, kc_sym_t *s, const char *js, int n, in
     TG_STAT_INC(h->stats->snapshots);
     s->state = KC_LIVE;
     s->last = S;
-    for (uint32_t i = 0; i < st->pb.n_m; i++) {
-        const feed_pend_msg_t *p = &st->pb.m[i];
-        if (p->slot == slot && kc_apply(h, s, p->first, p->last, p->ts_exch, &st->pb.ev[p->at],
+    for (uint32_t i = 0; i < st->rs.pb.n_m; i++) {
+        const feed_pend_msg_t *p = &st->rs.pb.m[i];
+        if (p->slot == slot && kc_apply(h, s, p->first, p->last, p->ts_exch, &st->rs.pb.ev[p->at],
                                         p->n, ts_recv, ts_mono) < 0) {
             kc_gap(h, s, p->first, i, ts_recv, ts_mono); /* keep this update and the later ones */
             return 0;
         }
     }
-    feed_pend_drop(&st->pb, slot, st->pb.n_m);
+    feed_pend_drop(&st->rs.pb, slot, st->rs.pb.n_m);
     return 0;
 }
 
@@ -416,13 +414,13 @@ static int kc_l2update(feed_handler_t *h, kc_sym_t *s, const char *js, int n, in
                            st->lv[i].seq, 0, ts_exch, ts_recv, ts_mono, 0);
     if (kc_apply(h, s, start, end, ts_exch, ev, (uint32_t)nl, ts_recv, ts_mono) < 0) {
         feed_jtok_log(h, &st->rl, ts_mono, FEED_LOG_WARN, "sequence gap, resyncing", js, &t[data]);
-        kc_gap(h, s, start, st->pb.n_m, ts_recv, ts_mono);
+        kc_gap(h, s, start, st->rs.pb.n_m, ts_recv, ts_mono);
         kc_pend_add(h, s, start, end, ts_exch, st->lv, nl, ts_recv, ts_mono);
     }
     return 0;
 bad:
     if (s->state != KC_WAIT)
-        kc_gap(h, s, 0, st->pb.n_m, ts_recv, ts_mono);
+        kc_gap(h, s, 0, st->rs.pb.n_m, ts_recv, ts_mono);
     return rc;
 }
 
@@ -506,36 +504,16 @@ static const feed_vparser_t kc_parser = {kc_frame, JSMN_OBJECT, FEED_VP_SLOW};
 static int kc_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                       int64_t ts_recv, int64_t ts_mono)
 {
-    kc_state_t *st = h->vstate;
-    if (feed_rest_stale(h, tag, st->gen, len))
-        return 0; /* an answer for an earlier connection */
-    kc_sym_t *s = &st->sym[(uint32_t)tag];
-    uint64_t before = feed_stats_settled(h->stats);
-    int rc;
-    if (status != 200) {
-        rc = TG_EPROTO;
-    } else {
-        int n = feed_vparse(h, body, len, JSMN_OBJECT);
-        if (n < 0)
-            rc = n;
-        else
-            rc = kc_snapshot(h, s, body, n, 0, ts_recv, ts_mono);
-        if (rc == TG_ERESCALE)
-            return rc;
-    }
-    if (rc < 0)
-        s->req = (feed_snapreq_t){ts_mono, 0}; /* retried on the tick (feed_snapreq_due) */
-    TG_STAT_INC(h->stats->frames);
-    TG_STAT_ADD(h->stats->bytes, len);
-    feed_settle(h, &st->rl, rc, before, body, len, ts_mono);
-    return rc;
+    const kc_state_t *st = h->vstate;
+    return feed_rest_snapshot(h, tag, st->rs.gen, offsetof(kc_sym_t, req), status, body, len,
+                              ts_recv, ts_mono, kc_snapshot);
 }
 
 /* The state, allocated and freed by the venue base (the ping interval until a bullet answer
  * says otherwise: st->ping_ms 0). */
 static const feed_vspec_t kc_spec = {
     FEED_VSPEC(kc_state_t, KC_TOK_INIT, KC_TOK_MAX),
-    .blocks = {FEED_PEND_BLOCKS(kc_state_t, pb), FEED_VSCRATCH(kc_state_t, lv, 3),
+    .blocks = {FEED_PEND_BLOCKS(kc_state_t, rs.pb), FEED_VSCRATCH(kc_state_t, lv, 3),
                FEED_VSCRATCH(kc_state_t, ev, 3)},
     .reset = {FEED_VRESET(kc_sym_t, state, KC_WAIT), FEED_VRESET(kc_sym_t, req.out, 0),
               FEED_VRESET(kc_sym_t, last, 0)},
@@ -580,18 +558,13 @@ static int kc_send_subs(feed_handler_t *h)
 {
     kc_state_t *st = h->vstate;
     char msg[KC_SYMS_PER_SUB * TG_SYMBOL_MAX + 160];
-    return feed_send_paced(h, &st->sub_next, kc_sub_msg, msg, sizeof(msg));
+    return feed_send_paced(h, &st->rs.sub_next, kc_sub_msg, msg, sizeof(msg));
 }
 
 static int kc_on_open(feed_handler_t *h)
 {
     kc_state_t *st = h->vstate;
-    feed_resync_rebase(h);
-    st->gen++;
-    st->pb.n_m = st->pb.n_ev = 0;
-    st->sub_next = 0;
-    st->last_ping = 0;
-    feed_vreset(h);
+    feed_rsync_open(h, &st->rs);
     uint32_t per =
         ((h->channels & FEED_CH_BOOK) ? 1u : 0u) + ((h->channels & FEED_CH_TRADES) ? 1u : 0u);
     if (per && h->n_instr * per > KC_TOPICS_MAX)
@@ -605,8 +578,7 @@ static int kc_on_open(feed_handler_t *h)
 static void kc_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
     kc_state_t *st = h->vstate;
-    st->pb.n_m = st->pb.n_ev = 0;
-    feed_on_close(h, ts_recv, ts_mono);
+    feed_rsync_close(h, &st->rs, ts_recv, ts_mono);
 }
 
 static void kc_on_tick(feed_handler_t *h, int64_t now_mono)
@@ -617,21 +589,21 @@ static void kc_on_tick(feed_handler_t *h, int64_t now_mono)
     int64_t every = (int64_t)(st->ping_ms ? st->ping_ms : KC_PING_MS) * 1000000 - 1500000000LL;
     if (every < 1000000000LL)
         every = 1000000000LL;
-    if (now_mono - st->last_ping >= every) {
+    if (now_mono - st->rs.last_ping >= every) {
         char msg[80];
         int m = snprintf(msg, sizeof(msg), "{\"id\":\"%llu\",\"type\":\"ping\"}",
                          (unsigned long long)++st->msg_id);
         if (feed_send(h, msg, (size_t)m) == 0)
-            st->last_ping = now_mono;
+            st->rs.last_ping = now_mono;
     }
     for (uint32_t i = 0; i < h->n_instr; i++) {
         kc_sym_t *s = &st->sym[i];
         if (feed_resync_due(h, i, now_mono) && s->state != KC_WAIT) {
             s->state = KC_WAIT; /* start over from a new snapshot */
             s->req.out = 0;
-            feed_pend_drop(&st->pb, (uint16_t)i, st->pb.n_m);
+            feed_pend_drop(&st->rs.pb, (uint16_t)i, st->rs.pb.n_m);
         }
-        if (s->state == KC_WAIT && feed_pend_has(&st->pb, (uint16_t)i) &&
+        if (s->state == KC_WAIT && feed_pend_has(&st->rs.pb, (uint16_t)i) &&
             feed_snapreq_due(&s->req, now_mono))
             kc_request_snapshot(h, s, now_mono);
     }

@@ -317,14 +317,14 @@ static int ok_trades(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmnt
     /* pass 1: validate, keep price/size/side in lv and ts/id in a second scratch walk */
     int k = data + 1;
     for (int m = 0; m < t[data].size; m++) {
+        static const char *const keys[] = {"px", "sz", "side", "ts"};
+        int f[4];
         bad = k;
-        rc = TG_EFIELD;
-        if (k >= n || t[k].type != JSMN_OBJECT || nl >= st->lv_cap)
+        if ((rc = feed_trade_entry(js, t, n, k, nl, st->lv_cap, keys, f, 4)) < 0)
             goto fail;
-        int px = feed_jtok_get(js, t, n, k, "px"), sz = feed_jtok_get(js, t, n, k, "sz");
-        int sd = feed_jtok_get(js, t, n, k, "side"), tsi = feed_jtok_get(js, t, n, k, "ts");
-        if (px < 0 || sz < 0 || sd < 0 || tsi < 0 || t[px].type != JSMN_STRING ||
-            t[sz].type != JSMN_STRING)
+        int px = f[0], sz = f[1], sd = f[2], tsi = f[3];
+        rc = TG_EFIELD;
+        if (t[px].type != JSMN_STRING || t[sz].type != JSMN_STRING)
             goto fail;
         ok_lvl_t *l = &st->lv[nl];
         if ((rc = feed_dec_px(h, s->id, js + t[px].start, feed_jtok_len(&t[px]), &l->px)) < 0 ||

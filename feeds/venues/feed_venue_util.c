@@ -132,3 +132,15 @@ void feed_resubscribe(feed_handler_t *h, const void *sym, uint32_t instr, feed_r
     if (rc < 0 && h->reconnect)
         h->reconnect(h->tctx, why);
 }
+
+int feed_trade_entry(const char *js, const jsmntok_t *t, int n, int k, size_t nl, size_t cap,
+                     const char *const *keys, int *idx, int nk)
+{
+    if (k >= n || t[k].type != JSMN_OBJECT || nl >= cap)
+        return TG_EFIELD;
+    feed_jtok_getv(js, t, n, k, keys, idx, nk);
+    for (int i = 0; i < nk; i++)
+        if (idx[i] < 0)
+            return TG_EFIELD;
+    return 0;
+}

@@ -64,4 +64,10 @@ void feed_resubscribe(feed_handler_t *h, const void *sym, uint32_t instr, feed_r
 int feed_level_strs(feed_handler_t *h, const feed_lvls_t *a, int k, bool nonzero_px, int64_t *px,
                     int64_t *sz, int *bad);
 
+/** Entry k of a trade array being walked, the nl-th trade of a scratch array of cap: an object
+ *  (k < n) with every member keys[0..nk) present, whose value tokens go to idx[0..nk)
+ *  (feed_jtok_getv). @return 0, or TG_EFIELD (not an object, a member missing, no room). */
+int feed_trade_entry(const char *js, const jsmntok_t *t, int n, int k, size_t nl, size_t cap,
+                     const char *const *keys, int *idx, int nk);
+
 #endif
