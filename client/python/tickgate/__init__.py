@@ -261,7 +261,7 @@ class Client:
                 want -= 1
             elif m["type"] in ("message", "pmessage"):
                 self._kept.append(m)  # applied after the keys, as the join rule says
-        self._read_keys(after_loss)
+        self._read_keys(after_loss, scan=not self.cluster)  # a cluster join scanned already
         self._state = "up"
         self._backoff = self.backoff_min
         if after_loss:
@@ -281,9 +281,10 @@ class Client:
                 if kw:
                     self._chan("%s.%s.%s" % (self.prefix, kw, _cl.dots(krest)))
 
-    def _read_keys(self, after_loss):
+    def _read_keys(self, after_loss, scan=True):
         before = len(self._chans)
-        self._scan()
+        if scan:
+            self._scan()
         chans = list(self._chans.values())
         if self.cluster and len(chans) > before:  # a pattern's new instruments (on a hello)
             self._ps.ssubscribe(*[c.name for c in chans[before:]])
