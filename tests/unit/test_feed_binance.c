@@ -253,14 +253,14 @@ static char *drop_depth_line(const char *path, int which, size_t *len_out)
     char *t = fv_load_text(path, &len);
     assert_non_null(t);
     /* after the last snapshot, so every book is live and the hole cannot be stale */
-    char *snap = strstr(t, "@depthSnapshot");
+    char *snap = fv_find(t, "@depthSnapshot");
     assert_non_null(snap);
-    for (char *q; (q = strstr(snap + 1, "@depthSnapshot"));)
+    for (char *q; (q = fv_find(snap + 1, "@depthSnapshot"));)
         snap = q;
     /* counted from the end: near the start, a recorder's backlog can still hold diffs older
        than the snapshot of their symbol (COIN-M file), whose loss would not be a gap */
     int n = 0;
-    for (char *q = snap; (q = strstr(q + 1, "\"e\":\"depthUpdate\"")); n++)
+    for (char *q = snap; (q = fv_find(q + 1, "\"e\":\"depthUpdate\"")); n++)
         ;
     assert_true(n > which);
     fv_drop_line(t, &len, fv_nth(snap, "\"e\":\"depthUpdate\"", n - which));

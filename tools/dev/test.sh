@@ -38,8 +38,9 @@ tests/fixtures/services.sh run meson test -C build-asan --print-errorlogs --num-
 echo "== tests: threaded parts under ThreadSanitizer" >&2
 tests/fixtures/services.sh run meson test -C build-tsan --print-errorlogs --suite tsan || rc=1
 echo "== tests: release build (jemalloc), unit + integration (not the slow suite)" >&2
-# the `slow` suite (test_it_client, test_it_backfill: ~3 minutes together) ran under ASan and
-# TSan above; the release build runs the rest, to keep CI within its 30 minutes
+# the `slow` suite (test_it_client, test_it_backfill, test_it_reliability: ~4 minutes together)
+# ran under ASan (test_it_client under TSan too)
+# and the release build runs the rest, to keep CI within its 30 minutes
 tests/fixtures/services.sh run meson test -C build-release --print-errorlogs --num-processes 2 \
     --suite unit --suite integration --no-suite slow || rc=1
 # One line over every build: each run's meson-logs/testlog.json (one JSON object per test).
