@@ -296,25 +296,39 @@ static uint32_t fnv(const char *s, size_t n)
 
 /* "{p}{sep}{kind}{sep}[{ivl}{sep}]{venue}{sep}{symbol}", or with the instrument as the hash tag
  * "{venue:symbol}" on a cluster (docs/redis.md, "Names on a Redis Cluster"). */
-static void name_fmt(const tg_client_t *c, char *buf, size_t cap, char sep, const char *kind,
-                     const char *ivl, const char *venue, const char *symbol)
+static int name_fmt(const tg_client_t *c, char *buf, size_t cap, char sep, const char *kind,
+                    const char *ivl, const char *venue, const char *symbol)
 {
     char iv[24] = "";
     if (ivl)
         snprintf(iv, sizeof(iv), "%s%c", ivl, sep);
     if (c->cluster)
-        snprintf(buf, cap, "%s%c%s%c%s{%s:%s}", c->prefix, sep, kind, sep, iv, venue, symbol);
-    else
-        snprintf(buf, cap, "%s%c%s%c%s%s%c%s", c->prefix, sep, kind, sep, iv, venue, sep, symbol);
+        return snprintf(buf, cap, "%s%c%s%c%s{%s:%s}", c->prefix, sep, kind, sep, iv, venue,
+                        symbol);
+    return snprintf(buf, cap, "%s%c%s%c%s%s%c%s", c->prefix, sep, kind, sep, iv, venue, sep,
+                    symbol);
 }
 
-void tgc__name(const tg_client_t *c, char *buf, size_t cap, bool key, unsigned k, const char *ivl,
-               const char *venue, const char *symbol)
+int tgc__name(const tg_client_t *c, char *buf, size_t cap, bool key, unsigned k, const char *ivl,
+              const char *venue, const char *symbol)
 {
     static const char *const words[2][3] = {{"book", "trades", "candles"},
                                             {"book", "trade", "candle"}};
     int w = k == TG_CLIENT_SUB_BOOK ? 0 : k == TG_CLIENT_SUB_TRADES ? 1 : 2;
-    name_fmt(c, buf, cap, key ? ':' : '.', words[key][w], w == 2 ? ivl : NULL, venue, symbol);
+    return name_fmt(c, buf, cap, key ? ':' : '.', words[key][w], w == 2 ? ivl : NULL, venue,
+                    symbol);
+}
+
+int tg_client_name(const tg_client_t *c, unsigned kind, const char *interval, const char *venue,
+                   const char *symbol, int key, char *buf, size_t cap)
+{
+    if (!c || !buf || !cap || !venue || !symbol || !*venue || !*symbol ||
+        (kind != TG_CLIENT_SUB_BOOK && kind != TG_CLIENT_SUB_TRADES &&
+         kind != TG_CLIENT_SUB_CANDLES) ||
+        (kind == TG_CLIENT_SUB_CANDLES && (!interval || !*interval || strlen(interval) > 16)))
+        return -EINVAL;
+    int n = tgc__name(c, buf, cap, key != 0, kind, interval, venue, symbol);
+    return n >= 0 && (size_t)n < cap ? 0 : -ENOSPC;
 }
 
 static tgc_chan_t *chan_find(tg_client_t *c, const char *name, size_t n)

@@ -108,8 +108,8 @@ void tgc__set_err(tg_client_t *c, const char *what, const char *detail);
 /** Name of kind k (TG_CLIENT_SUB_*): the channel "{p}.book.{venue}.{symbol}" or (key) the
  *  snapshot key "{p}:book:{venue}:{symbol}"; on a cluster the instrument is the hash tag
  *  "{venue:symbol}" in both (docs/redis.md, "Names on a Redis Cluster"). */
-void tgc__name(const tg_client_t *c, char *buf, size_t cap, bool key, unsigned k, const char *ivl,
-               const char *venue, const char *symbol);
+int tgc__name(const tg_client_t *c, char *buf, size_t cap, bool key, unsigned k, const char *ivl,
+              const char *venue, const char *symbol);
 /** Channel state of a channel name (allocates once per channel); NULL if not ours or full. */
 tgc_chan_t *tgc__chan_add(tg_client_t *c, const char *name, size_t n);
 void tgc__join_free(tg_client_t *c);

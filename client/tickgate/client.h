@@ -46,7 +46,7 @@ extern "C" {
 #endif
 
 #define TG_CLIENT_VERSION_MAJOR 1
-#define TG_CLIENT_VERSION_MINOR 2
+#define TG_CLIENT_VERSION_MINOR 3
 #define TG_CLIENT_VERSION_PATCH 0
 #define TG_CLIENT_VERSION                                                                          \
     ((TG_CLIENT_VERSION_MAJOR << 16) | (TG_CLIENT_VERSION_MINOR << 8) | TG_CLIENT_VERSION_PATCH)
@@ -245,6 +245,16 @@ void tg_client_destroy(tg_client_t **c);
 #define TG_CLIENT_SUB_TRADES  0x2u
 #define TG_CLIENT_SUB_CANDLES 0x4u
 #define TG_CLIENT_SUB_ALL     0x7u
+
+/** The Redis channel (key 0) or key (key 1) name this client uses for one kind (a single
+ *  TG_CLIENT_SUB_* bit) of venue/symbol, and interval for candles: "tg.book.binance.BTCUSDT",
+ *  "tg:candle:1m:binance:BTCUSDT", with the instrument as the hash tag "{binance:BTCUSDT}" on a
+ *  Redis Cluster (docs/redis.md). tg_client_event_t.channel is such a channel name, so a caller
+ *  can match events to what it subscribed without knowing the naming rules.
+ *  @return 0; -EINVAL (not one kind, candles without interval, empty names); -ENOSPC (cap too
+ *  small: buf holds a truncated name). Thread: any. Since 1.3. */
+int tg_client_name(const tg_client_t *c, unsigned kind, const char *interval, const char *venue,
+                   const char *symbol, int key, char *buf, size_t cap);
 
 /** Follow venue/symbol (each may be a Redis glob pattern: "*", "BTC*", "[ab]*"). kinds is a
  *  TG_CLIENT_SUB_* mask; interval is the candle interval ("1m", or "*") when CANDLES is in it.

@@ -222,6 +222,52 @@ static void test_urls_single_unix_and_cluster(void **state)
     tg_client_destroy(&c);
 }
 
+/* The names tg_client_name() gives are those the gateway publishes (docs/redis.md): one
+ * instance with prefix "tg", and a cluster with the instrument as the hash tag. */
+static void test_names_match_the_gateway_on_one_instance_and_a_cluster(void **state)
+{
+    (void)state;
+    static const struct {
+        int cluster;
+        unsigned kind;
+        const char *ivl, *venue, *sym;
+        int key;
+        size_t cap;
+        int rc;
+        const char *want;
+    } cases[] = {
+        {0, TG_CLIENT_SUB_BOOK, NULL, "binance", "BTCUSDT", 0, 64, 0, "tg.book.binance.BTCUSDT"},
+        {0, TG_CLIENT_SUB_TRADES, NULL, "okex", "BTC-USDT", 1, 64, 0, "tg:trade:okex:BTC-USDT"},
+        {0, TG_CLIENT_SUB_CANDLES, "1m", "kraken", "XBT/USD", 0, 64, 0,
+         "tg.candles.1m.kraken.XBT/USD"},
+        /* one kind at a time, candles need their interval, a name that does not fit */
+        {0, TG_CLIENT_SUB_ALL, NULL, "binance", "BTCUSDT", 0, 64, -EINVAL, NULL},
+        {0, TG_CLIENT_SUB_CANDLES, NULL, "binance", "X", 0, 64, -EINVAL, NULL},
+        {0, TG_CLIENT_SUB_BOOK, NULL, "binance", "BTCUSDT", 0, 23, -ENOSPC, NULL},
+        {0, TG_CLIENT_SUB_BOOK, NULL, "binance", "BTCUSDT", 0, 24, 0, "tg.book.binance.BTCUSDT"},
+        {1, TG_CLIENT_SUB_BOOK, NULL, "binance", "BTCUSDT", 0, 64, 0, "tg.book.{binance:BTCUSDT}"},
+        {1, TG_CLIENT_SUB_CANDLES, "5m", "binance", "BTCUSDT", 1, 64, 0,
+         "tg:candle:5m:{binance:BTCUSDT}"},
+    };
+    tg_client_t *c[2] = {NULL, NULL};
+    for (int i = 0; i < 2; i++) {
+        tg_client_cfg_t cfg;
+        tg_client_cfg_defaults(&cfg);
+        cfg.url = i ? "redis-cluster://127.0.0.1:7001" : "redis://127.0.0.1:6379";
+        assert_int_equal(tg_client_create(&c[i], &cfg), 0);
+    }
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char b[64];
+        int rc = tg_client_name(c[cases[i].cluster], cases[i].kind, cases[i].ivl, cases[i].venue,
+                                cases[i].sym, cases[i].key, b, cases[i].cap);
+        assert_int_equal(rc, cases[i].rc);
+        if (cases[i].want)
+            assert_string_equal(b, cases[i].want);
+    }
+    tg_client_destroy(&c[0]);
+    tg_client_destroy(&c[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_every_publisher_document_reads_back_exactly),
         cmocka_unit_test(test_resp_frames_are_read_whole_or_not_at_all),
         cmocka_unit_test(test_urls_single_unix_and_cluster),
+        cmocka_unit_test(test_names_match_the_gateway_on_one_instance_and_a_cluster),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

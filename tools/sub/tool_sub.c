@@ -132,24 +132,6 @@ int main(int argc, char **argv)
     }
     const char *venue = argv[optind], *symbol = argv[optind + 1];
 
-    sub_chan_t ch[SUB_CH_MAX];
-    int n_ch = 0;
-    memset(ch, 0, sizeof(ch));
-    /* the instrument part of the names: "venue.symbol" / "venue:symbol", or on a Redis Cluster
-     * the hash tag "{venue:symbol}" in both (docs/redis.md, "Names on a Redis Cluster") */
-    char ich[160], ikey[160];
-    bool cluster = url && strncmp(url, "redis-cluster://", 16) == 0;
-    snprintf(ich, sizeof(ich), cluster ? "{%s:%s}" : "%s.%s", venue, symbol);
-    snprintf(ikey, sizeof(ikey), cluster ? "{%s:%s}" : "%s:%s", venue, symbol);
-    snprintf(ch[n_ch].channel, 256, "%s.book.%s", prefix, ich);
-    snprintf(ch[n_ch++].key, 256, "%s:book:%s", prefix, ikey);
-    snprintf(ch[n_ch].channel, 256, "%s.trades.%s", prefix, ich);
-    snprintf(ch[n_ch++].key, 256, "%s:trade:%s", prefix, ikey);
-    for (int i = 0; i < n_ivl; i++) {
-        snprintf(ch[n_ch].channel, 256, "%s.candles.%s.%s", prefix, ivl[i], ich);
-        snprintf(ch[n_ch++].key, 256, "%s:candle:%s:%s", prefix, ivl[i], ikey);
-    }
-
     tg_client_cfg_t cfg;
     tg_client_cfg_defaults(&cfg);
     cfg.url = url;
@@ -160,7 +142,23 @@ int main(int argc, char **argv)
         fprintf(stderr, "tickgate-sub: bad URL or prefix %s %s\n", url, prefix);
         return 2;
     }
-    rc = tg_client_subscribe(cl, venue, symbol, TG_CLIENT_SUB_BOOK | TG_CLIENT_SUB_TRADES, NULL);
+    /* the names this program prints per channel: the library's (tagged on a Redis Cluster) */
+    sub_chan_t ch[SUB_CH_MAX];
+    int n_ch = 0;
+    memset(ch, 0, sizeof(ch));
+    for (int i = -2; i < n_ivl && rc == 0; i++, n_ch++) {
+        unsigned k = i == -2   ? TG_CLIENT_SUB_BOOK
+                     : i == -1 ? TG_CLIENT_SUB_TRADES
+                               : TG_CLIENT_SUB_CANDLES;
+        const char *iv = i >= 0 ? ivl[i] : NULL;
+        rc =
+            tg_client_name(cl, k, iv, venue, symbol, 0, ch[n_ch].channel, sizeof(ch[n_ch].channel));
+        if (rc == 0)
+            rc = tg_client_name(cl, k, iv, venue, symbol, 1, ch[n_ch].key, sizeof(ch[n_ch].key));
+    }
+    if (rc == 0)
+        rc =
+            tg_client_subscribe(cl, venue, symbol, TG_CLIENT_SUB_BOOK | TG_CLIENT_SUB_TRADES, NULL);
     for (int i = 0; i < n_ivl && rc == 0; i++)
         rc = tg_client_subscribe(cl, venue, symbol, TG_CLIENT_SUB_CANDLES, ivl[i]);
     if (rc) {
