@@ -16,6 +16,7 @@
 #include "gw_pipeline.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,62 +89,69 @@ static double ring_depth(void *ud)
     return (double)tg_ring_count((const tg_ring_t *)ud);
 }
 
+/* A connection's counters (and one gauge) in /metrics: name, help, and the field in the feed's
+ * stats (feed_stats_t, FS) or in the transport's (feed_conn_tstats_t, FT). The venue handlers
+ * count REST snapshot answers as frames too. */
+#define FS(f) 0, offsetof(feed_stats_t, f)
+#define FT(f) 1, offsetof(feed_conn_tstats_t, f)
+static const struct {
+    const char *name, *help;
+    int gauge, transport;
+    size_t off;
+} feed_metrics[] = {
+    {"tickgate_feed_frames_total", "Websocket frames and REST snapshot answers received.", 0,
+     FS(frames)},
+    {"tickgate_feed_bytes_total", "Bytes of frames received.", 0, FS(bytes)},
+    {"tickgate_feed_events_total", "Normalized events emitted.", 0, FS(events)},
+    {"tickgate_feed_trades_total", "Trade events emitted.", 0, FS(trades)},
+    {"tickgate_feed_levels_total", "Book level events emitted.", 0, FS(levels)},
+    {"tickgate_feed_snapshots_total", "Book snapshots emitted.", 0, FS(snapshots)},
+    {"tickgate_feed_rescales_total",
+     "Instrument scales raised because a value needed more places (exact).", 0, FS(rescales)},
+    {"tickgate_feed_unrepresentable_total",
+     "Values no int64 scale holds exactly (their books go to FAULT).", 0, FS(unrepresentable)},
+    {"tickgate_feed_backfill_trades_total",
+     "Trades fetched over REST after a reconnect (trade backfill).", 0, FS(backfill_trades)},
+    {"tickgate_feed_backfill_requests_total", "Trade-history REST requests sent.", 0,
+     FS(backfill_requests)},
+    {"tickgate_feed_backfill_failures_total", "Trade-history requests failed or ranges given up.",
+     0, FS(backfill_failures)},
+    {"tickgate_feed_unhandled_total", "Frames ignored on purpose (acks, heartbeats, tickers).", 0,
+     FS(unhandled)},
+    {"tickgate_feed_gaps_total", "Sequence gaps detected by the feed.", 0, FS(gaps)},
+    {"tickgate_feed_resyncs_total", "Resyncs requested by the feed.", 0, FS(resyncs)},
+    {"tickgate_feed_reconnects_total", "Reconnects.", 0, FS(reconnects)},
+    {"tickgate_feed_ring_full_total", "Flushes that found the feed ring full.", 0, FS(ring_full)},
+    {"tickgate_feed_events_dropped_total", "Events lost to a full ring (books resynced).", 0,
+     FT(ev_dropped)},
+    {"tickgate_feed_connects_total", "Websocket connections made.", 0, FT(connects)},
+    {"tickgate_feed_connect_errors_total", "Failed connection attempts.", 0, FT(connect_errors)},
+    {"tickgate_feed_stale_total", "Stale-feed timer expiries.", 0, FT(stale)},
+    {"tickgate_feed_rest_queued", "REST GETs waiting for the venue's pacing (feed_rest_pace.h).", 1,
+     FT(rest_queued)},
+    {"tickgate_feed_rest_sent_total", "REST GETs sent.", 0, FT(rest_sent)},
+    {"tickgate_feed_rest_throttled_total",
+     "REST answers 429/418 (the request waited and went again).", 0, FT(rest_throttled)},
+    {"tickgate_feed_rest_retry_after_waits_total",
+     "Retry-After waits that stopped the venue's REST requests.", 0, FT(rest_retry_waits)},
+};
+#undef FS
+#undef FT
+
 static void reg_feed_metrics(gw_pipeline_t *p, gw_feed_t *f)
 {
     gw_metrics_t *m = p->metrics;
     const feed_stats_t *s = feed_conn_stats(f->conn);
     const feed_conn_tstats_t *t = feed_conn_tstats(f->conn);
     const char *L = f->labels;
-    /* the venue handlers count REST snapshot answers as frames too */
-    gw_metrics_counter(m, "tickgate_feed_frames_total", L,
-                       "Websocket frames and REST snapshot answers received.", &s->frames);
-    gw_metrics_counter(m, "tickgate_feed_bytes_total", L, "Bytes of frames received.", &s->bytes);
-    gw_metrics_counter(m, "tickgate_feed_events_total", L, "Normalized events emitted.",
-                       &s->events);
-    gw_metrics_counter(m, "tickgate_feed_trades_total", L, "Trade events emitted.", &s->trades);
-    gw_metrics_counter(m, "tickgate_feed_levels_total", L, "Book level events emitted.",
-                       &s->levels);
-    gw_metrics_counter(m, "tickgate_feed_snapshots_total", L, "Book snapshots emitted.",
-                       &s->snapshots);
-    gw_metrics_counter(m, "tickgate_feed_rescales_total", L,
-                       "Instrument scales raised because a value needed more places (exact).",
-                       &s->rescales);
-    gw_metrics_counter(m, "tickgate_feed_unrepresentable_total", L,
-                       "Values no int64 scale holds exactly (their books go to FAULT).",
-                       &s->unrepresentable);
-    gw_metrics_counter(m, "tickgate_feed_backfill_trades_total", L,
-                       "Trades fetched over REST after a reconnect (trade backfill).",
-                       &s->backfill_trades);
-    gw_metrics_counter(m, "tickgate_feed_backfill_requests_total", L,
-                       "Trade-history REST requests sent.", &s->backfill_requests);
-    gw_metrics_counter(m, "tickgate_feed_backfill_failures_total", L,
-                       "Trade-history requests failed or ranges given up.", &s->backfill_failures);
-    gw_metrics_counter(m, "tickgate_feed_unhandled_total", L,
-                       "Frames ignored on purpose (acks, heartbeats, tickers).", &s->unhandled);
-    gw_metrics_counter(m, "tickgate_feed_gaps_total", L, "Sequence gaps detected by the feed.",
-                       &s->gaps);
-    gw_metrics_counter(m, "tickgate_feed_resyncs_total", L, "Resyncs requested by the feed.",
-                       &s->resyncs);
-    gw_metrics_counter(m, "tickgate_feed_reconnects_total", L, "Reconnects.", &s->reconnects);
-    gw_metrics_counter(m, "tickgate_feed_ring_full_total", L,
-                       "Flushes that found the feed ring full.", &s->ring_full);
-    gw_metrics_counter(m, "tickgate_feed_events_dropped_total", L,
-                       "Events lost to a full ring (books resynced).", &t->ev_dropped);
-    gw_metrics_counter(m, "tickgate_feed_connects_total", L, "Websocket connections made.",
-                       &t->connects);
-    gw_metrics_counter(m, "tickgate_feed_connect_errors_total", L, "Failed connection attempts.",
-                       &t->connect_errors);
-    gw_metrics_counter(m, "tickgate_feed_stale_total", L, "Stale-feed timer expiries.", &t->stale);
-    gw_metrics_gauge(m, "tickgate_feed_rest_queued", L,
-                     "REST GETs waiting for the venue's pacing (feed_rest_pace.h).",
-                     &t->rest_queued);
-    gw_metrics_counter(m, "tickgate_feed_rest_sent_total", L, "REST GETs sent.", &t->rest_sent);
-    gw_metrics_counter(m, "tickgate_feed_rest_throttled_total", L,
-                       "REST answers 429/418 (the request waited and went again).",
-                       &t->rest_throttled);
-    gw_metrics_counter(m, "tickgate_feed_rest_retry_after_waits_total", L,
-                       "Retry-After waits that stopped the venue's REST requests.",
-                       &t->rest_retry_waits);
+    for (size_t i = 0; i < sizeof(feed_metrics) / sizeof(feed_metrics[0]); i++) {
+        const char *base = feed_metrics[i].transport ? (const char *)t : (const char *)s;
+        const tg_stat_t *v = (const tg_stat_t *)(base + feed_metrics[i].off);
+        if (feed_metrics[i].gauge)
+            gw_metrics_gauge(m, feed_metrics[i].name, L, feed_metrics[i].help, v);
+        else
+            gw_metrics_counter(m, feed_metrics[i].name, L, feed_metrics[i].help, v);
+    }
     struct {
         const char *kind;
         const tg_stat_t *v;
