@@ -285,19 +285,14 @@ static void run_live(bool clone)
     snprintf(early, sizeof(early), "stall=60000@%d,times=1", EARLY);
     const char *cargs[] = {"--live-snapshots", "--max", "--fault",      stall, "--fault", early,
                            "--clone",          "3",     "--sub-settle", "100", NULL};
-    const char *sub[] = {
-        "{\"method\":\"SUBSCRIBE\",\"params\":[\"btcusdt_1@depth@100ms\"],\"id\":1}"};
     const char *sym = clone ? "BTCUSDT_1" : "BTCUSDT";
     char errpath[] = "/tmp/tg-replay-live-XXXXXX";
     int errfd = mkstemp(errpath);
     assert_true(errfd >= 0);
     pid_t pid = srv_start(clone ? cargs : args, errfd, &port);
     client_run_t c = {.cfg = {.port = port, .collect = true, .timeout_ms = 10000}};
-    if (clone) {
+    if (clone) /* subscribed by its URL alone (connection 1 below by a message) */
         c.cfg.path = "/stream?streams=btcusdt_1@depth@100ms";
-        c.cfg.send = sub;
-        c.cfg.n_send = 1;
-    }
     int fd2 = -1;
     if (clone) { /* connection 1 serves BTCUSDT_2 only and stops after EARLY frames */
         fd2 = ws_open_sub(port,

@@ -427,6 +427,27 @@ static void check_query(struct lws *wsi, const sess_t *s)
                 s->id, got, want);
 }
 
+/* --clone: the clones a connection asks for in its URL's query ("/stream?streams=a_1@depth/...",
+ * Binance's combined streams), each '&' part as libwebsockets splits them. A part longer than
+ * the buffer is not read: logged, the connection's subscribe messages still count. */
+static void clone_scan_query(struct lws *wsi, sess_t *s)
+{
+    static char frag[1 << 16];
+    for (int i = 0;; i++) {
+        int n = lws_hdr_copy_fragment(wsi, frag, (int)sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n == 0 || (n < 0 && lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i) <= 0))
+            return; /* no more parts */
+        if (n < 0) {
+            fprintf(stderr,
+                    "tickgate-replay: conn %" PRIu64 ": query part %d too long (%d bytes), "
+                    "its streams not read\n",
+                    s->id, i, lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i));
+            continue;
+        }
+        tool_replay__clone_scan(s->rec, frag, (size_t)n, s->want);
+    }
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
@@ -460,9 +481,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             if (!(s->want = calloc(g.clones, 1)))
                 return -1;
             tool_replay__clone_scan(s->rec, uri, strlen(uri), s->want);
+            clone_scan_query(wsi, s);
         }
         tool_replay__live_track(s);
-        if ((s->rec->r->n_sent > 0 || g.clones) && !g.no_gate) {
+        /* wait for subscribe messages where the recording has some, and with --clone where the
+           URL named no clone (a recording subscribed by URL streams at once, as its venue) */
+        bool url_clones = false;
+        for (unsigned k = 0; g.clones && k < g.clones && !url_clones; k++)
+            url_clones = s->want[k] != 0;
+        if ((s->rec->r->n_sent > 0 || (g.clones && !url_clones)) && !g.no_gate) {
             s->st = SS_WAIT_SUB;
             lws_set_timer_usecs(wsi, (lws_usec_t)g.sub_timeout_ms * 1000);
         } else {
