@@ -446,6 +446,7 @@ static bb_instr_t *instr_get(book_builder_t *b, uint32_t id)
     x->sz = (int8_t)in->sz_scale;
     x->ck_in = *in;
     x->pub_state = 0xff;
+    book_tgap_init(&x->tgap, in->trade_ids_seq);
     book_candles_init(&x->candles, &b->cfg.candles);
     if (book_candle_dedup_init(&x->dedup, b->cfg.candle_dedup_window) < 0)
         tg_logf(b->cfg.log, b->cfg.lctx, TG_LOG_ERROR,

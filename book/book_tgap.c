@@ -37,9 +37,27 @@ static void hole_add(book_tgap_t *g, book_tgap_hole_t h, book_tgap_fn fn, void *
     g->holes[g->n++] = h;
 }
 
+/* A venue whose ids tell no hole: times instead (book_tgap.h). */
+static void trade_by_time(book_tgap_t *g, int64_t ts_exch, int64_t ts_recv, book_tgap_fn fn,
+                          void *ctx)
+{
+    int64_t ts = ts_exch ? ts_exch : ts_recv;
+    if (g->armed && ts > g->last_ts) { /* not a re-delivered one: the first after the outage */
+        g->armed = 0;
+        if (!g->rest)
+            fn(ctx, 0, 0, 0, 0); /* bounds unknown; at this trade's message */
+    }
+    if (ts > g->last_ts)
+        g->last_ts = ts;
+}
+
 void book_tgap_trade(book_tgap_t *g, uint64_t id, int64_t ts_exch, int64_t ts_recv, book_tgap_fn fn,
                      void *ctx)
 {
+    if (!g->ids) {
+        trade_by_time(g, ts_exch, ts_recv, fn, ctx);
+        return;
+    }
     if (g->armed && id > g->last_tid) { /* the first newer trade after a closed connection */
         g->armed = 0;
         if (g->last_tid && id > g->last_tid + 1) {

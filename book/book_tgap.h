@@ -3,15 +3,26 @@
  * Trade gaps of one instrument (book_builder.c): trades lost between two of its trades, for
  * history sinks (PostgreSQL's gaps table, reason BOOK_GAP_TRADES).
  *
- * A connection that closed (STALE with TG_EVF_CLOSED) arms the tracker; the next trade shows
- * the hole (last id seen, this id) unless the ids are consecutive (a venue whose ids are not
- * consecutive always shows one: "trades may be missing here"); no last trade (the first
- * connection): nothing. Where the handler fetches the outage's trades itself (TG_EVF_REST on
- * the STALE) the hole is only remembered, narrowed as its trades arrive in id order and
- * dropped when filled; when the feed gives a range up (TG_EV_TRADE_GAP) each remembered hole
- * inside it is reported with its exact remaining bounds (the feed's range may span several
- * reconnects and the trades received live between them), or the feed's range when none is
- * known (a resume point at start-up). At stop, holes still open are reported.
+ * A connection that closed (STALE with TG_EVF_CLOSED) arms the tracker. What the next trade
+ * shows depends on the venue (tg_instr_t.trade_ids_seq, from feed_venue_t.trade_ids_seq):
+ *
+ *  - trade ids consecutive per instrument (Binance, Coinbase): the next newer trade shows the
+ *    hole exactly, (last id seen, this id), unless the ids are consecutive (nothing lost); no
+ *    last trade (the first connection): nothing. Where the handler fetches the outage's trades
+ *    itself (TG_EVF_REST on the STALE) the hole is only remembered, narrowed as its trades
+ *    arrive in id order and dropped when filled; when the feed gives a range up
+ *    (TG_EV_TRADE_GAP) each remembered hole inside it is reported with its exact remaining
+ *    bounds (the feed's range may span several reconnects and the trades received live between
+ *    them), or the feed's range when none is known (a resume point at start-up). At stop, holes
+ *    still open are reported.
+ *  - any other venue (global ids shared by all instruments: Bitstamp, Bitfinex, Gemini, Gate.io;
+ *    UUIDs or hashed text: Bybit, BitMEX; ids a push may skip: OKX "trades"; no id: Kraken): ids
+ *    cannot tell a hole, so the first trade newer by time (ts_exch, else ts_recv) than every
+ *    trade seen before shows "trades may be missing here": a trade gap with unknown id bounds
+ *    (0, 0), at that trade's time; its lower bound is the instrument's previous trade (none:
+ *    the start of collection). Always reported after a closed connection, even when nothing
+ *    was lost (it cannot be known), never with made-up ids. With TG_EVF_REST the handler
+ *    reports what it cannot fetch itself (no such venue yet).
  *
  * Memory: 24 bytes a tracker; the holes array is allocated on the first remembered hole (an
  * outage, never per message) and grows to BOOK_TGAP_MAX, past which the two oldest merge (a
@@ -32,11 +43,22 @@ typedef struct book_tgap_hole {
 } book_tgap_hole_t;
 
 typedef struct book_tgap {
-    uint64_t last_tid; /* highest trade id seen, 0 = none */
+    union {
+        uint64_t last_tid; /* ids: highest trade id seen, 0 = none */
+        int64_t last_ts;   /* !ids: latest trade time seen (ns), 0 = none */
+    };
     book_tgap_hole_t *holes;
     uint16_t n, cap;
     uint8_t armed, rest;
+    uint8_t ids; /* trade ids consecutive per instrument (book_tgap_init) */
 } book_tgap_t;
+
+/** A zeroed tracker for an instrument; ids: its venue's trade ids are consecutive per
+ *  instrument (tg_instr_t.trade_ids_seq). */
+static inline void book_tgap_init(book_tgap_t *g, bool ids)
+{
+    g->ids = ids;
+}
 
 /** A trade gap to report: (last, got) exclusive bounds; its time is that of the trade that
  *  showed it (both 0: the current message's). PostgreSQL keys gap rows by time, so each hole
@@ -52,7 +74,7 @@ static inline void book_tgap_closed(book_tgap_t *g, bool rest)
 }
 
 /** A trade with id arrived (before the builder applies it). Reports a hole at once when the
- *  handler does not fetch it. */
+ *  handler does not fetch it (!ids: the unknown-bounds gap, (0, 0)). */
 void book_tgap_trade(book_tgap_t *g, uint64_t id, int64_t ts_exch, int64_t ts_recv, book_tgap_fn fn,
                      void *ctx);
 

@@ -98,6 +98,7 @@ void tg_instr_cfg_defaults(tg_instr_cfg_t *c)
     c->sz_scale = 8;
     c->depth_limit = 0;
     c->checksum = NULL;
+    c->trade_ids_seq = false;
 }
 
 int tg_instr_reg_create(tg_instr_reg_t **out)
@@ -172,6 +173,7 @@ int tg_instr_reg_add(tg_instr_reg_t *reg, const char *venue, const char *symbol,
     in->sz_scale = (int8_t)cfg->sz_scale;
     in->depth_limit = cfg->depth_limit;
     in->checksum = cfg->checksum;
+    in->trade_ids_seq = cfg->trade_ids_seq;
     memcpy(in->venue, venue, vlen + 1);
     memcpy(in->symbol, symbol, slen + 1);
     reg->sym_len[id] = (uint8_t)slen;

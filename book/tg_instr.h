@@ -10,6 +10,7 @@
 #ifndef TG_INSTR_H
 #define TG_INSTR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,9 @@ typedef struct tg_instr {
     uint64_t resume_trade_id;   /* last trade id already stored (a sink's, at start-up), 0: none;
                                    where the venue serves trade history, the feed backfills
                                    from the next id (tg_instr_reg_set_resume) */
+    uint8_t trade_ids_seq;      /* 1: the venue's trade ids are consecutive per instrument (from
+                                   feed_venue_t.trade_ids_seq): the builder tells a trade gap by
+                                   id; 0: by time, with unknown id bounds (book_tgap.h) */
 } tg_instr_t;
 
 /** Per-instrument settings for tg_instr_reg_add(). */
@@ -53,6 +57,7 @@ typedef struct tg_instr_cfg {
     int sz_scale;         /* default 8 */
     uint32_t depth_limit; /* default 0 */
     tg_checksum_fn checksum;
+    bool trade_ids_seq; /* default false (tg_instr_t.trade_ids_seq) */
 } tg_instr_cfg_t;
 
 void tg_instr_cfg_defaults(tg_instr_cfg_t *c);

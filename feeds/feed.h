@@ -95,6 +95,11 @@ typedef struct feed_venue {
     /* The handler fetches the trades published while a connection was closed (trade backfill
      * over REST, docs/feeds.md): a closed connection is then no trade gap for the builder. */
     bool trade_history;
+    /* The venue's trade ids (as the handler fills u.trade_id) are consecutive per instrument
+     * and arrive in order (docs/RELIABILITY.md, "Trade gaps"): the builder tells the trades a
+     * closed connection lost by id (tg_instr_t.trade_ids_seq, set at registration); otherwise
+     * by time, a trade gap with unknown id bounds. */
+    bool trade_ids_seq;
     /* Published REST limits (feeds/net/feed_rest_pace.h): weight budget per minute of one IP
      * (0: none known, not paced), weight of one snapshot GET (0: 1) and requests in flight
      * (0: no cap but the transport's 32 per connection). A 429/418 with Retry-After stops the

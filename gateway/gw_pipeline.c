@@ -361,6 +361,7 @@ static int register_instruments(gw_pipeline_t *p)
             tg_instr_cfg_defaults(&ic);
             if (v->instr_defaults)
                 v->instr_defaults(&ic, f->symbols[j], f->depth);
+            ic.trade_ids_seq = v->trade_ids_seq;
             if (f->px_scale >= 0)
                 ic.px_scale = f->px_scale;
             if (f->sz_scale >= 0)

@@ -936,7 +936,7 @@ static int bn_rest_key(const char *path, char *key, size_t cap)
         .instr_defaults = bn_instr_defaults, .init = bn_init, .deinit = bn_deinit,                 \
         .on_open = bn_on_open, .on_frame = bn_on_frame, .on_rest = bn_on_rest,                     \
         .on_close = bn_on_close, .on_tick = bn_on_tick, .trade_history = true,                     \
-        BN_REST_LIMITS(var),                                                                       \
+        .trade_ids_seq = true, BN_REST_LIMITS(var),                                                \
     }
 
 const feed_venue_t feed_venue_binance = BN_VENUE("binance", "wss://stream.binance.com:9443/stream",

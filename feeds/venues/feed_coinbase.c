@@ -380,4 +380,5 @@ const feed_venue_t feed_venue_coinbase = {
     .init = cb_init,
     FEED_VENUE_FNS(cb),
     .on_rest = cb_on_rest,
+    .trade_ids_seq = true, /* trade_id per product, consecutive */
 };

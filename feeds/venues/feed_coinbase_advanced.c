@@ -629,4 +629,5 @@ const feed_venue_t feed_venue_coinbase_advanced = {
     .state = &ca_spec,
     .init = ca_init,
     FEED_VENUE_FNS(ca),
+    .trade_ids_seq = true, /* trade_id per product, consecutive */
 };

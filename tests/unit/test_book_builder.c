@@ -671,6 +671,12 @@ static void test_builder_trade_gaps_show_trades_lost_while_a_connection_was_clos
                                      .kinds = BOOK_SINK_TRADE | BOOK_SINK_TRADE_GAP,
                                      .lossless = true};
     cfg.book_interval_ns = 0;
+    /* a venue whose trade ids are consecutive per instrument (tg_instr_t.trade_ids_seq) */
+    tg_instr_cfg_t sc;
+    tg_instr_cfg_defaults(&sc);
+    sc.trade_ids_seq = true;
+    uint32_t seq_id = 0;
+    assert_int_equal(tg_instr_reg_add(f->reg, "test", "SEQ", &sc, &seq_id), 0);
     assert_int_equal(book_builder_create(&b, &cfg), 0);
     book_builder_destroy(&f->b);
     f->b = b;
@@ -679,13 +685,13 @@ static void test_builder_trade_gaps_show_trades_lost_while_a_connection_was_clos
     uint8_t stale_flags[] = {
         0, TG_EVF_CLOSED, 0, 0, TG_EVF_CLOSED, 0, 0, 0, TG_EVF_CLOSED | TG_EVF_REST, 0};
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-        tg_event_t e[1] = {ev(f, f->id, ids[i] ? TG_EV_TRADE : TG_EV_STALE, TG_SIDE_BUY,
+        tg_event_t e[1] = {ev(f, seq_id, ids[i] ? TG_EV_TRADE : TG_EV_STALE, TG_SIDE_BUY,
                               ids[i] ? 100 : 0, ids[i] ? 1 : 0, 0)};
         e[0].u.trade_id = ids[i];
         e[0].flags = stale_flags[i];
         msg(f, e, 1, MS);
     }
-    tg_event_t g[1] = {ev(f, f->id, TG_EV_TRADE_GAP, 0, 0, 0, 40)};
+    tg_event_t g[1] = {ev(f, seq_id, TG_EV_TRADE_GAP, 0, 0, 0, 40)};
     g[0].u.aux = 45;
     msg(f, g, 1, MS);
     /* 10 -> closed -> 15: one gap (10, 15); 16 -> closed -> 17: consecutive, none; silent
@@ -709,11 +715,11 @@ static void test_builder_trade_gaps_show_trades_lost_while_a_connection_was_clos
     /* the REST outage before 40 is remembered as (30, 40); its trades 31..33 arrive (the
        handler's backfill), then the handler gives a wider range up: one record, (33, 40) */
     for (uint64_t id = 31; id <= 33; id++) {
-        tg_event_t t[1] = {ev(f, f->id, TG_EV_TRADE, TG_SIDE_BUY, 100, 1, 0)};
+        tg_event_t t[1] = {ev(f, seq_id, TG_EV_TRADE, TG_SIDE_BUY, 100, 1, 0)};
         t[0].u.trade_id = id;
         msg(f, t, 1, MS);
     }
-    tg_event_t w[1] = {ev(f, f->id, TG_EV_TRADE_GAP, 0, 0, 0, 20)};
+    tg_event_t w[1] = {ev(f, seq_id, TG_EV_TRADE_GAP, 0, 0, 0, 20)};
     w[0].u.aux = 41;
     msg(f, w, 1, MS);
     assert_int_equal(count(hist, BOOK_OUT_GAP, BOOK_GAP_TRADES), 3);
@@ -723,19 +729,44 @@ static void test_builder_trade_gaps_show_trades_lost_while_a_connection_was_clos
     /* a REST outage whose trades all arrive leaves nothing to report */
     uint64_t fill[] = {0 /* closed, REST */, 50, 41, 42, 43, 44, 45, 46, 47, 48, 49};
     for (size_t i = 0; i < sizeof(fill) / sizeof(fill[0]); i++) {
-        tg_event_t t[1] = {ev(f, f->id, fill[i] ? TG_EV_TRADE : TG_EV_STALE, TG_SIDE_BUY,
+        tg_event_t t[1] = {ev(f, seq_id, fill[i] ? TG_EV_TRADE : TG_EV_STALE, TG_SIDE_BUY,
                               fill[i] ? 100 : 0, fill[i] ? 1 : 0, 0)};
         t[0].u.trade_id = fill[i];
         t[0].flags = fill[i] ? 0 : TG_EVF_CLOSED | TG_EVF_REST;
         msg(f, t, 1, MS);
     }
-    tg_event_t w2[1] = {ev(f, f->id, TG_EV_TRADE_GAP, 0, 0, 0, 44)};
+    tg_event_t w2[1] = {ev(f, seq_id, TG_EV_TRADE_GAP, 0, 0, 0, 44)};
     w2[0].u.aux = 51;
     msg(f, w2, 1, MS); /* (40, 50) was filled: no hole known, so the feed's own range */
     assert_int_equal(count(hist, BOOK_OUT_GAP, BOOK_GAP_TRADES), 4);
     r = last(hist, BOOK_OUT_GAP);
     assert_int_equal(r->u.gap.seq_last, 44);
     assert_int_equal(r->u.gap.seq_got, 51);
+    /* a venue whose ids tell no hole (global, hashed: the default): after a closed connection
+       the first trade newer than every one seen (a re-delivered older one is not) is a gap with
+       unknown id bounds (0, 0) at that trade's time, whatever its id; a silent STALE arms
+       nothing */
+    int64_t t_before = f->t, t_shown = 0;
+    uint64_t hashed[] = {0xdeadbeef00000001u, 0 /* closed */, 0x0123u /* re-delivered */, 0x7777u,
+                         0 /* silent */,      0x5555u};
+    uint8_t hflags[] = {0, TG_EVF_CLOSED, 0, 0, 0, 0};
+    for (size_t i = 0; i < sizeof(hashed) / sizeof(hashed[0]); i++) {
+        tg_event_t t[1] = {ev(f, f->id, hashed[i] ? TG_EV_TRADE : TG_EV_STALE, TG_SIDE_BUY,
+                              hashed[i] ? 100 : 0, hashed[i] ? 1 : 0, 0)};
+        t[0].u.trade_id = hashed[i];
+        t[0].flags = hflags[i];
+        if (i == 2)
+            t[0].ts_exch = t_before; /* the first trade, again */
+        if (i == 3)
+            t_shown = f->t;
+        msg(f, t, 1, MS);
+    }
+    assert_int_equal(count(hist, BOOK_OUT_GAP, BOOK_GAP_TRADES), 5);
+    r = last(hist, BOOK_OUT_GAP);
+    assert_int_equal(r->instr, f->id);
+    assert_int_equal(r->u.gap.seq_last, 0);
+    assert_int_equal(r->u.gap.seq_got, 0);
+    assert_int_equal(r->ts_exch, t_shown);
     free(hist->rec);
     free(hist);
 }
