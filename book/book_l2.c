@@ -461,6 +461,17 @@ int64_t book_l2_size_at(const book_l2_t *b, tg_side_t side, int64_t price)
     uint32_t j = blk_find(bk, key);
     return j < bk->n && bk->k[j] == key ? bk->s[j] : 0;
 }
+size_t book_l2_mem_bytes(const book_l2_t *b)
+{
+    size_t m = sizeof(*b);
+    for (int i = 0; i < 2; i++) {
+        const l2_side_t *sd = &b->side[i];
+        m += (size_t)(sd->nb + sd->n_pool) * sizeof(l2_blk_t);
+        m += (size_t)sd->cap * (sizeof(*sd->blk) + sizeof(*sd->first) + sizeof(*sd->pool));
+    }
+    return m;
+}
+
 book_state_t book_l2_state(const book_l2_t *b)
 {
     return (book_state_t)b->state;

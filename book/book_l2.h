@@ -98,6 +98,13 @@ static inline int book_l2_side_key(tg_side_t side, int64_t price, int64_t size, 
     return -EINVAL;
 }
 
+/**
+ * Heap bytes this book holds: its blocks (in use and on the free list), its block index and the
+ * book itself, as requested from malloc (the book's own count, not the allocator's). For
+ * memory measurements (tickgate-bench-book --mem).  Thread: book.
+ */
+size_t book_l2_mem_bytes(const book_l2_t *b);
+
 /** Best bid / best ask. @return false if that side is empty (out untouched).  Thread: book. */
 bool book_l2_best_bid(const book_l2_t *b, tg_level_t *out);
 bool book_l2_best_ask(const book_l2_t *b, tg_level_t *out);
