@@ -272,8 +272,41 @@ typedef struct memrun {
     book_l2_t **bk; /* per instrument id, created at its first book event */
     uint64_t msgs, samples;
     double sum_bpl, max_bpl; /* bytes per level over the samples */
-    size_t max_levels;
+    uint64_t digest;         /* FNV-1a of every level of every book at each sample and at the end */
+    tg_level_t *lv;          /* scratch for book_l2_top */
+    size_t lv_cap;
 } memrun_t;
+
+/* Fold every level of every book into the digest: equal digests of two builds = equal books
+ * (all levels, not the top 64 that tickgate-replay books writes). */
+static void mem_digest(memrun_t *m)
+{
+    for (uint32_t i = 0; i < TG_INSTR_MAX; i++) {
+        if (!m->bk[i])
+            continue;
+        for (int sd = 0; sd < 2; sd++) {
+            tg_side_t side = sd ? TG_SIDE_ASK : TG_SIDE_BID;
+            size_t d = book_l2_depth(m->bk[i], side);
+            if (d > m->lv_cap) {
+                free(m->lv);
+                m->lv_cap = d * 2;
+                m->lv = malloc(m->lv_cap * sizeof(*m->lv));
+                if (!m->lv) {
+                    m->lv_cap = 0;
+                    return;
+                }
+            }
+            size_t n = book_l2_top(m->bk[i], side, m->lv, d);
+            int64_t hdr[3] = {(int64_t)i, sd, (int64_t)n};
+            const unsigned char *p = (const unsigned char *)hdr;
+            for (size_t k = 0; k < sizeof(hdr); k++)
+                m->digest = (m->digest ^ p[k]) * 0x100000001b3ull;
+            p = (const unsigned char *)m->lv;
+            for (size_t k = 0; k < n * sizeof(*m->lv); k++)
+                m->digest = (m->digest ^ p[k]) * 0x100000001b3ull;
+        }
+    }
+}
 
 static void mem_totals(const memrun_t *m, size_t *bytes, size_t *levels, size_t *books)
 {
@@ -310,6 +343,7 @@ static int mem_ev(void *ctx, const tg_event_t *ev, uint32_t n)
             book_l2_truncate(m->bk[e->instr], lim);
         if (++m->msgs % 1000)
             continue;
+        mem_digest(m);
         size_t bytes, levels, books;
         mem_totals(m, &bytes, &levels, &books);
         if (levels < 100 * books)
@@ -325,7 +359,7 @@ static int mem_ev(void *ctx, const tg_event_t *ev, uint32_t n)
 
 static int bench_mem(const char *path)
 {
-    memrun_t m = {0};
+    memrun_t m = {.digest = 0xcbf29ce484222325ull};
     m.bk = calloc(TG_INSTR_MAX, sizeof(*m.bk));
     tg_instr_reg_create(&m.reg);
     feed_offline_t *off;
@@ -336,18 +370,21 @@ static int bench_mem(const char *path)
     }
     rc = feed_offline_run(off, mem_ev, &m);
     size_t bytes, levels, books;
+    mem_digest(&m);
     mem_totals(&m, &bytes, &levels, &books);
     /* the goal (issue 13): bytes <= 1.5 x 16 B x levels + a few KB per book */
     double excess = ((double)bytes - 24.0 * (double)levels) / (double)(books ? books : 1);
     printf("%s\n  %zu books, %zu levels held at the end: %zu bytes = %.1f B/level; "
            "(bytes - 24 B x levels) / book = %.1f KiB\n  over %llu samples (every 1000 "
-           "messages): mean %.1f B/level, max %.1f B/level\n",
+           "messages): mean %.1f B/level, max %.1f B/level; books digest %016llx\n",
            path, books, levels, bytes, levels ? (double)bytes / (double)levels : 0.0,
            excess / 1024.0, (unsigned long long)m.samples,
-           m.samples ? m.sum_bpl / (double)m.samples : 0.0, m.max_bpl);
+           m.samples ? m.sum_bpl / (double)m.samples : 0.0, m.max_bpl,
+           (unsigned long long)m.digest);
     for (uint32_t i = 0; i < TG_INSTR_MAX; i++)
         book_l2_destroy(&m.bk[i]);
     free(m.bk);
+    free(m.lv);
     feed_offline_close(&off);
     tg_instr_reg_destroy(&m.reg);
     return rc < 0 ? 1 : 0;
