@@ -13,12 +13,19 @@
  * both. Lookup: the last block first (a change near the top costs one compare), otherwise a
  * binary search over the blocks' first keys; inside a block a scan of up to BOOK_L2_SCAN levels
  * from the end, then a branchless binary search. An insert or delete moves at most one block's
- * tail (<= 2 KB instead of half the book); a full block splits in two, a block under a quarter
- * full merges with a neighbour when they fit in half a block, an empty block is released.
- * Blocks come from a per-side free list, so after warm-up (the deepest book seen) nothing
- * allocates. Truncation to a depth limit releases whole blocks from the bottom and trims one.
+ * tail (<= 2 KB instead of half the book).
+ * MEMORY (issue 13: <= 1.5 x 16 B per level held + a few KB per book). A block is exactly 2 KB
+ * of keys and sizes (its level count is in the index), and blocks are kept ~3/4 full: a full
+ * block at either end of the side opens a new block there (sorted loads fill blocks
+ * completely), elsewhere it spills into a neighbour with room (the two evened out) or becomes
+ * three blocks with a full neighbour; after a delete a block merges with a neighbour when both
+ * fit with 16 levels to spare, or three into two likewise. Released blocks go back to malloc
+ * except one per side, so a side holds memory for the levels it has now, not for the deepest
+ * book it ever had (the old per-side free list did). Measured with tickgate-bench-book --mem
+ * (docs/book.md): 33 -> 22 B/level on the Binance spot recording.
  * Invariants: every block in the index has 1..BOOK_L2_BLK levels; keys strictly increase
- * within and across blocks; first[i] == blk[i]->k[0]; count == sum of block sizes; sizes > 0.
+ * within and across blocks; first[i] == blk[i]->k[0]; count == sum of n[i]; sizes > 0;
+ * n_alloc == blocks in the index + n_pool.
  * Thread: book.
  */
 #include "book_l2.h"
@@ -29,22 +36,28 @@
 
 #include "tg_grow.h"
 
-#define BOOK_L2_BLK  128 /* levels per block: 2 KB of keys and sizes */
+#define BOOK_L2_BLK  128 /* levels per block: 2 KB of keys and sizes, nothing else */
 #define BOOK_L2_SCAN 8
+#define L2_SPILL_MIN 16 /* a full block spills into a neighbour with at least this much room */
+#define L2_MERGE_GAP 16 /* blocks merge when the result leaves this much room in each */
+#define L2_POOL_KEEP 1  /* free blocks kept per side; more go back to malloc */
 
+/* Exactly 2048 bytes: a power-of-two size class in every allocator (jemalloc rounds 2056 to
+ * 2560). The level count of a block lives in the side's index (n[]). */
 typedef struct l2_blk {
     int64_t k[BOOK_L2_BLK];
     int64_t s[BOOK_L2_BLK];
-    uint32_t n;
 } l2_blk_t;
 
 typedef struct l2_side {
-    l2_blk_t **blk; /* ascending; best level = blk[nb-1]->k[n-1] */
+    l2_blk_t **blk; /* ascending; best level = blk[nb-1]->k[n[nb-1]-1] */
     int64_t *first; /* first key of each block, parallel to blk */
+    uint32_t *n;    /* levels in each block, parallel to blk */
     uint32_t nb, cap;
-    uint32_t count;  /* levels */
-    l2_blk_t **pool; /* free blocks */
-    uint32_t n_pool, cap_pool;
+    uint32_t count;   /* levels */
+    uint32_t n_alloc; /* blocks allocated: in the index or the pool */
+    l2_blk_t *pool[L2_POOL_KEEP];
+    uint32_t n_pool;
     /* finger: where the last set left off. Venues list a message's levels away from the top
      * (Binance: bids descending, asks ascending, i.e. keys descending on both sides), so the
      * next key is often lower and near: it is looked for below the finger first. Valid when
@@ -81,11 +94,11 @@ static int side_grow_index(l2_side_t *sd, uint32_t want)
     if (!nf)
         return -ENOMEM;
     sd->first = nf;
-    l2_blk_t **np = realloc(sd->pool, sizeof(*np) * cap);
-    if (!np)
+    uint32_t *nn = realloc(sd->n, sizeof(*nn) * cap);
+    if (!nn)
         return -ENOMEM;
-    sd->pool = np;
-    sd->cap = sd->cap_pool = cap;
+    sd->n = nn;
+    sd->cap = cap;
     return 0;
 }
 
@@ -93,28 +106,22 @@ static l2_blk_t *blk_get(l2_side_t *sd)
 {
     if (sd->n_pool)
         return sd->pool[--sd->n_pool];
-    return malloc(sizeof(l2_blk_t)); /* only while the book grows past its deepest so far */
+    l2_blk_t *b = malloc(sizeof(l2_blk_t)); /* only while the side grows past its blocks */
+    if (b)
+        sd->n_alloc++;
+    return b;
 }
 
-/* The pool never holds more blocks than the index capacity (every block was in the index). */
+/* A released block: kept for the next growth up to L2_POOL_KEEP, else freed, so a side holds
+ * memory for the levels it has, not for the deepest book it ever had. */
 static void blk_put(l2_side_t *sd, l2_blk_t *b)
 {
-    sd->pool[sd->n_pool++] = b;
-}
-
-static int side_init(l2_side_t *sd, uint32_t levels)
-{
-    uint32_t nblk = levels / (BOOK_L2_BLK / 2) + 2;
-    finger_drop(sd);
-    if (side_grow_index(sd, nblk) < 0)
-        return -ENOMEM;
-    for (uint32_t i = 0; i < nblk; i++) {
-        l2_blk_t *b = malloc(sizeof(l2_blk_t));
-        if (!b)
-            return -ENOMEM;
-        blk_put(sd, b);
+    if (sd->n_pool < L2_POOL_KEEP) {
+        sd->pool[sd->n_pool++] = b;
+        return;
     }
-    return 0;
+    free(b);
+    sd->n_alloc--;
 }
 
 static void side_free(l2_side_t *sd)
@@ -125,7 +132,7 @@ static void side_free(l2_side_t *sd)
         free(sd->pool[i]);
     free(sd->blk);
     free(sd->first);
-    free(sd->pool);
+    free(sd->n);
 }
 
 int book_l2_create(book_l2_t **out, uint32_t cap_hint)
@@ -136,9 +143,12 @@ int book_l2_create(book_l2_t **out, uint32_t cap_hint)
     uint32_t levels = cap_hint ? cap_hint : 256;
     if (levels > (1u << 24))
         levels = 1u << 24;
-    if (side_init(&b->side[0], levels) < 0 || side_init(&b->side[1], levels) < 0) {
-        book_l2_destroy(&b);
-        return -ENOMEM;
+    for (int i = 0; i < 2; i++) {
+        finger_drop(&b->side[i]);
+        if (side_grow_index(&b->side[i], levels / (BOOK_L2_BLK / 2) + 2) < 0) {
+            book_l2_destroy(&b);
+            return -ENOMEM;
+        }
     }
     b->state = BOOK_STATE_RESYNCING;
     *out = b;
@@ -210,85 +220,165 @@ static inline uint32_t blk_find_below(const l2_blk_t *b, int64_t key, uint32_t h
     return (uint32_t)(base - b->k) + (*base < key);
 }
 
-/* Lower bound inside a block: first index with k >= key (n if none). */
-static inline uint32_t blk_find(const l2_blk_t *b, int64_t key)
+/* Open index slots [i, i+m) (shifting the blocks from i up); the caller fills them. */
+static void index_open(l2_side_t *sd, uint32_t i, uint32_t m)
 {
-    return blk_find_below(b, key, b->n);
+    uint32_t t = sd->nb - i;
+    memmove(sd->blk + i + m, sd->blk + i, sizeof(*sd->blk) * t);
+    memmove(sd->first + i + m, sd->first + i, sizeof(*sd->first) * t);
+    memmove(sd->n + i + m, sd->n + i, sizeof(*sd->n) * t);
+    sd->nb += m;
+}
+
+/* Close index slots [i, i+m) (their blocks were released or moved). */
+static void index_close(l2_side_t *sd, uint32_t i, uint32_t m)
+{
+    uint32_t t = sd->nb - i - m;
+    memmove(sd->blk + i, sd->blk + i + m, sizeof(*sd->blk) * t);
+    memmove(sd->first + i, sd->first + i + m, sizeof(*sd->first) * t);
+    memmove(sd->n + i, sd->n + i + m, sizeof(*sd->n) * t);
+    sd->nb -= m;
 }
 
 static void index_remove(l2_side_t *sd, uint32_t i)
 {
     finger_drop(sd);
     blk_put(sd, sd->blk[i]);
-    memmove(sd->blk + i, sd->blk + i + 1, sizeof(*sd->blk) * (sd->nb - i - 1));
-    memmove(sd->first + i, sd->first + i + 1, sizeof(*sd->first) * (sd->nb - i - 1));
-    sd->nb--;
+    index_close(sd, i, 1);
 }
 
-/* Append block i+1 to block i and drop i+1 (caller checked they fit). */
-static void blk_merge(l2_side_t *sd, uint32_t i)
+/*
+ * Spread the levels of blocks [i, i+m) evenly over m2 blocks (1 <= m, m2 <= 3, |m - m2| <= 1):
+ * a block more when m2 > m (the only case that allocates: -ENOMEM leaves the side unchanged),
+ * one less when m2 < m. Drops the finger.
+ */
+static int side_respread(l2_side_t *sd, uint32_t i, uint32_t m, uint32_t m2)
 {
-    l2_blk_t *a = sd->blk[i], *c = sd->blk[i + 1];
-    memcpy(a->k + a->n, c->k, sizeof(int64_t) * c->n);
-    memcpy(a->s + a->n, c->s, sizeof(int64_t) * c->n);
-    a->n += c->n;
-    index_remove(sd, i + 1);
+    int64_t tk[3 * BOOK_L2_BLK], ts[3 * BOOK_L2_BLK];
+    l2_blk_t *nw = NULL;
+    if (m2 > m) {
+        if (side_grow_index(sd, sd->nb + 1) < 0 || !(nw = blk_get(sd)))
+            return -ENOMEM;
+    }
+    finger_drop(sd);
+    uint32_t tot = 0;
+    for (uint32_t x = 0; x < m; x++) {
+        const l2_blk_t *b = sd->blk[i + x];
+        memcpy(tk + tot, b->k, sizeof(int64_t) * sd->n[i + x]);
+        memcpy(ts + tot, b->s, sizeof(int64_t) * sd->n[i + x]);
+        tot += sd->n[i + x];
+    }
+    if (nw) {
+        index_open(sd, i + m, 1);
+        sd->blk[i + m] = nw;
+    } else if (m2 < m) {
+        blk_put(sd, sd->blk[i + m2]);
+        index_close(sd, i + m2, 1);
+    }
+    uint32_t at = 0;
+    for (uint32_t x = 0; x < m2; x++) {
+        uint32_t c = tot / m2 + (x < tot % m2);
+        l2_blk_t *b = sd->blk[i + x];
+        memcpy(b->k, tk + at, sizeof(int64_t) * c);
+        memcpy(b->s, ts + at, sizeof(int64_t) * c);
+        sd->n[i + x] = c;
+        sd->first[i + x] = b->k[0];
+        at += c;
+    }
+    return 0;
+}
+
+/* After a delete left block bi with n[bi] >= 1 levels: merge it with one neighbour when both
+ * fit in one block with L2_MERGE_GAP to spare, else three blocks into two likewise. So every
+ * pair around a delete holds > BLK - GAP levels and every triple > 2 (BLK - GAP). */
+static void side_merge(l2_side_t *sd, uint32_t bi)
+{
+    const uint32_t *n = sd->n;
+    uint32_t nb = sd->nb;
+    if (bi > 0 && n[bi - 1] + n[bi] <= BOOK_L2_BLK - L2_MERGE_GAP) {
+        side_respread(sd, bi - 1, 2, 1);
+        return;
+    }
+    if (bi + 1 < nb && n[bi] + n[bi + 1] <= BOOK_L2_BLK - L2_MERGE_GAP) {
+        side_respread(sd, bi, 2, 1);
+        return;
+    }
+    if (nb < 3)
+        return;
+    uint32_t w = bi == 0 ? 0 : bi + 1 == nb ? bi - 2 : bi - 1; /* the triple around bi */
+    if (n[w] + n[w + 1] + n[w + 2] <= 2 * (BOOK_L2_BLK - L2_MERGE_GAP))
+        side_respread(sd, w, 3, 2);
 }
 
 static void side_delete(l2_side_t *sd, uint32_t bi, uint32_t j)
 {
     l2_blk_t *b = sd->blk[bi];
-    uint32_t tail = b->n - 1 - j;
+    uint32_t tail = sd->n[bi] - 1 - j;
     memmove(b->k + j, b->k + j + 1, sizeof(int64_t) * tail);
     memmove(b->s + j, b->s + j + 1, sizeof(int64_t) * tail);
-    b->n--;
+    sd->n[bi]--;
     sd->count--;
-    if (!b->n) {
+    if (!sd->n[bi]) {
         index_remove(sd, bi);
         return;
     }
     if (j == 0)
         sd->first[bi] = b->k[0];
-    if (b->n < BOOK_L2_BLK / 4) {
-        if (bi > 0 && sd->blk[bi - 1]->n + b->n <= BOOK_L2_BLK / 2)
-            blk_merge(sd, bi - 1);
-        else if (bi + 1 < sd->nb && sd->blk[bi + 1]->n + b->n <= BOOK_L2_BLK / 2)
-            blk_merge(sd, bi);
-    }
+    side_merge(sd, bi);
 }
 
-/* Insert at (*pbi, *pj); they are set to where the key ended up (a split may move it). */
-static int side_insert(l2_side_t *sd, uint32_t *pbi, uint32_t *pj, int64_t key, int64_t size)
+/*
+ * Make room in full block bi for a key going to position j. At the ends of the side (below
+ * every key, above every key: snapshots and new best prices arrive in key order) a new empty
+ * block is opened there, so sorted loads fill blocks completely. Otherwise the block spills
+ * into the neighbour with more room (two blocks evened out) when it has L2_SPILL_MIN free,
+ * else it and a neighbour become three blocks, each ~2/3 full. Drops the finger.
+ */
+static int side_make_room(l2_side_t *sd, uint32_t bi, uint32_t j)
 {
-    uint32_t bi = *pbi, j = *pj;
-    l2_blk_t *b = sd->blk[bi];
-    if (b->n == BOOK_L2_BLK) { /* split: the upper half moves to a new block after bi */
-        if (side_grow_index(sd, sd->nb + 1) < 0)
+    uint32_t nb = sd->nb;
+    if ((bi == 0 && j == 0) || (bi + 1 == nb && j == BOOK_L2_BLK)) {
+        if (side_grow_index(sd, nb + 1) < 0)
             return -ENOMEM;
         l2_blk_t *c = blk_get(sd);
         if (!c)
             return -ENOMEM;
-        uint32_t h = BOOK_L2_BLK / 2;
-        memcpy(c->k, b->k + h, sizeof(int64_t) * (BOOK_L2_BLK - h));
-        memcpy(c->s, b->s + h, sizeof(int64_t) * (BOOK_L2_BLK - h));
-        c->n = BOOK_L2_BLK - h;
-        b->n = h;
-        memmove(sd->blk + bi + 2, sd->blk + bi + 1, sizeof(*sd->blk) * (sd->nb - bi - 1));
-        memmove(sd->first + bi + 2, sd->first + bi + 1, sizeof(*sd->first) * (sd->nb - bi - 1));
-        sd->blk[bi + 1] = c;
-        sd->first[bi + 1] = c->k[0];
-        sd->nb++;
-        if (j > h) {
-            bi++;
-            j -= h;
-            b = c;
-        }
+        finger_drop(sd);
+        uint32_t at = j ? nb : 0;
+        index_open(sd, at, 1);
+        sd->blk[at] = c;
+        sd->n[at] = 0;
+        return 0;
     }
-    memmove(b->k + j + 1, b->k + j, sizeof(int64_t) * (b->n - j));
-    memmove(b->s + j + 1, b->s + j, sizeof(int64_t) * (b->n - j));
+    uint32_t room_l = bi > 0 ? BOOK_L2_BLK - sd->n[bi - 1] : 0;
+    uint32_t room_r = bi + 1 < nb ? BOOK_L2_BLK - sd->n[bi + 1] : 0;
+    if (room_l >= L2_SPILL_MIN || room_r >= L2_SPILL_MIN)
+        return room_l > room_r ? side_respread(sd, bi - 1, 2, 2) : side_respread(sd, bi, 2, 2);
+    if (nb == 1)
+        return side_respread(sd, 0, 1, 2);
+    return side_respread(sd, bi + 1 < nb ? bi : bi - 1, 2, 3);
+}
+
+/* Insert at (*pbi, *pj); they are set to where the key ended up (making room moves it). */
+static int side_insert(l2_side_t *sd, uint32_t *pbi, uint32_t *pj, int64_t key, int64_t size)
+{
+    uint32_t bi = *pbi, j = *pj;
+    if (sd->n[bi] == BOOK_L2_BLK) {
+        int rc = side_make_room(sd, bi, j);
+        if (rc < 0)
+            return rc;
+        /* the key's block is one of those just made (none of them full); an empty one opened
+         * at an end is the first or last block */
+        bi = sd->n[0] == 0 ? 0 : sd->n[sd->nb - 1] == 0 ? sd->nb - 1 : side_block(sd, key);
+        j = blk_find_below(sd->blk[bi], key, sd->n[bi]);
+    }
+    l2_blk_t *b = sd->blk[bi];
+    uint32_t t = sd->n[bi] - j;
+    memmove(b->k + j + 1, b->k + j, sizeof(int64_t) * t);
+    memmove(b->s + j + 1, b->s + j, sizeof(int64_t) * t);
     b->k[j] = key;
     b->s[j] = size;
-    b->n++;
+    sd->n[bi]++;
     sd->count++;
     if (j == 0)
         sd->first[bi] = key;
@@ -309,30 +399,27 @@ static int side_set(l2_side_t *sd, int64_t key, int64_t size)
             return -ENOMEM;
         b->k[0] = key;
         b->s[0] = size;
-        b->n = 1;
         sd->blk[0] = b;
         sd->first[0] = key;
+        sd->n[0] = 1;
         sd->nb = 1;
         sd->count = 1;
         return 0;
     }
     uint32_t bi, j, top = sd->nb - 1;
-    l2_blk_t *b;
     if (key >= sd->first[top]) { /* the top block: most changes on most venues */
         bi = top;
-        b = sd->blk[bi];
-        uint32_t hi = sd->fb == top && key < sd->fkey ? sd->fj : b->n; /* no branch */
-        j = blk_find_below(b, key, hi);
+        uint32_t hi = sd->fb == top && key < sd->fkey ? sd->fj : sd->n[top]; /* no branch */
+        j = blk_find_below(sd->blk[bi], key, hi);
     } else if (sd->fb < top && key < sd->fkey && key >= sd->first[sd->fb]) {
         bi = sd->fb; /* below the last change, in its block: no search over the blocks */
-        b = sd->blk[bi];
-        j = blk_find_below(b, key, sd->fj);
+        j = blk_find_below(sd->blk[bi], key, sd->fj);
     } else {
         bi = side_block(sd, key);
-        b = sd->blk[bi];
-        j = blk_find(b, key);
+        j = blk_find_below(sd->blk[bi], key, sd->n[bi]);
     }
-    if (j < b->n && b->k[j] == key) {
+    l2_blk_t *b = sd->blk[bi];
+    if (j < sd->n[bi] && b->k[j] == key) {
         if (size) {
             b->s[j] = size;
         } else {
@@ -373,7 +460,7 @@ size_t book_l2_top(const book_l2_t *b, tg_side_t side, tg_level_t *out, size_t n
     size_t w = 0;
     for (uint32_t bi = sd->nb; bi-- > 0 && w < n;) {
         const l2_blk_t *bk = sd->blk[bi];
-        for (uint32_t j = bk->n; j-- > 0 && w < n; w++) {
+        for (uint32_t j = sd->n[bi]; j-- > 0 && w < n; w++) {
             out[w].price = sign * bk->k[j];
             out[w].size = bk->s[j];
         }
@@ -393,8 +480,9 @@ static bool side_best(const l2_side_t *sd, int64_t *key, int64_t *size)
     if (!sd->nb)
         return false;
     const l2_blk_t *bk = sd->blk[sd->nb - 1];
-    *key = bk->k[bk->n - 1];
-    *size = bk->s[bk->n - 1];
+    uint32_t j = sd->n[sd->nb - 1] - 1;
+    *key = bk->k[j];
+    *size = bk->s[j];
     return true;
 }
 
@@ -432,19 +520,20 @@ void book_l2_truncate(book_l2_t *b, size_t n)
         return;
     for (int i = 0; i < 2; i++) {
         l2_side_t *sd = &b->side[i];
-        while (sd->count > n && sd->count - sd->blk[0]->n >= n) {
-            sd->count -= sd->blk[0]->n;
+        while (sd->count > n && sd->count - sd->n[0] >= n) {
+            sd->count -= sd->n[0];
             index_remove(sd, 0);
         }
         if (sd->count > n) { /* drop the lowest levels of the bottom block */
             finger_drop(sd);
             l2_blk_t *bk = sd->blk[0];
             uint32_t d = (uint32_t)(sd->count - n);
-            memmove(bk->k, bk->k + d, sizeof(int64_t) * (bk->n - d));
-            memmove(bk->s, bk->s + d, sizeof(int64_t) * (bk->n - d));
-            bk->n -= d;
+            memmove(bk->k, bk->k + d, sizeof(int64_t) * (sd->n[0] - d));
+            memmove(bk->s, bk->s + d, sizeof(int64_t) * (sd->n[0] - d));
+            sd->n[0] -= d;
             sd->count -= d;
             sd->first[0] = bk->k[0];
+            side_merge(sd, 0);
         }
     }
 }
@@ -457,10 +546,22 @@ int64_t book_l2_size_at(const book_l2_t *b, tg_side_t side, int64_t price)
     if (!sd->nb)
         return 0;
     int64_t key = side == TG_SIDE_ASK ? -price : price;
-    const l2_blk_t *bk = sd->blk[side_block(sd, key)];
-    uint32_t j = blk_find(bk, key);
-    return j < bk->n && bk->k[j] == key ? bk->s[j] : 0;
+    uint32_t bi = side_block(sd, key);
+    const l2_blk_t *bk = sd->blk[bi];
+    uint32_t j = blk_find_below(bk, key, sd->n[bi]);
+    return j < sd->n[bi] && bk->k[j] == key ? bk->s[j] : 0;
 }
+size_t book_l2_mem_bytes(const book_l2_t *b)
+{
+    size_t m = sizeof(*b);
+    for (int i = 0; i < 2; i++) {
+        const l2_side_t *sd = &b->side[i];
+        m += (size_t)sd->n_alloc * sizeof(l2_blk_t);
+        m += (size_t)sd->cap * (sizeof(*sd->blk) + sizeof(*sd->first) + sizeof(*sd->n));
+    }
+    return m;
+}
+
 book_state_t book_l2_state(const book_l2_t *b)
 {
     return (book_state_t)b->state;
@@ -502,7 +603,7 @@ static bool side_scale_ok(const l2_side_t *sd, int64_t pm, int64_t sm)
 {
     for (uint32_t i = 0; i < sd->nb; i++) {
         const l2_blk_t *bk = sd->blk[i];
-        for (uint32_t j = 0; j < bk->n; j++)
+        for (uint32_t j = 0; j < sd->n[i]; j++)
             if (!mul_ok(bk->k[j], pm) || !mul_ok(bk->s[j], sm))
                 return false;
     }
@@ -514,7 +615,7 @@ static void side_scale(l2_side_t *sd, int64_t pm, int64_t sm)
     finger_drop(sd);
     for (uint32_t i = 0; i < sd->nb; i++) {
         l2_blk_t *bk = sd->blk[i];
-        for (uint32_t j = 0; j < bk->n; j++) {
+        for (uint32_t j = 0; j < sd->n[i]; j++) {
             bk->k[j] *= pm;
             bk->s[j] *= sm;
         }

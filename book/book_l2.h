@@ -2,13 +2,14 @@
 /*
  * L2 order book over fixed-point prices (one per instrument), owned by the builder thread.
  *
- * Structure (docs/book.md): per side one sorted array of keys and one of sizes with the BEST
- * level at the END, the live range [lo, n) floating inside the allocation. Asks are stored as
- * key = -price so both sides sort ascending and share one code path. A change near the top is
- * found by a short scan from the end (binary search beyond 8 levels) and inserted/removed with a
- * memmove of the few levels above it (or below it, whichever is shorter). Truncating a side to a
- * depth limit is O(1) (lo moves). Memory grows only when a book is deeper than ever before
- * (warm-up); after that no call allocates.
+ * Structure (docs/book.md, book_l2.c): per side a sorted sequence of 2 KB blocks of keys and
+ * sizes with the BEST level at the END. Asks are stored as key = -price so both sides sort
+ * ascending and share one code path. A change near the top is found in the last block by a
+ * short scan from the end; deeper ones by a search over the blocks' first keys, then inside the
+ * block. An insert/delete moves at most one block's tail. Blocks are kept ~3/4 full (spill,
+ * 2 -> 3 split, 2 -> 1 and 3 -> 2 merges) and released blocks go back to malloc except one per
+ * side, so memory follows the levels held (~21-25 B per level on deep books,
+ * book_l2_mem_bytes()).
  *
  * Range: any int64 price except INT64_MIN (rejected with -EINVAL); size > 0 sets, size 0
  * deletes, size < 0 is -EINVAL.
@@ -57,8 +58,8 @@ size_t book_l2_depth(const book_l2_t *b, tg_side_t side);
 /**
  * Create an empty book (state RESYNCING, generation 0, last seq 0).
  * @param out       Written only on success; free with book_l2_destroy().
- * @param cap_hint  Expected levels per side (0: 256). Pre-allocates so that books up to this
- *                  depth never allocate.
+ * @param cap_hint  Expected levels per side (0: 256). Pre-sizes the block index (20 bytes a
+ *                  block); blocks are allocated as the book fills.
  * @return 0 or -ENOMEM.  Thread: book.
  */
 int book_l2_create(book_l2_t **out, uint32_t cap_hint);
@@ -72,8 +73,9 @@ void book_l2_clear(book_l2_t *b);
 /**
  * Set one level: size > 0 inserts or replaces, size 0 deletes.
  * @return 0; BOOK_L2_MISSING (delete of an absent level, nothing changed); -EINVAL (bad side,
- *         size < 0 or price INT64_MIN); -ENOMEM (growing past the largest depth seen failed; the
- *         book is unchanged).  Thread: book. No allocation unless the side outgrows its memory.
+ *         size < 0 or price INT64_MIN); -ENOMEM (a new block or a larger index could not be
+ *         allocated; the book is unchanged).  Thread: book. Allocates only when the side needs
+ *         one more block than it has (one spare block per side is kept).
  */
 int book_l2_set(book_l2_t *b, tg_side_t side, int64_t price, int64_t size);
 
@@ -98,6 +100,13 @@ static inline int book_l2_side_key(tg_side_t side, int64_t price, int64_t size, 
     return -EINVAL;
 }
 
+/**
+ * Heap bytes this book holds: its blocks (in use and on the free list), its block index and the
+ * book itself, as requested from malloc (the book's own count, not the allocator's). For
+ * memory measurements (tickgate-bench-book --mem).  Thread: book.
+ */
+size_t book_l2_mem_bytes(const book_l2_t *b);
+
 /** Best bid / best ask. @return false if that side is empty (out untouched).  Thread: book. */
 bool book_l2_best_bid(const book_l2_t *b, tg_level_t *out);
 bool book_l2_best_ask(const book_l2_t *b, tg_level_t *out);
@@ -105,8 +114,8 @@ bool book_l2_best_ask(const book_l2_t *b, tg_level_t *out);
 /** True if both sides are non-empty and best bid >= best ask.  Thread: book. */
 bool book_l2_crossed(const book_l2_t *b);
 
-/** Keep at most n levels per side (the best ones); n == 0 means no limit. O(1).
- *  Thread: book. */
+/** Keep at most n levels per side (the best ones); n == 0 means no limit. O(blocks dropped +
+ *  one block).  Thread: book. */
 void book_l2_truncate(book_l2_t *b, size_t n);
 
 /** Size at an exact price, 0 if absent.  Thread: book. */

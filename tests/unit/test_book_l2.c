@@ -333,6 +333,107 @@ static void test_l2_runs_away_from_the_top_match_the_reference_book(void **state
                   rescales);
 }
 
+/* Apply one level to both books and compare the whole book (small books only). */
+static void set_both(book_l2_t *b, ref_book_t *r, tg_side_t side, int64_t px, int64_t sz)
+{
+    tg_event_t ev = {.kind = TG_EV_LEVEL, .side = side, .price = px, .size = sz};
+    ref_book_apply(r, &ev);
+    int rc = book_l2_set(b, side, px, sz);
+    assert_true(rc == 0 || rc == BOOK_L2_MISSING);
+    full_compare(b, r);
+}
+
+/* Block edges: books of 1..3 blocks +- 1 level, loaded in both orders, then inserts between
+ * every pair of levels (full blocks spill, split 2 -> 3, open end blocks) and deletes every
+ * other level, from the bottom, then the rest (2 -> 1 and 3 -> 2 merges, released blocks),
+ * each compared in full with the reference. */
+static void test_l2_block_edges_match_the_reference_book(void **state)
+{
+    book_l2_t *b = *state;
+    static const int sizes[] = {127, 128, 129, 255, 256, 257, 383, 384, 385, 512};
+    for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+        for (int order = 0; order < 2; order++) {
+            ref_book_t r = {0};
+            tg_event_t clr = {.kind = TG_EV_BOOK_CLEAR};
+            ref_book_apply(&r, &clr);
+            book_l2_clear(b);
+            int n = sizes[si];
+            for (int i = 0; i < n; i++) { /* prices 10, 20, ...: room between levels */
+                int k = order ? i : n - 1 - i;
+                set_both(b, &r, TG_SIDE_BID, 10 * (k + 1), k + 1);
+                set_both(b, &r, TG_SIDE_ASK, 100000 + 10 * (k + 1), k + 1);
+            }
+            for (int i = 0; i < n; i += 3) /* inside full blocks, near both ends too */
+                set_both(b, &r, TG_SIDE_BID, 10 * (i + 1) + 5, 7);
+            for (int i = 0; i < n; i += 2)
+                set_both(b, &r, TG_SIDE_BID, 10 * (i + 1), 0);
+            for (int i = 0; i < n / 2; i++)
+                set_both(b, &r, TG_SIDE_ASK, 100000 + 10 * (i + 1), 0);
+            book_l2_truncate(b, (size_t)n / 5 + 1);
+            ref_book_truncate(&r, (size_t)n / 5 + 1);
+            full_compare(b, &r);
+            for (int i = n - 1; i >= 0; i--) {
+                set_both(b, &r, TG_SIDE_BID, 10 * (i + 1) + 5, 0);
+                set_both(b, &r, TG_SIDE_BID, 10 * (i + 1), 0);
+                set_both(b, &r, TG_SIDE_ASK, 100000 + 10 * (i + 1), 0);
+            }
+            assert_int_equal(book_l2_depth(b, TG_SIDE_BID), 0);
+            assert_int_equal(book_l2_depth(b, TG_SIDE_ASK), 0);
+            ref_book_free(&r);
+        }
+    }
+}
+
+/* Issue 13: memory follows the levels held, <= 1.5 x 16 B a level plus a few KB a book. */
+static void test_l2_memory_follows_the_levels_held(void **state)
+{
+    book_l2_t *b = *state;
+    const size_t few_kb = 8192, base = book_l2_mem_bytes(b);
+    /* sorted snapshots (REST order: keys descending on both sides) fill blocks completely */
+    for (int64_t i = 0; i < 5000; i++) {
+        book_l2_set(b, TG_SIDE_BID, 1000000 - i, 1);
+        book_l2_set(b, TG_SIDE_ASK, 1000001 + i, 1);
+    }
+    assert_true(book_l2_mem_bytes(b) <= 17 * 10000 + base + few_kb);
+    /* random changes anywhere at a steady depth: blocks stay >= 2/3 full */
+    for (int i = 0; i < 400000; i++) {
+        uint64_t x = rnd();
+        int64_t off = (int64_t)((x >> 1) % 5000);
+        int64_t sz = (x >> 20) % 2 ? 1 : 0;
+        if (x & 1)
+            book_l2_set(b, TG_SIDE_BID, 1000000 - off, sz);
+        else
+            book_l2_set(b, TG_SIDE_ASK, 1000001 + off, sz);
+    }
+    size_t lv = book_l2_depth(b, TG_SIDE_BID) + book_l2_depth(b, TG_SIDE_ASK);
+    print_message("  %zu levels, %zu bytes after random changes\n", lv, book_l2_mem_bytes(b));
+    assert_true(lv > 4000);
+    assert_true(book_l2_mem_bytes(b) <= 24 * lv + base + few_kb);
+    /* the book shrinks to 100 levels a side: its blocks go back (one spare a side is kept) */
+    for (int64_t off = 100; off < 5000; off++) {
+        book_l2_set(b, TG_SIDE_BID, 1000000 - off, 0);
+        book_l2_set(b, TG_SIDE_ASK, 1000001 + off, 0);
+    }
+    lv = book_l2_depth(b, TG_SIDE_BID) + book_l2_depth(b, TG_SIDE_ASK);
+    assert_true(lv <= 200);
+    assert_true(book_l2_mem_bytes(b) <= 24 * lv + base + few_kb);
+    /* growing by one block and shrinking back, again and again, reuses the spare block */
+    size_t m0 = book_l2_mem_bytes(b);
+    for (int rep = 0; rep < 3; rep++) {
+        for (int64_t p = 2000000; p < 2000300; p++)
+            book_l2_set(b, TG_SIDE_BID, p, 1);
+        for (int64_t p = 2000000; p < 2000300; p++)
+            book_l2_set(b, TG_SIDE_BID, p, 0);
+        assert_true(book_l2_mem_bytes(b) <= m0 + 2048);
+    }
+    /* a clear releases every block but one spare a side (the index keeps its size) */
+    for (int64_t i = 0; i < 5000; i++)
+        book_l2_set(b, TG_SIDE_BID, 1000000 - i, 1);
+    assert_true(book_l2_mem_bytes(b) > 5000 * 16);
+    book_l2_clear(b);
+    assert_true(book_l2_mem_bytes(b) <= base + few_kb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +450,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_l2_random_sequences_match_the_reference_book, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_l2_block_edges_match_the_reference_book, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_l2_memory_follows_the_levels_held, setup, teardown),
         cmocka_unit_test_setup_teardown(test_l2_runs_away_from_the_top_match_the_reference_book,
                                         setup, teardown),
     };

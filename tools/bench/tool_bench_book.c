@@ -12,7 +12,12 @@
  *     thread pushes the recorded events and drains the sink), against the synchronous
  *     book_builder_apply() of the same events on one thread.
  *
+ *  5. --mem RECORDING...: no timing; every instrument's book events go to its own book_l2
+ *     (created and truncated as the builder does) and the books' own byte count
+ *     (book_l2_mem_bytes) is compared with the levels they hold, sampled every 1000 messages.
+ *
  * Usage: tickgate-bench-book [RECORDING] [--runs N]
+ *        tickgate-bench-book --mem RECORDING...
  */
 #include <pthread.h>
 #include <sched.h>
@@ -260,8 +265,139 @@ static double run_e2e(const tg_instr_reg_t *reg, const tg_event_t *ev, size_t n,
     return (double)n / ((double)(t1 - t0) / 1e9);
 }
 
+/* ---- memory per level held ----------------------------------------------------------- */
+
+typedef struct memrun {
+    tg_instr_reg_t *reg;
+    book_l2_t **bk; /* per instrument id, created at its first book event */
+    uint64_t msgs, samples;
+    double sum_bpl, max_bpl; /* bytes per level over the samples */
+    uint64_t digest;         /* FNV-1a of every level of every book at each sample and at the end */
+    tg_level_t *lv;          /* scratch for book_l2_top */
+    size_t lv_cap;
+} memrun_t;
+
+/* Fold every level of every book into the digest: equal digests of two builds = equal books
+ * (all levels, not the top 64 that tickgate-replay books writes). */
+static void mem_digest(memrun_t *m)
+{
+    for (uint32_t i = 0; i < TG_INSTR_MAX; i++) {
+        if (!m->bk[i])
+            continue;
+        for (int sd = 0; sd < 2; sd++) {
+            tg_side_t side = sd ? TG_SIDE_ASK : TG_SIDE_BID;
+            size_t d = book_l2_depth(m->bk[i], side);
+            if (d > m->lv_cap) {
+                free(m->lv);
+                m->lv_cap = d * 2;
+                m->lv = malloc(m->lv_cap * sizeof(*m->lv));
+                if (!m->lv) {
+                    m->lv_cap = 0;
+                    return;
+                }
+            }
+            size_t n = book_l2_top(m->bk[i], side, m->lv, d);
+            int64_t hdr[3] = {(int64_t)i, sd, (int64_t)n};
+            const unsigned char *p = (const unsigned char *)hdr;
+            for (size_t k = 0; k < sizeof(hdr); k++)
+                m->digest = (m->digest ^ p[k]) * 0x100000001b3ull;
+            p = (const unsigned char *)m->lv;
+            for (size_t k = 0; k < n * sizeof(*m->lv); k++)
+                m->digest = (m->digest ^ p[k]) * 0x100000001b3ull;
+        }
+    }
+}
+
+static void mem_totals(const memrun_t *m, size_t *bytes, size_t *levels, size_t *books)
+{
+    *bytes = *levels = *books = 0;
+    for (uint32_t i = 0; i < TG_INSTR_MAX; i++) {
+        if (!m->bk[i])
+            continue;
+        *bytes += book_l2_mem_bytes(m->bk[i]);
+        *levels += book_l2_depth(m->bk[i], TG_SIDE_BID) + book_l2_depth(m->bk[i], TG_SIDE_ASK);
+        (*books)++;
+    }
+}
+
+static int mem_ev(void *ctx, const tg_event_t *ev, uint32_t n)
+{
+    memrun_t *m = ctx;
+    for (uint32_t i = 0; i < n; i++) {
+        const tg_event_t *e = &ev[i];
+        if (e->instr >= TG_INSTR_MAX)
+            continue;
+        const tg_instr_t *in = tg_instr_reg_get(m->reg, e->instr);
+        uint32_t lim = in ? in->depth_limit : 0;
+        if (e->kind == TG_EV_BOOK_CLEAR || e->kind == TG_EV_LEVEL) {
+            if (!m->bk[e->instr] && book_l2_create(&m->bk[e->instr], lim ? lim + 8 : 0) < 0)
+                return -ENOMEM;
+            if (e->kind == TG_EV_BOOK_CLEAR)
+                book_l2_clear(m->bk[e->instr]);
+            else
+                book_l2_set(m->bk[e->instr], e->side, e->price, e->size);
+        }
+        if (!(e->flags & TG_EVF_LAST))
+            continue;
+        if (lim && m->bk[e->instr])
+            book_l2_truncate(m->bk[e->instr], lim);
+        if (++m->msgs % 1000)
+            continue;
+        mem_digest(m);
+        size_t bytes, levels, books;
+        mem_totals(m, &bytes, &levels, &books);
+        if (levels < 100 * books)
+            continue; /* books still loading */
+        double bpl = (double)bytes / (double)levels;
+        m->sum_bpl += bpl;
+        m->samples++;
+        if (bpl > m->max_bpl)
+            m->max_bpl = bpl;
+    }
+    return 0;
+}
+
+static int bench_mem(const char *path)
+{
+    memrun_t m = {.digest = 0xcbf29ce484222325ull};
+    m.bk = calloc(TG_INSTR_MAX, sizeof(*m.bk));
+    tg_instr_reg_create(&m.reg);
+    feed_offline_t *off;
+    int rc = feed_offline_open(&off, path, NULL, m.reg, 0);
+    if (rc < 0) {
+        fprintf(stderr, "tickgate-bench-book: %s: %s\n", path, tg_strerror(rc));
+        return 1;
+    }
+    rc = feed_offline_run(off, mem_ev, &m);
+    size_t bytes, levels, books;
+    mem_digest(&m);
+    mem_totals(&m, &bytes, &levels, &books);
+    /* the goal (issue 13): bytes <= 1.5 x 16 B x levels + a few KB per book */
+    double excess = ((double)bytes - 24.0 * (double)levels) / (double)(books ? books : 1);
+    printf("%s\n  %zu books, %zu levels held at the end: %zu bytes = %.1f B/level; "
+           "(bytes - 24 B x levels) / book = %.1f KiB\n  over %llu samples (every 1000 "
+           "messages): mean %.1f B/level, max %.1f B/level; books digest %016llx\n",
+           path, books, levels, bytes, levels ? (double)bytes / (double)levels : 0.0,
+           excess / 1024.0, (unsigned long long)m.samples,
+           m.samples ? m.sum_bpl / (double)m.samples : 0.0, m.max_bpl,
+           (unsigned long long)m.digest);
+    for (uint32_t i = 0; i < TG_INSTR_MAX; i++)
+        book_l2_destroy(&m.bk[i]);
+    free(m.bk);
+    free(m.lv);
+    feed_offline_close(&off);
+    tg_instr_reg_destroy(&m.reg);
+    return rc < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "--mem")) {
+        int bad = 0;
+        for (int i = 2; i < argc; i++)
+            bad |= bench_mem(argv[i]);
+        return bad;
+    }
     const char *path = NULL;
     int runs = 7;
     for (int i = 1; i < argc; i++) {
