@@ -450,6 +450,105 @@ static void test_every_instrument_goes_to_its_shard(void **state)
            (unsigned long long)R, 2 * N_INST);
 }
 
+/* A command the test needs to succeed. */
+static void ok_cmd(redisContext *c, const char *what, redisReply *r)
+{
+    if (!r || r->type == REDIS_REPLY_ERROR)
+        fail_msg("%s: %s", what, r ? r->str : c->errstr);
+    freeReplyObject(r);
+}
+
+/* Rounds r+1..r+n, each sent before the next (nothing coalesces). */
+static uint64_t rounds(fx_t *f, uint64_t r, int n)
+{
+    for (int k = 0; k < n; k++) {
+        push_round(f, ++r);
+        wait_ring_empty(f);
+        usleep(2000);
+    }
+    usleep(50000); /* the replies */
+    return r;
+}
+
+/* Slot migration (docs/redis.md, "Failures"): instrument 0's slot MIGRATING at its primary,
+ * IMPORTING at another, its keys moved there: the publisher's writes to it get ASK and are
+ * sent as ASKING + the command to the target; then the slot is given to the target (SETSLOT
+ * NODE): MOVED, the slot re-routed, the map read again. Nothing is lost or reconnected, every
+ * key and stream ends complete on the slot's new primary, every other channel has no hole. */
+static void test_a_migrating_slot_asks_then_moves(void **state)
+{
+    fx_t *f = *state;
+    const char *prefix = "tm";
+    load_map(&f->map);
+    store_rds_names_t n0;
+    assert_int_equal(store_rds_fmt_names_ex(&n0, prefix, tg_instr_reg_get(f->reg, 0), true), 0);
+    int S = rds_cluster_keyslot(n0.ch_trades, n0.ch_trades_len);
+    int src = rds_cluster_node_of(&f->map, (uint16_t)S), dst = (src + 1) % N_NODE;
+    rds_cluster_node_t at[N_NODE], nsrc = f->map.nodes[src], ndst = f->map.nodes[dst];
+    memcpy(at, f->map.nodes, sizeof(at));
+    subs_start(f, prefix, at);
+    f->cfg.stream_trades = 100000;
+    start_pub(f, prefix);
+    const store_rds_stats_t *st = store_rds_stats(f->pub);
+    uint64_t r = rounds(f, 0, 10);
+    redisContext *cs = it_cluster_conn(&nsrc), *cd = it_cluster_conn(&ndst);
+    ok_cmd(cd, "IMPORTING", redisCommand(cd, "CLUSTER SETSLOT %d IMPORTING %s", S, nsrc.id));
+    ok_cmd(cs, "MIGRATING", redisCommand(cs, "CLUSTER SETSLOT %d MIGRATING %s", S, ndst.id));
+    redisReply *keys = redisCommand(cs, "CLUSTER GETKEYSINSLOT %d 100", S);
+    assert_non_null(keys);
+    assert_int_equal(keys->type, REDIS_REPLY_ARRAY);
+    assert_true(keys->elements >= 3); /* the trade, book and bbo keys, the stream */
+    for (size_t k = 0; k < keys->elements; k++)
+        ok_cmd(cs, "MIGRATE",
+               redisCommand(cs, "MIGRATE %s %d %b 0 5000", ndst.host, ndst.port,
+                            keys->element[k]->str, (size_t)keys->element[k]->len));
+    freeReplyObject(keys);
+    r = rounds(f, r, 10); /* ASK */
+    uint64_t asked = TG_STAT_GET(st->cluster_resent);
+    for (int k = 0; k < N_NODE; k++) { /* the slot is dst's now */
+        redisContext *c = it_cluster_conn(&f->map.nodes[k]);
+        ok_cmd(c, "SETSLOT NODE", redisCommand(c, "CLUSTER SETSLOT %d NODE %s", S, ndst.id));
+        redisFree(c);
+    }
+    r = rounds(f, r, 10); /* MOVED */
+    assert_int_equal(store_rds_stop(f->pub), 0);
+    subs_stop(&f->s);
+    redisFree(cs);
+    redisFree(cd);
+    uint64_t holes = 0;
+    for (int i = 0; i < N_INST; i++)
+        for (int k = 0; k < 2; k++)
+            if (rds_cluster_keyslot(f->s.nm[i].ch_trades, f->s.nm[i].ch_trades_len) != S)
+                holes += f->s.holes[i][k] + (f->s.last[i][k] != r);
+    printf("slot migration: %llu commands redirected by ASK sent again (ASKING + command), "
+           "%llu in all with the MOVED ones (redirects %llu); lost %llu, reconnects %llu, maps "
+           "read %llu; instrument 0's channels at the old primary's subscriber: trades %llu/%llu, "
+           "books %llu/%llu (last/count)\n",
+           (unsigned long long)asked, (unsigned long long)TG_STAT_GET(st->cluster_resent),
+           (unsigned long long)TG_STAT_GET(st->cluster_redirects),
+           (unsigned long long)TG_STAT_GET(st->lost),
+           (unsigned long long)TG_STAT_GET(st->reconnects),
+           (unsigned long long)TG_STAT_GET(st->cluster_refreshes),
+           (unsigned long long)f->s.last[0][K_TRADE], (unsigned long long)f->s.count[0][K_TRADE],
+           (unsigned long long)f->s.last[0][K_BOOK], (unsigned long long)f->s.count[0][K_BOOK]);
+    assert_true(asked > 0);
+    assert_true(TG_STAT_GET(st->cluster_resent) > asked);
+    assert_int_equal(TG_STAT_GET(st->lost), 0);
+    assert_int_equal(TG_STAT_GET(st->dropped), 0);
+    assert_int_equal(TG_STAT_GET(st->reconnects), 0);
+    assert_true(TG_STAT_GET(st->cluster_refreshes) >= 2);
+    assert_int_equal(holes, 0);     /* the other channels, untouched */
+    for (int t = 0; t < 100; t++) { /* until the nodes agree that the slot is dst's */
+        load_map(&f->map);
+        int now = rds_cluster_node_of(&f->map, (uint16_t)S);
+        if (f->map.nodes[now].port == ndst.port && strcmp(f->map.nodes[now].host, ndst.host) == 0)
+            break;
+        usleep(20000);
+    }
+    check_keys(f, r);
+    check_streams(f, r);
+}
+
 /* SIGKILL the primary node at host:port (its pid file in the fixture's directory). */
 static void kill_node(const rds_cluster_node_t *n)
 {
@@ -722,6 +821,7 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_every_instrument_goes_to_its_shard, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_migrating_slot_asks_then_moves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_refuses_what_cluster_mode_does_not_support,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_lease_on_the_cluster_one_of_two_publishes, setup,
