@@ -386,8 +386,14 @@ int store_rds__flush(store_rds_t *p, uint64_t target)
             return e;
         err = err ? err : e;
     }
-    if (p->up && p->redo_len)
+    if (p->up && p->redo_len) {
+        /* every reply first: a command still in flight that is redirected too must be sent
+         * again before anything newer goes to its slot's new owner (stream IDs only grow) */
+        for (int i = 0; p->up && i < p->n_pipe; i++)
+            if (pipe_write(p, &p->pipe[i]) == 0)
+                (void)pipe_reap(p, &p->pipe[i], 0);
         redo_send(p);
+    }
     if (p->redirected)
         TG_STAT_SET(p->st.connected, 0); /* until the map is read again (heal) */
     return err;
@@ -559,9 +565,13 @@ static bool same_node(const rds_cluster_node_t *a, const rds_cluster_node_t *b)
 /* Instrument i's slot is served by `node` now (RDS_NO_NODE: by none). */
 static void inst_route(store_rds_t *p, uint32_t i, int node)
 {
-    uint16_t n = node < 0 ? RDS_NO_NODE : (uint16_t)node;
-    if (p->inst[i].node == n)
+    uint16_t n = node < 0 ? RDS_NO_NODE : (uint16_t)node, was = p->inst[i].node;
+    if (was == n)
         return;
+    /* its stream entries sent to a node that failed are in the backlog only: the new node
+     * takes no XADD before that backlog (store_rds.c, stream_add) */
+    if (n != RDS_NO_NODE && p->pipe[n].ctx && (was >= p->n_pipe || !p->pipe[was].ctx))
+        p->pipe[n].restore = true;
     p->inst[i].node = n;
     if (n != RDS_NO_NODE)
         store_rds__restore_inst(p, i);
@@ -657,6 +667,7 @@ void store_rds__heal(store_rds_t *p)
     char eb[200] = "";
     if (!p->map2 && !(p->map2 = malloc(sizeof(*p->map2))))
         return;
+    store_rds__flush(p, 0); /* every reply (and redirection) in before anything is re-routed */
     int err = map_read_into(p, p->map2, true, eb, sizeof(eb));
     if (!err)
         map_adopt(p, p->map2);
