@@ -201,6 +201,8 @@ static void restore(store_rds_t *p, int node)
     uint64_t pos = p->bl.head;
     size_t len;
     p->now = tg_clock_mono_ns();
+    if (node >= 0 && p->pipe[node].bl_safe > pos) /* what it surely holds is not sent again */
+        pos = p->pipe[node].bl_safe;
     while (p->up && (len = store_rds_backlog_next(&p->bl, &pos, p->xadd, sizeof(p->xadd)))) {
         int n = store_rds__node_of_cmd(p, p->xadd, len);
         if ((node < 0 || n == node) && store_rds__push(p, n, p->xadd, len, 0, 0))

@@ -78,6 +78,7 @@ typedef struct rds_pipe {
     char *rb;             /* cluster: the last RDS_REPLAY_MAX bytes of commands (ring) */
     uint64_t rb_pos;      /* bytes appended to rb */
     bool restore;         /* cluster: a command refused (CLUSTERDOWN): restore when healed */
+    uint64_t bl_safe;     /* cluster: backlog position before which its XADDs all got in */
     rds_mark_t marks[RDS_MARKS];
     uint32_t mark_head, mark_n;
     char where[RDS_CLUSTER_HOST_MAX + 16]; /* "host:port" for messages (cluster mode) */
@@ -209,11 +210,13 @@ bool store_rds__push(store_rds_t *p, int node, const char *cmd, size_t len, int6
                      int lk);
 
 /** Write every pipeline, then read replies until at most `target` commands are in flight on
- *  each (then whatever has already arrived). Cluster: a redirection seen drops everything
- *  (docs/redis.md). @return 0 or the error that dropped the connections. */
+ *  each (then whatever has already arrived). Cluster: a node that fails is closed alone, and
+ *  redirected commands are sent again (every reply read first). @return 0 or the error of
+ *  the (first) connection that failed. */
 int store_rds__flush(store_rds_t *p, uint64_t target);
 
-/** Pipeline of a command already formatted in RESP (its first key: the XADD backlog).  */
+/** Pipeline of a command already formatted in RESP (its first key: the XADD backlog); on a
+ *  cluster -1 while its slot has no primary.  */
 int store_rds__node_of_cmd(const store_rds_t *p, const char *cmd, size_t len);
 
 /** Seed list -> slot map, for --check-config (store_rds_probe in cluster mode). */

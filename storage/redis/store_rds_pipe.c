@@ -208,6 +208,7 @@ static void pipe_reset(rds_pipe_t *q)
     q->mark_n = 0;
     q->rb_pos = 0;
     q->restore = false;
+    q->bl_safe = 0;
 }
 
 /* Cluster gauges: primaries connected; `connected` while every slot's primary is. */
@@ -233,7 +234,10 @@ static void pipe_lose(store_rds_t *p, int i, int err, const char *what)
     rds_pipe_t *q = &p->pipe[i];
     uint64_t inflight = q->sent - q->acked;
     char why[160];
-    snprintf(why, sizeof(why), "%s", q->ctx && q->ctx->err ? q->ctx->errstr : tg_strerror(err));
+    snprintf(why, sizeof(why), "%s",
+             q->ctx && q->ctx->err ? q->ctx->errstr
+             : err                 ? tg_strerror(err)
+                                   : "closed");
     TG_STAT_ADD(p->st.lost, inflight);
     TG_STAT_INC(p->st.errors);
     pipe_reset(q);
@@ -366,6 +370,8 @@ static int pipe_reap(store_rds_t *p, rds_pipe_t *q, uint64_t target)
             q->mark_n--;
         }
     }
+    if (q->ctx && q->sent == q->acked && !q->restore)
+        q->bl_safe = p->bl.tail; /* every XADD sent here so far is in (or was already) */
     return 0;
 }
 
@@ -570,8 +576,10 @@ static void inst_route(store_rds_t *p, uint32_t i, int node)
         return;
     /* its stream entries sent to a node that failed are in the backlog only: the new node
      * takes no XADD before that backlog (store_rds.c, stream_add) */
-    if (n != RDS_NO_NODE && p->pipe[n].ctx && (was >= p->n_pipe || !p->pipe[was].ctx))
+    if (n != RDS_NO_NODE && p->pipe[n].ctx && (was >= p->n_pipe || !p->pipe[was].ctx)) {
         p->pipe[n].restore = true;
+        p->pipe[n].bl_safe = 0; /* the whole backlog: those entries went elsewhere */
+    }
     p->inst[i].node = n;
     if (n != RDS_NO_NODE)
         store_rds__restore_inst(p, i);
@@ -759,8 +767,7 @@ int store_rds__node_of_cmd(const store_rds_t *p, const char *cmd, size_t len)
     const char *key = after + 2;
     if (key + kl > end)
         return 0;
-    int n = rds_cluster_node_of(p->map, rds_cluster_keyslot(key, kl));
-    return n < 0 ? 0 : n;
+    return rds_cluster_node_of(p->map, rds_cluster_keyslot(key, kl)); /* -1: unserved */
 }
 
 int store_rds__cluster_probe(const store_rds_cfg_t *cfg, const store_rds_conn_t *cc, char *errbuf,
