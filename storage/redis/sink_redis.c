@@ -217,11 +217,14 @@ static void rds_metrics(void *obj, const tg_sink_metrics_t *r)
     r->counter(m, "tickgate_redis_reconnects_total", NULL, "Reconnects.", &s->reconnects);
     r->gauge(m, "tickgate_redis_connected", NULL, "1 while connected.", &s->connected);
     r->counter(m, "tickgate_redis_cluster_refreshes_total", NULL,
-               "Redis Cluster slot maps read (at every connect in cluster mode).",
+               "Redis Cluster slot maps read (at every connect, and while a node is down).",
                &s->cluster_refreshes);
     r->counter(m, "tickgate_redis_cluster_redirects_total", NULL,
-               "MOVED/ASK replies (each drops every node connection and reads the map again).",
+               "MOVED/ASK replies (the command sent again to the node named, else lost).",
                &s->cluster_redirects);
+    r->counter(m, "tickgate_redis_cluster_resent_total", NULL,
+               "Commands sent again after a MOVED (to the slot's new owner) or an ASK (ASKING).",
+               &s->cluster_resent);
     r->gauge(m, "tickgate_redis_cluster_nodes", NULL,
              "Redis Cluster primaries connected (0 when not in cluster mode).", &s->cluster_nodes);
     r->gauge(m, "tickgate_redis_leader", NULL,

@@ -22,12 +22,13 @@
  *    FIFO of receive stamps gives the receive -> acknowledged latency of each PUBLISH, and a
  *    FIFO of write marks the pipeline round trip.
  * Connection: blocking hiredis contexts with SO_SNDTIMEO/SO_RCVTIMEO = command timeout; any
- * I/O error or timeout (cluster: also a MOVED/ASK/CLUSTERDOWN/TRYAGAIN reply) drops them all
- * (commands in flight count as `lost`) and schedules a reconnect with jittered exponential
- * backoff (cluster: the slot map is read again first). While disconnected the ring keeps draining
- * (messages count as `dropped`, snapshots coalesce). After a connect every fresh snapshot
- * slot is written again, so a restarted (empty) Redis has its keys back at once.
- * Shutdown: store_rds_stop() stops the worker (tg_worker.h: "writer:redis", stop flag
+ * I/O error or timeout drops the connection (commands in flight count as `lost`) and schedules
+ * a reconnect with jittered exponential backoff. Cluster: the first connect opens every
+ * primary; after that a node's failure closes its pipeline only, while the others publish on,
+ * and store_rds__heal() reads the map again and reconnects it (store_rds_pipe.c, DESIGN). While
+ * disconnected the ring keeps draining (messages count as `dropped`, snapshots coalesce). After a
+ * connect every fresh snapshot slot is written again, so a restarted (empty) Redis has its keys
+ * back at once. Shutdown: store_rds_stop() stops the worker (tg_worker.h: "writer:redis", stop flag
  * WK_R1/WK_A1, waiter woken); the thread drains the ring, sends all slots, waits for every
  * reply (one connect attempt if needed) and exits.
  * Thread: everything below runs on writer:redis except create/start/stop/destroy (main),
@@ -123,6 +124,7 @@ int64_t store_rds__backoff(store_rds_t *p, int64_t now)
 
 static void slot_mark(store_rds_t *p, uint32_t i, unsigned k);
 static void flush_dirty(store_rds_t *p);
+static void restore(store_rds_t *p, int node);
 
 static void conn_try(store_rds_t *p)
 {
@@ -158,30 +160,60 @@ static void conn_try(store_rds_t *p)
                        p->n_pipe, p->n_pipe == 1 ? "" : "s");
     p->lost_mark = lost;
     p->dropped_mark = dropped;
+    restore(p, -1);
+}
+
+/* Mark instrument i's fresh keys dirty (written again at the next flush). @return keys. */
+static uint32_t restore_keys(store_rds_t *p, uint32_t i)
+{
+    rds_inst_t *I = &p->inst[i];
+    uint32_t restored = 0;
+    for (unsigned k = 0; k < SLOT_CANDLE0 + p->n_ivl; k++) {
+        rds_slot_t *s = &I->slot[k];
+        int64_t ttl = k == SLOT_BOOK    ? p->cfg.book_ttl_ms
+                      : k == SLOT_TRADE ? p->cfg.trade_ttl_ms
+                                        : p->ivl_ns[k - SLOT_CANDLE0] / TG_NS_PER_MS +
+                                              p->cfg.candle_ttl_margin_ms;
+        if (s->valid && !s->dirty && p->now - s->touched_mono < ttl * TG_NS_PER_MS) {
+            slot_mark(p, i, k);
+            restored++;
+        }
+    }
+    return restored;
+}
+
+void store_rds__restore_inst(store_rds_t *p, uint32_t i)
+{
+    (void)restore_keys(p, i);
+}
+
+void store_rds__restore_node(store_rds_t *p, int node)
+{
+    restore(p, node);
+}
+
+/* After a connect (node -1: every pipeline; else that one): the stream backlog, the fresh
+ * keys, then a hello on the control channel. */
+static void restore(store_rds_t *p, int node)
+{
     /* Stream entries first (lower numbers than anything sent from now on): those Redis holds
      * are refused by their IDs (stream_dups), the others fill the streams again. */
     uint64_t pos = p->bl.head;
     size_t len;
-    while (p->up && (len = store_rds_backlog_next(&p->bl, &pos, p->xadd, sizeof(p->xadd))))
-        if (store_rds__push(p, store_rds__node_of_cmd(p, p->xadd, len), p->xadd, len, 0, 0))
+    p->now = tg_clock_mono_ns();
+    if (node >= 0 && p->pipe[node].bl_safe > pos) /* what it surely holds is not sent again */
+        pos = p->pipe[node].bl_safe;
+    while (p->up && (len = store_rds_backlog_next(&p->bl, &pos, p->xadd, sizeof(p->xadd)))) {
+        int n = store_rds__node_of_cmd(p, p->xadd, len);
+        if ((node < 0 || n == node) && store_rds__push(p, n, p->xadd, len, 0, 0))
             TG_STAT_INC(p->st.stream_resent);
+    }
     p->ever_connected = true;
     /* Restore every fresh key (Redis may have restarted empty); unsent messages follow. */
     uint32_t restored = 0;
-    for (uint32_t i = 0; i < p->n_inst; i++) {
-        rds_inst_t *I = &p->inst[i];
-        for (unsigned k = 0; k < SLOT_CANDLE0 + p->n_ivl; k++) {
-            rds_slot_t *s = &I->slot[k];
-            int64_t ttl = k == SLOT_BOOK    ? p->cfg.book_ttl_ms
-                          : k == SLOT_TRADE ? p->cfg.trade_ttl_ms
-                                            : p->ivl_ns[k - SLOT_CANDLE0] / TG_NS_PER_MS +
-                                                  p->cfg.candle_ttl_margin_ms;
-            if (s->valid && !s->dirty && now - s->touched_mono < ttl * TG_NS_PER_MS) {
-                slot_mark(p, i, k);
-                restored++;
-            }
-        }
-    }
+    for (uint32_t i = 0; i < p->n_inst; i++)
+        if (node < 0 || p->inst[i].node == (uint16_t)node)
+            restored += restore_keys(p, i);
     flush_dirty(p);
     /* Then say so on the control channel: a client that re-joined a Redis still empty reads
      * its keys again on this (docs/redis.md, "Control channel"). */
@@ -191,8 +223,8 @@ static void conn_try(store_rds_t *p)
     int cl = snprintf(ch, sizeof(ch), "%s.control", p->prefix);
     len = store_rds_fmt_resp_publish_ex(cmd, sizeof(cmd), ch, (size_t)cl, doc, (size_t)dl,
                                         p->cluster);
-    int node = p->cluster ? rds_cluster_node_of(p->map, p->control_slot) : 0;
-    if (p->up && len && node >= 0 && store_rds__push(p, node, cmd, len, 0, 0))
+    int cn = p->cluster ? rds_cluster_node_of(p->map, p->control_slot) : 0;
+    if (p->up && len && cn >= 0 && store_rds__push(p, cn, cmd, len, 0, 0))
         TG_STAT_INC(p->st.hellos);
 }
 
@@ -243,7 +275,9 @@ static void stream_add(store_rds_t *p, int node, uint32_t maxlen, const char *ke
     }
     uint64_t ev = p->bl.evicted;
     store_rds_backlog_put(&p->bl, p->xadd, len);
-    if (!p->up)
+    /* cluster: not to a node that refused a write (CLUSTERDOWN) until its backlog is re-sent:
+     * an entry after a refused one would make the refused one impossible to add */
+    if (!p->up || node >= p->n_pipe || !p->pipe[node].ctx || p->pipe[node].restore)
         TG_STAT_ADD(p->st.stream_evicted, p->bl.evicted - ev);
     else if (store_rds__push(p, node, p->xadd, len, 0, 0))
         TG_STAT_INC(p->st.stream_adds);
@@ -271,7 +305,7 @@ static void slot_send(store_rds_t *p, uint32_t i, unsigned k)
     rds_slot_t *s = &I->slot[k];
     const store_rds_names_t *n = &I->names;
     store_rds_span_t doc;
-    if (!s->dirty || !p->up)
+    if (!s->dirty || !store_rds__inst_up(p, I))
         return;
     if (k == SLOT_BOOK) {
         I->m_book.seq = s->seq;
@@ -309,7 +343,7 @@ static void slot_send(store_rds_t *p, uint32_t i, unsigned k)
                            p->cmd + doc.off, doc.len);
         }
     }
-    if (p->up) /* still connected: the slot went out */
+    if (store_rds__inst_up(p, I)) /* still connected: the slot went out */
         s->dirty = s->pub = 0;
 }
 
@@ -317,19 +351,14 @@ static void flush_dirty(store_rds_t *p)
 {
     if (!p->up)
         return;
-    uint32_t k = 0;
-    while (k < p->dlist_n) {
-        slot_send(p, p->dlist[k] >> 4, p->dlist[k] & 15);
-        if (!p->up)
-            break; /* entry k stays: its slot is still dirty */
-        k++;
+    uint32_t w = 0; /* slots whose pipeline is down (cluster) or dropped midway stay dirty */
+    for (uint32_t k = 0; k < p->dlist_n; k++) {
+        uint32_t e = p->dlist[k];
+        slot_send(p, e >> 4, e & 15);
+        if (p->inst[e >> 4].slot[e & 15].dirty)
+            p->dlist[w++] = e;
     }
-    if (k == p->dlist_n) {
-        p->dlist_n = 0;
-    } else { /* connection dropped midway: keep the rest (slots stay dirty) */
-        memmove(p->dlist, p->dlist + k, (p->dlist_n - k) * sizeof(*p->dlist));
-        p->dlist_n -= k;
-    }
+    p->dlist_n = w;
 }
 
 /* Store a record in its slot (latest wins); an unsent message it replaces is coalesced. */
@@ -389,9 +418,10 @@ static void ingest_gap(store_rds_t *p, uint32_t i, const book_out_t *r)
     uint64_t seq = tg ? ++I->seq_trades : ++I->seq_book;
     uint32_t maxlen = tg ? p->cfg.stream_trades : p->cfg.stream_books;
     slot_send(p, i, tg ? SLOT_TRADE : SLOT_BOOK);
-    if (!p->up)
+    bool up = store_rds__inst_up(p, I);
+    if (!up)
         count_unsent(p);
-    if (!p->up && (!tg || !maxlen))
+    if (!up && (!tg || !maxlen))
         return;
     store_rds_meta_t m;
     meta_of(p, &m, r);
@@ -421,9 +451,10 @@ static void ingest(store_rds_t *p, const book_out_t *r)
         meta_of(p, &I->m_trade, r);
         I->m_trade.seq = seq;
         I->trade = r->u.trade;
-        if (!p->up)
+        bool up = store_rds__inst_up(p, I);
+        if (!up)
             count_unsent(p); /* the PUBLISH; a stream still gets the entry */
-        if (p->up || p->cfg.stream_trades) {
+        if (up || p->cfg.stream_trades) {
             store_rds_cmd_t c = {n->ch_trades, n->ch_trades_len, true, 0};
             store_rds_span_t doc;
             if (send_doc(p, I->node, &c, STORE_RDS_DOC_TRADE, n, &I->m_trade, &I->trade, r->ts_mono,
@@ -455,7 +486,7 @@ static void ingest(store_rds_t *p, const book_out_t *r)
         }
         uint64_t seq = ++I->seq_candle[c];
         unsigned k = SLOT_CANDLE0 + (unsigned)c;
-        bool now = r->u.candle.closed && p->up;
+        bool now = r->u.candle.closed && store_rds__inst_up(p, I);
         slot_take(p, i, k, seq, true);
         meta_of(p, &I->m_candle[c], r);
         I->mono_candle[c] = r->ts_mono;
@@ -570,6 +601,10 @@ static void lease_step(store_rds_t *p)
         return;
     }
     int r = store_rds_lease_tick(&p->lease, c, tg_clock_mono_ns());
+    if (p->cluster && p->up && !p->lease.ctx && !p->heal) { /* the key's primary failed? */
+        p->heal = true;
+        p->heal_at = tg_clock_mono_ns();
+    }
     if (r == STORE_RDS_LEASE_WON)
         promote(p);
     else if (r == STORE_RDS_LEASE_LOST)
@@ -626,6 +661,8 @@ static void rds_main(void *arg)
             lease_step(p);
         if (!p->up && tg_clock_mono_ns() >= p->next_try && !stopping && publishing(p))
             conn_try(p);
+        if (p->up && p->heal)
+            store_rds__heal(p); /* cluster: a node down or a slot moved (paced) */
         uint32_t got = drain(p);
         if (p->up) {
             flush_dirty(p);
@@ -648,6 +685,10 @@ static void rds_main(void *arg)
             if (wait < 0)
                 wait = 0;
         }
+        if (p->up && p->heal) { /* the next map read is due then */
+            int64_t h = p->heal_at - tg_clock_mono_ns();
+            wait = h < 0 ? 0 : h < wait ? h : wait;
+        }
         if (p->lease_on) { /* the next acquire or renew is due then */
             int64_t l = p->lease.next - tg_clock_mono_ns();
             wait = l < 0 ? 0 : l < wait ? l : wait;
@@ -657,6 +698,10 @@ static void rds_main(void *arg)
     /* Final flush: the ring is empty; one more connect if needed, then wait for replies. */
     if (!p->up && publishing(p))
         conn_try(p);
+    if (p->up && p->heal) { /* one more try for a node down */
+        p->heal_at = 0;
+        store_rds__heal(p);
+    }
     if (p->up) {
         flush_dirty(p);
         store_rds__flush(p, 0); /* target 0: every reply read, or the connections dropped */

@@ -84,7 +84,7 @@ typedef struct store_rds_stats {
     tg_stat_t coalesced;      /* snapshot messages replaced by a newer one before sending */
     tg_stat_t dropped;        /* messages not sent while disconnected (their numbers are gaps) */
     tg_stat_t lost;           /* commands in flight when a connection failed, or refused by a
-                                 cluster redirection (MOVED/ASK/CLUSTERDOWN/TRYAGAIN) */
+                                 cluster (CLUSTERDOWN/TRYAGAIN, a MOVED/ASK not sent again) */
     tg_stat_t reconnects;     /* successful connections after the first */
     tg_stat_t errors;         /* connect/auth/io errors and error replies */
     tg_stat_t reply_errors;   /* error replies from Redis (subset of errors) */
@@ -100,9 +100,10 @@ typedef struct store_rds_stats {
     tg_stat_t hellos;         /* hello documents on {prefix}.control (one per connect) */
     tg_stat_t stream_dups;    /* re-sent XADDs Redis already held (ID refused; not errors) */
     tg_stat_t stream_evicted; /* XADDs pushed out of the backlog before a reconnect needed them */
-    tg_stat_t cluster_refreshes; /* slot maps read (every connect in cluster mode) */
-    tg_stat_t cluster_redirects; /* MOVED/ASK replies (each drops the connections: lost) */
+    tg_stat_t cluster_refreshes; /* slot maps read (every connect, and while healing) */
+    tg_stat_t cluster_redirects; /* MOVED/ASK replies (the command sent again, else lost) */
     tg_stat_t cluster_nodes;     /* gauge: primaries connected (cluster mode) */
+    tg_stat_t cluster_resent;    /* redirected commands sent again (MOVED, ASKING + command) */
     tg_hist_t rtt_lat;           /* pipeline round trip: a write -> the reply to its last command */
     tg_hist_t pub_lat; /* per message: ts_mono (receive) -> its PUBLISH acknowledged by Redis */
     /* stages per latency class (BOOK_LAT_*: trade, book, candle, timer; docs/latency.md):

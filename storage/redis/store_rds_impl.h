@@ -7,7 +7,8 @@
  * A publisher has one pipeline (rds_pipe_t) per Redis it writes to: one for a single Redis,
  * one per primary on a Redis Cluster (docs/redis.md, "Publisher on a Redis Cluster"). Every
  * instrument's commands go to one pipeline (rds_inst_t.node), so each channel's messages stay
- * in order. The pipelines are up or down together (`up`): any failure drops them all.
+ * in order. A single Redis: one failure drops the connection. A cluster: `up` once every
+ * primary was connected; then each pipeline fails and heals on its own (store_rds_pipe.c).
  *
  * Thread: writer:redis for everything here, except where a field says otherwise.
  */
@@ -28,10 +29,14 @@
 #include "storage/redis/store_rds_fmt.h"
 #include "storage/redis/store_rds_lease.h"
 
-#define RDS_IVL_MAX    6 /* distinct candle intervals */
-#define RDS_CMD_MAX    (STORE_RDS_JSON_MAX + 3 * STORE_RDS_NAME_MAX)
-#define RDS_MARKS      64 /* write marks for the round-trip histogram */
-#define RDS_WINDOW_MAX 16 /* batches read per round while disconnected */
+#define RDS_IVL_MAX     6 /* distinct candle intervals */
+#define RDS_CMD_MAX     (STORE_RDS_JSON_MAX + 3 * STORE_RDS_NAME_MAX)
+#define RDS_MARKS       64         /* write marks for the round-trip histogram */
+#define RDS_WINDOW_MAX  16         /* batches read per round while disconnected */
+#define RDS_NO_NODE     0xffffu    /* rds_inst_t.node of a slot no primary serves */
+#define RDS_REPLAY_MAX  (1u << 20) /* cluster: bytes of commands in flight kept per pipeline */
+#define RDS_FL_REDO     0x80u      /* fl_kind: already sent again after a redirection */
+#define RDS_HEAL_MAX_MS 400        /* cluster: longest wait between two map reads while healing */
 
 enum { SLOT_BOOK = 0, SLOT_TRADE = 1, SLOT_CANDLE0 = 2 };
 
@@ -68,7 +73,12 @@ typedef struct rds_pipe {
     uint64_t sent, acked; /* commands appended / replied on this connection */
     uint64_t written;     /* sent count at the last write */
     int64_t *fl_mono;     /* receive stamp per command in flight (0: not a PUBLISH) */
-    uint8_t *fl_kind;     /* BOOK_LAT_* class per command in flight */
+    uint8_t *fl_kind;     /* BOOK_LAT_* class per command in flight (| RDS_FL_REDO) */
+    uint64_t *fl_off;     /* cluster: position of each command in flight in rb */
+    char *rb;             /* cluster: the last RDS_REPLAY_MAX bytes of commands (ring) */
+    uint64_t rb_pos;      /* bytes appended to rb */
+    bool restore;         /* cluster: a command refused (CLUSTERDOWN): restore when healed */
+    uint64_t bl_safe;     /* cluster: backlog position before which its XADDs all got in */
     rds_mark_t marks[RDS_MARKS];
     uint32_t mark_head, mark_n;
     char where[RDS_CLUSTER_HOST_MAX + 16]; /* "host:port" for messages (cluster mode) */
@@ -98,7 +108,7 @@ struct store_rds {
     uint32_t n_ivl;
     uint32_t *dlist; /* dirty slots: instr << 4 | slot */
     uint32_t dlist_n, dlist_cap;
-    bool up;          /* every pipeline connected */
+    bool up;          /* connected (cluster: every primary was; each pipe[i].ctx may fail) */
     rds_pipe_t *pipe; /* n_pipe_max of them; the first n_pipe are in use */
     int n_pipe, n_pipe_max;
     uint32_t fl_mask; /* FIFO size - 1 (per pipeline) */
@@ -129,7 +139,21 @@ struct store_rds {
     uint32_t redirected;    /* MOVED/ASK/CLUSTERDOWN/TRYAGAIN replies since the last check */
     bool have_moved;        /* moved_to: the node a MOVED named, asked first for the map */
     rds_cluster_node_t moved_to;
+    rds_cluster_map_t *map2; /* a map being read in the background */
+    bool heal;               /* a pipeline down, a slot unserved or a MOVED: read the map again */
+    int64_t heal_at, heal_backoff_ms;
+    uint32_t heal_fails;
+    char *redo; /* redirected commands to send again: rds_redo_t + bytes each */
+    size_t redo_len;
 };
+
+/* A redirected command kept to be sent again (store_rds_pipe.c). */
+typedef struct rds_redo {
+    rds_cluster_node_t node; /* where: the MOVED/ASK target */
+    uint32_t len;
+    uint16_t slot;
+    uint8_t ask, kind;
+} rds_redo_t;
 
 /* store_rds.c */
 void store_rds__log(store_rds_t *p, int level, int err, const char *fmt, ...)
@@ -138,6 +162,12 @@ void store_rds__log(store_rds_t *p, int level, int err, const char *fmt, ...)
 /** Schedule the next connect after a jittered wait in [b/2, b] (b: the current backoff, then
  *  doubled up to backoff_max_ms). @return the wait in ms. */
 int64_t store_rds__backoff(store_rds_t *p, int64_t now);
+
+/** Instrument i moved to another pipeline: write its fresh keys there. */
+void store_rds__restore_inst(store_rds_t *p, uint32_t i);
+/** Pipeline `node` connected again: its instruments' fresh keys, its streams' backlog, a
+ *  hello on the control channel. */
+void store_rds__restore_node(store_rds_t *p, int node);
 
 /* store_rds_pipe.c */
 
@@ -160,6 +190,17 @@ void store_rds__node_conn(store_rds_conn_t *nc, const store_rds_conn_t *base,
  *  connect is due at once. */
 void store_rds__drop(store_rds_t *p, int err, const char *what);
 
+/** Whether instrument I's pipeline is connected (its commands can be sent now). */
+static inline bool store_rds__inst_up(const store_rds_t *p, const rds_inst_t *I)
+{
+    return p->up && I->node < p->n_pipe && p->pipe[I->node].ctx;
+}
+
+/** Cluster, while up and p->heal is set, when due (paced): read the map again, re-route the
+ *  instruments whose slot moved (store_rds__restore_inst), connect the pipelines down
+ *  (store_rds__restore_node), then, when every slot is served, clear p->heal. */
+void store_rds__heal(store_rds_t *p);
+
 /** Free every pipeline without counting anything (after its replies were read). */
 void store_rds__close(store_rds_t *p);
 
@@ -169,11 +210,13 @@ bool store_rds__push(store_rds_t *p, int node, const char *cmd, size_t len, int6
                      int lk);
 
 /** Write every pipeline, then read replies until at most `target` commands are in flight on
- *  each (then whatever has already arrived). Cluster: a redirection seen drops everything
- *  (docs/redis.md). @return 0 or the error that dropped the connections. */
+ *  each (then whatever has already arrived). Cluster: a node that fails is closed alone, and
+ *  redirected commands are sent again (every reply read first). @return 0 or the error of
+ *  the (first) connection that failed. */
 int store_rds__flush(store_rds_t *p, uint64_t target);
 
-/** Pipeline of a command already formatted in RESP (its first key: the XADD backlog).  */
+/** Pipeline of a command already formatted in RESP (its first key: the XADD backlog); on a
+ *  cluster -1 while its slot has no primary.  */
 int store_rds__node_of_cmd(const store_rds_t *p, const char *cmd, size_t len);
 
 /** Seed list -> slot map, for --check-config (store_rds_probe in cluster mode). */

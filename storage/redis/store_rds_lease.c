@@ -69,6 +69,17 @@ void store_rds_lease_target(store_rds_lease_t *l, const char *host, int port)
     if (l->ctx && (l->ctx->connection_type != REDIS_CONN_TCP || !l->ctx->tcp.host ||
                    strcmp(l->ctx->tcp.host, host) != 0 || l->ctx->tcp.port != port))
         drop(l, "the lease key's slot is served by another node");
+    if (l->at_port == port && strcmp(l->at_host, host) == 0)
+        return;
+    if (l->at_port && !l->leader) { /* a new primary: hold off one lease (see the header) */
+        int64_t hold = tg_clock_mono_ns() + (int64_t)l->lease_ms * TG_NS_PER_MS;
+        if (l->next < hold)
+            l->next = hold;
+    }
+    if (l->at_port)
+        l->moves++;
+    snprintf(l->at_host, sizeof(l->at_host), "%s", host);
+    l->at_port = port;
 }
 
 int store_rds_lease_tick(store_rds_lease_t *l, const store_rds_conn_t *conn, int64_t now)

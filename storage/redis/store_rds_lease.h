@@ -31,9 +31,12 @@ typedef struct store_rds_lease {
     uint32_t lease_ms;
     redisContext *ctx;
     bool leader;
-    int64_t next;  /* monotonic ns of the next acquire or renew */
-    int64_t until; /* monotonic ns until which our lease surely holds (leader) */
-    char err[200]; /* the last failure, for the log */
+    int64_t next;     /* monotonic ns of the next acquire or renew */
+    int64_t until;    /* monotonic ns until which our lease surely holds (leader) */
+    char err[200];    /* the last failure, for the log */
+    char at_host[64]; /* cluster: the primary the key was last asked at (store_rds_lease_target) */
+    int at_port;
+    uint32_t moves; /* times the key's primary changed */
 } store_rds_lease_t;
 
 /** What a tick changed. */
@@ -50,7 +53,10 @@ int store_rds_lease_tick(store_rds_lease_t *l, const store_rds_conn_t *conn, int
 
 /** Redis Cluster: the lease key lives on the primary host:port (the slot map's); a connection
  *  to another node is closed, so the next tick or release connects there. A MOVED, ASK,
- *  CLUSTERDOWN or TRYAGAIN reply closes it too. */
+ *  CLUSTERDOWN or TRYAGAIN reply closes it too. When the primary changes (a failover) a
+ *  standby waits one whole lease before it tries to take the key: the new primary may have
+ *  lost the leader's last renewals (asynchronous replication), and by then a leader that
+ *  cannot renew there has stepped down (never two publishers). */
 void store_rds_lease_target(store_rds_lease_t *l, const char *host, int port);
 
 /** Leader: delete the key if it still holds our value (graceful stop); close the connection.

@@ -8,14 +8,23 @@
  * One rds_pipe_t per Redis the publisher writes to: one for a single Redis, one per primary on
  * a cluster (docs/redis.md, "Publisher on a Redis Cluster"). Each keeps its own FIFO of receive
  * stamps (receive -> acknowledged latency of each PUBLISH) and write marks (round trip), and
- * its own sent/acked counts. The pipelines are up or down together: any I/O error, timeout, or
- * on a cluster any MOVED/ASK/CLUSTERDOWN/TRYAGAIN reply drops them all (commands in flight
- * and redirected commands count as `lost`), and the next connect reads the slot map again
- * from the seeds and the primaries known, routes every instrument by its slot and opens one
- * connection per primary. store_rds.c then restores the keys and says hello, as after any
- * reconnect. Why so blunt: a redirection means the map is wrong for at least one slot, a
- * command sent to the wrong node is lost anyway, and a full reconnect reuses the one path
- * (restore + hello) that clients already know how to follow; failovers are rare.
+ * its own sent/acked counts. A single Redis: any I/O error or timeout drops the connection
+ * (commands in flight count as `lost`) and store_rds.c reconnects, restores the keys and says
+ * hello. A cluster: the first connect reads the slot map and opens every primary; after that
+ * each pipeline fails alone and the others keep publishing:
+ *  - an I/O error or timeout on a node closes its pipeline only (its commands in flight are
+ *    `lost`; records for its slots count as dropped/coalesced while it is down) and sets
+ *    `heal`: store_rds__heal() reads the map again in the background (paced by a jittered
+ *    backoff), re-routes every instrument whose slot has a new primary, connects the
+ *    pipelines down and restores their keys, stream backlog and hello (store_rds.c);
+ *  - MOVED: the slot's owner is updated at once (only that slot), its instruments re-routed,
+ *    the command sent again to the new owner, and the whole map read again in the background;
+ *  - ASK: ASKING + the command to the target, for that command only (the map is unchanged);
+ *  - CLUSTERDOWN/TRYAGAIN: the command is lost; the pipeline stays (while the cluster state
+ *    is "fail" every node refuses writes but still serves SPUBLISH), and once the map is whole
+ *    again the node's keys and stream backlog are written again.
+ * Commands are sent again from a copy of the bytes in flight (rb, the last RDS_REPLAY_MAX
+ * bytes per pipeline): a command older than that, or redirected a second time, is `lost`.
  * Thread: writer:redis, except pipes_init/deinit (main) and the probe (any).
  */
 #include <errno.h>
@@ -31,6 +40,7 @@
 /* ---- reply parsing without allocation ------------------------------------------------- */
 
 static _Thread_local store_rds_t *rds_self; /* the publisher whose context is being read */
+static _Thread_local rds_pipe_t *rds_cur;   /* and its pipeline */
 static char rds_reply_token;                /* every reply is this token */
 
 static bool starts(const char *s, size_t len, const char *w)
@@ -39,26 +49,59 @@ static bool starts(const char *s, size_t len, const char *w)
     return len >= n && memcmp(s, w, n) == 0;
 }
 
-/* A cluster's "not here" replies: the command was not executed (lost), the map is stale. */
+/* Keep the command being answered (index q->acked) to send it again to rd's node.
+ * @return false when it cannot be (redirected before, out of the copy, no room). */
+static bool redo_keep(store_rds_t *p, rds_pipe_t *q, const rds_cluster_redirect_t *rd)
+{
+    uint64_t i = q->acked;
+    if (!q->rb || i >= q->sent || (q->fl_kind[i & p->fl_mask] & RDS_FL_REDO))
+        return false;
+    uint64_t off = q->fl_off[i & p->fl_mask];
+    uint64_t end = i + 1 < q->sent ? q->fl_off[(i + 1) & p->fl_mask] : q->rb_pos;
+    size_t len = (size_t)(end - off);
+    if (q->rb_pos - off > RDS_REPLAY_MAX || !len)
+        return false;
+    if (!p->redo && !(p->redo = malloc(RDS_REPLAY_MAX)))
+        return false;
+    if (p->redo_len + sizeof(rds_redo_t) + len > RDS_REPLAY_MAX)
+        return false;
+    rds_redo_t h = {rd->node, (uint32_t)len, rd->slot, (uint8_t)rd->ask,
+                    q->fl_kind[i & p->fl_mask]};
+    if (!h.node.host[0]) /* "MOVED 3999 :6381": the host of the node that answered */
+        snprintf(h.node.host, sizeof(h.node.host), "%s", p->map->nodes[q - p->pipe].host);
+    memcpy(p->redo + p->redo_len, &h, sizeof(h));
+    for (size_t k = 0; k < len; k++) /* out of the ring, which may wrap */
+        p->redo[p->redo_len + sizeof(h) + k] = q->rb[(off + k) & (RDS_REPLAY_MAX - 1)];
+    p->redo_len += sizeof(h) + len;
+    return true;
+}
+
+/* A cluster's "not here" replies. MOVED/ASK: the command is sent again (redo_keep) or lost;
+ * CLUSTERDOWN/TRYAGAIN: lost, and the node's keys written again once the map is whole. */
 static bool cluster_reply(store_rds_t *p, const char *s, size_t len)
 {
     bool red = starts(s, len, "MOVED ") || starts(s, len, "ASK ");
     if (!p->cluster || (!red && !starts(s, len, "CLUSTERDOWN") && !starts(s, len, "TRYAGAIN")))
         return false;
-    TG_STAT_INC(p->st.lost);
-    if (red)
-        TG_STAT_INC(p->st.cluster_redirects);
-    else
-        TG_STAT_INC(p->st.errors);
+    p->heal = true;
     rds_cluster_redirect_t rd;
-    if (starts(s, len, "MOVED ") && rds_cluster_parse_redirect(s, len, &rd) == 1 &&
-        rd.node.host[0]) {
-        p->moved_to = rd.node;
-        p->have_moved = true;
+    if (red && rds_cluster_parse_redirect(s, len, &rd) == 1) {
+        TG_STAT_INC(p->st.cluster_redirects);
+        if (!rd.ask && rd.node.host[0]) {
+            p->moved_to = rd.node;
+            p->have_moved = true;
+        }
+        if (rds_cur && redo_keep(p, rds_cur, &rd))
+            return true;
+    } else if (!red) {
+        TG_STAT_INC(p->st.errors);
+        if (rds_cur)
+            rds_cur->restore = true;
     }
+    TG_STAT_INC(p->st.lost);
     if (p->redirected++ == 0)
         store_rds__log(p, TG_LOG_WARN, 0, "redis %s: %.*s: reading the slot map again",
-                       p->conn.where, (int)(len > 120 ? 120 : len), s);
+                       rds_cur ? rds_cur->where : p->conn.where, (int)(len > 120 ? 120 : len), s);
     return true;
 }
 
@@ -116,6 +159,12 @@ static int pipe_alloc(store_rds_t *p, rds_pipe_t *q)
         return 0;
     q->fl_mono = calloc((size_t)p->fl_mask + 1, sizeof(*q->fl_mono));
     q->fl_kind = calloc((size_t)p->fl_mask + 1, sizeof(*q->fl_kind));
+    if (p->cluster) { /* the bytes in flight, to send a redirected command again */
+        q->fl_off = calloc((size_t)p->fl_mask + 1, sizeof(*q->fl_off));
+        q->rb = malloc(RDS_REPLAY_MAX);
+        if (!q->fl_off || !q->rb)
+            return -ENOMEM;
+    }
     return q->fl_mono && q->fl_kind ? 0 : -ENOMEM;
 }
 
@@ -140,9 +189,15 @@ void store_rds__pipes_deinit(store_rds_t *p)
         redisFree(p->pipe[i].ctx);
         free(p->pipe[i].fl_mono);
         free(p->pipe[i].fl_kind);
+        free(p->pipe[i].fl_off);
+        free(p->pipe[i].rb);
     }
     free(p->pipe);
     p->pipe = NULL;
+    free(p->redo);
+    p->redo = NULL;
+    free(p->map2);
+    p->map2 = NULL;
 }
 
 static void pipe_reset(rds_pipe_t *q)
@@ -151,6 +206,58 @@ static void pipe_reset(rds_pipe_t *q)
     q->ctx = NULL;
     q->sent = q->acked = q->written = 0;
     q->mark_n = 0;
+    q->rb_pos = 0;
+    q->restore = false;
+    q->bl_safe = 0;
+}
+
+/* Cluster gauges: primaries connected; `connected` while every slot's primary is. */
+static void gauges(store_rds_t *p)
+{
+    bool serving[RDS_CLUSTER_MAX_NODES] = {false};
+    for (uint32_t s = 0; s < RDS_CLUSTER_SLOTS; s++)
+        if (p->map->slot_node[s] != RDS_CLUSTER_NO_NODE)
+            serving[p->map->slot_node[s]] = true;
+    uint64_t n = 0;
+    bool all = p->up && p->map->n_unassigned == 0;
+    for (int i = 0; i < p->n_pipe; i++) {
+        n += p->pipe[i].ctx != NULL;
+        all = all && (!serving[i] || p->pipe[i].ctx);
+    }
+    TG_STAT_SET(p->st.connected, all ? 1 : 0);
+    TG_STAT_SET(p->st.cluster_nodes, n);
+}
+
+/* Cluster: node i failed; close its pipeline only (in flight: `lost`) and heal. */
+static void pipe_lose(store_rds_t *p, int i, int err, const char *what)
+{
+    rds_pipe_t *q = &p->pipe[i];
+    uint64_t inflight = q->sent - q->acked;
+    char why[160];
+    snprintf(why, sizeof(why), "%s",
+             q->ctx && q->ctx->err ? q->ctx->errstr
+             : err                 ? tg_strerror(err)
+                                   : "closed");
+    TG_STAT_ADD(p->st.lost, inflight);
+    TG_STAT_INC(p->st.errors);
+    pipe_reset(q);
+    if (!p->heal)
+        p->heal_at = tg_clock_mono_ns(); /* the first map read at once, then paced */
+    p->heal = true;
+    gauges(p);
+    store_rds__log(p, TG_LOG_WARN, err,
+                   "redis %s: %s: %s (%llu commands in flight lost); the other primaries go on, "
+                   "reading the slot map again",
+                   q->where, what, why, (unsigned long long)inflight);
+}
+
+/* A failure on pipeline q: on a cluster (once up) that pipeline alone, else everything. */
+static void pipe_fail(store_rds_t *p, rds_pipe_t *q, int err, const char *what)
+{
+    if (p->cluster && p->up)
+        pipe_lose(p, (int)(q - p->pipe), err, what);
+    else
+        store_rds__drop(p, err, what);
 }
 
 void store_rds__close(store_rds_t *p)
@@ -195,7 +302,7 @@ static int pipe_write(store_rds_t *p, rds_pipe_t *q)
     while (!done) {
         if (redisBufferWrite(q->ctx, &done) != REDIS_OK) {
             int e = errno == EAGAIN ? -ETIMEDOUT : -EIO;
-            store_rds__drop(p, e, "write");
+            pipe_fail(p, q, e, "write");
             return e;
         }
     }
@@ -203,7 +310,7 @@ static int pipe_write(store_rds_t *p, rds_pipe_t *q)
     for (uint64_t i = q->written; i != q->sent; i++) { /* receive -> PUBLISH written */
         int64_t ts = q->fl_mono[i & p->fl_mask];
         if (ts > 1)
-            tg_hist_add(&p->st.lat_written[q->fl_kind[i & p->fl_mask]], now - ts);
+            tg_hist_add(&p->st.lat_written[q->fl_kind[i & p->fl_mask] & ~RDS_FL_REDO], now - ts);
     }
     if (q->mark_n == RDS_MARKS) { /* merge into the newest mark */
         q->marks[(q->mark_head + q->mark_n - 1) % RDS_MARKS].end = q->sent;
@@ -221,10 +328,11 @@ static int pipe_reap(store_rds_t *p, rds_pipe_t *q, uint64_t target)
 {
     int64_t now = tg_clock_mono_ns();
     rds_self = p;
+    rds_cur = q;
     while (q->ctx && q->sent > q->acked) {
         void *rep = NULL;
         if (redisGetReplyFromReader(q->ctx, &rep) != REDIS_OK) {
-            store_rds__drop(p, TG_EPROTO, "reply");
+            pipe_fail(p, q, TG_EPROTO, "reply");
             return TG_EPROTO;
         }
         if (!rep) {
@@ -242,7 +350,7 @@ static int pipe_reap(store_rds_t *p, rds_pipe_t *q, uint64_t target)
                 int e = q->ctx->err == REDIS_ERR_EOF ? -ECONNRESET
                         : errno == EAGAIN            ? -ETIMEDOUT
                                                      : -EIO;
-                store_rds__drop(p, e, "read");
+                pipe_fail(p, q, e, "read");
                 return e;
             }
             now = tg_clock_mono_ns(); /* one stamp per read: replies of one read share it */
@@ -252,7 +360,8 @@ static int pipe_reap(store_rds_t *p, rds_pipe_t *q, uint64_t target)
         if (ts > 0)
             tg_hist_add(&p->st.pub_lat, now - ts);
         if (ts > 1)
-            tg_hist_add(&p->st.lat_acked[q->fl_kind[q->acked & p->fl_mask]], now - ts);
+            tg_hist_add(&p->st.lat_acked[q->fl_kind[q->acked & p->fl_mask] & ~RDS_FL_REDO],
+                        now - ts);
         q->acked++;
         TG_STAT_INC(p->st.commands);
         while (q->mark_n && q->marks[q->mark_head].end <= q->acked) {
@@ -261,48 +370,70 @@ static int pipe_reap(store_rds_t *p, rds_pipe_t *q, uint64_t target)
             q->mark_n--;
         }
     }
+    if (q->ctx && q->sent == q->acked && !q->restore)
+        q->bl_safe = p->bl.tail; /* every XADD sent here so far is in (or was already) */
     return 0;
 }
 
+static void redo_send(store_rds_t *p);
+
 int store_rds__flush(store_rds_t *p, uint64_t target)
 {
+    int err = 0;
     for (int i = 0; p->up && i < p->n_pipe; i++) {
         int e = pipe_write(p, &p->pipe[i]);
-        if (e)
+        if (e && !p->cluster)
             return e;
+        err = err ? err : e;
     }
     for (int i = 0; p->up && i < p->n_pipe; i++) {
         int e = pipe_reap(p, &p->pipe[i], target);
-        if (e)
+        if (e && !p->cluster)
             return e;
+        err = err ? err : e;
     }
-    if (p->up && p->redirected) {
-        char what[96];
-        snprintf(what, sizeof(what), "%u replies MOVED/ASK/CLUSTERDOWN/TRYAGAIN", p->redirected);
-        store_rds__drop(p, TG_EREDIS, what);
-        /* not at once: the seeds may not know the new map yet (gossip), and CLUSTERDOWN
-         * needs time; a successful connect resets the backoff */
-        store_rds__backoff(p, tg_clock_mono_ns());
-        return TG_EREDIS;
+    if (p->up && p->redo_len) {
+        /* every reply first: a command still in flight that is redirected too must be sent
+         * again before anything newer goes to its slot's new owner (stream IDs only grow) */
+        for (int i = 0; p->up && i < p->n_pipe; i++)
+            if (pipe_write(p, &p->pipe[i]) == 0)
+                (void)pipe_reap(p, &p->pipe[i], 0);
+        redo_send(p);
     }
-    return 0;
+    if (p->redirected)
+        TG_STAT_SET(p->st.connected, 0); /* until the map is read again (heal) */
+    return err;
 }
 
 bool store_rds__push(store_rds_t *p, int node, const char *cmd, size_t len, int64_t ts_mono, int lk)
 {
-    if (!p->up)
+    if (!p->up || node < 0 || node >= p->n_pipe || !p->pipe[node].ctx)
         return false;
     rds_pipe_t *q = &p->pipe[node];
     if (q->sent - q->acked > p->fl_mask) { /* FIFO full: make room */
-        if (pipe_write(p, q) || pipe_reap(p, q, p->cfg.pipeline_depth / 2))
+        if (pipe_write(p, q) || pipe_reap(p, q, p->cfg.pipeline_depth / 2) || !q->ctx)
             return false;
     }
     if (redisAppendFormattedCommand(q->ctx, cmd, len) != REDIS_OK) {
-        store_rds__drop(p, -ENOMEM, "append");
+        pipe_fail(p, q, -ENOMEM, "append");
         return false;
     }
     q->fl_mono[q->sent & p->fl_mask] = ts_mono;
     q->fl_kind[q->sent & p->fl_mask] = (uint8_t)lk;
+    if (q->rb) { /* cluster: a copy, in case a MOVED/ASK asks for it again */
+        q->fl_off[q->sent & p->fl_mask] = q->rb_pos;
+        size_t at = (size_t)(q->rb_pos & (RDS_REPLAY_MAX - 1)), n = len;
+        if (n > RDS_REPLAY_MAX) { /* only the tail fits: the command cannot be sent again */
+            cmd += n - RDS_REPLAY_MAX;
+            q->rb_pos += n - RDS_REPLAY_MAX;
+            at = (size_t)(q->rb_pos & (RDS_REPLAY_MAX - 1));
+            n = RDS_REPLAY_MAX;
+        }
+        size_t first = n < RDS_REPLAY_MAX - at ? n : RDS_REPLAY_MAX - at;
+        memcpy(q->rb + at, cmd, first);
+        memcpy(q->rb, cmd + first, n - first);
+        q->rb_pos += n;
+    }
     q->sent++;
     TG_STAT_ADD(p->st.bytes, len);
     return true;
@@ -324,7 +455,7 @@ void store_rds__node_conn(store_rds_conn_t *nc, const store_rds_conn_t *base,
 /* Read the slot map from the first candidate that serves a complete one (CLUSTER SHARDS,
  * else CLUSTER SLOTS for servers before 7.0). @return 0, or the last failure's code. */
 static int map_read(const store_rds_conn_t *base, const rds_cluster_node_t *cand, int n,
-                    rds_cluster_map_t *m, char *errbuf, size_t len)
+                    rds_cluster_map_t *m, bool partial, char *errbuf, size_t len)
 {
     int err = -ENOENT;
     snprintf(errbuf, len, "no seed");
@@ -356,8 +487,8 @@ static int map_read(const store_rds_conn_t *base, const rds_cluster_node_t *cand
             snprintf(why, sizeof(why), "%.150s", r->str);
         freeReplyObject(r);
         redisFree(c);
-        if (rc == 0 && m->n_unassigned == 0 && m->n_nodes > 0)
-            return 0;
+        if (rc == 0 && m->n_nodes > 0 && (partial || m->n_unassigned == 0))
+            return 0; /* partial: a failed primary's slots stay unserved until the next read */
         err = rc ? rc : -EAGAIN;
         if (rc == 0)
             snprintf(why, sizeof(why), "%u slots without a primary", m->n_unassigned);
@@ -366,7 +497,9 @@ static int map_read(const store_rds_conn_t *base, const rds_cluster_node_t *cand
     return err;
 }
 
-int store_rds__cluster_map(store_rds_t *p, char *errbuf, size_t len)
+/* Read the map into m from the node a MOVED named, the seeds, the primaries of the last map. */
+static int map_read_into(store_rds_t *p, rds_cluster_map_t *m, bool partial, char *errbuf,
+                         size_t len)
 {
     /* candidates: the seeds, then the primaries of the last map (a node may have left the
      * seed list's reach while the cluster lives on) */
@@ -378,11 +511,37 @@ int store_rds__cluster_map(store_rds_t *p, char *errbuf, size_t len)
     for (int i = 0; i < p->n_seeds && i < 16; i++)
         cand[n++] = p->seeds[i];
     for (int i = 0; i < p->map->n_nodes; i++)
-        cand[n++] = p->map->nodes[i];
-    int err = map_read(&p->conn, cand, n, p->map, errbuf, len);
+        if (p->map->nodes[i].host[0]) /* not a place kept free (map_adopt) */
+            cand[n++] = p->map->nodes[i];
+    int err = map_read(&p->conn, cand, n, m, partial, errbuf, len);
     if (!err)
         TG_STAT_INC(p->st.cluster_refreshes);
     return err;
+}
+
+int store_rds__cluster_map(store_rds_t *p, char *errbuf, size_t len)
+{
+    return map_read_into(p, p->map, false, errbuf, len);
+}
+
+/* Open pipeline i to map node i. @return 0 or the error (logged by the caller). */
+static int pipe_connect(store_rds_t *p, int i, char *errbuf, size_t len)
+{
+    rds_pipe_t *q = &p->pipe[i];
+    int err = pipe_alloc(p, q);
+    if (err) {
+        snprintf(errbuf, len, "redis cluster: out of memory");
+        return err;
+    }
+    snprintf(q->where, sizeof(q->where), "%s:%d", p->map->nodes[i].host, p->map->nodes[i].port);
+    store_rds_conn_t nc;
+    store_rds__node_conn(&nc, &p->conn, &p->map->nodes[i]);
+    q->ctx = store_rds_conn_open(&nc, &err, errbuf, len);
+    store_rds_conn_deinit(&nc);
+    if (!q->ctx)
+        return err;
+    q->ctx->reader->fn = &rds_reply_fns;
+    return 0;
 }
 
 static int cluster_connect(store_rds_t *p, char *errbuf, size_t len)
@@ -390,24 +549,181 @@ static int cluster_connect(store_rds_t *p, char *errbuf, size_t len)
     int err = store_rds__cluster_map(p, errbuf, len);
     if (err)
         return err;
+    p->heal = false;
+    p->redo_len = 0;
+    p->heal_backoff_ms = p->cfg.backoff_min_ms;
     for (uint32_t i = 0; i < p->n_inst; i++)
         p->inst[i].node = (uint16_t)rds_cluster_node_of(p->map, p->inst[i].cslot);
     p->n_pipe = p->map->n_nodes;
-    for (int i = 0; i < p->n_pipe; i++) {
-        rds_pipe_t *q = &p->pipe[i];
-        snprintf(q->where, sizeof(q->where), "%s:%d", p->map->nodes[i].host, p->map->nodes[i].port);
-        if ((err = pipe_alloc(p, q)) < 0) {
-            snprintf(errbuf, len, "redis cluster: out of memory");
+    for (int i = 0; i < p->n_pipe; i++)
+        if ((err = pipe_connect(p, i, errbuf, len)) < 0)
             return err;
-        }
-        store_rds_conn_t nc;
-        store_rds__node_conn(&nc, &p->conn, &p->map->nodes[i]);
-        q->ctx = store_rds_conn_open(&nc, &err, errbuf, len);
-        store_rds_conn_deinit(&nc);
-        if (!q->ctx)
-            return err;
-    }
     return 0;
+}
+
+/* ---- cluster: one node at a time --------------------------------------------------------- */
+
+static bool same_node(const rds_cluster_node_t *a, const rds_cluster_node_t *b)
+{
+    return a->port == b->port && strcmp(a->host, b->host) == 0;
+}
+
+/* Instrument i's slot is served by `node` now (RDS_NO_NODE: by none). */
+static void inst_route(store_rds_t *p, uint32_t i, int node)
+{
+    uint16_t n = node < 0 ? RDS_NO_NODE : (uint16_t)node, was = p->inst[i].node;
+    if (was == n)
+        return;
+    /* its stream entries sent to a node that failed are in the backlog only: the new node
+     * takes no XADD before that backlog (store_rds.c, stream_add) */
+    if (n != RDS_NO_NODE && p->pipe[n].ctx && (was >= p->n_pipe || !p->pipe[was].ctx)) {
+        p->pipe[n].restore = true;
+        p->pipe[n].bl_safe = 0; /* the whole backlog: those entries went elsewhere */
+    }
+    p->inst[i].node = n;
+    if (n != RDS_NO_NODE)
+        store_rds__restore_inst(p, i);
+}
+
+/* Take the map nm read in the background: the primaries still there keep their pipeline (and
+ * index), the ones gone are closed, new ones take free places; then every instrument is
+ * routed by its slot again. */
+static void map_adopt(store_rds_t *p, const rds_cluster_map_t *nm)
+{
+    rds_cluster_map_t *m = p->map;
+    int to[RDS_CLUSTER_MAX_NODES];
+    bool kept[RDS_CLUSTER_MAX_NODES] = {false};
+    for (int j = 0; j < nm->n_nodes; j++) {
+        to[j] = -1;
+        for (int i = 0; i < m->n_nodes && to[j] < 0; i++)
+            if (!kept[i] && m->nodes[i].host[0] && same_node(&m->nodes[i], &nm->nodes[j])) {
+                to[j] = i;
+                kept[i] = true;
+            }
+    }
+    for (int i = 0; i < m->n_nodes; i++) {
+        if (kept[i])
+            continue;
+        if (i < p->n_pipe && p->pipe[i].ctx)
+            pipe_lose(p, i, 0, "no longer a primary");
+        m->nodes[i].host[0] = '\0'; /* a free place */
+        m->nodes[i].port = 0;
+    }
+    int next = 0;
+    for (int j = 0; j < nm->n_nodes; j++) {
+        if (to[j] < 0) {
+            while (next < m->n_nodes && kept[next])
+                next++;
+            if (next == m->n_nodes)
+                m->n_nodes++;
+            to[j] = next;
+            kept[next] = true;
+        }
+        m->nodes[to[j]] = nm->nodes[j];
+    }
+    for (uint32_t s = 0; s < RDS_CLUSTER_SLOTS; s++)
+        m->slot_node[s] = nm->slot_node[s] == RDS_CLUSTER_NO_NODE ? RDS_CLUSTER_NO_NODE
+                                                                  : (uint16_t)to[nm->slot_node[s]];
+    m->n_unassigned = nm->n_unassigned;
+    if (p->n_pipe < m->n_nodes)
+        p->n_pipe = m->n_nodes;
+    for (uint32_t i = 0; i < p->n_inst; i++)
+        inst_route(p, i, rds_cluster_node_of(m, p->inst[i].cslot));
+}
+
+/* Send the redirected commands again: MOVED to the slot's new owner (recorded at once, its
+ * instruments re-routed), ASK as ASKING + the command to the target. */
+static void redo_send(store_rds_t *p)
+{
+    static const char asking[] = "*1\r\n$6\r\nASKING\r\n";
+    char eb[200];
+    size_t at = 0, end = p->redo_len;
+    p->redo_len = 0;
+    while (at < end) {
+        rds_redo_t h;
+        memcpy(&h, p->redo + at, sizeof(h));
+        const char *cmd = p->redo + at + sizeof(h);
+        at += sizeof(h) + h.len;
+        int n = rds_cluster_map_find(p->map, h.node.host, h.node.port);
+        if (!h.ask) {
+            int was = rds_cluster_node_of(p->map, h.slot);
+            n = rds_cluster_map_move(p->map, h.slot, &h.node);
+            if (n >= 0 && p->n_pipe < p->map->n_nodes)
+                p->n_pipe = p->map->n_nodes;
+            if (n >= 0 && n != was)
+                for (uint32_t i = 0; i < p->n_inst; i++)
+                    if (p->inst[i].cslot == h.slot)
+                        inst_route(p, i, n);
+        }
+        if (n >= 0 && !p->pipe[n].ctx && pipe_connect(p, n, eb, sizeof(eb)) == 0)
+            gauges(p);
+        bool ok = n >= 0 && p->pipe[n].ctx &&
+                  (!h.ask || store_rds__push(p, n, asking, sizeof(asking) - 1, 0, RDS_FL_REDO)) &&
+                  store_rds__push(p, n, cmd, h.len, 0, h.kind | RDS_FL_REDO);
+        if (ok)
+            TG_STAT_INC(p->st.cluster_resent);
+        else
+            TG_STAT_INC(p->st.lost);
+    }
+}
+
+void store_rds__heal(store_rds_t *p)
+{
+    int64_t now = tg_clock_mono_ns();
+    if (!p->cluster || !p->up || !p->heal || now < p->heal_at)
+        return;
+    char eb[200] = "";
+    if (!p->map2 && !(p->map2 = malloc(sizeof(*p->map2))))
+        return;
+    store_rds__flush(p, 0); /* every reply (and redirection) in before anything is re-routed */
+    int err = map_read_into(p, p->map2, true, eb, sizeof(eb));
+    if (!err)
+        map_adopt(p, p->map2);
+    bool serving[RDS_CLUSTER_MAX_NODES] = {false};
+    for (uint32_t s = 0; s < RDS_CLUSTER_SLOTS; s++)
+        if (p->map->slot_node[s] != RDS_CLUSTER_NO_NODE)
+            serving[p->map->slot_node[s]] = true;
+    bool whole = !err && p->map->n_unassigned == 0;
+    for (int i = 0; i < p->n_pipe; i++) {
+        if (!serving[i] || p->pipe[i].ctx)
+            continue;
+        char cb[200];
+        if (pipe_connect(p, i, cb, sizeof(cb)) == 0) {
+            store_rds__log(p, TG_LOG_INFO, 0, "redis %s: connected again", p->pipe[i].where);
+            store_rds__restore_node(p, i);
+        } else {
+            whole = false;
+            if (!err)
+                snprintf(eb, sizeof(eb), "%s", cb);
+        }
+    }
+    if (whole && !err && p->map->n_unassigned)
+        snprintf(eb, sizeof(eb), "%u slots without a primary", p->map->n_unassigned);
+    for (int i = 0; whole && i < p->n_pipe; i++)
+        if (p->pipe[i].ctx && p->pipe[i].restore) { /* writes refused while the cluster was down */
+            p->pipe[i].restore = false;
+            store_rds__restore_node(p, i);
+        }
+    gauges(p);
+    if (whole) {
+        if (p->redirected || p->heal_fails)
+            store_rds__log(p, TG_LOG_INFO, 0,
+                           "redis %s: every slot served again (%u redirected or refused "
+                           "replies meanwhile)",
+                           p->conn.where, p->redirected);
+        p->redirected = 0;
+        p->heal_fails = 0;
+        p->heal = false;
+        p->heal_backoff_ms = p->cfg.backoff_min_ms;
+        p->heal_at = now + p->heal_backoff_ms * TG_NS_PER_MS; /* the next one not before */
+        return;
+    }
+    int64_t b = p->heal_backoff_ms > 0 ? p->heal_backoff_ms : p->cfg.backoff_min_ms;
+    p->heal_at = now + (b / 2 + (int64_t)(now % (b / 2 + 1))) * TG_NS_PER_MS; /* [b/2, b] */
+    p->heal_backoff_ms = b * 2 > RDS_HEAL_MAX_MS ? RDS_HEAL_MAX_MS : b * 2;
+    if (eb[0] && p->heal_fails++ % 20 == 0)
+        store_rds__log(p, TG_LOG_WARN, 0, "redis %s: not every slot served yet: %s", p->conn.where,
+                       eb);
 }
 
 int store_rds__connect(store_rds_t *p, char *errbuf, size_t len)
@@ -451,8 +767,7 @@ int store_rds__node_of_cmd(const store_rds_t *p, const char *cmd, size_t len)
     const char *key = after + 2;
     if (key + kl > end)
         return 0;
-    int n = rds_cluster_node_of(p->map, rds_cluster_keyslot(key, kl));
-    return n < 0 ? 0 : n;
+    return rds_cluster_node_of(p->map, rds_cluster_keyslot(key, kl)); /* -1: unserved */
 }
 
 int store_rds__cluster_probe(const store_rds_cfg_t *cfg, const store_rds_conn_t *cc, char *errbuf,
@@ -468,7 +783,7 @@ int store_rds__cluster_probe(const store_rds_cfg_t *cfg, const store_rds_conn_t 
     rds_cluster_map_t *m = calloc(1, sizeof(*m));
     if (!m)
         return -ENOMEM;
-    int err = map_read(cc, seeds, n, m, tmp, sizeof(tmp));
+    int err = map_read(cc, seeds, n, m, false, tmp, sizeof(tmp));
     if (err)
         snprintf(errbuf, len, "%s", tmp);
     for (int i = 0; !err && i < m->n_nodes; i++) { /* every primary must take our handshake */
