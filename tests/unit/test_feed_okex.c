@@ -31,14 +31,8 @@ static void test_okex_is_found_as_okex_and_okx(void **state)
 
 static void check_all_checksums(const char *rel, long want)
 {
-    vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
-    assert_int_equal(vrun_file(vh_rec(rel), v, &o), 0);
-    assert_int_equal(v->ck_bad, 0);
-    assert_int_equal(v->ck_ok, want);
-    assert_int_equal(v->ck_not_last, 0);
-    vrun_assert_all_read(o);
-    assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
+    vrun_t *v = vh_run_checksums(vh_rec(rel), want, &o);
     vrun_close(&o, v);
 }
 
