@@ -217,30 +217,22 @@ static void test_okex_seqid_rules_allow_no_change_and_reset_messages(void **stat
 {
     vrun_t *v;
     feed_offline_t *o = vrun_open(vh_rec(OK_2022), &v);
-    const char *pre = "{\"arg\":{\"channel\":\"books\",\"instId\":\"BTC-USDT\"},\"action\":";
-    char f[512];
-    snprintf(f, sizeof(f),
-             "%s\"snapshot\",\"data\":[{\"asks\":[[\"2\",\"1\",\"0\",\"1\"]],\"bids\":[[\"1\","
-             "\"1\",\"0\",\"1\"]],\"ts\":\"1\",\"checksum\":0,\"prevSeqId\":-1,\"seqId\":100}]}",
-             pre);
-    assert_int_equal(vh_feed1(o, f), 0);
-    /* no-change message: seqId == prevSeqId */
-    snprintf(f, sizeof(f),
-             "%s\"update\",\"data\":[{\"asks\":[],\"bids\":[],\"ts\":\"2\",\"checksum\":0,"
-             "\"prevSeqId\":100,\"seqId\":100}]}",
-             pre);
-    assert_int_equal(vh_feed1(o, f), 0);
-    /* sequence reset after maintenance: seqId < prevSeqId, still chained by prevSeqId */
-    snprintf(f, sizeof(f),
-             "%s\"update\",\"data\":[{\"asks\":[[\"3\",\"1\",\"0\",\"1\"]],\"bids\":[],\"ts\":"
-             "\"3\",\"checksum\":0,\"prevSeqId\":100,\"seqId\":5}]}",
-             pre);
-    assert_int_equal(vh_feed1(o, f), 0);
-    snprintf(f, sizeof(f),
-             "%s\"update\",\"data\":[{\"asks\":[[\"3\",\"0\",\"0\",\"0\"]],\"bids\":[],\"ts\":"
-             "\"4\",\"checksum\":0,\"prevSeqId\":5,\"seqId\":9}]}",
-             pre);
-    assert_int_equal(vh_feed1(o, f), 0);
+#define PRE "{\"arg\":{\"channel\":\"books\",\"instId\":\"BTC-USDT\"},\"action\":"
+    static const char *const chain[] = {
+        PRE "\"snapshot\",\"data\":[{\"asks\":[[\"2\",\"1\",\"0\",\"1\"]],\"bids\":[[\"1\","
+            "\"1\",\"0\",\"1\"]],\"ts\":\"1\",\"checksum\":0,\"prevSeqId\":-1,\"seqId\":100}]}",
+        /* no-change message: seqId == prevSeqId */
+        PRE "\"update\",\"data\":[{\"asks\":[],\"bids\":[],\"ts\":\"2\",\"checksum\":0,"
+            "\"prevSeqId\":100,\"seqId\":100}]}",
+        /* sequence reset after maintenance: seqId < prevSeqId, still chained by prevSeqId */
+        PRE "\"update\",\"data\":[{\"asks\":[[\"3\",\"1\",\"0\",\"1\"]],\"bids\":[],\"ts\":"
+            "\"3\",\"checksum\":0,\"prevSeqId\":100,\"seqId\":5}]}",
+        PRE "\"update\",\"data\":[{\"asks\":[[\"3\",\"0\",\"0\",\"0\"]],\"bids\":[],\"ts\":"
+            "\"4\",\"checksum\":0,\"prevSeqId\":5,\"seqId\":9}]}",
+    };
+#undef PRE
+    for (size_t i = 0; i < sizeof(chain) / sizeof(chain[0]); i++)
+        assert_int_equal(vh_feed1(o, chain[i]), 0);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     assert_int_equal(TG_STAT_GET(o->stats.checksum_msgs), 0); /* checksum 0 = none (2026) */
     int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, "BTC-USDT", 8);
