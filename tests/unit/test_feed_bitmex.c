@@ -14,11 +14,10 @@
 #include "tests/fixtures/venue_harness.h"
 #include "tests/fixtures/xs_cases.h"
 #include "book/tg_dec.h"
+#include "feeds/venues/venues.h"
 
 #define BM_FILE   "bitmex/cryptofeed_1312c062_BITMEX-d944be.tgrec.zst"
 #define BM_ORACLE "cryptofeed_1312c062_BITMEX-d944be.tgrec.zst.result.json"
-
-extern const feed_venue_t feed_venue_bitmex;
 
 static void test_bitmex_is_found_by_name(void **state)
 {

@@ -15,11 +15,10 @@
 
 #include "tests/fixtures/venue_harness.h"
 #include "book/tg_dec.h"
+#include "feeds/venues/venues.h"
 
 #define BS_FILE   "bitstamp/cryptofeed_1312c062_BITSTAMP-b88f8b.tgrec"
 #define BS_ORACLE "cryptofeed_1312c062_BITSTAMP-b88f8b.tgrec.result.json"
-
-extern const feed_venue_t feed_venue_bitstamp;
 
 static void test_bitstamp_is_found_by_name(void **state)
 {

@@ -18,6 +18,7 @@
 #include "book/tg_resync.h"
 #include "book/tg_dec.h"
 #include "feeds/feed_checksum.h"
+#include "feeds/venues/venues.h"
 
 #define KR_FILE   "kraken/cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec"
 #define KR_ORACLE "cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec.result.json"
@@ -26,7 +27,6 @@ static char path[1024];
 
 /* A strong reference: feed.c refers to the venues weakly, which does not pull a venue's object
  * out of the static library by itself. */
-extern const feed_venue_t feed_venue_kraken;
 
 static void test_kraken_is_found_by_name(void **state)
 {

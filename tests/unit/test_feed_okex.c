@@ -17,11 +17,10 @@
 #include "tests/fixtures/xs_cases.h"
 #include "book/tg_dec.h"
 #include "feeds/feed_checksum.h"
+#include "feeds/venues/venues.h"
 
 #define OK_2021 "okex/cryptofeed_9a4a9b9d_OKEX.ws.1.tgrec"
 #define OK_2022 "okex/cryptofeed_ce58c2a0_OKX.ws.1.tgrec"
-
-extern const feed_venue_t feed_venue_okex;
 
 static void test_okex_is_found_as_okex_and_okx(void **state)
 {
