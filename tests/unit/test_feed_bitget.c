@@ -156,8 +156,7 @@ static void test_bitget_v1_trade_arrays_are_emitted_exactly_with_taker_side(void
 
 static void test_bitget_v1_corrupted_snapshot_level_fails_the_next_checksum(void **state)
 {
-    feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, vh_rec(BG_REC), NULL, NULL, 0), 0);
+    feed_offline_t *o = vh_rec_open(BG_REC);
     size_t len = 0;
     char *text = text_of(o, &len);
     /* EOSUSDT snapshot: best ask 2.4400 x 195.6669 -> 195.6668 */

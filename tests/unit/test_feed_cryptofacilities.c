@@ -126,8 +126,7 @@ static void test_cryptofacilities_recording_books_and_trades_equal_the_oracles(v
 /* Drop the 100th book message of PI_ETHUSD from the recording. */
 static void test_cryptofacilities_lost_book_message_is_a_gap_with_resubscribe(void **state)
 {
-    feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, vh_rec(CF_REC), NULL, NULL, 0), 0);
+    feed_offline_t *o = vh_rec_open(CF_REC);
     const char **fr;
     size_t *fl;
     size_t nf = vh_frames(o, &fr, &fl);

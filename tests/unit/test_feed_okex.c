@@ -106,8 +106,7 @@ static void test_okex_corrupted_snapshot_level_fails_the_next_checksum(void **st
     p = strstr(p, "[\"30243.5\",\"1.44679\"");
     assert_non_null(p);
     p[18] = '8';
-    feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, vh_rec(OK_2022), NULL, NULL, 0), 0);
+    feed_offline_t *o = vh_rec_open(OK_2022);
     vrun_t *v = calloc(1, sizeof(*v));
     vrun_init(v, o->reg);
     vrun_run_text(o, text, len, v);
