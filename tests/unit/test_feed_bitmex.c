@@ -119,8 +119,8 @@ static void test_bitmex_mutated_frames_never_crash_and_are_all_counted(void **st
  * every later raise (12, then 13 places in a frame that also resolves ids) exactly. */
 static void test_bitmex_extreme_scales_trxu21_book_and_id_map_are_exact(void **state)
 {
-    xs_run_t *x = calloc(1, sizeof(*x));
-    feed_offline_t *o = xs_open("bitmex", "TRXU21,XBTUSD", x);
+    xs_run_t *x;
+    feed_offline_t *o = xs_open("bitmex", "TRXU21,XBTUSD", &x);
     uint32_t id = xs_id(o, "TRXU21");
     assert_int_equal(
         xs_feed(o, "{\"table\":\"orderBookL2\",\"action\":\"partial\",\"keys\":[\"symbol\","
@@ -179,8 +179,8 @@ static void test_bitmex_extreme_scales_trxu21_book_and_id_map_are_exact(void **s
  * 1e-12 raises the scale so far that the map's 1e7 no longer fits int64: that book resyncs. */
 static void test_bitmex_extreme_scales_large_values_and_a_map_that_cannot_follow(void **state)
 {
-    xs_run_t *x = calloc(1, sizeof(*x));
-    feed_offline_t *o = xs_open("bitmex", "TRXU21,XBTUSD", x);
+    xs_run_t *x;
+    feed_offline_t *o = xs_open("bitmex", "TRXU21,XBTUSD", &x);
     uint32_t id = xs_id(o, "XBTUSD");
     assert_int_equal(
         xs_feed(o, "{\"table\":\"orderBookL2\",\"action\":\"partial\",\"filter\":{\"symbol\":"

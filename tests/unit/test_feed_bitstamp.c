@@ -182,8 +182,8 @@ static void test_bitstamp_mutated_frames_never_crash_and_are_all_counted(void **
  * the replay after the snapshot is exact. */
 static void test_bitstamp_extreme_scales_buffered_diffs_follow_the_raised_scale(void **state)
 {
-    xs_run_t *x = calloc(1, sizeof(*x));
-    feed_offline_t *o = xs_open("bitstamp", "shibusd,btcusd", x);
+    xs_run_t *x;
+    feed_offline_t *o = xs_open("bitstamp", "shibusd,btcusd", &x);
     uint32_t id = xs_id(o, "shibusd");
     assert_int_equal(xs_feed(o, BSD("shibusd", "100", "[[\"0.00001234\",\"1000000\"]]", "[]")), 0);
     assert_int_equal(xs_feed(o, BSD("shibusd", "300", "[[\"0.00001235\",\"2000000\"]]",
@@ -247,8 +247,8 @@ static void test_bitstamp_extreme_scales_buffered_diffs_follow_the_raised_scale(
  * is used. REST answers that raise a scale are counted once. Trades at 1e7 x 1e-8. */
 static void test_bitstamp_extreme_scales_unholdable_buffer_and_rest_snapshot(void **state)
 {
-    xs_run_t *x = calloc(1, sizeof(*x));
-    feed_offline_t *o = xs_open("bitstamp", "shibusd,btcusd", x);
+    xs_run_t *x;
+    feed_offline_t *o = xs_open("bitstamp", "shibusd,btcusd", &x);
     uint32_t id = xs_id(o, "btcusd");
     uint32_t tag = 0;
     while (o->h.instr[tag] != id)

@@ -313,8 +313,8 @@ static void elon_ask(feed_offline_t *o, const char *px, const char *sz, const ch
  * after an update that raises it again (12 decimals). */
 static void test_kraken_extreme_scales_raised_scale_book_is_exact_and_checksums_verify(void **state)
 {
-    xs_run_t *x = calloc(1, sizeof(*x));
-    feed_offline_t *o = xs_open("kraken", "ELON/USD,XBT/USD", x);
+    xs_run_t *x;
+    feed_offline_t *o = xs_open("kraken", "ELON/USD,XBT/USD", &x);
     uint32_t id = xs_id(o, "ELON/USD");
     assert_int_equal(feed_px_scale(&o->h, id), 8);
     static const char *const a1[][2] = {{"0.00000074408", "3417800000.00000000"},
@@ -377,8 +377,8 @@ static void test_kraken_extreme_scales_raised_scale_book_is_exact_and_checksums_
  * a volume of 1e12 at the pair's 8 places cannot be held: FAULT, counted err_decimal. */
 static void test_kraken_extreme_scales_mixed_places_and_ranges_are_exact(void **state)
 {
-    xs_run_t *x = calloc(1, sizeof(*x));
-    feed_offline_t *o = xs_open("kraken", "TINY/XBT,BIG/USD", x);
+    xs_run_t *x;
+    feed_offline_t *o = xs_open("kraken", "TINY/XBT,BIG/USD", &x);
     uint32_t tiny = xs_id(o, "TINY/XBT"), big = xs_id(o, "BIG/USD");
     assert_int_equal(xs_feed(o, "[3,{\"as\":[[\"0.12\",\"1\",\"1.5\"],[\"0.123456789012\","
                                 "\"0.00000001\",\"1.5\"],[\"9000000.5\",\"92233720368\",\"1.5\"]],"

@@ -337,8 +337,8 @@ static int32_t xs_okx_ck(const char *const (*bids)[2], size_t nb, const char *co
  * the seqId chain intact across the re-parses, every checksum verified at the raised scale. */
 static void test_okex_extreme_scales_elon_usdt_book_is_exact_and_checksums_verify(void **state)
 {
-    xs_run_t *x = calloc(1, sizeof(*x));
-    feed_offline_t *o = xs_open("okex", "ELON-USDT,BTC-USDT", x);
+    xs_run_t *x;
+    feed_offline_t *o = xs_open("okex", "ELON-USDT,BTC-USDT", &x);
     uint32_t id = xs_id(o, "ELON-USDT");
     static const char *const a1[][2] = {
         {"0.00000074408", "3417800000"}, {"0.0000007445", "1250000000.5"}, {"0.00000075", "12"}};
@@ -417,8 +417,8 @@ static void test_okex_extreme_scales_elon_usdt_book_is_exact_and_checksums_verif
  * both ends; a size no scale of the book can hold (1e12 at 8 places) faults loudly. */
 static void test_okex_extreme_scales_mixed_places_and_ranges_are_exact(void **state)
 {
-    xs_run_t *x = calloc(1, sizeof(*x));
-    feed_offline_t *o = xs_open("okex", "TINY-USDT,HUGE-USDT", x);
+    xs_run_t *x;
+    feed_offline_t *o = xs_open("okex", "TINY-USDT,HUGE-USDT", &x);
     uint32_t tiny = xs_id(o, "TINY-USDT"), huge = xs_id(o, "HUGE-USDT");
     assert_int_equal(
         xs_feed(o,
