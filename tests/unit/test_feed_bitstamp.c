@@ -121,15 +121,14 @@ static void test_bitstamp_rest_snapshot_answers_and_failures(void **state)
                      0);
     uint64_t gets = o->rest_gets;
     /* a failed request is counted and asked again on the tick (after the retry delay) */
-    assert_int_equal(feed_rest(&o->h, tag, 503, "", 0, 1, 1), TG_EPROTO);
+    assert_int_equal(vh_rest1(o, tag, 503, "", 1), TG_EPROTO);
     assert_int_equal(TG_STAT_GET(o->stats.err_venue), 1);
     o->venue->on_tick(&o->h, 2);
     assert_int_equal(o->rest_gets, gets + 1);
     const char *body = "{\"timestamp\": \"1617654357\", \"microtimestamp\": \"1617654357670785\", "
                        "\"bids\": [[\"519.17\", \"18.00000000\"]], \"asks\": [[\"519.74\", "
                        "\"37.41504330\"]]}";
-    assert_int_equal(feed_rest(&o->h, tag, 200, body, strlen(body), 3, 3), 0);
-    feed_flush(&o->h);
+    assert_int_equal(vh_rest1(o, tag, 200, body, 3), 0);
     assert_int_equal(v->snapshots[id], 1);
     assert_int_equal(v->book[id].bid.px[0], 51917000000);
     assert_int_equal(v->book[id].ask.sz[0], 3741504330);
@@ -259,15 +258,13 @@ static void test_bitstamp_extreme_scales_unholdable_buffer_and_rest_snapshot(voi
     uint64_t gets = o->rest_gets, frames = TG_STAT_GET(o->stats.frames);
     const char *old = "{\"timestamp\":\"1\",\"microtimestamp\":\"250\",\"bids\":[[\"9999998\","
                       "\"1\"]],\"asks\":[[\"10000001.5\",\"0.00000001\"]]}";
-    assert_int_equal(feed_rest(&o->h, tag, 200, old, strlen(old), 1, 1), 0);
-    feed_flush(&o->h);
+    assert_int_equal(vh_rest1(o, tag, 200, old, 1), 0);
     assert_int_equal(x->nev, 0); /* older than the lost diff 300: not used */
     assert_int_equal(o->rest_gets, gets + 1);
     const char *body = "{\"timestamp\":\"1\",\"microtimestamp\":\"350\",\"bids\":[[\"9999998\","
                        "\"1\"]],\"asks\":[[\"10000001.5\",\"0.00000001\"],[\"10000002\","
                        "\"0.0000000001\"]]}";
-    assert_int_equal(feed_rest(&o->h, tag, 200, body, strlen(body), 2, 2), 0);
-    feed_flush(&o->h);
+    assert_int_equal(vh_rest1(o, tag, 200, body, 2), 0);
     assert_int_equal(TG_STAT_GET(o->stats.frames), frames + 2); /* once each */
     assert_int_equal(feed_sz_scale(&o->h, id), 10);
     static const char *const wb[][2] = {{"9999999", "0.000000001"}, {"9999998", "1"}};
