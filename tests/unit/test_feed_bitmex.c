@@ -21,7 +21,7 @@
 
 static void test_bitmex_is_found_by_name(void **state)
 {
-    assert_ptr_equal(feed_venue_find("bitmex"), &feed_venue_bitmex);
+    vh_assert_venue("bitmex", &feed_venue_bitmex, "wss://ws.bitmex.com/realtime", -1);
 }
 
 static void test_bitmex_books_and_trades_equal_the_oracle(void **state)

@@ -22,7 +22,7 @@
 
 static void test_bitstamp_is_found_by_name(void **state)
 {
-    assert_ptr_equal(feed_venue_find("bitstamp"), &feed_venue_bitstamp);
+    vh_assert_venue("bitstamp", &feed_venue_bitstamp, "wss://ws.bitstamp.net", -1);
 }
 
 static void test_bitstamp_books_and_trades_equal_the_oracle(void **state)

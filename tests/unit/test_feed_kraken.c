@@ -30,7 +30,7 @@ static char path[1024];
 
 static void test_kraken_is_found_by_name(void **state)
 {
-    assert_ptr_equal(feed_venue_find("kraken"), &feed_venue_kraken);
+    vh_assert_venue("kraken", &feed_venue_kraken, "wss://ws.kraken.com", -1);
 }
 
 static const char *rec_path(void)
