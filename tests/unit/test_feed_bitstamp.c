@@ -28,14 +28,11 @@ static void test_bitstamp_books_and_trades_equal_the_oracle(void **state)
 {
     oracle_t orc;
     feed_offline_t *o = NULL;
-    vrun_t *v = vh_oracle_run(BS_ORACLE, BS_FILE, &orc, &o);
-    vrun_assert_all_read(o);
-    assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
-    assert_int_equal(TG_STAT_GET(o->stats.snapshots), 10);
+    /* tardis upper-cases symbols; whole books as deep as tardis' */
+    vrun_t *v = vh_oracle_clean_run(BS_ORACLE, BS_FILE, 10,
+                                    VH_OC_NOCASE | VH_OC_AMOUNTS | VH_OC_BOOK_MSGS, &orc, &o, NULL);
     /* README: 3091 diffs newer than their snapshot, 111 older (to drop at sync) */
     assert_int_equal(TG_STAT_GET(o->stats.stale_dropped), 111);
-    /* tardis upper-cases symbols; whole books as deep as tardis' */
-    vh_oracle_books(v, o, &orc, 10, VH_OC_NOCASE | VH_OC_AMOUNTS | VH_OC_BOOK_MSGS);
     assert_int_equal(vrun_book_msgs(v), 3101);
     vrun_close(&o, v);
     oracle_free(&orc);
