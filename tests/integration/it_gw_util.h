@@ -31,6 +31,7 @@
 
 #include "feeds/feed.h"
 #include "feeds/rec/feed_tgrec.h"
+#include "tests/fixtures/rec_walk.h"
 
 #define ITG_RECS_MAX 32
 
@@ -56,12 +57,6 @@ static inline void itg_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
-}
-
-static inline int itg_ends_with(const char *s, const char *suf)
-{
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
 static int itg_rec_cmp(const void *a, const void *b)
@@ -101,40 +96,35 @@ static inline int itg_rec_load(itg_rec_t *r)
     return 0;
 }
 
-/* Every recording under dir/<venue>/ whose venue has a handler, sorted by path. */
+/* Where itg_recs_find puts what it finds. */
+typedef struct itg_recs_to {
+    const char *expected;
+    itg_rec_t *out;
+    int n;
+} itg_recs_to_t;
+
+static inline int itg_recs_keep(void *ctx, const char *venue, const char *vdir, const char *file)
+{
+    itg_recs_to_t *t = ctx;
+    itg_rec_t *r = &t->out[t->n];
+    memset(r, 0, sizeof(*r));
+    snprintf(r->path, sizeof(r->path), "%s/%s", vdir, file);
+    snprintf(r->name, sizeof(r->name), "%s", file);
+    *strstr(r->name, ".tgrec") = 0;
+    snprintf(r->oracle, sizeof(r->oracle), "%s/%s.result.json", t->expected, file);
+    if (access(r->oracle, R_OK) != 0)
+        r->oracle[0] = 0;
+    if (itg_rec_load(r) != 0)
+        return 0;
+    t->n++;
+    return 1;
+}
+
+/* Every recording under dir/<venue>/ whose venue has a handler (tu_recs_each), sorted by path. */
 static inline int itg_recs_find(const char *dir, const char *expected, itg_rec_t *out, int max)
 {
-    int n = 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.' || !feed_venue_find(de->d_name))
-            continue;
-        char vdir[1100];
-        snprintf(vdir, sizeof(vdir), "%s/%s", dir, de->d_name);
-        DIR *vd = opendir(vdir);
-        if (!vd)
-            continue;
-        struct dirent *fe;
-        while ((fe = readdir(vd)) && n < max) {
-            if (!itg_ends_with(fe->d_name, ".tgrec") && !itg_ends_with(fe->d_name, ".tgrec.zst"))
-                continue;
-            itg_rec_t *r = &out[n];
-            memset(r, 0, sizeof(*r));
-            snprintf(r->path, sizeof(r->path), "%s/%s", vdir, fe->d_name);
-            snprintf(r->name, sizeof(r->name), "%s", fe->d_name);
-            *strstr(r->name, ".tgrec") = 0;
-            snprintf(r->oracle, sizeof(r->oracle), "%s/%s.result.json", expected, fe->d_name);
-            if (access(r->oracle, R_OK) != 0)
-                r->oracle[0] = 0;
-            if (itg_rec_load(r) == 0)
-                n++;
-        }
-        closedir(vd);
-    }
-    closedir(d);
+    itg_recs_to_t t = {expected, out, 0};
+    int n = tu_recs_each(dir, NULL, max, itg_recs_keep, &t);
     qsort(out, (size_t)n, sizeof(out[0]), itg_rec_cmp);
     return n;
 }

@@ -616,7 +616,7 @@ static void test_captured_frames_rebuild_the_same_books(void **st)
         size_t nl = strlen(G.recs[i].name);
         while ((de = readdir(d)))
             if (strncmp(de->d_name, G.recs[i].name, nl) == 0 && de->d_name[nl] == '-' &&
-                itg_ends_with(de->d_name, ".tgrec.zst")) {
+                tu_ends_with(de->d_name, ".tgrec.zst")) {
                 snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
                 files++;
             }

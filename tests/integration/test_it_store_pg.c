@@ -25,6 +25,7 @@
 #include "storage/pg/store_pg.h"
 #include "storage/pg/store_pg_enc.h"
 #include "storage/pg/store_pg_schema.h"
+#include "book/tg_rng.h"
 
 #define DAY0 1709251200000000000LL /* 2024-03-01 00:00:00 UTC */
 #define HOUR 3600000000000LL
@@ -49,13 +50,6 @@ static store_pg_cfg_t base_cfg(fx_t *f)
 /* ---- numeric encoder vs PostgreSQL ---- */
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static uint64_t xr(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
 
 static void test_binary_numeric_reads_back_as_the_same_text_in_postgresql(void **state)
 {
@@ -64,7 +58,8 @@ static void test_binary_numeric_reads_back_as_the_same_text_in_postgresql(void *
     int checked = 0;
     for (int scale = 0; scale <= 18; scale++) {
         for (int i = 0; i < 60; i++) {
-            int64_t v = i < 10 ? edge[i] : (int64_t)xr() >> (xr() % 63);
+            int64_t v = i < 10 ? edge[i]
+                               : (int64_t)tg_rng_xorshift64(&rng) >> (tg_rng_xorshift64(&rng) % 63);
             uint8_t b[STORE_PG_NUMERIC_MAX];
             size_t n = store_pg_enc_numeric(b, v, scale);
             char iv[32], sc[8], want[TG_DEC_STR_MAX];

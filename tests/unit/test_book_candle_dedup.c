@@ -20,6 +20,7 @@
 #include "book/book_candle.h"
 #include "book/tg_clock.h"
 #include "tests/fixtures/tu_reg.h"
+#include "book/tg_rng.h"
 
 #define S   TG_NS_PER_SEC
 #define MIN (60 * S)
@@ -45,14 +46,6 @@ static void test_dedup_same_key_is_a_duplicate_other_ids_or_times_are_not(void *
     book_candle_dedup_deinit(&d);
 }
 
-static uint64_t rnd(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
 static void test_dedup_window_remembers_exactly_the_last_n_keys(void **state)
 {
     /* random (colliding) keys: after every insert the window holds exactly the last 64 new
@@ -66,7 +59,7 @@ static void test_dedup_window_remembers_exactly_the_last_n_keys(void **state)
     uint64_t seed = 88172645463325252ull;
     for (int k = 0; k < TOTAL; k++) {
         /* ids from a small range so that probe chains collide; ts grow */
-        uint64_t id = 1 + rnd(&seed) % 5000;
+        uint64_t id = 1 + tg_rng_xorshift64(&seed) % 5000;
         int64_t ts = k;
         int want = BOOK_DEDUP_NEW;
         for (uint32_t j = nh > N ? nh - N : 0; j < nh; j++)

@@ -33,6 +33,7 @@
 #include "book/tg_clock.h"
 #include "tests/fixtures/oracle.h"
 #include "tools/replay/tool_replay_books.h"
+#include "tests/fixtures/rec_walk.h"
 
 typedef struct golden {
     char path[1400];
@@ -257,10 +258,33 @@ static void test_golden(void **state)
     oracle_free(&o);
 }
 
-static int ends_with(const char *s, const char *suf)
+/* Where main puts the golden cases it finds. */
+typedef struct golden_to {
+    const char *exp;
+    golden_t *gs;
+    struct CMUnitTest *tests;
+    int n;
+} golden_to_t;
+
+/* A case for one recording, against the peer's result, else the recordings' own checker (exact
+ * decimal strings); none when neither exists. */
+static int golden_keep(void *ctx, const char *venue, const char *vdir, const char *file)
 {
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcmp(s + a - b, suf) == 0;
+    golden_to_t *t = ctx;
+    golden_t *g = &t->gs[t->n];
+    snprintf(g->path, sizeof(g->path), "%s/%s", vdir, file);
+    snprintf(g->expected, sizeof(g->expected), "%s/%s.result.json", t->exp, file);
+    snprintf(g->venue, sizeof(g->venue), "%s", venue);
+    snprintf(g->name, sizeof(g->name), "golden %s/%s", venue, file);
+    if (access(g->expected, R_OK) != 0) {
+        snprintf(g->expected, sizeof(g->expected), "%s/../expected-ref/%s.result.json", t->exp,
+                 file);
+        if (access(g->expected, R_OK) != 0)
+            return 0;
+    }
+    t->tests[t->n++] =
+        (struct CMUnitTest){.name = g->name, .test_func = test_golden, .initial_state = g};
+    return 1;
 }
 
 int main(void)
@@ -273,44 +297,8 @@ int main(void)
     }
     static golden_t gs[64];
     static struct CMUnitTest tests[64];
-    int n = 0;
-    DIR *d = opendir(rec);
-    if (!d)
-        return 77;
-    struct dirent *de;
-    while ((de = readdir(d)) && n < 64) {
-        if (de->d_name[0] == '.' || !feed_venue_find(de->d_name))
-            continue;
-        if (only && strcmp(only, de->d_name) != 0)
-            continue;
-        char dir[1100];
-        snprintf(dir, sizeof(dir), "%s/%s", rec, de->d_name);
-        DIR *vd = opendir(dir);
-        if (!vd)
-            continue;
-        struct dirent *fe;
-        while ((fe = readdir(vd)) && n < 64) {
-            if (!ends_with(fe->d_name, ".tgrec") && !ends_with(fe->d_name, ".tgrec.zst"))
-                continue;
-            golden_t *g = &gs[n];
-            snprintf(g->path, sizeof(g->path), "%s/%s", dir, fe->d_name);
-            snprintf(g->expected, sizeof(g->expected), "%s/%s.result.json", exp, fe->d_name);
-            snprintf(g->venue, sizeof(g->venue), "%s", de->d_name);
-            snprintf(g->name, sizeof(g->name), "golden %s/%s", de->d_name, fe->d_name);
-            if (access(g->expected, R_OK) != 0) {
-                /* no peer result: the recordings' own checker (exact decimal strings) */
-                snprintf(g->expected, sizeof(g->expected), "%s/../expected-ref/%s.result.json", exp,
-                         fe->d_name);
-                if (access(g->expected, R_OK) != 0)
-                    continue;
-            }
-            tests[n] =
-                (struct CMUnitTest){.name = g->name, .test_func = test_golden, .initial_state = g};
-            n++;
-        }
-        closedir(vd);
-    }
-    closedir(d);
+    golden_to_t t = {exp, gs, tests, 0};
+    int n = tu_recs_each(rec, only, 64, golden_keep, &t);
     if (!n) {
         fprintf(stderr, "no recording with a venue handler\n");
         return 77;

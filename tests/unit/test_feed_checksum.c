@@ -19,6 +19,7 @@
 #include "book/tg_dec.h"
 #include <stdio.h>
 #include "feeds/feed_checksum.h"
+#include "book/tg_rng.h"
 
 /* not used here; the wrappers are exercised with a reference book in the venue tests */
 size_t book_l2_top(const book_l2_t *b, tg_side_t side, tg_level_t *out, size_t n)
@@ -119,9 +120,7 @@ static void test_okx_numbers_print_exactly_like_tg_dec_format(void **state)
        tg_dec_format_fixed() for padded instruments) prints, joined as OKX does */
     uint64_t x = 88172645463325252ull;
     for (int it = 0; it < 20000; it++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        tg_rng_xorshift64(&x);
         int scale = (int)(x % 13), digits = (int)((x >> 8) % 4) * ((x >> 12) % 2 == 0);
         if (digits > scale)
             digits = scale;

@@ -161,8 +161,8 @@ static void test_coinbase_times_are_converted_to_ns_exactly(void **state)
  * chain; a size of 1e12 at 8 places cannot be held: FAULT, counted err_decimal. */
 static void test_coinbase_extreme_scales_books_and_trades_are_exact(void **state)
 {
-    xs_run_t *x = calloc(1, sizeof(*x));
-    feed_offline_t *o = xs_open("coinbase", "SHIB-USD,BTC-USD", x);
+    xs_run_t *x;
+    feed_offline_t *o = xs_open("coinbase", "SHIB-USD,BTC-USD", &x);
     uint32_t shib = xs_id(o, "SHIB-USD"), btc = xs_id(o, "BTC-USD");
     assert_int_equal(xs_feed(o, "{\"type\":\"snapshot\",\"product_id\":\"SHIB-USD\",\"bids\":[["
                                 "\"0.12\",\"1\"],[\"0.000000000001\",\"5\"]],\"asks\":[["

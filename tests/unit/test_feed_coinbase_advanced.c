@@ -99,8 +99,7 @@ static void test_ca_recording_books_and_trades_equal_the_reference(void **state)
 {
     oracle_t orc;
     vh_oracle(CA_REF, &orc);
-    feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, vh_rec(CA_REC), NULL, NULL, 0), 0);
+    feed_offline_t *o = vh_rec_open(CA_REC);
     sidechk_t *c = calloc(1, sizeof(*c));
     vrun_init(&c->v, o->reg);
     assert_int_equal(feed_offline_run(o, side_sink, c), 0);

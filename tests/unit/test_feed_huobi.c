@@ -24,14 +24,6 @@
 #define HB_ORACLE "cryptofeed_ce58c2a0_HUOBI.ws.44.tgrec.zst.result.json"
 #define NI        64
 
-static char pbuf[1024];
-static const char *path_in(const char *env, const char *rel)
-{
-    const char *root = getenv(env);
-    snprintf(pbuf, sizeof(pbuf), "%s/%s", root ? root : ".", rel);
-    return pbuf;
-}
-
 /* ---- sink: books at the scale of their last snapshot, trades summed at scale 18 ---------- */
 
 typedef struct run {
@@ -105,17 +97,6 @@ static void run_free(run_t *r)
         ref_book_free(&r->book[i]);
     free(r->ev);
     free(r);
-}
-
-static uint64_t errors(const feed_stats_t *s)
-{
-    return TG_STAT_GET(s->err_json) + TG_STAT_GET(s->err_field) + TG_STAT_GET(s->err_symbol) +
-           TG_STAT_GET(s->err_decimal) + TG_STAT_GET(s->err_venue);
-}
-
-static uint64_t accounted(const feed_stats_t *s)
-{
-    return errors(s) + TG_STAT_GET(s->unhandled) + TG_STAT_GET(s->handled);
 }
 
 /* ---- sends captured --------------------------------------------------------------------- */
@@ -212,14 +193,13 @@ static void test_huobi_three_venue_ids_one_handler(void **state)
 static void test_huobi_recording_equals_the_oracle_where_representable(void **state)
 {
     oracle_t orc;
-    assert_int_equal(oracle_load(path_in("TG_PEER_EXPECTED", HB_ORACLE), &orc), 0);
-    feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, path_in("TG_RECORDINGS", HB_REC), NULL, NULL, 0), 0);
+    vh_oracle(HB_ORACLE, &orc);
+    feed_offline_t *o = vh_rec_open(HB_REC);
     run_t *r = calloc(1, sizeof(*r));
     assert_int_equal(feed_offline_run(o, sink, r), 0);
     const feed_stats_t *st = &o->stats;
     assert_int_equal(TG_STAT_GET(st->frames), 362);
-    assert_int_equal(accounted(st), 362);
+    assert_int_equal(vrun_accounted(st), 362);
     assert_int_equal(TG_STAT_GET(st->unhandled), 26); /* 20 subbed + 6 pings, as tardis */
     assert_int_equal(TG_STAT_GET(st->gaps), 0);
     assert_int_equal(TG_STAT_GET(st->stale_dropped), 0); /* version never goes back here */
@@ -289,8 +269,7 @@ static void test_huobi_recording_equals_the_oracle_where_representable(void **st
 /* on_open's subscribes and the pong to every ping are the texts the recorder sent. */
 static void test_huobi_subscribes_and_pongs_are_the_recorded_ones(void **state)
 {
-    feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, path_in("TG_RECORDINGS", HB_REC), NULL, NULL, 0), 0);
+    feed_offline_t *o = vh_rec_open(HB_REC);
     sent_t sn = {0};
     o->h.send = cap_send;
     o->h.reconnect = cap_reconnect;
@@ -483,7 +462,7 @@ static void check_dm_high_freq(const char *venue, const char *sym, const char *w
     assert_string_equal(px, "12");
     assert_true(r->ev[r->n_ev - 1].flags & TG_EVF_LAST);
     assert_int_equal(r->in_msg, 0);
-    assert_int_equal(accounted(&o->stats), TG_STAT_GET(o->stats.frames));
+    assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
     sent_free(&sn);
     feed_offline_close(&o);
     run_free(r);
@@ -576,7 +555,7 @@ static void test_huobi_mbp_keeps_updates_until_the_snapshot_then_chains(void **s
                                  "\"ok\",\"data\":{\"seqNum\":1,\"bids\":[],\"asks\":[]}}"),
                      0);
     assert_int_equal(TG_STAT_GET(o->stats.unhandled), un + 1);
-    assert_int_equal(accounted(&o->stats), TG_STAT_GET(o->stats.frames));
+    assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
     assert_int_equal(r->in_msg, 0);
     sent_free(&sn);
     feed_offline_close(&o);
@@ -624,7 +603,7 @@ static void test_huobi_errors_acks_pings_and_bad_frames_are_counted(void **state
     assert_int_equal(r->clears[sym_id(o, "btcusdt")], 0); /* nothing half-applied */
     assert_int_equal(r->trades[sym_id(o, "btcusdt")], 0);
     assert_int_equal(TG_STAT_GET(st->handled), 0);
-    assert_int_equal(accounted(st), TG_STAT_GET(st->frames));
+    assert_int_equal(vrun_accounted(st), TG_STAT_GET(st->frames));
     /* close: STALE for every book */
     o->venue->on_close(&o->h, 1, 1);
     feed_flush(&o->h);
@@ -720,7 +699,7 @@ static void test_huobi_extreme_scales_are_exact(void **state)
     assert_int_equal(TG_STAT_GET(o->stats.unrepresentable), unrep + 1);
     assert_true(r->faults[sym_id(o, "cccusdt")] >= 1);
     assert_true(TG_STAT_GET(o->stats.rescales) > 0);
-    assert_int_equal(accounted(&o->stats), TG_STAT_GET(o->stats.frames));
+    assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
     sent_free(&sn);
     feed_offline_close(&o);
     run_free(r);
@@ -747,21 +726,21 @@ static void fuzz(feed_offline_t *o, const char **fr, const size_t *fl, size_t nf
         }
         char *exact = malloc(len ? len : 1); /* ASan sees a read past the frame */
         memcpy(exact, b, len);
-        uint64_t frames = TG_STAT_GET(o->stats.frames), acc = accounted(&o->stats);
-        uint64_t errs = errors(&o->stats);
+        uint64_t frames = TG_STAT_GET(o->stats.frames), acc = vrun_accounted(&o->stats);
+        uint64_t errs = vrun_errors(&o->stats);
         int rc = feed_frame(&o->h, exact, len, 1, 1);
         feed_flush(&o->h);
         assert_int_equal(TG_STAT_GET(o->stats.frames), frames + 1);
-        assert_int_equal(accounted(&o->stats), acc + 1);
+        assert_int_equal(vrun_accounted(&o->stats), acc + 1);
         if (rc < 0 && rc != -ENOMEM)
-            assert_int_equal(errors(&o->stats), errs + 1);
+            assert_int_equal(vrun_errors(&o->stats), errs + 1);
         assert_int_equal(r->in_msg, 0);
         free(exact);
         free(b);
         if (it % 3000 == 2999) /* reconnects too */
             o->venue->on_open(&o->h);
     }
-    assert_true(errors(&o->stats) > 0);
+    assert_true(vrun_errors(&o->stats) > 0);
     run_free(r);
 }
 
@@ -771,8 +750,7 @@ static void test_huobi_mutated_frames_never_crash_and_are_all_counted(void **sta
     int iters = getenv("TG_FUZZ_ITERS") ? atoi(getenv("TG_FUZZ_ITERS")) : 24000;
     if (getenv("TG_FUZZ_SEED") && strtoull(getenv("TG_FUZZ_SEED"), NULL, 0))
         rng = strtoull(getenv("TG_FUZZ_SEED"), NULL, 0);
-    feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, path_in("TG_RECORDINGS", HB_REC), NULL, NULL, 0), 0);
+    feed_offline_t *o = vh_rec_open(HB_REC);
     size_t nf = o->rec->data_lines, k = 0;
     const char **fr = calloc(nf, sizeof(*fr));
     size_t *fl = calloc(nf, sizeof(*fl));

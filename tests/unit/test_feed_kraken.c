@@ -18,6 +18,7 @@
 #include "book/tg_resync.h"
 #include "book/tg_dec.h"
 #include "feeds/feed_checksum.h"
+#include "feeds/venues/venues.h"
 
 #define KR_FILE   "kraken/cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec"
 #define KR_ORACLE "cryptofeed_ce58c2a0_KRAKEN.ws.50.tgrec.result.json"
@@ -26,11 +27,10 @@ static char path[1024];
 
 /* A strong reference: feed.c refers to the venues weakly, which does not pull a venue's object
  * out of the static library by itself. */
-extern const feed_venue_t feed_venue_kraken;
 
 static void test_kraken_is_found_by_name(void **state)
 {
-    assert_ptr_equal(feed_venue_find("kraken"), &feed_venue_kraken);
+    vh_assert_venue("kraken", &feed_venue_kraken, "wss://ws.kraken.com", -1);
 }
 
 static const char *rec_path(void)
@@ -40,23 +40,13 @@ static const char *rec_path(void)
 
 static void test_kraken_every_recorded_checksum_matches_our_book(void **state)
 {
-    vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
-    assert_int_equal(vrun_file(rec_path(), v, &o), 0);
-    v->ck_verbose = 1;
     /* README of the recordings: CRC32 "c" verified 4269/4269 updates */
-    assert_int_equal(v->ck_bad, 0);
-    assert_int_equal(v->ck_ok, 4269);
-    assert_int_equal(v->ck_not_last, 0);
+    vrun_t *v = vh_run_checksums(rec_path(), 4269, &o);
     assert_int_equal(TG_STAT_GET(o->stats.checksum_msgs), 4269);
     assert_int_equal(TG_STAT_GET(o->stats.snapshots), 10);
-    vrun_assert_all_read(o);
-    assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     /* oracle: 4279 book changes, 31 heartbeats + 10 subscriptionStatus + 1 systemStatus */
-    long book_msgs = 0;
-    for (int i = 0; i < VR_MAX; i++)
-        book_msgs += v->book_msgs[i];
-    assert_int_equal(book_msgs, 4279);
+    assert_int_equal(vrun_book_msgs(v), 4279);
     assert_int_equal(TG_STAT_GET(o->stats.unhandled), 42);
     /* the recording subscribed with depth 1000: that is the truncation depth */
     const tg_instr_t *in = tg_instr_reg_get(o->reg, o->h.instr[0]);
@@ -320,8 +310,8 @@ static void elon_ask(feed_offline_t *o, const char *px, const char *sz, const ch
  * after an update that raises it again (12 decimals). */
 static void test_kraken_extreme_scales_raised_scale_book_is_exact_and_checksums_verify(void **state)
 {
-    xs_run_t *x = calloc(1, sizeof(*x));
-    feed_offline_t *o = xs_open("kraken", "ELON/USD,XBT/USD", x);
+    xs_run_t *x;
+    feed_offline_t *o = xs_open("kraken", "ELON/USD,XBT/USD", &x);
     uint32_t id = xs_id(o, "ELON/USD");
     assert_int_equal(feed_px_scale(&o->h, id), 8);
     static const char *const a1[][2] = {{"0.00000074408", "3417800000.00000000"},
@@ -384,8 +374,8 @@ static void test_kraken_extreme_scales_raised_scale_book_is_exact_and_checksums_
  * a volume of 1e12 at the pair's 8 places cannot be held: FAULT, counted err_decimal. */
 static void test_kraken_extreme_scales_mixed_places_and_ranges_are_exact(void **state)
 {
-    xs_run_t *x = calloc(1, sizeof(*x));
-    feed_offline_t *o = xs_open("kraken", "TINY/XBT,BIG/USD", x);
+    xs_run_t *x;
+    feed_offline_t *o = xs_open("kraken", "TINY/XBT,BIG/USD", &x);
     uint32_t tiny = xs_id(o, "TINY/XBT"), big = xs_id(o, "BIG/USD");
     assert_int_equal(xs_feed(o, "[3,{\"as\":[[\"0.12\",\"1\",\"1.5\"],[\"0.123456789012\","
                                 "\"0.00000001\",\"1.5\"],[\"9000000.5\",\"92233720368\",\"1.5\"]],"

@@ -17,11 +17,10 @@
 #include "tests/fixtures/xs_cases.h"
 #include "book/tg_dec.h"
 #include "feeds/feed_checksum.h"
+#include "feeds/venues/venues.h"
 
 #define OK_2021 "okex/cryptofeed_9a4a9b9d_OKEX.ws.1.tgrec"
 #define OK_2022 "okex/cryptofeed_ce58c2a0_OKX.ws.1.tgrec"
-
-extern const feed_venue_t feed_venue_okex;
 
 static void test_okex_is_found_as_okex_and_okx(void **state)
 {
@@ -31,14 +30,8 @@ static void test_okex_is_found_as_okex_and_okx(void **state)
 
 static void check_all_checksums(const char *rel, long want)
 {
-    vrun_t *v = calloc(1, sizeof(*v));
     feed_offline_t *o = NULL;
-    assert_int_equal(vrun_file(vh_rec(rel), v, &o), 0);
-    assert_int_equal(v->ck_bad, 0);
-    assert_int_equal(v->ck_ok, want);
-    assert_int_equal(v->ck_not_last, 0);
-    vrun_assert_all_read(o);
-    assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
+    vrun_t *v = vh_run_checksums(vh_rec(rel), want, &o);
     vrun_close(&o, v);
 }
 
@@ -113,8 +106,7 @@ static void test_okex_corrupted_snapshot_level_fails_the_next_checksum(void **st
     p = strstr(p, "[\"30243.5\",\"1.44679\"");
     assert_non_null(p);
     p[18] = '8';
-    feed_offline_t *o = NULL;
-    assert_int_equal(feed_offline_open(&o, vh_rec(OK_2022), NULL, NULL, 0), 0);
+    feed_offline_t *o = vh_rec_open(OK_2022);
     vrun_t *v = calloc(1, sizeof(*v));
     vrun_init(v, o->reg);
     vrun_run_text(o, text, len, v);
@@ -223,30 +215,22 @@ static void test_okex_seqid_rules_allow_no_change_and_reset_messages(void **stat
 {
     vrun_t *v;
     feed_offline_t *o = vrun_open(vh_rec(OK_2022), &v);
-    const char *pre = "{\"arg\":{\"channel\":\"books\",\"instId\":\"BTC-USDT\"},\"action\":";
-    char f[512];
-    snprintf(f, sizeof(f),
-             "%s\"snapshot\",\"data\":[{\"asks\":[[\"2\",\"1\",\"0\",\"1\"]],\"bids\":[[\"1\","
-             "\"1\",\"0\",\"1\"]],\"ts\":\"1\",\"checksum\":0,\"prevSeqId\":-1,\"seqId\":100}]}",
-             pre);
-    assert_int_equal(vh_feed1(o, f), 0);
-    /* no-change message: seqId == prevSeqId */
-    snprintf(f, sizeof(f),
-             "%s\"update\",\"data\":[{\"asks\":[],\"bids\":[],\"ts\":\"2\",\"checksum\":0,"
-             "\"prevSeqId\":100,\"seqId\":100}]}",
-             pre);
-    assert_int_equal(vh_feed1(o, f), 0);
-    /* sequence reset after maintenance: seqId < prevSeqId, still chained by prevSeqId */
-    snprintf(f, sizeof(f),
-             "%s\"update\",\"data\":[{\"asks\":[[\"3\",\"1\",\"0\",\"1\"]],\"bids\":[],\"ts\":"
-             "\"3\",\"checksum\":0,\"prevSeqId\":100,\"seqId\":5}]}",
-             pre);
-    assert_int_equal(vh_feed1(o, f), 0);
-    snprintf(f, sizeof(f),
-             "%s\"update\",\"data\":[{\"asks\":[[\"3\",\"0\",\"0\",\"0\"]],\"bids\":[],\"ts\":"
-             "\"4\",\"checksum\":0,\"prevSeqId\":5,\"seqId\":9}]}",
-             pre);
-    assert_int_equal(vh_feed1(o, f), 0);
+#define PRE "{\"arg\":{\"channel\":\"books\",\"instId\":\"BTC-USDT\"},\"action\":"
+    static const char *const chain[] = {
+        PRE "\"snapshot\",\"data\":[{\"asks\":[[\"2\",\"1\",\"0\",\"1\"]],\"bids\":[[\"1\","
+            "\"1\",\"0\",\"1\"]],\"ts\":\"1\",\"checksum\":0,\"prevSeqId\":-1,\"seqId\":100}]}",
+        /* no-change message: seqId == prevSeqId */
+        PRE "\"update\",\"data\":[{\"asks\":[],\"bids\":[],\"ts\":\"2\",\"checksum\":0,"
+            "\"prevSeqId\":100,\"seqId\":100}]}",
+        /* sequence reset after maintenance: seqId < prevSeqId, still chained by prevSeqId */
+        PRE "\"update\",\"data\":[{\"asks\":[[\"3\",\"1\",\"0\",\"1\"]],\"bids\":[],\"ts\":"
+            "\"3\",\"checksum\":0,\"prevSeqId\":100,\"seqId\":5}]}",
+        PRE "\"update\",\"data\":[{\"asks\":[[\"3\",\"0\",\"0\",\"0\"]],\"bids\":[],\"ts\":"
+            "\"4\",\"checksum\":0,\"prevSeqId\":5,\"seqId\":9}]}",
+    };
+#undef PRE
+    for (size_t i = 0; i < sizeof(chain) / sizeof(chain[0]); i++)
+        assert_int_equal(vh_feed1(o, chain[i]), 0);
     assert_int_equal(TG_STAT_GET(o->stats.gaps), 0);
     assert_int_equal(TG_STAT_GET(o->stats.checksum_msgs), 0); /* checksum 0 = none (2026) */
     int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, "BTC-USDT", 8);
@@ -353,8 +337,8 @@ static int32_t xs_okx_ck(const char *const (*bids)[2], size_t nb, const char *co
  * the seqId chain intact across the re-parses, every checksum verified at the raised scale. */
 static void test_okex_extreme_scales_elon_usdt_book_is_exact_and_checksums_verify(void **state)
 {
-    xs_run_t *x = calloc(1, sizeof(*x));
-    feed_offline_t *o = xs_open("okex", "ELON-USDT,BTC-USDT", x);
+    xs_run_t *x;
+    feed_offline_t *o = xs_open("okex", "ELON-USDT,BTC-USDT", &x);
     uint32_t id = xs_id(o, "ELON-USDT");
     static const char *const a1[][2] = {
         {"0.00000074408", "3417800000"}, {"0.0000007445", "1250000000.5"}, {"0.00000075", "12"}};
@@ -433,8 +417,8 @@ static void test_okex_extreme_scales_elon_usdt_book_is_exact_and_checksums_verif
  * both ends; a size no scale of the book can hold (1e12 at 8 places) faults loudly. */
 static void test_okex_extreme_scales_mixed_places_and_ranges_are_exact(void **state)
 {
-    xs_run_t *x = calloc(1, sizeof(*x));
-    feed_offline_t *o = xs_open("okex", "TINY-USDT,HUGE-USDT", x);
+    xs_run_t *x;
+    feed_offline_t *o = xs_open("okex", "TINY-USDT,HUGE-USDT", &x);
     uint32_t tiny = xs_id(o, "TINY-USDT"), huge = xs_id(o, "HUGE-USDT");
     assert_int_equal(
         xs_feed(o,

@@ -17,6 +17,7 @@
 
 #include "book/tg_dec.h"
 #include "storage/pg/store_pg_enc.h"
+#include "book/tg_rng.h"
 
 static int rd16(const uint8_t *p)
 {
@@ -108,13 +109,6 @@ static void test_numeric_integer_drops_trailing_zero_groups(void **state)
 }
 
 static uint64_t rng = 88172645463325252ull;
-static uint64_t xr(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
 
 static void test_numeric_decodes_to_tg_dec_format_text_for_random_values(void **state)
 {
@@ -143,9 +137,9 @@ static void test_numeric_decodes_to_tg_dec_format_text_for_random_values(void **
             if (i < (int)(sizeof edge / sizeof *edge))
                 v = edge[i];
             else {
-                v = (int64_t)xr();
-                v >>= xr() % 63; /* all magnitudes */
-                if (xr() & 1)
+                v = (int64_t)tg_rng_xorshift64(&rng);
+                v >>= tg_rng_xorshift64(&rng) % 63; /* all magnitudes */
+                if (tg_rng_xorshift64(&rng) & 1)
                     v = v / 1000 * 1000; /* trailing zeros */
             }
             uint8_t b[STORE_PG_NUMERIC_MAX];
