@@ -171,6 +171,17 @@ static inline unsigned dec_swar_ndigits(uint64_t x)
     return (unsigned)__builtin_ctzll(bad) >> 3;
 }
 
+/* The next SWAR word: the 8 bytes at p into *x (first byte in the low bits) when at least 8
+ * remain before end. @return the number of leading digits among them (1..8); 0 when fewer
+ * than 8 bytes remain or p is not at a digit (the byte loops take over). */
+static inline unsigned dec_swar_next(const unsigned char *p, const unsigned char *end, uint64_t *x)
+{
+    if ((size_t)(end - p) < 8)
+        return 0;
+    memcpy(x, p, 8);
+    return dec_swar_ndigits(*x);
+}
+
 /* Value of the 8 digit bytes x (already minus '0' in every byte), most significant first. */
 static inline uint64_t dec_swar_value(uint64_t x)
 {
@@ -255,12 +266,8 @@ int tg_dec_parse(const char *s, size_t len, int scale, int64_t *out)
     /* Integer digits: at most 18 - scale of them keep v * 10^scale below 10^18. */
     size_t int_max = (size_t)(18 - scale);
 #if DEC_SWAR
-    while ((size_t)(end - p) >= 8) {
-        uint64_t x;
-        memcpy(&x, p, 8);
-        unsigned k = dec_swar_ndigits(x);
-        if (k == 0)
-            break;
+    uint64_t x;
+    for (unsigned k; (k = dec_swar_next(p, end, &x)) > 0;) {
         v = v * (uint64_t)tg_dec_pow10[k] + dec_swar_prefix(x, k);
         p += k;
         if (k < 8 || (size_t)(p - ip) > int_max)
@@ -281,12 +288,7 @@ int tg_dec_parse(const char *s, size_t len, int scale, int64_t *out)
         p++;
         const unsigned char *const fp = p;
 #if DEC_SWAR
-        while ((size_t)(end - p) >= 8) {
-            uint64_t x;
-            memcpy(&x, p, 8);
-            unsigned k = dec_swar_ndigits(x);
-            if (k == 0)
-                break;
+        for (unsigned k; (k = dec_swar_next(p, end, &x)) > 0;) {
             unsigned take = k < room ? k : room;
             if (take > 0) {
                 v = v * (uint64_t)tg_dec_pow10[take] + dec_swar_prefix(x, take);

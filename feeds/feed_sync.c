@@ -88,8 +88,9 @@ bool feed_rest_stale(feed_handler_t *h, uint64_t tag, uint32_t gen, size_t len)
     return true;
 }
 
-void feed_rsync_open(feed_handler_t *h, feed_rsync_t *r)
+void feed_rsync_open(feed_handler_t *h, feed_rsync_t *r, feed_rsync_path_fn path)
 {
+    r->path = path;
     feed_resync_rebase(h);
     r->gen++;
     r->pb.n_m = r->pb.n_ev = 0;
@@ -104,13 +105,74 @@ void feed_rsync_close(feed_handler_t *h, feed_rsync_t *r, int64_t ts_recv, int64
     feed_on_close(h, ts_recv, ts_mono);
 }
 
-int feed_rest_snapshot(feed_handler_t *h, uint64_t tag, uint32_t gen, size_t req_off, int status,
-                       const char *body, size_t len, int64_t ts_recv, int64_t ts_mono,
-                       feed_rest_snap_fn snap)
+void feed_rsync_request(feed_handler_t *h, feed_rsync_t *r, uint32_t i, int64_t now_mono)
 {
-    if (feed_rest_stale(h, tag, gen, len))
+    feed_rsym_t *s = feed_vsym_at(h, i);
+    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
+    char path[256];
+    if (!in || !h->rest_get || !r->path || r->path(h, in, path, sizeof(path)) < 0)
+        return;
+    s->req = (feed_snapreq_t){now_mono, 1};
+    TG_STAT_INC(h->stats->resyncs);
+    if (h->rest_get(h->tctx, path, feed_rest_tag(r->gen, i)) < 0)
+        s->req.out = 0; /* retried on the tick */
+}
+
+void feed_rsync_gap(feed_handler_t *h, feed_rsync_t *r, uint32_t i, uint64_t got, uint32_t keep,
+                    int64_t ts_recv, int64_t ts_mono)
+{
+    feed_rsym_t *s = feed_vsym_at(h, i);
+    feed_emit_make(h, TG_EV_GAP, s->id, 0, 0, 0, s->last, got, 0, ts_recv, ts_mono, TG_EVF_LAST);
+    TG_STAT_INC(h->stats->gaps);
+    s->state = FEED_RSYM_WAIT;
+    feed_pend_drop(&r->pb, (uint16_t)i, keep);
+    feed_rsync_request(h, r, i, ts_mono);
+}
+
+bool feed_rsync_snapshot_wanted(feed_handler_t *h, feed_rsync_t *r, uint32_t i, uint64_t S,
+                                int64_t ts_mono)
+{
+    feed_rsym_t *s = feed_vsym_at(h, i);
+    s->req.out = 0;
+    if (s->state != FEED_RSYM_WAIT) {
+        TG_STAT_INC(h->stats->unhandled); /* continuous already: a late duplicate */
+        return false;
+    }
+    if (!feed_pend_bridges(&r->pb, (uint16_t)i, S)) {
+        /* diffs between the snapshot and the buffer are missing: too old */
+        feed_jtok_log(h, feed_vrl(h), ts_mono, FEED_LOG_WARN,
+                      "snapshot older than the buffered diffs, requesting another", NULL, NULL);
+        TG_STAT_INC(h->stats->stale_dropped);
+        feed_rsync_request(h, r, i, ts_mono);
+        return false;
+    }
+    return true;
+}
+
+void feed_rsync_tick(feed_handler_t *h, feed_rsync_t *r, int64_t now_mono)
+{
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        feed_rsym_t *s = feed_vsym_at(h, i);
+        if (feed_resync_due(h, i, now_mono) && s->state != FEED_RSYM_WAIT) {
+            /* the builder saw a crossed book: start over from a new snapshot */
+            s->state = FEED_RSYM_WAIT;
+            s->req.out = 0;
+            feed_pend_drop(&r->pb, (uint16_t)i, r->pb.n_m);
+        }
+        /* the first diff asks for the snapshot; a lost or failed request is repeated */
+        if (s->state == FEED_RSYM_WAIT && feed_pend_has(&r->pb, (uint16_t)i) &&
+            feed_snapreq_due(&s->req, now_mono))
+            feed_rsync_request(h, r, i, now_mono);
+    }
+}
+
+int feed_rsync_rest(feed_handler_t *h, const feed_rsync_t *r, uint64_t tag, int status,
+                    const char *body, size_t len, int64_t ts_recv, int64_t ts_mono,
+                    feed_rest_snap_fn snap)
+{
+    if (feed_rest_stale(h, tag, r->gen, len))
         return 0; /* an answer for an earlier connection */
-    char *sym = feed_vsym_at(h, (uint32_t)tag);
+    feed_rsym_t *sym = feed_vsym_at(h, (uint32_t)tag);
     uint64_t before = feed_stats_settled(h->stats);
     int rc;
     if (status != 200) {
@@ -125,7 +187,7 @@ int feed_rest_snapshot(feed_handler_t *h, uint64_t tag, uint32_t gen, size_t req
             return rc;
     }
     if (rc < 0)
-        *(feed_snapreq_t *)(sym + req_off) = (feed_snapreq_t){ts_mono, 0};
+        sym->req = (feed_snapreq_t){ts_mono, 0};
     TG_STAT_INC(h->stats->frames);
     TG_STAT_ADD(h->stats->bytes, len);
     feed_settle(h, feed_vrl(h), rc, before, body, len, ts_mono);

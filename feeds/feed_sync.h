@@ -66,24 +66,74 @@ typedef struct feed_snapreq {
 /** Is a new request due at now: 10 s after an unanswered one, 2 s after a failed one? */
 bool feed_snapreq_due(const feed_snapreq_t *r, int64_t now_mono);
 
+/** The REST path of the book snapshot of instrument in into path (cap bytes).
+ *  @return 0, or < 0 when it cannot be asked for (a name unfit for the URL). */
+typedef int (*feed_rsync_path_fn)(feed_handler_t *h, const tg_instr_t *in, char *path, size_t cap);
+
 /** The connection state of a venue that bridges REST snapshots with buffered diffs (Gate.io,
  *  KuCoin): the diffs waiting, the generation that tags its REST requests, the next
- *  subscribe message (feed_send_paced) and the last application ping (mono ns).
+ *  subscribe message (feed_send_paced), the last application ping (mono ns) and how the
+ *  venue names a snapshot request (set by feed_rsync_open).
  *  Thread: feed:<venue>. */
 typedef struct feed_rsync {
     feed_pend_t pb;
     uint32_t gen;
     uint32_t sub_next;
     int64_t last_ping;
+    feed_rsync_path_fn path;
 } feed_rsync_t;
+
+/** A symbol of such a venue (the entries of its symbol table): its sync step
+ *  (FEED_RSYM_WAIT: no book, its diffs buffered until a snapshot; then the venue's own steps),
+ *  its snapshot request and the sequence its book is at.  Thread: feed:<venue>. */
+typedef struct feed_rsym {
+    uint32_t id;
+    uint8_t state;
+    feed_snapreq_t req; /* REST snapshot request */
+    uint64_t last;
+} feed_rsym_t;
+
+enum { FEED_RSYM_WAIT = 0 };
+
+/** The vspec .reset entries of a feed_rsym_t symbol table: WAIT, no request, no sequence. */
+#define FEED_RSYM_RESETS                                                                           \
+    FEED_VRESET(feed_rsym_t, state, FEED_RSYM_WAIT), FEED_VRESET(feed_rsym_t, req.out, 0),         \
+        FEED_VRESET(feed_rsym_t, last, 0)
 
 /** on_open of such a venue, before its subscribes: resync requests rebased
  *  (feed_resync_rebase), a new generation, no diff buffered, subscribes and pings from the
- *  start, every symbol's reset fields back (feed_vreset). */
-void feed_rsync_open(feed_handler_t *h, feed_rsync_t *r);
+ *  start, every symbol's reset fields back (feed_vreset); path names its snapshot requests. */
+void feed_rsync_open(feed_handler_t *h, feed_rsync_t *r, feed_rsync_path_fn path);
 
 /** on_close of such a venue: the buffered diffs dropped, then feed_on_close(). */
 void feed_rsync_close(feed_handler_t *h, feed_rsync_t *r, int64_t ts_recv, int64_t ts_mono);
+
+/** Ask for the book snapshot of symbol i (a GET of r->path on the venue's rest_host, tagged
+ *  with r->gen): counted as a resync, outstanding from now_mono; a request that cannot be sent
+ *  is retried on the tick (feed_rsync_tick). Nothing when the symbol cannot be asked for.
+ *  Thread: feed:<venue>. */
+void feed_rsync_request(feed_handler_t *h, feed_rsync_t *r, uint32_t i, int64_t now_mono);
+
+/** A sequence gap of symbol i (its book at sym->last, got arrived): a GAP event (last, got),
+ *  counted; the symbol back to FEED_RSYM_WAIT, its buffered diffs before index keep dropped
+ *  (the later ones wait for the next snapshot) and a snapshot requested.
+ *  Thread: feed:<venue>. */
+void feed_rsync_gap(feed_handler_t *h, feed_rsync_t *r, uint32_t i, uint64_t got, uint32_t keep,
+                    int64_t ts_recv, int64_t ts_mono);
+
+/** A snapshot of symbol i at sequence S has been parsed (nothing changed yet): is it the one to
+ *  start the book from? No (false) when the symbol is not in FEED_RSYM_WAIT (a late duplicate,
+ *  counted unhandled) or when the buffered diffs do not follow from S (too old: counted
+ *  stale_dropped, logged through the spec's limiter, another requested). Either way its
+ *  request is answered.  Thread: feed:<venue>. */
+bool feed_rsync_snapshot_wanted(feed_handler_t *h, feed_rsync_t *r, uint32_t i, uint64_t S,
+                                int64_t ts_mono);
+
+/** on_tick's per-symbol work: a symbol the builder asked to resync (feed_resync_due) goes back
+ *  to FEED_RSYM_WAIT without its buffered diffs; a waiting symbol with diffs buffered asks for
+ *  its snapshot (the first diff asks; a lost or failed request is repeated when
+ *  feed_snapreq_due).  Thread: feed:<venue>. */
+void feed_rsync_tick(feed_handler_t *h, feed_rsync_t *r, int64_t now_mono);
 
 /** Tag of a REST request of symbol index idx on connection generation gen. */
 static inline uint64_t feed_rest_tag(uint32_t gen, uint32_t idx)
@@ -100,16 +150,16 @@ bool feed_rest_stale(feed_handler_t *h, uint64_t tag, uint32_t gen, size_t len);
 typedef int (*feed_rest_snap_fn)(feed_handler_t *h, void *sym, const char *body, int n, int obj,
                                  int64_t ts_recv, int64_t ts_mono);
 
-/** on_rest of a table venue that bridges REST snapshots (Gate.io, KuCoin): an answer of an
- *  earlier connection is dropped (feed_rest_stale against gen); else a 200 answer is parsed
+/** on_rest of a venue that bridges REST snapshots (Gate.io, KuCoin): an answer of an earlier
+ *  connection is dropped (feed_rest_stale against r->gen); else a 200 answer is parsed
  *  (feed_vparse, root object) and handed to snap (obj 0) for tag's symbol, another status is
- *  TG_EPROTO. On failure the symbol's feed_snapreq_t at offset req_off is marked failed (retried
- *  on the tick, feed_snapreq_due). The answer counts as a frame, settled as in feed_settle()
- *  through the spec's log limiter. @return 0 or the error (TG_ERESCALE uncounted: the answer
- *  is delivered again).  Thread: feed:<venue>. */
-int feed_rest_snapshot(feed_handler_t *h, uint64_t tag, uint32_t gen, size_t req_off, int status,
-                       const char *body, size_t len, int64_t ts_recv, int64_t ts_mono,
-                       feed_rest_snap_fn snap);
+ *  TG_EPROTO. On failure the symbol's request is marked failed (retried on the tick,
+ *  feed_snapreq_due). The answer counts as a frame, settled as in feed_settle() through the
+ *  spec's log limiter. @return 0 or the error (TG_ERESCALE uncounted: the answer is delivered
+ *  again).  Thread: feed:<venue>. */
+int feed_rsync_rest(feed_handler_t *h, const feed_rsync_t *r, uint64_t tag, int status,
+                    const char *body, size_t len, int64_t ts_recv, int64_t ts_mono,
+                    feed_rest_snap_fn snap);
 
 /** Subscribe message k of a venue into msg: its length, 0 to skip it, -1 past the end. */
 typedef int (*feed_sub_msg_fn)(feed_handler_t *h, uint32_t k, char *msg, size_t cap);

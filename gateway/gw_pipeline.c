@@ -89,6 +89,21 @@ static double ring_depth(void *ud)
     return (double)tg_ring_count((const tg_ring_t *)ud);
 }
 
+enum { GM_COUNTER = 0, GM_GAUGE = 1, GM_HIST = 2 }; /* what a table row registers */
+
+/* Register one row of a metrics table: v points at a tg_stat_t (GM_COUNTER, GM_GAUGE) or a
+ * tg_hist_t (GM_HIST). */
+static void reg_one(gw_metrics_t *m, int kind, const char *name, const char *labels,
+                    const char *help, const void *v)
+{
+    if (kind == GM_HIST)
+        gw_metrics_hist(m, name, labels, help, v);
+    else if (kind == GM_GAUGE)
+        gw_metrics_gauge(m, name, labels, help, v);
+    else
+        gw_metrics_counter(m, name, labels, help, v);
+}
+
 /* A connection's counters (and one gauge) in /metrics: name, help, and the field in the feed's
  * stats (feed_stats_t, FS) or in the transport's (feed_conn_tstats_t, FT). The venue handlers
  * count REST snapshot answers as frames too. */
@@ -96,44 +111,49 @@ static double ring_depth(void *ud)
 #define FT(f) 1, offsetof(feed_conn_tstats_t, f)
 static const struct {
     const char *name, *help;
-    int gauge, transport;
+    int kind, transport;
     size_t off;
 } feed_metrics[] = {
-    {"tickgate_feed_frames_total", "Websocket frames and REST snapshot answers received.", 0,
-     FS(frames)},
-    {"tickgate_feed_bytes_total", "Bytes of frames received.", 0, FS(bytes)},
-    {"tickgate_feed_events_total", "Normalized events emitted.", 0, FS(events)},
-    {"tickgate_feed_trades_total", "Trade events emitted.", 0, FS(trades)},
-    {"tickgate_feed_levels_total", "Book level events emitted.", 0, FS(levels)},
-    {"tickgate_feed_snapshots_total", "Book snapshots emitted.", 0, FS(snapshots)},
+    {"tickgate_feed_frames_total", "Websocket frames and REST snapshot answers received.",
+     GM_COUNTER, FS(frames)},
+    {"tickgate_feed_bytes_total", "Bytes of frames received.", GM_COUNTER, FS(bytes)},
+    {"tickgate_feed_events_total", "Normalized events emitted.", GM_COUNTER, FS(events)},
+    {"tickgate_feed_trades_total", "Trade events emitted.", GM_COUNTER, FS(trades)},
+    {"tickgate_feed_levels_total", "Book level events emitted.", GM_COUNTER, FS(levels)},
+    {"tickgate_feed_snapshots_total", "Book snapshots emitted.", GM_COUNTER, FS(snapshots)},
     {"tickgate_feed_rescales_total",
-     "Instrument scales raised because a value needed more places (exact).", 0, FS(rescales)},
+     "Instrument scales raised because a value needed more places (exact).", GM_COUNTER,
+     FS(rescales)},
     {"tickgate_feed_unrepresentable_total",
-     "Values no int64 scale holds exactly (their books go to FAULT).", 0, FS(unrepresentable)},
+     "Values no int64 scale holds exactly (their books go to FAULT).", GM_COUNTER,
+     FS(unrepresentable)},
     {"tickgate_feed_backfill_trades_total",
-     "Trades fetched over REST after a reconnect (trade backfill).", 0, FS(backfill_trades)},
-    {"tickgate_feed_backfill_requests_total", "Trade-history REST requests sent.", 0,
+     "Trades fetched over REST after a reconnect (trade backfill).", GM_COUNTER,
+     FS(backfill_trades)},
+    {"tickgate_feed_backfill_requests_total", "Trade-history REST requests sent.", GM_COUNTER,
      FS(backfill_requests)},
     {"tickgate_feed_backfill_failures_total", "Trade-history requests failed or ranges given up.",
-     0, FS(backfill_failures)},
-    {"tickgate_feed_unhandled_total", "Frames ignored on purpose (acks, heartbeats, tickers).", 0,
-     FS(unhandled)},
-    {"tickgate_feed_gaps_total", "Sequence gaps detected by the feed.", 0, FS(gaps)},
-    {"tickgate_feed_resyncs_total", "Resyncs requested by the feed.", 0, FS(resyncs)},
-    {"tickgate_feed_reconnects_total", "Reconnects.", 0, FS(reconnects)},
-    {"tickgate_feed_ring_full_total", "Flushes that found the feed ring full.", 0, FS(ring_full)},
-    {"tickgate_feed_events_dropped_total", "Events lost to a full ring (books resynced).", 0,
-     FT(ev_dropped)},
-    {"tickgate_feed_connects_total", "Websocket connections made.", 0, FT(connects)},
-    {"tickgate_feed_connect_errors_total", "Failed connection attempts.", 0, FT(connect_errors)},
-    {"tickgate_feed_stale_total", "Stale-feed timer expiries.", 0, FT(stale)},
-    {"tickgate_feed_rest_queued", "REST GETs waiting for the venue's pacing (feed_rest_pace.h).", 1,
-     FT(rest_queued)},
-    {"tickgate_feed_rest_sent_total", "REST GETs sent.", 0, FT(rest_sent)},
+     GM_COUNTER, FS(backfill_failures)},
+    {"tickgate_feed_unhandled_total", "Frames ignored on purpose (acks, heartbeats, tickers).",
+     GM_COUNTER, FS(unhandled)},
+    {"tickgate_feed_gaps_total", "Sequence gaps detected by the feed.", GM_COUNTER, FS(gaps)},
+    {"tickgate_feed_resyncs_total", "Resyncs requested by the feed.", GM_COUNTER, FS(resyncs)},
+    {"tickgate_feed_reconnects_total", "Reconnects.", GM_COUNTER, FS(reconnects)},
+    {"tickgate_feed_ring_full_total", "Flushes that found the feed ring full.", GM_COUNTER,
+     FS(ring_full)},
+    {"tickgate_feed_events_dropped_total", "Events lost to a full ring (books resynced).",
+     GM_COUNTER, FT(ev_dropped)},
+    {"tickgate_feed_connects_total", "Websocket connections made.", GM_COUNTER, FT(connects)},
+    {"tickgate_feed_connect_errors_total", "Failed connection attempts.", GM_COUNTER,
+     FT(connect_errors)},
+    {"tickgate_feed_stale_total", "Stale-feed timer expiries.", GM_COUNTER, FT(stale)},
+    {"tickgate_feed_rest_queued", "REST GETs waiting for the venue's pacing (feed_rest_pace.h).",
+     GM_GAUGE, FT(rest_queued)},
+    {"tickgate_feed_rest_sent_total", "REST GETs sent.", GM_COUNTER, FT(rest_sent)},
     {"tickgate_feed_rest_throttled_total",
-     "REST answers 429/418 (the request waited and went again).", 0, FT(rest_throttled)},
+     "REST answers 429/418 (the request waited and went again).", GM_COUNTER, FT(rest_throttled)},
     {"tickgate_feed_rest_retry_after_waits_total",
-     "Retry-After waits that stopped the venue's REST requests.", 0, FT(rest_retry_waits)},
+     "Retry-After waits that stopped the venue's REST requests.", GM_COUNTER, FT(rest_retry_waits)},
 };
 #undef FS
 #undef FT
@@ -146,11 +166,8 @@ static void reg_feed_metrics(gw_pipeline_t *p, gw_feed_t *f)
     const char *L = f->labels;
     for (size_t i = 0; i < sizeof(feed_metrics) / sizeof(feed_metrics[0]); i++) {
         const char *base = feed_metrics[i].transport ? (const char *)t : (const char *)s;
-        const tg_stat_t *v = (const tg_stat_t *)(base + feed_metrics[i].off);
-        if (feed_metrics[i].gauge)
-            gw_metrics_gauge(m, feed_metrics[i].name, L, feed_metrics[i].help, v);
-        else
-            gw_metrics_counter(m, feed_metrics[i].name, L, feed_metrics[i].help, v);
+        reg_one(m, feed_metrics[i].kind, feed_metrics[i].name, L, feed_metrics[i].help,
+                base + feed_metrics[i].off);
     }
     struct {
         const char *kind;
@@ -168,6 +185,64 @@ static void reg_feed_metrics(gw_pipeline_t *p, gw_feed_t *f)
     gw_metrics_gauge_fn(m, "tickgate_ring_depth", f->labels, "Records waiting in a ring.",
                         ring_depth, f->ring);
 }
+
+/* The builder's metrics: kind, name, labels, help, and the field of book_builder_stats_t. */
+#define BS(f) offsetof(book_builder_stats_t, f)
+static const struct {
+    int kind;
+    const char *name, *labels, *help;
+    size_t off;
+} builder_metrics[] = {
+    {GM_COUNTER, "tickgate_book_events_total", NULL, "Events applied by the builder.", BS(events)},
+    {GM_COUNTER, "tickgate_book_messages_total", NULL, "Exchange messages completed.",
+     BS(messages)},
+    {GM_COUNTER, "tickgate_book_gaps_total", NULL, "Gap records (faults and resyncs).", BS(gaps)},
+    {GM_COUNTER, "tickgate_book_trade_gaps_total", NULL,
+     "Trade gap records (trades lost while a connection was closed, no trade history), among the "
+     "gaps.",
+     BS(trade_gaps)},
+    {GM_COUNTER, "tickgate_book_checksum_total", "result=\"ok\"", "Venue checksums.",
+     BS(checksum_ok)},
+    {GM_COUNTER, "tickgate_book_checksum_total", "result=\"fail\"", "Venue checksums.",
+     BS(checksum_fail)},
+    {GM_COUNTER, "tickgate_book_checksum_total", "result=\"skipped\"", "Venue checksums.",
+     BS(checksum_skipped)},
+    {GM_COUNTER, "tickgate_book_crossed_total", NULL, "Crossed books detected.", BS(crossed)},
+    {GM_COUNTER, "tickgate_book_resyncs_total", NULL, "Resync requests sent to feeds.",
+     BS(resyncs)},
+    {GM_COUNTER, "tickgate_book_snapshots_total", NULL, "Books made valid by a snapshot.",
+     BS(snapshots)},
+    {GM_COUNTER, "tickgate_book_late_trades_total", NULL, "Trades after their candle closed.",
+     BS(late_trades)},
+    {GM_COUNTER, "tickgate_book_dup_trades_total", NULL,
+     "Re-delivered trades (key seen): stored once, not counted again in candles.", BS(dup_trades)},
+    {GM_COUNTER, "tickgate_book_dedup_unknown_total", NULL,
+     "Trades too old for the dedup window: left out of the candles.", BS(dedup_unknown)},
+    {GM_COUNTER, "tickgate_book_candle_revisions_total", NULL,
+     "Closed candles emitted again, revised by late trades.", BS(candle_revisions)},
+    {GM_COUNTER, "tickgate_book_bad_events_total", NULL, "Events rejected.", BS(bad_events)},
+    {GM_COUNTER, "tickgate_book_out_drops_total", NULL, "Records a lossy sink (Redis) did not get.",
+     BS(out_drops)},
+    {GM_COUNTER, "tickgate_book_out_stalls_total", NULL,
+     "Waits on a full lossless sink (PostgreSQL).", BS(out_stalls)},
+    {GM_GAUGE, "tickgate_books_valid", NULL, "Books in state VALID.", BS(books_valid)},
+    {GM_GAUGE, "tickgate_books_fault", NULL,
+     "Books in state FAULT (a value could not be held exactly).", BS(books_fault)},
+    {GM_COUNTER, "tickgate_book_rescales_total", NULL, "Books moved to larger scales (exactly).",
+     BS(rescales)},
+    {GM_GAUGE, "tickgate_books", NULL, "Books seen.", BS(books_total)},
+    {GM_HIST, "tickgate_latency_receive_to_book_seconds", NULL,
+     "Receive (monotonic) to applied by the builder.", BS(latency)},
+    /* stage histograms (docs/latency.md): cumulative from the receive stamp; the sink_pushed
+     * stages per record class follow in reg_metrics() */
+    {GM_HIST, "tickgate_latency_stage_seconds", "stage=\"book_popped\"",
+     "Receive (monotonic) to each hand-off, by stage and record class.", BS(lat_pop)},
+    {GM_HIST, "tickgate_deliberate_delay_seconds", "what=\"book_min_gap\"",
+     "Deliberate delays: first held-back change to its publication.", BS(book_defer)},
+    {GM_HIST, "tickgate_deliberate_delay_seconds", "what=\"forming_min_gap\"",
+     "Deliberate delays: first held-back change to its publication.", BS(forming_defer)},
+};
+#undef BS
 
 /* The metrics registry, as sinks see it (storage/sink.h tg_sink_metrics_t). */
 static void sm_counter(void *m, const char *name, const char *labels, const char *help,
@@ -199,57 +274,9 @@ static void reg_metrics(gw_pipeline_t *p)
     gw_metrics_gauge(m, "tickgate_instance_info", info,
                      "This gateway: [gateway] name and version (always 1).", &p->one);
     const book_builder_stats_t *b = book_builder_stats(p->builder);
-    gw_metrics_counter(m, "tickgate_book_events_total", NULL, "Events applied by the builder.",
-                       &b->events);
-    gw_metrics_counter(m, "tickgate_book_messages_total", NULL, "Exchange messages completed.",
-                       &b->messages);
-    gw_metrics_counter(m, "tickgate_book_gaps_total", NULL, "Gap records (faults and resyncs).",
-                       &b->gaps);
-    gw_metrics_counter(m, "tickgate_book_trade_gaps_total", NULL,
-                       "Trade gap records (trades lost while a connection was closed, no trade "
-                       "history), among the gaps.",
-                       &b->trade_gaps);
-    gw_metrics_counter(m, "tickgate_book_checksum_total", "result=\"ok\"", "Venue checksums.",
-                       &b->checksum_ok);
-    gw_metrics_counter(m, "tickgate_book_checksum_total", "result=\"fail\"", "Venue checksums.",
-                       &b->checksum_fail);
-    gw_metrics_counter(m, "tickgate_book_checksum_total", "result=\"skipped\"", "Venue checksums.",
-                       &b->checksum_skipped);
-    gw_metrics_counter(m, "tickgate_book_crossed_total", NULL, "Crossed books detected.",
-                       &b->crossed);
-    gw_metrics_counter(m, "tickgate_book_resyncs_total", NULL, "Resync requests sent to feeds.",
-                       &b->resyncs);
-    gw_metrics_counter(m, "tickgate_book_snapshots_total", NULL, "Books made valid by a snapshot.",
-                       &b->snapshots);
-    gw_metrics_counter(m, "tickgate_book_late_trades_total", NULL,
-                       "Trades after their candle closed.", &b->late_trades);
-    gw_metrics_counter(m, "tickgate_book_dup_trades_total", NULL,
-                       "Re-delivered trades (key seen): stored once, not counted again in candles.",
-                       &b->dup_trades);
-    gw_metrics_counter(m, "tickgate_book_dedup_unknown_total", NULL,
-                       "Trades too old for the dedup window: left out of the candles.",
-                       &b->dedup_unknown);
-    gw_metrics_counter(m, "tickgate_book_candle_revisions_total", NULL,
-                       "Closed candles emitted again, revised by late trades.",
-                       &b->candle_revisions);
-    gw_metrics_counter(m, "tickgate_book_bad_events_total", NULL, "Events rejected.",
-                       &b->bad_events);
-    gw_metrics_counter(m, "tickgate_book_out_drops_total", NULL,
-                       "Records a lossy sink (Redis) did not get.", &b->out_drops);
-    gw_metrics_counter(m, "tickgate_book_out_stalls_total", NULL,
-                       "Waits on a full lossless sink (PostgreSQL).", &b->out_stalls);
-    gw_metrics_gauge(m, "tickgate_books_valid", NULL, "Books in state VALID.", &b->books_valid);
-    gw_metrics_gauge(m, "tickgate_books_fault", NULL,
-                     "Books in state FAULT (a value could not be held exactly).", &b->books_fault);
-    gw_metrics_counter(m, "tickgate_book_rescales_total", NULL,
-                       "Books moved to larger scales (exactly).", &b->rescales);
-    gw_metrics_gauge(m, "tickgate_books", NULL, "Books seen.", &b->books_total);
-    gw_metrics_hist(m, "tickgate_latency_receive_to_book_seconds", NULL,
-                    "Receive (monotonic) to applied by the builder.", &b->latency);
-    /* stage histograms (docs/latency.md): cumulative from the receive stamp */
-    gw_metrics_hist(m, "tickgate_latency_stage_seconds", "stage=\"book_popped\"",
-                    "Receive (monotonic) to each hand-off, by stage and record class.",
-                    &b->lat_pop);
+    for (size_t i = 0; i < sizeof(builder_metrics) / sizeof(builder_metrics[0]); i++)
+        reg_one(m, builder_metrics[i].kind, builder_metrics[i].name, builder_metrics[i].labels,
+                builder_metrics[i].help, (const char *)b + builder_metrics[i].off);
     static const char *const lk[BOOK_LAT_KINDS] = {"trade", "book", "candle", "timer"};
     for (int k = 0; k < BOOK_LAT_KINDS; k++) {
         char lb[96];
@@ -258,12 +285,6 @@ static void reg_metrics(gw_pipeline_t *p)
                         "Receive (monotonic) to each hand-off, by stage and record class.",
                         &b->lat_out[k]);
     }
-    gw_metrics_hist(m, "tickgate_deliberate_delay_seconds", "what=\"book_min_gap\"",
-                    "Deliberate delays: first held-back change to its publication.",
-                    &b->book_defer);
-    gw_metrics_hist(m, "tickgate_deliberate_delay_seconds", "what=\"forming_min_gap\"",
-                    "Deliberate delays: first held-back change to its publication.",
-                    &b->forming_defer);
     for (uint32_t v = 0; v < TG_VENUE_MAX; v++) {
         const char *name = NULL;
         for (uint32_t i = 0; i < tg_instr_reg_count(p->reg); i++) {

@@ -138,22 +138,23 @@ static int cf_subscribe_more(feed_handler_t *h)
     return 0;
 }
 
-/* Drop the product's book and subscribe to it again (a new book_snapshot follows). */
-static void cf_resubscribe(feed_handler_t *h, cf_sym_t *s)
+/* feed_resub_fmt_fn: the (un)subscribe message of in's book. */
+static int cf_resub_msg(feed_handler_t *h, const void *sym, const tg_instr_t *in, const char *op,
+                        char *msg, size_t cap)
 {
+    return snprintf(msg, cap, "{\"event\":\"%s\",\"feed\":\"book\",\"product_ids\":[\"%s\"]}", op,
+                    in->symbol);
+}
+
+/* feed_resub_sym_fn: drop the product's book and subscribe to it again (a new book_snapshot
+ * follows). */
+static void cf_resubscribe(feed_handler_t *h, void *sym)
+{
+    cf_sym_t *s = sym;
     TG_STAT_INC(h->stats->resyncs);
     s->synced = 0;
     s->seq = -1;
-    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
-    if (!in || !feed_json_safe(in->symbol))
-        return;
-    char ids[TG_SYMBOL_MAX + 4];
-    snprintf(ids, sizeof(ids), "\"%s\"", in->symbol);
-    int rc = cf_sub(h, "unsubscribe", "book", ids);
-    if (rc >= 0)
-        rc = cf_sub(h, "subscribe", "book", ids);
-    if (rc < 0 && h->reconnect)
-        h->reconnect(h->tctx, "cryptofacilities: resubscribe failed");
+    feed_resubscribe(h, s, s->id, cf_resub_msg, "cryptofacilities: resubscribe failed");
 }
 
 static void cf_gap(feed_handler_t *h, cf_sym_t *s, uint64_t got, int64_t ts_recv, int64_t ts_mono)
@@ -401,13 +402,8 @@ static int cf_on_open(feed_handler_t *h)
 static void cf_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     cf_state_t *st = h->vstate;
-    st->sends_left = CF_SENDS_PER_S;
-    for (uint32_t i = 0; feed_resync_next(h, &i, now_mono); i++) {
-        cf_resubscribe(h, &st->sym[i]);
-        st->sends_left = st->sends_left > 2 ? st->sends_left - 2 : 0;
-    }
-    if (cf_subscribe_more(h) < 0 && h->reconnect)
-        h->reconnect(h->tctx, "cryptofacilities: subscribe failed");
+    feed_resub_tick(h, &st->sends_left, CF_SENDS_PER_S, cf_resubscribe, cf_subscribe_more,
+                    "cryptofacilities: subscribe failed", now_mono);
     if (st->last_keepalive == 0)
         st->last_keepalive = now_mono;
     if (now_mono - st->last_keepalive >= CF_KEEPALIVE_NS) {

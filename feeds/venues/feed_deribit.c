@@ -41,6 +41,7 @@
 #include "book/tg_err.h"
 #include "feeds/feed.h"
 #include "feeds/feed_jtok.h"
+#include "feed_venue_util.h"
 #include "venues.h"
 
 #define DB_TOK_INIT    4096
@@ -84,13 +85,22 @@ typedef struct db_state {
 /* ms integer token -> ns */
 /* ---- sending ---------------------------------------------------------------------------- */
 
+/* A JSON-RPC request (the next id) of method with params into buf. @return its length
+ * (snprintf's). */
+static int db_rpc_fmt(feed_handler_t *h, char *buf, size_t cap, const char *method,
+                      const char *params)
+{
+    db_state_t *st = h->vstate;
+    return snprintf(buf, cap,
+                    "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"method\":\"%s\","
+                    "\"params\":%s}",
+                    (unsigned long long)st->rpc_id++, method, params);
+}
+
 static int db_rpc(feed_handler_t *h, const char *method, const char *params)
 {
     db_state_t *st = h->vstate;
-    int n = snprintf(st->sbuf, sizeof(st->sbuf),
-                     "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"method\":\"%s\","
-                     "\"params\":%s}",
-                     (unsigned long long)st->rpc_id++, method, params);
+    int n = db_rpc_fmt(h, st->sbuf, sizeof(st->sbuf), method, params);
     if (n < 0 || (size_t)n >= sizeof(st->sbuf))
         return -ENOSPC;
     return feed_send(h, st->sbuf, (size_t)n);
@@ -145,22 +155,25 @@ static int db_subscribe_more(feed_handler_t *h)
     return 0;
 }
 
-/* Drop the instrument's book and subscribe to it again (Deribit sends a new snapshot). */
-static void db_resubscribe(feed_handler_t *h, db_sym_t *s)
+/* feed_resub_fmt_fn: public/unsubscribe or public/subscribe of in's book channel. */
+static int db_resub_msg(feed_handler_t *h, const void *sym, const tg_instr_t *in, const char *op,
+                        char *msg, size_t cap)
 {
+    char method[32], params[TG_SYMBOL_MAX + 64];
+    snprintf(method, sizeof(method), "public/%s", op);
+    snprintf(params, sizeof(params), "{\"channels\":[\"book.%s.%s\"]}", in->symbol, DB_INTERVAL);
+    return db_rpc_fmt(h, msg, cap, method, params);
+}
+
+/* feed_resub_sym_fn: drop the instrument's book and subscribe to it again (Deribit sends a new
+ * snapshot). */
+static void db_resubscribe(feed_handler_t *h, void *sym)
+{
+    db_sym_t *s = sym;
     TG_STAT_INC(h->stats->resyncs);
     s->synced = 0;
     s->change_id = 0;
-    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
-    if (!in || !feed_json_safe(in->symbol))
-        return;
-    char params[TG_SYMBOL_MAX + 64];
-    snprintf(params, sizeof(params), "{\"channels\":[\"book.%s.%s\"]}", in->symbol, DB_INTERVAL);
-    int rc = db_rpc(h, "public/unsubscribe", params);
-    if (rc >= 0)
-        rc = db_rpc(h, "public/subscribe", params);
-    if (rc < 0 && h->reconnect)
-        h->reconnect(h->tctx, "deribit: resubscribe failed");
+    feed_resubscribe(h, s, s->id, db_resub_msg, "deribit: resubscribe failed");
 }
 
 static void db_gap(feed_handler_t *h, db_sym_t *s, uint64_t got, int64_t ts_recv, int64_t ts_mono)
@@ -484,13 +497,8 @@ static int db_on_open(feed_handler_t *h)
 static void db_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     db_state_t *st = h->vstate;
-    st->sends_left = DB_SENDS_PER_S;
-    for (uint32_t i = 0; feed_resync_next(h, &i, now_mono); i++) {
-        db_resubscribe(h, &st->sym[i]);
-        st->sends_left = st->sends_left > 2 ? st->sends_left - 2 : 0;
-    }
-    if (db_subscribe_more(h) < 0 && h->reconnect)
-        h->reconnect(h->tctx, "deribit: subscribe failed");
+    feed_resub_tick(h, &st->sends_left, DB_SENDS_PER_S, db_resubscribe, db_subscribe_more,
+                    "deribit: subscribe failed", now_mono);
 }
 
 const feed_venue_t feed_venue_deribit = {

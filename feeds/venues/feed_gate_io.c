@@ -65,19 +65,14 @@
 #define GT_SENDS_PS  10
 
 enum { GT_SPOT = 0, GT_FUT = 1 };
-enum { GT_WAIT = 0, GT_SYNC = 1, GT_LIVE = 2 };
+/* Symbol steps (feed_rsym_t.state; .last: SYNC the snapshot id, LIVE the u of the last applied
+ * diff). */
+enum { GT_WAIT = FEED_RSYM_WAIT, GT_SYNC = 1, GT_LIVE = 2 };
 
 typedef struct gt_lvl {
     int64_t px, sz;
     uint8_t side;
 } gt_lvl_t;
-
-typedef struct gt_sym {
-    uint32_t id;
-    uint8_t state;
-    feed_snapreq_t req; /* REST snapshot request */
-    uint64_t last_u;    /* SYNC: snapshot id; LIVE: u of the last applied diff */
-} gt_sym_t;
 
 typedef struct gt_trade {
     int64_t px, sz, ts;
@@ -93,7 +88,7 @@ typedef struct gt_state {
     gt_trade_t *tr;
     size_t tr_cap;
     feed_rsync_t rs; /* diffs waiting for a snapshot, REST generation, subscribe/ping */
-    gt_sym_t *sym;
+    feed_rsym_t *sym;
     uint16_t *slot;
     feed_ratelim_t rl;
 } gt_state_t;
@@ -108,7 +103,7 @@ static const char *gt_trade_chan(const feed_handler_t *h)
     return h->venue->variant == GT_FUT ? "futures.trades" : "spot.trades";
 }
 
-#define gt_lookup(h, s, n) ((gt_sym_t *)feed_vsym_find((h), (s), (n)))
+#define gt_lookup(h, s, n) ((feed_rsym_t *)feed_vsym_find((h), (s), (n)))
 
 static bool gt_name_ok(const char *s)
 {
@@ -119,7 +114,7 @@ static bool gt_name_ok(const char *s)
 }
 
 /* Buffer diffs of s in WAIT (events stamped with today's scales: kept across frames). */
-static void gt_pend_add(feed_handler_t *h, gt_sym_t *s, uint64_t U, uint64_t u, int64_t ts_exch,
+static void gt_pend_add(feed_handler_t *h, feed_rsym_t *s, uint64_t U, uint64_t u, int64_t ts_exch,
                         const gt_lvl_t *lv, size_t nl, int64_t ts_recv, int64_t ts_mono)
 {
     gt_state_t *st = h->vstate;
@@ -134,40 +129,22 @@ static void gt_pend_add(feed_handler_t *h, gt_sym_t *s, uint64_t U, uint64_t u, 
 
 /* ---- sync ---- */
 
-static void gt_request_snapshot(feed_handler_t *h, gt_sym_t *s, int64_t now_mono)
+/* feed_rsync_path_fn: the REST path of in's book snapshot. */
+static int gt_path(feed_handler_t *h, const tg_instr_t *in, char *path, size_t cap)
 {
-    gt_state_t *st = h->vstate;
-    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
-    if (!in || !h->rest_get || !gt_name_ok(in->symbol))
-        return;
-    char path[192];
+    if (!gt_name_ok(in->symbol))
+        return -1;
     if (h->venue->variant == GT_FUT)
-        snprintf(path, sizeof(path),
-                 "/api/v4/futures/usdt/order_book?contract=%s&limit=100&with_id=true", in->symbol);
+        snprintf(path, cap, "/api/v4/futures/usdt/order_book?contract=%s&limit=100&with_id=true",
+                 in->symbol);
     else
-        snprintf(path, sizeof(path),
-                 "/api/v4/spot/order_book?currency_pair=%s&limit=100&with_id=true", in->symbol);
-    s->req = (feed_snapreq_t){now_mono, 1};
-    TG_STAT_INC(h->stats->resyncs);
-    if (h->rest_get(h->tctx, path, feed_rest_tag(st->rs.gen, (uint32_t)(s - st->sym))) < 0)
-        s->req.out = 0; /* retried on the tick */
-}
-
-/* GAP + resync; the symbol's buffered messages before index keep are dropped (the later ones
- * wait for the next snapshot). */
-static void gt_gap(feed_handler_t *h, gt_sym_t *s, uint64_t got, uint32_t keep, int64_t ts_recv,
-                   int64_t ts_mono)
-{
-    gt_state_t *st = h->vstate;
-    feed_emit_make(h, TG_EV_GAP, s->id, 0, 0, 0, s->last_u, got, 0, ts_recv, ts_mono, TG_EVF_LAST);
-    TG_STAT_INC(h->stats->gaps);
-    s->state = GT_WAIT;
-    feed_pend_drop(&st->rs.pb, (uint16_t)(s - st->sym), keep);
-    gt_request_snapshot(h, s, ts_mono);
+        snprintf(path, cap, "/api/v4/spot/order_book?currency_pair=%s&limit=100&with_id=true",
+                 in->symbol);
+    return 0;
 }
 
 /* Emit one diff's levels (events already made) and end the message. */
-static void gt_emit_run(feed_handler_t *h, gt_sym_t *s, const tg_event_t *ev, uint32_t n,
+static void gt_emit_run(feed_handler_t *h, feed_rsym_t *s, const tg_event_t *ev, uint32_t n,
                         int64_t ts_exch, int64_t ts_recv, int64_t ts_mono)
 {
     for (uint32_t i = 0; i < n; i++)
@@ -176,13 +153,13 @@ static void gt_emit_run(feed_handler_t *h, gt_sym_t *s, const tg_event_t *ev, ui
 }
 
 /* A diff U..u for a synced (SYNC/LIVE) symbol: 1 apply, 0 stale, -1 gap. */
-static int gt_check(const gt_sym_t *s, uint64_t U, uint64_t u)
+static int gt_check(const feed_rsym_t *s, uint64_t U, uint64_t u)
 {
-    if (u <= s->last_u)
+    if (u <= s->last)
         return 0;
     if (s->state == GT_SYNC)
-        return U <= s->last_u + 1 ? 1 : -1;
-    return U == s->last_u + 1 ? 1 : -1;
+        return U <= s->last + 1 ? 1 : -1;
+    return U == s->last + 1 ? 1 : -1;
 }
 
 /* ---- parsing ---- */
@@ -301,7 +278,7 @@ static int gt_book_levels(feed_handler_t *h, uint32_t instr, const char *js, int
 static int gt_snapshot(feed_handler_t *h, void *sym, const char *js, int n, int obj,
                        int64_t ts_recv, int64_t ts_mono)
 {
-    gt_sym_t *s = sym;
+    feed_rsym_t *s = sym;
     gt_state_t *st = h->vstate;
     const jsmntok_t *t = st->jt.t;
     if (obj < 0 || t[obj].type != JSMN_OBJECT)
@@ -321,20 +298,9 @@ static int gt_snapshot(feed_handler_t *h, void *sym, const char *js, int n, int 
     if (rc < 0)
         return rc;
     /* everything parsed: state may change from here on */
-    s->req.out = 0;
-    if (s->state != GT_WAIT) {
-        TG_STAT_INC(h->stats->unhandled); /* continuous already: a late duplicate */
-        return 0;
-    }
     uint16_t slot = (uint16_t)(s - st->sym);
-    if (!feed_pend_bridges(&st->rs.pb, slot, L)) {
-        /* diffs between the snapshot and the buffer are missing: too old */
-        feed_jtok_log(h, &st->rl, ts_mono, FEED_LOG_WARN,
-                      "snapshot older than the buffered diffs, requesting another", NULL, NULL);
-        TG_STAT_INC(h->stats->stale_dropped);
-        gt_request_snapshot(h, s, ts_mono);
+    if (!feed_rsync_snapshot_wanted(h, &st->rs, slot, L, ts_mono))
         return 0;
-    }
     feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, L, 0, ts_exch, ts_recv, ts_mono,
                    TG_EVF_SNAPSHOT | TG_EVF_REST);
     for (size_t i = 0; i < nl; i++)
@@ -343,7 +309,7 @@ static int gt_snapshot(feed_handler_t *h, void *sym, const char *js, int n, int 
     feed_end_message(h, s->id, ts_exch, ts_recv, ts_mono);
     TG_STAT_INC(h->stats->snapshots);
     s->state = GT_SYNC;
-    s->last_u = L;
+    s->last = L;
     /* replay this symbol's buffered diffs, in arrival order */
     for (uint32_t i = 0; i < st->rs.pb.n_m; i++) {
         const feed_pend_msg_t *p = &st->rs.pb.m[i];
@@ -353,12 +319,12 @@ static int gt_snapshot(feed_handler_t *h, void *sym, const char *js, int n, int 
         if (c == 0) {
             TG_STAT_INC(h->stats->stale_dropped);
         } else if (c < 0) { /* the buffer itself has a hole: keep this diff and the later ones */
-            gt_gap(h, s, p->first, i, ts_recv, ts_mono);
+            feed_rsync_gap(h, &st->rs, slot, p->first, i, ts_recv, ts_mono);
             return 0;
         } else {
             gt_emit_run(h, s, &st->rs.pb.ev[p->at], p->n, p->ts_exch, ts_recv, ts_mono);
             s->state = GT_LIVE;
-            s->last_u = p->last;
+            s->last = p->last;
         }
     }
     feed_pend_drop(&st->rs.pb, slot, st->rs.pb.n_m);
@@ -375,7 +341,7 @@ static int gt_diff(feed_handler_t *h, const char *js, int n, int res, int64_t ts
     int si = feed_jtok_get(js, t, n, res, "s");
     if (si < 0 || t[si].type != JSMN_STRING)
         return TG_EFIELD;
-    gt_sym_t *s = gt_lookup(h, js + t[si].start, feed_jtok_len(&t[si]));
+    feed_rsym_t *s = gt_lookup(h, js + t[si].start, feed_jtok_len(&t[si]));
     if (!s)
         return TG_ESYMBOL;
     int Ui = feed_jtok_get(js, t, n, res, "U"), ui = feed_jtok_get(js, t, n, res, "u");
@@ -397,7 +363,7 @@ static int gt_diff(feed_handler_t *h, const char *js, int n, int res, int64_t ts
     if (s->state == GT_WAIT) {
         gt_pend_add(h, s, U, u, ts_exch, st->lv, nl, ts_recv, ts_mono);
         if (!s->req.out)
-            gt_request_snapshot(h, s, ts_mono);
+            feed_rsync_request(h, &st->rs, (uint32_t)(s - st->sym), ts_mono);
         return 0;
     }
     int c = gt_check(s, U, u);
@@ -407,7 +373,7 @@ static int gt_diff(feed_handler_t *h, const char *js, int n, int res, int64_t ts
     }
     if (c < 0) {
         feed_jtok_log(h, &st->rl, ts_mono, FEED_LOG_WARN, "update id gap, resyncing", js, &t[res]);
-        gt_gap(h, s, U, st->rs.pb.n_m, ts_recv, ts_mono);
+        feed_rsync_gap(h, &st->rs, (uint32_t)(s - st->sym), U, st->rs.pb.n_m, ts_recv, ts_mono);
         gt_pend_add(h, s, U, u, ts_exch, st->lv, nl, ts_recv, ts_mono);
         return 0;
     }
@@ -416,11 +382,11 @@ static int gt_diff(feed_handler_t *h, const char *js, int n, int res, int64_t ts
                        ts_exch, ts_recv, ts_mono, 0);
     feed_end_message(h, s->id, ts_exch, ts_recv, ts_mono);
     s->state = GT_LIVE;
-    s->last_u = u;
+    s->last = u;
     return 0;
 bad:
     if (s->state != GT_WAIT) /* unreadable diff: the book cannot stay continuous */
-        gt_gap(h, s, 0, st->rs.pb.n_m, ts_recv, ts_mono);
+        feed_rsync_gap(h, &st->rs, (uint32_t)(s - st->sym), 0, st->rs.pb.n_m, ts_recv, ts_mono);
     return rc;
 }
 
@@ -441,7 +407,7 @@ static int gt_trade_one(feed_handler_t *h, const char *js, int n, int k, size_t 
     int xi = fut ? feed_jtok_get(js, t, n, k, "is_internal") : -1;
     if (ci < 0 || t[ci].type != JSMN_STRING)
         return TG_EFIELD;
-    gt_sym_t *s = gt_lookup(h, js + t[ci].start, feed_jtok_len(&t[ci]));
+    feed_rsym_t *s = gt_lookup(h, js + t[ci].start, feed_jtok_len(&t[ci]));
     if (!s)
         return TG_ESYMBOL;
     gt_trade_t *tr = &st->tr[*nt];
@@ -550,7 +516,7 @@ static int gt_inband(feed_handler_t *h, const char *js, int n, int stream, int64
         TG_STAT_INC(h->stats->unhandled);
         return 0;
     }
-    gt_sym_t *s = gt_lookup(h, sp + cl + 1, sl - cl - 1 - xl);
+    feed_rsym_t *s = gt_lookup(h, sp + cl + 1, sl - cl - 1 - xl);
     if (!s)
         return TG_ESYMBOL;
     return gt_snapshot(h, s, js, n, feed_jtok_get(js, t, n, 0, "data"), ts_recv, ts_mono);
@@ -588,8 +554,7 @@ static int gt_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *b
                       int64_t ts_recv, int64_t ts_mono)
 {
     const gt_state_t *st = h->vstate;
-    return feed_rest_snapshot(h, tag, st->rs.gen, offsetof(gt_sym_t, req), status, body, len,
-                              ts_recv, ts_mono, gt_snapshot);
+    return feed_rsync_rest(h, &st->rs, tag, status, body, len, ts_recv, ts_mono, gt_snapshot);
 }
 
 /* The state, allocated and freed by the venue base. Instruments: feed_instr_defaults_plain
@@ -598,8 +563,7 @@ static const feed_vspec_t gt_spec = {
     FEED_VSPEC(gt_state_t, GT_TOK_INIT, GT_TOK_MAX),
     .blocks = {FEED_PEND_BLOCKS(gt_state_t, rs.pb), FEED_VSCRATCH(gt_state_t, lv, 3),
                FEED_VSCRATCH(gt_state_t, tr, 8)},
-    .reset = {FEED_VRESET(gt_sym_t, state, GT_WAIT), FEED_VRESET(gt_sym_t, req.out, 0),
-              FEED_VRESET(gt_sym_t, last_u, 0)},
+    .reset = {FEED_RSYM_RESETS},
 };
 
 /* Subscribe message k (trades batches first, then one book subscribe per symbol) into msg.
@@ -652,7 +616,7 @@ static int gt_send_subs(feed_handler_t *h)
 static int gt_on_open(feed_handler_t *h)
 {
     gt_state_t *st = h->vstate;
-    feed_rsync_open(h, &st->rs);
+    feed_rsync_open(h, &st->rs, gt_path);
     return gt_send_subs(h);
 }
 
@@ -674,19 +638,7 @@ static void gt_on_tick(feed_handler_t *h, int64_t now_mono)
         if (feed_send(h, msg, (size_t)m) == 0)
             st->rs.last_ping = now_mono;
     }
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        gt_sym_t *s = &st->sym[i];
-        if (feed_resync_due(h, i, now_mono) && s->state != GT_WAIT) {
-            /* the builder saw a crossed book: start over from a new snapshot */
-            s->state = GT_WAIT;
-            s->req.out = 0;
-            feed_pend_drop(&st->rs.pb, (uint16_t)i, st->rs.pb.n_m);
-        }
-        /* the first diff asks for the snapshot; a lost or failed request is repeated */
-        if (s->state == GT_WAIT && feed_pend_has(&st->rs.pb, (uint16_t)i) &&
-            feed_snapreq_due(&s->req, now_mono))
-            gt_request_snapshot(h, s, now_mono);
-    }
+    feed_rsync_tick(h, &st->rs, now_mono);
 }
 
 /* Replay: the REST path -> the in-band name of its answer ("spot.order_book_update:btc_usdt"). */

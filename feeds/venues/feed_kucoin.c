@@ -61,20 +61,14 @@
 #define KC_BOOK_TOPIC   "/market/level2:"
 #define KC_MATCH_TOPIC  "/market/match:"
 
-enum { KC_WAIT = 0, KC_LIVE = 1 };
+/* Symbol steps (feed_rsym_t.state; .last: the sequence of the book). */
+enum { KC_WAIT = FEED_RSYM_WAIT, KC_LIVE = 1 };
 
 typedef struct kc_lvl {
     int64_t px, sz;
     uint64_t seq;
     uint8_t side;
 } kc_lvl_t;
-
-typedef struct kc_sym {
-    uint32_t id;
-    uint8_t state;
-    feed_snapreq_t req; /* REST snapshot request */
-    uint64_t last;      /* sequence of the book */
-} kc_sym_t;
 
 typedef struct kc_state {
     feed_jtok_t jt;
@@ -83,14 +77,14 @@ typedef struct kc_state {
     tg_event_t *ev; /* one update's events (scratch, as many as lv) */
     size_t ev_cap;
     feed_rsync_t rs; /* diffs waiting for a snapshot, REST generation, subscribe/ping */
-    kc_sym_t *sym;
+    feed_rsym_t *sym;
     uint16_t *slot;
     feed_ratelim_t rl;
     uint32_t ping_ms; /* from the bullet answer */
     uint64_t msg_id;  /* ids of our messages */
 } kc_state_t;
 
-#define kc_lookup(h, s, n) ((kc_sym_t *)feed_vsym_find((h), (s), (n)))
+#define kc_lookup(h, s, n) ((feed_rsym_t *)feed_vsym_find((h), (s), (n)))
 
 static bool kc_name_ok(const char *s)
 {
@@ -212,7 +206,7 @@ int feed_kucoin_on_bullet(feed_handler_t *h, int status, const char *body, size_
 }
 
 /* Buffer an update of s in WAIT (events stamped: kept across frames; .seq = each change's). */
-static void kc_pend_add(feed_handler_t *h, kc_sym_t *s, uint64_t start, uint64_t end,
+static void kc_pend_add(feed_handler_t *h, feed_rsym_t *s, uint64_t start, uint64_t end,
                         int64_t ts_exch, const kc_lvl_t *lv, size_t nl, int64_t ts_recv,
                         int64_t ts_mono)
 {
@@ -228,36 +222,20 @@ static void kc_pend_add(feed_handler_t *h, kc_sym_t *s, uint64_t start, uint64_t
 
 /* ---- sync ---- */
 
-static void kc_request_snapshot(feed_handler_t *h, kc_sym_t *s, int64_t now_mono)
+/* feed_rsync_path_fn: the REST path of in's book snapshot. */
+static int kc_path(feed_handler_t *h, const tg_instr_t *in, char *path, size_t cap)
 {
-    kc_state_t *st = h->vstate;
-    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
-    if (!in || !h->rest_get || !kc_name_ok(in->symbol))
-        return;
-    char path[128];
-    snprintf(path, sizeof(path), "/api/v1/market/orderbook/level2_100?symbol=%s", in->symbol);
-    s->req = (feed_snapreq_t){now_mono, 1};
-    TG_STAT_INC(h->stats->resyncs);
-    if (h->rest_get(h->tctx, path, feed_rest_tag(st->rs.gen, (uint32_t)(s - st->sym))) < 0)
-        s->req.out = 0;
-}
-
-/* GAP + resync; the symbol's buffered updates before index keep are dropped. */
-static void kc_gap(feed_handler_t *h, kc_sym_t *s, uint64_t got, uint32_t keep, int64_t ts_recv,
-                   int64_t ts_mono)
-{
-    kc_state_t *st = h->vstate;
-    feed_emit_make(h, TG_EV_GAP, s->id, 0, 0, 0, s->last, got, 0, ts_recv, ts_mono, TG_EVF_LAST);
-    TG_STAT_INC(h->stats->gaps);
-    s->state = KC_WAIT;
-    feed_pend_drop(&st->rs.pb, (uint16_t)(s - st->sym), keep);
-    kc_request_snapshot(h, s, ts_mono);
+    if (!kc_name_ok(in->symbol))
+        return -1;
+    snprintf(path, cap, "/api/v1/market/orderbook/level2_100?symbol=%s", in->symbol);
+    return 0;
 }
 
 /* Apply an update start..end (events ev[0..n), each with its change sequence in .seq) to a
  * synced book: 1 applied, 0 stale, -1 gap (nothing done yet). */
-static int kc_apply(feed_handler_t *h, kc_sym_t *s, uint64_t start, uint64_t end, int64_t ts_exch,
-                    const tg_event_t *ev, uint32_t n, int64_t ts_recv, int64_t ts_mono)
+static int kc_apply(feed_handler_t *h, feed_rsym_t *s, uint64_t start, uint64_t end,
+                    int64_t ts_exch, const tg_event_t *ev, uint32_t n, int64_t ts_recv,
+                    int64_t ts_mono)
 {
     if (end <= s->last) {
         TG_STAT_INC(h->stats->stale_dropped);
@@ -298,7 +276,7 @@ static int kc_levels(feed_handler_t *h, uint32_t instr, const char *js, int n, i
 static int kc_snapshot(feed_handler_t *h, void *sym, const char *js, int n, int obj,
                        int64_t ts_recv, int64_t ts_mono)
 {
-    kc_sym_t *s = sym;
+    feed_rsym_t *s = sym;
     kc_state_t *st = h->vstate;
     const jsmntok_t *t = st->jt.t;
     if (obj < 0 || t[obj].type != JSMN_OBJECT)
@@ -323,19 +301,9 @@ static int kc_snapshot(feed_handler_t *h, void *sym, const char *js, int n, int 
     if (rc < 0)
         return rc;
     int64_t ts_exch = (int64_t)ms * 1000000;
-    s->req.out = 0;
-    if (s->state != KC_WAIT) {
-        TG_STAT_INC(h->stats->unhandled); /* continuous already */
-        return 0;
-    }
     uint16_t slot = (uint16_t)(s - st->sym);
-    if (!feed_pend_bridges(&st->rs.pb, slot, S)) {
-        feed_jtok_log(h, &st->rl, ts_mono, FEED_LOG_WARN,
-                      "snapshot older than the buffered updates, requesting another", NULL, NULL);
-        TG_STAT_INC(h->stats->stale_dropped);
-        kc_request_snapshot(h, s, ts_mono);
+    if (!feed_rsync_snapshot_wanted(h, &st->rs, slot, S, ts_mono))
         return 0;
-    }
     feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, S, 0, ts_exch, ts_recv, ts_mono,
                    TG_EVF_SNAPSHOT | TG_EVF_REST);
     for (size_t i = 0; i < nl; i++)
@@ -350,7 +318,8 @@ static int kc_snapshot(feed_handler_t *h, void *sym, const char *js, int n, int 
         const feed_pend_msg_t *p = &st->rs.pb.m[i];
         if (p->slot == slot && kc_apply(h, s, p->first, p->last, p->ts_exch, &st->rs.pb.ev[p->at],
                                         p->n, ts_recv, ts_mono) < 0) {
-            kc_gap(h, s, p->first, i, ts_recv, ts_mono); /* keep this update and the later ones */
+            /* keep this update and the later ones */
+            feed_rsync_gap(h, &st->rs, slot, p->first, i, ts_recv, ts_mono);
             return 0;
         }
     }
@@ -360,7 +329,7 @@ static int kc_snapshot(feed_handler_t *h, void *sym, const char *js, int n, int 
 
 /* The symbol of a message's data object (its "symbol" field) in *s.
  * @return 0, TG_EFIELD or TG_ESYMBOL. */
-static int kc_data_sym(feed_handler_t *h, const char *js, int n, int data, kc_sym_t **s)
+static int kc_data_sym(feed_handler_t *h, const char *js, int n, int data, feed_rsym_t **s)
 {
     const jsmntok_t *t = ((kc_state_t *)h->vstate)->jt.t;
     if (data < 0 || t[data].type != JSMN_OBJECT)
@@ -372,7 +341,7 @@ static int kc_data_sym(feed_handler_t *h, const char *js, int n, int data, kc_sy
     return *s ? 0 : TG_ESYMBOL;
 }
 
-static int kc_l2update(feed_handler_t *h, kc_sym_t *s, const char *js, int n, int data,
+static int kc_l2update(feed_handler_t *h, feed_rsym_t *s, const char *js, int n, int data,
                        int64_t ts_recv, int64_t ts_mono)
 {
     kc_state_t *st = h->vstate;
@@ -404,7 +373,7 @@ static int kc_l2update(feed_handler_t *h, kc_sym_t *s, const char *js, int n, in
     if (s->state == KC_WAIT) {
         kc_pend_add(h, s, start, end, ts_exch, st->lv, nl, ts_recv, ts_mono);
         if (!s->req.out)
-            kc_request_snapshot(h, s, ts_mono);
+            feed_rsync_request(h, &st->rs, (uint32_t)(s - st->sym), ts_mono);
         return 0;
     }
     /* the events of this update, each with its change sequence */
@@ -414,17 +383,17 @@ static int kc_l2update(feed_handler_t *h, kc_sym_t *s, const char *js, int n, in
                            st->lv[i].seq, 0, ts_exch, ts_recv, ts_mono, 0);
     if (kc_apply(h, s, start, end, ts_exch, ev, (uint32_t)nl, ts_recv, ts_mono) < 0) {
         feed_jtok_log(h, &st->rl, ts_mono, FEED_LOG_WARN, "sequence gap, resyncing", js, &t[data]);
-        kc_gap(h, s, start, st->rs.pb.n_m, ts_recv, ts_mono);
+        feed_rsync_gap(h, &st->rs, (uint32_t)(s - st->sym), start, st->rs.pb.n_m, ts_recv, ts_mono);
         kc_pend_add(h, s, start, end, ts_exch, st->lv, nl, ts_recv, ts_mono);
     }
     return 0;
 bad:
     if (s->state != KC_WAIT)
-        kc_gap(h, s, 0, st->rs.pb.n_m, ts_recv, ts_mono);
+        feed_rsync_gap(h, &st->rs, (uint32_t)(s - st->sym), 0, st->rs.pb.n_m, ts_recv, ts_mono);
     return rc;
 }
 
-static int kc_match(feed_handler_t *h, kc_sym_t *s, const char *js, int n, int data,
+static int kc_match(feed_handler_t *h, feed_rsym_t *s, const char *js, int n, int data,
                     int64_t ts_recv, int64_t ts_mono)
 {
     const jsmntok_t *t = ((kc_state_t *)h->vstate)->jt.t;
@@ -468,7 +437,7 @@ static int kc_frame(feed_handler_t *h, const char *buf, size_t len, const jsmnto
             return 0;
         }
         size_t pl = strlen(KC_BOOK_TOPIC);
-        kc_sym_t *s = kc_lookup(h, sp + pl, sl - xl - pl);
+        feed_rsym_t *s = kc_lookup(h, sp + pl, sl - xl - pl);
         if (!s)
             return TG_ESYMBOL;
         return kc_snapshot(h, s, buf, n, feed_jtok_get(buf, t, n, 0, "data"), ts_recv, ts_mono);
@@ -486,7 +455,7 @@ static int kc_frame(feed_handler_t *h, const char *buf, size_t len, const jsmnto
             TG_STAT_INC(h->stats->unhandled); /* tickers, snapshots, ... */
             return 0;
         }
-        kc_sym_t *s;
+        feed_rsym_t *s;
         int rc = kc_data_sym(h, buf, n, data, &s);
         if (rc < 0)
             return rc;
@@ -505,8 +474,7 @@ static int kc_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *b
                       int64_t ts_recv, int64_t ts_mono)
 {
     const kc_state_t *st = h->vstate;
-    return feed_rest_snapshot(h, tag, st->rs.gen, offsetof(kc_sym_t, req), status, body, len,
-                              ts_recv, ts_mono, kc_snapshot);
+    return feed_rsync_rest(h, &st->rs, tag, status, body, len, ts_recv, ts_mono, kc_snapshot);
 }
 
 /* The state, allocated and freed by the venue base (the ping interval until a bullet answer
@@ -515,8 +483,7 @@ static const feed_vspec_t kc_spec = {
     FEED_VSPEC(kc_state_t, KC_TOK_INIT, KC_TOK_MAX),
     .blocks = {FEED_PEND_BLOCKS(kc_state_t, rs.pb), FEED_VSCRATCH(kc_state_t, lv, 3),
                FEED_VSCRATCH(kc_state_t, ev, 3)},
-    .reset = {FEED_VRESET(kc_sym_t, state, KC_WAIT), FEED_VRESET(kc_sym_t, req.out, 0),
-              FEED_VRESET(kc_sym_t, last, 0)},
+    .reset = {FEED_RSYM_RESETS},
 };
 
 /* Subscribe message k: book topics (batches of KC_SYMS_PER_SUB symbols), then match topics.
@@ -564,7 +531,7 @@ static int kc_send_subs(feed_handler_t *h)
 static int kc_on_open(feed_handler_t *h)
 {
     kc_state_t *st = h->vstate;
-    feed_rsync_open(h, &st->rs);
+    feed_rsync_open(h, &st->rs, kc_path);
     uint32_t per =
         ((h->channels & FEED_CH_BOOK) ? 1u : 0u) + ((h->channels & FEED_CH_TRADES) ? 1u : 0u);
     if (per && h->n_instr * per > KC_TOPICS_MAX)
@@ -596,17 +563,7 @@ static void kc_on_tick(feed_handler_t *h, int64_t now_mono)
         if (feed_send(h, msg, (size_t)m) == 0)
             st->rs.last_ping = now_mono;
     }
-    for (uint32_t i = 0; i < h->n_instr; i++) {
-        kc_sym_t *s = &st->sym[i];
-        if (feed_resync_due(h, i, now_mono) && s->state != KC_WAIT) {
-            s->state = KC_WAIT; /* start over from a new snapshot */
-            s->req.out = 0;
-            feed_pend_drop(&st->rs.pb, (uint16_t)i, st->rs.pb.n_m);
-        }
-        if (s->state == KC_WAIT && feed_pend_has(&st->rs.pb, (uint16_t)i) &&
-            feed_snapreq_due(&s->req, now_mono))
-            kc_request_snapshot(h, s, now_mono);
-    }
+    feed_rsync_tick(h, &st->rs, now_mono);
 }
 
 /* Replay: "/api/v1/market/orderbook/level2_100?symbol=BTC-USDT" -> "/market/level2:btc-usdt". */

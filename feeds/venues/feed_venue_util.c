@@ -133,6 +133,19 @@ void feed_resubscribe(feed_handler_t *h, const void *sym, uint32_t instr, feed_r
         h->reconnect(h->tctx, why);
 }
 
+void feed_resub_tick(feed_handler_t *h, uint32_t *sends_left, uint32_t per_s,
+                     feed_resub_sym_fn resub, int (*more)(feed_handler_t *h), const char *why,
+                     int64_t now_mono)
+{
+    *sends_left = per_s;
+    for (uint32_t i = 0; feed_resync_next(h, &i, now_mono); i++) {
+        resub(h, feed_vsym_at(h, i));
+        *sends_left = *sends_left > 2 ? *sends_left - 2 : 0;
+    }
+    if (more(h) < 0 && h->reconnect)
+        h->reconnect(h->tctx, why);
+}
+
 int feed_trade_entry(const char *js, const jsmntok_t *t, int n, int k, size_t nl, size_t cap,
                      const char *const *keys, int *idx, int nk)
 {

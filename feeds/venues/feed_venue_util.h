@@ -58,6 +58,18 @@ typedef int (*feed_resub_fmt_fn)(feed_handler_t *h, const void *sym, const tg_in
 void feed_resubscribe(feed_handler_t *h, const void *sym, uint32_t instr, feed_resub_fmt_fn fmt,
                       const char *why);
 
+/** Resync of one symbol of a venue's table (sym: its entry) by resubscribing its book. */
+typedef void (*feed_resub_sym_fn)(feed_handler_t *h, void *sym);
+
+/** on_tick of a venue that subscribes under a per-second message budget (*sends_left) and
+ *  resyncs a book by resubscribing it: the budget back to per_s; every symbol the builder asked
+ *  to resync (feed_resync_next) goes through resub, two messages off the budget; then more()
+ *  sends the subscribes still due, and if it fails the transport reconnects (why).
+ *  Thread: feed:<venue>. */
+void feed_resub_tick(feed_handler_t *h, uint32_t *sends_left, uint32_t per_s,
+                     feed_resub_sym_fn resub, int (*more)(feed_handler_t *h), const char *why,
+                     int64_t now_mono);
+
 /** Decode entry k = ["price","size",...] (two strings) at instr's scales into *px and *sz.
  *  nonzero_px: a price of 0 is TG_EDEC_SYNTAX (not a level). *bad = the failing token.
  *  @return 0, TG_EFIELD (not two strings), TG_ERESCALE or feed_dec()'s error. */
