@@ -32,7 +32,7 @@
 
 #include "book/tg_err.h"
 
-#define ZIN_SIZE ((size_t)1 << 20) /* compressed bytes per read(2) */
+#define ZIN_SIZE ((size_t)128 << 10) /* compressed bytes per read(2) (~1.5 MB of text) */
 
 /*
  * zstd's allocations: the large ones (the frame window, up to 8 MiB for the recordings) on
@@ -135,7 +135,7 @@ static ssize_t zstd_out(feed_tgrec_t *r, char *dst, size_t room, uint64_t *file_
  * stream (0: end, < 0: the error); the producer stops after it.
  * Thread: "tgrec-unzstd" (owner of zs, zin, fd while running); the reader's thread joins it.
  */
-#define ZT_BLOCK ((size_t)256 << 10)
+#define ZT_BLOCK ((size_t)64 << 10) /* with the 128 KiB window: no growth, few page faults */
 
 struct feed_tgrec_zt {
     pthread_t th;
