@@ -67,9 +67,9 @@ int feed_binance__sym(feed_bn_t *b, const char *s, size_t n, bool nocase)
     }
     int64_t id = nocase ? tg_instr_reg_find_nocase(b->h->reg, b->h->venue_id, s, n)
                         : tg_instr_reg_find(b->h->reg, b->h->venue_id, s, n);
-    if (id < 0 || id >= TG_INSTR_MAX || b->sym_of_instr[id] == 0xffff)
+    if (id < 0 || id >= TG_INSTR_MAX || b->sym_of_instr[id] == 0)
         return -1;
-    b->last_sym = b->sym_of_instr[id];
+    b->last_sym = b->sym_of_instr[id] - 1;
     return b->last_sym;
 }
 
@@ -861,14 +861,13 @@ static int bn_init(feed_handler_t *h)
     b->bd_cap = BN_BD_CAP;
     b->bl_cap = BN_BL_CAP;
     b->sym = calloc(b->n_sym ? b->n_sym : 1, sizeof(*b->sym));
-    b->sym_of_instr = malloc(TG_INSTR_MAX * sizeof(uint16_t));
+    b->sym_of_instr = calloc(TG_INSTR_MAX, sizeof(uint16_t)); /* zero pages: no memset */
     b->lv = malloc(2 * sizeof(int64_t) * b->lv_cap);
     b->tok = malloc(sizeof(jsmntok_t) * b->tok_cap);
     b->bd = malloc(sizeof(bn_bufdiff_t) * b->bd_cap);
     b->bl = malloc(2 * sizeof(int64_t) * b->bl_cap);
     if (!b->sym || !b->sym_of_instr || !b->lv || !b->tok || !b->bd || !b->bl || b->n_sym > 0xfff0)
         goto fail;
-    memset(b->sym_of_instr, 0xff, TG_INSTR_MAX * sizeof(uint16_t));
     for (uint32_t i = 0; i < b->n_sym; i++) {
         const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
         if (!in || in->id >= TG_INSTR_MAX)
@@ -881,7 +880,7 @@ static int bn_init(feed_handler_t *h)
             y->upper[j] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
             y->lower[j] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
         }
-        b->sym_of_instr[in->id] = (uint16_t)i;
+        b->sym_of_instr[in->id] = (uint16_t)(i + 1);
     }
     return 0;
 fail:

@@ -138,7 +138,7 @@ typedef struct feed_bn {
     int path;          /* FEED_BN_PATH_* */
     bn_sym_t *sym;
     uint32_t n_sym;
-    uint16_t *sym_of_instr; /* TG_INSTR_MAX entries, 0xffff = not ours */
+    uint16_t *sym_of_instr; /* TG_INSTR_MAX entries: symbol index + 1, 0 = not ours */
     int last_sym;           /* one-entry symbol cache */
     int64_t *lv;            /* scratch level pairs */
     uint32_t lv_cap, lv_n;
