@@ -143,9 +143,9 @@ int feed_binance__finish(feed_bn_t *b, const bn_fields_t *f, int sym, int snap_c
         uint32_t in = b->sym[sym].instr;
         int rc;
         if (fast) { /* the scanner changes nothing: current scales, any failure gives up */
-            rc = tg_dec_parse_unsigned(f->p.p, f->p.n, feed_px_scale(b->h, in), &m->px);
+            rc = feed_binance__dec_fast(f->p.p, f->p.n, feed_px_scale(b->h, in), &m->px);
             if (rc == 0)
-                rc = tg_dec_parse_unsigned(f->q.p, f->q.n, feed_sz_scale(b->h, in), &m->qty);
+                rc = feed_binance__dec_fast(f->q.p, f->q.n, feed_sz_scale(b->h, in), &m->qty);
         } else {
             rc = feed_dec_px(b->h, in, f->p.p, f->p.n, &m->px);
             if (rc == 0)
@@ -399,6 +399,22 @@ int feed_binance__parse(feed_bn_t *b, const char *buf, size_t len, int rest_sym,
 
 /* ---------------------------------------------------------------- emission */
 
+/* One side's levels: proto (kind, side, seq, times, flags) with each level's price and size,
+ * written straight into the output buffer. proto is stamped already, so this is feed_emit()
+ * without its per-event checks (feed_emit itself where the buffer is full: it flushes). */
+static void bn_emit_side(feed_handler_t *h, tg_event_t *proto, const int64_t *lv, uint32_t n)
+{
+    feed_out_t *o = &h->out;
+    for (uint32_t i = 0; i < n; i++) {
+        proto->price = lv[2 * i];
+        proto->size = lv[2 * i + 1];
+        if (o->n < o->cap)
+            o->ev[o->n++] = *proto;
+        else
+            feed_emit(h, proto);
+    }
+}
+
 /* Levels of one message. ps/ss: the scales the values were decoded at, or -1 for the
  * instrument's current ones (a message decoded in this frame). */
 static void bn_emit_levels(feed_bn_t *b, const bn_sym_t *y, const int64_t *bid, uint32_t nb,
@@ -406,26 +422,17 @@ static void bn_emit_levels(feed_bn_t *b, const bn_sym_t *y, const int64_t *bid, 
                            int64_t ts_recv, int64_t ts_mono, uint16_t flags, int ps, int ss)
 {
     feed_handler_t *h = b->h;
-    if (ps >= 0)
-        flags |= TG_EVF_SCALED;
-    for (uint32_t i = 0; i < nb; i++) {
-        tg_event_t ev = feed_event(TG_EV_LEVEL, y->instr, TG_SIDE_BID, bid[2 * i], bid[2 * i + 1],
-                                   seq, 0, ts_exch, ts_recv, ts_mono, flags);
-        if (ps >= 0) {
-            ev.px_scale = (unsigned)ps;
-            ev.sz_scale = (unsigned)ss;
-        }
-        feed_emit(h, &ev);
+    tg_event_t ev = feed_event(TG_EV_LEVEL, y->instr, TG_SIDE_BID, 0, 0, seq, 0, ts_exch, ts_recv,
+                               ts_mono, flags);
+    if (ps >= 0) {
+        ev.flags |= TG_EVF_SCALED;
+        ev.px_scale = (unsigned)ps;
+        ev.sz_scale = (unsigned)ss;
     }
-    for (uint32_t i = 0; i < na; i++) {
-        tg_event_t ev = feed_event(TG_EV_LEVEL, y->instr, TG_SIDE_ASK, ask[2 * i], ask[2 * i + 1],
-                                   seq, 0, ts_exch, ts_recv, ts_mono, flags);
-        if (ps >= 0) {
-            ev.px_scale = (unsigned)ps;
-            ev.sz_scale = (unsigned)ss;
-        }
-        feed_emit(h, &ev);
-    }
+    feed_stamp(h, &ev);
+    bn_emit_side(h, &ev, bid, nb);
+    ev.side = TG_SIDE_ASK;
+    bn_emit_side(h, &ev, ask, na);
     feed_count_events(h, TG_EV_LEVEL, nb + na);
     feed_end_message(h, y->instr, ts_exch, ts_recv, ts_mono);
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "book/tg_dec.h"
+#include "feeds/feed_digits.h"
 
 #define LIKELY(x)   __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -89,22 +90,6 @@ static inline int sc_bool(scan_t *s, bool *v)
     return -1;
 }
 
-/* 8 bytes at once: flag bytes that are not ASCII digits (the lowest flag is exact: a carry of
- * the +6 only runs from a non-digit byte into the bytes after it) */
-static inline uint64_t sc_nondigit8(uint64_t x)
-{
-    const uint64_t hi = 0xf0f0f0f0f0f0f0f0ull, d3 = 0x3030303030303030ull;
-    return ((x & hi) ^ d3) | (((x + 0x0606060606060606ull) & hi) ^ d3);
-}
-
-/* The value of 8 ASCII digits, the first in the lowest byte (little-endian load). */
-static inline uint64_t sc_eight(uint64_t x)
-{
-    x = (x & 0x0f0f0f0f0f0f0f0full) * 2561 >> 8;
-    x = (x & 0x00ff00ff00ff00ffull) * 6553601 >> 16;
-    return (x & 0x0000ffff0000ffffull) * 42949672960001ull >> 32;
-}
-
 /* unsigned integer of 1..19 digits followed by ',' or '}' (not consumed). Where 16 bytes are
  * left, the first 16 digits are read 8 at a time (Binance's ids and times have 10..13). */
 static inline int sc_u64(scan_t *s, uint64_t *v)
@@ -114,25 +99,25 @@ static inline int sc_u64(scan_t *s, uint64_t *v)
     if (LIKELY(s->e - q >= 16)) {
         uint64_t w, nd;
         memcpy(&w, q, 8);
-        nd = sc_nondigit8(w);
+        nd = feed_digits_nondigit8(w);
         if (LIKELY(!nd)) {
-            x = sc_eight(w);
+            x = feed_digits_eight(w);
             memcpy(&w, q + 8, 8);
-            nd = sc_nondigit8(w);
+            nd = feed_digits_nondigit8(w);
             if (LIKELY(nd)) {
                 unsigned n = (unsigned)__builtin_ctzll(nd) >> 3;
                 if (n)
-                    x = x * (uint64_t)tg_dec_pow10[n] + sc_eight(w << (8 * (8 - n)));
+                    x = x * (uint64_t)tg_dec_pow10[n] + feed_digits_eight(w << (8 * (8 - n)));
                 q += 8 + n;
                 goto end;
             }
-            x = x * 100000000u + sc_eight(w);
+            x = x * 100000000u + feed_digits_eight(w);
             q += 16; /* 16 digits so far: the rest one at a time (at most 3 more) */
         } else {
             unsigned n = (unsigned)__builtin_ctzll(nd) >> 3;
             if (n == 0)
                 return -1;
-            x = sc_eight(w << (8 * (8 - n)));
+            x = feed_digits_eight(w << (8 * (8 - n)));
             q += n;
             goto end;
         }
@@ -160,12 +145,12 @@ static inline int sc_dec_q(const char *a, const char *e, int scale, int64_t *out
     uint64_t v = 0, x, nd = 0;
     if (LIKELY(e - a >= 8)) {
         memcpy(&x, a, 8);
-        nd = sc_nondigit8(x);
+        nd = feed_digits_nondigit8(x);
     }
     if (LIKELY(nd)) { /* fewer than 8 integer digits, all in x */
         unsigned n = (unsigned)__builtin_ctzll(nd) >> 3;
         if (n)
-            v = sc_eight(x << (8 * (8 - n))); /* leading bytes 0: digits '0' for sc_eight */
+            v = feed_digits_eight(x << (8 * (8 - n))); /* leading bytes 0: digits '0' */
         p = a + n;
     } else {
         while (p < e && (unsigned)(*p - '0') <= 9)
@@ -178,9 +163,9 @@ static inline int sc_dec_q(const char *a, const char *e, int scale, int64_t *out
             const char *f = ++p;
             while (room >= 8 && e - p >= 8) {
                 memcpy(&x, p, 8);
-                if (sc_nondigit8(x))
+                if (feed_digits_nondigit8(x))
                     break;
-                v = v * 100000000u + sc_eight(x);
+                v = v * 100000000u + feed_digits_eight(x);
                 room -= 8;
                 p += 8;
             }
@@ -212,6 +197,13 @@ general:
         return -1;
     *qe = p;
     return tg_dec_parse_unsigned(a, (size_t)(p - a), scale, out) == 0 ? 0 : -1;
+}
+
+int feed_binance__dec_fast(const char *p, uint32_t n, int scale, int64_t *out)
+{
+    const char *qe;
+    /* p[n] is the string's closing quote (bn_str_t of the scanner) */
+    return sc_dec_q(p, p + n + 1, scale, out, &qe) == 0 && qe == p + n ? 0 : -1;
 }
 
 /* [["px","sz"],...] decoded into b->lv */
