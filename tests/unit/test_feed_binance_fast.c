@@ -3,9 +3,9 @@
  * The Binance scanner's word-at-a-time paths (feed_binance_scan.c): integers read 8 digits at
  * a time where 16 bytes are left (and one at a time near the end of a frame), one-letter keys
  * matched 4 bytes at once, the symbol of "s" looked up only when needed, trade decimals by the
- * scanner's decimal. Each case checks the value against the text's own digits (strtoull), and
- * that the scanner and the generic parser give the same events and counters, the scanner
- * taking exactly the frames it should.
+ * scanner's decimal, bookTicker objects in straight-line code. Each case checks the value against
+ * the text's own digits (strtoull), and that the scanner and the generic parser give the same
+ * events and counters, the scanner taking exactly the frames it should.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -128,6 +128,29 @@ static const struct {
     {"{\"stream\":\"xyzusdt@bookTicker\",\"data\":{\"u\":50093239212,\"s\":\"XYZUSDT\",\"b\":"
      "\"1\",\"B\":\"3\",\"a\":\"1\",\"A\":\"1\"}}",
      1},
+    /* bookTicker as USD-M sends it (read by the straight-line path), with a time too large
+       (the parser's error), keys in another order (the general reader), an unknown key after
+       the usual ones, the outer brace missing */
+    {"{\"stream\":\"btcusdt@bookTicker\",\"data\":{\"e\":\"bookTicker\",\"u\":5123107839020,\"s\":"
+     "\"BTCUSDT\",\"b\":\"61800.20\",\"B\":\"2.507\",\"a\":\"61800.30\",\"A\":\"2.510\",\"T\":"
+     "1723161256313,\"E\":1723161256313}}",
+     1},
+    {"{\"stream\":\"btcusdt@bookTicker\",\"data\":{\"e\":\"bookTicker\",\"u\":5123107839020,\"s\":"
+     "\"BTCUSDT\",\"b\":\"61800.20\",\"B\":\"2.507\",\"a\":\"61800.30\",\"A\":\"2.510\",\"T\":"
+     "1723161256313,\"E\":99999999999999}}",
+     0},
+    {"{\"stream\":\"btcusdt@bookTicker\",\"data\":{\"s\":\"BTCUSDT\",\"u\":1,\"b\":\"1\",\"B\":"
+     "\"1\","
+     "\"a\":\"1\",\"A\":\"1\"}}",
+     1},
+    {"{\"stream\":\"btcusdt@bookTicker\",\"data\":{\"u\":1,\"s\":\"BTCUSDT\",\"b\":\"1\",\"B\":"
+     "\"1\","
+     "\"a\":\"1\",\"A\":\"1\",\"Z\":1}}",
+     0},
+    {"{\"stream\":\"btcusdt@bookTicker\",\"data\":{\"u\":1,\"s\":\"BTCUSDT\",\"b\":\"1\",\"B\":"
+     "\"1\","
+     "\"a\":\"1\",\"A\":\"1\"}",
+     0},
     /* trades: plain decimals, an exponent (tg_dec's general form), more places than the scale
        (the parser raises the scale), an empty size, a symbol we do not have */
     {"{\"stream\":\"btcusdt@trade\",\"data\":{\"e\":\"trade\",\"E\":2,\"s\":\"BTCUSDT\",\"t\":5,"
