@@ -78,10 +78,14 @@ int book_builder_create(book_builder_t **out, const book_builder_cfg_t *cfg)
     for (uint32_t i = 0; i < cfg->n_in; i++)
         if (!cfg->in[i])
             return -EINVAL;
-    book_builder_t *b = aligned_alloc(64, (sizeof(*b) + 63) / 64 * 64);
-    if (!b)
+    /* calloc, not aligned_alloc + memset: the ~800 KB of per-instrument arrays come as fresh
+       zero pages, touched only for the instruments used (an offline run of a small recording
+       paid ~2 ms of page faults for them: docs/BENCHMARKS.md "Offline books, third pass") */
+    void *mem = calloc(1, sizeof(book_builder_t) + 63);
+    if (!mem)
         return -ENOMEM;
-    memset(b, 0, sizeof(*b));
+    book_builder_t *b = (book_builder_t *)(((uintptr_t)mem + 63) & ~(uintptr_t)63);
+    b->mem = mem;
     b->cfg = *cfg;
     if (!b->cfg.batch)
         b->cfg.batch = 256;
@@ -94,7 +98,7 @@ int book_builder_create(book_builder_t **out, const book_builder_cfg_t *cfg)
         .name = "book", .main = book_builder__main, .arg = b, .waiter = &b->waiter};
     int rc = tg_worker_init(&b->wk, &wc);
     if (rc < 0) {
-        free(b);
+        free(mem);
         return rc;
     }
     *out = b;
@@ -114,7 +118,7 @@ void book_builder_destroy(book_builder_t **pb)
         free(x->tgap.holes);
         free(x);
     }
-    free(b);
+    free(b->mem);
     *pb = NULL;
 }
 

@@ -72,6 +72,7 @@ struct book_builder {
     uint32_t n_lat;
     tg_worker_t wk; /* the "book" thread; wk.owner: the thread that owns b now */
     alignas(64) tg_waiter_t waiter;
+    void *mem; /* what calloc returned (b is that, rounded up to 64 bytes) */
 };
 
 /* ---- cross-file functions (book_builder.c) ---- */

@@ -11,7 +11,7 @@
  *    (a window that only grows to hold the longest line, plus the zstd context); frames are
  *    views into the window, valid until the next call. Used by `tickgate-replay books` for
  *    days of recordings (docs/replay.md "Reading recordings"). A zstd file is decompressed
- *    ahead by a second thread (two 256 KiB blocks), so zstd and the caller's parsing use two
+ *    ahead by a second thread (two 64 KiB blocks), so zstd and the caller's parsing use two
  *    cores; the caller sees one thread as before.
  * In both, the frame is followed by a NUL (the line end is replaced in place), lines of any
  * length are read (no fixed-size line buffer).
@@ -25,9 +25,11 @@
 
 #define FEED_TGREC_SENT_MAX 64
 
-/** Default stream window (bytes): large enough that refills are rare, small enough to stay in
- *  the L2 cache while the handler reads what zstd just wrote. */
-#define FEED_TGREC_WINDOW (512u * 1024u)
+/** Default stream window (bytes): large enough that refills are rare (one read(2) per ~500
+ *  frames), small enough to stay in the L2 cache and to cost few page faults (each fault of a
+ *  fresh page cost ~13 us on the VMs measured: 128 KiB read the 112 MB chain in 17.5 ms, 512 KiB
+ *  in 19.3, mmap of the file 45-53; docs/BENCHMARKS.md "Offline books, third pass"). */
+#define FEED_TGREC_WINDOW (128u * 1024u)
 
 typedef struct feed_tgrec {
     /* read-only after open */

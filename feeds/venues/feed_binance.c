@@ -67,9 +67,9 @@ int feed_binance__sym(feed_bn_t *b, const char *s, size_t n, bool nocase)
     }
     int64_t id = nocase ? tg_instr_reg_find_nocase(b->h->reg, b->h->venue_id, s, n)
                         : tg_instr_reg_find(b->h->reg, b->h->venue_id, s, n);
-    if (id < 0 || id >= TG_INSTR_MAX || b->sym_of_instr[id] == 0xffff)
+    if (id < 0 || id >= TG_INSTR_MAX || b->sym_of_instr[id] == 0)
         return -1;
-    b->last_sym = b->sym_of_instr[id];
+    b->last_sym = b->sym_of_instr[id] - 1;
     return b->last_sym;
 }
 
@@ -143,9 +143,9 @@ int feed_binance__finish(feed_bn_t *b, const bn_fields_t *f, int sym, int snap_c
         uint32_t in = b->sym[sym].instr;
         int rc;
         if (fast) { /* the scanner changes nothing: current scales, any failure gives up */
-            rc = tg_dec_parse_unsigned(f->p.p, f->p.n, feed_px_scale(b->h, in), &m->px);
+            rc = feed_binance__dec_fast(f->p.p, f->p.n, feed_px_scale(b->h, in), &m->px);
             if (rc == 0)
-                rc = tg_dec_parse_unsigned(f->q.p, f->q.n, feed_sz_scale(b->h, in), &m->qty);
+                rc = feed_binance__dec_fast(f->q.p, f->q.n, feed_sz_scale(b->h, in), &m->qty);
         } else {
             rc = feed_dec_px(b->h, in, f->p.p, f->p.n, &m->px);
             if (rc == 0)
@@ -399,6 +399,22 @@ int feed_binance__parse(feed_bn_t *b, const char *buf, size_t len, int rest_sym,
 
 /* ---------------------------------------------------------------- emission */
 
+/* One side's levels: proto (kind, side, seq, times, flags) with each level's price and size,
+ * written straight into the output buffer. proto is stamped already, so this is feed_emit()
+ * without its per-event checks (feed_emit itself where the buffer is full: it flushes). */
+static void bn_emit_side(feed_handler_t *h, tg_event_t *proto, const int64_t *lv, uint32_t n)
+{
+    feed_out_t *o = &h->out;
+    for (uint32_t i = 0; i < n; i++) {
+        proto->price = lv[2 * i];
+        proto->size = lv[2 * i + 1];
+        if (o->n < o->cap)
+            o->ev[o->n++] = *proto;
+        else
+            feed_emit(h, proto);
+    }
+}
+
 /* Levels of one message. ps/ss: the scales the values were decoded at, or -1 for the
  * instrument's current ones (a message decoded in this frame). */
 static void bn_emit_levels(feed_bn_t *b, const bn_sym_t *y, const int64_t *bid, uint32_t nb,
@@ -406,26 +422,17 @@ static void bn_emit_levels(feed_bn_t *b, const bn_sym_t *y, const int64_t *bid, 
                            int64_t ts_recv, int64_t ts_mono, uint16_t flags, int ps, int ss)
 {
     feed_handler_t *h = b->h;
-    if (ps >= 0)
-        flags |= TG_EVF_SCALED;
-    for (uint32_t i = 0; i < nb; i++) {
-        tg_event_t ev = feed_event(TG_EV_LEVEL, y->instr, TG_SIDE_BID, bid[2 * i], bid[2 * i + 1],
-                                   seq, 0, ts_exch, ts_recv, ts_mono, flags);
-        if (ps >= 0) {
-            ev.px_scale = (unsigned)ps;
-            ev.sz_scale = (unsigned)ss;
-        }
-        feed_emit(h, &ev);
+    tg_event_t ev = feed_event(TG_EV_LEVEL, y->instr, TG_SIDE_BID, 0, 0, seq, 0, ts_exch, ts_recv,
+                               ts_mono, flags);
+    if (ps >= 0) {
+        ev.flags |= TG_EVF_SCALED;
+        ev.px_scale = (unsigned)ps;
+        ev.sz_scale = (unsigned)ss;
     }
-    for (uint32_t i = 0; i < na; i++) {
-        tg_event_t ev = feed_event(TG_EV_LEVEL, y->instr, TG_SIDE_ASK, ask[2 * i], ask[2 * i + 1],
-                                   seq, 0, ts_exch, ts_recv, ts_mono, flags);
-        if (ps >= 0) {
-            ev.px_scale = (unsigned)ps;
-            ev.sz_scale = (unsigned)ss;
-        }
-        feed_emit(h, &ev);
-    }
+    feed_stamp(h, &ev);
+    bn_emit_side(h, &ev, bid, nb);
+    ev.side = TG_SIDE_ASK;
+    bn_emit_side(h, &ev, ask, na);
     feed_count_events(h, TG_EV_LEVEL, nb + na);
     feed_end_message(h, y->instr, ts_exch, ts_recv, ts_mono);
 }
@@ -861,14 +868,13 @@ static int bn_init(feed_handler_t *h)
     b->bd_cap = BN_BD_CAP;
     b->bl_cap = BN_BL_CAP;
     b->sym = calloc(b->n_sym ? b->n_sym : 1, sizeof(*b->sym));
-    b->sym_of_instr = malloc(TG_INSTR_MAX * sizeof(uint16_t));
+    b->sym_of_instr = calloc(TG_INSTR_MAX, sizeof(uint16_t)); /* zero pages: no memset */
     b->lv = malloc(2 * sizeof(int64_t) * b->lv_cap);
     b->tok = malloc(sizeof(jsmntok_t) * b->tok_cap);
     b->bd = malloc(sizeof(bn_bufdiff_t) * b->bd_cap);
     b->bl = malloc(2 * sizeof(int64_t) * b->bl_cap);
     if (!b->sym || !b->sym_of_instr || !b->lv || !b->tok || !b->bd || !b->bl || b->n_sym > 0xfff0)
         goto fail;
-    memset(b->sym_of_instr, 0xff, TG_INSTR_MAX * sizeof(uint16_t));
     for (uint32_t i = 0; i < b->n_sym; i++) {
         const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
         if (!in || in->id >= TG_INSTR_MAX)
@@ -881,7 +887,7 @@ static int bn_init(feed_handler_t *h)
             y->upper[j] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
             y->lower[j] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
         }
-        b->sym_of_instr[in->id] = (uint16_t)i;
+        b->sym_of_instr[in->id] = (uint16_t)(i + 1);
     }
     return 0;
 fail:

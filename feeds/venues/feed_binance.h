@@ -138,7 +138,7 @@ typedef struct feed_bn {
     int path;          /* FEED_BN_PATH_* */
     bn_sym_t *sym;
     uint32_t n_sym;
-    uint16_t *sym_of_instr; /* TG_INSTR_MAX entries, 0xffff = not ours */
+    uint16_t *sym_of_instr; /* TG_INSTR_MAX entries: symbol index + 1, 0 = not ours */
     int last_sym;           /* one-entry symbol cache */
     int64_t *lv;            /* scratch level pairs */
     uint32_t lv_cap, lv_n;
@@ -180,6 +180,11 @@ int feed_binance__scan(feed_bn_t *b, const char *buf, size_t len, bn_msg_t *m);
  *  @return 0 or TG_ERESCALE, TG_EJSON, TG_EFIELD, TG_ESYMBOL, TG_EDEC_* (m->type/m->sym say
  *  what the message was when known, so a broken depth diff can invalidate its book). */
 int feed_binance__parse(feed_bn_t *b, const char *buf, size_t len, int rest_sym, bn_msg_t *m);
+
+/* The scanner's decimal (feed_binance_scan.c): the string p[0..n) whose closing quote is p[n],
+ * at scale, exactly as tg_dec_parse_unsigned() (which it calls for any form but the plain
+ * digits[.digits]). @return 0, or -1 where tg_dec_parse_unsigned fails. */
+int feed_binance__dec_fast(const char *p, uint32_t n, int scale, int64_t *out);
 
 /** Shared semantics: fields -> message. snap_sym: symbol of a snapshot context (stream name
  *  or REST tag), -1 if none; snap_ctx: the object may be a snapshot. fast: called by the

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "book/tg_dec.h"
+#include "feeds/feed_digits.h"
 
 #define LIKELY(x)   __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -64,23 +65,6 @@ found:
     return 0;
 }
 
-/* unsigned integer followed by ',' or '}' (not consumed) */
-static inline int sc_u64(scan_t *s, uint64_t *v)
-{
-    const char *q = s->p;
-    uint64_t x = 0;
-    while (q < s->e && (unsigned)(*q - '0') <= 9) {
-        x = x * 10 + (uint64_t)(*q - '0');
-        q++;
-    }
-    size_t n = (size_t)(q - s->p);
-    if (n == 0 || n > 19 || q >= s->e || (*q != ',' && *q != '}'))
-        return -1;
-    s->p = q;
-    *v = x;
-    return 0;
-}
-
 /* a string value: its opening quote at p, then as sc_str() */
 static inline int sc_qstr(scan_t *s, bn_str_t *out)
 {
@@ -106,20 +90,49 @@ static inline int sc_bool(scan_t *s, bool *v)
     return -1;
 }
 
-/* 8 bytes at once: flag bytes that are not ASCII digits (the lowest flag is exact: a carry of
- * the +6 only runs from a non-digit byte into the bytes after it) */
-static inline uint64_t sc_nondigit8(uint64_t x)
+/* unsigned integer of 1..19 digits followed by ',' or '}' (not consumed). Where 16 bytes are
+ * left, the first 16 digits are read 8 at a time (Binance's ids and times have 10..13). */
+static inline int sc_u64(scan_t *s, uint64_t *v)
 {
-    const uint64_t hi = 0xf0f0f0f0f0f0f0f0ull, d3 = 0x3030303030303030ull;
-    return ((x & hi) ^ d3) | (((x + 0x0606060606060606ull) & hi) ^ d3);
-}
-
-/* The value of 8 ASCII digits, the first in the lowest byte (little-endian load). */
-static inline uint64_t sc_eight(uint64_t x)
-{
-    x = (x & 0x0f0f0f0f0f0f0f0full) * 2561 >> 8;
-    x = (x & 0x00ff00ff00ff00ffull) * 6553601 >> 16;
-    return (x & 0x0000ffff0000ffffull) * 42949672960001ull >> 32;
+    const char *q = s->p;
+    uint64_t x = 0;
+    if (LIKELY(s->e - q >= 16)) {
+        uint64_t w, nd;
+        memcpy(&w, q, 8);
+        nd = feed_digits_nondigit8(w);
+        if (LIKELY(!nd)) {
+            x = feed_digits_eight(w);
+            memcpy(&w, q + 8, 8);
+            nd = feed_digits_nondigit8(w);
+            if (LIKELY(nd)) {
+                unsigned n = (unsigned)__builtin_ctzll(nd) >> 3;
+                if (n)
+                    x = x * (uint64_t)tg_dec_pow10[n] + feed_digits_eight(w << (8 * (8 - n)));
+                q += 8 + n;
+                goto end;
+            }
+            x = x * 100000000u + feed_digits_eight(w);
+            q += 16; /* 16 digits so far: the rest one at a time (at most 3 more) */
+        } else {
+            unsigned n = (unsigned)__builtin_ctzll(nd) >> 3;
+            if (n == 0)
+                return -1;
+            x = feed_digits_eight(w << (8 * (8 - n)));
+            q += n;
+            goto end;
+        }
+    }
+    while (q < s->e && (unsigned)(*q - '0') <= 9) {
+        x = x * 10 + (uint64_t)(*q - '0');
+        q++;
+    }
+end:;
+    size_t n = (size_t)(q - s->p);
+    if (n == 0 || n > 19 || q >= s->e || (*q != ',' && *q != '}'))
+        return -1;
+    s->p = q;
+    *v = x;
+    return 0;
 }
 
 /* A quoted decimal's body starting at a: decode it and set *qe to its closing quote.
@@ -132,12 +145,12 @@ static inline int sc_dec_q(const char *a, const char *e, int scale, int64_t *out
     uint64_t v = 0, x, nd = 0;
     if (LIKELY(e - a >= 8)) {
         memcpy(&x, a, 8);
-        nd = sc_nondigit8(x);
+        nd = feed_digits_nondigit8(x);
     }
     if (LIKELY(nd)) { /* fewer than 8 integer digits, all in x */
         unsigned n = (unsigned)__builtin_ctzll(nd) >> 3;
         if (n)
-            v = sc_eight(x << (8 * (8 - n))); /* leading bytes 0: digits '0' for sc_eight */
+            v = feed_digits_eight(x << (8 * (8 - n))); /* leading bytes 0: digits '0' */
         p = a + n;
     } else {
         while (p < e && (unsigned)(*p - '0') <= 9)
@@ -150,9 +163,9 @@ static inline int sc_dec_q(const char *a, const char *e, int scale, int64_t *out
             const char *f = ++p;
             while (room >= 8 && e - p >= 8) {
                 memcpy(&x, p, 8);
-                if (sc_nondigit8(x))
+                if (feed_digits_nondigit8(x))
                     break;
-                v = v * 100000000u + sc_eight(x);
+                v = v * 100000000u + feed_digits_eight(x);
                 room -= 8;
                 p += 8;
             }
@@ -184,6 +197,13 @@ general:
         return -1;
     *qe = p;
     return tg_dec_parse_unsigned(a, (size_t)(p - a), scale, out) == 0 ? 0 : -1;
+}
+
+int feed_binance__dec_fast(const char *p, uint32_t n, int scale, int64_t *out)
+{
+    const char *qe;
+    /* p[n] is the string's closing quote (bn_str_t of the scanner) */
+    return sc_dec_q(p, p + n + 1, scale, out, &qe) == 0 && qe == p + n ? 0 : -1;
 }
 
 /* [["px","sz"],...] decoded into b->lv */
@@ -241,14 +261,23 @@ static int sc_levels(feed_bn_t *b, scan_t *s, const bn_sym_t *y, uint32_t *off, 
         f->have |= (bit);                                                                          \
     } while (0)
 
+/* The symbol of "s" (f->s), looked up once per frame and only when needed (*cur: -2 = not
+ * yet): a frame nobody needs the symbol of (bookTicker) costs no look-up. */
+static inline int sc_cur(feed_bn_t *b, const bn_fields_t *f, int *cur)
+{
+    if (*cur == -2)
+        *cur = feed_binance__sym(b, f->s.p, f->s.n, false);
+    return *cur;
+}
+
 /* A level array ("a"/"b" or "asks"/"bids") into the asks (ask) or bids of the symbol the
- * object is about: the snapshot's in a snapshot, else that of "s" (cur) when read; every
+ * object is about: the snapshot's in a snapshot, else that of "s" when read; every
  * level array of one frame must be of the same symbol (*lv_sym). */
-static int sc_side(feed_bn_t *b, scan_t *s, bn_fields_t *f, bool ask, int cur, int snap_ctx,
+static int sc_side(feed_bn_t *b, scan_t *s, bn_fields_t *f, bool ask, int *cur, int snap_ctx,
                    int snap_sym, int *lv_sym)
 {
     int ls = (snap_ctx && (f->have & BNF_LUID)) ? snap_sym
-             : (f->have & BNF_S)                ? cur
+             : (f->have & BNF_S)                ? sc_cur(b, f, cur)
              : snap_ctx                         ? snap_sym
                                                 : -1;
     if (ls < 0 || (*lv_sym >= 0 && *lv_sym != ls))
@@ -262,11 +291,10 @@ static int sc_side(feed_bn_t *b, scan_t *s, bn_fields_t *f, bool ask, int cur, i
     return sc_levels(b, s, &b->sym[ls], &f->b_off, &f->b_n);
 }
 
-/* The data object, from just after its '{' to just after its '}'. */
+/* The data object, from just after its '{' to just after its '}'. *cur: as sc_cur(). */
 static int sc_object(feed_bn_t *b, scan_t *s, bn_fields_t *f, int snap_ctx, int snap_sym,
-                     int *lv_sym)
+                     int *lv_sym, int *cur)
 {
-    int cur = -1; /* symbol of "s" */
     if (s->p < s->e && *s->p == '}') {
         s->p++;
         return 0;
@@ -275,13 +303,22 @@ static int sc_object(feed_bn_t *b, scan_t *s, bn_fields_t *f, int snap_ctx, int 
         const char *p = s->p;
         if (UNLIKELY(s->e - p < 4 || p[0] != '"'))
             return -1;
-        const char *k = p + 1, *q = k;
-        while (q < s->e && *q != '"' && q - k < 13)
-            q++;
-        if (UNLIKELY(q + 1 >= s->e || q[0] != '"' || q[1] != ':'))
-            return -1;
-        size_t kn = (size_t)(q - k);
-        s->p = q + 2;
+        const char *k = p + 1;
+        size_t kn;
+        uint32_t w;
+        memcpy(&w, p, 4);
+        if (LIKELY((w & 0xffff00ffu) == 0x3a220022u)) { /* "k": one letter, 4 bytes at once */
+            kn = 1;
+            s->p = p + 4;
+        } else {
+            const char *q = k;
+            while (q < s->e && *q != '"' && q - k < 13)
+                q++;
+            if (UNLIKELY(q + 1 >= s->e || q[0] != '"' || q[1] != ':'))
+                return -1;
+            kn = (size_t)(q - k);
+            s->p = q + 2;
+        }
         if (UNLIKELY(s->p >= s->e))
             return -1;
         char v = *s->p;
@@ -315,8 +352,6 @@ static int sc_object(feed_bn_t *b, scan_t *s, bn_fields_t *f, int snap_ctx, int 
             case 's':
                 SET(BNF_S);
                 rc = sc_qstr(s, &f->s);
-                if (rc == 0)
-                    cur = feed_binance__sym(b, f->s.p, f->s.n, false);
                 break;
             case 'p':
                 SET(BNF_P);
@@ -402,10 +437,65 @@ static int sc_object(feed_bn_t *b, scan_t *s, bn_fields_t *f, int snap_ctx, int 
     }
 }
 
+/* `"k":` (a one-letter key k) next, with a value byte after it: consumed. */
+static inline bool sc_key1(scan_t *s, char k)
+{
+    uint32_t w;
+    if (UNLIKELY(s->e - s->p < 5))
+        return false;
+    memcpy(&w, s->p, 4);
+    if (w != (0x3a220022u | (uint32_t)(unsigned char)k << 8))
+        return false;
+    s->p += 4;
+    return true;
+}
+
+/* After a value: ',' (consumed) and another member, or (last) the object's '}' (consumed). */
+static inline bool sc_then(scan_t *s, bool last)
+{
+    if (UNLIKELY(s->p >= s->e || *s->p != (last ? '}' : ',')))
+        return false;
+    s->p++;
+    return true;
+}
+
+/*
+ * A bookTicker's data object as Binance lays it out (2/3 of a spot recording's frames), read
+ * in straight-line code instead of the per-key dispatch of sc_object(), whose branch on each
+ * key is the one the CPU cannot predict from frame to frame:
+ *   spot     {"u":N,"s":"S","b":"P","B":"Q","a":"P","A":"Q"}
+ *   futures  {"e":"bookTicker","u":N,"s":"S","b":"P","B":"Q","a":"P","A":"Q","T":N,"E":N}
+ * It sets exactly what sc_object() would for the same text (the same value readers, "b"/"B"/
+ * "a"/"A" strings skipped); on anything else it returns -1 and the caller gives the object to
+ * sc_object() from its start, with f cleared. Ends after the object's '}'.
+ */
+static int sc_ticker(scan_t *s, bn_fields_t *f)
+{
+    bn_str_t skip;
+    bool fut = s->e - s->p > 2 && s->p[1] == 'e';
+    uint32_t have = BNF_U | BNF_S;
+    if (fut) {
+        if (!sc_key1(s, 'e') || sc_qstr(s, &f->e) < 0 || !sc_then(s, false))
+            return -1;
+        have |= BNF_E_TYPE | BNF_T | BNF_E_TIME;
+    }
+    if (!sc_key1(s, 'u') || sc_u64(s, &f->u) < 0 || !sc_then(s, false) || !sc_key1(s, 's') ||
+        sc_qstr(s, &f->s) < 0 || !sc_then(s, false) || !sc_key1(s, 'b') || sc_qstr(s, &skip) < 0 ||
+        !sc_then(s, false) || !sc_key1(s, 'B') || sc_qstr(s, &skip) < 0 || !sc_then(s, false) ||
+        !sc_key1(s, 'a') || sc_qstr(s, &skip) < 0 || !sc_then(s, false) || !sc_key1(s, 'A') ||
+        sc_qstr(s, &skip) < 0 || !sc_then(s, !fut))
+        return -1;
+    if (fut && (!sc_key1(s, 'T') || sc_u64(s, &f->T) < 0 || !sc_then(s, false) ||
+                !sc_key1(s, 'E') || sc_u64(s, &f->E) < 0 || !sc_then(s, true)))
+        return -1;
+    f->have = have;
+    return 0;
+}
+
 int feed_binance__scan(feed_bn_t *b, const char *buf, size_t len, bn_msg_t *m)
 {
     scan_t s = {buf, buf + len};
-    int snap_ctx = 0, snap_sym = -1, wrapped = 0, lv_sym = -1;
+    int snap_ctx = 0, snap_sym = -1, wrapped = 0, lv_sym = -1, cur = -2, ticker = 0;
     bn_fields_t f;
     f.have = 0;
     b->lv_n = 0;
@@ -430,6 +520,7 @@ int feed_binance__scan(feed_bn_t *b, const char *buf, size_t len, bn_msg_t *m)
             snap_sym = feed_binance__sym(b, name.p, (size_t)(at - name.p), true);
         }
         wrapped = 1;
+        ticker = !snap_ctx && name.n > 11 && memcmp(name.p + name.n - 11, "@bookTicker", 11) == 0;
     } else if (len >= 2 && buf[0] == '{') {
         s.p++;
         snap_ctx = 1;
@@ -437,7 +528,13 @@ int feed_binance__scan(feed_bn_t *b, const char *buf, size_t len, bn_msg_t *m)
     } else {
         return 1;
     }
-    if (sc_object(b, &s, &f, snap_ctx, snap_sym, &lv_sym) < 0)
+    const char *obj = s.p;
+    if (ticker && sc_ticker(&s, &f) < 0) {
+        ticker = 0; /* not the usual layout: the general reader decides, from the start */
+        s.p = obj;
+        f.have = 0;
+    }
+    if (!ticker && sc_object(b, &s, &f, snap_ctx, snap_sym, &lv_sym, &cur) < 0)
         return 1;
     if (wrapped) {
         if (s.p >= s.e || *s.p != '}')
@@ -447,9 +544,11 @@ int feed_binance__scan(feed_bn_t *b, const char *buf, size_t len, bn_msg_t *m)
     if (s.p != s.e)
         return 1;
     int is_snap = snap_ctx && (f.have & BNF_LUID);
-    int sym = is_snap            ? snap_sym
-              : (f.have & BNF_S) ? feed_binance__sym(b, f.s.p, f.s.n, false)
-                                 : -1;
+    /* finish() reads the symbol only for an event ("e") or levels: a bookTicker needs none */
+    int sym = is_snap ? snap_sym
+              : ((f.have & BNF_S) && (f.have & (BNF_E_TYPE | BNF_ALV | BNF_BLV)))
+                  ? sc_cur(b, &f, &cur)
+                  : -1;
     if ((f.have & (BNF_ALV | BNF_BLV)) && lv_sym != sym)
         return 1;
     if (!(f.have & BNF_ALV))

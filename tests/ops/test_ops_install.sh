@@ -19,7 +19,7 @@ fi
 prefix=$(meson introspect "$build" --buildoptions |
     python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))')
 d=$tmp/dest$prefix
-for f in bin/tickgate bin/tickgate-replay bin/tickgate-sub bin/tickgate-split \
+for f in bin/tickgate bin/tickgate-replay bin/tickgate-sub bin/tickgate-split libexec/tickgate/tickgate-replay-serve \
          share/man/man1/tickgate.1 share/man/man1/tickgate-replay.1 share/man/man1/tickgate-sub.1 share/man/man1/tickgate-split.1 \
          share/man/man5/tickgate.ini.5 etc/tickgate/tickgate.ini \
          share/doc/tickgate/config.md share/doc/tickgate/operations.md share/doc/tickgate/README.md \

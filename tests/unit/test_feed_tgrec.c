@@ -187,7 +187,7 @@ static char *synth(size_t n, size_t *len, const char *venue, size_t long_line)
 static void test_stream_memory_stays_at_the_window_on_a_long_file(void **st)
 {
     size_t len;
-    char *t = synth(200000, &len, "binance", 0); /* ~40 MB: 80 windows of 512 KiB */
+    char *t = synth(200000, &len, "binance", 0); /* ~40 MB: ~300 windows of 128 KiB */
     const char *p = tmp_path("long.tgrec");
     write_file(p, t, len);
     feed_tgrec_t *r = NULL;
@@ -335,6 +335,48 @@ static void test_odd_lines_read_the_same_in_both_modes(void **st)
     feed_tgrec_close(&s);
 }
 
+/* Receive times are read 16 digits at once when the line is longer than 16 bytes
+ * (feed_digits.h), the rest one at a time: every way a time can end or go wrong around those
+ * 16 bytes reads as the digit-at-a-time loop did (the expected values are the texts' digits). */
+static void test_receive_times_around_the_16_digit_word(void **st)
+{
+    static const char text[] = "# tgrec 1\n# venue: binance\n"
+                               "1723161253937085768 {\"x\":1}\n"   /* 19 digits, the usual */
+                               "1234567890123456 {\"x\":2}\n"      /* 16: a space at [16] */
+                               "12345678901234567 {}\n"            /* 17 */
+                               "123456789012345678901 {\"x\":3}\n" /* 21: BAD at [19] */
+                               "1234567890123456x {\"x\":4}\n"     /* BAD: a letter at [16] */
+                               "123456789012345: {\"x\":5}\n"      /* BAD: ':' (0x3a) at [15] */
+                               "1234567/90123456 {\"x\":6}\n"      /* BAD: '/' (0x2f) at [7] */
+                               "00000000000000000001 {\"x\":7}\n"  /* 20: BAD at [19] */
+                               "0000000000000000009 {\"x\":8}\n"   /* leading zeros */
+                               "12 {\"x\":9}\n"                    /* short line: no word */
+                               "9999999999999999 {}";              /* no LF at the end */
+    write_file(tmp_path("ts.tgrec"), text, sizeof(text) - 1);
+    feed_tgrec_t *m = NULL, *s = NULL;
+    assert_int_equal(feed_tgrec_open_mem(&m, text, sizeof(text) - 1), 0);
+    assert_int_equal(feed_tgrec_open_stream(&s, tmp_path("ts.tgrec"), 24), 0); /* many refills */
+    size_t nm, ns;
+    int rm, rs;
+    char *a = dump(m, &nm, &rm), *b = dump(s, &ns, &rs);
+    assert_string_equal(a, "1723161253937085768 {\"x\":1}\n"
+                           "1234567890123456 {\"x\":2}\n"
+                           "12345678901234567 {}\n"
+                           "BAD(0) 123456789012345678901 {\"x\":3}\n"
+                           "BAD(0) 1234567890123456x {\"x\":4}\n"
+                           "BAD(0) 123456789012345: {\"x\":5}\n"
+                           "BAD(0) 1234567/90123456 {\"x\":6}\n"
+                           "BAD(0) 00000000000000000001 {\"x\":7}\n"
+                           "9 {\"x\":8}\n"
+                           "12 {\"x\":9}\n"
+                           "9999999999999999 {}\n");
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    feed_tgrec_close(&m);
+    feed_tgrec_close(&s);
+}
+
 static void test_not_tgrec_and_missing_files_are_errors(void **st)
 {
     feed_tgrec_t *r = NULL;
@@ -383,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_stream_reads_several_zstd_frames),
         cmocka_unit_test(test_truncated_zstd_is_an_error_after_the_complete_lines),
         cmocka_unit_test(test_odd_lines_read_the_same_in_both_modes),
+        cmocka_unit_test(test_receive_times_around_the_16_digit_word),
         cmocka_unit_test(test_not_tgrec_and_missing_files_are_errors),
         cmocka_unit_test(test_unknown_venue_is_found_from_the_header_alone),
     };

@@ -60,7 +60,7 @@ peer=${TG_PEER:-/tmp/venA-peer}
 if [ ! -f build-release/build.ninja ]; then
     meson setup build-release --buildtype=release -Djemalloc=true >/dev/null
 fi
-ninja -C build-release gateway/tickgate tools/replay/tickgate-replay >/dev/null
+ninja -C build-release gateway/tickgate tools/replay/tickgate-replay tools/replay/tickgate-replay-serve >/dev/null
 gwbin=$root/build-release/gateway/tickgate
 rpbin=${BENCH_REPLAY_BIN:-$root/build-release/tools/replay/tickgate-replay}
 

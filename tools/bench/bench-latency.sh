@@ -61,7 +61,12 @@ bin=${BENCH_BIN:-$root/build-lat-rel}
 # prog execs: call it in a subshell, "(prog ...)" or "(prog ...) &", so $! is the program's pid
 prog() {
     local p=$1; shift
-    if [ -n "${BENCH_RUN:-}" ]; then exec $BENCH_RUN "$p" "$@"; fi
+    # a bundle runs programs through its own loader: `serve` is tickgate-replay-serve's (the
+    # program tickgate-replay would execute, docs/replay.md "Program start")
+    if [ -n "${BENCH_RUN:-}" ]; then
+        [ "$p" = tickgate-replay ] && p=tickgate-replay-serve
+        exec $BENCH_RUN "$p" "$@"
+    fi
     case $p in
     tickgate) exec "$bin/gateway/tickgate" "$@" ;;
     tickgate-replay) exec "$bin/tools/replay/tickgate-replay" "$@" ;;

@@ -11,9 +11,11 @@
 # With --chain N the runs use a continuous recording of N copies of FILE instead (Binance,
 # tools/bench/tgrec-chain.py: ids follow on, the book stays valid, so the book work per byte
 # is a real day's; built in the temp dir, deleted at the end).
+# With --ref PATH a second tickgate-replay (e.g. a copy of the binary from before a change) is
+# run in the same interleaved loop: its row and the ratio ref / tickgate are printed too.
 #
-# usage: tools/bench/bench-offline.sh [-n RUNS] [--bin PATH] [--peer PATH] [--rss-gb N]
-#                                     [--chain N] [FILE]
+# usage: tools/bench/bench-offline.sh [-n RUNS] [--bin PATH] [--ref PATH] [--peer PATH]
+#                                     [--rss-gb N] [--chain N] [FILE]
 #   defaults: 7 runs, build/tools/replay/tickgate-replay, /tmp/peer/peer.js,
 #             ../shared/recordings/binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst
 set -euo pipefail
@@ -23,21 +25,24 @@ runs=7
 bin=$here/build/tools/replay/tickgate-replay
 peer=/tmp/peer/peer.js
 rss_gb=0
+ref=
 chain=0
 file=$here/../shared/recordings/binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst
 while [ $# -gt 0 ]; do
     case $1 in
     -n) runs=$2; shift 2 ;;
     --bin) bin=$2; shift 2 ;;
+    --ref) ref=$2; shift 2 ;;
     --peer) peer=$2; shift 2 ;;
     --rss-gb) rss_gb=$2; shift 2 ;;
     --chain) chain=$2; shift 2 ;;
-    -h|--help) sed -n '3,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '3,21p' "$0"; exit 0 ;;
     *) file=$1; shift ;;
     esac
 done
 [ -x "$bin" ] || { echo "no $bin (build it: ninja -C build tools/replay/tickgate-replay)" >&2; exit 2; }
 [ -r "$file" ] || { echo "no $file" >&2; exit 2; }
+[ -z "$ref" ] || [ -x "$ref" ] || { echo "no $ref" >&2; exit 2; }
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
 
 tmp=$(mktemp -d)
@@ -66,8 +71,12 @@ have_peer=0
 if command -v node >/dev/null && [ -r "$peer" ]; then have_peer=1; fi
 : >"$tmp/tg"
 : >"$tmp/peer"
+: >"$tmp/ref"
 for i in $(seq "$runs"); do
     measure "$bin" books "$file" --out "$tmp/tg.json" >>"$tmp/tg"
+    if [ -n "$ref" ]; then
+        measure "$ref" books "$file" --out "$tmp/ref.json" >>"$tmp/ref"
+    fi
     if [ $have_peer = 1 ]; then
         measure node "$peer" "$file" --out "$tmp/peer.json" >>"$tmp/peer"
     fi
@@ -86,6 +95,13 @@ report() { # name file -> prints a row, sets med_wall
 echo "file: $file ($(awk -v b="$text_bytes" 'BEGIN{printf "%.1f", b/1e6}') MB of text), $runs runs each, medians"
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 report tickgate "$tmp/tg"
+if [ -n "$ref" ]; then
+    report ref "$tmp/ref"
+    awk -v a="$med_wall_ref" -v b="$med_wall_tickgate" -v c="$med_cpu_ref" -v d="$med_cpu_tickgate" \
+        'BEGIN { printf "ratio ref/tickgate: wall %.2fx  cpu %.2fx\n", a / b, c / d }'
+    cmp -s "$tmp/tg.json" "$tmp/ref.json" && echo "ref and tickgate JSON: identical" ||
+        echo "ref and tickgate JSON: DIFFERENT"
+fi
 if [ $have_peer = 1 ]; then
     report peer "$tmp/peer"
     awk -v a="$med_wall_peer" -v b="$med_wall_tickgate" -v c="$med_cpu_peer" -v d="$med_cpu_tickgate" \

@@ -43,7 +43,7 @@ done
 cd "$root"
 bd=${BENCH_BUILD:-build-rel}
 [ -f "$bd/build.ninja" ] || meson setup "$bd" --buildtype=release >/dev/null
-ninja -C "$bd" -j2 gateway/tickgate tools/replay/tickgate-replay >/dev/null
+ninja -C "$bd" -j2 gateway/tickgate tools/replay/tickgate-replay tools/replay/tickgate-replay-serve >/dev/null
 gwbin=$root/$bd/gateway/tickgate
 rpbin=$root/$bd/tools/replay/tickgate-replay
 rec=$(realpath "${TG_RECORDINGS:-$root/../shared/recordings}")/binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst

@@ -22,11 +22,12 @@ rec_name=hftbacktest_usdm_btcusdt_20240808.tgrec.zst
 if [ "${1:-}" = --prepare ]; then
     [ -f build-lat-rel/build.ninja ] || meson setup build-lat-rel --buildtype=release >/dev/null
     ninja -C build-lat-rel gateway/tickgate tools/replay/tickgate-replay \
-        tools/bench/tickgate-bench-latency >/dev/null
+        tools/replay/tickgate-replay-serve tools/bench/tickgate-bench-latency >/dev/null
     tls=$(mktemp -d)
     bash tools/replay/gen-test-cert.sh "$tls" >/dev/null
     ../shared/tools/device-bundle.sh build-lat-rel/gateway/tickgate \
-        build-lat-rel/tools/replay/tickgate-replay build-lat-rel/tools/bench/tickgate-bench-latency \
+        build-lat-rel/tools/replay/tickgate-replay build-lat-rel/tools/replay/tickgate-replay-serve \
+        build-lat-rel/tools/bench/tickgate-bench-latency \
         redis-server -f "${TG_RECORDINGS:-../shared/recordings}/binance-futures/$rec_name" \
         -f "$tls/cert.pem" -f "$tls/key.pem"
     rm -rf "$tls"

@@ -3,10 +3,19 @@
  * tickgate-replay: a local exchange that serves tgrec recordings (websocket frames plus the
  * REST book snapshots a venue needs). This file is the entry point: subcommand dispatch and
  * the top-level help. `serve` is in tool_replay_serve.c; `books` in tool_replay_books.c.
+ *
+ * Built twice (tools/replay/meson.build): `tickgate-replay`, the program users run, holds
+ * `books` only and links no libwebsockets/OpenSSL, so that an offline run does not pay for
+ * loading them (docs/replay.md "Reading recordings": ~6 ms of its start); its `serve` executes
+ * `tickgate-replay-serve` (this file with TG_REPLAY_SERVE_EXE, and the server), found next to
+ * the program (build tree) or in libexecdir/tickgate (installed), with the same arguments.
  * Thread: main.
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tool_replay.h"
 #include "tool_replay_books.h"
@@ -64,6 +73,33 @@ static void usage(FILE *o)
             "`tickgate-replay <command> --help` describes a command; docs/replay.md has more.\n");
 }
 
+#ifndef TG_REPLAY_SERVE_EXE
+#ifndef TG_REPLAY_SERVE_PATH
+#define TG_REPLAY_SERVE_PATH "/usr/local/libexec/tickgate/tickgate-replay-serve"
+#endif
+
+/* `serve`: execute the server program with our arguments. @return 1 when it cannot run. */
+static int exec_serve(char **argv)
+{
+    char self[PATH_MAX], path[PATH_MAX + 32];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0) {
+        self[n] = 0;
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(path, sizeof(path), "%s/tickgate-replay-serve", self);
+            execv(path, argv); /* returns only on failure: try the installed one */
+        }
+    }
+    execv(TG_REPLAY_SERVE_PATH, argv);
+    fprintf(stderr,
+            "tickgate-replay: serve: cannot run tickgate-replay-serve (next to %s, or %s): %s\n",
+            n > 0 ? self : "this program", TG_REPLAY_SERVE_PATH, strerror(errno));
+    return 1;
+}
+#endif
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -94,12 +130,16 @@ int main(int argc, char **argv)
         }
     }
     if (strcmp(cmd, "serve") == 0) {
+#ifndef TG_REPLAY_SERVE_EXE
+        return exec_serve(argv);
+#else
         /* an unknown venue in a recording's header: exit 2 before anything is loaded (every
          * non-option argument is tried; one that is no tgrec file passes, serve reports it) */
         for (int i = 2; i < argc; i++)
             if (argv[i][0] != '-' && tool_replay_venue_check(argv[i], NULL))
                 return 2;
         return tool_replay_serve_main(argc - 1, argv + 1);
+#endif
     }
     if (strcmp(cmd, "books") == 0)
         return tool_replay_books_main(argc - 1, argv + 1);
