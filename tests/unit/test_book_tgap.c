@@ -7,7 +7,6 @@
  * sequences taken from the recordings, then the whole path (feed_venue_t.trade_ids_seq ->
  * registry -> builder) on two recordings run offline with a connection closed half-way.
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +20,7 @@
 #include "book/book_builder.h"
 #include "book/book_tgap.h"
 #include "feeds/rec/feed_offline.h"
+#include "tests/fixtures/rec_walk.h"
 
 #define US 1000LL
 
@@ -290,41 +290,35 @@ static int survey_in(void *ctx, const tg_event_t *ev, uint32_t n)
 /* Every recording through its handler: per file, the pairs of successive trades of one
  * instrument and how many have id = previous + 1, a jump, or a step back (docs/RELIABILITY.md
  * "Trade gaps by venue"). A venue with trade_ids_seq must show only + 1. */
+static int survey_one(void *ctx, const char *venue, const char *vdir, const char *name)
+{
+    (void)ctx;
+    const feed_venue_t *fv = feed_venue_find(venue);
+    char file[2100];
+    snprintf(file, sizeof(file), "%s/%s", vdir, name);
+    feed_offline_t *o = NULL;
+    survey_t *s = calloc(1, sizeof(*s));
+    assert_non_null(s);
+    assert_int_equal(feed_offline_open(&o, file, fv->name, NULL, 0), 0);
+    assert_int_equal(feed_offline_run(o, survey_in, s), 0);
+    printf("%-18s seq=%d pairs %6llu: +1 %6llu, jump %5llu, back %5llu, no id %4llu  %s\n",
+           fv->name, fv->trade_ids_seq, (unsigned long long)s->pairs, (unsigned long long)s->next,
+           (unsigned long long)s->jump, (unsigned long long)s->back, (unsigned long long)s->zero,
+           name);
+    if (fv->trade_ids_seq)
+        assert_int_equal(s->next, s->pairs);
+    feed_offline_close(&o);
+    free(s);
+    return 1;
+}
+
 static void test_survey_trade_ids_of_every_recording(void **state)
 {
     (void)state;
     const char *dir = getenv("TG_RECORDINGS");
     if (!dir || !getenv("TG_TGAP_SURVEY"))
         skip();
-    for (size_t v = 0; feed_venue_at(v); v++) {
-        const feed_venue_t *fv = feed_venue_at(v);
-        char vdir[1024];
-        snprintf(vdir, sizeof(vdir), "%s/%s", dir, fv->name);
-        DIR *d = opendir(vdir);
-        if (!d)
-            continue;
-        struct dirent *de;
-        while ((de = readdir(d))) {
-            if (!strstr(de->d_name, ".tgrec"))
-                continue;
-            char file[2100];
-            snprintf(file, sizeof(file), "%s/%s", vdir, de->d_name);
-            feed_offline_t *o = NULL;
-            survey_t *s = calloc(1, sizeof(*s));
-            assert_non_null(s);
-            assert_int_equal(feed_offline_open(&o, file, fv->name, NULL, 0), 0);
-            assert_int_equal(feed_offline_run(o, survey_in, s), 0);
-            printf("%-18s seq=%d pairs %6llu: +1 %6llu, jump %5llu, back %5llu, no id %4llu  %s\n",
-                   fv->name, fv->trade_ids_seq, (unsigned long long)s->pairs,
-                   (unsigned long long)s->next, (unsigned long long)s->jump,
-                   (unsigned long long)s->back, (unsigned long long)s->zero, de->d_name);
-            if (fv->trade_ids_seq)
-                assert_int_equal(s->next, s->pairs);
-            feed_offline_close(&o);
-            free(s);
-        }
-        closedir(d);
-    }
+    assert_true(tu_recs_each(dir, NULL, 1 << 30, survey_one, NULL) > 0);
 }
 
 int main(void)
