@@ -236,6 +236,15 @@ void feed_instr_defaults_plain(tg_instr_cfg_t *cfg, const char *symbol, uint32_t
     cfg->checksum = NULL;
 }
 
+void feed_venue_instr_cfg(const feed_venue_t *v, const char *symbol, uint32_t depth,
+                          tg_instr_cfg_t *cfg)
+{
+    tg_instr_cfg_defaults(cfg);
+    if (v->instr_defaults)
+        v->instr_defaults(cfg, symbol, depth);
+    cfg->trade_ids_seq = v->trade_ids_seq;
+}
+
 void feed_emit_stale_all(feed_handler_t *h, uint16_t flags, int64_t ts_recv, int64_t ts_mono)
 {
     for (uint32_t i = 0; i < h->n_instr; i++)

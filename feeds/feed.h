@@ -606,6 +606,13 @@ static inline feed_ratelim_t *feed_vrl(const feed_handler_t *h)
  *  feed_dec when a value needs more places).  Thread: any. */
 void feed_instr_defaults_plain(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth);
 
+/** The whole registration config of `symbol` on venue v: every field set (tg_instr_cfg_defaults,
+ *  then v->instr_defaults, then v->trade_ids_seq). Callers override scales afterwards; never
+ *  fill a tg_instr_cfg_t from v->instr_defaults alone (it sets only the venue's fields).
+ *  Thread: any. */
+void feed_venue_instr_cfg(const feed_venue_t *v, const char *symbol, uint32_t depth,
+                          tg_instr_cfg_t *cfg);
+
 /** Emit TG_EV_STALE (flags | TG_EVF_LAST) for every instrument of h (on_close).
  *  Thread: feed:<venue>. */
 void feed_emit_stale_all(feed_handler_t *h, uint16_t flags, int64_t ts_recv, int64_t ts_mono);

@@ -379,10 +379,7 @@ static int register_instruments(gw_pipeline_t *p)
         const feed_venue_t *v = feed_venue_find(f->venue);
         for (uint32_t j = 0; j < f->n_symbols; j++) {
             tg_instr_cfg_t ic;
-            tg_instr_cfg_defaults(&ic);
-            if (v->instr_defaults)
-                v->instr_defaults(&ic, f->symbols[j], f->depth);
-            ic.trade_ids_seq = v->trade_ids_seq;
+            feed_venue_instr_cfg(v, f->symbols[j], f->depth, &ic);
             if (f->px_scale >= 0)
                 ic.px_scale = f->px_scale;
             if (f->sz_scale >= 0)

@@ -192,10 +192,7 @@ static int offline_setup(feed_offline_t *o, const char *venue, tg_instr_reg_t *r
         if (!*s)
             continue;
         tg_instr_cfg_t cfg;
-        tg_instr_cfg_defaults(&cfg);
-        if (o->venue->instr_defaults)
-            o->venue->instr_defaults(&cfg, s, depth);
-        cfg.trade_ids_seq = o->venue->trade_ids_seq;
+        feed_venue_instr_cfg(o->venue, s, depth, &cfg);
         uint32_t id;
         rc = tg_instr_reg_add(o->reg, o->venue->name, s, &cfg, &id);
         if (rc < 0)

@@ -192,8 +192,7 @@ static void test_bitfinex_checksum_function_matches_an_independent_crc(void **st
 {
     (void)state;
     tg_instr_cfg_t cfg;
-    tg_instr_cfg_defaults(&cfg);
-    feed_venue_bitfinex.instr_defaults(&cfg, "tXYZUSD", 25);
+    feed_venue_instr_cfg(&feed_venue_bitfinex, "tXYZUSD", 25, &cfg);
     assert_non_null(cfg.checksum);
     /* 30 bids (only 25 count) and 3 asks, Bitfinex's JavaScript number strings */
     static char bpx[30][32], bsz[30][32];

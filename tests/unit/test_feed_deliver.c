@@ -48,9 +48,7 @@ static fx_t *fx_new(const feed_venue_t *v, const char *symbol)
     assert_non_null(f);
     assert_int_equal(tg_instr_reg_create(&f->reg), 0);
     tg_instr_cfg_t c;
-    tg_instr_cfg_defaults(&c);
-    if (v->instr_defaults)
-        v->instr_defaults(&c, symbol, 0);
+    feed_venue_instr_cfg(v, symbol, 0, &c);
     assert_int_equal(tg_instr_reg_add(f->reg, v->name, symbol, &c, &f->instr), 0);
     f->h.venue = v;
     f->h.reg = f->reg;
@@ -145,7 +143,38 @@ static void test_a_failure_no_err_counter_took_is_a_handler_error(void **state)
     fx_free(f);
 }
 
+/* Every field of a venue's registration config is set, whatever the memory held before
+ * (a venue's instr_defaults sets only its own fields: CI once read an uninitialised
+ * trade_ids_seq through a test that called it alone). */
+static void test_every_venue_config_sets_every_field(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    for (const feed_venue_t *v; (v = feed_venue_at(n)) != NULL; n++) {
+        for (int fill = 0; fill < 2; fill++) {
+            tg_instr_cfg_t c;
+            memset(&c, fill ? 0xff : 0x5a, sizeof(c));
+            feed_venue_instr_cfg(v, "BTC-USD", 10, &c);
+            unsigned char tb;
+            memcpy(&tb, &c.trade_ids_seq, 1);
+            if (tb != (v->trade_ids_seq ? 1 : 0))
+                fail_msg("%s: trade_ids_seq byte %u", v->name, tb);
+            if (c.px_scale < 0 || c.px_scale > 18 || c.sz_scale < 0 || c.sz_scale > 18)
+                fail_msg("%s: scales %d/%d", v->name, c.px_scale, c.sz_scale);
+            if (c.depth_limit > 100000)
+                fail_msg("%s: depth_limit %u", v->name, c.depth_limit);
+            tg_instr_cfg_t again;
+            memset(&again, fill ? 0x5a : 0xff, sizeof(again));
+            feed_venue_instr_cfg(v, "BTC-USD", 10, &again);
+            assert_true(again.checksum == c.checksum);
+            assert_int_equal(again.depth_limit, c.depth_limit);
+        }
+    }
+    assert_true(n >= 19);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_every_venue_config_sets_every_field),
     cmocka_unit_test(test_a_malformed_frame_counts_once_as_a_json_error),
     cmocka_unit_test(test_every_bad_frame_of_a_batch_counts_once),
     cmocka_unit_test(test_a_refused_rest_answer_counts_once_as_a_venue_error),

@@ -200,8 +200,7 @@ static void test_deribit_subscriptions_are_paced_per_second(void **state)
         char s[32];
         snprintf(s, sizeof(s), "BTC-%dJUL21-%d-C", 1 + i % 28, 1000 + i);
         tg_instr_cfg_t cfg;
-        tg_instr_cfg_defaults(&cfg);
-        feed_venue_deribit.instr_defaults(&cfg, s, 0);
+        feed_venue_instr_cfg(&feed_venue_deribit, s, 0, &cfg);
         assert_int_equal(tg_instr_reg_add(reg, "deribit", s, &cfg, &ids[i]), 0);
     }
     vh_env_t *e = calloc(1, sizeof(*e));
