@@ -63,6 +63,8 @@ enum { HB_BK_NONE = 0, HB_BK_FULL, HB_BK_HF, HB_BK_MBP };
 
 typedef struct hb_lvl {
     int64_t px, sz;
+    int64_t ts;   /* trades: exchange time (ns) */
+    uint64_t tid; /* trades: the trade id (hashed when not a number), 0 none */
     uint8_t side;
 } hb_lvl_t;
 
@@ -587,38 +589,38 @@ static int hb_trades(feed_handler_t *h, hb_sym_t *s, const char *js, const jsmnt
         bad = sd;
         if (feed_jtok_side(js, &t[sd], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &l->side) < 0)
             goto fail;
-        int64_t ts;
         bad = tsi;
-        if (feed_jtok_ms(js, &t[tsi], &ts) < 0)
+        if (feed_jtok_ms(js, &t[tsi], &l->ts) < 0)
             goto fail;
+        int id = feed_jtok_get(js, t, n, k, "tradeId");
+        if (id < 0)
+            id = feed_jtok_get(js, t, n, k, "id");
+        l->tid = 0;
+        if (id >= 0 && feed_jtok_u64(js, &t[id], &l->tid) != 0)
+            l->tid = feed_hash_id(js + t[id].start, feed_jtok_len(&t[id]));
         nl++;
         k = feed_jtok_next(t, n, k);
     }
     if (st->rescaled)
         return TG_ERESCALE;
-    /* pass 2: emit */
+    /* pass 2: emit, oldest first. A push lists its trades newest first (ids descending, one
+     * timestamp): emitted as listed, a symbol's ids would step back inside every push of more
+     * than one trade, and the first trade after a reconnect would show a hole that the rest of
+     * its push fills (docs/RELIABILITY.md "Trade gaps by venue"). */
+    bool desc = nl > 1;
+    for (size_t i = 1; desc && i < nl; i++)
+        desc = st->lv[i].tid < st->lv[i - 1].tid;
     tg_event_t ev = feed_event(TG_EV_TRADE, s->id, 0, 0, 0, 0, 0, 0, tr, tm, 0);
-    int64_t ts_last = 0;
-    k = data + 1;
-    for (size_t i = 0; i < nl; i++) {
-        int tsi = feed_jtok_get(js, t, n, k, "ts");
-        int id = feed_jtok_get(js, t, n, k, "tradeId");
-        if (id < 0)
-            id = feed_jtok_get(js, t, n, k, "id");
-        feed_jtok_ms(js, &t[tsi], &ev.ts_exch);
-        ts_last = ev.ts_exch;
-        uint64_t tid = 0;
-        ev.u.trade_id = 0;
-        if (id >= 0)
-            ev.u.trade_id = feed_jtok_u64(js, &t[id], &tid) == 0
-                                ? tid
-                                : feed_hash_id(js + t[id].start, feed_jtok_len(&t[id]));
-        ev.price = st->lv[i].px;
-        ev.size = st->lv[i].sz;
-        ev.side = st->lv[i].side;
+    for (size_t j = 0; j < nl; j++) {
+        const hb_lvl_t *l = &st->lv[desc ? nl - 1 - j : j];
+        ev.ts_exch = l->ts;
+        ev.u.trade_id = l->tid;
+        ev.price = l->px;
+        ev.size = l->sz;
+        ev.side = l->side;
         feed_emit_counted(h, &ev);
-        k = feed_jtok_next(t, n, k);
     }
+    int64_t ts_last = nl ? st->lv[desc ? 0 : nl - 1].ts : 0;
     if (nl)
         feed_end_message(h, s->id, ts_last, tr, tm);
     else
@@ -903,6 +905,7 @@ const feed_venue_t feed_venue_huobi = {.name = "huobi",
                                        .default_url = "wss://api.huobi.pro/ws",
                                        .variant = HB_SPOT,
                                        .instr_defaults = hb_instr_defaults_spot,
+                                       .trade_ids_seq = true, /* tradeId, per symbol */
                                        HB_VENUE_COMMON};
 
 const feed_venue_t feed_venue_huobi_dm_swap = {.name = "huobi-dm-swap",

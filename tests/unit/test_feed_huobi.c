@@ -267,6 +267,74 @@ static void test_huobi_recording_equals_the_oracle_where_representable(void **st
 }
 
 /* on_open's subscribes and the pong to every ping are the texts the recorder sent. */
+/* Trades come oldest first: a push lists its trades newest first, and the handler emits them
+ * in ascending id, so a symbol's tradeIds follow on by exactly 1 (the venue's trade_ids_seq,
+ * docs/RELIABILITY.md "Trade gaps by venue"): in the recording every successive pair, and in
+ * a push listed oldest first or in no order, the order as listed. */
+static void test_huobi_trades_come_oldest_first_with_consecutive_ids(void **state)
+{
+    (void)state;
+    assert_true(feed_venue_huobi.trade_ids_seq);
+    assert_false(feed_venue_huobi_dm_swap.trade_ids_seq); /* no evidence for the swaps' ids */
+    feed_offline_t *o = vh_rec_open(HB_REC);
+    run_t *r = calloc(1, sizeof(*r));
+    assert_int_equal(feed_offline_run(o, sink, r), 0);
+    uint64_t last[NI] = {0};
+    long pairs = 0;
+    for (size_t i = 0; i < r->n_ev; i++) {
+        const tg_event_t *e = &r->ev[i];
+        if (e->kind != TG_EV_TRADE)
+            continue;
+        assert_true(e->u.trade_id > 0);
+        if (last[e->instr]) {
+            assert_int_equal(e->u.trade_id, last[e->instr] + 1);
+            pairs++;
+        }
+        last[e->instr] = e->u.trade_id;
+    }
+    assert_true(pairs >=
+                50); /* 63 in the recording, 29 of them inside pushes listed newest first */
+    feed_offline_close(&o);
+    run_free(r);
+
+    sent_t sn;
+    o = open_syn("huobi", "aaausdt", 0, &r, &sn);
+    static const struct {
+        const char *ids;  /* as listed */
+        uint64_t want[4]; /* as emitted */
+    } cases[] = {
+        {"9,8,7", {7, 8, 9}}, {"4,5,6", {4, 5, 6}}, {"12,10,11", {12, 10, 11}}, {"20", {20}}};
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        char frame[1024], ids[16];
+        size_t len = (size_t)snprintf(frame, sizeof(frame),
+                                      "{\"ch\":\"market.aaausdt.trade.detail\",\"ts\":1,"
+                                      "\"tick\":{\"data\":[");
+        snprintf(ids, sizeof(ids), "%s", cases[c].ids);
+        int k = 0;
+        for (char *tok = strtok(ids, ","); tok; tok = strtok(NULL, ","), k++)
+            len += (size_t)snprintf(frame + len, sizeof(frame) - len,
+                                    "%s{\"tradeId\":%s,\"price\":1.5,\"amount\":%d,"
+                                    "\"direction\":\"buy\",\"ts\":161867802794%d}",
+                                    k ? "," : "", tok, k + 1, k);
+        snprintf(frame + len, sizeof(frame) - len, "]}}");
+        size_t e0 = r->n_ev;
+        assert_int_equal(vh_feed1(o, frame), 0);
+        size_t got = 0;
+        for (size_t i = e0; i < r->n_ev; i++) {
+            const tg_event_t *e = &r->ev[i];
+            if (e->kind != TG_EV_TRADE)
+                continue;
+            assert_true(got < (size_t)k);
+            assert_int_equal(e->u.trade_id, cases[c].want[got]);
+            got++;
+        }
+        assert_int_equal(got, (size_t)k);
+    }
+    sent_free(&sn);
+    feed_offline_close(&o);
+    run_free(r);
+}
+
 static void test_huobi_subscribes_and_pongs_are_the_recorded_ones(void **state)
 {
     feed_offline_t *o = vh_rec_open(HB_REC);
@@ -798,6 +866,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_huobi_three_venue_ids_one_handler),
         cmocka_unit_test(test_huobi_recording_equals_the_oracle_where_representable),
+        cmocka_unit_test(test_huobi_trades_come_oldest_first_with_consecutive_ids),
         cmocka_unit_test(test_huobi_subscribes_and_pongs_are_the_recorded_ones),
         cmocka_unit_test(test_huobi_subscribes_are_paced_by_the_published_limit),
         cmocka_unit_test(test_huobi_full_pushes_replace_and_older_ones_are_dropped),
