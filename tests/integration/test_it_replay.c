@@ -629,8 +629,12 @@ static void test_stall_pauses_after_the_given_frame(void **st)
     const tool_replay_client_msg_t *m = p.r.msgs;
     int64_t gap = m[50].t_us - m[49].t_us; /* frames 50 -> 51 (1-based) */
     assert_true(gap >= 990000);
-    int64_t rest = m[p.e.n - 1].t_us - m[50].t_us;
-    assert_true(rest < gap);
+    /* only that one: no other pause of the stall's length (the time of the whole rest was
+     * compared before, and a loaded machine can take a second over it at --max) */
+    for (size_t i = 1; i < p.r.n_msgs; i++)
+        if (i != 50 && m[i].t_us - m[i - 1].t_us >= 990000)
+            fail_msg("a second stall: %lld us before frame %zu",
+                     (long long)(m[i].t_us - m[i - 1].t_us), i + 1);
     assert_non_null(strstr(play_end(&p), "stalling 1000 ms after frame 50"));
 }
 
