@@ -225,6 +225,10 @@ static void rds_metrics(void *obj, const tg_sink_metrics_t *r)
     r->counter(m, "tickgate_redis_cluster_resent_total", NULL,
                "Commands sent again after a MOVED (to the slot's new owner) or an ASK (ASKING).",
                &s->cluster_resent);
+    r->counter(m, "tickgate_redis_cluster_slow_total", NULL,
+               "Times a Redis Cluster node kept replies waiting past 200 ms: the other nodes went "
+               "on without waiting for it (it fails at command_timeout_ms).",
+               &s->cluster_slow);
     r->gauge(m, "tickgate_redis_cluster_nodes", NULL,
              "Redis Cluster primaries connected (0 when not in cluster mode).", &s->cluster_nodes);
     r->gauge(m, "tickgate_redis_leader", NULL,

@@ -685,11 +685,13 @@ static void rds_main(void *arg)
             if (wait < 0)
                 wait = 0;
         }
-        if (p->up && p->heal) { /* the next map read is due then */
-            int64_t h = p->heal_at - tg_clock_mono_ns();
+        if (p->up && p->heal && store_rds__heal_state(p) == RDS_HEAL_IDLE) {
+            int64_t h = p->heal_at - tg_clock_mono_ns(); /* the next map read is due then */
             wait = h < 0 ? 0 : h < wait ? h : wait;
-        }
-        if (p->lease_on) { /* the next acquire or renew is due then */
+        } /* (being read: the heal thread wakes this one with the answer) */
+        if (p->cluster && store_rds__any_slow(p) && wait > RDS_SLOW_POLL_NS)
+            wait = RDS_SLOW_POLL_NS; /* read what a slow node answers, see when it times out */
+        if (p->lease_on) {           /* the next acquire or renew is due then */
             int64_t l = p->lease.next - tg_clock_mono_ns();
             wait = l < 0 ? 0 : l < wait ? l : wait;
         }
@@ -698,10 +700,21 @@ static void rds_main(void *arg)
     /* Final flush: the ring is empty; one more connect if needed, then wait for replies. */
     if (!p->up && publishing(p))
         conn_try(p);
-    if (p->up && p->heal) { /* one more try for a node down */
+    if (p->up && p->heal) { /* one more try for a node down, within command_timeout_ms */
         p->heal_at = 0;
-        store_rds__heal(p);
+        store_rds__heal(p); /* asks (or takes an answer ready) */
+        int64_t end = tg_clock_mono_ns() + (int64_t)p->conn.command_timeout_ms * TG_NS_PER_MS;
+        while (store_rds__heal_state(p) == RDS_HEAL_ASKED && tg_clock_mono_ns() < end) {
+            tg_waiter_prepare(&p->waiter);
+            if (store_rds__heal_state(p) != RDS_HEAL_ASKED) {
+                tg_waiter_cancel(&p->waiter);
+                break;
+            }
+            tg_waiter_wait(&p->waiter, end - tg_clock_mono_ns());
+        }
+        store_rds__heal(p); /* takes it */
     }
+    store_rds__heal_stop(p, false);
     if (p->up) {
         flush_dirty(p);
         store_rds__flush(p, 0); /* target 0: every reply read, or the connections dropped */

@@ -104,6 +104,7 @@ typedef struct store_rds_stats {
     tg_stat_t cluster_redirects; /* MOVED/ASK replies (the command sent again, else lost) */
     tg_stat_t cluster_nodes;     /* gauge: primaries connected (cluster mode) */
     tg_stat_t cluster_resent;    /* redirected commands sent again (MOVED, ASKING + command) */
+    tg_stat_t cluster_slow;      /* a node late with its replies: flushes stopped waiting for it */
     tg_hist_t rtt_lat;           /* pipeline round trip: a write -> the reply to its last command */
     tg_hist_t pub_lat; /* per message: ts_mono (receive) -> its PUBLISH acknowledged by Redis */
     /* stages per latency class (BOOK_LAT_*: trade, book, candle, timer; docs/latency.md):

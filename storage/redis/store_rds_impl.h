@@ -29,14 +29,18 @@
 #include "storage/redis/store_rds_fmt.h"
 #include "storage/redis/store_rds_lease.h"
 
-#define RDS_IVL_MAX     6 /* distinct candle intervals */
-#define RDS_CMD_MAX     (STORE_RDS_JSON_MAX + 3 * STORE_RDS_NAME_MAX)
-#define RDS_MARKS       64         /* write marks for the round-trip histogram */
-#define RDS_WINDOW_MAX  16         /* batches read per round while disconnected */
-#define RDS_NO_NODE     0xffffu    /* rds_inst_t.node of a slot no primary serves */
-#define RDS_REPLAY_MAX  (1u << 20) /* cluster: bytes of commands in flight kept per pipeline */
-#define RDS_FL_REDO     0x80u      /* fl_kind: already sent again after a redirection */
-#define RDS_HEAL_MAX_MS 400        /* cluster: longest wait between two map reads while healing */
+#define RDS_IVL_MAX      6 /* distinct candle intervals */
+#define RDS_CMD_MAX      (STORE_RDS_JSON_MAX + 3 * STORE_RDS_NAME_MAX)
+#define RDS_MARKS        64         /* write marks for the round-trip histogram */
+#define RDS_WINDOW_MAX   16         /* batches read per round while disconnected */
+#define RDS_NO_NODE      0xffffu    /* rds_inst_t.node of a slot no primary serves */
+#define RDS_REPLAY_MAX   (1u << 20) /* cluster: bytes of commands in flight kept per pipeline */
+#define RDS_FL_REDO      0x80u      /* fl_kind: already sent again after a redirection */
+#define RDS_HEAL_MAX_MS  400        /* cluster: longest wait between two map reads while healing */
+#define RDS_SLOW_MS      200 /* cluster: a flush waits this long for a node, then goes on without */
+#define RDS_FULL_SPARE   16  /* cluster: FIFO places kept for one record's commands (inst_up) */
+#define RDS_WAIT         1   /* pipe_reap: replies still due, the wait allowed ran out */
+#define RDS_SLOW_POLL_NS (10 * 1000 * 1000LL) /* cluster: idle wake-up while a node is slow */
 
 enum { SLOT_BOOK = 0, SLOT_TRADE = 1, SLOT_CANDLE0 = 2 };
 
@@ -78,6 +82,7 @@ typedef struct rds_pipe {
     char *rb;             /* cluster: the last RDS_REPLAY_MAX bytes of commands (ring) */
     uint64_t rb_pos;      /* bytes appended to rb */
     bool restore;         /* cluster: a command refused (CLUSTERDOWN): restore when healed */
+    bool slow;            /* cluster: replies late past RDS_SLOW_MS: flushes do not wait for it */
     uint64_t bl_safe;     /* cluster: backlog position before which its XADDs all got in */
     rds_mark_t marks[RDS_MARKS];
     uint32_t mark_head, mark_n;
@@ -139,8 +144,8 @@ struct store_rds {
     uint32_t redirected;    /* MOVED/ASK/CLUSTERDOWN/TRYAGAIN replies since the last check */
     bool have_moved;        /* moved_to: the node a MOVED named, asked first for the map */
     rds_cluster_node_t moved_to;
-    rds_cluster_map_t *map2; /* a map being read in the background */
-    bool heal;               /* a pipeline down, a slot unserved or a MOVED: read the map again */
+    struct rds_heal *hj; /* the heal thread and its question/answer (store_rds_heal.c) */
+    bool heal;           /* a pipeline down, a slot unserved or a MOVED: read the map again */
     int64_t heal_at, heal_backoff_ms;
     uint32_t heal_fails;
     char *redo; /* redirected commands to send again: rds_redo_t + bytes each */
@@ -193,8 +198,72 @@ void store_rds__drop(store_rds_t *p, int err, const char *what);
 /** Whether instrument I's pipeline is connected (its commands can be sent now). */
 static inline bool store_rds__inst_up(const store_rds_t *p, const rds_inst_t *I)
 {
-    return p->up && I->node < p->n_pipe && p->pipe[I->node].ctx;
+    if (!p->up || I->node >= p->n_pipe || !p->pipe[I->node].ctx)
+        return false;
+    /* a slow node whose FIFO is (nearly) full takes nothing more: its records count as
+     * dropped or coalesced, as while it is down, instead of the writer waiting for it */
+    const rds_pipe_t *q = &p->pipe[I->node];
+    return !q->slow || q->sent - q->acked + RDS_FULL_SPARE <= p->fl_mask;
 }
+
+/* store_rds_heal.c: map reads and connects off writer:redis */
+
+#define RDS_CANDS_MAX (17 + RDS_CLUSTER_MAX_NODES) /* a MOVED's node, 16 seeds, the map's */
+
+enum { RDS_HEAL_IDLE = 0, RDS_HEAL_ASKED = 1, RDS_HEAL_DONE = 2 };
+
+/** A question for the heal thread: where to read the map, the primaries already connected. */
+typedef struct rds_heal_ask {
+    rds_cluster_node_t cand[RDS_CANDS_MAX];
+    int n_cand;
+    rds_cluster_node_t have[RDS_CLUSTER_MAX_NODES];
+    int n_have;
+} rds_heal_ask_t;
+
+/** RDS_HEAL_IDLE (nothing asked, or no thread yet), _ASKED (being answered), _DONE (answer
+ *  ready). Thread: writer:redis (all the store_rds__heal_* calls). */
+int store_rds__heal_state(store_rds_t *p);
+/** The question to fill (starts the heal thread on first use). @return NULL if it cannot be
+ *  started (logged). State: IDLE. */
+rds_heal_ask_t *store_rds__heal_question(store_rds_t *p);
+/** Hand the question over: IDLE -> ASKED; the thread reads the map from the first candidate
+ *  that serves one, then opens a connection to every primary of it serving slots and not in
+ *  `have`, then DONE (and wakes writer:redis). */
+void store_rds__heal_send(store_rds_t *p);
+/** State DONE: the map read (NULL: none; *why says why). */
+const rds_cluster_map_t *store_rds__heal_map(store_rds_t *p, const char **why);
+/** State DONE: the connection opened to node n (the caller owns it now), or NULL (*why). */
+redisContext *store_rds__heal_take(store_rds_t *p, const rds_cluster_node_t *n, const char **why);
+/** State DONE -> IDLE: the connections not taken are closed. */
+void store_rds__heal_clear(store_rds_t *p);
+/** Stop and join the heal thread (an answer being made is cut short between two servers; one
+ *  ready stays to be read), then, with free_all, release everything. Thread: writer:redis at
+ *  its end, or main after it was joined. */
+void store_rds__heal_stop(store_rds_t *p, bool free_all);
+
+/* store_rds_pipe.c, for the heal thread too */
+
+/** Candidates for a map read: a MOVED's node, the seeds, the last map's primaries. */
+int store_rds__map_cands(store_rds_t *p, rds_cluster_node_t *cand);
+/** Read the slot map from the first of cand that serves a complete one (partial: or one with
+ *  slots unserved); wk: stop between two candidates when it is stopping. @return 0 or the
+ *  last failure (errbuf says why). Thread: any (base is read-only after create). */
+int store_rds__map_read(const store_rds_conn_t *base, const rds_cluster_node_t *cand, int n,
+                        rds_cluster_map_t *m, bool partial, char *errbuf, size_t len,
+                        tg_worker_t *wk);
+/** A connection to node n with the publisher's settings. Thread: any. */
+redisContext *store_rds__node_open(const store_rds_conn_t *base, const rds_cluster_node_t *n,
+                                   int *err, char *errbuf, size_t len);
+/** Cluster: a pipeline marked slow (store_rds_pipe.c). */
+static inline bool store_rds__any_slow(const store_rds_t *p)
+{
+    for (int i = 0; i < p->n_pipe; i++)
+        if (p->pipe[i].slow)
+            return true;
+    return false;
+}
+/** Flush as store_rds__flush, waiting up to wait_ns (cluster: for all the nodes together). */
+int store_rds__flush_wait(store_rds_t *p, uint64_t target, int64_t wait_ns);
 
 /** Cluster, while up and p->heal is set, when due (paced): read the map again, re-route the
  *  instruments whose slot moved (store_rds__restore_inst), connect the pipelines down

@@ -196,8 +196,7 @@ void store_rds__pipes_deinit(store_rds_t *p)
     p->pipe = NULL;
     free(p->redo);
     p->redo = NULL;
-    free(p->map2);
-    p->map2 = NULL;
+    store_rds__heal_stop(p, true);
 }
 
 static void pipe_reset(rds_pipe_t *q)
@@ -208,6 +207,7 @@ static void pipe_reset(rds_pipe_t *q)
     q->mark_n = 0;
     q->rb_pos = 0;
     q->restore = false;
+    q->slow = false;
     q->bl_safe = 0;
 }
 
@@ -322,9 +322,38 @@ static int pipe_write(store_rds_t *p, rds_pipe_t *q)
     return 0;
 }
 
-/* Read replies: blocking until at most `target` commands are in flight, then whatever has
- * already arrived (so acknowledgements, and the latency figures, are not read late). */
-static int pipe_reap(store_rds_t *p, rds_pipe_t *q, uint64_t target)
+/* Cluster: wait for q's socket to have something to read, until `until` (monotonic ns). The
+ * oldest command written and not answered may be command_timeout_ms old at most: past that the
+ * node is hung (a stopped process, a partition: the kernel still accepts), its pipeline fails.
+ * @return true when readable; false when `until` passed first, or q failed (q->ctx NULL). */
+static bool pipe_wait(store_rds_t *p, rds_pipe_t *q, int64_t until)
+{
+    int64_t limit = (int64_t)p->conn.command_timeout_ms * TG_NS_PER_MS;
+    for (;;) {
+        int64_t now = tg_clock_mono_ns();
+        int64_t due = q->mark_n ? q->marks[q->mark_head].t + limit : INT64_MAX;
+        if (now >= due) {
+            char what[64];
+            snprintf(what, sizeof(what), "no reply within %d ms", p->conn.command_timeout_ms);
+            pipe_fail(p, q, -ETIMEDOUT, what);
+            return false;
+        }
+        int64_t end = until < due ? until : due;
+        int ms = now >= end ? 0 : (int)((end - now + TG_NS_PER_MS - 1) / TG_NS_PER_MS);
+        struct pollfd pfd = {.fd = q->ctx->fd, .events = POLLIN};
+        int r = poll(&pfd, 1, ms);
+        if (r != 0)
+            return r > 0 || errno != EINTR; /* an error: the read says which */
+        if (tg_clock_mono_ns() >= until && until < due)
+            return false;
+    }
+}
+
+/* Read replies: until at most `target` commands are in flight, then whatever has already
+ * arrived (so acknowledgements, and the latency figures, are not read late). A single Redis
+ * blocks (the socket's timeout is the deadline); on a cluster one node never holds up the
+ * others: it is waited for until `until` at most (@return RDS_WAIT then). */
+static int pipe_reap(store_rds_t *p, rds_pipe_t *q, uint64_t target, int64_t until)
 {
     int64_t now = tg_clock_mono_ns();
     rds_self = p;
@@ -346,6 +375,8 @@ static int pipe_reap(store_rds_t *p, rds_pipe_t *q, uint64_t target)
                 if (e)
                     return e;
             }
+            if (p->cluster && p->up && !pipe_wait(p, q, until))
+                return q->ctx ? RDS_WAIT : -ETIMEDOUT;
             if (redisBufferRead(q->ctx) != REDIS_OK) {
                 int e = q->ctx->err == REDIS_ERR_EOF ? -ECONNRESET
                         : errno == EAGAIN            ? -ETIMEDOUT
@@ -375,9 +406,34 @@ static int pipe_reap(store_rds_t *p, rds_pipe_t *q, uint64_t target)
     return 0;
 }
 
+/* Cluster: reap q waiting until `until` at most; a node that makes a flush wait that long is
+ * slow: later flushes read what it has answered without waiting, until it catches up (or its
+ * oldest command passes command_timeout_ms and it fails). */
+static int pipe_reap_slow(store_rds_t *p, rds_pipe_t *q, uint64_t target, int64_t until)
+{
+    int e = pipe_reap(p, q, target, q->slow ? 0 : until);
+    if (e == RDS_WAIT && !q->slow) {
+        q->slow = true;
+        TG_STAT_INC(p->st.cluster_slow);
+        store_rds__log(p, TG_LOG_WARN, 0,
+                       "redis %s: no reply within %d ms (%llu commands in flight): the other "
+                       "primaries go on without waiting for it",
+                       q->where, RDS_SLOW_MS, (unsigned long long)(q->sent - q->acked));
+    } else if (e == 0 && q->slow) {
+        q->slow = false;
+        store_rds__log(p, TG_LOG_INFO, 0, "redis %s: answering again", q->where);
+    }
+    return e == RDS_WAIT ? 0 : e;
+}
+
 static void redo_send(store_rds_t *p);
 
 int store_rds__flush(store_rds_t *p, uint64_t target)
+{
+    return store_rds__flush_wait(p, target, (int64_t)RDS_SLOW_MS * TG_NS_PER_MS);
+}
+
+int store_rds__flush_wait(store_rds_t *p, uint64_t target, int64_t wait_ns)
 {
     int err = 0;
     for (int i = 0; p->up && i < p->n_pipe; i++) {
@@ -386,8 +442,10 @@ int store_rds__flush(store_rds_t *p, uint64_t target)
             return e;
         err = err ? err : e;
     }
+    int64_t until = tg_clock_mono_ns() + wait_ns; /* one wait for all the nodes together */
     for (int i = 0; p->up && i < p->n_pipe; i++) {
-        int e = pipe_reap(p, &p->pipe[i], target);
+        int e = p->cluster ? pipe_reap_slow(p, &p->pipe[i], target, until)
+                           : pipe_reap(p, &p->pipe[i], target, 0);
         if (e && !p->cluster)
             return e;
         err = err ? err : e;
@@ -397,7 +455,7 @@ int store_rds__flush(store_rds_t *p, uint64_t target)
          * again before anything newer goes to its slot's new owner (stream IDs only grow) */
         for (int i = 0; p->up && i < p->n_pipe; i++)
             if (pipe_write(p, &p->pipe[i]) == 0)
-                (void)pipe_reap(p, &p->pipe[i], 0);
+                (void)pipe_reap_slow(p, &p->pipe[i], 0, until);
         redo_send(p);
     }
     if (p->redirected)
@@ -410,8 +468,16 @@ bool store_rds__push(store_rds_t *p, int node, const char *cmd, size_t len, int6
     if (!p->up || node < 0 || node >= p->n_pipe || !p->pipe[node].ctx)
         return false;
     rds_pipe_t *q = &p->pipe[node];
-    if (q->sent - q->acked > p->fl_mask) { /* FIFO full: make room */
-        if (pipe_write(p, q) || pipe_reap(p, q, p->cfg.pipeline_depth / 2) || !q->ctx)
+    if (q->sent - q->acked > p->fl_mask) {
+        /* FIFO full: make room. A cluster node marked slow takes nothing more (its records
+         * count as dropped); another one is waited for as a single Redis is (a burst such as
+         * a restore's keys goes to a node that answers) */
+        int64_t until =
+            q->slow ? 0 : tg_clock_mono_ns() + (int64_t)p->conn.command_timeout_ms * TG_NS_PER_MS;
+        if (pipe_write(p, q) || !q->ctx ||
+            (p->cluster ? pipe_reap_slow(p, q, p->cfg.pipeline_depth / 2, until)
+                        : pipe_reap(p, q, p->cfg.pipeline_depth / 2, 0)) ||
+            !q->ctx || q->sent - q->acked > p->fl_mask)
             return false;
     }
     if (redisAppendFormattedCommand(q->ctx, cmd, len) != REDIS_OK) {
@@ -452,14 +518,15 @@ void store_rds__node_conn(store_rds_conn_t *nc, const store_rds_conn_t *base,
     snprintf(nc->where, sizeof(nc->where), "%s:%d", n->host, n->port);
 }
 
-/* Read the slot map from the first candidate that serves a complete one (CLUSTER SHARDS,
- * else CLUSTER SLOTS for servers before 7.0). @return 0, or the last failure's code. */
-static int map_read(const store_rds_conn_t *base, const rds_cluster_node_t *cand, int n,
-                    rds_cluster_map_t *m, bool partial, char *errbuf, size_t len)
+int store_rds__map_read(const store_rds_conn_t *base, const rds_cluster_node_t *cand, int n,
+                        rds_cluster_map_t *m, bool partial, char *errbuf, size_t len,
+                        tg_worker_t *wk)
 {
     int err = -ENOENT;
     snprintf(errbuf, len, "no seed");
     for (int i = 0; i < n; i++) {
+        if (wk && tg_worker_stopping(wk)) /* WK_A1 (tg_worker.h) */
+            return -ECANCELED;
         store_rds_conn_t nc;
         store_rds__node_conn(&nc, base, &cand[i]);
         int e = 0;
@@ -497,13 +564,10 @@ static int map_read(const store_rds_conn_t *base, const rds_cluster_node_t *cand
     return err;
 }
 
-/* Read the map into m from the node a MOVED named, the seeds, the primaries of the last map. */
-static int map_read_into(store_rds_t *p, rds_cluster_map_t *m, bool partial, char *errbuf,
-                         size_t len)
+int store_rds__map_cands(store_rds_t *p, rds_cluster_node_t *cand)
 {
-    /* candidates: the seeds, then the primaries of the last map (a node may have left the
-     * seed list's reach while the cluster lives on) */
-    rds_cluster_node_t cand[17 + RDS_CLUSTER_MAX_NODES];
+    /* the seeds, then the primaries of the last map (a node may have left the seed list's
+     * reach while the cluster lives on) */
     int n = 0;
     if (p->have_moved) /* the new owner of a slot knows the map that made it so */
         cand[n++] = p->moved_to;
@@ -513,35 +577,53 @@ static int map_read_into(store_rds_t *p, rds_cluster_map_t *m, bool partial, cha
     for (int i = 0; i < p->map->n_nodes; i++)
         if (p->map->nodes[i].host[0]) /* not a place kept free (map_adopt) */
             cand[n++] = p->map->nodes[i];
-    int err = map_read(&p->conn, cand, n, m, partial, errbuf, len);
+    return n;
+}
+
+int store_rds__cluster_map(store_rds_t *p, char *errbuf, size_t len)
+{
+    rds_cluster_node_t cand[RDS_CANDS_MAX];
+    int n = store_rds__map_cands(p, cand);
+    int err = store_rds__map_read(&p->conn, cand, n, p->map, false, errbuf, len, NULL);
     if (!err)
         TG_STAT_INC(p->st.cluster_refreshes);
     return err;
 }
 
-int store_rds__cluster_map(store_rds_t *p, char *errbuf, size_t len)
+/* Pipeline i (map node i) takes the connection c. @return 0 or -ENOMEM (c is freed). */
+static int pipe_attach(store_rds_t *p, int i, redisContext *c)
 {
-    return map_read_into(p, p->map, false, errbuf, len);
+    rds_pipe_t *q = &p->pipe[i];
+    if (pipe_alloc(p, q) < 0) {
+        redisFree(c);
+        return -ENOMEM;
+    }
+    snprintf(q->where, sizeof(q->where), "%s:%d", p->map->nodes[i].host, p->map->nodes[i].port);
+    q->ctx = c;
+    q->ctx->reader->fn = &rds_reply_fns;
+    return 0;
+}
+
+redisContext *store_rds__node_open(const store_rds_conn_t *base, const rds_cluster_node_t *n,
+                                   int *err, char *errbuf, size_t len)
+{
+    store_rds_conn_t nc;
+    store_rds__node_conn(&nc, base, n);
+    redisContext *c = store_rds_conn_open(&nc, err, errbuf, len);
+    store_rds_conn_deinit(&nc);
+    return c;
 }
 
 /* Open pipeline i to map node i. @return 0 or the error (logged by the caller). */
 static int pipe_connect(store_rds_t *p, int i, char *errbuf, size_t len)
 {
-    rds_pipe_t *q = &p->pipe[i];
-    int err = pipe_alloc(p, q);
-    if (err) {
+    int err = 0;
+    redisContext *c = store_rds__node_open(&p->conn, &p->map->nodes[i], &err, errbuf, len);
+    if (!c)
+        return err;
+    if ((err = pipe_attach(p, i, c)) < 0)
         snprintf(errbuf, len, "redis cluster: out of memory");
-        return err;
-    }
-    snprintf(q->where, sizeof(q->where), "%s:%d", p->map->nodes[i].host, p->map->nodes[i].port);
-    store_rds_conn_t nc;
-    store_rds__node_conn(&nc, &p->conn, &p->map->nodes[i]);
-    q->ctx = store_rds_conn_open(&nc, &err, errbuf, len);
-    store_rds_conn_deinit(&nc);
-    if (!q->ctx)
-        return err;
-    q->ctx->reader->fn = &rds_reply_fns;
-    return 0;
+    return err;
 }
 
 static int cluster_connect(store_rds_t *p, char *errbuf, size_t len)
@@ -667,18 +749,41 @@ static void redo_send(store_rds_t *p)
     }
 }
 
+/* Ask the heal thread for a map and the connections of the primaries down. */
+static void heal_ask(store_rds_t *p)
+{
+    store_rds__flush(p, 0); /* every reply (and redirection) in before anything is re-routed */
+    rds_heal_ask_t *a = store_rds__heal_question(p);
+    if (!a)
+        return; /* no thread (out of memory, logged): tried again when due */
+    a->n_cand = store_rds__map_cands(p, a->cand);
+    a->n_have = 0;
+    for (int i = 0; i < p->n_pipe; i++)
+        if (p->pipe[i].ctx)
+            a->have[a->n_have++] = p->map->nodes[i];
+    store_rds__heal_send(p);
+}
+
 void store_rds__heal(store_rds_t *p)
 {
     int64_t now = tg_clock_mono_ns();
-    if (!p->cluster || !p->up || !p->heal || now < p->heal_at)
+    if (!p->cluster || !p->up || !p->heal)
         return;
+    int state = store_rds__heal_state(p);
+    if (state == RDS_HEAL_IDLE && now >= p->heal_at)
+        heal_ask(p);
+    if (state != RDS_HEAL_DONE)
+        return; /* not due, or being read (the writer goes on meanwhile) */
     char eb[200] = "";
-    if (!p->map2 && !(p->map2 = malloc(sizeof(*p->map2))))
-        return;
-    store_rds__flush(p, 0); /* every reply (and redirection) in before anything is re-routed */
-    int err = map_read_into(p, p->map2, true, eb, sizeof(eb));
-    if (!err)
-        map_adopt(p, p->map2);
+    const char *why = NULL;
+    const rds_cluster_map_t *nm = store_rds__heal_map(p, &why);
+    int err = nm ? 0 : -EAGAIN;
+    if (nm) {
+        TG_STAT_INC(p->st.cluster_refreshes);
+        map_adopt(p, nm);
+    } else {
+        snprintf(eb, sizeof(eb), "%s", why);
+    }
     bool serving[RDS_CLUSTER_MAX_NODES] = {false};
     for (uint32_t s = 0; s < RDS_CLUSTER_SLOTS; s++)
         if (p->map->slot_node[s] != RDS_CLUSTER_NO_NODE)
@@ -687,16 +792,17 @@ void store_rds__heal(store_rds_t *p)
     for (int i = 0; i < p->n_pipe; i++) {
         if (!serving[i] || p->pipe[i].ctx)
             continue;
-        char cb[200];
-        if (pipe_connect(p, i, cb, sizeof(cb)) == 0) {
+        redisContext *c = store_rds__heal_take(p, &p->map->nodes[i], &why);
+        if (c && pipe_attach(p, i, c) == 0) {
             store_rds__log(p, TG_LOG_INFO, 0, "redis %s: connected again", p->pipe[i].where);
             store_rds__restore_node(p, i);
         } else {
             whole = false;
             if (!err)
-                snprintf(eb, sizeof(eb), "%s", cb);
+                snprintf(eb, sizeof(eb), "%s", c ? "out of memory" : why);
         }
     }
+    store_rds__heal_clear(p); /* connections not taken are closed */
     if (whole && !err && p->map->n_unassigned)
         snprintf(eb, sizeof(eb), "%u slots without a primary", p->map->n_unassigned);
     for (int i = 0; whole && i < p->n_pipe; i++)
@@ -783,15 +889,11 @@ int store_rds__cluster_probe(const store_rds_cfg_t *cfg, const store_rds_conn_t 
     rds_cluster_map_t *m = calloc(1, sizeof(*m));
     if (!m)
         return -ENOMEM;
-    int err = map_read(cc, seeds, n, m, false, tmp, sizeof(tmp));
+    int err = store_rds__map_read(cc, seeds, n, m, false, tmp, sizeof(tmp), NULL);
     if (err)
         snprintf(errbuf, len, "%s", tmp);
     for (int i = 0; !err && i < m->n_nodes; i++) { /* every primary must take our handshake */
-        store_rds_conn_t nc;
-        store_rds__node_conn(&nc, cc, &m->nodes[i]);
-        redisContext *c = store_rds_conn_open(&nc, &err, tmp, sizeof(tmp));
-        store_rds_conn_deinit(&nc);
-        redisFree(c);
+        redisFree(store_rds__node_open(cc, &m->nodes[i], &err, tmp, sizeof(tmp)));
         if (err)
             snprintf(errbuf, len, "%s", tmp);
     }

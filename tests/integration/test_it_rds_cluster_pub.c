@@ -200,12 +200,13 @@ static void on_message(subs_t *s, int k, const redisReply *r)
             return;
         }
         uint64_t seq = test_json_u64(&j, "seq");
-        if (seq <= s->last[i][kind])
-            s->bad_order++;
-        else
-            s->holes[i][kind] += seq - s->last[i][kind] - 1;
-        s->last[i][kind] = seq;
         s->count[i][kind]++;
+        if (seq <= s->last[i][kind]) { /* late: a hung node's buffered commands, run on resume */
+            s->bad_order++;
+            return;
+        }
+        s->holes[i][kind] += seq - s->last[i][kind] - 1;
+        s->last[i][kind] = seq;
         return;
     }
     s->bad_doc++; /* a channel of no instrument */
@@ -553,8 +554,8 @@ static void test_a_migrating_slot_asks_then_moves(void **state)
     check_streams(f, r);
 }
 
-/* SIGKILL the primary node at host:port (its pid file in the fixture's directory). */
-static void kill_node(const rds_cluster_node_t *n)
+/* Send sig to the node at host:port (its pid file in the fixture's directory). */
+static void kill_node(const rds_cluster_node_t *n, int sig)
 {
     const char *dir = getenv("TG_TEST_REDIS_CLUSTER_DIR");
     assert_non_null(dir);
@@ -575,23 +576,37 @@ static void kill_node(const rds_cluster_node_t *n)
         int pid = 0;
         assert_int_equal(fscanf(fp, "%d", &pid), 1);
         fclose(fp);
-        assert_int_equal(kill(pid, SIGKILL), 0);
+        assert_int_equal(kill(pid, sig), 0);
         return;
     }
     fail_msg("no fixture node on port %d", n->port);
 }
 
-/* The primary of instrument 0's shard goes away mid-stream: a manual failover (hard = 0) or a
- * SIGKILL (the replica takes over after the cluster's node timeout, 2 s in the fixture). */
+/* The primary of instrument 0's shard goes away mid-stream: a manual failover (hard = 0), a
+ * SIGKILL (1) or a SIGSTOP (2: a node that hangs instead of dying, its socket still accepting;
+ * resumed at the end). The replica takes over after the cluster's node timeout (2 s in the
+ * fixture) in the last two. */
 static void run_failover(fx_t *f, const char *prefix, int hard)
 {
-    const char *how = hard ? "SIGKILL of the primary" : "CLUSTER FAILOVER";
+    const char *how = hard == 2   ? "SIGSTOP of the primary"
+                      : hard == 1 ? "SIGKILL of the primary"
+                                  : "CLUSTER FAILOVER";
     load_map(&f->map);
+    /* instrument 0's shard; the hang takes another one (the failover and the SIGKILL before
+     * it left instrument 0's shard without a replica) */
     store_rds_names_t n0;
-    assert_int_equal(store_rds_fmt_names_ex(&n0, prefix, tg_instr_reg_get(f->reg, 0), true), 0);
-    int F = rds_cluster_node_of(&f->map, rds_cluster_keyslot(n0.ch_trades, n0.ch_trades_len));
+    int F = -1, F0 = -1;
+    for (uint32_t i = 0; i < N_INST && F < 0; i++) {
+        assert_int_equal(store_rds_fmt_names_ex(&n0, prefix, tg_instr_reg_get(f->reg, i), true), 0);
+        int k = rds_cluster_node_of(&f->map, rds_cluster_keyslot(n0.ch_trades, n0.ch_trades_len));
+        F0 = F0 < 0 ? k : F0;
+        if (hard != 2 || k != F0)
+            F = k;
+    }
+    assert_true(F >= 0);
     rds_cluster_node_t at[N_NODE], rep;
     it_cluster_replica_of(&f->map.nodes[F], &rep);
+    rds_cluster_node_t hung = f->map.nodes[F];
     for (int k = 0; k < N_NODE; k++)
         at[k] = k == F ? rep : f->map.nodes[k]; /* shard F: the node that will be its primary */
     subs_start(f, prefix, at);
@@ -610,7 +625,7 @@ static void run_failover(fx_t *f, const char *prefix, int hard)
         if (r == r_failover) {
             t0 = tg_clock_mono_ns();
             if (hard)
-                kill_node(&f->map.nodes[F]);
+                kill_node(&f->map.nodes[F], hard == 2 ? SIGSTOP : SIGKILL);
             else
                 it_cluster_failover_to(&rep);
         }
@@ -626,6 +641,8 @@ static void run_failover(fx_t *f, const char *prefix, int hard)
                  (unsigned long long)r);
     wait_ring_empty(f);
     usleep(100000);
+    if (hard == 2)
+        kill_node(&hung, SIGCONT);
     follow_check(&fl, r, how);
     assert_int_equal(store_rds_stop(f->pub), 0);
     subs_stop(&f->s);
@@ -661,7 +678,9 @@ static void run_failover(fx_t *f, const char *prefix, int hard)
            how, (unsigned long long)healthy[0], (unsigned long long)healthy[1]);
     /* Only the failed shard stops (docs/redis.md, "Failures"): the others keep every trade
      * and keep receiving; SIGKILL: the failed shard is silent for about the node timeout
-     * (2 s), the others far less (before each node failed alone, they were silent as long). */
+     * (2 s), the others far less (before each node failed alone, they were silent as long).
+     * SIGSTOP: the same; before the heal thread and the slow-node rule the others were silent
+     * ~4 s (the reply wait, then a PING to the hung node at each heal, on writer:redis). */
     assert_int_equal(healthy[0], 0);
     assert_int_equal(TG_STAT_GET(st->reconnects), 0); /* no full reconnect */
     for (int k = 0; k < N_NODE; k++)
@@ -674,7 +693,12 @@ static void run_failover(fx_t *f, const char *prefix, int hard)
     assert_true(holes[1] <= coal + lost);
     assert_true(holes[0] + holes[1] <= lost + dropped + coal);
     assert_int_equal(f->s.wrong_node, 0);
-    assert_int_equal(f->s.bad_order, 0);
+    /* a hung primary runs what was buffered in its socket when it resumes, as a primary until
+     * it learns it was replaced: those messages (counted lost) arrive late, after newer ones */
+    if (hard == 2)
+        printf("failover (%s): %llu messages arrived late (older than one already received)\n", how,
+               (unsigned long long)f->s.bad_order);
+    assert_true(f->s.bad_order <= (hard == 2 ? lost : 0));
     assert_int_equal(f->s.bad_doc, 0);
     assert_int_equal(f->s.sunsub, 0);
     assert_true(TG_STAT_GET(st->cluster_refreshes) >= 2);
@@ -700,6 +724,11 @@ static void test_failover_the_publisher_follows(void **state)
 static void test_killed_primary_the_publisher_follows(void **state)
 {
     run_failover(*state, "tk", 1);
+}
+
+static void test_hung_primary_the_publisher_follows(void **state)
+{
+    run_failover(*state, "th", 2);
 }
 
 static char g_log[1024];
@@ -853,6 +882,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_failover_the_publisher_follows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_primary_the_publisher_follows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hung_primary_the_publisher_follows, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
