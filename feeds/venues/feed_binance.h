@@ -150,7 +150,8 @@ typedef struct feed_bn {
     uint32_t bd_n, bd_cap;
     int64_t *bl;
     uint32_t bl_n, bl_cap;
-    uint32_t gen; /* connection generation, in REST tags */
+    uint32_t bd_hw, bl_hw; /* most used since the pages were last given back */
+    uint32_t gen;          /* connection generation, in REST tags */
     /* subscribe messages not sent yet ('\n'-separated), paced to the venue's message limit */
     char *sub;
     size_t sub_len, sub_off, sub_cap;

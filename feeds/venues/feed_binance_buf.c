@@ -28,13 +28,42 @@
  * buffered and evicted belongs to the previous run of ids and is dropped (counted), so that a
  * snapshot of the new run is judged by the new run's diffs only.
  *
+ * Memory: the pool is allocated whole at start (2.5 MiB) but only what a start-up or a resync
+ * used is resident. When it empties (every waiting symbol synced, or a reconnect) the pages
+ * used since the last time go back to the kernel (madvise MADV_DONTNEED: they read as zero
+ * when used again), so a connection whose books are all synced holds no pool memory
+ * (docs/scale.md: per connection <= 2 MB is the issue's goal).
+ *
  * Thread: feed:<venue> for everything.
  */
 #include "feeds/venues/feed_binance.h"
 
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 
-#define BN_EVICT_DIV 32u
+#define BN_EVICT_DIV   32u
+#define BN_RELEASE_MIN (64u << 10) /* bytes used before an empty pool is given back */
+
+/* Give the whole pages inside [p, p + len) back to the kernel. */
+static void bn_pages_release(void *p, size_t len)
+{
+    const uintptr_t pg = 4096;
+    uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1), e = ((uintptr_t)p + len) & ~(pg - 1);
+    if (e > a)
+        (void)madvise((void *)a, e - a, MADV_DONTNEED); /* advice: a failure only costs RSS */
+}
+
+/* The pool is empty: the pages used since the last release go back (when worth a syscall). */
+static void bn_buf_release(feed_bn_t *b)
+{
+    size_t d = sizeof(*b->bd) * (size_t)b->bd_hw, l = 16 * (size_t)b->bl_hw;
+    if (d + l < BN_RELEASE_MIN)
+        return;
+    bn_pages_release(b->bd, d);
+    bn_pages_release(b->bl, l);
+    b->bd_hw = b->bl_hw = 0;
+}
 
 static void bn_buf_drop(feed_bn_t *b, uint32_t i)
 {
@@ -66,6 +95,8 @@ void feed_binance__buf_compact(feed_bn_t *b)
     }
     b->bd_n = w;
     b->bl_n = lw;
+    if (!w)
+        bn_buf_release(b);
 }
 
 void feed_binance__buf_clear(feed_bn_t *b)
@@ -77,6 +108,7 @@ void feed_binance__buf_clear(feed_bn_t *b)
     }
     b->bd_n = 0;
     b->bl_n = 0;
+    bn_buf_release(b);
 }
 
 /* Evict diff i (an eviction, not a use): counted and remembered. */
@@ -191,6 +223,10 @@ void feed_binance__buf_push(feed_bn_t *b, int s, const bn_msg_t *m, int64_t ts_r
     memcpy(b->bl + 2 * (size_t)b->bl_n, m->bid, 16 * (size_t)m->n_bid);
     memcpy(b->bl + 2 * ((size_t)b->bl_n + m->n_bid), m->ask, 16 * (size_t)m->n_ask);
     b->bl_n += nl;
+    if (b->bl_n > b->bl_hw)
+        b->bl_hw = b->bl_n;
+    if (b->bd_n > b->bd_hw)
+        b->bd_hw = b->bd_n;
     y->buf_diffs++;
     y->buf_levels += nl;
     TG_STAT_INC(st->buffered);
