@@ -52,12 +52,9 @@ static long empty_updates(const char *text, const char *inst)
     long n = 0;
     char key[96];
     snprintf(key, sizeof(key), "\"instId\":\"%s\"},\"action\":\"update\"", inst);
-    for (const char *p = text; (p = strstr(p, key)) != NULL; p++) {
-        const char *eol = strchr(p, '\n');
-        const char *e = strstr(p, "\"asks\":[],\"bids\":[]");
-        if (e && (!eol || e < eol))
+    for (const char *p = text; (p = fv_find(p, key)) != NULL; p++)
+        if (fv_in_line(p, "\"asks\":[],\"bids\":[]"))
             n++;
-    }
     return n;
 }
 
@@ -134,13 +131,12 @@ static char *with_seq_ids(const char *text, size_t len, const char *drop_inst, i
         size_t ll = eol ? (size_t)(eol - p) + 1 : (size_t)(end - p);
         const char *d = NULL;
         int which = -1;
-        const char *c = strstr(p, "\"channel\":\"books\"");
-        if (p[0] != '#' && c && c < p + ll && (d = strstr(p, "\"data\":[{")) != NULL &&
-            d < p + ll) {
+        if (p[0] != '#' && fv_in_line(p, "\"channel\":\"books\"") &&
+            (d = fv_in_line(p, "\"data\":[{")) != NULL) {
             for (int i = 0; i < 3; i++) {
                 char key[64];
                 snprintf(key, sizeof(key), "\"instId\":\"%s\"}", insts[i]);
-                const char *k = strstr(p, key);
+                const char *k = fv_in_line(p, key);
                 if (k && k < d)
                     which = i;
             }
@@ -151,7 +147,7 @@ static char *with_seq_ids(const char *text, size_t len, const char *drop_inst, i
             p += ll;
             continue;
         }
-        const char *a = strstr(p, "\"action\":\"snapshot\"");
+        const char *a = fv_in_line(p, "\"action\":\"snapshot\"");
         int snap = a != NULL && a < d;
         long prev = snap ? -1 : seq[which];
         long s = seq[which] + 7; /* OKX ids are not contiguous */
