@@ -31,10 +31,7 @@ typedef struct sink_rds_cfg {
     char cluster[512]; /* Redis Cluster seeds "host:port, ..." (empty: host/port) */
 } sink_rds_cfg_t;
 
-#define K(k, t, f, mn, mx, d, h)                                                                   \
-    {                                                                                              \
-        k, t, offsetof(sink_rds_cfg_t, f), sizeof(((sink_rds_cfg_t *)0)->f), mn, mx, d, h          \
-    }
+#define K(...) TG_CFGKEY_ROW(sink_rds_cfg_t, __VA_ARGS__)
 static const tg_cfgkey_t rds_keys[] = {
     K("enabled", TG_CFG_BOOL, enabled, 0, 1, "true", "publish to Redis"),
     K("host", TG_CFG_STR, host, 1, 0, "127.0.0.1", "Redis server host"),
@@ -95,11 +92,6 @@ static int rds_cfg_check(void *cfg, char *err, size_t cap)
         return TG_ECONFIG;
     }
     return 0;
-}
-
-static bool rds_cfg_enabled(const void *cfg)
-{
-    return ((const sink_rds_cfg_t *)cfg)->enabled != 0;
 }
 
 static void rds_fill(store_rds_cfg_t *rc, const sink_rds_cfg_t *c, const tg_sink_env_t *env)
@@ -278,7 +270,6 @@ const tg_sink_ops_t tg_sink_redis = {
     .cfg_size = sizeof(sink_rds_cfg_t),
     .cfg_key = rds_cfg_key,
     .cfg_check = rds_cfg_check,
-    .cfg_enabled = rds_cfg_enabled,
     .create = rds_create,
     .start = rds_start,
     .stop = rds_stop,
