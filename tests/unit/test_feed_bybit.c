@@ -390,11 +390,7 @@ static void test_bybit_snapshot_with_u_1_after_a_restart_resets_the_chain(void *
     assert_int_equal(b->bid.n, 2); /* 1.2 and 1.1 only: the restart cleared the book */
     assert_int_equal(b->bid.px[0], 120000000);
     assert_int_equal(b->bid.px[1], 110000000);
-    for (size_t i = 0; i < r.n_ev; i++)
-        if (r.ev[i].kind == TG_EV_GAP) {
-            assert_int_equal(r.ev[i].seq, 2);
-            assert_int_equal(r.ev[i].u.aux, 4);
-        }
+    fv_assert_one_gap(&r, 2, 4);
     assert_true(r.off->sent >= 2); /* unsubscribe + subscribe */
     fv_free(&r);
 }
