@@ -145,15 +145,12 @@ static int pg_create(void **obj, const void *cfgv, const tg_sink_env_t *env, cha
             store_pg_destroy(&w);
             return rc;
         }
-        char msg[768];
-        snprintf(msg, sizeof msg,
-                 "PostgreSQL unreachable at start-up: %s; starting anyway: %s until it is back,"
-                 " then caught up ([postgres] required = true refuses to start instead)",
-                 store_pg_errstr(w),
-                 c->spill_dir[0] ? "batches go to the spill journal"
-                                 : "NO spill_dir: the builder waits when the ring is full");
-        if (env->log)
-            env->log(env->lctx, TG_LOG_ERROR, msg);
+        tg_logf(env->log, env->lctx, TG_LOG_ERROR,
+                "PostgreSQL unreachable at start-up: %s; starting anyway: %s until it is back,"
+                " then caught up ([postgres] required = true refuses to start instead)",
+                store_pg_errstr(w),
+                c->spill_dir[0] ? "batches go to the spill journal"
+                                : "NO spill_dir: the builder waits when the ring is full");
     }
     *obj = w;
     return 0;

@@ -134,14 +134,11 @@ static int rds_create(void **obj, const void *cfgv, const tg_sink_env_t *env, ch
         snprintf(err, cap, "cannot connect to %s: %s", where, why);
         return r;
     }
-    if (r < 0 && env->log) {
-        char msg[1024];
-        snprintf(msg, sizeof(msg),
-                 "Redis unreachable at start-up (%s: %s); starting anyway, reconnecting in "
-                 "the background ([redis] required = true refuses to start instead)",
-                 where, why);
-        env->log(env->lctx, TG_LOG_ERROR, msg);
-    }
+    if (r < 0)
+        tg_logf(env->log, env->lctx, TG_LOG_ERROR,
+                "Redis unreachable at start-up (%s: %s); starting anyway, reconnecting in "
+                "the background ([redis] required = true refuses to start instead)",
+                where, why);
     store_rds_t *p = NULL;
     if ((r = store_rds_create(&p, &rc)) < 0) {
         snprintf(err, cap, "cannot create the publisher: %s", tg_strerror(r));
