@@ -30,6 +30,12 @@ typedef struct tg_cfgkey {
     const char *help;
 } tg_cfgkey_t;
 
+/** A table row for the field f of the settings struct S: its offset and size from S. */
+#define TG_CFGKEY_ROW(S, k, t, f, mn, mx, d, h)                                                    \
+    {                                                                                              \
+        k, t, offsetof(S, f), sizeof(((S *)0)->f), mn, mx, d, h                                    \
+    }
+
 /** Set every key of the table to its default in cfg. @return 0 (or the first key whose
  *  default does not parse: a bug, reported as TG_ECONFIG). */
 int tg_cfgkey_defaults(const tg_cfgkey_t *keys, size_t n, void *cfg);

@@ -483,7 +483,7 @@ static int create_sinks(gw_pipeline_t *p)
     const gw_cfg_t *c = p->cfg;
     for (size_t i = 0; tg_sink_at(i) && i < TG_SINKS_MAX; i++) {
         const tg_sink_ops_t *o = tg_sink_at(i);
-        if (!o->cfg_enabled(c->sink_cfg[i]))
+        if (!tg_sink_enabled(o, c->sink_cfg[i]))
             continue;
         gw_sink_t *k = &p->sinks[p->n_sinks];
         k->ops = o;

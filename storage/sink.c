@@ -35,6 +35,16 @@ void tg_sink_cfg_defaults(const tg_sink_ops_t *o, void *cfg)
     tg_cfgkey_defaults(o->keys, o->n_keys, cfg);
 }
 
+bool tg_sink_enabled(const tg_sink_ops_t *o, const void *cfg)
+{
+    const tg_cfgkey_t *k = tg_cfgkey_find(o->keys, o->n_keys, "enabled");
+    if (!k)
+        return true;
+    int on;
+    memcpy(&on, (const char *)cfg + k->off, sizeof(on));
+    return on != 0;
+}
+
 int tg_sink_cfg_set(const tg_sink_ops_t *o, void *cfg, const char *key, const char *value,
                     char *err, size_t cap)
 {

@@ -8,8 +8,9 @@
  * BOOK_SINK_* bits) from one SPSC ring the gateway creates for it; `lossless` sinks make the
  * builder wait when their ring is full, others lose what does not fit (counted by the builder).
  * It reads its own [section] of the config (cfg_* calls, every key checked, errors with the
- * key's text), is created and connected at start (bad credentials fail fast there), runs its
- * own thread between start and stop, and describes its health and metrics.
+ * key's text; its `enabled` key, a TG_CFG_BOOL, switches it on: tg_sink_enabled), is created and
+ * connected at start (bad credentials fail fast there), runs its own thread between start and stop,
+ * and describes its health and metrics.
  *
  * Thread rules: cfg_*, create, start, stop, destroy: main. health, metrics' pointers and
  * progress: any thread, at any time between create and destroy (they read single-writer
@@ -67,7 +68,6 @@ typedef struct tg_sink_ops {
     int (*cfg_key)(const char *key, const char *value, char *err, size_t cap);
     /** After every key: cross-key checks. @return 0 or TG_ECONFIG with err. */
     int (*cfg_check)(void *cfg, char *err, size_t cap);
-    bool (*cfg_enabled)(const void *cfg);
     /** Create and connect (fail fast on bad settings). @return 0, or < 0 with err filled. */
     int (*create)(void **obj, const void *cfg, const tg_sink_env_t *env, char *err, size_t cap);
     int (*start)(void *obj);
@@ -102,6 +102,10 @@ const tg_sink_ops_t *tg_sink_find(const char *name);
 
 /** Fill cfg (o->cfg_size bytes) with the defaults of o's keys, zero elsewhere.  Thread: any. */
 void tg_sink_cfg_defaults(const tg_sink_ops_t *o, void *cfg);
+
+/** Whether the sink is on in cfg: its `enabled` key (a TG_CFG_BOOL, so an int; a sink
+ *  without one is always on).  Thread: any. */
+bool tg_sink_enabled(const tg_sink_ops_t *o, const void *cfg);
 
 /** One `key = value` of o's section: o->cfg_key's check, then o's key table.
  *  @return 0, or TG_ECONFIG with a message in err ("batch_rows must be 1..10000000: 'x'",

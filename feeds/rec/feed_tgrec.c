@@ -31,6 +31,7 @@
 #include <zstd.h>
 
 #include "book/tg_err.h"
+#include "book/tg_grow.h"
 #include "feeds/feed_digits.h"
 
 #define ZIN_SIZE ((size_t)128 << 10) /* compressed bytes per read(2) (~1.5 MB of text) */
@@ -69,17 +70,7 @@ static int is_zstd_magic(const unsigned char *m)
 
 static int grow(feed_tgrec_t *r, size_t want)
 {
-    if (want <= r->cap)
-        return 0;
-    size_t cap = r->cap ? r->cap : 4096;
-    while (cap < want)
-        cap *= 2;
-    char *nb = realloc(r->buf, cap);
-    if (!nb)
-        return -ENOMEM;
-    r->buf = nb;
-    r->cap = cap;
-    return 0;
+    return tg_grow(&r->buf, &r->cap, want, 1, 4096);
 }
 
 static ssize_t read_some(int fd, void *dst, size_t n)
@@ -338,16 +329,8 @@ static int parse_header(feed_tgrec_t *r)
         } else if (klen == 7 && memcmp(key, "symbols", 7) == 0) {
             copy_value(r->symbols, sizeof(r->symbols), val, vlen);
         } else if (klen == 4 && memcmp(key, "sent", 4) == 0 && r->n_sent < FEED_TGREC_SENT_MAX) {
-            if (hdr_len + vlen + 1 > hdr_cap) {
-                size_t cap = hdr_cap ? hdr_cap : 1024;
-                while (cap < hdr_len + vlen + 1)
-                    cap *= 2;
-                char *nh = realloc(r->hdr, cap);
-                if (!nh)
-                    return -ENOMEM;
-                r->hdr = nh;
-                hdr_cap = cap;
-            }
+            if (tg_grow(&r->hdr, &hdr_cap, hdr_len + vlen + 1, 1, 1024) < 0)
+                return -ENOMEM;
             memcpy(r->hdr + hdr_len, val, vlen);
             r->hdr[hdr_len + vlen] = 0;
             sent_off[r->n_sent++] = hdr_len;

@@ -40,6 +40,7 @@
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
+#include "book/tg_grow.h"
 
 #define JSMN_STATIC
 #define JSMN_PARENT_LINKS /* O(1) instead of a backwards scan per ',' and ']' */
@@ -716,16 +717,8 @@ static void bn_reset(feed_bn_t *b)
 /* Append one subscribe message to the pending list. @return 0 or -ENOMEM. */
 static int bn_sub_add(feed_bn_t *b, const char *msg, size_t n)
 {
-    if (b->sub_len + n + 1 > b->sub_cap) {
-        size_t cap = b->sub_cap ? b->sub_cap : 4096;
-        while (cap < b->sub_len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->sub, cap);
-        if (!p)
-            return -ENOMEM;
-        b->sub = p;
-        b->sub_cap = cap;
-    }
+    if (tg_grow(&b->sub, &b->sub_cap, b->sub_len + n + 1, 1, 4096) < 0)
+        return -ENOMEM;
     memcpy(b->sub + b->sub_len, msg, n);
     b->sub[b->sub_len + n] = '\n';
     b->sub_len += n + 1;

@@ -35,10 +35,7 @@ typedef struct sink_pg_cfg {
     uint32_t book_interval_ms;
 } sink_pg_cfg_t;
 
-#define K(k, t, f, mn, mx, d, h)                                                                   \
-    {                                                                                              \
-        k, t, offsetof(sink_pg_cfg_t, f), sizeof(((sink_pg_cfg_t *)0)->f), mn, mx, d, h            \
-    }
+#define K(...) TG_CFGKEY_ROW(sink_pg_cfg_t, __VA_ARGS__)
 static const tg_cfgkey_t pg_keys[] = {
     K("enabled", TG_CFG_BOOL, enabled, 0, 1, "true", "store into PostgreSQL"),
     K("conninfo", TG_CFG_STR, conninfo, 1, 0, "dbname=tickgate connect_timeout=5",
@@ -105,11 +102,6 @@ static int pg_cfg_check(void *cfg, char *err, size_t cap)
     return 0;
 }
 
-static bool pg_cfg_enabled(const void *cfg)
-{
-    return ((const sink_pg_cfg_t *)cfg)->enabled != 0;
-}
-
 static int pg_create(void **obj, const void *cfgv, const tg_sink_env_t *env, char *err, size_t cap)
 {
     const sink_pg_cfg_t *c = cfgv;
@@ -153,15 +145,12 @@ static int pg_create(void **obj, const void *cfgv, const tg_sink_env_t *env, cha
             store_pg_destroy(&w);
             return rc;
         }
-        char msg[768];
-        snprintf(msg, sizeof msg,
-                 "PostgreSQL unreachable at start-up: %s; starting anyway: %s until it is back,"
-                 " then caught up ([postgres] required = true refuses to start instead)",
-                 store_pg_errstr(w),
-                 c->spill_dir[0] ? "batches go to the spill journal"
-                                 : "NO spill_dir: the builder waits when the ring is full");
-        if (env->log)
-            env->log(env->lctx, TG_LOG_ERROR, msg);
+        tg_logf(env->log, env->lctx, TG_LOG_ERROR,
+                "PostgreSQL unreachable at start-up: %s; starting anyway: %s until it is back,"
+                " then caught up ([postgres] required = true refuses to start instead)",
+                store_pg_errstr(w),
+                c->spill_dir[0] ? "batches go to the spill journal"
+                                : "NO spill_dir: the builder waits when the ring is full");
     }
     *obj = w;
     return 0;
@@ -285,7 +274,6 @@ const tg_sink_ops_t tg_sink_postgres = {
     .cfg_size = sizeof(sink_pg_cfg_t),
     .cfg_key = pg_cfg_key,
     .cfg_check = pg_cfg_check,
-    .cfg_enabled = pg_cfg_enabled,
     .create = pg_create,
     .start = pg_start,
     .stop = pg_stop,

@@ -31,10 +31,7 @@ typedef struct sink_rds_cfg {
     char cluster[512]; /* Redis Cluster seeds "host:port, ..." (empty: host/port) */
 } sink_rds_cfg_t;
 
-#define K(k, t, f, mn, mx, d, h)                                                                   \
-    {                                                                                              \
-        k, t, offsetof(sink_rds_cfg_t, f), sizeof(((sink_rds_cfg_t *)0)->f), mn, mx, d, h          \
-    }
+#define K(...) TG_CFGKEY_ROW(sink_rds_cfg_t, __VA_ARGS__)
 static const tg_cfgkey_t rds_keys[] = {
     K("enabled", TG_CFG_BOOL, enabled, 0, 1, "true", "publish to Redis"),
     K("host", TG_CFG_STR, host, 1, 0, "127.0.0.1", "Redis server host"),
@@ -97,11 +94,6 @@ static int rds_cfg_check(void *cfg, char *err, size_t cap)
     return 0;
 }
 
-static bool rds_cfg_enabled(const void *cfg)
-{
-    return ((const sink_rds_cfg_t *)cfg)->enabled != 0;
-}
-
 static void rds_fill(store_rds_cfg_t *rc, const sink_rds_cfg_t *c, const tg_sink_env_t *env)
 {
     store_rds_cfg_defaults(rc);
@@ -142,14 +134,11 @@ static int rds_create(void **obj, const void *cfgv, const tg_sink_env_t *env, ch
         snprintf(err, cap, "cannot connect to %s: %s", where, why);
         return r;
     }
-    if (r < 0 && env->log) {
-        char msg[1024];
-        snprintf(msg, sizeof(msg),
-                 "Redis unreachable at start-up (%s: %s); starting anyway, reconnecting in "
-                 "the background ([redis] required = true refuses to start instead)",
-                 where, why);
-        env->log(env->lctx, TG_LOG_ERROR, msg);
-    }
+    if (r < 0)
+        tg_logf(env->log, env->lctx, TG_LOG_ERROR,
+                "Redis unreachable at start-up (%s: %s); starting anyway, reconnecting in "
+                "the background ([redis] required = true refuses to start instead)",
+                where, why);
     store_rds_t *p = NULL;
     if ((r = store_rds_create(&p, &rc)) < 0) {
         snprintf(err, cap, "cannot create the publisher: %s", tg_strerror(r));
@@ -282,7 +271,6 @@ const tg_sink_ops_t tg_sink_redis = {
     .cfg_size = sizeof(sink_rds_cfg_t),
     .cfg_key = rds_cfg_key,
     .cfg_check = rds_cfg_check,
-    .cfg_enabled = rds_cfg_enabled,
     .create = rds_create,
     .start = rds_start,
     .stop = rds_stop,

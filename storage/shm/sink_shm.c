@@ -26,10 +26,7 @@ typedef struct sink_shm_cfg {
     int unlink;
 } sink_shm_cfg_t;
 
-#define K(k, t, f, mn, mx, d, h)                                                                   \
-    {                                                                                              \
-        k, t, offsetof(sink_shm_cfg_t, f), sizeof(((sink_shm_cfg_t *)0)->f), mn, mx, d, h          \
-    }
+#define K(...) TG_CFGKEY_ROW(sink_shm_cfg_t, __VA_ARGS__)
 static const tg_cfgkey_t shm_keys[] = {
     K("enabled", TG_CFG_BOOL, enabled, 0, 1, "false",
       "publish books and trades into a shared-memory segment (docs/shm.md)"),
@@ -73,11 +70,6 @@ static int shm_cfg_check(void *cfgv, char *err, size_t cap)
         return TG_ECONFIG;
     }
     return 0;
-}
-
-static bool shm_cfg_enabled(const void *cfg)
-{
-    return ((const sink_shm_cfg_t *)cfg)->enabled != 0;
 }
 
 static int shm_create(void **obj, const void *cfgv, const tg_sink_env_t *env, char *err, size_t cap)
@@ -170,7 +162,6 @@ const tg_sink_ops_t tg_sink_shm = {
     .n_keys = N_KEYS,
     .cfg_size = sizeof(sink_shm_cfg_t),
     .cfg_check = shm_cfg_check,
-    .cfg_enabled = shm_cfg_enabled,
     .create = shm_create,
     .start = shm_start,
     .stop = shm_stop,

@@ -24,6 +24,7 @@
 #include "book/tg_hist.h"
 #include "gateway/gw_history.h"
 #include "gateway/gw_tap.h"
+#include "tests/fixtures/out_rec.h"
 
 typedef struct fx {
     tg_instr_reg_t *reg;
@@ -64,10 +65,7 @@ static int teardown(void **state)
 
 static book_out_t gap(uint32_t instr, uint8_t reason)
 {
-    book_out_t r;
-    memset(&r, 0, sizeof(r));
-    r.kind = BOOK_OUT_GAP;
-    r.instr = instr;
+    book_out_t r = tu_out_rec(BOOK_OUT_GAP, instr, 0, 0, 0);
     r.ts_exch = 1000000000;
     r.ts_recv = 4000000000;
     r.u.gap.reason = reason;
@@ -77,13 +75,7 @@ static book_out_t gap(uint32_t instr, uint8_t reason)
 
 static book_out_t book(uint32_t instr, int64_t px, int64_t sz, int n)
 {
-    book_out_t r;
-    memset(&r, 0, sizeof(r));
-    r.kind = BOOK_OUT_BOOK;
-    r.px_scale = 2;
-    r.sz_scale = 5;
-    r.flags = BOOK_OUT_F_SCALED;
-    r.instr = instr;
+    book_out_t r = tu_out_rec(BOOK_OUT_BOOK, instr, BOOK_OUT_F_SCALED, 2, 5);
     r.ts_exch = 1;
     r.ts_recv = 2;
     r.u.book.state = BOOK_STATE_VALID;
@@ -197,11 +189,7 @@ static void *writer(void *arg)
 {
     stress_t *s = arg;
     for (int64_t k = 1; !atomic_load_explicit(&s->stop, memory_order_relaxed); k++) {
-        book_out_t r;
-        memset(&r, 0, sizeof(r));
-        r.kind = BOOK_OUT_BOOK;
-        r.flags = BOOK_OUT_F_SCALED;
-        r.instr = s->f->eth;
+        book_out_t r = tu_out_rec(BOOK_OUT_BOOK, s->f->eth, BOOK_OUT_F_SCALED, 0, 0);
         r.u.book.state = BOOK_STATE_VALID;
         r.u.book.seq = (uint64_t)k;
         r.u.book.n_bids = r.u.book.n_asks = BOOK_OUT_DEPTH_MAX;

@@ -46,16 +46,7 @@ static void test_binance_spot_sync_buffers_bridges_detects_gaps_and_resyncs(void
     assert_int_equal(TG_STAT_GET(s->unhandled), 1);     /* the snapshot while LIVE */
     assert_int_equal(fv_errors(s), 0);
     assert_true(fv_accounted(s));
-    /* the gap event: last good u 105, received U 107 */
-    int gaps = 0;
-    for (size_t i = 0; i < r.n_ev; i++)
-        if (r.ev[i].kind == TG_EV_GAP) {
-            assert_int_equal(r.ev[i].seq, 105);
-            assert_int_equal(r.ev[i].u.aux, 107);
-            assert_true(r.ev[i].flags & TG_EVF_LAST);
-            gaps++;
-        }
-    assert_int_equal(gaps, 1);
+    fv_assert_one_gap(&r, 105, 107); /* last good u 105, received U 107 */
     /* final book: snapshot 111 + diff 7 + diff 9 */
     const ref_book_t *b = &r.book[r.off->h.instr[0]];
     assert_int_equal(b->bid.n, 2);
@@ -91,17 +82,10 @@ static void test_binance_futures_sync_uses_pu_and_keeps_u_equal_to_the_snapshot(
     assert_int_equal(TG_STAT_GET(s->snapshots), 1);
     assert_int_equal(TG_STAT_GET(s->stale_dropped), 1);
     assert_int_equal(TG_STAT_GET(s->gaps), 1);
-    int found = 0;
-    for (size_t i = 0; i < r.n_ev; i++) {
-        if (r.ev[i].kind == TG_EV_GAP) {
-            assert_int_equal(r.ev[i].seq, 105);
-            assert_int_equal(r.ev[i].u.aux, 104);
-            found++;
-        }
+    fv_assert_one_gap(&r, 105, 104);
+    for (size_t i = 0; i < r.n_ev; i++)
         if (r.ev[i].kind == TG_EV_LEVEL && !(r.ev[i].flags & TG_EVF_SNAPSHOT))
             assert_int_equal(r.ev[i].ts_exch, 999000000); /* futures: T, not E */
-    }
-    assert_int_equal(found, 1);
     const ref_book_t *b = &r.book[r.off->h.instr[0]];
     assert_int_equal(b->bid.n, 1); /* 2.0 added by diff 2, deleted by diff 4; 2.5 never */
     assert_int_equal(b->bid.px[0], 150000000);
@@ -254,11 +238,7 @@ static void test_binance_us_behaves_as_spot_on_its_own_hosts(void **state)
     const ref_book_t *b = &r.book[r.off->h.instr[0]];
     assert_int_equal(b->bid.n, 2); /* 1.5 + 2.0; neither 1.0 (stale) nor 2.1 (gap) */
     assert_int_equal(b->bid.px[0], 200000000);
-    for (size_t i = 0; i < r.n_ev; i++)
-        if (r.ev[i].kind == TG_EV_GAP) {
-            assert_int_equal(r.ev[i].seq, 103);
-            assert_int_equal(r.ev[i].u.aux, 105); /* spot: the U received */
-        }
+    fv_assert_one_gap(&r, 103, 105); /* spot: the U received */
     /* its own hosts: subscribes @trade, snapshots from /api/v3/depth (on api.binance.us) */
     fv_cap_t *c = fv_open_captured(&r.off->h);
     assert_int_equal(c->n_sent, 1);
@@ -310,19 +290,12 @@ static void test_binance_delivery_is_coin_m_with_futures_rules(void **state)
     const ref_book_t *b = &r.book[r.off->h.instr[0]];
     assert_int_equal(b->bid.n, 2);
     assert_int_equal(b->ask.n, 0);
-    int gaps = 0;
-    for (size_t i = 0; i < r.n_ev; i++) {
-        if (r.ev[i].kind == TG_EV_GAP) {
-            assert_int_equal(r.ev[i].seq, 104);
-            assert_int_equal(r.ev[i].u.aux, 105); /* futures: the pu received */
-            gaps++;
-        }
+    fv_assert_one_gap(&r, 104, 105); /* futures: the pu received */
+    for (size_t i = 0; i < r.n_ev; i++)
         if (r.ev[i].kind == TG_EV_TRADE) {
             assert_int_equal(r.ev[i].side, TG_SIDE_SELL);
             assert_int_equal(r.ev[i].u.trade_id, 77);
         }
-    }
-    assert_int_equal(gaps, 1);
     assert_true(r.off->rest_gets >= 2); /* on_open + the resync */
     fv_cap_t *c = fv_open_captured(&r.off->h);
     assert_string_equal(c->sent[0], "{\"method\":\"SUBSCRIBE\",\"params\":[\"btcusd_perp@depth@"

@@ -247,13 +247,20 @@ static void test_bitfinex_checksum_function_matches_an_independent_crc(void **st
 #define SUB_TRADES(id, sym)                                                                        \
     "{\"event\":\"subscribed\",\"channel\":\"trades\",\"chanId\":" #id ",\"symbol\":\"" sym "\"}"
 
+/* tBTCUSD with every flag confirmed (CONF_ALL) and its book subscribed on channel 17. */
+static uint32_t bx_open_btc_book17(bx_t *b)
+{
+    uint32_t id = bx_open_btc(b);
+    assert_int_equal(vh_ev_frame(b, CONF_ALL), 0);
+    assert_int_equal(vh_ev_frame(b, SUB_BOOK(17, "tBTCUSD")), 0);
+    return id;
+}
+
 static void test_bitfinex_checksum_frames_verify_through_the_handler(void **state)
 {
     (void)state;
     bx_t b;
-    uint32_t id = bx_open_btc(&b);
-    assert_int_equal(vh_ev_frame(&b, CONF_ALL), 0);
-    assert_int_equal(vh_ev_frame(&b, SUB_BOOK(17, "tBTCUSD")), 0);
+    uint32_t id = bx_open_btc_book17(&b);
     assert_int_equal(vh_ev_frame(&b, "[17,[[30000,1,1.5],[29999.5,2,0.25],[30001,1,-2],[30002.5,3,"
                                      "-1e-8]],1,1700000000000]"),
                      0);
@@ -615,9 +622,7 @@ static void test_bitfinex_bad_input_is_counted_and_a_bad_level_resyncs(void **st
 {
     (void)state;
     bx_t b;
-    uint32_t id = bx_open_btc(&b);
-    assert_int_equal(vh_ev_frame(&b, CONF_ALL), 0);
-    assert_int_equal(vh_ev_frame(&b, SUB_BOOK(17, "tBTCUSD")), 0);
+    uint32_t id = bx_open_btc_book17(&b);
     assert_int_equal(vh_ev_frame(&b, "[17,[[30000,1,1.5]],1,1]"), 0);
     assert_int_equal(vh_ev_frame(&b, "[17,[30000,1,\"x\"],2,1]"), TG_EFIELD); /* string amount */
     assert_int_equal(b.v->gaps[id], 1);                                   /* GAP + resubscribe */

@@ -112,15 +112,15 @@ static void test_bitget_v1_trade_arrays_are_emitted_exactly_with_taker_side(void
     size_t te = 0;
     long seen = 0;
     const char *key = "\"channel\":\"trade\",\"instId\":\"";
-    for (const char *p = text; (p = strstr(p, "\"action\":\"update\",\"arg\":{\"instType\":\"sp\","
-                                              "\"channel\":\"trade\"")) != NULL;
+    for (const char *p = text; (p = fv_find(p, "\"action\":\"update\",\"arg\":{\"instType\":\"sp\","
+                                               "\"channel\":\"trade\"")) != NULL;
          p++) {
-        const char *q = strstr(p, key) + strlen(key);
+        const char *q = fv_in_line(p, key) + strlen(key);
         char sym[32];
         size_t sl = (size_t)(strchr(q, '"') - q);
         memcpy(sym, q, sl);
         sym[sl] = 0;
-        const char *d = strstr(q, "\"data\":[[\"") + 10;
+        const char *d = fv_in_line(q, "\"data\":[[\"") + 10;
         char f[4][64];
         for (int i = 0; i < 4; i++) {
             const char *e = strchr(d, '"');

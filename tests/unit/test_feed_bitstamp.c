@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "tests/fixtures/venue_harness.h"
+#include "tests/fixtures/xs_cases.h"
 #include "book/tg_dec.h"
 #include "feeds/venues/venues.h"
 
@@ -201,10 +202,7 @@ static void test_bitstamp_extreme_scales_buffered_diffs_follow_the_raised_scale(
     assert_int_equal(feed_px_scale(&o->h, id), 12);
     static const char *const ev2[][3] = {{"0.000012345678", "3", "b"}};
     xs_expect(x, &from, TG_EV_LEVEL, ev2, 1);
-    assert_int_equal(x->gaps, 0);
-    assert_int_equal(x->unstamped, 0);
-    assert_int_equal(vrun_errors(&o->stats), 0);
-    assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
+    xs_assert_sound(o, x);
     /* an amount no scale of this book holds (1e12 at 8 places): err_decimal (it was err_json
      * before feed_count_error), FAULT, and a new snapshot is asked for */
     uint64_t gets = o->rest_gets;
@@ -257,10 +255,7 @@ static void test_bitstamp_extreme_scales_unholdable_buffer_and_rest_snapshot(voi
     size_t from = 0;
     static const char *const tr[][3] = {{"10000000", "0.00000001", "a"}};
     xs_expect(x, &from, TG_EV_TRADE, tr, 1);
-    assert_int_equal(x->gaps, 0);
-    assert_int_equal(x->unstamped, 0);
-    assert_int_equal(vrun_errors(&o->stats), 0);
-    assert_int_equal(vrun_accounted(&o->stats), TG_STAT_GET(o->stats.frames));
+    xs_assert_sound(o, x);
     xs_close(&o, x);
 }
 

@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "book/tg_dec.h"
-#include "tests/fixtures/venue_harness.h"
+#include "tests/fixtures/venue_checks.h"
 
 static char g_paths[8][512];
 static int g_n, g_n_linear;
@@ -390,19 +390,10 @@ static void test_bybit_snapshot_with_u_1_after_a_restart_resets_the_chain(void *
     assert_int_equal(b->bid.n, 2); /* 1.2 and 1.1 only: the restart cleared the book */
     assert_int_equal(b->bid.px[0], 120000000);
     assert_int_equal(b->bid.px[1], 110000000);
-    for (size_t i = 0; i < r.n_ev; i++)
-        if (r.ev[i].kind == TG_EV_GAP) {
-            assert_int_equal(r.ev[i].seq, 2);
-            assert_int_equal(r.ev[i].u.aux, 4);
-        }
+    fv_assert_one_gap(&r, 2, 4);
     assert_true(r.off->sent >= 2); /* unsubscribe + subscribe */
     fv_free(&r);
 }
-
-#define L_ TG_EV_LEVEL
-#define T_ TG_EV_TRADE
-#define B_ TG_SIDE_BID
-#define A_ TG_SIDE_ASK
 
 static void test_bybit_extreme_scales_are_exact_and_a_reparsed_delta_still_chains(void **state)
 {
@@ -441,21 +432,10 @@ static void test_bybit_extreme_scales_are_exact_and_a_reparsed_delta_still_chain
         {T_, B_, "10000000", "1000000000000"},
     };
     fv_run_t r;
-    fv_run_text(&r, rec, sizeof(rec) - 1, vh_huge_lots);
-    vh_assert_levels(&r, 0, w, sizeof(w) / sizeof(w[0]));
-    const feed_stats_t *s = &r.off->stats;
-    assert_int_equal(TG_STAT_GET(s->gaps), 0);
-    assert_int_equal(TG_STAT_GET(s->stale_dropped), 0);
-    assert_int_equal(fv_errors(s), 0);
-    assert_int_equal(TG_STAT_GET(s->unrepresentable), 0);
+    const feed_stats_t *s = vh_run_exact(&r, rec, sizeof(rec) - 1, w, sizeof(w) / sizeof(w[0]), 12);
     assert_true(TG_STAT_GET(s->rescales) >= 3);
     assert_int_equal(TG_STAT_GET(s->handled), 5);
     assert_int_equal(TG_STAT_GET(s->slow_path), 5); /* the abandoned parses are not counted */
-    assert_true(fv_accounted(s));
-    const feed_handler_t *h = &r.off->h;
-    assert_int_equal(feed_px_scale(h, h->instr[0]), 12);
-    assert_int_equal(feed_px_scale(h, h->instr[1]), 2);
-    assert_int_equal(feed_sz_scale(h, h->instr[1]), 2);
     /* the delta's levels carry its u once each */
     int u8 = 0;
     for (size_t i = 0; i < r.n_ev; i++)

@@ -45,14 +45,13 @@ typedef struct stale_count {
 static void count_stale(const char *text, stale_count_t *sc)
 {
     memset(sc, 0, sizeof(*sc));
-    for (const char *p = text; (p = strstr(p, "\"channel\":\"book\"")) != NULL; p++) {
-        const char *eol = strchr(p, '\n');
+    for (const char *p = text; (p = fv_find(p, "\"channel\":\"book\"")) != NULL; p++) {
         const char *bol = p;
         while (bol > text && bol[-1] != '\n')
             bol--;
-        const char *in = strstr(bol, "\"instrument_name\":\"");
-        const char *t = strstr(p, "\"t\":");
-        assert_true(in && t && (!eol || t < eol));
+        const char *in = fv_in_line(bol, "\"instrument_name\":\"");
+        const char *t = fv_in_line(p, "\"t\":");
+        assert_true(in && t);
         in += 19;
         char name[32];
         int k = 0;

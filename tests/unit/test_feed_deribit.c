@@ -123,12 +123,12 @@ static void test_deribit_lost_change_is_a_gap_with_resubscribe(void **state)
     int nth = 0;
     char *line = NULL;
     long lost_chg = -1, lost_prev = -1;
-    while ((p = strstr(p, key)) != NULL) {
+    while ((p = fv_find(p, key)) != NULL) {
         char *bol = p;
         while (bol > text && bol[-1] != '\n')
             bol--;
         char *eol = strchr(p, '\n');
-        if (strstr(bol, inst) && strstr(bol, inst) < eol && ++nth == 5) {
+        if (fv_in_line(bol, inst) && ++nth == 5) {
             line = bol;
             lost_chg = vh_num_after(bol, (size_t)(eol - bol), "\"change_id\":");
             lost_prev = vh_num_after(bol, (size_t)(eol - bol), "\"prev_change_id\":");

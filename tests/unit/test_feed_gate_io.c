@@ -260,29 +260,14 @@ static void test_gate_io_snapshot_older_than_the_buffer_is_not_used(void **state
 
 static void test_gate_io_rest_answers_failures_and_old_connections(void **state)
 {
-    gk_t *g = gk_open("gate-io", "BTC_USDT,ETH_USDT");
-    char f[1024];
-    uint32_t id = gk_id(g, "ETH_USDT");
-    spot_diff(f, sizeof(f), "ETH_USDT", 5, 6, "[\"3000.1\",\"1\"]", "");
-    gk_frame(g, f);
-    assert_int_equal(g->cap.n_rest, 1);
-    uint64_t tag = g->cap.tag[0];
-    assert_int_equal((uint32_t)tag, gk_slot(g, "ETH_USDT"));
-    /* a failure is counted and asked again on a tick after the retry delay */
-    assert_int_equal(gk_rest(g, tag, 503, "{\"label\":\"TOO_MANY_REQUESTS\"}"), TG_EPROTO);
-    assert_int_equal(TG_STAT_GET(g->o->stats.err_venue), 1);
-    g->o->venue->on_tick(&g->o->h, 2000 + 1000000000LL);
-    assert_int_equal(g->cap.n_rest, 1);
-    g->o->venue->on_tick(&g->o->h, 2000 + 3000000000LL);
-    assert_int_equal(g->cap.n_rest, 2);
-    /* an answer to a request of an earlier connection is ignored */
-    uint64_t old = g->cap.tag[1];
-    g->o->venue->on_close(&g->o->h, 1, 1);
-    g->o->venue->on_open(&g->o->h);
     const char *body = "{\"id\":6,\"current\":1623898993123,\"update\":1623898993121,\"asks\":"
                        "[[\"3001\",\"1\"]],\"bids\":[[\"3000\",\"2\"]]}";
-    assert_int_equal(gk_rest(g, old, 200, body), 0);
-    assert_int_equal(g->clears[id], 0);
+    static const gk_answer_t fail[] = {{503, "{\"label\":\"TOO_MANY_REQUESTS\"}"}};
+    uint64_t old;
+    gk_t *g = gk_rest_failures_then_old_answer(&gate_spot, "BTC_USDT,ETH_USDT", "ETH_USDT", fail, 1,
+                                               body, &old);
+    char f[1024];
+    uint32_t id = gk_id(g, "ETH_USDT");
     /* the new connection's answer is used; its "update" ms is the snapshot time */
     spot_diff(f, sizeof(f), "ETH_USDT", 7, 7, "", "[\"3001\",\"0\"]");
     gk_frame(g, f);
@@ -332,15 +317,7 @@ static void test_gate_io_open_paces_subscribes_and_pings(void **state)
 
 static void test_gate_io_close_marks_every_book_stale(void **state)
 {
-    gk_t *g = gk_open("gate-io", "BTC_USDT,ETH_USDT");
-    g->o->venue->on_close(&g->o->h, 5, 5);
-    feed_flush(&g->o->h);
-    assert_int_equal(g->n_ev, 2);
-    for (size_t i = 0; i < 2; i++) {
-        assert_int_equal(g->ev[i].kind, TG_EV_STALE);
-        assert_true(g->ev[i].flags & TG_EVF_LAST);
-    }
-    gk_close(g);
+    gk_close_marks_books_stale(&gate_spot, "BTC_USDT,ETH_USDT");
 }
 
 static void test_gate_io_futures_levels_sizes_and_trades(void **state)
@@ -412,8 +389,6 @@ static void test_gate_io_bad_input_is_counted_once(void **state)
     const feed_stats_t *st = &g->o->stats;
     assert_int_equal(gk_frame(g, "{\"time\":1,\"channel\""), TG_EJSON);
     assert_int_equal(gk_frame(g, "[1,2]"), TG_EJSON);
-    spot_diff(f, sizeof(f), "DOGE_USDT", 1, 2, "", "");
-    assert_int_equal(gk_frame(g, f), TG_ESYMBOL);
     assert_int_equal(gk_frame(g, "{\"time\":1,\"channel\":\"spot.order_book_update\",\"event\":"
                                  "\"subscribe\",\"error\":{\"code\":2,\"message\":\"unknown "
                                  "currency pair\"},\"result\":null}"),
@@ -421,10 +396,7 @@ static void test_gate_io_bad_input_is_counted_once(void **state)
     assert_int_equal(gk_frame(g, "{\"time\":1,\"channel\":\"spot.trades\",\"event\":"
                                  "\"subscribe\",\"result\":{\"status\":\"fail\"}}"),
                      TG_EPROTO);
-    spot_diff(f, sizeof(f), "BTC_USDT", 1, 2, "[\"1.x\",\"1\"]", "");
-    assert_int_equal(gk_frame(g, f), TG_EDEC_SYNTAX);
-    spot_diff(f, sizeof(f), "BTC_USDT", 3, 2, "", ""); /* U > u */
-    assert_int_equal(gk_frame(g, f), TG_EFIELD);
+    gk_bad_diffs_refused(g, &gate_spot, "BTC_USDT");
     assert_int_equal(gk_frame(g, "{\"time\":1,\"channel\":\"spot.trades\",\"event\":\"update\","
                                  "\"result\":{\"id\":1,\"create_time_ms\":\"1.5\",\"side\":"
                                  "\"up\",\"currency_pair\":\"BTC_USDT\",\"amount\":\"1\","

@@ -331,13 +331,7 @@ static void test_kraken_extreme_scales_raised_scale_book_is_exact_and_checksums_
     assert_int_equal(xs_feed(o, f), 0);
     assert_int_equal(feed_px_scale(&o->h, id), 11);
     size_t from = 0;
-    static const char *const ev1[][3] = {{"0.00000074408", "3417800000", "a"},
-                                         {"0.000000745", "1250000000.5", "a"},
-                                         {"0.00000075", "12", "a"},
-                                         {"0.0000007438", "92233720", "b"},
-                                         {"0.00000074", "0.00000001", "b"},
-                                         {"0.0000007", "1", "b"}};
-    xs_expect(x, &from, TG_EV_LEVEL, ev1, 6);
+    xs_expect_snapshot(x, &from, a1, 3, b1, 3);
     /* an update with a checksum at 11 decimals */
     static const char *const a2[][2] = {{"0.00000074408", "3417800000.00000000"},
                                         {"0.00000074410", "5.00000000"},
@@ -394,10 +388,7 @@ static void test_kraken_extreme_scales_mixed_places_and_ranges_are_exact(void **
                    "[\"9999999.9999999999\",\"92233720368\",\"1618678134.123457\",\"s\",\"l\",\"\"]"
                    "],\"trade\",\"BIG/USD\"]"),
         0);
-    size_t from = 0;
-    static const char *const tr[][3] = {{"10000000", "0.00000001", "b"},
-                                        {"9999999.9999999999", "92233720368", "a"}};
-    xs_expect(x, &from, TG_EV_TRADE, tr, 2);
+    xs_expect_range_trades(x, "9999999.9999999999");
     assert_int_equal(feed_px_scale(&o->h, big), 10);
     xs_assert_range_fault_close(
         &o, x, big, "[4,{\"b\":[[\"2\",\"1000000000000\",\"1.6\"]]},\"book-10\",\"BIG/USD\"]");

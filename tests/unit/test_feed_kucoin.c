@@ -224,27 +224,14 @@ static void test_kucoin_sequence_gap_emits_gap_and_resyncs(void **state)
 
 static void test_kucoin_rest_failures_and_old_connections(void **state)
 {
-    gk_t *g = gk_open("kucoin", "BTC-USDT,ETH-USDT");
-    char f[1024];
-    uint32_t id = gk_id(g, "ETH-USDT");
-    kc_upd(f, sizeof(f), "ETH-USDT", 5, 6, "[\"3000.1\",\"1\",\"6\"]", "");
-    gk_frame(g, f);
-    uint64_t tag = g->cap.tag[0];
-    assert_int_equal((uint32_t)tag, gk_slot(g, "ETH-USDT"));
-    assert_int_equal(gk_rest(g, tag, 429, "{\"code\":\"429000\"}"), TG_EPROTO);
-    assert_int_equal(gk_rest(g, tag, 200, "{\"code\":\"400100\",\"msg\":\"x\"}"), TG_EPROTO);
-    assert_int_equal(TG_STAT_GET(g->o->stats.err_venue), 2);
-    g->o->venue->on_tick(&g->o->h, 2000 + 1000000000LL);
-    int n = g->cap.n_rest;
-    g->o->venue->on_tick(&g->o->h, 2000 + 3000000000LL);
-    assert_int_equal(g->cap.n_rest, n + 1);
-    uint64_t old = g->cap.tag[g->cap.n_rest - 1];
-    g->o->venue->on_close(&g->o->h, 1, 1);
-    g->o->venue->on_open(&g->o->h);
     const char *body = "{\"code\":\"200000\",\"data\":{\"time\":1550653727731,\"sequence\":\"6\","
                        "\"bids\":[[\"3000\",\"2\"]],\"asks\":[[\"3001\",\"1\"]]}}";
-    assert_int_equal(gk_rest(g, old, 200, body), 0);
-    assert_int_equal(g->clears[id], 0);
+    /* rate limited, then an error code in a 200 answer */
+    static const gk_answer_t fail[] = {{429, "{\"code\":\"429000\"}"},
+                                       {200, "{\"code\":\"400100\",\"msg\":\"x\"}"}};
+    uint64_t old;
+    gk_t *g = gk_rest_failures_then_old_answer(&kucoin, "BTC-USDT,ETH-USDT", "ETH-USDT", fail, 2,
+                                               body, &old);
     assert_true(fv_accounted(&g->o->stats));
     gk_close(g);
 }
@@ -329,13 +316,7 @@ static void test_kucoin_subscribes_respect_the_topic_limits_and_pace(void **stat
 
 static void test_kucoin_close_marks_books_stale(void **state)
 {
-    gk_t *g = gk_open("kucoin", "BTC-USDT,ETH-USDT");
-    g->o->venue->on_close(&g->o->h, 5, 5);
-    feed_flush(&g->o->h);
-    assert_int_equal(g->n_ev, 2);
-    assert_int_equal(g->ev[0].kind, TG_EV_STALE);
-    assert_int_equal(g->ev[1].kind, TG_EV_STALE);
-    gk_close(g);
+    gk_close_marks_books_stale(&kucoin, "BTC-USDT,ETH-USDT");
 }
 
 static void test_kucoin_bad_input_is_counted_once(void **state)
@@ -348,12 +329,7 @@ static void test_kucoin_bad_input_is_counted_once(void **state)
     assert_int_equal(gk_frame(g, "{\"id\":\"1\",\"type\":\"error\",\"code\":404,\"data\":"
                                  "\"topic /market/level3:BTC-USDT is not found\"}"),
                      TG_EPROTO);
-    kc_upd(f, sizeof(f), "DOGE-USDT", 1, 2, "", "");
-    assert_int_equal(gk_frame(g, f), TG_ESYMBOL);
-    kc_upd(f, sizeof(f), "BTC-USDT", 1, 2, "[\"1.x\",\"1\",\"2\"]", "");
-    assert_int_equal(gk_frame(g, f), TG_EDEC_SYNTAX);
-    kc_upd(f, sizeof(f), "BTC-USDT", 3, 2, "", "");
-    assert_int_equal(gk_frame(g, f), TG_EFIELD);
+    gk_bad_diffs_refused(g, &kucoin, "BTC-USDT");
     kc_upd(f, sizeof(f), "BTC-USDT", 3, 4, "[\"1\",\"1\",\"9\"]", ""); /* change outside 3..4 */
     assert_int_equal(gk_frame(g, f), TG_EFIELD);
     assert_int_equal(TG_STAT_GET(st->err_json), 1);

@@ -42,6 +42,7 @@
 #include "book/tg_instr.h"
 #include "storage/shm/shm_layout.h"
 #include "storage/shm/store_shm.h"
+#include "tests/fixtures/out_rec.h"
 
 #define N_INSTR 3
 
@@ -134,14 +135,7 @@ static uint64_t book_sum(uint64_t gen, const int64_t (*b)[2], unsigned nb, const
 /* A record of this kind for instr, scaled at 2/8, the rest zero. */
 static book_out_t rec_of(int kind, uint32_t instr)
 {
-    book_out_t r;
-    memset(&r, 0, sizeof(r));
-    r.kind = kind;
-    r.flags = BOOK_OUT_F_SCALED;
-    r.px_scale = 2;
-    r.sz_scale = 8;
-    r.instr = instr;
-    return r;
+    return tu_out_rec(kind, instr, BOOK_OUT_F_SCALED, 2, 8);
 }
 
 static book_out_t book_rec(uint32_t instr, uint64_t k)

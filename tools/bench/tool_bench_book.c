@@ -29,6 +29,7 @@
 #include "book/book_builder.h"
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
+#include "book/tg_grow.h"
 #include "book/tg_rng.h"
 #include "feeds/rec/feed_offline.h"
 #include "book/book_ref.h"
@@ -43,16 +44,8 @@ typedef struct evbuf {
 static int grab(void *ctx, const tg_event_t *ev, uint32_t n)
 {
     evbuf_t *b = ctx;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 65536;
-        while (cap < b->n + n)
-            cap *= 2;
-        tg_event_t *nv = realloc(b->v, cap * sizeof(*nv));
-        if (!nv)
-            return -ENOMEM;
-        b->v = nv;
-        b->cap = cap;
-    }
+    if (tg_grow(&b->v, &b->cap, b->n + n, sizeof(*b->v), 65536) < 0)
+        return -ENOMEM;
     memcpy(b->v + b->n, ev, n * sizeof(*ev));
     b->n += n;
     return 0;

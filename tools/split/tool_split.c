@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "book/tg_grow.h"
 #include "book/tg_instr.h"
 #include "feeds/feed.h"
 #include "tools/common/tool_cli.h"
@@ -133,14 +134,9 @@ static long read_symbols(FILE *in, const char *path, split_sym_t **out)
             bad++;
             continue;
         }
-        if (n == cap) {
-            split_sym_t *nv = realloc(v, 2 * cap * sizeof(*v));
-            if (!nv) {
-                free(v);
-                return -1;
-            }
-            v = nv;
-            cap *= 2;
+        if (tg_grow(&v, &cap, n + 1, sizeof(*v), cap) < 0) {
+            free(v);
+            return -1;
         }
         snprintf(v[n].name, sizeof(v[n].name), "%s", sym);
         v[n].weight = weight;
