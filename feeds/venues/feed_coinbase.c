@@ -22,6 +22,12 @@
  * product's messages (not consecutive across matches): a match whose sequence is not above the
  * last one is a duplicate and is dropped (stale_dropped).
  *
+ * Trade backfill (docs/feeds.md, shared part in feed_backfill.c): the first trade of a new
+ * connection shows the hole since the previous one: a `last_match` L the ids [last + 1, L], a
+ * first `match` M [last + 1, M). It is fetched with GET /products/<P>/trades?after=X&limit=n
+ * (`after`: ids below X, newest first), X = from + n, n <= 1000, paced 1 request/s; each page
+ * is emitted in ascending id as TG_EV_TRADE with TG_EVF_REST (seq 0: no feed sequence).
+ *
  * Scales: prices/sizes go through feed_dec at the product's current scales (raised when a
  * value needs more places: TG_ERESCALE, the frame is parsed again; nothing changes before
  * every number of a message is parsed).
