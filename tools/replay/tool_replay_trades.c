@@ -382,41 +382,42 @@ int tool_replay_trades_cb_last(const tool_replay_rec_t *rec, size_t upto, char *
     *len = 0;
     if (!rec->r || strcmp(rec->r->venue, "coinbase") != 0)
         return 0;
-    size_t cap = 1, k = 0;
-    char *b = NULL;
+    /* one pass: per product (in the order they first trade) the entry of its newest match;
+       products are few, so a linear look-up */
+    size_t *best = malloc((rec->n_trades + 1) * sizeof(*best)), n_prod = 0;
+    if (!best)
+        return -ENOMEM;
     for (size_t i = 0; i < rec->n_trades; i++) {
-        const tool_replay_trade_t *tr = &rec->trades[i], *best = NULL;
+        const tool_replay_trade_t *tr = &rec->trades[i];
         if (tr->frame >= upto)
             continue;
-        bool seen = false; /* one per product: the first entry of it names the product */
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = strcmp(rec->trades[j].sym, tr->sym) == 0 && rec->trades[j].frame < upto;
-        if (seen)
-            continue;
-        for (size_t j = i; j < rec->n_trades; j++) {
-            const tool_replay_trade_t *o = &rec->trades[j];
-            if (o->frame < upto && strcmp(o->sym, tr->sym) == 0 && (!best || o->id > best->id))
-                best = o;
-        }
-        /* the match frame with "match" made "last_match", one per line */
-        const tool_replay_frame_t *fr = &rec->frames[best->frame];
-        size_t need = k + fr->len + 8; /* "last_", the newline, the NUL */
-        if (need > cap) {
-            cap = need * 2;
-            char *nb = realloc(b, cap);
-            if (!nb) {
-                free(b);
-                return -ENOMEM;
-            }
-            b = nb;
-        }
+        size_t p = 0;
+        while (p < n_prod && strcmp(rec->trades[best[p]].sym, tr->sym) != 0)
+            p++;
+        if (p == n_prod)
+            best[n_prod++] = i;
+        else if (tr->id > rec->trades[best[p]].id)
+            best[p] = i;
+    }
+    size_t cap = 1, k = 0;
+    for (size_t p = 0; p < n_prod; p++)
+        cap += rec->frames[rec->trades[best[p]].frame].len + 6; /* "last_" and the newline */
+    char *b = n_prod ? malloc(cap) : NULL;
+    if (n_prod && !b) {
+        free(best);
+        return -ENOMEM;
+    }
+    for (size_t p = 0; p < n_prod; p++) { /* the match frame, "match" made "last_match" */
+        const tool_replay_frame_t *fr = &rec->frames[rec->trades[best[p]].frame];
+        size_t tail = fr->len - (sizeof(cb_match_pre) - 1);
         k += (size_t)sprintf(b + k, "{\"type\":\"last_match\"");
-        memcpy(b + k, fr->data + sizeof(cb_match_pre) - 1, fr->len - (sizeof(cb_match_pre) - 1));
-        k += fr->len - (sizeof(cb_match_pre) - 1);
+        memcpy(b + k, fr->data + sizeof(cb_match_pre) - 1, tail);
+        k += tail;
         b[k++] = '\n';
     }
     if (b)
         b[k] = 0;
+    free(best);
     *out = b;
     *len = k;
     return 0;
