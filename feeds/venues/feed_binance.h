@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "feeds/feed.h"
+#include "feeds/venues/feed_backfill.h"
 
 enum {
     BN_MSG_NONE = 0,     /* understood, nothing to do (bookTicker, acks, other events) */
@@ -101,15 +102,9 @@ typedef struct bn_sym {
     uint32_t buf_diffs, buf_levels;
     uint64_t evicted_u;
     uint64_t buf_last_u; /* u of the last diff buffered (0 = none): a restart is seen */
-    /* trade backfill (feed_binance_backfill.c): kept across reconnects */
-    uint64_t last_tid;       /* last trade id seen, 0 = none */
-    bool agg;                /* last_tid is an aggregate id */
-    bool bf_fresh;           /* no trade yet on this connection */
-    bool bf_active;          /* range [bf_from, bf_to) to fetch */
-    uint64_t bf_from, bf_to; /* next id to fetch; first id received live (exclusive end) */
-    uint64_t bf_first;       /* the range's first id (log) */
-    uint64_t bf_got;         /* trades emitted for the range */
-    uint32_t bf_reqs, bf_tries;
+    /* trade backfill (feed_binance_backfill.c): kept across reconnects; kind 1: last_tid is
+     * an aggregate id */
+    feed_bf_sym_t bf;
 } bn_sym_t;
 
 /** One diff buffered while its symbol waits for a snapshot (feed_binance_buf.c). */
@@ -157,13 +152,11 @@ typedef struct feed_bn {
     size_t sub_len, sub_off, sub_cap;
     feed_ratelim_t log_rl; /* log rate limit */
     /* trade backfill: one request in flight, paced (feed_binance_backfill.c) */
-    bool bf_inflight;
-    int64_t bf_last_req; /* mono ns of the last request, 0 = none */
-    uint32_t bf_next;    /* symbol to look at first (round robin) */
+    feed_bf_t bf;
 } feed_bn_t;
 
 /** REST tag bit of a trade-history answer (low 32 bits: BN_BF_TAG | symbol). */
-#define BN_BF_TAG 0x80000000u
+#define BN_BF_TAG FEED_BF_TAG
 
 enum { FEED_BN_PATH_AUTO = 0, FEED_BN_PATH_SLOW = 1 };
 

@@ -22,6 +22,12 @@
  * product's messages (not consecutive across matches): a match whose sequence is not above the
  * last one is a duplicate and is dropped (stale_dropped).
  *
+ * Trade backfill (docs/feeds.md, shared part in feed_backfill.c): the first trade of a new
+ * connection shows the hole since the previous one: a `last_match` L the ids [last + 1, L], a
+ * first `match` M [last + 1, M). It is fetched with GET /products/<P>/trades?after=X&limit=n
+ * (`after`: ids below X, newest first), X = from + n, n <= 1000, paced 1 request/s; each page
+ * is emitted in ascending id as TG_EV_TRADE with TG_EVF_REST (seq 0: no feed sequence).
+ *
  * Scales: prices/sizes go through feed_dec at the product's current scales (raised when a
  * value needs more places: TG_ERESCALE, the frame is parsed again; nothing changes before
  * every number of a message is parsed).
@@ -39,6 +45,7 @@
 #include "book/tg_err.h"
 #include "feeds/feed.h"
 #include "feed_venue_util.h"
+#include "feeds/venues/feed_backfill.h"
 #include "venues.h"
 
 #define JSMN_STATIC
@@ -55,8 +62,9 @@ typedef struct cb_sym {
     uint32_t instr;
     bool live;         /* snapshot seen since (re)subscribe */
     uint64_t last_seq; /* last match sequence */
-    uint64_t last_tid; /* last trade id */
+    uint64_t last_tid; /* last trade id on this connection (gap count) */
     const char *name;
+    feed_bf_sym_t bf; /* trade backfill: the last id across reconnects, the range to fetch */
 } cb_sym_t;
 
 typedef struct feed_cb {
@@ -67,6 +75,7 @@ typedef struct feed_cb {
     jsmntok_t *tok;
     uint32_t tok_cap;
     feed_ratelim_t log_rl;
+    feed_bf_t bf; /* trade backfill (feed_backfill.c): one paced request in flight */
 } feed_cb_t;
 
 /* ---------------------------------------------------------------- helpers */
@@ -137,6 +146,84 @@ static int cb_levels(feed_cb_t *c, const char *js, const jsmntok_t *t, int n, in
     return m - used;
 }
 
+/* Tokenize one whole JSON value of type top into c->tok. @return the token count or TG_EJSON. */
+static int cb_tokenize(feed_cb_t *c, const char *js, size_t len, jsmntype_t top)
+{
+    jsmn_parser p;
+    jsmn_init(&p);
+    int n = jsmn_parse(&p, js, len, c->tok, c->tok_cap);
+    bool whole = n >= 1 && c->tok[0].type == top && feed_jtok_next(c->tok, n, 0) == n;
+    return whole ? n : TG_EJSON;
+}
+
+/* An ISO-8601 time string at token i (-1: absent) as ns. */
+static int cb_time(const char *js, const jsmntok_t *t, int i, int64_t *ns)
+{
+    if (i < 0 || t[i].type != JSMN_STRING)
+        return TG_EFIELD;
+    return feed_iso_ns(js + t[i].start, (size_t)(t[i].end - t[i].start), false, ns);
+}
+
+/* The trade of a match or of a REST trade object (token indexes, -1: absent): trade_id, the
+ * maker's side ("sell": the taker bought), price and size as exact decimals. */
+static int cb_trade(feed_cb_t *c, const cb_sym_t *y, const char *js, const jsmntok_t *t, int tid,
+                    int side, int price, int size, feed_bf_trade_t *o)
+{
+    if (tid < 0 || side < 0 || price < 0 || size < 0 || t[price].type != JSMN_STRING ||
+        t[size].type != JSMN_STRING)
+        return TG_EFIELD;
+    int rc = feed_jtok_u64(js, &t[tid], &o->id);
+    if (rc == 0)
+        rc = feed_jtok_side(js, &t[side], "sell", TG_SIDE_BUY, "buy", TG_SIDE_SELL, &o->side);
+    if (rc == 0)
+        rc = feed_jtok_dec_pxsz(c->h, y->instr, js, &t[price], &t[size], &o->px, &o->qty);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- trade backfill */
+
+/* GET /products/<P>/trades?after=X&limit=n: `after` is a trade_id cursor, the answer the
+ * trades with ids below X, newest first (Coinbase "Pagination"); ids are consecutive per
+ * product, so X = from + n gives ids [from, from + n). */
+static int cb_bf_path(void *v, uint32_t s, uint64_t from, uint64_t n, char *buf, size_t cap)
+{
+    const feed_cb_t *c = v;
+    return snprintf(buf, cap, "/products/%s/trades?after=%llu&limit=%llu", c->sym[s].name,
+                    (unsigned long long)(from + n), (unsigned long long)n);
+}
+
+/* A page: [{"time":"..","trade_id":N,"price":"..","size":"..","side":"buy"|"sell"}, ..],
+ * every number decoded before anything is emitted (TG_ERESCALE first). */
+static int cb_bf_parse(void *v, uint32_t s, const char *js, size_t len, feed_bf_trade_t *out,
+                       uint32_t cap, uint32_t *n_out)
+{
+    feed_cb_t *c = v;
+    const cb_sym_t *y = &c->sym[s];
+    jsmntok_t *t = c->tok;
+    int n = cb_tokenize(c, js, len, JSMN_ARRAY);
+    if (n < 0)
+        return n;
+    if ((uint32_t)t[0].size > cap)
+        return TG_EFIELD;
+    static const char *const keys[] = {"trade_id", "side", "price", "size", "time"};
+    uint32_t k = 0;
+    for (int i = 1; i < n; i = feed_jtok_next(t, n, i)) {
+        int f[5];
+        feed_jtok_getv(js, t, n, i, keys, f, 5);
+        feed_bf_trade_t *o = &out[k++];
+        int rc = cb_trade(c, y, js, t, f[0], f[1], f[2], f[3], o);
+        if (rc == 0)
+            rc = cb_time(js, t, f[4], &o->ts_ns);
+        if (rc < 0)
+            return rc;
+        o->seq = 0; /* a REST trade has no feed sequence */
+    }
+    *n_out = k;
+    return 0;
+}
+
+static const feed_bf_ops_t cb_bf_ops = {.path = cb_bf_path, .parse = cb_bf_parse};
+
 /* ---------------------------------------------------------------- frames */
 
 enum { CB_OK = 0, CB_UNHANDLED = 1 };
@@ -146,11 +233,9 @@ static int cb_frame(feed_cb_t *c, const char *buf, size_t len, int64_t ts_recv, 
 {
     feed_handler_t *h = c->h;
     jsmntok_t *t = c->tok;
-    jsmn_parser p;
-    jsmn_init(&p);
-    int n = jsmn_parse(&p, buf, len, t, c->tok_cap);
-    if (n < 1 || t[0].type != JSMN_OBJECT || feed_jtok_next(t, n, 0) != n)
-        return TG_EJSON;
+    int n = cb_tokenize(c, buf, len, JSMN_OBJECT);
+    if (n < 0)
+        return n;
     /* one pass over the members (a key without its value, {"type"}, ends it: no token past n) */
     static const char *const keys[] = {"type", "product_id", "bids",  "asks",     "changes", "time",
                                        "side", "size",       "price", "sequence", "trade_id"};
@@ -178,40 +263,23 @@ static int cb_frame(feed_cb_t *c, const char *buf, size_t len, int64_t ts_recv, 
     cb_sym_t *y = &c->sym[s];
     int64_t ts_exch = 0;
     if (time >= 0) {
-        if (t[time].type != JSMN_STRING)
-            return TG_EFIELD;
-        int rc = feed_iso_ns(buf + t[time].start, (size_t)(t[time].end - t[time].start), false,
-                             &ts_exch);
+        int rc = cb_time(buf, t, time, &ts_exch);
         if (rc < 0)
             return rc;
     } else if (!snap) {
         return TG_EFIELD;
     }
     if (match) {
-        if (side < 0 || size < 0 || price < 0 || seq < 0 || tid < 0 ||
-            t[price].type != JSMN_STRING || t[size].type != JSMN_STRING)
+        if (seq < 0)
             return TG_EFIELD;
-        uint64_t sq, id;
+        uint64_t sq;
+        feed_bf_trade_t tr;
         int rc = feed_jtok_u64(buf, &t[seq], &sq);
         if (rc == 0)
-            rc = feed_jtok_u64(buf, &t[tid], &id);
+            rc = cb_trade(c, y, buf, t, tid, side, price, size, &tr);
         if (rc < 0)
             return rc;
-        uint8_t agg;
-        if (feed_jtok_str_is(buf, &t[side], "sell"))
-            agg = TG_SIDE_BUY; /* maker sold: the taker bought */
-        else if (feed_jtok_str_is(buf, &t[side], "buy"))
-            agg = TG_SIDE_SELL;
-        else
-            return TG_EFIELD;
-        int64_t px, sz;
-        rc = feed_dec_px(h, y->instr, buf + t[price].start, (size_t)(t[price].end - t[price].start),
-                         &px);
-        if (rc == 0)
-            rc = feed_dec_sz(h, y->instr, buf + t[size].start,
-                             (size_t)(t[size].end - t[size].start), &sz);
-        if (rc < 0)
-            return rc;
+        uint64_t id = tr.id;
         if (y->last_seq && sq <= y->last_seq) {
             TG_STAT_INC(h->stats->stale_dropped);
             return CB_OK; /* duplicate */
@@ -223,10 +291,13 @@ static int cb_frame(feed_cb_t *c, const char *buf, size_t len, int64_t ts_recv, 
         }
         y->last_seq = sq;
         y->last_tid = id;
+        /* the first trade of a connection shows the hole since the previous one: last_match
+           (the newest trade before the subscription) is in it, a first match is not */
+        feed_bf_trade(&c->bf, (uint32_t)s, id, 0, last_match, ts_mono);
         if (last_match)
             return CB_OK; /* baseline only: a trade from before we subscribed */
-        feed_emit_make(h, TG_EV_TRADE, y->instr, agg, px, sz, sq, id, ts_exch, ts_recv, ts_mono,
-                       TG_EVF_LAST);
+        feed_emit_make(h, TG_EV_TRADE, y->instr, tr.side, tr.px, tr.qty, sq, id, ts_exch, ts_recv,
+                       ts_mono, TG_EVF_LAST);
         return CB_OK;
     }
     /* book: decode everything first, into the tail of the token array (unused space) */
@@ -310,6 +381,7 @@ static int cb_on_open(feed_handler_t *h)
         c->sym[i].last_seq = 0;
         c->sym[i].last_tid = 0;
     }
+    feed_bf_open(&c->bf, c->bf.gen + 1, 0); /* answers to the previous connection are dropped */
     if (!h->send || c->n_sym == 0)
         return 0;
     /* {"type":"subscribe","product_ids":[..],"channels":["level2","matches"]} */
@@ -330,10 +402,16 @@ static int cb_on_open(feed_handler_t *h)
     return rc < 0 ? rc : 0;
 }
 
+/* Only trade-history pages (snapshots come on the websocket); a previous connection's are
+ * dropped. */
 static int cb_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                       int64_t ts_recv, int64_t ts_mono)
 {
-    return 0; /* snapshots come on the websocket */
+    feed_cb_t *c = h->vstate;
+    uint32_t lo = (uint32_t)tag, s = lo & ~FEED_BF_TAG;
+    if ((uint32_t)(tag >> 32) != c->bf.gen || !(lo & FEED_BF_TAG) || s >= c->n_sym)
+        return 0;
+    return feed_bf_rest(&c->bf, s, status, body, len, ts_recv, ts_mono);
 }
 
 static void cb_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
@@ -346,6 +424,8 @@ static void cb_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 
 static void cb_on_tick(feed_handler_t *h, int64_t now_mono)
 {
+    feed_cb_t *c = h->vstate;
+    feed_bf_tick(&c->bf, now_mono);
 }
 
 /* The state, allocated and freed by the venue base. */
@@ -360,7 +440,16 @@ static int cb_init(feed_handler_t *h)
     c->h = h;
     c->n_sym = h->n_instr;
     c->tok_cap = CB_TOK_CAP;
-    return feed_vsym_names(h, c->sym, sizeof(*c->sym), offsetof(cb_sym_t, name), false);
+    int rc = feed_vsym_names(h, c->sym, sizeof(*c->sym), offsetof(cb_sym_t, name), false);
+    if (rc < 0)
+        return rc;
+    feed_bf_init(&c->bf, h, c, &cb_bf_ops, c->n_sym ? &c->sym[0].bf : NULL, sizeof(c->sym[0]),
+                 c->n_sym, &c->log_rl);
+    for (uint32_t i = 0; i < c->n_sym; i++) {
+        c->sym[i].bf.instr = h->instr[i];
+        c->sym[i].bf.name = c->sym[i].name;
+    }
+    return 0;
 }
 
 static void cb_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
@@ -381,4 +470,12 @@ const feed_venue_t feed_venue_coinbase = {
     FEED_VENUE_FNS(cb),
     .on_rest = cb_on_rest,
     .trade_ids_seq = true, /* trade_id per product, consecutive */
+    /* trade backfill (docs/feeds.md): GET /products/<P>/trades by trade_id. REST limits
+       (Coinbase Exchange "REST Rate Limits"): public endpoints 10 requests/s per IP, bursts 15;
+       the handler sends at most 1 per s per connection */
+    .rest_host = "api.exchange.coinbase.com",
+    .trade_history = true,
+    .rest_weight_per_min = 600,
+    .rest_weight = 1,
+    .rest_max_inflight = 8,
 };

@@ -11,7 +11,10 @@
  * base on a closed port (no history): exactly those trades are missing, the failures are
  * counted and the lost ranges logged. A gateway stopped and started again while the venue goes
  * on: the second resumes after the last trade PostgreSQL holds ([gateway] backfill_resume_s),
- * and without that exactly the trades of the downtime are missing.
+ * and without that exactly the trades of the downtime are missing. Coinbase Exchange too
+ * (a recording with few matches, so 5 drops): the replay serves /products/<P>/trades and a
+ * last_match per product at each reconnect; every published match stored once, and without
+ * the history exactly the matches of the frames nobody received are missing.
  * Run: tests/fixtures/services.sh run meson test -C build test_it_backfill
  * Env: TG_TEST_PG_DSN, TG_GATEWAY_BIN, TG_REPLAY_BIN, TG_RECORDINGS (else skip, 77).
  */
@@ -33,17 +36,42 @@
 #define AWAY  300  /* frames published while away, after each drop */
 #define RATE  "4000"
 
+/* A recording served with drops: DROPS connections dropped after DROP frames each, the next
+ * one AWAY frames later; its trades are the frames with trade_pre in their first 64 bytes,
+ * their ids after id_key. */
+typedef struct bf_case {
+    const char *rec, *venue, *symbols;
+    int drops, drop, away;
+    const char *trade_pre, *id_key;
+    const char *stream; /* the Redis trades stream checked without history (NULL: none) */
+} bf_case_t;
+
+static const bf_case_t k_binance = {REC,        "binance", "BTCUSDT",
+                                    DROPS,      DROP,      AWAY,
+                                    "@trade\"", "\"t\":",  "tg:stream:trades:binance:BTCUSDT"};
+/* 97 matches over 8 of its 10 products in 9946 frames */
+static const bf_case_t k_coinbase = {
+    "coinbase/cryptofeed_ce58c2a0_COINBASE.ws.28.tgrec.zst",
+    "coinbase",
+    "SKL-USD,SKL-BTC,BAND-GBP,NMR-EUR,BAND-BTC,YFI-BTC,DASH-BTC,NU-GBP,CRV-EUR,SKL-GBP",
+    5,
+    1500,
+    300,
+    "{\"type\":\"match\"",
+    "\"trade_id\":",
+    NULL};
+
 static struct {
     const char *gw_bin, *replay_bin, *recs;
     char tmp[256];
 } G;
 
-/* Trade ids of the recording's @trade frames; *skipped: how many are in frames no
- * connection receives ([k * (DROP + AWAY) + DROP, (k + 1) * (DROP + AWAY)), k < DROPS). */
-static uint64_t *rec_ids(size_t *n, size_t *skipped)
+/* Trade ids of the recording's trade frames; *skipped: how many are in frames no
+ * connection receives ([k * (drop + away) + drop, (k + 1) * (drop + away)), k < drops). */
+static uint64_t *rec_ids(const bf_case_t *c, size_t *n, size_t *skipped)
 {
     char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", G.recs, REC);
+    snprintf(path, sizeof(path), "%s/%s", G.recs, c->rec);
     feed_tgrec_t *r;
     assert_int_equal(feed_tgrec_open(&r, path), 0);
     uint64_t *ids = malloc(r->data_lines * sizeof(*ids));
@@ -57,13 +85,13 @@ static uint64_t *rec_ids(size_t *n, size_t *skipped)
         if (feed_tgrec_is_generated(f, len))
             continue;
         size_t i = fi++;
-        if (!memmem(f, len < 64 ? len : 64, "@trade\"", 7))
+        if (!memmem(f, len < 64 ? len : 64, c->trade_pre, strlen(c->trade_pre)))
             continue;
-        const char *t = strstr(f, "\"t\":");
+        const char *t = strstr(f, c->id_key);
         assert_non_null(t);
-        ids[(*n)++] = strtoull(t + 4, NULL, 10);
-        size_t k = i / (DROP + AWAY);
-        *skipped += k < DROPS && i % (DROP + AWAY) >= DROP;
+        ids[(*n)++] = strtoull(t + strlen(c->id_key), NULL, 10);
+        size_t k = i / (size_t)(c->drop + c->away);
+        *skipped += k < (size_t)c->drops && i % (size_t)(c->drop + c->away) >= (size_t)c->drop;
     }
     feed_tgrec_close(&r);
     return ids;
@@ -88,11 +116,11 @@ static void stop(pid_t *p)
     itg_stop(p, SIGTERM, 15000);
 }
 
-/* The gateway's config: PostgreSQL into schema, trades of BTCUSDT from the replay at rport, the
- * trade history at rest_port; resume_s: [gateway] backfill_resume_s; redis: the [redis]
- * section (NULL: disabled). */
-static void write_cfg(const char *cfg, const char *schema, int rport, int rest_port, int resume_s,
-                      const char *redis)
+/* The gateway's config: PostgreSQL into schema, trades of c's venue and symbols from the replay
+ * at rport, the trade history at rest_port; resume_s: [gateway] backfill_resume_s; redis: the
+ * [redis] section (NULL: disabled). */
+static void write_cfg(const bf_case_t *c, const char *cfg, const char *schema, int rport,
+                      int rest_port, int resume_s, const char *redis)
 {
     FILE *f = fopen(cfg, "w");
     assert_non_null(f);
@@ -100,11 +128,11 @@ static void write_cfg(const char *cfg, const char *schema, int rport, int rest_p
             "[gateway]\nlog_level = info\nbackfill_resume_s = %d\n"
             "[postgres]\nconninfo = %s\nschema = %s\nspill_dir = %s/spill\n"
             "[metrics]\nlisten = 127.0.0.1:0\n"
-            "[feed bf]\nvenue = binance\nurl = ws://127.0.0.1:%d/stream\n"
-            "rest_url = http://127.0.0.1:%d\nsymbols = BTCUSDT\nchannels = trades\n"
+            "[feed bf]\nvenue = %s\nurl = ws://127.0.0.1:%d/stream\n"
+            "rest_url = http://127.0.0.1:%d\nsymbols = %s\nchannels = trades\n"
             "stale_ms = 600000\nreconnect_max_ms = 400\n%s",
-            resume_s, getenv("TG_TEST_PG_DSN"), schema, G.tmp, rport, rest_port,
-            redis ? redis : "[redis]\nenabled = false\n");
+            resume_s, getenv("TG_TEST_PG_DSN"), schema, G.tmp, c->venue, rport, rest_port,
+            c->symbols, redis ? redis : "[redis]\nenabled = false\n");
     fclose(f);
 }
 
@@ -255,21 +283,23 @@ static rds_check_t check_rds_stream(const char *stream, const uint64_t *want, si
 
 /* history: the feed's rest_url is the replay (which serves the trade history); else a closed
  * port, so every backfill request fails and is given up. */
-static void run(bool history)
+static void run(const bf_case_t *c, bool history)
 {
     size_t n_rec, skipped;
-    uint64_t *want = rec_ids(&n_rec, &skipped);
+    uint64_t *want = rec_ids(c, &n_rec, &skipped);
     qsort(want, n_rec, sizeof(*want), cmp_u64);
+    for (size_t i = 1; i < n_rec; i++) /* the checks compare ids alone */
+        assert_true(want[i] > want[i - 1]);
     fprintf(stderr,
-            "recording: %zu trades; %zu of them are in the %d x %d frames no connection "
+            "%s recording: %zu trades; %zu of them are in the %d x %d frames no connection "
             "receives (lost without backfill)\n",
-            n_rec, skipped, DROPS, AWAY);
+            c->venue, n_rec, skipped, c->drops, c->away);
     assert_true(skipped > 0);
 
     char path[1024], drop[64], away[16], rlog[400], cfg[400], glog[400], schema[64];
-    snprintf(path, sizeof(path), "%s/%s", G.recs, REC);
-    snprintf(drop, sizeof(drop), "drop-after=%d,times=%d", DROP, DROPS);
-    snprintf(away, sizeof(away), "%d", AWAY);
+    snprintf(path, sizeof(path), "%s/%s", G.recs, c->rec);
+    snprintf(drop, sizeof(drop), "drop-after=%d,times=%d", c->drop, c->drops);
+    snprintf(away, sizeof(away), "%d", c->away);
     snprintf(rlog, sizeof(rlog), "%s/replay.log", G.tmp);
     char *rargv[] = {
         (char *)G.replay_bin, "serve", "--port",  "0",  "--quiet", "--hold", "--rate", RATE,
@@ -278,14 +308,14 @@ static void run(bool history)
     int rport = itg_replay_start(rargv, rlog, &replay);
     assert_true(rport > 0);
 
-    snprintf(schema, sizeof(schema), "tg_backfill_%d_%d", history, (int)getpid());
+    snprintf(schema, sizeof(schema), "tg_backfill_%s_%d_%d", c->venue, history, (int)getpid());
     snprintf(cfg, sizeof(cfg), "%s/gw.ini", G.tmp);
     snprintf(glog, sizeof(glog), "%s/gw.log", G.tmp);
     /* without history, Redis too: the trades channel carries the trade gaps (its stream, read
      * at the end, emptied first: the prefix is the default one) */
     char rds[256];
-    const char *stream = "tg:stream:trades:binance:BTCUSDT";
-    bool redis = !history && getenv("TG_TEST_REDIS_PORT");
+    const char *stream = c->stream;
+    bool redis = !history && stream && getenv("TG_TEST_REDIS_PORT");
     snprintf(rds, sizeof(rds), "[redis]\nport = %s\nstream_trades = 1000000\n",
              redis ? getenv("TG_TEST_REDIS_PORT") : "0");
     if (redis) {
@@ -294,10 +324,10 @@ static void run(bool history)
         freeReplyObject(redisCommand(rc, "DEL %s", stream));
         redisFree(rc);
     }
-    write_cfg(cfg, schema, rport, history ? rport : itg_free_port(), 3600, redis ? rds : NULL);
+    write_cfg(c, cfg, schema, rport, history ? rport : itg_free_port(), 3600, redis ? rds : NULL);
     int mport;
     gw = start_gw(cfg, glog, &mport);
-    wait_steady(mport, DROPS + 1);
+    wait_steady(mport, c->drops + 1);
     long long bf_trades = metric(mport, "tickgate_feed_backfill_trades_total");
     long long bf_reqs = metric(mport, "tickgate_feed_backfill_requests_total");
     long long bf_fail = metric(mport, "tickgate_feed_backfill_failures_total");
@@ -320,7 +350,7 @@ static void run(bool history)
     long long n_distinct = k.distinct;
     char *log = itg_slurp(glog);
     assert_non_null(log);
-    assert_true(conns >= DROPS + 1);
+    assert_true(conns >= c->drops + 1);
     assert_true(t_stop < 10000); /* stop(): killed after 15 s */
     assert_int_equal(extra, 0);
     if (!history) { /* what a gateway without trade history loses: exactly the skipped trades */
@@ -373,7 +403,7 @@ static void run(bool history)
 static void run_restart(int resume_s)
 {
     size_t n_rec, skipped;
-    uint64_t *want = rec_ids(&n_rec, &skipped);
+    uint64_t *want = rec_ids(&k_binance, &n_rec, &skipped);
     qsort(want, n_rec, sizeof(*want), cmp_u64);
     char path[1024], away[16], rlog[400], cfg[400], glog[2][400], schema[64];
     snprintf(path, sizeof(path), "%s/%s", G.recs, REC);
@@ -387,7 +417,7 @@ static void run_restart(int resume_s)
     assert_true(rport > 0);
     snprintf(schema, sizeof(schema), "tg_backfill_restart_%d_%d", resume_s, (int)getpid());
     snprintf(cfg, sizeof(cfg), "%s/gw-restart.ini", G.tmp);
-    write_cfg(cfg, schema, rport, rport, resume_s, NULL);
+    write_cfg(&k_binance, cfg, schema, rport, rport, resume_s, NULL);
     long long first_rows = 0, bf_trades = 0;
     for (int run = 0; run < 2; run++) {
         snprintf(glog[run], sizeof(glog[run]), "%s/gw-restart-%d.log", G.tmp, run);
@@ -433,12 +463,22 @@ static void run_restart(int resume_s)
 
 static void test_twenty_disconnects_every_trade_stored_exactly_once(void **st)
 {
-    run(true);
+    run(&k_binance, true);
 }
 
 static void test_without_trade_history_exactly_the_trades_published_while_away_are_lost(void **st)
 {
-    run(false);
+    run(&k_binance, false);
+}
+
+static void test_coinbase_five_disconnects_every_match_stored_exactly_once(void **st)
+{
+    run(&k_coinbase, true);
+}
+
+static void test_coinbase_without_trade_history_the_matches_published_while_away_are_lost(void **st)
+{
+    run(&k_coinbase, false);
 }
 
 static void test_a_restart_resumes_after_the_last_stored_trade(void **st)
@@ -468,6 +508,9 @@ int main(void)
             test_without_trade_history_exactly_the_trades_published_while_away_are_lost),
         cmocka_unit_test(test_a_restart_resumes_after_the_last_stored_trade),
         cmocka_unit_test(test_without_a_resume_point_a_restart_loses_the_trades_of_the_downtime),
+        cmocka_unit_test(test_coinbase_five_disconnects_every_match_stored_exactly_once),
+        cmocka_unit_test(
+            test_coinbase_without_trade_history_the_matches_published_while_away_are_lost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

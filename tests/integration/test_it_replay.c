@@ -39,6 +39,7 @@
 #define BINANCE   "binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst"
 #define BINANCE10 "binance/cryptofeed_1312c062_BINANCE-b38f7c.tgrec.zst"
 #define BITSTAMP  "bitstamp/cryptofeed_1312c062_BITSTAMP-b88f8b.tgrec"
+#define COINBASE  "coinbase/cryptofeed_ce58c2a0_COINBASE.ws.28.tgrec.zst"
 
 static const char *g_bin, *g_recs, *g_root;
 static it_cert_t g_tls;
@@ -501,19 +502,39 @@ static char *trades_want(const it_expect_t *e, size_t upto, uint64_t from, size_
     return b;
 }
 
-static void assert_trades(int port, const it_expect_t *e, size_t upto, uint64_t from,
-                          const char *lim, size_t limit, size_t want_n)
+/* GET path answers 200 with exactly want (its n trades: want_n expected); want freed. */
+static void assert_get_trades(int port, const char *path, char *want, size_t n, size_t want_n)
 {
-    char path[256], *got;
-    size_t gl, n;
-    snprintf(path, sizeof(path), "/api/v3/historicalTrades?symbol=BTCUSDT&fromId=%llu%s",
-             (unsigned long long)from, lim);
+    char *got;
+    size_t gl;
     assert_int_equal(it_http_get(port, false, path, &got, &gl), 200);
-    char *want = trades_want(e, upto, from, limit, &n);
     assert_int_equal(n, want_n);
     assert_string_equal(got, want);
     free(got);
     free(want);
+}
+
+static void assert_trades(int port, const it_expect_t *e, size_t upto, uint64_t from,
+                          const char *lim, size_t limit, size_t want_n)
+{
+    char path[256];
+    size_t n;
+    snprintf(path, sizeof(path), "/api/v3/historicalTrades?symbol=BTCUSDT&fromId=%llu%s",
+             (unsigned long long)from, lim);
+    char *want = trades_want(e, upto, from, limit, &n);
+    assert_get_trades(port, path, want, n, want_n);
+}
+
+/* Load rel into e and start s on it: --max --hold --resume away, the first connection dropped
+ * after drop frames. */
+static void resume_start(it_expect_t *e, it_srv_t *s, const char *rel, const char *away, int drop)
+{
+    it_expect_load(e, g_recs, rel, 100);
+    char fault[64], at[256];
+    snprintf(fault, sizeof(fault), "drop-after=%d,times=1", drop);
+    snprintf(at, sizeof(at), "@%s", rel);
+    const char *args[] = {"--max", "--hold", "--resume", away, "--fault", fault, at, NULL};
+    server_start(s, args);
 }
 
 /*
@@ -525,12 +546,8 @@ static void assert_trades(int port, const it_expect_t *e, size_t upto, uint64_t 
 static void test_trade_history_serves_the_published_trades_from_fromid_with_limit(void **st)
 {
     it_expect_t e;
-    it_expect_load(&e, g_recs, BINANCE, 100);
-    const char *args[] = {"--max",     "--hold",  "--resume",
-                          "500",       "--fault", "drop-after=2000,times=1",
-                          "@" BINANCE, NULL};
     it_srv_t s;
-    server_start(&s, args);
+    resume_start(&e, &s, BINANCE, "500", 2000);
     uint64_t first = 0;
     for (size_t i = 0; i < e.n && !first; i++)
         free(trade_object(e.f[i], e.len[i], &first));
@@ -584,6 +601,171 @@ static void test_trade_history_serves_the_published_trades_from_fromid_with_limi
     assert_non_null(strstr(got, "-1100"));
     free(got);
     assert_int_equal(it_http_get(s.port, false, "/api/v3/aggTrades?symbol=BTCUSDT", &got, &gl),
+                     400);
+    free(got);
+    it_srv_stop_log(&s);
+    it_expect_free(&e);
+}
+
+/* The text of field key ("key": followed by a string or a number) in frame f, in v. */
+static void cb_field(const char *f, const char *key, char *v, size_t cap)
+{
+    char k[32];
+    snprintf(k, sizeof(k), "\"%s\":", key);
+    const char *p = strstr(f, k);
+    assert_non_null(p);
+    p += strlen(k);
+    p += *p == '"';
+    size_t n = strcspn(p, "\",}");
+    assert_true(n > 0 && n < cap);
+    memcpy(v, p, n);
+    v[n] = 0;
+}
+
+/* Coinbase's REST trade object for recorded frame f if it is a `match` of product (built here
+ * by plain text search, independently of the server's JSON parse), else NULL. */
+static char *cb_trade_object(const char *f, size_t len, const char *product, uint64_t *id)
+{
+    static const char pre[] = "{\"type\":\"match\"";
+    char prod[32], v[5][64];
+    if (len < sizeof(pre) || memcmp(f, pre, sizeof(pre) - 1) != 0)
+        return NULL;
+    cb_field(f, "product_id", prod, sizeof(prod));
+    if (product && strcmp(prod, product) != 0)
+        return NULL;
+    static const char *const keys[] = {"time", "trade_id", "price", "size", "side"};
+    for (int k = 0; k < 5; k++)
+        cb_field(f, keys[k], v[k], sizeof(v[k]));
+    *id = strtoull(v[1], NULL, 10);
+    char *o = malloc(512);
+    snprintf(o, 512,
+             "{\"time\":\"%s\",\"trade_id\":%s,\"price\":\"%s\",\"size\":\"%s\",\"side\":\"%s\"}",
+             v[0], v[1], v[2], v[3], v[4]);
+    return o;
+}
+
+/* The expected answer: product's matches of frames [0, upto) with ids in (lo, hi), newest
+ * first, at most limit (the newest ones, or with oldest the oldest ones). */
+static char *cb_trades_want(const it_expect_t *e, const char *product, size_t upto, uint64_t lo,
+                            uint64_t hi, size_t limit, bool oldest, size_t *n)
+{
+    char **o = calloc(upto + 1, sizeof(*o));
+    size_t m = 0;
+    for (size_t i = 0; i < upto; i++) { /* ids ascend in frame order in this recording */
+        uint64_t id;
+        char *t = cb_trade_object(e->f[i], e->len[i], product, &id);
+        if (t && id > lo && id < hi)
+            o[m++] = t;
+        else
+            free(t);
+    }
+    size_t first = oldest || m <= limit ? 0 : m - limit,
+           last = first + limit < m ? first + limit : m;
+    size_t cap = 512 * (m + 1), len = 0;
+    char *b = malloc(cap);
+    b[len++] = '[';
+    for (size_t i = last; i-- > first;)
+        len += (size_t)snprintf(b + len, cap - len, "%s%s", i + 1 < last ? "," : "", o[i]);
+    snprintf(b + len, cap - len, "]");
+    for (size_t i = 0; i < m; i++)
+        free(o[i]);
+    free(o);
+    *n = last - first;
+    return b;
+}
+
+static void assert_cb_trades(int port, const it_expect_t *e, const char *query, size_t upto,
+                             uint64_t lo, uint64_t hi, size_t limit, bool oldest, size_t want_n)
+{
+    char path[256];
+    size_t n;
+    snprintf(path, sizeof(path), "/products/SKL-USD/trades%s", query);
+    char *want = cb_trades_want(e, "SKL-USD", upto, lo, hi, limit, oldest, &n);
+    assert_get_trades(port, path, want, n, want_n);
+}
+
+/*
+ * Coinbase: --resume, the first connection dropped after 3000 frames, the next one starts 800
+ * frames later. /products/<P>/trades serves the published `match` frames (never last_match)
+ * newest first, `after` (ids below), `before` (ids above, the page just above), `limit`; 404
+ * for a product without matches. The second connection first gets a last_match per product:
+ * its newest published match.
+ */
+static void test_coinbase_trades_serve_the_published_matches_with_cursors(void **st)
+{
+    it_expect_t e;
+    it_srv_t s;
+    resume_start(&e, &s, COINBASE, "800", 3000);
+    char *got;
+    size_t gl, n;
+    assert_int_equal(it_http_get(s.port, false, "/products/SKL-USD/trades", &got, &gl), 200);
+    assert_string_equal(got, "[]"); /* nothing published yet */
+    free(got);
+    tool_replay_client_cfg_t cfg = {.collect = true, .send = e.r->sent, .n_send = e.r->n_sent};
+    tool_replay_client_res_t r;
+    client_run(&s, &cfg, &r, 1);
+    assert_int_equal(r.n_msgs, 3000);
+    tool_replay_client_res_free(&r);
+    /* the first connection's: all SKL-USD matches of 3000 frames, newest first */
+    free(cb_trades_want(&e, "SKL-USD", 3000, 0, UINT64_MAX, SIZE_MAX, false, &n));
+    assert_true(n >= 5);
+    assert_cb_trades(s.port, &e, "", 3000, 0, UINT64_MAX, 1000, false, n);
+    /* the second connection: a last_match per product (its newest match of frames [0, 3800)),
+       in the order the products first trade, then frame 3801 */
+    cfg.timeout_ms = 3000; /* --hold: ends on the timeout */
+    client_run(&s, &cfg, &r, 1);
+    size_t k = 0;
+    char seen[16][32];
+    for (size_t i = 0; i < 3800; i++) {
+        uint64_t id;
+        char *o = cb_trade_object(e.f[i], e.len[i], NULL, &id), prod[32];
+        bool match = o != NULL;
+        free(o);
+        if (!match)
+            continue;
+        cb_field(e.f[i], "product_id", prod, sizeof(prod));
+        bool dup = false;
+        for (size_t j = 0; j < k; j++)
+            dup |= strcmp(seen[j], prod) == 0;
+        if (dup)
+            continue;
+        assert_true(k < 16);
+        snprintf(seen[k], sizeof(seen[k]), "%s", prod);
+        size_t last = i;
+        for (size_t j = i; j < 3800; j++) {
+            char *t = cb_trade_object(e.f[j], e.len[j], prod, &id);
+            last = t ? j : last;
+            free(t);
+        }
+        char want[2048];
+        snprintf(want, sizeof(want), "{\"type\":\"last_match\"%.*s",
+                 (int)(e.len[last] - strlen("{\"type\":\"match\"")),
+                 e.f[last] + strlen("{\"type\":\"match\""));
+        assert_true(k < r.n_msgs);
+        assert_int_equal(r.msgs[k].len, strlen(want));
+        assert_memory_equal(r.msgs[k].data, want, strlen(want));
+        k++;
+    }
+    assert_true(k >= 5);
+    assert_int_equal(r.n_msgs, k + e.n - 3800);
+    assert_memory_equal(r.msgs[k].data, e.f[3800], e.len[3800]);
+    tool_replay_client_res_free(&r);
+    /* now every match is published, those of the 800 frames nobody received included */
+    free(cb_trades_want(&e, "SKL-USD", e.n, 0, UINT64_MAX, SIZE_MAX, false, &n));
+    assert_int_equal(n, 52);
+    assert_cb_trades(s.port, &e, "", e.n, 0, UINT64_MAX, 1000, false, 52);
+    assert_cb_trades(s.port, &e, "?limit=5000", e.n, 0, UINT64_MAX, 1000, false, 52); /* capped */
+    assert_cb_trades(s.port, &e, "?after=1568300&limit=5", e.n, 0, 1568300, 5, false, 5);
+    assert_cb_trades(s.port, &e, "?limit=3&before=1568280", e.n, 1568280, UINT64_MAX, 3, true, 3);
+    assert_cb_trades(s.port, &e, "?after=1568268", e.n, 0, 1568268, 1000, false, 0);
+    /* CRV-EUR has only its last_match (from before the session): no trade history; unknown
+       products and bad cursors */
+    assert_int_equal(it_http_get(s.port, false, "/products/CRV-EUR/trades", &got, &gl), 404);
+    assert_string_equal(got, "{\"message\":\"NotFound\"}");
+    free(got);
+    assert_int_equal(it_http_get(s.port, false, "/products/BTC-USD/trades", &got, &gl), 404);
+    free(got);
+    assert_int_equal(it_http_get(s.port, false, "/products/SKL-USD/trades?after=x", &got, &gl),
                      400);
     free(got);
     it_srv_stop_log(&s);
@@ -739,6 +921,7 @@ int main(void)
         cmocka_unit_test(test_rest_snapshots_are_the_recorded_bodies_byte_for_byte),
         cmocka_unit_test(test_rest_snapshot_over_https_at_the_short_path_with_one_file),
         cmocka_unit_test(test_trade_history_serves_the_published_trades_from_fromid_with_limit),
+        cmocka_unit_test(test_coinbase_trades_serve_the_published_matches_with_cursors),
         cmocka_unit_test(test_drop_after_closes_without_close_frame_for_the_first_connections_only),
         cmocka_unit_test(test_stall_pauses_after_the_given_frame),
         cmocka_unit_test(test_corrupt_and_truncate_change_only_their_frames),

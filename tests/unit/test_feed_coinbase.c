@@ -2,12 +2,16 @@
 /*
  * Coinbase (legacy Exchange feed) handler against its recording and the tardis oracle: final
  * top-10 books, trades (count, aggressor sides, amount), no gaps on clean data, a removed match
- * detected as a trade-id gap, and mutated frames accounted for without a crash.
+ * detected as a trade-id gap, and mutated frames accounted for without a crash. Trade
+ * backfill after a reconnect (docs/feeds.md): the hole last_match shows, the requests (cursor,
+ * limit, pacing), pages emitted in ascending id, tries, and a given-up range.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -231,6 +235,224 @@ static void test_coinbase_extreme_scales_books_and_trades_are_exact(void **state
     xs_close(&o, x);
 }
 
+/* ---- trade backfill ---- */
+
+static char g_req[16][128];
+static uint64_t g_tag[16];
+static int g_nreq;
+static char g_log[8][512];
+static int g_nlog;
+
+static int bf_get(void *tctx, const char *path, uint64_t tag)
+{
+    assert_true(g_nreq < 16);
+    snprintf(g_req[g_nreq], sizeof(g_req[0]), "%s", path);
+    g_tag[g_nreq++] = tag;
+    return 0;
+}
+
+static void bf_log(void *lctx, int level, const char *msg)
+{
+    if (level <= TG_LOG_INFO && g_nlog < 8)
+        snprintf(g_log[g_nlog++], sizeof(g_log[0]), "%s", msg);
+}
+
+static const char *bf_find_log(const char *what)
+{
+    for (int i = 0; i < g_nlog; i++)
+        if (strstr(g_log[i], what))
+            return g_log[i];
+    return NULL;
+}
+
+/* a match (or last_match) of BTC-USD: trade id, feed sequence */
+static int bf_match(vh_env_t *e, const char *type, unsigned id, unsigned seq, int64_t now)
+{
+    char f[320];
+    snprintf(f, sizeof(f),
+             "{\"type\":\"%s\",\"trade_id\":%u,\"side\":\"sell\",\"size\":\"0.5\",\"price\":"
+             "\"100.25\",\"product_id\":\"BTC-USD\",\"sequence\":%u,\"time\":"
+             "\"2021-04-17T16:43:37.5Z\"}",
+             type, id, seq);
+    int rc = feed_frame(&e->o->h, f, strlen(f), now, now);
+    feed_flush(&e->o->h);
+    return rc;
+}
+
+/* close and open again (a reconnect) at time now */
+static void bf_reconnect(vh_env_t *e, int64_t now)
+{
+    e->o->venue->on_close(&e->o->h, now, now);
+    feed_flush(&e->o->h);
+    assert_int_equal(e->o->venue->on_open(&e->o->h), 0);
+}
+
+/* a page of ids hi, hi - 1, .., lo (newest first, as Coinbase answers); id k has price
+ * 1000.<k> and size 0.00000<k % 10>1, maker side buy for even k */
+static char *bf_page(unsigned hi, unsigned lo)
+{
+    size_t cap = 64 + (size_t)(hi - lo + 1) * 160, n = 0;
+    char *b = malloc(cap);
+    n += (size_t)snprintf(b + n, cap - n, "[");
+    for (unsigned k = hi; k >= lo && k; k--)
+        n += (size_t)snprintf(b + n, cap - n,
+                              "%s{\"time\":\"2021-04-17T16:43:%02u.25Z\",\"trade_id\":%u,\"price\":"
+                              "\"1000.%u\",\"size\":\"0.00000%u1\",\"side\":\"%s\"}",
+                              k == hi ? "" : ",", k % 60, k, k, k % 10, k % 2 ? "sell" : "buy");
+    snprintf(b + n, cap - n, "]");
+    return b;
+}
+
+static vh_env_t *bf_open(void)
+{
+    vh_env_t *e = vh_env_open("coinbase", "BTC-USD", NULL, 0, 0);
+    g_nreq = g_nlog = 0;
+    e->o->h.rest_get = bf_get;
+    e->o->h.log = bf_log;
+    return e;
+}
+
+/* After a reconnect, last_match (id 15, never emitted) shows the hole [12, 15] at once: one
+ * request with the cursor after=16, limit 4; the page (newest first, one id outside the
+ * range) is emitted in ascending id with TG_EVF_REST, exact values and the taker's side; an
+ * answer for the previous connection is dropped. */
+static void test_coinbase_backfill_fetches_the_hole_last_match_shows(void **state)
+{
+    vh_env_t *e = bf_open();
+    int64_t t0 = 5000000000LL;
+    assert_int_equal(bf_match(e, "last_match", 10, 100, t0), 0);
+    assert_int_equal(bf_match(e, "match", 11, 101, t0), 0);
+    assert_int_equal(g_nreq, 0);
+    bf_reconnect(e, t0 + 1);
+    assert_int_equal(bf_match(e, "last_match", 15, 200, t0 + 2), 0);
+    assert_int_equal(g_nreq, 1);
+    assert_string_equal(g_req[0], "/products/BTC-USD/trades?after=16&limit=4");
+    assert_int_equal(TG_STAT_GET(e->o->stats.backfill_requests), 1);
+    assert_int_equal(TG_STAT_GET(e->o->stats.gaps), 0); /* a reconnect is no gap in one stream */
+    /* the page tagged for the previous connection, while the range is open: dropped */
+    char *page = bf_page(15, 11);
+    uint64_t old_tag = g_tag[0] - ((uint64_t)1 << 32);
+    size_t before = e->n_ev;
+    assert_int_equal(vh_rest1(e->o, old_tag, 200, page, t0 + 3), 0);
+    assert_int_equal(e->n_ev, before);
+    assert_int_equal(vh_rest1(e->o, g_tag[0], 200, page, t0 + 3), 0);
+    size_t n = 0;
+    for (size_t i = 0; i < e->n_ev; i++) {
+        const tg_event_t *v = &e->ev[i];
+        if (v->kind != TG_EV_TRADE || !(v->flags & TG_EVF_REST))
+            continue;
+        unsigned id = 12 + (unsigned)n++;
+        assert_int_equal(v->u.trade_id, id);
+        assert_int_equal(v->seq, 0);
+        assert_int_equal(v->side, id % 2 ? TG_SIDE_BUY : TG_SIDE_SELL); /* maker sold: bought */
+        char px[32], sz[32];
+        snprintf(px, sizeof(px), "1000.%u", id);
+        snprintf(sz, sizeof(sz), "0.00000%u1", id % 10);
+        vh_assert_dec_eq(v->price, feed_px_scale(&e->o->h, v->instr), px);
+        vh_assert_dec_eq(v->size, feed_sz_scale(&e->o->h, v->instr), sz);
+        /* date -u -d 2021-04-17T16:43:00Z +%s = 1618677780 */
+        assert_int_equal(v->ts_exch, (1618677780LL + id % 60) * 1000000000LL + 250000000LL);
+    }
+    assert_int_equal(n, 4);
+    assert_int_equal(TG_STAT_GET(e->o->stats.backfill_trades), 4);
+    assert_non_null(bf_find_log("coinbase BTC-USD: trade backfill ids 12..15: 4 trades in 1 "
+                                "requests"));
+    free(page);
+    /* no hole: the next reconnect's last_match is the last trade seen */
+    bf_reconnect(e, t0 + 5);
+    assert_int_equal(bf_match(e, "last_match", 15, 300, t0 + 6), 0);
+    assert_int_equal(g_nreq, 1);
+    vh_env_close(e);
+}
+
+/* A hole of 1500 ids goes in pages of at most 1000, one request per second, forward; a
+ * match as first trade of a connection (no last_match) opens the hole up to it, exclusive. */
+static void test_coinbase_backfill_pages_forward_one_request_per_second(void **state)
+{
+    vh_env_t *e = bf_open();
+    int64_t t0 = 5000000000LL;
+    assert_int_equal(bf_match(e, "match", 100, 1000, t0), 0);
+    bf_reconnect(e, t0);
+    assert_int_equal(bf_match(e, "match", 1601, 5000, t0), 0); /* hole [101, 1600] */
+    assert_int_equal(g_nreq, 1);
+    assert_string_equal(g_req[0], "/products/BTC-USD/trades?after=1101&limit=1000");
+    char *page = bf_page(1100, 101);
+    assert_int_equal(vh_rest1(e->o, g_tag[0], 200, page, t0 + 100), 0);
+    free(page);
+    assert_int_equal(TG_STAT_GET(e->o->stats.backfill_trades), 1000);
+    assert_int_equal(g_nreq, 1); /* paced */
+    e->o->venue->on_tick(&e->o->h, t0 + 999999999LL);
+    assert_int_equal(g_nreq, 1);
+    e->o->venue->on_tick(&e->o->h, t0 + 1000000000LL);
+    assert_int_equal(g_nreq, 2);
+    assert_string_equal(g_req[1], "/products/BTC-USD/trades?after=1601&limit=500");
+    page = bf_page(1600, 1101);
+    assert_int_equal(vh_rest1(e->o, g_tag[1], 200, page, t0 + 1000000001LL), 0);
+    free(page);
+    assert_int_equal(TG_STAT_GET(e->o->stats.backfill_trades), 1500);
+    uint64_t want = 101;
+    for (size_t i = 0; i < e->n_ev; i++)
+        if (e->ev[i].kind == TG_EV_TRADE && (e->ev[i].flags & TG_EVF_REST))
+            assert_int_equal(e->ev[i].u.trade_id, want++);
+    assert_int_equal(want, 1601);
+    assert_non_null(bf_find_log("trade backfill ids 101..1600: 1500 trades in 2 requests"));
+    vh_env_close(e);
+}
+
+/* Three failed requests in a row (a 500, an unreadable page, a 404): the range is given up,
+ * an ERROR line names the lost ids and one TG_EV_TRADE_GAP carries their exclusive bounds. */
+static void test_coinbase_backfill_gives_up_after_three_failures(void **state)
+{
+    vh_env_t *e = bf_open();
+    int64_t t0 = 5000000000LL, s = 1000000000LL;
+    assert_int_equal(bf_match(e, "last_match", 10, 100, t0), 0);
+    bf_reconnect(e, t0);
+    assert_int_equal(bf_match(e, "last_match", 20, 200, t0), 0); /* hole [11, 20] */
+    assert_int_equal(vh_rest1(e->o, g_tag[0], 500, "{\"message\":\"Internal\"}", t0), TG_EPROTO);
+    e->o->venue->on_tick(&e->o->h, t0 + s);
+    assert_int_equal(g_nreq, 2);
+    assert_string_equal(g_req[1], g_req[0]); /* the same page again */
+    assert_true(vh_rest1(e->o, g_tag[1], 200, "[{\"trade_id\":11}]", t0 + s) < 0);
+    e->o->venue->on_tick(&e->o->h, t0 + 2 * s);
+    assert_int_equal(g_nreq, 3);
+    for (size_t i = 0; i < e->n_ev; i++)
+        assert_int_not_equal(e->ev[i].kind, TG_EV_TRADE_GAP);
+    assert_int_equal(vh_rest1(e->o, g_tag[2], 404, "{\"message\":\"NotFound\"}", t0 + 2 * s),
+                     TG_EPROTO);
+    size_t gaps = 0;
+    for (size_t i = 0; i < e->n_ev; i++)
+        if (e->ev[i].kind == TG_EV_TRADE_GAP) {
+            assert_int_equal(e->ev[i].seq, 10);
+            assert_int_equal(e->ev[i].u.trade_id, 21);
+            gaps++;
+        }
+    assert_int_equal(gaps, 1);
+    assert_int_equal(TG_STAT_GET(e->o->stats.backfill_failures), 3);
+    assert_int_equal(TG_STAT_GET(e->o->stats.backfill_trades), 0);
+    assert_non_null(bf_find_log("coinbase BTC-USD: trade backfill given up: ids 11..20 lost (0 "
+                                "trades fetched in 3 requests)"));
+    e->o->venue->on_tick(&e->o->h, t0 + 9 * s);
+    assert_int_equal(g_nreq, 3); /* nothing more */
+    vh_env_close(e);
+}
+
+/* No REST client (offline): the hole is given up at once, counted and logged with its exact
+ * ids; no TG_EV_TRADE_GAP (the builder writes the hole from the closed connection). */
+static void test_coinbase_backfill_offline_gives_up_at_once(void **state)
+{
+    vh_env_t *e = bf_open();
+    e->o->h.rest_get = NULL;
+    assert_int_equal(bf_match(e, "last_match", 10, 100, 1000), 0);
+    bf_reconnect(e, 2000);
+    assert_int_equal(bf_match(e, "last_match", 14, 200, 3000), 0);
+    assert_int_equal(TG_STAT_GET(e->o->stats.backfill_failures), 1);
+    assert_int_equal(TG_STAT_GET(e->o->stats.backfill_requests), 0);
+    assert_non_null(bf_find_log("coinbase BTC-USD: trade backfill given up: ids 11..14 lost"));
+    for (size_t i = 0; i < e->n_ev; i++)
+        assert_int_not_equal(e->ev[i].kind, TG_EV_TRADE_GAP);
+    vh_env_close(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -241,6 +463,10 @@ int main(void)
         cmocka_unit_test(test_coinbase_subscribes_level2_and_matches_for_all_products),
         cmocka_unit_test(test_coinbase_times_are_converted_to_ns_exactly),
         cmocka_unit_test(test_coinbase_extreme_scales_books_and_trades_are_exact),
+        cmocka_unit_test(test_coinbase_backfill_fetches_the_hole_last_match_shows),
+        cmocka_unit_test(test_coinbase_backfill_pages_forward_one_request_per_second),
+        cmocka_unit_test(test_coinbase_backfill_gives_up_after_three_failures),
+        cmocka_unit_test(test_coinbase_backfill_offline_gives_up_at_once),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -31,10 +31,10 @@ typedef struct tool_replay_snap {
 
 /** One trade frame of a recording, indexed for the REST trade history (tool_replay_trades.c). */
 typedef struct tool_replay_trade {
-    size_t frame;    /* index in frames[] */
-    uint64_t id;     /* trade id (@trade "t") or aggregate id (@aggTrade "a") */
-    bool agg;        /* @aggTrade (served by aggTrades) or @trade (historicalTrades) */
-    char sym[32];    /* lower-case stream symbol: "btcusdt" */
+    size_t frame; /* index in frames[] */
+    uint64_t id;  /* trade id (@trade "t", Coinbase "trade_id") or aggregate id (@aggTrade "a") */
+    bool agg;     /* @aggTrade (served by aggTrades) or @trade (historicalTrades) */
+    char sym[32]; /* lower-case stream symbol: "btcusdt"; Coinbase: the product_id */
     size_t off, len; /* its REST JSON object in trade_text */
 } tool_replay_trade_t;
 
@@ -74,6 +74,16 @@ int tool_replay_trades_index(tool_replay_rec_t *rec);
  *  500; capped at 1000). @return 0, -ENOENT (no such trades recorded for sym), -ENOMEM. */
 int tool_replay_trades_body(const tool_replay_rec_t *rec, bool agg, const char *sym, bool has_from,
                             uint64_t from, unsigned limit, size_t upto, char **body, size_t *len);
+/** Coinbase REST trades body (JSON array, malloc'd, NUL-terminated) for `product` (any case),
+ *  newest first: has_after: ids < after; has_before: ids > before (alone: the page just above
+ *  it); trades of frames [0, upto) only; at most limit (0: 1000; capped at 1000). @return 0,
+ *  -ENOENT (no match of product recorded), -ENOMEM. */
+int tool_replay_trades_cb_body(const tool_replay_rec_t *rec, const char *product, bool has_after,
+                               uint64_t after, bool has_before, uint64_t before, unsigned limit,
+                               size_t upto, char **body, size_t *len);
+/** Coinbase: one `last_match` frame per product that has a match in frames [0, upto), its
+ *  newest there, each ended by '\n', in *out (malloc'd, NULL when none). @return 0, -ENOMEM. */
+int tool_replay_trades_cb_last(const tool_replay_rec_t *rec, size_t upto, char **out, size_t *len);
 /** Recording name from a path: basename without ".tgrec", ".tgrec.zst", ".zst". */
 void tool_replay_rec_name(char *dst, size_t cap, const char *path);
 

@@ -140,6 +140,20 @@ static bool dec_u64(const char *t, uint64_t *out)
     return true;
 }
 
+/* Reply with the trade-history body of rc (tool_replay_trades_body/_cb_body): -ENOENT: status
+ * miss with miss_body; another error: -1. */
+static int reply_trades(struct lws *wsi, sess_t *s, int rc, unsigned miss, const char *miss_body,
+                        size_t miss_len, char *body, size_t len)
+{
+    if (rc == -ENOENT)
+        return reply(wsi, s, miss, miss_body, miss_len);
+    if (rc < 0)
+        return -1;
+    free(s->owned);
+    s->owned = body;
+    return reply(wsi, s, HTTP_STATUS_OK, body, len);
+}
+
 /*
  * Binance trade history (issue 15), GET [/rec/<name>]/{api/v3,fapi/v1,dapi/v1}/historicalTrades
  * or .../aggTrades ?symbol=S[&fromId=N][&limit=L]: the recording's own @trade / @aggTrade
@@ -177,13 +191,46 @@ static int trade_history(struct lws *wsi, sess_t *s, const tool_replay_rec_t *re
                                      limit > TOOL_REPLAY_TRADES_MAX ? TOOL_REPLAY_TRADES_MAX
                                                                     : (unsigned)limit,
                                      rec->published, &body, &len);
-    if (rc == -ENOENT)
-        return reply(wsi, s, HTTP_STATUS_BAD_REQUEST, bad_sym, sizeof(bad_sym) - 1);
-    if (rc < 0)
-        return -1;
-    free(s->owned);
-    s->owned = body;
-    return reply(wsi, s, HTTP_STATUS_OK, body, len);
+    return reply_trades(wsi, s, rc, HTTP_STATUS_BAD_REQUEST, bad_sym, sizeof(bad_sym) - 1, body,
+                        len);
+}
+
+/*
+ * Coinbase Exchange trade history (issue 15), GET [/rec/<name>]/products/<P>/trades
+ * [?after=X][&before=Y][&limit=L]: the recording's published `match` frames, newest first
+ * (tool_replay_trades.c). Coinbase's errors: 404 {"message":"NotFound"}, 400 for a bad value.
+ * @return 1 when path is not that route, else the reply's result.
+ */
+static int coinbase_trades(struct lws *wsi, sess_t *s, const tool_replay_rec_t *rec,
+                           const char *path, const char *args)
+{
+    static const char pre[] = "/products/", suf[] = "/trades";
+    static const char not_found[] = "{\"message\":\"NotFound\"}";
+    static const char bad_arg[] = "{\"message\":\"Invalid pagination or limit value\"}";
+    size_t pl = strlen(path);
+    if (strcmp(rec->r->venue, "coinbase") != 0 || strncmp(path, pre, sizeof(pre) - 1) != 0 ||
+        pl <= sizeof(pre) - 1 + sizeof(suf) - 1 || strcmp(path + pl - (sizeof(suf) - 1), suf) != 0)
+        return 1;
+    char prod[64], t[32];
+    size_t n = pl - (sizeof(pre) - 1) - (sizeof(suf) - 1);
+    if (n >= sizeof(prod) || memchr(path + sizeof(pre) - 1, '/', n))
+        return reply(wsi, s, HTTP_STATUS_NOT_FOUND, not_found, sizeof(not_found) - 1);
+    memcpy(prod, path + sizeof(pre) - 1, n);
+    prod[n] = 0;
+    uint64_t after = 0, before = 0, limit = 0;
+    bool has_after = query_arg(args, "after", t, sizeof(t)) && dec_u64(t, &after);
+    bool has_before = query_arg(args, "before", t, sizeof(t)) && dec_u64(t, &before);
+    if ((query_arg(args, "after", t, sizeof(t)) && !has_after) ||
+        (query_arg(args, "before", t, sizeof(t)) && !has_before) ||
+        (query_arg(args, "limit", t, sizeof(t)) && (!dec_u64(t, &limit) || limit == 0)))
+        return reply(wsi, s, HTTP_STATUS_BAD_REQUEST, bad_arg, sizeof(bad_arg) - 1);
+    char *body;
+    size_t len;
+    unsigned lim = limit > TOOL_REPLAY_TRADES_MAX ? TOOL_REPLAY_TRADES_MAX : (unsigned)limit;
+    int rc = tool_replay_trades_cb_body(rec, prod, has_after, after, has_before, before, lim,
+                                        rec->published, &body, &len);
+    return reply_trades(wsi, s, rc, HTTP_STATUS_NOT_FOUND, not_found, sizeof(not_found) - 1, body,
+                        len);
 }
 
 int tool_replay__http_request(struct lws *wsi, sess_t *s, const char *uri)
@@ -221,6 +268,8 @@ int tool_replay__http_request(struct lws *wsi, sess_t *s, const char *uri)
     }
     snprintf(req, sizeof(req), "%s%s%s", rest, args[0] ? "?" : "", args);
     int th = trade_history(wsi, s, rec, rest, args);
+    if (th == 1)
+        th = coinbase_trades(wsi, s, rec, rest, args);
     if (th != 1)
         return th;
     if (!v || !v->rest_key || v->rest_key(req, sym, sizeof(sym)) < 0)

@@ -74,8 +74,11 @@ static void sess_free(sess_t *s)
     s->rx = NULL;
     free(s->want);
     free(s->wl);
+    free(s->lead);
     s->want = NULL;
     s->wl = NULL;
+    s->lead = NULL;
+    s->lead_len = s->lead_off = 0;
     s->rx_len = s->rx_cap = 0;
 }
 
@@ -230,6 +233,22 @@ static lws_usec_t pace_wait_us(int64_t left)
     return (lws_usec_t)((left + 999) / 1000 * 1000 + TOOL_REPLAY_PACE_MARGIN_US);
 }
 
+/* The next lead frame (--resume, Coinbase: a last_match per product) before the recording's:
+ * not paced, not counted in the fault numbering. */
+static int write_lead(struct lws *wsi, sess_t *s)
+{
+    const char *f = s->lead + s->lead_off, *nl = memchr(f, '\n', s->lead_len - s->lead_off);
+    size_t len = nl ? (size_t)(nl - f) : s->lead_len - s->lead_off;
+    if (ensure_buf(len) < 0)
+        return -1;
+    memcpy(g.buf + LWS_PRE, f, len);
+    if (lws_write(wsi, g.buf + LWS_PRE, len, LWS_WRITE_TEXT) < 0)
+        return -1;
+    s->lead_off += len + 1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
 static int ws_writeable(struct lws *wsi, sess_t *s)
 {
     if (s->st != SS_STREAM)
@@ -245,6 +264,8 @@ static int ws_writeable(struct lws *wsi, sess_t *s)
         lws_set_timer_usecs(wsi, s->hold_until_us - now);
         return 0;
     }
+    if (s->lead_off < s->lead_len)
+        return write_lead(wsi, s);
     if (s->pos == rec->n_frames) {
         s->pass++;
         if (rec->n_frames == 0 || (g.loops != 0 && s->pass >= g.loops))
@@ -472,6 +493,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         s->kind = SESS_WS;
         s->id = ++g.conns_total;
         s->pos = s->first = tool_replay__resume_pos(s->rec);
+        if (s->pos && tool_replay_trades_cb_last(s->rec, s->pos, &s->lead, &s->lead_len) < 0)
+            return -1;
         g.clients++;
         if (g.verbose)
             fprintf(stderr, "tickgate-replay: conn %" PRIu64 ": open %s -> %s\n", s->id, uri,

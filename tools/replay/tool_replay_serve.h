@@ -37,6 +37,10 @@ typedef struct sess {
        clone of the current frame sent next (ci) */
     uint8_t *want;
     unsigned *wl, n_wl, ci;
+    /* --resume: frames sent before the recording's ('\n'-separated; Coinbase: a last_match
+       per product, tool_replay_trades_cb_last) and how far they are sent */
+    char *lead;
+    size_t lead_len, lead_off;
     /* HTTP */
     const char *body;
     size_t body_len, body_off;

@@ -14,6 +14,15 @@
  * fromId in ascending order, at most `limit` (default 500, capped at 1000); without fromId the
  * most recent `limit`. Only trades of frames already published (sent to a client, or skipped
  * by --resume while nobody was connected) are served.
+ *
+ * Coinbase Exchange recordings: the `match` frames (not `last_match`: it is a trade from before
+ * the session) are indexed per product_id with Coinbase's REST trade object,
+ *   {"time":t,"trade_id":N,"price":p,"size":s,"side":side} (side: the maker's, as in a match),
+ * and tool_replay_trades_cb_body() answers GET /products/<P>/trades as Coinbase does
+ * ("Pagination"): newest first; `after=X` (a trade_id cursor) the trades with ids below X,
+ * `before=Y` those above Y (the page just above Y), at most `limit` (default and cap 1000).
+ * tool_replay_trades_cb_last() gives a connection under --resume a `last_match` per product:
+ * its newest published match, as Coinbase sends on subscribe.
  * Thread: main.
  */
 #include "tool_replay.h"
@@ -82,6 +91,41 @@ static int obj_get(const char *js, const jsmntok_t *t, int n, int o, const char 
 
 #define TV(i) (int)(t[i].end - t[i].start), js + t[i].start
 
+/* Room for one more index entry. @return 0 or -ENOMEM. */
+static int trades_grow(tool_replay_rec_t *rec, size_t *tcap)
+{
+    if (rec->n_trades < *tcap)
+        return 0;
+    size_t nc = *tcap ? *tcap * 2 : 1024;
+    tool_replay_trade_t *nt = realloc(rec->trades, nc * sizeof(*nt));
+    if (!nt)
+        return -ENOMEM;
+    rec->trades = nt;
+    *tcap = nc;
+    return 0;
+}
+
+/* A new index entry for frame fi, its trade id the digits of token id, its REST object next in
+ * the arena. @return the entry; NULL with *rc = 0 (not a number) or -ENOMEM. */
+static tool_replay_trade_t *new_trade(tool_replay_rec_t *rec, size_t *tcap, size_t fi,
+                                      const char *js, const jsmntok_t *t, int id, int *rc)
+{
+    char idtxt[32], *e;
+    snprintf(idtxt, sizeof(idtxt), "%.*s", TV(id));
+    unsigned long long idv = strtoull(idtxt, &e, 10);
+    *rc = 0;
+    if (*e || !isdigit((unsigned char)idtxt[0]))
+        return NULL;
+    if ((*rc = trades_grow(rec, tcap)) < 0)
+        return NULL;
+    tool_replay_trade_t *tr = &rec->trades[rec->n_trades];
+    memset(tr, 0, sizeof(*tr));
+    tr->frame = fi;
+    tr->id = idv;
+    tr->off = rec->trade_text_len;
+    return tr;
+}
+
 /* One trade frame -> an index entry and its REST object in the arena. @return 1 indexed,
  * 0 not a trade frame, -ENOMEM. */
 static int index_frame(tool_replay_rec_t *rec, size_t fi, size_t *cap, size_t *tcap)
@@ -126,29 +170,13 @@ static int index_frame(tool_replay_rec_t *rec, size_t fi, size_t *cap, size_t *t
     if (id < 0 || px < 0 || qty < 0 || ts < 0 || m < 0 || f < 0 || l < 0 ||
         t[id].type != JSMN_PRIMITIVE)
         return 0;
-    char *e;
-    char idtxt[32];
-    snprintf(idtxt, sizeof(idtxt), "%.*s", TV(id));
-    unsigned long long idv = strtoull(idtxt, &e, 10);
-    if (*e || !isdigit((unsigned char)idtxt[0]))
-        return 0;
-    if (rec->n_trades == *tcap) {
-        size_t nc = *tcap ? *tcap * 2 : 1024;
-        tool_replay_trade_t *nt = realloc(rec->trades, nc * sizeof(*nt));
-        if (!nt)
-            return -ENOMEM;
-        rec->trades = nt;
-        *tcap = nc;
-    }
-    tool_replay_trade_t *tr = &rec->trades[rec->n_trades];
-    memset(tr, 0, sizeof(*tr));
-    tr->frame = fi;
-    tr->id = idv;
+    int rc;
+    tool_replay_trade_t *tr = new_trade(rec, tcap, fi, js, t, id, &rc);
+    if (!tr)
+        return rc;
     tr->agg = agg;
     for (size_t i = 0; i < sl; i++)
         tr->sym[i] = (char)tolower((unsigned char)name[i]);
-    tr->off = rec->trade_text_len;
-    int rc;
     if (agg)
         rc = arena_printf(rec, cap,
                           "{\"a\":%.*s,\"p\":\"%.*s\",\"q\":\"%.*s\",\"f\":%.*s,"
@@ -170,9 +198,48 @@ static int index_frame(tool_replay_rec_t *rec, size_t fi, size_t *cap, size_t *t
     return 1;
 }
 
+static const char cb_match_pre[] = "{\"type\":\"match\"";
+
+/* One Coinbase `match` frame -> an index entry and its REST object. @return 1 indexed, 0 not a
+ * match frame, -ENOMEM. */
+static int index_cb_frame(tool_replay_rec_t *rec, size_t fi, size_t *cap, size_t *tcap)
+{
+    const tool_replay_frame_t *fr = &rec->frames[fi];
+    if (fr->len < sizeof(cb_match_pre) ||
+        memcmp(fr->data, cb_match_pre, sizeof(cb_match_pre) - 1) != 0)
+        return 0;
+    jsmn_parser p;
+    jsmntok_t t[TR_TOK];
+    jsmn_init(&p);
+    const char *js = fr->data;
+    int n = jsmn_parse(&p, js, fr->len, t, TR_TOK);
+    int id = obj_get(js, t, n, 0, "trade_id"), prod = obj_get(js, t, n, 0, "product_id");
+    int px = obj_get(js, t, n, 0, "price"), sz = obj_get(js, t, n, 0, "size");
+    int ts = obj_get(js, t, n, 0, "time"), side = obj_get(js, t, n, 0, "side");
+    if (n < 1 || id < 0 || prod < 0 || px < 0 || sz < 0 || ts < 0 || side < 0 ||
+        t[id].type != JSMN_PRIMITIVE || t[prod].type != JSMN_STRING ||
+        (size_t)(t[prod].end - t[prod].start) >= sizeof(rec->trades[0].sym))
+        return 0;
+    int rc;
+    tool_replay_trade_t *tr = new_trade(rec, tcap, fi, js, t, id, &rc);
+    if (!tr)
+        return rc;
+    memcpy(tr->sym, js + t[prod].start, (size_t)(t[prod].end - t[prod].start));
+    rc = arena_printf(rec, cap,
+                      "{\"time\":\"%.*s\",\"trade_id\":%.*s,\"price\":\"%.*s\",\"size\":"
+                      "\"%.*s\",\"side\":\"%.*s\"}",
+                      TV(ts), TV(id), TV(px), TV(sz), TV(side));
+    if (rc < 0)
+        return rc;
+    tr->len = rec->trade_text_len - tr->off;
+    rec->n_trades++;
+    return 1;
+}
+
 int tool_replay_trades_index(tool_replay_rec_t *rec)
 {
     size_t cap = 0, tcap = 0;
+    bool cb = rec->r && strcmp(rec->r->venue, "coinbase") == 0;
     for (size_t i = 0; i < rec->n_frames; i++) {
         if (!cap) {
             cap = 1 << 16;
@@ -180,7 +247,7 @@ int tool_replay_trades_index(tool_replay_rec_t *rec)
             if (!rec->trade_text)
                 return -ENOMEM;
         }
-        int rc = index_frame(rec, i, &cap, &tcap);
+        int rc = cb ? index_cb_frame(rec, i, &cap, &tcap) : index_frame(rec, i, &cap, &tcap);
         if (rc < 0)
             return rc;
     }
@@ -245,5 +312,113 @@ int tool_replay_trades_body(const tool_replay_rec_t *rec, bool agg, const char *
     b[n] = 0;
     *body = b;
     *len = n;
+    return 0;
+}
+
+/* Index entries by trade id, newest first. */
+static const tool_replay_rec_t *g_sort_rec;
+static int cmp_id_desc(const void *a, const void *b)
+{
+    uint64_t x = g_sort_rec->trades[*(const size_t *)a].id;
+    uint64_t y = g_sort_rec->trades[*(const size_t *)b].id;
+    return (x < y) - (x > y);
+}
+
+int tool_replay_trades_cb_body(const tool_replay_rec_t *rec, const char *product, bool has_after,
+                               uint64_t after, bool has_before, uint64_t before, unsigned limit,
+                               size_t upto, char **body, size_t *len)
+{
+    *body = NULL;
+    *len = 0;
+    if (limit == 0 || limit > TOOL_REPLAY_TRADES_MAX)
+        limit = TOOL_REPLAY_TRADES_MAX;
+    size_t *sel = malloc((rec->n_trades + 1) * sizeof(*sel)), known = 0, n = 0;
+    if (!sel)
+        return -ENOMEM;
+    for (size_t i = 0; i < rec->n_trades; i++) {
+        const tool_replay_trade_t *tr = &rec->trades[i];
+        if (strcasecmp(tr->sym, product) != 0)
+            continue;
+        known++;
+        if (tr->frame < upto && (!has_after || tr->id < after) && (!has_before || tr->id > before))
+            sel[n++] = i;
+    }
+    if (known == 0) {
+        free(sel);
+        return -ENOENT;
+    }
+    g_sort_rec = rec;
+    qsort(sel, n, sizeof(*sel), cmp_id_desc);
+    /* the newest `limit`, or with `before` alone the page just above it (the oldest) */
+    size_t from = !has_after && has_before && n > limit ? n - limit : 0;
+    size_t to = from + limit < n ? from + limit : n, cap = 3;
+    for (size_t i = from; i < to; i++)
+        cap += rec->trades[sel[i]].len + 1;
+    char *b = malloc(cap);
+    if (!b) {
+        free(sel);
+        return -ENOMEM;
+    }
+    size_t k = 0;
+    b[k++] = '[';
+    for (size_t i = from; i < to; i++) {
+        const tool_replay_trade_t *tr = &rec->trades[sel[i]];
+        if (i > from)
+            b[k++] = ',';
+        memcpy(b + k, rec->trade_text + tr->off, tr->len);
+        k += tr->len;
+    }
+    b[k++] = ']';
+    b[k] = 0;
+    free(sel);
+    *body = b;
+    *len = k;
+    return 0;
+}
+
+int tool_replay_trades_cb_last(const tool_replay_rec_t *rec, size_t upto, char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    if (!rec->r || strcmp(rec->r->venue, "coinbase") != 0)
+        return 0;
+    /* one pass: per product (in the order they first trade) the entry of its newest match;
+       products are few, so a linear look-up */
+    size_t *best = malloc((rec->n_trades + 1) * sizeof(*best)), n_prod = 0;
+    if (!best)
+        return -ENOMEM;
+    for (size_t i = 0; i < rec->n_trades; i++) {
+        const tool_replay_trade_t *tr = &rec->trades[i];
+        if (tr->frame >= upto)
+            continue;
+        size_t p = 0;
+        while (p < n_prod && strcmp(rec->trades[best[p]].sym, tr->sym) != 0)
+            p++;
+        if (p == n_prod)
+            best[n_prod++] = i;
+        else if (tr->id > rec->trades[best[p]].id)
+            best[p] = i;
+    }
+    size_t cap = 1, k = 0;
+    for (size_t p = 0; p < n_prod; p++)
+        cap += rec->frames[rec->trades[best[p]].frame].len + 6; /* "last_" and the newline */
+    char *b = n_prod ? malloc(cap) : NULL;
+    if (n_prod && !b) {
+        free(best);
+        return -ENOMEM;
+    }
+    for (size_t p = 0; p < n_prod; p++) { /* the match frame, "match" made "last_match" */
+        const tool_replay_frame_t *fr = &rec->frames[rec->trades[best[p]].frame];
+        size_t tail = fr->len - (sizeof(cb_match_pre) - 1);
+        k += (size_t)sprintf(b + k, "{\"type\":\"last_match\"");
+        memcpy(b + k, fr->data + sizeof(cb_match_pre) - 1, tail);
+        k += tail;
+        b[k++] = '\n';
+    }
+    if (b)
+        b[k] = 0;
+    free(best);
+    *out = b;
+    *len = k;
     return 0;
 }

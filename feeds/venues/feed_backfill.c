@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Trade backfill over REST after a reconnect (issue 15): the venue-independent part.
+ *
+ * DESIGN
+ * - Each symbol remembers the last trade id it saw (feed_bf_sym_t.last_tid, kept across
+ *   reconnects) and the kind of that id (Binance: aggregate or trade ids).
+ * - After a reconnect (feed_bf_open marks every symbol fresh), the first trade received with
+ *   id M > last + 1 opens the hole [last + 1, M) (or [last + 1, M] when M is a trade the venue
+ *   sends but the handler does not emit: Coinbase's last_match). A hole still being fetched
+ *   when the next reconnect opens another is merged into one range [first from, newest end):
+ *   the trades received in between come again, with the same ids (PostgreSQL's unique key and
+ *   the builder's trade dedup drop them).
+ * - The range is fetched in pages of at most FEED_BF_PAGE ids, the request written by the
+ *   venue (feed_bf_ops_t.path), one request in flight per connection and at least
+ *   FEED_BF_GAP_NS between requests. Each page (feed_bf_ops_t.parse, any order) is emitted in
+ *   ascending id, only the trades inside the range, as ordinary TG_EV_TRADE events with
+ *   TG_EVF_REST; the range ends when a page reaches its end, comes back empty or does not
+ *   advance.
+ * - Counters: backfill_trades, backfill_requests, backfill_failures (feed_stats_t, exported as
+ *   tickgate_feed_backfill_*_total). One INFO line per finished range (ids, trades,
+ *   requests); a failed request is retried (paced) up to FEED_BF_TRIES times, then the range
+ *   is given up with an ERROR line naming the lost ids and a TG_EV_TRADE_GAP (a trade gap row
+ *   in PostgreSQL: ids from - 1 .. to, exclusive). No REST client (offline): given up at once,
+ *   logged and counted, no TG_EV_TRADE_GAP (the builder writes the hole from the closed
+ *   connection).
+ * - Answers carry the connection generation in their tag (the venue drops a previous
+ *   connection's); stop needs nothing: no request blocks, the transport drops pending ones.
+ * Thread: feed:<venue>.
+ */
+#include "feeds/venues/feed_backfill.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "book/tg_clock.h"
+#include "book/tg_instr.h"
+
+void feed_bf_init(feed_bf_t *f, feed_handler_t *h, void *v, const feed_bf_ops_t *ops,
+                  feed_bf_sym_t *sym0, size_t stride, uint32_t n_sym, feed_ratelim_t *log_rl)
+{
+    f->h = h;
+    f->v = v;
+    f->ops = ops;
+    f->sym = (char *)sym0;
+    f->stride = stride;
+    f->n_sym = n_sym;
+    f->log_rl = log_rl;
+}
+
+feed_bf_sym_t *feed_bf_sym(const feed_bf_t *f, uint32_t s)
+{
+    return (feed_bf_sym_t *)(void *)(f->sym + (size_t)s * f->stride);
+}
+
+static void bf_end(feed_bf_t *f, feed_bf_sym_t *y, bool lost)
+{
+    feed_handler_t *h = f->h;
+    if (lost && h->rest_get) /* a trade gap row for history sinks: [from, to) is gone
+                                (offline, the builder shows it from the closed connection) */
+        feed_emit_make(h, TG_EV_TRADE_GAP, y->instr, 0, 0, 0, y->from - 1, y->to, 0,
+                       tg_clock_realtime_ns(), tg_clock_mono_ns(), TG_EVF_LAST);
+    if (lost)
+        feed_logf(h, FEED_LOG_ERROR,
+                  "%s %s: trade backfill given up: ids %llu..%llu lost (%llu trades fetched in "
+                  "%u requests)",
+                  h->venue->name, y->name, (unsigned long long)y->from,
+                  (unsigned long long)(y->to - 1), (unsigned long long)y->got, y->reqs);
+    else
+        feed_logf(h, FEED_LOG_INFO,
+                  "%s %s: trade backfill ids %llu..%llu: %llu trades in %u requests",
+                  h->venue->name, y->name, (unsigned long long)y->first,
+                  (unsigned long long)(y->to - 1), (unsigned long long)y->got, y->reqs);
+    y->active = false;
+    y->from = y->to = 0;
+}
+
+/* Send the next page request if one is due. */
+static void bf_pump(feed_bf_t *f, int64_t now)
+{
+    feed_handler_t *h = f->h;
+    if (f->inflight || (f->last_req && now - f->last_req < FEED_BF_GAP_NS))
+        return;
+    for (uint32_t k = 0; k < f->n_sym; k++) {
+        uint32_t s = (f->next + k) % f->n_sym;
+        feed_bf_sym_t *y = feed_bf_sym(f, s);
+        if (!y->active)
+            continue;
+        if (!h->rest_get) {
+            TG_STAT_INC(h->stats->backfill_failures);
+            bf_end(f, y, true);
+            continue;
+        }
+        uint64_t n = y->to - y->from;
+        char path[256];
+        int pl =
+            f->ops->path(f->v, s, y->from, n < FEED_BF_PAGE ? n : FEED_BF_PAGE, path, sizeof(path));
+        if (pl < 0 || (size_t)pl >= sizeof(path) ||
+            h->rest_get(h->tctx, path, ((uint64_t)f->gen << 32) | FEED_BF_TAG | s) < 0)
+            return; /* queue full: the tick tries again */
+        TG_STAT_INC(h->stats->backfill_requests);
+        y->reqs++;
+        f->inflight = true;
+        f->last_req = now;
+        f->next = (s + 1) % f->n_sym;
+        return;
+    }
+}
+
+void feed_bf_open(feed_bf_t *f, uint32_t gen, uint8_t resume_kind)
+{
+    f->gen = gen;
+    f->inflight = false; /* the previous connection's answer is dropped by its tag */
+    for (uint32_t i = 0; i < f->n_sym; i++) {
+        feed_bf_sym_t *y = feed_bf_sym(f, i);
+        y->fresh = true;
+        const tg_instr_t *in = tg_instr_reg_get(f->h->reg, y->instr);
+        if (!y->last_tid && in && in->resume_trade_id) { /* start-up: after the last stored */
+            y->last_tid = in->resume_trade_id;
+            y->kind = resume_kind; /* the id kind this venue's trade stream carries */
+            feed_logf(f->h, FEED_LOG_INFO,
+                      "%s %s: resuming trades after the last stored id %llu (trade backfill)",
+                      f->h->venue->name, y->name, (unsigned long long)y->last_tid);
+        }
+    }
+}
+
+void feed_bf_trade(feed_bf_t *f, uint32_t s, uint64_t id, uint8_t kind, bool inclusive, int64_t now)
+{
+    feed_bf_sym_t *y = feed_bf_sym(f, s);
+    if (y->fresh) {
+        y->fresh = false;
+        uint64_t to = inclusive ? id + 1 : id;
+        if (y->last_tid && kind == y->kind && to > y->last_tid + 1) {
+            uint64_t from = y->last_tid + 1;
+            if (!y->active) {
+                y->first = from;
+                y->got = 0;
+                y->reqs = 0;
+            } else if (y->from < from) {
+                from = y->from; /* merge with the range still being fetched */
+            }
+            y->from = from;
+            y->to = to;
+            y->tries = 0;
+            y->active = true;
+        }
+    }
+    if (kind != y->kind || id > y->last_tid) {
+        y->last_tid = id;
+        y->kind = kind;
+    }
+    if (y->active)
+        bf_pump(f, now);
+}
+
+void feed_bf_tick(feed_bf_t *f, int64_t now)
+{
+    bf_pump(f, now);
+}
+
+static int bf_cmp_id(const void *a, const void *b)
+{
+    uint64_t x = ((const feed_bf_trade_t *)a)->id, y = ((const feed_bf_trade_t *)b)->id;
+    return (x > y) - (x < y);
+}
+
+int feed_bf_rest(feed_bf_t *f, uint32_t s, int status, const char *body, size_t len,
+                 int64_t ts_recv, int64_t ts_mono)
+{
+    feed_handler_t *h = f->h;
+    feed_bf_sym_t *y = feed_bf_sym(f, s);
+    feed_bf_trade_t tr[FEED_BF_PAGE];
+    uint32_t n = 0;
+    int rc = status == 200 ? f->ops->parse(f->v, s, body, len, tr, FEED_BF_PAGE, &n) : TG_EPROTO;
+    if (rc == TG_ERESCALE)
+        return rc; /* parsed again by the transport; nothing changed */
+    f->inflight = false;
+    TG_STAT_INC(h->stats->frames);
+    TG_STAT_ADD(h->stats->bytes, len);
+    if (rc < 0) {
+        if (status != 200 && status)
+            feed_venue_error(h, body, len); /* 429/418 rate limits, venue error codes, ... */
+        else if (status != 200)
+            TG_STAT_INC(h->stats->err_venue);
+        else
+            feed_count_error(h->stats, rc);
+        TG_STAT_INC(h->stats->backfill_failures);
+        feed_log_frame(h, f->log_rl, ts_mono, FEED_LOG_WARN, "trade backfill request failed", rc,
+                       body, len);
+        if (y->active && ++y->tries >= FEED_BF_TRIES)
+            bf_end(f, y, true);
+        bf_pump(f, ts_mono);
+        return rc;
+    }
+    TG_STAT_INC(h->stats->handled);
+    if (!y->active)
+        return 0;
+    y->tries = 0;
+    qsort(tr, n, sizeof(tr[0]), bf_cmp_id); /* ascending: the builder narrows its hole in order */
+    uint64_t top = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (tr[i].id > top)
+            top = tr[i].id;
+        if (tr[i].id < y->from || tr[i].id >= y->to)
+            continue;
+        feed_emit_make(h, TG_EV_TRADE, y->instr, tr[i].side, tr[i].px, tr[i].qty, tr[i].seq,
+                       tr[i].id, tr[i].ts_ns, ts_recv, ts_mono, TG_EVF_LAST | TG_EVF_REST);
+        TG_STAT_INC(h->stats->backfill_trades);
+        y->got++;
+    }
+    if (n == 0 || top + 1 >= y->to || top < y->from)
+        bf_end(f, y, false);
+    else
+        y->from = top + 1;
+    bf_pump(f, ts_mono);
+    return 0;
+}

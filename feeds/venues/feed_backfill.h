@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Trade backfill over REST after a reconnect (issue 15, docs/feeds.md): the venue-independent
+ * part, shared by the venues whose trade history is served by trade id (Binance:
+ * feed_binance_backfill.c, Coinbase Exchange: feed_coinbase_backfill.c). A venue gives a
+ * request/parse pair (feed_bf_ops_t); the range rule, pacing, tries, counters, log lines,
+ * TG_EV_TRADE_GAP and the generation tag are here.
+ *
+ * Thread: feed:<venue> (everything here belongs to one handler).
+ */
+#ifndef FEED_BACKFILL_H
+#define FEED_BACKFILL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "feeds/feed.h"
+
+/** REST tag of a trade-history answer: (generation << 32) | FEED_BF_TAG | symbol. */
+#define FEED_BF_TAG 0x80000000u
+/** Trades per page at most (Binance and Coinbase cap `limit` at 1000). */
+#define FEED_BF_PAGE 1000u
+/** At most one trade-history request per second per connection. */
+#define FEED_BF_GAP_NS 1000000000LL
+/** Failed requests in a row before a range is given up. */
+#define FEED_BF_TRIES 3
+
+/** One trade of a page, decoded at the instrument's scales. */
+typedef struct feed_bf_trade {
+    uint64_t id;
+    uint64_t seq; /* the event's seq (Binance: the id; Coinbase: none, 0) */
+    int64_t px, qty, ts_ns;
+    uint8_t side; /* aggressor: TG_SIDE_BUY / TG_SIDE_SELL */
+} feed_bf_trade_t;
+
+/** Per symbol, kept across reconnects. */
+typedef struct feed_bf_sym {
+    uint32_t instr;    /* set by the venue */
+    const char *name;  /* for log lines, set by the venue */
+    uint64_t last_tid; /* last trade id seen, 0 = none */
+    uint8_t kind;      /* the kind of id last_tid is (Binance: 1 = aggregate id) */
+    bool fresh;        /* no trade yet on this connection */
+    bool active;       /* range [from, to) to fetch */
+    uint64_t from, to; /* next id to fetch; end of the range (exclusive) */
+    uint64_t first;    /* the range's first id (log) */
+    uint64_t got;      /* trades emitted for the range */
+    uint32_t reqs, tries;
+} feed_bf_sym_t;
+
+/** The venue's request/parse pair. v: the venue state given to feed_bf_init. */
+typedef struct feed_bf_ops {
+    /** Write the path of the request for ids [from, from + n) of symbol s (n <= FEED_BF_PAGE).
+     *  @return its length (snprintf). */
+    int (*path)(void *v, uint32_t s, uint64_t from, uint64_t n, char *buf, size_t cap);
+    /** Decode a page (any order) into out[cap]: every number first, so that TG_ERESCALE comes
+     *  before anything changes. @return 0 or a TG_E* code. */
+    int (*parse)(void *v, uint32_t s, const char *body, size_t len, feed_bf_trade_t *out,
+                 uint32_t cap, uint32_t *n_out);
+} feed_bf_ops_t;
+
+/** Per connection: one request in flight, paced. */
+typedef struct feed_bf {
+    feed_handler_t *h;
+    void *v;
+    const feed_bf_ops_t *ops;
+    char *sym; /* feed_bf_sym_t of symbol s at sym + s * stride */
+    size_t stride;
+    uint32_t n_sym;
+    feed_ratelim_t *log_rl;
+    uint32_t gen; /* connection generation, in the tags */
+    bool inflight;
+    int64_t last_req; /* mono ns of the last request, 0 = none */
+    uint32_t next;    /* symbol to look at first (round robin) */
+} feed_bf_t;
+
+/** Set up f for n_sym symbols whose feed_bf_sym_t is at sym0, stride bytes apart. */
+void feed_bf_init(feed_bf_t *f, feed_handler_t *h, void *v, const feed_bf_ops_t *ops,
+                  feed_bf_sym_t *sym0, size_t stride, uint32_t n_sym, feed_ratelim_t *log_rl);
+/** Symbol s's state. */
+feed_bf_sym_t *feed_bf_sym(const feed_bf_t *f, uint32_t s);
+/** A connection of generation gen opened: every symbol waits for its first trade; a symbol
+ *  that has seen none takes the instrument's resume point (tg_instr_t.resume_trade_id) as its
+ *  last id, of kind resume_kind. */
+void feed_bf_open(feed_bf_t *f, uint32_t gen, uint8_t resume_kind);
+/** A trade id received live for symbol s (kind: its id kind). The first of a connection opens
+ *  the range [last + 1, id) or, inclusive, [last + 1, id] (Coinbase's last_match: the newest
+ *  trade before the subscription, never emitted); a range still being fetched is merged. */
+void feed_bf_trade(feed_bf_t *f, uint32_t s, uint64_t id, uint8_t kind, bool inclusive,
+                   int64_t now);
+/** Send a due request (the loop tick). */
+void feed_bf_tick(feed_bf_t *f, int64_t now);
+/** The answer to the request tagged for symbol s (the caller checked the generation):
+ *  emits the range's trades in ascending id as TG_EV_TRADE | TG_EVF_REST. @return 0,
+ *  TG_ERESCALE (nothing changed: call again) or the error counted. */
+int feed_bf_rest(feed_bf_t *f, uint32_t s, int status, const char *body, size_t len,
+                 int64_t ts_recv, int64_t ts_mono);
+
+#endif
