@@ -2,7 +2,7 @@
 /*
  * Trade backfill over REST after a reconnect (issue 15, docs/feeds.md): the venue-independent
  * part, shared by the venues whose trade history is served by trade id (Binance:
- * feed_binance_backfill.c, Coinbase Exchange: feed_coinbase_backfill.c). A venue gives a
+ * feed_binance_backfill.c, Coinbase Exchange: feed_coinbase.c). A venue gives a
  * request/parse pair (feed_bf_ops_t); the range rule, pacing, tries, counters, log lines,
  * TG_EV_TRADE_GAP and the generation tag are here.
  *
