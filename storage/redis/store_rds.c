@@ -717,7 +717,7 @@ static void rds_main(void *arg)
     store_rds__heal_stop(p, false);
     if (p->up) {
         flush_dirty(p);
-        store_rds__flush(p, 0); /* target 0: every reply read, or the connections dropped */
+        store_rds__flush_wait(p, 0, RDS_FLUSH_ALL); /* every reply read, or the node dropped */
     }
     if (p->up)
         p->final_err = 0;

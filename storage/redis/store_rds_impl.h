@@ -40,6 +40,7 @@
 #define RDS_SLOW_MS      200 /* cluster: a flush waits this long for a node, then goes on without */
 #define RDS_FULL_SPARE   16  /* cluster: FIFO places kept for one record's commands (inst_up) */
 #define RDS_WAIT         1   /* pipe_reap: replies still due, the wait allowed ran out */
+#define RDS_FLUSH_ALL    (-1) /* store_rds__flush_wait: every reply, slow nodes too */
 #define RDS_SLOW_POLL_NS (10 * 1000 * 1000LL) /* cluster: idle wake-up while a node is slow */
 
 enum { SLOT_BOOK = 0, SLOT_TRADE = 1, SLOT_CANDLE0 = 2 };
@@ -262,7 +263,8 @@ static inline bool store_rds__any_slow(const store_rds_t *p)
             return true;
     return false;
 }
-/** Flush as store_rds__flush, waiting up to wait_ns (cluster: for all the nodes together). */
+/** Flush as store_rds__flush, waiting up to wait_ns (cluster: for all the nodes together), or
+ *  with RDS_FLUSH_ALL for every reply (each node at most command_timeout_ms). */
 int store_rds__flush_wait(store_rds_t *p, uint64_t target, int64_t wait_ns);
 
 /** Cluster, while up and p->heal is set, when due (paced): read the map again, re-route the

@@ -409,9 +409,9 @@ static int pipe_reap(store_rds_t *p, rds_pipe_t *q, uint64_t target, int64_t unt
 /* Cluster: reap q waiting until `until` at most; a node that makes a flush wait that long is
  * slow: later flushes read what it has answered without waiting, until it catches up (or its
  * oldest command passes command_timeout_ms and it fails). */
-static int pipe_reap_slow(store_rds_t *p, rds_pipe_t *q, uint64_t target, int64_t until)
+static int pipe_reap_slow(store_rds_t *p, rds_pipe_t *q, uint64_t target, int64_t until, bool force)
 {
-    int e = pipe_reap(p, q, target, q->slow ? 0 : until);
+    int e = pipe_reap(p, q, target, q->slow && !force ? 0 : until);
     if (e == RDS_WAIT && !q->slow) {
         q->slow = true;
         TG_STAT_INC(p->st.cluster_slow);
@@ -442,20 +442,26 @@ int store_rds__flush_wait(store_rds_t *p, uint64_t target, int64_t wait_ns)
             return e;
         err = err ? err : e;
     }
-    int64_t until = tg_clock_mono_ns() + wait_ns; /* one wait for all the nodes together */
+    /* one wait for all the nodes together; RDS_FLUSH_ALL: every reply, slow nodes too (each
+     * node fails at command_timeout_ms of its oldest command) */
+    bool all = wait_ns == RDS_FLUSH_ALL;
+    int64_t full = (int64_t)p->conn.command_timeout_ms * TG_NS_PER_MS;
+    int64_t until = tg_clock_mono_ns() + (all ? full : wait_ns);
     for (int i = 0; p->up && i < p->n_pipe; i++) {
-        int e = p->cluster ? pipe_reap_slow(p, &p->pipe[i], target, until)
+        int e = p->cluster ? pipe_reap_slow(p, &p->pipe[i], target, until, all)
                            : pipe_reap(p, &p->pipe[i], target, 0);
         if (e && !p->cluster)
             return e;
         err = err ? err : e;
     }
     if (p->up && p->redo_len) {
-        /* every reply first: a command still in flight that is redirected too must be sent
-         * again before anything newer goes to its slot's new owner (stream IDs only grow) */
+        /* every reply first, from slow nodes too: a command still in flight that is
+         * redirected too must be sent again before anything newer goes to its slot's new
+         * owner (stream IDs only grow; a node paused by a manual failover answers late) */
+        until = tg_clock_mono_ns() + full;
         for (int i = 0; p->up && i < p->n_pipe; i++)
             if (pipe_write(p, &p->pipe[i]) == 0)
-                (void)pipe_reap_slow(p, &p->pipe[i], 0, until);
+                (void)pipe_reap_slow(p, &p->pipe[i], 0, until, true);
         redo_send(p);
     }
     if (p->redirected)
@@ -475,7 +481,7 @@ bool store_rds__push(store_rds_t *p, int node, const char *cmd, size_t len, int6
         int64_t until =
             q->slow ? 0 : tg_clock_mono_ns() + (int64_t)p->conn.command_timeout_ms * TG_NS_PER_MS;
         if (pipe_write(p, q) || !q->ctx ||
-            (p->cluster ? pipe_reap_slow(p, q, p->cfg.pipeline_depth / 2, until)
+            (p->cluster ? pipe_reap_slow(p, q, p->cfg.pipeline_depth / 2, until, false)
                         : pipe_reap(p, q, p->cfg.pipeline_depth / 2, 0)) ||
             !q->ctx || q->sent - q->acked > p->fl_mask)
             return false;
@@ -752,7 +758,7 @@ static void redo_send(store_rds_t *p)
 /* Ask the heal thread for a map and the connections of the primaries down. */
 static void heal_ask(store_rds_t *p)
 {
-    store_rds__flush(p, 0); /* every reply (and redirection) in before anything is re-routed */
+    store_rds__flush(p, 0); /* what has arrived (the map is adopted after every reply) */
     rds_heal_ask_t *a = store_rds__heal_question(p);
     if (!a)
         return; /* no thread (out of memory, logged): tried again when due */
@@ -774,6 +780,12 @@ void store_rds__heal(store_rds_t *p)
         heal_ask(p);
     if (state != RDS_HEAL_DONE)
         return; /* not due, or being read (the writer goes on meanwhile) */
+    /* every reply (and redirection) in before anything is re-routed, from slow nodes too:
+     * a command answered MOVED after its instrument moved would be sent again after newer
+     * ones (a hung node fails at command_timeout_ms and its commands are lost instead) */
+    store_rds__flush_wait(p, 0, RDS_FLUSH_ALL);
+    if (!p->up)
+        return;
     char eb[200] = "";
     const char *why = NULL;
     const rds_cluster_map_t *nm = store_rds__heal_map(p, &why);

@@ -249,7 +249,9 @@ static void test_binance_pool_pages_go_back_once_every_symbol_synced(void **stat
     size_t r1 = resident(b->bl, bl_len);
     printf("pool level array: %zu pages resident at start, %zu with 60 000 pairs buffered\n", r0,
            r1);
-    assert_true(r1 >= r0 + 200); /* 60 000 x 16 B = 234 pages touched */
+    /* the used part (60 000 x 16 B = 234 pages) is resident now whatever the allocator did
+     * before (a release build under MALLOC_PERTURB_ touches the whole array at malloc) */
+    assert_true(r1 >= 230);
     assert_int_equal(snap(e, "BTCUSDT", b->gen, 100), 0);
     assert_true(b->bd_n > 0); /* ETHUSDT still waits: nothing is given back */
     size_t r2 = resident(b->bl, bl_len);
@@ -258,7 +260,7 @@ static void test_binance_pool_pages_go_back_once_every_symbol_synced(void **stat
     assert_int_equal(b->bd_n, 0);
     size_t r3 = resident(b->bl, bl_len);
     printf("after both snapshots: %zu pages resident\n", r3);
-    assert_true(r3 + 200 <= r1);
+    assert_true(r3 + 230 <= r1); /* the used part went back */
     /* the books were built from the replayed diffs (the pool's contents were read before) */
     assert_int_equal(e->v->book[vh_env_id(e, "BTCUSDT")].bid.n, 501);
     assert_int_equal(e->v->book[vh_env_id(e, "ETHUSDT")].bid.n, 501);
