@@ -84,6 +84,7 @@ typedef struct rds_pipe {
     uint64_t rb_pos;      /* bytes appended to rb */
     bool restore;         /* cluster: a command refused (CLUSTERDOWN): restore when healed */
     bool slow;            /* cluster: replies late past RDS_SLOW_MS: flushes do not wait for it */
+    bool slow_told;       /* cluster: this slow episode was logged (so is its end) */
     uint64_t bl_safe;     /* cluster: backlog position before which its XADDs all got in */
     rds_mark_t marks[RDS_MARKS];
     uint32_t mark_head, mark_n;

@@ -413,15 +413,22 @@ static int pipe_reap_slow(store_rds_t *p, rds_pipe_t *q, uint64_t target, int64_
 {
     int e = pipe_reap(p, q, target, q->slow && !force ? 0 : until);
     if (e == RDS_WAIT && !q->slow) {
-        q->slow = true;
+        /* a node hovering around the limit under load would log twice per episode: the
+         * first episode and every 20th are logged, the metric counts them all */
+        uint64_t k = TG_STAT_GET(p->st.cluster_slow);
         TG_STAT_INC(p->st.cluster_slow);
-        store_rds__log(p, TG_LOG_WARN, 0,
-                       "redis %s: no reply within %d ms (%llu commands in flight): the other "
-                       "primaries go on without waiting for it",
-                       q->where, RDS_SLOW_MS, (unsigned long long)(q->sent - q->acked));
+        q->slow = true;
+        q->slow_told = k % 20 == 0;
+        if (q->slow_told)
+            store_rds__log(p, TG_LOG_WARN, 0,
+                           "redis %s: no reply within %d ms (%llu commands in flight; slow "
+                           "episode %llu): the other primaries go on without waiting for it",
+                           q->where, RDS_SLOW_MS, (unsigned long long)(q->sent - q->acked),
+                           (unsigned long long)k + 1);
     } else if (e == 0 && q->slow) {
         q->slow = false;
-        store_rds__log(p, TG_LOG_INFO, 0, "redis %s: answering again", q->where);
+        if (q->slow_told)
+            store_rds__log(p, TG_LOG_INFO, 0, "redis %s: answering again", q->where);
     }
     return e == RDS_WAIT ? 0 : e;
 }
@@ -784,8 +791,10 @@ void store_rds__heal(store_rds_t *p)
      * a command answered MOVED after its instrument moved would be sent again after newer
      * ones (a hung node fails at command_timeout_ms and its commands are lost instead) */
     store_rds__flush_wait(p, 0, RDS_FLUSH_ALL);
-    if (!p->up)
+    if (!p->up) { /* everything dropped meanwhile: the answer is stale, the next connect reads */
+        store_rds__heal_clear(p);
         return;
+    }
     char eb[200] = "";
     const char *why = NULL;
     const rds_cluster_map_t *nm = store_rds__heal_map(p, &why);
