@@ -41,6 +41,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define BN_EVICT_DIV   32u
 #define BN_RELEASE_MIN (64u << 10) /* bytes used before an empty pool is given back */
@@ -48,7 +49,7 @@
 /* Give the whole pages inside [p, p + len) back to the kernel. */
 static void bn_pages_release(void *p, size_t len)
 {
-    const uintptr_t pg = 4096;
+    const uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE); /* 4 KiB, 16 or 64 KiB on arm64 */
     uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1), e = ((uintptr_t)p + len) & ~(pg - 1);
     if (e > a)
         (void)madvise((void *)a, e - a, MADV_DONTNEED); /* advice: a failure only costs RSS */
