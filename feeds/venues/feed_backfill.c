@@ -198,10 +198,8 @@ int feed_bf_rest(feed_bf_t *f, uint32_t s, int status, const char *body, size_t 
         return 0;
     y->tries = 0;
     qsort(tr, n, sizeof(tr[0]), bf_cmp_id); /* ascending: the builder narrows its hole in order */
-    uint64_t top = 0;
+    uint64_t top = n ? tr[n - 1].id : 0;
     for (uint32_t i = 0; i < n; i++) {
-        if (tr[i].id > top)
-            top = tr[i].id;
         if (tr[i].id < y->from || tr[i].id >= y->to)
             continue;
         feed_emit_make(h, TG_EV_TRADE, y->instr, tr[i].side, tr[i].px, tr[i].qty, tr[i].seq,
