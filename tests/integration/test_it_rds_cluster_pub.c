@@ -201,8 +201,14 @@ static void on_message(subs_t *s, int k, const redisReply *r)
         }
         uint64_t seq = test_json_u64(&j, "seq");
         s->count[i][kind]++;
-        if (seq <= s->last[i][kind]) { /* late: a hung node's buffered commands, run on resume */
+        if (seq <= s->last[i][kind]) {
+            /* late: after a newer one. A hung node runs its buffered commands when it resumes;
+             * around a failover a sharded message crossing the shard over the cluster bus can
+             * come after newer ones published on the new primary. One below the last fills
+             * the hole counted when the newer one came. */
             s->bad_order++;
+            if (seq < s->last[i][kind] && s->holes[i][kind])
+                s->holes[i][kind]--;
             return;
         }
         s->holes[i][kind] += seq - s->last[i][kind] - 1;
@@ -693,12 +699,13 @@ static void run_failover(fx_t *f, const char *prefix, int hard)
     assert_true(holes[1] <= coal + lost);
     assert_true(holes[0] + holes[1] <= lost + dropped + coal);
     assert_int_equal(f->s.wrong_node, 0);
-    /* a hung primary runs what was buffered in its socket when it resumes, as a primary until
-     * it learns it was replaced: those messages (counted lost) arrive late, after newer ones */
-    if (hard == 2)
-        printf("failover (%s): %llu messages arrived late (older than one already received)\n", how,
-               (unsigned long long)f->s.bad_order);
-    assert_true(f->s.bad_order <= (hard == 2 ? lost : 0));
+    /* late messages (on_message): a resumed hung primary's buffered commands (counted lost),
+     * or, around a failover, messages of the shard crossing it late; never more than the
+     * commands lost or redirected */
+    uint64_t redirects = TG_STAT_GET(st->cluster_redirects);
+    printf("failover (%s): %llu messages arrived late (older than one already received)\n", how,
+           (unsigned long long)f->s.bad_order);
+    assert_true(f->s.bad_order <= lost + redirects);
     assert_int_equal(f->s.bad_doc, 0);
     assert_int_equal(f->s.sunsub, 0);
     assert_true(TG_STAT_GET(st->cluster_refreshes) >= 2);
