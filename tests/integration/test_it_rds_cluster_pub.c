@@ -45,6 +45,7 @@
 
 #include "book/book_out.h"
 #include "book/tg_clock.h"
+#include "book/tg_dec.h"
 #include "storage/redis/rds_cluster.h"
 #include "storage/redis/store_rds.h"
 #include "storage/redis/store_rds_fmt.h"
@@ -308,13 +309,10 @@ static uint64_t key_seq(fx_t *f, const char *key, size_t len, int64_t *price)
     static test_json_t j;
     assert_true(test_json_parse(&j, r->str, r->len) > 0);
     uint64_t seq = test_json_u64(&j, "seq");
-    if (price) { /* "1000.20" -> 100020 (px_scale 2) */
-        char b[32], *dot;
+    if (price) { /* "1000.2" -> 100020 at px_scale 2; "1006" (a round of 600) -> 100600 */
+        char b[32];
         test_json_str(&j, "price", b, sizeof(b));
-        assert_non_null(dot = strchr(b, '.'));
-        *dot = '\0';
-        *price = strtoll(b, NULL, 10) * 100 +
-                 strtoll(dot + 1, NULL, 10) * (strlen(dot + 1) == 1 ? 10 : 1);
+        assert_int_equal(tg_dec_parse(b, strlen(b), 2, price), 0);
     }
     freeReplyObject(r);
     redisFree(c);
