@@ -19,6 +19,7 @@
 
 #include "book/tg_cfgkey.h"
 #include "book/tg_err.h"
+#include "book/tg_event.h"
 #include "book/tg_ring.h"
 #include "feeds/feed.h"
 
@@ -185,8 +186,9 @@ static const tg_cfgkey_t gateway_keys[] = {
        "tickgate_instance_info, /health, PostgreSQL application_name and instances row"),
     KC("log_level", TG_CFG_STR, 0, 0, "info", "error | warn | info | debug"),
     KG("feed_threads", TG_CFG_U32, feed_threads, 1, 64, "1", "libwebsockets service threads"),
-    KC("feed_ring", TG_CFG_U32, 64, 1u << 24, "65536",
-       "events per connection ring, a power of two"),
+    KC("feed_ring", TG_CFG_U32, 64, 1u << 24, "auto",
+       "events per connection ring, a power of two; auto: 65536 up to 16 connections, then "
+       "64 MiB shared by all (at least 8192 each)"),
     KC("sink_ring", TG_CFG_U32, 64, 1u << 24, "16384", "records per sink ring, a power of two"),
     KG("book_depth", TG_CFG_U32, book_depth, 1, 20, "10", "book levels per side published"),
     KG("snapshot_min_ms", TG_CFG_U32, snapshot_min_ms, 0, 3600000, "0",
@@ -288,6 +290,10 @@ static int gateway_custom(gw_cfg_t *c, void *obj, const char *k, const char *v, 
                 return 0;
             }
         return KERR("log_level must be error|warn|info|debug: '%s'", v);
+    }
+    if (!strcmp(k, "feed_ring") && !strcasecmp(v, "auto")) {
+        c->feed_ring = 0; /* gw_cfg_feed_ring() sizes it from the connection count */
+        return 0;
     }
     if (!strcmp(k, "feed_ring") || !strcmp(k, "sink_ring")) {
         if (parse_u32(v, &u, 64, 1u << 24) || (u & (u - 1)))
@@ -466,6 +472,17 @@ static bool sink_key(parse_ctx_t *p, const char *section, const char *k, const c
         return true;
     }
     return false;
+}
+
+uint32_t gw_cfg_feed_ring(const gw_cfg_t *c)
+{
+    if (c->feed_ring)
+        return c->feed_ring;
+    uint64_t n = c->n_feeds ? c->n_feeds : 1;
+    uint32_t cap = GW_FEED_RING_AUTO_MAX;
+    while (cap > GW_FEED_RING_AUTO_MIN && cap * sizeof(tg_event_t) * n > GW_FEED_RING_AUTO_BUDGET)
+        cap /= 2;
+    return cap;
 }
 
 const void *gw_cfg_sink(const gw_cfg_t *c, const char *name)

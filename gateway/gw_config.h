@@ -49,7 +49,7 @@ typedef struct gw_cfg {
     char name[64];
     int log_level; /* 0 error .. 3 debug */
     uint32_t feed_threads;
-    uint32_t feed_ring;            /* events per feed ring (power of two) */
+    uint32_t feed_ring;            /* events per feed ring (power of two); 0: auto */
     uint32_t sink_ring;            /* records per sink ring (power of two) */
     uint32_t book_depth;           /* top-N published */
     uint32_t snapshot_min_ms;      /* rate limit of book snapshots on change, per instrument;
@@ -92,6 +92,15 @@ int gw_cfg_load(gw_cfg_t *c, const char *path);
 
 /** Free what gw_cfg_load() allocated. */
 void gw_cfg_free(gw_cfg_t *c);
+
+/** Events per connection ring: `feed_ring`, or for `auto` (0) the largest power of two from
+ *  GW_FEED_RING_AUTO_MAX down to GW_FEED_RING_AUTO_MIN whose rings for all c->n_feeds
+ *  connections fit GW_FEED_RING_AUTO_BUDGET bytes (65536 up to 16 connections, 16384 at 40).
+ *  Call after gw_cfg_load() (feeds split by the venue's limits count).  Thread: any. */
+#define GW_FEED_RING_AUTO_MAX    65536u
+#define GW_FEED_RING_AUTO_MIN    8192u
+#define GW_FEED_RING_AUTO_BUDGET (64u << 20)
+uint32_t gw_cfg_feed_ring(const gw_cfg_t *c);
 
 /** The settings of sink `name` ("postgres", "redis"), or NULL if no such sink. */
 const void *gw_cfg_sink(const gw_cfg_t *c, const char *name);

@@ -89,6 +89,20 @@ static double ring_depth(void *ud)
     return (double)tg_ring_count((const tg_ring_t *)ud);
 }
 
+static double ring_capacity(void *ud)
+{
+    return (double)tg_ring_capacity((const tg_ring_t *)ud);
+}
+
+/* Depth and capacity of one ring (labels name it). */
+static void ring_metrics(gw_metrics_t *m, const char *labels, tg_ring_t *r)
+{
+    gw_metrics_gauge_fn(m, "tickgate_ring_depth", labels, "Records waiting in a ring.", ring_depth,
+                        r);
+    gw_metrics_gauge_fn(m, "tickgate_ring_capacity", labels,
+                        "Records a ring holds (feed_ring, sink_ring).", ring_capacity, r);
+}
+
 enum { GM_COUNTER = 0, GM_GAUGE = 1, GM_HIST = 2 }; /* what a table row registers */
 
 /* Register one row of a metrics table: v points at a tg_stat_t (GM_COUNTER, GM_GAUGE) or a
@@ -182,8 +196,7 @@ static void reg_feed_metrics(gw_pipeline_t *p, gw_feed_t *f)
         snprintf(lb, sizeof(lb), "%s,kind=\"%s\"", L, errs[i].kind);
         gw_metrics_counter(m, "tickgate_feed_errors_total", lb, "Bad input by kind.", errs[i].v);
     }
-    gw_metrics_gauge_fn(m, "tickgate_ring_depth", f->labels, "Records waiting in a ring.",
-                        ring_depth, f->ring);
+    ring_metrics(m, f->labels, f->ring);
 }
 
 /* The builder's metrics: kind, name, labels, help, and the field of book_builder_stats_t. */
@@ -305,8 +318,7 @@ static void reg_metrics(gw_pipeline_t *p)
     tg_sink_metrics_t reg = {.m = m, .counter = sm_counter, .gauge = sm_gauge, .hist = sm_hist};
     for (uint32_t i = 0; i < p->n_sinks; i++) {
         gw_sink_t *k = &p->sinks[i];
-        gw_metrics_gauge_fn(m, "tickgate_ring_depth", k->label, "Records waiting in a ring.",
-                            ring_depth, k->ring);
+        ring_metrics(m, k->label, k->ring);
         k->ops->metrics(k->obj, &reg);
     }
     if (p->tap)
@@ -423,13 +435,17 @@ static int create_feeds(gw_pipeline_t *p)
     if (!p->feeds)
         return -ENOMEM;
     p->n_feeds = c->n_feeds;
+    uint32_t ring_cap = gw_cfg_feed_ring(c);
+    gw_log(GW_LOG_INFO, NULL, "feed rings: %u events (%u KiB) for each of %u connection(s)%s",
+           ring_cap, (unsigned)(ring_cap * sizeof(tg_event_t) >> 10), c->n_feeds,
+           c->feed_ring ? "" : " (feed_ring = auto)");
     for (uint32_t i = 0; i < c->n_feeds; i++) {
         gw_feed_t *f = &p->feeds[i];
         f->cfg = &c->feeds[i];
         snprintf(f->logctx, sizeof(f->logctx), "feed=%s venue=%s", f->cfg->name, f->cfg->venue);
         snprintf(f->labels, sizeof(f->labels), "feed=\"%s\",venue=\"%s\"", f->cfg->name,
                  f->cfg->venue);
-        int rc = tg_ring_create(&f->ring, c->feed_ring, sizeof(tg_event_t));
+        int rc = tg_ring_create(&f->ring, ring_cap, sizeof(tg_event_t));
         if (rc < 0)
             return rc;
         if (c->rec_enabled) {

@@ -12,6 +12,7 @@
 
 #include "book/tg_cfgkey.h"
 #include "book/tg_err.h"
+#include "book/tg_event.h"
 #include "feeds/feed.h"
 #include "gateway/gw_config.h"
 
@@ -230,6 +231,58 @@ static void test_cfg_feed_is_split_by_the_venue_symbols_per_connection(void **st
     free(text);
 }
 
+/* n [feed] sections of one symbol each, after a [gateway] section with `ring` (NULL: none). */
+static uint32_t feed_ring_of(uint32_t n, const char *ring, int *rc)
+{
+    size_t cap = 128 + (size_t)n * 96;
+    char *text = malloc(cap);
+    size_t k = 0;
+    if (ring)
+        k += (size_t)snprintf(text + k, cap - k, "[gateway]\nfeed_ring = %s\n", ring);
+    for (uint32_t i = 0; i < n; i++)
+        k += (size_t)snprintf(text + k, cap - k,
+                              "[feed f%u]\nvenue = binance\nurl = ws://127.0.0.1:1/\nsymbols = S\n",
+                              i);
+    char *path = write_tmp(text);
+    gw_cfg_t c;
+    *rc = gw_cfg_load(&c, path);
+    uint32_t cap_ev = *rc == 0 ? gw_cfg_feed_ring(&c) : 0;
+    if (*rc == 0)
+        assert_int_equal(c.n_feeds, n);
+    gw_cfg_free(&c);
+    unlink(path);
+    free(path);
+    free(text);
+    return cap_ev;
+}
+
+static void test_cfg_feed_ring_auto_bounds_the_rings_of_all_connections(void **state)
+{
+    (void)state;
+    int rc;
+    static const struct {
+        uint32_t conns, want;
+    } rows[] = {{1, 65536},  {16, 65536}, {17, 32768}, {32, 32768}, {40, 16384},
+                {64, 16384}, {65, 8192},  {128, 8192}, {300, 8192}};
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        uint32_t got = feed_ring_of(rows[i].conns, NULL, &rc);
+        assert_int_equal(rc, 0);
+        if (got != rows[i].want)
+            fail_msg("%u connections: feed_ring auto = %u, want %u", rows[i].conns, got,
+                     rows[i].want);
+        if (rows[i].conns <= 128) /* the budget holds down to the floor */
+            assert_true((uint64_t)got * sizeof(tg_event_t) * rows[i].conns <=
+                        GW_FEED_RING_AUTO_BUDGET);
+    }
+    assert_int_equal(feed_ring_of(40, "AUTO", &rc), 16384);
+    assert_int_equal(feed_ring_of(40, "1024", &rc), 1024); /* a set value is kept */
+    assert_int_equal(feed_ring_of(1, "65536", &rc), 65536);
+    feed_ring_of(2, "1000", &rc); /* not a power of two */
+    assert_int_equal(rc, TG_ECONFIG);
+    feed_ring_of(2, "autox", &rc);
+    assert_int_equal(rc, TG_ECONFIG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_cfg_durations_parse),
         cmocka_unit_test(test_cfg_unknown_venue_lists_the_known_ones_and_nothing_else),
         cmocka_unit_test(test_cfg_feed_is_split_by_the_venue_symbols_per_connection),
+        cmocka_unit_test(test_cfg_feed_ring_auto_bounds_the_rings_of_all_connections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

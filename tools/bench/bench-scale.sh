@@ -13,10 +13,14 @@
 # 4294967295); at Binance's published budget a start-up needs N * 50 / 5400 minutes (see
 # docs/scale.md).
 #
-# usage: tools/bench/bench-scale.sh [--per PER] [--feed-ring R] [--limit S] [--runs K] N...
+# usage: tools/bench/bench-scale.sh [--per PER] [--feed-ring R] [--limit S] [--settle S]
+#                                    [--runs K] N...
 #   --per PER       symbols per connection (default 250)
-#   --feed-ring R   [gateway] feed_ring: events per connection ring (default 65536, 4 MiB)
+#   --feed-ring R   [gateway] feed_ring: events per connection ring (default auto: 65536 up to
+#                   16 connections, then 64 MiB shared; docs/config.md)
 #   --limit S       give up on all VALID after S seconds (default 300)
+#   --settle S      after all VALID, keep the load S seconds more before reading RSS, so every
+#                   ring page has been touched (default 0: read at once)
 #   --runs K        runs per N (default 1); the table shows every run
 #   --recorded-snapshots  serve the recorded snapshot whatever the position (no
 #                   --live-snapshots)
@@ -25,13 +29,14 @@
 # (default ../shared/recordings). BENCH_KEEP=1 keeps the temp dir.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-per=250 ring=65536 limit=300 runs=1 live=--live-snapshots
+per=250 ring=auto limit=300 settle=0 runs=1 live=--live-snapshots
 ns=()
 while [ $# -gt 0 ]; do
     case $1 in
     --per) per=$2; shift 2 ;;
     --feed-ring) ring=$2; shift 2 ;;
     --limit) limit=$2; shift 2 ;;
+    --settle) settle=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --recorded-snapshots) live=; shift ;;
     -h | --help) awk 'NR > 2 && /^#/ {sub(/^# ?/, ""); print; next} NR > 2 {exit}' "$0"; exit 0 ;;
@@ -121,12 +126,14 @@ INI
             [ "${valid:-0}" -ge "$n" ] && break
             [ "$(echo "$el > $limit" | bc)" = 1 ] && break
         done
+        [ "$settle" = 0 ] || { sleep "$settle"; curl -s --max-time 2 "http://127.0.0.1:$mport/metrics" >"$d/m" 2>/dev/null || true; }
         rss=$(kb "$gw" VmRSS) hwm=$(kb "$gw" VmHWM)
-        printf '| %s | %s | %s | %s / %s | %s | %.1f | %.1f | %.1f | %.2f | %s |\n' "$n" "$conns" "$ring" \
+        cap=$(awk '$1 ~ /^tickgate_ring_capacity\{feed=/ {print $2; exit}' "$d/m")
+        printf '| %s | %s | %s | %s / %s | %s | %.1f | %.1f | %.1f | %.2f | %s |\n' "$n" "$conns" "$ring${cap:+ ($cap)}" \
             "${valid:-0}" "${total:-0}" "$(printf '%.1f' "$el")" "$(echo "$rss / 1024" | bc -l)" \
             "$(echo "$hwm / 1024" | bc -l)" "$(echo "$rss / $n" | bc -l)" \
             "$(echo "$rss / 1024 / $conns" | bc -l)" "$(cut -d' ' -f1 /proc/loadavg)"
-        grep -E '^tickgate_feed_rest_(sent|throttled)' "$d/m" | awk '{k = $1; sub(/\{.*/, "", k); s[k] += $2} END {for (k in s) printf "bench-scale:   %s %d\n", k, s[k]}' >&2 || true
+        grep -E '^tickgate_feed_(rest_sent|rest_throttled|ring_full_total|events_dropped_total)' "$d/m" | awk '{k = $1; sub(/\{.*/, "", k); s[k] += $2} END {for (k in s) printf "bench-scale:   %s %d\n", k, s[k]}' >&2 || true
         kill "$gw" "$rp" 2>/dev/null || true
         wait "$gw" 2>/dev/null || true
         wait "$rp" 2>/dev/null || true
