@@ -635,7 +635,7 @@ void book_builder__apply_events(book_builder_t *b, uint32_t si, const tg_event_t
                             "book %s %s: trade %llu at %lld is older than the dedup window "
                             "(%u trades): left out of the candles (counted in dedup_unknown)",
                             x->in->venue, x->in->symbol, (unsigned long long)e->u.trade_id,
-                            (long long)ts, x->dedup.cap);
+                            (long long)ts, x->dedup.max);
             } else if (!own_scale &&
                        book_candles_trade(&x->candles, ts, px, sz, e->side, on_candle_closed, b)) {
                 TG_STAT_INC(b->st.late_trades);
@@ -719,11 +719,16 @@ void book_builder__run_timers(book_builder_t *b, int64_t now, int64_t now_real, 
     int64_t next = INT64_MAX;
     bool forming = want_forming(b);
     b->in_timer = true;
-    uint64_t valid = 0, faulted = 0;
+    uint64_t valid = 0, faulted = 0, levels = 0, bytes = 0;
+    bool census = now_real > 0 || force; /* the wall tick (100 ms) counts levels and memory */
     for (uint32_t i = 0; i < b->n_active; i++) {
         bb_instr_t *x = b->ins[b->active[i]];
         valid += book_l2_state(x->book) == BOOK_STATE_VALID;
         faulted += book_l2_state(x->book) == BOOK_STATE_FAULT;
+        if (census) {
+            levels += book_l2_depth(x->book, TG_SIDE_BID) + book_l2_depth(x->book, TG_SIDE_ASK);
+            bytes += book_l2_mem_bytes(x->book);
+        }
         if (now_real > 0 && x->clk_exch) {
             /* The wall clock advances the instrument's exchange clock by the time elapsed since
              * its last timed message, not to its own value: with exchange times far from ours
@@ -784,6 +789,10 @@ void book_builder__run_timers(book_builder_t *b, int64_t now, int64_t now_real, 
     TG_STAT_SET(b->st.books_valid, valid);
     TG_STAT_SET(b->st.books_total, b->n_active);
     TG_STAT_SET(b->st.books_fault, faulted);
+    if (census) {
+        TG_STAT_SET(b->st.book_levels, levels);
+        TG_STAT_SET(b->st.book_bytes, bytes);
+    }
 }
 
 void book_builder_apply(book_builder_t *b, const tg_event_t *ev, size_t n)

@@ -137,6 +137,8 @@ typedef struct book_builder_stats {
     tg_stat_t books_valid; /* gauge: books in state VALID (refreshed by the timers) */
     tg_stat_t books_total; /* gauge: books seen */
     tg_stat_t books_fault; /* gauge: books in state FAULT (refreshed by the timers) */
+    tg_stat_t book_levels; /* gauge: levels held by all books, both sides (every 100 ms) */
+    tg_stat_t book_bytes;  /* gauge: their memory, book_l2_mem_bytes() summed (every 100 ms) */
     /* exchange time -> receive time per venue id (messages with an exchange time; the two
        clocks differ by the venue's and our offsets, so negative values count as 0) */
     tg_hist_t exch_lat[TG_VENUE_MAX];

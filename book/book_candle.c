@@ -324,17 +324,52 @@ int book_candle_dedup_init(book_candle_dedup_t *d, uint32_t window)
     d->evicted_ts_max = INT64_MIN;
     if (!window)
         return 0;
-    uint32_t cap = 16;
-    while (cap < window && cap < (1u << 20))
-        cap <<= 1;
-    d->keys = calloc(cap, sizeof(*d->keys));
-    d->home = calloc(cap, sizeof(*d->home));
-    d->slot = calloc((size_t)cap * 2, sizeof(*d->slot));
+    uint32_t max = 16;
+    while (max < window && max < (1u << 20))
+        max <<= 1;
+    d->keys = calloc(16, sizeof(*d->keys));
+    d->home = calloc(16, sizeof(*d->home));
+    d->slot = calloc(32, sizeof(*d->slot));
     if (!d->keys || !d->home || !d->slot) {
         book_candle_dedup_deinit(d);
         return -ENOMEM;
     }
+    d->cap = 16;
+    d->max = max;
+    return 0;
+}
+
+/* Double the arrays of a full window below its max. Nothing has left it yet, so its keys
+ * are keys[0..n) oldest first, and head (wrapped to 0) becomes n. @return 0 or -ENOMEM
+ * (d unchanged). */
+static int dedup_grow(book_candle_dedup_t *d)
+{
+    uint32_t cap = d->cap * 2, mask = cap * 2 - 1;
+    book_candle_key_t *keys = malloc(sizeof(*keys) * cap);
+    uint32_t *home = malloc(sizeof(*home) * cap);
+    uint32_t *slot = calloc((size_t)cap * 2, sizeof(*slot));
+    if (!keys || !home || !slot) {
+        free(keys);
+        free(home);
+        free(slot);
+        return -ENOMEM;
+    }
+    memcpy(keys, d->keys, sizeof(*keys) * d->n);
+    for (uint32_t k = 0; k < d->n; k++) {
+        uint32_t i = (uint32_t)key_hash(keys[k].id, keys[k].ts) & mask;
+        home[k] = i;
+        while (slot[i])
+            i = (i + 1) & mask;
+        slot[i] = k + 1;
+    }
+    free(d->keys);
+    free(d->home);
+    free(d->slot);
+    d->keys = keys;
+    d->home = home;
+    d->slot = slot;
     d->cap = cap;
+    d->head = d->n;
     return 0;
 }
 
@@ -346,7 +381,7 @@ void book_candle_dedup_deinit(book_candle_dedup_t *d)
     d->keys = NULL;
     d->home = NULL;
     d->slot = NULL;
-    d->cap = d->n = d->head = 0;
+    d->cap = d->n = d->head = d->max = 0;
 }
 
 /* Remove key index k (its slot found by probing) with backward-shift deletion. */
@@ -375,6 +410,8 @@ int book_candle_dedup_check(book_candle_dedup_t *d, uint64_t trade_id, int64_t t
 {
     if (!trade_id || !d->cap)
         return BOOK_DEDUP_NOKEY;
+    if (d->n == d->cap && d->cap < d->max)
+        (void)dedup_grow(d); /* no memory: evict below, at the size it has */
     uint32_t mask = d->cap * 2 - 1;
     uint32_t h = (uint32_t)key_hash(trade_id, ts) & mask, i = h;
     for (; d->slot[i]; i = (i + 1) & mask) {

@@ -195,6 +195,9 @@ static const tg_cfgkey_t gateway_keys[] = {
        "on-change book snapshots at most this often per instrument; 0: every change at once"),
     KG("forming_min_ms", TG_CFG_U32, forming_min_ms, 0, 3600000, "0",
        "forming candles at most this often per instrument and interval; 0: at once"),
+    KG("candle_dedup_window", TG_CFG_U32, candle_dedup_window, 0, 1048576, "1024",
+       "trade keys remembered per instrument so candles count each trade once (28 B each); "
+       "0: off"),
     KG("spin_us", TG_CFG_U32, spin_us, 0, 1000000, "10",
        "the builder busy-polls its rings this long before sleeping"),
     KG("snapshot_interval_ms", TG_CFG_U32, snapshot_interval_ms, 0, 86400000, "1000",

@@ -56,6 +56,7 @@ typedef struct gw_cfg {
                                       0 (default): every change at once (docs/latency.md) */
     uint32_t forming_min_ms;       /* rate limit of forming candles; 0 (default): at once */
     uint32_t spin_us;              /* builder: busy-poll before sleeping (10) */
+    uint32_t candle_dedup_window;  /* builder: trade keys per instrument for candles (1024) */
     uint32_t snapshot_interval_ms; /* periodic snapshots */
     int64_t intervals_ns[GW_CFG_INTERVALS_MAX]; /* candle intervals */
     uint32_t n_intervals;

@@ -244,6 +244,10 @@ static const struct {
     {GM_COUNTER, "tickgate_book_rescales_total", NULL, "Books moved to larger scales (exactly).",
      BS(rescales)},
     {GM_GAUGE, "tickgate_books", NULL, "Books seen.", BS(books_total)},
+    {GM_GAUGE, "tickgate_book_levels", NULL, "Levels held by all books, both sides.",
+     BS(book_levels)},
+    {GM_GAUGE, "tickgate_book_memory_bytes", NULL,
+     "Memory of all books' levels and indexes (16 B a level at best).", BS(book_bytes)},
     {GM_HIST, "tickgate_latency_receive_to_book_seconds", NULL,
      "Receive (monotonic) to applied by the builder.", BS(latency)},
     /* stage histograms (docs/latency.md): cumulative from the receive stamp; the sink_pushed
@@ -553,6 +557,7 @@ static int create_builder(gw_pipeline_t *p)
     bc.book_min_gap_ns = (int64_t)c->snapshot_min_ms * 1000000;
     bc.forming_min_gap_ns = (int64_t)c->forming_min_ms * 1000000;
     bc.spin_ns = (int64_t)c->spin_us * 1000;
+    bc.candle_dedup_window = c->candle_dedup_window;
     bc.book_interval_ns = (int64_t)c->snapshot_interval_ms * 1000000;
     bc.log = log_feed;
     bc.lctx = "stage=book";

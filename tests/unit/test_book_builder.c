@@ -771,6 +771,28 @@ static void test_builder_trade_gaps_show_trades_lost_while_a_connection_was_clos
     free(hist);
 }
 
+static void test_builder_counts_the_levels_and_memory_of_all_books_on_the_wall_tick(void **state)
+{
+    fx_t *f = *state;
+    const book_builder_stats_t *st = book_builder_stats(f->b);
+    snapshot(f, f->id, 10);
+    snapshot(f, f->id_ck, 10);
+    tg_event_t e[1] = {ev(f, f->id, TG_EV_LEVEL, TG_SIDE_BID, 98, 5, 11)};
+    msg(f, e, 1, MS);
+    book_builder_tick(f->b, f->t, 0); /* not the wall tick: not counted yet */
+    assert_int_equal(TG_STAT_GET(st->book_levels), 0);
+    book_builder_tick(f->b, f->t, f->t);
+    const book_l2_t *a = book_builder_book(f->b, f->id), *c = book_builder_book(f->b, f->id_ck);
+    assert_int_equal(TG_STAT_GET(st->book_levels), 4 + 1 + 4);
+    assert_int_equal(TG_STAT_GET(st->book_bytes), book_l2_mem_bytes(a) + book_l2_mem_bytes(c));
+    assert_true(TG_STAT_GET(st->book_bytes) >= 9 * 16);
+    tg_event_t d[2] = {ev(f, f->id, TG_EV_LEVEL, TG_SIDE_BID, 98, 0, 12),
+                       ev(f, f->id, TG_EV_LEVEL, TG_SIDE_ASK, 102, 0, 12)};
+    msg(f, d, 2, MS);
+    book_builder_tick(f->b, f->t, f->t);
+    assert_int_equal(TG_STAT_GET(st->book_levels), 4 + 1 + 4 - 2);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -792,6 +814,7 @@ int main(void)
         T(test_builder_value_that_cannot_be_held_faults_the_book_loudly),
         T(test_builder_flags_records_held_back_by_a_rate_limit_as_timer_made),
         T(test_builder_trade_gaps_show_trades_lost_while_a_connection_was_closed),
+        T(test_builder_counts_the_levels_and_memory_of_all_books_on_the_wall_tick),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

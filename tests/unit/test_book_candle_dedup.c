@@ -53,7 +53,8 @@ static void test_dedup_window_remembers_exactly_the_last_n_keys(void **state)
     enum { N = 64, TOTAL = 20000 };
     book_candle_dedup_t d;
     assert_int_equal(book_candle_dedup_init(&d, N), 0);
-    assert_int_equal(d.cap, N);
+    assert_int_equal(d.max, N);
+    assert_int_equal(d.cap, 16); /* grown as keys arrive */
     static book_candle_key_t hist[TOTAL];
     uint32_t nh = 0;
     uint64_t seed = 88172645463325252ull;
@@ -68,13 +69,19 @@ static void test_dedup_window_remembers_exactly_the_last_n_keys(void **state)
         assert_int_equal(book_candle_dedup_check(&d, id, ts), want);
         if (want == BOOK_DEDUP_NEW)
             hist[nh++] = (book_candle_key_t){id, ts};
-        /* every key of the window is found again, none older */
+        /* every key of the window is found again, none older; one slot per key (a removal
+           that missed its slot, e.g. a wrong home after a doubling, would leave it) */
         if (k % 97 == 0) {
+            uint32_t used = 0;
+            for (uint32_t i = 0; i < 2 * d.cap; i++)
+                used += d.slot[i] != 0;
+            assert_int_equal(used, d.n);
             for (uint32_t j = nh > N ? nh - N : 0; j < nh; j++)
                 assert_int_equal(book_candle_dedup_check(&d, hist[j].id, hist[j].ts),
                                  BOOK_DEDUP_DUP);
         }
     }
+    assert_int_equal(d.cap, N); /* grew to the window, no further */
     /* a key that left the window: too old to tell (its id is not above every id seen) */
     assert_int_equal(book_candle_dedup_check(&d, hist[0].id, hist[0].ts), BOOK_DEDUP_UNKNOWN);
     /* an id above every id seen is new whatever its time */

@@ -277,6 +277,14 @@ static void test_cfg_feed_ring_auto_bounds_the_rings_of_all_connections(void **s
     assert_int_equal(feed_ring_of(40, "AUTO", &rc), 16384);
     assert_int_equal(feed_ring_of(40, "1024", &rc), 1024); /* a set value is kept */
     assert_int_equal(feed_ring_of(1, "65536", &rc), 65536);
+    gw_cfg_t c;
+    char *path = write_tmp("[gateway]\ncandle_dedup_window = 128\n[feed f]\nvenue = binance\nurl = "
+                           "ws://127.0.0.1:1/\nsymbols = S\n");
+    assert_int_equal(gw_cfg_load(&c, path), 0);
+    assert_int_equal(c.candle_dedup_window, 128);
+    gw_cfg_free(&c);
+    unlink(path);
+    free(path);
     feed_ring_of(2, "1000", &rc); /* not a power of two */
     assert_int_equal(rc, TG_ECONFIG);
     feed_ring_of(2, "autox", &rc);

@@ -18,6 +18,7 @@
 #   --per PER       symbols per connection (default 250)
 #   --feed-ring R   [gateway] feed_ring: events per connection ring (default auto: 65536 up to
 #                   16 connections, then 64 MiB shared; docs/config.md)
+#   --dedup W       [gateway] candle_dedup_window (default 1024: 28 B a key per instrument)
 #   --limit S       give up on all VALID after S seconds (default 300)
 #   --settle S      after all VALID, keep the load S seconds more before reading RSS, so every
 #                   ring page has been touched (default 0: read at once)
@@ -29,7 +30,7 @@
 # (default ../shared/recordings). BENCH_KEEP=1 keeps the temp dir.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-per=250 ring=auto limit=300 settle=0 runs=1 live=--live-snapshots
+per=250 ring=auto dedup=1024 limit=300 settle=0 runs=1 live=--live-snapshots
 ns=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -37,6 +38,7 @@ while [ $# -gt 0 ]; do
     --feed-ring) ring=$2; shift 2 ;;
     --limit) limit=$2; shift 2 ;;
     --settle) settle=$2; shift 2 ;;
+    --dedup) dedup=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --recorded-snapshots) live=; shift ;;
     -h | --help) awk 'NR > 2 && /^#/ {sub(/^# ?/, ""); print; next} NR > 2 {exit}' "$0"; exit 0 ;;
@@ -88,6 +90,7 @@ for n in "${ns[@]}"; do
 [gateway]
 log_level = warn
 feed_ring = $ring
+candle_dedup_window = $dedup
 [postgres]
 enabled = false
 [redis]
@@ -129,6 +132,12 @@ INI
         [ "$settle" = 0 ] || { sleep "$settle"; curl -s --max-time 2 "http://127.0.0.1:$mport/metrics" >"$d/m" 2>/dev/null || true; }
         rss=$(kb "$gw" VmRSS) hwm=$(kb "$gw" VmHWM)
         cap=$(awk '$1 ~ /^tickgate_ring_capacity\{feed=/ {print $2; exit}' "$d/m")
+        lv=$(metric tickgate_book_levels "$d/m") bb=$(metric tickgate_book_memory_bytes "$d/m")
+        if [ -n "$lv" ] && [ "${lv:-0}" -gt 0 ]; then
+            # the issue's memory goal: 1.5 x 16 B a level held + a few (here 4) KiB an
+            # instrument + 2 MiB a connection
+            log "  levels held $lv, book memory $(echo "$bb / 1048576" | bc -l | xargs printf '%.1f') MiB ($(echo "$bb / $lv" | bc -l | xargs printf '%.1f') B a level); goal 1.5 x 16 B x levels + 4 KiB x $n + 2 MiB x $conns = $(echo "(24 * $lv + 4096 * $n + 2097152 * $conns) / 1048576" | bc -l | xargs printf '%.1f') MiB against RSS $(echo "$rss / 1024" | bc -l | xargs printf '%.1f') MiB"
+        fi
         printf '| %s | %s | %s | %s / %s | %s | %.1f | %.1f | %.1f | %.2f | %s |\n' "$n" "$conns" "$ring${cap:+ ($cap)}" \
             "${valid:-0}" "${total:-0}" "$(printf '%.1f' "$el")" "$(echo "$rss / 1024" | bc -l)" \
             "$(echo "$hwm / 1024" | bc -l)" "$(echo "$rss / $n" | bc -l)" \
