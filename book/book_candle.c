@@ -318,6 +318,33 @@ static uint64_t key_hash(uint64_t id, int64_t ts)
     return x ^ (x >> 31);
 }
 
+/* Give d one block for cap keys (0: none): keys[cap], home[cap], slot[2 * cap], holding its
+ * keys[0..n) (oldest first: nothing has left the window yet), hashed again for the new table;
+ * head becomes n (0 at cap 0). @return 0 or -ENOMEM (d unchanged). */
+static int dedup_resize(book_candle_dedup_t *d, uint32_t cap)
+{
+    book_candle_key_t *keys = NULL;
+    uint32_t mask = cap * 2 - 1;
+    if (cap && !(keys = calloc(cap, sizeof(*keys) + 3 * sizeof(uint32_t))))
+        return -ENOMEM;
+    uint32_t *home = (uint32_t *)(keys + cap), *slot = home + cap;
+    for (uint32_t k = 0; k < d->n && cap; k++) {
+        keys[k] = d->keys[k];
+        uint32_t i = (uint32_t)key_hash(keys[k].id, keys[k].ts) & mask;
+        home[k] = i;
+        while (slot[i])
+            i = (i + 1) & mask;
+        slot[i] = k + 1;
+    }
+    free(d->keys); /* home and slot live in the same block */
+    d->keys = keys;
+    d->home = cap ? home : NULL;
+    d->slot = cap ? slot : NULL;
+    d->cap = cap;
+    d->n = d->head = cap ? d->n : 0;
+    return 0;
+}
+
 int book_candle_dedup_init(book_candle_dedup_t *d, uint32_t window)
 {
     memset(d, 0, sizeof(*d));
@@ -327,61 +354,16 @@ int book_candle_dedup_init(book_candle_dedup_t *d, uint32_t window)
     uint32_t max = 16;
     while (max < window && max < (1u << 20))
         max <<= 1;
-    d->keys = calloc(16, sizeof(*d->keys));
-    d->home = calloc(16, sizeof(*d->home));
-    d->slot = calloc(32, sizeof(*d->slot));
-    if (!d->keys || !d->home || !d->slot) {
-        book_candle_dedup_deinit(d);
-        return -ENOMEM;
-    }
-    d->cap = 16;
-    d->max = max;
-    return 0;
-}
-
-/* Double the arrays of a full window below its max. Nothing has left it yet, so its keys
- * are keys[0..n) oldest first, and head (wrapped to 0) becomes n. @return 0 or -ENOMEM
- * (d unchanged). */
-static int dedup_grow(book_candle_dedup_t *d)
-{
-    uint32_t cap = d->cap * 2, mask = cap * 2 - 1;
-    book_candle_key_t *keys = malloc(sizeof(*keys) * cap);
-    uint32_t *home = malloc(sizeof(*home) * cap);
-    uint32_t *slot = calloc((size_t)cap * 2, sizeof(*slot));
-    if (!keys || !home || !slot) {
-        free(keys);
-        free(home);
-        free(slot);
-        return -ENOMEM;
-    }
-    memcpy(keys, d->keys, sizeof(*keys) * d->n);
-    for (uint32_t k = 0; k < d->n; k++) {
-        uint32_t i = (uint32_t)key_hash(keys[k].id, keys[k].ts) & mask;
-        home[k] = i;
-        while (slot[i])
-            i = (i + 1) & mask;
-        slot[i] = k + 1;
-    }
-    free(d->keys);
-    free(d->home);
-    free(d->slot);
-    d->keys = keys;
-    d->home = home;
-    d->slot = slot;
-    d->cap = cap;
-    d->head = d->n;
-    return 0;
+    int rc = dedup_resize(d, 16); /* doubled as keys arrive (book_candle_dedup_check) */
+    if (rc == 0)
+        d->max = max;
+    return rc;
 }
 
 void book_candle_dedup_deinit(book_candle_dedup_t *d)
 {
-    free(d->keys);
-    free(d->home);
-    free(d->slot);
-    d->keys = NULL;
-    d->home = NULL;
-    d->slot = NULL;
-    d->cap = d->n = d->head = d->max = 0;
+    dedup_resize(d, 0);
+    d->max = 0;
 }
 
 /* Remove key index k (its slot found by probing) with backward-shift deletion. */
@@ -411,7 +393,7 @@ int book_candle_dedup_check(book_candle_dedup_t *d, uint64_t trade_id, int64_t t
     if (!trade_id || !d->cap)
         return BOOK_DEDUP_NOKEY;
     if (d->n == d->cap && d->cap < d->max)
-        (void)dedup_grow(d); /* no memory: evict below, at the size it has */
+        (void)dedup_resize(d, d->cap * 2); /* no memory: evict below, at the size it has */
     uint32_t mask = d->cap * 2 - 1;
     uint32_t h = (uint32_t)key_hash(trade_id, ts) & mask, i = h;
     for (; d->slot[i]; i = (i + 1) & mask) {

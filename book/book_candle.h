@@ -159,7 +159,8 @@ typedef struct book_candle_key {
 } book_candle_key_t;
 
 typedef struct book_candle_dedup {
-    book_candle_key_t *keys; /* ring of the last `cap` keys, oldest at head once full */
+    book_candle_key_t *keys; /* ring of the last `cap` keys, oldest at head once full; one
+                                allocation with home and slot after it */
     uint32_t *home;          /* home slot of each key (its hash), for removals */
     uint32_t *slot;          /* 2 * cap slots: 1 + index into keys, 0 empty */
     uint32_t cap, n, head;   /* cap: keys the arrays hold now, doubled up to max as they fill */
