@@ -88,7 +88,8 @@ int tool_replay_trades_okx_body(const tool_replay_rec_t *rec, const char *inst, 
                                 uint64_t after, bool has_before, uint64_t before, unsigned limit,
                                 size_t upto, char **body, size_t *len);
 /** Coinbase: one `last_match` frame per product that has a match in frames [0, upto), its
- *  newest there, each ended by '\n', in *out (malloc'd, NULL when none). @return 0, -ENOMEM. */
+ *  newest there (OKX: the push of each instrument's newest trade there), each ended by '\n',
+ *  in *out (malloc'd, NULL when none). @return 0, -ENOMEM. */
 int tool_replay_trades_cb_last(const tool_replay_rec_t *rec, size_t upto, char **out, size_t *len);
 /** Recording name from a path: basename without ".tgrec", ".tgrec.zst", ".zst". */
 void tool_replay_rec_name(char *dst, size_t cap, const char *path);
