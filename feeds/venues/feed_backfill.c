@@ -214,3 +214,12 @@ int feed_bf_rest(feed_bf_t *f, uint32_t s, int status, const char *body, size_t 
     bf_pump(f, ts_mono);
     return 0;
 }
+
+int feed_bf_on_rest(feed_bf_t *f, uint64_t tag, int status, const char *body, size_t len,
+                    int64_t ts_recv, int64_t ts_mono)
+{
+    uint32_t lo = (uint32_t)tag, s = lo & ~FEED_BF_TAG;
+    if ((uint32_t)(tag >> 32) != f->gen || !(lo & FEED_BF_TAG) || s >= f->n_sym)
+        return 0;
+    return feed_bf_rest(f, s, status, body, len, ts_recv, ts_mono);
+}

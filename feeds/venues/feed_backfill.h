@@ -2,9 +2,9 @@
 /*
  * Trade backfill over REST after a reconnect (issue 15, docs/feeds.md): the venue-independent
  * part, shared by the venues whose trade history is served by trade id (Binance:
- * feed_binance_backfill.c, Coinbase Exchange: feed_coinbase.c). A venue gives a
- * request/parse pair (feed_bf_ops_t); the range rule, pacing, tries, counters, log lines,
- * TG_EV_TRADE_GAP and the generation tag are here.
+ * feed_binance_backfill.c, Coinbase Exchange: feed_coinbase.c, OKX: feed_okex.c). A venue
+ * gives a request/parse pair (feed_bf_ops_t); the range rule, pacing, tries, counters, log
+ * lines, TG_EV_TRADE_GAP and the generation tag are here.
  *
  * Thread: feed:<venue> (everything here belongs to one handler).
  */
@@ -95,5 +95,11 @@ void feed_bf_tick(feed_bf_t *f, int64_t now);
  *  TG_ERESCALE (nothing changed: call again) or the error counted. */
 int feed_bf_rest(feed_bf_t *f, uint32_t s, int status, const char *body, size_t len,
                  int64_t ts_recv, int64_t ts_mono);
+
+/** A venue's on_rest for trade-history answers alone: an answer tagged for symbol s of this
+ *  connection goes to feed_bf_rest, anything else (another generation, another tag) is
+ *  dropped (0). */
+int feed_bf_on_rest(feed_bf_t *f, uint64_t tag, int status, const char *body, size_t len,
+                    int64_t ts_recv, int64_t ts_mono);
 
 #endif

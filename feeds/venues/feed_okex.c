@@ -27,6 +27,17 @@
  * rise when a value needs more places (ELON-USDT "0.00000074408": 11); feed_dec then returns
  * TG_ERESCALE and the frame is parsed again. So every element of "data" is parsed before any
  * is applied (sequence numbers, padding hints, sync flags and events change only after).
+ * Trades: "side" is the taker's; "tradeId" per instrument, consecutive (both recordings: every
+ * successive pair + 1); a push may aggregate the fills of one taker order at one price
+ * ("count" > 1, its tradeId the last of them), so live ids step by count. On subscribe OKX
+ * pushes the instrument's latest trade (from before the subscription: emitted, a duplicate
+ * when it was seen before, dropped by the sinks' unique key).
+ * Trade backfill (docs/feeds.md, shared part in feed_backfill.c): the first trade M of a new
+ * connection shows the hole since the previous one, [last + 1, M) ([last + 1, M] when M
+ * aggregates: see ok_bf_live); it is fetched with GET /api/v5/market/history-trades
+ * ?instId=I&type=1&after=X&limit=n (ids below X, newest first, n <= 100), X = from + n, paced
+ * 1 request/s (OKX allows 20 per 2 s per IP); each page is emitted in ascending id as
+ * TG_EV_TRADE with TG_EVF_REST and the live trades' fields (seq 0).
  * Thread: feed:okex (everything here).
  */
 #define JSMN_STATIC
@@ -46,6 +57,7 @@
 #include "venues.h"
 #include "feeds/feed_checksum.h"
 #include "feeds/feed_jtok.h"
+#include "feeds/venues/feed_backfill.h"
 
 /* Initial scales of an instrument: prices 10 places (FUN-BTC "0.000000454"), sizes 8 (spot
  * base quantities). Values are parsed with feed_dec at the instrument's current scales, which
@@ -57,6 +69,7 @@
 #define OK_PING_NS   (25 * 1000000000LL)
 #define OK_CHAN_MAX  24
 #define OK_SUB_BATCH 50
+#define OK_BF_PAGE   100 /* history-trades: `limit` default and maximum */
 
 typedef struct ok_lvl {
     int64_t px, sz;
@@ -78,6 +91,7 @@ typedef struct ok_sym {
     int8_t px_fix, sz_fix;  /* decimals OKX pads to (0: shortest form) */
     int64_t last_seq;       /* seqId of the last applied message, -1 if none/unknown */
     char chan[OK_CHAN_MAX]; /* book channel this instrument is subscribed on */
+    feed_bf_sym_t bf;       /* trade backfill: the last id across reconnects, the range */
 } ok_sym_t;
 
 typedef struct ok_state {
@@ -91,6 +105,7 @@ typedef struct ok_state {
     feed_ratelim_t rl;
     int64_t last_ping;
     char book_chan[OK_CHAN_MAX];
+    feed_bf_t bf; /* trade backfill (feed_backfill.c): one paced request in flight */
     char sbuf[256 + (size_t)OK_SUB_BATCH * 2 * (TG_SYMBOL_MAX + OK_CHAN_MAX + 32)]; /* a send */
 } ok_state_t;
 
@@ -307,12 +322,67 @@ static int ok_book(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmntok
 
 /* ---- trades ----------------------------------------------------------------------------- */
 
+/* The fields of one trade object (a push's or a history page's; value tokens f[0..4): px, sz,
+ * side (the taker's), ts in ms) at the instrument's scales. @return 0, TG_ERESCALE or an
+ * error; *bad = the offending token. */
+static int ok_trade_fields(feed_handler_t *h, const ok_sym_t *s, const char *js, const jsmntok_t *t,
+                           const int *f, ok_lvl_t *l, int64_t *ts, int *bad)
+{
+    int rc;
+    *bad = f[0];
+    if (t[f[0]].type != JSMN_STRING || t[f[1]].type != JSMN_STRING)
+        return TG_EFIELD;
+    if ((rc = feed_jtok_dec_pxsz(h, s->id, js, &t[f[0]], &t[f[1]], &l->px, &l->sz)) < 0)
+        return rc;
+    *bad = f[2];
+    if (feed_jtok_side(js, &t[f[2]], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &l->side) < 0)
+        return TG_EFIELD;
+    *bad = f[3];
+    return feed_jtok_ms(js, &t[f[3]], ts) < 0 ? TG_EFIELD : 0;
+}
+
+/* `count` of a trade object at k (trades aggregated into it, its tradeId the last of them;
+ * absent: 1). @return it, or 0 when it is not an integer >= 1. */
+static int64_t ok_trade_count(const char *js, const jsmntok_t *t, int n, int k)
+{
+    int c = feed_jtok_get(js, t, n, k, "count");
+    int64_t v = 1;
+    if (c >= 0 && (feed_jtok_i64(js, &t[c], &v) < 0 || v < 1))
+        return 0;
+    return v;
+}
+
+/* A numeric tradeId >= 1 of the object at k into *id. @return 0 or TG_EFIELD. */
+static int ok_trade_id(const char *js, const jsmntok_t *t, int n, int k, uint64_t *id)
+{
+    int i = feed_jtok_get(js, t, n, k, "tradeId");
+    int64_t v;
+    if (i < 0 || feed_jtok_i64(js, &t[i], &v) < 0 || v < 1)
+        return TG_EFIELD;
+    *id = (uint64_t)v;
+    return 0;
+}
+
+/* A live trade with a numeric id (count: trades aggregated into it) for the backfill. The
+ * first of a connection shows the hole since the previous one, [last + 1, id) (OKX pushes the
+ * instrument's latest trade on subscribe: already seen when nothing was lost); an aggregated
+ * first trade (count > 1) would leave the ids aggregated into it unseen, so its range is
+ * [last + 1, id] and the trade itself is not emitted: the history page has it trade by trade.
+ * @return whether to emit the live trade. */
+static bool ok_bf_live(ok_state_t *st, ok_sym_t *s, uint64_t id, int64_t count, int64_t now)
+{
+    feed_bf_sym_t *y = &s->bf;
+    bool agg_first = y->fresh && count > 1;
+    feed_bf_trade(&st->bf, (uint32_t)(s - st->sym), id, 0, agg_first, now);
+    return !(agg_first && y->active && y->to == id + 1);
+}
+
 static int ok_trades(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmntok_t *t, int n,
                      int data, int64_t ts_recv, int64_t ts_mono)
 {
     ok_state_t *st = h->vstate;
     int bad = data, rc = TG_EFIELD;
-    size_t nl = 0;
+    size_t nl = 0, emitted = 0;
     int64_t ts_max = 0;
     /* pass 1: validate, keep price/size/side in lv and ts/id in a second scratch walk */
     int k = data + 1;
@@ -322,19 +392,12 @@ static int ok_trades(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmnt
         bad = k;
         if ((rc = feed_trade_entry(js, t, n, k, nl, st->lv_cap, keys, f, 4)) < 0)
             goto fail;
-        int px = f[0], sz = f[1], sd = f[2], tsi = f[3];
-        rc = TG_EFIELD;
-        if (t[px].type != JSMN_STRING || t[sz].type != JSMN_STRING)
-            goto fail;
-        ok_lvl_t *l = &st->lv[nl];
-        if ((rc = feed_dec_px(h, s->id, js + t[px].start, feed_jtok_len(&t[px]), &l->px)) < 0 ||
-            (rc = feed_dec_sz(h, s->id, js + t[sz].start, feed_jtok_len(&t[sz]), &l->sz)) < 0)
-            goto fail;
-        rc = TG_EFIELD;
         int64_t ts;
-        if (feed_jtok_side(js, &t[sd], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &l->side) < 0)
+        if ((rc = ok_trade_fields(h, s, js, t, f, &st->lv[nl], &ts, &bad)) < 0)
             goto fail;
-        if (feed_jtok_ms(js, &t[tsi], &ts) < 0)
+        rc = TG_EFIELD;
+        bad = k;
+        if (!ok_trade_count(js, t, n, k))
             goto fail;
         if (ts > ts_max)
             ts_max = ts;
@@ -345,24 +408,88 @@ static int ok_trades(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmnt
     k = data + 1;
     for (size_t i = 0; i < nl; i++) {
         int tsi = feed_jtok_get(js, t, n, k, "ts"), id = feed_jtok_get(js, t, n, k, "tradeId");
-        int64_t ts = 0, tid = 0;
+        int64_t ts = 0;
         feed_jtok_ms(js, &t[tsi], &ts);
         uint64_t trade_id = 0;
-        if (id >= 0) {
-            if (feed_jtok_i64(js, &t[id], &tid) == 0 && tid >= 0)
-                trade_id = (uint64_t)tid;
-            else
-                trade_id = feed_hash_id(js + t[id].start, feed_jtok_len(&t[id]));
+        bool emit = true;
+        if (ok_trade_id(js, t, n, k, &trade_id) == 0)
+            emit = ok_bf_live(st, s, trade_id, ok_trade_count(js, t, n, k), ts_mono);
+        else if (id >= 0)
+            trade_id = feed_hash_id(js + t[id].start, feed_jtok_len(&t[id]));
+        if (emit) {
+            feed_emit_make(h, TG_EV_TRADE, s->id, st->lv[i].side, st->lv[i].px, st->lv[i].sz, 0,
+                           trade_id, ts, ts_recv, ts_mono, 0);
+            emitted++;
         }
-        feed_emit_make(h, TG_EV_TRADE, s->id, st->lv[i].side, st->lv[i].px, st->lv[i].sz, 0,
-                       trade_id, ts, ts_recv, ts_mono, 0);
         k = feed_jtok_next(t, n, k);
     }
-    if (nl)
+    if (emitted)
         feed_end_message(h, s->id, ts_max, ts_recv, ts_mono);
     return 0;
 fail:
     return feed_jtok_drop(h, ts_mono, rc, "bad trade message dropped", js, &t[bad]);
+}
+
+/* ---- trade backfill --------------------------------------------------------------------- */
+
+/* GET /api/v5/market/history-trades?instId=X&type=1&after=A&limit=L: type 1 pages by tradeId,
+ * `after` answers the trades with ids below A, newest first, at most L (<= 100). The ids are
+ * consecutive per instrument, so A = from + L gives ids [from, from + L); the base moves on
+ * from the page's top id. */
+static int ok_bf_path(void *v, uint32_t s, uint64_t from, uint64_t n, char *buf, size_t cap)
+{
+    const ok_state_t *st = v;
+    uint64_t k = n < OK_BF_PAGE ? n : OK_BF_PAGE;
+    return snprintf(buf, cap,
+                    "/api/v5/market/history-trades?instId=%s&type=1&after=%llu&limit=%llu",
+                    st->sym[s].bf.name, (unsigned long long)(from + k), (unsigned long long)k);
+}
+
+/* A page: {"code":"0","msg":"","data":[{"instId","tradeId","px","sz","side","ts"}, ..]}; a
+ * code other than "0" is the venue's error. Every number decoded before anything is emitted
+ * (TG_ERESCALE first). */
+static int ok_bf_parse(void *v, uint32_t s, const char *js, size_t len, feed_bf_trade_t *out,
+                       uint32_t cap, uint32_t *n_out)
+{
+    ok_state_t *st = v;
+    feed_handler_t *h = st->bf.h;
+    const ok_sym_t *y = &st->sym[s];
+    int n = feed_vparse(h, js, len, JSMN_OBJECT);
+    if (n < 0)
+        return n;
+    const jsmntok_t *t = st->jt.t;
+    int code = feed_jtok_get(js, t, n, 0, "code"), data = feed_jtok_get(js, t, n, 0, "data");
+    if (code < 0 || !feed_jtok_eq(js, &t[code], "0"))
+        return TG_EPROTO;
+    if (data < 0 || t[data].type != JSMN_ARRAY || (uint32_t)t[data].size > cap)
+        return TG_EFIELD;
+    uint32_t m = 0;
+    for (int k = data + 1; m < (uint32_t)t[data].size; k = feed_jtok_next(t, n, k)) {
+        static const char *const keys[] = {"px", "sz", "side", "ts"};
+        int f[4], bad, rc;
+        ok_lvl_t l;
+        feed_bf_trade_t *o = &out[m++];
+        if ((rc = feed_trade_entry(js, t, n, k, 0, 1, keys, f, 4)) < 0 ||
+            (rc = ok_trade_fields(h, y, js, t, f, &l, &o->ts_ns, &bad)) < 0 ||
+            (rc = ok_trade_id(js, t, n, k, &o->id)) < 0)
+            return rc;
+        o->px = l.px;
+        o->qty = l.sz;
+        o->side = l.side;
+        o->seq = 0; /* as live trades: OKX trades carry no feed sequence */
+    }
+    *n_out = m;
+    return 0;
+}
+
+static const feed_bf_ops_t ok_bf_ops = {.path = ok_bf_path, .parse = ok_bf_parse};
+
+/* Only trade-history pages; a previous connection's are dropped. */
+static int ok_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
+                      int64_t ts_recv, int64_t ts_mono)
+{
+    return feed_bf_on_rest(&((ok_state_t *)h->vstate)->bf, tag, status, body, len, ts_recv,
+                           ts_mono);
 }
 
 /* ---- frames ----------------------------------------------------------------------------- */
@@ -466,9 +593,14 @@ static int ok_init(feed_handler_t *h)
              h->depth == 1   ? "bbo-tbt"
              : h->depth == 5 ? "books5"
                              : "books");
+    feed_bf_init(&st->bf, h, st, &ok_bf_ops, h->n_instr ? &st->sym[0].bf : NULL, sizeof(st->sym[0]),
+                 h->n_instr, &st->rl);
     for (uint32_t i = 0; i < h->n_instr; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(h->reg, st->sym[i].id);
         st->sym[i].last_seq = -1;
         memcpy(st->sym[i].chan, st->book_chan, sizeof(st->book_chan));
+        st->sym[i].bf.instr = st->sym[i].id;
+        st->sym[i].bf.name = in ? in->symbol : "?";
     }
     return 0;
 }
@@ -480,6 +612,7 @@ static int ok_on_open(feed_handler_t *h)
     int rc = 0;
     uint32_t i = 0;
     feed_vreset(h);
+    feed_bf_open(&st->bf, st->bf.gen + 1, 0); /* answers to the previous connection are dropped */
     while (i < h->n_instr && rc >= 0) {
         size_t n = (size_t)snprintf(st->sbuf, sizeof(st->sbuf), "{\"op\":\"subscribe\",\"args\":[");
         int first = 1;
@@ -521,6 +654,7 @@ static void ok_on_tick(feed_handler_t *h, int64_t now_mono)
         st->last_ping = now_mono;
         feed_send(h, "ping", 4);
     }
+    feed_bf_tick(&st->bf, now_mono);
 }
 
 const feed_venue_t feed_venue_okex = {
@@ -530,4 +664,17 @@ const feed_venue_t feed_venue_okex = {
     .state = &ok_spec,
     .init = ok_init,
     FEED_VENUE_PARSE_VCLOSE(ok),
+    .on_rest = ok_on_rest,
+    /* tradeId per instrument, consecutive in both recordings (98/98 pairs of successive trades
+       + 1, TG_TGAP_SURVEY=1 test_book_tgap); a push that aggregates (count > 1) carries the
+       last id of its trades and steps by count: ok_bf_live keeps the builder's hole exact */
+    .trade_ids_seq = true,
+    /* trade backfill (docs/feeds.md): GET /api/v5/market/history-trades by tradeId. REST limit
+       (OKX "Get trades history"): 20 requests per 2 s per IP; the handler sends at most 1 per s
+       per connection */
+    .rest_host = "www.okx.com",
+    .trade_history = true,
+    .rest_weight_per_min = 600,
+    .rest_weight = 1,
+    .rest_max_inflight = 8,
 };

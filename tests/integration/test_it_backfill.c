@@ -14,7 +14,10 @@
  * and without that exactly the trades of the downtime are missing. Coinbase Exchange too
  * (a recording with few matches, so 5 drops): the replay serves /products/<P>/trades and a
  * last_match per product at each reconnect; every published match stored once, and without
- * the history exactly the matches of the frames nobody received are missing.
+ * the history exactly the matches of the frames nobody received are missing. OKX likewise (5
+ * drops): /api/v5/market/history-trades and, at each reconnect, the push of each instrument's
+ * newest published trade (as OKX sends on subscribe); the endpoint's answers checked against the
+ * recording.
  * Run: tests/fixtures/services.sh run meson test -C build test_it_backfill
  * Env: TG_TEST_PG_DSN, TG_GATEWAY_BIN, TG_REPLAY_BIN, TG_RECORDINGS (else skip, 77).
  */
@@ -44,11 +47,16 @@ typedef struct bf_case {
     int drops, drop, away;
     const char *trade_pre, *id_key;
     const char *stream; /* the Redis trades stream checked without history (NULL: none) */
+    /* the key of a trade's instrument (before its text) where the replay sends each
+       instrument's newest published trade again at a reconnect and the gateway stores it
+       (OKX's push on subscribe; NULL: none, Coinbase's last_match is not stored) */
+    const char *lead_key;
 } bf_case_t;
 
 static const bf_case_t k_binance = {REC,        "binance", "BTCUSDT",
                                     DROPS,      DROP,      AWAY,
-                                    "@trade\"", "\"t\":",  "tg:stream:trades:binance:BTCUSDT"};
+                                    "@trade\"", "\"t\":",  "tg:stream:trades:binance:BTCUSDT",
+                                    NULL};
 /* 97 matches over 8 of its 10 products in 9946 frames */
 static const bf_case_t k_coinbase = {
     "coinbase/cryptofeed_ce58c2a0_COINBASE.ws.28.tgrec.zst",
@@ -59,15 +67,58 @@ static const bf_case_t k_coinbase = {
     300,
     "{\"type\":\"match\"",
     "\"trade_id\":",
+    NULL,
     NULL};
+
+/* OKX: 74 trades of 3 instruments in 410 frames (BTC-USDT's 69 consecutive ids); 30 of them
+ * in the frames no connection receives, some of those sent again at the next subscribe */
+static const bf_case_t k_okx = {"okex/cryptofeed_ce58c2a0_OKX.ws.1.tgrec",
+                                "okex",
+                                "BTC-USD-220527,UNI-USD-SWAP,BTC-USDT",
+                                5,
+                                40,
+                                30,
+                                "{\"arg\":{\"channel\":\"trades\"",
+                                "\"tradeId\":\"",
+                                NULL,
+                                "\"instId\":\""};
 
 static struct {
     const char *gw_bin, *replay_bin, *recs;
     char tmp[256];
 } G;
 
-/* Trade ids of the recording's trade frames; *skipped: how many are in frames no
- * connection receives ([k * (drop + away) + drop, (k + 1) * (drop + away)), k < drops). */
+/* Is frame i in the frames no connection of c receives? */
+static bool away(const bf_case_t *c, size_t i)
+{
+    size_t k = i / (size_t)(c->drop + c->away);
+    return k < (size_t)c->drops && i % (size_t)(c->drop + c->away) >= (size_t)c->drop;
+}
+
+/* Of the trades in away frames (trade j: frame fr[j], instrument inst[j]), those a reconnect
+ * receives anyway: at the start of connection k its instrument's newest published trade. */
+static size_t leads_received(const bf_case_t *c, size_t n, const size_t *fr, char (*inst)[32],
+                             const uint64_t *ids)
+{
+    bool *got = calloc(n + 1, 1);
+    size_t m = 0;
+    for (int k = 1; k <= c->drops; k++)
+        for (size_t j = 0; j < n && fr[j] < (size_t)k * (size_t)(c->drop + c->away); j++) {
+            bool newest = true;
+            for (size_t x = 0; x < n && fr[x] < (size_t)k * (size_t)(c->drop + c->away); x++)
+                newest &= strcmp(inst[x], inst[j]) != 0 || ids[x] <= ids[j];
+            if (newest && away(c, fr[j]) && !got[j]) {
+                got[j] = true;
+                m++;
+            }
+        }
+    free(got);
+    return m;
+}
+
+/* Trade ids of the recording's trade frames; *skipped: how many no connection receives: in
+ * frames [k * (drop + away) + drop, (k + 1) * (drop + away)), k < drops, and not sent again
+ * at a reconnect (c->lead_key). */
 static uint64_t *rec_ids(const bf_case_t *c, size_t *n, size_t *skipped)
 {
     char path[1024];
@@ -75,7 +126,9 @@ static uint64_t *rec_ids(const bf_case_t *c, size_t *n, size_t *skipped)
     feed_tgrec_t *r;
     assert_int_equal(feed_tgrec_open(&r, path), 0);
     uint64_t *ids = malloc(r->data_lines * sizeof(*ids));
-    assert_non_null(ids);
+    size_t *fr = malloc(r->data_lines * sizeof(*fr));
+    char(*inst)[32] = calloc(r->data_lines, sizeof(*inst));
+    assert_true(ids && fr && inst);
     *n = *skipped = 0;
     size_t fi = 0;
     int64_t ts;
@@ -87,13 +140,19 @@ static uint64_t *rec_ids(const bf_case_t *c, size_t *n, size_t *skipped)
         size_t i = fi++;
         if (!memmem(f, len < 64 ? len : 64, c->trade_pre, strlen(c->trade_pre)))
             continue;
-        const char *t = strstr(f, c->id_key);
+        const char *t = strstr(f, c->id_key), *in = c->lead_key ? strstr(f, c->lead_key) : NULL;
         assert_non_null(t);
+        if (in)
+            assert_int_equal(sscanf(in + strlen(c->lead_key), "%31[^\"]", inst[*n]), 1);
+        fr[*n] = i;
         ids[(*n)++] = strtoull(t + strlen(c->id_key), NULL, 10);
-        size_t k = i / (size_t)(c->drop + c->away);
-        *skipped += k < (size_t)c->drops && i % (size_t)(c->drop + c->away) >= (size_t)c->drop;
+        *skipped += away(c, i);
     }
     feed_tgrec_close(&r);
+    if (c->lead_key)
+        *skipped -= leads_received(c, *n, fr, inst, ids);
+    free(fr);
+    free(inst);
     return ids;
 }
 
@@ -281,6 +340,120 @@ static rds_check_t check_rds_stream(const char *stream, const uint64_t *want, si
     return k;
 }
 
+/* ---- the replay's OKX history-trades, every trade published ---- */
+
+/* OKX's REST trade object of recorded frame f if it is a trades push of inst (by plain text
+ * search, apart from the server's JSON parse), else NULL; *id: its tradeId. */
+static char *okx_object(const char *f, size_t len, const char *inst, uint64_t *id)
+{
+    static const char *const keys[] = {"instId", "side", "sz", "px", "tradeId", "ts"};
+    char v[6][64], *o;
+    if (!memmem(f, len < 64 ? len : 64, k_okx.trade_pre, strlen(k_okx.trade_pre)))
+        return NULL;
+    for (int i = 0; i < 6; i++) {
+        char k[16];
+        snprintf(k, sizeof(k), "\"%s\":\"", keys[i]);
+        const char *p = strstr(f, k);
+        assert_non_null(p);
+        assert_int_equal(sscanf(p + strlen(k), "%63[^\"]", v[i]), 1);
+    }
+    if (strcmp(v[0], inst) != 0)
+        return NULL;
+    *id = strtoull(v[4], NULL, 10);
+    assert_true(asprintf(&o,
+                         "{\"instId\":\"%s\",\"side\":\"%s\",\"sz\":\"%s\",\"px\":\"%s\","
+                         "\"tradeId\":\"%s\",\"ts\":\"%s\"}",
+                         v[0], v[1], v[2], v[3], v[4], v[5]) > 0);
+    return o;
+}
+
+/* The answer OKX gives for inst's trades with ids in (lo, hi): the newest `limit`, newest
+ * first, in its envelope; *n: how many. */
+static char *okx_want(const char *inst, uint64_t lo, uint64_t hi, size_t limit, size_t *n)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", G.recs, k_okx.rec);
+    feed_tgrec_t *r;
+    assert_int_equal(feed_tgrec_open(&r, path), 0);
+    char **o = calloc(r->data_lines + 1, sizeof(*o));
+    size_t m = 0, len, cap = 64;
+    int64_t ts;
+    const char *f;
+    while (feed_tgrec_next(r, &ts, &f, &len) == 1) { /* ids ascend in frame order here */
+        uint64_t id;
+        char *t = okx_object(f, len, inst, &id);
+        if (t && id > lo && id < hi)
+            cap += strlen(o[m++] = t) + 1;
+        else
+            free(t);
+    }
+    feed_tgrec_close(&r);
+    char *b = malloc(cap);
+    size_t k = (size_t)sprintf(b, "{\"code\":\"0\",\"msg\":\"\",\"data\":[");
+    *n = m < limit ? m : limit;
+    for (size_t i = m; i-- > m - *n;)
+        k += (size_t)sprintf(b + k, "%s%s", i + 1 < m ? "," : "", o[i]);
+    sprintf(b + k, "]}");
+    for (size_t i = 0; i < m; i++)
+        free(o[i]);
+    free(o);
+    return b;
+}
+
+/* GET the replay's history-trades with query; its HTTP status, the body in *body. */
+static int okx_get(int rport, const char *query, char **body)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v5/market/history-trades?%s", query);
+    char *a = itg_http_get(rport, path);
+    assert_non_null(a);
+    const char *b = strstr(a, "\r\n\r\n");
+    assert_non_null(b);
+    *body = strdup(b + 4);
+    int status = atoi(strchr(a, ' ') + 1);
+    free(a);
+    return status;
+}
+
+static void okx_expect(int rport, const char *query, const char *inst, uint64_t lo, uint64_t hi,
+                       size_t limit, size_t want_n)
+{
+    size_t n;
+    char *want = okx_want(inst, lo, hi, limit, &n), *got;
+    assert_int_equal(okx_get(rport, query, &got), 200);
+    assert_string_equal(got, want);
+    assert_int_equal(n, want_n);
+    free(want);
+    free(got);
+}
+
+/* After the run (every frame published): the replay answers as OKX documents for type=1: newest
+ * first, `after` (ids below), `before` (ids above; alone: the newest), `limit` (default and
+ * cap 100); 400 with OKX's codes for an unknown instId, type 2 and a bad cursor. */
+static void check_okx_history(int rport)
+{
+    okx_expect(rport, "instId=BTC-USDT", "BTC-USDT", 0, UINT64_MAX, 100, 69);
+    okx_expect(rport, "instId=BTC-USDT&type=1&limit=1000", "BTC-USDT", 0, UINT64_MAX, 100, 69);
+    okx_expect(rport, "instId=BTC-USDT&type=1&after=338476350&limit=5", "BTC-USDT", 0, 338476350, 5,
+               5);
+    okx_expect(rport, "instId=BTC-USDT&before=338476340&limit=3", "BTC-USDT", 338476340, UINT64_MAX,
+               3, 3);
+    okx_expect(rport, "instId=BTC-USDT&after=338476350&before=338476340", "BTC-USDT", 338476340,
+               338476350, 100, 9);
+    okx_expect(rport, "instId=BTC-USDT&after=338476307", "BTC-USDT", 0, 338476307, 100, 0);
+    okx_expect(rport, "instId=UNI-USD-SWAP", "UNI-USD-SWAP", 0, UINT64_MAX, 100, 1);
+    static const char *const bad[][2] = {{"instId=ETH-USDT", "\"code\":\"51001\""},
+                                         {"instId=BTC-USDT&type=2", "\"code\":\"51000\""},
+                                         {"instId=BTC-USDT&after=x", "\"code\":\"51000\""},
+                                         {"instId=BTC-USDT&limit=0", "\"code\":\"51000\""}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *got;
+        assert_int_equal(okx_get(rport, bad[i][0], &got), 400);
+        assert_non_null(strstr(got, bad[i][1]));
+        free(got);
+    }
+}
+
 /* history: the feed's rest_url is the replay (which serves the trade history); else a closed
  * port, so every backfill request fails and is given up. */
 static void run(const bf_case_t *c, bool history)
@@ -335,6 +508,8 @@ static void run(const bf_case_t *c, bool history)
     int64_t t_stop = itg_now_ms();
     stop(&gw);
     t_stop = itg_now_ms() - t_stop;
+    if (history && c == &k_okx)
+        check_okx_history(rport);
     stop(&replay);
 
     pg_check_t k = check_pg(schema, want, n_rec);
@@ -481,6 +656,16 @@ static void test_coinbase_without_trade_history_the_matches_published_while_away
     run(&k_coinbase, false);
 }
 
+static void test_okx_five_disconnects_every_trade_stored_exactly_once(void **st)
+{
+    run(&k_okx, true);
+}
+
+static void test_okx_without_trade_history_the_trades_published_while_away_are_lost(void **st)
+{
+    run(&k_okx, false);
+}
+
 static void test_a_restart_resumes_after_the_last_stored_trade(void **st)
 {
     run_restart(3600);
@@ -511,6 +696,8 @@ int main(void)
         cmocka_unit_test(test_coinbase_five_disconnects_every_match_stored_exactly_once),
         cmocka_unit_test(
             test_coinbase_without_trade_history_the_matches_published_while_away_are_lost),
+        cmocka_unit_test(test_okx_five_disconnects_every_trade_stored_exactly_once),
+        cmocka_unit_test(test_okx_without_trade_history_the_trades_published_while_away_are_lost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

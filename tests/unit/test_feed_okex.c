@@ -443,6 +443,232 @@ static void test_okex_extreme_scales_mixed_places_and_ranges_are_exact(void **st
                                                  "\"2\",\"1000000000000\",\"0\",\"1\"]]}]}");
 }
 
+/* ---- trade backfill (feed_backfill.c with OKX's history-trades) ---- */
+
+static fv_cap_t g_cap;
+static char g_line[8][512];
+static int g_lines;
+
+static void okf_log(void *lctx, int level, const char *msg)
+{
+    if (level <= TG_LOG_INFO && g_lines < 8)
+        snprintf(g_line[g_lines++], sizeof(g_line[0]), "%s", msg);
+}
+
+static bool okf_logged(const char *what)
+{
+    for (int i = 0; i < g_lines; i++)
+        if (strstr(g_line[i], what))
+            return true;
+    return false;
+}
+
+/* A handler for BTC-USDT whose sends, REST requests and log lines are captured. */
+static vh_env_t *okf_open(void)
+{
+    vh_env_t *e = vh_env_open("okex", "BTC-USDT", NULL, 0, 0);
+    fv_capture(&e->o->h, &g_cap);
+    e->o->h.log = okf_log;
+    e->o->h.reconnect = NULL;
+    g_lines = 0;
+    return e;
+}
+
+/* A live `trades` push of BTC-USDT (at time 1000): tradeId id, count (0: no such member). */
+static int okf_trade(vh_env_t *e, unsigned id, int count)
+{
+    char f[400], cnt[32] = "";
+    if (count)
+        snprintf(cnt, sizeof(cnt), ",\"count\":\"%d\"", count);
+    snprintf(f, sizeof(f),
+             "{\"arg\":{\"channel\":\"trades\",\"instId\":\"BTC-USDT\"},\"data\":[{\"instId\":"
+             "\"BTC-USDT\",\"tradeId\":\"%u\",\"px\":\"30236.1\",\"sz\":\"0.0002\",\"side\":"
+             "\"sell\",\"ts\":\"1652459224818\"%s}]}",
+             id, cnt);
+    return vh_env_frame(e, f);
+}
+
+/* The connection closes and opens again; then the first trade is `first` (count). */
+static void okf_again(vh_env_t *e, unsigned first, int count)
+{
+    e->o->venue->on_close(&e->o->h, 1000, 1000);
+    assert_int_equal(e->o->venue->on_open(&e->o->h), 0);
+    assert_int_equal(okf_trade(e, first, count), 0);
+}
+
+/* Trade `last`, a reconnect, trade `first` (count): the hole between. @return the index of
+ * the first request it makes in g_cap. */
+static int okf_hole(vh_env_t *e, unsigned last, unsigned first, int count)
+{
+    assert_int_equal(okf_trade(e, last, 0), 0);
+    int req0 = g_cap.n_rest;
+    okf_again(e, first, count);
+    return req0;
+}
+
+/* A history-trades page of ids hi, hi - 1, .., lo (newest first, as OKX answers): id k has
+ * price 1000.<k> (k == 77: 0.00000074408, 11 places), size 0.00000<k % 10>1, side sell for
+ * odd k, time 1652459224000 + k ms. */
+static char *okf_page(unsigned hi, unsigned lo)
+{
+    char *b = NULL;
+    size_t sz = 0;
+    FILE *m = open_memstream(&b, &sz);
+    fputs("{\"code\":\"0\",\"msg\":\"\",\"data\":[", m);
+    for (unsigned k = hi; k >= lo && k; k--) {
+        char px[32];
+        snprintf(px, sizeof(px), k == 77 ? "0.00000074408" : "1000.%u", k);
+        fprintf(m,
+                "%s{\"instId\":\"BTC-USDT\",\"side\":\"%s\",\"sz\":\"0.00000%u1\",\"px\":\"%s\","
+                "\"tradeId\":\"%u\",\"ts\":\"%llu\"}",
+                k == hi ? "" : ",", k % 2 ? "sell" : "buy", k % 10, px, k, 1652459224000ULL + k);
+    }
+    fputs("]}", m);
+    fclose(m);
+    return b;
+}
+
+/* The REST trades among e's events from index i0 on are ids from, from + 1, .. with the values
+ * of okf_page. @return how many. */
+static unsigned okf_check_rest(const vh_env_t *e, size_t i0, unsigned from)
+{
+    unsigned id = from;
+    for (size_t i = i0; i < e->n_ev; i++) {
+        const tg_event_t *v = &e->ev[i];
+        if (v->kind != TG_EV_TRADE || !(v->flags & TG_EVF_REST))
+            continue;
+        assert_int_equal(v->u.trade_id, id);
+        assert_int_equal(v->seq, 0);
+        assert_int_equal(v->side, id % 2 ? TG_SIDE_SELL : TG_SIDE_BUY); /* the taker's */
+        char px[32], sz[32];
+        snprintf(px, sizeof(px), id == 77 ? "0.00000074408" : "1000.%u", id);
+        snprintf(sz, sizeof(sz), "0.00000%u1", id % 10);
+        vh_assert_dec_eq(v->price, feed_px_scale(&e->o->h, v->instr), px);
+        vh_assert_dec_eq(v->size, feed_sz_scale(&e->o->h, v->instr), sz);
+        assert_int_equal(v->ts_exch, (1652459224000LL + id) * 1000000LL);
+        id++;
+    }
+    return id - from;
+}
+
+#define S1 1000000000LL
+#define T0 1000 /* the frames' time: the first request's */
+
+/* After a reconnect the first trade (351) shows the hole [101, 350]: pages of at most 100
+ * with the cursor after = from + n, one request a second; each page (newest first) emitted in
+ * ascending id with TG_EVF_REST and exact values, the live trade 351 not among them; an answer
+ * for the previous connection dropped; OKX's latest trade again on the next subscribe: no
+ * request. */
+static void test_okex_backfill_fetches_the_hole_in_pages_of_100(void **state)
+{
+    vh_env_t *e = okf_open();
+    size_t i0 = e->n_ev;
+    int q = okf_hole(e, 100, 351, 0);
+    assert_int_equal(g_cap.n_rest, q + 1);
+    assert_string_equal(g_cap.rest[q],
+                        "/api/v5/market/history-trades?instId=BTC-USDT&type=1&after=201&limit=100");
+    char *page = okf_page(200, 101);
+    size_t n0 = e->n_ev;
+    assert_int_equal(vh_rest1(e->o, g_cap.tag[q] - ((uint64_t)1 << 32), 200, page, T0 + 1), 0);
+    assert_int_equal(e->n_ev, n0); /* the previous connection's tag */
+    assert_int_equal(vh_rest1(e->o, g_cap.tag[q], 200, page, T0 + 1), 0);
+    free(page);
+    assert_int_equal(okf_check_rest(e, i0, 101), 100);
+    e->o->venue->on_tick(&e->o->h, T0 + S1 - 1);
+    assert_int_equal(g_cap.n_rest, q + 1); /* paced */
+    e->o->venue->on_tick(&e->o->h, T0 + S1);
+    assert_int_equal(g_cap.n_rest, q + 2);
+    assert_string_equal(g_cap.rest[q + 1],
+                        "/api/v5/market/history-trades?instId=BTC-USDT&type=1&after=301&limit=100");
+    page = okf_page(300, 201);
+    assert_int_equal(vh_rest1(e->o, g_cap.tag[q + 1], 200, page, T0 + S1), 0);
+    free(page);
+    e->o->venue->on_tick(&e->o->h, T0 + 2 * S1);
+    assert_string_equal(g_cap.rest[q + 2],
+                        "/api/v5/market/history-trades?instId=BTC-USDT&type=1&after=351&limit=50");
+    page = okf_page(351, 301); /* 351 (received live) is outside the range */
+    assert_int_equal(vh_rest1(e->o, g_cap.tag[q + 2], 200, page, T0 + 2 * S1), 0);
+    free(page);
+    assert_int_equal(okf_check_rest(e, i0, 101), 250);
+    assert_int_equal(TG_STAT_GET(e->o->stats.backfill_trades), 250);
+    assert_int_equal(TG_STAT_GET(e->o->stats.backfill_requests), 3);
+    assert_true(okf_logged("okex BTC-USDT: trade backfill ids 101..350: 250 trades in 3 requests"));
+    e->o->venue->on_tick(&e->o->h, T0 + 9 * S1);
+    assert_int_equal(g_cap.n_rest, q + 3); /* done */
+    okf_again(e, 351, 0);                  /* OKX's latest trade on subscribe: no hole */
+    assert_int_equal(g_cap.n_rest, q + 3);
+    vh_env_close(e);
+}
+
+/* A first trade that aggregates (count 3, tradeId 80 the last of 78..80) after id 70: the
+ * range is [71, 80] and the aggregate is not emitted (the page has its trades one by one, id
+ * 77's price with 11 places: the scale is raised first); later aggregates are emitted with
+ * their own id; one that was seen is no hole; a count that is not an integer >= 1 drops the
+ * push as a bad message. */
+static void test_okex_backfill_an_aggregated_first_trade_is_fetched_trade_by_trade(void **state)
+{
+    vh_env_t *e = okf_open();
+    assert_int_equal(okf_trade(e, 70, 0), 0);
+    size_t i0 = e->n_ev;
+    int q = g_cap.n_rest;
+    okf_again(e, 80, 3);
+    for (size_t i = i0; i < e->n_ev; i++)
+        assert_int_not_equal(e->ev[i].kind, TG_EV_TRADE);
+    assert_string_equal(g_cap.rest[q],
+                        "/api/v5/market/history-trades?instId=BTC-USDT&type=1&after=81&limit=10");
+    char *page = okf_page(80, 71);
+    assert_int_equal(vh_rest1(e->o, g_cap.tag[q], 200, page, T0), 0);
+    free(page);
+    assert_int_equal(okf_check_rest(e, i0, 71), 10);
+    i0 = e->n_ev;
+    assert_int_equal(okf_trade(e, 83, 3), 0); /* 81..83, live */
+    assert_true(e->n_ev > i0);
+    assert_int_equal(e->ev[i0].kind, TG_EV_TRADE);
+    assert_int_equal(e->ev[i0].u.trade_id, 83);
+    okf_again(e, 83, 3); /* nothing lost: the last one seen */
+    assert_int_equal(g_cap.n_rest, q + 1);
+    long bad = (long)TG_STAT_GET(e->o->stats.err_field);
+    assert_true(okf_trade(e, 84, -1) < 0);
+    assert_int_equal((long)TG_STAT_GET(e->o->stats.err_field), bad + 1);
+    vh_env_close(e);
+}
+
+/* Three failed requests in a row (a 429 with OKX's rate-limit code, a 200 whose code is not
+ * "0", an unreadable page): the range is given up, an ERROR line names the lost ids and one
+ * TG_EV_TRADE_GAP carries their exclusive bounds. */
+static void test_okex_backfill_gives_up_after_three_failures(void **state)
+{
+    vh_env_t *e = okf_open();
+    int q = okf_hole(e, 10, 21, 0); /* [11, 20] */
+    assert_true(vh_rest1(e->o, g_cap.tag[q], 429,
+                         "{\"code\":\"50011\",\"msg\":\"Rate limit reached\",\"data\":[]}",
+                         T0) < 0);
+    e->o->venue->on_tick(&e->o->h, T0 + S1);
+    assert_string_equal(g_cap.rest[q + 1], g_cap.rest[q]); /* the same page again */
+    assert_int_equal(vh_rest1(e->o, g_cap.tag[q + 1], 200,
+                              "{\"code\":\"51001\",\"msg\":\"Instrument ID does not exist\","
+                              "\"data\":[]}",
+                              T0 + S1),
+                     TG_EPROTO);
+    e->o->venue->on_tick(&e->o->h, T0 + 2 * S1);
+    for (size_t i = 0; i < e->n_ev; i++)
+        assert_int_not_equal(e->ev[i].kind, TG_EV_TRADE_GAP);
+    assert_true(vh_rest1(e->o, g_cap.tag[q + 2], 200,
+                         "{\"code\":\"0\",\"data\":[{\"tradeId\":\"11\"}]}", T0 + 2 * S1) < 0);
+    const tg_event_t *gap = NULL; /* one, with the exclusive bounds (10, 21) */
+    for (size_t i = 0; i < e->n_ev; i++)
+        if (e->ev[i].kind == TG_EV_TRADE_GAP) {
+            assert_null(gap);
+            gap = &e->ev[i];
+        }
+    assert_true(gap && gap->seq == 10 && gap->u.trade_id == 21);
+    assert_true(TG_STAT_GET(e->o->stats.backfill_failures) == 3 &&
+                TG_STAT_GET(e->o->stats.backfill_trades) == 0);
+    assert_true(okf_logged("okex BTC-USDT: trade backfill given up: ids 11..20 lost (0 trades "
+                           "fetched in 3 requests)"));
+    vh_env_close(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -459,6 +685,9 @@ int main(void)
         cmocka_unit_test(test_okex_mutated_frames_never_crash_and_are_all_counted),
         cmocka_unit_test(test_okex_extreme_scales_elon_usdt_book_is_exact_and_checksums_verify),
         cmocka_unit_test(test_okex_extreme_scales_mixed_places_and_ranges_are_exact),
+        cmocka_unit_test(test_okex_backfill_fetches_the_hole_in_pages_of_100),
+        cmocka_unit_test(test_okex_backfill_an_aggregated_first_trade_is_fetched_trade_by_trade),
+        cmocka_unit_test(test_okex_backfill_gives_up_after_three_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,6 +40,7 @@ typedef struct tool_replay_trade {
 
 #define TOOL_REPLAY_TRADES_DEFAULT 500u  /* Binance: limit default */
 #define TOOL_REPLAY_TRADES_MAX     1000u /* Binance: limit cap */
+#define TOOL_REPLAY_TRADES_OKX_MAX 100u  /* OKX history-trades: limit default and cap */
 
 /** A loaded recording. Thread: main; read-only after tool_replay_rec_load(). */
 typedef struct tool_replay_rec {
@@ -81,8 +82,14 @@ int tool_replay_trades_body(const tool_replay_rec_t *rec, bool agg, const char *
 int tool_replay_trades_cb_body(const tool_replay_rec_t *rec, const char *product, bool has_after,
                                uint64_t after, bool has_before, uint64_t before, unsigned limit,
                                size_t upto, char **body, size_t *len);
+/** OKX history-trades body ({"code":"0","msg":"","data":[..]}) for instId `inst`, as
+ *  tool_replay_trades_cb_body but `before` alone the newest; limit 0: 100, capped at 100. */
+int tool_replay_trades_okx_body(const tool_replay_rec_t *rec, const char *inst, bool has_after,
+                                uint64_t after, bool has_before, uint64_t before, unsigned limit,
+                                size_t upto, char **body, size_t *len);
 /** Coinbase: one `last_match` frame per product that has a match in frames [0, upto), its
- *  newest there, each ended by '\n', in *out (malloc'd, NULL when none). @return 0, -ENOMEM. */
+ *  newest there (OKX: the push of each instrument's newest trade there), each ended by '\n',
+ *  in *out (malloc'd, NULL when none). @return 0, -ENOMEM. */
 int tool_replay_trades_cb_last(const tool_replay_rec_t *rec, size_t upto, char **out, size_t *len);
 /** Recording name from a path: basename without ".tgrec", ".tgrec.zst", ".zst". */
 void tool_replay_rec_name(char *dst, size_t cap, const char *path);

@@ -233,6 +233,42 @@ static int coinbase_trades(struct lws *wsi, sess_t *s, const tool_replay_rec_t *
                         len);
 }
 
+/*
+ * OKX trade history (issue 15), GET [/rec/<name>]/api/v5/market/history-trades?instId=I
+ * [&type=1][&after=X][&before=Y][&limit=L]: the recording's published `trades` pushes, newest
+ * first, in OKX's envelope (tool_replay_trades.c). OKX's errors (HTTP 400): 51001 for an
+ * instId without recorded trades, 51000 for a bad parameter (type 2, by time, is not served).
+ * @return 1 when path is not that route, else the reply's result.
+ */
+static int okx_trades(struct lws *wsi, sess_t *s, const tool_replay_rec_t *rec, const char *path,
+                      const char *args)
+{
+    static const char no_inst[] =
+        "{\"code\":\"51001\",\"data\":[],\"msg\":\"Instrument ID does not exist\"}";
+    static const char bad_arg[] = "{\"code\":\"51000\",\"data\":[],\"msg\":\"Parameter error\"}";
+    if (strcmp(rec->r->venue, "okex") != 0 || strcmp(path, "/api/v5/market/history-trades") != 0)
+        return 1;
+    char inst[64], t[32];
+    uint64_t after = 0, before = 0, limit = 0;
+    if (!query_arg(args, "instId", inst, sizeof(inst)) || !inst[0])
+        return reply(wsi, s, HTTP_STATUS_BAD_REQUEST, bad_arg, sizeof(bad_arg) - 1);
+    bool has_after = query_arg(args, "after", t, sizeof(t)) && dec_u64(t, &after);
+    bool has_before = query_arg(args, "before", t, sizeof(t)) && dec_u64(t, &before);
+    if ((query_arg(args, "type", t, sizeof(t)) && strcmp(t, "1") != 0) ||
+        (query_arg(args, "after", t, sizeof(t)) && !has_after) ||
+        (query_arg(args, "before", t, sizeof(t)) && !has_before) ||
+        (query_arg(args, "limit", t, sizeof(t)) && (!dec_u64(t, &limit) || limit == 0)))
+        return reply(wsi, s, HTTP_STATUS_BAD_REQUEST, bad_arg, sizeof(bad_arg) - 1);
+    char *body;
+    size_t len;
+    unsigned lim =
+        limit > TOOL_REPLAY_TRADES_OKX_MAX ? TOOL_REPLAY_TRADES_OKX_MAX : (unsigned)limit;
+    int rc = tool_replay_trades_okx_body(rec, inst, has_after, after, has_before, before, lim,
+                                         rec->published, &body, &len);
+    return reply_trades(wsi, s, rc, HTTP_STATUS_BAD_REQUEST, no_inst, sizeof(no_inst) - 1, body,
+                        len);
+}
+
 int tool_replay__http_request(struct lws *wsi, sess_t *s, const char *uri)
 {
     const char *rest;
@@ -270,6 +306,8 @@ int tool_replay__http_request(struct lws *wsi, sess_t *s, const char *uri)
     int th = trade_history(wsi, s, rec, rest, args);
     if (th == 1)
         th = coinbase_trades(wsi, s, rec, rest, args);
+    if (th == 1)
+        th = okx_trades(wsi, s, rec, rest, args);
     if (th != 1)
         return th;
     if (!v || !v->rest_key || v->rest_key(req, sym, sizeof(sym)) < 0)

@@ -233,8 +233,9 @@ static lws_usec_t pace_wait_us(int64_t left)
     return (lws_usec_t)((left + 999) / 1000 * 1000 + TOOL_REPLAY_PACE_MARGIN_US);
 }
 
-/* The next lead frame (--resume, Coinbase: a last_match per product) before the recording's:
- * not paced, not counted in the fault numbering. */
+/* The next lead frame (--resume, Coinbase: a last_match per product; OKX: the push of each
+ * instrument's newest trade) before the recording's: not paced, not counted in the fault
+ * numbering. */
 static int write_lead(struct lws *wsi, sess_t *s)
 {
     const char *f = s->lead + s->lead_off, *nl = memchr(f, '\n', s->lead_len - s->lead_off);

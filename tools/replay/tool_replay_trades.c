@@ -23,6 +23,15 @@
  * `before=Y` those above Y (the page just above Y), at most `limit` (default and cap 1000).
  * tool_replay_trades_cb_last() gives a connection under --resume a `last_match` per product:
  * its newest published match, as Coinbase sends on subscribe.
+ *
+ * OKX recordings (venue okex): each trade of a `trades` push is indexed per instId with OKX's
+ * REST trade object, {"instId","side","sz","px","tradeId","ts"} (the push's own texts), and
+ * tool_replay_trades_okx_body() answers GET /api/v5/market/history-trades as OKX documents for
+ * type=1 (by tradeId): {"code":"0","msg":"","data":[..]}, newest first; `after=X` the trades
+ * with ids below X, `before=Y` those above Y (alone: the newest of them), at most `limit`
+ * (default and cap 100). A push that aggregates trades (count > 1: none in the recordings) is
+ * served as the one trade it shows. Under --resume tool_replay_trades_cb_last() gives a
+ * connection the push of each instrument's newest published trade, as OKX sends on subscribe.
  * Thread: main.
  */
 #include "tool_replay.h"
@@ -105,16 +114,18 @@ static int trades_grow(tool_replay_rec_t *rec, size_t *tcap)
     return 0;
 }
 
-/* A new index entry for frame fi, its trade id the digits of token id, its REST object next in
- * the arena. @return the entry; NULL with *rc = 0 (not a number) or -ENOMEM. */
+/* A new index entry for frame fi, its trade id the digits of token id, its symbol the text of
+ * token sym (-1: set by the caller), its REST object next in the arena. @return the entry;
+ * NULL with *rc = 0 (not a number, a symbol too long) or -ENOMEM. */
 static tool_replay_trade_t *new_trade(tool_replay_rec_t *rec, size_t *tcap, size_t fi,
-                                      const char *js, const jsmntok_t *t, int id, int *rc)
+                                      const char *js, const jsmntok_t *t, int id, int sym, int *rc)
 {
     char idtxt[32], *e;
     snprintf(idtxt, sizeof(idtxt), "%.*s", TV(id));
     unsigned long long idv = strtoull(idtxt, &e, 10);
     *rc = 0;
-    if (*e || !isdigit((unsigned char)idtxt[0]))
+    size_t sl = sym >= 0 ? (size_t)(t[sym].end - t[sym].start) : 0;
+    if (*e || !isdigit((unsigned char)idtxt[0]) || sl >= sizeof(rec->trades[0].sym))
         return NULL;
     if ((*rc = trades_grow(rec, tcap)) < 0)
         return NULL;
@@ -123,7 +134,20 @@ static tool_replay_trade_t *new_trade(tool_replay_rec_t *rec, size_t *tcap, size
     tr->frame = fi;
     tr->id = idv;
     tr->off = rec->trade_text_len;
+    if (sl)
+        memcpy(tr->sym, js + t[sym].start, sl);
     return tr;
+}
+
+/* The entry tr complete once its REST object is written (rc: arena_printf's). @return 1
+ * (indexed) or rc < 0. */
+static int commit_trade(tool_replay_rec_t *rec, tool_replay_trade_t *tr, int rc)
+{
+    if (rc < 0)
+        return rc;
+    tr->len = rec->trade_text_len - tr->off;
+    rec->n_trades++;
+    return 1;
 }
 
 /* One trade frame -> an index entry and its REST object in the arena. @return 1 indexed,
@@ -171,7 +195,7 @@ static int index_frame(tool_replay_rec_t *rec, size_t fi, size_t *cap, size_t *t
         t[id].type != JSMN_PRIMITIVE)
         return 0;
     int rc;
-    tool_replay_trade_t *tr = new_trade(rec, tcap, fi, js, t, id, &rc);
+    tool_replay_trade_t *tr = new_trade(rec, tcap, fi, js, t, id, -1, &rc);
     if (!tr)
         return rc;
     tr->agg = agg;
@@ -191,11 +215,19 @@ static int index_frame(tool_replay_rec_t *rec, size_t fi, size_t *cap, size_t *t
         rc = arena_printf(rec, cap, agg ? ",\"M\":%.*s" : ",\"isBestMatch\":%.*s", TV(bm));
     if (rc == 0)
         rc = arena_printf(rec, cap, "}");
-    if (rc < 0)
-        return rc;
-    tr->len = rec->trade_text_len - tr->off;
-    rec->n_trades++;
-    return 1;
+    return commit_trade(rec, tr, rc);
+}
+
+/* The tokens of frame fr into t[cap] if it starts with pre. @return their number, or 0 (another
+ * frame) or a jsmn error (< 0). */
+static int frame_tokens(const tool_replay_frame_t *fr, const char *pre, jsmntok_t *t, unsigned cap)
+{
+    size_t pl = strlen(pre);
+    if (fr->len <= pl || memcmp(fr->data, pre, pl) != 0)
+        return 0;
+    jsmn_parser p;
+    jsmn_init(&p);
+    return jsmn_parse(&p, fr->data, fr->len, t, cap);
 }
 
 static const char cb_match_pre[] = "{\"type\":\"match\"";
@@ -204,42 +236,87 @@ static const char cb_match_pre[] = "{\"type\":\"match\"";
  * match frame, -ENOMEM. */
 static int index_cb_frame(tool_replay_rec_t *rec, size_t fi, size_t *cap, size_t *tcap)
 {
-    const tool_replay_frame_t *fr = &rec->frames[fi];
-    if (fr->len < sizeof(cb_match_pre) ||
-        memcmp(fr->data, cb_match_pre, sizeof(cb_match_pre) - 1) != 0)
-        return 0;
-    jsmn_parser p;
     jsmntok_t t[TR_TOK];
-    jsmn_init(&p);
-    const char *js = fr->data;
-    int n = jsmn_parse(&p, js, fr->len, t, TR_TOK);
+    const char *js = rec->frames[fi].data;
+    int n = frame_tokens(&rec->frames[fi], cb_match_pre, t, TR_TOK);
     int id = obj_get(js, t, n, 0, "trade_id"), prod = obj_get(js, t, n, 0, "product_id");
     int px = obj_get(js, t, n, 0, "price"), sz = obj_get(js, t, n, 0, "size");
     int ts = obj_get(js, t, n, 0, "time"), side = obj_get(js, t, n, 0, "side");
     if (n < 1 || id < 0 || prod < 0 || px < 0 || sz < 0 || ts < 0 || side < 0 ||
-        t[id].type != JSMN_PRIMITIVE || t[prod].type != JSMN_STRING ||
-        (size_t)(t[prod].end - t[prod].start) >= sizeof(rec->trades[0].sym))
+        t[id].type != JSMN_PRIMITIVE || t[prod].type != JSMN_STRING)
         return 0;
     int rc;
-    tool_replay_trade_t *tr = new_trade(rec, tcap, fi, js, t, id, &rc);
+    tool_replay_trade_t *tr = new_trade(rec, tcap, fi, js, t, id, prod, &rc);
     if (!tr)
         return rc;
-    memcpy(tr->sym, js + t[prod].start, (size_t)(t[prod].end - t[prod].start));
-    rc = arena_printf(rec, cap,
-                      "{\"time\":\"%.*s\",\"trade_id\":%.*s,\"price\":\"%.*s\",\"size\":"
-                      "\"%.*s\",\"side\":\"%.*s\"}",
-                      TV(ts), TV(id), TV(px), TV(sz), TV(side));
-    if (rc < 0)
-        return rc;
-    tr->len = rec->trade_text_len - tr->off;
-    rec->n_trades++;
-    return 1;
+    return commit_trade(rec, tr,
+                        arena_printf(rec, cap,
+                                     "{\"time\":\"%.*s\",\"trade_id\":%.*s,\"price\":\"%.*s\","
+                                     "\"size\":\"%.*s\",\"side\":\"%.*s\"}",
+                                     TV(ts), TV(id), TV(px), TV(sz), TV(side)));
+}
+
+/* First token after the subtree rooted at i (no parent links: by text offsets). */
+static int tok_next(const jsmntok_t *t, int n, int i)
+{
+    int j = i + 1;
+    while (j < n && t[j].start < t[i].end)
+        j++;
+    return j;
+}
+
+/* Value token of key k among the members of the object at o (any member types), or -1. */
+static int okx_get(const char *js, const jsmntok_t *t, int n, int o, const char *k)
+{
+    if (o < 0 || o >= n || t[o].type != JSMN_OBJECT)
+        return -1;
+    for (int i = o + 1, j = 0; j < t[o].size && i + 1 < n; j++, i = tok_next(t, n, i + 1))
+        if (tok_is(js, &t[i], k))
+            return i + 1;
+    return -1;
+}
+
+static const char okx_trades_pre[] = "{\"arg\":{\"channel\":\"trades\"";
+
+/* One OKX `trades` push, {"arg":{"channel":"trades","instId":I},"data":[{..},..]} -> an index
+ * entry per trade with OKX's REST trade object, written from the push's own texts:
+ *   {"instId":I,"side":s,"sz":z,"px":p,"tradeId":N,"ts":T}
+ * @return the number indexed (0: not a trades push), -ENOMEM. */
+static int index_okx_frame(tool_replay_rec_t *rec, size_t fi, size_t *cap, size_t *tcap)
+{
+    jsmntok_t t[TR_TOK * 16];
+    const char *js = rec->frames[fi].data;
+    int n = frame_tokens(&rec->frames[fi], okx_trades_pre, t, TR_TOK * 16), got = 0;
+    int d = okx_get(js, t, n, 0, "data");
+    if (n < 1 || d < 0 || t[d].type != JSMN_ARRAY)
+        return 0;
+    for (int k = d + 1, m = 0; m < t[d].size && k < n; m++, k = tok_next(t, n, k)) {
+        int id = okx_get(js, t, n, k, "tradeId"), inst = okx_get(js, t, n, k, "instId");
+        int px = okx_get(js, t, n, k, "px"), sz = okx_get(js, t, n, k, "sz");
+        int ts = okx_get(js, t, n, k, "ts"), side = okx_get(js, t, n, k, "side");
+        if (id < 0 || inst < 0 || px < 0 || sz < 0 || ts < 0 || side < 0)
+            continue;
+        int rc;
+        tool_replay_trade_t *tr = new_trade(rec, tcap, fi, js, t, id, inst, &rc);
+        if (!tr && rc < 0)
+            return rc;
+        if (tr && (rc = commit_trade(
+                       rec, tr,
+                       arena_printf(rec, cap,
+                                    "{\"instId\":\"%.*s\",\"side\":\"%.*s\",\"sz\":\"%.*s\","
+                                    "\"px\":\"%.*s\",\"tradeId\":\"%.*s\",\"ts\":\"%.*s\"}",
+                                    TV(inst), TV(side), TV(sz), TV(px), TV(id), TV(ts)))) < 0)
+            return rc;
+        got += tr != NULL;
+    }
+    return got;
 }
 
 int tool_replay_trades_index(tool_replay_rec_t *rec)
 {
     size_t cap = 0, tcap = 0;
     bool cb = rec->r && strcmp(rec->r->venue, "coinbase") == 0;
+    bool okx = rec->r && strcmp(rec->r->venue, "okex") == 0;
     for (size_t i = 0; i < rec->n_frames; i++) {
         if (!cap) {
             cap = 1 << 16;
@@ -247,7 +324,9 @@ int tool_replay_trades_index(tool_replay_rec_t *rec)
             if (!rec->trade_text)
                 return -ENOMEM;
         }
-        int rc = cb ? index_cb_frame(rec, i, &cap, &tcap) : index_frame(rec, i, &cap, &tcap);
+        int rc = cb    ? index_cb_frame(rec, i, &cap, &tcap)
+                 : okx ? index_okx_frame(rec, i, &cap, &tcap)
+                       : index_frame(rec, i, &cap, &tcap);
         if (rc < 0)
             return rc;
     }
@@ -324,20 +403,23 @@ static int cmp_id_desc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-int tool_replay_trades_cb_body(const tool_replay_rec_t *rec, const char *product, bool has_after,
-                               uint64_t after, bool has_before, uint64_t before, unsigned limit,
-                               size_t upto, char **body, size_t *len)
+/* The published trades of sym (frames [0, upto)) newest first: ids below after (has_after),
+ * above before (has_before); at most limit; with before alone the page just above it
+ * (before_oldest: Coinbase) or the newest (OKX). The objects joined by ',' between pre and
+ * suf. @return 0, -ENOENT (no trade of sym recorded), -ENOMEM. */
+static int trades_desc(const tool_replay_rec_t *rec, const char *sym, bool has_after,
+                       uint64_t after, bool has_before, uint64_t before, unsigned limit,
+                       size_t upto, bool before_oldest, const char *pre, const char *suf,
+                       char **body, size_t *len)
 {
     *body = NULL;
     *len = 0;
-    if (limit == 0 || limit > TOOL_REPLAY_TRADES_MAX)
-        limit = TOOL_REPLAY_TRADES_MAX;
     size_t *sel = malloc((rec->n_trades + 1) * sizeof(*sel)), known = 0, n = 0;
     if (!sel)
         return -ENOMEM;
     for (size_t i = 0; i < rec->n_trades; i++) {
         const tool_replay_trade_t *tr = &rec->trades[i];
-        if (strcasecmp(tr->sym, product) != 0)
+        if (strcasecmp(tr->sym, sym) != 0)
             continue;
         known++;
         if (tr->frame < upto && (!has_after || tr->id < after) && (!has_before || tr->id > before))
@@ -349,9 +431,8 @@ int tool_replay_trades_cb_body(const tool_replay_rec_t *rec, const char *product
     }
     g_sort_rec = rec;
     qsort(sel, n, sizeof(*sel), cmp_id_desc);
-    /* the newest `limit`, or with `before` alone the page just above it (the oldest) */
-    size_t from = !has_after && has_before && n > limit ? n - limit : 0;
-    size_t to = from + limit < n ? from + limit : n, cap = 3;
+    size_t from = before_oldest && !has_after && has_before && n > limit ? n - limit : 0;
+    size_t to = from + limit < n ? from + limit : n, cap = strlen(pre) + strlen(suf) + 1;
     for (size_t i = from; i < to; i++)
         cap += rec->trades[sel[i]].len + 1;
     char *b = malloc(cap);
@@ -359,8 +440,7 @@ int tool_replay_trades_cb_body(const tool_replay_rec_t *rec, const char *product
         free(sel);
         return -ENOMEM;
     }
-    size_t k = 0;
-    b[k++] = '[';
+    size_t k = (size_t)sprintf(b, "%s", pre);
     for (size_t i = from; i < to; i++) {
         const tool_replay_trade_t *tr = &rec->trades[sel[i]];
         if (i > from)
@@ -368,19 +448,39 @@ int tool_replay_trades_cb_body(const tool_replay_rec_t *rec, const char *product
         memcpy(b + k, rec->trade_text + tr->off, tr->len);
         k += tr->len;
     }
-    b[k++] = ']';
-    b[k] = 0;
+    k += (size_t)sprintf(b + k, "%s", suf);
     free(sel);
     *body = b;
     *len = k;
     return 0;
 }
 
+int tool_replay_trades_cb_body(const tool_replay_rec_t *rec, const char *product, bool has_after,
+                               uint64_t after, bool has_before, uint64_t before, unsigned limit,
+                               size_t upto, char **body, size_t *len)
+{
+    if (limit == 0 || limit > TOOL_REPLAY_TRADES_MAX)
+        limit = TOOL_REPLAY_TRADES_MAX;
+    return trades_desc(rec, product, has_after, after, has_before, before, limit, upto, true, "[",
+                       "]", body, len);
+}
+
+int tool_replay_trades_okx_body(const tool_replay_rec_t *rec, const char *inst, bool has_after,
+                                uint64_t after, bool has_before, uint64_t before, unsigned limit,
+                                size_t upto, char **body, size_t *len)
+{
+    if (limit == 0 || limit > TOOL_REPLAY_TRADES_OKX_MAX)
+        limit = TOOL_REPLAY_TRADES_OKX_MAX;
+    return trades_desc(rec, inst, has_after, after, has_before, before, limit, upto, false,
+                       "{\"code\":\"0\",\"msg\":\"\",\"data\":[", "]}", body, len);
+}
+
 int tool_replay_trades_cb_last(const tool_replay_rec_t *rec, size_t upto, char **out, size_t *len)
 {
     *out = NULL;
     *len = 0;
-    if (!rec->r || strcmp(rec->r->venue, "coinbase") != 0)
+    bool okx = rec->r && strcmp(rec->r->venue, "okex") == 0;
+    if (!rec->r || (!okx && strcmp(rec->r->venue, "coinbase") != 0))
         return 0;
     /* one pass: per product (in the order they first trade) the entry of its newest match;
        products are few, so a linear look-up */
@@ -409,6 +509,12 @@ int tool_replay_trades_cb_last(const tool_replay_rec_t *rec, size_t upto, char *
     }
     for (size_t p = 0; p < n_prod; p++) { /* the match frame, "match" made "last_match" */
         const tool_replay_frame_t *fr = &rec->frames[rec->trades[best[p]].frame];
+        if (okx) { /* OKX: the push of the newest trade as it was */
+            memcpy(b + k, fr->data, fr->len);
+            k += fr->len;
+            b[k++] = '\n';
+            continue;
+        }
         size_t tail = fr->len - (sizeof(cb_match_pre) - 1);
         k += (size_t)sprintf(b + k, "{\"type\":\"last_match\"");
         memcpy(b + k, fr->data + sizeof(cb_match_pre) - 1, tail);
