@@ -176,7 +176,7 @@ static inline int sc_dec_q(const char *a, const char *e, int scale, int64_t *out
             v = v * 10 + (uint64_t)(*p++ - '0');
     }
     size_t nint = (size_t)(p - a);
-    int room = scale;
+    unsigned room = (unsigned)scale;
     if (LIKELY(nint > 0 && nint <= (size_t)(18 - scale))) {
         if (p < e && *p == '.') {
             const char *f = ++p;
@@ -191,12 +191,8 @@ static inline int sc_dec_q(const char *a, const char *e, int scale, int64_t *out
             while (room == 0 && e - p >= 8 && memcmp(p, "00000000", 8) == 0)
                 p += 8;
             while (p < e && (unsigned)(*p - '0') <= 9) {
-                if (room > 0) {
-                    v = v * 10 + (uint64_t)(*p - '0');
-                    room--;
-                } else if (*p != '0') {
+                if (!tg_dec_frac_digit(&v, &room, (unsigned char)*p))
                     goto general;
-                }
                 p++;
             }
             if (UNLIKELY(p == f))
