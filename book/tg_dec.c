@@ -308,12 +308,8 @@ int tg_dec_parse(const char *s, size_t len, int scale, int64_t *out)
         }
 #endif
         while (p < end && dec_isdigit(*p)) {
-            if (room > 0) {
-                v = v * 10 + (uint64_t)(*p - '0');
-                room--;
-            } else if (*p != '0') {
+            if (!tg_dec_frac_digit(&v, &room, *p))
                 goto slow;
-            }
             p++;
         }
         if (nint == 0 && p == fp)

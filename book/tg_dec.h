@@ -15,6 +15,7 @@
 #ifndef TG_DEC_H
 #define TG_DEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,5 +65,20 @@ int tg_dec_places(const char *s, size_t len);
 
 /** 10^n for n in 0..18. */
 extern const int64_t tg_dec_pow10[19];
+
+/** One fractional digit c ('0'..'9') of a value being read at a scale, for the fast paths
+ *  that must agree with tg_dec_parse() (its own, feed_binance_scan's): while *room (the
+ *  fraction digits the scale still holds) lasts, c goes into *v; past it only a '0' keeps the
+ *  value exact. @return false for a non-zero digit past the scale (left to the general path,
+ *  which reports it).  Thread: any. */
+static inline bool tg_dec_frac_digit(uint64_t *v, unsigned *room, unsigned char c)
+{
+    if (*room > 0) {
+        *v = *v * 10 + (uint64_t)(c - '0');
+        (*room)--;
+        return true;
+    }
+    return c == '0';
+}
 
 #endif

@@ -463,6 +463,27 @@ int feed_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, siz
 void feed_end_message(feed_handler_t *h, uint32_t instr, int64_t ts_exch, int64_t ts_recv,
                       int64_t ts_mono);
 
+/** A book level as a venue handler parses it into its scratch array. */
+typedef struct feed_level {
+    int64_t px, sz; /* sz 0: the level is gone */
+    uint8_t side;   /* TG_SIDE_* */
+} feed_level_t;
+
+/** One book message of instr at seq, its levels parsed into lv[0..n): for a snapshot (snap)
+ *  its TG_EV_BOOK_CLEAR first (feed_emit_snapshot, the levels then flagged TG_EVF_SNAPSHOT),
+ *  the levels as TG_EV_LEVEL events, then the message's end (feed_end_message).
+ *  Thread: feed:<venue>. */
+static inline void feed_emit_book(feed_handler_t *h, uint32_t instr, bool snap, uint64_t seq,
+                                  const feed_level_t *lv, size_t n, int64_t ts_exch,
+                                  int64_t ts_recv, int64_t ts_mono)
+{
+    uint16_t fl = snap ? feed_emit_snapshot(h, instr, seq, ts_exch, ts_recv, ts_mono) : 0;
+    for (size_t i = 0; i < n; i++)
+        feed_emit_make(h, TG_EV_LEVEL, instr, lv[i].side, lv[i].px, lv[i].sz, seq, 0, ts_exch,
+                       ts_recv, ts_mono, fl);
+    feed_end_message(h, instr, ts_exch, ts_recv, ts_mono);
+}
+
 /** Flush everything buffered (the transport calls this after each frame). */
 int feed_flush(feed_handler_t *h);
 

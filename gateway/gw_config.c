@@ -167,14 +167,8 @@ static int parse_u32(const char *v, uint32_t *out, uint32_t min, uint32_t max)
  */
 #define GW_KEY_CUSTOM SIZE_MAX
 
-#define KG(k, t, f, mn, mx, d, h)                                                                  \
-    {                                                                                              \
-        k, t, offsetof(gw_cfg_t, f), sizeof(((gw_cfg_t *)0)->f), mn, mx, d, h                      \
-    }
-#define KF(k, t, f, mn, mx, d, h)                                                                  \
-    {                                                                                              \
-        k, t, offsetof(gw_feed_cfg_t, f), sizeof(((gw_feed_cfg_t *)0)->f), mn, mx, d, h            \
-    }
+#define KG(...) TG_CFGKEY_ROW(gw_cfg_t, __VA_ARGS__)
+#define KF(...) TG_CFGKEY_ROW(gw_feed_cfg_t, __VA_ARGS__)
 #define KC(k, t, mn, mx, d, h)                                                                     \
     {                                                                                              \
         k, t, GW_KEY_CUSTOM, 0, mn, mx, d, h                                                       \

@@ -135,6 +135,25 @@ end:;
     return 0;
 }
 
+/* The value of a field the handler does not keep: checked as its type, then skipped. */
+static inline int sc_skip_qstr(scan_t *s)
+{
+    bn_str_t unused;
+    return sc_qstr(s, &unused);
+}
+
+static inline int sc_skip_u64(scan_t *s)
+{
+    uint64_t unused;
+    return sc_u64(s, &unused);
+}
+
+static inline int sc_skip_bool(scan_t *s)
+{
+    bool unused;
+    return sc_bool(s, &unused);
+}
+
 /* A quoted decimal's body starting at a: decode it and set *qe to its closing quote.
  * The plain form (digits, optional '.', digits) is decoded inline, 8 digits at a time where
  * 8 bytes are left before e; anything else up to the quote goes to tg_dec_parse_unsigned(),
@@ -157,7 +176,7 @@ static inline int sc_dec_q(const char *a, const char *e, int scale, int64_t *out
             v = v * 10 + (uint64_t)(*p++ - '0');
     }
     size_t nint = (size_t)(p - a);
-    int room = scale;
+    unsigned room = (unsigned)scale;
     if (LIKELY(nint > 0 && nint <= (size_t)(18 - scale))) {
         if (p < e && *p == '.') {
             const char *f = ++p;
@@ -172,12 +191,8 @@ static inline int sc_dec_q(const char *a, const char *e, int scale, int64_t *out
             while (room == 0 && e - p >= 8 && memcmp(p, "00000000", 8) == 0)
                 p += 8;
             while (p < e && (unsigned)(*p - '0') <= 9) {
-                if (room > 0) {
-                    v = v * 10 + (uint64_t)(*p - '0');
-                    room--;
-                } else if (*p != '0') {
+                if (!tg_dec_frac_digit(&v, &room, (unsigned char)*p))
                     goto general;
-                }
                 p++;
             }
             if (UNLIKELY(p == f))
@@ -369,37 +384,29 @@ static int sc_object(feed_bn_t *b, scan_t *s, bn_fields_t *f, int snap_ctx, int 
                 SET(BNF_M);
                 rc = sc_bool(s, &f->m);
                 break;
-            case 'M': {
-                bool dummy;
-                rc = sc_bool(s, &dummy);
+            case 'M':
+                rc = sc_skip_bool(s);
                 break;
-            }
             case 'f':
-            case 'l': {
-                uint64_t dummy;
-                rc = sc_u64(s, &dummy);
+            case 'l':
+                rc = sc_skip_u64(s);
                 break;
-            }
             case 'B':
-            case 'A': {
-                bn_str_t dummy;
-                rc = sc_qstr(s, &dummy);
+            case 'A':
+                rc = sc_skip_qstr(s);
                 break;
-            }
             case 'a':
             case 'b': {
                 bool ask = k[0] == 'a';
                 if (v == '"') {
-                    bn_str_t dummy;
-                    rc = sc_qstr(s, &dummy);
+                    rc = sc_skip_qstr(s);
                 } else if (v == '[') {
                     rc = sc_side(b, s, f, ask, cur, snap_ctx, snap_sym, lv_sym);
                 } else if (ask) {
                     SET(BNF_AID);
                     rc = sc_u64(s, &f->a);
                 } else {
-                    uint64_t dummy;
-                    rc = sc_u64(s, &dummy);
+                    rc = sc_skip_u64(s);
                 }
                 break;
             }
@@ -413,8 +420,7 @@ static int sc_object(feed_bn_t *b, scan_t *s, bn_fields_t *f, int snap_ctx, int 
                    (kn == 4 && memcmp(k, "pair", 4) == 0) ||
                    (kn == 6 && memcmp(k, "symbol", 6) == 0)) {
             /* COIN-M: "ps" (pair) in diffs and book tickers, "symbol"/"pair" in REST bodies */
-            bn_str_t dummy;
-            rc = sc_qstr(s, &dummy);
+            rc = sc_skip_qstr(s);
         } else if (kn == 12 && memcmp(k, "lastUpdateId", 12) == 0) {
             SET(BNF_LUID);
             rc = sc_u64(s, &f->luid);

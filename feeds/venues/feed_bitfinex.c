@@ -75,11 +75,6 @@ typedef struct bf_sym {
     uint8_t synced;
 } bf_sym_t;
 
-typedef struct bf_lvl {
-    int64_t px, sz;
-    uint8_t side;
-} bf_lvl_t;
-
 typedef struct bf_state {
     feed_jtok_t jt;
     feed_ratelim_t rl;
@@ -87,7 +82,7 @@ typedef struct bf_state {
     uint16_t *slot;
     bf_chan_t *ch;
     uint32_t n_ch, cap_ch;
-    bf_lvl_t *lv;
+    feed_level_t *lv;
     size_t lv_cap;
     unsigned flags; /* flags the venue acknowledged on this connection */
     int64_t seq;    /* last sequence number, -1 none yet */
@@ -347,7 +342,7 @@ static int bf_int(const char *js, const jsmntok_t *t, int64_t *v)
 
 /* One [price, count, amount] entry into l. @return 0, 1 (count 0 in a snapshot: skip), error */
 static int bf_entry(feed_handler_t *h, uint32_t instr, const char *js, const jsmntok_t *t, int n,
-                    int k, bf_lvl_t *l)
+                    int k, feed_level_t *l)
 {
     if (k + 3 >= n || t[k].type != JSMN_ARRAY || t[k].size != 3)
         return TG_EFIELD;
@@ -410,15 +405,9 @@ static void bf_book_emit(feed_handler_t *h, uint32_t i, int snap, int nl, const 
     bf_state_t *st = h->vstate;
     bf_sym_t *s = &st->sym[i];
     uint64_t seq = m->have_seq && m->seq > 0 ? (uint64_t)m->seq : 0;
-    uint16_t fl = 0;
-    if (snap) {
-        fl = feed_emit_snapshot(h, s->id, seq, m->ts, ts_recv, ts_mono);
+    if (snap)
         s->synced = 1;
-    }
-    for (int k = 0; k < nl; k++)
-        feed_emit_make(h, TG_EV_LEVEL, s->id, st->lv[k].side, st->lv[k].px, st->lv[k].sz, seq, 0,
-                       m->ts, ts_recv, ts_mono, fl);
-    feed_end_message(h, s->id, m->ts, ts_recv, ts_mono);
+    feed_emit_book(h, s->id, snap, seq, st->lv, (size_t)nl, m->ts, ts_recv, ts_mono);
 }
 
 static int bf_channel(feed_handler_t *h, const char *js, const jsmntok_t *t, int n, int64_t ts_recv,
@@ -474,7 +463,7 @@ static int bf_channel(feed_handler_t *h, const char *js, const jsmntok_t *t, int
     /* parse the payload completely before any state changes */
     int rc = 0, snap = 0, nl = 0;
     int64_t ck = 0, tid = 0, tms = 0;
-    bf_lvl_t trade = {0};
+    feed_level_t trade = {0};
     if (use && ch->kind == BF_CH_BOOK && kind == P_ARRAY) {
         rc = bf_book_parse(h, instr, js, t, n, el[1], &snap);
         nl = rc > 0 ? rc : 0;

@@ -50,11 +50,6 @@
 #define CF_SENDS_PER_S  10 /* our pacing (no published figure) */
 #define CF_KEEPALIVE_NS (30 * 1000000000LL)
 
-typedef struct cf_lvl {
-    int64_t px, sz;
-    uint8_t side;
-} cf_lvl_t;
-
 typedef struct cf_sym {
     uint32_t id;
     uint8_t synced; /* book_snapshot applied since (re)subscribe */
@@ -63,7 +58,7 @@ typedef struct cf_sym {
 
 typedef struct cf_state {
     feed_jtok_t jt;
-    cf_lvl_t *lv;
+    feed_level_t *lv;
     size_t lv_cap;
     cf_sym_t *sym;
     uint16_t *slot; /* instrument id -> index + 1 */
@@ -169,7 +164,7 @@ static void cf_gap(feed_handler_t *h, cf_sym_t *s, uint64_t got, int64_t ts_recv
 
 /* price/qty of object o into *l. @return 0, TG_ERESCALE or an error (*bad = token). */
 static int cf_pq(feed_handler_t *h, cf_sym_t *s, const char *js, const jsmntok_t *t, int n, int o,
-                 cf_lvl_t *l, int *bad)
+                 feed_level_t *l, int *bad)
 {
     int p = feed_jtok_get(js, t, n, o, "price"), q = feed_jtok_get(js, t, n, o, "qty");
     *bad = o;
@@ -188,7 +183,7 @@ static int cf_pq(feed_handler_t *h, cf_sym_t *s, const char *js, const jsmntok_t
 /* Level i of st->lv: {"price":..,"qty":..}. */
 static int cf_level(feed_handler_t *h, const feed_lvls_t *a, int k, size_t i, int *bad)
 {
-    cf_lvl_t *l = &((cf_state_t *)h->vstate)->lv[i];
+    feed_level_t *l = &((cf_state_t *)h->vstate)->lv[i];
     int rc = cf_pq(h, a->ctx, a->js, a->t, a->n, k, l, bad);
     l->side = a->side;
     return rc;
@@ -242,15 +237,9 @@ static int cf_book(feed_handler_t *h, cf_sym_t *s, bool snap, const char *js, co
         }
     }
     s->seq = seq;
-    uint16_t fl = 0;
-    if (snap) {
-        fl = feed_emit_snapshot(h, s->id, (uint64_t)seq, ts, ts_recv, ts_mono);
+    if (snap)
         s->synced = 1;
-    }
-    for (size_t i = 0; i < nl; i++)
-        feed_emit_make(h, TG_EV_LEVEL, s->id, st->lv[i].side, st->lv[i].px, st->lv[i].sz,
-                       (uint64_t)seq, 0, ts, ts_recv, ts_mono, fl);
-    feed_end_message(h, s->id, ts, ts_recv, ts_mono);
+    feed_emit_book(h, s->id, snap, (uint64_t)seq, st->lv, nl, ts, ts_recv, ts_mono);
     return 0;
 dec_fail:
     if (rc == TG_ERESCALE)
@@ -274,7 +263,7 @@ static int cf_trade(feed_handler_t *h, cf_sym_t *s, const char *js, const jsmnto
     int sd = feed_jtok_get(js, t, n, 0, "side"), tm = feed_jtok_get(js, t, n, 0, "time");
     int uid = feed_jtok_get(js, t, n, 0, "uid"), sq = feed_jtok_get(js, t, n, 0, "seq");
     int rc = TG_EFIELD, bad = 0;
-    cf_lvl_t *l = &st->lv[0];
+    feed_level_t *l = &st->lv[0];
     int64_t ts = 0, seq = 0;
     if (sd < 0 || tm < 0 || uid < 0 || t[uid].type != JSMN_STRING)
         goto fail;

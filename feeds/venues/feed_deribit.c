@@ -67,7 +67,9 @@ typedef struct db_sym {
 
 typedef struct db_state {
     feed_jtok_t jt;
-    db_item_t *it;
+    feed_level_t *lv; /* a book message's levels */
+    size_t lv_cap;
+    db_item_t *it; /* a message's trades */
     size_t it_cap;
     db_sym_t *sym;
     uint16_t *slot; /* instrument id -> index + 1 */
@@ -186,7 +188,7 @@ static void db_gap(feed_handler_t *h, db_sym_t *s, uint64_t got, int64_t ts_recv
 
 /* ---- book ------------------------------------------------------------------------------- */
 
-/* Levels array at a into st->it (append). typed: [action, price, amount], else [price, amount].
+/* Levels array at a into st->lv (append). typed: [action, price, amount], else [price, amount].
  * @return 0, TG_ERESCALE, or an error (*bad = offending token). */
 static int db_levels(feed_handler_t *h, db_sym_t *s, const char *js, const jsmntok_t *t, int n,
                      int a, uint8_t side, bool typed, size_t *ni, int *bad)
@@ -199,7 +201,7 @@ static int db_levels(feed_handler_t *h, db_sym_t *s, const char *js, const jsmnt
     int want = typed ? 3 : 2;
     for (int m = 0; m < t[a].size; m++) {
         *bad = k;
-        if (k + want >= n || t[k].type != JSMN_ARRAY || t[k].size != want || *ni >= st->it_cap)
+        if (k + want >= n || t[k].type != JSMN_ARRAY || t[k].size != want || *ni >= st->lv_cap)
             return TG_EFIELD;
         const jsmntok_t *p = &t[k + want - 1], *v = &t[k + want];
         bool del = false;
@@ -212,7 +214,7 @@ static int db_levels(feed_handler_t *h, db_sym_t *s, const char *js, const jsmnt
         }
         if (p->type != JSMN_PRIMITIVE || v->type != JSMN_PRIMITIVE)
             return TG_EFIELD;
-        db_item_t *l = &st->it[*ni];
+        feed_level_t *l = &st->lv[*ni];
         *bad = (int)(p - t);
         int rc = feed_dec_px(h, s->id, js + p->start, feed_jtok_len(p), &l->px);
         if (rc < 0)
@@ -296,15 +298,9 @@ static int db_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
         }
     }
     s->change_id = (uint64_t)chg;
-    uint16_t fl = 0;
-    if (snap) {
-        fl = feed_emit_snapshot(h, s->id, (uint64_t)chg, ts, ts_recv, ts_mono);
+    if (snap)
         s->synced = 1;
-    }
-    for (size_t i = 0; i < ni; i++)
-        feed_emit_make(h, TG_EV_LEVEL, s->id, st->it[i].side, st->it[i].px, st->it[i].sz,
-                       (uint64_t)chg, 0, ts, ts_recv, ts_mono, fl);
-    feed_end_message(h, s->id, ts, ts_recv, ts_mono);
+    feed_emit_book(h, s->id, snap, (uint64_t)chg, st->lv, ni, ts, ts_recv, ts_mono);
     return 0;
 fail:
     feed_count_error(h->stats, rc);
@@ -470,12 +466,13 @@ static const feed_vparser_t db_parser = {db_frame, JSMN_OBJECT, FEED_VP_COUNT | 
  * again after a scale change is counted by its last attempt only). */
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
-/* The state, allocated and freed by the venue base (the item scratch grows with the tokens).
+/* The state, allocated and freed by the venue base (the level and trade scratch grow with the
+ * tokens).
  * Instruments: feed_instr_defaults_plain (raw books are full depth: Deribit deletes what
  * leaves; no checksum). */
 static const feed_vspec_t db_spec = {
     FEED_VSPEC(db_state_t, DB_TOK_INIT, DB_TOK_MAX),
-    .blocks = {FEED_VSCRATCH(db_state_t, it, 4)},
+    .blocks = {FEED_VSCRATCH(db_state_t, lv, 4), FEED_VSCRATCH(db_state_t, it, 4)},
     .reset = {FEED_VRESET(db_sym_t, synced, 0), FEED_VRESET(db_sym_t, change_id, 0)},
 };
 

@@ -76,41 +76,31 @@ typedef struct lvl {
     uint8_t side, clear;
 } lvl_t;
 
-static double run_l2(book_l2_t *b, const lvl_t *u, size_t n, int passes)
-{
-    int64_t t0 = cpu_ns();
-    for (int p = 0; p < passes; p++) {
-        book_l2_clear(b);
-        for (size_t i = 0; i < n; i++) {
-            if (u[i].clear)
-                book_l2_clear(b);
-            else
-                book_l2_set(b, (tg_side_t)u[i].side, u[i].price, u[i].size);
-        }
-        tg_level_t l;
-        if (book_l2_best_bid(b, &l))
-            sink_sum += l.price;
+/* The level-update loop over one book implementation (its clear, set and best_bid calls):
+ * generated per type, not through function pointers, so that each run measures direct calls
+ * as the builder makes them. */
+#define DEFINE_RUN_BOOK(name, book_t, clear_fn, set_fn, best_bid_fn)                               \
+    static double name(book_t *b, const lvl_t *u, size_t n, int passes)                            \
+    {                                                                                              \
+        int64_t t0 = cpu_ns();                                                                     \
+        for (int p = 0; p < passes; p++) {                                                         \
+            clear_fn(b);                                                                           \
+            for (size_t i = 0; i < n; i++) {                                                       \
+                if (u[i].clear)                                                                    \
+                    clear_fn(b);                                                                   \
+                else                                                                               \
+                    set_fn(b, (tg_side_t)u[i].side, u[i].price, u[i].size);                        \
+            }                                                                                      \
+            tg_level_t l;                                                                          \
+            if (best_bid_fn(b, &l))                                                                \
+                sink_sum += l.price;                                                               \
+        }                                                                                          \
+        return (double)(n * (size_t)passes) / ((double)(cpu_ns() - t0) / 1e9);                     \
     }
-    return (double)(n * (size_t)passes) / ((double)(cpu_ns() - t0) / 1e9);
-}
 
-static double run_flat(flat_l2_t *b, const lvl_t *u, size_t n, int passes)
-{
-    int64_t t0 = cpu_ns();
-    for (int p = 0; p < passes; p++) {
-        flat_l2_clear(b);
-        for (size_t i = 0; i < n; i++) {
-            if (u[i].clear)
-                flat_l2_clear(b);
-            else
-                flat_l2_set(b, (tg_side_t)u[i].side, u[i].price, u[i].size);
-        }
-        tg_level_t l;
-        if (flat_l2_best_bid(b, &l))
-            sink_sum += l.price;
-    }
-    return (double)(n * (size_t)passes) / ((double)(cpu_ns() - t0) / 1e9);
-}
+DEFINE_RUN_BOOK(run_l2, book_l2_t, book_l2_clear, book_l2_set, book_l2_best_bid)
+DEFINE_RUN_BOOK(run_flat, flat_l2_t, flat_l2_clear, flat_l2_set, flat_l2_best_bid)
+#undef DEFINE_RUN_BOOK
 
 static double run_ref(ref_book_t *r, const lvl_t *u, size_t n, int passes)
 {

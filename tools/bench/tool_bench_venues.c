@@ -103,6 +103,18 @@ static void bench_file(const char *dir, const char *rel)
     feed_offline_close(&o);
 }
 
+/* One venue's checksum: the text form (its text is kept to time crc32 alone) and the form
+ * without the text, which is what the venue handlers call. */
+typedef struct ck_case {
+    const char *name;
+    uint32_t (*text)(const tg_level_t *bids, size_t nb, const tg_level_t *asks, size_t na,
+                     int px_scale, int sz_scale, int px_dp, int sz_dp, char *text, size_t cap);
+    uint32_t (*levels)(const tg_level_t *bids, size_t nb, const tg_level_t *asks, size_t na,
+                       int px_scale, int sz_scale, int px_dp, int sz_dp);
+    size_t depth; /* levels per side */
+    int px_dp, sz_dp;
+} ck_case_t;
+
 static void bench_checksums(void)
 {
     /* a deep, realistic book: BTC-like prices at scale 10/8 (OKX) and 8/8 (Kraken) */
@@ -113,49 +125,43 @@ static void bench_checksums(void)
         asks[i] =
             (tg_level_t){(int64_t)(3023620 + i * 9) * 100000000LL / 100 * 100, 98765432 - i * 2222};
     }
-    char text[4096];
+    static const ck_case_t cases[] = {
+        {"kraken checksum", feed_kraken_checksum_text, feed_kraken_checksum_levels, 10, 5, 8},
+        {"okx checksum", feed_okx_checksum_text, feed_okx_checksum_levels, 25, 0, 0},
+    };
+    enum { NC = sizeof(cases) / sizeof(cases[0]) };
+    char text[NC][4096];
+    size_t len[NC];
     const int N = 200000;
-    double tk[PASSES], to[PASSES], rk[PASSES], ro[PASSES];
+    double tl[NC][PASSES], tr[NC][PASSES]; /* per call: levels form, crc32 of the text only */
     volatile uint32_t acc = 0;
-    size_t lk = 0, lo = 0;
-    feed_kraken_checksum_text(bids, 10, asks, 10, 10, 8, 5, 8, text, sizeof(text));
-    lk = strlen(text);
-    char ktext[4096];
-    memcpy(ktext, text, lk + 1);
-    feed_okx_checksum_text(bids, 25, asks, 25, 10, 8, 0, 0, text, sizeof(text));
-    lo = strlen(text);
-    for (int p = 0; p < PASSES; p++) {
-        double t0 = tb_cpu_s();
-        for (int i = 0; i < N; i++) {
-            bids[0].size += 1;
-            acc += feed_kraken_checksum_levels(bids, 10, asks, 10, 10, 8, 5, 8);
-        }
-        tk[p] = (tb_cpu_s() - t0) / N;
-        t0 = tb_cpu_s();
-        for (int i = 0; i < N; i++) {
-            ktext[0] ^= 1;
-            acc += feed_crc32(0, ktext, lk);
-        }
-        rk[p] = (tb_cpu_s() - t0) / N;
-        t0 = tb_cpu_s();
-        for (int i = 0; i < N; i++) {
-            bids[0].size += 1;
-            acc += feed_okx_checksum_levels(bids, 25, asks, 25, 10, 8, 0, 0);
-        }
-        to[p] = (tb_cpu_s() - t0) / N;
-        t0 = tb_cpu_s();
-        for (int i = 0; i < N; i++) {
-            text[0] ^= 1;
-            acc += feed_crc32(0, text, lo);
-        }
-        ro[p] = (tb_cpu_s() - t0) / N;
+    for (size_t c = 0; c < NC; c++) {
+        const ck_case_t *k = &cases[c];
+        k->text(bids, k->depth, asks, k->depth, 10, 8, k->px_dp, k->sz_dp, text[c],
+                sizeof(text[c]));
+        len[c] = strlen(text[c]);
     }
-    printf("kraken checksum (10+10 levels, %3zu B text) %6.0f ns/call | crc32 of the text only "
-           "%6.0f ns\n",
-           lk, median_hi(tk, PASSES) * 1e9, median_hi(rk, PASSES) * 1e9);
-    printf("okx checksum    (25+25 levels, %3zu B text) %6.0f ns/call | crc32 of the text only "
-           "%6.0f ns\n",
-           lo, median_hi(to, PASSES) * 1e9, median_hi(ro, PASSES) * 1e9);
+    for (int p = 0; p < PASSES; p++)
+        for (size_t c = 0; c < NC; c++) {
+            const ck_case_t *k = &cases[c];
+            double t0 = tb_cpu_s();
+            for (int i = 0; i < N; i++) {
+                bids[0].size += 1;
+                acc += k->levels(bids, k->depth, asks, k->depth, 10, 8, k->px_dp, k->sz_dp);
+            }
+            tl[c][p] = (tb_cpu_s() - t0) / N;
+            t0 = tb_cpu_s();
+            for (int i = 0; i < N; i++) {
+                text[c][0] ^= 1;
+                acc += feed_crc32(0, text[c], len[c]);
+            }
+            tr[c][p] = (tb_cpu_s() - t0) / N;
+        }
+    for (size_t c = 0; c < NC; c++)
+        printf("%-15s (%zu+%zu levels, %3zu B text) %6.0f ns/call | crc32 of the text only "
+               "%6.0f ns\n",
+               cases[c].name, cases[c].depth, cases[c].depth, len[c],
+               median_hi(tl[c], PASSES) * 1e9, median_hi(tr[c], PASSES) * 1e9);
 }
 
 int main(int argc, char **argv)
