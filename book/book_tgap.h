@@ -6,7 +6,9 @@
  * A connection that closed (STALE with TG_EVF_CLOSED) arms the tracker. What the next trade
  * shows depends on the venue (tg_instr_t.trade_ids_seq, from feed_venue_t.trade_ids_seq):
  *
- *  - trade ids consecutive per instrument (Binance, Coinbase): the next newer trade shows the
+ *  - trade ids consecutive per instrument (Binance, Coinbase, Huobi spot, OKX: an OKX push
+ *    that aggregates `count` trades carries the last id, its handler asks for the first
+ *    trade's range itself): the next newer trade shows the
  *    hole exactly, (last id seen, this id), unless the ids are consecutive (nothing lost); no
  *    last trade (the first connection): nothing. Where the handler fetches the outage's trades
  *    itself (TG_EVF_REST on the STALE) the hole is only remembered, narrowed as its trades
@@ -16,7 +18,7 @@
  *    them), or the feed's range when none is known (a resume point at start-up). At stop, holes
  *    still open are reported.
  *  - any other venue (global ids shared by all instruments: Bitstamp, Bitfinex, Gemini, Gate.io;
- *    UUIDs or hashed text: Bybit, BitMEX; ids a push may skip: OKX "trades"; no id: Kraken): ids
+ *    UUIDs or hashed text: Bybit, BitMEX; no id: Kraken): ids
  *    cannot tell a hole, so the first trade newer by time (ts_exch, else ts_recv) than every
  *    trade seen before shows "trades may be missing here": a trade gap with unknown id bounds
  *    (0, 0), at that trade's time; its lower bound is the instrument's previous trade (none:
