@@ -152,7 +152,9 @@ static inline bool sink_try(const book_sink_cfg_t *s, const book_out_t *rec)
 
 /* Hand rec to every sink subscribed to `kind` (a BOOK_SINK_* bit). Stamps the hand-off time
  * (ts_out) and, in thread mode, records receive -> pushed by latency class. */
-static void emit(book_builder_t *b, book_out_t *rec, uint32_t kind)
+/* Push rec to every sink taking `kind`; with lossless_only, to the lossless ones only (a
+ * re-delivered trade: PostgreSQL keeps one row per key, subscribers get each trade once). */
+static void emit_to(book_builder_t *b, book_out_t *rec, uint32_t kind, bool lossless_only)
 {
     if (b->in_timer)
         rec->flags |= BOOK_OUT_F_TIMER;
@@ -161,7 +163,7 @@ static void emit(book_builder_t *b, book_out_t *rec, uint32_t kind)
         tg_hist_add(&b->st.lat_out[book_out_lat_kind(rec)], rec->ts_out - rec->ts_mono);
     for (uint32_t i = 0; i < b->cfg.n_sinks; i++) {
         const book_sink_cfg_t *s = &b->cfg.sinks[i];
-        if (!(s->kinds & kind))
+        if (!(s->kinds & kind) || (lossless_only && !s->lossless))
             continue;
         if (sink_try(s, rec))
             continue;
@@ -190,6 +192,11 @@ static void emit(book_builder_t *b, book_out_t *rec, uint32_t kind)
         if (!ok)
             TG_STAT_INC(b->st.out_drops);
     }
+}
+
+static void emit(book_builder_t *b, book_out_t *rec, uint32_t kind)
+{
+    emit_to(b, rec, kind, false);
 }
 
 static void out_head(book_out_t *o, uint8_t kind, const bb_instr_t *x)
@@ -624,7 +631,9 @@ void book_builder__apply_events(book_builder_t *b, uint32_t si, const tg_event_t
             }
             uint32_t was_dirty = x->candles.dirty;
             /* candles take each unique trade once (PostgreSQL's key): a re-delivery is a
-               trade record again (the table keeps one row) but not a second candle trade */
+               trade record again for the lossless sinks (the table keeps one row), not for the
+               lossy ones (Redis, shared memory: subscribers get each trade once) and not a
+               second candle trade */
             int dk = book_candle_dedup_check(&x->dedup, e->u.trade_id, ts);
             if (dk == BOOK_DEDUP_DUP) {
                 TG_STAT_INC(b->st.dup_trades);
@@ -657,7 +666,7 @@ void book_builder__apply_events(book_builder_t *b, uint32_t si, const tg_event_t
             o.u.trade.trade_id = e->u.trade_id;
             o.u.trade.seq = e->seq;
             o.u.trade.side = e->side;
-            emit(b, &o, BOOK_SINK_TRADE);
+            emit_to(b, &o, BOOK_SINK_TRADE, dk == BOOK_DEDUP_DUP);
             TG_STAT_INC(b->st.trades_out);
             if (x->candles.dirty)
                 set_due(b, x->msg_mono); /* forming candles: checked by the timers */

@@ -115,7 +115,8 @@ typedef struct book_builder_stats {
     tg_stat_t resyncs;                                      /* resync requests sent to feeds */
     tg_stat_t snapshots;                                    /* books made valid by a snapshot */
     tg_stat_t late_trades;      /* trades after their candle closed, into the current one */
-    tg_stat_t dup_trades;       /* re-delivered trades (key seen): not counted in candles */
+    tg_stat_t dup_trades;       /* re-delivered trades (key seen): not counted in candles,
+                                   sent to the lossless sinks only */
     tg_stat_t dedup_unknown;    /* trades too old for the dedup window: not in candles */
     tg_stat_t candle_revisions; /* closed candles emitted again, revised by late trades */
     tg_stat_t books_out, trades_out, candles_closed, candles_forming; /* records produced */

@@ -771,6 +771,46 @@ static void test_builder_trade_gaps_show_trades_lost_while_a_connection_was_clos
     free(hist);
 }
 
+static int count_ids(void *ctx, const book_out_t *rec)
+{
+    uint64_t *ids = ctx; /* ids[0]: how many, then the trade ids in order */
+    if (rec->kind == BOOK_OUT_TRADE && ids[0] < 15)
+        ids[++ids[0]] = rec->u.trade.trade_id;
+    return 0;
+}
+
+static void test_builder_sends_a_redelivered_trade_to_lossless_sinks_only(void **state)
+{
+    fx_t *f = *state;
+    uint64_t pg[16] = {0}, rds[16] = {0};
+    book_builder_cfg_t cfg;
+    book_builder_cfg_defaults(&cfg);
+    cfg.reg = f->reg;
+    cfg.resync = &f->resync;
+    cfg.n_sinks = 2;
+    cfg.sinks[0] = (book_sink_cfg_t){
+        .name = "pg", .fn = count_ids, .ctx = pg, .kinds = BOOK_SINK_TRADE, .lossless = true};
+    cfg.sinks[1] = (book_sink_cfg_t){
+        .name = "redis", .fn = count_ids, .ctx = rds, .kinds = BOOK_SINK_TRADE, .lossless = false};
+    book_builder_t *b = NULL;
+    assert_int_equal(book_builder_create(&b, &cfg), 0);
+    /* trades 1, 2, 3; a reconnect re-delivers 2 and 3 (same id and time); then 4 */
+    static const uint64_t ids[] = {1, 2, 3, 2, 3, 4};
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        tg_event_t e = ev(f, f->id, TG_EV_TRADE, TG_SIDE_BID, 100, 1, 0);
+        e.u.trade_id = ids[i];
+        e.ts_exch = 1000 * TG_NS_PER_SEC + (int64_t)ids[i] * MS; /* the trade's own time */
+        e.flags = TG_EVF_LAST;
+        book_builder_apply(b, &e, 1);
+    }
+    assert_int_equal(TG_STAT_GET(book_builder_stats(b)->dup_trades), 2);
+    assert_int_equal(pg[0], 6);  /* PostgreSQL gets every record (its key keeps one row) */
+    assert_int_equal(rds[0], 4); /* subscribers get each trade once, in order */
+    for (uint64_t k = 1; k <= 4; k++)
+        assert_int_equal(rds[k], k);
+    book_builder_destroy(&b);
+}
+
 static void test_builder_counts_the_levels_and_memory_of_all_books_on_the_wall_tick(void **state)
 {
     fx_t *f = *state;
@@ -815,6 +855,7 @@ int main(void)
         T(test_builder_flags_records_held_back_by_a_rate_limit_as_timer_made),
         T(test_builder_trade_gaps_show_trades_lost_while_a_connection_was_closed),
         T(test_builder_counts_the_levels_and_memory_of_all_books_on_the_wall_tick),
+        T(test_builder_sends_a_redelivered_trade_to_lossless_sinks_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
