@@ -53,6 +53,14 @@ static uint32_t test_ck(const struct book_l2 *bk, const struct tg_instr *in, con
                       (int64_t)book_l2_depth(bk, TG_SIDE_ASK));
 }
 
+/* The builder's defaults on the fixture's registry and resync table (no sinks yet). */
+static void cfg_base(fx_t *f, book_builder_cfg_t *cfg)
+{
+    book_builder_cfg_defaults(cfg);
+    cfg->reg = f->reg;
+    cfg->resync = &f->resync;
+}
+
 static int setup(void **state)
 {
     fx_t *f = calloc(1, sizeof(*f));
@@ -62,9 +70,7 @@ static int setup(void **state)
     c.depth_limit = 3;
     tg_instr_reg_add(f->reg, "test", "CKD", &c, &f->id_ck);
     book_builder_cfg_t cfg;
-    book_builder_cfg_defaults(&cfg);
-    cfg.reg = f->reg;
-    cfg.resync = &f->resync;
+    cfg_base(f, &cfg);
     cfg.n_sinks = 1;
     cfg.sinks[0] = (book_sink_cfg_t){
         .name = "all", .fn = sink, .ctx = f, .kinds = BOOK_SINK_ALL, .lossless = true};
@@ -784,9 +790,7 @@ static void test_builder_sends_a_redelivered_trade_to_lossless_sinks_only(void *
     fx_t *f = *state;
     uint64_t pg[16] = {0}, rds[16] = {0};
     book_builder_cfg_t cfg;
-    book_builder_cfg_defaults(&cfg);
-    cfg.reg = f->reg;
-    cfg.resync = &f->resync;
+    cfg_base(f, &cfg);
     cfg.n_sinks = 2;
     cfg.sinks[0] = (book_sink_cfg_t){
         .name = "pg", .fn = count_ids, .ctx = pg, .kinds = BOOK_SINK_TRADE, .lossless = true};
