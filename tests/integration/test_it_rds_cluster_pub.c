@@ -54,6 +54,7 @@
 #include "tests/fixtures/it_pipeline.h"
 #include "tests/fixtures/it_rds_synth.h"
 #include "tests/fixtures/test_rds_json.h"
+#include "tests/fixtures/tu_main.h"
 
 #define N_INST 60
 #define N_NODE 3
@@ -873,12 +874,10 @@ static void test_create_refuses_what_cluster_mode_does_not_support(void **state)
 
 int main(void)
 {
-    if (!getenv("TG_TEST_REDIS_CLUSTER")) {
-        fprintf(stderr,
-                "TG_TEST_REDIS_CLUSTER not set: run under tests/fixtures/redis_cluster.sh\n");
-        return 77;
-    }
-    const struct CMUnitTest tests[] = {
+    if (tu_skip_without("TG_TEST_REDIS_CLUSTER", "run under tests/fixtures/redis_cluster.sh"))
+        return TU_SKIPPED;
+    TU_RETURN_GROUP(
+        NULL, NULL,
         cmocka_unit_test_setup_teardown(test_every_instrument_goes_to_its_shard, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_migrating_slot_asks_then_moves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_refuses_what_cluster_mode_does_not_support,
@@ -887,7 +886,5 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_failover_the_publisher_follows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_primary_the_publisher_follows, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_hung_primary_the_publisher_follows, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+        cmocka_unit_test_setup_teardown(test_hung_primary_the_publisher_follows, setup, teardown));
 }
