@@ -128,9 +128,8 @@ static int setup(void **state)
         if (tg_instr_reg_add(f->reg, venues[i % 3], sym, &ic, &id) || id != (uint32_t)i)
             return -1;
     }
-    if (tg_ring_create(&f->ring, 4096, sizeof(book_out_t)))
+    if (it_rds_fx_open(&f->ring, &f->cfg, NULL, f->reg))
         return -1;
-    it_rds_cfg(&f->cfg, NULL, f->reg, f->ring);
     f->cfg.cluster = g_list;
     f->cfg.log = log_cb;
     *state = f;
@@ -140,12 +139,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx_t *f = *state;
-    store_rds_destroy(&f->pub);
+    it_rds_fx_close(&f->pub, &f->ring, &f->reg);
     for (int k = 0; k < N_NODE; k++)
         if (f->s.c[k])
             redisFree(f->s.c[k]);
-    tg_ring_destroy(&f->ring);
-    tg_instr_reg_destroy(&f->reg);
     free(f);
     return 0;
 }
