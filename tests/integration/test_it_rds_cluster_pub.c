@@ -128,10 +128,9 @@ static int setup(void **state)
         if (tg_instr_reg_add(f->reg, venues[i % 3], sym, &ic, &id) || id != (uint32_t)i)
             return -1;
     }
-    if (it_rds_fx_open(&f->ring, &f->cfg, NULL, f->reg))
+    if (it_rds_fx_open(&f->ring, &f->cfg, NULL, f->reg, log_cb, NULL))
         return -1;
     f->cfg.cluster = g_list;
-    f->cfg.log = log_cb;
     *state = f;
     return 0;
 }

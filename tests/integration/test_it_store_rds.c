@@ -77,10 +77,8 @@ static int setup(void **state)
         tg_instr_reg_add(f->reg, "testv", "AAA-USD", &ic, &f->aaa) ||
         tg_instr_reg_add(f->reg, "testv", "BBB-USD", &ic, &f->bbb))
         return -1;
-    if (it_rds_fx_open(&f->ring, &f->cfg, g_url, f->reg))
+    if (it_rds_fx_open(&f->ring, &f->cfg, g_url, f->reg, log_cb, f))
         return -1;
-    f->cfg.log = log_cb;
-    f->cfg.log_ud = f;
     *state = f;
     return 0;
 }
