@@ -872,15 +872,11 @@ int main(void)
 {
     if (tu_skip_without("TG_TEST_REDIS_CLUSTER", "run under tests/fixtures/redis_cluster.sh"))
         return TU_SKIPPED;
-    TU_RETURN_GROUP(
-        NULL, NULL,
-        cmocka_unit_test_setup_teardown(test_every_instrument_goes_to_its_shard, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_migrating_slot_asks_then_moves, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_refuses_what_cluster_mode_does_not_support,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_lease_on_the_cluster_one_of_two_publishes, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_failover_the_publisher_follows, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_killed_primary_the_publisher_follows, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_hung_primary_the_publisher_follows, setup, teardown));
+    TU_RETURN_GROUP_EACH(setup, teardown, cmocka_unit_test(test_every_instrument_goes_to_its_shard),
+                         cmocka_unit_test(test_a_migrating_slot_asks_then_moves),
+                         cmocka_unit_test(test_create_refuses_what_cluster_mode_does_not_support),
+                         cmocka_unit_test(test_a_lease_on_the_cluster_one_of_two_publishes),
+                         cmocka_unit_test(test_failover_the_publisher_follows),
+                         cmocka_unit_test(test_killed_primary_the_publisher_follows),
+                         cmocka_unit_test(test_hung_primary_the_publisher_follows));
 }
