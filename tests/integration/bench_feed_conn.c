@@ -96,12 +96,8 @@ static int b_frame(feed_handler_t *h, const char *buf, size_t len, int64_t tr, i
     g_t1 = tm;
     g_frames++;
     g_bytes += len;
-    tg_event_t ev = {0};
-    ev.kind = TG_EV_TRADE;
-    ev.seq = g_frames;
-    ev.ts_recv = tr;
-    ev.ts_mono = tm;
-    ev.flags = TG_EVF_LAST;
+    tg_event_t ev = {
+        .kind = TG_EV_TRADE, .seq = g_frames, .ts_recv = tr, .ts_mono = tm, .flags = TG_EVF_LAST};
     feed_emit(h, &ev);
     atomic_store_explicit(&g_frames_pub, g_frames, memory_order_release);
     return 0;

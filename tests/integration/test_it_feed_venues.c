@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -142,15 +143,12 @@ static void run_venue(const char *rel, const char *const *server_args, bool with
     const feed_conn_tstats_t *ts = feed_conn_tstats(l.conn);
     lf_collect(&l, &got, frames, 0, 60);
     fprintf(stderr,
-            "%s: frames %llu (ws %llu), rest ok %llu fail %llu, gaps %llu, resyncs %llu, "
-            "handled %llu, unhandled %llu, events live %zu offline %zu\n",
-            rel, (unsigned long long)TG_STAT_GET(st->frames),
-            (unsigned long long)TG_STAT_GET(ts->rx_frames),
-            (unsigned long long)TG_STAT_GET(ts->rest_ok),
-            (unsigned long long)TG_STAT_GET(ts->rest_fail),
-            (unsigned long long)TG_STAT_GET(st->gaps), (unsigned long long)TG_STAT_GET(st->resyncs),
-            (unsigned long long)TG_STAT_GET(st->handled),
-            (unsigned long long)TG_STAT_GET(st->unhandled), got.n, want.n);
+            "%s: frames %" PRIu64 " (ws %" PRIu64 "), rest ok %" PRIu64 " fail %" PRIu64
+            ", gaps %" PRIu64 ", resyncs %" PRIu64 ", handled %" PRIu64 ", unhandled %" PRIu64
+            ", events live %zu offline %zu\n",
+            rel, TG_STAT_GET(st->frames), TG_STAT_GET(ts->rx_frames), TG_STAT_GET(ts->rest_ok),
+            TG_STAT_GET(ts->rest_fail), TG_STAT_GET(st->gaps), TG_STAT_GET(st->resyncs),
+            TG_STAT_GET(st->handled), TG_STAT_GET(st->unhandled), got.n, want.n);
     assert_int_equal(TG_STAT_GET(ts->rx_frames), frames);
     /* the handler accounted for every frame and REST answer it was given */
     assert_int_equal(TG_STAT_GET(st->frames), frames + TG_STAT_GET(ts->rx_rest));

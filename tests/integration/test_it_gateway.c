@@ -36,6 +36,7 @@
 #include "tests/fixtures/oracle.h"
 #include "tests/integration/it_gw_util.h"
 #include "tools/replay/tool_replay_books.h"
+#include "tests/fixtures/tu_main.h"
 
 #define RUNS 3 /* 0: full, 1: full + capture, 2: stopped under load */
 
@@ -837,13 +838,11 @@ int main(void)
         itg_recs_find(getenv("TG_RECORDINGS"), getenv("TG_PEER_EXPECTED"), G.recs, ITG_RECS_MAX);
     if (!G.n_recs)
         return 77;
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_config_exits_2_with_file_and_line),
-        cmocka_unit_test(test_unreachable_postgres_exits_3_quickly),
-        cmocka_unit_test(test_every_recording_reaches_postgres_and_redis_intact),
-        cmocka_unit_test(test_two_runs_write_the_same_rows),
-        cmocka_unit_test(test_captured_frames_rebuild_the_same_books),
-        cmocka_unit_test(test_sigterm_under_load_stores_every_counted_trade),
-    };
-    return cmocka_run_group_tests_name("gateway end to end", tests, setup, teardown);
+    TU_RETURN_GROUP_NAME("gateway end to end", setup, teardown,
+                         cmocka_unit_test(test_bad_config_exits_2_with_file_and_line),
+                         cmocka_unit_test(test_unreachable_postgres_exits_3_quickly),
+                         cmocka_unit_test(test_every_recording_reaches_postgres_and_redis_intact),
+                         cmocka_unit_test(test_two_runs_write_the_same_rows),
+                         cmocka_unit_test(test_captured_frames_rebuild_the_same_books),
+                         cmocka_unit_test(test_sigterm_under_load_stores_every_counted_trade));
 }

@@ -29,6 +29,7 @@
 #include "storage/redis/rds_cluster.h"
 #include "storage/redis/store_rds_fmt.h"
 #include "tests/fixtures/it_rds_cluster_util.h"
+#include "tests/fixtures/tu_main.h"
 
 static rds_cluster_node_t seeds[16];
 static int n_seeds;
@@ -302,13 +303,7 @@ static void test_failover_moved(void **state)
     redisFree(c);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_keyslots_and_routing),
+TU_MAIN(setup, NULL, cmocka_unit_test(test_keyslots_and_routing),
         cmocka_unit_test(test_sharded_pubsub),
         cmocka_unit_test(test_publisher_cluster_names_and_commands),
-        cmocka_unit_test(test_failover_moved),
-    };
-    return cmocka_run_group_tests(tests, setup, NULL);
-}
+        cmocka_unit_test(test_failover_moved))

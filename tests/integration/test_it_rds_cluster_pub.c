@@ -54,6 +54,7 @@
 #include "tests/fixtures/it_pipeline.h"
 #include "tests/fixtures/it_rds_synth.h"
 #include "tests/fixtures/test_rds_json.h"
+#include "tests/fixtures/tu_main.h"
 
 #define N_INST 60
 #define N_NODE 3
@@ -127,11 +128,9 @@ static int setup(void **state)
         if (tg_instr_reg_add(f->reg, venues[i % 3], sym, &ic, &id) || id != (uint32_t)i)
             return -1;
     }
-    if (tg_ring_create(&f->ring, 4096, sizeof(book_out_t)))
+    if (it_rds_fx_open(&f->ring, &f->cfg, NULL, f->reg, log_cb, NULL))
         return -1;
-    it_rds_cfg(&f->cfg, NULL, f->reg, f->ring);
     f->cfg.cluster = g_list;
-    f->cfg.log = log_cb;
     *state = f;
     return 0;
 }
@@ -139,12 +138,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx_t *f = *state;
-    store_rds_destroy(&f->pub);
+    it_rds_fx_close(&f->pub, &f->ring, &f->reg);
     for (int k = 0; k < N_NODE; k++)
         if (f->s.c[k])
             redisFree(f->s.c[k]);
-    tg_ring_destroy(&f->ring);
-    tg_instr_reg_destroy(&f->reg);
     free(f);
     return 0;
 }
@@ -873,21 +870,13 @@ static void test_create_refuses_what_cluster_mode_does_not_support(void **state)
 
 int main(void)
 {
-    if (!getenv("TG_TEST_REDIS_CLUSTER")) {
-        fprintf(stderr,
-                "TG_TEST_REDIS_CLUSTER not set: run under tests/fixtures/redis_cluster.sh\n");
-        return 77;
-    }
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_every_instrument_goes_to_its_shard, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_migrating_slot_asks_then_moves, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_refuses_what_cluster_mode_does_not_support,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_lease_on_the_cluster_one_of_two_publishes, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_failover_the_publisher_follows, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_killed_primary_the_publisher_follows, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_hung_primary_the_publisher_follows, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    if (tu_skip_without("TG_TEST_REDIS_CLUSTER", "run under tests/fixtures/redis_cluster.sh"))
+        return TU_SKIPPED;
+    TU_RETURN_GROUP_EACH(setup, teardown, cmocka_unit_test(test_every_instrument_goes_to_its_shard),
+                         cmocka_unit_test(test_a_migrating_slot_asks_then_moves),
+                         cmocka_unit_test(test_create_refuses_what_cluster_mode_does_not_support),
+                         cmocka_unit_test(test_a_lease_on_the_cluster_one_of_two_publishes),
+                         cmocka_unit_test(test_failover_the_publisher_follows),
+                         cmocka_unit_test(test_killed_primary_the_publisher_follows),
+                         cmocka_unit_test(test_hung_primary_the_publisher_follows));
 }

@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <inttypes.h>
 #include <stdint.h>
 
 #include <cmocka.h>
@@ -146,13 +147,11 @@ static void test_torn_and_corrupted_journal_is_counted_logged_and_the_rest_repla
     assert_int_equal(store_pg_connect(w), 0);
     int n = store_pg_replay(w);
     fprintf(stderr,
-            "replayed %d records (%llu rows); torn %llu (%llu bytes), corrupt %llu (%llu bytes)\n"
-            "log:\n%s",
-            n, (unsigned long long)TG_STAT_GET(s->replay_rows),
-            (unsigned long long)TG_STAT_GET(s->spill_torn),
-            (unsigned long long)TG_STAT_GET(s->spill_torn_bytes),
-            (unsigned long long)TG_STAT_GET(s->spill_corrupt),
-            (unsigned long long)TG_STAT_GET(s->spill_corrupt_bytes), logs);
+            "replayed %d records (%" PRIu64 " rows); torn %" PRIu64 " (%" PRIu64
+            " bytes), corrupt %" PRIu64 " (%" PRIu64 " bytes)\nlog:\n%s",
+            n, TG_STAT_GET(s->replay_rows), TG_STAT_GET(s->spill_torn),
+            TG_STAT_GET(s->spill_torn_bytes), TG_STAT_GET(s->spill_corrupt),
+            TG_STAT_GET(s->spill_corrupt_bytes), logs);
     assert_int_equal(TG_STAT_GET(s->spill_corrupt), 1);
     assert_true(TG_STAT_GET(s->spill_corrupt_bytes) >= len1);
     assert_int_equal(TG_STAT_GET(s->replay_batches), 3);

@@ -27,6 +27,7 @@
 #include "tests/fixtures/replay_proc.h"
 #include "tools/replay/tool_replay.h"
 #include "tools/replay/tool_replay_client.h"
+#include "tests/fixtures/tu_main.h"
 
 #define REC    "binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst"
 #define STALL  2000 /* frames sent before the server stalls */
@@ -386,10 +387,7 @@ int main(void)
         fprintf(stderr, "skip: TG_REPLAY_BIN / TG_RECORDINGS (%s) not set or missing\n", path);
         return 77;
     }
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_without_the_option_the_recorded_snapshot),
-        cmocka_unit_test(test_live_snapshot_is_the_book_as_of_the_frames_sent),
-        cmocka_unit_test(test_live_snapshot_of_a_clone_follows_its_connection),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    TU_RETURN_GROUP(NULL, NULL, cmocka_unit_test(test_without_the_option_the_recorded_snapshot),
+                    cmocka_unit_test(test_live_snapshot_is_the_book_as_of_the_frames_sent),
+                    cmocka_unit_test(test_live_snapshot_of_a_clone_follows_its_connection));
 }

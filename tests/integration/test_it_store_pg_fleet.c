@@ -19,6 +19,7 @@
 #include "it_pg_util.h"
 #include "storage/pg/store_pg.h"
 #include "storage/pg/store_pg_schema.h"
+#include "tests/fixtures/tu_main.h"
 
 #define DAY_NS 86400000000000LL
 #define MS     1000000LL
@@ -358,13 +359,10 @@ static void test_two_writers_racing_store_each_trade_once(void **state)
 
 int main(void)
 {
-    if (!getenv("TG_TEST_PG_DSN")) {
-        fprintf(stderr,
-                "TG_TEST_PG_DSN not set: skipping (run under tests/fixtures/services.sh)\n");
-        return 77;
-    }
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_partition_names_are_parsed_strictly),
+    if (tu_skip_without("TG_TEST_PG_DSN", "skipping (run under tests/fixtures/services.sh)"))
+        return TU_SKIPPED;
+    TU_RETURN_GROUP(
+        NULL, NULL, cmocka_unit_test(test_partition_names_are_parsed_strictly),
         cmocka_unit_test_setup_teardown(test_retention_drops_old_day_partitions_only, setup,
                                         it_pg_fx_teardown),
         cmocka_unit_test_setup_teardown(test_retention_detach_keeps_old_days_as_tables, setup,
@@ -377,7 +375,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_instance_names_the_connection_and_its_row, setup,
                                         it_pg_fx_teardown),
         cmocka_unit_test_setup_teardown(test_two_writers_racing_store_each_trade_once, setup,
-                                        it_pg_fx_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+                                        it_pg_fx_teardown));
 }

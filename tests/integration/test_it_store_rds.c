@@ -77,11 +77,8 @@ static int setup(void **state)
         tg_instr_reg_add(f->reg, "testv", "AAA-USD", &ic, &f->aaa) ||
         tg_instr_reg_add(f->reg, "testv", "BBB-USD", &ic, &f->bbb))
         return -1;
-    if (tg_ring_create(&f->ring, 4096, sizeof(book_out_t)))
+    if (it_rds_fx_open(&f->ring, &f->cfg, g_url, f->reg, log_cb, f))
         return -1;
-    it_rds_cfg(&f->cfg, g_url, f->reg, f->ring);
-    f->cfg.log = log_cb;
-    f->cfg.log_ud = f;
     *state = f;
     return 0;
 }
@@ -89,11 +86,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx_t *f = *state;
-    store_rds_destroy(&f->pub);
+    it_rds_fx_close(&f->pub, &f->ring, &f->reg);
     if (f->sub)
         redisFree(f->sub);
-    tg_ring_destroy(&f->ring);
-    tg_instr_reg_destroy(&f->reg);
     pthread_mutex_destroy(&f->log_mu);
     free(f);
     return 0;

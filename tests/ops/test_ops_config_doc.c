@@ -18,6 +18,7 @@
 #include "book/tg_cfgkey.h"
 #include "gateway/gw_config.h"
 #include "storage/sink.h"
+#include "tests/fixtures/tu_main.h"
 
 #define ROWS_MAX 256
 
@@ -254,12 +255,6 @@ static void test_table_defaults_are_applied(void **state)
     free(c);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_key_is_documented_with_its_default),
+TU_MAIN(load_doc, NULL, cmocka_unit_test(test_every_key_is_documented_with_its_default),
         cmocka_unit_test(test_no_documented_key_is_unknown),
-        cmocka_unit_test(test_table_defaults_are_applied),
-    };
-    return cmocka_run_group_tests(tests, load_doc, NULL);
-}
+        cmocka_unit_test(test_table_defaults_are_applied))

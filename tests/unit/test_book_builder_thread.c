@@ -21,6 +21,7 @@
 #include "book/book_builder.h"
 #include "book/tg_clock.h"
 #include "book/book_ref.h"
+#include "tests/fixtures/tu_main.h"
 
 #define N_IN     2
 #define PER_FEED 2
@@ -265,11 +266,5 @@ static void test_builder_thread_idles_asleep_and_stops_promptly(void **state)
     tg_instr_reg_destroy(&reg);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_builder_thread_applies_every_ring_and_feeds_both_sinks),
-        cmocka_unit_test(test_builder_thread_idles_asleep_and_stops_promptly),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(NULL, NULL, cmocka_unit_test(test_builder_thread_applies_every_ring_and_feeds_both_sinks),
+        cmocka_unit_test(test_builder_thread_idles_asleep_and_stops_promptly))

@@ -15,6 +15,7 @@
 
 #include "book/book_l2.h"
 #include "book/book_ref.h"
+#include "tests/fixtures/tu_main.h"
 
 static int setup(void **state)
 {
@@ -436,25 +437,15 @@ static void test_l2_memory_follows_the_levels_held(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_l2_new_book_is_empty_and_resyncing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_l2_levels_come_out_best_first, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_l2_size_zero_deletes_and_missing_delete_is_reported,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_l2_crossed_when_best_bid_reaches_best_ask, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_l2_truncate_keeps_the_best_levels, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_l2_deep_books_grow_in_both_directions, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_l2_state_generation_and_seq_are_stored, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_l2_random_sequences_match_the_reference_book, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_l2_block_edges_match_the_reference_book, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_l2_memory_follows_the_levels_held, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_l2_runs_away_from_the_top_match_the_reference_book,
-                                        setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    TU_RETURN_GROUP_EACH(setup, teardown, cmocka_unit_test(test_l2_new_book_is_empty_and_resyncing),
+                         cmocka_unit_test(test_l2_levels_come_out_best_first),
+                         cmocka_unit_test(test_l2_size_zero_deletes_and_missing_delete_is_reported),
+                         cmocka_unit_test(test_l2_crossed_when_best_bid_reaches_best_ask),
+                         cmocka_unit_test(test_l2_truncate_keeps_the_best_levels),
+                         cmocka_unit_test(test_l2_deep_books_grow_in_both_directions),
+                         cmocka_unit_test(test_l2_state_generation_and_seq_are_stored),
+                         cmocka_unit_test(test_l2_random_sequences_match_the_reference_book),
+                         cmocka_unit_test(test_l2_block_edges_match_the_reference_book),
+                         cmocka_unit_test(test_l2_memory_follows_the_levels_held),
+                         cmocka_unit_test(test_l2_runs_away_from_the_top_match_the_reference_book));
 }

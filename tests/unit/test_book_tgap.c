@@ -21,6 +21,7 @@
 #include "book/book_tgap.h"
 #include "feeds/rec/feed_offline.h"
 #include "tests/fixtures/rec_walk.h"
+#include "tests/fixtures/tu_main.h"
 
 #define US 1000LL
 
@@ -321,13 +322,7 @@ static void test_survey_trade_ids_of_every_recording(void **state)
     assert_true(tu_recs_each(dir, NULL, 1 << 30, survey_one, NULL) > 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_consecutive_ids_show_the_exact_hole),
+TU_MAIN(NULL, NULL, cmocka_unit_test(test_consecutive_ids_show_the_exact_hole),
         cmocka_unit_test(test_global_ids_show_no_id_bounded_gap),
         cmocka_unit_test(test_recordings_the_venue_property_reaches_the_builder),
-        cmocka_unit_test(test_survey_trade_ids_of_every_recording),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(test_survey_trade_ids_of_every_recording))

@@ -72,6 +72,14 @@ static size_t bids(vh_env_t *e, const char *sym)
     return e->v->book[vh_env_id(e, sym)].bid.n;
 }
 
+/* The end of a test on sym: its book holds n bids and no gap was counted; e closed. */
+static void close_with_bids(vh_env_t *e, const char *sym, size_t n)
+{
+    assert_int_equal(bids(e, sym), n);
+    assert_int_equal(TG_STAT_GET(e->o->stats.gaps), 0);
+    vh_env_close(e);
+}
+
 static void test_binance_busy_symbol_cannot_evict_a_quiet_symbols_diffs(void **state)
 {
     vh_env_t *e = open_small("BTCUSDT,ETHUSDT", 16, 64);
@@ -115,9 +123,7 @@ static void test_binance_busy_symbol_cannot_evict_a_quiet_symbols_diffs(void **s
     /* a snapshot inside what is still buffered syncs: 1.5 + the 4 diffs after 1095 */
     assert_int_equal(snap(e, "BTCUSDT", gen, 1095), 0);
     assert_int_equal(TG_STAT_GET(st->snapshots), 2);
-    assert_int_equal(bids(e, "BTCUSDT"), 5);
-    assert_int_equal(TG_STAT_GET(st->gaps), 0);
-    vh_env_close(e);
+    close_with_bids(e, "BTCUSDT", 5);
 }
 
 static void test_binance_snapshot_older_than_an_evicted_diff_is_refused(void **state)
@@ -140,9 +146,7 @@ static void test_binance_snapshot_older_than_an_evicted_diff_is_refused(void **s
     assert_int_equal(snap(e, "BTCUSDT", gen, 102), 0);
     assert_int_equal(TG_STAT_GET(st->snapshots), 1);
     diff(e, "BTCUSDT", 103, 104, "2.5", 0);
-    assert_int_equal(bids(e, "BTCUSDT"), 2);
-    assert_int_equal(TG_STAT_GET(st->gaps), 0);
-    vh_env_close(e);
+    close_with_bids(e, "BTCUSDT", 2);
 }
 
 static void test_binance_ids_starting_again_forget_the_previous_runs_diffs(void **state)
@@ -166,9 +170,7 @@ static void test_binance_ids_starting_again_forget_the_previous_runs_diffs(void 
     assert_true(TG_STAT_GET(st->stale_dropped) > dropped); /* the old run's diffs, counted */
     assert_int_equal(snap(e, "BTCUSDT", gen, 999), 0);
     assert_int_equal(TG_STAT_GET(st->snapshots), 1);
-    assert_int_equal(bids(e, "BTCUSDT"), 4); /* 1.5 + the new run's 3 diffs */
-    assert_int_equal(TG_STAT_GET(st->gaps), 0);
-    vh_env_close(e);
+    close_with_bids(e, "BTCUSDT", 4); /* 1.5 + the new run's 3 diffs */
 }
 
 static void test_binance_reconnect_empties_the_buffer_and_ignores_old_answers(void **state)

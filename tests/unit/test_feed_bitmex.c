@@ -88,11 +88,7 @@ static void test_bitmex_bad_input_is_counted(void **state)
                                  "\"timestamp\":\"2021-13-05T18:41:18.601Z\",\"symbol\":\"TRXM21\","
                                  "\"side\":\"Buy\",\"size\":1,\"price\":1}]}"),
                      TG_EFIELD);
-    assert_int_equal(TG_STAT_GET(o->stats.err_json), 1);
-    assert_int_equal(TG_STAT_GET(o->stats.err_venue), 1);
-    assert_int_equal(TG_STAT_GET(o->stats.err_symbol), 1);
-    assert_int_equal(TG_STAT_GET(o->stats.err_decimal), 1);
-    assert_int_equal(TG_STAT_GET(o->stats.err_field), 1);
+    fv_assert_errs(&o->stats, 1, 1, 1, 1, 1);
     assert_int_equal(v->events, 1); /* only that FAULT gap */
     /* exact exchange time */
     assert_int_equal(vh_feed1(o, "{\"table\":\"trade\",\"action\":\"insert\",\"data\":[{"

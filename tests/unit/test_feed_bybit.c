@@ -223,10 +223,8 @@ static void test_bybit_mutated_frames_never_crash_and_are_all_accounted(void **s
 static void test_bybit_subscribes_at_most_ten_topics_per_request_and_pings(void **state)
 {
     static const char rec[] = "# tgrec 1\n# venue: bybit\n# symbols: A1,A2,A3,A4,A5,A6\n";
-    fv_run_t r = {0};
-    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
-    feed_handler_t *h = &r.off->h;
-    fv_cap_t *c = fv_open_captured(h);
+    fv_run_t r;
+    fv_cap_t *c = fv_open_text_captured(&r, rec, sizeof(rec) - 1);
     assert_int_equal(c->n_sent, 2); /* 12 topics: 10 + 2 */
     assert_string_equal(
         c->sent[0],
@@ -235,6 +233,7 @@ static void test_bybit_subscribes_at_most_ten_topics_per_request_and_pings(void 
         "\"orderbook.50.A4\",\"publicTrade.A4\",\"orderbook.50.A5\",\"publicTrade.A5\"]}");
     assert_string_equal(c->sent[1],
                         "{\"op\":\"subscribe\",\"args\":[\"orderbook.50.A6\",\"publicTrade.A6\"]}");
+    feed_handler_t *h = &r.off->h;
     const int64_t s = 1000000000LL;
     h->venue->on_tick(h, 100 * s);
     h->venue->on_tick(h, 110 * s);
@@ -353,10 +352,8 @@ static void test_bybit_spot_is_served_by_the_same_handler_on_its_own_url(void **
     assert_true(spot_files > 0);
     /* spot: at most 10 args per subscribe request */
     static const char rec[] = "# tgrec 1\n# venue: bybit-spot\n# symbols: A1,A2,A3,A4,A5,A6\n";
-    fv_run_t r = {0};
-    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
-    feed_handler_t *h = &r.off->h;
-    fv_cap_t *c = fv_open_captured(h);
+    fv_run_t r;
+    fv_cap_t *c = fv_open_text_captured(&r, rec, sizeof(rec) - 1);
     assert_int_equal(c->n_sent, 2);
     assert_string_equal(c->sent[1],
                         "{\"op\":\"subscribe\",\"args\":[\"orderbook.50.A6\",\"publicTrade.A6\"]}");

@@ -48,11 +48,17 @@ static int teardown(void **st)
     return rc == 0 ? 0 : -1;
 }
 
+/* Capture defaults writing into the fixture's folder. */
+static void cap_cfg(const fx_t *x, feed_capture_cfg_t *c)
+{
+    feed_capture_cfg_defaults(c);
+    c->dir = x->dir;
+}
+
 static void open_cap(fx_t *x, uint64_t max_bytes, uint32_t chunk)
 {
     feed_capture_cfg_t c;
-    feed_capture_cfg_defaults(&c);
-    c.dir = x->dir;
+    cap_cfg(x, &c);
     c.prefix = "u";
     c.max_bytes = max_bytes;
     c.chunk = chunk;
@@ -227,8 +233,7 @@ static void test_a_file_older_than_max_secs_is_rotated(void **st)
 {
     fx_t *x = *st;
     feed_capture_cfg_t c;
-    feed_capture_cfg_defaults(&c);
-    c.dir = x->dir;
+    cap_cfg(x, &c);
     c.max_secs = 1;
     assert_int_equal(feed_capture_create(&x->cap, &c), 0);
     assert_int_equal(feed_capture_begin(x->cap, "test", "ws://h/", "A"), 0);

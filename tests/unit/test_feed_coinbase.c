@@ -110,10 +110,8 @@ static void test_coinbase_mutated_frames_never_crash_and_are_all_accounted(void 
 static void test_coinbase_subscribes_level2_and_matches_for_all_products(void **state)
 {
     static const char rec[] = "# tgrec 1\n# venue: coinbase\n# symbols: BTC-USD,ETH-EUR\n";
-    fv_run_t r = {0};
-    assert_int_equal(fv_run(&r, NULL, rec, sizeof(rec) - 1, NULL), 0);
-    feed_handler_t *h = &r.off->h;
-    fv_cap_t *c = fv_open_captured(h);
+    fv_run_t r;
+    fv_cap_t *c = fv_open_text_captured(&r, rec, sizeof(rec) - 1);
     assert_int_equal(c->n_sent, 1);
     assert_string_equal(c->sent[0], "{\"type\":\"subscribe\",\"product_ids\":[\"BTC-USD\","
                                     "\"ETH-EUR\"],\"channels\":[\"level2\",\"matches\"]}");

@@ -308,11 +308,7 @@ static void test_crypto_com_bad_input_is_counted(void **state)
                      0);
     const feed_stats_t *s = &b.o->stats;
     assert_int_equal(TG_STAT_GET(s->unhandled), 2);
-    assert_int_equal(TG_STAT_GET(s->err_decimal), 2);
-    assert_int_equal(TG_STAT_GET(s->err_symbol), 1);
-    assert_int_equal(TG_STAT_GET(s->err_venue), 1);
-    assert_int_equal(TG_STAT_GET(s->err_json), 2);
-    assert_int_equal(TG_STAT_GET(s->err_field), 3);
+    fv_assert_errs(s, 2, 3, 1, 2, 1);
     assert_int_equal(vrun_accounted(s), TG_STAT_GET(s->frames));
     /* the book is whole again with the next push */
     assert_int_equal(vh_ev_frame(&b, BOOK("BTC_USDT", 1003, "[[100,1,1]]", "[[101,1,1]]")), 0);

@@ -402,11 +402,7 @@ static void test_gate_io_bad_input_is_counted_once(void **state)
                                  "\"up\",\"currency_pair\":\"BTC_USDT\",\"amount\":\"1\","
                                  "\"price\":\"1\"}}"),
                      TG_EFIELD);
-    assert_int_equal(TG_STAT_GET(st->err_json), 2);
-    assert_int_equal(TG_STAT_GET(st->err_symbol), 1);
-    assert_int_equal(TG_STAT_GET(st->err_venue), 2);
-    assert_int_equal(TG_STAT_GET(st->err_decimal), 1);
-    assert_int_equal(TG_STAT_GET(st->err_field), 2);
+    fv_assert_errs(st, 2, 2, 1, 1, 2);
     assert_int_equal(g->n_ev, 0);
     assert_true(fv_accounted(st));
     /* a bad diff on a synced book: GAP + a new snapshot, nothing of the diff applied */

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "tests/fixtures/venue_harness.h"
+#include "tests/fixtures/tu_main.h"
 #include "book/tg_dec.h"
 #include "book/tg_resync.h"
 #include "feeds/venues/venues.h"
@@ -66,8 +67,19 @@ static void test_gm_venue_is_offered_with_its_limits(void **state)
     vh_assert_venue("gemini", &feed_venue_gemini, "wss://api.gemini.com/v2/marketdata", 1);
 }
 
-static void check_oracle(const char *name, int exact)
+/* Which oracle the recording's books and trades are checked against. */
+typedef struct gm_oracle {
+    const char *name; /* under $TG_PEER_EXPECTED */
+    int exact;        /* the recordings' exact reference (else tardis: float text) */
+} gm_oracle_t;
+
+static gm_oracle_t gm_tardis = {GM_PEER, 0}, gm_exact = {GM_REF, 1};
+
+/* The recording against the oracle *state (a gm_oracle_t). */
+static void test_gm_recording_equals_oracle(void **state)
 {
+    const char *name = ((const gm_oracle_t *)*state)->name;
+    int exact = ((const gm_oracle_t *)*state)->exact;
     oracle_t orc;
     feed_offline_t *o = NULL;
     vrun_t *v = vh_oracle_run(name, GM_REC, &orc, &o);
@@ -102,16 +114,6 @@ static void check_oracle(const char *name, int exact)
     assert_int_equal(o->sent, 1); /* one l2 subscribe for the 10 symbols */
     vrun_close(&o, v);
     oracle_free(&orc);
-}
-
-static void test_gm_recording_equals_the_tardis_oracle(void **state)
-{
-    check_oracle(GM_PEER, 0);
-}
-
-static void test_gm_recording_equals_the_reference_exactly(void **state)
-{
-    check_oracle(GM_REF, 1);
 }
 
 /* ---- synthetic sync rules ------------------------------------------------------------------- */
@@ -387,8 +389,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gm_venue_is_offered_with_its_limits),
-        cmocka_unit_test(test_gm_recording_equals_the_tardis_oracle),
-        cmocka_unit_test(test_gm_recording_equals_the_reference_exactly),
+        TU_CASE(test_gm_recording_equals_the_tardis_oracle, test_gm_recording_equals_oracle,
+                &gm_tardis),
+        TU_CASE(test_gm_recording_equals_the_reference_exactly, test_gm_recording_equals_oracle,
+                &gm_exact),
         cmocka_unit_test(test_gm_subscribes_l2_for_every_symbol_in_one_message),
         cmocka_unit_test(test_gm_changes_before_the_full_book_are_dropped),
         cmocka_unit_test(test_gm_unreadable_book_message_gaps_and_resubscribes_paced),

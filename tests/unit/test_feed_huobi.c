@@ -65,10 +65,7 @@ static int sink(void *ctx, const tg_event_t *ev, uint32_t n)
         case TG_EV_TRADE:
             r->trades[id]++;
             r->amount[id] += (__int128)e->size * tg_dec_pow10[18 - e->sz_scale];
-            if (e->side == TG_SIDE_BUY)
-                r->buys[id]++;
-            else if (e->side == TG_SIDE_SELL)
-                r->sells[id]++;
+            vrun_count_side(e->side, &r->buys[id], &r->sells[id]);
             break;
         case TG_EV_GAP:
             r->gaps[id]++;

@@ -332,11 +332,7 @@ static void test_kucoin_bad_input_is_counted_once(void **state)
     gk_bad_diffs_refused(g, &kucoin, "BTC-USDT");
     kc_upd(f, sizeof(f), "BTC-USDT", 3, 4, "[\"1\",\"1\",\"9\"]", ""); /* change outside 3..4 */
     assert_int_equal(gk_frame(g, f), TG_EFIELD);
-    assert_int_equal(TG_STAT_GET(st->err_json), 1);
-    assert_int_equal(TG_STAT_GET(st->err_field), 3);
-    assert_int_equal(TG_STAT_GET(st->err_venue), 1);
-    assert_int_equal(TG_STAT_GET(st->err_symbol), 1);
-    assert_int_equal(TG_STAT_GET(st->err_decimal), 1);
+    fv_assert_errs(st, 1, 3, 1, 1, 1);
     assert_int_equal(g->n_ev, 0);
     uint64_t un = TG_STAT_GET(st->unhandled);
     gk_frame(g, "{\"id\":\"1545910660739\",\"type\":\"ack\"}");

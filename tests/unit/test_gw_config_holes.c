@@ -19,6 +19,7 @@
 
 #include "book/tg_err.h"
 #include "gateway/gw_config.h"
+#include "tests/fixtures/tu_main.h"
 
 /* Load a config whose [postgres] section is `key = value`; @return gw_cfg_load's code and
  * the first error in err. */
@@ -120,13 +121,7 @@ static void test_loopback_listen_addresses_are_told_from_public_ones(void **stat
     assert_false(gw_cfg_host_is_loopback(NULL));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conninfo_with_a_password_anywhere_is_refused),
+TU_MAIN(NULL, NULL, cmocka_unit_test(test_conninfo_with_a_password_anywhere_is_refused),
         cmocka_unit_test(test_conninfo_that_only_names_the_word_is_accepted),
         cmocka_unit_test(test_schema_that_is_no_identifier_fails_the_check),
-        cmocka_unit_test(test_loopback_listen_addresses_are_told_from_public_ones),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(test_loopback_listen_addresses_are_told_from_public_ones))

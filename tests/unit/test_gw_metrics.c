@@ -15,6 +15,7 @@
 
 #include "gateway/gw_http.h"
 #include "gateway/gw_metrics.h"
+#include "tests/fixtures/tu_main.h"
 
 static double half(void *ud)
 {
@@ -121,11 +122,5 @@ static void test_http_serves_metrics_health_and_dashboard(void **state)
     gw_metrics_destroy(&m);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_metrics_render_counters_gauges_histograms),
-        cmocka_unit_test(test_http_serves_metrics_health_and_dashboard),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(NULL, NULL, cmocka_unit_test(test_metrics_render_counters_gauges_histograms),
+        cmocka_unit_test(test_http_serves_metrics_health_and_dashboard))

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "book/tg_err.h"
+#include "tests/fixtures/tu_main.h"
 
 static const int project_codes[] = {
     TG_EDEC_SYNTAX, TG_EDEC_RANGE, TG_EDEC_PRECISION, TG_EDEC_NEGATIVE, TG_EJSON,    TG_EFIELD,
@@ -55,12 +56,6 @@ static void test_success_and_unknown_codes_have_text(void **state)
     assert_non_null(tg_strerror(-3999));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_project_code_has_distinct_text),
+TU_MAIN(NULL, NULL, cmocka_unit_test(test_every_project_code_has_distinct_text),
         cmocka_unit_test(test_negative_errno_maps_to_libc_text),
-        cmocka_unit_test(test_success_and_unknown_codes_have_text),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(test_success_and_unknown_codes_have_text))

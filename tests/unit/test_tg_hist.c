@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "book/tg_hist.h"
+#include "tests/fixtures/tu_main.h"
 
 static void test_hist_bounds_are_increasing_and_match_the_index(void **state)
 {
@@ -64,12 +65,6 @@ static void test_hist_quantiles_are_within_the_bucket_error(void **state)
     free(h);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hist_bounds_are_increasing_and_match_the_index),
+TU_MAIN(NULL, NULL, cmocka_unit_test(test_hist_bounds_are_increasing_and_match_the_index),
         cmocka_unit_test(test_hist_relative_error_is_below_7_percent_from_100ns_to_10s),
-        cmocka_unit_test(test_hist_quantiles_are_within_the_bucket_error),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(test_hist_quantiles_are_within_the_bucket_error))
