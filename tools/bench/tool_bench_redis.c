@@ -28,7 +28,6 @@
 #include "storage/redis/store_rds.h"
 #include "storage/redis/store_rds_conn.h"
 #include "storage/redis/store_rds_fmt.h"
-#include "tests/fixtures/out_rec.h"
 #include "tools/bench/bench_stat.h"
 
 #define BENCH_INSTR    4096 /* = the largest coalescing window: books never coalesce */
@@ -55,7 +54,12 @@ static book_out_t bench_rec(int kind, uint64_t i)
     r.ts_mono = tg_clock_mono_ns();
     if (kind == BOOK_OUT_BOOK) {
         book_out_book_t *b = &r.u.book;
-        tu_book_valid(b, 40000000000ULL + i, 5, 1000);
+        b->seq = 40000000000ULL + i;
+        b->generation = 1;
+        b->state = BOOK_STATE_VALID;
+        b->reason = BOOK_OUT_R_CHANGE;
+        b->n_bids = b->n_asks = 5;
+        b->depth_bids = b->depth_asks = 1000;
         for (int k = 0; k < 5; k++) {
             b->bids[k] = (tg_level_t){6183763000000LL - k * 1000000 - (int64_t)(i % 97),
                                       12345678 + k * 1000};
