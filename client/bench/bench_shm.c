@@ -39,7 +39,6 @@
 #include "book/tg_hist.h"
 #include "storage/shm/shm_layout.h"
 #include "storage/shm/store_shm.h"
-#include "tests/fixtures/shm_client.h"
 
 #define READS 100000
 
@@ -147,9 +146,14 @@ static void bench_read(const tg_instr_reg_t *reg, int rounds)
         rm[k] = (double)(t2 - t1) / READS;
     }
     /* the client API per BOOK event: one notice published, one tg_client_next */
-    tg_client_t *cl;
+    tg_client_cfg_t cc;
+    tg_client_cfg_defaults(&cc);
+    char url[100];
+    snprintf(url, sizeof(url), "shm://%s", g_name);
+    cc.url = url;
+    tg_client_t *cl = NULL;
     tg_client_event_t ev;
-    if (tu_shm_client(&cl, g_name) || tg_client_subscribe(cl, "*", "*", TG_CLIENT_SUB_BOOK, NULL) ||
+    if (tg_client_create(&cl, &cc) || tg_client_subscribe(cl, "*", "*", TG_CLIENT_SUB_BOOK, NULL) ||
         tg_client_connect(cl))
         exit(1);
     while (tg_client_next(cl, &ev, 0) == 1)

@@ -43,12 +43,11 @@
 #include "storage/shm/shm_layout.h"
 #include "storage/shm/store_shm.h"
 #include "tests/fixtures/out_rec.h"
-#include "tests/fixtures/shm_client.h"
 
 #define N_INSTR 3
 
 typedef struct fx {
-    char name[64];
+    char name[64], url[80];
     tg_instr_reg_t *reg;
     store_shm_t *w;
     tg_client_t *cl;
@@ -59,6 +58,7 @@ static int setup(void **state)
     fx_t *f = calloc(1, sizeof(*f));
     static int n;
     snprintf(f->name, sizeof(f->name), "/tg-test-shm-%d-%d", (int)getpid(), ++n);
+    snprintf(f->url, sizeof(f->url), "shm://%s", f->name);
     if (tg_instr_reg_create(&f->reg))
         return -1;
     tg_instr_cfg_t ic;
@@ -99,19 +99,13 @@ static void writer_open(fx_t *f, uint32_t ring, tg_ring_t *in)
         fail_msg("store_shm_create: %d %s", rc, err);
 }
 
-/* A client of the segment at "shm://<name>", created and subscribed to the kinds of every
- * instrument (both asserted), not connected. */
-static tg_client_t *client_on(const char *name, unsigned kinds)
-{
-    tg_client_t *cl;
-    assert_int_equal(tu_shm_client(&cl, name), 0);
-    assert_int_equal(tg_client_subscribe(cl, "*", "*", kinds, "*"), 0);
-    return cl;
-}
-
 static void client_open(fx_t *f, unsigned kinds)
 {
-    f->cl = client_on(f->name, kinds);
+    tg_client_cfg_t cc;
+    tg_client_cfg_defaults(&cc);
+    cc.url = f->url;
+    assert_int_equal(tg_client_create(&f->cl, &cc), 0);
+    assert_int_equal(tg_client_subscribe(f->cl, "*", "*", kinds, "*"), 0);
     assert_int_equal(tg_client_connect(f->cl), 0);
 }
 
@@ -241,14 +235,22 @@ static void test_layout_is_checked_and_another_version_is_refused(void **state)
     c->version = 2;
     assert_true(pwrite(fd, page, sizeof(page), 0) == (ssize_t)sizeof(page));
     close(fd);
-    tg_client_t *cl = client_on(bad, TG_CLIENT_SUB_ALL);
+    tg_client_cfg_t cc;
+    tg_client_cfg_defaults(&cc);
+    char url[100];
+    snprintf(url, sizeof(url), "shm://%s", bad);
+    cc.url = url;
+    tg_client_t *cl = NULL;
+    assert_int_equal(tg_client_create(&cl, &cc), 0);
+    assert_int_equal(tg_client_subscribe(cl, "*", "*", TG_CLIENT_SUB_ALL, "*"), 0);
     assert_int_equal(tg_client_connect(cl), -EPROTO);
     assert_non_null(strstr(tg_client_errstr(cl), "layout"));
     tg_client_destroy(&cl);
     shm_unlink(bad);
     /* no segment at all */
-    snprintf(bad, sizeof(bad), "%s-none", f->name);
-    cl = client_on(bad, TG_CLIENT_SUB_ALL);
+    snprintf(url, sizeof(url), "shm://%s-none", f->name);
+    assert_int_equal(tg_client_create(&cl, &cc), 0);
+    assert_int_equal(tg_client_subscribe(cl, "*", "*", TG_CLIENT_SUB_ALL, "*"), 0);
     assert_int_equal(tg_client_connect(cl), -ECONNREFUSED);
     assert_int_equal(tg_client_fd(cl), -EOPNOTSUPP);
     tg_client_destroy(&cl);
