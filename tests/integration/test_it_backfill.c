@@ -10,8 +10,9 @@
  * be > 0 and all fetched (tickgate_feed_backfill_trades_total). The same run with the REST
  * base on a closed port (no history): exactly those trades are missing, the failures are
  * counted and the lost ranges logged. A gateway stopped and started again while the venue goes
- * on: the second resumes after the last trade PostgreSQL holds ([gateway] backfill_resume_s),
- * and without that exactly the trades of the downtime are missing. Coinbase Exchange too
+ * on (Binance, Coinbase Exchange, OKX; the replay stalls where the first is stopped): the second
+ * resumes after the last trade PostgreSQL holds ([gateway] backfill_resume_s), and without that
+ * exactly the trades of the downtime are missing. Coinbase Exchange too
  * (a recording with few matches, so 5 drops): the replay serves /products/<P>/trades and a
  * last_match per product at each reconnect; every published match stored once, and without
  * the history exactly the matches of the frames nobody received are missing. OKX likewise (5
@@ -19,6 +20,7 @@
  * newest published trade (as OKX sends on subscribe); the endpoint's answers checked against the
  * recording.
  * Run: tests/fixtures/services.sh run meson test -C build test_it_backfill
+ * (TG_TEST_FILTER='*restart*' runs the cases whose name matches).
  * Env: TG_TEST_PG_DSN, TG_GATEWAY_BIN, TG_REPLAY_BIN, TG_RECORDINGS (else skip, 77).
  */
 #include <stdarg.h>
@@ -51,13 +53,19 @@ typedef struct bf_case {
        instrument's newest published trade again at a reconnect and the gateway stores it
        (OKX's push on subscribe; NULL: none, Coinbase's last_match is not stored) */
     const char *lead_key;
+    /* the restart (run_restart): the first gateway receives frames 1..restart_at (the replay
+       stalls there until the gateway has them all and is stopped), the next restart_away
+       frames are published while no gateway runs */
+    int restart_at, restart_away;
 } bf_case_t;
 
+/* restart: 3167 of its 9757 trades before frame 18000, 423 in the 2000 after */
 static const bf_case_t k_binance = {REC,        "binance", "BTCUSDT",
                                     DROPS,      DROP,      AWAY,
                                     "@trade\"", "\"t\":",  "tg:stream:trades:binance:BTCUSDT",
-                                    NULL};
-/* 97 matches over 8 of its 10 products in 9946 frames */
+                                    NULL,       18000,     2000};
+/* 97 matches over 8 of its 10 products in 9946 frames; restart: 30 before frame 4300, 6 of
+ * SKL-USD and DASH-BTC in the 2000 after (both with matches before, so a resume point) */
 static const bf_case_t k_coinbase = {
     "coinbase/cryptofeed_ce58c2a0_COINBASE.ws.28.tgrec.zst",
     "coinbase",
@@ -68,10 +76,13 @@ static const bf_case_t k_coinbase = {
     "{\"type\":\"match\"",
     "\"trade_id\":",
     NULL,
-    NULL};
+    NULL,
+    4300,
+    2000};
 
 /* OKX: 74 trades of 3 instruments in 410 frames (BTC-USDT's 69 consecutive ids); 30 of them
- * in the frames no connection receives, some of those sent again at the next subscribe */
+ * in the frames no connection receives, some of those sent again at the next subscribe;
+ * restart: 24 before frame 144, 15 of BTC-USDT in the 100 after (its newest pushed again) */
 static const bf_case_t k_okx = {"okex/cryptofeed_ce58c2a0_OKX.ws.1.tgrec",
                                 "okex",
                                 "BTC-USD-220527,UNI-USD-SWAP,BTC-USDT",
@@ -81,7 +92,9 @@ static const bf_case_t k_okx = {"okex/cryptofeed_ce58c2a0_OKX.ws.1.tgrec",
                                 "{\"arg\":{\"channel\":\"trades\"",
                                 "\"tradeId\":\"",
                                 NULL,
-                                "\"instId\":\""};
+                                "\"instId\":\"",
+                                144,
+                                100};
 
 static struct {
     const char *gw_bin, *replay_bin, *recs;
@@ -118,8 +131,9 @@ static size_t leads_received(const bf_case_t *c, size_t n, const size_t *fr, cha
 
 /* Trade ids of the recording's trade frames; *skipped: how many no connection receives: in
  * frames [k * (drop + away) + drop, (k + 1) * (drop + away)), k < drops, and not sent again
- * at a reconnect (c->lead_key). */
-static uint64_t *rec_ids(const bf_case_t *c, size_t *n, size_t *skipped)
+ * at a reconnect (c->lead_key); *first (NULL: not wanted): how many the first connection
+ * receives (frames [0, drop)). */
+static uint64_t *rec_ids(const bf_case_t *c, size_t *n, size_t *skipped, size_t *first)
 {
     char path[1024];
     snprintf(path, sizeof(path), "%s/%s", G.recs, c->rec);
@@ -130,7 +144,7 @@ static uint64_t *rec_ids(const bf_case_t *c, size_t *n, size_t *skipped)
     char(*inst)[32] = calloc(r->data_lines, sizeof(*inst));
     assert_true(ids && fr && inst);
     *n = *skipped = 0;
-    size_t fi = 0;
+    size_t fi = 0, n_first = 0;
     int64_t ts;
     const char *f;
     size_t len;
@@ -147,7 +161,10 @@ static uint64_t *rec_ids(const bf_case_t *c, size_t *n, size_t *skipped)
         fr[*n] = i;
         ids[(*n)++] = strtoull(t + strlen(c->id_key), NULL, 10);
         *skipped += away(c, i);
+        n_first += i < (size_t)c->drop;
     }
+    if (first)
+        *first = n_first;
     feed_tgrec_close(&r);
     if (c->lead_key)
         *skipped -= leads_received(c, *n, fr, inst, ids);
@@ -459,7 +476,7 @@ static void check_okx_history(int rport)
 static void run(const bf_case_t *c, bool history)
 {
     size_t n_rec, skipped;
-    uint64_t *want = rec_ids(c, &n_rec, &skipped);
+    uint64_t *want = rec_ids(c, &n_rec, &skipped, NULL);
     qsort(want, n_rec, sizeof(*want), cmp_u64);
     for (size_t i = 1; i < n_rec; i++) /* the checks compare ids alone */
         assert_true(want[i] > want[i - 1]);
@@ -570,38 +587,74 @@ static void run(const bf_case_t *c, bool history)
 }
 
 /* A gateway stopped and started again while the venue goes on (one timeline: the second
- * connection starts RESTART_AWAY frames after the first stopped). resume_s > 0: the second
+ * connection starts restart_away frames after the first stopped). resume_s > 0: the second
  * gateway starts its trade backfill after the last trade PostgreSQL holds, so every trade of
  * the recording is stored once; resume_s = 0: exactly the trades published while no gateway
- * ran are missing (what the resume point is for). */
-#define RESTART_AWAY 2000
-static void run_restart(int resume_s)
+ * ran are missing (what the resume point is for).
+ * The stop point is fixed: the replay stalls after frame restart_at on the first connection
+ * (--fault stall, longer than the wait here) and the first gateway is stopped once it has
+ * received (tickgate_feed_trades_total, not the rows committed: PostgreSQL lags under load)
+ * every trade of those frames. With a stop on committed rows a commit lag of ~6 s let the replay
+ * publish the whole recording before the SIGTERM: nothing was left to skip, no trade missing.
+ * So the precondition, checked and named when it fails: the first gateway got exactly those
+ * trades on one connection and the replay skipped exactly frames restart_at + 1 ..
+ * restart_at + restart_away (its --verbose line). The stop point being fixed, the pace is
+ * free: RESTART_RATE keeps the six cases short. */
+#define RESTART_STALL_MS 120000
+#define RESTART_RATE     "20000"
+static void run_restart(const bf_case_t *venue, int resume_s)
 {
-    size_t n_rec, skipped;
-    uint64_t *want = rec_ids(&k_binance, &n_rec, &skipped);
+    bf_case_t c = *venue; /* the timeline as one drop: what rec_ids counts */
+    c.drops = 1;
+    c.drop = venue->restart_at;
+    c.away = venue->restart_away;
+    size_t n_rec, skipped, first;
+    uint64_t *want = rec_ids(&c, &n_rec, &skipped, &first);
     qsort(want, n_rec, sizeof(*want), cmp_u64);
-    char path[1024], away[16], rlog[400], cfg[400], glog[2][400], schema[64];
-    snprintf(path, sizeof(path), "%s/%s", G.recs, REC);
-    snprintf(away, sizeof(away), "%d", RESTART_AWAY);
-    snprintf(rlog, sizeof(rlog), "%s/replay-restart.log", G.tmp);
-    char *rargv[] = {
-        (char *)G.replay_bin, "serve", "--port", "0", "--quiet", "--hold", "--rate", RATE,
-        "--resume",           away,    path,     NULL};
+    fprintf(stderr,
+            "%s restart: %zu trades; the first gateway receives the %zu of frames 1..%d, %zu are "
+            "in the %d frames published while no gateway runs (lost without a resume point)\n",
+            c.venue, n_rec, first, c.drop, skipped, c.away);
+    assert_true(first > 0);
+    assert_true(skipped > 0);
+    char path[1024], away[16], stall[64], rlog[400], cfg[400], glog[2][400], schema[64];
+    snprintf(path, sizeof(path), "%s/%s", G.recs, c.rec);
+    snprintf(away, sizeof(away), "%d", c.away);
+    snprintf(stall, sizeof(stall), "stall=%d@%d,times=1", RESTART_STALL_MS, c.drop);
+    snprintf(rlog, sizeof(rlog), "%s/replay-restart-%s-%d.log", G.tmp, c.venue, resume_s);
+    char *rargv[] = {(char *)G.replay_bin,
+                     "serve",
+                     "--port",
+                     "0",
+                     "--quiet",
+                     "--verbose", /* the frames published while away */
+                     "--hold",
+                     "--rate",
+                     RESTART_RATE,
+                     "--resume",
+                     away,
+                     "--fault",
+                     stall,
+                     path,
+                     NULL};
     pid_t replay = 0, gw = 0;
     int rport = itg_replay_start(rargv, rlog, &replay);
     assert_true(rport > 0);
-    snprintf(schema, sizeof(schema), "tg_backfill_restart_%d_%d", resume_s, (int)getpid());
+    snprintf(schema, sizeof(schema), "tg_backfill_restart_%s_%d_%d", c.venue, resume_s,
+             (int)getpid());
     snprintf(cfg, sizeof(cfg), "%s/gw-restart.ini", G.tmp);
-    write_cfg(&k_binance, cfg, schema, rport, rport, resume_s, NULL);
-    long long first_rows = 0, bf_trades = 0;
+    write_cfg(&c, cfg, schema, rport, rport, resume_s, NULL);
+    long long got = 0, conns = 0, bf_trades = 0;
     for (int run = 0; run < 2; run++) {
-        snprintf(glog[run], sizeof(glog[run]), "%s/gw-restart-%d.log", G.tmp, run);
+        snprintf(glog[run], sizeof(glog[run]), "%s/gw-restart-%s-%d-%d.log", G.tmp, c.venue,
+                 resume_s, run);
         int mport;
         gw = start_gw(cfg, glog[run], &mport);
-        if (run == 0) { /* about a third of the recording's trades, then SIGTERM */
-            for (int64_t end = itg_now_ms() + 60000;
-                 itg_now_ms() < end && first_rows < (long long)n_rec / 3; itg_sleep_ms(50))
-                first_rows = metric(mport, "tickgate_pg_rows_committed_total");
+        if (run == 0) { /* every trade before the stall, then SIGTERM */
+            for (int64_t end = itg_now_ms() + 60000; itg_now_ms() < end && got < (long long)first;
+                 itg_sleep_ms(50))
+                got = metric(mport, "tickgate_feed_trades_total");
+            conns = metric(mport, "tickgate_feed_connects_total");
         } else {
             wait_steady(mport, 1);
             bf_trades = metric(mport, "tickgate_feed_backfill_trades_total");
@@ -611,13 +664,26 @@ static void run_restart(int resume_s)
     stop(&replay);
     pg_check_t k = check_pg(schema, want, n_rec);
     fprintf(stderr,
-            "restart (backfill_resume_s = %d): first gateway stored %lld rows before SIGTERM; "
-            "second: %lld trades backfilled; PostgreSQL: %lld rows, %lld distinct, missing %zu, "
-            "not in the recording %zu\n",
-            resume_s, first_rows, bf_trades, k.rows, k.distinct, k.missing, k.extra);
+            "restart (%s, backfill_resume_s = %d): first gateway received %lld trades, %lld "
+            "connects, before SIGTERM; second: %lld trades backfilled; PostgreSQL: %lld rows, "
+            "%lld distinct, missing %zu, not in the recording %zu\n",
+            c.venue, resume_s, got, conns, bf_trades, k.rows, k.distinct, k.missing, k.extra);
+    char *rl = itg_slurp(rlog), line[128];
+    assert_non_null(rl);
+    snprintf(line, sizeof(line), "frames %d..%d published while away (not sent)", c.drop + 1,
+             c.drop + c.away);
+    const char *seen = strstr(rl, "published while away"), *bol = seen;
+    while (bol && bol > rl && bol[-1] != '\n')
+        bol--;
+    if (got != (long long)first || conns != 1 || !strstr(rl, line))
+        fail_msg("precondition: the first gateway was to receive the %zu trades of frames 1..%d "
+                 "on one connection (it got %lld on %lld) and the replay to log \"%s\" at the "
+                 "restart; it logged: %.*s",
+                 first, c.drop, got, conns, line, bol ? (int)strcspn(bol, "\n") : 20,
+                 bol ? bol : "no frame skipped");
+    free(rl);
     char *log = itg_slurp(glog[1]);
     assert_non_null(log);
-    assert_true(first_rows > 0);
     assert_int_equal(k.extra, 0);
     assert_int_equal(k.rows, k.distinct);
     if (resume_s) {
@@ -625,11 +691,13 @@ static void run_restart(int resume_s)
             fprintf(stderr, "second gateway's log:\n%s\n", log);
         assert_non_null(strstr(log, "resuming trades after the last stored id"));
         assert_int_equal(k.missing, 0);
-        assert_true(bf_trades > 0);
+        assert_int_equal(k.rows, (long long)n_rec);
+        assert_int_equal(bf_trades, (long long)skipped); /* exactly the downtime's */
         assert_int_equal(k.tgaps, 0);
-    } else { /* the trades of the RESTART_AWAY frames are gone */
+    } else { /* the trades of the restart_away frames are gone, exactly those */
         assert_null(strstr(log, "resuming trades after the last stored id"));
-        assert_true(k.missing > 0);
+        assert_int_equal(k.missing, skipped);
+        assert_int_equal(k.rows, (long long)(n_rec - skipped));
         assert_int_equal(bf_trades, 0);
     }
     free(log);
@@ -668,12 +736,33 @@ static void test_okx_without_trade_history_the_trades_published_while_away_are_l
 
 static void test_a_restart_resumes_after_the_last_stored_trade(void **st)
 {
-    run_restart(3600);
+    run_restart(&k_binance, 3600);
 }
 
 static void test_without_a_resume_point_a_restart_loses_the_trades_of_the_downtime(void **st)
 {
-    run_restart(0);
+    run_restart(&k_binance, 0);
+}
+
+static void test_coinbase_a_restart_resumes_after_the_last_stored_match(void **st)
+{
+    run_restart(&k_coinbase, 3600);
+}
+
+static void
+test_coinbase_without_a_resume_point_a_restart_loses_the_matches_of_the_downtime(void **st)
+{
+    run_restart(&k_coinbase, 0);
+}
+
+static void test_okx_a_restart_resumes_after_the_last_stored_trade(void **st)
+{
+    run_restart(&k_okx, 3600);
+}
+
+static void test_okx_without_a_resume_point_a_restart_loses_the_trades_of_the_downtime(void **st)
+{
+    run_restart(&k_okx, 0);
 }
 
 int main(void)
@@ -687,6 +776,8 @@ int main(void)
     }
     snprintf(G.tmp, sizeof(G.tmp), "/tmp/tg-backfill-XXXXXX");
     assert_non_null(mkdtemp(G.tmp));
+    if (getenv("TG_TEST_FILTER")) /* e.g. '*restart*' */
+        cmocka_set_test_filter(getenv("TG_TEST_FILTER"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_twenty_disconnects_every_trade_stored_exactly_once),
         cmocka_unit_test(
@@ -698,6 +789,12 @@ int main(void)
             test_coinbase_without_trade_history_the_matches_published_while_away_are_lost),
         cmocka_unit_test(test_okx_five_disconnects_every_trade_stored_exactly_once),
         cmocka_unit_test(test_okx_without_trade_history_the_trades_published_while_away_are_lost),
+        cmocka_unit_test(test_coinbase_a_restart_resumes_after_the_last_stored_match),
+        cmocka_unit_test(
+            test_coinbase_without_a_resume_point_a_restart_loses_the_matches_of_the_downtime),
+        cmocka_unit_test(test_okx_a_restart_resumes_after_the_last_stored_trade),
+        cmocka_unit_test(
+            test_okx_without_a_resume_point_a_restart_loses_the_trades_of_the_downtime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
