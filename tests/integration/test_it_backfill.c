@@ -33,6 +33,7 @@
 
 #include "it_gw_util.h"
 #include "it_pg_util.h"
+#include "tests/fixtures/tu_main.h"
 #include "tests/fixtures/test_rds_json.h"
 
 #define REC   "binance/hftbacktest_spot_btcusdt_20240808.tgrec.zst"
@@ -704,66 +705,25 @@ static void run_restart(const bf_case_t *venue, int resume_s)
     free(want);
 }
 
-static void test_twenty_disconnects_every_trade_stored_exactly_once(void **st)
+/* One row of the table below: a venue, and either a run with forced disconnects (history:
+ * the handler may fetch trade history) or a restart (restart, resume_s). */
+typedef struct bf_row {
+    const bf_case_t *venue;
+    bool restart, history;
+    int resume_s;
+} bf_row_t;
+
+static void run_row(void **st)
 {
-    run(&k_binance, true);
+    const bf_row_t *r = *st;
+    if (r->restart)
+        run_restart(r->venue, r->resume_s);
+    else
+        run(r->venue, r->history);
 }
 
-static void test_without_trade_history_exactly_the_trades_published_while_away_are_lost(void **st)
-{
-    run(&k_binance, false);
-}
-
-static void test_coinbase_five_disconnects_every_match_stored_exactly_once(void **st)
-{
-    run(&k_coinbase, true);
-}
-
-static void test_coinbase_without_trade_history_the_matches_published_while_away_are_lost(void **st)
-{
-    run(&k_coinbase, false);
-}
-
-static void test_okx_five_disconnects_every_trade_stored_exactly_once(void **st)
-{
-    run(&k_okx, true);
-}
-
-static void test_okx_without_trade_history_the_trades_published_while_away_are_lost(void **st)
-{
-    run(&k_okx, false);
-}
-
-static void test_a_restart_resumes_after_the_last_stored_trade(void **st)
-{
-    run_restart(&k_binance, 3600);
-}
-
-static void test_without_a_resume_point_a_restart_loses_the_trades_of_the_downtime(void **st)
-{
-    run_restart(&k_binance, 0);
-}
-
-static void test_coinbase_a_restart_resumes_after_the_last_stored_match(void **st)
-{
-    run_restart(&k_coinbase, 3600);
-}
-
-static void
-test_coinbase_without_a_resume_point_a_restart_loses_the_matches_of_the_downtime(void **st)
-{
-    run_restart(&k_coinbase, 0);
-}
-
-static void test_okx_a_restart_resumes_after_the_last_stored_trade(void **st)
-{
-    run_restart(&k_okx, 3600);
-}
-
-static void test_okx_without_a_resume_point_a_restart_loses_the_trades_of_the_downtime(void **st)
-{
-    run_restart(&k_okx, 0);
-}
+#define DISCONNECTS(v, h) (&(bf_row_t){.venue = &(v), .history = (h)})
+#define RESTART(v, s)     (&(bf_row_t){.venue = &(v), .restart = true, .resume_s = (s)})
 
 int main(void)
 {
@@ -779,22 +739,30 @@ int main(void)
     if (getenv("TG_TEST_FILTER")) /* e.g. '*restart*' */
         cmocka_set_test_filter(getenv("TG_TEST_FILTER"));
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_twenty_disconnects_every_trade_stored_exactly_once),
-        cmocka_unit_test(
-            test_without_trade_history_exactly_the_trades_published_while_away_are_lost),
-        cmocka_unit_test(test_a_restart_resumes_after_the_last_stored_trade),
-        cmocka_unit_test(test_without_a_resume_point_a_restart_loses_the_trades_of_the_downtime),
-        cmocka_unit_test(test_coinbase_five_disconnects_every_match_stored_exactly_once),
-        cmocka_unit_test(
-            test_coinbase_without_trade_history_the_matches_published_while_away_are_lost),
-        cmocka_unit_test(test_okx_five_disconnects_every_trade_stored_exactly_once),
-        cmocka_unit_test(test_okx_without_trade_history_the_trades_published_while_away_are_lost),
-        cmocka_unit_test(test_coinbase_a_restart_resumes_after_the_last_stored_match),
-        cmocka_unit_test(
-            test_coinbase_without_a_resume_point_a_restart_loses_the_matches_of_the_downtime),
-        cmocka_unit_test(test_okx_a_restart_resumes_after_the_last_stored_trade),
-        cmocka_unit_test(
-            test_okx_without_a_resume_point_a_restart_loses_the_trades_of_the_downtime),
+        TU_CASE(test_twenty_disconnects_every_trade_stored_exactly_once, run_row,
+                DISCONNECTS(k_binance, true)),
+        TU_CASE(test_without_trade_history_exactly_the_trades_published_while_away_are_lost,
+                run_row, DISCONNECTS(k_binance, false)),
+        TU_CASE(test_a_restart_resumes_after_the_last_stored_trade, run_row,
+                RESTART(k_binance, 3600)),
+        TU_CASE(test_without_a_resume_point_a_restart_loses_the_trades_of_the_downtime, run_row,
+                RESTART(k_binance, 0)),
+        TU_CASE(test_coinbase_five_disconnects_every_match_stored_exactly_once, run_row,
+                DISCONNECTS(k_coinbase, true)),
+        TU_CASE(test_coinbase_without_trade_history_the_matches_published_while_away_are_lost,
+                run_row, DISCONNECTS(k_coinbase, false)),
+        TU_CASE(test_okx_five_disconnects_every_trade_stored_exactly_once, run_row,
+                DISCONNECTS(k_okx, true)),
+        TU_CASE(test_okx_without_trade_history_the_trades_published_while_away_are_lost, run_row,
+                DISCONNECTS(k_okx, false)),
+        TU_CASE(test_coinbase_a_restart_resumes_after_the_last_stored_match, run_row,
+                RESTART(k_coinbase, 3600)),
+        TU_CASE(test_coinbase_without_a_resume_point_a_restart_loses_the_matches_of_the_downtime,
+                run_row, RESTART(k_coinbase, 0)),
+        TU_CASE(test_okx_a_restart_resumes_after_the_last_stored_trade, run_row,
+                RESTART(k_okx, 3600)),
+        TU_CASE(test_okx_without_a_resume_point_a_restart_loses_the_trades_of_the_downtime, run_row,
+                RESTART(k_okx, 0)),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
