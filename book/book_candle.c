@@ -318,17 +318,17 @@ static uint64_t key_hash(uint64_t id, int64_t ts)
     return x ^ (x >> 31);
 }
 
-/* Give d one block for cap keys (0: none): keys[cap], home[cap], slot[2 * cap], holding its
+/* Give d one block for cap (> 0) keys: keys[cap], home[cap], slot[2 * cap], holding its
  * keys[0..n) (oldest first: nothing has left the window yet), hashed again for the new table;
- * head becomes n (0 at cap 0). @return 0 or -ENOMEM (d unchanged). */
+ * head becomes n. @return 0 or -ENOMEM (d unchanged). */
 static int dedup_resize(book_candle_dedup_t *d, uint32_t cap)
 {
-    book_candle_key_t *keys = NULL;
     uint32_t mask = cap * 2 - 1;
-    if (cap && !(keys = calloc(cap, sizeof(*keys) + 3 * sizeof(uint32_t))))
+    book_candle_key_t *keys = calloc(cap, sizeof(*keys) + 3 * sizeof(uint32_t));
+    if (!keys)
         return -ENOMEM;
     uint32_t *home = (uint32_t *)(keys + cap), *slot = home + cap;
-    for (uint32_t k = 0; k < d->n && cap; k++) {
+    for (uint32_t k = 0; k < d->n; k++) {
         keys[k] = d->keys[k];
         uint32_t i = (uint32_t)key_hash(keys[k].id, keys[k].ts) & mask;
         home[k] = i;
@@ -338,10 +338,10 @@ static int dedup_resize(book_candle_dedup_t *d, uint32_t cap)
     }
     free(d->keys); /* home and slot live in the same block */
     d->keys = keys;
-    d->home = cap ? home : NULL;
-    d->slot = cap ? slot : NULL;
+    d->home = home;
+    d->slot = slot;
     d->cap = cap;
-    d->n = d->head = cap ? d->n : 0;
+    d->head = d->n;
     return 0;
 }
 
@@ -362,8 +362,10 @@ int book_candle_dedup_init(book_candle_dedup_t *d, uint32_t window)
 
 void book_candle_dedup_deinit(book_candle_dedup_t *d)
 {
-    dedup_resize(d, 0);
-    d->max = 0;
+    free(d->keys); /* home and slot are in its block */
+    d->keys = NULL;
+    d->home = d->slot = NULL;
+    d->cap = d->n = d->head = d->max = 0;
 }
 
 /* Remove key index k (its slot found by probing) with backward-shift deletion. */
