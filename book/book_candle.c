@@ -308,39 +308,57 @@ int book_candles_rescale(book_candles_t *cs, int px_up, int sz_up)
 
 /* ---- dedup window -------------------------------------------------------------------- */
 
-static uint64_t key_hash(uint64_t id, int64_t ts)
+/* Multiplicative (Fibonacci) hashing of both halves of the key; the index uses the high
+ * half of the product, where the mixing is. Cheap: removals recompute the homes they meet. */
+static inline uint64_t key_hash(uint64_t id, int64_t ts)
 {
-    uint64_t x = id ^ ((uint64_t)ts * 0x9e3779b97f4a7c15ull); /* splitmix64 finaliser */
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
+    uint64_t x = (id ^ ((uint64_t)ts * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
+    return x >> 32;
 }
 
-/* Give d one block for cap (> 0) keys: keys[cap], home[cap], slot[2 * cap], holding its
- * keys[0..n) (oldest first: nothing has left the window yet), hashed again for the new table;
- * head becomes n. @return 0 or -ENOMEM (d unchanged). */
+/* Slot i of the index: 1 + index into keys, 0 empty; 16 bits wide while the window fits
+ * (<= 32768 keys: 2 bytes a slot, 4 a key), else 32. */
+static inline uint32_t slot_get(const book_candle_dedup_t *d, uint32_t i)
+{
+    return d->wide ? d->slot.w32[i] : d->slot.w16[i];
+}
+
+static inline void slot_put(book_candle_dedup_t *d, uint32_t i, uint32_t v)
+{
+    if (d->wide)
+        d->slot.w32[i] = v;
+    else
+        d->slot.w16[i] = (uint16_t)v;
+}
+
+static inline uint32_t key_home(const book_candle_dedup_t *d, uint32_t k)
+{
+    return (uint32_t)key_hash(d->keys[k].id, d->keys[k].ts) & (d->cap * 2 - 1);
+}
+
+/* Give d one block for cap (> 0) keys: keys[cap], then slot[2 * cap], holding its keys[0..n)
+ * (oldest first: nothing has left the window yet), hashed again for the new table; head
+ * becomes n. @return 0 or -ENOMEM (d unchanged). */
 static int dedup_resize(book_candle_dedup_t *d, uint32_t cap)
 {
-    uint32_t mask = cap * 2 - 1;
-    book_candle_key_t *keys = calloc(cap, sizeof(*keys) + 3 * sizeof(uint32_t));
+    size_t sw = d->wide ? sizeof(uint32_t) : sizeof(uint16_t);
+    book_candle_key_t *keys = calloc(1, cap * (sizeof(*keys) + 2 * sw));
     if (!keys)
         return -ENOMEM;
-    uint32_t *home = (uint32_t *)(keys + cap), *slot = home + cap;
-    for (uint32_t k = 0; k < d->n; k++) {
-        keys[k] = d->keys[k];
-        uint32_t i = (uint32_t)key_hash(keys[k].id, keys[k].ts) & mask;
-        home[k] = i;
-        while (slot[i])
-            i = (i + 1) & mask;
-        slot[i] = k + 1;
-    }
-    free(d->keys); /* home and slot live in the same block */
+    book_candle_key_t *old = d->keys;
+    if (d->n)
+        memcpy(keys, old, d->n * sizeof(*keys));
     d->keys = keys;
-    d->home = home;
-    d->slot = slot;
+    d->slot.w16 = (uint16_t *)(void *)(keys + cap); /* either view: same address */
     d->cap = cap;
+    uint32_t mask = cap * 2 - 1;
+    for (uint32_t k = 0; k < d->n; k++) {
+        uint32_t i = key_home(d, k);
+        while (slot_get(d, i))
+            i = (i + 1) & mask;
+        slot_put(d, i, k + 1);
+    }
+    free(old); /* the old slots lived in its block */
     d->head = d->n;
     return 0;
 }
@@ -354,6 +372,7 @@ int book_candle_dedup_init(book_candle_dedup_t *d, uint32_t window)
     uint32_t max = 16;
     while (max < window && max < (1u << 20))
         max <<= 1;
+    d->wide = max > 32768;        /* 16-bit slots hold 1 + index up to 32768 */
     int rc = dedup_resize(d, 16); /* doubled as keys arrive (book_candle_dedup_check) */
     if (rc == 0)
         d->max = max;
@@ -362,9 +381,9 @@ int book_candle_dedup_init(book_candle_dedup_t *d, uint32_t window)
 
 void book_candle_dedup_deinit(book_candle_dedup_t *d)
 {
-    free(d->keys); /* home and slot are in its block */
+    free(d->keys); /* the slots are in its block */
     d->keys = NULL;
-    d->home = d->slot = NULL;
+    d->slot.w16 = NULL;
     d->cap = d->n = d->head = d->max = 0;
 }
 
@@ -372,22 +391,22 @@ void book_candle_dedup_deinit(book_candle_dedup_t *d)
 static void dedup_remove(book_candle_dedup_t *d, uint32_t k)
 {
     uint32_t mask = d->cap * 2 - 1;
-    uint32_t i = d->home[k];
-    while (d->slot[i] != k + 1) {
-        if (!d->slot[i])
+    uint32_t i = key_home(d, k), v;
+    while ((v = slot_get(d, i)) != k + 1) {
+        if (!v)
             return; /* not indexed: cannot happen */
         i = (i + 1) & mask;
     }
-    for (uint32_t j = (i + 1) & mask; d->slot[j]; j = (j + 1) & mask) {
-        uint32_t home = d->home[d->slot[j] - 1];
+    for (uint32_t j = (i + 1) & mask; (v = slot_get(d, j)) != 0; j = (j + 1) & mask) {
+        uint32_t home = key_home(d, v - 1);
         /* move j's entry to the hole i unless its home lies cyclically in (i, j] */
         bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (!stays) {
-            d->slot[i] = d->slot[j];
+            slot_put(d, i, v);
             i = j;
         }
     }
-    d->slot[i] = 0;
+    slot_put(d, i, 0);
 }
 
 int book_candle_dedup_check(book_candle_dedup_t *d, uint64_t trade_id, int64_t ts)
@@ -397,9 +416,9 @@ int book_candle_dedup_check(book_candle_dedup_t *d, uint64_t trade_id, int64_t t
     if (d->n == d->cap && d->cap < d->max)
         (void)dedup_resize(d, d->cap * 2); /* no memory: evict below, at the size it has */
     uint32_t mask = d->cap * 2 - 1;
-    uint32_t h = (uint32_t)key_hash(trade_id, ts) & mask, i = h;
-    for (; d->slot[i]; i = (i + 1) & mask) {
-        const book_candle_key_t *k = &d->keys[d->slot[i] - 1];
+    uint32_t h = (uint32_t)key_hash(trade_id, ts) & mask, i = h, v;
+    for (; (v = slot_get(d, i)) != 0; i = (i + 1) & mask) {
+        const book_candle_key_t *k = &d->keys[v - 1];
         if (k->id == trade_id && k->ts == ts)
             return BOOK_DEDUP_DUP;
     }
@@ -415,15 +434,14 @@ int book_candle_dedup_check(book_candle_dedup_t *d, uint64_t trade_id, int64_t t
             d->evicted_ts_max = d->keys[at].ts;
         dedup_remove(d, at);
         i = h;
-        while (d->slot[i])
+        while (slot_get(d, i))
             i = (i + 1) & mask;
     } else {
         d->n++;
     }
     d->keys[at].id = trade_id;
     d->keys[at].ts = ts;
-    d->home[at] = h;
-    d->slot[i] = at + 1;
+    slot_put(d, i, at + 1);
     d->head = (at + 1) & (d->cap - 1);
     return BOOK_DEDUP_NEW;
 }

@@ -160,24 +160,29 @@ typedef struct book_candle_key {
 
 typedef struct book_candle_dedup {
     book_candle_key_t *keys; /* ring of the last `cap` keys, oldest at head once full; one
-                                allocation with home and slot after it */
-    uint32_t *home;          /* home slot of each key (its hash), for removals */
-    uint32_t *slot;          /* 2 * cap slots: 1 + index into keys, 0 empty */
-    uint32_t cap, n, head;   /* cap: keys the arrays hold now, doubled up to max as they fill */
-    uint32_t max;            /* the window: a power of two, 16 .. 2^20 (0: off) */
-    int64_t evicted_ts_max;  /* newest ts that left the window (INT64_MIN: none) */
-    uint64_t id_max;         /* largest id ever keyed (a larger one is new for sure) */
+                                allocation with the slots after it */
+    union {
+        uint16_t *w16;      /* window <= 32768 keys */
+        uint32_t *w32;      /* larger windows (wide) */
+    } slot;                 /* 2 * cap slots: 1 + index into keys, 0 empty; a key's home slot is
+                               its hash, recomputed for removals */
+    uint32_t cap, n, head;  /* cap: keys the arrays hold now, doubled up to max as they fill */
+    uint32_t max;           /* the window: a power of two, 16 .. 2^20 (0: off) */
+    uint8_t wide;           /* 32-bit slots (max > 32768) */
+    int64_t evicted_ts_max; /* newest ts that left the window (INT64_MIN: none) */
+    uint64_t id_max;        /* largest id ever keyed (a larger one is new for sure) */
 } book_candle_dedup_t;
 
 enum { BOOK_DEDUP_NEW = 0, BOOK_DEDUP_DUP = 1, BOOK_DEDUP_UNKNOWN = 2, BOOK_DEDUP_NOKEY = 3 };
 
 #define BOOK_CANDLE_DEDUP_DEFAULT 1024
 
-/** Set up a window of `window` keys (28 bytes each) (rounded up to a power of two, 16 .. 2^20; 0:
+/** Set up a window of `window` keys (20 bytes each: 16 the key, 4 its two index slots; 24
+ * above 32768 keys) (rounded up to a power of two, 16 .. 2^20; 0:
  * off, every trade BOOK_DEDUP_NOKEY). Room for 16 keys is allocated now and doubled as keys
  * arrive (nothing leaves the window before it holds `window` keys), so an instrument costs
- * memory for the trades it has had, up to the window: a quiet one ~0.5 KB, a busy one
- * 28 B x window. A doubling that finds no memory keeps the current size (the window is then
+ * memory for the trades it has had, up to the window: a quiet one ~0.3 KB, a busy one
+ * 20 B x window. A doubling that finds no memory keeps the current size (the window is then
  * smaller, still exact: what leaves it is accounted as below).
  * @return 0 or -ENOMEM (d left off).  Thread: book. */
 int book_candle_dedup_init(book_candle_dedup_t *d, uint32_t window);

@@ -46,47 +46,57 @@ static void test_dedup_same_key_is_a_duplicate_other_ids_or_times_are_not(void *
     book_candle_dedup_deinit(&d);
 }
 
-static void test_dedup_window_remembers_exactly_the_last_n_keys(void **state)
+/* Random (colliding) keys into a window of n, with re-deliveries from inside it: after
+ * every insert the window holds exactly the last n new keys (backward-shift deletion keeps
+ * every probe chain whole); checked in full every `every` inserts. */
+static void window_run(uint32_t n, int total, int every)
 {
-    /* random (colliding) keys: after every insert the window holds exactly the last 64 new
-       keys (backward-shift deletion keeps every probe chain whole) */
-    enum { N = 64, TOTAL = 20000 };
     book_candle_dedup_t d;
-    assert_int_equal(book_candle_dedup_init(&d, N), 0);
-    assert_int_equal(d.max, N);
+    assert_int_equal(book_candle_dedup_init(&d, n), 0);
+    assert_int_equal(d.max, n);
     assert_int_equal(d.cap, 16); /* grown as keys arrive */
-    static book_candle_key_t hist[TOTAL];
+    assert_int_equal(d.wide, n > 32768);
+    book_candle_key_t *hist = calloc((size_t)total, sizeof(*hist));
+    assert_non_null(hist);
     uint32_t nh = 0;
     uint64_t seed = 88172645463325252ull;
-    for (int k = 0; k < TOTAL; k++) {
-        /* ids from a small range so that probe chains collide; ts grow */
+    for (int k = 0; k < total; k++) {
+        if (nh && k % 7 == 0) { /* a re-delivery of one of the last n keys */
+            uint32_t back = 1 + (uint32_t)(tg_rng_xorshift64(&seed) % (nh < n ? nh : n));
+            book_candle_key_t key = hist[nh - back];
+            assert_int_equal(book_candle_dedup_check(&d, key.id, key.ts), BOOK_DEDUP_DUP);
+            continue;
+        }
+        /* ids from a small range so that probe chains collide; ts grow, so the key is new */
         uint64_t id = 1 + tg_rng_xorshift64(&seed) % 5000;
-        int64_t ts = k;
-        int want = BOOK_DEDUP_NEW;
-        for (uint32_t j = nh > N ? nh - N : 0; j < nh; j++)
-            if (hist[j].id == id && hist[j].ts == ts)
-                want = BOOK_DEDUP_DUP;
-        assert_int_equal(book_candle_dedup_check(&d, id, ts), want);
-        if (want == BOOK_DEDUP_NEW)
-            hist[nh++] = (book_candle_key_t){id, ts};
+        assert_int_equal(book_candle_dedup_check(&d, id, k), BOOK_DEDUP_NEW);
+        hist[nh++] = (book_candle_key_t){id, k};
         /* every key of the window is found again, none older; one slot per key (a removal
            that missed its slot, e.g. a wrong home after a doubling, would leave it) */
-        if (k % 97 == 0) {
+        if (k % every == 0) {
             uint32_t used = 0;
             for (uint32_t i = 0; i < 2 * d.cap; i++)
-                used += d.slot[i] != 0;
+                used += (d.wide ? d.slot.w32[i] : d.slot.w16[i]) != 0;
             assert_int_equal(used, d.n);
-            for (uint32_t j = nh > N ? nh - N : 0; j < nh; j++)
+            for (uint32_t j = nh > n ? nh - n : 0; j < nh; j++)
                 assert_int_equal(book_candle_dedup_check(&d, hist[j].id, hist[j].ts),
                                  BOOK_DEDUP_DUP);
         }
     }
-    assert_int_equal(d.cap, N); /* grew to the window, no further */
+    assert_true(nh > n);
+    assert_int_equal(d.cap, n); /* grew to the window, no further */
     /* a key that left the window: too old to tell (its id is not above every id seen) */
     assert_int_equal(book_candle_dedup_check(&d, hist[0].id, hist[0].ts), BOOK_DEDUP_UNKNOWN);
     /* an id above every id seen is new whatever its time */
     assert_int_equal(book_candle_dedup_check(&d, 1000000, 0), BOOK_DEDUP_NEW);
+    free(hist);
     book_candle_dedup_deinit(&d);
+}
+
+static void test_dedup_window_remembers_exactly_the_last_n_keys(void **state)
+{
+    window_run(64, 20000, 97);      /* 16-bit slots */
+    window_run(65536, 80000, 4099); /* 32-bit slots (a window above 32768 keys) */
 }
 
 /* ---- through the builder --------------------------------------------------------------- */

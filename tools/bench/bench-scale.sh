@@ -18,7 +18,7 @@
 #   --per PER       symbols per connection (default 250)
 #   --feed-ring R   [gateway] feed_ring: events per connection ring (default auto: 65536 up to
 #                   16 connections, then 64 MiB shared; docs/config.md)
-#   --dedup W       [gateway] candle_dedup_window (default 1024: 28 B a key per instrument)
+#   --dedup W       [gateway] candle_dedup_window (default 1024: 20 B a key per instrument)
 #   --limit S       give up on all VALID after S seconds (default 300)
 #   --settle S      after all VALID, keep the load S seconds more before reading RSS, so every
 #                   ring page has been touched (default 0: read at once)
