@@ -11,9 +11,10 @@
  * order; a block holds sorted keys k[] and sizes s[]. Bids use key = price, asks key = -price,
  * so on both sides the best level is the last key of the last block and one code path serves
  * both. Lookup: the last block first (a change near the top costs one compare), otherwise a
- * binary search over the blocks' first keys; inside a block a scan of up to BOOK_L2_SCAN levels
- * from the end, then a branchless binary search. An insert or delete moves at most one block's
- * tail (<= 2 KB instead of half the book).
+ * binary search over the blocks' first keys; inside a block a count of the keys below the key
+ * in three steps without a branch (blk_lower: slots past the block's levels hold INT64_MAX, so
+ * the count needs no bound). An insert or delete moves at most one block's tail (<= 2 KB
+ * instead of half the book).
  * MEMORY (issue 13: <= 1.5 x 16 B per level held + a few KB per book). A block is exactly 2 KB
  * of keys and sizes (its level count is in the index), and blocks are kept ~3/4 full: a full
  * block at either end of the side opens a new block there (sorted loads fill blocks
@@ -24,8 +25,9 @@
  * book it ever had (the old per-side free list did). Measured with tickgate-bench-book --mem
  * (docs/book.md): 33 -> 22 B/level on the Binance spot recording.
  * Invariants: every block in the index has 1..BOOK_L2_BLK levels; keys strictly increase
- * within and across blocks; first[i] == blk[i]->k[0]; count == sum of n[i]; sizes > 0;
- * n_alloc == blocks in the index + n_pool.
+ * within and across blocks; a block's unused slots k[n[i]..BOOK_L2_BLK) hold INT64_MAX
+ * (never < a key, so blk_lower counts levels only); first[i] == blk[i]->k[0]; count == sum of
+ * n[i]; sizes > 0; n_alloc == blocks in the index + n_pool.
  * Thread: book.
  */
 #include "book_l2.h"
@@ -37,10 +39,9 @@
 #include "tg_grow.h"
 
 #define BOOK_L2_BLK  128 /* levels per block: 2 KB of keys and sizes, nothing else */
-#define BOOK_L2_SCAN 8
-#define L2_SPILL_MIN 16 /* a full block spills into a neighbour with at least this much room */
-#define L2_MERGE_GAP 16 /* blocks merge when the result leaves this much room in each */
-#define L2_POOL_KEEP 1  /* free blocks kept per side; more go back to malloc */
+#define L2_SPILL_MIN 16  /* a full block spills into a neighbour with at least this much room */
+#define L2_MERGE_GAP 16  /* blocks merge when the result leaves this much room in each */
+#define L2_POOL_KEEP 1   /* free blocks kept per side; more go back to malloc */
 
 /* Exactly 2048 bytes: a power-of-two size class in every allocator (jemalloc rounds 2056 to
  * 2560). The level count of a block lives in the side's index (n[]). */
@@ -60,10 +61,10 @@ typedef struct l2_side {
     uint32_t n_pool;
     /* finger: where the last set left off. Venues list a message's levels away from the top
      * (Binance: bids descending, asks ascending, i.e. keys descending on both sides), so the
-     * next key is often lower and near: it is looked for below the finger first. Valid when
-     * fb < nb; then every key of block fb below position fj is < fkey and every key at or
-     * above fj is > fkey (fkey itself may be gone: a delete). */
-    uint32_t fb, fj;
+     * next key is often lower and in the same block: a key in [first[fb], fkey) is looked for
+     * in block fb without the search over the blocks. Valid when fb < nb; fkey was set or
+     * deleted in block fb and no level has moved between blocks since. */
+    uint32_t fb;
     int64_t fkey;
 } l2_side_t;
 
@@ -200,24 +201,31 @@ static inline uint32_t side_block(const l2_side_t *sd, int64_t key)
     return i ? i - 1 : 0;
 }
 
-/* Lower bound inside a block, known to be <= hi: first index with k >= key (hi if none below
- * hi). Scans down from hi, then a branchless binary search. */
-static inline uint32_t blk_find_below(const l2_blk_t *b, int64_t key, uint32_t hi)
+/* Lower bound inside a block: the number of keys < key, i.e. the first index with k >= key (the
+ * block's level count if none). The padding (INT64_MAX past the levels) is never counted, so
+ * the count runs over the fixed 128 slots in three steps of independent compares, without a
+ * branch: which quarter (keys 31, 63, 95), which eighth of it, then its 8 keys. Replaces a
+ * scan from the end plus a binary search (7 dependent loads and a mispredicted scan exit). */
+static inline uint32_t blk_lower(const l2_blk_t *b, int64_t key)
 {
-    uint32_t j = hi;
-    uint32_t stop = j > BOOK_L2_SCAN ? j - BOOK_L2_SCAN : 0;
-    while (j > stop && b->k[j - 1] >= key)
-        j--;
-    if (j > stop || j == 0 || b->k[j - 1] < key)
-        return j;
-    const int64_t *base = b->k;
-    size_t len = j;
-    while (len > 1) {
-        size_t half = len / 2;
-        base = base[half] < key ? base + half : base;
-        len -= half;
-    }
-    return (uint32_t)(base - b->k) + (*base < key);
+    _Static_assert(BOOK_L2_BLK == 128, "blk_lower counts over 4 x 4 x 8 slots");
+    const int64_t *k = b->k;
+    uint32_t j = 32 * ((uint32_t)(k[31] < key) + (uint32_t)(k[63] < key) + (uint32_t)(k[95] < key));
+    j += 8 *
+         ((uint32_t)(k[j + 7] < key) + (uint32_t)(k[j + 15] < key) + (uint32_t)(k[j + 23] < key));
+    const int64_t *p = k + j;
+    uint32_t lo = (uint32_t)(p[0] < key) + (uint32_t)(p[1] < key) + (uint32_t)(p[2] < key) +
+                  (uint32_t)(p[3] < key);
+    uint32_t hi = (uint32_t)(p[4] < key) + (uint32_t)(p[5] < key) + (uint32_t)(p[6] < key) +
+                  (uint32_t)(p[7] < key);
+    return j + lo + hi;
+}
+
+/* Pad slots [from, BOOK_L2_BLK) of a block (blk_lower's bound). */
+static inline void blk_pad(l2_blk_t *b, uint32_t from)
+{
+    for (uint32_t i = from; i < BOOK_L2_BLK; i++)
+        b->k[i] = INT64_MAX;
 }
 
 /* Open index slots [i, i+m) (shifting the blocks from i up); the caller fills them. */
@@ -281,6 +289,7 @@ static int side_respread(l2_side_t *sd, uint32_t i, uint32_t m, uint32_t m2)
         l2_blk_t *b = sd->blk[i + x];
         memcpy(b->k, tk + at, sizeof(int64_t) * c);
         memcpy(b->s, ts + at, sizeof(int64_t) * c);
+        blk_pad(b, c);
         sd->n[i + x] = c;
         sd->first[i + x] = b->k[0];
         at += c;
@@ -316,6 +325,7 @@ static void side_delete(l2_side_t *sd, uint32_t bi, uint32_t j)
     uint32_t tail = sd->n[bi] - 1 - j;
     memmove(b->k + j, b->k + j + 1, sizeof(int64_t) * tail);
     memmove(b->s + j, b->s + j + 1, sizeof(int64_t) * tail);
+    b->k[sd->n[bi] - 1] = INT64_MAX;
     sd->n[bi]--;
     sd->count--;
     if (!sd->n[bi]) {
@@ -344,6 +354,7 @@ static int side_make_room(l2_side_t *sd, uint32_t bi, uint32_t j)
         if (!c)
             return -ENOMEM;
         finger_drop(sd);
+        blk_pad(c, 0);
         uint32_t at = j ? nb : 0;
         index_open(sd, at, 1);
         sd->blk[at] = c;
@@ -370,7 +381,7 @@ static int side_insert(l2_side_t *sd, uint32_t *pbi, uint32_t *pj, int64_t key, 
         /* the key's block is one of those just made (none of them full); an empty one opened
          * at an end is the first or last block */
         bi = sd->n[0] == 0 ? 0 : sd->n[sd->nb - 1] == 0 ? sd->nb - 1 : side_block(sd, key);
-        j = blk_find_below(sd->blk[bi], key, sd->n[bi]);
+        j = blk_lower(sd->blk[bi], key);
     }
     l2_blk_t *b = sd->blk[bi];
     uint32_t t = sd->n[bi] - j;
@@ -397,6 +408,7 @@ static int side_set(l2_side_t *sd, int64_t key, int64_t size)
         l2_blk_t *b = blk_get(sd);
         if (!b)
             return -ENOMEM;
+        blk_pad(b, 1);
         b->k[0] = key;
         b->s[0] = size;
         sd->blk[0] = b;
@@ -406,18 +418,14 @@ static int side_set(l2_side_t *sd, int64_t key, int64_t size)
         sd->count = 1;
         return 0;
     }
-    uint32_t bi, j, top = sd->nb - 1;
-    if (key >= sd->first[top]) { /* the top block: most changes on most venues */
-        bi = top;
-        uint32_t hi = sd->fb == top && key < sd->fkey ? sd->fj : sd->n[top]; /* no branch */
-        j = blk_find_below(sd->blk[bi], key, hi);
-    } else if (sd->fb < top && key < sd->fkey && key >= sd->first[sd->fb]) {
+    uint32_t bi, top = sd->nb - 1;
+    if (key >= sd->first[top])
+        bi = top; /* the top block: most changes on most venues */
+    else if (sd->fb < top && key < sd->fkey && key >= sd->first[sd->fb])
         bi = sd->fb; /* below the last change, in its block: no search over the blocks */
-        j = blk_find_below(sd->blk[bi], key, sd->fj);
-    } else {
+    else
         bi = side_block(sd, key);
-        j = blk_find_below(sd->blk[bi], key, sd->n[bi]);
-    }
+    uint32_t j = blk_lower(sd->blk[bi], key);
     l2_blk_t *b = sd->blk[bi];
     if (j < sd->n[bi] && b->k[j] == key) {
         if (size) {
@@ -425,10 +433,8 @@ static int side_set(l2_side_t *sd, int64_t key, int64_t size)
         } else {
             sd->fb = bi;
             side_delete(sd, bi, j); /* drops the finger when blocks merge or go */
-            if (sd->fb != FINGER_NONE) {
-                sd->fj = j;
+            if (sd->fb != FINGER_NONE)
                 sd->fkey = key;
-            }
             return 0;
         }
     } else {
@@ -439,7 +445,6 @@ static int side_set(l2_side_t *sd, int64_t key, int64_t size)
             return rc;
     }
     sd->fb = bi;
-    sd->fj = j;
     sd->fkey = key;
     return 0;
 }
@@ -530,6 +535,7 @@ void book_l2_truncate(book_l2_t *b, size_t n)
             uint32_t d = (uint32_t)(sd->count - n);
             memmove(bk->k, bk->k + d, sizeof(int64_t) * (sd->n[0] - d));
             memmove(bk->s, bk->s + d, sizeof(int64_t) * (sd->n[0] - d));
+            blk_pad(bk, sd->n[0] - d);
             sd->n[0] -= d;
             sd->count -= d;
             sd->first[0] = bk->k[0];
@@ -548,7 +554,7 @@ int64_t book_l2_size_at(const book_l2_t *b, tg_side_t side, int64_t price)
     int64_t key = side == TG_SIDE_ASK ? -price : price;
     uint32_t bi = side_block(sd, key);
     const l2_blk_t *bk = sd->blk[bi];
-    uint32_t j = blk_find_below(bk, key, sd->n[bi]);
+    uint32_t j = blk_lower(bk, key);
     return j < sd->n[bi] && bk->k[j] == key ? bk->s[j] : 0;
 }
 size_t book_l2_mem_bytes(const book_l2_t *b)

@@ -4,12 +4,12 @@
  *
  * Structure (docs/book.md, book_l2.c): per side a sorted sequence of 2 KB blocks of keys and
  * sizes with the BEST level at the END. Asks are stored as key = -price so both sides sort
- * ascending and share one code path. A change near the top is found in the last block by a
- * short scan from the end; deeper ones by a search over the blocks' first keys, then inside the
- * block. An insert/delete moves at most one block's tail. Blocks are kept ~3/4 full (spill,
- * 2 -> 3 split, 2 -> 1 and 3 -> 2 merges) and released blocks go back to malloc except one per
- * side, so memory follows the levels held (~21-25 B per level on deep books,
- * book_l2_mem_bytes()).
+ * ascending and share one code path. A change is looked for in the last block first, then
+ * in the block of the last change, else by a search over the blocks' first keys; inside the
+ * block by a branchless count over its slots. An insert/delete moves at most one block's
+ * tail. Blocks are kept ~3/4 full (spill, 2 -> 3 split, 2 -> 1 and 3 -> 2 merges) and released
+ * blocks go back to malloc except one per side, so memory follows the levels held (~21-25 B
+ * per level on deep books, book_l2_mem_bytes()).
  *
  * Range: any int64 price except INT64_MIN (rejected with -EINVAL); size > 0 sets, size 0
  * deletes, size < 0 is -EINVAL.

@@ -385,6 +385,48 @@ static void test_l2_block_edges_match_the_reference_book(void **state)
     }
 }
 
+/* Keys at the ends of the range: a bid at INT64_MAX and an ask at -INT64_MAX have the key
+ * INT64_MAX, the value book_l2 pads unused block slots with (its in-block count relies on no
+ * key being below the padding). Books of 1-3 blocks against the top of the range, levels
+ * inserted between, deleted from the top (each delete pads a slot) and truncated, so that new
+ * best levels land next to padding, compared in full after every change. */
+static void test_l2_keys_at_the_ends_of_the_range_match_the_reference_book(void **state)
+{
+    book_l2_t *b = *state;
+    static const int sizes[] = {1, 2, 127, 128, 129, 300};
+    for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+        ref_book_t r = {0};
+        tg_event_t clr = {.kind = TG_EV_BOOK_CLEAR};
+        ref_book_apply(&r, &clr);
+        book_l2_clear(b);
+        int n = sizes[si];
+        for (int i = 0; i < n; i++) { /* best first: INT64_MAX, INT64_MAX - 4, ... */
+            set_both(b, &r, TG_SIDE_BID, INT64_MAX - 4 * (int64_t)i, i + 1);
+            set_both(b, &r, TG_SIDE_ASK, -INT64_MAX + 4 * (int64_t)i, i + 1);
+        }
+        for (int i = 0; i < n; i += 2) /* between levels, below the best */
+            set_both(b, &r, TG_SIDE_BID, INT64_MAX - 4 * (int64_t)i - 2, 9);
+        for (int i = 0; i < 5 && i < n; i++) { /* the best goes and comes back, several times */
+            set_both(b, &r, TG_SIDE_BID, INT64_MAX, 0);
+            set_both(b, &r, TG_SIDE_ASK, -INT64_MAX, 0);
+            set_both(b, &r, TG_SIDE_BID, INT64_MAX - 4 * (int64_t)(i + 1), 0);
+            set_both(b, &r, TG_SIDE_BID, INT64_MAX, 3);
+            set_both(b, &r, TG_SIDE_ASK, -INT64_MAX, 3);
+            set_both(b, &r, TG_SIDE_BID, INT64_MAX - 1, 4);
+        }
+        book_l2_truncate(b, (size_t)n / 3 + 1);
+        ref_book_truncate(&r, (size_t)n / 3 + 1);
+        full_compare(b, &r);
+        set_both(b, &r, TG_SIDE_BID, INT64_MAX - 3, 5); /* next to the padding of a shrunk block */
+        set_both(b, &r, TG_SIDE_BID, INT64_MAX, 0);
+        set_both(b, &r, TG_SIDE_BID, INT64_MAX, 6);
+        set_both(b, &r, TG_SIDE_ASK, -INT64_MAX + 1, 6);
+        assert_int_equal(book_l2_size_at(b, TG_SIDE_BID, INT64_MAX), 6);
+        assert_int_equal(book_l2_size_at(b, TG_SIDE_ASK, -INT64_MAX), 3);
+        ref_book_free(&r);
+    }
+}
+
 /* Issue 13: memory follows the levels held, <= 1.5 x 16 B a level plus a few KB a book. */
 static void test_l2_memory_follows_the_levels_held(void **state)
 {
@@ -437,15 +479,17 @@ static void test_l2_memory_follows_the_levels_held(void **state)
 
 int main(void)
 {
-    TU_RETURN_GROUP_EACH(setup, teardown, cmocka_unit_test(test_l2_new_book_is_empty_and_resyncing),
-                         cmocka_unit_test(test_l2_levels_come_out_best_first),
-                         cmocka_unit_test(test_l2_size_zero_deletes_and_missing_delete_is_reported),
-                         cmocka_unit_test(test_l2_crossed_when_best_bid_reaches_best_ask),
-                         cmocka_unit_test(test_l2_truncate_keeps_the_best_levels),
-                         cmocka_unit_test(test_l2_deep_books_grow_in_both_directions),
-                         cmocka_unit_test(test_l2_state_generation_and_seq_are_stored),
-                         cmocka_unit_test(test_l2_random_sequences_match_the_reference_book),
-                         cmocka_unit_test(test_l2_block_edges_match_the_reference_book),
-                         cmocka_unit_test(test_l2_memory_follows_the_levels_held),
-                         cmocka_unit_test(test_l2_runs_away_from_the_top_match_the_reference_book));
+    TU_RETURN_GROUP_EACH(
+        setup, teardown, cmocka_unit_test(test_l2_new_book_is_empty_and_resyncing),
+        cmocka_unit_test(test_l2_levels_come_out_best_first),
+        cmocka_unit_test(test_l2_size_zero_deletes_and_missing_delete_is_reported),
+        cmocka_unit_test(test_l2_crossed_when_best_bid_reaches_best_ask),
+        cmocka_unit_test(test_l2_truncate_keeps_the_best_levels),
+        cmocka_unit_test(test_l2_deep_books_grow_in_both_directions),
+        cmocka_unit_test(test_l2_state_generation_and_seq_are_stored),
+        cmocka_unit_test(test_l2_random_sequences_match_the_reference_book),
+        cmocka_unit_test(test_l2_block_edges_match_the_reference_book),
+        cmocka_unit_test(test_l2_keys_at_the_ends_of_the_range_match_the_reference_book),
+        cmocka_unit_test(test_l2_memory_follows_the_levels_held),
+        cmocka_unit_test(test_l2_runs_away_from_the_top_match_the_reference_book));
 }
