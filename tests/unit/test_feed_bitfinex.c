@@ -543,14 +543,16 @@ static void test_bitfinex_te_is_counted_once_and_tu_and_history_are_not(void **s
     (void)state;
     bx_t b;
     uint32_t id = bx_open_btc(&b);
-    assert_int_equal(vh_ev_frame(&b, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":65536}"), 0);
-    assert_int_equal(vh_ev_frame(&b, SUB_TRADES(9, "tBTCUSD")), 0);
-    assert_int_equal(
-        vh_ev_frame(&b, "[9,[[5,1618665870435,0.1,60000],[4,1618665870000,-0.2,60001]],1]"), 0);
-    assert_int_equal(vh_ev_frame(&b, "[9,\"te\",[401,1618677600123,0.25,60010.5],2]"), 0);
-    assert_int_equal(vh_ev_frame(&b, "[9,\"tu\",[401,1618677600123,0.25,60010.5],3]"), 0);
-    assert_int_equal(vh_ev_frame(&b, "[9,\"te\",[402,1618677600200,-1.5,60009],4]"), 0);
-    assert_int_equal(vh_ev_frame(&b, "[9,\"tu\",[402,1618677600200,-1.5,60009],5]"), 0);
+    static const char *const frames[] = {
+        "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":65536}",
+        SUB_TRADES(9, "tBTCUSD"),
+        "[9,[[5,1618665870435,0.1,60000],[4,1618665870000,-0.2,60001]],1]",
+        "[9,\"te\",[401,1618677600123,0.25,60010.5],2]",
+        "[9,\"tu\",[401,1618677600123,0.25,60010.5],3]",
+        "[9,\"te\",[402,1618677600200,-1.5,60009],4]",
+        "[9,\"tu\",[402,1618677600200,-1.5,60009],5]",
+    };
+    vh_frames_ok(b.o, 1, frames, sizeof(frames) / sizeof(frames[0]));
     assert_int_equal(b.v->trades[id], 2);
     assert_int_equal(b.v->buys[id], 1);
     assert_int_equal(b.v->sells[id], 1);

@@ -31,6 +31,20 @@ static void cx_open(cx_t *b, const char *symbols, tg_instr_reg_t *reg)
     vh_ev_open(b, "crypto-com", symbols, reg);
 }
 
+/* A handler on sym alone. @return its instrument id */
+static uint32_t cx_open_one(cx_t *b, const char *sym)
+{
+    cx_open(b, sym, NULL);
+    return vh_ev_id(b, sym);
+}
+
+/* No error counted on b's handler; then b is closed. */
+static void cx_close_clean(cx_t *b)
+{
+    assert_int_equal(vrun_errors(&b->o->stats), 0);
+    vh_ev_close(b);
+}
+
 /* ---- the recording ---------------------------------------------------------------------- */
 
 typedef struct stale_count {
@@ -211,8 +225,7 @@ static void test_crypto_com_an_older_push_never_replaces_a_newer_book(void **sta
 {
     (void)state;
     cx_t b;
-    cx_open(&b, "BTC_USDT", NULL);
-    uint32_t id = vh_ev_id(&b, "BTC_USDT");
+    uint32_t id = cx_open_one(&b, "BTC_USDT");
     assert_int_equal(vh_ev_frame(&b, BOOK("BTC_USDT", 1000, "[[100,1,1]]", "[[101,1,1]]")), 0);
     assert_int_equal(vh_ev_frame(&b, BOOK("BTC_USDT", 900, "[[99,1,1]]", "[[102,1,1]]")), 0);
     assert_int_equal(TG_STAT_GET(b.o->stats.stale_dropped), 1);
@@ -228,16 +241,14 @@ static void test_crypto_com_an_older_push_never_replaces_a_newer_book(void **sta
     b.o->venue->on_open(&b.o->h);
     assert_int_equal(vh_ev_frame(&b, BOOK("BTC_USDT", 1050, "[[96,1,1]]", "[]")), 0);
     assert_int_equal(b.v->snapshots[id], 4);
-    assert_int_equal(vrun_errors(&b.o->stats), 0);
-    vh_ev_close(&b);
+    cx_close_clean(&b);
 }
 
 static void test_crypto_com_trades_are_emitted_oldest_first_and_once(void **state)
 {
     (void)state;
     cx_t b;
-    cx_open(&b, "ETH_USDT", NULL);
-    uint32_t id = vh_ev_id(&b, "ETH_USDT");
+    uint32_t id = cx_open_one(&b, "ETH_USDT");
     const char *push1 = TRADES(
         "ETH_USDT", "[{\"d\":3,\"s\":\"SELL\",\"p\":4000.5,\"q\":0.25,\"t\":1637709515137},"
                     "{\"d\":2,\"s\":\"BUY\",\"p\":\"4000.25\",\"q\":\"1.5\",\"t\":1637709511236},"
@@ -272,16 +283,14 @@ static void test_crypto_com_trades_are_emitted_oldest_first_and_once(void **stat
         0);
     assert_int_equal(b.v->trades[id], 4);
     assert_int_equal(TG_STAT_GET(b.o->stats.stale_dropped), 4);
-    assert_int_equal(vrun_errors(&b.o->stats), 0);
-    vh_ev_close(&b);
+    cx_close_clean(&b);
 }
 
 static void test_crypto_com_bad_input_is_counted(void **state)
 {
     (void)state;
     cx_t b;
-    cx_open(&b, "BTC_USDT", NULL);
-    uint32_t id = vh_ev_id(&b, "BTC_USDT");
+    uint32_t id = cx_open_one(&b, "BTC_USDT");
     assert_int_equal(vh_ev_frame(&b, BOOK("BTC_USDT", 1000, "[[100,1,1]]", "[[101,1,1]]")), 0);
     assert_int_equal(vh_ev_frame(&b, BOOK("BTC_USDT", 1001, "[[100,\"x\",1]]", "[]")),
                      TG_EDEC_SYNTAX);
