@@ -165,7 +165,7 @@ static void test_coinbase_extreme_scales_books_and_trades_are_exact(void **state
 {
     xs_run_t *x;
     feed_offline_t *o = xs_open("coinbase", "SHIB-USD,BTC-USD", &x);
-    uint32_t shib = xs_id(o, "SHIB-USD"), btc = xs_id(o, "BTC-USD");
+    uint32_t shib = xs_id(o, "SHIB-USD");
     assert_int_equal(xs_feed(o, "{\"type\":\"snapshot\",\"product_id\":\"SHIB-USD\",\"bids\":[["
                                 "\"0.12\",\"1\"],[\"0.000000000001\",\"5\"]],\"asks\":[["
                                 "\"0.00000074408\",\"3417800000\"],[\"0.13\",\"0.00000001\"]]}"),
@@ -190,6 +190,8 @@ static void test_coinbase_extreme_scales_books_and_trades_are_exact(void **state
     static const char *const sb[][2] = {{"0.000000000001", "5"}};
     xs_book_side(x, shib, 0, sa, 3);
     xs_book_side(x, shib, 1, sb, 1);
+    /* BTC-USD: prices near 1e7, sizes 1e-8 and 9.2e10 */
+    uint32_t btc = xs_id(o, "BTC-USD");
     assert_int_equal(xs_feed(o, "{\"type\":\"snapshot\",\"product_id\":\"BTC-USD\",\"bids\":[["
                                 "\"9999999.99\",\"0.00000001\"]],\"asks\":[[\"10000000\","
                                 "\"92233720368\"]]}"),
