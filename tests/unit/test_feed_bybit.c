@@ -245,8 +245,7 @@ static void test_bybit_subscribes_at_most_ten_topics_per_request_and_pings(void 
     assert_int_equal(c->n_sent, 3);
     h->venue->on_tick(h, 141 * s);
     assert_int_equal(c->n_sent, 4);
-    free(c);
-    fv_free(&r);
+    fv_free_captured(&r, c);
 }
 
 static void test_bybit_unreadable_level_invalidates_the_book(void **state)
@@ -357,8 +356,7 @@ static void test_bybit_spot_is_served_by_the_same_handler_on_its_own_url(void **
     assert_int_equal(c->n_sent, 2);
     assert_string_equal(c->sent[1],
                         "{\"op\":\"subscribe\",\"args\":[\"orderbook.50.A6\",\"publicTrade.A6\"]}");
-    free(c);
-    fv_free(&r);
+    fv_free_captured(&r, c);
 }
 
 #define OB(kind, u, b, a)                                                                          \

@@ -115,8 +115,7 @@ static void test_coinbase_subscribes_level2_and_matches_for_all_products(void **
     assert_int_equal(c->n_sent, 1);
     assert_string_equal(c->sent[0], "{\"type\":\"subscribe\",\"product_ids\":[\"BTC-USD\","
                                     "\"ETH-EUR\"],\"channels\":[\"level2\",\"matches\"]}");
-    free(c);
-    fv_free(&r);
+    fv_free_captured(&r, c);
 }
 
 static void test_coinbase_times_are_converted_to_ns_exactly(void **state)
