@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "tests/fixtures/tu_main.h"
 #include "tests/fixtures/venue_harness.h"
 #include "book/tg_clock.h"
 #include "book/tg_dec.h"
@@ -94,9 +95,7 @@ static void count_stale(const char *text, stale_count_t *sc)
 static void test_crypto_com_is_a_usable_venue(void **state)
 {
     (void)state;
-    assert_ptr_equal(feed_venue_find("crypto-com"), &feed_venue_crypto_com);
-    assert_non_null(feed_venue_crypto_com.on_frame);
-    assert_true(feed_venue_crypto_com.max_sends_per_s > 0);
+    vh_assert_venue("crypto-com", &feed_venue_crypto_com, NULL, 0);
 }
 
 static void test_crypto_com_recording_equals_both_oracles_and_never_goes_back_in_time(void **st)
@@ -119,16 +118,9 @@ static void test_crypto_com_recording_equals_both_oracles_and_never_goes_back_in
                         "{\"id\":1637709519420,\"method\":\"public/respond-heartbeat\"}");
 
     size_t tlen = 0;
-    feed_tgrec_t *r = NULL;
-    /* the text of the (compressed) recording, via the reader's buffer */
-    assert_int_equal(feed_tgrec_open(&r, vh_rec(CC_REC)), 0);
-    char *text = malloc(r->len + 1);
-    for (size_t i = 0; i < r->len; i++)
-        text[i] = r->buf[i] ? r->buf[i] : '\n';
-    text[r->len] = 0;
-    tlen = r->len;
-    feed_tgrec_close(&r);
-    (void)tlen;
+    /* the text of the (compressed) recording */
+    char *text = fv_load_text(vh_rec(CC_REC), &tlen);
+    assert_non_null(text);
     stale_count_t sc;
     count_stale(text, &sc);
     assert_int_equal(sc.n, 10);
@@ -338,11 +330,10 @@ static void test_crypto_com_fuzzed_frames_are_counted_and_never_crash(void **sta
 static void test_crypto_com_extreme_scales_are_exact(void **state)
 {
     (void)state;
-    const char *const syms[] = {"TINY_X", "HUGE_X", "BIG_X"};
-    /* start at 0 places: every value raises the scale */
-    tg_instr_reg_t *reg = vh_reg_at_scale_0(&feed_venue_crypto_com, 150, syms, 3);
     cx_t b;
-    cx_open(&b, "TINY_X,HUGE_X,BIG_X", reg);
+    /* start at 0 places: every value raises the scale */
+    tg_instr_reg_t *reg =
+        vh_ev_open_at_scale_0(&b, &feed_venue_crypto_com, 150, "TINY_X,HUGE_X,BIG_X");
     size_t from = b.n_ev;
     assert_int_equal(
         vh_ev_frame(&b, BOOK("TINY_X", 1, "[[1e-12,1e-8,1],[\"0.000000000011\",0.5,1]]",
@@ -370,19 +361,13 @@ static void test_crypto_com_extreme_scales_are_exact(void **state)
     vh_ev_xs_fault_close(&b, &reg, BOOK("HUGE_X", 4, "[[10000000.5,1e-19,1]]", "[]"));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crypto_com_is_a_usable_venue),
-        cmocka_unit_test(test_crypto_com_recording_equals_both_oracles_and_never_goes_back_in_time),
-        cmocka_unit_test(test_crypto_com_subscribes_only_after_one_second),
-        cmocka_unit_test(test_crypto_com_an_older_push_never_replaces_a_newer_book),
-        cmocka_unit_test(test_crypto_com_trades_are_emitted_oldest_first_and_once),
-        cmocka_unit_test(test_crypto_com_bad_input_is_counted),
-        cmocka_unit_test(test_crypto_com_fuzzed_frames_are_counted_and_never_crash),
-        cmocka_unit_test(test_crypto_com_extreme_scales_are_exact),
-    };
-    if (!getenv("TG_RECORDINGS"))
-        return 77;
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN_NEEDS(
+    "TG_RECORDINGS", "the crypto.com recording is needed",
+    cmocka_unit_test(test_crypto_com_is_a_usable_venue),
+    cmocka_unit_test(test_crypto_com_recording_equals_both_oracles_and_never_goes_back_in_time),
+    cmocka_unit_test(test_crypto_com_subscribes_only_after_one_second),
+    cmocka_unit_test(test_crypto_com_an_older_push_never_replaces_a_newer_book),
+    cmocka_unit_test(test_crypto_com_trades_are_emitted_oldest_first_and_once),
+    cmocka_unit_test(test_crypto_com_bad_input_is_counted),
+    cmocka_unit_test(test_crypto_com_fuzzed_frames_are_counted_and_never_crash),
+    cmocka_unit_test(test_crypto_com_extreme_scales_are_exact))
