@@ -99,20 +99,14 @@ static void test_coinbase_a_removed_match_is_counted_as_a_gap(void **state)
 
 static void test_coinbase_mutated_frames_never_crash_and_are_all_accounted(void **state)
 {
-    for (int f = 0; f < g_n; f++) {
-        feed_stats_t st;
-        size_t fed = fv_fuzz(g_paths[f], 8000, 777 + (uint64_t)f, &st);
-        assert_int_equal(fed, 8000);
-        fv_assert_fuzz_counted(&st, fed);
-    }
+    fv_fuzz_each_counted(g_paths, g_n, 8000, 777);
 }
 
 static void test_coinbase_subscribes_level2_and_matches_for_all_products(void **state)
 {
     static const char rec[] = "# tgrec 1\n# venue: coinbase\n# symbols: BTC-USD,ETH-EUR\n";
     fv_run_t r;
-    fv_cap_t *c = fv_open_text_captured(&r, rec, sizeof(rec) - 1);
-    assert_int_equal(c->n_sent, 1);
+    fv_cap_t *c = fv_open_text_sends(&r, rec, sizeof(rec) - 1, 1);
     assert_string_equal(c->sent[0], "{\"type\":\"subscribe\",\"product_ids\":[\"BTC-USD\","
                                     "\"ETH-EUR\"],\"channels\":[\"level2\",\"matches\"]}");
     fv_free_captured(&r, c);
@@ -120,8 +114,9 @@ static void test_coinbase_subscribes_level2_and_matches_for_all_products(void **
 
 static void test_coinbase_times_are_converted_to_ns_exactly(void **state)
 {
-    static const char rec[] =
-        "# tgrec 1\n# venue: coinbase\n# symbols: BTC-USD\n"
+    fv_run_t r;
+    fv_run_lines(
+        &r, "coinbase", "BTC-USD",
         "1 {\"type\":\"snapshot\",\"product_id\":\"BTC-USD\",\"bids\":[[\"10.5\",\"1\"]],"
         "\"asks\":[[\"11\",\"2\"]]}\n"
         "2 {\"type\":\"l2update\",\"product_id\":\"BTC-USD\",\"changes\":[[\"buy\",\"10.6\","
@@ -129,9 +124,7 @@ static void test_coinbase_times_are_converted_to_ns_exactly(void **state)
         "3 {\"type\":\"match\",\"trade_id\":7,\"side\":\"sell\",\"size\":\"0.5\",\"price\":"
         "\"11\",\"product_id\":\"BTC-USD\",\"sequence\":50,\"time\":\"2000-02-29T00:00:00Z\"}\n"
         "4 {\"type\":\"l2update\",\"product_id\":\"BTC-USD\",\"changes\":[[\"buy\",\"10.6\","
-        "\"3\"]],\"time\":\"2021-13-17T16:43:37Z\"}\n";
-    fv_run_t r;
-    fv_run_text(&r, rec, sizeof(rec) - 1, NULL);
+        "\"3\"]],\"time\":\"2021-13-17T16:43:37Z\"}\n");
     /* date -u -d 2021-04-17T16:43:37Z +%s = 1618677817; 2000-02-29 = 951782400 */
     int lv = 0, tr = 0;
     for (size_t i = 0; i < r.n_ev; i++) {
