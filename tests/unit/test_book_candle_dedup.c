@@ -123,6 +123,16 @@ static int keep_candles(void *ctx, const book_out_t *rec)
     return 0;
 }
 
+/* Frees what setup made of f (any part of it; f may be NULL). */
+static void fx_free(fx_t *f)
+{
+    if (!f)
+        return;
+    book_builder_destroy(&f->b);
+    tg_instr_reg_destroy(&f->reg);
+    free(f);
+}
+
 /* A builder with 1m and 1s candles over one instrument (prices 2 places, sizes 3). */
 static int setup(void **state)
 {
@@ -137,21 +147,22 @@ static int setup(void **state)
                                                .ctx = f,
                                                .kinds = BOOK_SINK_TRADE | BOOK_SINK_CANDLE_CLOSED,
                                                .lossless = true};
-    if (!f || tu_reg_one(&f->reg, "test", "AAA", 2, 3, &f->id, NULL) < 0)
+    int rc = f ? tu_reg_one(&f->reg, "test", "AAA", 2, 3, &f->id, NULL) : -1;
+    if (rc == 0) {
+        bc.reg = f->reg;
+        rc = book_builder_create(&f->b, &bc);
+    }
+    if (rc < 0) {
+        fx_free(f);
         return -1;
-    bc.reg = f->reg;
-    if (book_builder_create(&f->b, &bc) < 0)
-        return -1;
+    }
     *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fx_t *f = *state;
-    book_builder_destroy(&f->b);
-    tg_instr_reg_destroy(&f->reg);
-    free(f);
+    fx_free(*state);
     return 0;
 }
 

@@ -249,8 +249,7 @@ static void test_binance_us_behaves_as_spot_on_its_own_hosts(void **state)
     char key[64];
     assert_int_equal(v->rest_key(c->rest[0], key, sizeof(key)), 0);
     assert_string_equal(key, "btcusd");
-    free(c);
-    fv_free(&r);
+    fv_free_captured(&r, c);
 }
 
 static void test_binance_delivery_is_coin_m_with_futures_rules(void **state)
@@ -301,8 +300,7 @@ static void test_binance_delivery_is_coin_m_with_futures_rules(void **state)
     assert_string_equal(c->sent[0], "{\"method\":\"SUBSCRIBE\",\"params\":[\"btcusd_perp@depth@"
                                     "100ms\",\"btcusd_perp@aggTrade\"],\"id\":1}");
     assert_string_equal(c->rest[0], "/dapi/v1/depth?symbol=BTCUSD_PERP&limit=1000");
-    free(c);
-    fv_free(&r);
+    fv_free_captured(&r, c);
 }
 
 typedef struct big_cap {
@@ -380,8 +378,7 @@ static void test_binance_subscribes_are_paced_to_the_message_limit(void **state)
     h->venue->on_tick(h, 20000000000LL);
     assert_int_equal(big->n, total); /* nothing left */
     free(big);
-    free(c);
-    fv_free(&r);
+    fv_free_captured(&r, c);
     free(rec);
 }
 

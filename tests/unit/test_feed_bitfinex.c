@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "tests/fixtures/tu_main.h"
 #include "tests/fixtures/venue_harness.h"
 #include "book/tg_dec.h"
 #include "book/tg_resync.h"
@@ -58,8 +59,7 @@ static uint32_t bx_open_btc(bx_t *b)
 static void test_bitfinex_is_a_usable_venue(void **state)
 {
     (void)state;
-    assert_ptr_equal(feed_venue_find("bitfinex"), &feed_venue_bitfinex);
-    assert_non_null(feed_venue_bitfinex.on_frame);
+    vh_assert_venue("bitfinex", &feed_venue_bitfinex, NULL, -1);
     assert_true(feed_venue_bitfinex.max_symbols_per_conn > 0);
 }
 
@@ -122,7 +122,6 @@ static void test_bitfinex_recording_books_equal_the_reference_and_sequence_chain
         vh_oracle_pass(pass, BF_NAME, &orc);
         assert_int_equal(orc.n_syms, (int)o->h.n_instr);
         int diffs = 0;
-        long book_msgs = 0;
         for (uint32_t i = 0; i < o->h.n_instr; i++) {
             const tg_instr_t *in = tg_instr_reg_get(o->reg, o->h.instr[i]);
             /* tardis writes BTCUSD for tBTCUSD */
@@ -134,11 +133,10 @@ static void test_bitfinex_recording_books_equal_the_reference_and_sequence_chain
             assert_true(os->n_bids > 0);
             if (pass == 1)
                 assert_int_equal(v->book_msgs[in->id], os->book_changes);
-            book_msgs += v->book_msgs[in->id];
         }
         assert_int_equal(diffs, 0);
         if (pass == 1)
-            assert_int_equal(book_msgs, 1600);
+            assert_int_equal(vrun_book_msgs(v), 1600);
         oracle_free(&orc);
     }
     free(text);
@@ -543,14 +541,16 @@ static void test_bitfinex_te_is_counted_once_and_tu_and_history_are_not(void **s
     (void)state;
     bx_t b;
     uint32_t id = bx_open_btc(&b);
-    assert_int_equal(vh_ev_frame(&b, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":65536}"), 0);
-    assert_int_equal(vh_ev_frame(&b, SUB_TRADES(9, "tBTCUSD")), 0);
-    assert_int_equal(
-        vh_ev_frame(&b, "[9,[[5,1618665870435,0.1,60000],[4,1618665870000,-0.2,60001]],1]"), 0);
-    assert_int_equal(vh_ev_frame(&b, "[9,\"te\",[401,1618677600123,0.25,60010.5],2]"), 0);
-    assert_int_equal(vh_ev_frame(&b, "[9,\"tu\",[401,1618677600123,0.25,60010.5],3]"), 0);
-    assert_int_equal(vh_ev_frame(&b, "[9,\"te\",[402,1618677600200,-1.5,60009],4]"), 0);
-    assert_int_equal(vh_ev_frame(&b, "[9,\"tu\",[402,1618677600200,-1.5,60009],5]"), 0);
+    static const char *const frames[] = {
+        "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":65536}",
+        SUB_TRADES(9, "tBTCUSD"),
+        "[9,[[5,1618665870435,0.1,60000],[4,1618665870000,-0.2,60001]],1]",
+        "[9,\"te\",[401,1618677600123,0.25,60010.5],2]",
+        "[9,\"tu\",[401,1618677600123,0.25,60010.5],3]",
+        "[9,\"te\",[402,1618677600200,-1.5,60009],4]",
+        "[9,\"tu\",[402,1618677600200,-1.5,60009],5]",
+    };
+    vh_frames_ok(b.o, 1, frames, sizeof(frames) / sizeof(frames[0]));
     assert_int_equal(b.v->trades[id], 2);
     assert_int_equal(b.v->buys[id], 1);
     assert_int_equal(b.v->sells[id], 1);
@@ -657,11 +657,9 @@ static void test_bitfinex_fuzzed_frames_are_counted_and_never_crash(void **state
 static void test_bitfinex_extreme_scales_are_exact(void **state)
 {
     (void)state;
-    const char *const syms[] = {"tTINY", "tHUGE", "tBIGSZ"};
-    /* start at 0 places: every value raises the scale */
-    tg_instr_reg_t *reg = vh_reg_at_scale_0(&feed_venue_bitfinex, 25, syms, 3);
     bx_t b;
-    bx_open(&b, "tTINY,tHUGE,tBIGSZ", reg);
+    /* start at 0 places: every value raises the scale */
+    tg_instr_reg_t *reg = vh_ev_open_at_scale_0(&b, &feed_venue_bitfinex, 25, "tTINY,tHUGE,tBIGSZ");
     assert_int_equal(vh_ev_frame(&b, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":0}"), 0);
     assert_int_equal(vh_ev_frame(&b, SUB_BOOK(1, "tTINY")), 0);
     assert_int_equal(vh_ev_frame(&b, SUB_BOOK(2, "tHUGE")), 0);
@@ -696,27 +694,20 @@ static void test_bitfinex_extreme_scales_are_exact(void **state)
     vh_ev_xs_fault_close(&b, &reg, "[2,[10000000.5,1,1e-19]]");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bitfinex_is_a_usable_venue),
-        cmocka_unit_test(test_bitfinex_open_sends_conf_with_all_flags_before_subscribing),
-        cmocka_unit_test(test_bitfinex_recording_books_equal_the_reference_and_sequence_chains),
-        cmocka_unit_test(test_bitfinex_a_lost_frame_is_a_gap_on_every_book_and_a_reconnect),
-        cmocka_unit_test(test_bitfinex_checksum_function_matches_an_independent_crc),
-        cmocka_unit_test(test_bitfinex_checksum_frames_verify_through_the_handler),
-        cmocka_unit_test(test_bitfinex_recording_with_venue_checksums_verifies_every_message),
-        cmocka_unit_test(
-            test_bitfinex_builder_resync_resubscribes_the_book_and_drops_until_snapshot),
-        cmocka_unit_test(test_bitfinex_runs_with_timestamp_only_and_with_no_flags),
-        cmocka_unit_test(test_bitfinex_te_is_counted_once_and_tu_and_history_are_not),
-        cmocka_unit_test(test_bitfinex_updates_before_the_snapshot_are_dropped),
-        cmocka_unit_test(test_bitfinex_info_events_reconnect_or_mark_books_stale),
-        cmocka_unit_test(test_bitfinex_bad_input_is_counted_and_a_bad_level_resyncs),
-        cmocka_unit_test(test_bitfinex_fuzzed_frames_are_counted_and_never_crash),
-        cmocka_unit_test(test_bitfinex_extreme_scales_are_exact),
-    };
-    if (!getenv("TG_RECORDINGS"))
-        return 77;
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN_NEEDS(
+    "TG_RECORDINGS", "the bitfinex recording is needed",
+    cmocka_unit_test(test_bitfinex_is_a_usable_venue),
+    cmocka_unit_test(test_bitfinex_open_sends_conf_with_all_flags_before_subscribing),
+    cmocka_unit_test(test_bitfinex_recording_books_equal_the_reference_and_sequence_chains),
+    cmocka_unit_test(test_bitfinex_a_lost_frame_is_a_gap_on_every_book_and_a_reconnect),
+    cmocka_unit_test(test_bitfinex_checksum_function_matches_an_independent_crc),
+    cmocka_unit_test(test_bitfinex_checksum_frames_verify_through_the_handler),
+    cmocka_unit_test(test_bitfinex_recording_with_venue_checksums_verifies_every_message),
+    cmocka_unit_test(test_bitfinex_builder_resync_resubscribes_the_book_and_drops_until_snapshot),
+    cmocka_unit_test(test_bitfinex_runs_with_timestamp_only_and_with_no_flags),
+    cmocka_unit_test(test_bitfinex_te_is_counted_once_and_tu_and_history_are_not),
+    cmocka_unit_test(test_bitfinex_updates_before_the_snapshot_are_dropped),
+    cmocka_unit_test(test_bitfinex_info_events_reconnect_or_mark_books_stale),
+    cmocka_unit_test(test_bitfinex_bad_input_is_counted_and_a_bad_level_resyncs),
+    cmocka_unit_test(test_bitfinex_fuzzed_frames_are_counted_and_never_crash),
+    cmocka_unit_test(test_bitfinex_extreme_scales_are_exact))

@@ -11,13 +11,16 @@
 
 #include <cmocka.h>
 
+#include "tests/fixtures/tu_main.h"
 #include "tests/fixtures/venue_harness.h"
 #include "tests/fixtures/xs_cases.h"
 #include "book/tg_dec.h"
 #include "feeds/venues/venues.h"
 
-#define BM_FILE   "bitmex/cryptofeed_1312c062_BITMEX-d944be.tgrec.zst"
-#define BM_ORACLE "cryptofeed_1312c062_BITMEX-d944be.tgrec.zst.result.json"
+/* The recording (under $TG_RECORDINGS) and its oracle (under $TG_PEER_EXPECTED). */
+#define BM_REC    "cryptofeed_1312c062_BITMEX-d944be.tgrec.zst"
+#define BM_FILE   "bitmex/" BM_REC
+#define BM_ORACLE BM_REC ".result.json"
 
 static void test_bitmex_is_found_by_name(void **state)
 {
@@ -70,16 +73,18 @@ static void test_bitmex_bad_input_is_counted(void **state)
 {
     vrun_t *v;
     feed_offline_t *o = vrun_open(vh_rec(BM_FILE), &v);
-    assert_int_equal(vh_feed1(o, "{\"table\":"), TG_EJSON);
-    assert_int_equal(vh_feed1(o, "{\"status\":400,\"error\":\"Unknown table: foo\"}"), TG_EPROTO);
-    assert_int_equal(vh_feed1(o, "{\"table\":\"trade\",\"action\":\"insert\",\"data\":[{"
-                                 "\"timestamp\":\"2021-04-05T18:41:18.601Z\",\"symbol\":\"FOO\","
-                                 "\"side\":\"Buy\",\"size\":1,\"price\":1}]}"),
-                     TG_ESYMBOL);
-    assert_int_equal(vh_feed1(o, "{\"table\":\"trade\",\"action\":\"insert\",\"data\":[{"
-                                 "\"timestamp\":\"2021-04-05T18:41:18.601Z\",\"symbol\":\"TRXM21\","
-                                 "\"side\":\"Buy\",\"size\":1,\"price\":1e999}]}"),
-                     TG_EDEC_RANGE); /* feed_dec: no scale holds it (was TG_EDEC_SYNTAX) */
+    static const vh_frame_rc_t bad[] = {
+        {"{\"table\":", TG_EJSON},
+        {"{\"status\":400,\"error\":\"Unknown table: foo\"}", TG_EPROTO},
+        {"{\"table\":\"trade\",\"action\":\"insert\",\"data\":[{\"timestamp\":\"2021-04-05T18:"
+         "41:18.601Z\",\"symbol\":\"FOO\",\"side\":\"Buy\",\"size\":1,\"price\":1}]}",
+         TG_ESYMBOL},
+        /* feed_dec: no scale holds it (was TG_EDEC_SYNTAX) */
+        {"{\"table\":\"trade\",\"action\":\"insert\",\"data\":[{\"timestamp\":\"2021-04-05T18:"
+         "41:18.601Z\",\"symbol\":\"TRXM21\",\"side\":\"Buy\",\"size\":1,\"price\":1e999}]}",
+         TG_EDEC_RANGE},
+    };
+    vh_frames_rc(o, 1000, bad, sizeof(bad) / sizeof(bad[0]));
     int64_t trx = tg_instr_reg_find(o->reg, o->h.venue_id, "TRXM21", 6);
     assert_int_equal(v->gaps[trx], 1); /* feed_dec's FAULT gap: the book cannot hold it */
     assert_true(v->last_gap.flags & TG_EVF_FAULT);
@@ -114,49 +119,53 @@ static void test_bitmex_mutated_frames_never_crash_and_are_all_counted(void **st
  * every later raise (12, then 13 places in a frame that also resolves ids) exactly. */
 static void test_bitmex_extreme_scales_trxu21_book_and_id_map_are_exact(void **state)
 {
+    static const char partial[] =
+        "{\"table\":\"orderBookL2\",\"action\":\"partial\",\"keys\":[\"symbol\","
+        "\"id\",\"side\"],\"filter\":{\"symbol\":\"TRXU21\"},\"data\":["
+        "{\"symbol\":\"TRXU21\",\"id\":8799999100,\"side\":\"Sell\",\"size\":1000,"
+        "\"price\":0.0000016425},{\"symbol\":\"TRXU21\",\"id\":8799999200,\"side\":"
+        "\"Sell\",\"size\":5,\"price\":1.65e-06},{\"symbol\":\"TRXU21\",\"id\":"
+        "8799999300,\"side\":\"Buy\",\"size\":0.00000001,\"price\":0.00000164},"
+        "{\"symbol\":\"TRXU21\",\"id\":8799999400,\"side\":\"Buy\",\"size\":7415,"
+        "\"price\":1.6E-6}]}";
     xs_run_t *x;
     feed_offline_t *o = xs_open("bitmex", "TRXU21,XBTUSD", &x);
     uint32_t id = xs_id(o, "TRXU21");
-    assert_int_equal(
-        xs_feed(o, "{\"table\":\"orderBookL2\",\"action\":\"partial\",\"keys\":[\"symbol\","
-                   "\"id\",\"side\"],\"filter\":{\"symbol\":\"TRXU21\"},\"data\":["
-                   "{\"symbol\":\"TRXU21\",\"id\":8799999100,\"side\":\"Sell\",\"size\":1000,"
-                   "\"price\":0.0000016425},{\"symbol\":\"TRXU21\",\"id\":8799999200,\"side\":"
-                   "\"Sell\",\"size\":5,\"price\":1.65e-06},{\"symbol\":\"TRXU21\",\"id\":"
-                   "8799999300,\"side\":\"Buy\",\"size\":0.00000001,\"price\":0.00000164},"
-                   "{\"symbol\":\"TRXU21\",\"id\":8799999400,\"side\":\"Buy\",\"size\":7415,"
-                   "\"price\":1.6E-6}]}"),
-        0);
+    assert_int_equal(xs_feed(o, partial), 0);
     assert_int_equal(feed_px_scale(&o->h, id), 10);
     assert_int_equal(feed_sz_scale(&o->h, id), 8);
     size_t from = 0;
-    static const char *const ev1[][3] = {{"0.0000016425", "1000", "a"},
-                                         {"0.00000165", "5", "a"},
-                                         {"0.00000164", "0.00000001", "b"},
-                                         {"0.0000016", "7415", "b"}};
-    xs_expect(x, &from, TG_EV_LEVEL, ev1, 4);
-    /* update by id: the price comes from the map */
-    assert_int_equal(xs_feed(o, BMB("update") "{\"symbol\":\"TRXU21\",\"id\":8799999100,\"side\":"
-                                              "\"Sell\",\"size\":2000}]}"),
-                     0);
-    /* 12 places: the map is rescaled */
-    assert_int_equal(xs_feed(o, BMB("insert") "{\"symbol\":\"TRXU21\",\"id\":8799999150,\"side\":"
-                                              "\"Sell\",\"size\":3,\"price\":0.000001642512}]}"),
-                     0);
-    assert_int_equal(feed_px_scale(&o->h, id), 12);
-    assert_int_equal(xs_feed(o, BMB("update") "{\"symbol\":\"TRXU21\",\"id\":8799999200,\"side\":"
-                                              "\"Sell\",\"size\":6}]}"),
-                     0);
-    /* one frame: an id resolved from the map, then a value needing 13 places */
-    assert_int_equal(
-        xs_feed(o, BMB("update") "{\"symbol\":\"TRXU21\",\"id\":8799999300,\"side\":\"Buy\","
-                                 "\"size\":2},{\"symbol\":\"TRXU21\",\"id\":8799999350,\"side\":"
-                                 "\"Buy\",\"size\":1,\"price\":0.0000016399999}]}"),
-        0);
-    assert_int_equal(feed_px_scale(&o->h, id), 13);
-    assert_int_equal(xs_feed(o, BMB("delete") "{\"symbol\":\"TRXU21\",\"id\":8799999100,\"side\":"
-                                              "\"Sell\"}]}"),
-                     0);
+    /* the partial's levels: its asks, then its bids */
+    static const char *const a1[][2] = {{"0.0000016425", "1000"}, {"0.00000165", "5"}};
+    static const char *const b1[][2] = {{"0.00000164", "0.00000001"}, {"0.0000016", "7415"}};
+    xs_expect_snapshot(x, &from, a1, 2, b1, 2);
+    /* each frame in turn (taken), then the price scale it leaves when px >= 0 */
+    static const struct {
+        const char *f;
+        int px;
+    } steps[] = {
+        /* update by id: the price comes from the map */
+        {BMB("update") "{\"symbol\":\"TRXU21\",\"id\":8799999100,\"side\":\"Sell\",\"size\":2000}]"
+                       "}",
+         -1},
+        /* 12 places: the map is rescaled */
+        {BMB("insert") "{\"symbol\":\"TRXU21\",\"id\":8799999150,\"side\":\"Sell\",\"size\":3,"
+                       "\"price\":0.000001642512}]}",
+         12},
+        {BMB("update") "{\"symbol\":\"TRXU21\",\"id\":8799999200,\"side\":\"Sell\",\"size\":6}]}",
+         -1},
+        /* one frame: an id resolved from the map, then a value needing 13 places */
+        {BMB("update") "{\"symbol\":\"TRXU21\",\"id\":8799999300,\"side\":\"Buy\",\"size\":2},"
+                       "{\"symbol\":\"TRXU21\",\"id\":8799999350,\"side\":\"Buy\",\"size\":1,"
+                       "\"price\":0.0000016399999}]}",
+         13},
+        {BMB("delete") "{\"symbol\":\"TRXU21\",\"id\":8799999100,\"side\":\"Sell\"}]}", -1},
+    };
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        assert_int_equal(xs_feed(o, steps[i].f), 0);
+        if (steps[i].px >= 0)
+            assert_int_equal(feed_px_scale(&o->h, id), steps[i].px);
+    }
     static const char *const ev2[][3] = {
         {"0.0000016425", "2000", "a"}, {"0.000001642512", "3", "a"},  {"0.00000165", "6", "a"},
         {"0.00000164", "2", "b"},      {"0.0000016399999", "1", "b"}, {"0.0000016425", "0", "a"}};
@@ -211,16 +220,10 @@ static void test_bitmex_extreme_scales_large_values_and_a_map_that_cannot_follow
     xs_close(&o, x);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bitmex_is_found_by_name),
+TU_MAIN(NULL, NULL, cmocka_unit_test(test_bitmex_is_found_by_name),
         cmocka_unit_test(test_bitmex_books_and_trades_equal_the_oracle),
         cmocka_unit_test(test_bitmex_update_and_delete_find_prices_by_id_and_unknown_ids_resync),
         cmocka_unit_test(test_bitmex_bad_input_is_counted),
         cmocka_unit_test(test_bitmex_mutated_frames_never_crash_and_are_all_counted),
         cmocka_unit_test(test_bitmex_extreme_scales_trxu21_book_and_id_map_are_exact),
-        cmocka_unit_test(test_bitmex_extreme_scales_large_values_and_a_map_that_cannot_follow),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(test_bitmex_extreme_scales_large_values_and_a_map_that_cannot_follow))

@@ -212,20 +212,14 @@ static void test_bybit_trades_and_acks_are_read(void **state)
 
 static void test_bybit_mutated_frames_never_crash_and_are_all_accounted(void **state)
 {
-    for (int f = 0; f < g_n; f++) {
-        feed_stats_t st;
-        size_t fed = fv_fuzz(g_paths[f], 6000, 99 + (uint64_t)f, &st); /* x4 files: 24000 */
-        assert_int_equal(fed, 6000);
-        fv_assert_fuzz_counted(&st, fed);
-    }
+    fv_fuzz_each_counted(g_paths, g_n, 6000, 99); /* x4 files: 24000 */
 }
 
 static void test_bybit_subscribes_at_most_ten_topics_per_request_and_pings(void **state)
 {
     static const char rec[] = "# tgrec 1\n# venue: bybit\n# symbols: A1,A2,A3,A4,A5,A6\n";
     fv_run_t r;
-    fv_cap_t *c = fv_open_text_captured(&r, rec, sizeof(rec) - 1);
-    assert_int_equal(c->n_sent, 2); /* 12 topics: 10 + 2 */
+    fv_cap_t *c = fv_open_text_sends(&r, rec, sizeof(rec) - 1, 2); /* 12 topics: 10 + 2 */
     assert_string_equal(
         c->sent[0],
         "{\"op\":\"subscribe\",\"args\":[\"orderbook.50.A1\",\"publicTrade.A1\","
@@ -245,8 +239,7 @@ static void test_bybit_subscribes_at_most_ten_topics_per_request_and_pings(void 
     assert_int_equal(c->n_sent, 3);
     h->venue->on_tick(h, 141 * s);
     assert_int_equal(c->n_sent, 4);
-    free(c);
-    fv_free(&r);
+    fv_free_captured(&r, c);
 }
 
 static void test_bybit_unreadable_level_invalidates_the_book(void **state)
@@ -353,12 +346,10 @@ static void test_bybit_spot_is_served_by_the_same_handler_on_its_own_url(void **
     /* spot: at most 10 args per subscribe request */
     static const char rec[] = "# tgrec 1\n# venue: bybit-spot\n# symbols: A1,A2,A3,A4,A5,A6\n";
     fv_run_t r;
-    fv_cap_t *c = fv_open_text_captured(&r, rec, sizeof(rec) - 1);
-    assert_int_equal(c->n_sent, 2);
+    fv_cap_t *c = fv_open_text_sends(&r, rec, sizeof(rec) - 1, 2);
     assert_string_equal(c->sent[1],
                         "{\"op\":\"subscribe\",\"args\":[\"orderbook.50.A6\",\"publicTrade.A6\"]}");
-    free(c);
-    fv_free(&r);
+    fv_free_captured(&r, c);
 }
 
 #define OB(kind, u, b, a)                                                                          \

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "tests/fixtures/tu_main.h"
 #include "tests/fixtures/venue_harness.h"
 #include "book/tg_clock.h"
 #include "book/tg_dec.h"
@@ -29,6 +30,20 @@ typedef vh_ev_t cx_t;
 static void cx_open(cx_t *b, const char *symbols, tg_instr_reg_t *reg)
 {
     vh_ev_open(b, "crypto-com", symbols, reg);
+}
+
+/* A handler on sym alone. @return its instrument id */
+static uint32_t cx_open_one(cx_t *b, const char *sym)
+{
+    cx_open(b, sym, NULL);
+    return vh_ev_id(b, sym);
+}
+
+/* No error counted on b's handler; then b is closed. */
+static void cx_close_clean(cx_t *b)
+{
+    assert_int_equal(vrun_errors(&b->o->stats), 0);
+    vh_ev_close(b);
 }
 
 /* ---- the recording ---------------------------------------------------------------------- */
@@ -80,9 +95,7 @@ static void count_stale(const char *text, stale_count_t *sc)
 static void test_crypto_com_is_a_usable_venue(void **state)
 {
     (void)state;
-    assert_ptr_equal(feed_venue_find("crypto-com"), &feed_venue_crypto_com);
-    assert_non_null(feed_venue_crypto_com.on_frame);
-    assert_true(feed_venue_crypto_com.max_sends_per_s > 0);
+    vh_assert_venue("crypto-com", &feed_venue_crypto_com, NULL, 0);
 }
 
 static void test_crypto_com_recording_equals_both_oracles_and_never_goes_back_in_time(void **st)
@@ -105,16 +118,9 @@ static void test_crypto_com_recording_equals_both_oracles_and_never_goes_back_in
                         "{\"id\":1637709519420,\"method\":\"public/respond-heartbeat\"}");
 
     size_t tlen = 0;
-    feed_tgrec_t *r = NULL;
-    /* the text of the (compressed) recording, via the reader's buffer */
-    assert_int_equal(feed_tgrec_open(&r, vh_rec(CC_REC)), 0);
-    char *text = malloc(r->len + 1);
-    for (size_t i = 0; i < r->len; i++)
-        text[i] = r->buf[i] ? r->buf[i] : '\n';
-    text[r->len] = 0;
-    tlen = r->len;
-    feed_tgrec_close(&r);
-    (void)tlen;
+    /* the text of the (compressed) recording */
+    char *text = fv_load_text(vh_rec(CC_REC), &tlen);
+    assert_non_null(text);
     stale_count_t sc;
     count_stale(text, &sc);
     assert_int_equal(sc.n, 10);
@@ -211,8 +217,7 @@ static void test_crypto_com_an_older_push_never_replaces_a_newer_book(void **sta
 {
     (void)state;
     cx_t b;
-    cx_open(&b, "BTC_USDT", NULL);
-    uint32_t id = vh_ev_id(&b, "BTC_USDT");
+    uint32_t id = cx_open_one(&b, "BTC_USDT");
     assert_int_equal(vh_ev_frame(&b, BOOK("BTC_USDT", 1000, "[[100,1,1]]", "[[101,1,1]]")), 0);
     assert_int_equal(vh_ev_frame(&b, BOOK("BTC_USDT", 900, "[[99,1,1]]", "[[102,1,1]]")), 0);
     assert_int_equal(TG_STAT_GET(b.o->stats.stale_dropped), 1);
@@ -228,16 +233,14 @@ static void test_crypto_com_an_older_push_never_replaces_a_newer_book(void **sta
     b.o->venue->on_open(&b.o->h);
     assert_int_equal(vh_ev_frame(&b, BOOK("BTC_USDT", 1050, "[[96,1,1]]", "[]")), 0);
     assert_int_equal(b.v->snapshots[id], 4);
-    assert_int_equal(vrun_errors(&b.o->stats), 0);
-    vh_ev_close(&b);
+    cx_close_clean(&b);
 }
 
 static void test_crypto_com_trades_are_emitted_oldest_first_and_once(void **state)
 {
     (void)state;
     cx_t b;
-    cx_open(&b, "ETH_USDT", NULL);
-    uint32_t id = vh_ev_id(&b, "ETH_USDT");
+    uint32_t id = cx_open_one(&b, "ETH_USDT");
     const char *push1 = TRADES(
         "ETH_USDT", "[{\"d\":3,\"s\":\"SELL\",\"p\":4000.5,\"q\":0.25,\"t\":1637709515137},"
                     "{\"d\":2,\"s\":\"BUY\",\"p\":\"4000.25\",\"q\":\"1.5\",\"t\":1637709511236},"
@@ -272,16 +275,14 @@ static void test_crypto_com_trades_are_emitted_oldest_first_and_once(void **stat
         0);
     assert_int_equal(b.v->trades[id], 4);
     assert_int_equal(TG_STAT_GET(b.o->stats.stale_dropped), 4);
-    assert_int_equal(vrun_errors(&b.o->stats), 0);
-    vh_ev_close(&b);
+    cx_close_clean(&b);
 }
 
 static void test_crypto_com_bad_input_is_counted(void **state)
 {
     (void)state;
     cx_t b;
-    cx_open(&b, "BTC_USDT", NULL);
-    uint32_t id = vh_ev_id(&b, "BTC_USDT");
+    uint32_t id = cx_open_one(&b, "BTC_USDT");
     assert_int_equal(vh_ev_frame(&b, BOOK("BTC_USDT", 1000, "[[100,1,1]]", "[[101,1,1]]")), 0);
     assert_int_equal(vh_ev_frame(&b, BOOK("BTC_USDT", 1001, "[[100,\"x\",1]]", "[]")),
                      TG_EDEC_SYNTAX);
@@ -329,11 +330,10 @@ static void test_crypto_com_fuzzed_frames_are_counted_and_never_crash(void **sta
 static void test_crypto_com_extreme_scales_are_exact(void **state)
 {
     (void)state;
-    const char *const syms[] = {"TINY_X", "HUGE_X", "BIG_X"};
-    /* start at 0 places: every value raises the scale */
-    tg_instr_reg_t *reg = vh_reg_at_scale_0(&feed_venue_crypto_com, 150, syms, 3);
     cx_t b;
-    cx_open(&b, "TINY_X,HUGE_X,BIG_X", reg);
+    /* start at 0 places: every value raises the scale */
+    tg_instr_reg_t *reg =
+        vh_ev_open_at_scale_0(&b, &feed_venue_crypto_com, 150, "TINY_X,HUGE_X,BIG_X");
     size_t from = b.n_ev;
     assert_int_equal(
         vh_ev_frame(&b, BOOK("TINY_X", 1, "[[1e-12,1e-8,1],[\"0.000000000011\",0.5,1]]",
@@ -361,19 +361,13 @@ static void test_crypto_com_extreme_scales_are_exact(void **state)
     vh_ev_xs_fault_close(&b, &reg, BOOK("HUGE_X", 4, "[[10000000.5,1e-19,1]]", "[]"));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crypto_com_is_a_usable_venue),
-        cmocka_unit_test(test_crypto_com_recording_equals_both_oracles_and_never_goes_back_in_time),
-        cmocka_unit_test(test_crypto_com_subscribes_only_after_one_second),
-        cmocka_unit_test(test_crypto_com_an_older_push_never_replaces_a_newer_book),
-        cmocka_unit_test(test_crypto_com_trades_are_emitted_oldest_first_and_once),
-        cmocka_unit_test(test_crypto_com_bad_input_is_counted),
-        cmocka_unit_test(test_crypto_com_fuzzed_frames_are_counted_and_never_crash),
-        cmocka_unit_test(test_crypto_com_extreme_scales_are_exact),
-    };
-    if (!getenv("TG_RECORDINGS"))
-        return 77;
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN_NEEDS(
+    "TG_RECORDINGS", "the crypto.com recording is needed",
+    cmocka_unit_test(test_crypto_com_is_a_usable_venue),
+    cmocka_unit_test(test_crypto_com_recording_equals_both_oracles_and_never_goes_back_in_time),
+    cmocka_unit_test(test_crypto_com_subscribes_only_after_one_second),
+    cmocka_unit_test(test_crypto_com_an_older_push_never_replaces_a_newer_book),
+    cmocka_unit_test(test_crypto_com_trades_are_emitted_oldest_first_and_once),
+    cmocka_unit_test(test_crypto_com_bad_input_is_counted),
+    cmocka_unit_test(test_crypto_com_fuzzed_frames_are_counted_and_never_crash),
+    cmocka_unit_test(test_crypto_com_extreme_scales_are_exact))

@@ -197,13 +197,12 @@ static void test_cryptofacilities_on_open_subscribes_heartbeat_book_and_trade(vo
 static void test_cryptofacilities_seq_chain_rules(void **state)
 {
     vh_env_t *e = env_open(CF_SYMS, NULL);
-    const feed_stats_t *s = &e->o->stats;
     uint32_t id = vh_env_id(e, "pi_xbtusd");
     char f[2048];
     /* book before the snapshot: dropped */
     book_frame(f, sizeof(f), "PI_XBTUSD", "buy", 5, "32000.5", "100.0");
     assert_int_equal(vh_env_frame(e, f), 0);
-    assert_int_equal(TG_STAT_GET(s->stale_dropped), 1);
+    assert_int_equal(TG_STAT_GET(e->o->stats.stale_dropped), 1);
     assert_int_equal(e->n_ev, 0);
     snap_frame(f, sizeof(f), "PI_XBTUSD", 10,
                "{\"price\":32000.5,\"qty\":1200.0},{\"price\":32000.0,\"qty\":50.0}",
@@ -237,7 +236,7 @@ static void test_cryptofacilities_seq_chain_rules(void **state)
     /* dropped until the new snapshot, then chained from its seq */
     book_frame(f, sizeof(f), "PI_XBTUSD", "buy", 13, "31000.0", "1.0");
     assert_int_equal(vh_env_frame(e, f), 0);
-    assert_int_equal(TG_STAT_GET(s->stale_dropped), 2);
+    assert_int_equal(TG_STAT_GET(e->o->stats.stale_dropped), 2);
     snap_frame(f, sizeof(f), "PI_XBTUSD", 100, "{\"price\":100.0,\"qty\":1.0}", "");
     assert_int_equal(vh_env_frame(e, f), 0);
     assert_int_equal(e->v->book[id].bid.n, 1);
@@ -246,14 +245,14 @@ static void test_cryptofacilities_seq_chain_rules(void **state)
     assert_int_equal(e->v->gaps[id], 2);
     assert_int_equal(e->v->last_gap.seq, 100);
     assert_int_equal(e->v->last_gap.u.aux, 102);
-    assert_int_equal(TG_STAT_GET(s->gaps), 2);
-    assert_int_equal(vrun_errors(s), 0);
+    assert_int_equal(TG_STAT_GET(e->o->stats.gaps), 2);
+    assert_int_equal(vrun_errors(&e->o->stats), 0);
     /* connection lost: every book goes STALE */
     e->o->venue->on_close(&e->o->h, 5, 5);
     feed_flush(&e->o->h);
     for (uint32_t i = 0; i < e->o->h.n_instr; i++)
         assert_int_equal(e->v->stale[e->o->h.instr[i]], 1);
-    assert_int_equal(vrun_accounted(s), TG_STAT_GET(s->frames));
+    assert_int_equal(vrun_accounted(&e->o->stats), TG_STAT_GET(e->o->stats.frames));
     vh_env_close(e);
 }
 
@@ -268,14 +267,15 @@ static void test_cryptofacilities_trades_are_taker_side_and_snapshots_are_not_em
     assert_int_equal(vh_env_frame(e, ts), 0);
     assert_int_equal(e->n_ev, 0);
     assert_int_equal(TG_STAT_GET(e->o->stats.unhandled), 1);
-    const char *t1 = "{\"feed\":\"trade\",\"product_id\":\"PI_ETHUSD\",\"uid\":\"a4cce96f-e061-"
-                     "46ef-9205-8cbe73bb4cdb\",\"side\":\"buy\",\"type\":\"fill\",\"seq\":103832,"
-                     "\"time\":1626994936490,\"qty\":40.0,\"price\":2005.2}";
-    const char *t2 = "{\"feed\":\"trade\",\"product_id\":\"PI_ETHUSD\",\"uid\":\"b\",\"side\":"
-                     "\"sell\",\"type\":\"liquidation\",\"seq\":103833,\"time\":1626994936491,"
-                     "\"qty\":1.0E-4,\"price\":2005.15}";
-    assert_int_equal(vh_env_frame(e, t1), 0);
-    assert_int_equal(vh_env_frame(e, t2), 0);
+    static const char *const trades[] = {
+        "{\"feed\":\"trade\",\"product_id\":\"PI_ETHUSD\",\"uid\":\"a4cce96f-e061-"
+        "46ef-9205-8cbe73bb4cdb\",\"side\":\"buy\",\"type\":\"fill\",\"seq\":103832,"
+        "\"time\":1626994936490,\"qty\":40.0,\"price\":2005.2}",
+        "{\"feed\":\"trade\",\"product_id\":\"PI_ETHUSD\",\"uid\":\"b\",\"side\":"
+        "\"sell\",\"type\":\"liquidation\",\"seq\":103833,\"time\":1626994936491,"
+        "\"qty\":1.0E-4,\"price\":2005.15}",
+    };
+    vh_frames_ok(e->o, 1000, trades, 2);
     assert_int_equal(e->n_ev, 2);
     assert_int_equal(e->ev[0].kind, TG_EV_TRADE);
     assert_int_equal(e->ev[0].instr, id);

@@ -483,8 +483,8 @@ static void test_gate_io_extreme_scales_are_exact(void **state)
  * connection's tag) replays offline: the answer reaches this run's request. */
 static void test_gate_io_captured_rest_answer_replays_offline(void **state)
 {
-    static const char rec[] =
-        "# tgrec 1\n# venue: gate-io\n# symbols: BTC_USDT\n"
+    gk_t *g = gk_open_lines(
+        "gate-io", "BTC_USDT",
         "1 {\"time\":1,\"channel\":\"spot.order_book_update\",\"event\":\"update\",\"result\":"
         "{\"t\":1000,\"s\":\"BTC_USDT\",\"U\":5,\"u\":6,\"b\":[[\"10\",\"1\"]],\"a\":[]}}\n"
         "2 "
@@ -492,9 +492,7 @@ static void test_gate_io_captured_rest_answer_replays_offline(void **state)
         "&with_id=true\",\"tag\":17179869184,\"status\":200,\"generated\":true,\"data\":{\"id\":5,"
         "\"current\":1000,\"update\":999,\"asks\":[[\"11\",\"2\"]],\"bids\":[[\"10\",\"3\"]]}}\n"
         "3 {\"time\":1,\"channel\":\"spot.order_book_update\",\"event\":\"update\",\"result\":"
-        "{\"t\":1001,\"s\":\"BTC_USDT\",\"U\":7,\"u\":7,\"b\":[],\"a\":[[\"11\",\"0\"]]}}\n";
-    gk_t *g = calloc(1, sizeof(*g));
-    assert_int_equal(feed_offline_open_mem(&g->o, rec, sizeof(rec) - 1, NULL, NULL, 0), 0);
+        "{\"t\":1001,\"s\":\"BTC_USDT\",\"U\":7,\"u\":7,\"b\":[],\"a\":[[\"11\",\"0\"]]}}\n");
     assert_int_equal(feed_offline_run(g->o, gk_sink, g), 0);
     uint32_t id = gk_id(g, "BTC_USDT");
     char b[32];

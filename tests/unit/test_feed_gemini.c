@@ -121,8 +121,7 @@ static void test_gm_recording_equals_oracle(void **state)
 static void test_gm_subscribes_l2_for_every_symbol_in_one_message(void **state)
 {
     syn_t *s = syn_open("BTCUSD,ETHUSD", NULL);
-    assert_int_equal(feed_venue_gemini.on_open(&s->o->h), 0);
-    assert_int_equal(s->cap.n_sent, 1);
+    vh_syn_assert_open_sends(s, 1);
     assert_string_equal(s->cap.sent[0], "{\"type\":\"subscribe\",\"subscriptions\":[{\"name\":"
                                         "\"l2\",\"symbols\":[\"BTCUSD\",\"ETHUSD\"]}]}");
     vh_syn_close(s);
@@ -151,8 +150,7 @@ static void test_gm_changes_before_the_full_book_are_dropped(void **state)
     assert_int_equal(book(s, "BTCUSD", "[\"sell\",\"105\",\"1\"]", "", 4), 0);
     assert_int_equal(s->v.book[id].bid.n, 0);
     assert_int_equal(s->v.book[id].ask.px[0], 10500000000);
-    assert_int_equal(s->v.msgs, 3);
-    assert_int_equal(TG_STAT_GET(s->o->stats.handled), 4);
+    vh_syn_assert_msgs(s, 3, 4);
     vh_syn_close(s);
 }
 

@@ -388,11 +388,11 @@ static void test_huobi_full_pushes_replace_and_older_ones_are_dropped(void **sta
     sent_t sn;
     feed_offline_t *o = open_syn("huobi", "btcusdt,ethusdt", 0, &r, &sn);
     uint32_t id = sym_id(o, "btcusdt");
-    char b[64];
     assert_int_equal(
         vh_feed1(o, STEP0("btcusdt", "100", "1000", "[[10.5,1],[10.4,2]]", "[[10.6,3]]")), 0);
     assert_int_equal(vh_feed1(o, STEP0("btcusdt", "102", "1002", "[[10.1,1]]", "[[10.7,5]]")), 0);
     assert_int_equal(r->book[id].bid.n, 1); /* replaced, not merged */
+    char b[64];                             /* a level as text */
     assert_string_equal(lvl(r, id, TG_SIDE_BID, 0, b), "10.1 1");
     /* an older push (version 101) after 102: dropped, counted, the book stays */
     uint64_t handled = TG_STAT_GET(o->stats.handled);

@@ -322,14 +322,17 @@ static void test_kucoin_close_marks_books_stale(void **state)
 static void test_kucoin_bad_input_is_counted_once(void **state)
 {
     gk_t *g = gk_open("kucoin", "BTC-USDT");
-    char f[1024];
     const feed_stats_t *st = &g->o->stats;
-    assert_int_equal(gk_frame(g, "{\"type\":"), TG_EJSON);
-    assert_int_equal(gk_frame(g, "{\"id\":\"1\"}"), TG_EFIELD);
-    assert_int_equal(gk_frame(g, "{\"id\":\"1\",\"type\":\"error\",\"code\":404,\"data\":"
-                                 "\"topic /market/level3:BTC-USDT is not found\"}"),
-                     TG_EPROTO);
+    static const vh_frame_rc_t bad[] = {
+        {"{\"type\":", TG_EJSON},
+        {"{\"id\":\"1\"}", TG_EFIELD},
+        {"{\"id\":\"1\",\"type\":\"error\",\"code\":404,\"data\":\"topic /market/level3:BTC-USDT "
+         "is not found\"}",
+         TG_EPROTO},
+    };
+    vh_frames_rc(g->o, 1000, bad, sizeof(bad) / sizeof(bad[0]));
     gk_bad_diffs_refused(g, &kucoin, "BTC-USDT");
+    char f[1024];
     kc_upd(f, sizeof(f), "BTC-USDT", 3, 4, "[\"1\",\"1\",\"9\"]", ""); /* change outside 3..4 */
     assert_int_equal(gk_frame(g, f), TG_EFIELD);
     fv_assert_errs(st, 1, 3, 1, 1, 1);

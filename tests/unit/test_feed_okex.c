@@ -239,15 +239,16 @@ static void test_okex_books5_messages_are_full_snapshots(void **state)
 {
     vrun_t *v;
     feed_offline_t *o = vrun_open(vh_rec(OK_2022), &v);
-    const char *f1 = "{\"arg\":{\"channel\":\"books5\",\"instId\":\"BTC-USDT\"},\"data\":[{"
-                     "\"asks\":[[\"30243.5\",\"1\",\"0\",\"1\"],[\"30244\",\"2\",\"0\",\"1\"]],"
-                     "\"bids\":[[\"30240\",\"3\",\"0\",\"1\"]],\"instId\":\"BTC-USDT\","
-                     "\"ts\":\"1652459225464\"}]}";
-    const char *f2 = "{\"arg\":{\"channel\":\"books5\",\"instId\":\"BTC-USDT\"},\"data\":[{"
-                     "\"asks\":[[\"30250\",\"1\",\"0\",\"1\"]],\"bids\":[[\"30241\",\"3\",\"0\","
-                     "\"1\"]],\"instId\":\"BTC-USDT\",\"ts\":\"1652459225564\"}]}";
-    assert_int_equal(vh_feed1(o, f1), 0);
-    assert_int_equal(vh_feed1(o, f2), 0);
+    static const char *const books5[] = {
+        "{\"arg\":{\"channel\":\"books5\",\"instId\":\"BTC-USDT\"},\"data\":[{"
+        "\"asks\":[[\"30243.5\",\"1\",\"0\",\"1\"],[\"30244\",\"2\",\"0\",\"1\"]],"
+        "\"bids\":[[\"30240\",\"3\",\"0\",\"1\"]],\"instId\":\"BTC-USDT\","
+        "\"ts\":\"1652459225464\"}]}",
+        "{\"arg\":{\"channel\":\"books5\",\"instId\":\"BTC-USDT\"},\"data\":[{"
+        "\"asks\":[[\"30250\",\"1\",\"0\",\"1\"]],\"bids\":[[\"30241\",\"3\",\"0\","
+        "\"1\"]],\"instId\":\"BTC-USDT\",\"ts\":\"1652459225564\"}]}",
+    };
+    vh_frames_ok(o, 1000, books5, 2);
     int64_t id = tg_instr_reg_find(o->reg, o->h.venue_id, "BTC-USDT", 8);
     assert_int_equal(v->snapshots[id], 2);
     assert_int_equal(v->book[id].ask.n, 1); /* replaced, not merged */
@@ -329,6 +330,37 @@ static int32_t xs_okx_ck(const char *const (*bids)[2], size_t nb, const char *co
 
 #define OKB(s) "{\"arg\":{\"channel\":\"books\",\"instId\":\"" s "\"},\"action\":"
 
+/* The frame fmt makes with the arguments (a frame's checksum among them), fed to o and
+ * asserted taken. */
+static void ok_feed_fmt(feed_offline_t *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void ok_feed_fmt(feed_offline_t *o, const char *fmt, ...)
+{
+    char f[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(f, sizeof(f), fmt, ap);
+    va_end(ap);
+    assert_true(n > 0 && (size_t)n < sizeof(f));
+    assert_int_equal(xs_feed(o, f), 0);
+}
+
+/* The ELON-USDT snapshot (seqId 10) of the three asks a and three bids b (OKX's texts, the
+ * third ask of two orders) with its checksum, fed to o and asserted taken. */
+static void ok_feed_elon_snapshot(feed_offline_t *o, const char *const (*a)[2],
+                                  const char *const (*b)[2])
+{
+    ok_feed_fmt(
+        o,
+        OKB("ELON-USDT") "\"snapshot\",\"data\":[{\"asks\":[[\"%s\",\"%s\",\"0\",\"1\"],"
+                         "[\"%s\",\"%s\",\"0\",\"1\"],[\"%s\",\"%s\",\"0\",\"2\"]],"
+                         "\"bids\":[[\"%s\",\"%s\",\"0\",\"1\"],[\"%s\",\"%s\",\"0\",\"1\"],"
+                         "[\"%s\",\"%s\",\"0\",\"1\"]],\"ts\":\"1652459225464\","
+                         "\"checksum\":%d,\"prevSeqId\":-1,\"seqId\":10}]}",
+        a[0][0], a[0][1], a[1][0], a[1][1], a[2][0], a[2][1], b[0][0], b[0][1], b[1][0], b[1][1],
+        b[2][0], b[2][1], xs_okx_ck(b, 3, a, 3));
+}
+
 /* ELON-USDT quotes 11 places ("0.00000074408"), then 12 and 13 in updates: every level exact,
  * the seqId chain intact across the re-parses, every checksum verified at the raised scale. */
 static void test_okex_extreme_scales_elon_usdt_book_is_exact_and_checksums_verify(void **state)
@@ -340,16 +372,7 @@ static void test_okex_extreme_scales_elon_usdt_book_is_exact_and_checksums_verif
         {"0.00000074408", "3417800000"}, {"0.0000007445", "1250000000.5"}, {"0.00000075", "12"}};
     static const char *const b1[][2] = {
         {"0.0000007438", "92233720"}, {"0.00000074", "0.00000001"}, {"0.0000007", "1"}};
-    char f[2048];
-    snprintf(f, sizeof(f),
-             OKB("ELON-USDT") "\"snapshot\",\"data\":[{\"asks\":[[\"%s\",\"%s\",\"0\",\"1\"],"
-                              "[\"%s\",\"%s\",\"0\",\"1\"],[\"%s\",\"%s\",\"0\",\"2\"]],"
-                              "\"bids\":[[\"%s\",\"%s\",\"0\",\"1\"],[\"%s\",\"%s\",\"0\",\"1\"],"
-                              "[\"%s\",\"%s\",\"0\",\"1\"]],\"ts\":\"1652459225464\","
-                              "\"checksum\":%d,\"prevSeqId\":-1,\"seqId\":10}]}",
-             a1[0][0], a1[0][1], a1[1][0], a1[1][1], a1[2][0], a1[2][1], b1[0][0], b1[0][1],
-             b1[1][0], b1[1][1], b1[2][0], b1[2][1], xs_okx_ck(b1, 3, a1, 3));
-    assert_int_equal(xs_feed(o, f), 0);
+    ok_feed_elon_snapshot(o, a1, b1);
     assert_int_equal(feed_px_scale(&o->h, id), 11); /* raised from 10 */
     assert_int_equal(TG_STAT_GET(o->stats.rescales), 1);
     size_t from = 0;
@@ -363,13 +386,13 @@ static void test_okex_extreme_scales_elon_usdt_book_is_exact_and_checksums_verif
         {"0.00000074408", "3417800000"}, {"0.000000744081", "5"}, {"0.00000075", "12"}};
     static const char *const b2[][2] = {
         {"0.0000007438", "92233720.12345678"}, {"0.00000074", "0.00000001"}, {"0.0000007", "1"}};
-    snprintf(f, sizeof(f),
-             OKB("ELON-USDT") "\"update\",\"data\":[{\"asks\":[[\"0.000000744081\",\"5\",\"0\","
-                              "\"1\"],[\"0.0000007445\",\"0\",\"0\",\"0\"]],\"bids\":[["
-                              "\"0.0000007438\",\"92233720.12345678\",\"0\",\"3\"]],\"ts\":"
-                              "\"1652459225564\",\"checksum\":%d,\"prevSeqId\":10,\"seqId\":11}]}",
-             xs_okx_ck(b2, 3, a2, 3));
-    assert_int_equal(xs_feed(o, f), 0);
+    ok_feed_fmt(
+        o,
+        OKB("ELON-USDT") "\"update\",\"data\":[{\"asks\":[[\"0.000000744081\",\"5\",\"0\","
+                         "\"1\"],[\"0.0000007445\",\"0\",\"0\",\"0\"]],\"bids\":[["
+                         "\"0.0000007438\",\"92233720.12345678\",\"0\",\"3\"]],\"ts\":"
+                         "\"1652459225564\",\"checksum\":%d,\"prevSeqId\":10,\"seqId\":11}]}",
+        xs_okx_ck(b2, 3, a2, 3));
     assert_int_equal(feed_px_scale(&o->h, id), 12);
     static const char *const ev2[][3] = {{"0.000000744081", "5", "a"},
                                          {"0.0000007445", "0", "a"},
@@ -383,14 +406,13 @@ static void test_okex_extreme_scales_elon_usdt_book_is_exact_and_checksums_verif
                                         {"0.0000007437123", "3"},
                                         {"0.00000074", "0.00000001"},
                                         {"0.0000007", "2"}};
-    snprintf(f, sizeof(f),
-             OKB("ELON-USDT") "\"update\",\"data\":[{\"asks\":[],\"bids\":[[\"0.0000007\",\"2\","
-                              "\"0\",\"1\"]],\"ts\":\"1652459225600\",\"checksum\":0,"
-                              "\"prevSeqId\":11,\"seqId\":12},{\"asks\":[],\"bids\":[["
-                              "\"0.0000007437123\",\"3\",\"0\",\"1\"]],\"ts\":\"1652459225601\","
-                              "\"checksum\":%d,\"prevSeqId\":12,\"seqId\":13}]}",
-             xs_okx_ck(b3, 4, a2, 3));
-    assert_int_equal(xs_feed(o, f), 0);
+    ok_feed_fmt(o,
+                OKB("ELON-USDT") "\"update\",\"data\":[{\"asks\":[],\"bids\":[[\"0.0000007\",\"2\","
+                                 "\"0\",\"1\"]],\"ts\":\"1652459225600\",\"checksum\":0,"
+                                 "\"prevSeqId\":11,\"seqId\":12},{\"asks\":[],\"bids\":[["
+                                 "\"0.0000007437123\",\"3\",\"0\",\"1\"]],\"ts\":\"1652459225601\","
+                                 "\"checksum\":%d,\"prevSeqId\":12,\"seqId\":13}]}",
+                xs_okx_ck(b3, 4, a2, 3));
     assert_int_equal(feed_px_scale(&o->h, id), 13);
     static const char *const ev3[][3] = {{"0.0000007", "2", "b"}, {"0.0000007437123", "3", "b"}};
     xs_expect(x, &from, TG_EV_LEVEL, ev3, 2);

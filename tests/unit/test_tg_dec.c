@@ -50,6 +50,21 @@ static void expect_err(const char *s, int scale, int err)
     assert_true(v == 0x7777); /* out untouched on error */
 }
 
+/* A text and the scale it is parsed at. */
+typedef struct dec_in {
+    const char *s;
+    int scale;
+} dec_in_t;
+
+/* expect_err(in[i].s, in[i].scale, err) for each of the n rows. */
+static void expect_errs(const dec_in_t *in, size_t n, int err)
+{
+    for (size_t i = 0; i < n; i++)
+        expect_err(in[i].s, in[i].scale, err);
+}
+
+#define DEC_N(a) (sizeof(a) / sizeof((a)[0]))
+
 static void test_parse_accepts_exchange_forms(void **state)
 {
     (void)state;
@@ -77,6 +92,18 @@ static void test_parse_accepts_exchange_forms(void **state)
     expect_ok("12345678.12345678", 8, 1234567812345678LL);
 }
 
+/* Past the int64 range at their scale: TG_EDEC_RANGE. */
+static const dec_in_t range_refused[] = {
+    {"9223372036854775808", 0},
+    /* documented: |v| <= INT64_MAX */
+    {"-9223372036854775808", 0},
+    {"92233720368.54775808", 8},
+    {"10", 18},
+    {"99999999999999999999", 0},
+    {"1e19", 0},
+    {"1e99999999999999999999", 0},
+};
+
 static void test_parse_reaches_int64_limits_exactly(void **state)
 {
     (void)state;
@@ -87,26 +114,25 @@ static void test_parse_reaches_int64_limits_exactly(void **state)
     expect_ok("0.000000000000000001", 18, 1);
     expect_ok("9223372036854775807e-18", 18, INT64_MAX);
     expect_ok("9.223372036854775807e18", 0, INT64_MAX);
-    expect_err("9223372036854775808", 0, TG_EDEC_RANGE);
-    expect_err("-9223372036854775808", 0, TG_EDEC_RANGE); /* documented: |v| <= INT64_MAX */
-    expect_err("92233720368.54775808", 8, TG_EDEC_RANGE);
-    expect_err("10", 18, TG_EDEC_RANGE);
-    expect_err("99999999999999999999", 0, TG_EDEC_RANGE);
-    expect_err("1e19", 0, TG_EDEC_RANGE);
-    expect_err("1e99999999999999999999", 0, TG_EDEC_RANGE);
+    expect_errs(range_refused, DEC_N(range_refused), TG_EDEC_RANGE);
 }
+
+/* More digits than their scale holds: TG_EDEC_PRECISION. */
+static const dec_in_t finer_refused[] = {
+    {"0.000000001", 8},
+    {"61837.631", 2},
+    {"61837.6300000000001", 2},
+    {"1e-9", 8},
+    {"0.5", 0},
+    {"1e-99999999999999999999", 18},
+    /* precision is reported before range when both apply */
+    {"99999999999999999999.5", 0},
+};
 
 static void test_parse_refuses_digits_beyond_scale(void **state)
 {
     (void)state;
-    expect_err("0.000000001", 8, TG_EDEC_PRECISION);
-    expect_err("61837.631", 2, TG_EDEC_PRECISION);
-    expect_err("61837.6300000000001", 2, TG_EDEC_PRECISION);
-    expect_err("1e-9", 8, TG_EDEC_PRECISION);
-    expect_err("0.5", 0, TG_EDEC_PRECISION);
-    expect_err("1e-99999999999999999999", 18, TG_EDEC_PRECISION);
-    /* precision is reported before range when both apply */
-    expect_err("99999999999999999999.5", 0, TG_EDEC_PRECISION);
+    expect_errs(finer_refused, DEC_N(finer_refused), TG_EDEC_PRECISION);
 }
 
 static void test_parse_rejects_garbage_as_syntax(void **state)
