@@ -32,6 +32,7 @@
 
 #include "book/tg_err.h"
 #include "book/tg_grow.h"
+#include "book/tg_own.h"
 #include "feeds/feed_digits.h"
 
 #define ZIN_SIZE ((size_t)128 << 10) /* compressed bytes per read(2) (~1.5 MB of text) */
@@ -470,18 +471,16 @@ fail:
 
 void feed_tgrec_close(feed_tgrec_t **pr)
 {
-    if (!pr || !*pr)
+    feed_tgrec_t *r = tg_own_take(pr);
+    if (!r)
         return;
-    feed_tgrec_t *r = *pr;
     zt_stop(r);
-    if (r->fd >= 0)
-        close(r->fd);
     ZSTD_freeDStream(r->zs);
+    tg_own_close(&r->fd);
     free(r->zin);
     free(r->buf);
     free(r->hdr);
     free(r);
-    *pr = NULL;
 }
 
 int feed_tgrec_rewind(feed_tgrec_t *r)

@@ -16,6 +16,7 @@
 #include "book/book_builder.h"
 #include "book/tg_cfgkey.h"
 #include "book/tg_err.h"
+#include "book/tg_own.h"
 #include "storage/pg/store_pg.h"
 #include "storage/pg/store_pg_schema.h"
 #include "storage/sink.h"
@@ -174,9 +175,8 @@ static long pg_stop(void *obj)
 
 static void pg_destroy(void **obj)
 {
-    store_pg_t *w = *obj;
+    store_pg_t *w = tg_own_take(obj);
     store_pg_destroy(&w);
-    *obj = NULL;
 }
 
 static int pg_health(void *obj, char *buf, size_t cap)

@@ -13,6 +13,7 @@
 #include "book/book_builder.h"
 #include "book/tg_cfgkey.h"
 #include "book/tg_err.h"
+#include "book/tg_own.h"
 #include "storage/redis/rds_cluster.h"
 #include "storage/redis/store_rds.h"
 #include "storage/sink.h"
@@ -161,9 +162,8 @@ static long rds_stop(void *obj)
 
 static void rds_destroy(void **obj)
 {
-    store_rds_t *p = *obj;
+    store_rds_t *p = tg_own_take(obj);
     store_rds_destroy(&p);
-    *obj = NULL;
 }
 
 static int rds_health(void *obj, char *buf, size_t cap)

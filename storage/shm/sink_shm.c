@@ -13,6 +13,7 @@
 #include "book/book_builder.h"
 #include "book/tg_cfgkey.h"
 #include "book/tg_err.h"
+#include "book/tg_own.h"
 #include "storage/shm/shm_layout.h"
 #include "storage/shm/store_shm.h"
 #include "storage/sink.h"
@@ -113,9 +114,8 @@ static long shm_stop(void *obj)
 
 static void shm_destroy(void **obj)
 {
-    store_shm_t *p = *obj;
+    store_shm_t *p = tg_own_take(obj);
     store_shm_destroy(&p);
-    *obj = NULL;
 }
 
 static int shm_health(void *obj, char *buf, size_t cap)
