@@ -126,10 +126,7 @@ static int pg_create(void **obj, const void *cfgv, const tg_sink_env_t *env, cha
     pc.book_interval_ms = c->book_interval_ms;
     pc.instance = env->instance;
     pc.version = env->version;
-    pc.reg = env->reg;
-    pc.ring = env->ring;
-    pc.log = env->log;
-    pc.log_ud = env->lctx;
+    TG_SINK_ENV_TO_CFG(pc, env);
     store_pg_t *w = NULL;
     int rc = store_pg_create(&w, &pc);
     if (rc < 0) {

@@ -112,10 +112,7 @@ static void rds_fill(store_rds_cfg_t *rc, const sink_rds_cfg_t *c, const tg_sink
     rc->leader_lease_ms = c->leader_lease_ms;
     rc->cluster = c->cluster;
     rc->instance = env->instance;
-    rc->reg = env->reg;
-    rc->ring = env->ring;
-    rc->log = env->log;
-    rc->log_ud = env->lctx;
+    TG_SINK_ENV_TO_CFG(*rc, env);
 }
 
 static int rds_create(void **obj, const void *cfgv, const tg_sink_env_t *env, char *err, size_t cap)

@@ -86,10 +86,7 @@ static int shm_create(void **obj, const void *cfgv, const tg_sink_env_t *env, ch
     sc.mode = mode;
     sc.unlink = c->unlink != 0;
     sc.spin_ns = (int64_t)c->spin_us * 1000;
-    sc.reg = env->reg;
-    sc.ring = env->ring;
-    sc.log = env->log;
-    sc.log_ud = env->lctx;
+    TG_SINK_ENV_TO_CFG(sc, env);
     store_shm_t *p = NULL;
     char why[400];
     int r = store_shm_create(&p, &sc, why, sizeof(why));
