@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tg_own.h"
+
 #define REG_SLOTS (2 * TG_INSTR_MAX) /* power of two */
 
 struct tg_instr_reg {
@@ -114,10 +116,7 @@ int tg_instr_reg_create(tg_instr_reg_t **out)
 
 void tg_instr_reg_destroy(tg_instr_reg_t **reg)
 {
-    if (!reg || !*reg)
-        return;
-    free(*reg);
-    *reg = NULL;
+    free(tg_own_take(reg));
 }
 
 int tg_instr_reg_venue_id(const tg_instr_reg_t *reg, const char *venue)

@@ -46,6 +46,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "book/tg_own.h"
 #include "client/tg_client_int.h"
 #include "client/tg_client_shm.h"
 
@@ -206,9 +207,9 @@ static void conn_close(tg_client_t *c)
 
 void tg_client_destroy(tg_client_t **pc)
 {
-    if (!pc || !*pc)
+    tg_client_t *c = tg_own_take(pc);
+    if (!c)
         return;
-    tg_client_t *c = *pc;
     tgc_shm_destroy(&c->shm);
     conn_close(c);
     if (c->held_reply)
@@ -224,12 +225,9 @@ void tg_client_destroy(tg_client_t **pc)
     free(c->map);
     free(c->url);
     free(c->prefix);
-    if (c->epfd >= 0)
-        close(c->epfd);
-    if (c->tfd >= 0)
-        close(c->tfd);
+    tg_own_close(&c->epfd);
+    tg_own_close(&c->tfd);
     free(c);
-    *pc = NULL;
 }
 
 int tg_client_subscribe(tg_client_t *c, const char *venue, const char *symbol, unsigned kinds,

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "book/tg_own.h"
 #include "gw_json.h"
 
 /* What the dashboard charts: counters and gauges by exact name, histograms by prefix. */
@@ -104,9 +105,9 @@ fail:
 
 void gw_history_destroy(gw_history_t **ph)
 {
-    if (!ph || !*ph)
+    gw_history_t *h = tg_own_take(ph);
+    if (!h)
         return;
-    gw_history_t *h = *ph;
     for (uint32_t i = 0; h->s && i < h->ns; i++)
         free(h->s[i].prev);
     free(h->s);
@@ -114,7 +115,6 @@ void gw_history_destroy(gw_history_t **ph)
     free(h->t_ms);
     free(h->v);
     free(h);
-    *ph = NULL;
 }
 
 double gw_history_quantile(const uint64_t *prev, const uint64_t *cur, double q)

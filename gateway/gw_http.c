@@ -21,6 +21,7 @@
 
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
+#include "book/tg_own.h"
 #include "book/tg_worker.h"
 #include "gw_history.h"
 #include "gw_log.h"
@@ -269,14 +270,13 @@ int gw_http_port(const gw_http_t *h)
 
 int gw_http_stop(gw_http_t **ph)
 {
-    if (!ph || !*ph)
+    gw_http_t *h = tg_own_take(ph);
+    if (!h)
         return 0;
-    gw_http_t *h = *ph;
     tg_worker_stop(&h->wk);  /* WK_R1, http_wake(), join */
     lws_sul_cancel(&h->sul); /* the thread has stopped: safe from here */
     lws_context_destroy(h->ctx);
     gw_history_destroy(&h->hist);
     free(h);
-    *ph = NULL;
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "book/tg_grow.h"
+#include "book/tg_own.h"
 #include "gw_json.h"
 
 enum { M_COUNTER, M_GAUGE, M_GAUGE_FN, M_HIST, M_HIST_RAW };
@@ -40,9 +41,9 @@ int gw_metrics_create(gw_metrics_t **out)
 
 void gw_metrics_destroy(gw_metrics_t **pm)
 {
-    if (!pm || !*pm)
+    gw_metrics_t *m = tg_own_take(pm);
+    if (!m)
         return;
-    gw_metrics_t *m = *pm;
     for (size_t i = 0; i < m->n; i++) {
         free(m->m[i].name);
         free(m->m[i].labels);
@@ -51,7 +52,6 @@ void gw_metrics_destroy(gw_metrics_t **pm)
     }
     free(m->m);
     free(m);
-    *pm = NULL;
 }
 
 /* Register x (its type and what it reads) under name, labels and help (copied).

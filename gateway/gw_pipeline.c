@@ -26,6 +26,7 @@
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
 #include "book/tg_instr.h"
+#include "book/tg_own.h"
 #include "book/tg_resync.h"
 #include "book/tg_ring.h"
 #include "feeds/feed.h"
@@ -709,9 +710,9 @@ int gw_pipeline_stop(gw_pipeline_t *p)
 
 void gw_pipeline_destroy(gw_pipeline_t **pp)
 {
-    if (!pp || !*pp)
+    gw_pipeline_t *p = tg_own_take(pp);
+    if (!p)
         return;
-    gw_pipeline_t *p = *pp;
     gw_pipeline_stop(p);
     gw_http_stop(&p->http);
     for (uint32_t i = 0; i < p->n_loops; i++)
@@ -732,7 +733,6 @@ void gw_pipeline_destroy(gw_pipeline_t **pp)
     tg_instr_reg_destroy(&p->reg);
     free(p->resync);
     free(p);
-    *pp = NULL;
 }
 
 void gw_pipeline_progress(gw_pipeline_t *p, char *buf, size_t cap)

@@ -27,6 +27,7 @@
 
 #include "book/tg_clock.h"
 #include "book/tg_dec.h"
+#include "book/tg_own.h"
 #include "gw_json.h"
 
 #define TAP_REASONS 9 /* 0 = other, BOOK_GAP_SEQUENCE .. BOOK_GAP_FAULT */
@@ -135,14 +136,13 @@ int gw_tap_create_cfg(gw_tap_t **out, const tg_instr_reg_t *reg, const gw_cfg_t 
 
 void gw_tap_destroy(gw_tap_t **pt)
 {
-    if (!pt || !*pt)
+    gw_tap_t *t = tg_own_take(pt);
+    if (!t)
         return;
-    gw_tap_t *t = *pt;
     free(t->feed_of);
     free(t->slots);
     free(t->feeds);
     free(t);
-    *pt = NULL;
 }
 
 book_sink_cfg_t gw_tap_sink(gw_tap_t *t)

@@ -42,6 +42,17 @@ typedef struct tg_sink_env {
     void *lctx;
 } tg_sink_env_t;
 
+/** Hand the env's borrowed pointers to a writer's configuration: cfg is a store_*_cfg_t (an
+ *  lvalue) with the members reg, ring, log and log_ud, as every writer of storage/ has; they get
+ *  the registry, the sink's ring, the log function and its context.  Thread: main. */
+#define TG_SINK_ENV_TO_CFG(cfg, env)                                                               \
+    do {                                                                                           \
+        (cfg).reg = (env)->reg;                                                                    \
+        (cfg).ring = (env)->ring;                                                                  \
+        (cfg).log = (env)->log;                                                                    \
+        (cfg).log_ud = (env)->lctx;                                                                \
+    } while (0)
+
 /** How a sink registers its metrics (the gateway's registry behind function pointers, so
  *  storage/ does not depend on gateway/). Names follow Prometheus conventions; labels may be
  *  NULL. The pointers must stay valid until destroy.  Thread: main. */

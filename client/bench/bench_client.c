@@ -97,16 +97,12 @@ static res_t run_client(int round)
 {
     res_t r = {0};
     snprintf(g_prefix, sizeof(g_prefix), "bc%d", round);
-    tg_client_cfg_t cfg;
-    tg_client_cfg_defaults(&cfg);
-    char url[64];
+    char url[64], why[256];
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d", g_port);
-    cfg.url = url;
-    cfg.prefix = g_prefix;
-    tg_client_t *c = NULL;
-    if (tg_client_create(&c, &cfg) || tg_client_subscribe(c, "bv", "*", TG_CLIENT_SUB_BOOK, NULL) ||
-        tg_client_connect(c)) {
-        fprintf(stderr, "client: %s\n", c ? tg_client_errstr(c) : "create");
+    tg_client_t *c =
+        bench_client_open(url, g_prefix, "bv", "*", TG_CLIENT_SUB_BOOK, why, sizeof(why));
+    if (!c) {
+        fprintf(stderr, "client: %s\n", why);
         exit(1);
     }
     tg_client_event_t ev;

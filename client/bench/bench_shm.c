@@ -34,6 +34,8 @@
 
 #include <tickgate/client.h>
 
+#include "client/bench/bench_util.h"
+
 #include "book/book_builder.h"
 #include "book/tg_clock.h"
 #include "book/tg_hist.h"
@@ -43,18 +45,6 @@
 #define READS 100000
 
 static char g_name[64];
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(double), cmp_d);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static tg_shm_hdr_t *map_rw(uint64_t *size)
 {
@@ -146,15 +136,11 @@ static void bench_read(const tg_instr_reg_t *reg, int rounds)
         rm[k] = (double)(t2 - t1) / READS;
     }
     /* the client API per BOOK event: one notice published, one tg_client_next */
-    tg_client_cfg_t cc;
-    tg_client_cfg_defaults(&cc);
-    char url[100];
+    char url[100], why[256];
     snprintf(url, sizeof(url), "shm://%s", g_name);
-    cc.url = url;
-    tg_client_t *cl = NULL;
+    tg_client_t *cl = bench_client_open(url, NULL, "*", "*", TG_CLIENT_SUB_BOOK, why, sizeof(why));
     tg_client_event_t ev;
-    if (tg_client_create(&cl, &cc) || tg_client_subscribe(cl, "*", "*", TG_CLIENT_SUB_BOOK, NULL) ||
-        tg_client_connect(cl))
+    if (!cl)
         exit(1);
     while (tg_client_next(cl, &ev, 0) == 1)
         ;

@@ -158,13 +158,10 @@ static void client_round(int round, int skip, double *lat_med, double *lat_p99, 
 {
     pacer_t pc = {.skip = skip};
     snprintf(pc.prefix, sizeof(pc.prefix), "bc%d", round);
-    tg_client_cfg_t cfg;
-    tg_client_cfg_defaults(&cfg);
-    cfg.url = g_url;
-    cfg.prefix = pc.prefix;
-    tg_client_t *cl = NULL;
-    if (tg_client_create(&cl, &cfg) ||
-        tg_client_subscribe(cl, "bv", "S0", TG_CLIENT_SUB_TRADES, NULL) || tg_client_connect(cl)) {
+    char why[256];
+    tg_client_t *cl =
+        bench_client_open(g_url, pc.prefix, "bv", "S0", TG_CLIENT_SUB_TRADES, why, sizeof(why));
+    if (!cl) {
         fprintf(stderr, "client did not connect\n");
         exit(1);
     }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Helpers of the client benchmarks (bench_client.c, bench_streams.c): thread CPU time,
- * medians, the throwaway redis-server's port. Header-only. Thread: the caller's.
+ * Helpers of the client benchmarks (bench_client.c, bench_shm.c, bench_streams.c): thread CPU
+ * time, medians, the throwaway redis-server's port, a subscribed client. Header-only.
+ * Thread: the caller's.
  */
 #ifndef CLIENT_BENCH_UTIL_H
 #define CLIENT_BENCH_UTIL_H
@@ -9,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+
+#include <tickgate/client.h>
 
 static inline double thread_cpu_ns(void)
 {
@@ -39,6 +42,27 @@ static inline int bench_redis_port(void)
         return 0;
     }
     return atoi(port);
+}
+
+/** A client of url (prefix NULL: the default one) with one subscription, connected.
+ *  @return it; NULL on a failure, with the client's error text ("create" when there was no
+ *  client) in why. */
+static inline tg_client_t *bench_client_open(const char *url, const char *prefix, const char *venue,
+                                             const char *symbol, unsigned kinds, char *why,
+                                             size_t cap)
+{
+    tg_client_cfg_t cfg;
+    tg_client_cfg_defaults(&cfg);
+    cfg.url = url;
+    if (prefix)
+        cfg.prefix = prefix;
+    tg_client_t *c = NULL;
+    if (!tg_client_create(&c, &cfg) && !tg_client_subscribe(c, venue, symbol, kinds, NULL) &&
+        !tg_client_connect(c))
+        return c;
+    snprintf(why, cap, "%s", c ? tg_client_errstr(c) : "create");
+    tg_client_destroy(&c);
+    return NULL;
 }
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
+#include "book/tg_own.h"
 #include "feeds/rec/feed_capture.h"
 #include "feeds/net/feed_conn_impl.h"
 
@@ -371,9 +372,9 @@ int feed_loop_stop(feed_loop_t *l)
 
 void feed_loop_destroy(feed_loop_t **lp)
 {
-    if (!lp || !*lp)
+    feed_loop_t *l = tg_own_take(lp);
+    if (!l)
         return;
-    feed_loop_t *l = *lp;
     feed_loop_stop(l);
     feed_loop_t *expect = l;
     /* FL_R2: unpublishes this loop from the lws log hook (only if it is still the one); the
@@ -384,7 +385,6 @@ void feed_loop_destroy(feed_loop_t **lp)
         conn_free(l->conns[i]);
     free(l->conns);
     free(l);
-    *lp = NULL;
 }
 
 size_t feed_loop_count(const feed_loop_t *l)

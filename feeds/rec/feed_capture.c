@@ -27,6 +27,7 @@
 #include <zstd.h>
 
 #include "book/tg_clock.h"
+#include "book/tg_own.h"
 
 #define SENT_MAX 64
 
@@ -126,9 +127,7 @@ static void close_broken(feed_capture_t *c, const char *what, int err)
 {
     TG_STAT_INC(c->st.errors);
     cap_log(c, 0, what, err);
-    if (c->fd >= 0)
-        close(c->fd);
-    c->fd = -1;
+    tg_own_close(&c->fd);
     c->in_len = 0;
 }
 
@@ -249,9 +248,9 @@ int feed_capture_finish(feed_capture_t *c)
 
 void feed_capture_destroy(feed_capture_t **cp)
 {
-    if (!cp || !*cp)
+    feed_capture_t *c = tg_own_take(cp);
+    if (!c)
         return;
-    feed_capture_t *c = *cp;
     feed_capture_finish(c);
     for (size_t i = 0; i < c->n_sent; i++)
         free(c->sent[i]);
@@ -263,7 +262,6 @@ void feed_capture_destroy(feed_capture_t **cp)
     free(c->url);
     free(c->symbols);
     free(c);
-    *cp = NULL;
 }
 
 int feed_capture_begin(feed_capture_t *c, const char *venue, const char *url, const char *symbols)

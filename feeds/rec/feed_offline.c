@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "book/tg_err.h"
+#include "book/tg_own.h"
 
 #define OFFLINE_BUF_EVENTS 4096
 
@@ -280,9 +281,9 @@ int feed_offline_rewind(feed_offline_t *o)
 
 void feed_offline_close(feed_offline_t **po)
 {
-    if (!po || !*po)
+    feed_offline_t *o = tg_own_take(po);
+    if (!o)
         return;
-    feed_offline_t *o = *po;
     if (o->venue)
         feed_handler_teardown(&o->h);
     feed_tgrec_close(&o->rec);
@@ -292,5 +293,4 @@ void feed_offline_close(feed_offline_t **po)
     free(o->buf);
     free(o->reqs);
     free(o);
-    *po = NULL;
 }

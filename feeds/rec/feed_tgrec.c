@@ -32,6 +32,7 @@
 
 #include "book/tg_err.h"
 #include "book/tg_grow.h"
+#include "book/tg_own.h"
 #include "feeds/feed_digits.h"
 
 #define ZIN_SIZE ((size_t)128 << 10) /* compressed bytes per read(2) (~1.5 MB of text) */
@@ -393,6 +394,18 @@ static int open_file(feed_tgrec_t *r, const char *path, size_t *size_hint)
     return 0;
 }
 
+/* The end of every open: r goes to *out when rc >= 0 (a success), else it is closed.
+ * @return 0, or rc < 0. */
+static int opened(feed_tgrec_t **out, feed_tgrec_t *r, int rc)
+{
+    if (rc < 0) {
+        feed_tgrec_close(&r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
 static int open_common(feed_tgrec_t **out, const char *path, int stream, size_t window)
 {
     feed_tgrec_t *r = calloc(1, sizeof(*r));
@@ -403,36 +416,32 @@ static int open_common(feed_tgrec_t **out, const char *path, int stream, size_t 
     size_t hint = 0;
     int rc = open_file(r, path, &hint);
     if (rc < 0)
-        goto fail;
+        goto done;
     if (stream && r->zs && (rc = zt_start(r)) < 0)
-        goto fail;
+        goto done;
     if (stream)
         rc = grow(r, window ? window : FEED_TGREC_WINDOW);
     else
         rc = grow(r, hint + 2 > 4096 ? hint + 2 : 4096); /* +2: the NUL and a 1-byte read
                                                               that sees the end */
     if (rc < 0)
-        goto fail;
+        goto done;
     rc = parse_header(r);
     if (rc < 0)
-        goto fail;
+        goto done;
     if (!stream) { /* whole file: read the rest now */
         ssize_t k;
         while ((k = fill(r)) > 0)
             ;
         if (k < 0) {
             rc = (int)k;
-            goto fail;
+            goto done;
         }
-        close(r->fd);
-        r->fd = -1;
+        tg_own_close(&r->fd);
         r->data_lines = count_lines(r->buf, r->pos, r->len);
     }
-    *out = r;
-    return 0;
-fail:
-    feed_tgrec_close(&r);
-    return rc;
+done:
+    return opened(out, r, rc);
 }
 
 int feed_tgrec_open(feed_tgrec_t **out, const char *path)
@@ -454,34 +463,29 @@ int feed_tgrec_open_mem(feed_tgrec_t **out, const char *text, size_t len)
     r->eof = 1;
     int rc = grow(r, len + 1);
     if (rc < 0)
-        goto fail;
+        goto done;
     memcpy(r->buf, text, len);
     r->len = len;
     rc = parse_header(r);
     if (rc < 0)
-        goto fail;
+        goto done;
     r->data_lines = count_lines(r->buf, r->pos, r->len);
-    *out = r;
-    return 0;
-fail:
-    feed_tgrec_close(&r);
-    return rc;
+done:
+    return opened(out, r, rc);
 }
 
 void feed_tgrec_close(feed_tgrec_t **pr)
 {
-    if (!pr || !*pr)
+    feed_tgrec_t *r = tg_own_take(pr);
+    if (!r)
         return;
-    feed_tgrec_t *r = *pr;
     zt_stop(r);
-    if (r->fd >= 0)
-        close(r->fd);
     ZSTD_freeDStream(r->zs);
+    tg_own_close(&r->fd);
     free(r->zin);
     free(r->buf);
     free(r->hdr);
     free(r);
-    *pr = NULL;
 }
 
 int feed_tgrec_rewind(feed_tgrec_t *r)

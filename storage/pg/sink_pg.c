@@ -16,6 +16,7 @@
 #include "book/book_builder.h"
 #include "book/tg_cfgkey.h"
 #include "book/tg_err.h"
+#include "book/tg_own.h"
 #include "storage/pg/store_pg.h"
 #include "storage/pg/store_pg_schema.h"
 #include "storage/sink.h"
@@ -125,10 +126,7 @@ static int pg_create(void **obj, const void *cfgv, const tg_sink_env_t *env, cha
     pc.book_interval_ms = c->book_interval_ms;
     pc.instance = env->instance;
     pc.version = env->version;
-    pc.reg = env->reg;
-    pc.ring = env->ring;
-    pc.log = env->log;
-    pc.log_ud = env->lctx;
+    TG_SINK_ENV_TO_CFG(pc, env);
     store_pg_t *w = NULL;
     int rc = store_pg_create(&w, &pc);
     if (rc < 0) {
@@ -174,9 +172,8 @@ static long pg_stop(void *obj)
 
 static void pg_destroy(void **obj)
 {
-    store_pg_t *w = *obj;
+    store_pg_t *w = tg_own_take(obj);
     store_pg_destroy(&w);
-    *obj = NULL;
 }
 
 static int pg_health(void *obj, char *buf, size_t cap)

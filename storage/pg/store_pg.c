@@ -65,6 +65,7 @@
 
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
+#include "book/tg_own.h"
 #include "book/tg_rng.h"
 #include "storage/pg/store_pg_int.h"
 
@@ -233,9 +234,9 @@ fail:
 
 void store_pg_destroy(store_pg_t **wp)
 {
-    if (!wp || !*wp)
+    store_pg_t *w = tg_own_take(wp);
+    if (!w)
         return;
-    store_pg_t *w = *wp;
     store_pg_stop(w);
     disconnect(w);
     store_spill_close(&w->spill);
@@ -251,7 +252,6 @@ void store_pg_destroy(store_pg_t **wp)
     free(w->spill_dir);
     pthread_mutex_destroy(&w->hmu);
     free(w);
-    *wp = NULL;
 }
 
 int store_pg_health(store_pg_t *w, char *reason, size_t cap)

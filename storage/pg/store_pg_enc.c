@@ -66,80 +66,76 @@ static size_t emit(uint8_t *out, const uint16_t *intg, int ni, const uint16_t *f
     return 8 + 2 * (size_t)nd;
 }
 
+/*
+ * The base-10000 digits of m (least significant first), aligned so that the decimal point,
+ * scale = 4 * nf - pad digits up, falls between two of them: the lowest group carries pad zero
+ * places. @return their count (the lowest pad group even when m is 0; none else for 0).
+ */
+static int groups64(uint64_t m, int pad, uint16_t *g)
+{
+    int n = 0;
+    if (pad) {
+        uint32_t k = pow10_u32[4 - pad];
+        g[n++] = (uint16_t)((m % k) * pow10_u32[pad]);
+        m /= k;
+    }
+    for (; m; m /= 10000)
+        g[n++] = (uint16_t)(m % 10000);
+    return n;
+}
+
+/* dscale: scale less the trailing decimal zeros of m's fraction (0 when the fraction is 0). */
+static int dscale64(uint64_t m, int scale)
+{
+    int d = scale;
+    for (; d > 0 && m % 10 == 0; m /= 10)
+        d--;
+    return d;
+}
+
+/* The n groups of groups64() at scale -> wire bytes: the (scale + 3) / 4 lowest are the
+ * fraction (zeros added up to them), the rest the integer part. */
+static size_t emit_groups(uint8_t *out, uint16_t *g, int n, int scale, int neg, int dscale)
+{
+    int nf = (scale + 3) / 4;
+    while (n < nf)
+        g[n++] = 0;
+    return emit(out, g + nf, n - nf, g, nf, neg, dscale);
+}
+
 size_t store_pg_enc_numeric(uint8_t *out, int64_t v, int scale)
 {
     int neg = v < 0;
     uint64_t m = neg ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    uint64_t p = 1;
-    for (int i = 0; i < scale; i++)
-        p *= 10;
-    uint64_t ip = m / p, fp = m % p;
-
-    int dscale = 0;
-    if (fp) {
-        uint64_t f = fp;
-        dscale = scale;
-        while (f % 10 == 0) {
-            f /= 10;
-            dscale--;
-        }
-    }
-    uint16_t frac[8], intg[8];
-    int nf = (scale + 3) / 4, pad = nf * 4 - scale, ni = 0;
-    for (int i = 0; i < nf; i++) {
-        if (i == 0 && pad) {
-            uint32_t k = pow10_u32[4 - pad];
-            frac[i] = (uint16_t)((fp % k) * pow10_u32[pad]);
-            fp /= k;
-        } else {
-            frac[i] = (uint16_t)(fp % 10000);
-            fp /= 10000;
-        }
-    }
-    while (ip) {
-        intg[ni++] = (uint16_t)(ip % 10000);
-        ip /= 10000;
-    }
-    return emit(out, intg, ni, frac, nf, neg, dscale);
+    uint16_t g[24];
+    int n = groups64(m, (scale + 3) / 4 * 4 - scale, g);
+    return emit_groups(out, g, n, scale, neg, dscale64(m, scale));
 }
 
+/* Wider values: the digits above 64 bits in 128-bit steps, the rest as for an int64. */
 size_t store_pg_enc_numeric128(uint8_t *out, __int128 v, int scale)
 {
     if (v >= INT64_MIN && v <= INT64_MAX && scale <= 18)
         return store_pg_enc_numeric(out, (int64_t)v, scale);
     int neg = v < 0;
     unsigned __int128 m = neg ? (unsigned __int128)0 - (unsigned __int128)v : (unsigned __int128)v;
-    unsigned __int128 p = 1;
-    for (int i = 0; i < scale; i++)
-        p *= 10;
-    unsigned __int128 ip = m / p, fp = m % p;
-
-    int dscale = 0;
-    if (fp) {
-        unsigned __int128 f = fp;
-        dscale = scale;
-        while (f % 10 == 0) {
-            f /= 10;
-            dscale--;
-        }
+    int d = scale;
+    unsigned __int128 x = m;
+    for (; d > 0 && x >> 64 && x % 10 == 0; x /= 10)
+        d--;
+    if (!(x >> 64))
+        d = dscale64((uint64_t)x, d);
+    uint16_t g[24];
+    int n = 0, pad = (scale + 3) / 4 * 4 - scale;
+    if (pad) {
+        uint32_t k = pow10_u32[4 - pad];
+        g[n++] = (uint16_t)((uint32_t)(m % k) * pow10_u32[pad]);
+        m /= k;
     }
-    uint16_t frac[12], intg[12];
-    int nf = (scale + 3) / 4, pad = nf * 4 - scale, ni = 0;
-    for (int i = 0; i < nf; i++) {
-        if (i == 0 && pad) {
-            uint32_t k = pow10_u32[4 - pad];
-            frac[i] = (uint16_t)((uint32_t)(fp % k) * pow10_u32[pad]);
-            fp /= k;
-        } else {
-            frac[i] = (uint16_t)(fp % 10000);
-            fp /= 10000;
-        }
-    }
-    while (ip) {
-        intg[ni++] = (uint16_t)(ip % 10000);
-        ip /= 10000;
-    }
-    return emit(out, intg, ni, frac, nf, neg, dscale);
+    for (; m >> 64; m /= 10000)
+        g[n++] = (uint16_t)(m % 10000);
+    n += groups64((uint64_t)m, 0, g + n);
+    return emit_groups(out, g, n, scale, neg, d);
 }
 
 int store_pg_buf_reserve(store_pg_buf_t *b, size_t n)

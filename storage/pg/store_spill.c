@@ -28,6 +28,7 @@
 
 #include "book/tg_err.h"
 #include "book/tg_grow.h"
+#include "book/tg_own.h"
 
 #define SPILL_MAGIC 0x314a4754u /* "TGJ1" little-endian */
 #define SPILL_HDR   20
@@ -235,9 +236,7 @@ static void drop_head_seg(store_spill_t *s)
 {
     char name[64];
     uint64_t sz = (s->nseg == 1 && s->wfd >= 0) ? s->woff : s->rsize;
-    if (s->rfd >= 0)
-        close(s->rfd);
-    s->rfd = -1;
+    tg_own_close(&s->rfd);
     if (s->nseg == 1 && s->wfd >= 0) {
         close(s->wfd);
         s->wfd = -1;
@@ -431,24 +430,20 @@ fail:
 
 void store_spill_close(store_spill_t **sp)
 {
-    if (!sp || !*sp)
+    store_spill_t *s = tg_own_take(sp);
+    if (!s)
         return;
-    store_spill_t *s = *sp;
     if (s->wfd >= 0) {
         if (s->cfg.fsync)
             fdatasync(s->wfd);
         close(s->wfd);
     }
-    if (s->rfd >= 0)
-        close(s->rfd);
-    if (s->headfd >= 0)
-        close(s->headfd);
-    if (s->dirfd >= 0)
-        close(s->dirfd);
+    tg_own_close(&s->rfd);
+    tg_own_close(&s->headfd);
+    tg_own_close(&s->dirfd);
     free(s->segs);
     free(s->rbuf);
     free(s);
-    *sp = NULL;
 }
 
 static int new_segment(store_spill_t *s)

@@ -13,6 +13,7 @@
 #include "book/book_builder.h"
 #include "book/tg_cfgkey.h"
 #include "book/tg_err.h"
+#include "book/tg_own.h"
 #include "storage/redis/rds_cluster.h"
 #include "storage/redis/store_rds.h"
 #include "storage/sink.h"
@@ -111,10 +112,7 @@ static void rds_fill(store_rds_cfg_t *rc, const sink_rds_cfg_t *c, const tg_sink
     rc->leader_lease_ms = c->leader_lease_ms;
     rc->cluster = c->cluster;
     rc->instance = env->instance;
-    rc->reg = env->reg;
-    rc->ring = env->ring;
-    rc->log = env->log;
-    rc->log_ud = env->lctx;
+    TG_SINK_ENV_TO_CFG(*rc, env);
 }
 
 static int rds_create(void **obj, const void *cfgv, const tg_sink_env_t *env, char *err, size_t cap)
@@ -161,9 +159,8 @@ static long rds_stop(void *obj)
 
 static void rds_destroy(void **obj)
 {
-    store_rds_t *p = *obj;
+    store_rds_t *p = tg_own_take(obj);
     store_rds_destroy(&p);
-    *obj = NULL;
 }
 
 static int rds_health(void *obj, char *buf, size_t cap)

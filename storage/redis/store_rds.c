@@ -46,6 +46,7 @@
 #include "book/book_out.h"
 #include "book/tg_clock.h"
 #include "book/tg_err.h"
+#include "book/tg_own.h"
 #include "book/tg_rng.h"
 #include "storage/redis/store_rds_impl.h"
 
@@ -881,15 +882,14 @@ int store_rds_stop(store_rds_t *p)
 
 void store_rds_destroy(store_rds_t **pp)
 {
-    if (!pp || !*pp)
+    store_rds_t *p = tg_own_take(pp);
+    if (!p)
         return;
-    store_rds_t *p = *pp;
     store_rds_stop(p);
     tg_ring_set_waiter(p->ring, NULL);
     rds_release(p);
     pthread_mutex_destroy(&p->err_mu);
     free(p);
-    *pp = NULL;
 }
 
 int store_rds_probe(const store_rds_cfg_t *cfg, char *errbuf, size_t len)

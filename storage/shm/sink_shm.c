@@ -13,6 +13,7 @@
 #include "book/book_builder.h"
 #include "book/tg_cfgkey.h"
 #include "book/tg_err.h"
+#include "book/tg_own.h"
 #include "storage/shm/shm_layout.h"
 #include "storage/shm/store_shm.h"
 #include "storage/sink.h"
@@ -85,10 +86,7 @@ static int shm_create(void **obj, const void *cfgv, const tg_sink_env_t *env, ch
     sc.mode = mode;
     sc.unlink = c->unlink != 0;
     sc.spin_ns = (int64_t)c->spin_us * 1000;
-    sc.reg = env->reg;
-    sc.ring = env->ring;
-    sc.log = env->log;
-    sc.log_ud = env->lctx;
+    TG_SINK_ENV_TO_CFG(sc, env);
     store_shm_t *p = NULL;
     char why[400];
     int r = store_shm_create(&p, &sc, why, sizeof(why));
@@ -113,9 +111,8 @@ static long shm_stop(void *obj)
 
 static void shm_destroy(void **obj)
 {
-    store_shm_t *p = *obj;
+    store_shm_t *p = tg_own_take(obj);
     store_shm_destroy(&p);
-    *obj = NULL;
 }
 
 static int shm_health(void *obj, char *buf, size_t cap)

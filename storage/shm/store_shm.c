@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "book/tg_clock.h"
+#include "book/tg_own.h"
 #include "book/tg_worker.h"
 #include "storage/shm/shm_layout.h"
 #include "storage/shm/store_shm.h"
@@ -503,9 +504,9 @@ int store_shm_stop(store_shm_t *p)
 
 void store_shm_destroy(store_shm_t **pp)
 {
-    if (!pp || !*pp)
+    store_shm_t *p = tg_own_take(pp);
+    if (!p)
         return;
-    store_shm_t *p = *pp;
     store_shm_stop(p);
     if (p->ring)
         tg_ring_set_waiter(p->ring, NULL);
@@ -514,7 +515,6 @@ void store_shm_destroy(store_shm_t **pp)
         shm_unlink(p->name);
     free(p->trades);
     free(p);
-    *pp = NULL;
 }
 
 const store_shm_stats_t *store_shm_stats(const store_shm_t *p)

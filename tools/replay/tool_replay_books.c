@@ -15,6 +15,7 @@
 #include "book/tg_clock.h"
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
+#include "book/tg_own.h"
 
 /* Bring what s collected to scales (px, sz) >= its own, exactly. */
 static void sym_rescale(trb_run_t *r, trb_sym_t *s, int px, int sz)
@@ -157,9 +158,9 @@ fail:
 
 void tool_replay_books_free(trb_run_t **pr)
 {
-    if (!pr || !*pr)
+    trb_run_t *r = tg_own_take(pr);
+    if (!r)
         return;
-    trb_run_t *r = *pr;
     book_builder_destroy(&r->bld);
     feed_offline_close(&r->off);
     if (r->sym)
@@ -168,7 +169,6 @@ void tool_replay_books_free(trb_run_t **pr)
     free(r->sym);
     tg_instr_reg_destroy(&r->reg);
     free(r);
-    *pr = NULL;
 }
 
 /* ---- JSON ------------------------------------------------------------------------------ */
