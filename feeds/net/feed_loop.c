@@ -181,7 +181,7 @@ int feed_loop_add(feed_loop_t *l, const feed_conn_cfg_t *cfg, feed_conn_t **out)
     c->instr = calloc(cfg->n_symbols ? cfg->n_symbols : 1, sizeof(*c->instr));
     c->resync_seen = calloc(cfg->n_symbols ? cfg->n_symbols : 1, sizeof(*c->resync_seen));
     c->evbuf = calloc(cfg->out_cap, sizeof(*c->evbuf));
-    if (!c->symbols_csv || !c->instr || !c->evbuf)
+    if (!c->symbols_csv || !c->instr || !c->resync_seen || !c->evbuf)
         goto fail;
     int vid = cfg->reg ? tg_instr_reg_venue_id(cfg->reg, v->name) : -1;
     for (size_t i = 0; i < cfg->n_symbols; i++) {
