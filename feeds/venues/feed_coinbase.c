@@ -465,8 +465,7 @@ const feed_venue_t feed_venue_coinbase = {
     .name = "coinbase",
     .default_url = "wss://ws-feed.exchange.coinbase.com",
     .instr_defaults = cb_instr_defaults,
-    .state = &cb_spec,
-    .init = cb_init,
+    FEED_VENUE_STATE(cb),
     FEED_VENUE_FNS(cb),
     .on_rest = cb_on_rest,
     .trade_ids_seq = true, /* trade_id per product, consecutive */

@@ -626,8 +626,7 @@ const feed_venue_t feed_venue_coinbase_advanced = {
     .rest_host = NULL, /* snapshots come on the websocket */
     .max_sends_per_s = CA_SENDS_PER_S,
     .instr_defaults = feed_instr_defaults_plain,
-    .state = &ca_spec,
-    .init = ca_init,
+    FEED_VENUE_STATE(ca),
     FEED_VENUE_FNS(ca),
     .trade_ids_seq = true, /* trade_id per product, consecutive */
 };

@@ -428,7 +428,6 @@ const feed_venue_t feed_venue_crypto_com = {
     .max_symbols_per_conn = 100,
     .max_sends_per_s = 100,
     .instr_defaults = feed_instr_defaults_plain,
-    .state = &cc_spec,
-    .init = cc_init,
+    FEED_VENUE_STATE(cc),
     FEED_VENUE_TALLY(cc),
 };

@@ -378,8 +378,7 @@ const feed_venue_t feed_venue_gemini = {
     .rest_host = NULL, /* full books come on the websocket */
     .max_sends_per_s = GM_SENDS_PER_S,
     .instr_defaults = feed_instr_defaults_plain,
-    .state = &gm_spec,
-    .init = gm_init,
+    FEED_VENUE_STATE(gm),
     .parser = &gm_parser,
     FEED_VENUE_FNS(gm),
 };

@@ -49,6 +49,7 @@
 #include "feeds/feed_jtok.h"
 #include "feeds/feed_sync.h"
 #include "feed_kucoin.h"
+#include "feed_venue_base.h"
 #include "feed_venue_util.h"
 #include "venues.h"
 
@@ -470,21 +471,10 @@ static int kc_frame(feed_handler_t *h, const char *buf, size_t len, const jsmnto
 
 static const feed_vparser_t kc_parser = {kc_frame, JSMN_OBJECT, FEED_VP_SLOW};
 
-static int kc_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
-                      int64_t ts_recv, int64_t ts_mono)
-{
-    const kc_state_t *st = h->vstate;
-    return feed_rsync_rest(h, &st->rs, tag, status, body, len, ts_recv, ts_mono, kc_snapshot);
-}
-
 /* The state, allocated and freed by the venue base (the ping interval until a bullet answer
  * says otherwise: st->ping_ms 0). */
 static const feed_vspec_t kc_spec = {
-    FEED_VSPEC(kc_state_t, KC_TOK_INIT, KC_TOK_MAX),
-    .blocks = {FEED_PEND_BLOCKS(kc_state_t, rs.pb), FEED_VSCRATCH(kc_state_t, lv, 3),
-               FEED_VSCRATCH(kc_state_t, ev, 3)},
-    .reset = {FEED_RSYM_RESETS},
-};
+    FEED_RSV_SPEC(kc_state_t, KC_TOK_INIT, KC_TOK_MAX, FEED_VSCRATCH(kc_state_t, ev, 3))};
 
 /* Subscribe message k: book topics (batches of KC_SYMS_PER_SUB symbols), then match topics.
  * Symbols past KC_TOPICS_MAX topics for the connection are not subscribed (logged at open).
@@ -510,28 +500,13 @@ static int kc_sub_msg(feed_handler_t *h, uint32_t k, char *msg, size_t cap)
     }
     int m = snprintf(msg, cap, "{\"id\":\"%llu\",\"type\":\"subscribe\",\"topic\":\"%s",
                      (unsigned long long)++st->msg_id, topic);
-    uint32_t any = 0;
-    for (uint32_t i = k * KC_SYMS_PER_SUB; i < nsym && i < (k + 1) * KC_SYMS_PER_SUB; i++) {
-        const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
-        if (!in || !kc_name_ok(in->symbol) || (size_t)m + strlen(in->symbol) + 64 > cap)
-            continue;
-        m += snprintf(msg + m, cap - (size_t)m, "%s%s", any++ ? "," : "", in->symbol);
-    }
-    m += snprintf(msg + m, cap - (size_t)m, "\",\"privateChannel\":false,\"response\":true}");
-    return any ? m : 0;
+    return feed_sub_list(h, msg, cap, m, k * KC_SYMS_PER_SUB, KC_SYMS_PER_SUB, nsym, kc_name_ok, "",
+                         64, "\",\"privateChannel\":false,\"response\":true}");
 }
 
-static int kc_send_subs(feed_handler_t *h)
+/* Log the symbols past the topics KuCoin allows a connection (on_open). */
+static void kc_opened(feed_handler_t *h)
 {
-    kc_state_t *st = h->vstate;
-    char msg[KC_SYMS_PER_SUB * TG_SYMBOL_MAX + 160];
-    return feed_send_paced(h, &st->rs.sub_next, kc_sub_msg, msg, sizeof(msg));
-}
-
-static int kc_on_open(feed_handler_t *h)
-{
-    kc_state_t *st = h->vstate;
-    feed_rsync_open(h, &st->rs, kc_path);
     uint32_t per =
         ((h->channels & FEED_CH_BOOK) ? 1u : 0u) + ((h->channels & FEED_CH_TRADES) ? 1u : 0u);
     if (per && h->n_instr * per > KC_TOPICS_MAX)
@@ -539,32 +514,28 @@ static int kc_on_open(feed_handler_t *h)
                   "kucoin: %u symbols need %u topics, over the 300 KuCoin allows per connection: "
                   "only the first %u are subscribed",
                   h->n_instr, h->n_instr * per, KC_TOPICS_MAX / per);
-    return kc_send_subs(h);
 }
 
-static void kc_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
+/* The application ping a little before the interval ends (ticks are about 1 s apart). */
+static int kc_ping(feed_handler_t *h, int64_t since_ns, char *msg, size_t cap)
 {
     kc_state_t *st = h->vstate;
-    feed_rsync_close(h, &st->rs, ts_recv, ts_mono);
-}
-
-static void kc_on_tick(feed_handler_t *h, int64_t now_mono)
-{
-    kc_state_t *st = h->vstate;
-    kc_send_subs(h);
-    /* ping a little before the interval ends (ticks are about 1 s apart) */
     int64_t every = (int64_t)(st->ping_ms ? st->ping_ms : KC_PING_MS) * 1000000 - 1500000000LL;
     if (every < 1000000000LL)
         every = 1000000000LL;
-    if (now_mono - st->rs.last_ping >= every) {
-        char msg[80];
-        int m = snprintf(msg, sizeof(msg), "{\"id\":\"%llu\",\"type\":\"ping\"}",
-                         (unsigned long long)++st->msg_id);
-        if (feed_send(h, msg, (size_t)m) == 0)
-            st->rs.last_ping = now_mono;
-    }
-    feed_rsync_tick(h, &st->rs, now_mono);
+    if (since_ns < every)
+        return 0;
+    return snprintf(msg, cap, "{\"id\":\"%llu\",\"type\":\"ping\"}",
+                    (unsigned long long)++st->msg_id);
 }
+
+#define KC_SUB_CAP (KC_SYMS_PER_SUB * TG_SYMBOL_MAX + 160)
+_Static_assert(KC_SUB_CAP <= FEED_RSV_SUB_MAX, "a KuCoin subscribe message fits");
+
+/* The callbacks: those of the venues that bridge REST snapshots (feed_venue_base.h). */
+static const feed_rsv_t kc_rsv = {
+    FEED_VOFF(kc_state_t, rs), kc_path, kc_snapshot, kc_sub_msg, KC_SUB_CAP, kc_opened, kc_ping,
+};
 
 /* Replay: "/api/v1/market/orderbook/level2_100?symbol=BTC-USDT" -> "/market/level2:btc-usdt". */
 static int kc_rest_key(const char *path, char *key, size_t cap)
@@ -580,12 +551,10 @@ const feed_venue_t feed_venue_kucoin = {
     .default_url = "wss://ws-api-spot.kucoin.com/",
     .connect_post = FEED_KUCOIN_BULLET_PATH,
     .on_connect_answer = feed_kucoin_on_bullet,
-    FEED_VENUE_PARSE(kc),
+    FEED_VENUE_RSV(kc),
     .rest_host = "api.kucoin.com",
     .rest_key = kc_rest_key,
-    .on_rest = kc_on_rest,
     .max_symbols_per_conn = KC_TOPICS_MAX / 2, /* book + match topic per symbol */
     .max_sends_per_s = KC_SENDS_PS,
     .instr_defaults = feed_instr_defaults_plain,
-    .state = &kc_spec,
 };

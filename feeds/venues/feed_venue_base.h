@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Connection callbacks that a family of venue handlers shares (feeds/venues/), driven by the
+ * venue's family table (feed_venue_t.family): the venues that bridge REST snapshots with
+ * buffered diffs (Gate.io, KuCoin; feeds/feed_sync.h's feed_rsync_t) subscribe, ping, resync
+ * and take snapshot answers the same way and differ only in their messages.
+ * Thread: feed:<venue>.
+ */
+#ifndef FEED_VENUE_BASE_H
+#define FEED_VENUE_BASE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "feeds/feed.h"
+#include "feeds/feed_sync.h"
+
+/** Bytes of the largest subscribe message of such a venue (feed_rsv_t.sub_cap). */
+#define FEED_RSV_SUB_MAX 5120
+
+/** A venue that bridges REST snapshots (its feed_venue_t.family).  Thread: any (const). */
+typedef struct feed_rsv {
+    size_t rs;               /* FEED_VOFF of the feed_rsync_t in the venue state */
+    feed_rsync_path_fn path; /* the REST path of a book snapshot */
+    feed_rest_snap_fn snap;  /* the parser of a snapshot answer */
+    feed_sub_msg_fn sub_msg; /* subscribe message k (feed_send_paced) */
+    size_t sub_cap;          /* its buffer's size, at most FEED_RSV_SUB_MAX */
+    /** Optional: on_open's step after feed_rsync_open(), before the subscribes. */
+    void (*opened)(feed_handler_t *h);
+    /** The application ping into msg when one is due, since_ns after the last one: its
+     *  length, or 0 (none due). */
+    int (*ping)(feed_handler_t *h, int64_t since_ns, char *msg, size_t cap);
+} feed_rsv_t;
+
+/** The feed_vspec_t initializer of such a venue's state type T: its jsmn tokens (tok_init up to
+ *  tok_max), the feed_rsync_t field rs with its buffered diffs, the level scratch lv (one per 3
+ *  tokens), the venue's other blocks (...) and a feed_rsym_t symbol table reset at open. */
+#define FEED_RSV_SPEC(T, tok_init, tok_max, ...)                                                   \
+    FEED_VSPEC(T, tok_init, tok_max),                                                              \
+        .blocks = {FEED_PEND_BLOCKS(T, rs.pb), FEED_VSCRATCH(T, lv, 3), __VA_ARGS__},              \
+        .reset = {FEED_RSYM_RESETS}
+
+/** on_open: feed_rsync_open() with the family's path, opened(), then the subscribes due
+ *  (feed_send_paced). @return 0 or feed_send's error. */
+int feed_rsv_on_open(feed_handler_t *h);
+
+/** on_close: feed_rsync_close(). */
+void feed_rsv_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono);
+
+/** on_tick: the subscribes still due, the ping when due (its time kept when it was sent), then
+ *  feed_rsync_tick(). */
+void feed_rsv_on_tick(feed_handler_t *h, int64_t now_mono);
+
+/** on_rest: feed_rsync_rest() with the family's snapshot parser. */
+int feed_rsv_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
+                     int64_t ts_recv, int64_t ts_mono);
+
+/** The callbacks of such a venue whose parser is <p>_parser, family table <p>_rsv and state
+ *  table <p>_spec (a feed_venue_t initializer). */
+#define FEED_VENUE_RSV(p)                                                                          \
+    .on_open = feed_rsv_on_open, .on_frame = feed_on_frame, .parser = &p##_parser,                 \
+    .on_close = feed_rsv_on_close, .on_tick = feed_rsv_on_tick, .on_rest = feed_rsv_on_rest,       \
+    .family = &p##_rsv, .state = &p##_spec
+
+/** Append to msg (m bytes so far, cap in all) the names of symbols from, from + 1, ... (at most
+ *  per of them, below n; h->instr) that ok accepts, each between q and q and separated by
+ *  commas, skipping a name that would leave fewer than room bytes; then tail.
+ *  @return the length, or 0 when no name went in. */
+int feed_sub_list(feed_handler_t *h, char *msg, size_t cap, int m, uint32_t from, uint32_t per,
+                  uint32_t n, bool (*ok)(const char *s), const char *q, size_t room,
+                  const char *tail);
+
+#endif
