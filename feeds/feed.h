@@ -163,8 +163,9 @@ typedef struct feed_venue {
     .on_open = p##_on_open, .on_frame = p##_on_frame, .on_close = p##_on_close,                    \
     .on_tick = p##_on_tick
 
-/** The state table <p>_spec and the init <p>_init of a venue (a feed_venue_t initializer). */
-#define FEED_VENUE_STATE(p) .state = &p##_spec, .init = p##_init
+/** The instrument defaults d, the state table <p>_spec and the init <p>_init of a venue (a
+ *  feed_venue_t initializer). */
+#define FEED_VENUE_STATE(p, d) .instr_defaults = (d), .state = &p##_spec, .init = p##_init
 
 /** The four callbacks of a table venue whose parser is <p>_parser (feed_venue_t.parser, its
  *  frames settled by feed_on_frame) and whose other functions are <p>_on_open, <p>_on_close,

@@ -625,8 +625,7 @@ const feed_venue_t feed_venue_coinbase_advanced = {
     .default_url = "wss://advanced-trade-ws.coinbase.com",
     .rest_host = NULL, /* snapshots come on the websocket */
     .max_sends_per_s = CA_SENDS_PER_S,
-    .instr_defaults = feed_instr_defaults_plain,
-    FEED_VENUE_STATE(ca),
+    FEED_VENUE_STATE(ca, feed_instr_defaults_plain),
     FEED_VENUE_FNS(ca),
     .trade_ids_seq = true, /* trade_id per product, consecutive */
 };

@@ -405,7 +405,6 @@ const feed_venue_t feed_venue_cryptofacilities = {
     .default_url = "wss://futures.kraken.com/ws/v1",
     .max_symbols_per_conn = 0, /* no published limit */
     .max_sends_per_s = CF_SENDS_PER_S,
-    .instr_defaults = feed_instr_defaults_plain,
-    FEED_VENUE_STATE(cf),
+    FEED_VENUE_STATE(cf, feed_instr_defaults_plain),
     FEED_VENUE_PARSE_VCLOSE(cf),
 };

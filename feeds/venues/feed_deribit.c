@@ -82,8 +82,6 @@ typedef struct db_state {
 
 #define db_log(h, ...) feed_jtok_log((h), &((db_state_t *)(h)->vstate)->rl, __VA_ARGS__)
 
-#define db_lookup(h, s, n) ((db_sym_t *)feed_vsym_find((h), (s), (n)))
-
 /* ms integer token -> ns */
 /* ---- sending ---------------------------------------------------------------------------- */
 
@@ -219,23 +217,19 @@ static int db_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
 {
     db_state_t *st = h->vstate;
     int ins = feed_jtok_get(js, t, n, d, "instrument_name");
-    if (ins < 0 || t[ins].type != JSMN_STRING) {
-        feed_count_error(h->stats, TG_EFIELD);
-        db_log(h, ts_mono, FEED_LOG_WARN, "book without instrument_name", js, &t[d]);
-        return TG_EFIELD;
-    }
-    db_sym_t *s = db_lookup(h, js + t[ins].start, feed_jtok_len(&t[ins]));
-    if (!s) {
-        feed_count_error(h->stats, TG_ESYMBOL);
-        db_log(h, ts_mono, FEED_LOG_WARN, "unknown instrument", js, &t[ins]);
-        return TG_ESYMBOL;
-    }
+    if (ins < 0 || t[ins].type != JSMN_STRING)
+        return feed_jtok_drop(h, ts_mono, TG_EFIELD, "book without instrument_name", js, &t[d]);
+    int rc;
+    db_sym_t *s = feed_vsym_tok(h, ts_mono, js, &t[ins], "unknown instrument", &rc);
+    if (!s)
+        return rc;
     static const char *const keys[] = {"type",      "bids",      "asks",
                                        "timestamp", "change_id", "prev_change_id"};
     int f[6];
     feed_jtok_getv(js, t, n, d, keys, f, 6);
     int typ = f[0], bids = f[1], asks = f[2], tsi = f[3], cid = f[4], pid = f[5];
-    int snap = 1, rc = TG_EFIELD, bad = d;
+    int snap = 1, bad = d;
+    rc = TG_EFIELD;
     size_t ni = 0;
     int64_t ts = 0, chg = 0, prev = 0;
     if (typ >= 0) {

@@ -70,10 +70,7 @@ enum { GT_SPOT = 0, GT_FUT = 1 };
  * diff). */
 enum { GT_WAIT = FEED_RSYM_WAIT, GT_SYNC = 1, GT_LIVE = 2 };
 
-typedef struct gt_lvl {
-    int64_t px, sz;
-    uint8_t side;
-} gt_lvl_t;
+typedef feed_level_t gt_lvl_t;
 
 typedef struct gt_trade {
     int64_t px, sz, ts;
@@ -275,15 +272,25 @@ static int gt_book_levels(feed_handler_t *h, uint32_t instr, const char *js, int
     return gt_levels(h, instr, js, n, ai, TG_SIDE_ASK, nl);
 }
 
-/* A snapshot body (REST answer or in-band data) at obj for s. */
-static int gt_snapshot(feed_handler_t *h, void *sym, const char *js, int n, int obj,
-                       int64_t ts_recv, int64_t ts_mono)
+/* Replay a buffered diff message after the snapshot (feed_rsv_replay_fn). */
+static int gt_replay(feed_handler_t *h, feed_rsym_t *s, const feed_pend_msg_t *p,
+                     const tg_event_t *ev, int64_t ts_recv, int64_t ts_mono)
 {
-    feed_rsym_t *s = sym;
-    gt_state_t *st = h->vstate;
-    const jsmntok_t *t = st->jt.t;
-    if (obj < 0 || t[obj].type != JSMN_OBJECT)
-        return TG_EFIELD;
+    int c = gt_check(s, p->first, p->last);
+    if (c == 0) {
+        TG_STAT_INC(h->stats->stale_dropped);
+    } else if (c > 0) {
+        gt_emit_run(h, s, ev, p->n, p->ts_exch, ts_recv, ts_mono);
+        s->state = GT_LIVE;
+        s->last = p->last;
+    }
+    return c; /* < 0: the buffer itself has a hole, this diff and the later ones kept */
+}
+
+/* A snapshot body (REST answer or in-band data) at object obj for s (feed_rsv_snap_fn). */
+static int gt_snapshot(feed_handler_t *h, feed_rsym_t *s, const char *js, const jsmntok_t *t, int n,
+                       int obj, int64_t ts_recv, int64_t ts_mono)
+{
     int ii = feed_jtok_get(js, t, n, obj, "id");
     int ui = feed_jtok_get(js, t, n, obj, "update");
     if (ui < 0)
@@ -298,38 +305,7 @@ static int gt_snapshot(feed_handler_t *h, void *sym, const char *js, int n, int 
     int rc = gt_book_levels(h, s->id, js, n, obj, "bids", "asks", &nl);
     if (rc < 0)
         return rc;
-    /* everything parsed: state may change from here on */
-    uint16_t slot = (uint16_t)(s - st->sym);
-    if (!feed_rsync_snapshot_wanted(h, &st->rs, slot, L, ts_mono))
-        return 0;
-    feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, L, 0, ts_exch, ts_recv, ts_mono,
-                   TG_EVF_SNAPSHOT | TG_EVF_REST);
-    for (size_t i = 0; i < nl; i++)
-        feed_emit_make(h, TG_EV_LEVEL, s->id, st->lv[i].side, st->lv[i].px, st->lv[i].sz, L, 0,
-                       ts_exch, ts_recv, ts_mono, TG_EVF_SNAPSHOT | TG_EVF_REST);
-    feed_end_message(h, s->id, ts_exch, ts_recv, ts_mono);
-    TG_STAT_INC(h->stats->snapshots);
-    s->state = GT_SYNC;
-    s->last = L;
-    /* replay this symbol's buffered diffs, in arrival order */
-    for (uint32_t i = 0; i < st->rs.pb.n_m; i++) {
-        const feed_pend_msg_t *p = &st->rs.pb.m[i];
-        if (p->slot != slot)
-            continue;
-        int c = gt_check(s, p->first, p->last);
-        if (c == 0) {
-            TG_STAT_INC(h->stats->stale_dropped);
-        } else if (c < 0) { /* the buffer itself has a hole: keep this diff and the later ones */
-            feed_rsync_gap(h, &st->rs, slot, p->first, i, ts_recv, ts_mono);
-            return 0;
-        } else {
-            gt_emit_run(h, s, &st->rs.pb.ev[p->at], p->n, p->ts_exch, ts_recv, ts_mono);
-            s->state = GT_LIVE;
-            s->last = p->last;
-        }
-    }
-    feed_pend_drop(&st->rs.pb, slot, st->rs.pb.n_m);
-    return 0;
+    return feed_rsv_snapshot(h, s, L, ts_exch, nl, false, GT_SYNC, gt_replay, ts_recv, ts_mono);
 }
 
 static int gt_diff(feed_handler_t *h, const char *js, int n, int res, int64_t ts_recv,
@@ -520,7 +496,7 @@ static int gt_inband(feed_handler_t *h, const char *js, int n, int stream, int64
     feed_rsym_t *s = gt_lookup(h, sp + cl + 1, sl - cl - 1 - xl);
     if (!s)
         return TG_ESYMBOL;
-    return gt_snapshot(h, s, js, n, feed_jtok_get(js, t, n, 0, "data"), ts_recv, ts_mono);
+    return feed_rsv_snap(h, s, js, n, feed_jtok_get(js, t, n, 0, "data"), ts_recv, ts_mono);
 }
 
 static int gt_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
@@ -603,7 +579,8 @@ _Static_assert(GT_SUB_CAP <= FEED_RSV_SUB_MAX, "a Gate.io subscribe message fits
 
 /* The callbacks: those of the venues that bridge REST snapshots (feed_venue_base.h). */
 static const feed_rsv_t gt_rsv = {
-    FEED_VOFF(gt_state_t, rs), gt_path, gt_snapshot, gt_sub_msg, GT_SUB_CAP, NULL, gt_ping,
+    FEED_RSV_STATE(gt_state_t), .path = gt_path,       .snap = gt_snapshot,
+    .sub_msg = gt_sub_msg,      .sub_cap = GT_SUB_CAP, .ping = gt_ping,
 };
 
 /* Replay: the REST path -> the in-band name of its answer ("spot.order_book_update:btc_usdt"). */

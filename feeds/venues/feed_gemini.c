@@ -377,8 +377,7 @@ const feed_venue_t feed_venue_gemini = {
     .default_url = "wss://api.gemini.com/v2/marketdata",
     .rest_host = NULL, /* full books come on the websocket */
     .max_sends_per_s = GM_SENDS_PER_S,
-    .instr_defaults = feed_instr_defaults_plain,
-    FEED_VENUE_STATE(gm),
+    FEED_VENUE_STATE(gm, feed_instr_defaults_plain),
     .parser = &gm_parser,
     FEED_VENUE_FNS(gm),
 };

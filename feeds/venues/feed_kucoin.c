@@ -66,9 +66,8 @@
 enum { KC_WAIT = FEED_RSYM_WAIT, KC_LIVE = 1 };
 
 typedef struct kc_lvl {
-    int64_t px, sz;
+    feed_level_t l; /* price, size, side (feed_rsv_snapshot reads them) */
     uint64_t seq;
-    uint8_t side;
 } kc_lvl_t;
 
 typedef struct kc_state {
@@ -215,7 +214,7 @@ static void kc_pend_add(feed_handler_t *h, feed_rsym_t *s, uint64_t start, uint6
     tg_event_t *ev =
         feed_pend_add(h, &st->rs.pb, (uint16_t)(s - st->sym), start, end, ts_exch, (uint32_t)nl);
     for (size_t i = 0; ev && i < nl; i++) {
-        ev[i] = feed_event(TG_EV_LEVEL, s->id, lv[i].side, lv[i].px, lv[i].sz, lv[i].seq, 0,
+        ev[i] = feed_event(TG_EV_LEVEL, s->id, lv[i].l.side, lv[i].l.px, lv[i].l.sz, lv[i].seq, 0,
                            ts_exch, ts_recv, ts_mono, 0);
         feed_stamp(h, &ev[i]);
     }
@@ -259,8 +258,8 @@ static int kc_level(feed_handler_t *h, const feed_lvls_t *a, int k, size_t i, in
     l->seq = *(const uint64_t *)a->ctx;
     if (a->t[k].size >= 3 && (k + 3 >= a->n || kc_u64(a->js, &a->t[k + 3], &l->seq) < 0))
         return TG_EFIELD;
-    l->side = a->side;
-    return feed_level_strs(h, a, k, false, &l->px, &l->sz, bad);
+    l->l.side = a->side;
+    return feed_level_strs(h, a, k, false, &l->l.px, &l->l.sz, bad);
 }
 
 /* Levels of arrays bi and ai (either may be absent: < 0) into st->lv at *nl. */
@@ -273,15 +272,18 @@ static int kc_levels(feed_handler_t *h, uint32_t instr, const char *js, int n, i
     return feed_book_levels(h, &la, bi, ai, 2, st->lv_cap, nl, &bad, kc_level);
 }
 
-/* REST body (or in-band data) at obj: {"code":"200000","data":{...}} or the inner object. */
-static int kc_snapshot(feed_handler_t *h, void *sym, const char *js, int n, int obj,
-                       int64_t ts_recv, int64_t ts_mono)
+/* Replay a buffered update after the snapshot (feed_rsv_replay_fn). */
+static int kc_replay(feed_handler_t *h, feed_rsym_t *s, const feed_pend_msg_t *p,
+                     const tg_event_t *ev, int64_t ts_recv, int64_t ts_mono)
 {
-    feed_rsym_t *s = sym;
-    kc_state_t *st = h->vstate;
-    const jsmntok_t *t = st->jt.t;
-    if (obj < 0 || t[obj].type != JSMN_OBJECT)
-        return TG_EFIELD;
+    return kc_apply(h, s, p->first, p->last, p->ts_exch, ev, p->n, ts_recv, ts_mono);
+}
+
+/* REST body (or in-band data) at object obj: {"code":"200000","data":{...}} or the inner object
+ * (feed_rsv_snap_fn). */
+static int kc_snapshot(feed_handler_t *h, feed_rsym_t *s, const char *js, const jsmntok_t *t, int n,
+                       int obj, int64_t ts_recv, int64_t ts_mono)
+{
     int ci = feed_jtok_get(js, t, n, obj, "code");
     if (ci >= 0) {
         if (!feed_jtok_eq(js, &t[ci], "200000"))
@@ -302,30 +304,7 @@ static int kc_snapshot(feed_handler_t *h, void *sym, const char *js, int n, int 
     if (rc < 0)
         return rc;
     int64_t ts_exch = (int64_t)ms * 1000000;
-    uint16_t slot = (uint16_t)(s - st->sym);
-    if (!feed_rsync_snapshot_wanted(h, &st->rs, slot, S, ts_mono))
-        return 0;
-    feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, S, 0, ts_exch, ts_recv, ts_mono,
-                   TG_EVF_SNAPSHOT | TG_EVF_REST);
-    for (size_t i = 0; i < nl; i++)
-        if (st->lv[i].px != 0 && st->lv[i].sz != 0)
-            feed_emit_make(h, TG_EV_LEVEL, s->id, st->lv[i].side, st->lv[i].px, st->lv[i].sz, S, 0,
-                           ts_exch, ts_recv, ts_mono, TG_EVF_SNAPSHOT | TG_EVF_REST);
-    feed_end_message(h, s->id, ts_exch, ts_recv, ts_mono);
-    TG_STAT_INC(h->stats->snapshots);
-    s->state = KC_LIVE;
-    s->last = S;
-    for (uint32_t i = 0; i < st->rs.pb.n_m; i++) {
-        const feed_pend_msg_t *p = &st->rs.pb.m[i];
-        if (p->slot == slot && kc_apply(h, s, p->first, p->last, p->ts_exch, &st->rs.pb.ev[p->at],
-                                        p->n, ts_recv, ts_mono) < 0) {
-            /* keep this update and the later ones */
-            feed_rsync_gap(h, &st->rs, slot, p->first, i, ts_recv, ts_mono);
-            return 0;
-        }
-    }
-    feed_pend_drop(&st->rs.pb, slot, st->rs.pb.n_m);
-    return 0;
+    return feed_rsv_snapshot(h, s, S, ts_exch, nl, true, KC_LIVE, kc_replay, ts_recv, ts_mono);
 }
 
 /* The symbol of a message's data object (its "symbol" field) in *s.
@@ -380,7 +359,7 @@ static int kc_l2update(feed_handler_t *h, feed_rsym_t *s, const char *js, int n,
     /* the events of this update, each with its change sequence */
     tg_event_t *ev = st->ev;
     for (size_t i = 0; i < nl; i++)
-        ev[i] = feed_event(TG_EV_LEVEL, s->id, st->lv[i].side, st->lv[i].px, st->lv[i].sz,
+        ev[i] = feed_event(TG_EV_LEVEL, s->id, st->lv[i].l.side, st->lv[i].l.px, st->lv[i].l.sz,
                            st->lv[i].seq, 0, ts_exch, ts_recv, ts_mono, 0);
     if (kc_apply(h, s, start, end, ts_exch, ev, (uint32_t)nl, ts_recv, ts_mono) < 0) {
         feed_jtok_log(h, &st->rl, ts_mono, FEED_LOG_WARN, "sequence gap, resyncing", js, &t[data]);
@@ -441,7 +420,7 @@ static int kc_frame(feed_handler_t *h, const char *buf, size_t len, const jsmnto
         feed_rsym_t *s = kc_lookup(h, sp + pl, sl - xl - pl);
         if (!s)
             return TG_ESYMBOL;
-        return kc_snapshot(h, s, buf, n, feed_jtok_get(buf, t, n, 0, "data"), ts_recv, ts_mono);
+        return feed_rsv_snap(h, s, buf, n, feed_jtok_get(buf, t, n, 0, "data"), ts_recv, ts_mono);
     }
     int ty = feed_jtok_get(buf, t, n, 0, "type");
     if (ty < 0 || t[ty].type != JSMN_STRING)
@@ -534,7 +513,8 @@ _Static_assert(KC_SUB_CAP <= FEED_RSV_SUB_MAX, "a KuCoin subscribe message fits"
 
 /* The callbacks: those of the venues that bridge REST snapshots (feed_venue_base.h). */
 static const feed_rsv_t kc_rsv = {
-    FEED_VOFF(kc_state_t, rs), kc_path, kc_snapshot, kc_sub_msg, KC_SUB_CAP, kc_opened, kc_ping,
+    FEED_RSV_STATE(kc_state_t), .path = kc_path,     .snap = kc_snapshot, .sub_msg = kc_sub_msg,
+    .sub_cap = KC_SUB_CAP,      .opened = kc_opened, .ping = kc_ping,
 };
 
 /* Replay: "/api/v1/market/orderbook/level2_100?symbol=BTC-USDT" -> "/market/level2:btc-usdt". */

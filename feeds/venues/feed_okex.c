@@ -138,8 +138,6 @@ static void ok_resubscribe(feed_handler_t *h, void *sym)
     feed_resync_resubscribe(h, s, ok_resub_msg, "okex: resubscribe failed");
 }
 
-#define ok_lookup(h, s, n) ((ok_sym_t *)feed_vsym_find((h), (s), (n)))
-
 /* decimals if the string is padded with a trailing zero after the point, else 0 */
 static int ok_padded(const char *s, size_t n)
 {
@@ -510,17 +508,12 @@ static int ok_frame(feed_handler_t *h, const char *buf, size_t len, const jsmnto
         TG_STAT_INC(h->stats->unhandled);
         return 0;
     }
-    if (inst < 0 || t[inst].type != JSMN_STRING || data < 0 || t[data].type != JSMN_ARRAY) {
-        feed_count_error(h->stats, TG_EFIELD);
-        ok_log(h, ts_mono, FEED_LOG_WARN, "data frame without instId/data", buf, &t[0]);
-        return TG_EFIELD;
-    }
-    ok_sym_t *s = ok_lookup(h, buf + t[inst].start, feed_jtok_len(&t[inst]));
-    if (!s) {
-        feed_count_error(h->stats, TG_ESYMBOL);
-        ok_log(h, ts_mono, FEED_LOG_WARN, "unknown instId", buf, &t[inst]);
-        return TG_ESYMBOL;
-    }
+    if (inst < 0 || t[inst].type != JSMN_STRING || data < 0 || t[data].type != JSMN_ARRAY)
+        return feed_jtok_drop(h, ts_mono, TG_EFIELD, "data frame without instId/data", buf, &t[0]);
+    int rc;
+    ok_sym_t *s = feed_vsym_tok(h, ts_mono, buf, &t[inst], "unknown instId", &rc);
+    if (!s)
+        return rc;
     if (is_trade)
         return ok_trades(h, s, buf, t, n, data, ts_recv, ts_mono);
     /* books5 / bbo-tbt carry no action: every message is a full snapshot */
@@ -634,20 +627,13 @@ static void ok_on_tick(feed_handler_t *h, int64_t now_mono)
 const feed_venue_t feed_venue_okex = {
     .name = "okex",
     .default_url = "wss://ws.okx.com:8443/ws/v5/public",
-    .instr_defaults = ok_instr_defaults,
-    FEED_VENUE_STATE(ok),
+    FEED_VENUE_STATE(ok, ok_instr_defaults),
     FEED_VENUE_PARSE_VCLOSE(ok),
-    .on_rest = ok_on_rest,
     /* tradeId per instrument, consecutive in both recordings (98/98 pairs of successive trades
        + 1, TG_TGAP_SURVEY=1 test_book_tgap); a push that aggregates (count > 1) carries the
-       last id of its trades and steps by count: ok_bf_live keeps the builder's hole exact */
-    .trade_ids_seq = true,
-    /* trade backfill (docs/feeds.md): GET /api/v5/market/history-trades by tradeId. REST limit
+       last id of its trades and steps by count: ok_bf_live keeps the builder's hole exact.
+       Trade backfill (docs/feeds.md): GET /api/v5/market/history-trades by tradeId. REST limit
        (OKX "Get trades history"): 20 requests per 2 s per IP; the handler sends at most 1 per s
        per connection */
-    .rest_host = "www.okx.com",
-    .trade_history = true,
-    .rest_weight_per_min = 600,
-    .rest_weight = 1,
-    .rest_max_inflight = 8,
+    FEED_BF_VENUE(ok, "www.okx.com"),
 };

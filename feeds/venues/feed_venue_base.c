@@ -53,7 +53,50 @@ void feed_rsv_on_tick(feed_handler_t *h, int64_t now_mono)
 int feed_rsv_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                      int64_t ts_recv, int64_t ts_mono)
 {
-    return feed_rsync_rest(h, rsv_rs(h), tag, status, body, len, ts_recv, ts_mono, rsv_of(h)->snap);
+    return feed_rsync_rest(h, rsv_rs(h), tag, status, body, len, ts_recv, ts_mono, feed_rsv_snap);
+}
+
+int feed_rsv_snap(feed_handler_t *h, void *sym, const char *js, int n, int obj, int64_t ts_recv,
+                  int64_t ts_mono)
+{
+    const feed_jtok_t *jt = (const feed_jtok_t *)((char *)h->vstate + h->venue->state->jt - 1);
+    const jsmntok_t *t = jt->t;
+    if (obj < 0 || t[obj].type != JSMN_OBJECT)
+        return TG_EFIELD;
+    return rsv_of(h)->snap(h, sym, js, t, n, obj, ts_recv, ts_mono);
+}
+
+int feed_rsv_snapshot(feed_handler_t *h, feed_rsym_t *s, uint64_t S, int64_t ts_exch, size_t nl,
+                      bool skip_zero, uint8_t state, feed_rsv_replay_fn replay, int64_t ts_recv,
+                      int64_t ts_mono)
+{
+    const feed_rsv_t *f = rsv_of(h);
+    feed_rsync_t *rs = rsv_rs(h);
+    const char *lv = *(char **)((char *)h->vstate + f->lv - 1);
+    uint16_t slot = (uint16_t)(s - (feed_rsym_t *)feed_vsym_at(h, 0));
+    if (!feed_rsync_snapshot_wanted(h, rs, slot, S, ts_mono))
+        return 0;
+    const uint16_t fl = TG_EVF_SNAPSHOT | TG_EVF_REST;
+    feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, S, 0, ts_exch, ts_recv, ts_mono, fl);
+    for (size_t i = 0; i < nl; i++) {
+        const feed_level_t *l = (const feed_level_t *)(lv + i * f->lv_el);
+        if (!skip_zero || (l->px != 0 && l->sz != 0))
+            feed_emit_make(h, TG_EV_LEVEL, s->id, l->side, l->px, l->sz, S, 0, ts_exch, ts_recv,
+                           ts_mono, fl);
+    }
+    feed_end_message(h, s->id, ts_exch, ts_recv, ts_mono);
+    TG_STAT_INC(h->stats->snapshots);
+    s->state = state;
+    s->last = S;
+    for (uint32_t i = 0; i < rs->pb.n_m; i++) {
+        const feed_pend_msg_t *p = &rs->pb.m[i];
+        if (p->slot == slot && replay(h, s, p, &rs->pb.ev[p->at], ts_recv, ts_mono) < 0) {
+            feed_rsync_gap(h, rs, slot, p->first, i, ts_recv, ts_mono);
+            return 0;
+        }
+    }
+    feed_pend_drop(&rs->pb, slot, rs->pb.n_m);
+    return 0;
 }
 
 int feed_sub_list(feed_handler_t *h, char *msg, size_t cap, int m, uint32_t from, uint32_t per,

@@ -14,16 +14,30 @@
 #include <stdint.h>
 
 #include "feeds/feed.h"
+#include "feeds/feed_jtok.h"
 #include "feeds/feed_sync.h"
 
 /** Bytes of the largest subscribe message of such a venue (feed_rsv_t.sub_cap). */
 #define FEED_RSV_SUB_MAX 5120
 
+/** A venue's snapshot of symbol s from the object at token obj of a body of n tokens t (the
+ *  venue's token array). @return 0 or an error. */
+typedef int (*feed_rsv_snap_fn)(feed_handler_t *h, feed_rsym_t *s, const char *js,
+                                const jsmntok_t *t, int n, int obj, int64_t ts_recv,
+                                int64_t ts_mono);
+
+/** Replay one buffered diff message p (its events ev) of symbol s after its snapshot: >= 0
+ *  (applied, or dropped as stale) or < 0 (a hole: p and the later ones stay buffered). */
+typedef int (*feed_rsv_replay_fn)(feed_handler_t *h, feed_rsym_t *s, const feed_pend_msg_t *p,
+                                  const tg_event_t *ev, int64_t ts_recv, int64_t ts_mono);
+
 /** A venue that bridges REST snapshots (its feed_venue_t.family).  Thread: any (const). */
 typedef struct feed_rsv {
     size_t rs;               /* FEED_VOFF of the feed_rsync_t in the venue state */
+    size_t lv, lv_el;        /* FEED_VOFF of its level scratch, each entry's size (a */
+                             /* struct starting with a feed_level_t) */
     feed_rsync_path_fn path; /* the REST path of a book snapshot */
-    feed_rest_snap_fn snap;  /* the parser of a snapshot answer */
+    feed_rsv_snap_fn snap;   /* the parser of a snapshot (feed_rsv_snap) */
     feed_sub_msg_fn sub_msg; /* subscribe message k (feed_send_paced) */
     size_t sub_cap;          /* its buffer's size, at most FEED_RSV_SUB_MAX */
     /** Optional: on_open's step after feed_rsync_open(), before the subscribes. */
@@ -40,6 +54,25 @@ typedef struct feed_rsv {
     FEED_VSPEC(T, tok_init, tok_max),                                                              \
         .blocks = {FEED_PEND_BLOCKS(T, rs.pb), FEED_VSCRATCH(T, lv, 3), __VA_ARGS__},              \
         .reset = {FEED_RSYM_RESETS}
+
+/** The state fields of a feed_rsv_t for the state type T (fields rs and lv). */
+#define FEED_RSV_STATE(T)                                                                          \
+    .rs = FEED_VOFF(T, rs), .lv = FEED_VOFF(T, lv), .lv_el = sizeof(*((T *)0)->lv)
+
+/** The snapshot body at token obj (a REST answer or in-band data) for symbol sym of h's table:
+ *  TG_EFIELD unless obj is an object, else the family's snap with the venue's tokens. */
+int feed_rsv_snap(feed_handler_t *h, void *sym, const char *js, int n, int obj, int64_t ts_recv,
+                  int64_t ts_mono);
+
+/** A snapshot of symbol s at sequence S (exchange time ts_exch) parsed into the first nl
+ *  entries of the level scratch, nothing changed yet. Unless feed_rsync_snapshot_wanted()
+ *  says no, it is emitted (BOOK_CLEAR, the levels but, when skip_zero, those of price or size
+ *  0, TG_EVF_SNAPSHOT | TG_EVF_REST, the end of the message; counted in snapshots), s goes to
+ *  state at S, and its buffered diffs are replayed in arrival order through replay: at a hole
+ *  feed_rsync_gap() keeps that one and the later ones, else they are dropped. @return 0. */
+int feed_rsv_snapshot(feed_handler_t *h, feed_rsym_t *s, uint64_t S, int64_t ts_exch, size_t nl,
+                      bool skip_zero, uint8_t state, feed_rsv_replay_fn replay, int64_t ts_recv,
+                      int64_t ts_mono);
 
 /** on_open: feed_rsync_open() with the family's path, opened(), then the subscribes due
  *  (feed_send_paced). @return 0 or feed_send's error. */

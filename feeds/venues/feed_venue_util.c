@@ -230,3 +230,12 @@ int feed_trades(feed_handler_t *h, const feed_lvls_t *a, int arr, const char *co
     }
     return 0;
 }
+
+void *feed_vsym_tok(feed_handler_t *h, int64_t now, const char *js, const jsmntok_t *name,
+                    const char *unknown, int *rc)
+{
+    void *s = feed_vsym_find(h, js + name->start, feed_jtok_len(name));
+    if (!s)
+        *rc = feed_jtok_drop(h, now, TG_ESYMBOL, unknown, js, name);
+    return s;
+}

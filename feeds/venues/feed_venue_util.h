@@ -89,6 +89,12 @@ void feed_resub_tick(feed_handler_t *h, uint32_t *sends_left, uint32_t per_s,
 void feed_resync_ping_tick(feed_handler_t *h, feed_resub_sym_fn resub, int64_t *last_ping,
                            int64_t every_ns, const char *ping, int64_t now_mono);
 
+/** The symbol of a table venue's connection named by string token name (feed_vsym_find), or
+ *  NULL with *rc = feed_jtok_drop() of TG_ESYMBOL: counted, logged (WARN "unknown near
+ *  '<name>'", through the spec's limiter).  Thread: feed:<venue>. */
+void *feed_vsym_tok(feed_handler_t *h, int64_t now, const char *js, const jsmntok_t *name,
+                    const char *unknown, int *rc);
+
 /** Decode entry k = ["price","size",...] (two strings) at instr's scales into *px and *sz.
  *  nonzero_px: a price of 0 is TG_EDEC_SYNTAX (not a level). *bad = the failing token.
  *  @return 0, TG_EFIELD (not two strings), TG_ERESCALE or feed_dec()'s error. */
