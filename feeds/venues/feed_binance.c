@@ -84,6 +84,19 @@ static bool bn_str_is(bn_str_t s, const char *lit, uint32_t n)
 /* largest ms time whose ns value fits int64 (2262-04-11) */
 #define BN_MS_MAX 9223372036854ULL
 
+/* An event of type ty (m->type) of the symbol named by "s" (sym, -1: not ours), which needs the
+ * fields need (have bits hv). @return 0, TG_EFIELD (no "s", a field missing) or TG_ESYMBOL. */
+static int bn_event(bn_msg_t *m, int ty, uint32_t hv, int sym, uint32_t need)
+{
+    m->type = ty;
+    if (!(hv & BNF_S))
+        return TG_EFIELD;
+    m->sym = sym;
+    if (sym < 0)
+        return TG_ESYMBOL;
+    return (hv & need) != need ? TG_EFIELD : 0;
+}
+
 int feed_binance__finish(feed_bn_t *b, const bn_fields_t *f, int sym, int snap_ctx, bool fast,
                          bn_msg_t *m)
 {
@@ -109,16 +122,11 @@ int feed_binance__finish(feed_bn_t *b, const bn_fields_t *f, int sym, int snap_c
     }
     if (!(hv & BNF_E_TYPE))
         return 0; /* bookTicker (spot has no "e"), acks ({"result":null,"id":1}) */
+    int rc;
     if (bn_str_is(f->e, "depthUpdate", 11)) {
-        m->type = BN_MSG_DEPTH;
-        if (!(hv & BNF_S))
-            return TG_EFIELD;
-        m->sym = sym;
-        if (sym < 0)
-            return TG_ESYMBOL;
         const uint32_t need = BNF_E_TIME | BNF_UU | BNF_U | BNF_BLV | BNF_ALV;
-        if ((hv & need) != need)
-            return TG_EFIELD;
+        if ((rc = bn_event(m, BN_MSG_DEPTH, hv, sym, need)) < 0)
+            return rc;
         m->U = f->U;
         m->u = f->u;
         m->pu = f->pu;
@@ -132,17 +140,10 @@ int feed_binance__finish(feed_bn_t *b, const bn_fields_t *f, int sym, int snap_c
     }
     bool agg = bn_str_is(f->e, "aggTrade", 8);
     if (agg || bn_str_is(f->e, "trade", 5)) {
-        m->type = BN_MSG_TRADE;
-        if (!(hv & BNF_S))
-            return TG_EFIELD;
-        m->sym = sym;
-        if (sym < 0)
-            return TG_ESYMBOL;
         const uint32_t need = BNF_P | BNF_Q | BNF_T | BNF_M | (agg ? BNF_AID : BNF_TID);
-        if ((hv & need) != need)
-            return TG_EFIELD;
+        if ((rc = bn_event(m, BN_MSG_TRADE, hv, sym, need)) < 0)
+            return rc;
         uint32_t in = b->sym[sym].instr;
-        int rc;
         if (fast) { /* the scanner changes nothing: current scales, any failure gives up */
             rc = feed_binance__dec_fast(f->p.p, f->p.n, feed_px_scale(b->h, in), &m->px);
             if (rc == 0)

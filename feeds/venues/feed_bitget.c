@@ -553,18 +553,13 @@ static int bg_frame(feed_handler_t *h, const char *buf, size_t len, const jsmnto
         return TG_ESYMBOL;
     }
     bg_sym_t *s = &st->sym[i];
-    int act = feed_jtok_get(buf, t, n, 0, "action");
-    int snap = 0;
-    if (act >= 0) {
-        if (feed_jtok_str_is(buf, &t[act], "snapshot"))
-            snap = 1;
-        else if (!feed_jtok_str_is(buf, &t[act], "update")) {
-            feed_count_error(h->stats, TG_EFIELD);
-            bg_log(h, ts_mono, "unknown action", TG_EFIELD, buf, len);
-            if (is_book && s->synced)
-                bg_gap(h, s, 0, ts_recv, ts_mono);
-            return TG_EFIELD;
-        }
+    int act, snap = feed_book_action(buf, t, n, 0, true, &act);
+    if (snap < 0) {
+        feed_count_error(h->stats, TG_EFIELD);
+        bg_log(h, ts_mono, "unknown action", TG_EFIELD, buf, len);
+        if (is_book && s->synced)
+            bg_gap(h, s, 0, ts_recv, ts_mono);
+        return TG_EFIELD;
     }
     int rc;
     if (is_trade) {

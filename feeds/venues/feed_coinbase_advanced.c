@@ -297,8 +297,53 @@ static void ca_l2_emit(feed_handler_t *h, int ne, uint64_t seq, int64_t ts, int6
 
 /* ---- market_trades -------------------------------------------------------------------------- */
 
+/* Trade i of st->tr: an entry of "trades" (values of f[]: "product_id", "trade_id", "price",
+ * "size", "time", "side") of an event of type *(int *)a->ctx (1: snapshot). */
+static int ca_trade(feed_handler_t *h, const feed_lvls_t *a, int k, size_t i, const int *f,
+                    int *bad)
+{
+    ca_state_t *st = h->vstate;
+    const char *js = a->js;
+    const jsmntok_t *t = a->t;
+    int pi = f[0], id = f[1], px = f[2], sz = f[3], tm = f[4], sd = f[5];
+    if (t[px].type != JSMN_STRING || t[sz].type != JSMN_STRING ||
+        (t[id].type != JSMN_STRING && t[id].type != JSMN_PRIMITIVE) || feed_jtok_len(&t[id]) == 0)
+        return TG_EFIELD;
+    int s = ca_lookup(h, js, &t[pi]);
+    if (s < 0)
+        return s;
+    ca_trd_t *r = &st->tr[i];
+    r->sym = (uint32_t)s;
+    r->snap = (uint8_t) * (const int *)a->ctx;
+    r->emit = 0;
+    /* side is the maker's: the aggressor took the other side */
+    if (ca_str_ieq(js, &t[sd], "sell"))
+        r->side = TG_SIDE_BUY;
+    else if (ca_str_ieq(js, &t[sd], "buy"))
+        r->side = TG_SIDE_SELL;
+    else
+        return TG_EFIELD;
+    int rc = ca_tok_time(js, &t[tm], &r->ts);
+    if (rc < 0)
+        return rc;
+    int64_t v;
+    if (feed_jtok_i64(js, &t[id], &v) == 0 && v >= 0) {
+        r->tid = (uint64_t)v;
+        r->numeric = 1;
+    } else {
+        r->tid = feed_hash_id(js + t[id].start, feed_jtok_len(&t[id]));
+        r->numeric = 0;
+    }
+    uint32_t instr = st->sym[s].instr;
+    if ((rc = feed_dec_px(h, instr, js + t[px].start, feed_jtok_len(&t[px]), &r->px)) < 0)
+        return rc;
+    return feed_dec_sz(h, instr, js + t[sz].start, feed_jtok_len(&t[sz]), &r->sz);
+}
+
 static int ca_trades_parse(feed_handler_t *h, const char *js, const jsmntok_t *t, int n, int evs)
 {
+    static const char *const tr_keys[] = {"product_id", "trade_id", "price",
+                                          "size",       "time",     "side"};
     ca_state_t *st = h->vstate;
     size_t nt = 0;
     int k = evs + 1;
@@ -311,52 +356,10 @@ static int ca_trades_parse(feed_handler_t *h, const char *js, const jsmntok_t *t
             return snap;
         if (ta < 0 || t[ta].type != JSMN_ARRAY)
             return TG_EFIELD;
-        int q = ta + 1;
-        for (int m = 0; m < t[ta].size; m++, q = feed_jtok_next(t, n, q)) {
-            if (q >= n || t[q].type != JSMN_OBJECT || nt >= st->tr_cap)
-                return TG_EFIELD;
-            static const char *const tr_keys[] = {"product_id", "trade_id", "price",
-                                                  "size",       "time",     "side"};
-            int tk[6];
-            feed_jtok_getv(js, t, n, q, tr_keys, tk, 6);
-            int pi = tk[0], id = tk[1], px = tk[2], sz = tk[3], tm = tk[4], sd = tk[5];
-            if (pi < 0 || id < 0 || px < 0 || sz < 0 || tm < 0 || sd < 0 ||
-                t[px].type != JSMN_STRING || t[sz].type != JSMN_STRING ||
-                (t[id].type != JSMN_STRING && t[id].type != JSMN_PRIMITIVE) ||
-                feed_jtok_len(&t[id]) == 0)
-                return TG_EFIELD;
-            int s = ca_lookup(h, js, &t[pi]);
-            if (s < 0)
-                return s;
-            ca_trd_t *r = &st->tr[nt];
-            r->sym = (uint32_t)s;
-            r->snap = (uint8_t)snap;
-            r->emit = 0;
-            /* side is the maker's: the aggressor took the other side */
-            if (ca_str_ieq(js, &t[sd], "sell"))
-                r->side = TG_SIDE_BUY;
-            else if (ca_str_ieq(js, &t[sd], "buy"))
-                r->side = TG_SIDE_SELL;
-            else
-                return TG_EFIELD;
-            int rc = ca_tok_time(js, &t[tm], &r->ts);
-            if (rc < 0)
-                return rc;
-            int64_t v;
-            if (feed_jtok_i64(js, &t[id], &v) == 0 && v >= 0) {
-                r->tid = (uint64_t)v;
-                r->numeric = 1;
-            } else {
-                r->tid = feed_hash_id(js + t[id].start, feed_jtok_len(&t[id]));
-                r->numeric = 0;
-            }
-            uint32_t instr = st->sym[s].instr;
-            if ((rc = feed_dec_px(h, instr, js + t[px].start, feed_jtok_len(&t[px]), &r->px)) < 0)
-                return rc;
-            if ((rc = feed_dec_sz(h, instr, js + t[sz].start, feed_jtok_len(&t[sz]), &r->sz)) < 0)
-                return rc;
-            nt++;
-        }
+        const feed_lvls_t la = {js, t, n, 0, 0, &snap};
+        int bad, rc = feed_trades(h, &la, ta, tr_keys, 6, st->tr_cap, &nt, &bad, ca_trade);
+        if (rc < 0)
+            return rc;
     }
     return (int)nt;
 }

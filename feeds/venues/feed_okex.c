@@ -517,18 +517,13 @@ static int ok_frame(feed_handler_t *h, const char *buf, size_t len, const jsmnto
     if (is_trade)
         return ok_trades(h, s, buf, t, n, data, ts_recv, ts_mono);
     /* books5 / bbo-tbt carry no action: every message is a full snapshot */
-    int act = feed_jtok_get(buf, t, n, 0, "action");
-    int snap = 1;
-    if (act >= 0) {
-        if (feed_jtok_eq(buf, &t[act], "update"))
-            snap = 0;
-        else if (!feed_jtok_eq(buf, &t[act], "snapshot")) {
-            feed_count_error(h->stats, TG_EFIELD);
-            ok_log(h, ts_mono, FEED_LOG_WARN, "unknown action", buf, &t[act]);
-            if (s->synced)
-                ok_resync(h, s, 0, ts_recv, ts_mono);
-            return TG_EFIELD;
-        }
+    int act, snap = feed_book_action(buf, t, n, 1, false, &act);
+    if (snap < 0) {
+        feed_count_error(h->stats, TG_EFIELD);
+        ok_log(h, ts_mono, FEED_LOG_WARN, "unknown action", buf, &t[act]);
+        if (s->synced)
+            ok_resync(h, s, 0, ts_recv, ts_mono);
+        return TG_EFIELD;
     }
     if (cl < OK_CHAN_MAX) {
         memcpy(s->chan, cs, cl); /* the same on a re-parse: idempotent */

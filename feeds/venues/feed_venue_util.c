@@ -239,3 +239,15 @@ void *feed_vsym_tok(feed_handler_t *h, int64_t now, const char *js, const jsmnto
         *rc = feed_jtok_drop(h, now, TG_ESYMBOL, unknown, js, name);
     return s;
 }
+
+int feed_book_action(const char *js, const jsmntok_t *t, int n, int dflt, bool str, int *act)
+{
+    int a = *act = feed_jtok_get(js, t, n, 0, "action");
+    if (a < 0)
+        return dflt;
+    if (str ? feed_jtok_str_is(js, &t[a], "snapshot") : feed_jtok_eq(js, &t[a], "snapshot"))
+        return 1;
+    if (str ? feed_jtok_str_is(js, &t[a], "update") : feed_jtok_eq(js, &t[a], "update"))
+        return 0;
+    return -1;
+}

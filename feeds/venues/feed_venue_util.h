@@ -95,6 +95,11 @@ void feed_resync_ping_tick(feed_handler_t *h, feed_resub_sym_fn resub, int64_t *
 void *feed_vsym_tok(feed_handler_t *h, int64_t now, const char *js, const jsmntok_t *name,
                     const char *unknown, int *rc);
 
+/** The "action" member of a book message at object 0 of n tokens (OKX, Bitget) into *act (-1:
+ *  none): 1 "snapshot", 0 "update", dflt when there is none, -1 anything else (str: only a JSON
+ *  string names an action, else a primitive of the same text does too). */
+int feed_book_action(const char *js, const jsmntok_t *t, int n, int dflt, bool str, int *act);
+
 /** Decode entry k = ["price","size",...] (two strings) at instr's scales into *px and *sz.
  *  nonzero_px: a price of 0 is TG_EDEC_SYNTAX (not a level). *bad = the failing token.
  *  @return 0, TG_EFIELD (not two strings), TG_ERESCALE or feed_dec()'s error. */
