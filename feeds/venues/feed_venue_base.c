@@ -113,3 +113,75 @@ int feed_sub_list(feed_handler_t *h, char *msg, size_t cap, int m, uint32_t from
     m += snprintf(msg + m, cap - (size_t)m, "%s", tail);
     return any ? m : 0;
 }
+
+static const feed_rsb_t *rsb_of(const feed_handler_t *h)
+{
+    return h->venue->family;
+}
+
+static feed_resub_t *rsb_rs(const feed_handler_t *h)
+{
+    return (feed_resub_t *)((char *)h->vstate + rsb_of(h)->rsb - 1);
+}
+
+void feed_rsb_want(feed_handler_t *h, uint32_t i)
+{
+    ((feed_rsb_sym_t *)feed_vsym_at(h, i))->live = 0;
+    feed_resub_want(h, rsb_rs(h), i);
+}
+
+int feed_rsb_send(feed_handler_t *h, const char *op, int step)
+{
+    const feed_rsb_t *f = rsb_of(h);
+    char head[96];
+    snprintf(head, sizeof(head), "{\"type\":\"%s\",%s", op, f->list);
+    return feed_resub_send_list(h, rsb_rs(h), head, f->tail, step);
+}
+
+int feed_rsb_init(feed_handler_t *h)
+{
+    *(uint32_t *)((char *)h->vstate + rsb_of(h)->n_sym - 1) = h->n_instr;
+    int rc = feed_resub_init(h, rsb_rs(h));
+    void *sym = *(void **)((char *)h->vstate + h->venue->state->sym - 1);
+    return rc < 0
+               ? rc
+               : feed_vsym_names(h, sym, sizeof(feed_rsb_sym_t), offsetof(feed_rsb_sym_t, name), 0);
+}
+
+bool feed_rsb_open(feed_handler_t *h)
+{
+    feed_resync_rebase(h);
+    feed_resub_reset(h, rsb_rs(h));
+    feed_vreset(h);
+    return h->n_instr != 0;
+}
+
+int feed_rsb_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                      int64_t ts_mono)
+{
+    const feed_rsb_t *f = rsb_of(h);
+    feed_resub_t *r = rsb_rs(h);
+    bool acted = false; /* a frame of several events may act on some and ignore others */
+    uint64_t before = feed_resub_begin(h, r, ts_mono);
+    int rc = f->parse(h, buf, len, ts_recv, ts_mono, &acted);
+    return feed_resub_settle(h, r, feed_vrl(h), rc, rc == f->unhandled && !acted, before, buf, len,
+                             ts_mono, feed_rsb_send);
+}
+
+void feed_rsb_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
+{
+    const feed_rsb_t *f = rsb_of(h);
+    feed_resub_close(h, rsb_rs(h), ts_recv, ts_mono);
+    for (uint32_t i = 0; i < h->n_instr; i++)
+        ((feed_rsb_sym_t *)feed_vsym_at(h, i))->live = 0;
+    if (f->closed)
+        f->closed(h);
+}
+
+void feed_rsb_on_tick(feed_handler_t *h, int64_t now_mono)
+{
+    for (uint32_t i = 0; feed_resync_next(h, &i, now_mono); i++)
+        if (h->channels & FEED_CH_BOOK)
+            feed_rsb_want(h, i);
+    feed_resub_pump(h, rsb_rs(h), now_mono, feed_rsb_send);
+}

@@ -104,4 +104,65 @@ int feed_sub_list(feed_handler_t *h, char *msg, size_t cap, int m, uint32_t from
                   uint32_t n, bool (*ok)(const char *s), const char *q, size_t room,
                   const char *tail);
 
+/* ---- venues that resync a book by resubscribing it (Coinbase Advanced, Gemini) ---- */
+
+/** A symbol of such a venue (the entries of its feed_vspec_t symbol table). */
+typedef struct feed_rsb_sym {
+    uint32_t instr;
+    uint8_t live; /* snapshot seen since (re)subscribe */
+    uint8_t have_tid;
+    uint64_t last_tid;
+    const char *name;
+} feed_rsb_sym_t;
+
+/** Such a venue (its feed_venue_t.family): its paced resubscribes (feeds/feed_sync.h's
+ *  feed_resub_t) and its frame parser.  Thread: any (const). */
+typedef struct feed_rsb {
+    size_t rsb;   /* FEED_VOFF of the feed_resub_t in the venue state */
+    size_t n_sym; /* FEED_VOFF of the uint32_t symbol count (h->n_instr) */
+    /* a resubscribe step: {"type":"<op>",<list> the quoted names of its symbols <tail> */
+    const char *list, *tail;
+    /** Frame parser: its result, unhandled when the frame was not ours (unless *acted). */
+    int (*parse)(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv, int64_t ts_mono,
+                 bool *acted);
+    int unhandled;
+    void (*closed)(feed_handler_t *h); /* optional: the rest of on_close */
+} feed_rsb_t;
+
+/** The state fields of a feed_rsb_t for the state type T (fields rsb and n_sym). */
+#define FEED_RSB_STATE(T) .rsb = FEED_VOFF(T, rsb), .n_sym = FEED_VOFF(T, n_sym)
+
+/** Queue a resubscribe of symbol i (not live until its new snapshot; feed_resub_want). */
+void feed_rsb_want(feed_handler_t *h, uint32_t i);
+
+/** Send one resubscribe step (op "unsubscribe" / "subscribe") for the symbols at step (every
+ *  symbol: step < 0): the family's message (feed_resub_send_fn). */
+int feed_rsb_send(feed_handler_t *h, const char *op, int step);
+
+/** init: the symbol count, the resubscribe steps (feed_resub_init), the symbols' names. */
+int feed_rsb_init(feed_handler_t *h);
+
+/** on_open's first steps: resync requests rebased, no step pending, every symbol's reset fields
+ *  back (feed_vreset). @return whether there are symbols to subscribe. */
+bool feed_rsb_open(feed_handler_t *h);
+
+/** on_frame: feed_resub_begin(), the parser, feed_resub_settle() through the spec's limiter. */
+int feed_rsb_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                      int64_t ts_mono);
+
+/** on_close: feed_resub_close(), no symbol live, then closed(). */
+void feed_rsb_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono);
+
+/** on_tick: each resync the builder asked for is queued (feed_rsb_want; books subscribed
+ *  only), then the pending steps the window allows (feed_resub_pump). */
+void feed_rsb_on_tick(feed_handler_t *h, int64_t now_mono);
+
+/** The callbacks of such a venue whose on_open is <p>_on_open, family table <p>_rsb and state
+ *  table <p>_spec, its instrument defaults d and its message budget: per_s messages a second
+ *  (feed_resub_pump paces to it; a feed_venue_t initializer). */
+#define FEED_VENUE_RSB(p, d, per_s)                                                                \
+    .init = feed_rsb_init, .on_open = p##_on_open, .on_frame = feed_rsb_on_frame,                  \
+    .on_close = feed_rsb_on_close, .on_tick = feed_rsb_on_tick, .state = &p##_spec,                \
+    .family = &p##_rsb, .instr_defaults = (d), .max_sends_per_s = (per_s)
+
 #endif

@@ -251,3 +251,13 @@ int feed_book_action(const char *js, const jsmntok_t *t, int n, int dflt, bool s
         return 0;
     return -1;
 }
+
+int feed_vsym_index(const feed_handler_t *h, const char *js, const jsmntok_t *t)
+{
+    if (t->type != JSMN_STRING)
+        return TG_EFIELD;
+    const uint16_t *slot =
+        *(uint16_t *const *)((const char *)h->vstate + h->venue->state->slot - 1);
+    int i = feed_slot_find(h, slot, js + t->start, feed_jtok_len(t));
+    return i < 0 ? TG_ESYMBOL : i;
+}

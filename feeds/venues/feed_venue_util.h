@@ -100,6 +100,10 @@ void *feed_vsym_tok(feed_handler_t *h, int64_t now, const char *js, const jsmnto
  *  string names an action, else a primitive of the same text does too). */
 int feed_book_action(const char *js, const jsmntok_t *t, int n, int dflt, bool str, int *act);
 
+/** The index of the symbol of a table venue's connection named by string token t (the spec's
+ *  slot table): TG_EFIELD when t is no string, TG_ESYMBOL when no symbol has that name. */
+int feed_vsym_index(const feed_handler_t *h, const char *js, const jsmntok_t *t);
+
 /** Decode entry k = ["price","size",...] (two strings) at instr's scales into *px and *sz.
  *  nonzero_px: a price of 0 is TG_EDEC_SYNTAX (not a level). *bad = the failing token.
  *  @return 0, TG_EFIELD (not two strings), TG_ERESCALE or feed_dec()'s error. */
