@@ -130,6 +130,9 @@ typedef struct feed_venue {
     /** Optional: the venue state as a table (feed_vspec_t): the base allocates h->vstate
      *  from it before init and frees it after deinit, so most venues need neither. */
     const struct feed_vspec *state;
+    /** Optional: the table of a family of venues whose connection callbacks are shared
+     *  (feeds/venues/feed_venue_base.h: a feed_rsv_t), read by those callbacks. */
+    const void *family;
     /** Optional: more venue state for h (h->vstate); symbols are h->instr[0..h->n_instr).
      *  Without `state`, init allocates h->vstate itself and deinit frees it. */
     int (*init)(feed_handler_t *h);
@@ -159,6 +162,10 @@ typedef struct feed_venue {
 #define FEED_VENUE_FNS(p)                                                                          \
     .on_open = p##_on_open, .on_frame = p##_on_frame, .on_close = p##_on_close,                    \
     .on_tick = p##_on_tick
+
+/** The instrument defaults d, the state table <p>_spec and the init <p>_init of a venue (a
+ *  feed_venue_t initializer). */
+#define FEED_VENUE_STATE(p, d) .instr_defaults = (d), .state = &p##_spec, .init = p##_init
 
 /** The four callbacks of a table venue whose parser is <p>_parser (feed_venue_t.parser, its
  *  frames settled by feed_on_frame) and whose other functions are <p>_on_open, <p>_on_close,

@@ -26,6 +26,14 @@
 /** Failed requests in a row before a range is given up. */
 #define FEED_BF_TRIES 3
 
+/** The feed_venue_t fields of a venue whose trades are backfilled here (Coinbase Exchange, OKX):
+ *  on_rest <p>_on_rest, the REST host, trade_history, trade ids consecutive per instrument (the
+ *  ranges asked for are by id: trade_ids_seq) and the REST budget of the pacing here (one request
+ *  per second per connection, FEED_BF_GAP_NS: 600 a minute of weight 1, at most 8 in flight). */
+#define FEED_BF_VENUE(p, host)                                                                     \
+    .on_rest = p##_on_rest, .rest_host = (host), .trade_history = true, .trade_ids_seq = true,     \
+    .rest_weight_per_min = 600, .rest_weight = 1, .rest_max_inflight = 8
+
 /** One trade of a page, decoded at the instrument's scales. */
 typedef struct feed_bf_trade {
     uint64_t id;

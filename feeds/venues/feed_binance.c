@@ -84,6 +84,19 @@ static bool bn_str_is(bn_str_t s, const char *lit, uint32_t n)
 /* largest ms time whose ns value fits int64 (2262-04-11) */
 #define BN_MS_MAX 9223372036854ULL
 
+/* An event of type ty (m->type) of the symbol named by "s" (sym, -1: not ours), which needs the
+ * fields need (have bits hv). @return 0, TG_EFIELD (no "s", a field missing) or TG_ESYMBOL. */
+static int bn_event(bn_msg_t *m, int ty, uint32_t hv, int sym, uint32_t need)
+{
+    m->type = ty;
+    if (!(hv & BNF_S))
+        return TG_EFIELD;
+    m->sym = sym;
+    if (sym < 0)
+        return TG_ESYMBOL;
+    return (hv & need) != need ? TG_EFIELD : 0;
+}
+
 int feed_binance__finish(feed_bn_t *b, const bn_fields_t *f, int sym, int snap_ctx, bool fast,
                          bn_msg_t *m)
 {
@@ -109,16 +122,11 @@ int feed_binance__finish(feed_bn_t *b, const bn_fields_t *f, int sym, int snap_c
     }
     if (!(hv & BNF_E_TYPE))
         return 0; /* bookTicker (spot has no "e"), acks ({"result":null,"id":1}) */
+    int rc;
     if (bn_str_is(f->e, "depthUpdate", 11)) {
-        m->type = BN_MSG_DEPTH;
-        if (!(hv & BNF_S))
-            return TG_EFIELD;
-        m->sym = sym;
-        if (sym < 0)
-            return TG_ESYMBOL;
         const uint32_t need = BNF_E_TIME | BNF_UU | BNF_U | BNF_BLV | BNF_ALV;
-        if ((hv & need) != need)
-            return TG_EFIELD;
+        if ((rc = bn_event(m, BN_MSG_DEPTH, hv, sym, need)) < 0)
+            return rc;
         m->U = f->U;
         m->u = f->u;
         m->pu = f->pu;
@@ -132,17 +140,10 @@ int feed_binance__finish(feed_bn_t *b, const bn_fields_t *f, int sym, int snap_c
     }
     bool agg = bn_str_is(f->e, "aggTrade", 8);
     if (agg || bn_str_is(f->e, "trade", 5)) {
-        m->type = BN_MSG_TRADE;
-        if (!(hv & BNF_S))
-            return TG_EFIELD;
-        m->sym = sym;
-        if (sym < 0)
-            return TG_ESYMBOL;
         const uint32_t need = BNF_P | BNF_Q | BNF_T | BNF_M | (agg ? BNF_AID : BNF_TID);
-        if ((hv & need) != need)
-            return TG_EFIELD;
+        if ((rc = bn_event(m, BN_MSG_TRADE, hv, sym, need)) < 0)
+            return rc;
         uint32_t in = b->sym[sym].instr;
-        int rc;
         if (fast) { /* the scanner changes nothing: current scales, any failure gives up */
             rc = feed_binance__dec_fast(f->p.p, f->p.n, feed_px_scale(b->h, in), &m->px);
             if (rc == 0)
@@ -175,6 +176,96 @@ levels:
 static bn_str_t tok_str(const char *js, const jsmntok_t *t)
 {
     return (bn_str_t){js + t->start, (uint32_t)(t->end - t->start)};
+}
+
+/* How the field walk of an event (bn_field) takes a key's value. */
+enum {
+    BNK_STR,  /* a string into the bn_str_t field */
+    BNK_U64,  /* a number into the uint64_t field */
+    BNK_BOOL, /* true / false into f->m */
+    BNK_A,    /* "a": the asks array, or the aggTrade id (a number into f->a) */
+    BNK_B,    /* "b": the bids array (anything else is skipped) */
+    BNK_ASKS, /* "asks": the asks array */
+    BNK_BIDS, /* "bids": the bids array */
+    BNK_FLAG, /* only its bit in f->have */
+};
+
+/* A key of an event: its name, how its value is taken, its bit in f->have, its field. */
+typedef struct bn_key {
+    const char *name;
+    int len;
+    uint8_t kind;
+    uint32_t bit;
+    size_t off;
+} bn_key_t;
+
+#define BNF_NONE 0u
+#define BNK(name, kind, bit, field)                                                                \
+    {                                                                                              \
+        name, sizeof(name) - 1, BNK_##kind, BNF_##bit, offsetof(bn_fields_t, field)                \
+    }
+
+/* clang-format off */
+static const bn_key_t bn_keys[] = {
+    BNK("e", STR, E_TYPE, e), BNK("E", U64, E_TIME, E), BNK("T", U64, T, T), BNK("s", STR, S, s),
+    BNK("U", U64, UU, U), BNK("u", U64, U, u), BNK("t", U64, TID, t), BNK("p", STR, P, p),
+    BNK("q", STR, Q, q), BNK("m", BOOL, M, m), BNK("X", STR, X, x), BNK("a", A, AID, a),
+    BNK("b", B, NONE, have), BNK("pu", U64, PU, pu), BNK("lastUpdateId", U64, LUID, luid),
+    BNK("bids", BIDS, NONE, have), BNK("asks", ASKS, NONE, have), BNK("code", FLAG, ERR, have),
+    BNK("error", FLAG, ERR, have),
+};
+/* clang-format on */
+
+/* The value of key token k of an event (a string) into f, or the index of its level array into
+ * *ta / *tb; an unknown key is skipped. @return 0 or an error. */
+static int bn_field(const char *buf, const jsmntok_t *t, int k, bn_fields_t *f, int *ta, int *tb)
+{
+    const jsmntok_t *v = &t[k + 1];
+    int kn = t[k].end - t[k].start;
+    const bn_key_t *d = NULL;
+    for (size_t i = 0; i < sizeof(bn_keys) / sizeof(bn_keys[0]) && !d; i++)
+        if (bn_keys[i].len == kn && memcmp(buf + t[k].start, bn_keys[i].name, (size_t)kn) == 0)
+            d = &bn_keys[i];
+    if (!d)
+        return 0;
+    void *fp = (char *)f + d->off;
+    switch (d->kind) {
+    case BNK_STR:
+        if (v->type != JSMN_STRING)
+            return TG_EFIELD;
+        *(bn_str_t *)fp = tok_str(buf, v);
+        break;
+    case BNK_U64:
+        f->have |= d->bit;
+        return feed_jtok_u64(buf, v, (uint64_t *)fp);
+    case BNK_BOOL:
+        if (v->type != JSMN_PRIMITIVE || (buf[v->start] != 't' && buf[v->start] != 'f'))
+            return TG_EFIELD;
+        f->m = buf[v->start] == 't';
+        break;
+    case BNK_A:
+        if (v->type == JSMN_ARRAY) {
+            *ta = k + 1;
+        } else if (v->type == JSMN_PRIMITIVE) {
+            f->have |= d->bit;
+            return feed_jtok_u64(buf, v, &f->a);
+        }
+        return 0;
+    case BNK_B:
+        if (v->type == JSMN_ARRAY)
+            *tb = k + 1;
+        return 0;
+    case BNK_ASKS:
+        *ta = k + 1;
+        return 0;
+    case BNK_BIDS:
+        *tb = k + 1;
+        return 0;
+    default:
+        break;
+    }
+    f->have |= d->bit;
+    return 0;
 }
 
 /* decode a [[px,sz],...] token array into scratch, at the instrument's current scales
@@ -269,99 +360,9 @@ int feed_binance__parse(feed_bn_t *b, const char *buf, size_t len, int rest_sym,
     for (int j = 0; j < t[data].size; j++) {
         if (k + 1 >= n) /* a key without its value: jsmn takes {"a","b":} (fuzz_rest) */
             return TG_EJSON;
-        const jsmntok_t *key = &t[k], *v = &t[k + 1];
-        if (key->type != JSMN_STRING)
+        if (t[k].type != JSMN_STRING)
             return TG_EJSON;
-        const char *ks = buf + key->start;
-        int kn = key->end - key->start;
-        int rc = 0;
-        if (kn == 1) {
-            switch (ks[0]) {
-            case 'e':
-                if (v->type != JSMN_STRING)
-                    return TG_EFIELD;
-                f.e = tok_str(buf, v);
-                f.have |= BNF_E_TYPE;
-                break;
-            case 'E':
-                rc = feed_jtok_u64(buf, v, &f.E);
-                f.have |= BNF_E_TIME;
-                break;
-            case 'T':
-                rc = feed_jtok_u64(buf, v, &f.T);
-                f.have |= BNF_T;
-                break;
-            case 's':
-                if (v->type != JSMN_STRING)
-                    return TG_EFIELD;
-                f.s = tok_str(buf, v);
-                f.have |= BNF_S;
-                break;
-            case 'U':
-                rc = feed_jtok_u64(buf, v, &f.U);
-                f.have |= BNF_UU;
-                break;
-            case 'u':
-                rc = feed_jtok_u64(buf, v, &f.u);
-                f.have |= BNF_U;
-                break;
-            case 't':
-                rc = feed_jtok_u64(buf, v, &f.t);
-                f.have |= BNF_TID;
-                break;
-            case 'p':
-            case 'q':
-                if (v->type != JSMN_STRING)
-                    return TG_EFIELD;
-                if (ks[0] == 'p') {
-                    f.p = tok_str(buf, v);
-                    f.have |= BNF_P;
-                } else {
-                    f.q = tok_str(buf, v);
-                    f.have |= BNF_Q;
-                }
-                break;
-            case 'm':
-                if (v->type != JSMN_PRIMITIVE || (buf[v->start] != 't' && buf[v->start] != 'f'))
-                    return TG_EFIELD;
-                f.m = buf[v->start] == 't';
-                f.have |= BNF_M;
-                break;
-            case 'X':
-                if (v->type != JSMN_STRING)
-                    return TG_EFIELD;
-                f.x = tok_str(buf, v);
-                f.have |= BNF_X;
-                break;
-            case 'a':
-                if (v->type == JSMN_ARRAY) {
-                    ta = k + 1;
-                } else if (v->type == JSMN_PRIMITIVE) {
-                    rc = feed_jtok_u64(buf, v, &f.a);
-                    f.have |= BNF_AID;
-                }
-                break;
-            case 'b':
-                if (v->type == JSMN_ARRAY)
-                    tb = k + 1;
-                break;
-            default:
-                break;
-            }
-        } else if (kn == 2 && ks[0] == 'p' && ks[1] == 'u') {
-            rc = feed_jtok_u64(buf, v, &f.pu);
-            f.have |= BNF_PU;
-        } else if (kn == 12 && memcmp(ks, "lastUpdateId", 12) == 0) {
-            rc = feed_jtok_u64(buf, v, &f.luid);
-            f.have |= BNF_LUID;
-        } else if (kn == 4 && memcmp(ks, "bids", 4) == 0) {
-            tb = k + 1;
-        } else if (kn == 4 && memcmp(ks, "asks", 4) == 0) {
-            ta = k + 1;
-        } else if ((kn == 4 && memcmp(ks, "code", 4) == 0) ||
-                   (kn == 5 && memcmp(ks, "error", 5) == 0)) {
-            f.have |= BNF_ERR;
-        }
+        int rc = bn_field(buf, t, k, &f, &ta, &tb);
         if (rc < 0)
             return rc;
         k = feed_jtok_next(t, n, k + 1);
@@ -375,15 +376,10 @@ int feed_binance__parse(feed_bn_t *b, const char *buf, size_t len, int rest_sym,
         bool is_book = is_snap || ((f.have & BNF_E_TYPE) && bn_str_is(f.e, "depthUpdate", 11));
         if (is_book && sym >= 0) {
             int rc;
-            if (tb >= 0 &&
-                (rc = tok_levels(b, buf, t, n, tb, &b->sym[sym], &f.b_off, &f.b_n)) < 0) {
-                m->type = is_snap ? BN_MSG_SNAPSHOT : BN_MSG_DEPTH;
-                m->sym = sym;
-                m->u = f.u;
-                return rc;
-            }
-            if (ta >= 0 &&
-                (rc = tok_levels(b, buf, t, n, ta, &b->sym[sym], &f.a_off, &f.a_n)) < 0) {
+            if ((tb >= 0 &&
+                 (rc = tok_levels(b, buf, t, n, tb, &b->sym[sym], &f.b_off, &f.b_n)) < 0) ||
+                (ta >= 0 &&
+                 (rc = tok_levels(b, buf, t, n, ta, &b->sym[sym], &f.a_off, &f.a_n)) < 0)) {
                 m->type = is_snap ? BN_MSG_SNAPSHOT : BN_MSG_DEPTH;
                 m->sym = sym;
                 m->u = f.u;

@@ -640,8 +640,6 @@ const feed_venue_t feed_venue_bitfinex = {
     /* Bitfinex: 30 public channel subscriptions per connection (book + trades = 2 per
      * symbol); no published limit on messages per second (20 connections per minute). */
     .max_symbols_per_conn = 15,
-    .instr_defaults = bf_instr_defaults,
-    .state = &bf_spec,
-    .init = bf_init,
+    FEED_VENUE_STATE(bf, bf_instr_defaults),
     FEED_VENUE_TALLY_VCLOSE(bf),
 };

@@ -264,46 +264,13 @@ static int bg_dp(const char *s, size_t n)
 }
 
 /* ms (number or digit string) -> ns */
-/* Levels of one side into st->it. *bad = token of the failure. */
-static int bg_levels(feed_handler_t *h, bg_sym_t *s, bg_msg_t *m, const char *js,
-                     const jsmntok_t *t, int n, int a, uint8_t side, int *bad)
+/* Level i of st->it: ["px","sz"] at the instrument's scales (a price of 0 is no level); a->ctx
+ * is the message, which keeps the most decimals its values were given with. */
+static int bg_level(feed_handler_t *h, const feed_lvls_t *a, int k, size_t i, int *bad)
 {
-    bg_state_t *st = h->vstate;
-    *bad = a;
-    if (t[a].type != JSMN_ARRAY)
-        return TG_EFIELD;
-    int k = a + 1;
-    for (int j = 0; j < t[a].size; j++) {
-        *bad = k;
-        if (k + 2 >= n || t[k].type != JSMN_ARRAY || t[k].size < 2)
-            return TG_EFIELD;
-        const jsmntok_t *p = &t[k + 1], *v = &t[k + 2];
-        if (p->type != JSMN_STRING || v->type != JSMN_STRING)
-            return TG_EFIELD;
-        size_t idx = m->i0 + m->n;
-        if (idx >= st->it_cap)
-            return TG_EFIELD;
-        bg_item_t *l = &st->it[idx];
-        int rc;
-        *bad = k + 1;
-        if ((rc = feed_dec_px(h, s->id, js + p->start, feed_jtok_len(p), &l->px)) < 0)
-            return rc;
-        if (l->px == 0)
-            return TG_EDEC_SYNTAX;
-        *bad = k + 2;
-        if ((rc = feed_dec_sz(h, s->id, js + v->start, feed_jtok_len(v), &l->sz)) < 0)
-            return rc;
-        int pd = bg_dp(js + p->start, feed_jtok_len(p));
-        if (pd > m->px_dp)
-            m->px_dp = (int8_t)pd;
-        int sd = bg_dp(js + v->start, feed_jtok_len(v));
-        if (l->sz != 0 && sd > m->sz_dp)
-            m->sz_dp = (int8_t)sd;
-        l->side = side;
-        m->n++;
-        k = feed_jtok_next(t, n, k);
-    }
-    return 0;
+    bg_item_t *l = &((bg_state_t *)h->vstate)->it[i];
+    bg_msg_t *m = a->ctx;
+    return feed_level_dp(h, a, k, bg_dp, true, &m->px_dp, &m->sz_dp, &l->px, &l->sz, &l->side, bad);
 }
 
 /* Parse one element of "data" of a book channel into m (nothing changes but scratch). */
@@ -318,10 +285,12 @@ static int bg_book_parse(feed_handler_t *h, bg_sym_t *s, bg_msg_t *m, const char
     int sqi = feed_jtok_get(js, t, n, d, "seq");
     if (asks < 0 && bids < 0)
         return TG_EFIELD;
-    int rc;
-    if (asks >= 0 && (rc = bg_levels(h, s, m, js, t, n, asks, TG_SIDE_ASK, bad)) < 0)
-        return rc;
-    if (bids >= 0 && (rc = bg_levels(h, s, m, js, t, n, bids, TG_SIDE_BID, bad)) < 0)
+    const feed_lvls_t la = {js, t, n, s->id, 0, m};
+    size_t nl = m->i0 + m->n;
+    int rc = feed_book_levels_asks_first(h, &la, bids, asks, 2, ((bg_state_t *)h->vstate)->it_cap,
+                                         &nl, bad, bg_level);
+    m->n = nl - m->i0;
+    if (rc < 0)
         return rc;
     *bad = tsi;
     if (tsi >= 0 && feed_jtok_ms(js, &t[tsi], &m->ts) < 0)
@@ -584,18 +553,13 @@ static int bg_frame(feed_handler_t *h, const char *buf, size_t len, const jsmnto
         return TG_ESYMBOL;
     }
     bg_sym_t *s = &st->sym[i];
-    int act = feed_jtok_get(buf, t, n, 0, "action");
-    int snap = 0;
-    if (act >= 0) {
-        if (feed_jtok_str_is(buf, &t[act], "snapshot"))
-            snap = 1;
-        else if (!feed_jtok_str_is(buf, &t[act], "update")) {
-            feed_count_error(h->stats, TG_EFIELD);
-            bg_log(h, ts_mono, "unknown action", TG_EFIELD, buf, len);
-            if (is_book && s->synced)
-                bg_gap(h, s, 0, ts_recv, ts_mono);
-            return TG_EFIELD;
-        }
+    int act, snap = feed_book_action(buf, t, n, 0, true, &act);
+    if (snap < 0) {
+        feed_count_error(h->stats, TG_EFIELD);
+        bg_log(h, ts_mono, "unknown action", TG_EFIELD, buf, len);
+        if (is_book && s->synced)
+            bg_gap(h, s, 0, ts_recv, ts_mono);
+        return TG_EFIELD;
     }
     int rc;
     if (is_trade) {

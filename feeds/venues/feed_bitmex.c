@@ -576,8 +576,6 @@ const feed_venue_t feed_venue_bitmex = {
     .name = "bitmex",
     .default_url = "wss://ws.bitmex.com/realtime",
     .on_rescale = bm_on_rescale,
-    .instr_defaults = bm_instr_defaults,
-    .state = &bm_spec,
-    .init = bm_init,
+    FEED_VENUE_STATE(bm, bm_instr_defaults),
     FEED_VENUE_PARSE_VCLOSE(bm),
 };

@@ -464,18 +464,11 @@ static void cb_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t 
 const feed_venue_t feed_venue_coinbase = {
     .name = "coinbase",
     .default_url = "wss://ws-feed.exchange.coinbase.com",
-    .instr_defaults = cb_instr_defaults,
-    .state = &cb_spec,
-    .init = cb_init,
+    FEED_VENUE_STATE(cb, cb_instr_defaults),
     FEED_VENUE_FNS(cb),
-    .on_rest = cb_on_rest,
-    .trade_ids_seq = true, /* trade_id per product, consecutive */
-    /* trade backfill (docs/feeds.md): GET /products/<P>/trades by trade_id. REST limits
-       (Coinbase Exchange "REST Rate Limits"): public endpoints 10 requests/s per IP, bursts 15;
-       the handler sends at most 1 per s per connection */
-    .rest_host = "api.exchange.coinbase.com",
-    .trade_history = true,
-    .rest_weight_per_min = 600,
-    .rest_weight = 1,
-    .rest_max_inflight = 8,
+    /* trade_id per product, consecutive. Trade backfill (docs/feeds.md): GET
+       /products/<P>/trades by trade_id. REST limits (Coinbase Exchange "REST Rate Limits"):
+       public endpoints 10 requests/s per IP, bursts 15; the handler sends at most 1 per s per
+       connection */
+    FEED_BF_VENUE(cb, "api.exchange.coinbase.com"),
 };

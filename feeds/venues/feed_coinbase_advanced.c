@@ -57,6 +57,7 @@
 #include "feeds/feed.h"
 #include "feeds/feed_jtok.h"
 #include "feeds/feed_sync.h"
+#include "feed_venue_base.h"
 #include "feed_venue_util.h"
 #include "venues.h"
 
@@ -68,13 +69,7 @@
 
 enum { CA_OK = 0, CA_UNHANDLED = 1 };
 
-typedef struct ca_sym {
-    uint32_t instr;
-    uint8_t live; /* snapshot seen since (re)subscribe */
-    uint8_t have_tid;
-    uint64_t last_tid;
-    const char *name;
-} ca_sym_t;
+typedef feed_rsb_sym_t ca_sym_t; /* live: snapshot seen since (re)subscribe */
 
 typedef struct ca_lvl {
     int64_t px, sz;
@@ -119,15 +114,6 @@ static int ca_tok_time(const char *js, const jsmntok_t *t, int64_t *out)
     return feed_iso_ns(js + t->start, feed_jtok_len(t), false, out);
 }
 
-static int ca_lookup(feed_handler_t *h, const char *js, const jsmntok_t *t)
-{
-    ca_state_t *st = h->vstate;
-    if (t->type != JSMN_STRING)
-        return TG_EFIELD;
-    int i = feed_slot_find(h, st->slot, js + t->start, feed_jtok_len(t));
-    return i < 0 ? TG_ESYMBOL : i;
-}
-
 /* Case-insensitive comparison of a string token with a lower-case literal. */
 static bool ca_str_ieq(const char *js, const jsmntok_t *t, const char *lit)
 {
@@ -146,23 +132,6 @@ static bool ca_str_ieq(const char *js, const jsmntok_t *t, const char *lit)
 
 /* ---- resubscribe (paced) ------------------------------------------------------------------ */
 
-/* Queue a level2 resubscribe of product i: its updates are dropped until the new snapshot. */
-static void ca_want_resync(feed_handler_t *h, uint32_t i)
-{
-    ca_state_t *st = h->vstate;
-    st->sym[i].live = 0;
-    feed_resub_want(h, &st->rsb, i);
-}
-
-/* One {"type":"<op>","product_ids":[every product at step],"channel":"level2"}. */
-static int ca_send_step(feed_handler_t *h, const char *op, int step)
-{
-    ca_state_t *st = h->vstate;
-    char head[64];
-    snprintf(head, sizeof(head), "{\"type\":\"%s\",\"product_ids\":[", op);
-    return feed_resub_send_list(h, &st->rsb, head, "],\"channel\":\"level2\"}", step);
-}
-
 /* The books of this connection cannot be trusted any more: GAP each, resubscribe level2. */
 static void ca_gap_books(feed_handler_t *h, uint64_t last, uint64_t got, int64_t ts_recv,
                          int64_t ts_mono)
@@ -173,7 +142,7 @@ static void ca_gap_books(feed_handler_t *h, uint64_t last, uint64_t got, int64_t
     for (uint32_t i = 0; i < st->n_sym; i++) {
         feed_emit_make(h, TG_EV_GAP, st->sym[i].instr, 0, 0, 0, last, got, 0, ts_recv, ts_mono,
                        TG_EVF_LAST);
-        ca_want_resync(h, i);
+        feed_rsb_want(h, i);
     }
 }
 
@@ -186,7 +155,7 @@ static void ca_gap_one(feed_handler_t *h, uint32_t i, int64_t ts_recv, int64_t t
                        ts_mono, TG_EVF_LAST);
         TG_STAT_INC(h->stats->gaps);
     }
-    ca_want_resync(h, i);
+    feed_rsb_want(h, i);
 }
 
 /* The "type" of an event at ty (< 0: none): "snapshot" 1, "update" 0, else TG_EFIELD. */
@@ -223,7 +192,7 @@ static int ca_l2_parse(feed_handler_t *h, const char *js, const jsmntok_t *t, in
         int ty = ek[0], pi = ek[1], up = ek[2];
         if (pi < 0)
             return TG_EFIELD;
-        int s = ca_lookup(h, js, &t[pi]);
+        int s = feed_vsym_index(h, js, &t[pi]);
         if (s < 0)
             return s;
         *bad = s;
@@ -297,8 +266,53 @@ static void ca_l2_emit(feed_handler_t *h, int ne, uint64_t seq, int64_t ts, int6
 
 /* ---- market_trades -------------------------------------------------------------------------- */
 
+/* Trade i of st->tr: an entry of "trades" (values of f[]: "product_id", "trade_id", "price",
+ * "size", "time", "side") of an event of type *(int *)a->ctx (1: snapshot). */
+static int ca_trade(feed_handler_t *h, const feed_lvls_t *a, int k, size_t i, const int *f,
+                    int *bad)
+{
+    ca_state_t *st = h->vstate;
+    const char *js = a->js;
+    const jsmntok_t *t = a->t;
+    int pi = f[0], id = f[1], px = f[2], sz = f[3], tm = f[4], sd = f[5];
+    if (t[px].type != JSMN_STRING || t[sz].type != JSMN_STRING ||
+        (t[id].type != JSMN_STRING && t[id].type != JSMN_PRIMITIVE) || feed_jtok_len(&t[id]) == 0)
+        return TG_EFIELD;
+    int s = feed_vsym_index(h, js, &t[pi]);
+    if (s < 0)
+        return s;
+    ca_trd_t *r = &st->tr[i];
+    r->sym = (uint32_t)s;
+    r->snap = (uint8_t) * (const int *)a->ctx;
+    r->emit = 0;
+    /* side is the maker's: the aggressor took the other side */
+    if (ca_str_ieq(js, &t[sd], "sell"))
+        r->side = TG_SIDE_BUY;
+    else if (ca_str_ieq(js, &t[sd], "buy"))
+        r->side = TG_SIDE_SELL;
+    else
+        return TG_EFIELD;
+    int rc = ca_tok_time(js, &t[tm], &r->ts);
+    if (rc < 0)
+        return rc;
+    int64_t v;
+    if (feed_jtok_i64(js, &t[id], &v) == 0 && v >= 0) {
+        r->tid = (uint64_t)v;
+        r->numeric = 1;
+    } else {
+        r->tid = feed_hash_id(js + t[id].start, feed_jtok_len(&t[id]));
+        r->numeric = 0;
+    }
+    uint32_t instr = st->sym[s].instr;
+    if ((rc = feed_dec_px(h, instr, js + t[px].start, feed_jtok_len(&t[px]), &r->px)) < 0)
+        return rc;
+    return feed_dec_sz(h, instr, js + t[sz].start, feed_jtok_len(&t[sz]), &r->sz);
+}
+
 static int ca_trades_parse(feed_handler_t *h, const char *js, const jsmntok_t *t, int n, int evs)
 {
+    static const char *const tr_keys[] = {"product_id", "trade_id", "price",
+                                          "size",       "time",     "side"};
     ca_state_t *st = h->vstate;
     size_t nt = 0;
     int k = evs + 1;
@@ -311,52 +325,10 @@ static int ca_trades_parse(feed_handler_t *h, const char *js, const jsmntok_t *t
             return snap;
         if (ta < 0 || t[ta].type != JSMN_ARRAY)
             return TG_EFIELD;
-        int q = ta + 1;
-        for (int m = 0; m < t[ta].size; m++, q = feed_jtok_next(t, n, q)) {
-            if (q >= n || t[q].type != JSMN_OBJECT || nt >= st->tr_cap)
-                return TG_EFIELD;
-            static const char *const tr_keys[] = {"product_id", "trade_id", "price",
-                                                  "size",       "time",     "side"};
-            int tk[6];
-            feed_jtok_getv(js, t, n, q, tr_keys, tk, 6);
-            int pi = tk[0], id = tk[1], px = tk[2], sz = tk[3], tm = tk[4], sd = tk[5];
-            if (pi < 0 || id < 0 || px < 0 || sz < 0 || tm < 0 || sd < 0 ||
-                t[px].type != JSMN_STRING || t[sz].type != JSMN_STRING ||
-                (t[id].type != JSMN_STRING && t[id].type != JSMN_PRIMITIVE) ||
-                feed_jtok_len(&t[id]) == 0)
-                return TG_EFIELD;
-            int s = ca_lookup(h, js, &t[pi]);
-            if (s < 0)
-                return s;
-            ca_trd_t *r = &st->tr[nt];
-            r->sym = (uint32_t)s;
-            r->snap = (uint8_t)snap;
-            r->emit = 0;
-            /* side is the maker's: the aggressor took the other side */
-            if (ca_str_ieq(js, &t[sd], "sell"))
-                r->side = TG_SIDE_BUY;
-            else if (ca_str_ieq(js, &t[sd], "buy"))
-                r->side = TG_SIDE_SELL;
-            else
-                return TG_EFIELD;
-            int rc = ca_tok_time(js, &t[tm], &r->ts);
-            if (rc < 0)
-                return rc;
-            int64_t v;
-            if (feed_jtok_i64(js, &t[id], &v) == 0 && v >= 0) {
-                r->tid = (uint64_t)v;
-                r->numeric = 1;
-            } else {
-                r->tid = feed_hash_id(js + t[id].start, feed_jtok_len(&t[id]));
-                r->numeric = 0;
-            }
-            uint32_t instr = st->sym[s].instr;
-            if ((rc = feed_dec_px(h, instr, js + t[px].start, feed_jtok_len(&t[px]), &r->px)) < 0)
-                return rc;
-            if ((rc = feed_dec_sz(h, instr, js + t[sz].start, feed_jtok_len(&t[sz]), &r->sz)) < 0)
-                return rc;
-            nt++;
-        }
+        const feed_lvls_t la = {js, t, n, 0, 0, &snap};
+        int bad, rc = feed_trades(h, &la, ta, tr_keys, 6, st->tr_cap, &nt, &bad, ca_trade);
+        if (rc < 0)
+            return rc;
     }
     return (int)nt;
 }
@@ -438,7 +410,7 @@ static int ca_rest_line(feed_handler_t *h, const char *js, const jsmntok_t *t, i
         int pi = feed_jtok_get(js, t, n, k, "product_id");
         if (pi < 0)
             continue;
-        int s = ca_lookup(h, js, &t[pi]);
+        int s = feed_vsym_index(h, js, &t[pi]);
         if (s < 0)
             continue;
         ours++;
@@ -539,18 +511,6 @@ static int ca_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_r
     return CA_UNHANDLED; /* heartbeats, subscriptions, ticker, candles, status, ... */
 }
 
-/* Every frame counts exactly once: handled, unhandled or one err_* counter. */
-static int ca_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
-{
-    ca_state_t *st = h->vstate;
-    bool acted = false; /* a frame of several events may act on some and ignore others */
-    uint64_t before = feed_resub_begin(h, &st->rsb, ts_mono);
-    int rc = ca_frame(h, buf, len, ts_recv, ts_mono, &acted);
-    return feed_resub_settle(h, &st->rsb, &st->rl, rc, rc == CA_UNHANDLED && !acted, before, buf,
-                             len, ts_mono, ca_send_step);
-}
-
 /* ---- lifecycle ------------------------------------------------------------------------------ */
 
 /* The state, allocated and freed by the venue base (scratch grows with the tokens; init sizes
@@ -565,23 +525,12 @@ static const feed_vspec_t ca_spec = {
               FEED_VRESET(ca_sym_t, last_tid, 0)},
 };
 
-static int ca_init(feed_handler_t *h)
-{
-    ca_state_t *st = h->vstate;
-    st->n_sym = h->n_instr;
-    int rc = feed_resub_init(h, &st->rsb);
-    return rc < 0 ? rc : feed_vsym_names(h, st->sym, sizeof(*st->sym), offsetof(ca_sym_t, name), 0);
-}
-
 static int ca_on_open(feed_handler_t *h)
 {
     ca_state_t *st = h->vstate;
-    feed_resync_rebase(h);
     st->have_seq = false;
     st->last_seq = 0;
-    feed_resub_reset(h, &st->rsb);
-    feed_vreset(h); /* no snapshot seen, no trade id (the spec's reset fields) */
-    if (st->n_sym == 0)
+    if (!feed_rsb_open(h)) /* no snapshot seen, no trade id (the spec's reset fields) */
         return 0;
     const char *chans[3];
     int nc = 0;
@@ -602,32 +551,23 @@ static int ca_on_open(feed_handler_t *h)
     return 0;
 }
 
-static void ca_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
+/* The rest of on_close: no sequence seen. */
+static void ca_closed(feed_handler_t *h)
 {
-    ca_state_t *st = h->vstate;
-    feed_resub_close(h, &st->rsb, ts_recv, ts_mono);
-    for (uint32_t i = 0; i < st->n_sym; i++)
-        st->sym[i].live = 0;
-    st->have_seq = false;
+    ((ca_state_t *)h->vstate)->have_seq = false;
 }
 
-static void ca_on_tick(feed_handler_t *h, int64_t now_mono)
-{
-    ca_state_t *st = h->vstate;
-    for (uint32_t i = 0; feed_resync_next(h, &i, now_mono); i++)
-        if (h->channels & FEED_CH_BOOK)
-            ca_want_resync(h, i);
-    feed_resub_pump(h, &st->rsb, now_mono, ca_send_step);
-}
+/* Resyncs by resubscribing level2 (feed_venue_base.h):
+ * {"type":"<op>","product_ids":[..],"channel":"level2"}; every frame counts exactly once:
+ * handled, unhandled or one err_* counter. */
+static const feed_rsb_t ca_rsb = {FEED_RSB_STATE(ca_state_t),          .list = "\"product_ids\":[",
+                                  .tail = "],\"channel\":\"level2\"}", .parse = ca_frame,
+                                  .unhandled = CA_UNHANDLED,           .closed = ca_closed};
 
 const feed_venue_t feed_venue_coinbase_advanced = {
     .name = "coinbase-advanced",
     .default_url = "wss://advanced-trade-ws.coinbase.com",
     .rest_host = NULL, /* snapshots come on the websocket */
-    .max_sends_per_s = CA_SENDS_PER_S,
-    .instr_defaults = feed_instr_defaults_plain,
-    .state = &ca_spec,
-    .init = ca_init,
-    FEED_VENUE_FNS(ca),
+    FEED_VENUE_RSB(ca, feed_instr_defaults_plain, CA_SENDS_PER_S),
     .trade_ids_seq = true, /* trade_id per product, consecutive */
 };

@@ -427,8 +427,6 @@ const feed_venue_t feed_venue_crypto_com = {
      * cap per connection (100 symbols x 2 channels keeps each connection moderate). */
     .max_symbols_per_conn = 100,
     .max_sends_per_s = 100,
-    .instr_defaults = feed_instr_defaults_plain,
-    .state = &cc_spec,
-    .init = cc_init,
+    FEED_VENUE_STATE(cc, feed_instr_defaults_plain),
     FEED_VENUE_TALLY(cc),
 };

@@ -146,10 +146,9 @@ static int cf_resub_msg(feed_handler_t *h, const void *sym, const tg_instr_t *in
 static void cf_resubscribe(feed_handler_t *h, void *sym)
 {
     cf_sym_t *s = sym;
-    TG_STAT_INC(h->stats->resyncs);
     s->synced = 0;
     s->seq = -1;
-    feed_resubscribe(h, s, s->id, cf_resub_msg, "cryptofacilities: resubscribe failed");
+    feed_resync_resubscribe(h, s, cf_resub_msg, "cryptofacilities: resubscribe failed");
 }
 
 static void cf_gap(feed_handler_t *h, cf_sym_t *s, uint64_t got, int64_t ts_recv, int64_t ts_mono)
@@ -406,8 +405,6 @@ const feed_venue_t feed_venue_cryptofacilities = {
     .default_url = "wss://futures.kraken.com/ws/v1",
     .max_symbols_per_conn = 0, /* no published limit */
     .max_sends_per_s = CF_SENDS_PER_S,
-    .instr_defaults = feed_instr_defaults_plain,
-    .state = &cf_spec,
-    .init = cf_init,
+    FEED_VENUE_STATE(cf, feed_instr_defaults_plain),
     FEED_VENUE_PARSE_VCLOSE(cf),
 };

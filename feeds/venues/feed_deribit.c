@@ -82,8 +82,6 @@ typedef struct db_state {
 
 #define db_log(h, ...) feed_jtok_log((h), &((db_state_t *)(h)->vstate)->rl, __VA_ARGS__)
 
-#define db_lookup(h, s, n) ((db_sym_t *)feed_vsym_find((h), (s), (n)))
-
 /* ms integer token -> ns */
 /* ---- sending ---------------------------------------------------------------------------- */
 
@@ -172,10 +170,9 @@ static int db_resub_msg(feed_handler_t *h, const void *sym, const tg_instr_t *in
 static void db_resubscribe(feed_handler_t *h, void *sym)
 {
     db_sym_t *s = sym;
-    TG_STAT_INC(h->stats->resyncs);
     s->synced = 0;
     s->change_id = 0;
-    feed_resubscribe(h, s, s->id, db_resub_msg, "deribit: resubscribe failed");
+    feed_resync_resubscribe(h, s, db_resub_msg, "deribit: resubscribe failed");
 }
 
 static void db_gap(feed_handler_t *h, db_sym_t *s, uint64_t got, int64_t ts_recv, int64_t ts_mono)
@@ -188,49 +185,30 @@ static void db_gap(feed_handler_t *h, db_sym_t *s, uint64_t got, int64_t ts_recv
 
 /* ---- book ------------------------------------------------------------------------------- */
 
-/* Levels array at a into st->lv (append). typed: [action, price, amount], else [price, amount].
- * @return 0, TG_ERESCALE, or an error (*bad = offending token). */
-static int db_levels(feed_handler_t *h, db_sym_t *s, const char *js, const jsmntok_t *t, int n,
-                     int a, uint8_t side, bool typed, size_t *ni, int *bad)
+/* Level i of st->lv: [price, amount], or [action, price, amount] when a->ctx (a change: the
+ * action "new", "change" or "delete", which makes the amount 0). Numbers; a price of 0 is no
+ * level. */
+static int db_level(feed_handler_t *h, const feed_lvls_t *a, int k, size_t i, int *bad)
 {
-    db_state_t *st = h->vstate;
-    *bad = a;
-    if (t[a].type != JSMN_ARRAY)
-        return TG_EFIELD;
-    int k = a + 1;
+    bool typed = a->ctx != NULL;
     int want = typed ? 3 : 2;
-    for (int m = 0; m < t[a].size; m++) {
-        *bad = k;
-        if (k + want >= n || t[k].type != JSMN_ARRAY || t[k].size != want || *ni >= st->lv_cap)
+    if (a->t[k].size != want)
+        return TG_EFIELD;
+    bool del = false;
+    if (typed) {
+        const jsmntok_t *act = &a->t[k + 1];
+        if (feed_jtok_str_is(a->js, act, "delete"))
+            del = true;
+        else if (!feed_jtok_str_is(a->js, act, "new") && !feed_jtok_str_is(a->js, act, "change"))
             return TG_EFIELD;
-        const jsmntok_t *p = &t[k + want - 1], *v = &t[k + want];
-        bool del = false;
-        if (typed) {
-            const jsmntok_t *act = &t[k + 1];
-            if (feed_jtok_str_is(js, act, "delete"))
-                del = true;
-            else if (!feed_jtok_str_is(js, act, "new") && !feed_jtok_str_is(js, act, "change"))
-                return TG_EFIELD;
-        }
-        if (p->type != JSMN_PRIMITIVE || v->type != JSMN_PRIMITIVE)
-            return TG_EFIELD;
-        feed_level_t *l = &st->lv[*ni];
-        *bad = (int)(p - t);
-        int rc = feed_dec_px(h, s->id, js + p->start, feed_jtok_len(p), &l->px);
-        if (rc < 0)
-            return rc;
-        if (l->px == 0)
-            return TG_EDEC_SYNTAX; /* a level at price 0 is not a level */
-        *bad = (int)(v - t);
-        rc = feed_dec_sz(h, s->id, js + v->start, feed_jtok_len(v), &l->sz);
-        if (rc < 0)
-            return rc;
-        if (del)
-            l->sz = 0;
-        l->side = side;
-        (*ni)++;
-        k = feed_jtok_next(t, n, k);
     }
+    feed_level_t *l = &((db_state_t *)h->vstate)->lv[i];
+    int rc = feed_level_at(h, a, k, want - 1, JSMN_PRIMITIVE, true, &l->px, &l->sz, bad);
+    if (rc < 0)
+        return rc;
+    if (del)
+        l->sz = 0;
+    l->side = a->side;
     return 0;
 }
 
@@ -239,23 +217,19 @@ static int db_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
 {
     db_state_t *st = h->vstate;
     int ins = feed_jtok_get(js, t, n, d, "instrument_name");
-    if (ins < 0 || t[ins].type != JSMN_STRING) {
-        feed_count_error(h->stats, TG_EFIELD);
-        db_log(h, ts_mono, FEED_LOG_WARN, "book without instrument_name", js, &t[d]);
-        return TG_EFIELD;
-    }
-    db_sym_t *s = db_lookup(h, js + t[ins].start, feed_jtok_len(&t[ins]));
-    if (!s) {
-        feed_count_error(h->stats, TG_ESYMBOL);
-        db_log(h, ts_mono, FEED_LOG_WARN, "unknown instrument", js, &t[ins]);
-        return TG_ESYMBOL;
-    }
+    if (ins < 0 || t[ins].type != JSMN_STRING)
+        return feed_jtok_drop(h, ts_mono, TG_EFIELD, "book without instrument_name", js, &t[d]);
+    int rc;
+    db_sym_t *s = feed_vsym_tok(h, ts_mono, js, &t[ins], "unknown instrument", &rc);
+    if (!s)
+        return rc;
     static const char *const keys[] = {"type",      "bids",      "asks",
                                        "timestamp", "change_id", "prev_change_id"};
     int f[6];
     feed_jtok_getv(js, t, n, d, keys, f, 6);
     int typ = f[0], bids = f[1], asks = f[2], tsi = f[3], cid = f[4], pid = f[5];
-    int snap = 1, rc = TG_EFIELD, bad = d;
+    int snap = 1, bad = d;
+    rc = TG_EFIELD;
     size_t ni = 0;
     int64_t ts = 0, chg = 0, prev = 0;
     if (typ >= 0) {
@@ -279,8 +253,9 @@ static int db_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
         if (t[pid].type != JSMN_PRIMITIVE || feed_jtok_i64(js, &t[pid], &prev) < 0 || prev < 0)
             goto fail;
     }
-    if ((rc = db_levels(h, s, js, t, n, bids, TG_SIDE_BID, typ >= 0, &ni, &bad)) < 0 ||
-        (rc = db_levels(h, s, js, t, n, asks, TG_SIDE_ASK, typ >= 0, &ni, &bad)) < 0) {
+    const feed_lvls_t la = {js, t, n, s->id, 0, typ >= 0 ? (void *)&typ : NULL};
+    if ((rc = feed_book_levels(h, &la, bids, asks, typ >= 0 ? 3 : 2, st->lv_cap, &ni, &bad,
+                               db_level)) < 0) {
         if (rc == TG_ERESCALE)
             return rc;
         goto fail;

@@ -56,6 +56,7 @@
 #include "feeds/feed.h"
 #include "feeds/feed_jtok.h"
 #include "feeds/feed_sync.h"
+#include "feed_venue_base.h"
 #include "venues.h"
 
 #define GT_TOK_INIT  4096
@@ -69,10 +70,7 @@ enum { GT_SPOT = 0, GT_FUT = 1 };
  * diff). */
 enum { GT_WAIT = FEED_RSYM_WAIT, GT_SYNC = 1, GT_LIVE = 2 };
 
-typedef struct gt_lvl {
-    int64_t px, sz;
-    uint8_t side;
-} gt_lvl_t;
+typedef feed_level_t gt_lvl_t;
 
 typedef struct gt_trade {
     int64_t px, sz, ts;
@@ -274,15 +272,25 @@ static int gt_book_levels(feed_handler_t *h, uint32_t instr, const char *js, int
     return gt_levels(h, instr, js, n, ai, TG_SIDE_ASK, nl);
 }
 
-/* A snapshot body (REST answer or in-band data) at obj for s. */
-static int gt_snapshot(feed_handler_t *h, void *sym, const char *js, int n, int obj,
-                       int64_t ts_recv, int64_t ts_mono)
+/* Replay a buffered diff message after the snapshot (feed_rsv_replay_fn). */
+static int gt_replay(feed_handler_t *h, feed_rsym_t *s, const feed_pend_msg_t *p,
+                     const tg_event_t *ev, int64_t ts_recv, int64_t ts_mono)
 {
-    feed_rsym_t *s = sym;
-    gt_state_t *st = h->vstate;
-    const jsmntok_t *t = st->jt.t;
-    if (obj < 0 || t[obj].type != JSMN_OBJECT)
-        return TG_EFIELD;
+    int c = gt_check(s, p->first, p->last);
+    if (c == 0) {
+        TG_STAT_INC(h->stats->stale_dropped);
+    } else if (c > 0) {
+        gt_emit_run(h, s, ev, p->n, p->ts_exch, ts_recv, ts_mono);
+        s->state = GT_LIVE;
+        s->last = p->last;
+    }
+    return c; /* < 0: the buffer itself has a hole, this diff and the later ones kept */
+}
+
+/* A snapshot body (REST answer or in-band data) at object obj for s (feed_rsv_snap_fn). */
+static int gt_snapshot(feed_handler_t *h, feed_rsym_t *s, const char *js, const jsmntok_t *t, int n,
+                       int obj, int64_t ts_recv, int64_t ts_mono)
+{
     int ii = feed_jtok_get(js, t, n, obj, "id");
     int ui = feed_jtok_get(js, t, n, obj, "update");
     if (ui < 0)
@@ -297,38 +305,7 @@ static int gt_snapshot(feed_handler_t *h, void *sym, const char *js, int n, int 
     int rc = gt_book_levels(h, s->id, js, n, obj, "bids", "asks", &nl);
     if (rc < 0)
         return rc;
-    /* everything parsed: state may change from here on */
-    uint16_t slot = (uint16_t)(s - st->sym);
-    if (!feed_rsync_snapshot_wanted(h, &st->rs, slot, L, ts_mono))
-        return 0;
-    feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, L, 0, ts_exch, ts_recv, ts_mono,
-                   TG_EVF_SNAPSHOT | TG_EVF_REST);
-    for (size_t i = 0; i < nl; i++)
-        feed_emit_make(h, TG_EV_LEVEL, s->id, st->lv[i].side, st->lv[i].px, st->lv[i].sz, L, 0,
-                       ts_exch, ts_recv, ts_mono, TG_EVF_SNAPSHOT | TG_EVF_REST);
-    feed_end_message(h, s->id, ts_exch, ts_recv, ts_mono);
-    TG_STAT_INC(h->stats->snapshots);
-    s->state = GT_SYNC;
-    s->last = L;
-    /* replay this symbol's buffered diffs, in arrival order */
-    for (uint32_t i = 0; i < st->rs.pb.n_m; i++) {
-        const feed_pend_msg_t *p = &st->rs.pb.m[i];
-        if (p->slot != slot)
-            continue;
-        int c = gt_check(s, p->first, p->last);
-        if (c == 0) {
-            TG_STAT_INC(h->stats->stale_dropped);
-        } else if (c < 0) { /* the buffer itself has a hole: keep this diff and the later ones */
-            feed_rsync_gap(h, &st->rs, slot, p->first, i, ts_recv, ts_mono);
-            return 0;
-        } else {
-            gt_emit_run(h, s, &st->rs.pb.ev[p->at], p->n, p->ts_exch, ts_recv, ts_mono);
-            s->state = GT_LIVE;
-            s->last = p->last;
-        }
-    }
-    feed_pend_drop(&st->rs.pb, slot, st->rs.pb.n_m);
-    return 0;
+    return feed_rsv_snapshot(h, s, L, ts_exch, nl, false, GT_SYNC, gt_replay, ts_recv, ts_mono);
 }
 
 static int gt_diff(feed_handler_t *h, const char *js, int n, int res, int64_t ts_recv,
@@ -519,7 +496,7 @@ static int gt_inband(feed_handler_t *h, const char *js, int n, int stream, int64
     feed_rsym_t *s = gt_lookup(h, sp + cl + 1, sl - cl - 1 - xl);
     if (!s)
         return TG_ESYMBOL;
-    return gt_snapshot(h, s, js, n, feed_jtok_get(js, t, n, 0, "data"), ts_recv, ts_mono);
+    return feed_rsv_snap(h, s, js, n, feed_jtok_get(js, t, n, 0, "data"), ts_recv, ts_mono);
 }
 
 static int gt_frame(feed_handler_t *h, const char *buf, size_t len, const jsmntok_t *t, int n,
@@ -550,21 +527,10 @@ static int gt_frame(feed_handler_t *h, const char *buf, size_t len, const jsmnto
 
 static const feed_vparser_t gt_parser = {gt_frame, JSMN_OBJECT, FEED_VP_SLOW};
 
-static int gt_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
-                      int64_t ts_recv, int64_t ts_mono)
-{
-    const gt_state_t *st = h->vstate;
-    return feed_rsync_rest(h, &st->rs, tag, status, body, len, ts_recv, ts_mono, gt_snapshot);
-}
-
 /* The state, allocated and freed by the venue base. Instruments: feed_instr_defaults_plain
  * (Gate.io deletes every level it stops covering; no checksum on these channels). */
 static const feed_vspec_t gt_spec = {
-    FEED_VSPEC(gt_state_t, GT_TOK_INIT, GT_TOK_MAX),
-    .blocks = {FEED_PEND_BLOCKS(gt_state_t, rs.pb), FEED_VSCRATCH(gt_state_t, lv, 3),
-               FEED_VSCRATCH(gt_state_t, tr, 8)},
-    .reset = {FEED_RSYM_RESETS},
-};
+    FEED_RSV_SPEC(gt_state_t, GT_TOK_INIT, GT_TOK_MAX, FEED_VSCRATCH(gt_state_t, tr, 8))};
 
 /* Subscribe message k (trades batches first, then one book subscribe per symbol) into msg.
  * @return its length, 0 to skip it, -1 past the end. */
@@ -578,15 +544,8 @@ static int gt_sub_msg(feed_handler_t *h, uint32_t k, char *msg, size_t cap)
                          "{\"time\":%ld,\"channel\":\"%s\",\"event\":\"subscribe\","
                          "\"payload\":[",
                          now, gt_trade_chan(h));
-        uint32_t any = 0;
-        for (uint32_t i = k * GT_TRADE_BAT; i < h->n_instr && i < (k + 1) * GT_TRADE_BAT; i++) {
-            const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
-            if (!in || !gt_name_ok(in->symbol) || (size_t)m + strlen(in->symbol) + 8 > cap)
-                continue;
-            m += snprintf(msg + m, cap - (size_t)m, "%s\"%s\"", any++ ? "," : "", in->symbol);
-        }
-        m += snprintf(msg + m, cap - (size_t)m, "]}");
-        return any ? m : 0;
+        return feed_sub_list(h, msg, cap, m, k * GT_TRADE_BAT, GT_TRADE_BAT, h->n_instr, gt_name_ok,
+                             "\"", 8, "]}");
     }
     k -= nt;
     if (!book || k >= h->n_instr)
@@ -605,41 +564,24 @@ static int gt_sub_msg(feed_handler_t *h, uint32_t k, char *msg, size_t cap)
                     now, gt_book_chan(h), in->symbol);
 }
 
-/* Send up to max_sends_per_s subscribe messages not sent yet. */
-static int gt_send_subs(feed_handler_t *h)
+/* The application ping when GT_PING_NS have passed since the last one. */
+static int gt_ping(feed_handler_t *h, int64_t since_ns, char *msg, size_t cap)
 {
-    gt_state_t *st = h->vstate;
-    char msg[GT_TRADE_BAT * (TG_SYMBOL_MAX + 4) + 128];
-    return feed_send_paced(h, &st->rs.sub_next, gt_sub_msg, msg, sizeof(msg));
+    if (since_ns < GT_PING_NS)
+        return 0;
+    return snprintf(msg, cap, "{\"time\":%ld,\"channel\":\"%s\"}",
+                    (long)(tg_clock_realtime_ns() / 1000000000),
+                    h->venue->variant == GT_FUT ? "futures.ping" : "spot.ping");
 }
 
-static int gt_on_open(feed_handler_t *h)
-{
-    gt_state_t *st = h->vstate;
-    feed_rsync_open(h, &st->rs, gt_path);
-    return gt_send_subs(h);
-}
+#define GT_SUB_CAP (GT_TRADE_BAT * (TG_SYMBOL_MAX + 4) + 128)
+_Static_assert(GT_SUB_CAP <= FEED_RSV_SUB_MAX, "a Gate.io subscribe message fits");
 
-static void gt_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
-{
-    gt_state_t *st = h->vstate;
-    feed_rsync_close(h, &st->rs, ts_recv, ts_mono);
-}
-
-static void gt_on_tick(feed_handler_t *h, int64_t now_mono)
-{
-    gt_state_t *st = h->vstate;
-    gt_send_subs(h);
-    if (now_mono - st->rs.last_ping >= GT_PING_NS) {
-        char msg[96];
-        int m = snprintf(msg, sizeof(msg), "{\"time\":%ld,\"channel\":\"%s\"}",
-                         (long)(tg_clock_realtime_ns() / 1000000000),
-                         h->venue->variant == GT_FUT ? "futures.ping" : "spot.ping");
-        if (feed_send(h, msg, (size_t)m) == 0)
-            st->rs.last_ping = now_mono;
-    }
-    feed_rsync_tick(h, &st->rs, now_mono);
-}
+/* The callbacks: those of the venues that bridge REST snapshots (feed_venue_base.h). */
+static const feed_rsv_t gt_rsv = {
+    FEED_RSV_STATE(gt_state_t), .path = gt_path,       .snap = gt_snapshot,
+    .sub_msg = gt_sub_msg,      .sub_cap = GT_SUB_CAP, .ping = gt_ping,
+};
 
 /* Replay: the REST path -> the in-band name of its answer ("spot.order_book_update:btc_usdt"). */
 static int gt_rest_key(const char *path, char *key, size_t cap)
@@ -654,27 +596,22 @@ static int gt_fut_rest_key(const char *path, char *key, size_t cap)
                                "futures.order_book_update:", key, cap);
 }
 
+/* Both ids: the same handler and limits, their own URLs and snapshot routes. */
+#define GT_VENUE_ROW                                                                               \
+    .rest_host = "api.gateio.ws", .max_sends_per_s = GT_SENDS_PS,                                  \
+    .instr_defaults = feed_instr_defaults_plain, FEED_VENUE_RSV(gt)
+
 const feed_venue_t feed_venue_gate_io = {
     .name = "gate-io",
     .default_url = "wss://api.gateio.ws/ws/v4/",
-    .rest_host = "api.gateio.ws",
-    .max_sends_per_s = GT_SENDS_PS,
     .rest_key = gt_rest_key,
-    .instr_defaults = feed_instr_defaults_plain,
-    .state = &gt_spec,
-    FEED_VENUE_PARSE(gt),
-    .on_rest = gt_on_rest,
+    GT_VENUE_ROW,
 };
 
 const feed_venue_t feed_venue_gate_io_futures = {
     .variant = GT_FUT,
     .name = "gate-io-futures",
     .default_url = "wss://fx-ws.gateio.ws/v4/ws/usdt",
-    .rest_host = "api.gateio.ws",
-    FEED_VENUE_PARSE(gt),
-    .on_rest = gt_on_rest,
     .rest_key = gt_fut_rest_key,
-    .max_sends_per_s = GT_SENDS_PS,
-    .state = &gt_spec,
-    .instr_defaults = feed_instr_defaults_plain,
+    GT_VENUE_ROW,
 };

@@ -50,6 +50,8 @@
 #include "feeds/feed.h"
 #include "feeds/feed_jtok.h"
 #include "feeds/feed_sync.h"
+#include "feed_venue_base.h"
+#include "feed_venue_util.h"
 #include "venues.h"
 
 #define GM_TOK_INIT    4096
@@ -60,13 +62,7 @@
 
 enum { GM_OK = 0, GM_UNHANDLED = 1 };
 
-typedef struct gm_sym {
-    uint32_t instr;
-    uint8_t live; /* full book seen since (re)subscribe */
-    uint8_t have_tid;
-    uint64_t last_tid;
-    const char *name;
-} gm_sym_t;
+typedef feed_rsb_sym_t gm_sym_t; /* live: full book seen since (re)subscribe */
 
 typedef struct gm_lvl {
     int64_t px, sz;
@@ -84,33 +80,7 @@ typedef struct gm_state {
     feed_resub_t rsb; /* resyncs by resubscribing, paced */
 } gm_state_t;
 
-static int gm_lookup(feed_handler_t *h, const char *js, const jsmntok_t *t)
-{
-    gm_state_t *st = h->vstate;
-    if (t->type != JSMN_STRING)
-        return TG_EFIELD;
-    int i = feed_slot_find(h, st->slot, js + t->start, feed_jtok_len(t));
-    return i < 0 ? TG_ESYMBOL : i;
-}
-
 /* ---- resubscribe (paced) ------------------------------------------------------------------ */
-
-static void gm_want_resync(feed_handler_t *h, uint32_t i)
-{
-    gm_state_t *st = h->vstate;
-    st->sym[i].live = 0;
-    feed_resub_want(h, &st->rsb, i);
-}
-
-/* {"type":"<op>","subscriptions":[{"name":"l2","symbols":[every symbol at step]}]} */
-static int gm_send_step(feed_handler_t *h, const char *op, int step)
-{
-    gm_state_t *st = h->vstate;
-    char head[80];
-    snprintf(head, sizeof(head),
-             "{\"type\":\"%s\",\"subscriptions\":[{\"name\":\"l2\",\"symbols\":[", op);
-    return feed_resub_send_list(h, &st->rsb, head, "]}]}", step);
-}
 
 /* ---- l2_updates ----------------------------------------------------------------------------- */
 
@@ -166,7 +136,7 @@ static int gm_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
     gm_state_t *st = h->vstate;
     if (symi < 0)
         return TG_EFIELD;
-    int s = gm_lookup(h, js, &t[symi]);
+    int s = feed_vsym_index(h, js, &t[symi]);
     if (s < 0)
         return s;
     gm_sym_t *y = &st->sym[s];
@@ -184,7 +154,7 @@ static int gm_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
             TG_STAT_INC(h->stats->gaps);
         }
         if ((y->live || snap) && (h->channels & FEED_CH_BOOK))
-            gm_want_resync(h, (uint32_t)s);
+            feed_rsb_want(h, (uint32_t)s);
         return nl;
     }
     if (snap && hist > y->last_tid) {
@@ -224,7 +194,7 @@ static int gm_trade(feed_handler_t *h, const char *js, const jsmntok_t *t, int n
     if (symi < 0 || px < 0 || qt < 0 || sd < 0 || ti < 0 || tm < 0 || t[px].type != JSMN_STRING ||
         t[qt].type != JSMN_STRING)
         return TG_EFIELD;
-    int s = gm_lookup(h, js, &t[symi]);
+    int s = feed_vsym_index(h, js, &t[symi]);
     if (s < 0)
         return s;
     gm_sym_t *y = &st->sym[s];
@@ -263,7 +233,7 @@ static int gm_rest_line(feed_handler_t *h, const char *js, const jsmntok_t *t, i
     int symi = feed_jtok_get(js, t, n, data, "symbol");
     if (symi < 0)
         return GM_UNHANDLED;
-    int s = gm_lookup(h, js, &t[symi]);
+    int s = feed_vsym_index(h, js, &t[symi]);
     if (s < 0)
         return GM_UNHANDLED; /* details of a symbol this connection does not carry */
     gm_state_t *st = h->vstate;
@@ -306,15 +276,11 @@ static int gm_frame(feed_handler_t *h, const char *buf, size_t len, const jsmnto
 
 static const feed_vparser_t gm_parser = {gm_frame, JSMN_OBJECT, 0};
 
-/* Every frame counts exactly once: handled, unhandled or one err_* counter. */
-static int gm_on_frame(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
-                       int64_t ts_mono)
+/* The parser (feed_rsb_t.parse): gm_frame through the venue's tokenizer. */
+static int gm_parse(feed_handler_t *h, const char *buf, size_t len, int64_t ts_recv,
+                    int64_t ts_mono, bool *acted)
 {
-    gm_state_t *st = h->vstate;
-    uint64_t before = feed_resub_begin(h, &st->rsb, ts_mono);
-    int rc = feed_vparser_run(h, buf, len, ts_recv, ts_mono);
-    return feed_resub_settle(h, &st->rsb, &st->rl, rc, rc == GM_UNHANDLED, before, buf, len,
-                             ts_mono, gm_send_step);
+    return feed_vparser_run(h, buf, len, ts_recv, ts_mono);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------------ */
@@ -331,55 +297,30 @@ static const feed_vspec_t gm_spec = {
               FEED_VRESET(gm_sym_t, last_tid, 0)},
 };
 
-static int gm_init(feed_handler_t *h)
-{
-    gm_state_t *st = h->vstate;
-    st->n_sym = h->n_instr;
-    int rc = feed_resub_init(h, &st->rsb);
-    return rc < 0 ? rc : feed_vsym_names(h, st->sym, sizeof(*st->sym), offsetof(gm_sym_t, name), 0);
-}
-
 static int gm_on_open(feed_handler_t *h)
 {
     gm_state_t *st = h->vstate;
-    feed_resync_rebase(h);
-    feed_resub_reset(h, &st->rsb);
-    feed_vreset(h); /* no snapshot seen, no trade id (the spec's reset fields) */
-    if (st->n_sym == 0)
+    if (!feed_rsb_open(h)) /* no snapshot seen, no trade id (the spec's reset fields) */
         return 0;
     /* one l2 subscription carries the book, the trades and the auction events */
-    int rc = gm_send_step(h, "subscribe", -1);
+    int rc = feed_rsb_send(h, "subscribe", -1);
     if (rc < 0)
         return rc;
     st->rsb.win_used = 1;
     return 0;
 }
 
-static void gm_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
-{
-    gm_state_t *st = h->vstate;
-    feed_resub_close(h, &st->rsb, ts_recv, ts_mono);
-    for (uint32_t i = 0; i < st->n_sym; i++)
-        st->sym[i].live = 0;
-}
-
-static void gm_on_tick(feed_handler_t *h, int64_t now_mono)
-{
-    gm_state_t *st = h->vstate;
-    for (uint32_t i = 0; feed_resync_next(h, &i, now_mono); i++)
-        if (h->channels & FEED_CH_BOOK)
-            gm_want_resync(h, i);
-    feed_resub_pump(h, &st->rsb, now_mono, gm_send_step);
-}
+/* Resyncs by resubscribing (feed_venue_base.h):
+ * {"type":"<op>","subscriptions":[{"name":"l2","symbols":[..]}]} (the book, the trades and the
+ * auction events); every frame counts exactly once: handled, unhandled or one err_* counter. */
+static const feed_rsb_t gm_rsb = {FEED_RSB_STATE(gm_state_t),
+                                  .list = "\"subscriptions\":[{\"name\":\"l2\",\"symbols\":[",
+                                  .tail = "]}]}", .parse = gm_parse, .unhandled = GM_UNHANDLED};
 
 const feed_venue_t feed_venue_gemini = {
     .name = "gemini",
     .default_url = "wss://api.gemini.com/v2/marketdata",
     .rest_host = NULL, /* full books come on the websocket */
-    .max_sends_per_s = GM_SENDS_PER_S,
-    .instr_defaults = feed_instr_defaults_plain,
-    .state = &gm_spec,
-    .init = gm_init,
     .parser = &gm_parser,
-    FEED_VENUE_FNS(gm),
+    FEED_VENUE_RSB(gm, feed_instr_defaults_plain, GM_SENDS_PER_S),
 };

@@ -561,6 +561,36 @@ static int hb_mbp_rep(feed_handler_t *h, hb_sym_t *s, const char *buf, size_t le
 
 /* ---- trades ----------------------------------------------------------------------------- */
 
+/* Trade i of st->lv: {"price","amount","direction","ts"} (values at f[]), its id from "tradeId"
+ * or "id" (a hash of one that is no number; 0 without). */
+static int hb_trade(feed_handler_t *h, const feed_lvls_t *a, int k, size_t i, const int *f,
+                    int *bad)
+{
+    const char *js = a->js;
+    const jsmntok_t *t = a->t;
+    hb_lvl_t *l = &((hb_state_t *)h->vstate)->lv[i];
+    int rc;
+    *bad = f[0];
+    if ((rc = hb_dec(h, a->instr, FEED_DEC_PX, js, &t[f[0]], &l->px)) < 0)
+        return rc;
+    *bad = f[1];
+    if ((rc = hb_dec(h, a->instr, FEED_DEC_SZ, js, &t[f[1]], &l->sz)) < 0)
+        return rc;
+    *bad = f[2];
+    if (feed_jtok_side(js, &t[f[2]], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &l->side) < 0)
+        return TG_EFIELD;
+    *bad = f[3];
+    if (feed_jtok_ms(js, &t[f[3]], &l->ts) < 0)
+        return TG_EFIELD;
+    int id = feed_jtok_get(js, t, a->n, k, "tradeId");
+    if (id < 0)
+        id = feed_jtok_get(js, t, a->n, k, "id");
+    l->tid = 0;
+    if (id >= 0 && feed_jtok_u64(js, &t[id], &l->tid) != 0)
+        l->tid = feed_hash_id(js + t[id].start, feed_jtok_len(&t[id]));
+    return 0;
+}
+
 static int hb_trades(feed_handler_t *h, hb_sym_t *s, const char *js, const jsmntok_t *t, int n,
                      int tick, int64_t tr, int64_t tm)
 {
@@ -570,37 +600,10 @@ static int hb_trades(feed_handler_t *h, hb_sym_t *s, const char *js, const jsmnt
     if (data < 0 || t[data].type != JSMN_ARRAY)
         goto fail;
     /* pass 1: every number */
-    int k = data + 1;
-    for (int m = 0; m < t[data].size; m++) {
-        static const char *const keys[] = {"price", "amount", "direction", "ts"};
-        int f[4];
-        bad = k;
-        if ((rc = feed_trade_entry(js, t, n, k, nl, st->lv_cap, keys, f, 4)) < 0)
-            goto fail;
-        int px = f[0], sz = f[1], sd = f[2], tsi = f[3];
-        hb_lvl_t *l = &st->lv[nl];
-        bad = px;
-        if ((rc = hb_dec(h, s->id, FEED_DEC_PX, js, &t[px], &l->px)) < 0)
-            goto fail;
-        bad = sz;
-        if ((rc = hb_dec(h, s->id, FEED_DEC_SZ, js, &t[sz], &l->sz)) < 0)
-            goto fail;
-        rc = TG_EFIELD;
-        bad = sd;
-        if (feed_jtok_side(js, &t[sd], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &l->side) < 0)
-            goto fail;
-        bad = tsi;
-        if (feed_jtok_ms(js, &t[tsi], &l->ts) < 0)
-            goto fail;
-        int id = feed_jtok_get(js, t, n, k, "tradeId");
-        if (id < 0)
-            id = feed_jtok_get(js, t, n, k, "id");
-        l->tid = 0;
-        if (id >= 0 && feed_jtok_u64(js, &t[id], &l->tid) != 0)
-            l->tid = feed_hash_id(js + t[id].start, feed_jtok_len(&t[id]));
-        nl++;
-        k = feed_jtok_next(t, n, k);
-    }
+    static const char *const keys[] = {"price", "amount", "direction", "ts"};
+    const feed_lvls_t la = {js, t, n, s->id, 0, NULL};
+    if ((rc = feed_trades(h, &la, data, keys, 4, st->lv_cap, &nl, &bad, hb_trade)) < 0)
+        goto fail;
     if (st->rescaled)
         return TG_ERESCALE;
     /* pass 2: emit, oldest first. A push lists its trades newest first (ids descending, one

@@ -92,9 +92,7 @@ static int kr_dp(const char *s, size_t n)
     return dot ? (int)(n - (size_t)(dot - s) - 1) : 0;
 }
 
-#define kr_lookup(h, s, n) ((kr_sym_t *)feed_vsym_find((h), (s), (n)))
-
-static void kr_resubscribe(feed_handler_t *h, kr_sym_t *s);
+static void kr_resubscribe(feed_handler_t *h, void *sym);
 
 static void kr_resync(feed_handler_t *h, kr_sym_t *s, int64_t ts_recv, int64_t ts_mono,
                       uint16_t flags)
@@ -116,11 +114,11 @@ static int kr_resub_msg(feed_handler_t *h, const void *sym, const tg_instr_t *in
                     op, in->symbol, depth);
 }
 
-static void kr_resubscribe(feed_handler_t *h, kr_sym_t *s)
+static void kr_resubscribe(feed_handler_t *h, void *sym)
 {
-    TG_STAT_INC(h->stats->resyncs);
+    kr_sym_t *s = sym;
     s->synced = 0;
-    feed_resubscribe(h, s, s->id, kr_resub_msg, "kraken: resubscribe failed");
+    feed_resync_resubscribe(h, s, kr_resub_msg, "kraken: resubscribe failed");
 }
 
 /* ---- book ------------------------------------------------------------------------------- */
@@ -376,12 +374,10 @@ static int kr_frame(feed_handler_t *h, const char *buf, size_t len, const jsmnto
         TG_STAT_INC(h->stats->unhandled);
         return 0;
     }
-    kr_sym_t *s = kr_lookup(h, buf + pair->start, feed_jtok_len(pair));
-    if (!s) {
-        feed_count_error(h->stats, TG_ESYMBOL);
-        kr_log(h, ts_mono, FEED_LOG_WARN, "unknown pair", buf, pair);
-        return TG_ESYMBOL;
-    }
+    int rc;
+    kr_sym_t *s = feed_vsym_tok(h, ts_mono, buf, pair, "unknown pair", &rc);
+    if (!s)
+        return rc;
     if (is_book)
         return kr_book(h, s, buf, t, n, el + 1, ne - 3, ts_recv, ts_mono);
     if (ne != 4) {
@@ -471,20 +467,13 @@ static int kr_on_open(feed_handler_t *h)
 static void kr_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     kr_state_t *st = h->vstate;
-    for (uint32_t i = 0; feed_resync_next(h, &i, now_mono); i++)
-        kr_resubscribe(h, &st->sym[i]);
-    if (now_mono - st->last_ping >= KR_PING_NS) {
-        st->last_ping = now_mono;
-        static const char ping[] = "{\"event\":\"ping\"}";
-        feed_send(h, ping, sizeof(ping) - 1);
-    }
+    feed_resync_ping_tick(h, kr_resubscribe, &st->last_ping, KR_PING_NS, "{\"event\":\"ping\"}",
+                          now_mono);
 }
 
 const feed_venue_t feed_venue_kraken = {
     .name = "kraken",
     .default_url = "wss://ws.kraken.com",
-    .instr_defaults = kr_instr_defaults,
-    .state = &kr_spec,
-    .init = kr_init,
+    FEED_VENUE_STATE(kr, kr_instr_defaults),
     FEED_VENUE_PARSE_VCLOSE(kr),
 };

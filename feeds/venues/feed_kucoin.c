@@ -49,6 +49,7 @@
 #include "feeds/feed_jtok.h"
 #include "feeds/feed_sync.h"
 #include "feed_kucoin.h"
+#include "feed_venue_base.h"
 #include "feed_venue_util.h"
 #include "venues.h"
 
@@ -65,9 +66,8 @@
 enum { KC_WAIT = FEED_RSYM_WAIT, KC_LIVE = 1 };
 
 typedef struct kc_lvl {
-    int64_t px, sz;
+    feed_level_t l; /* price, size, side (feed_rsv_snapshot reads them) */
     uint64_t seq;
-    uint8_t side;
 } kc_lvl_t;
 
 typedef struct kc_state {
@@ -214,7 +214,7 @@ static void kc_pend_add(feed_handler_t *h, feed_rsym_t *s, uint64_t start, uint6
     tg_event_t *ev =
         feed_pend_add(h, &st->rs.pb, (uint16_t)(s - st->sym), start, end, ts_exch, (uint32_t)nl);
     for (size_t i = 0; ev && i < nl; i++) {
-        ev[i] = feed_event(TG_EV_LEVEL, s->id, lv[i].side, lv[i].px, lv[i].sz, lv[i].seq, 0,
+        ev[i] = feed_event(TG_EV_LEVEL, s->id, lv[i].l.side, lv[i].l.px, lv[i].l.sz, lv[i].seq, 0,
                            ts_exch, ts_recv, ts_mono, 0);
         feed_stamp(h, &ev[i]);
     }
@@ -258,8 +258,8 @@ static int kc_level(feed_handler_t *h, const feed_lvls_t *a, int k, size_t i, in
     l->seq = *(const uint64_t *)a->ctx;
     if (a->t[k].size >= 3 && (k + 3 >= a->n || kc_u64(a->js, &a->t[k + 3], &l->seq) < 0))
         return TG_EFIELD;
-    l->side = a->side;
-    return feed_level_strs(h, a, k, false, &l->px, &l->sz, bad);
+    l->l.side = a->side;
+    return feed_level_strs(h, a, k, false, &l->l.px, &l->l.sz, bad);
 }
 
 /* Levels of arrays bi and ai (either may be absent: < 0) into st->lv at *nl. */
@@ -272,15 +272,18 @@ static int kc_levels(feed_handler_t *h, uint32_t instr, const char *js, int n, i
     return feed_book_levels(h, &la, bi, ai, 2, st->lv_cap, nl, &bad, kc_level);
 }
 
-/* REST body (or in-band data) at obj: {"code":"200000","data":{...}} or the inner object. */
-static int kc_snapshot(feed_handler_t *h, void *sym, const char *js, int n, int obj,
-                       int64_t ts_recv, int64_t ts_mono)
+/* Replay a buffered update after the snapshot (feed_rsv_replay_fn). */
+static int kc_replay(feed_handler_t *h, feed_rsym_t *s, const feed_pend_msg_t *p,
+                     const tg_event_t *ev, int64_t ts_recv, int64_t ts_mono)
 {
-    feed_rsym_t *s = sym;
-    kc_state_t *st = h->vstate;
-    const jsmntok_t *t = st->jt.t;
-    if (obj < 0 || t[obj].type != JSMN_OBJECT)
-        return TG_EFIELD;
+    return kc_apply(h, s, p->first, p->last, p->ts_exch, ev, p->n, ts_recv, ts_mono);
+}
+
+/* REST body (or in-band data) at object obj: {"code":"200000","data":{...}} or the inner object
+ * (feed_rsv_snap_fn). */
+static int kc_snapshot(feed_handler_t *h, feed_rsym_t *s, const char *js, const jsmntok_t *t, int n,
+                       int obj, int64_t ts_recv, int64_t ts_mono)
+{
     int ci = feed_jtok_get(js, t, n, obj, "code");
     if (ci >= 0) {
         if (!feed_jtok_eq(js, &t[ci], "200000"))
@@ -301,30 +304,7 @@ static int kc_snapshot(feed_handler_t *h, void *sym, const char *js, int n, int 
     if (rc < 0)
         return rc;
     int64_t ts_exch = (int64_t)ms * 1000000;
-    uint16_t slot = (uint16_t)(s - st->sym);
-    if (!feed_rsync_snapshot_wanted(h, &st->rs, slot, S, ts_mono))
-        return 0;
-    feed_emit_make(h, TG_EV_BOOK_CLEAR, s->id, 0, 0, 0, S, 0, ts_exch, ts_recv, ts_mono,
-                   TG_EVF_SNAPSHOT | TG_EVF_REST);
-    for (size_t i = 0; i < nl; i++)
-        if (st->lv[i].px != 0 && st->lv[i].sz != 0)
-            feed_emit_make(h, TG_EV_LEVEL, s->id, st->lv[i].side, st->lv[i].px, st->lv[i].sz, S, 0,
-                           ts_exch, ts_recv, ts_mono, TG_EVF_SNAPSHOT | TG_EVF_REST);
-    feed_end_message(h, s->id, ts_exch, ts_recv, ts_mono);
-    TG_STAT_INC(h->stats->snapshots);
-    s->state = KC_LIVE;
-    s->last = S;
-    for (uint32_t i = 0; i < st->rs.pb.n_m; i++) {
-        const feed_pend_msg_t *p = &st->rs.pb.m[i];
-        if (p->slot == slot && kc_apply(h, s, p->first, p->last, p->ts_exch, &st->rs.pb.ev[p->at],
-                                        p->n, ts_recv, ts_mono) < 0) {
-            /* keep this update and the later ones */
-            feed_rsync_gap(h, &st->rs, slot, p->first, i, ts_recv, ts_mono);
-            return 0;
-        }
-    }
-    feed_pend_drop(&st->rs.pb, slot, st->rs.pb.n_m);
-    return 0;
+    return feed_rsv_snapshot(h, s, S, ts_exch, nl, true, KC_LIVE, kc_replay, ts_recv, ts_mono);
 }
 
 /* The symbol of a message's data object (its "symbol" field) in *s.
@@ -379,7 +359,7 @@ static int kc_l2update(feed_handler_t *h, feed_rsym_t *s, const char *js, int n,
     /* the events of this update, each with its change sequence */
     tg_event_t *ev = st->ev;
     for (size_t i = 0; i < nl; i++)
-        ev[i] = feed_event(TG_EV_LEVEL, s->id, st->lv[i].side, st->lv[i].px, st->lv[i].sz,
+        ev[i] = feed_event(TG_EV_LEVEL, s->id, st->lv[i].l.side, st->lv[i].l.px, st->lv[i].l.sz,
                            st->lv[i].seq, 0, ts_exch, ts_recv, ts_mono, 0);
     if (kc_apply(h, s, start, end, ts_exch, ev, (uint32_t)nl, ts_recv, ts_mono) < 0) {
         feed_jtok_log(h, &st->rl, ts_mono, FEED_LOG_WARN, "sequence gap, resyncing", js, &t[data]);
@@ -440,7 +420,7 @@ static int kc_frame(feed_handler_t *h, const char *buf, size_t len, const jsmnto
         feed_rsym_t *s = kc_lookup(h, sp + pl, sl - xl - pl);
         if (!s)
             return TG_ESYMBOL;
-        return kc_snapshot(h, s, buf, n, feed_jtok_get(buf, t, n, 0, "data"), ts_recv, ts_mono);
+        return feed_rsv_snap(h, s, buf, n, feed_jtok_get(buf, t, n, 0, "data"), ts_recv, ts_mono);
     }
     int ty = feed_jtok_get(buf, t, n, 0, "type");
     if (ty < 0 || t[ty].type != JSMN_STRING)
@@ -470,21 +450,10 @@ static int kc_frame(feed_handler_t *h, const char *buf, size_t len, const jsmnto
 
 static const feed_vparser_t kc_parser = {kc_frame, JSMN_OBJECT, FEED_VP_SLOW};
 
-static int kc_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
-                      int64_t ts_recv, int64_t ts_mono)
-{
-    const kc_state_t *st = h->vstate;
-    return feed_rsync_rest(h, &st->rs, tag, status, body, len, ts_recv, ts_mono, kc_snapshot);
-}
-
 /* The state, allocated and freed by the venue base (the ping interval until a bullet answer
  * says otherwise: st->ping_ms 0). */
 static const feed_vspec_t kc_spec = {
-    FEED_VSPEC(kc_state_t, KC_TOK_INIT, KC_TOK_MAX),
-    .blocks = {FEED_PEND_BLOCKS(kc_state_t, rs.pb), FEED_VSCRATCH(kc_state_t, lv, 3),
-               FEED_VSCRATCH(kc_state_t, ev, 3)},
-    .reset = {FEED_RSYM_RESETS},
-};
+    FEED_RSV_SPEC(kc_state_t, KC_TOK_INIT, KC_TOK_MAX, FEED_VSCRATCH(kc_state_t, ev, 3))};
 
 /* Subscribe message k: book topics (batches of KC_SYMS_PER_SUB symbols), then match topics.
  * Symbols past KC_TOPICS_MAX topics for the connection are not subscribed (logged at open).
@@ -510,28 +479,13 @@ static int kc_sub_msg(feed_handler_t *h, uint32_t k, char *msg, size_t cap)
     }
     int m = snprintf(msg, cap, "{\"id\":\"%llu\",\"type\":\"subscribe\",\"topic\":\"%s",
                      (unsigned long long)++st->msg_id, topic);
-    uint32_t any = 0;
-    for (uint32_t i = k * KC_SYMS_PER_SUB; i < nsym && i < (k + 1) * KC_SYMS_PER_SUB; i++) {
-        const tg_instr_t *in = tg_instr_reg_get(h->reg, h->instr[i]);
-        if (!in || !kc_name_ok(in->symbol) || (size_t)m + strlen(in->symbol) + 64 > cap)
-            continue;
-        m += snprintf(msg + m, cap - (size_t)m, "%s%s", any++ ? "," : "", in->symbol);
-    }
-    m += snprintf(msg + m, cap - (size_t)m, "\",\"privateChannel\":false,\"response\":true}");
-    return any ? m : 0;
+    return feed_sub_list(h, msg, cap, m, k * KC_SYMS_PER_SUB, KC_SYMS_PER_SUB, nsym, kc_name_ok, "",
+                         64, "\",\"privateChannel\":false,\"response\":true}");
 }
 
-static int kc_send_subs(feed_handler_t *h)
+/* Log the symbols past the topics KuCoin allows a connection (on_open). */
+static void kc_opened(feed_handler_t *h)
 {
-    kc_state_t *st = h->vstate;
-    char msg[KC_SYMS_PER_SUB * TG_SYMBOL_MAX + 160];
-    return feed_send_paced(h, &st->rs.sub_next, kc_sub_msg, msg, sizeof(msg));
-}
-
-static int kc_on_open(feed_handler_t *h)
-{
-    kc_state_t *st = h->vstate;
-    feed_rsync_open(h, &st->rs, kc_path);
     uint32_t per =
         ((h->channels & FEED_CH_BOOK) ? 1u : 0u) + ((h->channels & FEED_CH_TRADES) ? 1u : 0u);
     if (per && h->n_instr * per > KC_TOPICS_MAX)
@@ -539,32 +493,29 @@ static int kc_on_open(feed_handler_t *h)
                   "kucoin: %u symbols need %u topics, over the 300 KuCoin allows per connection: "
                   "only the first %u are subscribed",
                   h->n_instr, h->n_instr * per, KC_TOPICS_MAX / per);
-    return kc_send_subs(h);
 }
 
-static void kc_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
+/* The application ping a little before the interval ends (ticks are about 1 s apart). */
+static int kc_ping(feed_handler_t *h, int64_t since_ns, char *msg, size_t cap)
 {
     kc_state_t *st = h->vstate;
-    feed_rsync_close(h, &st->rs, ts_recv, ts_mono);
-}
-
-static void kc_on_tick(feed_handler_t *h, int64_t now_mono)
-{
-    kc_state_t *st = h->vstate;
-    kc_send_subs(h);
-    /* ping a little before the interval ends (ticks are about 1 s apart) */
     int64_t every = (int64_t)(st->ping_ms ? st->ping_ms : KC_PING_MS) * 1000000 - 1500000000LL;
     if (every < 1000000000LL)
         every = 1000000000LL;
-    if (now_mono - st->rs.last_ping >= every) {
-        char msg[80];
-        int m = snprintf(msg, sizeof(msg), "{\"id\":\"%llu\",\"type\":\"ping\"}",
-                         (unsigned long long)++st->msg_id);
-        if (feed_send(h, msg, (size_t)m) == 0)
-            st->rs.last_ping = now_mono;
-    }
-    feed_rsync_tick(h, &st->rs, now_mono);
+    if (since_ns < every)
+        return 0;
+    return snprintf(msg, cap, "{\"id\":\"%llu\",\"type\":\"ping\"}",
+                    (unsigned long long)++st->msg_id);
 }
+
+#define KC_SUB_CAP (KC_SYMS_PER_SUB * TG_SYMBOL_MAX + 160)
+_Static_assert(KC_SUB_CAP <= FEED_RSV_SUB_MAX, "a KuCoin subscribe message fits");
+
+/* The callbacks: those of the venues that bridge REST snapshots (feed_venue_base.h). */
+static const feed_rsv_t kc_rsv = {
+    FEED_RSV_STATE(kc_state_t), .path = kc_path,     .snap = kc_snapshot, .sub_msg = kc_sub_msg,
+    .sub_cap = KC_SUB_CAP,      .opened = kc_opened, .ping = kc_ping,
+};
 
 /* Replay: "/api/v1/market/orderbook/level2_100?symbol=BTC-USDT" -> "/market/level2:btc-usdt". */
 static int kc_rest_key(const char *path, char *key, size_t cap)
@@ -580,12 +531,10 @@ const feed_venue_t feed_venue_kucoin = {
     .default_url = "wss://ws-api-spot.kucoin.com/",
     .connect_post = FEED_KUCOIN_BULLET_PATH,
     .on_connect_answer = feed_kucoin_on_bullet,
-    FEED_VENUE_PARSE(kc),
+    FEED_VENUE_RSV(kc),
     .rest_host = "api.kucoin.com",
     .rest_key = kc_rest_key,
-    .on_rest = kc_on_rest,
     .max_symbols_per_conn = KC_TOPICS_MAX / 2, /* book + match topic per symbol */
     .max_sends_per_s = KC_SENDS_PS,
     .instr_defaults = feed_instr_defaults_plain,
-    .state = &kc_spec,
 };

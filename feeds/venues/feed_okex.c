@@ -111,7 +111,7 @@ typedef struct ok_state {
 
 #define ok_log(h, ...) feed_jtok_log((h), &((ok_state_t *)(h)->vstate)->rl, __VA_ARGS__)
 
-static void ok_resubscribe(feed_handler_t *h, ok_sym_t *s);
+static void ok_resubscribe(feed_handler_t *h, void *sym);
 
 static void ok_resync(feed_handler_t *h, ok_sym_t *s, uint64_t got, int64_t ts_recv,
                       int64_t ts_mono)
@@ -130,15 +130,13 @@ static int ok_resub_msg(feed_handler_t *h, const void *sym, const tg_instr_t *in
 }
 
 /* Drop the instrument's book and subscribe to it again (a fresh snapshot follows). */
-static void ok_resubscribe(feed_handler_t *h, ok_sym_t *s)
+static void ok_resubscribe(feed_handler_t *h, void *sym)
 {
-    TG_STAT_INC(h->stats->resyncs);
+    ok_sym_t *s = sym;
     s->synced = 0;
     s->last_seq = -1;
-    feed_resubscribe(h, s, s->id, ok_resub_msg, "okex: resubscribe failed");
+    feed_resync_resubscribe(h, s, ok_resub_msg, "okex: resubscribe failed");
 }
-
-#define ok_lookup(h, s, n) ((ok_sym_t *)feed_vsym_find((h), (s), (n)))
 
 /* decimals if the string is padded with a trailing zero after the point, else 0 */
 static int ok_padded(const char *s, size_t n)
@@ -151,45 +149,14 @@ static int ok_padded(const char *s, size_t n)
 
 /* ---- book ------------------------------------------------------------------------------- */
 
-/* Parse the levels array at a into st->lv (append at *nl) at the instrument's scales.
- * @return 0, TG_ERESCALE or an error; *bad = offending token. Changes no state but the
- * scratch array and (through feed_dec) the instrument's scales. */
-static int ok_levels(feed_handler_t *h, ok_state_t *st, const ok_sym_t *s, const char *js,
-                     const jsmntok_t *t, int n, int a, uint8_t side, size_t *nl, ok_msg_t *msg,
-                     int *bad)
+/* Level i of st->lv: ["px","sz",...] at the instrument's scales (a price of 0 is no level);
+ * a->ctx is the message, which keeps the decimals of values padded with a trailing zero. */
+static int ok_level(feed_handler_t *h, const feed_lvls_t *a, int k, size_t i, int *bad)
 {
-    *bad = a;
-    if (t[a].type != JSMN_ARRAY)
-        return TG_EFIELD;
-    int k = a + 1;
-    for (int m = 0; m < t[a].size; m++) {
-        *bad = k;
-        if (k + 2 >= n || t[k].type != JSMN_ARRAY || t[k].size < 2)
-            return TG_EFIELD;
-        const jsmntok_t *p = &t[k + 1], *v = &t[k + 2];
-        if (p->type != JSMN_STRING || v->type != JSMN_STRING || *nl >= st->lv_cap)
-            return TG_EFIELD;
-        ok_lvl_t *l = &st->lv[*nl];
-        *bad = k + 1;
-        int rc = feed_dec_px(h, s->id, js + p->start, feed_jtok_len(p), &l->px);
-        if (rc < 0)
-            return rc;
-        if (l->px == 0)
-            return TG_EDEC_SYNTAX;
-        *bad = k + 2;
-        if ((rc = feed_dec_sz(h, s->id, js + v->start, feed_jtok_len(v), &l->sz)) < 0)
-            return rc;
-        int pf = ok_padded(js + p->start, feed_jtok_len(p));
-        if (pf)
-            msg->px_fix = (int8_t)pf;
-        int sf = ok_padded(js + v->start, feed_jtok_len(v));
-        if (sf && l->sz != 0)
-            msg->sz_fix = (int8_t)sf;
-        l->side = side;
-        (*nl)++;
-        k = feed_jtok_next(t, n, k);
-    }
-    return 0;
+    ok_lvl_t *l = &((ok_state_t *)h->vstate)->lv[i];
+    ok_msg_t *m = a->ctx;
+    return feed_level_dp(h, a, k, ok_padded, false, &m->px_fix, &m->sz_fix, &l->px, &l->sz,
+                         &l->side, bad);
 }
 
 /* ms text ("1626995750044") -> ns */
@@ -212,9 +179,9 @@ static int ok_book_parse(feed_handler_t *h, const ok_sym_t *s, const char *js, c
     int sqi = feed_jtok_get(js, t, n, d, "seqId"), pvi = feed_jtok_get(js, t, n, d, "prevSeqId");
     if (asks < 0 && bids < 0)
         return TG_EFIELD;
-    if (asks >= 0 && (rc = ok_levels(h, st, s, js, t, n, asks, TG_SIDE_ASK, nl, msg, bad)) < 0)
-        return rc;
-    if (bids >= 0 && (rc = ok_levels(h, st, s, js, t, n, bids, TG_SIDE_BID, nl, msg, bad)) < 0)
+    const feed_lvls_t la = {js, t, n, s->id, 0, msg};
+    rc = feed_book_levels_asks_first(h, &la, bids, asks, 2, st->lv_cap, nl, bad, ok_level);
+    if (rc < 0)
         return rc;
     msg->lv1 = *nl;
     if (tsi >= 0 && (rc = feed_jtok_ms(js, &t[tsi], &msg->ts)) < 0) {
@@ -377,35 +344,45 @@ static bool ok_bf_live(ok_state_t *st, ok_sym_t *s, uint64_t id, int64_t count, 
     return !(agg_first && y->active && y->to == id + 1);
 }
 
+/* A trade array being walked (ok_trade): its symbol, the latest "ts" so far. */
+typedef struct ok_walk {
+    const ok_sym_t *s;
+    int64_t ts_max;
+} ok_walk_t;
+
+/* Trade i of st->lv: {"px","sz","side","ts"} (values at f[]) with a "count" of at least 1;
+ * a->ctx is the walk (ok_walk_t). */
+static int ok_trade(feed_handler_t *h, const feed_lvls_t *a, int k, size_t i, const int *f,
+                    int *bad)
+{
+    ok_walk_t *w = a->ctx;
+    int64_t ts;
+    int rc = ok_trade_fields(h, w->s, a->js, a->t, f, &((ok_state_t *)h->vstate)->lv[i], &ts, bad);
+    if (rc < 0)
+        return rc;
+    *bad = k;
+    if (!ok_trade_count(a->js, a->t, a->n, k))
+        return TG_EFIELD;
+    if (ts > w->ts_max)
+        w->ts_max = ts;
+    return 0;
+}
+
 static int ok_trades(feed_handler_t *h, ok_sym_t *s, const char *js, const jsmntok_t *t, int n,
                      int data, int64_t ts_recv, int64_t ts_mono)
 {
     ok_state_t *st = h->vstate;
     int bad = data, rc = TG_EFIELD;
     size_t nl = 0, emitted = 0;
-    int64_t ts_max = 0;
     /* pass 1: validate, keep price/size/side in lv and ts/id in a second scratch walk */
-    int k = data + 1;
-    for (int m = 0; m < t[data].size; m++) {
-        static const char *const keys[] = {"px", "sz", "side", "ts"};
-        int f[4];
-        bad = k;
-        if ((rc = feed_trade_entry(js, t, n, k, nl, st->lv_cap, keys, f, 4)) < 0)
-            goto fail;
-        int64_t ts;
-        if ((rc = ok_trade_fields(h, s, js, t, f, &st->lv[nl], &ts, &bad)) < 0)
-            goto fail;
-        rc = TG_EFIELD;
-        bad = k;
-        if (!ok_trade_count(js, t, n, k))
-            goto fail;
-        if (ts > ts_max)
-            ts_max = ts;
-        nl++;
-        k = feed_jtok_next(t, n, k);
-    }
+    static const char *const keys[] = {"px", "sz", "side", "ts"};
+    ok_walk_t w = {s, 0};
+    const feed_lvls_t la = {js, t, n, s->id, 0, &w};
+    if ((rc = feed_trades(h, &la, data, keys, 4, st->lv_cap, &nl, &bad, ok_trade)) < 0)
+        goto fail;
+    int64_t ts_max = w.ts_max;
     /* pass 2: emit (fields already validated) */
-    k = data + 1;
+    int k = data + 1;
     for (size_t i = 0; i < nl; i++) {
         int tsi = feed_jtok_get(js, t, n, k, "ts"), id = feed_jtok_get(js, t, n, k, "tradeId");
         int64_t ts = 0;
@@ -531,32 +508,22 @@ static int ok_frame(feed_handler_t *h, const char *buf, size_t len, const jsmnto
         TG_STAT_INC(h->stats->unhandled);
         return 0;
     }
-    if (inst < 0 || t[inst].type != JSMN_STRING || data < 0 || t[data].type != JSMN_ARRAY) {
-        feed_count_error(h->stats, TG_EFIELD);
-        ok_log(h, ts_mono, FEED_LOG_WARN, "data frame without instId/data", buf, &t[0]);
-        return TG_EFIELD;
-    }
-    ok_sym_t *s = ok_lookup(h, buf + t[inst].start, feed_jtok_len(&t[inst]));
-    if (!s) {
-        feed_count_error(h->stats, TG_ESYMBOL);
-        ok_log(h, ts_mono, FEED_LOG_WARN, "unknown instId", buf, &t[inst]);
-        return TG_ESYMBOL;
-    }
+    if (inst < 0 || t[inst].type != JSMN_STRING || data < 0 || t[data].type != JSMN_ARRAY)
+        return feed_jtok_drop(h, ts_mono, TG_EFIELD, "data frame without instId/data", buf, &t[0]);
+    int rc;
+    ok_sym_t *s = feed_vsym_tok(h, ts_mono, buf, &t[inst], "unknown instId", &rc);
+    if (!s)
+        return rc;
     if (is_trade)
         return ok_trades(h, s, buf, t, n, data, ts_recv, ts_mono);
     /* books5 / bbo-tbt carry no action: every message is a full snapshot */
-    int act = feed_jtok_get(buf, t, n, 0, "action");
-    int snap = 1;
-    if (act >= 0) {
-        if (feed_jtok_eq(buf, &t[act], "update"))
-            snap = 0;
-        else if (!feed_jtok_eq(buf, &t[act], "snapshot")) {
-            feed_count_error(h->stats, TG_EFIELD);
-            ok_log(h, ts_mono, FEED_LOG_WARN, "unknown action", buf, &t[act]);
-            if (s->synced)
-                ok_resync(h, s, 0, ts_recv, ts_mono);
-            return TG_EFIELD;
-        }
+    int act, snap = feed_book_action(buf, t, n, 1, false, &act);
+    if (snap < 0) {
+        feed_count_error(h->stats, TG_EFIELD);
+        ok_log(h, ts_mono, FEED_LOG_WARN, "unknown action", buf, &t[act]);
+        if (s->synced)
+            ok_resync(h, s, 0, ts_recv, ts_mono);
+        return TG_EFIELD;
     }
     if (cl < OK_CHAN_MAX) {
         memcpy(s->chan, cs, cl); /* the same on a re-parse: idempotent */
@@ -648,33 +615,20 @@ static int ok_on_open(feed_handler_t *h)
 static void ok_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     ok_state_t *st = h->vstate;
-    for (uint32_t i = 0; feed_resync_next(h, &i, now_mono); i++)
-        ok_resubscribe(h, &st->sym[i]);
-    if (now_mono - st->last_ping >= OK_PING_NS) {
-        st->last_ping = now_mono;
-        feed_send(h, "ping", 4);
-    }
+    feed_resync_ping_tick(h, ok_resubscribe, &st->last_ping, OK_PING_NS, "ping", now_mono);
     feed_bf_tick(&st->bf, now_mono);
 }
 
 const feed_venue_t feed_venue_okex = {
     .name = "okex",
     .default_url = "wss://ws.okx.com:8443/ws/v5/public",
-    .instr_defaults = ok_instr_defaults,
-    .state = &ok_spec,
-    .init = ok_init,
+    FEED_VENUE_STATE(ok, ok_instr_defaults),
     FEED_VENUE_PARSE_VCLOSE(ok),
-    .on_rest = ok_on_rest,
     /* tradeId per instrument, consecutive in both recordings (98/98 pairs of successive trades
        + 1, TG_TGAP_SURVEY=1 test_book_tgap); a push that aggregates (count > 1) carries the
-       last id of its trades and steps by count: ok_bf_live keeps the builder's hole exact */
-    .trade_ids_seq = true,
-    /* trade backfill (docs/feeds.md): GET /api/v5/market/history-trades by tradeId. REST limit
+       last id of its trades and steps by count: ok_bf_live keeps the builder's hole exact.
+       Trade backfill (docs/feeds.md): GET /api/v5/market/history-trades by tradeId. REST limit
        (OKX "Get trades history"): 20 requests per 2 s per IP; the handler sends at most 1 per s
        per connection */
-    .rest_host = "www.okx.com",
-    .trade_history = true,
-    .rest_weight_per_min = 600,
-    .rest_weight = 1,
-    .rest_max_inflight = 8,
+    FEED_BF_VENUE(ok, "www.okx.com"),
 };

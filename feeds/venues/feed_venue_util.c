@@ -5,6 +5,7 @@
 #include "feed_venue_util.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "book/tg_err.h"
 #include "book/tg_event.h"
@@ -90,31 +91,68 @@ int feed_levels(feed_handler_t *h, const feed_lvls_t *a, int arr, int min, size_
 int feed_level_strs(feed_handler_t *h, const feed_lvls_t *a, int k, bool nonzero_px, int64_t *px,
                     int64_t *sz, int *bad)
 {
+    return feed_level_at(h, a, k, 1, JSMN_STRING, nonzero_px, px, sz, bad);
+}
+
+int feed_level_dp(feed_handler_t *h, const feed_lvls_t *a, int k,
+                  int (*places)(const char *s, size_t n), bool max, int8_t *px_dp, int8_t *sz_dp,
+                  int64_t *px, int64_t *sz, uint8_t *side, int *bad)
+{
+    int rc = feed_level_strs(h, a, k, true, px, sz, bad);
+    if (rc < 0)
+        return rc;
     const jsmntok_t *p = &a->t[k + 1], *v = &a->t[k + 2];
-    if (p->type != JSMN_STRING || v->type != JSMN_STRING)
+    int pd = places(a->js + p->start, feed_jtok_len(p));
+    if (max ? pd > *px_dp : pd != 0)
+        *px_dp = (int8_t)pd;
+    int sd = places(a->js + v->start, feed_jtok_len(v));
+    if (*sz != 0 && (max ? sd > *sz_dp : sd != 0))
+        *sz_dp = (int8_t)sd;
+    *side = a->side;
+    return 0;
+}
+
+int feed_level_at(feed_handler_t *h, const feed_lvls_t *a, int k, int off, jsmntype_t type,
+                  bool nonzero_px, int64_t *px, int64_t *sz, int *bad)
+{
+    const jsmntok_t *p = &a->t[k + off], *v = &a->t[k + off + 1];
+    if (p->type != type || v->type != type)
         return TG_EFIELD;
-    *bad = k + 1;
+    *bad = k + off;
     int rc = feed_dec_px(h, a->instr, a->js + p->start, feed_jtok_len(p), px);
     if (rc < 0)
         return rc;
     if (nonzero_px && *px == 0)
         return TG_EDEC_SYNTAX;
-    *bad = k + 2;
+    *bad = k + off + 1;
     return feed_dec_sz(h, a->instr, a->js + v->start, feed_jtok_len(v), sz);
+}
+
+/* feed_levels() of array first (side fs), then of array second (side ss); < 0: absent. */
+static int book_levels2(feed_handler_t *h, const feed_lvls_t *a, int first, uint8_t fs, int second,
+                        uint8_t ss, int min, size_t cap, size_t *nl, int *bad, feed_lvl_fn put)
+{
+    feed_lvls_t side = *a;
+    int rc = 0;
+    side.side = fs;
+    if (first >= 0 && (rc = feed_levels(h, &side, first, min, cap, nl, bad, put)) < 0)
+        return rc;
+    side.side = ss;
+    if (second >= 0 && (rc = feed_levels(h, &side, second, min, cap, nl, bad, put)) < 0)
+        return rc;
+    return 0;
 }
 
 int feed_book_levels(feed_handler_t *h, const feed_lvls_t *a, int bids, int asks, int min,
                      size_t cap, size_t *nl, int *bad, feed_lvl_fn put)
 {
-    feed_lvls_t side = *a;
-    int rc = 0;
-    side.side = TG_SIDE_BID;
-    if (bids >= 0 && (rc = feed_levels(h, &side, bids, min, cap, nl, bad, put)) < 0)
-        return rc;
-    side.side = TG_SIDE_ASK;
-    if (asks >= 0 && (rc = feed_levels(h, &side, asks, min, cap, nl, bad, put)) < 0)
-        return rc;
-    return 0;
+    return book_levels2(h, a, bids, TG_SIDE_BID, asks, TG_SIDE_ASK, min, cap, nl, bad, put);
+}
+
+int feed_book_levels_asks_first(feed_handler_t *h, const feed_lvls_t *a, int bids, int asks,
+                                int min, size_t cap, size_t *nl, int *bad, feed_lvl_fn put)
+{
+    return book_levels2(h, a, asks, TG_SIDE_ASK, bids, TG_SIDE_BID, min, cap, nl, bad, put);
 }
 
 void feed_resubscribe(feed_handler_t *h, const void *sym, uint32_t instr, feed_resub_fmt_fn fmt,
@@ -133,6 +171,13 @@ void feed_resubscribe(feed_handler_t *h, const void *sym, uint32_t instr, feed_r
         h->reconnect(h->tctx, why);
 }
 
+void feed_resync_resubscribe(feed_handler_t *h, const void *sym, feed_resub_fmt_fn fmt,
+                             const char *why)
+{
+    TG_STAT_INC(h->stats->resyncs);
+    feed_resubscribe(h, sym, *(const uint32_t *)sym, fmt, why);
+}
+
 void feed_resub_tick(feed_handler_t *h, uint32_t *sends_left, uint32_t per_s,
                      feed_resub_sym_fn resub, int (*more)(feed_handler_t *h), const char *why,
                      int64_t now_mono)
@@ -146,6 +191,17 @@ void feed_resub_tick(feed_handler_t *h, uint32_t *sends_left, uint32_t per_s,
         h->reconnect(h->tctx, why);
 }
 
+void feed_resync_ping_tick(feed_handler_t *h, feed_resub_sym_fn resub, int64_t *last_ping,
+                           int64_t every_ns, const char *ping, int64_t now_mono)
+{
+    for (uint32_t i = 0; feed_resync_next(h, &i, now_mono); i++)
+        resub(h, feed_vsym_at(h, i));
+    if (now_mono - *last_ping >= every_ns) {
+        *last_ping = now_mono;
+        feed_send(h, ping, strlen(ping));
+    }
+}
+
 int feed_trade_entry(const char *js, const jsmntok_t *t, int n, int k, size_t nl, size_t cap,
                      const char *const *keys, int *idx, int nk)
 {
@@ -156,4 +212,52 @@ int feed_trade_entry(const char *js, const jsmntok_t *t, int n, int k, size_t nl
         if (idx[i] < 0)
             return TG_EFIELD;
     return 0;
+}
+
+int feed_trades(feed_handler_t *h, const feed_lvls_t *a, int arr, const char *const *keys, int nk,
+                size_t cap, size_t *nl, int *bad, feed_trade_fn put)
+{
+    int k = arr + 1;
+    for (int m = 0; m < a->t[arr].size; m++) {
+        int f[FEED_TRADE_KEYS], rc;
+        *bad = k;
+        if ((rc = feed_trade_entry(a->js, a->t, a->n, k, *nl, cap, keys, f, nk)) < 0)
+            return rc;
+        if ((rc = put(h, a, k, *nl, f, bad)) < 0)
+            return rc;
+        (*nl)++;
+        k = feed_jtok_next(a->t, a->n, k);
+    }
+    return 0;
+}
+
+void *feed_vsym_tok(feed_handler_t *h, int64_t now, const char *js, const jsmntok_t *name,
+                    const char *unknown, int *rc)
+{
+    void *s = feed_vsym_find(h, js + name->start, feed_jtok_len(name));
+    if (!s)
+        *rc = feed_jtok_drop(h, now, TG_ESYMBOL, unknown, js, name);
+    return s;
+}
+
+int feed_book_action(const char *js, const jsmntok_t *t, int n, int dflt, bool str, int *act)
+{
+    int a = *act = feed_jtok_get(js, t, n, 0, "action");
+    if (a < 0)
+        return dflt;
+    if (str ? feed_jtok_str_is(js, &t[a], "snapshot") : feed_jtok_eq(js, &t[a], "snapshot"))
+        return 1;
+    if (str ? feed_jtok_str_is(js, &t[a], "update") : feed_jtok_eq(js, &t[a], "update"))
+        return 0;
+    return -1;
+}
+
+int feed_vsym_index(const feed_handler_t *h, const char *js, const jsmntok_t *t)
+{
+    if (t->type != JSMN_STRING)
+        return TG_EFIELD;
+    const uint16_t *slot =
+        *(uint16_t *const *)((const char *)h->vstate + h->venue->state->slot - 1);
+    int i = feed_slot_find(h, slot, js + t->start, feed_jtok_len(t));
+    return i < 0 ? TG_ESYMBOL : i;
 }

@@ -46,6 +46,11 @@ int feed_levels(feed_handler_t *h, const feed_lvls_t *a, int arr, int min, size_
 int feed_book_levels(feed_handler_t *h, const feed_lvls_t *a, int bids, int asks, int min,
                      size_t cap, size_t *nl, int *bad, feed_lvl_fn put);
 
+/** feed_book_levels() with the asks array walked first (OKX, Bitget: their checksums and
+ *  scratch order). */
+int feed_book_levels_asks_first(feed_handler_t *h, const feed_lvls_t *a, int bids, int asks,
+                                int min, size_t cap, size_t *nl, int *bad, feed_lvl_fn put);
+
 /** Message of a resubscribe step for instrument in (symbol sym of the venue's table): op is
  *  "unsubscribe", then "subscribe". @return its length (snprintf's). */
 typedef int (*feed_resub_fmt_fn)(feed_handler_t *h, const void *sym, const tg_instr_t *in,
@@ -57,6 +62,13 @@ typedef int (*feed_resub_fmt_fn)(feed_handler_t *h, const void *sym, const tg_in
  *  JSON.  Thread: feed:<venue>. */
 void feed_resubscribe(feed_handler_t *h, const void *sym, uint32_t instr, feed_resub_fmt_fn fmt,
                       const char *why);
+
+/** Resync of symbol sym of a venue's table (it starts with its uint32_t instrument id, as the
+ *  entries of a feed_vspec_t symbol table do) by resubscribing its book: counted in resyncs,
+ *  then feed_resubscribe(). The caller has set the symbol's sync state back.
+ *  Thread: feed:<venue>. */
+void feed_resync_resubscribe(feed_handler_t *h, const void *sym, feed_resub_fmt_fn fmt,
+                             const char *why);
 
 /** Resync of one symbol of a venue's table (sym: its entry) by resubscribing its book. */
 typedef void (*feed_resub_sym_fn)(feed_handler_t *h, void *sym);
@@ -70,16 +82,66 @@ void feed_resub_tick(feed_handler_t *h, uint32_t *sends_left, uint32_t per_s,
                      feed_resub_sym_fn resub, int (*more)(feed_handler_t *h), const char *why,
                      int64_t now_mono);
 
+/** on_tick of a venue that resyncs a book by resubscribing it and pings every every_ns: every
+ *  symbol the builder asked to resync (feed_resync_next) goes through resub; then, every_ns
+ *  after *last_ping, the text ping is sent (*last_ping = now_mono, whether the send worked or
+ *  not).  Thread: feed:<venue>. */
+void feed_resync_ping_tick(feed_handler_t *h, feed_resub_sym_fn resub, int64_t *last_ping,
+                           int64_t every_ns, const char *ping, int64_t now_mono);
+
+/** The symbol of a table venue's connection named by string token name (feed_vsym_find), or
+ *  NULL with *rc = feed_jtok_drop() of TG_ESYMBOL: counted, logged (WARN "unknown near
+ *  '<name>'", through the spec's limiter).  Thread: feed:<venue>. */
+void *feed_vsym_tok(feed_handler_t *h, int64_t now, const char *js, const jsmntok_t *name,
+                    const char *unknown, int *rc);
+
+/** The "action" member of a book message at object 0 of n tokens (OKX, Bitget) into *act (-1:
+ *  none): 1 "snapshot", 0 "update", dflt when there is none, -1 anything else (str: only a JSON
+ *  string names an action, else a primitive of the same text does too). */
+int feed_book_action(const char *js, const jsmntok_t *t, int n, int dflt, bool str, int *act);
+
+/** The index of the symbol of a table venue's connection named by string token t (the spec's
+ *  slot table): TG_EFIELD when t is no string, TG_ESYMBOL when no symbol has that name. */
+int feed_vsym_index(const feed_handler_t *h, const char *js, const jsmntok_t *t);
+
 /** Decode entry k = ["price","size",...] (two strings) at instr's scales into *px and *sz.
  *  nonzero_px: a price of 0 is TG_EDEC_SYNTAX (not a level). *bad = the failing token.
  *  @return 0, TG_EFIELD (not two strings), TG_ERESCALE or feed_dec()'s error. */
 int feed_level_strs(feed_handler_t *h, const feed_lvls_t *a, int k, bool nonzero_px, int64_t *px,
                     int64_t *sz, int *bad);
 
+/** feed_level_strs() of entry k (a price of 0 is no level; side a->side into *side) for a
+ *  venue whose checksum needs the decimals of the text (OKX, Bitget): places() counts those of
+ *  the price and the size, kept in *px_dp and *sz_dp (a size of 0 leaves *sz_dp) when more
+ *  than before (max), else when nonzero. */
+int feed_level_dp(feed_handler_t *h, const feed_lvls_t *a, int k,
+                  int (*places)(const char *s, size_t n), bool max, int8_t *px_dp, int8_t *sz_dp,
+                  int64_t *px, int64_t *sz, uint8_t *side, int *bad);
+
+/** feed_level_strs() of the price and size at tokens k + off and k + off + 1 of entry k (Deribit:
+ *  [action, price, amount] at off 2), both of JSON type type (JSMN_STRING, JSMN_PRIMITIVE). */
+int feed_level_at(feed_handler_t *h, const feed_lvls_t *a, int k, int off, jsmntype_t type,
+                  bool nonzero_px, int64_t *px, int64_t *sz, int *bad);
+
 /** Entry k of a trade array being walked, the nl-th trade of a scratch array of cap: an object
  *  (k < n) with every member keys[0..nk) present, whose value tokens go to idx[0..nk)
  *  (feed_jtok_getv). @return 0, or TG_EFIELD (not an object, a member missing, no room). */
 int feed_trade_entry(const char *js, const jsmntok_t *t, int n, int k, size_t nl, size_t cap,
                      const char *const *keys, int *idx, int nk);
+
+/** The most keys a trade entry of feed_trades() may ask for. */
+#define FEED_TRADE_KEYS 8
+
+/** Store entry k of a trade array (an object whose members keys[] have their value tokens at
+ *  f[]) as the venue's trade i. @return 0 or an error (*bad may name the failing token). */
+typedef int (*feed_trade_fn)(feed_handler_t *h, const feed_lvls_t *a, int k, size_t i, const int *f,
+                             int *bad);
+
+/** Walk the trade array at token arr (an array: the caller checks): each entry
+ *  (feed_trade_entry: an object with every member of keys[0..nk), nk <= FEED_TRADE_KEYS, and
+ *  room for it below cap) is handed to put as trade *nl, which then counts up. *bad = the token
+ *  of a failure. @return 0, TG_EFIELD or put's error. */
+int feed_trades(feed_handler_t *h, const feed_lvls_t *a, int arr, const char *const *keys, int nk,
+                size_t cap, size_t *nl, int *bad, feed_trade_fn put);
 
 #endif
