@@ -66,95 +66,6 @@ int feed_iso_ns(const char *s, size_t n, bool empty_frac, int64_t *out)
     return 0;
 }
 
-int feed_levels(feed_handler_t *h, const feed_lvls_t *a, int arr, int min, size_t cap, size_t *nl,
-                int *bad, feed_lvl_fn put)
-{
-    const jsmntok_t *t = a->t;
-    jsmntype_t type = min ? JSMN_ARRAY : JSMN_OBJECT;
-    *bad = arr;
-    if (t[arr].type != JSMN_ARRAY)
-        return TG_EFIELD;
-    int k = arr + 1;
-    for (int m = 0; m < t[arr].size; m++) {
-        *bad = k;
-        if (k + min >= a->n || t[k].type != type || t[k].size < min || *nl >= cap)
-            return TG_EFIELD;
-        int rc = put(h, a, k, *nl, bad);
-        if (rc < 0)
-            return rc;
-        (*nl)++;
-        k = feed_jtok_next(t, a->n, k);
-    }
-    return 0;
-}
-
-int feed_level_strs(feed_handler_t *h, const feed_lvls_t *a, int k, bool nonzero_px, int64_t *px,
-                    int64_t *sz, int *bad)
-{
-    return feed_level_at(h, a, k, 1, JSMN_STRING, nonzero_px, px, sz, bad);
-}
-
-int feed_level_dp(feed_handler_t *h, const feed_lvls_t *a, int k,
-                  int (*places)(const char *s, size_t n), bool max, int8_t *px_dp, int8_t *sz_dp,
-                  int64_t *px, int64_t *sz, uint8_t *side, int *bad)
-{
-    int rc = feed_level_strs(h, a, k, true, px, sz, bad);
-    if (rc < 0)
-        return rc;
-    const jsmntok_t *p = &a->t[k + 1], *v = &a->t[k + 2];
-    int pd = places(a->js + p->start, feed_jtok_len(p));
-    if (max ? pd > *px_dp : pd != 0)
-        *px_dp = (int8_t)pd;
-    int sd = places(a->js + v->start, feed_jtok_len(v));
-    if (*sz != 0 && (max ? sd > *sz_dp : sd != 0))
-        *sz_dp = (int8_t)sd;
-    *side = a->side;
-    return 0;
-}
-
-int feed_level_at(feed_handler_t *h, const feed_lvls_t *a, int k, int off, jsmntype_t type,
-                  bool nonzero_px, int64_t *px, int64_t *sz, int *bad)
-{
-    const jsmntok_t *p = &a->t[k + off], *v = &a->t[k + off + 1];
-    if (p->type != type || v->type != type)
-        return TG_EFIELD;
-    *bad = k + off;
-    int rc = feed_dec_px(h, a->instr, a->js + p->start, feed_jtok_len(p), px);
-    if (rc < 0)
-        return rc;
-    if (nonzero_px && *px == 0)
-        return TG_EDEC_SYNTAX;
-    *bad = k + off + 1;
-    return feed_dec_sz(h, a->instr, a->js + v->start, feed_jtok_len(v), sz);
-}
-
-/* feed_levels() of array first (side fs), then of array second (side ss); < 0: absent. */
-static int book_levels2(feed_handler_t *h, const feed_lvls_t *a, int first, uint8_t fs, int second,
-                        uint8_t ss, int min, size_t cap, size_t *nl, int *bad, feed_lvl_fn put)
-{
-    feed_lvls_t side = *a;
-    int rc = 0;
-    side.side = fs;
-    if (first >= 0 && (rc = feed_levels(h, &side, first, min, cap, nl, bad, put)) < 0)
-        return rc;
-    side.side = ss;
-    if (second >= 0 && (rc = feed_levels(h, &side, second, min, cap, nl, bad, put)) < 0)
-        return rc;
-    return 0;
-}
-
-int feed_book_levels(feed_handler_t *h, const feed_lvls_t *a, int bids, int asks, int min,
-                     size_t cap, size_t *nl, int *bad, feed_lvl_fn put)
-{
-    return book_levels2(h, a, bids, TG_SIDE_BID, asks, TG_SIDE_ASK, min, cap, nl, bad, put);
-}
-
-int feed_book_levels_asks_first(feed_handler_t *h, const feed_lvls_t *a, int bids, int asks,
-                                int min, size_t cap, size_t *nl, int *bad, feed_lvl_fn put)
-{
-    return book_levels2(h, a, asks, TG_SIDE_ASK, bids, TG_SIDE_BID, min, cap, nl, bad, put);
-}
-
 void feed_resubscribe(feed_handler_t *h, const void *sym, uint32_t instr, feed_resub_fmt_fn fmt,
                       const char *why)
 {
@@ -200,35 +111,6 @@ void feed_resync_ping_tick(feed_handler_t *h, feed_resub_sym_fn resub, int64_t *
         *last_ping = now_mono;
         feed_send(h, ping, strlen(ping));
     }
-}
-
-int feed_trade_entry(const char *js, const jsmntok_t *t, int n, int k, size_t nl, size_t cap,
-                     const char *const *keys, int *idx, int nk)
-{
-    if (k >= n || t[k].type != JSMN_OBJECT || nl >= cap)
-        return TG_EFIELD;
-    feed_jtok_getv(js, t, n, k, keys, idx, nk);
-    for (int i = 0; i < nk; i++)
-        if (idx[i] < 0)
-            return TG_EFIELD;
-    return 0;
-}
-
-int feed_trades(feed_handler_t *h, const feed_lvls_t *a, int arr, const char *const *keys, int nk,
-                size_t cap, size_t *nl, int *bad, feed_trade_fn put)
-{
-    int k = arr + 1;
-    for (int m = 0; m < a->t[arr].size; m++) {
-        int f[FEED_TRADE_KEYS], rc;
-        *bad = k;
-        if ((rc = feed_trade_entry(a->js, a->t, a->n, k, *nl, cap, keys, f, nk)) < 0)
-            return rc;
-        if ((rc = put(h, a, k, *nl, f, bad)) < 0)
-            return rc;
-        (*nl)++;
-        k = feed_jtok_next(a->t, a->n, k);
-    }
-    return 0;
 }
 
 void *feed_vsym_tok(feed_handler_t *h, int64_t now, const char *js, const jsmntok_t *name,
