@@ -649,12 +649,17 @@ static void test_example_subscriber_rides_out_a_redis_restart(void **state)
     assert_true(efd >= 0);
     close(efd);
     char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "timeout 20 '%s' -u '%s' -p it7 -q -n 60 testv AAA-USD 2>'%s'", exe,
+    snprintf(cmd, sizeof(cmd), "timeout 40 '%s' -u '%s' -p it7 -q -n 60 testv AAA-USD 2>'%s'", exe,
              g_url, errf);
     FILE *fp = popen(cmd, "r");
     assert_non_null(fp);
-    for (int i = 0; i < 400 && numsub("it7.trades.testv.AAA-USD") < 1; i++)
+    /* precondition: the subscriber is on the channel before the first trade (a loaded machine
+       can take seconds to start it; a late join would miss trades and time out, not fail
+       what this test checks) */
+    for (int i = 0; i < 3000 && numsub("it7.trades.testv.AAA-USD") < 1; i++)
         usleep(5000);
+    if (numsub("it7.trades.testv.AAA-USD") < 1)
+        fail_msg("precondition: tickgate-sub did not subscribe within 15 s");
     uint64_t i = 0;
     while (i < 20) { /* trades flowing, then the server dies; 10 more while it is away */
         book_out_t r = it_rds_trade_rec(f->aaa, ++i);
