@@ -60,6 +60,7 @@
 typedef struct kr_lvl {
     int64_t px, sz;
     int64_t ts;
+    uint64_t row, tid; /* trades: hash of the row's text; the key made from it (kr_trade_id) */
     uint8_t side;
 } kr_lvl_t;
 
@@ -272,6 +273,22 @@ static int kr_book(feed_handler_t *h, kr_sym_t *s, const char *js, const jsmntok
 
 /* ---- trades ----------------------------------------------------------------------------- */
 
+/* A trade's key. Websocket v1 trades carry no id, and one taker order that fills several
+ * makers gives rows with the same time: with id 0 they shared PostgreSQL's key (instr,
+ * trade_id, ts) and all but one were dropped as re-deliveries. The key is a hash of the row's
+ * text (price, volume, time, side, type, misc as Kraken printed them), so the same row read
+ * twice gets the same key; the n-th repeat of an identical row in one message is told apart by
+ * n. Never 0 (0 means "no key" to the builder's trade dedup). Rows before: lv[0..nl). */
+static uint64_t kr_trade_id(kr_lvl_t *lv, size_t nl, const char *row, size_t len)
+{
+    uint64_t h = feed_hash_id(row, len), rep = 0;
+    for (size_t j = 0; j < nl; j++)
+        rep += lv[j].row == h;
+    lv[nl].row = h;
+    h += rep * 0x9e3779b97f4a7c15ull; /* the rep-th repeat of an identical row */
+    return h ? h : 1;
+}
+
 static int kr_trades(feed_handler_t *h, kr_sym_t *s, const char *js, const jsmntok_t *t, int n,
                      int a, int64_t ts_recv, int64_t ts_mono)
 {
@@ -303,14 +320,15 @@ static int kr_trades(feed_handler_t *h, kr_sym_t *s, const char *js, const jsmnt
             (rc = tg_dec_parse(js + tm->start, feed_jtok_len(tm), 9, &l->ts)) < 0)
             goto fail;
         l->side = js[sd->start] == 'b' ? TG_SIDE_BUY : TG_SIDE_SELL;
+        l->tid = kr_trade_id(st->lv, nl, js + t[k].start, (size_t)(t[k].end - t[k].start));
         if (l->ts > ts_max)
             ts_max = l->ts;
         nl++;
         k = feed_jtok_next(t, n, k);
     }
     for (size_t i = 0; i < nl; i++)
-        feed_emit_make(h, TG_EV_TRADE, s->id, st->lv[i].side, st->lv[i].px, st->lv[i].sz, 0, 0,
-                       st->lv[i].ts, ts_recv, ts_mono, 0);
+        feed_emit_make(h, TG_EV_TRADE, s->id, st->lv[i].side, st->lv[i].px, st->lv[i].sz, 0,
+                       st->lv[i].tid, st->lv[i].ts, ts_recv, ts_mono, 0);
     if (nl)
         feed_end_message(h, s->id, ts_max, ts_recv, ts_mono);
     return 0;

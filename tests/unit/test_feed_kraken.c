@@ -178,6 +178,40 @@ static void test_kraken_trades_become_exact_trade_events(void **state)
     vrun_close(&o, v);
 }
 
+/* One taker order filling several makers: rows with the same time (two of them identical).
+ * Each gets its own non-zero key, and the same message read again gets the same keys, so
+ * PostgreSQL's key (instr, trade_id, ts) keeps every trade once. */
+static void test_kraken_trades_at_one_time_get_distinct_stable_keys(void **state)
+{
+    feed_offline_t *o = NULL;
+    vrun_t *v = calloc(1, sizeof(*v));
+    assert_int_equal(open_kraken(&o, v), 0);
+    o->h.out.flush = trade_sink;
+    const char *msg =
+        "[337,[[\"354.80000000\",\"0.01000000\",\"1618678134.123456\",\"b\",\"m\",\"\"],"
+        "[\"354.80000000\",\"0.01000000\",\"1618678134.123456\",\"b\",\"m\",\"\"],"
+        "[\"354.90000000\",\"0.01000000\",\"1618678134.123456\",\"b\",\"m\",\"\"],"
+        "[\"354.80000000\",\"0.01000000\",\"1618678134.123456\",\"b\",\"m\",\"\"]],"
+        "\"trade\",\"XMR/USD\"]";
+    uint64_t first[4];
+    for (int round = 0; round < 2; round++) {
+        trade_n = 0;
+        assert_int_equal(vh_feed1(o, msg), 0);
+        assert_int_equal(trade_n, 4);
+        for (int i = 0; i < 4; i++) {
+            assert_int_equal(trade_ev[i].ts_exch, 1618678134123456000LL);
+            assert_true(trade_ev[i].u.trade_id != 0);
+            for (int j = 0; j < i; j++)
+                assert_true(trade_ev[i].u.trade_id != trade_ev[j].u.trade_id);
+            if (round == 0)
+                first[i] = trade_ev[i].u.trade_id;
+            else
+                assert_true(trade_ev[i].u.trade_id == first[i]);
+        }
+    }
+    vrun_close(&o, v);
+}
+
 static void test_kraken_bad_input_is_counted_and_a_bad_level_resyncs(void **state)
 {
     feed_offline_t *o = NULL;
@@ -403,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_kraken_corrupted_snapshot_level_fails_the_next_checksum),
         cmocka_unit_test(test_kraken_two_object_update_and_republish_flag_apply_in_one_message),
         cmocka_unit_test(test_kraken_trades_become_exact_trade_events),
+        cmocka_unit_test(test_kraken_trades_at_one_time_get_distinct_stable_keys),
         cmocka_unit_test(test_kraken_bad_input_is_counted_and_a_bad_level_resyncs),
         cmocka_unit_test(test_kraken_builder_resync_request_resubscribes_the_pair_on_tick),
         cmocka_unit_test(test_kraken_mutated_frames_never_crash_and_are_all_counted),
