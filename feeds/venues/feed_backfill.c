@@ -28,10 +28,13 @@
  *   connection's); stop needs nothing: no request blocks, the transport drops pending ones.
  * TIME MODE (feed_bf_ops_t.path_ts: BitMEX, Bybit; trades with an opaque unique id)
  * - Each symbol remembers the exchange time of the newest trade it saw (last_ts). The first
- *   live trade of a connection, at T, opens the range [last_ts, T], inclusive both ends: the
+ *   live trade of a connection, at T, opens the range [last_ts, T] (a symbol without a trade
+ *   yet, on a later connection: [the first trade time of any symbol, T]), inclusive both ends: the
  *   trades at a boundary time come again with their own ids (the handler's hash of the venue's
  *   id, the one its live trades carry) and are dropped by PostgreSQL's unique key and the
- *   builder's trade dedup. A range still being fetched keeps its start when merged.
+ *   builder's trade dedup. A range opened while another is fetched waits behind it (up to
+ *   FEED_BF_QUEUE, then the last one widens): the trades received live between two ranges are
+ *   never inside a gap given up.
  * - Paged venues (BitMEX): a page asks for [from_ts, to_ts] oldest first, at most page trades;
  *   a short page ends the range. A full one moves from_ts to its newest time, skipping the
  *   trades of that time it already has (skip_ok: the venue's offset); a full page all at
@@ -51,6 +54,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "book/tg_clock.h"
@@ -109,6 +113,18 @@ static const char *bf_iso(int64_t ns, char *buf, size_t cap)
     return buf;
 }
 
+/* Time mode: fetch [from, to] now. */
+static void bf_start_ts(feed_bf_sym_t *y, int64_t from, int64_t to)
+{
+    y->first_ts = y->from_ts = from;
+    y->to_ts = to;
+    y->skip = 0;
+    y->got = 0;
+    y->reqs = 0;
+    y->tries = 0;
+    y->active = true;
+}
+
 /* Time mode: the range ends; lost: [from_ts, to_ts] given up (a trade gap with those bounds). */
 static void bf_end_ts(feed_bf_t *f, feed_bf_sym_t *y, bool lost, const char *why)
 {
@@ -132,6 +148,12 @@ static void bf_end_ts(feed_bf_t *f, feed_bf_sym_t *y, bool lost, const char *why
     y->active = false;
     y->from_ts = y->to_ts = 0;
     y->skip = 0;
+    if (y->n_q) { /* the next range waiting, from a later reconnect */
+        bf_start_ts(y, y->q_from[0], y->q_to[0]);
+        y->n_q--;
+        memmove(y->q_from, y->q_from + 1, y->n_q * sizeof(y->q_from[0]));
+        memmove(y->q_to, y->q_to + 1, y->n_q * sizeof(y->q_to[0]));
+    }
 }
 
 /* Send the next page request if one is due. */
@@ -229,20 +251,21 @@ void feed_bf_trade_ts(feed_bf_t *f, uint32_t s, int64_t ts, int64_t now)
     feed_bf_sym_t *y = feed_bf_sym(f, s);
     if (y->fresh) {
         y->fresh = false;
-        if (y->last_ts && ts >= y->last_ts) {
-            if (!y->active) {
-                y->first_ts = y->from_ts = y->last_ts;
-                y->skip = 0;
-                y->got = 0;
-                y->reqs = 0;
-            } /* else: merged, the range still being fetched keeps its start */
-            y->to_ts = ts;
-            y->tries = 0;
-            y->active = true;
+        /* none seen yet: since the collection's first trade, on a later connection */
+        int64_t lo = y->last_ts ? y->last_ts : f->gen > 1 ? f->t0_ts : 0;
+        if (lo && ts >= lo && !y->active) {
+            bf_start_ts(y, lo, ts);
+        } else if (lo && ts >= lo && y->n_q < FEED_BF_QUEUE) { /* behind the one fetched */
+            y->q_from[y->n_q] = lo;
+            y->q_to[y->n_q++] = ts;
+        } else if (lo && ts >= lo) { /* queue full: the last one widens (still covering) */
+            y->q_to[y->n_q - 1] = ts;
         }
     }
     if (ts > y->last_ts)
         y->last_ts = ts;
+    if (!f->t0_ts)
+        f->t0_ts = ts;
     if (y->active)
         bf_pump(f, now);
 }

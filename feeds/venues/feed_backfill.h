@@ -25,6 +25,8 @@
 #define FEED_BF_PAGE 1000u
 /** At most one trade-history request per second per connection. */
 #define FEED_BF_GAP_NS 1000000000LL
+/** Time mode: ranges waiting behind the one being fetched, per symbol. */
+#define FEED_BF_QUEUE 4
 /** Failed requests in a row before a range is given up. */
 #define FEED_BF_TRIES 3
 
@@ -68,6 +70,11 @@ typedef struct feed_bf_sym {
     int64_t from_ts, to_ts; /* the range (inclusive both ends): the next page starts there */
     int64_t first_ts;       /* the range's first time (log) */
     uint32_t skip;          /* trades at from_ts already fetched (the venue's offset) */
+    /* ranges opened while one is fetched (later reconnects), in order; the trades received
+       live between them are no hole (a gap given up names only its own range); past
+       FEED_BF_QUEUE the newest widens the last one */
+    int64_t q_from[FEED_BF_QUEUE], q_to[FEED_BF_QUEUE];
+    uint8_t n_q;
 } feed_bf_sym_t;
 
 /** The venue's request/parse pair. v: the venue state given to feed_bf_init. */
@@ -106,6 +113,8 @@ typedef struct feed_bf {
     bool inflight;
     int64_t last_req; /* mono ns of the last request, 0 = none */
     uint32_t next;    /* symbol to look at first (round robin) */
+    int64_t t0_ts;    /* time mode: the first trade time seen, any symbol (the collection's
+                         start on the venue's clock) */
 } feed_bf_t;
 
 /** Set up f for n_sym symbols whose feed_bf_sym_t is at sym0, stride bytes apart. */
@@ -125,7 +134,9 @@ void feed_bf_trade(feed_bf_t *f, uint32_t s, uint64_t id, uint8_t kind, bool inc
 /** Time mode: a trade at exchange time ts (ns) received live for symbol s. The first of a
  *  connection opens the range [last_ts, ts] (inclusive both ends: trades at a boundary time
  *  come again and are dropped by their unique id, PostgreSQL's key and the builder's trade
- *  dedup); a range still being fetched is merged (its start kept). */
+ *  dedup); while a range is being fetched the new one waits behind it (q_from). A symbol without a
+ * trade yet whose first comes on a later connection: [t0_ts, ts] (what it traded while no
+ *  connection was open since the collection started). */
 void feed_bf_trade_ts(feed_bf_t *f, uint32_t s, int64_t ts, int64_t now);
 /** Send a due request (the loop tick). */
 void feed_bf_tick(feed_bf_t *f, int64_t now);
