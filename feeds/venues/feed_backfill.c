@@ -323,7 +323,8 @@ static void bf_page_ts(feed_bf_t *f, feed_bf_sym_t *y, feed_bf_trade_t *tr, uint
             ->last_n) { /* the newest page trades: what is older than the oldest is out of reach */
         if (n >= page && tr[0].ts_ns > y->from_ts) {
             TG_STAT_INC(h->stats->backfill_failures);
-            y->to_ts = tr[0].ts_ns;
+            if (tr[0].ts_ns < y->to_ts)
+                y->to_ts = tr[0].ts_ns;
             bf_end_ts(f, y, true, "older than the venue's newest trades");
         } else {
             bf_end_ts(f, y, false, NULL);

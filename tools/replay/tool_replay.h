@@ -40,8 +40,11 @@ typedef struct tool_replay_trade {
 
 #define TOOL_REPLAY_TRADES_DEFAULT    500u  /* Binance: limit default */
 #define TOOL_REPLAY_TRADES_MAX        1000u /* Binance: limit cap */
-#define TOOL_REPLAY_TRADES_BM_DEFAULT 100u  /* BitMEX /api/v1/trade: count default */
-#define TOOL_REPLAY_TRADES_OKX_MAX    100u  /* OKX history-trades: limit default and cap */
+#define TOOL_REPLAY_TRADES_BM_DEFAULT 100u
+#define TOOL_REPLAY_TRADES_BYBIT_SPOT                                                              \
+    60u /* Bybit recent-trade, spot: limit default and cap */ /* BitMEX /api/v1/trade: count       \
+                                                                 default */
+#define TOOL_REPLAY_TRADES_OKX_MAX 100u /* OKX history-trades: limit default and cap */
 
 /** A loaded recording. Thread: main; read-only after tool_replay_rec_load(). */
 typedef struct tool_replay_rec {
@@ -98,6 +101,12 @@ int tool_replay_trades_okx_body(const tool_replay_rec_t *rec, const char *inst, 
 int tool_replay_trades_bm_body(const tool_replay_rec_t *rec, const char *sym, int64_t from_ns,
                                int64_t to_ns, unsigned start, unsigned count, bool reverse,
                                size_t upto, char **body, size_t *len);
+/** Bybit GET /v5/market/recent-trade body ({"retCode":0,..,"result":{"category":..,"list":[..]}})
+ *  for `symbol` (any case): its newest `limit` trades of frames [0, upto), newest first (limit
+ *  0: spot 60, linear 500; capped at 60 / 1000). @return 0, -ENOENT (no trade of sym
+ *  recorded), -ENOMEM. */
+int tool_replay_trades_bybit_body(const tool_replay_rec_t *rec, const char *sym, bool spot,
+                                  unsigned limit, size_t upto, char **body, size_t *len);
 int tool_replay_trades_cb_last(const tool_replay_rec_t *rec, size_t upto, char **out, size_t *len);
 /** Recording name from a path: basename without ".tgrec", ".tgrec.zst", ".zst". */
 void tool_replay_rec_name(char *dst, size_t cap, const char *path);

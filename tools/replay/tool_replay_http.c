@@ -273,6 +273,35 @@ static int bitmex_trades(struct lws *wsi, sess_t *s, const tool_replay_rec_t *re
 }
 
 /*
+ * Bybit recent trades (issue 15), GET [/rec/<name>]/v5/market/recent-trade?category=spot|linear
+ * &symbol=S[&limit=N]: the recording's newest published publicTrade trades, newest first
+ * (tool_replay_trades.c). Bybit answers errors with HTTP 200 and a retCode: 10001 for a bad
+ * parameter or a symbol without recorded trades. @return 1 when path is not that route, else
+ * the reply's result.
+ */
+static int bybit_trades(struct lws *wsi, sess_t *s, const tool_replay_rec_t *rec, const char *path,
+                        const char *args)
+{
+    static const char bad[] = "{\"retCode\":10001,\"retMsg\":\"params error\",\"result\":{},"
+                              "\"retExtInfo\":{},\"time\":0}";
+    if (strncmp(rec->r->venue, "bybit", 5) != 0 || strcmp(path, "/v5/market/recent-trade") != 0)
+        return 1;
+    bool spot = strcmp(rec->r->venue, "bybit-spot") == 0;
+    char sym[64], t[32];
+    uint64_t limit = 0;
+    if (!query_arg(args, "symbol", sym, sizeof(sym)) || !sym[0] ||
+        !query_arg(args, "category", t, sizeof(t)) || strcmp(t, spot ? "spot" : "linear") != 0 ||
+        (query_arg(args, "limit", t, sizeof(t)) &&
+         (!dec_u64(t, &limit) || limit == 0 || limit > (spot ? 60 : 1000))))
+        return reply(wsi, s, HTTP_STATUS_OK, bad, sizeof(bad) - 1);
+    char *body;
+    size_t len;
+    int rc =
+        tool_replay_trades_bybit_body(rec, sym, spot, (unsigned)limit, rec->published, &body, &len);
+    return reply_trades(wsi, s, rc, HTTP_STATUS_OK, bad, sizeof(bad) - 1, body, len);
+}
+
+/*
  * OKX trade history (issue 15), GET [/rec/<name>]/api/v5/market/history-trades?instId=I
  * [&type=1][&after=X][&before=Y][&limit=L]: the recording's published `trades` pushes, newest
  * first, in OKX's envelope (tool_replay_trades.c). OKX's errors (HTTP 400): 51001 for an
@@ -345,6 +374,8 @@ int tool_replay__http_request(struct lws *wsi, sess_t *s, const char *uri)
     int th = trade_history(wsi, s, rec, rest, args);
     if (th == 1)
         th = bitmex_trades(wsi, s, rec, rest, args);
+    if (th == 1)
+        th = bybit_trades(wsi, s, rec, rest, args);
     if (th == 1)
         th = coinbase_trades(wsi, s, rec, rest, args);
     if (th == 1)

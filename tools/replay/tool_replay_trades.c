@@ -40,6 +40,12 @@
  * GET /api/v1/trade as BitMEX does: the trades at startTime <= timestamp <= endTime, oldest
  * first (reverse=true: newest first), the first `start` left out, at most `count` (default 100,
  * cap 1000); trades of one time in recording order.
+ *
+ * Bybit recordings (venues bybit, bybit-spot): each trade of a `publicTrade` push is indexed per
+ * symbol, its id the trade's time (ns; the execId is text), with Bybit's REST object written
+ * from the push's own texts, {"execId":i,"symbol":s,"price":p,"size":v,"side":S,"time":"T",
+ * "isBlockTrade":BT}; tool_replay_trades_bybit_body() answers GET /v5/market/recent-trade as
+ * Bybit does: the newest `limit` trades, newest first, in its envelope.
  * Thread: main.
  */
 #include "tool_replay.h"
@@ -358,12 +364,50 @@ static int index_bm_trade(tool_replay_rec_t *rec, size_t fi, const char *js, con
     return commit_trade(rec, tr, arena_printf(rec, cap, "%.*s", TV(k)));
 }
 
+static const char bb_trade_pre[] = "{\"topic\":\"publicTrade.";
+
+/* One trade of a Bybit publicTrade push -> an index entry, id = its time in ns. */
+static int index_bb_trade(tool_replay_rec_t *rec, size_t fi, const char *js, const jsmntok_t *t,
+                          int n, int k, size_t *cap, size_t *tcap)
+{
+    int ts = okx_get(js, t, n, k, "T"), sym = okx_get(js, t, n, k, "s");
+    int px = okx_get(js, t, n, k, "p"), sz = okx_get(js, t, n, k, "v");
+    int side = okx_get(js, t, n, k, "S"), id = okx_get(js, t, n, k, "i");
+    int bt = okx_get(js, t, n, k, "BT");
+    char ms[24], *e;
+    if (ts < 0 || sym < 0 || px < 0 || sz < 0 || side < 0 || id < 0 ||
+        (size_t)(t[sym].end - t[sym].start) >= sizeof(rec->trades[0].sym))
+        return 0;
+    snprintf(ms, sizeof(ms), "%.*s", TV(ts));
+    unsigned long long v = strtoull(ms, &e, 10);
+    if (*e || !isdigit((unsigned char)ms[0]) || v > 9223372036854ULL)
+        return 0;
+    int rc = trades_grow(rec, tcap);
+    if (rc < 0)
+        return rc;
+    tool_replay_trade_t *tr = &rec->trades[rec->n_trades];
+    memset(tr, 0, sizeof(*tr));
+    tr->frame = fi;
+    tr->id = (uint64_t)v * 1000000u;
+    tr->off = rec->trade_text_len;
+    memcpy(tr->sym, js + t[sym].start, (size_t)(t[sym].end - t[sym].start));
+    return commit_trade(rec, tr,
+                        arena_printf(rec, cap,
+                                     "{\"execId\":\"%.*s\",\"symbol\":\"%.*s\",\"price\":\"%.*s\","
+                                     "\"size\":\"%.*s\",\"side\":\"%.*s\",\"time\":\"%.*s\","
+                                     "\"isBlockTrade\":%.*s}",
+                                     TV(id), TV(sym), TV(px), TV(sz), TV(side), TV(ts),
+                                     bt >= 0 ? t[bt].end - t[bt].start : 5,
+                                     bt >= 0 ? js + t[bt].start : "false"));
+}
+
 int tool_replay_trades_index(tool_replay_rec_t *rec)
 {
     size_t cap = 0, tcap = 0;
     bool cb = rec->r && strcmp(rec->r->venue, "coinbase") == 0;
     bool okx = rec->r && strcmp(rec->r->venue, "okex") == 0;
     bool bm = rec->r && strcmp(rec->r->venue, "bitmex") == 0;
+    bool bb = rec->r && strncmp(rec->r->venue, "bybit", 5) == 0;
     for (size_t i = 0; i < rec->n_frames; i++) {
         if (!cap) {
             cap = 1 << 16;
@@ -374,6 +418,7 @@ int tool_replay_trades_index(tool_replay_rec_t *rec)
         int rc = cb    ? index_cb_frame(rec, i, &cap, &tcap)
                  : okx ? index_data(rec, i, okx_trades_pre, index_okx_trade, &cap, &tcap)
                  : bm  ? index_data(rec, i, bm_trade_pre, index_bm_trade, &cap, &tcap)
+                 : bb  ? index_data(rec, i, bb_trade_pre, index_bb_trade, &cap, &tcap)
                        : index_frame(rec, i, &cap, &tcap);
         if (rc < 0)
             return rc;
@@ -575,6 +620,22 @@ int tool_replay_trades_bm_body(const tool_replay_rec_t *rec, const char *sym, in
     *body = b;
     *len = k;
     return 0;
+}
+
+int tool_replay_trades_bybit_body(const tool_replay_rec_t *rec, const char *sym, bool spot,
+                                  unsigned limit, size_t upto, char **body, size_t *len)
+{
+    unsigned cap = spot ? TOOL_REPLAY_TRADES_BYBIT_SPOT : TOOL_REPLAY_TRADES_MAX;
+    if (limit == 0)
+        limit = spot ? TOOL_REPLAY_TRADES_BYBIT_SPOT : 500;
+    if (limit > cap)
+        limit = cap;
+    char pre[128];
+    snprintf(pre, sizeof(pre),
+             "{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"category\":\"%s\",\"list\":[",
+             spot ? "spot" : "linear");
+    return trades_desc(rec, sym, false, 0, false, 0, limit, upto, false, pre,
+                       "]},\"retExtInfo\":{},\"time\":0}", body, len);
 }
 
 int tool_replay_trades_cb_last(const tool_replay_rec_t *rec, size_t upto, char **out, size_t *len)
