@@ -66,6 +66,9 @@ typedef struct bf_case {
        to its quote), its time the ISO text after "timestamp":" before it; trade gap rows carry
        time bounds (seq_last..seq_got, ns, inclusive); polls of wait_steady (0: 8 of 250 ms) */
     bool by_time;
+    const char *ts_key, *sym_key; /* by_time: keys of a trade's time and symbol (before their
+                                     values, quote included for text) */
+    bool ts_ms;                   /* the time is ms digits (else ISO text) */
     int steady;
     /* by_time with history: the closed 1m candles before this time (ISO) count no more trades
        than the recording has there (the builder's dedup drops the boundary trades fetched
@@ -78,6 +81,7 @@ static const bf_case_t k_binance = {REC,        "binance", "BTCUSDT",
                                     DROPS,      DROP,      AWAY,
                                     "@trade\"", "\"t\":",  "tg:stream:trades:binance:BTCUSDT",
                                     NULL,       18000,     2000,
+                                    false,      NULL,      NULL,
                                     false,      0,         NULL};
 /* 97 matches over 8 of its 10 products in 9946 frames; restart: 30 before frame 4300, 6 of
  * SKL-USD and DASH-BTC in the 2000 after (both with matches before, so a resume point) */
@@ -94,6 +98,9 @@ static const bf_case_t k_coinbase = {
     NULL,
     4300,
     2000,
+    false,
+    NULL,
+    NULL,
     false,
     0,
     NULL};
@@ -114,6 +121,9 @@ static const bf_case_t k_okx = {"okex/cryptofeed_ce58c2a0_OKX.ws.1.tgrec",
                                 144,
                                 100,
                                 false,
+                                NULL,
+                                NULL,
+                                false,
                                 0,
                                 NULL};
 
@@ -130,8 +140,27 @@ static const bf_case_t k_bitmex = {
     .trade_pre = "{\"table\":\"trade\",\"action\":\"insert\"",
     .id_key = "\"trdMatchID\":\"",
     .by_time = true,
+    .ts_key = "\"timestamp\":\"",
+    .sym_key = "\"symbol\":\"",
     .steady = 24,
     .candle_cut = "2021-04-05T18:43:00Z"};
+
+/* Bybit linear: 327 trades of 4 symbols in the 102 publicTrade pushes of 2 547 frames; 5 drops
+ * of 200 frames then 50 away: 99 trades nobody receives, each of a symbol that trades again on
+ * a later connection. recent-trade serves the newest 1000: the whole recording */
+static const bf_case_t k_bybit = {.rec = "bybit/cryptofeed_57d5f18d_BYBIT.ws.2.tgrec.zst",
+                                  .venue = "bybit",
+                                  .symbols = "BTCUSDT,DOGEUSDT,ETHUSDT,SOLUSDT",
+                                  .drops = 5,
+                                  .drop = 200,
+                                  .away = 50,
+                                  .trade_pre = "{\"topic\":\"publicTrade.",
+                                  .id_key = "\"i\":\"",
+                                  .by_time = true,
+                                  .ts_key = "\"T\":",
+                                  .sym_key = "\"s\":\"",
+                                  .ts_ms = true,
+                                  .steady = 16};
 
 static struct {
     const char *gw_bin, *replay_bin, *recs;
@@ -171,20 +200,37 @@ static size_t leads_received(const bf_case_t *c, size_t n, const size_t *fr, cha
  * at a reconnect (c->lead_key); *first (NULL: not wanted): how many the first connection
  * receives (frames [0, drop)). */
 /* by_time: the trades of frame f (several an insert) into ids/tss from *n on (cap). */
+/* The text after key inside [p, e) (up to a quote, comma or brace), or NULL; *len its length. */
+static const char *obj_val(const char *p, const char *e, const char *key, size_t *len)
+{
+    const char *v = memmem(p, (size_t)(e - p), key, strlen(key));
+    if (!v)
+        return NULL;
+    v += strlen(key);
+    *len = strcspn(v, "\",}");
+    return v;
+}
+
+/* by_time: the trades of frame f (several a push: each object {..} holding ts_key) into
+ * ids/tss/sym from *n on (cap). */
 static void rec_time_trades(const bf_case_t *c, const char *f, uint64_t *ids, int64_t *tss,
                             char (*sym)[32], size_t *n, size_t cap)
 {
-    static const char tk[] = "\"timestamp\":\"", sk[] = "\"symbol\":\"";
-    for (const char *p = f; (p = strstr(p, tk)) != NULL;) {
-        p += sizeof(tk) - 1;
-        const char *q = strchr(p, '"'), *id = strstr(p, c->id_key), *sy = strstr(p, sk);
-        assert_true(q && id && sy && *n < cap);
-        assert_int_equal(sscanf(sy + sizeof(sk) - 1, "%31[^\"]", sym[*n]), 1);
-        id += strlen(c->id_key);
-        const char *e = strchr(id, '"');
-        assert_non_null(e);
-        assert_int_equal(feed_iso_ns(p, (size_t)(q - p), true, &tss[*n]), 0);
-        ids[(*n)++] = feed_hash_id(id, (size_t)(e - id)); /* as the handler hashes it */
+    for (const char *p = f; (p = strstr(p, c->ts_key)) != NULL;) {
+        const char *b = p, *e = strchr(p, '}');
+        while (b > f && *b != '{')
+            b--;
+        size_t tl, il, sl;
+        const char *ts = obj_val(b, e, c->ts_key, &tl), *id = obj_val(b, e, c->id_key, &il);
+        const char *sy = obj_val(b, e, c->sym_key, &sl);
+        assert_true(e && ts && id && sy && sl < 32 && *n < cap);
+        memcpy(sym[*n], sy, sl);
+        sym[*n][sl] = 0;
+        if (c->ts_ms)
+            tss[*n] = strtoll(ts, NULL, 10) * 1000000;
+        else
+            assert_int_equal(feed_iso_ns(ts, tl, true, &tss[*n]), 0);
+        ids[(*n)++] = feed_hash_id(id, il); /* as the handler hashes it */
         p = e;
     }
 }
@@ -915,6 +961,10 @@ int main(void)
                 DISCONNECTS(k_bitmex, true)),
         TU_CASE(test_bitmex_without_trade_history_the_lost_trades_are_inside_time_bounded_gaps,
                 run_row, DISCONNECTS(k_bitmex, false)),
+        TU_CASE(test_bybit_five_disconnects_every_trade_stored_exactly_once, run_row,
+                DISCONNECTS(k_bybit, true)),
+        TU_CASE(test_bybit_without_trade_history_the_lost_trades_are_inside_time_bounded_gaps,
+                run_row, DISCONNECTS(k_bybit, false)),
         TU_CASE(test_okx_a_restart_resumes_after_the_last_stored_trade, run_row,
                 RESTART(k_okx, 3600)),
         TU_CASE(test_okx_without_a_resume_point_a_restart_loses_the_trades_of_the_downtime, run_row,
