@@ -24,7 +24,11 @@
  *    (0, 0), at that trade's time; its lower bound is the instrument's previous trade (none:
  *    the start of collection). Always reported after a closed connection, even when nothing
  *    was lost (it cannot be known), never with made-up ids. With TG_EVF_REST the handler
- *    reports what it cannot fetch itself (no such venue yet).
+ *    fetches the outage's trades by time and reports what it cannot fetch itself (BitMEX, Bybit:
+ *    feed_backfill.c time mode): its TG_EV_TRADE_GAP carries time bounds, seq = first ns,
+ *    u.aux = last ns (inclusive), ts_exch = the last; book_tgap_given_up writes them as they
+ *    are (no hole is remembered here), so the trade gap row's seq_last/seq_got are those
+ *    times and its ts the range's end.
  *
  * Memory: 24 bytes a tracker; the holes array is allocated on the first remembered hole (an
  * outage, never per message) and grows to BOOK_TGAP_MAX, past which the two oldest merge (a

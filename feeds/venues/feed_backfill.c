@@ -26,12 +26,36 @@
  *   connection).
  * - Answers carry the connection generation in their tag (the venue drops a previous
  *   connection's); stop needs nothing: no request blocks, the transport drops pending ones.
+ * TIME MODE (feed_bf_ops_t.path_ts: BitMEX, Bybit; trades with an opaque unique id)
+ * - Each symbol remembers the exchange time of the newest trade it saw (last_ts). The first
+ *   live trade of a connection, at T, opens the range [last_ts, T] (a symbol without a trade
+ *   yet, on a later connection: [the first trade time of any symbol, T]), inclusive both ends: the
+ *   trades at a boundary time come again with their own ids (the handler's hash of the venue's
+ *   id, the one its live trades carry) and are dropped by PostgreSQL's unique key and the
+ *   builder's trade dedup. A range opened while another is fetched waits behind it (up to
+ *   FEED_BF_QUEUE, then the last one widens): the trades received live between two ranges are
+ *   never inside a gap given up.
+ * - Paged venues (BitMEX): a page asks for [from_ts, to_ts] oldest first, at most page trades;
+ *   a short page ends the range. A full one moves from_ts to its newest time, skipping the
+ *   trades of that time it already has (skip_ok: the venue's offset); a full page all at
+ *   from_ts moves the offset on (without an offset: the range ends with a gap, counted and
+ *   logged, never a loop).
+ * - last_n venues (Bybit: only the newest trades): one request; the trades inside the range are
+ *   emitted; a full page whose oldest trade is newer than from_ts leaves [from_ts, oldest] as a
+ *   hole: given up like a failed range.
+ * - A range given up (tries, no reach, no progress) is an ERROR line with ISO times and a
+ *   TG_EV_TRADE_GAP with the time bounds: seq = from_ts, u.aux = to_ts (ns, inclusive), ts_exch
+ *   = to_ts; the builder's tracker of a venue without consecutive ids (book_tgap.h) writes it as
+ *   a trade gap row with those bounds. The STALE carries TG_EVF_REST (feed.c, trade_history),
+ *   so the builder adds no generic "may be missing" gap when everything was fetched.
  * Thread: feed:<venue>.
  */
 #include "feeds/venues/feed_backfill.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "book/tg_clock.h"
 #include "book/tg_instr.h"
@@ -75,11 +99,69 @@ static void bf_end(feed_bf_t *f, feed_bf_sym_t *y, bool lost)
     y->from = y->to = 0;
 }
 
+/* ns since the epoch as ISO 8601 with 9 decimals (log lines). */
+static const char *bf_iso(int64_t ns, char *buf, size_t cap)
+{
+    time_t sec = (time_t)(ns / 1000000000);
+    struct tm tm;
+    if (ns < 0 || !gmtime_r(&sec, &tm)) {
+        snprintf(buf, cap, "%lld ns", (long long)ns);
+        return buf;
+    }
+    snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)(ns % 1000000000));
+    return buf;
+}
+
+/* Time mode: fetch [from, to] now. */
+static void bf_start_ts(feed_bf_sym_t *y, int64_t from, int64_t to)
+{
+    y->first_ts = y->from_ts = from;
+    y->to_ts = to;
+    y->skip = 0;
+    y->got = 0;
+    y->reqs = 0;
+    y->tries = 0;
+    y->active = true;
+}
+
+/* Time mode: the range ends; lost: [from_ts, to_ts] given up (a trade gap with those bounds). */
+static void bf_end_ts(feed_bf_t *f, feed_bf_sym_t *y, bool lost, const char *why)
+{
+    feed_handler_t *h = f->h;
+    char a[48], b[48];
+    if (lost && h->rest_get) /* offline: no TG_EVF_REST on the STALE, the builder reports it */
+        feed_emit_make(h, TG_EV_TRADE_GAP, y->instr, 0, 0, 0, (uint64_t)y->from_ts,
+                       (uint64_t)y->to_ts, y->to_ts, tg_clock_realtime_ns(), tg_clock_mono_ns(),
+                       TG_EVF_LAST);
+    if (lost)
+        feed_logf(h, FEED_LOG_ERROR,
+                  "%s %s: trade backfill given up (%s): trades at %s..%s lost (%llu trades "
+                  "fetched in %u requests)",
+                  h->venue->name, y->name, why, bf_iso(y->from_ts, a, sizeof(a)),
+                  bf_iso(y->to_ts, b, sizeof(b)), (unsigned long long)y->got, y->reqs);
+    else
+        feed_logf(h, FEED_LOG_INFO,
+                  "%s %s: trade backfill times %s..%s: %llu trades in %u requests", h->venue->name,
+                  y->name, bf_iso(y->first_ts, a, sizeof(a)), bf_iso(y->to_ts, b, sizeof(b)),
+                  (unsigned long long)y->got, y->reqs);
+    y->active = false;
+    y->from_ts = y->to_ts = 0;
+    y->skip = 0;
+    if (y->n_q) { /* the next range waiting, from a later reconnect */
+        bf_start_ts(y, y->q_from[0], y->q_to[0]);
+        y->n_q--;
+        memmove(y->q_from, y->q_from + 1, y->n_q * sizeof(y->q_from[0]));
+        memmove(y->q_to, y->q_to + 1, y->n_q * sizeof(y->q_to[0]));
+    }
+}
+
 /* Send the next page request if one is due. */
 static void bf_pump(feed_bf_t *f, int64_t now)
 {
     feed_handler_t *h = f->h;
-    if (f->inflight || (f->last_req && now - f->last_req < FEED_BF_GAP_NS))
+    int64_t gap = f->ops->gap_ns ? f->ops->gap_ns : FEED_BF_GAP_NS;
+    if (f->inflight || (f->last_req && now - f->last_req < gap))
         return;
     for (uint32_t k = 0; k < f->n_sym; k++) {
         uint32_t s = (f->next + k) % f->n_sym;
@@ -88,13 +170,22 @@ static void bf_pump(feed_bf_t *f, int64_t now)
             continue;
         if (!h->rest_get) {
             TG_STAT_INC(h->stats->backfill_failures);
-            bf_end(f, y, true);
+            if (f->ops->path_ts)
+                bf_end_ts(f, y, true, "no REST client");
+            else
+                bf_end(f, y, true);
             continue;
         }
-        uint64_t n = y->to - y->from;
         char path[256];
-        int pl =
-            f->ops->path(f->v, s, y->from, n < FEED_BF_PAGE ? n : FEED_BF_PAGE, path, sizeof(path));
+        int pl;
+        if (f->ops->path_ts) {
+            pl = f->ops->path_ts(f->v, s, y->from_ts, y->to_ts, y->skip, f->ops->page, path,
+                                 sizeof(path));
+        } else {
+            uint64_t n = y->to - y->from;
+            pl = f->ops->path(f->v, s, y->from, n < FEED_BF_PAGE ? n : FEED_BF_PAGE, path,
+                              sizeof(path));
+        }
         if (pl < 0 || (size_t)pl >= sizeof(path) ||
             h->rest_get(h->tctx, path, ((uint64_t)f->gen << 32) | FEED_BF_TAG | s) < 0)
             return; /* queue full: the tick tries again */
@@ -115,7 +206,8 @@ void feed_bf_open(feed_bf_t *f, uint32_t gen, uint8_t resume_kind)
         feed_bf_sym_t *y = feed_bf_sym(f, i);
         y->fresh = true;
         const tg_instr_t *in = tg_instr_reg_get(f->h->reg, y->instr);
-        if (!y->last_tid && in && in->resume_trade_id) { /* start-up: after the last stored */
+        if (!f->ops->path_ts && !y->last_tid && in &&
+            in->resume_trade_id) { /* start-up: after the last stored */
             y->last_tid = in->resume_trade_id;
             y->kind = resume_kind; /* the id kind this venue's trade stream carries */
             feed_logf(f->h, FEED_LOG_INFO,
@@ -154,6 +246,30 @@ void feed_bf_trade(feed_bf_t *f, uint32_t s, uint64_t id, uint8_t kind, bool inc
         bf_pump(f, now);
 }
 
+void feed_bf_trade_ts(feed_bf_t *f, uint32_t s, int64_t ts, int64_t now)
+{
+    feed_bf_sym_t *y = feed_bf_sym(f, s);
+    if (y->fresh) {
+        y->fresh = false;
+        /* none seen yet: since the collection's first trade, on a later connection */
+        int64_t lo = y->last_ts ? y->last_ts : f->gen > 1 ? f->t0_ts : 0;
+        if (lo && ts >= lo && !y->active) {
+            bf_start_ts(y, lo, ts);
+        } else if (lo && ts >= lo && y->n_q < FEED_BF_QUEUE) { /* behind the one fetched */
+            y->q_from[y->n_q] = lo;
+            y->q_to[y->n_q++] = ts;
+        } else if (lo && ts >= lo) { /* queue full: the last one widens (still covering) */
+            y->q_to[y->n_q - 1] = ts;
+        }
+    }
+    if (ts > y->last_ts)
+        y->last_ts = ts;
+    if (!f->t0_ts)
+        f->t0_ts = ts;
+    if (y->active)
+        bf_pump(f, now);
+}
+
 void feed_bf_tick(feed_bf_t *f, int64_t now)
 {
     bf_pump(f, now);
@@ -163,6 +279,75 @@ static int bf_cmp_id(const void *a, const void *b)
 {
     uint64_t x = ((const feed_bf_trade_t *)a)->id, y = ((const feed_bf_trade_t *)b)->id;
     return (x > y) - (x < y);
+}
+
+static int bf_cmp_ts(const void *a, const void *b)
+{
+    const feed_bf_trade_t *x = a, *y = b;
+    if (x->ts_ns != y->ts_ns)
+        return (x->ts_ns > y->ts_ns) - (x->ts_ns < y->ts_ns);
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Time mode: a page of n trades (parsed) for the range of y. */
+static void bf_page_ts(feed_bf_t *f, feed_bf_sym_t *y, feed_bf_trade_t *tr, uint32_t n,
+                       int64_t ts_recv, int64_t ts_mono)
+{
+    feed_handler_t *h = f->h;
+    /* oldest first, as the live trades came; trades of one time in the venue's order (a page
+       newest first is reversed), sorted only when neither order holds */
+    bool asc = true, desc = true;
+    for (uint32_t i = 1; i < n; i++) {
+        asc &= tr[i - 1].ts_ns <= tr[i].ts_ns;
+        desc &= tr[i - 1].ts_ns >= tr[i].ts_ns;
+    }
+    if (!asc && desc) {
+        for (uint32_t i = 0; i < n / 2; i++) {
+            feed_bf_trade_t x = tr[i];
+            tr[i] = tr[n - 1 - i];
+            tr[n - 1 - i] = x;
+        }
+    } else if (!asc) {
+        qsort(tr, n, sizeof(tr[0]), bf_cmp_ts);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (tr[i].ts_ns < y->from_ts || tr[i].ts_ns > y->to_ts)
+            continue;
+        feed_emit_make(h, TG_EV_TRADE, y->instr, tr[i].side, tr[i].px, tr[i].qty, tr[i].seq,
+                       tr[i].id, tr[i].ts_ns, ts_recv, ts_mono, TG_EVF_LAST | TG_EVF_REST);
+        TG_STAT_INC(h->stats->backfill_trades);
+        y->got++;
+    }
+    uint32_t page = f->ops->page;
+    if (f->ops
+            ->last_n) { /* the newest page trades: what is older than the oldest is out of reach */
+        if (n >= page && tr[0].ts_ns > y->from_ts) {
+            TG_STAT_INC(h->stats->backfill_failures);
+            if (tr[0].ts_ns < y->to_ts)
+                y->to_ts = tr[0].ts_ns;
+            bf_end_ts(f, y, true, "older than the venue's newest trades");
+        } else {
+            bf_end_ts(f, y, false, NULL);
+        }
+        return;
+    }
+    int64_t top = n ? tr[n - 1].ts_ns : 0;
+    if (n < page || top > y->to_ts) { /* short page: nothing more in the range */
+        bf_end_ts(f, y, false, NULL);
+        return;
+    }
+    if (top > y->from_ts) { /* next page from the newest time, its trades there left out */
+        uint32_t at = 0;
+        for (uint32_t i = n; i > 0 && tr[i - 1].ts_ns == top; i--)
+            at++;
+        y->from_ts = top;
+        y->skip = f->ops->skip_ok ? at : 0;
+    } else if (f->ops->skip_ok) { /* a full page at one time: the offset moves on */
+        y->skip += n;
+    } else { /* no progress possible: a counted, logged gap rather than a loop */
+        TG_STAT_INC(h->stats->backfill_failures);
+        bf_end_ts(f, y, true, "more trades at one time than a page");
+    }
 }
 
 int feed_bf_rest(feed_bf_t *f, uint32_t s, int status, const char *body, size_t len,
@@ -188,8 +373,12 @@ int feed_bf_rest(feed_bf_t *f, uint32_t s, int status, const char *body, size_t 
         TG_STAT_INC(h->stats->backfill_failures);
         feed_log_frame(h, f->log_rl, ts_mono, FEED_LOG_WARN, "trade backfill request failed", rc,
                        body, len);
-        if (y->active && ++y->tries >= FEED_BF_TRIES)
-            bf_end(f, y, true);
+        if (y->active && ++y->tries >= FEED_BF_TRIES) {
+            if (f->ops->path_ts)
+                bf_end_ts(f, y, true, "requests failed");
+            else
+                bf_end(f, y, true);
+        }
         bf_pump(f, ts_mono);
         return rc;
     }
@@ -197,6 +386,11 @@ int feed_bf_rest(feed_bf_t *f, uint32_t s, int status, const char *body, size_t 
     if (!y->active)
         return 0;
     y->tries = 0;
+    if (f->ops->path_ts) {
+        bf_page_ts(f, y, tr, n, ts_recv, ts_mono);
+        bf_pump(f, ts_mono);
+        return 0;
+    }
     qsort(tr, n, sizeof(tr[0]), bf_cmp_id); /* ascending: the builder narrows its hole in order */
     uint64_t top = n ? tr[n - 1].id : 0;
     for (uint32_t i = 0; i < n; i++) {

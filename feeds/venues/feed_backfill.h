@@ -2,9 +2,11 @@
 /*
  * Trade backfill over REST after a reconnect (issue 15, docs/feeds.md): the venue-independent
  * part, shared by the venues whose trade history is served by trade id (Binance:
- * feed_binance_backfill.c, Coinbase Exchange: feed_coinbase.c, OKX: feed_okex.c). A venue
- * gives a request/parse pair (feed_bf_ops_t); the range rule, pacing, tries, counters, log
- * lines, TG_EV_TRADE_GAP and the generation tag are here.
+ * feed_binance_backfill.c, Coinbase Exchange: feed_coinbase.c, OKX: feed_okex.c) and, in time
+ * mode (feed_bf_ops_t.path_ts), by the venues whose trades carry an opaque unique id but no
+ * consecutive ones (BitMEX: feed_bitmex.c). A venue gives a request/parse pair
+ * (feed_bf_ops_t); the range rule, pacing, tries, counters, log lines, TG_EV_TRADE_GAP and the
+ * generation tag are here.
  *
  * Thread: feed:<venue> (everything here belongs to one handler).
  */
@@ -23,6 +25,8 @@
 #define FEED_BF_PAGE 1000u
 /** At most one trade-history request per second per connection. */
 #define FEED_BF_GAP_NS 1000000000LL
+/** Time mode: ranges waiting behind the one being fetched, per symbol. */
+#define FEED_BF_QUEUE 4
 /** Failed requests in a row before a range is given up. */
 #define FEED_BF_TRIES 3
 
@@ -33,6 +37,13 @@
 #define FEED_BF_VENUE(p, host)                                                                     \
     .on_rest = p##_on_rest, .rest_host = (host), .trade_history = true, .trade_ids_seq = true,     \
     .rest_weight_per_min = 600, .rest_weight = 1, .rest_max_inflight = 8
+
+/** The same for a venue backfilled by time (feed_bf_ops_t.path_ts): trade ids not consecutive
+ *  (the builder's trade-gap tracker goes by time and, with TG_EVF_REST on the STALE, leaves the
+ *  holes to the handler), the venue's REST budget per_min requests of weight 1, one in flight. */
+#define FEED_BF_VENUE_TS(p, host, per_min)                                                         \
+    .on_rest = p##_on_rest, .rest_host = (host), .trade_history = true, .trade_ids_seq = false,    \
+    .rest_weight_per_min = (per_min), .rest_weight = 1, .rest_max_inflight = 1
 
 /** One trade of a page, decoded at the instrument's scales. */
 typedef struct feed_bf_trade {
@@ -54,6 +65,16 @@ typedef struct feed_bf_sym {
     uint64_t first;    /* the range's first id (log) */
     uint64_t got;      /* trades emitted for the range */
     uint32_t reqs, tries;
+    /* time mode: exchange ns, kept across reconnects / of the range [from_ts, to_ts] */
+    int64_t last_ts;        /* newest trade time seen, 0 = none */
+    int64_t from_ts, to_ts; /* the range (inclusive both ends): the next page starts there */
+    int64_t first_ts;       /* the range's first time (log) */
+    uint32_t skip;          /* trades at from_ts already fetched (the venue's offset) */
+    /* ranges opened while one is fetched (later reconnects), in order; the trades received
+       live between them are no hole (a gap given up names only its own range); past
+       FEED_BF_QUEUE the newest widens the last one */
+    int64_t q_from[FEED_BF_QUEUE], q_to[FEED_BF_QUEUE];
+    uint8_t n_q;
 } feed_bf_sym_t;
 
 /** The venue's request/parse pair. v: the venue state given to feed_bf_init. */
@@ -65,6 +86,18 @@ typedef struct feed_bf_ops {
      *  before anything changes. @return 0 or a TG_E* code. */
     int (*parse)(void *v, uint32_t s, const char *body, size_t len, feed_bf_trade_t *out,
                  uint32_t cap, uint32_t *n_out);
+    /** Time mode (set: ranges are by time, path unused). Write the path of the request for the
+     *  trades of symbol s at exchange times [from_ts, to_ts] (ns, inclusive), oldest first,
+     *  the first skip of them left out (skip > 0 only where skip_ok), at most n. */
+    int (*path_ts)(void *v, uint32_t s, int64_t from_ts, int64_t to_ts, uint32_t skip, uint32_t n,
+                   char *buf, size_t cap);
+    uint32_t page;  /* time mode: trades per page asked (<= FEED_BF_PAGE) */
+    bool skip_ok;   /* time mode: the venue takes an offset (BitMEX `start`); without it a page
+                       that does not advance (more than page trades at one time) ends the range
+                       with a gap */
+    bool last_n;    /* time mode: the venue serves only its newest page trades (Bybit): one
+                       request, the part of the range older than its oldest trade is a gap */
+    int64_t gap_ns; /* least time between two requests (0: FEED_BF_GAP_NS) */
 } feed_bf_ops_t;
 
 /** Per connection: one request in flight, paced. */
@@ -80,6 +113,8 @@ typedef struct feed_bf {
     bool inflight;
     int64_t last_req; /* mono ns of the last request, 0 = none */
     uint32_t next;    /* symbol to look at first (round robin) */
+    int64_t t0_ts;    /* time mode: the first trade time seen, any symbol (the collection's
+                         start on the venue's clock) */
 } feed_bf_t;
 
 /** Set up f for n_sym symbols whose feed_bf_sym_t is at sym0, stride bytes apart. */
@@ -96,10 +131,18 @@ void feed_bf_open(feed_bf_t *f, uint32_t gen, uint8_t resume_kind);
  *  trade before the subscription, never emitted); a range still being fetched is merged. */
 void feed_bf_trade(feed_bf_t *f, uint32_t s, uint64_t id, uint8_t kind, bool inclusive,
                    int64_t now);
+/** Time mode: a trade at exchange time ts (ns) received live for symbol s. The first of a
+ *  connection opens the range [last_ts, ts] (inclusive both ends: trades at a boundary time
+ *  come again and are dropped by their unique id, PostgreSQL's key and the builder's trade
+ *  dedup); while a range is being fetched the new one waits behind it (q_from). A symbol without a
+ * trade yet whose first comes on a later connection: [t0_ts, ts] (what it traded while no
+ *  connection was open since the collection started). */
+void feed_bf_trade_ts(feed_bf_t *f, uint32_t s, int64_t ts, int64_t now);
 /** Send a due request (the loop tick). */
 void feed_bf_tick(feed_bf_t *f, int64_t now);
 /** The answer to the request tagged for symbol s (the caller checked the generation):
- *  emits the range's trades in ascending id as TG_EV_TRADE | TG_EVF_REST. @return 0,
+ *  emits the range's trades in ascending id (time mode: ascending time, then id) as
+ *  TG_EV_TRADE | TG_EVF_REST. @return 0,
  *  TG_ERESCALE (nothing changed: call again) or the error counted. */
 int feed_bf_rest(feed_bf_t *f, uint32_t s, int status, const char *body, size_t len,
                  int64_t ts_recv, int64_t ts_mono);

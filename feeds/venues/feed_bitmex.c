@@ -16,6 +16,11 @@
  * partial. BitMEX frames may mix symbols; every run of one symbol is one exchange message.
  * The trade "partial" (the last trades replayed on subscribe) is not a trade (as tardis).
  * There are no sequence numbers and no checksums on this feed.
+ * Trade backfill (docs/feeds.md; time mode of feed_backfill.c): trades carry a trdMatchID (a
+ * GUID, hashed to the event's trade id by feed_hash_id) but no consecutive ids, so a reconnect's
+ * hole is fetched by time: GET /api/v1/trade?symbol=S&startTime=..&endTime=..&count=1000&
+ * start=K&reverse=false, oldest first, `start` the offset past the trades already fetched at
+ * startTime. The page's trades decode as the live ones (bm_trade_item: same scales, same id).
  * Scales: prices/sizes go through feed_dec at the symbol's current scales (raised when a value
  * needs more places, e.g. TRXU21 "0.0000016425": TG_ERESCALE, the frame is parsed again; pass
  * 1 changes no state, the resyncs it finds happen at the start of pass 2). The id -> price map
@@ -31,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
@@ -38,6 +44,7 @@
 #include "feed_venue_util.h"
 #include "venues.h"
 #include "feeds/feed_jtok.h"
+#include "feeds/venues/feed_backfill.h"
 
 /* Initial scales of a symbol: prices 8 places (TRXM21 0.00000216), sizes 4 (contracts,
  * integers on the 2021 feed). Values are parsed with feed_dec at the symbol's current scales,
@@ -50,6 +57,8 @@
 #define BM_IDS_PER_SYM  16384
 #define BM_MAP_MAX_BITS 22
 #define BM_PING_NS      (20 * 1000000000LL)
+#define BM_BF_PAGE      1000u /* GET /api/v1/trade: count <= 1000 */
+#define BM_BF_PER_MIN   30u   /* BitMEX REST: 30 requests a minute unauthenticated */
 
 typedef struct bm_ent {
     uint64_t key; /* 0 = empty; (slot + 1) << 48 | id */
@@ -68,6 +77,7 @@ typedef struct bm_sym {
     uint32_t id;
     uint8_t synced;
     uint8_t map_lost; /* a price of the id map did not fit a raised scale: resync pending */
+    feed_bf_sym_t bf; /* trade backfill by time: the last trade time across reconnects */
 } bm_sym_t;
 
 typedef struct bm_state {
@@ -80,6 +90,7 @@ typedef struct bm_state {
     uint16_t *slot;
     feed_ratelim_t rl;
     int64_t last_ping;
+    feed_bf_t bf; /* trade backfill (feed_backfill.c, time mode) */
 } bm_state_t;
 
 enum { BM_OP_SET = 0, BM_OP_DEL = 1 };
@@ -378,6 +389,44 @@ static int bm_book(feed_handler_t *h, const char *js, const jsmntok_t *t, int n,
 
 /* ---- trades ------------------------------------------------------------------------------- */
 
+/* Trade object k (symbol, side, size, price, timestamp, trdMatchID) into *it at its symbol's
+ * scales; the slot found by symbol. *bad: the token at fault. @return 0, TG_ERESCALE or an
+ * error. */
+static int bm_trade_item(feed_handler_t *h, const char *js, const jsmntok_t *t, int n, int k,
+                         bm_item_t *it, int *bad)
+{
+    bm_state_t *st = h->vstate;
+    *bad = k;
+    if (k >= n || t[k].type != JSMN_OBJECT)
+        return TG_EFIELD;
+    int sy = feed_jtok_get(js, t, n, k, "symbol"), sd = feed_jtok_get(js, t, n, k, "side");
+    int sz = feed_jtok_get(js, t, n, k, "size"), px = feed_jtok_get(js, t, n, k, "price");
+    int ts = feed_jtok_get(js, t, n, k, "timestamp");
+    int id = feed_jtok_get(js, t, n, k, "trdMatchID");
+    if (sy < 0 || sd < 0 || sz < 0 || px < 0 || ts < 0 || t[sy].type != JSMN_STRING ||
+        t[ts].type != JSMN_STRING)
+        return TG_EFIELD;
+    int slot = bm_slot(h, js + t[sy].start, feed_jtok_len(&t[sy]));
+    if (slot < 0)
+        return TG_ESYMBOL;
+    it->slot = (uint16_t)slot;
+    if (feed_jtok_eq(js, &t[sd], "Buy"))
+        it->side = TG_SIDE_BUY;
+    else if (feed_jtok_eq(js, &t[sd], "Sell"))
+        it->side = TG_SIDE_SELL;
+    else
+        return TG_EFIELD;
+    if (feed_iso_ns(js + t[ts].start, feed_jtok_len(&t[ts]), true, &it->ts) < 0)
+        return TG_EFIELD;
+    uint32_t iid = st->sym[slot].id;
+    int rc;
+    if ((rc = bm_num(h, iid, FEED_DEC_PX, js, &t[px], &it->px)) < 0 ||
+        (rc = bm_num(h, iid, FEED_DEC_SZ, js, &t[sz], &it->sz)) < 0)
+        return rc;
+    it->tid = id >= 0 ? feed_hash_id(js + t[id].start, feed_jtok_len(&t[id])) : 0;
+    return 0;
+}
+
 static int bm_trades(feed_handler_t *h, const char *js, const jsmntok_t *t, int n, int data,
                      int64_t ts_recv, int64_t ts_mono)
 {
@@ -385,38 +434,13 @@ static int bm_trades(feed_handler_t *h, const char *js, const jsmntok_t *t, int 
     size_t ni = 0;
     int k = data + 1, rc = 0, bad = data;
     for (int m = 0; m < t[data].size; m++) {
-        bad = k;
-        rc = TG_EFIELD;
-        if (k >= n || t[k].type != JSMN_OBJECT || ni >= st->it_cap)
-            break;
-        int sy = feed_jtok_get(js, t, n, k, "symbol"), sd = feed_jtok_get(js, t, n, k, "side");
-        int sz = feed_jtok_get(js, t, n, k, "size"), px = feed_jtok_get(js, t, n, k, "price");
-        int ts = feed_jtok_get(js, t, n, k, "timestamp");
-        int id = feed_jtok_get(js, t, n, k, "trdMatchID");
-        if (sy < 0 || sd < 0 || sz < 0 || px < 0 || ts < 0 || t[sy].type != JSMN_STRING ||
-            t[ts].type != JSMN_STRING)
-            break;
-        int slot = bm_slot(h, js + t[sy].start, feed_jtok_len(&t[sy]));
-        if (slot < 0) {
-            rc = TG_ESYMBOL;
+        if (ni >= st->it_cap) {
+            rc = TG_EFIELD;
+            bad = k;
             break;
         }
-        bm_item_t *it = &st->it[ni];
-        it->slot = (uint16_t)slot;
-        if (feed_jtok_eq(js, &t[sd], "Buy"))
-            it->side = TG_SIDE_BUY;
-        else if (feed_jtok_eq(js, &t[sd], "Sell"))
-            it->side = TG_SIDE_SELL;
-        else
+        if ((rc = bm_trade_item(h, js, t, n, k, &st->it[ni], &bad)) < 0)
             break;
-        if (feed_iso_ns(js + t[ts].start, feed_jtok_len(&t[ts]), true, &it->ts) < 0)
-            break;
-        uint32_t iid = st->sym[slot].id;
-        if ((rc = bm_num(h, iid, FEED_DEC_PX, js, &t[px], &it->px)) < 0 ||
-            (rc = bm_num(h, iid, FEED_DEC_SZ, js, &t[sz], &it->sz)) < 0)
-            break;
-        it->tid = id >= 0 ? feed_hash_id(js + t[id].start, feed_jtok_len(&t[id])) : 0;
-        rc = 0;
         ni++;
         k = feed_jtok_next(t, n, k);
     }
@@ -435,10 +459,89 @@ static int bm_trades(feed_handler_t *h, const char *js, const jsmntok_t *t, int 
         cur = it->slot;
         feed_emit_make(h, TG_EV_TRADE, st->sym[it->slot].id, it->side, it->px, it->sz, 0, it->tid,
                        it->ts, ts_recv, ts_mono, 0);
+        feed_bf_trade_ts(&st->bf, it->slot, it->ts, ts_mono);
     }
     if (cur >= 0)
         feed_end_message(h, st->sym[cur].id, 0, ts_recv, ts_mono);
     return 0;
+}
+
+/* ---- trade backfill --------------------------------------------------------------------- */
+
+/* ns since the epoch as BitMEX's ISO time, milliseconds (its trades' resolution): start rounded
+ * down, end up, so that the range is covered. */
+static int bm_iso_ms(int64_t ns, bool up, char *buf, size_t cap)
+{
+    int64_t ms = ns / 1000000 + (up && ns % 1000000 ? 1 : 0);
+    time_t sec = (time_t)(ms / 1000);
+    struct tm tm;
+    if (ms < 0 || !gmtime_r(&sec, &tm))
+        return -1;
+    return snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+/* GET /api/v1/trade?symbol=S&startTime=A&endTime=B&count=N&start=K&reverse=false: the trades
+ * of S at times [A, B] oldest first, the first K left out, at most N (<= 1000). */
+static int bm_bf_path(void *v, uint32_t s, int64_t from_ts, int64_t to_ts, uint32_t skip,
+                      uint32_t n, char *buf, size_t cap)
+{
+    const bm_state_t *st = v;
+    char a[32], b[32];
+    if (bm_iso_ms(from_ts, false, a, sizeof(a)) < 0 || bm_iso_ms(to_ts, true, b, sizeof(b)) < 0)
+        return -1;
+    return snprintf(buf, cap,
+                    "/api/v1/trade?symbol=%s&startTime=%s&endTime=%s&count=%u&start=%u"
+                    "&reverse=false",
+                    st->sym[s].bf.name, a, b, n < BM_BF_PAGE ? n : BM_BF_PAGE, skip);
+}
+
+/* A page: a JSON array of trade objects (as the ws trade inserts); an object (BitMEX's
+ * {"error":..}) is the venue's error. Every number decoded before anything is emitted
+ * (TG_ERESCALE first); a trade of another symbol is an error. */
+static int bm_bf_parse(void *v, uint32_t s, const char *js, size_t len, feed_bf_trade_t *out,
+                       uint32_t cap, uint32_t *n_out)
+{
+    bm_state_t *st = v;
+    feed_handler_t *h = st->bf.h;
+    int n = feed_vparse(h, js, len, JSMN_ARRAY);
+    if (n < 0)
+        return n;
+    const jsmntok_t *t = st->jt.t;
+    if ((uint32_t)t[0].size > cap)
+        return TG_EFIELD;
+    uint32_t m = 0;
+    for (int k = 1; m < (uint32_t)t[0].size; k = feed_jtok_next(t, n, k)) {
+        bm_item_t it;
+        int bad, rc = bm_trade_item(h, js, t, n, k, &it, &bad);
+        if (rc < 0)
+            return rc;
+        if (it.slot != s)
+            return TG_ESYMBOL;
+        feed_bf_trade_t *o = &out[m++];
+        o->id = it.tid;
+        o->seq = 0; /* as live trades: no feed sequence */
+        o->px = it.px;
+        o->qty = it.sz;
+        o->ts_ns = it.ts;
+        o->side = it.side;
+    }
+    *n_out = m;
+    return 0;
+}
+
+static const feed_bf_ops_t bm_bf_ops = {.path_ts = bm_bf_path,
+                                        .parse = bm_bf_parse,
+                                        .page = BM_BF_PAGE,
+                                        .skip_ok = true,
+                                        .gap_ns = 60000000000LL / BM_BF_PER_MIN};
+
+/* Only trade-history pages; a previous connection's are dropped. */
+static int bm_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
+                      int64_t ts_recv, int64_t ts_mono)
+{
+    return feed_bf_on_rest(&((bm_state_t *)h->vstate)->bf, tag, status, body, len, ts_recv,
+                           ts_mono);
 }
 
 /* ---- frames ------------------------------------------------------------------------------- */
@@ -534,6 +637,13 @@ static int bm_init(feed_handler_t *h)
     st->limit = (st->mask + 1) / 4 * 3;
     st->map = calloc((size_t)st->mask + 1, sizeof(bm_ent_t));
     st->map2 = calloc((size_t)st->mask + 1, sizeof(bm_ent_t));
+    feed_bf_init(&st->bf, h, st, &bm_bf_ops, h->n_instr ? &st->sym[0].bf : NULL, sizeof(st->sym[0]),
+                 h->n_instr, &st->rl);
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        const tg_instr_t *in = tg_instr_reg_get(h->reg, st->sym[i].id);
+        st->sym[i].bf.instr = st->sym[i].id;
+        st->sym[i].bf.name = in ? in->symbol : "?";
+    }
     return st->map && st->map2 ? 0 : -ENOMEM;
 }
 
@@ -544,6 +654,7 @@ static int bm_on_open(feed_handler_t *h)
     feed_vreset(h);
     memset(st->map, 0, ((size_t)st->mask + 1) * sizeof(bm_ent_t));
     st->used = 0;
+    feed_bf_open(&st->bf, st->bf.gen + 1, 0); /* answers to the previous connection are dropped */
     int rc = 0;
     for (int k = 0; k < 2 && rc >= 0; k++) {
         if (!(h->channels & (k == 0 ? FEED_CH_BOOK : FEED_CH_TRADES)) || !h->send)
@@ -570,6 +681,7 @@ static void bm_on_tick(feed_handler_t *h, int64_t now_mono)
         st->last_ping = now_mono;
         h->send(h->tctx, "ping", 4);
     }
+    feed_bf_tick(&st->bf, now_mono);
 }
 
 const feed_venue_t feed_venue_bitmex = {
@@ -578,4 +690,7 @@ const feed_venue_t feed_venue_bitmex = {
     .on_rescale = bm_on_rescale,
     FEED_VENUE_STATE(bm, bm_instr_defaults),
     FEED_VENUE_PARSE_VCLOSE(bm),
+    /* trdMatchID: a GUID per trade (hashed), no consecutive ids: the trade backfill goes by
+       time (GET /api/v1/trade), at BitMEX's unauthenticated REST limit, 30 requests a minute */
+    FEED_BF_VENUE_TS(bm, "www.bitmex.com", BM_BF_PER_MIN),
 };

@@ -22,6 +22,14 @@
  * v (size), p (price), i (text id -> feed_hash_id). One frame = one exchange message: only the
  * last trade of the frame carries TG_EVF_LAST.
  *
+ * Trade backfill (docs/feeds.md "By time"; the time mode of feed_backfill.c, `last_n`): v5
+ * serves no trade history, only GET /v5/market/recent-trade?category=spot|linear&symbol=S&
+ * limit=N, the newest N trades (spot N <= 60, linear <= 1000). After a reconnect the first
+ * trade at T opens [last trade time, T]; one request; the page's trades inside it are emitted
+ * (execId hashed as the live `i`); when the page is full and its oldest trade is newer than the
+ * range's start, [start, that oldest trade] is out of reach: given up, counted, a time-bounded
+ * trade gap.
+ *
  * Keep-alive: Bybit drops connections silent for 10 min and recommends a ping every 20 s:
  * on_tick sends {"op":"ping"} every 20 s. Subscribes go out in on_open with at most 10 args
  * per request (the documented spot limit; used for linear too).
@@ -51,6 +59,7 @@
 #include <jsmn.h>
 
 #include "feeds/feed_jtok.h"
+#include "feeds/venues/feed_backfill.h"
 
 #define BB_TOK_CAP    (1u << 16) /* orderbook.1000 snapshot: 2000 levels * 3 + a few */
 #define BB_LOG_BURST  20
@@ -58,6 +67,7 @@
 #define BB_DEPTH_DFLT 50u
 #define BB_MS_MAX     9223372036854ULL /* ms whose ns fit int64 */
 #define BB_RESYNC_NS  10000000000LL    /* resubscribed, no snapshot within: reconnect */
+#define BB_BF_PER_MIN 600u /* REST budget: 1 a second (Bybit allows 600 per 5 s per IP) */
 
 typedef struct bb_sym {
     uint32_t instr;
@@ -65,6 +75,7 @@ typedef struct bb_sym {
     uint64_t last_u;
     int64_t resync_mono; /* resubscribed at (mono ns), waiting for its snapshot; 0: none */
     const char *name;
+    feed_bf_sym_t bf; /* trade backfill: the last trade time across reconnects */
 } bb_sym_t;
 
 typedef struct feed_bb {
@@ -77,6 +88,7 @@ typedef struct feed_bb {
     uint32_t depth;
     int64_t last_ping;
     feed_ratelim_t log_rl;
+    feed_bf_t bf; /* trade backfill (feed_backfill.c, time mode, last_n) */
 } feed_bb_t;
 
 /* object at i: value token of key, or -1 */
@@ -208,6 +220,57 @@ static int bb_instruments(feed_bb_t *b, const char *buf, size_t len)
     return ours ? BB_OK : BB_UNHANDLED;
 }
 
+/* A decoded trade: its symbol's index, values at the symbol's scales, time ns, hashed id. */
+typedef struct bb_trade {
+    int sym;
+    int64_t px, sz, ts;
+    uint64_t id;
+    uint8_t side;
+} bb_trade_t;
+
+/* The keys of a trade object: the ws `publicTrade` (T s S v p i) or REST `recent-trade`
+ * (time symbol side size price execId) ones. */
+static const char *const bb_ws_keys[6] = {"T", "s", "S", "v", "p", "i"};
+static const char *const bb_rest_keys[6] = {"time", "symbol", "side", "size", "price", "execId"};
+
+/* Trade object k (keys: one of the two sets above) into *o. @return 0, TG_ERESCALE or an
+ * error. */
+static int bb_trade_item(feed_bb_t *b, const char *js, const jsmntok_t *t, int n, int k,
+                         const char *const *key, bb_trade_t *o)
+{
+    feed_handler_t *h = b->h;
+    int ts = tk_get(js, t, n, k, key[0]), s = tk_get(js, t, n, k, key[1]),
+        sd = tk_get(js, t, n, k, key[2]), v = tk_get(js, t, n, k, key[3]),
+        p = tk_get(js, t, n, k, key[4]), id = tk_get(js, t, n, k, key[5]);
+    if (ts < 0 || s < 0 || sd < 0 || v < 0 || p < 0 || id < 0 || t[s].type != JSMN_STRING ||
+        t[v].type != JSMN_STRING || t[p].type != JSMN_STRING || t[id].type != JSMN_STRING)
+        return TG_EFIELD;
+    int sy = bb_sym_find(b, js + t[s].start, (size_t)(t[s].end - t[s].start));
+    if (sy < 0)
+        return TG_ESYMBOL;
+    uint64_t tms;
+    jsmntok_t tt = t[ts];
+    if (key == bb_rest_keys && tt.type == JSMN_STRING)
+        tt.type = JSMN_PRIMITIVE; /* REST: "time" is the ms digits as a string */
+    int rc = feed_jtok_u64(js, &tt, &tms);
+    if (rc < 0)
+        return rc;
+    if (tms > BB_MS_MAX)
+        return TG_EFIELD;
+    if (feed_jtok_side(js, &t[sd], "Buy", TG_SIDE_BUY, "Sell", TG_SIDE_SELL, &o->side) < 0)
+        return TG_EFIELD;
+    uint32_t in = b->sym[sy].instr;
+    rc = feed_dec_px(h, in, js + t[p].start, (size_t)(t[p].end - t[p].start), &o->px);
+    if (rc == 0)
+        rc = feed_dec_sz(h, in, js + t[v].start, (size_t)(t[v].end - t[v].start), &o->sz);
+    if (rc < 0)
+        return rc;
+    o->sym = sy;
+    o->ts = (int64_t)tms * 1000000;
+    o->id = feed_hash_id(js + t[id].start, (size_t)(t[id].end - t[id].start));
+    return 0;
+}
+
 static int bb_trades(feed_bb_t *b, const char *js, const jsmntok_t *t, int n, int data,
                      int64_t ts_recv, int64_t ts_mono)
 {
@@ -215,42 +278,14 @@ static int bb_trades(feed_bb_t *b, const char *js, const jsmntok_t *t, int n, in
     if (t[data].type != JSMN_ARRAY)
         return TG_EFIELD;
     /* validate everything first: a frame is one message, all or nothing */
-    struct {
-        int sym;
-        int64_t px, sz, ts;
-        uint64_t id;
-        uint8_t side;
-    } tr[64];
+    bb_trade_t tr[64];
     int nt = 0, k = data + 1;
     for (int j = 0; j < t[data].size; j++) {
-        int ts = tk_get(js, t, n, k, "T"), s = tk_get(js, t, n, k, "s"),
-            sd = tk_get(js, t, n, k, "S"), v = tk_get(js, t, n, k, "v"),
-            p = tk_get(js, t, n, k, "p"), id = tk_get(js, t, n, k, "i");
-        if (ts < 0 || s < 0 || sd < 0 || v < 0 || p < 0 || id < 0 || t[s].type != JSMN_STRING ||
-            t[v].type != JSMN_STRING || t[p].type != JSMN_STRING || t[id].type != JSMN_STRING)
-            return TG_EFIELD;
         if (nt == 64)
             return TG_EFIELD;
-        int sy = bb_sym_find(b, js + t[s].start, (size_t)(t[s].end - t[s].start));
-        if (sy < 0)
-            return TG_ESYMBOL;
-        uint64_t tms;
-        int rc = feed_jtok_u64(js, &t[ts], &tms);
+        int rc = bb_trade_item(b, js, t, n, k, bb_ws_keys, &tr[nt]);
         if (rc < 0)
             return rc;
-        if (tms > BB_MS_MAX)
-            return TG_EFIELD;
-        if (feed_jtok_side(js, &t[sd], "Buy", TG_SIDE_BUY, "Sell", TG_SIDE_SELL, &tr[nt].side) < 0)
-            return TG_EFIELD;
-        uint32_t in = b->sym[sy].instr;
-        rc = feed_dec_px(h, in, js + t[p].start, (size_t)(t[p].end - t[p].start), &tr[nt].px);
-        if (rc == 0)
-            rc = feed_dec_sz(h, in, js + t[v].start, (size_t)(t[v].end - t[v].start), &tr[nt].sz);
-        if (rc < 0)
-            return rc;
-        tr[nt].sym = sy;
-        tr[nt].ts = (int64_t)tms * 1000000;
-        tr[nt].id = feed_hash_id(js + t[id].start, (size_t)(t[id].end - t[id].start));
         nt++;
         k = feed_jtok_next(t, n, k);
     }
@@ -258,6 +293,7 @@ static int bb_trades(feed_bb_t *b, const char *js, const jsmntok_t *t, int n, in
         bool last = j == nt - 1 || tr[j + 1].sym != tr[j].sym;
         feed_emit_make(h, TG_EV_TRADE, b->sym[tr[j].sym].instr, tr[j].side, tr[j].px, tr[j].sz, 0,
                        tr[j].id, tr[j].ts, ts_recv, ts_mono, last ? TG_EVF_LAST : 0);
+        feed_bf_trade_ts(&b->bf, (uint32_t)tr[j].sym, tr[j].ts, ts_mono);
     }
     return BB_OK;
 }
@@ -406,6 +442,7 @@ static int bb_on_open(feed_handler_t *h)
         b->sym[i].resync_mono = 0;
     }
     b->last_ping = 0;
+    feed_bf_open(&b->bf, b->bf.gen + 1, 0); /* answers to the previous connection are dropped */
     if (!h->send)
         return 0;
     /* {"op":"subscribe","args":["orderbook.50.BTCUSDT","publicTrade.BTCUSDT",...]}, <= 10 */
@@ -439,10 +476,67 @@ static int bb_on_open(feed_handler_t *h)
     return 0;
 }
 
+/* ---- trade backfill ----------------------------------------------------------------- */
+
+enum { BB_LINEAR = 0, BB_SPOT = 1 }; /* feed_venue_t.variant */
+#define BB_BF_SPOT   60u             /* recent-trade limit: spot <= 60 */
+#define BB_BF_LINEAR 1000u           /* linear <= 1000 */
+
+/* GET /v5/market/recent-trade?category=C&symbol=S&limit=N: the newest N trades (the range's
+ * times are not asked for: Bybit serves no history; feed_backfill.c keeps what is inside). */
+static int bb_bf_path(void *v, uint32_t s, int64_t from_ts, int64_t to_ts, uint32_t skip,
+                      uint32_t n, char *buf, size_t cap)
+{
+    const feed_bb_t *b = v;
+    bool spot = b->h->venue->variant == BB_SPOT;
+    return snprintf(buf, cap, "/v5/market/recent-trade?category=%s&symbol=%s&limit=%u",
+                    spot ? "spot" : "linear", b->sym[s].name, n);
+}
+
+/* {"retCode":0,"retMsg":"OK","result":{"category":..,"list":[{"execId","symbol","price","size",
+ * "side","time",..},..]},..}, newest first; retCode other than 0: the venue's error. Every
+ * number decoded before anything is emitted (TG_ERESCALE first). */
+static int bb_bf_parse(void *v, uint32_t s, const char *js, size_t len, feed_bf_trade_t *out,
+                       uint32_t cap, uint32_t *n_out)
+{
+    feed_bb_t *b = v;
+    jsmn_parser p;
+    jsmn_init(&p);
+    int n = jsmn_parse(&p, js, len, b->tok, b->tok_cap);
+    const jsmntok_t *t = b->tok;
+    if (n < 1 || t[0].type != JSMN_OBJECT)
+        return TG_EJSON;
+    int rc = tk_get(js, t, n, 0, "retCode"), res = tk_get(js, t, n, 0, "result");
+    if (rc < 0 || !feed_jtok_eq(js, &t[rc], "0"))
+        return TG_EPROTO;
+    int list = res < 0 ? -1 : tk_get(js, t, n, res, "list");
+    if (list < 0 || t[list].type != JSMN_ARRAY || (uint32_t)t[list].size > cap)
+        return TG_EFIELD;
+    uint32_t m = 0;
+    for (int k = list + 1; m < (uint32_t)t[list].size; k = feed_jtok_next(t, n, k)) {
+        bb_trade_t o;
+        int r = bb_trade_item(b, js, t, n, k, bb_rest_keys, &o);
+        if (r < 0)
+            return r;
+        if ((uint32_t)o.sym != s)
+            return TG_ESYMBOL;
+        out[m++] =
+            (feed_bf_trade_t){.id = o.id, .px = o.px, .qty = o.sz, .ts_ns = o.ts, .side = o.side};
+    }
+    *n_out = m;
+    return 0;
+}
+
+static const feed_bf_ops_t bb_bf_spot = {
+    .path_ts = bb_bf_path, .parse = bb_bf_parse, .page = BB_BF_SPOT, .last_n = true};
+static const feed_bf_ops_t bb_bf_linear = {
+    .path_ts = bb_bf_path, .parse = bb_bf_parse, .page = BB_BF_LINEAR, .last_n = true};
+
+/* Only trade-history answers (books come on the websocket); a previous connection's dropped. */
 static int bb_on_rest(feed_handler_t *h, uint64_t tag, int status, const char *body, size_t len,
                       int64_t ts_recv, int64_t ts_mono)
 {
-    return 0; /* snapshots come on the websocket */
+    return feed_bf_on_rest(&((feed_bb_t *)h->vstate)->bf, tag, status, body, len, ts_recv, ts_mono);
 }
 
 static void bb_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
@@ -458,6 +552,7 @@ static void bb_on_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 static void bb_on_tick(feed_handler_t *h, int64_t now_mono)
 {
     feed_bb_t *b = h->vstate;
+    feed_bf_tick(&b->bf, now_mono); /* trade backfill: a paced request when one is due */
     for (uint32_t i = 0; i < b->n_sym; i++) {
         bb_sym_t *y = &b->sym[i];
         if (y->resync_mono == 0 || now_mono - y->resync_mono <= BB_RESYNC_NS)
@@ -497,7 +592,14 @@ static int bb_init(feed_handler_t *h)
     b->n_sym = h->n_instr;
     b->tok_cap = BB_TOK_CAP;
     b->depth = h->depth ? h->depth : BB_DEPTH_DFLT;
-    return feed_vsym_names(h, b->sym, sizeof(*b->sym), offsetof(bb_sym_t, name), false);
+    int rc = feed_vsym_names(h, b->sym, sizeof(*b->sym), offsetof(bb_sym_t, name), false);
+    feed_bf_init(&b->bf, h, b, h->venue->variant == BB_SPOT ? &bb_bf_spot : &bb_bf_linear,
+                 b->n_sym ? &b->sym[0].bf : NULL, sizeof(b->sym[0]), b->n_sym, &b->log_rl);
+    for (uint32_t i = 0; i < b->n_sym; i++) {
+        b->sym[i].bf.instr = b->sym[i].instr;
+        b->sym[i].bf.name = b->sym[i].name ? b->sym[i].name : "?";
+    }
+    return rc;
 }
 
 static void bb_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t depth)
@@ -511,15 +613,13 @@ static void bb_instr_defaults(tg_instr_cfg_t *cfg, const char *symbol, uint32_t 
     cfg->depth_limit = depth ? depth : BB_DEPTH_DFLT;
 }
 
-enum { BB_LINEAR = 0, BB_SPOT = 1 }; /* feed_venue_t.variant */
-
 /* Published limits (docs/venues/bybit.md): spot takes at most 10 args per subscribe request
  * (on_open sends 10 per request for both); Bybit publishes no per-connection topic limit and no
  * client message rate for public streams (0: none). */
 /* Both ids: the same handler and limits, their own URLs. */
 #define BB_VENUE_ROW                                                                               \
     .instr_defaults = bb_instr_defaults, .state = &bb_spec, .init = bb_init, FEED_VENUE_FNS(bb),   \
-    .on_rest = bb_on_rest
+    FEED_BF_VENUE_TS(bb, "api.bybit.com", BB_BF_PER_MIN)
 
 const feed_venue_t feed_venue_bybit = {.name = "bybit",
                                        .default_url = "wss://stream.bybit.com/v5/public/linear",

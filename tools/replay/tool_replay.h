@@ -38,9 +38,13 @@ typedef struct tool_replay_trade {
     size_t off, len; /* its REST JSON object in trade_text */
 } tool_replay_trade_t;
 
-#define TOOL_REPLAY_TRADES_DEFAULT 500u  /* Binance: limit default */
-#define TOOL_REPLAY_TRADES_MAX     1000u /* Binance: limit cap */
-#define TOOL_REPLAY_TRADES_OKX_MAX 100u  /* OKX history-trades: limit default and cap */
+#define TOOL_REPLAY_TRADES_DEFAULT    500u  /* Binance: limit default */
+#define TOOL_REPLAY_TRADES_MAX        1000u /* Binance: limit cap */
+#define TOOL_REPLAY_TRADES_BM_DEFAULT 100u
+#define TOOL_REPLAY_TRADES_BYBIT_SPOT                                                              \
+    60u /* Bybit recent-trade, spot: limit default and cap */ /* BitMEX /api/v1/trade: count       \
+                                                                 default */
+#define TOOL_REPLAY_TRADES_OKX_MAX 100u /* OKX history-trades: limit default and cap */
 
 /** A loaded recording. Thread: main; read-only after tool_replay_rec_load(). */
 typedef struct tool_replay_rec {
@@ -90,6 +94,19 @@ int tool_replay_trades_okx_body(const tool_replay_rec_t *rec, const char *inst, 
 /** Coinbase: one `last_match` frame per product that has a match in frames [0, upto), its
  *  newest there (OKX: the push of each instrument's newest trade there), each ended by '\n',
  *  in *out (malloc'd, NULL when none). @return 0, -ENOMEM. */
+/** BitMEX GET /api/v1/trade body (JSON array, malloc'd, NUL-terminated) for `symbol` (exact
+ *  case): its trades of frames [0, upto) at times [from_ns, to_ns], oldest first (reverse:
+ *  newest first), the first start left out, at most count (0: 100; capped at 1000); an unknown
+ *  symbol answers [] as BitMEX does. @return 0 or -ENOMEM. */
+int tool_replay_trades_bm_body(const tool_replay_rec_t *rec, const char *sym, int64_t from_ns,
+                               int64_t to_ns, unsigned start, unsigned count, bool reverse,
+                               size_t upto, char **body, size_t *len);
+/** Bybit GET /v5/market/recent-trade body ({"retCode":0,..,"result":{"category":..,"list":[..]}})
+ *  for `symbol` (any case): its newest `limit` trades of frames [0, upto), newest first (limit
+ *  0: spot 60, linear 500; capped at 60 / 1000). @return 0, -ENOENT (no trade of sym
+ *  recorded), -ENOMEM. */
+int tool_replay_trades_bybit_body(const tool_replay_rec_t *rec, const char *sym, bool spot,
+                                  unsigned limit, size_t upto, char **body, size_t *len);
 int tool_replay_trades_cb_last(const tool_replay_rec_t *rec, size_t upto, char **out, size_t *len);
 /** Recording name from a path: basename without ".tgrec", ".tgrec.zst", ".zst". */
 void tool_replay_rec_name(char *dst, size_t cap, const char *path);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "feeds/feed.h"
+#include "feeds/venues/feed_venue_util.h"
 #include "tool_replay_live.h"
 #include "tool_replay_serve.h"
 
@@ -234,6 +235,73 @@ static int coinbase_trades(struct lws *wsi, sess_t *s, const tool_replay_rec_t *
 }
 
 /*
+ * BitMEX trade history (issue 15), GET [/rec/<name>]/api/v1/trade?symbol=S[&startTime=ISO]
+ * [&endTime=ISO][&count=N][&start=K][&reverse=false|true]: the recording's published trade
+ * inserts, oldest first (tool_replay_trades.c). BitMEX's error (HTTP 400):
+ * {"error":{"message":..,"name":"HTTPError"}} for a bad value; an unknown symbol answers [].
+ * @return 1 when path is not that route, else the reply's result.
+ */
+static int bitmex_trades(struct lws *wsi, sess_t *s, const tool_replay_rec_t *rec, const char *path,
+                         const char *args)
+{
+    static const char bad_arg[] =
+        "{\"error\":{\"message\":\"Invalid parameter\",\"name\":\"HTTPError\"}}";
+    if (strcmp(rec->r->venue, "bitmex") != 0 || strcmp(path, "/api/v1/trade") != 0)
+        return 1;
+    char sym[64], t[48];
+    uint64_t count = 0, start = 0;
+    int64_t from = 0, to = INT64_MAX;
+    bool reverse = false;
+    if (!query_arg(args, "symbol", sym, sizeof(sym)) || !sym[0] ||
+        (query_arg(args, "startTime", t, sizeof(t)) &&
+         feed_iso_ns(t, strlen(t), true, &from) < 0) ||
+        (query_arg(args, "endTime", t, sizeof(t)) && feed_iso_ns(t, strlen(t), true, &to) < 0) ||
+        (query_arg(args, "count", t, sizeof(t)) && (!dec_u64(t, &count) || count > 1000)) ||
+        (query_arg(args, "start", t, sizeof(t)) && (!dec_u64(t, &start) || start > UINT32_MAX)))
+        return reply(wsi, s, HTTP_STATUS_BAD_REQUEST, bad_arg, sizeof(bad_arg) - 1);
+    if (query_arg(args, "reverse", t, sizeof(t))) {
+        if (strcmp(t, "true") && strcmp(t, "false"))
+            return reply(wsi, s, HTTP_STATUS_BAD_REQUEST, bad_arg, sizeof(bad_arg) - 1);
+        reverse = t[0] == 't';
+    }
+    char *body;
+    size_t len;
+    int rc = tool_replay_trades_bm_body(rec, sym, from, to, (unsigned)start, (unsigned)count,
+                                        reverse, rec->published, &body, &len);
+    return reply_trades(wsi, s, rc, HTTP_STATUS_BAD_REQUEST, bad_arg, sizeof(bad_arg) - 1, body,
+                        len);
+}
+
+/*
+ * Bybit recent trades (issue 15), GET [/rec/<name>]/v5/market/recent-trade?category=spot|linear
+ * &symbol=S[&limit=N]: the recording's newest published publicTrade trades, newest first
+ * (tool_replay_trades.c). Bybit answers errors with HTTP 200 and a retCode: 10001 for a bad
+ * parameter or a symbol without recorded trades. @return 1 when path is not that route, else
+ * the reply's result.
+ */
+static int bybit_trades(struct lws *wsi, sess_t *s, const tool_replay_rec_t *rec, const char *path,
+                        const char *args)
+{
+    static const char bad[] = "{\"retCode\":10001,\"retMsg\":\"params error\",\"result\":{},"
+                              "\"retExtInfo\":{},\"time\":0}";
+    if (strncmp(rec->r->venue, "bybit", 5) != 0 || strcmp(path, "/v5/market/recent-trade") != 0)
+        return 1;
+    bool spot = strcmp(rec->r->venue, "bybit-spot") == 0;
+    char sym[64], t[32];
+    uint64_t limit = 0;
+    if (!query_arg(args, "symbol", sym, sizeof(sym)) || !sym[0] ||
+        !query_arg(args, "category", t, sizeof(t)) || strcmp(t, spot ? "spot" : "linear") != 0 ||
+        (query_arg(args, "limit", t, sizeof(t)) &&
+         (!dec_u64(t, &limit) || limit == 0 || limit > (spot ? 60 : 1000))))
+        return reply(wsi, s, HTTP_STATUS_OK, bad, sizeof(bad) - 1);
+    char *body;
+    size_t len;
+    int rc =
+        tool_replay_trades_bybit_body(rec, sym, spot, (unsigned)limit, rec->published, &body, &len);
+    return reply_trades(wsi, s, rc, HTTP_STATUS_OK, bad, sizeof(bad) - 1, body, len);
+}
+
+/*
  * OKX trade history (issue 15), GET [/rec/<name>]/api/v5/market/history-trades?instId=I
  * [&type=1][&after=X][&before=Y][&limit=L]: the recording's published `trades` pushes, newest
  * first, in OKX's envelope (tool_replay_trades.c). OKX's errors (HTTP 400): 51001 for an
@@ -304,6 +372,10 @@ int tool_replay__http_request(struct lws *wsi, sess_t *s, const char *uri)
     }
     snprintf(req, sizeof(req), "%s%s%s", rest, args[0] ? "?" : "", args);
     int th = trade_history(wsi, s, rec, rest, args);
+    if (th == 1)
+        th = bitmex_trades(wsi, s, rec, rest, args);
+    if (th == 1)
+        th = bybit_trades(wsi, s, rec, rest, args);
     if (th == 1)
         th = coinbase_trades(wsi, s, rec, rest, args);
     if (th == 1)

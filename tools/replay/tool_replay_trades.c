@@ -32,9 +32,25 @@
  * (default and cap 100). A push that aggregates trades (count > 1: none in the recordings) is
  * served as the one trade it shows. Under --resume tool_replay_trades_cb_last() gives a
  * connection the push of each instrument's newest published trade, as OKX sends on subscribe.
+ *
+ * BitMEX recordings (venue bitmex): each trade of a `trade` insert (not the `partial`: the
+ * trades before the subscription, never emitted) is indexed per symbol, its id the trade's time
+ * (ns; the trdMatchID is a GUID), its REST object the insert's object as it was (BitMEX's
+ * GET /api/v1/trade answers the same objects). tool_replay_trades_bm_body() answers
+ * GET /api/v1/trade as BitMEX does: the trades at startTime <= timestamp <= endTime, oldest
+ * first (reverse=true: newest first), the first `start` left out, at most `count` (default 100,
+ * cap 1000); trades of one time in recording order.
+ *
+ * Bybit recordings (venues bybit, bybit-spot): each trade of a `publicTrade` push is indexed per
+ * symbol, its id the trade's time (ns; the execId is text), with Bybit's REST object written
+ * from the push's own texts, {"execId":i,"symbol":s,"price":p,"size":v,"side":S,"time":"T",
+ * "isBlockTrade":BT}; tool_replay_trades_bybit_body() answers GET /v5/market/recent-trade as
+ * Bybit does: the newest `limit` trades, newest first, in its envelope.
  * Thread: main.
  */
 #include "tool_replay.h"
+
+#include "feeds/venues/feed_venue_util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -276,40 +292,113 @@ static int okx_get(const char *js, const jsmntok_t *t, int n, int o, const char 
     return -1;
 }
 
-static const char okx_trades_pre[] = "{\"arg\":{\"channel\":\"trades\"";
+/* One array element k of a frame: an index entry or none. @return 1, 0, -ENOMEM. */
+typedef int (*elem_fn)(tool_replay_rec_t *rec, size_t fi, const char *js, const jsmntok_t *t, int n,
+                       int k, size_t *cap, size_t *tcap);
 
-/* One OKX `trades` push, {"arg":{"channel":"trades","instId":I},"data":[{..},..]} -> an index
- * entry per trade with OKX's REST trade object, written from the push's own texts:
- *   {"instId":I,"side":s,"sz":z,"px":p,"tradeId":N,"ts":T}
- * @return the number indexed (0: not a trades push), -ENOMEM. */
-static int index_okx_frame(tool_replay_rec_t *rec, size_t fi, size_t *cap, size_t *tcap)
+/* Each element of the "data" array of frame fi when the frame starts with pre, through fn.
+ * @return the number indexed (0: not such a frame), -ENOMEM. */
+static int index_data(tool_replay_rec_t *rec, size_t fi, const char *pre, elem_fn fn, size_t *cap,
+                      size_t *tcap)
 {
-    jsmntok_t t[TR_TOK * 16];
+    jsmntok_t t[TR_TOK * 32];
     const char *js = rec->frames[fi].data;
-    int n = frame_tokens(&rec->frames[fi], okx_trades_pre, t, TR_TOK * 16), got = 0;
+    int n = frame_tokens(&rec->frames[fi], pre, t, TR_TOK * 32), got = 0;
     int d = okx_get(js, t, n, 0, "data");
     if (n < 1 || d < 0 || t[d].type != JSMN_ARRAY)
         return 0;
     for (int k = d + 1, m = 0; m < t[d].size && k < n; m++, k = tok_next(t, n, k)) {
-        int id = okx_get(js, t, n, k, "tradeId"), inst = okx_get(js, t, n, k, "instId");
-        int px = okx_get(js, t, n, k, "px"), sz = okx_get(js, t, n, k, "sz");
-        int ts = okx_get(js, t, n, k, "ts"), side = okx_get(js, t, n, k, "side");
-        if (id < 0 || inst < 0 || px < 0 || sz < 0 || ts < 0 || side < 0)
-            continue;
-        int rc;
-        tool_replay_trade_t *tr = new_trade(rec, tcap, fi, js, t, id, inst, &rc);
-        if (!tr && rc < 0)
+        int rc = fn(rec, fi, js, t, n, k, cap, tcap);
+        if (rc < 0)
             return rc;
-        if (tr && (rc = commit_trade(
-                       rec, tr,
-                       arena_printf(rec, cap,
-                                    "{\"instId\":\"%.*s\",\"side\":\"%.*s\",\"sz\":\"%.*s\","
-                                    "\"px\":\"%.*s\",\"tradeId\":\"%.*s\",\"ts\":\"%.*s\"}",
-                                    TV(inst), TV(side), TV(sz), TV(px), TV(id), TV(ts)))) < 0)
-            return rc;
-        got += tr != NULL;
+        got += rc;
     }
     return got;
+}
+
+static const char okx_trades_pre[] = "{\"arg\":{\"channel\":\"trades\"";
+
+/* One trade of an OKX `trades` push, {"arg":{"channel":"trades","instId":I},"data":[{..},..]}
+ * -> an index entry with OKX's REST trade object, written from the push's own texts:
+ *   {"instId":I,"side":s,"sz":z,"px":p,"tradeId":N,"ts":T} */
+static int index_okx_trade(tool_replay_rec_t *rec, size_t fi, const char *js, const jsmntok_t *t,
+                           int n, int k, size_t *cap, size_t *tcap)
+{
+    int id = okx_get(js, t, n, k, "tradeId"), inst = okx_get(js, t, n, k, "instId");
+    int px = okx_get(js, t, n, k, "px"), sz = okx_get(js, t, n, k, "sz");
+    int ts = okx_get(js, t, n, k, "ts"), side = okx_get(js, t, n, k, "side");
+    if (id < 0 || inst < 0 || px < 0 || sz < 0 || ts < 0 || side < 0)
+        return 0;
+    int rc;
+    tool_replay_trade_t *tr = new_trade(rec, tcap, fi, js, t, id, inst, &rc);
+    return !tr ? rc
+               : commit_trade(rec, tr,
+                              arena_printf(rec, cap,
+                                           "{\"instId\":\"%.*s\",\"side\":\"%.*s\",\"sz\":\"%.*s\","
+                                           "\"px\":\"%.*s\",\"tradeId\":\"%.*s\",\"ts\":\"%.*s\"}",
+                                           TV(inst), TV(side), TV(sz), TV(px), TV(id), TV(ts)));
+}
+
+static const char bm_trade_pre[] = "{\"table\":\"trade\",\"action\":\"insert\"";
+
+/* One trade of a BitMEX trade insert -> an index entry, id = its time in ns, its REST object
+ * the frame's own object text. */
+static int index_bm_trade(tool_replay_rec_t *rec, size_t fi, const char *js, const jsmntok_t *t,
+                          int n, int k, size_t *cap, size_t *tcap)
+{
+    int ts = okx_get(js, t, n, k, "timestamp"), sym = okx_get(js, t, n, k, "symbol");
+    int64_t ns;
+    if (ts < 0 || sym < 0 || t[sym].type != JSMN_STRING ||
+        (size_t)(t[sym].end - t[sym].start) >= sizeof(rec->trades[0].sym) ||
+        feed_iso_ns(js + t[ts].start, (size_t)(t[ts].end - t[ts].start), true, &ns) < 0)
+        return 0;
+    int rc = trades_grow(rec, tcap);
+    if (rc < 0)
+        return rc;
+    tool_replay_trade_t *tr = &rec->trades[rec->n_trades];
+    memset(tr, 0, sizeof(*tr));
+    tr->frame = fi;
+    tr->id = (uint64_t)ns;
+    tr->off = rec->trade_text_len;
+    memcpy(tr->sym, js + t[sym].start, (size_t)(t[sym].end - t[sym].start));
+    return commit_trade(rec, tr, arena_printf(rec, cap, "%.*s", TV(k)));
+}
+
+static const char bb_trade_pre[] = "{\"topic\":\"publicTrade.";
+
+/* One trade of a Bybit publicTrade push -> an index entry, id = its time in ns. */
+static int index_bb_trade(tool_replay_rec_t *rec, size_t fi, const char *js, const jsmntok_t *t,
+                          int n, int k, size_t *cap, size_t *tcap)
+{
+    int ts = okx_get(js, t, n, k, "T"), sym = okx_get(js, t, n, k, "s");
+    int px = okx_get(js, t, n, k, "p"), sz = okx_get(js, t, n, k, "v");
+    int side = okx_get(js, t, n, k, "S"), id = okx_get(js, t, n, k, "i");
+    int bt = okx_get(js, t, n, k, "BT");
+    char ms[24], *e;
+    if (ts < 0 || sym < 0 || px < 0 || sz < 0 || side < 0 || id < 0 ||
+        (size_t)(t[sym].end - t[sym].start) >= sizeof(rec->trades[0].sym))
+        return 0;
+    snprintf(ms, sizeof(ms), "%.*s", TV(ts));
+    unsigned long long v = strtoull(ms, &e, 10);
+    if (*e || !isdigit((unsigned char)ms[0]) || v > 9223372036854ULL)
+        return 0;
+    int rc = trades_grow(rec, tcap);
+    if (rc < 0)
+        return rc;
+    tool_replay_trade_t *tr = &rec->trades[rec->n_trades];
+    memset(tr, 0, sizeof(*tr));
+    tr->frame = fi;
+    tr->id = (uint64_t)v * 1000000u;
+    tr->off = rec->trade_text_len;
+    memcpy(tr->sym, js + t[sym].start, (size_t)(t[sym].end - t[sym].start));
+    return commit_trade(rec, tr,
+                        arena_printf(rec, cap,
+                                     "{\"execId\":\"%.*s\",\"symbol\":\"%.*s\",\"price\":\"%.*s\","
+                                     "\"size\":\"%.*s\",\"side\":\"%.*s\",\"time\":\"%.*s\","
+                                     "\"isBlockTrade\":%.*s}",
+                                     TV(id), TV(sym), TV(px), TV(sz), TV(side), TV(ts),
+                                     bt >= 0 ? t[bt].end - t[bt].start : 5,
+                                     bt >= 0 ? js + t[bt].start : "false"));
 }
 
 int tool_replay_trades_index(tool_replay_rec_t *rec)
@@ -317,6 +406,8 @@ int tool_replay_trades_index(tool_replay_rec_t *rec)
     size_t cap = 0, tcap = 0;
     bool cb = rec->r && strcmp(rec->r->venue, "coinbase") == 0;
     bool okx = rec->r && strcmp(rec->r->venue, "okex") == 0;
+    bool bm = rec->r && strcmp(rec->r->venue, "bitmex") == 0;
+    bool bb = rec->r && strncmp(rec->r->venue, "bybit", 5) == 0;
     for (size_t i = 0; i < rec->n_frames; i++) {
         if (!cap) {
             cap = 1 << 16;
@@ -325,7 +416,9 @@ int tool_replay_trades_index(tool_replay_rec_t *rec)
                 return -ENOMEM;
         }
         int rc = cb    ? index_cb_frame(rec, i, &cap, &tcap)
-                 : okx ? index_okx_frame(rec, i, &cap, &tcap)
+                 : okx ? index_data(rec, i, okx_trades_pre, index_okx_trade, &cap, &tcap)
+                 : bm  ? index_data(rec, i, bm_trade_pre, index_bm_trade, &cap, &tcap)
+                 : bb  ? index_data(rec, i, bb_trade_pre, index_bb_trade, &cap, &tcap)
                        : index_frame(rec, i, &cap, &tcap);
         if (rc < 0)
             return rc;
@@ -473,6 +566,76 @@ int tool_replay_trades_okx_body(const tool_replay_rec_t *rec, const char *inst, 
         limit = TOOL_REPLAY_TRADES_OKX_MAX;
     return trades_desc(rec, inst, has_after, after, has_before, before, limit, upto, false,
                        "{\"code\":\"0\",\"msg\":\"\",\"data\":[", "]}", body, len);
+}
+
+/* Index entries by time (id), then recording order. */
+static int cmp_time_asc(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    uint64_t x = g_sort_rec->trades[i].id, y = g_sort_rec->trades[j].id;
+    return x != y ? (x > y) - (x < y) : (i > j) - (i < j);
+}
+
+int tool_replay_trades_bm_body(const tool_replay_rec_t *rec, const char *sym, int64_t from_ns,
+                               int64_t to_ns, unsigned start, unsigned count, bool reverse,
+                               size_t upto, char **body, size_t *len)
+{
+    *body = NULL;
+    *len = 0;
+    if (count == 0)
+        count = TOOL_REPLAY_TRADES_BM_DEFAULT;
+    if (count > TOOL_REPLAY_TRADES_MAX)
+        count = TOOL_REPLAY_TRADES_MAX;
+    size_t *sel = malloc((rec->n_trades + 1) * sizeof(*sel)), n = 0, cap = 3;
+    if (!sel)
+        return -ENOMEM;
+    for (size_t i = 0; i < rec->n_trades; i++) {
+        const tool_replay_trade_t *tr = &rec->trades[i];
+        if (tr->frame < upto && strcmp(tr->sym, sym) == 0 && (int64_t)tr->id >= from_ns &&
+            (int64_t)tr->id <= to_ns)
+            sel[n++] = i;
+    }
+    g_sort_rec = rec;
+    qsort(sel, n, sizeof(*sel), cmp_time_asc);
+    size_t from = start < n ? start : n, to = from + count < n ? from + count : n;
+    for (size_t i = from; i < to; i++)
+        cap += rec->trades[sel[reverse ? n - 1 - i : i]].len + 1;
+    char *b = malloc(cap);
+    if (!b) {
+        free(sel);
+        return -ENOMEM;
+    }
+    size_t k = 0;
+    b[k++] = '[';
+    for (size_t i = from; i < to; i++) {
+        const tool_replay_trade_t *tr = &rec->trades[sel[reverse ? n - 1 - i : i]];
+        if (i > from)
+            b[k++] = ',';
+        memcpy(b + k, rec->trade_text + tr->off, tr->len);
+        k += tr->len;
+    }
+    b[k++] = ']';
+    b[k] = 0;
+    free(sel);
+    *body = b;
+    *len = k;
+    return 0;
+}
+
+int tool_replay_trades_bybit_body(const tool_replay_rec_t *rec, const char *sym, bool spot,
+                                  unsigned limit, size_t upto, char **body, size_t *len)
+{
+    unsigned cap = spot ? TOOL_REPLAY_TRADES_BYBIT_SPOT : TOOL_REPLAY_TRADES_MAX;
+    if (limit == 0)
+        limit = spot ? TOOL_REPLAY_TRADES_BYBIT_SPOT : 500;
+    if (limit > cap)
+        limit = cap;
+    char pre[128];
+    snprintf(pre, sizeof(pre),
+             "{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"category\":\"%s\",\"list\":[",
+             spot ? "spot" : "linear");
+    return trades_desc(rec, sym, false, 0, false, 0, limit, upto, false, pre,
+                       "]},\"retExtInfo\":{},\"time\":0}", body, len);
 }
 
 int tool_replay_trades_cb_last(const tool_replay_rec_t *rec, size_t upto, char **out, size_t *len)
