@@ -445,7 +445,8 @@ static bb_instr_t *instr_get(book_builder_t *b, uint32_t id)
     const tg_instr_t *in = tg_instr_reg_get(b->cfg.reg, id);
     if (!in)
         return NULL;
-    bb_instr_t *x = calloc(1, sizeof(*x)); /* first event of an instrument: warm-up */
+    /* first event of an instrument: warm-up. Candles for the configured intervals only */
+    bb_instr_t *x = calloc(1, bb_instr_size(b->cfg.candles.n_intervals));
     if (!x)
         return NULL;
     if (book_l2_create(&x->book, in->depth_limit ? in->depth_limit + 8 : 0) < 0) {

@@ -21,7 +21,6 @@
 typedef struct bb_instr {
     book_l2_t *book;
     const tg_instr_t *in;
-    book_candles_t candles;
     book_candle_dedup_t dedup; /* recent trade keys: candles count each trade once */
     uint8_t dedup_warned;      /* a trade too old to check was logged for this instrument */
     book_tgap_t tgap;          /* trades lost while a connection was closed (book_tgap.h) */
@@ -48,7 +47,15 @@ typedef struct bb_instr {
      * the venue checksum functions. */
     int8_t px, sz;
     tg_instr_t ck_in;
+    /* last: allocated for the configured intervals only (bb_instr_size()) */
+    book_candles_t candles;
 } bb_instr_t;
+
+/** Bytes of a bb_instr_t whose candles hold n intervals. */
+static inline size_t bb_instr_size(uint32_t n)
+{
+    return offsetof(bb_instr_t, candles) + book_candles_size(n);
+}
 
 typedef struct bb_src {
     uint32_t open[BB_OPEN_MAX];

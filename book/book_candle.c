@@ -85,8 +85,9 @@ int64_t book_candle_vwap(__int128 notional, int64_t volume)
 
 void book_candles_init(book_candles_t *cs, const book_candle_cfg_t *cfg)
 {
-    memset(cs, 0, sizeof(*cs));
-    cs->n = cfg->n_intervals > BOOK_CANDLE_IV_MAX ? BOOK_CANDLE_IV_MAX : cfg->n_intervals;
+    uint32_t n = cfg->n_intervals > BOOK_CANDLE_IV_MAX ? BOOK_CANDLE_IV_MAX : cfg->n_intervals;
+    memset(cs, 0, book_candles_size(n)); /* cs may hold only n intervals */
+    cs->n = n;
     cs->clock = INT64_MIN;
     for (uint32_t i = 0; i < cs->n; i++) {
         cs->iv[i].c.interval_ns = cfg->interval_ns[i] > 0 ? cfg->interval_ns[i] : TG_NS_PER_SEC;
@@ -294,15 +295,16 @@ int book_candle_rescale(book_out_candle_t *out, int px_up, int sz_up)
 
 int book_candles_rescale(book_candles_t *cs, int px_up, int sz_up)
 {
-    book_candles_t t = *cs; /* all or nothing */
-    for (uint32_t i = 0; i < t.n; i++) {
-        int rc = book_candle_rescale(&t.iv[i].c, px_up, sz_up);
-        if (rc == 0 && t.iv[i].done.trades)
-            rc = book_candle_rescale(&t.iv[i].done, px_up, sz_up);
+    book_candle_iv_t t[BOOK_CANDLE_IV_MAX]; /* all or nothing; cs holds only cs->n of them */
+    memcpy(t, cs->iv, (size_t)cs->n * sizeof(t[0]));
+    for (uint32_t i = 0; i < cs->n; i++) {
+        int rc = book_candle_rescale(&t[i].c, px_up, sz_up);
+        if (rc == 0 && t[i].done.trades)
+            rc = book_candle_rescale(&t[i].done, px_up, sz_up);
         if (rc < 0)
             return rc;
     }
-    *cs = t;
+    memcpy(cs->iv, t, (size_t)cs->n * sizeof(t[0]));
     return 0;
 }
 

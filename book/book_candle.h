@@ -87,9 +87,11 @@ typedef struct book_candle_iv {
     uint8_t done_by_clock; /* done was closed by a clock (revisable), not by a later trade */
 } book_candle_iv_t;
 
-/** All candles of one instrument.  Thread: book. */
+/** All candles of one instrument. iv is last so that an instrument's candles can be allocated
+ *  for the configured intervals only: book_candles_size(n) bytes hold a book_candles_t of n
+ *  intervals (the builder allocates them so, at the end of its per-instrument block); every
+ *  function touches iv[0 .. n) only.  Thread: book. */
 typedef struct book_candles {
-    book_candle_iv_t iv[BOOK_CANDLE_IV_MAX];
     uint32_t n;
     int64_t clock;      /* exchange clock: newest time seen (INT64_MIN before any) */
     uint64_t late;      /* trades late in at least one interval */
@@ -97,12 +99,20 @@ typedef struct book_candles {
     uint64_t overflow;  /* volume/notional saturations (should never happen) */
     uint32_t dirty;     /* bit i: forming candle i changed since book_candles_take_dirty() */
     uint32_t rev_dirty; /* bit i: iv[i].done awaits emission (book_candles_flush_revisions) */
+    book_candle_iv_t iv[BOOK_CANDLE_IV_MAX]; /* [0, n) used; last member (see above) */
 } book_candles_t;
+
+/** Bytes of a book_candles_t with n (<= BOOK_CANDLE_IV_MAX) intervals.  Thread: any. */
+static inline size_t book_candles_size(uint32_t n)
+{
+    return offsetof(book_candles_t, iv) + (size_t)n * sizeof(book_candle_iv_t);
+}
 
 /** Called for each candle that closes (closed = 1), borrowed for the call only. */
 typedef void (*book_candle_emit_fn)(void *ctx, const book_out_candle_t *c);
 
-/** Initialise an instrument's candles.  Thread: book. */
+/** Initialise an instrument's candles (cs holds at least book_candles_size(n) bytes for the
+ *  cfg's n intervals, capped at BOOK_CANDLE_IV_MAX).  Thread: book. */
 void book_candles_init(book_candles_t *cs, const book_candle_cfg_t *cfg);
 
 /**

@@ -181,8 +181,9 @@ static const tg_cfgkey_t gateway_keys[] = {
     KC("log_level", TG_CFG_STR, 0, 0, "info", "error | warn | info | debug"),
     KG("feed_threads", TG_CFG_U32, feed_threads, 1, 64, "1", "libwebsockets service threads"),
     KC("feed_ring", TG_CFG_U32, 64, 1u << 24, "auto",
-       "events per connection ring, a power of two; auto: 65536 up to 16 connections, then "
-       "64 MiB shared by all (at least 8192 each)"),
+       "events per connection ring, a power of two (fixed: no overflow); auto: a ring of 16384 "
+       "plus an overflow mapped only during a burst, the two holding 65536 up to 16 "
+       "connections, then 64 MiB shared by all (at least 8192 each)"),
     KC("sink_ring", TG_CFG_U32, 64, 1u << 24, "16384", "records per sink ring, a power of two"),
     KG("book_depth", TG_CFG_U32, book_depth, 1, 20, "10", "book levels per side published"),
     KG("snapshot_min_ms", TG_CFG_U32, snapshot_min_ms, 0, 3600000, "0",
@@ -471,15 +472,28 @@ static bool sink_key(parse_ctx_t *p, const char *section, const char *k, const c
     return false;
 }
 
-uint32_t gw_cfg_feed_ring(const gw_cfg_t *c)
+/* auto: events of ring + overflow per connection, the largest power of two from AUTO_MAX down
+ * to AUTO_MIN whose total for all connections fits AUTO_BUDGET */
+static uint32_t feed_ring_total(const gw_cfg_t *c)
 {
-    if (c->feed_ring)
-        return c->feed_ring;
     uint64_t n = c->n_feeds ? c->n_feeds : 1;
     uint32_t cap = GW_FEED_RING_AUTO_MAX;
     while (cap > GW_FEED_RING_AUTO_MIN && cap * sizeof(tg_event_t) * n > GW_FEED_RING_AUTO_BUDGET)
         cap /= 2;
     return cap;
+}
+
+uint32_t gw_cfg_feed_ring(const gw_cfg_t *c)
+{
+    if (c->feed_ring)
+        return c->feed_ring;
+    uint32_t t = feed_ring_total(c);
+    return t < GW_FEED_RING_AUTO_RING ? t : GW_FEED_RING_AUTO_RING;
+}
+
+uint32_t gw_cfg_feed_overflow(const gw_cfg_t *c)
+{
+    return c->feed_ring ? 0 : feed_ring_total(c) - gw_cfg_feed_ring(c);
 }
 
 const void *gw_cfg_sink(const gw_cfg_t *c, const char *name)

@@ -94,14 +94,20 @@ int gw_cfg_load(gw_cfg_t *c, const char *path);
 /** Free what gw_cfg_load() allocated. */
 void gw_cfg_free(gw_cfg_t *c);
 
-/** Events per connection ring: `feed_ring`, or for `auto` (0) the largest power of two from
- *  GW_FEED_RING_AUTO_MAX down to GW_FEED_RING_AUTO_MIN whose rings for all c->n_feeds
- *  connections fit GW_FEED_RING_AUTO_BUDGET bytes (65536 up to 16 connections, 16384 at 40).
- *  Call after gw_cfg_load() (feeds split by the venue's limits count).  Thread: any. */
+/** Events per connection ring: `feed_ring`, or for `auto` (0) GW_FEED_RING_AUTO_RING (less
+ *  where the total below is less). For `auto` a connection holds at most a total of ring +
+ *  overflow (feed_conn_cfg_t.ring_overflow, mapped only during a burst): the largest power of
+ *  two from GW_FEED_RING_AUTO_MAX down to GW_FEED_RING_AUTO_MIN whose total for all
+ *  c->n_feeds connections fits GW_FEED_RING_AUTO_BUDGET bytes (65536 up to 16 connections,
+ *  16384 at 40). Call after gw_cfg_load() (feeds split by the venue's limits count).
+ *  Thread: any. */
 #define GW_FEED_RING_AUTO_MAX    65536u
 #define GW_FEED_RING_AUTO_MIN    8192u
+#define GW_FEED_RING_AUTO_RING   16384u
 #define GW_FEED_RING_AUTO_BUDGET (64u << 20)
 uint32_t gw_cfg_feed_ring(const gw_cfg_t *c);
+/** Overflow events per connection: auto total - ring for `auto`, 0 for a set `feed_ring`. */
+uint32_t gw_cfg_feed_overflow(const gw_cfg_t *c);
 
 /** The settings of sink `name` ("postgres", "redis"), or NULL if no such sink. */
 const void *gw_cfg_sink(const gw_cfg_t *c, const char *name);

@@ -162,6 +162,13 @@ static const struct {
     {"tickgate_feed_connect_errors_total", "Failed connection attempts.", GM_COUNTER,
      FT(connect_errors)},
     {"tickgate_feed_stale_total", "Stale-feed timer expiries.", GM_COUNTER, FT(stale)},
+    {"tickgate_feed_ring_overflow_events",
+     "Events held in the ring's overflow now (the ring was full; feed_ring).", GM_GAUGE,
+     FT(ovf.events)},
+    {"tickgate_feed_ring_overflow_bytes", "Bytes the ring's overflow has mapped now.", GM_GAUGE,
+     FT(ovf.bytes)},
+    {"tickgate_feed_ring_overflow_episodes_total",
+     "Bursts the ring's overflow absorbed (one per mapping).", GM_COUNTER, FT(ovf.episodes)},
     {"tickgate_feed_rest_queued", "REST GETs waiting for the venue's pacing (feed_rest_pace.h).",
      GM_GAUGE, FT(rest_queued)},
     {"tickgate_feed_rest_sent_total", "REST GETs sent.", GM_COUNTER, FT(rest_sent)},
@@ -440,9 +447,12 @@ static int create_feeds(gw_pipeline_t *p)
     if (!p->feeds)
         return -ENOMEM;
     p->n_feeds = c->n_feeds;
-    uint32_t ring_cap = gw_cfg_feed_ring(c);
-    gw_log(GW_LOG_INFO, NULL, "feed rings: %u events (%u KiB) for each of %u connection(s)%s",
-           ring_cap, (unsigned)(ring_cap * sizeof(tg_event_t) >> 10), c->n_feeds,
+    uint32_t ring_cap = gw_cfg_feed_ring(c), ovf_cap = gw_cfg_feed_overflow(c);
+    gw_log(GW_LOG_INFO, NULL,
+           "feed rings: %u events (%u KiB) for each of %u connection(s), plus up to %u events "
+           "(%u KiB) of overflow during a burst%s",
+           ring_cap, (unsigned)(ring_cap * sizeof(tg_event_t) >> 10), c->n_feeds, ovf_cap,
+           (unsigned)(ovf_cap * sizeof(tg_event_t) >> 10),
            c->feed_ring ? "" : " (feed_ring = auto)");
     for (uint32_t i = 0; i < c->n_feeds; i++) {
         gw_feed_t *f = &p->feeds[i];
@@ -486,6 +496,7 @@ static int create_feeds(gw_pipeline_t *p)
         if (f->cfg->reconnect_max_ms) /* 0: a config not made by the parser */
             cc.backoff_max_ms = f->cfg->reconnect_max_ms;
         cc.ring = f->ring;
+        cc.ring_overflow = ovf_cap;
         cc.resync = p->resync;
         cc.log = log_feed;
         cc.log_ctx = f->logctx;

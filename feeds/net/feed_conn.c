@@ -29,11 +29,16 @@
  * handler rejected (frames, err_json: counted once) and dropped. zlib allocates its state
  * per message (inflateInit2/inflateEnd, ~10 KB); HTX rates make that negligible.
  *
- * Ring full: retry with doubling sleeps (20 us .. 2 ms) up to ring_wait_us in total (at most
- * 50 ms), then drop the rest of the batch, count ring_full (episodes) and ev_dropped
- * (events), and enter `gap_pending`: later flushes first push one TG_EV_GAP per instrument
- * of the connection (dropping everything else until all GAPs are in, without sleeping), and
- * the connection is reconnected so the handler resyncs from scratch. If events of that newer
+ * Ring full: the events go, in order, into the connection's overflow (feed_ovf.h: mapped only
+ * during a burst, growing up to cfg.ring_overflow events, unmapped OVF_LINGER_NS after it
+ * drained); while it holds events every flush pushes them into the ring before any new one,
+ * and a loop timer does so every OVF_RETRY_US (an idle feed's held events still arrive
+ * within ms). Episodes are counted (ts.ovf) and logged. Ring and overflow full: retry with
+ * doubling sleeps (20 us .. 2 ms) up to ring_wait_us in total (at most 50 ms), then drop
+ * the rest of the batch and what the overflow holds, count ring_full (episodes) and
+ * ev_dropped (events), and enter `gap_pending`: later flushes first push one TG_EV_GAP per
+ * instrument of the connection (dropping everything else until all GAPs are in, without sleeping),
+ * and the connection is reconnected so the handler resyncs from scratch. If events of that newer
  * connection are dropped too while the GAPs wait (its snapshots may be among them), it is
  * reconnected once more after the GAPs went in. A book therefore never silently diverges: it
  * sees GAP (-> RESYNCING) and then a fresh snapshot.
@@ -159,6 +164,66 @@ bool feed_conn__push_gaps(feed_conn_t *c)
 
 static void request_close(feed_conn_t *c, const char *why);
 
+/* Overflow held somewhere on the loop: push it into the rings every OVF_RETRY_US, so an idle
+ * feed's held events reach the builder within a few ms (the housekeeping tick is 100 ms). */
+static void ovf_tick(lws_sorted_usec_list_t *sul)
+{
+    feed_loop_t *l = lws_container_of(sul, feed_loop_t, osul);
+    l->ovf_armed = false;
+    if (l->stopping)
+        return;
+    bool held = false;
+    for (size_t i = 0; i < l->n; i++) {
+        feed_conn_t *c = l->conns[i];
+        if (feed_ovf_held(&c->ovf) && feed_ovf_drain(&c->ovf, c->cfg.ring))
+            held = true;
+    }
+    if (held) {
+        l->ovf_armed = true;
+        lws_sul_schedule(l->ctx, 0, &l->osul, ovf_tick, OVF_RETRY_US);
+    }
+}
+
+static void ovf_arm(feed_conn_t *c)
+{
+    feed_loop_t *l = c->loop;
+    if (l->ovf_armed || l->stopping || !l->ctx)
+        return;
+    l->ovf_armed = true;
+    lws_sul_schedule(l->ctx, 0, &l->osul, ovf_tick, OVF_RETRY_US);
+}
+
+/* Ring, then overflow (in order); a new episode is logged once. */
+static uint32_t push_events(feed_conn_t *c, const tg_event_t *ev, uint32_t n)
+{
+    uint64_t ep = TG_STAT_GET(c->ts.ovf.episodes);
+    uint32_t done = feed_ovf_push(&c->ovf, c->cfg.ring, ev, n);
+    if (feed_ovf_held(&c->ovf)) {
+        ovf_arm(c);
+        if (TG_STAT_GET(c->ts.ovf.episodes) != ep)
+            feed_conn__log(c, FEED_LOG_WARN,
+                           "ring full (%u events): holding events in an overflow of up to %u "
+                           "more until the builder catches up",
+                           tg_ring_capacity(c->cfg.ring), c->ovf.max);
+    }
+    return done;
+}
+
+void feed_conn__ovf_final(feed_conn_t *c)
+{
+    int64_t waited = 0, nap = 20 * TG_NS_PER_US;
+    while (feed_ovf_drain(&c->ovf, c->cfg.ring) &&
+           waited < (int64_t)c->cfg.ring_wait_us * TG_NS_PER_US) {
+        struct timespec t = {0, (long)nap};
+        nanosleep(&t, NULL);
+        waited += nap;
+        if (nap < 2 * TG_NS_PER_MS)
+            nap *= 2;
+    }
+    TG_STAT_ADD(c->ts.ev_dropped, feed_ovf_discard(&c->ovf));
+    feed_ovf_free(&c->ovf);
+}
+
 int feed_conn__flush(void *ctx, const tg_event_t *ev, uint32_t n)
 {
     feed_conn_t *c = ctx;
@@ -168,7 +233,7 @@ int feed_conn__flush(void *ctx, const tg_event_t *ev, uint32_t n)
             c->gap_resync = true;
         return TG_EFULL;
     }
-    uint32_t done = tg_ring_spsc_push_n(c->cfg.ring, ev, n);
+    uint32_t done = push_events(c, ev, n);
     if (done == n)
         return 0;
     int64_t waited = 0, nap = 20 * TG_NS_PER_US;
@@ -178,16 +243,18 @@ int feed_conn__flush(void *ctx, const tg_event_t *ev, uint32_t n)
         waited += nap;
         if (nap < 2 * TG_NS_PER_MS)
             nap *= 2;
-        done += tg_ring_spsc_push_n(c->cfg.ring, ev + done, n - done);
+        done += push_events(c, ev + done, n - done);
     }
     if (done == n)
         return 0;
+    /* The books resync: what the overflow holds is useless now, and the GAPs go in sooner. */
+    uint32_t held = feed_ovf_discard(&c->ovf);
     TG_STAT_INC(c->stats.ring_full);
-    TG_STAT_ADD(c->ts.ev_dropped, n - done);
+    TG_STAT_ADD(c->ts.ev_dropped, n - done + held);
     feed_conn__log(c, FEED_LOG_ERROR,
-                   "ring full for %lld us: dropped %u events, marking %u books GAP "
-                   "and resyncing",
-                   (long long)(waited / TG_NS_PER_US), n - done, c->h.n_instr);
+                   "ring full for %lld us (overflow full too): dropped %u events (%u of them "
+                   "held in the overflow), marking %u books GAP and resyncing",
+                   (long long)(waited / TG_NS_PER_US), n - done + held, held, c->h.n_instr);
     c->gap_pending = true;
     c->gap_next = 0;
     c->gap_gen = c->gen;
@@ -750,6 +817,11 @@ int feed_conn__proto_callback(struct lws *wsi, enum lws_callback_reasons reason,
 static void conn_housekeep(feed_conn_t *c, int64_t now)
 {
     feed_rest__housekeep(c);
+    uint32_t peak = 0;
+    if (feed_ovf_idle(&c->ovf, now, OVF_LINGER_NS, &peak))
+        feed_conn__log(c, FEED_LOG_INFO,
+                       "ring overflow drained and released (held at most %u events, %u KiB)", peak,
+                       (unsigned)(((uint64_t)peak * sizeof(tg_event_t)) >> 10));
     if (c->gap_pending)
         feed_conn__push_gaps(c);
     switch (feed_conn__get_state(c)) {

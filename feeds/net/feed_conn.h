@@ -18,7 +18,9 @@
  *     feed_loop_destroy(&loop);
  *
  * Policies (docs/feeds.md): reconnect with jittered exponential backoff and a full resync
- * after every reconnect; stale timer; bounded ring-full retry then drop + TG_EV_GAP + resync.
+ * after every reconnect; stale timer; a full ring spills into an overflow held only during the
+ * burst (cfg.ring_overflow); ring and overflow full: bounded retry then drop + TG_EV_GAP +
+ * resync.
  */
 #ifndef FEED_CONN_H
 #define FEED_CONN_H
@@ -31,6 +33,7 @@
 #include "book/tg_ring.h"
 #include "book/tg_stat.h"
 #include "feeds/feed.h"
+#include "feeds/net/feed_ovf.h"
 
 struct feed_capture;
 
@@ -73,6 +76,10 @@ typedef struct feed_conn_cfg {
     uint32_t rest_max_inflight;   /* REST requests in flight to the venue; 0: the venue's */
     uint32_t out_cap;             /* handler event buffer (events); 1024 */
     uint32_t ring_wait_us;        /* ring-full retry budget per flush; 50000 (capped at 50 ms) */
+    uint32_t ring_overflow;       /* events held beyond a full ring during a burst, in order, in
+                                     a buffer mapped only then (feed_ovf.h); the wait/drop path
+                                     runs only when ring and overflow are full. 0: none
+                                     (default); at most 1 << 24 */
     uint32_t rx_buffer;           /* lws rx buffer per connection; 65536 */
     tg_ring_t *ring;              /* output ring of tg_event_t; required. Producer: this loop */
     const struct tg_resync *resync; /* builder -> feed resync requests (book/tg_resync.h): a
@@ -133,6 +140,7 @@ typedef struct feed_conn_tstats {
     tg_stat_t gap_marks;        /* TG_EV_GAP events injected after ring drops */
     tg_stat_t handler_errors;   /* failures outside err_* (feed_deliver) */
     tg_stat_t resync_requests;  /* reconnects asked for by the builder (checksum, crossed) */
+    feed_ovf_stats_t ovf;       /* ring overflow: events and bytes held now, episodes */
 } feed_conn_tstats_t;
 
 /** Snapshot of a connection's state for /health.  */

@@ -14,12 +14,14 @@
 #include "feeds/net/feed_conn.h"
 #include "feeds/net/feed_resolve.h"
 
-#define KIND_WS   0x57534b31u
-#define KIND_REST 0x52534b31u
-#define TXQ_MAX   256
-#define REST_MAX  32
-#define STABLE_NS (10 * TG_NS_PER_SEC) /* open this long -> backoff exponent resets */
-#define TICK_NS   TG_NS_PER_SEC
+#define KIND_WS       0x57534b31u
+#define KIND_REST     0x52534b31u
+#define TXQ_MAX       256
+#define REST_MAX      32
+#define STABLE_NS     (10 * TG_NS_PER_SEC) /* open this long -> backoff exponent resets */
+#define TICK_NS       TG_NS_PER_SEC
+#define OVF_RETRY_US  1000          /* overflow held: push it into the ring this often */
+#define OVF_LINGER_NS TG_NS_PER_SEC /* overflow empty this long: unmapped (episode ends) */
 
 enum { REST_FREE = 0, REST_INFLIGHT, REST_FAIL_PENDING };
 
@@ -93,6 +95,7 @@ struct feed_conn {
     bool gap_resync; /* events of a newer connection were dropped while gap_pending */
     uint32_t gap_next;
     uint32_t gap_gen; /* connection generation whose events overflowed */
+    feed_ovf_t ovf;   /* events a full ring could not take yet (feed_ovf.h) */
     uint64_t rng;
     int64_t log_window;
     uint32_t log_count, log_suppressed;
@@ -119,7 +122,9 @@ struct feed_loop {
     const struct lws_extension *exts_deflate;
     feed_resolver_t *res;
     lws_sorted_usec_list_t sul;
-    tg_worker_t wk; /* the "feed:<name>" thread (tg_worker.h) */
+    lws_sorted_usec_list_t osul; /* overflow retry, every OVF_RETRY_US while one is held */
+    bool ovf_armed;              /* osul scheduled */
+    tg_worker_t wk;              /* the "feed:<name>" thread (tg_worker.h) */
     bool started, joined, stopping;
 };
 
@@ -136,6 +141,8 @@ void feed_conn__log(feed_conn_t *c, int level, const char *fmt, ...)
 void feed_conn__set_state(feed_conn_t *c, feed_conn_state_t s);
 feed_conn_state_t feed_conn__get_state(const feed_conn_t *c);
 bool feed_conn__push_gaps(feed_conn_t *c);
+/* Shutdown: push the held overflow into the ring for up to ring_wait_us, drop the rest. */
+void feed_conn__ovf_final(feed_conn_t *c);
 void feed_conn__tx_clear(feed_conn_t *c);
 const char *feed_conn__host_header(char *buf, size_t cap, const feed_url_t *u);
 /* lws client connect info of c to url u at the resolved address addr and path; hp (cap bytes,

@@ -108,6 +108,7 @@ static void conn_free(feed_conn_t *c)
     feed_rest__free(c);
     free(c->rx);
     free(c->evbuf);
+    feed_ovf_free(&c->ovf);
     free(c->instr);
     free(c->resync_seen);
     free(c->url_s);
@@ -139,6 +140,9 @@ int feed_loop_add(feed_loop_t *l, const feed_conn_cfg_t *cfg, feed_conn_t **out)
     c->cfg = *cfg;
     if (c->cfg.ring_wait_us > 50000) /* the feed thread serves other connections too */
         c->cfg.ring_wait_us = 50000;
+    if (c->cfg.ring_overflow > 1u << 24)
+        c->cfg.ring_overflow = 1u << 24;
+    feed_ovf_init(&c->ovf, c->cfg.ring_overflow, &c->ts.ovf);
     snprintf(c->name, sizeof(c->name), "%s", cfg->name ? cfg->name : v->name);
     c->url_s = dupstr(cfg->url ? cfg->url : v->default_url);
     if (!c->url_s) {
@@ -264,6 +268,8 @@ static void loop_main(void *arg)
     /* Shutdown: books of open connections become STALE; flush everything. */
     l->stopping = true;
     lws_sul_cancel(&l->sul);
+    lws_sul_cancel(&l->osul);
+    l->ovf_armed = false;
     int64_t tr = tg_clock_realtime_ns(), tm = tg_clock_mono_ns();
     for (size_t i = 0; i < l->n; i++) {
         feed_conn_t *c = l->conns[i];
@@ -273,6 +279,7 @@ static void loop_main(void *arg)
             feed_close(&c->h, tr, tm);
         }
         feed_flush(&c->h);
+        feed_conn__ovf_final(c);
         if (c->gap_pending)
             feed_conn__push_gaps(c);
         if (c->cfg.capture)

@@ -532,14 +532,16 @@ static void test_rest_to_a_closed_port_reports_status_zero(void **st)
     fcase_close(&c);
 }
 
-static void test_full_ring_drops_counts_marks_gap_and_resyncs(void **st)
+/* Ring (ring_cap) + overflow (ovf) < the 4321 frames; nobody drains the ring at first. */
+static void full_ring_case(uint32_t ring_cap, uint32_t ovf)
 {
     fcase_t c;
-    const char *args[] = {"--hold", NULL};     /* the server never closes: reconnects are ours */
-    fcase_open(&c, KRAKEN, args, false, 4096); /* < the 4321 frames; nobody drains it at first */
+    const char *args[] = {"--hold", NULL}; /* the server never closes: reconnects are ours */
+    fcase_open(&c, KRAKEN, args, false, ring_cap);
     const it_expect_t *e = &c.e;
     fx_t *x = &c.x;
     x->cc.ring_wait_us = 2000;
+    x->cc.ring_overflow = ovf;
     it_feed_start(x);
     const feed_stats_t *fs = feed_conn_stats(x->conn);
     const feed_conn_tstats_t *ts = feed_conn_tstats(x->conn);
@@ -575,6 +577,80 @@ static void test_full_ring_drops_counts_marks_gap_and_resyncs(void **st)
     assert_true(TG_STAT_GET(ts->ev_dropped) > 0);
     /* nothing vanished silently: delivered + dropped == emitted */
     assert_int_equal(got - gaps + TG_STAT_GET(ts->ev_dropped), G.n + (size_t)G.closes);
+    if (ovf) { /* the overflow filled up before the drop, then was emptied */
+        assert_true(TG_STAT_GET(ts->ovf.episodes) >= 1);
+        assert_int_equal(TG_STAT_GET(ts->ovf.events), 0);
+    } else {
+        assert_int_equal(TG_STAT_GET(ts->ovf.episodes), 0);
+    }
+    fcase_close(&c);
+}
+
+static void test_full_ring_drops_counts_marks_gap_and_resyncs(void **st)
+{
+    full_ring_case(4096, 0);
+}
+
+/* Ring and overflow full: the same drop, GAP and resync (4096 events in all, < 4321). */
+static void test_full_ring_and_overflow_drop_count_mark_gap_and_resync(void **st)
+{
+    full_ring_case(1024, 3072);
+}
+
+/* The recording (4321 frames, one event each) into a ring of 1024 that nobody drains until
+ * every frame is in: the overflow holds the rest, in order, and hands it over as the consumer
+ * makes room, each refill within ms although the feed is idle by then (the loop's tick is
+ * 1 s here); after it drained it is unmapped. Nothing is dropped, no GAP, no resync. */
+static void test_a_burst_beyond_the_ring_goes_through_the_overflow_in_order(void **st)
+{
+    fcase_t c;
+    const char *args[] = {"--hold", NULL};
+    fcase_open(&c, KRAKEN, args, false, 1024);
+    const it_expect_t *e = &c.e;
+    fx_t *x = &c.x;
+    feed_loop_destroy(&x->loop);
+    feed_loop_cfg_t lc;
+    feed_loop_cfg_defaults(&lc);
+    lc.tick_ms = 1000;
+    assert_int_equal(feed_loop_create(&x->loop, &lc), 0);
+    x->cc.ring_overflow = 8192;
+    x->cc.log = test_log;
+    it_feed_start(x);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(x->conn);
+    assert_true(wait_frames(e->n, 30000));
+    assert_int_equal(TG_STAT_GET(ts->ovf.episodes), 1);
+    assert_int_equal(TG_STAT_GET(ts->ovf.events), e->n - 1024);
+    assert_true(TG_STAT_GET(ts->ovf.bytes) >= (e->n - 1024) * sizeof(tg_event_t));
+    uint64_t last = 0;
+    size_t got = 0;
+    int64_t worst = 0;
+    while (got < e->n) {
+        int64_t t0 = tg_clock_mono_ns();
+        size_t k = 0;
+        while ((k = drain_ring(x->ring, NULL, NULL, &last)) == 0 &&
+               tg_clock_mono_ns() - t0 < 5 * TG_NS_PER_SEC)
+            usleep(100);
+        if (k == 0)
+            fail_msg("no event for 5 s after %zu of %zu", got, e->n);
+        if (got && tg_clock_mono_ns() - t0 > worst)
+            worst = tg_clock_mono_ns() - t0;
+        got += k;
+    }
+    assert_int_equal(got, e->n);
+    assert_int_equal(last, e->n); /* in order (drain_ring checks), the last one last */
+    print_message("overflow: slowest refill of the drained ring %.1f ms\n", (double)worst / 1e6);
+    assert_true(worst < 300 * TG_NS_PER_MS); /* the 1 s tick alone would take up to 1 s */
+    assert_int_equal(TG_STAT_GET(ts->ovf.events), 0);
+    /* released: empty for OVF_LINGER_NS (1 s), seen by the 1 s tick */
+    for (int i = 0; i < 1000 && TG_STAT_GET(ts->ovf.bytes); i++)
+        usleep(5000);
+    assert_int_equal(TG_STAT_GET(ts->ovf.bytes), 0);
+    feed_loop_stop(x->loop);
+    drain_ring(x->ring, NULL, NULL, NULL);
+    assert_int_equal(TG_STAT_GET(ts->ev_dropped), 0);
+    assert_int_equal(TG_STAT_GET(ts->gap_marks), 0);
+    assert_int_equal(TG_STAT_GET(feed_conn_stats(x->conn)->ring_full), 0);
+    assert_int_equal(G.opens, 1);
     fcase_close(&c);
 }
 
@@ -792,6 +868,8 @@ int main(void)
         cmocka_unit_test(test_rest_snapshot_over_verified_https_is_the_recorded_body),
         cmocka_unit_test(test_rest_to_a_closed_port_reports_status_zero),
         cmocka_unit_test(test_full_ring_drops_counts_marks_gap_and_resyncs),
+        cmocka_unit_test(test_full_ring_and_overflow_drop_count_mark_gap_and_resync),
+        cmocka_unit_test(test_a_burst_beyond_the_ring_goes_through_the_overflow_in_order),
         cmocka_unit_test(test_stop_is_prompt_while_backing_off_from_a_closed_port),
         cmocka_unit_test(test_a_server_that_never_answers_hits_the_connect_timeout),
         cmocka_unit_test(test_an_idle_connection_is_pinged_ticked_and_kept),

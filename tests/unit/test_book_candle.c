@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include <stdlib.h>
+
 #include "book/book_candle.h"
 #include "book/tg_clock.h"
 
@@ -239,6 +241,51 @@ static void test_candle_old_first_trade_after_book_time_opens_its_own_bar(void *
     assert_int_equal(s.c[1].close, 101);
 }
 
+/* Candles allocated for their intervals only (book_candles_size(), as the builder does): init,
+ * trades, closes, revisions, forming and rescale touch iv[0, n) only (ASan: a byte past the
+ * allocation is an error), and give what a full book_candles_t gives. */
+static void test_candles_sized_for_their_intervals_stay_inside_and_match_a_full_struct(void **st)
+{
+    static const uint32_t ns[] = {0, 1, 2, 5, BOOK_CANDLE_IV_MAX};
+    for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++) {
+        book_candle_cfg_t cfg = {.n_intervals = ns[k]};
+        for (uint32_t i = 0; i < ns[k]; i++)
+            cfg.interval_ns[i] = (int64_t)(i + 1) * S;
+        book_candles_t *cs = malloc(book_candles_size(ns[k]));
+        book_candles_t full;
+        assert_non_null(cs);
+        assert_true(book_candles_size(ns[k]) <= sizeof(full));
+        book_candles_init(cs, &cfg);
+        book_candles_init(&full, &cfg);
+        sink_t a = {0}, b = {0};
+        int64_t t0 = 1000 * S;
+        for (int j = 0; j < 40; j++) {
+            int64_t ts = t0 + j * (S / 4) - (j % 7 == 3 ? 3 * S : 0); /* some late trades */
+            book_candles_trade(cs, ts, 100 + j, 1 + j % 3, TG_SIDE_BUY, collect, &a);
+            book_candles_trade(&full, ts, 100 + j, 1 + j % 3, TG_SIDE_BUY, collect, &b);
+            book_candles_flush_revisions(cs, collect, &a);
+            book_candles_flush_revisions(&full, collect, &b);
+        }
+        assert_int_equal(book_candles_rescale(cs, 2, 1), 0);
+        assert_int_equal(book_candles_rescale(&full, 2, 1), 0);
+        book_candles_advance(cs, t0 + 30 * S, collect, &a);
+        book_candles_advance(&full, t0 + 30 * S, collect, &b);
+        assert_int_equal(a.n, b.n);
+        assert_memory_equal(a.c, b.c, (size_t)a.n * sizeof(a.c[0]));
+        assert_int_equal(cs->n, ns[k]);
+        for (uint32_t i = 0; i < ns[k]; i++) {
+            book_out_candle_t x, y;
+            bool fx = book_candles_forming(cs, i, &x);
+            assert_int_equal(fx, book_candles_forming(&full, i, &y));
+            if (fx)
+                assert_memory_equal(&x, &y, sizeof(x));
+        }
+        if (ns[k])
+            assert_true(a.n > 0);
+        free(cs);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +298,8 @@ int main(void)
         cmocka_unit_test(test_candle_vwap_is_exact_for_large_notionals),
         cmocka_unit_test(test_candle_interval_text_parses),
         cmocka_unit_test(test_candle_old_first_trade_after_book_time_opens_its_own_bar),
+        cmocka_unit_test(
+            test_candles_sized_for_their_intervals_stay_inside_and_match_a_full_struct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

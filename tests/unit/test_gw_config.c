@@ -231,8 +231,9 @@ static void test_cfg_feed_is_split_by_the_venue_symbols_per_connection(void **st
     free(text);
 }
 
-/* n [feed] sections of one symbol each, after a [gateway] section with `ring` (NULL: none). */
-static uint32_t feed_ring_of(uint32_t n, const char *ring, int *rc)
+/* n [feed] sections of one symbol each, after a [gateway] section with `ring` (NULL: none).
+ * @return the ring's events; *ovf (may be NULL): the overflow's. */
+static uint32_t feed_ring_of(uint32_t n, const char *ring, int *rc, uint32_t *ovf)
 {
     size_t cap = 128 + (size_t)n * 96;
     char *text = malloc(cap);
@@ -247,6 +248,8 @@ static uint32_t feed_ring_of(uint32_t n, const char *ring, int *rc)
     gw_cfg_t c;
     *rc = gw_cfg_load(&c, path);
     uint32_t cap_ev = *rc == 0 ? gw_cfg_feed_ring(&c) : 0;
+    if (ovf)
+        *ovf = *rc == 0 ? gw_cfg_feed_overflow(&c) : 0;
     if (*rc == 0)
         assert_int_equal(c.n_feeds, n);
     gw_cfg_free(&c);
@@ -260,23 +263,30 @@ static void test_cfg_feed_ring_auto_bounds_the_rings_of_all_connections(void **s
 {
     (void)state;
     int rc;
+    /* auto: a ring of 16384 at most; ring + overflow: 65536 up to 16 connections, then the
+     * 64 MiB budget (at least 8192) */
     static const struct {
-        uint32_t conns, want;
-    } rows[] = {{1, 65536},  {16, 65536}, {17, 32768}, {32, 32768}, {40, 16384},
-                {64, 16384}, {65, 8192},  {128, 8192}, {300, 8192}};
+        uint32_t conns, ring, ovf;
+    } rows[] = {{1, 16384, 49152},  {16, 16384, 49152}, {17, 16384, 16384},
+                {32, 16384, 16384}, {40, 16384, 0},     {64, 16384, 0},
+                {65, 8192, 0},      {128, 8192, 0},     {300, 8192, 0}};
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        uint32_t got = feed_ring_of(rows[i].conns, NULL, &rc);
+        uint32_t ovf = 1;
+        uint32_t got = feed_ring_of(rows[i].conns, NULL, &rc, &ovf);
         assert_int_equal(rc, 0);
-        if (got != rows[i].want)
-            fail_msg("%u connections: feed_ring auto = %u, want %u", rows[i].conns, got,
-                     rows[i].want);
+        if (got != rows[i].ring || ovf != rows[i].ovf)
+            fail_msg("%u connections: feed_ring auto = %u + %u overflow, want %u + %u",
+                     rows[i].conns, got, ovf, rows[i].ring, rows[i].ovf);
         if (rows[i].conns <= 128) /* the budget holds down to the floor */
-            assert_true((uint64_t)got * sizeof(tg_event_t) * rows[i].conns <=
+            assert_true((uint64_t)(got + ovf) * sizeof(tg_event_t) * rows[i].conns <=
                         GW_FEED_RING_AUTO_BUDGET);
     }
-    assert_int_equal(feed_ring_of(40, "AUTO", &rc), 16384);
-    assert_int_equal(feed_ring_of(40, "1024", &rc), 1024); /* a set value is kept */
-    assert_int_equal(feed_ring_of(1, "65536", &rc), 65536);
+    uint32_t ovf = 1;
+    assert_int_equal(feed_ring_of(40, "AUTO", &rc, NULL), 16384);
+    assert_int_equal(feed_ring_of(40, "1024", &rc, &ovf), 1024); /* a set value is kept */
+    assert_int_equal(ovf, 0);                                    /* ... with no overflow */
+    assert_int_equal(feed_ring_of(1, "65536", &rc, &ovf), 65536);
+    assert_int_equal(ovf, 0);
     gw_cfg_t c;
     char *path = write_tmp("[gateway]\ncandle_dedup_window = 128\n[feed f]\nvenue = binance\nurl = "
                            "ws://127.0.0.1:1/\nsymbols = S\n");
@@ -285,9 +295,9 @@ static void test_cfg_feed_ring_auto_bounds_the_rings_of_all_connections(void **s
     gw_cfg_free(&c);
     unlink(path);
     free(path);
-    feed_ring_of(2, "1000", &rc); /* not a power of two */
+    feed_ring_of(2, "1000", &rc, NULL); /* not a power of two */
     assert_int_equal(rc, TG_ECONFIG);
-    feed_ring_of(2, "autox", &rc);
+    feed_ring_of(2, "autox", &rc, NULL);
     assert_int_equal(rc, TG_ECONFIG);
 }
 

@@ -142,7 +142,7 @@ INI
             "${valid:-0}" "${total:-0}" "$(printf '%.1f' "$el")" "$(echo "$rss / 1024" | bc -l)" \
             "$(echo "$hwm / 1024" | bc -l)" "$(echo "$rss / $n" | bc -l)" \
             "$(echo "$rss / 1024 / $conns" | bc -l)" "$(cut -d' ' -f1 /proc/loadavg)"
-        grep -E '^tickgate_feed_(rest_sent|rest_throttled|ring_full_total|events_dropped_total)' "$d/m" | awk '{k = $1; sub(/\{.*/, "", k); s[k] += $2} END {for (k in s) printf "bench-scale:   %s %d\n", k, s[k]}' >&2 || true
+        grep -E '^tickgate_feed_(rest_sent|rest_throttled|ring_full_total|events_dropped_total|ring_overflow_episodes_total)' "$d/m" | awk '{k = $1; sub(/\{.*/, "", k); s[k] += $2} END {for (k in s) printf "bench-scale:   %s %d\n", k, s[k]}' >&2 || true
         kill "$gw" "$rp" 2>/dev/null || true
         wait "$gw" 2>/dev/null || true
         wait "$rp" 2>/dev/null || true
