@@ -209,18 +209,24 @@ static uint32_t push_events(feed_conn_t *c, const tg_event_t *ev, uint32_t n)
     return done;
 }
 
-void feed_conn__ovf_final(feed_conn_t *c)
+void feed_conn__ovf_final(feed_conn_t *c, int64_t deadline)
 {
-    int64_t waited = 0, nap = 20 * TG_NS_PER_US;
-    while (feed_ovf_drain(&c->ovf, c->cfg.ring) &&
-           waited < (int64_t)c->cfg.ring_wait_us * TG_NS_PER_US) {
+    int64_t nap = 20 * TG_NS_PER_US;
+    /* the builder still runs while the feeds stop: held events are worth waiting for, up to
+       the loop's shared deadline (a stuck builder costs the stop OVF_FINAL_NS at most) */
+    while (feed_ovf_drain(&c->ovf, c->cfg.ring) && tg_clock_mono_ns() < deadline) {
         struct timespec t = {0, (long)nap};
         nanosleep(&t, NULL);
-        waited += nap;
         if (nap < 2 * TG_NS_PER_MS)
             nap *= 2;
     }
-    TG_STAT_ADD(c->ts.ev_dropped, feed_ovf_discard(&c->ovf));
+    uint32_t lost = feed_ovf_discard(&c->ovf);
+    if (lost) {
+        TG_STAT_ADD(c->ts.ev_dropped, lost);
+        feed_conn__log(c, FEED_LOG_ERROR,
+                       "stop: %u events still held in the ring overflow after %lld ms: dropped",
+                       lost, (long long)(OVF_FINAL_NS / TG_NS_PER_MS));
+    }
     feed_ovf_free(&c->ovf);
 }
 

@@ -20,8 +20,9 @@
 #define REST_MAX      32
 #define STABLE_NS     (10 * TG_NS_PER_SEC) /* open this long -> backoff exponent resets */
 #define TICK_NS       TG_NS_PER_SEC
-#define OVF_RETRY_US  1000          /* overflow held: push it into the ring this often */
-#define OVF_LINGER_NS TG_NS_PER_SEC /* overflow empty this long: unmapped (episode ends) */
+#define OVF_RETRY_US  1000                 /* overflow held: push it into the ring this often */
+#define OVF_LINGER_NS TG_NS_PER_SEC        /* overflow empty this long: unmapped (episode ends) */
+#define OVF_FINAL_NS  (500 * TG_NS_PER_MS) /* stop: held events wait this long for the ring */
 
 enum { REST_FREE = 0, REST_INFLIGHT, REST_FAIL_PENDING };
 
@@ -141,8 +142,9 @@ void feed_conn__log(feed_conn_t *c, int level, const char *fmt, ...)
 void feed_conn__set_state(feed_conn_t *c, feed_conn_state_t s);
 feed_conn_state_t feed_conn__get_state(const feed_conn_t *c);
 bool feed_conn__push_gaps(feed_conn_t *c);
-/* Shutdown: push the held overflow into the ring for up to ring_wait_us, drop the rest. */
-void feed_conn__ovf_final(feed_conn_t *c);
+/* Shutdown: push the held overflow into the ring until deadline (mono ns), drop the rest
+ * (counted in ev_dropped, logged). */
+void feed_conn__ovf_final(feed_conn_t *c, int64_t deadline);
 void feed_conn__tx_clear(feed_conn_t *c);
 const char *feed_conn__host_header(char *buf, size_t cap, const feed_url_t *u);
 /* lws client connect info of c to url u at the resolved address addr and path; hp (cap bytes,

@@ -271,6 +271,7 @@ static void loop_main(void *arg)
     lws_sul_cancel(&l->osul);
     l->ovf_armed = false;
     int64_t tr = tg_clock_realtime_ns(), tm = tg_clock_mono_ns();
+    int64_t ovf_deadline = tm + OVF_FINAL_NS; /* shared by the loop's connections */
     for (size_t i = 0; i < l->n; i++) {
         feed_conn_t *c = l->conns[i];
         if (c->opened) {
@@ -279,7 +280,7 @@ static void loop_main(void *arg)
             feed_close(&c->h, tr, tm);
         }
         feed_flush(&c->h);
-        feed_conn__ovf_final(c);
+        feed_conn__ovf_final(c, ovf_deadline);
         if (c->gap_pending)
             feed_conn__push_gaps(c);
         if (c->cfg.capture)

@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -654,6 +655,89 @@ static void test_a_burst_beyond_the_ring_goes_through_the_overflow_in_order(void
     fcase_close(&c);
 }
 
+/* A slow consumer (the builder while the feeds stop): pops 64 events every 2 ms until
+ * told to stop and the ring is empty; counts trades and checks their order. */
+typedef struct slowc {
+    tg_ring_t *ring;
+    atomic_bool stop;
+    size_t trades;
+    uint64_t last;
+    bool ordered;
+} slowc_t;
+
+static void *slow_consumer(void *arg)
+{
+    slowc_t *k = arg;
+    tg_event_t ev[64]; /* ~32 k events/s: the burst takes ~140 ms, more than one ring wait */
+    for (;;) {
+        uint32_t n = tg_ring_spsc_pop_n(k->ring, ev, 64);
+        for (uint32_t i = 0; i < n; i++)
+            if (ev[i].kind == TG_EV_TRADE) {
+                k->ordered = k->ordered && ev[i].seq > k->last;
+                k->last = ev[i].seq;
+                k->trades++;
+            }
+        if (!n && atomic_load(&k->stop))
+            return NULL;
+        usleep(2000);
+    }
+}
+
+/* Stop while the overflow holds most of a burst: the builder still runs while the feeds
+ * stop, so the held events go on into the ring (in order, none dropped); with nobody
+ * draining, what is still held after the stop's wait is dropped and counted. */
+static void stop_with_a_held_overflow(bool consumer)
+{
+    fcase_t c;
+    const char *args[] = {"--hold", NULL};
+    fcase_open(&c, KRAKEN, args, false, 1024);
+    const it_expect_t *e = &c.e;
+    fx_t *x = &c.x;
+    x->cc.ring_overflow = 8192;
+    it_feed_start(x);
+    const feed_conn_tstats_t *ts = feed_conn_tstats(x->conn);
+    assert_true(wait_frames(e->n, 30000));
+    uint64_t held = TG_STAT_GET(ts->ovf.events);
+    assert_int_equal(held, e->n - 1024);
+    slowc_t k = {.ring = x->ring, .ordered = true};
+    pthread_t th;
+    if (consumer)
+        assert_int_equal(pthread_create(&th, NULL, slow_consumer, &k), 0);
+    int64_t t0 = tg_clock_mono_ns();
+    feed_loop_stop(x->loop);
+    int64_t stop_ns = tg_clock_mono_ns() - t0;
+    if (consumer) {
+        atomic_store(&k.stop, true);
+        pthread_join(th, NULL);
+        print_message("stop with %llu held events: %.1f ms, %zu trades delivered\n",
+                      (unsigned long long)held, (double)stop_ns / 1e6, k.trades);
+        assert_int_equal(k.trades, e->n);
+        assert_true(k.ordered);
+        assert_int_equal(TG_STAT_GET(ts->ev_dropped), 0);
+    } else {
+        print_message("stop with %llu held events, nobody draining: %.1f ms, %llu dropped\n",
+                      (unsigned long long)held, (double)stop_ns / 1e6,
+                      (unsigned long long)TG_STAT_GET(ts->ev_dropped));
+        /* the held trades and the close's STALE (one instrument) queued behind them */
+        assert_int_equal(TG_STAT_GET(ts->ev_dropped), held + 1);
+        assert_true(stop_ns < 5 * TG_NS_PER_SEC); /* bounded: the 500 ms wait, not forever */
+        drain_ring(x->ring, NULL, NULL, NULL);
+    }
+    assert_int_equal(TG_STAT_GET(ts->ovf.events), 0);
+    assert_int_equal(TG_STAT_GET(ts->ovf.bytes), 0);
+    fcase_close(&c);
+}
+
+static void test_stop_hands_a_held_overflow_to_a_running_consumer(void **st)
+{
+    stop_with_a_held_overflow(true);
+}
+
+static void test_stop_drops_and_counts_a_held_overflow_nobody_drains(void **st)
+{
+    stop_with_a_held_overflow(false);
+}
+
 static void test_stop_is_prompt_while_backing_off_from_a_closed_port(void **st)
 {
     tstate_reset();
@@ -870,6 +954,8 @@ int main(void)
         cmocka_unit_test(test_full_ring_drops_counts_marks_gap_and_resyncs),
         cmocka_unit_test(test_full_ring_and_overflow_drop_count_mark_gap_and_resync),
         cmocka_unit_test(test_a_burst_beyond_the_ring_goes_through_the_overflow_in_order),
+        cmocka_unit_test(test_stop_hands_a_held_overflow_to_a_running_consumer),
+        cmocka_unit_test(test_stop_drops_and_counts_a_held_overflow_nobody_drains),
         cmocka_unit_test(test_stop_is_prompt_while_backing_off_from_a_closed_port),
         cmocka_unit_test(test_a_server_that_never_answers_hits_the_connect_timeout),
         cmocka_unit_test(test_an_idle_connection_is_pinged_ticked_and_kept),
