@@ -286,12 +286,16 @@ static void publish_gap(book_builder_t *b, bb_instr_t *x, uint8_t reason, uint64
     gap_record(b, x, reason, seq_last, seq_got, 0, 0, BOOK_SINK_GAP);
 }
 
-/* A trade gap (book_tgap.h) of b->cur: for history sinks, never the book's state. */
+/* A trade gap (book_tgap.h) of b->cur: for history sinks, never the book's state. Where the
+ * venue's trade ids are not consecutive, bounds given (a feed's TG_EV_TRADE_GAP) are times:
+ * BOOK_GAP_TRADES_TIME, so that no reader takes them for ids. */
 static void publish_trade_gap(void *ctx, uint64_t last, uint64_t got, int64_t ts_exch,
                               int64_t ts_recv)
 {
     book_builder_t *b = ctx;
-    gap_record(b, b->cur, BOOK_GAP_TRADES, last, got, ts_exch, ts_recv, BOOK_SINK_TRADE_GAP);
+    uint8_t reason =
+        !b->cur->in->trade_ids_seq && (last || got) ? BOOK_GAP_TRADES_TIME : BOOK_GAP_TRADES;
+    gap_record(b, b->cur, reason, last, got, ts_exch, ts_recv, BOOK_SINK_TRADE_GAP);
     TG_STAT_INC(b->st.trade_gaps);
 }
 

@@ -85,6 +85,12 @@ typedef struct book_out_gap {
     9 /* trades lost (a connection closed, no trade history): seq_last =                           \
          last trade id before, seq_got = first id after; the book's                                \
          state is unchanged. Sink class BOOK_SINK_TRADE_GAP */
+#define BOOK_GAP_TRADES_TIME                                                                       \
+    10 /* trades lost, bounded by time, at a venue whose trade ids are not                         \
+          consecutive (a backfill by time given up or out of the venue's reach:                    \
+          BitMEX, Bybit): seq_last = the first exchange time (ns) of the hole,                     \
+          seq_got = its last, both inclusive; ts_exch = the time of the record.                    \
+          Otherwise as BOOK_GAP_TRADES (sink class BOOK_SINK_TRADE_GAP) */
 
 /* book_out_t.flags */
 #define BOOK_OUT_F_SCALED                                                                          \

@@ -407,7 +407,7 @@ static void count_unsent(store_rds_t *p)
 }
 
 /* A numbered message that is no key: a book's gap on its book channel, or trades lost at the
- * venue (BOOK_GAP_TRADES: a trade_gap on the trades channel, the last-trade key staying the
+ * venue (BOOK_GAP_TRADES[_TIME]: a trade_gap on the trades channel, the last-trade key staying the
  * last trade). The pending snapshot of the channel's slot goes first, so its numbers stay in
  * order; the stream (when the channel kind has one) gets the message too, while Redis is down
  * only for trades (as trades do). */
@@ -415,7 +415,7 @@ static void ingest_gap(store_rds_t *p, uint32_t i, const book_out_t *r)
 {
     rds_inst_t *I = &p->inst[i];
     const store_rds_names_t *n = &I->names;
-    bool tg = r->u.gap.reason == BOOK_GAP_TRADES;
+    bool tg = r->u.gap.reason == BOOK_GAP_TRADES || r->u.gap.reason == BOOK_GAP_TRADES_TIME;
     uint64_t seq = tg ? ++I->seq_trades : ++I->seq_book;
     uint32_t maxlen = tg ? p->cfg.stream_trades : p->cfg.stream_books;
     slot_send(p, i, tg ? SLOT_TRADE : SLOT_BOOK);

@@ -503,9 +503,15 @@ static const char *gap_reason(unsigned r)
 size_t store_rds_fmt_gap(char *buf, size_t cap, const store_rds_names_t *n,
                          const store_rds_meta_t *m, const book_out_gap_t *g)
 {
-    const bool trades = g->reason == BOOK_GAP_TRADES;
+    const bool by_time = g->reason == BOOK_GAP_TRADES_TIME;
+    const bool trades = g->reason == BOOK_GAP_TRADES || by_time;
     fmt_w_t w = w_doc(buf, cap, trades ? "trade_gap" : "gap", n, m);
-    if (trades) { /* on the trades channel: the ids around the hole */
+    if (by_time) { /* ids unknown (not consecutive): the hole's exchange times, inclusive */
+        W_LIT(&w, ",\"reason\":\"trades\",\"trade_id_last\":0,\"trade_id_next\":0,"
+                  "\"lost_from_ts\":");
+        w_u64(&w, g->seq_last);
+        W_LIT(&w, ",\"lost_to_ts\":");
+    } else if (trades) { /* on the trades channel: the ids around the hole */
         W_LIT(&w, ",\"reason\":\"trades\",\"trade_id_last\":");
         w_u64(&w, g->seq_last);
         W_LIT(&w, ",\"trade_id_next\":");

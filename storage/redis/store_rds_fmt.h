@@ -108,7 +108,8 @@ size_t store_rds_fmt_candle(char *buf, size_t cap, const store_rds_names_t *n,
 /** Gap / state change of a book, published on the book channel; or (reason BOOK_GAP_TRADES)
  *  trades the venue published and nobody can fetch again, on the trades channel:
  *  {"type":"trade_gap",...,"reason":"trades","trade_id_last":X,"trade_id_next":Y} (X: the last
- *  trade id before the hole, Y: the first after it; docs/redis.md). */
+ *  trade id before the hole, Y: the first after it; docs/redis.md); reason BOOK_GAP_TRADES_TIME:
+ *  both ids 0 and "lost_from_ts":A,"lost_to_ts":B (the hole's exchange times, ns, inclusive). */
 size_t store_rds_fmt_gap(char *buf, size_t cap, const store_rds_names_t *n,
                          const store_rds_meta_t *m, const book_out_gap_t *g);
 

@@ -773,6 +773,16 @@ static void test_builder_trade_gaps_show_trades_lost_while_a_connection_was_clos
     assert_int_equal(r->u.gap.seq_last, 0);
     assert_int_equal(r->u.gap.seq_got, 0);
     assert_int_equal(r->ts_exch, t_shown);
+    /* that venue's feed gives a range up (a backfill by time): its bounds are times, and the
+       record says so (BOOK_GAP_TRADES_TIME), so that no reader takes them for ids */
+    tg_event_t tw[1] = {ev(f, f->id, TG_EV_TRADE_GAP, 0, 0, 0, 1617648100000000000ull)};
+    tw[0].u.aux = 1617648160000000000ull;
+    msg(f, tw, 1, MS);
+    assert_int_equal(count(hist, BOOK_OUT_GAP, BOOK_GAP_TRADES), 5);
+    assert_int_equal(count(hist, BOOK_OUT_GAP, BOOK_GAP_TRADES_TIME), 1);
+    r = last(hist, BOOK_OUT_GAP);
+    assert_int_equal(r->u.gap.seq_last, 1617648100000000000ull);
+    assert_int_equal(r->u.gap.seq_got, 1617648160000000000ull);
     free(hist->rec);
     free(hist);
 }

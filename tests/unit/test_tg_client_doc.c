@@ -158,6 +158,17 @@ static void test_every_publisher_document_reads_back_exactly(void **state)
     assert_true(d.status.ts_exch == -5 && d.status.ts_recv == INT64_MAX);
     assert_string_equal(d.status.reason, "trades");
     assert_non_null(strstr(buf, "\"type\":\"trade_gap\""));
+    /* by time (ids not consecutive): ids 0, the hole's exchange times in their own fields */
+    g = (book_out_gap_t){.seq_last = 1617648100000000000ull,
+                         .seq_got = 1617648160000000000ull,
+                         .reason = BOOK_GAP_TRADES_TIME};
+    n = store_rds_fmt_gap(buf, sizeof(buf), &nm, &m, &g);
+    assert_int_equal(tgc_doc_parse(buf, n, &d, &why), 0);
+    assert_int_equal(d.type, TGC_DOC_TRADE_GAP);
+    assert_true(d.status.seq_last == 0 && d.status.seq_got == 0);
+    assert_string_equal(d.status.reason, "trades");
+    assert_non_null(strstr(buf, "\"lost_from_ts\":1617648100000000000,"
+                                "\"lost_to_ts\":1617648160000000000"));
 
     /* a document without its numbers or with a float price is rejected with a reason */
     static const char *badv[] = {"{\"type\":\"trade\",\"price\":\"1\",\"size\":\"1\"}",
