@@ -153,26 +153,24 @@ static const bf_case_t k_bitmex = {
     .restart_at = 2800,
     .restart_away = 1000};
 
+/* A Bybit v5 recording's trades: publicTrade pushes, execId `i`, ms times `T`, symbol `s`. */
+#define BYBIT_TRADES                                                                               \
+    .trade_pre = "{\"topic\":\"publicTrade.", .id_key = "\"i\":\"", .by_time = true,               \
+    .ts_key = "\"T\":", .sym_key = "\"s\":\"", .ts_ms = true, .steady = 16
+
 /* Bybit linear: 327 trades of 4 symbols in the 102 publicTrade pushes of 2 547 frames; 5 drops
  * of 200 frames then 50 away: 99 trades nobody receives, each of a symbol that trades again on
- * a later connection. recent-trade serves the newest 1000: the whole recording */
+ * a later connection. recent-trade serves the newest 1000: the whole recording. Restart: 34
+ * trades before frame 1200, 134 in the 500 after (symbols traded before and after) */
 static const bf_case_t k_bybit = {.rec = "bybit/cryptofeed_57d5f18d_BYBIT.ws.2.tgrec.zst",
                                   .venue = "bybit",
                                   .symbols = "BTCUSDT,DOGEUSDT,ETHUSDT,SOLUSDT",
                                   .drops = 5,
                                   .drop = 200,
                                   .away = 50,
-                                  .trade_pre = "{\"topic\":\"publicTrade.",
-                                  .id_key = "\"i\":\"",
-                                  .by_time = true,
-                                  .ts_key = "\"T\":",
-                                  .sym_key = "\"s\":\"",
-                                  .ts_ms = true,
-                                  .steady = 16,
-                                  /* restart: 34 trades before frame 1200, 134 in the 500
-                                     after (symbols traded before and after) */
                                   .restart_at = 1200,
-                                  .restart_away = 500};
+                                  .restart_away = 500,
+                                  BYBIT_TRADES};
 
 /* Bybit spot: 20 trades of 2 symbols in 682 frames, 10 of them in the frames of 3 drops of 140
  * frames then 60 away, each of a symbol that trades again later. recent-trade serves the
@@ -184,13 +182,7 @@ static const bf_case_t k_bybit_spot = {.rec = "bybit-spot/cryptofeed_57d5f18d_BY
                                        .drops = 3,
                                        .drop = 140,
                                        .away = 60,
-                                       .trade_pre = "{\"topic\":\"publicTrade.",
-                                       .id_key = "\"i\":\"",
-                                       .by_time = true,
-                                       .ts_key = "\"T\":",
-                                       .sym_key = "\"s\":\"",
-                                       .ts_ms = true,
-                                       .steady = 16};
+                                       BYBIT_TRADES};
 
 static struct {
     const char *gw_bin, *replay_bin, *recs;
