@@ -157,32 +157,25 @@ static const bf_case_t k_bitmex = {
 #define BYBIT_TRADES                                                                               \
     .trade_pre = "{\"topic\":\"publicTrade.", .id_key = "\"i\":\"", .by_time = true,               \
     .ts_key = "\"T\":", .sym_key = "\"s\":\"", .ts_ms = true, .steady = 16
+/* A Bybit case: recording r of venue v, symbols s; n drops after d frames, a away each. */
+#define BYBIT_CASE(r, v, s, n, d, a)                                                               \
+    .rec = (r), .venue = (v), .symbols = (s), .drops = (n), .drop = (d), .away = (a), BYBIT_TRADES
 
 /* Bybit linear: 327 trades of 4 symbols in the 102 publicTrade pushes of 2 547 frames; 5 drops
  * of 200 frames then 50 away: 99 trades nobody receives, each of a symbol that trades again on
  * a later connection. recent-trade serves the newest 1000: the whole recording. Restart: 34
  * trades before frame 1200, 134 in the 500 after (symbols traded before and after) */
-static const bf_case_t k_bybit = {.rec = "bybit/cryptofeed_57d5f18d_BYBIT.ws.2.tgrec.zst",
-                                  .venue = "bybit",
-                                  .symbols = "BTCUSDT,DOGEUSDT,ETHUSDT,SOLUSDT",
-                                  .drops = 5,
-                                  .drop = 200,
-                                  .away = 50,
-                                  .restart_at = 1200,
-                                  .restart_away = 500,
-                                  BYBIT_TRADES};
+static const bf_case_t k_bybit = {BYBIT_CASE("bybit/cryptofeed_57d5f18d_BYBIT.ws.2.tgrec.zst",
+                                             "bybit", "BTCUSDT,DOGEUSDT,ETHUSDT,SOLUSDT", 5, 200,
+                                             50),
+                                  .restart_at = 1200, .restart_away = 500};
 
 /* Bybit spot: 20 trades of 2 symbols in 682 frames, 10 of them in the frames of 3 drops of 140
  * frames then 60 away, each of a symbol that trades again later. recent-trade serves the
  * newest 60 (spot): more than the whole recording, so no drop leaves a trade out of reach
  * here (that branch: test_feed_bybit_backfill) */
-static const bf_case_t k_bybit_spot = {.rec = "bybit-spot/cryptofeed_57d5f18d_BYBIT.ws.3.tgrec",
-                                       .venue = "bybit-spot",
-                                       .symbols = "BTCUSDT,ETHUSDT",
-                                       .drops = 3,
-                                       .drop = 140,
-                                       .away = 60,
-                                       BYBIT_TRADES};
+static const bf_case_t k_bybit_spot = {BYBIT_CASE("bybit-spot/cryptofeed_57d5f18d_BYBIT.ws.3.tgrec",
+                                                  "bybit-spot", "BTCUSDT,ETHUSDT", 3, 140, 60)};
 
 static struct {
     const char *gw_bin, *replay_bin, *recs;
