@@ -977,6 +977,11 @@ static void run_restart(const bf_case_t *venue, int resume_s)
         if (k.missing)
             fprintf(stderr, "second gateway's log:\n%s\n", log);
         assert_non_null(strstr(log, resumed));
+        if (c.by_time) { /* the start-up line counts the kind the venue has, and only it */
+            assert_non_null(strstr(log, "resume after their last stored trade (received within "
+                                        "3600 s): 0 by trade id, "));
+            assert_null(strstr(log, "3600 s): 0 by trade id, 0 by time"));
+        }
         assert_int_equal(k.missing, 0);
         assert_int_equal(k.rows, (long long)n_rec);
         if (c.by_time) /* the downtime's and the boundary ones */
