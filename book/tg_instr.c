@@ -211,6 +211,14 @@ int tg_instr_reg_set_resume(tg_instr_reg_t *reg, uint32_t id, uint64_t trade_id)
     return 0;
 }
 
+int tg_instr_reg_set_resume_ts(tg_instr_reg_t *reg, uint32_t id, int64_t ts)
+{
+    if (!reg || id >= reg->n_instr || ts < 0)
+        return -EINVAL;
+    reg->instr[id].resume_ts = ts;
+    return 0;
+}
+
 uint32_t tg_instr_reg_count(const tg_instr_reg_t *reg)
 {
     return reg ? reg->n_instr : 0;

@@ -49,6 +49,10 @@ typedef struct tg_instr {
     uint8_t trade_ids_seq;      /* 1: the venue's trade ids are consecutive per instrument (from
                                    feed_venue_t.trade_ids_seq): the builder tells a trade gap by
                                    id; 0: by time, with unknown id bounds (book_tgap.h) */
+    int64_t resume_ts;          /* trade ids not consecutive (trade_ids_seq 0): the exchange time
+                                   (ns) of the newest trade already stored (a sink's, at start-up),
+                                   0: none; where the venue serves trade history by time, the
+                                   feed backfills from that time on (tg_instr_reg_set_resume_ts) */
 } tg_instr_t;
 
 /** Per-instrument settings for tg_instr_reg_add(). */
@@ -80,6 +84,10 @@ int tg_instr_reg_add(tg_instr_reg_t *reg, const char *venue, const char *symbol,
 /** Set an instrument's resume_trade_id (gateway start-up, from the PostgreSQL sink).
  *  @return 0 or -EINVAL.  Thread: main, before the threads start. */
 int tg_instr_reg_set_resume(tg_instr_reg_t *reg, uint32_t id, uint64_t trade_id);
+
+/** Set an instrument's resume_ts (exchange ns; gateway start-up, from the PostgreSQL sink).
+ *  @return 0 or -EINVAL (no such instrument, ts < 0).  Thread: main, before the threads start. */
+int tg_instr_reg_set_resume_ts(tg_instr_reg_t *reg, uint32_t id, int64_t ts);
 
 /** Venue name -> venue id; -1 if unknown.  Thread: any. */
 int tg_instr_reg_venue_id(const tg_instr_reg_t *reg, const char *venue);

@@ -581,39 +581,55 @@ static int create_builder(gw_pipeline_t *p)
 
 /* Trade backfill at start (docs/feeds.md, "Trade backfill"): where a sink knows the last trade
  * it stored per instrument (PostgreSQL), every instrument starts with that id as its resume
- * point, and feeds whose venue serves trade history fetch what was published while no gateway
- * ran. A sink that cannot answer (away at start) leaves no resume point: logged. */
+ * point (venues with consecutive trade ids) or with that trade's exchange time (the others:
+ * tg_instr_t.trade_ids_seq 0), and feeds whose venue serves trade history fetch what was
+ * published while no gateway ran. A sink that cannot answer (away at start) leaves no resume
+ * point: logged. */
 static void set_resume_points(gw_pipeline_t *p)
 {
     uint32_t n = tg_instr_reg_count(p->reg), age = p->cfg->backfill_resume_s;
     if (!age || !n)
         return;
     uint64_t *last = calloc(n, sizeof(*last));
-    if (!last) {
+    int64_t *last_ts = calloc(n, sizeof(*last_ts));
+    uint8_t *by_ts = calloc(n, sizeof(*by_ts));
+    if (!last || !last_ts || !by_ts) {
         gw_log(GW_LOG_WARN, NULL, "trade backfill: out of memory: no resume at start");
-        return;
+        goto out;
     }
+    for (uint32_t i = 0; i < n; i++)
+        by_ts[i] = !tg_instr_reg_get(p->reg, i)->trade_ids_seq;
     for (uint32_t s = 0; s < p->n_sinks; s++) {
         gw_sink_t *k = &p->sinks[s];
         if (!k->ops->last_trades)
             continue;
         char err[512];
-        long rc = k->ops->last_trades(k->obj, last, age, err, sizeof(err));
+        long rc = k->ops->last_trades(k->obj, by_ts, last, last_ts, age, err, sizeof(err));
         if (rc < 0) {
             gw_log(GW_LOG_WARN, k->lctx,
                    "trade backfill: the last stored trades are unknown (%s): no resume at start",
                    err);
             continue;
         }
-        for (uint32_t i = 0; i < n; i++)
-            if (last[i] > tg_instr_reg_get(p->reg, i)->resume_trade_id)
+        uint32_t n_id = 0, n_ts = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            const tg_instr_t *in = tg_instr_reg_get(p->reg, i);
+            if (last[i] > in->resume_trade_id)
                 tg_instr_reg_set_resume(p->reg, i, last[i]);
+            if (last_ts[i] > in->resume_ts)
+                tg_instr_reg_set_resume_ts(p->reg, i, last_ts[i]);
+            n_id += last[i] != 0;
+            n_ts += last_ts[i] != 0;
+        }
         gw_log(GW_LOG_INFO, k->lctx,
                "trade backfill: %ld of %u instruments resume after their last stored trade "
-               "(received within %u s)",
-               rc, n, age);
+               "(received within %u s): %u by trade id, %u by time",
+               rc, n, age, n_id, n_ts);
     }
+out:
     free(last);
+    free(last_ts);
+    free(by_ts);
 }
 
 int gw_pipeline_create(gw_pipeline_t **out, const gw_cfg_t *cfg)

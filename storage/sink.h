@@ -93,11 +93,14 @@ typedef struct tg_sink_ops {
     /** `key=value` fields for the gateway's progress line.  Thread: any. */
     void (*progress)(void *obj, char *buf, size_t cap);
     /** Optional: resume points for trade backfill at start-up (docs/feeds.md, "Trade
-     *  backfill"): out[i] = the last trade id the sink holds for registry instrument i among
-     *  the trades of the last max_age_s seconds, 0 if none. @return instruments with one, or
-     *  < 0 with err filled (-ENOTCONN: the sink's server is away).  Thread: main, after
-     *  create, before start. */
-    long (*last_trades)(void *obj, uint64_t *out, uint32_t max_age_s, char *err, size_t cap);
+     *  backfill"), for each registry instrument i among the trades of the last max_age_s
+     *  seconds: by_ts[i] 0 (trade ids consecutive): out[i] = the last trade id the sink holds,
+     *  0 if none; by_ts[i] 1 (by time): out_ts[i] = the exchange time (ns) of the newest trade
+     *  it holds, at most 1 us before it (the sink's precision), 0 if none. @return instruments
+     *  with one, or < 0 with err filled (-ENOTCONN: the sink's server is away).  Thread: main,
+     *  after create, before start. */
+    long (*last_trades)(void *obj, const uint8_t *by_ts, uint64_t *out, int64_t *out_ts,
+                        uint32_t max_age_s, char *err, size_t cap);
 } tg_sink_ops_t;
 
 /* The sink kinds of this build, each defined in its folder; the table is sink.c. */

@@ -43,6 +43,10 @@
  * - last_n venues (Bybit: only the newest trades): one request; the trades inside the range are
  *   emitted; a full page whose oldest trade is newer than from_ts leaves [from_ts, oldest] as a
  *   hole: given up like a failed range.
+ * - At start-up a symbol without a last time takes the instrument's resume time
+ *   (tg_instr_t.resume_ts: the newest trade time PostgreSQL holds, [gateway]
+ *   backfill_resume_s; the stored microsecond, never after the trade's own time), so the first
+ *   live trade at T opens [resume_ts, T]: what was published while no gateway ran.
  * - A range given up (tries, no reach, no progress) is an ERROR line with ISO times and a
  *   TG_EV_TRADE_GAP with the time bounds: seq = from_ts, u.aux = to_ts (ns, inclusive), ts_exch
  *   = to_ts; the builder's tracker of a venue without consecutive ids (book_tgap.h) writes it as
@@ -213,6 +217,15 @@ void feed_bf_open(feed_bf_t *f, uint32_t gen, uint8_t resume_kind)
             feed_logf(f->h, FEED_LOG_INFO,
                       "%s %s: resuming trades after the last stored id %llu (trade backfill)",
                       f->h->venue->name, y->name, (unsigned long long)y->last_tid);
+        }
+        if (f->ops->path_ts && !y->last_ts && in && in->resume_ts > 0) {
+            /* start-up: from the newest stored trade's time on (inclusive: the trades at that
+               time come again and are dropped by their ids) */
+            char iso[48];
+            y->last_ts = in->resume_ts;
+            feed_logf(f->h, FEED_LOG_INFO,
+                      "%s %s: resuming trades from the last stored time %s (trade backfill)",
+                      f->h->venue->name, y->name, bf_iso(y->last_ts, iso, sizeof(iso)));
         }
     }
 }

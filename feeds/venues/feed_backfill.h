@@ -124,7 +124,9 @@ void feed_bf_init(feed_bf_t *f, feed_handler_t *h, void *v, const feed_bf_ops_t 
 feed_bf_sym_t *feed_bf_sym(const feed_bf_t *f, uint32_t s);
 /** A connection of generation gen opened: every symbol waits for its first trade; a symbol
  *  that has seen none takes the instrument's resume point (tg_instr_t.resume_trade_id) as its
- *  last id, of kind resume_kind. */
+ *  last id, of kind resume_kind; in time mode, a symbol without a last time takes the
+ *  instrument's resume time (tg_instr_t.resume_ts: its first live trade at T opens
+ *  [resume_ts, T]). */
 void feed_bf_open(feed_bf_t *f, uint32_t gen, uint8_t resume_kind);
 /** A trade id received live for symbol s (kind: its id kind). The first of a connection opens
  *  the range [last + 1, id) or, inclusive, [last + 1, id] (Coinbase's last_match: the newest

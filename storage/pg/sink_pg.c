@@ -154,9 +154,10 @@ static int pg_create(void **obj, const void *cfgv, const tg_sink_env_t *env, cha
     return 0;
 }
 
-static long pg_last_trades(void *obj, uint64_t *out, uint32_t max_age_s, char *err, size_t cap)
+static long pg_last_trades(void *obj, const uint8_t *by_ts, uint64_t *out, int64_t *out_ts,
+                           uint32_t max_age_s, char *err, size_t cap)
 {
-    return store_pg_last_trades(obj, out, max_age_s, err, cap);
+    return store_pg_last_trades(obj, by_ts, out, out_ts, max_age_s, err, cap);
 }
 
 static int pg_start(void *obj)

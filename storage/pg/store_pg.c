@@ -341,18 +341,19 @@ static int ensure_ahead(store_pg_t *w)
     return 0;
 }
 
-long store_pg_last_trades(store_pg_t *w, uint64_t *out, uint32_t max_age_s, char *err,
-                          size_t errlen)
+long store_pg_last_trades(store_pg_t *w, const uint8_t *by_ts, uint64_t *out, int64_t *out_ts,
+                          uint32_t max_age_s, char *err, size_t errlen)
 {
     TG_ASSERT_OWNER(&w->wk);
     if (!w->conn) {
         snprintf(err, errlen, "not connected");
         memset(out, 0, w->nids * sizeof(*out));
+        memset(out_ts, 0, w->nids * sizeof(*out_ts));
         return -ENOTCONN;
     }
     /* w->ids: the registry's instrument ids, computed at create */
-    return store_pg_schema_last_trades(w->conn, w->schema, w->ids, w->nids, max_age_s, out, err,
-                                       errlen);
+    return store_pg_schema_last_trades(w->conn, w->schema, w->ids, by_ts, w->nids, max_age_s, out,
+                                       out_ts, err, errlen);
 }
 
 int store_pg_connect(store_pg_t *w)

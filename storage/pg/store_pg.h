@@ -155,13 +155,15 @@ int store_pg_connect(store_pg_t *w);
 
 /**
  * Resume points for trade backfill: out[i] = the highest trade id stored for registry
- * instrument i among the trades of the last max_age_s seconds (0: none), read over the
- * connection store_pg_connect() made (store_pg_schema_last_trades).
+ * instrument i among the trades of the last max_age_s seconds (0: none); where by_ts[i]
+ * (trade ids not consecutive), out_ts[i] = the exchange time (ns, the stored microsecond:
+ * at most 1 us before the trade's) of the newest of those trades instead (0: none); read over
+ * the connection store_pg_connect() made (store_pg_schema_last_trades).
  * @return instruments with one; -ENOTCONN (not connected: an outage at start); TG_EPG with
  *         the reason in err.  Thread: owner (main, before store_pg_start).
  */
-long store_pg_last_trades(store_pg_t *w, uint64_t *out, uint32_t max_age_s, char *err,
-                          size_t errlen);
+long store_pg_last_trades(store_pg_t *w, const uint8_t *by_ts, uint64_t *out, int64_t *out_ts,
+                          uint32_t max_age_s, char *err, size_t errlen);
 
 /** Start the writer:pg thread (a tg_worker). @return 0; -EINVAL (no ring); -EALREADY (already
  *  running); -errno of pthread_create.  Thread: main. */

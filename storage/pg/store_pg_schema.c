@@ -427,42 +427,68 @@ int store_pg_schema_put_instr(PGconn *c, const char *schema, int64_t id, const c
     return 0;
 }
 
-long store_pg_schema_last_trades(PGconn *c, const char *schema, const int64_t *ids, uint32_t n,
-                                 uint32_t max_age_s, uint64_t *out, char *err, size_t errlen)
+long store_pg_schema_last_trades(PGconn *c, const char *schema, const int64_t *ids,
+                                 const uint8_t *by_ts, uint32_t n, uint32_t max_age_s,
+                                 uint64_t *out, int64_t *out_ts, char *err, size_t errlen)
 {
     memset(out, 0, n * sizeof(*out));
+    if (out_ts)
+        memset(out_ts, 0, n * sizeof(*out_ts));
     if (n == 0)
         return 0;
-    size_t cap = (size_t)n * 21 + 3, len = 0;
-    char *arr = malloc(cap), sql[640], age[16];
-    if (!arr) {
+    size_t cap = (size_t)n * 21 + 3, len = 0, blen = 0;
+    char *arr = malloc(cap), *bts = malloc((size_t)n * 2 + 3), sql[1280], age[16];
+    if (!arr || !bts) {
+        free(arr);
+        free(bts);
         snprintf(err, errlen, "out of memory");
         return TG_EPG;
     }
     arr[len++] = '{';
-    for (uint32_t i = 0; i < n; i++)
+    bts[blen++] = '{';
+    for (uint32_t i = 0; i < n; i++) {
         len += (size_t)snprintf(arr + len, cap - len, "%s%lld", i ? "," : "", (long long)ids[i]);
+        if (i)
+            bts[blen++] = ',';
+        bts[blen++] = by_ts && by_ts[i] && out_ts ? 't' : 'f';
+    }
     arr[len++] = '}';
     arr[len] = '\0';
+    bts[blen++] = '}';
+    bts[blen] = '\0';
     snprintf(age, sizeof age, "%u", max_age_s);
-    /* one index probe per instrument: (instr, trade_id, ts) read backwards from its top id */
+    /* by id: one index probe per instrument, (instr, trade_id, ts) read backwards from its top
+       id. By time (no (instr, ts) index): ts > now() - age keeps the partitions of those days
+       alone (pruned at executor start: now() is stable), the instrument's rows there read by
+       the index's first column; the stored microsecond (the writer floors ns to us) as ns.
+       CASE runs only the subquery of the instrument's kind. */
     snprintf(sql, sizeof sql,
-             "SELECT k.i, (SELECT max(t.trade_id) FROM %s.trades t WHERE t.instr = k.id"
-             " AND t.trade_id > 0 AND t.recv_ts > now() - make_interval(secs => $2::int))"
-             " FROM unnest($1::bigint[]) WITH ORDINALITY AS k(id, i)",
-             schema);
-    const char *pv[2] = {arr, age};
-    PGresult *r = store_pg_io_exec(c, sql, 2, pv);
+             "SELECT k.i, CASE WHEN NOT k.bt THEN (SELECT max(t.trade_id) FROM %s.trades t"
+             " WHERE t.instr = k.id AND t.trade_id > 0"
+             " AND t.recv_ts > now() - make_interval(secs => $2::int)) END,"
+             " CASE WHEN k.bt THEN (SELECT (extract(epoch FROM max(t.ts)) * 1000000)::bigint"
+             " FROM %s.trades t WHERE t.instr = k.id"
+             " AND t.ts > now() - make_interval(secs => $2::int)"
+             " AND t.recv_ts > now() - make_interval(secs => $2::int)) END"
+             " FROM unnest($1::bigint[], $3::bool[]) WITH ORDINALITY AS k(id, bt, i)",
+             schema, schema);
+    const char *pv[3] = {arr, age, bts};
+    PGresult *r = store_pg_io_exec(c, sql, 3, pv);
     free(arr);
+    free(bts);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return pg_fail(c, r, "read the last stored trade ids", err, errlen);
+        return pg_fail(c, r, "read the last stored trades", err, errlen);
     long found = 0;
     for (int j = 0; j < PQntuples(r); j++) {
         unsigned long long i = strtoull(PQgetvalue(r, j, 0), NULL, 10);
-        if (i < 1 || i > n || PQgetisnull(r, j, 1))
+        if (i < 1 || i > n)
             continue;
-        out[i - 1] = strtoull(PQgetvalue(r, j, 1), NULL, 10);
-        found += out[i - 1] != 0;
+        if (!PQgetisnull(r, j, 1))
+            out[i - 1] = strtoull(PQgetvalue(r, j, 1), NULL, 10);
+        long long us = PQgetisnull(r, j, 2) ? 0 : strtoll(PQgetvalue(r, j, 2), NULL, 10);
+        if (out_ts && us > 0 && us < INT64_MAX / 1000)
+            out_ts[i - 1] = us * 1000;
+        found += out[i - 1] != 0 || (out_ts && out_ts[i - 1] != 0);
     }
     PQclear(r);
     return found;

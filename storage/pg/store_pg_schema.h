@@ -89,11 +89,17 @@ int store_pg_schema_drop(PGconn *c, const char *schema, char *err, size_t errlen
  * Resume points for trade backfill at start-up: for each instrument ids[i], the highest
  * positive trade id in <schema>.trades among the trades received (recv_ts) in the last
  * max_age_s seconds, into
- * out[i] (0: none; hashed text ids, stored negative, never count). One query.
+ * out[i] (0: none; hashed text ids, stored negative, never count); where by_ts[i] (NULL: none;
+ * a venue without consecutive ids), the newest exchange time (ts) among the trades with ts and
+ * recv_ts in the last max_age_s seconds instead, into out_ts[i] as ns (the stored microsecond:
+ * at most 1 us before the trade's own time, never after; 0: none), out[i] 0. The ts bound
+ * prunes the daily partitions (no (instr, ts) index: the instrument's rows of those days are
+ * read). One query.
  * @return how many instruments have one, or TG_EPG.  Thread: owner of c.
  */
-long store_pg_schema_last_trades(PGconn *c, const char *schema, const int64_t *ids, uint32_t n,
-                                 uint32_t max_age_s, uint64_t *out, char *err, size_t errlen);
+long store_pg_schema_last_trades(PGconn *c, const char *schema, const int64_t *ids,
+                                 const uint8_t *by_ts, uint32_t n, uint32_t max_age_s,
+                                 uint64_t *out, int64_t *out_ts, char *err, size_t errlen);
 
 /** Stable instrument id: FNV-1a 64 of "venue\0symbol", top bit cleared.  Thread: any. */
 int64_t store_pg_schema_instr_id(const char *venue, const char *symbol);

@@ -21,7 +21,11 @@
  * recording. BitMEX (4 drops; trades by time, their ids hashed trdMatchIDs): /api/v1/trade by
  * startTime/endTime/start, every trade of the recording's inserts stored once; without the
  * history exactly the trades nobody received are missing, each inside a trade gap row's time
- * bounds.
+ * bounds. BitMEX and Bybit linear restarts: the second gateway resumes from the newest trade
+ * time PostgreSQL holds per symbol (the recording served with its trade times moved to 10
+ * minutes ago: retime(); a time resume point counts the trades of the last backfill_resume_s
+ * seconds by exchange time), every trade stored once; without it exactly the downtime's
+ * trades are missing.
  * Run: tests/fixtures/services.sh run meson test -C build test_it_backfill
  * (TG_TEST_FILTER='*restart*' runs the cases whose name matches).
  * Env: TG_TEST_PG_DSN, TG_GATEWAY_BIN, TG_REPLAY_BIN, TG_RECORDINGS (else skip, 77).
@@ -143,24 +147,35 @@ static const bf_case_t k_bitmex = {
     .ts_key = "\"timestamp\":\"",
     .sym_key = "\"symbol\":\"",
     .steady = 24,
-    .candle_cut = "2021-04-05T18:43:00Z"};
+    .candle_cut = "2021-04-05T18:43:00Z",
+    /* restart: 50 trades before frame 2800, 24 in the 1000 after, each of a symbol with a
+       trade before (a resume time) and after (its range opens) */
+    .restart_at = 2800,
+    .restart_away = 1000};
+
+/* A Bybit v5 recording's trades: publicTrade pushes, execId `i`, ms times `T`, symbol `s`. */
+#define BYBIT_TRADES                                                                               \
+    .trade_pre = "{\"topic\":\"publicTrade.", .id_key = "\"i\":\"", .by_time = true,               \
+    .ts_key = "\"T\":", .sym_key = "\"s\":\"", .ts_ms = true, .steady = 16
+/* A Bybit case: recording r of venue v, symbols s; n drops after d frames, a away each. */
+#define BYBIT_CASE(r, v, s, n, d, a)                                                               \
+    .rec = (r), .venue = (v), .symbols = (s), .drops = (n), .drop = (d), .away = (a), BYBIT_TRADES
 
 /* Bybit linear: 327 trades of 4 symbols in the 102 publicTrade pushes of 2 547 frames; 5 drops
  * of 200 frames then 50 away: 99 trades nobody receives, each of a symbol that trades again on
- * a later connection. recent-trade serves the newest 1000: the whole recording */
-static const bf_case_t k_bybit = {.rec = "bybit/cryptofeed_57d5f18d_BYBIT.ws.2.tgrec.zst",
-                                  .venue = "bybit",
-                                  .symbols = "BTCUSDT,DOGEUSDT,ETHUSDT,SOLUSDT",
-                                  .drops = 5,
-                                  .drop = 200,
-                                  .away = 50,
-                                  .trade_pre = "{\"topic\":\"publicTrade.",
-                                  .id_key = "\"i\":\"",
-                                  .by_time = true,
-                                  .ts_key = "\"T\":",
-                                  .sym_key = "\"s\":\"",
-                                  .ts_ms = true,
-                                  .steady = 16};
+ * a later connection. recent-trade serves the newest 1000: the whole recording. Restart: 34
+ * trades before frame 1200, 134 in the 500 after (symbols traded before and after) */
+static const bf_case_t k_bybit = {BYBIT_CASE("bybit/cryptofeed_57d5f18d_BYBIT.ws.2.tgrec.zst",
+                                             "bybit", "BTCUSDT,DOGEUSDT,ETHUSDT,SOLUSDT", 5, 200,
+                                             50),
+                                  .restart_at = 1200, .restart_away = 500};
+
+/* Bybit spot: 20 trades of 2 symbols in 682 frames, 10 of them in the frames of 3 drops of 140
+ * frames then 60 away, each of a symbol that trades again later. recent-trade serves the
+ * newest 60 (spot): more than the whole recording, so no drop leaves a trade out of reach
+ * here (that branch: test_feed_bybit_backfill) */
+static const bf_case_t k_bybit_spot = {BYBIT_CASE("bybit-spot/cryptofeed_57d5f18d_BYBIT.ws.3.tgrec",
+                                                  "bybit-spot", "BTCUSDT,ETHUSDT", 3, 140, 60)};
 
 static struct {
     const char *gw_bin, *replay_bin, *recs;
@@ -679,6 +694,8 @@ static void run(const bf_case_t *c, bool history)
     assert_true(rport > 0);
 
     snprintf(schema, sizeof(schema), "tg_backfill_%s_%d_%d", c->venue, history, (int)getpid());
+    for (char *d = strchr(schema, '-'); d; d = strchr(d, '-'))
+        *d = '_'; /* bybit-spot: an identifier */
     snprintf(cfg, sizeof(cfg), "%s/gw.ini", G.tmp);
     snprintf(glog, sizeof(glog), "%s/gw.log", G.tmp);
     /* without history, Redis too: the trades channel carries the trade gaps (its stream, read
@@ -799,6 +816,71 @@ static void run(const bf_case_t *c, bool history)
  * trades on one connection and the replay skipped exactly frames restart_at + 1 ..
  * restart_at + restart_away (its --verbose line). The stop point being fixed, the pace is
  * free: RESTART_RATE keeps the six cases short. */
+/* by_time: a copy of c's recording at out whose trade times (every value after ts_key) are
+ * moved by one shift so that its last one is 10 minutes ago: a resume point by time counts only
+ * trades of the last backfill_resume_s seconds (their exchange time bounds the partitions
+ * read), and the recordings are older. The frames are otherwise the same (ids, order). */
+static void retime(const bf_case_t *c, char *out, size_t cap)
+{
+    char in[1024], cmd[1200];
+    snprintf(in, sizeof(in), "%s/%s", G.recs, c->rec);
+    snprintf(out, cap, "%s/retimed-%s.tgrec", G.tmp, c->venue);
+    int64_t last = 0, shift = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        snprintf(cmd, sizeof(cmd), "zstd -dcf '%s'", in);
+        FILE *f = popen(cmd, "r"), *o = pass ? fopen(out, "w") : NULL;
+        assert_true(f && (!pass || o));
+        char *line = NULL;
+        size_t lcap = 0;
+        ssize_t n;
+        while ((n = getline(&line, &lcap, f)) > 0) {
+            char *p = line;
+            for (char *k; line[0] != '#' && (k = strstr(p, c->ts_key)) != NULL;) {
+                char *v = k + strlen(c->ts_key);
+                size_t len = c->ts_ms ? strspn(v, "0123456789") : strcspn(v, "\"");
+                int64_t ns = 0;
+                if (c->ts_ms && len == 13)
+                    ns = strtoll(v, NULL, 10) * 1000000;
+                else if (!c->ts_ms && len == 24 && feed_iso_ns(v, len, true, &ns) < 0)
+                    ns = 0;
+                p = v + len;
+                if (!ns)
+                    continue;
+                if (!pass) {
+                    last = ns > last ? ns : last;
+                    continue;
+                }
+                int64_t ms = (ns + shift) / 1000000;
+                char t[64];
+                if (c->ts_ms) {
+                    snprintf(t, sizeof(t), "%013lld", (long long)ms);
+                } else {
+                    time_t sec = (time_t)(ms / 1000);
+                    struct tm tm;
+                    gmtime_r(&sec, &tm);
+                    snprintf(t, sizeof(t), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                             (int)(ms % 1000));
+                }
+                assert_int_equal(strlen(t), len);
+                memcpy(v, t, len);
+            }
+            if (pass)
+                fwrite(line, 1, (size_t)n, o);
+        }
+        free(line);
+        assert_int_equal(pclose(f), 0);
+        if (o)
+            assert_int_equal(fclose(o), 0);
+        assert_true(last > 0);
+        /* whole ms: the texts keep their digits */
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        shift = ((int64_t)now.tv_sec * 1000 - 600000) * 1000000 - last;
+        shift -= shift % 1000000;
+    }
+}
+
 #define RESTART_STALL_MS 120000
 #define RESTART_RATE     "20000"
 static void run_restart(const bf_case_t *venue, int resume_s)
@@ -818,6 +900,8 @@ static void run_restart(const bf_case_t *venue, int resume_s)
     assert_true(skipped > 0);
     char path[1024], away[16], stall[64], rlog[400], cfg[400], glog[2][400], schema[64];
     snprintf(path, sizeof(path), "%s/%s", G.recs, c.rec);
+    if (c.by_time)
+        retime(&c, path, sizeof(path));
     snprintf(away, sizeof(away), "%d", c.away);
     snprintf(stall, sizeof(stall), "stall=%d@%d,times=1", RESTART_STALL_MS, c.drop);
     snprintf(rlog, sizeof(rlog), "%s/replay-restart-%s-%d.log", G.tmp, c.venue, resume_s);
@@ -885,16 +969,28 @@ static void run_restart(const bf_case_t *venue, int resume_s)
     assert_non_null(log);
     assert_int_equal(k.extra, 0);
     assert_int_equal(k.rows, k.distinct);
+    /* by time: from the newest stored trade's time on, inclusive (the trades at a boundary
+       time come again: fetched, then dropped by their ids) */
+    const char *resumed = c.by_time ? "resuming trades from the last stored time"
+                                    : "resuming trades after the last stored id";
     if (resume_s) {
         if (k.missing)
             fprintf(stderr, "second gateway's log:\n%s\n", log);
-        assert_non_null(strstr(log, "resuming trades after the last stored id"));
+        assert_non_null(strstr(log, resumed));
+        if (c.by_time) { /* the start-up line counts the kind the venue has, and only it */
+            assert_non_null(strstr(log, "resume after their last stored trade (received within "
+                                        "3600 s): 0 by trade id, "));
+            assert_null(strstr(log, "3600 s): 0 by trade id, 0 by time"));
+        }
         assert_int_equal(k.missing, 0);
         assert_int_equal(k.rows, (long long)n_rec);
-        assert_int_equal(bf_trades, (long long)skipped); /* exactly the downtime's */
+        if (c.by_time) /* the downtime's and the boundary ones */
+            assert_true(bf_trades >= (long long)skipped);
+        else
+            assert_int_equal(bf_trades, (long long)skipped); /* exactly the downtime's */
         assert_int_equal(k.tgaps, 0);
     } else { /* the trades of the restart_away frames are gone, exactly those */
-        assert_null(strstr(log, "resuming trades after the last stored id"));
+        assert_null(strstr(log, resumed));
         assert_int_equal(k.missing, skipped);
         assert_int_equal(k.rows, (long long)(n_rec - skipped));
         assert_int_equal(bf_trades, 0);
@@ -965,10 +1061,22 @@ int main(void)
                 DISCONNECTS(k_bybit, true)),
         TU_CASE(test_bybit_without_trade_history_the_lost_trades_are_inside_time_bounded_gaps,
                 run_row, DISCONNECTS(k_bybit, false)),
+        TU_CASE(test_bybit_spot_three_disconnects_every_trade_stored_exactly_once, run_row,
+                DISCONNECTS(k_bybit_spot, true)),
+        TU_CASE(test_bybit_spot_without_trade_history_the_lost_trades_are_inside_time_bounded_gaps,
+                run_row, DISCONNECTS(k_bybit_spot, false)),
         TU_CASE(test_okx_a_restart_resumes_after_the_last_stored_trade, run_row,
                 RESTART(k_okx, 3600)),
         TU_CASE(test_okx_without_a_resume_point_a_restart_loses_the_trades_of_the_downtime, run_row,
                 RESTART(k_okx, 0)),
+        TU_CASE(test_bitmex_a_restart_resumes_from_the_last_stored_trade_time, run_row,
+                RESTART(k_bitmex, 3600)),
+        TU_CASE(test_bitmex_without_a_resume_point_a_restart_loses_the_trades_of_the_downtime,
+                run_row, RESTART(k_bitmex, 0)),
+        TU_CASE(test_bybit_a_restart_resumes_from_the_last_stored_trade_time, run_row,
+                RESTART(k_bybit, 3600)),
+        TU_CASE(test_bybit_without_a_resume_point_a_restart_loses_the_trades_of_the_downtime,
+                run_row, RESTART(k_bybit, 0)),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

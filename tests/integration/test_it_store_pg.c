@@ -626,6 +626,101 @@ static void test_bad_configuration_fails_fast_with_libpq_text(void **state)
     assert_null(w);
 }
 
+/* ---- resume points at start-up (store_pg_schema_last_trades) ---- */
+
+/* A trade row of instrument instr at exchange time ts_us and receive time recv_us (us since
+ * the epoch: integer arithmetic, no float rounding) with trade id tid. */
+static void put_trade_us(fx_t *f, int64_t instr, long long ts_us, long long recv_us, long long tid)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO %s.trades VALUES (%lld, timestamptz 'epoch' + %lld * interval '1 us',"
+             " timestamptz 'epoch' + %lld * interval '1 us', %lld, 0, 1, 1, 1)",
+             f->schema, (long long)instr, ts_us, recv_us, tid);
+    it_exec(f->admin, sql);
+}
+
+/* One query gives both kinds of resume point, each within max_age_s: A (ids consecutive) the
+ * highest positive id received within the age (a newer id received 2 h ago does not count);
+ * B (by time) the newest exchange time among trades with ts and recv_ts within the age, as
+ * the stored microsecond in ns (never after it); C (by time) only a trade whose exchange time
+ * is 2 h old (received now): none (the ts bound, which prunes the partitions); D (by time) a
+ * trade received 2 h ago: none; E (ids) its trades asked by time: no id. */
+static void test_last_trades_gives_ids_and_times_within_the_age(void **state)
+{
+    fx_t *f = *state;
+    char e[256];
+    assert_int_equal(store_pg_schema_migrate(f->admin, f->schema, NULL, e, sizeof e), 0);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    long long n_us = (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000, h_us = 3600000000LL;
+    int64_t today = (int64_t)now.tv_sec / 86400;
+    assert_int_equal(store_pg_schema_ensure_days(f->admin, f->schema, today - 2, 4, e, sizeof e),
+                     0);
+    const int64_t ids[5] = {101, 102, 103, 104, 105};
+    put_trade_us(f, 101, n_us - 60000000, n_us - 60000000, 5);
+    put_trade_us(f, 101, n_us - 50000000, n_us - 50000000, 9);
+    put_trade_us(f, 101, n_us - 40000000, n_us - 2 * h_us, 20);  /* received 2 h ago */
+    long long b_us = n_us - 600000000 + 123457;                  /* 10 min ago, odd us */
+    put_trade_us(f, 102, b_us - 1000000, b_us - 900000, -77);    /* hashed ids: negative */
+    put_trade_us(f, 102, b_us, b_us + 100000, -78);              /* the newest */
+    put_trade_us(f, 102, b_us - 1, b_us + 200000, -79);          /* 1 us older, received later */
+    put_trade_us(f, 102, b_us + 60000000, n_us - 2 * h_us, -80); /* newer, received 2 h ago */
+    put_trade_us(f, 103, n_us - 2 * h_us, n_us - 1000000, -81);  /* exchange time 2 h old */
+    put_trade_us(f, 104, n_us - 60000000, n_us - 2 * h_us, -82); /* received 2 h ago */
+    put_trade_us(f, 105, n_us - 30000000, n_us - 30000000, 44);
+    const uint8_t by_ts[5] = {0, 1, 1, 1, 0};
+    uint64_t out[5];
+    int64_t out_ts[5];
+    long rc = store_pg_schema_last_trades(f->admin, f->schema, ids, by_ts, 5, 3600, out, out_ts, e,
+                                          sizeof e);
+    assert_int_equal(rc, 3);
+    assert_int_equal(out[0], 9);
+    assert_int_equal(out_ts[0], 0);
+    assert_int_equal(out[1], 0);
+    assert_int_equal(out_ts[1], (int64_t)b_us * 1000);
+    assert_int_equal(out[2], 0);
+    assert_int_equal(out_ts[2], 0);
+    assert_int_equal(out_ts[3], 0);
+    assert_int_equal(out[4], 44);
+    assert_int_equal(out_ts[4], 0);
+    /* NULL by_ts: ids alone (B's negative ids never count) */
+    rc = store_pg_schema_last_trades(f->admin, f->schema, ids, NULL, 5, 3600, out, out_ts, e,
+                                     sizeof e);
+    assert_int_equal(rc, 2);
+    assert_int_equal(out_ts[1], 0);
+    /* the cost on many rows (TG_TEST_LAST_TRADES_ROWS, e.g. 1000000 of B within the last hour,
+       received then): printed, not asserted (a figure for docs/RELIABILITY.md) */
+    const char *big = getenv("TG_TEST_LAST_TRADES_ROWS");
+    if (big && atol(big) > 0) {
+        char sql[768];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO %s.trades SELECT 102, now() - (g %% 3500000) * interval '1 ms',"
+                 " now() - (g %% 3500000) * interval '1 ms', -1000 - g, g, 1, 1, 1"
+                 " FROM generate_series(1, %ld) g; ANALYZE %s.trades",
+                 f->schema, atol(big), f->schema);
+        it_exec(f->admin, sql);
+        for (int k = 0; k < 3; k++) {
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            rc = store_pg_schema_last_trades(f->admin, f->schema, ids, by_ts, 5, 3600, out, out_ts,
+                                             e, sizeof e);
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            fprintf(stderr, "last_trades with %s more rows of one instrument: %.1f ms (rc %ld)\n",
+                    big, (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6, rc);
+        }
+        snprintf(sql, sizeof sql,
+                 "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) SELECT max(ts) FROM "
+                 "%s.trades WHERE instr = 102 AND ts > now() - make_interval(secs => 3600) AND "
+                 "recv_ts > now() - make_interval(secs => 3600)",
+                 f->schema);
+        PGresult *r = PQexec(f->admin, sql);
+        for (int j = 0; j < PQntuples(r); j++)
+            fprintf(stderr, "  %s\n", PQgetvalue(r, j, 0));
+        PQclear(r);
+    }
+}
+
 int main(void)
 {
     if (!getenv("TG_TEST_PG_DSN"))
@@ -644,6 +739,8 @@ int main(void)
             teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_start_ups_migrate_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_configuration_fails_fast_with_libpq_text, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_last_trades_gives_ids_and_times_within_the_age, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

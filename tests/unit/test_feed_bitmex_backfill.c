@@ -7,6 +7,7 @@
  * ws path's trade id), pacing at BitMEX's 30 requests a minute, and a range given up as a trade
  * gap with time bounds.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -295,8 +296,53 @@ static void test_bitmex_backfill_nothing_before_the_first_trade_nor_on_one_conne
     vh_env_close(e);
 }
 
+/* Start-up (issue 15): the instrument's resume time (tg_instr_t.resume_ts: the newest trade
+ * time PostgreSQL holds, +1500 ms) is the symbol's last time, so the first live trade (+10000
+ * ms) opens [+1500, +10000] (inclusive): one request from there, an INFO line with the time;
+ * the stored boundary trade comes again (dropped downstream by its id), the one published while
+ * down is emitted. A symbol with a last time of its own keeps it (a later reconnect). */
+static void test_bitmex_backfill_resumes_from_the_stored_time_at_start(void **state)
+{
+    vh_env_t *e = bmf_open();
+    uint32_t in = e->o->h.instr[0];
+    assert_int_equal(tg_instr_reg_set_resume_ts(e->o->reg, in, T_BASE + 1500 * MS), 0);
+    assert_int_equal(tg_instr_reg_set_resume_ts(e->o->reg, in + 99, 1), -EINVAL);
+    assert_int_equal(tg_instr_reg_set_resume_ts(e->o->reg, in, -1), -EINVAL);
+    int q = g_cap.n_rest;
+    bmf_again(e); /* the handler's connection, as at start-up: no trade seen yet */
+    assert_true(bmf_logged("bitmex XBTM21: resuming trades from the last stored time "
+                           "2021-04-05T18:41:01.500000000Z (trade backfill)"));
+    assert_int_equal(g_cap.n_rest, q);
+    assert_int_equal(bmf_trade(e, 10000, 22), 0);
+    assert_int_equal(g_cap.n_rest, q + 1);
+    assert_string_equal(g_cap.rest[q], "/api/v1/trade?symbol=XBTM21&startTime=2021-04-05T18:41:"
+                                       "01.500Z&endTime=2021-04-05T18:41:10.000Z&count=1000&"
+                                       "start=0&reverse=false");
+    static const long ms[3] = {1500, 4000, 10000};
+    char *page = bmf_page(20, ms, 3);
+    size_t i0 = e->n_ev;
+    assert_int_equal(vh_rest1(e->o, g_cap.tag[q], 200, page, T0 + 1), 0);
+    free(page);
+    unsigned n = 0;
+    for (size_t i = i0; i < e->n_ev; i++)
+        if (e->ev[i].kind == TG_EV_TRADE && (e->ev[i].flags & TG_EVF_REST))
+            assert_int_equal(e->ev[i].u.trade_id, bmf_id(20 + n++));
+    assert_int_equal(n, 3);
+    assert_int_equal(TG_STAT_GET(e->o->stats.backfill_trades), 3);
+    /* a later reconnect: the symbol's own last time (+10000), not the resume time */
+    bmf_again(e);
+    assert_int_equal(bmf_trade(e, 12000, 23), 0);
+    assert_int_equal(g_cap.n_rest, q + 1); /* paced: the request waits for the tick */
+    e->o->venue->on_tick(&e->o->h, T0 + 9 * GAP);
+    assert_int_equal(g_cap.n_rest, q + 2);
+    assert_string_equal(g_cap.rest[q + 1], "/api/v1/trade?symbol=XBTM21&startTime=2021-04-05T18:"
+                                           "41:10.000Z&endTime=2021-04-05T18:41:12.000Z&count="
+                                           "1000&start=0&reverse=false");
+    vh_env_close(e);
+}
+
 TU_MAIN(
-    NULL, NULL,
+    NULL, NULL, cmocka_unit_test(test_bitmex_backfill_resumes_from_the_stored_time_at_start),
     cmocka_unit_test(test_bitmex_backfill_pages_the_time_range_from_the_newest_time_with_an_offset),
     cmocka_unit_test(test_bitmex_backfill_a_full_page_at_one_time_moves_the_offset_on),
     cmocka_unit_test(test_bitmex_backfill_gives_up_with_a_time_bounded_trade_gap),
