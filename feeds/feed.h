@@ -220,7 +220,11 @@ struct feed_handler {
     /* transport services (set by the transport / offline driver) */
     int (*send)(void *tctx, const char *text, size_t len);       /* queue a text frame */
     int (*rest_get)(void *tctx, const char *path, uint64_t tag); /* GET rest_host path */
-    void (*reconnect)(void *tctx, const char *why);              /* drop and reconnect (resync) */
+    /* the REST budget the feed was configured with (`rest_weight_per_min`): 0 the venue's
+       published one, UINT32_MAX unpaced (a local test server); trade backfill scales its
+       pacing by it (feed_backfill.c) */
+    uint32_t rest_wpm_cfg;
+    void (*reconnect)(void *tctx, const char *why); /* drop and reconnect (resync) */
     void *tctx;
     tg_log_fn log; /* TG_LOG_* levels */
     void *lctx;

@@ -215,6 +215,7 @@ int feed_loop_add(feed_loop_t *l, const feed_conn_cfg_t *cfg, feed_conn_t **out)
     h->stats = &c->stats;
     h->send = feed_conn__send;
     h->rest_get = feed_conn__rest_get;
+    h->rest_wpm_cfg = cfg->rest_weight_per_min;
     h->reconnect = feed_conn__reconnect;
     h->tctx = c;
     h->log = feed_conn__hlog;

@@ -160,11 +160,25 @@ static void bf_end_ts(feed_bf_t *f, feed_bf_sym_t *y, bool lost, const char *why
     }
 }
 
+/* Least time between two requests: the venue's share of its published REST budget, scaled
+ * by the budget the feed was configured with (`rest_weight_per_min`: half the budget, twice
+ * the gap); none when configured unpaced (a local test server). */
+static int64_t bf_gap(const feed_bf_t *f)
+{
+    int64_t gap = f->ops->gap_ns ? f->ops->gap_ns : FEED_BF_GAP_NS;
+    uint32_t cfg = f->h->rest_wpm_cfg, pub = f->h->venue->rest_weight_per_min;
+    if (cfg == UINT32_MAX)
+        return 0;
+    if (cfg && pub && cfg != pub)
+        gap = gap * (int64_t)pub / (int64_t)cfg;
+    return gap;
+}
+
 /* Send the next page request if one is due. */
 static void bf_pump(feed_bf_t *f, int64_t now)
 {
     feed_handler_t *h = f->h;
-    int64_t gap = f->ops->gap_ns ? f->ops->gap_ns : FEED_BF_GAP_NS;
+    int64_t gap = bf_gap(f);
     if (f->inflight || (f->last_req && now - f->last_req < gap))
         return;
     for (uint32_t k = 0; k < f->n_sym; k++) {

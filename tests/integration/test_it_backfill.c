@@ -364,7 +364,9 @@ static void write_cfg(const bf_case_t *c, const char *cfg, const char *schema, i
             "[metrics]\nlisten = 127.0.0.1:0\n"
             "[feed bf]\nvenue = %s\nurl = ws://127.0.0.1:%d/stream\n"
             "rest_url = http://127.0.0.1:%d\nsymbols = %s\nchannels = trades\n"
-            "stale_ms = 600000\nreconnect_max_ms = 400\n%s",
+            "stale_ms = 600000\nreconnect_max_ms = 400\n"
+            "rest_weight_per_min = 4294967295\n" /* a local replay: backfill unpaced */
+            "%s",
             resume_s, getenv("TG_TEST_PG_DSN"), schema, G.tmp, c->venue, rport, rest_port,
             c->symbols, redis ? redis : "[redis]\nenabled = false\n");
     fclose(f);
@@ -405,6 +407,7 @@ typedef struct pg_check {
     long long rows, distinct;
     size_t missing, extra;
     long long tgaps;         /* trade gap rows (gaps.reason 9 BOOK_GAP_TRADES, 10 _TIME) */
+    long long tgaps_time;    /* of them reason 10: bounded by time (BitMEX, Bybit) */
     size_t uncovered;        /* missing ids inside no trade gap row's (seq_last, seq_got) */
     size_t covered;          /* stored ids inside one (a gap row claiming a trade that is there) */
     long long candle_trades; /* trades of the closed 1m candles before the case's candle_cut */
@@ -464,6 +467,8 @@ static pg_check_t check_pg(const char *schema, const uint64_t *want, const bf_tt
     PGresult *tg = PQexec(a, sql);
     assert_int_equal(PQresultStatus(tg), PGRES_TUPLES_OK);
     k.tgaps = PQntuples(tg);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.gaps WHERE reason = 10", schema);
+    k.tgaps_time = it_qi(a, sql);
     size_t n_got = (size_t)PQntuples(r);
     uint64_t *got = malloc((n_got + 1) * sizeof(*got)); /* as unsigned (hashed ids: any bit) */
     for (size_t j = 0; j < n_got; j++)
@@ -759,6 +764,8 @@ static void run(const bf_case_t *c, bool history)
         assert_non_null(strstr(log, "trade backfill given up"));
         /* and PostgreSQL says where: each lost range is a trade gap row */
         assert_true(k.tgaps > 0);
+        /* by time: every row says its bounds are times (reason 10), never ids (9) */
+        assert_int_equal(k.tgaps_time, c->by_time ? k.tgaps : 0);
         assert_int_equal(k.uncovered, 0);
         assert_int_equal(k.covered, 0);
         if (redis) { /* and a Redis subscriber is told the same, in the channel's numbering */

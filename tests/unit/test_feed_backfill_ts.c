@@ -158,6 +158,48 @@ static void test_ranges_wait_in_order_and_past_the_queue_the_last_one_widens(voi
     vh_env_close(b.e);
 }
 
+/* Pacing: the venue's gap (here 1000 ns, BitMEX publishes 30 requests a minute) scaled by the
+ * REST budget the feed was configured with (h->rest_wpm_cfg): the venue's (0) keeps it, half
+ * the venue's doubles it, unpaced (UINT32_MAX, a local test server) removes it. Range A is
+ * asked for at 1, range B waits behind it; A's empty answer at `at` ends it, and B is asked
+ * for then only if the gap has passed, else at the first tick after. */
+static const feed_bf_ops_t k_paced = {
+    .path_ts = bts_path, .parse = bts_parse, .page = 3, .gap_ns = 1000};
+
+static void test_backfill_pacing_follows_the_configured_rest_budget(void **state)
+{
+    static const struct {
+        uint32_t cfg; /* 0: the venue's; else 15 (half of 30) or UINT32_MAX */
+        int64_t gap;
+    } rows[] = {{0, 1000}, {15, 2000}, {UINT32_MAX, 0}};
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        bts_t b;
+        bts_open(&b);
+        assert_int_equal(b.e->o->h.venue->rest_weight_per_min, 30);
+        b.e->o->h.rest_wpm_cfg = rows[i].cfg;
+        feed_bf_init(&b.f, &b.e->o->h, NULL, &k_paced, b.sym, sizeof(b.sym[0]), 1, &b.rl);
+        bts_conn(&b, 1, T0, 1);
+        bts_conn(&b, 2, T0 + S1, 1);     /* A: asked for at 1 */
+        bts_conn(&b, 3, T0 + 2 * S1, 1); /* B: waits; A's answer to connection 2 is dropped */
+        /* A is asked for again for connection 3: at once only when unpaced */
+        int base = rows[i].gap ? 1 : 2;
+        assert_int_equal(g_cap.n_rest, base);
+        g_n = 0;
+        int64_t at = rows[i].gap ? rows[i].gap : 1; /* before the gap ran out (none: at once) */
+        assert_int_equal(feed_bf_rest(&b.f, 0, 200, "[]", 2, at, at), 0);
+        assert_int_equal(g_cap.n_rest, rows[i].gap ? base : base + 1);
+        if (rows[i].gap) {
+            feed_bf_tick(&b.f, rows[i].gap); /* 1 + gap - 1: not yet */
+            assert_int_equal(g_cap.n_rest, base);
+            feed_bf_tick(&b.f, rows[i].gap + 1);
+            assert_int_equal(g_cap.n_rest, base + 1);
+        }
+        bts_want(base, T0 + S1, T0 + 2 * S1);
+        vh_env_close(b.e);
+    }
+}
+
 TU_MAIN(NULL, NULL,
         cmocka_unit_test(test_a_full_page_at_one_time_without_an_offset_ends_with_a_gap),
-        cmocka_unit_test(test_ranges_wait_in_order_and_past_the_queue_the_last_one_widens))
+        cmocka_unit_test(test_ranges_wait_in_order_and_past_the_queue_the_last_one_widens),
+        cmocka_unit_test(test_backfill_pacing_follows_the_configured_rest_budget))
