@@ -147,6 +147,21 @@ int fz_feed_frame(feed_offline_t *o, fz_sink_t *s, const char *frame, size_t len
     return rc;
 }
 
+/* The connection closes and opens again inside one input (FZ_RECONNECT): what trade
+ * backfill needs to ask for a range, so that its REST answer reaches the venue's parser. */
+static void fz_reconnect_now(feed_offline_t *o, fz_sink_t *s, int64_t ts)
+{
+    if (o->venue->on_close)
+        o->venue->on_close(&o->h, ts, ts);
+    feed_flush(&o->h);
+    FZ_CHECK(s->in_msg == 0, "%s: close ended with %d events after the last TG_EVF_LAST",
+             fz_feed_name, s->in_msg);
+    if (o->venue->on_open) {
+        int rc = o->venue->on_open(&o->h);
+        FZ_CHECK(rc >= 0, "%s: on_open: %d", fz_feed_name, rc);
+    }
+}
+
 const char *fz_feed_lines(feed_offline_t *o, fz_sink_t *s, const char *p, const char *end,
                           int keep_last, int64_t *ts)
 {
@@ -155,7 +170,10 @@ const char *fz_feed_lines(feed_offline_t *o, fz_sink_t *s, const char *p, const 
         if (!nl && keep_last)
             return p;
         size_t len = (size_t)((nl ? nl : end) - p);
-        fz_feed_frame(o, s, p, len, *ts);
+        if (len == sizeof(FZ_RECONNECT) - 1 && !memcmp(p, FZ_RECONNECT, len))
+            fz_reconnect_now(o, s, *ts);
+        else
+            fz_feed_frame(o, s, p, len, *ts);
         *ts += 100000000;
         p += len + 1;
     }

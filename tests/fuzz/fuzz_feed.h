@@ -38,9 +38,13 @@ void fz_feed_select_env(const char *dflt);
  *  ms under ASan for venues with large state). Give it back with fz_feed_done(). */
 feed_offline_t *fz_feed_open(fz_sink_t *s);
 
-/** Deliver the lines of [p, end) as frames (fz_feed_frame), 100 ms apart from *ts on. With
- *  keep_last, the text after the last '\n' is not delivered. Returns where the undelivered
- *  text starts (end when every line was delivered). */
+/** A line that is no frame: the connection closes and opens again there (on_close, on_open),
+ *  as after a drop; a handler that backfills trades then asks for the range it missed. */
+#define FZ_RECONNECT "#reconnect"
+
+/** Deliver the lines of [p, end) as frames (fz_feed_frame), 100 ms apart from *ts on; a line
+ *  FZ_RECONNECT reconnects instead. With keep_last, the text after the last '\n' is not
+ *  delivered. Returns where the undelivered text starts (end when every line was delivered). */
 const char *fz_feed_lines(feed_offline_t *o, fz_sink_t *s, const char *p, const char *end,
                           int keep_last, int64_t *ts);
 

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fuzz harness: the REST answers a venue handler parses (venue->on_rest: book snapshots of
- * binance*, bitstamp, bybit*, coinbase, gate-io*, kucoin; venue->on_connect_answer: KuCoin's
- * bullet-public answer). TG_FUZZ_VENUE=<id> (or the corpus subdirectory) selects the venue;
- * TG_FUZZ_LIST=1 prints the ids that take REST answers and exits.
+ * binance*, bitstamp, gate-io*, kucoin; trade-history pages of the trade backfill: binance*,
+ * coinbase, okex, bitmex, bybit*; venue->on_connect_answer: KuCoin's bullet-public answer).
+ * TG_FUZZ_VENUE=<id> (or the corpus subdirectory) selects the venue; TG_FUZZ_LIST=1 prints the ids
+ * that take REST answers and exits.
  *
  * Input: lines; every line but the last is a websocket frame delivered first (so deltas are
- * buffered and snapshot requests made, as on a live connection); the last line is the REST
+ * buffered and snapshot requests made, as on a live connection), or FZ_RECONNECT (the
+ * connection drops and opens again: trades before and after it make the handler ask for the
+ * trades in between, corpus/rest/<venue>/backfill-*); the last line is the REST
  * body, delivered with status 200 to every request the handler made (on_open and the frames),
  * or to tag 0 when it made none, then as the connect answer where the venue has one.
  * Checked besides ASan/UBSan: frames as in fuzz_venue; after each answer the handler's events
