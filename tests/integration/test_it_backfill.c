@@ -235,10 +235,11 @@ static void rec_time_trades(const bf_case_t *c, const char *f, uint64_t *ids, in
         const char *b = p, *e = strchr(p, '}');
         while (b > f && *b != '{')
             b--;
-        size_t tl, il, sl;
+        assert_non_null(e);
+        size_t tl = 0, il = 0, sl = 0;
         const char *ts = obj_val(b, e, c->ts_key, &tl), *id = obj_val(b, e, c->id_key, &il);
         const char *sy = obj_val(b, e, c->sym_key, &sl);
-        assert_true(e && ts && id && sy && sl < 32 && *n < cap);
+        assert_true(ts && id && sy && sl < 32 && *n < cap);
         memcpy(sym[*n], sy, sl);
         sym[*n][sl] = 0;
         if (c->ts_ms)

@@ -63,7 +63,7 @@ static void bmf_iso(long ms, char *buf, size_t cap)
  * 50000.<k> (k == 7: 0.0000016425, 10 places), size k + 1, side Buy for even k. */
 static void bmf_obj(FILE *m, long ms, unsigned k)
 {
-    char ts[40], px[32];
+    char ts[96], px[32];
     bmf_iso(ms, ts, sizeof(ts));
     snprintf(px, sizeof(px), k == 7 ? "0.0000016425" : "50000.%u", k);
     fprintf(m,
@@ -95,8 +95,9 @@ static int bmf_trade(vh_env_t *e, long ms, unsigned k)
     return rc;
 }
 
-/* A page: n trades k0, k0 + 1, .., trade k0 + i at T_BASE + ms[i] */
-static char *bmf_page(unsigned k0, const long *ms, unsigned n)
+/* A page: n trades k0, k0 + 1, .., trade k0 + i at T_BASE + ms[i]. Not inlined: gcc -O3 takes
+ * the open_memstream() buffer for a pointer into this frame once inlined (-Wdangling-pointer) */
+__attribute__((noinline)) static char *bmf_page(unsigned k0, const long *ms, unsigned n)
 {
     char *b = NULL;
     size_t sz = 0;
