@@ -133,6 +133,27 @@ static int trades_grow(tool_replay_rec_t *rec, size_t *tcap)
 /* A new index entry for frame fi, its trade id the digits of token id, its symbol the text of
  * token sym (-1: set by the caller), its REST object next in the arena. @return the entry;
  * NULL with *rc = 0 (not a number, a symbol too long) or -ENOMEM. */
+/* A new entry of trade id (its text written next by commit_trade) from frame fi, symbol token
+ * sym (-1: none). NULL with *rc 0: a symbol too long to index; with *rc < 0: no memory. */
+static tool_replay_trade_t *add_trade(tool_replay_rec_t *rec, size_t *tcap, size_t fi, uint64_t id,
+                                      const char *js, const jsmntok_t *t, int sym, int *rc)
+{
+    *rc = 0;
+    size_t sl = sym >= 0 ? (size_t)(t[sym].end - t[sym].start) : 0;
+    if (sl >= sizeof(rec->trades[0].sym))
+        return NULL;
+    if ((*rc = trades_grow(rec, tcap)) < 0)
+        return NULL;
+    tool_replay_trade_t *tr = &rec->trades[rec->n_trades];
+    memset(tr, 0, sizeof(*tr));
+    tr->frame = fi;
+    tr->id = id;
+    tr->off = rec->trade_text_len;
+    if (sl)
+        memcpy(tr->sym, js + t[sym].start, sl);
+    return tr;
+}
+
 static tool_replay_trade_t *new_trade(tool_replay_rec_t *rec, size_t *tcap, size_t fi,
                                       const char *js, const jsmntok_t *t, int id, int sym, int *rc)
 {
@@ -140,19 +161,9 @@ static tool_replay_trade_t *new_trade(tool_replay_rec_t *rec, size_t *tcap, size
     snprintf(idtxt, sizeof(idtxt), "%.*s", TV(id));
     unsigned long long idv = strtoull(idtxt, &e, 10);
     *rc = 0;
-    size_t sl = sym >= 0 ? (size_t)(t[sym].end - t[sym].start) : 0;
-    if (*e || !isdigit((unsigned char)idtxt[0]) || sl >= sizeof(rec->trades[0].sym))
+    if (*e || !isdigit((unsigned char)idtxt[0]))
         return NULL;
-    if ((*rc = trades_grow(rec, tcap)) < 0)
-        return NULL;
-    tool_replay_trade_t *tr = &rec->trades[rec->n_trades];
-    memset(tr, 0, sizeof(*tr));
-    tr->frame = fi;
-    tr->id = idv;
-    tr->off = rec->trade_text_len;
-    if (sl)
-        memcpy(tr->sym, js + t[sym].start, sl);
-    return tr;
+    return add_trade(rec, tcap, fi, idv, js, t, sym, rc);
 }
 
 /* The entry tr complete once its REST object is written (rc: arena_printf's). @return 1
@@ -352,16 +363,9 @@ static int index_bm_trade(tool_replay_rec_t *rec, size_t fi, const char *js, con
         (size_t)(t[sym].end - t[sym].start) >= sizeof(rec->trades[0].sym) ||
         feed_iso_ns(js + t[ts].start, (size_t)(t[ts].end - t[ts].start), true, &ns) < 0)
         return 0;
-    int rc = trades_grow(rec, tcap);
-    if (rc < 0)
-        return rc;
-    tool_replay_trade_t *tr = &rec->trades[rec->n_trades];
-    memset(tr, 0, sizeof(*tr));
-    tr->frame = fi;
-    tr->id = (uint64_t)ns;
-    tr->off = rec->trade_text_len;
-    memcpy(tr->sym, js + t[sym].start, (size_t)(t[sym].end - t[sym].start));
-    return commit_trade(rec, tr, arena_printf(rec, cap, "%.*s", TV(k)));
+    int rc;
+    tool_replay_trade_t *tr = add_trade(rec, tcap, fi, (uint64_t)ns, js, t, sym, &rc);
+    return !tr ? rc : commit_trade(rec, tr, arena_printf(rec, cap, "%.*s", TV(k)));
 }
 
 static const char bb_trade_pre[] = "{\"topic\":\"publicTrade.";
@@ -382,15 +386,10 @@ static int index_bb_trade(tool_replay_rec_t *rec, size_t fi, const char *js, con
     unsigned long long v = strtoull(ms, &e, 10);
     if (*e || !isdigit((unsigned char)ms[0]) || v > 9223372036854ULL)
         return 0;
-    int rc = trades_grow(rec, tcap);
-    if (rc < 0)
+    int rc;
+    tool_replay_trade_t *tr = add_trade(rec, tcap, fi, (uint64_t)v * 1000000u, js, t, sym, &rc);
+    if (!tr)
         return rc;
-    tool_replay_trade_t *tr = &rec->trades[rec->n_trades];
-    memset(tr, 0, sizeof(*tr));
-    tr->frame = fi;
-    tr->id = (uint64_t)v * 1000000u;
-    tr->off = rec->trade_text_len;
-    memcpy(tr->sym, js + t[sym].start, (size_t)(t[sym].end - t[sym].start));
     return commit_trade(rec, tr,
                         arena_printf(rec, cap,
                                      "{\"execId\":\"%.*s\",\"symbol\":\"%.*s\",\"price\":\"%.*s\","
