@@ -21,6 +21,9 @@
 #define JSMN_STRICT
 #include <jsmn.h>
 #endif
+#ifndef JSMN_PARENT_LINKS
+#error "feeds/feed_jtok.h: jsmn must be included with JSMN_PARENT_LINKS (feed_jtok_wellformed)"
+#endif
 
 #include <errno.h>
 #include <stdbool.h>
@@ -56,8 +59,38 @@ static inline void feed_jtok_deinit(feed_jtok_t *j)
     j->cap = j->n = 0;
 }
 
-/** Tokenize buf. @return number of tokens (> 0) or TG_EJSON (malformed, empty, or bigger than
- *  max_cap tokens). Grows the array (doubling, up to max_cap) on JSMN_ERROR_NOMEM. */
+/** Is the token tree of a jsmn parse (n > 0 tokens) one well-formed JSON value? Even strict
+ *  jsmn accepts a key without its value (`{"a","b":1}`, `{"a":}`), a key inside an array
+ *  (`["a":1]`), two keys in a row and several top-level values; the walkers here and in the
+ *  handlers assume every object member is a key string with exactly one value and one root, and
+ *  would read a neighbour's token (or past the count) as a value. So, from each token's parent:
+ *  one root (token 0: only it has none); an object's children are strings of size 1 (a key and
+ *  its value); a scalar elsewhere has size 0. One pass without branches (a stack walk by
+ *  sizes cost the venue parsers 11 % of their throughput; docs/RELIABILITY.md "Fuzzing",
+ *  docs/BENCHMARKS.md "Well-formed token trees"). */
+static inline bool feed_jtok_wellformed(const jsmntok_t *t, int n)
+{
+    if (n < 1 || t[0].parent != -1)
+        return false;
+    if (t[0].type != JSMN_OBJECT && t[0].type != JSMN_ARRAY)
+        return n == 1 && t[0].size == 0;
+    unsigned bad = 0;
+    for (int i = 1; i < n; i++) {
+        int p = t[i].parent;
+        unsigned up = (unsigned)p < (unsigned)i; /* an earlier token: not a second root */
+        bad |= up ^ 1u;
+        p &= -(int)up;
+        unsigned inobj = t[p].type == JSMN_OBJECT, str = t[i].type == JSMN_STRING;
+        unsigned scalar = str | (t[i].type == JSMN_PRIMITIVE);
+        bad |= inobj & ((str ^ 1u) | (t[i].size != 1));
+        bad |= (inobj ^ 1u) & scalar & (t[i].size != 0);
+    }
+    return !bad;
+}
+
+/** Tokenize buf. @return number of tokens (> 0) or TG_EJSON (malformed: see
+ *  feed_jtok_wellformed; empty, or bigger than max_cap tokens). Grows the array (doubling, up to
+ *  max_cap) on JSMN_ERROR_NOMEM. */
 static inline int feed_jtok_parse(feed_jtok_t *j, const char *buf, size_t len)
 {
     for (;;) {
@@ -78,7 +111,7 @@ static inline int feed_jtok_parse(feed_jtok_t *j, const char *buf, size_t len)
             return TG_EJSON;
         }
         /* jsmn (non-strict) accepts an unterminated top-level value: the root must close */
-        if (j->t[0].end < 0) {
+        if (j->t[0].end < 0 || !feed_jtok_wellformed(j->t, r)) {
             j->n = 0;
             return TG_EJSON;
         }

@@ -321,7 +321,7 @@ int feed_binance__parse(feed_bn_t *b, const char *buf, size_t len, int rest_sym,
     while (end < len &&
            (buf[end] == ' ' || buf[end] == '\n' || buf[end] == '\r' || buf[end] == '\t'))
         end++;
-    if (end != len || feed_jtok_next(t, n, 0) != n)
+    if (end != len || !feed_jtok_wellformed(t, n))
         return TG_EJSON;
 
     /* wrapper? */

@@ -30,6 +30,8 @@
 #define JSMN_STRICT
 #include <jsmn.h>
 
+#include "feeds/feed_jtok.h"
+
 static const char *bf_route(const feed_bn_t *b, bool agg)
 {
     if (b->variant == FEED_BN_USDM)
@@ -58,7 +60,7 @@ static int bf_parse(void *v, uint32_t s, const char *js, size_t len, feed_bf_tra
     jsmntok_t *t = b->tok;
     jsmn_init(&p);
     int n = jsmn_parse(&p, js, len, t, b->tok_cap);
-    if (n < 1 || t[0].type != JSMN_ARRAY)
+    if (n < 1 || t[0].type != JSMN_ARRAY || !feed_jtok_wellformed(t, n))
         return TG_EJSON;
     if ((uint32_t)t[0].size > cap)
         return TG_EFIELD;

@@ -309,7 +309,7 @@ static int bb_frame(feed_bb_t *b, const char *buf, size_t len, int64_t ts_recv, 
     jsmn_parser p;
     jsmn_init(&p);
     int n = jsmn_parse(&p, buf, len, t, b->tok_cap);
-    if (n < 1 || t[0].type != JSMN_OBJECT || feed_jtok_next(t, n, 0) != n)
+    if (n < 1 || t[0].type != JSMN_OBJECT || !feed_jtok_wellformed(t, n))
         return TG_EJSON;
     int topic = tk_get(buf, t, n, 0, "topic");
     if (topic < 0) {
@@ -504,7 +504,7 @@ static int bb_bf_parse(void *v, uint32_t s, const char *js, size_t len, feed_bf_
     jsmn_init(&p);
     int n = jsmn_parse(&p, js, len, b->tok, b->tok_cap);
     const jsmntok_t *t = b->tok;
-    if (n < 1 || t[0].type != JSMN_OBJECT)
+    if (n < 1 || t[0].type != JSMN_OBJECT || !feed_jtok_wellformed(t, n))
         return TG_EJSON;
     int rc = tk_get(js, t, n, 0, "retCode"), res = tk_get(js, t, n, 0, "result");
     if (rc < 0 || !feed_jtok_eq(js, &t[rc], "0"))

@@ -152,7 +152,7 @@ static int cb_tokenize(feed_cb_t *c, const char *js, size_t len, jsmntype_t top)
     jsmn_parser p;
     jsmn_init(&p);
     int n = jsmn_parse(&p, js, len, c->tok, c->tok_cap);
-    bool whole = n >= 1 && c->tok[0].type == top && feed_jtok_next(c->tok, n, 0) == n;
+    bool whole = n >= 1 && c->tok[0].type == top && feed_jtok_wellformed(c->tok, n);
     return whole ? n : TG_EJSON;
 }
 
