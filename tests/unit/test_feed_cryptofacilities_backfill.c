@@ -39,28 +39,17 @@ static const char *g_el[128];
 static size_t g_el_len[128];
 static int g_n_el;
 
-static char g_line[16][512];
-static int g_lines;
+static char g_log[16384]; /* the handler's log lines, one a line */
+static size_t g_log_n;
 
 static void cf_log_cap(void *lctx, int level, const char *msg)
 {
-    if (g_lines < 16)
-        snprintf(g_line[g_lines++], sizeof(g_line[0]), "%s", msg);
+    int n = snprintf(g_log + g_log_n, sizeof(g_log) - g_log_n, "%s\n", msg);
+    if (n > 0 && g_log_n + (size_t)n < sizeof(g_log))
+        g_log_n += (size_t)n;
 }
 
-static bool logged(const char *what)
-{
-    for (int i = 0; i < g_lines; i++)
-        if (strstr(g_line[i], what))
-            return true;
-    return false;
-}
-
-static bool starts(const char *f, size_t n, const char *prefix)
-{
-    size_t k = strlen(prefix);
-    return n >= k && memcmp(f, prefix, k) == 0;
-}
+#define logged(what) (strstr(g_log, (what)) != NULL)
 
 static int load(void **state)
 {
@@ -69,10 +58,13 @@ static int load(void **state)
     size_t *fl;
     size_t nf = vh_rec_frames(CF_REC, &o, &fr, &fl);
     for (size_t i = 0; i < nf; i++) {
-        if (starts(fr[i], fl[i], "{\"feed\":\"trade_snapshot\",") && g_n_snap < 16)
-            g_snap[g_n_snap++] = strndup(fr[i], fl[i]);
-        else if (starts(fr[i], fl[i], "{\"feed\":\"trade\",") && g_n_live < 4)
-            g_live[g_n_live++] = strndup(fr[i], fl[i]);
+        char *f = strndup(fr[i], fl[i]);
+        if (strstr(f, "{\"feed\":\"trade_snapshot\",") == f && g_n_snap < 16)
+            g_snap[g_n_snap++] = f;
+        else if (strstr(f, "{\"feed\":\"trade\",") == f && g_n_live < 4)
+            g_live[g_n_live++] = f;
+        else
+            free(f);
     }
     vh_frames_close(&o, fr, fl);
     for (int i = 0; i < g_n_snap; i++) {
@@ -140,7 +132,8 @@ static vh_env_t *open_env(const char *syms)
 {
     vh_env_t *e = vh_env_open("cryptofacilities", syms, NULL, 256, 1);
     e->o->h.log = cf_log_cap;
-    g_lines = 0;
+    g_log_n = 0;
+    g_log[0] = 0;
     return e;
 }
 
@@ -150,6 +143,33 @@ static void reconnect(vh_env_t *e)
     feed_close(&e->o->h, 1000, 1000);
     feed_flush(&e->o->h);
     assert_int_equal(e->o->venue->on_open(&e->o->h), 0);
+}
+
+/* Every event from i0 on is of kind, its flags & mask == want. */
+static void assert_all(const vh_env_t *e, size_t i0, uint8_t kind, uint16_t mask, uint16_t want)
+{
+    assert_true(e->n_ev > i0);
+    for (size_t i = i0; i < e->n_ev; i++) {
+        assert_int_equal(e->ev[i].kind, kind);
+        assert_int_equal(e->ev[i].flags & mask, want);
+    }
+}
+
+/* Event v is a trade gap with time bounds [lo, hi] (ns; ts_exch = hi). */
+static void assert_tgap(const tg_event_t *v, int64_t lo, int64_t hi)
+{
+    assert_int_equal(v->kind, TG_EV_TRADE_GAP);
+    assert_int_equal(v->seq, lo);
+    assert_int_equal(v->u.aux, hi);
+    assert_int_equal(v->ts_exch, hi);
+}
+
+/* The handler's seq gaps, backfilled trades and ranges given up. */
+static void assert_counts(const vh_env_t *e, uint64_t gaps, uint64_t trades, uint64_t failures)
+{
+    assert_int_equal(TG_STAT_GET(e->o->stats.gaps), gaps);
+    assert_int_equal(TG_STAT_GET(e->o->stats.backfill_trades), trades);
+    assert_int_equal(TG_STAT_GET(e->o->stats.backfill_failures), failures);
 }
 
 static size_t count_kind(const vh_env_t *e, size_t from, uint8_t kind)
@@ -187,12 +207,8 @@ static void test_cf_backfill_first_connection_emits_no_snapshot_and_live_seqs_co
     for (int i = 0; i < g_n_live; i++)
         assert_int_equal(vh_env_frame(e, g_live[i]), 0);
     assert_int_equal(e->n_ev, 3);
-    for (size_t i = 0; i < e->n_ev; i++) {
-        assert_int_equal(e->ev[i].kind, TG_EV_TRADE);
-        assert_int_equal(e->ev[i].flags & TG_EVF_REST, 0);
-    }
-    assert_int_equal(TG_STAT_GET(e->o->stats.gaps), 0);
-    assert_int_equal(TG_STAT_GET(e->o->stats.backfill_trades), 0);
+    assert_all(e, 0, TG_EV_TRADE, TG_EVF_REST, 0);
+    assert_counts(e, 0, 0, 0);
     vh_env_close(e);
 }
 
@@ -208,17 +224,12 @@ static void test_cf_backfill_reconnect_emits_exactly_the_missing_seqs_once(void 
     e->o->h.rest_get = NULL;
     size_t i0 = e->n_ev;
     reconnect(e);
-    assert_true(e->n_ev > i0);
-    for (size_t i = i0; i < e->n_ev; i++) {
-        assert_int_equal(e->ev[i].kind, TG_EV_STALE);
-        assert_int_equal(e->ev[i].flags & (TG_EVF_CLOSED | TG_EVF_REST),
-                         TG_EVF_CLOSED | TG_EVF_REST);
-    }
+    const uint16_t cr = TG_EVF_CLOSED | TG_EVF_REST;
+    assert_all(e, i0, TG_EV_STALE, cr, cr);
     i0 = e->n_ev;
     assert_int_equal(feed_snap(e, 0, 100), 0);
     assert_int_equal(e->n_ev - i0, 40);
     assert_backfilled(e, i0, 40, 40);
-    assert_int_equal(TG_STAT_GET(e->o->stats.backfill_trades), 40);
     assert_true(logged("cryptofacilities " ETH ": 40 trades from trade_snapshot"));
     i0 = e->n_ev;
     reconnect(e);
@@ -230,8 +241,7 @@ static void test_cf_backfill_reconnect_emits_exactly_the_missing_seqs_once(void 
     assert_int_equal(e->n_ev, i1 + 1);
     assert_int_equal(e->ev[i1].seq, 103832);
     assert_int_equal(e->ev[i1].flags & TG_EVF_REST, 0);
-    assert_int_equal(TG_STAT_GET(e->o->stats.gaps), 0);
-    assert_int_equal(TG_STAT_GET(e->o->stats.backfill_failures), 0);
+    assert_counts(e, 0, 40, 0);
     vh_env_close(e);
 }
 
@@ -246,15 +256,10 @@ static void test_cf_backfill_a_snapshot_that_does_not_reach_back_is_a_time_bound
     size_t i0 = e->n_ev;
     assert_int_equal(feed_snap(e, 0, 50), 0);
     assert_int_equal(e->n_ev - i0, 51);
-    const tg_event_t *g = &e->ev[i0];
-    assert_int_equal(g->kind, TG_EV_TRADE_GAP);
-    assert_int_equal(g->instr, vh_env_id(e, ETH));
-    assert_int_equal(g->seq, el_num(70, "\"time\":") * MS);
-    assert_int_equal(g->u.aux, el_num(49, "\"time\":") * MS);
-    assert_int_equal(g->ts_exch, el_num(49, "\"time\":") * MS);
+    assert_tgap(&e->ev[i0], el_num(70, "\"time\":") * MS, el_num(49, "\"time\":") * MS);
+    assert_int_equal(e->ev[i0].instr, vh_env_id(e, ETH));
     assert_backfilled(e, i0 + 1, 50, 50);
-    assert_int_equal(TG_STAT_GET(e->o->stats.backfill_failures), 1);
-    assert_int_equal(TG_STAT_GET(e->o->stats.backfill_trades), 50);
+    assert_counts(e, 0, 50, 1);
     assert_true(logged("cryptofacilities " ETH ": trades seq 103762..103781 lost (20 trades, "
                        "older than the trade_snapshot)"));
     vh_env_close(e);
@@ -288,9 +293,7 @@ static void test_cf_backfill_resume_time_at_start_emits_from_that_time(void **st
     assert_int_equal(tg_instr_reg_set_resume_ts(e->o->reg, vh_env_id(e, ETH), old), 0);
     assert_int_equal(feed_snap(e, 0, 100), 0);
     assert_int_equal(e->n_ev, 101);
-    assert_int_equal(e->ev[0].kind, TG_EV_TRADE_GAP);
-    assert_int_equal(e->ev[0].seq, old);
-    assert_int_equal(e->ev[0].u.aux, el_num(99, "\"time\":") * MS);
+    assert_tgap(&e->ev[0], old, el_num(99, "\"time\":") * MS);
     assert_backfilled(e, 1, 100, 100);
     assert_true(logged("trades before seq 103732 may be lost"));
     vh_env_close(e);
@@ -343,9 +346,7 @@ static void test_cf_backfill_missing_snapshot_and_live_seq_jumps(void **st)
     i0 = e->n_ev;
     assert_int_equal(live(e, 103840, ms + 2000), 0);
     assert_int_equal(e->n_ev, i0 + 2);
-    assert_int_equal(e->ev[i0].kind, TG_EV_TRADE_GAP);
-    assert_int_equal(e->ev[i0].seq, ms * MS);
-    assert_int_equal(e->ev[i0].u.aux, (ms + 2000) * MS);
+    assert_tgap(&e->ev[i0], ms * MS, (ms + 2000) * MS);
     assert_int_equal(e->ev[i0 + 1].kind, TG_EV_TRADE);
     assert_true(logged("trades seq 103836..103839 lost (4 trades, no trade_snapshot)"));
     assert_int_equal(TG_STAT_GET(e->o->stats.gaps), 1);
