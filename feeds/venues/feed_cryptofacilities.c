@@ -2,7 +2,7 @@
 /*
  * Kraken Futures websocket v1 (wss://futures.kraken.com/ws/v1; formerly Crypto Facilities,
  * tardis-dev id "cryptofacilities") venue handler: "book_snapshot" then single-level "book"
- * messages chained by a per-product seq, "trade" (and "trade_snapshot", ignored), the
+ * messages chained by a per-product seq, "trade" and "trade_snapshot" (the backfill), the
  * "heartbeat" feed, and the event objects (info, subscribed, unsubscribed, error, alert).
  *
  * DESIGN
@@ -21,11 +21,31 @@
  * (the recording subscribes "pi_xbtusd"); we subscribe with the configured spelling and look
  * products up case-insensitively (tg_instr_reg_find_nocase).
  * Trades: "side" is the taker's side (Kraken Futures: "the classification of the taker side"),
- * so it is the aggressor; uid (a UUID) is hashed into u.trade_id (feed_hash_id), seq goes in seq.
- * "type" fill, liquidation and block are emitted; assignment and termination (positions moved
- * at settlement / option assignment, not market trades) are counted unhandled.
- * trade_snapshot (the last trades before the subscription) is not emitted: a reconnect would
- * emit them twice (tardis-dev ignores them too).
+ * so it is the aggressor; uid (a UUID) is hashed into u.trade_id (feed_hash_id: PostgreSQL's
+ * unique key and the builder's trade dedup, so a trade delivered twice is stored once), seq goes
+ * in seq. "type" fill, liquidation and block are emitted; assignment and termination (positions
+ * moved at settlement / option assignment, not market trades) are counted unhandled, their seq
+ * counts.
+ * Trade backfill (issue 15, docs/feeds.md) over the websocket: on every trade subscribe the venue
+ * sends per product one "trade_snapshot" with its newest 100 trades (newest first), and a
+ * product's trade seq is consecutive (every recorded snapshot holds 100 consecutive seqs; the
+ * first live trade is the snapshot's newest + 1). Per product the newest trade seq seen (and its
+ * time) is kept across reconnects (cf_sym_t.tseq/tts). A trade_snapshot after a reconnect emits
+ * its trades with seq > tseq, oldest first, as TG_EV_TRADE | TG_EVF_REST (backfill_trades); when
+ * its oldest seq is > tseq + 1 the trades between are out of reach: a TG_EV_TRADE_GAP with time
+ * bounds as feed_backfill.c's time mode gives a range up (seq = tts, u.aux = the oldest's time,
+ * ns, inclusive; ts_exch = u.aux), an ERROR line with the seqs and the count, backfill_failures.
+ * Before any trade (the first connection) the snapshot is emitted only from the instrument's
+ * resume time on (tg_instr_t.resume_ts: the newest trade time PostgreSQL holds, at start-up;
+ * inclusive, the boundary trades come again and are dropped by their uid), with a gap from that
+ * time when its oldest trade is newer; without a resume point nothing (the trades before the
+ * collection). A live trade whose seq is not tseq + 1 on a connection that had its snapshot is
+ * counted (gaps) and logged; on a reconnect before any snapshot it shows the hole itself (a
+ * trade gap, as above). A reconnect whose snapshot does not come within CF_TSNAP_WAIT_NS (a
+ * product traded before) is a trade gap from its last trade's time to now. The venue has
+ * trade_history and trade_history_ws: the STALE of a closed connection carries TG_EVF_REST (also
+ * offline: no REST client is needed), so the builder leaves the holes to this handler;
+ * trade_ids_seq stays false (u.trade_id is a hash, the builder tracks trade gaps by time).
  * Keep-alive: Kraken Futures closes connections on which the client stays silent (about 60 s);
  * the transport pings only when nothing is received for ping_ms, which a busy feed never is, so
  * on_tick sends an application message every CF_KEEPALIVE_NS (the heartbeat subscribe again,
@@ -37,6 +57,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "book/tg_clock.h"
 #include "book/tg_dec.h"
 #include "book/tg_err.h"
 #include "feeds/feed.h"
@@ -44,22 +65,37 @@
 #include "feed_venue_util.h"
 #include "venues.h"
 
-#define CF_TOK_INIT     4096
-#define CF_TOK_MAX      (1 << 20)
-#define CF_SUB_BATCH    50 /* product_ids per subscribe message */
-#define CF_SENDS_PER_S  10 /* our pacing (no published figure) */
-#define CF_KEEPALIVE_NS (30 * 1000000000LL)
+#define CF_TOK_INIT      4096
+#define CF_TOK_MAX       (1 << 20)
+#define CF_SUB_BATCH     50 /* product_ids per subscribe message */
+#define CF_SENDS_PER_S   10 /* our pacing (no published figure) */
+#define CF_KEEPALIVE_NS  (30 * 1000000000LL)
+#define CF_TSNAP_WAIT_NS (10 * 1000000000LL) /* a reconnect's trade_snapshot is overdue */
 
 typedef struct cf_sym {
     uint32_t id;
     uint8_t synced; /* book_snapshot applied since (re)subscribe */
+    uint8_t tsync;  /* this connection's trades follow on tseq (a trade_snapshot or a live trade
+                       came; reset per connection) */
     int64_t seq;    /* seq of the last applied book message */
+    int64_t tseq;   /* seq of the newest trade seen, any connection (-1: none yet) */
+    int64_t tts;    /* its exchange time (ns) */
 } cf_sym_t;
+
+/* A trade of a trade_snapshot, decoded. */
+typedef struct cf_tr {
+    tg_event_t ev;
+    int64_t seq, ts;
+    bool skip; /* assignment / termination: its seq counts, not emitted */
+} cf_tr_t;
 
 typedef struct cf_state {
     feed_jtok_t jt;
     feed_level_t *lv;
     size_t lv_cap;
+    cf_tr_t *tr; /* a trade_snapshot's trades (one per 8 tokens: an object has 19) */
+    size_t tr_cap;
+    int64_t open_mono; /* when this connection opened (the trade_snapshot wait) */
     cf_sym_t *sym;
     uint16_t *slot; /* instrument id -> index + 1 */
     feed_ratelim_t rl;
@@ -255,50 +291,204 @@ fail:
 
 /* ---- trades ----------------------------------------------------------------------------- */
 
-static int cf_trade(feed_handler_t *h, cf_sym_t *s, const char *js, const jsmntok_t *t, int n,
-                    int64_t ts_recv, int64_t ts_mono)
+/* Trade object o (a "trade" message, o = 0, or an element of a trade_snapshot's "trades") into
+ * *ev (TG_EV_TRADE flagged fl), its seq (-1: none) and time (ns). @return 0, 1 (assignment or
+ * termination: not a market trade, *seq and *ts set), TG_ERESCALE (nothing changed) or an error
+ * (*bad: the token; a decimal fault has resubscribed the book). */
+static int cf_trade_dec(feed_handler_t *h, cf_sym_t *s, const char *js, const jsmntok_t *t, int n,
+                        int o, const int64_t ts[2], uint16_t fl, tg_event_t *ev, int64_t *seq,
+                        int64_t *ts_exch, int *bad)
 {
-    cf_state_t *st = h->vstate;
-    int sd = feed_jtok_get(js, t, n, 0, "side"), tm = feed_jtok_get(js, t, n, 0, "time");
-    int uid = feed_jtok_get(js, t, n, 0, "uid"), sq = feed_jtok_get(js, t, n, 0, "seq");
-    int rc = TG_EFIELD, bad = 0;
-    feed_level_t *l = &st->lv[0];
-    int64_t ts = 0, seq = 0;
+    int sd = feed_jtok_get(js, t, n, o, "side"), tm = feed_jtok_get(js, t, n, o, "time");
+    int uid = feed_jtok_get(js, t, n, o, "uid"), sq = feed_jtok_get(js, t, n, o, "seq");
+    feed_level_t l;
+    int rc;
+    *bad = o;
+    *seq = -1;
     if (sd < 0 || tm < 0 || uid < 0 || t[uid].type != JSMN_STRING)
-        goto fail;
-    int ty = feed_jtok_get(js, t, n, 0, "type");
-    if (ty >= 0 && (feed_jtok_str_is(js, &t[ty], "assignment") ||
-                    feed_jtok_str_is(js, &t[ty], "termination"))) {
-        TG_STAT_INC(h->stats->unhandled); /* settlement transfers, not market trades */
-        return 0;
-    }
-    bad = sd;
-    if (feed_jtok_side(js, &t[sd], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &l->side) < 0)
-        goto fail;
-    bad = tm;
-    if (feed_jtok_ms_num(js, &t[tm], &ts) < 0)
-        goto fail;
+        return TG_EFIELD;
+    *bad = tm;
+    if (feed_jtok_ms_num(js, &t[tm], ts_exch) < 0)
+        return TG_EFIELD;
     if (sq >= 0) {
-        bad = sq;
-        if (t[sq].type != JSMN_PRIMITIVE || feed_jtok_i64(js, &t[sq], &seq) < 0 || seq < 0)
-            goto fail;
+        *bad = sq;
+        if (t[sq].type != JSMN_PRIMITIVE || feed_jtok_i64(js, &t[sq], seq) < 0 || *seq < 0)
+            return TG_EFIELD;
     }
-    if ((rc = cf_pq(h, s, js, t, n, 0, l, &bad)) < 0) {
-        if (rc == TG_ERESCALE)
-            return rc;
-        if (feed_dec_is_fault(rc))
+    int ty = feed_jtok_get(js, t, n, o, "type");
+    if (ty >= 0 &&
+        (feed_jtok_str_is(js, &t[ty], "assignment") || feed_jtok_str_is(js, &t[ty], "termination")))
+        return 1; /* settlement transfers, not market trades (their seq counts) */
+    *bad = sd;
+    if (feed_jtok_side(js, &t[sd], "buy", TG_SIDE_BUY, "sell", TG_SIDE_SELL, &l.side) < 0)
+        return TG_EFIELD;
+    if ((rc = cf_pq(h, s, js, t, n, o, &l, bad)) < 0) {
+        if (rc != TG_ERESCALE && feed_dec_is_fault(rc))
             cf_resubscribe(h, s); /* the book went to FAULT with it: get a fresh snapshot */
-        goto fail;
+        return rc;
     }
-    tg_event_t ev = feed_event(TG_EV_TRADE, s->id, l->side, l->px, l->sz, (uint64_t)seq, 0, ts,
-                               ts_recv, ts_mono, TG_EVF_LAST);
-    ev.u.trade_id = feed_hash_id(js + t[uid].start, feed_jtok_len(&t[uid]));
-    feed_emit_counted(h, &ev);
+    *ev = feed_event(TG_EV_TRADE, s->id, l.side, l.px, l.sz, *seq < 0 ? 0 : (uint64_t)*seq, 0,
+                     *ts_exch, ts[0], ts[1], fl);
+    ev->u.trade_id = feed_hash_id(js + t[uid].start, feed_jtok_len(&t[uid]));
     return 0;
-fail:
+}
+
+/* The trades seq from .. to of s (times from_ts .. to_ts, ns, inclusive) are out of reach: a
+ * TG_EV_TRADE_GAP with those time bounds (as feed_backfill.c's time mode gives a range up: seq =
+ * from_ts, u.aux = to_ts, ts_exch = to_ts), counted in backfill_failures, an ERROR line. */
+static void cf_trades_lost(feed_handler_t *h, cf_sym_t *s, int64_t from, int64_t to,
+                           int64_t from_ts, int64_t to_ts, const int64_t ts[2], const char *why)
+{
+    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
+    feed_emit_make(h, TG_EV_TRADE_GAP, s->id, 0, 0, 0, (uint64_t)from_ts, (uint64_t)to_ts, to_ts,
+                   ts[0], ts[1], TG_EVF_LAST);
+    TG_STAT_INC(h->stats->backfill_failures);
+    const char *sym = in ? in->symbol : "?";
+    if (from >= 0 && to >= from)
+        feed_logf(h, FEED_LOG_ERROR,
+                  "cryptofacilities %s: trades seq %lld..%lld lost (%lld trades, %s): trade gap "
+                  "at times %lld..%lld ns",
+                  sym, (long long)from, (long long)to, (long long)(to - from + 1), why,
+                  (long long)from_ts, (long long)to_ts);
+    else if (from < 0)
+        feed_logf(h, FEED_LOG_ERROR,
+                  "cryptofacilities %s: trades before seq %lld may be lost (%s): trade gap at "
+                  "times %lld..%lld ns",
+                  sym, (long long)(to + 1), why, (long long)from_ts, (long long)to_ts);
+    else
+        feed_logf(h, FEED_LOG_ERROR,
+                  "cryptofacilities %s: trades after seq %lld may be lost (%s): trade gap at "
+                  "times %lld..%lld ns",
+                  sym, (long long)(from - 1), why, (long long)from_ts, (long long)to_ts);
+}
+
+static int cf_trade_fail(feed_handler_t *h, int rc, const char *js, const jsmntok_t *t, int bad,
+                         int64_t ts_mono)
+{
+    if (rc == TG_ERESCALE)
+        return rc;
     feed_count_error(h->stats, rc);
     cf_log(h, ts_mono, FEED_LOG_WARN, "bad trade message dropped", js, &t[bad]);
     return rc;
+}
+
+/* A live trade: emitted (a market trade), and its seq checked against the product's last
+ * (trade_snapshot's newest counts). */
+static int cf_trade(feed_handler_t *h, cf_sym_t *s, const char *js, const jsmntok_t *t, int n,
+                    int64_t ts_recv, int64_t ts_mono)
+{
+    const int64_t ts[2] = {ts_recv, ts_mono};
+    tg_event_t ev;
+    int64_t seq, tx;
+    int bad = 0;
+    int rc = cf_trade_dec(h, s, js, t, n, 0, ts, TG_EVF_LAST, &ev, &seq, &tx, &bad);
+    if (rc < 0)
+        return cf_trade_fail(h, rc, js, t, bad, ts_mono);
+    if (seq >= 0 && s->tseq >= 0 && seq != s->tseq + 1) {
+        if (!s->tsync && seq > s->tseq + 1) { /* a reconnect without trade_snapshot yet */
+            cf_trades_lost(h, s, s->tseq + 1, seq - 1, s->tts, tx, ts, "no trade_snapshot");
+        } else {
+            TG_STAT_INC(h->stats->gaps);
+            feed_logf(h, FEED_LOG_WARN,
+                      "cryptofacilities %s: trade seq %lld after %lld (%lld trades not received)",
+                      tg_instr_reg_get(h->reg, s->id)->symbol, (long long)seq, (long long)s->tseq,
+                      (long long)(seq > s->tseq ? seq - s->tseq - 1 : 0));
+        }
+    }
+    if (seq > s->tseq) {
+        s->tseq = seq;
+        s->tts = tx;
+    }
+    s->tsync = 1;
+    if (rc == 1)
+        TG_STAT_INC(h->stats->unhandled);
+    else
+        feed_emit_counted(h, &ev);
+    return 0;
+}
+
+static int cf_tr_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const cf_tr_t *)a)->seq, y = ((const cf_tr_t *)b)->seq;
+    return (x > y) - (x < y);
+}
+
+/* trade_snapshot (the product's newest trades, newest first): after a reconnect the ones newer
+ * than the last seen (s->tseq) are emitted, oldest first, as TG_EV_TRADE | TG_EVF_REST; the
+ * part it does not reach back to is a trade gap (cf_trades_lost). Before any trade (the first
+ * connection): the ones at or after the instrument's resume time (start-up, from PostgreSQL),
+ * else none. Every trade is decoded first (TG_ERESCALE before anything is emitted). */
+static int cf_trade_snapshot(feed_handler_t *h, cf_sym_t *s, const char *js, const jsmntok_t *t,
+                             int n, int64_t ts_recv, int64_t ts_mono)
+{
+    cf_state_t *st = h->vstate;
+    const int64_t ts[2] = {ts_recv, ts_mono};
+    int a = feed_jtok_get(js, t, n, 0, "trades"), bad = 0, rc = TG_EFIELD;
+    size_t k = 0;
+    if (a < 0 || t[a].type != JSMN_ARRAY)
+        return cf_trade_fail(h, rc, js, t, 0, ts_mono);
+    for (int i = a + 1, e = 0; e < t[a].size; e++, i = feed_jtok_next(t, n, i)) {
+        if (t[i].type != JSMN_OBJECT || k >= st->tr_cap)
+            return cf_trade_fail(h, rc, js, t, i, ts_mono);
+        cf_tr_t *r = &st->tr[k];
+        rc = cf_trade_dec(h, s, js, t, n, i, ts, TG_EVF_LAST | TG_EVF_REST, &r->ev, &r->seq, &r->ts,
+                          &bad);
+        if (rc < 0 || r->seq < 0)
+            return cf_trade_fail(h, rc < 0 ? rc : TG_EFIELD, js, t, bad, ts_mono);
+        r->skip = rc == 1;
+        k++;
+    }
+    qsort(st->tr, k, sizeof(st->tr[0]), cf_tr_cmp); /* oldest first */
+    const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
+    int64_t resume = s->tseq < 0 && in ? in->resume_ts : 0;
+    size_t emitted = 0;
+    if (k && s->tseq >= 0 && st->tr[0].seq > s->tseq + 1)
+        cf_trades_lost(h, s, s->tseq + 1, st->tr[0].seq - 1, s->tts, st->tr[0].ts, ts,
+                       "older than the trade_snapshot");
+    else if (k && resume > 0 && st->tr[0].ts > resume)
+        cf_trades_lost(h, s, -1, st->tr[0].seq - 1, resume, st->tr[0].ts, ts,
+                       "older than the trade_snapshot, after the last stored");
+    for (size_t i = 0; i < k; i++) {
+        cf_tr_t *r = &st->tr[i];
+        bool want = s->tseq >= 0 ? r->seq > s->tseq : resume > 0 && r->ts >= resume;
+        if (want && !r->skip) {
+            feed_emit_counted(h, &r->ev);
+            TG_STAT_INC(h->stats->backfill_trades);
+            emitted++;
+        }
+    }
+    if (k && st->tr[k - 1].seq > s->tseq) {
+        s->tseq = st->tr[k - 1].seq;
+        s->tts = st->tr[k - 1].ts;
+    }
+    s->tsync = 1;
+    if (emitted || resume > 0)
+        feed_logf(h, FEED_LOG_INFO, "cryptofacilities %s: %zu trades from trade_snapshot%s",
+                  in ? in->symbol : "?", emitted, resume > 0 ? " (from the last stored time)" : "");
+    if (!emitted)
+        TG_STAT_INC(h->stats->unhandled); /* nothing new (the first connection) */
+    return 0;
+}
+
+/* A reconnect's trade_snapshot that did not come (CF_TSNAP_WAIT_NS after the connection opened)
+ * for a product traded before: what it traded since its last trade is unknown, a trade gap from
+ * that trade's time to now (the venue sends one on every trade subscribe; a feed that left it
+ * out, or lost it, is still no silent hole). */
+static void cf_tsnap_overdue(feed_handler_t *h, int64_t now_mono)
+{
+    cf_state_t *st = h->vstate;
+    if (!(h->channels & FEED_CH_TRADES) || !st->open_mono ||
+        now_mono - st->open_mono < CF_TSNAP_WAIT_NS)
+        return;
+    for (uint32_t i = 0; i < h->n_instr; i++) {
+        cf_sym_t *s = &st->sym[i];
+        if (s->tseq < 0 || s->tsync)
+            continue;
+        int64_t now = tg_clock_realtime_ns();
+        const int64_t ts[2] = {now, now_mono};
+        s->tsync = 1;
+        cf_trades_lost(h, s, s->tseq + 1, -1, s->tts, now, ts, "no trade_snapshot");
+    }
 }
 
 /* ---- frames ----------------------------------------------------------------------------- */
@@ -331,8 +521,9 @@ static int cf_frame(feed_handler_t *h, const char *buf, size_t len, const jsmnto
     bool book = feed_jtok_str_is(buf, &t[f], "book");
     bool snap = feed_jtok_str_is(buf, &t[f], "book_snapshot");
     bool trade = feed_jtok_str_is(buf, &t[f], "trade");
-    if (!book && !snap && !trade) {
-        TG_STAT_INC(h->stats->unhandled); /* heartbeat, trade_snapshot, ticker, ticker_lite */
+    bool tsnap = feed_jtok_str_is(buf, &t[f], "trade_snapshot");
+    if (!book && !snap && !trade && !tsnap) {
+        TG_STAT_INC(h->stats->unhandled); /* heartbeat, ticker, ticker_lite */
         return 0;
     }
     int pid = feed_jtok_get(buf, t, n, 0, "product_id");
@@ -349,6 +540,8 @@ static int cf_frame(feed_handler_t *h, const char *buf, size_t len, const jsmnto
     }
     if (trade)
         return cf_trade(h, s, buf, t, n, ts_recv, ts_mono);
+    if (tsnap)
+        return cf_trade_snapshot(h, s, buf, t, n, ts_recv, ts_mono);
     return cf_book(h, s, snap, buf, t, n, ts_recv, ts_mono);
 }
 
@@ -363,15 +556,16 @@ static const feed_vparser_t cf_parser = {cf_frame, JSMN_OBJECT, FEED_VP_COUNT | 
  * removes; no checksum in v1). */
 static const feed_vspec_t cf_spec = {
     FEED_VSPEC(cf_state_t, CF_TOK_INIT, CF_TOK_MAX),
-    .blocks = {FEED_VSCRATCH(cf_state_t, lv, 4)},
-    .reset = {FEED_VRESET(cf_sym_t, synced, 0), FEED_VRESET(cf_sym_t, seq, -1)},
+    .blocks = {FEED_VSCRATCH(cf_state_t, lv, 4), FEED_VSCRATCH(cf_state_t, tr, 8)},
+    .reset = {FEED_VRESET(cf_sym_t, synced, 0), FEED_VRESET(cf_sym_t, seq, -1),
+              FEED_VRESET(cf_sym_t, tsync, 0)},
 };
 
 static int cf_init(feed_handler_t *h)
 {
     cf_state_t *st = h->vstate;
     for (uint32_t i = 0; i < h->n_instr; i++)
-        st->sym[i].seq = -1; /* no sequence seen yet */
+        st->sym[i].seq = st->sym[i].tseq = -1; /* no sequence seen yet */
     return 0;
 }
 
@@ -383,6 +577,7 @@ static int cf_on_open(feed_handler_t *h)
     st->sub_next = 0;
     st->sends_left = CF_SENDS_PER_S;
     st->last_keepalive = 0;
+    st->open_mono = 0; /* the first tick's time */
     int rc = cf_subscribe_more(h);
     return rc < 0 ? rc : 0;
 }
@@ -394,6 +589,9 @@ static void cf_on_tick(feed_handler_t *h, int64_t now_mono)
                     "cryptofacilities: subscribe failed", now_mono);
     if (st->last_keepalive == 0)
         st->last_keepalive = now_mono;
+    if (st->open_mono == 0)
+        st->open_mono = now_mono;
+    cf_tsnap_overdue(h, now_mono);
     if (now_mono - st->last_keepalive >= CF_KEEPALIVE_NS) {
         st->last_keepalive = now_mono;
         feed_send(h, cf_heartbeat_sub, sizeof(cf_heartbeat_sub) - 1);
@@ -407,4 +605,7 @@ const feed_venue_t feed_venue_cryptofacilities = {
     .max_sends_per_s = CF_SENDS_PER_S,
     FEED_VENUE_STATE(cf, feed_instr_defaults_plain),
     FEED_VENUE_PARSE_VCLOSE(cf),
+    .trade_history = true,    /* trade_snapshot on every trade subscribe */
+    .trade_history_ws = true, /* over the websocket: no REST client needed */
+    .trade_ids_seq = false,   /* u.trade_id: hashed UUIDs (the seq is not the id) */
 };

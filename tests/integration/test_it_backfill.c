@@ -25,7 +25,8 @@
  * time PostgreSQL holds per symbol (the recording served with its trade times moved to 10
  * minutes ago: retime(); a time resume point counts the trades of the last backfill_resume_s
  * seconds by exchange time), every trade stored once; without it exactly the downtime's
- * trades are missing.
+ * trades are missing. Kraken Futures (test_it_backfill_cf.h: its history is the trade_snapshot
+ * the venue sends on a trade subscribe, the replay's at each reconnect).
  * Run: tests/fixtures/services.sh run meson test -C build test_it_backfill
  * (TG_TEST_FILTER='*restart*' runs the cases whose name matches).
  * Env: TG_TEST_PG_DSN, TG_GATEWAY_BIN, TG_REPLAY_BIN, TG_RECORDINGS (else skip, 77).
@@ -78,88 +79,61 @@ typedef struct bf_case {
        than the recording has there (the builder's dedup drops the boundary trades fetched
        again); NULL: not checked */
     const char *candle_cut;
+    /* the history comes over the websocket (Kraken Futures' trade_snapshot): without it the
+       replay runs --no-lead (the REST port closed changes nothing); the gateway's log lines of
+       a range fetched and of one given up (NULL: feed_backfill.c's) */
+    bool ws_history;
+    const char *done_log, *lost_log;
 } bf_case_t;
 
+/* A case: recording r of venue v, symbols s; n drops after d frames, a away each. */
+#define BF_DROPS(r, v, s, n, d, a)                                                                 \
+    .rec = (r), .venue = (v), .symbols = (s), .drops = (n), .drop = (d), .away = (a)
+/* Its trades: the frames with pre in their first 64 bytes, their ids after key. */
+#define BF_TRADES(pre, key) .trade_pre = (pre), .id_key = (key)
+/* The restart (run_restart): frames 1..at to the first gateway, the next away while none runs. */
+#define BF_RESTART(at, away) .restart_at = (at), .restart_away = (away)
+
 /* restart: 3167 of its 9757 trades before frame 18000, 423 in the 2000 after */
-static const bf_case_t k_binance = {REC,        "binance", "BTCUSDT",
-                                    DROPS,      DROP,      AWAY,
-                                    "@trade\"", "\"t\":",  "tg:stream:trades:binance:BTCUSDT",
-                                    NULL,       18000,     2000,
-                                    false,      NULL,      NULL,
-                                    false,      0,         NULL};
+static const bf_case_t k_binance = {
+    BF_DROPS(REC, "binance", "BTCUSDT", DROPS, DROP, AWAY), BF_TRADES("@trade\"", "\"t\":"),
+    .stream = "tg:stream:trades:binance:BTCUSDT", BF_RESTART(18000, 2000)};
 /* 97 matches over 8 of its 10 products in 9946 frames; restart: 30 before frame 4300, 6 of
  * SKL-USD and DASH-BTC in the 2000 after (both with matches before, so a resume point) */
 static const bf_case_t k_coinbase = {
-    "coinbase/cryptofeed_ce58c2a0_COINBASE.ws.28.tgrec.zst",
-    "coinbase",
-    "SKL-USD,SKL-BTC,BAND-GBP,NMR-EUR,BAND-BTC,YFI-BTC,DASH-BTC,NU-GBP,CRV-EUR,SKL-GBP",
-    5,
-    1500,
-    300,
-    "{\"type\":\"match\"",
-    "\"trade_id\":",
-    NULL,
-    NULL,
-    4300,
-    2000,
-    false,
-    NULL,
-    NULL,
-    false,
-    0,
-    NULL};
+    BF_DROPS("coinbase/cryptofeed_ce58c2a0_COINBASE.ws.28.tgrec.zst", "coinbase",
+             "SKL-USD,SKL-BTC,BAND-GBP,NMR-EUR,BAND-BTC,YFI-BTC,DASH-BTC,NU-GBP,CRV-EUR,SKL-GBP", 5,
+             1500, 300),
+    BF_TRADES("{\"type\":\"match\"", "\"trade_id\":"), BF_RESTART(4300, 2000)};
 
 /* OKX: 74 trades of 3 instruments in 410 frames (BTC-USDT's 69 consecutive ids); 30 of them
  * in the frames no connection receives, some of those sent again at the next subscribe;
  * restart: 24 before frame 144, 15 of BTC-USDT in the 100 after (its newest pushed again) */
-static const bf_case_t k_okx = {"okex/cryptofeed_ce58c2a0_OKX.ws.1.tgrec",
-                                "okex",
-                                "BTC-USD-220527,UNI-USD-SWAP,BTC-USDT",
-                                5,
-                                40,
-                                30,
-                                "{\"arg\":{\"channel\":\"trades\"",
-                                "\"tradeId\":\"",
-                                NULL,
-                                "\"instId\":\"",
-                                144,
-                                100,
-                                false,
-                                NULL,
-                                NULL,
-                                false,
-                                0,
-                                NULL};
+static const bf_case_t k_okx = {BF_DROPS("okex/cryptofeed_ce58c2a0_OKX.ws.1.tgrec", "okex",
+                                         "BTC-USD-220527,UNI-USD-SWAP,BTC-USDT", 5, 40, 30),
+                                BF_TRADES("{\"arg\":{\"channel\":\"trades\"", "\"tradeId\":\""),
+                                .lead_key = "\"instId\":\"", BF_RESTART(144, 100)};
 
 /* BitMEX: 112 trades of 7 symbols in the 99 trade inserts of 7043 frames; 4 drops of 1300
  * frames then 300 away: 20 trades nobody receives, each of a symbol that trades again on a
  * later connection (so its range opens) */
 static const bf_case_t k_bitmex = {
-    .rec = "bitmex/cryptofeed_1312c062_BITMEX-d944be.tgrec.zst",
-    .venue = "bitmex",
-    .symbols = "DOGEUSDT,XLMUSDT,ADAM21,ETHUSDM21,TRXM21,LINKUSDT,EOSUSDT,BCHM21,XBTM21,XBTU21",
-    .drops = 4,
-    .drop = 1300,
-    .away = 300,
-    .trade_pre = "{\"table\":\"trade\",\"action\":\"insert\"",
-    .id_key = "\"trdMatchID\":\"",
-    .by_time = true,
-    .ts_key = "\"timestamp\":\"",
-    .sym_key = "\"symbol\":\"",
-    .steady = 24,
+    BF_DROPS("bitmex/cryptofeed_1312c062_BITMEX-d944be.tgrec.zst", "bitmex",
+             "DOGEUSDT,XLMUSDT,ADAM21,ETHUSDM21,TRXM21,LINKUSDT,EOSUSDT,BCHM21,XBTM21,XBTU21", 4,
+             1300, 300),
+    BF_TRADES("{\"table\":\"trade\",\"action\":\"insert\"", "\"trdMatchID\":\""), .by_time = true,
+    .ts_key = "\"timestamp\":\"", .sym_key = "\"symbol\":\"", .steady = 24,
     .candle_cut = "2021-04-05T18:43:00Z",
     /* restart: 50 trades before frame 2800, 24 in the 1000 after, each of a symbol with a
        trade before (a resume time) and after (its range opens) */
-    .restart_at = 2800,
-    .restart_away = 1000};
+    BF_RESTART(2800, 1000)};
 
 /* A Bybit v5 recording's trades: publicTrade pushes, execId `i`, ms times `T`, symbol `s`. */
 #define BYBIT_TRADES                                                                               \
-    .trade_pre = "{\"topic\":\"publicTrade.", .id_key = "\"i\":\"", .by_time = true,               \
-    .ts_key = "\"T\":", .sym_key = "\"s\":\"", .ts_ms = true, .steady = 16
+    BF_TRADES("{\"topic\":\"publicTrade.", "\"i\":\""),                                            \
+        .by_time = true, .ts_key = "\"T\":", .sym_key = "\"s\":\"", .ts_ms = true, .steady = 16
 /* A Bybit case: recording r of venue v, symbols s; n drops after d frames, a away each. */
-#define BYBIT_CASE(r, v, s, n, d, a)                                                               \
-    .rec = (r), .venue = (v), .symbols = (s), .drops = (n), .drop = (d), .away = (a), BYBIT_TRADES
+#define BYBIT_CASE(r, v, s, n, d, a) BF_DROPS(r, v, s, n, d, a), BYBIT_TRADES
 
 /* Bybit linear: 327 trades of 4 symbols in the 102 publicTrade pushes of 2 547 frames; 5 drops
  * of 200 frames then 50 away: 99 trades nobody receives, each of a symbol that trades again on
@@ -168,7 +142,7 @@ static const bf_case_t k_bitmex = {
 static const bf_case_t k_bybit = {BYBIT_CASE("bybit/cryptofeed_57d5f18d_BYBIT.ws.2.tgrec.zst",
                                              "bybit", "BTCUSDT,DOGEUSDT,ETHUSDT,SOLUSDT", 5, 200,
                                              50),
-                                  .restart_at = 1200, .restart_away = 500};
+                                  BF_RESTART(1200, 500)};
 
 /* Bybit spot: 20 trades of 2 symbols in 682 frames, 10 of them in the frames of 3 drops of 140
  * frames then 60 away, each of a symbol that trades again later. recent-trade serves the
@@ -176,6 +150,8 @@ static const bf_case_t k_bybit = {BYBIT_CASE("bybit/cryptofeed_57d5f18d_BYBIT.ws
  * here (that branch: test_feed_bybit_backfill) */
 static const bf_case_t k_bybit_spot = {BYBIT_CASE("bybit-spot/cryptofeed_57d5f18d_BYBIT.ws.3.tgrec",
                                                   "bybit-spot", "BTCUSDT,ETHUSDT", 3, 140, 60)};
+
+#include "test_it_backfill_cf.h"
 
 static struct {
     const char *gw_bin, *replay_bin, *recs;
@@ -582,7 +558,11 @@ static void run(const bf_case_t *c, bool history)
     snprintf(rlog, sizeof(rlog), "%s/replay.log", G.tmp);
     char *rargv[] = {
         (char *)G.replay_bin, "serve", "--port",  "0",  "--quiet", "--hold", "--rate", RATE,
-        "--resume",           away,    "--fault", drop, path,      NULL};
+        "--resume",           away,    "--fault", drop, path,      NULL,     NULL};
+    if (c->ws_history && !history) { /* no trade_snapshot at a reconnect */
+        rargv[12] = "--no-lead";
+        rargv[13] = path;
+    }
     pid_t replay = 0, gw = 0;
     int rport = itg_replay_start(rargv, rlog, &replay);
     assert_true(rport > 0);
@@ -653,7 +633,7 @@ static void run(const bf_case_t *c, bool history)
         assert_int_equal(n_pg, (long long)(n_rec - skipped));
         assert_int_equal(bf_trades, 0);
         assert_true(bf_fail >= 3);
-        assert_non_null(strstr(log, "trade backfill given up"));
+        assert_non_null(strstr(log, c->lost_log ? c->lost_log : "trade backfill given up"));
         /* and PostgreSQL says where: each lost range is a trade gap row */
         assert_true(k.tgaps > 0);
         /* by time: every row says its bounds are times (reason 10), never ids (9) */
@@ -679,7 +659,9 @@ static void run(const bf_case_t *c, bool history)
     if (missing || n_pg != (long long)n_rec)
         fprintf(stderr, "tickgate log:\n%s\n", log);
     else
-        assert_non_null(strstr(log, c->by_time ? "trade backfill times" : "trade backfill ids"));
+        assert_non_null(strstr(log, c->done_log  ? c->done_log
+                                    : c->by_time ? "trade backfill times"
+                                                 : "trade backfill ids"));
     free(log);
     assert_int_equal(missing, 0);
     assert_int_equal(extra, 0);
@@ -964,6 +946,10 @@ int main(void)
                 DISCONNECTS(k_bybit_spot, true)),
         TU_CASE(test_bybit_spot_without_trade_history_the_lost_trades_are_inside_time_bounded_gaps,
                 run_row, DISCONNECTS(k_bybit_spot, false)),
+        TU_CASE(test_cryptofacilities_three_disconnects_every_trade_stored_exactly_once, run_row,
+                DISCONNECTS(k_cryptofacilities, true)),
+        TU_CASE(test_cryptofacilities_without_trade_snapshot_the_lost_trades_are_inside_time_gaps,
+                run_row, DISCONNECTS(k_cryptofacilities, false)),
         TU_CASE(test_okx_a_restart_resumes_after_the_last_stored_trade, run_row,
                 RESTART(k_okx, 3600)),
         TU_CASE(test_okx_without_a_resume_point_a_restart_loses_the_trades_of_the_downtime, run_row,

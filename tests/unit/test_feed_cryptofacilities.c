@@ -5,7 +5,8 @@
  * exact reference (final books, level counts, trades, every frame accounted for, the per-product
  * seq chain without a gap), upper-case product ids in the frames matched to the lower-case
  * subscribed ones, a lost book message caught by the chain (GAP + resubscribe), the sync rules
- * on synthetic frames, trades (side = taker, uid hashed, trade_snapshot not emitted), the
+ * on synthetic frames, trades (side = taker, uid hashed, trade_snapshot not emitted on the first
+ * connection: its backfill after a reconnect is test_feed_cryptofacilities_backfill), the
  * keep-alive, malformed input counted, extreme scales (1e-12 .. 1e7 prices, 1e-8 .. 1e12 sizes,
  * mixed decimals, Java-style exponents "1.0E-4") checked as exact decimal text, and 20k+
  * mutated frames without a crash or leak.

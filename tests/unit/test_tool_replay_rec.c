@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of tools/replay/tool_replay_rec.c: --fault spec parsing, recording names, the
- * loose JSON comparison used for subscribe gating, corrupt@N, and the frame/snapshot index of
- * real recordings (counts checked against an independent pass of the shared tgrec reader).
+ * loose JSON comparison used for subscribe gating, corrupt@N, the frame/snapshot index of
+ * real recordings (counts checked against an independent pass of the shared tgrec reader), and
+ * the Kraken Futures trade_snapshot a --resume reconnect gets first.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -202,6 +203,59 @@ static void test_binance_zstd_recording_indexes_its_symbol_snapshot(void **st)
     tool_replay_rec_free(&rec);
 }
 
+static size_t count_of(const char *s, size_t n, const char *what)
+{
+    size_t k = 0, wl = strlen(what);
+    for (const char *p = s; (p = memmem(p, n - (size_t)(p - s), what, wl)) != NULL; p += wl)
+        k++;
+    return k;
+}
+
+/* Kraken Futures (10 products, a recorded trade_snapshot of 100 trades each, 3 live trades at
+ * frames 572, 1309, 2191): the lead of a reconnect at frame 500 is the recorded snapshots again,
+ * byte for byte, in their order; at frame 2300 each product's newest 100 published trades,
+ * newest first: PI_LTCUSD's live 5956 (a frame nobody may have received) then 5955..5857. */
+static void test_kraken_futures_reconnect_lead_is_a_trade_snapshot_of_the_newest_100(void **st)
+{
+    tool_replay_rec_t rec;
+    load_counted(&rec, "cryptofacilities/cryptofeed_ce58c2a0_KRAKEN_FUTURES.ws.1.tgrec.zst");
+    assert_int_equal(rec.n_trades, 1003);
+    char *out;
+    size_t len, k = 0;
+    assert_int_equal(tool_replay_trades_cb_last(&rec, 500, &out, &len), 0);
+    assert_non_null(out);
+    const char *line = out;
+    for (size_t i = 0; i < rec.n_frames; i++) {
+        const tool_replay_frame_t *f = &rec.frames[i];
+        static const char pre[] = "{\"feed\":\"trade_snapshot\",";
+        if (f->len < sizeof(pre) || memcmp(f->data, pre, sizeof(pre) - 1) != 0)
+            continue;
+        assert_memory_equal(line, f->data, f->len);
+        assert_int_equal(line[f->len], '\n');
+        line += f->len + 1;
+        k++;
+    }
+    assert_int_equal(k, 10);
+    assert_int_equal((size_t)(line - out), len);
+    free(out);
+    assert_int_equal(tool_replay_trades_cb_last(&rec, 2300, &out, &len), 0);
+    assert_int_equal(count_of(out, len, "\n"), 10);
+    assert_int_equal(count_of(out, len, "{\"feed\":\"trade\","), 1000);
+    const char *ltc = strstr(out, "\"product_id\":\"PI_LTCUSD\",\"trades\":[");
+    assert_non_null(ltc);
+    const char *end = strchr(ltc, '\n');
+    assert_non_null(strstr(ltc, "\"uid\":\"e2429e31-8b9d-4195-900e-fd42be2dec89\""));
+    long prev = 5957;
+    for (const char *p = ltc; (p = strstr(p, "\"seq\":")) != NULL && p < end; p += 6) {
+        long seq = strtol(p + 6, NULL, 10);
+        assert_int_equal(seq, prev - 1); /* newest first, consecutive */
+        prev = seq;
+    }
+    assert_int_equal(prev, 5857);
+    free(out);
+    tool_replay_rec_free(&rec);
+}
+
 static void test_bad_lines_are_counted_and_skipped(void **st)
 {
     char path[] = "/tmp/tg-replay-unit-XXXXXX";
@@ -240,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_bitstamp_recording_indexes_frames_and_its_ten_rest_snapshots),
         cmocka_unit_test(test_binance_zstd_recording_indexes_its_symbol_snapshot),
         cmocka_unit_test(test_bad_lines_are_counted_and_skipped),
+        cmocka_unit_test(test_kraken_futures_reconnect_lead_is_a_trade_snapshot_of_the_newest_100),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

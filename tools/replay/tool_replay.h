@@ -92,8 +92,9 @@ int tool_replay_trades_okx_body(const tool_replay_rec_t *rec, const char *inst, 
                                 uint64_t after, bool has_before, uint64_t before, unsigned limit,
                                 size_t upto, char **body, size_t *len);
 /** Coinbase: one `last_match` frame per product that has a match in frames [0, upto), its
- *  newest there (OKX: the push of each instrument's newest trade there), each ended by '\n',
- *  in *out (malloc'd, NULL when none). @return 0, -ENOMEM. */
+ *  newest there (OKX: the push of each instrument's newest trade there; Kraken Futures
+ *  (cryptofacilities): a trade_snapshot of each product's newest 100 trades there, newest
+ *  first), each ended by '\n', in *out (malloc'd, NULL when none). @return 0, -ENOMEM. */
 /** BitMEX GET /api/v1/trade body (JSON array, malloc'd, NUL-terminated) for `symbol` (exact
  *  case): its trades of frames [0, upto) at times [from_ns, to_ns], oldest first (reverse:
  *  newest first), the first start left out, at most count (0: 100; capped at 1000); an unknown
@@ -108,6 +109,8 @@ int tool_replay_trades_bm_body(const tool_replay_rec_t *rec, const char *sym, in
 int tool_replay_trades_bybit_body(const tool_replay_rec_t *rec, const char *sym, bool spot,
                                   unsigned limit, size_t upto, char **body, size_t *len);
 int tool_replay_trades_cb_last(const tool_replay_rec_t *rec, size_t upto, char **out, size_t *len);
+/** Kraken Futures trades in a trade_snapshot (the venue's own: 100). */
+#define TOOL_REPLAY_TRADES_CF_SNAP 100u
 /** Recording name from a path: basename without ".tgrec", ".tgrec.zst", ".zst". */
 void tool_replay_rec_name(char *dst, size_t cap, const char *path);
 

@@ -234,8 +234,8 @@ static lws_usec_t pace_wait_us(int64_t left)
 }
 
 /* The next lead frame (--resume, Coinbase: a last_match per product; OKX: the push of each
- * instrument's newest trade) before the recording's: not paced, not counted in the fault
- * numbering. */
+ * instrument's newest trade; Kraken Futures: a trade_snapshot per product) before the
+ * recording's: not paced, not counted in the fault numbering. */
 static int write_lead(struct lws *wsi, sess_t *s)
 {
     const char *f = s->lead + s->lead_off, *nl = memchr(f, '\n', s->lead_len - s->lead_off);
@@ -494,7 +494,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         s->kind = SESS_WS;
         s->id = ++g.conns_total;
         s->pos = s->first = tool_replay__resume_pos(s->rec);
-        if (s->pos && tool_replay_trades_cb_last(s->rec, s->pos, &s->lead, &s->lead_len) < 0)
+        if (s->pos && !g.no_lead &&
+            tool_replay_trades_cb_last(s->rec, s->pos, &s->lead, &s->lead_len) < 0)
             return -1;
         g.clients++;
         if (g.verbose)
@@ -631,7 +632,12 @@ static void serve_usage(FILE *o)
             "  --resume N        one timeline per recording, as a venue has: a new connection\n"
             "                    starts where the last one stopped, N frames later (published\n"
             "                    while nobody was connected: served only by the REST trade\n"
-            "                    history). Default: every connection from the start\n"
+            "                    history). Default: every connection from the start. A new\n"
+            "                    connection first gets what its venue sends on subscribe\n"
+            "                    from the published trades (Coinbase: a last_match per\n"
+            "                    product; OKX: each instrument's newest trade push; Kraken\n"
+            "                    Futures: a trade_snapshot of each product's newest 100)\n"
+            "  --no-lead         with --resume: leave those out (a venue without that history)\n"
             "  --loop N          play the recording N times per connection (0 = forever; def. 1)\n"
             "  --hold            keep the connection open at the end (default: close 1000)\n"
             "  --sub-timeout MS  wait this long for the client's subscribes (default 5000)\n"
@@ -698,6 +704,7 @@ static const struct {
     {"--no-gate", &g.no_gate},
     {"--hold", &g.hold},
     {"--live-snapshots", &g.live_snapshots},
+    {"--no-lead", &g.no_lead},
 };
 static const struct {
     const char *name;

@@ -58,6 +58,8 @@ typedef struct tool_replay_srv {
     double speed;
     double rate;   /* --rate: frames/s per connection; 0 = off */
     bool resume;   /* --resume: connections continue the recording where the last one stopped */
+    bool no_lead;  /* --no-lead: no lead frames at a --resume reconnect (a venue without that
+                      history) */
     uint64_t away; /* --resume N: frames published while nobody was connected (not sent) */
     unsigned loops, sub_timeout_ms, sub_settle_ms;
     unsigned clones;                          /* --clone N (0: off) */

@@ -41,6 +41,13 @@
  * first (reverse=true: newest first), the first `start` left out, at most `count` (default 100,
  * cap 1000); trades of one time in recording order.
  *
+ * Kraken Futures recordings (venue cryptofacilities): each trade of a trade_snapshot and each
+ * live `trade` frame is indexed per product_id, its id the trade's seq (consecutive per
+ * product), its text the trade object as it was (a snapshot's elements are the live objects).
+ * No REST: under --resume tool_replay_trades_cb_last() gives a connection per product a
+ * trade_snapshot of its newest 100 published trades, newest first, as the venue sends on a
+ * trade subscribe.
+ *
  * Bybit recordings (venues bybit, bybit-spot): each trade of a `publicTrade` push is indexed per
  * symbol, its id the trade's time (ns; the execId is text), with Bybit's REST object written
  * from the push's own texts, {"execId":i,"symbol":s,"price":p,"size":v,"side":S,"time":"T",
@@ -307,15 +314,15 @@ static int okx_get(const char *js, const jsmntok_t *t, int n, int o, const char 
 typedef int (*elem_fn)(tool_replay_rec_t *rec, size_t fi, const char *js, const jsmntok_t *t, int n,
                        int k, size_t *cap, size_t *tcap);
 
-/* Each element of the "data" array of frame fi when the frame starts with pre, through fn.
+/* Each element of the `key` array of frame fi when the frame starts with pre, through fn.
  * @return the number indexed (0: not such a frame), -ENOMEM. */
-static int index_data(tool_replay_rec_t *rec, size_t fi, const char *pre, elem_fn fn, size_t *cap,
-                      size_t *tcap)
+static int index_array(tool_replay_rec_t *rec, size_t fi, const char *pre, const char *key,
+                       elem_fn fn, size_t *cap, size_t *tcap)
 {
-    jsmntok_t t[TR_TOK * 32];
+    static jsmntok_t t[TR_TOK * 64]; /* a Kraken Futures trade_snapshot: 100 x 19 */
     const char *js = rec->frames[fi].data;
-    int n = frame_tokens(&rec->frames[fi], pre, t, TR_TOK * 32), got = 0;
-    int d = okx_get(js, t, n, 0, "data");
+    int n = frame_tokens(&rec->frames[fi], pre, t, TR_TOK * 64), got = 0;
+    int d = okx_get(js, t, n, 0, key);
     if (n < 1 || d < 0 || t[d].type != JSMN_ARRAY)
         return 0;
     for (int k = d + 1, m = 0; m < t[d].size && k < n; m++, k = tok_next(t, n, k)) {
@@ -325,6 +332,12 @@ static int index_data(tool_replay_rec_t *rec, size_t fi, const char *pre, elem_f
         got += rc;
     }
     return got;
+}
+
+static int index_data(tool_replay_rec_t *rec, size_t fi, const char *pre, elem_fn fn, size_t *cap,
+                      size_t *tcap)
+{
+    return index_array(rec, fi, pre, "data", fn, cap, tcap);
 }
 
 static const char okx_trades_pre[] = "{\"arg\":{\"channel\":\"trades\"";
@@ -400,6 +413,33 @@ static int index_bb_trade(tool_replay_rec_t *rec, size_t fi, const char *js, con
                                      bt >= 0 ? js + t[bt].start : "false"));
 }
 
+static const char cf_snap_pre[] = "{\"feed\":\"trade_snapshot\",";
+static const char cf_trade_pre[] = "{\"feed\":\"trade\",";
+
+/* One Kraken Futures trade object (a live `trade` frame, or an element of a trade_snapshot's
+ * trades: the same object) -> an index entry, id = its seq (consecutive per product), its text
+ * the object as it was. */
+static int index_cf_trade(tool_replay_rec_t *rec, size_t fi, const char *js, const jsmntok_t *t,
+                          int n, int k, size_t *cap, size_t *tcap)
+{
+    int seq = okx_get(js, t, n, k, "seq"), pid = okx_get(js, t, n, k, "product_id");
+    if (seq < 0 || pid < 0 || t[pid].type != JSMN_STRING)
+        return 0;
+    int rc;
+    tool_replay_trade_t *tr = new_trade(rec, tcap, fi, js, t, seq, pid, &rc);
+    return !tr ? rc : commit_trade(rec, tr, arena_printf(rec, cap, "%.*s", TV(k)));
+}
+
+/* Kraken Futures: the trades of a trade_snapshot frame, or of a live trade frame. */
+static int index_cf_frame(tool_replay_rec_t *rec, size_t fi, size_t *cap, size_t *tcap)
+{
+    jsmntok_t t[TR_TOK];
+    int n = frame_tokens(&rec->frames[fi], cf_trade_pre, t, TR_TOK);
+    if (n > 0)
+        return index_cf_trade(rec, fi, rec->frames[fi].data, t, n, 0, cap, tcap);
+    return index_array(rec, fi, cf_snap_pre, "trades", index_cf_trade, cap, tcap);
+}
+
 int tool_replay_trades_index(tool_replay_rec_t *rec)
 {
     size_t cap = 0, tcap = 0;
@@ -407,6 +447,7 @@ int tool_replay_trades_index(tool_replay_rec_t *rec)
     bool okx = rec->r && strcmp(rec->r->venue, "okex") == 0;
     bool bm = rec->r && strcmp(rec->r->venue, "bitmex") == 0;
     bool bb = rec->r && strncmp(rec->r->venue, "bybit", 5) == 0;
+    bool cf = rec->r && strcmp(rec->r->venue, "cryptofacilities") == 0;
     for (size_t i = 0; i < rec->n_frames; i++) {
         if (!cap) {
             cap = 1 << 16;
@@ -418,6 +459,7 @@ int tool_replay_trades_index(tool_replay_rec_t *rec)
                  : okx ? index_data(rec, i, okx_trades_pre, index_okx_trade, &cap, &tcap)
                  : bm  ? index_data(rec, i, bm_trade_pre, index_bm_trade, &cap, &tcap)
                  : bb  ? index_data(rec, i, bb_trade_pre, index_bb_trade, &cap, &tcap)
+                 : cf  ? index_cf_frame(rec, i, &cap, &tcap)
                        : index_frame(rec, i, &cap, &tcap);
         if (rc < 0)
             return rc;
@@ -637,10 +679,62 @@ int tool_replay_trades_bybit_body(const tool_replay_rec_t *rec, const char *sym,
                        "]},\"retExtInfo\":{},\"time\":0}", body, len);
 }
 
+/* Kraken Futures: per product (in the order they first trade) a trade_snapshot of its newest
+ * TOOL_REPLAY_TRADES_CF_SNAP trades of frames [0, upto), newest first, a seq once (the
+ * recording's trade_snapshot and its live trades), as the venue sends on a trade subscribe. */
+static int cf_snapshots(const tool_replay_rec_t *rec, size_t upto, char **out, size_t *len)
+{
+    size_t *ix = malloc((rec->n_trades + 1) * sizeof(*ix)), bl = 0;
+    char *b = NULL;
+    FILE *m = ix ? open_memstream(&b, &bl) : NULL;
+    if (!m) {
+        free(ix);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < rec->n_trades; i++) {
+        const char *p = rec->trades[i].sym;
+        bool first = true; /* the product's first entry: its snapshot now */
+        for (size_t j = 0; j < i && first; j++)
+            first = strcmp(rec->trades[j].sym, p) != 0;
+        if (!first)
+            continue;
+        size_t n = 0;
+        for (size_t j = i; j < rec->n_trades; j++)
+            if (rec->trades[j].frame < upto && strcmp(rec->trades[j].sym, p) == 0)
+                ix[n++] = j;
+        if (!n)
+            continue;
+        g_sort_rec = rec;
+        qsort(ix, n, sizeof(*ix), cmp_id_desc);
+        fprintf(m, "{\"feed\":\"trade_snapshot\",\"product_id\":\"%s\",\"trades\":[", p);
+        for (size_t k = 0, w = 0; k < n && w < TOOL_REPLAY_TRADES_CF_SNAP; k++) {
+            const tool_replay_trade_t *tr = &rec->trades[ix[k]];
+            if (k && tr->id == rec->trades[ix[k - 1]].id)
+                continue;
+            fprintf(m, "%s%.*s", w++ ? "," : "", (int)tr->len, rec->trade_text + tr->off);
+        }
+        fputs("]}\n", m);
+    }
+    free(ix);
+    if (fclose(m) != 0) {
+        free(b);
+        return -ENOMEM;
+    }
+    if (bl) {
+        *out = b;
+        *len = bl;
+    } else {
+        free(b);
+    }
+    return 0;
+}
+
 int tool_replay_trades_cb_last(const tool_replay_rec_t *rec, size_t upto, char **out, size_t *len)
 {
     *out = NULL;
     *len = 0;
+    if (rec->r && strcmp(rec->r->venue, "cryptofacilities") == 0)
+        return cf_snapshots(rec, upto, out, len);
     bool okx = rec->r && strcmp(rec->r->venue, "okex") == 0;
     if (!rec->r || (!okx && strcmp(rec->r->venue, "coinbase") != 0))
         return 0;
