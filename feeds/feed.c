@@ -429,8 +429,8 @@ void feed_vreset(feed_handler_t *h)
 
 void feed_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono)
 {
-    h->stale_or =
-        (uint8_t)(TG_EVF_CLOSED | (h->venue->trade_history && h->rest_get ? TG_EVF_REST : 0));
+    bool rest = h->venue->trade_history && (h->rest_get || h->venue->trade_snapshot);
+    h->stale_or = (uint8_t)(TG_EVF_CLOSED | (rest ? TG_EVF_REST : 0));
     h->venue->on_close(h, ts_recv, ts_mono);
     h->stale_or = 0;
 }

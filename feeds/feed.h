@@ -95,6 +95,10 @@ typedef struct feed_venue {
     /* The handler fetches the trades published while a connection was closed (trade backfill
      * over REST, docs/feeds.md): a closed connection is then no trade gap for the builder. */
     bool trade_history;
+    /* With trade_history: the handler fetches those trades over the websocket, from the recent
+     * trades the venue sends again on subscribe (feeds/venues/feed_bf_snap.h: Crypto.com), no
+     * REST client needed: its STALEs carry TG_EVF_REST even without one (feed_close). */
+    bool trade_snapshot;
     /* The venue's trade ids (as the handler fills u.trade_id) are consecutive per instrument
      * and arrive in order (docs/RELIABILITY.md, "Trade gaps"): the builder tells the trades a
      * closed connection lost by id (tg_instr_t.trade_ids_seq, set at registration); otherwise
@@ -621,7 +625,8 @@ int feed_vsym_names(const feed_handler_t *h, void *sym, size_t size, size_t name
 void feed_vreset(feed_handler_t *h);
 
 /** The transport's call when a connection closed: the venue's on_close, with TG_EVF_CLOSED
- *  (and TG_EVF_REST where the venue has trade_history and a REST client exists) on every STALE
+ *  (and TG_EVF_REST where the venue has trade_history and a REST client exists, or
+ *  trade_history and trade_snapshot) on every STALE
  *  event it emits, so the builder can tell a trade gap (book_builder.c).  Thread: feed:<venue>. */
 void feed_close(feed_handler_t *h, int64_t ts_recv, int64_t ts_mono);
 
