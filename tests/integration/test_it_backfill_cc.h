@@ -153,22 +153,10 @@ static void run_cc(const bf_case_t *c, unsigned snap)
     snprintf(away_s, sizeof(away_s), "%d", c->away);
     snprintf(snap_s, sizeof(snap_s), "%u", snap);
     snprintf(rlog, sizeof(rlog), "%s/replay-cc-%u.log", G.tmp, snap);
-    char *rargv[] = {(char *)G.replay_bin,
-                     "serve",
-                     "--port",
-                     "0",
-                     "--quiet",
-                     "--hold",
-                     "--rate",
-                     RATE,
-                     "--resume",
-                     away_s,
-                     "--trade-snapshot",
-                     snap_s,
-                     "--fault",
-                     drop,
-                     path,
-                     NULL};
+    char opt[] = "--trade-snapshot";
+    char *rargv[] = {
+        (char *)G.replay_bin, "serve", "--port", "0",    "--quiet", "--hold", "--rate", RATE,
+        "--resume",           away_s,  opt,      snap_s, "--fault", drop,     path,     NULL};
     pid_t replay = 0, gw = 0;
     int rport = itg_replay_start(rargv, rlog, &replay);
     assert_true(rport > 0);
@@ -180,10 +168,13 @@ static void run_cc(const bf_case_t *c, unsigned snap)
     int mport;
     gw = start_gw(cfg, glog, &mport);
     wait_steady(mport, c->drops + 1, c->steady);
-    long long bf_trades = metric(mport, "tickgate_feed_backfill_trades_total");
-    long long bf_reqs = metric(mport, "tickgate_feed_backfill_requests_total");
-    long long bf_fail = metric(mport, "tickgate_feed_backfill_failures_total");
-    long long conns = metric(mport, "tickgate_feed_connects_total");
+    static const char *const names[] = {
+        "tickgate_feed_backfill_trades_total", "tickgate_feed_backfill_requests_total",
+        "tickgate_feed_backfill_failures_total", "tickgate_feed_connects_total"};
+    long long m[4];
+    for (int i = 0; i < 4; i++)
+        m[i] = metric(mport, names[i]);
+    long long bf_trades = m[0], bf_reqs = m[1], bf_fail = m[2], conns = m[3];
     stop(&gw);
     stop(&replay);
     pg_check_t k = check_pg(schema, want, tt, n, NULL);

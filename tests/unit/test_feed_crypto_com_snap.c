@@ -111,6 +111,13 @@ static char *cx_frame(const cx_push_t *c, const int *idx, int k)
     return f;
 }
 
+/* A handler on c's instrument alone. @return its instrument id */
+static uint32_t cx_open(vh_ev_t *b, const cx_push_t *c)
+{
+    vh_ev_open(b, "crypto-com", c->sym, NULL);
+    return vh_ev_id(b, c->sym);
+}
+
 /* The first push's elements [from, to) as a push. */
 static void cx_feed_first(vh_ev_t *b, const cx_push_t *c, int from, int to)
 {
@@ -195,8 +202,7 @@ static void test_a_snapshot_reaching_back_emits_exactly_the_missed_trades_once(v
     cx_load(&c, "HNT_USDT");
     for (int pass = 0; pass < 2; pass++) {
         vh_ev_t b;
-        vh_ev_open(&b, "crypto-com", c.sym, NULL);
-        uint32_t id = vh_ev_id(&b, c.sym);
+        uint32_t id = cx_open(&b, &c);
         cx_feed_first(&b, &c, 30, 100);
         assert_int_equal(b.v->trades[id], 70);
         cx_reconnect(&b, id);
@@ -241,10 +247,9 @@ static void test_a_snapshot_not_reaching_back_emits_a_time_bounded_gap(void **st
     int live = c.n_all - c.n;
     assert_true(live >= 2); /* 24 in the recording */
     vh_ev_t b;
-    vh_ev_open(&b, "crypto-com", c.sym, NULL);
+    uint32_t id = cx_open(&b, &c);
     b.o->h.log = cx_log;
     g_log[0] = 0;
-    uint32_t id = vh_ev_id(&b, c.sym);
     cx_feed_first(&b, &c, 99, 100);
     cx_reconnect(&b, id);
     int idx[100];
@@ -286,8 +291,7 @@ static void test_a_resume_time_at_start_is_the_last_trade_seen(void **state)
     cx_load(&c, "MATIC_USDT");
     for (int pass = 0; pass < 2; pass++) {
         vh_ev_t b;
-        vh_ev_open(&b, "crypto-com", c.sym, NULL);
-        uint32_t id = vh_ev_id(&b, c.sym);
+        uint32_t id = cx_open(&b, &c);
         int64_t resume = pass == 0 ? c.t[40] * 1000000 : c.t[99] * 1000000 - 60000000000LL;
         assert_int_equal(tg_instr_reg_set_resume_ts(b.o->reg, id, resume), 0);
         assert_int_equal(b.o->venue->on_open(&b.o->h), 0); /* the first connection */
