@@ -15,10 +15,16 @@
  * TG_EV_GAP for its instrument; the next good push (a full book) makes it valid again.
  * Trades: "trade" data elements {"d" id, "s" taker side BUY/SELL, "p", "q", "t" ms}, newest
  * first in a push: emitted oldest first, one push = one message. The first push after a
- * subscribe repeats recent trades without marking them; a per-instrument ring of the last
- * CC_TID_RING trade ids drops exact repeats (a reconnect re-sends trades already seen), so
- * each trade counts once. Every number of a frame is parsed (feed_dec) before any state
- * changes, so a TG_ERESCALE re-parse leaves no trace.
+ * subscribe repeats the instrument's 100 newest trades without marking them; a per-instrument
+ * ring of the last CC_TID_RING trade ids drops exact repeats, so each trade counts once.
+ * Trade backfill (issue 15, feed_bf_snap.h; trade_history + trade_snapshot, no REST): that
+ * first push is the outage's trades. The newest trade seen per instrument is kept across
+ * reconnects; after a reconnect (or with a start-up resume time) the push's trades newer than
+ * it, and those at its time the ring has not seen, are emitted with TG_EVF_REST; a push that
+ * does not reach back to it (more than 100 trades published meanwhile) also emits a
+ * time-bounded TG_EV_TRADE_GAP [last seen, the push's oldest]. The very first push without a
+ * resume time is emitted as live trades. Every number of a frame is parsed (feed_dec) before
+ * any state changes, so a TG_ERESCALE re-parse leaves no trace.
  * Connection: Crypto.com asks clients to wait ~1 s after connecting before the first request:
  * on_open only notes the time; on_tick sends the subscribes (batches of CC_SUB_BATCH channels)
  * once 1 s has passed. {"id":N,"method":"public/heartbeat"} is answered at once with

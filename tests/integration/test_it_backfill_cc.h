@@ -167,6 +167,12 @@ static void run_cc(const bf_case_t *c, unsigned snap)
     write_cfg(c, cfg, schema, rport, itg_free_port(), 3600, NULL);
     int mport;
     gw = start_gw(cfg, glog, &mport);
+    /* every trade the gateway is to get, received (a starved replay may pause longer than
+       wait_steady's window: seen once under a parallel build), then rows steady */
+    for (int64_t end = itg_now_ms() + 60000;
+         itg_now_ms() < end && metric(mport, "tickgate_feed_trades_total") < (long long)(n - lost);
+         itg_sleep_ms(100))
+        ;
     wait_steady(mport, c->drops + 1, c->steady);
     static const char *const names[] = {
         "tickgate_feed_backfill_trades_total", "tickgate_feed_backfill_requests_total",
