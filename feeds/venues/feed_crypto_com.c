@@ -66,9 +66,8 @@ typedef struct cc_sym {
     feed_bfs_sym_t bf; /* the newest trade seen, kept across reconnects (feed_bf_snap.h) */
 } cc_sym_t;
 
-typedef struct cc_lvl {
-    int64_t px, sz, ts;
-    uint64_t id;
+typedef struct cc_lvl { /* a book level */
+    int64_t px, sz;
     uint8_t side;
 } cc_lvl_t;
 
