@@ -95,9 +95,11 @@ typedef struct feed_venue {
     /* The handler fetches the trades published while a connection was closed (trade backfill
      * over REST, docs/feeds.md): a closed connection is then no trade gap for the builder. */
     bool trade_history;
-    /* ... over the websocket itself (Kraken Futures: the trade_snapshot a trade subscribe
-     * answers with), so without a REST client too (offline, replay): feed_close flags the STALE
-     * TG_EVF_REST for a trade_history venue when the handler has h->rest_get or this is set. */
+    /* ... over the websocket itself, from the recent trades the venue sends again on subscribe
+     * (Kraken Futures: its trade_snapshot; Crypto.com: the first trade push,
+     * feeds/venues/feed_bf_snap.h), so without a REST client too (offline, replay): feed_close
+     * flags the STALE TG_EVF_REST for a trade_history venue when the handler has h->rest_get or
+     * this is set. */
     bool trade_history_ws;
     /* The venue's trade ids (as the handler fills u.trade_id) are consecutive per instrument
      * and arrive in order (docs/RELIABILITY.md, "Trade gaps"): the builder tells the trades a

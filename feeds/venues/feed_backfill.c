@@ -104,7 +104,7 @@ static void bf_end(feed_bf_t *f, feed_bf_sym_t *y, bool lost)
 }
 
 /* ns since the epoch as ISO 8601 with 9 decimals (log lines). */
-static const char *bf_iso(int64_t ns, char *buf, size_t cap)
+const char *feed_bf_iso(int64_t ns, char *buf, size_t cap)
 {
     time_t sec = (time_t)(ns / 1000000000);
     struct tm tm;
@@ -142,13 +142,13 @@ static void bf_end_ts(feed_bf_t *f, feed_bf_sym_t *y, bool lost, const char *why
         feed_logf(h, FEED_LOG_ERROR,
                   "%s %s: trade backfill given up (%s): trades at %s..%s lost (%llu trades "
                   "fetched in %u requests)",
-                  h->venue->name, y->name, why, bf_iso(y->from_ts, a, sizeof(a)),
-                  bf_iso(y->to_ts, b, sizeof(b)), (unsigned long long)y->got, y->reqs);
+                  h->venue->name, y->name, why, feed_bf_iso(y->from_ts, a, sizeof(a)),
+                  feed_bf_iso(y->to_ts, b, sizeof(b)), (unsigned long long)y->got, y->reqs);
     else
         feed_logf(h, FEED_LOG_INFO,
                   "%s %s: trade backfill times %s..%s: %llu trades in %u requests", h->venue->name,
-                  y->name, bf_iso(y->first_ts, a, sizeof(a)), bf_iso(y->to_ts, b, sizeof(b)),
-                  (unsigned long long)y->got, y->reqs);
+                  y->name, feed_bf_iso(y->first_ts, a, sizeof(a)),
+                  feed_bf_iso(y->to_ts, b, sizeof(b)), (unsigned long long)y->got, y->reqs);
     y->active = false;
     y->from_ts = y->to_ts = 0;
     y->skip = 0;
@@ -239,7 +239,7 @@ void feed_bf_open(feed_bf_t *f, uint32_t gen, uint8_t resume_kind)
             y->last_ts = in->resume_ts;
             feed_logf(f->h, FEED_LOG_INFO,
                       "%s %s: resuming trades from the last stored time %s (trade backfill)",
-                      f->h->venue->name, y->name, bf_iso(y->last_ts, iso, sizeof(iso)));
+                      f->h->venue->name, y->name, feed_bf_iso(y->last_ts, iso, sizeof(iso)));
         }
     }
 }

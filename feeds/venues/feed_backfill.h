@@ -149,6 +149,9 @@ void feed_bf_tick(feed_bf_t *f, int64_t now);
 int feed_bf_rest(feed_bf_t *f, uint32_t s, int status, const char *body, size_t len,
                  int64_t ts_recv, int64_t ts_mono);
 
+/** ns since the epoch as ISO 8601 with 9 decimals in buf (log lines). @return buf */
+const char *feed_bf_iso(int64_t ns, char *buf, size_t cap);
+
 /** A venue's on_rest for trade-history answers alone: an answer tagged for symbol s of this
  *  connection goes to feed_bf_rest, anything else (another generation, another tag) is
  *  dropped (0). */

@@ -15,10 +15,16 @@
  * TG_EV_GAP for its instrument; the next good push (a full book) makes it valid again.
  * Trades: "trade" data elements {"d" id, "s" taker side BUY/SELL, "p", "q", "t" ms}, newest
  * first in a push: emitted oldest first, one push = one message. The first push after a
- * subscribe repeats recent trades without marking them; a per-instrument ring of the last
- * CC_TID_RING trade ids drops exact repeats (a reconnect re-sends trades already seen), so
- * each trade counts once. Every number of a frame is parsed (feed_dec) before any state
- * changes, so a TG_ERESCALE re-parse leaves no trace.
+ * subscribe repeats the instrument's 100 newest trades without marking them; a per-instrument
+ * ring of the last CC_TID_RING trade ids drops exact repeats, so each trade counts once.
+ * Trade backfill (issue 15, feed_bf_snap.h; trade_history + trade_history_ws, no REST): that
+ * first push is the outage's trades. The newest trade seen per instrument is kept across
+ * reconnects; after a reconnect (or with a start-up resume time) the push's trades newer than
+ * it, and those at its time the ring has not seen, are emitted with TG_EVF_REST; a push that
+ * does not reach back to it (more than 100 trades published meanwhile) also emits a
+ * time-bounded TG_EV_TRADE_GAP [last seen, the push's oldest]. The very first push without a
+ * resume time is emitted as live trades. Every number of a frame is parsed (feed_dec) before
+ * any state changes, so a TG_ERESCALE re-parse leaves no trace.
  * Connection: Crypto.com asks clients to wait ~1 s after connecting before the first request:
  * on_open only notes the time; on_tick sends the subscribes (batches of CC_SUB_BATCH channels)
  * once 1 s has passed. {"id":N,"method":"public/heartbeat"} is answered at once with
@@ -40,6 +46,7 @@
 #include "book/tg_err.h"
 #include "feeds/feed.h"
 #include "feeds/feed_jtok.h"
+#include "feeds/venues/feed_bf_snap.h"
 #include "venues.h"
 
 #define CC_TOK_INIT   4096
@@ -56,11 +63,11 @@ typedef struct cc_sym {
     uint64_t tid[CC_TID_RING];
     uint32_t tid_n, tid_pos;
     uint32_t resync_seen;
+    feed_bfs_sym_t bf; /* the newest trade seen, kept across reconnects (feed_bf_snap.h) */
 } cc_sym_t;
 
-typedef struct cc_lvl {
-    int64_t px, sz, ts;
-    uint64_t id;
+typedef struct cc_lvl { /* a book level */
+    int64_t px, sz;
     uint8_t side;
 } cc_lvl_t;
 
@@ -71,6 +78,8 @@ typedef struct cc_state {
     uint16_t *slot;
     cc_lvl_t *lv;
     size_t lv_cap;
+    feed_bf_trade_t *bt; /* the trades of a push, oldest first */
+    size_t bt_cap;
     unsigned depth;
     int64_t open_mono; /* when on_open ran */
     int64_t sub_next;  /* next channel index to subscribe (-1: all sent) */
@@ -185,30 +194,29 @@ static int cc_book(feed_handler_t *h, cc_sym_t *s, const char *js, const jsmntok
 
 /* ---- trades -------------------------------------------------------------------------------- */
 
-static int cc_seen(cc_sym_t *s, uint64_t id)
+static bool cc_take(void *ctx, uint64_t id)
 {
+    cc_sym_t *s = ctx;
     for (uint32_t i = 0; i < s->tid_n; i++)
         if (s->tid[i] == id)
-            return 1;
-    return 0;
-}
-
-static void cc_remember(cc_sym_t *s, uint64_t id)
-{
+            return false;
     s->tid[s->tid_pos] = id;
     s->tid_pos = (s->tid_pos + 1) % CC_TID_RING;
     if (s->tid_n < CC_TID_RING)
         s->tid_n++;
+    return true;
 }
 
 static int cc_trades(feed_handler_t *h, cc_sym_t *s, const char *js, const jsmntok_t *t, int n,
                      int data, int64_t ts_recv, int64_t ts_mono)
 {
     cc_state_t *st = h->vstate;
-    size_t nl = 0;
+    size_t nt = (size_t)t[data].size;
     int rc = 0, k = data + 1;
-    for (int m = 0; m < t[data].size; m++) {
-        if (k >= n || t[k].type != JSMN_OBJECT || nl >= st->lv_cap)
+    if (nt > st->bt_cap)
+        return TG_EFIELD;
+    for (size_t m = 0; m < nt; m++) {
+        if (k >= n || t[k].type != JSMN_OBJECT)
             return TG_EFIELD;
         int d = feed_jtok_get(js, t, n, k, "d"), sd = feed_jtok_get(js, t, n, k, "s");
         int p = feed_jtok_get(js, t, n, k, "p"), q = feed_jtok_get(js, t, n, k, "q");
@@ -216,11 +224,11 @@ static int cc_trades(feed_handler_t *h, cc_sym_t *s, const char *js, const jsmnt
         if (d < 0 || sd < 0 || p < 0 || q < 0 || ti < 0 || !cc_num_tok(&t[p]) ||
             !cc_num_tok(&t[q]) || !cc_num_tok(&t[d]))
             return TG_EFIELD;
-        cc_lvl_t *l = &st->lv[nl];
+        feed_bf_trade_t *l = &st->bt[nt - 1 - m]; /* the push is newest first */
         if ((rc = feed_dec_px(h, s->id, js + t[p].start, feed_jtok_len(&t[p]), &l->px)) < 0 ||
-            (rc = feed_dec_sz(h, s->id, js + t[q].start, feed_jtok_len(&t[q]), &l->sz)) < 0)
+            (rc = feed_dec_sz(h, s->id, js + t[q].start, feed_jtok_len(&t[q]), &l->qty)) < 0)
             return rc;
-        if (l->px == 0 || l->sz == 0 || feed_jtok_ms(js, &t[ti], &l->ts) < 0)
+        if (l->px == 0 || l->qty == 0 || feed_jtok_ms(js, &t[ti], &l->ts_ns) < 0)
             return TG_EFIELD;
         size_t sl = feed_jtok_len(&t[sd]);
         if (t[sd].type != JSMN_STRING)
@@ -236,22 +244,29 @@ static int cc_trades(feed_handler_t *h, cc_sym_t *s, const char *js, const jsmnt
             l->id = (uint64_t)id;
         else
             l->id = feed_hash_id(js + t[d].start, feed_jtok_len(&t[d]));
-        nl++;
+        l->seq = 0;
         k = feed_jtok_next(t, n, k);
     }
-    /* emit oldest first (the push is newest first), each trade id once */
+    if (s->bf.fresh) { /* the subscribe's first push: the recent trades, again */
+        const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
+        uint32_t got = feed_bfs_snapshot(h, &s->bf, s->id, in ? in->symbol : "?", st->bt,
+                                         (uint32_t)nt, true, cc_take, s, ts_recv, ts_mono);
+        TG_STAT_ADD(h->stats->stale_dropped, nt - got); /* seen, or older than seen */
+        return 1;
+    }
+    /* emit oldest first, each trade id once */
     size_t emitted = 0;
     int64_t ts_last = 0;
-    for (size_t i = nl; i-- > 0;) {
-        cc_lvl_t *l = &st->lv[i];
-        if (cc_seen(s, l->id)) {
+    for (size_t i = 0; i < nt; i++) {
+        feed_bf_trade_t *l = &st->bt[i];
+        if (!cc_take(s, l->id)) {
             TG_STAT_INC(h->stats->stale_dropped);
             continue;
         }
-        cc_remember(s, l->id);
-        feed_emit_make(h, TG_EV_TRADE, s->id, l->side, l->px, l->sz, 0, l->id, l->ts, ts_recv,
+        feed_emit_make(h, TG_EV_TRADE, s->id, l->side, l->px, l->qty, 0, l->id, l->ts_ns, ts_recv,
                        ts_mono, 0);
-        ts_last = l->ts;
+        feed_bfs_live(&s->bf, l->id, l->ts_ns);
+        ts_last = l->ts_ns;
         emitted++;
     }
     if (emitted)
@@ -321,7 +336,7 @@ static const feed_vparser_t cc_parser = {cc_frame, JSMN_OBJECT, 0};
  * Instruments: feed_instr_defaults_plain (no metadata in-band; every push is the whole book). */
 static const feed_vspec_t cc_spec = {
     FEED_VSPEC_RL(cc_state_t, CC_TOK_INIT, CC_TOK_MAX, 20, FEED_LOG_PERIOD_10S),
-    .blocks = {FEED_VSCRATCH(cc_state_t, lv, 3)},
+    .blocks = {FEED_VSCRATCH(cc_state_t, lv, 3), FEED_VSCRATCH(cc_state_t, bt, 3)},
 };
 
 static int cc_init(feed_handler_t *h)
@@ -340,6 +355,8 @@ static int cc_on_open(feed_handler_t *h)
     for (uint32_t i = 0; i < h->n_instr; i++) {
         st->sym[i].last_t = -1; /* trade ids are kept: the first push repeats old trades */
         st->sym[i].resync_seen = feed_resync_count(h, st->sym[i].id);
+        const tg_instr_t *in = tg_instr_reg_get(h->reg, st->sym[i].id);
+        feed_bfs_open(h, &st->sym[i].bf, st->sym[i].id, in ? in->symbol : "?");
     }
     st->open_mono = tg_clock_mono_ns();
     st->sub_next = 0; /* on_tick subscribes once CC_WAIT_NS have passed */
@@ -427,6 +444,10 @@ const feed_venue_t feed_venue_crypto_com = {
      * cap per connection (100 symbols x 2 channels keeps each connection moderate). */
     .max_symbols_per_conn = 100,
     .max_sends_per_s = 100,
+    /* the first push of trade.<instr> re-sends the 100 newest trades: the outage's trades
+       come from it (feed_bf_snap.h) */
+    .trade_history = true,
+    .trade_history_ws = true,
     FEED_VENUE_STATE(cc, feed_instr_defaults_plain),
     FEED_VENUE_TALLY(cc),
 };

@@ -533,6 +533,7 @@ static rds_check_t check_rds_stream(const char *stream, const uint64_t *want, si
 }
 
 #include "test_it_backfill_okx.h"
+#include "test_it_backfill_cc.h"
 
 /* history: the feed's rest_url is the replay (which serves the trade history); else a closed
  * port, so every backfill request fails and is given up. */
@@ -962,6 +963,7 @@ int main(void)
                 RESTART(k_bybit, 3600)),
         TU_CASE(test_bybit_without_a_resume_point_a_restart_loses_the_trades_of_the_downtime,
                 run_row, RESTART(k_bybit, 0)),
+        TU_CASE(test_crypto_com_subscribe_pushes, test_crypto_com_subscribe_pushes, (void *)&k_cc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,6 +45,7 @@ typedef struct tool_replay_trade {
     60u /* Bybit recent-trade, spot: limit default and cap */ /* BitMEX /api/v1/trade: count       \
                                                                  default */
 #define TOOL_REPLAY_TRADES_OKX_MAX 100u /* OKX history-trades: limit default and cap */
+#define TOOL_REPLAY_TRADE_SNAP     100u /* Crypto.com: trades of the push on subscribe */
 
 /** A loaded recording. Thread: main; read-only after tool_replay_rec_load(). */
 typedef struct tool_replay_rec {
@@ -63,6 +64,9 @@ typedef struct tool_replay_rec {
     /* serve only (mutable, main thread): frames [0, published) have been published, i.e. sent
        on some connection or skipped by --resume; the REST trade history serves those */
     size_t published;
+    /* Crypto.com: the trades of the push sent per instrument at a reconnect under --resume
+       (TOOL_REPLAY_TRADE_SNAP; serve's --trade-snapshot N, 0: none) */
+    unsigned trade_snap;
 } tool_replay_rec_t;
 
 /** Load a recording and index it. @return 0, -errno, TG_EPROTO. */
@@ -91,10 +95,6 @@ int tool_replay_trades_cb_body(const tool_replay_rec_t *rec, const char *product
 int tool_replay_trades_okx_body(const tool_replay_rec_t *rec, const char *inst, bool has_after,
                                 uint64_t after, bool has_before, uint64_t before, unsigned limit,
                                 size_t upto, char **body, size_t *len);
-/** Coinbase: one `last_match` frame per product that has a match in frames [0, upto), its
- *  newest there (OKX: the push of each instrument's newest trade there; Kraken Futures
- *  (cryptofacilities): a trade_snapshot of each product's newest 100 trades there, newest
- *  first), each ended by '\n', in *out (malloc'd, NULL when none). @return 0, -ENOMEM. */
 /** BitMEX GET /api/v1/trade body (JSON array, malloc'd, NUL-terminated) for `symbol` (exact
  *  case): its trades of frames [0, upto) at times [from_ns, to_ns], oldest first (reverse:
  *  newest first), the first start left out, at most count (0: 100; capped at 1000); an unknown
@@ -108,6 +108,10 @@ int tool_replay_trades_bm_body(const tool_replay_rec_t *rec, const char *sym, in
  *  recorded), -ENOMEM. */
 int tool_replay_trades_bybit_body(const tool_replay_rec_t *rec, const char *sym, bool spot,
                                   unsigned limit, size_t upto, char **body, size_t *len);
+/** Coinbase: one `last_match` frame per product that has a match in frames [0, upto), its
+ *  newest there (OKX: the push of each instrument's newest trade there; Crypto.com: per
+ *  instrument the subscribe push of its rec->trade_snap newest trades there, newest first),
+ *  each ended by '\n', in *out (malloc'd, NULL when none). @return 0, -ENOMEM. */
 int tool_replay_trades_cb_last(const tool_replay_rec_t *rec, size_t upto, char **out, size_t *len);
 /** Kraken Futures trades in a trade_snapshot (the venue's own: 100). */
 #define TOOL_REPLAY_TRADES_CF_SNAP 100u

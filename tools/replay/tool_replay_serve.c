@@ -234,7 +234,8 @@ static lws_usec_t pace_wait_us(int64_t left)
 }
 
 /* The next lead frame (--resume, Coinbase: a last_match per product; OKX: the push of each
- * instrument's newest trade; Kraken Futures: a trade_snapshot per product) before the
+ * instrument's newest trade; Kraken Futures: a trade_snapshot per product; Crypto.com: the push
+ * of its --trade-snapshot newest) before the
  * recording's: not paced, not counted in the fault numbering. */
 static int write_lead(struct lws *wsi, sess_t *s)
 {
@@ -638,6 +639,9 @@ static void serve_usage(FILE *o)
             "                    product; OKX: each instrument's newest trade push; Kraken\n"
             "                    Futures: a trade_snapshot of each product's newest 100)\n"
             "  --no-lead         with --resume: leave those out (a venue without that history)\n"
+            "  --trade-snapshot N  Crypto.com under --resume: each reconnect gets per\n"
+            "                    instrument the push of its N newest published trades, as\n"
+            "                    the venue sends on subscribe (default 100; 0: none)\n"
             "  --loop N          play the recording N times per connection (0 = forever; def. 1)\n"
             "  --hold            keep the connection open at the end (default: close 1000)\n"
             "  --sub-timeout MS  wait this long for the client's subscribes (default 5000)\n"
@@ -714,6 +718,7 @@ static const struct {
     {"--loop", 0, 1000000000, &g.loops},
     {"--sub-settle", 1, 3600000, &g.sub_settle_ms},
     {"--sub-timeout", 1, 3600000, &g.sub_timeout_ms},
+    {"--trade-snapshot", 0, 1000000, &g.trade_snap},
 };
 
 /* Option a (with the next argument v, NULL at the end) if it is one of the tables'.
@@ -746,6 +751,7 @@ static int parse_args(int argc, char **argv, int *first_file)
     g.loops = 1;
     g.sub_timeout_ms = 5000;
     g.sub_settle_ms = 300;
+    g.trade_snap = TOOL_REPLAY_TRADE_SNAP;
     g.progress = isatty(STDERR_FILENO);
     int i = 1;
     for (; i < argc; i++) {
@@ -868,6 +874,7 @@ static int load_recordings(char **files, int n)
             fprintf(stderr, "tickgate-replay: %s: %s\n", files[i], load_error(rc));
             return rc;
         }
+        r->trade_snap = g.trade_snap;
         g.n_recs++;
         for (size_t j = 0; j < g.n_recs - 1; j++)
             if (strcmp(g.recs[j].name, r->name) == 0) {

@@ -62,8 +62,9 @@ typedef struct tool_replay_srv {
                       history) */
     uint64_t away; /* --resume N: frames published while nobody was connected (not sent) */
     unsigned loops, sub_timeout_ms, sub_settle_ms;
-    unsigned clones;                          /* --clone N (0: off) */
-    bool live_snapshots;                      /* --live-snapshots (tool_replay_live.c) */
+    unsigned clones;     /* --clone N (0: off) */
+    unsigned trade_snap; /* --trade-snapshot N: Crypto.com's subscribe push at a reconnect */
+    bool live_snapshots; /* --live-snapshots (tool_replay_live.c) */
     unsigned rest_429_left, rest_429_after_s; /* --rest-429 K:S: 429 + Retry-After for K GETs */
     tool_replay_fault_t faults[TOOL_REPLAY_FAULT_MAX];
     size_t n_faults;

@@ -53,6 +53,12 @@
  * from the push's own texts, {"execId":i,"symbol":s,"price":p,"size":v,"side":S,"time":"T",
  * "isBlockTrade":BT}; tool_replay_trades_bybit_body() answers GET /v5/market/recent-trade as
  * Bybit does: the newest `limit` trades, newest first, in its envelope.
+ *
+ * Crypto.com recordings (venue crypto-com): each trade of a `trade` push (the first push after a
+ * subscribe, the instrument's recent trades, and the live ones) is indexed per instrument_name
+ * with its object as it was. Under --resume tool_replay_trades_cb_last() gives a connection,
+ * per instrument, the push Crypto.com sends on subscribe: its rec->trade_snap (100) newest
+ * trades published so far (those of frames no connection received too), newest first.
  * Thread: main.
  */
 #include "tool_replay.h"
@@ -440,6 +446,37 @@ static int index_cf_frame(tool_replay_rec_t *rec, size_t fi, size_t *cap, size_t
     return index_array(rec, fi, cf_snap_pre, "trades", index_cf_trade, cap, tcap);
 }
 
+static const char cc_pre[] = "{\"code\":0,\"method\":\"subscribe\",\"result\":{";
+
+/* One Crypto.com trade push, {"code":0,"method":"subscribe","result":{"instrument_name":I,..,
+ * "channel":"trade","data":[{"d":id,..},..]}} -> an entry per trade (newest first, as pushed),
+ * its object as it was. @return the number indexed (0: not a trade push), -ENOMEM. */
+static int index_cc_frame(tool_replay_rec_t *rec, size_t fi, size_t *cap, size_t *tcap)
+{
+    const tool_replay_frame_t *fr = &rec->frames[fi];
+    if (!memmem(fr->data, fr->len, "\"channel\":\"trade\"", 17))
+        return 0;
+    jsmntok_t t[TR_TOK * 32];
+    const char *js = fr->data;
+    int n = frame_tokens(fr, cc_pre, t, TR_TOK * 32), got = 0;
+    int res = okx_get(js, t, n, 0, "result");
+    int in = okx_get(js, t, n, res, "instrument_name"), d = okx_get(js, t, n, res, "data");
+    if (n < 1 || in < 0 || d < 0 || t[in].type != JSMN_STRING || t[d].type != JSMN_ARRAY)
+        return 0;
+    for (int k = d + 1, m = 0; m < t[d].size && k < n; m++, k = tok_next(t, n, k)) {
+        int id = okx_get(js, t, n, k, "d"), rc;
+        if (id < 0)
+            continue;
+        tool_replay_trade_t *tr = new_trade(rec, tcap, fi, js, t, id, in, &rc);
+        if (!tr && rc < 0)
+            return rc;
+        if (tr && (rc = commit_trade(rec, tr, arena_printf(rec, cap, "%.*s", TV(k)))) < 0)
+            return rc;
+        got += tr != NULL;
+    }
+    return got;
+}
+
 int tool_replay_trades_index(tool_replay_rec_t *rec)
 {
     size_t cap = 0, tcap = 0;
@@ -448,6 +485,8 @@ int tool_replay_trades_index(tool_replay_rec_t *rec)
     bool bm = rec->r && strcmp(rec->r->venue, "bitmex") == 0;
     bool bb = rec->r && strncmp(rec->r->venue, "bybit", 5) == 0;
     bool cf = rec->r && strcmp(rec->r->venue, "cryptofacilities") == 0;
+    bool cc = rec->r && strcmp(rec->r->venue, "crypto-com") == 0;
+    rec->trade_snap = TOOL_REPLAY_TRADE_SNAP;
     for (size_t i = 0; i < rec->n_frames; i++) {
         if (!cap) {
             cap = 1 << 16;
@@ -460,6 +499,7 @@ int tool_replay_trades_index(tool_replay_rec_t *rec)
                  : bm  ? index_data(rec, i, bm_trade_pre, index_bm_trade, &cap, &tcap)
                  : bb  ? index_data(rec, i, bb_trade_pre, index_bb_trade, &cap, &tcap)
                  : cf  ? index_cf_frame(rec, i, &cap, &tcap)
+                 : cc  ? index_cc_frame(rec, i, &cap, &tcap)
                        : index_frame(rec, i, &cap, &tcap);
         if (rc < 0)
             return rc;
@@ -729,12 +769,77 @@ static int cf_snapshots(const tool_replay_rec_t *rec, size_t upto, char **out, s
     return 0;
 }
 
+/* Crypto.com: per instrument (in the order they first trade) with a trade in frames [0, upto),
+ * the push of its rec->trade_snap newest there, newest first: the frames from the last back,
+ * each frame's trades in their order (newest first), an id once. */
+static int cc_snapshots(const tool_replay_rec_t *rec, size_t upto, char **out, size_t *len)
+{
+    size_t *pick = malloc((rec->n_trades + 1) * sizeof(*pick)), cap = 1, k = 0;
+    char *b = NULL;
+    if (!pick)
+        return -ENOMEM;
+    for (size_t i = 0; i < rec->n_trades && rec->trade_snap; i++) {
+        const tool_replay_trade_t *first = &rec->trades[i];
+        size_t j = 0, np = 0;
+        while (j < i && strcmp(rec->trades[j].sym, first->sym) != 0)
+            j++;
+        if (j < i || first->frame >= upto)
+            continue; /* an instrument met before, or none published */
+        for (size_t e = rec->n_trades; e-- > 0 && np < rec->trade_snap;) {
+            const tool_replay_trade_t *tr = &rec->trades[e];
+            if (tr->frame >= upto || strcmp(tr->sym, first->sym) != 0)
+                continue;
+            size_t g = e; /* the first trade of its frame: the frame's order */
+            while (g > 0 && rec->trades[g - 1].frame == tr->frame)
+                g--;
+            for (size_t x = g; x <= e && np < rec->trade_snap; x++) {
+                bool dup = strcmp(rec->trades[x].sym, first->sym) != 0;
+                for (size_t y = 0; y < np && !dup; y++)
+                    dup = rec->trades[pick[y]].id == rec->trades[x].id;
+                if (!dup)
+                    pick[np++] = x;
+            }
+            e = g;
+        }
+        size_t need = 256 + 2 * strlen(first->sym);
+        for (size_t y = 0; y < np; y++)
+            need += rec->trades[pick[y]].len + 1;
+        char *nb = realloc(b, cap + need);
+        if (!nb) {
+            free(b);
+            free(pick);
+            return -ENOMEM;
+        }
+        b = nb;
+        cap += need;
+        k += (size_t)sprintf(b + k,
+                             "{\"code\":0,\"method\":\"subscribe\",\"result\":{\"instrument_name\":"
+                             "\"%s\",\"subscription\":\"trade.%s\",\"channel\":\"trade\","
+                             "\"data\":[",
+                             first->sym, first->sym);
+        for (size_t y = 0; y < np; y++) {
+            const tool_replay_trade_t *tr = &rec->trades[pick[y]];
+            if (y)
+                b[k++] = ',';
+            memcpy(b + k, rec->trade_text + tr->off, tr->len);
+            k += tr->len;
+        }
+        k += (size_t)sprintf(b + k, "]}}\n");
+    }
+    free(pick);
+    *out = b;
+    *len = k;
+    return 0;
+}
+
 int tool_replay_trades_cb_last(const tool_replay_rec_t *rec, size_t upto, char **out, size_t *len)
 {
     *out = NULL;
     *len = 0;
     if (rec->r && strcmp(rec->r->venue, "cryptofacilities") == 0)
         return cf_snapshots(rec, upto, out, len);
+    if (rec->r && strcmp(rec->r->venue, "crypto-com") == 0)
+        return cc_snapshots(rec, upto, out, len);
     bool okx = rec->r && strcmp(rec->r->venue, "okex") == 0;
     if (!rec->r || (!okx && strcmp(rec->r->venue, "coinbase") != 0))
         return 0;
