@@ -24,7 +24,8 @@
  *   (recordings keep the decoded text). One deflate state, reset per frame; faults corrupt or
  *   truncate the compressed bytes.
  * - Faults (--fault) count frames per connection from 1. A drop or the end of the recording
- *   is handled at the top of the next WRITEABLE, i.e. after lws flushed what was written.
+ *   is handled at the top of the next WRITEABLE, i.e. after lws flushed what was written; a
+ *   drop then waits (up to 500 ms) until the client acknowledged those bytes.
  * - SIGINT/SIGTERM set a flag and cancel the service wait; the loop ends, the context is
  *   destroyed (connections closed) and a summary goes to stderr.
  * Thread: main.
@@ -32,10 +33,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libwebsockets.h>
+#include <linux/sockios.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -178,8 +181,16 @@ static int drop_now(struct lws *wsi, sess_t *s, const tool_replay_fault_t *f)
             s->id, f->spec, s->sent);
     g.faults_applied++;
     int fd = lws_get_socket_fd(wsi);
-    if (fd >= 0)
+    if (fd >= 0) {
         shutdown(fd, SHUT_WR);
+        /* the frames sent before the drop reach the client, as a venue's would: closing with
+           unread input resets the connection, which throws away what the kernel has not sent
+           yet (a trade lost in flight under load, once, in test_it_backfill). Wait, bounded,
+           until the peer has acknowledged every byte. */
+        int q = 1;
+        for (int i = 0; i < 500 && ioctl(fd, SIOCOUTQ, &q) == 0 && q > 0; i++)
+            usleep(1000);
+    }
     s->st = SS_DONE;
     return -1;
 }
