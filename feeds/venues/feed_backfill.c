@@ -135,9 +135,8 @@ static void bf_end_ts(feed_bf_t *f, feed_bf_sym_t *y, bool lost, const char *why
     feed_handler_t *h = f->h;
     char a[48], b[48];
     if (lost && h->rest_get) /* offline: no TG_EVF_REST on the STALE, the builder reports it */
-        feed_emit_make(h, TG_EV_TRADE_GAP, y->instr, 0, 0, 0, (uint64_t)y->from_ts,
-                       (uint64_t)y->to_ts, y->to_ts, tg_clock_realtime_ns(), tg_clock_mono_ns(),
-                       TG_EVF_LAST);
+        feed_bf_time_gap(h, y->instr, y->from_ts, y->to_ts, tg_clock_realtime_ns(),
+                         tg_clock_mono_ns(), TG_EVF_LAST);
     if (lost)
         feed_logf(h, FEED_LOG_ERROR,
                   "%s %s: trade backfill given up (%s): trades at %s..%s lost (%llu trades "

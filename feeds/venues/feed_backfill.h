@@ -152,6 +152,17 @@ int feed_bf_rest(feed_bf_t *f, uint32_t s, int status, const char *body, size_t 
 /** ns since the epoch as ISO 8601 with 9 decimals in buf (log lines). @return buf */
 const char *feed_bf_iso(int64_t ns, char *buf, size_t cap);
 
+/** Trades of instr at exchange times [from_ts, to_ts] (ns, inclusive) are out of reach: the
+ *  TG_EV_TRADE_GAP layout the builder reads as time bounds (book_tgap.h, BOOK_GAP_TRADES_TIME):
+ *  seq = from_ts, u.aux = to_ts, ts_exch = to_ts. One place for the REST time mode, the
+ *  subscribe-snapshot backfill (feed_bf_snap.c) and Kraken Futures. */
+static inline void feed_bf_time_gap(feed_handler_t *h, uint32_t instr, int64_t from_ts,
+                                    int64_t to_ts, int64_t ts_recv, int64_t ts_mono, uint8_t flags)
+{
+    feed_emit_make(h, TG_EV_TRADE_GAP, instr, 0, 0, 0, (uint64_t)from_ts, (uint64_t)to_ts, to_ts,
+                   ts_recv, ts_mono, flags);
+}
+
 /** A venue's on_rest for trade-history answers alone: an answer tagged for symbol s of this
  *  connection goes to feed_bf_rest, anything else (another generation, another tag) is
  *  dropped (0). */

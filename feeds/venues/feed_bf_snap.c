@@ -67,8 +67,7 @@ uint32_t feed_bfs_snapshot(feed_handler_t *h, feed_bfs_sym_t *y, uint32_t instr,
     if (!covered) { /* (last seen, oldest of the snapshot): published, not in the snapshot */
         char a[48], b[48];
         int64_t hi = tr[0].ts_ns;
-        feed_emit_make(h, TG_EV_TRADE_GAP, instr, 0, 0, 0, (uint64_t)lo, (uint64_t)hi, hi, ts_recv,
-                       ts_mono, 0);
+        feed_bf_time_gap(h, instr, lo, hi, ts_recv, ts_mono, 0);
         TG_STAT_INC(h->stats->backfill_failures);
         feed_logf(h, FEED_LOG_WARN,
                   "%s %s: the subscribe snapshot does not reach back to the last trade seen: "

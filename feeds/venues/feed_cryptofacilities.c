@@ -62,6 +62,7 @@
 #include "book/tg_err.h"
 #include "feeds/feed.h"
 #include "feeds/feed_jtok.h"
+#include "feeds/venues/feed_backfill.h"
 #include "feed_venue_util.h"
 #include "venues.h"
 
@@ -340,8 +341,7 @@ static void cf_trades_lost(feed_handler_t *h, cf_sym_t *s, int64_t from, int64_t
                            int64_t from_ts, int64_t to_ts, const int64_t ts[2], const char *why)
 {
     const tg_instr_t *in = tg_instr_reg_get(h->reg, s->id);
-    feed_emit_make(h, TG_EV_TRADE_GAP, s->id, 0, 0, 0, (uint64_t)from_ts, (uint64_t)to_ts, to_ts,
-                   ts[0], ts[1], TG_EVF_LAST);
+    feed_bf_time_gap(h, s->id, from_ts, to_ts, ts[0], ts[1], TG_EVF_LAST);
     TG_STAT_INC(h->stats->backfill_failures);
     const char *sym = in ? in->symbol : "?";
     if (from >= 0 && to >= from)
